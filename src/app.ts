@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config/index.js';
+import { createApiKeys, identityMigrations, type ApiKeys } from './identity/index.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import { openStorage, type Storage } from './platform/db/index.js';
+import { AppError, describeErrorForLog } from './platform/errors.js';
+import {
+  fromFrameworkError,
+  loadOrCreateCertificate,
+  registerHttpMetrics,
+  registerRequestLog,
+  registerSecurityHeaders,
+  sendProblem,
+  tlsServerOptions,
+  type TlsMaterial,
+} from './platform/http/index.js';
+import { createBundleProcessor, createFhirValidator, createRecords, fhirRoutes, recordsMigrations } from './records/index.js';
+import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
+import { version } from './version.js';
+
+export interface AppOverrides {
+  readonly clock?: Clock;
+  /** Where JSON log lines go (tests capture them); default stdout. */
+  readonly logDestination?: NodeJS.WritableStream;
+}
+
+export interface Tresor {
+  readonly http: FastifyInstance;
+  readonly storage: Storage;
+  readonly tenants: Tenants;
+  readonly apiKeys: ApiKeys;
+  readonly logger: Logger;
+  readonly tls: TlsMaterial | undefined;
+  close(): Promise<void>;
+}
+
+const safeRequestId = /^[A-Za-z0-9._-]{8,128}$/;
+
+export interface Core {
+  readonly storage: Storage;
+  readonly tenants: Tenants;
+  readonly apiKeys: ApiKeys;
+}
+
+/** The services without HTTP: what the admin CLI needs, and what the server builds on. */
+export async function buildCore(config: Config, clock: Clock = systemClock): Promise<Core> {
+  const storage = await openStorage(
+    config.storage.engine === 'sqlite'
+      ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...config.storage.sqlite, maxBatch: 256 } }
+      : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
+    { platform: [...tenantsMigrations, ...identityMigrations], tenant: recordsMigrations },
+    () => clock.now().getTime(),
+  );
+  return { storage, tenants: createTenants({ storage, clock }), apiKeys: createApiKeys({ db: storage.platform, clock }) };
+}
+
+/**
+ * The composition root: every service is built here, by hand, from the one config object.
+ * Nothing below reads the environment, listens on a port or handles signals (that is main.ts).
+ */
+export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<Tresor> {
+  const clock = overrides.clock ?? systemClock;
+  const logger = pino({ level: config.log.level, base: { service: 'tresor' } }, (overrides.logDestination ?? process.stdout) as pino.DestinationStream);
+  const { storage, tenants, apiKeys } = await buildCore(config, clock);
+  const records = createRecords({ validator: createFhirValidator(), clock, limits: config.fhir });
+  const bundles = createBundleProcessor({ records, clock });
+
+  const tls = config.server.tls.enabled
+    ? await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.server.tls.certFile, keyFile: config.server.tls.keyFile })
+    : undefined;
+
+  // Typed as the plain instance: HTTP and HTTPS servers expose the same surface to our code.
+  const http = Fastify({
+    loggerInstance: logger,
+    // Fastify's own request lines log the full URL (search values are personal data); ours do not.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.server.bodyLimitBytes,
+    trustProxy: config.server.trustProxy,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 128 },
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && safeRequestId.test(incoming) ? incoming : randomUUID();
+    },
+    ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert, ...tlsServerOptions } }),
+  }) as unknown as FastifyInstance;
+
+  http.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerSecurityHeaders(http, { hstsMaxAgeSeconds: tls === undefined ? undefined : config.server.tls.hstsMaxAgeSeconds });
+  registerRequestLog(http);
+  const metrics = registerHttpMetrics(http);
+
+  http.setErrorHandler((error, request, reply) => {
+    const appError = fromFrameworkError(error);
+    if (appError.status >= 500) request.log.error({ err: describeErrorForLog(error) }, 'request failed');
+    return sendProblem(reply, appError);
+  });
+  http.setNotFoundHandler((_request, reply) => sendProblem(reply, new AppError('not-found', 'No such endpoint.', { status: 404 })));
+
+  http.get('/healthz', async () => ({ status: 'ok' }));
+  http.get('/readyz', async (_request, reply) => {
+    const started = performance.now();
+    try {
+      await storage.ping();
+      metrics.storageUp.set(1);
+      return { status: 'ready', storage: storage.engine };
+    } catch (error) {
+      metrics.storageUp.set(0);
+      return sendProblem(reply, error instanceof AppError ? error : new AppError('storage-unavailable', 'Storage is unreachable.', { status: 503, cause: error }));
+    } finally {
+      metrics.storagePingSeconds.set((performance.now() - started) / 1000);
+    }
+  });
+  http.get('/metrics', async (request, reply) => {
+    // Metrics reveal traffic shape: a bearer token when configured, else loopback callers only.
+    const token = config.metrics.token;
+    const allowed = token === undefined ? /^(127\.|::1$|::ffff:127\.)/.test(request.socket.remoteAddress ?? '') : request.headers.authorization === `Bearer ${token}`;
+    if (!allowed) return sendProblem(reply, new AppError('forbidden', 'Metrics are available to loopback or with the metrics token.', { status: 403 }));
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  await http.register(fhirRoutes({ records, bundles, storage, tenants, apiKeys, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
+
+  return {
+    http,
+    storage,
+    tenants,
+    apiKeys,
+    logger,
+    tls,
+    async close() {
+      await http.close();
+      await storage.close();
+    },
+  };
+}

@@ -1,0 +1,162 @@
+import { parseArgs } from 'node:util';
+import { buildApp, buildCore } from '../app.js';
+import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
+import { isAppError } from '../platform/errors.js';
+import { supportedTypes, warmFhirValidator } from '../records/index.js';
+import { version } from '../version.js';
+
+export interface CliIo {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+}
+
+export const usage = `Tresor ${version} — a self-hosted vault for health and payment data
+
+Usage:
+  tresor start [--data-dir DIR] [--port N] [--host H] [--config FILE]
+  tresor tenant create <id> [--name NAME]
+  tresor tenant list
+  tresor tenant disable <id>
+  tresor apikey create --tenant <id> --role <admin|clinician|reader> [--label TEXT]
+  tresor apikey list --tenant <id>
+  tresor apikey revoke <key-id>
+  tresor version | help
+
+Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
+(TRESOR_*) are listed in the README. Admin commands work while the server runs.`;
+
+const options = {
+  config: { type: 'string' },
+  'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  name: { type: 'string' },
+  tenant: { type: 'string' },
+  role: { type: 'string' },
+  label: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export class UsageError extends Error {}
+
+function configFrom(io: CliIo, values: Record<string, string | boolean | undefined>): Config {
+  const overrides: Record<string, unknown> = {};
+  const server: Record<string, unknown> = {};
+  if (typeof values['data-dir'] === 'string') overrides['dataDir'] = values['data-dir'];
+  if (typeof values['host'] === 'string') server['host'] = values['host'];
+  if (typeof values['port'] === 'string') {
+    if (!/^\d{1,5}$/.test(values['port'])) throw new UsageError('--port takes a number from 0 to 65535');
+    server['port'] = Number(values['port']);
+  }
+  if (Object.keys(server).length > 0) overrides['server'] = server;
+  const file = typeof values['config'] === 'string' ? values['config'] : io.env['TRESOR_CONFIG'];
+  return loadConfig({ file, env: io.env, overrides: overrides as ConfigInput });
+}
+
+/**
+ * Runs one CLI command. `start` resolves once the server listens and returns its closer;
+ * admin commands resolve when done. Errors carry an exit code for main.ts.
+ */
+export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () => Promise<void> }> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...io.argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n\n${usage}`);
+    return { exitCode: 2 };
+  }
+  const { values, positionals } = parsed;
+  const [command, sub, arg] = positionals;
+  if (values.help === true || command === undefined || command === 'help') {
+    io.stdout(usage);
+    return { exitCode: 0 };
+  }
+  if (command === 'version') {
+    io.stdout(version);
+    return { exitCode: 0 };
+  }
+  try {
+    const config = configFrom(io, values);
+    if (command === 'start') return await start(io, config);
+    const core = await buildCore(config);
+    try {
+      await admin(io, core, [command, sub, arg], values);
+    } finally {
+      await core.storage.close();
+    }
+    return { exitCode: 0 };
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`${error.message}\n\n${usage}`);
+      return { exitCode: 2 };
+    }
+    if (isAppError(error) && error.expose) {
+      io.stderr(`error: ${error.message}`);
+      return { exitCode: 1 };
+    }
+    if (isAppError(error) && error.code === 'config-invalid') {
+      io.stderr(error.message);
+      return { exitCode: 78 }; // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+async function admin(io: CliIo, core: Awaited<ReturnType<typeof buildCore>>, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | undefined>): Promise<void> {
+  const need = (value: string | boolean | undefined, what: string): string => {
+    if (typeof value !== 'string' || value === '') throw new UsageError(`missing ${what}`);
+    return value;
+  };
+  if (command === 'tenant' && sub === 'create') {
+    const tenant = await core.tenants.create(need(arg, '<id>'), typeof values['name'] === 'string' ? values['name'] : undefined);
+    io.stdout(`created tenant ${tenant.id} (${tenant.name}); data set: ${tenant.dataSet}`);
+    return;
+  }
+  if (command === 'tenant' && sub === 'list') {
+    const tenants = await core.tenants.list();
+    if (values['json'] === true) io.stdout(JSON.stringify(tenants, null, 2));
+    else for (const t of tenants) io.stdout(`${t.id}\t${t.status}\t${t.createdAt}\t${t.name}`);
+    return;
+  }
+  if (command === 'tenant' && sub === 'disable') {
+    const tenant = await core.tenants.disable(need(arg, '<id>'));
+    io.stdout(`tenant ${tenant.id} is ${tenant.status}`);
+    return;
+  }
+  if (command === 'apikey' && sub === 'create') {
+    const tenantId = need(values['tenant'], '--tenant');
+    const tenant = await core.tenants.get(tenantId);
+    if (tenant === undefined) throw new UsageError(`no tenant ${tenantId}; create it with: tresor tenant create ${tenantId}`);
+    const { key, info } = await core.apiKeys.create({ tenantId, role: need(values['role'], '--role'), label: typeof values['label'] === 'string' ? values['label'] : undefined });
+    io.stdout(`created API key ${info.id} for tenant ${info.tenantId} with role ${info.role}.`);
+    io.stdout('It is shown once and stored only as a hash; keep it now:');
+    io.stdout(key); // last line of stdout, by contract
+    return;
+  }
+  if (command === 'apikey' && sub === 'list') {
+    for (const k of await core.apiKeys.list(need(values['tenant'], '--tenant'))) io.stdout(`${k.id}\t${k.role}\t${k.revokedAt === undefined ? 'active' : `revoked ${k.revokedAt}`}\t${k.label}`);
+    return;
+  }
+  if (command === 'apikey' && sub === 'revoke') {
+    const info = await core.apiKeys.revoke(need(arg, '<key-id>'));
+    io.stdout(`API key ${info.id} revoked at ${info.revokedAt ?? ''}`);
+    return;
+  }
+  throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
+}
+
+async function start(io: CliIo, config: Config): Promise<{ exitCode: number; close: () => Promise<void> }> {
+  warmFhirValidator(supportedTypes);
+  const app = await buildApp(config);
+  const address = await app.http.listen({ host: config.server.host, port: config.server.port });
+  io.stderr(`Tresor ${version} listening on ${address} (storage: ${config.storage.engine}, mode: ${config.mode})`);
+  if (app.tls?.selfSigned) {
+    io.stderr(`Self-signed development certificate ${app.tls.certFile}`);
+    io.stderr(`SHA-256 fingerprint ${app.tls.fingerprint256}`);
+  }
+  if (app.tls === undefined) io.stderr('TLS is off: plain HTTP, for use behind a TLS-terminating proxy only.');
+  return { exitCode: 0, close: () => app.close() };
+}

@@ -1,0 +1,241 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { AppError } from '../platform/errors.js';
+
+/** Every default in one place; README "Configuration" mirrors this object. */
+export const defaults = {
+  mode: 'development',
+  dataDir: './data',
+  server: {
+    host: '127.0.0.1',
+    port: 8443,
+    publicUrl: undefined as string | undefined,
+    bodyLimitBytes: 1024 * 1024,
+    trustProxy: false,
+    tls: { enabled: true, certFile: undefined as string | undefined, keyFile: undefined as string | undefined, hstsMaxAgeSeconds: 63_072_000 },
+  },
+  storage: {
+    engine: 'sqlite',
+    sqlite: { synchronous: 'FULL', busyTimeoutMs: 5000 },
+    postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000 },
+  },
+  log: { level: 'info' },
+  metrics: { token: undefined as string | undefined },
+  fhir: { defaultPageSize: 20, maxPageSize: 1000 },
+} as const;
+
+const d = defaults;
+const schema = z
+  .object({
+    mode: z.enum(['development', 'production']).default(d.mode),
+    dataDir: z.string().min(1).default(d.dataDir),
+    server: z
+      .object({
+        host: z.string().min(1).default(d.server.host),
+        port: z.number().int().min(0).max(65535).default(d.server.port),
+        publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+        bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(d.server.bodyLimitBytes),
+        trustProxy: z.boolean().default(d.server.trustProxy),
+        tls: z
+          .object({
+            enabled: z.boolean().default(d.server.tls.enabled),
+            certFile: z.string().min(1).optional(),
+            keyFile: z.string().min(1).optional(),
+            hstsMaxAgeSeconds: z.number().int().min(0).default(d.server.tls.hstsMaxAgeSeconds),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        engine: z.enum(['sqlite', 'postgres']).default(d.storage.engine),
+        sqlite: z
+          .object({
+            synchronous: z.enum(['FULL', 'NORMAL']).default(d.storage.sqlite.synchronous),
+            busyTimeoutMs: z.number().int().min(0).max(60_000).default(d.storage.sqlite.busyTimeoutMs),
+          })
+          .strict()
+          .prefault({}),
+        postgres: z
+          .object({
+            url: z.string().min(1).optional(),
+            poolSize: z.number().int().min(1).max(500).default(d.storage.postgres.poolSize),
+            schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'lowercase letters, digits and _, at most 16, starting with a letter').default(d.storage.postgres.schemaPrefix),
+            statementTimeoutMs: z.number().int().min(100).default(d.storage.postgres.statementTimeoutMs),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(d.log.level) }).strict().prefault({}),
+    metrics: z.object({ token: z.string().min(32, 'at least 32 characters').optional() }).strict().prefault({}),
+    fhir: z
+      .object({
+        defaultPageSize: z.number().int().min(1).max(1000).default(d.fhir.defaultPageSize),
+        maxPageSize: z.number().int().min(1).max(1000).default(d.fhir.maxPageSize),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof schema>;
+export type ConfigInput = z.input<typeof schema>;
+
+export class ConfigError extends AppError<'config-invalid'> {
+  constructor(message: string) {
+    super('config-invalid', message, { status: 500 });
+  }
+}
+
+type EnvParser = (value: string) => unknown;
+const asString: EnvParser = (value) => value;
+const asNumber: EnvParser = (value) => (/^-?\d+$/.test(value.trim()) ? Number(value) : value);
+const asBoolean: EnvParser = (value) => (/^(1|true|on|yes)$/i.test(value) ? true : /^(0|false|off|no)$/i.test(value) ? false : value);
+
+/** Environment variables → config paths. README lists the same table. */
+export const environment: ReadonlyArray<readonly [name: string, path: string, parse: EnvParser]> = [
+  ['TRESOR_MODE', 'mode', asString],
+  ['TRESOR_DATA_DIR', 'dataDir', asString],
+  ['TRESOR_HOST', 'server.host', asString],
+  ['TRESOR_PORT', 'server.port', asNumber],
+  ['TRESOR_PUBLIC_URL', 'server.publicUrl', asString],
+  ['TRESOR_BODY_LIMIT_BYTES', 'server.bodyLimitBytes', asNumber],
+  ['TRESOR_TRUST_PROXY', 'server.trustProxy', asBoolean],
+  ['TRESOR_TLS', 'server.tls.enabled', asBoolean],
+  ['TRESOR_TLS_CERT', 'server.tls.certFile', asString],
+  ['TRESOR_TLS_KEY', 'server.tls.keyFile', asString],
+  ['TRESOR_STORAGE', 'storage.engine', asString],
+  ['TRESOR_SQLITE_SYNCHRONOUS', 'storage.sqlite.synchronous', asString],
+  ['TRESOR_POSTGRES_URL', 'storage.postgres.url', asString],
+  ['TRESOR_POSTGRES_POOL_SIZE', 'storage.postgres.poolSize', asNumber],
+  ['TRESOR_POSTGRES_SCHEMA_PREFIX', 'storage.postgres.schemaPrefix', asString],
+  ['TRESOR_LOG_LEVEL', 'log.level', asString],
+  ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
+];
+
+type Tree = Record<string, unknown>;
+
+function setPath(target: Tree, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    node = next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Tree) : (node[key] = {} as Tree);
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function merge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const existing = out[key];
+    out[key] =
+      value !== null && typeof value === 'object' && !Array.isArray(value) && existing !== null && typeof existing === 'object' && !Array.isArray(existing)
+        ? merge(existing as Tree, value as Tree)
+        : value;
+  }
+  return out;
+}
+
+export interface LoadConfigOptions {
+  /** A JSON config file (`--config` / `TRESOR_CONFIG`). */
+  readonly file?: string | undefined;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Highest precedence: command-line flags, or a test's settings. */
+  readonly overrides?: ConfigInput;
+}
+
+/** defaults < file < environment < overrides; the result is validated as a whole. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  let raw: Tree = {};
+  const sources = new Map<string, string>();
+  if (options.file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`config file ${options.file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    try {
+      raw = JSON.parse(text) as Tree;
+    } catch {
+      throw new ConfigError(`config file ${options.file}: is not valid JSON`);
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config file ${options.file}: must hold a JSON object`);
+  }
+  for (const [name, path, parse] of environment) {
+    const value = options.env?.[name];
+    if (value === undefined || value === '') continue;
+    setPath(raw, path, parse(value));
+    sources.set(path, name);
+  }
+  raw = merge(raw, (options.overrides ?? {}) as Tree);
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key].join('.')) : [issue.path.join('.')];
+      return keys
+        .map((path) => {
+          const from = sources.get(path);
+          const label = issue.code === 'unrecognized_keys' ? 'is not a known setting' : issue.message;
+          return `config.${path}${from ? ` (from ${from})` : ''}: ${label}`;
+        })
+        .join('\n');
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  const config = result.data;
+  if (config.storage.engine === 'postgres' && config.storage.postgres.url === undefined) {
+    throw new ConfigError('config.storage.postgres.url: required when config.storage.engine is "postgres"');
+  }
+  if (config.fhir.defaultPageSize > config.fhir.maxPageSize) {
+    throw new ConfigError('config.fhir.defaultPageSize: must not exceed config.fhir.maxPageSize');
+  }
+  if ((config.server.tls.certFile === undefined) !== (config.server.tls.keyFile === undefined)) {
+    throw new ConfigError('config.server.tls.certFile: certFile and keyFile are set together or not at all');
+  }
+  if (config.mode === 'production') assertSafeForProduction(config);
+  return config;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+/** Production refuses settings that are fine on a laptop and wrong with patients' data. */
+export function assertSafeForProduction(config: Config): void {
+  const problems: string[] = [];
+  const { tls } = config.server;
+  if (!tls.enabled && !config.server.trustProxy) {
+    // SPEC E3: TLS ≥ 1.2 everywhere. Plain HTTP only behind a TLS-terminating proxy.
+    problems.push('config.server.tls.enabled: plain HTTP in production requires config.server.trustProxy=true (a TLS-terminating proxy in front)');
+  }
+  if (tls.enabled && tls.certFile === undefined) {
+    problems.push('config.server.tls.certFile: production needs a real certificate; the self-signed one is for development');
+  }
+  if (config.storage.engine === 'sqlite' && config.storage.sqlite.synchronous !== 'FULL') {
+    problems.push('config.storage.sqlite.synchronous: must be FULL in production (acknowledged writes must survive power loss)');
+  }
+  if (config.storage.engine === 'postgres' && config.storage.postgres.url !== undefined) {
+    const url = safeUrl(config.storage.postgres.url);
+    if (url === undefined) {
+      problems.push('config.storage.postgres.url: is not a valid postgres:// URL');
+    } else if (!isLoopback(url.hostname) && !url.hostname.startsWith('/') && !/^(require|verify-ca|verify-full)$/.test(url.searchParams.get('sslmode') ?? '')) {
+      problems.push('config.storage.postgres.url: a remote database needs sslmode=verify-full (or require) in production');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`refusing to start in production mode:\n${problems.join('\n')}`);
+}
+
+function safeUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,17 @@
+import { AppError } from '../platform/errors.js';
+
+export type IdentityErrorCode = 'unauthenticated' | 'forbidden' | 'role-invalid' | 'apikey-not-found';
+
+export class IdentityError extends AppError<IdentityErrorCode> {}
+
+export function unauthenticated(): IdentityError {
+  // RFC 6750 §3: a 401 on a bearer-protected resource carries WWW-Authenticate.
+  return new IdentityError('unauthenticated', 'A valid API key is required: Authorization: Bearer <key>.', {
+    status: 401,
+    headers: { 'www-authenticate': 'Bearer realm="tresor"' },
+  });
+}
+
+export function forbidden(message: string): IdentityError {
+  return new IdentityError('forbidden', message, { status: 403 });
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * The process entry point: the only place that reads process.env, sets the umask, listens
+ * (through the CLI's `start`) and handles signals.
+ */
+import { runCli } from './cli/run-cli.js';
+
+// Data, keys and certificates are created readable by this user only (least privilege).
+process.umask(0o077);
+
+const result = await runCli({
+  argv: process.argv.slice(2),
+  env: process.env,
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+}).catch((error: unknown) => {
+  process.stderr.write(`fatal: ${error instanceof Error ? error.name : 'error'}${error instanceof Error && 'code' in error ? ` (${String(error.code)})` : ''}\n`);
+  return { exitCode: 1, close: undefined };
+});
+
+if (result.close === undefined) {
+  process.exitCode = result.exitCode;
+} else {
+  const close = result.close;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: draining requests and closing storage\n`);
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

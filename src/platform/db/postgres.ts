@@ -1,0 +1,122 @@
+import pg from 'pg';
+import { quoteIdent } from './quote-ident.js';
+import { storageUnavailable } from './errors.js';
+import type { SqlDatabase, SqlExecutor, SqlValue } from './types.js';
+
+export interface PostgresOptions {
+  readonly url: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
+}
+
+const placeholderCache = new Map<string, string>();
+
+/** `?` → `$n`. Our SQL never holds `?` inside literals, so a plain scan is exact. */
+function toNumbered(sql: string): string {
+  let numbered = placeholderCache.get(sql);
+  if (numbered === undefined) {
+    let n = 0;
+    numbered = sql.replace(/\?/g, () => `$${++n}`);
+    if (placeholderCache.size > 2048) placeholderCache.clear();
+    placeholderCache.set(sql, numbered);
+  }
+  return numbered;
+}
+
+// Connection-level failures (class 08, admin shutdown 57P01/57P02/57P03, read-only standby
+// 25006 during failover) are transient: answer 503 so clients retry, never a wrong answer.
+const transientSqlStates = /^(08|57P0|53300|25006|40001|40P01)/;
+const transientNodeCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') {
+    const message = error instanceof Error ? error.message : '';
+    return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message);
+  }
+  return transientSqlStates.test(code) || transientNodeCodes.has(code);
+}
+
+function translate(error: unknown): unknown {
+  return isTransient(error) ? storageUnavailable(error) : error;
+}
+
+// BIGINT (oid 20) columns hold millisecond timestamps and counts, well inside 2^53.
+// Parsers are given per pool so no global state of `pg` is changed.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export function createPostgresPool(options: PostgresOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: options.statementTimeoutMs,
+    application_name: 'tresor',
+    types,
+  });
+  // An idle client that loses its server emits 'error' on the pool; without a listener Node
+  // would crash. The next query reports the failure (as a 503) instead.
+  pool.on('error', () => {});
+  return pool;
+}
+
+function executorFor(client: pg.Pool | pg.PoolClient, schema: string): SqlExecutor {
+  const qualifiedSchema = quoteIdent(schema);
+  return {
+    dialect: 'postgres',
+    table: (name) => `${qualifiedSchema}.${quoteIdent(name)}`,
+    async query<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+      try {
+        const result = await client.query(toNumbered(sql), params as unknown[]);
+        return result.rows as T[];
+      } catch (error) {
+        throw translate(error);
+      }
+    },
+    async execute(sql, params = []) {
+      try {
+        const result = await client.query(toNumbered(sql), params as unknown[]);
+        return result.rowCount ?? 0;
+      } catch (error) {
+        throw translate(error);
+      }
+    },
+  };
+}
+
+/** One data set = one schema in a shared database; the pool is shared by all data sets. */
+export function openPostgresDatabase(pool: pg.Pool, schema: string): SqlDatabase {
+  const base = executorFor(pool, schema);
+  return {
+    ...base,
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw translate(error);
+      }
+      let broken: unknown;
+      try {
+        await client.query('BEGIN');
+        const value = await fn(executorFor(client, schema));
+        await client.query('COMMIT');
+        return value;
+      } catch (error) {
+        broken = isTransient(error) || isTransient((error as { cause?: unknown }).cause) ? error : undefined;
+        if (broken === undefined) await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+        throw translate(error);
+      } finally {
+        // A connection that failed mid-transaction is destroyed, not returned to the pool.
+        client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
+      }
+    },
+    async close() {
+      // The pool belongs to the storage engine, which ends it once.
+    },
+  };
+}

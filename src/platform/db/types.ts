@@ -1,0 +1,35 @@
+/**
+ * The storage contract every module's `store.ts` is written against: a handful of verbs,
+ * SQL with `?` placeholders only (parameterised, OWASP ASVS 5 V1.2.4), the same text for both
+ * engines. Identifiers that vary (schema-qualified table names) come from `table()`, never
+ * from user input.
+ */
+export type Dialect = 'sqlite' | 'postgres';
+export type SqlValue = string | number | bigint | null | Uint8Array;
+export type Row = Record<string, unknown>;
+
+export interface SqlExecutor {
+  readonly dialect: Dialect;
+  /** The qualified, quoted name of one of this data set's tables. */
+  table(name: string): string;
+  /** Runs a statement that returns rows (SELECT, or INSERT/UPDATE … RETURNING). */
+  query<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** Runs a statement and returns the number of rows it changed. */
+  execute(sql: string, params?: readonly SqlValue[]): Promise<number>;
+}
+
+export interface SqlDatabase extends SqlExecutor {
+  /**
+   * Runs `fn` atomically and resolves only once the commit is durable. `fn` must use the
+   * executor it is given, never the outer database (that would wait on itself).
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface Migration {
+  /** `<module>/<NNN>-<what>`: each module owns its chain; lists are applied in the order given. */
+  readonly id: string;
+  /** DDL per dialect; `t` qualifies a table name for the data set being migrated. */
+  readonly up: Readonly<Record<Dialect, (t: (table: string) => string) => readonly string[]>>;
+}

@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly storageUp: Gauge;
+  readonly storagePingSeconds: Gauge;
+}
+
+/**
+ * Prometheus metrics on a registry of this app's own (no global default registry, so two apps
+ * in one process — tests — never share counters). Labels are route patterns, never raw URLs:
+ * ids and search values stay out of metrics.
+ */
+export function registerHttpMetrics(app: FastifyInstance): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tresor_' });
+  const requests = new Counter({ name: 'tresor_http_requests_total', help: 'HTTP requests by route pattern and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const duration = new Histogram({
+    name: 'tresor_http_request_duration_seconds',
+    help: 'HTTP request latency by route pattern',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const storageUp = new Gauge({ name: 'tresor_storage_up', help: '1 when the last storage ping succeeded', registers: [registry] });
+  const storagePingSeconds = new Gauge({ name: 'tresor_storage_ping_seconds', help: 'Latency of the last storage ping', registers: [registry] });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  return { registry, storageUp, storagePingSeconds };
+}

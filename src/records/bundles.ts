@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../platform/clock.js';
+import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
+import { AppError, type ErrorIssue } from '../platform/errors.js';
+import { invalid } from './errors.js';
+import { responseBundle, searchsetBundle, type ResponseEntry } from './fhir/bundle.js';
+import { operationOutcome } from './fhir/operation-outcome.js';
+import { requireDefinition, requireId, type PreparedWrite, type Records, type StoredResource } from './records.js';
+
+const maxEntries = 1000;
+
+type Operation =
+  | { readonly method: 'POST'; readonly type: string; readonly write: PreparedWrite; readonly id: string | undefined }
+  | { readonly method: 'PUT'; readonly type: string; readonly id: string; readonly write: PreparedWrite; readonly ifMatch: string | undefined }
+  | { readonly method: 'DELETE'; readonly type: string; readonly id: string; readonly ifMatch: string | undefined }
+  | { readonly method: 'GET'; readonly type: string; readonly id?: string; readonly versionId?: string; readonly params?: Array<[string, string]> };
+
+export interface BundleDeps {
+  readonly records: Records;
+  readonly clock: Clock;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function entryError(index: number, error: unknown): never {
+  if (error instanceof AppError) {
+    const issues: ErrorIssue[] = (error.issues.length > 0 ? error.issues : [{ diagnostics: error.message }]).map((issue) => ({
+      diagnostics: issue.diagnostics,
+      expression: issue.expression === undefined ? `Bundle.entry[${index}]` : `Bundle.entry[${index}].resource${issue.expression.replace(/^[A-Za-z]+/, '')}`,
+    }));
+    throw new AppError(error.code, `Bundle.entry[${index}]: ${error.message}`, { status: error.status, issues, cause: error, headers: error.headers });
+  }
+  throw error;
+}
+
+/** Replaces `urn:uuid:` references to entries of the same transaction (R4 §3.1.0.11.2). */
+function rewriteReferences(value: unknown, ids: ReadonlyMap<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((item) => rewriteReferences(item, ids));
+  if (!isObject(value)) return value;
+  const out: Json = {};
+  for (const [key, item] of Object.entries(value)) out[key] = key === 'reference' && typeof item === 'string' && ids.has(item) ? ids.get(item) : rewriteReferences(item, ids);
+  return out;
+}
+
+function parseRequestUrl(raw: string, baseUrl: string): { type: string; id?: string; versionId?: string; params?: Array<[string, string]> } {
+  const relative = raw.startsWith(`${baseUrl}/`) ? raw.slice(baseUrl.length + 1) : raw;
+  const [path = '', query] = relative.split('?', 2);
+  const parts = path.split('/');
+  const type = parts[0] ?? '';
+  if (parts.length === 1) return { type, ...(query === undefined ? {} : { params: [...new URLSearchParams(query)] }) };
+  if (parts.length === 2) return { type, id: parts[1] as string };
+  if (parts.length === 4 && parts[2] === '_history') return { type, id: parts[1] as string, versionId: parts[3] as string };
+  throw invalid('bundle-invalid', `Unsupported request url "${raw}".`);
+}
+
+/** batch and transaction Bundles at the tenant's base (R4 §3.1.0.11). */
+export function createBundleProcessor({ records, clock }: BundleDeps) {
+  function parseEntries(body: unknown, baseUrl: string): { kind: 'batch' | 'transaction'; operations: Array<Operation | AppError> } {
+    if (!isObject(body) || body['resourceType'] !== 'Bundle') throw invalid('bundle-invalid', 'POST to the base takes a Bundle of type batch or transaction.');
+    const kind = body['type'];
+    if (kind !== 'batch' && kind !== 'transaction') throw invalid('bundle-invalid', 'Bundle.type must be batch or transaction.', [{ expression: 'Bundle.type', diagnostics: 'Expected batch or transaction.' }]);
+    const entries = body['entry'] ?? [];
+    if (!Array.isArray(entries) || entries.length > maxEntries) throw invalid('bundle-invalid', `Bundle.entry must be a list of at most ${maxEntries} entries.`);
+
+    // Transaction: every POST with a urn:uuid fullUrl gets its id before anything is prepared.
+    const assigned = new Map<string, string>();
+    const newIds = new Map<number, string>();
+    if (kind === 'transaction') {
+      entries.forEach((entry: unknown, index) => {
+        const request = isObject(entry) && isObject(entry['request']) ? entry['request'] : undefined;
+        const resource = isObject(entry) && isObject(entry['resource']) ? entry['resource'] : undefined;
+        const fullUrl = isObject(entry) ? entry['fullUrl'] : undefined;
+        if (request?.['method'] === 'POST' && typeof fullUrl === 'string' && fullUrl.startsWith('urn:uuid:') && typeof resource?.['resourceType'] === 'string') {
+          const id = randomUUID();
+          newIds.set(index, id);
+          assigned.set(fullUrl, `${resource['resourceType']}/${id}`);
+        }
+      });
+    }
+
+    const operations = entries.map((entry: unknown, index): Operation | AppError => {
+      try {
+        if (!isObject(entry) || !isObject(entry['request'])) throw invalid('bundle-invalid', 'Each entry needs a request with method and url.');
+        const request = entry['request'];
+        const method = request['method'];
+        const url = request['url'];
+        if (typeof url !== 'string' || url.length === 0) throw invalid('bundle-invalid', 'entry.request.url is required.');
+        for (const conditional of ['ifNoneExist', 'ifNoneMatch', 'ifModifiedSince']) {
+          if (request[conditional] !== undefined) throw invalid('bundle-invalid', `Conditional requests (${conditional}) are not supported.`);
+        }
+        const ifMatch = typeof request['ifMatch'] === 'string' ? request['ifMatch'] : undefined;
+        const target = parseRequestUrl(url, baseUrl);
+        requireDefinition(target.type);
+        const resource = kind === 'transaction' ? rewriteReferences(entry['resource'], assigned) : entry['resource'];
+        switch (method) {
+          case 'POST':
+            if (target.id !== undefined || target.params !== undefined) throw invalid('bundle-invalid', 'POST takes a url of the form Type.');
+            return { method, type: target.type, write: records.prepare(target.type, resource), id: newIds.get(index) };
+          case 'PUT':
+            if (target.id === undefined || target.versionId !== undefined) throw invalid('bundle-invalid', 'PUT takes a url of the form Type/id.');
+            return { method, type: target.type, id: requireId(target.id), write: records.prepare(target.type, resource, target.id), ifMatch };
+          case 'DELETE':
+            if (target.id === undefined || target.versionId !== undefined) throw invalid('bundle-invalid', 'DELETE takes a url of the form Type/id.');
+            return { method, type: target.type, id: requireId(target.id), ifMatch };
+          case 'GET':
+            return { method, ...target };
+          default:
+            throw invalid('bundle-invalid', 'entry.request.method must be GET, POST, PUT or DELETE.');
+        }
+      } catch (error) {
+        if (error instanceof AppError) {
+          try {
+            entryError(index, error);
+          } catch (wrapped) {
+            return wrapped as AppError;
+          }
+        }
+        throw error;
+      }
+    });
+    return { kind, operations };
+  }
+
+  const written = (status: string, stored: StoredResource): ResponseEntry => ({
+    status,
+    location: `${stored.type}/${stored.id}/_history/${stored.versionId}`,
+    etag: `W/"${stored.versionId}"`,
+    lastModified: stored.lastUpdated,
+    resource: stored.content,
+  });
+
+  async function run(exec: SqlExecutor, operation: Operation, baseUrl: string): Promise<ResponseEntry> {
+    switch (operation.method) {
+      case 'POST':
+        return written('201 Created', await records.createIn(exec, operation.write, operation.id));
+      case 'PUT': {
+        const { resource, created } = await records.updateIn(exec, operation.write, operation.id, operation.ifMatch);
+        return written(created ? '201 Created' : '200 OK', resource);
+      }
+      case 'DELETE':
+        await records.deleteIn(exec, operation.type, operation.id, operation.ifMatch);
+        return { status: '204 No Content' };
+      case 'GET': {
+        if (operation.id === undefined) {
+          const result = await records.search(exec, operation.type, operation.params ?? [], false);
+          return { status: '200 OK', resource: searchsetBundle(baseUrl, operation.type, result, clock.now()) };
+        }
+        const stored = operation.versionId === undefined ? await records.read(exec, operation.type, operation.id) : await records.vread(exec, operation.type, operation.id, operation.versionId);
+        return { status: '200 OK', etag: `W/"${stored.versionId}"`, lastModified: stored.lastUpdated, resource: stored.content };
+      }
+    }
+  }
+
+  const failed = (error: AppError): ResponseEntry => ({
+    status: String(error.status),
+    outcome: JSON.stringify(operationOutcome(error.status, error.code, error.message, error.issues)),
+  });
+
+  // R4 §3.1.0.11.2: a transaction processes DELETE, then POST, then PUT, then GET.
+  const order = { DELETE: 0, POST: 1, PUT: 2, GET: 3 } as const;
+
+  return {
+    async process(db: SqlDatabase, body: unknown, baseUrl: string): Promise<{ kind: 'batch' | 'transaction'; bundle: string }> {
+      const { kind, operations } = parseEntries(body, baseUrl);
+      if (kind === 'transaction') {
+        const firstError = operations.find((op): op is AppError => op instanceof AppError);
+        if (firstError !== undefined) throw firstError;
+        const ops = operations as Operation[];
+        const responses = await db.transaction(async (tx) => {
+          const results: ResponseEntry[] = new Array(ops.length);
+          const sequence = ops.map((op, index) => ({ op, index })).sort((a, b) => order[a.op.method] - order[b.op.method] || a.index - b.index);
+          for (const { op, index } of sequence) {
+            try {
+              results[index] = await run(tx, op, baseUrl);
+            } catch (error) {
+              entryError(index, error);
+            }
+          }
+          return results;
+        });
+        return { kind, bundle: responseBundle('transaction-response', responses, clock.now()) };
+      }
+      // Batch: entries are independent; each write commits (or fails) on its own.
+      const responses = await Promise.all(
+        operations.map(async (op) => {
+          if (op instanceof AppError) return failed(op);
+          try {
+            return op.method === 'GET' ? await run(db, op, baseUrl) : await db.transaction((tx) => run(tx, op, baseUrl));
+          } catch (error) {
+            if (error instanceof AppError) return failed(error);
+            throw error;
+          }
+        }),
+      );
+      return { kind, bundle: responseBundle('batch-response', responses, clock.now()) };
+    },
+  };
+}
+
+export type BundleProcessor = ReturnType<typeof createBundleProcessor>;

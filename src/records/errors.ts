@@ -1,0 +1,26 @@
+import { AppError, type ErrorIssue } from '../platform/errors.js';
+
+export type RecordErrorCode =
+  | 'type-unsupported'
+  | 'id-invalid'
+  | 'not-found'
+  | 'gone'
+  | 'resource-invalid'
+  | 'reference-invalid'
+  | 'referenced'
+  | 'id-mismatch'
+  | 'version-conflict'
+  | 'conflict'
+  | 'search-invalid'
+  | 'bundle-invalid'
+  | 'media-type-unsupported'
+  | 'not-acceptable'
+  | 'body-invalid'
+  | 'body-too-large'
+  | 'method-not-allowed';
+
+export class RecordError extends AppError<RecordErrorCode> {}
+
+export function invalid(code: RecordErrorCode, message: string, issues: readonly ErrorIssue[] = [], status = 400): RecordError {
+  return new RecordError(code, message, { status, issues });
+}

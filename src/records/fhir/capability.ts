@@ -1,0 +1,57 @@
+import { resourceTypes } from '../resource-types.js';
+
+const commonSearch = [
+  { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id', documentation: 'Logical id; several comma-separated.' },
+  { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated', documentation: 'Prefixes eq ne lt le gt ge sa eb.' },
+];
+
+/**
+ * The CapabilityStatement is generated from the same table the server runs on, so it lists
+ * exactly what is supported (R4 §3.1.0.14 capabilities).
+ */
+export function capabilityStatement(baseUrl: string, version: string, date: string): Record<string, unknown> {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date,
+    publisher: 'Tresor',
+    kind: 'instance',
+    software: { name: 'Tresor', version },
+    implementation: { description: 'Tresor health-data vault', url: baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['json', 'application/fhir+json'],
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          cors: false,
+          description: 'Authorization: Bearer <API key>. Every request is bound to the tenant of its key.',
+        },
+        resource: resourceTypes.map((definition) => ({
+          type: definition.type,
+          profile: `http://hl7.org/fhir/StructureDefinition/${definition.type}`,
+          interaction: ['read', 'vread', 'update', 'delete', 'history-instance', 'create', 'search-type'].map((code) => ({ code })),
+          versioning: 'versioned-update',
+          readHistory: true,
+          updateCreate: true,
+          conditionalCreate: false,
+          conditionalRead: 'not-supported',
+          conditionalUpdate: false,
+          conditionalDelete: 'not-supported',
+          referencePolicy: ['literal', 'local', 'enforced'],
+          searchParam: [
+            ...commonSearch,
+            ...definition.searchParams.map((p) => ({ name: p.name, definition: p.definition, type: p.type, documentation: `${p.expression}${p.type === 'date' ? '; prefixes eq ne lt le gt ge sa eb' : ''}${p.type === 'string' ? '; starts-with, case- and accent-insensitive' : ''}` })),
+          ],
+        })),
+        interaction: [{ code: 'transaction' }, { code: 'batch' }],
+        searchParam: [
+          { name: '_count', type: 'number', documentation: 'Page size, 0 to the configured maximum (default 1000).' },
+          { name: '_offset', type: 'number', documentation: 'Paging offset; follow the Bundle next link.' },
+          { name: '_sort', type: 'string', documentation: '_lastUpdated, _id or the type\'s date parameter; prefix - for descending.' },
+          { name: '_total', type: 'token', documentation: 'none skips the count; accurate (default).' },
+        ],
+      },
+    ],
+  };
+}

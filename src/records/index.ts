@@ -1,0 +1,14 @@
+/**
+ * @module records
+ * Patients' records over a FHIR R4 REST subset: create, read, vread, update (If-Match), soft
+ * delete with history, search on indexed parameters, batch and atomic transaction Bundles,
+ * validation against the official R4 schema plus local reference checks. Stores resources in
+ * the tenant's own data set. Does not authenticate (identity) or encrypt (keys, next issue).
+ */
+export { createRecords, type Records, type RecordsDeps, type StoredResource } from './records.js';
+export { createBundleProcessor, type BundleProcessor } from './bundles.js';
+export { createFhirValidator, warmFhirValidator, type FhirValidator } from './fhir/validate.js';
+export { fhirRoutes, type FhirRoutesDeps } from './routes.js';
+export { recordsMigrations } from './migrations.js';
+export { resourceTypes, supportedTypes } from './resource-types.js';
+export { RecordError, type RecordErrorCode } from './errors.js';

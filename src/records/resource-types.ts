@@ -1,0 +1,122 @@
+import { parseDateRange } from './fhir/dates.js';
+import {
+  asArray,
+  asObject,
+  asString,
+  choiceDateRange,
+  dateEntries,
+  humanNameParts,
+  referenceEntries,
+  stringEntries,
+  tokenEntries,
+  type IndexEntry,
+} from './search/index-entries.js';
+
+export type FhirResource = Record<string, unknown> & { resourceType: string; id?: string };
+export type SearchParamType = 'token' | 'reference' | 'date' | 'string';
+
+export interface SearchParamDefinition {
+  readonly name: string;
+  readonly type: SearchParamType;
+  /** The R4 FHIRPath expression, for the CapabilityStatement and the docs. */
+  readonly expression: string;
+  readonly definition: string;
+  readonly targets?: readonly string[];
+  readonly extract: (resource: FhirResource) => IndexEntry[];
+}
+
+export interface ResourceTypeDefinition {
+  readonly type: string;
+  readonly searchParams: readonly SearchParamDefinition[];
+  /** The date parameter `_sort` may use (its low bound is kept on the row). */
+  readonly sortDate?: string;
+}
+
+const base = 'http://hl7.org/fhir/SearchParameter/';
+const subjectTargets = ['Patient', 'Practitioner'] as const;
+
+function param(name: string, type: SearchParamType, id: string, expression: string, extract: (r: FhirResource) => IndexEntry[], targets?: readonly string[]): SearchParamDefinition {
+  return { name, type, expression, definition: `${base}${id}`, extract, ...(targets === undefined ? {} : { targets }) };
+}
+
+/**
+ * The FHIR R4 subset Tresor serves: resource types and, for each, the search parameters it
+ * indexes. The CapabilityStatement, the search parser and the indexer all read this table, so
+ * what is advertised is exactly what works.
+ */
+export const resourceTypes: readonly ResourceTypeDefinition[] = [
+  {
+    type: 'Patient',
+    sortDate: 'birthdate',
+    searchParams: [
+      param('identifier', 'token', 'Patient-identifier', 'Patient.identifier', (r) => tokenEntries('identifier', r['identifier'])),
+      param('name', 'string', 'Patient-name', 'Patient.name', (r) => stringEntries('name', humanNameParts(r['name']))),
+      param('birthdate', 'date', 'individual-birthdate', 'Patient.birthDate', (r) => dateEntries('birthdate', dateOf(r['birthDate']))),
+      param('gender', 'token', 'individual-gender', 'Patient.gender', (r) => tokenEntries('gender', r['gender'])),
+    ],
+  },
+  {
+    type: 'Practitioner',
+    searchParams: [
+      param('identifier', 'token', 'Practitioner-identifier', 'Practitioner.identifier', (r) => tokenEntries('identifier', r['identifier'])),
+      param('name', 'string', 'Practitioner-name', 'Practitioner.name', (r) => stringEntries('name', humanNameParts(r['name']))),
+    ],
+  },
+  {
+    type: 'Observation',
+    sortDate: 'date',
+    searchParams: [
+      param('patient', 'reference', 'clinical-patient', "Observation.subject.where(resolve() is Patient)", (r) => referenceEntries('patient', r['subject'], ['Patient']), ['Patient']),
+      param('subject', 'reference', 'Observation-subject', 'Observation.subject', (r) => referenceEntries('subject', r['subject'], subjectTargets), subjectTargets),
+      param('code', 'token', 'clinical-code', 'Observation.code', (r) => tokenEntries('code', r['code'])),
+      param('category', 'token', 'Observation-category', 'Observation.category', (r) => tokenEntries('category', r['category'])),
+      param('status', 'token', 'Observation-status', 'Observation.status', (r) => tokenEntries('status', r['status'])),
+      param('date', 'date', 'clinical-date', 'Observation.effective', (r) => dateEntries('date', choiceDateRange(r, 'effective'))),
+    ],
+  },
+  {
+    type: 'Appointment',
+    sortDate: 'date',
+    searchParams: [
+      param('patient', 'reference', 'Appointment-patient', "Appointment.participant.actor.where(resolve() is Patient)", (r) => referenceEntries('patient', actors(r), ['Patient']), ['Patient']),
+      param('practitioner', 'reference', 'Appointment-practitioner', "Appointment.participant.actor.where(resolve() is Practitioner)", (r) => referenceEntries('practitioner', actors(r), ['Practitioner']), ['Practitioner']),
+      param('date', 'date', 'Appointment-date', 'Appointment.start', (r) => dateEntries('date', dateOf(r['start']))),
+      param('status', 'token', 'Appointment-status', 'Appointment.status', (r) => tokenEntries('status', r['status'])),
+    ],
+  },
+  {
+    type: 'Consent',
+    searchParams: [
+      param('patient', 'reference', 'clinical-patient', 'Consent.patient', (r) => referenceEntries('patient', r['patient'], ['Patient']), ['Patient']),
+      param('status', 'token', 'Consent-status', 'Consent.status', (r) => tokenEntries('status', r['status'])),
+    ],
+  },
+];
+
+function dateOf(value: unknown) {
+  const text = asString(value);
+  return text === undefined ? undefined : parseDateRange(text);
+}
+
+function actors(resource: FhirResource): unknown[] {
+  return asArray(resource['participant']).map((p) => asObject(p)?.['actor']);
+}
+
+const byType = new Map(resourceTypes.map((definition) => [definition.type, definition]));
+
+export function resourceTypeDefinition(type: string): ResourceTypeDefinition | undefined {
+  return byType.get(type);
+}
+
+export const supportedTypes: readonly string[] = resourceTypes.map((definition) => definition.type);
+
+export function indexEntriesOf(definition: ResourceTypeDefinition, resource: FhirResource): IndexEntry[] {
+  return definition.searchParams.flatMap((p) => p.extract(resource));
+}
+
+export function sortDateOf(definition: ResourceTypeDefinition, entries: readonly IndexEntry[]): number | null {
+  if (definition.sortDate === undefined) return null;
+  let low: number | null = null;
+  for (const entry of entries) if (entry.param === definition.sortDate && entry.low !== null && (low === null || entry.low < low)) low = entry.low;
+  return low;
+}

@@ -1,0 +1,232 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { Clock } from '../platform/clock.js';
+import type { SqlDatabase, Storage } from '../platform/db/index.js';
+import { AppError } from '../platform/errors.js';
+import { fromFrameworkError } from '../platform/http/index.js';
+import { forbidden, hasPermission, unauthenticated, type ApiKeys, type Permission, type Principal } from '../identity/index.js';
+import { parseTenantId, type Tenants } from '../tenants/index.js';
+import type { BundleProcessor } from './bundles.js';
+import { RecordError } from './errors.js';
+import { historyBundle, searchsetBundle } from './fhir/bundle.js';
+import { capabilityStatement } from './fhir/capability.js';
+import { operationOutcome } from './fhir/operation-outcome.js';
+import type { Records, StoredResource } from './records.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+    tenantId: string;
+  }
+  interface FastifyContextConfig {
+    /** What the route needs; absent = public (only `metadata`). */
+    permission?: Permission;
+  }
+}
+
+export interface FhirRoutesDeps {
+  readonly records: Records;
+  readonly bundles: BundleProcessor;
+  readonly storage: Storage;
+  readonly tenants: Tenants;
+  readonly apiKeys: ApiKeys;
+  readonly clock: Clock;
+  readonly publicUrl: string | undefined;
+  readonly version: string;
+}
+
+const fhirJson = 'application/fhir+json; charset=utf-8';
+
+/** R4 §3.1.0.1.10: JSON is served; anything that does not accept JSON gets 406. */
+function acceptsJson(request: FastifyRequest): boolean {
+  const accept = request.headers.accept;
+  if (accept === undefined || accept === '') return true;
+  return /(^|,)\s*(\*\/\*|application\/\*|application\/(fhir\+)?json)\s*(;|,|$)/i.test(accept);
+}
+
+// ── The security pipeline of every FHIR request, in the order it runs ───────────────────────
+// 1. the tenant in the path is a valid id            → 400
+// 2. the caller presents a valid credential          → 401
+// 3. the credential belongs to that tenant           → 403 (a key never crosses tenants)
+// 4. the tenant exists and is active                 → 403 / 404
+// 5. the caller's role grants the route's permission → 403
+// 6. the client accepts JSON                          → 406
+// Body parsing only happens after all of these (onRequest runs before the body is read).
+
+function checkTenantParam(request: FastifyRequest): void {
+  request.tenantId = parseTenantId((request.params as { tenant: string }).tenant);
+}
+
+function makeAuthenticate(apiKeys: ApiKeys) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const header = request.headers.authorization;
+    const match = header === undefined ? null : /^Bearer +(\S+)$/i.exec(header);
+    if (match === null) throw unauthenticated();
+    request.principal = await apiKeys.authenticate(match[1] as string);
+  };
+}
+
+function bindTenant(request: FastifyRequest): void {
+  if (request.principal?.tenantId !== request.tenantId) throw forbidden('This credential is not valid for this tenant.');
+}
+
+function makeRequireActiveTenant(tenants: Tenants) {
+  return (request: FastifyRequest) => tenants.requireActive(request.tenantId);
+}
+
+function checkPermission(request: FastifyRequest): void {
+  const permission = request.routeOptions.config.permission;
+  if (permission !== undefined && (request.principal === null || !hasPermission(request.principal.role, permission))) {
+    throw forbidden(`Your role does not allow this (${permission}).`);
+  }
+}
+
+function checkAccept(request: FastifyRequest): void {
+  if (!acceptsJson(request)) throw new RecordError('not-acceptable', 'Only application/fhir+json is served.', { status: 406 });
+}
+
+export function fhirRoutes(deps: FhirRoutesDeps) {
+  const { records, bundles, storage, tenants, apiKeys, clock } = deps;
+  const authenticate = makeAuthenticate(apiKeys);
+  const requireActiveTenant = makeRequireActiveTenant(tenants);
+
+  const baseUrl = (request: FastifyRequest) => `${deps.publicUrl ?? `${request.protocol}://${request.host}`}/tenants/${request.tenantId}/fhir`;
+  const tenantDb = (request: FastifyRequest): Promise<SqlDatabase> => storage.tenant(request.tenantId);
+
+  function sendResource(reply: FastifyReply, stored: StoredResource, status = 200): FastifyReply {
+    return reply
+      .status(status)
+      .header('etag', `W/"${stored.versionId}"`)
+      .header('last-modified', new Date(stored.lastUpdated).toUTCString())
+      .type(fhirJson)
+      .send(stored.content);
+  }
+
+  function sendWritten(request: FastifyRequest, reply: FastifyReply, stored: StoredResource, status: number): FastifyReply {
+    reply.header('location', `${baseUrl(request)}/${stored.type}/${stored.id}/_history/${stored.versionId}`);
+    // RFC 7240 Prefer: return=minimal asks for headers only.
+    if (/return=minimal/.test(String(request.headers.prefer ?? ''))) {
+      return reply.status(status).header('etag', `W/"${stored.versionId}"`).header('last-modified', new Date(stored.lastUpdated).toUTCString()).send();
+    }
+    return sendResource(reply, stored, status);
+  }
+
+  const lenient = (request: FastifyRequest) => /handling=lenient/.test(String(request.headers.prefer ?? ''));
+  const read: RouteShorthandOptions = { config: { permission: 'records:read' } };
+  const write: RouteShorthandOptions = { config: { permission: 'records:write' } };
+  const remove: RouteShorthandOptions = { config: { permission: 'records:delete' } };
+
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.decorateRequest('principal', null);
+    app.decorateRequest('tenantId', '');
+
+    // Only JSON and (for _search) forms: Fastify's built-in text/plain parser is removed so that
+    // any other Content-Type is a 415, not a string handed to the handlers.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser(['application/fhir+json', 'application/json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+      done(null, [...new URLSearchParams(String(body))]);
+    });
+
+    app.addHook('onRequest', async (request) => {
+      checkTenantParam(request);
+      if (request.routeOptions.config.permission === undefined) return;
+      await authenticate(request);
+      bindTenant(request);
+      await requireActiveTenant(request);
+      checkPermission(request);
+      checkAccept(request);
+    });
+
+    app.setErrorHandler((error, request, reply) => {
+      const appError = fromFrameworkError(error);
+      if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describe(appError) }, 'request failed');
+      for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);
+      const message = appError.expose ? appError.message : 'Internal error.';
+      return reply.status(appError.status).type(fhirJson).send(JSON.stringify(operationOutcome(appError.status, appError.code, message, appError.expose ? appError.issues : [])));
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      const known = /^\/tenants\/[^/]+\/fhir\/[A-Za-z]+(\/[^/]+(\/_history(\/[^/]+)?)?)?\/?$/.test(request.url.split('?', 1)[0] ?? '');
+      const error = known
+        ? new RecordError('method-not-allowed', `${request.method} is not supported on this path.`, { status: 405 })
+        : new RecordError('not-found', 'No such FHIR endpoint.', { status: 404 });
+      return reply.status(error.status).type(fhirJson).send(JSON.stringify(operationOutcome(error.status, error.code, error.message)));
+    });
+
+    app.get('/metadata', async (request, reply) => {
+      checkAccept(request);
+      return reply.type(fhirJson).send(JSON.stringify(capabilityStatement(baseUrl(request), deps.version, clock.now().toISOString())));
+    });
+
+    app.post('/', write, async (request, reply) => {
+      const result = await bundles.process(await tenantDb(request), request.body, baseUrl(request));
+      return reply.type(fhirJson).send(result.bundle);
+    });
+
+    const search = async (request: FastifyRequest, reply: FastifyReply, params: Array<[string, string]>) => {
+      const { type } = request.params as { type: string };
+      const result = await records.search(await tenantDb(request), type, params, lenient(request));
+      return reply.type(fhirJson).send(searchsetBundle(baseUrl(request), type, result, clock.now()));
+    };
+
+    app.get('/:type', read, async (request, reply) => {
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+      return search(request, reply, [...new URLSearchParams(query)]);
+    });
+
+    app.post('/:type/_search', read, async (request, reply) => {
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+      const form = Array.isArray(request.body) ? (request.body as Array<[string, string]>) : [];
+      return search(request, reply, [...new URLSearchParams(query), ...form]);
+    });
+
+    app.post('/:type', write, async (request, reply) => {
+      const { type } = request.params as { type: string };
+      return sendWritten(request, reply, await records.create(await tenantDb(request), type, request.body), 201);
+    });
+
+    app.get('/:type/:id', read, async (request, reply) => {
+      const { type, id } = request.params as { type: string; id: string };
+      return sendResource(reply, await records.read(await tenantDb(request), type, id));
+    });
+
+    app.put('/:type/:id', write, async (request, reply) => {
+      const { type, id } = request.params as { type: string; id: string };
+      const ifMatch = request.headers['if-match'];
+      const { resource, created } = await records.update(await tenantDb(request), type, id, request.body, typeof ifMatch === 'string' ? ifMatch : undefined);
+      return sendWritten(request, reply, resource, created ? 201 : 200);
+    });
+
+    app.delete('/:type/:id', remove, async (request, reply) => {
+      const { type, id } = request.params as { type: string; id: string };
+      const ifMatch = request.headers['if-match'];
+      const { versionId } = await records.delete(await tenantDb(request), type, id, typeof ifMatch === 'string' ? ifMatch : undefined);
+      if (versionId !== undefined) reply.header('etag', `W/"${versionId}"`);
+      return reply.status(204).send();
+    });
+
+    app.get('/:type/:id/_history', read, async (request, reply) => {
+      const { type, id } = request.params as { type: string; id: string };
+      const q = request.query as Record<string, string | undefined>;
+      for (const name of Object.keys(q)) {
+        if (name !== '_count' && name !== '_offset' && name !== '_format') throw new RecordError('search-invalid', `History does not support ${name}.`, { status: 400, issues: [{ expression: name, diagnostics: 'Unsupported.' }] });
+      }
+      const count = q['_count'] === undefined ? 100 : Number(q['_count']);
+      const offset = q['_offset'] === undefined ? 0 : Number(q['_offset']);
+      if (!Number.isInteger(count) || count < 1 || count > 1000 || !Number.isInteger(offset) || offset < 0 || offset > 100_000) {
+        throw new RecordError('search-invalid', '_count is 1–1000 and _offset 0–100000.', { status: 400 });
+      }
+      const history = await records.history(await tenantDb(request), type, id, { count, offset });
+      return reply.type(fhirJson).send(historyBundle(baseUrl(request), type, id, history, { count, offset }, clock.now()));
+    });
+
+    app.get('/:type/:id/_history/:versionId', read, async (request, reply) => {
+      const { type, id, versionId } = request.params as { type: string; id: string; versionId: string };
+      return sendResource(reply, await records.vread(await tenantDb(request), type, id, versionId));
+    });
+  };
+}
+
+function describe(error: AppError): Record<string, unknown> {
+  return { code: error.code, status: error.status, cause: error.cause instanceof Error ? { type: error.cause.name, code: (error.cause as { code?: unknown }).code } : undefined };
+}

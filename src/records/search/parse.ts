@@ -1,0 +1,215 @@
+import type { ErrorIssue } from '../../platform/errors.js';
+import { invalid } from '../errors.js';
+import { parseDateRange, type DateRange } from '../fhir/dates.js';
+import type { ResourceTypeDefinition, SearchParamDefinition } from '../resource-types.js';
+import { normaliseString } from './index-entries.js';
+
+export type DatePrefix = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'sa' | 'eb';
+
+export type Condition =
+  | { readonly kind: 'token'; readonly system: string | null | undefined; readonly code: string | undefined }
+  | { readonly kind: 'reference'; readonly targets: readonly string[] }
+  | { readonly kind: 'date'; readonly prefix: DatePrefix; readonly range: DateRange }
+  | { readonly kind: 'string'; readonly prefix: string };
+
+export type Clause =
+  | { readonly on: 'id'; readonly ids: readonly string[] }
+  | { readonly on: 'lastUpdated'; readonly conditions: ReadonlyArray<Extract<Condition, { kind: 'date' }>> }
+  | { readonly on: 'index'; readonly param: SearchParamDefinition; readonly conditions: readonly Condition[] };
+
+export type SortKey = { readonly key: 'date' | 'lastUpdated' | 'id'; readonly descending: boolean };
+
+export interface SearchQuery {
+  readonly type: string;
+  /** ANDed; each clause ORs its conditions (R4 §3.1.1.5.5). */
+  readonly clauses: readonly Clause[];
+  readonly sort: readonly SortKey[];
+  readonly count: number;
+  readonly offset: number;
+  readonly total: boolean;
+  /** The parameters that were applied, as the self link repeats them. */
+  readonly applied: ReadonlyArray<readonly [string, string]>;
+}
+
+export interface SearchLimits {
+  readonly defaultPageSize: number;
+  readonly maxPageSize: number;
+}
+
+const maxOffset = 100_000;
+const maxValuesPerParam = 100;
+const datePrefixes = new Set<DatePrefix>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'sa', 'eb']);
+const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** Splits on unescaped commas and unescapes `\,` `\|` `\$` `\\` (R4 §3.1.1.5.7). */
+function splitValues(raw: string): string[] {
+  const values: string[] = [];
+  let current = '';
+  for (let i = 0; i < raw.length; i += 1) {
+    const ch = raw[i] as string;
+    if (ch === '\\' && i + 1 < raw.length) {
+      current += `\\${raw[i + 1] as string}`;
+      i += 1;
+    } else if (ch === ',') {
+      values.push(current);
+      current = '';
+    } else current += ch;
+  }
+  values.push(current);
+  return values;
+}
+
+function unescape(value: string): string {
+  return value.replace(/\\([\\,|$])/g, '$1');
+}
+
+function splitToken(value: string): [string | undefined, string] {
+  for (let i = 0; i < value.length; i += 1) {
+    if (value[i] === '\\') i += 1;
+    else if (value[i] === '|') return [unescape(value.slice(0, i)), unescape(value.slice(i + 1))];
+  }
+  return [undefined, unescape(value)];
+}
+
+function parseDateCondition(raw: string, name: string, issues: ErrorIssue[]): Extract<Condition, { kind: 'date' }> | undefined {
+  const prefix = /^[a-z]{2}/.test(raw) ? raw.slice(0, 2) : 'eq';
+  const rest = /^[a-z]{2}/.test(raw) ? raw.slice(2) : raw;
+  if (!datePrefixes.has(prefix as DatePrefix)) {
+    issues.push({ expression: name, diagnostics: `Unsupported date prefix "${prefix}"; use eq, ne, lt, le, gt, ge, sa or eb.` });
+    return undefined;
+  }
+  const range = parseDateRange(rest);
+  if (range === undefined) {
+    issues.push({ expression: name, diagnostics: 'Not a FHIR date or dateTime (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][zone]).' });
+    return undefined;
+  }
+  return { kind: 'date', prefix: prefix as DatePrefix, range };
+}
+
+function parseCondition(param: SearchParamDefinition, value: string, name: string, issues: ErrorIssue[]): Condition | undefined {
+  switch (param.type) {
+    case 'token': {
+      const [system, code] = splitToken(value);
+      if (system === undefined) return code === '' ? undefined : { kind: 'token', system: undefined, code };
+      return { kind: 'token', system: system === '' ? null : system, code: code === '' ? undefined : code };
+    }
+    case 'reference': {
+      const plain = unescape(value);
+      const targets = param.targets ?? [];
+      const typed = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(plain);
+      if (typed !== null && targets.includes(typed[1] as string)) return { kind: 'reference', targets: [plain] };
+      if (idPattern.test(plain)) return { kind: 'reference', targets: targets.map((type) => `${type}/${plain}`) };
+      issues.push({ expression: name, diagnostics: `Expected an id or ${targets.join('|')}/id.` });
+      return undefined;
+    }
+    case 'date':
+      return parseDateCondition(value, name, issues);
+    case 'string': {
+      const prefix = normaliseString(unescape(value));
+      return prefix === '' ? undefined : { kind: 'string', prefix };
+    }
+  }
+}
+
+function parseInteger(raw: string, name: string, min: number, max: number, issues: ErrorIssue[]): number | undefined {
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    issues.push({ expression: name, diagnostics: `Must be a whole number from ${min} to ${max}.` });
+    return undefined;
+  }
+  return Number(raw);
+}
+
+/**
+ * Turns query parameters into a validated search. Unknown parameters and modifiers are errors
+ * (400) unless the client sent `Prefer: handling=lenient` (R4 §3.1.1.2), then they are dropped
+ * and left out of the self link.
+ */
+export function parseSearch(definition: ResourceTypeDefinition, params: ReadonlyArray<readonly [string, string]>, limits: SearchLimits, lenient: boolean): SearchQuery {
+  const issues: ErrorIssue[] = [];
+  const clauses: Clause[] = [];
+  const applied: Array<readonly [string, string]> = [];
+  let sort: SortKey[] = [];
+  let count = limits.defaultPageSize;
+  let offset = 0;
+  let total = true;
+
+  for (const [name, rawValue] of params) {
+    const [base, modifier] = name.split(':', 2) as [string, string | undefined];
+    if (rawValue.length > 2048) {
+      issues.push({ expression: base, diagnostics: 'Value too long.' });
+      continue;
+    }
+    switch (base) {
+      case '_count': {
+        const value = parseInteger(rawValue, name, 0, limits.maxPageSize, issues);
+        if (value !== undefined) count = value;
+        continue;
+      }
+      case '_offset': {
+        const value = parseInteger(rawValue, name, 0, maxOffset, issues);
+        if (value !== undefined) offset = value;
+        continue;
+      }
+      case '_total':
+        if (rawValue === 'none') total = false;
+        else if (rawValue === 'accurate' || rawValue === 'estimate') total = true;
+        else issues.push({ expression: name, diagnostics: 'Use none, estimate or accurate.' });
+        if (rawValue === 'none') applied.push([name, rawValue]);
+        continue;
+      case '_format':
+        if (!/^(json|application\/(fhir\+)?json)$/.test(rawValue)) issues.push({ expression: name, diagnostics: 'Only JSON is served.' });
+        continue;
+      case '_sort': {
+        sort = [];
+        for (const part of rawValue.split(',')) {
+          const descending = part.startsWith('-');
+          const key = descending ? part.slice(1) : part;
+          if (key === '_lastUpdated') sort.push({ key: 'lastUpdated', descending });
+          else if (key === '_id') sort.push({ key: 'id', descending });
+          else if (key !== '' && key === definition.sortDate) sort.push({ key: 'date', descending });
+          else issues.push({ expression: '_sort', diagnostics: `Cannot sort ${definition.type} by "${key}"; use _lastUpdated, _id${definition.sortDate ? ` or ${definition.sortDate}` : ''}.` });
+        }
+        continue;
+      }
+    }
+    const values = splitValues(rawValue);
+    if (values.length > maxValuesPerParam) {
+      issues.push({ expression: base, diagnostics: `At most ${maxValuesPerParam} values.` });
+      continue;
+    }
+    if (base === '_id' || base === '_lastUpdated') {
+      if (modifier !== undefined) {
+        issues.push({ expression: name, diagnostics: `Modifier :${modifier} is not supported.` });
+        continue;
+      }
+      if (base === '_id') {
+        const ids = values.map(unescape);
+        if (ids.some((id) => !idPattern.test(id))) issues.push({ expression: '_id', diagnostics: 'Not a FHIR id.' });
+        else clauses.push({ on: 'id', ids });
+      } else {
+        const conditions = values.map((value) => parseDateCondition(value, base, issues));
+        if (conditions.every((c) => c !== undefined)) clauses.push({ on: 'lastUpdated', conditions });
+      }
+      applied.push([name, rawValue]);
+      continue;
+    }
+    const param = definition.searchParams.find((p) => p.name === base);
+    if (param === undefined) {
+      if (!lenient) issues.push({ expression: base, diagnostics: `Unknown search parameter for ${definition.type}; see the CapabilityStatement at metadata.` });
+      continue;
+    }
+    if (modifier !== undefined) {
+      issues.push({ expression: name, diagnostics: `Modifier :${modifier} is not supported.` });
+      continue;
+    }
+    const conditions = values.map((value) => parseCondition(param, value, base, issues)).filter((c): c is Condition => c !== undefined);
+    if (conditions.length === 0) {
+      if (!issues.some((issue) => issue.expression === base)) issues.push({ expression: base, diagnostics: 'Empty value.' });
+      continue;
+    }
+    clauses.push({ on: 'index', param, conditions });
+    applied.push([name, rawValue]);
+  }
+  if (issues.length > 0) throw invalid('search-invalid', 'The search could not be understood.', issues);
+  return { type: definition.type, clauses, sort, count, offset, total, applied };
+}

@@ -1,0 +1,102 @@
+import type { SqlExecutor, SqlValue } from '../../platform/db/index.js';
+import type { Clause, Condition, SearchQuery } from './parse.js';
+
+// The highest code point sorts after every other one in both engines' byte-wise order, so
+// [prefix, prefix + U+10FFFF) is a starts-with range an index can serve.
+const afterEverything = '\u{10FFFF}';
+
+interface Fragment {
+  readonly sql: string;
+  readonly params: readonly SqlValue[];
+}
+
+/** FHIR date comparison of a target range [low, high] with the search range (R4 §3.1.1.4.3). */
+function dateSql(low: string, high: string, c: Extract<Condition, { kind: 'date' }>): Fragment {
+  const { low: pl, high: ph } = c.range;
+  switch (c.prefix) {
+    case 'eq':
+      return { sql: `(${low} >= ? AND ${high} <= ?)`, params: [pl, ph] };
+    case 'ne':
+      return { sql: `NOT (${low} >= ? AND ${high} <= ?)`, params: [pl, ph] };
+    case 'gt':
+      return { sql: `${high} > ?`, params: [ph] };
+    case 'lt':
+      return { sql: `${low} < ?`, params: [pl] };
+    case 'ge':
+      return { sql: `(${high} > ? OR (${low} >= ? AND ${high} <= ?))`, params: [ph, pl, ph] };
+    case 'le':
+      return { sql: `(${low} < ? OR (${low} >= ? AND ${high} <= ?))`, params: [pl, pl, ph] };
+    case 'sa':
+      return { sql: `${low} > ?`, params: [ph] };
+    case 'eb':
+      return { sql: `${high} < ?`, params: [pl] };
+  }
+}
+
+function conditionSql(c: Condition): Fragment {
+  switch (c.kind) {
+    case 'token':
+      if (c.system === undefined) return { sql: 'i.value = ?', params: [c.code ?? ''] };
+      if (c.system === null) return { sql: '(i.system IS NULL AND i.value = ?)', params: [c.code ?? ''] };
+      if (c.code === undefined) return { sql: 'i.system = ?', params: [c.system] };
+      return { sql: '(i.system = ? AND i.value = ?)', params: [c.system, c.code] };
+    case 'reference':
+      return { sql: `i.value IN (${c.targets.map(() => '?').join(', ')})`, params: c.targets };
+    case 'string':
+      return { sql: '(i.value >= ? AND i.value < ?)', params: [c.prefix, c.prefix + afterEverything] };
+    case 'date':
+      return dateSql('i.low', 'i.high', c);
+  }
+}
+
+function anyOf(fragments: readonly Fragment[]): Fragment {
+  return { sql: fragments.length === 1 ? (fragments[0] as Fragment).sql : `(${fragments.map((f) => f.sql).join(' OR ')})`, params: fragments.flatMap((f) => f.params) };
+}
+
+// Which clause drives the query: the most selective kind is looked up first, the rest are probed
+// per candidate row. Planners on both engines do well with this shape.
+const selectivity = (clause: Clause): number =>
+  clause.on === 'id' ? 0 : clause.on === 'lastUpdated' ? 9 : ({ reference: 1, token: 2, string: 3, date: 4 } as const)[clause.param.type];
+
+function clauseSql(db: SqlExecutor, type: string, clause: Clause, driving: boolean): Fragment {
+  if (clause.on === 'id') return { sql: `r.id IN (${clause.ids.map(() => '?').join(', ')})`, params: clause.ids };
+  if (clause.on === 'lastUpdated') return anyOf(clause.conditions.map((c) => dateSql('r.last_updated', 'r.last_updated', c)));
+  const values = anyOf(clause.conditions.map(conditionSql));
+  const index = db.table('search_index');
+  if (driving) {
+    return { sql: `r.id IN (SELECT i.resource_id FROM ${index} i WHERE i.resource_type = ? AND i.param = ? AND ${values.sql})`, params: [type, clause.param.name, ...values.params] };
+  }
+  return {
+    sql: `EXISTS (SELECT 1 FROM ${index} i WHERE i.resource_type = r.resource_type AND i.resource_id = r.id AND i.param = ? AND ${values.sql})`,
+    params: [clause.param.name, ...values.params],
+  };
+}
+
+export interface SearchSql {
+  readonly page: Fragment;
+  readonly count: Fragment;
+}
+
+export function buildSearchSql(db: SqlExecutor, query: SearchQuery): SearchSql {
+  const ordered = [...query.clauses].sort((a, b) => selectivity(a) - selectivity(b));
+  const where: Fragment[] = [{ sql: 'r.resource_type = ? AND r.deleted = 0', params: [query.type] }];
+  ordered.forEach((clause, position) => where.push(clauseSql(db, query.type, clause, position === 0)));
+  const from = `FROM ${db.table('resources')} r WHERE ${where.map((f) => f.sql).join(' AND ')}`;
+  const params = where.flatMap((f) => f.params);
+
+  const order: string[] = [];
+  for (const { key, descending } of query.sort) {
+    const direction = descending ? ' DESC' : '';
+    // NULLs last in both directions on both engines (they disagree by default).
+    if (key === 'date') order.push('(r.sort_date IS NULL)', `r.sort_date${direction}`);
+    else if (key === 'lastUpdated') order.push(`r.last_updated${direction}`);
+    else order.push(`r.id${direction}`);
+  }
+  if (query.sort.length === 0) order.push('r.last_updated');
+  if (!query.sort.some((s) => s.key === 'id')) order.push('r.id');
+
+  return {
+    page: { sql: `SELECT r.id, r.content ${from} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`, params: [...params, query.count, query.offset] },
+    count: { sql: `SELECT COUNT(*) AS total ${from}`, params },
+  };
+}

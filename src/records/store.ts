@@ -1,0 +1,145 @@
+import type { SqlExecutor, SqlValue } from '../platform/db/index.js';
+import type { IndexEntry } from './search/index-entries.js';
+
+export interface CurrentRow {
+  readonly version_id: number;
+  readonly last_updated: number;
+  readonly deleted: number;
+  readonly content: string;
+}
+
+export interface VersionRow {
+  readonly version_id: number;
+  readonly last_updated: number;
+  readonly deleted: number;
+  readonly content: string | null;
+}
+
+export interface WriteRow {
+  readonly type: string;
+  readonly id: string;
+  readonly versionId: number;
+  readonly lastUpdated: number;
+  readonly sortDate: number | null;
+  readonly content: string;
+}
+
+export interface Link {
+  readonly type: string;
+  readonly id: string;
+}
+
+export async function selectCurrent(db: SqlExecutor, type: string, id: string): Promise<CurrentRow | undefined> {
+  const rows = await db.query<CurrentRow>(`SELECT version_id, last_updated, deleted, content FROM ${db.table('resources')} WHERE resource_type = ? AND id = ?`, [type, id]);
+  return rows[0];
+}
+
+export async function selectVersion(db: SqlExecutor, type: string, id: string, versionId: number): Promise<VersionRow | undefined> {
+  const rows = await db.query<VersionRow>(
+    `SELECT version_id, last_updated, deleted, content FROM ${db.table('resource_versions')} WHERE resource_type = ? AND id = ? AND version_id = ?`,
+    [type, id, versionId],
+  );
+  return rows[0];
+}
+
+export async function selectHistory(db: SqlExecutor, type: string, id: string, limit: number, offset: number): Promise<VersionRow[]> {
+  return db.query<VersionRow>(
+    `SELECT version_id, last_updated, deleted, content FROM ${db.table('resource_versions')} WHERE resource_type = ? AND id = ? ORDER BY version_id DESC LIMIT ? OFFSET ?`,
+    [type, id, limit, offset],
+  );
+}
+
+export async function insertCurrent(db: SqlExecutor, row: WriteRow): Promise<void> {
+  await db.execute(`INSERT INTO ${db.table('resources')} (resource_type, id, version_id, last_updated, deleted, sort_date, content) VALUES (?, ?, ?, ?, 0, ?, ?)`, [
+    row.type,
+    row.id,
+    row.versionId,
+    row.lastUpdated,
+    row.sortDate,
+    row.content,
+  ]);
+}
+
+/** Optimistic: changes nothing (returns false) when another writer moved the version on. */
+export async function updateCurrent(db: SqlExecutor, row: WriteRow, expectedVersion: number, deleted: boolean): Promise<boolean> {
+  const changed = await db.execute(
+    `UPDATE ${db.table('resources')} SET version_id = ?, last_updated = ?, deleted = ?, sort_date = ?, content = ? WHERE resource_type = ? AND id = ? AND version_id = ?`,
+    [row.versionId, row.lastUpdated, deleted ? 1 : 0, row.sortDate, row.content, row.type, row.id, expectedVersion],
+  );
+  return changed === 1;
+}
+
+export async function insertVersion(db: SqlExecutor, row: WriteRow, deleted: boolean): Promise<void> {
+  await db.execute(`INSERT INTO ${db.table('resource_versions')} (resource_type, id, version_id, last_updated, deleted, content) VALUES (?, ?, ?, ?, ?, ?)`, [
+    row.type,
+    row.id,
+    row.versionId,
+    row.lastUpdated,
+    deleted ? 1 : 0,
+    deleted ? null : row.content,
+  ]);
+}
+
+const chunk = 64;
+
+async function insertRows(db: SqlExecutor, table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void> {
+  const placeholders = `(${columns.map(() => '?').join(', ')})`;
+  for (let start = 0; start < rows.length; start += chunk) {
+    const part = rows.slice(start, start + chunk);
+    await db.execute(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${part.map(() => placeholders).join(', ')}`, part.flat());
+  }
+}
+
+export async function replaceIndex(db: SqlExecutor, type: string, id: string, entries: readonly IndexEntry[], previous: boolean): Promise<void> {
+  const table = db.table('search_index');
+  if (previous) await db.execute(`DELETE FROM ${table} WHERE resource_type = ? AND resource_id = ?`, [type, id]);
+  await insertRows(
+    db,
+    table,
+    ['resource_type', 'resource_id', 'param', 'system', 'value', 'low', 'high'],
+    entries.map((e) => [type, id, e.param, e.system, e.value, e.low, e.high]),
+  );
+}
+
+export async function replaceLinks(db: SqlExecutor, type: string, id: string, links: readonly Link[], previous: boolean): Promise<void> {
+  const table = db.table('resource_links');
+  if (previous) await db.execute(`DELETE FROM ${table} WHERE resource_type = ? AND resource_id = ?`, [type, id]);
+  await insertRows(db, table, ['resource_type', 'resource_id', 'target_type', 'target_id'], links.map((l) => [type, id, l.type, l.id]));
+}
+
+/** Which of `targets` exist and are not deleted. */
+export async function selectLive(db: SqlExecutor, targets: readonly Link[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let start = 0; start < targets.length; start += chunk) {
+    const part = targets.slice(start, start + chunk);
+    const rows = await db.query<{ resource_type: string; id: string }>(
+      `SELECT resource_type, id FROM ${db.table('resources')} WHERE deleted = 0 AND (${part.map(() => '(resource_type = ? AND id = ?)').join(' OR ')})`,
+      part.flatMap((t) => [t.type, t.id]),
+    );
+    for (const row of rows) found.add(`${row.resource_type}/${row.id}`);
+  }
+  return found;
+}
+
+export async function selectReferrer(db: SqlExecutor, type: string, id: string): Promise<Link | undefined> {
+  const rows = await db.query<{ resource_type: string; resource_id: string }>(
+    `SELECT resource_type, resource_id FROM ${db.table('resource_links')} WHERE target_type = ? AND target_id = ? LIMIT 1`,
+    [type, id],
+  );
+  const row = rows[0];
+  return row === undefined ? undefined : { type: row.resource_type, id: row.resource_id };
+}
+
+export async function selectPage(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<Array<{ id: string; content: string }>> {
+  return db.query<{ id: string; content: string }>(sql, params);
+}
+
+export async function selectCount(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<number> {
+  const rows = await db.query<{ total: number | string }>(sql, params);
+  return Number(rows[0]?.total ?? 0);
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

@@ -1,0 +1,5 @@
+import { AppError } from '../platform/errors.js';
+
+export type TenantErrorCode = 'tenant-id-invalid' | 'tenant-exists' | 'tenant-not-found' | 'tenant-disabled';
+
+export class TenantError extends AppError<TenantErrorCode> {}

@@ -1,0 +1,86 @@
+import type { Clock } from '../platform/clock.js';
+import type { Storage } from '../platform/db/index.js';
+import { TenantError } from './errors.js';
+import { insertTenant, selectTenant, selectTenants, updateTenantDisabled, type TenantRow } from './store.js';
+import { parseTenantId } from './tenant-id.js';
+
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+  readonly status: 'active' | 'disabled';
+  readonly createdAt: string;
+  readonly disabledAt?: string;
+  /** Where its data set lives (file or schema), for operators. */
+  readonly dataSet: string;
+}
+
+export interface Tenants {
+  create(id: string, name?: string): Promise<Tenant>;
+  list(): Promise<Tenant[]>;
+  get(id: string): Promise<Tenant | undefined>;
+  disable(id: string): Promise<Tenant>;
+  /** Throws unless the tenant exists and is active; used on every data request. */
+  requireActive(id: string): Promise<void>;
+}
+
+export interface TenantsDeps {
+  readonly storage: Storage;
+  readonly clock: Clock;
+}
+
+const nameMaxLength = 200;
+
+export function createTenants({ storage, clock }: TenantsDeps): Tenants {
+  const toTenant = (row: TenantRow): Tenant => ({
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    ...(row.disabled_at === null ? {} : { disabledAt: new Date(Number(row.disabled_at)).toISOString() }),
+    dataSet: storage.describeTenant(row.id),
+  });
+
+  async function get(id: string): Promise<Tenant | undefined> {
+    if (!/^[a-z0-9-]{1,40}$/.test(id)) return undefined;
+    const row = await selectTenant(storage.platform, id);
+    return row === undefined ? undefined : toTenant(row);
+  }
+
+  return {
+    async create(rawId, rawName) {
+      const id = parseTenantId(rawId);
+      const name = (rawName ?? id).normalize('NFC').trim();
+      if (name.length === 0 || name.length > nameMaxLength || /[\p{Cc}]/u.test(name)) {
+        throw new TenantError('tenant-id-invalid', `A tenant name is 1–${nameMaxLength} printable characters.`, { status: 400 });
+      }
+      if ((await selectTenant(storage.platform, id)) !== undefined) {
+        throw new TenantError('tenant-exists', `Tenant ${id} exists already.`, { status: 409 });
+      }
+      // The data set first, then the row that makes the tenant visible: a crash in between
+      // leaves an unused data set, never a tenant without one.
+      await storage.tenant(id, { create: true });
+      if (!(await insertTenant(storage.platform, { id, name, createdAt: clock.now().getTime() }))) {
+        throw new TenantError('tenant-exists', `Tenant ${id} exists already.`, { status: 409 });
+      }
+      const created = await get(id);
+      if (created === undefined) throw new Error('tenant vanished after insert');
+      return created;
+    },
+    async list() {
+      return (await selectTenants(storage.platform)).map(toTenant);
+    },
+    get,
+    async disable(rawId) {
+      const id = parseTenantId(rawId);
+      await updateTenantDisabled(storage.platform, id, clock.now().getTime());
+      const tenant = await get(id);
+      if (tenant === undefined) throw new TenantError('tenant-not-found', `No tenant ${id}.`, { status: 404 });
+      return tenant;
+    },
+    async requireActive(id) {
+      const row = await selectTenant(storage.platform, id);
+      if (row === undefined) throw new TenantError('tenant-not-found', 'No such tenant.', { status: 404 });
+      if (row.status !== 'active') throw new TenantError('tenant-disabled', 'This tenant is disabled.', { status: 403 });
+    },
+  };
+}
