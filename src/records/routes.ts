@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { Clock } from '../platform/clock.js';
 import type { SqlDatabase, Storage } from '../platform/db/index.js';
-import { AppError } from '../platform/errors.js';
+import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError } from '../platform/http/index.js';
 import { forbidden, hasPermission, unauthenticated, type ApiKeys, type Permission, type Principal } from '../identity/index.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
@@ -139,7 +139,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     app.setErrorHandler((error, request, reply) => {
       const appError = fromFrameworkError(error);
-      if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describe(appError) }, 'request failed');
+      if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
       for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);
       const message = appError.expose ? appError.message : 'Internal error.';
       return reply.status(appError.status).type(fhirJson).send(JSON.stringify(operationOutcome(appError.status, appError.code, message, appError.expose ? appError.issues : [])));
@@ -225,8 +225,4 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       return sendResource(reply, await records.vread(await tenantDb(request), type, id, versionId));
     });
   };
-}
-
-function describe(error: AppError): Record<string, unknown> {
-  return { code: error.code, status: error.status, cause: error.cause instanceof Error ? { type: error.cause.name, code: (error.cause as { code?: unknown }).code } : undefined };
 }

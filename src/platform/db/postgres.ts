@@ -29,6 +29,7 @@ const transientSqlStates = /^(08|57P0|53300|25006|40001|40P01)/;
 const transientNodeCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
 
 function isTransient(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') {
     const message = error instanceof Error ? error.message : '';

@@ -19,9 +19,18 @@ export const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? va
 export const asObject = (value: unknown): Json | undefined => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined);
 export const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
+// Letters that Unicode does not decompose into a base letter plus a mark.
+const folds: Readonly<Record<string, string>> = { ø: 'o', æ: 'ae', œ: 'oe', ß: 'ss', ł: 'l', đ: 'd', ð: 'd', þ: 'th', ı: 'i' };
+
 /** Lowercase, accents removed, white space folded: "Müller " and "muller" match (R4 §3.1.1.4.7). */
 export function normaliseString(value: string): string {
-  return value.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+  return value
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[øæœßłđðþı]/g, (ch) => folds[ch] ?? ch)
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 export function tokenEntries(param: string, value: unknown): IndexEntry[] {

@@ -169,6 +169,8 @@ export function parseSearch(definition: ResourceTypeDefinition, params: Readonly
           else if (key !== '' && key === definition.sortDate) sort.push({ key: 'date', descending });
           else issues.push({ expression: '_sort', diagnostics: `Cannot sort ${definition.type} by "${key}"; use _lastUpdated, _id${definition.sortDate ? ` or ${definition.sortDate}` : ''}.` });
         }
+        // The next link must repeat the order, or pages would overlap.
+        applied.push([name, rawValue]);
         continue;
       }
     }
