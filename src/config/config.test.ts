@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig();
+    assert.equal(config.server.port, 8443);
+    assert.equal(config.server.host, '127.0.0.1');
+    assert.equal(config.dataDir, './data');
+    assert.equal(config.server.tls.enabled, true);
+    assert.equal(config.storage.engine, 'sqlite');
+    assert.equal(config.storage.sqlite.synchronous, 'FULL');
+    assert.equal(config.server.bodyLimitBytes, 1048576);
+  });
+
+  it('layers file < environment < overrides', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'tresor.json');
+    writeFileSync(file, JSON.stringify({ server: { port: 1000, host: '127.0.0.2' }, dataDir: '/from-file' }));
+    const config = loadConfig({ file, env: { TRESOR_PORT: '2000' }, overrides: { dataDir: '/from-flag' } });
+    assert.equal(config.server.port, 2000);
+    assert.equal(config.server.host, '127.0.0.2');
+    assert.equal(config.dataDir, '/from-flag');
+  });
+
+  it('names the exact setting that is wrong', () => {
+    assert.throws(() => loadConfig({ env: { TRESOR_PORT: '99999' } }), (e: ConfigError) => e.code === 'config-invalid' && /^config\.server\.port \(from TRESOR_PORT\):/.test(e.message));
+    assert.throws(() => loadConfig({ overrides: { server: { tls: { enabled: 'yes' as unknown as boolean } } } }), /config\.server\.tls\.enabled:/);
+    assert.throws(() => loadConfig({ overrides: { storage: { shards: 3 } } as never }), /config\.storage\.shards: is not a known setting/);
+    assert.throws(() => loadConfig({ env: { TRESOR_STORAGE: 'postgres' } }), /config\.storage\.postgres\.url: required/);
+    assert.throws(() => loadConfig({ overrides: { server: { tls: { certFile: '/a.pem' } } } }), /certFile and keyFile/);
+  });
+
+  it('refuses unsafe settings in production mode', () => {
+    assert.throws(() => loadConfig({ env: { TRESOR_MODE: 'production' } }), /config\.server\.tls\.certFile: production needs a real certificate/);
+    assert.throws(() => loadConfig({ env: { TRESOR_MODE: 'production', TRESOR_TLS: 'off' } }), /requires config\.server\.trustProxy/);
+    assert.throws(
+      () => loadConfig({ env: { TRESOR_MODE: 'production', TRESOR_TLS: 'off', TRESOR_TRUST_PROXY: 'true', TRESOR_SQLITE_SYNCHRONOUS: 'NORMAL' } }),
+      /synchronous: must be FULL/,
+    );
+    assert.throws(
+      () => loadConfig({ env: { TRESOR_MODE: 'production', TRESOR_TLS: 'off', TRESOR_TRUST_PROXY: 'true', TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: 'postgres://u@db.example.org/x' } }),
+      /sslmode=verify-full/,
+    );
+    const ok = loadConfig({ env: { TRESOR_MODE: 'production', TRESOR_TLS: 'off', TRESOR_TRUST_PROXY: 'true', TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: 'postgres://u@db.example.org/x?sslmode=verify-full' } });
+    assert.equal(ok.mode, 'production');
+  });
+});

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { migrate } from './migrate.js';
+import { openSqliteDatabase, sqliteDefaults } from './sqlite.js';
+import type { Migration } from './types.js';
+
+const migrations: Migration[] = [{ id: 'test/001', up: { sqlite: (t) => [`CREATE TABLE ${t('items')} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`], postgres: () => [] } }];
+
+describe('SQLite engine', () => {
+  it('group-commits concurrent units but rolls back only the one that failed', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
+    const db = openSqliteDatabase(file);
+    await migrate(db, migrations, 'test', Date.now);
+    const results = await Promise.allSettled([
+      db.transaction(async (tx) => tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'a'])),
+      db.transaction(async (tx) => {
+        await tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [2, 'b']);
+        throw new Error('unit fails after writing');
+      }),
+      db.transaction(async (tx) => tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [3, 'c'])),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual((await db.query<{ id: number }>('SELECT id FROM items ORDER BY id')).map((r) => r.id), [1, 3]);
+    await db.close();
+  });
+
+  it('is durable by default: WAL and synchronous=FULL, visible to another connection after commit', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
+    const db = openSqliteDatabase(file, sqliteDefaults);
+    await migrate(db, migrations, 'test', Date.now);
+    await db.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'a']);
+    const other = new Database(file, { readonly: true });
+    assert.equal(other.pragma('journal_mode', { simple: true }), 'wal');
+    assert.deepEqual(other.prepare('SELECT name FROM items').all(), [{ name: 'a' }]);
+    other.close();
+    await db.close();
+  });
+
+  it('applies migrations once and refuses a data set migrated by newer code', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
+    const db = openSqliteDatabase(file);
+    assert.equal(await migrate(db, migrations, 'test', Date.now), 1);
+    assert.equal(await migrate(db, migrations, 'test', Date.now), 0);
+    await db.execute('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)', ['test/999-future', 0]);
+    await assert.rejects(migrate(db, migrations, 'test', Date.now), (e: { code?: string }) => e.code === 'schema-too-new');
+    await db.close();
+  });
+});

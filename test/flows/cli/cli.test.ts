@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildApp, type Tresor } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config/index.js';
+
+const main = join(import.meta.dirname, '../../../src/main.ts');
+const tresor = (args: string[], env: Record<string, string> = {}) => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', ...env } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+};
+
+describe('tresor CLI', () => {
+  let dataDir: string;
+  let app: Tresor;
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tresor-cli-'));
+    assert.equal(tresor(['tenant', 'create', 'acme', '--name', 'Acme Clinic', '--data-dir', dataDir]).code, 0);
+    // The server runs on the same data directory while the admin commands below work on it.
+    app = await buildApp(loadConfig({ env: {}, overrides: { dataDir, server: { tls: { enabled: false } }, log: { level: 'silent' } } }));
+  });
+  after(async () => {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates, lists and refuses duplicate or malformed tenants', () => {
+    const again = tresor(['tenant', 'create', 'acme', '--data-dir', dataDir]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /exists already/);
+    const bad = tresor(['tenant', 'create', 'Bad_Id', '--data-dir', dataDir]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /lowercase/);
+    const list = tresor(['tenant', 'list', '--data-dir', dataDir]);
+    assert.match(list.stdout, /^acme\tactive\t.*\tAcme Clinic$/m);
+  });
+
+  it('prints a new API key as the last line, usable at once by the running server', async () => {
+    const created = tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'reader', '--data-dir', dataDir]);
+    assert.equal(created.code, 0);
+    const lines = created.stdout.trimEnd().split('\n');
+    const key = lines[lines.length - 1] as string;
+    assert.match(key, /^tresor_sk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    const response = await app.http.inject({ method: 'GET', url: '/tenants/acme/fhir/Patient', headers: { authorization: `Bearer ${key}` } });
+    assert.equal(response.statusCode, 200);
+    assert.equal(tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'superuser', '--data-dir', dataDir]).code, 1);
+    assert.equal(tresor(['apikey', 'create', '--tenant', 'nope', '--role', 'admin', '--data-dir', dataDir]).code, 2);
+
+    const id = /^tresor_sk_([0-9a-f]{16})_/.exec(key)?.[1] as string;
+    assert.match(tresor(['apikey', 'list', '--tenant', 'acme', '--data-dir', dataDir]).stdout, new RegExp(`^${id}\treader\tactive`, 'm'));
+    assert.equal(tresor(['apikey', 'revoke', id, '--data-dir', dataDir]).code, 0);
+    assert.equal((await app.http.inject({ method: 'GET', url: '/tenants/acme/fhir/Patient', headers: { authorization: `Bearer ${key}` } })).statusCode, 401);
+  });
+
+  it('disables a tenant for the running server', async () => {
+    assert.equal(tresor(['tenant', 'create', 'beta', '--data-dir', dataDir]).code, 0);
+    const key = tresor(['apikey', 'create', '--tenant', 'beta', '--role', 'admin', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
+    assert.equal(tresor(['tenant', 'disable', 'beta', '--data-dir', dataDir]).code, 0);
+    const response = await app.http.inject({ method: 'GET', url: '/tenants/beta/fhir/Patient', headers: { authorization: `Bearer ${key}` } });
+    assert.equal(response.statusCode, 403);
+  });
+
+  it('names the exact setting when the configuration is wrong, and refuses unsafe production settings', () => {
+    const port = tresor(['tenant', 'list', '--data-dir', dataDir], { TRESOR_PORT: 'eighty' });
+    assert.equal(port.code, 78);
+    assert.match(port.stderr, /config\.server\.port \(from TRESOR_PORT\)/);
+    const production = tresor(['start', '--data-dir', dataDir], { TRESOR_MODE: 'production', TRESOR_TLS: 'off' });
+    assert.equal(production.code, 78);
+    assert.match(production.stderr, /config\.server\.tls\.enabled/);
+    assert.equal(tresor(['start', '--port', 'abc']).code, 2);
+    assert.equal(tresor(['frobnicate']).code, 2);
+    assert.match(tresor(['help']).stdout, /tresor apikey create/);
+  });
+
+  it('starts over HTTPS, prints the certificate fingerprint and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'start', '--port', '0', '--data-dir', dataDir], { env: { PATH: process.env['PATH'] ?? '' } });
+    let stderr = '';
+    const address = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (chunk) => {
+        stderr += String(chunk);
+        const m = /listening on (https:\/\/\S+)/.exec(stderr);
+        if (m !== null && /fingerprint/.test(stderr)) resolve(m[1] as string);
+      });
+      child.on('exit', () => reject(new Error(`exited early: ${stderr}`)));
+    });
+    assert.match(stderr, /SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    const url = new URL('/healthz', address);
+    const status = await new Promise<number>((resolve, reject) => {
+      request(url, { rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end();
+    });
+    assert.equal(status, 200);
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  });
+
+  it('the app sees tenants the CLI created (platform data is shared, data sets are separate)', async () => {
+    const tenants = await app.tenants.list();
+    assert.deepEqual(tenants.map((x) => x.id), ['acme', 'beta']);
+    assert.notEqual(tenants[0]?.dataSet, tenants[1]?.dataSet);
+  });
+});

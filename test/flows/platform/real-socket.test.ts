@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { connect, type TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from 'fhir-kit-client';
+import { engines, patient, startTestApp, type TestApp } from '../../support/harness.js';
+
+for (const engine of engines()) {
+  describe(`a real FHIR client over a real socket [${engine}]`, () => {
+    let t: TestApp;
+    let client: InstanceType<typeof Client>;
+    before(async () => {
+      // Plain HTTP is what an operator configures behind a TLS-terminating proxy; TLS itself is
+      // tested below with Node's own TLS client.
+      t = await startTestApp(engine);
+      const key = await t.tenant('clinic');
+      const address = await t.app.http.listen({ host: '127.0.0.1', port: 0 });
+      client = new Client({ baseUrl: `${address}/tenants/clinic/fhir`, customHeaders: { authorization: `Bearer ${key}` } });
+    });
+    after(() => t.close());
+
+    it('creates, reads, searches, updates and reads history with fhir-kit-client', async () => {
+      const created = (await client.create({ resourceType: 'Patient', body: patient() })) as unknown as { id: string; meta: { versionId: string } };
+      assert.equal(created.meta.versionId, '1');
+      const read = (await client.read({ resourceType: 'Patient', id: created.id })) as unknown as { name: Array<{ family: string }> };
+      assert.equal(read.name[0]?.family, 'Müller');
+      const found = (await client.search({ resourceType: 'Patient', searchParams: { name: 'muller', birthdate: 'ge1980' } })) as unknown as { total: number; entry: Array<{ resource: { id: string } }> };
+      assert.equal(found.total, 1);
+      assert.equal(found.entry[0]?.resource.id, created.id);
+      await client.update({ resourceType: 'Patient', id: created.id, body: { ...patient({ gender: 'other' }), id: created.id } });
+      const history = (await client.history({ resourceType: 'Patient', id: created.id })) as unknown as { total: number };
+      assert.equal(history.total, 2);
+      const v1 = (await client.vread({ resourceType: 'Patient', id: created.id, version: '1' })) as unknown as { gender: string };
+      assert.equal(v1.gender, 'female');
+      const capability = (await client.capabilityStatement()) as unknown as { fhirVersion: string };
+      assert.equal(capability.fhirVersion, '4.0.1');
+    });
+  });
+}
+
+describe('HTTPS by default', () => {
+  let t: TestApp;
+  let port: number;
+  before(async () => {
+    t = await startTestApp('sqlite', { server: { tls: { enabled: true } } });
+    const address = new URL(await t.app.http.listen({ host: '127.0.0.1', port: 0 }));
+    port = Number(address.port);
+  });
+  after(() => t.close());
+
+  const handshake = (options: { minVersion: 'TLSv1' | 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; ciphers?: string }) =>
+    new Promise<string>((resolve, reject) => {
+      const socket: TLSSocket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: t.app.tls?.cert, ...options }, () => {
+        const protocol = socket.getProtocol() ?? '';
+        socket.end();
+        resolve(protocol);
+      });
+      socket.on('error', reject);
+    });
+
+  it('creates a self-signed certificate for localhost with a private key only its owner can read', () => {
+    assert.equal(t.app.tls?.selfSigned, true);
+    assert.match(t.app.tls?.fingerprint256 ?? '', /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    assert.equal(statSync(join(t.dataDir, 'tls', 'localhost.key')).mode & 0o777, 0o600);
+  });
+
+  it('speaks TLS 1.2 and 1.3 and refuses 1.1', async () => {
+    assert.equal(await handshake({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }), 'TLSv1.3');
+    assert.equal(await handshake({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'TLSv1.2');
+    await assert.rejects(handshake({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }));
+    await assert.rejects(handshake({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA256' }), 'a TLS 1.2 suite without forward secrecy is refused');
+  });
+
+  it('sends HSTS over HTTPS', async () => {
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port, path: '/healthz', servername: 'localhost', ca: t.app.tls?.cert }, (res) => {
+        res.resume();
+        resolve(res.headers);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(headers['strict-transport-security'], 'max-age=63072000; includeSubDomains');
+  });
+});
