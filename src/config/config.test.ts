@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig, type ConfigError } from './config.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {

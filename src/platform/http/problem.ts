@@ -29,7 +29,7 @@ export function toProblem(error: AppError): Problem {
 export function fromFrameworkError(error: unknown): AppError {
   if (isAppError(error)) return error;
   const e = error as Partial<FastifyError>;
-  switch (e.code) {
+  switch (e.code ?? '') {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('body-too-large', 'The request body exceeds the configured limit.', { status: 413, cause: error });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -39,6 +39,8 @@ export function fromFrameworkError(error: unknown): AppError {
       return new AppError('body-invalid', 'The request body is empty.', { status: 400, cause: error });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new AppError('body-invalid', 'The request body is not valid JSON.', { status: 400, cause: error });
+    default:
+      break;
   }
   if (error instanceof SyntaxError || (e.statusCode === 400 && typeof e.code === 'string' && e.code.startsWith('FST_ERR_CTP'))) {
     return new AppError('body-invalid', 'The request body is not valid JSON.', { status: 400, cause: error });

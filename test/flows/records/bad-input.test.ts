@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
 import { engines, errorCode, json, patient, startTestApp, type TestApp } from '../../support/harness.js';
 
 for (const engine of engines()) {
@@ -17,7 +18,7 @@ for (const engine of engines()) {
     after(() => t.close());
 
     it('answers each kind of bad request with its status and code', async () => {
-      const cases: Array<[string, Promise<import('fastify').LightMyRequestResponse>, number, string]> = [
+      const cases: Array<[string, Promise<LightMyRequestResponse>, number, string]> = [
         ['malformed JSON', post('{"resourceType":"Patient",'), 400, 'body-invalid'],
         ['empty body', post(''), 400, 'body-invalid'],
         ['JSON array', post('[]'), 400, 'body-invalid'],
