@@ -1,0 +1,895 @@
+/**
+ * `npm run bench`: Tresor's FHIR API driven over real sockets by autocannon, next to a baseline
+ * of the same operations straight against the storage engine, measured in the same run.
+ *
+ *   BENCH_SECONDS=10       seconds per measured scenario (baselines run half as long)
+ *   BENCH_CONNECTIONS=32   concurrent HTTP connections (and concurrent PostgreSQL baseline callers)
+ *   TRESOR_TEST_PG_URL     postgres://… — when set, PostgreSQL is measured after SQLite
+ *   BENCH_PG_ANALYZE=0     do not ANALYZE Tresor's PostgreSQL tables (see measureTresor)
+ *
+ * The server runs in a child process (this file with `--serve`), so that autocannon and Tresor do
+ * not share one event loop: on a small machine they would otherwise measure each other. The
+ * child is built exactly as `main` builds it (buildApp + loadConfig), with TLS off and logs
+ * silenced. Results go to stdout and to bench/results/<date>-<engines>.md.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config/index.js';
+import { supportedTypes, warmFhirValidator } from '../src/records/index.js';
+
+// ── Settings ────────────────────────────────────────────────────────────────────────────────
+
+type Engine = 'sqlite' | 'postgres';
+
+function envNumber(name: string, fallback: number, integer: boolean): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`${name} must be a positive ${integer ? 'whole ' : ''}number, not ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+const tenantId = 'bench';
+const fhirBase = `/tenants/${tenantId}/fhir`;
+const schemaPrefix = 'bench';
+/** Every schema this bench creates on PostgreSQL: Tresor's two (prefix `bench`) and the baseline's. */
+const pgSchemas = [`${schemaPrefix}_platform`, `${schemaPrefix}_t_${tenantId}`, `${schemaPrefix}_baseline`] as const;
+
+const patientCount = 200;
+/** Patients whose Observations the search scenario pages through; creates go to the others. */
+const searchPatientCount = 40;
+const observationsPerSearchPatient = 64;
+const pageSize = 50;
+const bundleMax = 500;
+const loinc = 'http://loinc.org';
+const heartRate = '8867-4';
+/** The issue's targets: embedded engine, 32 connections, 2 cores. */
+const targets = { create: 3000, read: 8000, search: 1000, p99Ms: 25 } as const;
+
+// ── FHIR content shared by Tresor and the baselines ─────────────────────────────────────────
+
+const start2021 = Date.UTC(2021, 0, 1);
+
+/** A dateTime inside [2021-01-01, 2029-12-31): always within the search's date window. */
+function effectiveFor(n: number): string {
+  const at = start2021 + ((n * 7919) % (3285 * 24)) * 3_600_000;
+  return `${new Date(at).toISOString().slice(0, 19)}Z`;
+}
+
+function observation(patientId: string, n: number): Record<string, unknown> {
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }],
+    code: { coding: [{ system: loinc, code: heartRate, display: 'Heart rate' }], text: 'Heart rate' },
+    subject: { reference: `Patient/${patientId}` },
+    effectiveDateTime: effectiveFor(n),
+    valueQuantity: { value: 55 + (n % 50), unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+  };
+}
+
+function patient(n: number): Record<string, unknown> {
+  return {
+    resourceType: 'Patient',
+    identifier: [{ system: 'urn:oid:1.2.276.0.76.4.8', value: `B${String(100000 + n)}` }],
+    name: [{ family: `Benchmark${n}`, given: ['Anna', 'Maria'] }],
+    gender: n % 2 === 0 ? 'female' : 'male',
+    birthDate: `19${String(40 + (n % 60)).padStart(2, '0')}-0${1 + (n % 9)}-1${n % 10}`,
+  };
+}
+
+/** What Tresor stores for a created Observation: the resource with its id and meta. */
+function storedObservation(id: string, patientId: string, n: number, lastUpdated: number): string {
+  return JSON.stringify({ ...observation(patientId, n), id, meta: { versionId: '1', lastUpdated: new Date(lastUpdated).toISOString() } });
+}
+
+// ── Statistics ──────────────────────────────────────────────────────────────────────────────
+
+interface Measured {
+  readonly opsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly count: number;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+function summarise(latencies: readonly number[], elapsedSeconds: number): Measured {
+  const sorted = Float64Array.from(latencies).sort();
+  return { opsPerSecond: latencies.length / elapsedSeconds, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), count: latencies.length };
+}
+
+// ── The server process ──────────────────────────────────────────────────────────────────────
+
+interface ServeSpec {
+  readonly engine: Engine;
+  readonly pgUrl?: string;
+}
+
+interface ServerStats {
+  readonly cpuMicros: number;
+  readonly idle: number;
+  readonly active: number;
+  readonly rssBytes: number;
+}
+
+type ToServer = { readonly type: 'stats' } | { readonly type: 'stop' };
+type FromServer = { readonly type: 'ready'; readonly port: number; readonly key: string; readonly startupMs: number } | ({ readonly type: 'stats' } & ServerStats);
+
+function serverStats(): ServerStats {
+  const cpu = process.cpuUsage();
+  const elu = performance.eventLoopUtilization();
+  return { cpuMicros: cpu.user + cpu.system, idle: elu.idle, active: elu.active, rssBytes: process.memoryUsage().rss };
+}
+
+async function serve(spec: ServeSpec): Promise<void> {
+  const send = (message: FromServer) => process.send?.(message);
+  const started = performance.now();
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'tresor-bench-'));
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    try {
+      await app?.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(code);
+    }
+  };
+  process.on('message', (message: ToServer) => {
+    if (message.type === 'stats') send({ type: 'stats', ...serverStats() });
+    else if (message.type === 'stop') void shutdown(0);
+  });
+  // The parent went away (crash, ^C): do not linger with a port and a data directory.
+  process.on('disconnect', () => void shutdown(0));
+  // ^C reaches the whole process group: clean up rather than die with the data left behind.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown(130));
+  try {
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        dataDir,
+        server: { tls: { enabled: false } },
+        log: { level: 'silent' },
+        storage: spec.engine === 'postgres' ? { engine: 'postgres', postgres: { url: spec.pgUrl, schemaPrefix } } : { engine: 'sqlite' },
+      },
+    });
+    // Compiling the R4 schema takes seconds; it must not land inside a measurement.
+    warmFhirValidator(supportedTypes);
+    app = await buildApp(config);
+    await app.tenants.create(tenantId);
+    const { key } = await app.apiKeys.create({ tenantId, role: 'admin' });
+    await app.http.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.http.server.address();
+    if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
+    send({ type: 'ready', port: address.port, key, startupMs: performance.now() - started });
+  } catch (error) {
+    console.error('bench server failed to start:', error);
+    await shutdown(1);
+  }
+}
+
+interface ServerHandle {
+  readonly port: number;
+  readonly key: string;
+  readonly startupMs: number;
+  stats(): Promise<ServerStats>;
+  stop(): Promise<void>;
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+async function startServer(spec: ServeSpec): Promise<ServerHandle> {
+  // execArgv is inherited (`--import tsx`), so the child runs this same TypeScript file.
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.connected) child.send({ type: 'stop' } satisfies ToServer);
+    if (!(await waitForExit(child, 30_000))) {
+      child.kill('SIGKILL');
+      await waitForExit(child, 5_000);
+    }
+  };
+  try {
+    const ready = await new Promise<Extract<FromServer, { type: 'ready' }>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the bench server did not start within 120 s')), 120_000);
+      child.once('message', (message: FromServer) => {
+        clearTimeout(timer);
+        if (message.type === 'ready') resolve(message);
+        else reject(new Error(`unexpected message from the bench server: ${message.type}`));
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`the bench server exited during start-up (${signal ?? `code ${code}`})`));
+      });
+    });
+    return {
+      port: ready.port,
+      key: ready.key,
+      startupMs: ready.startupMs,
+      stats: () =>
+        new Promise<ServerStats>((resolve) => {
+          child.once('message', (message: FromServer) => {
+            if (message.type === 'stats') resolve(message);
+          });
+          child.send({ type: 'stats' } satisfies ToServer);
+        }),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+// ── HTTP helpers for seeding and checks ─────────────────────────────────────────────────────
+
+interface FhirClient {
+  request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
+}
+
+function fhirClient(port: number, key: string): FhirClient {
+  return {
+    async request(method, path, body) {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, accept: 'application/fhir+json', ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+    },
+  };
+}
+
+const entriesOf = (bundle: Record<string, unknown>): Array<Record<string, any>> => (Array.isArray(bundle['entry']) ? (bundle['entry'] as Array<Record<string, any>>) : []);
+
+/** Posts a transaction of POSTs and returns the new ids, in entry order. */
+async function transaction(client: FhirClient, resources: ReadonlyArray<Record<string, unknown>>): Promise<string[]> {
+  const bundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: resources.map((resource) => ({ request: { method: 'POST', url: String(resource['resourceType']) }, resource })),
+  };
+  const { status, json } = await client.request('POST', fhirBase, bundle);
+  if (status !== 200) throw new Error(`seeding transaction failed with ${status}: ${JSON.stringify(json).slice(0, 600)}`);
+  return entriesOf(json).map((entry, index) => {
+    const location = String(entry['response']?.['location'] ?? '');
+    const id = /^[A-Za-z]+\/([^/]+)\/_history\//.exec(location)?.[1];
+    if (id === undefined) throw new Error(`seeding transaction: entry ${index} has no location (${location})`);
+    return id;
+  });
+}
+
+interface Seeded {
+  readonly patients: readonly string[];
+  readonly searchPatients: readonly string[];
+  readonly observations: readonly string[];
+  readonly seconds: number;
+}
+
+async function seed(client: FhirClient): Promise<Seeded> {
+  const started = performance.now();
+  const patients = await transaction(
+    client,
+    Array.from({ length: patientCount }, (_, n) => patient(n)),
+  );
+  const searchPatients = patients.slice(0, searchPatientCount);
+  const pending: Array<Record<string, unknown>> = [];
+  searchPatients.forEach((id, p) => {
+    for (let k = 0; k < observationsPerSearchPatient; k += 1) pending.push(observation(id, p * observationsPerSearchPatient + k));
+  });
+  const observations: string[] = [];
+  for (let offset = 0; offset < pending.length; offset += bundleMax) observations.push(...(await transaction(client, pending.slice(offset, offset + bundleMax))));
+  return { patients, searchPatients, observations, seconds: (performance.now() - started) / 1000 };
+}
+
+function searchPath(patientId: string): string {
+  const code = encodeURIComponent(`${loinc}|${heartRate}`);
+  return `${fhirBase}/Observation?patient=${patientId}&code=${code}&date=ge2020-01-01&date=lt2030-01-01&_count=${pageSize}`;
+}
+
+/** Fails loudly unless the search scenario's query really returns a full page of this patient's data. */
+async function verify(client: FhirClient, seeded: Seeded): Promise<void> {
+  const patientId = seeded.searchPatients[0] as string;
+  const { status, json } = await client.request('GET', searchPath(patientId));
+  const entries = entriesOf(json);
+  const total = json['total'];
+  if (status !== 200 || entries.length !== pageSize || typeof total !== 'number' || total < pageSize) {
+    throw new Error(`search check failed: status ${status}, ${entries.length} entries, total ${String(total)} (expected ${pageSize} entries and total ≥ ${pageSize})`);
+  }
+  const foreign = entries.filter((entry) => entry['resource']?.['subject']?.['reference'] !== `Patient/${patientId}`);
+  if (foreign.length > 0) throw new Error(`search check failed: ${foreign.length} entries belong to another patient`);
+  const read = await client.request('GET', `${fhirBase}/Observation/${seeded.observations[0] as string}`);
+  if (read.status !== 200 || read.json['id'] !== seeded.observations[0]) throw new Error(`read check failed: status ${read.status}`);
+}
+
+// ── autocannon ──────────────────────────────────────────────────────────────────────────────
+
+interface CannonRequest {
+  method?: 'GET' | 'POST';
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  setupRequest?: (request: CannonRequest) => CannonRequest;
+}
+
+interface CannonOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  headers: Record<string, string>;
+  requests: CannonRequest[];
+}
+
+interface CannonResult {
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+  statusCodeStats: Record<string, { count: number }>;
+  latency: { p50: number; p99: number };
+}
+
+type CannonInstance = EventEmitter & PromiseLike<CannonResult>;
+// autocannon ships no types; this is the part of its API the bench uses.
+const autocannon = createRequire(import.meta.url)('autocannon') as (options: CannonOptions) => CannonInstance;
+
+interface ScenarioResult extends Measured {
+  readonly name: string;
+  readonly failed: number;
+  readonly statusCodes: string;
+  /** 2xx responses of the warm-up and the measurement: for creates, the rows added. */
+  readonly okIncludingWarmup: number;
+  readonly serverCpuPercent: number;
+  readonly serverEventLoop: number;
+  readonly clientCpuPercent: number;
+  readonly machineBusyPercent: number;
+  readonly cannonP50: number;
+  readonly cannonP99: number;
+}
+
+async function cannon(server: ServerHandle, requests: CannonRequest[], seconds: number, connections: number): Promise<{ result: CannonResult; latencies: number[] }> {
+  const latencies: number[] = [];
+  const instance = autocannon({
+    url: `http://127.0.0.1:${server.port}`,
+    connections,
+    duration: seconds,
+    headers: { authorization: `Bearer ${server.key}`, accept: 'application/fhir+json', 'content-type': 'application/fhir+json' },
+    requests,
+  });
+  // autocannon's own histogram has 1 ms resolution; these are the raw per-request times.
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
+  });
+  const result = await instance;
+  return { result, latencies };
+}
+
+function machineTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const cpu of os.cpus()) {
+    const { user, nice, sys, irq, idle } = cpu.times;
+    busy += user + nice + sys + irq;
+    total += user + nice + sys + irq + idle;
+  }
+  return { busy, total };
+}
+
+async function scenario(name: string, server: ServerHandle, requests: () => CannonRequest[], settings: Settings): Promise<ScenarioResult> {
+  process.stdout.write(`  ${name}: warm-up ${settings.warmupSeconds} s, measuring ${settings.seconds} s … `);
+  const warmup = await cannon(server, requests(), settings.warmupSeconds, settings.connections);
+  const before = await server.stats();
+  const machineBefore = machineTimes();
+  const clientBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  const { result, latencies } = await cannon(server, requests(), settings.seconds, settings.connections);
+  const wallMicros = (performance.now() - wallBefore) * 1000;
+  const client = process.cpuUsage(clientBefore);
+  const machineAfter = machineTimes();
+  const after = await server.stats();
+  const measured = summarise(latencies, result.duration);
+  const failed = result.non2xx + result.errors + result.timeouts;
+  const statusCodes = Object.entries(result.statusCodeStats)
+    .map(([code, { count }]) => `${code}×${count}`)
+    .join(' ');
+  console.log(`${measured.opsPerSecond.toFixed(0)} req/s${failed > 0 ? `, ${failed} FAILED (${statusCodes}, errors ${result.errors}, timeouts ${result.timeouts})` : ''}`);
+  return {
+    ...measured,
+    name,
+    failed,
+    statusCodes,
+    okIncludingWarmup: result['2xx'] + warmup.result['2xx'],
+    serverCpuPercent: ((after.cpuMicros - before.cpuMicros) / wallMicros) * 100,
+    serverEventLoop: (after.active - before.active) / (after.active - before.active + (after.idle - before.idle)),
+    clientCpuPercent: ((client.user + client.system) / wallMicros) * 100,
+    machineBusyPercent: ((machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total)) * 100,
+    cannonP50: result.latency.p50,
+    cannonP99: result.latency.p99,
+  };
+}
+
+async function measureTresor(engine: Engine, settings: Settings, pgUrl: string | undefined): Promise<TresorRun> {
+  const server = await startServer(engine === 'postgres' ? { engine, pgUrl: pgUrl as string } : { engine });
+  try {
+    console.log(`  server up in ${(server.startupMs / 1000).toFixed(1)} s (validator warmed, tenant and key created)`);
+    const client = fhirClient(server.port, server.key);
+    const seeded = await seed(client);
+    console.log(
+      `  seeded ${seeded.patients.length} patients and ${seeded.observations.length} observations (${searchPatientCount} patients × ${observationsPerSearchPatient}) in ${seeded.seconds.toFixed(1)} s`,
+    );
+    await verify(client, seeded);
+    console.log(`  checked: search returns ${pageSize} entries with total ≥ ${pageSize}; read returns the resource`);
+    // A steady-state PostgreSQL has statistics (autovacuum analyzes within about a minute of bulk
+    // changes); tables filled seconds ago have none, and the planner then picks nested loops that
+    // cost O(matches × rows). BENCH_PG_ANALYZE=0 measures that fresh state instead.
+    const analyze = async () => {
+      if (engine === 'postgres' && settings.pgAnalyze) await analyzePg(pgUrl as string);
+    };
+    await analyze();
+
+    // Creates go to patients outside the search subset, so the search data stays as seeded.
+    const createPatients = seeded.patients.slice(searchPatientCount);
+    const bodies = Array.from({ length: 1024 }, (_, n) => Buffer.from(JSON.stringify(observation(createPatients[n % createPatients.length] as string, 100_000 + n))));
+    const create = await scenario('create Observation', server, () => {
+      let n = 0;
+      return [{ method: 'POST', path: `${fhirBase}/Observation`, setupRequest: (request) => ({ ...request, body: bodies[n++ % bodies.length] as Buffer }) }];
+    }, settings);
+
+    await analyze();
+    const read = await scenario('read Observation', server, () => {
+      let n = Math.floor(Math.random() * seeded.observations.length);
+      return [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${fhirBase}/Observation/${seeded.observations[n++ % seeded.observations.length] as string}` }) }];
+    }, settings);
+
+    const paths = seeded.searchPatients.map(searchPath);
+    const search = await scenario('search (patient+code+date, 50/page)', server, () => {
+      let n = Math.floor(Math.random() * paths.length);
+      return [{ method: 'GET', setupRequest: (request) => ({ ...request, path: paths[n++ % paths.length] as string }) }];
+    }, settings);
+
+    const rss = (await server.stats()).rssBytes;
+    return { create, read, search, seeded, serverRssBytes: rss };
+  } finally {
+    await server.stop();
+  }
+}
+
+// ── Baselines ───────────────────────────────────────────────────────────────────────────────
+
+interface BaselineRun {
+  readonly insert: Measured;
+  readonly select: Measured;
+  readonly search: Measured;
+  readonly description: string;
+}
+
+interface BaselineData {
+  readonly patients: string[];
+  readonly ids: string[];
+  /** Rows to preload: the same shape and number as Tresor's seeded Observations. */
+  readonly rows: Array<[id: string, patient: string, effective: number, lastUpdated: number, content: string]>;
+}
+
+function baselineData(): BaselineData {
+  const patients = Array.from({ length: patientCount }, () => randomUUID());
+  const rows: BaselineData['rows'] = [];
+  const now = Date.now();
+  patients.slice(0, searchPatientCount).forEach((p, i) => {
+    for (let k = 0; k < observationsPerSearchPatient; k += 1) {
+      const n = i * observationsPerSearchPatient + k;
+      const id = randomUUID();
+      rows.push([id, `Patient/${p}`, Date.parse(effectiveFor(n)), now + n, storedObservation(id, p, n, now + n)]);
+    }
+  });
+  return { patients, ids: rows.map((row) => row[0]), rows };
+}
+
+const windowLow = Date.UTC(2020, 0, 1);
+const windowHigh = Date.UTC(2030, 0, 1);
+
+/** Rows the insert baselines write: precomputed so that only the engine is timed. */
+function insertRows(data: BaselineData): Array<[patient: string, effective: number, content: string]> {
+  const others = data.patients.slice(searchPatientCount);
+  return Array.from({ length: 1024 }, (_, n) => {
+    const p = others[n % others.length] as string;
+    return [`Patient/${p}`, Date.parse(effectiveFor(100_000 + n)), storedObservation(randomUUID(), p, 100_000 + n, Date.now())];
+  });
+}
+
+/** better-sqlite3 on a fresh file, WAL + synchronous=FULL, one connection, a synchronous loop. */
+function sqliteBaseline(seconds: number): BaselineRun {
+  const dir = mkdtempSync(join(os.tmpdir(), 'tresor-bench-baseline-'));
+  const db = new Database(join(dir, 'baseline.db'));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(`CREATE TABLE obs (id TEXT PRIMARY KEY, patient TEXT NOT NULL, code_system TEXT NOT NULL, code TEXT NOT NULL, effective INTEGER NOT NULL, last_updated INTEGER NOT NULL, content TEXT NOT NULL);
+             CREATE INDEX obs_search ON obs (patient, code_system, code, effective);`);
+    const data = baselineData();
+    const insert = db.prepare('INSERT INTO obs (id, patient, code_system, code, effective, last_updated, content) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    db.transaction(() => {
+      for (const [id, p, effective, lastUpdated, content] of data.rows) insert.run(id, p, loinc, heartRate, effective, lastUpdated, content);
+    })();
+
+    const timed = (op: (n: number) => void): Measured => {
+      const latencies: number[] = [];
+      const started = performance.now();
+      const deadline = started + seconds * 1000;
+      for (let n = 0; ; n += 1) {
+        const t0 = performance.now();
+        if (t0 >= deadline) break;
+        op(n);
+        latencies.push(performance.now() - t0);
+      }
+      return summarise(latencies, (performance.now() - started) / 1000);
+    };
+
+    // Autocommit: one transaction, hence one durable WAL fsync, per insert.
+    const toInsert = insertRows(data);
+    const insertResult = timed((n) => {
+      const [p, effective, content] = toInsert[n % toInsert.length] as [string, number, string];
+      insert.run(randomUUID(), p, loinc, heartRate, effective, Date.now(), content);
+    });
+
+    const byId = db.prepare('SELECT content FROM obs WHERE id = ?').pluck();
+    const selectResult = timed((n) => {
+      if (byId.get(data.ids[n % data.ids.length]) === undefined) throw new Error('baseline select found nothing');
+    });
+
+    // Tresor's search runs a page query (limit + 1, to know whether there is a next page) and a count.
+    const where = 'WHERE patient = ? AND code_system = ? AND code = ? AND effective >= ? AND effective < ?';
+    const page = db.prepare(`SELECT id, content FROM obs ${where} ORDER BY last_updated, id LIMIT ?`);
+    const count = db.prepare(`SELECT COUNT(*) AS total FROM obs ${where}`).pluck();
+    const searchPatients = data.patients.slice(0, searchPatientCount);
+    const searchResult = timed((n) => {
+      const p = `Patient/${searchPatients[n % searchPatients.length] as string}`;
+      const rows = page.all(p, loinc, heartRate, windowLow, windowHigh, pageSize + 1);
+      const total = count.get(p, loinc, heartRate, windowLow, windowHigh) as number;
+      if (rows.length !== pageSize + 1 || total < pageSize) throw new Error('baseline search returned too little');
+    });
+    return {
+      insert: insertResult,
+      select: selectResult,
+      search: searchResult,
+      description: 'better-sqlite3, fresh file, WAL + synchronous=FULL, one connection in a synchronous loop; one table (id PK) + one index (patient, code, date); each insert its own transaction; search = page query + COUNT(*)',
+    };
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `pg` on the same server, a scratch schema, `concurrency` callers sharing a pool like Tresor's. */
+async function postgresBaseline(url: string, seconds: number, concurrency: number, poolSize: number): Promise<BaselineRun> {
+  const schema = `"${schemaPrefix}_baseline"`;
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'tresor-bench-baseline' });
+  pool.on('error', () => {});
+  try {
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await pool.query(`CREATE SCHEMA ${schema}`);
+    await pool.query(
+      `CREATE TABLE ${schema}.obs (id TEXT PRIMARY KEY, patient TEXT COLLATE "C" NOT NULL, code_system TEXT COLLATE "C" NOT NULL, code TEXT COLLATE "C" NOT NULL, effective BIGINT NOT NULL, last_updated BIGINT NOT NULL, content TEXT NOT NULL)`,
+    );
+    await pool.query(`CREATE INDEX obs_search ON ${schema}.obs (patient, code_system, code, effective)`);
+    const data = baselineData();
+    for (let offset = 0; offset < data.rows.length; offset += 500) {
+      const part = data.rows.slice(offset, offset + 500);
+      const values = part.map((_, i) => `($${i * 7 + 1}, $${i * 7 + 2}, $${i * 7 + 3}, $${i * 7 + 4}, $${i * 7 + 5}, $${i * 7 + 6}, $${i * 7 + 7})`).join(', ');
+      await pool.query(
+        `INSERT INTO ${schema}.obs (id, patient, code_system, code, effective, last_updated, content) VALUES ${values}`,
+        part.flatMap(([id, p, effective, lastUpdated, content]) => [id, p, loinc, heartRate, effective, lastUpdated, content]),
+      );
+    }
+    await pool.query(`ANALYZE ${schema}.obs`);
+
+    const timed = async (op: (n: number) => Promise<void>): Promise<Measured> => {
+      const latencies: number[] = [];
+      let next = 0;
+      const started = performance.now();
+      const deadline = started + seconds * 1000;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          for (;;) {
+            const t0 = performance.now();
+            if (t0 >= deadline) return;
+            await op(next++);
+            latencies.push(performance.now() - t0);
+          }
+        }),
+      );
+      return summarise(latencies, (performance.now() - started) / 1000);
+    };
+
+    // Autocommit: each insert commits (and flushes WAL) on its own.
+    const toInsert = insertRows(data);
+    const insertSql = `INSERT INTO ${schema}.obs (id, patient, code_system, code, effective, last_updated, content) VALUES ($1, $2, $3, $4, $5, $6, $7)`;
+    const insert = await timed(async (n) => {
+      const [p, effective, content] = toInsert[n % toInsert.length] as [string, number, string];
+      await pool.query(insertSql, [randomUUID(), p, loinc, heartRate, effective, Date.now(), content]);
+    });
+
+    const selectSql = `SELECT content FROM ${schema}.obs WHERE id = $1`;
+    const select = await timed(async (n) => {
+      const { rowCount } = await pool.query(selectSql, [data.ids[n % data.ids.length]]);
+      if (rowCount !== 1) throw new Error('baseline select found nothing');
+    });
+
+    const where = `WHERE patient = $1 AND code_system = $2 AND code = $3 AND effective >= $4 AND effective < $5`;
+    const pageSql = `SELECT id, content FROM ${schema}.obs ${where} ORDER BY last_updated, id LIMIT $6`;
+    const countSql = `SELECT COUNT(*) AS total FROM ${schema}.obs ${where}`;
+    const searchPatients = data.patients.slice(0, searchPatientCount);
+    const search = await timed(async (n) => {
+      const params = [`Patient/${searchPatients[n % searchPatients.length] as string}`, loinc, heartRate, windowLow, windowHigh];
+      // Tresor runs the page and the count concurrently; so does the baseline.
+      const [rows, total] = await Promise.all([pool.query(pageSql, [...params, pageSize + 1]), pool.query<{ total: string }>(countSql, params)]);
+      if (rows.rowCount !== pageSize + 1 || Number(total.rows[0]?.total ?? 0) < pageSize) throw new Error('baseline search returned too little');
+    });
+    return {
+      insert,
+      select,
+      search,
+      description: `pg ${concurrency} concurrent callers over a pool of ${poolSize} (Tresor's storage.postgres.poolSize), scratch schema on the same server; one table (id PK) + one index (patient, code, date); each insert autocommits; search = page query + COUNT(*) in parallel`,
+    };
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await pool.end();
+  }
+}
+
+/** ANALYZE on Tresor's tables, as autovacuum would do on its own a little later. */
+async function analyzePg(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ schemaname: string; tablename: string }>(
+      'SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY($1::text[]) ORDER BY 1, 2',
+      [pgSchemas.slice(0, 2)],
+    );
+    for (const row of rows) await client.query(`ANALYZE "${row.schemaname}"."${row.tablename}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function dropPgSchemas(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const schema of pgSchemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+function sqliteVersion(): string {
+  const db = new Database(':memory:');
+  try {
+    return String(db.prepare('SELECT sqlite_version()').pluck().get());
+  } finally {
+    db.close();
+  }
+}
+
+async function pgVersion(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+    return rows[0]?.server_version ?? 'unknown';
+  } finally {
+    await client.end();
+  }
+}
+
+// ── Report ──────────────────────────────────────────────────────────────────────────────────
+
+interface Settings {
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  readonly baselineSeconds: number;
+  readonly connections: number;
+  /** PostgreSQL only: ANALYZE Tresor's tables after seeding and after the create scenario. */
+  readonly pgAnalyze: boolean;
+}
+
+interface TresorRun {
+  readonly create: ScenarioResult;
+  readonly read: ScenarioResult;
+  readonly search: ScenarioResult;
+  readonly seeded: Seeded;
+  readonly serverRssBytes: number;
+}
+
+interface EngineReport {
+  readonly engine: Engine;
+  readonly engineVersion: string;
+  readonly tresor: TresorRun;
+  readonly baseline: BaselineRun;
+}
+
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+const ms = (value: number) => fixed(value, value < 1 ? 3 : value < 10 ? 2 : 1);
+const rate = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—');
+
+function mark(result: ScenarioResult, target: number): string {
+  const short: string[] = [];
+  if (result.opsPerSecond < target) short.push('req/s');
+  if (!(result.p99Ms < targets.p99Ms)) short.push('p99');
+  if (result.failed > 0) short.push(`${result.failed} failed`);
+  return short.length === 0 ? 'PASS' : `SHORT (${short.join(', ')})`;
+}
+
+function engineTables(report: EngineReport, settings: Settings): string {
+  const { tresor, baseline } = report;
+  const rows: Array<[ScenarioResult, Measured, number, string]> = [
+    [tresor.create, baseline.insert, targets.create, 'insert'],
+    [tresor.read, baseline.select, targets.read, 'select by id'],
+    [tresor.search, baseline.search, targets.search, 'search-shaped select'],
+  ];
+  const title = report.engine === 'sqlite' ? `SQLite ${report.engineVersion} (embedded)` : `PostgreSQL ${report.engineVersion}`;
+  const lines = [
+    `### ${title}`,
+    '',
+    `${settings.connections} connections, ${settings.seconds} s per scenario after ${settings.warmupSeconds} s of warm-up; baseline ${settings.baselineSeconds} s per operation.`,
+    '',
+    '| scenario | req/s | p50 ms | p99 ms | baseline op | baseline ops/s | baseline p50 ms | baseline p99 ms | ratio (Tresor/baseline) | target | result |',
+    '|---|---:|---:|---:|---|---:|---:|---:|---:|---|---|',
+    ...rows.map(
+      ([t, b, target, op]) =>
+        `| ${t.name} | ${rate(t.opsPerSecond)} | ${ms(t.p50Ms)} | ${ms(t.p99Ms)} | ${op} | ${rate(b.opsPerSecond)} | ${ms(b.p50Ms)} | ${ms(b.p99Ms)} | ${fixed(t.opsPerSecond / b.opsPerSecond, 2)} | ≥ ${target.toLocaleString('en-US')}/s, p99 < ${targets.p99Ms} ms | ${mark(t, target)} |`,
+    ),
+    '',
+    ...(report.engine === 'postgres'
+      ? [`_The targets are set for the embedded engine; on PostgreSQL they are shown for comparison. ${
+          settings.pgAnalyze
+            ? "Tresor's tables were ANALYZEd after seeding and again after the create scenario (the steady state autovacuum reaches on its own); BENCH_PG_ANALYZE=0 measures freshly filled tables without statistics."
+            : "Tresor's tables were NOT analyzed (BENCH_PG_ANALYZE=0): this is a freshly filled tenant before autovacuum has gathered statistics."
+        }_`, '']
+      : []),
+    'Diagnostics:',
+    '',
+    '| scenario | responses 2xx | failed (non-2xx / errors / timeouts) | status codes | Tresor CPU (% of one core) | Tresor event-loop utilisation | autocannon CPU (% of one core) | machine CPU busy (all cores) | autocannon p50 / p99 ms (1 ms resolution) |',
+    '|---|---:|---:|---|---:|---:|---:|---:|---|',
+    ...rows.map(
+      ([t]) =>
+        `| ${t.name} | ${t.count.toLocaleString('en-US')} | ${t.failed} | ${t.statusCodes} | ${fixed(t.serverCpuPercent, 0)} % | ${fixed(t.serverEventLoop * 100, 0)} % | ${fixed(t.clientCpuPercent, 0)} % | ${fixed(t.machineBusyPercent, 0)} % | ${t.cannonP50} / ${t.cannonP99} |`,
+    ),
+    '',
+    `- Seed: ${tresor.seeded.patients.length} patients and ${tresor.seeded.observations.length} Observations via transaction Bundles (≤ ${bundleMax} entries) in ${fixed(tresor.seeded.seconds, 1)} s. Creates go to the ${patientCount - searchPatientCount} other patients, so each searched patient keeps ${observationsPerSearchPatient} matches; the tenant held ${(tresor.seeded.observations.length + tresor.create.okIncludingWarmup).toLocaleString('en-US')} Observations during the read and search scenarios.`,
+    `- Server RSS at the end: ${fixed(tresor.serverRssBytes / 2 ** 20, 0)} MiB.`,
+    `- Baseline: ${baseline.description}.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable URL>';
+  }
+}
+
+function commandLine(): string {
+  const vars = ['BENCH_SECONDS', 'BENCH_CONNECTIONS', 'BENCH_PG_ANALYZE', 'TRESOR_TEST_PG_URL']
+    .filter((name) => process.env[name] !== undefined && process.env[name] !== '')
+    .map((name) => `${name}=${name === 'TRESOR_TEST_PG_URL' ? redactUrl(process.env[name] as string) : (process.env[name] as string)}`);
+  const command = process.env['npm_lifecycle_event'] === 'bench' ? 'npm run bench' : 'node --import tsx bench/run.ts';
+  return [...vars, command].join(' ');
+}
+
+// ── Main ────────────────────────────────────────────────────────────────────────────────────
+
+async function main(): Promise<void> {
+  const seconds = envNumber('BENCH_SECONDS', 10, false);
+  const settings: Settings = {
+    seconds,
+    warmupSeconds: Math.min(2, Math.max(0.5, seconds / 5)),
+    baselineSeconds: Math.max(1, seconds / 2),
+    connections: envNumber('BENCH_CONNECTIONS', 32, true),
+    pgAnalyze: process.env['BENCH_PG_ANALYZE'] !== '0',
+  };
+  const pgUrl = process.env['TRESOR_TEST_PG_URL'] || undefined;
+  const date = new Date();
+  const cpus = os.cpus();
+  const machine = [
+    `- Date: ${date.toISOString()}`,
+    `- Command: \`${commandLine()}\``,
+    `- CPU: ${cpus[0]?.model ?? 'unknown'} × ${cpus.length} (os.cpus())`,
+    `- Memory: ${fixed(os.totalmem() / 2 ** 30, 1)} GiB total`,
+    `- OS: ${os.type()} ${os.release()} (${os.arch()})`,
+    `- Node: ${process.version}`,
+    `- Load generator: autocannon in the parent process; Tresor in a child process on the same machine (they share the CPUs${pgUrl === undefined ? '' : ', with PostgreSQL too'}).`,
+    `- Data: a temporary directory under ${os.tmpdir()} (SQLite files, synchronous=FULL).`,
+  ].join('\n');
+  console.log(`Tresor benchmark\n${machine}\n`);
+
+  const reports: EngineReport[] = [];
+  const skipped: string[] = [];
+  const engines: Engine[] = pgUrl === undefined ? ['sqlite'] : ['sqlite', 'postgres'];
+  if (pgUrl === undefined) skipped.push('PostgreSQL: skipped (set TRESOR_TEST_PG_URL=postgres://… to measure it).');
+  const poolSize = loadConfig({ env: {} }).storage.postgres.poolSize;
+
+  for (const engine of engines) {
+    console.log(`== ${engine} ==`);
+    if (engine === 'postgres') await dropPgSchemas(pgUrl as string);
+    try {
+      const tresor = await measureTresor(engine, settings, pgUrl);
+      process.stdout.write(`  baseline (${settings.baselineSeconds} s per operation) … `);
+      const baseline = engine === 'sqlite' ? sqliteBaseline(settings.baselineSeconds) : await postgresBaseline(pgUrl as string, settings.baselineSeconds, settings.connections, poolSize);
+      console.log(`insert ${rate(baseline.insert.opsPerSecond)}/s, select ${rate(baseline.select.opsPerSecond)}/s, search ${rate(baseline.search.opsPerSecond)}/s`);
+      const engineVersion = engine === 'sqlite' ? sqliteVersion() : await pgVersion(pgUrl as string);
+      const report = { engine, engineVersion, tresor, baseline };
+      reports.push(report);
+      console.log(`\n${engineTables(report, settings)}`);
+    } finally {
+      if (engine === 'postgres') await dropPgSchemas(pgUrl as string);
+    }
+  }
+  for (const line of skipped) console.log(line);
+
+  const markdown = [
+    `# Tresor benchmark, ${date.toISOString().slice(0, 10)}`,
+    '',
+    machine,
+    '',
+    `Targets (the issue's, for the embedded engine, 32 connections, 2 cores): create ≥ ${targets.create}/s, read ≥ ${targets.read}/s, search ≥ ${targets.search}/s, p99 < ${targets.p99Ms} ms. Latencies are per request, measured by the client over the socket; req/s counts 2xx responses only. Ratio = Tresor req/s ÷ baseline ops/s.`,
+    '',
+    ...reports.map((report) => engineTables(report, settings)),
+    ...skipped.map((line) => `_${line}_\n`),
+  ].join('\n');
+  const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${date.toISOString().slice(0, 10)}-${reports.map((r) => r.engine).join('-')}.md`);
+  writeFileSync(file, markdown);
+  console.log(`\nWritten to ${file}`);
+  if (reports.some((r) => [r.tresor.create, r.tresor.read, r.tresor.search].some((s) => s.failed > 0))) {
+    console.error('Some requests failed: see the "failed" column.');
+    process.exitCode = 1;
+  }
+}
+
+const serveAt = process.argv.indexOf('--serve');
+if (serveAt >= 0) {
+  await serve(JSON.parse(process.argv[serveAt + 1] ?? '{}') as ServeSpec);
+} else {
+  try {
+    await main();
+  } catch (error) {
+    console.error('\nbenchmark failed:', error);
+    process.exitCode = 1;
+  }
+}
