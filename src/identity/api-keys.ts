@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
-import type { SqlDatabase } from '../platform/db/index.js';
+import { createLookupCache, type SqlDatabase } from '../platform/db/index.js';
 import { randomToken } from '../platform/random-token.js';
 import { IdentityError, unauthenticated } from './errors.js';
 import { parseRole, type Role } from './roles.js';
@@ -43,7 +43,11 @@ const keyFormat = /^tresor_sk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 const hashSecret = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
 const dummyHash = hashSecret('tresor-timing-equaliser');
 
+/** How long another node's revocation may take to count on PostgreSQL (exact on SQLite). */
+export const credentialCacheMs = 1000;
+
 export function createApiKeys({ db, clock }: { db: SqlDatabase; clock: Clock }): ApiKeys {
+  const cache = createLookupCache<ApiKeyRow>(db, { ttlMs: credentialCacheMs, maxEntries: 10_000 });
   const toInfo = (row: ApiKeyRow): ApiKeyInfo => ({
     id: row.id,
     tenantId: row.tenant_id,
@@ -72,6 +76,7 @@ export function createApiKeys({ db, clock }: { db: SqlDatabase; clock: Clock }):
     },
     async revoke(id) {
       await updateApiKeyRevoked(db, id, clock.now().getTime());
+      cache.delete(id);
       const row = /^[0-9a-f]{16}$/.test(id) ? await selectApiKey(db, id) : undefined;
       if (row === undefined) throw new IdentityError('apikey-not-found', `No API key ${id}.`, { status: 404 });
       return toInfo(row);
@@ -80,7 +85,7 @@ export function createApiKeys({ db, clock }: { db: SqlDatabase; clock: Clock }):
       const match = keyFormat.exec(bearer);
       if (match === null) throw unauthenticated();
       const [, id, secret] = match as unknown as [string, string, string];
-      const row = await selectApiKey(db, id);
+      const row = await cache.get(id, () => selectApiKey(db, id));
       // Hash and compare even for unknown ids, so timing does not tell which ids exist.
       const matches = constantTimeEqual(hashSecret(secret), row === undefined ? dummyHash : Buffer.from(row.secret_hash));
       if (row === undefined || !matches || row.revoked_at !== null) throw unauthenticated();

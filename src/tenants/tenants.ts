@@ -1,5 +1,5 @@
 import type { Clock } from '../platform/clock.js';
-import type { Storage } from '../platform/db/index.js';
+import { createLookupCache, type Storage } from '../platform/db/index.js';
 import { TenantError } from './errors.js';
 import { insertTenant, selectTenant, selectTenants, updateTenantDisabled, type TenantRow } from './store.js';
 import { parseTenantId } from './tenant-id.js';
@@ -31,6 +31,8 @@ export interface TenantsDeps {
 const nameMaxLength = 200;
 
 export function createTenants({ storage, clock }: TenantsDeps): Tenants {
+  // Checked on every data request; exact on SQLite, at most one second stale across PostgreSQL nodes.
+  const statusCache = createLookupCache<TenantRow>(storage.platform, { ttlMs: 1000, maxEntries: 10_000 });
   const toTenant = (row: TenantRow): Tenant => ({
     id: row.id,
     name: row.name,
@@ -73,12 +75,13 @@ export function createTenants({ storage, clock }: TenantsDeps): Tenants {
     async disable(rawId) {
       const id = parseTenantId(rawId);
       await updateTenantDisabled(storage.platform, id, clock.now().getTime());
+      statusCache.delete(id);
       const tenant = await get(id);
       if (tenant === undefined) throw new TenantError('tenant-not-found', `No tenant ${id}.`, { status: 404 });
       return tenant;
     },
     async requireActive(id) {
-      const row = await selectTenant(storage.platform, id);
+      const row = await statusCache.get(id, () => selectTenant(storage.platform, id));
       if (row === undefined) throw new TenantError('tenant-not-found', 'No such tenant.', { status: 404 });
       if (row.status !== 'active') throw new TenantError('tenant-disabled', 'This tenant is disabled.', { status: 403 });
     },

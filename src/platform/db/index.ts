@@ -10,3 +10,4 @@ export { sqliteDefaults, type SqliteOptions } from './sqlite.js';
 export type { PostgresOptions } from './postgres.js';
 export { StorageError, storageUnavailable, type StorageErrorCode } from './errors.js';
 export { quoteIdent } from './quote-ident.js';
+export { createLookupCache, type LookupCache, type LookupCacheOptions } from './lookup-cache.js';

@@ -67,14 +67,22 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
   writer.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
   writer.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
   writer.pragma('foreign_keys = ON');
+  // SQLite ≥ 3.46: analyse what needs it at open, bounded in time (sqlite.org/lang_analyze.html).
+  writer.pragma('optimize = 0x10002');
   const reader = new Database(file, { readonly: true });
   reader.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
 
   const writes = new StatementCache(writer);
   const reads = new StatementCache(reader);
+  // The reader never writes, so its data_version moves on every commit by any connection.
+  const dataVersion = reader.prepare('PRAGMA data_version').pluck();
   const queue: PendingUnit[] = [];
   let flushing = false;
   let closed = false;
+  // Query plans depend on statistics; refresh them as data grows (PRAGMA optimize only
+  // re-analyses tables whose row counts moved enough, so calling it is cheap).
+  let unitsSinceOptimize = 0;
+  const optimizeEvery = 2000;
   let idle: Promise<void> = Promise.resolve();
   let markIdle: () => void = () => {};
 
@@ -114,6 +122,11 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
       return;
     }
     for (const { unit, value } of done) unit.resolve(value);
+    unitsSinceOptimize += batch.length;
+    if (unitsSinceOptimize >= optimizeEvery) {
+      unitsSinceOptimize = 0;
+      writer.pragma('optimize');
+    }
   }
 
   async function drain(): Promise<void> {
@@ -138,6 +151,7 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     async execute(sql, params = []) {
       return this.transaction((t) => t.execute(sql, params));
     },
+    dataVersion: () => dataVersion.get() as number,
     transaction<T>(fn: (t: SqlExecutor) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(storageUnavailable(new Error('database closed')));
       return new Promise<T>((resolve, reject) => {
@@ -153,6 +167,7 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     async close() {
       closed = true;
       if (flushing) await idle;
+      writer.pragma('optimize');
       reader.close();
       writer.close();
     },

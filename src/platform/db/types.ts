@@ -24,6 +24,12 @@ export interface SqlDatabase extends SqlExecutor {
    * executor it is given, never the outer database (that would wait on itself).
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * A number that changes whenever anything (this process or another) committed to the data
+   * set since the last call, where the engine can tell cheaply (SQLite: PRAGMA data_version);
+   * undefined where it cannot (PostgreSQL). Lets read caches be exact instead of time-bounded.
+   */
+  dataVersion(): number | undefined;
   close(): Promise<void>;
 }
 
