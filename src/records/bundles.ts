@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { Clock } from '../platform/clock.js';
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
 import { AppError, type ErrorIssue } from '../platform/errors.js';
@@ -72,7 +72,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
         const resource = isObject(entry) && isObject(entry['resource']) ? entry['resource'] : undefined;
         const fullUrl = isObject(entry) ? entry['fullUrl'] : undefined;
         if (request?.['method'] === 'POST' && typeof fullUrl === 'string' && fullUrl.startsWith('urn:uuid:') && typeof resource?.['resourceType'] === 'string') {
-          const id = randomUUID();
+          const id = timeOrderedId(clock.now().getTime());
           newIds.set(index, id);
           assigned.set(fullUrl, `${resource['resourceType']}/${id}`);
         }

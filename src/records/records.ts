@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
+import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
 import { invalid, RecordError } from './errors.js';
 import type { FhirValidator } from './fhir/validate.js';
@@ -101,7 +101,7 @@ function versionConflict(current: number | undefined): RecordError {
   return new RecordError('version-conflict', current === undefined ? 'The resource does not exist.' : `The resource is at version ${current}.`, { status: 412 });
 }
 
-export function createRecords({ validator, clock, limits, newId = randomUUID }: RecordsDeps): Records {
+export function createRecords({ validator, clock, limits, newId = () => timeOrderedId(clock.now().getTime()) }: RecordsDeps): Records {
   const toStored = (type: string, id: string, versionId: number, lastUpdated: number, content: string): StoredResource => ({
     type,
     id,
