@@ -239,11 +239,15 @@ export function createRecords({ validator, clock, limits, newId = () => timeOrde
     },
     async search(db, type, params, lenient) {
       const query = parseSearch(requireDefinition(type), params, limits, lenient);
-      const sql = buildSearchSql(db, { ...query, count: query.count + 1 });
-      const [rows, total] = await Promise.all([
-        query.count === 0 ? Promise.resolve([]) : selectPage(db, sql.page.sql, sql.page.params),
-        query.total ? selectCount(db, sql.count.sql, sql.count.params) : Promise.resolve(undefined),
-      ]);
+      // One row more than the page tells whether there is a next page.
+      const sql = buildSearchSql(db, { ...query, count: query.count + 1 }, query.total);
+      const rows = query.count === 0 ? [] : await selectPage(db, sql.page.sql, sql.page.params);
+      let total: number | undefined;
+      if (query.total) {
+        const first = rows[0];
+        // A page past the end has no row to carry the total: count separately only then.
+        total = first?.total !== undefined ? Number(first.total) : query.offset === 0 && query.count > 0 ? 0 : await selectCount(db, sql.count.sql, sql.count.params);
+      }
       return { query, total, matches: rows.slice(0, query.count), hasMore: rows.length > query.count };
     },
   };

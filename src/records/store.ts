@@ -130,8 +130,8 @@ export async function selectReferrer(db: SqlExecutor, type: string, id: string):
   return row === undefined ? undefined : { type: row.resource_type, id: row.resource_id };
 }
 
-export async function selectPage(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<Array<{ id: string; content: string }>> {
-  return db.query<{ id: string; content: string }>(sql, params);
+export async function selectPage(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<Array<{ id: string; content: string; total?: number | string }>> {
+  return db.query<{ id: string; content: string; total?: number | string }>(sql, params);
 }
 
 export async function selectCount(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<number> {

@@ -73,11 +73,12 @@ function clauseSql(db: SqlExecutor, type: string, clause: Clause, driving: boole
 }
 
 export interface SearchSql {
+  /** One page; with `withTotal`, each row also carries the total number of matches. */
   readonly page: Fragment;
   readonly count: Fragment;
 }
 
-export function buildSearchSql(db: SqlExecutor, query: SearchQuery): SearchSql {
+export function buildSearchSql(db: SqlExecutor, query: SearchQuery, withTotal: boolean): SearchSql {
   const ordered = [...query.clauses].sort((a, b) => selectivity(a) - selectivity(b));
   const where: Fragment[] = [{ sql: 'r.resource_type = ? AND r.deleted = 0', params: [query.type] }];
   ordered.forEach((clause, position) => where.push(clauseSql(db, query.type, clause, position === 0)));
@@ -100,7 +101,12 @@ export function buildSearchSql(db: SqlExecutor, query: SearchQuery): SearchSql {
   if (!query.sort.some((s) => s.key === 'id')) order.push('r.id');
 
   return {
-    page: { sql: `SELECT r.id, r.content ${from} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`, params: [...params, query.count, query.offset] },
+    // COUNT(*) OVER () counts every match before LIMIT applies: total and page in one pass
+    // over the filter instead of two (window functions: SQLite ≥ 3.25, PostgreSQL ≥ 8.4).
+    page: {
+      sql: `SELECT r.id, r.content${withTotal ? ', COUNT(*) OVER () AS total' : ''} ${from} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`,
+      params: [...params, query.count, query.offset],
+    },
     count: { sql: `SELECT COUNT(*) AS total ${from}`, params },
   };
 }

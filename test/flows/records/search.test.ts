@@ -86,6 +86,9 @@ for (const engine of engines()) {
         next = page['link'].find((l: any) => l.relation === 'next')?.url;
       }
       assert.equal(seen.size, 8, 'following next links visits every match once');
+      const pastTheEnd = json(await search(`Observation?patient=${ids['anna']}&_offset=100`));
+      assert.equal(pastTheEnd['total'], 8, 'a page past the end still reports the total');
+      assert.equal(pastTheEnd['entry'].length, 0);
       const countOnly = json(await search('Observation?_count=0'));
       assert.equal(countOnly['total'], 9);
       assert.equal(countOnly['entry'].length, 0);
