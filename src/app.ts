@@ -8,6 +8,7 @@ import { openStorage, type Storage } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
 import {
   fromFrameworkError,
+  HttpError,
   loadOrCreateCertificate,
   registerHttpMetrics,
   registerRequestLog,
@@ -99,7 +100,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     if (appError.status >= 500) request.log.error({ err: describeErrorForLog(error) }, 'request failed');
     return sendProblem(reply, appError);
   });
-  http.setNotFoundHandler((_request, reply) => sendProblem(reply, new AppError('not-found', 'No such endpoint.', { status: 404 })));
+  http.setNotFoundHandler((_request, reply) => sendProblem(reply, new HttpError('not-found', 'No such endpoint.', { status: 404 })));
 
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_request, reply) => {
@@ -110,7 +111,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       return { status: 'ready', storage: storage.engine };
     } catch (error) {
       metrics.storageUp.set(0);
-      return sendProblem(reply, error instanceof AppError ? error : new AppError('storage-unavailable', 'Storage is unreachable.', { status: 503, cause: error }));
+      return sendProblem(reply, error instanceof AppError ? error : new HttpError('storage-unavailable', 'Storage is unreachable.', { status: 503, cause: error }));
     } finally {
       metrics.storagePingSeconds.set((performance.now() - started) / 1000);
     }
@@ -119,7 +120,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     // Metrics reveal traffic shape: a bearer token when configured, else loopback callers only.
     const token = config.metrics.token;
     const allowed = token === undefined ? /^(127\.|::1$|::ffff:127\.)/.test(request.socket.remoteAddress ?? '') : request.headers.authorization === `Bearer ${token}`;
-    if (!allowed) return sendProblem(reply, new AppError('forbidden', 'Metrics are available to loopback or with the metrics token.', { status: 403 }));
+    if (!allowed) return sendProblem(reply, new HttpError('forbidden', 'Metrics are available to loopback or with the metrics token.', { status: 403 }));
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 

@@ -3,7 +3,8 @@
  * The process entry point: the only place that reads process.env, sets the umask, listens
  * (through the CLI's `start`) and handles signals.
  */
-import { runCli } from './cli/run-cli.js';
+import { runCli } from './cli/index.js';
+import { describeErrorForLog } from './platform/errors.js';
 
 // Data, keys and certificates are created readable by this user only (least privilege).
 process.umask(0o077);
@@ -14,7 +15,8 @@ const result = await runCli({
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
 }).catch((error: unknown) => {
-  process.stderr.write(`fatal: ${error instanceof Error ? error.name : 'error'}${error instanceof Error && 'code' in error ? ` (${String(error.code)})` : ''}\n`);
+  // Type, code and stack frames only: foreign error messages can quote data (errors.ts).
+  process.stderr.write(`fatal: ${JSON.stringify(describeErrorForLog(error))}\n`);
   return { exitCode: 1, close: undefined };
 });
 

@@ -5,6 +5,6 @@
  */
 export { loadOrCreateCertificate, tlsServerOptions, type TlsMaterial } from './tls.js';
 export { registerSecurityHeaders } from './security-headers.js';
-export { fromFrameworkError, sendProblem, toProblem, type Problem } from './problem.js';
+export { fromFrameworkError, sendProblem, toProblem, HttpError, type HttpErrorCode, type Problem } from './problem.js';
 export { registerHttpMetrics, type Metrics } from './metrics.js';
 export { registerRequestLog } from './request-log.js';

@@ -1,6 +1,19 @@
 import type { FastifyError, FastifyReply } from 'fastify';
 import { AppError, isAppError } from '../errors.js';
 
+/** The errors the HTTP layer itself raises (framework failures, routing, platform routes). */
+export type HttpErrorCode =
+  | 'not-found'
+  | 'forbidden'
+  | 'internal'
+  | 'request-invalid'
+  | 'body-invalid'
+  | 'body-too-large'
+  | 'media-type-unsupported'
+  | 'storage-unavailable';
+
+export class HttpError extends AppError<HttpErrorCode> {}
+
 /** RFC 9457 problem details: the error shape of every non-FHIR surface. */
 export interface Problem {
   readonly type: string;
@@ -31,24 +44,24 @@ export function fromFrameworkError(error: unknown): AppError {
   const e = error as Partial<FastifyError>;
   switch (e.code ?? '') {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('body-too-large', 'The request body exceeds the configured limit.', { status: 413, cause: error });
+      return new HttpError('body-too-large', 'The request body exceeds the configured limit.', { status: 413, cause: error });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new AppError('media-type-unsupported', 'Unsupported Content-Type; send application/fhir+json or application/json.', { status: 415, cause: error });
+      return new HttpError('media-type-unsupported', 'Unsupported Content-Type; send application/fhir+json or application/json.', { status: 415, cause: error });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new AppError('body-invalid', 'The request body is empty.', { status: 400, cause: error });
+      return new HttpError('body-invalid', 'The request body is empty.', { status: 400, cause: error });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new AppError('body-invalid', 'The request body is not valid JSON.', { status: 400, cause: error });
+      return new HttpError('body-invalid', 'The request body is not valid JSON.', { status: 400, cause: error });
     default:
       break;
   }
   if (error instanceof SyntaxError || (e.statusCode === 400 && typeof e.code === 'string' && e.code.startsWith('FST_ERR_CTP'))) {
-    return new AppError('body-invalid', 'The request body is not valid JSON.', { status: 400, cause: error });
+    return new HttpError('body-invalid', 'The request body is not valid JSON.', { status: 400, cause: error });
   }
   if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
-    return new AppError('request-invalid', 'The request could not be processed.', { status: e.statusCode, cause: error });
+    return new HttpError('request-invalid', 'The request could not be processed.', { status: e.statusCode, cause: error });
   }
-  return new AppError('internal', 'Internal error.', { status: 500, cause: error });
+  return new HttpError('internal', 'Internal error.', { status: 500, cause: error });
 }
 
 export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {

@@ -1,0 +1,7 @@
+/**
+ * @module cli
+ * The `tresor` command line: `start` (the server) and the admin commands for tenants and API
+ * keys. Parses arguments and prints; all work is done by the services `buildCore`/`buildApp`
+ * compose. Reads no environment itself: main.ts hands it `process.env`.
+ */
+export { runCli, usage, type CliIo } from './run-cli.js';
