@@ -28,6 +28,27 @@ describe('SQLite engine', () => {
     await db.close();
   });
 
+  it('fails the whole batch, acknowledging nothing, when SQLite abandons the transaction', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
+    const db = openSqliteDatabase(file);
+    await migrate(db, migrations, 'test', Date.now);
+    const results = await Promise.allSettled([
+      db.transaction(async (tx) => tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'a'])),
+      // Stands in for an I/O or disk-full error, after which SQLite has rolled everything back.
+      db.transaction(async (tx) => {
+        await tx.execute('ROLLBACK');
+        throw new Error('disk I/O error');
+      }),
+      db.transaction(async (tx) => tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [3, 'c'])),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+    assert.equal((results[0] as PromiseRejectedResult).reason.code, 'storage-unavailable', 'the first unit is not acknowledged');
+    assert.equal((await db.query('SELECT id FROM items')).length, 0);
+    await db.execute('INSERT INTO items (id, name) VALUES (?, ?)', [4, 'd']);
+    assert.equal((await db.query('SELECT id FROM items')).length, 1, 'the database works on afterwards');
+    await db.close();
+  });
+
   it('is durable by default: WAL and synchronous=FULL, visible to another connection after commit', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
     const db = openSqliteDatabase(file, sqliteDefaults);

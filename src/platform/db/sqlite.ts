@@ -97,28 +97,38 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     const batch = queue.splice(0, options.maxBatch);
     const done: Array<{ unit: PendingUnit; value: unknown }> = [];
     try {
-      writer.prepare('BEGIN IMMEDIATE').run();
+      writes.get('BEGIN IMMEDIATE').run();
     } catch (error) {
       for (const unit of batch) unit.reject(isBusy(error) ? storageUnavailable(error) : error);
       return;
     }
     for (const unit of batch) {
-      writes.get('SAVEPOINT unit').run();
       try {
+        writes.get('SAVEPOINT unit').run();
         const value = await unit.fn(tx);
         writes.get('RELEASE unit').run();
         done.push({ unit, value });
       } catch (error) {
-        writes.get('ROLLBACK TO unit').run();
-        writes.get('RELEASE unit').run();
         unit.reject(error);
+        // Some errors (I/O, disk full) make SQLite abandon the whole transaction; then the
+        // savepoint is gone and nothing in this batch can be committed.
+        try {
+          writes.get('ROLLBACK TO unit').run();
+          writes.get('RELEASE unit').run();
+        } catch {
+          break;
+        }
       }
     }
+    const settled = new Set<PendingUnit>(done.map((d) => d.unit));
     try {
+      if (!writer.inTransaction) throw new Error('transaction abandoned by SQLite');
       writes.get('COMMIT').run();
     } catch (error) {
       if (writer.inTransaction) writer.prepare('ROLLBACK').run();
       for (const { unit } of done) unit.reject(storageUnavailable(error));
+      // Units after an abandoning error never ran; they fail too rather than hang.
+      for (const unit of batch) if (!settled.has(unit)) unit.reject(storageUnavailable(error));
       return;
     }
     for (const { unit, value } of done) unit.resolve(value);
@@ -131,7 +141,15 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
 
   async function drain(): Promise<void> {
     try {
-      while (queue.length > 0) await flush();
+      while (queue.length > 0) {
+        try {
+          await flush();
+        } catch (error) {
+          // Defence in depth: whatever went wrong, no queued request is left waiting forever.
+          if (writer.inTransaction) writer.prepare('ROLLBACK').run();
+          for (const unit of queue.splice(0)) unit.reject(storageUnavailable(error));
+        }
+      }
     } finally {
       flushing = false;
       markIdle();

@@ -40,6 +40,31 @@ function assertTenantId(tenantId: string): void {
   if (!tenantIdPattern.test(tenantId)) throw new TypeError(`invalid tenant id ${JSON.stringify(tenantId)}`);
 }
 
+/**
+ * Opens each tenant's data set once per process and hands every caller the same handle; a
+ * failed open is forgotten so the next request tries again.
+ */
+function memoisedOpener(openOne: (tenantId: string, create: boolean) => Promise<SqlDatabase>) {
+  const open = new Map<string, Promise<SqlDatabase>>();
+  return {
+    tenant(tenantId: string, options: { create?: boolean } = {}): Promise<SqlDatabase> {
+      assertTenantId(tenantId);
+      let db = open.get(tenantId);
+      if (db === undefined) {
+        db = openOne(tenantId, options.create === true);
+        db.catch(() => open.delete(tenantId));
+        open.set(tenantId, db);
+      }
+      return db;
+    },
+    async closeAll(): Promise<void> {
+      for (const handle of await Promise.allSettled(open.values())) if (handle.status === 'fulfilled') await handle.value.close();
+    },
+  };
+}
+
+const missing = (tenantId: string) => new StorageError('dataset-missing', `no data set for tenant ${tenantId}`, { status: 404 });
+
 export async function openStorage(config: StorageConfig, migrations: StorageMigrations, now: () => number = Date.now): Promise<Storage> {
   return config.engine === 'sqlite' ? openSqliteStorage(config, migrations, now) : openPostgresStorage(config, migrations, now);
 }
@@ -49,37 +74,25 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
   mkdirSync(tenantsDir, { recursive: true, mode: 0o700 });
   const platform = openSqliteDatabase(join(config.dataDir, 'platform.db'), config.sqlite);
   await migrate(platform, migrations.platform, 'platform', now);
-  const open = new Map<string, Promise<SqlDatabase>>();
   const fileOf = (tenantId: string) => join(tenantsDir, `${tenantId}.db`);
+  const tenants = memoisedOpener(async (tenantId, create) => {
+    const file = fileOf(tenantId);
+    if (!create && !existsSync(file)) throw missing(tenantId);
+    const handle = openSqliteDatabase(file, config.sqlite);
+    await migrate(handle, migrations.tenant, `tenant ${tenantId}`, now);
+    return handle;
+  });
 
   return {
     engine: 'sqlite',
     platform,
     describeTenant: fileOf,
-    tenant(tenantId, options = {}) {
-      assertTenantId(tenantId);
-      let db = open.get(tenantId);
-      if (db === undefined) {
-        const file = fileOf(tenantId);
-        if (!options.create && !existsSync(file)) {
-          return Promise.reject(new StorageError('dataset-missing', `no data set for tenant ${tenantId}`, { status: 404 }));
-        }
-        db = (async () => {
-          const handle = openSqliteDatabase(file, config.sqlite);
-          await migrate(handle, migrations.tenant, `tenant ${tenantId}`, now);
-          return handle;
-        })();
-        db.catch(() => open.delete(tenantId));
-        open.set(tenantId, db);
-      }
-      return db;
-    },
+    tenant: tenants.tenant,
     async ping() {
       await platform.query('SELECT 1 AS ok');
     },
     async close() {
-      const handles = await Promise.allSettled(open.values());
-      for (const handle of handles) if (handle.status === 'fulfilled') await handle.value.close();
+      await tenants.closeAll();
       await platform.close();
     },
   };
@@ -101,35 +114,26 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
   await ensureSchema(platformSchema);
   const platform = openPostgresDatabase(pool, platformSchema);
   await migrate(platform, migrations.platform, platformSchema, now);
-  const open = new Map<string, Promise<SqlDatabase>>();
+  const tenants = memoisedOpener(async (tenantId, create) => {
+    const schema = schemaOf(tenantId);
+    if (create) {
+      await ensureSchema(schema);
+    } else {
+      const found = await pool.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [schema]).catch((error: unknown) => {
+        throw storageUnavailable(error);
+      });
+      if (found.rowCount === 0) throw missing(tenantId);
+    }
+    const handle = openPostgresDatabase(pool, schema);
+    await migrate(handle, migrations.tenant, schema, now);
+    return handle;
+  });
 
   return {
     engine: 'postgres',
     platform,
     describeTenant: schemaOf,
-    tenant(tenantId, options = {}) {
-      assertTenantId(tenantId);
-      let db = open.get(tenantId);
-      if (db === undefined) {
-        const schema = schemaOf(tenantId);
-        db = (async () => {
-          if (options.create) {
-            await ensureSchema(schema);
-          } else {
-            const found = await pool.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [schema]).catch((error: unknown) => {
-              throw storageUnavailable(error);
-            });
-            if (found.rowCount === 0) throw new StorageError('dataset-missing', `no data set for tenant ${tenantId}`, { status: 404 });
-          }
-          const handle = openPostgresDatabase(pool, schema);
-          await migrate(handle, migrations.tenant, schema, now);
-          return handle;
-        })();
-        db.catch(() => open.delete(tenantId));
-        open.set(tenantId, db);
-      }
-      return db;
-    },
+    tenant: tenants.tenant,
     async ping() {
       await platform.query('SELECT 1 AS ok');
     },
