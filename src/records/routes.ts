@@ -80,6 +80,18 @@ function checkPermission(request: FastifyRequest): void {
   }
 }
 
+const permissionOfMethod: Readonly<Record<string, Permission>> = { GET: 'records:read', POST: 'records:write', PUT: 'records:write', DELETE: 'records:delete' };
+
+function checkBundlePermissions(request: FastifyRequest): void {
+  const entries = (request.body as { entry?: unknown } | null)?.entry;
+  if (!Array.isArray(entries) || request.principal === null) return;
+  for (const entry of entries) {
+    const method = (entry as { request?: { method?: unknown } } | null)?.request?.method;
+    const permission = typeof method === 'string' ? permissionOfMethod[method] : undefined;
+    if (permission !== undefined && !hasPermission(request.principal.role, permission)) throw forbidden(`Your role does not allow this (${permission}).`);
+  }
+}
+
 function checkAccept(request: FastifyRequest): void {
   if (!acceptsJson(request)) throw new RecordError('not-acceptable', 'Only application/fhir+json is served.', { status: 406 });
 }
@@ -158,7 +170,9 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       return reply.type(fhirJson).send(JSON.stringify(capabilityStatement(baseUrl(request), deps.version, clock.now().toISOString())));
     });
 
-    app.post('/', write, async (request, reply) => {
+    // A Bundle needs, entry by entry, what the same request would need on its own.
+    app.post('/', read, async (request, reply) => {
+      checkBundlePermissions(request);
       const result = await bundles.process(await tenantDb(request), request.body, baseUrl(request));
       return reply.type(fhirJson).send(result.bundle);
     });

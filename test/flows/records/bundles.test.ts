@@ -91,8 +91,11 @@ for (const engine of engines()) {
       assert.equal(collection.statusCode, 400);
       assert.equal(errorCode(collection), 'bundle-invalid');
       const reader = await t.key('clinic', 'reader');
-      const denied = await t.inject({ method: 'POST', url: base, key: reader, body: { resourceType: 'Bundle', type: 'batch', entry: [] } });
-      assert.equal(denied.statusCode, 403);
+      const write = { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient' } }, { resource: patient(), request: { method: 'POST', url: 'Patient' } }] };
+      const denied = await t.inject({ method: 'POST', url: base, key: reader, body: write });
+      assert.equal(denied.statusCode, 403, 'one write entry makes the Bundle a write');
+      const readOnly = await t.inject({ method: 'POST', url: base, key: reader, body: { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient' } }] } });
+      assert.equal(readOnly.statusCode, 200, 'a reader may batch reads');
     });
   });
 }
