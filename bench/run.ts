@@ -806,6 +806,8 @@ function redactUrl(url: string): string {
 function commandLine(): string {
   const vars = ['BENCH_SECONDS', 'BENCH_CONNECTIONS', 'BENCH_PG_ANALYZE', 'TRESOR_TEST_PG_URL']
     .filter((name) => process.env[name] !== undefined && process.env[name] !== '')
+    // A scratch cluster started by scripts/run-bench.mjs is part of the plain command.
+    .filter((name) => !(name === 'TRESOR_TEST_PG_URL' && process.env['TRESOR_BENCH_PG_SCRATCH'] === '1'))
     .map((name) => `${name}=${name === 'TRESOR_TEST_PG_URL' ? redactUrl(process.env[name] as string) : (process.env[name] as string)}`);
   const command = process.env['npm_lifecycle_event'] === 'bench' ? 'npm run bench' : 'node --import tsx bench/run.ts';
   return [...vars, command].join(' ');
