@@ -59,3 +59,20 @@ export async function startScratchPostgres() {
     },
   };
 }
+
+/**
+ * Sets `env.TRESOR_TEST_PG_URL` to a PostgreSQL the caller may use: the one already named
+ * there, else a scratch cluster (then `scratch` is true). Returns how to stop what it started.
+ */
+export async function providePostgres(env) {
+  if (env.TRESOR_TEST_PG_URL) return { scratch: false, stop() {} };
+  let cluster;
+  try {
+    cluster = await startScratchPostgres();
+  } catch (error) {
+    console.error(`could not start a scratch PostgreSQL: ${error.message}`);
+  }
+  if (cluster === undefined) return { scratch: false, stop() {} };
+  env.TRESOR_TEST_PG_URL = cluster.url;
+  return { scratch: true, stop: () => cluster.stop() };
+}

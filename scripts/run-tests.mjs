@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startScratchPostgres } from './pg-scratch.mjs';
+import { providePostgres } from './pg-scratch.mjs';
 
 function findTests(dir) {
   const found = [];
@@ -23,15 +23,7 @@ let files = [...findTests('src'), ...findTests('test')].sort();
 if (filter.length > 0) files = files.filter((file) => filter.some((f) => file.includes(f)));
 
 const env = { ...process.env };
-let scratch;
-if (!env.TRESOR_TEST_PG_URL) {
-  try {
-    scratch = await startScratchPostgres();
-  } catch (error) {
-    console.error(`could not start a scratch PostgreSQL: ${error.message}`);
-  }
-  if (scratch) env.TRESOR_TEST_PG_URL = scratch.url;
-}
+const postgres = await providePostgres(env);
 if (!env.TRESOR_TEST_PG_URL) {
   if (env.TRESOR_REQUIRE_PG === '1') {
     console.error('TRESOR_REQUIRE_PG=1 but no PostgreSQL is available (install postgresql or set TRESOR_TEST_PG_URL)');
@@ -42,5 +34,5 @@ if (!env.TRESOR_TEST_PG_URL) {
 
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit', env });
 const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
-scratch?.stop();
+postgres.stop();
 process.exit(code);
