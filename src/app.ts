@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/index.js';
@@ -18,11 +19,14 @@ import {
   type TlsMaterial,
 } from './platform/http/index.js';
 import { createBundleProcessor, createFhirValidator, createRecords, fhirRoutes, recordsMigrations } from './records/index.js';
+import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
 import { version } from './version.js';
 
 export interface AppOverrides {
   readonly clock?: Clock;
+  /** A KMS-backed master key provider; default: the local key ring (file or TRESOR_MASTER_KEY). */
+  readonly keyProvider?: KeyProvider;
   /** Where JSON log lines go (tests capture them); default stdout. */
   readonly logDestination?: NodeJS.WritableStream;
 }
@@ -41,20 +45,30 @@ const safeRequestId = /^[A-Za-z0-9._-]{8,128}$/;
 
 export interface Core {
   readonly storage: Storage;
+  readonly keys: Keys;
   readonly tenants: Tenants;
   readonly apiKeys: ApiKeys;
 }
 
 /** The services without HTTP: what the admin CLI needs, and what the server builds on. */
-export async function buildCore(config: Config, clock: Clock = systemClock): Promise<Core> {
+export async function buildCore(config: Config, clock: Clock = systemClock, keyProvider?: KeyProvider): Promise<Core> {
+  // The master key first: a missing or unsafe key refuses the start before anything is opened.
+  const provider =
+    keyProvider ??
+    createLocalKeyProvider(config.keys.masterKey !== undefined ? { env: config.keys.masterKey } : { file: config.keys.masterKeyFile ?? join(config.dataDir, 'master-key.json') });
   const storage = await openStorage(
     config.storage.engine === 'sqlite'
       ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...config.storage.sqlite, maxBatch: 256 } }
       : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
-    { platform: [...tenantsMigrations, ...identityMigrations], tenant: recordsMigrations },
+    { platform: [...tenantsMigrations, ...identityMigrations], keys: keysMigrations, tenant: recordsMigrations },
     () => clock.now().getTime(),
   );
-  return { storage, tenants: createTenants({ storage, clock }), apiKeys: createApiKeys({ db: storage.platform, clock }) };
+  return {
+    storage,
+    keys: createKeys({ db: storage.keys, provider, clock }),
+    tenants: createTenants({ storage, clock }),
+    apiKeys: createApiKeys({ db: storage.platform, clock }),
+  };
 }
 
 /**
@@ -64,7 +78,7 @@ export async function buildCore(config: Config, clock: Clock = systemClock): Pro
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<Tresor> {
   const clock = overrides.clock ?? systemClock;
   const logger = pino({ level: config.log.level, base: { service: 'tresor' } }, (overrides.logDestination ?? process.stdout) as pino.DestinationStream);
-  const { storage, tenants, apiKeys } = await buildCore(config, clock);
+  const { storage, tenants, apiKeys } = await buildCore(config, clock, overrides.keyProvider);
   const records = createRecords({ validator: createFhirValidator(), clock, limits: config.fhir });
   const bundles = createBundleProcessor({ records, clock });
 

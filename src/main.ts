@@ -8,6 +8,11 @@ import { describeErrorForLog } from './platform/errors.js';
 
 // Data, keys and certificates are created readable by this user only (least privilege).
 process.umask(0o077);
+// `tresor register | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 const result = await runCli({
   argv: process.argv.slice(2),

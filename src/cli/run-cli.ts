@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { buildApp, buildCore } from '../app.js';
 import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
 import { isAppError } from '../platform/errors.js';
-import { supportedTypes, warmFhirValidator } from '../records/index.js';
+import { generateKeyRing } from '../keys/index.js';
+import { fieldEncryptionEnforced, platformRegister, registerRows, registerVersion, supportedTypes, warmFhirValidator } from '../records/index.js';
 import { version } from '../version.js';
 
 export interface CliIo {
@@ -22,6 +23,8 @@ Usage:
   tresor apikey create --tenant <id> --role <admin|clinician|reader> [--label TEXT]
   tresor apikey list --tenant <id>
   tresor apikey revoke <key-id>
+  tresor register [--json]                  the data register: every stored field, its class and protection
+  tresor keys generate-master               a new master key ring for TRESOR_MASTER_KEY (printed once)
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -76,6 +79,15 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
   }
   if (command === 'version') {
     io.stdout(version);
+    return { exitCode: 0 };
+  }
+  if (command === 'register') {
+    printRegister(io, values['json'] === true);
+    return { exitCode: 0 };
+  }
+  if (command === 'keys' && sub === 'generate-master') {
+    io.stdout('A new master key ring. Put it in TRESOR_MASTER_KEY (a secret store, not a file next to the data):');
+    io.stdout(generateKeyRing());
     return { exitCode: 0 };
   }
   try {
@@ -146,6 +158,22 @@ async function admin(io: CliIo, core: Awaited<ReturnType<typeof buildCore>>, [co
     return;
   }
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
+}
+
+function printRegister(io: CliIo, asJson: boolean): void {
+  const rows = registerRows();
+  if (asJson) {
+    io.stdout(JSON.stringify({ version: registerVersion, fieldEncryptionEnforced, fields: rows, platform: platformRegister }, null, 2));
+    return;
+  }
+  io.stdout(`Tresor data register, version ${registerVersion}: each field, its class, and the protection the class requires.`);
+  if (!fieldEncryptionEnforced) io.stdout('NOTE: per-field encryption and blind indexes are not enforced on stored records yet; records are stored in clear.');
+  const platformLabels = platformRegister.map((r) => `${r.store}: ${r.field}`);
+  const width = Math.max(...rows.map((r) => r.field.length), ...platformLabels.map((l) => l.length)) + 2;
+  io.stdout(`${'field'.padEnd(width)}${'class'.padEnd(10)}required protection`);
+  for (const row of rows) io.stdout(`${row.field.padEnd(width)}${row.class.padEnd(10)}${row.protection}`);
+  io.stdout('');
+  platformRegister.forEach((row, i) => io.stdout(`${(platformLabels[i] as string).padEnd(width)}${row.class.padEnd(10)}${row.note}`));
 }
 
 async function start(io: CliIo, config: Config): Promise<{ exitCode: number; close: () => Promise<void> }> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../platform/errors.js';
 
@@ -20,6 +21,7 @@ export const defaults = {
     sqlite: { synchronous: 'FULL', busyTimeoutMs: 5000 },
     postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000 },
   },
+  keys: { masterKeyFile: undefined as string | undefined, masterKey: undefined as string | undefined },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
@@ -71,6 +73,15 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    keys: z
+      .object({
+        /** Default `<dataDir>/master-key.json`, created at first start (development). */
+        masterKeyFile: z.string().min(1).optional(),
+        /** A key ring as printed by `tresor keys generate-master`; wins over the file. */
+        masterKey: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(d.log.level) }).strict().prefault({}),
     metrics: z.object({ token: z.string().min(32, 'at least 32 characters').optional() }).strict().prefault({}),
     fhir: z
@@ -114,6 +125,8 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_POSTGRES_URL', 'storage.postgres.url', asString],
   ['TRESOR_POSTGRES_POOL_SIZE', 'storage.postgres.poolSize', asNumber],
   ['TRESOR_POSTGRES_SCHEMA_PREFIX', 'storage.postgres.schemaPrefix', asString],
+  ['TRESOR_MASTER_KEY_FILE', 'keys.masterKeyFile', asString],
+  ['TRESOR_MASTER_KEY', 'keys.masterKey', asString],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
 ];
@@ -229,7 +242,16 @@ export function assertSafeForProduction(config: Config): void {
       problems.push('config.storage.postgres.url: a remote database needs sslmode=verify-full (or require) in production');
     }
   }
+  if (config.keys.masterKey === undefined && (config.keys.masterKeyFile === undefined || isInside(config.keys.masterKeyFile, config.dataDir))) {
+    // A key stored on the disk it protects protects nothing against a stolen disk (SPEC E2).
+    problems.push('config.keys.masterKey: production takes the master key from TRESOR_MASTER_KEY (or a key file outside config.dataDir)');
+  }
   if (problems.length > 0) throw new ConfigError(`refusing to start in production mode:\n${problems.join('\n')}`);
+}
+
+function isInside(file: string, dir: string): boolean {
+  const relation = relative(resolve(dir), resolve(file));
+  return relation === '' || (!relation.startsWith('..') && !isAbsolute(relation));
 }
 
 function safeUrl(value: string): URL | undefined {

@@ -12,3 +12,4 @@ export { fhirRoutes, type FhirRoutesDeps } from './routes.js';
 export { recordsMigrations } from './migrations.js';
 export { resourceTypes, supportedTypes } from './resource-types.js';
 export { RecordError, type RecordErrorCode } from './errors.js';
+export { classify, dataRegister, fieldEncryptionEnforced, isEncrypted, platformRegister, protectionOf, registerRows, registerVersion, type DataClass } from './data-register.js';

@@ -4,6 +4,7 @@ export interface LookupCache<V> {
   /** The cached value, or `load()`'s; `undefined` results are never cached. */
   get(key: string, load: () => Promise<V | undefined>): Promise<V | undefined>;
   delete(key: string): void;
+  clear(): void;
 }
 
 export interface LookupCacheOptions {
@@ -40,6 +41,9 @@ export function createLookupCache<V>(db: SqlDatabase, { ttlMs, maxEntries, now =
     },
     delete(key) {
       entries.delete(key);
+    },
+    clear() {
+      entries.clear();
     },
   };
 }

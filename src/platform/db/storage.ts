@@ -16,6 +16,8 @@ import type { Dialect, Migration, SqlDatabase } from './types.js';
 export interface Storage {
   readonly engine: Dialect;
   readonly platform: SqlDatabase;
+  /** The key store: wrapped keys only, apart from every tenant's records (keys.db / <prefix>_keys). */
+  readonly keys: SqlDatabase;
   /** Opens (and migrates) a tenant's data set; `create` makes it when it does not exist. */
   tenant(tenantId: string, options?: { create?: boolean }): Promise<SqlDatabase>;
   /** Where the tenant's data set is, for operators: a file path or a schema name. */
@@ -30,6 +32,7 @@ export type StorageConfig =
 
 export interface StorageMigrations {
   readonly platform: readonly Migration[];
+  readonly keys: readonly Migration[];
   readonly tenant: readonly Migration[];
 }
 
@@ -74,6 +77,8 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
   mkdirSync(tenantsDir, { recursive: true, mode: 0o700 });
   const platform = openSqliteDatabase(join(config.dataDir, 'platform.db'), config.sqlite);
   await migrate(platform, migrations.platform, 'platform', now);
+  const keys = openSqliteDatabase(join(config.dataDir, 'keys.db'), config.sqlite);
+  await migrate(keys, migrations.keys, 'keys', now);
   const fileOf = (tenantId: string) => join(tenantsDir, `${tenantId}.db`);
   const tenants = memoisedOpener(async (tenantId, create) => {
     const file = fileOf(tenantId);
@@ -86,6 +91,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
   return {
     engine: 'sqlite',
     platform,
+    keys,
     describeTenant: fileOf,
     tenant: tenants.tenant,
     async ping() {
@@ -93,6 +99,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
     },
     async close() {
       await tenants.closeAll();
+      await keys.close();
       await platform.close();
     },
   };
@@ -114,6 +121,10 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
   await ensureSchema(platformSchema);
   const platform = openPostgresDatabase(pool, platformSchema);
   await migrate(platform, migrations.platform, platformSchema, now);
+  const keysSchema = `${schemaPrefix}_keys`;
+  await ensureSchema(keysSchema);
+  const keys = openPostgresDatabase(pool, keysSchema);
+  await migrate(keys, migrations.keys, keysSchema, now);
   const tenants = memoisedOpener(async (tenantId, create) => {
     const schema = schemaOf(tenantId);
     if (create) {
@@ -132,6 +143,7 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
   return {
     engine: 'postgres',
     platform,
+    keys,
     describeTenant: schemaOf,
     tenant: tenants.tenant,
     async ping() {

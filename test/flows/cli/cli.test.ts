@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,29 @@ describe('tresor CLI', () => {
     assert.equal(tresor(['tenant', 'disable', 'beta', '--data-dir', dataDir]).code, 0);
     const response = await app.http.inject({ method: 'GET', url: '/tenants/beta/fhir/Patient', headers: { authorization: `Bearer ${key}` } });
     assert.equal(response.statusCode, 403);
+  });
+
+  it('prints the data register, honest about what is enforced, and generates master key rings', () => {
+    const register = tresor(['register', '--json']);
+    assert.equal(register.code, 0);
+    const parsed = JSON.parse(register.stdout) as { fieldEncryptionEnforced: boolean; fields: Array<{ field: string; class: string }> };
+    assert.equal(parsed.fieldEncryptionEnforced, false);
+    assert.equal(parsed.fields.find((f) => f.field === 'Patient.name')?.class, 'personal');
+    assert.equal(parsed.fields.find((f) => f.field === 'Observation.value[x]')?.class, 'health');
+    assert.match(tresor(['register']).stdout, /not enforced on stored records yet/);
+    const ring = JSON.parse(tresor(['keys', 'generate-master']).stdout.trimEnd().split('\n').pop() as string) as { keys: Record<string, string> };
+    assert.equal(Buffer.from(ring.keys['1'] as string, 'base64').length, 32);
+  });
+
+  it('keeps the master key ring owner-only and refuses to start when it is not', () => {
+    const file = join(dataDir, 'master-key.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'created at first start, owner-only');
+    chmodSync(file, 0o640);
+    const refused = tresor(['tenant', 'list', '--data-dir', dataDir]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /readable by group or others; run chmod 600/);
+    chmodSync(file, 0o600);
+    assert.equal(tresor(['tenant', 'list', '--data-dir', dataDir]).code, 0);
   });
 
   it('names the exact setting when the configuration is wrong, and refuses unsafe production settings', () => {

@@ -1,0 +1,11 @@
+import type { Migration } from '../platform/db/index.js';
+
+// The key store is its own data set (SQLite keys.db, PostgreSQL schema <prefix>_keys), apart
+// from every tenant's records, so backups and access rules can treat it separately.
+const tables = (t: (name: string) => string, blob: string) => [
+  `CREATE TABLE ${t('tenant_keys')} (tenant_id TEXT NOT NULL, purpose TEXT NOT NULL CHECK (purpose IN ('kek', 'index')), version INTEGER NOT NULL, wrapped ${blob} NOT NULL, master_version INTEGER NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, purpose, version))`,
+  `CREATE TABLE ${t('data_keys')} (tenant_id TEXT NOT NULL, key_id TEXT NOT NULL, subject TEXT NOT NULL, version INTEGER NOT NULL, wrapped ${blob}, kek_version INTEGER NOT NULL, created_at BIGINT NOT NULL, shredded_at BIGINT, PRIMARY KEY (tenant_id, key_id, version))`,
+  `CREATE UNIQUE INDEX data_keys_subject ON ${t('data_keys')} (tenant_id, subject, version)`,
+];
+
+export const keysMigrations: readonly Migration[] = [{ id: 'keys/001-key-store', up: { sqlite: (t) => tables(t, 'BLOB'), postgres: (t) => tables(t, 'BYTEA') } }];
