@@ -18,7 +18,7 @@ import {
   tlsServerOptions,
   type TlsMaterial,
 } from './platform/http/index.js';
-import { createBundleProcessor, createFhirValidator, createRecords, fhirRoutes, recordsMigrations } from './records/index.js';
+import { createBundleProcessor, createFhirValidator, createRecords, fhirRoutes, recordsMigrations, type Records } from './records/index.js';
 import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
 import { version } from './version.js';
@@ -31,11 +31,8 @@ export interface AppOverrides {
   readonly logDestination?: NodeJS.WritableStream;
 }
 
-export interface Tresor {
+export interface Tresor extends Core {
   readonly http: FastifyInstance;
-  readonly storage: Storage;
-  readonly tenants: Tenants;
-  readonly apiKeys: ApiKeys;
   readonly logger: Logger;
   readonly tls: TlsMaterial | undefined;
   close(): Promise<void>;
@@ -46,12 +43,14 @@ const safeRequestId = /^[A-Za-z0-9._-]{8,128}$/;
 export interface Core {
   readonly storage: Storage;
   readonly keys: Keys;
+  readonly records: Records;
   readonly tenants: Tenants;
   readonly apiKeys: ApiKeys;
 }
 
 /** The services without HTTP: what the admin CLI needs, and what the server builds on. */
 export async function buildCore(config: Config, clock: Clock = systemClock, keyProvider?: KeyProvider): Promise<Core> {
+  // (the FHIR validator compiles lazily, so building records costs nothing for admin commands)
   // The master key first: a missing or unsafe key refuses the start before anything is opened.
   const provider =
     keyProvider ??
@@ -63,9 +62,11 @@ export async function buildCore(config: Config, clock: Clock = systemClock, keyP
     { platform: [...tenantsMigrations, ...identityMigrations], keys: keysMigrations, tenant: recordsMigrations },
     () => clock.now().getTime(),
   );
+  const keys = createKeys({ db: storage.keys, provider, clock });
   return {
     storage,
-    keys: createKeys({ db: storage.keys, provider, clock }),
+    keys,
+    records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir }),
     tenants: createTenants({ storage, clock }),
     apiKeys: createApiKeys({ db: storage.platform, clock }),
   };
@@ -78,8 +79,7 @@ export async function buildCore(config: Config, clock: Clock = systemClock, keyP
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<Tresor> {
   const clock = overrides.clock ?? systemClock;
   const logger = pino({ level: config.log.level, base: { service: 'tresor' } }, (overrides.logDestination ?? process.stdout) as pino.DestinationStream);
-  const { storage, tenants, apiKeys } = await buildCore(config, clock, overrides.keyProvider);
-  const records = createRecords({ validator: createFhirValidator(), clock, limits: config.fhir });
+  const { storage, keys, records, tenants, apiKeys } = await buildCore(config, clock, overrides.keyProvider);
   const bundles = createBundleProcessor({ records, clock });
 
   const tls = config.server.tls.enabled
@@ -143,6 +143,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   return {
     http,
     storage,
+    keys,
+    records,
     tenants,
     apiKeys,
     logger,

@@ -25,6 +25,9 @@ Usage:
   tresor apikey revoke <key-id>
   tresor register [--json]                  the data register: every stored field, its class and protection
   tresor keys generate-master               a new master key ring for TRESOR_MASTER_KEY (printed once)
+  tresor keys shred --tenant <id> --subject Patient/<id>
+                                            crypto-shredding: destroys the patient's data key; every record
+                                            sealed with it answers 410 Gone from then on
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -39,6 +42,7 @@ const options = {
   tenant: { type: 'string' },
   role: { type: 'string' },
   label: { type: 'string' },
+  subject: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -155,6 +159,16 @@ async function admin(io: CliIo, core: Awaited<ReturnType<typeof buildCore>>, [co
   if (command === 'apikey' && sub === 'revoke') {
     const info = await core.apiKeys.revoke(need(arg, '<key-id>'));
     io.stdout(`API key ${info.id} revoked at ${info.revokedAt ?? ''}`);
+    return;
+  }
+  if (command === 'keys' && sub === 'shred') {
+    const tenantId = need(values['tenant'], '--tenant');
+    const subject = need(values['subject'], '--subject');
+    if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
+    // Key first: once it is gone the data is unreadable, even if marking the records fails.
+    const destroyed = await core.keys.shred(tenantId, subject);
+    const erased = await core.records.erase({ tenantId, db: await core.storage.tenant(tenantId) }, subject);
+    io.stdout(`${subject} in tenant ${tenantId}: ${destroyed} key version(s) destroyed, ${erased} record(s) marked erased.`);
     return;
   }
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);

@@ -1,16 +1,16 @@
 import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { Clock } from '../platform/clock.js';
-import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
+
 import { AppError, type ErrorIssue } from '../platform/errors.js';
 import { invalid } from './errors.js';
 import { responseBundle, searchsetBundle, type ResponseEntry } from './fhir/bundle.js';
 import { operationOutcome } from './fhir/operation-outcome.js';
-import { requireDefinition, requireId, type PreparedWrite, type Records, type StoredResource } from './records.js';
+import { requireDefinition, requireId, type PreparedWrite, type Records, type StoredResource, type TenantData, type TenantView } from './records.js';
 
 const maxEntries = 1000;
 
 type Operation =
-  | { readonly method: 'POST'; readonly type: string; readonly write: PreparedWrite; readonly id: string | undefined }
+  | { readonly method: 'POST'; readonly type: string; readonly write: PreparedWrite }
   | { readonly method: 'PUT'; readonly type: string; readonly id: string; readonly write: PreparedWrite; readonly ifMatch: string | undefined }
   | { readonly method: 'DELETE'; readonly type: string; readonly id: string; readonly ifMatch: string | undefined }
   | { readonly method: 'GET'; readonly type: string; readonly id?: string; readonly versionId?: string; readonly params?: Array<[string, string]> };
@@ -56,7 +56,7 @@ function parseRequestUrl(raw: string, baseUrl: string): { type: string; id?: str
 
 /** batch and transaction Bundles at the tenant's base (R4 §3.1.0.11). */
 export function createBundleProcessor({ records, clock }: BundleDeps) {
-  function parseEntries(body: unknown, baseUrl: string): { kind: 'batch' | 'transaction'; operations: Array<Operation | AppError> } {
+  async function parseEntries(tenantId: string, body: unknown, baseUrl: string): Promise<{ kind: 'batch' | 'transaction'; operations: Array<Operation | AppError> }> {
     if (!isObject(body) || body['resourceType'] !== 'Bundle') throw invalid('bundle-invalid', 'POST to the base takes a Bundle of type batch or transaction.');
     const kind = body['type'];
     if (kind !== 'batch' && kind !== 'transaction') throw invalid('bundle-invalid', 'Bundle.type must be batch or transaction.', [{ expression: 'Bundle.type', diagnostics: 'Expected batch or transaction.' }]);
@@ -79,7 +79,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
       });
     }
 
-    const operations = entries.map((entry: unknown, index): Operation | AppError => {
+    const operations = await Promise.all(entries.map(async (entry: unknown, index): Promise<Operation | AppError> => {
       try {
         if (!isObject(entry) || !isObject(entry['request'])) throw invalid('bundle-invalid', 'Each entry needs a request with method and url.');
         const request = entry['request'];
@@ -96,10 +96,10 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
         switch (method) {
           case 'POST':
             if (target.id !== undefined || target.params !== undefined) throw invalid('bundle-invalid', 'POST takes a url of the form Type.');
-            return { method, type: target.type, write: records.prepare(target.type, resource), id: newIds.get(index) };
+            return { method, type: target.type, write: await records.prepare(tenantId, target.type, resource, { ...(newIds.has(index) ? { id: newIds.get(index) as string } : {}) }) };
           case 'PUT':
             if (target.id === undefined || target.versionId !== undefined) throw invalid('bundle-invalid', 'PUT takes a url of the form Type/id.');
-            return { method, type: target.type, id: requireId(target.id), write: records.prepare(target.type, resource, target.id), ifMatch };
+            return { method, type: target.type, id: requireId(target.id), write: await records.prepare(tenantId, target.type, resource, { id: target.id, update: true }), ifMatch };
           case 'DELETE':
             if (target.id === undefined || target.versionId !== undefined) throw invalid('bundle-invalid', 'DELETE takes a url of the form Type/id.');
             return { method, type: target.type, id: requireId(target.id), ifMatch };
@@ -118,7 +118,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
         }
         throw error;
       }
-    });
+    }));
     return { kind, operations };
   }
 
@@ -130,12 +130,12 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
     resource: stored.content,
   });
 
-  async function run(exec: SqlExecutor, operation: Operation, baseUrl: string): Promise<ResponseEntry> {
+  async function run(exec: TenantView, operation: Operation, baseUrl: string): Promise<ResponseEntry> {
     switch (operation.method) {
       case 'POST':
-        return written('201 Created', await records.createIn(exec, operation.write, operation.id));
+        return written('201 Created', await records.createIn(exec, operation.write));
       case 'PUT': {
-        const { resource, created } = await records.updateIn(exec, operation.write, operation.id, operation.ifMatch);
+        const { resource, created } = await records.updateIn(exec, operation.write, operation.ifMatch);
         return written(created ? '201 Created' : '200 OK', resource);
       }
       case 'DELETE':
@@ -161,18 +161,19 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
   const order = { DELETE: 0, POST: 1, PUT: 2, GET: 3 } as const;
 
   return {
-    async process(db: SqlDatabase, body: unknown, baseUrl: string): Promise<{ kind: 'batch' | 'transaction'; bundle: string }> {
-      const { kind, operations } = parseEntries(body, baseUrl);
+    async process(t: TenantData, body: unknown, baseUrl: string): Promise<{ kind: 'batch' | 'transaction'; bundle: string }> {
+      const { kind, operations } = await parseEntries(t.tenantId, body, baseUrl);
+      const view = (db: TenantView['db']): TenantView => ({ tenantId: t.tenantId, db });
       if (kind === 'transaction') {
         const firstError = operations.find((op): op is AppError => op instanceof AppError);
         if (firstError !== undefined) throw firstError;
         const ops = operations as Operation[];
-        const responses = await db.transaction(async (tx) => {
+        const responses = await t.db.transaction(async (tx) => {
           const results: ResponseEntry[] = new Array(ops.length);
           const sequence = ops.map((op, index) => ({ op, index })).sort((a, b) => order[a.op.method] - order[b.op.method] || a.index - b.index);
           for (const { op, index } of sequence) {
             try {
-              results[index] = await run(tx, op, baseUrl);
+              results[index] = await run(view(tx), op, baseUrl);
             } catch (error) {
               entryError(index, error);
             }
@@ -186,7 +187,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
         operations.map(async (op) => {
           if (op instanceof AppError) return failed(op);
           try {
-            return op.method === 'GET' ? await run(db, op, baseUrl) : await db.transaction((tx) => run(tx, op, baseUrl));
+            return op.method === 'GET' ? await run(view(t.db), op, baseUrl) : await t.db.transaction((tx) => run(view(tx), op, baseUrl));
           } catch (error) {
             if (error instanceof AppError) return failed(error);
             throw error;

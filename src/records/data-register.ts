@@ -8,11 +8,11 @@
 export const registerVersion = 1;
 
 /**
- * Whether the protections below are enforced on stored records yet. The register and the key
- * hierarchy exist; sealing fields and blind indexes are being wired into the records store
- * (issue 3). Until then this says so wherever the register is shown, rather than claim it.
+ * Whether the protections below are enforced on stored records: shown wherever the register
+ * is, so it never claims more than the store does. (Records written before sealing existed
+ * would be the reason to report false; this version seals every write.)
  */
-export const fieldEncryptionEnforced = false;
+export const fieldEncryptionEnforced = true;
 
 export type DataClass = 'public' | 'internal' | 'personal' | 'health' | 'payment' | 'secret';
 
@@ -143,7 +143,7 @@ export const platformRegister: ReadonlyArray<{ store: string; field: string; cla
   { store: 'platform', field: 'api_keys.secret_hash', class: 'secret', note: 'SHA-256 of a 256-bit random secret' },
   { store: 'platform', field: 'api_keys.id, role, label, timestamps', class: 'internal', note: '' },
   { store: 'keys', field: 'tenant_keys.wrapped, data_keys.wrapped', class: 'secret', note: 'AES-256-GCM-wrapped; never stored unwrapped' },
-  { store: 'tenant', field: 'search_index (personal parameters)', class: 'personal', note: 'to be a keyed blind index (HMAC-SHA-256)' },
+  { store: 'tenant', field: 'search_index (personal parameters)', class: 'personal', note: 'keyed blind index (HMAC-SHA-256, 128 bits)' },
   { store: 'tenant', field: 'search_index (internal parameters), resource_links, versions, timestamps', class: 'internal', note: '' },
 ];
 

@@ -5,6 +5,7 @@ export type RecordErrorCode =
   | 'id-invalid'
   | 'not-found'
   | 'gone'
+  | 'erased'
   | 'resource-invalid'
   | 'reference-invalid'
   | 'referenced'

@@ -14,6 +14,16 @@ const tables = (t: (name: string) => string, collate: string) => [
   `CREATE INDEX resource_links_target ON ${t('resource_links')} (target_type, target_id)`,
 ];
 
+// Field-level encryption: `content` keeps the plaintext (public/internal) elements, `sealed` the
+// AES-GCM envelopes of the rest, `key_subject` whose data key sealed them (for crypto-shredding).
+const sealing = (t: (name: string) => string) => [
+  `ALTER TABLE ${t('resources')} ADD COLUMN sealed TEXT`,
+  `ALTER TABLE ${t('resources')} ADD COLUMN key_subject TEXT`,
+  `ALTER TABLE ${t('resource_versions')} ADD COLUMN sealed TEXT`,
+  `CREATE INDEX resources_key_subject ON ${t('resources')} (key_subject)`,
+];
+
 export const recordsMigrations: readonly Migration[] = [
   { id: 'records/001-resources', up: { sqlite: (t) => tables(t, ''), postgres: (t) => tables(t, ' COLLATE "C"') } },
+  { id: 'records/002-sealed-fields', up: { sqlite: sealing, postgres: sealing } },
 ];

@@ -1,13 +1,17 @@
+import { KeyError, type DataKey, type Keys } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
 import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
+import { blindIndex } from './blind-index.js';
 import { invalid, RecordError } from './errors.js';
 import type { FhirValidator } from './fhir/validate.js';
 import { collectReferences, distinctTargets, missingReferenceIssues } from './references.js';
-import { indexEntriesOf, resourceTypeDefinition, sortDateOf, type FhirResource, type ResourceTypeDefinition } from './resource-types.js';
+import { indexEntriesOf, keySubjectOf, resourceTypeDefinition, sortDateOf, type FhirResource, type ResourceTypeDefinition } from './resource-types.js';
+import { openResource, sealResource, type SealContext } from './sealing.js';
 import { parseSearch, type SearchLimits, type SearchQuery } from './search/parse.js';
 import { buildSearchSql } from './search/sql.js';
 import {
+  eraseSubject,
   insertCurrent,
   insertVersion,
   isUniqueViolation,
@@ -47,31 +51,53 @@ export interface SearchResult {
   readonly hasMore: boolean;
 }
 
-/** A write that has been parsed and validated but not yet applied; runs inside a transaction. */
+/** A tenant's data set, for the operations that open their own transaction. */
+export interface TenantData {
+  readonly tenantId: string;
+  readonly db: SqlDatabase;
+}
+
+/** A tenant's data set seen through an executor: the database itself, or a transaction. */
+export interface TenantView {
+  readonly tenantId: string;
+  readonly db: SqlExecutor;
+}
+
+/**
+ * A write that has been parsed and validated, its id chosen and its keys fetched, but not yet
+ * applied: the part that needs I/O outside the data set happens before the transaction.
+ */
 export interface PreparedWrite {
   readonly type: string;
+  readonly id: string;
   readonly definition: ResourceTypeDefinition;
   readonly resource: FhirResource;
+  readonly keySubject: string;
+  readonly key: DataKey;
+  readonly digest: (param: string, value: string) => string;
 }
 
 export interface Records {
-  create(db: SqlDatabase, type: string, body: unknown): Promise<StoredResource>;
-  read(db: SqlExecutor, type: string, id: string): Promise<StoredResource>;
-  vread(db: SqlExecutor, type: string, id: string, versionId: string): Promise<StoredResource>;
-  update(db: SqlDatabase, type: string, id: string, body: unknown, ifMatch?: string): Promise<{ resource: StoredResource; created: boolean }>;
-  delete(db: SqlDatabase, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined }>;
-  history(db: SqlExecutor, type: string, id: string, page: { count: number; offset: number }): Promise<{ entries: HistoryEntry[]; total: number }>;
-  search(db: SqlExecutor, type: string, params: ReadonlyArray<readonly [string, string]>, lenient: boolean): Promise<SearchResult>;
+  create(t: TenantData, type: string, body: unknown): Promise<StoredResource>;
+  read(t: TenantView, type: string, id: string): Promise<StoredResource>;
+  vread(t: TenantView, type: string, id: string, versionId: string): Promise<StoredResource>;
+  update(t: TenantData, type: string, id: string, body: unknown, ifMatch?: string): Promise<{ resource: StoredResource; created: boolean }>;
+  delete(t: TenantData, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined }>;
+  history(t: TenantView, type: string, id: string, page: { count: number; offset: number }): Promise<{ entries: HistoryEntry[]; total: number }>;
+  search(t: TenantView, type: string, params: ReadonlyArray<readonly [string, string]>, lenient: boolean): Promise<SearchResult>;
+  /** Marks every record sealed under `subject`'s (destroyed) key as erased. */
+  erase(t: TenantData, subject: string): Promise<number>;
 
   /** Building blocks for batch/transaction Bundles, which run several inside one transaction. */
-  prepare(type: string, body: unknown, id?: string): PreparedWrite;
-  createIn(tx: SqlExecutor, write: PreparedWrite, id?: string): Promise<StoredResource>;
-  updateIn(tx: SqlExecutor, write: PreparedWrite, id: string, ifMatch?: string): Promise<{ resource: StoredResource; created: boolean }>;
-  deleteIn(tx: SqlExecutor, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined }>;
+  prepare(tenantId: string, type: string, body: unknown, options: { id?: string; update?: boolean }): Promise<PreparedWrite>;
+  createIn(t: TenantView, write: PreparedWrite): Promise<StoredResource>;
+  updateIn(t: TenantView, write: PreparedWrite, ifMatch?: string): Promise<{ resource: StoredResource; created: boolean }>;
+  deleteIn(t: TenantView, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined }>;
 }
 
 export interface RecordsDeps {
   readonly validator: FhirValidator;
+  readonly keys: Keys;
   readonly clock: Clock;
   readonly limits: SearchLimits;
   readonly newId?: () => string;
@@ -101,7 +127,26 @@ function versionConflict(current: number | undefined): RecordError {
   return new RecordError('version-conflict', current === undefined ? 'The resource does not exist.' : `The resource is at version ${current}.`, { status: 412 });
 }
 
-export function createRecords({ validator, clock, limits, newId = () => timeOrderedId(clock.now().getTime()) }: RecordsDeps): Records {
+function erased(type: string, id: string): RecordError {
+  return new RecordError('erased', `${type}/${id} was erased: its encryption key was destroyed (GDPR Art. 17).`, { status: 410 });
+}
+
+export function createRecords({ validator, keys, clock, limits, newId = () => timeOrderedId(clock.now().getTime()) }: RecordsDeps): Records {
+  const digestFor = async (tenantId: string) => {
+    const indexKey = await keys.indexKey(tenantId);
+    return (param: string, value: string) => blindIndex(indexKey, param, value);
+  };
+
+  /** Opens a stored version; a destroyed key means the record was erased, never garbage. */
+  async function reveal(t: TenantView, context: SealContext, plain: string, sealed: string | null): Promise<string> {
+    try {
+      return await openResource(context, { plain, sealed }, (keyId, version) => keys.dataKey(t.tenantId, keyId, version));
+    } catch (error) {
+      if (error instanceof KeyError && error.code === 'key-shredded') throw erased(context.type, context.id);
+      throw error;
+    }
+  }
+
   const toStored = (type: string, id: string, versionId: number, lastUpdated: number, content: string): StoredResource => ({
     type,
     id,
@@ -110,8 +155,9 @@ export function createRecords({ validator, clock, limits, newId = () => timeOrde
     content,
   });
 
-  function prepare(type: string, body: unknown, id?: string): PreparedWrite {
+  async function prepare(tenantId: string, type: string, body: unknown, options: { id?: string; update?: boolean }): Promise<PreparedWrite> {
     const definition = requireDefinition(type);
+    const id = options.update ? requireId(options.id ?? '') : undefined;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('body-invalid', 'The body must be a JSON object holding a FHIR resource.');
     const resource = { ...(body as Record<string, unknown>) } as FhirResource;
     if (resource.resourceType !== type) {
@@ -128,12 +174,24 @@ export function createRecords({ validator, clock, limits, newId = () => timeOrde
       resource['meta'] = kept;
     }
     validator.validate(resource, type);
-    return { type, definition, resource };
+    const finalId = id ?? options.id ?? newId();
+    const keySubject = keySubjectOf(type, finalId, resource);
+    const [key, digest] = await Promise.all([
+      keys.dataKeyFor(tenantId, keySubject).catch((error: unknown) => {
+        if (error instanceof KeyError && error.code === 'key-shredded') {
+          throw new RecordError('erased', `${keySubject} was erased; nothing new can be stored about it.`, { status: 410 });
+        }
+        throw error;
+      }),
+      digestFor(tenantId),
+    ]);
+    return { type, id: finalId, definition, resource, keySubject, key, digest };
   }
 
-  async function write(tx: SqlExecutor, prepared: PreparedWrite, id: string, current: { version_id: number } | undefined): Promise<StoredResource> {
-    const { type, definition } = prepared;
-    const references = collectReferences(prepared.resource, type, (t) => resourceTypeDefinition(t) !== undefined);
+  async function write(t: TenantView, prepared: PreparedWrite, current: { version_id: number } | undefined): Promise<StoredResource> {
+    const { type, definition, id } = prepared;
+    const tx = t.db;
+    const references = collectReferences(prepared.resource, type, (name) => resourceTypeDefinition(name) !== undefined);
     const targets = distinctTargets(references);
     if (targets.length > 0) {
       const missing = missingReferenceIssues(references, await selectLive(tx, targets));
@@ -143,8 +201,9 @@ export function createRecords({ validator, clock, limits, newId = () => timeOrde
     const lastUpdated = clock.now().getTime();
     const meta = (prepared.resource['meta'] ?? {}) as Record<string, unknown>;
     const resource = { ...prepared.resource, id, meta: { ...meta, versionId: String(versionId), lastUpdated: new Date(lastUpdated).toISOString() } };
-    const entries = indexEntriesOf(definition, resource);
-    const row: WriteRow = { type, id, versionId, lastUpdated, sortDate: sortDateOf(definition, entries), content: JSON.stringify(resource) };
+    const entries = indexEntriesOf(definition, resource, prepared.digest);
+    const sealed = sealResource({ tenantId: t.tenantId, type, id, versionId }, resource, prepared.key);
+    const row: WriteRow = { type, id, versionId, lastUpdated, sortDate: sortDateOf(definition, entries), content: sealed.plain, sealed: sealed.sealed, keySubject: prepared.keySubject };
     if (current === undefined) {
       try {
         await insertCurrent(tx, row);
@@ -158,27 +217,30 @@ export function createRecords({ validator, clock, limits, newId = () => timeOrde
     await insertVersion(tx, row, false);
     await replaceIndex(tx, type, id, entries, current !== undefined);
     await replaceLinks(tx, type, id, targets, current !== undefined);
-    return toStored(type, id, versionId, lastUpdated, row.content);
+    return toStored(type, id, versionId, lastUpdated, JSON.stringify(resource));
   }
 
-  async function createIn(tx: SqlExecutor, prepared: PreparedWrite, id?: string): Promise<StoredResource> {
-    return write(tx, prepared, id ?? newId(), undefined);
+  async function createIn(t: TenantView, prepared: PreparedWrite): Promise<StoredResource> {
+    return write(t, prepared, undefined);
   }
 
-  async function updateIn(tx: SqlExecutor, prepared: PreparedWrite, id: string, ifMatch?: string) {
-    const current = await selectCurrent(tx, prepared.type, requireId(id));
+  async function updateIn(t: TenantView, prepared: PreparedWrite, ifMatch?: string) {
+    const current = await selectCurrent(t.db, prepared.type, prepared.id);
+    if (current?.deleted === 2) throw erased(prepared.type, prepared.id);
     if (ifMatch !== undefined) {
       const expected = parseVersionTag(ifMatch);
       if (current === undefined || current.deleted === 1 || current.version_id !== expected) throw versionConflict(current?.version_id);
     }
     // Update-as-create with a client-chosen id (R4 §3.1.0.4.2); the CapabilityStatement says so.
-    return { resource: await write(tx, prepared, id, current), created: current === undefined };
+    return { resource: await write(t, prepared, current), created: current === undefined };
   }
 
-  async function deleteIn(tx: SqlExecutor, type: string, id: string, ifMatch?: string) {
+  async function deleteIn(t: TenantView, type: string, id: string, ifMatch?: string) {
     requireDefinition(type);
+    const tx = t.db;
     const current = await selectCurrent(tx, type, requireId(id));
     if (current === undefined) throw new RecordError('not-found', `${type}/${id} does not exist.`, { status: 404 });
+    if (current.deleted === 2) throw erased(type, id);
     if (current.deleted === 1) return { versionId: undefined };
     if (ifMatch !== undefined && parseVersionTag(ifMatch) !== current.version_id) throw versionConflict(current.version_id);
     const referrer = await selectReferrer(tx, type, id);
@@ -187,7 +249,16 @@ export function createRecords({ validator, clock, limits, newId = () => timeOrde
       throw new RecordError('referenced', `${type}/${id} is still referenced by ${referrer.type}/${referrer.id}; delete or update that first.`, { status: 409 });
     }
     const lastUpdated = clock.now().getTime();
-    const row: WriteRow = { type, id, versionId: current.version_id + 1, lastUpdated, sortDate: null, content: current.content };
+    const row: WriteRow = {
+      type,
+      id,
+      versionId: current.version_id + 1,
+      lastUpdated,
+      sortDate: null,
+      content: current.content,
+      sealed: current.sealed,
+      keySubject: current.key_subject ?? '_tenant',
+    };
     if (!(await updateCurrent(tx, row, current.version_id, true))) throw new RecordError('conflict', 'The resource was changed concurrently; retry.', { status: 409 });
     await insertVersion(tx, row, true);
     await replaceIndex(tx, type, id, [], true);
@@ -200,45 +271,58 @@ export function createRecords({ validator, clock, limits, newId = () => timeOrde
     createIn,
     updateIn,
     deleteIn,
-    async create(db, type, body) {
-      const prepared = prepare(type, body);
-      return db.transaction((tx) => createIn(tx, prepared));
+    async create(t, type, body) {
+      const prepared = await prepare(t.tenantId, type, body, {});
+      return t.db.transaction((tx) => createIn({ tenantId: t.tenantId, db: tx }, prepared));
     },
-    async update(db, type, id, body, ifMatch) {
-      const prepared = prepare(type, body, requireId(id));
-      return db.transaction((tx) => updateIn(tx, prepared, id, ifMatch));
+    async update(t, type, id, body, ifMatch) {
+      const prepared = await prepare(t.tenantId, type, body, { id: requireId(id), update: true });
+      return t.db.transaction((tx) => updateIn({ tenantId: t.tenantId, db: tx }, prepared, ifMatch));
     },
-    async delete(db, type, id, ifMatch) {
-      return db.transaction((tx) => deleteIn(tx, type, id, ifMatch));
+    async delete(t, type, id, ifMatch) {
+      return t.db.transaction((tx) => deleteIn({ tenantId: t.tenantId, db: tx }, type, id, ifMatch));
     },
-    async read(db, type, id) {
+    async erase(t, subject) {
+      return t.db.transaction((tx) => eraseSubject(tx, subject));
+    },
+    async read(t, type, id) {
       requireDefinition(type);
-      const row = await selectCurrent(db, type, requireId(id));
+      const row = await selectCurrent(t.db, type, requireId(id));
       if (row === undefined) throw new RecordError('not-found', `${type}/${id} does not exist.`, { status: 404 });
+      if (row.deleted === 2) throw erased(type, id);
       if (row.deleted === 1) throw new RecordError('gone', `${type}/${id} was deleted.`, { status: 410 });
-      return toStored(type, id, row.version_id, Number(row.last_updated), row.content);
+      const content = await reveal(t, { tenantId: t.tenantId, type, id, versionId: row.version_id }, row.content, row.sealed);
+      return toStored(type, id, row.version_id, Number(row.last_updated), content);
     },
-    async vread(db, type, id, versionId) {
+    async vread(t, type, id, versionId) {
       requireDefinition(type);
       requireId(id);
       if (!/^\d{1,9}$/.test(versionId)) throw invalid('id-invalid', 'A version id is a positive whole number.');
-      const row = await selectVersion(db, type, id, Number(versionId));
+      const row = await selectVersion(t.db, type, id, Number(versionId));
       if (row === undefined) throw new RecordError('not-found', `${type}/${id} has no version ${versionId}.`, { status: 404 });
       if (row.deleted === 1 || row.content === null) throw new RecordError('gone', `Version ${versionId} of ${type}/${id} records its deletion.`, { status: 410 });
-      return toStored(type, id, row.version_id, Number(row.last_updated), row.content);
+      const content = await reveal(t, { tenantId: t.tenantId, type, id, versionId: row.version_id }, row.content, row.sealed);
+      return toStored(type, id, row.version_id, Number(row.last_updated), content);
     },
-    async history(db, type, id, page) {
+    async history(t, type, id, page) {
       requireDefinition(type);
-      const current = await selectCurrent(db, type, requireId(id));
+      const current = await selectCurrent(t.db, type, requireId(id));
       if (current === undefined) throw new RecordError('not-found', `${type}/${id} does not exist.`, { status: 404 });
-      const rows = await selectHistory(db, type, id, page.count, page.offset);
-      return {
-        total: current.version_id,
-        entries: rows.map((row) => ({ versionId: row.version_id, lastUpdated: new Date(Number(row.last_updated)).toISOString(), content: row.deleted === 1 ? null : row.content })),
-      };
+      if (current.deleted === 2) throw erased(type, id);
+      const rows = await selectHistory(t.db, type, id, page.count, page.offset);
+      const entries: HistoryEntry[] = [];
+      for (const row of rows) {
+        entries.push({
+          versionId: row.version_id,
+          lastUpdated: new Date(Number(row.last_updated)).toISOString(),
+          content: row.deleted === 1 || row.content === null ? null : await reveal(t, { tenantId: t.tenantId, type, id, versionId: row.version_id }, row.content, row.sealed),
+        });
+      }
+      return { total: current.version_id, entries };
     },
-    async search(db, type, params, lenient) {
-      const query = parseSearch(requireDefinition(type), params, limits, lenient);
+    async search(t, type, params, lenient) {
+      const db = t.db;
+      const query = parseSearch(requireDefinition(type), params, limits, lenient, await digestFor(t.tenantId));
       // One row more than the page tells whether there is a next page.
       const sql = buildSearchSql(db, { ...query, count: query.count + 1 }, query.total);
       const rows = query.count === 0 ? [] : await selectPage(db, sql.page.sql, sql.page.params);
@@ -248,7 +332,11 @@ export function createRecords({ validator, clock, limits, newId = () => timeOrde
         // A page past the end has no row to carry the total: count separately only then.
         total = first?.total !== undefined ? Number(first.total) : query.offset === 0 && query.count > 0 ? 0 : await selectCount(db, sql.count.sql, sql.count.params);
       }
-      return { query, total, matches: rows.slice(0, query.count), hasMore: rows.length > query.count };
+      const matches: Array<{ id: string; content: string }> = [];
+      for (const row of rows.slice(0, query.count)) {
+        matches.push({ id: row.id, content: await reveal(t, { tenantId: t.tenantId, type, id: row.id, versionId: row.version_id }, row.content, row.sealed) });
+      }
+      return { query, total, matches, hasMore: rows.length > query.count };
     },
   };
 }

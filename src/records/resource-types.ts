@@ -18,6 +18,11 @@ export type SearchParamType = 'token' | 'reference' | 'date' | 'string';
 export interface SearchParamDefinition {
   readonly name: string;
   readonly type: SearchParamType;
+  /**
+   * Indexes personal data: stored as a keyed blind index, so only exact matches work (tokens:
+   * the code; strings: a whole normalised name part; dates: YYYY, YYYY-MM or YYYY-MM-DD).
+   */
+  readonly blind?: boolean;
   /** The R4 FHIRPath expression, for the CapabilityStatement and the docs. */
   readonly expression: string;
   readonly definition: string;
@@ -39,6 +44,8 @@ function param(name: string, type: SearchParamType, id: string, expression: stri
   return { name, type, expression, definition: `${base}${id}`, extract, ...(targets === undefined ? {} : { targets }) };
 }
 
+const blind = (definition: SearchParamDefinition): SearchParamDefinition => ({ ...definition, blind: true });
+
 /**
  * The FHIR R4 subset Tresor serves: resource types and, for each, the search parameters it
  * indexes. The CapabilityStatement, the search parser and the indexer all read this table, so
@@ -46,20 +53,21 @@ function param(name: string, type: SearchParamType, id: string, expression: stri
  */
 export const resourceTypes: readonly ResourceTypeDefinition[] = [
   {
+    // Everything searchable about a patient is personal data: blind indexes only, and no
+    // sorting by birth date (its order would have to be stored in clear).
     type: 'Patient',
-    sortDate: 'birthdate',
     searchParams: [
-      param('identifier', 'token', 'Patient-identifier', 'Patient.identifier', (r) => tokenEntries('identifier', r['identifier'])),
-      param('name', 'string', 'Patient-name', 'Patient.name', (r) => stringEntries('name', humanNameParts(r['name']))),
-      param('birthdate', 'date', 'individual-birthdate', 'Patient.birthDate', (r) => dateEntries('birthdate', dateOf(r['birthDate']))),
-      param('gender', 'token', 'individual-gender', 'Patient.gender', (r) => tokenEntries('gender', r['gender'])),
+      blind(param('identifier', 'token', 'Patient-identifier', 'Patient.identifier', (r) => tokenEntries('identifier', r['identifier']))),
+      blind(param('name', 'string', 'Patient-name', 'Patient.name', (r) => stringEntries('name', humanNameParts(r['name'])))),
+      blind(param('birthdate', 'date', 'individual-birthdate', 'Patient.birthDate', (r) => dateEntries('birthdate', dateOf(r['birthDate']), asString(r['birthDate'])))),
+      blind(param('gender', 'token', 'individual-gender', 'Patient.gender', (r) => tokenEntries('gender', r['gender']))),
     ],
   },
   {
     type: 'Practitioner',
     searchParams: [
-      param('identifier', 'token', 'Practitioner-identifier', 'Practitioner.identifier', (r) => tokenEntries('identifier', r['identifier'])),
-      param('name', 'string', 'Practitioner-name', 'Practitioner.name', (r) => stringEntries('name', humanNameParts(r['name']))),
+      blind(param('identifier', 'token', 'Practitioner-identifier', 'Practitioner.identifier', (r) => tokenEntries('identifier', r['identifier']))),
+      blind(param('name', 'string', 'Practitioner-name', 'Practitioner.name', (r) => stringEntries('name', humanNameParts(r['name'])))),
     ],
   },
   {
@@ -110,8 +118,42 @@ export function resourceTypeDefinition(type: string): ResourceTypeDefinition | u
 
 export const supportedTypes: readonly string[] = resourceTypes.map((definition) => definition.type);
 
-export function indexEntriesOf(definition: ResourceTypeDefinition, resource: FhirResource): IndexEntry[] {
-  return definition.searchParams.flatMap((p) => p.extract(resource));
+/**
+ * The search index rows of a resource; personal parameters are blinded with the tenant's index
+ * key (a date by each of its precisions, so 1980, 1980-02 and 1980-02-03 all find it).
+ */
+export function indexEntriesOf(definition: ResourceTypeDefinition, resource: FhirResource, digest: (param: string, value: string) => string): IndexEntry[] {
+  return definition.searchParams.flatMap((p) => {
+    const entries = p.extract(resource);
+    if (!p.blind) return entries;
+    return entries.flatMap((e): IndexEntry[] => {
+      if (e.value === null) return [];
+      if (p.type !== 'date') return [{ ...e, value: digest(p.name, e.value), low: null, high: null }];
+      return datePrecisions(e.value).map((prefix) => ({ param: e.param, system: null, value: digest(p.name, prefix), low: null, high: null }));
+    });
+  });
+}
+
+/** "1980-02-03" → ["1980", "1980-02", "1980-02-03"]; times are not blinded. */
+export function datePrecisions(date: string): string[] {
+  const day = date.slice(0, 10);
+  return [day.slice(0, 4), day.slice(0, 7), day].filter((part, i, all) => /^\d{4}(-\d{2}){0,2}$/.test(part) && all.indexOf(part) === i);
+}
+
+/**
+ * Whose data key seals a resource: a patient's own record and everything about that patient
+ * use the patient's key (crypto-shredding erases them together); the rest, the tenant key.
+ */
+export function keySubjectOf(type: string, id: string, resource: FhirResource): string {
+  if (type === 'Patient') return `Patient/${id}`;
+  const candidates =
+    type === 'Observation' ? [resource['subject']] : type === 'Consent' ? [resource['patient']] : type === 'Appointment' ? actors(resource) : [];
+  for (const candidate of candidates) {
+    const reference = asString(asObject(candidate)?.['reference']);
+    const m = reference === undefined ? null : /^Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/.exec(reference);
+    if (m !== null) return `Patient/${m[1] as string}`;
+  }
+  return '_tenant';
 }
 
 export function sortDateOf(definition: ResourceTypeDefinition, entries: readonly IndexEntry[]): number | null {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { Clock } from '../platform/clock.js';
-import type { SqlDatabase, Storage } from '../platform/db/index.js';
+import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError } from '../platform/http/index.js';
 import { forbidden, hasPermission, unauthenticated, type ApiKeys, type Permission, type Principal } from '../identity/index.js';
@@ -10,7 +10,7 @@ import { RecordError } from './errors.js';
 import { historyBundle, searchsetBundle } from './fhir/bundle.js';
 import { capabilityStatement } from './fhir/capability.js';
 import { operationOutcome } from './fhir/operation-outcome.js';
-import type { Records, StoredResource } from './records.js';
+import type { Records, StoredResource, TenantData } from './records.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -102,7 +102,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
   const requireActiveTenant = makeRequireActiveTenant(tenants);
 
   const baseUrl = (request: FastifyRequest) => `${deps.publicUrl ?? `${request.protocol}://${request.host}`}/tenants/${request.tenantId}/fhir`;
-  const tenantDb = (request: FastifyRequest): Promise<SqlDatabase> => storage.tenant(request.tenantId);
+  const tenantDb = async (request: FastifyRequest): Promise<TenantData> => ({ tenantId: request.tenantId, db: await storage.tenant(request.tenantId) });
 
   function sendResource(reply: FastifyReply, stored: StoredResource, status = 200): FastifyReply {
     return reply

@@ -1,11 +1,14 @@
 import type { SqlExecutor, SqlValue } from '../platform/db/index.js';
 import type { IndexEntry } from './search/index-entries.js';
 
+/** `deleted`: 0 live, 1 deleted (history kept), 2 erased (its data key destroyed). */
 export interface CurrentRow {
   readonly version_id: number;
   readonly last_updated: number;
   readonly deleted: number;
   readonly content: string;
+  readonly sealed: string | null;
+  readonly key_subject: string | null;
 }
 
 export interface VersionRow {
@@ -13,6 +16,7 @@ export interface VersionRow {
   readonly last_updated: number;
   readonly deleted: number;
   readonly content: string | null;
+  readonly sealed: string | null;
 }
 
 export interface WriteRow {
@@ -21,7 +25,10 @@ export interface WriteRow {
   readonly versionId: number;
   readonly lastUpdated: number;
   readonly sortDate: number | null;
+  /** The plaintext elements (JSON object text); the rest is in `sealed`. */
   readonly content: string;
+  readonly sealed: string | null;
+  readonly keySubject: string;
 }
 
 export interface Link {
@@ -30,13 +37,13 @@ export interface Link {
 }
 
 export async function selectCurrent(db: SqlExecutor, type: string, id: string): Promise<CurrentRow | undefined> {
-  const rows = await db.query<CurrentRow>(`SELECT version_id, last_updated, deleted, content FROM ${db.table('resources')} WHERE resource_type = ? AND id = ?`, [type, id]);
+  const rows = await db.query<CurrentRow>(`SELECT version_id, last_updated, deleted, content, sealed, key_subject FROM ${db.table('resources')} WHERE resource_type = ? AND id = ?`, [type, id]);
   return rows[0];
 }
 
 export async function selectVersion(db: SqlExecutor, type: string, id: string, versionId: number): Promise<VersionRow | undefined> {
   const rows = await db.query<VersionRow>(
-    `SELECT version_id, last_updated, deleted, content FROM ${db.table('resource_versions')} WHERE resource_type = ? AND id = ? AND version_id = ?`,
+    `SELECT version_id, last_updated, deleted, content, sealed FROM ${db.table('resource_versions')} WHERE resource_type = ? AND id = ? AND version_id = ?`,
     [type, id, versionId],
   );
   return rows[0];
@@ -44,39 +51,36 @@ export async function selectVersion(db: SqlExecutor, type: string, id: string, v
 
 export async function selectHistory(db: SqlExecutor, type: string, id: string, limit: number, offset: number): Promise<VersionRow[]> {
   return db.query<VersionRow>(
-    `SELECT version_id, last_updated, deleted, content FROM ${db.table('resource_versions')} WHERE resource_type = ? AND id = ? ORDER BY version_id DESC LIMIT ? OFFSET ?`,
+    `SELECT version_id, last_updated, deleted, content, sealed FROM ${db.table('resource_versions')} WHERE resource_type = ? AND id = ? ORDER BY version_id DESC LIMIT ? OFFSET ?`,
     [type, id, limit, offset],
   );
 }
 
 export async function insertCurrent(db: SqlExecutor, row: WriteRow): Promise<void> {
-  await db.execute(`INSERT INTO ${db.table('resources')} (resource_type, id, version_id, last_updated, deleted, sort_date, content) VALUES (?, ?, ?, ?, 0, ?, ?)`, [
-    row.type,
-    row.id,
-    row.versionId,
-    row.lastUpdated,
-    row.sortDate,
-    row.content,
-  ]);
+  await db.execute(
+    `INSERT INTO ${db.table('resources')} (resource_type, id, version_id, last_updated, deleted, sort_date, content, sealed, key_subject) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+    [row.type, row.id, row.versionId, row.lastUpdated, row.sortDate, row.content, row.sealed, row.keySubject],
+  );
 }
 
 /** Optimistic: changes nothing (returns false) when another writer moved the version on. */
 export async function updateCurrent(db: SqlExecutor, row: WriteRow, expectedVersion: number, deleted: boolean): Promise<boolean> {
   const changed = await db.execute(
-    `UPDATE ${db.table('resources')} SET version_id = ?, last_updated = ?, deleted = ?, sort_date = ?, content = ? WHERE resource_type = ? AND id = ? AND version_id = ?`,
-    [row.versionId, row.lastUpdated, deleted ? 1 : 0, row.sortDate, row.content, row.type, row.id, expectedVersion],
+    `UPDATE ${db.table('resources')} SET version_id = ?, last_updated = ?, deleted = ?, sort_date = ?, content = ?, sealed = ?, key_subject = ? WHERE resource_type = ? AND id = ? AND version_id = ? AND deleted < 2`,
+    [row.versionId, row.lastUpdated, deleted ? 1 : 0, row.sortDate, row.content, row.sealed, row.keySubject, row.type, row.id, expectedVersion],
   );
   return changed === 1;
 }
 
 export async function insertVersion(db: SqlExecutor, row: WriteRow, deleted: boolean): Promise<void> {
-  await db.execute(`INSERT INTO ${db.table('resource_versions')} (resource_type, id, version_id, last_updated, deleted, content) VALUES (?, ?, ?, ?, ?, ?)`, [
+  await db.execute(`INSERT INTO ${db.table('resource_versions')} (resource_type, id, version_id, last_updated, deleted, content, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
     row.type,
     row.id,
     row.versionId,
     row.lastUpdated,
     deleted ? 1 : 0,
     deleted ? null : row.content,
+    deleted ? null : row.sealed,
   ]);
 }
 
@@ -130,8 +134,28 @@ export async function selectReferrer(db: SqlExecutor, type: string, id: string):
   return row === undefined ? undefined : { type: row.resource_type, id: row.resource_id };
 }
 
-export async function selectPage(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<Array<{ id: string; content: string; total?: number | string }>> {
-  return db.query<{ id: string; content: string; total?: number | string }>(sql, params);
+export interface PageRow {
+  readonly id: string;
+  readonly version_id: number;
+  readonly content: string;
+  readonly sealed: string | null;
+  readonly total?: number | string;
+}
+
+export async function selectPage(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<PageRow[]> {
+  return db.query<PageRow>(sql, params);
+}
+
+/**
+ * Crypto-shredding, the records' half: every current resource sealed under the subject's key
+ * is marked erased and leaves the search index and the reference table. Idempotent.
+ */
+export async function eraseSubject(db: SqlExecutor, subject: string): Promise<number> {
+  const resources = db.table('resources');
+  const owned = `(resource_type, resource_id) IN (SELECT resource_type, id FROM ${resources} WHERE key_subject = ?)`;
+  await db.execute(`DELETE FROM ${db.table('search_index')} WHERE ${owned}`, [subject]);
+  await db.execute(`DELETE FROM ${db.table('resource_links')} WHERE ${owned}`, [subject]);
+  return db.execute(`UPDATE ${resources} SET deleted = 2 WHERE key_subject = ? AND deleted < 2`, [subject]);
 }
 
 export async function selectCount(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<number> {

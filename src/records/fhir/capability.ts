@@ -1,9 +1,20 @@
-import { resourceTypes } from '../resource-types.js';
+import { resourceTypes, type SearchParamDefinition } from '../resource-types.js';
 
 const commonSearch = [
   { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id', documentation: 'Logical id; several comma-separated.' },
   { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated', documentation: 'Prefixes eq ne lt le gt ge sa eb.' },
 ];
+
+function searchNote(p: SearchParamDefinition): string {
+  if (p.blind) {
+    // Personal data is searched through keyed blind indexes (docs/security.md).
+    if (p.type === 'string') return 'encrypted: exact match on a whole name part, case- and accent-insensitive';
+    if (p.type === 'date') return 'encrypted: exact YYYY, YYYY-MM or YYYY-MM-DD, no ranges';
+    return 'encrypted: exact code (system in clear)';
+  }
+  if (p.type === 'date') return 'prefixes eq ne lt le gt ge sa eb';
+  return 'exact';
+}
 
 /**
  * The CapabilityStatement is generated from the same table the server runs on, so it lists
@@ -41,7 +52,7 @@ export function capabilityStatement(baseUrl: string, version: string, date: stri
           referencePolicy: ['literal', 'local', 'enforced'],
           searchParam: [
             ...commonSearch,
-            ...definition.searchParams.map((p) => ({ name: p.name, definition: p.definition, type: p.type, documentation: `${p.expression}${p.type === 'date' ? '; prefixes eq ne lt le gt ge sa eb' : ''}${p.type === 'string' ? '; starts-with, case- and accent-insensitive' : ''}` })),
+            ...definition.searchParams.map((p) => ({ name: p.name, definition: p.definition, type: p.type, documentation: `${p.expression}; ${searchNote(p)}` })),
           ],
         })),
         interaction: [{ code: 'transaction' }, { code: 'batch' }],

@@ -73,8 +73,9 @@ export function parseLocalReference(reference: string | undefined): { type: stri
   return m === null ? undefined : { type: m[1] as string, id: m[2] as string };
 }
 
-export function dateEntries(param: string, range: DateRange | undefined): IndexEntry[] {
-  return range === undefined ? [] : [{ param, system: null, value: null, low: range.low, high: range.high }];
+/** `raw` keeps the date's text for parameters that are blinded by precision (birthdate). */
+export function dateEntries(param: string, range: DateRange | undefined, raw?: string): IndexEntry[] {
+  return range === undefined ? [] : [{ param, system: null, value: raw ?? null, low: range.low, high: range.high }];
 }
 
 /** The range of a choice-typed `value[x]`-style element: dateTime, instant, date or Period. */

@@ -31,6 +31,8 @@ export interface SearchQuery {
   readonly applied: ReadonlyArray<readonly [string, string]>;
 }
 
+export type Digest = (param: string, value: string) => string;
+
 export interface SearchLimits {
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
@@ -86,6 +88,32 @@ function parseDateCondition(raw: string, name: string, issues: ErrorIssue[]): Ex
   return { kind: 'date', prefix: prefix as DatePrefix, range };
 }
 
+/** Personal parameters are blind indexes: the query value is digested and matched exactly. */
+function parseBlindCondition(param: SearchParamDefinition, value: string, name: string, issues: ErrorIssue[], digest: Digest): Condition | undefined {
+  switch (param.type) {
+    case 'token': {
+      const [system, code] = splitToken(value);
+      const digested = code === '' ? undefined : digest(param.name, code);
+      if (system === undefined) return digested === undefined ? undefined : { kind: 'token', system: undefined, code: digested };
+      return { kind: 'token', system: system === '' ? null : system, code: digested };
+    }
+    case 'string': {
+      const part = normaliseString(unescape(value));
+      return part === '' ? undefined : { kind: 'token', system: undefined, code: digest(param.name, part) };
+    }
+    case 'date': {
+      const plain = value.startsWith('eq') ? value.slice(2) : value;
+      if (!/^\d{4}(-\d{2}(-\d{2})?)?$/.test(plain) || parseDateRange(plain) === undefined) {
+        issues.push({ expression: name, diagnostics: `${param.name} is encrypted: search an exact YYYY, YYYY-MM or YYYY-MM-DD (no ranges).` });
+        return undefined;
+      }
+      return { kind: 'token', system: undefined, code: digest(param.name, plain) };
+    }
+    case 'reference':
+      return parseCondition(param, value, name, issues);
+  }
+}
+
 function parseCondition(param: SearchParamDefinition, value: string, name: string, issues: ErrorIssue[]): Condition | undefined {
   switch (param.type) {
     case 'token': {
@@ -124,7 +152,7 @@ function parseInteger(raw: string, name: string, min: number, max: number, issue
  * (400) unless the client sent `Prefer: handling=lenient` (R4 §3.1.1.2), then they are dropped
  * and left out of the self link.
  */
-export function parseSearch(definition: ResourceTypeDefinition, params: ReadonlyArray<readonly [string, string]>, limits: SearchLimits, lenient: boolean): SearchQuery {
+export function parseSearch(definition: ResourceTypeDefinition, params: ReadonlyArray<readonly [string, string]>, limits: SearchLimits, lenient: boolean, digest: Digest): SearchQuery {
   const issues: ErrorIssue[] = [];
   const clauses: Clause[] = [];
   const applied: Array<readonly [string, string]> = [];
@@ -204,7 +232,9 @@ export function parseSearch(definition: ResourceTypeDefinition, params: Readonly
       issues.push({ expression: name, diagnostics: `Modifier :${modifier} is not supported.` });
       continue;
     }
-    const conditions = values.map((value) => parseCondition(param, value, base, issues)).filter((c): c is Condition => c !== undefined);
+    const conditions = values
+      .map((value) => (param.blind ? parseBlindCondition(param, value, base, issues, digest) : parseCondition(param, value, base, issues)))
+      .filter((c): c is Condition => c !== undefined);
     if (conditions.length === 0) {
       if (!issues.some((issue) => issue.expression === base)) issues.push({ expression: base, diagnostics: 'Empty value.' });
       continue;

@@ -68,12 +68,25 @@ describe('tresor CLI', () => {
     const register = tresor(['register', '--json']);
     assert.equal(register.code, 0);
     const parsed = JSON.parse(register.stdout) as { fieldEncryptionEnforced: boolean; fields: Array<{ field: string; class: string }> };
-    assert.equal(parsed.fieldEncryptionEnforced, false);
+    assert.equal(parsed.fieldEncryptionEnforced, true);
     assert.equal(parsed.fields.find((f) => f.field === 'Patient.name')?.class, 'personal');
     assert.equal(parsed.fields.find((f) => f.field === 'Observation.value[x]')?.class, 'health');
-    assert.match(tresor(['register']).stdout, /not enforced on stored records yet/);
+    assert.doesNotMatch(tresor(['register']).stdout, /not enforced/);
     const ring = JSON.parse(tresor(['keys', 'generate-master']).stdout.trimEnd().split('\n').pop() as string) as { keys: Record<string, string> };
     assert.equal(Buffer.from(ring.keys['1'] as string, 'base64').length, 32);
+  });
+
+  it('shreds a patient for the running server at once', async () => {
+    const key = tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'admin', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/fhir+json' };
+    const created = await app.http.inject({ method: 'POST', url: '/tenants/acme/fhir/Patient', headers, payload: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Gone' }] }) });
+    const id = (JSON.parse(created.body) as { id: string }).id;
+    assert.equal((await app.http.inject({ method: 'GET', url: `/tenants/acme/fhir/Patient/${id}`, headers })).statusCode, 200);
+    const shred = tresor(['keys', 'shred', '--tenant', 'acme', '--subject', `Patient/${id}`, '--data-dir', dataDir]);
+    assert.equal(shred.code, 0, shred.stderr);
+    assert.match(shred.stdout, /1 key version\(s\) destroyed, 1 record\(s\) marked erased/);
+    assert.equal((await app.http.inject({ method: 'GET', url: `/tenants/acme/fhir/Patient/${id}`, headers })).statusCode, 410);
+    assert.equal(tresor(['keys', 'shred', '--tenant', 'acme', '--subject', '_tenant', '--data-dir', dataDir]).code, 1, 'the tenant key is not a subject');
   });
 
   it('keeps the master key ring owner-only and refuses to start when it is not', () => {

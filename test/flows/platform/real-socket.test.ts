@@ -26,7 +26,7 @@ for (const engine of engines()) {
       assert.equal(created.meta.versionId, '1');
       const read = (await client.read({ resourceType: 'Patient', id: created.id })) as unknown as { name: Array<{ family: string }> };
       assert.equal(read.name[0]?.family, 'Müller');
-      const found = (await client.search({ resourceType: 'Patient', searchParams: { name: 'muller', birthdate: 'ge1980' } })) as unknown as { total: number; entry: Array<{ resource: { id: string } }> };
+      const found = (await client.search({ resourceType: 'Patient', searchParams: { name: 'muller', birthdate: '1980' } })) as unknown as { total: number; entry: Array<{ resource: { id: string } }> };
       assert.equal(found.total, 1);
       assert.equal(found.entry[0]?.resource.id, created.id);
       await client.update({ resourceType: 'Patient', id: created.id, body: { ...patient({ gender: 'other' }), id: created.id } });

@@ -1,0 +1,75 @@
+import { KeyError, open, seal, type DataKey } from '../keys/index.js';
+import { classify, isEncrypted } from './data-register.js';
+
+/**
+ * Field-level encryption of one stored version (SPEC E1/E2). Each top-level element whose class
+ * the data register marks for encryption is sealed on its own with AES-256-GCM under the
+ * subject's data key — name and value together, so not even which elements exist shows (the
+ * presence of `deceasedBoolean` alone would be health data). The AAD binds each ciphertext to
+ * tenant, type, id, version and its position, so one moved to another record, version or
+ * place — or two swapped — fails to open. The plaintext part stays JSON text and opened fields
+ * are spliced back as text, so a read never re-serialises the resource.
+ */
+export interface SealedVersion {
+  /** JSON object text of the elements stored in clear. */
+  readonly plain: string;
+  /** JSON array text of envelopes, one per sealed element, or null when nothing needed sealing. */
+  readonly sealed: string | null;
+}
+
+export interface SealContext {
+  readonly tenantId: string;
+  readonly type: string;
+  readonly id: string;
+  readonly versionId: number;
+}
+
+// v1.<key id>.<key version>.<base64url(iv ‖ ciphertext ‖ tag)>
+const envelopePattern = /^v1\.([0-9a-f]{16})\.(\d{1,9})\.([A-Za-z0-9_-]+)$/;
+
+const aadOf = (c: SealContext, position: number, keyId: string, keyVersion: number) => `field|${c.tenantId}|${c.type}|${c.id}|${c.versionId}|${position}|${keyId}|${keyVersion}`;
+
+export function sealResource(context: SealContext, resource: Record<string, unknown>, key: DataKey): SealedVersion {
+  const plain: Record<string, unknown> = {};
+  const sealed: string[] = [];
+  for (const [element, value] of Object.entries(resource)) {
+    if (!isEncrypted(classify(context.type, element))) {
+      plain[element] = value;
+      continue;
+    }
+    const pair = `${JSON.stringify(element)}:${JSON.stringify(value)}`;
+    const box = seal(key.key, Buffer.from(pair, 'utf8'), aadOf(context, sealed.length, key.keyId, key.version));
+    sealed.push(`v1.${key.keyId}.${key.version}.${box.toString('base64url')}`);
+  }
+  return { plain: JSON.stringify(plain), sealed: sealed.length === 0 ? null : JSON.stringify(sealed) };
+}
+
+export type KeyLookup = (keyId: string, version: number) => Promise<DataKey>;
+
+/** The resource's JSON text. Throws `integrity-failed` or `key-shredded` (from the key lookup). */
+export async function openResource(context: SealContext, stored: SealedVersion, keyOf: KeyLookup): Promise<string> {
+  if (stored.sealed === null) return stored.plain;
+  let envelopes: unknown;
+  try {
+    envelopes = JSON.parse(stored.sealed);
+  } catch {
+    throw integrityFailed();
+  }
+  if (!Array.isArray(envelopes)) throw integrityFailed();
+  let text = stored.plain.slice(0, -1);
+  let first = text === '{';
+  for (const [position, envelope] of envelopes.entries()) {
+    const match = typeof envelope === 'string' ? envelopePattern.exec(envelope) : null;
+    if (match === null) throw integrityFailed();
+    const [, keyId, version, body] = match as unknown as [string, string, string, string];
+    const key = await keyOf(keyId, Number(version));
+    const pair = open(key.key, Buffer.from(body, 'base64url'), aadOf(context, position, keyId, Number(version)));
+    text += `${first ? '' : ','}${pair.toString('utf8')}`;
+    first = false;
+  }
+  return `${text}}`;
+}
+
+function integrityFailed(): KeyError {
+  return new KeyError('integrity-failed', 'Stored data failed its integrity check.', { status: 500, expose: true });
+}
