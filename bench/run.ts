@@ -18,6 +18,7 @@ import type { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { plaintextSealer } from './plaintext-sealer.js';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +46,7 @@ const tenantId = 'bench';
 const fhirBase = `/tenants/${tenantId}/fhir`;
 const schemaPrefix = 'bench';
 /** Every schema this bench creates on PostgreSQL: Tresor's two (prefix `bench`) and the baseline's. */
-const pgSchemas = [`${schemaPrefix}_platform`, `${schemaPrefix}_t_${tenantId}`, `${schemaPrefix}_baseline`] as const;
+const pgSchemas = [`${schemaPrefix}_platform`, `${schemaPrefix}_keys`, `${schemaPrefix}_t_${tenantId}`, `${schemaPrefix}_baseline`] as const;
 
 const patientCount = 200;
 /** Patients whose Observations the search scenario pages through; creates go to the others. */
@@ -120,6 +121,8 @@ function summarise(latencies: readonly number[], elapsedSeconds: number): Measur
 interface ServeSpec {
   readonly engine: Engine;
   readonly pgUrl?: string;
+  /** `plaintext`: the baseline for encryption overhead (bench/plaintext-sealer.ts). */
+  readonly sealing?: 'encrypted' | 'plaintext';
 }
 
 interface ServerStats {
@@ -174,7 +177,7 @@ async function serve(spec: ServeSpec): Promise<void> {
     });
     // Compiling the R4 schema takes seconds; it must not land inside a measurement.
     warmFhirValidator(supportedTypes);
-    app = await buildApp(config);
+    app = await buildApp(config, spec.sealing === 'plaintext' ? { fieldSealer: plaintextSealer } : {});
     await app.tenants.create(tenantId);
     const { key } = await app.apiKeys.create({ tenantId, role: 'admin' });
     await app.http.listen({ host: '127.0.0.1', port: 0 });
@@ -438,8 +441,9 @@ async function scenario(name: string, server: ServerHandle, requests: () => Cann
   };
 }
 
-async function measureTresor(engine: Engine, settings: Settings, pgUrl: string | undefined): Promise<TresorRun> {
-  const server = await startServer(engine === 'postgres' ? { engine, pgUrl: pgUrl as string } : { engine });
+async function measureTresor(engine: Engine, settings: Settings, pgUrl: string | undefined, sealing: 'encrypted' | 'plaintext' = 'encrypted'): Promise<TresorRun> {
+  if (engine === 'postgres') await dropPgSchemas(pgUrl as string);
+  const server = await startServer(engine === 'postgres' ? { engine, pgUrl: pgUrl as string, sealing } : { engine, sealing });
   try {
     console.log(`  server up in ${(server.startupMs / 1000).toFixed(1)} s (validator warmed, tenant and key created)`);
     const client = fhirClient(server.port, server.key);
@@ -471,6 +475,8 @@ async function measureTresor(engine: Engine, settings: Settings, pgUrl: string |
       return [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${fhirBase}/Observation/${seeded.observations[n++ % seeded.observations.length] as string}` }) }];
     }, settings);
 
+    // The plaintext run only answers "what does encryption cost on create and read".
+    if (sealing === 'plaintext') return { create, read, search: undefined, seeded, serverRssBytes: (await server.stats()).rssBytes };
     const paths = seeded.searchPatients.map(searchPath);
     const search = await scenario('search (patient+code+date, 50/page)', server, () => {
       let n = Math.floor(Math.random() * paths.length);
@@ -725,7 +731,7 @@ interface Settings {
 interface TresorRun {
   readonly create: ScenarioResult;
   readonly read: ScenarioResult;
-  readonly search: ScenarioResult;
+  readonly search: ScenarioResult | undefined;
   readonly seeded: Seeded;
   readonly serverRssBytes: number;
 }
@@ -733,8 +739,30 @@ interface TresorRun {
 interface EngineReport {
   readonly engine: Engine;
   readonly engineVersion: string;
-  readonly tresor: TresorRun;
+  readonly tresor: TresorRun & { readonly search: ScenarioResult };
+  readonly plaintext: TresorRun;
   readonly baseline: BaselineRun;
+}
+
+/** Field encryption's cost: the same server and rows, with and without the AES-GCM step. */
+function overheadTable(report: EngineReport): string {
+  const rows: Array<[string, ScenarioResult, ScenarioResult]> = [
+    ['create Observation', report.tresor.create, report.plaintext.create],
+    ['read Observation', report.tresor.read, report.plaintext.read],
+  ];
+  return [
+    '#### Field encryption overhead',
+    '',
+    '| scenario | encrypted req/s | encrypted p99 ms | without the encryption step req/s | p99 ms | overhead | target |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...rows.map(([name, sealed, plain]) => {
+      const overhead = 1 - sealed.opsPerSecond / plain.opsPerSecond;
+      return `| ${name} | ${rate(sealed.opsPerSecond)} | ${ms(sealed.p99Ms)} | ${rate(plain.opsPerSecond)} | ${ms(plain.p99Ms)} | ${fixed(overhead * 100, 1)} % | ≤ 15 %: ${overhead <= 0.15 ? 'PASS' : 'SHORT'} |`;
+    }),
+    '',
+    '_"Without the encryption step" is a bench-only path (bench/plaintext-sealer.ts): the same server, keys and blind indexes, storing the fields in clear. Differences of a few percent are within run-to-run noise on this machine._',
+    '',
+  ].join('\n');
 }
 
 const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
@@ -756,7 +784,7 @@ function engineTables(report: EngineReport, settings: Settings): string {
     [tresor.read, baseline.select, targets.read, 'select by id'],
     [tresor.search, baseline.search, targets.search, 'search-shaped select'],
   ];
-  const title = report.engine === 'sqlite' ? `SQLite ${report.engineVersion} (embedded)` : `PostgreSQL ${report.engineVersion}`;
+  const title = report.engine === 'sqlite' ? `SQLite ${report.engineVersion} (embedded, field encryption on)` : `PostgreSQL ${report.engineVersion} (field encryption on)`;
   const lines = [
     `### ${title}`,
     '',
@@ -776,6 +804,7 @@ function engineTables(report: EngineReport, settings: Settings): string {
             : "Tresor's tables were NOT analyzed (BENCH_PG_ANALYZE=0): this is a freshly filled tenant before autovacuum has gathered statistics."
         }_`, '']
       : []),
+    overheadTable(report),
     'Diagnostics:',
     '',
     '| scenario | responses 2xx | failed (non-2xx / errors / timeouts) | status codes | Tresor CPU (% of one core) | Tresor event-loop utilisation | autocannon CPU (% of one core) | machine CPU busy (all cores) | autocannon p50 / p99 ms (1 ms resolution) |',
@@ -850,11 +879,13 @@ async function main(): Promise<void> {
     if (engine === 'postgres') await dropPgSchemas(pgUrl as string);
     try {
       const tresor = await measureTresor(engine, settings, pgUrl);
+      console.log('  the same, without the encryption step (bench-only baseline):');
+      const plaintext = await measureTresor(engine, settings, pgUrl, 'plaintext');
       process.stdout.write(`  baseline (${settings.baselineSeconds} s per operation) … `);
       const baseline = engine === 'sqlite' ? sqliteBaseline(settings.baselineSeconds) : await postgresBaseline(pgUrl as string, settings.baselineSeconds, settings.connections, poolSize);
       console.log(`insert ${rate(baseline.insert.opsPerSecond)}/s, select ${rate(baseline.select.opsPerSecond)}/s, search ${rate(baseline.search.opsPerSecond)}/s`);
       const engineVersion = engine === 'sqlite' ? sqliteVersion() : await pgVersion(pgUrl as string);
-      const report = { engine, engineVersion, tresor, baseline };
+      const report = { engine, engineVersion, tresor: tresor as EngineReport['tresor'], plaintext, baseline };
       reports.push(report);
       console.log(`\n${engineTables(report, settings)}`);
     } finally {

@@ -18,7 +18,7 @@ import {
   tlsServerOptions,
   type TlsMaterial,
 } from './platform/http/index.js';
-import { createBundleProcessor, createFhirValidator, createRecords, fhirRoutes, recordsMigrations, type Records } from './records/index.js';
+import { createBundleProcessor, createFhirValidator, createRecords, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
 import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
 import { version } from './version.js';
@@ -27,6 +27,8 @@ export interface AppOverrides {
   readonly clock?: Clock;
   /** A KMS-backed master key provider; default: the local key ring (file or TRESOR_MASTER_KEY). */
   readonly keyProvider?: KeyProvider;
+  /** The benchmark's plaintext path (bench/plaintext-sealer.ts); never set in production. */
+  readonly fieldSealer?: FieldSealer;
   /** Where JSON log lines go (tests capture them); default stdout. */
   readonly logDestination?: NodeJS.WritableStream;
 }
@@ -49,7 +51,7 @@ export interface Core {
 }
 
 /** The services without HTTP: what the admin CLI needs, and what the server builds on. */
-export async function buildCore(config: Config, clock: Clock = systemClock, keyProvider?: KeyProvider): Promise<Core> {
+export async function buildCore(config: Config, clock: Clock = systemClock, keyProvider?: KeyProvider, fieldSealer?: FieldSealer): Promise<Core> {
   // (the FHIR validator compiles lazily, so building records costs nothing for admin commands)
   // The master key first: a missing or unsafe key refuses the start before anything is opened.
   const provider =
@@ -66,7 +68,7 @@ export async function buildCore(config: Config, clock: Clock = systemClock, keyP
   return {
     storage,
     keys,
-    records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir }),
+    records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(fieldSealer === undefined ? {} : { sealer: fieldSealer }) }),
     tenants: createTenants({ storage, clock }),
     apiKeys: createApiKeys({ db: storage.platform, clock }),
   };
@@ -79,7 +81,7 @@ export async function buildCore(config: Config, clock: Clock = systemClock, keyP
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<Tresor> {
   const clock = overrides.clock ?? systemClock;
   const logger = pino({ level: config.log.level, base: { service: 'tresor' } }, (overrides.logDestination ?? process.stdout) as pino.DestinationStream);
-  const { storage, keys, records, tenants, apiKeys } = await buildCore(config, clock, overrides.keyProvider);
+  const { storage, keys, records, tenants, apiKeys } = await buildCore(config, clock, overrides.keyProvider, overrides.fieldSealer);
   const bundles = createBundleProcessor({ records, clock });
 
   const tls = config.server.tls.enabled

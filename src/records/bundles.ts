@@ -29,7 +29,7 @@ function entryError(index: number, error: unknown): never {
       diagnostics: issue.diagnostics,
       expression: issue.expression === undefined ? `Bundle.entry[${index}]` : `Bundle.entry[${index}].resource${issue.expression.replace(/^[A-Za-z]+/, '')}`,
     }));
-    throw new AppError(error.code, `Bundle.entry[${index}]: ${error.message}`, { status: error.status, issues, cause: error, headers: error.headers });
+    throw new AppError(error.code, `Bundle.entry[${index}]: ${error.message}`, { status: error.status, expose: error.expose, issues, cause: error, headers: error.headers });
   }
   throw error;
 }

@@ -13,3 +13,4 @@ export { recordsMigrations } from './migrations.js';
 export { resourceTypes, supportedTypes } from './resource-types.js';
 export { RecordError, type RecordErrorCode } from './errors.js';
 export { classify, dataRegister, fieldEncryptionEnforced, isEncrypted, platformRegister, protectionOf, registerRows, registerVersion, type DataClass } from './data-register.js';
+export { fieldEncryption, type FieldSealer, type SealContext, type SealedVersion } from './sealing.js';

@@ -7,7 +7,7 @@ import { invalid, RecordError } from './errors.js';
 import type { FhirValidator } from './fhir/validate.js';
 import { collectReferences, distinctTargets, missingReferenceIssues } from './references.js';
 import { indexEntriesOf, keySubjectOf, resourceTypeDefinition, sortDateOf, type FhirResource, type ResourceTypeDefinition } from './resource-types.js';
-import { openResource, sealResource, type SealContext } from './sealing.js';
+import { fieldEncryption, type FieldSealer, type SealContext } from './sealing.js';
 import { parseSearch, type SearchLimits, type SearchQuery } from './search/parse.js';
 import { buildSearchSql } from './search/sql.js';
 import {
@@ -101,6 +101,8 @@ export interface RecordsDeps {
   readonly clock: Clock;
   readonly limits: SearchLimits;
   readonly newId?: () => string;
+  /** Only the benchmark replaces this (bench/plaintext-sealer.ts); nothing in config can. */
+  readonly sealer?: FieldSealer;
 }
 
 const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -131,7 +133,7 @@ function erased(type: string, id: string): RecordError {
   return new RecordError('erased', `${type}/${id} was erased: its encryption key was destroyed (GDPR Art. 17).`, { status: 410 });
 }
 
-export function createRecords({ validator, keys, clock, limits, newId = () => timeOrderedId(clock.now().getTime()) }: RecordsDeps): Records {
+export function createRecords({ validator, keys, clock, limits, newId = () => timeOrderedId(clock.now().getTime()), sealer = fieldEncryption }: RecordsDeps): Records {
   const digestFor = async (tenantId: string) => {
     const indexKey = await keys.indexKey(tenantId);
     return (param: string, value: string) => blindIndex(indexKey, param, value);
@@ -140,7 +142,7 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
   /** Opens a stored version; a destroyed key means the record was erased, never garbage. */
   async function reveal(t: TenantView, context: SealContext, plain: string, sealed: string | null): Promise<string> {
     try {
-      return await openResource(context, { plain, sealed }, (keyId, version) => keys.dataKey(t.tenantId, keyId, version));
+      return await sealer.open(context, { plain, sealed }, (keyId, version) => keys.dataKey(t.tenantId, keyId, version));
     } catch (error) {
       if (error instanceof KeyError && error.code === 'key-shredded') throw erased(context.type, context.id);
       throw error;
@@ -202,7 +204,7 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     const meta = (prepared.resource['meta'] ?? {}) as Record<string, unknown>;
     const resource = { ...prepared.resource, id, meta: { ...meta, versionId: String(versionId), lastUpdated: new Date(lastUpdated).toISOString() } };
     const entries = indexEntriesOf(definition, resource, prepared.digest);
-    const sealed = sealResource({ tenantId: t.tenantId, type, id, versionId }, resource, prepared.key);
+    const sealed = sealer.seal({ tenantId: t.tenantId, type, id, versionId }, resource, prepared.key);
     const row: WriteRow = { type, id, versionId, lastUpdated, sortDate: sortDateOf(definition, entries), content: sealed.plain, sealed: sealed.sealed, keySubject: prepared.keySubject };
     if (current === undefined) {
       try {

@@ -73,3 +73,14 @@ export async function openResource(context: SealContext, stored: SealedVersion, 
 function integrityFailed(): KeyError {
   return new KeyError('integrity-failed', 'Stored data failed its integrity check.', { status: 500, expose: true });
 }
+
+/**
+ * How stored versions are sealed and opened. Production uses `fieldEncryption`; the seam exists
+ * so the benchmark can measure the same rows without the encryption step (bench/, never config).
+ */
+export interface FieldSealer {
+  seal(context: SealContext, resource: Record<string, unknown>, key: DataKey): SealedVersion;
+  open(context: SealContext, stored: SealedVersion, keyOf: KeyLookup): Promise<string>;
+}
+
+export const fieldEncryption: FieldSealer = { seal: sealResource, open: openResource };

@@ -75,7 +75,10 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
   const writes = new StatementCache(writer);
   const reads = new StatementCache(reader);
   // The reader never writes, so its data_version moves on every commit by any connection.
-  const dataVersion = reader.prepare('PRAGMA data_version').pluck();
+  // Asked at most once a millisecond: hot caches check it several times per request.
+  const dataVersionStatement = reader.prepare('PRAGMA data_version').pluck();
+  let dataVersionAt = Number.NEGATIVE_INFINITY;
+  let dataVersionValue = 0;
   const queue: PendingUnit[] = [];
   let flushing = false;
   let closed = false;
@@ -169,7 +172,14 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     async execute(sql, params = []) {
       return this.transaction((t) => t.execute(sql, params));
     },
-    dataVersion: () => dataVersion.get() as number,
+    dataVersion: () => {
+      const now = performance.now();
+      if (now - dataVersionAt >= 1) {
+        dataVersionValue = dataVersionStatement.get() as number;
+        dataVersionAt = now;
+      }
+      return dataVersionValue;
+    },
     transaction<T>(fn: (t: SqlExecutor) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(storageUnavailable(new Error('database closed')));
       return new Promise<T>((resolve, reject) => {

@@ -26,8 +26,9 @@ export interface SqlDatabase extends SqlExecutor {
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /**
    * A number that changes whenever anything (this process or another) committed to the data
-   * set since the last call, where the engine can tell cheaply (SQLite: PRAGMA data_version);
-   * undefined where it cannot (PostgreSQL). Lets read caches be exact instead of time-bounded.
+   * set, where the engine can tell cheaply (SQLite: PRAGMA data_version, read at most once a
+   * millisecond); undefined where it cannot (PostgreSQL). Lets read caches be exact, to the
+   * millisecond, instead of bounded by a time-to-live.
    */
   dataVersion(): number | undefined;
   close(): Promise<void>;
