@@ -5,16 +5,21 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { migrate } from './migrate.js';
-import { openSqliteDatabase, sqliteDefaults } from './sqlite.js';
+import { openSqliteDatabase } from './sqlite.js';
 import type { Migration } from './types.js';
 
 const migrations: Migration[] = [{ id: 'test/001', up: { sqlite: (t) => [`CREATE TABLE ${t('items')} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`], postgres: () => [] } }];
 
+async function freshDatabase() {
+  const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
+  const db = openSqliteDatabase(file);
+  await migrate(db, migrations, 'test', Date.now);
+  return { file, db };
+}
+
 describe('SQLite engine', () => {
   it('group-commits concurrent units but rolls back only the one that failed', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
-    const db = openSqliteDatabase(file);
-    await migrate(db, migrations, 'test', Date.now);
+    const { db } = await freshDatabase();
     const results = await Promise.allSettled([
       db.transaction(async (tx) => tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'a'])),
       db.transaction(async (tx) => {
@@ -29,9 +34,7 @@ describe('SQLite engine', () => {
   });
 
   it('fails the whole batch, acknowledging nothing, when SQLite abandons the transaction', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
-    const db = openSqliteDatabase(file);
-    await migrate(db, migrations, 'test', Date.now);
+    const { db } = await freshDatabase();
     const results = await Promise.allSettled([
       db.transaction(async (tx) => tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'a'])),
       // Stands in for an I/O or disk-full error, after which SQLite has rolled everything back.
@@ -50,9 +53,7 @@ describe('SQLite engine', () => {
   });
 
   it('is durable by default: WAL and synchronous=FULL, visible to another connection after commit', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
-    const db = openSqliteDatabase(file, sqliteDefaults);
-    await migrate(db, migrations, 'test', Date.now);
+    const { file, db } = await freshDatabase();
     await db.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'a']);
     const other = new Database(file, { readonly: true });
     assert.equal(other.pragma('journal_mode', { simple: true }), 'wal');
