@@ -114,8 +114,10 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     async shred(tenantId, subject) {
       if (!subjectPattern.test(subject) || subject === tenantSubject) throw new KeyError('subject-invalid', `only a patient's key can be shredded, not ${subject}`, { status: 400 });
       const count = await shredDataKeys(db, tenantId, subject, clock.now().getTime());
-      // Every cached copy goes, including those cached by key id.
+      // Every cached copy goes, including those cached by key id; then the old bytes leave the
+      // key store's files (WAL page images, dead tuples).
       dataKeys.clear();
+      await db.scrub();
       return count;
     },
   };

@@ -142,6 +142,15 @@ export function openPostgresDatabase(pool: pg.Pool, schema: string): SqlDatabase
       }
     },
     dataVersion: () => undefined,
+    async scrub() {
+      // VACUUM cannot run inside a transaction; each table on its own (dead tuples → free space).
+      const tables = await pool.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1', [schema]).catch((error: unknown) => {
+        throw translate(error);
+      });
+      for (const { tablename } of tables.rows) await pool.query(`VACUUM ${quoteIdent(schema)}.${quoteIdent(tablename)}`).catch((error: unknown) => {
+        throw translate(error);
+      });
+    },
     async close() {
       // The pool belongs to the storage engine, which ends it once.
     },

@@ -9,6 +9,8 @@ export interface SqliteOptions {
   readonly busyTimeoutMs: number;
   /** Most write units folded into one commit (group commit). */
   readonly maxBatch: number;
+  /** Zero freed content in the file (PRAGMA secure_delete): for the key store. */
+  readonly secureDelete?: boolean;
 }
 
 export const sqliteDefaults: SqliteOptions = { synchronous: 'FULL', busyTimeoutMs: 5000, maxBatch: 256 };
@@ -67,6 +69,7 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
   writer.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
   writer.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
   writer.pragma('foreign_keys = ON');
+  if (options.secureDelete === true) writer.pragma('secure_delete = ON');
   // SQLite ≥ 3.46: analyse what needs it at open, bounded in time (sqlite.org/lang_analyze.html).
   writer.pragma('optimize = 0x10002');
   const reader = new Database(file, { readonly: true });
@@ -171,6 +174,11 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     },
     async execute(sql, params = []) {
       return this.transaction((t) => t.execute(sql, params));
+    },
+    async scrub() {
+      // Through the write queue, so no batch is open; TRUNCATE leaves an empty WAL file.
+      await this.transaction(async () => undefined);
+      writer.pragma('wal_checkpoint(TRUNCATE)');
     },
     dataVersion: () => {
       const now = performance.now();

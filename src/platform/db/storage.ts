@@ -77,7 +77,8 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
   mkdirSync(tenantsDir, { recursive: true, mode: 0o700 });
   const platform = openSqliteDatabase(join(config.dataDir, 'platform.db'), config.sqlite);
   await migrate(platform, migrations.platform, 'platform', now);
-  const keys = openSqliteDatabase(join(config.dataDir, 'keys.db'), config.sqlite);
+  // The key store zeroes what it frees, so a destroyed key does not linger in free pages.
+  const keys = openSqliteDatabase(join(config.dataDir, 'keys.db'), { ...config.sqlite, secureDelete: true });
   await migrate(keys, migrations.keys, 'keys', now);
   const fileOf = (tenantId: string) => join(tenantsDir, `${tenantId}.db`);
   const tenants = memoisedOpener(async (tenantId, create) => {

@@ -31,6 +31,12 @@ export interface SqlDatabase extends SqlExecutor {
    * millisecond, instead of bounded by a time-to-live.
    */
   dataVersion(): number | undefined;
+  /**
+   * Makes deleted and overwritten bytes unrecoverable from the data set's own files: SQLite
+   * checkpoints and truncates its WAL (old page images), PostgreSQL vacuums away dead tuples.
+   * For crypto-shredding; slow, so only after rare, deliberate destruction.
+   */
+  scrub(): Promise<void>;
   close(): Promise<void>;
 }
 

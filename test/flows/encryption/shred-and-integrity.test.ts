@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { engines, errorCode, json, observation, patient, startTestApp, type TestApp } from '../../support/harness.js';
 
@@ -29,7 +31,17 @@ for (const engine of engines()) {
 
     it('erases one patient: every record sealed with the key answers 410, never garbage or 500', async () => {
       assert.equal((await get(`Observation?patient=${ids['anna']}`)).statusCode, 200);
+      const keysDb = t.app.storage.keys;
+      const wrapped = (await keysDb.query<{ wrapped: Uint8Array }>(`SELECT wrapped FROM ${keysDb.table('data_keys')} WHERE subject = ?`, [`Patient/${ids['anna']}`]))[0]?.wrapped as Uint8Array;
+      assert.equal(Buffer.from(wrapped).length, 60, 'a wrapped 32-byte key: IV, ciphertext, tag');
       assert.ok((await t.app.keys.shred('clinic', `Patient/${ids['anna']}`)) >= 1);
+      if (engine === 'sqlite') {
+        // Not in the live row, not in a free page, not in an old WAL frame.
+        for (const file of ['keys.db', 'keys.db-wal']) {
+          const path = join(t.dataDir, file);
+          if (existsSync(path)) assert.ok(!readFileSync(path).includes(Buffer.from(wrapped)), `the destroyed key lingers in ${file}`);
+        }
+      }
       assert.equal(await t.app.records.erase({ tenantId: 'clinic', db: await t.app.storage.tenant('clinic') }, `Patient/${ids['anna']}`), 2);
       for (const url of [`Patient/${ids['anna']}`, `Observation/${ids['annaObs']}`, `Patient/${ids['anna']}/_history/1`, `Patient/${ids['anna']}/_history`]) {
         const response = await get(url);
