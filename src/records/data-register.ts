@@ -167,6 +167,19 @@ export function classify(type: string, element: string): DataClass {
   return 'health';
 }
 
+/**
+ * Top-level choice elements present more than once (`valueQuantity` and `valueString`): FHIR R4
+ * §2.24.0.1 allows one type per choice element, which the JSON schema cannot express.
+ */
+export function duplicateChoices(type: string, elements: readonly string[]): string[] {
+  const duplicates: string[] = [];
+  for (const prefix of choicePrefixes.get(type)?.keys() ?? []) {
+    const variants = elements.filter((e) => e.length > prefix.length && e.startsWith(prefix) && /^[A-Z]/.test(e.slice(prefix.length)));
+    if (variants.length > 1) duplicates.push(`${prefix}[x]`);
+  }
+  return duplicates;
+}
+
 export function isEncrypted(dataClass: DataClass): boolean {
   return protectionOf[dataClass] === 'encrypted per field';
 }

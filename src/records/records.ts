@@ -3,6 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
 import { blindIndex } from './blind-index.js';
+import { duplicateChoices } from './data-register.js';
 import { invalid, RecordError } from './errors.js';
 import type { FhirValidator } from './fhir/validate.js';
 import { collectReferences, distinctTargets, missingReferenceIssues } from './references.js';
@@ -176,6 +177,10 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       resource['meta'] = kept;
     }
     validator.validate(resource, type);
+    const doubled = duplicateChoices(type, Object.keys(resource));
+    if (doubled.length > 0) {
+      throw invalid('resource-invalid', `The ${type} does not conform to FHIR R4.`, doubled.map((choice) => ({ expression: `${type}.${choice}`, diagnostics: 'A choice element takes one type only.' })));
+    }
     const finalId = id ?? options.id ?? newId();
     const keySubject = keySubjectOf(type, finalId, resource);
     const [key, digest] = await Promise.all([

@@ -22,9 +22,9 @@ for (const engine of engines()) {
       };
       ids['anna'] = await create(patient({ identifier: [{ system: 'urn:mrn', value: 'anna-1' }] }));
       ids['bob'] = await create(patient({ name: [{ family: 'Brown' }], identifier: [{ system: 'urn:mrn', value: 'bob-1' }] }));
-      ids['annaObs'] = await create(observation(ids['anna'] as string, { valueString: 'anna secret' }));
-      ids['bobObs1'] = await create(observation(ids['bob'] as string, { valueString: 'bob one' }));
-      ids['bobObs2'] = await create(observation(ids['bob'] as string, { valueString: 'bob two' }));
+      ids['annaObs'] = await create(observation(ids['anna'] as string, { valueQuantity: undefined, valueString: 'anna secret' }));
+      ids['bobObs1'] = await create(observation(ids['bob'] as string, { valueQuantity: undefined, valueString: 'bob one', note: [{ text: 'bob note' }] }));
+      ids['bobObs2'] = await create(observation(ids['bob'] as string, { valueQuantity: undefined, valueString: 'bob two' }));
       await t.inject({ method: 'PUT', url: `${base}/Patient/${ids['anna']}`, key, body: { ...patient({ gender: 'other', identifier: [{ system: 'urn:mrn', value: 'anna-1' }] }), id: ids['anna'] } });
     });
     after(() => t.close());

@@ -28,6 +28,7 @@ for (const engine of engines()) {
         ['wrong resourceType', post(JSON.stringify({ resourceType: 'Observation' })), 400, 'resource-invalid'],
         ['unknown element', post(JSON.stringify(patient({ shoeSize: 42 }))), 400, 'resource-invalid'],
         ['wrong type of value', post(JSON.stringify(patient({ birthDate: 19800203 }))), 400, 'resource-invalid'],
+        ['two types for one choice element', post(JSON.stringify(patient({ deceasedBoolean: true, deceasedDateTime: '2020-01-01' }))), 400, 'resource-invalid'],
         ['impossible date', post(JSON.stringify(patient({ birthDate: '1980-02-30x' }))), 400, 'resource-invalid'],
         ['lone surrogate', post('{"resourceType":"Patient","name":[{"family":"\\ud800"}]}'), 400, 'resource-invalid'],
         ['NUL character', post('{"resourceType":"Patient","name":[{"family":"a\\u0000b"}]}'), 400, 'resource-invalid'],
