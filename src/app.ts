@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { createApiKeys, identityMigrations, type ApiKeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { openStorage, type Storage } from './platform/db/index.js';
+import { openStorage, sqliteDefaults, type Storage } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
 import {
   fromFrameworkError,
@@ -50,16 +50,19 @@ export interface Core {
   readonly apiKeys: ApiKeys;
 }
 
-/** The services without HTTP: what the admin CLI needs, and what the server builds on. */
-export async function buildCore(config: Config, clock: Clock = systemClock, keyProvider?: KeyProvider, fieldSealer?: FieldSealer): Promise<Core> {
-  // (the FHIR validator compiles lazily, so building records costs nothing for admin commands)
+/**
+ * The services without HTTP: what the admin CLI needs, and what the server builds on. (The
+ * FHIR validator compiles lazily, so building records costs admin commands nothing.)
+ */
+export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'keyProvider' | 'fieldSealer'> = {}): Promise<Core> {
+  const clock = overrides.clock ?? systemClock;
   // The master key first: a missing or unsafe key refuses the start before anything is opened.
   const provider =
-    keyProvider ??
+    overrides.keyProvider ??
     createLocalKeyProvider(config.keys.masterKey !== undefined ? { env: config.keys.masterKey } : { file: config.keys.masterKeyFile ?? join(config.dataDir, 'master-key.json') });
   const storage = await openStorage(
     config.storage.engine === 'sqlite'
-      ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...config.storage.sqlite, maxBatch: 256 } }
+      ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite } }
       : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
     { platform: [...tenantsMigrations, ...identityMigrations], keys: keysMigrations, tenant: recordsMigrations },
     () => clock.now().getTime(),
@@ -68,7 +71,7 @@ export async function buildCore(config: Config, clock: Clock = systemClock, keyP
   return {
     storage,
     keys,
-    records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(fieldSealer === undefined ? {} : { sealer: fieldSealer }) }),
+    records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) }),
     tenants: createTenants({ storage, clock }),
     apiKeys: createApiKeys({ db: storage.platform, clock }),
   };
@@ -81,7 +84,7 @@ export async function buildCore(config: Config, clock: Clock = systemClock, keyP
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<Tresor> {
   const clock = overrides.clock ?? systemClock;
   const logger = pino({ level: config.log.level, base: { service: 'tresor' } }, (overrides.logDestination ?? process.stdout) as pino.DestinationStream);
-  const { storage, keys, records, tenants, apiKeys } = await buildCore(config, clock, overrides.keyProvider, overrides.fieldSealer);
+  const { storage, keys, records, tenants, apiKeys } = await buildCore(config, overrides);
   const bundles = createBundleProcessor({ records, clock });
 
   const tls = config.server.tls.enabled

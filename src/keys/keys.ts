@@ -76,30 +76,33 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     return { keyId: row.key_id, version: row.version, key: open(kek.key, row.wrapped, dekAad(tenantId, row)) };
   }
 
+  async function dataKeyFor(tenantId: string, subject: string): Promise<DataKey> {
+    if (!subjectPattern.test(subject)) throw new KeyError('subject-invalid', `not a key subject: ${subject}`, { status: 500 });
+    const cacheKey = `${tenantId}|subject|${subject}`;
+    const current = await dataKeys.get(cacheKey, async () => {
+      const row = await selectCurrentDataKey(db, tenantId, subject);
+      return row === undefined ? undefined : unwrapDataKey(tenantId, row);
+    });
+    if (current !== undefined) return current;
+    const kek = await tenantKey(tenantId, 'kek');
+    const row = { key_id: randomBytes(8).toString('hex'), subject, version: 1 };
+    const key = randomBytes(32);
+    const inserted = await insertDataKey(db, {
+      tenantId,
+      keyId: row.key_id,
+      subject,
+      version: 1,
+      wrapped: seal(kek.key, key, dekAad(tenantId, row)),
+      kekVersion: kek.version,
+      createdAt: clock.now().getTime(),
+    });
+    // Another process made this subject's first key at the same moment: use theirs.
+    if (!inserted) return dataKeyFor(tenantId, subject);
+    return { keyId: row.key_id, version: 1, key };
+  }
+
   return {
-    async dataKeyFor(tenantId, subject) {
-      if (!subjectPattern.test(subject)) throw new KeyError('subject-invalid', `not a key subject: ${subject}`, { status: 500 });
-      const cacheKey = `${tenantId}|subject|${subject}`;
-      const current = await dataKeys.get(cacheKey, async () => {
-        const row = await selectCurrentDataKey(db, tenantId, subject);
-        return row === undefined ? undefined : unwrapDataKey(tenantId, row);
-      });
-      if (current !== undefined) return current;
-      const kek = await tenantKey(tenantId, 'kek');
-      const row = { key_id: randomBytes(8).toString('hex'), subject, version: 1 };
-      const key = randomBytes(32);
-      const inserted = await insertDataKey(db, {
-        tenantId,
-        keyId: row.key_id,
-        subject,
-        version: 1,
-        wrapped: seal(kek.key, key, dekAad(tenantId, row)),
-        kekVersion: kek.version,
-        createdAt: clock.now().getTime(),
-      });
-      if (!inserted) return this.dataKeyFor(tenantId, subject);
-      return { keyId: row.key_id, version: 1, key };
-    },
+    dataKeyFor,
     async dataKey(tenantId, keyId, version) {
       const found = await dataKeys.get(`${tenantId}|id|${keyId}|${version}`, async () => {
         const row = await selectDataKey(db, tenantId, keyId, version);

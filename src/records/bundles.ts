@@ -96,10 +96,10 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
         switch (method) {
           case 'POST':
             if (target.id !== undefined || target.params !== undefined) throw invalid('bundle-invalid', 'POST takes a url of the form Type.');
-            return { method, type: target.type, write: await records.prepare(tenantId, target.type, resource, { ...(newIds.has(index) ? { id: newIds.get(index) as string } : {}) }) };
+            return { method, type: target.type, write: await records.prepare(tenantId, target.type, resource, { mode: 'create', ...(newIds.has(index) ? { id: newIds.get(index) as string } : {}) }) };
           case 'PUT':
             if (target.id === undefined || target.versionId !== undefined) throw invalid('bundle-invalid', 'PUT takes a url of the form Type/id.');
-            return { method, type: target.type, id: requireId(target.id), write: await records.prepare(tenantId, target.type, resource, { id: target.id, update: true }), ifMatch };
+            return { method, type: target.type, id: requireId(target.id), write: await records.prepare(tenantId, target.type, resource, { mode: 'update', id: target.id }), ifMatch };
           case 'DELETE':
             if (target.id === undefined || target.versionId !== undefined) throw invalid('bundle-invalid', 'DELETE takes a url of the form Type/id.');
             return { method, type: target.type, id: requireId(target.id), ifMatch };

@@ -3,7 +3,6 @@ import type { Clock } from '../platform/clock.js';
 import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
 import { blindIndex } from './blind-index.js';
-import { duplicateChoices } from './data-register.js';
 import { invalid, RecordError } from './errors.js';
 import type { FhirValidator } from './fhir/validate.js';
 import { collectReferences, distinctTargets, missingReferenceIssues } from './references.js';
@@ -78,6 +77,9 @@ export interface PreparedWrite {
   readonly digest: (param: string, value: string) => string;
 }
 
+/** A create takes the server's id (or one a transaction Bundle assigned); an update names its own. */
+export type WriteTarget = { readonly mode: 'create'; readonly id?: string } | { readonly mode: 'update'; readonly id: string };
+
 export interface Records {
   create(t: TenantData, type: string, body: unknown): Promise<StoredResource>;
   read(t: TenantView, type: string, id: string): Promise<StoredResource>;
@@ -90,7 +92,7 @@ export interface Records {
   erase(t: TenantData, subject: string): Promise<number>;
 
   /** Building blocks for batch/transaction Bundles, which run several inside one transaction. */
-  prepare(tenantId: string, type: string, body: unknown, options: { id?: string; update?: boolean }): Promise<PreparedWrite>;
+  prepare(tenantId: string, type: string, body: unknown, target: WriteTarget): Promise<PreparedWrite>;
   createIn(t: TenantView, write: PreparedWrite): Promise<StoredResource>;
   updateIn(t: TenantView, write: PreparedWrite, ifMatch?: string): Promise<{ resource: StoredResource; created: boolean }>;
   deleteIn(t: TenantView, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined }>;
@@ -135,7 +137,12 @@ function erased(type: string, id: string): RecordError {
 }
 
 export function createRecords({ validator, keys, clock, limits, newId = () => timeOrderedId(clock.now().getTime()), sealer = fieldEncryption }: RecordsDeps): Records {
-  const digestFor = async (tenantId: string) => {
+  // Only types with personal search parameters need the index key; the rest skip the lookup.
+  const noBlindParams = (param: string): string => {
+    throw new TypeError(`no blind index for ${param}`);
+  };
+  const digestFor = async (tenantId: string, definition: ResourceTypeDefinition) => {
+    if (!definition.searchParams.some((p) => p.blind)) return noBlindParams;
     const indexKey = await keys.indexKey(tenantId);
     return (param: string, value: string) => blindIndex(indexKey, param, value);
   };
@@ -158,15 +165,15 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     content,
   });
 
-  async function prepare(tenantId: string, type: string, body: unknown, options: { id?: string; update?: boolean }): Promise<PreparedWrite> {
+  async function prepare(tenantId: string, type: string, body: unknown, target: WriteTarget): Promise<PreparedWrite> {
     const definition = requireDefinition(type);
-    const id = options.update ? requireId(options.id ?? '') : undefined;
+    const id = target.mode === 'update' ? requireId(target.id) : (target.id ?? newId());
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('body-invalid', 'The body must be a JSON object holding a FHIR resource.');
     const resource = { ...(body as Record<string, unknown>) } as FhirResource;
     if (resource.resourceType !== type) {
       throw invalid('resource-invalid', `resourceType must be "${type}".`, [{ expression: `${type}.resourceType`, diagnostics: `Expected ${type}.` }]);
     }
-    if (id !== undefined) {
+    if (target.mode === 'update') {
       // R4 §3.1.0.4 update: the body's id SHALL equal the id in the URL.
       if (resource.id !== id) throw invalid('id-mismatch', 'The id in the body must equal the id in the URL.', [{ expression: `${type}.id`, diagnostics: `Expected "${id}".` }]);
     } else delete resource.id; // R4 §3.1.0.6 create: a client-supplied id is ignored.
@@ -177,12 +184,7 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       resource['meta'] = kept;
     }
     validator.validate(resource, type);
-    const doubled = duplicateChoices(type, Object.keys(resource));
-    if (doubled.length > 0) {
-      throw invalid('resource-invalid', `The ${type} does not conform to FHIR R4.`, doubled.map((choice) => ({ expression: `${type}.${choice}`, diagnostics: 'A choice element takes one type only.' })));
-    }
-    const finalId = id ?? options.id ?? newId();
-    const keySubject = keySubjectOf(type, finalId, resource);
+    const keySubject = keySubjectOf(type, id, resource);
     const [key, digest] = await Promise.all([
       keys.dataKeyFor(tenantId, keySubject).catch((error: unknown) => {
         if (error instanceof KeyError && error.code === 'key-shredded') {
@@ -190,9 +192,9 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
         }
         throw error;
       }),
-      digestFor(tenantId),
+      digestFor(tenantId, definition),
     ]);
-    return { type, id: finalId, definition, resource, keySubject, key, digest };
+    return { type, id, definition, resource, keySubject, key, digest };
   }
 
   async function write(t: TenantView, prepared: PreparedWrite, current: { version_id: number } | undefined): Promise<StoredResource> {
@@ -279,11 +281,11 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     updateIn,
     deleteIn,
     async create(t, type, body) {
-      const prepared = await prepare(t.tenantId, type, body, {});
+      const prepared = await prepare(t.tenantId, type, body, { mode: 'create' });
       return t.db.transaction((tx) => createIn({ tenantId: t.tenantId, db: tx }, prepared));
     },
     async update(t, type, id, body, ifMatch) {
-      const prepared = await prepare(t.tenantId, type, body, { id: requireId(id), update: true });
+      const prepared = await prepare(t.tenantId, type, body, { mode: 'update', id });
       return t.db.transaction((tx) => updateIn({ tenantId: t.tenantId, db: tx }, prepared, ifMatch));
     },
     async delete(t, type, id, ifMatch) {
@@ -329,7 +331,8 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     },
     async search(t, type, params, lenient) {
       const db = t.db;
-      const query = parseSearch(requireDefinition(type), params, limits, lenient, await digestFor(t.tenantId));
+      const definition = requireDefinition(type);
+      const query = parseSearch(definition, params, limits, lenient, await digestFor(t.tenantId, definition));
       // One row more than the page tells whether there is a next page.
       const sql = buildSearchSql(db, { ...query, count: query.count + 1 }, query.total);
       const rows = query.count === 0 ? [] : await selectPage(db, sql.page.sql, sql.page.params);

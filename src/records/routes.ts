@@ -102,7 +102,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
   const requireActiveTenant = makeRequireActiveTenant(tenants);
 
   const baseUrl = (request: FastifyRequest) => `${deps.publicUrl ?? `${request.protocol}://${request.host}`}/tenants/${request.tenantId}/fhir`;
-  const tenantDb = async (request: FastifyRequest): Promise<TenantData> => ({ tenantId: request.tenantId, db: await storage.tenant(request.tenantId) });
+  const tenantData = async (request: FastifyRequest): Promise<TenantData> => ({ tenantId: request.tenantId, db: await storage.tenant(request.tenantId) });
 
   function sendResource(reply: FastifyReply, stored: StoredResource, status = 200): FastifyReply {
     return reply
@@ -173,13 +173,13 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     // A Bundle needs, entry by entry, what the same request would need on its own.
     app.post('/', read, async (request, reply) => {
       checkBundlePermissions(request);
-      const result = await bundles.process(await tenantDb(request), request.body, baseUrl(request));
+      const result = await bundles.process(await tenantData(request), request.body, baseUrl(request));
       return reply.type(fhirJson).send(result.bundle);
     });
 
     const search = async (request: FastifyRequest, reply: FastifyReply, params: Array<[string, string]>) => {
       const { type } = request.params as { type: string };
-      const result = await records.search(await tenantDb(request), type, params, lenient(request));
+      const result = await records.search(await tenantData(request), type, params, lenient(request));
       return reply.type(fhirJson).send(searchsetBundle(baseUrl(request), type, result, clock.now()));
     };
 
@@ -196,25 +196,25 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     app.post('/:type', write, async (request, reply) => {
       const { type } = request.params as { type: string };
-      return sendWritten(request, reply, await records.create(await tenantDb(request), type, request.body), 201);
+      return sendWritten(request, reply, await records.create(await tenantData(request), type, request.body), 201);
     });
 
     app.get('/:type/:id', read, async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
-      return sendResource(reply, await records.read(await tenantDb(request), type, id));
+      return sendResource(reply, await records.read(await tenantData(request), type, id));
     });
 
     app.put('/:type/:id', write, async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
       const ifMatch = request.headers['if-match'];
-      const { resource, created } = await records.update(await tenantDb(request), type, id, request.body, typeof ifMatch === 'string' ? ifMatch : undefined);
+      const { resource, created } = await records.update(await tenantData(request), type, id, request.body, typeof ifMatch === 'string' ? ifMatch : undefined);
       return sendWritten(request, reply, resource, created ? 201 : 200);
     });
 
     app.delete('/:type/:id', remove, async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
       const ifMatch = request.headers['if-match'];
-      const { versionId } = await records.delete(await tenantDb(request), type, id, typeof ifMatch === 'string' ? ifMatch : undefined);
+      const { versionId } = await records.delete(await tenantData(request), type, id, typeof ifMatch === 'string' ? ifMatch : undefined);
       if (versionId !== undefined) reply.header('etag', `W/"${versionId}"`);
       return reply.status(204).send();
     });
@@ -230,13 +230,13 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       if (!Number.isInteger(count) || count < 1 || count > 1000 || !Number.isInteger(offset) || offset < 0 || offset > 100_000) {
         throw new RecordError('search-invalid', '_count is 1–1000 and _offset 0–100000.', { status: 400 });
       }
-      const history = await records.history(await tenantDb(request), type, id, { count, offset });
+      const history = await records.history(await tenantData(request), type, id, { count, offset });
       return reply.type(fhirJson).send(historyBundle(baseUrl(request), type, id, history, { count, offset }, clock.now()));
     });
 
     app.get('/:type/:id/_history/:versionId', read, async (request, reply) => {
       const { type, id, versionId } = request.params as { type: string; id: string; versionId: string };
-      return sendResource(reply, await records.vread(await tenantDb(request), type, id, versionId));
+      return sendResource(reply, await records.vread(await tenantData(request), type, id, versionId));
     });
   };
 }

