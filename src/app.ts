@@ -18,7 +18,8 @@ import {
   tlsServerOptions,
   type TlsMaterial,
 } from './platform/http/index.js';
-import { createBundleProcessor, createFhirValidator, createRecords, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
+import { createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
+import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
 import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
 import { version } from './version.js';
@@ -31,6 +32,12 @@ export interface AppOverrides {
   readonly fieldSealer?: FieldSealer;
   /** Where JSON log lines go (tests capture them); default stdout. */
   readonly logDestination?: NodeJS.WritableStream;
+  /** Where rotation events go; buildApp logs them. */
+  readonly rotationReport?: (event: RotationEvent) => void;
+  /** Tests shorten the rotation's settling time. */
+  readonly rotationOptions?: Partial<RotationOptions>;
+  /** How often the server looks for rotation jobs whose runner died; default 10 s. */
+  readonly rotationCheckMs?: number;
 }
 
 export interface Tresor extends Core {
@@ -48,13 +55,15 @@ export interface Core {
   readonly records: Records;
   readonly tenants: Tenants;
   readonly apiKeys: ApiKeys;
+  readonly rotation: Rotation;
+  readonly keyProvider: KeyProvider;
 }
 
 /**
  * The services without HTTP: what the admin CLI needs, and what the server builds on. (The
  * FHIR validator compiles lazily, so building records costs admin commands nothing.)
  */
-export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'keyProvider' | 'fieldSealer'> = {}): Promise<Core> {
+export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions'> = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
   // The master key first: a missing or unsafe key refuses the start before anything is opened.
   const provider =
@@ -64,16 +73,45 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     config.storage.engine === 'sqlite'
       ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite } }
       : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
-    { platform: [...tenantsMigrations, ...identityMigrations], keys: keysMigrations, tenant: recordsMigrations },
+    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: recordsMigrations },
     () => clock.now().getTime(),
   );
   const keys = createKeys({ db: storage.keys, provider, clock });
+  const tenants = createTenants({ storage, clock });
   return {
     storage,
     keys,
+    keyProvider: provider,
     records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) }),
-    tenants: createTenants({ storage, clock }),
+    tenants,
     apiKeys: createApiKeys({ db: storage.platform, clock }),
+    rotation: createRotation({
+      storage,
+      keys,
+      provider,
+      resealer: createResealer(keys),
+      tenantExists: async (tenantId) => (await tenants.get(tenantId)) !== undefined,
+      ...(overrides.rotationReport === undefined ? {} : { report: overrides.rotationReport }),
+      options: { batchRows: config.keys.rotationBatchRows, ...overrides.rotationOptions },
+    }),
+  };
+}
+
+/** What a rotation event may say in a log line: ids, counts and phases, never keys or content. */
+function rotationLogFields(event: RotationEvent): Record<string, unknown> {
+  const { job } = event;
+  return {
+    event: event.event,
+    job: job.id,
+    scope: job.scope,
+    tenant: job.tenantId,
+    generation: job.generation,
+    phase: job.phase,
+    rowsDone: job.rowsDone,
+    fieldsDone: job.fieldsDone,
+    rowsFailed: job.rowsFailed,
+    retired: job.retired,
+    ...(event.event === 'rotation.integrity-failed' ? { table: event.table, resourceType: event.type, resourceId: event.id, versionId: event.versionId } : {}),
   };
 }
 
@@ -84,7 +122,16 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<Tresor> {
   const clock = overrides.clock ?? systemClock;
   const logger = pino({ level: config.log.level, base: { service: 'tresor' } }, (overrides.logDestination ?? process.stdout) as pino.DestinationStream);
-  const { storage, keys, records, tenants, apiKeys } = await buildCore(config, overrides);
+  const core = await buildCore(config, {
+    ...overrides,
+    rotationReport: (event) => {
+      const fields = rotationLogFields(event);
+      if (event.event === 'rotation.integrity-failed') logger.error(fields, 'stored data failed its integrity check during key rotation');
+      else logger.info(fields, event.event);
+      overrides.rotationReport?.(event);
+    },
+  });
+  const { storage, records, tenants, apiKeys, rotation } = core;
   const bundles = createBundleProcessor({ records, clock });
 
   const tls = config.server.tls.enabled
@@ -113,6 +160,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerSecurityHeaders(http, { hstsMaxAgeSeconds: tls === undefined ? undefined : config.server.tls.hstsMaxAgeSeconds });
   registerRequestLog(http);
   const metrics = registerHttpMetrics(http);
+  registerRotationMetrics(metrics.registry, rotation);
 
   http.setErrorHandler((error, request, reply) => {
     const appError = fromFrameworkError(error);
@@ -145,18 +193,42 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   await http.register(fhirRoutes({ records, bundles, storage, tenants, apiKeys, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
 
+  // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
+  const rotationWorker = startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000);
+
   return {
+    ...core,
     http,
-    storage,
-    keys,
-    records,
-    tenants,
-    apiKeys,
     logger,
     tls,
     async close() {
+      await rotationWorker.stop();
       await http.close();
       await storage.close();
+    },
+  };
+}
+
+function startRotationWorker(rotation: Rotation, logger: Logger, everyMs: number): { stop(): Promise<void> } {
+  const abort = new AbortController();
+  let running: Promise<void> = Promise.resolve();
+  const check = () => {
+    running = running.then(async () => {
+      try {
+        await rotation.resumeAbandoned(abort.signal);
+      } catch (error) {
+        if (!abort.signal.aborted) logger.error({ err: describeErrorForLog(error) }, 'key rotation job failed; it will be resumed');
+      }
+    });
+  };
+  check();
+  const timer = setInterval(check, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      abort.abort();
+      await running;
     },
   };
 }

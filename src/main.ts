@@ -19,6 +19,8 @@ const result = await runCli({
   env: process.env,
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
+  // A progress bar redrawn in place on a terminal; piped, the CLI prints a line now and then.
+  ...(process.stderr.isTTY ? { progress: (line: string, final: boolean) => process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`) } : {}),
 }).catch((error: unknown) => {
   // Type, code and stack frames only: foreign error messages can quote data (errors.ts).
   process.stderr.write(`fatal: ${JSON.stringify(describeErrorForLog(error))}\n`);

@@ -4,4 +4,5 @@
  * keys. Parses arguments and prints; all work is done by the services `buildCore`/`buildApp`
  * compose. Reads no environment itself: main.ts hands it `process.env`.
  */
-export { runCli, usage, type CliIo } from './run-cli.js';
+export { runCli, usage } from './run-cli.js';
+export type { CliIo } from './io.js';

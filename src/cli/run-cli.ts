@@ -1,17 +1,14 @@
 import { parseArgs } from 'node:util';
-import { buildApp, buildCore } from '../app.js';
+import { buildApp, buildCore, type Core } from '../app.js';
+import { keyStatus, rotateKeys } from './keys-commands.js';
+import type { CliIo } from './io.js';
+import { UsageError } from './usage-error.js';
 import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
 import { isAppError } from '../platform/errors.js';
 import { generateKeyRing } from '../keys/index.js';
 import { fieldEncryptionEnforced, platformRegister, registerRows, registerVersion, supportedTypes, warmFhirValidator } from '../records/index.js';
 import { version } from '../version.js';
 
-export interface CliIo {
-  readonly argv: readonly string[];
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly stdout: (line: string) => void;
-  readonly stderr: (line: string) => void;
-}
 
 export const usage = `Tresor ${version} — a self-hosted vault for health and payment data
 
@@ -28,6 +25,12 @@ Usage:
   tresor keys shred --tenant <id> --subject Patient/<id>
                                             crypto-shredding: destroys the patient's data key; every record
                                             sealed with it answers 410 Gone from then on
+  tresor keys rotate [--tenant <id> | --master]
+                                            a new key version, used by new writes at once; then re-encrypts
+                                            stored data (tenant; no flag: every tenant) or re-wraps tenant
+                                            keys (master), and retires what nothing uses. Resumes an
+                                            unfinished rotation of the same scope instead of starting another
+  tresor keys status [--json]               key versions per tenant, rotation jobs and their progress
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -43,11 +46,11 @@ const options = {
   role: { type: 'string' },
   label: { type: 'string' },
   subject: { type: 'string' },
+  master: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export class UsageError extends Error {}
 
 function configFrom(io: CliIo, values: Record<string, string | boolean | undefined>): Config {
   const overrides: Record<string, unknown> = {};
@@ -97,13 +100,18 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
   try {
     const config = configFrom(io, values);
     if (command === 'start') return await start(io, config);
-    const core = await buildCore(config);
+    const core = await buildCore(config, {
+      rotationReport: (event) => {
+        if (event.event === 'rotation.integrity-failed') {
+          io.stderr(`integrity check failed: ${event.type}/${event.id} version ${event.versionId} (${event.table}) keeps its old key version`);
+        }
+      },
+    });
     try {
-      await admin(io, core, [command, sub, arg], values);
+      return { exitCode: (await admin(io, core, [command, sub, arg], values)) ?? 0 };
     } finally {
       await core.storage.close();
     }
-    return { exitCode: 0 };
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`${error.message}\n\n${usage}`);
@@ -121,7 +129,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
   }
 }
 
-async function admin(io: CliIo, core: Awaited<ReturnType<typeof buildCore>>, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | undefined>): Promise<void> {
+async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | undefined>): Promise<number | void> {
   const need = (value: string | boolean | undefined, what: string): string => {
     if (typeof value !== 'string' || value === '') throw new UsageError(`missing ${what}`);
     return value;
@@ -171,6 +179,8 @@ async function admin(io: CliIo, core: Awaited<ReturnType<typeof buildCore>>, [co
     io.stdout(`${subject} in tenant ${tenantId}: ${destroyed} key version(s) destroyed, ${erased} record(s) marked erased.`);
     return;
   }
+  if (command === 'keys' && sub === 'rotate') return rotateKeys(io, core, values);
+  if (command === 'keys' && sub === 'status') return keyStatus(io, core, values['json'] === true);
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
 }
 

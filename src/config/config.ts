@@ -21,7 +21,7 @@ export const defaults = {
     sqlite: { synchronous: 'FULL', busyTimeoutMs: 5000 },
     postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000 },
   },
-  keys: { masterKeyFile: undefined as string | undefined, masterKey: undefined as string | undefined },
+  keys: { masterKeyFile: undefined as string | undefined, masterKey: undefined as string | undefined, rotationBatchRows: 500 },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
@@ -79,6 +79,8 @@ const schema = z
         masterKeyFile: z.string().min(1).optional(),
         /** A key ring as printed by `tresor keys generate-master`; wins over the file. */
         masterKey: z.string().min(1).optional(),
+        /** Stored versions a key rotation re-encrypts per transaction: smaller holds write locks for less time. */
+        rotationBatchRows: z.number().int().min(1).max(10_000).default(d.keys.rotationBatchRows),
       })
       .strict()
       .prefault({}),
@@ -127,6 +129,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_POSTGRES_SCHEMA_PREFIX', 'storage.postgres.schemaPrefix', asString],
   ['TRESOR_MASTER_KEY_FILE', 'keys.masterKeyFile', asString],
   ['TRESOR_MASTER_KEY', 'keys.masterKey', asString],
+  ['TRESOR_KEY_ROTATION_BATCH_ROWS', 'keys.rotationBatchRows', asNumber],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
 ];

@@ -20,6 +20,17 @@ export interface KeyProvider {
   wrap(key: Uint8Array, aad: string, version: number): Promise<Buffer>;
   /** Throws when the wrapped key, AAD or version do not match. */
   unwrap(wrapped: Uint8Array, aad: string, version: number): Promise<Buffer>;
-  /** Makes a new master version current (local provider); KMS providers may refuse. */
-  rotate(): Promise<number>;
+  /**
+   * Makes a new master version current and returns it (the local key file). Providers whose
+   * versions are managed elsewhere (TRESOR_MASTER_KEY, a KMS) return the current version: the
+   * operator rotated there, and `tresor keys rotate --master` re-wraps everything under it.
+   */
+  rotate(): Promise<{ version: number; created: boolean }>;
+  /** The master versions this provider can unwrap with. */
+  versions(): Promise<number[]>;
+  /**
+   * Destroys master versions nothing references any more. Returns false where the provider
+   * cannot (environment, KMS): the operator removes them there.
+   */
+  retire(versions: readonly number[]): Promise<boolean>;
 }

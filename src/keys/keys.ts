@@ -4,13 +4,39 @@ import { createLookupCache, type SqlDatabase } from '../platform/db/index.js';
 import { open, seal } from './envelope.js';
 import { KeyError } from './errors.js';
 import type { KeyProvider } from './key-provider.js';
-import { insertDataKey, insertTenantKey, selectCurrentDataKey, selectDataKey, selectTenantKey, shredDataKeys, type DataKeyRow } from './store.js';
+import {
+  deleteDataKeysBefore,
+  deleteKeksBefore,
+  insertDataKey,
+  insertTenantKey,
+  selectCurrentDataKey,
+  selectDataKey,
+  countTenantKeysBelowMaster,
+  selectKeyCensus,
+  selectMasterVersionsInUse,
+  selectTenantKey,
+  selectTenantKeysBelowMaster,
+  shredDataKeys,
+  updateTenantKeyWrap,
+  type DataKeyRow,
+} from './store.js';
 
 /** An unwrapped data key; `key` never leaves the process, is never logged or stored in clear. */
 export interface DataKey {
   readonly keyId: string;
   readonly version: number;
+  /** Whose key it is: `Patient/<id>` or `tenantSubject`. */
+  readonly subject: string;
   readonly key: Buffer;
+}
+
+export interface KeyCensus {
+  readonly tenantId: string;
+  /** 'kek' and 'index': the tenant's own keys; 'data': subjects' data keys. */
+  readonly kind: 'kek' | 'index' | 'data';
+  readonly version: number;
+  readonly live: number;
+  readonly destroyed: number;
 }
 
 /** The tenant-wide data key, for resources about no patient. */
@@ -25,6 +51,24 @@ export interface Keys {
   indexKey(tenantId: string): Promise<Buffer>;
   /** Crypto-shredding: destroys every version of the subject's data key. Returns versions destroyed. */
   shred(tenantId: string, subject: string): Promise<number>;
+
+  // Rotation (driven by the rotation module's jobs).
+  /** The tenant's key generation: its current key-encryption key version, which every new data key version takes. */
+  generation(tenantId: string): Promise<number>;
+  /** Makes `generation` current (idempotent): a new key-encryption key, so every subject gets a new data key version on its next write. */
+  beginGeneration(tenantId: string, generation: number): Promise<boolean>;
+  /** Removes data key versions and key-encryption keys older than `generation`; `keep` names key ids stored data still references. */
+  retireBefore(tenantId: string, generation: number, keep: readonly string[]): Promise<{ dataKeys: number; keks: number }>;
+  /** Re-wraps up to `limit` tenant keys still under an older master version; returns how many. */
+  rewrapUnderMaster(limit: number): Promise<number>;
+  /** Tenant keys wrapped under a master version older than `version`. */
+  countBelowMaster(version: number): Promise<number>;
+  /** Master versions no tenant key references any more (candidates for retirement). */
+  unusedMasterVersions(): Promise<number[]>;
+  /** How many keys of each kind and version each tenant holds; no key material. */
+  census(): Promise<KeyCensus[]>;
+  /** Drops cached keys (after another process rotated, or a write was refused as stale). */
+  forget(): void;
 }
 
 export interface KeysDeps {
@@ -42,8 +86,11 @@ const subjectPattern = /^(Patient\/[A-Za-z0-9\-.]{1,64}|_tenant)$/;
  * Unwrapped keys are cached; the cache forgets at once when the key store changes (SQLite),
  * or within a second (PostgreSQL), so a shred counts everywhere.
  */
+/** How long a process may use a cached key after the key store changed (PostgreSQL; SQLite is exact). */
+export const keyCacheTtlMs = 1000;
+
 export function createKeys({ db, provider, clock }: KeysDeps): Keys {
-  const cacheOptions = { ttlMs: 1000, maxEntries: 100_000 };
+  const cacheOptions = { ttlMs: keyCacheTtlMs, maxEntries: 100_000 };
   const tenantKeys = createLookupCache<{ version: number; key: Buffer }>(db, cacheOptions);
   const dataKeys = createLookupCache<DataKey>(db, cacheOptions);
   const shredded = (tenantId: string, keyId: string) =>
@@ -73,32 +120,38 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
   async function unwrapDataKey(tenantId: string, row: DataKeyRow): Promise<DataKey> {
     if (row.wrapped === null) throw shredded(tenantId, row.key_id);
     const kek = await tenantKey(tenantId, 'kek', row.kek_version);
-    return { keyId: row.key_id, version: row.version, key: open(kek.key, row.wrapped, dekAad(tenantId, row)) };
+    return { keyId: row.key_id, version: row.version, subject: row.subject, key: open(kek.key, row.wrapped, dekAad(tenantId, row)) };
   }
 
   async function dataKeyFor(tenantId: string, subject: string): Promise<DataKey> {
     if (!subjectPattern.test(subject)) throw new KeyError('subject-invalid', `not a key subject: ${subject}`, { status: 500 });
+    // A subject's key version is the tenant's generation: a rotation makes a new KEK version, and
+    // each subject's next write (or the rotation job) makes the matching data key version.
+    const kek = await tenantKey(tenantId, 'kek');
     const cacheKey = `${tenantId}|subject|${subject}`;
     const current = await dataKeys.get(cacheKey, async () => {
       const row = await selectCurrentDataKey(db, tenantId, subject);
-      return row === undefined ? undefined : unwrapDataKey(tenantId, row);
+      return row === undefined || (row.wrapped !== null && row.version < kek.version) ? undefined : unwrapDataKey(tenantId, row);
     });
-    if (current !== undefined) return current;
-    const kek = await tenantKey(tenantId, 'kek');
-    const row = { key_id: randomBytes(8).toString('hex'), subject, version: 1 };
-    const key = randomBytes(32);
-    const inserted = await insertDataKey(db, {
-      tenantId,
-      keyId: row.key_id,
-      subject,
-      version: 1,
-      wrapped: seal(kek.key, key, dekAad(tenantId, row)),
-      kekVersion: kek.version,
-      createdAt: clock.now().getTime(),
-    });
-    // Another process made this subject's first key at the same moment: use theirs.
-    if (!inserted) return dataKeyFor(tenantId, subject);
-    return { keyId: row.key_id, version: 1, key };
+    if (current !== undefined && current.version >= kek.version) return current;
+    dataKeys.delete(cacheKey);
+    for (;;) {
+      const made = await db.transaction(async (tx) => {
+        // Under the row lock (PostgreSQL) or the write lock (SQLite), so a shred running at the same
+        // moment either sees the new version or is seen by us: never a live key after a shred.
+        const row = await selectCurrentDataKey(tx, tenantId, subject, true);
+        if (row !== undefined && (row.wrapped === null || row.version >= kek.version)) return row;
+        const fresh = { key_id: row?.key_id ?? randomBytes(8).toString('hex'), subject, version: kek.version };
+        const key = randomBytes(32);
+        const wrapped = seal(kek.key, key, dekAad(tenantId, fresh));
+        const inserted = await insertDataKey(tx, { tenantId, keyId: fresh.key_id, subject, version: fresh.version, wrapped, kekVersion: kek.version, createdAt: clock.now().getTime() });
+        return inserted ? { keyId: fresh.key_id, version: fresh.version, subject, key } : undefined;
+      });
+      // Another process made this version at the same moment: go round and use theirs.
+      if (made === undefined) continue;
+      if ('key' in made) return made;
+      return unwrapDataKey(tenantId, made);
+    }
   }
 
   return {
@@ -116,12 +169,65 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     },
     async shred(tenantId, subject) {
       if (!subjectPattern.test(subject) || subject === tenantSubject) throw new KeyError('subject-invalid', `only a patient's key can be shredded, not ${subject}`, { status: 400 });
-      const count = await shredDataKeys(db, tenantId, subject, clock.now().getTime());
+      // Until nothing is left: a version made concurrently (a write or a rotation that read the key
+      // before this shred committed) is caught by the next round, which then sees it committed.
+      let count = 0;
+      for (let changed = -1; changed !== 0; ) {
+        changed = await shredDataKeys(db, tenantId, subject, clock.now().getTime());
+        count += changed;
+      }
       // Every cached copy goes, including those cached by key id; then the old bytes leave the
       // key store's files (WAL page images, dead tuples).
       dataKeys.clear();
       await db.scrub();
       return count;
+    },
+    async generation(tenantId) {
+      return (await tenantKey(tenantId, 'kek')).version;
+    },
+    async beginGeneration(tenantId, generation) {
+      const masterVersion = await provider.currentVersion();
+      const wrapped = await provider.wrap(randomBytes(32), `tenant-key|${tenantId}|kek|${generation}`, masterVersion);
+      const inserted = await insertTenantKey(db, { tenantId, purpose: 'kek', version: generation, wrapped, masterVersion, createdAt: clock.now().getTime() });
+      tenantKeys.clear();
+      dataKeys.clear();
+      return inserted;
+    },
+    async countBelowMaster(version) {
+      return countTenantKeysBelowMaster(db, version);
+    },
+    async retireBefore(tenantId, generation, keep) {
+      const dataKeysRemoved = await deleteDataKeysBefore(db, tenantId, generation, keep);
+      const keks = await deleteKeksBefore(db, tenantId, generation);
+      tenantKeys.clear();
+      dataKeys.clear();
+      // Retired keys leave the files too, as shredded ones do.
+      if (dataKeysRemoved + keks > 0) await db.scrub();
+      return { dataKeys: dataKeysRemoved, keks };
+    },
+    async rewrapUnderMaster(limit) {
+      const target = await provider.currentVersion();
+      const rows = await selectTenantKeysBelowMaster(db, target, limit);
+      for (const row of rows) {
+        const aad = `tenant-key|${row.tenant_id}|${row.purpose}|${row.version}`;
+        const key = await provider.unwrap(Buffer.from(row.wrapped), aad, row.master_version);
+        // A concurrent re-wrap of the same row wins; ours changes nothing then.
+        await updateTenantKeyWrap(db, row, await provider.wrap(key, aad, target), target);
+      }
+      tenantKeys.clear();
+      return rows.length;
+    },
+    async unusedMasterVersions() {
+      const current = await provider.currentVersion();
+      const used = new Set(await selectMasterVersionsInUse(db));
+      return (await provider.versions()).filter((v) => v !== current && !used.has(v));
+    },
+    async census() {
+      return (await selectKeyCensus(db)).map((r) => ({ tenantId: r.tenant_id, kind: r.kind as KeyCensus['kind'], version: Number(r.version), live: Number(r.live), destroyed: Number(r.destroyed) }));
+    },
+    forget() {
+      tenantKeys.clear();
+      dataKeys.clear();
     },
   };
 }

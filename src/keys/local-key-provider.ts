@@ -44,24 +44,52 @@ function serialise(keys: Map<number, Buffer>, current: number): string {
 
 export type LocalKeySource = { readonly file: string } | { readonly env: string };
 
+type Ring = Map<number, Buffer> & { current: number };
+
+function readRingFile(file: string): { ring: Ring; stamp: string } {
+  const stat = statSync(file);
+  // OWASP ASVS 5 V13.3.x: key material readable only by the service account.
+  if ((stat.mode & 0o077) !== 0) {
+    throw new KeyError('key-file-unsafe', `${file}: master key file is readable by group or others; run chmod 600 on it`, { status: 500, expose: true });
+  }
+  return { ring: parseRing(readFileSync(file, 'utf8'), file), stamp: stampOf(stat) };
+}
+
+const stampOf = (stat: { ino: number; size: number; mtimeMs: number }) => `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+
 export function createLocalKeyProvider(source: LocalKeySource): KeyProvider {
-  let ring: Map<number, Buffer> & { current: number };
+  let ring: Ring;
+  let stamp = '';
   if ('env' in source) {
     ring = parseRing(source.env, 'TRESOR_MASTER_KEY');
   } else if (existsSync(source.file)) {
-    // OWASP ASVS 5 V13.3.x: key material readable only by the service account.
-    if ((statSync(source.file).mode & 0o077) !== 0) {
-      throw new KeyError('key-file-unsafe', `${source.file}: master key file is readable by group or others; run chmod 600 on it`, { status: 500, expose: true });
-    }
-    ring = parseRing(readFileSync(source.file, 'utf8'), source.file);
+    ({ ring, stamp } = readRingFile(source.file));
   } else {
     mkdirSync(dirname(source.file), { recursive: true, mode: 0o700 });
     const first = new Map([[1, randomBytes(32)]]) as Map<number, Buffer> & { current: number };
     first.current = 1;
     writeFileSync(source.file, serialise(first, 1), { mode: 0o600, flag: 'wx' });
     ring = first;
+    stamp = stampOf(statSync(source.file));
   }
+  // Another process (the admin CLI rotating, the server) may have rewritten the ring: read it
+  // again when the file changed, so every process wraps under the current version and can
+  // unwrap under a new one.
+  const refresh = () => {
+    if ('env' in source) return;
+    const now = statSync(source.file, { throwIfNoEntry: false });
+    if (now !== undefined && stampOf(now) !== stamp) ({ ring, stamp } = readRingFile(source.file));
+  };
+  const replaceRing = (file: string, updated: Ring) => {
+    // Write-then-rename: a crash leaves the old ring or the new one, never half of one.
+    const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(temporary, serialise(updated, updated.current), { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, file);
+    ring = updated;
+    stamp = stampOf(statSync(file));
+  };
   const keyOf = (version: number): Buffer => {
+    if (!ring.has(version)) refresh();
     const key = ring.get(version);
     if (key === undefined) throw new KeyError('key-missing', `master key version ${version} is not in the key ring`, { status: 500 });
     return key;
@@ -69,7 +97,12 @@ export function createLocalKeyProvider(source: LocalKeySource): KeyProvider {
   return {
     name: 'file' in source ? 'local (key file)' : 'local (environment)',
     async currentVersion() {
+      refresh();
       return ring.current;
+    },
+    async versions() {
+      refresh();
+      return [...ring.keys()].sort((a, b) => a - b);
     },
     async wrap(key, aad, version) {
       return seal(keyOf(version), key, `master|${version}|${aad}`);
@@ -78,17 +111,24 @@ export function createLocalKeyProvider(source: LocalKeySource): KeyProvider {
       return open(keyOf(version), wrapped, `master|${version}|${aad}`);
     },
     async rotate() {
-      if (!('file' in source)) throw new KeyError('key-provider-failed', 'The master key comes from TRESOR_MASTER_KEY: add a new version there and restart.', { status: 409, expose: true });
+      // A ring from the environment is rotated where it is kept: a new version, made current there.
+      if (!('file' in source)) return { version: ring.current, created: false };
+      refresh();
       const next = Math.max(...ring.keys()) + 1;
-      const updated = new Map(ring) as Map<number, Buffer> & { current: number };
+      const updated = new Map(ring) as Ring;
       updated.set(next, randomBytes(32));
       updated.current = next;
-      // Write-then-rename: a crash leaves the old ring or the new one, never half of one.
-      const temporary = `${source.file}.${process.pid}.tmp`;
-      writeFileSync(temporary, serialise(updated, next), { mode: 0o600, flag: 'wx' });
-      renameSync(temporary, source.file);
-      ring = updated;
-      return next;
+      replaceRing(source.file, updated);
+      return { version: next, created: true };
+    },
+    async retire(versions) {
+      if (!('file' in source)) return false;
+      refresh();
+      const updated = new Map(ring) as Ring;
+      updated.current = ring.current;
+      for (const version of versions) if (version !== ring.current) updated.delete(version);
+      if (updated.size !== ring.size) replaceRing(source.file, updated);
+      return true;
     },
   };
 }

@@ -34,8 +34,10 @@ export async function insertTenantKey(db: SqlExecutor, row: { tenantId: string; 
 
 const dataKeyColumns = 'key_id, subject, version, wrapped, kek_version';
 
-export async function selectCurrentDataKey(db: SqlExecutor, tenantId: string, subject: string): Promise<DataKeyRow | undefined> {
-  const rows = await db.query<DataKeyRow>(`SELECT ${dataKeyColumns} FROM ${db.table('data_keys')} WHERE tenant_id = ? AND subject = ? ORDER BY version DESC LIMIT 1`, [tenantId, subject]);
+/** The newest version of a subject's key; `lock` (PostgreSQL) holds it until the transaction ends. */
+export async function selectCurrentDataKey(db: SqlExecutor, tenantId: string, subject: string, lock = false): Promise<DataKeyRow | undefined> {
+  const forUpdate = lock && db.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  const rows = await db.query<DataKeyRow>(`SELECT ${dataKeyColumns} FROM ${db.table('data_keys')} WHERE tenant_id = ? AND subject = ? ORDER BY version DESC LIMIT 1${forUpdate}`, [tenantId, subject]);
   return rows[0];
 }
 
@@ -55,4 +57,82 @@ export async function insertDataKey(db: SqlExecutor, row: { tenantId: string; ke
 /** Destroys every version of a subject's key: the wrapped bytes are overwritten with NULL. */
 export async function shredDataKeys(db: SqlExecutor, tenantId: string, subject: string, at: number): Promise<number> {
   return db.execute(`UPDATE ${db.table('data_keys')} SET wrapped = NULL, shredded_at = ? WHERE tenant_id = ? AND subject = ? AND wrapped IS NOT NULL`, [at, tenantId, subject]);
+}
+
+/**
+ * Retires data key versions older than `generation`, except those of `keep` (key ids some stored
+ * data still references). Shredded rows stay: they are what refuses new data about an erased
+ * subject. Returns the number of versions removed.
+ */
+export async function deleteDataKeysBefore(db: SqlExecutor, tenantId: string, generation: number, keep: readonly string[]): Promise<number> {
+  const table = db.table('data_keys');
+  if (keep.length === 0) return db.execute(`DELETE FROM ${table} WHERE tenant_id = ? AND version < ? AND wrapped IS NOT NULL`, [tenantId, generation]);
+  // Few ids in practice (only data that could not be re-encrypted); chunked all the same.
+  const kept = new Set(keep);
+  const candidates = await db.query<{ key_id: string; version: number }>(`SELECT key_id, version FROM ${table} WHERE tenant_id = ? AND version < ? AND wrapped IS NOT NULL`, [tenantId, generation]);
+  let removed = 0;
+  for (const row of candidates) {
+    if (kept.has(row.key_id)) continue;
+    removed += await db.execute(`DELETE FROM ${table} WHERE tenant_id = ? AND key_id = ? AND version = ? AND wrapped IS NOT NULL`, [tenantId, row.key_id, row.version]);
+  }
+  return removed;
+}
+
+/** Retires key-encryption key versions older than `generation` that no live data key needs. */
+export async function deleteKeksBefore(db: SqlExecutor, tenantId: string, generation: number): Promise<number> {
+  const tenantKeys = db.table('tenant_keys');
+  const dataKeys = db.table('data_keys');
+  return db.execute(
+    `DELETE FROM ${tenantKeys} WHERE tenant_id = ? AND purpose = 'kek' AND version < ? AND NOT EXISTS (SELECT 1 FROM ${dataKeys} d WHERE d.tenant_id = ? AND d.kek_version = ${tenantKeys}.version AND d.wrapped IS NOT NULL)`,
+    [tenantId, generation, tenantId],
+  );
+}
+
+export interface WrappedTenantKeyRow extends TenantKeyRow {
+  readonly tenant_id: string;
+  readonly purpose: 'kek' | 'index';
+}
+
+export async function selectTenantKeysBelowMaster(db: SqlExecutor, masterVersion: number, limit: number): Promise<WrappedTenantKeyRow[]> {
+  return db.query<WrappedTenantKeyRow>(
+    `SELECT tenant_id, purpose, version, wrapped, master_version FROM ${db.table('tenant_keys')} WHERE master_version < ? ORDER BY tenant_id, purpose, version LIMIT ?`,
+    [masterVersion, limit],
+  );
+}
+
+export async function countTenantKeysBelowMaster(db: SqlExecutor, masterVersion: number): Promise<number> {
+  const rows = await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${db.table('tenant_keys')} WHERE master_version < ?`, [masterVersion]);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Re-wrap under another master version; false when someone else changed the row first. */
+export async function updateTenantKeyWrap(db: SqlExecutor, row: WrappedTenantKeyRow, wrapped: Uint8Array, masterVersion: number): Promise<boolean> {
+  const changed = await db.execute(
+    `UPDATE ${db.table('tenant_keys')} SET wrapped = ?, master_version = ? WHERE tenant_id = ? AND purpose = ? AND version = ? AND master_version = ?`,
+    [wrapped, masterVersion, row.tenant_id, row.purpose, row.version, row.master_version],
+  );
+  return changed === 1;
+}
+
+export async function selectMasterVersionsInUse(db: SqlExecutor): Promise<number[]> {
+  const rows = await db.query<{ master_version: number }>(`SELECT DISTINCT master_version FROM ${db.table('tenant_keys')}`);
+  return rows.map((r) => Number(r.master_version));
+}
+
+export interface KeyCensusRow {
+  readonly tenant_id: string;
+  readonly kind: string;
+  readonly version: number;
+  readonly live: number | string;
+  readonly destroyed: number | string;
+}
+
+/** How many keys of each kind and version each tenant holds (for `tresor keys status`). */
+export async function selectKeyCensus(db: SqlExecutor): Promise<KeyCensusRow[]> {
+  return db.query<KeyCensusRow>(
+    `SELECT tenant_id, purpose AS kind, version, COUNT(*) AS live, 0 AS destroyed FROM ${db.table('tenant_keys')} GROUP BY tenant_id, purpose, version
+     UNION ALL
+     SELECT tenant_id, 'data' AS kind, version, SUM(CASE WHEN wrapped IS NULL THEN 0 ELSE 1 END) AS live, SUM(CASE WHEN wrapped IS NULL THEN 1 ELSE 0 END) AS destroyed FROM ${db.table('data_keys')} GROUP BY tenant_id, version
+     ORDER BY 1, 2, 3`,
+  );
 }

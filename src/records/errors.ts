@@ -12,6 +12,7 @@ export type RecordErrorCode =
   | 'id-mismatch'
   | 'version-conflict'
   | 'conflict'
+  | 'key-rotated'
   | 'search-invalid'
   | 'bundle-invalid'
   | 'media-type-unsupported'

@@ -23,7 +23,54 @@ const sealing = (t: (name: string) => string) => [
   `CREATE INDEX resources_key_subject ON ${t('resources')} (key_subject)`,
 ];
 
+// Key rotation: each stored version names the data key (id, version) that sealed it, so the
+// rotation job finds what is still under an old version without opening anything; a deleted
+// current row keeps no copy of its last content (resource_versions holds it). `key_floor` is
+// the oldest key version a write may still use: once a rotation has re-encrypted everything, it
+// raises the floor, and the triggers refuse any late write sealed under an older version, so
+// nothing can come to depend on a key that is about to be retired.
+const keyColumns = (t: (name: string) => string) => [
+  `ALTER TABLE ${t('resources')} ADD COLUMN key_id TEXT`,
+  `ALTER TABLE ${t('resources')} ADD COLUMN key_version INTEGER`,
+  `ALTER TABLE ${t('resource_versions')} ADD COLUMN key_id TEXT`,
+  `ALTER TABLE ${t('resource_versions')} ADD COLUMN key_version INTEGER`,
+  `UPDATE ${t('resources')} SET content = '{}', sealed = NULL WHERE deleted = 1`,
+  `CREATE TABLE ${t('key_floor')} (id SMALLINT PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`,
+  `INSERT INTO ${t('key_floor')} (id, version) VALUES (1, 0)`,
+];
+
+// Envelopes read `["v1.<16 hex key id>.<version>.…`: the key id is characters 6–21.
+const sqliteKeyColumns = (t: (name: string) => string) => [
+  ...keyColumns(t),
+  ...['resources', 'resource_versions'].map(
+    (table) => `UPDATE ${t(table)} SET key_id = substr(sealed, 6, 16), key_version = CAST(substr(sealed, 23, instr(substr(sealed, 23), '.') - 1) AS INTEGER) WHERE sealed IS NOT NULL`,
+  ),
+  ...['resources', 'resource_versions'].flatMap((table) => [
+    `CREATE TRIGGER ${table}_key_floor_insert BEFORE INSERT ON ${t(table)} WHEN NEW.key_version < (SELECT version FROM ${t('key_floor')}) BEGIN SELECT RAISE(ABORT, 'tresor:stale-key'); END`,
+    `CREATE TRIGGER ${table}_key_floor_update BEFORE UPDATE OF sealed ON ${t(table)} WHEN NEW.sealed IS NOT OLD.sealed AND NEW.key_version < (SELECT version FROM ${t('key_floor')}) BEGIN SELECT RAISE(ABORT, 'tresor:stale-key'); END`,
+  ]),
+];
+
+const postgresKeyColumns = (t: (name: string) => string) => [
+  ...keyColumns(t),
+  ...['resources', 'resource_versions'].map(
+    (table) => `UPDATE ${t(table)} SET key_id = substr(sealed, 6, 16), key_version = split_part(substr(sealed, 23), '.', 1)::integer WHERE sealed IS NOT NULL`,
+  ),
+  `CREATE FUNCTION ${t('refuse_stale_key')}() RETURNS trigger LANGUAGE plpgsql AS $body$
+   BEGIN
+     IF NEW.key_version < (SELECT version FROM ${t('key_floor')}) THEN
+       RAISE EXCEPTION 'tresor:stale-key' USING ERRCODE = 'P0001';
+     END IF;
+     RETURN NEW;
+   END $body$`,
+  ...['resources', 'resource_versions'].flatMap((table) => [
+    `CREATE TRIGGER ${table}_key_floor_insert BEFORE INSERT ON ${t(table)} FOR EACH ROW WHEN (NEW.key_version IS NOT NULL) EXECUTE FUNCTION ${t('refuse_stale_key')}()`,
+    `CREATE TRIGGER ${table}_key_floor_update BEFORE UPDATE OF sealed ON ${t(table)} FOR EACH ROW WHEN (NEW.sealed IS DISTINCT FROM OLD.sealed AND NEW.key_version IS NOT NULL) EXECUTE FUNCTION ${t('refuse_stale_key')}()`,
+  ]),
+];
+
 export const recordsMigrations: readonly Migration[] = [
   { id: 'records/001-resources', up: { sqlite: (t) => tables(t, ''), postgres: (t) => tables(t, ' COLLATE "C"') } },
   { id: 'records/002-sealed-fields', up: { sqlite: sealing, postgres: sealing } },
+  { id: 'records/003-key-versions', up: { sqlite: sqliteKeyColumns, postgres: postgresKeyColumns } },
 ];

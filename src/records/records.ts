@@ -14,6 +14,7 @@ import {
   eraseSubject,
   insertCurrent,
   insertVersion,
+  isStaleKey,
   isUniqueViolation,
   replaceIndex,
   replaceLinks,
@@ -212,18 +213,37 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     const resource = { ...prepared.resource, id, meta: { ...meta, versionId: String(versionId), lastUpdated: new Date(lastUpdated).toISOString() } };
     const entries = indexEntriesOf(definition, resource, prepared.digest);
     const sealed = sealer.seal({ tenantId: t.tenantId, type, id, versionId }, resource, prepared.key);
-    const row: WriteRow = { type, id, versionId, lastUpdated, sortDate: sortDateOf(definition, entries), content: sealed.plain, sealed: sealed.sealed, keySubject: prepared.keySubject };
-    if (current === undefined) {
-      try {
-        await insertCurrent(tx, row);
-      } catch (error) {
-        if (isUniqueViolation(error)) throw new RecordError('conflict', 'The resource was created concurrently; retry.', { status: 409 });
-        throw error;
+    const row: WriteRow = {
+      type,
+      id,
+      versionId,
+      lastUpdated,
+      sortDate: sortDateOf(definition, entries),
+      content: sealed.plain,
+      sealed: sealed.sealed,
+      keySubject: prepared.keySubject,
+      keyId: sealed.sealed === null ? null : prepared.key.keyId,
+      keyVersion: sealed.sealed === null ? null : prepared.key.version,
+    };
+    try {
+      if (current === undefined) {
+        try {
+          await insertCurrent(tx, row);
+        } catch (error) {
+          if (isUniqueViolation(error)) throw new RecordError('conflict', 'The resource was created concurrently; retry.', { status: 409 });
+          throw error;
+        }
+      } else if (!(await updateCurrent(tx, row, current.version_id, false))) {
+        throw new RecordError('conflict', 'The resource was changed concurrently; retry.', { status: 409 });
       }
-    } else if (!(await updateCurrent(tx, row, current.version_id, false))) {
-      throw new RecordError('conflict', 'The resource was changed concurrently; retry.', { status: 409 });
+      await insertVersion(tx, row, false);
+    } catch (error) {
+      if (!isStaleKey(error)) throw error;
+      // A key rotation finished while this write held a key from before it (another process's
+      // cache): the data set refused it. Forget cached keys; the client's retry uses the new ones.
+      keys.forget();
+      throw new RecordError('key-rotated', 'The tenant\'s keys were rotated while this write was in flight; retry.', { status: 503, expose: true, headers: { 'retry-after': '1' } });
     }
-    await insertVersion(tx, row, false);
     await replaceIndex(tx, type, id, entries, current !== undefined);
     await replaceLinks(tx, type, id, targets, current !== undefined);
     return toStored(type, id, versionId, lastUpdated, JSON.stringify(resource));
@@ -264,9 +284,11 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       versionId: current.version_id + 1,
       lastUpdated,
       sortDate: null,
-      content: current.content,
-      sealed: current.sealed,
+      content: '{}',
+      sealed: null,
       keySubject: current.key_subject ?? '_tenant',
+      keyId: null,
+      keyVersion: null,
     };
     if (!(await updateCurrent(tx, row, current.version_id, true))) throw new RecordError('conflict', 'The resource was changed concurrently; retry.', { status: 409 });
     await insertVersion(tx, row, true);

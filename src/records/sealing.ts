@@ -70,6 +70,32 @@ export async function openResource(context: SealContext, stored: SealedVersion, 
   return `${text}}`;
 }
 
+/**
+ * Key rotation: the same elements, opened with the key each envelope names and sealed again
+ * under `next` at the same position. Plaintext exists only inside this call. Throws
+ * `integrity-failed` or `key-shredded` (from the key lookup) and changes nothing then.
+ */
+export async function resealEnvelopes(context: SealContext, sealed: string, keyOf: KeyLookup, next: DataKey): Promise<{ sealed: string; fields: number }> {
+  let envelopes: unknown;
+  try {
+    envelopes = JSON.parse(sealed);
+  } catch {
+    throw integrityFailed();
+  }
+  if (!Array.isArray(envelopes)) throw integrityFailed();
+  const out: string[] = [];
+  for (const [position, envelope] of envelopes.entries()) {
+    const match = typeof envelope === 'string' ? envelopePattern.exec(envelope) : null;
+    if (match === null) throw integrityFailed();
+    const [, keyId, version, body] = match as unknown as [string, string, string, string];
+    const key = await keyOf(keyId, Number(version));
+    const pair = open(key.key, Buffer.from(body, 'base64url'), aadOf(context, position, keyId, Number(version)));
+    out.push(`v1.${next.keyId}.${next.version}.${seal(next.key, pair, aadOf(context, position, next.keyId, next.version)).toString('base64url')}`);
+    pair.fill(0);
+  }
+  return { sealed: JSON.stringify(out), fields: out.length };
+}
+
 function integrityFailed(): KeyError {
   return new KeyError('integrity-failed', 'Stored data failed its integrity check.', { status: 500, expose: true });
 }

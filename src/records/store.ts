@@ -29,6 +29,9 @@ export interface WriteRow {
   readonly content: string;
   readonly sealed: string | null;
   readonly keySubject: string;
+  /** The data key that sealed `sealed` (null when nothing is sealed). */
+  readonly keyId: string | null;
+  readonly keyVersion: number | null;
 }
 
 export interface Link {
@@ -58,30 +61,32 @@ export async function selectHistory(db: SqlExecutor, type: string, id: string, l
 
 export async function insertCurrent(db: SqlExecutor, row: WriteRow): Promise<void> {
   await db.execute(
-    `INSERT INTO ${db.table('resources')} (resource_type, id, version_id, last_updated, deleted, sort_date, content, sealed, key_subject) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)`,
-    [row.type, row.id, row.versionId, row.lastUpdated, row.sortDate, row.content, row.sealed, row.keySubject],
+    `INSERT INTO ${db.table('resources')} (resource_type, id, version_id, last_updated, deleted, sort_date, content, sealed, key_subject, key_id, key_version) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
+    [row.type, row.id, row.versionId, row.lastUpdated, row.sortDate, row.content, row.sealed, row.keySubject, row.keyId, row.keyVersion],
   );
 }
 
-/** Optimistic: changes nothing (returns false) when another writer moved the version on. */
+/**
+ * Optimistic: changes nothing (returns false) when another writer moved the version on. A
+ * delete keeps no content in the current row: the last version in resource_versions has it.
+ */
 export async function updateCurrent(db: SqlExecutor, row: WriteRow, expectedVersion: number, deleted: boolean): Promise<boolean> {
   const changed = await db.execute(
-    `UPDATE ${db.table('resources')} SET version_id = ?, last_updated = ?, deleted = ?, sort_date = ?, content = ?, sealed = ?, key_subject = ? WHERE resource_type = ? AND id = ? AND version_id = ? AND deleted < 2`,
-    [row.versionId, row.lastUpdated, deleted ? 1 : 0, row.sortDate, row.content, row.sealed, row.keySubject, row.type, row.id, expectedVersion],
+    `UPDATE ${db.table('resources')} SET version_id = ?, last_updated = ?, deleted = ?, sort_date = ?, content = ?, sealed = ?, key_subject = ?, key_id = ?, key_version = ? WHERE resource_type = ? AND id = ? AND version_id = ? AND deleted < 2`,
+    deleted
+      ? [row.versionId, row.lastUpdated, 1, null, '{}', null, row.keySubject, null, null, row.type, row.id, expectedVersion]
+      : [row.versionId, row.lastUpdated, 0, row.sortDate, row.content, row.sealed, row.keySubject, row.keyId, row.keyVersion, row.type, row.id, expectedVersion],
   );
   return changed === 1;
 }
 
 export async function insertVersion(db: SqlExecutor, row: WriteRow, deleted: boolean): Promise<void> {
-  await db.execute(`INSERT INTO ${db.table('resource_versions')} (resource_type, id, version_id, last_updated, deleted, content, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
-    row.type,
-    row.id,
-    row.versionId,
-    row.lastUpdated,
-    deleted ? 1 : 0,
-    deleted ? null : row.content,
-    deleted ? null : row.sealed,
-  ]);
+  await db.execute(
+    `INSERT INTO ${db.table('resource_versions')} (resource_type, id, version_id, last_updated, deleted, content, sealed, key_id, key_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    deleted
+      ? [row.type, row.id, row.versionId, row.lastUpdated, 1, null, null, null, null]
+      : [row.type, row.id, row.versionId, row.lastUpdated, 0, row.content, row.sealed, row.keyId, row.keyVersion],
+  );
 }
 
 const chunk = 64;
@@ -161,6 +166,12 @@ export async function eraseSubject(db: SqlExecutor, subject: string): Promise<nu
 export async function selectCount(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<number> {
   const rows = await db.query<{ total: number | string }>(sql, params);
   return Number(rows[0]?.total ?? 0);
+}
+
+/** The key-floor triggers (records/003) refused a write sealed under a retired key generation. */
+export function isStaleKey(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return (code === 'P0001' || code === 'SQLITE_CONSTRAINT_TRIGGER') && message === 'tresor:stale-key';
 }
 
 export function isUniqueViolation(error: unknown): boolean {

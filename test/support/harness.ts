@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
-import { buildApp, type Tresor } from '../../src/app.js';
+import { buildApp, type AppOverrides, type Tresor } from '../../src/app.js';
 import { loadConfig, type ConfigInput } from '../../src/config/index.js';
 import { fixedClock } from '../../src/platform/clock.js';
 
@@ -19,6 +19,8 @@ export interface TestApp {
   readonly app: Tresor;
   readonly logs: string[];
   readonly dataDir: string;
+  /** The PostgreSQL schema prefix of this app's data sets (for child processes on the same data). */
+  readonly schemaPrefix: string;
   /** Creates a tenant and returns an API key for it with the given role. */
   tenant(id: string, role?: 'admin' | 'clinician' | 'reader'): Promise<string>;
   key(tenantId: string, role: 'admin' | 'clinician' | 'reader'): Promise<string>;
@@ -26,7 +28,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(engine: EngineName, overrides: ConfigInput = {}): Promise<TestApp> {
+export async function startTestApp(engine: EngineName, overrides: ConfigInput = {}, appOverrides: Pick<AppOverrides, 'rotationOptions' | 'rotationCheckMs'> = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tresor-test-'));
   const logs: string[] = [];
   const sink = new Writable({
@@ -50,12 +52,13 @@ export async function startTestApp(engine: EngineName, overrides: ConfigInput = 
   // repeatable without sleeping.
   const base = fixedClock(new Date('2026-01-01T00:00:00Z'));
   const clock = { now: () => (base.advance(1), base.now()) };
-  const app = await buildApp(config, { logDestination: sink, clock });
+  const app = await buildApp(config, { logDestination: sink, clock, ...appOverrides });
   const key = async (tenantId: string, role: 'admin' | 'clinician' | 'reader') => (await app.apiKeys.create({ tenantId, role })).key;
   return {
     app,
     logs,
     dataDir,
+    schemaPrefix,
     key,
     async tenant(id, role = 'admin') {
       await app.tenants.create(id);

@@ -1,0 +1,107 @@
+import type { Core } from '../app.js';
+import type { RotationJob } from '../rotation/index.js';
+import type { CliIo } from './io.js';
+import { UsageError } from './usage-error.js';
+
+const number = new Intl.NumberFormat('en-US');
+const phaseText: Record<RotationJob['phase'], string> = {
+  reencrypt: 're-encrypting',
+  sweep: 'sweeping up late writes',
+  rewrap: 're-wrapping tenant keys',
+  retire: 'retiring old versions',
+  done: 'done',
+};
+
+/** `[########------------]  40%  4,000/10,000 · 51,000 fields/s · re-encrypting` */
+export function progressLine(label: string, job: RotationJob, fieldsPerSecond: number): string {
+  const ratio = job.finishedAt !== undefined ? 1 : job.rowsTotal === 0 ? 0 : Math.min(1, job.rowsDone / job.rowsTotal);
+  const width = 24;
+  const filled = Math.round(ratio * width);
+  const unit = job.scope === 'master' ? 'tenant keys' : 'stored versions';
+  return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%  ${number.format(job.rowsDone)}/${number.format(job.rowsTotal)} ${unit} · ${number.format(Math.round(fieldsPerSecond))} ${job.scope === 'master' ? 'keys' : 'fields'}/s · ${phaseText[job.phase]}`;
+}
+
+/**
+ * `tresor keys rotate`: starts (or resumes) one job per scope and runs it here with a progress
+ * bar. Killed, it leaves the job and its cursor in the key store: running the command again, or
+ * a running server within seconds, resumes it.
+ */
+export async function rotateKeys(io: CliIo, core: Core, values: Record<string, string | boolean | undefined>): Promise<number> {
+  const tenant = values['tenant'];
+  if (values['master'] === true && tenant !== undefined) throw new UsageError('--tenant and --master rotate different keys; give one of them');
+  if (tenant !== undefined && (typeof tenant !== 'string' || tenant === '')) throw new UsageError('missing --tenant <id>');
+  const scopes: Array<{ scope: 'master' | 'tenant'; tenantId?: string }> =
+    values['master'] === true ? [{ scope: 'master' }] : typeof tenant === 'string' ? [{ scope: 'tenant', tenantId: tenant }] : (await core.tenants.list()).map((t) => ({ scope: 'tenant', tenantId: t.id }));
+  if (scopes.length === 0) {
+    io.stdout('No tenants yet: nothing to rotate.');
+    return 0;
+  }
+  let failed = 0;
+  for (const { scope, tenantId } of scopes) {
+    const label = scope === 'master' ? 'master key' : `tenant ${tenantId as string}`;
+    const { job, resumed, madeVersion } = await core.rotation.start(scope, tenantId);
+    io.stderr(
+      resumed
+        ? `${label}: resuming the unfinished rotation to version ${job.generation} started ${new Date(job.startedAt).toISOString()}`
+        : `${label}: version ${job.generation} is current from now on; moving existing ${scope === 'master' ? 'tenant keys' : 'data'} onto it`,
+    );
+    if (!resumed && !madeVersion) {
+      io.stderr(`${label}: ${core.keyProvider.name} keeps its versions itself; re-wrapping onto its current version ${job.generation}. To rotate, add a new version there, make it current, restart, and run this again.`);
+    }
+    const began = performance.now();
+    const fieldsAtStart = job.fieldsDone;
+    let lastLine = 0;
+    const draw = (current: RotationJob, final: boolean) => {
+      const seconds = (performance.now() - began) / 1000;
+      const line = progressLine(label, current, seconds > 0 ? (current.fieldsDone - fieldsAtStart) / seconds : 0);
+      if (io.progress !== undefined) io.progress(line, final);
+      else if (final || performance.now() - lastLine > 5000) {
+        lastLine = performance.now();
+        io.stderr(line);
+      }
+    };
+    const done = await core.rotation.run(job.id, { onProgress: (current) => draw(current, false) });
+    draw(done, true);
+    const seconds = (performance.now() - began) / 1000;
+    const moved = done.fieldsDone - fieldsAtStart;
+    io.stdout(
+      scope === 'master'
+        ? `${label}: version ${done.generation}; ${number.format(done.rowsDone)} tenant key(s) re-wrapped in ${seconds.toFixed(1)} s; retired: ${done.retired ?? 'nothing'}`
+        : `${label}: generation ${done.generation}; ${number.format(moved)} fields re-encrypted in ${seconds.toFixed(1)} s (${number.format(Math.round(moved / Math.max(seconds, 0.001)))} fields/s); retired: ${done.retired ?? 'nothing'}`,
+    );
+    if (done.rowsFailed > 0) {
+      io.stderr(`${label}: ${number.format(done.rowsFailed)} stored version(s) failed their integrity check and keep their old key version, which stays (see the lines above).`);
+      failed += done.rowsFailed;
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+/** `tresor keys status`: versions and counts per tenant and the rotation jobs; never key material. */
+export async function keyStatus(io: CliIo, core: Core, asJson: boolean): Promise<number> {
+  const [census, jobs, masterVersions] = await Promise.all([core.keys.census(), core.rotation.recent(), core.keyProvider.versions()]);
+  if (asJson) {
+    io.stdout(JSON.stringify({ provider: core.keyProvider.name, masterVersions, keys: census, rotations: jobs }, null, 2));
+    return 0;
+  }
+  io.stdout(`master key: ${core.keyProvider.name}; versions held: ${masterVersions.join(', ')}`);
+  const tenants = [...new Set(census.map((c) => c.tenantId))];
+  for (const tenantId of tenants) {
+    const rows = census.filter((c) => c.tenantId === tenantId);
+    const describe = (kind: 'kek' | 'index' | 'data') =>
+      rows
+        .filter((r) => r.kind === kind)
+        .map((r) => (kind === 'data' ? `v${r.version}: ${number.format(r.live)} live${r.destroyed > 0 ? `, ${number.format(r.destroyed)} destroyed` : ''}` : `v${r.version}`))
+        .join('; ') || 'none yet';
+    io.stdout(`tenant ${tenantId}: key-encryption key ${describe('kek')} · index key ${describe('index')} · data keys ${describe('data')}`);
+  }
+  for (const job of jobs) {
+    const label = job.scope === 'master' ? 'master key' : `tenant ${job.tenantId as string}`;
+    io.stdout(
+      job.finishedAt === undefined
+        ? `rotation ${job.id}: ${progressLine(label, job, 0)}${job.leaseOwner === undefined ? ' (no runner: run `tresor keys rotate` again, or start the server)' : ''}`
+        : `rotation ${job.id}: ${label} to version ${job.generation} finished ${new Date(job.finishedAt).toISOString()}; ${number.format(job.fieldsDone)} moved; retired: ${job.retired ?? 'nothing'}${job.rowsFailed > 0 ? `; ${job.rowsFailed} failed integrity` : ''}`,
+    );
+  }
+  return 0;
+}
