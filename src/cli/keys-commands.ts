@@ -100,7 +100,7 @@ export async function keyStatus(io: CliIo, core: Core, asJson: boolean): Promise
     io.stdout(
       job.finishedAt === undefined
         ? `rotation ${job.id}: ${progressLine(label, job, 0)}${job.leaseOwner === undefined ? ' (no runner: run `tresor keys rotate` again, or start the server)' : ''}`
-        : `rotation ${job.id}: ${label} to version ${job.generation} finished ${new Date(job.finishedAt).toISOString()}; ${number.format(job.fieldsDone)} moved; retired: ${job.retired ?? 'nothing'}${job.rowsFailed > 0 ? `; ${job.rowsFailed} failed integrity` : ''}`,
+        : `rotation ${job.id}: ${label} to version ${job.generation} finished ${new Date(job.finishedAt).toISOString()}; ${number.format(job.fieldsDone)} ${job.scope === 'master' ? 'tenant keys re-wrapped' : 'fields re-encrypted'}; retired: ${job.retired ?? 'nothing'}${job.rowsFailed > 0 ? `; ${job.rowsFailed} failed integrity` : ''}`,
     );
   }
   return 0;

@@ -11,6 +11,11 @@ describe('AES-256-GCM envelope', () => {
     assert.notDeepEqual(a, b, 'fresh IV per message');
     assert.equal(open(key, a, 'aad').toString(), 'Müller');
   });
+  it('never reuses an IV, across refills of the IV pool', () => {
+    const ivs = new Set<string>();
+    for (let i = 0; i < 3000; i += 1) ivs.add(seal(key, Buffer.from('x'), 'aad').subarray(0, 12).toString('hex'));
+    assert.equal(ivs.size, 3000);
+  });
   it('fails closed on a flipped bit, another AAD, another key, or truncation', () => {
     const sealed = seal(key, Buffer.from('value'), 'tenant|Patient|1|name');
     for (let i = 0; i < sealed.length; i += 7) {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { KeyError } from './errors.js';
 
 /**
@@ -11,9 +11,24 @@ import { KeyError } from './errors.js';
 const ivBytes = 12;
 const tagBytes = 16;
 
+// IVs come from the CSPRNG 1,024 at a time: one call per 12 KiB instead of one per field, which
+// measured about a tenth of the cost of sealing a field. Each IV is used once; IVs are not secret.
+const ivPool = Buffer.alloc(ivBytes * 1024);
+let ivOffset = ivPool.length;
+function freshIv(): Buffer {
+  if (ivOffset === ivPool.length) {
+    randomFillSync(ivPool);
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + ivBytes);
+  ivOffset += ivBytes;
+  return iv;
+}
+
 export function seal(key: Uint8Array, plaintext: Uint8Array, aad: string): Buffer {
   if (key.length !== 32) throw new TypeError('AES-256 needs a 32-byte key');
-  const iv = randomBytes(ivBytes);
+  // Used and copied into the result before the pool can be refilled (all synchronous).
+  const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: tagBytes });
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);

@@ -8,7 +8,10 @@ import {
   deleteDataKeysBefore,
   deleteKeksBefore,
   insertDataKey,
+  insertDataKeys,
   insertTenantKey,
+  selectDataKeysById,
+  selectDataKeysOfSubjects,
   selectCurrentDataKey,
   selectDataKey,
   countTenantKeysBelowMaster,
@@ -47,6 +50,10 @@ export interface Keys {
   dataKeyFor(tenantId: string, subject: string): Promise<DataKey>;
   /** A data key by id and version, for decryption; throws `key-shredded` once destroyed. */
   dataKey(tenantId: string, keyId: string, version: number): Promise<DataKey>;
+  /** Many subjects' current keys at once, made where missing in one transaction (a rotation's batch). Shredded subjects map to undefined. */
+  dataKeysFor(tenantId: string, subjects: readonly string[]): Promise<Map<string, DataKey | undefined>>;
+  /** Many keys by `<key id>.<version>` at once; destroyed ones map to undefined, missing ones are absent. */
+  dataKeysByRef(tenantId: string, refs: readonly string[]): Promise<Map<string, DataKey | undefined>>;
   /** The tenant's HMAC key for blind indexes. */
   indexKey(tenantId: string): Promise<Buffer>;
   /** Crypto-shredding: destroys every version of the subject's data key. Returns versions destroyed. */
@@ -154,8 +161,66 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     }
   }
 
+  async function dataKeysFor(tenantId: string, subjects: readonly string[]): Promise<Map<string, DataKey | undefined>> {
+    for (const subject of subjects) if (!subjectPattern.test(subject)) throw new KeyError('subject-invalid', `not a key subject: ${subject}`, { status: 500 });
+    const kek = await tenantKey(tenantId, 'kek');
+    const found = new Map<string, DataKey | undefined>();
+    const raced: string[] = [];
+    await db.transaction(async (tx) => {
+      // Locked as in dataKeyFor, so a concurrent shred cannot miss what is made here.
+      const latest = new Map<string, DataKeyRow>();
+      const destroyed = new Set<string>();
+      for (const row of await selectDataKeysOfSubjects(tx, tenantId, subjects, true)) {
+        if (row.wrapped === null) destroyed.add(row.subject);
+        const seen = latest.get(row.subject);
+        if (seen === undefined || row.version > seen.version) latest.set(row.subject, row);
+      }
+      const made: Array<DataKey & { wrapped: Buffer }> = [];
+      for (const subject of subjects) {
+        const row = latest.get(subject);
+        if (destroyed.has(subject)) found.set(subject, undefined);
+        else if (row !== undefined && row.version >= kek.version) found.set(subject, await unwrapDataKey(tenantId, row));
+        else {
+          const fresh = { key_id: row?.key_id ?? randomBytes(8).toString('hex'), subject, version: kek.version };
+          const key = randomBytes(32);
+          made.push({ keyId: fresh.key_id, version: fresh.version, subject, key, wrapped: seal(kek.key, key, dekAad(tenantId, fresh)) });
+        }
+      }
+      const createdAt = clock.now().getTime();
+      const inserted = await insertDataKeys(tx, made.map((k) => ({ tenantId, keyId: k.keyId, subject: k.subject, version: k.version, wrapped: k.wrapped, kekVersion: kek.version, createdAt })));
+      for (const { wrapped: _wrapped, ...k } of made) {
+        if (inserted.has(k.subject)) found.set(k.subject, k);
+        else raced.push(k.subject);
+      }
+    });
+    // Made by another process at the same moment: take theirs, one by one.
+    for (const subject of raced) {
+      found.set(
+        subject,
+        await dataKeyFor(tenantId, subject).catch((error: unknown) => {
+          if (error instanceof KeyError && error.code === 'key-shredded') return undefined;
+          throw error;
+        }),
+      );
+    }
+    return found;
+  }
+
+  async function dataKeysByRef(tenantId: string, refs: readonly string[]): Promise<Map<string, DataKey | undefined>> {
+    const wanted = new Set(refs);
+    const found = new Map<string, DataKey | undefined>();
+    const ids = [...new Set(refs.map((ref) => ref.split('.')[0] as string))];
+    for (const row of await selectDataKeysById(db, tenantId, ids)) {
+      const ref = `${row.key_id}.${row.version}`;
+      if (wanted.has(ref)) found.set(ref, row.wrapped === null ? undefined : await unwrapDataKey(tenantId, row));
+    }
+    return found;
+  }
+
   return {
     dataKeyFor,
+    dataKeysFor,
+    dataKeysByRef,
     async dataKey(tenantId, keyId, version) {
       const found = await dataKeys.get(`${tenantId}|id|${keyId}|${version}`, async () => {
         const row = await selectDataKey(db, tenantId, keyId, version);

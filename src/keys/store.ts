@@ -46,6 +46,41 @@ export async function selectDataKey(db: SqlExecutor, tenantId: string, keyId: st
   return rows[0];
 }
 
+/** Every version of the given subjects' keys (chunked IN lists); `lock` as in selectCurrentDataKey. */
+export async function selectDataKeysOfSubjects(db: SqlExecutor, tenantId: string, subjects: readonly string[], lock = false): Promise<DataKeyRow[]> {
+  const forUpdate = lock && db.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  const rows: DataKeyRow[] = [];
+  for (let at = 0; at < subjects.length; at += 500) {
+    const part = subjects.slice(at, at + 500);
+    rows.push(...(await db.query<DataKeyRow>(`SELECT ${dataKeyColumns} FROM ${db.table('data_keys')} WHERE tenant_id = ? AND subject IN (${part.map(() => '?').join(', ')})${forUpdate}`, [tenantId, ...part])));
+  }
+  return rows;
+}
+
+/** Every version of the given key ids. */
+export async function selectDataKeysById(db: SqlExecutor, tenantId: string, keyIds: readonly string[]): Promise<DataKeyRow[]> {
+  const rows: DataKeyRow[] = [];
+  for (let at = 0; at < keyIds.length; at += 500) {
+    const part = keyIds.slice(at, at + 500);
+    rows.push(...(await db.query<DataKeyRow>(`SELECT ${dataKeyColumns} FROM ${db.table('data_keys')} WHERE tenant_id = ? AND key_id IN (${part.map(() => '?').join(', ')})`, [tenantId, ...part])));
+  }
+  return rows;
+}
+
+/** Inserts many keys; returns the subjects actually inserted (another process may have won some). */
+export async function insertDataKeys(db: SqlExecutor, rows: ReadonlyArray<{ tenantId: string; keyId: string; subject: string; version: number; wrapped: Uint8Array; kekVersion: number; createdAt: number }>): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (let at = 0; at < rows.length; at += 100) {
+    const part = rows.slice(at, at + 100);
+    const returned = await db.query<{ subject: string }>(
+      `INSERT INTO ${db.table('data_keys')} (tenant_id, key_id, subject, version, wrapped, kek_version, created_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING subject`,
+      part.flatMap((r) => [r.tenantId, r.keyId, r.subject, r.version, r.wrapped, r.kekVersion, r.createdAt]),
+    );
+    for (const row of returned) inserted.add(row.subject);
+  }
+  return inserted;
+}
+
 export async function insertDataKey(db: SqlExecutor, row: { tenantId: string; keyId: string; subject: string; version: number; wrapped: Uint8Array; kekVersion: number; createdAt: number }): Promise<boolean> {
   const changed = await db.execute(
     `INSERT INTO ${db.table('data_keys')} (tenant_id, key_id, subject, version, wrapped, kek_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,

@@ -37,15 +37,58 @@ interface StaleRow {
 export interface Resealer {
   /** Stored versions still sealed under a key version older than `generation` (erased subjects' excepted). */
   countStale(db: SqlExecutor, generation: number): Promise<number>;
-  /** Re-encrypts up to `limit` rows after `cursor` (null: from the start). */
-  step(tenantId: string, db: SqlDatabase, generation: number, cursor: ResealCursor | null, limit: number): Promise<ResealStep>;
+  /** One job's run: the keys it unwrapped stay memoised until `close`. */
+  session(tenantId: string): ResealSession;
   /** From now on the data set refuses writes sealed under a version older than `generation`. */
   raiseFloor(db: SqlDatabase, generation: number): Promise<void>;
   /** Key ids that stored versions still use below `generation` (what must not be retired). */
   keyIdsInUse(db: SqlExecutor, generation: number): Promise<string[]>;
 }
 
+export interface ResealSession {
+  /**
+   * Re-encrypts every stale row after `from` (null: from the start), `limit` rows per batch,
+   * yielding after each batch is committed. The next batch is read and encrypted while the
+   * previous one waits for its commit to be durable.
+   */
+  pass(db: SqlDatabase, generation: number, from: ResealCursor | null, limit: number): AsyncGenerator<ResealStep>;
+  close(): Promise<void>;
+}
+
 const start: ResealCursor = { table: 'resources', type: '', id: '', versionId: 0 };
+
+/**
+ * Keys a rotation job has unwrapped, kept across its batches (the key caches empty whenever the
+ * key store changes, which a rotation does all the time). Safe against a concurrent shred: a
+ * shred destroys every version of the subject, including the one this memo would seal under,
+ * so data re-encrypted with a memoised key after a shred is as unreadable as before.
+ */
+export interface KeyMemo {
+  /** `<key id>.<version>` → key (undefined: destroyed; null: not in the key store at all). */
+  readonly old: Map<string, DataKey | undefined | null>;
+  /** subject → its key of the new generation (undefined: destroyed). */
+  readonly next: Map<string, DataKey | undefined | null>;
+}
+
+const memoLimit = 50_000;
+
+const updateChunk = 100;
+const envelopeKey = /^\["v1\.([0-9a-f]{16})\.(\d{1,9})\./;
+
+/**
+ * One statement for many rows (UPDATE … FROM VALUES, SQLite ≥ 3.33 and PostgreSQL), each row
+ * changed only if nobody wrote it since it was read: a newer write is under the new key already.
+ */
+function resealSql(db: SqlExecutor, table: string, count: number): string {
+  const cast = db.dialect === 'postgres';
+  const first = cast ? '(?::text, ?::text, ?::integer, ?::text, ?::text, ?::text, ?::integer)' : '(?, ?, ?, ?, ?, ?, ?)';
+  const values = [first, ...Array.from({ length: count - 1 }, () => '(?, ?, ?, ?, ?, ?, ?)')].join(', ');
+  const v = cast ? 'v(resource_type, id, version_id, old_sealed, new_sealed, key_id, key_version)' : 'v';
+  const [type, id, version, old, fresh, keyId, keyVersion] = cast
+    ? ['v.resource_type', 'v.id', 'v.version_id', 'v.old_sealed', 'v.new_sealed', 'v.key_id', 'v.key_version']
+    : ['v.column1', 'v.column2', 'v.column3', 'v.column4', 'v.column5', 'v.column6', 'v.column7'];
+  return `UPDATE ${table} SET sealed = ${fresh}, key_id = ${keyId}, key_version = ${keyVersion} FROM (VALUES ${values}) AS ${v} WHERE ${table}.resource_type = ${type} AND ${table}.id = ${id} AND ${table}.version_id = ${version} AND ${table}.sealed = ${old}`;
+}
 
 export function createResealer(keys: Keys): Resealer {
   async function staleRows(db: SqlExecutor, generation: number, cursor: ResealCursor, limit: number): Promise<StaleRow[]> {
@@ -62,6 +105,116 @@ export function createResealer(keys: Keys): Resealer {
     );
   }
 
+  type Failure = { table: ResealTable; type: string; id: string; versionId: number };
+  interface Prepared {
+    readonly table: ResealTable;
+    readonly rows: StaleRow[];
+    /** null when a row needs no write (erased subject). */
+    readonly outcomes: Array<{ sealed: string; fields: number; next: DataKey } | 'failed' | null>;
+  }
+
+  function session(tenantId: string): ResealSession {
+    // Each old key once per job; each subject's new key made once (together per batch: one commit on SQLite).
+    const memo: KeyMemo = { old: new Map(), next: new Map() };
+    /** Fetches (in one query or transaction each) the keys of `wanted` the memo lacks. */
+    async function fill(map: Map<string, DataKey | undefined | null>, wanted: Iterable<string>, fetch: (missing: string[]) => Promise<Map<string, DataKey | undefined>>): Promise<void> {
+      const missing = [...new Set(wanted)].filter((k) => !map.has(k));
+      if (missing.length === 0) return;
+      if (map.size + missing.length > memoLimit) map.clear();
+      const got = await fetch(missing);
+      for (const k of missing) map.set(k, got.has(k) ? got.get(k) : null);
+    }
+
+    /** Reads the next batch after `cursor` and encrypts it; undefined when both tables are done. */
+    async function prepare(db: SqlDatabase, generation: number, from: ResealCursor, limit: number): Promise<Prepared | undefined> {
+      let cursor = from;
+      let rows = await staleRows(db, generation, cursor, limit);
+      if (rows.length === 0 && cursor.table === 'resources') {
+        cursor = { ...start, table: 'resource_versions' };
+        rows = await staleRows(db, generation, cursor, limit);
+      }
+      if (rows.length === 0) return undefined;
+      const refs = rows.map((row) => {
+        const match = envelopeKey.exec(row.sealed);
+        return match === null ? null : `${match[1] as string}.${match[2] as string}`;
+      });
+      await fill(memo.old, refs.filter((r): r is string => r !== null), (missing) => keys.dataKeysByRef(tenantId, missing));
+      // null: no readable envelope, or a key the store does not have — a failure, reported.
+      const olds = refs.map((ref) => (ref === null ? null : memo.old.get(ref)));
+      // Each subject's new key, made for the whole batch in one transaction.
+      await fill(memo.next, olds.flatMap((old) => (old === null || old === undefined ? [] : [old.subject])), (missing) => keys.dataKeysFor(tenantId, missing));
+      const nexts = olds.map((old) => (old === null || old === undefined ? undefined : (memo.next.get(old.subject) ?? undefined)));
+      const outcomes: Prepared['outcomes'] = rows.map((_, i) => (olds[i] === null ? 'failed' : null));
+      const lookup = async (keyId: string, version: number) => {
+        const ref = `${keyId}.${version}`;
+        const key = memo.old.get(ref);
+        if (key !== undefined && key !== null) return key;
+        // Destroyed: an erased subject. Any other key than the row's own: the row was tampered with.
+        if (key === undefined && memo.old.has(ref)) throw new KeyError('key-shredded', 'destroyed', { status: 410 });
+        throw new KeyError('integrity-failed', 'an envelope names a key its row does not use', { status: 500 });
+      };
+      for (const [i, row] of rows.entries()) {
+        const next = nexts[i];
+        if (olds[i] === null || next === undefined) continue;
+        try {
+          outcomes[i] = { ...(await resealEnvelopes({ tenantId, type: row.resource_type, id: row.id, versionId: Number(row.version_id) }, row.sealed, lookup, next)), next };
+        } catch (error) {
+          if (!(error instanceof KeyError)) throw error;
+          if (error.code === 'integrity-failed') outcomes[i] = 'failed';
+          else if (error.code !== 'key-shredded') throw error;
+        }
+      }
+      return { table: cursor.table, rows, outcomes };
+    }
+
+    async function write(db: SqlDatabase, batch: Prepared): Promise<ResealStep> {
+      const table = db.table(batch.table);
+      const updates = batch.rows.flatMap((row, i) => {
+        const outcome = batch.outcomes[i];
+        return outcome === null || outcome === 'failed' || outcome === undefined ? [] : [{ row, ...outcome }];
+      });
+      const failed: Failure[] = batch.rows
+        .filter((_, i) => batch.outcomes[i] === 'failed')
+        .map((row) => ({ table: batch.table, type: row.resource_type, id: row.id, versionId: Number(row.version_id) }));
+      await db.transaction(async (tx) => {
+        for (let at = 0; at < updates.length; at += updateChunk) {
+          const part = updates.slice(at, at + updateChunk);
+          await tx.execute(resealSql(tx, table, part.length), part.flatMap(({ row, sealed, next }) => [row.resource_type, row.id, row.version_id, row.sealed, sealed, next.keyId, next.version]));
+        }
+      });
+      const last = batch.rows[batch.rows.length - 1] as StaleRow;
+      return {
+        rows: batch.rows.length,
+        fields: updates.reduce((sum, u) => sum + u.fields, 0),
+        failed,
+        cursor: { table: batch.table, type: last.resource_type, id: last.id, versionId: Number(last.version_id) },
+      };
+    }
+
+    return {
+      async *pass(db, generation, from, limit) {
+        let pending = prepare(db, generation, from ?? start, limit);
+        try {
+          for (;;) {
+            const batch = await pending;
+            if (batch === undefined) return;
+            const written = batch.rows[batch.rows.length - 1] as StaleRow;
+            // The next batch is read and encrypted while this one is written.
+            pending = prepare(db, generation, { table: batch.table, type: written.resource_type, id: written.id, versionId: Number(written.version_id) }, limit);
+            yield await write(db, batch);
+          }
+        } finally {
+          // Stopped early (abort, error): the batch in flight is dropped, never written.
+          pending.catch(() => undefined);
+        }
+      },
+      async close() {
+        memo.old.clear();
+        memo.next.clear();
+      },
+    };
+  }
+
   return {
     async countStale(db, generation) {
       const rows = await db.query<{ n: number | string }>(
@@ -71,94 +224,7 @@ export function createResealer(keys: Keys): Resealer {
       return Number(rows[0]?.n ?? 0);
     },
 
-    async step(tenantId, db, generation, from, limit) {
-      let cursor = from ?? start;
-      let rows = await staleRows(db, generation, cursor, limit);
-      if (rows.length === 0 && cursor.table === 'resources') {
-        cursor = { ...start, table: 'resource_versions' };
-        rows = await staleRows(db, generation, cursor, limit);
-      }
-      if (rows.length === 0) return { rows: 0, fields: 0, failed: [], cursor: null };
-
-      // Each old key once per batch; then each subject's new key, made together (one commit on SQLite).
-      const oldKeys = new Map<string, Promise<DataKey | undefined>>();
-      const oldKey = (keyId: string, version: number) => {
-        const name = `${keyId}.${version}`;
-        let found = oldKeys.get(name);
-        if (found === undefined) {
-          found = keys.dataKey(tenantId, keyId, version).catch((error: unknown) => {
-            if (error instanceof KeyError && error.code === 'key-shredded') return undefined;
-            throw error;
-          });
-          oldKeys.set(name, found);
-        }
-        return found;
-      };
-      const envelopeKey = /^\["v1\.([0-9a-f]{16})\.(\d{1,9})\./;
-      const subjects = new Map<string, Promise<DataKey | undefined>>();
-      for (const row of rows) {
-        const match = envelopeKey.exec(row.sealed);
-        if (match === null) continue;
-        const key = await oldKey(match[1] as string, Number(match[2]));
-        if (key !== undefined && !subjects.has(key.subject)) {
-          subjects.set(
-            key.subject,
-            keys.dataKeyFor(tenantId, key.subject).catch((error: unknown) => {
-              // Shredded since the batch was read: the data stays sealed under the destroyed key.
-              if (error instanceof KeyError && error.code === 'key-shredded') return undefined;
-              throw error;
-            }),
-          );
-        }
-      }
-      const lookup = async (keyId: string, version: number) => {
-        const key = await oldKey(keyId, version);
-        if (key === undefined) throw new KeyError('key-shredded', 'destroyed', { status: 410 });
-        return key;
-      };
-
-      const updates: Array<{ row: StaleRow; sealed: string; next: DataKey }> = [];
-      const failed: Array<{ table: ResealTable; type: string; id: string; versionId: number }> = [];
-      let fields = 0;
-      for (const row of rows) {
-        const where = { table: cursor.table, type: row.resource_type, id: row.id, versionId: Number(row.version_id) };
-        const match = envelopeKey.exec(row.sealed);
-        if (match === null) {
-          failed.push(where);
-          continue;
-        }
-        const old = await oldKey(match[1] as string, Number(match[2]));
-        const next = old === undefined ? undefined : await subjects.get(old.subject);
-        if (next === undefined) continue; // an erased subject's data stays under its destroyed key
-        try {
-          const result = await resealEnvelopes({ tenantId, type: row.resource_type, id: row.id, versionId: where.versionId }, row.sealed, lookup, next);
-          updates.push({ row, sealed: result.sealed, next });
-          fields += result.fields;
-        } catch (error) {
-          if (!(error instanceof KeyError)) throw error;
-          if (error.code === 'integrity-failed') failed.push(where);
-          else if (error.code !== 'key-shredded') throw error;
-        }
-      }
-
-      const table = db.table(cursor.table);
-      await db.transaction(async (tx) => {
-        for (const { row, sealed, next } of updates) {
-          // Only if nobody wrote the row since it was read: a newer write is under the new key already.
-          await tx.execute(`UPDATE ${table} SET sealed = ?, key_id = ?, key_version = ? WHERE resource_type = ? AND id = ? AND version_id = ? AND sealed = ?`, [
-            sealed,
-            next.keyId,
-            next.version,
-            row.resource_type,
-            row.id,
-            row.version_id,
-            row.sealed,
-          ]);
-        }
-      });
-      const last = rows[rows.length - 1] as StaleRow;
-      return { rows: rows.length, fields, failed, cursor: { table: cursor.table, type: last.resource_type, id: last.id, versionId: Number(last.version_id) } };
-    },
+    session,
 
     async raiseFloor(db, generation) {
       await db.execute(`UPDATE ${db.table('key_floor')} SET version = ? WHERE id = 1 AND version < ?`, [generation, generation]);

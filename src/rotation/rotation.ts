@@ -168,6 +168,8 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
         if (await keys.beginGeneration(tenantId, generation)) await save({ ...job, switchedAt: now() }, true);
         if (job.rowsTotal === 0 && job.rowsDone === 0) await save({ ...job, rowsTotal: await resealer.countStale(data, generation) }, true);
         await reencryptAll(data, false);
+        // Rows a killed runner moved after its last save were not counted; the pass is through all.
+        await save({ ...job, rowsDone: job.rowsTotal }, true);
         await waitUntil(job.switchedAt + settings.settleMs);
         await resealer.raiseFloor(data, generation);
         await save({ ...job, phase: 'sweep', cursor: null }, true);
@@ -186,23 +188,27 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
     }
 
     async function reencryptAll(data: Awaited<ReturnType<Storage['tenant']>>, final: boolean): Promise<void> {
-      for (;;) {
-        signal?.throwIfAborted();
-        const step = await resealer.step(job.tenantId as string, data, job.generation, job.cursor, settings.batchRows);
-        if (final) {
-          // Only the last pass counts failures: the first pass meets the same rows again here.
-          for (const failure of step.failed) report({ event: 'rotation.integrity-failed', job, ...failure });
+      const session = resealer.session(job.tenantId as string);
+      try {
+        for await (const step of session.pass(data, job.generation, job.cursor, settings.batchRows)) {
+          if (final) {
+            // Only the last pass counts failures: the first pass meets the same rows again here.
+            for (const failure of step.failed) report({ event: 'rotation.integrity-failed', job, ...failure });
+          }
+          await save({
+            ...job,
+            cursor: step.cursor,
+            rowsDone: final ? job.rowsDone : Math.min(job.rowsTotal, job.rowsDone + step.rows),
+            fieldsDone: job.fieldsDone + step.fields,
+            rowsFailed: final ? job.rowsFailed + step.failed.length : job.rowsFailed,
+          });
+          signal?.throwIfAborted();
+          // Yield between batches: a rotation inside the server never starves its requests.
+          await new Promise((resolve) => setImmediate(resolve));
         }
-        await save({
-          ...job,
-          cursor: step.cursor,
-          rowsDone: final ? job.rowsDone : Math.min(job.rowsTotal, job.rowsDone + step.rows),
-          fieldsDone: job.fieldsDone + step.fields,
-          rowsFailed: final ? job.rowsFailed + step.failed.length : job.rowsFailed,
-        });
-        if (step.cursor === null) return;
-        // Yield between batches: a rotation inside the server never starves its requests.
-        await new Promise((resolve) => setImmediate(resolve));
+        await save({ ...job, cursor: null }, true);
+      } finally {
+        await session.close();
       }
     }
 
@@ -215,7 +221,7 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
           moved = await keys.rewrapUnderMaster(settings.batchRows);
           await save({ ...job, rowsDone: Math.min(job.rowsTotal, job.rowsDone + moved), fieldsDone: job.fieldsDone + moved });
         }
-        await save({ ...job, phase: 'retire' }, true);
+        await save({ ...job, phase: 'retire', rowsDone: job.rowsTotal }, true);
       }
       if (job.phase === 'retire') {
         await waitUntil(now() + settings.settleMs);

@@ -89,6 +89,37 @@ describe('tresor CLI', () => {
     assert.equal(tresor(['keys', 'shred', '--tenant', 'acme', '--subject', '_tenant', '--data-dir', dataDir]).code, 1, 'the tenant key is not a subject');
   });
 
+  it('rotates tenant and master keys while the server runs, and shows the key status', async () => {
+    const key = tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'admin', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/fhir+json' };
+    const created = await app.http.inject({ method: 'POST', url: '/tenants/acme/fhir/Patient', headers, payload: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Rotated' }] }) });
+    const id = (JSON.parse(created.body) as { id: string }).id;
+    assert.equal(tresor(['keys', 'rotate', '--tenant', 'acme', '--master', '--data-dir', dataDir]).code, 2, 'one scope at a time');
+    assert.equal(tresor(['keys', 'rotate', '--tenant', 'nobody', '--data-dir', dataDir]).code, 1);
+
+    const tenant = tresor(['keys', 'rotate', '--tenant', 'acme', '--data-dir', dataDir]);
+    assert.equal(tenant.code, 0, tenant.stderr);
+    assert.match(tenant.stderr, /tenant acme: version 2 is current from now on/);
+    assert.match(tenant.stdout, /tenant acme: generation 2; [\d,]+ fields re-encrypted in [\d.]+ s \([\d,]+ fields\/s\); retired: data key versions \d+, key-encryption keys 1/);
+    const master = tresor(['keys', 'rotate', '--master', '--data-dir', dataDir]);
+    assert.equal(master.code, 0, master.stderr);
+    assert.match(master.stdout, /master key: version 2; \d+ tenant key\(s\) re-wrapped .* retired: master versions 1/);
+    // The running server sees both at once: it reads the rotated key ring and the new data keys.
+    const read = await app.http.inject({ method: 'GET', url: `/tenants/acme/fhir/Patient/${id}`, headers });
+    assert.equal(read.statusCode, 200, read.body);
+    assert.equal((JSON.parse(read.body) as { name: Array<{ family: string }> }).name[0]?.family, 'Rotated');
+
+    const status = tresor(['keys', 'status', '--data-dir', dataDir]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /master key: local \(key file\); versions held: 2\n/);
+    assert.match(status.stdout, /tenant acme: key-encryption key v2 · index key v1 · data keys v1: 0 live, 1 destroyed; v2: \d+ live/);
+    assert.match(status.stdout, /rotation \S+: tenant acme to version 2 finished/);
+    const json = JSON.parse(tresor(['keys', 'status', '--json', '--data-dir', dataDir]).stdout) as { masterVersions: number[] };
+    assert.deepEqual(json.masterVersions, [2]);
+    // Nothing printed is key material: no base64 of 32 bytes anywhere.
+    assert.doesNotMatch(tenant.stdout + tenant.stderr + master.stdout + status.stdout, /[A-Za-z0-9+/]{43}=/);
+  });
+
   it('keeps the master key ring owner-only and refuses to start when it is not', () => {
     const file = join(dataDir, 'master-key.json');
     assert.equal(statSync(file).mode & 0o777, 0o600, 'created at first start, owner-only');
