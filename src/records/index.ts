@@ -3,7 +3,9 @@
  * Patients' records over a FHIR R4 REST subset: create, read, vread, update (If-Match), soft
  * delete with history, search on indexed parameters, batch and atomic transaction Bundles,
  * validation against the official R4 schema plus local reference checks. Stores resources in
- * the tenant's own data set. Does not authenticate (identity) or encrypt (keys, next issue).
+ * the tenant's own data set, each personal and health element sealed under its patient's data key
+ * (the data register decides which), and re-encrypts stored rows for a key rotation. Does not
+ * authenticate (identity) or hold keys (keys).
  */
 export { createRecords, type Records, type RecordsDeps, type StoredResource } from './records.js';
 export { createBundleProcessor, type BundleProcessor } from './bundles.js';
