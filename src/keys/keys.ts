@@ -86,6 +86,9 @@ export interface KeysDeps {
 
 const subjectPattern = /^(Patient\/[A-Za-z0-9\-.]{1,64}|_tenant)$/;
 
+/** How long a process may use a cached key after the key store changed (PostgreSQL; SQLite is exact). */
+export const keyCacheTtlMs = 1000;
+
 /**
  * The key hierarchy (NIST SP 800-57 Pt 1 §6.1): master key (provider) → per-tenant
  * key-encryption key and index key → per-subject data keys. Every wrap binds, in its AAD,
@@ -93,9 +96,6 @@ const subjectPattern = /^(Patient\/[A-Za-z0-9\-.]{1,64}|_tenant)$/;
  * Unwrapped keys are cached; the cache forgets at once when the key store changes (SQLite),
  * or within a second (PostgreSQL), so a shred counts everywhere.
  */
-/** How long a process may use a cached key after the key store changed (PostgreSQL; SQLite is exact). */
-export const keyCacheTtlMs = 1000;
-
 export function createKeys({ db, provider, clock }: KeysDeps): Keys {
   const cacheOptions = { ttlMs: keyCacheTtlMs, maxEntries: 100_000 };
   const tenantKeys = createLookupCache<{ version: number; key: Buffer }>(db, cacheOptions);

@@ -109,11 +109,18 @@ describe('tresor CLI', () => {
     assert.equal(read.statusCode, 200, read.body);
     assert.equal((JSON.parse(read.body) as { name: Array<{ family: string }> }).name[0]?.family, 'Rotated');
 
+    // No flag: every tenant, disabled ones too (their data is still there to protect).
+    const everyone = tresor(['keys', 'rotate', '--data-dir', dataDir]);
+    assert.equal(everyone.code, 0, everyone.stderr);
+    assert.match(everyone.stdout, /tenant acme: generation 3;/);
+    assert.match(everyone.stdout, /tenant beta: generation 2;/);
+    assert.equal((await app.http.inject({ method: 'GET', url: `/tenants/acme/fhir/Patient/${id}`, headers })).statusCode, 200);
+
     const status = tresor(['keys', 'status', '--data-dir', dataDir]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /master key: local \(key file\); versions held: 2\n/);
-    assert.match(status.stdout, /tenant acme: key-encryption key v2 · index key v1 · data keys v1: 0 live, 1 destroyed; v2: \d+ live/);
-    assert.match(status.stdout, /rotation \S+: tenant acme to version 2 finished/);
+    assert.match(status.stdout, /tenant acme: key-encryption key v3 · index key v1 · data keys v1: 0 live, 1 destroyed; v3: \d+ live/);
+    assert.match(status.stdout, /rotation \S+: tenant acme to version 3 finished/);
     const json = JSON.parse(tresor(['keys', 'status', '--json', '--data-dir', dataDir]).stdout) as { masterVersions: number[] };
     assert.deepEqual(json.masterVersions, [2]);
     // Nothing printed is key material: no base64 of 32 bytes anywhere.
