@@ -7,5 +7,5 @@ import type { FieldSealer } from '../src/records/index.js';
  */
 export const plaintextSealer: FieldSealer = {
   seal: (_context, resource) => ({ plain: JSON.stringify(resource), sealed: null }),
-  open: async (_context, stored) => stored.plain,
+  open: async (_context, stored) => ({ text: stored.plain, sealedElements: [] }),
 };

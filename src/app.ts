@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/index.js';
+import { auditMigrations, createAudit, operatorEvent, type Audit } from './audit/index.js';
 import { createApiKeys, identityMigrations, type ApiKeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage } from './platform/db/index.js';
@@ -57,6 +58,7 @@ export interface Core {
   readonly apiKeys: ApiKeys;
   readonly rotation: Rotation;
   readonly keyProvider: KeyProvider;
+  readonly audit: Audit;
 }
 
 /**
@@ -73,11 +75,21 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     config.storage.engine === 'sqlite'
       ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite } }
       : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
-    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: recordsMigrations },
+    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: [...recordsMigrations, ...auditMigrations] },
     () => clock.now().getTime(),
   );
   const keys = createKeys({ db: storage.keys, provider, clock });
   const tenants = createTenants({ storage, clock });
+  const audit = createAudit({ storage, clock });
+  // A tenant's key rotation starting and finishing are events of that tenant's audit trail.
+  const rotationReport = async (event: RotationEvent) => {
+    const { job } = event;
+    if (job.scope === 'tenant' && job.tenantId !== undefined && (event.event === 'rotation.started' || event.event === 'rotation.finished')) {
+      const detail = event.event === 'rotation.started' ? `generation ${job.generation} current` : `generation ${job.generation} done; retired ${job.retired ?? 'nothing'}; ${job.rowsFailed} rows failed`;
+      await audit.record(job.tenantId, [operatorEvent('key.rotated', { id: 'system:key-rotation', role: 'system', client: 'tresor' }, { detail, outcome: job.rowsFailed > 0 ? 'failure' : 'success' })]);
+    }
+    overrides.rotationReport?.(event);
+  };
   return {
     storage,
     keys,
@@ -85,13 +97,14 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) }),
     tenants,
     apiKeys: createApiKeys({ db: storage.platform, clock }),
+    audit,
     rotation: createRotation({
       storage,
       keys,
       provider,
       resealer: createResealer(keys),
       tenantExists: async (tenantId) => (await tenants.get(tenantId)) !== undefined,
-      ...(overrides.rotationReport === undefined ? {} : { report: overrides.rotationReport }),
+      report: rotationReport,
       options: { batchRows: config.keys.rotationBatchRows, ...overrides.rotationOptions },
     }),
   };
@@ -131,7 +144,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       overrides.rotationReport?.(event);
     },
   });
-  const { storage, records, tenants, apiKeys, rotation } = core;
+  const { storage, records, tenants, apiKeys, rotation, audit } = core;
   const bundles = createBundleProcessor({ records, clock });
 
   const tls = config.server.tls.enabled
@@ -191,7 +204,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  await http.register(fhirRoutes({ records, bundles, storage, tenants, apiKeys, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
+  await http.register(fhirRoutes({ records, bundles, storage, tenants, apiKeys, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
 
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000);

@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
 import { buildApp, buildCore, type Core } from '../app.js';
+import { verifyAudit } from './audit-commands.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
+import { userInfo } from 'node:os';
+import { operatorEvent, type Actor, type AuditAction } from '../audit/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
@@ -31,6 +34,8 @@ Usage:
                                             keys (master), and retires what nothing uses. Resumes an
                                             unfinished rotation of the same scope instead of starting another
   tresor keys status [--json]               key versions per tenant, rotation jobs and their progress
+  tresor audit verify [--tenant <id>]       re-computes each tenant's audit hash chain; reports every edited,
+                                            deleted, inserted, reordered or cut event; exit 1 on any finding
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -129,13 +134,18 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
   }
 }
 
+/** Who ran an admin command, for the audit trail: the operating-system account on this host. */
+const operator = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'operator', client: 'tresor-cli' });
+
 async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | undefined>): Promise<number | void> {
   const need = (value: string | boolean | undefined, what: string): string => {
     if (typeof value !== 'string' || value === '') throw new UsageError(`missing ${what}`);
     return value;
   };
+  const audited = (tenantId: string, action: AuditAction, fields: Parameters<typeof operatorEvent>[2] = {}) => core.audit.record(tenantId, [operatorEvent(action, operator(), fields)]);
   if (command === 'tenant' && sub === 'create') {
     const tenant = await core.tenants.create(need(arg, '<id>'), typeof values['name'] === 'string' ? values['name'] : undefined);
+    await audited(tenant.id, 'tenant.created');
     io.stdout(`created tenant ${tenant.id} (${tenant.name}); data set: ${tenant.dataSet}`);
     return;
   }
@@ -147,6 +157,7 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
   }
   if (command === 'tenant' && sub === 'disable') {
     const tenant = await core.tenants.disable(need(arg, '<id>'));
+    await audited(tenant.id, 'tenant.disabled');
     io.stdout(`tenant ${tenant.id} is ${tenant.status}`);
     return;
   }
@@ -155,6 +166,7 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
     const tenant = await core.tenants.get(tenantId);
     if (tenant === undefined) throw new UsageError(`no tenant ${tenantId}; create it with: tresor tenant create ${tenantId}`);
     const { key, info } = await core.apiKeys.create({ tenantId, role: need(values['role'], '--role'), label: typeof values['label'] === 'string' ? values['label'] : undefined });
+    await audited(tenantId, 'apikey.created', { detail: `${info.id} ${info.role}` });
     io.stdout(`created API key ${info.id} for tenant ${info.tenantId} with role ${info.role}.`);
     io.stdout('It is shown once and stored only as a hash; keep it now:');
     io.stdout(key); // last line of stdout, by contract
@@ -166,6 +178,7 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
   }
   if (command === 'apikey' && sub === 'revoke') {
     const info = await core.apiKeys.revoke(need(arg, '<key-id>'));
+    await audited(info.tenantId, 'apikey.revoked', { detail: info.id });
     io.stdout(`API key ${info.id} revoked at ${info.revokedAt ?? ''}`);
     return;
   }
@@ -176,11 +189,13 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
     // Key first: once it is gone the data is unreadable, even if marking the records fails.
     const destroyed = await core.keys.shred(tenantId, subject);
     const erased = await core.records.erase({ tenantId, db: await core.storage.tenant(tenantId) }, subject);
+    await audited(tenantId, 'key.shredded', { subjects: [subject], detail: `${destroyed} key versions, ${erased} records erased` });
     io.stdout(`${subject} in tenant ${tenantId}: ${destroyed} key version(s) destroyed, ${erased} record(s) marked erased.`);
     return;
   }
   if (command === 'keys' && sub === 'rotate') return rotateKeys(io, core, values);
   if (command === 'keys' && sub === 'status') return keyStatus(io, core, values['json'] === true);
+  if (command === 'audit' && sub === 'verify') return verifyAudit(io, core, typeof values['tenant'] === 'string' ? values['tenant'] : undefined);
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
 }
 

@@ -5,7 +5,21 @@ import { AppError, type ErrorIssue } from '../platform/errors.js';
 import { invalid } from './errors.js';
 import { responseBundle, searchsetBundle, type ResponseEntry } from './fhir/bundle.js';
 import { operationOutcome } from './fhir/operation-outcome.js';
-import { requireDefinition, requireId, type PreparedWrite, type Records, type StoredResource, type TenantData, type TenantView } from './records.js';
+import type { SqlExecutor } from '../platform/db/index.js';
+import { requireDefinition, requireId, type Disclosure, type PreparedWrite, type Records, type StoredResource, type TenantData, type TenantView } from './records.js';
+
+/** One resource an entry disclosed or changed, as the audit trail names it. */
+export type Disclosed = { readonly ref: string } & Disclosure;
+
+/**
+ * How a Bundle's entries reach the audit trail: write events commit with the writes, read
+ * events are durable before the response is sent. The HTTP layer supplies who is asking.
+ */
+export interface BundleAudit {
+  event(kind: 'created' | 'updated' | 'deleted' | 'read' | 'searched', disclosed: readonly Disclosed[], status: number, failure?: AppError): unknown;
+  appendIn(tx: SqlExecutor, events: readonly unknown[]): Promise<void>;
+  record(events: readonly unknown[]): Promise<void>;
+}
 
 const maxEntries = 1000;
 
@@ -130,27 +144,35 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
     resource: stored.content,
   });
 
-  async function run(exec: TenantView, operation: Operation, baseUrl: string): Promise<ResponseEntry> {
+  const disclosedOf = (stored: StoredResource): Disclosed => ({ ref: `${stored.type}/${stored.id}/_history/${stored.versionId}`, subject: stored.subject, classes: stored.classes });
+
+  async function run(exec: TenantView, operation: Operation, baseUrl: string, audit: BundleAudit): Promise<{ entry: ResponseEntry; event: unknown }> {
     switch (operation.method) {
-      case 'POST':
-        return written('201 Created', await records.createIn(exec, operation.write));
+      case 'POST': {
+        const stored = await records.createIn(exec, operation.write);
+        return { entry: written('201 Created', stored), event: audit.event('created', [disclosedOf(stored)], 201) };
+      }
       case 'PUT': {
         const { resource, created } = await records.updateIn(exec, operation.write, operation.ifMatch);
-        return written(created ? '201 Created' : '200 OK', resource);
+        return { entry: written(created ? '201 Created' : '200 OK', resource), event: audit.event(created ? 'created' : 'updated', [disclosedOf(resource)], created ? 201 : 200) };
       }
-      case 'DELETE':
-        await records.deleteIn(exec, operation.type, operation.id, operation.ifMatch);
-        return { status: '204 No Content' };
+      case 'DELETE': {
+        const { subject } = await records.deleteIn(exec, operation.type, operation.id, operation.ifMatch);
+        return { entry: { status: '204 No Content' }, event: audit.event('deleted', [{ ref: `${operation.type}/${operation.id}`, subject: subject ?? '_tenant', classes: [] }], 204) };
+      }
       case 'GET': {
         if (operation.id === undefined) {
           const result = await records.search(exec, operation.type, operation.params ?? [], false);
-          return { status: '200 OK', resource: searchsetBundle(baseUrl, operation.type, result, clock.now()) };
+          const disclosed = result.matches.map((m) => ({ ref: `${operation.type}/${m.id}/_history/${m.versionId}`, subject: m.subject, classes: m.classes }));
+          return { entry: { status: '200 OK', resource: searchsetBundle(baseUrl, operation.type, result, clock.now()) }, event: audit.event('searched', disclosed, 200) };
         }
         const stored = operation.versionId === undefined ? await records.read(exec, operation.type, operation.id) : await records.vread(exec, operation.type, operation.id, operation.versionId);
-        return { status: '200 OK', etag: `W/"${stored.versionId}"`, lastModified: stored.lastUpdated, resource: stored.content };
+        return { entry: { status: '200 OK', etag: `W/"${stored.versionId}"`, lastModified: stored.lastUpdated, resource: stored.content }, event: audit.event('read', [disclosedOf(stored)], 200) };
       }
     }
   }
+
+  const kindOf = { POST: 'created', PUT: 'updated', DELETE: 'deleted', GET: 'read' } as const;
 
   const failed = (error: AppError): ResponseEntry => ({
     status: String(error.status),
@@ -161,7 +183,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
   const order = { DELETE: 0, POST: 1, PUT: 2, GET: 3 } as const;
 
   return {
-    async process(t: TenantData, body: unknown, baseUrl: string): Promise<{ kind: 'batch' | 'transaction'; bundle: string }> {
+    async process(t: TenantData, body: unknown, baseUrl: string, audit: BundleAudit): Promise<{ kind: 'batch' | 'transaction'; bundle: string }> {
       const { kind, operations } = await parseEntries(t.tenantId, body, baseUrl);
       const view = (db: TenantView['db']): TenantView => ({ tenantId: t.tenantId, db });
       if (kind === 'transaction') {
@@ -170,30 +192,50 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
         const ops = operations as Operation[];
         const responses = await t.db.transaction(async (tx) => {
           const results: ResponseEntry[] = new Array(ops.length);
+          const events: unknown[] = [];
           const sequence = ops.map((op, index) => ({ op, index })).sort((a, b) => order[a.op.method] - order[b.op.method] || a.index - b.index);
           for (const { op, index } of sequence) {
             try {
-              results[index] = await run(view(tx), op, baseUrl);
+              const { entry, event } = await run(view(tx), op, baseUrl, audit);
+              results[index] = entry;
+              events.push(event);
             } catch (error) {
               entryError(index, error);
             }
           }
+          // All or nothing, the audit events included.
+          await audit.appendIn(tx, events);
           return results;
         });
         return { kind, bundle: responseBundle('transaction-response', responses, clock.now()) };
       }
-      // Batch: entries are independent; each write commits (or fails) on its own.
+      // Batch: entries are independent; each write commits (or fails) on its own, with its event.
+      const reads: unknown[] = [];
       const responses = await Promise.all(
         operations.map(async (op) => {
           if (op instanceof AppError) return failed(op);
           try {
-            return op.method === 'GET' ? await run(view(t.db), op, baseUrl) : await t.db.transaction((tx) => run(view(tx), op, baseUrl));
+            if (op.method === 'GET') {
+              const { entry, event } = await run(view(t.db), op, baseUrl, audit);
+              reads.push(event);
+              return entry;
+            }
+            return await t.db.transaction(async (tx) => {
+              const { entry, event } = await run(view(tx), op, baseUrl, audit);
+              await audit.appendIn(tx, [event]);
+              return entry;
+            });
           } catch (error) {
-            if (error instanceof AppError) return failed(error);
-            throw error;
+            if (!(error instanceof AppError)) throw error;
+            // An audit failure fails the whole request: nothing may go out unaudited.
+            if (error.code === 'audit-unavailable') throw error;
+            const ref = 'id' in op && op.id !== undefined ? `${op.type}/${op.id}` : op.type;
+            reads.push(audit.event(kindOf[op.method], [{ ref, subject: '_tenant', classes: [] }], error.status, error));
+            return failed(error);
           }
         }),
       );
+      await audit.record(reads);
       return { kind, bundle: responseBundle('batch-response', responses, clock.now()) };
     },
   };

@@ -13,6 +13,7 @@ export type RecordErrorCode =
   | 'version-conflict'
   | 'conflict'
   | 'key-rotated'
+  | 'purpose-invalid'
   | 'search-invalid'
   | 'bundle-invalid'
   | 'media-type-unsupported'

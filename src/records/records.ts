@@ -1,4 +1,5 @@
-import { KeyError, type DataKey, type Keys } from '../keys/index.js';
+import { KeyError, tenantSubject, type DataKey, type Keys } from '../keys/index.js';
+import { classify, type DataClass } from './data-register.js';
 import type { Clock } from '../platform/clock.js';
 import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
@@ -29,8 +30,16 @@ import {
   type WriteRow,
 } from './store.js';
 
+/** What the audit trail needs of a version that was disclosed or changed: whose, and which data classes. */
+export interface Disclosure {
+  /** `Patient/<id>` whose key sealed it, or `_tenant`. */
+  readonly subject: string;
+  /** The data classes of its elements (from the data register). */
+  readonly classes: readonly DataClass[];
+}
+
 /** A stored version: `content` is the resource's JSON text, sent as is. */
-export interface StoredResource {
+export interface StoredResource extends Disclosure {
   readonly type: string;
   readonly id: string;
   readonly versionId: number;
@@ -43,12 +52,13 @@ export interface HistoryEntry {
   readonly lastUpdated: string;
   /** null for the version that records a delete. */
   readonly content: string | null;
+  readonly disclosure: Disclosure | null;
 }
 
 export interface SearchResult {
   readonly query: SearchQuery;
   readonly total: number | undefined;
-  readonly matches: ReadonlyArray<{ id: string; content: string }>;
+  readonly matches: ReadonlyArray<{ id: string; versionId: number; content: string } & Disclosure>;
   readonly hasMore: boolean;
 }
 
@@ -86,7 +96,7 @@ export interface Records {
   read(t: TenantView, type: string, id: string): Promise<StoredResource>;
   vread(t: TenantView, type: string, id: string, versionId: string): Promise<StoredResource>;
   update(t: TenantData, type: string, id: string, body: unknown, ifMatch?: string): Promise<{ resource: StoredResource; created: boolean }>;
-  delete(t: TenantData, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined }>;
+  delete(t: TenantData, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined; subject: string | undefined }>;
   history(t: TenantView, type: string, id: string, page: { count: number; offset: number }): Promise<{ entries: HistoryEntry[]; total: number }>;
   search(t: TenantView, type: string, params: ReadonlyArray<readonly [string, string]>, lenient: boolean): Promise<SearchResult>;
   /** Marks every record sealed under `subject`'s (destroyed) key as erased. */
@@ -96,7 +106,7 @@ export interface Records {
   prepare(tenantId: string, type: string, body: unknown, target: WriteTarget): Promise<PreparedWrite>;
   createIn(t: TenantView, write: PreparedWrite): Promise<StoredResource>;
   updateIn(t: TenantView, write: PreparedWrite, ifMatch?: string): Promise<{ resource: StoredResource; created: boolean }>;
-  deleteIn(t: TenantView, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined }>;
+  deleteIn(t: TenantView, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined; subject: string | undefined }>;
 }
 
 export interface RecordsDeps {
@@ -148,22 +158,35 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     return (param: string, value: string) => blindIndex(indexKey, param, value);
   };
 
+  const classesOf = (type: string, elements: Iterable<string>): DataClass[] => {
+    const classes = new Set<DataClass>(['internal']);
+    for (const element of elements) classes.add(classify(type, element));
+    return [...classes];
+  };
+
   /** Opens a stored version; a destroyed key means the record was erased, never garbage. */
-  async function reveal(t: TenantView, context: SealContext, plain: string, sealed: string | null): Promise<string> {
+  async function reveal(t: TenantView, context: SealContext, plain: string, sealed: string | null, subject: string | null): Promise<{ content: string } & Disclosure> {
+    let keySubject = subject ?? tenantSubject;
     try {
-      return await sealer.open(context, { plain, sealed }, (keyId, version) => keys.dataKey(t.tenantId, keyId, version));
+      const opened = await sealer.open(context, { plain, sealed }, async (keyId, version) => {
+        const key = await keys.dataKey(t.tenantId, keyId, version);
+        keySubject = key.subject;
+        return key;
+      });
+      return { content: opened.text, subject: keySubject, classes: classesOf(context.type, opened.sealedElements) };
     } catch (error) {
       if (error instanceof KeyError && error.code === 'key-shredded') throw erased(context.type, context.id);
       throw error;
     }
   }
 
-  const toStored = (type: string, id: string, versionId: number, lastUpdated: number, content: string): StoredResource => ({
+  const toStored = (type: string, id: string, versionId: number, lastUpdated: number, content: string, disclosure: Disclosure): StoredResource => ({
     type,
     id,
     versionId,
     lastUpdated: new Date(lastUpdated).toISOString(),
     content,
+    ...disclosure,
   });
 
   async function prepare(tenantId: string, type: string, body: unknown, target: WriteTarget): Promise<PreparedWrite> {
@@ -246,7 +269,7 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     }
     await replaceIndex(tx, type, id, entries, current !== undefined);
     await replaceLinks(tx, type, id, targets, current !== undefined);
-    return toStored(type, id, versionId, lastUpdated, JSON.stringify(resource));
+    return toStored(type, id, versionId, lastUpdated, JSON.stringify(resource), { subject: prepared.keySubject, classes: classesOf(type, Object.keys(resource)) });
   }
 
   async function createIn(t: TenantView, prepared: PreparedWrite): Promise<StoredResource> {
@@ -270,7 +293,7 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     const current = await selectCurrent(tx, type, requireId(id));
     if (current === undefined) throw new RecordError('not-found', `${type}/${id} does not exist.`, { status: 404 });
     if (current.deleted === 2) throw erased(type, id);
-    if (current.deleted === 1) return { versionId: undefined };
+    if (current.deleted === 1) return { versionId: undefined, subject: current.key_subject ?? undefined };
     if (ifMatch !== undefined && parseVersionTag(ifMatch) !== current.version_id) throw versionConflict(current.version_id);
     const referrer = await selectReferrer(tx, type, id);
     if (referrer !== undefined) {
@@ -294,7 +317,7 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     await insertVersion(tx, row, true);
     await replaceIndex(tx, type, id, [], true);
     await replaceLinks(tx, type, id, [], true);
-    return { versionId: row.versionId };
+    return { versionId: row.versionId, subject: current.key_subject ?? undefined };
   }
 
   return {
@@ -322,8 +345,8 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       if (row === undefined) throw new RecordError('not-found', `${type}/${id} does not exist.`, { status: 404 });
       if (row.deleted === 2) throw erased(type, id);
       if (row.deleted === 1) throw new RecordError('gone', `${type}/${id} was deleted.`, { status: 410 });
-      const content = await reveal(t, { tenantId: t.tenantId, type, id, versionId: row.version_id }, row.content, row.sealed);
-      return toStored(type, id, row.version_id, Number(row.last_updated), content);
+      const { content, ...disclosure } = await reveal(t, { tenantId: t.tenantId, type, id, versionId: row.version_id }, row.content, row.sealed, row.key_subject);
+      return toStored(type, id, row.version_id, Number(row.last_updated), content, disclosure);
     },
     async vread(t, type, id, versionId) {
       requireDefinition(type);
@@ -332,8 +355,8 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       const row = await selectVersion(t.db, type, id, Number(versionId));
       if (row === undefined) throw new RecordError('not-found', `${type}/${id} has no version ${versionId}.`, { status: 404 });
       if (row.deleted === 1 || row.content === null) throw new RecordError('gone', `Version ${versionId} of ${type}/${id} records its deletion.`, { status: 410 });
-      const content = await reveal(t, { tenantId: t.tenantId, type, id, versionId: row.version_id }, row.content, row.sealed);
-      return toStored(type, id, row.version_id, Number(row.last_updated), content);
+      const { content, ...disclosure } = await reveal(t, { tenantId: t.tenantId, type, id, versionId: row.version_id }, row.content, row.sealed, null);
+      return toStored(type, id, row.version_id, Number(row.last_updated), content, disclosure);
     },
     async history(t, type, id, page) {
       requireDefinition(type);
@@ -343,10 +366,12 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       const rows = await selectHistory(t.db, type, id, page.count, page.offset);
       const entries: HistoryEntry[] = [];
       for (const row of rows) {
+        const opened = row.deleted === 1 || row.content === null ? null : await reveal(t, { tenantId: t.tenantId, type, id, versionId: row.version_id }, row.content, row.sealed, current.key_subject);
         entries.push({
           versionId: row.version_id,
           lastUpdated: new Date(Number(row.last_updated)).toISOString(),
-          content: row.deleted === 1 || row.content === null ? null : await reveal(t, { tenantId: t.tenantId, type, id, versionId: row.version_id }, row.content, row.sealed),
+          content: opened?.content ?? null,
+          disclosure: opened === null ? null : { subject: opened.subject, classes: opened.classes },
         });
       }
       return { total: current.version_id, entries };
@@ -364,9 +389,9 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
         // A page past the end has no row to carry the total: count separately only then.
         total = first?.total !== undefined ? Number(first.total) : query.offset === 0 && query.count > 0 ? 0 : await selectCount(db, sql.count.sql, sql.count.params);
       }
-      const matches: Array<{ id: string; content: string }> = [];
+      const matches: Array<SearchResult['matches'][number]> = [];
       for (const row of rows.slice(0, query.count)) {
-        matches.push({ id: row.id, content: await reveal(t, { tenantId: t.tenantId, type, id: row.id, versionId: row.version_id }, row.content, row.sealed) });
+        matches.push({ id: row.id, versionId: Number(row.version_id), ...(await reveal(t, { tenantId: t.tenantId, type, id: row.id, versionId: row.version_id }, row.content, row.sealed, row.key_subject)) });
       }
       return { query, total, matches, hasMore: rows.length > query.count };
     },

@@ -5,17 +5,21 @@ import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError } from '../platform/http/index.js';
 import { forbidden, hasPermission, unauthenticated, type ApiKeys, type Permission, type Principal } from '../identity/index.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
-import type { BundleProcessor } from './bundles.js';
+import { purposesOfUse, type Actor, type Audit, type AuditAction, type AuditEventInput, type PurposeOfUse } from '../audit/index.js';
+import type { Role } from '../identity/index.js';
+import type { BundleAudit, BundleProcessor, Disclosed } from './bundles.js';
 import { RecordError } from './errors.js';
 import { historyBundle, searchsetBundle } from './fhir/bundle.js';
 import { capabilityStatement } from './fhir/capability.js';
 import { operationOutcome } from './fhir/operation-outcome.js';
+import type { AppError } from '../platform/errors.js';
 import type { Records, StoredResource, TenantData } from './records.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     tenantId: string;
+    purpose: PurposeOfUse;
   }
   interface FastifyContextConfig {
     /** What the route needs; absent = public (only `metadata`). */
@@ -29,6 +33,7 @@ export interface FhirRoutesDeps {
   readonly storage: Storage;
   readonly tenants: Tenants;
   readonly apiKeys: ApiKeys;
+  readonly audit: Audit;
   readonly clock: Clock;
   readonly publicUrl: string | undefined;
   readonly version: string;
@@ -92,12 +97,84 @@ function checkBundlePermissions(request: FastifyRequest): void {
   }
 }
 
+/**
+ * Why the data is accessed (HL7 v3 PurposeOfUse, header `X-Purpose-Of-Use`), recorded with every
+ * audit event. Without the header each role has a default: clinicians and readers treat (TREAT),
+ * administrators run the practice (HOPERAT).
+ */
+const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = { admin: 'HOPERAT', clinician: 'TREAT', reader: 'TREAT' };
+
+function checkPurpose(request: FastifyRequest): void {
+  const header = request.headers['x-purpose-of-use'];
+  if (header === undefined) {
+    request.purpose = request.principal === null ? 'TREAT' : defaultPurpose[request.principal.role];
+    return;
+  }
+  const code = String(header).trim().toUpperCase();
+  if (!(purposesOfUse as readonly string[]).includes(code)) {
+    throw new RecordError('purpose-invalid', `X-Purpose-Of-Use takes one HL7 PurposeOfUse code: ${purposesOfUse.join(', ')}.`, { status: 400 });
+  }
+  request.purpose = code as PurposeOfUse;
+}
+
 function checkAccept(request: FastifyRequest): void {
   if (!acceptsJson(request)) throw new RecordError('not-acceptable', 'Only application/fhir+json is served.', { status: 406 });
 }
 
+const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
+const typePattern = /^[A-Z][A-Za-z]{1,40}$/;
+
+/** The audit action a FHIR route performs (for events of failed requests too). */
+function actionOf(request: FastifyRequest): AuditAction {
+  const route = request.routeOptions.url ?? '';
+  if (route.endsWith('/_history') || route.endsWith('/_history/:versionId')) return route.endsWith('/_history') ? 'record.history-read' : 'record.read';
+  switch (request.method) {
+    case 'POST':
+      return route.endsWith('/fhir/') ? 'bundle.processed' : route.endsWith('/_search') ? 'record.searched' : 'record.created';
+    case 'PUT':
+      return 'record.updated';
+    case 'DELETE':
+      return 'record.deleted';
+    default:
+      return route.endsWith('/:type') ? 'record.searched' : 'record.read';
+  }
+}
+
 export function fhirRoutes(deps: FhirRoutesDeps) {
-  const { records, bundles, storage, tenants, apiKeys, clock } = deps;
+  const { records, bundles, storage, tenants, apiKeys, audit, clock } = deps;
+
+  const actorOf = (request: FastifyRequest): Actor =>
+    request.principal === null ? { id: 'anonymous', role: 'none', client: '' } : { id: request.principal.id, role: request.principal.role, client: request.principal.label };
+
+  /** An audit event of this request: ids, patients and data classes only, never contents. */
+  function eventOf(request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput {
+    return {
+      action,
+      outcome: failure === undefined ? 'success' : 'failure',
+      status,
+      actor: actorOf(request),
+      purpose: request.purpose,
+      resources: disclosed.map((d) => d.ref),
+      subjects: [...new Set(disclosed.map((d) => d.subject).filter((s) => s.startsWith('Patient/')))],
+      classes: [...new Set(disclosed.flatMap((d) => d.classes))].sort(),
+      requestId: request.id,
+      sourceIp: request.ip,
+      detail: failure?.code ?? '',
+    };
+  }
+  const disclosedOf = (stored: StoredResource): Disclosed => ({ ref: `${stored.type}/${stored.id}/_history/${stored.versionId}`, subject: stored.subject, classes: stored.classes });
+
+  /** Reads: the response waits until its event is durable (fail closed). */
+  const recorded = (request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status = 200) => audit.record(request.tenantId, [eventOf(request, action, disclosed, status)]);
+
+  const bundleAudit = (request: FastifyRequest): BundleAudit => {
+    const actions = { created: 'record.created', updated: 'record.updated', deleted: 'record.deleted', read: 'record.read', searched: 'record.searched' } as const;
+    return {
+      event: (kind, disclosed, status, failure) => eventOf(request, actions[kind], disclosed, status, failure),
+      appendIn: async (tx, events) => void (await audit.appendIn(tx, request.tenantId, events as AuditEventInput[])),
+      record: (events) => audit.record(request.tenantId, events as AuditEventInput[]),
+    };
+  };
   const authenticate = makeAuthenticate(apiKeys);
   const requireActiveTenant = makeRequireActiveTenant(tenants);
 
@@ -130,6 +207,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.decorateRequest('principal', null);
     app.decorateRequest('tenantId', '');
+    app.decorateRequest('purpose', undefined as unknown as PurposeOfUse);
 
     // Only JSON and (for _search) forms: Fastify's built-in text/plain parser is removed so that
     // any other Content-Type is a 415, not a string handed to the handlers.
@@ -147,10 +225,25 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       await requireActiveTenant(request);
       checkPermission(request);
       checkAccept(request);
+      checkPurpose(request);
     });
 
-    app.setErrorHandler((error, request, reply) => {
-      const appError = fromFrameworkError(error);
+    app.setErrorHandler(async (error, request, reply) => {
+      let appError = fromFrameworkError(error);
+      // A failed request by a caller who proved to be of this tenant is an audit event too (a
+      // denied or failed access is what detection looks for). Before that point — no valid
+      // credential for the tenant — the access log has it.
+      if (request.principal !== null && request.principal.tenantId === request.tenantId && appError.code !== 'audit-unavailable') {
+        const { type, id } = (request.params ?? {}) as { type?: string; id?: string };
+        const ref = type !== undefined && typePattern.test(type) ? (id !== undefined && idPattern.test(id) ? `${type}/${id}` : type) : '';
+        const action = appError.status === 403 ? 'access.denied' : actionOf(request);
+        request.purpose ??= defaultPurpose[request.principal.role];
+        try {
+          await audit.record(request.tenantId, [eventOf(request, action, ref === '' ? [] : [{ ref, subject: '_tenant', classes: [] }], appError.status, appError)]);
+        } catch (auditError) {
+          appError = fromFrameworkError(auditError);
+        }
+      }
       if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
       for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);
       const message = appError.expose ? appError.message : 'Internal error.';
@@ -173,13 +266,18 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     // A Bundle needs, entry by entry, what the same request would need on its own.
     app.post('/', read, async (request, reply) => {
       checkBundlePermissions(request);
-      const result = await bundles.process(await tenantData(request), request.body, baseUrl(request));
+      const result = await bundles.process(await tenantData(request), request.body, baseUrl(request), bundleAudit(request));
       return reply.type(fhirJson).send(result.bundle);
     });
 
     const search = async (request: FastifyRequest, reply: FastifyReply, params: Array<[string, string]>) => {
       const { type } = request.params as { type: string };
       const result = await records.search(await tenantData(request), type, params, lenient(request));
+      await recorded(
+        request,
+        'record.searched',
+        result.matches.map((m) => ({ ref: `${type}/${m.id}/_history/${m.versionId}`, subject: m.subject, classes: m.classes })),
+      );
       return reply.type(fhirJson).send(searchsetBundle(baseUrl(request), type, result, clock.now()));
     };
 
@@ -196,25 +294,46 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     app.post('/:type', write, async (request, reply) => {
       const { type } = request.params as { type: string };
-      return sendWritten(request, reply, await records.create(await tenantData(request), type, request.body), 201);
+      const t = await tenantData(request);
+      const prepared = await records.prepare(t.tenantId, type, request.body, { mode: 'create' });
+      // The change and its audit event commit together, or neither does.
+      const stored = await t.db.transaction(async (tx) => {
+        const created = await records.createIn({ tenantId: t.tenantId, db: tx }, prepared);
+        await audit.appendIn(tx, t.tenantId, [eventOf(request, 'record.created', [disclosedOf(created)], 201)]);
+        return created;
+      });
+      return sendWritten(request, reply, stored, 201);
     });
 
     app.get('/:type/:id', read, async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
-      return sendResource(reply, await records.read(await tenantData(request), type, id));
+      const stored = await records.read(await tenantData(request), type, id);
+      await recorded(request, 'record.read', [disclosedOf(stored)]);
+      return sendResource(reply, stored);
     });
 
     app.put('/:type/:id', write, async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
       const ifMatch = request.headers['if-match'];
-      const { resource, created } = await records.update(await tenantData(request), type, id, request.body, typeof ifMatch === 'string' ? ifMatch : undefined);
+      const t = await tenantData(request);
+      const prepared = await records.prepare(t.tenantId, type, request.body, { mode: 'update', id });
+      const { resource, created } = await t.db.transaction(async (tx) => {
+        const result = await records.updateIn({ tenantId: t.tenantId, db: tx }, prepared, typeof ifMatch === 'string' ? ifMatch : undefined);
+        await audit.appendIn(tx, t.tenantId, [eventOf(request, result.created ? 'record.created' : 'record.updated', [disclosedOf(result.resource)], result.created ? 201 : 200)]);
+        return result;
+      });
       return sendWritten(request, reply, resource, created ? 201 : 200);
     });
 
     app.delete('/:type/:id', remove, async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
       const ifMatch = request.headers['if-match'];
-      const { versionId } = await records.delete(await tenantData(request), type, id, typeof ifMatch === 'string' ? ifMatch : undefined);
+      const t = await tenantData(request);
+      const { versionId } = await t.db.transaction(async (tx) => {
+        const result = await records.deleteIn({ tenantId: t.tenantId, db: tx }, type, id, typeof ifMatch === 'string' ? ifMatch : undefined);
+        await audit.appendIn(tx, t.tenantId, [eventOf(request, 'record.deleted', [{ ref: `${type}/${id}`, subject: result.subject ?? '_tenant', classes: [] }], 204)]);
+        return result;
+      });
       if (versionId !== undefined) reply.header('etag', `W/"${versionId}"`);
       return reply.status(204).send();
     });
@@ -231,12 +350,19 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
         throw new RecordError('search-invalid', '_count is 1–1000 and _offset 0–100000.', { status: 400 });
       }
       const history = await records.history(await tenantData(request), type, id, { count, offset });
+      await recorded(
+        request,
+        'record.history-read',
+        history.entries.flatMap((e) => (e.disclosure === null ? [] : [{ ref: `${type}/${id}/_history/${e.versionId}`, ...e.disclosure }])),
+      );
       return reply.type(fhirJson).send(historyBundle(baseUrl(request), type, id, history, { count, offset }, clock.now()));
     });
 
     app.get('/:type/:id/_history/:versionId', read, async (request, reply) => {
       const { type, id, versionId } = request.params as { type: string; id: string; versionId: string };
-      return sendResource(reply, await records.vread(await tenantData(request), type, id, versionId));
+      const stored = await records.vread(await tenantData(request), type, id, versionId);
+      await recorded(request, 'record.read', [disclosedOf(stored)]);
+      return sendResource(reply, stored);
     });
   };
 }

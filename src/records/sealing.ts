@@ -46,9 +46,15 @@ export function sealResource(context: SealContext, resource: Record<string, unkn
 
 export type KeyLookup = (keyId: string, version: number) => Promise<DataKey>;
 
+/** An opened version: its JSON text, and the names of the elements that were sealed (for the audit trail's data classes). */
+export interface OpenedVersion {
+  readonly text: string;
+  readonly sealedElements: readonly string[];
+}
+
 /** The resource's JSON text. Throws `integrity-failed` or `key-shredded` (from the key lookup). */
-export async function openResource(context: SealContext, stored: SealedVersion, keyOf: KeyLookup): Promise<string> {
-  if (stored.sealed === null) return stored.plain;
+export async function openResource(context: SealContext, stored: SealedVersion, keyOf: KeyLookup): Promise<OpenedVersion> {
+  if (stored.sealed === null) return { text: stored.plain, sealedElements: [] };
   let envelopes: unknown;
   try {
     envelopes = JSON.parse(stored.sealed);
@@ -58,16 +64,20 @@ export async function openResource(context: SealContext, stored: SealedVersion, 
   if (!Array.isArray(envelopes)) throw integrityFailed();
   let text = stored.plain.slice(0, -1);
   let first = text === '{';
+  const sealedElements: string[] = [];
   for (const [position, envelope] of envelopes.entries()) {
     const match = typeof envelope === 'string' ? envelopePattern.exec(envelope) : null;
     if (match === null) throw integrityFailed();
     const [, keyId, version, body] = match as unknown as [string, string, string, string];
     const key = await keyOf(keyId, Number(version));
     const pair = open(key.key, Buffer.from(body, 'base64url'), aadOf(context, position, keyId, Number(version)));
-    text += `${first ? '' : ','}${pair.toString('utf8')}`;
+    const opened = pair.toString('utf8');
+    // Each pair is `"name":value`, written by sealResource with JSON.stringify(name).
+    sealedElements.push(JSON.parse(opened.slice(0, opened.indexOf('":') + 1)) as string);
+    text += `${first ? '' : ','}${opened}`;
     first = false;
   }
-  return `${text}}`;
+  return { text: `${text}}`, sealedElements };
 }
 
 /**
@@ -106,7 +116,7 @@ function integrityFailed(): KeyError {
  */
 export interface FieldSealer {
   seal(context: SealContext, resource: Record<string, unknown>, key: DataKey): SealedVersion;
-  open(context: SealContext, stored: SealedVersion, keyOf: KeyLookup): Promise<string>;
+  open(context: SealContext, stored: SealedVersion, keyOf: KeyLookup): Promise<OpenedVersion>;
 }
 
 export const fieldEncryption: FieldSealer = { seal: sealResource, open: openResource };

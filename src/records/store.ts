@@ -144,6 +144,7 @@ export interface PageRow {
   readonly version_id: number;
   readonly content: string;
   readonly sealed: string | null;
+  readonly key_subject: string | null;
   readonly total?: number | string;
 }
 

@@ -21,7 +21,8 @@ export interface RotationDeps {
   readonly provider: KeyProvider;
   readonly resealer: Resealer;
   readonly tenantExists: (tenantId: string) => Promise<boolean>;
-  readonly report?: (event: RotationEvent) => void;
+  /** Awaited: a rotation's start and finish are audit events, written before the job goes on. */
+  readonly report?: (event: RotationEvent) => void | Promise<void>;
   /** Wall-clock milliseconds (leases are compared across processes, so never a test clock). */
   readonly now?: () => number;
   readonly options?: Partial<RotationOptions>;
@@ -112,7 +113,7 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
     }
     if (scope === 'tenant') await keys.beginGeneration(tenantId as string, generation);
     const job = (await selectJob(db, id)) as RotationJob;
-    report({ event: 'rotation.started', job });
+    await report({ event: 'rotation.started', job });
     return { job, resumed: false, madeVersion };
   }
 
@@ -244,7 +245,7 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
     async function finish(retired: string): Promise<void> {
       await save({ ...job, phase: 'done', cursor: null, retired, finishedAt: now() }, true);
       await releaseLease(db, job.id, owner);
-      report({ event: 'rotation.finished', job });
+      await report({ event: 'rotation.finished', job });
     }
   }
 

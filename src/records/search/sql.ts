@@ -104,7 +104,7 @@ export function buildSearchSql(db: SqlExecutor, query: SearchQuery, withTotal: b
     // COUNT(*) OVER () counts every match before LIMIT applies: total and page in one pass
     // over the filter instead of two (window functions: SQLite ≥ 3.25, PostgreSQL ≥ 8.4).
     page: {
-      sql: `SELECT r.id, r.version_id, r.content, r.sealed${withTotal ? ', COUNT(*) OVER () AS total' : ''} ${from} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`,
+      sql: `SELECT r.id, r.version_id, r.content, r.sealed, r.key_subject${withTotal ? ', COUNT(*) OVER () AS total' : ''} ${from} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`,
       params: [...params, query.count, query.offset],
     },
     count: { sql: `SELECT COUNT(*) AS total ${from}`, params },

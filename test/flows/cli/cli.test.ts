@@ -127,6 +127,27 @@ describe('tresor CLI', () => {
     assert.doesNotMatch(tenant.stdout + tenant.stderr + master.stdout + status.stdout, /[A-Za-z0-9+/]{43}=/);
   });
 
+  it('audits admin commands and verifies the audit chains, exiting 1 when one was tampered with', async () => {
+    assert.equal(tresor(['tenant', 'create', 'audited', '--data-dir', dataDir]).code, 0);
+    assert.equal(tresor(['apikey', 'create', '--tenant', 'audited', '--role', 'reader', '--data-dir', dataDir]).code, 0);
+    const intact = tresor(['audit', 'verify', '--tenant', 'audited', '--data-dir', dataDir]);
+    assert.equal(intact.code, 0, intact.stderr);
+    assert.match(intact.stdout, /tenant audited: 2 events, chain intact through event 2/);
+    const db = await app.storage.tenant('audited');
+    const rows = await db.query<{ action: string; actor_id: string; purpose: string }>(`SELECT action, actor_id, purpose FROM ${db.table('audit_events')} ORDER BY seq`);
+    assert.deepEqual(
+      rows.map((r) => r.action),
+      ['tenant.created', 'apikey.created'],
+    );
+    assert.match(rows[0]?.actor_id ?? '', /^cli:/);
+    assert.equal(rows[0]?.purpose, 'SYSADMIN');
+    await db.execute(`UPDATE ${db.table('audit_events')} SET actor_id = 'nobody' WHERE seq = 1`);
+    const tampered = tresor(['audit', 'verify', '--data-dir', dataDir]);
+    assert.equal(tampered.code, 1);
+    assert.match(tampered.stdout, /tenant audited: event 1: modified: /);
+    assert.match(tampered.stdout, /tenant acme: [\d,]+ events, chain intact/);
+  });
+
   it('keeps the master key ring owner-only and refuses to start when it is not', () => {
     const file = join(dataDir, 'master-key.json');
     assert.equal(statSync(file).mode & 0o777, 0o600, 'created at first start, owner-only');
@@ -179,7 +200,10 @@ describe('tresor CLI', () => {
 
   it('the app sees tenants the CLI created (platform data is shared, data sets are separate)', async () => {
     const tenants = await app.tenants.list();
-    assert.deepEqual(tenants.map((x) => x.id), ['acme', 'beta']);
+    assert.deepEqual(
+      tenants.map((x) => x.id),
+      ['acme', 'audited', 'beta'],
+    );
     assert.notEqual(tenants[0]?.dataSet, tenants[1]?.dataSet);
   });
 });

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * What an audit event says (SPEC L1): who did what to which records of which patients, which
+ * data classes left the vault, why, with what outcome, from where and when. Never contents,
+ * keys, tokens or search values — ids, codes and counts only.
+ */
+export const auditActions = [
+  'record.created',
+  'record.read',
+  'record.updated',
+  'record.deleted',
+  'record.searched',
+  'record.history-read',
+  'record.exported',
+  'bundle.processed',
+  'apikey.created',
+  'apikey.revoked',
+  'tenant.created',
+  'tenant.disabled',
+  'key.rotated',
+  'key.shredded',
+  'access.denied',
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+/**
+ * HL7 v3 PurposeOfUse (2.16.840.1.113883.1.11.20448), the codes a caller may state in
+ * `X-Purpose-Of-Use`; IHE BALP records it as AuditEvent.purposeOfEvent.
+ */
+export const purposesOfUse = ['TREAT', 'ETREAT', 'HPAYMT', 'HOPERAT', 'HRESCH', 'PUBHLTH', 'PATRQT', 'PATADMIN', 'SYSADMIN', 'HMARKT', 'HLEGAL', 'COC', 'CAREMGT'] as const;
+export type PurposeOfUse = (typeof purposesOfUse)[number];
+
+export type AuditOutcome = 'success' | 'failure';
+
+export interface Actor {
+  /** Principal id (API key id, later user id); 'anonymous' when no credential was valid; 'system' for the CLI and jobs. */
+  readonly id: string;
+  readonly role: string;
+  /** The client application (OAuth client id later); the API key's label for now. */
+  readonly client: string;
+}
+
+export interface AuditEventInput {
+  readonly action: AuditAction;
+  readonly outcome: AuditOutcome;
+  /** HTTP status for requests; 0 for CLI and jobs. */
+  readonly status: number;
+  readonly actor: Actor;
+  readonly purpose: PurposeOfUse;
+  /** `Type/id/_history/n` or `Type/id` of every resource returned or changed; ids are internal data, never contents. */
+  readonly resources: readonly string[];
+  /** The patients those resources concern (`Patient/<id>`). */
+  readonly subjects: readonly string[];
+  /** Data classes disclosed or changed, from the data register. */
+  readonly classes: readonly string[];
+  readonly requestId: string;
+  readonly sourceIp: string;
+  /** An error code for failures (never a message). */
+  readonly detail: string;
+}
+
+export interface AuditEvent extends AuditEventInput {
+  readonly tenantId: string;
+  readonly seq: number;
+  /** Milliseconds since the epoch, UTC. */
+  readonly at: number;
+}
+
+/** The bytes an event is hashed as: its fields in a fixed order, JSON-encoded. */
+export function canonical(event: AuditEvent): string {
+  return JSON.stringify([
+    event.seq,
+    event.at,
+    event.tenantId,
+    event.action,
+    event.outcome,
+    event.status,
+    event.actor.id,
+    event.actor.role,
+    event.actor.client,
+    event.purpose,
+    event.resources,
+    event.subjects,
+    event.classes,
+    event.requestId,
+    event.sourceIp,
+    event.detail,
+  ]);
+}
+
+/** The chain starts from a value bound to the tenant: another tenant's chain does not verify here. */
+export function genesis(tenantId: string): string {
+  return createHash('sha256').update(`tresor-audit-chain|${tenantId}`).digest('hex');
+}
+
+/** hash_n = SHA-256(hash_(n-1) ‖ 0x0a ‖ canonical(event_n)), hex. */
+export function chainHash(previous: string, event: AuditEvent): string {
+  return createHash('sha256').update(previous).update('\n').update(canonical(event)).digest('hex');
+}
+
+/** An event of the operator's command line or a background job (no HTTP request). */
+export function operatorEvent(action: AuditAction, actor: Actor, fields: { resources?: readonly string[]; subjects?: readonly string[]; detail?: string; outcome?: AuditOutcome } = {}): AuditEventInput {
+  return {
+    action,
+    outcome: fields.outcome ?? 'success',
+    status: 0,
+    actor,
+    purpose: 'SYSADMIN',
+    resources: fields.resources ?? [],
+    subjects: fields.subjects ?? [],
+    classes: [],
+    requestId: '',
+    sourceIp: 'local',
+    detail: fields.detail ?? '',
+  };
+}

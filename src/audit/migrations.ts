@@ -1,0 +1,15 @@
+import type { Migration } from '../platform/db/index.js';
+
+// The audit trail lives in each tenant's own data set, so a record change and its event commit
+// in one transaction. `audit_head` holds the chain's newest seq and hash: appends lock it, so
+// events are chained in commit order even with several writers (PostgreSQL nodes, the CLI).
+// `audit_subjects` indexes events by patient for "who saw my data".
+const tables = (t: (name: string) => string) => [
+  `CREATE TABLE ${t('audit_events')} (seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, action TEXT NOT NULL, outcome TEXT NOT NULL, status INTEGER NOT NULL, actor_id TEXT NOT NULL, actor_role TEXT NOT NULL, client TEXT NOT NULL, purpose TEXT NOT NULL, resources TEXT NOT NULL, subjects TEXT NOT NULL, classes TEXT NOT NULL, request_id TEXT NOT NULL, source_ip TEXT NOT NULL, detail TEXT NOT NULL, hash TEXT NOT NULL)`,
+  `CREATE INDEX audit_events_at ON ${t('audit_events')} (at)`,
+  `CREATE TABLE ${t('audit_subjects')} (subject TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (subject, seq))`,
+  `CREATE TABLE ${t('audit_head')} (id SMALLINT PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL)`,
+];
+
+/** Applied to every tenant data set, after the records module's chain. */
+export const auditMigrations: readonly Migration[] = [{ id: 'audit/001-events', up: { sqlite: tables, postgres: tables } }];

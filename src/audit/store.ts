@@ -1,0 +1,113 @@
+import type { SqlExecutor } from '../platform/db/index.js';
+import { chainHash, genesis, type AuditEvent, type AuditEventInput } from './events.js';
+
+const columns = 'seq, at, action, outcome, status, actor_id, actor_role, client, purpose, resources, subjects, classes, request_id, source_ip, detail, hash';
+const chunk = 40;
+
+export interface StoredEvent extends AuditEvent {
+  readonly hash: string;
+}
+
+interface EventRow {
+  seq: number | string;
+  at: number | string;
+  action: string;
+  outcome: string;
+  status: number;
+  actor_id: string;
+  actor_role: string;
+  client: string;
+  purpose: string;
+  resources: string;
+  subjects: string;
+  classes: string;
+  request_id: string;
+  source_ip: string;
+  detail: string;
+  hash: string;
+}
+
+export function toEvent(tenantId: string, row: EventRow): StoredEvent {
+  return {
+    tenantId,
+    seq: Number(row.seq),
+    at: Number(row.at),
+    action: row.action as AuditEvent['action'],
+    outcome: row.outcome as AuditEvent['outcome'],
+    status: Number(row.status),
+    actor: { id: row.actor_id, role: row.actor_role, client: row.client },
+    purpose: row.purpose as AuditEvent['purpose'],
+    resources: JSON.parse(row.resources) as string[],
+    subjects: JSON.parse(row.subjects) as string[],
+    classes: JSON.parse(row.classes) as string[],
+    requestId: row.request_id,
+    sourceIp: row.source_ip,
+    detail: row.detail,
+    hash: row.hash,
+  };
+}
+
+/**
+ * Appends events to the tenant's chain inside the caller's transaction. The head row is locked
+ * (PostgreSQL FOR UPDATE; SQLite's write lock), so concurrent appenders chain in commit order.
+ */
+export async function appendEvents(tx: SqlExecutor, tenantId: string, inputs: readonly AuditEventInput[], at: number): Promise<StoredEvent[]> {
+  if (inputs.length === 0) return [];
+  const head = tx.table('audit_head');
+  const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  let row = (await tx.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${head} WHERE id = 1${lock}`))[0];
+  if (row === undefined) {
+    await tx.execute(`INSERT INTO ${head} (id, seq, hash) VALUES (1, 0, ?) ON CONFLICT DO NOTHING`, [genesis(tenantId)]);
+    row = (await tx.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${head} WHERE id = 1${lock}`))[0] as { seq: number; hash: string };
+  }
+  let seq = Number(row.seq);
+  let hash = row.hash;
+  const events: StoredEvent[] = inputs.map((input) => {
+    seq += 1;
+    const event: AuditEvent = { ...input, tenantId, seq, at };
+    hash = chainHash(hash, event);
+    return { ...event, hash };
+  });
+  const table = tx.table('audit_events');
+  for (let start = 0; start < events.length; start += chunk) {
+    const part = events.slice(start, start + chunk);
+    await tx.execute(
+      `INSERT INTO ${table} (${columns}) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      part.flatMap((e) => [
+        e.seq,
+        e.at,
+        e.action,
+        e.outcome,
+        e.status,
+        e.actor.id,
+        e.actor.role,
+        e.actor.client,
+        e.purpose,
+        JSON.stringify(e.resources),
+        JSON.stringify(e.subjects),
+        JSON.stringify(e.classes),
+        e.requestId,
+        e.sourceIp,
+        e.detail,
+        e.hash,
+      ]),
+    );
+  }
+  const bySubject = events.flatMap((e) => [...new Set(e.subjects)].map((subject) => [subject, e.seq] as const));
+  for (let start = 0; start < bySubject.length; start += 200) {
+    const part = bySubject.slice(start, start + 200);
+    await tx.execute(`INSERT INTO ${tx.table('audit_subjects')} (subject, seq) VALUES ${part.map(() => '(?, ?)').join(', ')}`, part.flat());
+  }
+  await tx.execute(`UPDATE ${head} SET seq = ?, hash = ? WHERE id = 1`, [seq, hash]);
+  return events;
+}
+
+export async function selectEventsAfter(db: SqlExecutor, tenantId: string, after: number, limit: number): Promise<StoredEvent[]> {
+  const rows = await db.query<EventRow>(`SELECT ${columns} FROM ${db.table('audit_events')} WHERE seq > ? ORDER BY seq LIMIT ?`, [after, limit]);
+  return rows.map((row) => toEvent(tenantId, row));
+}
+
+export async function selectHead(db: SqlExecutor): Promise<{ seq: number; hash: string } | undefined> {
+  const row = (await db.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${db.table('audit_head')} WHERE id = 1`))[0];
+  return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
+}

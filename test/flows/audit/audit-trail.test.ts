@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { SqlDatabase } from '../../../src/platform/db/index.js';
+import { engines, errorCode, json, observation, patient, startTestApp, type TestApp } from '../../support/harness.js';
+
+interface Row {
+  seq: number | string;
+  action: string;
+  outcome: string;
+  status: number;
+  actor_id: string;
+  actor_role: string;
+  purpose: string;
+  resources: string;
+  subjects: string;
+  classes: string;
+  request_id: string;
+  detail: string;
+}
+
+for (const engine of engines()) {
+  describe(`audit trail [${engine}]`, () => {
+    let t: TestApp;
+    let key: string;
+    let reader: string;
+    let db: SqlDatabase;
+    const base = '/tenants/clinic/fhir';
+    const events = async (): Promise<Row[]> => db.query<Row>(`SELECT * FROM ${db.table('audit_events')} ORDER BY seq`);
+    const last = async () => (await events()).at(-1) as Row;
+
+    before(async () => {
+      t = await startTestApp(engine);
+      key = await t.tenant('clinic');
+      reader = await t.key('clinic', 'reader');
+      db = await t.app.storage.tenant('clinic');
+    });
+    after(() => t.close());
+
+    it('records every access: who, what, which patients, which data classes, why, outcome — and no contents', async () => {
+      const created = await t.inject({ method: 'POST', url: `${base}/Patient`, key, body: patient({ name: [{ family: 'Audit-Marker-Family' }] }) });
+      assert.equal(created.statusCode, 201);
+      const patientId = json(created)['id'] as string;
+      let event = await last();
+      assert.equal(event.action, 'record.created');
+      assert.equal(event.outcome, 'success');
+      assert.equal(event.status, 201);
+      assert.equal(event.purpose, 'HOPERAT', 'the admin role’s default purpose');
+      assert.deepEqual(JSON.parse(event.resources), [`Patient/${patientId}/_history/1`]);
+      assert.deepEqual(JSON.parse(event.subjects), [`Patient/${patientId}`]);
+      assert.deepEqual(JSON.parse(event.classes), ['internal', 'personal']);
+      assert.equal(event.request_id, created.headers['x-request-id']);
+
+      const obs = await t.inject({ method: 'POST', url: `${base}/Observation`, key, body: observation(patientId, { valueQuantity: undefined, valueString: 'Audit-Marker-Value' }) });
+      const obsId = json(obs)['id'] as string;
+      const read = await t.inject({ method: 'GET', url: `${base}/Observation/${obsId}`, key: reader, headers: { 'x-purpose-of-use': 'etreat' } });
+      assert.equal(read.statusCode, 200);
+      event = await last();
+      assert.equal(event.action, 'record.read');
+      assert.equal(event.actor_role, 'reader');
+      assert.equal(event.purpose, 'ETREAT');
+      assert.deepEqual(JSON.parse(event.subjects), [`Patient/${patientId}`]);
+      assert.deepEqual(JSON.parse(event.classes), ['health', 'internal']);
+      assert.equal(event.request_id, read.headers['x-request-id'], 'the event is there when the response is');
+
+      await t.inject({ method: 'GET', url: `${base}/Observation?patient=${patientId}`, key });
+      assert.equal((await last()).action, 'record.searched');
+      assert.deepEqual(JSON.parse((await last()).resources), [`Observation/${obsId}/_history/1`]);
+      await t.inject({ method: 'GET', url: `${base}/Patient/${patientId}/_history`, key });
+      assert.equal((await last()).action, 'record.history-read');
+      await t.inject({ method: 'PUT', url: `${base}/Observation/${obsId}`, key, body: { ...observation(patientId), id: obsId } });
+      assert.equal((await last()).action, 'record.updated');
+      await t.inject({ method: 'DELETE', url: `${base}/Observation/${obsId}`, key });
+      event = await last();
+      assert.equal(event.action, 'record.deleted');
+      assert.deepEqual(JSON.parse(event.subjects), [`Patient/${patientId}`]);
+      const bundle = await t.inject({
+        method: 'POST',
+        url: base,
+        key,
+        body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST', url: 'Patient' }, resource: patient() }, { request: { method: 'GET', url: `Patient/${patientId}` } }] },
+      });
+      assert.equal(bundle.statusCode, 200, bundle.body);
+      const tail = (await events()).slice(-2);
+      assert.deepEqual(
+        tail.map((e) => [e.action, e.request_id]),
+        [
+          ['record.created', bundle.headers['x-request-id']],
+          ['record.read', bundle.headers['x-request-id']],
+        ],
+      );
+
+      // Failures by a caller of this tenant are events too; a denied one is access.denied.
+      await t.inject({ method: 'GET', url: `${base}/Patient/nobody-here`, key });
+      event = await last();
+      assert.deepEqual([event.action, event.outcome, event.status, event.detail], ['record.read', 'failure', 404, 'not-found']);
+      await t.inject({ method: 'DELETE', url: `${base}/Patient/${patientId}`, key: reader });
+      event = await last();
+      assert.deepEqual([event.action, event.outcome, event.status], ['access.denied', 'failure', 403]);
+      const badPurpose = await t.inject({ method: 'GET', url: `${base}/Patient/${patientId}`, key, headers: { 'x-purpose-of-use': 'because' } });
+      assert.equal(badPurpose.statusCode, 400);
+      assert.equal(errorCode(badPurpose), 'purpose-invalid');
+
+      const all = JSON.stringify(await events());
+      for (const marker of ['Audit-Marker-Family', 'Audit-Marker-Value', 'Müller', 'tresor_sk_']) assert.ok(!all.includes(marker), `the audit trail holds ${marker}`);
+      const subjects = await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${db.table('audit_subjects')} WHERE subject = ?`, [`Patient/${patientId}`]);
+      assert.ok(Number(subjects[0]?.n) >= 7, 'indexed by patient for "who saw my data"');
+      assert.deepEqual((await t.app.audit.verify('clinic')).findings, []);
+    });
+
+    it('fails closed: when the audit trail cannot be written, reads return nothing and writes change nothing', async () => {
+      const created = await t.inject({ method: 'POST', url: `${base}/Patient`, key, body: patient({ name: [{ family: 'Closed' }] }) });
+      const id = json(created)['id'] as string;
+      const before = (await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${db.table('resources')}`))[0]?.n;
+      await db.execute(`ALTER TABLE ${db.table('audit_events')} RENAME TO audit_events_away`);
+      try {
+        const read = await t.inject({ method: 'GET', url: `${base}/Patient/${id}`, key });
+        assert.equal(read.statusCode, 503);
+        assert.equal(errorCode(read), 'audit-unavailable');
+        assert.doesNotMatch(read.body, /Closed/);
+        const write = await t.inject({ method: 'POST', url: `${base}/Patient`, key, body: patient({ name: [{ family: 'Unaudited' }] }) });
+        assert.equal(write.statusCode, 503);
+        const search = await t.inject({ method: 'GET', url: `${base}/Patient?_id=${id}`, key });
+        assert.equal(search.statusCode, 503);
+        assert.doesNotMatch(search.body, /Closed/);
+        assert.equal((await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${db.table('resources')}`))[0]?.n, before, 'nothing was written');
+      } finally {
+        await db.execute(`ALTER TABLE ${db.table('audit_events_away')} RENAME TO audit_events`);
+      }
+      assert.equal((await t.inject({ method: 'GET', url: `${base}/Patient/${id}`, key })).statusCode, 200);
+      assert.deepEqual((await t.app.audit.verify('clinic')).findings, []);
+    });
+
+    it('locates every kind of tampering: edit, delete, insert, swap, cut', async () => {
+      const tampered = async (name: string, tamper: (tdb: SqlDatabase) => Promise<void>) => {
+        const k = await t.tenant(name);
+        for (let i = 0; i < 12; i += 1) await t.inject({ method: 'GET', url: `/tenants/${name}/fhir/Patient?_count=1`, key: k });
+        const tdb = await t.app.storage.tenant(name);
+        assert.deepEqual((await t.app.audit.verify(name)).findings, [], `${name} verifies before`);
+        await tamper(tdb);
+        return (await t.app.audit.verify(name)).findings.map((f) => [f.seq, f.kind]);
+      };
+      const table = (tdb: SqlDatabase) => tdb.table('audit_events');
+
+      assert.deepEqual(
+        await tampered('edit', (tdb) => tdb.execute(`UPDATE ${table(tdb)} SET actor_id = 'someone-else' WHERE seq = 5`).then(() => undefined)),
+        [[5, 'modified']],
+      );
+      assert.deepEqual(
+        await tampered('delete', (tdb) => tdb.execute(`DELETE FROM ${table(tdb)} WHERE seq = 4`).then(() => undefined)),
+        [[4, 'missing']],
+      );
+      // Insert a forged event at 6 and renumber the rest to hide the gap.
+      assert.deepEqual(
+        (
+          await tampered('insert', async (tdb) => {
+            for (let seq = 12; seq >= 6; seq -= 1) await tdb.execute(`UPDATE ${table(tdb)} SET seq = ? WHERE seq = ?`, [seq + 1, seq]);
+            await tdb.execute(
+              `INSERT INTO ${table(tdb)} SELECT 6, at, action, outcome, status, 'forged', actor_role, client, purpose, resources, subjects, classes, request_id, source_ip, detail, ? FROM ${table(tdb)} WHERE seq = 5`,
+              ['0'.repeat(64)],
+            );
+          })
+        ).slice(0, 2),
+        [
+          [6, 'modified'],
+          [7, 'moved'],
+        ],
+      );
+      // Swap events 8 and 9 (content and hash move, the numbers stay).
+      assert.deepEqual(
+        await tampered('swap', async (tdb) => {
+          await tdb.execute(`UPDATE ${table(tdb)} SET seq = 100 WHERE seq = 8`);
+          await tdb.execute(`UPDATE ${table(tdb)} SET seq = 8 WHERE seq = 9`);
+          await tdb.execute(`UPDATE ${table(tdb)} SET seq = 9 WHERE seq = 100`);
+        }),
+        [
+          [8, 'moved'],
+          [9, 'moved'],
+        ],
+      );
+      assert.deepEqual(
+        await tampered('cut', (tdb) => tdb.execute(`DELETE FROM ${table(tdb)} WHERE seq > 9`).then(() => undefined)),
+        [[10, 'truncated']],
+      );
+    });
+  });
+}
