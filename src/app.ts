@@ -80,7 +80,12 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   );
   const keys = createKeys({ db: storage.keys, provider, clock });
   const tenants = createTenants({ storage, clock });
-  const audit = createAudit({ storage, clock });
+  const audit = createAudit({
+    storage,
+    keys,
+    clock,
+    checkpoints: { dir: config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), everyEvents: config.audit.checkpointEveryEvents, everySeconds: config.audit.checkpointSeconds },
+  });
   // A tenant's key rotation starting and finishing are events of that tenant's audit trail.
   const rotationReport = async (event: RotationEvent) => {
     const { job } = event;
@@ -217,6 +222,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async close() {
       await rotationWorker.stop();
       await http.close();
+      await audit.close();
       await storage.close();
     },
   };

@@ -1,9 +1,11 @@
+import type { Keys } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { SqlDatabase, SqlExecutor, Storage } from '../platform/db/index.js';
+import { appendCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.js';
 import { AuditError } from './errors.js';
 import type { AuditEventInput } from './events.js';
-import { appendEvents, type StoredEvent } from './store.js';
-import { verifyChain, type Anchor, type VerifyReport } from './verify.js';
+import { appendEvents, selectHead, type StoredEvent } from './store.js';
+import { verifyChain, type Finding, type VerifyReport } from './verify.js';
 
 export interface Audit {
   /** Appends inside the caller's transaction: the change and its event commit together (or neither). */
@@ -13,12 +15,19 @@ export interface Audit {
    * Events arriving together share one transaction. Fails with 503 `audit-unavailable`.
    */
   record(tenantId: string, events: readonly AuditEventInput[]): Promise<void>;
-  verify(tenantId: string, anchors?: readonly Anchor[]): Promise<VerifyReport>;
+  /** Re-computes the chain and checks it against every signed checkpoint of the tenant. */
+  verify(tenantId: string): Promise<VerifyReport & { readonly checkpoints: number }>;
+  /** Signs the tenant's current chain head into the checkpoint log (when it moved since the last one). */
+  checkpoint(tenantId: string): Promise<Checkpoint | undefined>;
+  /** Checkpoints what is pending, stops the timer. */
+  close(): Promise<void>;
 }
 
 export interface AuditDeps {
   readonly storage: Storage;
+  readonly keys: Keys;
   readonly clock: Clock;
+  readonly checkpoints: { readonly dir: string; readonly everyEvents: number; readonly everySeconds: number };
 }
 
 /**
@@ -26,7 +35,7 @@ export interface AuditDeps {
  * a caller that cannot get its event written gets an error, never a silent skip, and nothing
  * in the configuration turns auditing off.
  */
-export function createAudit({ storage, clock }: AuditDeps): Audit {
+export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): Audit {
   const unavailable = (cause: unknown) => new AuditError('audit-unavailable', 'The audit trail cannot be written; nothing was returned or changed. Retry shortly.', { status: 503, expose: true, cause, headers: { 'retry-after': '2' } });
 
   // Per tenant, the events waiting for the next append transaction.
@@ -37,20 +46,57 @@ export function createAudit({ storage, clock }: AuditDeps): Audit {
     queues.delete(tenantId);
     try {
       const db: SqlDatabase = await storage.tenant(tenantId);
-      await db.transaction((tx) => appendEvents(tx, tenantId, batch.flatMap((b) => b.events), clock.now().getTime()));
+      const stored = await db.transaction((tx) => appendEvents(tx, tenantId, batch.flatMap((b) => b.events), clock.now().getTime()));
+      note(tenantId, stored.length);
       for (const waiter of batch) waiter.resolve();
     } catch (error) {
       for (const waiter of batch) waiter.reject(unavailable(error));
     }
   }
 
+  // Events appended by this process since its last checkpoint, per tenant; a checkpoint is
+  // taken every `everyEvents` of them, and every `everySeconds` when any are pending.
+  const pending = new Map<string, number>();
+  const lastCheckpointed = new Map<string, number>();
+  let running: Promise<unknown> = Promise.resolve();
+  const note = (tenantId: string, count: number) => {
+    const total = (pending.get(tenantId) ?? 0) + count;
+    pending.set(tenantId, total);
+    if (total >= checkpoints.everyEvents) setImmediate(() => void checkpointSoon(tenantId));
+  };
+  const checkpointSoon = (tenantId: string) => {
+    running = running.then(() => checkpoint(tenantId)).catch(() => undefined);
+    return running;
+  };
+  async function checkpoint(tenantId: string): Promise<Checkpoint | undefined> {
+    pending.delete(tenantId);
+    const head = await selectHead(await storage.tenant(tenantId));
+    if (head === undefined || head.seq === lastCheckpointed.get(tenantId)) return undefined;
+    const written = await appendCheckpoint(checkpoints.dir, await keys.signer('audit'), tenantId, head, clock.now());
+    lastCheckpointed.set(tenantId, head.seq);
+    return written;
+  }
+  const timer = setInterval(() => {
+    for (const tenantId of pending.keys()) void checkpointSoon(tenantId);
+  }, checkpoints.everySeconds * 1000);
+  timer.unref();
+
   return {
     async appendIn(tx, tenantId, events) {
+      let stored: StoredEvent[];
       try {
-        return await appendEvents(tx, tenantId, events, clock.now().getTime());
+        stored = await appendEvents(tx, tenantId, events, clock.now().getTime());
       } catch (error) {
         throw unavailable(error);
       }
+      note(tenantId, stored.length);
+      return stored;
+    },
+    checkpoint: (tenantId) => checkpoint(tenantId),
+    async close() {
+      clearInterval(timer);
+      for (const tenantId of [...pending.keys()]) await checkpointSoon(tenantId);
+      await running;
     },
     record(tenantId, events) {
       if (events.length === 0) return Promise.resolve();
@@ -65,8 +111,12 @@ export function createAudit({ storage, clock }: AuditDeps): Audit {
         queue.push({ events, resolve, reject });
       });
     },
-    async verify(tenantId, anchors = []) {
-      return verifyChain(await storage.tenant(tenantId), tenantId, anchors);
+    async verify(tenantId) {
+      const checked = await readCheckpoints(checkpoints.dir, tenantId, (version) => keys.signingPublicKey('audit', version));
+      const forged: Finding[] = checked.flatMap((c) => (c.valid ? [] : [{ seq: 0, kind: 'checkpoint' as const, detail: `checkpoint log line ${c.line}: ${c.reason}` }]));
+      const anchors = checked.flatMap((c) => (c.valid ? [{ seq: c.checkpoint.seq, hash: c.checkpoint.hash }] : []));
+      const report = await verifyChain(await storage.tenant(tenantId), tenantId, anchors);
+      return { ...report, findings: [...forged, ...report.findings], checkpoints: anchors.length };
     },
   };
 }

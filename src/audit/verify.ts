@@ -9,11 +9,12 @@ import { selectEventsAfter, selectHead, type StoredEvent } from './store.js';
  * - `moved`: an intact event at the wrong place (reordered, or shifted by an insertion or deletion
  *   that renumbered the rest); `detail` names where it belongs;
  * - `truncated`: events cut from the end (fewer than the head or a signed checkpoint records);
- * - `extra`: events after the recorded head.
+ * - `extra`: events after the recorded head;
+ * - `checkpoint`: a line of the checkpoint log that is not a validly signed checkpoint.
  */
 export interface Finding {
   readonly seq: number;
-  readonly kind: 'missing' | 'modified' | 'moved' | 'truncated' | 'extra';
+  readonly kind: 'missing' | 'modified' | 'moved' | 'truncated' | 'extra' | 'checkpoint';
   readonly detail: string;
 }
 

@@ -115,6 +115,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
     try {
       return { exitCode: (await admin(io, core, [command, sub, arg], values)) ?? 0 };
     } finally {
+      await core.audit.close();
       await core.storage.close();
     }
   } catch (error) {

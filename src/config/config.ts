@@ -22,6 +22,7 @@ export const defaults = {
     postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000 },
   },
   keys: { masterKeyFile: undefined as string | undefined, masterKey: undefined as string | undefined, rotationBatchRows: 500 },
+  audit: { checkpointDir: undefined as string | undefined, checkpointEveryEvents: 1000, checkpointSeconds: 60 },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
@@ -84,6 +85,15 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    audit: z
+      .object({
+        /** Where signed checkpoints of every tenant's audit chain go; default `<dataDir>/audit-checkpoints`. Best on another disk or host. */
+        checkpointDir: z.string().min(1).optional(),
+        checkpointEveryEvents: z.number().int().min(1).max(1_000_000).default(d.audit.checkpointEveryEvents),
+        checkpointSeconds: z.number().int().min(1).max(86_400).default(d.audit.checkpointSeconds),
+      })
+      .strict()
+      .prefault({}),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(d.log.level) }).strict().prefault({}),
     metrics: z.object({ token: z.string().min(32, 'at least 32 characters').optional() }).strict().prefault({}),
     fhir: z
@@ -130,6 +140,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_MASTER_KEY_FILE', 'keys.masterKeyFile', asString],
   ['TRESOR_MASTER_KEY', 'keys.masterKey', asString],
   ['TRESOR_KEY_ROTATION_BATCH_ROWS', 'keys.rotationBatchRows', asNumber],
+  ['TRESOR_AUDIT_CHECKPOINT_DIR', 'audit.checkpointDir', asString],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
 ];

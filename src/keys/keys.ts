@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as signBytes, type KeyObject } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { createLookupCache, type SqlDatabase } from '../platform/db/index.js';
 import { open, seal } from './envelope.js';
@@ -9,7 +9,11 @@ import {
   deleteKeksBefore,
   insertDataKey,
   insertDataKeys,
+  insertSigningKey,
   insertTenantKey,
+  selectSigningKey,
+  selectSigningKeysBelowMaster,
+  updateSigningKeyWrap,
   selectDataKeysById,
   selectDataKeysOfSubjects,
   selectCurrentDataKey,
@@ -31,6 +35,13 @@ export interface DataKey {
   /** Whose key it is: `Patient/<id>` or `tenantSubject`. */
   readonly subject: string;
   readonly key: Buffer;
+}
+
+export interface Signer {
+  readonly version: number;
+  readonly publicKey: KeyObject;
+  /** Ed25519 signature (RFC 8032) of the UTF-8 text, base64url. */
+  sign(text: string): string;
 }
 
 export interface KeyCensus {
@@ -72,6 +83,14 @@ export interface Keys {
   countBelowMaster(version: number): Promise<number>;
   /** Master versions no tenant key references any more (candidates for retirement). */
   unusedMasterVersions(): Promise<number[]>;
+  /**
+   * The current Ed25519 signing key of a purpose (e.g. 'audit'), made on first use. The private
+   * key is unwrapped only in this process; `publicKey` is derived from it, so a public key
+   * swapped in the database cannot make a forged signature verify.
+   */
+  signer(purpose: string): Promise<Signer>;
+  /** The public key of an existing signing key version; undefined when it does not exist. */
+  signingPublicKey(purpose: string, version: number): Promise<KeyObject | undefined>;
   /** How many keys of each kind and version each tenant holds; no key material. */
   census(): Promise<KeyCensus[]>;
   /** Drops cached keys (after another process rotated, or a write was refused as stale). */
@@ -217,6 +236,34 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     return found;
   }
 
+  const signers = new Map<string, Promise<Signer>>();
+  async function unwrapSigningKey(row: { purpose: string; version: number; wrapped: Uint8Array; master_version: number }): Promise<KeyObject> {
+    const der = await provider.unwrap(Buffer.from(row.wrapped), `signing-key|${row.purpose}|${row.version}`, row.master_version);
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  }
+  function signerOf(purpose: string): Promise<Signer> {
+    let found = signers.get(purpose);
+    if (found === undefined) {
+      found = (async () => {
+        let row = await selectSigningKey(db, purpose);
+        if (row === undefined) {
+          // First use: an Ed25519 key pair (NIST SP 800-186 / RFC 8032); the private key leaves this
+          // process only wrapped by the master key.
+          const { privateKey } = generateKeyPairSync('ed25519');
+          const masterVersion = await provider.currentVersion();
+          const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+          await insertSigningKey(db, { purpose, version: 1, wrapped: await provider.wrap(der, `signing-key|${purpose}|1`, masterVersion), masterVersion, createdAt: clock.now().getTime() });
+          row = (await selectSigningKey(db, purpose)) as NonNullable<typeof row>;
+        }
+        const privateKey = await unwrapSigningKey(row);
+        return { version: row.version, publicKey: createPublicKey(privateKey), sign: (text: string) => signBytes(null, Buffer.from(text, 'utf8'), privateKey).toString('base64url') };
+      })();
+      found.catch(() => signers.delete(purpose));
+      signers.set(purpose, found);
+    }
+    return found;
+  }
+
   return {
     dataKeyFor,
     dataKeysFor,
@@ -270,8 +317,24 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
       if (dataKeysRemoved + keks > 0) await db.scrub();
       return { dataKeys: dataKeysRemoved, keks };
     },
+    async signer(purpose) {
+      return signerOf(purpose);
+    },
+    async signingPublicKey(purpose, version) {
+      const row = await selectSigningKey(db, purpose, version);
+      if (row === undefined) return undefined;
+      return createPublicKey(await unwrapSigningKey(row));
+    },
     async rewrapUnderMaster(limit) {
       const target = await provider.currentVersion();
+      const signing = await selectSigningKeysBelowMaster(db, target, limit);
+      for (const row of signing) {
+        const aad = `signing-key|${row.purpose}|${row.version}`;
+        const key = await provider.unwrap(Buffer.from(row.wrapped), aad, row.master_version);
+        await updateSigningKeyWrap(db, row, await provider.wrap(key, aad, target), target);
+      }
+      signers.clear();
+      if (signing.length > 0) return signing.length;
       const rows = await selectTenantKeysBelowMaster(db, target, limit);
       for (const row of rows) {
         const aad = `tenant-key|${row.tenant_id}|${row.purpose}|${row.version}`;

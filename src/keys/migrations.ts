@@ -8,4 +8,12 @@ const tables = (t: (name: string) => string, blob: string) => [
   `CREATE UNIQUE INDEX data_keys_subject ON ${t('data_keys')} (tenant_id, subject, version)`,
 ];
 
-export const keysMigrations: readonly Migration[] = [{ id: 'keys/001-key-store', up: { sqlite: (t) => tables(t, 'BLOB'), postgres: (t) => tables(t, 'BYTEA') } }];
+// Signing keys (Ed25519, e.g. for audit checkpoints): the private key wrapped by the master key.
+const signing = (t: (name: string) => string, blob: string) => [
+  `CREATE TABLE ${t('signing_keys')} (purpose TEXT NOT NULL, version INTEGER NOT NULL, wrapped ${blob} NOT NULL, master_version INTEGER NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (purpose, version))`,
+];
+
+export const keysMigrations: readonly Migration[] = [
+  { id: 'keys/001-key-store', up: { sqlite: (t) => tables(t, 'BLOB'), postgres: (t) => tables(t, 'BYTEA') } },
+  { id: 'keys/002-signing-keys', up: { sqlite: (t) => signing(t, 'BLOB'), postgres: (t) => signing(t, 'BYTEA') } },
+];

@@ -136,8 +136,53 @@ export async function selectTenantKeysBelowMaster(db: SqlExecutor, masterVersion
 }
 
 export async function countTenantKeysBelowMaster(db: SqlExecutor, masterVersion: number): Promise<number> {
-  const rows = await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${db.table('tenant_keys')} WHERE master_version < ?`, [masterVersion]);
+  const rows = await db.query<{ n: number | string }>(
+    `SELECT (SELECT COUNT(*) FROM ${db.table('tenant_keys')} WHERE master_version < ?) + (SELECT COUNT(*) FROM ${db.table('signing_keys')} WHERE master_version < ?) AS n`,
+    [masterVersion, masterVersion],
+  );
   return Number(rows[0]?.n ?? 0);
+}
+
+export interface SigningKeyRow {
+  readonly purpose: string;
+  readonly version: number;
+  readonly wrapped: Uint8Array;
+  readonly master_version: number;
+}
+
+export async function selectSigningKey(db: SqlExecutor, purpose: string, version?: number): Promise<SigningKeyRow | undefined> {
+  const table = db.table('signing_keys');
+  const rows =
+    version === undefined
+      ? await db.query<SigningKeyRow>(`SELECT purpose, version, wrapped, master_version FROM ${table} WHERE purpose = ? ORDER BY version DESC LIMIT 1`, [purpose])
+      : await db.query<SigningKeyRow>(`SELECT purpose, version, wrapped, master_version FROM ${table} WHERE purpose = ? AND version = ?`, [purpose, version]);
+  return rows[0];
+}
+
+export async function insertSigningKey(db: SqlExecutor, row: { purpose: string; version: number; wrapped: Uint8Array; masterVersion: number; createdAt: number }): Promise<boolean> {
+  const changed = await db.execute(`INSERT INTO ${db.table('signing_keys')} (purpose, version, wrapped, master_version, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, [
+    row.purpose,
+    row.version,
+    row.wrapped,
+    row.masterVersion,
+    row.createdAt,
+  ]);
+  return changed === 1;
+}
+
+export async function selectSigningKeysBelowMaster(db: SqlExecutor, masterVersion: number, limit: number): Promise<SigningKeyRow[]> {
+  return db.query<SigningKeyRow>(`SELECT purpose, version, wrapped, master_version FROM ${db.table('signing_keys')} WHERE master_version < ? ORDER BY purpose, version LIMIT ?`, [masterVersion, limit]);
+}
+
+export async function updateSigningKeyWrap(db: SqlExecutor, row: SigningKeyRow, wrapped: Uint8Array, masterVersion: number): Promise<boolean> {
+  const changed = await db.execute(`UPDATE ${db.table('signing_keys')} SET wrapped = ?, master_version = ? WHERE purpose = ? AND version = ? AND master_version = ?`, [
+    wrapped,
+    masterVersion,
+    row.purpose,
+    row.version,
+    row.master_version,
+  ]);
+  return changed === 1;
 }
 
 /** Re-wrap under another master version; false when someone else changed the row first. */
@@ -150,7 +195,7 @@ export async function updateTenantKeyWrap(db: SqlExecutor, row: WrappedTenantKey
 }
 
 export async function selectMasterVersionsInUse(db: SqlExecutor): Promise<number[]> {
-  const rows = await db.query<{ master_version: number }>(`SELECT DISTINCT master_version FROM ${db.table('tenant_keys')}`);
+  const rows = await db.query<{ master_version: number }>(`SELECT DISTINCT master_version FROM ${db.table('tenant_keys')} UNION SELECT DISTINCT master_version FROM ${db.table('signing_keys')}`);
   return rows.map((r) => Number(r.master_version));
 }
 

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { chainHash, genesis, type AuditEvent } from '../../../src/audit/index.js';
 import type { SqlDatabase } from '../../../src/platform/db/index.js';
 import { engines, errorCode, json, observation, patient, startTestApp, type TestApp } from '../../support/harness.js';
 
@@ -181,6 +184,65 @@ for (const engine of engines()) {
         await tampered('cut', (tdb) => tdb.execute(`DELETE FROM ${table(tdb)} WHERE seq > 9`).then(() => undefined)),
         [[10, 'truncated']],
       );
+    });
+
+    it('signs checkpoints outside the database: a cut tail with a forged head, a rewritten history and a forged checkpoint are all caught', async () => {
+      const tamperedTenant = async (name: string) => {
+        const k = await t.tenant(name);
+        for (let i = 0; i < 10; i += 1) await t.inject({ method: 'GET', url: `/tenants/${name}/fhir/Patient?_count=1`, key: k });
+        const checkpoint = await t.app.audit.checkpoint(name);
+        assert.equal(checkpoint?.seq, 10, 'the head when the checkpoint was taken');
+        const log = readFileSync(join(t.dataDir, 'audit-checkpoints', `${name}.jsonl`), 'utf8');
+        assert.match(log, new RegExp(`"tenant":"${name}","seq":10,`));
+        return t.app.storage.tenant(name);
+      };
+      // Cut the last three events and make the head agree: only the signed checkpoint knows.
+      const cut = await tamperedTenant('cut2');
+      await cut.execute(`DELETE FROM ${cut.table('audit_events')} WHERE seq > 7`);
+      const at7 = (await cut.query<{ hash: string }>(`SELECT hash FROM ${cut.table('audit_events')} WHERE seq = 7`))[0]?.hash as string;
+      await cut.execute(`UPDATE ${cut.table('audit_head')} SET seq = 7, hash = ?`, [at7]);
+      assert.deepEqual(
+        (await t.app.audit.verify('cut2')).findings.map((f) => [f.seq, f.kind]),
+        [[8, 'truncated']],
+      );
+
+      // Edit event 3 and re-compute every hash after it, head included: the links all check out,
+      // the checkpoint does not.
+      const rewritten = await tamperedTenant('rewrite');
+      const rows = await rewritten.query<Record<string, unknown>>(`SELECT * FROM ${rewritten.table('audit_events')} ORDER BY seq`);
+      let previous = genesis('rewrite');
+      for (const row of rows) {
+        const event = {
+          tenantId: 'rewrite',
+          seq: Number(row['seq']),
+          at: Number(row['at']),
+          action: row['action'],
+          outcome: row['outcome'],
+          status: Number(row['status']),
+          actor: { id: Number(row['seq']) === 3 ? 'innocent' : row['actor_id'], role: row['actor_role'], client: row['client'] },
+          purpose: row['purpose'],
+          resources: JSON.parse(row['resources'] as string),
+          subjects: JSON.parse(row['subjects'] as string),
+          classes: JSON.parse(row['classes'] as string),
+          requestId: row['request_id'],
+          sourceIp: row['source_ip'],
+          detail: row['detail'],
+        } as AuditEvent;
+        previous = chainHash(previous, event);
+        await rewritten.execute(`UPDATE ${rewritten.table('audit_events')} SET actor_id = ?, hash = ? WHERE seq = ?`, [event.actor.id, previous, event.seq]);
+      }
+      await rewritten.execute(`UPDATE ${rewritten.table('audit_head')} SET hash = ?`, [previous]);
+      const report = await t.app.audit.verify('rewrite');
+      assert.deepEqual(
+        report.findings.map((f) => [f.seq, f.kind]),
+        [[10, 'modified']],
+      );
+      assert.match(report.findings[0]?.detail ?? '', /signed checkpoint/);
+
+      // A checkpoint line written by someone without the signing key.
+      appendFileSync(join(t.dataDir, 'audit-checkpoints', 'cut2.jsonl'), `${JSON.stringify({ format: 'tresor-audit-checkpoint/1', tenant: 'cut2', seq: 7, hash: at7, at: new Date().toISOString(), key: 1, sig: 'AAAA' })}\n`);
+      assert.ok((await t.app.audit.verify('cut2')).findings.some((f) => f.kind === 'checkpoint' && /signature does not verify/.test(f.detail)));
+      assert.equal((await t.app.audit.verify('clinic')).findings.length, 0);
     });
   });
 }
