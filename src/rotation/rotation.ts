@@ -131,7 +131,7 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
       job = (await selectJob(db, jobId)) as RotationJob;
       if (job.finishedAt !== undefined) return job;
     }
-    if (job.rowsDone > 0 || job.phase !== 'reencrypt') report({ event: 'rotation.resumed', job });
+    if (job.rowsDone > 0 || job.phase !== 'reencrypt') await report({ event: 'rotation.resumed', job });
 
     let lastSave = 0;
     const save = async (next: RotationJob, force = false) => {
@@ -194,7 +194,7 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
         for await (const step of session.pass(data, job.generation, job.cursor, settings.batchRows)) {
           if (final) {
             // Only the last pass counts failures: the first pass meets the same rows again here.
-            for (const failure of step.failed) report({ event: 'rotation.integrity-failed', job, ...failure });
+            for (const failure of step.failed) await report({ event: 'rotation.integrity-failed', job, ...failure });
           }
           await save({
             ...job,
