@@ -4,7 +4,7 @@ import type { SqlDatabase, SqlExecutor, Storage } from '../platform/db/index.js'
 import { appendCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.js';
 import { AuditError } from './errors.js';
 import type { AuditEventInput } from './events.js';
-import { appendEvents, selectHead, type StoredEvent } from './store.js';
+import { appendEvents, selectEvents, selectHead, type EventFilter, type StoredEvent } from './store.js';
 import { verifyChain, type Finding, type VerifyReport } from './verify.js';
 
 export interface Audit {
@@ -15,6 +15,8 @@ export interface Audit {
    * Events arriving together share one transaction. Fails with 503 `audit-unavailable`.
    */
   record(tenantId: string, events: readonly AuditEventInput[]): Promise<void>;
+  /** Events of a tenant, newest first (the audit API and the per-patient access log). */
+  query(tenantId: string, filter: EventFilter): Promise<StoredEvent[]>;
   /** Re-computes the chain and checks it against every signed checkpoint of the tenant. */
   verify(tenantId: string): Promise<VerifyReport & { readonly checkpoints: number }>;
   /** Signs the tenant's current chain head into the checkpoint log (when it moved since the last one). */
@@ -93,6 +95,9 @@ export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): A
       return stored;
     },
     checkpoint: (tenantId) => checkpoint(tenantId),
+    async query(tenantId, filter) {
+      return selectEvents(await storage.tenant(tenantId), tenantId, filter);
+    },
     async close() {
       clearInterval(timer);
       for (const tenantId of [...pending.keys()]) await checkpointSoon(tenantId);

@@ -21,6 +21,7 @@ export const auditActions = [
   'key.rotated',
   'key.shredded',
   'access.denied',
+  'audit.read',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -11,4 +11,5 @@ export { auditActions, purposesOfUse, canonical, chainHash, genesis, operatorEve
 export { auditMigrations } from './migrations.js';
 export { AuditError, type AuditErrorCode } from './errors.js';
 export type { Finding, VerifyReport, Anchor } from './verify.js';
-export type { StoredEvent } from './store.js';
+export type { StoredEvent, EventFilter } from './store.js';
+export { toAuditEvent } from './fhir.js';

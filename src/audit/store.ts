@@ -111,3 +111,49 @@ export async function selectHead(db: SqlExecutor): Promise<{ seq: number; hash: 
   const row = (await db.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${db.table('audit_head')} WHERE id = 1`))[0];
   return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
 }
+
+export interface EventFilter {
+  /** Inclusive bounds, ms since the epoch. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly actor?: string;
+  /** `Patient/<id>`: events that concern this patient. */
+  readonly patient?: string;
+  readonly actions?: readonly string[];
+  readonly outcome?: 'success' | 'failure';
+  /** Paging: only events older than this seq (newest first). */
+  readonly before?: number;
+  readonly count: number;
+}
+
+/** Newest first; parameterised SQL only (the filter values come from the caller). */
+export async function selectEvents(db: SqlExecutor, tenantId: string, filter: EventFilter): Promise<StoredEvent[]> {
+  const where: string[] = [];
+  const params: Array<string | number> = [];
+  const events = db.table('audit_events');
+  if (filter.patient !== undefined) {
+    where.push(`e.seq IN (SELECT seq FROM ${db.table('audit_subjects')} WHERE subject = ?)`);
+    params.push(filter.patient);
+  }
+  const conditions: Array<[string, string | number | undefined]> = [
+    ['e.at >= ?', filter.from],
+    ['e.at <= ?', filter.to],
+    ['e.actor_id = ?', filter.actor],
+    ['e.outcome = ?', filter.outcome],
+    ['e.seq < ?', filter.before],
+  ];
+  for (const [condition, value] of conditions) {
+    if (value === undefined) continue;
+    where.push(condition);
+    params.push(value);
+  }
+  if (filter.actions !== undefined && filter.actions.length > 0) {
+    where.push(`e.action IN (${filter.actions.map(() => '?').join(', ')})`);
+    params.push(...filter.actions);
+  }
+  const rows = await db.query<EventRow>(
+    `SELECT ${columns.split(', ').map((c) => `e.${c}`).join(', ')} FROM ${events} e${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY e.seq DESC LIMIT ?`,
+    [...params, filter.count],
+  );
+  return rows.map((row) => toEvent(tenantId, row));
+}

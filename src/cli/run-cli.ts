@@ -20,7 +20,7 @@ Usage:
   tresor tenant create <id> [--name NAME]
   tresor tenant list
   tresor tenant disable <id>
-  tresor apikey create --tenant <id> --role <admin|clinician|reader> [--label TEXT]
+  tresor apikey create --tenant <id> --role <admin|clinician|reader|auditor> [--label TEXT]
   tresor apikey list --tenant <id>
   tresor apikey revoke <key-id>
   tresor register [--json]                  the data register: every stored field, its class and protection

@@ -5,7 +5,7 @@ import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError } from '../platform/http/index.js';
 import { forbidden, hasPermission, unauthenticated, type ApiKeys, type Permission, type Principal } from '../identity/index.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
-import { purposesOfUse, type Actor, type Audit, type AuditAction, type AuditEventInput, type PurposeOfUse } from '../audit/index.js';
+import { purposesOfUse, toAuditEvent, type Actor, type Audit, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
 import type { Role } from '../identity/index.js';
 import type { BundleAudit, BundleProcessor, Disclosed } from './bundles.js';
 import { RecordError } from './errors.js';
@@ -102,7 +102,7 @@ function checkBundlePermissions(request: FastifyRequest): void {
  * audit event. Without the header each role has a default: clinicians and readers treat (TREAT),
  * administrators run the practice (HOPERAT).
  */
-const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = { admin: 'HOPERAT', clinician: 'TREAT', reader: 'TREAT' };
+const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = { admin: 'HOPERAT', clinician: 'TREAT', reader: 'TREAT', auditor: 'HOPERAT' };
 
 function checkPurpose(request: FastifyRequest): void {
   const header = request.headers['x-purpose-of-use'];
@@ -122,11 +122,70 @@ function checkAccept(request: FastifyRequest): void {
 }
 
 const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * The audit API's search parameters: `date` (with ge/gt/le/lt, or a day), `agent` (principal
+ * id), `patient`, `subtype` (Tresor actions, comma = OR), `outcome` (success/failure, or the FHIR
+ * codes 0/4/8), `_count` (1–1000, default 100), `_before` (paging: events older than that id).
+ */
+function parseAuditFilter(query: Record<string, unknown>, patient?: string): EventFilter {
+  const bad = (name: string, why: string) => new RecordError('search-invalid', `${name}: ${why}`, { status: 400, issues: [{ expression: name, diagnostics: why }] });
+  const filter: { -readonly [K in keyof EventFilter]?: EventFilter[K] } = { count: 100 };
+  if (patient !== undefined) filter.patient = patient;
+  for (const [name, raw] of Object.entries(query)) {
+    for (const value of Array.isArray(raw) ? raw.map(String) : [String(raw)]) {
+      switch (name) {
+        case 'date': {
+          const m = /^(ge|gt|le|lt|eq)?(\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?)$/.exec(value);
+          const at = m === null ? Number.NaN : Date.parse(m[2] as string);
+          if (m === null || Number.isNaN(at)) throw bad('date', 'a date or dateTime with an optional ge, gt, le or lt prefix');
+          const dayOnly = (m[2] as string).length === 10;
+          const end = dayOnly ? at + 86_400_000 - 1 : at;
+          const prefix = m[1] ?? 'eq';
+          if (prefix === 'ge' || prefix === 'eq') filter.from = Math.max(filter.from ?? 0, at);
+          if (prefix === 'gt') filter.from = Math.max(filter.from ?? 0, end + 1);
+          if (prefix === 'le' || prefix === 'eq') filter.to = Math.min(filter.to ?? Number.MAX_SAFE_INTEGER, end);
+          if (prefix === 'lt') filter.to = Math.min(filter.to ?? Number.MAX_SAFE_INTEGER, at - 1);
+          break;
+        }
+        case 'agent':
+          filter.actor = value;
+          break;
+        case 'patient': {
+          const id = value.replace(/^Patient\//, '');
+          if (!idPattern.test(id)) throw bad('patient', 'a Patient id');
+          filter.patient = `Patient/${id}`;
+          break;
+        }
+        case 'subtype':
+          filter.actions = value.split(',');
+          break;
+        case 'outcome':
+          if (value === 'success' || value === '0') filter.outcome = 'success';
+          else if (value === 'failure' || value === '4' || value === '8') filter.outcome = 'failure';
+          else throw bad('outcome', 'success or failure');
+          break;
+        case '_count':
+        case '_before': {
+          const n = Number(value);
+          if (!Number.isInteger(n) || n < 1 || (name === '_count' && n > 1000)) throw bad(name, name === '_count' ? '1–1000' : 'an AuditEvent id');
+          if (name === '_count') filter.count = n;
+          else filter.before = n;
+          break;
+        }
+        default:
+          throw bad(name, 'not a search parameter of AuditEvent here (date, agent, patient, subtype, outcome, _count, _before)');
+      }
+    }
+  }
+  return filter as EventFilter;
+}
 const typePattern = /^[A-Z][A-Za-z]{1,40}$/;
 
 /** The audit action a FHIR route performs (for events of failed requests too). */
 function actionOf(request: FastifyRequest): AuditAction {
   const route = request.routeOptions.url ?? '';
+  if (route.endsWith('/AuditEvent') || route.endsWith('/$access-log')) return 'audit.read';
   if (route.endsWith('/_history') || route.endsWith('/_history/:versionId')) return route.endsWith('/_history') ? 'record.history-read' : 'record.read';
   switch (request.method) {
     case 'POST':
@@ -203,6 +262,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
   const read: RouteShorthandOptions = { config: { permission: 'records:read' } };
   const write: RouteShorthandOptions = { config: { permission: 'records:write' } };
   const remove: RouteShorthandOptions = { config: { permission: 'records:delete' } };
+  const auditRead: RouteShorthandOptions = { config: { permission: 'audit:read' } };
 
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.decorateRequest('principal', null);
@@ -261,6 +321,38 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     app.get('/metadata', async (request, reply) => {
       checkAccept(request);
       return reply.type(fhirJson).send(JSON.stringify(capabilityStatement(baseUrl(request), deps.version, clock.now().toISOString())));
+    });
+
+    // The audit trail, for the auditor role: as FHIR AuditEvent resources, newest first. Reading
+    // the audit trail is itself an audit event.
+    const auditEvents = async (request: FastifyRequest, reply: FastifyReply, patient?: string) => {
+      const filter = parseAuditFilter(request.query as Record<string, unknown>, patient);
+      const events = await audit.query(request.tenantId, { ...filter, count: filter.count + 1 });
+      const page = events.slice(0, filter.count);
+      await recorded(request, 'audit.read', patient === undefined ? [] : [{ ref: patient, subject: patient, classes: [] }]);
+      const self = `${baseUrl(request)}${request.url.slice(request.url.indexOf('/fhir') + 5)}`;
+      const last = page.at(-1);
+      const nextUrl = () => {
+        const url = new URL(self);
+        url.searchParams.set('_before', String(last?.seq));
+        return url.toString();
+      };
+      return reply.type(fhirJson).send(
+        JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'searchset',
+          timestamp: clock.now().toISOString(),
+          link: [{ relation: 'self', url: self }, ...(events.length > filter.count && last !== undefined ? [{ relation: 'next', url: nextUrl() }] : [])],
+          entry: page.map((event) => ({ fullUrl: `${baseUrl(request)}/AuditEvent/${event.seq}`, resource: toAuditEvent(event), search: { mode: 'match' } })),
+        }),
+      );
+    };
+    app.get('/AuditEvent', auditRead, (request, reply) => auditEvents(request, reply));
+    // "Who saw my data": every access to this patient's records.
+    app.get('/Patient/:id/$access-log', auditRead, (request, reply) => {
+      const { id } = request.params as { id: string };
+      if (!idPattern.test(id)) throw new RecordError('id-invalid', 'A FHIR id is 1–64 of A–Z, a–z, 0–9, "-" and ".".', { status: 400 });
+      return auditEvents(request, reply, `Patient/${id}`);
     });
 
     // A Bundle needs, entry by entry, what the same request would need on its own.

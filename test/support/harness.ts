@@ -22,8 +22,8 @@ export interface TestApp {
   /** The PostgreSQL schema prefix of this app's data sets (for child processes on the same data). */
   readonly schemaPrefix: string;
   /** Creates a tenant and returns an API key for it with the given role. */
-  tenant(id: string, role?: 'admin' | 'clinician' | 'reader'): Promise<string>;
-  key(tenantId: string, role: 'admin' | 'clinician' | 'reader'): Promise<string>;
+  tenant(id: string, role?: 'admin' | 'clinician' | 'reader' | 'auditor'): Promise<string>;
+  key(tenantId: string, role: 'admin' | 'clinician' | 'reader' | 'auditor'): Promise<string>;
   inject(opts: { method: string; url: string; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
@@ -53,7 +53,7 @@ export async function startTestApp(engine: EngineName, overrides: ConfigInput = 
   const base = fixedClock(new Date('2026-01-01T00:00:00Z'));
   const clock = { now: () => (base.advance(1), base.now()) };
   const app = await buildApp(config, { logDestination: sink, clock, ...appOverrides });
-  const key = async (tenantId: string, role: 'admin' | 'clinician' | 'reader') => (await app.apiKeys.create({ tenantId, role })).key;
+  const key = async (tenantId: string, role: 'admin' | 'clinician' | 'reader' | 'auditor') => (await app.apiKeys.create({ tenantId, role })).key;
   return {
     app,
     logs,

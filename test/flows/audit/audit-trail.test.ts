@@ -244,5 +244,44 @@ for (const engine of engines()) {
       assert.ok((await t.app.audit.verify('cut2')).findings.some((f) => f.kind === 'checkpoint' && /signature does not verify/.test(f.detail)));
       assert.equal((await t.app.audit.verify('clinic')).findings.length, 0);
     });
+
+    it('serves the trail to the auditor role as FHIR AuditEvents, and each patient’s access log', async () => {
+      const auditor = await t.key('clinic', 'auditor');
+      const p = await t.inject({ method: 'POST', url: `${base}/Patient`, key, body: patient() });
+      const patientId = json(p)['id'] as string;
+      await t.inject({ method: 'GET', url: `${base}/Patient/${patientId}`, key: reader, headers: { 'x-purpose-of-use': 'TREAT' } });
+      // Separation of duties: the auditor reads no records, record roles read no audit trail.
+      assert.equal((await t.inject({ method: 'GET', url: `${base}/Patient/${patientId}`, key: auditor })).statusCode, 403);
+      assert.equal((await t.inject({ method: 'GET', url: `${base}/AuditEvent`, key })).statusCode, 403);
+
+      const log = await t.inject({ method: 'GET', url: `${base}/Patient/${patientId}/$access-log`, key: auditor });
+      assert.equal(log.statusCode, 200, log.body);
+      const bundle = json(log);
+      assert.equal(bundle['resourceType'], 'Bundle');
+      const events = bundle['entry'].map((e: { resource: Record<string, any> }) => e.resource);
+      assert.deepEqual(
+        events.map((e: Record<string, any>) => e['subtype'].at(-1).code),
+        ['record.read', 'record.created'],
+        'newest first: the read, then the create',
+      );
+      const read = events[0];
+      assert.equal(read.resourceType, 'AuditEvent');
+      assert.equal(read.action, 'R');
+      assert.equal(read.outcome, '0');
+      assert.equal(read.purposeOfEvent[0].coding[0].code, 'TREAT');
+      assert.equal(read.agent[0].role[0].text, 'reader');
+      assert.ok(read.entity.some((e: Record<string, any>) => e.what.reference === `Patient/${patientId}` && e.role?.code === '1'));
+      // Filters and paging.
+      const reads = json(await t.inject({ method: 'GET', url: `${base}/AuditEvent?subtype=record.read&outcome=success&_count=1`, key: auditor }));
+      assert.equal(reads['entry'].length, 1);
+      const next = reads['link'].find((l: { relation: string }) => l.relation === 'next').url as string;
+      const page2 = json(await t.inject({ method: 'GET', url: next.slice(next.indexOf('/tenants/')), key: auditor }));
+      assert.ok(Number(page2['entry'][0].resource.id) < Number(reads['entry'][0].resource.id));
+      assert.equal((await t.inject({ method: 'GET', url: `${base}/AuditEvent?date=ge2000-01-01&date=le2000-12-31`, key: auditor })).body.includes('"entry":[]'), true);
+      assert.equal(errorCode(await t.inject({ method: 'GET', url: `${base}/AuditEvent?name=x`, key: auditor })), 'search-invalid');
+      // Looking at the trail is on the trail.
+      assert.equal((await last()).action, 'audit.read');
+      assert.equal((await last()).actor_role, 'auditor');
+    });
   });
 }
