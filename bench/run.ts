@@ -18,6 +18,7 @@ import type { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { noAudit } from './no-audit.js';
 import { plaintextSealer } from './plaintext-sealer.js';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -123,6 +124,8 @@ interface ServeSpec {
   readonly pgUrl?: string;
   /** `plaintext`: the baseline for encryption overhead (bench/plaintext-sealer.ts). */
   readonly sealing?: 'encrypted' | 'plaintext';
+  /** `off`: the baseline for the audit trail's cost (bench/no-audit.ts). */
+  readonly audit?: 'on' | 'off';
 }
 
 interface ServerStats {
@@ -132,11 +135,12 @@ interface ServerStats {
   readonly rssBytes: number;
 }
 
-type ToServer = { readonly type: 'stats' } | { readonly type: 'stop' } | { readonly type: 'rotate' };
+type ToServer = { readonly type: 'stats' } | { readonly type: 'stop' } | { readonly type: 'rotate' } | { readonly type: 'verify' };
 type FromServer =
   | { readonly type: 'ready'; readonly port: number; readonly key: string; readonly startupMs: number }
   | ({ readonly type: 'stats' } & ServerStats)
-  | ({ readonly type: 'rotated' } & RotationMeasured);
+  | ({ readonly type: 'rotated' } & RotationMeasured)
+  | { readonly type: 'verified'; readonly events: number; readonly seconds: number; readonly findings: number };
 
 /** `tresor keys rotate` on the bench tenant, inside the server, after the HTTP scenarios. */
 interface RotationMeasured {
@@ -216,7 +220,17 @@ async function serve(spec: ServeSpec): Promise<void> {
   process.on('message', (message: ToServer) => {
     if (message.type === 'stats') send({ type: 'stats', ...serverStats() });
     else if (message.type === 'stop') void shutdown(0);
-    else if (message.type === 'rotate' && app !== undefined) {
+    else if (message.type === 'verify' && app !== undefined) {
+      const running = app;
+      void (async () => {
+        const began = performance.now();
+        const report = await running.audit.verify(tenantId);
+        send({ type: 'verified', events: report.events, seconds: (performance.now() - began) / 1000, findings: report.findings.length });
+      })().catch((error: unknown) => {
+        console.error('bench audit verify failed:', error);
+        void shutdown(1);
+      });
+    } else if (message.type === 'rotate' && app !== undefined) {
       const running = app;
       void (async () => {
         const began = performance.now();
@@ -262,7 +276,7 @@ async function serve(spec: ServeSpec): Promise<void> {
     });
     // Compiling the R4 schema takes seconds; it must not land inside a measurement.
     warmFhirValidator(supportedTypes);
-    app = await buildApp(config, spec.sealing === 'plaintext' ? { fieldSealer: plaintextSealer } : {});
+    app = await buildApp(config, { ...(spec.sealing === 'plaintext' ? { fieldSealer: plaintextSealer } : {}), ...(spec.audit === 'off' ? { audit: noAudit } : {}) });
     await app.tenants.create(tenantId);
     const { key } = await app.apiKeys.create({ tenantId, role: 'admin' });
     await app.http.listen({ host: '127.0.0.1', port: 0 });
@@ -281,6 +295,7 @@ interface ServerHandle {
   readonly startupMs: number;
   stats(): Promise<ServerStats>;
   rotate(): Promise<RotationMeasured>;
+  verify(): Promise<{ events: number; seconds: number; findings: number }>;
   stop(): Promise<void>;
 }
 
@@ -339,6 +354,16 @@ async function startServer(spec: ServeSpec): Promise<ServerHandle> {
           };
           child.on('message', listen);
           child.send({ type: 'rotate' } satisfies ToServer);
+        }),
+      verify: () =>
+        new Promise((resolve) => {
+          const listen = (message: FromServer) => {
+            if (message.type !== 'verified') return;
+            child.off('message', listen);
+            resolve(message);
+          };
+          child.on('message', listen);
+          child.send({ type: 'verify' } satisfies ToServer);
         }),
       stop,
     };
@@ -537,9 +562,9 @@ async function scenario(name: string, server: ServerHandle, requests: () => Cann
   };
 }
 
-async function measureTresor(engine: Engine, settings: Settings, pgUrl: string | undefined, sealing: 'encrypted' | 'plaintext' = 'encrypted'): Promise<TresorRun> {
+async function measureTresor(engine: Engine, settings: Settings, pgUrl: string | undefined, sealing: 'encrypted' | 'plaintext' = 'encrypted', audit: 'on' | 'off' = 'on'): Promise<TresorRun> {
   if (engine === 'postgres') await dropPgSchemas(pgUrl as string);
-  const server = await startServer(engine === 'postgres' ? { engine, pgUrl: pgUrl as string, sealing } : { engine, sealing });
+  const server = await startServer(engine === 'postgres' ? { engine, pgUrl: pgUrl as string, sealing, audit } : { engine, sealing, audit });
   try {
     console.log(`  server up in ${(server.startupMs / 1000).toFixed(1)} s (validator warmed, tenant and key created)`);
     const client = fhirClient(server.port, server.key);
@@ -571,8 +596,8 @@ async function measureTresor(engine: Engine, settings: Settings, pgUrl: string |
       return [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${fhirBase}/Observation/${seeded.observations[n++ % seeded.observations.length] as string}` }) }];
     }, settings);
 
-    // The plaintext run only answers "what does encryption cost on create and read".
-    if (sealing === 'plaintext') return { create, read, search: undefined, seeded, serverRssBytes: (await server.stats()).rssBytes };
+    // The plaintext and audit-off runs only answer "what does encryption (or auditing) cost on create and read".
+    if (sealing === 'plaintext' || audit === 'off') return { create, read, search: undefined, seeded, serverRssBytes: (await server.stats()).rssBytes };
     const paths = seeded.searchPatients.map(searchPath);
     const search = await scenario('search (patient+code+date, 50/page)', server, () => {
       let n = Math.floor(Math.random() * paths.length);
@@ -583,7 +608,10 @@ async function measureTresor(engine: Engine, settings: Settings, pgUrl: string |
     process.stdout.write('  key rotation of the whole tenant … ');
     const rotation = await server.rotate();
     console.log(`${rate(rotation.fields / rotation.reencryptSeconds)} fields/s (${rate(rotation.rows)} stored versions in ${fixed(rotation.reencryptSeconds, 1)} s)`);
-    return { create, read, search, seeded, serverRssBytes: rss, rotation };
+    process.stdout.write('  tresor audit verify of the whole tenant … ');
+    const verified = await server.verify();
+    console.log(`${rate(verified.events / verified.seconds)} events/s (${rate(verified.events)} events, ${verified.findings} findings)`);
+    return { create, read, search, seeded, serverRssBytes: rss, rotation, verified };
   } finally {
     await server.stop();
   }
@@ -834,6 +862,7 @@ interface TresorRun {
   readonly seeded: Seeded;
   readonly serverRssBytes: number;
   readonly rotation?: RotationMeasured;
+  readonly verified?: { readonly events: number; readonly seconds: number; readonly findings: number };
 }
 
 interface EngineReport {
@@ -841,6 +870,7 @@ interface EngineReport {
   readonly engineVersion: string;
   readonly tresor: TresorRun & { readonly search: ScenarioResult };
   readonly plaintext: TresorRun;
+  readonly unaudited: TresorRun;
   readonly baseline: BaselineRun;
 }
 
@@ -861,6 +891,31 @@ function overheadTable(report: EngineReport): string {
     }),
     '',
     '_"Without the encryption step" is a bench-only path (bench/plaintext-sealer.ts): the same server, keys and blind indexes, storing the fields in clear. Differences of a few percent are within run-to-run noise on this machine._',
+    '',
+  ].join('\n');
+}
+
+/** The audit trail's cost: the same server with and without writing events; and verify speed. */
+function auditTable(report: EngineReport): string {
+  const rows: Array<[string, ScenarioResult, ScenarioResult, string]> = [
+    ['create Observation', report.tresor.create, report.unaudited.create, '—'],
+    ['read Observation', report.tresor.read, report.unaudited.read, '≤ 25 %'],
+  ];
+  const v = report.tresor.verified;
+  const verifyRate = v === undefined ? Number.NaN : v.events / v.seconds;
+  return [
+    '#### Audit trail cost',
+    '',
+    '| scenario | with durable audit req/s | p99 ms | without the audit trail req/s | p99 ms | cost | target |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...rows.map(([name, audited, bare, target]) => {
+      const cost = 1 - audited.opsPerSecond / bare.opsPerSecond;
+      return `| ${name} | ${rate(audited.opsPerSecond)} | ${ms(audited.p99Ms)} | ${rate(bare.opsPerSecond)} | ${ms(bare.p99Ms)} | ${fixed(cost * 100, 1)} % | ${target === '—' ? '—' : `${target}: ${cost <= 0.25 ? 'PASS' : 'SHORT'}`} |`;
+    }),
+    '',
+    v === undefined ? '' : `\`audit verify\` of the bench tenant after all scenarios: ${rate(v.events)} events in ${fixed(v.seconds, 2)} s = **${rate(verifyRate)} events/s** (target ≥ 200,000: ${verifyRate >= 200_000 ? 'PASS' : 'SHORT'}), ${v.findings} findings.`,
+    '',
+    '_"Without the audit trail" is a bench-only path (bench/no-audit.ts) handed to buildApp in code; no setting disables auditing._',
     '',
   ].join('\n');
 }
@@ -925,6 +980,7 @@ function engineTables(report: EngineReport, settings: Settings): string {
       : []),
     overheadTable(report),
     rotationTable(report),
+    auditTable(report),
     'Diagnostics:',
     '',
     '| scenario | responses 2xx | failed (non-2xx / errors / timeouts) | status codes | Tresor CPU (% of one core) | Tresor event-loop utilisation | autocannon CPU (% of one core) | machine CPU busy (all cores) | autocannon p50 / p99 ms (1 ms resolution) |',
@@ -1001,11 +1057,13 @@ async function main(): Promise<void> {
       const tresor = await measureTresor(engine, settings, pgUrl);
       console.log('  the same, without the encryption step (bench-only baseline):');
       const plaintext = await measureTresor(engine, settings, pgUrl, 'plaintext');
+      console.log('  the same, without the audit trail (bench-only baseline):');
+      const unaudited = await measureTresor(engine, settings, pgUrl, 'encrypted', 'off');
       process.stdout.write(`  baseline (${settings.baselineSeconds} s per operation) … `);
       const baseline = engine === 'sqlite' ? sqliteBaseline(settings.baselineSeconds) : await postgresBaseline(pgUrl as string, settings.baselineSeconds, settings.connections, poolSize);
       console.log(`insert ${rate(baseline.insert.opsPerSecond)}/s, select ${rate(baseline.select.opsPerSecond)}/s, search ${rate(baseline.search.opsPerSecond)}/s`);
       const engineVersion = engine === 'sqlite' ? sqliteVersion() : await pgVersion(pgUrl as string);
-      const report = { engine, engineVersion, tresor: tresor as EngineReport['tresor'], plaintext, baseline };
+      const report = { engine, engineVersion, tresor: tresor as EngineReport['tresor'], plaintext, unaudited, baseline };
       reports.push(report);
       console.log(`\n${engineTables(report, settings)}`);
     } finally {

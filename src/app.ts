@@ -33,6 +33,8 @@ export interface AppOverrides {
   readonly fieldSealer?: FieldSealer;
   /** Where JSON log lines go (tests capture them); default stdout. */
   readonly logDestination?: NodeJS.WritableStream;
+  /** The benchmark's audit-off baseline (bench/no-audit.ts); never set in production, no config selects it. */
+  readonly audit?: Audit;
   /** Where rotation events go; buildApp logs them. */
   readonly rotationReport?: (event: RotationEvent) => void;
   /** Tests shorten the rotation's settling time. */
@@ -65,7 +67,7 @@ export interface Core {
  * The services without HTTP: what the admin CLI needs, and what the server builds on. (The
  * FHIR validator compiles lazily, so building records costs admin commands nothing.)
  */
-export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions'> = {}): Promise<Core> {
+export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit'> = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
   // The master key first: a missing or unsafe key refuses the start before anything is opened.
   const provider =
@@ -80,12 +82,8 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   );
   const keys = createKeys({ db: storage.keys, provider, clock });
   const tenants = createTenants({ storage, clock });
-  const audit = createAudit({
-    storage,
-    keys,
-    clock,
-    checkpoints: { dir: config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), everyEvents: config.audit.checkpointEveryEvents, everySeconds: config.audit.checkpointSeconds },
-  });
+  const checkpoints = { dir: config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), everyEvents: config.audit.checkpointEveryEvents, everySeconds: config.audit.checkpointSeconds };
+  const audit = overrides.audit ?? createAudit({ storage, keys, clock, checkpoints });
   // A tenant's key rotation starting and finishing are events of that tenant's audit trail.
   const rotationReport = async (event: RotationEvent) => {
     const { job } = event;

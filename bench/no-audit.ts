@@ -1,0 +1,15 @@
+import type { Audit } from '../src/audit/index.js';
+
+/**
+ * The benchmark's baseline for the audit trail's cost: the same server without writing audit
+ * events. It lives in bench/ and is handed to buildApp in code; no configuration setting can
+ * select it (SPEC L1: auditing cannot be switched off).
+ */
+export const noAudit: Audit = {
+  appendIn: async () => [],
+  record: async () => undefined,
+  query: async () => [],
+  verify: async (tenantId) => ({ tenantId, events: 0, lastSeq: 0, findings: [], checkpoints: 0 }),
+  checkpoint: async () => undefined,
+  close: async () => undefined,
+};
