@@ -11,5 +11,6 @@ export const noAudit: Audit = {
   query: async () => [],
   verify: async (tenantId) => ({ tenantId, events: 0, lastSeq: 0, findings: [], checkpoints: 0 }),
   checkpoint: async () => undefined,
+  ship: () => ({ backlog: () => ({ pending: [], up: [] }), stop: async () => undefined }),
   close: async () => undefined,
 };

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import type { Config } from './config/index.js';
-import { auditMigrations, createAudit, operatorEvent, type Audit } from './audit/index.js';
+import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Audit, type AuditSink } from './audit/index.js';
 import { createApiKeys, identityMigrations, type ApiKeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage } from './platform/db/index.js';
@@ -209,6 +210,35 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   await http.register(fhirRoutes({ records, bundles, storage, tenants, apiKeys, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
 
+  // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
+  const sinks: AuditSink[] = [
+    ...(config.audit.sinks.file === undefined ? [] : [jsonLinesSink(config.audit.sinks.file)]),
+    ...(config.audit.sinks.syslog === undefined ? [] : [syslogSink({ url: config.audit.sinks.syslog, ...(config.audit.sinks.syslogCaFile === undefined ? {} : { caFile: config.audit.sinks.syslogCaFile }) })]),
+  ];
+  const shipping = sinks.length === 0 ? undefined : audit.ship(sinks, async () => (await tenants.list()).map((t) => t.id));
+  if (shipping !== undefined) {
+    new Gauge({
+      name: 'tresor_audit_sink_backlog_events',
+      help: 'Audit events not yet delivered to a SIEM sink',
+      labelNames: ['sink', 'tenant'],
+      registers: [metrics.registry],
+      collect() {
+        this.reset();
+        for (const p of shipping.backlog().pending) this.set({ sink: p.sink, tenant: p.tenant }, p.events);
+      },
+    });
+    new Gauge({
+      name: 'tresor_audit_sink_up',
+      help: '1 when the last delivery to the sink worked',
+      labelNames: ['sink'],
+      registers: [metrics.registry],
+      collect() {
+        this.reset();
+        for (const u of shipping.backlog().up) this.set({ sink: u.sink }, u.up ? 1 : 0);
+      },
+    });
+  }
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000);
 
@@ -220,6 +250,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async close() {
       await rotationWorker.stop();
       await http.close();
+      await shipping?.stop();
       await audit.close();
       await storage.close();
     },

@@ -4,7 +4,8 @@ import type { SqlDatabase, SqlExecutor, Storage } from '../platform/db/index.js'
 import { appendCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.js';
 import { AuditError } from './errors.js';
 import type { AuditEventInput } from './events.js';
-import { appendEvents, selectEvents, selectHead, type EventFilter, type StoredEvent } from './store.js';
+import type { AuditSink } from './sinks.js';
+import { appendEvents, saveShipped, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
 import { verifyChain, type Finding, type VerifyReport } from './verify.js';
 
 export interface Audit {
@@ -21,8 +22,19 @@ export interface Audit {
   verify(tenantId: string): Promise<VerifyReport & { readonly checkpoints: number }>;
   /** Signs the tenant's current chain head into the checkpoint log (when it moved since the last one). */
   checkpoint(tenantId: string): Promise<Checkpoint | undefined>;
+  /**
+   * Ships every tenant's events to the sinks (a SIEM), from a durable cursor per sink and tenant:
+   * a sink that is down only delays delivery, with backoff, and the backlog shows in `backlog()`.
+   */
+  ship(sinks: readonly AuditSink[], tenantIds: () => Promise<string[]>, everyMs?: number): Shipping;
   /** Checkpoints what is pending, stops the timer. */
   close(): Promise<void>;
+}
+
+export interface Shipping {
+  /** Events not yet delivered, per sink and tenant; whether each sink's last attempt worked. */
+  backlog(): { readonly pending: ReadonlyArray<{ sink: string; tenant: string; events: number }>; readonly up: ReadonlyArray<{ sink: string; up: boolean }> };
+  stop(): Promise<void>;
 }
 
 export interface AuditDeps {
@@ -40,19 +52,32 @@ export interface AuditDeps {
 export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): Audit {
   const unavailable = (cause: unknown) => new AuditError('audit-unavailable', 'The audit trail cannot be written; nothing was returned or changed. Retry shortly.', { status: 503, expose: true, cause, headers: { 'retry-after': '2' } });
 
-  // Per tenant, the events waiting for the next append transaction.
-  const queues = new Map<string, Array<{ events: readonly AuditEventInput[]; resolve: () => void; reject: (error: unknown) => void }>>();
+  // Per tenant, the events waiting for the next append transaction, and whether one is running:
+  // one append at a time per tenant, and everything that arrives meanwhile goes in the next one
+  // (like group commit), so concurrent readers share transactions instead of queueing on the
+  // chain head's lock one by one.
+  type Waiter = { events: readonly AuditEventInput[]; resolve: () => void; reject: (error: unknown) => void };
+  const queues = new Map<string, Waiter[]>();
+  const flushing = new Set<string>();
 
   async function flush(tenantId: string): Promise<void> {
-    const batch = queues.get(tenantId) ?? [];
-    queues.delete(tenantId);
+    flushing.add(tenantId);
     try {
-      const db: SqlDatabase = await storage.tenant(tenantId);
-      const stored = await db.transaction((tx) => appendEvents(tx, tenantId, batch.flatMap((b) => b.events), clock.now().getTime()));
-      note(tenantId, stored.length);
-      for (const waiter of batch) waiter.resolve();
-    } catch (error) {
-      for (const waiter of batch) waiter.reject(unavailable(error));
+      for (;;) {
+        const batch = queues.get(tenantId) ?? [];
+        queues.delete(tenantId);
+        if (batch.length === 0) return;
+        try {
+          const db: SqlDatabase = await storage.tenant(tenantId);
+          const stored = await db.transaction((tx) => appendEvents(tx, tenantId, batch.flatMap((b) => b.events), clock.now().getTime()));
+          note(tenantId, stored.length);
+          for (const waiter of batch) waiter.resolve();
+        } catch (error) {
+          for (const waiter of batch) waiter.reject(unavailable(error));
+        }
+      }
+    } finally {
+      flushing.delete(tenantId);
     }
   }
 
@@ -95,6 +120,61 @@ export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): A
       return stored;
     },
     checkpoint: (tenantId) => checkpoint(tenantId),
+    ship(sinks, tenantIds, everyMs = 1000) {
+      const pending = new Map<string, { sink: string; tenant: string; events: number }>();
+      const up = new Map<string, boolean>();
+      const retryAt = new Map<string, number>();
+      const backoff = new Map<string, number>();
+      let stopped = false;
+      let busy: Promise<void> | undefined;
+      async function round(): Promise<void> {
+        for (const tenantId of await tenantIds()) {
+          const db = await storage.tenant(tenantId);
+          const head = await selectHead(db);
+          if (head === undefined) continue;
+          for (const sink of sinks) {
+            let cursor = await selectShipped(db, sink.name);
+            while (!stopped && cursor < head.seq && Date.now() >= (retryAt.get(sink.name) ?? 0)) {
+              const events = await selectEventsAfter(db, tenantId, cursor, 2000);
+              if (events.length === 0) break;
+              try {
+                await sink.send(events);
+              } catch {
+                // Down: try again later, waiting longer each time (up to 30 s); nothing is dropped.
+                const wait = Math.min(30_000, (backoff.get(sink.name) ?? 250) * 2);
+                backoff.set(sink.name, wait);
+                retryAt.set(sink.name, Date.now() + wait);
+                up.set(sink.name, false);
+                break;
+              }
+              up.set(sink.name, true);
+              backoff.delete(sink.name);
+              cursor = (events[events.length - 1] as StoredEvent).seq;
+              await saveShipped(db, sink.name, cursor);
+            }
+            pending.set(`${sink.name}|${tenantId}`, { sink: sink.name, tenant: tenantId, events: Math.max(0, head.seq - cursor) });
+          }
+        }
+      }
+      const tick = () => {
+        if (busy !== undefined || stopped) return;
+        busy = round()
+          .catch(() => undefined)
+          .finally(() => (busy = undefined));
+      };
+      const shipTimer = setInterval(tick, everyMs);
+      shipTimer.unref();
+      tick();
+      return {
+        backlog: () => ({ pending: [...pending.values()], up: [...up].map(([sink, ok]) => ({ sink, up: ok })) }),
+        async stop() {
+          stopped = true;
+          clearInterval(shipTimer);
+          await busy;
+          for (const sink of sinks) await sink.close();
+        },
+      };
+    },
     async query(tenantId, filter) {
       return selectEvents(await storage.tenant(tenantId), tenantId, filter);
     },
@@ -110,10 +190,13 @@ export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): A
         if (queue === undefined) {
           queue = [];
           queues.set(tenantId, queue);
-          // Everything recorded in this turn of the event loop joins one append.
-          setImmediate(() => void flush(tenantId));
         }
         queue.push({ events, resolve, reject });
+        // Everything recorded in this turn of the event loop, or while an append runs, joins the next append.
+        if (!flushing.has(tenantId)) {
+          flushing.add(tenantId);
+          setImmediate(() => void flush(tenantId));
+        }
       });
     },
     async verify(tenantId) {

@@ -97,7 +97,11 @@ export function genesis(tenantId: string): string {
 
 /** hash_n = SHA-256(hash_(n-1) ‖ 0x0a ‖ canonical(event_n)), hex. */
 export function chainHash(previous: string, event: AuditEvent): string {
-  return createHash('sha256').update(previous).update('\n').update(canonical(event)).digest('hex');
+  return chainHashOf(previous, canonical(event));
+}
+
+export function chainHashOf(previous: string, canonicalText: string): string {
+  return createHash('sha256').update(previous).update('\n').update(canonicalText).digest('hex');
 }
 
 /** An event of the operator's command line or a background job (no HTTP request). */

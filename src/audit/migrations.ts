@@ -11,5 +11,11 @@ const tables = (t: (name: string) => string) => [
   `CREATE TABLE ${t('audit_head')} (id SMALLINT PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL)`,
 ];
 
+// How far each SIEM sink has been sent: the audit table itself is the buffer.
+const shipped = (t: (name: string) => string) => [`CREATE TABLE ${t('audit_shipped')} (sink TEXT PRIMARY KEY, seq BIGINT NOT NULL)`];
+
 /** Applied to every tenant data set, after the records module's chain. */
-export const auditMigrations: readonly Migration[] = [{ id: 'audit/001-events', up: { sqlite: tables, postgres: tables } }];
+export const auditMigrations: readonly Migration[] = [
+  { id: 'audit/001-events', up: { sqlite: tables, postgres: tables } },
+  { id: 'audit/002-shipping', up: { sqlite: shipped, postgres: shipped } },
+];

@@ -8,7 +8,7 @@ export interface StoredEvent extends AuditEvent {
   readonly hash: string;
 }
 
-interface EventRow {
+export interface EventRow {
   seq: number | string;
   at: number | string;
   action: string;
@@ -156,4 +156,29 @@ export async function selectEvents(db: SqlExecutor, tenantId: string, filter: Ev
     [...params, filter.count],
   );
   return rows.map((row) => toEvent(tenantId, row));
+}
+
+export async function selectShipped(db: SqlExecutor, sink: string): Promise<number> {
+  const row = (await db.query<{ seq: number | string }>(`SELECT seq FROM ${db.table('audit_shipped')} WHERE sink = ?`, [sink]))[0];
+  return row === undefined ? 0 : Number(row.seq);
+}
+
+/** Moves a sink's cursor forward (never back: another node may have shipped further). */
+export async function saveShipped(db: SqlExecutor, sink: string, seq: number): Promise<void> {
+  const table = db.table('audit_shipped');
+  await db.execute(`INSERT INTO ${table} (sink, seq) VALUES (?, ?) ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq WHERE ${table}.seq < excluded.seq`, [sink, seq]);
+}
+
+/**
+ * `canonical(toEvent(row))`, built from the stored column text without parsing it: the array
+ * columns hold exactly `JSON.stringify` of their arrays, which is how they appear in the
+ * canonical form. Anything else stored there no longer matches its hash, as it should not.
+ */
+export function canonicalOfRow(tenantId: string, row: EventRow, seq: number): string {
+  const s = JSON.stringify;
+  return `[${seq},${Number(row.at)},${s(tenantId)},${s(row.action)},${s(row.outcome)},${Number(row.status)},${s(row.actor_id)},${s(row.actor_role)},${s(row.client)},${s(row.purpose)},${row.resources},${row.subjects},${row.classes},${s(row.request_id)},${s(row.source_ip)},${s(row.detail)}]`;
+}
+
+export async function selectRowsAfter(db: SqlExecutor, after: number, limit: number): Promise<EventRow[]> {
+  return db.query<EventRow>(`SELECT ${columns} FROM ${db.table('audit_events')} WHERE seq > ? ORDER BY seq LIMIT ?`, [after, limit]);
 }

@@ -1,6 +1,13 @@
 import type { SqlExecutor } from '../platform/db/index.js';
-import { chainHash, genesis } from './events.js';
-import { selectEventsAfter, selectHead, type StoredEvent } from './store.js';
+import { chainHashOf, genesis } from './events.js';
+import { canonicalOfRow, selectHead, selectRowsAfter, type EventRow } from './store.js';
+
+/** A stored event as verification sees it: number, stored hash, and its canonical text for any number. */
+interface Link {
+  readonly seq: number;
+  readonly hash: string;
+  readonly row: EventRow;
+}
 
 /**
  * What `tresor audit verify` reports, each located by sequence number:
@@ -37,11 +44,12 @@ const window = 5;
 export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: readonly Anchor[] = [], pageSize = 5000): Promise<VerifyReport> {
   const findings: Finding[] = [];
   const start = genesis(tenantId);
-  let buffer: StoredEvent[] = [];
+  let buffer: Link[] = [];
   let done = false;
   let after = 0;
   let events = 0;
-  let previous: StoredEvent | undefined;
+  let previous: Link | undefined;
+  const text = (link: Link, seq = link.seq) => canonicalOfRow(tenantId, link.row, seq);
   let expectedSeq = 1;
   const anchorAt = new Map(anchors.map((a) => [a.seq, a.hash]));
 
@@ -50,23 +58,25 @@ export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: re
    * nearby event under its own number (a neighbour was moved, not this one), the number it
    * belongs at when it is intact but displaced, or undefined when it was altered.
    */
-  function belongs(event: StoredEvent, index: number): number | 'intact' | undefined {
+  function belongs(event: Link, index: number): number | 'intact' | undefined {
     const candidates = [start, ...buffer.slice(Math.max(0, index - window), index + window + 1).map((e) => e.hash)];
-    for (const previousHash of candidates) if (chainHash(previousHash, event) === event.hash) return 'intact';
+    const own = text(event);
+    for (const previousHash of candidates) if (chainHashOf(previousHash, own) === event.hash) return 'intact';
     for (let seq = Math.max(1, event.seq - window); seq <= event.seq + window; seq += 1) {
       if (seq === event.seq) continue;
-      for (const previousHash of candidates) if (chainHash(previousHash, { ...event, seq }) === event.hash) return seq;
+      const moved = text(event, seq);
+      for (const previousHash of candidates) if (chainHashOf(previousHash, moved) === event.hash) return seq;
     }
     return undefined;
   }
 
-  function check(event: StoredEvent, index: number): void {
+  function check(event: Link, index: number): void {
     events += 1;
     if (event.seq > expectedSeq) {
       findings.push({ seq: expectedSeq, kind: 'missing', detail: event.seq - expectedSeq === 1 ? `event ${expectedSeq} is missing` : `events ${expectedSeq}–${event.seq - 1} are missing` });
     } else {
       const previousHash = previous === undefined ? start : previous.hash;
-      if (chainHash(previousHash, event) !== event.hash) {
+      if (chainHashOf(previousHash, text(event)) !== event.hash) {
         const home = belongs(event, index);
         if (home === undefined) findings.push({ seq: event.seq, kind: 'modified', detail: `event ${event.seq} does not match the chain: edited, or forged and inserted` });
         else if (home !== 'intact') findings.push({ seq: event.seq, kind: 'moved', detail: `event ${event.seq} is intact but belongs at ${home}: events were reordered, inserted or deleted here` });
@@ -83,15 +93,15 @@ export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: re
   let next = 0;
   for (;;) {
     if (!done && buffer.length - next <= window) {
-      const page = await selectEventsAfter(db, tenantId, after, pageSize);
+      const page = (await selectRowsAfter(db, after, pageSize)).map((row) => ({ seq: Number(row.seq), hash: row.hash, row }));
       if (page.length < pageSize) done = true;
-      if (page.length > 0) after = (page[page.length - 1] as StoredEvent).seq;
+      if (page.length > 0) after = (page[page.length - 1] as Link).seq;
       buffer = buffer.concat(page);
       continue;
     }
     // Check up to `window` events before the end of what is loaded: each needs a few neighbours.
     const limit = done ? buffer.length : buffer.length - window;
-    for (; next < limit; next += 1) check(buffer[next] as StoredEvent, next);
+    for (; next < limit; next += 1) check(buffer[next] as Link, next);
     const drop = Math.max(0, next - window);
     buffer = buffer.slice(drop);
     next -= drop;

@@ -22,7 +22,12 @@ export const defaults = {
     postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000 },
   },
   keys: { masterKeyFile: undefined as string | undefined, masterKey: undefined as string | undefined, rotationBatchRows: 500 },
-  audit: { checkpointDir: undefined as string | undefined, checkpointEveryEvents: 1000, checkpointSeconds: 60 },
+  audit: {
+    checkpointDir: undefined as string | undefined,
+    checkpointEveryEvents: 1000,
+    checkpointSeconds: 60,
+    sinks: { file: undefined as string | undefined, syslog: undefined as string | undefined, syslogCaFile: undefined as string | undefined },
+  },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
@@ -91,6 +96,18 @@ const schema = z
         checkpointDir: z.string().min(1).optional(),
         checkpointEveryEvents: z.number().int().min(1).max(1_000_000).default(d.audit.checkpointEveryEvents),
         checkpointSeconds: z.number().int().min(1).max(86_400).default(d.audit.checkpointSeconds),
+        /** SIEM sinks: every event shipped, at least once, from a durable cursor. */
+        sinks: z
+          .object({
+            /** A JSON-lines file, appended and fsynced. */
+            file: z.string().min(1).optional(),
+            /** `tcp://host:port` or `tls://host:port`: RFC 5424 syslog, octet-counted. */
+            syslog: z.string().regex(/^(tcp|tls):\/\/[^/:]+:\d{1,5}$/, 'tcp://host:port or tls://host:port').optional(),
+            /** CA certificate (PEM) that signed the syslog server's certificate, for tls://. */
+            syslogCaFile: z.string().min(1).optional(),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -141,6 +158,9 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_MASTER_KEY', 'keys.masterKey', asString],
   ['TRESOR_KEY_ROTATION_BATCH_ROWS', 'keys.rotationBatchRows', asNumber],
   ['TRESOR_AUDIT_CHECKPOINT_DIR', 'audit.checkpointDir', asString],
+  ['TRESOR_AUDIT_FILE', 'audit.sinks.file', asString],
+  ['TRESOR_AUDIT_SYSLOG', 'audit.sinks.syslog', asString],
+  ['TRESOR_AUDIT_SYSLOG_CA', 'audit.sinks.syslogCaFile', asString],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
 ];

@@ -1,0 +1,104 @@
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { connect as connectTls } from 'node:tls';
+import type { StoredEvent } from './store.js';
+
+/**
+ * Where audit events are shipped for a SIEM. A sink takes a batch and resolves once it has
+ * handed every line on (written and fsynced, or written to the socket); the shipper advances its
+ * durable cursor only then, so a sink that is down loses nothing: the tenant's audit table is
+ * the buffer, and shipping resumes from the cursor (at least once).
+ */
+export interface AuditSink {
+  readonly name: string;
+  send(events: readonly StoredEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One JSON object per line, appended and fsynced. */
+export function jsonLinesSink(path: string): AuditSink {
+  return {
+    name: 'file',
+    async send(events) {
+      const file = await open(path, 'a', 0o600);
+      try {
+        await file.appendFile(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+    },
+    async close() {},
+  };
+}
+
+/**
+ * RFC 5424 messages over TCP (RFC 6587 octet counting) or TLS (RFC 5425; TLS ≥ 1.2, the server
+ * certificate verified against `caFile` or the system store). Facility 13 (log audit);
+ * severity informational, warning for failures. MSGID is the action; the structured data names
+ * tenant and seq; the message is the event as JSON.
+ */
+export function syslogSink(options: { readonly url: string; readonly caFile?: string }): AuditSink {
+  const url = new URL(options.url);
+  if (url.protocol !== 'tcp:' && url.protocol !== 'tls:') throw new TypeError('audit syslog URL must be tcp://host:port or tls://host:port');
+  const host = url.hostname;
+  const port = Number(url.port);
+  const ca = options.caFile === undefined ? undefined : readFileSync(options.caFile);
+  const me = hostname();
+  let socket: Socket | undefined;
+  const settleMs = 50;
+
+  async function connected(): Promise<Socket> {
+    if (socket !== undefined && !socket.destroyed) return socket;
+    const next =
+      url.protocol === 'tls:'
+        ? connectTls({ host, port, servername: host, minVersion: 'TLSv1.2', ...(ca === undefined ? {} : { ca }) })
+        : connectTcp({ host, port });
+    next.on('error', () => next.destroy());
+    next.on('end', () => next.destroy());
+    await once(next, url.protocol === 'tls:' ? 'secureConnect' : 'connect');
+    next.setKeepAlive(true);
+    socket = next;
+    return next;
+  }
+
+  const frame = (e: StoredEvent) => {
+    const severity = e.outcome === 'failure' ? 4 : 6;
+    const sd = `[tresor@32473 tenant="${e.tenantId}" seq="${e.seq}"]`;
+    const message = `<${13 * 8 + severity}>1 ${new Date(e.at).toISOString()} ${me} tresor ${process.pid} ${e.action} ${sd} ${JSON.stringify(e)}`;
+    return `${Buffer.byteLength(message)} ${message}`;
+  };
+
+  return {
+    name: 'syslog',
+    async send(events) {
+      const target = await connected();
+      const data = events.map(frame).join('');
+      // Syslog over TCP has no acknowledgement: a write can succeed into the kernel just as the
+      // server dies. So a batch counts as delivered only if the connection is still up a moment
+      // after the write; otherwise it is sent again after reconnecting (at least once).
+      await new Promise<void>((resolve, reject) => {
+        const closed = () => reject(new Error('syslog connection closed'));
+        target.once('close', closed);
+        target.write(data, (error) => {
+          if (error) return reject(error);
+          setTimeout(() => {
+            target.off('close', closed);
+            if (target.destroyed) reject(new Error('syslog connection closed'));
+            else resolve();
+          }, settleMs);
+        });
+      }).catch((error: unknown) => {
+        target.destroy();
+        throw error;
+      });
+    },
+    async close() {
+      socket?.end();
+      socket?.destroy();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { startTestApp, type TestApp } from '../../support/harness.js';
+
+const rsyslogd = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((path) => existsSync(path));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const accepting = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+
+// A real rsyslog from the Debian package, on loopback, writing what it receives to a file.
+describe('audit events shipped to a SIEM: JSON lines and syslog to a real rsyslog', { skip: rsyslogd === undefined && process.env['CI'] === undefined ? 'rsyslogd is not installed (.ci/run installs it)' : false }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tresor-siem-'));
+  const received = join(dir, 'received.log');
+  const jsonl = join(dir, 'audit.jsonl');
+  let port = 0;
+  let rsyslog: ChildProcess | undefined;
+  let t: TestApp;
+  let key: string;
+
+  const startRsyslog = async () => {
+    writeFileSync(
+      join(dir, 'rsyslog.conf'),
+      [
+        `global(workDirectory="${dir}")`,
+        'module(load="imtcp")',
+        `input(type="imtcp" address="127.0.0.1" port="${port}")`,
+        'template(name="raw" type="string" string="%rawmsg%\\n")',
+        `*.* action(type="omfile" file="${received}" template="raw")`,
+        '',
+      ].join('\n'),
+    );
+    rsyslog = spawn(rsyslogd as string, ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslog.pid')], { stdio: 'ignore' });
+    await until(() => accepting(port), 10_000, 'rsyslog to listen');
+  };
+  const stopRsyslog = async () => {
+    const child = rsyslog;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  const lines = () => (existsSync(received) ? readFileSync(received, 'utf8').split('\n').filter(Boolean) : []);
+
+  before(async () => {
+    port = await freePort();
+    await startRsyslog();
+    t = await startTestApp('sqlite', { audit: { sinks: { syslog: `tcp://127.0.0.1:${port}`, file: jsonl } } });
+    key = await t.tenant('clinic');
+  });
+  after(async () => {
+    await t?.close();
+    await stopRsyslog();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const reads = async (n: number) => {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i += 1) {
+      const response = await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Patient?_count=1', key });
+      assert.equal(response.statusCode, 200);
+      ids.push(String(response.headers['x-request-id']));
+    }
+    return ids;
+  };
+
+  it('delivers every event as RFC 5424 syslog and as JSON lines', async () => {
+    const ids = await reads(5);
+    await until(() => ids.every((id) => lines().some((line) => line.includes(id))), 15_000, 'the events at rsyslog');
+    const line = lines().find((l) => l.includes(ids[0] as string)) as string;
+    assert.match(line, /^<110>1 \d{4}-\d{2}-\d{2}T[\d:.]+Z \S+ tresor \d+ record\.searched \[tresor@32473 tenant="clinic" seq="\d+"\] \{/);
+    assert.doesNotMatch(line, /tresor_sk_/, 'no credential leaves with the event');
+    await until(() => existsSync(jsonl) && ids.every((id) => readFileSync(jsonl, 'utf8').includes(id)), 10_000, 'the JSON lines');
+    const event = JSON.parse(readFileSync(jsonl, 'utf8').split('\n')[0] as string) as { action: string; hash: string };
+    assert.equal(typeof event.hash, 'string');
+  });
+
+  it('loses nothing while the SIEM is down: the backlog shows in /metrics and drains when it is back', async () => {
+    await stopRsyslog();
+    const during = await reads(5);
+    await until(
+      async () => {
+        const metrics = (await t.inject({ method: 'GET', url: '/metrics' })).body;
+        return /tresor_audit_sink_backlog_events\{sink="syslog",tenant="clinic"\} [1-9]/.test(metrics) && /tresor_audit_sink_up\{sink="syslog"\} 0/.test(metrics);
+      },
+      15_000,
+      'a backlog in /metrics',
+    );
+    await startRsyslog();
+    await until(() => during.every((id) => lines().some((line) => line.includes(id))), 40_000, 'the backlog to drain');
+    await until(async () => /tresor_audit_sink_backlog_events\{sink="syslog",tenant="clinic"\} 0/.test((await t.inject({ method: 'GET', url: '/metrics' })).body), 10_000, 'backlog 0');
+    // Every event of the chain reached rsyslog (some perhaps twice: at least once).
+    const db = await t.app.storage.tenant('clinic');
+    const seqs = (await db.query<{ seq: number | string }>(`SELECT seq FROM ${db.table('audit_events')} ORDER BY seq`)).map((r) => Number(r.seq));
+    const delivered = new Set(lines().map((line) => Number(/ seq="(\d+)"/.exec(line)?.[1])));
+    assert.deepEqual(
+      seqs.filter((seq) => !delivered.has(seq)),
+      [],
+    );
+  });
+});
