@@ -55,28 +55,16 @@ export interface OpenedVersion {
 /** The resource's JSON text. Throws `integrity-failed` or `key-shredded` (from the key lookup). */
 export async function openResource(context: SealContext, stored: SealedVersion, keyOf: KeyLookup): Promise<OpenedVersion> {
   if (stored.sealed === null) return { text: stored.plain, sealedElements: [] };
-  let envelopes: unknown;
-  try {
-    envelopes = JSON.parse(stored.sealed);
-  } catch {
-    throw integrityFailed();
-  }
-  if (!Array.isArray(envelopes)) throw integrityFailed();
   let text = stored.plain.slice(0, -1);
   let first = text === '{';
   const sealedElements: string[] = [];
-  for (const [position, envelope] of envelopes.entries()) {
-    const match = typeof envelope === 'string' ? envelopePattern.exec(envelope) : null;
-    if (match === null) throw integrityFailed();
-    const [, keyId, version, body] = match as unknown as [string, string, string, string];
-    const key = await keyOf(keyId, Number(version));
-    const pair = open(key.key, Buffer.from(body, 'base64url'), aadOf(context, position, keyId, Number(version)));
+  await eachEnvelope(context, stored.sealed, keyOf, (_position, pair) => {
     const opened = pair.toString('utf8');
     // Each pair is `"name":value`, written by sealResource with JSON.stringify(name).
     sealedElements.push(JSON.parse(opened.slice(0, opened.indexOf('":') + 1)) as string);
     text += `${first ? '' : ','}${opened}`;
     first = false;
-  }
+  });
   return { text: `${text}}`, sealedElements };
 }
 
@@ -86,6 +74,16 @@ export async function openResource(context: SealContext, stored: SealedVersion, 
  * `integrity-failed` or `key-shredded` (from the key lookup) and changes nothing then.
  */
 export async function resealEnvelopes(context: SealContext, sealed: string, keyOf: KeyLookup, next: DataKey): Promise<{ sealed: string; fields: number }> {
+  const out: string[] = [];
+  await eachEnvelope(context, sealed, keyOf, (position, pair) => {
+    out.push(`v1.${next.keyId}.${next.version}.${seal(next.key, pair, aadOf(context, position, next.keyId, next.version)).toString('base64url')}`);
+    pair.fill(0);
+  });
+  return { sealed: JSON.stringify(out), fields: out.length };
+}
+
+/** Opens each envelope of a stored version in order and hands it to `visit`; throws `integrity-failed` on anything malformed. */
+async function eachEnvelope(context: SealContext, sealed: string, keyOf: KeyLookup, visit: (position: number, pair: Buffer) => void): Promise<void> {
   let envelopes: unknown;
   try {
     envelopes = JSON.parse(sealed);
@@ -93,17 +91,13 @@ export async function resealEnvelopes(context: SealContext, sealed: string, keyO
     throw integrityFailed();
   }
   if (!Array.isArray(envelopes)) throw integrityFailed();
-  const out: string[] = [];
   for (const [position, envelope] of envelopes.entries()) {
     const match = typeof envelope === 'string' ? envelopePattern.exec(envelope) : null;
     if (match === null) throw integrityFailed();
     const [, keyId, version, body] = match as unknown as [string, string, string, string];
     const key = await keyOf(keyId, Number(version));
-    const pair = open(key.key, Buffer.from(body, 'base64url'), aadOf(context, position, keyId, Number(version)));
-    out.push(`v1.${next.keyId}.${next.version}.${seal(next.key, pair, aadOf(context, position, next.keyId, next.version)).toString('base64url')}`);
-    pair.fill(0);
+    visit(position, open(key.key, Buffer.from(body, 'base64url'), aadOf(context, position, keyId, Number(version))));
   }
-  return { sealed: JSON.stringify(out), fields: out.length };
 }
 
 function integrityFailed(): KeyError {

@@ -78,17 +78,23 @@ export async function startTestApp(engine: EngineName, overrides: ConfigInput = 
     },
     async close() {
       await app.close();
-      if (engine === 'postgres') {
-        const pg = await import('pg');
-        const client = new pg.default.Client({ connectionString: process.env['TRESOR_TEST_PG_URL'] });
-        await client.connect();
-        const { rows } = await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`${schemaPrefix}\\_%`]);
-        for (const row of rows) await client.query(`DROP SCHEMA "${row.nspname}" CASCADE`);
-        await client.end();
-      }
+      if (engine === 'postgres') await dropPgSchemas(schemaPrefix);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Drops every PostgreSQL schema a test created under `prefix` (`<prefix>_platform`, `_keys`, `_t_<tenant>`). */
+export async function dropPgSchemas(prefix: string): Promise<void> {
+  const pg = await import('pg');
+  const client = new pg.default.Client({ connectionString: process.env['TRESOR_TEST_PG_URL'] });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`${prefix}\\_%`]);
+    for (const row of rows) await client.query(`DROP SCHEMA "${row.nspname}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 export function json<T = Record<string, any>>(response: LightMyRequestResponse): T {

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { buildCore } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { cliMain, tresor } from '../../support/cli.js';
-import { engines, observation, patient } from '../../support/harness.js';
+import { dropPgSchemas, engines, observation, patient } from '../../support/harness.js';
 
 function start(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', cliMain, 'start', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -35,14 +35,7 @@ for (const engine of engines()) {
       ...(engine === 'postgres' ? { TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: process.env['TRESOR_TEST_PG_URL'] as string, TRESOR_POSTGRES_SCHEMA_PREFIX: schemaPrefix } : {}),
     };
     after(async () => {
-      if (engine === 'postgres') {
-        const pg = await import('pg');
-        const client = new pg.default.Client({ connectionString: process.env['TRESOR_TEST_PG_URL'] });
-        await client.connect();
-        const { rows } = await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`${schemaPrefix}\\_%`]);
-        for (const row of rows) await client.query(`DROP SCHEMA "${row.nspname}" CASCADE`);
-        await client.end();
-      }
+      if (engine === 'postgres') await dropPgSchemas(schemaPrefix);
       rmSync(dataDir, { recursive: true, force: true });
     });
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { loadOrCreateCertificate } from '../../../src/platform/http/index.js';
 import { startTestApp, type TestApp } from '../../support/harness.js';
 
 const rsyslogd = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((path) => existsSync(path));
@@ -49,12 +50,12 @@ describe('audit events shipped to a SIEM: JSON lines and syslog to a real rsyslo
   let t: TestApp;
   let key: string;
 
-  const startRsyslog = async () => {
+  const startRsyslog = async (tls?: { cert: string; key: string }) => {
     writeFileSync(
       join(dir, 'rsyslog.conf'),
       [
-        `global(workDirectory="${dir}")`,
-        'module(load="imtcp")',
+        `global(workDirectory="${dir}"${tls === undefined ? '' : ` defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${tls.cert}" defaultNetstreamDriverCertFile="${tls.cert}" defaultNetstreamDriverKeyFile="${tls.key}"`})`,
+        tls === undefined ? 'module(load="imtcp")' : 'module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")',
         `input(type="imtcp" address="127.0.0.1" port="${port}")`,
         'template(name="raw" type="string" string="%rawmsg%\\n")',
         `*.* action(type="omfile" file="${received}" template="raw")`,
@@ -128,5 +129,28 @@ describe('audit events shipped to a SIEM: JSON lines and syslog to a real rsyslo
       seqs.filter((seq) => !delivered.has(seq)),
       [],
     );
+  });
+
+  it('ships over TLS 1.2+ to rsyslog, verifying its certificate, and refuses a server it cannot verify', async () => {
+    await stopRsyslog();
+    const material = await loadOrCreateCertificate({ dataDir: dir });
+    const keyFile = material.certFile.replace(/\.crt$/, '.key');
+    await startRsyslog({ cert: material.certFile, key: keyFile });
+    const secure = await startTestApp('sqlite', { audit: { sinks: { syslog: `tls://localhost:${port}`, syslogCaFile: material.certFile } } });
+    // Without the CA the server's certificate is not trusted: nothing goes there.
+    const untrusted = await startTestApp('sqlite', { audit: { sinks: { syslog: `tls://localhost:${port}` } } });
+    try {
+      const k = await secure.tenant('tlsclinic');
+      const response = await secure.inject({ method: 'GET', url: '/tenants/tlsclinic/fhir/Patient', key: k });
+      const id = String(response.headers['x-request-id']);
+      await until(() => lines().some((line) => line.includes(id)), 20_000, 'the event over TLS');
+      const k2 = await untrusted.tenant('untrusted');
+      const other = String((await untrusted.inject({ method: 'GET', url: '/tenants/untrusted/fhir/Patient', key: k2 })).headers['x-request-id']);
+      await until(async () => /tresor_audit_sink_up\{sink="syslog"\} 0/.test((await untrusted.inject({ method: 'GET', url: '/metrics' })).body), 15_000, 'the untrusted sink to be down');
+      assert.ok(!lines().some((line) => line.includes(other)), 'nothing was sent to a server whose certificate did not verify');
+    } finally {
+      await secure.close();
+      await untrusted.close();
+    }
   });
 });
