@@ -20,7 +20,7 @@ import {
   tlsServerOptions,
   type TlsMaterial,
 } from './platform/http/index.js';
-import { createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
+import { auditApiRoutes, createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
 import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
@@ -209,6 +209,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   await http.register(fhirRoutes({ records, bundles, storage, tenants, apiKeys, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
+  await http.register(auditApiRoutes({ audit, apiKeys, tenants, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [

@@ -10,7 +10,7 @@
 export { createRecords, type Records, type RecordsDeps, type StoredResource } from './records.js';
 export { createBundleProcessor, type BundleProcessor } from './bundles.js';
 export { createFhirValidator, warmFhirValidator, type FhirValidator } from './fhir/validate.js';
-export { fhirRoutes, type FhirRoutesDeps } from './routes.js';
+export { auditApiRoutes, fhirRoutes, type AuditApiDeps, type FhirRoutesDeps } from './routes.js';
 export { recordsMigrations } from './migrations.js';
 export { resourceTypes, supportedTypes } from './resource-types.js';
 export { RecordError, type RecordErrorCode } from './errors.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptio
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
-import { fromFrameworkError } from '../platform/http/index.js';
+import { fromFrameworkError, sendProblem } from '../platform/http/index.js';
 import { forbidden, hasPermission, unauthenticated, type ApiKeys, type Permission, type Principal } from '../identity/index.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import { purposesOfUse, toAuditEvent, type Actor, type Audit, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
@@ -199,28 +199,64 @@ function actionOf(request: FastifyRequest): AuditAction {
   }
 }
 
+const actorOf = (request: FastifyRequest): Actor =>
+  request.principal === null ? { id: 'anonymous', role: 'none', client: '' } : { id: request.principal.id, role: request.principal.role, client: request.principal.label };
+
+/** An audit event of this request: ids, patients and data classes only, never contents. */
+function eventOf(request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput {
+  return {
+    action,
+    outcome: failure === undefined ? 'success' : 'failure',
+    status,
+    actor: actorOf(request),
+    purpose: request.purpose,
+    resources: disclosed.map((d) => d.ref),
+    subjects: [...new Set(disclosed.map((d) => d.subject).filter((s) => s.startsWith('Patient/')))],
+    classes: [...new Set(disclosed.flatMap((d) => d.classes))].sort(),
+    requestId: request.id,
+    sourceIp: request.ip,
+    detail: failure?.code ?? '',
+  };
+}
+
+/** The security pipeline of every tenant route (numbered above), as one onRequest hook. */
+function makeSecurityPipeline(apiKeys: ApiKeys, tenants: Tenants) {
+  const authenticate = makeAuthenticate(apiKeys);
+  const requireActiveTenant = makeRequireActiveTenant(tenants);
+  return async (request: FastifyRequest): Promise<void> => {
+    checkTenantParam(request);
+    if (request.routeOptions.config.permission === undefined) return;
+    await authenticate(request);
+    bindTenant(request);
+    await requireActiveTenant(request);
+    checkPermission(request);
+    checkAccept(request);
+    checkPurpose(request);
+  };
+}
+
+/**
+ * A failed request by a caller who proved to be of this tenant is an audit event too (a denied
+ * or failed access is what detection looks for). Before that point — no valid credential for
+ * the tenant — the access log has it. Returns the error to answer with (503 if even that fails).
+ */
+async function auditFailure(audit: Audit, request: FastifyRequest, appError: AppError): Promise<AppError> {
+  if (request.principal === null || request.principal.tenantId !== request.tenantId || appError.code === 'audit-unavailable') return appError;
+  const { type, id } = (request.params ?? {}) as { type?: string; id?: string };
+  const ref = type !== undefined && typePattern.test(type) ? (id !== undefined && idPattern.test(id) ? `${type}/${id}` : type) : '';
+  const action = appError.status === 403 ? 'access.denied' : actionOf(request);
+  request.purpose ??= defaultPurpose[request.principal.role];
+  try {
+    await audit.record(request.tenantId, [eventOf(request, action, ref === '' ? [] : [{ ref, subject: '_tenant', classes: [] }], appError.status, appError)]);
+    return appError;
+  } catch (auditError) {
+    return fromFrameworkError(auditError);
+  }
+}
+
 export function fhirRoutes(deps: FhirRoutesDeps) {
   const { records, bundles, storage, tenants, apiKeys, audit, clock } = deps;
 
-  const actorOf = (request: FastifyRequest): Actor =>
-    request.principal === null ? { id: 'anonymous', role: 'none', client: '' } : { id: request.principal.id, role: request.principal.role, client: request.principal.label };
-
-  /** An audit event of this request: ids, patients and data classes only, never contents. */
-  function eventOf(request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput {
-    return {
-      action,
-      outcome: failure === undefined ? 'success' : 'failure',
-      status,
-      actor: actorOf(request),
-      purpose: request.purpose,
-      resources: disclosed.map((d) => d.ref),
-      subjects: [...new Set(disclosed.map((d) => d.subject).filter((s) => s.startsWith('Patient/')))],
-      classes: [...new Set(disclosed.flatMap((d) => d.classes))].sort(),
-      requestId: request.id,
-      sourceIp: request.ip,
-      detail: failure?.code ?? '',
-    };
-  }
   const disclosedOf = (stored: StoredResource): Disclosed => ({ ref: `${stored.type}/${stored.id}/_history/${stored.versionId}`, subject: stored.subject, classes: stored.classes });
 
   /** Reads: the response waits until its event is durable (fail closed). */
@@ -234,8 +270,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       record: (events) => audit.record(request.tenantId, events as AuditEventInput[]),
     };
   };
-  const authenticate = makeAuthenticate(apiKeys);
-  const requireActiveTenant = makeRequireActiveTenant(tenants);
+  const securityPipeline = makeSecurityPipeline(apiKeys, tenants);
 
   const baseUrl = (request: FastifyRequest) => `${deps.publicUrl ?? `${request.protocol}://${request.host}`}/tenants/${request.tenantId}/fhir`;
   const tenantData = async (request: FastifyRequest): Promise<TenantData> => ({ tenantId: request.tenantId, db: await storage.tenant(request.tenantId) });
@@ -277,33 +312,10 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       done(null, [...new URLSearchParams(String(body))]);
     });
 
-    app.addHook('onRequest', async (request) => {
-      checkTenantParam(request);
-      if (request.routeOptions.config.permission === undefined) return;
-      await authenticate(request);
-      bindTenant(request);
-      await requireActiveTenant(request);
-      checkPermission(request);
-      checkAccept(request);
-      checkPurpose(request);
-    });
+    app.addHook('onRequest', securityPipeline);
 
     app.setErrorHandler(async (error, request, reply) => {
-      let appError = fromFrameworkError(error);
-      // A failed request by a caller who proved to be of this tenant is an audit event too (a
-      // denied or failed access is what detection looks for). Before that point — no valid
-      // credential for the tenant — the access log has it.
-      if (request.principal !== null && request.principal.tenantId === request.tenantId && appError.code !== 'audit-unavailable') {
-        const { type, id } = (request.params ?? {}) as { type?: string; id?: string };
-        const ref = type !== undefined && typePattern.test(type) ? (id !== undefined && idPattern.test(id) ? `${type}/${id}` : type) : '';
-        const action = appError.status === 403 ? 'access.denied' : actionOf(request);
-        request.purpose ??= defaultPurpose[request.principal.role];
-        try {
-          await audit.record(request.tenantId, [eventOf(request, action, ref === '' ? [] : [{ ref, subject: '_tenant', classes: [] }], appError.status, appError)]);
-        } catch (auditError) {
-          appError = fromFrameworkError(auditError);
-        }
-      }
+      const appError = await auditFailure(audit, request, fromFrameworkError(error));
       if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
       for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);
       const message = appError.expose ? appError.message : 'Internal error.';
@@ -455,6 +467,79 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       const stored = await records.vread(await tenantData(request), type, id, versionId);
       await recorded(request, 'record.read', [disclosedOf(stored)]);
       return sendResource(reply, stored);
+    });
+  };
+}
+
+export interface AuditApiDeps {
+  readonly audit: Audit;
+  readonly apiKeys: ApiKeys;
+  readonly tenants: Tenants;
+  readonly publicUrl: string | undefined;
+}
+
+/**
+ * `GET /tenants/{t}/audit`: the audit trail as plain JSON for the auditor role (the same events
+ * as `…/fhir/AuditEvent`), newest first. Filters: `from`, `to` (ISO 8601 date or dateTime),
+ * `actor`, `patient`, `action` (comma = OR), `outcome`, `limit` (1–1000, default 100), `before`
+ * (paging; `next` carries it). Errors are RFC 9457 problem+json.
+ */
+export function auditApiRoutes(deps: AuditApiDeps) {
+  const { audit } = deps;
+  const securityPipeline = makeSecurityPipeline(deps.apiKeys, deps.tenants);
+  const names: Readonly<Record<string, string>> = { actor: 'agent', patient: 'patient', action: 'subtype', outcome: 'outcome', limit: '_count', before: '_before' };
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.decorateRequest('principal', null);
+    app.decorateRequest('tenantId', '');
+    app.decorateRequest('purpose', undefined as unknown as PurposeOfUse);
+    app.addHook('onRequest', securityPipeline);
+    app.setErrorHandler(async (error, request, reply) => {
+      const appError = await auditFailure(audit, request, fromFrameworkError(error));
+      if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
+      return sendProblem(reply, appError);
+    });
+    app.get('/audit', { config: { permission: 'audit:read' } }, async (request, reply) => {
+      // The same filter as the FHIR search, under plain names.
+      const translated: Record<string, string[]> = {};
+      for (const [name, raw] of Object.entries(request.query as Record<string, unknown>)) {
+        const values = Array.isArray(raw) ? raw.map(String) : [String(raw)];
+        const fhirName = name === 'from' || name === 'to' ? 'date' : names[name];
+        if (fhirName === undefined) throw new RecordError('search-invalid', `${name}: not a filter of the audit trail (from, to, actor, patient, action, outcome, limit, before)`, { status: 400 });
+        translated[fhirName] = [...(translated[fhirName] ?? []), ...values.map((v) => (name === 'from' ? `ge${v}` : name === 'to' ? `le${v}` : v))];
+      }
+      const filter = parseAuditFilter(translated);
+      const events = await audit.query(request.tenantId, { ...filter, count: filter.count + 1 });
+      const page = events.slice(0, filter.count);
+      await audit.record(request.tenantId, [eventOf(request, 'audit.read', filter.patient === undefined ? [] : [{ ref: filter.patient, subject: filter.patient, classes: [] }], 200)]);
+      const last = page.at(-1);
+      let next: string | null = null;
+      if (events.length > filter.count && last !== undefined) {
+        const url = new URL(`${deps.publicUrl ?? `${request.protocol}://${request.host}`}${request.url}`);
+        url.searchParams.set('before', String(last.seq));
+        next = url.toString();
+      }
+      return reply.type('application/json; charset=utf-8').send(
+        JSON.stringify({
+          events: page.map((e) => ({
+            id: e.seq,
+            time: new Date(e.at).toISOString(),
+            tenant: e.tenantId,
+            action: e.action,
+            outcome: e.outcome,
+            status: e.status,
+            actor: e.actor,
+            purpose: e.purpose,
+            resources: e.resources,
+            patients: e.subjects,
+            dataClasses: e.classes,
+            requestId: e.requestId,
+            sourceIp: e.sourceIp,
+            detail: e.detail,
+            hash: e.hash,
+          })),
+          next,
+        }),
+      );
     });
   };
 }

@@ -282,6 +282,25 @@ for (const engine of engines()) {
       // Looking at the trail is on the trail.
       assert.equal((await last()).action, 'audit.read');
       assert.equal((await last()).actor_role, 'auditor');
+
+      // The same events as plain JSON, with problem+json errors.
+      const plain = await t.inject({ method: 'GET', url: `/tenants/clinic/audit?action=record.read&patient=${patientId}&limit=1`, key: auditor });
+      assert.equal(plain.statusCode, 200, plain.body);
+      const body = json(plain);
+      assert.equal(body['events'].length, 1);
+      assert.deepEqual([body['events'][0].action, body['events'][0].actor.role, body['events'][0].patients], ['record.read', 'reader', [`Patient/${patientId}`]]);
+      assert.equal(body['next'], null, 'one read of this patient: no next page');
+      const paged = json(await t.inject({ method: 'GET', url: `/tenants/clinic/audit?patient=${patientId}&limit=1`, key: auditor }));
+      assert.match(paged['next'], /before=\d+/);
+      const denied = await t.inject({ method: 'GET', url: '/tenants/clinic/audit', key: reader });
+      assert.equal(denied.statusCode, 403);
+      assert.match(String(denied.headers['content-type']), /problem\+json/);
+      assert.equal((await last()).action, 'access.denied');
+      const badFilter = await t.inject({ method: 'GET', url: '/tenants/clinic/audit?color=red', key: auditor });
+      assert.equal(badFilter.statusCode, 400);
+      assert.equal(json(badFilter)['code'], 'search-invalid');
+      const since = await t.inject({ method: 'GET', url: `/tenants/clinic/audit?from=${new Date(Date.now() + 86_400_000).toISOString()}`, key: auditor });
+      assert.deepEqual(json(since)['events'], [], 'nothing after tomorrow');
     });
   });
 }
