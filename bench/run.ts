@@ -334,37 +334,24 @@ async function startServer(spec: ServeSpec): Promise<ServerHandle> {
         reject(new Error(`the bench server exited during start-up (${signal ?? `code ${code}`})`));
       });
     });
+    /** Sends a request to the server process and waits for its answer of type `answer`. */
+    const ask = <T extends FromServer['type']>(request: ToServer, answer: T) =>
+      new Promise<Extract<FromServer, { type: T }>>((resolve) => {
+        const listen = (message: FromServer) => {
+          if (message.type !== answer) return;
+          child.off('message', listen);
+          resolve(message as Extract<FromServer, { type: T }>);
+        };
+        child.on('message', listen);
+        child.send(request);
+      });
     return {
       port: ready.port,
       key: ready.key,
       startupMs: ready.startupMs,
-      stats: () =>
-        new Promise<ServerStats>((resolve) => {
-          child.once('message', (message: FromServer) => {
-            if (message.type === 'stats') resolve(message);
-          });
-          child.send({ type: 'stats' } satisfies ToServer);
-        }),
-      rotate: () =>
-        new Promise<RotationMeasured>((resolve) => {
-          const listen = (message: FromServer) => {
-            if (message.type !== 'rotated') return;
-            child.off('message', listen);
-            resolve(message);
-          };
-          child.on('message', listen);
-          child.send({ type: 'rotate' } satisfies ToServer);
-        }),
-      verify: () =>
-        new Promise((resolve) => {
-          const listen = (message: FromServer) => {
-            if (message.type !== 'verified') return;
-            child.off('message', listen);
-            resolve(message);
-          };
-          child.on('message', listen);
-          child.send({ type: 'verify' } satisfies ToServer);
-        }),
+      stats: () => ask({ type: 'stats' }, 'stats'),
+      rotate: () => ask({ type: 'rotate' }, 'rotated'),
+      verify: () => ask({ type: 'verify' }, 'verified'),
       stop,
     };
   } catch (error) {

@@ -17,7 +17,7 @@ export async function verifyAudit(io: CliIo, core: Core, tenantId: string | unde
     findings += report.findings.length;
     io.stdout(
       report.findings.length === 0
-        ? `tenant ${id}: ${number.format(report.events)} events, chain intact through event ${report.lastSeq} (${number.format(Math.round(report.events / Math.max(seconds, 0.001)))} events/s)`
+        ? `tenant ${id}: ${number.format(report.events)} events, chain intact through event ${report.lastSeq}, consistent with ${report.checkpoints} signed checkpoint(s) (${number.format(Math.round(report.events / Math.max(seconds, 0.001)))} events/s)`
         : `tenant ${id}: ${number.format(report.events)} events, ${report.findings.length} finding(s): the audit trail was tampered with`,
     );
   }

@@ -7,7 +7,6 @@ import type { KeyProvider } from './key-provider.js';
 import {
   deleteDataKeysBefore,
   deleteKeksBefore,
-  insertDataKey,
   insertDataKeys,
   insertSigningKey,
   insertTenantKey,
@@ -119,8 +118,8 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
   const cacheOptions = { ttlMs: keyCacheTtlMs, maxEntries: 100_000 };
   const tenantKeys = createLookupCache<{ version: number; key: Buffer }>(db, cacheOptions);
   const dataKeys = createLookupCache<DataKey>(db, cacheOptions);
-  const shredded = (tenantId: string, keyId: string) =>
-    new KeyError('key-shredded', `data key ${keyId} of tenant ${tenantId} was destroyed`, { status: 410, expose: false });
+  const shredded = (tenantId: string, which: string) =>
+    new KeyError('key-shredded', `data key ${which} of tenant ${tenantId} was destroyed`, { status: 410, expose: false });
 
   async function tenantKey(tenantId: string, purpose: 'kek' | 'index', version?: number): Promise<{ version: number; key: Buffer }> {
     const cacheKey = `${tenantId}|${purpose}|${version ?? 'current'}`;
@@ -149,8 +148,12 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     return { keyId: row.key_id, version: row.version, subject: row.subject, key: open(kek.key, row.wrapped, dekAad(tenantId, row)) };
   }
 
-  async function dataKeyFor(tenantId: string, subject: string): Promise<DataKey> {
+  const checkSubject = (subject: string) => {
     if (!subjectPattern.test(subject)) throw new KeyError('subject-invalid', `not a key subject: ${subject}`, { status: 500 });
+  };
+
+  async function dataKeyFor(tenantId: string, subject: string): Promise<DataKey> {
+    checkSubject(subject);
     // A subject's key version is the tenant's generation: a rotation makes a new KEK version, and
     // each subject's next write (or the rotation job) makes the matching data key version.
     const kek = await tenantKey(tenantId, 'kek');
@@ -161,32 +164,20 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     });
     if (current !== undefined && current.version >= kek.version) return current;
     dataKeys.delete(cacheKey);
-    for (;;) {
-      const made = await db.transaction(async (tx) => {
-        // Under the row lock (PostgreSQL) or the write lock (SQLite), so a shred running at the same
-        // moment either sees the new version or is seen by us: never a live key after a shred.
-        const row = await selectCurrentDataKey(tx, tenantId, subject, true);
-        if (row !== undefined && (row.wrapped === null || row.version >= kek.version)) return row;
-        const fresh = { key_id: row?.key_id ?? randomBytes(8).toString('hex'), subject, version: kek.version };
-        const key = randomBytes(32);
-        const wrapped = seal(kek.key, key, dekAad(tenantId, fresh));
-        const inserted = await insertDataKey(tx, { tenantId, keyId: fresh.key_id, subject, version: fresh.version, wrapped, kekVersion: kek.version, createdAt: clock.now().getTime() });
-        return inserted ? { keyId: fresh.key_id, version: fresh.version, subject, key } : undefined;
-      });
-      // Another process made this version at the same moment: go round and use theirs.
-      if (made === undefined) continue;
-      if ('key' in made) return made;
-      return unwrapDataKey(tenantId, made);
-    }
+    const made = (await dataKeysFor(tenantId, [subject])).get(subject);
+    if (made === undefined) throw shredded(tenantId, subject);
+    return made;
   }
 
-  async function dataKeysFor(tenantId: string, subjects: readonly string[]): Promise<Map<string, DataKey | undefined>> {
-    for (const subject of subjects) if (!subjectPattern.test(subject)) throw new KeyError('subject-invalid', `not a key subject: ${subject}`, { status: 500 });
+  /**
+   * One transaction: each subject's key of the current generation, made where missing. Under the
+   * row locks (PostgreSQL) or the write lock (SQLite), so a shred running at the same moment
+   * either sees the new version or is seen here: never a live key after a shred. Returns the
+   * subjects another process made a key for at the same moment, to be read again.
+   */
+  async function makeDataKeys(tenantId: string, subjects: readonly string[], found: Map<string, DataKey | undefined>): Promise<string[]> {
     const kek = await tenantKey(tenantId, 'kek');
-    const found = new Map<string, DataKey | undefined>();
-    const raced: string[] = [];
-    await db.transaction(async (tx) => {
-      // Locked as in dataKeyFor, so a concurrent shred cannot miss what is made here.
+    return db.transaction(async (tx) => {
       const latest = new Map<string, DataKeyRow>();
       const destroyed = new Set<string>();
       for (const row of await selectDataKeysOfSubjects(tx, tenantId, subjects, true)) {
@@ -207,21 +198,20 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
       }
       const createdAt = clock.now().getTime();
       const inserted = await insertDataKeys(tx, made.map((k) => ({ tenantId, keyId: k.keyId, subject: k.subject, version: k.version, wrapped: k.wrapped, kekVersion: kek.version, createdAt })));
+      const raced: string[] = [];
       for (const { wrapped: _wrapped, ...k } of made) {
         if (inserted.has(k.subject)) found.set(k.subject, k);
         else raced.push(k.subject);
       }
+      return raced;
     });
-    // Made by another process at the same moment: take theirs, one by one.
-    for (const subject of raced) {
-      found.set(
-        subject,
-        await dataKeyFor(tenantId, subject).catch((error: unknown) => {
-          if (error instanceof KeyError && error.code === 'key-shredded') return undefined;
-          throw error;
-        }),
-      );
-    }
+  }
+
+  async function dataKeysFor(tenantId: string, subjects: readonly string[]): Promise<Map<string, DataKey | undefined>> {
+    subjects.forEach(checkSubject);
+    const found = new Map<string, DataKey | undefined>();
+    // A subject another process made a key for at the same moment: go round and read theirs.
+    for (let pending = [...subjects]; pending.length > 0; ) pending = await makeDataKeys(tenantId, pending, found);
     return found;
   }
 

@@ -34,10 +34,9 @@ export async function insertTenantKey(db: SqlExecutor, row: { tenantId: string; 
 
 const dataKeyColumns = 'key_id, subject, version, wrapped, kek_version';
 
-/** The newest version of a subject's key; `lock` (PostgreSQL) holds it until the transaction ends. */
-export async function selectCurrentDataKey(db: SqlExecutor, tenantId: string, subject: string, lock = false): Promise<DataKeyRow | undefined> {
-  const forUpdate = lock && db.dialect === 'postgres' ? ' FOR UPDATE' : '';
-  const rows = await db.query<DataKeyRow>(`SELECT ${dataKeyColumns} FROM ${db.table('data_keys')} WHERE tenant_id = ? AND subject = ? ORDER BY version DESC LIMIT 1${forUpdate}`, [tenantId, subject]);
+/** The newest version of a subject's key. */
+export async function selectCurrentDataKey(db: SqlExecutor, tenantId: string, subject: string): Promise<DataKeyRow | undefined> {
+  const rows = await db.query<DataKeyRow>(`SELECT ${dataKeyColumns} FROM ${db.table('data_keys')} WHERE tenant_id = ? AND subject = ? ORDER BY version DESC LIMIT 1`, [tenantId, subject]);
   return rows[0];
 }
 
@@ -46,7 +45,7 @@ export async function selectDataKey(db: SqlExecutor, tenantId: string, keyId: st
   return rows[0];
 }
 
-/** Every version of the given subjects' keys (chunked IN lists); `lock` as in selectCurrentDataKey. */
+/** Every version of the given subjects' keys (chunked IN lists); `lock` (PostgreSQL) holds them until the transaction ends. */
 export async function selectDataKeysOfSubjects(db: SqlExecutor, tenantId: string, subjects: readonly string[], lock = false): Promise<DataKeyRow[]> {
   const forUpdate = lock && db.dialect === 'postgres' ? ' FOR UPDATE' : '';
   const rows: DataKeyRow[] = [];
@@ -79,14 +78,6 @@ export async function insertDataKeys(db: SqlExecutor, rows: ReadonlyArray<{ tena
     for (const row of returned) inserted.add(row.subject);
   }
   return inserted;
-}
-
-export async function insertDataKey(db: SqlExecutor, row: { tenantId: string; keyId: string; subject: string; version: number; wrapped: Uint8Array; kekVersion: number; createdAt: number }): Promise<boolean> {
-  const changed = await db.execute(
-    `INSERT INTO ${db.table('data_keys')} (tenant_id, key_id, subject, version, wrapped, kek_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-    [row.tenantId, row.keyId, row.subject, row.version, row.wrapped, row.kekVersion, row.createdAt],
-  );
-  return changed === 1;
 }
 
 /** Destroys every version of a subject's key: the wrapped bytes are overwritten with NULL. */

@@ -5,6 +5,7 @@ import { AppError, type ErrorIssue } from '../platform/errors.js';
 import { invalid } from './errors.js';
 import { responseBundle, searchsetBundle, type ResponseEntry } from './fhir/bundle.js';
 import { operationOutcome } from './fhir/operation-outcome.js';
+import type { AuditEventInput } from '../audit/index.js';
 import type { SqlExecutor } from '../platform/db/index.js';
 import { requireDefinition, requireId, type Disclosure, type PreparedWrite, type Records, type StoredResource, type TenantData, type TenantView } from './records.js';
 
@@ -16,9 +17,9 @@ export type Disclosed = { readonly ref: string } & Disclosure;
  * events are durable before the response is sent. The HTTP layer supplies who is asking.
  */
 export interface BundleAudit {
-  event(kind: 'created' | 'updated' | 'deleted' | 'read' | 'searched', disclosed: readonly Disclosed[], status: number, failure?: AppError): unknown;
-  appendIn(tx: SqlExecutor, events: readonly unknown[]): Promise<void>;
-  record(events: readonly unknown[]): Promise<void>;
+  event(kind: 'created' | 'updated' | 'deleted' | 'read' | 'searched', disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput;
+  appendIn(tx: SqlExecutor, events: readonly AuditEventInput[]): Promise<void>;
+  record(events: readonly AuditEventInput[]): Promise<void>;
 }
 
 const maxEntries = 1000;
@@ -146,7 +147,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
 
   const disclosedOf = (stored: StoredResource): Disclosed => ({ ref: `${stored.type}/${stored.id}/_history/${stored.versionId}`, subject: stored.subject, classes: stored.classes });
 
-  async function run(exec: TenantView, operation: Operation, baseUrl: string, audit: BundleAudit): Promise<{ entry: ResponseEntry; event: unknown }> {
+  async function run(exec: TenantView, operation: Operation, baseUrl: string, audit: BundleAudit): Promise<{ entry: ResponseEntry; event: AuditEventInput }> {
     switch (operation.method) {
       case 'POST': {
         const stored = await records.createIn(exec, operation.write);
@@ -192,7 +193,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
         const ops = operations as Operation[];
         const responses = await t.db.transaction(async (tx) => {
           const results: ResponseEntry[] = new Array(ops.length);
-          const events: unknown[] = [];
+          const events: AuditEventInput[] = [];
           const sequence = ops.map((op, index) => ({ op, index })).sort((a, b) => order[a.op.method] - order[b.op.method] || a.index - b.index);
           for (const { op, index } of sequence) {
             try {
@@ -210,7 +211,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
         return { kind, bundle: responseBundle('transaction-response', responses, clock.now()) };
       }
       // Batch: entries are independent; each write commits (or fails) on its own, with its event.
-      const reads: unknown[] = [];
+      const reads: AuditEventInput[] = [];
       const responses = await Promise.all(
         operations.map(async (op) => {
           if (op instanceof AppError) return failed(op);

@@ -32,6 +32,9 @@ interface StaleRow {
   readonly id: string;
   readonly version_id: number;
   readonly sealed: string;
+  /** The data key that sealed the row, as recorded beside it (records/003). */
+  readonly key_id: string;
+  readonly key_version: number;
 }
 
 export interface Resealer {
@@ -63,7 +66,7 @@ const start: ResealCursor = { table: 'resources', type: '', id: '', versionId: 0
  * shred destroys every version of the subject, including the one this memo would seal under,
  * so data re-encrypted with a memoised key after a shred is as unreadable as before.
  */
-export interface KeyMemo {
+interface KeyMemo {
   /** `<key id>.<version>` → key (undefined: destroyed; null: not in the key store at all). */
   readonly old: Map<string, DataKey | undefined | null>;
   /** subject → its key of the new generation (undefined: destroyed). */
@@ -73,7 +76,6 @@ export interface KeyMemo {
 const memoLimit = 50_000;
 
 const updateChunk = 100;
-const envelopeKey = /^\["v1\.([0-9a-f]{16})\.(\d{1,9})\./;
 
 /**
  * One statement for many rows (UPDATE … FROM VALUES, SQLite ≥ 3.33 and PostgreSQL), each row
@@ -95,12 +97,12 @@ export function createResealer(keys: Keys): Resealer {
     if (cursor.table === 'resources') {
       // Erased resources (deleted = 2) stay as they are: their key is gone for good.
       return db.query<StaleRow>(
-        `SELECT resource_type, id, version_id, sealed FROM ${db.table('resources')} WHERE (resource_type, id) > (?, ?) AND key_version < ? AND deleted < 2 ORDER BY resource_type, id LIMIT ?`,
+        `SELECT resource_type, id, version_id, sealed, key_id, key_version FROM ${db.table('resources')} WHERE (resource_type, id) > (?, ?) AND key_version < ? AND deleted < 2 ORDER BY resource_type, id LIMIT ?`,
         [cursor.type, cursor.id, generation, limit],
       );
     }
     return db.query<StaleRow>(
-      `SELECT resource_type, id, version_id, sealed FROM ${db.table('resource_versions')} WHERE (resource_type, id, version_id) > (?, ?, ?) AND key_version < ? ORDER BY resource_type, id, version_id LIMIT ?`,
+      `SELECT resource_type, id, version_id, sealed, key_id, key_version FROM ${db.table('resource_versions')} WHERE (resource_type, id, version_id) > (?, ?, ?) AND key_version < ? ORDER BY resource_type, id, version_id LIMIT ?`,
       [cursor.type, cursor.id, cursor.versionId, generation, limit],
     );
   }
@@ -134,13 +136,11 @@ export function createResealer(keys: Keys): Resealer {
         rows = await staleRows(db, generation, cursor, limit);
       }
       if (rows.length === 0) return undefined;
-      const refs = rows.map((row) => {
-        const match = envelopeKey.exec(row.sealed);
-        return match === null ? null : `${match[1] as string}.${match[2] as string}`;
-      });
-      await fill(memo.old, refs.filter((r): r is string => r !== null), (missing) => keys.dataKeysByRef(tenantId, missing));
-      // null: no readable envelope, or a key the store does not have — a failure, reported.
-      const olds = refs.map((ref) => (ref === null ? null : memo.old.get(ref)));
+      const refs = rows.map((row) => `${row.key_id}.${Number(row.key_version)}`);
+      await fill(memo.old, refs, (missing) => keys.dataKeysByRef(tenantId, missing));
+      // null: a key the store does not have — a failure, reported. (An envelope naming another key
+      // than the row records fails its integrity check below.)
+      const olds = refs.map((ref) => memo.old.get(ref));
       // Each subject's new key, made for the whole batch in one transaction.
       await fill(memo.next, olds.flatMap((old) => (old === null || old === undefined ? [] : [old.subject])), (missing) => keys.dataKeysFor(tenantId, missing));
       const nexts = olds.map((old) => (old === null || old === undefined ? undefined : (memo.next.get(old.subject) ?? undefined)));

@@ -186,7 +186,7 @@ const typePattern = /^[A-Z][A-Za-z]{1,40}$/;
 function actionOf(request: FastifyRequest): AuditAction {
   const route = request.routeOptions.url ?? '';
   if (route.endsWith('/AuditEvent') || route.endsWith('/$access-log')) return 'audit.read';
-  if (route.endsWith('/_history') || route.endsWith('/_history/:versionId')) return route.endsWith('/_history') ? 'record.history-read' : 'record.read';
+  if (route.endsWith('/_history')) return 'record.history-read';
   switch (request.method) {
     case 'POST':
       return route.endsWith('/fhir/') ? 'bundle.processed' : route.endsWith('/_search') ? 'record.searched' : 'record.created';
@@ -266,8 +266,8 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     const actions = { created: 'record.created', updated: 'record.updated', deleted: 'record.deleted', read: 'record.read', searched: 'record.searched' } as const;
     return {
       event: (kind, disclosed, status, failure) => eventOf(request, actions[kind], disclosed, status, failure),
-      appendIn: async (tx, events) => void (await audit.appendIn(tx, request.tenantId, events as AuditEventInput[])),
-      record: (events) => audit.record(request.tenantId, events as AuditEventInput[]),
+      appendIn: async (tx, events) => void (await audit.appendIn(tx, request.tenantId, events)),
+      record: (events) => audit.record(request.tenantId, events),
     };
   };
   const securityPipeline = makeSecurityPipeline(apiKeys, tenants);
