@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * What an audit event says (SPEC L1): who did what to which records of which patients, which
@@ -101,7 +101,8 @@ export function chainHash(previous: string, event: AuditEvent): string {
 }
 
 export function chainHashOf(previous: string, canonicalText: string): string {
-  return createHash('sha256').update(previous).update('\n').update(canonicalText).digest('hex');
+  // One-shot hashing (node:crypto `hash`, Node ≥ 20.12): a third of the cost of a Hash object for short inputs.
+  return hash('sha256', `${previous}\n${canonicalText}`, 'hex');
 }
 
 /** An event of the operator's command line or a background job (no HTTP request). */

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../platform/db/index.js';
 import { chainHashOf, genesis } from './events.js';
-import { canonicalOfRow, selectHead, selectRowsAfter, type EventRow } from './store.js';
+import { canonicalOfRow, selectHead, selectLinksAfter, selectRowsBetween, type EventRow } from './store.js';
 
 /** A stored event as verification sees it: number, stored hash, and its canonical text for any number. */
 interface Link {
@@ -40,18 +40,93 @@ export interface Anchor {
 
 const window = 5;
 
-/** Re-computes the tenant's chain from its first event; streams, so memory stays flat. */
+/** Events around one or more suspect links, to be re-checked from their columns. */
+interface Cluster {
+  /** First and last seq to load: `window` rows before the first suspect, up to 2·`window`+1 after the last. */
+  from: number;
+  to: number;
+  readonly suspects: Set<number>;
+  /** Rows still to extend `to` by; a suspect within them joins this cluster. */
+  remaining: number;
+}
+
+/**
+ * Re-computes the tenant's chain from its first event, in two passes; memory stays flat.
+ *
+ * 1. A fast scan over (seq, canonical text rendered by the database, stored hash), the next page
+ *    fetched while this one is hashed: each event must link to its stored predecessor, numbers
+ *    must have no gaps, and signed checkpoints must match. Events that do not link are suspects.
+ * 2. Around each group of suspects, full rows are loaded and re-checked with `canonicalOfRow`;
+ *    those that still do not link are classified (edited, or intact but moved), looking a few
+ *    events either side.
+ */
 export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: readonly Anchor[] = [], pageSize = 5000): Promise<VerifyReport> {
   const findings: Finding[] = [];
   const start = genesis(tenantId);
+  const anchorAt = new Map(anchors.map((a) => [a.seq, a.hash]));
+  const clusters: Cluster[] = [];
+  let open: Cluster | undefined;
+  // The seqs of the `window` + 1 events before the current one.
+  const recent: number[] = [];
+  let previousHash = start;
+  let expectedSeq = 1;
+  let events = 0;
+  let lastSeq = 0;
+
+  let next = selectLinksAfter(db, tenantId, 0, pageSize);
+  for (;;) {
+    const page = await next;
+    const last = page[page.length - 1];
+    if (page.length === pageSize && last !== undefined) next = selectLinksAfter(db, tenantId, Number(last.seq), pageSize);
+    for (const link of page) {
+      const seq = Number(link.seq);
+      events += 1;
+      if (seq > expectedSeq) {
+        findings.push({ seq: expectedSeq, kind: 'missing', detail: seq - expectedSeq === 1 ? `event ${expectedSeq} is missing` : `events ${expectedSeq}–${seq - 1} are missing` });
+      } else if (chainHashOf(previousHash, link.text) !== link.hash) {
+        if (open !== undefined && open.remaining > 0) open.suspects.add(seq);
+        else clusters.push((open = { from: recent[0] ?? seq, to: seq, suspects: new Set([seq]), remaining: 0 }));
+        open.remaining = 2 * window + 1;
+      }
+      if (open !== undefined && open.remaining > 0) {
+        open.to = seq;
+        open.remaining -= 1;
+      }
+      const anchored = anchorAt.get(seq);
+      if (anchored !== undefined && anchored !== link.hash) {
+        findings.push({ seq, kind: 'modified', detail: `event ${seq} differs from the signed checkpoint: history was rewritten up to here` });
+      }
+      recent.push(seq);
+      if (recent.length > window + 1) recent.shift();
+      previousHash = link.hash;
+      expectedSeq = seq + 1;
+      lastSeq = seq;
+    }
+    if (page.length < pageSize) break;
+  }
+
+  for (const cluster of clusters) findings.push(...(await classify(db, tenantId, cluster, pageSize)));
+
+  const head = await selectHead(db);
+  if (head !== undefined && head.seq > lastSeq) findings.push({ seq: lastSeq + 1, kind: 'truncated', detail: `the chain ends at ${lastSeq}, its head records ${head.seq}: events after ${lastSeq} were cut` });
+  else if (head !== undefined && head.seq < lastSeq) findings.push({ seq: head.seq + 1, kind: 'extra', detail: `events after ${head.seq} were added behind the chain's head` });
+  else if (head !== undefined && events > 0 && head.hash !== previousHash) findings.push({ seq: lastSeq, kind: 'modified', detail: `the chain's head does not match event ${lastSeq}` });
+  for (const anchor of anchors) {
+    if (anchor.seq > lastSeq) findings.push({ seq: lastSeq + 1, kind: 'truncated', detail: `a signed checkpoint records ${anchor.seq} events; the chain ends at ${lastSeq}` });
+  }
+  findings.sort((a, b) => a.seq - b.seq);
+  return { tenantId, events, lastSeq, findings };
+}
+
+/** Pass 2: the cluster's rows, in pages; each suspect re-checked from its columns and, failing that, located. */
+async function classify(db: SqlExecutor, tenantId: string, cluster: Cluster, pageSize: number): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const start = genesis(tenantId);
+  const text = (link: Link, seq = link.seq) => canonicalOfRow(tenantId, link.row, seq);
   let buffer: Link[] = [];
   let done = false;
-  let after = 0;
-  let events = 0;
+  let from = cluster.from;
   let previous: Link | undefined;
-  const text = (link: Link, seq = link.seq) => canonicalOfRow(tenantId, link.row, seq);
-  let expectedSeq = 1;
-  const anchorAt = new Map(anchors.map((a) => [a.seq, a.hash]));
 
   /**
    * For an event that does not link to its stored predecessor: `'intact'` when it links to a
@@ -71,31 +146,20 @@ export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: re
   }
 
   function check(event: Link, index: number): void {
-    events += 1;
-    if (event.seq > expectedSeq) {
-      findings.push({ seq: expectedSeq, kind: 'missing', detail: event.seq - expectedSeq === 1 ? `event ${expectedSeq} is missing` : `events ${expectedSeq}–${event.seq - 1} are missing` });
-    } else {
-      const previousHash = previous === undefined ? start : previous.hash;
-      if (chainHashOf(previousHash, text(event)) !== event.hash) {
-        const home = belongs(event, index);
-        if (home === undefined) findings.push({ seq: event.seq, kind: 'modified', detail: `event ${event.seq} does not match the chain: edited, or forged and inserted` });
-        else if (home !== 'intact') findings.push({ seq: event.seq, kind: 'moved', detail: `event ${event.seq} is intact but belongs at ${home}: events were reordered, inserted or deleted here` });
-      }
-    }
-    const anchored = anchorAt.get(event.seq);
-    if (anchored !== undefined && anchored !== event.hash) {
-      findings.push({ seq: event.seq, kind: 'modified', detail: `event ${event.seq} differs from the signed checkpoint: history was rewritten up to here` });
+    if (cluster.suspects.has(event.seq) && chainHashOf(previous?.hash ?? start, text(event)) !== event.hash) {
+      const home = belongs(event, index);
+      if (home === undefined) findings.push({ seq: event.seq, kind: 'modified', detail: `event ${event.seq} does not match the chain: edited, or forged and inserted` });
+      else if (home !== 'intact') findings.push({ seq: event.seq, kind: 'moved', detail: `event ${event.seq} is intact but belongs at ${home}: events were reordered, inserted or deleted here` });
     }
     previous = event;
-    expectedSeq = event.seq + 1;
   }
 
   let next = 0;
   for (;;) {
     if (!done && buffer.length - next <= window) {
-      const page = (await selectRowsAfter(db, after, pageSize)).map((row) => ({ seq: Number(row.seq), hash: row.hash, row }));
+      const page = (await selectRowsBetween(db, from, cluster.to, pageSize)).map((row) => ({ seq: Number(row.seq), hash: row.hash, row }));
       if (page.length < pageSize) done = true;
-      if (page.length > 0) after = (page[page.length - 1] as Link).seq;
+      if (page.length > 0) from = (page[page.length - 1] as Link).seq + 1;
       buffer = buffer.concat(page);
       continue;
     }
@@ -107,15 +171,5 @@ export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: re
     next -= drop;
     if (done && next >= buffer.length) break;
   }
-
-  const lastSeq = previous?.seq ?? 0;
-  const head = await selectHead(db);
-  if (head !== undefined && head.seq > lastSeq) findings.push({ seq: lastSeq + 1, kind: 'truncated', detail: `the chain ends at ${lastSeq}, its head records ${head.seq}: events after ${lastSeq} were cut` });
-  else if (head !== undefined && head.seq < lastSeq) findings.push({ seq: head.seq + 1, kind: 'extra', detail: `events after ${head.seq} were added behind the chain's head` });
-  else if (head !== undefined && previous !== undefined && head.hash !== previous.hash) findings.push({ seq: lastSeq, kind: 'modified', detail: `the chain's head does not match event ${lastSeq}` });
-  for (const anchor of anchors) {
-    if (anchor.seq > lastSeq) findings.push({ seq: lastSeq + 1, kind: 'truncated', detail: `a signed checkpoint records ${anchor.seq} events; the chain ends at ${lastSeq}` });
-  }
-  findings.sort((a, b) => a.seq - b.seq);
-  return { tenantId, events, lastSeq, findings };
+  return findings;
 }

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chainHash, genesis, type AuditEvent } from '../../../src/audit/index.js';
+import { chainHash, genesis, operatorEvent, type AuditEvent } from '../../../src/audit/index.js';
+import { canonicalOfRow, selectLinksAfter, selectRowsBetween } from '../../../src/audit/store.js';
+import { verifyChain } from '../../../src/audit/verify.js';
 import type { SqlDatabase } from '../../../src/platform/db/index.js';
 import { engines, errorCode, json, observation, patient, startTestApp, type TestApp } from '../../support/harness.js';
 
@@ -184,6 +186,47 @@ for (const engine of engines()) {
         await tampered('cut', (tdb) => tdb.execute(`DELETE FROM ${table(tdb)} WHERE seq > 9`).then(() => undefined)),
         [[10, 'truncated']],
       );
+    });
+
+    it('verifies events holding any characters, renders them in SQL exactly as hashed, and finds the same at any page size', async () => {
+      await t.tenant('chars');
+      // What callers control (client names, request ids) may hold anything a header or body can.
+      const odd = ['quote " and backslash \\', 'controls \u0001\u0008\t\n\f\r\u001f\u007f', 'unicode é 中 😀 \u2028\u2029', '</script>'];
+      for (let round = 0; round < 4; round += 1) {
+        await t.app.audit.record(
+          'chars',
+          odd.map((detail, i) => operatorEvent('record.read', { id: `actor ${detail}`, role: 'reader', client: detail }, { detail, resources: [`Patient/${detail}`], subjects: [`Patient/${i}`] })),
+        );
+      }
+      const tdb = await t.app.storage.tenant('chars');
+      const rows = await selectRowsBetween(tdb, 1, 1000, 1000);
+      const links = await selectLinksAfter(tdb, 'chars', 0, 1000);
+      assert.deepEqual(
+        links.map((l) => l.text),
+        rows.map((r) => canonicalOfRow('chars', r, Number(r.seq))),
+        'the database renders the canonical text itself, so the fast pass needs no second look',
+      );
+      assert.deepEqual((await t.app.audit.verify('chars')).findings, []);
+
+      const table = tdb.table('audit_events');
+      await tdb.execute(`UPDATE ${table} SET client = 'someone else' WHERE seq = 5`);
+      await tdb.execute(`UPDATE ${table} SET seq = 100 WHERE seq = 8`);
+      await tdb.execute(`UPDATE ${table} SET seq = 8 WHERE seq = 9`);
+      await tdb.execute(`UPDATE ${table} SET seq = 9 WHERE seq = 100`);
+      await tdb.execute(`DELETE FROM ${table} WHERE seq = 12`);
+      const expected = [
+        [5, 'modified'],
+        [8, 'moved'],
+        [9, 'moved'],
+        [12, 'missing'],
+      ];
+      for (const pageSize of [5000, 7, 3, 1]) {
+        assert.deepEqual(
+          (await verifyChain(tdb, 'chars', [], pageSize)).findings.map((f) => [f.seq, f.kind]),
+          expected,
+          `page size ${pageSize}`,
+        );
+      }
     });
 
     it('signs checkpoints outside the database: a cut tail with a forged head, a rewritten history and a forged checkpoint are all caught', async () => {
