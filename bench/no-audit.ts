@@ -6,7 +6,9 @@ import type { Audit } from '../src/audit/index.js';
  * select it (SPEC L1: auditing cannot be switched off).
  */
 export const noAudit: Audit = {
-  appendIn: async () => [],
+  appendIn: async () => undefined,
+  settle: async () => undefined,
+  sweep: () => ({ stop: async () => undefined }),
   record: async () => undefined,
   query: async () => [],
   verify: async (tenantId) => ({ tenantId, events: 0, lastSeq: 0, findings: [], checkpoints: 0 }),

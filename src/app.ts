@@ -240,6 +240,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     });
   }
 
+  // Events a crashed process committed but did not chain (PostgreSQL) are chained here.
+  const sweeping = audit.sweep(async () => (await tenants.list()).map((t) => t.id));
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000);
 
@@ -252,6 +255,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await rotationWorker.stop();
       await http.close();
       await shipping?.stop();
+      await sweeping.stop();
       await audit.close();
       await storage.close();
     },

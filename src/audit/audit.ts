@@ -5,12 +5,23 @@ import { appendCheckpoint, readCheckpoints, type Checkpoint } from './checkpoint
 import { AuditError } from './errors.js';
 import type { AuditEventInput } from './events.js';
 import type { AuditSink } from './sinks.js';
-import { appendEvents, saveShipped, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
+import { appendEvents, hasPending, insertPending, saveShipped, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
 import { verifyChain, type Finding, type VerifyReport } from './verify.js';
 
 export interface Audit {
-  /** Appends inside the caller's transaction: the change and its event commit together (or neither). */
-  appendIn(tx: SqlExecutor, tenantId: string, events: readonly AuditEventInput[]): Promise<StoredEvent[]>;
+  /**
+   * Writes the events inside the caller's transaction: the change and its events commit together
+   * (or neither). SQLite chains them there; PostgreSQL leaves them pending, and they are chained
+   * right after the commit (see store.ts insertPending).
+   */
+  appendIn(tx: SqlExecutor, tenantId: string, events: readonly AuditEventInput[]): Promise<void>;
+  /** Chains every committed pending event of the tenant now (queries, verify and tests call it first). */
+  settle(tenantId: string): Promise<void>;
+  /**
+   * Chains what earlier processes committed but left pending (a crash between a write's commit
+   * and its chaining), for every tenant now and then every `everyMs`: servers run it.
+   */
+  sweep(tenantIds: () => Promise<string[]>, everyMs?: number): { stop(): Promise<void> };
   /**
    * Appends and resolves once the events are durable (reads: the response waits for this).
    * Events arriving together share one transaction. Fails with 503 `audit-unavailable`.
@@ -55,30 +66,57 @@ export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): A
   // Per tenant, the events waiting for the next append transaction, and whether one is running:
   // one append at a time per tenant, and everything that arrives meanwhile goes in the next one
   // (like group commit), so concurrent readers share transactions instead of queueing on the
-  // chain head's lock one by one.
+  // chain head's lock one by one. Each append also chains the tenant's committed pending events.
   type Waiter = { events: readonly AuditEventInput[]; resolve: () => void; reject: (error: unknown) => void };
   const queues = new Map<string, Waiter[]>();
   const flushing = new Set<string>();
+  const inflight = new Set<Promise<void>>();
+  // Tenants with committed pending events to chain (PostgreSQL).
+  const unchained = new Set<string>();
+  const pendingBatch = 1000;
 
   async function flush(tenantId: string): Promise<void> {
-    flushing.add(tenantId);
     try {
       for (;;) {
         const batch = queues.get(tenantId) ?? [];
         queues.delete(tenantId);
-        if (batch.length === 0) return;
+        const chain = unchained.delete(tenantId);
+        if (batch.length === 0 && !chain) return;
         try {
           const db: SqlDatabase = await storage.tenant(tenantId);
-          const stored = await db.transaction((tx) => appendEvents(tx, tenantId, batch.flatMap((b) => b.events), clock.now().getTime()));
-          note(tenantId, stored.length);
+          const { events, morePending } = await db.transaction((tx) => appendEvents(tx, tenantId, batch.flatMap((b) => b.events), clock.now().getTime(), pendingBatch));
+          if (morePending) unchained.add(tenantId);
+          note(tenantId, events.length);
           for (const waiter of batch) waiter.resolve();
         } catch (error) {
+          // Pending events stay committed where they are; the next append or sweep chains them.
           for (const waiter of batch) waiter.reject(unavailable(error));
         }
       }
     } finally {
       flushing.delete(tenantId);
     }
+  }
+
+  function enqueue(tenantId: string, events: readonly AuditEventInput[], chain: boolean): Promise<void> {
+    if (chain) unchained.add(tenantId);
+    return new Promise<void>((resolve, reject) => {
+      let queue = queues.get(tenantId);
+      if (queue === undefined) {
+        queue = [];
+        queues.set(tenantId, queue);
+      }
+      queue.push({ events, resolve, reject });
+      // Everything recorded in this turn of the event loop, or while an append runs, joins the next append.
+      if (!flushing.has(tenantId)) {
+        flushing.add(tenantId);
+        setImmediate(() => {
+          const running = flush(tenantId);
+          inflight.add(running);
+          void running.finally(() => inflight.delete(running));
+        });
+      }
+    });
   }
 
   // Events appended by this process since its last checkpoint, per tenant; a checkpoint is
@@ -110,14 +148,45 @@ export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): A
 
   return {
     async appendIn(tx, tenantId, events) {
-      let stored: StoredEvent[];
+      if (events.length === 0) return;
       try {
-        stored = await appendEvents(tx, tenantId, events, clock.now().getTime());
+        if (tx.dialect === 'postgres') {
+          await insertPending(tx, events, clock.now().getTime());
+          tx.afterCommit(() => void enqueue(tenantId, [], true).catch(() => undefined));
+        } else {
+          const { events: stored } = await appendEvents(tx, tenantId, events, clock.now().getTime());
+          note(tenantId, stored.length);
+        }
       } catch (error) {
         throw unavailable(error);
       }
-      note(tenantId, stored.length);
-      return stored;
+    },
+    settle: (tenantId) => enqueue(tenantId, [], true),
+    sweep(tenantIds, everyMs = 60_000) {
+      let stopped = false;
+      let busy: Promise<void> | undefined;
+      const round = async () => {
+        for (const tenantId of await tenantIds()) {
+          if (stopped) return;
+          if (await hasPending(await storage.tenant(tenantId))) await enqueue(tenantId, [], true);
+        }
+      };
+      const tick = () => {
+        if (busy !== undefined || stopped) return;
+        busy = round()
+          .catch(() => undefined)
+          .finally(() => (busy = undefined));
+      };
+      const sweepTimer = setInterval(tick, everyMs);
+      sweepTimer.unref();
+      tick();
+      return {
+        async stop() {
+          stopped = true;
+          clearInterval(sweepTimer);
+          await busy;
+        },
+      };
     },
     checkpoint: (tenantId) => checkpoint(tenantId),
     ship(sinks, tenantIds, everyMs = 1000) {
@@ -176,33 +245,27 @@ export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): A
       };
     },
     async query(tenantId, filter) {
+      await enqueue(tenantId, [], true);
       return selectEvents(await storage.tenant(tenantId), tenantId, filter);
     },
     async close() {
+      // Appends already scheduled (reads awaiting theirs, writes just committed) finish first.
+      while (flushing.size > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await Promise.all(inflight);
+      }
       clearInterval(timer);
       for (const tenantId of [...pending.keys()]) await checkpointSoon(tenantId);
       await running;
     },
     record(tenantId, events) {
-      if (events.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        let queue = queues.get(tenantId);
-        if (queue === undefined) {
-          queue = [];
-          queues.set(tenantId, queue);
-        }
-        queue.push({ events, resolve, reject });
-        // Everything recorded in this turn of the event loop, or while an append runs, joins the next append.
-        if (!flushing.has(tenantId)) {
-          flushing.add(tenantId);
-          setImmediate(() => void flush(tenantId));
-        }
-      });
+      return events.length === 0 ? Promise.resolve() : enqueue(tenantId, events, false);
     },
     async verify(tenantId) {
       const checked = await readCheckpoints(checkpoints.dir, tenantId, (version) => keys.signingPublicKey('audit', version));
       const forged: Finding[] = checked.flatMap((c) => (c.valid ? [] : [{ seq: 0, kind: 'checkpoint' as const, detail: `checkpoint log line ${c.line}: ${c.reason}` }]));
       const anchors = checked.flatMap((c) => (c.valid ? [{ seq: c.checkpoint.seq, hash: c.checkpoint.hash }] : []));
+      await enqueue(tenantId, [], true);
       const report = await verifyChain(await storage.tenant(tenantId), tenantId, anchors);
       return { ...report, findings: [...forged, ...report.findings], checkpoints: anchors.length };
     },

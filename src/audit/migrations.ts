@@ -14,8 +14,13 @@ const tables = (t: (name: string) => string) => [
 // How far each SIEM sink has been sent: the audit table itself is the buffer.
 const shipped = (t: (name: string) => string) => [`CREATE TABLE ${t('audit_shipped')} (sink TEXT PRIMARY KEY, seq BIGINT NOT NULL)`];
 
+// PostgreSQL writers leave their events here, committed with the change, for the chainer (see
+// store.ts insertPending). SQLite has a single writer and chains in the writer's transaction.
+const pending = (t: (name: string) => string) => [`CREATE TABLE ${t('audit_pending')} (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, event TEXT NOT NULL)`];
+
 /** Applied to every tenant data set, after the records module's chain. */
 export const auditMigrations: readonly Migration[] = [
   { id: 'audit/001-events', up: { sqlite: tables, postgres: tables } },
   { id: 'audit/002-shipping', up: { sqlite: shipped, postgres: shipped } },
+  { id: 'audit/003-pending', up: { sqlite: () => [], postgres: pending } },
 ];

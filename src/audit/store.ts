@@ -48,11 +48,28 @@ export function toEvent(tenantId: string, row: EventRow): StoredEvent {
 }
 
 /**
- * Appends events to the tenant's chain inside the caller's transaction. The head row is locked
- * (PostgreSQL FOR UPDATE; SQLite's write lock), so concurrent appenders chain in commit order.
+ * PostgreSQL writers: the change's events go into `audit_pending`, committed with the change,
+ * without touching the chain's head. Holding the head's lock until commit would serialise every
+ * write of the tenant behind one fsync at a time, and the waiting writers would hold pooled
+ * connections that other tenants need. The chainer moves them onto the chain moments later.
  */
-export async function appendEvents(tx: SqlExecutor, tenantId: string, inputs: readonly AuditEventInput[], at: number): Promise<StoredEvent[]> {
-  if (inputs.length === 0) return [];
+export async function insertPending(tx: SqlExecutor, inputs: readonly AuditEventInput[], at: number): Promise<void> {
+  const table = tx.table('audit_pending');
+  for (let start = 0; start < inputs.length; start += 200) {
+    const part = inputs.slice(start, start + 200);
+    await tx.execute(`INSERT INTO ${table} (at, event) VALUES ${part.map(() => '(?, ?)').join(', ')}`, part.flatMap((input) => [at, JSON.stringify(input)]));
+  }
+}
+
+/**
+ * Appends events to the tenant's chain inside the caller's transaction. The head row is locked
+ * (PostgreSQL FOR UPDATE; SQLite's write lock), so concurrent appenders chain one after another.
+ * With `pendingLimit`, committed pending events (PostgreSQL) go first, oldest first, up to that
+ * many; `morePending` says whether some were left for the next append.
+ */
+export async function appendEvents(tx: SqlExecutor, tenantId: string, inputs: readonly AuditEventInput[], at: number, pendingLimit = 0): Promise<{ events: StoredEvent[]; morePending: boolean }> {
+  const pulling = pendingLimit > 0 && tx.dialect === 'postgres';
+  if (inputs.length === 0 && !pulling) return { events: [], morePending: false };
   const head = tx.table('audit_head');
   const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
   let row = (await tx.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${head} WHERE id = 1${lock}`))[0];
@@ -60,11 +77,26 @@ export async function appendEvents(tx: SqlExecutor, tenantId: string, inputs: re
     await tx.execute(`INSERT INTO ${head} (id, seq, hash) VALUES (1, 0, ?) ON CONFLICT DO NOTHING`, [genesis(tenantId)]);
     row = (await tx.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${head} WHERE id = 1${lock}`))[0] as { seq: number; hash: string };
   }
+  let timed = inputs.map((input) => ({ input, at }));
+  let morePending = false;
+  if (pulling) {
+    // Only committed rows are visible, and every chainer holds the head's lock: each pending
+    // event is chained exactly once; one committed later waits for the next append.
+    const pendingTable = tx.table('audit_pending');
+    const pulled = await tx.query<{ id: number | string; at: number | string; event: string }>(
+      `DELETE FROM ${pendingTable} WHERE id IN (SELECT id FROM ${pendingTable} ORDER BY id LIMIT ?) RETURNING id, at, event`,
+      [pendingLimit],
+    );
+    morePending = pulled.length === pendingLimit;
+    pulled.sort((a, b) => Number(a.id) - Number(b.id));
+    timed = [...pulled.map((p) => ({ input: JSON.parse(p.event) as AuditEventInput, at: Number(p.at) })), ...timed];
+    if (timed.length === 0) return { events: [], morePending };
+  }
   let seq = Number(row.seq);
   let hash = row.hash;
-  const events: StoredEvent[] = inputs.map((input) => {
+  const events: StoredEvent[] = timed.map(({ input, at: when }) => {
     seq += 1;
-    const event: AuditEvent = { ...input, tenantId, seq, at };
+    const event: AuditEvent = { ...input, tenantId, seq, at: when };
     hash = chainHash(hash, event);
     return { ...event, hash };
   });
@@ -99,7 +131,13 @@ export async function appendEvents(tx: SqlExecutor, tenantId: string, inputs: re
     await tx.execute(`INSERT INTO ${tx.table('audit_subjects')} (subject, seq) VALUES ${part.map(() => '(?, ?)').join(', ')}`, part.flat());
   }
   await tx.execute(`UPDATE ${head} SET seq = ?, hash = ? WHERE id = 1`, [seq, hash]);
-  return events;
+  return { events, morePending };
+}
+
+/** Whether committed events wait in `audit_pending` (PostgreSQL; SQLite chains in the writer's transaction). */
+export async function hasPending(db: SqlExecutor): Promise<boolean> {
+  if (db.dialect !== 'postgres') return false;
+  return (await db.query(`SELECT 1 FROM ${db.table('audit_pending')} LIMIT 1`)).length > 0;
 }
 
 export async function selectEventsAfter(db: SqlExecutor, tenantId: string, after: number, limit: number): Promise<StoredEvent[]> {

@@ -65,7 +65,7 @@ export function createPostgresPool(options: PostgresOptions): pg.Pool {
   return pool;
 }
 
-function executorFor(client: pg.Pool | pg.PoolClient, schema: string, onWrite: () => void = () => {}): SqlExecutor {
+function executorFor(client: pg.Pool | pg.PoolClient, schema: string, onWrite: () => void = () => {}, hooks?: Array<() => void>): SqlExecutor {
   const qualifiedSchema = quoteIdent(schema);
   return {
     dialect: 'postgres',
@@ -87,6 +87,7 @@ function executorFor(client: pg.Pool | pg.PoolClient, schema: string, onWrite: (
         throw translate(error);
       }
     },
+    afterCommit: (fn) => (hooks === undefined ? fn() : void hooks.push(fn)),
   };
 }
 
@@ -128,9 +129,11 @@ export function openPostgresDatabase(pool: pg.Pool, schema: string): SqlDatabase
       try {
         await client.query('BEGIN');
         let writes = 0;
-        const value = await fn(executorFor(client, schema, () => (writes += 1)));
+        const hooks: Array<() => void> = [];
+        const value = await fn(executorFor(client, schema, () => (writes += 1), hooks));
         await client.query('COMMIT');
         countWrites(writes);
+        for (const hook of hooks) hook();
         return value;
       } catch (error) {
         broken = isTransient(error) || isTransient((error as { cause?: unknown }).cause) ? error : undefined;

@@ -52,6 +52,52 @@ describe('SQLite engine', () => {
     await db.close();
   });
 
+  it('runs after-commit hooks only for units that committed, once the commit is durable', async () => {
+    const { file, db } = await freshDatabase();
+    const ran: string[] = [];
+    const seen = new Database(file, { readonly: true });
+    const count = () => (seen.prepare('SELECT COUNT(*) AS n FROM items').get() as { n: number }).n;
+    await Promise.allSettled([
+      db.transaction(async (tx) => {
+        await tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'a']);
+        tx.afterCommit(() => ran.push(`a sees ${count()}`));
+      }),
+      db.transaction(async (tx) => {
+        tx.afterCommit(() => ran.push('b'));
+        throw new Error('unit fails');
+      }),
+      db.transaction(async (tx) => {
+        await tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [2, 'c']);
+        tx.afterCommit(() => ran.push(`c sees ${count()}`));
+      }),
+    ]);
+    assert.deepEqual(ran, ['a sees 2', 'c sees 2'], 'after the one commit of the batch, never for the unit rolled back');
+    seen.close();
+    await db.close();
+  });
+
+  it('waits for another connection’s write lock without stalling the event loop, then answers 503', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
+    const db = openSqliteDatabase(file, { synchronous: 'FULL', busyTimeoutMs: 600, maxBatch: 256 });
+    await migrate(db, migrations, 'test', Date.now);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 10);
+    const started = performance.now();
+    const refused = await db.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'a']).catch((error: { code?: string }) => error.code);
+    clearInterval(ticker);
+    assert.equal(refused, 'storage-unavailable');
+    assert.ok(performance.now() - started >= 550, 'it waited about busyTimeoutMs');
+    assert.ok(ticks >= 20, `timers kept running while it waited (${ticks} ticks)`);
+
+    const waiting = db.execute('INSERT INTO items (id, name) VALUES (?, ?)', [2, 'b']);
+    setTimeout(() => other.exec('ROLLBACK'), 100);
+    assert.equal(await waiting, 1, 'written once the lock is let go');
+    other.close();
+    await db.close();
+  });
+
   it('is durable by default: WAL and synchronous=FULL, visible to another connection after commit', async () => {
     const { file, db } = await freshDatabase();
     await db.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'a']);

@@ -92,18 +92,45 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
   let idle: Promise<void> = Promise.resolve();
   let markIdle: () => void = () => {};
 
+  // The after-commit hooks of the unit running now (units of a batch run one after another).
+  let unitHooks: Array<() => void> = [];
   const tx: SqlExecutor = {
     dialect: 'sqlite',
     table: (name) => name,
     query: async <T>(sql: string, params: readonly SqlValue[] = []) => rowsOf<T>(writes, sql, params),
     execute: async (sql, params = []) => writes.get(sql).run(...params).changes,
+    afterCommit: (fn) => void unitHooks.push(fn),
   };
+
+  // Another connection (the admin CLI, a second process) may hold the file's write lock. SQLite's
+  // busy handler would wait for it by sleeping this thread, stalling every tenant's requests; so
+  // the lock is asked for without waiting and asked again after a timer, up to busyTimeoutMs.
+  const noWait = writer.prepare('PRAGMA busy_timeout = 0');
+  const wait = writer.prepare(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+  async function begin(): Promise<void> {
+    const deadline = performance.now() + options.busyTimeoutMs;
+    let pause = 1;
+    for (;;) {
+      noWait.run();
+      try {
+        writes.get('BEGIN IMMEDIATE').run();
+        return;
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || performance.now() >= deadline) throw error;
+      } finally {
+        wait.run();
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - performance.now()))));
+      pause = Math.min(pause * 2, 25);
+    }
+  }
 
   async function flush(): Promise<void> {
     const batch = queue.splice(0, options.maxBatch);
-    const done: Array<{ unit: PendingUnit; value: unknown }> = [];
+    const done: Array<{ unit: PendingUnit; value: unknown; hooks: Array<() => void> }> = [];
     try {
-      writes.get('BEGIN IMMEDIATE').run();
+      await begin();
     } catch (error) {
       for (const unit of batch) unit.reject(isBusy(error) ? storageUnavailable(error) : error);
       return;
@@ -111,9 +138,10 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     for (const unit of batch) {
       try {
         writes.get('SAVEPOINT unit').run();
+        const hooks: Array<() => void> = (unitHooks = []);
         const value = await unit.fn(tx);
         writes.get('RELEASE unit').run();
-        done.push({ unit, value });
+        done.push({ unit, value, hooks });
       } catch (error) {
         unit.reject(error);
         // Some errors (I/O, disk full) make SQLite abandon the whole transaction; then the
@@ -137,7 +165,10 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
       for (const unit of batch) if (!settled.has(unit)) unit.reject(storageUnavailable(error));
       return;
     }
-    for (const { unit, value } of done) unit.resolve(value);
+    for (const { unit, value, hooks } of done) {
+      for (const hook of hooks) hook();
+      unit.resolve(value);
+    }
     unitsSinceOptimize += batch.length;
     if (unitsSinceOptimize >= optimizeEvery) {
       unitsSinceOptimize = 0;
@@ -175,6 +206,7 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     async execute(sql, params = []) {
       return this.transaction((t) => t.execute(sql, params));
     },
+    afterCommit: (fn) => fn(),
     async scrub() {
       // Through the write queue, so no batch is open; TRUNCATE leaves an empty WAL file.
       await this.transaction(async () => undefined);

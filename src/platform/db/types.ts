@@ -16,6 +16,11 @@ export interface SqlExecutor {
   query<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   /** Runs a statement and returns the number of rows it changed. */
   execute(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  /**
+   * Inside a transaction: runs `fn` once the transaction has committed durably, and never if it
+   * rolls back. Outside one: runs it at once. `fn` must not throw (it only schedules work).
+   */
+  afterCommit(fn: () => void): void;
 }
 
 export interface SqlDatabase extends SqlExecutor {
