@@ -45,6 +45,9 @@ function envNumber(name: string, fallback: number, integer: boolean): number {
 
 const tenantId = 'bench';
 const fhirBase = `/tenants/${tenantId}/fhir`;
+// A second tenant, for reads spread over two audit chains.
+const tenantTwo = 'bench-two';
+const fhirBaseTwo = `/tenants/${tenantTwo}/fhir`;
 const schemaPrefix = 'bench';
 /** Every schema this bench creates on PostgreSQL: Tresor's two (prefix `bench`) and the baseline's. */
 const pgSchemas = [`${schemaPrefix}_platform`, `${schemaPrefix}_keys`, `${schemaPrefix}_t_${tenantId}`, `${schemaPrefix}_baseline`] as const;
@@ -137,7 +140,7 @@ interface ServerStats {
 
 type ToServer = { readonly type: 'stats' } | { readonly type: 'stop' } | { readonly type: 'rotate' } | { readonly type: 'verify' };
 type FromServer =
-  | { readonly type: 'ready'; readonly port: number; readonly key: string; readonly startupMs: number }
+  | { readonly type: 'ready'; readonly port: number; readonly key: string; readonly keyTwo: string; readonly startupMs: number }
   | ({ readonly type: 'stats' } & ServerStats)
   | ({ readonly type: 'rotated' } & RotationMeasured)
   | { readonly type: 'verified'; readonly events: number; readonly seconds: number; readonly findings: number };
@@ -279,10 +282,12 @@ async function serve(spec: ServeSpec): Promise<void> {
     app = await buildApp(config, { ...(spec.sealing === 'plaintext' ? { fieldSealer: plaintextSealer } : {}), ...(spec.audit === 'off' ? { audit: noAudit } : {}) });
     await app.tenants.create(tenantId);
     const { key } = await app.apiKeys.create({ tenantId, role: 'admin' });
+    await app.tenants.create(tenantTwo);
+    const { key: keyTwo } = await app.apiKeys.create({ tenantId: tenantTwo, role: 'admin' });
     await app.http.listen({ host: '127.0.0.1', port: 0 });
     const address = app.http.server.address();
     if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
-    send({ type: 'ready', port: address.port, key, startupMs: performance.now() - started });
+    send({ type: 'ready', port: address.port, key, keyTwo, startupMs: performance.now() - started });
   } catch (error) {
     console.error('bench server failed to start:', error);
     await shutdown(1);
@@ -292,6 +297,7 @@ async function serve(spec: ServeSpec): Promise<void> {
 interface ServerHandle {
   readonly port: number;
   readonly key: string;
+  readonly keyTwo: string;
   readonly startupMs: number;
   stats(): Promise<ServerStats>;
   rotate(): Promise<RotationMeasured>;
@@ -348,6 +354,7 @@ async function startServer(spec: ServeSpec): Promise<ServerHandle> {
     return {
       port: ready.port,
       key: ready.key,
+      keyTwo: ready.keyTwo,
       startupMs: ready.startupMs,
       stats: () => ask({ type: 'stats' }, 'stats'),
       rotate: () => ask({ type: 'rotate' }, 'rotated'),
@@ -383,13 +390,13 @@ function fhirClient(port: number, key: string): FhirClient {
 const entriesOf = (bundle: Record<string, unknown>): Array<Record<string, any>> => (Array.isArray(bundle['entry']) ? (bundle['entry'] as Array<Record<string, any>>) : []);
 
 /** Posts a transaction of POSTs and returns the new ids, in entry order. */
-async function transaction(client: FhirClient, resources: ReadonlyArray<Record<string, unknown>>): Promise<string[]> {
+async function transaction(client: FhirClient, resources: ReadonlyArray<Record<string, unknown>>, base = fhirBase): Promise<string[]> {
   const bundle = {
     resourceType: 'Bundle',
     type: 'transaction',
     entry: resources.map((resource) => ({ request: { method: 'POST', url: String(resource['resourceType']) }, resource })),
   };
-  const { status, json } = await client.request('POST', fhirBase, bundle);
+  const { status, json } = await client.request('POST', base, bundle);
   if (status !== 200) throw new Error(`seeding transaction failed with ${status}: ${JSON.stringify(json).slice(0, 600)}`);
   return entriesOf(json).map((entry, index) => {
     const location = String(entry['response']?.['location'] ?? '');
@@ -585,6 +592,26 @@ async function measureTresor(engine: Engine, settings: Settings, pgUrl: string |
 
     // The plaintext and audit-off runs only answer "what does encryption (or auditing) cost on create and read".
     if (sealing === 'plaintext' || audit === 'off') return { create, read, search: undefined, seeded, serverRssBytes: (await server.stats()).rssBytes };
+
+    // The same reads, every other one from a second tenant with its own chain: appends of one
+    // tenant must not hold up another's (each has its own chain head, and one append at a time each).
+    const clientTwo = fhirClient(server.port, server.keyTwo);
+    const patientsTwo = await transaction(clientTwo, Array.from({ length: 40 }, (_, n) => patient(n)), fhirBaseTwo);
+    const observationsTwo = await transaction(clientTwo, Array.from({ length: bundleMax }, (_, n) => observation(patientsTwo[n % patientsTwo.length] as string, n)), fhirBaseTwo);
+    const twoTenants = await scenario('read Observation, two tenants', server, () => {
+      let n = Math.floor(Math.random() * seeded.observations.length);
+      return [
+        {
+          method: 'GET',
+          setupRequest: (request) => {
+            n += 1;
+            return n % 2 === 0
+              ? { ...request, path: `${fhirBase}/Observation/${seeded.observations[n % seeded.observations.length] as string}` }
+              : { ...request, path: `${fhirBaseTwo}/Observation/${observationsTwo[n % observationsTwo.length] as string}`, headers: { ...request.headers, authorization: `Bearer ${server.keyTwo}` } };
+          },
+        },
+      ];
+    }, settings);
     const paths = seeded.searchPatients.map(searchPath);
     const search = await scenario('search (patient+code+date, 50/page)', server, () => {
       let n = Math.floor(Math.random() * paths.length);
@@ -598,7 +625,7 @@ async function measureTresor(engine: Engine, settings: Settings, pgUrl: string |
     process.stdout.write('  tresor audit verify of the whole tenant … ');
     const verified = await server.verify();
     console.log(`${rate(verified.events / verified.seconds)} events/s (${rate(verified.events)} events, ${verified.findings} findings)`);
-    return { create, read, search, seeded, serverRssBytes: rss, rotation, verified };
+    return { create, read, twoTenants, search, seeded, serverRssBytes: rss, rotation, verified };
   } finally {
     await server.stop();
   }
@@ -845,6 +872,8 @@ interface Settings {
 interface TresorRun {
   readonly create: ScenarioResult;
   readonly read: ScenarioResult;
+  /** Reads alternating between two tenants (the full run only). */
+  readonly twoTenants?: ScenarioResult;
   readonly search: ScenarioResult | undefined;
   readonly seeded: Seeded;
   readonly serverRssBytes: number;
@@ -889,6 +918,7 @@ function auditTable(report: EngineReport): string {
     ['read Observation', report.tresor.read, report.unaudited.read, '≤ 25 %'],
   ];
   const v = report.tresor.verified;
+  const two = report.tresor.twoTenants;
   const verifyRate = v === undefined ? Number.NaN : v.events / v.seconds;
   return [
     '#### Audit trail cost',
@@ -899,6 +929,10 @@ function auditTable(report: EngineReport): string {
       const cost = 1 - audited.opsPerSecond / bare.opsPerSecond;
       return `| ${name} | ${rate(audited.opsPerSecond)} | ${ms(audited.p99Ms)} | ${rate(bare.opsPerSecond)} | ${ms(bare.p99Ms)} | ${fixed(cost * 100, 1)} % | ${target === '—' ? '—' : `${target}: ${cost <= 0.25 ? 'PASS' : 'SHORT'}`} |`;
     }),
+    '',
+    two === undefined
+      ? ''
+      : `Reads alternating between two tenants, each with its own chain: ${rate(two.opsPerSecond)} req/s, p99 ${ms(two.p99Ms)} ms, against ${rate(report.tresor.read.opsPerSecond)} req/s, p99 ${ms(report.tresor.read.p99Ms)} ms in one tenant (ratio ${fixed(two.opsPerSecond / report.tresor.read.opsPerSecond, 2)}). Tenants share no audit lock (test/flows/audit/tenant-isolation.test.ts holds one tenant's chain while another is served); each tenant commits its events in its own data set, so reads spread over two tenants share group commits half as well.`,
     '',
     v === undefined ? '' : `\`audit verify\` of the bench tenant after all scenarios: ${rate(v.events)} events in ${fixed(v.seconds, 2)} s = **${rate(verifyRate)} events/s** (target ≥ 200,000: ${verifyRate >= 200_000 ? 'PASS' : 'SHORT'}), ${v.findings} findings.`,
     '',
@@ -972,8 +1006,8 @@ function engineTables(report: EngineReport, settings: Settings): string {
     '',
     '| scenario | responses 2xx | failed (non-2xx / errors / timeouts) | status codes | Tresor CPU (% of one core) | Tresor event-loop utilisation | autocannon CPU (% of one core) | machine CPU busy (all cores) | autocannon p50 / p99 ms (1 ms resolution) |',
     '|---|---:|---:|---|---:|---:|---:|---:|---|',
-    ...rows.map(
-      ([t]) =>
+    ...[...rows.map(([t]) => t), ...(tresor.twoTenants === undefined ? [] : [tresor.twoTenants])].map(
+      (t) =>
         `| ${t.name} | ${t.count.toLocaleString('en-US')} | ${t.failed} | ${t.statusCodes} | ${fixed(t.serverCpuPercent, 0)} % | ${fixed(t.serverEventLoop * 100, 0)} % | ${fixed(t.clientCpuPercent, 0)} % | ${fixed(t.machineBusyPercent, 0)} % | ${t.cannonP50} / ${t.cannonP99} |`,
     ),
     '',
@@ -1074,7 +1108,7 @@ async function main(): Promise<void> {
   const file = join(resultsDir, `${date.toISOString().slice(0, 10)}-${reports.map((r) => r.engine).join('-')}.md`);
   writeFileSync(file, markdown);
   console.log(`\nWritten to ${file}`);
-  if (reports.some((r) => [r.tresor.create, r.tresor.read, r.tresor.search].some((s) => s.failed > 0))) {
+  if (reports.some((r) => [r.tresor.create, r.tresor.read, r.tresor.twoTenants, r.tresor.search].some((s) => s !== undefined && s.failed > 0))) {
     console.error('Some requests failed: see the "failed" column.');
     process.exitCode = 1;
   }

@@ -84,7 +84,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   const keys = createKeys({ db: storage.keys, provider, clock });
   const tenants = createTenants({ storage, clock });
   const checkpoints = { dir: config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), everyEvents: config.audit.checkpointEveryEvents, everySeconds: config.audit.checkpointSeconds };
-  const audit = overrides.audit ?? createAudit({ storage, keys, clock, checkpoints });
+  const audit = overrides.audit ?? createAudit({ storage, keys, clock, checkpoints, retentionDays: config.audit.retentionDays });
   // A tenant's key rotation starting and finishing are events of that tenant's audit trail.
   const rotationReport = async (event: RotationEvent) => {
     const { job } = event;
@@ -241,7 +241,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
 
   // Events a crashed process committed but did not chain (PostgreSQL) are chained here.
-  const sweeping = audit.sweep(async () => (await tenants.list()).map((t) => t.id));
+  const tenantIds = async () => (await tenants.list()).map((t) => t.id);
+  const sweeping = audit.sweep(tenantIds);
+  // Retention: events older than audit.retentionDays go, daily, behind a signed cut point.
+  const retaining = audit.retain(tenantIds, { id: 'system:audit-retention', role: 'system', client: 'tresor' }, {
+    onRefused: (result) => logger.error({ tenant: result.tenantId, findings: result.refused?.length }, 'audit retention prune skipped: the chain has findings (run tresor audit verify)'),
+  });
 
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000);
@@ -256,6 +261,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await http.close();
       await shipping?.stop();
       await sweeping.stop();
+      await retaining.stop();
       await audit.close();
       await storage.close();
     },

@@ -3,9 +3,9 @@ import type { Clock } from '../platform/clock.js';
 import type { SqlDatabase, SqlExecutor, Storage } from '../platform/db/index.js';
 import { appendCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.js';
 import { AuditError } from './errors.js';
-import type { AuditEventInput } from './events.js';
+import { operatorEvent, type Actor, type AuditEventInput } from './events.js';
 import type { AuditSink } from './sinks.js';
-import { appendEvents, hasPending, insertPending, saveShipped, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
+import { appendEvents, deleteThrough, hasPending, insertPending, saveShipped, selectRetentionCut, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
 import { verifyChain, type Finding, type VerifyReport } from './verify.js';
 
 export interface Audit {
@@ -29,8 +29,23 @@ export interface Audit {
   record(tenantId: string, events: readonly AuditEventInput[]): Promise<void>;
   /** Events of a tenant, newest first (the audit API and the per-patient access log). */
   query(tenantId: string, filter: EventFilter): Promise<StoredEvent[]>;
-  /** Re-computes the chain and checks it against every signed checkpoint of the tenant. */
-  verify(tenantId: string): Promise<VerifyReport & { readonly checkpoints: number }>;
+  /**
+   * Re-computes the chain and checks it against every signed checkpoint of the tenant, from the
+   * newest signed retention cut on (`cut`: events up to it were pruned; 0 when none).
+   */
+  verify(tenantId: string): Promise<VerifyReport & { readonly checkpoints: number; readonly cut: number }>;
+  /**
+   * Deletes the tenant's events older than the retention period behind a signed cut point
+   * (`tresor-audit-cut/1` in the checkpoint log), so the rest still verifies; itself an
+   * `audit.pruned` event. Refuses while the chain has findings, and never deletes events a SIEM
+   * sink has not received.
+   */
+  prune(tenantId: string, actor: Actor): Promise<PruneResult>;
+  /**
+   * Prunes every tenant `firstAfterMs` after start (10 min: not in the way of start-up) and then
+   * every `everyMs` (a day): servers run it. Each prune verifies the tenant's chain first.
+   */
+  retain(tenantIds: () => Promise<string[]>, actor: Actor, options?: { firstAfterMs?: number; everyMs?: number; onRefused?: (result: PruneResult) => void }): { stop(): Promise<void> };
   /** Signs the tenant's current chain head into the checkpoint log (when it moved since the last one). */
   checkpoint(tenantId: string): Promise<Checkpoint | undefined>;
   /**
@@ -40,6 +55,15 @@ export interface Audit {
   ship(sinks: readonly AuditSink[], tenantIds: () => Promise<string[]>, everyMs?: number): Shipping;
   /** Checkpoints what is pending, stops the timer. */
   close(): Promise<void>;
+}
+
+export interface PruneResult {
+  readonly tenantId: string;
+  /** The chain now starts after this event (0: nothing was ever pruned). */
+  readonly cut: number;
+  readonly deleted: number;
+  /** Set when the chain had findings and nothing was pruned. */
+  readonly refused?: readonly Finding[];
 }
 
 export interface Shipping {
@@ -53,6 +77,8 @@ export interface AuditDeps {
   readonly keys: Keys;
   readonly clock: Clock;
   readonly checkpoints: { readonly dir: string; readonly everyEvents: number; readonly everySeconds: number };
+  /** Events older than this many days are pruned (config audit.retentionDays). */
+  readonly retentionDays: number;
 }
 
 /**
@@ -60,7 +86,7 @@ export interface AuditDeps {
  * a caller that cannot get its event written gets an error, never a silent skip, and nothing
  * in the configuration turns auditing off.
  */
-export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): Audit {
+export function createAudit({ storage, keys, clock, checkpoints, retentionDays }: AuditDeps): Audit {
   const unavailable = (cause: unknown) => new AuditError('audit-unavailable', 'The audit trail cannot be written; nothing was returned or changed. Retry shortly.', { status: 503, expose: true, cause, headers: { 'retry-after': '2' } });
 
   // Per tenant, the events waiting for the next append transaction, and whether one is running:
@@ -145,6 +171,33 @@ export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): A
     for (const tenantId of pending.keys()) void checkpointSoon(tenantId);
   }, checkpoints.everySeconds * 1000);
   timer.unref();
+
+  async function verify(tenantId: string): Promise<VerifyReport & { readonly checkpoints: number; readonly cut: number }> {
+    const checked = await readCheckpoints(checkpoints.dir, tenantId, (version) => keys.signingPublicKey('audit', version));
+    const forged: Finding[] = checked.flatMap((c) => (c.valid ? [] : [{ seq: 0, kind: 'checkpoint' as const, detail: `checkpoint log line ${c.line}: ${c.reason}` }]));
+    const valid = checked.flatMap((c) => (c.valid ? [c.checkpoint] : []));
+    const anchors = valid.filter((c) => c.format === 'tresor-audit-checkpoint/1').map((c) => ({ seq: c.seq, hash: c.hash }));
+    // The newest signed retention cut: the chain is checked from there on.
+    const cut = valid.filter((c) => c.format === 'tresor-audit-cut/1').reduce<Checkpoint | undefined>((newest, c) => (newest === undefined || c.seq > newest.seq ? c : newest), undefined);
+    await enqueue(tenantId, [], true);
+    const report = await verifyChain(await storage.tenant(tenantId), tenantId, anchors, undefined, cut === undefined ? undefined : { seq: cut.seq, hash: cut.hash });
+    return { ...report, findings: [...forged, ...report.findings], checkpoints: anchors.length, cut: cut?.seq ?? 0 };
+  }
+
+  async function prune(tenantId: string, actor: Actor): Promise<PruneResult> {
+    const report = await verify(tenantId);
+    // A chain with findings is evidence: nothing of it is deleted until someone looks.
+    if (report.findings.length > 0) return { tenantId, cut: report.cut, deleted: 0, refused: report.findings };
+    const db = await storage.tenant(tenantId);
+    const cut = await selectRetentionCut(db, report.cut, clock.now().getTime() - retentionDays * 86_400_000);
+    if (cut === undefined) return { tenantId, cut: report.cut, deleted: 0 };
+    // Signed and synced before anything is deleted: a crash in between leaves extra old events
+    // (deleted by the next prune), never a gap that no signed cut explains.
+    await appendCheckpoint(checkpoints.dir, await keys.signer('audit'), tenantId, cut, clock.now(), 'tresor-audit-cut/1');
+    const deleted = await deleteThrough(db, cut.seq);
+    await enqueue(tenantId, [operatorEvent('audit.pruned', actor, { detail: `through-${cut.seq}` })], false);
+    return { tenantId, cut: cut.seq, deleted };
+  }
 
   return {
     async appendIn(tx, tenantId, events) {
@@ -261,13 +314,39 @@ export function createAudit({ storage, keys, clock, checkpoints }: AuditDeps): A
     record(tenantId, events) {
       return events.length === 0 ? Promise.resolve() : enqueue(tenantId, events, false);
     },
-    async verify(tenantId) {
-      const checked = await readCheckpoints(checkpoints.dir, tenantId, (version) => keys.signingPublicKey('audit', version));
-      const forged: Finding[] = checked.flatMap((c) => (c.valid ? [] : [{ seq: 0, kind: 'checkpoint' as const, detail: `checkpoint log line ${c.line}: ${c.reason}` }]));
-      const anchors = checked.flatMap((c) => (c.valid ? [{ seq: c.checkpoint.seq, hash: c.checkpoint.hash }] : []));
-      await enqueue(tenantId, [], true);
-      const report = await verifyChain(await storage.tenant(tenantId), tenantId, anchors);
-      return { ...report, findings: [...forged, ...report.findings], checkpoints: anchors.length };
+    verify,
+    prune,
+    retain(tenantIds, actor, { firstAfterMs = 600_000, everyMs = 86_400_000, onRefused = () => {} } = {}) {
+      let stopped = false;
+      let busy: Promise<void> | undefined;
+      const round = async () => {
+        for (const tenantId of await tenantIds()) {
+          if (stopped) return;
+          const result = await prune(tenantId, actor);
+          if (result.refused !== undefined) onRefused(result);
+        }
+      };
+      const tick = () => {
+        if (busy !== undefined || stopped) return;
+        busy = round()
+          .catch(() => undefined)
+          .finally(() => (busy = undefined));
+      };
+      let pruneTimer: NodeJS.Timeout | undefined;
+      const firstTimer = setTimeout(() => {
+        tick();
+        pruneTimer = setInterval(tick, everyMs);
+        pruneTimer.unref();
+      }, firstAfterMs);
+      firstTimer.unref();
+      return {
+        async stop() {
+          stopped = true;
+          clearTimeout(firstTimer);
+          clearInterval(pruneTimer);
+          await busy;
+        },
+      };
     },
   };
 }

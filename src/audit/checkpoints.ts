@@ -12,7 +12,11 @@ import type { Signer } from '../keys/index.js';
  * unnoticed, and cutting the chain's tail is caught up to the last checkpoint.
  */
 export interface Checkpoint {
-  readonly format: 'tresor-audit-checkpoint/1';
+  /**
+   * `checkpoint`: the chain had `seq` events, the last with hash `hash`. `cut`: events 1…`seq`
+   * were deleted under the retention policy (`tresor audit prune`); the chain goes on from `hash`.
+   */
+  readonly format: 'tresor-audit-checkpoint/1' | 'tresor-audit-cut/1';
   readonly tenant: string;
   readonly seq: number;
   readonly hash: string;
@@ -26,8 +30,8 @@ const signedText = (c: Omit<Checkpoint, 'sig'>) => `${c.format}|${c.tenant}|${c.
 
 export const checkpointFile = (dir: string, tenantId: string) => join(dir, `${tenantId}.jsonl`);
 
-export async function appendCheckpoint(dir: string, signer: Signer, tenantId: string, head: { seq: number; hash: string }, at: Date): Promise<Checkpoint> {
-  const unsigned = { format: 'tresor-audit-checkpoint/1' as const, tenant: tenantId, seq: head.seq, hash: head.hash, at: at.toISOString(), key: signer.version };
+export async function appendCheckpoint(dir: string, signer: Signer, tenantId: string, head: { seq: number; hash: string }, at: Date, format: Checkpoint['format'] = 'tresor-audit-checkpoint/1'): Promise<Checkpoint> {
+  const unsigned = { format, tenant: tenantId, seq: head.seq, hash: head.hash, at: at.toISOString(), key: signer.version };
   const checkpoint: Checkpoint = { ...unsigned, sig: signer.sign(signedText(unsigned)) };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = await open(checkpointFile(dir, tenantId), 'a', 0o600);
@@ -58,7 +62,7 @@ export async function readCheckpoints(dir: string, tenantId: string, publicKey: 
       out.push({ line, valid: false, reason: 'not JSON' });
       continue;
     }
-    if (parsed.format !== 'tresor-audit-checkpoint/1' || parsed.tenant !== tenantId || !Number.isInteger(parsed.seq) || typeof parsed.hash !== 'string' || typeof parsed.sig !== 'string') {
+    if ((parsed.format !== 'tresor-audit-checkpoint/1' && parsed.format !== 'tresor-audit-cut/1') || parsed.tenant !== tenantId || !Number.isInteger(parsed.seq) || typeof parsed.hash !== 'string' || typeof parsed.sig !== 'string') {
       out.push({ line, valid: false, reason: 'not a checkpoint of this tenant' });
       continue;
     }

@@ -22,6 +22,7 @@ export const auditActions = [
   'key.shredded',
   'access.denied',
   'audit.read',
+  'audit.pruned',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

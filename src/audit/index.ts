@@ -6,7 +6,7 @@
  * answered. `verify` re-computes the chain and locates edits, deletions, insertions, reordering
  * and truncation. Never holds record contents, keys or tokens.
  */
-export { createAudit, type Audit, type AuditDeps, type Shipping } from './audit.js';
+export { createAudit, type Audit, type AuditDeps, type PruneResult, type Shipping } from './audit.js';
 export { jsonLinesSink, syslogSink, type AuditSink } from './sinks.js';
 export { auditActions, purposesOfUse, canonical, chainHash, genesis, operatorEvent, type Actor, type AuditAction, type AuditEvent, type AuditEventInput, type AuditOutcome, type PurposeOfUse } from './events.js';
 export { auditMigrations } from './migrations.js';

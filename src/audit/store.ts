@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '../platform/db/index.js';
+import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
 import { chainHash, genesis, type AuditEvent, type AuditEventInput } from './events.js';
 
 const columns = 'seq, at, action, outcome, status, actor_id, actor_role, client, purpose, resources, subjects, classes, request_id, source_ip, detail, hash';
@@ -260,4 +260,42 @@ export async function selectLinksAfter(db: SqlExecutor, tenantId: string, after:
   if (db.dialect === 'sqlite') return db.query<LinkRow>(`SELECT seq, ${sqliteLinkText} AS text, hash FROM ${table} WHERE seq > ? ORDER BY seq LIMIT ?`, [tenantId, after, limit]);
   const rows = await db.query<EventRow>(`SELECT ${columns} FROM ${table} WHERE seq > ? ORDER BY seq LIMIT ?`, [after, limit]);
   return rows.map((row) => ({ seq: row.seq, text: canonicalOfRow(tenantId, row, Number(row.seq)), hash: row.hash }));
+}
+
+/**
+ * Where a retention prune may cut, after the current cut `from`: the last event of the leading
+ * run older than `cutoff`, and no further than any SIEM sink has received. Undefined: nothing to cut.
+ */
+export async function selectRetentionCut(db: SqlExecutor, from: number, cutoff: number): Promise<{ seq: number; hash: string } | undefined> {
+  const table = db.table('audit_events');
+  const kept = (await db.query<{ seq: number | string }>(`SELECT seq FROM ${table} WHERE seq > ? AND at >= ? ORDER BY seq LIMIT 1`, [from, cutoff]))[0];
+  let last = kept === undefined ? ((await selectHead(db))?.seq ?? 0) : Number(kept.seq) - 1;
+  const shipped = (await db.query<{ seq: number | string | null }>(`SELECT MIN(seq) AS seq FROM ${db.table('audit_shipped')}`))[0]?.seq;
+  if (shipped !== null && shipped !== undefined) last = Math.min(last, Number(shipped));
+  if (last <= from) return undefined;
+  const row = (await db.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${table} WHERE seq = ?`, [last]))[0];
+  return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
+}
+
+/** Deletes events 1…`through` and their patient index rows, a few thousand per transaction. */
+export async function deleteThrough(db: SqlDatabase, through: number): Promise<number> {
+  const events = db.table('audit_events');
+  const subjects = db.table('audit_subjects');
+  let deleted = 0;
+  for (;;) {
+    const count = await db.transaction(async (tx) => {
+      const batch = await tx.query<{ seq: number | string; subjects: string }>(`SELECT seq, subjects FROM ${events} WHERE seq <= ? ORDER BY seq LIMIT 2000`, [through]);
+      const last = batch[batch.length - 1];
+      if (last === undefined) return 0;
+      // By primary key (subject, seq), as appendEvents wrote them: no scan of the index table.
+      const pairs = batch.flatMap((row) => [...new Set(JSON.parse(row.subjects) as string[])].map((subject) => [subject, Number(row.seq)] as const));
+      for (let start = 0; start < pairs.length; start += 400) {
+        const part = pairs.slice(start, start + 400);
+        await tx.execute(`DELETE FROM ${subjects} WHERE (subject, seq) IN (VALUES ${part.map(() => '(?, CAST(? AS BIGINT))').join(', ')})`, part.flat());
+      }
+      return tx.execute(`DELETE FROM ${events} WHERE seq <= ?`, [Number(last.seq)]);
+    });
+    if (count === 0) return deleted;
+    deleted += count;
+  }
 }

@@ -60,20 +60,22 @@ interface Cluster {
  *    those that still do not link are classified (edited, or intact but moved), looking a few
  *    events either side.
  */
-export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: readonly Anchor[] = [], pageSize = 5000): Promise<VerifyReport> {
+export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: readonly Anchor[] = [], pageSize = 5000, cut?: Anchor): Promise<VerifyReport> {
   const findings: Finding[] = [];
-  const start = genesis(tenantId);
+  // After a signed retention cut the chain starts from the cut's hash; events up to it are gone.
+  const origin: Anchor = cut ?? { seq: 0, hash: genesis(tenantId) };
+  const start = origin.hash;
   const anchorAt = new Map(anchors.map((a) => [a.seq, a.hash]));
   const clusters: Cluster[] = [];
   let open: Cluster | undefined;
   // The seqs of the `window` + 1 events before the current one.
   const recent: number[] = [];
   let previousHash = start;
-  let expectedSeq = 1;
+  let expectedSeq = origin.seq + 1;
   let events = 0;
-  let lastSeq = 0;
+  let lastSeq = origin.seq;
 
-  let next = selectLinksAfter(db, tenantId, 0, pageSize);
+  let next = selectLinksAfter(db, tenantId, origin.seq, pageSize);
   for (;;) {
     const page = await next;
     const last = page[page.length - 1];
@@ -105,23 +107,22 @@ export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: re
     if (page.length < pageSize) break;
   }
 
-  for (const cluster of clusters) findings.push(...(await classify(db, tenantId, cluster, pageSize)));
+  for (const cluster of clusters) findings.push(...(await classify(db, tenantId, cluster, pageSize, start)));
 
   const head = await selectHead(db);
   if (head !== undefined && head.seq > lastSeq) findings.push({ seq: lastSeq + 1, kind: 'truncated', detail: `the chain ends at ${lastSeq}, its head records ${head.seq}: events after ${lastSeq} were cut` });
   else if (head !== undefined && head.seq < lastSeq) findings.push({ seq: head.seq + 1, kind: 'extra', detail: `events after ${head.seq} were added behind the chain's head` });
-  else if (head !== undefined && events > 0 && head.hash !== previousHash) findings.push({ seq: lastSeq, kind: 'modified', detail: `the chain's head does not match event ${lastSeq}` });
+  else if (head !== undefined && head.seq === lastSeq && head.hash !== previousHash) findings.push({ seq: lastSeq, kind: 'modified', detail: `the chain's head does not match event ${lastSeq}` });
   for (const anchor of anchors) {
-    if (anchor.seq > lastSeq) findings.push({ seq: lastSeq + 1, kind: 'truncated', detail: `a signed checkpoint records ${anchor.seq} events; the chain ends at ${lastSeq}` });
+    if (anchor.seq > lastSeq && anchor.seq > origin.seq) findings.push({ seq: lastSeq + 1, kind: 'truncated', detail: `a signed checkpoint records ${anchor.seq} events; the chain ends at ${lastSeq}` });
   }
   findings.sort((a, b) => a.seq - b.seq);
   return { tenantId, events, lastSeq, findings };
 }
 
 /** Pass 2: the cluster's rows, in pages; each suspect re-checked from its columns and, failing that, located. */
-async function classify(db: SqlExecutor, tenantId: string, cluster: Cluster, pageSize: number): Promise<Finding[]> {
+async function classify(db: SqlExecutor, tenantId: string, cluster: Cluster, pageSize: number, start: string): Promise<Finding[]> {
   const findings: Finding[] = [];
-  const start = genesis(tenantId);
   const text = (link: Link, seq = link.seq) => canonicalOfRow(tenantId, link.row, seq);
   let buffer: Link[] = [];
   let done = false;

@@ -1,13 +1,18 @@
 import type { Core } from '../app.js';
+import type { Actor } from '../audit/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
 
+async function tenantsOf(core: Core, tenantId: string | undefined): Promise<string[]> {
+  if (tenantId !== undefined && (await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
+  return tenantId === undefined ? (await core.tenants.list()).map((t) => t.id) : [tenantId];
+}
+
 /** `tresor audit verify`: every tenant's chain (or one), each finding on a line; exit 1 on any. */
 export async function verifyAudit(io: CliIo, core: Core, tenantId: string | undefined): Promise<number> {
-  const ids = tenantId === undefined ? (await core.tenants.list()).map((t) => t.id) : [tenantId];
-  if (tenantId !== undefined && (await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
+  const ids = await tenantsOf(core, tenantId);
   let findings = 0;
   for (const id of ids) {
     const started = performance.now();
@@ -17,9 +22,26 @@ export async function verifyAudit(io: CliIo, core: Core, tenantId: string | unde
     findings += report.findings.length;
     io.stdout(
       report.findings.length === 0
-        ? `tenant ${id}: ${number.format(report.events)} events, chain intact through event ${report.lastSeq}, consistent with ${report.checkpoints} signed checkpoint(s) (${number.format(Math.round(report.events / Math.max(seconds, 0.001)))} events/s)`
+        ? `tenant ${id}: ${number.format(report.events)} events, chain intact ${report.cut > 0 ? `from the signed retention cut after event ${report.cut} ` : ''}through event ${report.lastSeq}, consistent with ${report.checkpoints} signed checkpoint(s) (${number.format(Math.round(report.events / Math.max(seconds, 0.001)))} events/s)`
         : `tenant ${id}: ${number.format(report.events)} events, ${report.findings.length} finding(s): the audit trail was tampered with`,
     );
   }
   return findings > 0 ? 1 : 0;
+}
+
+/** `tresor audit prune`: what the server's daily retention job does, now; exit 1 if a chain had findings. */
+export async function pruneAudit(io: CliIo, core: Core, tenantId: string | undefined, actor: Actor): Promise<number> {
+  let refused = 0;
+  for (const id of await tenantsOf(core, tenantId)) {
+    const result = await core.audit.prune(id, actor);
+    if (result.refused !== undefined) {
+      refused += 1;
+      io.stdout(`tenant ${id}: not pruned: the chain has ${result.refused.length} finding(s); run tresor audit verify --tenant ${id}`);
+    } else if (result.deleted === 0) {
+      io.stdout(`tenant ${id}: nothing older than the retention period${result.cut > 0 ? ` (the chain starts after event ${result.cut})` : ''}`);
+    } else {
+      io.stdout(`tenant ${id}: deleted ${number.format(result.deleted)} events through event ${result.cut}, behind a signed cut point`);
+    }
+  }
+  return refused > 0 ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { buildApp, buildCore, type Core } from '../app.js';
-import { verifyAudit } from './audit-commands.js';
+import { pruneAudit, verifyAudit } from './audit-commands.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
 import { userInfo } from 'node:os';
 import { operatorEvent, type Actor, type AuditAction } from '../audit/index.js';
@@ -36,6 +36,9 @@ Usage:
   tresor keys status [--json]               key versions per tenant, rotation jobs and their progress
   tresor audit verify [--tenant <id>]       re-computes each tenant's audit hash chain; reports every edited,
                                             deleted, inserted, reordered or cut event; exit 1 on any finding
+  tresor audit prune [--tenant <id>]        deletes events older than audit.retentionDays (6 years) behind a
+                                            signed cut point, as the server does daily; refuses (exit 1)
+                                            while a chain has findings
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -197,6 +200,7 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
   if (command === 'keys' && sub === 'rotate') return rotateKeys(io, core, values);
   if (command === 'keys' && sub === 'status') return keyStatus(io, core, values['json'] === true);
   if (command === 'audit' && sub === 'verify') return verifyAudit(io, core, typeof values['tenant'] === 'string' ? values['tenant'] : undefined);
+  if (command === 'audit' && sub === 'prune') return pruneAudit(io, core, typeof values['tenant'] === 'string' ? values['tenant'] : undefined, operator());
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
 }
 

@@ -26,6 +26,7 @@ export const defaults = {
     checkpointDir: undefined as string | undefined,
     checkpointEveryEvents: 1000,
     checkpointSeconds: 60,
+    retentionDays: 2192,
     sinks: { file: undefined as string | undefined, syslog: undefined as string | undefined, syslogCaFile: undefined as string | undefined },
   },
   log: { level: 'info' },
@@ -96,6 +97,12 @@ const schema = z
         checkpointDir: z.string().min(1).optional(),
         checkpointEveryEvents: z.number().int().min(1).max(1_000_000).default(d.audit.checkpointEveryEvents),
         checkpointSeconds: z.number().int().min(1).max(86_400).default(d.audit.checkpointSeconds),
+        /**
+         * Events older than this are deleted by the daily prune (and `tresor audit prune`), behind a
+         * signed cut point. Six years by default and at least that: HIPAA keeps documentation of
+         * security actions six years (45 CFR 164.316(b)(2)(i)); longer where local law asks.
+         */
+        retentionDays: z.number().int().min(d.audit.retentionDays, 'at least 2192 days (six years, HIPAA 45 CFR 164.316(b)(2)(i))').max(36_500).default(d.audit.retentionDays),
         /** SIEM sinks: every event shipped, at least once, from a durable cursor. */
         sinks: z
           .object({
@@ -158,6 +165,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_MASTER_KEY', 'keys.masterKey', asString],
   ['TRESOR_KEY_ROTATION_BATCH_ROWS', 'keys.rotationBatchRows', asNumber],
   ['TRESOR_AUDIT_CHECKPOINT_DIR', 'audit.checkpointDir', asString],
+  ['TRESOR_AUDIT_RETENTION_DAYS', 'audit.retentionDays', asNumber],
   ['TRESOR_AUDIT_FILE', 'audit.sinks.file', asString],
   ['TRESOR_AUDIT_SYSLOG', 'audit.sinks.syslog', asString],
   ['TRESOR_AUDIT_SYSLOG_CA', 'audit.sinks.syslogCaFile', asString],

@@ -83,6 +83,11 @@ describe('tresor CLI: keys and audit', () => {
     assert.equal(tampered.code, 1);
     assert.match(tampered.stdout, /tenant audited: event 1: modified: /);
     assert.match(tampered.stdout, /tenant acme: [\d,]+ events, chain intact/);
+    // The retention prune leaves a chain with findings alone, and says so.
+    const prune = tresor(['audit', 'prune', '--data-dir', dataDir]);
+    assert.equal(prune.code, 1);
+    assert.match(prune.stdout, /tenant audited: not pruned: the chain has 1 finding\(s\)/);
+    assert.match(prune.stdout, /tenant acme: nothing older than the retention period/);
   });
 
 });
