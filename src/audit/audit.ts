@@ -216,30 +216,12 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     },
     settle: (tenantId) => enqueue(tenantId, [], true),
     sweep(tenantIds, everyMs = 60_000) {
-      let stopped = false;
-      let busy: Promise<void> | undefined;
-      const round = async () => {
+      return periodic(async (stopped) => {
         for (const tenantId of await tenantIds()) {
-          if (stopped) return;
+          if (stopped()) return;
           if (await hasPending(await storage.tenant(tenantId))) await enqueue(tenantId, [], true);
         }
-      };
-      const tick = () => {
-        if (busy !== undefined || stopped) return;
-        busy = round()
-          .catch(() => undefined)
-          .finally(() => (busy = undefined));
-      };
-      const sweepTimer = setInterval(tick, everyMs);
-      sweepTimer.unref();
-      tick();
-      return {
-        async stop() {
-          stopped = true;
-          clearInterval(sweepTimer);
-          await busy;
-        },
-      };
+      }, everyMs);
     },
     checkpoint: (tenantId) => checkpoint(tenantId),
     ship(sinks, tenantIds, everyMs = 1000) {
@@ -247,16 +229,14 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       const up = new Map<string, boolean>();
       const retryAt = new Map<string, number>();
       const backoff = new Map<string, number>();
-      let stopped = false;
-      let busy: Promise<void> | undefined;
-      async function round(): Promise<void> {
+      async function round(stopped: () => boolean): Promise<void> {
         for (const tenantId of await tenantIds()) {
           const db = await storage.tenant(tenantId);
           const head = await selectHead(db);
           if (head === undefined) continue;
           for (const sink of sinks) {
             let cursor = await selectShipped(db, sink.name);
-            while (!stopped && cursor < head.seq && Date.now() >= (retryAt.get(sink.name) ?? 0)) {
+            while (!stopped() && cursor < head.seq && Date.now() >= (retryAt.get(sink.name) ?? 0)) {
               const events = await selectEventsAfter(db, tenantId, cursor, 2000);
               if (events.length === 0) break;
               try {
@@ -278,21 +258,11 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
           }
         }
       }
-      const tick = () => {
-        if (busy !== undefined || stopped) return;
-        busy = round()
-          .catch(() => undefined)
-          .finally(() => (busy = undefined));
-      };
-      const shipTimer = setInterval(tick, everyMs);
-      shipTimer.unref();
-      tick();
+      const job = periodic(round, everyMs);
       return {
         backlog: () => ({ pending: [...pending.values()], up: [...up].map(([sink, ok]) => ({ sink, up: ok })) }),
         async stop() {
-          stopped = true;
-          clearInterval(shipTimer);
-          await busy;
+          await job.stop();
           for (const sink of sinks) await sink.close();
         },
       };
@@ -317,36 +287,50 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     verify,
     prune,
     retain(tenantIds, actor, { firstAfterMs = 600_000, everyMs = 86_400_000, onRefused = () => {} } = {}) {
-      let stopped = false;
-      let busy: Promise<void> | undefined;
-      const round = async () => {
-        for (const tenantId of await tenantIds()) {
-          if (stopped) return;
-          const result = await prune(tenantId, actor);
-          if (result.refused !== undefined) onRefused(result);
-        }
-      };
-      const tick = () => {
-        if (busy !== undefined || stopped) return;
-        busy = round()
-          .catch(() => undefined)
-          .finally(() => (busy = undefined));
-      };
-      let pruneTimer: NodeJS.Timeout | undefined;
-      const firstTimer = setTimeout(() => {
-        tick();
-        pruneTimer = setInterval(tick, everyMs);
-        pruneTimer.unref();
-      }, firstAfterMs);
-      firstTimer.unref();
-      return {
-        async stop() {
-          stopped = true;
-          clearTimeout(firstTimer);
-          clearInterval(pruneTimer);
-          await busy;
+      return periodic(
+        async (stopped) => {
+          for (const tenantId of await tenantIds()) {
+            if (stopped()) return;
+            const result = await prune(tenantId, actor);
+            if (result.refused !== undefined) onRefused(result);
+          }
         },
-      };
+        everyMs,
+        firstAfterMs,
+      );
+    },
+  };
+}
+
+/**
+ * A background job of the server: `round` at once (or after `firstAfterMs`), then every
+ * `everyMs`, never two rounds at once; a failed round is simply tried again at the next tick.
+ * `stopped()` lets a long round end early; `stop()` waits for the round in progress.
+ */
+function periodic(round: (stopped: () => boolean) => Promise<void>, everyMs: number, firstAfterMs = 0): { stop(): Promise<void> } {
+  let stopped = false;
+  let busy: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    if (busy !== undefined || stopped) return;
+    busy = round(() => stopped)
+      .catch(() => undefined)
+      .finally(() => (busy = undefined));
+  };
+  const start = () => {
+    tick();
+    timer = setInterval(tick, everyMs);
+    timer.unref();
+  };
+  const first = firstAfterMs > 0 ? setTimeout(start, firstAfterMs) : undefined;
+  if (first === undefined) start();
+  else first.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(first);
+      clearInterval(timer);
+      await busy;
     },
   };
 }
