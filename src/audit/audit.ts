@@ -99,6 +99,8 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   const inflight = new Set<Promise<void>>();
   // Tenants with committed pending events to chain (PostgreSQL).
   const unchained = new Set<string>();
+  // Tenants whose last append left pending events behind (more than one append takes).
+  const backlogged = new Set<string>();
   const pendingBatch = 1000;
 
   async function flush(tenantId: string): Promise<void> {
@@ -112,6 +114,8 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
           const db: SqlDatabase = await storage.tenant(tenantId);
           const { events, morePending } = await db.transaction((tx) => appendEvents(tx, tenantId, batch.flatMap((b) => b.events), clock.now().getTime(), pendingBatch));
           if (morePending) unchained.add(tenantId);
+          if (morePending) backlogged.add(tenantId);
+          else backlogged.delete(tenantId);
           note(tenantId, events.length);
           for (const waiter of batch) waiter.resolve();
         } catch (error) {
@@ -172,6 +176,15 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   }, checkpoints.everySeconds * 1000);
   timer.unref();
 
+  async function settle(tenantId: string): Promise<void> {
+    // A backlog (after a crash or an outage) takes several appends; a bounded number, so that
+    // a tenant under a constant stream of writes cannot keep the caller waiting.
+    for (let round = 0; round < 100; round += 1) {
+      await enqueue(tenantId, [], true);
+      if (!backlogged.has(tenantId)) return;
+    }
+  }
+
   async function verify(tenantId: string): Promise<VerifyReport & { readonly checkpoints: number; readonly cut: number }> {
     const checked = await readCheckpoints(checkpoints.dir, tenantId, (version) => keys.signingPublicKey('audit', version));
     const forged: Finding[] = checked.flatMap((c) => (c.valid ? [] : [{ seq: 0, kind: 'checkpoint' as const, detail: `checkpoint log line ${c.line}: ${c.reason}` }]));
@@ -179,7 +192,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     const anchors = valid.filter((c) => c.format === 'tresor-audit-checkpoint/1').map((c) => ({ seq: c.seq, hash: c.hash }));
     // The newest signed retention cut: the chain is checked from there on.
     const cut = valid.filter((c) => c.format === 'tresor-audit-cut/1').reduce<Checkpoint | undefined>((newest, c) => (newest === undefined || c.seq > newest.seq ? c : newest), undefined);
-    await enqueue(tenantId, [], true);
+    await settle(tenantId);
     const report = await verifyChain(await storage.tenant(tenantId), tenantId, anchors, undefined, cut === undefined ? undefined : { seq: cut.seq, hash: cut.hash });
     return { ...report, findings: [...forged, ...report.findings], checkpoints: anchors.length, cut: cut?.seq ?? 0 };
   }
@@ -214,12 +227,12 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
         throw unavailable(error);
       }
     },
-    settle: (tenantId) => enqueue(tenantId, [], true),
+    settle,
     sweep(tenantIds, everyMs = 60_000) {
       return periodic(async (stopped) => {
         for (const tenantId of await tenantIds()) {
           if (stopped()) return;
-          if (await hasPending(await storage.tenant(tenantId))) await enqueue(tenantId, [], true);
+          if (await hasPending(await storage.tenant(tenantId))) await settle(tenantId);
         }
       }, everyMs);
     },
@@ -268,7 +281,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       };
     },
     async query(tenantId, filter) {
-      await enqueue(tenantId, [], true);
+      await settle(tenantId);
       return selectEvents(await storage.tenant(tenantId), tenantId, filter);
     },
     async close() {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { operatorEvent } from '../../../src/audit/index.js';
 import { engines, json, patient, startTestApp, type EngineName, type TestApp } from '../../support/harness.js';
 
 /**
@@ -83,6 +84,23 @@ for (const engine of engines()) {
       const deadline = Date.now() + 2000;
       while ((await head()) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.equal(await head(), before + 1);
+    });
+
+    it('chains a backlog left pending by a crashed process, oldest first, over several appends', { skip: engine !== 'postgres' && 'SQLite chains inside the writer’s transaction' }, async () => {
+      await t.tenant('crashed');
+      const db = await t.app.storage.tenant('crashed');
+      // What a process leaves when it dies between its writes' commits and their chaining.
+      const event = (n: number) => JSON.stringify(operatorEvent('record.read', { id: 'key:gone', role: 'reader', client: 'crashed' }, { detail: `n${n}` }));
+      for (let start = 0; start < 2500; start += 500) {
+        const part = Array.from({ length: 500 }, (_, i) => start + i);
+        await db.execute(`INSERT INTO ${db.table('audit_pending')} (at, event) VALUES ${part.map(() => '(?, ?)').join(', ')}`, part.flatMap((n) => [Date.now(), event(n)]));
+      }
+      await t.app.audit.settle('crashed');
+      const events = await t.app.audit.query('crashed', { count: 1000 });
+      assert.equal(events[0]?.seq, 2500);
+      assert.deepEqual(events.slice(0, 3).map((e) => e.detail), ['n2499', 'n2498', 'n2497'], 'in the order they were written');
+      assert.equal((await db.query(`SELECT id FROM ${db.table('audit_pending')}`)).length, 0);
+      assert.deepEqual((await t.app.audit.verify('crashed')).findings, []);
     });
   });
 }
