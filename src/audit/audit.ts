@@ -169,8 +169,20 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     if (head === undefined || head.seq === lastCheckpointed.get(tenantId)) return undefined;
     const written = await appendCheckpoint(checkpoints.dir, await keys.signer('audit'), tenantId, head, clock.now());
     lastCheckpointed.set(tenantId, head.seq);
+    mirror(written);
     return written;
   }
+
+  // Copies of signed checkpoints and cuts for the SIEM sinks of a shipping server, per sink, sent
+  // ahead of the next batch of events; kept while a sink is down, the newest 1,000 at most (the
+  // checkpoint log itself is the record; this is a second copy elsewhere).
+  const mirrors = new Map<string, Checkpoint[]>();
+  const mirror = (written: Checkpoint) => {
+    for (const queue of mirrors.values()) {
+      queue.push(written);
+      if (queue.length > 1000) queue.shift();
+    }
+  };
   const timer = setInterval(() => {
     for (const tenantId of pending.keys()) void checkpointSoon(tenantId);
   }, checkpoints.everySeconds * 1000);
@@ -206,7 +218,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     if (cut === undefined) return { tenantId, cut: report.cut, deleted: 0 };
     // Signed and synced before anything is deleted: a crash in between leaves extra old events
     // (deleted by the next prune), never a gap that no signed cut explains.
-    await appendCheckpoint(checkpoints.dir, await keys.signer('audit'), tenantId, cut, clock.now(), 'tresor-audit-cut/1');
+    mirror(await appendCheckpoint(checkpoints.dir, await keys.signer('audit'), tenantId, cut, clock.now(), 'tresor-audit-cut/1'));
     const deleted = await deleteThrough(db, cut.seq);
     await enqueue(tenantId, [operatorEvent('audit.pruned', actor, { detail: `through-${cut.seq}` })], false);
     return { tenantId, cut: cut.seq, deleted };
@@ -242,7 +254,24 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       const up = new Map<string, boolean>();
       const retryAt = new Map<string, number>();
       const backoff = new Map<string, number>();
+      for (const sink of sinks) mirrors.set(sink.name, []);
+      const failed = (sink: AuditSink) => {
+        // Down: try again later, waiting longer each time (up to 30 s); nothing is dropped.
+        const wait = Math.min(30_000, (backoff.get(sink.name) ?? 250) * 2);
+        backoff.set(sink.name, wait);
+        retryAt.set(sink.name, Date.now() + wait);
+        up.set(sink.name, false);
+      };
       async function round(stopped: () => boolean): Promise<void> {
+        for (const sink of sinks) {
+          const queue = mirrors.get(sink.name) ?? [];
+          if (queue.length === 0 || Date.now() < (retryAt.get(sink.name) ?? 0)) continue;
+          const batch = queue.splice(0);
+          await sink.sendCheckpoints(batch).catch(() => {
+            queue.unshift(...batch);
+            failed(sink);
+          });
+        }
         for (const tenantId of await tenantIds()) {
           const db = await storage.tenant(tenantId);
           const head = await selectHead(db);
@@ -255,11 +284,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
               try {
                 await sink.send(events);
               } catch {
-                // Down: try again later, waiting longer each time (up to 30 s); nothing is dropped.
-                const wait = Math.min(30_000, (backoff.get(sink.name) ?? 250) * 2);
-                backoff.set(sink.name, wait);
-                retryAt.set(sink.name, Date.now() + wait);
-                up.set(sink.name, false);
+                failed(sink);
                 break;
               }
               up.set(sink.name, true);
@@ -276,6 +301,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
         backlog: () => ({ pending: [...pending.values()], up: [...up].map(([sink, ok]) => ({ sink, up: ok })) }),
         async stop() {
           await job.stop();
+          for (const sink of sinks) mirrors.delete(sink.name);
           for (const sink of sinks) await sink.close();
         },
       };

@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { connect as connectTls } from 'node:tls';
+import type { Checkpoint } from './checkpoints.js';
 import type { StoredEvent } from './store.js';
 
 /**
@@ -15,22 +16,27 @@ import type { StoredEvent } from './store.js';
 export interface AuditSink {
   readonly name: string;
   send(events: readonly StoredEvent[]): Promise<void>;
+  /** A copy of signed checkpoints (and retention cuts), so the SIEM holds the anchors too. */
+  sendCheckpoints(checkpoints: readonly Checkpoint[]): Promise<void>;
   close(): Promise<void>;
 }
 
 /** One JSON object per line, appended and fsynced. */
 export function jsonLinesSink(path: string): AuditSink {
+  const append = async (lines: readonly unknown[]) => {
+    const file = await open(path, 'a', 0o600);
+    try {
+      await file.appendFile(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+  };
   return {
     name: 'file',
-    async send(events) {
-      const file = await open(path, 'a', 0o600);
-      try {
-        await file.appendFile(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
-        await file.datasync();
-      } finally {
-        await file.close();
-      }
-    },
+    send: (events) => append(events),
+    // Told apart from events by their `format` field.
+    sendCheckpoints: (checkpoints) => append(checkpoints),
     async close() {},
   };
 }
@@ -72,30 +78,38 @@ export function syslogSink(options: { readonly url: string; readonly caFile?: st
     return `${Buffer.byteLength(message)} ${message}`;
   };
 
+  // MSGID audit.checkpoint (or audit.cut); the signed line as the message.
+  const checkpointFrame = (c: Checkpoint) => {
+    const message = `<${13 * 8 + 6}>1 ${c.at} ${me} tresor ${process.pid} ${c.format === 'tresor-audit-cut/1' ? 'audit.cut' : 'audit.checkpoint'} [tresor@32473 tenant="${c.tenant}" seq="${c.seq}"] ${JSON.stringify(c)}`;
+    return `${Buffer.byteLength(message)} ${message}`;
+  };
+
+  async function deliver(data: string): Promise<void> {
+    const target = await connected();
+    // Syslog over TCP has no acknowledgement: a write can succeed into the kernel just as the
+    // server dies. So a batch counts as delivered only if the connection is still up a moment
+    // after the write; otherwise it is sent again after reconnecting (at least once).
+    await new Promise<void>((resolve, reject) => {
+      const closed = () => reject(new Error('syslog connection closed'));
+      target.once('close', closed);
+      target.write(data, (error) => {
+        if (error) return reject(error);
+        setTimeout(() => {
+          target.off('close', closed);
+          if (target.destroyed) reject(new Error('syslog connection closed'));
+          else resolve();
+        }, settleMs);
+      });
+    }).catch((error: unknown) => {
+      target.destroy();
+      throw error;
+    });
+  }
+
   return {
     name: 'syslog',
-    async send(events) {
-      const target = await connected();
-      const data = events.map(frame).join('');
-      // Syslog over TCP has no acknowledgement: a write can succeed into the kernel just as the
-      // server dies. So a batch counts as delivered only if the connection is still up a moment
-      // after the write; otherwise it is sent again after reconnecting (at least once).
-      await new Promise<void>((resolve, reject) => {
-        const closed = () => reject(new Error('syslog connection closed'));
-        target.once('close', closed);
-        target.write(data, (error) => {
-          if (error) return reject(error);
-          setTimeout(() => {
-            target.off('close', closed);
-            if (target.destroyed) reject(new Error('syslog connection closed'));
-            else resolve();
-          }, settleMs);
-        });
-      }).catch((error: unknown) => {
-        target.destroy();
-        throw error;
-      });
-    },
+    send: (events) => deliver(events.map(frame).join('')),
+    sendCheckpoints: (checkpoints) => deliver(checkpoints.map(checkpointFrame).join('')),
     async close() {
       socket?.end();
       socket?.destroy();

@@ -105,6 +105,12 @@ describe('audit events shipped to a SIEM: JSON lines and syslog to a real rsyslo
     await until(() => existsSync(jsonl) && ids.every((id) => readFileSync(jsonl, 'utf8').includes(id)), 10_000, 'the JSON lines');
     const event = JSON.parse(readFileSync(jsonl, 'utf8').split('\n')[0] as string) as { action: string; hash: string };
     assert.equal(typeof event.hash, 'string');
+
+    // Signed checkpoints go along, so the SIEM holds a copy of the anchors too.
+    const checkpoint = await t.app.audit.checkpoint('clinic');
+    assert.ok(checkpoint !== undefined);
+    await until(() => lines().some((l) => /tresor \d+ audit\.checkpoint \[tresor@32473 tenant="clinic"/.test(l) && l.includes(checkpoint.sig)), 15_000, 'the checkpoint at rsyslog');
+    await until(() => readFileSync(jsonl, 'utf8').includes(`"sig":"${checkpoint.sig}"`), 10_000, 'the checkpoint in the JSON lines');
   });
 
   it('loses nothing while the SIEM is down: the backlog shows in /metrics and drains when it is back', async () => {
