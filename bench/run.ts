@@ -932,7 +932,7 @@ function auditTable(report: EngineReport): string {
     '',
     two === undefined
       ? ''
-      : `Reads alternating between two tenants, each with its own chain: ${rate(two.opsPerSecond)} req/s, p99 ${ms(two.p99Ms)} ms, against ${rate(report.tresor.read.opsPerSecond)} req/s, p99 ${ms(report.tresor.read.p99Ms)} ms in one tenant (ratio ${fixed(two.opsPerSecond / report.tresor.read.opsPerSecond, 2)}). Tenants share no audit lock (test/flows/audit/tenant-isolation.test.ts holds one tenant's chain while another is served); each tenant commits its events in its own data set, so reads spread over two tenants share group commits half as well.`,
+      : `Reads alternating between two tenants, each with its own chain: ${rate(two.opsPerSecond)} req/s, p99 ${ms(two.p99Ms)} ms, against ${rate(report.tresor.read.opsPerSecond)} req/s, p99 ${ms(report.tresor.read.p99Ms)} ms in one tenant (ratio ${fixed(two.opsPerSecond / report.tresor.read.opsPerSecond, 2)}). Tenants share no audit lock (test/flows/audit/tenant-isolation.test.ts holds one tenant's chain while another is served); each tenant commits its events in its own data set, so reads spread over two tenants share group commits less well.`,
     '',
     v === undefined ? '' : `\`audit verify\` of the bench tenant after all scenarios: ${rate(v.events)} events in ${fixed(v.seconds, 2)} s = **${rate(verifyRate)} events/s** (target ≥ 200,000: ${verifyRate >= 200_000 ? 'PASS' : 'SHORT'}), ${v.findings} findings.`,
     '',
