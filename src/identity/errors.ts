@@ -1,6 +1,15 @@
 import { AppError } from '../platform/errors.js';
 
-export type IdentityErrorCode = 'unauthenticated' | 'forbidden' | 'role-invalid' | 'apikey-not-found';
+export type IdentityErrorCode =
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'role-invalid'
+  | 'apikey-not-found'
+  | 'password-too-short'
+  | 'password-too-long'
+  | 'password-common'
+  | 'password-context'
+  | 'auth-busy';
 
 export class IdentityError extends AppError<IdentityErrorCode> {}
 
