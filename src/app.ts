@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -5,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Audit, type AuditSink } from './audit/index.js';
-import { createApiKeys, identityMigrations, type ApiKeys } from './identity/index.js';
+import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createApiKeys, createPasswordHasher, identityMigrations, type Accounts, type ApiKeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
@@ -59,6 +60,7 @@ export interface Core {
   readonly records: Records;
   readonly tenants: Tenants;
   readonly apiKeys: ApiKeys;
+  readonly accounts: Accounts;
   readonly rotation: Rotation;
   readonly keyProvider: KeyProvider;
   readonly audit: Audit;
@@ -78,7 +80,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     config.storage.engine === 'sqlite'
       ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite } }
       : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
-    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: [...recordsMigrations, ...auditMigrations] },
+    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations] },
     () => clock.now().getTime(),
   );
   const keys = createKeys({ db: storage.keys, provider, clock });
@@ -101,6 +103,8 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) }),
     tenants,
     apiKeys: createApiKeys({ db: storage.platform, clock }),
+    // argon2 on at most all but one core, so sign-ins cannot take the whole machine.
+    accounts: createAccounts({ storage, keys, clock, audit, hasher: createPasswordHasher({ ...argon2Minimum, concurrency: Math.max(1, availableParallelism() - 1), maxQueued: 256 }) }),
     audit,
     rotation: createRotation({
       storage,
@@ -210,6 +214,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   await http.register(fhirRoutes({ records, bundles, storage, tenants, apiKeys, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, apiKeys, tenants, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
+  await http.register(authRoutes({ accounts: core.accounts, tenants }), { prefix: '/tenants/:tenant' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [

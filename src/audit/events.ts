@@ -23,6 +23,8 @@ export const auditActions = [
   'access.denied',
   'audit.read',
   'audit.pruned',
+  'account.created',
+  'auth.password_changed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

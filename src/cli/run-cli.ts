@@ -4,6 +4,7 @@ import { pruneAudit, verifyAudit } from './audit-commands.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
 import { userInfo } from 'node:os';
 import { operatorEvent, type Actor, type AuditAction } from '../audit/index.js';
+import { setupTokenHours } from '../identity/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
@@ -34,6 +35,10 @@ Usage:
                                             keys (master), and retires what nothing uses. Resumes an
                                             unfinished rotation of the same scope instead of starting another
   tresor keys status [--json]               key versions per tenant, rotation jobs and their progress
+  tresor user create --tenant <id> --role <role> --email <address> [--patient Patient/<id>]
+                                            a person's account (roles: tenant-admin, clinician, front-desk,
+                                            billing, auditor, patient — patient needs --patient); prints a
+                                            one-time setup token as the last line
   tresor audit verify [--tenant <id>]       re-computes each tenant's audit hash chain; reports every edited,
                                             deleted, inserted, reordered or cut event; exit 1 on any finding
   tresor audit prune [--tenant <id>]        deletes events older than audit.retentionDays (6 years) behind a
@@ -54,6 +59,8 @@ const options = {
   role: { type: 'string' },
   label: { type: 'string' },
   subject: { type: 'string' },
+  email: { type: 'string' },
+  patient: { type: 'string' },
   master: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -174,6 +181,22 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
     io.stdout(`created API key ${info.id} for tenant ${info.tenantId} with role ${info.role}.`);
     io.stdout('It is shown once and stored only as a hash; keep it now:');
     io.stdout(key); // last line of stdout, by contract
+    return;
+  }
+  if (command === 'user' && sub === 'create') {
+    const tenantId = need(values['tenant'], '--tenant');
+    const tenant = await core.tenants.get(tenantId);
+    if (tenant === undefined) throw new UsageError(`no tenant ${tenantId}; create it with: tresor tenant create ${tenantId}`);
+    const { account, setupToken } = await core.accounts.invite({
+      tenantId,
+      role: need(values['role'], '--role'),
+      email: need(values['email'], '--email'),
+      ...(typeof values['patient'] === 'string' ? { patient: values['patient'] } : {}),
+      by: operator(),
+    });
+    io.stdout(`created account ${account.id} (${account.role}) in tenant ${tenantId} for ${account.email}; it has no password yet.`);
+    io.stdout(`Give its owner this one-time setup token (valid ${setupTokenHours} h, works once): POST /tenants/${tenantId}/auth/setup {"token": "…", "password": "…"}`);
+    io.stdout(setupToken); // last line of stdout, by contract
     return;
   }
   if (command === 'apikey' && sub === 'list') {

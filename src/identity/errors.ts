@@ -9,7 +9,10 @@ export type IdentityErrorCode =
   | 'password-too-long'
   | 'password-common'
   | 'password-context'
-  | 'auth-busy';
+  | 'auth-busy'
+  | 'token-invalid'
+  | 'email-invalid'
+  | 'account-exists';
 
 export class IdentityError extends AppError<IdentityErrorCode> {}
 

@@ -8,3 +8,7 @@ export { createApiKeys, type ApiKeys, type ApiKeyInfo, type Principal } from './
 export { roles, parseRole, hasPermission, type Role, type Permission } from './roles.js';
 export { IdentityError, unauthenticated, forbidden, type IdentityErrorCode } from './errors.js';
 export { identityMigrations } from './migrations.js';
+export { accountMigrations } from './account-store.js';
+export { createAccounts, personRoles, setupTokenHours, type Accounts, type AccountInfo, type PersonRole } from './accounts.js';
+export { argon2Minimum, createPasswordHasher, type PasswordHasher } from './passwords.js';
+export { authRoutes } from './routes.js';

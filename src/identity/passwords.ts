@@ -63,6 +63,7 @@ function contextWords(context: PasswordContext): Set<string> {
     const [local, domain] = context.email.split('@');
     add(local);
     add(context.email);
+    add(domain);
     for (const label of (domain ?? '').split('.')) add(label);
   }
   for (const name of context.names ?? []) add(name);

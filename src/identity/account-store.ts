@@ -1,0 +1,63 @@
+import type { Migration, SqlExecutor } from '../platform/db/index.js';
+
+/**
+ * People's accounts live in their tenant's own data set, like the records they work with: a
+ * tenant's export, backup and deletion carry them, and no query can mix two tenants' people.
+ * The email is stored only as a keyed hash (for lookup) and sealed (for mail), never in clear:
+ * a patient's account alone says that person is a patient there.
+ */
+const accounts = (t: (name: string) => string, blob: string) => [
+  `CREATE TABLE ${t('accounts')} (id TEXT PRIMARY KEY, kind TEXT NOT NULL, role TEXT NOT NULL, email_index TEXT NOT NULL UNIQUE, email_sealed ${blob} NOT NULL, patient TEXT, password_hash TEXT, status TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+  // Single-use setup and reset tokens, stored as SHA-256 of 256 random bits.
+  `CREATE TABLE ${t('account_tokens')} (token_hash ${blob} PRIMARY KEY, account_id TEXT NOT NULL, purpose TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)`,
+];
+
+/** Applied to every tenant data set. */
+export const accountMigrations: readonly Migration[] = [{ id: 'identity/101-accounts', up: { sqlite: (t) => accounts(t, 'BLOB'), postgres: (t) => accounts(t, 'BYTEA') } }];
+
+export interface AccountRow {
+  readonly id: string;
+  readonly kind: string;
+  readonly role: string;
+  readonly email_index: string;
+  readonly email_sealed: Uint8Array;
+  readonly patient: string | null;
+  readonly password_hash: string | null;
+  readonly status: string;
+  readonly created_at: number | string;
+  readonly updated_at: number | string;
+}
+
+const columns = 'id, kind, role, email_index, email_sealed, patient, password_hash, status, created_at, updated_at';
+
+export async function insertAccount(db: SqlExecutor, row: Omit<AccountRow, 'created_at' | 'updated_at'> & { readonly at: number }): Promise<boolean> {
+  const inserted = await db.execute(
+    `INSERT INTO ${db.table('accounts')} (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email_index) DO NOTHING`,
+    [row.id, row.kind, row.role, row.email_index, row.email_sealed, row.patient, row.password_hash, row.status, row.at, row.at],
+  );
+  return inserted === 1;
+}
+
+export async function selectAccount(db: SqlExecutor, id: string): Promise<AccountRow | undefined> {
+  return (await db.query<AccountRow>(`SELECT ${columns} FROM ${db.table('accounts')} WHERE id = ?`, [id]))[0];
+}
+
+export async function insertAccountToken(db: SqlExecutor, row: { tokenHash: Uint8Array; accountId: string; purpose: 'setup' | 'reset'; expiresAt: number }): Promise<void> {
+  await db.execute(`INSERT INTO ${db.table('account_tokens')} (token_hash, account_id, purpose, expires_at) VALUES (?, ?, ?, ?)`, [row.tokenHash, row.accountId, row.purpose, row.expiresAt]);
+}
+
+/**
+ * Spends a token: marks it used if it exists, has this purpose, is unused and unexpired, in one
+ * statement, so two concurrent uses cannot both succeed. Returns its account id.
+ */
+export async function spendAccountToken(db: SqlExecutor, tokenHash: Uint8Array, purpose: 'setup' | 'reset', now: number): Promise<string | undefined> {
+  const rows = await db.query<{ account_id: string }>(
+    `UPDATE ${db.table('account_tokens')} SET used_at = ? WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? RETURNING account_id`,
+    [now, tokenHash, purpose, now],
+  );
+  return rows[0]?.account_id;
+}
+
+export async function updatePassword(db: SqlExecutor, id: string, passwordHash: string, status: 'active', at: number): Promise<void> {
+  await db.execute(`UPDATE ${db.table('accounts')} SET password_hash = ?, status = ?, updated_at = ? WHERE id = ?`, [passwordHash, status, at, id]);
+}

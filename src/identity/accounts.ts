@@ -1,0 +1,134 @@
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
+import type { Keys } from '../keys/index.js';
+import { open, seal } from '../keys/envelope.js';
+import type { Clock } from '../platform/clock.js';
+import type { Storage } from '../platform/db/index.js';
+import { randomToken } from '../platform/random-token.js';
+import { insertAccount, insertAccountToken, selectAccount, spendAccountToken, updatePassword } from './account-store.js';
+import { IdentityError } from './errors.js';
+import { checkNewPassword, type PasswordHasher } from './passwords.js';
+
+/** The roles people hold (the permission matrix arrives with the rest of issue #5). */
+export const personRoles = ['tenant-admin', 'clinician', 'front-desk', 'billing', 'auditor', 'patient'] as const;
+export type PersonRole = (typeof personRoles)[number];
+
+/** How long a setup link works: long enough for an invitation to be read, short enough to expire unused (ASVS 5 V6.4.1). */
+export const setupTokenHours = 72;
+
+export interface AccountInfo {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly kind: 'staff' | 'patient';
+  readonly role: PersonRole;
+  readonly email: string;
+  readonly patient?: string;
+  readonly status: 'invited' | 'active';
+}
+
+export interface Accounts {
+  /**
+   * Creates an account that has no password yet, and a single-use setup token (256 bits, shown
+   * once, stored as SHA-256) with which its owner chooses one.
+   */
+  invite(input: { tenantId: string; role: string; email: string; patient?: string; by: Actor }): Promise<{ account: AccountInfo; setupToken: string }>;
+  /** Spends a setup token and sets the first password (policy: passwords.ts); the token works once. */
+  completeSetup(input: { tenantId: string; token: string; password: string; sourceIp: string }): Promise<AccountInfo>;
+  get(tenantId: string, id: string): Promise<AccountInfo | undefined>;
+}
+
+export interface AccountsDeps {
+  readonly storage: Storage;
+  readonly keys: Keys;
+  readonly clock: Clock;
+  readonly audit: Audit;
+  readonly hasher: PasswordHasher;
+}
+
+/** Email as identifier: NFKC, trimmed, lower case (mail systems treat local parts case-insensitively in practice). */
+export function canonicalEmail(email: string): string {
+  const canonical = email.normalize('NFKC').trim().toLowerCase();
+  if (canonical.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/u.test(canonical)) {
+    throw new IdentityError('email-invalid', 'Not an email address.', { status: 400, expose: true });
+  }
+  return canonical;
+}
+
+const tokenInvalid = () => new IdentityError('token-invalid', 'This link is not valid: it may have expired or been used already. Ask for a new one.', { status: 400, expose: true });
+const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
+
+export function createAccounts({ storage, keys, clock, audit, hasher }: AccountsDeps): Accounts {
+  // Two keys derived from the tenant's index key (HKDF, RFC 5869; one purpose each): one makes
+  // the email's lookup hash, the other seals the email itself (AES-256-GCM).
+  const derived = async (tenantId: string, purpose: string) => Buffer.from(hkdfSync('sha256', await keys.indexKey(tenantId), Buffer.alloc(0), `tresor/account-email/${purpose}`, 32));
+  const emailIndex = async (tenantId: string, email: string) => createHmac('sha256', await derived(tenantId, 'index')).update(email, 'utf8').digest('hex');
+  const emailAad = (tenantId: string, id: string) => `account-email|${tenantId}|${id}`;
+
+  async function info(tenantId: string, id: string): Promise<AccountInfo | undefined> {
+    const row = await selectAccount(await storage.tenant(tenantId), id);
+    if (row === undefined) return undefined;
+    const email = open(await derived(tenantId, 'seal'), row.email_sealed, emailAad(tenantId, row.id)).toString('utf8');
+    return {
+      id: row.id,
+      tenantId,
+      kind: row.kind as AccountInfo['kind'],
+      role: row.role as PersonRole,
+      email,
+      ...(row.patient === null ? {} : { patient: row.patient }),
+      status: row.status as AccountInfo['status'],
+    };
+  }
+
+  return {
+    async invite({ tenantId, role, email, patient, by }) {
+      if (!(personRoles as readonly string[]).includes(role)) {
+        throw new IdentityError('role-invalid', `Unknown role "${role}"; one of: ${personRoles.join(', ')}.`, { status: 400, expose: true });
+      }
+      if ((role === 'patient') !== (patient !== undefined)) {
+        throw new IdentityError('role-invalid', 'A patient account is linked to exactly one Patient (Patient/<id>), and only a patient account is.', { status: 400, expose: true });
+      }
+      if (patient !== undefined && !/^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(patient)) throw new IdentityError('role-invalid', 'The patient must be given as Patient/<id>.', { status: 400, expose: true });
+      const canonical = canonicalEmail(email);
+      const db = await storage.tenant(tenantId);
+      const id = `usr_${randomBytes(8).toString('hex')}`;
+      const token = randomToken();
+      const now = clock.now().getTime();
+      const index = await emailIndex(tenantId, canonical);
+      const sealed = seal(await derived(tenantId, 'seal'), Buffer.from(canonical, 'utf8'), emailAad(tenantId, id));
+      await db.transaction(async (tx) => {
+        const created = await insertAccount(tx, { id, kind: role === 'patient' ? 'patient' : 'staff', role, email_index: index, email_sealed: sealed, patient: patient ?? null, password_hash: null, status: 'invited', at: now });
+        if (!created) throw new IdentityError('account-exists', 'This tenant already has an account with that email address.', { status: 409, expose: true });
+        await insertAccountToken(tx, { tokenHash: hashToken(token), accountId: id, purpose: 'setup', expiresAt: now + setupTokenHours * 3_600_000 });
+        await audit.appendIn(tx, tenantId, [operatorEvent('account.created', by, { resources: [`Account/${id}`], subjects: patient === undefined ? [] : [patient], detail: role })]);
+      });
+      return { account: (await info(tenantId, id)) as AccountInfo, setupToken: token };
+    },
+
+    async completeSetup({ tenantId, token, password, sourceIp }) {
+      let db;
+      try {
+        db = await storage.tenant(tenantId);
+      } catch {
+        // An unknown tenant answers like an unknown token: the link does not tell which tenants exist.
+        throw tokenInvalid();
+      }
+      const peek = await db.query<{ account_id: string }>(`SELECT account_id FROM ${db.table('account_tokens')} WHERE token_hash = ? AND purpose = 'setup' AND used_at IS NULL AND expires_at > ?`, [hashToken(token), clock.now().getTime()]);
+      const accountId = peek[0]?.account_id;
+      const account = accountId === undefined ? undefined : await info(tenantId, accountId);
+      if (account === undefined) throw tokenInvalid();
+      // The policy first, so a refused password leaves the token usable for the next try.
+      checkNewPassword(password, { hasSecondFactor: false, context: { email: account.email, tenant: tenantId } });
+      const passwordHash = await hasher.hash(password);
+      await db.transaction(async (tx) => {
+        const now = clock.now().getTime();
+        if ((await spendAccountToken(tx, hashToken(token), 'setup', now)) !== account.id) throw tokenInvalid();
+        await updatePassword(tx, account.id, passwordHash, 'active', now);
+        const actor = { id: `account:${account.id}`, role: account.role, client: 'tresor-auth' };
+        await audit.appendIn(tx, tenantId, [{ ...operatorEvent('auth.password_changed', actor, { resources: [`Account/${account.id}`], detail: 'setup' }), purpose: 'HOPERAT', sourceIp }]);
+      });
+      return { ...account, status: 'active' };
+    },
+
+    get: info,
+  };
+}
