@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Audit, type AuditSink } from './audit/index.js';
-import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createApiKeys, createPasswordHasher, identityMigrations, type Accounts, type ApiKeys } from './identity/index.js';
+import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createApiKeys, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type Sessions } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
@@ -61,6 +61,7 @@ export interface Core {
   readonly tenants: Tenants;
   readonly apiKeys: ApiKeys;
   readonly accounts: Accounts;
+  readonly sessions: Sessions;
   readonly rotation: Rotation;
   readonly keyProvider: KeyProvider;
   readonly audit: Audit;
@@ -80,7 +81,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     config.storage.engine === 'sqlite'
       ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite } }
       : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
-    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations] },
+    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations] },
     () => clock.now().getTime(),
   );
   const keys = createKeys({ db: storage.keys, provider, clock });
@@ -105,6 +106,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     apiKeys: createApiKeys({ db: storage.platform, clock }),
     // argon2 on at most all but one core, so sign-ins cannot take the whole machine.
     accounts: createAccounts({ storage, keys, clock, audit, hasher: createPasswordHasher({ ...argon2Minimum, concurrency: Math.max(1, availableParallelism() - 1), maxQueued: 256 }) }),
+    sessions: createSessions({ storage, clock, policy: { idleMinutes: config.identity.sessionIdleMinutes, absoluteHours: config.identity.sessionAbsoluteHours } }),
     audit,
     rotation: createRotation({
       storage,

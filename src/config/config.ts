@@ -29,6 +29,7 @@ export const defaults = {
     retentionDays: 2192,
     sinks: { file: undefined as string | undefined, syslog: undefined as string | undefined, syslogCaFile: undefined as string | undefined },
   },
+  identity: { sessionIdleMinutes: 15, sessionAbsoluteHours: 12 },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
@@ -118,6 +119,15 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    identity: z
+      .object({
+        /** A person's session ends after this many minutes without a request (OWASP ASVS 5 V7.3.1). */
+        sessionIdleMinutes: z.number().int().min(1).max(24 * 60).default(d.identity.sessionIdleMinutes),
+        /** … and this many hours after login, whatever happens (V7.3.2). */
+        sessionAbsoluteHours: z.number().int().min(1).max(24 * 30).default(d.identity.sessionAbsoluteHours),
+      })
+      .strict()
+      .prefault({}),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(d.log.level) }).strict().prefault({}),
     metrics: z.object({ token: z.string().min(32, 'at least 32 characters').optional() }).strict().prefault({}),
     fhir: z
@@ -169,6 +179,8 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_AUDIT_FILE', 'audit.sinks.file', asString],
   ['TRESOR_AUDIT_SYSLOG', 'audit.sinks.syslog', asString],
   ['TRESOR_AUDIT_SYSLOG_CA', 'audit.sinks.syslogCaFile', asString],
+  ['TRESOR_SESSION_IDLE_MINUTES', 'identity.sessionIdleMinutes', asNumber],
+  ['TRESOR_SESSION_ABSOLUTE_HOURS', 'identity.sessionAbsoluteHours', asNumber],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
 ];
