@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Audit, type AuditSink } from './audit/index.js';
-import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createApiKeys, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type Sessions } from './identity/index.js';
+import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
@@ -62,6 +62,8 @@ export interface Core {
   readonly apiKeys: ApiKeys;
   readonly accounts: Accounts;
   readonly sessions: Sessions;
+  /** argon2id for people's passwords, shared by every sign-in path (its work counter is what tests compare). */
+  readonly passwords: PasswordHasher;
   readonly rotation: Rotation;
   readonly keyProvider: KeyProvider;
   readonly audit: Audit;
@@ -97,6 +99,8 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     }
     overrides.rotationReport?.(event);
   };
+  // argon2 on at most all but one core, so sign-ins cannot take the whole machine.
+  const passwords = createPasswordHasher({ ...argon2Minimum, concurrency: Math.max(1, availableParallelism() - 1), maxQueued: 256 });
   return {
     storage,
     keys,
@@ -104,8 +108,8 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) }),
     tenants,
     apiKeys: createApiKeys({ db: storage.platform, clock }),
-    // argon2 on at most all but one core, so sign-ins cannot take the whole machine.
-    accounts: createAccounts({ storage, keys, clock, audit, hasher: createPasswordHasher({ ...argon2Minimum, concurrency: Math.max(1, availableParallelism() - 1), maxQueued: 256 }) }),
+    accounts: createAccounts({ storage, keys, clock, audit, hasher: passwords, throttle: createLoginThrottle({ db: storage.platform, clock }) }),
+    passwords,
     sessions: createSessions({ storage, clock, policy: { idleMinutes: config.identity.sessionIdleMinutes, absoluteHours: config.identity.sessionAbsoluteHours } }),
     audit,
     rotation: createRotation({
@@ -216,7 +220,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   await http.register(fhirRoutes({ records, bundles, storage, tenants, apiKeys, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, apiKeys, tenants, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
-  await http.register(authRoutes({ accounts: core.accounts, tenants }), { prefix: '/tenants/:tenant' });
+  await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit }), { prefix: '/tenants/:tenant' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [

@@ -25,6 +25,10 @@ export const auditActions = [
   'audit.pruned',
   'account.created',
   'auth.password_changed',
+  'auth.login_succeeded',
+  'auth.login_failed',
+  'auth.locked_out',
+  'session.revoked',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -42,6 +42,14 @@ export async function selectAccount(db: SqlExecutor, id: string): Promise<Accoun
   return (await db.query<AccountRow>(`SELECT ${columns} FROM ${db.table('accounts')} WHERE id = ?`, [id]))[0];
 }
 
+export async function selectAccountByEmail(db: SqlExecutor, emailIndex: string): Promise<AccountRow | undefined> {
+  return (await db.query<AccountRow>(`SELECT ${columns} FROM ${db.table('accounts')} WHERE email_index = ?`, [emailIndex]))[0];
+}
+
+export async function updatePasswordHash(db: SqlExecutor, id: string, passwordHash: string, at: number): Promise<void> {
+  await db.execute(`UPDATE ${db.table('accounts')} SET password_hash = ?, updated_at = ? WHERE id = ?`, [passwordHash, at, id]);
+}
+
 export async function insertAccountToken(db: SqlExecutor, row: { tokenHash: Uint8Array; accountId: string; purpose: 'setup' | 'reset'; expiresAt: number }): Promise<void> {
   await db.execute(`INSERT INTO ${db.table('account_tokens')} (token_hash, account_id, purpose, expires_at) VALUES (?, ?, ?, ?)`, [row.tokenHash, row.accountId, row.purpose, row.expiresAt]);
 }

@@ -5,9 +5,10 @@ import { open, seal } from '../keys/envelope.js';
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import { randomToken } from '../platform/random-token.js';
-import { insertAccount, insertAccountToken, selectAccount, spendAccountToken, updatePassword } from './account-store.js';
+import { insertAccount, insertAccountToken, selectAccount, selectAccountByEmail, spendAccountToken, updatePassword, updatePasswordHash } from './account-store.js';
 import { IdentityError } from './errors.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
+import type { LoginThrottle } from './throttle.js';
 
 /** The roles people hold (the permission matrix arrives with the rest of issue #5). */
 export const personRoles = ['tenant-admin', 'clinician', 'front-desk', 'billing', 'auditor', 'patient'] as const;
@@ -35,6 +36,14 @@ export interface Accounts {
   /** Spends a setup token and sets the first password (policy: passwords.ts); the token works once. */
   completeSetup(input: { tenantId: string; token: string; password: string; sourceIp: string }): Promise<AccountInfo>;
   get(tenantId: string, id: string): Promise<AccountInfo | undefined>;
+  /**
+   * The password step of a login. One answer — `401 login-failed` — and the same argon2 work for
+   * a wrong password, an unknown email, an account without a password yet, and an unknown or
+   * disabled tenant (`tenantActive` false). Throttled before any work, per submitted email (a
+   * keyed hash) and per source address (throttle.ts). Audited: `auth.login_succeeded`,
+   * `auth.login_failed`, `auth.locked_out` — never the password, never the email typed.
+   */
+  login(input: { tenantId: string; tenantActive: boolean; email: string; password: string; sourceIp: string }): Promise<AccountInfo>;
 }
 
 export interface AccountsDeps {
@@ -43,6 +52,7 @@ export interface AccountsDeps {
   readonly clock: Clock;
   readonly audit: Audit;
   readonly hasher: PasswordHasher;
+  readonly throttle: LoginThrottle;
 }
 
 /** Email as identifier: NFKC, trimmed, lower case (mail systems treat local parts case-insensitively in practice). */
@@ -57,7 +67,7 @@ export function canonicalEmail(email: string): string {
 const tokenInvalid = () => new IdentityError('token-invalid', 'This link is not valid: it may have expired or been used already. Ask for a new one.', { status: 400, expose: true });
 const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
-export function createAccounts({ storage, keys, clock, audit, hasher }: AccountsDeps): Accounts {
+export function createAccounts({ storage, keys, clock, audit, hasher, throttle }: AccountsDeps): Accounts {
   // Two keys derived from the tenant's index key (HKDF, RFC 5869; one purpose each): one makes
   // the email's lookup hash, the other seals the email itself (AES-256-GCM).
   const derived = async (tenantId: string, purpose: string) => Buffer.from(hkdfSync('sha256', await keys.indexKey(tenantId), Buffer.alloc(0), `tresor/account-email/${purpose}`, 32));
@@ -130,5 +140,41 @@ export function createAccounts({ storage, keys, clock, audit, hasher }: Accounts
     },
 
     get: info,
+
+    async login({ tenantId, tenantActive, email, password, sourceIp }) {
+      let canonical: string;
+      try {
+        canonical = canonicalEmail(email);
+      } catch {
+        canonical = email.normalize('NFKC').trim().toLowerCase();
+      }
+      // An unknown tenant has no keys (and gets none made for it by a stranger's request).
+      const throttleKey = tenantActive
+        ? createHmac('sha256', await derived(tenantId, 'throttle')).update(canonical, 'utf8').digest('hex')
+        : createHash('sha256').update(`${tenantId}\n${canonical}`, 'utf8').digest('hex');
+      const verdict = await throttle.check(throttleKey, sourceIp);
+      if (!verdict.allowed) {
+        if (verdict.reason === 'locked') throw new IdentityError('account-locked', 'Too many failed sign-ins: this sign-in is locked. An administrator or a password reset unlocks it.', { status: 403, expose: true });
+        throw new IdentityError('login-throttled', `Too many failed sign-ins; try again in ${verdict.retryAfterSeconds} s.`, { status: 429, expose: true, headers: { 'retry-after': String(verdict.retryAfterSeconds) } });
+      }
+      const row = tenantActive ? await selectAccountByEmail(await storage.tenant(tenantId), await emailIndex(tenantId, canonical)) : undefined;
+      const { ok, rehash } = await hasher.verify(row?.password_hash ?? undefined, password);
+      const actor = row === undefined ? { id: 'unknown', role: 'none', client: 'tresor-auth' } : { id: `account:${row.id}`, role: row.role, client: 'tresor-auth' };
+      const event = (action: 'auth.login_succeeded' | 'auth.login_failed' | 'auth.locked_out', status: number) => ({
+        ...operatorEvent(action, actor, { resources: row === undefined ? [] : [`Account/${row.id}`], outcome: status < 400 ? 'success' : 'failure' }),
+        purpose: 'HOPERAT' as const,
+        sourceIp,
+        status,
+      });
+      if (!ok || row === undefined || row.status !== 'active') {
+        const { locked } = await throttle.failed(throttleKey, sourceIp);
+        if (tenantActive) await audit.record(tenantId, locked ? [event('auth.login_failed', 401), event('auth.locked_out', 401)] : [event('auth.login_failed', 401)]);
+        throw new IdentityError('login-failed', 'The email address or the password is wrong.', { status: 401, expose: true });
+      }
+      await throttle.succeeded(throttleKey);
+      if (rehash) await updatePasswordHash(await storage.tenant(tenantId), row.id, await hasher.hash(password), clock.now().getTime());
+      await audit.record(tenantId, [event('auth.login_succeeded', 200)]);
+      return (await info(tenantId, row.id)) as AccountInfo;
+    },
   };
 }

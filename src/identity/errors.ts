@@ -12,7 +12,11 @@ export type IdentityErrorCode =
   | 'auth-busy'
   | 'token-invalid'
   | 'email-invalid'
-  | 'account-exists';
+  | 'account-exists'
+  | 'login-failed'
+  | 'login-throttled'
+  | 'account-locked'
+  | 'csrf-invalid';
 
 export class IdentityError extends AppError<IdentityErrorCode> {}
 

@@ -12,4 +12,5 @@ export { accountMigrations } from './account-store.js';
 export { createAccounts, personRoles, setupTokenHours, type Accounts, type AccountInfo, type PersonRole } from './accounts.js';
 export { argon2Minimum, createPasswordHasher, type PasswordHasher } from './passwords.js';
 export { authRoutes } from './routes.js';
+export { createLoginThrottle, throttlePolicy, type LoginThrottle } from './throttle.js';
 export { createSessions, sessionDefaults, sessionMigrations, type SessionInfo, type SessionPolicy, type Sessions } from './sessions.js';

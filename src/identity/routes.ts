@@ -1,29 +1,101 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { operatorEvent, type Audit } from '../audit/index.js';
 import { HttpError } from '../platform/http/index.js';
 import type { Tenants } from '../tenants/index.js';
 import type { Accounts } from './accounts.js';
 import { IdentityError } from './errors.js';
+import type { SessionInfo, Sessions } from './sessions.js';
+
+/**
+ * The session cookie: `__Host-` so it is only ever set by this origin over HTTPS for path `/`
+ * (RFC 6265bis §4.1.3.2), `HttpOnly` so no script reads it, `SameSite=Strict` so no other site's
+ * page sends it (OWASP ASVS 5 V3.3.x). No Max-Age: the server ends sessions (sessions.ts).
+ */
+export const sessionCookie = '__Host-tresor_session';
+const setCookie = (reply: FastifyReply, token: string) => reply.header('set-cookie', `${sessionCookie}=${token}; Path=/; Secure; HttpOnly; SameSite=Strict`);
+const clearCookie = (reply: FastifyReply) => reply.header('set-cookie', `${sessionCookie}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0`);
+
+function cookieToken(request: FastifyRequest): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === sessionCookie) return value.join('=') || undefined;
+  }
+  return undefined;
+}
+
+const noSession = () => new IdentityError('unauthenticated', 'Sign in first: there is no live session.', { status: 401, expose: true });
+const badToken = () => new IdentityError('token-invalid', 'This link is not valid: it may have expired or been used already. Ask for a new one.', { status: 400, expose: true });
+
+function fields<K extends string>(request: FastifyRequest, ...names: K[]): Record<K, string> {
+  const body = request.body as Record<string, unknown> | null;
+  if (body === null || typeof body !== 'object' || names.some((n) => typeof body[n] !== 'string')) {
+    throw new HttpError('body-invalid', `Send a JSON object with ${names.map((n) => `"${n}"`).join(', ')} as strings.`, { status: 400 });
+  }
+  return body as Record<K, string>;
+}
 
 /**
  * People's sign-in endpoints under `/tenants/{t}/auth` (JSON in and out, errors as RFC 9457
- * problem+json). So far: `POST /setup` — the owner of a new account chooses a first password
- * with the single-use token `tresor user create` printed. Login, sessions and second factors
- * follow (issue #5).
+ * problem+json): `POST /setup` (first password, with the token `tresor user create` printed),
+ * `POST /login` (password; a session cookie and its CSRF token), `GET /sessions` (one's own live
+ * sessions), `POST /logout` (ends this session; needs `X-CSRF-Token`). Second factors and the
+ * permission matrix follow (issue #5); no records are reachable with a session yet.
  */
-export function authRoutes({ accounts, tenants }: { accounts: Accounts; tenants: Tenants }) {
+export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: Accounts; sessions: Sessions; tenants: Tenants; audit: Audit }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
+    const tenantOf = (request: FastifyRequest) => (request.params as { tenant: string }).tenant;
+    const active = async (tenantId: string) => (await tenants.get(tenantId))?.status === 'active';
+
+    /** The caller's live session (cookie), for endpoints that need one. */
+    async function current(request: FastifyRequest): Promise<{ token: string; session: SessionInfo }> {
+      const token = cookieToken(request);
+      const tenantId = tenantOf(request);
+      if (token === undefined || !(await active(tenantId))) throw noSession();
+      const session = await sessions.resolve(tenantId, token);
+      if (session === undefined) throw noSession();
+      return { token, session };
+    }
+
     app.post('/auth/setup', { bodyLimit: 16 * 1024 }, async (request, reply) => {
-      const { tenant } = request.params as { tenant: string };
-      const body = request.body as { token?: unknown; password?: unknown } | null;
-      if (typeof body?.token !== 'string' || typeof body.password !== 'string') {
-        throw new HttpError('body-invalid', 'Send a JSON object {"token": "…", "password": "…"}.', { status: 400 });
-      }
+      const { token, password } = fields(request, 'token', 'password');
       // A disabled or unknown tenant answers like a bad token.
-      if ((await tenants.get(tenant))?.status !== 'active') {
-        throw new IdentityError('token-invalid', 'This link is not valid: it may have expired or been used already. Ask for a new one.', { status: 400, expose: true });
-      }
-      const account = await accounts.completeSetup({ tenantId: tenant, token: body.token, password: body.password, sourceIp: request.ip });
+      if (!(await active(tenantOf(request)))) throw badToken();
+      const account = await accounts.completeSetup({ tenantId: tenantOf(request), token, password, sourceIp: request.ip });
       return reply.status(200).send({ account: { id: account.id, role: account.role, status: account.status } });
+    });
+
+    app.post('/auth/login', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+      const { email, password } = fields(request, 'email', 'password');
+      const tenantId = tenantOf(request);
+      const account = await accounts.login({ tenantId, tenantActive: await active(tenantId), email, password, sourceIp: request.ip });
+      // A new session and token on every login (OWASP ASVS 5 V7.2.4); any cookie sent along is ignored.
+      const { token, session } = await sessions.start(tenantId, account.id, { secondFactor: false, sourceIp: request.ip });
+      setCookie(reply, token);
+      return reply.status(200).send({
+        account: { id: account.id, role: account.role },
+        session: { id: session.id, secondFactor: session.secondFactor, expiresAt: session.expiresAt },
+        csrfToken: sessions.csrfToken(token),
+      });
+    });
+
+    app.get('/auth/sessions', async (request, reply) => {
+      const { session } = await current(request);
+      const mine = await sessions.list(tenantOf(request), session.accountId);
+      return reply.send({ sessions: mine.map((s) => ({ ...s, current: s.id === session.id })) });
+    });
+
+    app.post('/auth/logout', async (request, reply) => {
+      const { token, session } = await current(request);
+      // Cookie-authenticated changes carry the session's CSRF token (OWASP CSRF Prevention Cheat Sheet).
+      const presented = request.headers['x-csrf-token'];
+      if (!sessions.checkCsrf(token, typeof presented === 'string' ? presented : undefined)) {
+        throw new IdentityError('csrf-invalid', 'Send the X-CSRF-Token header you got at login.', { status: 403, expose: true });
+      }
+      await sessions.revoke(tenantOf(request), session.id);
+      const actor = { id: `account:${session.accountId}`, role: 'session', client: 'tresor-auth' };
+      await audit.record(tenantOf(request), [{ ...operatorEvent('session.revoked', actor, { resources: [`Account/${session.accountId}`], detail: 'logout' }), purpose: 'HOPERAT', sourceIp: request.ip, status: 204 }]);
+      clearCookie(reply);
+      return reply.status(204).send();
     });
   };
 }
