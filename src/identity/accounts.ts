@@ -44,6 +44,12 @@ export interface Accounts {
    * `auth.login_failed`, `auth.locked_out` — never the password, never the email typed.
    */
   login(input: { tenantId: string; tenantActive: boolean; email: string; password: string; sourceIp: string }): Promise<AccountInfo>;
+  /**
+   * A password change by its owner, who must give the current password (OWASP ASVS 5 V6.2.3);
+   * the new one passes the policy. Wrong current passwords count towards the login throttle.
+   * The caller ends the account's other sessions (V7.4.3).
+   */
+  changePassword(input: { tenantId: string; accountId: string; current: string; next: string; sourceIp: string }): Promise<void>;
 }
 
 export interface AccountsDeps {
@@ -140,6 +146,29 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
     },
 
     get: info,
+
+    async changePassword({ tenantId, accountId, current, next, sourceIp }) {
+      const db = await storage.tenant(tenantId);
+      const row = await selectAccount(db, accountId);
+      const account = await info(tenantId, accountId);
+      if (row === undefined || account === undefined || row.status !== 'active') throw new IdentityError('unauthenticated', 'Sign in first: there is no live session.', { status: 401, expose: true });
+      const throttleKey = createHmac('sha256', await derived(tenantId, 'throttle')).update(account.email, 'utf8').digest('hex');
+      const verdict = await throttle.check(throttleKey, sourceIp);
+      if (!verdict.allowed) throw new IdentityError('login-throttled', `Too many failed attempts; try again in ${verdict.retryAfterSeconds} s.`, { status: 429, expose: true, headers: { 'retry-after': String(verdict.retryAfterSeconds || 1) } });
+      const actor = { id: `account:${row.id}`, role: row.role, client: 'tresor-auth' };
+      if (!(await hasher.verify(row.password_hash ?? undefined, current)).ok) {
+        await throttle.failed(throttleKey, sourceIp);
+        await audit.record(tenantId, [{ ...operatorEvent('auth.password_changed', actor, { resources: [`Account/${row.id}`], outcome: 'failure', detail: 'current-password-wrong' }), purpose: 'HOPERAT', sourceIp, status: 403 }]);
+        throw new IdentityError('password-wrong', 'The current password is wrong.', { status: 403, expose: true });
+      }
+      checkNewPassword(next, { hasSecondFactor: false, context: { email: account.email, tenant: tenantId } });
+      const hash = await hasher.hash(next);
+      await db.transaction(async (tx) => {
+        await updatePasswordHash(tx, row.id, hash, clock.now().getTime());
+        await audit.appendIn(tx, tenantId, [{ ...operatorEvent('auth.password_changed', actor, { resources: [`Account/${row.id}`], detail: 'change' }), purpose: 'HOPERAT', sourceIp, status: 204 }]);
+      });
+      await throttle.succeeded(throttleKey);
+    },
 
     async login({ tenantId, tenantActive, email, password, sourceIp }) {
       let canonical: string;

@@ -16,7 +16,8 @@ export type IdentityErrorCode =
   | 'login-failed'
   | 'login-throttled'
   | 'account-locked'
-  | 'csrf-invalid';
+  | 'csrf-invalid'
+  | 'password-wrong';
 
 export class IdentityError extends AppError<IdentityErrorCode> {}
 

@@ -56,6 +56,16 @@ export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: A
       return { token, session };
     }
 
+    /** A live session whose request carries its CSRF token: for every cookie-authenticated change (OWASP CSRF Prevention Cheat Sheet). */
+    async function changing(request: FastifyRequest): Promise<{ token: string; session: SessionInfo }> {
+      const live = await current(request);
+      const presented = request.headers['x-csrf-token'];
+      if (!sessions.checkCsrf(live.token, typeof presented === 'string' ? presented : undefined)) {
+        throw new IdentityError('csrf-invalid', 'Send the X-CSRF-Token header you got at login.', { status: 403, expose: true });
+      }
+      return live;
+    }
+
     app.post('/auth/setup', { bodyLimit: 16 * 1024 }, async (request, reply) => {
       const { token, password } = fields(request, 'token', 'password');
       // A disabled or unknown tenant answers like a bad token.
@@ -84,13 +94,21 @@ export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: A
       return reply.send({ sessions: mine.map((s) => ({ ...s, current: s.id === session.id })) });
     });
 
+    app.post('/auth/password', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+      const { token, session } = await changing(request);
+      const { current: now, next } = fields(request, 'current', 'next');
+      const tenantId = tenantOf(request);
+      await accounts.changePassword({ tenantId, accountId: session.accountId, current: now, next, sourceIp: request.ip });
+      // Every other session ends (OWASP ASVS 5 V7.4.3); this one continues under a new token (V7.2.4).
+      const ended = await sessions.revokeAll(tenantId, session.accountId, session.id);
+      const fresh = await sessions.rotate(tenantId, token);
+      if (fresh === undefined) throw noSession();
+      setCookie(reply, fresh);
+      return reply.status(200).send({ otherSessionsEnded: ended, csrfToken: sessions.csrfToken(fresh) });
+    });
+
     app.post('/auth/logout', async (request, reply) => {
-      const { token, session } = await current(request);
-      // Cookie-authenticated changes carry the session's CSRF token (OWASP CSRF Prevention Cheat Sheet).
-      const presented = request.headers['x-csrf-token'];
-      if (!sessions.checkCsrf(token, typeof presented === 'string' ? presented : undefined)) {
-        throw new IdentityError('csrf-invalid', 'Send the X-CSRF-Token header you got at login.', { status: 403, expose: true });
-      }
+      const { session } = await changing(request);
       await sessions.revoke(tenantOf(request), session.id);
       const actor = { id: `account:${session.accountId}`, role: 'session', client: 'tresor-auth' };
       await audit.record(tenantOf(request), [{ ...operatorEvent('session.revoked', actor, { resources: [`Account/${session.accountId}`], detail: 'logout' }), purpose: 'HOPERAT', sourceIp: request.ip, status: 204 }]);

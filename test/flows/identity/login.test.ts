@@ -90,11 +90,37 @@ for (const engine of engines()) {
       assert.equal((await post('logout', {}, { cookie, 'x-csrf-token': csrf })).statusCode, 401);
     });
 
+    it('V6.2.2 / V6.2.3 / V7.4.3: a password change needs the current password and the CSRF token, ends every other session and renews this one', async () => {
+      const { setupToken } = await t.app.accounts.invite({ tenantId: 'clinic', role: 'front-desk', email: 'change.me@clinic.example', by: operator });
+      await t.app.accounts.completeSetup({ tenantId: 'clinic', token: setupToken, password, sourceIp: '127.0.0.1' });
+      const a = await login('change.me@clinic.example', password);
+      const b = await login('change.me@clinic.example', password);
+      const cookie = cookieOf(a);
+      const csrf = json(a)['csrfToken'] as string;
+      const next = 'a brand new passphrase for the desk';
+      assert.equal((await post('password', { current: password, next }, { cookie })).statusCode, 403, 'no CSRF token');
+      const wrong = await post('password', { current: 'not my current password', next }, { cookie, 'x-csrf-token': csrf });
+      assert.deepEqual([wrong.statusCode, json(wrong)['code']], [403, 'password-wrong']);
+      const weak = await post('password', { current: password, next: 'too short' }, { cookie, 'x-csrf-token': csrf });
+      assert.deepEqual([weak.statusCode, json(weak)['code']], [422, 'password-too-short']);
+      const changed = await post('password', { current: password, next }, { cookie, 'x-csrf-token': csrf });
+      assert.equal(changed.statusCode, 200, changed.body);
+      assert.equal(json(changed)['otherSessionsEnded'], 1);
+      const renewed = cookieOf(changed);
+      assert.notEqual(renewed, cookie);
+      const sessionsWith = (c: string) => t.inject({ method: 'GET', url: '/tenants/clinic/auth/sessions', headers: { cookie: c } });
+      assert.equal((await sessionsWith(cookie)).statusCode, 401, 'the old token of this session');
+      assert.equal((await sessionsWith(cookieOf(b))).statusCode, 401, 'the other session');
+      assert.equal((await sessionsWith(renewed)).statusCode, 200, 'this session, renewed');
+      assert.equal((await login('change.me@clinic.example', password)).statusCode, 401);
+      assert.equal((await login('change.me@clinic.example', next)).statusCode, 200);
+    });
+
     it('never logs or audits a password, a session token or a CSRF token', async () => {
       const ok = await login('dr.berg@clinic.example', password);
       const token = cookieOf(ok).split('=')[1] as string;
       const everything = `${t.logs.join('\n')}\n${JSON.stringify(await t.app.audit.query('clinic', { count: 1000 }))}`;
-      for (const secret of [password, token, json(ok)['csrfToken'] as string]) assert.ok(!everything.includes(secret));
+      for (const secret of [password, 'a brand new passphrase', token, json(ok)['csrfToken'] as string]) assert.ok(!everything.includes(secret));
     });
   });
 }
