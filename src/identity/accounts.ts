@@ -8,7 +8,7 @@ import { randomToken } from '../platform/random-token.js';
 import { insertAccount, insertAccountToken, selectAccount, selectAccountByEmail, spendAccountToken, updatePassword, updatePasswordHash } from './account-store.js';
 import { IdentityError } from './errors.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
-import type { LoginThrottle } from './throttle.js';
+import type { LoginThrottle, ThrottleVerdict } from './throttle.js';
 
 /** The roles people hold (the permission matrix arrives with the rest of issue #5). */
 export const personRoles = ['tenant-admin', 'clinician', 'front-desk', 'billing', 'auditor', 'patient'] as const;
@@ -68,6 +68,13 @@ export function canonicalEmail(email: string): string {
     throw new IdentityError('email-invalid', 'Not an email address.', { status: 400, expose: true });
   }
   return canonical;
+}
+
+function throttled(verdict: Exclude<ThrottleVerdict, { allowed: true }>): IdentityError {
+  if (verdict.reason === 'locked') {
+    return new IdentityError('account-locked', 'Too many failed sign-ins: this sign-in is locked. An administrator or a password reset unlocks it.', { status: 403, expose: true });
+  }
+  return new IdentityError('login-throttled', `Too many failed sign-ins; try again in ${verdict.retryAfterSeconds} s.`, { status: 429, expose: true, headers: { 'retry-after': String(verdict.retryAfterSeconds) } });
 }
 
 const tokenInvalid = () => new IdentityError('token-invalid', 'This link is not valid: it may have expired or been used already. Ask for a new one.', { status: 400, expose: true });
@@ -154,7 +161,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       if (row === undefined || account === undefined || row.status !== 'active') throw new IdentityError('unauthenticated', 'Sign in first: there is no live session.', { status: 401, expose: true });
       const throttleKey = createHmac('sha256', await derived(tenantId, 'throttle')).update(account.email, 'utf8').digest('hex');
       const verdict = await throttle.check(throttleKey, sourceIp);
-      if (!verdict.allowed) throw new IdentityError('login-throttled', `Too many failed attempts; try again in ${verdict.retryAfterSeconds} s.`, { status: 429, expose: true, headers: { 'retry-after': String(verdict.retryAfterSeconds || 1) } });
+      if (!verdict.allowed) throw throttled(verdict);
       const actor = { id: `account:${row.id}`, role: row.role, client: 'tresor-auth' };
       if (!(await hasher.verify(row.password_hash ?? undefined, current)).ok) {
         await throttle.failed(throttleKey, sourceIp);
@@ -165,7 +172,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       const hash = await hasher.hash(next);
       await db.transaction(async (tx) => {
         await updatePasswordHash(tx, row.id, hash, clock.now().getTime());
-        await audit.appendIn(tx, tenantId, [{ ...operatorEvent('auth.password_changed', actor, { resources: [`Account/${row.id}`], detail: 'change' }), purpose: 'HOPERAT', sourceIp, status: 204 }]);
+        await audit.appendIn(tx, tenantId, [{ ...operatorEvent('auth.password_changed', actor, { resources: [`Account/${row.id}`], detail: 'change' }), purpose: 'HOPERAT', sourceIp, status: 200 }]);
       });
       await throttle.succeeded(throttleKey);
     },
@@ -182,10 +189,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
         ? createHmac('sha256', await derived(tenantId, 'throttle')).update(canonical, 'utf8').digest('hex')
         : createHash('sha256').update(`${tenantId}\n${canonical}`, 'utf8').digest('hex');
       const verdict = await throttle.check(throttleKey, sourceIp);
-      if (!verdict.allowed) {
-        if (verdict.reason === 'locked') throw new IdentityError('account-locked', 'Too many failed sign-ins: this sign-in is locked. An administrator or a password reset unlocks it.', { status: 403, expose: true });
-        throw new IdentityError('login-throttled', `Too many failed sign-ins; try again in ${verdict.retryAfterSeconds} s.`, { status: 429, expose: true, headers: { 'retry-after': String(verdict.retryAfterSeconds) } });
-      }
+      if (!verdict.allowed) throw throttled(verdict);
       const row = tenantActive ? await selectAccountByEmail(await storage.tenant(tenantId), await emailIndex(tenantId, canonical)) : undefined;
       const { ok, rehash } = await hasher.verify(row?.password_hash ?? undefined, password);
       const actor = row === undefined ? { id: 'unknown', role: 'none', client: 'tresor-auth' } : { id: `account:${row.id}`, role: row.role, client: 'tresor-auth' };
