@@ -29,6 +29,8 @@ export const auditActions = [
   'auth.login_failed',
   'auth.locked_out',
   'session.revoked',
+  'auth.mfa_failed',
+  'auth.mfa_enrolled',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -12,8 +12,50 @@ const accounts = (t: (name: string) => string, blob: string) => [
   `CREATE TABLE ${t('account_tokens')} (token_hash ${blob} PRIMARY KEY, account_id TEXT NOT NULL, purpose TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)`,
 ];
 
+// Second factors: the TOTP secret (sealed like the email), one being enrolled, the last time
+// step used (a code works once), and the recovery codes' SHA-256 (JSON; a used one is null).
+const secondFactors = (t: (name: string) => string, blob: string) => [
+  `ALTER TABLE ${t('accounts')} ADD COLUMN totp_sealed ${blob}`,
+  `ALTER TABLE ${t('accounts')} ADD COLUMN totp_pending_sealed ${blob}`,
+  `ALTER TABLE ${t('accounts')} ADD COLUMN totp_last_step BIGINT`,
+  `ALTER TABLE ${t('accounts')} ADD COLUMN recovery_codes TEXT`,
+];
+
 /** Applied to every tenant data set. */
-export const accountMigrations: readonly Migration[] = [{ id: 'identity/101-accounts', up: { sqlite: (t) => accounts(t, 'BLOB'), postgres: (t) => accounts(t, 'BYTEA') } }];
+export const accountMigrations: readonly Migration[] = [
+  { id: 'identity/101-accounts', up: { sqlite: (t) => accounts(t, 'BLOB'), postgres: (t) => accounts(t, 'BYTEA') } },
+  { id: 'identity/103-second-factors', up: { sqlite: (t) => secondFactors(t, 'BLOB'), postgres: (t) => secondFactors(t, 'BYTEA') } },
+];
+
+export interface SecondFactorRow {
+  readonly totp_sealed: Uint8Array | null;
+  readonly totp_pending_sealed: Uint8Array | null;
+  readonly totp_last_step: number | string | null;
+  readonly recovery_codes: string | null;
+}
+
+export async function selectSecondFactors(db: SqlExecutor, id: string): Promise<SecondFactorRow | undefined> {
+  return (await db.query<SecondFactorRow>(`SELECT totp_sealed, totp_pending_sealed, totp_last_step, recovery_codes FROM ${db.table('accounts')} WHERE id = ?`, [id]))[0];
+}
+
+export async function updatePendingTotp(db: SqlExecutor, id: string, sealed: Uint8Array): Promise<void> {
+  await db.execute(`UPDATE ${db.table('accounts')} SET totp_pending_sealed = ? WHERE id = ?`, [sealed, id]);
+}
+
+/** The pending secret becomes the account's TOTP, with its first used step and new recovery codes. */
+export async function activateTotp(db: SqlExecutor, id: string, sealed: Uint8Array, step: number, recoveryCodes: string, at: number): Promise<void> {
+  await db.execute(`UPDATE ${db.table('accounts')} SET totp_sealed = ?, totp_pending_sealed = NULL, totp_last_step = ?, recovery_codes = ?, updated_at = ? WHERE id = ?`, [sealed, step, recoveryCodes, at, id]);
+}
+
+/** Records a used time step only if it is later than the last one: two concurrent uses of one code cannot both win. */
+export async function useTotpStep(db: SqlExecutor, id: string, step: number): Promise<boolean> {
+  return (await db.execute(`UPDATE ${db.table('accounts')} SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)`, [step, id, step])) === 1;
+}
+
+/** Replaces the recovery codes only if they are still what the caller read (compare-and-set). */
+export async function replaceRecoveryCodes(db: SqlExecutor, id: string, expected: string, next: string): Promise<boolean> {
+  return (await db.execute(`UPDATE ${db.table('accounts')} SET recovery_codes = ? WHERE id = ? AND recovery_codes = ?`, [next, id, expected])) === 1;
+}
 
 export interface AccountRow {
   readonly id: string;
@@ -50,7 +92,9 @@ export async function updatePasswordHash(db: SqlExecutor, id: string, passwordHa
   await db.execute(`UPDATE ${db.table('accounts')} SET password_hash = ?, updated_at = ? WHERE id = ?`, [passwordHash, at, id]);
 }
 
-export async function insertAccountToken(db: SqlExecutor, row: { tokenHash: Uint8Array; accountId: string; purpose: 'setup' | 'reset'; expiresAt: number }): Promise<void> {
+export type TokenPurpose = 'setup' | 'reset' | 'second-factor';
+
+export async function insertAccountToken(db: SqlExecutor, row: { tokenHash: Uint8Array; accountId: string; purpose: TokenPurpose; expiresAt: number }): Promise<void> {
   await db.execute(`INSERT INTO ${db.table('account_tokens')} (token_hash, account_id, purpose, expires_at) VALUES (?, ?, ?, ?)`, [row.tokenHash, row.accountId, row.purpose, row.expiresAt]);
 }
 
@@ -58,7 +102,7 @@ export async function insertAccountToken(db: SqlExecutor, row: { tokenHash: Uint
  * Spends a token: marks it used if it exists, has this purpose, is unused and unexpired, in one
  * statement, so two concurrent uses cannot both succeed. Returns its account id.
  */
-export async function spendAccountToken(db: SqlExecutor, tokenHash: Uint8Array, purpose: 'setup' | 'reset', now: number): Promise<string | undefined> {
+export async function spendAccountToken(db: SqlExecutor, tokenHash: Uint8Array, purpose: TokenPurpose, now: number): Promise<string | undefined> {
   const rows = await db.query<{ account_id: string }>(
     `UPDATE ${db.table('account_tokens')} SET used_at = ? WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? RETURNING account_id`,
     [now, tokenHash, purpose, now],

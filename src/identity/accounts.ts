@@ -5,10 +5,24 @@ import { open, seal } from '../keys/envelope.js';
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import { randomToken } from '../platform/random-token.js';
-import { insertAccount, insertAccountToken, selectAccount, selectAccountByEmail, spendAccountToken, updatePassword, updatePasswordHash } from './account-store.js';
+import {
+  activateTotp,
+  insertAccount,
+  insertAccountToken,
+  replaceRecoveryCodes,
+  selectAccount,
+  selectAccountByEmail,
+  selectSecondFactors,
+  spendAccountToken,
+  updatePassword,
+  updatePasswordHash,
+  updatePendingTotp,
+  useTotpStep,
+} from './account-store.js';
 import { IdentityError } from './errors.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
 import type { LoginThrottle, ThrottleVerdict } from './throttle.js';
+import { matchRecoveryCode, newRecoveryCodes, newTotpSecret, totpEnrolment, verifyTotp, type TotpEnrolment } from './totp.js';
 
 /** The roles people hold (the permission matrix arrives with the rest of issue #5). */
 export const personRoles = ['tenant-admin', 'clinician', 'front-desk', 'billing', 'auditor', 'patient'] as const;
@@ -25,6 +39,7 @@ export interface AccountInfo {
   readonly email: string;
   readonly patient?: string;
   readonly status: 'invited' | 'active';
+  readonly secondFactor: boolean;
 }
 
 export interface Accounts {
@@ -43,7 +58,17 @@ export interface Accounts {
    * keyed hash) and per source address (throttle.ts). Audited: `auth.login_succeeded`,
    * `auth.login_failed`, `auth.locked_out` — never the password, never the email typed.
    */
-  login(input: { tenantId: string; tenantActive: boolean; email: string; password: string; sourceIp: string }): Promise<AccountInfo>;
+  login(input: { tenantId: string; tenantActive: boolean; email: string; password: string; sourceIp: string }): Promise<{ readonly account: AccountInfo; readonly secondFactorTicket?: string }>;
+  /**
+   * The second step of a login for an account with a second factor: the ticket the password
+   * step gave (5 minutes, once) and a TOTP code (each time step once) or a recovery code (each
+   * once). Failures count on their own throttle key; `401 second-factor-failed` otherwise.
+   */
+  secondFactor(input: { tenantId: string; ticket: string; code: string; sourceIp: string }): Promise<AccountInfo>;
+  /** TOTP enrolment, step 1: re-authenticates with the password (OWASP ASVS 5 V7.5.1) and offers a new secret. */
+  beginTotp(input: { tenantId: string; accountId: string; password: string; sourceIp: string }): Promise<TotpEnrolment>;
+  /** Step 2: a code from the new secret makes it the account's second factor; ten recovery codes, shown once. */
+  confirmTotp(input: { tenantId: string; accountId: string; code: string; sourceIp: string }): Promise<{ readonly recoveryCodes: readonly string[] }>;
   /**
    * A password change by its owner, who must give the current password (OWASP ASVS 5 V6.2.3);
    * the new one passes the policy. Wrong current passwords count towards the login throttle.
@@ -90,6 +115,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
   async function info(tenantId: string, id: string): Promise<AccountInfo | undefined> {
     const row = await selectAccount(await storage.tenant(tenantId), id);
     if (row === undefined) return undefined;
+    const factors = await selectSecondFactors(await storage.tenant(tenantId), id);
     const email = open(await derived(tenantId, 'seal'), row.email_sealed, emailAad(tenantId, row.id)).toString('utf8');
     return {
       id: row.id,
@@ -99,7 +125,35 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       email,
       ...(row.patient === null ? {} : { patient: row.patient }),
       status: row.status as AccountInfo['status'],
+      secondFactor: factors?.totp_sealed !== null && factors?.totp_sealed !== undefined,
     };
+  }
+
+  const totpAad = (tenantId: string, id: string) => `account-totp|${tenantId}|${id}`;
+  const ticketMinutes = 5;
+  const secondFactorFailed = () => new IdentityError('second-factor-failed', 'The code is not valid.', { status: 401, expose: true });
+  const accountActor = (account: { id: string; role: string }) => ({ id: `account:${account.id}`, role: account.role, client: 'tresor-auth' });
+  const authEvent = (action: 'auth.login_succeeded' | 'auth.mfa_failed' | 'auth.mfa_enrolled', account: { id: string; role: string }, sourceIp: string, status: number, detail = '') => ({
+    ...operatorEvent(action, accountActor(account), { resources: [`Account/${account.id}`], outcome: status < 400 ? 'success' : 'failure', detail }),
+    purpose: 'HOPERAT' as const,
+    sourceIp,
+    status,
+  });
+
+  /** Re-authentication by password for a sensitive change; wrong passwords count on the login throttle. */
+  async function reauthenticate(tenantId: string, accountId: string, password: string, sourceIp: string) {
+    const row = await selectAccount(await storage.tenant(tenantId), accountId);
+    const account = await info(tenantId, accountId);
+    if (row === undefined || account === undefined || row.status !== 'active') throw new IdentityError('unauthenticated', 'Sign in first: there is no live session.', { status: 401, expose: true });
+    const throttleKey = createHmac('sha256', await derived(tenantId, 'throttle')).update(account.email, 'utf8').digest('hex');
+    const verdict = await throttle.check(throttleKey, sourceIp);
+    if (!verdict.allowed) throw throttled(verdict);
+    if (!(await hasher.verify(row.password_hash ?? undefined, password)).ok) {
+      await throttle.failed(throttleKey, sourceIp);
+      throw new IdentityError('password-wrong', 'The current password is wrong.', { status: 403, expose: true });
+    }
+    await throttle.succeeded(throttleKey);
+    return { row, account };
   }
 
   return {
@@ -155,26 +209,20 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
     get: info,
 
     async changePassword({ tenantId, accountId, current, next, sourceIp }) {
-      const db = await storage.tenant(tenantId);
-      const row = await selectAccount(db, accountId);
-      const account = await info(tenantId, accountId);
-      if (row === undefined || account === undefined || row.status !== 'active') throw new IdentityError('unauthenticated', 'Sign in first: there is no live session.', { status: 401, expose: true });
-      const throttleKey = createHmac('sha256', await derived(tenantId, 'throttle')).update(account.email, 'utf8').digest('hex');
-      const verdict = await throttle.check(throttleKey, sourceIp);
-      if (!verdict.allowed) throw throttled(verdict);
-      const actor = { id: `account:${row.id}`, role: row.role, client: 'tresor-auth' };
-      if (!(await hasher.verify(row.password_hash ?? undefined, current)).ok) {
-        await throttle.failed(throttleKey, sourceIp);
-        await audit.record(tenantId, [{ ...operatorEvent('auth.password_changed', actor, { resources: [`Account/${row.id}`], outcome: 'failure', detail: 'current-password-wrong' }), purpose: 'HOPERAT', sourceIp, status: 403 }]);
-        throw new IdentityError('password-wrong', 'The current password is wrong.', { status: 403, expose: true });
-      }
-      checkNewPassword(next, { hasSecondFactor: false, context: { email: account.email, tenant: tenantId } });
+      const { row, account } = await reauthenticate(tenantId, accountId, current, sourceIp).catch(async (error: unknown) => {
+        if ((error as { code?: string }).code === 'password-wrong') {
+          const known = await info(tenantId, accountId);
+          if (known !== undefined) await audit.record(tenantId, [{ ...operatorEvent('auth.password_changed', accountActor(known), { resources: [`Account/${accountId}`], outcome: 'failure', detail: 'current-password-wrong' }), purpose: 'HOPERAT', sourceIp, status: 403 }]);
+        }
+        throw error;
+      });
+      checkNewPassword(next, { hasSecondFactor: account.secondFactor, context: { email: account.email, tenant: tenantId } });
       const hash = await hasher.hash(next);
+      const db = await storage.tenant(tenantId);
       await db.transaction(async (tx) => {
         await updatePasswordHash(tx, row.id, hash, clock.now().getTime());
-        await audit.appendIn(tx, tenantId, [{ ...operatorEvent('auth.password_changed', actor, { resources: [`Account/${row.id}`], detail: 'change' }), purpose: 'HOPERAT', sourceIp, status: 200 }]);
+        await audit.appendIn(tx, tenantId, [{ ...operatorEvent('auth.password_changed', accountActor(account), { resources: [`Account/${row.id}`], detail: 'change' }), purpose: 'HOPERAT', sourceIp, status: 200 }]);
       });
-      await throttle.succeeded(throttleKey);
     },
 
     async login({ tenantId, tenantActive, email, password, sourceIp }) {
@@ -205,9 +253,77 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
         throw new IdentityError('login-failed', 'The email address or the password is wrong.', { status: 401, expose: true });
       }
       await throttle.succeeded(throttleKey);
-      if (rehash) await updatePasswordHash(await storage.tenant(tenantId), row.id, await hasher.hash(password), clock.now().getTime());
+      const db = await storage.tenant(tenantId);
+      if (rehash) await updatePasswordHash(db, row.id, await hasher.hash(password), clock.now().getTime());
+      const account = (await info(tenantId, row.id)) as AccountInfo;
+      if (account.secondFactor) {
+        // The password alone gets a step-up ticket, never a session.
+        const ticket = randomToken();
+        await insertAccountToken(db, { tokenHash: hashToken(ticket), accountId: row.id, purpose: 'second-factor', expiresAt: clock.now().getTime() + ticketMinutes * 60_000 });
+        return { account, secondFactorTicket: ticket };
+      }
       await audit.record(tenantId, [event('auth.login_succeeded', 200)]);
-      return (await info(tenantId, row.id)) as AccountInfo;
+      return { account };
+    },
+
+    async secondFactor({ tenantId, ticket, code, sourceIp }) {
+      const db = await storage.tenant(tenantId);
+      const now = clock.now().getTime();
+      const accountId = (await db.query<{ account_id: string }>(`SELECT account_id FROM ${db.table('account_tokens')} WHERE token_hash = ? AND purpose = 'second-factor' AND used_at IS NULL AND expires_at > ?`, [hashToken(ticket), now]))[0]?.account_id;
+      const account = accountId === undefined ? undefined : await info(tenantId, accountId);
+      const factors = accountId === undefined ? undefined : await selectSecondFactors(db, accountId);
+      if (account === undefined || factors?.totp_sealed === null || factors?.totp_sealed === undefined) throw secondFactorFailed();
+      const throttleKey = `second-factor|${tenantId}|${account.id}`;
+      const verdict = await throttle.check(throttleKey, sourceIp);
+      if (!verdict.allowed) throw throttled(verdict);
+      let method: 'totp' | 'recovery-code' | undefined;
+      const secret = open(await derived(tenantId, 'seal'), factors.totp_sealed, totpAad(tenantId, account.id));
+      const step = await verifyTotp(secret, code.replace(/\s/g, ''), now, factors.totp_last_step === null ? undefined : Number(factors.totp_last_step));
+      if (step !== undefined && (await useTotpStep(db, account.id, step))) method = 'totp';
+      else if (factors.recovery_codes !== null) {
+        const hashes = JSON.parse(factors.recovery_codes) as Array<string | null>;
+        const index = matchRecoveryCode(hashes, code);
+        if (index >= 0) {
+          const left = JSON.stringify(hashes.map((h, i) => (i === index ? null : h)));
+          if (await replaceRecoveryCodes(db, account.id, factors.recovery_codes, left)) method = 'recovery-code';
+        }
+      }
+      if (method === undefined) {
+        await throttle.failed(throttleKey, sourceIp);
+        await audit.record(tenantId, [authEvent('auth.mfa_failed', account, sourceIp, 401)]);
+        throw secondFactorFailed();
+      }
+      // A statement with RETURNING writes: through a transaction, so SQLite's writer runs it.
+      if ((await db.transaction((tx) => spendAccountToken(tx, hashToken(ticket), 'second-factor', now))) !== account.id) throw secondFactorFailed();
+      await throttle.succeeded(throttleKey);
+      await audit.record(tenantId, [authEvent('auth.login_succeeded', account, sourceIp, 200, method)]);
+      return account;
+    },
+
+    async beginTotp({ tenantId, accountId, password, sourceIp }) {
+      const { account } = await reauthenticate(tenantId, accountId, password, sourceIp);
+      const secret = newTotpSecret();
+      await updatePendingTotp(await storage.tenant(tenantId), accountId, seal(await derived(tenantId, 'seal'), secret, totpAad(tenantId, accountId)));
+      return totpEnrolment(secret, `Tresor (${tenantId})`, account.email);
+    },
+
+    async confirmTotp({ tenantId, accountId, code, sourceIp }) {
+      const db = await storage.tenant(tenantId);
+      const account = await info(tenantId, accountId);
+      const factors = await selectSecondFactors(db, accountId);
+      if (account === undefined || factors?.totp_pending_sealed === null || factors?.totp_pending_sealed === undefined) {
+        throw new IdentityError('second-factor-failed', 'Start the enrolment first: there is no new secret to confirm.', { status: 409, expose: true });
+      }
+      const key = await derived(tenantId, 'seal');
+      const secret = open(key, factors.totp_pending_sealed, totpAad(tenantId, accountId));
+      const step = await verifyTotp(secret, code.replace(/\s/g, ''), clock.now().getTime());
+      if (step === undefined) throw secondFactorFailed();
+      const { codes, hashes } = newRecoveryCodes();
+      await db.transaction(async (tx) => {
+        await activateTotp(tx, accountId, factors.totp_pending_sealed as Uint8Array, step, JSON.stringify(hashes), clock.now().getTime());
+        await audit.appendIn(tx, tenantId, [authEvent('auth.mfa_enrolled', account, sourceIp, 200, 'totp')]);
+      });
+      return { recoveryCodes: codes };
     },
   };
 }

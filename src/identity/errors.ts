@@ -17,7 +17,8 @@ export type IdentityErrorCode =
   | 'login-throttled'
   | 'account-locked'
   | 'csrf-invalid'
-  | 'password-wrong';
+  | 'password-wrong'
+  | 'second-factor-failed';
 
 export class IdentityError extends AppError<IdentityErrorCode> {}
 

@@ -56,6 +56,17 @@ export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: A
       return { token, session };
     }
 
+    /** A new session and token on every login (OWASP ASVS 5 V7.2.4); any cookie sent along is ignored. */
+    async function startSession(request: FastifyRequest, reply: FastifyReply, account: { id: string; role: string }, secondFactor: boolean) {
+      const { token, session } = await sessions.start(tenantOf(request), account.id, { secondFactor, sourceIp: request.ip });
+      setCookie(reply, token);
+      return reply.status(200).send({
+        account: { id: account.id, role: account.role },
+        session: { id: session.id, secondFactor: session.secondFactor, expiresAt: session.expiresAt },
+        csrfToken: sessions.csrfToken(token),
+      });
+    }
+
     /** A live session whose request carries its CSRF token: for every cookie-authenticated change (OWASP CSRF Prevention Cheat Sheet). */
     async function changing(request: FastifyRequest): Promise<{ token: string; session: SessionInfo }> {
       const live = await current(request);
@@ -77,15 +88,38 @@ export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: A
     app.post('/auth/login', { bodyLimit: 16 * 1024 }, async (request, reply) => {
       const { email, password } = fields(request, 'email', 'password');
       const tenantId = tenantOf(request);
-      const account = await accounts.login({ tenantId, tenantActive: await active(tenantId), email, password, sourceIp: request.ip });
-      // A new session and token on every login (OWASP ASVS 5 V7.2.4); any cookie sent along is ignored.
-      const { token, session } = await sessions.start(tenantId, account.id, { secondFactor: false, sourceIp: request.ip });
-      setCookie(reply, token);
-      return reply.status(200).send({
-        account: { id: account.id, role: account.role },
-        session: { id: session.id, secondFactor: session.secondFactor, expiresAt: session.expiresAt },
-        csrfToken: sessions.csrfToken(token),
-      });
+      const { account, secondFactorTicket } = await accounts.login({ tenantId, tenantActive: await active(tenantId), email, password, sourceIp: request.ip });
+      // An account with a second factor gets a ticket for it, never a session for the password alone.
+      if (secondFactorTicket !== undefined) return reply.status(200).send({ secondFactorRequired: true, ticket: secondFactorTicket, methods: ['totp', 'recovery-code'] });
+      return startSession(request, reply, account, false);
+    });
+
+    app.post('/auth/second-factor', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+      const { ticket, code } = fields(request, 'ticket', 'code');
+      const tenantId = tenantOf(request);
+      if (!(await active(tenantId))) throw new IdentityError('second-factor-failed', 'The code is not valid.', { status: 401, expose: true });
+      const account = await accounts.secondFactor({ tenantId, ticket, code, sourceIp: request.ip });
+      return startSession(request, reply, account, true);
+    });
+
+    app.post('/auth/totp', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+      const { session } = await changing(request);
+      const { password } = fields(request, 'password');
+      const enrolment = await accounts.beginTotp({ tenantId: tenantOf(request), accountId: session.accountId, password, sourceIp: request.ip });
+      return reply.status(200).send(enrolment);
+    });
+
+    app.post('/auth/totp/confirm', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+      const { token, session } = await changing(request);
+      const { code } = fields(request, 'code');
+      const tenantId = tenantOf(request);
+      const { recoveryCodes } = await accounts.confirmTotp({ tenantId, accountId: session.accountId, code, sourceIp: request.ip });
+      // Both factors were just shown: the session says so, under a new token (OWASP ASVS 5 V7.2.4).
+      await sessions.markSecondFactor(tenantId, session.id);
+      const fresh = await sessions.rotate(tenantId, token);
+      if (fresh === undefined) throw noSession();
+      setCookie(reply, fresh);
+      return reply.status(200).send({ recoveryCodes, csrfToken: sessions.csrfToken(fresh) });
     });
 
     app.get('/auth/sessions', async (request, reply) => {

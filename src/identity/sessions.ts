@@ -48,6 +48,8 @@ export interface Sessions {
   revoke(tenantId: string, sessionId: string): Promise<boolean>;
   /** Every live session of the account but `except` (a password change keeps the session it was made in). */
   revokeAll(tenantId: string, accountId: string, except?: string): Promise<number>;
+  /** Records that this session's owner has now passed a second factor (after enrolling one). */
+  markSecondFactor(tenantId: string, sessionId: string): Promise<void>;
   /** A fresh token for the same session; the old one stops working at once. */
   rotate(tenantId: string, token: string): Promise<string | undefined>;
   /** The CSRF token of a session: an HMAC of its token, so nothing more is stored. */
@@ -128,6 +130,10 @@ export function createSessions({ storage, clock, policy = sessionDefaults }: { s
     async revokeAll(tenantId, accountId, except) {
       const db = await storage.tenant(tenantId);
       return db.execute(`UPDATE ${db.table('sessions')} SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL AND id <> ?`, [clock.now().getTime(), accountId, except ?? '']);
+    },
+    async markSecondFactor(tenantId, sessionId) {
+      const db = await storage.tenant(tenantId);
+      await db.execute(`UPDATE ${db.table('sessions')} SET second_factor = 1 WHERE id = ?`, [sessionId]);
     },
     async rotate(tenantId, token) {
       const db = await storage.tenant(tenantId);
