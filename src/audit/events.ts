@@ -31,6 +31,8 @@ export const auditActions = [
   'session.revoked',
   'auth.mfa_failed',
   'auth.mfa_enrolled',
+  'auth.mfa_removed',
+  'auth.recovery_codes_renewed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

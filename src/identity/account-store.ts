@@ -47,6 +47,15 @@ export async function activateTotp(db: SqlExecutor, id: string, sealed: Uint8Arr
   await db.execute(`UPDATE ${db.table('accounts')} SET totp_sealed = ?, totp_pending_sealed = NULL, totp_last_step = ?, recovery_codes = ?, updated_at = ? WHERE id = ?`, [sealed, step, recoveryCodes, at, id]);
 }
 
+/** Removes the account's TOTP secret and recovery codes. */
+export async function clearSecondFactors(db: SqlExecutor, id: string, at: number): Promise<void> {
+  await db.execute(`UPDATE ${db.table('accounts')} SET totp_sealed = NULL, totp_pending_sealed = NULL, totp_last_step = NULL, recovery_codes = NULL, updated_at = ? WHERE id = ?`, [at, id]);
+}
+
+export async function updateRecoveryCodes(db: SqlExecutor, id: string, recoveryCodes: string, at: number): Promise<void> {
+  await db.execute(`UPDATE ${db.table('accounts')} SET recovery_codes = ?, updated_at = ? WHERE id = ?`, [recoveryCodes, at, id]);
+}
+
 /** Records a used time step only if it is later than the last one: two concurrent uses of one code cannot both win. */
 export async function useTotpStep(db: SqlExecutor, id: string, step: number): Promise<boolean> {
   return (await db.execute(`UPDATE ${db.table('accounts')} SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)`, [step, id, step])) === 1;

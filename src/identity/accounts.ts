@@ -7,6 +7,7 @@ import type { Storage } from '../platform/db/index.js';
 import { randomToken } from '../platform/random-token.js';
 import {
   activateTotp,
+  clearSecondFactors,
   insertAccount,
   insertAccountToken,
   replaceRecoveryCodes,
@@ -17,7 +18,9 @@ import {
   updatePassword,
   updatePasswordHash,
   updatePendingTotp,
+  updateRecoveryCodes,
   useTotpStep,
+  type SecondFactorRow,
 } from './account-store.js';
 import { IdentityError } from './errors.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
@@ -69,6 +72,10 @@ export interface Accounts {
   beginTotp(input: { tenantId: string; accountId: string; password: string; sourceIp: string }): Promise<TotpEnrolment>;
   /** Step 2: a code from the new secret makes it the account's second factor; ten recovery codes, shown once. */
   confirmTotp(input: { tenantId: string; accountId: string; code: string; sourceIp: string }): Promise<{ readonly recoveryCodes: readonly string[] }>;
+  /** Removes the second factor: needs the password and a current code (or a recovery code). The caller ends the other sessions (V7.4.3). */
+  removeTotp(input: { tenantId: string; accountId: string; password: string; code: string; sourceIp: string }): Promise<void>;
+  /** Ten new recovery codes, shown once; the old ones stop working. Needs the password. */
+  renewRecoveryCodes(input: { tenantId: string; accountId: string; password: string; sourceIp: string }): Promise<{ readonly recoveryCodes: readonly string[] }>;
   /**
    * A password change by its owner, who must give the current password (OWASP ASVS 5 V6.2.3);
    * the new one passes the policy. Wrong current passwords count towards the login throttle.
@@ -133,12 +140,27 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
   const ticketMinutes = 5;
   const secondFactorFailed = () => new IdentityError('second-factor-failed', 'The code is not valid.', { status: 401, expose: true });
   const accountActor = (account: { id: string; role: string }) => ({ id: `account:${account.id}`, role: account.role, client: 'tresor-auth' });
-  const authEvent = (action: 'auth.login_succeeded' | 'auth.mfa_failed' | 'auth.mfa_enrolled', account: { id: string; role: string }, sourceIp: string, status: number, detail = '') => ({
+  const hasTotp = (factors: SecondFactorRow): factors is SecondFactorRow & { totp_sealed: Uint8Array } => factors.totp_sealed !== null && factors.totp_sealed !== undefined;
+  const authEvent = (action: 'auth.login_succeeded' | 'auth.mfa_failed' | 'auth.mfa_enrolled' | 'auth.mfa_removed' | 'auth.recovery_codes_renewed', account: { id: string; role: string }, sourceIp: string, status: number, detail = '') => ({
     ...operatorEvent(action, accountActor(account), { resources: [`Account/${account.id}`], outcome: status < 400 ? 'success' : 'failure', detail }),
     purpose: 'HOPERAT' as const,
     sourceIp,
     status,
   });
+
+  /** Checks and uses up a TOTP code (its time step) or a recovery code; which one worked, or undefined. */
+  async function useSecondFactor(tenantId: string, accountId: string, factors: SecondFactorRow & { totp_sealed: Uint8Array }, code: string, now: number): Promise<'totp' | 'recovery-code' | undefined> {
+    const db = await storage.tenant(tenantId);
+    const secret = open(await derived(tenantId, 'seal'), factors.totp_sealed, totpAad(tenantId, accountId));
+    const step = await verifyTotp(secret, code.replace(/\s/g, ''), now, factors.totp_last_step === null ? undefined : Number(factors.totp_last_step));
+    if (step !== undefined && (await useTotpStep(db, accountId, step))) return 'totp';
+    if (factors.recovery_codes === null) return undefined;
+    const hashes = JSON.parse(factors.recovery_codes) as Array<string | null>;
+    const index = matchRecoveryCode(hashes, code);
+    if (index < 0) return undefined;
+    const left = JSON.stringify(hashes.map((h, i) => (i === index ? null : h)));
+    return (await replaceRecoveryCodes(db, accountId, factors.recovery_codes, left)) ? 'recovery-code' : undefined;
+  }
 
   /** Re-authentication by password for a sensitive change; wrong passwords count on the login throttle. */
   async function reauthenticate(tenantId: string, accountId: string, password: string, sourceIp: string) {
@@ -272,22 +294,11 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       const accountId = (await db.query<{ account_id: string }>(`SELECT account_id FROM ${db.table('account_tokens')} WHERE token_hash = ? AND purpose = 'second-factor' AND used_at IS NULL AND expires_at > ?`, [hashToken(ticket), now]))[0]?.account_id;
       const account = accountId === undefined ? undefined : await info(tenantId, accountId);
       const factors = accountId === undefined ? undefined : await selectSecondFactors(db, accountId);
-      if (account === undefined || factors?.totp_sealed === null || factors?.totp_sealed === undefined) throw secondFactorFailed();
+      if (account === undefined || factors === undefined || !hasTotp(factors)) throw secondFactorFailed();
       const throttleKey = `second-factor|${tenantId}|${account.id}`;
       const verdict = await throttle.check(throttleKey, sourceIp);
       if (!verdict.allowed) throw throttled(verdict);
-      let method: 'totp' | 'recovery-code' | undefined;
-      const secret = open(await derived(tenantId, 'seal'), factors.totp_sealed, totpAad(tenantId, account.id));
-      const step = await verifyTotp(secret, code.replace(/\s/g, ''), now, factors.totp_last_step === null ? undefined : Number(factors.totp_last_step));
-      if (step !== undefined && (await useTotpStep(db, account.id, step))) method = 'totp';
-      else if (factors.recovery_codes !== null) {
-        const hashes = JSON.parse(factors.recovery_codes) as Array<string | null>;
-        const index = matchRecoveryCode(hashes, code);
-        if (index >= 0) {
-          const left = JSON.stringify(hashes.map((h, i) => (i === index ? null : h)));
-          if (await replaceRecoveryCodes(db, account.id, factors.recovery_codes, left)) method = 'recovery-code';
-        }
-      }
+      const method = await useSecondFactor(tenantId, account.id, factors, code, now);
       if (method === undefined) {
         await throttle.failed(throttleKey, sourceIp);
         await audit.record(tenantId, [authEvent('auth.mfa_failed', account, sourceIp, 401)]);
@@ -298,6 +309,39 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       await throttle.succeeded(throttleKey);
       await audit.record(tenantId, [authEvent('auth.login_succeeded', account, sourceIp, 200, method)]);
       return account;
+    },
+
+    async removeTotp({ tenantId, accountId, password, code, sourceIp }) {
+      const { account } = await reauthenticate(tenantId, accountId, password, sourceIp);
+      const db = await storage.tenant(tenantId);
+      const factors = await selectSecondFactors(db, accountId);
+      if (factors === undefined || !hasTotp(factors)) throw new IdentityError('second-factor-failed', 'This account has no second factor.', { status: 409, expose: true });
+      const throttleKey = `second-factor|${tenantId}|${accountId}`;
+      const verdict = await throttle.check(throttleKey, sourceIp);
+      if (!verdict.allowed) throw throttled(verdict);
+      if ((await useSecondFactor(tenantId, accountId, factors, code, clock.now().getTime())) === undefined) {
+        await throttle.failed(throttleKey, sourceIp);
+        await audit.record(tenantId, [authEvent('auth.mfa_failed', account, sourceIp, 401, 'remove')]);
+        throw secondFactorFailed();
+      }
+      await throttle.succeeded(throttleKey);
+      await db.transaction(async (tx) => {
+        await clearSecondFactors(tx, accountId, clock.now().getTime());
+        await audit.appendIn(tx, tenantId, [authEvent('auth.mfa_removed', account, sourceIp, 200, 'totp')]);
+      });
+    },
+
+    async renewRecoveryCodes({ tenantId, accountId, password, sourceIp }) {
+      const { account } = await reauthenticate(tenantId, accountId, password, sourceIp);
+      const db = await storage.tenant(tenantId);
+      const factors = await selectSecondFactors(db, accountId);
+      if (factors === undefined || !hasTotp(factors)) throw new IdentityError('second-factor-failed', 'This account has no second factor.', { status: 409, expose: true });
+      const { codes, hashes } = newRecoveryCodes();
+      await db.transaction(async (tx) => {
+        await updateRecoveryCodes(tx, accountId, JSON.stringify(hashes), clock.now().getTime());
+        await audit.appendIn(tx, tenantId, [authEvent('auth.recovery_codes_renewed', account, sourceIp, 200)]);
+      });
+      return { recoveryCodes: codes };
     },
 
     async beginTotp({ tenantId, accountId, password, sourceIp }) {

@@ -67,6 +67,15 @@ export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: A
       });
     }
 
+    /** After a password or factor change: every other session ends (OWASP ASVS 5 V7.4.3), this one goes on under a new token (V7.2.4). */
+    async function afterFactorChange(reply: FastifyReply, tenantId: string, token: string, session: SessionInfo) {
+      const ended = await sessions.revokeAll(tenantId, session.accountId, session.id);
+      const fresh = await sessions.rotate(tenantId, token);
+      if (fresh === undefined) throw noSession();
+      setCookie(reply, fresh);
+      return reply.status(200).send({ otherSessionsEnded: ended, csrfToken: sessions.csrfToken(fresh) });
+    }
+
     /** A live session whose request carries its CSRF token: for every cookie-authenticated change (OWASP CSRF Prevention Cheat Sheet). */
     async function changing(request: FastifyRequest): Promise<{ token: string; session: SessionInfo }> {
       const live = await current(request);
@@ -133,12 +142,21 @@ export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: A
       const { current: now, next } = fields(request, 'current', 'next');
       const tenantId = tenantOf(request);
       await accounts.changePassword({ tenantId, accountId: session.accountId, current: now, next, sourceIp: request.ip });
-      // Every other session ends (OWASP ASVS 5 V7.4.3); this one continues under a new token (V7.2.4).
-      const ended = await sessions.revokeAll(tenantId, session.accountId, session.id);
-      const fresh = await sessions.rotate(tenantId, token);
-      if (fresh === undefined) throw noSession();
-      setCookie(reply, fresh);
-      return reply.status(200).send({ otherSessionsEnded: ended, csrfToken: sessions.csrfToken(fresh) });
+      return afterFactorChange(reply, tenantId, token, session);
+    });
+
+    app.post('/auth/totp/remove', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+      const { token, session } = await changing(request);
+      const { password, code } = fields(request, 'password', 'code');
+      const tenantId = tenantOf(request);
+      await accounts.removeTotp({ tenantId, accountId: session.accountId, password, code, sourceIp: request.ip });
+      return afterFactorChange(reply, tenantId, token, session);
+    });
+
+    app.post('/auth/recovery-codes', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+      const { session } = await changing(request);
+      const { password } = fields(request, 'password');
+      return reply.status(200).send(await accounts.renewRecoveryCodes({ tenantId: tenantOf(request), accountId: session.accountId, password, sourceIp: request.ip }));
     });
 
     app.post('/auth/logout', async (request, reply) => {

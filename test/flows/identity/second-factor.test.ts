@@ -94,5 +94,38 @@ for (const engine of engines()) {
       assert.equal(changed.statusCode, 200, changed.body);
       assert.equal(json(await post('login', { email, password: 'otter 42' }))['secondFactorRequired'], true);
     });
+
+    it('renews recovery codes with the password (the old ones stop), and removes the factor only with the password and a code', async () => {
+      const password = 'otter 42'; // since the test before
+      clock.advance(30_000);
+      const signIn = async () => {
+        const ticket = json(await post('login', { email, password }))['ticket'] as string;
+        clock.advance(30_000);
+        return post('second-factor', { ticket, code: await code() });
+      };
+      const session = await signIn();
+      const headers = { cookie: cookieOf(session), 'x-csrf-token': json(session)['csrfToken'] as string };
+      assert.equal((await post('recovery-codes', { password: 'not my password at all' }, headers)).statusCode, 403);
+      const renewed = await post('recovery-codes', { password }, headers);
+      assert.equal(renewed.statusCode, 200, renewed.body);
+      const fresh = json(renewed)['recoveryCodes'] as string[];
+      assert.equal(fresh.length, 10);
+      const ticket = () => post('login', { email, password }).then((r) => json(r)['ticket'] as string);
+      assert.equal((await post('second-factor', { ticket: await ticket(), code: recoveryCodes[7] as string })).statusCode, 401, 'an old recovery code');
+      recoveryCodes = fresh;
+
+      const other = await signIn();
+      assert.equal((await post('totp/remove', { password, code: '000000' }, headers)).statusCode, 401, 'a wrong code');
+      clock.advance(30_000);
+      const removed = await post('totp/remove', { password, code: await code() }, headers);
+      assert.equal(removed.statusCode, 200, removed.body);
+      assert.ok((json(removed)['otherSessionsEnded'] as number) >= 1);
+      assert.equal((await t.inject({ method: 'GET', url: '/tenants/clinic/auth/sessions', headers: { cookie: cookieOf(other) } })).statusCode, 401, 'the other session ended');
+      const plain = await post('login', { email, password });
+      assert.equal(json(plain)['secondFactorRequired'], undefined, 'a password alone signs in again');
+      assert.equal(json(plain)['session']['secondFactor'], false);
+      const actions = (await t.app.audit.query('clinic', { count: 20, actions: ['auth.mfa_removed', 'auth.recovery_codes_renewed'] })).map((e) => e.action).sort();
+      assert.deepEqual(actions, ['auth.mfa_removed', 'auth.recovery_codes_renewed']);
+    });
   });
 }
