@@ -77,9 +77,12 @@ export interface AccountRow {
   readonly status: string;
   readonly created_at: number | string;
   readonly updated_at: number | string;
+  /** Whether a TOTP factor is enrolled (read, not stored: derived from totp_sealed). */
+  readonly has_totp?: number | string;
 }
 
 const columns = 'id, kind, role, email_index, email_sealed, patient, password_hash, status, created_at, updated_at';
+const selected = `${columns}, CASE WHEN totp_sealed IS NULL THEN 0 ELSE 1 END AS has_totp`;
 
 export async function insertAccount(db: SqlExecutor, row: Omit<AccountRow, 'created_at' | 'updated_at'> & { readonly at: number }): Promise<boolean> {
   const inserted = await db.execute(
@@ -90,11 +93,11 @@ export async function insertAccount(db: SqlExecutor, row: Omit<AccountRow, 'crea
 }
 
 export async function selectAccount(db: SqlExecutor, id: string): Promise<AccountRow | undefined> {
-  return (await db.query<AccountRow>(`SELECT ${columns} FROM ${db.table('accounts')} WHERE id = ?`, [id]))[0];
+  return (await db.query<AccountRow>(`SELECT ${selected} FROM ${db.table('accounts')} WHERE id = ?`, [id]))[0];
 }
 
 export async function selectAccountByEmail(db: SqlExecutor, emailIndex: string): Promise<AccountRow | undefined> {
-  return (await db.query<AccountRow>(`SELECT ${columns} FROM ${db.table('accounts')} WHERE email_index = ?`, [emailIndex]))[0];
+  return (await db.query<AccountRow>(`SELECT ${selected} FROM ${db.table('accounts')} WHERE email_index = ?`, [emailIndex]))[0];
 }
 
 export async function updatePasswordHash(db: SqlExecutor, id: string, passwordHash: string, at: number): Promise<void> {
@@ -105,6 +108,12 @@ export type TokenPurpose = 'setup' | 'reset' | 'second-factor';
 
 export async function insertAccountToken(db: SqlExecutor, row: { tokenHash: Uint8Array; accountId: string; purpose: TokenPurpose; expiresAt: number }): Promise<void> {
   await db.execute(`INSERT INTO ${db.table('account_tokens')} (token_hash, account_id, purpose, expires_at) VALUES (?, ?, ?, ?)`, [row.tokenHash, row.accountId, row.purpose, row.expiresAt]);
+}
+
+/** The account a live (unused, unexpired) token of this purpose belongs to, without spending it. */
+export async function selectLiveToken(db: SqlExecutor, tokenHash: Uint8Array, purpose: TokenPurpose, now: number): Promise<string | undefined> {
+  const rows = await db.query<{ account_id: string }>(`SELECT account_id FROM ${db.table('account_tokens')} WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?`, [tokenHash, purpose, now]);
+  return rows[0]?.account_id;
 }
 
 /**

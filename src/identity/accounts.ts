@@ -4,7 +4,7 @@ import type { Keys } from '../keys/index.js';
 import { open, seal } from '../keys/envelope.js';
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
-import { randomToken } from '../platform/random-token.js';
+import { hashToken, randomToken } from '../platform/random-token.js';
 import {
   activateTotp,
   clearSecondFactors,
@@ -13,8 +13,10 @@ import {
   replaceRecoveryCodes,
   selectAccount,
   selectAccountByEmail,
+  selectLiveToken,
   selectSecondFactors,
   spendAccountToken,
+  type AccountRow,
   updatePassword,
   updatePasswordHash,
   updatePendingTotp,
@@ -110,19 +112,18 @@ function throttled(verdict: Exclude<ThrottleVerdict, { allowed: true }>): Identi
 }
 
 const tokenInvalid = () => new IdentityError('token-invalid', 'This link is not valid: it may have expired or been used already. Ask for a new one.', { status: 400, expose: true });
-const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
 export function createAccounts({ storage, keys, clock, audit, hasher, throttle }: AccountsDeps): Accounts {
   // Two keys derived from the tenant's index key (HKDF, RFC 5869; one purpose each): one makes
   // the email's lookup hash, the other seals the email itself (AES-256-GCM).
   const derived = async (tenantId: string, purpose: string) => Buffer.from(hkdfSync('sha256', await keys.indexKey(tenantId), Buffer.alloc(0), `tresor/account-email/${purpose}`, 32));
   const emailIndex = async (tenantId: string, email: string) => createHmac('sha256', await derived(tenantId, 'index')).update(email, 'utf8').digest('hex');
+  // The login throttle's key for an email: the same for the login and for re-authentication.
+  const throttleKeyOf = async (tenantId: string, email: string) => createHmac('sha256', await derived(tenantId, 'throttle')).update(email, 'utf8').digest('hex');
   const emailAad = (tenantId: string, id: string) => `account-email|${tenantId}|${id}`;
 
-  async function info(tenantId: string, id: string): Promise<AccountInfo | undefined> {
-    const row = await selectAccount(await storage.tenant(tenantId), id);
-    if (row === undefined) return undefined;
-    const factors = await selectSecondFactors(await storage.tenant(tenantId), id);
+  /** An account as callers see it, from its row (one read: the row says whether a factor is enrolled). */
+  async function toInfo(tenantId: string, row: AccountRow): Promise<AccountInfo> {
     const email = open(await derived(tenantId, 'seal'), row.email_sealed, emailAad(tenantId, row.id)).toString('utf8');
     return {
       id: row.id,
@@ -132,8 +133,13 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       email,
       ...(row.patient === null ? {} : { patient: row.patient }),
       status: row.status as AccountInfo['status'],
-      secondFactor: factors?.totp_sealed !== null && factors?.totp_sealed !== undefined,
+      secondFactor: Number(row.has_totp) === 1,
     };
+  }
+
+  async function info(tenantId: string, id: string): Promise<AccountInfo | undefined> {
+    const row = await selectAccount(await storage.tenant(tenantId), id);
+    return row === undefined ? undefined : toInfo(tenantId, row);
   }
 
   const totpAad = (tenantId: string, id: string) => `account-totp|${tenantId}|${id}`;
@@ -165,9 +171,9 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
   /** Re-authentication by password for a sensitive change; wrong passwords count on the login throttle. */
   async function reauthenticate(tenantId: string, accountId: string, password: string, sourceIp: string) {
     const row = await selectAccount(await storage.tenant(tenantId), accountId);
-    const account = await info(tenantId, accountId);
+    const account = row === undefined ? undefined : await toInfo(tenantId, row);
     if (row === undefined || account === undefined || row.status !== 'active') throw new IdentityError('unauthenticated', 'Sign in first: there is no live session.', { status: 401, expose: true });
-    const throttleKey = createHmac('sha256', await derived(tenantId, 'throttle')).update(account.email, 'utf8').digest('hex');
+    const throttleKey = await throttleKeyOf(tenantId, account.email);
     const verdict = await throttle.check(throttleKey, sourceIp);
     if (!verdict.allowed) throw throttled(verdict);
     if (!(await hasher.verify(row.password_hash ?? undefined, password)).ok) {
@@ -211,8 +217,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
         // An unknown tenant answers like an unknown token: the link does not tell which tenants exist.
         throw tokenInvalid();
       }
-      const peek = await db.query<{ account_id: string }>(`SELECT account_id FROM ${db.table('account_tokens')} WHERE token_hash = ? AND purpose = 'setup' AND used_at IS NULL AND expires_at > ?`, [hashToken(token), clock.now().getTime()]);
-      const accountId = peek[0]?.account_id;
+      const accountId = await selectLiveToken(db, hashToken(token), 'setup', clock.now().getTime());
       const account = accountId === undefined ? undefined : await info(tenantId, accountId);
       if (account === undefined) throw tokenInvalid();
       // The policy first, so a refused password leaves the token usable for the next try.
@@ -256,7 +261,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       }
       // An unknown tenant has no keys (and gets none made for it by a stranger's request).
       const throttleKey = tenantActive
-        ? createHmac('sha256', await derived(tenantId, 'throttle')).update(canonical, 'utf8').digest('hex')
+        ? await throttleKeyOf(tenantId, canonical)
         : createHash('sha256').update(`${tenantId}\n${canonical}`, 'utf8').digest('hex');
       const verdict = await throttle.check(throttleKey, sourceIp);
       if (!verdict.allowed) throw throttled(verdict);
@@ -277,7 +282,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       await throttle.succeeded(throttleKey);
       const db = await storage.tenant(tenantId);
       if (rehash) await updatePasswordHash(db, row.id, await hasher.hash(password), clock.now().getTime());
-      const account = (await info(tenantId, row.id)) as AccountInfo;
+      const account = await toInfo(tenantId, row);
       if (account.secondFactor) {
         // The password alone gets a step-up ticket, never a session.
         const ticket = randomToken();
@@ -291,7 +296,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
     async secondFactor({ tenantId, ticket, code, sourceIp }) {
       const db = await storage.tenant(tenantId);
       const now = clock.now().getTime();
-      const accountId = (await db.query<{ account_id: string }>(`SELECT account_id FROM ${db.table('account_tokens')} WHERE token_hash = ? AND purpose = 'second-factor' AND used_at IS NULL AND expires_at > ?`, [hashToken(ticket), now]))[0]?.account_id;
+      const accountId = await selectLiveToken(db, hashToken(ticket), 'second-factor', now);
       const account = accountId === undefined ? undefined : await info(tenantId, accountId);
       const factors = accountId === undefined ? undefined : await selectSecondFactors(db, accountId);
       if (account === undefined || factors === undefined || !hasTotp(factors)) throw secondFactorFailed();
@@ -304,8 +309,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
         await audit.record(tenantId, [authEvent('auth.mfa_failed', account, sourceIp, 401)]);
         throw secondFactorFailed();
       }
-      // A statement with RETURNING writes: through a transaction, so SQLite's writer runs it.
-      if ((await db.transaction((tx) => spendAccountToken(tx, hashToken(ticket), 'second-factor', now))) !== account.id) throw secondFactorFailed();
+      if ((await spendAccountToken(db, hashToken(ticket), 'second-factor', now)) !== account.id) throw secondFactorFailed();
       await throttle.succeeded(throttleKey);
       await audit.record(tenantId, [authEvent('auth.login_succeeded', account, sourceIp, 200, method)]);
       return account;

@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import { createLookupCache, type SqlDatabase } from '../platform/db/index.js';
-import { randomToken } from '../platform/random-token.js';
+import { hashToken, randomToken } from '../platform/random-token.js';
 import { IdentityError, unauthenticated } from './errors.js';
 import { parseRole, type Role } from './roles.js';
 import { insertApiKey, selectApiKey, selectApiKeys, updateApiKeyRevoked, type ApiKeyRow } from './store.js';
@@ -40,8 +40,7 @@ const keyFormat = /^tresor_sk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 // A high-entropy random secret needs no slow hash: SHA-256 cannot be brute-forced from 2^256
 // candidates (OWASP ASVS 5 V11.4.2 reserves password hashing for low-entropy secrets).
-const hashSecret = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
-const dummyHash = hashSecret('tresor-timing-equaliser');
+const dummyHash = hashToken('tresor-timing-equaliser');
 
 /** How long another node's revocation may take to count on PostgreSQL (exact on SQLite). */
 export const credentialCacheMs = 1000;
@@ -66,7 +65,7 @@ export function createApiKeys({ db, clock }: { db: SqlDatabase; clock: Clock }):
       }
       const id = randomBytes(8).toString('hex');
       const secret = randomToken(32);
-      await insertApiKey(db, { id, tenantId, role: parsedRole, label: cleanLabel, secretHash: hashSecret(secret), createdAt: clock.now().getTime() });
+      await insertApiKey(db, { id, tenantId, role: parsedRole, label: cleanLabel, secretHash: hashToken(secret), createdAt: clock.now().getTime() });
       const row = await selectApiKey(db, id);
       if (row === undefined) throw new Error('api key vanished after insert');
       return { key: `tresor_sk_${id}_${secret}`, info: toInfo(row) };
@@ -87,7 +86,7 @@ export function createApiKeys({ db, clock }: { db: SqlDatabase; clock: Clock }):
       const [, id, secret] = match as unknown as [string, string, string];
       const row = await cache.get(id, () => selectApiKey(db, id));
       // Hash and compare even for unknown ids, so timing does not tell which ids exist.
-      const matches = constantTimeEqual(hashSecret(secret), row === undefined ? dummyHash : Buffer.from(row.secret_hash));
+      const matches = constantTimeEqual(hashToken(secret), row === undefined ? dummyHash : Buffer.from(row.secret_hash));
       if (row === undefined || !matches || row.revoked_at !== null) throw unauthenticated();
       return { kind: 'service-account', id: row.id, tenantId: row.tenant_id, role: parseRole(row.role), label: row.label };
     },

@@ -1,8 +1,8 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Migration, Storage } from '../platform/db/index.js';
-import { randomToken } from '../platform/random-token.js';
+import { hashToken, randomToken } from '../platform/random-token.js';
 
 /**
  * Sessions of people (OWASP ASVS 5 V7): one per login, an opaque 256-bit token from the CSPRNG
@@ -67,7 +67,6 @@ interface Row {
   readonly expires_at: number | string;
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
 // Activity is written at most this often per session: enough precision for a 15-minute timeout.
 const touchEveryMs = 30_000;

@@ -76,14 +76,12 @@ export function createLoginThrottle({ db, clock }: { db: SqlDatabase; clock: Clo
       fromSource.push(now);
       sources.set(sourceIp, fromSource);
       const row = (
-        await db.transaction((tx) =>
-          tx.query<{ failures: number | string; locked: number | string }>(
+        await db.query<{ failures: number | string; locked: number | string }>(
             `INSERT INTO ${table} (subject, failures, last_failure_at, locked) VALUES (?, 1, ?, 0)
              ON CONFLICT (subject) DO UPDATE SET failures = ${table}.failures + 1, last_failure_at = excluded.last_failure_at,
                locked = CASE WHEN ${table}.failures + 1 >= ? THEN 1 ELSE ${table}.locked END
              RETURNING failures, locked`,
-            [account, now, throttlePolicy.lockAfterFailures],
-          ),
+          [account, now, throttlePolicy.lockAfterFailures],
         )
       )[0];
       // Identifiers nobody uses would pile up (a spray of random names): forget idle, unlocked ones now and then.

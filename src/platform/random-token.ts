@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * A URL-safe secret with `bytes` bytes of CSPRNG entropy (default 256 bits).
@@ -7,4 +7,12 @@ import { randomBytes } from 'node:crypto';
  */
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
+}
+
+/**
+ * How such a secret is stored: SHA-256 is enough for 256 random bits, which cannot be
+ * brute-forced (OWASP ASVS 5 V11.4.2 reserves slow password hashes for low-entropy secrets).
+ */
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
 }

@@ -52,6 +52,16 @@ describe('SQLite engine', () => {
     await db.close();
   });
 
+  it('runs a writing statement given to query() (INSERT … RETURNING) on the writer, durably', async () => {
+    const { file, db } = await freshDatabase();
+    const rows = await db.query<{ id: number }>('INSERT INTO items (id, name) VALUES (?, ?) RETURNING id', [7, 'g']);
+    assert.deepEqual(rows, [{ id: 7 }]);
+    const other = new Database(file, { readonly: true });
+    assert.deepEqual(other.prepare('SELECT name FROM items').all(), [{ name: 'g' }]);
+    other.close();
+    await db.close();
+  });
+
   it('runs after-commit hooks only for units that committed, once the commit is durable', async () => {
     const { file, db } = await freshDatabase();
     const ran: string[] = [];

@@ -198,6 +198,9 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     table: (name) => name,
     async query<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
       try {
+        // INSERT/UPDATE … RETURNING writes: the reader connection is read-only, so it goes
+        // through the write queue like any other change (and its group commit).
+        if (!reads.get(sql).readonly) return this.transaction((t) => t.query<T>(sql, params));
         return rowsOf<T>(reads, sql, params);
       } catch (error) {
         throw isBusy(error) ? storageUnavailable(error) : error;
