@@ -281,9 +281,9 @@ async function serve(spec: ServeSpec): Promise<void> {
     warmFhirValidator(supportedTypes);
     app = await buildApp(config, { ...(spec.sealing === 'plaintext' ? { fieldSealer: plaintextSealer } : {}), ...(spec.audit === 'off' ? { audit: noAudit } : {}) });
     await app.tenants.create(tenantId);
-    const { key } = await app.apiKeys.create({ tenantId, role: 'admin' });
+    const { key } = await app.apiKeys.create({ tenantId, role: 'service' });
     await app.tenants.create(tenantTwo);
-    const { key: keyTwo } = await app.apiKeys.create({ tenantId: tenantTwo, role: 'admin' });
+    const { key: keyTwo } = await app.apiKeys.create({ tenantId: tenantTwo, role: 'service' });
     await app.http.listen({ host: '127.0.0.1', port: 0 });
     const address = app.http.server.address();
     if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');

@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Audit, type AuditSink } from './audit/index.js';
-import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
+import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
@@ -218,8 +218,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  await http.register(fhirRoutes({ records, bundles, storage, tenants, apiKeys, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
-  await http.register(auditApiRoutes({ audit, apiKeys, tenants, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
+  // One place decides who calls a tenant endpoint (API key or session) for every surface.
+  const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants });
+  await http.register(fhirRoutes({ records, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
+  await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit }), { prefix: '/tenants/:tenant' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.

@@ -33,6 +33,14 @@ export const auditActions = [
   'auth.mfa_enrolled',
   'auth.mfa_removed',
   'auth.recovery_codes_renewed',
+  'auth.password_reset_requested',
+  'auth.password_reset',
+  'auth.unlocked',
+  'account.disabled',
+  'account.enabled',
+  'role.changed',
+  'tenant.settings_changed',
+  'access.emergency_granted',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -4,7 +4,7 @@ import { pruneAudit, verifyAudit } from './audit-commands.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
 import { userInfo } from 'node:os';
 import { operatorEvent, type Actor, type AuditAction } from '../audit/index.js';
-import { setupTokenHours } from '../identity/index.js';
+import { matrix, matrixMarkdown, setupTokenHours } from '../identity/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
@@ -21,7 +21,11 @@ Usage:
   tresor tenant create <id> [--name NAME]
   tresor tenant list
   tresor tenant disable <id>
-  tresor apikey create --tenant <id> --role <admin|clinician|reader|auditor> [--label TEXT]
+  tresor tenant set <id> --mfa <everyone|staff|optional>
+                                            who must sign in with a second factor (default: staff)
+  tresor apikey create --tenant <id> --role <role> [--label TEXT]
+                                            roles: service, service-reader, auditor, front-desk, billing,
+                                            tenant-admin (tresor roles prints what each may do)
   tresor apikey list --tenant <id>
   tresor apikey revoke <key-id>
   tresor register [--json]                  the data register: every stored field, its class and protection
@@ -36,9 +40,13 @@ Usage:
                                             unfinished rotation of the same scope instead of starting another
   tresor keys status [--json]               key versions per tenant, rotation jobs and their progress
   tresor user create --tenant <id> --role <role> --email <address> [--patient Patient/<id>]
+                    [--practitioner Practitioner/<id>]
                                             a person's account (roles: tenant-admin, clinician, front-desk,
-                                            billing, auditor, patient — patient needs --patient); prints a
+                                            billing, auditor, patient — patient needs --patient; a clinician's
+                                            --practitioner defines the patients in their care); prints a
                                             one-time setup token as the last line
+  tresor roles [--json]                     the permission matrix: each role's record types, actions, data
+                                            classes, reach and capabilities
   tresor audit verify [--tenant <id>]       re-computes each tenant's audit hash chain; reports every edited,
                                             deleted, inserted, reordered or cut event; exit 1 on any finding
   tresor audit prune [--tenant <id>]        deletes events older than audit.retentionDays (6 years) behind a
@@ -61,6 +69,8 @@ const options = {
   subject: { type: 'string' },
   email: { type: 'string' },
   patient: { type: 'string' },
+  practitioner: { type: 'string' },
+  mfa: { type: 'string' },
   master: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -105,6 +115,10 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
   }
   if (command === 'register') {
     printRegister(io, values['json'] === true);
+    return { exitCode: 0 };
+  }
+  if (command === 'roles') {
+    io.stdout(values['json'] === true ? JSON.stringify(matrix, null, 2) : matrixMarkdown().trimEnd());
     return { exitCode: 0 };
   }
   if (command === 'keys' && sub === 'generate-master') {
@@ -166,6 +180,12 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
     else for (const t of tenants) io.stdout(`${t.id}\t${t.status}\t${t.createdAt}\t${t.name}`);
     return;
   }
+  if (command === 'tenant' && sub === 'set') {
+    const tenant = await core.tenants.setMfaPolicy(need(arg, '<id>'), need(values['mfa'], '--mfa'));
+    await audited(tenant.id, 'tenant.settings_changed', { detail: `mfa ${tenant.mfaPolicy}` });
+    io.stdout(`tenant ${tenant.id}: second factor required for ${tenant.mfaPolicy === 'optional' ? 'nobody by policy' : tenant.mfaPolicy}`);
+    return;
+  }
   if (command === 'tenant' && sub === 'disable') {
     const tenant = await core.tenants.disable(need(arg, '<id>'));
     await audited(tenant.id, 'tenant.disabled');
@@ -192,6 +212,7 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
       role: need(values['role'], '--role'),
       email: need(values['email'], '--email'),
       ...(typeof values['patient'] === 'string' ? { patient: values['patient'] } : {}),
+      ...(typeof values['practitioner'] === 'string' ? { practitioner: values['practitioner'] } : {}),
       by: operator(),
     });
     io.stdout(`created account ${account.id} (${account.role}) in tenant ${tenantId} for ${account.email}; it has no password yet.`);

@@ -25,6 +25,8 @@ const secondFactors = (t: (name: string) => string, blob: string) => [
 export const accountMigrations: readonly Migration[] = [
   { id: 'identity/101-accounts', up: { sqlite: (t) => accounts(t, 'BLOB'), postgres: (t) => accounts(t, 'BYTEA') } },
   { id: 'identity/103-second-factors', up: { sqlite: (t) => secondFactors(t, 'BLOB'), postgres: (t) => secondFactors(t, 'BYTEA') } },
+  // A staff account may be linked to its Practitioner resource: a clinician's care relationships follow from it.
+  { id: 'identity/104-account-practitioner', up: { sqlite: (t) => [`ALTER TABLE ${t('accounts')} ADD COLUMN practitioner TEXT`], postgres: (t) => [`ALTER TABLE ${t('accounts')} ADD COLUMN practitioner TEXT`] } },
 ];
 
 export interface SecondFactorRow {
@@ -73,6 +75,7 @@ export interface AccountRow {
   readonly email_index: string;
   readonly email_sealed: Uint8Array;
   readonly patient: string | null;
+  readonly practitioner: string | null;
   readonly password_hash: string | null;
   readonly status: string;
   readonly created_at: number | string;
@@ -81,13 +84,13 @@ export interface AccountRow {
   readonly has_totp?: number | string;
 }
 
-const columns = 'id, kind, role, email_index, email_sealed, patient, password_hash, status, created_at, updated_at';
+const columns = 'id, kind, role, email_index, email_sealed, patient, practitioner, password_hash, status, created_at, updated_at';
 const selected = `${columns}, CASE WHEN totp_sealed IS NULL THEN 0 ELSE 1 END AS has_totp`;
 
 export async function insertAccount(db: SqlExecutor, row: Omit<AccountRow, 'created_at' | 'updated_at'> & { readonly at: number }): Promise<boolean> {
   const inserted = await db.execute(
-    `INSERT INTO ${db.table('accounts')} (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email_index) DO NOTHING`,
-    [row.id, row.kind, row.role, row.email_index, row.email_sealed, row.patient, row.password_hash, row.status, row.at, row.at],
+    `INSERT INTO ${db.table('accounts')} (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email_index) DO NOTHING`,
+    [row.id, row.kind, row.role, row.email_index, row.email_sealed, row.patient, row.practitioner, row.password_hash, row.status, row.at, row.at],
   );
   return inserted === 1;
 }

@@ -25,13 +25,11 @@ import {
   type SecondFactorRow,
 } from './account-store.js';
 import { IdentityError } from './errors.js';
+import { parseRole, personRoles, type PersonRole } from './permissions.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
 import type { LoginThrottle, ThrottleVerdict } from './throttle.js';
 import { matchRecoveryCode, newRecoveryCodes, newTotpSecret, totpEnrolment, verifyTotp, type TotpEnrolment } from './totp.js';
 
-/** The roles people hold (the permission matrix arrives with the rest of issue #5). */
-export const personRoles = ['tenant-admin', 'clinician', 'front-desk', 'billing', 'auditor', 'patient'] as const;
-export type PersonRole = (typeof personRoles)[number];
 
 /** How long a setup link works: long enough for an invitation to be read, short enough to expire unused (ASVS 5 V6.4.1). */
 export const setupTokenHours = 72;
@@ -43,6 +41,8 @@ export interface AccountInfo {
   readonly role: PersonRole;
   readonly email: string;
   readonly patient?: string;
+  /** A staff account's own Practitioner resource (a clinician's care relationships follow from it). */
+  readonly practitioner?: string;
   readonly status: 'invited' | 'active';
   readonly secondFactor: boolean;
 }
@@ -52,10 +52,12 @@ export interface Accounts {
    * Creates an account that has no password yet, and a single-use setup token (256 bits, shown
    * once, stored as SHA-256) with which its owner chooses one.
    */
-  invite(input: { tenantId: string; role: string; email: string; patient?: string; by: Actor }): Promise<{ account: AccountInfo; setupToken: string }>;
+  invite(input: { tenantId: string; role: string; email: string; patient?: string; practitioner?: string; by: Actor }): Promise<{ account: AccountInfo; setupToken: string }>;
   /** Spends a setup token and sets the first password (policy: passwords.ts); the token works once. */
   completeSetup(input: { tenantId: string; token: string; password: string; sourceIp: string }): Promise<AccountInfo>;
   get(tenantId: string, id: string): Promise<AccountInfo | undefined>;
+  /** What a request needs of its account (role, status, links), without opening the sealed email. */
+  access(tenantId: string, id: string): Promise<Pick<AccountInfo, 'id' | 'role' | 'status' | 'patient' | 'practitioner' | 'secondFactor'> | undefined>;
   /**
    * The password step of a login. One answer — `401 login-failed` — and the same argon2 work for
    * a wrong password, an unknown email, an account without a password yet, and an unknown or
@@ -111,6 +113,17 @@ function throttled(verdict: Exclude<ThrottleVerdict, { allowed: true }>): Identi
   return new IdentityError('login-throttled', `Too many failed sign-ins; try again in ${verdict.retryAfterSeconds} s.`, { status: 429, expose: true, headers: { 'retry-after': String(verdict.retryAfterSeconds) } });
 }
 
+/** A patient account is linked to exactly one Patient; a staff account may be linked to its Practitioner. */
+export function checkLinks(role: string, patient: string | undefined, practitioner: string | undefined): void {
+  if ((role === 'patient') !== (patient !== undefined)) {
+    throw new IdentityError('role-invalid', 'A patient account is linked to exactly one Patient (Patient/<id>), and only a patient account is.', { status: 400, expose: true });
+  }
+  if (patient !== undefined && !/^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(patient)) throw new IdentityError('role-invalid', 'The patient must be given as Patient/<id>.', { status: 400, expose: true });
+  if (practitioner !== undefined && (role === 'patient' || !/^Practitioner\/[A-Za-z0-9\-.]{1,64}$/.test(practitioner))) {
+    throw new IdentityError('role-invalid', 'A staff account\'s practitioner is given as Practitioner/<id>; patient accounts have none.', { status: 400, expose: true });
+  }
+}
+
 const tokenInvalid = () => new IdentityError('token-invalid', 'This link is not valid: it may have expired or been used already. Ask for a new one.', { status: 400, expose: true });
 
 export function createAccounts({ storage, keys, clock, audit, hasher, throttle }: AccountsDeps): Accounts {
@@ -132,6 +145,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       role: row.role as PersonRole,
       email,
       ...(row.patient === null ? {} : { patient: row.patient }),
+      ...(row.practitioner === null || row.practitioner === undefined ? {} : { practitioner: row.practitioner }),
       status: row.status as AccountInfo['status'],
       secondFactor: Number(row.has_totp) === 1,
     };
@@ -185,14 +199,9 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
   }
 
   return {
-    async invite({ tenantId, role, email, patient, by }) {
-      if (!(personRoles as readonly string[]).includes(role)) {
-        throw new IdentityError('role-invalid', `Unknown role "${role}"; one of: ${personRoles.join(', ')}.`, { status: 400, expose: true });
-      }
-      if ((role === 'patient') !== (patient !== undefined)) {
-        throw new IdentityError('role-invalid', 'A patient account is linked to exactly one Patient (Patient/<id>), and only a patient account is.', { status: 400, expose: true });
-      }
-      if (patient !== undefined && !/^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(patient)) throw new IdentityError('role-invalid', 'The patient must be given as Patient/<id>.', { status: 400, expose: true });
+    async invite({ tenantId, role, email, patient, practitioner, by }) {
+      parseRole(role, personRoles);
+      checkLinks(role, patient, practitioner);
       const canonical = canonicalEmail(email);
       const db = await storage.tenant(tenantId);
       const id = `usr_${randomBytes(8).toString('hex')}`;
@@ -201,7 +210,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       const index = await emailIndex(tenantId, canonical);
       const sealed = seal(await derived(tenantId, 'seal'), Buffer.from(canonical, 'utf8'), emailAad(tenantId, id));
       await db.transaction(async (tx) => {
-        const created = await insertAccount(tx, { id, kind: role === 'patient' ? 'patient' : 'staff', role, email_index: index, email_sealed: sealed, patient: patient ?? null, password_hash: null, status: 'invited', at: now });
+        const created = await insertAccount(tx, { id, kind: role === 'patient' ? 'patient' : 'staff', role, email_index: index, email_sealed: sealed, patient: patient ?? null, practitioner: practitioner ?? null, password_hash: null, status: 'invited', at: now });
         if (!created) throw new IdentityError('account-exists', 'This tenant already has an account with that email address.', { status: 409, expose: true });
         await insertAccountToken(tx, { tokenHash: hashToken(token), accountId: id, purpose: 'setup', expiresAt: now + setupTokenHours * 3_600_000 });
         await audit.appendIn(tx, tenantId, [operatorEvent('account.created', by, { resources: [`Account/${id}`], subjects: patient === undefined ? [] : [patient], detail: role })]);
@@ -234,6 +243,19 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
     },
 
     get: info,
+
+    async access(tenantId, id) {
+      const row = await selectAccount(await storage.tenant(tenantId), id);
+      if (row === undefined) return undefined;
+      return {
+        id: row.id,
+        role: row.role as PersonRole,
+        status: row.status as AccountInfo['status'],
+        ...(row.patient === null ? {} : { patient: row.patient }),
+        ...(row.practitioner === null || row.practitioner === undefined ? {} : { practitioner: row.practitioner }),
+        secondFactor: Number(row.has_totp) === 1,
+      };
+    },
 
     async changePassword({ tenantId, accountId, current, next, sourceIp }) {
       const { row, account } = await reauthenticate(tenantId, accountId, current, sourceIp).catch(async (error: unknown) => {

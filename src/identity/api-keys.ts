@@ -4,17 +4,8 @@ import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import { createLookupCache, type SqlDatabase } from '../platform/db/index.js';
 import { hashToken, randomToken } from '../platform/random-token.js';
 import { IdentityError, unauthenticated } from './errors.js';
-import { parseRole, type Role } from './roles.js';
+import { keyRoles, parseRole, type Principal, type Role } from './permissions.js';
 import { insertApiKey, selectApiKey, selectApiKeys, updateApiKeyRevoked, type ApiKeyRow } from './store.js';
-
-/** Who is calling: resolved once per request, carried to every check and (later) audit event. */
-export interface Principal {
-  readonly kind: 'service-account';
-  readonly id: string;
-  readonly tenantId: string;
-  readonly role: Role;
-  readonly label: string;
-}
 
 export interface ApiKeyInfo {
   readonly id: string;
@@ -58,7 +49,7 @@ export function createApiKeys({ db, clock }: { db: SqlDatabase; clock: Clock }):
 
   return {
     async create({ tenantId, role, label }) {
-      const parsedRole = parseRole(role);
+      const parsedRole = parseRole(role, keyRoles);
       const cleanLabel = (label ?? `${parsedRole} key`).normalize('NFC').trim();
       if (cleanLabel.length === 0 || cleanLabel.length > 200 || /\p{Cc}/u.test(cleanLabel)) {
         throw new IdentityError('role-invalid', 'A key label is 1–200 printable characters.', { status: 400 });

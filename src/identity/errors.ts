@@ -18,13 +18,14 @@ export type IdentityErrorCode =
   | 'account-locked'
   | 'csrf-invalid'
   | 'password-wrong'
-  | 'second-factor-failed';
+  | 'second-factor-failed'
+  | 'second-factor-required';
 
 export class IdentityError extends AppError<IdentityErrorCode> {}
 
 export function unauthenticated(): IdentityError {
   // RFC 6750 §3: a 401 on a bearer-protected resource carries WWW-Authenticate.
-  return new IdentityError('unauthenticated', 'A valid API key is required: Authorization: Bearer <key>.', {
+  return new IdentityError('unauthenticated', 'A valid credential is required: Authorization: Bearer <API key>, or a session cookie.', {
     status: 401,
     headers: { 'www-authenticate': 'Bearer realm="tresor"' },
   });

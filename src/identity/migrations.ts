@@ -10,7 +10,15 @@ const loginThrottle = (t: (name: string) => string) => [
   `CREATE TABLE ${t('login_throttle')} (subject TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at BIGINT NOT NULL, locked INTEGER NOT NULL)`,
 ];
 
+// The placeholder roles of API keys before the permission matrix: an `admin` or `clinician` key
+// was a backend integration with full record access (now `service`), `reader` read-only.
+const keyRoleNames = () => [
+  `UPDATE api_keys SET role = 'service' WHERE role IN ('admin', 'clinician')`,
+  `UPDATE api_keys SET role = 'service-reader' WHERE role = 'reader'`,
+];
+
 export const identityMigrations: readonly Migration[] = [
   { id: 'identity/001-api-keys', up: { sqlite: (t) => apiKeys(t, 'BLOB'), postgres: (t) => apiKeys(t, 'BYTEA') } },
   { id: 'identity/002-login-throttle', up: { sqlite: loginThrottle, postgres: loginThrottle } },
+  { id: 'identity/003-key-roles', up: { sqlite: (t) => keyRoleNames().map((sql) => sql.replace('api_keys', t('api_keys'))), postgres: (t) => keyRoleNames().map((sql) => sql.replace('api_keys', t('api_keys'))) } },
 ];

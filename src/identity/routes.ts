@@ -3,25 +3,12 @@ import { operatorEvent, type Audit } from '../audit/index.js';
 import { HttpError } from '../platform/http/index.js';
 import type { Tenants } from '../tenants/index.js';
 import type { Accounts } from './accounts.js';
+import { cookieToken, csrfInvalid, sessionCookie } from './authenticate.js';
 import { IdentityError } from './errors.js';
 import type { SessionInfo, Sessions } from './sessions.js';
 
-/**
- * The session cookie: `__Host-` so it is only ever set by this origin over HTTPS for path `/`
- * (RFC 6265bis §4.1.3.2), `HttpOnly` so no script reads it, `SameSite=Strict` so no other site's
- * page sends it (OWASP ASVS 5 V3.3.x). No Max-Age: the server ends sessions (sessions.ts).
- */
-export const sessionCookie = '__Host-tresor_session';
 const setCookie = (reply: FastifyReply, token: string) => reply.header('set-cookie', `${sessionCookie}=${token}; Path=/; Secure; HttpOnly; SameSite=Strict`);
 const clearCookie = (reply: FastifyReply) => reply.header('set-cookie', `${sessionCookie}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0`);
-
-function cookieToken(request: FastifyRequest): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === sessionCookie) return value.join('=') || undefined;
-  }
-  return undefined;
-}
 
 const noSession = () => new IdentityError('unauthenticated', 'Sign in first: there is no live session.', { status: 401, expose: true });
 const badToken = () => new IdentityError('token-invalid', 'This link is not valid: it may have expired or been used already. Ask for a new one.', { status: 400, expose: true });
@@ -80,9 +67,7 @@ export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: A
     async function changing(request: FastifyRequest): Promise<{ token: string; session: SessionInfo }> {
       const live = await current(request);
       const presented = request.headers['x-csrf-token'];
-      if (!sessions.checkCsrf(live.token, typeof presented === 'string' ? presented : undefined)) {
-        throw new IdentityError('csrf-invalid', 'Send the X-CSRF-Token header you got at login.', { status: 403, expose: true });
-      }
+      if (!sessions.checkCsrf(live.token, typeof presented === 'string' ? presented : undefined)) throw csrfInvalid();
       return live;
     }
 

@@ -3,8 +3,9 @@ import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError, sendProblem } from '../platform/http/index.js';
-import { forbidden, hasPermission, unauthenticated, type ApiKeys, type Permission, type Principal } from '../identity/index.js';
+import { forbidden, hasCapability, mayDo, type Authenticator, type Capability, type Principal, type RecordAction } from '../identity/index.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
+import { supportedTypes } from './resource-types.js';
 import { purposesOfUse, toAuditEvent, type Actor, type Audit, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
 import type { Role } from '../identity/index.js';
 import type { BundleAudit, BundleProcessor, Disclosed } from './bundles.js';
@@ -22,8 +23,8 @@ declare module 'fastify' {
     purpose: PurposeOfUse;
   }
   interface FastifyContextConfig {
-    /** What the route needs; absent = public (only `metadata`). */
-    permission?: Permission;
+    /** What the route needs: an action on the route's resource type, or a capability; absent = public (only `metadata`). */
+    need?: { readonly action: RecordAction } | { readonly capability: Capability } | { readonly bundle: true };
   }
 }
 
@@ -32,7 +33,7 @@ export interface FhirRoutesDeps {
   readonly bundles: BundleProcessor;
   readonly storage: Storage;
   readonly tenants: Tenants;
-  readonly apiKeys: ApiKeys;
+  readonly authenticator: Authenticator;
   readonly audit: Audit;
   readonly clock: Clock;
   readonly publicUrl: string | undefined;
@@ -50,50 +51,32 @@ function acceptsJson(request: FastifyRequest): boolean {
 
 // ── The security pipeline of every FHIR request, in the order it runs ───────────────────────
 // 1. the tenant in the path is a valid id            → 400
-// 2. the caller presents a valid credential          → 401
+// 2. the caller presents a valid credential          → 401 (API key, or session cookie)
 // 3. the credential belongs to that tenant           → 403 (a key never crosses tenants)
 // 4. the tenant exists and is active                 → 403 / 404
-// 5. the caller's role grants the route's permission → 403
-// 6. the client accepts JSON                          → 406
+// 5. a session's change carries its CSRF token;      → 403
+//    its second factor, if the tenant requires one
+// 6. the caller's role may do the route's action on  → 403
+//    its resource type (the permission matrix)
+// 7. the client accepts JSON                          → 406
 // Body parsing only happens after all of these (onRequest runs before the body is read).
 
 function checkTenantParam(request: FastifyRequest): void {
   request.tenantId = parseTenantId((request.params as { tenant: string }).tenant);
 }
 
-function makeAuthenticate(apiKeys: ApiKeys) {
-  return async (request: FastifyRequest): Promise<void> => {
-    const header = request.headers.authorization;
-    const match = header === undefined ? null : /^Bearer +(\S+)$/i.exec(header);
-    if (match === null) throw unauthenticated();
-    request.principal = await apiKeys.authenticate(match[1] as string);
-  };
-}
-
-function bindTenant(request: FastifyRequest): void {
-  if (request.principal?.tenantId !== request.tenantId) throw forbidden('This credential is not valid for this tenant.');
-}
-
-function makeRequireActiveTenant(tenants: Tenants) {
-  return (request: FastifyRequest) => tenants.requireActive(request.tenantId);
-}
-
+/** Step 6: the permission matrix, for the route's resource type (unsupported types go on to their 404). */
 function checkPermission(request: FastifyRequest): void {
-  const permission = request.routeOptions.config.permission;
-  if (permission !== undefined && (request.principal === null || !hasPermission(request.principal.role, permission))) {
-    throw forbidden(`Your role does not allow this (${permission}).`);
+  const need = request.routeOptions.config.need;
+  const principal = request.principal as Principal;
+  if (need === undefined || 'bundle' in need) return;
+  if ('capability' in need) {
+    if (!hasCapability(principal.role, need.capability)) throw forbidden(`Your role (${principal.role}) does not allow this (${need.capability}).`);
+    return;
   }
-}
-
-const permissionOfMethod: Readonly<Record<string, Permission>> = { GET: 'records:read', POST: 'records:write', PUT: 'records:write', DELETE: 'records:delete' };
-
-function checkBundlePermissions(request: FastifyRequest): void {
-  const entries = (request.body as { entry?: unknown } | null)?.entry;
-  if (!Array.isArray(entries) || request.principal === null) return;
-  for (const entry of entries) {
-    const method = (entry as { request?: { method?: unknown } } | null)?.request?.method;
-    const permission = typeof method === 'string' ? permissionOfMethod[method] : undefined;
-    if (permission !== undefined && !hasPermission(request.principal.role, permission)) throw forbidden(`Your role does not allow this (${permission}).`);
+  const { type } = request.params as { type?: string };
+  if (type !== undefined && supportedTypes.includes(type) && !mayDo(principal.role, type, need.action)) {
+    throw forbidden(`Your role (${principal.role}) may not ${need.action} ${type}.`);
   }
 }
 
@@ -102,7 +85,16 @@ function checkBundlePermissions(request: FastifyRequest): void {
  * audit event. Without the header each role has a default: clinicians and readers treat (TREAT),
  * administrators run the practice (HOPERAT).
  */
-const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = { admin: 'HOPERAT', clinician: 'TREAT', reader: 'TREAT', auditor: 'HOPERAT' };
+const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = {
+  'tenant-admin': 'HOPERAT',
+  clinician: 'TREAT',
+  'front-desk': 'HOPERAT',
+  billing: 'HPAYMT',
+  auditor: 'HOPERAT',
+  patient: 'PATRQT',
+  service: 'TREAT',
+  'service-reader': 'TREAT',
+};
 
 function checkPurpose(request: FastifyRequest): void {
   const header = request.headers['x-purpose-of-use'];
@@ -199,8 +191,11 @@ function actionOf(request: FastifyRequest): AuditAction {
   }
 }
 
-const actorOf = (request: FastifyRequest): Actor =>
-  request.principal === null ? { id: 'anonymous', role: 'none', client: '' } : { id: request.principal.id, role: request.principal.role, client: request.principal.label };
+const actorOf = (request: FastifyRequest): Actor => {
+  const p = request.principal;
+  if (p === null) return { id: 'anonymous', role: 'none', client: '' };
+  return p.kind === 'person' ? { id: `account:${p.id}`, role: p.role, client: 'session' } : { id: p.id, role: p.role, client: p.label };
+};
 
 /** An audit event of this request: ids, patients and data classes only, never contents. */
 function eventOf(request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput {
@@ -220,15 +215,11 @@ function eventOf(request: FastifyRequest, action: AuditAction, disclosed: readon
 }
 
 /** The security pipeline of every tenant route (numbered above), as one onRequest hook. */
-function makeSecurityPipeline(apiKeys: ApiKeys, tenants: Tenants) {
-  const authenticate = makeAuthenticate(apiKeys);
-  const requireActiveTenant = makeRequireActiveTenant(tenants);
+function makeSecurityPipeline(authenticator: Authenticator) {
   return async (request: FastifyRequest): Promise<void> => {
     checkTenantParam(request);
-    if (request.routeOptions.config.permission === undefined) return;
-    await authenticate(request);
-    bindTenant(request);
-    await requireActiveTenant(request);
+    if (request.routeOptions.config.need === undefined) return;
+    request.principal = await authenticator.principal(request, request.tenantId);
     checkPermission(request);
     checkAccept(request);
     checkPurpose(request);
@@ -255,7 +246,7 @@ async function auditFailure(audit: Audit, request: FastifyRequest, appError: App
 }
 
 export function fhirRoutes(deps: FhirRoutesDeps) {
-  const { records, bundles, storage, tenants, apiKeys, audit, clock } = deps;
+  const { records, bundles, storage, audit, clock } = deps;
 
   const disclosedOf = (stored: StoredResource): Disclosed => ({ ref: `${stored.type}/${stored.id}/_history/${stored.versionId}`, subject: stored.subject, classes: stored.classes });
 
@@ -270,7 +261,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       record: (events) => audit.record(request.tenantId, events),
     };
   };
-  const securityPipeline = makeSecurityPipeline(apiKeys, tenants);
+  const securityPipeline = makeSecurityPipeline(deps.authenticator);
 
   const baseUrl = (request: FastifyRequest) => `${deps.publicUrl ?? `${request.protocol}://${request.host}`}/tenants/${request.tenantId}/fhir`;
   const tenantData = async (request: FastifyRequest): Promise<TenantData> => ({ tenantId: request.tenantId, db: await storage.tenant(request.tenantId) });
@@ -294,10 +285,8 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
   }
 
   const lenient = (request: FastifyRequest) => /handling=lenient/.test(String(request.headers.prefer ?? ''));
-  const read: RouteShorthandOptions = { config: { permission: 'records:read' } };
-  const write: RouteShorthandOptions = { config: { permission: 'records:write' } };
-  const remove: RouteShorthandOptions = { config: { permission: 'records:delete' } };
-  const auditRead: RouteShorthandOptions = { config: { permission: 'audit:read' } };
+  const need = (action: RecordAction): RouteShorthandOptions => ({ config: { need: { action } } });
+  const auditRead: RouteShorthandOptions = { config: { need: { capability: 'audit:read' } } };
 
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.decorateRequest('principal', null);
@@ -368,8 +357,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     });
 
     // A Bundle needs, entry by entry, what the same request would need on its own.
-    app.post('/', read, async (request, reply) => {
-      checkBundlePermissions(request);
+    app.post('/', { config: { need: { bundle: true } } }, async (request, reply) => {
       const result = await bundles.process(await tenantData(request), request.body, baseUrl(request), bundleAudit(request));
       return reply.type(fhirJson).send(result.bundle);
     });
@@ -385,18 +373,18 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       return reply.type(fhirJson).send(searchsetBundle(baseUrl(request), type, result, clock.now()));
     };
 
-    app.get('/:type', read, async (request, reply) => {
+    app.get('/:type', need('search'), async (request, reply) => {
       const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
       return search(request, reply, [...new URLSearchParams(query)]);
     });
 
-    app.post('/:type/_search', read, async (request, reply) => {
+    app.post('/:type/_search', need('search'), async (request, reply) => {
       const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
       const form = Array.isArray(request.body) ? (request.body as Array<[string, string]>) : [];
       return search(request, reply, [...new URLSearchParams(query), ...form]);
     });
 
-    app.post('/:type', write, async (request, reply) => {
+    app.post('/:type', need('create'), async (request, reply) => {
       const { type } = request.params as { type: string };
       const t = await tenantData(request);
       const prepared = await records.prepare(t.tenantId, type, request.body, { mode: 'create' });
@@ -409,14 +397,14 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       return sendWritten(request, reply, stored, 201);
     });
 
-    app.get('/:type/:id', read, async (request, reply) => {
+    app.get('/:type/:id', need('read'), async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
       const stored = await records.read(await tenantData(request), type, id);
       await recorded(request, 'record.read', [disclosedOf(stored)]);
       return sendResource(reply, stored);
     });
 
-    app.put('/:type/:id', write, async (request, reply) => {
+    app.put('/:type/:id', need('update'), async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
       const ifMatch = request.headers['if-match'];
       const t = await tenantData(request);
@@ -429,7 +417,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       return sendWritten(request, reply, resource, created ? 201 : 200);
     });
 
-    app.delete('/:type/:id', remove, async (request, reply) => {
+    app.delete('/:type/:id', need('delete'), async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
       const ifMatch = request.headers['if-match'];
       const t = await tenantData(request);
@@ -442,7 +430,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       return reply.status(204).send();
     });
 
-    app.get('/:type/:id/_history', read, async (request, reply) => {
+    app.get('/:type/:id/_history', need('history'), async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
       const q = request.query as Record<string, string | undefined>;
       for (const name of Object.keys(q)) {
@@ -462,7 +450,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       return reply.type(fhirJson).send(historyBundle(baseUrl(request), type, id, history, { count, offset }, clock.now()));
     });
 
-    app.get('/:type/:id/_history/:versionId', read, async (request, reply) => {
+    app.get('/:type/:id/_history/:versionId', need('read'), async (request, reply) => {
       const { type, id, versionId } = request.params as { type: string; id: string; versionId: string };
       const stored = await records.vread(await tenantData(request), type, id, versionId);
       await recorded(request, 'record.read', [disclosedOf(stored)]);
@@ -473,8 +461,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
 export interface AuditApiDeps {
   readonly audit: Audit;
-  readonly apiKeys: ApiKeys;
-  readonly tenants: Tenants;
+  readonly authenticator: Authenticator;
   readonly publicUrl: string | undefined;
 }
 
@@ -486,7 +473,7 @@ export interface AuditApiDeps {
  */
 export function auditApiRoutes(deps: AuditApiDeps) {
   const { audit } = deps;
-  const securityPipeline = makeSecurityPipeline(deps.apiKeys, deps.tenants);
+  const securityPipeline = makeSecurityPipeline(deps.authenticator);
   const names: Readonly<Record<string, string>> = { actor: 'agent', patient: 'patient', action: 'subtype', outcome: 'outcome', limit: '_count', before: '_before' };
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.decorateRequest('principal', null);
@@ -498,7 +485,7 @@ export function auditApiRoutes(deps: AuditApiDeps) {
       if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
       return sendProblem(reply, appError);
     });
-    app.get('/audit', { config: { permission: 'audit:read' } }, async (request, reply) => {
+    app.get('/audit', { config: { need: { capability: 'audit:read' } } }, async (request, reply) => {
       // The same filter as the FHIR search, under plain names.
       const translated: Record<string, string[]> = {};
       for (const [name, raw] of Object.entries(request.query as Record<string, unknown>)) {

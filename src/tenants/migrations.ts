@@ -12,4 +12,13 @@ export const tenantsMigrations: readonly Migration[] = [
       ],
     },
   },
+  {
+    // Who must sign in with two factors (SPEC I3; OWASP ASVS 5 V6.3.3): everyone, staff only
+    // (the default: everyone who can reach many patients' records), or nobody by policy.
+    id: 'tenants/002-mfa-policy',
+    up: {
+      sqlite: (t) => [`ALTER TABLE ${t('tenants')} ADD COLUMN mfa_policy TEXT NOT NULL DEFAULT 'staff' CHECK (mfa_policy IN ('everyone', 'staff', 'optional'))`],
+      postgres: (t) => [`ALTER TABLE ${t('tenants')} ADD COLUMN mfa_policy TEXT NOT NULL DEFAULT 'staff' CHECK (mfa_policy IN ('everyone', 'staff', 'optional'))`],
+    },
+  },
 ];

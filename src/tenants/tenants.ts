@@ -1,7 +1,10 @@
 import type { Clock } from '../platform/clock.js';
 import { createLookupCache, type Storage } from '../platform/db/index.js';
 import { TenantError } from './errors.js';
-import { insertTenant, selectTenant, selectTenants, updateTenantDisabled, type TenantRow } from './store.js';
+import { insertTenant, selectTenant, selectTenants, updateMfaPolicy, updateTenantDisabled, type MfaPolicy, type TenantRow } from './store.js';
+
+export type { MfaPolicy } from './store.js';
+export const mfaPolicies: readonly MfaPolicy[] = ['everyone', 'staff', 'optional'];
 import { parseTenantId, tenantIdPattern } from './tenant-id.js';
 
 export interface Tenant {
@@ -10,6 +13,8 @@ export interface Tenant {
   readonly status: 'active' | 'disabled';
   readonly createdAt: string;
   readonly disabledAt?: string;
+  /** Who must sign in with a second factor: everyone, staff (default) or nobody by policy. */
+  readonly mfaPolicy: MfaPolicy;
   /** Where its data set lives (file or schema), for operators. */
   readonly dataSet: string;
 }
@@ -21,6 +26,9 @@ export interface Tenants {
   disable(id: string): Promise<Tenant>;
   /** Throws unless the tenant exists and is active; used on every data request. */
   requireActive(id: string): Promise<void>;
+  /** The tenant's second-factor policy (cached like its status). */
+  mfaPolicy(id: string): Promise<MfaPolicy>;
+  setMfaPolicy(id: string, policy: string): Promise<Tenant>;
 }
 
 export interface TenantsDeps {
@@ -39,6 +47,7 @@ export function createTenants({ storage, clock }: TenantsDeps): Tenants {
     status: row.status,
     createdAt: new Date(Number(row.created_at)).toISOString(),
     ...(row.disabled_at === null ? {} : { disabledAt: new Date(Number(row.disabled_at)).toISOString() }),
+    mfaPolicy: row.mfa_policy,
     dataSet: storage.describeTenant(row.id),
   });
 
@@ -84,6 +93,21 @@ export function createTenants({ storage, clock }: TenantsDeps): Tenants {
       const row = await statusCache.get(id, () => selectTenant(storage.platform, id));
       if (row === undefined) throw new TenantError('tenant-not-found', 'No such tenant.', { status: 404 });
       if (row.status !== 'active') throw new TenantError('tenant-disabled', 'This tenant is disabled.', { status: 403 });
+    },
+    async mfaPolicy(id) {
+      const row = await statusCache.get(id, () => selectTenant(storage.platform, id));
+      return row?.mfa_policy ?? 'everyone';
+    },
+    async setMfaPolicy(rawId, policy) {
+      const id = parseTenantId(rawId);
+      if (!(mfaPolicies as readonly string[]).includes(policy)) {
+        throw new TenantError('setting-invalid', `The second-factor policy is one of: ${mfaPolicies.join(', ')}.`, { status: 400 });
+      }
+      await updateMfaPolicy(storage.platform, id, policy as MfaPolicy);
+      statusCache.delete(id);
+      const tenant = await get(id);
+      if (tenant === undefined) throw new TenantError('tenant-not-found', `No tenant ${id}.`, { status: 404 });
+      return tenant;
     },
   };
 }

@@ -7,6 +7,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppOverrides, type Tresor } from '../../src/app.js';
 import { loadConfig, type ConfigInput } from '../../src/config/index.js';
 import { fixedClock } from '../../src/platform/clock.js';
+import type { KeyRole } from '../../src/identity/index.js';
 
 export type EngineName = 'sqlite' | 'postgres';
 
@@ -22,8 +23,8 @@ export interface TestApp {
   /** The PostgreSQL schema prefix of this app's data sets (for child processes on the same data). */
   readonly schemaPrefix: string;
   /** Creates a tenant and returns an API key for it with the given role. */
-  tenant(id: string, role?: 'admin' | 'clinician' | 'reader' | 'auditor'): Promise<string>;
-  key(tenantId: string, role: 'admin' | 'clinician' | 'reader' | 'auditor'): Promise<string>;
+  tenant(id: string, role?: KeyRole): Promise<string>;
+  key(tenantId: string, role: KeyRole): Promise<string>;
   inject(opts: { method: string; url: string; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
@@ -53,14 +54,14 @@ export async function startTestApp(engine: EngineName, overrides: ConfigInput = 
   const base = fixedClock(new Date('2026-01-01T00:00:00Z'));
   const clock = { now: () => (base.advance(1), base.now()) };
   const app = await buildApp(config, { logDestination: sink, clock, ...appOverrides });
-  const key = async (tenantId: string, role: 'admin' | 'clinician' | 'reader' | 'auditor') => (await app.apiKeys.create({ tenantId, role })).key;
+  const key = async (tenantId: string, role: KeyRole) => (await app.apiKeys.create({ tenantId, role })).key;
   return {
     app,
     logs,
     dataDir,
     schemaPrefix,
     key,
-    async tenant(id, role = 'admin') {
+    async tenant(id, role = 'service') {
       await app.tenants.create(id);
       return key(id, role);
     },

@@ -37,7 +37,7 @@ for (const engine of engines()) {
     before(async () => {
       t = await startTestApp(engine);
       key = await t.tenant('clinic');
-      reader = await t.key('clinic', 'reader');
+      reader = await t.key('clinic', 'service-reader');
       db = await t.app.storage.tenant('clinic');
     });
     after(() => t.close());
@@ -50,7 +50,7 @@ for (const engine of engines()) {
       assert.equal(event.action, 'record.created');
       assert.equal(event.outcome, 'success');
       assert.equal(event.status, 201);
-      assert.equal(event.purpose, 'HOPERAT', 'the admin role’s default purpose');
+      assert.equal(event.purpose, 'TREAT', 'the service role’s default purpose');
       assert.deepEqual(JSON.parse(event.resources), [`Patient/${patientId}/_history/1`]);
       assert.deepEqual(JSON.parse(event.subjects), [`Patient/${patientId}`]);
       assert.deepEqual(JSON.parse(event.classes), ['internal', 'personal']);
@@ -62,7 +62,7 @@ for (const engine of engines()) {
       assert.equal(read.statusCode, 200);
       event = await last();
       assert.equal(event.action, 'record.read');
-      assert.equal(event.actor_role, 'reader');
+      assert.equal(event.actor_role, 'service-reader');
       assert.equal(event.purpose, 'ETREAT');
       assert.deepEqual(JSON.parse(event.subjects), [`Patient/${patientId}`]);
       assert.deepEqual(JSON.parse(event.classes), ['health', 'internal']);
@@ -315,7 +315,7 @@ for (const engine of engines()) {
       assert.equal(read.action, 'R');
       assert.equal(read.outcome, '0');
       assert.equal(read.purposeOfEvent[0].coding[0].code, 'TREAT');
-      assert.equal(read.agent[0].role[0].text, 'reader');
+      assert.equal(read.agent[0].role[0].text, 'service-reader');
       assert.ok(read.entity.some((e: Record<string, any>) => e.what.reference === `Patient/${patientId}` && e.role?.code === '1'));
       // Filters and paging.
       const reads = json(await t.inject({ method: 'GET', url: `${base}/AuditEvent?subtype=record.read&outcome=success&_count=1`, key: auditor }));
@@ -334,7 +334,7 @@ for (const engine of engines()) {
       assert.equal(plain.statusCode, 200, plain.body);
       const body = json(plain);
       assert.equal(body['events'].length, 1);
-      assert.deepEqual([body['events'][0].action, body['events'][0].actor.role, body['events'][0].patients], ['record.read', 'reader', [`Patient/${patientId}`]]);
+      assert.deepEqual([body['events'][0].action, body['events'][0].actor.role, body['events'][0].patients], ['record.read', 'service-reader', [`Patient/${patientId}`]]);
       assert.equal(body['next'], null, 'one read of this patient: no next page');
       const paged = json(await t.inject({ method: 'GET', url: `/tenants/clinic/audit?patient=${patientId}&limit=1`, key: auditor }));
       assert.match(paged['next'], /before=\d+/);

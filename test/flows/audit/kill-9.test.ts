@@ -41,7 +41,7 @@ for (const engine of engines()) {
 
     it('every response the client got has its event, and the chain verifies after the crash', async () => {
       assert.equal(tresor(['tenant', 'create', 'clinic'], env).code, 0);
-      const key = tresor(['apikey', 'create', '--tenant', 'clinic', '--role', 'clinician'], env).stdout.trimEnd().split('\n').pop() as string;
+      const key = tresor(['apikey', 'create', '--tenant', 'clinic', '--role', 'service'], env).stdout.trimEnd().split('\n').pop() as string;
       const { child, url } = await start(env);
       const base = `${url}/tenants/clinic/fhir`;
       const answered: string[] = [];

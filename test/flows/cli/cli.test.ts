@@ -35,7 +35,7 @@ describe('tresor CLI', () => {
   });
 
   it('prints a new API key as the last line, usable at once by the running server', async () => {
-    const created = tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'reader', '--data-dir', dataDir]);
+    const created = tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'service-reader', '--data-dir', dataDir]);
     assert.equal(created.code, 0);
     const lines = created.stdout.trimEnd().split('\n');
     const key = lines[lines.length - 1] as string;
@@ -43,17 +43,17 @@ describe('tresor CLI', () => {
     const response = await app.http.inject({ method: 'GET', url: '/tenants/acme/fhir/Patient', headers: { authorization: `Bearer ${key}` } });
     assert.equal(response.statusCode, 200);
     assert.equal(tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'superuser', '--data-dir', dataDir]).code, 1);
-    assert.equal(tresor(['apikey', 'create', '--tenant', 'nope', '--role', 'admin', '--data-dir', dataDir]).code, 2);
+    assert.equal(tresor(['apikey', 'create', '--tenant', 'nope', '--role', 'service', '--data-dir', dataDir]).code, 2);
 
     const id = /^tresor_sk_([0-9a-f]{16})_/.exec(key)?.[1] as string;
-    assert.match(tresor(['apikey', 'list', '--tenant', 'acme', '--data-dir', dataDir]).stdout, new RegExp(`^${id}\treader\tactive`, 'm'));
+    assert.match(tresor(['apikey', 'list', '--tenant', 'acme', '--data-dir', dataDir]).stdout, new RegExp(`^${id}\tservice-reader\tactive`, 'm'));
     assert.equal(tresor(['apikey', 'revoke', id, '--data-dir', dataDir]).code, 0);
     assert.equal((await app.http.inject({ method: 'GET', url: '/tenants/acme/fhir/Patient', headers: { authorization: `Bearer ${key}` } })).statusCode, 401);
   });
 
   it('disables a tenant for the running server', async () => {
     assert.equal(tresor(['tenant', 'create', 'beta', '--data-dir', dataDir]).code, 0);
-    const key = tresor(['apikey', 'create', '--tenant', 'beta', '--role', 'admin', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
+    const key = tresor(['apikey', 'create', '--tenant', 'beta', '--role', 'service', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
     assert.equal(tresor(['tenant', 'disable', 'beta', '--data-dir', dataDir]).code, 0);
     const response = await app.http.inject({ method: 'GET', url: '/tenants/beta/fhir/Patient', headers: { authorization: `Bearer ${key}` } });
     assert.equal(response.statusCode, 403);
@@ -72,7 +72,7 @@ describe('tresor CLI', () => {
   });
 
   it('shreds a patient for the running server at once', async () => {
-    const key = tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'admin', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
+    const key = tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'service', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/fhir+json' };
     const created = await app.http.inject({ method: 'POST', url: '/tenants/acme/fhir/Patient', headers, payload: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Gone' }] }) });
     const id = (JSON.parse(created.body) as { id: string }).id;

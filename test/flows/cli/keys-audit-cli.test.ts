@@ -24,7 +24,7 @@ describe('tresor CLI: keys and audit', () => {
   });
 
   it('rotates tenant and master keys while the server runs, and shows the key status', async () => {
-    const key = tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'admin', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
+    const key = tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'service', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/fhir+json' };
     const created = await app.http.inject({ method: 'POST', url: '/tenants/acme/fhir/Patient', headers, payload: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Rotated' }] }) });
     const id = (JSON.parse(created.body) as { id: string }).id;
@@ -66,7 +66,7 @@ describe('tresor CLI: keys and audit', () => {
 
   it('audits admin commands and verifies the audit chains, exiting 1 when one was tampered with', async () => {
     assert.equal(tresor(['tenant', 'create', 'audited', '--data-dir', dataDir]).code, 0);
-    assert.equal(tresor(['apikey', 'create', '--tenant', 'audited', '--role', 'reader', '--data-dir', dataDir]).code, 0);
+    assert.equal(tresor(['apikey', 'create', '--tenant', 'audited', '--role', 'service-reader', '--data-dir', dataDir]).code, 0);
     const intact = tresor(['audit', 'verify', '--tenant', 'audited', '--data-dir', dataDir]);
     assert.equal(intact.code, 0, intact.stderr);
     assert.match(intact.stdout, /tenant audited: 2 events, chain intact through event 2, consistent with 2 signed checkpoint\(s\)/);

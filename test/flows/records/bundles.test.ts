@@ -90,7 +90,7 @@ for (const engine of engines()) {
       const collection = await t.inject({ method: 'POST', url: base, key, body: { resourceType: 'Bundle', type: 'collection', entry: [] } });
       assert.equal(collection.statusCode, 400);
       assert.equal(errorCode(collection), 'bundle-invalid');
-      const reader = await t.key('clinic', 'reader');
+      const reader = await t.key('clinic', 'service-reader');
       const write = { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient' } }, { resource: patient(), request: { method: 'POST', url: 'Patient' } }] };
       const denied = await t.inject({ method: 'POST', url: base, key: reader, body: write });
       assert.equal(denied.statusCode, 403, 'one write entry makes the Bundle a write');

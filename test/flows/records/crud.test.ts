@@ -89,7 +89,7 @@ for (const engine of engines()) {
     });
 
     it('lets a reader read but not write or delete', async () => {
-      const reader = await t.key('clinic', 'reader');
+      const reader = await t.key('clinic', 'service-reader');
       const p = json(await t.inject({ method: 'POST', url: `${base}/Patient`, key, body: patient() }))['id'];
       assert.equal((await t.inject({ method: 'GET', url: `${base}/Patient/${p}`, key: reader })).statusCode, 200);
       const write = await t.inject({ method: 'POST', url: `${base}/Patient`, key: reader, body: patient() });

@@ -72,7 +72,7 @@ for (const engine of engines()) {
       assert.equal(disabled.statusCode, 403);
       assert.equal(errorCode(disabled), 'tenant-disabled');
 
-      const extra = await t.app.apiKeys.create({ tenantId: 'tenant-a', role: 'reader' });
+      const extra = await t.app.apiKeys.create({ tenantId: 'tenant-a', role: 'service-reader' });
       await t.app.apiKeys.revoke(extra.info.id);
       for (const bad of [extra.key, 'tresor_sk_0000000000000000_' + 'A'.repeat(43), 'not-a-key', `${keyA}x`]) {
         const response = await t.inject({ method: 'GET', url: '/tenants/tenant-a/fhir/Patient', key: bad });
