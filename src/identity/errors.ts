@@ -19,7 +19,10 @@ export type IdentityErrorCode =
   | 'csrf-invalid'
   | 'password-wrong'
   | 'second-factor-failed'
-  | 'second-factor-required';
+  | 'second-factor-required'
+  | 'outside-compartment'
+  | 'not-in-care'
+  | 'break-glass-invalid';
 
 export class IdentityError extends AppError<IdentityErrorCode> {}
 

@@ -7,6 +7,7 @@ import { responseBundle, searchsetBundle, type ResponseEntry } from './fhir/bund
 import { operationOutcome } from './fhir/operation-outcome.js';
 import type { AuditEventInput } from '../audit/index.js';
 import type { SqlExecutor } from '../platform/db/index.js';
+import type { RecordGuard } from './guard.js';
 import { requireDefinition, requireId, type Disclosure, type PreparedWrite, type Records, type StoredResource, type TenantData, type TenantView } from './records.js';
 
 /** One resource an entry disclosed or changed, as the audit trail names it. */
@@ -71,7 +72,7 @@ function parseRequestUrl(raw: string, baseUrl: string): { type: string; id?: str
 
 /** batch and transaction Bundles at the tenant's base (R4 §3.1.0.11). */
 export function createBundleProcessor({ records, clock }: BundleDeps) {
-  async function parseEntries(tenantId: string, body: unknown, baseUrl: string): Promise<{ kind: 'batch' | 'transaction'; operations: Array<Operation | AppError> }> {
+  async function parseEntries(t: TenantData, guard: RecordGuard, body: unknown, baseUrl: string): Promise<{ kind: 'batch' | 'transaction'; operations: Array<Operation | AppError> }> {
     if (!isObject(body) || body['resourceType'] !== 'Bundle') throw invalid('bundle-invalid', 'POST to the base takes a Bundle of type batch or transaction.');
     const kind = body['type'];
     if (kind !== 'batch' && kind !== 'transaction') throw invalid('bundle-invalid', 'Bundle.type must be batch or transaction.', [{ expression: 'Bundle.type', diagnostics: 'Expected batch or transaction.' }]);
@@ -108,17 +109,32 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
         const target = parseRequestUrl(url, baseUrl);
         requireDefinition(target.type);
         const resource = kind === 'transaction' ? rewriteReferences(entry['resource'], assigned) : entry['resource'];
+        // Each entry needs what the same request would need on its own (the permission matrix).
+        const { tenantId } = t;
         switch (method) {
-          case 'POST':
+          case 'POST': {
             if (target.id !== undefined || target.params !== undefined) throw invalid('bundle-invalid', 'POST takes a url of the form Type.');
-            return { method, type: target.type, write: await records.prepare(tenantId, target.type, resource, { mode: 'create', ...(newIds.has(index) ? { id: newIds.get(index) as string } : {}) }) };
-          case 'PUT':
+            guard.allow(target.type, 'create');
+            const admitted = await guard.admit(t, target.type, { mode: 'create' }, resource);
+            const write = await records.prepare(tenantId, target.type, admitted.body, { mode: 'create', ...(newIds.has(index) ? { id: newIds.get(index) as string } : {}) });
+            await guard.reach(t, write.keySubject, `${target.type}/${write.id}`, { newPatient: target.type === 'Patient' });
+            return { method, type: target.type, write };
+          }
+          case 'PUT': {
             if (target.id === undefined || target.versionId !== undefined) throw invalid('bundle-invalid', 'PUT takes a url of the form Type/id.');
-            return { method, type: target.type, id: requireId(target.id), write: await records.prepare(tenantId, target.type, resource, { mode: 'update', id: target.id }), ifMatch };
+            guard.allow(target.type, 'update');
+            const admitted = await guard.admit(t, target.type, { mode: 'update', id: requireId(target.id) }, resource);
+            const write = await records.prepare(tenantId, target.type, admitted.body, { mode: 'update', id: target.id });
+            if (target.type !== 'Patient') await guard.reach(t, write.keySubject, `${target.type}/${target.id}`);
+            return { method, type: target.type, id: target.id, write, ifMatch: ifMatch ?? admitted.ifMatch };
+          }
           case 'DELETE':
             if (target.id === undefined || target.versionId !== undefined) throw invalid('bundle-invalid', 'DELETE takes a url of the form Type/id.');
+            guard.allow(target.type, 'delete');
             return { method, type: target.type, id: requireId(target.id), ifMatch };
           case 'GET':
+            guard.allow(target.type, target.id === undefined ? 'search' : 'read');
+            if (target.params !== undefined) guard.checkSearch(target.type, target.params);
             return { method, ...target };
           default:
             throw invalid('bundle-invalid', 'entry.request.method must be GET, POST, PUT or DELETE.');
@@ -147,27 +163,31 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
 
   const disclosedOf = (stored: StoredResource): Disclosed => ({ ref: `${stored.type}/${stored.id}/_history/${stored.versionId}`, subject: stored.subject, classes: stored.classes });
 
-  async function run(exec: TenantView, operation: Operation, baseUrl: string, audit: BundleAudit): Promise<{ entry: ResponseEntry; event: AuditEventInput }> {
+  async function run(exec: TenantView, operation: Operation, baseUrl: string, audit: BundleAudit, guard: RecordGuard): Promise<{ entry: ResponseEntry; event: AuditEventInput }> {
     switch (operation.method) {
       case 'POST': {
-        const stored = await records.createIn(exec, operation.write);
+        const stored = await guard.disclose(exec, await records.createIn(exec, operation.write), { inScope: true });
         return { entry: written('201 Created', stored), event: audit.event('created', [disclosedOf(stored)], 201) };
       }
       case 'PUT': {
-        const { resource, created } = await records.updateIn(exec, operation.write, operation.ifMatch);
+        const { resource: stored, created } = await records.updateIn(exec, operation.write, operation.ifMatch);
+        const resource = await guard.disclose(exec, stored, { inScope: true });
         return { entry: written(created ? '201 Created' : '200 OK', resource), event: audit.event(created ? 'created' : 'updated', [disclosedOf(resource)], created ? 201 : 200) };
       }
       case 'DELETE': {
+        const current = await records.peek(exec, operation.type, operation.id);
+        if (current !== undefined) await guard.reach(exec, current.subject, `${operation.type}/${operation.id}`);
         const { subject } = await records.deleteIn(exec, operation.type, operation.id, operation.ifMatch);
         return { entry: { status: '204 No Content' }, event: audit.event('deleted', [{ ref: `${operation.type}/${operation.id}`, subject: subject ?? '_tenant', classes: [] }], 204) };
       }
       case 'GET': {
         if (operation.id === undefined) {
-          const result = await records.search(exec, operation.type, operation.params ?? [], false);
+          const found = await records.search(exec, operation.type, operation.params ?? [], false, guard.scope);
+          const result = { ...found, matches: await guard.discloseAll(exec, found.matches.map((m) => ({ ...m, type: operation.type }))) };
           const disclosed = result.matches.map((m) => ({ ref: `${operation.type}/${m.id}/_history/${m.versionId}`, subject: m.subject, classes: m.classes }));
           return { entry: { status: '200 OK', resource: searchsetBundle(baseUrl, operation.type, result, clock.now()) }, event: audit.event('searched', disclosed, 200) };
         }
-        const stored = operation.versionId === undefined ? await records.read(exec, operation.type, operation.id) : await records.vread(exec, operation.type, operation.id, operation.versionId);
+        const stored = await guard.disclose(exec, operation.versionId === undefined ? await records.read(exec, operation.type, operation.id) : await records.vread(exec, operation.type, operation.id, operation.versionId));
         return { entry: { status: '200 OK', etag: `W/"${stored.versionId}"`, lastModified: stored.lastUpdated, resource: stored.content }, event: audit.event('read', [disclosedOf(stored)], 200) };
       }
     }
@@ -184,8 +204,8 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
   const order = { DELETE: 0, POST: 1, PUT: 2, GET: 3 } as const;
 
   return {
-    async process(t: TenantData, body: unknown, baseUrl: string, audit: BundleAudit): Promise<{ kind: 'batch' | 'transaction'; bundle: string }> {
-      const { kind, operations } = await parseEntries(t.tenantId, body, baseUrl);
+    async process(t: TenantData, body: unknown, baseUrl: string, audit: BundleAudit, guard: RecordGuard): Promise<{ kind: 'batch' | 'transaction'; bundle: string }> {
+      const { kind, operations } = await parseEntries(t, guard, body, baseUrl);
       const view = (db: TenantView['db']): TenantView => ({ tenantId: t.tenantId, db });
       if (kind === 'transaction') {
         const firstError = operations.find((op): op is AppError => op instanceof AppError);
@@ -197,7 +217,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
           const sequence = ops.map((op, index) => ({ op, index })).sort((a, b) => order[a.op.method] - order[b.op.method] || a.index - b.index);
           for (const { op, index } of sequence) {
             try {
-              const { entry, event } = await run(view(tx), op, baseUrl, audit);
+              const { entry, event } = await run(view(tx), op, baseUrl, audit, guard);
               results[index] = entry;
               events.push(event);
             } catch (error) {
@@ -217,12 +237,12 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
           if (op instanceof AppError) return failed(op);
           try {
             if (op.method === 'GET') {
-              const { entry, event } = await run(view(t.db), op, baseUrl, audit);
+              const { entry, event } = await run(view(t.db), op, baseUrl, audit, guard);
               reads.push(event);
               return entry;
             }
             return await t.db.transaction(async (tx) => {
-              const { entry, event } = await run(view(tx), op, baseUrl, audit);
+              const { entry, event } = await run(view(tx), op, baseUrl, audit, guard);
               await audit.appendIn(tx, [event]);
               return entry;
             });

@@ -135,6 +135,26 @@ export const dataRegister: Readonly<Record<string, Readonly<Record<string, DataC
     verification: 'health',
     provision: 'health',
   },
+  // Payment data (SPEC: card payments): what was billed and how it is to be paid. Who owes it
+  // and to whom are references (internal); the amounts, line items and terms are payment data.
+  Invoice: {
+    identifier: 'payment',
+    status: 'internal',
+    cancelledReason: 'payment',
+    type: 'internal',
+    subject: 'internal',
+    recipient: 'internal',
+    date: 'internal',
+    participant: 'internal',
+    issuer: 'internal',
+    account: 'internal',
+    lineItem: 'payment',
+    totalPriceComponent: 'payment',
+    totalNet: 'payment',
+    totalGross: 'payment',
+    paymentTerms: 'payment',
+    note: 'health',
+  },
 };
 
 /** What Tresor stores outside FHIR resources, for the same register. */

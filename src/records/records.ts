@@ -10,7 +10,7 @@ import { collectReferences, distinctTargets, missingReferenceIssues } from './re
 import { indexEntriesOf, keySubjectOf, resourceTypeDefinition, sortDateOf, type FhirResource, type ResourceTypeDefinition } from './resource-types.js';
 import { fieldEncryption, type FieldSealer, type SealContext } from './sealing.js';
 import { parseSearch, type SearchLimits, type SearchQuery } from './search/parse.js';
-import { buildSearchSql } from './search/sql.js';
+import { buildSearchSql, type RecordScope } from './search/sql.js';
 import {
   eraseSubject,
   insertCurrent,
@@ -24,6 +24,7 @@ import {
   selectHistory,
   selectLive,
   selectPage,
+  selectInCare,
   selectReferrer,
   selectVersion,
   updateCurrent,
@@ -98,7 +99,12 @@ export interface Records {
   update(t: TenantData, type: string, id: string, body: unknown, ifMatch?: string): Promise<{ resource: StoredResource; created: boolean }>;
   delete(t: TenantData, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined; subject: string | undefined }>;
   history(t: TenantView, type: string, id: string, page: { count: number; offset: number }): Promise<{ entries: HistoryEntry[]; total: number }>;
-  search(t: TenantView, type: string, params: ReadonlyArray<readonly [string, string]>, lenient: boolean): Promise<SearchResult>;
+  /** `scope` restricts the matches in SQL (the permission matrix's reach); default: every record. */
+  search(t: TenantView, type: string, params: ReadonlyArray<readonly [string, string]>, lenient: boolean, scope?: RecordScope): Promise<SearchResult>;
+  /** A resource's current version and whose it is, without opening it (for access decisions). */
+  peek(t: TenantView, type: string, id: string): Promise<{ versionId: number; subject: string; deleted: boolean } | undefined>;
+  /** Whether `Patient/<id>` is in the care of the practitioner (generalPractitioner or a shared Appointment). */
+  inCare(t: TenantView, subject: string, practitionerId: string): Promise<boolean>;
   /** Marks every record sealed under `subject`'s (destroyed) key as erased. */
   erase(t: TenantData, subject: string): Promise<number>;
 
@@ -376,12 +382,18 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       }
       return { total: current.version_id, entries };
     },
-    async search(t, type, params, lenient) {
+    async peek(t, type, id) {
+      requireDefinition(type);
+      const row = await selectCurrent(t.db, type, requireId(id));
+      return row === undefined ? undefined : { versionId: row.version_id, subject: row.key_subject ?? tenantSubject, deleted: row.deleted !== 0 };
+    },
+    inCare: (t, subject, practitionerId) => selectInCare(t.db, subject, practitionerId),
+    async search(t, type, params, lenient, scope) {
       const db = t.db;
       const definition = requireDefinition(type);
       const query = parseSearch(definition, params, limits, lenient, await digestFor(t.tenantId, definition));
       // One row more than the page tells whether there is a next page.
-      const sql = buildSearchSql(db, { ...query, count: query.count + 1 }, query.total);
+      const sql = buildSearchSql(db, { ...query, count: query.count + 1 }, query.total, scope);
       const rows = query.count === 0 ? [] : await selectPage(db, sql.page.sql, sql.page.params);
       let total: number | undefined;
       if (query.total) {

@@ -99,6 +99,15 @@ export const resourceTypes: readonly ResourceTypeDefinition[] = [
       param('status', 'token', 'Consent-status', 'Consent.status', (r) => tokenEntries('status', r['status'])),
     ],
   },
+  {
+    type: 'Invoice',
+    sortDate: 'date',
+    searchParams: [
+      param('patient', 'reference', 'Invoice-patient', "Invoice.subject.where(resolve() is Patient)", (r) => referenceEntries('patient', r['subject'], ['Patient']), ['Patient']),
+      param('status', 'token', 'Invoice-status', 'Invoice.status', (r) => tokenEntries('status', r['status'])),
+      param('date', 'date', 'Invoice-date', 'Invoice.date', (r) => dateEntries('date', dateOf(r['date']))),
+    ],
+  },
 ];
 
 function dateOf(value: unknown) {
@@ -147,7 +156,7 @@ export function datePrecisions(date: string): string[] {
 export function keySubjectOf(type: string, id: string, resource: FhirResource): string {
   if (type === 'Patient') return `Patient/${id}`;
   const candidates =
-    type === 'Observation' ? [resource['subject']] : type === 'Consent' ? [resource['patient']] : type === 'Appointment' ? actors(resource) : [];
+    type === 'Observation' || type === 'Invoice' ? [resource['subject']] : type === 'Consent' ? [resource['patient']] : type === 'Appointment' ? actors(resource) : [];
   for (const candidate of candidates) {
     const reference = asString(asObject(candidate)?.['reference']);
     const m = reference === undefined ? null : /^Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/.exec(reference);

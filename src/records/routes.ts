@@ -3,7 +3,8 @@ import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError, sendProblem } from '../platform/http/index.js';
-import { forbidden, hasCapability, mayDo, type Authenticator, type Capability, type Principal, type RecordAction } from '../identity/index.js';
+import { forbidden, hasCapability, IdentityError, mayDo, readsRecords, type Authenticator, type Capability, type Principal, type RecordAction } from '../identity/index.js';
+import { createGuard, type EmergencyGrant, type RecordGuard } from './guard.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import { supportedTypes } from './resource-types.js';
 import { purposesOfUse, toAuditEvent, type Actor, type Audit, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
@@ -21,6 +22,8 @@ declare module 'fastify' {
     principal: Principal | null;
     tenantId: string;
     purpose: PurposeOfUse;
+    /** `X-Break-Glass-Reason`, when a role that may give one did. */
+    emergencyReason: string | undefined;
   }
   interface FastifyContextConfig {
     /** What the route needs: an action on the route's resource type, or a capability; absent = public (only `metadata`). */
@@ -69,7 +72,12 @@ function checkTenantParam(request: FastifyRequest): void {
 function checkPermission(request: FastifyRequest): void {
   const need = request.routeOptions.config.need;
   const principal = request.principal as Principal;
-  if (need === undefined || 'bundle' in need) return;
+  if (need === undefined) return;
+  if ('bundle' in need) {
+    // Entry by entry below; a role that reaches no records is refused at the door.
+    if (!readsRecords(principal.role)) throw forbidden(`Your role (${principal.role}) reaches no records.`);
+    return;
+  }
   if ('capability' in need) {
     if (!hasCapability(principal.role, need.capability)) throw forbidden(`Your role (${principal.role}) does not allow this (${need.capability}).`);
     return;
@@ -96,10 +104,27 @@ const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = {
   'service-reader': 'TREAT',
 };
 
+/**
+ * Break-the-glass (`X-Break-Glass-Reason`): a role with `emergency:access` opens records outside
+ * its care with a stated reason (10–500 printable characters), recorded as
+ * `access.emergency_granted` and listed for review; the purpose becomes ETREAT unless stated.
+ */
+function checkBreakGlass(request: FastifyRequest): void {
+  const header = request.headers['x-break-glass-reason'];
+  if (header === undefined) return;
+  const principal = request.principal as Principal;
+  if (!hasCapability(principal.role, 'emergency:access')) throw new IdentityError('break-glass-invalid', `Your role (${principal.role}) cannot break the glass.`, { status: 403, expose: true });
+  const reason = String(header).normalize('NFC').trim();
+  if (reason.length < 10 || reason.length > 500 || /\p{Cc}/u.test(reason)) {
+    throw new IdentityError('break-glass-invalid', 'X-Break-Glass-Reason states why, in 10–500 printable characters.', { status: 400, expose: true });
+  }
+  request.emergencyReason = reason;
+}
+
 function checkPurpose(request: FastifyRequest): void {
   const header = request.headers['x-purpose-of-use'];
   if (header === undefined) {
-    request.purpose = request.principal === null ? 'TREAT' : defaultPurpose[request.principal.role];
+    request.purpose = request.principal === null ? 'TREAT' : request.emergencyReason !== undefined ? 'ETREAT' : defaultPurpose[request.principal.role];
     return;
   }
   const code = String(header).trim().toUpperCase();
@@ -222,6 +247,7 @@ function makeSecurityPipeline(authenticator: Authenticator) {
     request.principal = await authenticator.principal(request, request.tenantId);
     checkPermission(request);
     checkAccept(request);
+    checkBreakGlass(request);
     checkPurpose(request);
   };
 }
@@ -263,6 +289,24 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
   };
   const securityPipeline = makeSecurityPipeline(deps.authenticator);
 
+  /**
+   * The permission matrix for this request's records (guard.ts). A break-the-glass grant is an
+   * audit event of its own, durable before anything outside the normal scope is disclosed.
+   */
+  const guardOf = (request: FastifyRequest): RecordGuard =>
+    createGuard(records, request.principal as Principal, {
+      ...(request.emergencyReason === undefined ? {} : { emergencyReason: request.emergencyReason }),
+      onEmergency: (grant: EmergencyGrant) =>
+        audit.record(request.tenantId, [
+          {
+            ...eventOf(request, 'access.emergency_granted', grant.refs.map((ref) => ({ ref, subject: '_tenant', classes: [] })), 200),
+            subjects: grant.subjects.filter((s) => s.startsWith('Patient/')),
+            purpose: 'ETREAT',
+            detail: grant.reason,
+          },
+        ]),
+    });
+
   const baseUrl = (request: FastifyRequest) => `${deps.publicUrl ?? `${request.protocol}://${request.host}`}/tenants/${request.tenantId}/fhir`;
   const tenantData = async (request: FastifyRequest): Promise<TenantData> => ({ tenantId: request.tenantId, db: await storage.tenant(request.tenantId) });
 
@@ -292,6 +336,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     app.decorateRequest('principal', null);
     app.decorateRequest('tenantId', '');
     app.decorateRequest('purpose', undefined as unknown as PurposeOfUse);
+    app.decorateRequest('emergencyReason', undefined);
 
     // Only JSON and (for _search) forms: Fastify's built-in text/plain parser is removed so that
     // any other Content-Type is a 415, not a string handed to the handlers.
@@ -358,19 +403,23 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     // A Bundle needs, entry by entry, what the same request would need on its own.
     app.post('/', { config: { need: { bundle: true } } }, async (request, reply) => {
-      const result = await bundles.process(await tenantData(request), request.body, baseUrl(request), bundleAudit(request));
+      const result = await bundles.process(await tenantData(request), request.body, baseUrl(request), bundleAudit(request), guardOf(request));
       return reply.type(fhirJson).send(result.bundle);
     });
 
     const search = async (request: FastifyRequest, reply: FastifyReply, params: Array<[string, string]>) => {
       const { type } = request.params as { type: string };
-      const result = await records.search(await tenantData(request), type, params, lenient(request));
+      const guard = guardOf(request);
+      guard.checkSearch(type, params);
+      const t = await tenantData(request);
+      const result = await records.search(t, type, params, lenient(request), guard.scope);
+      const matches = await guard.discloseAll(t, result.matches.map((m) => ({ ...m, type })));
       await recorded(
         request,
         'record.searched',
-        result.matches.map((m) => ({ ref: `${type}/${m.id}/_history/${m.versionId}`, subject: m.subject, classes: m.classes })),
+        matches.map((m) => ({ ref: `${type}/${m.id}/_history/${m.versionId}`, subject: m.subject, classes: m.classes })),
       );
-      return reply.type(fhirJson).send(searchsetBundle(baseUrl(request), type, result, clock.now()));
+      return reply.type(fhirJson).send(searchsetBundle(baseUrl(request), type, { ...result, matches }, clock.now()));
     };
 
     app.get('/:type', need('search'), async (request, reply) => {
@@ -387,19 +436,23 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     app.post('/:type', need('create'), async (request, reply) => {
       const { type } = request.params as { type: string };
       const t = await tenantData(request);
-      const prepared = await records.prepare(t.tenantId, type, request.body, { mode: 'create' });
+      const guard = guardOf(request);
+      const admitted = await guard.admit(t, type, { mode: 'create' }, request.body);
+      const prepared = await records.prepare(t.tenantId, type, admitted.body, { mode: 'create' });
+      await guard.reach(t, prepared.keySubject, `${type}/${prepared.id}`, { newPatient: type === 'Patient' });
       // The change and its audit event commit together, or neither does.
       const stored = await t.db.transaction(async (tx) => {
         const created = await records.createIn({ tenantId: t.tenantId, db: tx }, prepared);
         await audit.appendIn(tx, t.tenantId, [eventOf(request, 'record.created', [disclosedOf(created)], 201)]);
         return created;
       });
-      return sendWritten(request, reply, stored, 201);
+      return sendWritten(request, reply, await guard.disclose(t, stored, { inScope: true }), 201);
     });
 
     app.get('/:type/:id', need('read'), async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
-      const stored = await records.read(await tenantData(request), type, id);
+      const t = await tenantData(request);
+      const stored = await guardOf(request).disclose(t, await records.read(t, type, id));
       await recorded(request, 'record.read', [disclosedOf(stored)]);
       return sendResource(reply, stored);
     });
@@ -408,19 +461,25 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       const { type, id } = request.params as { type: string; id: string };
       const ifMatch = request.headers['if-match'];
       const t = await tenantData(request);
-      const prepared = await records.prepare(t.tenantId, type, request.body, { mode: 'update', id });
+      const guard = guardOf(request);
+      const admitted = await guard.admit(t, type, { mode: 'update', id }, request.body);
+      const prepared = await records.prepare(t.tenantId, type, admitted.body, { mode: 'update', id });
+      // A Patient's own reach was decided by admit (or it is new); anything else may not be moved out of reach.
+      if (type !== 'Patient') await guard.reach(t, prepared.keySubject, `${type}/${id}`);
       const { resource, created } = await t.db.transaction(async (tx) => {
-        const result = await records.updateIn({ tenantId: t.tenantId, db: tx }, prepared, typeof ifMatch === 'string' ? ifMatch : undefined);
+        const result = await records.updateIn({ tenantId: t.tenantId, db: tx }, prepared, typeof ifMatch === 'string' ? ifMatch : admitted.ifMatch);
         await audit.appendIn(tx, t.tenantId, [eventOf(request, result.created ? 'record.created' : 'record.updated', [disclosedOf(result.resource)], result.created ? 201 : 200)]);
         return result;
       });
-      return sendWritten(request, reply, resource, created ? 201 : 200);
+      return sendWritten(request, reply, await guard.disclose(t, resource, { inScope: true }), created ? 201 : 200);
     });
 
     app.delete('/:type/:id', need('delete'), async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
       const ifMatch = request.headers['if-match'];
       const t = await tenantData(request);
+      const current = await records.peek(t, type, id);
+      if (current !== undefined) await guardOf(request).reach(t, current.subject, `${type}/${id}`);
       const { versionId } = await t.db.transaction(async (tx) => {
         const result = await records.deleteIn({ tenantId: t.tenantId, db: tx }, type, id, typeof ifMatch === 'string' ? ifMatch : undefined);
         await audit.appendIn(tx, t.tenantId, [eventOf(request, 'record.deleted', [{ ref: `${type}/${id}`, subject: result.subject ?? '_tenant', classes: [] }], 204)]);
@@ -441,18 +500,30 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       if (!Number.isInteger(count) || count < 1 || count > 1000 || !Number.isInteger(offset) || offset < 0 || offset > 100_000) {
         throw new RecordError('search-invalid', '_count is 1–1000 and _offset 0–100000.', { status: 400 });
       }
-      const history = await records.history(await tenantData(request), type, id, { count, offset });
+      const t = await tenantData(request);
+      const guard = guardOf(request);
+      const current = await records.peek(t, type, id);
+      if (current !== undefined) await guard.reach(t, current.subject, `${type}/${id}`);
+      const raw = await records.history(t, type, id, { count, offset });
+      const entries = await Promise.all(
+        raw.entries.map(async (e) => {
+          if (e.content === null || e.disclosure === null) return e;
+          const shown = await guard.disclose(t, { type, id, content: e.content, ...e.disclosure }, { inScope: true });
+          return { ...e, content: shown.content, disclosure: { subject: shown.subject, classes: shown.classes } };
+        }),
+      );
       await recorded(
         request,
         'record.history-read',
-        history.entries.flatMap((e) => (e.disclosure === null ? [] : [{ ref: `${type}/${id}/_history/${e.versionId}`, ...e.disclosure }])),
+        entries.flatMap((e) => (e.disclosure === null ? [] : [{ ref: `${type}/${id}/_history/${e.versionId}`, ...e.disclosure }])),
       );
-      return reply.type(fhirJson).send(historyBundle(baseUrl(request), type, id, history, { count, offset }, clock.now()));
+      return reply.type(fhirJson).send(historyBundle(baseUrl(request), type, id, { ...raw, entries }, { count, offset }, clock.now()));
     });
 
     app.get('/:type/:id/_history/:versionId', need('read'), async (request, reply) => {
       const { type, id, versionId } = request.params as { type: string; id: string; versionId: string };
-      const stored = await records.vread(await tenantData(request), type, id, versionId);
+      const t = await tenantData(request);
+      const stored = await guardOf(request).disclose(t, await records.vread(t, type, id, versionId));
       await recorded(request, 'record.read', [disclosedOf(stored)]);
       return sendResource(reply, stored);
     });
@@ -485,7 +556,7 @@ export function auditApiRoutes(deps: AuditApiDeps) {
       if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
       return sendProblem(reply, appError);
     });
-    app.get('/audit', { config: { need: { capability: 'audit:read' } } }, async (request, reply) => {
+    const list = async (request: FastifyRequest, reply: FastifyReply, only?: AuditAction) => {
       // The same filter as the FHIR search, under plain names.
       const translated: Record<string, string[]> = {};
       for (const [name, raw] of Object.entries(request.query as Record<string, unknown>)) {
@@ -494,7 +565,7 @@ export function auditApiRoutes(deps: AuditApiDeps) {
         if (fhirName === undefined) throw new RecordError('search-invalid', `${name}: not a filter of the audit trail (from, to, actor, patient, action, outcome, limit, before)`, { status: 400 });
         translated[fhirName] = [...(translated[fhirName] ?? []), ...values.map((v) => (name === 'from' ? `ge${v}` : name === 'to' ? `le${v}` : v))];
       }
-      const filter = parseAuditFilter(translated);
+      const filter = parseAuditFilter(only === undefined ? translated : { ...translated, subtype: [only] });
       const events = await audit.query(request.tenantId, { ...filter, count: filter.count + 1 });
       const page = events.slice(0, filter.count);
       await audit.record(request.tenantId, [eventOf(request, 'audit.read', filter.patient === undefined ? [] : [{ ref: filter.patient, subject: filter.patient, classes: [] }], 200)]);
@@ -527,6 +598,10 @@ export function auditApiRoutes(deps: AuditApiDeps) {
           next,
         }),
       );
-    });
+    };
+    app.get('/audit', { config: { need: { capability: 'audit:read' } } }, (request, reply) => list(request, reply));
+    // Break-the-glass accesses, for review by someone independent of the clinicians (SPEC I7):
+    // the same filters; each event names who, which patients, when, and the reason they gave.
+    app.get('/audit/emergency-access', { config: { need: { capability: 'emergency:review' } } }, (request, reply) => list(request, reply, 'access.emergency_granted'));
   };
 }

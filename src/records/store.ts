@@ -1,3 +1,4 @@
+import { careSubjectsSql } from './search/sql.js';
 import type { SqlExecutor, SqlValue } from '../platform/db/index.js';
 import type { IndexEntry } from './search/index-entries.js';
 
@@ -178,4 +179,11 @@ export function isStaleKey(error: unknown): boolean {
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/** Whether a patient is in a practitioner's care (see careSubjectsSql: generalPractitioner or a shared Appointment). */
+export async function selectInCare(db: SqlExecutor, subject: string, practitionerId: string): Promise<boolean> {
+  const care = careSubjectsSql(db);
+  const rows = await db.query<{ one: number }>(`SELECT 1 AS one WHERE ? IN (${care.sql})`, [subject, practitionerId, practitionerId]);
+  return rows.length > 0;
 }

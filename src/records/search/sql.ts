@@ -78,9 +78,48 @@ export interface SearchSql {
   readonly count: Fragment;
 }
 
-export function buildSearchSql(db: SqlExecutor, query: SearchQuery, withTotal: boolean): SearchSql {
+/**
+ * How far a search may reach (the permission matrix decides): every record, one patient's
+ * compartment (the records sealed under that patient's key), or the records of the patients
+ * in a practitioner's care — linked as the patient's generalPractitioner, or through an
+ * Appointment of both — plus the records about no patient.
+ */
+export type RecordScope =
+  | { readonly kind: 'tenant' }
+  | { readonly kind: 'subject'; readonly subject: string }
+  | { readonly kind: 'care'; readonly practitionerId: string | undefined };
+
+/** The patients (`Patient/<id>`) in a practitioner's care, as a subquery of the links table. */
+export function careSubjectsSql(db: SqlExecutor): Fragment {
+  const links = db.table('resource_links');
+  return {
+    sql:
+      `SELECT 'Patient/' || gp.resource_id FROM ${links} gp WHERE gp.target_type = 'Practitioner' AND gp.target_id = ? AND gp.resource_type = 'Patient' ` +
+      `UNION SELECT 'Patient/' || ap.target_id FROM ${links} pr JOIN ${links} ap ON ap.resource_type = 'Appointment' AND ap.resource_id = pr.resource_id AND ap.target_type = 'Patient' ` +
+      `WHERE pr.target_type = 'Practitioner' AND pr.target_id = ? AND pr.resource_type = 'Appointment'`,
+    params: [],
+  };
+}
+
+function scopeSql(db: SqlExecutor, scope: RecordScope): Fragment | undefined {
+  switch (scope.kind) {
+    case 'tenant':
+      return undefined;
+    case 'subject':
+      return { sql: 'r.key_subject = ?', params: [scope.subject] };
+    case 'care': {
+      const noPatient = "(r.key_subject IS NULL OR r.key_subject = '_tenant')";
+      if (scope.practitionerId === undefined) return { sql: noPatient, params: [] };
+      return { sql: `(${noPatient} OR r.key_subject IN (${careSubjectsSql(db).sql}))`, params: [scope.practitionerId, scope.practitionerId] };
+    }
+  }
+}
+
+export function buildSearchSql(db: SqlExecutor, query: SearchQuery, withTotal: boolean, scope: RecordScope = { kind: 'tenant' }): SearchSql {
   const ordered = [...query.clauses].sort((a, b) => selectivity(a) - selectivity(b));
   const where: Fragment[] = [{ sql: 'r.resource_type = ? AND r.deleted = 0', params: [query.type] }];
+  const reach = scopeSql(db, scope);
+  if (reach !== undefined) where.push(reach);
   ordered.forEach((clause, position) => where.push(clauseSql(db, query.type, clause, position === 0)));
   const from = `FROM ${db.table('resources')} r WHERE ${where.map((f) => f.sql).join(' AND ')}`;
   const params = where.flatMap((f) => f.params);

@@ -105,7 +105,7 @@ for (const engine of engines()) {
       assert.equal(cs['fhirVersion'], '4.0.1');
       const observationRes = cs['rest'][0].resource.find((r: any) => r.type === 'Observation');
       assert.deepEqual(observationRes.searchParam.map((p: any) => p.name).sort(), ['_id', '_lastUpdated', 'category', 'code', 'date', 'patient', 'status', 'subject']);
-      assert.deepEqual(cs['rest'][0].resource.map((r: any) => r.type), ['Patient', 'Practitioner', 'Observation', 'Appointment', 'Consent']);
+      assert.deepEqual(cs['rest'][0].resource.map((r: any) => r.type), ['Patient', 'Practitioner', 'Observation', 'Appointment', 'Consent', 'Invoice']);
     });
   });
 }
