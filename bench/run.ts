@@ -138,12 +138,17 @@ interface ServerStats {
   readonly rssBytes: number;
 }
 
-type ToServer = { readonly type: 'stats' } | { readonly type: 'stop' } | { readonly type: 'rotate' } | { readonly type: 'verify' };
+type ToServer = { readonly type: 'stats' } | { readonly type: 'stop' } | { readonly type: 'rotate' } | { readonly type: 'verify' } | { readonly type: 'people'; readonly count: number };
 type FromServer =
   | { readonly type: 'ready'; readonly port: number; readonly key: string; readonly keyTwo: string; readonly startupMs: number }
   | ({ readonly type: 'stats' } & ServerStats)
   | ({ readonly type: 'rotated' } & RotationMeasured)
-  | { readonly type: 'verified'; readonly events: number; readonly seconds: number; readonly findings: number };
+  | { readonly type: 'verified'; readonly events: number; readonly seconds: number; readonly findings: number }
+  | { readonly type: 'people-ready'; readonly count: number };
+
+/** People of the bench tenant who sign in (`person<n>@bench.example`), all with this password. */
+const personPassword = 'seven hungry otters swim the fjord';
+const personEmail = (n: number) => `person${n}@bench.example`;
 
 /** `tresor keys rotate` on the bench tenant, inside the server, after the HTTP scenarios. */
 interface RotationMeasured {
@@ -233,6 +238,21 @@ async function serve(spec: ServeSpec): Promise<void> {
         console.error('bench audit verify failed:', error);
         void shutdown(1);
       });
+    } else if (message.type === 'people' && app !== undefined) {
+      const running = app;
+      void (async () => {
+        // Sessions without a second factor, so that a login is the password step alone.
+        await running.tenants.setMfaPolicy(tenantId, 'optional');
+        const operator = { id: 'bench', role: 'operator', client: 'bench' };
+        for (let n = 0; n < message.count; n += 1) {
+          const { setupToken } = await running.accounts.invite({ tenantId, role: 'front-desk', email: personEmail(n), by: operator });
+          await running.accounts.completeSetup({ tenantId, token: setupToken, password: personPassword, sourceIp: '127.0.0.1' });
+        }
+        send({ type: 'people-ready', count: message.count });
+      })().catch((error: unknown) => {
+        console.error('bench people failed:', error);
+        void shutdown(1);
+      });
     } else if (message.type === 'rotate' && app !== undefined) {
       const running = app;
       void (async () => {
@@ -272,7 +292,8 @@ async function serve(spec: ServeSpec): Promise<void> {
       env: {},
       overrides: {
         dataDir,
-        server: { tls: { enabled: false } },
+        // The flood scenario stands for many source addresses (a botnet): X-Forwarded-For is believed.
+        server: { tls: { enabled: false }, trustProxy: true },
         log: { level: 'silent' },
         storage: spec.engine === 'postgres' ? { engine: 'postgres', postgres: { url: spec.pgUrl, schemaPrefix } } : { engine: 'sqlite' },
       },
@@ -302,6 +323,7 @@ interface ServerHandle {
   stats(): Promise<ServerStats>;
   rotate(): Promise<RotationMeasured>;
   verify(): Promise<{ events: number; seconds: number; findings: number }>;
+  people(count: number): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -359,6 +381,7 @@ async function startServer(spec: ServeSpec): Promise<ServerHandle> {
       stats: () => ask({ type: 'stats' }, 'stats'),
       rotate: () => ask({ type: 'rotate' }, 'rotated'),
       verify: () => ask({ type: 'verify' }, 'verified'),
+      people: (count: number) => ask({ type: 'people', count }, 'people-ready'),
       stop,
     };
   } catch (error) {
@@ -618,6 +641,8 @@ async function measureTresor(engine: Engine, settings: Settings, pgUrl: string |
       return [{ method: 'GET', setupRequest: (request) => ({ ...request, path: paths[n++ % paths.length] as string }) }];
     }, settings);
 
+    const logins = await measureLogins(server, seeded, settings);
+
     const rss = (await server.stats()).rssBytes;
     process.stdout.write('  key rotation of the whole tenant … ');
     const rotation = await server.rotate();
@@ -625,10 +650,111 @@ async function measureTresor(engine: Engine, settings: Settings, pgUrl: string |
     process.stdout.write('  tresor audit verify of the whole tenant … ');
     const verified = await server.verify();
     console.log(`${rate(verified.events / verified.seconds)} events/s (${rate(verified.events)} events, ${verified.findings} findings)`);
-    return { create, read, twoTenants, search, seeded, serverRssBytes: rss, rotation, verified };
+    return { create, read, twoTenants, search, seeded, serverRssBytes: rss, rotation, verified, logins };
   } finally {
     await server.stop();
   }
+}
+
+// ── Sign-in ─────────────────────────────────────────────────────────────────────────────────
+
+const floodConnections = 200;
+const readConnectionsDuringFlood = 8;
+
+/**
+ * Logins (issue #5): logins/s and their latency with correct passwords; then a 200-connection
+ * flood of wrong passwords for unknown emails from ever-changing source addresses (a botnet
+ * stuffing credentials: per-address limits do not bite, and an unknown email costs the same
+ * argon2 work as a known one) while other users read records with their API key. The reads'
+ * p99 during the flood is compared with the same reads alone, in the same run.
+ */
+async function measureLogins(server: ServerHandle, seeded: Seeded, settings: Settings): Promise<LoginsMeasured> {
+  const people = 50;
+  process.stdout.write(`  creating ${people} people (argon2id each) … `);
+  await server.people(people);
+  console.log('done');
+  const loginConnections = 4;
+  const login = await scenario(`login, correct password (${loginConnections} connections)`, server, () => {
+    let n = 0;
+    return [
+      {
+        method: 'POST',
+        path: `/tenants/${tenantId}/auth/login`,
+        setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'content-type': 'application/json' }, body: JSON.stringify({ email: personEmail(n++ % people), password: personPassword }) }),
+      },
+    ];
+  }, { ...settings, connections: loginConnections });
+
+  const readRequests = (): CannonRequest[] => {
+    let n = Math.floor(Math.random() * seeded.observations.length);
+    return [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${fhirBase}/Observation/${seeded.observations[n++ % seeded.observations.length] as string}` }) }];
+  };
+  process.stdout.write(`  reads alone (${readConnectionsDuringFlood} connections), ${settings.seconds} s … `);
+  await cannon(server, readRequests(), settings.warmupSeconds, readConnectionsDuringFlood);
+  const alone = await cannon(server, readRequests(), settings.seconds, readConnectionsDuringFlood);
+  const readsAlone = summarise(alone.latencies, alone.result.duration);
+  console.log(`p99 ${ms(readsAlone.p99Ms)} ms`);
+
+  process.stdout.write(`  the same reads during a ${floodConnections}-connection wrong-password flood … `);
+  let k = 0;
+  const flood = autocannon({
+    url: `http://127.0.0.1:${server.port}`,
+    connections: floodConnections,
+    duration: settings.seconds + 2,
+    headers: { 'content-type': 'application/json' },
+    requests: [
+      {
+        method: 'POST',
+        path: `/tenants/${tenantId}/auth/login`,
+        setupRequest: (request: CannonRequest) => {
+          k += 1;
+          return {
+            ...request,
+            headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}` },
+            body: JSON.stringify({ email: `stuffed${k}@bench.example`, password: `guess number ${k}` }),
+          };
+        },
+      },
+    ],
+  });
+  // Let the flood fill the sign-in queue before the reads are measured.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const flooded = await cannon(server, readRequests(), settings.seconds, readConnectionsDuringFlood);
+  const floodResult = await flood;
+  const readsFlooded = summarise(flooded.latencies, flooded.result.duration);
+  const floodAnswers = Object.entries(floodResult.statusCodeStats)
+    .map(([code, { count }]) => `${code}×${count}`)
+    .join(' ');
+  console.log(`p99 ${ms(readsFlooded.p99Ms)} ms (flood answered ${floodAnswers}${floodResult.errors > 0 ? `, ${floodResult.errors} errors` : ''})`);
+  return {
+    people,
+    login,
+    loginConnections,
+    readsAlone,
+    readsFlooded,
+    readConnections: readConnectionsDuringFlood,
+    floodConnections,
+    floodAnswers,
+    floodPerSecond: (floodResult.non2xx + floodResult['2xx']) / floodResult.duration,
+  };
+}
+
+function loginTable(report: EngineReport): string {
+  const l = report.tresor.logins;
+  if (l === undefined) return '';
+  const ratio = l.readsFlooded.p99Ms / l.readsAlone.p99Ms;
+  return [
+    `Sign-in (${l.people} people, argon2id m=19 MiB t=2 p=1, at most ${Math.max(1, os.availableParallelism() - 1)} hash(es) at a time):`,
+    '',
+    '| | per second | p50 ms | p99 ms | target |',
+    '|---|---:|---:|---:|---|',
+    `| login, correct password, ${l.loginConnections} connections | ${rate(l.login.opsPerSecond)} | ${ms(l.login.p50Ms)} | ${ms(l.login.p99Ms)} | (measured) |`,
+    `| record reads alone, ${l.readConnections} connections | ${rate(l.readsAlone.opsPerSecond)} | ${ms(l.readsAlone.p50Ms)} | ${ms(l.readsAlone.p99Ms)} | baseline |`,
+    `| the same reads during a ${l.floodConnections}-connection wrong-password flood | ${rate(l.readsFlooded.opsPerSecond)} | ${ms(l.readsFlooded.p50Ms)} | ${ms(l.readsFlooded.p99Ms)} | p99 ≤ 2× baseline: ${fixed(ratio, 2)}× ${ratio <= 2 ? 'PASS' : 'MISS'} |`,
+    '',
+    `The flood: unknown emails, a new X-Forwarded-For address per request (trustProxy on), ${rate(l.floodPerSecond)} answers/s: ${l.floodAnswers}.`,
+    '',
+  ].join('\n');
 }
 
 // ── Baselines ───────────────────────────────────────────────────────────────────────────────
@@ -879,6 +1005,22 @@ interface TresorRun {
   readonly serverRssBytes: number;
   readonly rotation?: RotationMeasured;
   readonly verified?: { readonly events: number; readonly seconds: number; readonly findings: number };
+  readonly logins?: LoginsMeasured;
+}
+
+interface LoginsMeasured {
+  readonly people: number;
+  /** Correct passwords of existing people (argon2id verify each), few connections. */
+  readonly login: ScenarioResult;
+  readonly loginConnections: number;
+  /** Other users' record reads alone, then the same reads during the wrong-password flood. */
+  readonly readsAlone: Measured;
+  readonly readsFlooded: Measured;
+  readonly readConnections: number;
+  readonly floodConnections: number;
+  /** What the flood's requests were answered (401 wrong, 429 throttled, 503 sign-in busy). */
+  readonly floodAnswers: string;
+  readonly floodPerSecond: number;
 }
 
 interface EngineReport {
@@ -1002,6 +1144,7 @@ function engineTables(report: EngineReport, settings: Settings): string {
     overheadTable(report),
     rotationTable(report),
     auditTable(report),
+    loginTable(report),
     'Diagnostics:',
     '',
     '| scenario | responses 2xx | failed (non-2xx / errors / timeouts) | status codes | Tresor CPU (% of one core) | Tresor event-loop utilisation | autocannon CPU (% of one core) | machine CPU busy (all cores) | autocannon p50 / p99 ms (1 ms resolution) |',

@@ -6,7 +6,9 @@ import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Audit, type AuditSink } from './audit/index.js';
-import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
+import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
+import { accountAdminMigrations, adminRoutes, createOutboxNotifier, createPasswordResets, type Notifier, type Outbox, type PasswordResets } from './identity/index.js';
+import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
@@ -43,12 +45,16 @@ export interface AppOverrides {
   readonly rotationOptions?: Partial<RotationOptions>;
   /** How often the server looks for rotation jobs whose runner died; default 10 s. */
   readonly rotationCheckMs?: number;
+  /** How messages reach people (password reset, invitation): a mail relay; default the outbox (notifier.ts). */
+  readonly notifier?: Notifier;
 }
 
 export interface Tresor extends Core {
   readonly http: FastifyInstance;
   readonly logger: Logger;
   readonly tls: TlsMaterial | undefined;
+  /** Password reset requests, finished off the request path (notifier.ts). */
+  readonly passwordResets: PasswordResets;
   close(): Promise<void>;
 }
 
@@ -62,18 +68,26 @@ export interface Core {
   readonly apiKeys: ApiKeys;
   readonly accounts: Accounts;
   readonly sessions: Sessions;
+  /** WebAuthn passkeys as a second factor (the relying party from `identity.webauthn`). */
+  readonly passkeys: Passkeys;
   /** argon2id for people's passwords, shared by every sign-in path (its work counter is what tests compare). */
   readonly passwords: PasswordHasher;
   readonly rotation: Rotation;
   readonly keyProvider: KeyProvider;
   readonly audit: Audit;
+  /** Messages to people: `overrides.notifier`, else the outbox. */
+  readonly notifier: Notifier;
+  /** The built-in notifier's store (`tresor outbox`); empty when another notifier is plugged in. */
+  readonly outbox: Outbox;
+  /** Every audit trail: each tenant's, and the platform operators' (realm.ts). */
+  auditRealms(): Promise<string[]>;
 }
 
 /**
  * The services without HTTP: what the admin CLI needs, and what the server builds on. (The
  * FHIR validator compiles lazily, so building records costs admin commands nothing.)
  */
-export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit'> = {}): Promise<Core> {
+export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier'> = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
   // The master key first: a missing or unsafe key refuses the start before anything is opened.
   const provider =
@@ -83,11 +97,13 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     config.storage.engine === 'sqlite'
       ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite } }
       : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
-    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations] },
+    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations] },
     () => clock.now().getTime(),
   );
   const keys = createKeys({ db: storage.keys, provider, clock });
   const tenants = createTenants({ storage, clock });
+  // The platform operators' own data set: their accounts, sessions and audit trail.
+  await storage.tenant(operatorRealm, { create: true });
   const checkpoints = { dir: config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), everyEvents: config.audit.checkpointEveryEvents, everySeconds: config.audit.checkpointSeconds };
   const audit = overrides.audit ?? createAudit({ storage, keys, clock, checkpoints, retentionDays: config.audit.retentionDays });
   // A tenant's key rotation starting and finishing are events of that tenant's audit trail.
@@ -101,6 +117,8 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   };
   // argon2 on at most all but one core, so sign-ins cannot take the whole machine.
   const passwords = createPasswordHasher({ ...argon2Minimum, concurrency: Math.max(1, availableParallelism() - 1), maxQueued: 256 });
+  const outbox = createOutboxNotifier({ storage, keys, clock });
+  const passkeys = createPasskeys({ storage, clock, audit, relyingParty: config.identity.webauthn });
   return {
     storage,
     keys,
@@ -108,10 +126,14 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) }),
     tenants,
     apiKeys: createApiKeys({ db: storage.platform, clock }),
-    accounts: createAccounts({ storage, keys, clock, audit, hasher: passwords, throttle: createLoginThrottle({ db: storage.platform, clock }) }),
+    accounts: createAccounts({ storage, keys, clock, audit, hasher: passwords, throttle: createLoginThrottle({ db: storage.platform, clock }), passkeys }),
+    passkeys,
     passwords,
     sessions: createSessions({ storage, clock, policy: { idleMinutes: config.identity.sessionIdleMinutes, absoluteHours: config.identity.sessionAbsoluteHours } }),
     audit,
+    outbox,
+    notifier: overrides.notifier ?? outbox,
+    auditRealms: async () => [...(await tenants.list()).map((t) => t.id), operatorRealm],
     rotation: createRotation({
       storage,
       keys,
@@ -222,14 +244,21 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants });
   await http.register(fhirRoutes({ records, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
-  await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit }), { prefix: '/tenants/:tenant' });
+  const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger });
+  await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets }), { prefix: '/tenants/:tenant' });
+  await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants }), { prefix: '/tenants/:tenant' });
+  await http.register(adminRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, authenticator, notifier: core.notifier, audit, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
+  // Platform operators: the same sign-in code in their own realm, and the tenant console.
+  await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets, realm: platformRealm }), { prefix: '/platform' });
+  await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
+  await http.register(operatorRoutes({ authenticator, tenants, audit }), { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
     ...(config.audit.sinks.file === undefined ? [] : [jsonLinesSink(config.audit.sinks.file)]),
     ...(config.audit.sinks.syslog === undefined ? [] : [syslogSink({ url: config.audit.sinks.syslog, ...(config.audit.sinks.syslogCaFile === undefined ? {} : { caFile: config.audit.sinks.syslogCaFile }) })]),
   ];
-  const shipping = sinks.length === 0 ? undefined : audit.ship(sinks, async () => (await tenants.list()).map((t) => t.id));
+  const shipping = sinks.length === 0 ? undefined : audit.ship(sinks, core.auditRealms);
   if (shipping !== undefined) {
     new Gauge({
       name: 'tresor_audit_sink_backlog_events',
@@ -254,7 +283,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
 
   // Events a crashed process committed but did not chain (PostgreSQL) are chained here.
-  const tenantIds = async () => (await tenants.list()).map((t) => t.id);
+  const tenantIds = core.auditRealms;
   const sweeping = audit.sweep(tenantIds);
   // Retention: events older than audit.retentionDays go, daily, behind a signed cut point.
   const retaining = audit.retain(tenantIds, { id: 'system:audit-retention', role: 'system', client: 'tresor' }, {
@@ -269,6 +298,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     http,
     logger,
     tls,
+    passwordResets,
     async close() {
       await rotationWorker.stop();
       await http.close();

@@ -41,6 +41,8 @@ export const auditActions = [
   'role.changed',
   'tenant.settings_changed',
   'access.emergency_granted',
+  'tenant.listed',
+  'account.erased',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -1,13 +1,15 @@
 import type { Core } from '../app.js';
+import { operatorRealm } from '../identity/index.js';
 import type { Actor } from '../audit/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
 
+/** Every audit trail (each tenant's and the platform operators'), or the one named. */
 async function tenantsOf(core: Core, tenantId: string | undefined): Promise<string[]> {
-  if (tenantId !== undefined && (await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
-  return tenantId === undefined ? (await core.tenants.list()).map((t) => t.id) : [tenantId];
+  if (tenantId !== undefined && tenantId !== operatorRealm && (await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
+  return tenantId === undefined ? core.auditRealms() : [tenantId];
 }
 
 /** `tresor audit verify`: every tenant's chain (or one), each finding on a line; exit 1 on any. */

@@ -4,7 +4,7 @@ import { pruneAudit, verifyAudit } from './audit-commands.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
 import { userInfo } from 'node:os';
 import { operatorEvent, type Actor, type AuditAction } from '../audit/index.js';
-import { matrix, matrixMarkdown, setupTokenHours } from '../identity/index.js';
+import { matrix, matrixMarkdown, operatorRealm, setupTokenHours } from '../identity/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
@@ -45,6 +45,9 @@ Usage:
                                             billing, auditor, patient — patient needs --patient; a clinician's
                                             --practitioner defines the patients in their care); prints a
                                             one-time setup token as the last line
+  tresor operator create --email <address>  a platform operator (not in any tenant; always two factors: the
+                                            first sign-in enrols TOTP); prints a one-time setup token as the
+                                            last line, for POST /platform/auth/setup
   tresor roles [--json]                     the permission matrix: each role's record types, actions, data
                                             classes, reach and capabilities
   tresor audit verify [--tenant <id>]       re-computes each tenant's audit hash chain; reports every edited,
@@ -52,6 +55,9 @@ Usage:
   tresor audit prune [--tenant <id>]        deletes events older than audit.retentionDays (6 years) behind a
                                             signed cut point, as the server does daily; refuses (exit 1)
                                             while a chain has findings
+  tresor outbox list --tenant <id> [--json] undelivered messages to people (password reset, invitation) the
+                                            built-in notifier keeps; they carry live tokens: for development
+  tresor outbox clear --tenant <id>         deletes the tenant's outbox
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -220,6 +226,13 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
     io.stdout(setupToken); // last line of stdout, by contract
     return;
   }
+  if (command === 'operator' && sub === 'create') {
+    const { account, setupToken } = await core.accounts.invite({ tenantId: operatorRealm, role: 'operator', email: need(values['email'], '--email'), by: operator() });
+    io.stdout(`created platform operator ${account.id} for ${account.email}; it has no password yet, and must enrol a second factor at its first sign-in.`);
+    io.stdout(`Give its owner this one-time setup token (valid ${setupTokenHours} h, works once): POST /platform/auth/setup {"token": "…", "password": "…"}`);
+    io.stdout(setupToken); // last line of stdout, by contract
+    return;
+  }
   if (command === 'apikey' && sub === 'list') {
     for (const k of await core.apiKeys.list(need(values['tenant'], '--tenant'))) io.stdout(`${k.id}\t${k.role}\t${k.revokedAt === undefined ? 'active' : `revoked ${k.revokedAt}`}\t${k.label}`);
     return;
@@ -238,7 +251,23 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
     const destroyed = await core.keys.shred(tenantId, subject);
     const erased = await core.records.erase({ tenantId, db: await core.storage.tenant(tenantId) }, subject);
     await audited(tenantId, 'key.shredded', { subjects: [subject], detail: `${destroyed} key versions, ${erased} records erased` });
-    io.stdout(`${subject} in tenant ${tenantId}: ${destroyed} key version(s) destroyed, ${erased} record(s) marked erased.`);
+    // The patient's own account (their sealed email, sessions, passkeys) is personal data too.
+    const accounts = subject.startsWith('Patient/') ? await core.accounts.eraseOfPatient({ tenantId, patient: subject, by: operator() }) : [];
+    io.stdout(`${subject} in tenant ${tenantId}: ${destroyed} key version(s) destroyed, ${erased} record(s) marked erased${accounts.length === 0 ? '' : `, ${accounts.length} account(s) erased`}.`);
+    return;
+  }
+  if (command === 'outbox' && (sub === 'list' || sub === 'clear')) {
+    const tenantId = need(values['tenant'], '--tenant');
+    if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
+    if (sub === 'clear') {
+      io.stdout(`deleted ${await core.outbox.clear(tenantId)} message(s) from the outbox of tenant ${tenantId}`);
+      return;
+    }
+    const messages = await core.outbox.list(tenantId);
+    // What a relay would send: the tokens in them work until they expire or are used.
+    io.stderr(`${messages.length} undelivered message(s) in the outbox of tenant ${tenantId}; they carry live tokens, treat them like mail.`);
+    if (values['json'] === true) io.stdout(JSON.stringify(messages, null, 2));
+    else for (const m of messages) io.stdout(`${m.id}\t${m.createdAt}\t${m.kind}\tAccount/${m.accountId}\tto ${m.to}\t${m.subject}\n${m.text.replace(/^/gm, '    ')}\n`);
     return;
   }
   if (command === 'keys' && sub === 'rotate') return rotateKeys(io, core, values);

@@ -29,13 +29,20 @@ export const defaults = {
     retentionDays: 2192,
     sinks: { file: undefined as string | undefined, syslog: undefined as string | undefined, syslogCaFile: undefined as string | undefined },
   },
-  identity: { sessionIdleMinutes: 15, sessionAbsoluteHours: 12 },
+  identity: {
+    sessionIdleMinutes: 15,
+    sessionAbsoluteHours: 12,
+    /** WebAuthn relying party; both default from `server.publicUrl`, else `localhost` and `https://localhost:<port>`. */
+    webauthn: { rpId: undefined as string | undefined, origins: undefined as string[] | undefined },
+  },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
 } as const;
 
 const d = defaults;
+/** A lower-case DNS name (a WebAuthn relying party id is one; no scheme, port or IP address literal). */
+const domainName = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const schema = z
   .object({
     mode: z.enum(['development', 'production']).default(d.mode),
@@ -125,6 +132,18 @@ const schema = z
         sessionIdleMinutes: z.number().int().min(1).max(24 * 60).default(d.identity.sessionIdleMinutes),
         /** … and this many hours after login, whatever happens (V7.3.2). */
         sessionAbsoluteHours: z.number().int().min(1).max(24 * 30).default(d.identity.sessionAbsoluteHours),
+        /**
+         * Passkeys (WebAuthn): the relying party id — a domain, no scheme or port — that
+         * credentials are scoped to, and the origins browsers may use them from (each on that
+         * domain or below it). Changing the id later makes every registered passkey unusable.
+         */
+        webauthn: z
+          .object({
+            rpId: z.string().regex(domainName, 'a lower-case domain name without scheme or port, e.g. vault.example.org').optional(),
+            origins: z.array(z.url({ protocol: /^https?$/ })).min(1).max(16).optional(),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -138,7 +157,45 @@ const schema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Runs even when other settings failed their rules (a port out of range makes no URL): those report themselves.
+    let relyingParty;
+    try {
+      relyingParty = relyingPartyOf(config);
+    } catch {
+      return;
+    }
+    const { rpId, origins } = relyingParty;
+    // A malformed id is reported by its own rule already.
+    if (config.identity.webauthn.rpId !== undefined && !domainName.test(rpId)) return;
+    for (const origin of origins) {
+      const url = new URL(origin);
+      if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) {
+        ctx.addIssue({ code: 'custom', path: ['identity', 'webauthn', 'origins'], message: `${url.origin} is not on the relying party id ${rpId} or below it (WebAuthn §5.1.3)` });
+      }
+      // Only origins given explicitly: a plain-HTTP publicUrl behind a proxy must still start.
+      if (config.identity.webauthn.origins !== undefined && url.protocol !== 'https:' && !isLoopback(url.hostname)) {
+        ctx.addIssue({ code: 'custom', path: ['identity', 'webauthn', 'origins'], message: 'browsers use passkeys only from https:// origins (or http://localhost)' });
+      }
+    }
+  })
+  .transform((config) => ({ ...config, identity: { ...config.identity, webauthn: relyingPartyOf(config) } }));
+
+/**
+ * The WebAuthn relying party: as configured, else from `server.publicUrl` (its host is the id,
+ * its origin the one origin), else `localhost` and `https://localhost:<port>`.
+ */
+function relyingPartyOf(config: { server: { publicUrl?: string | undefined; port: number }; identity: { webauthn: { rpId?: string | undefined; origins?: string[] | undefined } } }): { rpId: string; origins: string[] } {
+  const publicUrl = config.server.publicUrl === undefined ? undefined : new URL(config.server.publicUrl);
+  const fallback = publicUrl ?? new URL(`https://localhost:${config.server.port}`);
+  const { rpId, origins } = config.identity.webauthn;
+  return {
+    rpId: rpId ?? fallback.hostname.replace(/^\[|\]$/g, ''),
+    // Origins as browsers write them in clientDataJSON: scheme, host and a non-default port, no path.
+    origins: [...new Set((origins ?? [fallback.origin]).map((origin) => new URL(origin).origin))],
+  };
+}
 
 export type Config = z.infer<typeof schema>;
 export type ConfigInput = z.input<typeof schema>;
@@ -152,6 +209,7 @@ export class ConfigError extends AppError<'config-invalid'> {
 type EnvParser = (value: string) => unknown;
 const asString: EnvParser = (value) => value;
 const asNumber: EnvParser = (value) => (/^-?\d+$/.test(value.trim()) ? Number(value) : value);
+const asList: EnvParser = (value) => value.split(',').map((item) => item.trim()).filter((item) => item !== '');
 const asBoolean: EnvParser = (value) => (/^(1|true|on|yes)$/i.test(value) ? true : /^(0|false|off|no)$/i.test(value) ? false : value);
 
 /** Environment variables → config paths. README lists the same table. */
@@ -181,6 +239,8 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_AUDIT_SYSLOG_CA', 'audit.sinks.syslogCaFile', asString],
   ['TRESOR_SESSION_IDLE_MINUTES', 'identity.sessionIdleMinutes', asNumber],
   ['TRESOR_SESSION_ABSOLUTE_HOURS', 'identity.sessionAbsoluteHours', asNumber],
+  ['TRESOR_WEBAUTHN_RP_ID', 'identity.webauthn.rpId', asString],
+  ['TRESOR_WEBAUTHN_ORIGINS', 'identity.webauthn.origins', asList],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
 ];

@@ -21,12 +21,21 @@ const secondFactors = (t: (name: string) => string, blob: string) => [
   `ALTER TABLE ${t('accounts')} ADD COLUMN recovery_codes TEXT`,
 ];
 
+// Passkeys (WebAuthn credentials) as second factors: the credential id (base64url, as the
+// authenticator made it), its COSE public key, the signature counter last seen (0 = the
+// authenticator keeps none), the transports it named, the name its owner gave it.
+const passkeys = (t: (name: string) => string, blob: string) => [
+  `CREATE TABLE ${t('passkeys')} (credential_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, public_key ${blob} NOT NULL, sign_count BIGINT NOT NULL, transports TEXT, name TEXT NOT NULL, created_at BIGINT NOT NULL, last_used_at BIGINT)`,
+  `CREATE INDEX passkeys_account ON ${t('passkeys')} (account_id)`,
+];
+
 /** Applied to every tenant data set. */
 export const accountMigrations: readonly Migration[] = [
   { id: 'identity/101-accounts', up: { sqlite: (t) => accounts(t, 'BLOB'), postgres: (t) => accounts(t, 'BYTEA') } },
   { id: 'identity/103-second-factors', up: { sqlite: (t) => secondFactors(t, 'BLOB'), postgres: (t) => secondFactors(t, 'BYTEA') } },
   // A staff account may be linked to its Practitioner resource: a clinician's care relationships follow from it.
   { id: 'identity/104-account-practitioner', up: { sqlite: (t) => [`ALTER TABLE ${t('accounts')} ADD COLUMN practitioner TEXT`], postgres: (t) => [`ALTER TABLE ${t('accounts')} ADD COLUMN practitioner TEXT`] } },
+  { id: 'identity/105-passkeys', up: { sqlite: (t) => passkeys(t, 'BLOB'), postgres: (t) => passkeys(t, 'BYTEA') } },
 ];
 
 export interface SecondFactorRow {
@@ -47,6 +56,16 @@ export async function updatePendingTotp(db: SqlExecutor, id: string, sealed: Uin
 /** The pending secret becomes the account's TOTP, with its first used step and new recovery codes. */
 export async function activateTotp(db: SqlExecutor, id: string, sealed: Uint8Array, step: number, recoveryCodes: string, at: number): Promise<void> {
   await db.execute(`UPDATE ${db.table('accounts')} SET totp_sealed = ?, totp_pending_sealed = NULL, totp_last_step = ?, recovery_codes = ?, updated_at = ? WHERE id = ?`, [sealed, step, recoveryCodes, at, id]);
+}
+
+/** Removes the account's TOTP secret but keeps its recovery codes (another factor, a passkey, remains). */
+export async function clearTotp(db: SqlExecutor, id: string, at: number): Promise<void> {
+  await db.execute(`UPDATE ${db.table('accounts')} SET totp_sealed = NULL, totp_pending_sealed = NULL, totp_last_step = NULL, updated_at = ? WHERE id = ?`, [at, id]);
+}
+
+/** Removes the recovery codes (the last second factor went). */
+export async function clearRecoveryCodes(db: SqlExecutor, id: string, at: number): Promise<void> {
+  await db.execute(`UPDATE ${db.table('accounts')} SET recovery_codes = NULL, updated_at = ? WHERE id = ?`, [at, id]);
 }
 
 /** Removes the account's TOTP secret and recovery codes. */
@@ -82,10 +101,15 @@ export interface AccountRow {
   readonly updated_at: number | string;
   /** Whether a TOTP factor is enrolled (read, not stored: derived from totp_sealed). */
   readonly has_totp?: number | string;
+  /** Whether the account has a passkey (read, not stored: derived from the passkeys table). */
+  readonly has_passkey?: number | string;
 }
 
 const columns = 'id, kind, role, email_index, email_sealed, patient, practitioner, password_hash, status, created_at, updated_at';
 const selected = `${columns}, CASE WHEN totp_sealed IS NULL THEN 0 ELSE 1 END AS has_totp`;
+/** {@link selected} and whether the account has a passkey (a correlated subquery: the FROM must be the unaliased accounts table). */
+const selectedWithPasskey = (db: SqlExecutor) =>
+  `${selected}, CASE WHEN EXISTS (SELECT 1 FROM ${db.table('passkeys')} pk WHERE pk.account_id = ${db.table('accounts')}.id) THEN 1 ELSE 0 END AS has_passkey`;
 
 export async function insertAccount(db: SqlExecutor, row: Omit<AccountRow, 'created_at' | 'updated_at'> & { readonly at: number }): Promise<boolean> {
   const inserted = await db.execute(
@@ -96,18 +120,19 @@ export async function insertAccount(db: SqlExecutor, row: Omit<AccountRow, 'crea
 }
 
 export async function selectAccount(db: SqlExecutor, id: string): Promise<AccountRow | undefined> {
-  return (await db.query<AccountRow>(`SELECT ${selected} FROM ${db.table('accounts')} WHERE id = ?`, [id]))[0];
+  return (await db.query<AccountRow>(`SELECT ${selectedWithPasskey(db)} FROM ${db.table('accounts')} WHERE id = ?`, [id]))[0];
 }
 
 export async function selectAccountByEmail(db: SqlExecutor, emailIndex: string): Promise<AccountRow | undefined> {
-  return (await db.query<AccountRow>(`SELECT ${selected} FROM ${db.table('accounts')} WHERE email_index = ?`, [emailIndex]))[0];
+  return (await db.query<AccountRow>(`SELECT ${selectedWithPasskey(db)} FROM ${db.table('accounts')} WHERE email_index = ?`, [emailIndex]))[0];
 }
 
 export async function updatePasswordHash(db: SqlExecutor, id: string, passwordHash: string, at: number): Promise<void> {
   await db.execute(`UPDATE ${db.table('accounts')} SET password_hash = ?, updated_at = ? WHERE id = ?`, [passwordHash, at, id]);
 }
 
-export type TokenPurpose = 'setup' | 'reset' | 'second-factor';
+/** `passkey-registration` and `passkey-login`: WebAuthn challenges, hashed with what they are bound to (passkeys.ts). */
+export type TokenPurpose = 'setup' | 'reset' | 'second-factor' | 'passkey-registration' | 'passkey-login';
 
 export async function insertAccountToken(db: SqlExecutor, row: { tokenHash: Uint8Array; accountId: string; purpose: TokenPurpose; expiresAt: number }): Promise<void> {
   await db.execute(`INSERT INTO ${db.table('account_tokens')} (token_hash, account_id, purpose, expires_at) VALUES (?, ?, ?, ?)`, [row.tokenHash, row.accountId, row.purpose, row.expiresAt]);
@@ -133,4 +158,166 @@ export async function spendAccountToken(db: SqlExecutor, tokenHash: Uint8Array, 
 
 export async function updatePassword(db: SqlExecutor, id: string, passwordHash: string, status: 'active', at: number): Promise<void> {
   await db.execute(`UPDATE ${db.table('accounts')} SET password_hash = ?, status = ?, updated_at = ? WHERE id = ?`, [passwordHash, status, at, id]);
+}
+
+// Account administration and password reset (issue #5 items 5 and 7).
+
+/** Every account of the tenant, oldest first (for the administrators' list). */
+export async function selectAccounts(db: SqlExecutor): Promise<AccountRow[]> {
+  return db.query<AccountRow>(`SELECT ${selectedWithPasskey(db)} FROM ${db.table('accounts')} ORDER BY created_at, id`);
+}
+
+/** Sets the status only if it is still what the caller read (compare-and-set). */
+export async function updateAccountStatus(db: SqlExecutor, id: string, expected: string, status: 'invited' | 'active' | 'disabled', at: number): Promise<boolean> {
+  return (await db.execute(`UPDATE ${db.table('accounts')} SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, [status, at, id, expected])) === 1;
+}
+
+/** Sets role and Practitioner link only if the role is still what the caller read (compare-and-set). */
+export async function updateAccountRole(db: SqlExecutor, id: string, expectedRole: string, role: string, practitioner: string | null, at: number): Promise<boolean> {
+  return (await db.execute(`UPDATE ${db.table('accounts')} SET role = ?, practitioner = ?, updated_at = ? WHERE id = ? AND role = ?`, [role, practitioner, at, id, expectedRole])) === 1;
+}
+
+/**
+ * The ids of the tenant's active administrators. On PostgreSQL their rows stay locked until
+ * the transaction ends (`FOR UPDATE`, in id order so two such transactions cannot deadlock), so
+ * two administrators demoting or disabling each other at once cannot both pass the "not the
+ * last one" check: the second waits and then sees the first's change. SQLite runs one writing
+ * transaction at a time anyway.
+ */
+export async function lockActiveAdmins(db: SqlExecutor): Promise<string[]> {
+  const lock = db.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  const rows = await db.query<{ id: string }>(`SELECT id FROM ${db.table('accounts')} WHERE role = 'tenant-admin' AND status = 'active' ORDER BY id${lock}`);
+  return rows.map((row) => row.id);
+}
+
+/** How many tokens of this purpose the account got whose expiry is later than `expiringAfter` (i.e. issued recently). */
+export async function countTokensExpiringAfter(db: SqlExecutor, accountId: string, purpose: TokenPurpose, expiringAfter: number): Promise<number> {
+  const rows = await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${db.table('account_tokens')} WHERE account_id = ? AND purpose = ? AND expires_at > ?`, [accountId, purpose, expiringAfter]);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Uses up every live token of the account (of one purpose, or all): after a reset, or when it is disabled. */
+export async function spendAllAccountTokens(db: SqlExecutor, accountId: string, now: number, purpose?: TokenPurpose): Promise<number> {
+  return purpose === undefined
+    ? db.execute(`UPDATE ${db.table('account_tokens')} SET used_at = ? WHERE account_id = ? AND used_at IS NULL`, [now, accountId])
+    : db.execute(`UPDATE ${db.table('account_tokens')} SET used_at = ? WHERE account_id = ? AND purpose = ? AND used_at IS NULL`, [now, accountId, purpose]);
+}
+
+/**
+ * The outbox: messages to people (password reset, invitation) that the built-in notifier keeps
+ * for a relay or a developer (notifier.ts). Recipient and text are sealed: the text carries a
+ * live token. The subject is a fixed phrase per kind.
+ */
+const outbox = (t: (name: string) => string, blob: string) => [
+  `CREATE TABLE ${t('outbox')} (id TEXT PRIMARY KEY, kind TEXT NOT NULL, account_id TEXT NOT NULL, recipient_sealed ${blob} NOT NULL, subject TEXT NOT NULL, text_sealed ${blob} NOT NULL, created_at BIGINT NOT NULL, delivered_at BIGINT)`,
+];
+
+// Reset requests count an account's recent tokens, and disabling an account spends them all.
+const tokensByAccount = (t: (name: string) => string) => [`CREATE INDEX account_tokens_account ON ${t('account_tokens')} (account_id, purpose)`];
+
+/** Applied to every tenant data set, after {@link accountMigrations}. */
+export const accountAdminMigrations: readonly Migration[] = [
+  { id: 'identity/106-outbox', up: { sqlite: (t) => outbox(t, 'BLOB'), postgres: (t) => outbox(t, 'BYTEA') } },
+  { id: 'identity/107-account-tokens-by-account', up: { sqlite: tokensByAccount, postgres: tokensByAccount } },
+];
+
+export interface OutboxRow {
+  readonly id: string;
+  readonly kind: string;
+  readonly account_id: string;
+  readonly recipient_sealed: Uint8Array;
+  readonly subject: string;
+  readonly text_sealed: Uint8Array;
+  readonly created_at: number | string;
+}
+
+export async function insertOutbox(db: SqlExecutor, row: OutboxRow): Promise<void> {
+  await db.execute(`INSERT INTO ${db.table('outbox')} (id, kind, account_id, recipient_sealed, subject, text_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
+    row.id,
+    row.kind,
+    row.account_id,
+    row.recipient_sealed,
+    row.subject,
+    row.text_sealed,
+    row.created_at,
+  ]);
+}
+
+export async function selectUndelivered(db: SqlExecutor): Promise<OutboxRow[]> {
+  return db.query<OutboxRow>(`SELECT id, kind, account_id, recipient_sealed, subject, text_sealed, created_at FROM ${db.table('outbox')} WHERE delivered_at IS NULL ORDER BY created_at, id`);
+}
+
+/** Deletes every message, or those created before `before`. */
+export async function deleteOutbox(db: SqlExecutor, before?: number): Promise<number> {
+  return before === undefined ? db.execute(`DELETE FROM ${db.table('outbox')}`) : db.execute(`DELETE FROM ${db.table('outbox')} WHERE created_at < ?`, [before]);
+}
+
+export interface PasskeyRow {
+  readonly credential_id: string;
+  readonly account_id: string;
+  readonly public_key: Uint8Array;
+  readonly sign_count: number | string;
+  /** JSON array of the transports the authenticator named, or null. */
+  readonly transports: string | null;
+  readonly name: string;
+  readonly created_at: number | string;
+  readonly last_used_at: number | string | null;
+}
+
+const passkeyColumns = 'credential_id, account_id, public_key, sign_count, transports, name, created_at, last_used_at';
+
+/** Stores a new passkey; false if that credential id is registered already (to anyone in the tenant). */
+export async function insertPasskey(db: SqlExecutor, row: Omit<PasskeyRow, 'last_used_at'>): Promise<boolean> {
+  const inserted = await db.execute(`INSERT INTO ${db.table('passkeys')} (${passkeyColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (credential_id) DO NOTHING`, [
+    row.credential_id,
+    row.account_id,
+    row.public_key,
+    row.sign_count,
+    row.transports,
+    row.name,
+    row.created_at,
+  ]);
+  return inserted === 1;
+}
+
+export async function selectPasskeys(db: SqlExecutor, accountId: string): Promise<PasskeyRow[]> {
+  return db.query<PasskeyRow>(`SELECT ${passkeyColumns} FROM ${db.table('passkeys')} WHERE account_id = ? ORDER BY created_at, credential_id`, [accountId]);
+}
+
+export async function selectPasskey(db: SqlExecutor, accountId: string, credentialId: string): Promise<PasskeyRow | undefined> {
+  return (await db.query<PasskeyRow>(`SELECT ${passkeyColumns} FROM ${db.table('passkeys')} WHERE account_id = ? AND credential_id = ?`, [accountId, credentialId]))[0];
+}
+
+/**
+ * Records a use with its signature counter, only if the counter went up — or stays 0 for an
+ * authenticator that keeps none — so two concurrent uses of one counter value cannot both win.
+ */
+export async function usePasskey(db: SqlExecutor, accountId: string, credentialId: string, counter: number, at: number): Promise<boolean> {
+  return (
+    (await db.execute(`UPDATE ${db.table('passkeys')} SET sign_count = ?, last_used_at = ? WHERE account_id = ? AND credential_id = ? AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`, [
+      counter,
+      at,
+      accountId,
+      credentialId,
+      counter,
+      counter,
+    ])) === 1
+  );
+}
+
+export async function deletePasskey(db: SqlExecutor, accountId: string, credentialId: string): Promise<boolean> {
+  return (await db.execute(`DELETE FROM ${db.table('passkeys')} WHERE account_id = ? AND credential_id = ?`, [accountId, credentialId])) === 1;
+}
+
+/**
+ * Erases the accounts linked to a patient (`Patient/<id>`) and everything that hangs off them:
+ * sessions, tokens, passkeys and outbox messages. Returns the erased account ids.
+ */
+export async function deleteAccountsOfPatient(db: SqlExecutor, patient: string): Promise<string[]> {
+  const ids = (await db.query<{ id: string }>(`SELECT id FROM ${db.table('accounts')} WHERE patient = ?`, [patient])).map((r) => r.id);
+  for (const id of ids) {
+    for (const table of ['sessions', 'account_tokens', 'passkeys', 'outbox']) await db.execute(`DELETE FROM ${db.table(table)} WHERE account_id = ?`, [id]);
+    await db.execute(`DELETE FROM ${db.table('accounts')} WHERE id = ?`, [id]);
+  }
+  return ids;
 }

@@ -1,22 +1,31 @@
 import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
+import { operatorEvent, type Actor, type Audit, type AuditAction, type AuditEventInput } from '../audit/index.js';
 import type { Keys } from '../keys/index.js';
 import { open, seal } from '../keys/envelope.js';
 import type { Clock } from '../platform/clock.js';
-import type { Storage } from '../platform/db/index.js';
+import type { SqlExecutor, Storage } from '../platform/db/index.js';
+import { AppError } from '../platform/errors.js';
 import { hashToken, randomToken } from '../platform/random-token.js';
 import {
   activateTotp,
   clearSecondFactors,
+  clearTotp,
+  countTokensExpiringAfter,
+  deleteAccountsOfPatient,
   insertAccount,
   insertAccountToken,
+  lockActiveAdmins,
   replaceRecoveryCodes,
   selectAccount,
   selectAccountByEmail,
+  selectAccounts,
   selectLiveToken,
   selectSecondFactors,
   spendAccountToken,
+  spendAllAccountTokens,
   type AccountRow,
+  updateAccountRole,
+  updateAccountStatus,
   updatePassword,
   updatePasswordHash,
   updatePendingTotp,
@@ -26,7 +35,9 @@ import {
 } from './account-store.js';
 import { IdentityError } from './errors.js';
 import { parseRole, personRoles, type PersonRole } from './permissions.js';
+import { operatorRealm } from './realm.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
+import type { PasskeyAssertions } from './passkeys.js';
 import type { LoginThrottle, ThrottleVerdict } from './throttle.js';
 import { matchRecoveryCode, newRecoveryCodes, newTotpSecret, totpEnrolment, verifyTotp, type TotpEnrolment } from './totp.js';
 
@@ -38,12 +49,12 @@ export interface AccountInfo {
   readonly id: string;
   readonly tenantId: string;
   readonly kind: 'staff' | 'patient';
-  readonly role: PersonRole;
+  readonly role: PersonRole | 'operator';
   readonly email: string;
   readonly patient?: string;
   /** A staff account's own Practitioner resource (a clinician's care relationships follow from it). */
   readonly practitioner?: string;
-  readonly status: 'invited' | 'active';
+  readonly status: 'invited' | 'active' | 'disabled';
   readonly secondFactor: boolean;
 }
 
@@ -65,13 +76,16 @@ export interface Accounts {
    * keyed hash) and per source address (throttle.ts). Audited: `auth.login_succeeded`,
    * `auth.login_failed`, `auth.locked_out` — never the password, never the email typed.
    */
-  login(input: { tenantId: string; tenantActive: boolean; email: string; password: string; sourceIp: string }): Promise<{ readonly account: AccountInfo; readonly secondFactorTicket?: string }>;
+  login(input: { tenantId: string; tenantActive: boolean; email: string; password: string; sourceIp: string }): Promise<{ readonly account: AccountInfo; readonly secondFactorTicket?: string; readonly secondFactorMethods?: readonly SecondFactorMethod[] }>;
   /**
    * The second step of a login for an account with a second factor: the ticket the password
-   * step gave (5 minutes, once) and a TOTP code (each time step once) or a recovery code (each
-   * once). Failures count on their own throttle key; `401 second-factor-failed` otherwise.
+   * step gave (5 minutes, once) and a TOTP code (each time step once), a recovery code (each
+   * once) or a passkey's assertion (passkeys.ts). Failures count on their own throttle key;
+   * `401 second-factor-failed` otherwise.
    */
-  secondFactor(input: { tenantId: string; ticket: string; code: string; sourceIp: string }): Promise<AccountInfo>;
+  secondFactor(input: { tenantId: string; ticket: string; code?: string; passkey?: unknown; sourceIp: string }): Promise<AccountInfo>;
+  /** Re-authentication by password before a sensitive change (OWASP ASVS 5 V7.5.1); wrong passwords count on the login throttle (`403 password-wrong`). */
+  reauthenticate(input: { tenantId: string; accountId: string; password: string; sourceIp: string }): Promise<AccountInfo>;
   /** TOTP enrolment, step 1: re-authenticates with the password (OWASP ASVS 5 V7.5.1) and offers a new secret. */
   beginTotp(input: { tenantId: string; accountId: string; password: string; sourceIp: string }): Promise<TotpEnrolment>;
   /** Step 2: a code from the new secret makes it the account's second factor; ten recovery codes, shown once. */
@@ -86,7 +100,66 @@ export interface Accounts {
    * The caller ends the account's other sessions (V7.4.3).
    */
   changePassword(input: { tenantId: string; accountId: string; current: string; next: string; sourceIp: string }): Promise<void>;
+  /** Every account of the tenant, for its administrators (email opened), oldest first. */
+  list(tenantId: string): Promise<Array<AccountInfo & { readonly createdAt: string }>>;
+  /**
+   * A password reset asked for by email (OWASP ASVS 5 V6.4.1–V6.4.2): for an active account, a
+   * single-use 256-bit token (stored as SHA-256) for {@link resetTokenMinutes} minutes, at most
+   * {@link resetTokensPerHour} an hour; audited as `auth.password_reset_requested` (the account
+   * id, never the email). Undefined — and nothing written — for an unknown email, an account
+   * that is invited or disabled, an inactive tenant, or one request too many. The caller sends
+   * the token and answers the same whatever this returns.
+   */
+  requestPasswordReset(input: { tenantId: string; tenantActive: boolean; email: string; sourceIp: string }): Promise<{ readonly account: AccountInfo; readonly token: string } | undefined>;
+  /**
+   * Spends a reset token and sets the new password (the policy: 8 characters with a second
+   * factor, 15 without, no context words); the account's other reset tokens stop working and
+   * its sign-in is unlocked (the password step; a second factor's lock stays, since a reset
+   * proves only the mailbox). `400 token-invalid` for a used, expired or unknown token. The
+   * second factor stays: the next login still asks for it. The caller ends every session (V7.4.3).
+   */
+  resetPassword(input: { tenantId: string; token: string; password: string; sourceIp: string }): Promise<AccountInfo>;
+  /**
+   * Changes a staff account's role and/or its Practitioner (`null` removes it); audited as
+   * `role.changed` with `old→new`. Never turns a staff account into a patient's or back. `409
+   * account-change-refused` when it would leave the tenant without an active tenant-admin.
+   * The caller ends the account's sessions (its privileges changed; ASVS 5 V7.2.4).
+   */
+  update(input: { tenantId: string; accountId: string; role?: string; practitioner?: string | null; context: ChangeContext }): Promise<{ readonly account: AccountInfo; readonly changed: boolean }>;
+  /**
+   * Disables an account (`account.disabled`): its login answers like a wrong password, its live
+   * tokens (setup, reset, second-factor tickets) are spent, and the caller ends its sessions;
+   * refused (409) for the tenant's last active tenant-admin. Enabling (`account.enabled`)
+   * returns it to active, or to invited if it never set a password. Idempotent; only a change
+   * is audited.
+   */
+  setDisabled(input: { tenantId: string; accountId: string; disabled: boolean; context: ChangeContext }): Promise<{ readonly account: AccountInfo; readonly changed: boolean }>;
+  /**
+   * GDPR Art. 17: when a patient is erased (their data key shredded), their account goes too —
+   * the row with its sealed email, its sessions, tokens, passkeys and queued messages — in one
+   * transaction with its `account.erased` event (the account id only). Returns the ids erased.
+   */
+  eraseOfPatient(input: { tenantId: string; patient: string; by: Actor }): Promise<string[]>;
+  /** An administrator's unlock of the account's sign-in (the password step and the second factor's), audited as `auth.unlocked`. */
+  unlock(input: { tenantId: string; accountId: string; context: ChangeContext }): Promise<AccountInfo>;
 }
+
+/** Who changes an account, for its audit event: the CLI's operator, or an administrator's request. */
+export interface ChangeContext {
+  readonly by: Actor;
+  readonly sourceIp?: string;
+  readonly requestId?: string;
+}
+
+/** A reset link works this long (OWASP Forgot Password Cheat Sheet: short-lived; ASVS 5 V6.4.1). */
+export const resetTokenMinutes = 30;
+/** At most this many reset tokens per account per hour: a stranger cannot flood someone's mailbox. */
+export const resetTokensPerHour = 3;
+
+export type AccountErrorCode = 'account-not-found' | 'account-change-refused' | 'reset-throttled' | 'session-not-found';
+
+/** Account administration's own refusals (the identity codes of errors.ts cover signing in). */
+export class AccountError extends AppError<AccountErrorCode> {}
 
 export interface AccountsDeps {
   readonly storage: Storage;
@@ -95,7 +168,12 @@ export interface AccountsDeps {
   readonly audit: Audit;
   readonly hasher: PasswordHasher;
   readonly throttle: LoginThrottle;
+  /** Checks passkey assertions at the login's second step (passkeys.ts); without it only codes work. */
+  readonly passkeys?: PasskeyAssertions;
 }
+
+/** How a login's second step can be passed. */
+export type SecondFactorMethod = 'totp' | 'passkey' | 'recovery-code';
 
 /** Email as identifier: NFKC, trimmed, lower case (mail systems treat local parts case-insensitively in practice). */
 export function canonicalEmail(email: string): string {
@@ -126,7 +204,7 @@ export function checkLinks(role: string, patient: string | undefined, practition
 
 const tokenInvalid = () => new IdentityError('token-invalid', 'This link is not valid: it may have expired or been used already. Ask for a new one.', { status: 400, expose: true });
 
-export function createAccounts({ storage, keys, clock, audit, hasher, throttle }: AccountsDeps): Accounts {
+export function createAccounts({ storage, keys, clock, audit, hasher, throttle, passkeys }: AccountsDeps): Accounts {
   // Two keys derived from the tenant's index key (HKDF, RFC 5869; one purpose each): one makes
   // the email's lookup hash, the other seals the email itself (AES-256-GCM).
   const derived = async (tenantId: string, purpose: string) => Buffer.from(hkdfSync('sha256', await keys.indexKey(tenantId), Buffer.alloc(0), `tresor/account-email/${purpose}`, 32));
@@ -147,7 +225,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       ...(row.patient === null ? {} : { patient: row.patient }),
       ...(row.practitioner === null || row.practitioner === undefined ? {} : { practitioner: row.practitioner }),
       status: row.status as AccountInfo['status'],
-      secondFactor: Number(row.has_totp) === 1,
+      secondFactor: Number(row.has_totp) === 1 || Number(row.has_passkey) === 1,
     };
   }
 
@@ -169,11 +247,14 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
   });
 
   /** Checks and uses up a TOTP code (its time step) or a recovery code; which one worked, or undefined. */
-  async function useSecondFactor(tenantId: string, accountId: string, factors: SecondFactorRow & { totp_sealed: Uint8Array }, code: string, now: number): Promise<'totp' | 'recovery-code' | undefined> {
+  async function useSecondFactor(tenantId: string, accountId: string, factors: SecondFactorRow, code: string, now: number): Promise<'totp' | 'recovery-code' | undefined> {
     const db = await storage.tenant(tenantId);
-    const secret = open(await derived(tenantId, 'seal'), factors.totp_sealed, totpAad(tenantId, accountId));
-    const step = await verifyTotp(secret, code.replace(/\s/g, ''), now, factors.totp_last_step === null ? undefined : Number(factors.totp_last_step));
-    if (step !== undefined && (await useTotpStep(db, accountId, step))) return 'totp';
+    // A passkey-only account has recovery codes but no TOTP secret.
+    if (hasTotp(factors)) {
+      const secret = open(await derived(tenantId, 'seal'), factors.totp_sealed, totpAad(tenantId, accountId));
+      const step = await verifyTotp(secret, code.replace(/\s/g, ''), now, factors.totp_last_step === null ? undefined : Number(factors.totp_last_step));
+      if (step !== undefined && (await useTotpStep(db, accountId, step))) return 'totp';
+    }
     if (factors.recovery_codes === null) return undefined;
     const hashes = JSON.parse(factors.recovery_codes) as Array<string | null>;
     const index = matchRecoveryCode(hashes, code);
@@ -200,7 +281,9 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
 
   return {
     async invite({ tenantId, role, email, patient, practitioner, by }) {
-      parseRole(role, personRoles);
+      // Platform operators live in their own realm and hold only the operator role (operators.ts).
+      if (tenantId !== operatorRealm) parseRole(role, personRoles);
+      else if (role !== 'operator') throw new IdentityError('role-invalid', 'The platform operators\' realm has one role: operator.', { status: 400, expose: true });
       checkLinks(role, patient, practitioner);
       const canonical = canonicalEmail(email);
       const db = await storage.tenant(tenantId);
@@ -244,6 +327,10 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
 
     get: info,
 
+    async reauthenticate({ tenantId, accountId, password, sourceIp }) {
+      return (await reauthenticate(tenantId, accountId, password, sourceIp)).account;
+    },
+
     async access(tenantId, id) {
       const row = await selectAccount(await storage.tenant(tenantId), id);
       if (row === undefined) return undefined;
@@ -253,7 +340,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
         status: row.status as AccountInfo['status'],
         ...(row.patient === null ? {} : { patient: row.patient }),
         ...(row.practitioner === null || row.practitioner === undefined ? {} : { practitioner: row.practitioner }),
-        secondFactor: Number(row.has_totp) === 1,
+        secondFactor: Number(row.has_totp) === 1 || Number(row.has_passkey) === 1,
       };
     },
 
@@ -309,26 +396,31 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
         // The password alone gets a step-up ticket, never a session.
         const ticket = randomToken();
         await insertAccountToken(db, { tokenHash: hashToken(ticket), accountId: row.id, purpose: 'second-factor', expiresAt: clock.now().getTime() + ticketMinutes * 60_000 });
-        return { account, secondFactorTicket: ticket };
+        const methods: SecondFactorMethod[] = [...(Number(row.has_totp) === 1 ? ['totp' as const] : []), ...(Number(row.has_passkey) === 1 ? ['passkey' as const] : []), 'recovery-code'];
+        return { account, secondFactorTicket: ticket, secondFactorMethods: methods };
       }
       await audit.record(tenantId, [event('auth.login_succeeded', 200)]);
       return { account };
     },
 
-    async secondFactor({ tenantId, ticket, code, sourceIp }) {
+    async secondFactor({ tenantId, ticket, code, passkey, sourceIp }) {
       const db = await storage.tenant(tenantId);
       const now = clock.now().getTime();
       const accountId = await selectLiveToken(db, hashToken(ticket), 'second-factor', now);
       const account = accountId === undefined ? undefined : await info(tenantId, accountId);
       const factors = accountId === undefined ? undefined : await selectSecondFactors(db, accountId);
-      if (account === undefined || factors === undefined || !hasTotp(factors)) throw secondFactorFailed();
+      if (account === undefined || factors === undefined || !account.secondFactor) throw secondFactorFailed();
       const throttleKey = `second-factor|${tenantId}|${account.id}`;
       const verdict = await throttle.check(throttleKey, sourceIp);
       if (!verdict.allowed) throw throttled(verdict);
-      const method = await useSecondFactor(tenantId, account.id, factors, code, now);
+      // A passkey's assertion or a code; a wrong one of either counts on the same throttle.
+      const verdictOfPasskey = passkey === undefined ? undefined : passkeys === undefined ? ({ ok: false, reason: 'invalid' } as const) : await passkeys.verifyAssertion({ tenantId, accountId: account.id, ticket, response: passkey });
+      const method = verdictOfPasskey === undefined ? await useSecondFactor(tenantId, account.id, factors, code ?? '', now) : verdictOfPasskey.ok ? 'passkey' : undefined;
       if (method === undefined) {
         await throttle.failed(throttleKey, sourceIp);
-        await audit.record(tenantId, [authEvent('auth.mfa_failed', account, sourceIp, 401)]);
+        // `passkey-counter`: a correctly signed assertion whose counter did not go up (a cloned authenticator?).
+        const detail = verdictOfPasskey === undefined || verdictOfPasskey.ok ? '' : verdictOfPasskey.reason === 'counter' ? 'passkey-counter' : 'passkey';
+        await audit.record(tenantId, [authEvent('auth.mfa_failed', account, sourceIp, 401, detail)]);
         throw secondFactorFailed();
       }
       if ((await spendAccountToken(db, hashToken(ticket), 'second-factor', now)) !== account.id) throw secondFactorFailed();
@@ -338,7 +430,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
     },
 
     async removeTotp({ tenantId, accountId, password, code, sourceIp }) {
-      const { account } = await reauthenticate(tenantId, accountId, password, sourceIp);
+      const { account, row } = await reauthenticate(tenantId, accountId, password, sourceIp);
       const db = await storage.tenant(tenantId);
       const factors = await selectSecondFactors(db, accountId);
       if (factors === undefined || !hasTotp(factors)) throw new IdentityError('second-factor-failed', 'This account has no second factor.', { status: 409, expose: true });
@@ -352,7 +444,9 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       }
       await throttle.succeeded(throttleKey);
       await db.transaction(async (tx) => {
-        await clearSecondFactors(tx, accountId, clock.now().getTime());
+        // With a passkey left, the account keeps a second factor and its recovery codes.
+        if (Number(row.has_passkey) === 1) await clearTotp(tx, accountId, clock.now().getTime());
+        else await clearSecondFactors(tx, accountId, clock.now().getTime());
         await audit.appendIn(tx, tenantId, [authEvent('auth.mfa_removed', account, sourceIp, 200, 'totp')]);
       });
     },
@@ -361,7 +455,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       const { account } = await reauthenticate(tenantId, accountId, password, sourceIp);
       const db = await storage.tenant(tenantId);
       const factors = await selectSecondFactors(db, accountId);
-      if (factors === undefined || !hasTotp(factors)) throw new IdentityError('second-factor-failed', 'This account has no second factor.', { status: 409, expose: true });
+      if (factors === undefined || !account.secondFactor) throw new IdentityError('second-factor-failed', 'This account has no second factor.', { status: 409, expose: true });
       const { codes, hashes } = newRecoveryCodes();
       await db.transaction(async (tx) => {
         await updateRecoveryCodes(tx, accountId, JSON.stringify(hashes), clock.now().getTime());
@@ -395,5 +489,154 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle }
       });
       return { recoveryCodes: codes };
     },
+
+    async eraseOfPatient({ tenantId, patient, by }) {
+      const db = await storage.tenant(tenantId);
+      return db.transaction(async (tx) => {
+        const erased = await deleteAccountsOfPatient(tx, patient);
+        if (erased.length > 0) await audit.appendIn(tx, tenantId, [operatorEvent('account.erased', by, { resources: erased.map((id) => `Account/${id}`), subjects: [patient] })]);
+        return erased;
+      });
+    },
+
+    async list(tenantId) {
+      const rows = await selectAccounts(await storage.tenant(tenantId));
+      return Promise.all(rows.map(async (row) => ({ ...(await toInfo(tenantId, row)), createdAt: new Date(Number(row.created_at)).toISOString() })));
+    },
+
+    async requestPasswordReset({ tenantId, tenantActive, email, sourceIp }) {
+      // An unknown tenant has no data set (and gets no keys made for it by a stranger's request).
+      if (!tenantActive) return undefined;
+      let canonical: string;
+      try {
+        canonical = canonicalEmail(email);
+      } catch {
+        return undefined;
+      }
+      const db = await storage.tenant(tenantId);
+      const row = await selectAccountByEmail(db, await emailIndex(tenantId, canonical));
+      if (row === undefined || row.status !== 'active') return undefined;
+      const account = await toInfo(tenantId, row);
+      const token = randomToken();
+      const now = clock.now().getTime();
+      // Whoever asked is not known: the event names the account and the source address only.
+      const event = (outcome: 'success' | 'failure', detail: string) => ({
+        ...operatorEvent('auth.password_reset_requested', { id: 'anonymous', role: 'none', client: 'tresor-auth' }, { resources: [`Account/${row.id}`], outcome, detail }),
+        purpose: 'HOPERAT' as const,
+        sourceIp,
+        status: 202,
+      });
+      const issued = await db.transaction(async (tx) => {
+        // A token issued within the last hour expires later than an hour less its lifetime from now.
+        if ((await countTokensExpiringAfter(tx, row.id, 'reset', now + resetTokenMinutes * 60_000 - 3_600_000)) >= resetTokensPerHour) {
+          await audit.appendIn(tx, tenantId, [event('failure', 'too-many-requests')]);
+          return false;
+        }
+        await insertAccountToken(tx, { tokenHash: hashToken(token), accountId: row.id, purpose: 'reset', expiresAt: now + resetTokenMinutes * 60_000 });
+        await audit.appendIn(tx, tenantId, [event('success', '')]);
+        return true;
+      });
+      return issued ? { account, token } : undefined;
+    },
+
+    async resetPassword({ tenantId, token, password, sourceIp }) {
+      let db;
+      try {
+        db = await storage.tenant(tenantId);
+      } catch {
+        throw tokenInvalid();
+      }
+      const accountId = await selectLiveToken(db, hashToken(token), 'reset', clock.now().getTime());
+      const row = accountId === undefined ? undefined : await selectAccount(db, accountId);
+      if (row === undefined || row.status !== 'active') throw tokenInvalid();
+      const account = await toInfo(tenantId, row);
+      // The policy first, so a refused password leaves the token usable for the next try.
+      checkNewPassword(password, { hasSecondFactor: account.secondFactor, context: { email: account.email, tenant: tenantId } });
+      const passwordHash = await hasher.hash(password);
+      await db.transaction(async (tx) => {
+        const now = clock.now().getTime();
+        if ((await spendAccountToken(tx, hashToken(token), 'reset', now)) !== account.id) throw tokenInvalid();
+        // Any other reset link of the account stops working too (OWASP Forgot Password Cheat Sheet).
+        await spendAllAccountTokens(tx, account.id, now, 'reset');
+        await updatePasswordHash(tx, account.id, passwordHash, now);
+        await audit.appendIn(tx, tenantId, [{ ...operatorEvent('auth.password_reset', accountActor(account), { resources: [`Account/${account.id}`] }), purpose: 'HOPERAT', sourceIp, status: 200 }]);
+      });
+      // Reset unlocks the password step (throttle.ts). Not the second factor's lock: the reset
+      // proved control of the mailbox, not of the factor, which is still asked for at login.
+      await throttle.unlock(await throttleKeyOf(tenantId, account.email));
+      return account;
+    },
+
+    async update({ tenantId, accountId, role, practitioner, context }) {
+      if (role !== undefined) parseRole(role, personRoles);
+      const db = await storage.tenant(tenantId);
+      const result = await db.transaction(async (tx) => {
+        const row = await selectAccount(tx, accountId);
+        if (row === undefined) throw accountNotFound();
+        const nextRole = role ?? row.role;
+        if ((nextRole === 'patient') !== (row.role === 'patient')) {
+          throw new IdentityError('role-invalid', 'A patient\'s account stays a patient\'s, and a staff account a staff account: invite a new account instead.', { status: 400, expose: true });
+        }
+        const nextPractitioner = practitioner === undefined ? row.practitioner : practitioner;
+        checkLinks(nextRole, row.patient ?? undefined, nextPractitioner ?? undefined);
+        const changes = [
+          ...(nextRole === row.role ? [] : [`${row.role}→${nextRole}`]),
+          ...(nextPractitioner === row.practitioner ? [] : [`practitioner ${row.practitioner ?? '-'}→${nextPractitioner ?? '-'}`]),
+        ];
+        if (changes.length === 0) return { row, changed: false };
+        if (row.role === 'tenant-admin' && nextRole !== 'tenant-admin' && row.status === 'active') await keepAnAdmin(tx, row.id);
+        if (!(await updateAccountRole(tx, row.id, row.role, nextRole, nextPractitioner, clock.now().getTime()))) throw changedMeanwhile();
+        await audit.appendIn(tx, tenantId, [changeEvent('role.changed', row, context, changes.join('; '))]);
+        return { row: { ...row, role: nextRole, practitioner: nextPractitioner }, changed: true };
+      });
+      return { account: await toInfo(tenantId, result.row), changed: result.changed };
+    },
+
+    async setDisabled({ tenantId, accountId, disabled, context }) {
+      const db = await storage.tenant(tenantId);
+      const result = await db.transaction(async (tx) => {
+        const row = await selectAccount(tx, accountId);
+        if (row === undefined) throw accountNotFound();
+        if (disabled === (row.status === 'disabled')) return { row, changed: false };
+        // Enabled again, an account that never set a password is back to invited (its setup token was spent at disabling: invite anew).
+        const next = disabled ? 'disabled' : row.password_hash === null ? 'invited' : 'active';
+        if (disabled && row.role === 'tenant-admin' && row.status === 'active') await keepAnAdmin(tx, row.id);
+        const now = clock.now().getTime();
+        if (!(await updateAccountStatus(tx, row.id, row.status, next, now))) throw changedMeanwhile();
+        // Setup and reset links and second-factor tickets issued before must not outlive the disabling.
+        if (disabled) await spendAllAccountTokens(tx, row.id, now);
+        await audit.appendIn(tx, tenantId, [changeEvent(disabled ? 'account.disabled' : 'account.enabled', row, context)]);
+        return { row: { ...row, status: next }, changed: true };
+      });
+      return { account: await toInfo(tenantId, result.row), changed: result.changed };
+    },
+
+    async unlock({ tenantId, accountId, context }) {
+      const account = await info(tenantId, accountId);
+      if (account === undefined) throw accountNotFound();
+      await throttle.unlock(await throttleKeyOf(tenantId, account.email));
+      // The second factor's throttle key, as secondFactor() and removeTotp() count it.
+      await throttle.unlock(`second-factor|${tenantId}|${account.id}`);
+      await audit.record(tenantId, [changeEvent('auth.unlocked', { id: account.id, patient: account.patient ?? null }, context)]);
+      return account;
+    },
+  };
+}
+
+const accountNotFound = () => new AccountError('account-not-found', 'No such account in this tenant.', { status: 404, expose: true });
+const changedMeanwhile = () => new AccountError('account-change-refused', 'The account was changed by someone else meanwhile; reload it and try again.', { status: 409, expose: true });
+
+/** Refuses a change that would leave the tenant without an active tenant-admin: nobody could manage its people any more. */
+async function keepAnAdmin(tx: SqlExecutor, accountId: string): Promise<void> {
+  if (!(await lockActiveAdmins(tx)).some((id) => id !== accountId)) {
+    throw new AccountError('account-change-refused', 'This is the tenant\'s last active tenant-admin: make another account tenant-admin first.', { status: 409, expose: true });
+  }
+}
+
+/** The audit event of an administrator's change to an account (ids only; a patient's account names its Patient). */
+function changeEvent(action: AuditAction, account: { id: string; patient: string | null }, context: ChangeContext, detail = ''): AuditEventInput {
+  return {
+    ...operatorEvent(action, context.by, { resources: [`Account/${account.id}`], subjects: account.patient === null ? [] : [account.patient], detail }),
+    ...(context.sourceIp === undefined ? {} : { purpose: 'HOPERAT' as const, sourceIp: context.sourceIp, requestId: context.requestId ?? '', status: 200 }),
   };
 }

@@ -4,6 +4,7 @@ import type { Accounts } from './accounts.js';
 import type { ApiKeys } from './api-keys.js';
 import { forbidden, IdentityError, unauthenticated } from './errors.js';
 import { isStaff, parseRole, personRoles, type Principal } from './permissions.js';
+import { operatorRealm } from './realm.js';
 import type { Sessions } from './sessions.js';
 
 /**
@@ -35,10 +36,43 @@ export interface Authenticator {
    * The tenant must exist and be active.
    */
   principal(request: FastifyRequest, tenantId: string): Promise<Principal>;
+  /**
+   * A platform operator: a live session of the operators' realm (realm.ts) that passed a second
+   * factor — always required, whatever any tenant's policy says — with the CSRF token on changes.
+   */
+  operator(request: FastifyRequest): Promise<OperatorPrincipal>;
+}
+
+export interface OperatorPrincipal {
+  readonly kind: 'operator';
+  readonly id: string;
+  readonly sessionId: string;
 }
 
 export function createAuthenticator({ apiKeys, sessions, accounts, tenants }: { apiKeys: ApiKeys; sessions: Sessions; accounts: Accounts; tenants: Tenants }): Authenticator {
+  /** The live session of the cookie, its CSRF token checked on state-changing methods. */
+  async function liveSession(request: FastifyRequest, realm: string) {
+    const token = cookieToken(request);
+    if (token === undefined) throw unauthenticated();
+    const session = await sessions.resolve(realm, token);
+    if (session === undefined) throw unauthenticated();
+    if (!safeMethods.has(request.method)) {
+      const presented = request.headers['x-csrf-token'];
+      if (!sessions.checkCsrf(token, typeof presented === 'string' ? presented : undefined)) throw csrfInvalid();
+    }
+    return session;
+  }
+
   return {
+    async operator(request) {
+      const session = await liveSession(request, operatorRealm);
+      const account = await accounts.access(operatorRealm, session.accountId);
+      if (account === undefined || account.status !== 'active' || account.role !== 'operator') throw unauthenticated();
+      if (!session.secondFactor) {
+        throw new IdentityError('second-factor-required', 'Platform operators always sign in with a second factor: enrol one (TOTP at POST /platform/auth/totp, or a passkey at POST /platform/auth/passkeys/options), then continue.', { status: 403, expose: true });
+      }
+      return { kind: 'operator', id: account.id, sessionId: session.id };
+    },
     async principal(request, tenantId) {
       const header = request.headers.authorization;
       if (header !== undefined) {
@@ -50,22 +84,16 @@ export function createAuthenticator({ apiKeys, sessions, accounts, tenants }: { 
         await tenants.requireActive(tenantId);
         return principal;
       }
-      const token = cookieToken(request);
-      if (token === undefined) throw unauthenticated();
+      if (cookieToken(request) === undefined) throw unauthenticated();
       // The tenant first: an unknown tenant has no data set to look the session up in.
       await tenants.requireActive(tenantId);
-      const session = await sessions.resolve(tenantId, token);
-      if (session === undefined) throw unauthenticated();
-      if (!safeMethods.has(request.method)) {
-        const presented = request.headers['x-csrf-token'];
-        if (!sessions.checkCsrf(token, typeof presented === 'string' ? presented : undefined)) throw csrfInvalid();
-      }
+      const session = await liveSession(request, tenantId);
       const account = await accounts.access(tenantId, session.accountId);
       if (account === undefined || account.status !== 'active') throw unauthenticated();
       const role = parseRole(account.role, personRoles);
       const policy = await tenants.mfaPolicy(tenantId);
       if (!session.secondFactor && (policy === 'everyone' || (policy === 'staff' && isStaff(role)))) {
-        throw new IdentityError('second-factor-required', 'This tenant requires a second factor for your role: enrol one (POST /auth/totp), then continue.', { status: 403, expose: true });
+        throw new IdentityError('second-factor-required', 'This tenant requires a second factor for your role: enrol one (TOTP at POST /auth/totp, or a passkey at POST /auth/passkeys/options), then continue.', { status: 403, expose: true });
       }
       return {
         kind: 'person',

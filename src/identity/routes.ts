@@ -2,15 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { operatorEvent, type Audit } from '../audit/index.js';
 import { HttpError } from '../platform/http/index.js';
 import type { Tenants } from '../tenants/index.js';
-import type { Accounts } from './accounts.js';
-import { cookieToken, csrfInvalid, sessionCookie } from './authenticate.js';
+import { noSession, realmSessions, tenantRealm, type SignInRealm } from './sign-in-realm.js';
+import { AccountError, type Accounts } from './accounts.js';
+import { sessionCookie } from './authenticate.js';
 import { IdentityError } from './errors.js';
+import type { PasswordResets } from './notifier.js';
 import type { SessionInfo, Sessions } from './sessions.js';
 
 const setCookie = (reply: FastifyReply, token: string) => reply.header('set-cookie', `${sessionCookie}=${token}; Path=/; Secure; HttpOnly; SameSite=Strict`);
 const clearCookie = (reply: FastifyReply) => reply.header('set-cookie', `${sessionCookie}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0`);
 
-const noSession = () => new IdentityError('unauthenticated', 'Sign in first: there is no live session.', { status: 401, expose: true });
 const badToken = () => new IdentityError('token-invalid', 'This link is not valid: it may have expired or been used already. Ask for a new one.', { status: 400, expose: true });
 
 function fields<K extends string>(request: FastifyRequest, ...names: K[]): Record<K, string> {
@@ -25,32 +26,39 @@ function fields<K extends string>(request: FastifyRequest, ...names: K[]): Recor
  * People's sign-in endpoints under `/tenants/{t}/auth` (JSON in and out, errors as RFC 9457
  * problem+json): `POST /setup` (first password, with the token `tresor user create` printed),
  * `POST /login` (password; a session cookie and its CSRF token), `GET /sessions` (one's own live
- * sessions), `POST /logout` (ends this session; needs `X-CSRF-Token`). Second factors and the
- * permission matrix follow (issue #5); no records are reachable with a session yet.
+ * sessions), `DELETE /sessions/{id}` (ends one of them), `POST /logout` (ends this session;
+ * needs `X-CSRF-Token`), second factors, password change, and the password reset by email
+ * (`POST /password-reset`, `POST /password-reset/confirm`). Administrators' account endpoints
+ * are in admin-routes.ts.
  */
-export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: Accounts; sessions: Sessions; tenants: Tenants; audit: Audit }) {
+export function authRoutes({ accounts, sessions, tenants, audit, passwordResets, realm = tenantRealm(tenants) }: { accounts: Accounts; sessions: Sessions; tenants: Tenants; audit: Audit; passwordResets: PasswordResets; realm?: SignInRealm }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
-    const tenantOf = (request: FastifyRequest) => (request.params as { tenant: string }).tenant;
-    const active = async (tenantId: string) => (await tenants.get(tenantId))?.status === 'active';
+    const tenantOf = (request: FastifyRequest) => realm.of(request);
+    const active = (tenantId: string) => realm.active(tenantId);
+    const { current, changing } = realmSessions({ realm, sessions, accounts });
+    // Reset requests finish off the request path: the server closes (and then storage) after them.
+    app.addHook('onClose', () => passwordResets.settled());
 
-    /** The caller's live session (cookie), for endpoints that need one. */
-    async function current(request: FastifyRequest): Promise<{ token: string; session: SessionInfo }> {
-      const token = cookieToken(request);
+
+    /**
+     * A new session and token on every login (OWASP ASVS 5 V7.2.4); any cookie sent along is
+     * ignored. When the tenant's policy asks this role for a second factor and the account has
+     * none, the session is still made, but only the /auth endpoints accept it (authenticate.ts
+     * answers `403 second-factor-required` everywhere else) and the answer says to enrol one
+     * (OWASP ASVS 5 V6.3.3; NIST SP 800-63B-4 AAL2 for staff).
+     */
+    async function startSession(request: FastifyRequest, reply: FastifyReply, account: { id: string; role: string; secondFactor: boolean }, secondFactor: boolean) {
       const tenantId = tenantOf(request);
-      if (token === undefined || !(await active(tenantId))) throw noSession();
-      const session = await sessions.resolve(tenantId, token);
-      if (session === undefined) throw noSession();
-      return { token, session };
-    }
-
-    /** A new session and token on every login (OWASP ASVS 5 V7.2.4); any cookie sent along is ignored. */
-    async function startSession(request: FastifyRequest, reply: FastifyReply, account: { id: string; role: string }, secondFactor: boolean) {
-      const { token, session } = await sessions.start(tenantOf(request), account.id, { secondFactor, sourceIp: request.ip });
+      const policy = await realm.mfaPolicy(tenantId);
+      // Staff are every role but patient (permissions.ts, isStaff).
+      const enrolmentRequired = !account.secondFactor && (policy === 'everyone' || (policy === 'staff' && account.role !== 'patient'));
+      const { token, session } = await sessions.start(tenantId, account.id, { secondFactor, sourceIp: request.ip });
       setCookie(reply, token);
       return reply.status(200).send({
         account: { id: account.id, role: account.role },
         session: { id: session.id, secondFactor: session.secondFactor, expiresAt: session.expiresAt },
         csrfToken: sessions.csrfToken(token),
+        secondFactorEnrolmentRequired: enrolmentRequired,
       });
     }
 
@@ -63,13 +71,6 @@ export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: A
       return reply.status(200).send({ otherSessionsEnded: ended, csrfToken: sessions.csrfToken(fresh) });
     }
 
-    /** A live session whose request carries its CSRF token: for every cookie-authenticated change (OWASP CSRF Prevention Cheat Sheet). */
-    async function changing(request: FastifyRequest): Promise<{ token: string; session: SessionInfo }> {
-      const live = await current(request);
-      const presented = request.headers['x-csrf-token'];
-      if (!sessions.checkCsrf(live.token, typeof presented === 'string' ? presented : undefined)) throw csrfInvalid();
-      return live;
-    }
 
     app.post('/auth/setup', { bodyLimit: 16 * 1024 }, async (request, reply) => {
       const { token, password } = fields(request, 'token', 'password');
@@ -82,17 +83,20 @@ export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: A
     app.post('/auth/login', { bodyLimit: 16 * 1024 }, async (request, reply) => {
       const { email, password } = fields(request, 'email', 'password');
       const tenantId = tenantOf(request);
-      const { account, secondFactorTicket } = await accounts.login({ tenantId, tenantActive: await active(tenantId), email, password, sourceIp: request.ip });
+      const { account, secondFactorTicket, secondFactorMethods } = await accounts.login({ tenantId, tenantActive: await active(tenantId), email, password, sourceIp: request.ip });
       // An account with a second factor gets a ticket for it, never a session for the password alone.
-      if (secondFactorTicket !== undefined) return reply.status(200).send({ secondFactorRequired: true, ticket: secondFactorTicket, methods: ['totp', 'recovery-code'] });
+      if (secondFactorTicket !== undefined) return reply.status(200).send({ secondFactorRequired: true, ticket: secondFactorTicket, methods: secondFactorMethods });
       return startSession(request, reply, account, false);
     });
 
     app.post('/auth/second-factor', { bodyLimit: 16 * 1024 }, async (request, reply) => {
-      const { ticket, code } = fields(request, 'ticket', 'code');
+      // `{ticket, code}`, or `{ticket, passkey}` with a WebAuthn assertion (passkey-routes.ts gives its options).
+      const passkey = (request.body as Record<string, unknown> | null)?.['passkey'];
+      const { ticket } = fields(request, 'ticket');
+      const proof = passkey !== null && typeof passkey === 'object' ? { passkey } : { code: fields(request, 'ticket', 'code').code };
       const tenantId = tenantOf(request);
       if (!(await active(tenantId))) throw new IdentityError('second-factor-failed', 'The code is not valid.', { status: 401, expose: true });
-      const account = await accounts.secondFactor({ tenantId, ticket, code, sourceIp: request.ip });
+      const account = await accounts.secondFactor({ tenantId, ticket, ...proof, sourceIp: request.ip });
       return startSession(request, reply, account, true);
     });
 
@@ -142,6 +146,55 @@ export function authRoutes({ accounts, sessions, tenants, audit }: { accounts: A
       const { session } = await changing(request);
       const { password } = fields(request, 'password');
       return reply.status(200).send(await accounts.renewRecoveryCodes({ tenantId: tenantOf(request), accountId: session.accountId, password, sourceIp: request.ip }));
+    });
+
+    /**
+     * Forgotten password, step 1 (OWASP ASVS 5 V6.4.1; NIST SP 800-63B-4 account recovery):
+     * always `202 {"status": "sent-if-known"}`, whoever the email belongs to, if anyone — the
+     * lookup, the token and the message happen after the answer (notifier.ts). Limited per
+     * source address (`429 reset-throttled`) and to three tokens per account an hour.
+     */
+    // Operators are not offered a self-service reset: a lost operator password is replaced on the
+    // host (`tresor operator create`), where the second factor cannot be bypassed by a mailbox.
+    if (realm.kind === 'tenant') app.post('/auth/password-reset', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+      const { email } = fields(request, 'email');
+      passwordResets.request({ tenantId: tenantOf(request), email, sourceIp: request.ip });
+      return reply.status(202).send({ status: 'sent-if-known' });
+    });
+
+    /**
+     * Step 2: the token from the message (once, 30 minutes) and a new password under the policy.
+     * Unlocks the sign-in and ends every session of the account, wherever it was opened (OWASP
+     * ASVS 5 V7.4.3): whoever prompted the reset may be who held one. The second factor stays.
+     */
+    if (realm.kind === 'tenant') app.post('/auth/password-reset/confirm', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+      const { token, password } = fields(request, 'token', 'password');
+      const tenantId = tenantOf(request);
+      // A disabled or unknown tenant answers like a bad token.
+      if (!(await active(tenantId))) throw badToken();
+      const account = await accounts.resetPassword({ tenantId, token, password, sourceIp: request.ip });
+      const ended = await sessions.revokeAll(tenantId, account.id);
+      return reply.status(200).send({ account: { id: account.id, role: account.role, status: account.status }, sessionsEnded: ended });
+    });
+
+    /**
+     * Ends one of one's own sessions — a forgotten one on another device (OWASP ASVS 5 V7.5.2,
+     * without the re-authentication it asks for: ending a session only removes access; see
+     * docs/security.md). Needs the CSRF token, like every change.
+     */
+    app.delete('/auth/sessions/:sessionId', async (request, reply) => {
+      const { session } = await changing(request);
+      const tenantId = tenantOf(request);
+      const { sessionId } = request.params as { sessionId: string };
+      // Only one's own live sessions: any other id is not found, whether or not it exists.
+      const mine = await sessions.list(tenantId, session.accountId);
+      if (!mine.some((s) => s.id === sessionId) || !(await sessions.revoke(tenantId, sessionId))) {
+        throw new AccountError('session-not-found', 'You have no live session with that id.', { status: 404, expose: true });
+      }
+      const actor = { id: `account:${session.accountId}`, role: 'session', client: 'tresor-auth' };
+      await audit.record(tenantId, [{ ...operatorEvent('session.revoked', actor, { resources: [`Account/${session.accountId}`], detail: 'by-owner' }), purpose: 'HOPERAT', sourceIp: request.ip, requestId: request.id, status: 204 }]);
+      if (sessionId === session.id) clearCookie(reply);
+      return reply.status(204).send();
     });
 
     app.post('/auth/logout', async (request, reply) => {

@@ -100,3 +100,39 @@ export function createLoginThrottle({ db, clock }: { db: SqlDatabase; clock: Clo
     },
   };
 }
+
+/**
+ * Requests that are not sign-ins but cost something or reach a person — a password reset sends
+ * a message — are limited per source address: at most `max` in any `windowMs`, counted whether
+ * or not they find an account, so the limit tells nothing about which accounts exist (OWASP
+ * ASVS 5 V6.3.1 for the reset flow; OWASP Forgot Password Cheat Sheet). In this process's
+ * memory, like the per-address login limit.
+ */
+export interface RateLimiter {
+  /** Counts a request from `source`, or refuses it (not counted) when the window is full. */
+  take(source: string): ThrottleVerdict;
+}
+
+export function createRateLimiter({ clock, windowMs, max }: { clock: Clock; windowMs: number; max: number }): RateLimiter {
+  const seen = new Map<string, number[]>();
+  let sinceSweep = 0;
+  return {
+    take(source) {
+      const now = clock.now().getTime();
+      // Addresses that went quiet would pile up: forget them now and then.
+      sinceSweep += 1;
+      if (sinceSweep >= 1000) {
+        sinceSweep = 0;
+        for (const [key, times] of seen) if (times.every((at) => now - at >= windowMs)) seen.delete(key);
+      }
+      const times = (seen.get(source) ?? []).filter((at) => now - at < windowMs);
+      if (times.length >= max) {
+        seen.set(source, times);
+        return { allowed: false, reason: 'source', retryAfterSeconds: Math.max(1, Math.ceil(((times[0] as number) + windowMs - now) / 1000)) };
+      }
+      times.push(now);
+      seen.set(source, times);
+      return { allowed: true };
+    },
+  };
+}

@@ -167,8 +167,9 @@ export function createGuard(records: Records, principal: Principal, options: Gua
       let ifMatch: string | undefined;
       if (target.mode === 'update') {
         const peeked = await records.peek(t, type, target.id);
+        // Deleted or not, a record outside reach stays out of reach (no re-creating it to open its history).
+        if (peeked !== undefined) await admitOutside(t, [{ subject: peeked.subject, ref: `${type}/${target.id}` }]);
         if (peeked !== undefined && !peeked.deleted) {
-          await admitOutside(t, [{ subject: peeked.subject, ref: `${type}/${target.id}` }]);
           // Only a role that may not write every class of this type needs the stored values.
           if (![...classesOfType(type)].every((c) => writable.has(c))) {
             const stored = await records.read(t, type, target.id);

@@ -508,7 +508,8 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       const entries = await Promise.all(
         raw.entries.map(async (e) => {
           if (e.content === null || e.disclosure === null) return e;
-          const shown = await guard.disclose(t, { type, id, content: e.content, ...e.disclosure }, { inScope: true });
+          // Each version by its own subject: a record may have been about another patient before.
+          const shown = await guard.disclose(t, { type, id, content: e.content, ...e.disclosure });
           return { ...e, content: shown.content, disclosure: { subject: shown.subject, classes: shown.classes } };
         }),
       );

@@ -4,6 +4,9 @@ import { TenantError } from './errors.js';
 import { insertTenant, selectTenant, selectTenants, updateMfaPolicy, updateTenantDisabled, type MfaPolicy, type TenantRow } from './store.js';
 
 export type { MfaPolicy } from './store.js';
+/** Data-set ids that are not tenants: `operators` holds the platform operators' accounts, sessions and audit trail. */
+export const reservedTenantIds: readonly string[] = ['operators'];
+
 export const mfaPolicies: readonly MfaPolicy[] = ['everyone', 'staff', 'optional'];
 import { parseTenantId, tenantIdPattern } from './tenant-id.js';
 
@@ -60,6 +63,7 @@ export function createTenants({ storage, clock }: TenantsDeps): Tenants {
   return {
     async create(rawId, rawName) {
       const id = parseTenantId(rawId);
+      if (reservedTenantIds.includes(id)) throw new TenantError('tenant-id-invalid', `"${id}" is reserved (the platform operators' own data set).`, { status: 400 });
       const name = (rawName ?? id).normalize('NFC').trim();
       if (name.length === 0 || name.length > nameMaxLength || /[\p{Cc}]/u.test(name)) {
         throw new TenantError('tenant-id-invalid', `A tenant name is 1–${nameMaxLength} printable characters.`, { status: 400 });

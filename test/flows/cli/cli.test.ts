@@ -77,10 +77,27 @@ describe('tresor CLI', () => {
     const created = await app.http.inject({ method: 'POST', url: '/tenants/acme/fhir/Patient', headers, payload: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Gone' }] }) });
     const id = (JSON.parse(created.body) as { id: string }).id;
     assert.equal((await app.http.inject({ method: 'GET', url: `/tenants/acme/fhir/Patient/${id}`, headers })).statusCode, 200);
+    // The patient's own account, with a password and a live session.
+    const email = 'gone.patient@acme.example';
+    const password = 'seven hungry otters swim the fjord';
+    const { account, setupToken } = await app.accounts.invite({ tenantId: 'acme', role: 'patient', email, patient: `Patient/${id}`, by: { id: 'cli:test', role: 'operator', client: 'test' } });
+    await app.accounts.completeSetup({ tenantId: 'acme', token: setupToken, password, sourceIp: '127.0.0.1' });
+    await app.tenants.setMfaPolicy('acme', 'optional');
+    const login = await app.http.inject({ method: 'POST', url: '/tenants/acme/auth/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email, password }) });
+    const cookie = String(login.headers['set-cookie']).split(';')[0] as string;
+    assert.equal((await app.http.inject({ method: 'GET', url: `/tenants/acme/fhir/Patient/${id}`, headers: { cookie } })).statusCode, 200);
+
     const shred = tresor(['keys', 'shred', '--tenant', 'acme', '--subject', `Patient/${id}`, '--data-dir', dataDir]);
     assert.equal(shred.code, 0, shred.stderr);
-    assert.match(shred.stdout, /1 key version\(s\) destroyed, 1 record\(s\) marked erased/);
+    assert.match(shred.stdout, /1 key version\(s\) destroyed, 1 record\(s\) marked erased, 1 account\(s\) erased/);
     assert.equal((await app.http.inject({ method: 'GET', url: `/tenants/acme/fhir/Patient/${id}`, headers })).statusCode, 410);
+    // GDPR Art. 17 reaches the account: gone, its session with it, its email no longer known.
+    assert.equal(await app.accounts.get('acme', account.id), undefined);
+    assert.equal((await app.http.inject({ method: 'GET', url: `/tenants/acme/fhir/Patient/${id}`, headers: { cookie } })).statusCode, 401);
+    const again = await app.http.inject({ method: 'POST', url: '/tenants/acme/auth/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email, password }) });
+    assert.equal(again.statusCode, 401);
+    const erasedEvents = await app.audit.query('acme', { count: 5, actions: ['account.erased'] });
+    assert.deepEqual(erasedEvents.map((e) => [e.resources, e.subjects]), [[[`Account/${account.id}`], [`Patient/${id}`]]]);
     assert.equal(tresor(['keys', 'shred', '--tenant', 'acme', '--subject', '_tenant', '--data-dir', dataDir]).code, 1, 'the tenant key is not a subject');
   });
 

@@ -1,0 +1,200 @@
+import { hkdfSync, randomBytes } from 'node:crypto';
+import type { Keys } from '../keys/index.js';
+import { open, seal } from '../keys/envelope.js';
+import type { Clock } from '../platform/clock.js';
+import type { Storage } from '../platform/db/index.js';
+import { describeErrorForLog } from '../platform/errors.js';
+import type { Tenants } from '../tenants/index.js';
+import { deleteOutbox, insertOutbox, selectUndelivered } from './account-store.js';
+import { AccountError, resetTokenMinutes, setupTokenHours, type AccountInfo, type Accounts } from './accounts.js';
+import { createRateLimiter } from './throttle.js';
+
+/**
+ * Messages to people — a password reset link, an invitation — leave Tresor through one
+ * interface, `Notifier`: the extension point for a real mail relay (SMTP, a provider's API),
+ * which an operator plugs in through `buildApp`'s overrides. The built-in notifier writes each
+ * message to the tenant's **outbox** table instead of sending it: for development, and for a
+ * relay that reads the outbox. A message carries a live token, so recipient and text are sealed
+ * at rest (AES-256-GCM), and neither ever goes into the audit trail or the logs: treat the
+ * outbox like a mail spool.
+ */
+
+export type MessageKind = 'password-reset' | 'invitation';
+
+export interface Message {
+  readonly kind: MessageKind;
+  readonly tenantId: string;
+  readonly accountId: string;
+  /** The recipient's email address. */
+  readonly to: string;
+  readonly subject: string;
+  /** Plain text, with the link or token the message exists for. */
+  readonly text: string;
+}
+
+export interface Notifier {
+  /** Resolves once the message is accepted (stored or handed to the relay); throws if it was not. */
+  send(message: Message): Promise<void>;
+}
+
+export interface OutboxEntry extends Message {
+  readonly id: string;
+  readonly createdAt: string;
+}
+
+/** The built-in notifier's store, for `tresor outbox list|clear` and tests. */
+export interface Outbox {
+  /** Undelivered messages of the tenant, oldest first, opened. */
+  list(tenantId: string): Promise<OutboxEntry[]>;
+  /** Deletes every message of the tenant; how many there were. */
+  clear(tenantId: string): Promise<number>;
+}
+
+/**
+ * Rows older than this are dropped at the next send: every token a message can carry (setup
+ * 72 h, reset 30 min) has expired by then, and a spool should not keep what it no longer needs.
+ */
+export const outboxKeepHours = setupTokenHours;
+
+export function createOutboxNotifier({ storage, keys, clock }: { storage: Storage; keys: Keys; clock: Clock }): Notifier & Outbox {
+  // Its own key, derived from the tenant's index key like the accounts' email keys (HKDF,
+  // RFC 5869, one purpose per key); the AAD binds each ciphertext to its tenant, row and field.
+  const key = async (tenantId: string) => Buffer.from(hkdfSync('sha256', await keys.indexKey(tenantId), Buffer.alloc(0), 'tresor/outbox/seal', 32));
+  const aad = (tenantId: string, id: string, field: 'recipient' | 'text') => `outbox|${tenantId}|${id}|${field}`;
+  return {
+    async send(message) {
+      const db = await storage.tenant(message.tenantId);
+      const sealKey = await key(message.tenantId);
+      const id = `msg_${randomBytes(8).toString('hex')}`;
+      const now = clock.now().getTime();
+      await deleteOutbox(db, now - outboxKeepHours * 3_600_000);
+      await insertOutbox(db, {
+        id,
+        kind: message.kind,
+        account_id: message.accountId,
+        recipient_sealed: seal(sealKey, Buffer.from(message.to, 'utf8'), aad(message.tenantId, id, 'recipient')),
+        subject: message.subject,
+        text_sealed: seal(sealKey, Buffer.from(message.text, 'utf8'), aad(message.tenantId, id, 'text')),
+        created_at: now,
+      });
+    },
+    async list(tenantId) {
+      const db = await storage.tenant(tenantId);
+      const sealKey = await key(tenantId);
+      return (await selectUndelivered(db)).map((row) => ({
+        id: row.id,
+        kind: row.kind as MessageKind,
+        tenantId,
+        accountId: row.account_id,
+        to: open(sealKey, row.recipient_sealed, aad(tenantId, row.id, 'recipient')).toString('utf8'),
+        subject: row.subject,
+        text: open(sealKey, row.text_sealed, aad(tenantId, row.id, 'text')).toString('utf8'),
+        createdAt: new Date(Number(row.created_at)).toISOString(),
+      }));
+    },
+    async clear(tenantId) {
+      return deleteOutbox(await storage.tenant(tenantId));
+    },
+  };
+}
+
+/** Where the API is reached, for the links in messages: `server.publicUrl`, else a relative path. */
+const base = (publicUrl: string | undefined) => (publicUrl ?? '').replace(/\/+$/, '');
+
+export function resetMessage(account: AccountInfo, token: string, publicUrl: string | undefined): Message {
+  return {
+    kind: 'password-reset',
+    tenantId: account.tenantId,
+    accountId: account.id,
+    to: account.email,
+    subject: 'Reset your Tresor password',
+    text: [
+      `Someone asked to reset the password of your Tresor account (tenant ${account.tenantId}).`,
+      `If it was you, choose a new password within ${resetTokenMinutes} minutes with this one-time code:`,
+      '',
+      token,
+      '',
+      `POST ${base(publicUrl)}/tenants/${account.tenantId}/auth/password-reset/confirm {"token": "<the code>", "password": "<your new password>"}`,
+      '',
+      'If it was not you, ignore this message: your password stays as it is.',
+    ].join('\n'),
+  };
+}
+
+export function invitationMessage(account: AccountInfo, token: string, publicUrl: string | undefined): Message {
+  return {
+    kind: 'invitation',
+    tenantId: account.tenantId,
+    accountId: account.id,
+    to: account.email,
+    subject: 'Your Tresor account',
+    text: [
+      `An account was made for you in Tresor (tenant ${account.tenantId}, role ${account.role}).`,
+      `Choose your password within ${setupTokenHours} hours with this one-time code:`,
+      '',
+      token,
+      '',
+      `POST ${base(publicUrl)}/tenants/${account.tenantId}/auth/setup {"token": "<the code>", "password": "<your password>"}`,
+    ].join('\n'),
+  };
+}
+
+/** Per source address: at most this many reset requests in the window (whatever they ask for). */
+export const resetRequestLimit = { windowMs: 10 * 60_000, max: 10 } as const;
+
+export interface PasswordResets {
+  /**
+   * Takes a reset request and answers at once: `429 reset-throttled` when the source address
+   * asked too often, otherwise nothing — the lookup, the token and the message happen after
+   * the answer, off the request path. So the answer and the work before it are the same for a
+   * known account, an unknown email and an unknown or disabled tenant, and its timing tells
+   * nothing either (OWASP ASVS 5 V6.3.8; OWASP Forgot Password Cheat Sheet: "consistent
+   * response … asynchronous calls").
+   */
+  request(input: { tenantId: string; email: string; sourceIp: string }): void;
+  /** Resolves once every request taken so far is done (tests; shutdown). */
+  settled(): Promise<void>;
+  /** Requests taken so far: each did exactly the same work before its answer. */
+  taken(): number;
+}
+
+export interface PasswordResetsDeps {
+  readonly accounts: Accounts;
+  readonly tenants: Tenants;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  readonly publicUrl: string | undefined;
+  /** Failures off the request path are logged here (codes and stacks only, never the email or token). */
+  readonly log: { error(fields: object, message: string): void };
+}
+
+export function createPasswordResets({ accounts, tenants, notifier, clock, publicUrl, log }: PasswordResetsDeps): PasswordResets {
+  const limiter = createRateLimiter({ clock, ...resetRequestLimit });
+  const pending = new Set<Promise<void>>();
+  let taken = 0;
+  return {
+    request({ tenantId, email, sourceIp }) {
+      const verdict = limiter.take(sourceIp);
+      if (!verdict.allowed) {
+        throw new AccountError('reset-throttled', `Too many reset requests from this address; try again in ${verdict.retryAfterSeconds} s.`, {
+          status: 429,
+          expose: true,
+          headers: { 'retry-after': String(verdict.retryAfterSeconds) },
+        });
+      }
+      taken += 1;
+      const job = (async () => {
+        const tenantActive = (await tenants.get(tenantId))?.status === 'active';
+        const issued = await accounts.requestPasswordReset({ tenantId, tenantActive, email, sourceIp });
+        if (issued !== undefined) await notifier.send(resetMessage(issued.account, issued.token, publicUrl));
+      })()
+        .catch((error: unknown) => log.error({ err: describeErrorForLog(error) }, 'password reset request failed'))
+        .finally(() => pending.delete(job));
+      pending.add(job);
+    },
+    async settled() {
+      while (pending.size > 0) await Promise.all(pending);
+    },
+    taken: () => taken,
+  };
+}
