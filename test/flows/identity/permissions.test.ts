@@ -155,7 +155,7 @@ for (const engine of engines()) {
     for (const role of roles) {
       for (const how of ['session', 'API key'] as const) {
         if (how === 'session' ? !(personRoles as readonly string[]).includes(role) : !(keyRoles as readonly string[]).includes(role)) continue;
-        it(`V8.2.1, V8.2.3: ${role} (${how}) — every record type × action as the matrix says, and only the classes it may see`, async () => {
+        it(`V8.2.1, V8.2.3: ${role} (${how}) — every record type × action, the audit trail and account administration as the matrix says, and only the classes it may see`, async () => {
           const caller = callers.find((c) => c.role === role && c.how === how) as Caller;
           for (const type of supportedTypes) {
             for (const action of recordActions) {
@@ -176,6 +176,10 @@ for (const engine of engines()) {
           assert.equal(fhirTrail.statusCode, matrix[role].capabilities.includes('audit:read') ? 200 : 403, `${role} AuditEvent`);
           const review = await caller.call('GET', '/tenants/clinic/audit/emergency-access');
           assert.equal(review.statusCode, matrix[role].capabilities.includes('emergency:review') ? 200 : 403, `${role} emergency review`);
+          // People and settings: only with accounts:manage.
+          const manages = matrix[role].capabilities.includes('accounts:manage');
+          assert.equal((await caller.call('GET', '/tenants/clinic/accounts')).statusCode, manages ? 200 : 403, `${role} accounts`);
+          assert.equal((await caller.call('GET', '/tenants/clinic/settings/mfa')).statusCode, manages ? 200 : 403, `${role} settings`);
         });
       }
     }
