@@ -321,3 +321,9 @@ export async function deleteAccountsOfPatient(db: SqlExecutor, patient: string):
   }
   return ids;
 }
+
+/** Removes every second factor of an account: its TOTP secret, recovery codes and passkeys. */
+export async function deleteAllSecondFactors(db: SqlExecutor, id: string, at: number): Promise<number> {
+  await clearSecondFactors(db, id, at);
+  return db.execute(`DELETE FROM ${db.table('passkeys')} WHERE account_id = ?`, [id]);
+}

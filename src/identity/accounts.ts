@@ -12,6 +12,7 @@ import {
   clearTotp,
   countTokensExpiringAfter,
   deleteAccountsOfPatient,
+  deleteAllSecondFactors,
   insertAccount,
   insertAccountToken,
   lockActiveAdmins,
@@ -140,6 +141,13 @@ export interface Accounts {
    * transaction with its `account.erased` event (the account id only). Returns the ids erased.
    */
   eraseOfPatient(input: { tenantId: string; patient: string; by: Actor }): Promise<string[]>;
+  /**
+   * An administrator removes every second factor of an account whose owner lost them (OWASP
+   * ASVS 5 V6.4.4: recovery without weakening the factor — the owner must enrol anew at the
+   * next sign-in when the tenant's policy requires one, and the account's sessions end; the
+   * caller ends them). Audited as `auth.mfa_removed` with detail `by-administrator`.
+   */
+  resetSecondFactors(input: { tenantId: string; accountId: string; context: ChangeContext }): Promise<AccountInfo>;
   /** An administrator's unlock of the account's sign-in (the password step and the second factor's), audited as `auth.unlocked`. */
   unlock(input: { tenantId: string; accountId: string; context: ChangeContext }): Promise<AccountInfo>;
 }
@@ -609,6 +617,20 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
         return { row: { ...row, status: next }, changed: true };
       });
       return { account: await toInfo(tenantId, result.row), changed: result.changed };
+    },
+
+    async resetSecondFactors({ tenantId, accountId, context }) {
+      const db = await storage.tenant(tenantId);
+      await db.transaction(async (tx) => {
+        const row = await selectAccount(tx, accountId);
+        if (row === undefined) throw accountNotFound();
+        const now = clock.now().getTime();
+        await deleteAllSecondFactors(tx, row.id, now);
+        // Second-factor tickets issued before must not be usable with anything left.
+        await spendAllAccountTokens(tx, row.id, now, 'second-factor');
+        await audit.appendIn(tx, tenantId, [changeEvent('auth.mfa_removed', row, context, 'by-administrator')]);
+      });
+      return (await info(tenantId, accountId)) as AccountInfo;
     },
 
     async unlock({ tenantId, accountId, context }) {

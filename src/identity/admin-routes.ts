@@ -56,6 +56,8 @@ const refused = (message: string) => new AccountError('account-change-refused', 
  *   practitioner?}` invites (the setup link goes to the person through the notifier, never into
  *   the answer); `PATCH /accounts/{id}` `{role?, practitioner?}` (ends the account's sessions:
  *   its privileges changed, V7.2.4); `POST /accounts/{id}/disable|enable|unlock`;
+ *   `POST /accounts/{id}/second-factors/reset` (a lost phone: every factor removed, sessions
+ *   ended, enrolment asked again at the next sign-in; V6.4.4);
  *   `GET /accounts/{id}/sessions`, `DELETE /accounts/{id}/sessions/{sessionId}` (V7.5.2).
  * - `GET|PUT /settings/mfa` `{policy}`: who must sign in with a second factor.
  *
@@ -154,6 +156,18 @@ export function adminRoutes({ accounts, sessions, tenants, authenticator, notifi
         return reply.send({ account: view(account), changed, sessionsEnded: ended });
       });
     }
+
+    // A person who lost every second factor: removed by an administrator, sessions ended; the
+    // tenant's policy makes them enrol anew at the next sign-in.
+    app.post('/accounts/:id/second-factors/reset', async (request, reply) => {
+      const { principal, context } = await administrator(request);
+      const tenantId = tenantOf(request);
+      const id = accountIdOf(request);
+      if (principal.kind === 'person' && principal.id === id) throw refused('Remove your own second factors at /auth (with your password and a code): another tenant-admin resets them for you.');
+      const account = await accounts.resetSecondFactors({ tenantId, accountId: id, context });
+      const ended = await sessions.revokeAll(tenantId, account.id);
+      return reply.send({ account: view(account), sessionsEnded: ended });
+    });
 
     app.post('/accounts/:id/unlock', async (request, reply) => {
       const { context } = await administrator(request);

@@ -237,6 +237,30 @@ for (const engine of engines()) {
       assert.equal(json(await by(admin, 'GET', `${base}/accounts/${dr.accountId}`))['account']['role'], 'clinician', 'nothing changed');
     });
 
+    it('V6.4.4: an administrator removes the second factors of a person who lost them; the sessions end and the next sign-in starts without', async () => {
+      let dr = await someone('clinician');
+      const offered = await by(dr, 'POST', `${base}/auth/totp`, { password: testPassword });
+      const code = await generate({ secret: json(offered)['secret'] as string, epoch: Math.floor(clock.now().getTime() / 1000) });
+      const confirmed = await by(dr, 'POST', `${base}/auth/totp/confirm`, { code });
+      assert.equal(confirmed.statusCode, 200, confirmed.body);
+      dr = { ...dr, cookie: String(confirmed.headers['set-cookie']).split(';')[0] as string, csrf: json(confirmed)['csrfToken'] };
+      const email = await emailOf(dr);
+      assert.equal(json(await login(email))['secondFactorRequired'], true);
+
+      assert.equal((await by(admin, 'POST', `${base}/accounts/${admin.accountId}/second-factors/reset`, {})).statusCode, 409, 'not one’s own');
+      assert.equal((await withKey(auditorKey, 'POST', `${base}/accounts/${dr.accountId}/second-factors/reset`, {})).statusCode, 403);
+      const reset = await withKey(adminKey, 'POST', `${base}/accounts/${dr.accountId}/second-factors/reset`, {});
+      assert.equal(reset.statusCode, 200, reset.body);
+      assert.equal(json(reset)['account']['secondFactor'], false);
+      assert.ok(json(reset)['sessionsEnded'] >= 1);
+      assert.equal(await alive(dr), false);
+      const again = await login(email);
+      assert.equal(again.statusCode, 200);
+      assert.equal(json(again)['secondFactorRequired'], undefined, 'a session from the password: the policy decides whether one must be enrolled now');
+      const event = (await t.app.audit.query('clinic', { count: 1, actions: ['auth.mfa_removed'] }))[0];
+      assert.deepEqual([event?.detail, event?.resources], ['by-administrator', [`Account/${dr.accountId}`]]);
+    });
+
     it('V6.3.3: under the policy "staff" a clinician without a second factor is told to enrol at login, is refused beyond /auth, enrols TOTP and gets through', async () => {
       const set = await withKey(adminKey, 'PUT', `${base}/settings/mfa`, { policy: 'staff' });
       assert.deepEqual([set.statusCode, json(set)], [200, { policy: 'staff' }]);
