@@ -18,7 +18,7 @@ export type Disclosed = { readonly ref: string } & Disclosure;
  * events are durable before the response is sent. The HTTP layer supplies who is asking.
  */
 export interface BundleAudit {
-  event(kind: 'created' | 'updated' | 'deleted' | 'read' | 'searched', disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput;
+  event(kind: 'created' | 'updated' | 'deleted' | 'read' | 'searched' | 'denied', disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput;
   appendIn(tx: SqlExecutor, events: readonly AuditEventInput[]): Promise<void>;
   record(events: readonly AuditEventInput[]): Promise<void>;
 }
@@ -234,7 +234,11 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
       const reads: AuditEventInput[] = [];
       const responses = await Promise.all(
         operations.map(async (op) => {
-          if (op instanceof AppError) return failed(op);
+          if (op instanceof AppError) {
+            // An entry the permission matrix refused is a denied access (detection looks for these).
+            if (op.status === 403) reads.push(audit.event('denied', [], 403, op));
+            return failed(op);
+          }
           try {
             if (op.method === 'GET') {
               const { entry, event } = await run(view(t.db), op, baseUrl, audit, guard);
@@ -251,7 +255,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
             // An audit failure fails the whole request: nothing may go out unaudited.
             if (error.code === 'audit-unavailable') throw error;
             const ref = 'id' in op && op.id !== undefined ? `${op.type}/${op.id}` : op.type;
-            reads.push(audit.event(kindOf[op.method], [{ ref, subject: '_tenant', classes: [] }], error.status, error));
+            reads.push(audit.event(error.status === 403 ? 'denied' : kindOf[op.method], [{ ref, subject: '_tenant', classes: [] }], error.status, error));
             return failed(error);
           }
         }),

@@ -280,7 +280,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
   const recorded = (request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status = 200) => audit.record(request.tenantId, [eventOf(request, action, disclosed, status)]);
 
   const bundleAudit = (request: FastifyRequest): BundleAudit => {
-    const actions = { created: 'record.created', updated: 'record.updated', deleted: 'record.deleted', read: 'record.read', searched: 'record.searched' } as const;
+    const actions = { created: 'record.created', updated: 'record.updated', deleted: 'record.deleted', read: 'record.read', searched: 'record.searched', denied: 'access.denied' } as const;
     return {
       event: (kind, disclosed, status, failure) => eventOf(request, actions[kind], disclosed, status, failure),
       appendIn: async (tx, events) => void (await audit.appendIn(tx, request.tenantId, events)),

@@ -224,10 +224,26 @@ for (const engine of engines()) {
       assert.deepEqual(patients['entry'].map((e: { resource: { id: string } }) => e.resource.id), [ids['Patient']]);
       const forOther = await as(t, me, { method: 'POST', url: `${base}/Observation`, body: { ...fixture('Observation'), subject: { reference: `Patient/${other}` } } });
       assert.equal(forOther.statusCode, 403, 'no writing into another patient’s record');
-      const bundle = await as(t, me, { method: 'POST', url: base, body: { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Observation/${theirs}` } }, { request: { method: 'GET', url: 'Observation' } }] } });
+      const deniedBefore = (await t.app.audit.query('clinic', { count: 100, actions: ['access.denied'], actor: `account:${me.accountId}` })).length;
+      const bundle = await as(t, me, {
+        method: 'POST',
+        url: base,
+        body: {
+          resourceType: 'Bundle',
+          type: 'batch',
+          entry: [
+            { request: { method: 'GET', url: `Observation/${theirs}` } },
+            { request: { method: 'GET', url: 'Observation' } },
+            { resource: { ...fixture('Observation'), subject: { reference: `Patient/${other}` } }, request: { method: 'POST', url: 'Observation' } },
+          ],
+        },
+      });
       const entries = json(bundle)['entry'];
       assert.equal(entries[0].response.status, '403');
       for (const e of entries[1].resource.entry) assert.equal(e.resource.subject.reference, `Patient/${ids['Patient']}`);
+      assert.equal(entries[2].response.status, '403');
+      const deniedAfter = (await t.app.audit.query('clinic', { count: 100, actions: ['access.denied'], actor: `account:${me.accountId}` })).length;
+      assert.equal(deniedAfter - deniedBefore, 2, 'each refused entry is an access.denied event');
       const denials = await t.app.audit.query('clinic', { count: 5, actions: ['access.denied'], actor: `account:${me.accountId}` });
       assert.ok(denials.length >= 2, 'refusals are audit events');
     });
