@@ -43,6 +43,7 @@ export const auditActions = [
   'access.emergency_granted',
   'tenant.listed',
   'account.erased',
+  'account.reinvited',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

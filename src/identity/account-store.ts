@@ -327,3 +327,8 @@ export async function deleteAllSecondFactors(db: SqlExecutor, id: string, at: nu
   await clearSecondFactors(db, id, at);
   return db.execute(`DELETE FROM ${db.table('passkeys')} WHERE account_id = ?`, [id]);
 }
+
+/** Holds the account's row until the transaction ends (PostgreSQL; SQLite has one writer at a time anyway). */
+export async function lockAccountRow(db: SqlExecutor, id: string): Promise<void> {
+  if (db.dialect === 'postgres') await db.query(`SELECT id FROM ${db.table('accounts')} WHERE id = ? FOR UPDATE`, [id]);
+}

@@ -13,6 +13,7 @@ import {
   countTokensExpiringAfter,
   deleteAccountsOfPatient,
   deleteAllSecondFactors,
+  lockAccountRow,
   insertAccount,
   insertAccountToken,
   lockActiveAdmins,
@@ -148,6 +149,12 @@ export interface Accounts {
    * caller ends them). Audited as `auth.mfa_removed` with detail `by-administrator`.
    */
   resetSecondFactors(input: { tenantId: string; accountId: string; context: ChangeContext }): Promise<AccountInfo>;
+  /**
+   * A new setup token for an account that is still invited (the first one expired, was lost, or
+   * was spent when the account was disabled): the earlier ones stop working. Audited as
+   * `account.reinvited`; `409 account-change-refused` for an account that has a password.
+   */
+  reinvite(input: { tenantId: string; accountId: string; context: ChangeContext }): Promise<{ account: AccountInfo; setupToken: string }>;
   /** An administrator's unlock of the account's sign-in (the password step and the second factor's), audited as `auth.unlocked`. */
   unlock(input: { tenantId: string; accountId: string; context: ChangeContext }): Promise<AccountInfo>;
 }
@@ -535,6 +542,9 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
         status: 202,
       });
       const issued = await db.transaction(async (tx) => {
+        // Concurrent requests for one account count one after another (SQLite serialises writers;
+        // PostgreSQL is told to, by locking the account's row).
+        await lockAccountRow(tx, row.id);
         // A token issued within the last hour expires later than an hour less its lifetime from now.
         if ((await countTokensExpiringAfter(tx, row.id, 'reset', now + resetTokenMinutes * 60_000 - 3_600_000)) >= resetTokensPerHour) {
           await audit.appendIn(tx, tenantId, [event('failure', 'too-many-requests')]);
@@ -617,6 +627,21 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
         return { row: { ...row, status: next }, changed: true };
       });
       return { account: await toInfo(tenantId, result.row), changed: result.changed };
+    },
+
+    async reinvite({ tenantId, accountId, context }) {
+      const db = await storage.tenant(tenantId);
+      const token = randomToken();
+      await db.transaction(async (tx) => {
+        const row = await selectAccount(tx, accountId);
+        if (row === undefined) throw accountNotFound();
+        if (row.status !== 'invited') throw new AccountError('account-change-refused', 'This account has chosen a password already: a forgotten one is reset by its owner (POST /auth/password-reset).', { status: 409, expose: true });
+        const now = clock.now().getTime();
+        await spendAllAccountTokens(tx, row.id, now, 'setup');
+        await insertAccountToken(tx, { tokenHash: hashToken(token), accountId: row.id, purpose: 'setup', expiresAt: now + setupTokenHours * 3_600_000 });
+        await audit.appendIn(tx, tenantId, [changeEvent('account.reinvited', row, context)]);
+      });
+      return { account: (await info(tenantId, accountId)) as AccountInfo, setupToken: token };
     },
 
     async resetSecondFactors({ tenantId, accountId, context }) {

@@ -56,6 +56,7 @@ const refused = (message: string) => new AccountError('account-change-refused', 
  *   practitioner?}` invites (the setup link goes to the person through the notifier, never into
  *   the answer); `PATCH /accounts/{id}` `{role?, practitioner?}` (ends the account's sessions:
  *   its privileges changed, V7.2.4); `POST /accounts/{id}/disable|enable|unlock`;
+ *   `POST /accounts/{id}/invite` (a new setup link for an account still invited);
  *   `POST /accounts/{id}/second-factors/reset` (a lost phone: every factor removed, sessions
  *   ended, enrolment asked again at the next sign-in; V6.4.4);
  *   `GET /accounts/{id}/sessions`, `DELETE /accounts/{id}/sessions/{sessionId}` (V7.5.2).
@@ -156,6 +157,14 @@ export function adminRoutes({ accounts, sessions, tenants, authenticator, notifi
         return reply.send({ account: view(account), changed, sessionsEnded: ended });
       });
     }
+
+    // An invitation again (the first expired or was lost): a new setup link through the notifier.
+    app.post('/accounts/:id/invite', async (request, reply) => {
+      const { context } = await administrator(request);
+      const { account, setupToken } = await accounts.reinvite({ tenantId: tenantOf(request), accountId: accountIdOf(request), context });
+      await notifier.send(invitationMessage(account, setupToken, publicUrl));
+      return reply.send({ account: view(account), sent: true });
+    });
 
     // A person who lost every second factor: removed by an administrator, sessions ended; the
     // tenant's policy makes them enrol anew at the next sign-in.

@@ -237,6 +237,23 @@ for (const engine of engines()) {
       assert.equal(json(await by(admin, 'GET', `${base}/accounts/${dr.accountId}`))['account']['role'], 'clinician', 'nothing changed');
     });
 
+    it('V6.4.1: an administrator sends a new invitation to an account still invited; the old link stops working, and an active account is refused', async () => {
+      const invited = json(await by(admin, 'POST', `${base}/accounts`, { role: 'front-desk', email: 'late.starter@clinic.example' }))['account'];
+      const tokensOf = async () =>
+        (await t.app.outbox.list('clinic')).filter((m) => m.accountId === invited.id).map((m) => /^([A-Za-z0-9_-]{43})$/m.exec(m.text)?.[1] as string);
+      const [first] = await tokensOf();
+      const again = await withKey(adminKey, 'POST', `${base}/accounts/${invited.id}/invite`, {});
+      assert.equal(again.statusCode, 200, again.body);
+      assert.ok(!again.body.includes(first as string));
+      const second = (await tokensOf()).find((x) => x !== first) as string;
+      const stale = await t.inject({ method: 'POST', url: `${base}/auth/setup`, body: { token: first, password: testPassword }, headers: jsonBody });
+      assert.equal(errorCode(stale), 'token-invalid', 'the first link stopped working');
+      const setup = await t.inject({ method: 'POST', url: `${base}/auth/setup`, body: { token: second, password: testPassword }, headers: jsonBody });
+      assert.equal(setup.statusCode, 200, setup.body);
+      assert.equal((await withKey(adminKey, 'POST', `${base}/accounts/${invited.id}/invite`, {})).statusCode, 409, 'it has a password now');
+      assert.equal((await t.app.audit.query('clinic', { count: 1, actions: ['account.reinvited'] }))[0]?.resources[0], `Account/${invited.id}`);
+    });
+
     it('V6.4.4: an administrator removes the second factors of a person who lost them; the sessions end and the next sign-in starts without', async () => {
       let dr = await someone('clinician');
       const offered = await by(dr, 'POST', `${base}/auth/totp`, { password: testPassword });
