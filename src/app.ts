@@ -8,7 +8,7 @@ import type { Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Audit, type AuditSink } from './audit/index.js';
 import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { accountAdminMigrations, adminRoutes, createOutboxNotifier, createPasswordResets, type Notifier, type Outbox, type PasswordResets } from './identity/index.js';
-import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, type Passkeys } from './identity/index.js';
+import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
@@ -290,6 +290,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     onRefused: (result) => logger.error({ tenant: result.tenantId, findings: result.refused?.length }, 'audit retention prune skipped: the chain has findings (run tresor audit verify)'),
   });
 
+  // Spent tokens and ended sessions go after a day (identity/housekeeping.ts).
+  const identitySweep = sweepIdentityPeriodically(storage, core.auditRealms, clock, config.identity.sessionIdleMinutes);
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000);
 
@@ -305,6 +308,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await shipping?.stop();
       await sweeping.stop();
       await retaining.stop();
+      await identitySweep.stop();
       await audit.close();
       await storage.close();
     },

@@ -47,3 +47,4 @@ export { accountAdminMigrations } from './account-store.js';
 export { AccountError, resetTokenMinutes, resetTokensPerHour, type AccountErrorCode, type ChangeContext } from './accounts.js';
 export { adminRoutes } from './admin-routes.js';
 export { createOutboxNotifier, createPasswordResets, type Message, type MessageKind, type Notifier, type Outbox, type OutboxEntry, type PasswordResets } from './notifier.js';
+export { sweepIdentity, sweepIdentityPeriodically } from './housekeeping.js';

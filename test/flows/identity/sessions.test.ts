@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fixedClock } from '../../../src/platform/clock.js';
+import { sweepIdentity } from '../../../src/identity/index.js';
 import { engines, startTestApp, type TestApp } from '../../support/harness.js';
 
 const minute = 60_000;
@@ -76,6 +77,25 @@ for (const engine of engines()) {
       assert.equal(t.app.sessions.checkCsrf(b.token, csrf), false, 'another session’s token');
       assert.equal(t.app.sessions.checkCsrf(a.token, undefined), false);
       assert.equal(t.app.sessions.checkCsrf(a.token, `${csrf}x`), false);
+    });
+
+    it('ended sessions and spent tokens are swept a day after they stopped working; live ones stay', async () => {
+      const db = await t.app.storage.tenant('clinic');
+      const count = async (table: string) => Number((await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db.table(table)}`))[0]?.n);
+      await sweepIdentity(t.app.storage, 'clinic', clock, 15);
+      const ended = await t.app.sessions.start('clinic', 'usr_sweep', ip);
+      await t.app.sessions.revoke('clinic', ended.session.id);
+      const { setupToken } = await t.app.accounts.invite({ tenantId: 'clinic', role: 'front-desk', email: 'sweep.me@clinic.example', by: { id: 'cli:test', role: 'operator', client: 'test' } });
+      await t.app.accounts.completeSetup({ tenantId: 'clinic', token: setupToken, password: 'seven hungry otters swim the fjord', sourceIp: '127.0.0.1' });
+      const [sessionsBefore, tokensBefore] = [await count('sessions'), await count('account_tokens')];
+      assert.deepEqual(await sweepIdentity(t.app.storage, 'clinic', clock, 15), { tokens: 0, sessions: 0 }, 'nothing within the day of grace');
+      clock.advance(25 * 60 * minute);
+      const live = await t.app.sessions.start('clinic', 'usr_sweep', ip);
+      const swept = await sweepIdentity(t.app.storage, 'clinic', clock, 15);
+      assert.ok(swept.sessions >= 1 && swept.tokens >= 1, JSON.stringify(swept));
+      assert.equal(await count('sessions'), sessionsBefore - swept.sessions + 1);
+      assert.equal(await count('account_tokens'), tokensBefore - swept.tokens);
+      assert.ok(await t.app.sessions.resolve('clinic', live.token), 'a live session stays');
     });
   });
 }
