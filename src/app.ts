@@ -27,6 +27,7 @@ import { auditApiRoutes, createBundleProcessor, createFhirValidator, createRecor
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
 import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
+import { createAppTokens, createClients, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
 
 export interface AppOverrides {
@@ -81,6 +82,12 @@ export interface Core {
   readonly outbox: Outbox;
   /** Every audit trail: each tenant's, and the platform operators' (realm.ts). */
   auditRealms(): Promise<string[]>;
+  /** Third-party apps registered by each tenant (OAuth clients). */
+  readonly clients: Clients;
+  /** What people approved for those apps (connected apps). */
+  readonly consents: Consents;
+  /** Each tenant's authorization server (oauth/provider.ts). */
+  readonly oauth: OAuthServer;
 }
 
 /**
@@ -97,7 +104,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     config.storage.engine === 'sqlite'
       ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite } }
       : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
-    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations] },
+    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations] },
     () => clock.now().getTime(),
   );
   const keys = createKeys({ db: storage.keys, provider, clock });
@@ -119,6 +126,24 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   const passwords = createPasswordHasher({ ...argon2Minimum, concurrency: Math.max(1, availableParallelism() - 1), maxQueued: 256 });
   const outbox = createOutboxNotifier({ storage, keys, clock });
   const passkeys = createPasskeys({ storage, clock, audit, relyingParty: config.identity.webauthn });
+  const accounts = createAccounts({ storage, keys, clock, audit, hasher: passwords, throttle: createLoginThrottle({ db: storage.platform, clock }), passkeys });
+  const clients = createClients({ storage, clock });
+  const consents = createConsents({ storage, clock });
+  const oauth = createOAuthServer({
+    storage,
+    keys,
+    clock,
+    audit,
+    accounts,
+    clients,
+    consents,
+    settings: {
+      baseUrl: publicBaseUrl(config),
+      ...config.oauth,
+      sessionMinutes: config.identity.sessionIdleMinutes,
+      proxy: config.server.trustProxy,
+    },
+  });
   return {
     storage,
     keys,
@@ -126,7 +151,10 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) }),
     tenants,
     apiKeys: createApiKeys({ db: storage.platform, clock }),
-    accounts: createAccounts({ storage, keys, clock, audit, hasher: passwords, throttle: createLoginThrottle({ db: storage.platform, clock }), passkeys }),
+    accounts,
+    clients,
+    consents,
+    oauth,
     passkeys,
     passwords,
     sessions: createSessions({ storage, clock, policy: { idleMinutes: config.identity.sessionIdleMinutes, absoluteHours: config.identity.sessionAbsoluteHours } }),
@@ -144,6 +172,11 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       options: { batchRows: config.keys.rotationBatchRows, ...overrides.rotationOptions },
     }),
   };
+}
+
+/** Where clients reach this server: `server.publicUrl`, else this machine on the configured port. */
+export function publicBaseUrl(config: Config): string {
+  return (config.server.publicUrl ?? `${config.server.tls.enabled ? 'https' : 'http'}://localhost:${config.server.port}`).replace(/\/$/, '');
 }
 
 /** What a rotation event may say in a log line: ids, counts and phases, never keys or content. */
@@ -241,7 +274,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   // One place decides who calls a tenant endpoint (API key or session) for every surface.
-  const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants });
+  const appTokens = createAppTokens({ oauth: core.oauth, clients: core.clients, records, storage, accounts: core.accounts });
+  const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, appTokens });
+  // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
+  await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, tenants, records, storage, keys: core.keys, audit, authenticator }));
   await http.register(fhirRoutes({ records, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger });

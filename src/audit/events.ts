@@ -44,6 +44,15 @@ export const auditActions = [
   'tenant.listed',
   'account.erased',
   'account.reinvited',
+  'app.registered',
+  'app.changed',
+  'token.issued',
+  'token.refreshed',
+  'token.revoked',
+  'token.reuse_detected',
+  'consent.granted',
+  'consent.refused',
+  'consent.revoked',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
@@ -60,7 +69,7 @@ export interface Actor {
   /** Principal id (API key id, later user id); 'anonymous' when no credential was valid; 'system' for the CLI and jobs. */
   readonly id: string;
   readonly role: string;
-  /** The client application (OAuth client id later); the API key's label for now. */
+  /** The client application: `session`, an API key's label, or `oauth:<client id>` for an app's token. */
   readonly client: string;
 }
 

@@ -35,6 +35,7 @@ export const defaults = {
     /** WebAuthn relying party; both default from `server.publicUrl`, else `localhost` and `https://localhost:<port>`. */
     webauthn: { rpId: undefined as string | undefined, origins: undefined as string[] | undefined },
   },
+  oauth: { accessTokenMinutes: 10, refreshTokenIdleDays: 30, grantDays: 365, signingKeyRetainDays: 2 },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
@@ -147,6 +148,19 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    oauth: z
+      .object({
+        /** Lifetime of an access token (SMART apps renew with their refresh token). */
+        accessTokenMinutes: z.number().int().min(1).max(60).default(d.oauth.accessTokenMinutes),
+        /** A refresh token unused for this long expires; each use rotates it and starts the period again. */
+        refreshTokenIdleDays: z.number().int().min(1).max(365).default(d.oauth.refreshTokenIdleDays),
+        /** A consent (grant) ends this many days after it was given, however often it is used. */
+        grantDays: z.number().int().min(1).max(3650).default(d.oauth.grantDays),
+        /** After a signing key rotation the old key stays published this long (ID tokens signed with it still verify). */
+        signingKeyRetainDays: z.number().int().min(0).max(90).default(d.oauth.signingKeyRetainDays),
+      })
+      .strict()
+      .prefault({}),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(d.log.level) }).strict().prefault({}),
     metrics: z.object({ token: z.string().min(32, 'at least 32 characters').optional() }).strict().prefault({}),
     fhir: z
@@ -241,6 +255,9 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_SESSION_ABSOLUTE_HOURS', 'identity.sessionAbsoluteHours', asNumber],
   ['TRESOR_WEBAUTHN_RP_ID', 'identity.webauthn.rpId', asString],
   ['TRESOR_WEBAUTHN_ORIGINS', 'identity.webauthn.origins', asList],
+  ['TRESOR_OAUTH_ACCESS_TOKEN_MINUTES', 'oauth.accessTokenMinutes', asNumber],
+  ['TRESOR_OAUTH_REFRESH_TOKEN_IDLE_DAYS', 'oauth.refreshTokenIdleDays', asNumber],
+  ['TRESOR_OAUTH_GRANT_DAYS', 'oauth.grantDays', asNumber],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
 ];

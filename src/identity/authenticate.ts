@@ -3,7 +3,7 @@ import type { Tenants } from '../tenants/index.js';
 import type { Accounts } from './accounts.js';
 import type { ApiKeys } from './api-keys.js';
 import { forbidden, IdentityError, unauthenticated } from './errors.js';
-import { isStaff, parseRole, personRoles, type Principal } from './permissions.js';
+import { isStaff, parseRole, personRoles, type Principal, type Role } from './permissions.js';
 import { operatorRealm } from './realm.js';
 import type { Sessions } from './sessions.js';
 
@@ -26,6 +26,24 @@ const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export const csrfInvalid = () => new IdentityError('csrf-invalid', 'Send the X-CSRF-Token header you got at login.', { status: 403, expose: true });
 
+/**
+ * Third-party apps' OAuth access tokens (the oauth module resolves them): who the token acts
+ * for — a person, or a backend service's role — its scopes and launch patient. Undefined for a
+ * token that is unknown, expired, revoked, of another tenant, or whose app or person is gone.
+ */
+export interface AppTokens {
+  resolve(tenantId: string, token: string): Promise<{ clientId: string; accountId?: string; serviceRole?: Role; scope: string; patient?: string } | undefined>;
+}
+
+/** RFC 6750 §3.1: an access token that is not (or no longer) valid here. */
+const invalidToken = () =>
+  new IdentityError('unauthenticated', 'The access token is not valid here: unknown, expired, revoked, or issued for another tenant.', {
+    status: 401,
+    headers: { 'www-authenticate': 'Bearer realm="tresor", error="invalid_token"' },
+  });
+
+const apiKeyShape = /^tresor_sk_/;
+
 export interface Authenticator {
   /**
    * Who calls a tenant endpoint, decided in one place for every surface (FHIR, audit, accounts):
@@ -33,9 +51,10 @@ export interface Authenticator {
    * cookie) whose request carries the session's `X-CSRF-Token` on every state-changing method,
    * whose account is active, and who passed a second factor if the tenant's policy requires
    * one for their role (OWASP ASVS 5 V6.3.3). 401 without a valid credential, 403 otherwise.
-   * The tenant must exist and be active.
+   * The tenant must exist and be active. With `appTokens` (the FHIR API only), a third-party
+   * app's OAuth access token is accepted too; everywhere else it is refused (least privilege).
    */
-  principal(request: FastifyRequest, tenantId: string): Promise<Principal>;
+  principal(request: FastifyRequest, tenantId: string, options?: { readonly appTokens?: boolean }): Promise<Principal>;
   /**
    * A platform operator: a live session of the operators' realm (realm.ts) that passed a second
    * factor — always required, whatever any tenant's policy says — with the CSRF token on changes.
@@ -49,7 +68,7 @@ export interface OperatorPrincipal {
   readonly sessionId: string;
 }
 
-export function createAuthenticator({ apiKeys, sessions, accounts, tenants }: { apiKeys: ApiKeys; sessions: Sessions; accounts: Accounts; tenants: Tenants }): Authenticator {
+export function createAuthenticator({ apiKeys, sessions, accounts, tenants, appTokens }: { apiKeys: ApiKeys; sessions: Sessions; accounts: Accounts; tenants: Tenants; appTokens?: AppTokens }): Authenticator {
   /** The live session of the cookie, its CSRF token checked on state-changing methods. */
   async function liveSession(request: FastifyRequest, realm: string) {
     const token = cookieToken(request);
@@ -63,6 +82,30 @@ export function createAuthenticator({ apiKeys, sessions, accounts, tenants }: { 
     return session;
   }
 
+  /** An app's token: the person's current role (it caps the token) or the backend service's role, narrowed by the token's scopes. */
+  async function appPrincipal(tenantId: string, bearer: string): Promise<Principal> {
+    const token = await (appTokens as AppTokens).resolve(tenantId, bearer);
+    if (token === undefined) throw invalidToken();
+    const smart = { scope: token.scope, ...(token.patient === undefined ? {} : { patient: token.patient }) };
+    if (token.accountId === undefined) {
+      if (token.serviceRole === undefined) throw invalidToken();
+      return { kind: 'service-account', id: `client:${token.clientId}`, tenantId, role: token.serviceRole, label: `oauth:${token.clientId}`, client: token.clientId, smart };
+    }
+    const account = await accounts.access(tenantId, token.accountId);
+    if (account === undefined || account.status !== 'active' || account.role === 'operator') throw invalidToken();
+    return {
+      kind: 'person',
+      id: account.id,
+      tenantId,
+      role: parseRole(account.role, personRoles),
+      label: 'oauth',
+      client: token.clientId,
+      smart,
+      ...(account.patient === undefined ? {} : { patient: account.patient }),
+      ...(account.practitioner === undefined ? {} : { practitioner: account.practitioner }),
+    };
+  }
+
   return {
     async operator(request) {
       const session = await liveSession(request, operatorRealm);
@@ -73,12 +116,18 @@ export function createAuthenticator({ apiKeys, sessions, accounts, tenants }: { 
       }
       return { kind: 'operator', id: account.id, sessionId: session.id };
     },
-    async principal(request, tenantId) {
+    async principal(request, tenantId, options = {}) {
       const header = request.headers.authorization;
       if (header !== undefined) {
         const match = /^Bearer +(\S+)$/i.exec(header);
         if (match === null) throw unauthenticated();
-        const principal = await apiKeys.authenticate(match[1] as string);
+        const bearer = match[1] as string;
+        if (!apiKeyShape.test(bearer)) {
+          if (options.appTokens !== true || appTokens === undefined) throw unauthenticated();
+          await tenants.requireActive(tenantId);
+          return appPrincipal(tenantId, bearer);
+        }
+        const principal = await apiKeys.authenticate(bearer);
         // A key never crosses tenants.
         if (principal.tenantId !== tenantId) throw forbidden('This credential is not valid for this tenant.');
         await tenants.requireActive(tenantId);

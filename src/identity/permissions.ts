@@ -31,6 +31,8 @@ export const capabilities = [
   'audit:read',
   /** Invite people, change roles, disable accounts, unlock sign-ins, end others' sessions. */
   'accounts:manage',
+  /** Register third-party apps (OAuth clients), disable them, renew their secrets. */
+  'apps:manage',
   /** Open a record outside the normal scope with a stated reason (break-the-glass). */
   'emergency:access',
   /** List break-the-glass accesses for review (SPEC I7: someone independent reviews them). */
@@ -73,7 +75,7 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     description: 'Runs the tenant: people, roles, sessions and the staff directory; no patient records.',
     scope: 'tenant',
     records: { Practitioner: grant(all, demographic) },
-    capabilities: ['accounts:manage'],
+    capabilities: ['accounts:manage', 'apps:manage'],
   },
   clinician: {
     description: 'Clinical records of the patients in their care; others only by break-the-glass; no payment data.',
@@ -149,6 +151,12 @@ export interface Principal {
   readonly patient?: string;
   /** A staff account's Practitioner (`Practitioner/<id>`). */
   readonly practitioner?: string;
+  /**
+   * A third-party app acting through an OAuth access token: its client id, the token's SMART
+   * scopes and its launch patient. The scopes narrow what the role allows, never widen it.
+   */
+  readonly client?: string;
+  readonly smart?: { readonly scope: string; readonly patient?: string };
   /** For people: the session, and whether its login passed a second factor. */
   readonly sessionId?: string;
   readonly secondFactor?: boolean;

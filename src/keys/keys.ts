@@ -11,6 +11,8 @@ import {
   insertSigningKey,
   insertTenantKey,
   selectSigningKey,
+  selectSigningKeys,
+  deleteSigningKeysBefore,
   selectSigningKeysBelowMaster,
   updateSigningKeyWrap,
   selectDataKeysById,
@@ -41,6 +43,13 @@ export interface Signer {
   readonly publicKey: KeyObject;
   /** Ed25519 signature (RFC 8032) of the UTF-8 text, base64url. */
   sign(text: string): string;
+}
+
+export interface SigningKeyVersion {
+  readonly version: number;
+  readonly privateKey: KeyObject;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
 }
 
 export interface KeyCensus {
@@ -90,6 +99,16 @@ export interface Keys {
   signer(purpose: string): Promise<Signer>;
   /** The public key of an existing signing key version; undefined when it does not exist. */
   signingPublicKey(purpose: string, version: number): Promise<KeyObject | undefined>;
+  /**
+   * Every version of a purpose's signing keys, newest first, of any algorithm (an OAuth issuer's
+   * RSA keys): `make` creates version 1 on first use. Private keys are unwrapped only in this
+   * process and re-wrapped by master rotation like every other key.
+   */
+  signingKeys(purpose: string, make: () => Promise<KeyObject>): Promise<SigningKeyVersion[]>;
+  /** Adds the next version of a purpose's signing key (rotation); returns its version. */
+  addSigningKey(purpose: string, privateKey: KeyObject): Promise<number>;
+  /** Removes a purpose's versions below `version` (no longer published); returns how many. */
+  retireSigningKeys(purpose: string, version: number): Promise<number>;
   /** How many keys of each kind and version each tenant holds; no key material. */
   census(): Promise<KeyCensus[]>;
   /** Drops cached keys (after another process rotated, or a write was refused as stale). */
@@ -231,6 +250,11 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     const der = await provider.unwrap(Buffer.from(row.wrapped), `signing-key|${row.purpose}|${row.version}`, row.master_version);
     return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   }
+  async function insertWrappedSigningKey(purpose: string, version: number, privateKey: KeyObject): Promise<boolean> {
+    const masterVersion = await provider.currentVersion();
+    const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+    return insertSigningKey(db, { purpose, version, wrapped: await provider.wrap(der, `signing-key|${purpose}|${version}`, masterVersion), masterVersion, createdAt: clock.now().getTime() });
+  }
   function signerOf(purpose: string): Promise<Signer> {
     let found = signers.get(purpose);
     if (found === undefined) {
@@ -309,6 +333,26 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     },
     async signer(purpose) {
       return signerOf(purpose);
+    },
+    async signingKeys(purpose, make) {
+      let rows = await selectSigningKeys(db, purpose);
+      if (rows.length === 0) {
+        await insertWrappedSigningKey(purpose, 1, await make());
+        rows = await selectSigningKeys(db, purpose);
+      }
+      return Promise.all(rows.map(async (row) => ({ version: row.version, privateKey: await unwrapSigningKey(row), createdAt: Number(row.created_at) })));
+    },
+    async addSigningKey(purpose, privateKey) {
+      // Concurrent rotations: the primary key makes one of them win each version; the loser retries.
+      for (;;) {
+        const next = ((await selectSigningKey(db, purpose))?.version ?? 0) + 1;
+        if (await insertWrappedSigningKey(purpose, next, privateKey)) return next;
+      }
+    },
+    async retireSigningKeys(purpose, version) {
+      const removed = await deleteSigningKeysBefore(db, purpose, version);
+      if (removed > 0) await db.scrub();
+      return removed;
     },
     async signingPublicKey(purpose, version) {
       const row = await selectSigningKey(db, purpose, version);

@@ -161,6 +161,16 @@ export async function insertSigningKey(db: SqlExecutor, row: { purpose: string; 
   return changed === 1;
 }
 
+/** Every version of a purpose's signing keys, newest first. */
+export async function selectSigningKeys(db: SqlExecutor, purpose: string): Promise<Array<SigningKeyRow & { created_at: number | string }>> {
+  return db.query(`SELECT purpose, version, wrapped, master_version, created_at FROM ${db.table('signing_keys')} WHERE purpose = ? ORDER BY version DESC`, [purpose]);
+}
+
+/** Removes a purpose's versions below `version`; returns how many went. */
+export async function deleteSigningKeysBefore(db: SqlExecutor, purpose: string, version: number): Promise<number> {
+  return db.execute(`DELETE FROM ${db.table('signing_keys')} WHERE purpose = ? AND version < ?`, [purpose, version]);
+}
+
 export async function selectSigningKeysBelowMaster(db: SqlExecutor, masterVersion: number, limit: number): Promise<SigningKeyRow[]> {
   return db.query<SigningKeyRow>(`SELECT purpose, version, wrapped, master_version FROM ${db.table('signing_keys')} WHERE master_version < ? ORDER BY purpose, version LIMIT ?`, [masterVersion, limit]);
 }

@@ -5,6 +5,7 @@ import { classify, dataRegister, type DataClass } from './data-register.js';
 import type { Disclosure, Records, TenantView } from './records.js';
 import { resourceTypeDefinition } from './resource-types.js';
 import type { RecordScope } from './search/sql.js';
+import { contextsPermitting, parseResourceScope, permissionOf, type ResourceScope } from '../oauth/scopes.js';
 
 /** A resource version as it is about to leave: enough to decide reach and redact it. */
 export interface Revealed extends Disclosure {
@@ -39,8 +40,8 @@ export interface RecordGuard {
   allow(type: string, action: RecordAction): void;
   /** Search parameters and sort keys on elements the role cannot see would reveal them by filtering. */
   checkSearch(type: string, params: ReadonlyArray<readonly [string, string]>): void;
-  /** The SQL restriction of this caller's searches. */
-  readonly scope: RecordScope;
+  /** The SQL restriction of this caller's searches of a type. */
+  scopeOf(type: string): RecordScope;
   /** Throws 403 unless the subject (`Patient/<id>` or `_tenant`) is within reach; break-the-glass grants are recorded. */
   reach(t: TenantView, subject: string, ref: string, options?: { readonly newPatient?: boolean }): Promise<void>;
   /** In reach (checked unless `inScope`), then redacted to the role's classes. */
@@ -77,9 +78,39 @@ const outside = (principal: Principal): IdentityError =>
       ? new IdentityError('not-in-care', 'This patient is not in your care. In an emergency, state why in the X-Break-Glass-Reason header; the access is recorded for review.', { status: 403, expose: true })
       : new IdentityError('forbidden', 'This record is outside what your role may reach.', { status: 403, expose: true });
 
+/** An app token's SMART scopes, parsed (what does not parse grants nothing). */
+const smartScopesOf = (principal: Principal): ResourceScope[] | undefined =>
+  principal.smart === undefined ? undefined : principal.smart.scope.split(' ').flatMap((s) => parseResourceScope(s) ?? []);
+
+/**
+ * Function level for an app's token (SMART App Launch v2 scopes): the role must allow the action
+ * (permission matrix) and the token must carry a scope for it — the scopes narrow the role, the
+ * role caps the token. Throws 403 insufficient_scope (RFC 6750 §3.1).
+ */
+export function checkSmartScope(principal: Principal, type: string, action: RecordAction): void {
+  const scopes = smartScopesOf(principal);
+  if (scopes === undefined) return;
+  if (contextsPermitting(scopes, type, action).size === 0) {
+    const needed = `patient/${type}.${permissionOf(action)} or user/${type}.${permissionOf(action)}`;
+    throw new IdentityError('forbidden', `This app's access token has no scope to ${action} ${type} (it needs ${principal.kind === 'service-account' ? `system/${type}.${permissionOf(action)}` : needed}).`, {
+      status: 403,
+      expose: true,
+      headers: { 'www-authenticate': `Bearer realm="tresor", error="insufficient_scope"` },
+    });
+  }
+}
+
 export function createGuard(records: Records, principal: Principal, options: GuardOptions): RecordGuard {
+  const smartScopes = smartScopesOf(principal);
+  /**
+   * Whether the token reaches this type only in its launch patient's compartment: it holds
+   * patient/ scopes for the type and no user/ or system/ scope for it.
+   */
+  const compartmentOnly = (type: string): boolean =>
+    smartScopes !== undefined && !smartScopes.some((s) => s.context !== 'patient' && (s.type === '*' || s.type === type));
+  const launchPatient = principal.smart?.patient ?? '-';
   const definition = matrix[principal.role];
-  const emergency = options.emergencyReason !== undefined && hasCapability(principal.role, 'emergency:access') ? options.emergencyReason : undefined;
+  const emergency = options.emergencyReason !== undefined && hasCapability(principal.role, 'emergency:access') && principal.smart === undefined ? options.emergencyReason : undefined;
   const practitionerId = principal.practitioner?.replace(/^Practitioner\//, '');
   const careCache = new Map<string, Promise<boolean>>();
   const granted = new Set<string>();
@@ -91,7 +122,9 @@ export function createGuard(records: Records, principal: Principal, options: Gua
         ? { kind: 'subject', subject: principal.patient ?? '-' }
         : { kind: 'care', practitionerId };
 
-  function inReach(t: TenantView, subject: string): Promise<boolean> {
+  function inReach(t: TenantView, subject: string, type: string): Promise<boolean> {
+    // An app limited to its launch patient reaches that compartment and nothing else (the role's reach was checked when the token was resolved).
+    if (compartmentOnly(type)) return Promise.resolve(subject === launchPatient);
     if (definition.scope === 'tenant') return Promise.resolve(true);
     if (definition.scope === 'own') return Promise.resolve(principal.patient !== undefined && subject === principal.patient);
     if (subject === tenantSubject) return Promise.resolve(true);
@@ -107,7 +140,7 @@ export function createGuard(records: Records, principal: Principal, options: Gua
   /** Of these, what is outside the normal scope: refused, or (break-the-glass) granted and recorded. */
   async function admitOutside(t: TenantView, items: ReadonlyArray<{ subject: string; ref: string }>): Promise<void> {
     const beyond: Array<{ subject: string; ref: string }> = [];
-    for (const item of items) if (!(await inReach(t, item.subject))) beyond.push(item);
+    for (const item of items) if (!(await inReach(t, item.subject, item.ref.split('/')[0] as string))) beyond.push(item);
     if (beyond.length === 0) return;
     if (emergency === undefined) throw outside(principal);
     const fresh = beyond.filter((b) => !granted.has(b.ref));
@@ -127,10 +160,13 @@ export function createGuard(records: Records, principal: Principal, options: Gua
   }
 
   return {
-    scope,
+    scopeOf(type) {
+      return compartmentOnly(type) ? { kind: 'subject', subject: launchPatient } : scope;
+    },
     allow(type, action) {
       if (resourceTypeDefinition(type) === undefined) return; // the route answers 404 type-unsupported
       if (!mayDo(principal.role, type, action)) throw new IdentityError('forbidden', `Your role (${principal.role}) may not ${action} ${type}.`, { status: 403, expose: true });
+      checkSmartScope(principal, type, action);
     },
     checkSearch(type, params) {
       const readable = new Set(grantOf(principal.role, type)?.read ?? []);
@@ -155,7 +191,7 @@ export function createGuard(records: Records, principal: Principal, options: Gua
     },
     async discloseAll(t, items) {
       // Without break-the-glass the search SQL already kept to the scope.
-      if (emergency !== undefined && definition.scope !== 'tenant') await admitOutside(t, items.map((i) => ({ subject: i.subject, ref: `${i.type}/${i.id}` })));
+      if (emergency !== undefined && definition.scope !== 'tenant' && smartScopes === undefined) await admitOutside(t, items.map((i) => ({ subject: i.subject, ref: `${i.type}/${i.id}` })));
       return items.map(redact);
     },
     async admit(t, type, target, body) {

@@ -4,7 +4,7 @@ import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError, sendProblem } from '../platform/http/index.js';
 import { forbidden, hasCapability, IdentityError, mayDo, readsRecords, type Authenticator, type Capability, type Principal, type RecordAction } from '../identity/index.js';
-import { createGuard, type EmergencyGrant, type RecordGuard } from './guard.js';
+import { checkSmartScope, createGuard, type EmergencyGrant, type RecordGuard } from './guard.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import { supportedTypes } from './resource-types.js';
 import { purposesOfUse, toAuditEvent, type Actor, type Audit, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
@@ -80,11 +80,14 @@ function checkPermission(request: FastifyRequest): void {
   }
   if ('capability' in need) {
     if (!hasCapability(principal.role, need.capability)) throw forbidden(`Your role (${principal.role}) does not allow this (${need.capability}).`);
+    // The audit trail is not offered to third-party apps: no SMART scope covers it.
+    if (principal.smart !== undefined) throw forbidden('Third-party apps cannot read the audit trail.');
     return;
   }
   const { type } = request.params as { type?: string };
-  if (type !== undefined && supportedTypes.includes(type) && !mayDo(principal.role, type, need.action)) {
-    throw forbidden(`Your role (${principal.role}) may not ${need.action} ${type}.`);
+  if (type !== undefined && supportedTypes.includes(type)) {
+    if (!mayDo(principal.role, type, need.action)) throw forbidden(`Your role (${principal.role}) may not ${need.action} ${type}.`);
+    checkSmartScope(principal, type, need.action);
   }
 }
 
@@ -114,6 +117,7 @@ function checkBreakGlass(request: FastifyRequest): void {
   if (header === undefined) return;
   const principal = request.principal as Principal;
   if (!hasCapability(principal.role, 'emergency:access')) throw new IdentityError('break-glass-invalid', `Your role (${principal.role}) cannot break the glass.`, { status: 403, expose: true });
+  if (principal.smart !== undefined) throw new IdentityError('break-glass-invalid', "Break-the-glass is only for Tresor's own sign-in, not through a third-party app.", { status: 403, expose: true });
   const reason = String(header).normalize('NFC').trim();
   if (reason.length < 10 || reason.length > 500 || /\p{Cc}/u.test(reason)) {
     throw new IdentityError('break-glass-invalid', 'X-Break-Glass-Reason states why, in 10–500 printable characters.', { status: 400, expose: true });
@@ -219,7 +223,8 @@ function actionOf(request: FastifyRequest): AuditAction {
 const actorOf = (request: FastifyRequest): Actor => {
   const p = request.principal;
   if (p === null) return { id: 'anonymous', role: 'none', client: '' };
-  return p.kind === 'person' ? { id: `account:${p.id}`, role: p.role, client: 'session' } : { id: p.id, role: p.role, client: p.label };
+  // Every data access records the client app: an OAuth app's id, else the session or the API key's label.
+  return p.kind === 'person' ? { id: `account:${p.id}`, role: p.role, client: p.client === undefined ? 'session' : `oauth:${p.client}` } : { id: p.id, role: p.role, client: p.label };
 };
 
 /** An audit event of this request: ids, patients and data classes only, never contents. */
@@ -244,7 +249,7 @@ function makeSecurityPipeline(authenticator: Authenticator) {
   return async (request: FastifyRequest): Promise<void> => {
     checkTenantParam(request);
     if (request.routeOptions.config.need === undefined) return;
-    request.principal = await authenticator.principal(request, request.tenantId);
+    request.principal = await authenticator.principal(request, request.tenantId, { appTokens: true });
     checkPermission(request);
     checkAccept(request);
     checkBreakGlass(request);
@@ -412,7 +417,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       const guard = guardOf(request);
       guard.checkSearch(type, params);
       const t = await tenantData(request);
-      const result = await records.search(t, type, params, lenient(request), guard.scope);
+      const result = await records.search(t, type, params, lenient(request), guard.scopeOf(type));
       const matches = await guard.discloseAll(t, result.matches.map((m) => ({ ...m, type })));
       await recorded(
         request,

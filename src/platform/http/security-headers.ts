@@ -9,7 +9,8 @@ export function registerSecurityHeaders(app: FastifyInstance, options: { hstsMax
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', 'no-store');
-    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    // Pages that render HTML (the OAuth sign-in) set their own, still script-free, policy.
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     reply.header('referrer-policy', 'no-referrer');
     reply.header('cross-origin-resource-policy', 'same-origin');
     // RFC 6797: HSTS only means something on a secure transport.

@@ -180,6 +180,8 @@ for (const engine of engines()) {
           const manages = matrix[role].capabilities.includes('accounts:manage');
           assert.equal((await caller.call('GET', '/tenants/clinic/accounts')).statusCode, manages ? 200 : 403, `${role} accounts`);
           assert.equal((await caller.call('GET', '/tenants/clinic/settings/mfa')).statusCode, manages ? 200 : 403, `${role} settings`);
+          // Third-party apps: only with apps:manage.
+          assert.equal((await caller.call('GET', '/tenants/clinic/apps')).statusCode, matrix[role].capabilities.includes('apps:manage') ? 200 : 403, `${role} apps`);
         });
       }
     }

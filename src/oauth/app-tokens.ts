@@ -1,0 +1,35 @@
+import type { Accounts, AppTokens } from '../identity/index.js';
+import type { Storage } from '../platform/db/index.js';
+import type { Records } from '../records/index.js';
+import type { Clients } from './clients.js';
+import type { OAuthServer } from './provider.js';
+
+/**
+ * The FHIR API's view of an app's access token (identity/authenticate.ts asks): live at this
+ * tenant's issuer, its app still registered and enabled, and — for a clinician's token bound to a
+ * launch patient — that patient still in the clinician's care (the role caps the token for its
+ * whole life, not only at consent).
+ */
+export function createAppTokens({ oauth, clients, records, storage, accounts }: { oauth: OAuthServer; clients: Clients; records: Records; storage: Storage; accounts: Accounts }): AppTokens {
+  return {
+    async resolve(tenantId, value) {
+      const token = await oauth.resolveToken(tenantId, value);
+      if (token === undefined) return undefined;
+      const client = await clients.get(tenantId, token.clientId);
+      if (client === undefined || client.status !== 'active') return undefined;
+      if (token.accountId === undefined) {
+        // Client credentials: only a backend service, acting with its registered role.
+        if (client.kind !== 'backend' || client.role === undefined) return undefined;
+        return { clientId: token.clientId, serviceRole: client.role, scope: token.scope };
+      }
+      if (token.patient !== undefined) {
+        const account = await accounts.access(tenantId, token.accountId);
+        if (account?.role === 'clinician') {
+          const practitionerId = account.practitioner?.replace(/^Practitioner\//, '');
+          if (practitionerId === undefined || !(await records.inCare({ tenantId, db: await storage.tenant(tenantId) }, token.patient, practitionerId))) return undefined;
+        }
+      }
+      return { clientId: token.clientId, accountId: token.accountId, scope: token.scope, ...(token.patient === undefined ? {} : { patient: token.patient }) };
+    },
+  };
+}

@@ -1,0 +1,16 @@
+/** OAuth 2.0 and SMART on FHIR for third-party apps, on oidc-provider (provider.ts says why and how). */
+export { createOAuthServer, type OAuthServer, type OAuthSettings, type TokenGrant } from './provider.js';
+export { createClients, oauthClientMigrations, clientKinds, clientAuthMethods, backendRoles, type ClientInfo, type ClientInput, type Clients, type ClientKind } from './clients.js';
+export { createConsents, oauthConsentMigrations, type Consent, type Consents } from './consents.js';
+export { oauthArtifactMigrations } from './artifact-migrations.js';
+export { sweepArtifacts } from './adapter.js';
+export { createAppTokens } from './app-tokens.js';
+export { oauthRoutes } from './routes.js';
+export { OAuthError, type OAuthErrorCode } from './errors.js';
+
+import { oauthArtifactMigrations } from './artifact-migrations.js';
+import { oauthClientMigrations } from './clients.js';
+import { oauthConsentMigrations } from './consents.js';
+
+/** The OAuth tables of a tenant's data set, in order. */
+export const oauthMigrations = [...oauthArtifactMigrations, ...oauthClientMigrations, ...oauthConsentMigrations];

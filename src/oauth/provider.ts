@@ -1,0 +1,384 @@
+import { generateKeyPair, hkdfSync, type KeyObject } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Audit, AuditEventInput } from '../audit/index.js';
+import type { Accounts } from '../identity/index.js';
+import type { Keys, SigningKeyVersion } from '../keys/index.js';
+import type { Clock } from '../platform/clock.js';
+import type { Storage } from '../platform/db/index.js';
+import { createAdapterClass } from './adapter.js';
+import { compareSecret, type Clients } from './clients.js';
+import type { Consents } from './consents.js';
+import { allResourceScopeStrings, allowedScopes, nonResourceScopes, parseResourceScope } from './scopes.js';
+
+/**
+ * The authorization server: oidc-provider 8 (OpenID Certified), one issuer per tenant at
+ * `<public URL>/tenants/<t>/oauth`. Why per tenant, not one issuer with a tenant claim: a
+ * tenant's clients, grants, tokens and signing keys live in the tenant's own data set, so a
+ * token of tenant A is unknown at tenant B by construction (no claim to forget to check), a
+ * tenant's backup or erasure takes its OAuth state along, and discovery is plain OIDC Discovery
+ * (`<issuer>/.well-known/openid-configuration`) that every client library understands.
+ *
+ * Choices (each a security default of RFC 9700, the OAuth 2.0 Security BCP):
+ * - authorization code only, PKCE S256 required of every client (plain refused);
+ * - no dynamic registration: tenant admins register apps (clients.ts);
+ * - access tokens opaque and short-lived (default 10 min), looked up on every use so revocation
+ *   is immediate; refresh tokens rotated on every use, and a spent one presented again revokes
+ *   the whole grant (oidc-provider's reuse detection) and raises `token.reuse_detected`;
+ * - one resource server per tenant, its FHIR base, with SMART v2 scopes (scopes.ts);
+ * - ID tokens signed RS256/PS256 with an RSA-3072 key from the key store (rotatable; the
+ *   previous key stays published for `signingKeyRetainDays`); HS* (secret-derived) algorithms off;
+ * - client secrets stored as SHA-256 and compared in constant time (compareSecret).
+ */
+export interface OAuthSettings {
+  /** Scheme, host and port clients reach Tresor at (issuer and FHIR base derive from it). */
+  readonly baseUrl: string;
+  readonly accessTokenMinutes: number;
+  readonly refreshTokenIdleDays: number;
+  readonly grantDays: number;
+  readonly signingKeyRetainDays: number;
+  /** The OP's single sign-on session (minutes without use). */
+  readonly sessionMinutes: number;
+  /** Trust X-Forwarded-Proto/Host (server.trustProxy). */
+  readonly proxy: boolean;
+}
+
+export interface OAuthDeps {
+  readonly storage: Storage;
+  readonly keys: Keys;
+  readonly clock: Clock;
+  readonly audit: Audit;
+  readonly accounts: Accounts;
+  readonly clients: Clients;
+  readonly consents: Consents;
+  readonly settings: OAuthSettings;
+}
+
+/** What an access token presented at the FHIR API stands for. */
+export interface TokenGrant {
+  readonly clientId: string;
+  /** The person the token acts for; absent for client credentials (a backend service). */
+  readonly accountId?: string;
+  readonly scope: string;
+  readonly grantId?: string;
+  /** SMART launch context (`Patient/<id>`). */
+  readonly patient?: string;
+}
+
+export interface OAuthServer {
+  issuer(tenantId: string): string;
+  fhirBase(tenantId: string): string;
+  providerFor(tenantId: string): Promise<Provider>;
+  /** Hands a request under `/tenants/<t>/oauth` to the tenant's provider (`mountPath` stripped). */
+  handle(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** An access token of this tenant's issuer, if it is live; undefined otherwise (unknown, expired, revoked, other tenant). */
+  resolveToken(tenantId: string, token: string): Promise<TokenGrant | undefined>;
+  /** Ends a consent: the Grant and every token issued under it. */
+  revokeGrant(tenantId: string, grantId: string): Promise<void>;
+  /** A new ID token signing key; the previous one stays published for `signingKeyRetainDays`. */
+  rotateSigningKey(tenantId: string): Promise<number>;
+}
+
+const signingPurpose = (tenantId: string) => `oauth|${tenantId}`;
+
+/** RSA-3072 (NIST SP 800-57 Part 1 Rev. 5: 128-bit security, beyond 2030); RS256 is what every OIDC client verifies. */
+const newSigningKey = (): Promise<KeyObject> =>
+  new Promise((resolve, reject) => generateKeyPair('rsa', { modulusLength: 3072 }, (error, _publicKey, privateKey) => (error ? reject(error) : resolve(privateKey))));
+
+/** Which key versions are published: the newest, and older ones whose successor is younger than the retention. */
+export function publishedKeys(versions: readonly SigningKeyVersion[], now: number, retainDays: number): SigningKeyVersion[] {
+  const sorted = [...versions].sort((a, b) => b.version - a.version);
+  return sorted.filter((_v, i) => i === 0 || now - (sorted[i - 1] as SigningKeyVersion).createdAt < retainDays * 86_400_000);
+}
+
+type Ctx = KoaContextWithOIDC & { tresorGrantError?: { error_detail?: string } };
+
+export function createOAuthServer(deps: OAuthDeps): OAuthServer {
+  const { storage, keys, clock, audit, accounts, clients, consents, settings } = deps;
+  const base = settings.baseUrl.replace(/\/$/, '');
+  const issuer = (tenantId: string) => `${base}/tenants/${tenantId}/oauth`;
+  const fhirBase = (tenantId: string) => `${base}/tenants/${tenantId}/fhir`;
+  const cache = new Map<string, { built: Promise<{ provider: Provider; callback: ReturnType<Provider['callback']>; newest: number }>; checkedAt: number }>();
+  const scopeCache = new Map<string, string>();
+
+  /** The resource scopes a client's registration allows, as oidc-provider's resource server scope list. */
+  function resourceScopesFor(registered: string): string {
+    let found = scopeCache.get(registered);
+    if (found === undefined) {
+      found = allowedScopes(allResourceScopeStrings(), registered).granted.join(' ');
+      if (scopeCache.size > 1000) scopeCache.clear();
+      scopeCache.set(registered, found);
+    }
+    return found;
+  }
+
+  async function build(tenantId: string) {
+    const versions = await keys.signingKeys(signingPurpose(tenantId), newSigningKey);
+    const published = publishedKeys(versions, clock.now().getTime(), settings.signingKeyRetainDays);
+    // Newest first: oidc-provider signs with the first key that fits the algorithm.
+    const jwks = { keys: published.map((v) => ({ ...(v.privateKey.export({ format: 'jwk' }) as Record<string, unknown>), kid: `${tenantId}.${v.version}`, use: 'sig' })) };
+    // Cookie signing keys derived from the tenant's index key (HKDF, NIST SP 800-56C): independent of it, never stored.
+    const cookieKey = Buffer.from(hkdfSync('sha256', await keys.indexKey(tenantId), Buffer.alloc(0), 'tresor oauth cookies', 32)).toString('base64url');
+    const mountPath = `/tenants/${tenantId}/oauth`;
+    const resource = fhirBase(tenantId);
+    const accessTokenTTL = settings.accessTokenMinutes * 60;
+    const statics = new Set<string>(['openid', 'offline_access', 'fhirUser', 'launch/patient']);
+
+    const configuration: Configuration = {
+      adapter: createAdapterClass({ db: () => storage.tenant(tenantId), now: () => clock.now().getTime(), findClient: (clientId) => clients.metadata(tenantId, clientId) }),
+      clients: [],
+      jwks: jwks as Configuration['jwks'],
+      cookies: {
+        keys: [cookieKey],
+        // Scoped to this tenant's issuer; Lax, not None: no cross-site embedding of the login.
+        long: { httpOnly: true, sameSite: 'lax', path: mountPath },
+        short: { httpOnly: true, sameSite: 'lax', path: mountPath },
+      },
+      async findAccount(_ctx, sub) {
+        const account = await accounts.access(tenantId, sub);
+        if (account === undefined || account.status !== 'active' || account.role === 'operator') return undefined;
+        const fhirUser = account.patient ?? account.practitioner;
+        return {
+          accountId: sub,
+          claims: async () => ({ sub, ...(fhirUser === undefined ? {} : { fhirUser: `${resource}/${fhirUser}` }) }),
+        };
+      },
+      claims: { openid: ['sub'], fhirUser: ['fhirUser'] },
+      scopes: [...statics],
+      // SMART's `aud` names the FHIR server the app wants (SMART App Launch: authorization request); `launch` is EHR launch (not offered).
+      extraParams: {
+        async aud(_ctx, value) {
+          if (value !== undefined && value.replace(/\/$/, '') !== resource) throw new errors.InvalidRequest('aud is not this FHIR server');
+        },
+      },
+      interactions: { url: async (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+      features: {
+        devInteractions: { enabled: false },
+        clientCredentials: { enabled: true },
+        introspection: { enabled: true },
+        revocation: { enabled: true },
+        userinfo: { enabled: true },
+        rpInitiatedLogout: { enabled: false },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: async (_ctx, _client, oneOf) => oneOf ?? resource,
+          useGrantedResource: async () => true,
+          async getResourceServerInfo(ctx, indicator, client) {
+            if (indicator.replace(/\/$/, '') !== resource) throw new errors.InvalidTarget('the only resource here is this tenant’s FHIR API');
+            // Refuse, rather than silently drop, what the app is not registered for (or that is not a scope at all).
+            const requested = (ctx.oidc.params?.['scope'] as string | undefined) ?? '';
+            const unknown = requested.split(' ').filter((s) => s !== '' && !statics.has(s) && parseResourceScope(s) === undefined);
+            const registered = String(client['urn:tresor:scope'] ?? '');
+            const { refused } = allowedScopes(requested.split(' ').filter((s) => parseResourceScope(s) !== undefined).join(' '), registered);
+            if (unknown.length + refused.length > 0) throw new errors.InvalidScope('requested scope is not allowed', [...unknown, ...refused].join(' '));
+            return { scope: resourceScopesFor(registered), audience: resource, accessTokenTTL, accessTokenFormat: 'opaque' };
+          },
+        },
+      },
+      pkce: { required: () => true, methods: ['S256'] },
+      clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      enabledJWA: {
+        clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+        idTokenSigningAlgValues: ['RS256', 'PS256'],
+        userinfoSigningAlgValues: ['RS256', 'PS256'],
+        introspectionSigningAlgValues: ['RS256', 'PS256'],
+        authorizationSigningAlgValues: ['RS256', 'PS256'],
+      },
+      extraClientMetadata: { properties: ['urn:tresor:publisher', 'urn:tresor:role', 'urn:tresor:scope'] },
+      // SPA clients: CORS only from the origins of their own redirect URIs.
+      clientBasedCORS: (_ctx, origin, client) => (client.redirectUris ?? []).some((uri) => new URL(uri).origin === origin),
+      rotateRefreshToken: () => true,
+      ttl: {
+        AccessToken: accessTokenTTL,
+        ClientCredentials: accessTokenTTL,
+        AuthorizationCode: 60,
+        IdToken: accessTokenTTL,
+        Interaction: 10 * 60,
+        Session: settings.sessionMinutes * 60,
+        Grant: settings.grantDays * 86_400,
+        RefreshToken: settings.refreshTokenIdleDays * 86_400,
+      },
+      async renderError(ctx, out) {
+        ctx.type = 'html';
+        ctx.body = errorPage(String(out['error'] ?? 'error'), String(out['error_description'] ?? ''));
+      },
+      discovery: { service_documentation: `${base}/tenants/${tenantId}/fhir/metadata` },
+    };
+
+    const provider = new Provider(issuer(tenantId), configuration);
+    provider.proxy = settings.proxy;
+    // Client secrets are stored hashed: the comparison hashes what is presented (clients.ts).
+    (provider.Client.prototype as unknown as { compareClientSecret(actual: string): boolean }).compareClientSecret = function compare(this: { clientSecret?: string }, actual: string) {
+      return compareSecret(this.clientSecret, actual);
+    };
+
+    // Reuse of a spent refresh token: oidc-provider has revoked the grant; we record why.
+    provider.on('grant.error', (ctx: Ctx, error: { error_detail?: string }) => {
+      ctx.tresorGrantError = error;
+    });
+
+    provider.use(async (ctx: Ctx, next) => {
+      // OIDC Core §11 grants offline_access only with prompt=consent; SMART apps ask for it
+      // without. Long-lived access is worth asking about each time: we add the prompt.
+      if (ctx.method === 'GET' && ctx.path === '/auth' && String(ctx.query['scope'] ?? '').split(' ').includes('offline_access') && ctx.query['prompt'] === undefined) {
+        ctx.query = { ...ctx.query, prompt: 'consent' };
+        // Setting the query rewrites the URL: oidc-provider finds its mount path by comparing it with the original.
+        (ctx.req as IncomingMessage & { originalUrl?: string }).originalUrl = `${mountPath}${ctx.url}`;
+      }
+      await next();
+      const route = ctx.oidc?.route;
+      if (route === 'token') await afterToken(tenantId, ctx);
+      else if (route === 'revocation' && ctx.status === 200) {
+        await record(tenantId, ctx, { action: 'token.revoked', actor: clientActor(ctx), status: 200, detail: `hint ${String(ctx.oidc.params?.['token_type_hint'] ?? 'none')}` });
+      }
+    });
+
+    return { provider, callback: provider.callback(), newest: versions[0]?.version ?? 0 };
+  }
+
+  function clientActor(ctx: KoaContextWithOIDC) {
+    const client = ctx.oidc.client;
+    return { id: client === undefined ? 'anonymous' : `client:${client.clientId}`, role: String(client?.['urn:tresor:role'] ?? 'app'), client: client === undefined ? '' : `oauth:${client.clientId}` };
+  }
+
+  async function record(tenantId: string, ctx: KoaContextWithOIDC, e: Pick<AuditEventInput, 'action' | 'actor' | 'status' | 'detail'> & { outcome?: 'success' | 'failure'; subjects?: string[] }): Promise<void> {
+    await audit.record(tenantId, [
+      {
+        action: e.action,
+        outcome: e.outcome ?? 'success',
+        status: e.status,
+        actor: e.actor,
+        purpose: 'TREAT',
+        resources: [],
+        subjects: e.subjects ?? [],
+        classes: [],
+        requestId: String(ctx.get('x-request-id') || ''),
+        sourceIp: ctx.ip,
+        detail: e.detail,
+      },
+    ]);
+  }
+
+  /** Token endpoint outcomes as audit events, durable before the token leaves (fail closed), and SMART's launch context. */
+  async function afterToken(tenantId: string, ctx: Ctx): Promise<void> {
+    const body = ctx.body as Record<string, unknown> | undefined;
+    const grantType = String(ctx.oidc.params?.['grant_type'] ?? '');
+    const entities = ctx.oidc.entities;
+    if (ctx.status === 200 && body !== undefined && typeof body['access_token'] === 'string') {
+      const token = entities.AccessToken ?? entities.ClientCredentials;
+      const grantId = (entities.AccessToken as { grantId?: string } | undefined)?.grantId;
+      const accountId = entities.Account?.accountId;
+      const consent = grantId === undefined ? undefined : await consents.get(tenantId, grantId);
+      if (consent?.patient !== undefined && body['patient'] === undefined) body['patient'] = consent.patient.replace(/^Patient\//, '');
+      const role = accountId === undefined ? undefined : (await accounts.access(tenantId, accountId))?.role;
+      const actor = accountId === undefined ? clientActor(ctx) : { id: `account:${accountId}`, role: role ?? 'unknown', client: `oauth:${ctx.oidc.client?.clientId ?? ''}` };
+      try {
+        await record(tenantId, ctx, {
+          action: grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued',
+          actor,
+          status: 200,
+          detail: `${grantType}; scope ${String((token as { scope?: string } | undefined)?.scope ?? '')}${grantId === undefined ? '' : `; grant ${grantId}`}`,
+          ...(consent?.patient === undefined ? {} : { subjects: [consent.patient] }),
+        });
+      } catch {
+        // Fail closed: no token is handed out that the audit trail does not know about.
+        await token?.destroy();
+        ctx.status = 503;
+        ctx.body = { error: 'temporarily_unavailable', error_description: 'The audit trail is unavailable; try again shortly.' };
+      }
+      return;
+    }
+    if (ctx.tresorGrantError?.error_detail === 'refresh token already used') {
+      const spent = entities.RefreshToken as { grantId?: string; accountId?: string } | undefined;
+      if (spent?.grantId !== undefined) await consents.markRevoked(tenantId, spent.grantId);
+      await record(tenantId, ctx, {
+        action: 'token.reuse_detected',
+        outcome: 'failure',
+        actor: spent?.accountId === undefined ? clientActor(ctx) : { id: `account:${spent.accountId}`, role: 'unknown', client: `oauth:${ctx.oidc.client?.clientId ?? ''}` },
+        status: 400,
+        detail: `a spent refresh token was presented again: grant ${spent?.grantId ?? 'unknown'} and all its tokens revoked`,
+      });
+    }
+  }
+
+  async function entry(tenantId: string) {
+    const now = clock.now().getTime();
+    let found = cache.get(tenantId);
+    if (found !== undefined && now - found.checkedAt > 60_000) {
+      // Another process (the CLI) may have rotated the signing key: rebuild when a newer one exists.
+      found.checkedAt = now;
+      const current = found;
+      const newest = (await keys.signingKeys(signingPurpose(tenantId), newSigningKey))[0]?.version ?? 0;
+      if (newest !== (await current.built).newest && cache.get(tenantId) === current) cache.delete(tenantId);
+      found = cache.get(tenantId);
+    }
+    if (found === undefined) {
+      found = { built: build(tenantId), checkedAt: now };
+      found.built.catch(() => cache.delete(tenantId));
+      cache.set(tenantId, found);
+    }
+    return found.built;
+  }
+
+  return {
+    issuer,
+    fhirBase,
+    async providerFor(tenantId) {
+      return (await entry(tenantId)).provider;
+    },
+    async handle(tenantId, req, res) {
+      const { callback } = await entry(tenantId);
+      const mountPath = `/tenants/${tenantId}/oauth`;
+      const url = req.url ?? '/';
+      (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
+      req.url = url.slice(mountPath.length) || '/';
+      await callback(req, res);
+    },
+    async resolveToken(tenantId, value) {
+      if (!/^[A-Za-z0-9_-]{20,128}$/.test(value)) return undefined;
+      const provider = (await entry(tenantId)).provider;
+      const token = (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value));
+      if (token === undefined || token.isExpired) return undefined;
+      // Only tokens for this tenant's FHIR API (not, say, a userinfo-only token).
+      const audience = (token as { aud?: string | string[] }).aud;
+      if (audience === undefined || ![audience].flat().includes(fhirBase(tenantId))) return undefined;
+      const grantId = (token as { grantId?: string }).grantId;
+      const consent = grantId === undefined ? undefined : await consents.get(tenantId, grantId);
+      if (grantId !== undefined && (consent === undefined || consent.revokedAt !== undefined)) return undefined;
+      return {
+        clientId: token.clientId as string,
+        ...((token as { accountId?: string }).accountId === undefined ? {} : { accountId: (token as { accountId: string }).accountId }),
+        scope: token.scope ?? '',
+        ...(grantId === undefined ? {} : { grantId }),
+        ...(consent?.patient === undefined ? {} : { patient: consent.patient }),
+      };
+    },
+    async revokeGrant(tenantId, grantId) {
+      const provider = (await entry(tenantId)).provider;
+      await Promise.all([provider.AccessToken.revokeByGrantId(grantId), provider.RefreshToken.revokeByGrantId(grantId), provider.AuthorizationCode.revokeByGrantId(grantId)]);
+      const grant = await provider.Grant.find(grantId);
+      await grant?.destroy();
+      await consents.markRevoked(tenantId, grantId);
+    },
+    async rotateSigningKey(tenantId) {
+      const purpose = signingPurpose(tenantId);
+      await keys.signingKeys(purpose, newSigningKey);
+      const version = await keys.addSigningKey(purpose, await newSigningKey());
+      // Keep what is still published; older versions leave the key store.
+      const published = publishedKeys(await keys.signingKeys(purpose, newSigningKey), clock.now().getTime(), settings.signingKeyRetainDays);
+      const oldest = Math.min(...published.map((v) => v.version));
+      await keys.retireSigningKeys(purpose, oldest);
+      cache.delete(tenantId);
+      return version;
+    },
+  };
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** oidc-provider's error page, without its inline style and web font (our CSP allows neither). */
+export function errorPage(error: string, description: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign-in problem</title><link rel="stylesheet" href="/oauth-assets/tresor.css"></head><body><main><h1>Something went wrong</h1><p>The app sent a request this server cannot accept.</p><dl><dt>Error</dt><dd>${escapeHtml(error)}</dd>${description === '' ? '' : `<dt>Details</dt><dd>${escapeHtml(description)}</dd>`}</dl><p>Go back to the app and try again. If it keeps happening, tell the app’s publisher.</p></main></body></html>`;
+}
+
+export { nonResourceScopes };

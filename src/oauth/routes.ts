@@ -1,0 +1,426 @@
+import { createHmac, hkdfSync } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { InteractionResults } from 'oidc-provider';
+import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
+import { forbidden, hasCapability, IdentityError, isStaff, parseRole, personRoles, type Accounts, type Authenticator, type Principal } from '../identity/index.js';
+import type { Keys } from '../keys/index.js';
+import { constantTimeEqual } from '../platform/constant-time-equal.js';
+import type { Storage } from '../platform/db/index.js';
+import { AppError } from '../platform/errors.js';
+import { HttpError } from '../platform/http/index.js';
+import type { Records } from '../records/index.js';
+import { parseTenantId, type Tenants } from '../tenants/index.js';
+import { backendRoles, clientAuthMethods, clientKinds, type ClientInfo, type ClientInput, type Clients } from './clients.js';
+import type { Consents } from './consents.js';
+import { OAuthError } from './errors.js';
+import { consentPage, loginPage, messagePage, pageCsp, secondFactorPage, stylesheet } from './pages.js';
+import type { OAuthServer } from './provider.js';
+import { parseResourceScope } from './scopes.js';
+
+export interface OAuthRoutesDeps {
+  readonly oauth: OAuthServer;
+  readonly clients: Clients;
+  readonly consents: Consents;
+  readonly accounts: Accounts;
+  readonly tenants: Tenants;
+  readonly records: Records;
+  readonly storage: Storage;
+  readonly keys: Keys;
+  readonly audit: Audit;
+  readonly authenticator: Authenticator;
+}
+
+const formLimit = 16 * 1024;
+const uidPattern = /^[A-Za-z0-9_-]{10,64}$/;
+const grantIdPattern = /^[A-Za-z0-9_-]{10,64}$/;
+const patientIdPattern = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** The app as the register shows it to administrators: never a secret. */
+const view = (c: ClientInfo) => ({
+  clientId: c.clientId,
+  name: c.name,
+  publisher: c.publisher,
+  kind: c.kind,
+  authMethod: c.authMethod,
+  redirectUris: c.redirectUris,
+  scope: c.scope,
+  role: c.role ?? null,
+  status: c.status,
+  createdAt: c.createdAt,
+});
+
+const actorOf = (p: Principal): Actor => (p.kind === 'person' ? { id: `account:${p.id}`, role: p.role, client: 'session' } : { id: p.id, role: p.role, client: p.label });
+
+/**
+ * The OAuth surfaces:
+ * - `/tenants/{t}/oauth/*`: the tenant's authorization server (oidc-provider): discovery,
+ *   authorize, token, revocation (RFC 7009), introspection (RFC 7662), JWKS, userinfo;
+ * - `/tenants/{t}/oauth/interaction/{uid}`: our sign-in and consent pages;
+ * - `/tenants/{t}/fhir/.well-known/smart-configuration`: SMART App Launch discovery;
+ * - `/tenants/{t}/apps…`: the app register, for callers with `apps:manage`;
+ * - `/tenants/{t}/auth/apps…`: a person's connected apps, and withdrawing consent.
+ */
+export function oauthRoutes(deps: OAuthRoutesDeps) {
+  const { oauth, clients, consents, accounts, tenants, records, storage, keys, audit, authenticator } = deps;
+
+  /** CSRF token of an interaction's forms: HMAC of its uid under a key derived from the tenant's index key. */
+  async function formToken(tenantId: string, uid: string): Promise<string> {
+    const key = Buffer.from(hkdfSync('sha256', await keys.indexKey(tenantId), Buffer.alloc(0), 'tresor oauth forms', 32));
+    return createHmac('sha256', key).update(uid).digest('base64url');
+  }
+
+  async function checkForm(request: FastifyRequest, tenantId: string, uid: string): Promise<Record<string, string>> {
+    const form = (request.body ?? {}) as Record<string, string>;
+    const expected = Buffer.from(await formToken(tenantId, uid));
+    if (typeof form['csrf'] !== 'string' || !constantTimeEqual(Buffer.from(form['csrf']), expected)) {
+      throw new IdentityError('csrf-invalid', 'This form has expired or did not come from this page; go back to the app and start again.', { status: 403, expose: true });
+    }
+    return form;
+  }
+
+  function sendPage(reply: FastifyReply, html: string, status = 200): FastifyReply {
+    return reply.status(status).header('content-security-policy', pageCsp).type('text/html; charset=utf-8').send(html);
+  }
+
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.get('/oauth-assets/tresor.css', async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(stylesheet));
+
+    // SMART App Launch 2.x §Discovery: the FHIR server's own pointer to its authorization server.
+    app.get('/tenants/:tenant/fhir/.well-known/smart-configuration', async (request, reply) => {
+      const tenantId = parseTenantId((request.params as { tenant: string }).tenant);
+      await tenants.requireActive(tenantId);
+      const issuer = oauth.issuer(tenantId);
+      return reply.header('access-control-allow-origin', '*').send({
+        issuer,
+        jwks_uri: `${issuer}/jwks`,
+        authorization_endpoint: `${issuer}/auth`,
+        token_endpoint: `${issuer}/token`,
+        revocation_endpoint: `${issuer}/token/revocation`,
+        introspection_endpoint: `${issuer}/token/introspection`,
+        userinfo_endpoint: `${issuer}/me`,
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+        token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+        grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+        response_types_supported: ['code'],
+        code_challenge_methods_supported: ['S256'],
+        scopes_supported: ['openid', 'fhirUser', 'launch/patient', 'offline_access', 'patient/*.cruds', 'user/*.cruds', 'system/*.cruds'],
+        capabilities: ['launch-standalone', 'client-public', 'client-confidential-symmetric', 'client-confidential-asymmetric', 'sso-openid-connect', 'context-standalone-patient', 'permission-offline', 'permission-patient', 'permission-user', 'permission-v2', 'permission-v1'],
+      });
+    });
+
+    // The sign-in and consent pages: forms posted as application/x-www-form-urlencoded.
+    await app.register(async (pages) => {
+      pages.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: formLimit }, (_request, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(body as string)));
+      });
+
+      // People read these pages: errors are pages too, never problem+json.
+      pages.setErrorHandler((error, request, reply) => {
+        const known = error instanceof AppError && error.expose && error.status < 500;
+        if (!known) request.log.error({ err: { type: (error as Error).name, code: (error as { code?: unknown }).code } }, 'oauth page failed');
+        const message = known ? error.message : 'Something went wrong on our side. Go back to the app and try again.';
+        return sendPage(reply, messagePage(known ? 'Cannot continue' : 'Something went wrong', message), known ? error.status : 500);
+      });
+
+      /** The interaction this browser is in (its cookie), which must be the one in the URL. */
+      async function interaction(request: FastifyRequest, reply: FastifyReply) {
+        const { tenant, uid } = request.params as { tenant: string; uid: string };
+        const tenantId = parseTenantId(tenant);
+        await tenants.requireActive(tenantId);
+        if (!uidPattern.test(uid)) throw new OAuthError('interaction-invalid', 'This sign-in has expired; go back to the app and start again.', { status: 400 });
+        const provider = await oauth.providerFor(tenantId);
+        let details;
+        try {
+          details = await provider.interactionDetails(request.raw, reply.raw);
+        } catch {
+          throw new OAuthError('interaction-invalid', 'This sign-in has expired or was opened in another browser; go back to the app and start again.', { status: 400 });
+        }
+        if (details.uid !== uid) throw new OAuthError('interaction-invalid', 'This sign-in has expired; go back to the app and start again.', { status: 400 });
+        const client = await clients.get(tenantId, String(details.params['client_id']));
+        if (client === undefined || client.status !== 'active') throw new OAuthError('interaction-invalid', 'The app is no longer registered here.', { status: 400 });
+        return { tenantId, uid, provider, details, client, action: `/tenants/${tenantId}/oauth/interaction/${uid}` };
+      }
+
+      async function finish(request: FastifyRequest, reply: FastifyReply, tenantId: string, result: InteractionResults, merge = false): Promise<void> {
+        const provider = await oauth.providerFor(tenantId);
+        reply.hijack();
+        reply.raw.setHeader('cache-control', 'no-store');
+        reply.raw.setHeader('referrer-policy', 'no-referrer');
+        await provider.interactionFinished(request.raw, reply.raw, result, { mergeWithLastSubmission: merge });
+      }
+
+      /** Scopes of the request, in the order asked. */
+      const requestedScopes = (details: { params: Record<string, unknown> }) => [...new Set(String(details.params['scope'] ?? '').split(' ').filter(Boolean))];
+
+      const needsPatient = (scopes: readonly string[]) => scopes.includes('launch/patient') || scopes.some((s) => parseResourceScope(s)?.context === 'patient');
+
+      async function renderConsent(reply: FastifyReply, it: Awaited<ReturnType<typeof interaction>>, error?: string, status = 200) {
+        const accountId = it.details.session?.accountId;
+        const account = accountId === undefined ? undefined : await accounts.access(it.tenantId, accountId);
+        if (account === undefined || account.status !== 'active') return sendPage(reply, messagePage('Signed out', 'Your sign-in ended; go back to the app and start again.'), 400);
+        const scopes = requestedScopes(it.details);
+        const patientOwn = account.role === 'patient' ? account.patient : undefined;
+        return sendPage(
+          reply,
+          consentPage({
+            action: `${it.action}/consent`,
+            csrf: await formToken(it.tenantId, it.uid),
+            app: it.client,
+            scopes,
+            askPatient: needsPatient(scopes) && account.role !== 'patient',
+            ...(patientOwn === undefined ? {} : { patientLabel: 'your own records' }),
+            role: account.role,
+            ...(error === undefined ? {} : { error }),
+          }),
+          status,
+        );
+      }
+
+      pages.get('/tenants/:tenant/oauth/interaction/:uid', async (request, reply) => {
+        const it = await interaction(request, reply);
+        if (it.details.prompt.name === 'login') {
+          return sendPage(reply, loginPage({ action: `${it.action}/login`, csrf: await formToken(it.tenantId, it.uid), app: it.client }));
+        }
+        return renderConsent(reply, it);
+      });
+
+      pages.post('/tenants/:tenant/oauth/interaction/:uid/login', { bodyLimit: formLimit }, async (request, reply) => {
+        const it = await interaction(request, reply);
+        const form = await checkForm(request, it.tenantId, it.uid);
+        const email = String(form['email'] ?? '');
+        try {
+          const { account, secondFactorTicket } = await accounts.login({ tenantId: it.tenantId, tenantActive: true, email, password: String(form['password'] ?? ''), sourceIp: request.ip });
+          if (secondFactorTicket !== undefined) {
+            return sendPage(reply, secondFactorPage({ action: `${it.action}/second-factor`, csrf: await formToken(it.tenantId, it.uid), ticket: secondFactorTicket, app: it.client }));
+          }
+          // Only a password: enough only where the tenant's policy does not ask this role for a second factor.
+          const policy = await tenants.mfaPolicy(it.tenantId);
+          const role = parseRole(account.role, personRoles);
+          if (policy === 'everyone' || (policy === 'staff' && isStaff(role))) {
+            return sendPage(reply, messagePage('Second factor required', 'Your organisation requires a second factor for your account. Set one up in Tresor first, then connect the app again.'), 403);
+          }
+          return finish(request, reply, it.tenantId, { login: { accountId: account.id, amr: ['pwd'] } });
+        } catch (error) {
+          if (error instanceof AppError && error.expose && error.status < 500) return sendPage(reply, loginPage({ action: `${it.action}/login`, csrf: await formToken(it.tenantId, it.uid), app: it.client, email, error: error.message }), error.status);
+          throw error;
+        }
+      });
+
+      pages.post('/tenants/:tenant/oauth/interaction/:uid/second-factor', { bodyLimit: formLimit }, async (request, reply) => {
+        const it = await interaction(request, reply);
+        const form = await checkForm(request, it.tenantId, it.uid);
+        const ticket = String(form['ticket'] ?? '');
+        try {
+          const account = await accounts.secondFactor({ tenantId: it.tenantId, ticket, code: String(form['code'] ?? ''), sourceIp: request.ip });
+          return finish(request, reply, it.tenantId, { login: { accountId: account.id, amr: ['pwd', 'otp'], acr: 'urn:tresor:mfa' } });
+        } catch (error) {
+          if (error instanceof AppError && error.expose && error.status < 500) {
+            return sendPage(reply, secondFactorPage({ action: `${it.action}/second-factor`, csrf: await formToken(it.tenantId, it.uid), ticket, app: it.client, error: error.message }), error.status);
+          }
+          throw error;
+        }
+      });
+
+      pages.post('/tenants/:tenant/oauth/interaction/:uid/abort', { bodyLimit: formLimit }, async (request, reply) => {
+        const it = await interaction(request, reply);
+        await checkForm(request, it.tenantId, it.uid);
+        return finish(request, reply, it.tenantId, { error: 'access_denied', error_description: 'The person cancelled the sign-in.' });
+      });
+
+      pages.post('/tenants/:tenant/oauth/interaction/:uid/consent', { bodyLimit: formLimit }, async (request, reply) => {
+        const it = await interaction(request, reply);
+        const form = await checkForm(request, it.tenantId, it.uid);
+        if (it.details.prompt.name !== 'consent') throw new OAuthError('interaction-invalid', 'Sign in first.', { status: 400 });
+        const accountId = it.details.session?.accountId as string;
+        const account = await accounts.access(it.tenantId, accountId);
+        if (account === undefined || account.status !== 'active') throw new OAuthError('interaction-invalid', 'Your sign-in ended; go back to the app and start again.', { status: 400 });
+        const actor: Actor = { id: `account:${accountId}`, role: account.role, client: `oauth:${it.client.clientId}` };
+        const event = (action: 'consent.granted' | 'consent.refused', detail: string, subjects: string[] = []) => ({
+          ...operatorEvent(action, actor, { detail, subjects, outcome: 'success' }),
+          purpose: 'PATRQT' as const,
+          sourceIp: request.ip,
+          requestId: request.id,
+          status: 200,
+        });
+        const scopes = requestedScopes(it.details);
+        if (form['decision'] !== 'allow') {
+          await audit.record(it.tenantId, [event('consent.refused', `app ${it.client.clientId} (${it.client.name}); asked ${scopes.join(' ')}`)]);
+          return finish(request, reply, it.tenantId, { error: 'access_denied', error_description: 'The person did not allow access.' });
+        }
+        // The patient the app works with: a patient's own; staff choose one they may reach.
+        let patient: string | undefined;
+        if (needsPatient(scopes)) {
+          if (account.role === 'patient') patient = account.patient;
+          else {
+            const id = String(form['patient'] ?? '').trim().replace(/^Patient\//, '');
+            const problem = !patientIdPattern.test(id) ? 'Enter the id of a Patient record.' : await reachablePatient(it.tenantId, account, id);
+            if (problem !== undefined) return renderConsent(reply, it, problem, 400);
+            patient = `Patient/${id}`;
+          }
+          if (patient === undefined) return renderConsent(reply, it, 'Your account is not linked to a patient record.', 400);
+        }
+        const provider = it.provider;
+        const grant = it.details.grantId === undefined ? new provider.Grant({ accountId, clientId: it.client.clientId }) : await provider.Grant.find(it.details.grantId);
+        if (grant === undefined) throw new OAuthError('interaction-invalid', 'This consent has expired; go back to the app and start again.', { status: 400 });
+        const missing = it.details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+        if (missing.missingOIDCScope !== undefined) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+        if (missing.missingOIDCClaims !== undefined) grant.addOIDCClaims(missing.missingOIDCClaims);
+        for (const [indicator, granted] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, granted.join(' '));
+        const grantId = await grant.save();
+        await consents.record(it.tenantId, { grantId, accountId, clientId: it.client.clientId, ...(patient === undefined ? {} : { patient }), scope: scopes.join(' ') });
+        // Durable before the app hears of it (fail closed).
+        await audit.record(it.tenantId, [event('consent.granted', `app ${it.client.clientId} (${it.client.name}); grant ${grantId}; scope ${scopes.join(' ')}`, patient === undefined ? [] : [patient])]);
+        return finish(request, reply, it.tenantId, { consent: { grantId } }, true);
+      });
+    });
+
+    /** Whether staff may make an app work with this patient: it exists and is within their role's reach. */
+    async function reachablePatient(tenantId: string, account: { role: string; practitioner?: string }, id: string): Promise<string | undefined> {
+      const t = { tenantId, db: await storage.tenant(tenantId) };
+      const found = await records.peek(t, 'Patient', id);
+      if (found === undefined || found.deleted) return 'There is no such Patient record.';
+      if (account.role === 'clinician') {
+        const practitionerId = account.practitioner?.replace(/^Practitioner\//, '');
+        if (practitionerId === undefined || !(await records.inCare(t, `Patient/${id}`, practitionerId))) return 'This patient is not in your care.';
+      }
+      return undefined;
+    }
+
+    // The authorization server itself: every other path under /tenants/{t}/oauth goes to oidc-provider untouched.
+    await app.register(async (server) => {
+      server.removeAllContentTypeParsers();
+      // oidc-provider reads request bodies itself (with its own limits).
+      server.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+      const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+        const tenantId = parseTenantId((request.params as { tenant: string }).tenant);
+        await tenants.requireActive(tenantId);
+        reply.hijack();
+        const res = reply.raw;
+        res.setHeader('x-request-id', request.id);
+        res.setHeader('x-content-type-options', 'nosniff');
+        res.setHeader('referrer-policy', 'no-referrer');
+        res.setHeader('content-security-policy', pageCsp);
+        await oauth.handle(tenantId, request.raw, res);
+      };
+      server.all('/tenants/:tenant/oauth', forward);
+      server.all('/tenants/:tenant/oauth/*', forward);
+    });
+
+    // The app register (JSON, problem+json errors), for callers with apps:manage.
+    async function manager(request: FastifyRequest): Promise<{ tenantId: string; principal: Principal }> {
+      const tenantId = parseTenantId((request.params as { tenant: string }).tenant);
+      const principal = await authenticator.principal(request, tenantId);
+      if (!hasCapability(principal.role, 'apps:manage')) {
+        await audit.record(tenantId, [{ ...operatorEvent('access.denied', actorOf(principal), { outcome: 'failure', detail: 'forbidden' }), purpose: 'HOPERAT', sourceIp: request.ip, requestId: request.id, status: 403 }]);
+        throw forbidden(`Your role (${principal.role}) does not allow this (apps:manage).`);
+      }
+      return { tenantId, principal };
+    }
+
+    const appEvent = (request: FastifyRequest, principal: Principal, action: 'app.registered' | 'app.changed', detail: string) => ({
+      ...operatorEvent(action, actorOf(principal), { detail }),
+      purpose: 'HOPERAT' as const,
+      sourceIp: request.ip,
+      requestId: request.id,
+      status: 200,
+    });
+
+    const clientIdOf = (request: FastifyRequest) => (request.params as { id: string }).id;
+
+    app.post('/tenants/:tenant/apps', { bodyLimit: 64 * 1024 }, async (request, reply) => {
+      const { tenantId, principal } = await manager(request);
+      const body = request.body as Record<string, unknown> | null;
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError('body-invalid', 'Send a JSON object.', { status: 400 });
+      const input = {
+        name: body['name'],
+        publisher: body['publisher'],
+        kind: body['kind'],
+        scope: body['scope'],
+        ...(body['authMethod'] === undefined ? {} : { authMethod: body['authMethod'] }),
+        ...(body['redirectUris'] === undefined ? {} : { redirectUris: body['redirectUris'] }),
+        ...(body['jwks'] === undefined ? {} : { jwks: body['jwks'] }),
+        ...(body['role'] === undefined ? {} : { role: body['role'] }),
+      } as ClientInput;
+      if (input.redirectUris !== undefined && !Array.isArray(input.redirectUris)) throw new HttpError('body-invalid', 'redirectUris is a list of URIs.', { status: 400 });
+      const { client, clientSecret } = await clients.create(tenantId, input, actorOf(principal).id);
+      await audit.record(tenantId, [appEvent(request, principal, 'app.registered', `app ${client.clientId} (${client.name}, ${client.kind}); scope ${client.scope}`)]);
+      // The secret is in this answer and nowhere else, ever (stored as SHA-256).
+      return reply.status(201).send({ app: view(client), ...(clientSecret === undefined ? {} : { clientSecret }) });
+    });
+
+    app.get('/tenants/:tenant/apps', async (request, reply) => {
+      const { tenantId } = await manager(request);
+      return reply.send({ apps: (await clients.list(tenantId)).map(view) });
+    });
+
+    app.get('/tenants/:tenant/apps/:id', async (request, reply) => {
+      const { tenantId } = await manager(request);
+      const found = await clients.get(tenantId, clientIdOf(request));
+      if (found === undefined) throw new OAuthError('client-not-found', 'No such app in this tenant.', { status: 404 });
+      return reply.send({ app: view(found) });
+    });
+
+    for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+      app.post(`/tenants/:tenant/apps/:id/${verb}`, async (request, reply) => {
+        const { tenantId, principal } = await manager(request);
+        const client = await clients.setDisabled(tenantId, clientIdOf(request), disabled);
+        await audit.record(tenantId, [appEvent(request, principal, 'app.changed', `app ${client.clientId} ${verb}d`)]);
+        return reply.send({ app: view(client) });
+      });
+    }
+
+    app.post('/tenants/:tenant/apps/:id/secret', async (request, reply) => {
+      const { tenantId, principal } = await manager(request);
+      const { client, clientSecret } = await clients.renewSecret(tenantId, clientIdOf(request));
+      await audit.record(tenantId, [appEvent(request, principal, 'app.changed', `app ${client.clientId} secret renewed`)]);
+      return reply.send({ app: view(client), clientSecret });
+    });
+
+    // A person's connected apps (their consents), and withdrawing one.
+    async function person(request: FastifyRequest): Promise<{ tenantId: string; principal: Principal }> {
+      const tenantId = parseTenantId((request.params as { tenant: string }).tenant);
+      const principal = await authenticator.principal(request, tenantId);
+      if (principal.kind !== 'person') throw forbidden('Connected apps belong to people; sign in.');
+      return { tenantId, principal };
+    }
+
+    app.get('/tenants/:tenant/auth/apps', async (request, reply) => {
+      const { tenantId, principal } = await person(request);
+      const mine = await consents.listOf(tenantId, principal.id);
+      const known = new Map((await clients.list(tenantId)).map((c) => [c.clientId, c]));
+      return reply.send({
+        apps: mine.map((c) => ({
+          grantId: c.grantId,
+          clientId: c.clientId,
+          name: known.get(c.clientId)?.name ?? 'removed app',
+          publisher: known.get(c.clientId)?.publisher ?? '',
+          scope: c.scope,
+          patient: c.patient ?? null,
+          grantedAt: c.grantedAt,
+        })),
+      });
+    });
+
+    app.delete('/tenants/:tenant/auth/apps/:grantId', async (request, reply) => {
+      const { tenantId, principal } = await person(request);
+      const { grantId } = request.params as { grantId: string };
+      const consent = grantIdPattern.test(grantId) ? await consents.get(tenantId, grantId) : undefined;
+      // Someone else's consent is as unknown as a missing one.
+      if (consent === undefined || consent.accountId !== principal.id || consent.revokedAt !== undefined) throw new OAuthError('consent-not-found', 'No such connected app.', { status: 404 });
+      await oauth.revokeGrant(tenantId, grantId);
+      await audit.record(tenantId, [
+        {
+          ...operatorEvent('consent.revoked', { id: `account:${principal.id}`, role: principal.role, client: `oauth:${consent.clientId}` }, { detail: `grant ${grantId}; every token of it revoked`, ...(consent.patient === undefined ? {} : { subjects: [consent.patient] }) }),
+          purpose: 'PATRQT',
+          sourceIp: request.ip,
+          requestId: request.id,
+          status: 204,
+        },
+      ]);
+      return reply.status(204).send();
+    });
+
+  };
+}
+
+export { clientKinds, clientAuthMethods, backendRoles };
