@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import { noAudit } from './no-audit.js';
 import { plaintextSealer } from './plaintext-sealer.js';
@@ -138,13 +139,21 @@ interface ServerStats {
   readonly rssBytes: number;
 }
 
-type ToServer = { readonly type: 'stats' } | { readonly type: 'stop' } | { readonly type: 'rotate' } | { readonly type: 'verify' } | { readonly type: 'people'; readonly count: number };
+type ToServer =
+  | { readonly type: 'stats' }
+  | { readonly type: 'stop' }
+  | { readonly type: 'rotate' }
+  | { readonly type: 'verify' }
+  | { readonly type: 'people'; readonly count: number }
+  | { readonly type: 'oauth-client'; readonly scope: string };
 type FromServer =
   | { readonly type: 'ready'; readonly port: number; readonly key: string; readonly keyTwo: string; readonly startupMs: number }
   | ({ readonly type: 'stats' } & ServerStats)
   | ({ readonly type: 'rotated' } & RotationMeasured)
   | { readonly type: 'verified'; readonly events: number; readonly seconds: number; readonly findings: number }
-  | { readonly type: 'people-ready'; readonly count: number };
+  | { readonly type: 'people-ready'; readonly count: number }
+  // The secret crosses the IPC channel between the two bench processes only; it is never printed.
+  | { readonly type: 'oauth-client-ready'; readonly clientId: string; readonly clientSecret: string };
 
 /** People of the bench tenant who sign in (`person<n>@bench.example`), all with this password. */
 const personPassword = 'seven hungry otters swim the fjord';
@@ -203,6 +212,23 @@ async function rewriteWithoutCrypto(db: Awaited<ReturnType<Awaited<ReturnType<ty
   return { rows, seconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * A free port on the loopback address, to listen on right after. The authorization server's
+ * issuer is fixed when buildApp runs (from `server.publicUrl`), before the server listens: so the
+ * port is chosen first rather than left to listen({ port: 0 }).
+ */
+async function freeLoopbackPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const address = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('the port probe has no TCP address');
+  return address.port;
+}
+
 function serverStats(): ServerStats {
   const cpu = process.cpuUsage();
   const elu = performance.eventLoopUtilization();
@@ -253,6 +279,21 @@ async function serve(spec: ServeSpec): Promise<void> {
         console.error('bench people failed:', error);
         void shutdown(1);
       });
+    } else if (message.type === 'oauth-client' && app !== undefined) {
+      const running = app;
+      void (async () => {
+        // A SMART Backend Services app as a tenant admin registers it; its secret exists only in this result.
+        const { client, clientSecret } = await running.clients.create(
+          tenantId,
+          { name: 'Bench backend service', publisher: 'Tresor bench', kind: 'backend', authMethod: 'client_secret_basic', scope: message.scope, role: 'service-reader' },
+          'bench',
+        );
+        if (clientSecret === undefined) throw new Error('the backend client was registered without a secret');
+        send({ type: 'oauth-client-ready', clientId: client.clientId, clientSecret });
+      })().catch((error: unknown) => {
+        console.error('bench OAuth client failed:', error);
+        void shutdown(1);
+      });
     } else if (message.type === 'rotate' && app !== undefined) {
       const running = app;
       void (async () => {
@@ -288,12 +329,14 @@ async function serve(spec: ServeSpec): Promise<void> {
   // ^C reaches the whole process group: clean up rather than die with the data left behind.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown(130));
   try {
+    const port = await freeLoopbackPort();
     const config = loadConfig({
       env: {},
       overrides: {
         dataDir,
         // The flood scenario stands for many source addresses (a botnet): X-Forwarded-For is believed.
-        server: { tls: { enabled: false }, trustProxy: true },
+        // publicUrl is where the bench reaches the server: the OAuth issuer and token endpoint derive from it.
+        server: { host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, tls: { enabled: false }, trustProxy: true },
         log: { level: 'silent' },
         storage: spec.engine === 'postgres' ? { engine: 'postgres', postgres: { url: spec.pgUrl, schemaPrefix } } : { engine: 'sqlite' },
       },
@@ -305,7 +348,7 @@ async function serve(spec: ServeSpec): Promise<void> {
     const { key } = await app.apiKeys.create({ tenantId, role: 'service' });
     await app.tenants.create(tenantTwo);
     const { key: keyTwo } = await app.apiKeys.create({ tenantId: tenantTwo, role: 'service' });
-    await app.http.listen({ host: '127.0.0.1', port: 0 });
+    await app.http.listen({ host: config.server.host, port: config.server.port });
     const address = app.http.server.address();
     if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
     send({ type: 'ready', port: address.port, key, keyTwo, startupMs: performance.now() - started });
@@ -324,6 +367,8 @@ interface ServerHandle {
   rotate(): Promise<RotationMeasured>;
   verify(): Promise<{ events: number; seconds: number; findings: number }>;
   people(count: number): Promise<unknown>;
+  /** Registers a backend service (client_secret_basic, role service-reader) in the bench tenant. */
+  oauthClient(scope: string): Promise<{ clientId: string; clientSecret: string }>;
   stop(): Promise<void>;
 }
 
@@ -382,6 +427,10 @@ async function startServer(spec: ServeSpec): Promise<ServerHandle> {
       rotate: () => ask({ type: 'rotate' }, 'rotated'),
       verify: () => ask({ type: 'verify' }, 'verified'),
       people: (count: number) => ask({ type: 'people', count }, 'people-ready'),
+      oauthClient: async (scope: string) => {
+        const { clientId, clientSecret } = await ask({ type: 'oauth-client', scope }, 'oauth-client-ready');
+        return { clientId, clientSecret };
+      },
       stop,
     };
   } catch (error) {
@@ -608,13 +657,13 @@ async function measureTresor(engine: Engine, settings: Settings, pgUrl: string |
     }, settings);
 
     await analyze();
-    const read = await scenario('read Observation', server, () => {
-      let n = Math.floor(Math.random() * seeded.observations.length);
-      return [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${fhirBase}/Observation/${seeded.observations[n++ % seeded.observations.length] as string}` }) }];
-    }, settings);
+    const read = await scenario('read Observation', server, () => observationReads(seeded), settings);
 
     // The plaintext and audit-off runs only answer "what does encryption (or auditing) cost on create and read".
     if (sealing === 'plaintext' || audit === 'off') return { create, read, search: undefined, seeded, serverRssBytes: (await server.stats()).rssBytes };
+
+    // Right after the API-key reads, so that the two differ in the credential and little else.
+    const oauth = await measureOAuth(server, seeded, settings);
 
     // The same reads, every other one from a second tenant with its own chain: appends of one
     // tenant must not hold up another's (each has its own chain head, and one append at a time each).
@@ -650,10 +699,90 @@ async function measureTresor(engine: Engine, settings: Settings, pgUrl: string |
     process.stdout.write('  tresor audit verify of the whole tenant … ');
     const verified = await server.verify();
     console.log(`${rate(verified.events / verified.seconds)} events/s (${rate(verified.events)} events, ${verified.findings} findings)`);
-    return { create, read, twoTenants, search, seeded, serverRssBytes: rss, rotation, verified, logins };
+    return { create, read, twoTenants, search, seeded, serverRssBytes: rss, rotation, verified, logins, oauth };
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The read scenario's requests: Observations by id, round-robin from a random start. With
+ * `authorization`, that header replaces the API key of cannon()'s defaults, and nothing else changes.
+ */
+function observationReads(seeded: Seeded, authorization?: string): CannonRequest[] {
+  let n = Math.floor(Math.random() * seeded.observations.length);
+  return [
+    {
+      method: 'GET',
+      ...(authorization === undefined ? {} : { headers: { authorization } }),
+      setupRequest: (request) => ({ ...request, path: `${fhirBase}/Observation/${seeded.observations[n++ % seeded.observations.length] as string}` }),
+    },
+  ];
+}
+
+// ── OAuth 2.0 / SMART Backend Services ──────────────────────────────────────────────────────
+
+/** What the bench's backend service is registered for and asks for: enough to read Observations. */
+const oauthScope = 'system/Observation.rs';
+const tokenPath = `/tenants/${tenantId}/oauth/token`;
+
+/** application/x-www-form-urlencoded, as RFC 6749 §2.3.1 asks of a client id and secret before HTTP Basic. */
+const formEncode = (value: string) => new URLSearchParams([['', value]]).toString().slice(1);
+
+/**
+ * The token endpoint under load (client credentials, client_secret_basic, one backend service),
+ * and the read scenario with one access token from it instead of the API key. The token is
+ * obtained once (it lives `oauth.accessTokenMinutes`, 10 by default, longer than the scenario) and
+ * it and the secret stay in this process's memory.
+ */
+async function measureOAuth(server: ServerHandle, seeded: Seeded, settings: Settings): Promise<OAuthMeasured> {
+  const { clientId, clientSecret } = await server.oauthClient(oauthScope);
+  const headers = {
+    authorization: `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64')}`,
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json',
+  };
+  const body = new URLSearchParams({ grant_type: 'client_credentials', scope: oauthScope }).toString();
+
+  // Fails loudly unless the endpoint really issues a token that outlives the read scenario and reads with it work.
+  const response = await fetch(`http://127.0.0.1:${server.port}${tokenPath}`, { method: 'POST', headers, body });
+  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  const token = answer['access_token'];
+  const lifetime = Number(answer['expires_in']);
+  if (response.status !== 200 || typeof token !== 'string' || token === '' || String(answer['token_type']).toLowerCase() !== 'bearer') {
+    // The error fields only: a token never goes to the console.
+    throw new Error(`token endpoint check failed: status ${response.status}, error ${String(answer['error'] ?? 'none')}: ${String(answer['error_description'] ?? '')}`);
+  }
+  if (!(lifetime >= settings.warmupSeconds + settings.seconds + 30)) throw new Error(`token endpoint check failed: the token lives ${lifetime} s, shorter than the read scenario`);
+  const id = seeded.observations[0] as string;
+  const read = await fhirClient(server.port, token).request('GET', `${fhirBase}/Observation/${id}`);
+  if (read.status !== 200 || read.json['id'] !== id) throw new Error(`OAuth read check failed: status ${read.status}`);
+  console.log(`  checked: the token endpoint answers 200 with a Bearer token (${oauthScope}, ${lifetime} s); a read with it returns the resource`);
+
+  const oauthRead = await scenario('read Observation (OAuth access token)', server, () => observationReads(seeded, `Bearer ${token}`), settings);
+  const tokenEndpoint = await scenario('token endpoint (client credentials, client_secret_basic)', server, () => [{ method: 'POST', path: tokenPath, headers: { ...headers }, body }], settings);
+  return { tokenEndpoint, read: oauthRead, scope: oauthScope };
+}
+
+function oauthTable(report: EngineReport, settings: Settings): string {
+  const o = report.tresor.oauth;
+  if (o === undefined) return '';
+  const key = report.tresor.read;
+  const c = settings.connections;
+  return [
+    '#### OAuth (SMART Backend Services)',
+    '',
+    `Baseline: the same reads with an API key, measured in the same run just before the OAuth reads; ratio = OAuth ÷ API key.`,
+    '',
+    '| | per second | p50 ms | p99 ms | ratio (OAuth ÷ API key) |',
+    '|---|---:|---:|---:|---|',
+    `| token endpoint, client_credentials, client_secret_basic, ${c} connections | ${rate(o.tokenEndpoint.opsPerSecond)} | ${ms(o.tokenEndpoint.p50Ms)} | ${ms(o.tokenEndpoint.p99Ms)} | — |`,
+    `| read Observation, API key (role service), ${c} connections | ${rate(key.opsPerSecond)} | ${ms(key.p50Ms)} | ${ms(key.p99Ms)} | baseline |`,
+    `| read Observation, OAuth access token (service-reader, ${o.scope}), ${c} connections | ${rate(o.read.opsPerSecond)} | ${ms(o.read.p50Ms)} | ${ms(o.read.p99Ms)} | ${fixed(o.read.opsPerSecond / key.opsPerSecond, 2)}× req/s, ${fixed(o.read.p99Ms / key.p99Ms, 2)}× p99 |`,
+    '',
+    '_Each token answer looks the client up, compares its secret\'s hash, stores the opaque token and makes a `token.issued` audit event durable before it leaves. Each read with the token looks it up (opaque, so revocation takes effect at once) and checks that the app is still registered and enabled; an API key is checked without the tenant\'s OAuth tables._',
+    '',
+  ].join('\n');
 }
 
 // ── Sign-in ─────────────────────────────────────────────────────────────────────────────────
@@ -1006,6 +1135,16 @@ interface TresorRun {
   readonly rotation?: RotationMeasured;
   readonly verified?: { readonly events: number; readonly seconds: number; readonly findings: number };
   readonly logins?: LoginsMeasured;
+  /** The token endpoint and reads with an access token (the full run only). */
+  readonly oauth?: OAuthMeasured;
+}
+
+interface OAuthMeasured {
+  /** client_credentials grants, client_secret_basic, one backend service, every answer a new token. */
+  readonly tokenEndpoint: ScenarioResult;
+  /** The read scenario with one access token in place of the API key. */
+  readonly read: ScenarioResult;
+  readonly scope: string;
 }
 
 interface LoginsMeasured {
@@ -1145,11 +1284,12 @@ function engineTables(report: EngineReport, settings: Settings): string {
     rotationTable(report),
     auditTable(report),
     loginTable(report),
+    oauthTable(report, settings),
     'Diagnostics:',
     '',
     '| scenario | responses 2xx | failed (non-2xx / errors / timeouts) | status codes | Tresor CPU (% of one core) | Tresor event-loop utilisation | autocannon CPU (% of one core) | machine CPU busy (all cores) | autocannon p50 / p99 ms (1 ms resolution) |',
     '|---|---:|---:|---|---:|---:|---:|---:|---|',
-    ...[...rows.map(([t]) => t), ...(tresor.twoTenants === undefined ? [] : [tresor.twoTenants])].map(
+    ...[...rows.map(([t]) => t), ...(tresor.twoTenants === undefined ? [] : [tresor.twoTenants]), ...(tresor.oauth === undefined ? [] : [tresor.oauth.read, tresor.oauth.tokenEndpoint])].map(
       (t) =>
         `| ${t.name} | ${t.count.toLocaleString('en-US')} | ${t.failed} | ${t.statusCodes} | ${fixed(t.serverCpuPercent, 0)} % | ${fixed(t.serverEventLoop * 100, 0)} % | ${fixed(t.clientCpuPercent, 0)} % | ${fixed(t.machineBusyPercent, 0)} % | ${t.cannonP50} / ${t.cannonP99} |`,
     ),
@@ -1251,7 +1391,7 @@ async function main(): Promise<void> {
   const file = join(resultsDir, `${date.toISOString().slice(0, 10)}-${reports.map((r) => r.engine).join('-')}.md`);
   writeFileSync(file, markdown);
   console.log(`\nWritten to ${file}`);
-  if (reports.some((r) => [r.tresor.create, r.tresor.read, r.tresor.twoTenants, r.tresor.search].some((s) => s !== undefined && s.failed > 0))) {
+  if (reports.some((r) => [r.tresor.create, r.tresor.read, r.tresor.twoTenants, r.tresor.search, r.tresor.oauth?.read, r.tresor.oauth?.tokenEndpoint].some((s) => s !== undefined && s.failed > 0))) {
     console.error('Some requests failed: see the "failed" column.');
     process.exitCode = 1;
   }

@@ -27,7 +27,8 @@ import { auditApiRoutes, createBundleProcessor, createFhirValidator, createRecor
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
 import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
-import { createAppTokens, createClients, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
+import { periodic } from './platform/periodic.js';
+import { createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
 
 export interface AppOverrides {
@@ -328,6 +329,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   // Spent tokens and ended sessions go after a day (identity/housekeeping.ts).
   const identitySweep = sweepIdentityPeriodically(storage, core.auditRealms, clock, config.identity.sessionIdleMinutes);
+  // Expired OAuth artifacts (codes, tokens, sessions, interactions) leave each tenant's table hourly.
+  const oauthSweep = periodic(
+    async (stopped) => {
+      for (const tenant of await tenants.list()) {
+        if (stopped()) return;
+        await sweepArtifacts(await storage.tenant(tenant.id), clock.now().getTime());
+      }
+    },
+    3_600_000,
+    90_000,
+  );
 
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000);
@@ -345,6 +357,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await sweeping.stop();
       await retaining.stop();
       await identitySweep.stop();
+      await oauthSweep.stop();
       await audit.close();
       await storage.close();
     },

@@ -26,7 +26,7 @@ export function progressLine(label: string, job: RotationJob, fieldsPerSecond: n
  * bar. Killed, it leaves the job and its cursor in the key store: running the command again, or
  * a running server within seconds, resumes it.
  */
-export async function rotateKeys(io: CliIo, core: Core, values: Record<string, string | boolean | undefined>): Promise<number> {
+export async function rotateKeys(io: CliIo, core: Core, values: Record<string, string | boolean | string[] | undefined>): Promise<number> {
   const tenant = values['tenant'];
   if (values['master'] === true && tenant !== undefined) throw new UsageError('--tenant and --master rotate different keys; give one of them');
   if (tenant !== undefined && (typeof tenant !== 'string' || tenant === '')) throw new UsageError('missing --tenant <id>');

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { buildApp, buildCore, type Core } from '../app.js';
 import { pruneAudit, verifyAudit } from './audit-commands.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
@@ -12,6 +13,7 @@ import { isAppError } from '../platform/errors.js';
 import { generateKeyRing } from '../keys/index.js';
 import { fieldEncryptionEnforced, platformRegister, registerRows, registerVersion, supportedTypes, warmFhirValidator } from '../records/index.js';
 import { version } from '../version.js';
+import type { ClientInput } from '../oauth/index.js';
 
 
 export const usage = `Tresor ${version} — a self-hosted vault for health and payment data
@@ -58,6 +60,17 @@ Usage:
   tresor outbox list --tenant <id> [--json] undelivered messages to people (password reset, invitation) the
                                             built-in notifier keeps; they carry live tokens: for development
   tresor outbox clear --tenant <id>         deletes the tenant's outbox
+  tresor client create --tenant <id> --name NAME --publisher NAME --kind <confidential|public|backend>
+                    --scope "SCOPES" [--redirect-uri URI]... [--auth <client_secret_basic|private_key_jwt>]
+                    [--jwks-file FILE] [--role <service|service-reader>]
+                                            registers a third-party app (OAuth client); prints its client id,
+                                            and a secret shown once as the last line when it has one
+  tresor client list --tenant <id>          the tenant's apps (never their secrets)
+  tresor client disable|enable --tenant <id> <client-id>
+  tresor client secret --tenant <id> <client-id>
+                                            a new secret (last line); the old one stops working
+  tresor oauth rotate-key --tenant <id>     a new ID token signing key; the previous one stays published
+                                            for oauth.signingKeyRetainDays
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -77,13 +90,19 @@ const options = {
   patient: { type: 'string' },
   practitioner: { type: 'string' },
   mfa: { type: 'string' },
+  publisher: { type: 'string' },
+  kind: { type: 'string' },
+  scope: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  auth: { type: 'string' },
+  'jwks-file': { type: 'string' },
   master: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 
-function configFrom(io: CliIo, values: Record<string, string | boolean | undefined>): Config {
+function configFrom(io: CliIo, values: Record<string, string | boolean | string[] | undefined>): Config {
   const overrides: Record<string, unknown> = {};
   const server: Record<string, unknown> = {};
   if (typeof values['data-dir'] === 'string') overrides['dataDir'] = values['data-dir'];
@@ -168,8 +187,8 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
 /** Who ran an admin command, for the audit trail: the operating-system account on this host. */
 const operator = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'operator', client: 'tresor-cli' });
 
-async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | undefined>): Promise<number | void> {
-  const need = (value: string | boolean | undefined, what: string): string => {
+async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | string[] | undefined>): Promise<number | void> {
+  const need = (value: string | boolean | string[] | undefined, what: string): string => {
     if (typeof value !== 'string' || value === '') throw new UsageError(`missing ${what}`);
     return value;
   };
@@ -273,6 +292,65 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
   if (command === 'keys' && sub === 'rotate') return rotateKeys(io, core, values);
   if (command === 'keys' && sub === 'status') return keyStatus(io, core, values['json'] === true);
   if (command === 'audit' && sub === 'verify') return verifyAudit(io, core, typeof values['tenant'] === 'string' ? values['tenant'] : undefined);
+  if (command === 'client' || command === 'oauth') {
+    const tenantId = need(values['tenant'], '--tenant');
+    if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}; create it with: tresor tenant create ${tenantId}`);
+    if (command === 'oauth' && sub === 'rotate-key') {
+      const version = await core.oauth.rotateSigningKey(tenantId);
+      await audited(tenantId, 'key.rotated', { detail: `OAuth ID token signing key version ${version}` });
+      io.stdout(`tenant ${tenantId}: ID tokens are now signed with key ${tenantId}.${version}; running servers switch within a minute.`);
+      return;
+    }
+    if (sub === 'create') {
+      const jwksFile = typeof values['jwks-file'] === 'string' ? values['jwks-file'] : undefined;
+      let jwks: unknown;
+      if (jwksFile !== undefined) {
+        try {
+          jwks = JSON.parse(readFileSync(jwksFile, 'utf8')) as unknown;
+        } catch {
+          throw new UsageError(`--jwks-file ${jwksFile}: not a readable JSON file`);
+        }
+      }
+      const input = {
+        name: need(values['name'], '--name'),
+        publisher: need(values['publisher'], '--publisher'),
+        kind: need(values['kind'], '--kind'),
+        scope: need(values['scope'], '--scope'),
+        ...(Array.isArray(values['redirect-uri']) ? { redirectUris: values['redirect-uri'] } : {}),
+        ...(typeof values['auth'] === 'string' ? { authMethod: values['auth'] } : {}),
+        ...(jwks === undefined ? {} : { jwks }),
+        ...(typeof values['role'] === 'string' ? { role: values['role'] } : {}),
+      } as ClientInput;
+      const { client, clientSecret } = await core.clients.create(tenantId, input, operator().id);
+      await audited(tenantId, 'app.registered', { detail: `app ${client.clientId} (${client.name}, ${client.kind}); scope ${client.scope}` });
+      io.stdout(`registered ${client.kind} app "${client.name}" by ${client.publisher} in tenant ${tenantId}; issuer ${core.oauth.issuer(tenantId)}`);
+      io.stdout(`client id: ${client.clientId}`);
+      if (clientSecret === undefined) {
+        io.stdout(client.clientId); // last line of stdout, by contract
+        return;
+      }
+      io.stdout('Its client secret is shown once and stored only as a hash; keep it now:');
+      io.stdout(clientSecret); // last line of stdout, by contract
+      return;
+    }
+    if (sub === 'list') {
+      for (const c of await core.clients.list(tenantId)) io.stdout(`${c.clientId}\t${c.kind}\t${c.status}\t${c.name}\t${c.publisher}\t${c.scope}`);
+      return;
+    }
+    if (sub === 'disable' || sub === 'enable') {
+      const client = await core.clients.setDisabled(tenantId, need(arg, '<client-id>'), sub === 'disable');
+      await audited(tenantId, 'app.changed', { detail: `app ${client.clientId} ${sub}d` });
+      io.stdout(`app ${client.clientId} (${client.name}) is ${client.status}.`);
+      return;
+    }
+    if (sub === 'secret') {
+      const { client, clientSecret } = await core.clients.renewSecret(tenantId, need(arg, '<client-id>'));
+      await audited(tenantId, 'app.changed', { detail: `app ${client.clientId} secret renewed` });
+      io.stdout(`a new secret for app ${client.clientId}; the old one no longer works. Shown once:`);
+      io.stdout(clientSecret); // last line of stdout, by contract
+      return;
+    }
+  }
   if (command === 'audit' && sub === 'prune') return pruneAudit(io, core, typeof values['tenant'] === 'string' ? values['tenant'] : undefined, operator());
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
 }

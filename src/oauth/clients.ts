@@ -247,6 +247,7 @@ export function createClients({ storage, clock }: { storage: Storage; clock: Clo
       const found = await row(await dbOf(tenantId), clientId);
       if (found === undefined || found.disabled_at !== null) return undefined;
       const person = found.kind !== 'backend';
+      const openIdScopes = found.scope.split(' ').filter((s) => parseResourceScope(s) === undefined).join(' ');
       return {
         client_id: found.client_id,
         client_name: found.name,
@@ -259,7 +260,7 @@ export function createClients({ storage, clock }: { storage: Storage; clock: Clo
         grant_types: person ? ['authorization_code', 'refresh_token'] : ['client_credentials'],
         response_types: person ? ['code'] : [],
         // oidc-provider's `scope` holds only the OpenID scopes it knows; the SMART resource scopes are ours.
-        scope: found.scope.split(' ').filter((s) => parseResourceScope(s) === undefined).join(' '),
+        ...(openIdScopes === '' ? {} : { scope: openIdScopes }),
         'urn:tresor:scope': found.scope,
         'urn:tresor:publisher': found.publisher,
         ...(found.role === null ? {} : { 'urn:tresor:role': found.role }),
