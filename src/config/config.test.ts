@@ -45,7 +45,10 @@ describe('loadConfig', () => {
       () => loadConfig({ env: { TRESOR_MODE: 'production', TRESOR_TLS: 'off', TRESOR_TRUST_PROXY: 'true', TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: 'postgres://u@db.example.org/x' } }),
       /sslmode=verify-full/,
     );
-    const safe = { TRESOR_MODE: 'production', TRESOR_TLS: 'off', TRESOR_TRUST_PROXY: 'true', TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: 'postgres://u@db.example.org/x?sslmode=verify-full' };
+    const safe = { TRESOR_MODE: 'production', TRESOR_TLS: 'off', TRESOR_TRUST_PROXY: 'true', TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: 'postgres://u@db.example.org/x?sslmode=verify-full', TRESOR_PUBLIC_URL: 'https://vault.example.org' };
+    assert.throws(() => loadConfig({ env: { ...safe, TRESOR_MASTER_KEY: '{}', TRESOR_PUBLIC_URL: 'http://vault.example.org' } }), /config\.server\.publicUrl: production needs the https:\/\/ URL/);
+    const { TRESOR_PUBLIC_URL: _unset, ...withoutUrl } = safe;
+    assert.throws(() => loadConfig({ env: { ...withoutUrl, TRESOR_MASTER_KEY: '{}' } }), /config\.server\.publicUrl/);
     assert.throws(() => loadConfig({ env: safe }), /config\.keys\.masterKey: production takes the master key from TRESOR_MASTER_KEY/);
     assert.throws(() => loadConfig({ env: { ...safe, TRESOR_DATA_DIR: '/srv/tresor', TRESOR_MASTER_KEY_FILE: '/srv/tresor/keys/m.json' } }), /config\.keys\.masterKey/);
     assert.equal(loadConfig({ env: { ...safe, TRESOR_DATA_DIR: '/srv/tresor', TRESOR_MASTER_KEY_FILE: '/run/secrets/tresor-master.json' } }).mode, 'production');

@@ -377,6 +377,10 @@ export function assertSafeForProduction(config: Config): void {
     // A key stored on the disk it protects protects nothing against a stolen disk (SPEC E2).
     problems.push('config.keys.masterKey: production takes the master key from TRESOR_MASTER_KEY (or a key file outside config.dataDir)');
   }
+  if (config.server.publicUrl === undefined || !config.server.publicUrl.startsWith('https://')) {
+    // The OAuth issuer and every absolute link derive from it; OIDC Discovery §3 and RFC 8414 §2 require an https issuer.
+    problems.push('config.server.publicUrl: production needs the https:// URL clients reach Tresor at (the OAuth issuer of each tenant is built from it)');
+  }
   if (problems.length > 0) throw new ConfigError(`refusing to start in production mode:\n${problems.join('\n')}`);
 }
 
