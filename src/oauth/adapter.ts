@@ -226,3 +226,18 @@ export function createAdapterClass(deps: AdapterDeps): new (name: string) => Ada
 export async function sweepArtifacts(db: SqlExecutor, now: number): Promise<number> {
   return db.execute(`DELETE FROM ${db.table('oauth_artifacts')} WHERE expires_at IS NOT NULL AND expires_at <= ?`, [now]);
 }
+
+/**
+ * The resource server's lookup of a presented access token (AccessToken or ClientCredentials)
+ * in one indexed query: its payload, if a live row exists. The caller still checks `exp`,
+ * the audience and any session binding (provider.ts `resolveToken`).
+ */
+export async function findBearerToken(db: SqlExecutor, value: string, now: number): Promise<{ model: 'AccessToken' | 'ClientCredentials'; payload: AdapterPayload } | undefined> {
+  const rows = await db.query<ArtifactRow & { model: string }>(
+    `SELECT model, payload, consumed_at FROM ${db.table('oauth_artifacts')} WHERE model IN ('AccessToken', 'ClientCredentials') AND id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+    [sha256Hex(value), now],
+  );
+  const row = rows[0];
+  if (row === undefined || row.consumed_at !== null) return undefined;
+  return { model: row.model as 'AccessToken' | 'ClientCredentials', payload: fromStored({ ...row, consumed_at: row.consumed_at === null ? null : Number(row.consumed_at) }, value) };
+}

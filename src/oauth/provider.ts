@@ -6,7 +6,7 @@ import type { Accounts } from '../identity/index.js';
 import type { Keys, SigningKeyVersion } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
-import { createAdapterClass } from './adapter.js';
+import { createAdapterClass, findBearerToken } from './adapter.js';
 import { compareSecret, type Clients } from './clients.js';
 import type { Consents } from './consents.js';
 import { allResourceScopeStrings, allowedScopes, nonResourceScopes, parseResourceScope } from './scopes.js';
@@ -144,6 +144,12 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
         };
       },
       claims: { openid: ['sub'], fhirUser: ['fhirUser'] },
+      // The SMART launch patient rides in the token itself (and its introspection), so the FHIR API needs no second lookup.
+      async extraTokenClaims(_ctx, token) {
+        const grantId = (token as { grantId?: string }).grantId;
+        const consent = grantId === undefined ? undefined : await consents.get(tenantId, grantId);
+        return consent?.patient === undefined ? undefined : { patient: consent.patient };
+      },
       scopes: [...statics],
       // SMART's `aud` names the FHIR server the app wants (SMART App Launch: authorization request); `launch` is EHR launch (not offered).
       extraParams: {
@@ -336,21 +342,25 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
     },
     async resolveToken(tenantId, value) {
       if (!/^[A-Za-z0-9_-]{20,128}$/.test(value)) return undefined;
-      const provider = (await entry(tenantId)).provider;
-      const token = (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value));
-      if (token === undefined || token.isExpired) return undefined;
-      // Only tokens for this tenant's FHIR API (not, say, a userinfo-only token).
-      const audience = (token as { aud?: string | string[] }).aud;
-      if (audience === undefined || ![audience].flat().includes(fhirBase(tenantId))) return undefined;
-      const grantId = (token as { grantId?: string }).grantId;
-      const consent = grantId === undefined ? undefined : await consents.get(tenantId, grantId);
-      if (grantId !== undefined && (consent === undefined || consent.revokedAt !== undefined)) return undefined;
+      // One indexed lookup (the stored id is the token's SHA-256), then the checks oidc-provider's
+      // own find would make: not expired by its clock, for this tenant's FHIR API, and — for a
+      // token that ends with its sign-in session — that session still there, same person, same grant.
+      const found = await findBearerToken(await storage.tenant(tenantId), value, clock.now().getTime());
+      if (found === undefined) return undefined;
+      const p = found.payload as Record<string, unknown> & { exp?: number; aud?: string | string[]; clientId?: string; accountId?: string; grantId?: string; scope?: string; sessionUid?: string; expiresWithSession?: boolean; extra?: { patient?: string } };
+      if (typeof p.exp !== 'number' || p.exp * 1000 <= Date.now() || typeof p.clientId !== 'string') return undefined;
+      if (p.aud === undefined || ![p.aud].flat().includes(fhirBase(tenantId))) return undefined;
+      if (p.expiresWithSession === true) {
+        const provider = (await entry(tenantId)).provider;
+        const session = p.sessionUid === undefined ? undefined : await provider.Session.findByUid(p.sessionUid);
+        if (session === undefined || session.accountId !== p.accountId || session.grantIdFor(p.clientId) !== p.grantId) return undefined;
+      }
       return {
-        clientId: token.clientId as string,
-        ...((token as { accountId?: string }).accountId === undefined ? {} : { accountId: (token as { accountId: string }).accountId }),
-        scope: token.scope ?? '',
-        ...(grantId === undefined ? {} : { grantId }),
-        ...(consent?.patient === undefined ? {} : { patient: consent.patient }),
+        clientId: p.clientId,
+        ...(found.model === 'AccessToken' && typeof p.accountId === 'string' ? { accountId: p.accountId } : {}),
+        scope: p.scope ?? '',
+        ...(typeof p.grantId === 'string' ? { grantId: p.grantId } : {}),
+        ...(typeof p.extra?.patient === 'string' ? { patient: p.extra.patient } : {}),
       };
     },
     async revokeGrant(tenantId, grantId) {
