@@ -10,6 +10,9 @@ import { describeScope } from './scopes.js';
 /** Our pages' Content-Security-Policy: nothing runs; styles and images from this origin only; no framing (clickjacking). */
 export const pageCsp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/** The second-factor page's: the same, plus this origin's passkey script (a file, never inline). */
+export const passkeyPageCsp = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export const stylesheet = `:root{color-scheme:light dark;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;line-height:1.5}
@@ -69,21 +72,77 @@ ${alert('login-error', input.error)}
   );
 }
 
-export function secondFactorPage(input: { action: string; csrf: string; ticket: string; app: AppFacts; error?: string }): string {
+export function secondFactorPage(input: { action: string; csrf: string; ticket: string; app: AppFacts; passkey: boolean; error?: string }): string {
+  const passkey = input.passkey
+    ? `<div class="actions"><button type="button" id="use-passkey" data-options="${escapeHtml(input.action.replace(/\/second-factor$/, '/passkey-options'))}">Use a passkey</button></div>
+<p id="passkey-status" class="hint" role="status"></p>
+<script src="/oauth-assets/passkey.js" defer></script>`
+    : '';
   return page(
     'Second factor',
     `<h1>Confirm it is you</h1>
-<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
+<p>${input.passkey ? 'Use your passkey, or enter' : 'Enter'} the 6-digit code from your authenticator app, or one of your recovery codes.</p>
 ${alert('code-error', input.error)}
-<form method="post" action="${escapeHtml(input.action)}" novalidate>
+<form method="post" action="${escapeHtml(input.action)}" id="second-factor-form" novalidate>
 <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
 <input type="hidden" name="ticket" value="${escapeHtml(input.ticket)}">
+<input type="hidden" name="passkey" id="passkey" value="">${input.passkey ? '\n<input type="hidden" name="offer" value="passkey">' : ''}
 <label for="code">Code</label>
-<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required${described('code-error', input.error)}>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"${described('code-error', input.error)}>
 <div class="actions"><button class="primary" type="submit">Continue</button></div>
-</form>`,
+</form>
+${passkey}`,
   );
 }
+
+/**
+ * The passkey button's script, served from this origin (CSP `script-src 'self'`, nothing
+ * inline): asks for the options of this sign-in's ticket, lets the browser sign the challenge
+ * (WebAuthn Level 3 §5.1.4), and posts the assertion with the form.
+ */
+export const passkeyScript = `'use strict';
+(function () {
+  var button = document.getElementById('use-passkey');
+  var form = document.getElementById('second-factor-form');
+  var status = document.getElementById('passkey-status');
+  if (!button || !form) return;
+  if (!window.PublicKeyCredential || !navigator.credentials) { button.hidden = true; return; }
+  function b64(buffer) {
+    var bytes = new Uint8Array(buffer), text = '';
+    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+    return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+  function unb64(text) {
+    var plain = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4));
+    var bytes = new Uint8Array(plain.length);
+    for (var i = 0; i < plain.length; i++) bytes[i] = plain.charCodeAt(i);
+    return bytes;
+  }
+  button.addEventListener('click', function () {
+    status.textContent = 'Waiting for your passkey…';
+    var fields = new URLSearchParams();
+    fields.set('csrf', form.elements.namedItem('csrf').value);
+    fields.set('ticket', form.elements.namedItem('ticket').value);
+    fetch(button.getAttribute('data-options'), { method: 'POST', body: fields, credentials: 'same-origin' })
+      .then(function (response) { if (!response.ok) throw new Error('options'); return response.json(); })
+      .then(function (options) {
+        options.challenge = unb64(options.challenge);
+        options.allowCredentials = (options.allowCredentials || []).map(function (c) { return { type: c.type, id: unb64(c.id), transports: c.transports }; });
+        return navigator.credentials.get({ publicKey: options });
+      })
+      .then(function (credential) {
+        var r = credential.response;
+        document.getElementById('passkey').value = JSON.stringify({
+          id: credential.id, rawId: b64(credential.rawId), type: credential.type,
+          clientExtensionResults: credential.getClientExtensionResults(),
+          response: { clientDataJSON: b64(r.clientDataJSON), authenticatorData: b64(r.authenticatorData), signature: b64(r.signature), userHandle: r.userHandle ? b64(r.userHandle) : undefined }
+        });
+        form.submit();
+      })
+      .catch(function () { status.textContent = 'The passkey did not work. Try again, or enter a code.'; });
+  });
+})();
+`;
 
 export function consentPage(input: {
   action: string;

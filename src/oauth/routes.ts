@@ -2,7 +2,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
 import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
-import { forbidden, hasCapability, IdentityError, isStaff, parseRole, personRoles, type Accounts, type Authenticator, type Principal } from '../identity/index.js';
+import { forbidden, hasCapability, IdentityError, isStaff, parseRole, personRoles, type Accounts, type Authenticator, type Passkeys, type Principal } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Storage } from '../platform/db/index.js';
@@ -13,7 +13,7 @@ import { parseTenantId, type Tenants } from '../tenants/index.js';
 import { backendRoles, clientAuthMethods, clientKinds, type ClientInfo, type ClientInput, type Clients } from './clients.js';
 import type { Consents } from './consents.js';
 import { OAuthError } from './errors.js';
-import { consentPage, loginPage, messagePage, pageCsp, secondFactorPage, stylesheet } from './pages.js';
+import { consentPage, loginPage, messagePage, pageCsp, passkeyPageCsp, passkeyScript, secondFactorPage, stylesheet } from './pages.js';
 import type { OAuthServer } from './provider.js';
 import { parseResourceScope } from './scopes.js';
 
@@ -22,6 +22,7 @@ export interface OAuthRoutesDeps {
   readonly clients: Clients;
   readonly consents: Consents;
   readonly accounts: Accounts;
+  readonly passkeys: Passkeys;
   readonly tenants: Tenants;
   readonly records: Records;
   readonly storage: Storage;
@@ -61,7 +62,7 @@ const actorOf = (p: Principal): Actor => (p.kind === 'person' ? { id: `account:$
  * - `/tenants/{t}/auth/apps…`: a person's connected apps, and withdrawing consent.
  */
 export function oauthRoutes(deps: OAuthRoutesDeps) {
-  const { oauth, clients, consents, accounts, tenants, records, storage, keys, audit, authenticator } = deps;
+  const { oauth, clients, consents, accounts, passkeys, tenants, records, storage, keys, audit, authenticator } = deps;
 
   /** CSRF token of an interaction's forms: HMAC of its uid under a key derived from the tenant's index key. */
   async function formToken(tenantId: string, uid: string): Promise<string> {
@@ -78,12 +79,24 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
     return form;
   }
 
-  function sendPage(reply: FastifyReply, html: string, status = 200): FastifyReply {
-    return reply.status(status).header('content-security-policy', pageCsp).type('text/html; charset=utf-8').send(html);
+  function sendPage(reply: FastifyReply, html: string, status = 200, csp = pageCsp): FastifyReply {
+    return reply.status(status).header('content-security-policy', csp).type('text/html; charset=utf-8').send(html);
+  }
+
+  /** The second step: a code, and — when the account has one — a passkey (its page alone runs this origin's script). */
+  async function sendSecondFactor(reply: FastifyReply, it: { tenantId: string; uid: string; action: string; client: ClientInfo }, ticket: string, methods: readonly string[], error?: string, status = 200) {
+    const passkey = methods.includes('passkey');
+    return sendPage(
+      reply,
+      secondFactorPage({ action: `${it.action}/second-factor`, csrf: await formToken(it.tenantId, it.uid), ticket, app: it.client, passkey, ...(error === undefined ? {} : { error }) }),
+      status,
+      passkey ? passkeyPageCsp : pageCsp,
+    );
   }
 
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.get('/oauth-assets/tresor.css', async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(stylesheet));
+    app.get('/oauth-assets/passkey.js', async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').type('text/javascript; charset=utf-8').send(passkeyScript));
 
     // SMART App Launch 2.x §Discovery: the FHIR server's own pointer to its authorization server.
     app.get('/tenants/:tenant/fhir/.well-known/smart-configuration', async (request, reply) => {
@@ -189,10 +202,8 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
         const form = await checkForm(request, it.tenantId, it.uid);
         const email = String(form['email'] ?? '');
         try {
-          const { account, secondFactorTicket } = await accounts.login({ tenantId: it.tenantId, tenantActive: true, email, password: String(form['password'] ?? ''), sourceIp: request.ip });
-          if (secondFactorTicket !== undefined) {
-            return sendPage(reply, secondFactorPage({ action: `${it.action}/second-factor`, csrf: await formToken(it.tenantId, it.uid), ticket: secondFactorTicket, app: it.client }));
-          }
+          const { account, secondFactorTicket, secondFactorMethods } = await accounts.login({ tenantId: it.tenantId, tenantActive: true, email, password: String(form['password'] ?? ''), sourceIp: request.ip });
+          if (secondFactorTicket !== undefined) return sendSecondFactor(reply, it, secondFactorTicket, secondFactorMethods ?? []);
           // Only a password: enough only where the tenant's policy does not ask this role for a second factor.
           const policy = await tenants.mfaPolicy(it.tenantId);
           const role = parseRole(account.role, personRoles);
@@ -210,15 +221,34 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
         const it = await interaction(request, reply);
         const form = await checkForm(request, it.tenantId, it.uid);
         const ticket = String(form['ticket'] ?? '');
+        const assertion = String(form['passkey'] ?? '');
+        let passkey: unknown;
+        if (assertion !== '') {
+          try {
+            passkey = JSON.parse(assertion) as unknown;
+          } catch {
+            passkey = undefined;
+          }
+        }
         try {
-          const account = await accounts.secondFactor({ tenantId: it.tenantId, ticket, code: String(form['code'] ?? ''), sourceIp: request.ip });
-          return finish(request, reply, it.tenantId, { login: { accountId: account.id, amr: ['pwd', 'otp'], acr: 'urn:tresor:mfa' } });
+          const proof = assertion === '' ? { code: String(form['code'] ?? '') } : { passkey: passkey ?? {} };
+          const account = await accounts.secondFactor({ tenantId: it.tenantId, ticket, ...proof, sourceIp: request.ip });
+          // RFC 8176 authentication method references: a one-time password, or a hardware-bound key.
+          return finish(request, reply, it.tenantId, { login: { accountId: account.id, amr: ['pwd', assertion === '' ? 'otp' : 'hwk'], acr: 'urn:tresor:mfa' } });
         } catch (error) {
           if (error instanceof AppError && error.expose && error.status < 500) {
-            return sendPage(reply, secondFactorPage({ action: `${it.action}/second-factor`, csrf: await formToken(it.tenantId, it.uid), ticket, app: it.client, error: error.message }), error.status);
+            // The page again, with the passkey button when the account has one.
+            return sendSecondFactor(reply, it, ticket, form['offer'] === 'passkey' ? ['passkey'] : [], error.message, error.status);
           }
           throw error;
         }
+      });
+
+      // The passkey button's challenge for this sign-in's ticket (WebAuthn options, JSON).
+      pages.post('/tenants/:tenant/oauth/interaction/:uid/passkey-options', { bodyLimit: formLimit }, async (request, reply) => {
+        const it = await interaction(request, reply);
+        const form = await checkForm(request, it.tenantId, it.uid);
+        return reply.send(await passkeys.loginOptions({ tenantId: it.tenantId, ticket: String(form['ticket'] ?? '') }));
       });
 
       pages.post('/tenants/:tenant/oauth/interaction/:uid/abort', { bodyLimit: formLimit }, async (request, reply) => {
