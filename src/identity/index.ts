@@ -37,7 +37,7 @@ export { argon2Minimum, createPasswordHasher, type PasswordHasher } from './pass
 export { authRoutes } from './routes.js';
 export { createPasskeys, challengeMinutes, maxPasskeys, type Passkeys, type PasskeyInfo, type RelyingParty } from './passkeys.js';
 export { passkeyRoutes } from './passkey-routes.js';
-export { createAuthenticator, sessionCookie, type AppTokens, type Authenticator, type OperatorPrincipal } from './authenticate.js';
+export { cookieToken, createAuthenticator, sessionCookie, type AppTokens, type Authenticator, type OperatorPrincipal } from './authenticate.js';
 export { operatorRealm } from './realm.js';
 export { platformRealm, tenantRealm, type SignInRealm } from './sign-in-realm.js';
 export { operatorRoutes } from './operator-routes.js';

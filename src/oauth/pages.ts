@@ -29,6 +29,9 @@ button.primary{background:#0b5cad;color:#fff;border-color:#0b5cad}
 .hint{color:GrayText;font-size:.9rem}
 ul.scopes{padding-left:1.2rem}
 ul.scopes li{margin:.3rem 0}
+ul.apps{list-style:none;padding:0}
+li.app{border-top:1px solid GrayText;padding:.5rem 0 1rem}
+h2{font-size:1.15rem;margin:.5rem 0 0}
 dt{font-weight:600}
 dd{margin:0 0 .5rem}
 `;
@@ -178,4 +181,57 @@ ${input.askPatient ? `<label for="patient">Patient record it works with (Patient
 
 export function messagePage(title: string, message: string): string {
   return page(title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>`);
+}
+
+export interface ConnectedApp {
+  readonly grantId: string;
+  readonly name: string;
+  readonly publisher: string;
+  readonly scopes: readonly string[];
+  readonly since: string;
+  readonly patient?: string;
+}
+
+/** Signing in to one's own account pages (connected apps), outside any app's request. */
+export function accountSignInPage(input: { action: string; csrf: string; error?: string; email?: string }): string {
+  return page(
+    'Sign in',
+    `<h1>Sign in to see your connected apps</h1>
+${alert('login-error', input.error)}
+<form method="post" action="${escapeHtml(input.action)}" novalidate>
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<label for="email">Email address</label>
+<input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(input.email ?? '')}"${described('login-error', input.error)}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${described('login-error', input.error)}>
+<div class="actions"><button class="primary" type="submit">Sign in</button></div>
+</form>`,
+  );
+}
+
+/** The apps a person allowed, each with what it may do and a button to withdraw it. */
+export function connectedAppsPage(input: { apps: readonly ConnectedApp[]; csrf: string; base: string; notice?: string }): string {
+  const items = input.apps
+    .map(
+      (app) => `<li class="app">
+<h2>${escapeHtml(app.name)}</h2>
+<p class="hint">Published by ${escapeHtml(app.publisher)} · allowed ${escapeHtml(app.since.slice(0, 10))}${app.patient === undefined ? '' : ` · works with ${escapeHtml(app.patient)}`}</p>
+<ul class="scopes">${app.scopes.map((s) => `<li>${escapeHtml(describeScope(s))}</li>`).join('')}</ul>
+<form method="post" action="${escapeHtml(`${input.base}/apps/${app.grantId}/withdraw`)}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<button type="submit" aria-label="Withdraw access of ${escapeHtml(app.name)}">Withdraw access</button>
+</form>
+</li>`,
+    )
+    .join('\n');
+  return page(
+    'Connected apps',
+    `<h1>Connected apps</h1>
+${input.notice === undefined ? '' : `<p role="status">${escapeHtml(input.notice)}</p>`}
+${input.apps.length === 0 ? '<p>No app can use your records.</p>' : `<p>These apps may use your records as listed. Withdrawing access stops an app at once.</p>\n<ul class="apps">\n${items}\n</ul>`}
+<form method="post" action="${escapeHtml(`${input.base}/sign-out`)}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<button type="submit">Sign out</button>
+</form>`,
+  );
 }

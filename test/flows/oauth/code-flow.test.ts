@@ -252,6 +252,33 @@ for (const engine of engines()) {
       assert.ok((await t.app.audit.query('clinic', { count: 5, actions: ['consent.revoked'] })).length > 0);
     });
 
+    it('connected apps as a page: a patient signs in, sees each app with its publisher and permissions in plain words, and withdraws one', async () => {
+      const { tokens } = await authorize(t, config, { tenantId: 'clinic', email: 'alice@example.org', scope: 'openid offline_access patient/Observation.rs' });
+      const browser = new Browser();
+      const signIn = await browser.request(`${t.base}/tenants/clinic/account/apps`);
+      assert.equal(signIn.status, 200);
+      assert.match(signIn.html, /Sign in to see your connected apps/);
+      assert.match(signIn.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+      const forged = await new Browser().request(`${t.base}/tenants/clinic/account/sign-in`, { form: { csrf: 'x', email: 'alice@example.org', password: testPassword } });
+      assert.equal(forged.status, 403, 'a sign-in form without its CSRF pair is refused');
+      const list = await browser.submit(signIn, '/sign-in', { email: 'alice@example.org', password: testPassword }, redirectUri);
+      assert.ok(isPage(list));
+      assert.match(list.html, /<h1>Connected apps<\/h1>/);
+      assert.match(list.html, /Step Counter/);
+      assert.match(list.html, /Published by Example Health GmbH/);
+      assert.match(list.html, /Read and search your observations/);
+      assert.doesNotMatch(list.html, /<script/i);
+      const withdrawn = await browser.submit(list, '/withdraw', {}, redirectUri);
+      assert.ok(isPage(withdrawn));
+      assert.match(withdrawn.html, /Access withdrawn/);
+      assert.equal((await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Observation', headers: { authorization: `Bearer ${tokens.access_token}` } })).statusCode, 401);
+      const noCsrf = await browser.request(`${t.base}${/action="([^"]*\/withdraw)"/.exec(list.html)?.[1] ?? '/tenants/clinic/account/apps/x/withdraw'}`, { form: { csrf: 'wrong' } });
+      assert.ok(noCsrf.status === 403 || noCsrf.status === 404, 'withdrawing needs the session’s CSRF token');
+      const signedOut = await browser.submit(withdrawn, '/sign-out', {}, redirectUri);
+      assert.ok(isPage(signedOut));
+      assert.match(signedOut.html, /Sign in to see your connected apps/);
+    });
+
     it('no token, code, secret or password reaches the logs', async () => {
       const { tokens } = await authorize(t, config, { tenantId: 'clinic', email: 'alice@example.org', scope: 'openid offline_access patient/Observation.rs' });
       await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
