@@ -275,7 +275,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   // One place decides who calls a tenant endpoint (API key or session) for every surface.
-  const appTokens = createAppTokens({ oauth: core.oauth, clients: core.clients, records, storage, accounts: core.accounts });
+  const appTokens = createAppTokens({ oauth: core.oauth, records, storage, accounts: core.accounts });
   const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, appTokens });
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
   await http.register(accountPages({ accounts: core.accounts, sessions: core.sessions, tenants, clients: core.clients, consents: core.consents, oauth: core.oauth, audit, keys: core.keys }));

@@ -149,14 +149,15 @@ export function createAdapterClass(deps: AdapterDeps): new (name: string) => Ada
       const now = deps.now();
       const table = db.table('oauth_artifacts');
       await db.execute(
-        `INSERT INTO ${table} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ` +
-          'ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid, ' +
+        `INSERT INTO ${table} (model, id, payload, grant_id, client_id, uid, user_code, expires_at, consumed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
+          'ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, client_id = excluded.client_id, uid = excluded.uid, ' +
           'user_code = excluded.user_code, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at',
         [
           this.#model,
           this.#key(id),
           toStored(this.#model, id, payload),
           optionalString(payload.grantId),
+          optionalString(payload.clientId),
           optionalString(payload.uid),
           optionalString(payload.userCode),
           expiresAt(now, expiresIn),
@@ -232,12 +233,22 @@ export async function sweepArtifacts(db: SqlExecutor, now: number): Promise<numb
  * in one indexed query: its payload, if a live row exists. The caller still checks `exp`,
  * the audience and any session binding (provider.ts `resolveToken`).
  */
-export async function findBearerToken(db: SqlExecutor, value: string, now: number): Promise<{ model: 'AccessToken' | 'ClientCredentials'; payload: AdapterPayload } | undefined> {
-  const rows = await db.query<ArtifactRow & { model: string }>(
-    `SELECT model, payload, consumed_at FROM ${db.table('oauth_artifacts')} WHERE model IN ('AccessToken', 'ClientCredentials') AND id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+export async function findBearerToken(
+  db: SqlExecutor,
+  value: string,
+  now: number,
+): Promise<{ model: 'AccessToken' | 'ClientCredentials'; payload: AdapterPayload; client: { kind: string; role: string | null; active: boolean } | undefined } | undefined> {
+  // The app comes along (clients.ts's table): whether it is still registered and enabled, and a backend service's role.
+  const rows = await db.query<ArtifactRow & { model: string; kind: string | null; role: string | null; disabled_at: number | string | null; found: string | null }>(
+    `SELECT a.model, a.payload, a.consumed_at, c.client_id AS found, c.kind, c.role, c.disabled_at FROM ${db.table('oauth_artifacts')} a LEFT JOIN ${db.table('oauth_clients')} c ON c.client_id = a.client_id
+     WHERE a.model IN ('AccessToken', 'ClientCredentials') AND a.id = ? AND (a.expires_at IS NULL OR a.expires_at > ?)`,
     [sha256Hex(value), now],
   );
   const row = rows[0];
   if (row === undefined || row.consumed_at !== null) return undefined;
-  return { model: row.model as 'AccessToken' | 'ClientCredentials', payload: fromStored({ ...row, consumed_at: row.consumed_at === null ? null : Number(row.consumed_at) }, value) };
+  return {
+    model: row.model as 'AccessToken' | 'ClientCredentials',
+    payload: fromStored({ payload: row.payload, consumed_at: null }, value),
+    client: row.found === null ? undefined : { kind: row.kind as string, role: row.role, active: row.disabled_at === null },
+  };
 }

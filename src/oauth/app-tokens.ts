@@ -1,7 +1,6 @@
 import type { Accounts, AppTokens } from '../identity/index.js';
 import type { Storage } from '../platform/db/index.js';
 import type { Records } from '../records/index.js';
-import type { Clients } from './clients.js';
 import type { OAuthServer } from './provider.js';
 
 /**
@@ -10,16 +9,17 @@ import type { OAuthServer } from './provider.js';
  * launch patient — that patient still in the clinician's care (the role caps the token for its
  * whole life, not only at consent).
  */
-export function createAppTokens({ oauth, clients, records, storage, accounts }: { oauth: OAuthServer; clients: Clients; records: Records; storage: Storage; accounts: Accounts }): AppTokens {
+export function createAppTokens({ oauth, records, storage, accounts }: { oauth: OAuthServer; records: Records; storage: Storage; accounts: Accounts }): AppTokens {
   return {
     async resolve(tenantId, value) {
       const token = await oauth.resolveToken(tenantId, value);
       if (token === undefined) return undefined;
-      const client = await clients.get(tenantId, token.clientId);
-      if (client === undefined || client.status !== 'active') return undefined;
+      // The app, found with the token in one query: still registered and enabled.
+      const client = token.app;
+      if (client === undefined || !client.active) return undefined;
       if (token.accountId === undefined) {
         // Client credentials: only a backend service, acting with its registered role.
-        if (client.kind !== 'backend' || client.role === undefined) return undefined;
+        if (client.kind !== 'backend' || (client.role !== 'service' && client.role !== 'service-reader')) return undefined;
         return { clientId: token.clientId, serviceRole: client.role, scope: token.scope };
       }
       if (token.patient !== undefined) {

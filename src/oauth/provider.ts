@@ -63,6 +63,8 @@ export interface TokenGrant {
   readonly grantId?: string;
   /** SMART launch context (`Patient/<id>`). */
   readonly patient?: string;
+  /** The app, as registered now: undefined when it is gone. */
+  readonly app?: { readonly kind: string; readonly role: string | null; readonly active: boolean };
 }
 
 export interface OAuthServer {
@@ -361,6 +363,7 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
         scope: p.scope ?? '',
         ...(typeof p.grantId === 'string' ? { grantId: p.grantId } : {}),
         ...(typeof p.extra?.patient === 'string' ? { patient: p.extra.patient } : {}),
+        ...(found.client === undefined ? {} : { app: found.client }),
       };
     },
     async revokeGrant(tenantId, grantId) {

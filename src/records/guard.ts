@@ -181,8 +181,9 @@ export function createGuard(records: Records, principal: Principal, options: Gua
       }
     },
     async reach(t, subject, ref, reachOptions = {}) {
-      // A patient who does not exist yet is nobody's: creating one discloses nothing.
-      if (reachOptions.newPatient === true && definition.scope === 'care') return;
+      // A patient who does not exist yet is nobody's: creating one discloses nothing (but an app
+      // bound to its launch patient writes in that compartment only).
+      if (reachOptions.newPatient === true && definition.scope === 'care' && !compartmentOnly(ref.split('/')[0] as string)) return;
       await admitOutside(t, [{ subject, ref }]);
     },
     async disclose(t, item, discloseOptions = {}) {
