@@ -49,6 +49,19 @@ ${body}
 const alert = (id: string, message: string | undefined) => (message === undefined ? '' : `<p class="alert" role="alert" id="${id}">${escapeHtml(message)}</p>`);
 const described = (id: string, message: string | undefined) => (message === undefined ? '' : ` aria-describedby="${id}" aria-invalid="true"`);
 
+/** Email and password, with the error (if any) announced and tied to both fields. */
+function passwordForm(input: { action: string; csrf: string; error?: string; email?: string }): string {
+  return `${alert('login-error', input.error)}
+<form method="post" action="${escapeHtml(input.action)}" novalidate>
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<label for="email">Email address</label>
+<input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(input.email ?? '')}"${described('login-error', input.error)}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${described('login-error', input.error)}>
+<div class="actions"><button class="primary" type="submit">Sign in</button></div>
+</form>`;
+}
+
 export interface AppFacts {
   readonly name: string;
   readonly publisher: string;
@@ -59,15 +72,7 @@ export function loginPage(input: { action: string; csrf: string; app: AppFacts; 
     'Sign in',
     `<h1>Sign in to continue to ${escapeHtml(input.app.name)}</h1>
 <p class="hint">${escapeHtml(input.app.name)} (by ${escapeHtml(input.app.publisher)}) asks to use your records. Sign in first; you decide what it may do on the next page.</p>
-${alert('login-error', input.error)}
-<form method="post" action="${escapeHtml(input.action)}" novalidate>
-<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
-<label for="email">Email address</label>
-<input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(input.email ?? '')}"${described('login-error', input.error)}>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required${described('login-error', input.error)}>
-<div class="actions"><button class="primary" type="submit">Sign in</button></div>
-</form>
+${passwordForm(input)}
 <form method="post" action="${escapeHtml(input.action.replace(/\/login$/, '/abort'))}">
 <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
 <button type="submit">Cancel and return to the app</button>
@@ -197,15 +202,7 @@ export function accountSignInPage(input: { action: string; csrf: string; error?:
   return page(
     'Sign in',
     `<h1>Sign in to see your connected apps</h1>
-${alert('login-error', input.error)}
-<form method="post" action="${escapeHtml(input.action)}" novalidate>
-<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
-<label for="email">Email address</label>
-<input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(input.email ?? '')}"${described('login-error', input.error)}>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required${described('login-error', input.error)}>
-<div class="actions"><button class="primary" type="submit">Sign in</button></div>
-</form>`,
+${passwordForm(input)}`,
   );
 }
 

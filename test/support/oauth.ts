@@ -86,3 +86,9 @@ export async function authorize(
   const tokens = await client.authorizationCodeGrant(config, new URL(done.redirectedTo), { pkceCodeVerifier: verifier, expectedState: state });
   return { tokens, browser, consentPage };
 }
+
+/** The OAuth error code of a refusal, whether openid-client reports it from the body or from WWW-Authenticate (a 401). */
+export function oauthError(e: unknown): string | undefined {
+  const error = e as { error?: string; cause?: Array<{ parameters?: { error?: string } }> };
+  return error.error ?? (Array.isArray(error.cause) ? error.cause[0]?.parameters?.error : undefined);
+}

@@ -6,13 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { Client as FhirKitClient } from 'fhir-kit-client';
 import { observation, patient } from '../../support/harness.js';
-import { authorize, discover, engines, person, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
+import { authorize, discover, engines, oauthError, person, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
 import { tresor } from '../../support/cli.js';
 
-function oauthError(e: unknown): string | undefined {
-  const error = e as { error?: string; cause?: Array<{ parameters?: { error?: string } }> };
-  return error.error ?? (Array.isArray(error.cause) ? error.cause[0]?.parameters?.error : undefined);
-}
 
 /**
  * Apps and who may do what through them: SMART Backend Services (client credentials with
@@ -66,8 +62,21 @@ for (const engine of engines()) {
       const events = await t.app.audit.query('clinic', { count: 20 });
       assert.equal(events.find((e) => e.action === 'record.searched')?.actor.client, `oauth:${clientId}`);
       assert.equal(events.find((e) => e.action === 'token.issued')?.actor.id, `client:${clientId}`);
-      // A signed assertion is single-use: openid-client makes a fresh one each time, and a replayed one is refused.
       await assert.rejects(oidc.clientCredentialsGrant(config, { scope: 'user/Patient.rs' }), (e) => oauthError(e) === 'invalid_scope', 'no user/ scopes for a backend service');
+      // A signed client assertion (RFC 7523) works once: the same one again is refused.
+      const now = Math.floor(Date.now() / 1000);
+      const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const signingInput = `${part({ alg: 'RS256', kid: 'backend-1', typ: 'JWT' })}.${part({ iss: clientId, sub: clientId, aud: config.serverMetadata().token_endpoint, jti: webcrypto.randomUUID(), iat: now, exp: now + 60 })}`;
+      const signature = Buffer.from(await webcrypto.subtle.sign('RSASSA-PKCS1-v1_5', keys.privateKey, Buffer.from(signingInput))).toString('base64url');
+      const tokenRequest = () =>
+        fetch(config.serverMetadata().token_endpoint as string, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'system/Patient.rs', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: `${signingInput}.${signature}` }),
+        });
+      assert.equal((await tokenRequest()).status, 200, 'a fresh assertion');
+      const replay = await tokenRequest();
+      assert.equal(((await replay.json()) as { error: string }).error, 'invalid_client', 'a replayed assertion');
       const list = tresor(['client', 'list', '--tenant', 'clinic'], env);
       assert.match(list.stdout, new RegExp(`${clientId}\\tbackend\\tactive\\tNightly export`));
     });

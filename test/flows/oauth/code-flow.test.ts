@@ -4,14 +4,9 @@ import * as oidc from 'openid-client';
 import { Client as FhirKitClient } from 'fhir-kit-client';
 import { observation, patient } from '../../support/harness.js';
 import { Browser, isPage } from '../../support/browser.js';
-import { authorize, discover, engines, person, redirectUri, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
+import { authorize, discover, engines, oauthError, person, redirectUri, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
 import { testPassword } from '../../support/people.js';
 
-/** The OAuth error code of a refusal, whether openid-client reports it from the body or from WWW-Authenticate (401). */
-function oauthError(e: unknown): string | undefined {
-  const error = e as { error?: string; cause?: Array<{ parameters?: { error?: string } }> };
-  return error.error ?? (Array.isArray(error.cause) ? error.cause[0]?.parameters?.error : undefined);
-}
 
 /**
  * Authorization code + PKCE with real clients: openid-client does discovery, the code exchange,

@@ -77,7 +77,7 @@ for (const engine of engines()) {
       for (const bad of [extra.key, 'tresor_sk_0000000000000000_' + 'A'.repeat(43), 'not-a-key', `${keyA}x`]) {
         const response = await t.inject({ method: 'GET', url: '/tenants/tenant-a/fhir/Patient', key: bad });
         assert.equal(response.statusCode, 401, bad.slice(0, 12));
-        assert.equal(response.headers['www-authenticate'], 'Bearer realm="tresor"');
+        assert.match(String(response.headers['www-authenticate']), /^Bearer realm="tresor"/);
       }
       assert.equal((await t.inject({ method: 'GET', url: '/tenants/tenant-a/fhir/Patient' })).statusCode, 401);
       assert.equal((await t.inject({ method: 'GET', url: '/tenants/Tenant_A/fhir/Patient', key: keyA })).statusCode, 400);
