@@ -36,6 +36,13 @@ export const defaults = {
     webauthn: { rpId: undefined as string | undefined, origins: undefined as string[] | undefined },
   },
   oauth: { accessTokenMinutes: 10, refreshTokenIdleDays: 30, grantDays: 365, signingKeyRetainDays: 2 },
+  backup: {
+    repository: undefined as string | undefined,
+    key: undefined as string | undefined,
+    keyFile: undefined as string | undefined,
+    chunkKiB: 16,
+    sftp: { privateKeyFile: undefined as string | undefined, hostKeySha256: undefined as string | undefined },
+  },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
@@ -161,6 +168,28 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    backup: z
+      .object({
+        /** Where snapshots go: a directory (another disk or mount) or `sftp://user@host:port/path`. */
+        repository: z.string().min(1).max(2000).optional(),
+        /** The backup key itself (TRESOR_BACKUP_KEY; from `tresor backup generate-key`); wins over the file. */
+        key: z.string().min(1).optional(),
+        /** The backup key file; default `<dataDir>/backup-key.json`, made by the first backup. */
+        keyFile: z.string().min(1).optional(),
+        /** Deduplication unit: smaller stores less per change, larger makes fewer objects. */
+        chunkKiB: z.number().int().min(4).max(4096).default(d.backup.chunkKiB),
+        sftp: z
+          .object({
+            /** The SSH private key Tresor signs in with (key authentication only). */
+            privateKeyFile: z.string().min(1).optional(),
+            /** The server's host key fingerprint, `SHA256:…` as `ssh-keygen -lf` prints it: no connection without a match. */
+            hostKeySha256: z.string().min(1).optional(),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(d.log.level) }).strict().prefault({}),
     metrics: z.object({ token: z.string().min(32, 'at least 32 characters').optional() }).strict().prefault({}),
     fhir: z
@@ -258,6 +287,11 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_OAUTH_ACCESS_TOKEN_MINUTES', 'oauth.accessTokenMinutes', asNumber],
   ['TRESOR_OAUTH_REFRESH_TOKEN_IDLE_DAYS', 'oauth.refreshTokenIdleDays', asNumber],
   ['TRESOR_OAUTH_GRANT_DAYS', 'oauth.grantDays', asNumber],
+  ['TRESOR_BACKUP_REPOSITORY', 'backup.repository', asString],
+  ['TRESOR_BACKUP_KEY', 'backup.key', asString],
+  ['TRESOR_BACKUP_KEY_FILE', 'backup.keyFile', asString],
+  ['TRESOR_BACKUP_SFTP_KEY_FILE', 'backup.sftp.privateKeyFile', asString],
+  ['TRESOR_BACKUP_SFTP_HOST_KEY', 'backup.sftp.hostKeySha256', asString],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
 ];

@@ -1,0 +1,128 @@
+import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, hkdfSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BackupError } from './errors.js';
+
+/**
+ * The backup key hierarchy (SPEC B3), apart from the data keys: one 256-bit backup key —
+ * `TRESOR_BACKUP_KEY`, or a file (0600) created at the first backup — from which HKDF-SHA-256
+ * (RFC 5869; NIST SP 800-56C) derives independent keys for each use:
+ * - chunk encryption (AES-256-GCM, NIST SP 800-38D), each chunk under a fresh random nonce;
+ * - chunk names (HMAC-SHA-256, truncated to 128 bits): a name says nothing about the content
+ *   except equality with another chunk — which is what deduplication needs;
+ * - manifest encryption, and an Ed25519 key (RFC 8032) that signs every manifest.
+ * The backup key opens backups and nothing else: backed-up records stay sealed under their data
+ * keys, which stay wrapped by the data master key (a backup operator cannot read records); and
+ * no data key opens a backup.
+ */
+export interface BackupKeys {
+  /** An id of the key (a hash of its signing public key), stored in manifests to name the key they need. */
+  readonly keyId: string;
+  chunkName(plain: Uint8Array): string;
+  sealChunk(name: string, plain: Uint8Array): Buffer;
+  openChunk(name: string, sealed: Uint8Array): Buffer;
+  sealManifest(id: string, plain: Uint8Array): Buffer;
+  openManifest(id: string, sealed: Uint8Array): Buffer;
+}
+
+const format = 'tresor-backup-key/1';
+const sealedVersion = 1;
+const nonceBytes = 12;
+const tagBytes = 16;
+const signatureBytes = 64;
+
+const derive = (key: Buffer, label: string, bytes = 32) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `tresor backup ${label}`, bytes));
+
+/** An Ed25519 private key from a 32-byte seed (PKCS#8 DER: the fixed RFC 8410 prefix, then the seed). */
+function ed25519FromSeed(seed: Buffer): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+}
+
+function seal(key: Buffer, aad: string, plain: Uint8Array): Buffer {
+  const nonce = randomBytes(nonceBytes);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  return Buffer.concat([Buffer.from([sealedVersion]), nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+function open(key: Buffer, aad: string, sealed: Uint8Array, what: string): Buffer {
+  const data = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  if (data.length < 1 + nonceBytes + tagBytes || data[0] !== sealedVersion) throw new BackupError('object-corrupt', `${what} is damaged (too short or of an unknown format)`, { status: 500, expose: true });
+  const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(1, 1 + nonceBytes));
+  decipher.setAAD(Buffer.from(aad, 'utf8'));
+  decipher.setAuthTag(data.subarray(data.length - tagBytes));
+  try {
+    return Buffer.concat([decipher.update(data.subarray(1 + nonceBytes, data.length - tagBytes)), decipher.final()]);
+  } catch {
+    throw new BackupError('object-corrupt', `${what} failed its integrity check: damaged, swapped, or sealed under another backup key`, { status: 500, expose: true });
+  }
+}
+
+export function backupKeysFrom(key: Buffer): BackupKeys {
+  if (key.length !== 32) throw new BackupError('backup-key-invalid', 'the backup key is not 32 bytes', { status: 500, expose: true });
+  const chunkKey = derive(key, 'chunk encryption');
+  const nameKey = derive(key, 'chunk names');
+  const manifestKey = derive(key, 'manifest encryption');
+  const signingKey = ed25519FromSeed(derive(key, 'manifest signing'));
+  const publicKey = createPublicKey(signingKey);
+  const keyId = createHmac('sha256', 'tresor backup key id').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
+  return {
+    keyId,
+    chunkName: (plain) => createHmac('sha256', nameKey).update(plain).digest('hex').slice(0, 32),
+    // The name is the AAD: a chunk stored under another name (swapped) fails to open.
+    sealChunk: (name, plain) => seal(chunkKey, `chunk|${name}`, plain),
+    openChunk: (name, sealed) => open(chunkKey, `chunk|${name}`, sealed, `chunk ${name}`),
+    sealManifest(id, plain) {
+      const sealed = seal(manifestKey, `manifest|${id}`, plain);
+      return Buffer.concat([sealed, sign(null, sealed, signingKey)]);
+    },
+    openManifest(id, stored) {
+      const data = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+      if (data.length <= signatureBytes) throw new BackupError('manifest-invalid', `manifest ${id} is damaged (too short)`, { status: 500, expose: true });
+      const sealed = data.subarray(0, data.length - signatureBytes);
+      if (!verify(null, sealed, publicKey, data.subarray(data.length - signatureBytes))) {
+        throw new BackupError('manifest-invalid', `manifest ${id} is not signed by this backup key: forged, damaged, or from another deployment`, { status: 500, expose: true });
+      }
+      return open(manifestKey, `manifest|${id}`, sealed, `manifest ${id}`);
+    },
+  };
+}
+
+export type BackupKeySource = { readonly env: string } | { readonly file: string };
+
+/**
+ * The backup key: from `TRESOR_BACKUP_KEY` (base64 of 32 bytes, or the JSON the file holds), or
+ * from its file, which the first backup creates (0600) when `create` is set. A file readable by
+ * group or others is refused (OWASP ASVS 5 V13.3.x).
+ */
+export function loadBackupKey(source: BackupKeySource, options: { create?: boolean } = {}): BackupKeys {
+  if ('env' in source) return backupKeysFrom(parseKey(source.env, 'TRESOR_BACKUP_KEY'));
+  const { file } = source;
+  if (!existsSync(file)) {
+    if (options.create !== true) throw new BackupError('backup-key-missing', `no backup key at ${file} (it is made by the first backup; or set TRESOR_BACKUP_KEY)`, { status: 500, expose: true });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${JSON.stringify({ format, key: randomBytes(32).toString('base64') })}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  if ((statSync(file).mode & 0o077) !== 0) throw new BackupError('backup-key-invalid', `${file}: the backup key file is readable by group or others; run chmod 600 on it`, { status: 500, expose: true });
+  return backupKeysFrom(parseKey(readFileSync(file, 'utf8'), file));
+}
+
+function parseKey(text: string, source: string): Buffer {
+  const trimmed = text.trim();
+  let encoded = trimmed;
+  if (trimmed.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(trimmed) as { format?: unknown; key?: unknown };
+      if (parsed.format !== format || typeof parsed.key !== 'string') throw new Error('format');
+      encoded = parsed.key;
+    } catch {
+      throw new BackupError('backup-key-invalid', `${source}: not a Tresor backup key`, { status: 500, expose: true });
+    }
+  }
+  const key = Buffer.from(encoded, 'base64');
+  if (key.length !== 32) throw new BackupError('backup-key-invalid', `${source}: the backup key is not 32 bytes of base64`, { status: 500, expose: true });
+  return key;
+}
+
+/** A new backup key for TRESOR_BACKUP_KEY (`tresor backup generate-key`): shown once. */
+export const generateBackupKey = (): string => JSON.stringify({ format, key: randomBytes(32).toString('base64') });

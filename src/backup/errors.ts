@@ -1,0 +1,18 @@
+import { AppError } from '../platform/errors.js';
+
+export type BackupErrorCode =
+  | 'backup-not-configured'
+  | 'backup-key-missing'
+  | 'backup-key-invalid'
+  | 'repository-invalid'
+  | 'repository-unreachable'
+  | 'repository-full'
+  | 'object-missing'
+  | 'object-corrupt'
+  | 'manifest-invalid'
+  | 'snapshot-not-found'
+  | 'restore-refused'
+  | 'backup-busy';
+
+/** Backup failures: each says what went wrong and what is unaffected (the live data always is). */
+export class BackupError extends AppError<BackupErrorCode> {}

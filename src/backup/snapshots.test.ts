@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { backupKeysFrom } from './backup-keys.js';
+import { BackupError } from './errors.js';
+import { checkObjectName, type Repository } from './repository.js';
+import { listSnapshotIds, readManifest, restoreFiles, takeSnapshot, verifySnapshot, type DataSetRef } from './snapshots.js';
+
+/** The repository contract in memory (the real ones are tested in repository.test.ts). */
+function memoryRepository(): Repository & { objects: Map<string, Buffer> } {
+  const objects = new Map<string, Buffer>();
+  return {
+    objects,
+    display: 'memory',
+    async put(name, data) {
+      checkObjectName(name);
+      objects.set(name, Buffer.from(data));
+    },
+    async get(name) {
+      const found = objects.get(name);
+      if (found === undefined) throw new BackupError('object-missing', `no ${name}`, { status: 404 });
+      return Buffer.from(found);
+    },
+    async has(name) {
+      return objects.has(name);
+    },
+    async list(prefix) {
+      return [...objects.keys()].filter((n) => n.startsWith(`${prefix}/`)).sort();
+    },
+    async delete(name) {
+      objects.delete(name);
+    },
+    async close() {},
+  };
+}
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A live-like database: WAL, a table of rows with a marker in each. */
+function liveDatabase(rows: number, marker: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'tresor-snap-'));
+  dirs.push(dir);
+  const file = join(dir, 'tenant.db');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+  const insert = db.prepare('INSERT INTO items (body) VALUES (?)');
+  db.transaction(() => {
+    for (let i = 0; i < rows; i++) insert.run(`${marker} ${i} ${randomBytes(64).toString('hex')}`);
+  })();
+  return { dir, file, db };
+}
+
+const keys = backupKeysFrom(randomBytes(32));
+const deps = (repository: Repository) => ({ repository, keys, tresorVersion: 'test', chunkBytes: 16 * 1024 });
+
+describe('snapshots (SQLite data sets)', () => {
+  it('round trip: a snapshot restores to the same database, and nothing readable reaches the repository', async () => {
+    const marker = `MARKER-${randomBytes(6).toString('hex')}`;
+    const live = liveDatabase(2000, marker);
+    const repository = memoryRepository();
+    const refs: DataSetRef[] = [{ kind: 'tenant', id: 'clinic', file: live.file }];
+    const manifest = await takeSnapshot(deps(repository), refs, Date.UTC(2026, 11, 1, 12));
+    assert.deepEqual(await listSnapshotIds(repository), [manifest.id]);
+    assert.equal(manifest.dataSets[0]?.counts['items'], 2000);
+    for (const [name, data] of repository.objects) {
+      assert.ok(!data.includes(marker) && !data.toString('utf16le').includes(marker) && !data.toString('base64').includes(Buffer.from(marker).toString('base64').slice(0, 12)), `${name} holds plaintext`);
+      assert.ok(!name.includes('clinic'), 'object names say nothing of tenants');
+    }
+    const target = mkdtempSync(join(tmpdir(), 'tresor-restored-'));
+    dirs.push(target);
+    const [restored] = await restoreFiles({ repository, keys }, await readManifest(repository, keys, manifest.id), target);
+    const db = new Database(restored?.file as string, { readonly: true });
+    assert.equal(db.prepare('SELECT COUNT(*) FROM items').pluck().get(), 2000);
+    assert.match(String(db.prepare('SELECT body FROM items WHERE id = 7').pluck().get()), new RegExp(`^${marker} 6 `));
+    db.close();
+    assert.equal((await verifySnapshot({ repository, keys }, manifest.id)).dataSets, 1);
+    live.db.close();
+  });
+
+  it('deduplicates: a snapshot after a small change stores only the chunks that changed', async () => {
+    const live = liveDatabase(20_000, 'row');
+    const repository = memoryRepository();
+    const refs: DataSetRef[] = [{ kind: 'tenant', id: 'clinic', file: live.file }];
+    const first = await takeSnapshot(deps(repository), refs, Date.UTC(2026, 11, 1, 12));
+    live.db.prepare('UPDATE items SET body = ? WHERE id IN (5, 6, 7)').run('changed');
+    const second = await takeSnapshot(deps(repository), refs, Date.UTC(2026, 11, 1, 12, 15));
+    const total = first.dataSets[0]?.chunks.length as number;
+    assert.ok(total > 50, `a data set of many chunks (${total})`);
+    assert.ok(second.added.chunks <= 4, `the second snapshot added ${second.added.chunks} of ${total} chunks`);
+    live.db.close();
+  });
+
+  it('copies consistently while writes go on, without holding up the writer', async () => {
+    const live = liveDatabase(5_000, 'row');
+    const repository = memoryRepository();
+    let writes = 0;
+    let stop = false;
+    let longest = 0;
+    const writer = (async () => {
+      const insert = live.db.prepare('INSERT INTO items (body) VALUES (?)');
+      while (!stop) {
+        const t0 = performance.now();
+        insert.run(randomBytes(200).toString('hex'));
+        longest = Math.max(longest, performance.now() - t0);
+        writes += 1;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const manifest = await takeSnapshot(deps(repository), [{ kind: 'tenant', id: 'clinic', file: live.file }], Date.now());
+    stop = true;
+    await writer;
+    assert.ok(writes > 0, 'the writer kept writing during the snapshot');
+    assert.ok(longest < 100, `no write waited ${longest.toFixed(1)} ms`);
+    const report = await verifySnapshot({ repository, keys }, manifest.id);
+    assert.equal(report.dataSets, 1);
+    const count = manifest.dataSets[0]?.counts['items'] as number;
+    assert.ok(count >= 5_000 && count <= 5_000 + writes, 'a consistent point in time');
+    live.db.close();
+  });
+
+  it('a damaged, swapped or missing chunk, or another backup key, is named and restores nothing', async () => {
+    const live = liveDatabase(3000, 'row');
+    const repository = memoryRepository();
+    const manifest = await takeSnapshot(deps(repository), [{ kind: 'tenant', id: 'clinic', file: live.file }], Date.now());
+    const chunkNames = [...repository.objects.keys()].filter((n) => n.startsWith('chunks/'));
+    const [a, b] = chunkNames as [string, string];
+    const target = mkdtempSync(join(tmpdir(), 'tresor-restored-'));
+    dirs.push(target);
+    const original = repository.objects.get(a) as Buffer;
+    const flipped = Buffer.from(original);
+    flipped[flipped.length - 20] = (flipped[flipped.length - 20] as number) ^ 1;
+    repository.objects.set(a, flipped);
+    await assert.rejects(verifySnapshot({ repository, keys }, manifest.id), (e) => e instanceof BackupError && e.code === 'object-corrupt' && e.message.includes(a.split('/')[2] as string));
+    repository.objects.set(a, repository.objects.get(b) as Buffer);
+    await assert.rejects(verifySnapshot({ repository, keys }, manifest.id), (e) => e instanceof BackupError && e.code === 'object-corrupt', 'a chunk stored under another name');
+    repository.objects.delete(a);
+    await assert.rejects(restoreFiles({ repository, keys }, manifest, target), (e) => e instanceof BackupError && e.code === 'object-missing');
+    repository.objects.set(a, original);
+    await assert.rejects(readManifest(repository, backupKeysFrom(randomBytes(32)), manifest.id), (e) => e instanceof BackupError && e.code === 'manifest-invalid');
+    const truncated = (repository.objects.get(`snapshots/${manifest.id}.manifest`) as Buffer).subarray(0, 40);
+    repository.objects.set(`snapshots/${manifest.id}.manifest`, truncated);
+    await assert.rejects(readManifest(repository, keys, manifest.id), (e) => e instanceof BackupError && e.code === 'manifest-invalid');
+    assert.deepEqual((await import('node:fs')).readdirSync(join(target, 'tenants')), [], 'no file that looks restored');
+    live.db.close();
+  });
+
+});
