@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { backupKeysFrom } from './backup-keys.js';
 import { BackupError } from './errors.js';
 import { checkObjectName, type Repository } from './repository.js';
-import { listSnapshotIds, readManifest, restoreFiles, takeSnapshot, verifySnapshot, type DataSetRef } from './snapshots.js';
+import { listSnapshotIds, readManifest, removeStaleScratch, restoreFiles, takeSnapshot, verifySnapshot, type DataSetRef } from './snapshots.js';
 
 /** The repository contract in memory (the real ones are tested in repository.test.ts). */
 function memoryRepository(): Repository & { objects: Map<string, Buffer> } {
@@ -150,4 +150,19 @@ describe('snapshots (SQLite data sets)', () => {
     live.db.close();
   });
 
+  it('keeps plaintext copies in a private scratch directory under the data directory, and removes what a killed run left', async () => {
+    const live = liveDatabase(500, 'row');
+    const repository = memoryRepository();
+    const { mkdirSync, readdirSync } = await import('node:fs');
+    // A run killed with -9: its scratch directory (a pid that does not run) and its plaintext copy.
+    const stale = join(live.dir, '.backup-999999-abc');
+    mkdirSync(stale);
+    const mine = join(live.dir, `.backup-${process.pid}-def`);
+    mkdirSync(mine);
+    await takeSnapshot({ ...deps(repository), scratchParent: live.dir }, [{ kind: 'tenant', id: 'clinic', file: live.file }], Date.now());
+    const left = readdirSync(live.dir).filter((n) => n.startsWith('.'));
+    assert.deepEqual(left, [`.backup-${process.pid}-def`], 'the dead run’s copy is gone, a live process’s kept, and this run cleaned up after itself');
+    assert.deepEqual(removeStaleScratch(live.dir), []);
+    live.db.close();
+  });
 });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -91,9 +91,43 @@ function tableCounts(file: string): Record<string, number> {
   }
 }
 
+/**
+ * Where plaintext copies wait while a snapshot is cut or verified: a private directory (0700)
+ * under the data directory, so a copy never leaves the protection of the live data (not /tmp).
+ * Its name carries the process id, so the next run can remove what a killed one left behind.
+ */
+export function scratchIn(parent: string, purpose: 'backup' | 'verify'): string {
+  mkdirSync(parent, { recursive: true, mode: 0o700 });
+  removeStaleScratch(parent);
+  return mkdtempSync(join(parent, `.${purpose}-${process.pid}-`));
+}
+
+/** Removes scratch directories of processes that no longer run (a backup or verify killed with -9). */
+export function removeStaleScratch(parent: string): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(parent)) {
+    const match = /^\.(?:backup|verify)-(\d+)-/.exec(name);
+    if (match === null) continue;
+    const pid = Number(match[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      alive = (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) {
+      rmSync(join(parent, name), { recursive: true, force: true });
+      removed.push(name);
+    }
+  }
+  return removed;
+}
+
 export interface SnapshotDeps {
   readonly repository: Repository;
   readonly keys: BackupKeys;
+  /** Parent of the private scratch directory (the data directory); default the system's temporary directory. */
+  readonly scratchParent?: string;
   readonly tresorVersion: string;
   /** Chunk size in bytes; rounded up to a multiple of the file's page size. */
   readonly chunkBytes: number;
@@ -104,7 +138,7 @@ export interface SnapshotDeps {
 export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSetRef[], now: number): Promise<Manifest> {
   const { repository, keys } = deps;
   const id = snapshotId(now);
-  const scratch = mkdtempSync(join(tmpdir(), 'tresor-backup-'));
+  const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'backup');
   try {
     const known = new Set((await repository.list('chunks')).map((n) => n.slice(n.lastIndexOf('/') + 1)));
     const out: ManifestDataSet[] = [];
@@ -247,10 +281,10 @@ export interface VerifyReport {
  * and file checks of `restoreFiles`), runs SQLite's `integrity_check` on each file, and compares
  * each table's row count with the manifest's.
  */
-export async function verifySnapshot(deps: { repository: Repository; keys: BackupKeys; progress?: Progress }, id: string): Promise<VerifyReport> {
+export async function verifySnapshot(deps: { repository: Repository; keys: BackupKeys; progress?: Progress; scratchParent?: string }, id: string): Promise<VerifyReport> {
   const started = performance.now();
   const manifest = await readManifest(deps.repository, deps.keys, id);
-  const scratch = mkdtempSync(join(tmpdir(), 'tresor-verify-'));
+  const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'verify');
   try {
     const restored = await restoreFiles(deps, manifest, scratch);
     for (const { dataSet, file } of restored) {

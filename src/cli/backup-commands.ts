@@ -83,7 +83,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     const repository = await repositoryOf(config, values);
     try {
       const progress = progressOf(io);
-      const manifest = await takeSnapshot({ repository, keys: keysOf(config, true), tresorVersion: version, chunkBytes: config.backup.chunkKiB * 1024, progress }, await dataSetsOf(core, config), Date.now());
+      const manifest = await takeSnapshot({ repository, keys: keysOf(config, true), tresorVersion: version, chunkBytes: config.backup.chunkKiB * 1024, progress, scratchParent: config.dataDir }, await dataSetsOf(core, config), Date.now());
       progress.end();
       const bytes = manifest.dataSets.reduce((n, d) => n + d.bytes, 0);
       io.stdout(`snapshot ${manifest.id} of ${manifest.dataSets.length} data sets (${mib(bytes)}) in ${repository.display}: ${number.format(manifest.added.chunks)} new chunks, ${mib(manifest.added.bytes)} stored`);
@@ -114,7 +114,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
       for (const id of targets as string[]) {
         const progress = progressOf(io);
         try {
-          const report = await verifySnapshot({ repository, keys, progress }, id);
+          const report = await verifySnapshot({ repository, keys, progress, scratchParent: config.dataDir }, id);
           progress.end();
           io.stdout(`snapshot ${id}: verified — ${report.dataSets} data sets, ${mib(report.bytes)} restored and checked in ${report.seconds.toFixed(1)} s`);
         } catch (error) {
