@@ -3,7 +3,7 @@ import type { Tenants } from '../tenants/index.js';
 import type { Accounts } from './accounts.js';
 import type { ApiKeys } from './api-keys.js';
 import { forbidden, IdentityError, unauthenticated } from './errors.js';
-import { isStaff, parseRole, personRoles, type Principal, type Role } from './permissions.js';
+import { isStaff, matrix, parseRole, personRoles, type Principal, type Role } from './permissions.js';
 import { operatorRealm } from './realm.js';
 import type { Sessions } from './sessions.js';
 
@@ -33,6 +33,8 @@ export const csrfInvalid = () => new IdentityError('csrf-invalid', 'Send the X-C
  */
 export interface AppTokens {
   resolve(tenantId: string, token: string): Promise<{ clientId: string; accountId?: string; serviceRole?: Role; scope: string; patient?: string } | undefined>;
+  /** Whether the patient (`Patient/<id>`) is still in the care of the practitioner (`Practitioner/<id>`). */
+  inCare(tenantId: string, patient: string, practitioner: string): Promise<boolean>;
 }
 
 /** RFC 6750 §3.1: an access token that is not (or no longer) valid here. */
@@ -93,11 +95,14 @@ export function createAuthenticator({ apiKeys, sessions, accounts, tenants, appT
     }
     const account = await accounts.access(tenantId, token.accountId);
     if (account === undefined || account.status !== 'active' || account.role === 'operator') throw invalidToken();
+    const role = parseRole(account.role, personRoles);
+    // A care-scoped person's token bound to a patient lives only while that patient is in their care (the role caps the token for its whole life).
+    if (token.patient !== undefined && matrix[role].scope === 'care' && (account.practitioner === undefined || !(await (appTokens as AppTokens).inCare(tenantId, token.patient, account.practitioner)))) throw invalidToken();
     return {
       kind: 'person',
       id: account.id,
       tenantId,
-      role: parseRole(account.role, personRoles),
+      role,
       label: 'oauth',
       client: token.clientId,
       smart,

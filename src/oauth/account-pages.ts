@@ -1,6 +1,5 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { operatorEvent, type Audit } from '../audit/index.js';
 import { cookieToken, isStaff, parseRole, personRoles, sessionCookie, type Accounts, type Sessions } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
@@ -8,7 +7,8 @@ import { AppError } from '../platform/errors.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import type { Clients } from './clients.js';
 import type { Consents } from './consents.js';
-import { accountSignInPage, connectedAppsPage, messagePage, pageCsp, secondFactorPage } from './pages.js';
+import { accountSignInPage, connectedAppsPage, messagePage, secondFactorPage } from './pages.js';
+import { formLimit, sendPage, servePages } from './page-http.js';
 import type { OAuthServer } from './provider.js';
 
 export interface AccountPagesDeps {
@@ -18,14 +18,11 @@ export interface AccountPagesDeps {
   readonly clients: Clients;
   readonly consents: Consents;
   readonly oauth: OAuthServer;
-  readonly audit: Audit;
   readonly keys: Keys;
 }
 
 /** A sign-in form's CSRF pair before any session exists: a random cookie and its HMAC in the form (signed double submit, OWASP CSRF Prevention Cheat Sheet). */
 const formCookie = '__Host-tresor_form';
-const grantIdPattern = /^[A-Za-z0-9_-]{10,64}$/;
-const formLimit = 16 * 1024;
 
 /**
  * "Connected apps" as a web page for people (patients above all): `/tenants/{t}/account/apps`
@@ -35,13 +32,12 @@ const formLimit = 16 * 1024;
  * (a code; passkey-only accounts use the JSON API or an app's sign-in page). No script; the same
  * CSP as the app sign-in pages; every form carries a CSRF token.
  */
-export function accountPages({ accounts, sessions, tenants, clients, consents, oauth, audit, keys }: AccountPagesDeps) {
+export function accountPages({ accounts, sessions, tenants, clients, consents, oauth, keys }: AccountPagesDeps) {
   async function formToken(tenantId: string, nonce: string): Promise<string> {
     const key = Buffer.from(hkdfSync('sha256', await keys.indexKey(tenantId), Buffer.alloc(0), 'tresor account forms', 32));
     return createHmac('sha256', key).update(nonce).digest('base64url');
   }
 
-  const sendPage = (reply: FastifyReply, html: string, status = 200) => reply.status(status).header('content-security-policy', pageCsp).type('text/html; charset=utf-8').send(html);
   const see = (reply: FastifyReply, location: string) => reply.status(303).header('location', location).send();
   const baseOf = (tenantId: string) => `/tenants/${tenantId}/account`;
 
@@ -91,14 +87,7 @@ export function accountPages({ accounts, sessions, tenants, clients, consents, o
   }
 
   return async function plugin(app: FastifyInstance): Promise<void> {
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: formLimit }, (_request, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
-    });
-    app.setErrorHandler((error, request, reply) => {
-      const known = error instanceof AppError && error.expose && error.status < 500;
-      if (!known) request.log.error({ err: { type: (error as Error).name, code: (error as { code?: unknown }).code } }, 'account page failed');
-      return sendPage(reply, messagePage(known ? 'Cannot continue' : 'Something went wrong', known ? error.message : 'Something went wrong on our side. Try again.'), known ? error.status : 500);
-    });
+    servePages(app, 'account page');
     const tenantOf = async (request: FastifyRequest) => {
       const tenantId = parseTenantId((request.params as { tenant: string }).tenant);
       await tenants.requireActive(tenantId);
@@ -129,7 +118,7 @@ export function accountPages({ accounts, sessions, tenants, clients, consents, o
       try {
         const { account, secondFactorTicket } = await accounts.login({ tenantId, tenantActive: true, email, password: String(form['password'] ?? ''), sourceIp: request.ip });
         if (secondFactorTicket !== undefined) {
-          return sendPage(reply, secondFactorPage({ action: `${baseOf(tenantId)}/second-factor`, csrf: String(form['csrf']), ticket: secondFactorTicket, app: { name: 'Tresor', publisher: 'your organisation' }, passkey: false }));
+          return sendPage(reply, secondFactorPage({ action: `${baseOf(tenantId)}/second-factor`, csrf: String(form['csrf']), ticket: secondFactorTicket, passkey: false }));
         }
         return startSession(reply, request, tenantId, account, false);
       } catch (error) {
@@ -147,7 +136,7 @@ export function accountPages({ accounts, sessions, tenants, clients, consents, o
         return startSession(reply, request, tenantId, account, true);
       } catch (error) {
         if (error instanceof AppError && error.expose && error.status < 500) {
-          return sendPage(reply, secondFactorPage({ action: `${baseOf(tenantId)}/second-factor`, csrf: String(form['csrf']), ticket, app: { name: 'Tresor', publisher: 'your organisation' }, passkey: false, error: error.message }), error.status);
+          return sendPage(reply, secondFactorPage({ action: `${baseOf(tenantId)}/second-factor`, csrf: String(form['csrf']), ticket, passkey: false, error: error.message }), error.status);
         }
         throw error;
       }
@@ -160,18 +149,7 @@ export function accountPages({ accounts, sessions, tenants, clients, consents, o
       const form = (request.body ?? {}) as Record<string, string>;
       if (!sessions.checkCsrf(me.token, typeof form['csrf'] === 'string' ? form['csrf'] : undefined)) throw new AppError('csrf-invalid', 'This form has expired; open the page again.', { status: 403, expose: true });
       const { grantId } = request.params as { grantId: string };
-      const consent = grantIdPattern.test(grantId) ? await consents.get(tenantId, grantId) : undefined;
-      if (consent === undefined || consent.accountId !== me.account.id || consent.revokedAt !== undefined) throw new AppError('consent-not-found', 'No such connected app.', { status: 404, expose: true });
-      await oauth.revokeGrant(tenantId, grantId);
-      await audit.record(tenantId, [
-        {
-          ...operatorEvent('consent.revoked', { id: `account:${me.account.id}`, role: me.account.role, client: `oauth:${consent.clientId}` }, { detail: `grant ${grantId}; every token of it revoked`, ...(consent.patient === undefined ? {} : { subjects: [consent.patient] }) }),
-          purpose: 'PATRQT',
-          sourceIp: request.ip,
-          requestId: request.id,
-          status: 303,
-        },
-      ]);
+      await oauth.withdrawConsent(tenantId, grantId, { accountId: me.account.id, role: me.account.role }, { sourceIp: request.ip, requestId: request.id, status: 303 });
       return see(reply, `${baseOf(tenantId)}/apps?withdrawn=1`);
     });
 

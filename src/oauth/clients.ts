@@ -1,4 +1,4 @@
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Migration, SqlExecutor, Storage } from '../platform/db/index.js';
@@ -136,7 +136,7 @@ function checkJwks(jwks: unknown): string {
     const kty = (key as { kty?: unknown }).kty;
     if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') throw bad('jwks keys are RSA, EC or OKP public keys.');
     try {
-      createPublicKey({ key: key as Parameters<typeof createPublicKey>[0] extends { key: infer K } ? K : never, format: 'jwk' });
+      createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
     } catch {
       throw bad('A key in jwks is not a valid public JWK.');
     }

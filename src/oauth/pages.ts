@@ -80,7 +80,7 @@ ${passwordForm(input)}
   );
 }
 
-export function secondFactorPage(input: { action: string; csrf: string; ticket: string; app: AppFacts; passkey: boolean; error?: string }): string {
+export function secondFactorPage(input: { action: string; csrf: string; ticket: string; passkey: boolean; error?: string }): string {
   const passkey = input.passkey
     ? `<div class="actions"><button type="button" id="use-passkey" data-options="${escapeHtml(input.action.replace(/\/second-factor$/, '/passkey-options'))}">Use a passkey</button></div>
 <p id="passkey-status" class="hint" role="status"></p>

@@ -1,7 +1,8 @@
 import { generateKeyPair, hkdfSync, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Audit, AuditEventInput } from '../audit/index.js';
+import { operatorEvent, type Audit, type AuditEventInput } from '../audit/index.js';
+import { OAuthError } from './errors.js';
 import type { Accounts } from '../identity/index.js';
 import type { Keys, SigningKeyVersion } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
@@ -9,7 +10,8 @@ import type { Storage } from '../platform/db/index.js';
 import { createAdapterClass, findBearerToken } from './adapter.js';
 import { compareSecret, type Clients } from './clients.js';
 import type { Consents } from './consents.js';
-import { allResourceScopeStrings, allowedScopes, nonResourceScopes, parseResourceScope } from './scopes.js';
+import { messagePage } from './pages.js';
+import { allResourceScopeStrings, allowedScopes, parseResourceScope } from './scopes.js';
 
 /**
  * The authorization server: oidc-provider 8 (OpenID Certified), one issuer per tenant at
@@ -75,8 +77,12 @@ export interface OAuthServer {
   handle(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** An access token of this tenant's issuer, if it is live; undefined otherwise (unknown, expired, revoked, other tenant). */
   resolveToken(tenantId: string, token: string): Promise<TokenGrant | undefined>;
-  /** Ends a consent: the Grant and every token issued under it. */
-  revokeGrant(tenantId: string, grantId: string): Promise<void>;
+  /**
+   * A person withdraws one of their consents: the Grant and every token issued under it end at
+   * once, and `consent.revoked` is recorded. Someone else's consent, or one already withdrawn, is
+   * as unknown as a missing one (404 consent-not-found).
+   */
+  withdrawConsent(tenantId: string, grantId: string, by: { accountId: string; role: string }, context: { sourceIp: string; requestId: string; status: number }): Promise<void>;
   /** A new ID token signing key; the previous one stays published for `signingKeyRetainDays`. */
   rotateSigningKey(tenantId: string): Promise<number>;
 }
@@ -208,7 +214,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       },
       async renderError(ctx, out) {
         ctx.type = 'html';
-        ctx.body = errorPage(String(out['error'] ?? 'error'), String(out['error_description'] ?? ''));
+        // The pages' own layout (no inline style or web font, which the CSP forbids), naming the OAuth error.
+        ctx.body = messagePage('Something went wrong', `The app sent a request this server cannot accept (${String(out['error'] ?? 'error')}${out['error_description'] === undefined ? '' : `: ${String(out['error_description'])}`}). Go back to the app and try again; if it keeps happening, tell the app’s publisher.`);
       },
       discovery: { service_documentation: `${base}/tenants/${tenantId}/fhir/metadata` },
     };
@@ -366,16 +373,24 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
         ...(found.client === undefined ? {} : { app: found.client }),
       };
     },
-    async revokeGrant(tenantId, grantId) {
+    async withdrawConsent(tenantId, grantId, by, context) {
+      const consent = /^[A-Za-z0-9_-]{10,64}$/.test(grantId) ? await consents.get(tenantId, grantId) : undefined;
+      if (consent === undefined || consent.accountId !== by.accountId || consent.revokedAt !== undefined) throw new OAuthError('consent-not-found', 'No such connected app.', { status: 404 });
       const provider = (await entry(tenantId)).provider;
       await Promise.all([provider.AccessToken.revokeByGrantId(grantId), provider.RefreshToken.revokeByGrantId(grantId), provider.AuthorizationCode.revokeByGrantId(grantId)]);
       const grant = await provider.Grant.find(grantId);
       await grant?.destroy();
       await consents.markRevoked(tenantId, grantId);
+      await audit.record(tenantId, [
+        {
+          ...operatorEvent('consent.revoked', { id: `account:${by.accountId}`, role: by.role, client: `oauth:${consent.clientId}` }, { detail: `grant ${grantId}; every token of it revoked`, ...(consent.patient === undefined ? {} : { subjects: [consent.patient] }) }),
+          purpose: 'PATRQT',
+          ...context,
+        },
+      ]);
     },
     async rotateSigningKey(tenantId) {
       const purpose = signingPurpose(tenantId);
-      await keys.signingKeys(purpose, newSigningKey);
       const version = await keys.addSigningKey(purpose, await newSigningKey());
       // Keep what is still published; older versions leave the key store.
       const published = publishedKeys(await keys.signingKeys(purpose, newSigningKey), clock.now().getTime(), settings.signingKeyRetainDays);
@@ -386,12 +401,3 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
     },
   };
 }
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** oidc-provider's error page, without its inline style and web font (our CSP allows neither). */
-export function errorPage(error: string, description: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign-in problem</title><link rel="stylesheet" href="/oauth-assets/tresor.css"></head><body><main><h1>Something went wrong</h1><p>The app sent a request this server cannot accept.</p><dl><dt>Error</dt><dd>${escapeHtml(error)}</dd>${description === '' ? '' : `<dt>Details</dt><dd>${escapeHtml(description)}</dd>`}</dl><p>Go back to the app and try again. If it keeps happening, tell the app’s publisher.</p></main></body></html>`;
-}
-
-export { nonResourceScopes };

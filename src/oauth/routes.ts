@@ -10,10 +10,11 @@ import { AppError } from '../platform/errors.js';
 import { HttpError } from '../platform/http/index.js';
 import type { Records } from '../records/index.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
-import { backendRoles, clientAuthMethods, clientKinds, type ClientInfo, type ClientInput, type Clients } from './clients.js';
+import type { ClientInfo, ClientInput, Clients } from './clients.js';
 import type { Consents } from './consents.js';
 import { OAuthError } from './errors.js';
 import { consentPage, loginPage, messagePage, pageCsp, passkeyPageCsp, passkeyScript, secondFactorPage, stylesheet } from './pages.js';
+import { formLimit, sendPage, servePages } from './page-http.js';
 import type { OAuthServer } from './provider.js';
 import { parseResourceScope } from './scopes.js';
 
@@ -31,9 +32,7 @@ export interface OAuthRoutesDeps {
   readonly authenticator: Authenticator;
 }
 
-const formLimit = 16 * 1024;
 const uidPattern = /^[A-Za-z0-9_-]{10,64}$/;
-const grantIdPattern = /^[A-Za-z0-9_-]{10,64}$/;
 const patientIdPattern = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** The app as the register shows it to administrators: never a secret. */
@@ -79,16 +78,12 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
     return form;
   }
 
-  function sendPage(reply: FastifyReply, html: string, status = 200, csp = pageCsp): FastifyReply {
-    return reply.status(status).header('content-security-policy', csp).type('text/html; charset=utf-8').send(html);
-  }
-
   /** The second step: a code, and — when the account has one — a passkey (its page alone runs this origin's script). */
-  async function sendSecondFactor(reply: FastifyReply, it: { tenantId: string; uid: string; action: string; client: ClientInfo }, ticket: string, methods: readonly string[], error?: string, status = 200) {
+  async function sendSecondFactor(reply: FastifyReply, it: { tenantId: string; uid: string; action: string }, ticket: string, methods: readonly string[], error?: string, status = 200) {
     const passkey = methods.includes('passkey');
     return sendPage(
       reply,
-      secondFactorPage({ action: `${it.action}/second-factor`, csrf: await formToken(it.tenantId, it.uid), ticket, app: it.client, passkey, ...(error === undefined ? {} : { error }) }),
+      secondFactorPage({ action: `${it.action}/second-factor`, csrf: await formToken(it.tenantId, it.uid), ticket, passkey, ...(error === undefined ? {} : { error }) }),
       status,
       passkey ? passkeyPageCsp : pageCsp,
     );
@@ -123,17 +118,7 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
 
     // The sign-in and consent pages: forms posted as application/x-www-form-urlencoded.
     await app.register(async (pages) => {
-      pages.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: formLimit }, (_request, body, done) => {
-        done(null, Object.fromEntries(new URLSearchParams(body as string)));
-      });
-
-      // People read these pages: errors are pages too, never problem+json.
-      pages.setErrorHandler((error, request, reply) => {
-        const known = error instanceof AppError && error.expose && error.status < 500;
-        if (!known) request.log.error({ err: { type: (error as Error).name, code: (error as { code?: unknown }).code } }, 'oauth page failed');
-        const message = known ? error.message : 'Something went wrong on our side. Go back to the app and try again.';
-        return sendPage(reply, messagePage(known ? 'Cannot continue' : 'Something went wrong', message), known ? error.status : 500);
-      });
+      servePages(pages, 'oauth page');
 
       /** The interaction this browser is in (its cookie), which must be the one in the URL. */
       async function interaction(request: FastifyRequest, reply: FastifyReply) {
@@ -434,23 +419,9 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
     app.delete('/tenants/:tenant/auth/apps/:grantId', async (request, reply) => {
       const { tenantId, principal } = await person(request);
       const { grantId } = request.params as { grantId: string };
-      const consent = grantIdPattern.test(grantId) ? await consents.get(tenantId, grantId) : undefined;
-      // Someone else's consent is as unknown as a missing one.
-      if (consent === undefined || consent.accountId !== principal.id || consent.revokedAt !== undefined) throw new OAuthError('consent-not-found', 'No such connected app.', { status: 404 });
-      await oauth.revokeGrant(tenantId, grantId);
-      await audit.record(tenantId, [
-        {
-          ...operatorEvent('consent.revoked', { id: `account:${principal.id}`, role: principal.role, client: `oauth:${consent.clientId}` }, { detail: `grant ${grantId}; every token of it revoked`, ...(consent.patient === undefined ? {} : { subjects: [consent.patient] }) }),
-          purpose: 'PATRQT',
-          sourceIp: request.ip,
-          requestId: request.id,
-          status: 204,
-        },
-      ]);
+      await oauth.withdrawConsent(tenantId, grantId, { accountId: principal.id, role: principal.role }, { sourceIp: request.ip, requestId: request.id, status: 204 });
       return reply.status(204).send();
     });
 
   };
 }
-
-export { clientKinds, clientAuthMethods, backendRoles };

@@ -192,7 +192,7 @@ export function createGuard(records: Records, principal: Principal, options: Gua
     },
     async discloseAll(t, items) {
       // Without break-the-glass the search SQL already kept to the scope.
-      if (emergency !== undefined && definition.scope !== 'tenant' && smartScopes === undefined) await admitOutside(t, items.map((i) => ({ subject: i.subject, ref: `${i.type}/${i.id}` })));
+      if (emergency !== undefined && definition.scope !== 'tenant') await admitOutside(t, items.map((i) => ({ subject: i.subject, ref: `${i.type}/${i.id}` })));
       return items.map(redact);
     },
     async admit(t, type, target, body) {

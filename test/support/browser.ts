@@ -29,7 +29,7 @@ export class Browser {
     for (const line of headers.getSetCookie()) {
       const [pair, ...attributes] = line.split(';').map((p) => p.trim());
       const [name, ...rest] = (pair as string).split('=');
-      const path = attributes.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? url.pathname.replace(/\/[^/]*$/, '') ?? '/';
+      const path = attributes.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? (url.pathname.replace(/\/[^/]*$/, '') || '/');
       const key = `${name}|${path}`;
       if (attributes.some((a) => /^expires=thu, 01 jan 1970/i.test(a)) || /^max-age=0$/i.test(attributes.find((a) => a.toLowerCase().startsWith('max-age=')) ?? '')) this.jar.delete(key);
       else this.jar.set(key, { value: rest.join('='), path });

@@ -219,8 +219,6 @@ for (const engine of engines()) {
       assert.match(failed.html, /aria-invalid="true"/);
       assert.match(failed.html, /<label for="email">/, 'inputs are labelled');
       assert.match(failed.html, /autocomplete="current-password"/);
-      const forged = await browser.request(step.url.replace(/\?.*$/, ''), {});
-      assert.ok(forged.status >= 200);
       const noCsrf = await browser.request(`${new URL(step.url).origin}${/action="([^"]*\/login)"/.exec(step.html)?.[1] ?? ''}`, { form: { email: 'alice@example.org', password: testPassword } });
       assert.equal(noCsrf.status, 403, 'a form without its CSRF token is refused');
       assert.ok((await t.app.audit.query('clinic', { count: 10, actions: ['auth.login_failed'] })).length > 0);

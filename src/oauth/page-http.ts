@@ -1,0 +1,27 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AppError } from '../platform/errors.js';
+import { messagePage, pageCsp } from './pages.js';
+
+/** The largest form a page accepts. */
+export const formLimit = 16 * 1024;
+
+/** An HTML page under its own CSP (pages.ts: no script, or this origin's passkey script). */
+export function sendPage(reply: FastifyReply, html: string, status = 200, csp = pageCsp): FastifyReply {
+  return reply.status(status).header('content-security-policy', csp).type('text/html; charset=utf-8').send(html);
+}
+
+/**
+ * Makes a plugin serve pages for people: forms arrive as application/x-www-form-urlencoded, and
+ * errors are pages too, never problem+json — an exposed refusal says what it is, anything else is
+ * logged by type and code only (never a message, which can quote what was typed).
+ */
+export function servePages(app: FastifyInstance, label: string): void {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: formLimit }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const known = error instanceof AppError && error.expose && error.status < 500;
+    if (!known) request.log.error({ err: { type: (error as Error).name, code: (error as { code?: unknown }).code } }, `${label} failed`);
+    return sendPage(reply, messagePage(known ? 'Cannot continue' : 'Something went wrong', known ? error.message : 'Something went wrong on our side. Go back and try again.'), known ? error.status : 500);
+  });
+}
