@@ -12,6 +12,10 @@ export const noAudit: Audit = {
   record: async () => undefined,
   query: async () => [],
   verify: async (tenantId) => ({ tenantId, events: 0, lastSeq: 0, findings: [], checkpoints: 0, cut: 0 }),
+  verifyCopy: async (_db, tenantId) => ({ tenantId, events: 0, lastSeq: 0, findings: [], checkpoints: 0, cut: 0 }),
+  markRestored: async () => {
+    throw new Error('the no-audit baseline does not restore backups');
+  },
   prune: async (tenantId) => ({ tenantId, cut: 0, deleted: 0 }),
   retain: () => ({ stop: async () => undefined }),
   checkpoint: async () => undefined,

@@ -2,12 +2,13 @@ import { periodic } from '../platform/periodic.js';
 import type { Keys } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { SqlDatabase, SqlExecutor, Storage } from '../platform/db/index.js';
-import { appendCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.js';
+import { appendCheckpoint, readCheckpoints, snapshotIdPattern, type Checkpoint } from './checkpoints.js';
 import { AuditError } from './errors.js';
-import { operatorEvent, type Actor, type AuditEventInput } from './events.js';
+import { genesis, operatorEvent, type Actor, type AuditEventInput } from './events.js';
+import { historyOf, inEffect, readHistories, verifyRestoredChain, type ChainReport, type History } from './history.js';
 import type { AuditSink } from './sinks.js';
 import { appendEvents, deleteThrough, hasPending, insertPending, saveShipped, selectRetentionCut, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
-import { verifyChain, type Finding, type VerifyReport } from './verify.js';
+import { verifyChain, type Finding } from './verify.js';
 
 export interface Audit {
   /**
@@ -32,9 +33,25 @@ export interface Audit {
   query(tenantId: string, filter: EventFilter): Promise<StoredEvent[]>;
   /**
    * Re-computes the chain and checks it against every signed checkpoint of the tenant, from the
-   * newest signed retention cut on (`cut`: events up to it were pruned; 0 when none).
+   * newest signed retention cut on (`cut`: events up to it were pruned; 0 when none). After a
+   * restore, against the lines in effect for the restored history (see history.ts).
    */
-  verify(tenantId: string): Promise<VerifyReport & { readonly checkpoints: number; readonly cut: number }>;
+  verify(tenantId: string): Promise<ChainReport>;
+  /**
+   * `verifyRestoredChain` with this deployment's checkpoint log and key: a copy of the tenant's
+   * chain (a restored backup the caller opened), checked up to its own head. Reads the copy only.
+   */
+  verifyCopy(db: SqlExecutor, tenantId: string): Promise<ChainReport>;
+  /**
+   * To be called right after the tenant's data set was replaced by backup `snapshotId` in the
+   * running system (with the tenant's traffic held): signs the restored chain's head into the
+   * checkpoint log as a `tresor-audit-restore/1` line (synced, and sent to the SIEM sinks), so
+   * that the rolled-back history's later checkpoints and cuts stop counting; forgets what this
+   * process knew of the old chain; appends a `backup.restored` event (detail: the snapshot id)
+   * and checkpoints it at once. Verify the snapshot's chain before restoring it
+   * (`verifyCopy`): this marks whatever chain is there, and lines it contradicts stay findings.
+   */
+  markRestored(tenantId: string, restore: { readonly snapshotId: string; readonly actor?: Actor }): Promise<Checkpoint>;
   /**
    * Deletes the tenant's events older than the retention period behind a signed cut point
    * (`tresor-audit-cut/1` in the checkpoint log), so the rest still verifies; itself an
@@ -164,7 +181,21 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     running = running.then(() => checkpoint(tenantId)).catch(() => undefined);
     return running;
   };
-  async function checkpoint(tenantId: string): Promise<Checkpoint | undefined> {
+  // Per tenant, one at a time: checkpoints and restore marks (a checkpoint must not read the head
+  // before a restore and sign it after the restore line), and prunes and restore marks.
+  const checkpointing = new Map<string, Promise<unknown>>();
+  const pruning = new Map<string, Promise<unknown>>();
+  function exclusive<T>(locks: Map<string, Promise<unknown>>, tenantId: string, fn: () => Promise<T>): Promise<T> {
+    const run = (locks.get(tenantId) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined);
+    locks.set(tenantId, tail);
+    void tail.then(() => {
+      if (locks.get(tenantId) === tail) locks.delete(tenantId);
+    });
+    return run;
+  }
+  const checkpoint = (tenantId: string) => exclusive(checkpointing, tenantId, () => checkpointNow(tenantId));
+  async function checkpointNow(tenantId: string): Promise<Checkpoint | undefined> {
     pending.delete(tenantId);
     const head = await selectHead(await storage.tenant(tenantId));
     if (head === undefined || head.seq === lastCheckpointed.get(tenantId)) return undefined;
@@ -198,19 +229,54 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     }
   }
 
-  async function verify(tenantId: string): Promise<VerifyReport & { readonly checkpoints: number; readonly cut: number }> {
-    const checked = await readCheckpoints(checkpoints.dir, tenantId, (version) => keys.signingPublicKey('audit', version));
-    const forged: Finding[] = checked.flatMap((c) => (c.valid ? [] : [{ seq: 0, kind: 'checkpoint' as const, detail: `checkpoint log line ${c.line}: ${c.reason}` }]));
-    const valid = checked.flatMap((c) => (c.valid ? [c.checkpoint] : []));
-    const anchors = valid.filter((c) => c.format === 'tresor-audit-checkpoint/1').map((c) => ({ seq: c.seq, hash: c.hash }));
-    // The newest signed retention cut: the chain is checked from there on.
-    const cut = valid.filter((c) => c.format === 'tresor-audit-cut/1').reduce<Checkpoint | undefined>((newest, c) => (newest === undefined || c.seq > newest.seq ? c : newest), undefined);
+  const publicKey = (version: number) => keys.signingPublicKey('audit', version);
+  const histories = async (tenantId: string) => readHistories(await readCheckpoints(checkpoints.dir, tenantId, publicKey));
+
+  async function verify(tenantId: string): Promise<ChainReport> {
+    const log = await histories(tenantId);
+    // The live chain belongs to the newest history; the chain is checked from its newest signed
+    // retention cut on, against every anchor in effect.
+    const { anchors, cut } = inEffect(log.histories.at(-1) as History);
     await settle(tenantId);
-    const report = await verifyChain(await storage.tenant(tenantId), tenantId, anchors, undefined, cut === undefined ? undefined : { seq: cut.seq, hash: cut.hash });
-    return { ...report, findings: [...forged, ...report.findings], checkpoints: anchors.length, cut: cut?.seq ?? 0 };
+    const report = await verifyChain(await storage.tenant(tenantId), tenantId, anchors, undefined, cut);
+    return { ...report, findings: [...log.findings, ...report.findings], checkpoints: anchors.length, cut: cut?.seq ?? 0 };
   }
 
-  async function prune(tenantId: string, actor: Actor): Promise<PruneResult> {
+  // Waits until no append of the tenant runs (events of the replaced data set are done with).
+  async function quiet(tenantId: string): Promise<void> {
+    while (flushing.has(tenantId)) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await Promise.all(inflight);
+    }
+  }
+
+  async function markRestored(tenantId: string, { snapshotId, actor = { id: 'system:backup-restore', role: 'system', client: 'tresor' } }: { readonly snapshotId: string; readonly actor?: Actor }): Promise<Checkpoint> {
+    if (!snapshotIdPattern.test(snapshotId)) throw new TypeError(`invalid snapshot id ${JSON.stringify(snapshotId)}`);
+    return exclusive(pruning, tenantId, () =>
+      exclusive(checkpointing, tenantId, async () => {
+        await quiet(tenantId);
+        const db = await storage.tenant(tenantId);
+        const head = (await selectHead(db)) ?? { seq: 0, hash: genesis(tenantId) };
+        // The history the snapshot was taken in: normally the current one; an earlier one when
+        // the snapshot predates an earlier restore.
+        const log = await histories(tenantId);
+        const parent = (await historyOf(db, log.histories, head.seq)).index;
+        const written = await appendCheckpoint(checkpoints.dir, await keys.signer('audit'), tenantId, head, clock.now(), 'tresor-audit-restore/1', { snapshot: snapshotId, parent });
+        mirror(written);
+        // What this process knew of the replaced chain: counts since its last checkpoint, and
+        // the head that checkpoint signed (which the restored chain may reach again, differently).
+        pending.delete(tenantId);
+        lastCheckpointed.set(tenantId, head.seq);
+        // On PostgreSQL the restored data set may hold pending events of its own: chained first.
+        await enqueue(tenantId, [operatorEvent('backup.restored', actor, { detail: snapshotId })], true);
+        await checkpointNow(tenantId);
+        return written;
+      }),
+    );
+  }
+
+  const prune = (tenantId: string, actor: Actor) => exclusive(pruning, tenantId, () => pruneNow(tenantId, actor));
+  async function pruneNow(tenantId: string, actor: Actor): Promise<PruneResult> {
     const report = await verify(tenantId);
     // A chain with findings is evidence: nothing of it is deleted until someone looks.
     if (report.findings.length > 0) return { tenantId, cut: report.cut, deleted: 0, refused: report.findings };
@@ -249,7 +315,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
         }
       }, everyMs);
     },
-    checkpoint: (tenantId) => checkpoint(tenantId),
+    checkpoint,
     ship(sinks, tenantIds, everyMs = 1000) {
       const pending = new Map<string, { sink: string; tenant: string; events: number }>();
       const up = new Map<string, boolean>();
@@ -325,6 +391,8 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       return events.length === 0 ? Promise.resolve() : enqueue(tenantId, events, false);
     },
     verify,
+    verifyCopy: (db, tenantId) => verifyRestoredChain(db, tenantId, checkpoints.dir, publicKey),
+    markRestored,
     prune,
     retain(tenantIds, actor, { firstAfterMs = 600_000, everyMs = 86_400_000, onRefused = () => {} } = {}) {
       return periodic(

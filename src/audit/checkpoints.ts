@@ -15,23 +15,52 @@ export interface Checkpoint {
   /**
    * `checkpoint`: the chain had `seq` events, the last with hash `hash`. `cut`: events 1…`seq`
    * were deleted under the retention policy (`tresor audit prune`); the chain goes on from `hash`.
+   * `restore`: the tenant's data set was replaced by backup `snapshot`, whose chain ends at
+   * `seq` with `hash`; the chain goes on from there (see history.ts for what it discards).
    */
-  readonly format: 'tresor-audit-checkpoint/1' | 'tresor-audit-cut/1';
+  readonly format: CheckpointFormat;
   readonly tenant: string;
   readonly seq: number;
   readonly hash: string;
   readonly at: string;
   /** Signing key version. */
   readonly key: number;
+  /** Restore lines only: the snapshot id. */
+  readonly snapshot?: string;
+  /**
+   * Restore lines only: the history the snapshot was taken in — 0 the log's first one, k the one
+   * the k-th restore line of this log began (normally the one just before this line).
+   */
+  readonly parent?: number;
   readonly sig: string;
 }
 
-const signedText = (c: Omit<Checkpoint, 'sig'>) => `${c.format}|${c.tenant}|${c.seq}|${c.hash}|${c.at}|${c.key}`;
+export type CheckpointFormat = 'tresor-audit-checkpoint/1' | 'tresor-audit-cut/1' | 'tresor-audit-restore/1';
+const formats: readonly string[] = ['tresor-audit-checkpoint/1', 'tresor-audit-cut/1', 'tresor-audit-restore/1'] satisfies CheckpointFormat[];
+
+/** Snapshot ids as the backup module makes them; nothing that could run into the next field of the signed text. */
+export const snapshotIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+// Checkpoints and cuts sign the same six fields as ever; restore lines add snapshot and parent.
+const signedText = (c: Omit<Checkpoint, 'sig'>) => {
+  const text = `${c.format}|${c.tenant}|${c.seq}|${c.hash}|${c.at}|${c.key}`;
+  return c.format === 'tresor-audit-restore/1' ? `${text}|${c.snapshot ?? ''}|${c.parent ?? ''}` : text;
+};
 
 export const checkpointFile = (dir: string, tenantId: string) => join(dir, `${tenantId}.jsonl`);
 
-export async function appendCheckpoint(dir: string, signer: Signer, tenantId: string, head: { seq: number; hash: string }, at: Date, format: Checkpoint['format'] = 'tresor-audit-checkpoint/1'): Promise<Checkpoint> {
-  const unsigned = { format, tenant: tenantId, seq: head.seq, hash: head.hash, at: at.toISOString(), key: signer.version };
+export async function appendCheckpoint(
+  dir: string,
+  signer: Signer,
+  tenantId: string,
+  head: { seq: number; hash: string },
+  at: Date,
+  format: CheckpointFormat = 'tresor-audit-checkpoint/1',
+  restore?: { readonly snapshot: string; readonly parent: number },
+): Promise<Checkpoint> {
+  if ((format === 'tresor-audit-restore/1') !== (restore !== undefined)) throw new TypeError('a restore line, and only a restore line, names its snapshot and parent');
+  if (restore !== undefined && (!snapshotIdPattern.test(restore.snapshot) || !Number.isInteger(restore.parent) || restore.parent < 0)) throw new TypeError('invalid snapshot id or parent history');
+  const unsigned = { format, tenant: tenantId, seq: head.seq, hash: head.hash, at: at.toISOString(), key: signer.version, ...restore };
   const checkpoint: Checkpoint = { ...unsigned, sig: signer.sign(signedText(unsigned)) };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = await open(checkpointFile(dir, tenantId), 'a', 0o600);
@@ -62,8 +91,16 @@ export async function readCheckpoints(dir: string, tenantId: string, publicKey: 
       out.push({ line, valid: false, reason: 'not JSON' });
       continue;
     }
-    if ((parsed.format !== 'tresor-audit-checkpoint/1' && parsed.format !== 'tresor-audit-cut/1') || parsed.tenant !== tenantId || !Number.isInteger(parsed.seq) || typeof parsed.hash !== 'string' || typeof parsed.sig !== 'string') {
+    if (parsed === null || typeof parsed !== 'object' || !formats.includes(parsed.format) || parsed.tenant !== tenantId || !Number.isInteger(parsed.seq) || typeof parsed.hash !== 'string' || typeof parsed.sig !== 'string') {
       out.push({ line, valid: false, reason: 'not a checkpoint of this tenant' });
+      continue;
+    }
+    const restore = parsed.format === 'tresor-audit-restore/1';
+    const wellFormed = restore
+      ? typeof parsed.snapshot === 'string' && snapshotIdPattern.test(parsed.snapshot) && Number.isInteger(parsed.parent) && (parsed.parent as number) >= 0
+      : parsed.snapshot === undefined && parsed.parent === undefined;
+    if (!wellFormed) {
+      out.push({ line, valid: false, reason: restore ? 'a restore line without a valid snapshot id and parent history' : 'not a checkpoint of this tenant' });
       continue;
     }
     const key = await publicKey(parsed.key);

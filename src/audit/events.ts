@@ -53,6 +53,12 @@ export const auditActions = [
   'consent.granted',
   'consent.refused',
   'consent.revoked',
+  'backup.created',
+  'backup.listed',
+  'backup.verified',
+  'backup.failed',
+  'backup.pruned',
+  'backup.restored',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

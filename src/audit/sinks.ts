@@ -16,7 +16,7 @@ import type { StoredEvent } from './store.js';
 export interface AuditSink {
   readonly name: string;
   send(events: readonly StoredEvent[]): Promise<void>;
-  /** A copy of signed checkpoints (and retention cuts), so the SIEM holds the anchors too. */
+  /** A copy of signed checkpoints (and retention cuts, restore marks), so the SIEM holds the anchors too. */
   sendCheckpoints(checkpoints: readonly Checkpoint[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -78,9 +78,10 @@ export function syslogSink(options: { readonly url: string; readonly caFile?: st
     return `${Buffer.byteLength(message)} ${message}`;
   };
 
-  // MSGID audit.checkpoint (or audit.cut); the signed line as the message.
+  // MSGID audit.checkpoint (or audit.cut, audit.restore); the signed line as the message.
+  const msgid = { 'tresor-audit-checkpoint/1': 'audit.checkpoint', 'tresor-audit-cut/1': 'audit.cut', 'tresor-audit-restore/1': 'audit.restore' } as const;
   const checkpointFrame = (c: Checkpoint) => {
-    const message = `<${13 * 8 + 6}>1 ${c.at} ${me} tresor ${process.pid} ${c.format === 'tresor-audit-cut/1' ? 'audit.cut' : 'audit.checkpoint'} [tresor@32473 tenant="${c.tenant}" seq="${c.seq}"] ${JSON.stringify(c)}`;
+    const message = `<${13 * 8 + 6}>1 ${c.at} ${me} tresor ${process.pid} ${msgid[c.format]} [tresor@32473 tenant="${c.tenant}" seq="${c.seq}"] ${JSON.stringify(c)}`;
     return `${Buffer.byteLength(message)} ${message}`;
   };
 
