@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { backupKeysFrom } from './backup-keys.js';
 import { BackupError } from './errors.js';
 import { checkObjectName, type Repository } from './repository.js';
-import { listSnapshotIds, readManifest, removeStaleScratch, restoreFiles, takeSnapshot, verifySnapshot, type DataSetRef } from './snapshots.js';
+import { formatOf, listSnapshotIds, manifestPath, readManifest, removeStaleScratch, restoreFiles, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest } from './snapshots.js';
 
 /** The repository contract in memory (the real ones are tested in repository.test.ts). */
 function memoryRepository(): Repository & { objects: Map<string, Buffer> } {
@@ -147,6 +147,31 @@ describe('snapshots (SQLite data sets)', () => {
     repository.objects.set(`snapshots/${manifest.id}.manifest`, truncated);
     await assert.rejects(readManifest(repository, keys, manifest.id), (e) => e instanceof BackupError && e.code === 'manifest-invalid');
     assert.deepEqual((await import('node:fs')).readdirSync(join(target, 'tenants')), [], 'no file that looks restored');
+    live.db.close();
+  });
+
+  it('records each data set’s format, and still reads manifests written before there were formats (SQLite files)', async () => {
+    const live = liveDatabase(1000, 'row');
+    const repository = memoryRepository();
+    const manifest = await takeSnapshot(deps(repository), [{ kind: 'tenant', id: 'clinic', file: live.file }], Date.now());
+    assert.equal(manifest.engine, 'sqlite');
+    assert.equal(manifest.dataSets[0]?.format, 'sqlite-file/1');
+    assert.equal(manifest.dataSets[0]?.migrations, undefined);
+    // The manifest as the first version wrote it: no `format` on its data sets.
+    const old: Manifest = { ...manifest, dataSets: manifest.dataSets.map(({ format: _format, ...rest }) => rest) };
+    repository.objects.set(manifestPath(manifest.id), keys.sealManifest(manifest.id, Buffer.from(JSON.stringify(old), 'utf8')));
+    const read = await readManifest(repository, keys, manifest.id);
+    assert.equal(read.dataSets[0]?.format, undefined);
+    assert.equal(formatOf(read.dataSets[0] as Manifest['dataSets'][number]), 'sqlite-file/1');
+    assert.equal((await verifySnapshot({ repository, keys }, manifest.id)).dataSets, 1);
+    const target = mkdtempSync(join(tmpdir(), 'tresor-restored-'));
+    dirs.push(target);
+    assert.equal((await restoreFiles({ repository, keys }, read, target)).length, 1);
+    await assert.rejects(
+      takeSnapshot(deps(repository), [{ kind: 'tenant', id: 'clinic', file: live.file }, { engine: 'postgres', kind: 'tenant', id: 'other', schema: 'x', pool: undefined as never }], Date.now()),
+      TypeError,
+      'one snapshot, one engine',
+    );
     live.db.close();
   });
 

@@ -3,16 +3,24 @@ import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, re
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import type pg from 'pg';
+import { openPostgresDatabase } from '../platform/db/postgres.js';
+import { openSqliteDatabase } from '../platform/db/sqlite.js';
+import type { Storage, StorageMigrations } from '../platform/db/storage.js';
+import type { SqlExecutor } from '../platform/db/types.js';
 import type { BackupKeys } from './backup-keys.js';
 import { BackupError } from './errors.js';
+import { dropPgSchema, exportPgSchema, importPgSchema, pgRowsFormat, type PgImport } from './pg-dataset.js';
 import type { Repository } from './repository.js';
 import { copySqliteDatabase } from './sqlite-copy.js';
 
 /**
- * Snapshots of SQLite data sets into a repository (SPEC B1–B3).
+ * Snapshots of data sets into a repository (SPEC B1–B3).
  *
- * A snapshot copies each data set consistently (sqlite-copy.ts), cuts the copy into fixed-size
- * chunks aligned to SQLite pages, names each chunk by a keyed hash of its content, and uploads,
+ * A snapshot copies each data set consistently — a SQLite file page for page (sqlite-copy.ts),
+ * cut into fixed-size chunks aligned to pages; a PostgreSQL schema row by row at one point in
+ * time (pg-dataset.ts), cut into content-defined chunks at row boundaries — names each chunk by a
+ * keyed hash of its content, and uploads,
  * sealed, only chunks the repository does not hold yet: a 15-minute snapshot of a large,
  * little-changed data set stores roughly the pages that changed. The manifest — which data sets,
  * which chunks in which order, sizes, SHA-256 of each whole file, row counts per table — is
@@ -23,7 +31,9 @@ import { copySqliteDatabase } from './sqlite-copy.js';
 
 export type DataSetKind = 'platform' | 'keys' | 'tenant';
 
-export interface DataSetRef {
+/** A SQLite data set: its live file. (`engine` may be left out: SQLite is the default.) */
+export interface SqliteDataSetRef {
+  readonly engine?: 'sqlite';
   readonly kind: DataSetKind;
   /** The tenant id (for `tenant`), else the kind. */
   readonly id: string;
@@ -31,24 +41,51 @@ export interface DataSetRef {
   readonly file: string;
 }
 
+/** A PostgreSQL data set: its schema, read through the storage's pool. */
+export interface PgDataSetRef {
+  readonly engine: 'postgres';
+  readonly kind: DataSetKind;
+  /** The tenant id (for `tenant`), else the kind. */
+  readonly id: string;
+  readonly pool: pg.Pool;
+  readonly schema: string;
+}
+
+export type DataSetRef = SqliteDataSetRef | PgDataSetRef;
+
+/**
+ * How a data set's chunks encode it: `sqlite-file/1` the SQLite file's bytes, `pg-rows/1` the
+ * rows of a PostgreSQL schema (pg-dataset.ts). Manifests from before PostgreSQL snapshots have
+ * no `format`: theirs is `sqlite-file/1`.
+ */
+export type DataSetFormat = 'sqlite-file/1' | 'pg-rows/1';
+
 export interface ManifestDataSet {
   readonly kind: DataSetKind;
   readonly id: string;
+  /** Absent in older manifests: `sqlite-file/1`. */
+  readonly format?: DataSetFormat;
   readonly bytes: number;
+  /** `sqlite-file/1`: the fixed chunk size; `pg-rows/1`: the target average. */
   readonly chunkBytes: number;
-  /** SHA-256 of the whole file, hex. */
+  /** SHA-256 of the whole file (or row stream), hex. */
   readonly sha256: string;
   readonly chunks: readonly string[];
   /** Rows per table at snapshot time (a restore must give the same). */
   readonly counts: Readonly<Record<string, number>>;
+  /** `pg-rows/1`: the migration ids the schema had applied — its version; a restore applies the rest. */
+  readonly migrations?: readonly string[];
 }
+
+export const formatOf = (dataSet: Pick<ManifestDataSet, 'format'>): DataSetFormat => dataSet.format ?? 'sqlite-file/1';
 
 export interface Manifest {
   readonly format: 'tresor-backup-manifest/1';
   readonly id: string;
   /** Milliseconds since the epoch. */
   readonly takenAt: number;
-  readonly engine: 'sqlite';
+  /** The engine of the deployment snapshotted (every data set of a snapshot is on it). */
+  readonly engine: 'sqlite' | 'postgres';
   readonly tresorVersion: string;
   readonly keyId: string;
   readonly dataSets: readonly ManifestDataSet[];
@@ -96,7 +133,7 @@ function tableCounts(file: string): Record<string, number> {
  * under the data directory, so a copy never leaves the protection of the live data (not /tmp).
  * Its name carries the process id, so the next run can remove what a killed one left behind.
  */
-export function scratchIn(parent: string, purpose: 'backup' | 'verify'): string {
+export function scratchIn(parent: string, purpose: 'backup' | 'verify' | 'restore'): string {
   mkdirSync(parent, { recursive: true, mode: 0o700 });
   removeStaleScratch(parent);
   return mkdtempSync(join(parent, `.${purpose}-${process.pid}-`));
@@ -106,7 +143,7 @@ export function scratchIn(parent: string, purpose: 'backup' | 'verify'): string 
 export function removeStaleScratch(parent: string): string[] {
   const removed: string[] = [];
   for (const name of readdirSync(parent)) {
-    const match = /^\.(?:backup|verify)-(\d+)-/.exec(name);
+    const match = /^\.(?:backup|verify|restore)-(\d+)-/.exec(name);
     if (match === null) continue;
     const pid = Number(match[1]);
     let alive = true;
@@ -134,9 +171,17 @@ export interface SnapshotDeps {
   readonly progress?: Progress;
 }
 
+const labelOf = (d: { kind: DataSetKind; id: string }) => (d.kind === 'tenant' ? `tenant ${d.id}` : d.kind);
+
+/** The key of the hash that places pg-rows chunk boundaries: derived from the backup key, used for nothing else. */
+const boundaryKeyOf = (keys: BackupKeys) => Buffer.from(keys.chunkName(Buffer.from('tresor backup pg-rows/1 chunk boundaries', 'utf8')), 'hex');
+
 /** Takes one snapshot of these data sets; returns its manifest once the manifest is stored. */
 export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSetRef[], now: number): Promise<Manifest> {
   const { repository, keys } = deps;
+  const engines = new Set(dataSets.map((d) => d.engine ?? 'sqlite'));
+  if (engines.size > 1) throw new TypeError('takeSnapshot: the data sets of one snapshot are all on one engine');
+  const engine = engines.has('postgres') ? 'postgres' : 'sqlite';
   const id = snapshotId(now);
   const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'backup');
   try {
@@ -144,8 +189,32 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
     const out: ManifestDataSet[] = [];
     let addedChunks = 0;
     let addedBytes = 0;
+    /** Names, seals and uploads a chunk unless the repository holds it already; returns its name. */
+    const store = async (plain: Buffer): Promise<string> => {
+      const name = keys.chunkName(plain);
+      if (!known.has(name)) {
+        const sealed = keys.sealChunk(name, plain);
+        await repository.put(chunkPath(name), sealed);
+        known.add(name);
+        addedChunks += 1;
+        addedBytes += sealed.length;
+      }
+      return name;
+    };
     for (const ref of dataSets) {
-      const label = ref.kind === 'tenant' ? `tenant ${ref.id}` : ref.kind;
+      const label = labelOf(ref);
+      if (ref.engine === 'postgres') {
+        const chunks: string[] = [];
+        // Progress by tables: how many bytes a schema's rows make is known only at the end.
+        const exported = await exportPgSchema(
+          ref.pool,
+          ref.schema,
+          async (plain) => void chunks.push(await store(plain)),
+          { chunkBytes: deps.chunkBytes, boundaryKey: boundaryKeyOf(keys), onTable: (tables, total) => deps.progress?.({ phase: 'copy', dataSet: label, done: tables, total }) },
+        );
+        out.push({ kind: ref.kind, id: ref.id, format: pgRowsFormat, bytes: exported.bytes, chunkBytes: deps.chunkBytes, sha256: exported.sha256, chunks, counts: exported.counts, migrations: exported.migrations });
+        continue;
+      }
       const copy = join(scratch, `${ref.kind}-${ref.id}.db`);
       deps.progress?.({ phase: 'copy', dataSet: label, done: 0, total: 1 });
       await copySqliteDatabase(ref.file, copy);
@@ -161,30 +230,37 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
           const read = readSync(fd, buffer, 0, chunkBytes, offset);
           const plain = buffer.subarray(0, read);
           whole.update(plain);
-          const name = keys.chunkName(plain);
-          chunks.push(name);
-          if (!known.has(name)) {
-            const sealed = keys.sealChunk(name, plain);
-            await repository.put(chunkPath(name), sealed);
-            known.add(name);
-            addedChunks += 1;
-            addedBytes += sealed.length;
-          }
+          chunks.push(await store(plain));
           deps.progress?.({ phase: 'upload', dataSet: label, done: Math.min(size, offset + read), total: size });
         }
       } finally {
         closeSync(fd);
       }
-      out.push({ kind: ref.kind, id: ref.id, bytes: size, chunkBytes, sha256: whole.digest('hex'), chunks, counts: tableCounts(copy) });
+      out.push({ kind: ref.kind, id: ref.id, format: 'sqlite-file/1', bytes: size, chunkBytes, sha256: whole.digest('hex'), chunks, counts: tableCounts(copy) });
       rmSync(copy, { force: true });
     }
-    const manifest: Manifest = { format: 'tresor-backup-manifest/1', id, takenAt: now, engine: 'sqlite', tresorVersion: deps.tresorVersion, keyId: keys.keyId, dataSets: out, added: { chunks: addedChunks, bytes: addedBytes } };
+    const manifest: Manifest = { format: 'tresor-backup-manifest/1', id, takenAt: now, engine, tresorVersion: deps.tresorVersion, keyId: keys.keyId, dataSets: out, added: { chunks: addedChunks, bytes: addedBytes } };
     // Last: the snapshot exists from here on.
     await repository.put(manifestPath(id), keys.sealManifest(id, Buffer.from(JSON.stringify(manifest), 'utf8')));
     return manifest;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * The PostgreSQL data sets of a deployment: the platform's, the key store's and each of these
+ * tenants' schemas (pass the operators' realm among them to include it).
+ */
+export function pgDataSetsOf(storage: Storage, tenantIds: readonly string[]): PgDataSetRef[] {
+  const postgres = storage.postgres;
+  if (storage.engine !== 'postgres' || postgres === undefined) throw new TypeError('pgDataSetsOf: the storage is not on PostgreSQL');
+  const { pool, schemaPrefix } = postgres;
+  return [
+    { engine: 'postgres', kind: 'platform', id: 'platform', pool, schema: `${schemaPrefix}_platform` },
+    { engine: 'postgres', kind: 'keys', id: 'keys', pool, schema: `${schemaPrefix}_keys` },
+    ...tenantIds.map((id) => ({ engine: 'postgres' as const, kind: 'tenant' as const, id, pool, schema: storage.describeTenant(id) })),
+  ];
 }
 
 export async function readManifest(repository: Repository, keys: BackupKeys, id: string): Promise<Manifest> {
@@ -214,12 +290,26 @@ export function fileOf(dataDir: string, kind: DataSetKind, id: string): string {
   return kind === 'tenant' ? join(dataDir, 'tenants', `${id}.db`) : join(dataDir, `${kind}.db`);
 }
 
+/** A chunk of a snapshot, checked twice: its seal (AES-GCM, bound to its name) and its name (the keyed hash of what it opened to). */
+async function fetchChunk(deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, name: string): Promise<Buffer> {
+  let sealed: Buffer;
+  try {
+    sealed = await deps.repository.get(chunkPath(name));
+  } catch (error) {
+    if (error instanceof BackupError && error.code === 'object-missing') throw new BackupError('object-missing', `snapshot ${manifest.id}: chunk ${name} of ${label} is missing from ${deps.repository.display}`, { status: 500, expose: true });
+    throw error;
+  }
+  const plain = deps.keys.openChunk(name, sealed);
+  if (deps.keys.chunkName(plain) !== name) throw new BackupError('object-corrupt', `snapshot ${manifest.id}: chunk ${name} of ${label} does not hold what its name says`, { status: 500, expose: true });
+  return plain;
+}
+
 /**
- * Rebuilds data sets of a snapshot as files under `targetDir` (same layout as a data
+ * Rebuilds SQLite data sets of a snapshot as files under `targetDir` (same layout as a data
  * directory). Every chunk is checked twice — its seal (AES-GCM, bound to its name) and its name
  * (the keyed hash of what it opened to) — and every file against its SHA-256 before it takes its
  * final name: a damaged backup fails with the chunk or file named, and leaves no file behind
- * that looks restored.
+ * that looks restored. A PostgreSQL data set among the selected ones is refused (restorePgDataSet).
  */
 export async function restoreFiles(
   deps: { repository: Repository; keys: BackupKeys; progress?: Progress },
@@ -227,26 +317,21 @@ export async function restoreFiles(
   targetDir: string,
   select: (d: ManifestDataSet) => boolean = () => true,
 ): Promise<Array<{ dataSet: ManifestDataSet; file: string }>> {
+  const selected = manifest.dataSets.filter(select);
+  const pg = selected.find((d) => formatOf(d) !== 'sqlite-file/1');
+  if (pg !== undefined) throw new BackupError('restore-refused', `snapshot ${manifest.id}: ${labelOf(pg)} is a PostgreSQL data set; it is restored into a PostgreSQL schema, not a file`, { status: 409, expose: true });
   const restored: Array<{ dataSet: ManifestDataSet; file: string }> = [];
-  for (const dataSet of manifest.dataSets.filter(select)) {
+  for (const dataSet of selected) {
     const file = fileOf(targetDir, dataSet.kind, dataSet.id);
     const partial = `${file}.restoring`;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const label = dataSet.kind === 'tenant' ? `tenant ${dataSet.id}` : dataSet.kind;
+    const label = labelOf(dataSet);
     const fd = openSync(partial, 'w', 0o600);
     const whole = createHash('sha256');
     let written = 0;
     try {
       for (const name of dataSet.chunks) {
-        let sealed: Buffer;
-        try {
-          sealed = await deps.repository.get(chunkPath(name));
-        } catch (error) {
-          if (error instanceof BackupError && error.code === 'object-missing') throw new BackupError('object-missing', `snapshot ${manifest.id}: chunk ${name} of ${label} is missing from ${deps.repository.display}`, { status: 500, expose: true });
-          throw error;
-        }
-        const plain = deps.keys.openChunk(name, sealed);
-        if (deps.keys.chunkName(plain) !== name) throw new BackupError('object-corrupt', `snapshot ${manifest.id}: chunk ${name} of ${label} does not hold what its name says`, { status: 500, expose: true });
+        const plain = await fetchChunk(deps, manifest, label, name);
         writeSync(fd, plain);
         whole.update(plain);
         written += plain.length;
@@ -269,6 +354,49 @@ export async function restoreFiles(
   return restored;
 }
 
+/** What restoring a PostgreSQL data set needs besides the repository: the migrations of each kind of data set (`storage.postgres.migrations`). */
+export interface PgRestoreDeps {
+  readonly repository: Repository;
+  readonly keys: BackupKeys;
+  readonly migrations: StorageMigrations;
+  readonly progress?: Progress;
+  /** Clock for the `applied_at` of upgrade migrations. */
+  readonly now?: () => number;
+}
+
+/**
+ * Rebuilds one PostgreSQL data set of a snapshot as the new schema `targetSchema` (which must not
+ * exist), in one transaction: every chunk checked like restoreFiles does (seal, name), the whole
+ * stream against its size and SHA-256, each table's rows against the manifest's count, all
+ * before the commit — a damaged backup leaves no schema behind. A snapshot of an older version
+ * is upgraded by the code's later migrations (pg-dataset.ts importPgSchema). Putting the result
+ * in the place of a live schema is swapPgSchema's work.
+ */
+export async function restorePgDataSet(deps: PgRestoreDeps, manifest: Manifest, dataSet: ManifestDataSet, pool: pg.Pool, targetSchema: string): Promise<PgImport> {
+  const label = labelOf(dataSet);
+  if (formatOf(dataSet) !== pgRowsFormat) throw new BackupError('restore-refused', `snapshot ${manifest.id}: ${label} is a SQLite data set; it is restored as a file (restoreFiles)`, { status: 409, expose: true });
+  async function* stream(): AsyncGenerator<Buffer> {
+    const whole = createHash('sha256');
+    let read = 0;
+    for (const name of dataSet.chunks) {
+      const plain = await fetchChunk(deps, manifest, label, name);
+      whole.update(plain);
+      read += plain.length;
+      deps.progress?.({ phase: 'download', dataSet: label, done: read, total: dataSet.bytes });
+      yield plain;
+    }
+    if (read !== dataSet.bytes || whole.digest('hex') !== dataSet.sha256) {
+      throw new BackupError('object-corrupt', `snapshot ${manifest.id}: ${label} does not match its manifest after restoring (size or SHA-256)`, { status: 500, expose: true });
+    }
+  }
+  return importPgSchema(pool, targetSchema, stream(), deps.migrations[dataSet.kind], {
+    expectedCounts: dataSet.counts,
+    expectedMigrations: dataSet.migrations ?? [],
+    label: `snapshot ${manifest.id}: ${label}`,
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
+}
+
 export interface VerifyReport {
   readonly id: string;
   readonly dataSets: number;
@@ -276,33 +404,79 @@ export interface VerifyReport {
   readonly seconds: number;
 }
 
+export interface VerifyDeps {
+  readonly repository: Repository;
+  readonly keys: BackupKeys;
+  readonly progress?: Progress;
+  readonly scratchParent?: string;
+  /**
+   * More checks of each restored tenant data set (the service verifies its audit trail up to the
+   * snapshot's end); throws a BackupError to fail the verify.
+   */
+  readonly checkTenant?: (db: SqlExecutor, tenantId: string, label: string) => Promise<void>;
+  /** For snapshots of PostgreSQL data sets: where to rebuild them (`storage.postgres`). */
+  readonly postgres?: { readonly pool: pg.Pool; readonly schemaPrefix: string; readonly migrations: StorageMigrations };
+}
+
+/** SQLite's own check and the manifest's row counts, on a restored copy. */
+export function checkSqliteCopy(file: string, counts: Readonly<Record<string, number>>, label: string): void {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const result = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
+    if (result.length !== 1 || result[0]?.integrity_check !== 'ok') throw new BackupError('object-corrupt', `${label} fails SQLite's integrity check`, { status: 500, expose: true });
+  } finally {
+    db.close();
+  }
+  const actual = tableCounts(file);
+  for (const [table, count] of Object.entries(counts)) {
+    if (actual[table] !== count) throw new BackupError('object-corrupt', `${label} table ${table} has ${actual[table] ?? 0} rows, the manifest says ${count}`, { status: 500, expose: true });
+  }
+}
+
 /**
- * Verifies a snapshot end to end: restores every data set into a scratch directory (all chunk
- * and file checks of `restoreFiles`), runs SQLite's `integrity_check` on each file, and compares
- * each table's row count with the manifest's.
+ * Verifies a snapshot end to end. SQLite data sets: restores each into a scratch directory (all
+ * chunk and file checks of `restoreFiles`), runs SQLite's `integrity_check` on each file, and
+ * compares each table's row count with the manifest's. PostgreSQL data sets: rebuilds each into
+ * a scratch schema `<prefix>_verify_<hex>` (all checks of `restorePgDataSet`: seals, names, the
+ * stream's SHA-256, every table's count, the migrations applying), and always drops it again.
  */
-export async function verifySnapshot(deps: { repository: Repository; keys: BackupKeys; progress?: Progress; scratchParent?: string }, id: string): Promise<VerifyReport> {
+export async function verifySnapshot(deps: VerifyDeps, id: string): Promise<VerifyReport> {
   const started = performance.now();
   const manifest = await readManifest(deps.repository, deps.keys, id);
+  const pgDataSets = manifest.dataSets.filter((d) => formatOf(d) === pgRowsFormat);
+  const postgres = deps.postgres;
+  if (pgDataSets.length > 0 && postgres === undefined) {
+    throw new BackupError('restore-refused', `snapshot ${id} holds PostgreSQL data sets: verifying it needs a PostgreSQL storage to rebuild them in`, { status: 409, expose: true });
+  }
   const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'verify');
   try {
-    const restored = await restoreFiles(deps, manifest, scratch);
+    const restored = await restoreFiles(deps, manifest, scratch, (d) => formatOf(d) === 'sqlite-file/1');
     for (const { dataSet, file } of restored) {
-      const label = dataSet.kind === 'tenant' ? `tenant ${dataSet.id}` : dataSet.kind;
+      const label = labelOf(dataSet);
       deps.progress?.({ phase: 'check', dataSet: label, done: 0, total: 1 });
-      const db = new Database(file, { readonly: true, fileMustExist: true });
-      try {
-        const result = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
-        if (result.length !== 1 || result[0]?.integrity_check !== 'ok') throw new BackupError('object-corrupt', `snapshot ${id}: ${label} fails SQLite's integrity check`, { status: 500, expose: true });
-      } finally {
-        db.close();
-      }
-      const counts = tableCounts(file);
-      for (const [table, count] of Object.entries(dataSet.counts)) {
-        if (counts[table] !== count) throw new BackupError('object-corrupt', `snapshot ${id}: ${label} table ${table} has ${counts[table] ?? 0} rows, the manifest says ${count}`, { status: 500, expose: true });
+      checkSqliteCopy(file, dataSet.counts, `snapshot ${id}: ${label}`);
+      if (dataSet.kind === 'tenant' && deps.checkTenant !== undefined) {
+        const db = openSqliteDatabase(file);
+        try {
+          await deps.checkTenant(db, dataSet.id, `snapshot ${id}: ${label}`);
+        } finally {
+          await db.close();
+        }
       }
     }
-    return { id, dataSets: restored.length, bytes: restored.reduce((n, r) => n + r.dataSet.bytes, 0), seconds: (performance.now() - started) / 1000 };
+    if (postgres !== undefined) {
+      for (const dataSet of pgDataSets) {
+        const schema = `${postgres.schemaPrefix}_verify_${randomBytes(6).toString('hex')}`;
+        try {
+          await restorePgDataSet({ ...deps, migrations: postgres.migrations }, manifest, dataSet, postgres.pool, schema);
+          if (dataSet.kind === 'tenant' && deps.checkTenant !== undefined) await deps.checkTenant(openPostgresDatabase(postgres.pool, schema), dataSet.id, `snapshot ${id}: ${labelOf(dataSet)}`);
+        } finally {
+          // The import rolls back on failure; this drops a verified copy (and anything left otherwise).
+          await dropPgSchema(postgres.pool, schema);
+        }
+      }
+    }
+    return { id, dataSets: restored.length + pgDataSets.length, bytes: manifest.dataSets.reduce((n, d) => n + d.bytes, 0), seconds: (performance.now() - started) / 1000 };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -22,6 +22,18 @@ export interface Storage {
   tenant(tenantId: string, options?: { create?: boolean }): Promise<SqlDatabase>;
   /** Where the tenant's data set is, for operators: a file path or a schema name. */
   describeTenant(tenantId: string): string;
+  /**
+   * Swaps the tenant's data set for another (a restore into the running system): requests
+   * arriving meanwhile wait, the open handle is closed once its queued writes are done, `install`
+   * puts the new data set in place (`target`: the file, or the schema name), and every caller —
+   * those holding the old handle too — goes on against the new one. Other tenants are untouched.
+   */
+  replaceTenant(tenantId: string, install: (target: string) => Promise<void>): Promise<void>;
+  /**
+   * PostgreSQL only: the shared pool, the schema prefix, and the migrations every data set gets —
+   * for schema-level work such as snapshots, which read and rebuild whole schemas (backup/pg-dataset.ts).
+   */
+  readonly postgres?: { readonly pool: pg.Pool; readonly schemaPrefix: string; readonly migrations: StorageMigrations };
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -45,25 +57,98 @@ function assertTenantId(tenantId: string): void {
 
 /**
  * Opens each tenant's data set once per process and hands every caller the same handle; a
- * failed open is forgotten so the next request tries again.
+ * failed open is forgotten so the next request tries again. With `swappable` (SQLite, where a
+ * handle is bound to a file) the handle can be swapped under its holders (`replace`).
  */
-function memoisedOpener(openOne: (tenantId: string, create: boolean) => Promise<SqlDatabase>) {
+function memoisedOpener(openOne: (tenantId: string, create: boolean) => Promise<SqlDatabase>, swappable: boolean) {
   const open = new Map<string, Promise<SqlDatabase>>();
+  const swaps = new Map<string, SwappableDatabase>();
   return {
     tenant(tenantId: string, options: { create?: boolean } = {}): Promise<SqlDatabase> {
       assertTenantId(tenantId);
       let db = open.get(tenantId);
       if (db === undefined) {
-        db = openOne(tenantId, options.create === true);
+        db = openOne(tenantId, options.create === true).then((handle) => {
+          if (!swappable) return handle;
+          const wrapped = swappableDatabase(handle);
+          swaps.set(tenantId, wrapped);
+          return wrapped;
+        });
         db.catch(() => open.delete(tenantId));
         open.set(tenantId, db);
       }
       return db;
     },
+    async replace(tenantId: string, install: () => Promise<void>): Promise<void> {
+      assertTenantId(tenantId);
+      const current = await open.get(tenantId)?.catch(() => undefined);
+      const wrapped = swaps.get(tenantId);
+      if (current === undefined || wrapped === undefined) {
+        // Not open in this process: nothing holds the old data set.
+        await install();
+        return;
+      }
+      await wrapped.swap(install, () => openOne(tenantId, false));
+    },
     async closeAll(): Promise<void> {
       for (const handle of await Promise.allSettled(open.values())) if (handle.status === 'fulfilled') await handle.value.close();
     },
   };
+}
+
+interface SwappableDatabase extends SqlDatabase {
+  /**
+   * Holds new calls, closes the current handle (its queued writes finish first), runs `install`,
+   * and opens the data set again — also when `install` failed, so the tenant stays served.
+   */
+  swap(install: () => Promise<void>, reopen: () => Promise<SqlDatabase>): Promise<void>;
+}
+
+/**
+ * A handle whose underlying database can be exchanged: calls made while a swap runs wait for it
+ * and then go to the new database. Outside a swap a call costs one extra function call.
+ */
+function swappableDatabase(initial: SqlDatabase): SwappableDatabase {
+  let current = initial;
+  let swapping: Promise<void> | undefined;
+  // Bumped at each swap so that data_version never repeats across two files.
+  let generation = 0;
+  const ready = async () => {
+    while (swapping !== undefined) await swapping;
+  };
+  return {
+    get dialect() {
+      return current.dialect;
+    },
+    table: (name) => current.table(name),
+    query: (sql, params) => (swapping === undefined ? current.query(sql, params) : ready().then(() => current.query(sql, params))),
+    execute: (sql, params) => (swapping === undefined ? current.execute(sql, params) : ready().then(() => current.execute(sql, params))),
+    transaction: (fn) => (swapping === undefined ? current.transaction(fn) : ready().then(() => current.transaction(fn))),
+    afterCommit: (fn) => current.afterCommit(fn),
+    dataVersion: () => {
+      const version = current.dataVersion();
+      return version === undefined ? undefined : generation * 2 ** 32 + version;
+    },
+    scrub: () => ready().then(() => current.scrub()),
+    close: () => ready().then(() => current.close()),
+    async swap(install, reopen) {
+      await ready();
+      let done!: () => void;
+      swapping = new Promise<void>((resolve) => (done = resolve));
+      try {
+        await current.close();
+        try {
+          await install();
+        } finally {
+          current = await reopen();
+          generation += 1;
+        }
+      } finally {
+        swapping = undefined;
+        done();
+      }
+    },
+  } as SwappableDatabase;
 }
 
 const missing = (tenantId: string) => new StorageError('dataset-missing', `no data set for tenant ${tenantId}`, { status: 404 });
@@ -87,7 +172,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
     const handle = openSqliteDatabase(file, config.sqlite);
     await migrate(handle, migrations.tenant, `tenant ${tenantId}`, now);
     return handle;
-  });
+  }, true);
 
   return {
     engine: 'sqlite',
@@ -95,6 +180,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
     keys,
     describeTenant: fileOf,
     tenant: tenants.tenant,
+    replaceTenant: (tenantId, install) => tenants.replace(tenantId, () => install(fileOf(tenantId))),
     async ping() {
       await platform.query('SELECT 1 AS ok');
     },
@@ -139,14 +225,18 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
     const handle = openPostgresDatabase(pool, schema);
     await migrate(handle, migrations.tenant, schema, now);
     return handle;
-  });
+  }, false);
 
   return {
     engine: 'postgres',
     platform,
     keys,
+    postgres: { pool, schemaPrefix, migrations },
     describeTenant: schemaOf,
     tenant: tenants.tenant,
+    // A schema is swapped by renaming inside one transaction (install does it): handles address
+    // tables by schema name, so they reach the new data set at once.
+    replaceTenant: (tenantId, install) => install(schemaOf(tenantId)),
     async ping() {
       await platform.query('SELECT 1 AS ok');
     },
