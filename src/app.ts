@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -10,7 +11,7 @@ import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAut
 import { accountAdminMigrations, adminRoutes, createOutboxNotifier, createPasswordResets, type Notifier, type Outbox, type PasswordResets } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { openStorage, sqliteDefaults, type Storage } from './platform/db/index.js';
+import { openStorage, sqliteDefaults, type Storage, type StorageMigrations } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
 import {
   fromFrameworkError,
@@ -30,6 +31,9 @@ import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.
 import { periodic } from './platform/periodic.js';
 import { accountPages, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
+import { createBackups, pgDataSetsOf, type Backups, type DataSetRef } from './backup/index.js';
+import { backupRoutes } from './backup/routes.js';
+import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -49,6 +53,8 @@ export interface AppOverrides {
   readonly rotationCheckMs?: number;
   /** How messages reach people (password reset, invitation): a mail relay; default the outbox (notifier.ts). */
   readonly notifier?: Notifier;
+  /** Tests run the backup schedule in milliseconds; default from backup.everyMinutes and backup.drillEveryHours. */
+  readonly backupSchedule?: ScheduleTiming;
 }
 
 export interface Tresor extends Core {
@@ -89,13 +95,22 @@ export interface Core {
   readonly consents: Consents;
   /** Each tenant's authorization server (oauth/provider.ts). */
   readonly oauth: OAuthServer;
+  /** Encrypted backups: snapshots, retention, verify and drills, restores (backup/service.ts). */
+  readonly backups: Backups;
 }
 
 /**
  * The services without HTTP: what the admin CLI needs, and what the server builds on. (The
  * FHIR validator compiles lazily, so building records costs admin commands nothing.)
  */
-export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier'> = {}): Promise<Core> {
+/** Every data set's migrations, in order (also what a restored PostgreSQL snapshot is upgraded with). */
+const storageMigrations: StorageMigrations = {
+  platform: [...tenantsMigrations, ...identityMigrations],
+  keys: [...keysMigrations, ...rotationMigrations],
+  tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations],
+};
+
+export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier'> & { readonly log?: Logger } = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
   // The master key first: a missing or unsafe key refuses the start before anything is opened.
   const provider =
@@ -105,7 +120,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     config.storage.engine === 'sqlite'
       ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite } }
       : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
-    { platform: [...tenantsMigrations, ...identityMigrations], keys: [...keysMigrations, ...rotationMigrations], tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations] },
+    storageMigrations,
     () => clock.now().getTime(),
   );
   const keys = createKeys({ db: storage.keys, provider, clock });
@@ -145,11 +160,36 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       proxy: config.server.trustProxy,
     },
   });
+  const records = createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) });
+  const auditRealms = async () => [...(await tenants.list()).map((t) => t.id), operatorRealm];
+  const backups = createBackups({
+    settings: config.backup,
+    dataDir: config.dataDir,
+    storage,
+    migrations: storageMigrations,
+    dataSets: async () => deploymentDataSets(storage, config, await auditRealms()),
+    audit,
+    platformRealm: operatorRealm,
+    clock,
+    tresorVersion: version,
+    ...(overrides.log === undefined ? {} : { log: overrides.log }),
+    // A tenant restored into the running system: its chain gets a signed restore mark, and
+    // erasures the restored data predates are applied again (records and accounts).
+    async afterTenantRestore(tenantId, snapshotId, erased, actor) {
+      await audit.markRestored(tenantId, { snapshotId, actor });
+      const db = await storage.tenant(tenantId);
+      for (const subject of erased) {
+        await records.erase({ tenantId, db }, subject);
+        if (subject.startsWith('Patient/')) await accounts.eraseOfPatient({ tenantId, patient: subject, by: actor });
+      }
+    },
+  });
   return {
     storage,
     keys,
     keyProvider: provider,
-    records: createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) }),
+    records,
+    backups,
     tenants,
     apiKeys: createApiKeys({ db: storage.platform, clock }),
     accounts,
@@ -162,7 +202,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     audit,
     outbox,
     notifier: overrides.notifier ?? outbox,
-    auditRealms: async () => [...(await tenants.list()).map((t) => t.id), operatorRealm],
+    auditRealms,
     rotation: createRotation({
       storage,
       keys,
@@ -173,6 +213,17 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       options: { batchRows: config.keys.rotationBatchRows, ...overrides.rotationOptions },
     }),
   };
+}
+
+/** Every data set of the deployment, for a snapshot: platform, key store, each tenant's (the operators' realm too). */
+function deploymentDataSets(storage: Storage, config: Config, tenantIds: readonly string[]): DataSetRef[] {
+  // PostgreSQL: each schema exported rows-first at one point in time (backup/pg-dataset.ts).
+  if (storage.engine === 'postgres') return pgDataSetsOf(storage, tenantIds);
+  return [
+    { kind: 'platform', id: 'platform', file: join(config.dataDir, 'platform.db') },
+    { kind: 'keys', id: 'keys', file: join(config.dataDir, 'keys.db') },
+    ...tenantIds.map((id) => ({ kind: 'tenant' as const, id, file: storage.describeTenant(id) })),
+  ];
 }
 
 /** Where clients reach this server: `server.publicUrl`, else this machine on the configured port. */
@@ -207,6 +258,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const logger = pino({ level: config.log.level, base: { service: 'tresor' } }, (overrides.logDestination ?? process.stdout) as pino.DestinationStream);
   const core = await buildCore(config, {
     ...overrides,
+    log: logger,
     rotationReport: (event) => {
       const fields = rotationLogFields(event);
       if (event.event === 'rotation.integrity-failed') logger.error(fields, 'stored data failed its integrity check during key rotation');
@@ -290,6 +342,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets, realm: platformRealm }), { prefix: '/platform' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
   await http.register(operatorRoutes({ authenticator, tenants, audit }), { prefix: '/platform' });
+  await http.register(backupRoutes({ authenticator, backups: core.backups, audit, tenants }), { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -342,6 +395,23 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     90_000,
   );
 
+  // Backups (issue #7): a snapshot every backup.everyMinutes, retention and prune after each, a
+  // restore drill every backup.drillEveryHours; RTO and RPO as measured in /metrics.
+  const backupJobs =
+    core.backups.configured && config.backup.schedule
+      ? scheduleBackups(
+          core.backups,
+          overrides.backupSchedule ?? { everyMs: config.backup.everyMinutes * 60_000, drillEveryMs: config.backup.drillEveryHours * 3_600_000, firstAfterMs: 60_000 },
+          logger,
+          () => clock.now().getTime(),
+        )
+      : undefined;
+  if (core.backups.configured) registerBackupMetrics(metrics.registry, core.backups, () => clock.now().getTime());
+  // On SQLite the server holds each tenant's file open: the CLI must not swap one under it (it
+  // reads this file and sends the operator to the API instead).
+  const pidFile = storage.engine === 'sqlite' ? join(config.dataDir, 'server.pid') : undefined;
+  if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000);
 
@@ -352,6 +422,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     tls,
     passwordResets,
     async close() {
+      await backupJobs?.stop();
       await rotationWorker.stop();
       await http.close();
       await shipping?.stop();
@@ -361,6 +432,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await oauthSweep.stop();
       await audit.close();
       await storage.close();
+      if (pidFile !== undefined) rmSync(pidFile, { force: true });
     },
   };
 }

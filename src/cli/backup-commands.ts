@@ -1,10 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Actor } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import type { Core } from '../app.js';
-import { BackupError, listSnapshotIds, loadBackupKey, openRepository, readManifest, restoreFiles, takeSnapshot, verifySnapshot, type BackupKeys, type DataSetRef, type Progress, type Repository } from '../backup/index.js';
-import { operatorRealm } from '../identity/index.js';
-import { version } from '../version.js';
+import { BackupError, type Progress } from '../backup/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 
@@ -36,34 +36,26 @@ function progressOf(io: CliIo): Progress & { end(): void } {
   return report;
 }
 
-/** The repository: `--repository`, else `backup.repository`; credentials stay out of every message. */
-async function repositoryOf(config: Config, values: Values): Promise<Repository> {
-  const location = typeof values['repository'] === 'string' ? values['repository'] : config.backup.repository;
-  if (location === undefined) throw new UsageError('no repository: pass --repository DIR|sftp://user@host:port/path, or set backup.repository (TRESOR_BACKUP_REPOSITORY)');
-  const { privateKeyFile, hostKeySha256 } = config.backup.sftp;
-  return openRepository(location, privateKeyFile !== undefined && hostKeySha256 !== undefined ? { sftp: { privateKeyFile, hostKeySha256 } } : {});
-}
+/** Who ran the command, for the audit trail: the operating-system account on this host (the CLI on the host may do what a backup operator may). */
+const cliActor = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'backup-operator', client: 'tresor-cli' });
 
-function keysOf(config: Config, create: boolean): BackupKeys {
-  return loadBackupKey(config.backup.key !== undefined ? { env: config.backup.key } : { file: config.backup.keyFile ?? join(config.dataDir, 'backup-key.json') }, { create });
-}
-
-/** Every data set of this deployment (SQLite): platform, key store, each tenant's, the operators'. */
-async function dataSetsOf(core: Core, config: Config): Promise<DataSetRef[]> {
-  if (core.storage.engine !== 'sqlite') {
-    throw new UsageError('snapshots of PostgreSQL data sets are not built yet (issue #7 is in progress); back PostgreSQL up with its own tools (pg_dump, pgBackRest) meanwhile');
+/** A SQLite server running on this data directory (its pid file, and the process alive). */
+function runningServer(dataDir: string): number | undefined {
+  const file = join(dataDir, 'server.pid');
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
   }
-  const tenants = [...(await core.tenants.list()).map((t) => t.id), operatorRealm];
-  return [
-    { kind: 'platform', id: 'platform', file: join(config.dataDir, 'platform.db') },
-    { kind: 'keys', id: 'keys', file: join(config.dataDir, 'keys.db') },
-    ...tenants.map((id) => ({ kind: 'tenant' as const, id, file: core.storage.describeTenant(id) })),
-  ];
 }
 
 /**
- * `tresor backup …`: `generate-key`, `run`, `list`, `verify [--snapshot S | --all]`,
- * `restore --snapshot S [--tenant T] --to DIR`.
+ * `tresor backup …`: `generate-key` (in run-cli.ts), `run`, `list`, `verify [--snapshot S | --all]`,
+ * `restore --snapshot S [--tenant T] [--to DIR]`, `prune`, `drill`.
  */
 export async function backupCommand(io: CliIo, core: Core, config: Config, sub: string | undefined, values: Values): Promise<number | void> {
   try {
@@ -79,71 +71,84 @@ export async function backupCommand(io: CliIo, core: Core, config: Config, sub: 
 }
 
 async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: string | undefined, values: Values): Promise<number | void> {
+  const { backups } = core;
+  if (config.backup.repository === undefined) throw new UsageError('no repository: pass --repository DIR|sftp://user@host:port/path, or set backup.repository (TRESOR_BACKUP_REPOSITORY)');
+  const actor = cliActor();
+  const snapshotArg = typeof values['snapshot'] === 'string' ? values['snapshot'] : undefined;
   if (sub === 'run') {
-    const repository = await repositoryOf(config, values);
-    try {
-      const progress = progressOf(io);
-      const manifest = await takeSnapshot({ repository, keys: keysOf(config, true), tresorVersion: version, chunkBytes: config.backup.chunkKiB * 1024, progress, scratchParent: config.dataDir }, await dataSetsOf(core, config), Date.now());
-      progress.end();
-      const bytes = manifest.dataSets.reduce((n, d) => n + d.bytes, 0);
-      io.stdout(`snapshot ${manifest.id} of ${manifest.dataSets.length} data sets (${mib(bytes)}) in ${repository.display}: ${number.format(manifest.added.chunks)} new chunks, ${mib(manifest.added.bytes)} stored`);
-      io.stdout(manifest.id); // last line of stdout: the snapshot id
-    } finally {
-      await repository.close();
-    }
+    const progress = progressOf(io);
+    const report = await backups.run({ progress, actor, reason: 'manual' });
+    progress.end();
+    const { manifest } = report;
+    const bytes = manifest.dataSets.reduce((n, d) => n + d.bytes, 0);
+    io.stdout(`snapshot ${manifest.id} of ${manifest.dataSets.length} data sets (${mib(bytes)}): ${number.format(manifest.added.chunks)} new chunks, ${mib(manifest.added.bytes)} stored; ${report.tombstones.total} tombstones (${report.tombstones.added} new)`);
+    if (report.pruned !== undefined) io.stdout(`retention: kept ${report.retention?.keep.length ?? 0} snapshots, deleted ${report.pruned.snapshots} and ${number.format(report.pruned.chunks)} unreferenced chunks`);
+    else if (report.maintenanceSkipped !== undefined) io.stdout(`retention and prune skipped this time: ${report.maintenanceSkipped}`);
+    io.stdout(manifest.id); // last line of stdout: the snapshot id
     return;
   }
-  const repository = await repositoryOf(config, values);
-  try {
-    const keys = keysOf(config, false);
-    const ids = await listSnapshotIds(repository);
-    const snapshotArg = typeof values['snapshot'] === 'string' ? values['snapshot'] : undefined;
-    if (sub === 'list') {
-      for (const id of ids) {
-        const m = await readManifest(repository, keys, id);
-        const bytes = m.dataSets.reduce((n, d) => n + d.bytes, 0);
-        io.stdout(`${m.id}\t${new Date(m.takenAt).toISOString()}\t${m.dataSets.length} data sets\t${mib(bytes)}\tadded ${mib(m.added.bytes)}\tTresor ${m.tresorVersion}`);
-      }
-      if (ids.length === 0) io.stderr(`no snapshots in ${repository.display}`);
-      return;
+  if (sub === 'list') {
+    const summaries = await backups.list();
+    for (const { manifest: m, verified } of summaries) {
+      const bytes = m.dataSets.reduce((n, d) => n + d.bytes, 0);
+      io.stdout(`${m.id}\t${new Date(m.takenAt).toISOString()}\t${m.dataSets.length} data sets\t${mib(bytes)}\tadded ${mib(m.added.bytes)}\t${verified === undefined ? 'not verified' : `verified ${new Date(verified.verifiedAt).toISOString()} (${verified.seconds.toFixed(1)} s)`}\tTresor ${m.tresorVersion}`);
     }
-    if (sub === 'verify') {
-      const targets = values['all'] === true ? ids : [snapshotArg ?? ids.at(-1)];
-      if (targets.length === 0 || targets[0] === undefined) throw new UsageError(`no snapshots in ${repository.display} to verify`);
-      let failed = 0;
-      for (const id of targets as string[]) {
-        const progress = progressOf(io);
-        try {
-          const report = await verifySnapshot({ repository, keys, progress, scratchParent: config.dataDir }, id);
-          progress.end();
-          io.stdout(`snapshot ${id}: verified — ${report.dataSets} data sets, ${mib(report.bytes)} restored and checked in ${report.seconds.toFixed(1)} s`);
-        } catch (error) {
-          progress.end();
-          failed += 1;
-          io.stdout(`snapshot ${id}: FAILED — ${(error as Error).message}`);
-        }
-      }
-      return failed > 0 ? 1 : 0;
-    }
-    if (sub === 'restore') {
-      const id = snapshotArg ?? (() => { throw new UsageError('restore needs --snapshot <id> (tresor backup list shows them)'); })();
-      const to = typeof values['to'] === 'string' ? resolve(values['to']) : undefined;
-      // In place (an atomic swap into the running system) comes with the rest of issue #7.
-      if (to === undefined) throw new UsageError('restore needs --to DIR (a new, empty directory; restoring into the running system is not built yet)');
-      if (to === resolve(config.dataDir)) throw new UsageError('--to is the live data directory: restore into a new, empty directory');
-      if (existsSync(to) && readdirSync(to).length > 0) throw new UsageError(`--to ${to} is not empty: restore into a new, empty directory`);
-      const tenant = typeof values['tenant'] === 'string' ? values['tenant'] : undefined;
-      const manifest = await readManifest(repository, keys, id);
-      if (tenant !== undefined && !manifest.dataSets.some((d) => d.kind === 'tenant' && d.id === tenant)) throw new UsageError(`snapshot ${id} has no tenant ${tenant}`);
+    if (summaries.length === 0) io.stderr(`no snapshots in ${config.backup.repository}`);
+    return;
+  }
+  if (sub === 'verify') {
+    const targets = values['all'] === true ? (await backups.list()).map((s) => s.manifest.id) : [snapshotArg];
+    if (values['all'] === true && targets.length === 0) throw new UsageError('no snapshots to verify');
+    let failed = 0;
+    for (const id of targets) {
       const progress = progressOf(io);
-      const restored = await restoreFiles({ repository, keys, progress }, manifest, to, (d) => tenant === undefined || (d.kind === 'tenant' && d.id === tenant));
+      try {
+        const report = await backups.verify(id, { progress, actor });
+        progress.end();
+        io.stdout(`snapshot ${report.id}: verified — ${report.dataSets} data sets, ${mib(report.bytes)} restored and checked in ${report.seconds.toFixed(1)} s`);
+      } catch (error) {
+        progress.end();
+        if (!(error instanceof BackupError)) throw error;
+        failed += 1;
+        io.stdout(`snapshot ${id ?? '(newest)'}: FAILED — ${error.message}`);
+      }
+    }
+    return failed > 0 ? 1 : 0;
+  }
+  if (sub === 'prune') {
+    const { retention, pruned } = await backups.maintain(actor);
+    io.stdout(`retention: kept ${retention.keep.length} snapshots, deleted ${pruned.snapshots} and ${number.format(pruned.chunks)} unreferenced chunks`);
+    return;
+  }
+  if (sub === 'drill') {
+    const report = await backups.drill();
+    io.stdout(`restore drill of ${report.snapshot ?? '-'}: restored and checked in ${report.restoreSeconds?.toFixed(1) ?? '-'} s; newest verified snapshot is ${report.rpoSeconds === undefined ? '-' : `${Math.round(report.rpoSeconds)} s`} old`);
+    return;
+  }
+  if (sub === 'restore') {
+    const id = snapshotArg ?? (() => { throw new UsageError('restore needs --snapshot <id> (tresor backup list shows them)'); })();
+    const tenant = typeof values['tenant'] === 'string' ? values['tenant'] : undefined;
+    const to = typeof values['to'] === 'string' ? resolve(values['to']) : undefined;
+    const progress = progressOf(io);
+    if (to !== undefined) {
+      if (to === resolve(config.dataDir)) throw new UsageError('--to is the live data directory: restore into a new, empty directory (or one tenant in place: --tenant T without --to)');
+      if (existsSync(to) && readdirSync(to).length > 0) throw new UsageError(`--to ${to} is not empty: restore into a new, empty directory`);
+      const result = await backups.restoreTo(id, to, { ...(tenant === undefined ? {} : { tenant }), progress, actor });
       progress.end();
-      io.stdout(`restored ${restored.length} data sets of snapshot ${id} (${new Date(manifest.takenAt).toISOString()}) into ${to}`);
+      io.stdout(`restored ${result.dataSets} data sets of snapshot ${id} (${new Date(result.manifest.takenAt).toISOString()}) into ${to}; ${result.keysDestroyed} key versions destroyed again by tombstones`);
       io.stdout('The master key is not in any backup (it would make backups readable): start on this directory with the same TRESOR_MASTER_KEY or key file.');
       return;
     }
-  } finally {
-    await repository.close();
+    if (tenant === undefined) throw new UsageError('restore needs --tenant T (one tenant, into the running system) or --to DIR (every data set, into a new directory)');
+    // On SQLite a running server holds the tenant's file open: it must make the swap itself.
+    const server = core.storage.engine === 'sqlite' ? runningServer(config.dataDir) : undefined;
+    if (server !== undefined) {
+      throw new UsageError(`a Tresor server (process ${server}) runs on ${config.dataDir}: restore through it (POST /platform/backups/${id}/restore as a backup operator), or stop it first`);
+    }
+    const result = await backups.restoreTenant(id, tenant, { actor, progress });
+    progress.end();
+    io.stdout(`tenant ${tenant} restored to snapshot ${id} (${new Date(result.manifest.takenAt).toISOString()}) in ${result.seconds.toFixed(1)} s; the state before is snapshot ${result.preRestoreSnapshot}; ${result.keysDestroyed} key versions destroyed again by tombstones`);
+    return;
   }
   throw new UsageError(`unknown command: backup ${sub ?? ''}`);
 }

@@ -49,9 +49,10 @@ Usage:
                                             billing, auditor, patient — patient needs --patient; a clinician's
                                             --practitioner defines the patients in their care); prints a
                                             one-time setup token as the last line
-  tresor operator create --email <address>  a platform operator (not in any tenant; always two factors: the
-                                            first sign-in enrols TOTP); prints a one-time setup token as the
-                                            last line, for POST /platform/auth/setup
+  tresor operator create --email <address> [--role operator|backup-operator]
+                                            a platform operator (not in any tenant; always two factors: the
+                                            first sign-in enrols TOTP); backup-operator: backups only; prints
+                                            a one-time setup token as the last line, for POST /platform/auth/setup
   tresor roles [--json]                     the permission matrix: each role's record types, actions, data
                                             classes, reach and capabilities
   tresor audit verify [--tenant <id>]       re-computes each tenant's audit hash chain; reports every edited,
@@ -128,6 +129,8 @@ function configFrom(io: CliIo, values: Record<string, string | boolean | string[
     server['port'] = Number(values['port']);
   }
   if (Object.keys(server).length > 0) overrides['server'] = server;
+  // Every `tresor backup …` command takes --repository (issue #7's contract); it wins over backup.repository.
+  if (typeof values['repository'] === 'string') overrides['backup'] = { repository: values['repository'] };
   const file = typeof values['config'] === 'string' ? values['config'] : io.env['TRESOR_CONFIG'];
   return loadConfig({ file, env: io.env, overrides: overrides as ConfigInput });
 }
@@ -268,8 +271,9 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
     return;
   }
   if (command === 'operator' && sub === 'create') {
-    const { account, setupToken } = await core.accounts.invite({ tenantId: operatorRealm, role: 'operator', email: need(values['email'], '--email'), by: operator() });
-    io.stdout(`created platform operator ${account.id} for ${account.email}; it has no password yet, and must enrol a second factor at its first sign-in.`);
+    const role = typeof values['role'] === 'string' ? values['role'] : 'operator';
+    const { account, setupToken } = await core.accounts.invite({ tenantId: operatorRealm, role, email: need(values['email'], '--email'), by: operator() });
+    io.stdout(`created ${role === 'operator' ? 'platform operator' : role} ${account.id} for ${account.email}; it has no password yet, and must enrol a second factor at its first sign-in.`);
     io.stdout(`Give its owner this one-time setup token (valid ${setupTokenHours} h, works once): POST /platform/auth/setup {"token": "…", "password": "…"}`);
     io.stdout(setupToken); // last line of stdout, by contract
     return;

@@ -42,6 +42,10 @@ export const defaults = {
     keyFile: undefined as string | undefined,
     chunkKiB: 16,
     sftp: { privateKeyFile: undefined as string | undefined, hostKeySha256: undefined as string | undefined },
+    schedule: true,
+    everyMinutes: 15,
+    drillEveryHours: 24,
+    retention: { allForHours: 48, dailyForDays: 30, monthlyForMonths: 13 },
   },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
@@ -178,6 +182,21 @@ const schema = z
         keyFile: z.string().min(1).optional(),
         /** Deduplication unit: smaller stores less per change, larger makes fewer objects. */
         chunkKiB: z.number().int().min(4).max(4096).default(d.backup.chunkKiB),
+        /** The server takes snapshots by itself (when a repository is set); false leaves it to `tresor backup run` (cron). */
+        schedule: z.boolean().default(d.backup.schedule),
+        /** Minutes between scheduled snapshots (SPEC B1: 15). */
+        everyMinutes: z.number().int().min(1).max(1440).default(d.backup.everyMinutes),
+        /** Hours between restore drills: the newest snapshot restored into scratch and checked end to end. */
+        drillEveryHours: z.number().int().min(1).max(720).default(d.backup.drillEveryHours),
+        /** Which snapshots are kept (backup/retention.ts); the newest verified one always is. */
+        retention: z
+          .object({
+            allForHours: z.number().int().min(1).max(8760).default(d.backup.retention.allForHours),
+            dailyForDays: z.number().int().min(1).max(3650).default(d.backup.retention.dailyForDays),
+            monthlyForMonths: z.number().int().min(1).max(1200).default(d.backup.retention.monthlyForMonths),
+          })
+          .strict()
+          .prefault({}),
         sftp: z
           .object({
             /** The SSH private key Tresor signs in with (key authentication only). */
@@ -292,6 +311,12 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_BACKUP_KEY_FILE', 'backup.keyFile', asString],
   ['TRESOR_BACKUP_SFTP_KEY_FILE', 'backup.sftp.privateKeyFile', asString],
   ['TRESOR_BACKUP_SFTP_HOST_KEY', 'backup.sftp.hostKeySha256', asString],
+  ['TRESOR_BACKUP_SCHEDULE', 'backup.schedule', asBoolean],
+  ['TRESOR_BACKUP_EVERY_MINUTES', 'backup.everyMinutes', asNumber],
+  ['TRESOR_BACKUP_DRILL_EVERY_HOURS', 'backup.drillEveryHours', asNumber],
+  ['TRESOR_BACKUP_KEEP_ALL_HOURS', 'backup.retention.allForHours', asNumber],
+  ['TRESOR_BACKUP_KEEP_DAILY_DAYS', 'backup.retention.dailyForDays', asNumber],
+  ['TRESOR_BACKUP_KEEP_MONTHLY_MONTHS', 'backup.retention.monthlyForMonths', asNumber],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
 ];

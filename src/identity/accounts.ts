@@ -37,7 +37,7 @@ import {
 } from './account-store.js';
 import { IdentityError } from './errors.js';
 import { parseRole, personRoles, type PersonRole } from './permissions.js';
-import { operatorRealm } from './realm.js';
+import { operatorRealm, operatorRoles, type OperatorRole } from './realm.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
 import type { PasskeyAssertions } from './passkeys.js';
 import type { LoginThrottle, ThrottleVerdict } from './throttle.js';
@@ -51,7 +51,7 @@ export interface AccountInfo {
   readonly id: string;
   readonly tenantId: string;
   readonly kind: 'staff' | 'patient';
-  readonly role: PersonRole | 'operator';
+  readonly role: PersonRole | OperatorRole;
   readonly email: string;
   readonly patient?: string;
   /** A staff account's own Practitioner resource (a clinician's care relationships follow from it). */
@@ -298,7 +298,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
     async invite({ tenantId, role, email, patient, practitioner, by }) {
       // Platform operators live in their own realm and hold only the operator role (operators.ts).
       if (tenantId !== operatorRealm) parseRole(role, personRoles);
-      else if (role !== 'operator') throw new IdentityError('role-invalid', 'The platform operators\' realm has one role: operator.', { status: 400, expose: true });
+      else if (!(operatorRoles as readonly string[]).includes(role)) throw new IdentityError('role-invalid', `The platform operators' realm has the roles ${operatorRoles.join(' and ')}.`, { status: 400, expose: true });
       checkLinks(role, patient, practitioner);
       const canonical = canonicalEmail(email);
       const db = await storage.tenant(tenantId);

@@ -4,7 +4,7 @@ import type { Accounts } from './accounts.js';
 import type { ApiKeys } from './api-keys.js';
 import { forbidden, IdentityError, unauthenticated } from './errors.js';
 import { isStaff, matrix, parseRole, personRoles, type Principal, type Role } from './permissions.js';
-import { operatorRealm } from './realm.js';
+import { operatorRealm, operatorRoles, type OperatorRole } from './realm.js';
 import type { Sessions } from './sessions.js';
 
 /**
@@ -61,12 +61,13 @@ export interface Authenticator {
    * A platform operator: a live session of the operators' realm (realm.ts) that passed a second
    * factor — always required, whatever any tenant's policy says — with the CSRF token on changes.
    */
-  operator(request: FastifyRequest): Promise<OperatorPrincipal>;
+  operator(request: FastifyRequest, role?: OperatorRole): Promise<OperatorPrincipal>;
 }
 
 export interface OperatorPrincipal {
   readonly kind: 'operator';
   readonly id: string;
+  readonly role: OperatorRole;
   readonly sessionId: string;
 }
 
@@ -94,7 +95,7 @@ export function createAuthenticator({ apiKeys, sessions, accounts, tenants, appT
       return { kind: 'service-account', id: `client:${token.clientId}`, tenantId, role: token.serviceRole, label: `oauth:${token.clientId}`, client: token.clientId, smart };
     }
     const account = await accounts.access(tenantId, token.accountId);
-    if (account === undefined || account.status !== 'active' || account.role === 'operator') throw invalidToken();
+    if (account === undefined || account.status !== 'active' || (operatorRoles as readonly string[]).includes(account.role)) throw invalidToken();
     const role = parseRole(account.role, personRoles);
     // A care-scoped person's token bound to a patient lives only while that patient is in their care (the role caps the token for its whole life).
     if (token.patient !== undefined && matrix[role].scope === 'care' && (account.practitioner === undefined || !(await (appTokens as AppTokens).inCare(tenantId, token.patient, account.practitioner)))) throw invalidToken();
@@ -112,14 +113,16 @@ export function createAuthenticator({ apiKeys, sessions, accounts, tenants, appT
   }
 
   return {
-    async operator(request) {
+    async operator(request, role = 'operator') {
       const session = await liveSession(request, operatorRealm);
       const account = await accounts.access(operatorRealm, session.accountId);
-      if (account === undefined || account.status !== 'active' || account.role !== 'operator') throw unauthenticated();
+      if (account === undefined || account.status !== 'active' || !(operatorRoles as readonly string[]).includes(account.role)) throw unauthenticated();
       if (!session.secondFactor) {
         throw new IdentityError('second-factor-required', 'Platform operators always sign in with a second factor: enrol one (TOTP at POST /platform/auth/totp, or a passkey at POST /platform/auth/passkeys/options), then continue.', { status: 403, expose: true });
       }
-      return { kind: 'operator', id: account.id, sessionId: session.id };
+      // Each operator role reaches its own endpoints only (realm.ts).
+      if (account.role !== role) throw new IdentityError('forbidden', `This needs the ${role} role.`, { status: 403, expose: true });
+      return { kind: 'operator', id: account.id, sessionId: session.id, role };
     },
     async principal(request, tenantId, options = {}) {
       const header = request.headers.authorization;

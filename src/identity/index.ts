@@ -38,7 +38,7 @@ export { authRoutes } from './routes.js';
 export { createPasskeys, challengeMinutes, maxPasskeys, type Passkeys, type PasskeyInfo, type RelyingParty } from './passkeys.js';
 export { passkeyRoutes } from './passkey-routes.js';
 export { cookieToken, createAuthenticator, sessionCookie, type AppTokens, type Authenticator, type OperatorPrincipal } from './authenticate.js';
-export { operatorRealm } from './realm.js';
+export { operatorRealm, operatorRoles, type OperatorRole } from './realm.js';
 export { platformRealm, tenantRealm, type SignInRealm } from './sign-in-realm.js';
 export { operatorRoutes } from './operator-routes.js';
 export { createLoginThrottle, throttlePolicy, type LoginThrottle } from './throttle.js';

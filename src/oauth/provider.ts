@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { operatorEvent, type Audit, type AuditEventInput } from '../audit/index.js';
 import { OAuthError } from './errors.js';
-import type { Accounts } from '../identity/index.js';
+import { operatorRoles, type Accounts } from '../identity/index.js';
 import type { Keys, SigningKeyVersion } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
@@ -144,7 +144,7 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       },
       async findAccount(_ctx, sub) {
         const account = await accounts.access(tenantId, sub);
-        if (account === undefined || account.status !== 'active' || account.role === 'operator') return undefined;
+        if (account === undefined || account.status !== 'active' || (operatorRoles as readonly string[]).includes(account.role)) return undefined;
         const fhirUser = account.patient ?? account.practitioner;
         return {
           accountId: sub,

@@ -29,7 +29,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(engine: EngineName, overrides: ConfigInput = {}, appOverrides: Pick<AppOverrides, 'rotationOptions' | 'rotationCheckMs' | 'clock'> = {}): Promise<TestApp> {
+export async function startTestApp(engine: EngineName, overrides: ConfigInput = {}, appOverrides: Pick<AppOverrides, 'rotationOptions' | 'rotationCheckMs' | 'clock' | 'backupSchedule'> = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tresor-test-'));
   const logs: string[] = [];
   const sink = new Writable({

@@ -1,3 +1,4 @@
+import { generate } from 'otplib';
 import type { LightMyRequestResponse } from 'fastify';
 import type { PersonRole } from '../../src/identity/index.js';
 import type { TestApp } from './harness.js';
@@ -24,4 +25,23 @@ export async function signIn(t: TestApp, tenantId: string, role: PersonRole, ema
 /** A request as that person (cookie and, on every method, the CSRF token). */
 export function as(t: TestApp, person: Person, opts: { method: string; url: string; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse> {
   return t.inject({ ...opts, headers: { cookie: person.cookie, 'x-csrf-token': person.csrf, ...opts.headers } });
+}
+
+/**
+ * An operator of the given role (operators' realm), signed in with the TOTP second factor every
+ * operator needs; `now` is the app's clock (the code is computed for it).
+ */
+export async function signInOperator(t: TestApp, role: 'operator' | 'backup-operator', email: string, now: () => number): Promise<Person> {
+  const { account, setupToken } = await t.app.accounts.invite({ tenantId: 'operators', role, email, by: operator });
+  await t.app.accounts.completeSetup({ tenantId: 'operators', token: setupToken, password: testPassword, sourceIp: '127.0.0.1' });
+  const post = (url: string, body: unknown, person?: { cookie: string; csrf: string }) =>
+    t.app.http.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...(person === undefined ? {} : { cookie: person.cookie, 'x-csrf-token': person.csrf }) }, payload: JSON.stringify(body) });
+  const login = await post('/platform/auth/login', { email, password: testPassword });
+  if (login.statusCode !== 200) throw new Error(`operator login failed: ${login.body}`);
+  const first = { cookie: String(login.headers['set-cookie']).split(';')[0] as string, csrf: (JSON.parse(login.body) as { csrfToken: string }).csrfToken };
+  const offered = await post('/platform/auth/totp', { password: testPassword }, first);
+  const { secret } = JSON.parse(offered.body) as { secret: string };
+  const confirmed = await post('/platform/auth/totp/confirm', { code: await generate({ secret, epoch: Math.floor(now() / 1000) }) }, first);
+  if (confirmed.statusCode !== 200) throw new Error(`operator TOTP enrolment failed: ${confirmed.body}`);
+  return { accountId: account.id, cookie: String(confirmed.headers['set-cookie']).split(';')[0] as string, csrf: (JSON.parse(confirmed.body) as { csrfToken: string }).csrfToken };
 }

@@ -73,8 +73,9 @@ describe('tresor backup run | list | verify | restore (SQLite)', () => {
     assert.equal(run.code, 0, run.stderr);
     const added = Number(/: ([\d,]+) new chunks/.exec(run.stdout)?.[1]?.replace(/,/g, ''));
     const total = filesUnder(join(repository, 'chunks')).length;
-    // Small data sets here: a write touches a few pages of each (records, index, audit, a new data key). The ratio at scale is the bench's.
-    assert.ok(added > 0 && added <= total / 3, `${added} new chunks of ${total}`);
+    // Small data sets here: a write touches a few pages of each (records, index, audit, a new data
+    // key, the operators' trail of the backup itself). The ratio at scale is the bench's.
+    assert.ok(added > 0 && added <= total / 2, `${added} new chunks of ${total}`);
   });
 
   it('verifies a snapshot end to end (every chunk, file hash, SQLite integrity, row counts)', () => {
@@ -104,12 +105,12 @@ describe('tresor backup run | list | verify | restore (SQLite)', () => {
     assert.equal(cli(['restore', '--snapshot', first, '--to', t.dataDir]).code, 2, 'never over the live data');
   });
 
-  it('restores one tenant alone', () => {
+  it('restores one tenant alone, with the key store its records are sealed under', () => {
     const to = join(mkdtempSync(join(tmpdir(), 'tresor-restore-')), 'one');
     scratch.push(to);
     const restore = cli(['restore', '--snapshot', first, '--tenant', 'other', '--to', to]);
     assert.equal(restore.code, 0, restore.stderr);
-    assert.deepEqual(filesUnder(to).map((f) => f.slice(to.length)), ['/tenants/other.db']);
+    assert.deepEqual(filesUnder(to).map((f) => f.slice(to.length)).sort(), ['/keys.db', '/tenants/other.db']);
   });
 
   it('names a damaged chunk and fails verification, leaving the live data untouched; another backup key opens nothing', async () => {
@@ -159,7 +160,7 @@ describe('tresor backup over SFTP (real sshd)', { skip: sshdSkipReason() }, () =
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
     const to = join(mkdtempSync(join(tmpdir(), 'tresor-restore-')), 'sftp');
     assert.equal(tresor(['backup', 'restore', '--snapshot', id, '--tenant', 'clinic', '--to', to, '--repository', location], env).code, 0);
-    assert.deepEqual(filesUnder(to).map((f) => f.slice(to.length)), ['/tenants/clinic.db']);
+    assert.deepEqual(filesUnder(to).map((f) => f.slice(to.length)).sort(), ['/keys.db', '/tenants/clinic.db']);
     rmSync(to, { recursive: true, force: true });
     const spoofed = tresor(['backup', 'list', '--repository', location], { ...env, TRESOR_BACKUP_SFTP_HOST_KEY: `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}` });
     assert.equal(spoofed.code, 1);

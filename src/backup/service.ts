@@ -1,0 +1,492 @@
+import { existsSync, fsyncSync, openSync, closeSync, readFileSync, renameSync, rmSync, appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
+import type { Clock } from '../platform/clock.js';
+import { randomBytes } from 'node:crypto';
+import type { SqlExecutor, Storage, StorageMigrations } from '../platform/db/index.js';
+import { openPostgresDatabase } from '../platform/db/postgres.js';
+import { openSqliteDatabase } from '../platform/db/sqlite.js';
+import { loadBackupKey, type BackupKeys } from './backup-keys.js';
+import { BackupError } from './errors.js';
+import { withRepositoryLock } from './lock.js';
+import { deleteSnapshots, markVerified, pruneChunks, readVerified, snapshotRefs, summarise, type SnapshotSummary, type VerifiedMarker } from './maintenance.js';
+import { openRepository } from './open-repository.js';
+import type { Repository } from './repository.js';
+import { applyRetention, type RetentionPolicy, type RetentionResult } from './retention.js';
+import { dropPgSchema, swapPgSchema } from './pg-dataset.js';
+import { checkSqliteCopy, formatOf, listSnapshotIds, readManifest, restoreFiles, restorePgDataSet, scratchIn, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest, type Progress, type VerifyReport } from './snapshots.js';
+import { applyTombstones, liveTombstones, mergeTombstones, readTombstones, recordTombstones } from './tombstones.js';
+
+/**
+ * Everything the server's scheduler, the CLI and the backup operators' API do with backups, in
+ * one place: take a snapshot (with the tombstone list), apply retention and prune, verify (and
+ * mark verified), the daily restore drill, and restores — into a new directory, or one tenant
+ * into the running system. Every operation opens the repository, takes its lock and closes it
+ * again; failures are BackupErrors that name what failed and leave the live data untouched.
+ */
+export interface BackupSettings {
+  readonly repository?: string | undefined;
+  readonly key?: string | undefined;
+  readonly keyFile?: string | undefined;
+  readonly chunkKiB: number;
+  readonly sftp: { readonly privateKeyFile?: string | undefined; readonly hostKeySha256?: string | undefined };
+  readonly retention: RetentionPolicy;
+}
+
+export interface BackupDeps {
+  readonly settings: BackupSettings;
+  readonly dataDir: string;
+  readonly storage: Storage;
+  /** The code's migrations: a restored PostgreSQL schema is rebuilt and upgraded with them. */
+  readonly migrations: StorageMigrations;
+  /** Every data set of the deployment, at the moment of the snapshot. */
+  dataSets(): Promise<DataSetRef[]>;
+  readonly audit: Audit;
+  /** The operators' audit realm: backup events of the whole deployment are recorded there. */
+  readonly platformRealm: string;
+  readonly clock: Clock;
+  readonly tresorVersion: string;
+  readonly log?: Logger;
+  /**
+   * After one tenant was restored into the running system: re-applies erasures the restored data
+   * predates (records marked erased, accounts of erased patients), and records the restore in the
+   * tenant's audit trail. The app supplies it (it holds records, accounts and audit).
+   */
+  afterTenantRestore?(tenantId: string, snapshotId: string, erasedSubjects: readonly string[], actor: Actor): Promise<void>;
+}
+
+export interface RunReport {
+  readonly manifest: Manifest;
+  readonly tombstones: { readonly total: number; readonly added: number };
+  readonly retention: RetentionResult | undefined;
+  readonly pruned: { readonly snapshots: number; readonly chunks: number } | undefined;
+  /** Why retention and prune did not run, when they did not (another process held the repository). */
+  readonly maintenanceSkipped?: string;
+}
+
+export interface DrillReport {
+  readonly format: 'tresor-backup-drill/1';
+  readonly at: string;
+  readonly snapshot: string | undefined;
+  readonly ok: boolean;
+  /** Seconds to restore the newest snapshot into scratch and check it end to end (RTO as measured). */
+  readonly restoreSeconds: number | undefined;
+  /** Age of the newest verified snapshot at the end of the drill, in seconds (RPO as measured). */
+  readonly rpoSeconds: number | undefined;
+  readonly bytes: number | undefined;
+  readonly error?: string;
+}
+
+export interface BackupStatus {
+  readonly configured: boolean;
+  readonly lastSnapshotAt: number | undefined;
+  readonly lastFailureAt: number | undefined;
+  readonly newestVerifiedTakenAt: number | undefined;
+  readonly lastDrill: DrillReport | undefined;
+  readonly failures: Readonly<Record<string, number>>;
+}
+
+export interface Backups {
+  readonly configured: boolean;
+  run(options?: { progress?: Progress; actor?: Actor; reason?: string }): Promise<RunReport>;
+  list(): Promise<SnapshotSummary[]>;
+  verify(id?: string, options?: { progress?: Progress; actor?: Actor }): Promise<VerifyReport>;
+  drill(): Promise<DrillReport>;
+  /** Retention and prune under the exclusive lock. */
+  maintain(actor?: Actor): Promise<{ retention: RetentionResult; pruned: { snapshots: number; chunks: number } }>;
+  restoreTo(id: string, dir: string, options?: { tenant?: string; progress?: Progress; actor?: Actor }): Promise<{ manifest: Manifest; dataSets: number; keysDestroyed: number }>;
+  restoreTenant(id: string, tenantId: string, options: { actor: Actor; progress?: Progress }): Promise<{ manifest: Manifest; preRestoreSnapshot: string; keysDestroyed: number; seconds: number }>;
+  status(): BackupStatus;
+  /** Reads the newest snapshot and the newest verified one from the repository (at server start). */
+  refresh(): Promise<void>;
+  /** Where drill reports are appended, one JSON line each. */
+  readonly drillReportFile: string;
+}
+
+const system: Actor = { id: 'system:backup', role: 'system', client: 'tresor' };
+
+export function createBackups(deps: BackupDeps): Backups {
+  const { settings, dataDir, clock } = deps;
+  const configured = settings.repository !== undefined;
+  const drillReportFile = join(dataDir, 'backup-drills.jsonl');
+  const failures: Record<string, number> = {};
+  let lastSnapshotAt: number | undefined;
+  let lastFailureAt: number | undefined;
+  let newestVerifiedTakenAt: number | undefined;
+  let lastDrill: DrillReport | undefined = readLastDrill(drillReportFile);
+  let lastPruneAt = Number.NEGATIVE_INFINITY;
+
+  /** A restored tenant's audit trail must verify up to its own end (checkpoints after the snapshot do not count). */
+  async function checkTrail(db: SqlExecutor, tenantId: string, label: string): Promise<void> {
+    const chain = await deps.audit.verifyCopy(db, tenantId);
+    const first = chain.findings[0];
+    if (first !== undefined) {
+      throw new BackupError('object-corrupt', `${label}: the audit trail has ${chain.findings.length} finding(s), the first at event ${first.seq} (${first.kind}: ${first.detail})`, { status: 500, expose: true });
+    }
+  }
+  const postgresDeps = () => (deps.storage.postgres === undefined ? {} : { postgres: { ...deps.storage.postgres, migrations: deps.migrations } });
+  const keysOf = (create: boolean): BackupKeys =>
+    loadBackupKey(settings.key !== undefined ? { env: settings.key } : { file: settings.keyFile ?? join(dataDir, 'backup-key.json') }, { create });
+
+  async function withRepository<T>(fn: (repository: Repository) => Promise<T>): Promise<T> {
+    if (settings.repository === undefined) throw new BackupError('backup-not-configured', 'no backup repository: set backup.repository (TRESOR_BACKUP_REPOSITORY) or pass --repository', { status: 409, expose: true });
+    const { privateKeyFile, hostKeySha256 } = settings.sftp;
+    const repository = await openRepository(settings.repository, privateKeyFile !== undefined && hostKeySha256 !== undefined ? { sftp: { privateKeyFile, hostKeySha256 } } : {});
+    try {
+      return await fn(repository);
+    } finally {
+      await repository.close().catch(() => undefined);
+    }
+  }
+
+  /** Records a failure: counted for /metrics, logged as an alert-worthy event, and in the operators' audit trail. */
+  async function failed(operation: string, error: unknown, actor: Actor): Promise<never> {
+    failures[operation] = (failures[operation] ?? 0) + 1;
+    lastFailureAt = clock.now().getTime();
+    const code = error instanceof BackupError ? error.code : 'error';
+    // Messages of BackupErrors name objects and locations without credentials; others are not logged verbatim.
+    deps.log?.error({ event: 'backup.failed', operation, code, ...(error instanceof BackupError ? { reason: error.message } : {}) }, `backup ${operation} failed`);
+    await deps.audit.record(deps.platformRealm, [operatorEvent('backup.failed', actor, { outcome: 'failure', detail: `${operation}: ${code}` })]).catch(() => undefined);
+    throw error;
+  }
+
+  async function guarded<T>(operation: string, actor: Actor, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      return failed(operation, error, actor);
+    }
+  }
+
+  async function snapshotLocked(repository: Repository, keys: BackupKeys, progress: Progress | undefined) {
+    const manifest = await takeSnapshot(
+      { repository, keys, tresorVersion: deps.tresorVersion, chunkBytes: settings.chunkKiB * 1024, scratchParent: dataDir, ...(progress === undefined ? {} : { progress }) },
+      await deps.dataSets(),
+      clock.now().getTime(),
+    );
+    // The tombstone list grows with every backup and is never rolled back (tombstones.ts).
+    const recorded = await recordTombstones(repository, keys, await liveTombstones(deps.storage.keys));
+    lastSnapshotAt = manifest.takenAt;
+    return { manifest, tombstones: { total: recorded.tombstones.length, added: recorded.added } };
+  }
+
+  async function maintainLocked(repository: Repository, keys: BackupKeys, force: boolean) {
+    const retention = applyRetention(await snapshotRefs(repository, keys), clock.now().getTime(), settings.retention);
+    await deleteSnapshots(repository, retention.drop);
+    // Reading every manifest is the expensive part: only when snapshots went, or once a day for
+    // chunks a killed backup left behind.
+    const now = clock.now().getTime();
+    if (!force && retention.drop.length === 0 && now - lastPruneAt < 86_400_000) return { retention, pruned: { snapshots: 0, chunks: 0 } };
+    const pruned = await pruneChunks(repository, keys);
+    lastPruneAt = now;
+    return { retention, pruned: { snapshots: retention.drop.length, chunks: pruned.chunks } };
+  }
+
+  async function maintain(repository: Repository, keys: BackupKeys, actor: Actor, force = false) {
+    const result = await withRepositoryLock(repository, 'exclusive', 'prune', () => maintainLocked(repository, keys, force));
+    if (result.pruned.snapshots > 0 || result.pruned.chunks > 0) {
+      await deps.audit.record(deps.platformRealm, [operatorEvent('backup.pruned', actor, { detail: `${result.pruned.snapshots} snapshots, ${result.pruned.chunks} chunks` })]);
+    }
+    return result;
+  }
+
+  async function verifyLocked(repository: Repository, keys: BackupKeys, id: string | undefined, progress: Progress | undefined): Promise<{ report: VerifyReport; manifest: Manifest }> {
+    const target = id ?? (await listSnapshotIds(repository)).at(-1);
+    if (target === undefined) throw new BackupError('snapshot-not-found', `no snapshots in ${repository.display} to verify`, { status: 404, expose: true });
+    const manifest = await readManifest(repository, keys, target);
+    const report = await verifySnapshot({ repository, keys, scratchParent: dataDir, checkTenant: checkTrail, ...postgresDeps(), ...(progress === undefined ? {} : { progress }) }, target);
+    await markVerified(repository, keys, { id: target, verifiedAt: clock.now().getTime(), seconds: report.seconds, bytes: report.bytes });
+    if (newestVerifiedTakenAt === undefined || manifest.takenAt > newestVerifiedTakenAt) newestVerifiedTakenAt = manifest.takenAt;
+    return { report, manifest };
+  }
+
+  /** The snapshot's tenant data set and key store, restored and checked in scratch; then the key store's tombstones applied. */
+  async function stageTenant(repository: Repository, keys: BackupKeys, manifest: Manifest, tenantId: string, scratch: string, progress: Progress | undefined) {
+    const wanted = (d: { kind: string; id: string }) => (d.kind === 'tenant' && d.id === tenantId) || d.kind === 'keys';
+    if (!manifest.dataSets.some((d) => d.kind === 'tenant' && d.id === tenantId)) throw new BackupError('restore-refused', `snapshot ${manifest.id} has no tenant ${tenantId}`, { status: 404, expose: true });
+    const restored = await restoreFiles({ repository, keys, ...(progress === undefined ? {} : { progress }) }, manifest, scratch, wanted);
+    for (const { dataSet, file } of restored) checkSqliteCopy(file, dataSet.counts, `snapshot ${manifest.id}: ${dataSet.kind === 'tenant' ? `tenant ${dataSet.id}` : dataSet.kind}`);
+    const tenantFile = restored.find((r) => r.dataSet.kind === 'tenant')?.file as string;
+    // The restored audit trail must be intact up to its own end before it becomes the live one.
+    const copy = openSqliteDatabase(tenantFile);
+    try {
+      await checkTrail(copy, tenantId, `snapshot ${manifest.id}: tenant ${tenantId}`);
+    } finally {
+      await copy.close();
+    }
+    const keysFile = restored.find((r) => r.dataSet.kind === 'keys')?.file;
+    return { tenantFile, keysFile };
+  }
+
+  /**
+   * PostgreSQL: the snapshot's tenant schema is rebuilt beside the live one (checked, its trail
+   * verified), the key rows merged and tombstones applied, then the two schemas are swapped by
+   * renaming in one transaction — every session sees the old data set or the new one.
+   */
+  async function restorePgTenant(repository: Repository, keys: BackupKeys, manifest: Manifest, tenantId: string, actor: Actor, progress: Progress | undefined) {
+    const postgres = deps.storage.postgres as NonNullable<Storage['postgres']>;
+    const tenantSet = manifest.dataSets.find((d) => d.kind === 'tenant' && d.id === tenantId);
+    const keysSet = manifest.dataSets.find((d) => d.kind === 'keys');
+    if (tenantSet === undefined) throw new BackupError('restore-refused', `snapshot ${manifest.id} has no tenant ${tenantId}`, { status: 404, expose: true });
+    if (formatOf(tenantSet) !== 'pg-rows/1') throw new BackupError('restore-refused', `snapshot ${manifest.id} holds SQLite files; this deployment runs on PostgreSQL`, { status: 409, expose: true });
+    const suffix = randomBytes(4).toString('hex');
+    const staged = `${postgres.schemaPrefix}_restore_${suffix}`;
+    const stagedKeys = `${postgres.schemaPrefix}_restorekeys_${suffix}`;
+    const pgDeps = { repository, keys, migrations: deps.migrations, now: () => clock.now().getTime(), ...(progress === undefined ? {} : { progress }) };
+    let swapped = false;
+    try {
+      await restorePgDataSet(pgDeps, manifest, tenantSet, postgres.pool, staged);
+      await checkTrail(openPostgresDatabase(postgres.pool, staged), tenantId, `snapshot ${manifest.id}: tenant ${tenantId}`);
+      const pre = await snapshotLocked(repository, keys, undefined);
+      await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${pre.manifest.id} (before restoring tenant ${tenantId} to ${manifest.id})` })]);
+      if (keysSet !== undefined) {
+        await restorePgDataSet(pgDeps, manifest, keysSet, postgres.pool, stagedKeys);
+        await mergeTenantKeyRows(deps.storage, await tenantKeyRowsOf(openPostgresDatabase(postgres.pool, stagedKeys), tenantId));
+      }
+      const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
+      const keysDestroyed = await applyTombstones(deps.storage.keys, tombstones, tenantId);
+      await deps.storage.replaceTenant(tenantId, async (live) => {
+        await swapPgSchema(postgres.pool, live, staged);
+      });
+      swapped = true;
+      await deps.afterTenantRestore?.(tenantId, manifest.id, tombstones.filter((t) => t.tenant === tenantId).map((t) => t.subject), actor);
+      await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { resources: [`Tenant/${tenantId}`], detail: `tenant ${tenantId} to ${manifest.id}; before: ${pre.manifest.id}` })]);
+      return { manifest, preRestoreSnapshot: pre.manifest.id, keysDestroyed };
+    } finally {
+      if (!swapped) await dropPgSchema(postgres.pool, staged).catch(() => undefined);
+      await dropPgSchema(postgres.pool, stagedKeys).catch(() => undefined);
+    }
+  }
+
+  return {
+    configured,
+    drillReportFile,
+    status: () => ({ configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures } }),
+
+    async refresh() {
+      const refs = await withRepository(async (repository) => (existsSync(settings.keyFile ?? join(dataDir, 'backup-key.json')) || settings.key !== undefined ? snapshotRefs(repository, keysOf(false)) : []));
+      lastSnapshotAt = refs.at(-1)?.takenAt ?? lastSnapshotAt;
+      newestVerifiedTakenAt = refs.filter((r) => r.verified).at(-1)?.takenAt ?? newestVerifiedTakenAt;
+    },
+
+    run({ progress, actor = system, reason = 'manual' } = {}) {
+      return guarded('run', actor, () =>
+        withRepository(async (repository) => {
+          const keys = keysOf(true);
+          const { manifest, tombstones } = await withRepositoryLock(repository, 'shared', 'backup', () => snapshotLocked(repository, keys, progress));
+          await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${manifest.id} (${reason}): ${manifest.dataSets.length} data sets, ${manifest.added.chunks} new chunks` })]);
+          // Retention and prune need the repository to themselves; when another backup or a
+          // restore holds it they wait for the next run (nothing is lost by waiting).
+          try {
+            const { retention, pruned } = await maintain(repository, keys, actor);
+            return { manifest, tombstones, retention, pruned };
+          } catch (error) {
+            if (error instanceof BackupError && error.code === 'backup-busy') return { manifest, tombstones, retention: undefined, pruned: undefined, maintenanceSkipped: error.message };
+            throw error;
+          }
+        }),
+      );
+    },
+
+    list() {
+      return withRepository((repository) => summarise(repository, keysOf(false)));
+    },
+
+    verify(id, { progress, actor = system } = {}) {
+      return guarded('verify', actor, () =>
+        withRepository(async (repository) => {
+          const keys = keysOf(false);
+          const { report } = await withRepositoryLock(repository, 'shared', 'verify', () => verifyLocked(repository, keys, id, progress));
+          await deps.audit.record(deps.platformRealm, [operatorEvent('backup.verified', actor, { detail: `${report.id}: ${report.dataSets} data sets in ${report.seconds.toFixed(1)} s` })]);
+          return report;
+        }),
+      );
+    },
+
+    async drill() {
+      const started = clock.now();
+      let report: DrillReport;
+      try {
+        const verified = await withRepository(async (repository) => {
+          const keys = keysOf(false);
+          return withRepositoryLock(repository, 'shared', 'restore drill', () => verifyLocked(repository, keys, undefined, undefined));
+        });
+        const end = clock.now().getTime();
+        report = { format: 'tresor-backup-drill/1', at: started.toISOString(), snapshot: verified.report.id, ok: true, restoreSeconds: verified.report.seconds, rpoSeconds: (end - (newestVerifiedTakenAt ?? verified.manifest.takenAt)) / 1000, bytes: verified.report.bytes };
+        await deps.audit.record(deps.platformRealm, [operatorEvent('backup.verified', system, { detail: `restore drill ${verified.report.id}: ${verified.report.seconds.toFixed(1)} s` })]);
+      } catch (error) {
+        report = {
+          format: 'tresor-backup-drill/1',
+          at: started.toISOString(),
+          snapshot: undefined,
+          ok: false,
+          restoreSeconds: undefined,
+          rpoSeconds: newestVerifiedTakenAt === undefined ? undefined : (clock.now().getTime() - newestVerifiedTakenAt) / 1000,
+          bytes: undefined,
+          error: error instanceof BackupError ? `${error.code}: ${error.message}` : 'internal error',
+        };
+        appendDrill(drillReportFile, report);
+        lastDrill = report;
+        return failed('drill', error, system);
+      }
+      appendDrill(drillReportFile, report);
+      lastDrill = report;
+      return report;
+    },
+
+    maintain(actor = system) {
+      return guarded('prune', actor, () => withRepository((repository) => maintain(repository, keysOf(false), actor, true)));
+    },
+
+    restoreTo(id, dir, { tenant, progress, actor = system } = {}) {
+      return guarded('restore', actor, () =>
+        withRepository(async (repository) => {
+          const keys = keysOf(false);
+          return withRepositoryLock(repository, 'shared', 'restore', async () => {
+            const manifest = await readManifest(repository, keys, id);
+            if (manifest.dataSets.some((d) => formatOf(d) !== 'sqlite-file/1')) {
+              throw new BackupError('restore-refused', `snapshot ${id} holds PostgreSQL data sets, which are restored into the running system one tenant at a time (--tenant T without --to); a directory takes SQLite files only`, { status: 409, expose: true });
+            }
+            if (tenant !== undefined && !manifest.dataSets.some((d) => d.kind === 'tenant' && d.id === tenant)) throw new BackupError('restore-refused', `snapshot ${id} has no tenant ${tenant}`, { status: 404, expose: true });
+            const restored = await restoreFiles({ repository, keys, ...(progress === undefined ? {} : { progress }) }, manifest, dir, (d) => tenant === undefined || (d.kind === 'tenant' && d.id === tenant) || d.kind === 'keys');
+            // The key store restored with the snapshot gets every erasure since (never rolled back).
+            const keysFile = restored.find((r) => r.dataSet.kind === 'keys')?.file;
+            let keysDestroyed = 0;
+            if (keysFile !== undefined) {
+              const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
+              keysDestroyed = applyTombstonesToFile(keysFile, tombstones);
+            }
+            await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { detail: `${id} into a new directory${tenant === undefined ? '' : ` (tenant ${tenant})`}` })]).catch(() => undefined);
+            return { manifest, dataSets: restored.length, keysDestroyed };
+          });
+        }),
+      );
+    },
+
+    restoreTenant(id, tenantId, { actor, progress }) {
+      return guarded('restore', actor, () =>
+        withRepository(async (repository) => {
+          const keys = keysOf(false);
+          const started = performance.now();
+          return withRepositoryLock(repository, 'shared', 'restore', async () => {
+            const manifest = await readManifest(repository, keys, id);
+            if (deps.storage.postgres !== undefined) {
+              const result = await restorePgTenant(repository, keys, manifest, tenantId, actor, progress);
+              return { ...result, seconds: (performance.now() - started) / 1000 };
+            }
+            const scratch = scratchIn(dataDir, 'restore');
+            try {
+              const { tenantFile, keysFile } = await stageTenant(repository, keys, manifest, tenantId, scratch, progress);
+              // The state being replaced is kept: a full snapshot first, so the restore can be undone.
+              const pre = await snapshotLocked(repository, keys, undefined);
+              await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${pre.manifest.id} (before restoring tenant ${tenantId} to ${id})` })]);
+              // Key versions the restored records need and the live store has since retired come
+              // back from the snapshot's key store; then every erasure is applied again.
+              if (keysFile !== undefined) await mergeTenantKeys(deps.storage, keysFile, tenantId);
+              const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
+              const keysDestroyed = await applyTombstones(deps.storage.keys, tombstones, tenantId);
+              await deps.storage.replaceTenant(tenantId, async (target) => installFile(tenantFile, target));
+              const erased = tombstones.filter((t) => t.tenant === tenantId).map((t) => t.subject);
+              await deps.afterTenantRestore?.(tenantId, id, erased, actor);
+              await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { resources: [`Tenant/${tenantId}`], detail: `tenant ${tenantId} to ${id}; before: ${pre.manifest.id}` })]);
+              return { manifest, preRestoreSnapshot: pre.manifest.id, keysDestroyed, seconds: (performance.now() - started) / 1000 };
+            } finally {
+              rmSync(scratch, { recursive: true, force: true });
+            }
+          });
+        }),
+      );
+    },
+  };
+}
+
+type KeyRows = { tenantKeys: Array<Record<string, unknown>>; dataKeys: Array<Record<string, unknown>> };
+
+/** One tenant's rows of a key store (a restored copy). */
+async function tenantKeyRowsOf(db: SqlExecutor, tenantId: string): Promise<KeyRows> {
+  return {
+    tenantKeys: await db.query(`SELECT tenant_id, purpose, version, wrapped, master_version, created_at FROM ${db.table('tenant_keys')} WHERE tenant_id = ?`, [tenantId]),
+    dataKeys: await db.query(`SELECT tenant_id, key_id, subject, version, wrapped, kek_version, created_at, shredded_at FROM ${db.table('data_keys')} WHERE tenant_id = ?`, [tenantId]),
+  };
+}
+
+/** The snapshot's key store file (SQLite): its rows of one tenant merged into the live store. */
+async function mergeTenantKeys(storage: Storage, keysFile: string, tenantId: string): Promise<void> {
+  const snapshot = openSqliteDatabase(keysFile);
+  try {
+    await mergeTenantKeyRows(storage, await tenantKeyRowsOf(snapshot, tenantId));
+  } finally {
+    await snapshot.close();
+  }
+}
+
+/** Adds the snapshot's key rows of one tenant that the live key store lacks (retired since); never overwrites one. */
+async function mergeTenantKeyRows(storage: Storage, { tenantKeys, dataKeys }: KeyRows): Promise<void> {
+  const db = storage.keys;
+  const value = (v: unknown) => (v === null || v === undefined ? null : v instanceof Uint8Array ? v : typeof v === 'bigint' ? Number(v) : (v as string | number));
+  await db.transaction(async (tx) => {
+    for (const r of tenantKeys) {
+      await tx.execute(`INSERT INTO ${tx.table('tenant_keys')} (tenant_id, purpose, version, wrapped, master_version, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, [r['tenant_id'], r['purpose'], r['version'], r['wrapped'], r['master_version'], r['created_at']].map(value));
+    }
+    for (const r of dataKeys) {
+      // ON CONFLICT on either unique key: a version the live store has (or has shredded) stays as it is.
+      await tx.execute(
+        `INSERT INTO ${tx.table('data_keys')} (tenant_id, key_id, subject, version, wrapped, kek_version, created_at, shredded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        [r['tenant_id'], r['key_id'], r['subject'], r['version'], r['wrapped'], r['kek_version'], r['created_at'], r['shredded_at']].map(value),
+      );
+    }
+  });
+}
+
+/** Tombstones applied straight to a restored key store file (a restore into a new directory). */
+function applyTombstonesToFile(keysFile: string, tombstones: ReadonlyArray<{ tenant: string; subject: string; shreddedAt: number }>): number {
+  if (tombstones.length === 0) return 0;
+  const db = new Database(keysFile, { fileMustExist: true });
+  try {
+    db.pragma('secure_delete = ON');
+    const shred = db.prepare('UPDATE data_keys SET wrapped = NULL, shredded_at = ? WHERE tenant_id = ? AND subject = ? AND wrapped IS NOT NULL');
+    const count = db.transaction(() => tombstones.reduce((n, t) => n + shred.run(t.shreddedAt, t.tenant, t.subject).changes, 0))();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.exec('VACUUM');
+    return count;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Puts a restored file in the live one's place: the old file's WAL and shared-memory files go
+ * first (a WAL left beside the new file would be replayed into it), then an atomic rename and
+ * a sync of the directory (the swap survives a power cut).
+ */
+function installFile(restored: string, target: string): void {
+  rmSync(`${target}-wal`, { force: true });
+  rmSync(`${target}-shm`, { force: true });
+  renameSync(restored, target);
+  const dir = openSync(dirname(target), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+function readLastDrill(file: string): DrillReport | undefined {
+  if (!existsSync(file)) return undefined;
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  try {
+    return JSON.parse(lines.at(-1) ?? '') as DrillReport;
+  } catch {
+    return undefined;
+  }
+}
+
+function appendDrill(file: string, report: DrillReport): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  appendFileSync(file, `${JSON.stringify(report)}\n`, { mode: 0o600 });
+}
+
+export type { SnapshotSummary, VerifiedMarker };
+export { readVerified };
