@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -12,6 +11,7 @@ import { BackupError, type BackupErrorCode } from './errors.js';
 import { localRepositoryError, openLocalRepository } from './local-repository.js';
 import { openRepository } from './open-repository.js';
 import type { Repository } from './repository.js';
+import { mountTinyDisk } from '../../test/support/tiny-disk.js';
 import { openSftpRepository } from './sftp-repository.js';
 
 const scratches: string[] = [];
@@ -40,17 +40,6 @@ function filesIn(dir: string): string[] {
     .filter((entry) => entry.isFile())
     .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
     .sort();
-}
-
-/** Mounts a tmpfs of `size` on `dir` (root only); undefined where that is not allowed. */
-function mountTinyDisk(dir: string, size: string): (() => void) | undefined {
-  try {
-    mkdirSync(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' });
-    return () => execFileSync('umount', [dir], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
 }
 
 interface Opened {

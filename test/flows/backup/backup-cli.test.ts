@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,12 +8,8 @@ import { buildApp } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { tresor } from '../../support/cli.js';
 import { observation, patient, startTestApp, type TestApp } from '../../support/harness.js';
+import { filesUnder } from '../../support/files.js';
 import { sshdSkipReason, startSshd, type TestSshd } from '../../support/sshd.js';
-
-/** Every file under a directory, recursively. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
-}
 
 /**
  * `tresor backup` on a running deployment (SQLite): snapshots taken while the server runs,

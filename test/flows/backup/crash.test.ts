@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -11,12 +11,8 @@ import { cliMain, tresor } from '../../support/cli.js';
 import { Writable } from 'node:stream';
 import { buildApp, type Tresor } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
+import { filesUnder } from '../../support/files.js';
 import { json, patient, startTestApp, type TestApp } from '../../support/harness.js';
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
-}
 
 /** Starts `tresor <args>` and kills it with SIGKILL once `ready()` holds (or it ended by itself). */
 async function killWhen(args: string[], env: Record<string, string>, ready: () => boolean): Promise<{ killed: boolean }> {

@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { BackupError, generateBackupKey } from '../../../src/backup/index.js';
 import { fixedClock } from '../../../src/platform/clock.js';
-import { engines, patient, startTestApp, type TestApp } from '../../support/harness.js';
-
-/** Every file under a directory, recursively. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
-}
+import { engines, json, patient, startTestApp, type TestApp } from '../../support/harness.js';
+import { filesUnder } from '../../support/files.js';
+import { mountTinyDisk } from '../../support/tiny-disk.js';
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -154,6 +153,36 @@ describe('failures: a clear error, counted, logged as an alert-worthy event, aud
       assert.equal(app.app.backups.status().failures['verify'], 1);
     } finally {
       await app.close();
+    }
+  });
+
+  it('a repository that fills up during a backup', async (c) => {
+    const mount = join(newRepository(), 'disk');
+    const unmount = mountTinyDisk(mount, '2m');
+    if (unmount === undefined) {
+      c.skip('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN); repository.test.ts covers the error mapping');
+      return;
+    }
+    const app = await startTestApp('sqlite', { backup: { repository: mount, key: generateBackupKey(), schedule: false } });
+    try {
+      const key = await app.tenant('clinic');
+      const id = json(await app.inject({ method: 'POST', url: '/tenants/clinic/fhir/Patient', key, body: patient() }))['id'] as string;
+      const raw = new Database(app.app.storage.describeTenant('clinic'));
+      raw.exec('CREATE TABLE disk_test_filler (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
+      const insert = raw.prepare('INSERT INTO disk_test_filler (data) VALUES (?)');
+      raw.transaction(() => {
+        for (let i = 0; i < 64; i++) insert.run(randomBytes(65536));
+      })();
+      raw.close();
+      await assert.rejects(app.app.backups.run(), (e) => e instanceof BackupError && e.code === 'repository-full' && /live data is unaffected/.test(e.message));
+      assert.deepEqual(filesUnder(join(mount, 'snapshots')).filter((f) => f.endsWith('.manifest')), [], 'no snapshot marked complete');
+      assert.deepEqual(filesUnder(mount).filter((f) => f.endsWith('.tmp')), [], 'nothing half-written');
+      assert.equal((await app.inject({ method: 'GET', url: `/tenants/clinic/fhir/Patient/${id}`, key })).statusCode, 200, 'the live data is served');
+      assert.equal(app.app.backups.status().failures['run'], 1);
+      assert.ok((await app.app.audit.query('operators', { count: 10 })).some((e) => e.action === 'backup.failed' && e.detail.includes('repository-full')));
+    } finally {
+      await app.close();
+      unmount();
     }
   });
 
