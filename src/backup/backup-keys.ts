@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, hkdfSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { BackupError } from './errors.js';
 
 /**
@@ -27,6 +28,9 @@ export interface BackupKeys {
 
 const format = 'tresor-backup-key/1';
 const sealedVersion = 1;
+const deflatedVersion = 2;
+/** No chunk inflates beyond this (backup.chunkKiB's maximum; pg-rows chunks are at most 4× the target). */
+const maxChunkBytes = 16 * 1024 * 1024;
 const nonceBytes = 12;
 const tagBytes = 16;
 const signatureBytes = 64;
@@ -38,24 +42,46 @@ function ed25519FromSeed(seed: Buffer): KeyObject {
   return createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
 }
 
-function seal(key: Buffer, aad: string, plain: Uint8Array): Buffer {
+/**
+ * Version 1: the plaintext sealed as it is; version 2: deflated first (chunks only, when that
+ * saves at least an eighth). The version byte is part of the AAD, so a version 2 object cannot
+ * be passed off as version 1. Compressing before encrypting can leak through sizes what a chunk
+ * holds; here the chunks are database pages whose record fields are already ciphertext under
+ * the data keys (what compresses is page structure and index entries), which is why it is
+ * acceptable — the same choice restic and borg make.
+ */
+function seal(key: Buffer, aad: string, plain: Uint8Array, version = sealedVersion): Buffer {
   const nonce = randomBytes(nonceBytes);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(Buffer.from(aad, 'utf8'));
-  return Buffer.concat([Buffer.from([sealedVersion]), nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  cipher.setAAD(Buffer.from(version === sealedVersion ? aad : `${aad}|v${version}`, 'utf8'));
+  return Buffer.concat([Buffer.from([version]), nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
 }
 
 function open(key: Buffer, aad: string, sealed: Uint8Array, what: string): Buffer {
   const data = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  if (data.length < 1 + nonceBytes + tagBytes || data[0] !== sealedVersion) throw new BackupError('object-corrupt', `${what} is damaged (too short or of an unknown format)`, { status: 500, expose: true });
+  const version = data[0];
+  if (data.length < 1 + nonceBytes + tagBytes || (version !== sealedVersion && version !== deflatedVersion)) throw new BackupError('object-corrupt', `${what} is damaged (too short or of an unknown format)`, { status: 500, expose: true });
   const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(1, 1 + nonceBytes));
-  decipher.setAAD(Buffer.from(aad, 'utf8'));
+  decipher.setAAD(Buffer.from(version === sealedVersion ? aad : `${aad}|v${version}`, 'utf8'));
   decipher.setAuthTag(data.subarray(data.length - tagBytes));
+  let plain: Buffer;
   try {
-    return Buffer.concat([decipher.update(data.subarray(1 + nonceBytes, data.length - tagBytes)), decipher.final()]);
+    plain = Buffer.concat([decipher.update(data.subarray(1 + nonceBytes, data.length - tagBytes)), decipher.final()]);
   } catch {
     throw new BackupError('object-corrupt', `${what} failed its integrity check: damaged, swapped, or sealed under another backup key`, { status: 500, expose: true });
   }
+  if (version === sealedVersion) return plain;
+  try {
+    return inflateRawSync(plain, { maxOutputLength: maxChunkBytes });
+  } catch {
+    throw new BackupError('object-corrupt', `${what} does not inflate`, { status: 500, expose: true });
+  }
+}
+
+/** Deflated (level 1: fast) when that saves at least an eighth, else as it is. */
+function sealCompressed(key: Buffer, aad: string, plain: Uint8Array): Buffer {
+  const deflated = deflateRawSync(plain, { level: 1 });
+  return deflated.length <= plain.length - (plain.length >> 3) ? seal(key, aad, deflated, deflatedVersion) : seal(key, aad, plain);
 }
 
 export function backupKeysFrom(key: Buffer): BackupKeys {
@@ -70,7 +96,7 @@ export function backupKeysFrom(key: Buffer): BackupKeys {
     keyId,
     chunkName: (plain) => createHmac('sha256', nameKey).update(plain).digest('hex').slice(0, 32),
     // The name is the AAD: a chunk stored under another name (swapped) fails to open.
-    sealChunk: (name, plain) => seal(chunkKey, `chunk|${name}`, plain),
+    sealChunk: (name, plain) => sealCompressed(chunkKey, `chunk|${name}`, plain),
     openChunk: (name, sealed) => open(chunkKey, `chunk|${name}`, sealed, `chunk ${name}`),
     sealManifest(id, plain) {
       const sealed = seal(manifestKey, `manifest|${id}`, plain);

@@ -14,7 +14,15 @@ export interface Repository {
    * Writes an object so that afterwards either all of it is there under `name`, or nothing
    * (write to a temporary name, flush to stable storage, rename). Overwriting is allowed.
    */
-  put(name: string, data: Uint8Array): Promise<void>;
+  put(name: string, data: Uint8Array, options?: PutOptions): Promise<void>;
+  /**
+   * Makes every `deferred` put since the last call durable and visible under its name (the
+   * snapshot calls it before writing its manifest). Repositories without deferred puts make
+   * each put durable at once and need nothing here.
+   */
+  flush?(): Promise<void>;
+  /** Drops the deferred puts not flushed yet (a snapshot that failed): their temporaries go. */
+  discard?(): Promise<void>;
   /** The object's bytes; `BackupError('object-missing')` when there is none. */
   get(name: string): Promise<Buffer>;
   has(name: string): Promise<boolean>;
@@ -23,6 +31,15 @@ export interface Repository {
   /** Removes an object; no error when it is already gone. */
   delete(name: string): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface PutOptions {
+  /**
+   * For many immutable objects written in a row (chunks): the object may become durable and
+   * visible only at the next `flush()` — never before its content is durable, so a crash leaves
+   * a temporary at most, never a name with missing content.
+   */
+  readonly deferred?: boolean;
 }
 
 const segment = /^[a-z0-9][a-z0-9._-]{0,127}$/;

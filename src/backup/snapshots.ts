@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -169,6 +170,8 @@ export interface SnapshotDeps {
   /** Chunk size in bytes; rounded up to a multiple of the file's page size. */
   readonly chunkBytes: number;
   readonly progress?: Progress;
+  /** Uploads in flight at once (default 16). */
+  readonly uploadWindow?: number;
 }
 
 const labelOf = (d: { kind: DataSetKind; id: string }) => (d.kind === 'tenant' ? `tenant ${d.id}` : d.kind);
@@ -184,6 +187,11 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
   const engine = engines.has('postgres') ? 'postgres' : 'sqlite';
   const id = snapshotId(now);
   const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'backup');
+  // Uploads overlap (a window of `uploadWindow`): each put waits on its own durability (fsync,
+  // or a round trip to the SFTP server), and many waits at once cost little more than one.
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  const uploadWindow = deps.uploadWindow ?? 16;
   try {
     const known = new Set((await repository.list('chunks')).map((n) => n.slice(n.lastIndexOf('/') + 1)));
     const out: ManifestDataSet[] = [];
@@ -191,13 +199,19 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
     let addedBytes = 0;
     /** Names, seals and uploads a chunk unless the repository holds it already; returns its name. */
     const store = async (plain: Buffer): Promise<string> => {
+      if (failure !== undefined) throw failure.error;
       const name = keys.chunkName(plain);
       if (!known.has(name)) {
         const sealed = keys.sealChunk(name, plain);
-        await repository.put(chunkPath(name), sealed);
         known.add(name);
         addedChunks += 1;
         addedBytes += sealed.length;
+        const put: Promise<void> = repository
+          .put(chunkPath(name), sealed, { deferred: true })
+          .catch((error: unknown) => void (failure ??= { error }))
+          .finally(() => inFlight.delete(put));
+        inFlight.add(put);
+        if (inFlight.size >= uploadWindow) await Promise.race(inFlight);
       }
       return name;
     };
@@ -217,7 +231,7 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
       }
       const copy = join(scratch, `${ref.kind}-${ref.id}.db`);
       deps.progress?.({ phase: 'copy', dataSet: label, done: 0, total: 1 });
-      await copySqliteDatabase(ref.file, copy);
+      const { counts } = await copySqliteDatabase(ref.file, copy);
       const pageSize = pageSizeOf(copy);
       const chunkBytes = Math.max(pageSize, Math.ceil(deps.chunkBytes / pageSize) * pageSize);
       const size = statSync(copy).size;
@@ -236,14 +250,23 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
       } finally {
         closeSync(fd);
       }
-      out.push({ kind: ref.kind, id: ref.id, format: 'sqlite-file/1', bytes: size, chunkBytes, sha256: whole.digest('hex'), chunks, counts: tableCounts(copy) });
-      rmSync(copy, { force: true });
+      out.push({ kind: ref.kind, id: ref.id, format: 'sqlite-file/1', bytes: size, chunkBytes, sha256: whole.digest('hex'), chunks, counts });
+      // Unlinking a large file can take a while: not on the event loop.
+      await rm(copy, { force: true });
     }
+    // The manifest follows stored chunks only: every upload finished, the first failure thrown.
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure.error;
+    await repository.flush?.();
     const manifest: Manifest = { format: 'tresor-backup-manifest/1', id, takenAt: now, engine, tresorVersion: deps.tresorVersion, keyId: keys.keyId, dataSets: out, added: { chunks: addedChunks, bytes: addedBytes } };
     // Last: the snapshot exists from here on.
     await repository.put(manifestPath(id), keys.sealManifest(id, Buffer.from(JSON.stringify(manifest), 'utf8')));
     return manifest;
   } finally {
+    // A failed snapshot does not return while its uploads still run (they would outlive its
+    // lock), and leaves no deferred temporaries behind.
+    await Promise.allSettled(inFlight);
+    await repository.discard?.().catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
   }
 }
@@ -291,6 +314,34 @@ export function fileOf(dataDir: string, kind: DataSetKind, id: string): string {
 }
 
 /** A chunk of a snapshot, checked twice: its seal (AES-GCM, bound to its name) and its name (the keyed hash of what it opened to). */
+/**
+ * A data set's chunks in order, fetched (and checked) up to `window` ahead: reads from the
+ * repository overlap, which matters most over SFTP. A failure surfaces at its chunk's turn; the
+ * reads already started are awaited, never left running.
+ */
+async function* fetchChunks(deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, names: readonly string[], window = 16): AsyncGenerator<Buffer> {
+  const ahead: Array<Promise<Buffer>> = [];
+  let next = 0;
+  const fill = () => {
+    while (ahead.length < window && next < names.length) {
+      const fetching = fetchChunk(deps, manifest, label, names[next] as string);
+      fetching.catch(() => undefined); // seen when its turn comes
+      ahead.push(fetching);
+      next += 1;
+    }
+  };
+  try {
+    fill();
+    while (ahead.length > 0) {
+      const plain = await (ahead.shift() as Promise<Buffer>);
+      fill();
+      yield plain;
+    }
+  } finally {
+    await Promise.allSettled(ahead);
+  }
+}
+
 async function fetchChunk(deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, name: string): Promise<Buffer> {
   let sealed: Buffer;
   try {
@@ -330,8 +381,7 @@ export async function restoreFiles(
     const whole = createHash('sha256');
     let written = 0;
     try {
-      for (const name of dataSet.chunks) {
-        const plain = await fetchChunk(deps, manifest, label, name);
+      for await (const plain of fetchChunks(deps, manifest, label, dataSet.chunks)) {
         writeSync(fd, plain);
         whole.update(plain);
         written += plain.length;
@@ -378,8 +428,7 @@ export async function restorePgDataSet(deps: PgRestoreDeps, manifest: Manifest, 
   async function* stream(): AsyncGenerator<Buffer> {
     const whole = createHash('sha256');
     let read = 0;
-    for (const name of dataSet.chunks) {
-      const plain = await fetchChunk(deps, manifest, label, name);
+    for await (const plain of fetchChunks(deps, manifest, label, dataSet.chunks)) {
       whole.update(plain);
       read += plain.length;
       deps.progress?.({ phase: 'download', dataSet: label, done: read, total: dataSet.bytes });
