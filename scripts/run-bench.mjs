@@ -1,15 +1,47 @@
 // `npm run bench`: both engines. PostgreSQL comes from TRESOR_TEST_PG_URL, or else a scratch
 // cluster from the Debian packages (as for `npm test`); without either, SQLite only.
+//
+// `npm run bench -- backup` (or BENCH_ONLY=backup npm run bench): the backup benchmark alone
+// (bench/backup.ts: a 1 GiB tenant, BENCH_BACKUP_MIB to change it). It is not part of the default
+// run: at 1 GiB it takes far longer than the HTTP benchmark (tens of minutes on 2 cores).
+// `npm run bench -- all` (BENCH_ONLY=all) runs the HTTP benchmark, then the backup benchmark.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const env = { ...process.env };
-const postgres = await providePostgres(env);
-if (postgres.scratch) env.TRESOR_BENCH_PG_SCRATCH = '1';
-const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...process.argv.slice(2)], { stdio: 'inherit', env });
-const stop = () => child.kill('SIGINT');
+const selectors = new Set(['backup', 'http', 'all']);
+const named = process.argv.slice(2).find((arg) => selectors.has(arg));
+const only = named ?? process.env.BENCH_ONLY ?? 'http';
+if (!selectors.has(only)) {
+  console.error(`BENCH_ONLY must be one of ${[...selectors].join(', ')}, not ${JSON.stringify(only)}`);
+  process.exit(2);
+}
+const passThrough = process.argv.slice(2).filter((arg) => !selectors.has(arg));
+
+let child;
+let stopped = false;
+const stop = () => {
+  stopped = true;
+  child?.kill('SIGINT');
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
-const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
-postgres.stop();
+
+function run(script, env) {
+  child = spawn(process.execPath, ['--import', 'tsx', script, ...passThrough], { stdio: 'inherit', env });
+  return new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+}
+
+let code = 0;
+if (only === 'http' || only === 'all') {
+  const env = { ...process.env };
+  const postgres = await providePostgres(env);
+  if (postgres.scratch) env.TRESOR_BENCH_PG_SCRATCH = '1';
+  code = await run('bench/run.ts', env);
+  postgres.stop();
+  if (only === 'http' && code === 0) console.log('\n(The backup benchmark is separate: npm run bench -- backup)');
+}
+if ((only === 'backup' || only === 'all') && !stopped) {
+  const backupCode = await run('bench/backup.ts', { ...process.env, TRESOR_BENCH_SELECTED: only });
+  code = code === 0 ? backupCode : code;
+}
 process.exit(code);
