@@ -4,6 +4,7 @@
  *
  *   BENCH_BACKUP_MIB=1024          size of the tenant's data set (its SQLite file), MiB
  *   BENCH_BACKUP_WRITE_RATE=50     writes/s offered by the write-stall writer
+ *   BENCH_BACKUP_CHUNK_KIB         backup.chunkKiB for this run (default: the configuration's default)
  *
  * What it does, in one process (Tresor in-process, as `tresor start` builds it: buildApp +
  * loadConfig, SQLite, synchronous=FULL, a temporary data directory; no HTTP listener):
@@ -599,7 +600,7 @@ function sqliteVersion(): string {
 }
 
 function commandLine(): string {
-  const vars = ['BENCH_BACKUP_MIB', 'BENCH_BACKUP_WRITE_RATE', 'BENCH_ONLY'].filter((name) => (process.env[name] ?? '') !== '').map((name) => `${name}=${process.env[name] as string}`);
+  const vars = ['BENCH_BACKUP_MIB', 'BENCH_BACKUP_WRITE_RATE', 'BENCH_BACKUP_CHUNK_KIB', 'BENCH_ONLY'].filter((name) => (process.env[name] ?? '') !== '').map((name) => `${name}=${process.env[name] as string}`);
   const selected = process.env['TRESOR_BENCH_SELECTED'];
   // scripts/run-bench.mjs says which selection started this file.
   const command =
@@ -634,7 +635,7 @@ async function main(): Promise<void> {
         log: { level: 'silent' },
         storage: { engine: 'sqlite' },
         // The scheduler is off: the bench calls backups.run() itself, at the moments it measures.
-        backup: { repository, schedule: false },
+        backup: { repository, schedule: false, ...(process.env['BENCH_BACKUP_CHUNK_KIB'] === undefined ? {} : { chunkKiB: Number(process.env['BENCH_BACKUP_CHUNK_KIB']) }) },
       },
     });
     warmFhirValidator(supportedTypes);

@@ -1,12 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import type { BackupKeys } from './backup-keys.js';
 import { BackupError } from './errors.js';
+import { prunePacks } from './packs.js';
 import type { Repository } from './repository.js';
 import { listSnapshotIds, manifestPath, readManifest, type Manifest } from './snapshots.js';
 
 /**
  * What the repository knows besides snapshots: which snapshots a full verify has proven
  * restorable (a sealed, signed marker beside each manifest, so a repository cannot claim one),
- * and the removal of snapshots and of chunks no snapshot refers to any more.
+ * and the removal of snapshots and of packs no snapshot uses any more (packs.ts).
  */
 export interface VerifiedMarker {
   readonly format: 'tresor-backup-verified/1';
@@ -95,21 +97,16 @@ export async function deleteSnapshots(repository: Repository, ids: readonly stri
 }
 
 /**
- * Deletes every chunk that no remaining snapshot refers to, and markers left without their
- * manifest. Only under the repository's exclusive lock (lock.ts): a backup running at the same
- * time may have decided to reuse a chunk it saw listed. Reads every manifest first; a manifest
- * that cannot be read stops the prune before anything is deleted (its chunks would be lost).
+ * Deletes every pack no remaining snapshot uses a chunk of (packs.ts), and markers left without
+ * their manifest. Only under the repository's exclusive lock (lock.ts): a backup running at the
+ * same time may have decided to reuse a chunk it saw in an index. Reads every manifest first; a
+ * manifest that cannot be read stops the prune before anything is deleted (its chunks would be lost).
  */
-export async function pruneChunks(repository: Repository, keys: BackupKeys): Promise<{ chunks: number; markers: number }> {
+export async function pruneChunks(repository: Repository, keys: BackupKeys): Promise<{ chunks: number; packs: number; markers: number }> {
   const ids = await listSnapshotIds(repository);
   const referenced = new Set<string>();
   for (const id of ids) for (const dataSet of (await readManifest(repository, keys, id)).dataSets) for (const chunk of dataSet.chunks) referenced.add(chunk);
-  let chunks = 0;
-  for (const object of await repository.list('chunks')) {
-    if (referenced.has(object.slice(object.lastIndexOf('/') + 1))) continue;
-    await repository.delete(object);
-    chunks += 1;
-  }
+  const { packs, chunks } = await prunePacks(repository, keys, referenced, `p-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
   const live = new Set(ids);
   let markers = 0;
   for (const object of await repository.list('snapshots')) {
@@ -118,5 +115,5 @@ export async function pruneChunks(repository: Repository, keys: BackupKeys): Pro
     await repository.delete(object);
     markers += 1;
   }
-  return { chunks, markers };
+  return { chunks, packs, markers };
 }

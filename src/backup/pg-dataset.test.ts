@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +20,8 @@ import { BackupError } from './errors.js';
 import { openRepository } from './open-repository.js';
 import { exportPgSchema, importPgSchema, swapPgSchema } from './pg-dataset.js';
 import type { Repository } from './repository.js';
+import { editChunk, flipBit, locateChunk } from '../../test/support/packs.js';
+import { chunkReader, loadChunkIndex } from './packs.js';
 import { pgDataSetsOf, readManifest, restoreFiles, restorePgDataSet, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest } from './snapshots.js';
 
 /**
@@ -263,28 +265,29 @@ describe('PostgreSQL data sets: export, import, swap (pg-rows/1)', { skip }, () 
 
     const middle = dataSet.chunks[Math.floor(dataSet.chunks.length / 2)] as string;
     const other = dataSet.chunks[1] as string;
-    const file = (name: string) => join(repo.dir, 'chunks', name.slice(0, 2), name);
-    const original = readFileSync(file(middle));
-    const attempt = async (code: string, what: string) => {
+    // The chunk named in the error: the damaged one; for a missing pack, the first of its chunks the restore needs.
+    const attempt = async (code: string, what: string, named: RegExp = new RegExp(middle)) => {
       const target = schemaName('restore');
-      await assert.rejects(restorePgDataSet(restoreDeps, manifest, dataSet, pool, target), (e) => e instanceof BackupError && e.code === code && e.message.includes(middle), what);
+      await assert.rejects(restorePgDataSet(restoreDeps, manifest, dataSet, pool, target), (e) => e instanceof BackupError && e.code === code && named.test(e.message), what);
       assert.equal(await schemaExists(target), false, `${what}: no schema left`);
       await assert.rejects(verifySnapshot(verifyDeps, manifest.id), (e) => e instanceof BackupError && e.code === code, `${what}: verify`);
       assert.deepEqual(await schemasLike(`${prefix}\\_verify\\_%`), [], `${what}: verify left no schema`);
     };
-    const flipped = Buffer.from(original);
-    flipped[flipped.length - 20] = (flipped[flipped.length - 20] as number) ^ 1;
-    writeFileSync(file(middle), flipped);
+    const repair = await editChunk(repo, keys, middle, flipBit);
     await attempt('object-corrupt', 'a damaged chunk');
-    writeFileSync(file(middle), readFileSync(file(other)));
-    await attempt('object-corrupt', 'a chunk stored under another name');
-    rmSync(file(middle));
-    await attempt('object-missing', 'a missing chunk');
-    writeFileSync(file(middle), original);
+    await repair();
+    const otherSealed = await chunkReader(repo, await loadChunkIndex(repo, keys)).read(other);
+    assert.throws(() => keys.openChunk(middle, otherSealed), (e) => e instanceof BackupError && e.code === 'object-corrupt', 'a chunk stored under another name');
+    const at = await locateChunk(repo, keys, middle);
+    const pack = await repo.get(at.pack);
+    await repo.delete(at.pack);
+    await attempt('object-missing', 'a missing chunk', /chunk [0-9a-f]{32} of .* is missing/);
+    await repo.put(at.pack, pack);
 
     // A stream whose chunks all check out but is cut short (a forged manifest cannot do this; a bug could).
     const target = schemaName('restore');
-    const chunks = await Promise.all(dataSet.chunks.slice(0, -1).map(async (n) => keys.openChunk(n, await repo.get(`chunks/${n.slice(0, 2)}/${n}`))));
+    const reader = chunkReader(repo, await loadChunkIndex(repo, keys));
+    const chunks = await Promise.all(dataSet.chunks.slice(0, -1).map(async (n) => keys.openChunk(n, await reader.read(n))));
     await assert.rejects(importPgSchema(pool, target, (async function* () { yield* chunks; })(), [itemsTable]), (e) => e instanceof BackupError && e.code === 'object-corrupt');
     assert.equal(await schemaExists(target), false);
     // Into an existing schema: refused, and that schema is untouched.

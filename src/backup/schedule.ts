@@ -15,7 +15,7 @@ export interface ScheduleTiming {
 /**
  * The server's backup jobs (SPEC B1, B4): a snapshot every `everyMs` — each followed by
  * retention and prune (service.ts) — and a restore drill whenever the last one is older than
- * `drillEveryMs`, checked every snapshot interval, so a restarted server neither skips nor
+ * `drillEveryMs` (a failed one: an hour), checked every snapshot interval, so a restarted server neither skips nor
  * repeats the day's drill. A failed job is logged as an alert-worthy `backup.failed` event by the
  * service and tried again at the next interval; it never stops the server.
  */
@@ -33,7 +33,8 @@ export function scheduleBackups(backups: Backups, timing: ScheduleTiming, log: L
       if (stopped()) return;
       const last = backups.status().lastDrill;
       const lastAt = last === undefined ? Number.NEGATIVE_INFINITY : Date.parse(last.at);
-      if (now() - lastAt >= timing.drillEveryMs) {
+      // A failed drill is tried again within the hour, not a day later.
+      if (now() - lastAt >= (last?.ok === false ? Math.min(timing.drillEveryMs, 3_600_000) : timing.drillEveryMs)) {
         try {
           const drill = await backups.drill();
           log.info({ event: 'backup.drill', snapshot: drill.snapshot, restoreSeconds: drill.restoreSeconds, rpoSeconds: drill.rpoSeconds }, 'restore drill passed');

@@ -61,7 +61,7 @@ export interface RunReport {
   readonly manifest: Manifest;
   readonly tombstones: { readonly total: number; readonly added: number };
   readonly retention: RetentionResult | undefined;
-  readonly pruned: { readonly snapshots: number; readonly chunks: number } | undefined;
+  readonly pruned: { readonly snapshots: number; readonly chunks: number; readonly packs: number } | undefined;
   /** Why retention and prune did not run, when they did not (another process held the repository). */
   readonly maintenanceSkipped?: string;
 }
@@ -95,9 +95,15 @@ export interface Backups {
   verify(id?: string, options?: { progress?: Progress; actor?: Actor }): Promise<VerifyReport>;
   drill(): Promise<DrillReport>;
   /** Retention and prune under the exclusive lock. */
-  maintain(actor?: Actor): Promise<{ retention: RetentionResult; pruned: { snapshots: number; chunks: number } }>;
+  maintain(actor?: Actor): Promise<{ retention: RetentionResult; pruned: { snapshots: number; chunks: number; packs: number } }>;
   restoreTo(id: string, dir: string, options?: { tenant?: string; progress?: Progress; actor?: Actor }): Promise<{ manifest: Manifest; dataSets: number; keysDestroyed: number }>;
   restoreTenant(id: string, tenantId: string, options: { actor: Actor; progress?: Progress }): Promise<{ manifest: Manifest; preRestoreSnapshot: string; keysDestroyed: number; seconds: number }>;
+  /**
+   * PostgreSQL disaster recovery: every data set of the snapshot into this deployment, which
+   * must be empty (a new database or schema prefix: no tenant, no operator). SQLite deployments
+   * are restored into a new directory (`restoreTo`).
+   */
+  restoreDeployment(id: string, options: { actor: Actor; progress?: Progress }): Promise<{ manifest: Manifest; dataSets: number; keysDestroyed: number }>;
   status(): BackupStatus;
   /** Reads the newest snapshot and the newest verified one from the repository (at server start). */
   refresh(): Promise<void>;
@@ -178,16 +184,16 @@ export function createBackups(deps: BackupDeps): Backups {
     // Reading every manifest is the expensive part: only when snapshots went, or once a day for
     // chunks a killed backup left behind.
     const now = clock.now().getTime();
-    if (!force && retention.drop.length === 0 && now - lastPruneAt < 86_400_000) return { retention, pruned: { snapshots: 0, chunks: 0 } };
+    if (!force && retention.drop.length === 0 && now - lastPruneAt < 86_400_000) return { retention, pruned: { snapshots: 0, chunks: 0, packs: 0 } };
     const pruned = await pruneChunks(repository, keys);
     lastPruneAt = now;
-    return { retention, pruned: { snapshots: retention.drop.length, chunks: pruned.chunks } };
+    return { retention, pruned: { snapshots: retention.drop.length, chunks: pruned.chunks, packs: pruned.packs } };
   }
 
   async function maintain(repository: Repository, keys: BackupKeys, actor: Actor, force = false) {
     const result = await withRepositoryLock(repository, 'exclusive', 'prune', () => maintainLocked(repository, keys, force));
-    if (result.pruned.snapshots > 0 || result.pruned.chunks > 0) {
-      await deps.audit.record(deps.platformRealm, [operatorEvent('backup.pruned', actor, { detail: `${result.pruned.snapshots} snapshots, ${result.pruned.chunks} chunks` })]);
+    if (result.pruned.snapshots > 0 || result.pruned.packs > 0) {
+      await deps.audit.record(deps.platformRealm, [operatorEvent('backup.pruned', actor, { detail: `${result.pruned.snapshots} snapshots, ${result.pruned.packs} packs (${result.pruned.chunks} chunks)` })]);
     }
     return result;
   }
@@ -258,6 +264,14 @@ export function createBackups(deps: BackupDeps): Backups {
       if (!swapped) await dropPgSchema(postgres.pool, staged).catch(() => undefined);
       await dropPgSchema(postgres.pool, stagedKeys).catch(() => undefined);
     }
+  }
+
+  /** No tenant, and no operator account: nothing a whole-deployment restore could overwrite. */
+  async function isEmptyDeployment(): Promise<boolean> {
+    const tenants = await deps.storage.platform.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${deps.storage.platform.table('tenants')}`);
+    const operators = await deps.storage.tenant(deps.platformRealm);
+    const accounts = await operators.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${operators.table('accounts')}`);
+    return Number(tenants[0]?.n ?? 0) === 0 && Number(accounts[0]?.n ?? 0) === 0;
   }
 
   return {
@@ -360,6 +374,39 @@ export function createBackups(deps: BackupDeps): Backups {
             }
             await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { detail: `${id} into a new directory${tenant === undefined ? '' : ` (tenant ${tenant})`}` })]).catch(() => undefined);
             return { manifest, dataSets: restored.length, keysDestroyed };
+          });
+        }),
+      );
+    },
+
+    restoreDeployment(id, { actor, progress }) {
+      return guarded('restore', actor, () =>
+        withRepository(async (repository) => {
+          const keys = keysOf(false);
+          return withRepositoryLock(repository, 'shared', 'restore', async () => {
+            const postgres = deps.storage.postgres;
+            if (postgres === undefined) throw new BackupError('restore-refused', 'a SQLite deployment is restored into a new, empty directory (--to DIR), then started there', { status: 409, expose: true });
+            const manifest = await readManifest(repository, keys, id);
+            if (manifest.dataSets.some((d) => formatOf(d) !== 'pg-rows/1')) throw new BackupError('restore-refused', `snapshot ${id} holds SQLite files; this deployment runs on PostgreSQL`, { status: 409, expose: true });
+            if (!(await isEmptyDeployment())) {
+              throw new BackupError('restore-refused', 'this deployment has tenants or operators: a whole snapshot is restored only into an empty one (a new database or schema prefix); restore single tenants with --tenant', { status: 409, expose: true });
+            }
+            const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
+            const pgDeps = { repository, keys, migrations: deps.migrations, now: () => clock.now().getTime(), ...(progress === undefined ? {} : { progress }) };
+            const schemaOf = (d: { kind: string; id: string }) => (d.kind === 'tenant' ? deps.storage.describeTenant(d.id) : `${postgres.schemaPrefix}_${d.kind}`);
+            // The empty data sets this process made at start give way to the snapshot's; a data set
+            // that fails its checks leaves its schema absent, and the restore can simply be run again.
+            for (const dataSet of manifest.dataSets) {
+              const schema = schemaOf(dataSet);
+              await dropPgSchema(postgres.pool, schema);
+              await restorePgDataSet(pgDeps, manifest, dataSet, postgres.pool, schema);
+              if (dataSet.kind === 'tenant') await checkTrail(openPostgresDatabase(postgres.pool, schema), dataSet.id, `snapshot ${id}: tenant ${dataSet.id}`);
+            }
+            const keysDestroyed = await applyTombstones(deps.storage.keys, tombstones);
+            // Each trail gets its restore mark (a checkpoint log on this host may know a later history).
+            for (const dataSet of manifest.dataSets) if (dataSet.kind === 'tenant') await deps.audit.markRestored(dataSet.id, { snapshotId: id, actor });
+            await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { detail: `the whole deployment to ${id}: ${manifest.dataSets.length} data sets` })]);
+            return { manifest, dataSets: manifest.dataSets.length, keysDestroyed };
           });
         }),
       );

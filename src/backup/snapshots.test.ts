@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 import { backupKeysFrom } from './backup-keys.js';
 import { BackupError } from './errors.js';
 import { checkObjectName, type Repository } from './repository.js';
+import { editChunk, flipBit, locateChunk } from '../../test/support/packs.js';
+import { chunkReader, loadChunkIndex } from './packs.js';
 import { formatOf, listSnapshotIds, manifestPath, readManifest, removeStaleScratch, restoreFiles, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest } from './snapshots.js';
 
 /** The repository contract in memory (the real ones are tested in repository.test.ts). */
@@ -128,20 +130,20 @@ describe('snapshots (SQLite data sets)', () => {
     const live = liveDatabase(3000, 'row');
     const repository = memoryRepository();
     const manifest = await takeSnapshot(deps(repository), [{ kind: 'tenant', id: 'clinic', file: live.file }], Date.now());
-    const chunkNames = [...repository.objects.keys()].filter((n) => n.startsWith('chunks/'));
-    const [a, b] = chunkNames as [string, string];
+    const [a, b] = manifest.dataSets[0]?.chunks as [string, string];
     const target = mkdtempSync(join(tmpdir(), 'tresor-restored-'));
     dirs.push(target);
-    const original = repository.objects.get(a) as Buffer;
-    const flipped = Buffer.from(original);
-    flipped[flipped.length - 20] = (flipped[flipped.length - 20] as number) ^ 1;
-    repository.objects.set(a, flipped);
-    await assert.rejects(verifySnapshot({ repository, keys }, manifest.id), (e) => e instanceof BackupError && e.code === 'object-corrupt' && e.message.includes(a.split('/')[2] as string));
-    repository.objects.set(a, repository.objects.get(b) as Buffer);
-    await assert.rejects(verifySnapshot({ repository, keys }, manifest.id), (e) => e instanceof BackupError && e.code === 'object-corrupt', 'a chunk stored under another name');
-    repository.objects.delete(a);
-    await assert.rejects(restoreFiles({ repository, keys }, manifest, target), (e) => e instanceof BackupError && e.code === 'object-missing');
-    repository.objects.set(a, original);
+    const repair = await editChunk(repository, keys, a, flipBit);
+    await assert.rejects(verifySnapshot({ repository, keys }, manifest.id), (e) => e instanceof BackupError && e.code === 'object-corrupt' && e.message.includes(a));
+    await repair();
+    // A chunk presented under another name does not open: the name is bound into its seal.
+    const sealedB = await chunkReader(repository, await loadChunkIndex(repository, keys)).read(b);
+    assert.throws(() => keys.openChunk(a, sealedB), (e) => e instanceof BackupError && e.code === 'object-corrupt', 'a chunk stored under another name');
+    const at = await locateChunk(repository, keys, a);
+    const pack = repository.objects.get(at.pack) as Buffer;
+    repository.objects.delete(at.pack);
+    await assert.rejects(restoreFiles({ repository, keys }, manifest, target), (e) => e instanceof BackupError && e.code === 'object-missing' && e.message.includes(a));
+    repository.objects.set(at.pack, pack);
     await assert.rejects(readManifest(repository, backupKeysFrom(randomBytes(32)), manifest.id), (e) => e instanceof BackupError && e.code === 'manifest-invalid');
     const truncated = (repository.objects.get(`snapshots/${manifest.id}.manifest`) as Buffer).subarray(0, 40);
     repository.objects.set(`snapshots/${manifest.id}.manifest`, truncated);

@@ -13,6 +13,7 @@ import type { BackupKeys } from './backup-keys.js';
 import { BackupError } from './errors.js';
 import { dropPgSchema, exportPgSchema, importPgSchema, pgRowsFormat, type PgImport } from './pg-dataset.js';
 import type { Repository } from './repository.js';
+import { chunkReader, loadChunkIndex, packWriter } from './packs.js';
 import { copySqliteDatabase } from './sqlite-copy.js';
 
 /**
@@ -26,7 +27,7 @@ import { copySqliteDatabase } from './sqlite-copy.js';
  * little-changed data set stores roughly the pages that changed. The manifest — which data sets,
  * which chunks in which order, sizes, SHA-256 of each whole file, row counts per table — is
  * sealed and signed and written last, atomically: a snapshot exists once its manifest does, so
- * a backup that dies half-way leaves only unreferenced chunks (removed by `prune`), never a
+ * a backup that dies half-way leaves only packs no index or manifest names (removed by `prune`), never a
  * snapshot that claims to be complete.
  */
 
@@ -98,7 +99,6 @@ export interface Progress {
   (event: { readonly phase: 'copy' | 'upload' | 'download' | 'check'; readonly dataSet: string; readonly done: number; readonly total: number }): void;
 }
 
-const chunkPath = (name: string) => `chunks/${name.slice(0, 2)}/${name}`;
 export const manifestPath = (id: string) => `snapshots/${id}.manifest`;
 
 /** A sortable snapshot id: its UTC time, then randomness (`2026-12-01t14-15-00-123z-9f2c1a`). */
@@ -170,8 +170,10 @@ export interface SnapshotDeps {
   /** Chunk size in bytes; rounded up to a multiple of the file's page size. */
   readonly chunkBytes: number;
   readonly progress?: Progress;
-  /** Uploads in flight at once (default 16). */
+  /** Pack uploads in flight at once (default 4). */
   readonly uploadWindow?: number;
+  /** Bytes of sealed chunks per pack (default 8 MiB). */
+  readonly packBytes?: number;
 }
 
 const labelOf = (d: { kind: DataSetKind; id: string }) => (d.kind === 'tenant' ? `tenant ${d.id}` : d.kind);
@@ -187,31 +189,22 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
   const engine = engines.has('postgres') ? 'postgres' : 'sqlite';
   const id = snapshotId(now);
   const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'backup');
-  // Uploads overlap (a window of `uploadWindow`): each put waits on its own durability (fsync,
-  // or a round trip to the SFTP server), and many waits at once cost little more than one.
-  const inFlight = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
-  const uploadWindow = deps.uploadWindow ?? 16;
+  // New chunks go into packs (packs.ts); pack uploads overlap, up to `uploadWindow` at once.
+  const packs = packWriter(repository, keys, { ...(deps.packBytes === undefined ? {} : { packBytes: deps.packBytes }), ...(deps.uploadWindow === undefined ? {} : { window: deps.uploadWindow }) });
+  let finished = false;
   try {
-    const known = new Set((await repository.list('chunks')).map((n) => n.slice(n.lastIndexOf('/') + 1)));
+    const known = await loadChunkIndex(repository, keys);
     const out: ManifestDataSet[] = [];
     let addedChunks = 0;
     let addedBytes = 0;
-    /** Names, seals and uploads a chunk unless the repository holds it already; returns its name. */
+    /** Names and seals a chunk and packs it, unless the repository holds it already; returns its name. */
     const store = async (plain: Buffer): Promise<string> => {
-      if (failure !== undefined) throw failure.error;
       const name = keys.chunkName(plain);
-      if (!known.has(name)) {
+      if (!known.has(name) && !packs.has(name)) {
         const sealed = keys.sealChunk(name, plain);
-        known.add(name);
         addedChunks += 1;
         addedBytes += sealed.length;
-        const put: Promise<void> = repository
-          .put(chunkPath(name), sealed, { deferred: true })
-          .catch((error: unknown) => void (failure ??= { error }))
-          .finally(() => inFlight.delete(put));
-        inFlight.add(put);
-        if (inFlight.size >= uploadWindow) await Promise.race(inFlight);
+        await packs.add(name, sealed);
       }
       return name;
     };
@@ -254,10 +247,9 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
       // Unlinking a large file can take a while: not on the event loop.
       await rm(copy, { force: true });
     }
-    // The manifest follows stored chunks only: every upload finished, the first failure thrown.
-    await Promise.all(inFlight);
-    if (failure !== undefined) throw failure.error;
-    await repository.flush?.();
+    // The manifest follows stored chunks only: packs durable, then their index.
+    await packs.finish(id);
+    finished = true;
     const manifest: Manifest = { format: 'tresor-backup-manifest/1', id, takenAt: now, engine, tresorVersion: deps.tresorVersion, keyId: keys.keyId, dataSets: out, added: { chunks: addedChunks, bytes: addedBytes } };
     // Last: the snapshot exists from here on.
     await repository.put(manifestPath(id), keys.sealManifest(id, Buffer.from(JSON.stringify(manifest), 'utf8')));
@@ -265,8 +257,7 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
   } finally {
     // A failed snapshot does not return while its uploads still run (they would outlive its
     // lock), and leaves no deferred temporaries behind.
-    await Promise.allSettled(inFlight);
-    await repository.discard?.().catch(() => undefined);
+    if (!finished) await packs.abandon();
     rmSync(scratch, { recursive: true, force: true });
   }
 }
@@ -320,11 +311,12 @@ export function fileOf(dataDir: string, kind: DataSetKind, id: string): string {
  * reads already started are awaited, never left running.
  */
 async function* fetchChunks(deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, names: readonly string[], window = 16): AsyncGenerator<Buffer> {
+  const reader = chunkReader(deps.repository, await loadChunkIndex(deps.repository, deps.keys));
   const ahead: Array<Promise<Buffer>> = [];
   let next = 0;
   const fill = () => {
     while (ahead.length < window && next < names.length) {
-      const fetching = fetchChunk(deps, manifest, label, names[next] as string);
+      const fetching = fetchChunk(reader, deps, manifest, label, names[next] as string);
       fetching.catch(() => undefined); // seen when its turn comes
       ahead.push(fetching);
       next += 1;
@@ -342,10 +334,10 @@ async function* fetchChunks(deps: { repository: Repository; keys: BackupKeys }, 
   }
 }
 
-async function fetchChunk(deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, name: string): Promise<Buffer> {
+async function fetchChunk(reader: { read(name: string): Promise<Buffer> }, deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, name: string): Promise<Buffer> {
   let sealed: Buffer;
   try {
-    sealed = await deps.repository.get(chunkPath(name));
+    sealed = await reader.read(name);
   } catch (error) {
     if (error instanceof BackupError && error.code === 'object-missing') throw new BackupError('object-missing', `snapshot ${manifest.id}: chunk ${name} of ${label} is missing from ${deps.repository.display}`, { status: 500, expose: true });
     throw error;

@@ -82,7 +82,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     const { manifest } = report;
     const bytes = manifest.dataSets.reduce((n, d) => n + d.bytes, 0);
     io.stdout(`snapshot ${manifest.id} of ${manifest.dataSets.length} data sets (${mib(bytes)}): ${number.format(manifest.added.chunks)} new chunks, ${mib(manifest.added.bytes)} stored; ${report.tombstones.total} tombstones (${report.tombstones.added} new)`);
-    if (report.pruned !== undefined) io.stdout(`retention: kept ${report.retention?.keep.length ?? 0} snapshots, deleted ${report.pruned.snapshots} and ${number.format(report.pruned.chunks)} unreferenced chunks`);
+    if (report.pruned !== undefined) io.stdout(`retention: kept ${report.retention?.keep.length ?? 0} snapshots, deleted ${report.pruned.snapshots} and ${number.format(report.pruned.packs)} packs no snapshot uses (${number.format(report.pruned.chunks)} chunks)`);
     else if (report.maintenanceSkipped !== undefined) io.stdout(`retention and prune skipped this time: ${report.maintenanceSkipped}`);
     io.stdout(manifest.id); // last line of stdout: the snapshot id
     return;
@@ -117,7 +117,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
   }
   if (sub === 'prune') {
     const { retention, pruned } = await backups.maintain(actor);
-    io.stdout(`retention: kept ${retention.keep.length} snapshots, deleted ${pruned.snapshots} and ${number.format(pruned.chunks)} unreferenced chunks`);
+    io.stdout(`retention: kept ${retention.keep.length} snapshots, deleted ${pruned.snapshots} and ${number.format(pruned.packs)} packs no snapshot uses (${number.format(pruned.chunks)} chunks)`);
     return;
   }
   if (sub === 'drill') {
@@ -139,7 +139,15 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
       io.stdout('The master key is not in any backup (it would make backups readable): start on this directory with the same TRESOR_MASTER_KEY or key file.');
       return;
     }
-    if (tenant === undefined) throw new UsageError('restore needs --tenant T (one tenant, into the running system) or --to DIR (every data set, into a new directory)');
+    if (tenant === undefined) {
+      if (core.storage.engine !== 'postgres') throw new UsageError('restore needs --tenant T (one tenant, into the running system) or --to DIR (every data set, into a new directory)');
+      // PostgreSQL disaster recovery: the whole snapshot into this (empty) deployment.
+      const result = await backups.restoreDeployment(id, { actor, progress });
+      progress.end();
+      io.stdout(`restored ${result.dataSets} data sets of snapshot ${id} (${new Date(result.manifest.takenAt).toISOString()}) into this deployment; ${result.keysDestroyed} key versions destroyed again by tombstones`);
+      io.stdout('The master key is not in any backup: start the servers with the same TRESOR_MASTER_KEY or key file.');
+      return;
+    }
     // On SQLite a running server holds the tenant's file open: it must make the swap itself.
     const server = core.storage.engine === 'sqlite' ? runningServer(config.dataDir) : undefined;
     if (server !== undefined) {

@@ -75,15 +75,22 @@ Usage:
   tresor oauth rotate-key --tenant <id>     a new ID token signing key; the previous one stays published
                                             for oauth.signingKeyRetainDays
   tresor backup generate-key                a new backup key for TRESOR_BACKUP_KEY (printed once)
-  tresor backup run [--repository LOCATION] an encrypted, deduplicated snapshot of every data set (SQLite);
-                                            prints the snapshot id as the last line
-  tresor backup list [--repository LOCATION]
+  tresor backup run [--repository LOCATION] an encrypted, deduplicated snapshot of every data set, then
+                                            retention and prune; prints the snapshot id as the last line
+  tresor backup list [--repository LOCATION] snapshots, sizes, verified marks
   tresor backup verify [--snapshot S | --all] [--repository LOCATION]
-                                            restores into a scratch directory and checks every chunk, file
-                                            hash, SQLite integrity and row counts; exit 1 on any failure
+                                            restores into scratch and checks every chunk, hash, integrity,
+                                            row counts and audit trail; exit 1 on any failure
+  tresor backup restore --snapshot S --tenant T [--repository LOCATION]
+                                            one tenant back to the snapshot in this deployment (SQLite: with
+                                            the server stopped; a running server: POST /platform/backups/S/restore)
   tresor backup restore --snapshot S [--tenant T] --to DIR [--repository LOCATION]
-                                            rebuilds the snapshot's data sets (or one tenant's) in a new,
-                                            empty directory
+                                            a SQLite snapshot's data sets (or one tenant's) in a new, empty
+                                            directory
+  tresor backup restore --snapshot S [--repository LOCATION]
+                                            PostgreSQL: the whole snapshot into this empty deployment
+  tresor backup prune | drill [--repository LOCATION]
+                                            retention and prune now; the restore drill now
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables

@@ -9,6 +9,7 @@ import { loadConfig } from '../../../src/config/index.js';
 import { tresor } from '../../support/cli.js';
 import { observation, patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { filesUnder } from '../../support/files.js';
+import { loadBackupKey, openRepository, readManifest } from '../../../src/backup/index.js';
 import { sshdSkipReason, startSshd, type TestSshd } from '../../support/sshd.js';
 
 /**
@@ -68,7 +69,9 @@ describe('tresor backup run | list | verify | restore (SQLite)', () => {
     const run = cli(['run']);
     assert.equal(run.code, 0, run.stderr);
     const added = Number(/: ([\d,]+) new chunks/.exec(run.stdout)?.[1]?.replace(/,/g, ''));
-    const total = filesUnder(join(repository, 'chunks')).length;
+    const id = run.stdout.trim().split('\n').at(-1) as string;
+    const manifest = await readManifest(await openRepository(repository), loadBackupKey({ file: join(t.dataDir, 'backup-key.json') }), id);
+    const total = manifest.dataSets.reduce((n, d) => n + d.chunks.length, 0);
     // Small data sets here: a write touches a few pages of each (records, index, audit, a new data
     // key, the operators' trail of the backup itself). The ratio at scale is the bench's.
     assert.ok(added > 0 && added <= total / 2, `${added} new chunks of ${total}`);
@@ -110,15 +113,15 @@ describe('tresor backup run | list | verify | restore (SQLite)', () => {
   });
 
   it('names a damaged chunk and fails verification, leaving the live data untouched; another backup key opens nothing', async () => {
-    const chunk = filesUnder(join(repository, 'chunks'))[0] as string;
-    const original = readFileSync(chunk);
+    const pack = filesUnder(join(repository, 'packs'))[0] as string;
+    const original = readFileSync(pack);
     const damaged = Buffer.from(original);
-    damaged[damaged.length - 1] = (damaged[damaged.length - 1] as number) ^ 0xff;
-    writeFileSync(chunk, damaged);
+    damaged[damaged.length >> 1] = (damaged[damaged.length >> 1] as number) ^ 0xff;
+    writeFileSync(pack, damaged);
     const verify = cli(['verify', '--all']);
     assert.equal(verify.code, 1);
     assert.match(verify.stdout, /FAILED/);
-    writeFileSync(chunk, original);
+    writeFileSync(pack, original);
     assert.equal((await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Patient?_count=1', key })).statusCode, 200);
     const otherKey = tresor(['backup', 'generate-key']).stdout.trim().split('\n').at(-1) as string;
     const wrong = cli(['list'], { TRESOR_BACKUP_KEY: otherKey });

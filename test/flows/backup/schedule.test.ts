@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { BackupError, generateBackupKey } from '../../../src/backup/index.js';
+import { BackupError, generateBackupKey, loadBackupKey, openRepository } from '../../../src/backup/index.js';
+import { loadChunkIndex } from '../../../src/backup/packs.js';
 import { fixedClock } from '../../../src/platform/clock.js';
 import { engines, json, patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { filesUnder } from '../../support/files.js';
@@ -74,7 +75,8 @@ for (const engine of engines()) {
     it('keeps exactly what the policy says (and the newest verified), and every kept snapshot still verifies', async () => {
       const repository = newRepository();
       const clock = fixedClock(new Date('2026-01-15T12:00:00Z'));
-      t = await startTestApp(engine, { backup: { repository, key: generateBackupKey(), schedule: false, retention: { allForHours: 1, dailyForDays: 2, monthlyForMonths: 2 } } }, { clock });
+      const backupKey = generateBackupKey();
+      t = await startTestApp(engine, { backup: { repository, key: backupKey, schedule: false, retention: { allForHours: 1, dailyForDays: 2, monthlyForMonths: 2 } } }, { clock });
       const key = await t.tenant('clinic');
       const at = async (iso: string) => {
         clock.set(new Date(iso));
@@ -86,22 +88,27 @@ for (const engine of engines()) {
       const feb27 = await at('2026-02-27T12:00:00Z');
       const feb28morning = await at('2026-02-28T10:00:00Z');
       const feb28night = await at('2026-02-28T23:00:00Z');
-      const chunksBefore = filesUnder(join(repository, 'chunks')).length;
+      const packsBefore = filesUnder(join(repository, 'packs')).length;
       const mar1a = await at('2026-03-01T00:10:00Z');
       const mar1b = await at('2026-03-01T00:40:00Z');
 
       const kept = (await t.app.backups.list()).map((s) => s.manifest.id);
       assert.deepEqual(kept, [january, feb28night, mar1a, mar1b], 'January: newest verified; 28 Feb: newest of its day and month; 1 March: recent');
       assert.ok(![feb27, feb28morning].some((id) => kept.includes(id)));
-      assert.ok(filesUnder(join(repository, 'chunks')).length < chunksBefore + 2 * 10, 'chunks of dropped snapshots went');
+      // No pack is left that no kept snapshot uses a chunk of.
+      const index = await loadChunkIndex(await openRepository(repository), loadBackupKey({ env: backupKey }));
+      const used = new Set((await t.app.backups.list()).flatMap((x) => x.manifest.dataSets.flatMap((d) => d.chunks)).map((c) => index.get(c)?.pack));
+      const stored = filesUnder(join(repository, 'packs')).map((f) => f.slice(repository.length + 1));
+      assert.deepEqual(stored.filter((p) => !used.has(p)), [], 'packs only dropped snapshots used went');
+      assert.ok(stored.length <= packsBefore + 2);
       for (const id of kept) await t.app.backups.verify(id);
 
-      // A chunk no snapshot refers to (a killed backup's) goes at the next explicit prune.
-      mkdirSync(join(repository, 'chunks', '00'), { recursive: true });
-      const orphan = join(repository, 'chunks', '00', `00${'0'.repeat(30)}`);
+      // A pack no index names (a killed backup's) goes at the next explicit prune.
+      mkdirSync(join(repository, 'packs', '00'), { recursive: true });
+      const orphan = join(repository, 'packs', '00', `00${'0'.repeat(30)}.pack`);
       writeFileSync(orphan, 'orphan');
       const { pruned } = await t.app.backups.maintain();
-      assert.ok(pruned.chunks >= 1);
+      assert.ok(pruned.packs >= 1);
       assert.equal(existsSync(orphan), false);
       // Every kept snapshot was verified above, so the newest verified is now 1 March's: January goes.
       const after = (await t.app.backups.list()).map((s) => s.manifest.id);

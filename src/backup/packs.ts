@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import type { BackupKeys } from './backup-keys.js';
+import { BackupError } from './errors.js';
+import type { Repository } from './repository.js';
+
+/**
+ * Where sealed chunks live in the repository: packed, many to an object (as restic and borg
+ * do). One object per chunk made a gigabyte 65,000 objects, each a file creation and a rename
+ * (or a round trip over SFTP) — the snapshot's and the restore's bottleneck. A pack is the
+ * sealed chunks of one snapshot written one after another, up to `packBytes`, under a random
+ * name (`packs/3f/3f9a….pack`): it says nothing about what it holds. Which chunk is where is
+ * in the snapshot's **index** (`index/<snapshot id>.index`: sealed and signed like a manifest,
+ * so a repository can neither read nor forge it), written after its packs are durable and
+ * before the manifest. A chunk is known to the repository once an index lists it; its seal (bound
+ * to its name) and its name (the keyed hash of its content) are still checked on every read, so
+ * a damaged or swapped pack is found chunk by chunk.
+ */
+export interface ChunkLocation {
+  readonly pack: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+interface IndexBody {
+  readonly format: 'tresor-backup-index/1';
+  /** Pack name → its chunks as [name, offset, length]. */
+  readonly packs: Readonly<Record<string, ReadonlyArray<readonly [string, number, number]>>>;
+}
+
+export const indexPrefix = 'index';
+const indexPath = (id: string) => `${indexPrefix}/${id}.index`;
+const indexSealId = (id: string) => `index|${id}`;
+const packName = () => {
+  const id = randomBytes(16).toString('hex');
+  return `packs/${id.slice(0, 2)}/${id}.pack`;
+};
+
+/** Every index of the repository, merged: chunk name → where it is. */
+export async function loadChunkIndex(repository: Repository, keys: BackupKeys): Promise<Map<string, ChunkLocation>> {
+  const index = new Map<string, ChunkLocation>();
+  for (const object of await repository.list(indexPrefix)) {
+    if (!object.endsWith('.index')) continue;
+    const id = object.slice(indexPrefix.length + 1, -'.index'.length);
+    const body = JSON.parse(keys.openManifest(indexSealId(id), await repository.get(object)).toString('utf8')) as IndexBody;
+    if (body.format !== 'tresor-backup-index/1') throw new BackupError('manifest-invalid', `index ${id} is not a Tresor pack index`, { status: 500, expose: true });
+    for (const [pack, chunks] of Object.entries(body.packs)) for (const [name, offset, length] of chunks) index.set(name, { pack, offset, length });
+  }
+  return index;
+}
+
+async function writeIndex(repository: Repository, keys: BackupKeys, id: string, packs: Record<string, Array<[string, number, number]>>): Promise<void> {
+  const body: IndexBody = { format: 'tresor-backup-index/1', packs };
+  await repository.put(indexPath(id), keys.sealManifest(indexSealId(id), Buffer.from(JSON.stringify(body), 'utf8')));
+}
+
+export interface PackWriter {
+  /** Whether this writer took the chunk already (within one snapshot). */
+  has(name: string): boolean;
+  /** Adds a sealed chunk; resolves when there is room for more (uploads overlap, up to `window`). */
+  add(name: string, sealed: Buffer): Promise<void>;
+  /** Stores the last pack, waits for every upload, makes them durable, then writes the index. */
+  finish(indexId: string): Promise<void>;
+  /** After a failure: waits for uploads still running and drops what was not made durable. */
+  abandon(): Promise<void>;
+}
+
+export function packWriter(repository: Repository, keys: BackupKeys, { packBytes = 8 * 1024 * 1024, window = 4 }: { packBytes?: number; window?: number } = {}): PackWriter {
+  const written: Record<string, Array<[string, number, number]>> = {};
+  const taken = new Set<string>();
+  let parts: Buffer[] = [];
+  let entries: Array<[string, number, number]> = [];
+  let size = 0;
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+
+  const seal = () => {
+    if (parts.length === 0) return;
+    const name = packName();
+    const data = Buffer.concat(parts, size);
+    written[name] = entries;
+    parts = [];
+    entries = [];
+    size = 0;
+    const put: Promise<void> = repository
+      .put(name, data, { deferred: true })
+      .catch((error: unknown) => void (failure ??= { error }))
+      .finally(() => inFlight.delete(put));
+    inFlight.add(put);
+  };
+
+  return {
+    has: (name) => taken.has(name),
+    async add(name, sealed) {
+      if (failure !== undefined) throw failure.error;
+      taken.add(name);
+      entries.push([name, size, sealed.length]);
+      parts.push(sealed);
+      size += sealed.length;
+      if (size >= packBytes) {
+        seal();
+        while (inFlight.size >= window) await Promise.race(inFlight);
+      }
+    },
+    async finish(indexId) {
+      seal();
+      await Promise.all(inFlight);
+      if (failure !== undefined) throw failure.error;
+      await repository.flush?.();
+      // Only after the packs are durable: an index never names a pack that is not there.
+      if (Object.keys(written).length > 0) await writeIndex(repository, keys, indexId, written);
+    },
+    async abandon() {
+      await Promise.allSettled(inFlight);
+      await repository.discard?.().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Reads sealed chunks by name. A pack is read whole, once, and the last `keep` packs stay in
+ * memory: a restore asks for a data set's chunks in order, and a snapshot packs new chunks in
+ * that same order, so consecutive chunks mostly share a pack (one read of 8 MiB instead of
+ * hundreds of small ones).
+ */
+export function chunkReader(repository: Repository, index: ReadonlyMap<string, ChunkLocation>, keep = 8): { read(name: string): Promise<Buffer> } {
+  const cache = new Map<string, Promise<Buffer>>();
+  const packOf = (pack: string): Promise<Buffer> => {
+    let cached = cache.get(pack);
+    if (cached === undefined) {
+      cached = repository.get(pack);
+      cached.catch(() => cache.delete(pack));
+      cache.set(pack, cached);
+      if (cache.size > keep) cache.delete(cache.keys().next().value as string);
+    } else {
+      // Most recently used last.
+      cache.delete(pack);
+      cache.set(pack, cached);
+    }
+    return cached;
+  };
+  return {
+    async read(name) {
+      const at = index.get(name);
+      if (at === undefined) throw new BackupError('object-missing', `chunk ${name} is in no index`, { status: 500, expose: true });
+      const pack = await packOf(at.pack);
+      if (pack.length < at.offset + at.length) throw new BackupError('object-corrupt', `pack ${at.pack} is shorter than its index says`, { status: 500, expose: true });
+      return pack.subarray(at.offset, at.offset + at.length);
+    },
+  };
+}
+
+/**
+ * Deletes every pack none of whose chunks a remaining snapshot uses, and packs no index names
+ * (a killed backup's), then replaces the indexes by one that names only the packs kept. A pack
+ * with some chunks still used is kept whole (no repacking yet: the space of its unused chunks is
+ * the price). Only under the repository's exclusive lock.
+ */
+export async function prunePacks(repository: Repository, keys: BackupKeys, referenced: ReadonlySet<string>, pruneId: string): Promise<{ packs: number; chunks: number }> {
+  const indexObjects = (await repository.list(indexPrefix)).filter((o) => o.endsWith('.index'));
+  // Pack → chunk name → entry (a pack named by two indexes, after a crash mid-prune, counts once).
+  const byPack = new Map<string, Map<string, [string, number, number]>>();
+  for (const object of indexObjects) {
+    const id = object.slice(indexPrefix.length + 1, -'.index'.length);
+    const body = JSON.parse(keys.openManifest(indexSealId(id), await repository.get(object)).toString('utf8')) as IndexBody;
+    for (const [pack, entries] of Object.entries(body.packs)) {
+      const chunks = byPack.get(pack) ?? new Map<string, [string, number, number]>();
+      for (const [name, offset, length] of entries) chunks.set(name, [name, offset, length]);
+      byPack.set(pack, chunks);
+    }
+  }
+  const kept: Record<string, Array<[string, number, number]>> = {};
+  const dead = new Set<string>();
+  let chunks = 0;
+  for (const [pack, entries] of byPack) {
+    if ([...entries.keys()].some((name) => referenced.has(name))) kept[pack] = [...entries.values()];
+    else {
+      dead.add(pack);
+      chunks += entries.size;
+    }
+  }
+  // Packs no index names: a backup killed after storing them, before its index.
+  for (const object of await repository.list('packs')) if (!byPack.has(object)) dead.add(object);
+  if (dead.size === 0 && indexObjects.length <= 1) return { packs: 0, chunks: 0 };
+  // The new index first, then the old ones go, then the packs: a crash anywhere leaves every
+  // remaining index naming packs that exist (or that the next prune finds unnamed).
+  await writeIndex(repository, keys, pruneId, kept);
+  for (const object of indexObjects) if (object !== indexPath(pruneId)) await repository.delete(object);
+  for (const pack of dead) await repository.delete(pack);
+  return { packs: dead.size, chunks };
+}
