@@ -1,14 +1,15 @@
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, hkdfSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflateRaw, inflateRaw } from 'node:zlib';
 import { BackupError } from './errors.js';
 
 /**
  * The backup key hierarchy (SPEC B3), apart from the data keys: one 256-bit backup key —
  * `TRESOR_BACKUP_KEY`, or a file (0600) created at the first backup — from which HKDF-SHA-256
  * (RFC 5869; NIST SP 800-56C) derives independent keys for each use:
- * - chunk encryption (AES-256-GCM, NIST SP 800-38D), each chunk under a fresh random nonce;
+ * - pack encryption (AES-256-GCM, NIST SP 800-38D), each pack of chunks under a fresh random nonce;
  * - chunk names (HMAC-SHA-256, truncated to 128 bits): a name says nothing about the content
  *   except equality with another chunk — which is what deduplication needs;
  * - manifest encryption, and an Ed25519 key (RFC 8032) that signs every manifest.
@@ -20,8 +21,9 @@ export interface BackupKeys {
   /** An id of the key (a hash of its signing public key), stored in manifests to name the key they need. */
   readonly keyId: string;
   chunkName(plain: Uint8Array): string;
-  sealChunk(name: string, plain: Uint8Array): Buffer;
-  openChunk(name: string, sealed: Uint8Array): Buffer;
+  /** A pack of chunks, deflated (on the thread pool, off the event loop) and sealed under its name. */
+  sealPack(name: string, plain: Uint8Array): Promise<Buffer>;
+  openPack(name: string, sealed: Uint8Array): Promise<Buffer>;
   sealManifest(id: string, plain: Uint8Array): Buffer;
   openManifest(id: string, sealed: Uint8Array): Buffer;
 }
@@ -29,8 +31,10 @@ export interface BackupKeys {
 const format = 'tresor-backup-key/1';
 const sealedVersion = 1;
 const deflatedVersion = 2;
-/** No chunk inflates beyond this (backup.chunkKiB's maximum; pg-rows chunks are at most 4× the target). */
-const maxChunkBytes = 16 * 1024 * 1024;
+/** No pack inflates beyond this (packs are ~8 MiB plus one chunk of at most 16 MiB). */
+const maxPackBytes = 64 * 1024 * 1024;
+const deflateAsync = promisify(deflateRaw);
+const inflateAsync = promisify(inflateRaw);
 const nonceBytes = 12;
 const tagBytes = 16;
 const signatureBytes = 64;
@@ -43,10 +47,10 @@ function ed25519FromSeed(seed: Buffer): KeyObject {
 }
 
 /**
- * Version 1: the plaintext sealed as it is; version 2: deflated first (chunks only, when that
+ * Version 1: the plaintext sealed as it is; version 2: deflated first (packs only, when that
  * saves at least an eighth). The version byte is part of the AAD, so a version 2 object cannot
- * be passed off as version 1. Compressing before encrypting can leak through sizes what a chunk
- * holds; here the chunks are database pages whose record fields are already ciphertext under
+ * be passed off as version 1. Compressing before encrypting can leak through sizes what a pack
+ * holds; here the packs hold database pages whose record fields are already ciphertext under
  * the data keys (what compresses is page structure and index entries), which is why it is
  * acceptable — the same choice restic and borg make.
  */
@@ -57,7 +61,8 @@ function seal(key: Buffer, aad: string, plain: Uint8Array, version = sealedVersi
   return Buffer.concat([Buffer.from([version]), nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
 }
 
-function open(key: Buffer, aad: string, sealed: Uint8Array, what: string): Buffer {
+/** Opens a sealed object; `deflated` tells whether its plaintext is deflated (version 2), to inflate. */
+function openRaw(key: Buffer, aad: string, sealed: Uint8Array, what: string): { plain: Buffer; deflated: boolean } {
   const data = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   const version = data[0];
   if (data.length < 1 + nonceBytes + tagBytes || (version !== sealedVersion && version !== deflatedVersion)) throw new BackupError('object-corrupt', `${what} is damaged (too short or of an unknown format)`, { status: 500, expose: true });
@@ -70,18 +75,29 @@ function open(key: Buffer, aad: string, sealed: Uint8Array, what: string): Buffe
   } catch {
     throw new BackupError('object-corrupt', `${what} failed its integrity check: damaged, swapped, or sealed under another backup key`, { status: 500, expose: true });
   }
-  if (version === sealedVersion) return plain;
+  return { plain, deflated: version === deflatedVersion };
+}
+
+function open(key: Buffer, aad: string, sealed: Uint8Array, what: string): Buffer {
+  const { plain, deflated } = openRaw(key, aad, sealed, what);
+  if (deflated) throw new BackupError('object-corrupt', `${what} is of an unknown format`, { status: 500, expose: true });
+  return plain;
+}
+
+/** Deflated (level 1: fast; on the thread pool) when that saves at least an eighth, else as it is. */
+async function sealCompressed(key: Buffer, aad: string, plain: Uint8Array): Promise<Buffer> {
+  const deflated = await deflateAsync(plain, { level: 1, chunkSize: 1 << 20 });
+  return deflated.length <= plain.length - (plain.length >> 3) ? seal(key, aad, deflated, deflatedVersion) : seal(key, aad, plain);
+}
+
+async function openCompressed(key: Buffer, aad: string, sealed: Uint8Array, what: string): Promise<Buffer> {
+  const { plain, deflated } = openRaw(key, aad, sealed, what);
+  if (!deflated) return plain;
   try {
-    return inflateRawSync(plain, { maxOutputLength: maxChunkBytes });
+    return await inflateAsync(plain, { maxOutputLength: maxPackBytes, chunkSize: 1 << 20 });
   } catch {
     throw new BackupError('object-corrupt', `${what} does not inflate`, { status: 500, expose: true });
   }
-}
-
-/** Deflated (level 1: fast) when that saves at least an eighth, else as it is. */
-function sealCompressed(key: Buffer, aad: string, plain: Uint8Array): Buffer {
-  const deflated = deflateRawSync(plain, { level: 1 });
-  return deflated.length <= plain.length - (plain.length >> 3) ? seal(key, aad, deflated, deflatedVersion) : seal(key, aad, plain);
 }
 
 export function backupKeysFrom(key: Buffer): BackupKeys {
@@ -95,9 +111,9 @@ export function backupKeysFrom(key: Buffer): BackupKeys {
   return {
     keyId,
     chunkName: (plain) => createHmac('sha256', nameKey).update(plain).digest('hex').slice(0, 32),
-    // The name is the AAD: a chunk stored under another name (swapped) fails to open.
-    sealChunk: (name, plain) => sealCompressed(chunkKey, `chunk|${name}`, plain),
-    openChunk: (name, sealed) => open(chunkKey, `chunk|${name}`, sealed, `chunk ${name}`),
+    // The name is the AAD: a pack stored under another name (swapped) fails to open.
+    sealPack: (name, plain) => sealCompressed(chunkKey, `pack|${name}`, plain),
+    openPack: (name, sealed) => openCompressed(chunkKey, `pack|${name}`, sealed, `pack ${name}`),
     sealManifest(id, plain) {
       const sealed = seal(manifestKey, `manifest|${id}`, plain);
       return Buffer.concat([sealed, sign(null, sealed, signingKey)]);

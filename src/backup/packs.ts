@@ -11,9 +11,10 @@ import type { Repository } from './repository.js';
  * name (`packs/3f/3f9a….pack`): it says nothing about what it holds. Which chunk is where is
  * in the snapshot's **index** (`index/<snapshot id>.index`: sealed and signed like a manifest,
  * so a repository can neither read nor forge it), written after its packs are durable and
- * before the manifest. A chunk is known to the repository once an index lists it; its seal (bound
- * to its name) and its name (the keyed hash of its content) are still checked on every read, so
- * a damaged or swapped pack is found chunk by chunk.
+ * before the manifest. A pack is the chunks' plaintext, deflated as one stream (on the thread
+ * pool) and sealed as one (AES-256-GCM, its name as associated data): per-chunk work is a hash
+ * and a copy, and pages compress better together. Every read checks the pack's seal and each
+ * chunk's name (the keyed hash of its content), so a damaged or swapped pack is found.
  */
 export interface ChunkLocation {
   readonly pack: string;
@@ -56,8 +57,10 @@ async function writeIndex(repository: Repository, keys: BackupKeys, id: string, 
 export interface PackWriter {
   /** Whether this writer took the chunk already (within one snapshot). */
   has(name: string): boolean;
-  /** Adds a sealed chunk; resolves when there is room for more (uploads overlap, up to `window`). */
-  add(name: string, sealed: Buffer): Promise<void>;
+  /** Adds a chunk (copied); resolves when there is room for more (packs sealed and uploaded up to `window` at once). */
+  add(name: string, plain: Uint8Array): Promise<void>;
+  /** Bytes stored so far (sealed packs). */
+  storedBytes(): number;
   /** Stores the last pack, waits for every upload, makes them durable, then writes the index. */
   finish(indexId: string): Promise<void>;
   /** After a failure: waits for uploads still running and drops what was not made durable. */
@@ -72,17 +75,22 @@ export function packWriter(repository: Repository, keys: BackupKeys, { packBytes
   let size = 0;
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
+  let stored = 0;
 
   const seal = () => {
     if (parts.length === 0) return;
     const name = packName();
-    const data = Buffer.concat(parts, size);
+    const plain = Buffer.concat(parts, size);
     written[name] = entries;
     parts = [];
     entries = [];
     size = 0;
-    const put: Promise<void> = repository
-      .put(name, data, { deferred: true })
+    const put: Promise<void> = keys
+      .sealPack(name, plain)
+      .then((sealed) => {
+        stored += sealed.length;
+        return repository.put(name, sealed, { deferred: true });
+      })
       .catch((error: unknown) => void (failure ??= { error }))
       .finally(() => inFlight.delete(put));
     inFlight.add(put);
@@ -90,12 +98,13 @@ export function packWriter(repository: Repository, keys: BackupKeys, { packBytes
 
   return {
     has: (name) => taken.has(name),
-    async add(name, sealed) {
+    storedBytes: () => stored,
+    async add(name, plain) {
       if (failure !== undefined) throw failure.error;
       taken.add(name);
-      entries.push([name, size, sealed.length]);
-      parts.push(sealed);
-      size += sealed.length;
+      entries.push([name, size, plain.length]);
+      parts.push(Buffer.from(plain));
+      size += plain.length;
       if (size >= packBytes) {
         seal();
         while (inFlight.size >= window) await Promise.race(inFlight);
@@ -117,17 +126,17 @@ export function packWriter(repository: Repository, keys: BackupKeys, { packBytes
 }
 
 /**
- * Reads sealed chunks by name. A pack is read whole, once, and the last `keep` packs stay in
- * memory: a restore asks for a data set's chunks in order, and a snapshot packs new chunks in
- * that same order, so consecutive chunks mostly share a pack (one read of 8 MiB instead of
- * hundreds of small ones).
+ * Reads chunks by name (their plaintext; the caller checks each name). A pack is read and
+ * opened whole, once, and the last `keep` packs stay in memory: a restore asks for a data set's
+ * chunks in order, and a snapshot packs new chunks in that same order, so consecutive chunks
+ * mostly share a pack.
  */
-export function chunkReader(repository: Repository, index: ReadonlyMap<string, ChunkLocation>, keep = 8): { read(name: string): Promise<Buffer> } {
+export function chunkReader(repository: Repository, keys: BackupKeys, index: ReadonlyMap<string, ChunkLocation>, keep = 8): { read(name: string): Promise<Buffer> } {
   const cache = new Map<string, Promise<Buffer>>();
   const packOf = (pack: string): Promise<Buffer> => {
     let cached = cache.get(pack);
     if (cached === undefined) {
-      cached = repository.get(pack);
+      cached = repository.get(pack).then((sealed) => keys.openPack(pack, sealed));
       cached.catch(() => cache.delete(pack));
       cache.set(pack, cached);
       if (cache.size > keep) cache.delete(cache.keys().next().value as string);

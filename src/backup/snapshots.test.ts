@@ -8,8 +8,7 @@ import Database from 'better-sqlite3';
 import { backupKeysFrom } from './backup-keys.js';
 import { BackupError } from './errors.js';
 import { checkObjectName, type Repository } from './repository.js';
-import { editChunk, flipBit, locateChunk } from '../../test/support/packs.js';
-import { chunkReader, loadChunkIndex } from './packs.js';
+import { damagePackOf, locateChunk } from '../../test/support/packs.js';
 import { formatOf, listSnapshotIds, manifestPath, readManifest, removeStaleScratch, restoreFiles, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest } from './snapshots.js';
 
 /** The repository contract in memory (the real ones are tested in repository.test.ts). */
@@ -133,12 +132,12 @@ describe('snapshots (SQLite data sets)', () => {
     const [a, b] = manifest.dataSets[0]?.chunks as [string, string];
     const target = mkdtempSync(join(tmpdir(), 'tresor-restored-'));
     dirs.push(target);
-    const repair = await editChunk(repository, keys, a, flipBit);
+    const repair = await damagePackOf(repository, keys, a);
     await assert.rejects(verifySnapshot({ repository, keys }, manifest.id), (e) => e instanceof BackupError && e.code === 'object-corrupt' && e.message.includes(a));
     await repair();
-    // A chunk presented under another name does not open: the name is bound into its seal.
-    const sealedB = await chunkReader(repository, await loadChunkIndex(repository, keys)).read(b);
-    assert.throws(() => keys.openChunk(a, sealedB), (e) => e instanceof BackupError && e.code === 'object-corrupt', 'a chunk stored under another name');
+    // A pack presented under another name does not open: the name is bound into its seal.
+    const { pack: packOfB } = await locateChunk(repository, keys, b);
+    await assert.rejects(keys.openPack(`packs/00/${'0'.repeat(32)}.pack`, await repository.get(packOfB)), (e) => e instanceof BackupError && e.code === 'object-corrupt', 'a pack stored under another name');
     const at = await locateChunk(repository, keys, a);
     const pack = repository.objects.get(at.pack) as Buffer;
     repository.objects.delete(at.pack);

@@ -196,15 +196,12 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
     const known = await loadChunkIndex(repository, keys);
     const out: ManifestDataSet[] = [];
     let addedChunks = 0;
-    let addedBytes = 0;
     /** Names and seals a chunk and packs it, unless the repository holds it already; returns its name. */
     const store = async (plain: Buffer): Promise<string> => {
       const name = keys.chunkName(plain);
       if (!known.has(name) && !packs.has(name)) {
-        const sealed = keys.sealChunk(name, plain);
         addedChunks += 1;
-        addedBytes += sealed.length;
-        await packs.add(name, sealed);
+        await packs.add(name, plain);
       }
       return name;
     };
@@ -250,6 +247,7 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
     // The manifest follows stored chunks only: packs durable, then their index.
     await packs.finish(id);
     finished = true;
+    const addedBytes = packs.storedBytes();
     const manifest: Manifest = { format: 'tresor-backup-manifest/1', id, takenAt: now, engine, tresorVersion: deps.tresorVersion, keyId: keys.keyId, dataSets: out, added: { chunks: addedChunks, bytes: addedBytes } };
     // Last: the snapshot exists from here on.
     await repository.put(manifestPath(id), keys.sealManifest(id, Buffer.from(JSON.stringify(manifest), 'utf8')));
@@ -304,14 +302,14 @@ export function fileOf(dataDir: string, kind: DataSetKind, id: string): string {
   return kind === 'tenant' ? join(dataDir, 'tenants', `${id}.db`) : join(dataDir, `${kind}.db`);
 }
 
-/** A chunk of a snapshot, checked twice: its seal (AES-GCM, bound to its name) and its name (the keyed hash of what it opened to). */
+/** A chunk of a snapshot, checked twice: its pack's seal (AES-GCM, bound to the pack's name) and its own name (the keyed hash of its content). */
 /**
  * A data set's chunks in order, fetched (and checked) up to `window` ahead: reads from the
  * repository overlap, which matters most over SFTP. A failure surfaces at its chunk's turn; the
  * reads already started are awaited, never left running.
  */
 async function* fetchChunks(deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, names: readonly string[], window = 16): AsyncGenerator<Buffer> {
-  const reader = chunkReader(deps.repository, await loadChunkIndex(deps.repository, deps.keys));
+  const reader = chunkReader(deps.repository, deps.keys, await loadChunkIndex(deps.repository, deps.keys));
   const ahead: Array<Promise<Buffer>> = [];
   let next = 0;
   const fill = () => {
@@ -335,22 +333,22 @@ async function* fetchChunks(deps: { repository: Repository; keys: BackupKeys }, 
 }
 
 async function fetchChunk(reader: { read(name: string): Promise<Buffer> }, deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, name: string): Promise<Buffer> {
-  let sealed: Buffer;
+  let plain: Buffer;
   try {
-    sealed = await reader.read(name);
+    plain = await reader.read(name);
   } catch (error) {
     if (error instanceof BackupError && error.code === 'object-missing') throw new BackupError('object-missing', `snapshot ${manifest.id}: chunk ${name} of ${label} is missing from ${deps.repository.display}`, { status: 500, expose: true });
+    if (error instanceof BackupError && error.code === 'object-corrupt') throw new BackupError('object-corrupt', `snapshot ${manifest.id}: chunk ${name} of ${label}: ${error.message}`, { status: 500, expose: true });
     throw error;
   }
-  const plain = deps.keys.openChunk(name, sealed);
   if (deps.keys.chunkName(plain) !== name) throw new BackupError('object-corrupt', `snapshot ${manifest.id}: chunk ${name} of ${label} does not hold what its name says`, { status: 500, expose: true });
   return plain;
 }
 
 /**
  * Rebuilds SQLite data sets of a snapshot as files under `targetDir` (same layout as a data
- * directory). Every chunk is checked twice — its seal (AES-GCM, bound to its name) and its name
- * (the keyed hash of what it opened to) — and every file against its SHA-256 before it takes its
+ * directory). Every chunk is checked twice — its pack's seal (AES-GCM, bound to the pack's name)
+ * and its own name (the keyed hash of its content) — and every file against its SHA-256 before it takes its
  * final name: a damaged backup fails with the chunk or file named, and leaves no file behind
  * that looks restored. A PostgreSQL data set among the selected ones is refused (restorePgDataSet).
  */

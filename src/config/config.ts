@@ -40,7 +40,7 @@ export const defaults = {
     repository: undefined as string | undefined,
     key: undefined as string | undefined,
     keyFile: undefined as string | undefined,
-    chunkKiB: 16,
+    chunkKiB: 4,
     sftp: { privateKeyFile: undefined as string | undefined, hostKeySha256: undefined as string | undefined },
     schedule: true,
     everyMinutes: 15,
