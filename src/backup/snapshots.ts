@@ -230,12 +230,19 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
       const fd = openSync(copy, 'r');
       try {
         const buffer = Buffer.alloc(chunkBytes);
+        let worked = performance.now();
         for (let offset = 0; offset < size; offset += chunkBytes) {
           const read = readSync(fd, buffer, 0, chunkBytes, offset);
           const plain = buffer.subarray(0, read);
           whole.update(plain);
           chunks.push(await store(plain));
           deps.progress?.({ phase: 'upload', dataSet: label, done: Math.min(size, offset + read), total: size });
+          // Chunks the repository holds cost no I/O, so nothing else would get the event loop
+          // while a large, little-changed file is scanned: give it back every few milliseconds.
+          if (performance.now() - worked > 4) {
+            await new Promise((resolve) => setImmediate(resolve));
+            worked = performance.now();
+          }
         }
       } finally {
         closeSync(fd);
