@@ -43,6 +43,7 @@ import type { AuditEventInput } from '../src/audit/index.js';
 import type { Manifest, Progress } from '../src/backup/snapshots.js';
 import { loadConfig } from '../src/config/index.js';
 import type { SqlDatabase } from '../src/platform/db/index.js';
+import { sqliteVersion } from './sqlite-version.js';
 import { supportedTypes, warmFhirValidator, type StoredResource } from '../src/records/index.js';
 
 // ── Settings ────────────────────────────────────────────────────────────────────────────────
@@ -590,14 +591,6 @@ function machineLines(dataParent: string, date: Date): string[] {
   ];
 }
 
-function sqliteVersion(): string {
-  const db = new Database(':memory:');
-  try {
-    return String(db.prepare('SELECT sqlite_version()').pluck().get());
-  } finally {
-    db.close();
-  }
-}
 
 function commandLine(): string {
   const vars = ['BENCH_BACKUP_MIB', 'BENCH_BACKUP_WRITE_RATE', 'BENCH_BACKUP_CHUNK_KIB', 'BENCH_ONLY'].filter((name) => (process.env[name] ?? '') !== '').map((name) => `${name}=${process.env[name] as string}`);

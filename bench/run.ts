@@ -28,6 +28,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
+import { sqliteVersion } from './sqlite-version.js';
 import { supportedTypes, warmFhirValidator } from '../src/records/index.js';
 
 // ── Settings ────────────────────────────────────────────────────────────────────────────────
@@ -1093,14 +1094,6 @@ async function dropPgSchemas(url: string): Promise<void> {
   }
 }
 
-function sqliteVersion(): string {
-  const db = new Database(':memory:');
-  try {
-    return String(db.prepare('SELECT sqlite_version()').pluck().get());
-  } finally {
-    db.close();
-  }
-}
 
 async function pgVersion(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });
