@@ -60,7 +60,9 @@ export interface RetentionResult {
  * Upper bounds: far beyond any sensible policy, low enough to catch a value in the wrong unit
  * (minutes for hours, days for months) before it silently keeps data for decades.
  */
-const limits: Readonly<Record<keyof RetentionPolicy, number>> = { allForHours: 24 * 365, dailyForDays: 3650, monthlyForMonths: 1200 };
+/** The largest value of each setting (the configuration's schema uses these too). */
+export const retentionLimits: Readonly<Record<keyof RetentionPolicy, number>> = { allForHours: 24 * 365, dailyForDays: 3650, monthlyForMonths: 1200 };
+const limits = retentionLimits;
 const fields = Object.keys(limits) as Array<keyof RetentionPolicy>;
 
 const shown = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : String(value));

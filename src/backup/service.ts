@@ -11,7 +11,7 @@ import { openSqliteDatabase } from '../platform/db/sqlite.js';
 import { loadBackupKey, type BackupKeys } from './backup-keys.js';
 import { BackupError } from './errors.js';
 import { withRepositoryLock } from './lock.js';
-import { deleteSnapshots, markVerified, pruneChunks, readVerified, snapshotRefs, summarise, type SnapshotSummary, type VerifiedMarker } from './maintenance.js';
+import { deleteSnapshots, markVerified, pruneChunks, snapshotRefs, summarise, type SnapshotSummary } from './maintenance.js';
 import { openRepository } from './open-repository.js';
 import type { Repository } from './repository.js';
 import { applyRetention, type RetentionPolicy, type RetentionResult } from './retention.js';
@@ -208,7 +208,7 @@ export function createBackups(deps: BackupDeps): Backups {
     return { report, manifest };
   }
 
-  /** The snapshot's tenant data set and key store, restored and checked in scratch; then the key store's tombstones applied. */
+  /** The snapshot's tenant data set and key store (SQLite), restored into scratch and checked, the tenant's trail included. */
   async function stageTenant(repository: Repository, keys: BackupKeys, manifest: Manifest, tenantId: string, scratch: string, progress: Progress | undefined) {
     const wanted = (d: { kind: string; id: string }) => (d.kind === 'tenant' && d.id === tenantId) || d.kind === 'keys';
     if (!manifest.dataSets.some((d) => d.kind === 'tenant' && d.id === tenantId)) throw new BackupError('restore-refused', `snapshot ${manifest.id} has no tenant ${tenantId}`, { status: 404, expose: true });
@@ -224,6 +224,25 @@ export function createBackups(deps: BackupDeps): Backups {
     }
     const keysFile = restored.find((r) => r.dataSet.kind === 'keys')?.file;
     return { tenantFile, keysFile };
+  }
+
+  /**
+   * The part of a tenant's restore both engines share, once the snapshot's data set is staged
+   * and checked: the state being replaced is kept (a full snapshot first, so the restore can be
+   * undone); key versions the restored records need and the live store has since retired come
+   * back (`mergeKeys`); every erasure is applied again; the swap (`install`); then the tenant's
+   * erasures and trail (`afterTenantRestore`) and the operators' trail.
+   */
+  async function swapTenantIn(repository: Repository, keys: BackupKeys, manifest: Manifest, tenantId: string, actor: Actor, staged: { mergeKeys(): Promise<void>; install(target: string): Promise<void> }) {
+    const pre = await snapshotLocked(repository, keys, undefined);
+    await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${pre.manifest.id} (before restoring tenant ${tenantId} to ${manifest.id})` })]);
+    await staged.mergeKeys();
+    const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
+    const keysDestroyed = await applyTombstones(deps.storage.keys, tombstones, tenantId);
+    await deps.storage.replaceTenant(tenantId, staged.install);
+    await deps.afterTenantRestore?.(tenantId, manifest.id, tombstones.filter((t) => t.tenant === tenantId).map((t) => t.subject), actor);
+    await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { resources: [`Tenant/${tenantId}`], detail: `tenant ${tenantId} to ${manifest.id}; before: ${pre.manifest.id}` })]);
+    return { manifest, preRestoreSnapshot: pre.manifest.id, keysDestroyed };
   }
 
   /**
@@ -245,21 +264,17 @@ export function createBackups(deps: BackupDeps): Backups {
     try {
       await restorePgDataSet(pgDeps, manifest, tenantSet, postgres.pool, staged);
       await checkTrail(openPostgresDatabase(postgres.pool, staged), tenantId, `snapshot ${manifest.id}: tenant ${tenantId}`);
-      const pre = await snapshotLocked(repository, keys, undefined);
-      await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${pre.manifest.id} (before restoring tenant ${tenantId} to ${manifest.id})` })]);
-      if (keysSet !== undefined) {
-        await restorePgDataSet(pgDeps, manifest, keysSet, postgres.pool, stagedKeys);
-        await mergeTenantKeyRows(deps.storage, await tenantKeyRowsOf(openPostgresDatabase(postgres.pool, stagedKeys), tenantId));
-      }
-      const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
-      const keysDestroyed = await applyTombstones(deps.storage.keys, tombstones, tenantId);
-      await deps.storage.replaceTenant(tenantId, async (live) => {
-        await swapPgSchema(postgres.pool, live, staged);
+      return await swapTenantIn(repository, keys, manifest, tenantId, actor, {
+        mergeKeys: async () => {
+          if (keysSet === undefined) return;
+          await restorePgDataSet(pgDeps, manifest, keysSet, postgres.pool, stagedKeys);
+          await mergeTenantKeyRows(deps.storage, await tenantKeyRowsOf(openPostgresDatabase(postgres.pool, stagedKeys), tenantId));
+        },
+        install: async (live) => {
+          await swapPgSchema(postgres.pool, live, staged);
+          swapped = true;
+        },
       });
-      swapped = true;
-      await deps.afterTenantRestore?.(tenantId, manifest.id, tombstones.filter((t) => t.tenant === tenantId).map((t) => t.subject), actor);
-      await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { resources: [`Tenant/${tenantId}`], detail: `tenant ${tenantId} to ${manifest.id}; before: ${pre.manifest.id}` })]);
-      return { manifest, preRestoreSnapshot: pre.manifest.id, keysDestroyed };
     } finally {
       if (!swapped) await dropPgSchema(postgres.pool, staged).catch(() => undefined);
       await dropPgSchema(postgres.pool, stagedKeys).catch(() => undefined);
@@ -426,19 +441,13 @@ export function createBackups(deps: BackupDeps): Backups {
             const scratch = scratchIn(dataDir, 'restore');
             try {
               const { tenantFile, keysFile } = await stageTenant(repository, keys, manifest, tenantId, scratch, progress);
-              // The state being replaced is kept: a full snapshot first, so the restore can be undone.
-              const pre = await snapshotLocked(repository, keys, undefined);
-              await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${pre.manifest.id} (before restoring tenant ${tenantId} to ${id})` })]);
-              // Key versions the restored records need and the live store has since retired come
-              // back from the snapshot's key store; then every erasure is applied again.
-              if (keysFile !== undefined) await mergeTenantKeys(deps.storage, keysFile, tenantId);
-              const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
-              const keysDestroyed = await applyTombstones(deps.storage.keys, tombstones, tenantId);
-              await deps.storage.replaceTenant(tenantId, async (target) => installFile(tenantFile, target));
-              const erased = tombstones.filter((t) => t.tenant === tenantId).map((t) => t.subject);
-              await deps.afterTenantRestore?.(tenantId, id, erased, actor);
-              await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { resources: [`Tenant/${tenantId}`], detail: `tenant ${tenantId} to ${id}; before: ${pre.manifest.id}` })]);
-              return { manifest, preRestoreSnapshot: pre.manifest.id, keysDestroyed, seconds: (performance.now() - started) / 1000 };
+              const result = await swapTenantIn(repository, keys, manifest, tenantId, actor, {
+                mergeKeys: async () => {
+                  if (keysFile !== undefined) await mergeTenantKeys(deps.storage, keysFile, tenantId);
+                },
+                install: async (target) => installFile(tenantFile, target),
+              });
+              return { ...result, seconds: (performance.now() - started) / 1000 };
             } finally {
               rmSync(scratch, { recursive: true, force: true });
             }
@@ -535,5 +544,3 @@ function appendDrill(file: string, report: DrillReport): void {
   appendFileSync(file, `${JSON.stringify(report)}\n`, { mode: 0o600 });
 }
 
-export type { SnapshotSummary, VerifiedMarker };
-export { readVerified };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
+import { defaultRetention, retentionLimits } from '../backup/retention.js';
 import { AppError } from '../platform/errors.js';
 
 /** Every default in one place; README "Configuration" mirrors this object. */
@@ -45,7 +46,7 @@ export const defaults = {
     schedule: true,
     everyMinutes: 15,
     drillEveryHours: 24,
-    retention: { allForHours: 48, dailyForDays: 30, monthlyForMonths: 13 },
+    retention: { ...defaultRetention },
   },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
@@ -191,9 +192,9 @@ const schema = z
         /** Which snapshots are kept (backup/retention.ts); the newest verified one always is. */
         retention: z
           .object({
-            allForHours: z.number().int().min(1).max(8760).default(d.backup.retention.allForHours),
-            dailyForDays: z.number().int().min(1).max(3650).default(d.backup.retention.dailyForDays),
-            monthlyForMonths: z.number().int().min(1).max(1200).default(d.backup.retention.monthlyForMonths),
+            allForHours: z.number().int().min(1).max(retentionLimits.allForHours).default(d.backup.retention.allForHours),
+            dailyForDays: z.number().int().min(1).max(retentionLimits.dailyForDays).default(d.backup.retention.dailyForDays),
+            monthlyForMonths: z.number().int().min(1).max(retentionLimits.monthlyForMonths).default(d.backup.retention.monthlyForMonths),
           })
           .strict()
           .prefault({}),
