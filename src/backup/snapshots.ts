@@ -315,8 +315,7 @@ export function fileOf(dataDir: string, kind: DataSetKind, id: string): string {
  * repository overlap, which matters most over SFTP. A failure surfaces at its chunk's turn; the
  * reads already started are awaited, never left running.
  */
-async function* fetchChunks(deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, names: readonly string[], window = 16): AsyncGenerator<Buffer> {
-  const reader = chunkReader(deps.repository, deps.keys, await loadChunkIndex(deps.repository, deps.keys));
+async function* fetchChunks(reader: ChunkReader, deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, names: readonly string[], window = 16): AsyncGenerator<Buffer> {
   const ahead: Array<Promise<Buffer>> = [];
   let next = 0;
   const fill = () => {
@@ -339,7 +338,12 @@ async function* fetchChunks(deps: { repository: Repository; keys: BackupKeys }, 
   }
 }
 
-async function fetchChunk(reader: { read(name: string): Promise<Buffer> }, deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, name: string): Promise<Buffer> {
+type ChunkReader = ReturnType<typeof chunkReader>;
+
+/** A reader over every index of the repository (read once per restore, not per data set). */
+const readerOf = async (deps: { repository: Repository; keys: BackupKeys }): Promise<ChunkReader> => chunkReader(deps.repository, deps.keys, await loadChunkIndex(deps.repository, deps.keys));
+
+async function fetchChunk(reader: ChunkReader, deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, name: string): Promise<Buffer> {
   let plain: Buffer;
   try {
     plain = await reader.read(name);
@@ -369,6 +373,7 @@ export async function restoreFiles(
   const pg = selected.find((d) => formatOf(d) !== 'sqlite-file/1');
   if (pg !== undefined) throw new BackupError('restore-refused', `snapshot ${manifest.id}: ${labelOf(pg)} is a PostgreSQL data set; it is restored into a PostgreSQL schema, not a file`, { status: 409, expose: true });
   const restored: Array<{ dataSet: ManifestDataSet; file: string }> = [];
+  const reader = await readerOf(deps);
   for (const dataSet of selected) {
     const file = fileOf(targetDir, dataSet.kind, dataSet.id);
     const partial = `${file}.restoring`;
@@ -378,7 +383,7 @@ export async function restoreFiles(
     const whole = createHash('sha256');
     let written = 0;
     try {
-      for await (const plain of fetchChunks(deps, manifest, label, dataSet.chunks)) {
+      for await (const plain of fetchChunks(reader, deps, manifest, label, dataSet.chunks)) {
         writeSync(fd, plain);
         whole.update(plain);
         written += plain.length;
@@ -425,7 +430,7 @@ export async function restorePgDataSet(deps: PgRestoreDeps, manifest: Manifest, 
   async function* stream(): AsyncGenerator<Buffer> {
     const whole = createHash('sha256');
     let read = 0;
-    for await (const plain of fetchChunks(deps, manifest, label, dataSet.chunks)) {
+    for await (const plain of fetchChunks(await readerOf(deps), deps, manifest, label, dataSet.chunks)) {
       whole.update(plain);
       read += plain.length;
       deps.progress?.({ phase: 'download', dataSet: label, done: read, total: dataSet.bytes });
