@@ -486,7 +486,7 @@ interface SnapshotTiming {
   readonly seconds: number;
   /** Data set bytes: what the snapshot read (the sum of the manifest's data sets). */
   readonly bytes: number;
-  /** Seconds in takeSnapshot's copy phases (SQLite online backup in a worker) and upload phases (chunk, name, seal, store), over all data sets; the rest is row counts, manifest, tombstones, retention and prune, audit. */
+  /** Seconds in takeSnapshot's copy phases (SQLite online backup and row counts, in a worker) and upload phases (name in the worker; pack, compress, seal, store), over all data sets; the rest is manifest, tombstones, retention and prune, audit. */
   readonly copySeconds: number;
   readonly uploadSeconds: number;
   /** What the snapshot was doing from when (performance.now()), from its progress events; the last entry is its end. */
@@ -508,8 +508,8 @@ async function timedRun(app: Tresor): Promise<SnapshotTiming> {
     if (event.phase === 'copy') enter(`copy: ${event.dataSet}`, 'copy');
     else if (event.phase === 'upload') {
       enter(`chunk, name, seal, store: ${event.dataSet}`, 'upload');
-      // The last chunk of a data set: its rows are counted and its copy removed next.
-      if (event.done === event.total) enter(`copy removed: ${event.dataSet}`, 'other');
+      // The last chunk of a data set: the next data set, or the end (the copy is removed in the background).
+      if (event.done === event.total) enter(`chunked: ${event.dataSet}`, 'other');
     }
   };
   const started = performance.now();
@@ -523,10 +523,6 @@ async function timedRun(app: Tresor): Promise<SnapshotTiming> {
 }
 
 /** Seconds a snapshot spent in the phase of this label (the timeline's label up to the first ';'). */
-function phaseSeconds(timing: SnapshotTiming, label: string): number {
-  return timing.timeline.slice(0, -1).reduce((sum, entry, i) => sum + (entry.label.split(';')[0] === label ? ((timing.timeline[i + 1] as { at: number }).at - entry.at) / 1000 : 0), 0);
-}
-
 /**
  * Where a snapshot slowed the writer: its event loop blocks of 100 ms or more (by the phases they
  * spanned), and writes slower than `slowMs` (by the phase they were due in, with the offset).
@@ -811,7 +807,7 @@ async function main(): Promise<void> {
       '',
       '### Full snapshot: where the time goes',
       '',
-      `\`backups.run()\`: ${fixed(full.seconds, 2)} s = copy (SQLite online backup in a worker thread, all data sets) ${fixed(full.copySeconds, 2)} s + chunking and HMAC naming, packing, deflating and sealing each ~8 MiB pack (4 in flight), storing them (made durable together by one syncfs before the index and the manifest) ${fixed(full.uploadSeconds, 2)} s + the rest (manifest, tombstones, retention and prune, audit events) ${fixed(full.seconds - full.copySeconds - full.uploadSeconds, 2)} s. It stored ${int(full.manifest.added.chunks)} chunks, ${mib(full.manifest.added.bytes)} MiB (${fixed((full.uploadSeconds * 1000) / full.manifest.added.chunks, 2)} ms per chunk); the repository directory holds ${int(repoAfterFull.files)} files, ${mib(repoAfterFull.bytes)} MiB. Copy phase alone: ${fixed(full.bytes / MB / full.copySeconds, 0)} MB/s. Between the tenant's last chunk and the next data set (removing the scratch copy) took ${fixed(phaseSeconds(full, `copy removed: tenant ${tenantId}`), 2)} s.`,
+      `\`backups.run()\`: ${fixed(full.seconds, 2)} s = copy (SQLite online backup and row counts in a worker thread, all data sets) ${fixed(full.copySeconds, 2)} s + chunking (reading the copy and HMAC naming in that worker; packing, LZ4-compressing and sealing each ~8 MiB pack, 4 in flight, and storing them, made durable together by one syncfs before the index and the manifest) ${fixed(full.uploadSeconds, 2)} s + the rest (manifest, tombstones, retention and prune, audit events) ${fixed(full.seconds - full.copySeconds - full.uploadSeconds, 2)} s. It stored ${int(full.manifest.added.chunks)} chunks, ${mib(full.manifest.added.bytes)} MiB (${fixed((full.uploadSeconds * 1000) / full.manifest.added.chunks, 2)} ms per chunk); the repository directory holds ${int(repoAfterFull.files)} files, ${mib(repoAfterFull.bytes)} MiB. Copy phase alone: ${fixed(full.bytes / MB / full.copySeconds, 0)} MB/s.`,
       '',
       '### The 1 % change',
       '',

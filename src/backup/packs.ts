@@ -117,7 +117,10 @@ export interface PackWriter {
 export function packWriter(repository: Repository, keys: BackupKeys, { packBytes = 8 * 1024 * 1024, window = 4 }: { packBytes?: number; window?: number } = {}): PackWriter {
   const written: Record<string, Entry[]> = {};
   const taken = new Set<string>();
-  let parts: Buffer[] = [];
+  // Chunks are copied into a pack's buffer as they come; a buffer is reused once its pack is
+  // sealed (at most `window` + 1 of them: fresh memory for every pack cost more than packing).
+  const spare: Buffer[] = [];
+  let current: Buffer | undefined;
   let entries: Entry[] = [];
   let size = 0;
   const inFlight = new Set<Promise<void>>();
@@ -125,16 +128,19 @@ export function packWriter(repository: Repository, keys: BackupKeys, { packBytes
   let stored = 0;
 
   const seal = () => {
-    if (parts.length === 0) return;
+    if (current === undefined || size === 0) return;
     const name = packName();
-    const plain = Buffer.concat(parts, size);
+    const buffer = current;
+    const plain = buffer.subarray(0, size);
     written[name] = entries;
-    parts = [];
+    current = undefined;
     entries = [];
     size = 0;
     const put: Promise<void> = keys
       .sealPack(name, plain)
       .then((sealed) => {
+        // Sealed is a new buffer: the plaintext's can take the next pack.
+        if (buffer.length === packBytes) spare.push(buffer);
         stored += sealed.length;
         return repository.put(name, sealed, { deferred: true });
       })
@@ -149,13 +155,15 @@ export function packWriter(repository: Repository, keys: BackupKeys, { packBytes
     async add(name, plain) {
       if (failure !== undefined) throw failure.error;
       taken.add(name);
-      entries.push([name, size, plain.length]);
-      parts.push(Buffer.from(plain));
-      size += plain.length;
-      if (size >= packBytes) {
+      if (current !== undefined && size + plain.length > current.length) {
         seal();
         while (inFlight.size >= window) await Promise.race(inFlight);
       }
+      // A chunk larger than a pack (pg-rows chunks can be) gets a pack of its own size.
+      current ??= plain.length > packBytes ? Buffer.allocUnsafeSlow(plain.length) : (spare.pop() ?? Buffer.allocUnsafeSlow(packBytes));
+      entries.push([name, size, plain.length]);
+      current.set(plain, size);
+      size += plain.length;
     },
     async finish(indexId) {
       seal();
@@ -178,15 +186,32 @@ export function packWriter(repository: Repository, keys: BackupKeys, { packBytes
  * chunks in order, and a snapshot packs new chunks in that same order, so consecutive chunks
  * mostly share a pack.
  */
-export function chunkReader(repository: Repository, keys: BackupKeys, index: ReadonlyMap<string, ChunkLocation>, keep = 8): { read(name: string): Promise<Buffer> } {
+export interface ChunkReader {
+  /** A chunk's plaintext (a view into its opened pack; the caller checks its name). */
+  read(name: string): Promise<Buffer>;
+  /**
+   * Starts reading and opening the packs of the chunks `names[from…until)` that are not at hand,
+   * in order, while fewer than `packs` packs started this way wait to be read; returns where it
+   * stopped (call again from there: each name is looked at about once).
+   */
+  readAhead(names: readonly string[], from: number, until: number, packs: number): number;
+}
+
+export function chunkReader(repository: Repository, keys: BackupKeys, index: ReadonlyMap<string, ChunkLocation>, keep = 8): ChunkReader {
   const cache = new Map<string, Promise<Buffer>>();
+  /** Packs started by readAhead that read() has not asked for yet. */
+  const ahead = new Set<string>();
   const packOf = (pack: string): Promise<Buffer> => {
     let cached = cache.get(pack);
     if (cached === undefined) {
       cached = repository.get(pack).then((sealed) => keys.openPack(pack, sealed));
       cached.catch(() => cache.delete(pack));
       cache.set(pack, cached);
-      if (cache.size > keep) cache.delete(cache.keys().next().value as string);
+      if (cache.size > keep) {
+        const oldest = cache.keys().next().value as string;
+        cache.delete(oldest);
+        ahead.delete(oldest);
+      }
     } else {
       // Most recently used last.
       cache.delete(pack);
@@ -198,9 +223,23 @@ export function chunkReader(repository: Repository, keys: BackupKeys, index: Rea
     async read(name) {
       const at = index.get(name);
       if (at === undefined) throw new BackupError('object-missing', `chunk ${name} is in no index`, { status: 500, expose: true });
+      ahead.delete(at.pack);
       const pack = await packOf(at.pack);
       if (pack.length < at.offset + at.length) throw new BackupError('object-corrupt', `pack ${at.pack} is shorter than its index says`, { status: 500, expose: true });
       return pack.subarray(at.offset, at.offset + at.length);
+    },
+    readAhead(names, from, until, packs) {
+      // Fewer than `keep` in all, so a pack started ahead is not evicted before its turn.
+      const limit = Math.min(packs, keep - 2);
+      let i = from;
+      for (; i < Math.min(until, names.length); i += 1) {
+        const at = index.get(names[i] as string);
+        if (at === undefined || cache.has(at.pack)) continue;
+        if (ahead.size >= limit) break;
+        ahead.add(at.pack);
+        packOf(at.pack).catch(() => undefined); // seen when read() gets there
+      }
+      return i;
     },
   };
 }

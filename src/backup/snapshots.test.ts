@@ -151,6 +151,48 @@ describe('snapshots (SQLite data sets)', () => {
     live.db.close();
   });
 
+  it('a chunk resealed with other content (a valid seal, the wrong bytes) is named, and restores nothing', async () => {
+    const live = liveDatabase(3000, 'row');
+    const repository = memoryRepository();
+    const manifest = await takeSnapshot(deps(repository), [{ kind: 'tenant', id: 'clinic', file: live.file }], Date.now());
+    const chunks = manifest.dataSets[0]?.chunks as string[];
+    const victim = chunks[Math.floor(chunks.length / 2)] as string;
+    // What someone holding the backup key, or a bug, could write: the pack opens, one chunk lies.
+    const at = await locateChunk(repository, keys, victim);
+    const plain = await keys.openPack(at.pack, repository.objects.get(at.pack) as Buffer);
+    plain[at.offset + 100] = (plain[at.offset + 100] as number) ^ 0xff;
+    repository.objects.set(at.pack, await keys.sealPack(at.pack, plain));
+    const target = mkdtempSync(join(tmpdir(), 'tresor-restored-'));
+    dirs.push(target);
+    await assert.rejects(restoreFiles({ repository, keys }, manifest, target), (e) => e instanceof BackupError && e.code === 'object-corrupt' && e.message.includes(`chunk ${victim} of tenant clinic does not hold what its name says`));
+    assert.deepEqual((await import('node:fs')).readdirSync(join(target, 'tenants')), [], 'no file, not even a partial one');
+    await assert.rejects(verifySnapshot({ repository, keys }, manifest.id), (e) => e instanceof BackupError && e.message.includes(victim));
+    live.db.close();
+  });
+
+  it('restores a snapshot whose chunks are spread over the packs of many snapshots, in small packs and batches', async () => {
+    const live = liveDatabase(20_000, 'row');
+    const repository = memoryRepository();
+    const small = { ...deps(repository), chunkBytes: 4096, packBytes: 64 * 1024 };
+    const refs: DataSetRef[] = [{ kind: 'tenant', id: 'clinic', file: live.file }];
+    await takeSnapshot(small, refs, Date.UTC(2026, 11, 1, 12));
+    let last: Manifest | undefined;
+    for (let round = 1; round <= 4; round += 1) {
+      // Scattered updates: every later snapshot's new chunks interleave with the first one's.
+      live.db.prepare('UPDATE items SET body = ? WHERE id % 97 = ?').run(`round ${round} ${randomBytes(20).toString('hex')}`, round);
+      last = await takeSnapshot(small, refs, Date.UTC(2026, 11, 1, 12, 15 * round));
+    }
+    assert.ok(((await repository.list('packs')).length) > 20, 'many packs');
+    const target = mkdtempSync(join(tmpdir(), 'tresor-restored-'));
+    dirs.push(target);
+    const [restored] = await restoreFiles({ repository, keys }, last as Manifest, target);
+    const db = new Database(restored?.file as string, { readonly: true });
+    assert.equal(db.prepare("SELECT COUNT(*) FROM items WHERE body LIKE 'round 4 %'").pluck().get(), live.db.prepare("SELECT COUNT(*) FROM items WHERE body LIKE 'round 4 %'").pluck().get());
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    db.close();
+    live.db.close();
+  });
+
   it('records each data set’s format, and still reads manifests written before there were formats (SQLite files)', async () => {
     const live = liveDatabase(1000, 'row');
     const repository = memoryRepository();

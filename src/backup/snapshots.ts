@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,13 +13,14 @@ import type { BackupKeys } from './backup-keys.js';
 import { BackupError } from './errors.js';
 import { dropPgSchema, exportPgSchema, importPgSchema, pgRowsFormat, type PgImport } from './pg-dataset.js';
 import type { Repository } from './repository.js';
-import { chunkReader, loadChunkIndex, packWriter } from './packs.js';
-import { copySqliteDatabase } from './sqlite-copy.js';
+import { assembleFile, AssembleError } from './file-assembler.js';
+import { chunkReader, loadChunkIndex, packWriter, type ChunkReader } from './packs.js';
+import { chunkSqliteDatabase } from './sqlite-chunker.js';
 
 /**
  * Snapshots of data sets into a repository (SPEC B1–B3).
  *
- * A snapshot copies each data set consistently — a SQLite file page for page (sqlite-copy.ts),
+ * A snapshot copies each data set consistently — a SQLite file page for page (sqlite-chunker.ts, in a worker thread),
  * cut into fixed-size chunks aligned to pages; a PostgreSQL schema row by row at one point in
  * time (pg-dataset.ts), cut into content-defined chunks at row boundaries — names each chunk by a
  * keyed hash of its content, and uploads,
@@ -106,18 +107,6 @@ export function snapshotId(now: number): string {
   return `${new Date(now).toISOString().toLowerCase().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
 }
 
-function pageSizeOf(file: string): number {
-  const fd = openSync(file, 'r');
-  try {
-    const header = Buffer.alloc(100);
-    readSync(fd, header, 0, 100, 0);
-    const raw = header.readUInt16BE(16);
-    return raw === 1 ? 65536 : raw;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function tableCounts(file: string): Record<string, number> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
@@ -196,6 +185,8 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
     const known = await loadChunkIndex(repository, keys);
     const out: ManifestDataSet[] = [];
     let addedChunks = 0;
+    const nameKey = keys.chunkNameKey();
+    const removals: Array<Promise<void>> = [];
     /** Names and seals a chunk and packs it, unless the repository holds it already; returns its name. */
     const store = async (plain: Buffer): Promise<string> => {
       const name = keys.chunkName(plain);
@@ -219,40 +210,34 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
         out.push({ kind: ref.kind, id: ref.id, format: pgRowsFormat, bytes: exported.bytes, chunkBytes: deps.chunkBytes, sha256: exported.sha256, chunks, counts: exported.counts, migrations: exported.migrations });
         continue;
       }
-      const copy = join(scratch, `${ref.kind}-${ref.id}.db`);
-      deps.progress?.({ phase: 'copy', dataSet: label, done: 0, total: 1 });
-      const { counts } = await copySqliteDatabase(ref.file, copy);
-      const pageSize = pageSizeOf(copy);
-      const chunkBytes = Math.max(pageSize, Math.ceil(deps.chunkBytes / pageSize) * pageSize);
-      const size = statSync(copy).size;
-      const whole = createHash('sha256');
       const chunks: string[] = [];
-      const fd = openSync(copy, 'r');
-      try {
-        const buffer = Buffer.alloc(chunkBytes);
-        let worked = performance.now();
-        for (let offset = 0; offset < size; offset += chunkBytes) {
-          const read = readSync(fd, buffer, 0, chunkBytes, offset);
-          const plain = buffer.subarray(0, read);
-          whole.update(plain);
-          chunks.push(await store(plain));
-          deps.progress?.({ phase: 'upload', dataSet: label, done: Math.min(size, offset + read), total: size });
-          // Chunks the repository holds cost no I/O, so nothing else would get the event loop
-          // while a large, little-changed file is scanned: give it back every few milliseconds.
-          if (performance.now() - worked > 4) {
-            await new Promise((resolve) => setImmediate(resolve));
-            worked = performance.now();
+      let done = 0;
+      let total = 0;
+      deps.progress?.({ phase: 'copy', dataSet: label, done: 0, total: 1 });
+      // Copy, names and the file's hash in a worker (sqlite-chunker.ts); here only which chunks are new.
+      const copy = join(scratch, `${ref.kind}-${ref.id}.db`);
+      const { counts, size, chunkBytes, sha256 } = await chunkSqliteDatabase(
+        { source: ref.file, copy, chunkBytes: deps.chunkBytes, nameKey, onStart: (info) => (total = info.size) },
+        async (names, data, chunkBytes) => {
+          for (let i = 0, at = 0; at < data.length; i += 1, at += chunkBytes) {
+            const name = names.toString('hex', i * 16, i * 16 + 16);
+            chunks.push(name);
+            if (!known.has(name) && !packs.has(name)) {
+              addedChunks += 1;
+              await packs.add(name, data.subarray(at, Math.min(data.length, at + chunkBytes)));
+            }
           }
-        }
-      } finally {
-        closeSync(fd);
-      }
-      out.push({ kind: ref.kind, id: ref.id, format: 'sqlite-file/1', bytes: size, chunkBytes, sha256: whole.digest('hex'), chunks, counts });
-      // Unlinking a large file can take a while: not on the event loop.
-      await rm(copy, { force: true });
+          done += data.length;
+          deps.progress?.({ phase: 'upload', dataSet: label, done, total });
+        },
+      );
+      out.push({ kind: ref.kind, id: ref.id, format: 'sqlite-file/1', bytes: size, chunkBytes, sha256, chunks, counts });
+      // Unlinking a large file takes a while: on the thread pool, while the snapshot goes on.
+      removals.push(rm(copy, { force: true }).catch(() => undefined));
     }
     // The manifest follows stored chunks only: packs durable, then their index.
     await packs.finish(id);
+    await Promise.all(removals);
     finished = true;
     const addedBytes = packs.storedBytes();
     const manifest: Manifest = { format: 'tresor-backup-manifest/1', id, takenAt: now, engine, tresorVersion: deps.tresorVersion, keyId: keys.keyId, dataSets: out, added: { chunks: addedChunks, bytes: addedBytes } };
@@ -338,20 +323,22 @@ async function* fetchChunks(reader: ChunkReader, deps: { repository: Repository;
   }
 }
 
-type ChunkReader = ReturnType<typeof chunkReader>;
-
 /** A reader over every index of the repository (read once per restore, not per data set). */
 const readerOf = async (deps: { repository: Repository; keys: BackupKeys }): Promise<ChunkReader> => chunkReader(deps.repository, deps.keys, await loadChunkIndex(deps.repository, deps.keys));
 
-async function fetchChunk(reader: ChunkReader, deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, name: string): Promise<Buffer> {
-  let plain: Buffer;
+/** A chunk's plaintext from its pack, with the chunk and data set named in any error (its name is not checked here). */
+async function readChunk(reader: ChunkReader, repository: Repository, manifest: Manifest, label: string, name: string): Promise<Buffer> {
   try {
-    plain = await reader.read(name);
+    return await reader.read(name);
   } catch (error) {
-    if (error instanceof BackupError && error.code === 'object-missing') throw new BackupError('object-missing', `snapshot ${manifest.id}: chunk ${name} of ${label} is missing from ${deps.repository.display}`, { status: 500, expose: true });
+    if (error instanceof BackupError && error.code === 'object-missing') throw new BackupError('object-missing', `snapshot ${manifest.id}: chunk ${name} of ${label} is missing from ${repository.display}`, { status: 500, expose: true });
     if (error instanceof BackupError && error.code === 'object-corrupt') throw new BackupError('object-corrupt', `snapshot ${manifest.id}: chunk ${name} of ${label}: ${error.message}`, { status: 500, expose: true });
     throw error;
   }
+}
+
+async function fetchChunk(reader: ChunkReader, deps: { repository: Repository; keys: BackupKeys }, manifest: Manifest, label: string, name: string): Promise<Buffer> {
+  const plain = await readChunk(reader, deps.repository, manifest, label, name);
   if (deps.keys.chunkName(plain) !== name) throw new BackupError('object-corrupt', `snapshot ${manifest.id}: chunk ${name} of ${label} does not hold what its name says`, { status: 500, expose: true });
   return plain;
 }
@@ -374,29 +361,40 @@ export async function restoreFiles(
   if (pg !== undefined) throw new BackupError('restore-refused', `snapshot ${manifest.id}: ${labelOf(pg)} is a PostgreSQL data set; it is restored into a PostgreSQL schema, not a file`, { status: 409, expose: true });
   const restored: Array<{ dataSet: ManifestDataSet; file: string }> = [];
   const reader = await readerOf(deps);
+  const nameKey = deps.keys.chunkNameKey();
   for (const dataSet of selected) {
     const file = fileOf(targetDir, dataSet.kind, dataSet.id);
     const partial = `${file}.restoring`;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const label = labelOf(dataSet);
-    const fd = openSync(partial, 'w', 0o600);
-    const whole = createHash('sha256');
-    let written = 0;
+    // Packs are read and opened here (a few ahead); names checked, hashed and written in a worker.
+    const out = assembleFile(partial, nameKey);
+    let result: { sha256: string; bytes: number };
     try {
-      for await (const plain of fetchChunks(reader, deps, manifest, label, dataSet.chunks)) {
-        writeSync(fd, plain);
-        whole.update(plain);
+      const names = dataSet.chunks;
+      let scanned = 0;
+      let written = 0;
+      for (let i = 0; i < names.length; i += 1) {
+        const name = names[i] as string;
+        // The next few packs this data set needs (up to 16,384 chunks ahead) are read meanwhile.
+        scanned = reader.readAhead(names, Math.max(scanned, i + 1), i + 16_384, 4);
+        const plain = await readChunk(reader, deps.repository, manifest, label, name);
+        await out.add(name, plain);
         written += plain.length;
-        deps.progress?.({ phase: 'download', dataSet: label, done: written, total: dataSet.bytes });
+        if ((i & 255) === 255 || i === names.length - 1) deps.progress?.({ phase: 'download', dataSet: label, done: written, total: dataSet.bytes });
       }
-      fsyncSync(fd);
+      result = await out.end();
     } catch (error) {
-      closeSync(fd);
+      await out.abort();
       rmSync(partial, { force: true });
+      if (error instanceof AssembleError) {
+        const chunk = error.chunkIndex === undefined ? undefined : dataSet.chunks[error.chunkIndex];
+        if (chunk !== undefined) throw new BackupError('object-corrupt', `snapshot ${manifest.id}: chunk ${chunk} of ${label} does not hold what its name says`, { status: 500, expose: true });
+        throw Object.assign(new Error(`snapshot ${manifest.id}: writing ${label}: ${error.message}`), error.code === undefined ? {} : { code: error.code });
+      }
       throw error;
     }
-    closeSync(fd);
-    if (written !== dataSet.bytes || whole.digest('hex') !== dataSet.sha256) {
+    if (result.bytes !== dataSet.bytes || result.sha256 !== dataSet.sha256) {
       rmSync(partial, { force: true });
       throw new BackupError('object-corrupt', `snapshot ${manifest.id}: ${label} does not match its manifest after restoring (size or SHA-256)`, { status: 500, expose: true });
     }

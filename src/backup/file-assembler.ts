@@ -1,0 +1,159 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * A restored file written by a worker thread: the main thread fetches and opens packs and hands
+ * over the chunks in order, in batches; the worker checks each chunk's name (HMAC-SHA-256 under the
+ * backup's chunk-name key, as BackupKeys.chunkName — so a chunk that does not hold what its name
+ * says is found, and named), hashes the whole file (SHA-256, for the manifest's), writes it and
+ * makes it durable (fsync). The event loop stays free for a server restoring a tenant while it
+ * runs, and hashing overlaps with reading and decompressing packs. Batches are transferred
+ * buffers, at most `buffers` at a time, reused.
+ */
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash, createHmac } = require('node:crypto');
+const fs = require('node:fs');
+const { file, nameKey } = workerData;
+let fd;
+const whole = createHash('sha256');
+let written = 0;
+let failed = false;
+parentPort.on('message', (message) => {
+  if (failed) return;
+  try {
+    if (fd === undefined) fd = fs.openSync(file, 'w', 0o600);
+    if (message.type === 'batch') {
+      const data = Buffer.from(message.data, 0, message.length);
+      const names = Buffer.from(message.names.buffer, message.names.byteOffset, message.names.byteLength);
+      let at = 0;
+      for (let i = 0; i < message.sizes.length; i++) {
+        const size = message.sizes[i];
+        const digest = createHmac('sha256', nameKey).update(data.subarray(at, at + size)).digest();
+        if (digest.compare(names, i * 16, i * 16 + 16, 0, 16) !== 0) {
+          failed = true;
+          parentPort.postMessage({ type: 'mismatch', index: message.first + i });
+          return;
+        }
+        at += size;
+      }
+      whole.update(data);
+      for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done);
+      written += data.length;
+      parentPort.postMessage({ type: 'free', data: message.data }, [message.data]);
+    } else if (message.type === 'end') {
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      parentPort.postMessage({ type: 'end', sha256: whole.digest('hex'), bytes: written });
+    }
+  } catch (error) {
+    failed = true;
+    parentPort.postMessage({ type: 'error', message: String((error && error.message) || error), code: error && error.code });
+  }
+});
+`;
+
+type Message = { type: 'free'; data: ArrayBuffer } | { type: 'mismatch'; index: number } | { type: 'end'; sha256: string; bytes: number } | { type: 'error'; message: string; code?: string } | { type: 'exit' };
+
+/** Why a file could not be assembled: a chunk (by its index) that is not what its name says, or an I/O error. */
+export class AssembleError extends Error {
+  constructor(
+    message: string,
+    readonly chunkIndex?: number,
+    /** The file system's error code (`ENOSPC`, …), when that is what failed. */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FileAssembler {
+  /** Appends a chunk that should be named `name` (32 hex digits); copies it. */
+  add(name: string, plain: Uint8Array): Promise<void>;
+  /** Writes what is left, fsyncs; the file's SHA-256 and size. */
+  end(): Promise<{ sha256: string; bytes: number }>;
+  /** Stops the worker (after a failure); the caller removes the file. */
+  abort(): Promise<void>;
+}
+
+export function assembleFile(file: string, nameKey: Buffer, { batchBytes = 1 << 20, buffers = 8 }: { batchBytes?: number; buffers?: number } = {}): FileAssembler {
+  const worker = new Worker(`(function(){${workerSource}})()`, { eval: true, workerData: { file, nameKey } });
+  let failure: AssembleError | undefined;
+  let ended: ((result: { sha256: string; bytes: number }) => void) | undefined;
+  const free: ArrayBuffer[] = Array.from({ length: buffers }, () => new ArrayBuffer(batchBytes));
+  let waiting: (() => void) | undefined;
+  const wakeAll = () => {
+    const wake = waiting;
+    waiting = undefined;
+    wake?.();
+  };
+  worker.on('message', (message: Message) => {
+    if (message.type === 'free') free.push(message.data);
+    else if (message.type === 'mismatch') failure ??= new AssembleError('a chunk does not hold what its name says', message.index);
+    else if (message.type === 'error') failure ??= new AssembleError(message.message, undefined, message.code);
+    else if (message.type === 'end') ended?.({ sha256: message.sha256, bytes: message.bytes });
+    wakeAll();
+  });
+  worker.on('error', (error: Error) => {
+    failure ??= new AssembleError(error.message);
+    wakeAll();
+  });
+  worker.on('exit', () => {
+    failure ??= new AssembleError('the file writer stopped');
+    wakeAll();
+  });
+  const wait = () => new Promise<void>((resolve) => (waiting = resolve));
+
+  let current: Buffer | undefined;
+  let length = 0;
+  let names: string[] = [];
+  let sizes: number[] = [];
+  let first = 0;
+  const flush = () => {
+    if (current === undefined || names.length === 0) return;
+    const packed = Buffer.allocUnsafeSlow(names.length * 16);
+    names.forEach((name, i) => packed.write(name, i * 16, 16, 'hex'));
+    const data = current.buffer as ArrayBuffer;
+    worker.postMessage({ type: 'batch', data, length, names: packed, sizes: Uint32Array.from(sizes), first }, [data]);
+    current = undefined;
+    length = 0;
+    first += names.length;
+    names = [];
+    sizes = [];
+  };
+  const take = async (): Promise<Buffer> => {
+    while (free.length === 0 && failure === undefined) await wait();
+    if (failure !== undefined) throw failure;
+    return Buffer.from(free.pop() as ArrayBuffer);
+  };
+  return {
+    async add(name, plain) {
+      if (failure !== undefined) throw failure;
+      // A chunk larger than a batch (pg-rows chunks can be) travels alone, in a buffer of its size.
+      if (current !== undefined && length + plain.length > current.length) flush();
+      if (current === undefined) current = plain.length > batchBytes ? Buffer.from(new ArrayBuffer(plain.length)) : await take();
+      current.set(plain, length);
+      length += plain.length;
+      names.push(name);
+      sizes.push(plain.length);
+    },
+    async end() {
+      flush();
+      const result = new Promise<{ sha256: string; bytes: number }>((resolve) => (ended = resolve));
+      worker.postMessage({ type: 'end' });
+      for (;;) {
+        const settled = await Promise.race([result, wait().then(() => undefined)]);
+        if (failure !== undefined) {
+          await worker.terminate();
+          throw failure;
+        }
+        if (settled !== undefined) {
+          await worker.terminate();
+          return settled;
+        }
+      }
+    },
+    async abort() {
+      await worker.terminate();
+    },
+  };
+}
