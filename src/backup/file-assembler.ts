@@ -4,8 +4,8 @@ import { Worker } from 'node:worker_threads';
  * A restored file written by a worker thread: the main thread fetches and opens packs and hands
  * over the chunks in order, in batches; the worker checks each chunk's name (HMAC-SHA-256 under the
  * backup's chunk-name key, as BackupKeys.chunkName — so a chunk that does not hold what its name
- * says is found, and named), hashes the whole file (SHA-256, for the manifest's), writes it and
- * makes it durable (fsync). The event loop stays free for a server restoring a tenant while it
+ * says is found, and named), hashes the whole file (SHA-256, for the manifest's), writes it and,
+ * unless it is a scratch copy, makes it durable (fsync). The event loop stays free for a server restoring a tenant while it
  * runs, and hashing overlaps with reading and decompressing packs. Batches are transferred
  * buffers, at most `buffers` at a time, reused.
  */
@@ -13,7 +13,7 @@ const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash, createHmac } = require('node:crypto');
 const fs = require('node:fs');
-const { file, nameKey } = workerData;
+const { file, nameKey, durable } = workerData;
 let fd;
 const whole = createHash('sha256');
 let written = 0;
@@ -41,7 +41,7 @@ parentPort.on('message', (message) => {
       written += data.length;
       parentPort.postMessage({ type: 'free', data: message.data }, [message.data]);
     } else if (message.type === 'end') {
-      fs.fsyncSync(fd);
+      if (durable) fs.fsyncSync(fd);
       fs.closeSync(fd);
       parentPort.postMessage({ type: 'end', sha256: whole.digest('hex'), bytes: written });
     }
@@ -75,8 +75,9 @@ export interface FileAssembler {
   abort(): Promise<void>;
 }
 
-export function assembleFile(file: string, nameKey: Buffer, { batchBytes = 1 << 20, buffers = 8 }: { batchBytes?: number; buffers?: number } = {}): FileAssembler {
-  const worker = new Worker(`(function(){${workerSource}})()`, { eval: true, workerData: { file, nameKey } });
+/** `durable`: fsync the file at the end (a restore: yes; a verify's scratch copy, checked and removed: no). */
+export function assembleFile(file: string, nameKey: Buffer, { batchBytes = 1 << 20, buffers = 8, durable = true }: { batchBytes?: number; buffers?: number; durable?: boolean } = {}): FileAssembler {
+  const worker = new Worker(`(function(){${workerSource}})()`, { eval: true, workerData: { file, nameKey, durable } });
   let failure: AssembleError | undefined;
   let ended: ((result: { sha256: string; bytes: number }) => void) | undefined;
   const free: ArrayBuffer[] = Array.from({ length: buffers }, () => new ArrayBuffer(batchBytes));

@@ -11,7 +11,7 @@ import type { Repository } from './repository.js';
  * name (`packs/3f/3f9a….pack`): it says nothing about what it holds. Which chunk is where is
  * in the snapshot's **index** (`index/<snapshot id>.index`: sealed and signed like a manifest,
  * so a repository can neither read nor forge it), written after its packs are durable and
- * before the manifest. A pack is the chunks' plaintext, deflated as one stream (on the thread
+ * before the manifest. A pack is the chunks' plaintext, compressed as one (LZ4, on the thread
  * pool) and sealed as one (AES-256-GCM, its name as associated data): per-chunk work is a hash
  * and a copy, and pages compress better together. Every read checks the pack's seal and each
  * chunk's name (the keyed hash of its content), so a damaged or swapped pack is found.

@@ -230,7 +230,7 @@ describe('PostgreSQL data sets: export, import, swap (pg-rows/1)', { skip }, () 
     const first = await takeSnapshot(deps(repo, chunkBytes), [ref(live)], Date.UTC(2026, 11, 1, 12));
     const total = first.dataSets[0]?.chunks.length as number;
     assert.ok(total > 800, `a data set of many chunks (${total})`);
-    // Plaintext bytes per chunk (stored objects are smaller: chunks are deflated before sealing).
+    // Plaintext bytes per chunk (stored objects are smaller: packs are compressed before sealing).
     const average = (first.dataSets[0]?.bytes as number) / total;
     assert.ok(average > chunkBytes * 0.6 && average < chunkBytes * 2, `chunks average about the configured size (${Math.round(average)} bytes)`);
 

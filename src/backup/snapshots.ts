@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -118,6 +118,50 @@ function tableCounts(file: string): Record<string, number> {
   }
 }
 
+const sizeOrZero = (file: string) => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * The private directory for copies in memory: `/dev/shm/tresor-<uid>`, made 0700 — used only if
+ * it is a real directory of this user that nobody else can enter (another user could have made
+ * it first, to read the copies); else none, and copies go under the data directory.
+ */
+export function memoryScratchDir(root = '/dev/shm'): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  const dir = join(root, `tresor-${uid}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+  }
+  try {
+    const st = lstatSync(dir);
+    return st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0 ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux's TMPFS_MAGIC (statfs(2)). */
+const tmpfsMagic = 0x01021994;
+
+/** Whether `dir` is a tmpfs with `bytes` free and a quarter of it to spare (a copy must not fill memory). */
+export function memoryHasRoom(dir: string, bytes: number): boolean {
+  try {
+    const fs = statfsSync(dir);
+    const free = fs.bavail * fs.bsize;
+    return fs.type === tmpfsMagic && free - bytes >= fs.blocks * fs.bsize * 0.25;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Where plaintext copies wait while a snapshot is cut or verified: a private directory (0700)
  * under the data directory, so a copy never leaves the protection of the live data (not /tmp).
@@ -155,6 +199,13 @@ export interface SnapshotDeps {
   readonly keys: BackupKeys;
   /** Parent of the private scratch directory (the data directory); default the system's temporary directory. */
   readonly scratchParent?: string;
+  /**
+   * Tried before `scratchParent` for each SQLite copy: a memory file system (/dev/shm), used when
+   * it has room for the copy. A copy there never reaches a disk: no plaintext left in freed
+   * blocks, and no flush of the whole copy (SQLite's backup ends with an fsync) that the
+   * server's own commits would wait behind.
+   */
+  readonly memoryScratch?: string;
   readonly tresorVersion: string;
   /** Chunk size in bytes; rounded up to a multiple of the file's page size. */
   readonly chunkBytes: number;
@@ -178,6 +229,15 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
   const engine = engines.has('postgres') ? 'postgres' : 'sqlite';
   const id = snapshotId(now);
   const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'backup');
+  let memory: string | undefined;
+  /** Where a SQLite file's copy goes: memory when it fits with room to spare, else the scratch directory. */
+  const copyDirFor = (file: string): string => {
+    if (deps.memoryScratch === undefined) return scratch;
+    const needed = sizeOrZero(file) + sizeOrZero(`${file}-wal`);
+    if (!memoryHasRoom(deps.memoryScratch, needed)) return scratch;
+    memory ??= scratchIn(deps.memoryScratch, 'backup');
+    return memory;
+  };
   // New chunks go into packs (packs.ts); pack uploads overlap, up to `uploadWindow` at once.
   const packs = packWriter(repository, keys, { ...(deps.packBytes === undefined ? {} : { packBytes: deps.packBytes }), ...(deps.uploadWindow === undefined ? {} : { window: deps.uploadWindow }) });
   let finished = false;
@@ -215,7 +275,7 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
       let total = 0;
       deps.progress?.({ phase: 'copy', dataSet: label, done: 0, total: 1 });
       // Copy, names and the file's hash in a worker (sqlite-chunker.ts); here only which chunks are new.
-      const copy = join(scratch, `${ref.kind}-${ref.id}.db`);
+      const copy = join(copyDirFor(ref.file), `${ref.kind}-${ref.id}.db`);
       const { counts, size, chunkBytes, sha256 } = await chunkSqliteDatabase(
         { source: ref.file, copy, chunkBytes: deps.chunkBytes, nameKey, onStart: (info) => (total = info.size) },
         async (names, data, chunkBytes) => {
@@ -233,7 +293,7 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
       );
       out.push({ kind: ref.kind, id: ref.id, format: 'sqlite-file/1', bytes: size, chunkBytes, sha256, chunks, counts });
       // Unlinking a large file takes a while: on the thread pool, while the snapshot goes on.
-      removals.push(rm(copy, { force: true }).catch(() => undefined));
+      for (const file of [copy, `${copy}-wal`, `${copy}-shm`]) removals.push(rm(file, { force: true }).catch(() => undefined));
     }
     // The manifest follows stored chunks only: packs durable, then their index.
     await packs.finish(id);
@@ -249,6 +309,7 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
     // lock), and leaves no deferred temporaries behind.
     if (!finished) await packs.abandon();
     rmSync(scratch, { recursive: true, force: true });
+    if (memory !== undefined) rmSync(memory, { recursive: true, force: true });
   }
 }
 
@@ -355,6 +416,7 @@ export async function restoreFiles(
   manifest: Manifest,
   targetDir: string,
   select: (d: ManifestDataSet) => boolean = () => true,
+  { durable = true }: { durable?: boolean } = {},
 ): Promise<Array<{ dataSet: ManifestDataSet; file: string }>> {
   const selected = manifest.dataSets.filter(select);
   const pg = selected.find((d) => formatOf(d) !== 'sqlite-file/1');
@@ -368,7 +430,7 @@ export async function restoreFiles(
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const label = labelOf(dataSet);
     // Packs are read and opened here (a few ahead); names checked, hashed and written in a worker.
-    const out = assembleFile(partial, nameKey);
+    const out = assembleFile(partial, nameKey, { durable });
     let result: { sha256: string; bytes: number };
     try {
       const names = dataSet.chunks;
@@ -499,7 +561,8 @@ export async function verifySnapshot(deps: VerifyDeps, id: string): Promise<Veri
   }
   const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'verify');
   try {
-    const restored = await restoreFiles(deps, manifest, scratch, (d) => formatOf(d) === 'sqlite-file/1');
+    // Checked, then removed: no fsync (a flush of the whole file would hold up the server's own commits).
+    const restored = await restoreFiles(deps, manifest, scratch, (d) => formatOf(d) === 'sqlite-file/1', { durable: false });
     for (const { dataSet, file } of restored) {
       const label = labelOf(dataSet);
       deps.progress?.({ phase: 'check', dataSet: label, done: 0, total: 1 });
