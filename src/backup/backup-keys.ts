@@ -91,7 +91,10 @@ function openRaw(key: Buffer, aad: string, sealed: Uint8Array, what: string): { 
   decipher.setAuthTag(data.subarray(data.length - tagBytes));
   let plain: Buffer;
   try {
-    plain = Buffer.concat([decipher.update(data.subarray(1 + nonceBytes, data.length - tagBytes)), decipher.final()]);
+    const body = decipher.update(data.subarray(1 + nonceBytes, data.length - tagBytes));
+    const last = decipher.final();
+    // GCM gives everything from update(): no second copy of a pack (external memory drives GC).
+    plain = last.length === 0 ? body : Buffer.concat([body, last]);
   } catch {
     throw new BackupError('object-corrupt', `${what} failed its integrity check: damaged, swapped, or sealed under another backup key`, { status: 500, expose: true });
   }

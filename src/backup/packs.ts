@@ -189,6 +189,13 @@ export function packWriter(repository: Repository, keys: BackupKeys, { packBytes
 export interface ChunkReader {
   /** A chunk's plaintext (a view into its opened pack; the caller checks its name). */
   read(name: string): Promise<Buffer>;
+  /** Where a chunk is (its index entry), if any index names it. */
+  locate(name: string): ChunkLocation | undefined;
+  /**
+   * The restore's path, without a promise or an object per chunk: the opened pack a located
+   * chunk is in, when that pack is at hand (`undefined`: call `read` for the chunk).
+   */
+  packAtHand(at: ChunkLocation): Buffer | undefined;
   /**
    * Starts reading and opening the packs of the chunks `names[from…until)` that are not at hand,
    * in order, while fewer than `packs` packs started this way wait to be read; returns where it
@@ -199,34 +206,56 @@ export interface ChunkReader {
 
 export function chunkReader(repository: Repository, keys: BackupKeys, index: ReadonlyMap<string, ChunkLocation>, keep = 8): ChunkReader {
   const cache = new Map<string, Promise<Buffer>>();
+  /** The opened packs among them. */
+  const opened = new Map<string, Buffer>();
   /** Packs started by readAhead that read() has not asked for yet. */
   const ahead = new Set<string>();
+  let recent: string | undefined;
   const packOf = (pack: string): Promise<Buffer> => {
     let cached = cache.get(pack);
     if (cached === undefined) {
-      cached = repository.get(pack).then((sealed) => keys.openPack(pack, sealed));
-      cached.catch(() => cache.delete(pack));
+      const loading = repository.get(pack).then((sealed) => keys.openPack(pack, sealed));
+      cached = loading;
+      loading.then(
+        (plain) => void (cache.get(pack) === loading && opened.set(pack, plain)),
+        () => cache.delete(pack),
+      );
       cache.set(pack, cached);
       if (cache.size > keep) {
         const oldest = cache.keys().next().value as string;
         cache.delete(oldest);
+        opened.delete(oldest);
         ahead.delete(oldest);
       }
-    } else {
+    } else if (pack !== recent) {
       // Most recently used last.
       cache.delete(pack);
       cache.set(pack, cached);
     }
+    recent = pack;
     return cached;
+  };
+  const checked = (pack: Buffer, at: ChunkLocation) => {
+    if (pack.length < at.offset + at.length) throw new BackupError('object-corrupt', `pack ${at.pack} is shorter than its index says`, { status: 500, expose: true });
+    return pack;
   };
   return {
     async read(name) {
       const at = index.get(name);
       if (at === undefined) throw new BackupError('object-missing', `chunk ${name} is in no index`, { status: 500, expose: true });
       ahead.delete(at.pack);
-      const pack = await packOf(at.pack);
-      if (pack.length < at.offset + at.length) throw new BackupError('object-corrupt', `pack ${at.pack} is shorter than its index says`, { status: 500, expose: true });
+      const pack = checked(await packOf(at.pack), at);
       return pack.subarray(at.offset, at.offset + at.length);
+    },
+    locate: (name) => index.get(name),
+    packAtHand(at) {
+      const pack = opened.get(at.pack);
+      if (pack === undefined) return undefined;
+      if (at.pack !== recent) {
+        ahead.delete(at.pack);
+        void packOf(at.pack); // most recently used
+      }
+      return checked(pack, at);
     },
     readAhead(names, from, until, packs) {
       // Fewer than `keep` in all, so a pack started ahead is not evicted before its turn.

@@ -16,7 +16,7 @@ import { openRepository } from './open-repository.js';
 import type { Repository } from './repository.js';
 import { applyRetention, type RetentionPolicy, type RetentionResult } from './retention.js';
 import { dropPgSchema, swapPgSchema } from './pg-dataset.js';
-import { checkSqliteCopy, formatOf, listSnapshotIds, memoryScratchDir, readManifest, restoreFiles, restorePgDataSet, scratchIn, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest, type Progress, type VerifyReport } from './snapshots.js';
+import { checkSqliteCopy, formatOf, listSnapshotIds, readManifest, restoreFiles, restorePgDataSet, scratchIn, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest, type Progress, type VerifyReport } from './snapshots.js';
 import { applyTombstones, liveTombstones, mergeTombstones, readTombstones, recordTombstones } from './tombstones.js';
 
 /**
@@ -31,7 +31,7 @@ export interface BackupSettings {
   readonly key?: string | undefined;
   readonly keyFile?: string | undefined;
   readonly chunkKiB: number;
-  /** Where snapshot copies wait; unset: memory when it fits (memoryScratchDir), else the data directory. */
+  /** Where a snapshot's copy of a SQLite file too large to copy in memory waits; default the data directory. */
   readonly scratchDir?: string | undefined;
   readonly sftp: { readonly privateKeyFile?: string | undefined; readonly hostKeySha256?: string | undefined };
   readonly retention: RetentionPolicy;
@@ -168,16 +168,9 @@ export function createBackups(deps: BackupDeps): Backups {
     }
   }
 
-  /** Where a snapshot's copies wait: the configured directory, else memory when it fits, else the data directory. */
-  function scratchOf(): { scratchParent: string; memoryScratch?: string } {
-    if (settings.scratchDir !== undefined) return { scratchParent: settings.scratchDir };
-    const memory = memoryScratchDir();
-    return memory === undefined ? { scratchParent: dataDir } : { scratchParent: dataDir, memoryScratch: memory };
-  }
-
   async function snapshotLocked(repository: Repository, keys: BackupKeys, progress: Progress | undefined) {
     const manifest = await takeSnapshot(
-      { repository, keys, tresorVersion: deps.tresorVersion, chunkBytes: settings.chunkKiB * 1024, ...scratchOf(), ...(progress === undefined ? {} : { progress }) },
+      { repository, keys, tresorVersion: deps.tresorVersion, chunkBytes: settings.chunkKiB * 1024, scratchParent: settings.scratchDir ?? dataDir, ...(progress === undefined ? {} : { progress }) },
       await deps.dataSets(),
       clock.now().getTime(),
     );

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -118,50 +118,6 @@ function tableCounts(file: string): Record<string, number> {
   }
 }
 
-const sizeOrZero = (file: string) => {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-};
-
-/**
- * The private directory for copies in memory: `/dev/shm/tresor-<uid>`, made 0700 — used only if
- * it is a real directory of this user that nobody else can enter (another user could have made
- * it first, to read the copies); else none, and copies go under the data directory.
- */
-export function memoryScratchDir(root = '/dev/shm'): string | undefined {
-  const uid = process.getuid?.();
-  if (uid === undefined) return undefined;
-  const dir = join(root, `tresor-${uid}`);
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
-  }
-  try {
-    const st = lstatSync(dir);
-    return st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0 ? dir : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Linux's TMPFS_MAGIC (statfs(2)). */
-const tmpfsMagic = 0x01021994;
-
-/** Whether `dir` is a tmpfs with `bytes` free and a quarter of it to spare (a copy must not fill memory). */
-export function memoryHasRoom(dir: string, bytes: number): boolean {
-  try {
-    const fs = statfsSync(dir);
-    const free = fs.bavail * fs.bsize;
-    return fs.type === tmpfsMagic && free - bytes >= fs.blocks * fs.bsize * 0.25;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Where plaintext copies wait while a snapshot is cut or verified: a private directory (0700)
  * under the data directory, so a copy never leaves the protection of the live data (not /tmp).
@@ -200,12 +156,10 @@ export interface SnapshotDeps {
   /** Parent of the private scratch directory (the data directory); default the system's temporary directory. */
   readonly scratchParent?: string;
   /**
-   * Tried before `scratchParent` for each SQLite copy: a memory file system (/dev/shm), used when
-   * it has room for the copy. A copy there never reaches a disk: no plaintext left in freed
-   * blocks, and no flush of the whole copy (SQLite's backup ends with an fsync) that the
-   * server's own commits would wait behind.
+   * SQLite data sets up to this size are copied in memory, larger ones into the scratch directory
+   * (sqlite-chunker.ts); default a quarter of the memory available.
    */
-  readonly memoryScratch?: string;
+  readonly memoryLimitBytes?: number;
   readonly tresorVersion: string;
   /** Chunk size in bytes; rounded up to a multiple of the file's page size. */
   readonly chunkBytes: number;
@@ -229,15 +183,7 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
   const engine = engines.has('postgres') ? 'postgres' : 'sqlite';
   const id = snapshotId(now);
   const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'backup');
-  let memory: string | undefined;
-  /** Where a SQLite file's copy goes: memory when it fits with room to spare, else the scratch directory. */
-  const copyDirFor = (file: string): string => {
-    if (deps.memoryScratch === undefined) return scratch;
-    const needed = sizeOrZero(file) + sizeOrZero(`${file}-wal`);
-    if (!memoryHasRoom(deps.memoryScratch, needed)) return scratch;
-    memory ??= scratchIn(deps.memoryScratch, 'backup');
-    return memory;
-  };
+
   // New chunks go into packs (packs.ts); pack uploads overlap, up to `uploadWindow` at once.
   const packs = packWriter(repository, keys, { ...(deps.packBytes === undefined ? {} : { packBytes: deps.packBytes }), ...(deps.uploadWindow === undefined ? {} : { window: deps.uploadWindow }) });
   let finished = false;
@@ -275,9 +221,9 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
       let total = 0;
       deps.progress?.({ phase: 'copy', dataSet: label, done: 0, total: 1 });
       // Copy, names and the file's hash in a worker (sqlite-chunker.ts); here only which chunks are new.
-      const copy = join(copyDirFor(ref.file), `${ref.kind}-${ref.id}.db`);
+      const copy = join(scratch, `${ref.kind}-${ref.id}.db`);
       const { counts, size, chunkBytes, sha256 } = await chunkSqliteDatabase(
-        { source: ref.file, copy, chunkBytes: deps.chunkBytes, nameKey, onStart: (info) => (total = info.size) },
+        { source: ref.file, copy, chunkBytes: deps.chunkBytes, nameKey, onStart: (info) => (total = info.size), ...(deps.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: deps.memoryLimitBytes }) },
         async (names, data, chunkBytes) => {
           for (let i = 0, at = 0; at < data.length; i += 1, at += chunkBytes) {
             const name = names.toString('hex', i * 16, i * 16 + 16);
@@ -309,7 +255,6 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
     // lock), and leaves no deferred temporaries behind.
     if (!finished) await packs.abandon();
     rmSync(scratch, { recursive: true, force: true });
-    if (memory !== undefined) rmSync(memory, { recursive: true, force: true });
   }
 }
 
@@ -440,9 +385,21 @@ export async function restoreFiles(
         const name = names[i] as string;
         // The next few packs this data set needs (up to 16,384 chunks ahead) are read meanwhile.
         scanned = reader.readAhead(names, Math.max(scanned, i + 1), i + 16_384, 4);
-        const plain = await readChunk(reader, deps.repository, manifest, label, name);
-        await out.add(name, plain);
-        written += plain.length;
+        // Most chunks are in a pack at hand: no promise, no view, one copy into the batch.
+        const at = reader.locate(name);
+        const pack = at === undefined ? undefined : reader.packAtHand(at);
+        let wait: Promise<void> | undefined;
+        let length: number;
+        if (at !== undefined && pack !== undefined) {
+          wait = out.add(name, pack, at.offset, at.length);
+          length = at.length;
+        } else {
+          const plain = await readChunk(reader, deps.repository, manifest, label, name);
+          wait = out.add(name, plain, 0, plain.length);
+          length = plain.length;
+        }
+        if (wait !== undefined) await wait;
+        written += length;
         if ((i & 255) === 255 || i === names.length - 1) deps.progress?.({ phase: 'download', dataSet: label, done: written, total: dataSet.bytes });
       }
       result = await out.end();

@@ -184,9 +184,9 @@ const schema = z
         /** Deduplication unit: smaller stores less per change, larger makes fewer objects. */
         chunkKiB: z.number().int().min(4).max(4096).default(d.backup.chunkKiB),
         /**
-         * Where a snapshot's plaintext copy of a SQLite file waits while it is chunked. Unset: in
-         * memory (a private directory on /dev/shm, when that is a tmpfs with room for the copy),
-         * else under the data directory. Never on the repository's side.
+         * Where a snapshot's plaintext copy of a SQLite file too large to copy in memory (more
+         * than a quarter of the memory available) waits while it is chunked; default the data
+         * directory. A tmpfs here keeps such copies off the disk.
          */
         scratchDir: z.string().min(1).max(2000).optional(),
         /** The server takes snapshots by itself (when a repository is set); false leaves it to `tresor backup run` (cron). */
