@@ -151,31 +151,6 @@ export async function openLocalRepository(dir: string): Promise<LocalRepository>
   // Deferred puts: written to their temporaries, renamed only after a flush made them durable.
   let pending: Array<{ temporary: string; target: string; name: string }> = [];
 
-  /**
-   * syncfs(2) of the repository's file system (coreutils `sync -f`): one call makes every write
-   * so far durable, instead of an fsync per object. Where it cannot run, each file is synced.
-   */
-  const syncFileSystem = async (files: readonly string[]): Promise<void> => {
-    try {
-      await execFileAsync('sync', ['-f', root]);
-      return;
-    } catch {
-      // No coreutils sync here: fsync each file, a few at a time.
-    }
-    for (let at = 0; at < files.length; at += 16) {
-      await Promise.all(
-        files.slice(at, at + 16).map(async (file) => {
-          const handle = await open(file, 'r');
-          try {
-            await handle.sync();
-          } finally {
-            await handle.close();
-          }
-        }),
-      );
-    }
-  };
-
   return {
     display,
 
@@ -184,9 +159,11 @@ export async function openLocalRepository(dir: string): Promise<LocalRepository>
       pending = [];
       if (batch.length === 0) return;
       try {
-        // Contents first, then names: a crash in between leaves temporaries, never a name without its content.
-        await syncFileSystem(batch.map((p) => p.temporary));
+        // Contents are durable (put synced each); then the names: a crash in between leaves
+        // temporaries, never a name without its content.
         for (let at = 0; at < batch.length; at += 64) await Promise.all(batch.slice(at, at + 64).map((p) => rename(p.temporary, p.target)));
+        // The new names: one syncfs(2) of the repository's file system (coreutils `sync -f`)
+        // instead of an fsync per directory; where it cannot run, each directory is synced.
         const dirs = [...new Set(batch.map((p) => dirname(p.target)))];
         try {
           await execFileAsync('sync', ['-f', root]);
@@ -216,6 +193,9 @@ export async function openLocalRepository(dir: string): Promise<LocalRepository>
         handle = await open(temporary, 'wx', 0o600);
         await handle.writeFile(data);
         if (options.deferred === true) {
+          // The content is made durable now, one object at a time on the thread pool: a flush of
+          // a whole snapshot's packs at its end made the server's own commits wait behind it.
+          await handle.datasync();
           await handle.close();
           handle = undefined;
           pending.push({ temporary, target, name });
