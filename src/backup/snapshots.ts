@@ -183,7 +183,6 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
   const engine = engines.has('postgres') ? 'postgres' : 'sqlite';
   const id = snapshotId(now);
   const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'backup');
-
   // New chunks go into packs (packs.ts); pack uploads overlap, up to `uploadWindow` at once.
   const packs = packWriter(repository, keys, { ...(deps.packBytes === undefined ? {} : { packBytes: deps.packBytes }), ...(deps.uploadWindow === undefined ? {} : { window: deps.uploadWindow }) });
   let finished = false;
@@ -220,7 +219,7 @@ export async function takeSnapshot(deps: SnapshotDeps, dataSets: readonly DataSe
       let done = 0;
       let total = 0;
       deps.progress?.({ phase: 'copy', dataSet: label, done: 0, total: 1 });
-      // Copy, names and the file's hash in a worker (sqlite-chunker.ts); here only which chunks are new.
+      // The copy and the chunks' names in a worker (sqlite-chunker.ts); here which chunks are new.
       const copy = join(scratch, `${ref.kind}-${ref.id}.db`);
       const { counts, size, chunkBytes, sha256 } = await chunkSqliteDatabase(
         { source: ref.file, copy, chunkBytes: deps.chunkBytes, nameKey, onStart: (info) => (total = info.size), ...(deps.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: deps.memoryLimitBytes }) },
@@ -374,7 +373,7 @@ export async function restoreFiles(
     const partial = `${file}.restoring`;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const label = labelOf(dataSet);
-    // Packs are read and opened here (a few ahead); names checked, hashed and written in a worker.
+    // Packs are read and opened here (a few ahead); the file is written by a worker (file-assembler.ts).
     const out = assembleFile(partial, nameKey, { durable });
     let result: { sha256: string; bytes: number };
     try {
