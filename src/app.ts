@@ -34,6 +34,7 @@ import { version } from './version.js';
 import { createBackups, pgDataSetsOf, type Backups, type DataSetRef } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
+import { postgresLeadership, singleNode } from './platform/leadership.js';
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -397,6 +398,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   // Backups (issue #7): a snapshot every backup.everyMinutes, retention and prune after each, a
   // restore drill every backup.drillEveryHours; RTO and RPO as measured in /metrics.
+  // With several nodes on one PostgreSQL deployment only the leader takes them (leadership.ts).
+  const leadership = storage.engine === 'postgres' && storage.postgres !== undefined ? postgresLeadership(storage.postgres.pool, storage.postgres.schemaPrefix) : singleNode();
   const backupJobs =
     core.backups.configured && config.backup.schedule
       ? scheduleBackups(
@@ -404,8 +407,19 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
           overrides.backupSchedule ?? { everyMs: config.backup.everyMinutes * 60_000, drillEveryMs: config.backup.drillEveryHours * 3_600_000, firstAfterMs: 60_000 },
           logger,
           () => clock.now().getTime(),
+          leadership,
         )
       : undefined;
+  if (backupJobs !== undefined) {
+    new Gauge({
+      name: 'tresor_scheduler_leader',
+      help: 'Whether this node leads, i.e. takes the deployment’s scheduled backups (1), or another node does (0)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(leadership.leading ? 1 : 0);
+      },
+    });
+  }
   if (core.backups.configured) registerBackupMetrics(metrics.registry, core.backups, () => clock.now().getTime());
   // On SQLite the server holds each tenant's file open: the CLI must not swap one under it (it
   // reads this file and sends the operator to the API instead).
@@ -423,6 +437,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     passwordResets,
     async close() {
       await backupJobs?.stop();
+      await leadership.close();
       await rotationWorker.stop();
       await http.close();
       await shipping?.stop();

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import type { Leadership } from '../platform/leadership.js';
 import { periodic } from '../platform/periodic.js';
 import type { Backups } from './service.js';
 
@@ -17,9 +18,10 @@ export interface ScheduleTiming {
  * retention and prune (service.ts) — and a restore drill whenever the last one is older than
  * `drillEveryMs` (a failed one: an hour), checked every snapshot interval, so a restarted server neither skips nor
  * repeats the day's drill. A failed job is logged as an alert-worthy `backup.failed` event by the
- * service and tried again at the next interval; it never stops the server.
+ * service and tried again at the next interval; it never stops the server. With a `leadership`
+ * (several nodes on one PostgreSQL deployment), only the node that leads takes them.
  */
-export function scheduleBackups(backups: Backups, timing: ScheduleTiming, log: Logger, now: () => number): { stop(): Promise<void> } {
+export function scheduleBackups(backups: Backups, timing: ScheduleTiming, log: Logger, now: () => number, leadership?: Leadership): { stop(): Promise<void> } {
   const refreshed = backups.refresh().catch(() => undefined);
   return periodic(
     async (stopped) => {
@@ -45,6 +47,7 @@ export function scheduleBackups(backups: Backups, timing: ScheduleTiming, log: L
     },
     timing.everyMs,
     timing.firstAfterMs,
+    leadership,
   );
 }
 

@@ -29,7 +29,17 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(engine: EngineName, overrides: ConfigInput = {}, appOverrides: Pick<AppOverrides, 'rotationOptions' | 'rotationCheckMs' | 'clock' | 'backupSchedule'> = {}): Promise<TestApp> {
+/**
+ * A Tresor in-process on a fresh data directory (and, on PostgreSQL, fresh schemas). `node.joins`:
+ * another node of the deployment with that schema prefix (PostgreSQL): it shares the database,
+ * and its close() leaves the schemas to the first node's.
+ */
+export async function startTestApp(
+  engine: EngineName,
+  overrides: ConfigInput = {},
+  appOverrides: Pick<AppOverrides, 'rotationOptions' | 'rotationCheckMs' | 'clock' | 'backupSchedule'> = {},
+  node: { joins?: string } = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tresor-test-'));
   const logs: string[] = [];
   const sink = new Writable({
@@ -38,7 +48,7 @@ export async function startTestApp(engine: EngineName, overrides: ConfigInput = 
       done();
     },
   });
-  const schemaPrefix = `t${randomBytes(5).toString('hex')}`;
+  const schemaPrefix = node.joins ?? `t${randomBytes(5).toString('hex')}`;
   const config = loadConfig({
     env: {},
     overrides: {
@@ -79,7 +89,7 @@ export async function startTestApp(engine: EngineName, overrides: ConfigInput = 
     },
     async close() {
       await app.close();
-      if (engine === 'postgres') await dropPgSchemas(schemaPrefix);
+      if (engine === 'postgres' && node.joins === undefined) await dropPgSchemas(schemaPrefix);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
