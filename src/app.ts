@@ -350,6 +350,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ...(config.audit.sinks.file === undefined ? [] : [jsonLinesSink(config.audit.sinks.file)]),
     ...(config.audit.sinks.syslog === undefined ? [] : [syslogSink({ url: config.audit.sinks.syslog, ...(config.audit.sinks.syslogCaFile === undefined ? {} : { caFile: config.audit.sinks.syslogCaFile }) })]),
   ];
+  // The deployment's scheduled jobs run on one node at a time: with several nodes on one
+  // PostgreSQL deployment, the one holding the job family's advisory lock (platform/leadership.ts)
+  // — one lock for the backups, one for the upkeep (audit retention and chaining sweeps, identity
+  // and OAuth clean-up), so a node that schedules no backups cannot keep them from running.
+  // Shipping to sinks runs on every node.
+  const leadershipFor = (family: 'backups' | 'upkeep') =>
+    storage.engine === 'postgres' && storage.postgres !== undefined ? postgresLeadership(storage.postgres.pool, `${storage.postgres.schemaPrefix}:${family}`) : singleNode();
+  const leadership = leadershipFor('upkeep');
   const shipping = sinks.length === 0 ? undefined : audit.ship(sinks, core.auditRealms);
   if (shipping !== undefined) {
     new Gauge({
@@ -376,14 +384,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   // Events a crashed process committed but did not chain (PostgreSQL) are chained here.
   const tenantIds = core.auditRealms;
-  const sweeping = audit.sweep(tenantIds);
+  const sweeping = audit.sweep(tenantIds, undefined, leadership);
   // Retention: events older than audit.retentionDays go, daily, behind a signed cut point.
   const retaining = audit.retain(tenantIds, { id: 'system:audit-retention', role: 'system', client: 'tresor' }, {
     onRefused: (result) => logger.error({ tenant: result.tenantId, findings: result.refused?.length }, 'audit retention prune skipped: the chain has findings (run tresor audit verify)'),
+    leadership,
   });
 
   // Spent tokens and ended sessions go after a day (identity/housekeeping.ts).
-  const identitySweep = sweepIdentityPeriodically(storage, core.auditRealms, clock, config.identity.sessionIdleMinutes);
+  const identitySweep = sweepIdentityPeriodically(storage, core.auditRealms, clock, config.identity.sessionIdleMinutes, undefined, leadership);
   // Expired OAuth artifacts (codes, tokens, sessions, interactions) leave each tenant's table hourly.
   const oauthSweep = periodic(
     async (stopped) => {
@@ -394,32 +403,32 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
     3_600_000,
     90_000,
+    leadership,
   );
 
   // Backups (issue #7): a snapshot every backup.everyMinutes, retention and prune after each, a
   // restore drill every backup.drillEveryHours; RTO and RPO as measured in /metrics.
-  // With several nodes on one PostgreSQL deployment only the leader takes them (leadership.ts).
-  const leadership = storage.engine === 'postgres' && storage.postgres !== undefined ? postgresLeadership(storage.postgres.pool, storage.postgres.schemaPrefix) : singleNode();
+  const backupLeadership = core.backups.configured && config.backup.schedule ? leadershipFor('backups') : undefined;
   const backupJobs =
-    core.backups.configured && config.backup.schedule
+    backupLeadership !== undefined
       ? scheduleBackups(
           core.backups,
           overrides.backupSchedule ?? { everyMs: config.backup.everyMinutes * 60_000, drillEveryMs: config.backup.drillEveryHours * 3_600_000, firstAfterMs: 60_000 },
           logger,
           () => clock.now().getTime(),
-          leadership,
+          backupLeadership,
         )
       : undefined;
-  if (backupJobs !== undefined) {
-    new Gauge({
-      name: 'tresor_scheduler_leader',
-      help: 'Whether this node leads, i.e. takes the deployment’s scheduled backups (1), or another node does (0)',
-      registers: [metrics.registry],
-      collect() {
-        this.set(leadership.leading ? 1 : 0);
-      },
-    });
-  }
+  new Gauge({
+    name: 'tresor_scheduler_leader',
+    help: 'Whether this node runs the deployment’s scheduled jobs of a family (1) or another node does (0)',
+    labelNames: ['jobs'],
+    registers: [metrics.registry],
+    collect() {
+      this.set({ jobs: 'upkeep' }, leadership.leading ? 1 : 0);
+      if (backupLeadership !== undefined) this.set({ jobs: 'backups' }, backupLeadership.leading ? 1 : 0);
+    },
+  });
   if (core.backups.configured) registerBackupMetrics(metrics.registry, core.backups, () => clock.now().getTime());
   // On SQLite the server holds each tenant's file open: the CLI must not swap one under it (it
   // reads this file and sends the operator to the API instead).
@@ -437,7 +446,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     passwordResets,
     async close() {
       await backupJobs?.stop();
-      await leadership.close();
       await rotationWorker.stop();
       await http.close();
       await shipping?.stop();
@@ -445,6 +453,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await retaining.stop();
       await identitySweep.stop();
       await oauthSweep.stop();
+      // After the jobs, before the pool: the lock's connection goes back (or away) cleanly.
+      await leadership.close();
+      await backupLeadership?.close();
       await audit.close();
       await storage.close();
       if (pidFile !== undefined) rmSync(pidFile, { force: true });

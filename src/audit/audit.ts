@@ -1,3 +1,4 @@
+import type { Leadership } from '../platform/leadership.js';
 import { periodic } from '../platform/periodic.js';
 import type { Keys } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
@@ -23,7 +24,7 @@ export interface Audit {
    * Chains what earlier processes committed but left pending (a crash between a write's commit
    * and its chaining), for every tenant now and then every `everyMs`: servers run it.
    */
-  sweep(tenantIds: () => Promise<string[]>, everyMs?: number): { stop(): Promise<void> };
+  sweep(tenantIds: () => Promise<string[]>, everyMs?: number, leadership?: Leadership): { stop(): Promise<void> };
   /**
    * Appends and resolves once the events are durable (reads: the response waits for this).
    * Events arriving together share one transaction. Fails with 503 `audit-unavailable`.
@@ -63,7 +64,7 @@ export interface Audit {
    * Prunes every tenant `firstAfterMs` after start (10 min: not in the way of start-up) and then
    * every `everyMs` (a day): servers run it. Each prune verifies the tenant's chain first.
    */
-  retain(tenantIds: () => Promise<string[]>, actor: Actor, options?: { firstAfterMs?: number; everyMs?: number; onRefused?: (result: PruneResult) => void }): { stop(): Promise<void> };
+  retain(tenantIds: () => Promise<string[]>, actor: Actor, options?: { firstAfterMs?: number; everyMs?: number; onRefused?: (result: PruneResult) => void; leadership?: Leadership }): { stop(): Promise<void> };
   /** Signs the tenant's current chain head into the checkpoint log (when it moved since the last one). */
   checkpoint(tenantId: string): Promise<Checkpoint | undefined>;
   /**
@@ -307,13 +308,18 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       }
     },
     settle,
-    sweep(tenantIds, everyMs = 60_000) {
-      return periodic(async (stopped) => {
-        for (const tenantId of await tenantIds()) {
-          if (stopped()) return;
-          if (await hasPending(await storage.tenant(tenantId))) await settle(tenantId);
-        }
-      }, everyMs);
+    sweep(tenantIds, everyMs = 60_000, leadership) {
+      return periodic(
+        async (stopped) => {
+          for (const tenantId of await tenantIds()) {
+            if (stopped()) return;
+            if (await hasPending(await storage.tenant(tenantId))) await settle(tenantId);
+          }
+        },
+        everyMs,
+        0,
+        leadership,
+      );
     },
     checkpoint,
     ship(sinks, tenantIds, everyMs = 1000) {
@@ -394,7 +400,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     verifyCopy: (db, tenantId) => verifyRestoredChain(db, tenantId, checkpoints.dir, publicKey),
     markRestored,
     prune,
-    retain(tenantIds, actor, { firstAfterMs = 600_000, everyMs = 86_400_000, onRefused = () => {} } = {}) {
+    retain(tenantIds, actor, { firstAfterMs = 600_000, everyMs = 86_400_000, onRefused = () => {}, leadership } = {}) {
       return periodic(
         async (stopped) => {
           for (const tenantId of await tenantIds()) {
@@ -405,6 +411,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
         },
         everyMs,
         firstAfterMs,
+        leadership,
       );
     },
   };

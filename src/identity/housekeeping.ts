@@ -1,5 +1,6 @@
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
+import type { Leadership } from '../platform/leadership.js';
 import { periodic } from '../platform/periodic.js';
 
 /** What is kept after it stopped working: a day, so that support can still see a just-expired link or session. */
@@ -20,11 +21,16 @@ export async function sweepIdentity(storage: Storage, realm: string, clock: Cloc
 }
 
 /** The server's hourly sweep over every realm (each tenant, and the operators'). */
-export function sweepIdentityPeriodically(storage: Storage, realms: () => Promise<string[]>, clock: Clock, idleMinutes: number, everyMs = 3_600_000): { stop(): Promise<void> } {
-  return periodic(async (stopped) => {
-    for (const realm of await realms()) {
-      if (stopped()) return;
-      await sweepIdentity(storage, realm, clock, idleMinutes);
-    }
-  }, everyMs, 60_000);
+export function sweepIdentityPeriodically(storage: Storage, realms: () => Promise<string[]>, clock: Clock, idleMinutes: number, everyMs = 3_600_000, leadership?: Leadership): { stop(): Promise<void> } {
+  return periodic(
+    async (stopped) => {
+      for (const realm of await realms()) {
+        if (stopped()) return;
+        await sweepIdentity(storage, realm, clock, idleMinutes);
+      }
+    },
+    everyMs,
+    60_000,
+    leadership,
+  );
 }

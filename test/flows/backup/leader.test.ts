@@ -17,7 +17,7 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
 }
 
 const snapshotsBy = (t: TestApp) => t.logs.filter((line) => line.includes('"event":"backup.created"')).length;
-const leads = async (t: TestApp) => /tresor_scheduler_leader 1/.test((await t.app.http.inject({ method: 'GET', url: '/metrics' })).body);
+const leads = async (t: TestApp) => /tresor_scheduler_leader\{jobs="backups"\} 1/.test((await t.app.http.inject({ method: 'GET', url: '/metrics' })).body);
 
 /**
  * Several nodes on one PostgreSQL deployment (issue #8.2): the scheduled backups run on one node
@@ -30,7 +30,8 @@ describe('one node of a deployment takes the scheduled backups; another takes ov
 
   it('snapshots come from the leader only, and from the follower once the leader stops', async () => {
     const backup = { repository, key: generateBackupKey(), schedule: true };
-    // The first node makes the schemas and schedules nothing; the two others share them.
+    // The first node makes the schemas and schedules no backups (it may well lead the upkeep jobs:
+    // another lock); the two others share the schemas.
     const owner = await startTestApp('postgres', { backup: { ...backup, schedule: false } });
     const schedule = { backupSchedule: { everyMs: 300, drillEveryMs: 86_400_000, firstAfterMs: 0 } };
     const b = await startTestApp('postgres', { backup }, schedule, { joins: owner.schemaPrefix });
