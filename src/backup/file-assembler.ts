@@ -154,9 +154,13 @@ export function assembleFile(file: string, nameKey: Buffer, { batchBytes = 1 << 
   return {
     add(name, source, offset, length) {
       if (failure !== undefined) return Promise.reject(failure);
-      if (current !== undefined && used + length > current.length) flush();
+      if (current !== undefined && used + length > current.length) {
+        flush();
+        // A batch whose names did not check is not sent: nothing more goes after it.
+        if (failure !== undefined) return Promise.reject(failure);
+      }
       if (current === undefined) {
-        // A chunk larger than a batch (pg-rows chunks can be) travels alone, in a buffer of its size.
+        // A chunk larger than a batch (backup.chunkKiB above 1024) travels alone, in a buffer of its size.
         if (length > batchBytes) current = Buffer.from(new ArrayBuffer(length));
         else if (free.length > 0) current = Buffer.from(free.pop() as ArrayBuffer);
         else return take().then((buffer) => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
-import { dropPgSchemas } from '../../test/support/harness.js';
+import { dropPgSchemas, testPostgres } from '../../test/support/harness.js';
 import { auditMigrations } from '../audit/index.js';
 import { accountAdminMigrations, accountMigrations, identityMigrations, sessionMigrations } from '../identity/index.js';
 import { keysMigrations } from '../keys/index.js';
@@ -29,13 +29,7 @@ import { pgDataSetsOf, readManifest, restoreFiles, restorePgDataSet, takeSnapsho
  * chunks of rows, imported into a new schema in one transaction (upgraded when older), swapped
  * in for the live one atomically. Runs against the PostgreSQL `npm test` provides.
  */
-const url = process.env['TRESOR_TEST_PG_URL'];
-const skip =
-  url === undefined || url === ''
-    ? process.env['TRESOR_REQUIRE_PG'] === '1'
-      ? false // …and `before` fails: CI cannot pass without having run these.
-      : 'no PostgreSQL: TRESOR_TEST_PG_URL is unset (npm test starts one from Debian’s postgresql package when installed); TRESOR_REQUIRE_PG=1 makes this a failure'
-    : false;
+const { url, skip, requirePg } = testPostgres();
 
 /** The migrations app.ts gives the storage (assembled the same way). */
 const tresorMigrations: StorageMigrations = {
@@ -72,8 +66,7 @@ describe('PostgreSQL data sets: export, import, swap (pg-rows/1)', { skip }, () 
   const schemaName = (what: string) => `${prefix}_${what}_${++schemaSeq}`;
 
   before(() => {
-    if (url === undefined || url === '') throw new Error('TRESOR_REQUIRE_PG=1 but TRESOR_TEST_PG_URL is unset: PostgreSQL snapshots were not tested');
-    pool = createPostgresPool({ url, poolSize: 8, statementTimeoutMs: 60_000 });
+    pool = createPostgresPool({ url: requirePg('PostgreSQL snapshots'), poolSize: 8, statementTimeoutMs: 60_000 });
   });
 
   after(async () => {

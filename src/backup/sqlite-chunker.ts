@@ -75,7 +75,7 @@ function unexplainedZeroPage(image, pageSize) {
   for (let page = 1; page <= pages; page++) {
     const at = (page - 1) * pageSize;
     // Only a page whose first bytes are zero can be all zeros (a b-tree page's type byte is not).
-    if (image[at] !== 0 || image.readUInt32BE(at) !== 0 || allowed.has(page)) continue;
+    if (image.readUInt32BE(at) !== 0 || allowed.has(page)) continue;
     if (image.compare(zero, 0, pageSize, at, at + pageSize) === 0) return page;
   }
   return 0;

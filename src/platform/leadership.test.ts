@@ -2,17 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
+import { testPostgres } from '../../test/support/harness.js';
 import { createPostgresPool } from './db/postgres.js';
 import { advisoryKey, postgresLeadership, singleNode } from './leadership.js';
 import { periodic } from './periodic.js';
 
-const url = process.env['TRESOR_TEST_PG_URL'];
-const skip =
-  url === undefined || url === ''
-    ? process.env['TRESOR_REQUIRE_PG'] === '1'
-      ? false // …and `before` fails: CI cannot pass without having run these.
-      : 'no PostgreSQL: TRESOR_TEST_PG_URL is unset (npm test starts one from Debian’s postgresql package when installed)'
-    : false;
+const { skip, requirePg } = testPostgres();
 
 describe('leadership', () => {
   it('on SQLite: the one node always leads', async () => {
@@ -44,7 +39,7 @@ describe('leadership on PostgreSQL (an advisory lock)', { skip }, () => {
   let pool: pg.Pool;
   let other: pg.Pool;
   before(() => {
-    if (url === undefined || url === '') throw new Error('TRESOR_REQUIRE_PG=1 but TRESOR_TEST_PG_URL is unset');
+    const url = requirePg('leadership on PostgreSQL');
     // Two pools: two nodes.
     pool = createPostgresPool({ url, poolSize: 4, statementTimeoutMs: 10_000 });
     other = createPostgresPool({ url, poolSize: 4, statementTimeoutMs: 10_000 });

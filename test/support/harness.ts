@@ -11,6 +11,28 @@ import type { KeyRole } from '../../src/identity/index.js';
 
 export type EngineName = 'sqlite' | 'postgres';
 
+/**
+ * For unit tests against PostgreSQL itself: the server `npm test` provides, and the `skip` for
+ * `describe` — a reason when there is none, except with TRESOR_REQUIRE_PG=1 (CI), where the
+ * tests run and `requirePg()` in their `before` fails instead.
+ */
+export function testPostgres(): { url: string | undefined; skip: false | string; requirePg(what: string): string } {
+  const raw = process.env['TRESOR_TEST_PG_URL'];
+  const url = raw === undefined || raw === '' ? undefined : raw;
+  const skip =
+    url !== undefined || process.env['TRESOR_REQUIRE_PG'] === '1'
+      ? false
+      : 'no PostgreSQL: TRESOR_TEST_PG_URL is unset (npm test starts one from Debian’s postgresql package when installed); TRESOR_REQUIRE_PG=1 makes this a failure';
+  return {
+    url,
+    skip,
+    requirePg(what) {
+      if (url === undefined) throw new Error(`TRESOR_REQUIRE_PG=1 but TRESOR_TEST_PG_URL is unset: ${what} were not tested`);
+      return url;
+    },
+  };
+}
+
 /** The engines this run can test: SQLite always, PostgreSQL when the runner found one. */
 export function engines(): EngineName[] {
   return process.env['TRESOR_TEST_PG_URL'] ? ['sqlite', 'postgres'] : ['sqlite'];
