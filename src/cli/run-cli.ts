@@ -16,6 +16,7 @@ import { version } from '../version.js';
 import type { ClientInput } from '../oauth/index.js';
 import { generateBackupKey } from '../backup/index.js';
 import { backupCommand } from './backup-commands.js';
+import { clusterCommand, failoverDrillCommand } from './cluster-commands.js';
 
 
 export const usage = `Tresor ${version} — a self-hosted vault for health and payment data
@@ -91,6 +92,16 @@ Usage:
                                             PostgreSQL: the whole snapshot into this empty deployment
   tresor backup prune | drill [--repository LOCATION]
                                             retention and prune now; the restore drill now
+  tresor cluster start --dir DIR [--nodes N]
+                                            the high-availability topology on loopback ports, for tests, drills
+                                            and demos: etcd, PostgreSQL primary + synchronous standby + DR
+                                            standby under Patroni, HAProxy, N Tresor nodes (default 2)
+  tresor cluster stop|status --dir DIR [--json]
+  tresor drill failover --dir DIR [--runs N]
+                                            kills the cluster's primary (SIGKILL) under a write load; checks that
+                                            no acknowledged write is lost, measures the time until writes
+                                            succeed again (target 15 s), verifies the audit chain, restarts the
+                                            killed node as a standby; report in DIR/drills; exit 1 on a failure
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -122,6 +133,9 @@ const options = {
   to: { type: 'string' },
   master: { type: 'boolean' },
   json: { type: 'boolean' },
+  dir: { type: 'string' },
+  nodes: { type: 'string' },
+  runs: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -183,6 +197,17 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
     return { exitCode: 0 };
   }
   try {
+    // The cluster and its drill bring their own configuration (the cluster directory's).
+    if (command === 'cluster' || (command === 'drill' && sub === 'failover')) {
+      try {
+        return { exitCode: command === 'cluster' ? await clusterCommand(io, sub, values) : await failoverDrillCommand(io, values) };
+      } catch (error) {
+        // The cluster's own errors name programs, ports and log files, never data: shown as they are.
+        if (error instanceof UsageError || isAppError(error) || !(error instanceof Error)) throw error;
+        io.stderr(`error: ${error.message}`);
+        return { exitCode: 1 };
+      }
+    }
     const config = configFrom(io, values);
     if (command === 'start') return await start(io, config);
     const core = await buildCore(config, {

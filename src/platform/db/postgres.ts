@@ -38,6 +38,13 @@ function isTransient(error: unknown): boolean {
   return transientSqlStates.test(code) || transientNodeCodes.has(code);
 }
 
+const lostClients = new WeakSet<pg.PoolClient | pg.Client>();
+
+/** Whether a client's connection was lost while it was checked out (it must not go back to the pool). */
+export function connectionLost(client: pg.PoolClient): boolean {
+  return lostClients.has(client);
+}
+
 function translate(error: unknown): unknown {
   return isTransient(error) ? storageUnavailable(error) : error;
 }
@@ -62,6 +69,13 @@ export function createPostgresPool(options: PostgresOptions): pg.Pool {
   // An idle client that loses its server emits 'error' on the pool; without a listener Node
   // would crash. The next query reports the failure (as a 503) instead.
   pool.on('error', () => {});
+  // So does a checked-out client whose server goes away between two queries — a transaction
+  // waiting on encryption, the leadership connection — when the dying server's last message
+  // ("terminating connection due to unexpected postmaster exit", a failover) has no query to go
+  // to. Heard here, the process lives; the client is marked and destroyed when released.
+  pool.on('connect', (client) => {
+    client.on('error', () => lostClients.add(client));
+  });
   return pool;
 }
 
@@ -141,6 +155,7 @@ export function openPostgresDatabase(pool: pg.Pool, schema: string): SqlDatabase
         throw translate(error);
       } finally {
         // A connection that failed mid-transaction is destroyed, not returned to the pool.
+        if (broken === undefined && lostClients.has(client)) broken = true;
         client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
       }
     },
