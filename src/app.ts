@@ -29,9 +29,10 @@ import { createRotation, registerRotationMetrics, rotationMigrations, type Rotat
 import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
 import { periodic } from './platform/periodic.js';
+import { registerReplicationMetrics } from './ha/metrics.js';
 import { accountPages, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
-import { createBackups, pgDataSetsOf, type Backups, type DataSetRef } from './backup/index.js';
+import { createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { postgresLeadership, singleNode } from './platform/leadership.js';
@@ -98,6 +99,8 @@ export interface Core {
   readonly oauth: OAuthServer;
   /** Encrypted backups: snapshots, retention, verify and drills, restores (backup/service.ts). */
   readonly backups: Backups;
+  /** PostgreSQL's physical backups with pgBackRest, when backup.physical.configFile is set (backup/physical.ts). */
+  readonly physical: PhysicalBackups | undefined;
 }
 
 /**
@@ -185,12 +188,21 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       }
     },
   });
+  const physicalSettings = config.backup.physical;
+  const physical =
+    physicalSettings.configFile === undefined
+      ? undefined
+      : createPhysicalBackups({ configFile: physicalSettings.configFile, stanza: physicalSettings.stanza, command: physicalSettings.command }, () =>
+          // The repository passphrase comes from the backup key (backup-keys.ts), read when needed.
+          loadBackupKey(config.backup.key !== undefined ? { env: config.backup.key } : { file: config.backup.keyFile ?? join(config.dataDir, 'backup-key.json') }).repositoryPassphrase(),
+        );
   return {
     storage,
     keys,
     keyProvider: provider,
     records,
     backups,
+    physical,
     tenants,
     apiKeys: createApiKeys({ db: storage.platform, clock }),
     accounts,
@@ -430,6 +442,35 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   });
   if (core.backups.configured) registerBackupMetrics(metrics.registry, core.backups, () => clock.now().getTime());
+
+  // PostgreSQL (issue 8): replication, archiving and physical-backup metrics; a full pgBackRest
+  // backup whenever the newest is older than backup.physical.fullEveryHours (checked every 10
+  // minutes, by the backups leader), then retention.
+  if (storage.postgres !== undefined) registerReplicationMetrics(metrics.registry, storage.postgres.pool, core.physical, () => clock.now().getTime());
+  const physical = core.physical;
+  const physicalLeadership = physical !== undefined && config.backup.physical.fullEveryHours > 0 ? (backupLeadership ?? leadershipFor('backups')) : undefined;
+  const physicalJobs =
+    physical === undefined || physicalLeadership === undefined
+      ? undefined
+      : periodic(
+          async () => {
+            try {
+              const info = await physical.info();
+              const newest = Math.max(0, ...info.backups.filter((b) => !b.error && b.type === 'full').map((b) => b.stoppedAt));
+              if (clock.now().getTime() - newest < config.backup.physical.fullEveryHours * 3_600_000) return;
+              const made = await physical.backup('full', 'scheduled');
+              await audit.record(operatorRealm, [operatorEvent('backup.created', { id: 'system:backups', role: 'system', client: 'tresor' }, { detail: `physical full ${made.label}` })]);
+              const retained = await physical.retain(config.backup.retention, clock.now().getTime());
+              logger.info({ event: 'backup.physical', label: made.label, bytes: made.repositoryBytes, expired: retained.drop.length }, 'physical backup taken');
+            } catch (error) {
+              logger.error({ event: 'backup.failed', kind: 'physical', err: describeErrorForLog(error) }, 'physical backup failed');
+              await audit.record(operatorRealm, [operatorEvent('backup.failed', { id: 'system:backups', role: 'system', client: 'tresor' }, { detail: 'physical full backup failed' })]).catch(() => undefined);
+            }
+          },
+          600_000,
+          120_000,
+          physicalLeadership,
+        );
   // On SQLite the server holds each tenant's file open: the CLI must not swap one under it (it
   // reads this file and sends the operator to the API instead).
   const pidFile = storage.engine === 'sqlite' ? join(config.dataDir, 'server.pid') : undefined;
@@ -446,6 +487,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     passwordResets,
     async close() {
       await backupJobs?.stop();
+      await physicalJobs?.stop();
       await rotationWorker.stop();
       await http.close();
       await shipping?.stop();
@@ -456,6 +498,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       // After the jobs, before the pool: the lock's connection goes back (or away) cleanly.
       await leadership.close();
       await backupLeadership?.close();
+      if (physicalLeadership !== backupLeadership) await physicalLeadership?.close();
       await audit.close();
       await storage.close();
       if (pidFile !== undefined) rmSync(pidFile, { force: true });

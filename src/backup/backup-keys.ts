@@ -31,6 +31,12 @@ export interface BackupKeys {
   openPack(name: string, sealed: Uint8Array): Promise<Buffer>;
   sealManifest(id: string, plain: Uint8Array): Buffer;
   openManifest(id: string, sealed: Uint8Array): Buffer;
+  /**
+   * The passphrase of the pgBackRest repository (`repo1-cipher-pass`, aes-256-cbc; issue 8),
+   * derived from this key: whoever holds the backup key can open the physical backups too, and
+   * no second secret has to be kept. 64 characters of base64url (384 bits).
+   */
+  repositoryPassphrase(): string;
 }
 
 const format = 'tresor-backup-key/1';
@@ -145,6 +151,7 @@ export function backupKeysFrom(key: Buffer): BackupKeys {
     keyId,
     chunkName: (plain) => createHmac('sha256', nameKey).update(plain).digest('hex').slice(0, 32),
     chunkNameKey: () => Buffer.from(nameKey),
+    repositoryPassphrase: () => derive(key, 'pgbackrest repository cipher pass', 48).toString('base64url'),
     // The name is the AAD: a pack stored under another name (swapped) fails to open.
     sealPack: (name, plain, options) => sealCompressed(chunkKey, `pack|${name}`, plain, options?.compression ?? 'lz4'),
     openPack: (name, sealed) => openCompressed(chunkKey, `pack|${name}`, sealed, `pack ${name}`),

@@ -12,7 +12,10 @@ export type BackupErrorCode =
   | 'manifest-invalid'
   | 'snapshot-not-found'
   | 'restore-refused'
-  | 'backup-busy';
+  | 'backup-busy'
+  | 'physical-not-configured'
+  | 'physical-failed'
+  | 'drill-failed';
 
 /** Backup failures: each says what went wrong and what is unaffected (the live data always is). */
 export class BackupError extends AppError<BackupErrorCode> {}

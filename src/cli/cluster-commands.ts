@@ -39,6 +39,14 @@ export async function clusterCommand(io: CliIo, sub: string | undefined, values:
     io.stdout(`cluster in ${dir} stopped`);
     return 0;
   }
+  if (sub === 'env') {
+    // For a shell on this machine: `eval "$(tresor cluster env --dir DIR)"`, then any tresor command
+    // works on the cluster's database. It prints the cluster's secrets: loopback demos only.
+    const { state, secrets } = readCluster(dir);
+    const env = tresorEnvironment(state, secrets, { name: 'cli', port: 0, dataDir: join(state.dir, 'cli'), logFile: '', pid: 0 });
+    for (const [name, value] of Object.entries(env)) if (name.startsWith('TRESOR_') && name !== 'TRESOR_PORT' && name !== 'TRESOR_HOST') io.stdout(`export ${name}='${String(value).replace(/'/g, `'\\''`)}'`);
+    return 0;
+  }
   if (sub === 'status') {
     const status = await clusterStatus(dir);
     if (values['json'] === true) {
@@ -50,7 +58,7 @@ export async function clusterCommand(io: CliIo, sub: string | undefined, values:
     }
     return status.members.some((m) => m.role === 'leader' && m.state === 'running') ? 0 : 1;
   }
-  throw new UsageError('tresor cluster start|stop|status --dir DIR');
+  throw new UsageError('tresor cluster start|stop|status|env --dir DIR');
 }
 
 /** A Core on the cluster's database, as its Tresor nodes see it (for the drill's own tenant, key and audit check). */
@@ -80,6 +88,7 @@ export async function failoverDrillCommand(io: CliIo, values: Values): Promise<n
         io.stderr(`drill ${run} of ${runs}`);
         const report = await runFailoverDrill({
           state,
+          secrets,
           tenant,
           apiKey: key,
           log: (line) => io.stderr(`  ${line}`),

@@ -17,6 +17,7 @@ import type { ClientInput } from '../oauth/index.js';
 import { generateBackupKey } from '../backup/index.js';
 import { backupCommand } from './backup-commands.js';
 import { clusterCommand, failoverDrillCommand } from './cluster-commands.js';
+import { physicalCommand } from './physical-commands.js';
 
 
 export const usage = `Tresor ${version} — a self-hosted vault for health and payment data
@@ -97,11 +98,23 @@ Usage:
                                             and demos: etcd, PostgreSQL primary + synchronous standby + DR
                                             standby under Patroni, HAProxy, N Tresor nodes (default 2)
   tresor cluster stop|status --dir DIR [--json]
+  tresor cluster env --dir DIR              export lines for a shell (eval "$(…)"): every tresor command then
+                                            works on the cluster (prints its keys: loopback demos only)
   tresor drill failover --dir DIR [--runs N]
                                             kills the cluster's primary (SIGKILL) under a write load; checks that
                                             no acknowledged write is lost, measures the time until writes
                                             succeed again (target 15 s), verifies the audit chain, restarts the
                                             killed node as a standby; report in DIR/drills; exit 1 on a failure
+  tresor backup physical run [--type full|diff|incr]
+                                            PostgreSQL: a pgBackRest backup of the whole cluster (encrypted
+                                            repository, WAL archived continuously), then retention; prints the
+                                            backup's label as the last line
+  tresor backup physical info [--json]      the repository's backups and WAL archive (pgbackrest info)
+  tresor backup physical verify             pgbackrest verify: every file against its checksum; exit 1 on any
+  tresor backup physical retain             the retention policy over the physical backups, now
+  tresor drill restore [--target TIME]      restores the newest backup into a scratch PostgreSQL, to a fresh
+                                            restore point (or TIME, ISO 8601), starts it, checks row counts,
+                                            markers, pg_amcheck and every audit chain; exit 1 on a failure
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -136,6 +149,8 @@ const options = {
   dir: { type: 'string' },
   nodes: { type: 'string' },
   runs: { type: 'string' },
+  type: { type: 'string' },
+  target: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -218,6 +233,8 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       },
     });
     try {
+      if (command === 'backup' && sub === 'physical') return { exitCode: await physicalCommand(io, core, config, arg, values) };
+      if (command === 'drill' && sub === 'restore') return { exitCode: await physicalCommand(io, core, config, 'drill', values) };
       if (command === 'backup') return { exitCode: (await backupCommand(io, core, config, sub, values)) ?? 0 };
       return { exitCode: (await admin(io, core, [command, sub, arg], values)) ?? 0 };
     } finally {

@@ -47,6 +47,7 @@ export const defaults = {
     everyMinutes: 15,
     drillEveryHours: 24,
     retention: { ...defaultRetention },
+    physical: { configFile: undefined as string | undefined, stanza: 'tresor', command: ['pgbackrest'], fullEveryHours: 24, scratchDir: undefined as string | undefined },
   },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
@@ -204,6 +205,24 @@ const schema = z
           })
           .strict()
           .prefault({}),
+        /**
+         * Physical backups of a PostgreSQL deployment with pgBackRest (backup/physical.ts): set
+         * `configFile` (the repository side's pgbackrest.conf) to turn them on. The repository
+         * passphrase is derived from the backup key.
+         */
+        physical: z
+          .object({
+            configFile: z.string().min(1).max(2000).optional(),
+            stanza: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -').default(d.backup.physical.stanza),
+            /** How to run pgbackrest: as root, e.g. ["setpriv","--reuid=postgres","--regid=postgres","--init-groups","--","pgbackrest"]. */
+            command: z.array(z.string().min(1)).min(1).max(32).default(() => [...d.backup.physical.command]),
+            /** Hours between full backups taken by the server (the backup leader); 0 for none (cron runs `tresor backup physical run`). */
+            fullEveryHours: z.number().int().min(0).max(720).default(d.backup.physical.fullEveryHours),
+            /** Where the restore drill's scratch instance goes (a new directory in it; default the system's temporary directory); the repository's owner must be able to enter it. */
+            scratchDir: z.string().min(1).max(2000).optional(),
+          })
+          .strict()
+          .prefault({}),
         sftp: z
           .object({
             /** The SSH private key Tresor signs in with (key authentication only). */
@@ -279,6 +298,7 @@ type EnvParser = (value: string) => unknown;
 const asString: EnvParser = (value) => value;
 const asNumber: EnvParser = (value) => (/^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const asList: EnvParser = (value) => value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+const asWords: EnvParser = (value) => value.split(/\s+/).filter((item) => item !== '');
 const asBoolean: EnvParser = (value) => (/^(1|true|on|yes)$/i.test(value) ? true : /^(0|false|off|no)$/i.test(value) ? false : value);
 
 /** Environment variables → config paths. README lists the same table. */
@@ -321,6 +341,10 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_BACKUP_SCHEDULE', 'backup.schedule', asBoolean],
   ['TRESOR_BACKUP_EVERY_MINUTES', 'backup.everyMinutes', asNumber],
   ['TRESOR_BACKUP_DRILL_EVERY_HOURS', 'backup.drillEveryHours', asNumber],
+  ['TRESOR_PGBACKREST_CONFIG', 'backup.physical.configFile', asString],
+  ['TRESOR_PGBACKREST_STANZA', 'backup.physical.stanza', asString],
+  ['TRESOR_PGBACKREST_COMMAND', 'backup.physical.command', asWords],
+  ['TRESOR_PGBACKREST_FULL_EVERY_HOURS', 'backup.physical.fullEveryHours', asNumber],
   ['TRESOR_BACKUP_KEEP_ALL_HOURS', 'backup.retention.allForHours', asNumber],
   ['TRESOR_BACKUP_KEEP_DAILY_DAYS', 'backup.retention.dailyForDays', asNumber],
   ['TRESOR_BACKUP_KEEP_MONTHLY_MONTHS', 'backup.retention.monthlyForMonths', asNumber],
@@ -402,6 +426,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const config = result.data;
   if (config.storage.engine === 'postgres' && config.storage.postgres.url === undefined) {
     throw new ConfigError('config.storage.postgres.url: required when config.storage.engine is "postgres"');
+  }
+  if (config.backup.physical.configFile !== undefined && config.storage.engine !== 'postgres') {
+    throw new ConfigError('config.backup.physical.configFile: physical backups (pgBackRest) are for the PostgreSQL engine; SQLite has the encrypted snapshots (backup.repository)');
   }
   if (config.fhir.defaultPageSize > config.fhir.maxPageSize) {
     throw new ConfigError('config.fhir.defaultPageSize: must not exceed config.fhir.maxPageSize');

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { generateKeyRing } from '../keys/index.js';
-import { generateBackupKey } from '../backup/index.js';
+import { generateBackupKey, loadBackupKey } from '../backup/index.js';
+import { createAuthority, issue } from './certificates.js';
 import { loadOrCreateCertificate } from '../platform/http/tls.js';
 import { alive, databaseUser, freePort, getJson, signal, startDetached, stopProcess, waitFor, type RunAs } from './processes.js';
 
@@ -58,6 +59,21 @@ export interface ClusterState {
   /** One certificate for the cluster's HTTPS (HAProxy's front and every Tresor node): clients trust `certFile`. */
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly haproxyPem: string };
   readonly tresor: TresorNode[];
+  /**
+   * pgBackRest (issue 8): one `pgbackrest server` (TLS server mode, client certificates) stands for
+   * the repository host and the PostgreSQL hosts alike on loopback. PostgreSQL nodes push WAL to it
+   * (`nodeConfig`); the repository side (`repoConfig`: Tresor's `tresor backup physical`) reaches
+   * every PostgreSQL node through it and finds the primary itself.
+   */
+  readonly pgbackrest: {
+    readonly stanza: string;
+    readonly port: number;
+    readonly repoPath: string;
+    readonly serverConfig: string;
+    readonly repoConfig: string;
+    readonly logFile: string;
+    pid: number;
+  };
   /** The command line that starts a Tresor node (`start` is appended). */
   readonly tresorCommand: readonly string[];
   readonly database: { readonly name: string; readonly user: string };
@@ -157,6 +173,11 @@ export function tresorEnvironment(state: ClusterState, secrets: ClusterSecrets, 
     TRESOR_TLS_CERT: state.tls.certFile,
     TRESOR_TLS_KEY: state.tls.keyFile,
     TRESOR_LOG_LEVEL: 'warn',
+    // Physical backups: pgBackRest with the repository side's configuration, run as the
+    // repository's owner (the database user) when the node runs as root.
+    TRESOR_PGBACKREST_CONFIG: state.pgbackrest.repoConfig,
+    TRESOR_PGBACKREST_STANZA: state.pgbackrest.stanza,
+    TRESOR_PGBACKREST_COMMAND: process.getuid?.() === 0 && state.runAs.uid !== 0 ? `setpriv --reuid=${state.runAs.uid} --regid=${state.runAs.gid} --init-groups -- pgbackrest` : 'pgbackrest',
     ...extra,
   };
   return env;
@@ -196,6 +217,11 @@ function patroniConfig(state: ClusterState, secrets: ClusterSecrets, node: Postg
             max_connections: 200,
             wal_keep_size: '256MB',
             password_encryption: 'scram-sha-256',
+            // Continuous WAL archiving to the pgBackRest repository (point-in-time recovery); a
+            // segment is closed at least every 60 s while anything is written, so a restore can
+            // reach any moment up to about a minute ago even if the whole cluster is lost.
+            archive_mode: 'on',
+            archive_timeout: 60,
           },
         },
       },
@@ -211,7 +237,7 @@ function patroniConfig(state: ClusterState, secrets: ClusterSecrets, node: Postg
         superuser: { username: state.runAs.user, password: secrets.superuserPassword },
         replication: { username: 'replicator', password: secrets.replicationPassword },
       },
-      parameters: { unix_socket_directories: socketDir },
+      parameters: { unix_socket_directories: socketDir, archive_command: `pgbackrest --config=${pgbackrestNodeConfig(state, node)} --stanza=${state.pgbackrest.stanza} archive-push %p` },
       // Loopback only; every TCP connection with a password (SCRAM); the socket for the OS user only.
       pg_hba: [
         `local all ${state.runAs.user} peer`,
@@ -222,6 +248,77 @@ function patroniConfig(state: ClusterState, secrets: ClusterSecrets, node: Postg
     watchdog: { mode: 'off' },
     tags: { nofailover: node.kind === 'dr', noloadbalance: node.kind === 'dr', clonefrom: false, nosync: node.kind === 'dr' },
   };
+}
+
+export const pgbackrestNodeConfig = (state: ClusterState, node: PostgresNode) => join(state.dir, 'pgbackrest', `${node.name}.conf`);
+const pgbackrestFile = (state: ClusterState, name: string) => join(state.dir, 'pgbackrest', name);
+
+/**
+ * pgBackRest's configuration files: the server's, each PostgreSQL node's (archive-push to the
+ * repository over TLS) and the repository side's (backup, expire, info, verify, restore). The
+ * repository is encrypted (aes-256-cbc); its passphrase is never in these files: it is derived
+ * from the backup key and handed to the processes that open the repository in their environment
+ * (PGBACKREST_REPO1_CIPHER_PASS).
+ */
+function pgbackrestConfigs(state: ClusterState): Array<[string, string]> {
+  const { stanza, port, repoPath } = state.pgbackrest;
+  const file = (name: string) => pgbackrestFile(state, name);
+  const common = [`log-path=${file('log')}`, `lock-path=${file('lock')}`, 'log-level-console=warn', 'log-level-file=info', 'compress-type=lz4'];
+  const client = (prefix: string) => [`${prefix}-host=localhost`, `${prefix}-host-type=tls`, `${prefix}-host-port=${port}`, `${prefix}-host-ca-file=${file('ca.crt')}`, `${prefix}-host-cert-file=${file('client.crt')}`, `${prefix}-host-key-file=${file('client.key')}`];
+  const configs: Array<[string, string]> = [];
+  configs.push([state.pgbackrest.serverConfig, ['[global]', ...common, 'tls-server-address=127.0.0.1', `tls-server-port=${port}`, `tls-server-ca-file=${file('ca.crt')}`, `tls-server-cert-file=${file('server.crt')}`, `tls-server-key-file=${file('server.key')}`, `tls-server-auth=tresor-pgbackrest=${stanza}`, `repo1-path=${repoPath}`, 'repo1-cipher-type=aes-256-cbc', ''].join('\n')]);
+  for (const node of state.postgres) {
+    configs.push([pgbackrestNodeConfig(state, node), ['[global]', ...common.map((o) => (o.startsWith('lock-path') ? `lock-path=${file(`lock-${node.name}`)}` : o)), ...client('repo1'), `repo1-path=${repoPath}`, 'repo1-cipher-type=aes-256-cbc', '', `[${stanza}]`, `pg1-path=${node.dataDir}`, `pg1-port=${node.pgPort}`, `pg1-socket-path=${join(state.dir, node.name)}`, ''].join('\n')]);
+  }
+  configs.push([state.pgbackrest.repoConfig, [
+    '[global]',
+    ...common,
+    `repo1-path=${repoPath}`,
+    'repo1-cipher-type=aes-256-cbc',
+    // Retention is Tresor's (30 days daily, 13 months monthly, as the tenant snapshots): it expires
+    // the sets its policy drops by label; pgBackRest's own count-based expiry only as a far backstop.
+    'repo1-retention-full=9999999',
+    'repo1-retention-archive-type=full',
+    // Continuous WAL (any point in time) for the newest 31 full backups, taken daily: 30 days of
+    // point-in-time recovery; older monthly sets keep the WAL that makes them consistent.
+    'repo1-retention-archive=31',
+    'start-fast=y',
+    'backup-standby=n',
+    'process-max=2',
+    '',
+    `[${stanza}]`,
+    ...state.postgres.flatMap((node, i) => [...client(`pg${i + 1}`), `pg${i + 1}-path=${node.dataDir}`, `pg${i + 1}-port=${node.pgPort}`, `pg${i + 1}-socket-path=${join(state.dir, node.name)}`]),
+    '',
+  ].join('\n')]);
+  return configs;
+}
+
+/** The certificates of pgBackRest's TLS server mode: a private CA, the server's, one client's. */
+async function pgbackrestCertificates(state: ClusterState): Promise<Array<[string, string]>> {
+  const authority = await createAuthority(`Tresor cluster ${state.scope} pgBackRest CA`);
+  const server = await issue(authority, 'localhost', 'server');
+  const client = await issue(authority, 'tresor-pgbackrest', 'client');
+  const file = (name: string) => pgbackrestFile(state, name);
+  return [[file('ca.crt'), authority.cert], [file('server.crt'), server.cert], [file('server.key'), server.key], [file('client.crt'), client.cert], [file('client.key'), client.key]];
+}
+
+/** The environment of a process that opens the repository: the passphrase, derived from the backup key. */
+export function pgbackrestEnvironment(secrets: ClusterSecrets): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, LC_ALL: 'C.UTF-8', PGBACKREST_REPO1_CIPHER_PASS: loadBackupKey({ env: secrets.backupKey }).repositoryPassphrase() };
+}
+
+/** Runs pgBackRest as the database user with the repository side's configuration; resolves with its output, rejects on failure. */
+export async function runPgbackrest(state: ClusterState, secrets: ClusterSecrets, args: readonly string[], timeoutMs = 120_000): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  const asOther = process.getuid?.() === 0 && state.runAs.uid !== 0;
+  const argv = [`--config=${state.pgbackrest.repoConfig}`, `--stanza=${state.pgbackrest.stanza}`, ...args];
+  const [file, full] = asOther ? ['setpriv', [`--reuid=${state.runAs.uid}`, `--regid=${state.runAs.gid}`, '--init-groups', '--', 'pgbackrest', ...argv]] : ['pgbackrest', argv];
+  return new Promise((resolve, reject) => {
+    execFile(file, full, { env: pgbackrestEnvironment(secrets), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, cwd: state.dir }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`pgbackrest ${args[0] ?? ''} failed: ${stderr.trim().split('\n').slice(-3).join(' ')}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 function haproxyConfig(state: ClusterState): string {
@@ -308,8 +405,10 @@ export async function healthy(state: ClusterState, options: { allNodes?: boolean
 }
 
 /** Starts the Patroni of one node (again, after a stop or a kill). */
-export function startPostgresNode(state: ClusterState, node: PostgresNode): void {
-  node.pid = startDetached('/usr/bin/patroni', [node.configFile], { logFile: node.logFile, runAs: state.runAs, cwd: join(state.dir, node.name), env: { PATH: process.env.PATH, HOME: join(state.dir, node.name), LC_ALL: 'C.UTF-8' } });
+export function startPostgresNode(state: ClusterState, secrets: ClusterSecrets, node: PostgresNode): void {
+  // PostgreSQL's archive_command (pgbackrest archive-push) inherits the repository passphrase from
+  // Patroni's environment: encryption happens where WAL is pushed, and nothing writes it to disk.
+  node.pid = startDetached('/usr/bin/patroni', [node.configFile], { logFile: node.logFile, runAs: state.runAs, cwd: join(state.dir, node.name), env: { ...pgbackrestEnvironment(secrets), HOME: join(state.dir, node.name) } });
   saveState(state);
 }
 
@@ -364,6 +463,7 @@ export async function startCluster(options: StartOptions): Promise<{ state: Clus
     postgres: [],
     haproxy: { postgresPort: await freePort(), httpPort: await freePort(), configFile: join(dir, 'haproxy.cfg'), logFile: join(dir, 'haproxy.log'), pid: 0 },
     tresor: [],
+    pgbackrest: { stanza: 'tresor', port: await freePort(), repoPath: join(dir, 'pgbackrest', 'repo'), serverConfig: join(dir, 'pgbackrest', 'server.conf'), repoConfig: join(dir, 'pgbackrest', 'repo.conf'), logFile: join(dir, 'pgbackrest-server.log'), pid: 0 },
     tls: { certFile: join(dir, 'tls', 'localhost.crt'), keyFile: join(dir, 'tls', 'localhost.key'), haproxyPem: join(dir, 'tls', 'haproxy.pem') },
     tresorCommand: defaultTresorCommand(),
     database: { name: 'tresor', user: 'tresor' },
@@ -403,21 +503,35 @@ export async function startCluster(options: StartOptions): Promise<{ state: Clus
     saveState(state);
     if (!(await waitFor(async () => (await getJson(`http://127.0.0.1:${state.etcd.clientPort}/health`, 1000)).status === 200, Math.min(left(), 30_000), 200))) throw new Error(`etcd did not become healthy (see ${state.etcd.logFile})`);
 
+    log(`pgBackRest server (TLS) on 127.0.0.1:${state.pgbackrest.port}`);
+    prepareDir(join(dir, 'pgbackrest'), runAs);
+    for (const sub of ['repo', 'log', 'lock', ...state.postgres.map((n) => `lock-${n.name}`)]) prepareDir(pgbackrestFile(state, sub), runAs);
+    for (const [path, text] of [...(await pgbackrestCertificates(state)), ...pgbackrestConfigs(state)]) writeOwned(path, text, runAs);
+    state.pgbackrest.pid = startDetached('/usr/bin/pgbackrest', [`--config=${state.pgbackrest.serverConfig}`, 'server'], { logFile: state.pgbackrest.logFile, runAs, cwd: dir, env: pgbackrestEnvironment(secrets) });
+    saveState(state);
+
     for (const node of state.postgres) {
       prepareDir(join(dir, node.name), runAs);
       writeOwned(node.configFile, `${JSON.stringify(patroniConfig(state, secrets, node), null, 2)}\n`, runAs);
     }
     // The first node bootstraps (initdb) and leads; the others clone it with pg_basebackup.
     log('PostgreSQL pg1 (bootstrap)');
-    startPostgresNode(state, state.postgres[0]!);
+    startPostgresNode(state, secrets, state.postgres[0]!);
     if (!(await waitFor(async () => (await currentPrimary(state))?.name === 'pg1', Math.min(left(), 90_000), 300))) throw new Error(`pg1 did not become primary (see ${state.postgres[0]!.logFile})`);
     for (const node of state.postgres.slice(1)) {
       log(`PostgreSQL ${node.name} (${node.kind === 'dr' ? 'asynchronous DR standby' : 'synchronous standby'})`);
-      startPostgresNode(state, node);
+      startPostgresNode(state, secrets, node);
     }
     if (!(await waitFor(() => healthy(state, { allNodes: true }), left(), 300))) throw new Error('the standbys did not start streaming (see pg2.log, pg3.log)');
 
     await createDatabase(state, secrets);
+    log('pgBackRest stanza');
+    await runPgbackrest(state, secrets, ['stanza-create']);
+    // `check` forces a WAL switch and waits for that segment in the repository: archiving works.
+    await runPgbackrest(state, secrets, ['check']);
+    // The first full backup: point-in-time recovery starts here.
+    log('pgBackRest first full backup');
+    await runPgbackrest(state, secrets, ['backup', '--type=full', '--annotation=tresor-reason=cluster-start'], 300_000);
 
     const tls = await loadOrCreateCertificate({ dataDir: dir });
     // HAProxy (as the database user) reads its own copy of the key and the public certificate.
@@ -468,8 +582,20 @@ async function createDatabase(state: ClusterState, secrets: ClusterSecrets): Pro
     await client.query(`CREATE ROLE ${state.database.user} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${password}`);
     await client.query(`CREATE DATABASE ${state.database.name} OWNER ${state.database.user}`);
     await client.query(`REVOKE ALL ON DATABASE ${state.database.name} FROM PUBLIC`);
+    // Read-only monitoring (replication lag, archiver: /metrics) and the named restore points the
+    // restore drill recovers to; nothing more.
+    await client.query(`GRANT pg_monitor TO ${state.database.user}`);
   } finally {
     await client.end();
+  }
+  // Function privileges belong to each database's catalog: granted in Tresor's.
+  const inDatabase = new pg.Client({ connectionString: nodeSuperuserUrl(state, secrets, primary, state.database.name), connectionTimeoutMillis: 5000 });
+  await inDatabase.connect();
+  try {
+    await inDatabase.query(`GRANT EXECUTE ON FUNCTION pg_create_restore_point(text) TO ${state.database.user}`);
+    await inDatabase.query(`GRANT EXECUTE ON FUNCTION pg_switch_wal() TO ${state.database.user}`);
+  } finally {
+    await inDatabase.end();
   }
 }
 
@@ -499,6 +625,7 @@ export async function stopCluster(dir: string, log: (line: string) => void = () 
     }
   }
   log(`etcd: ${await stopProcess(state.etcd.pid, 5000)}`);
+  if (state.pgbackrest !== undefined) log(`pgbackrest server: ${await stopProcess(state.pgbackrest.pid, 5000)}`);
 }
 
 export interface ClusterStatus {
@@ -528,6 +655,7 @@ export async function clusterStatus(dir: string): Promise<ClusterStatus> {
       { name: 'etcd', pid: state.etcd.pid, running: alive(state.etcd.pid) },
       ...state.postgres.map((n) => ({ name: `patroni ${n.name}`, pid: n.pid, running: alive(n.pid) })),
       { name: 'haproxy', pid: state.haproxy.pid, running: alive(state.haproxy.pid) },
+      { name: 'pgbackrest server', pid: state.pgbackrest.pid, running: alive(state.pgbackrest.pid) },
       ...state.tresor.map((n) => ({ name: n.name, pid: n.pid, running: alive(n.pid) })),
     ],
     endpoints: { postgres: `127.0.0.1:${state.haproxy.postgresPort}`, https: `https://127.0.0.1:${state.haproxy.httpPort}`, certificate: state.tls.certFile },

@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { currentPrimary, healthy, patroniCluster, postmasterPid, startPostgresNode, tresorEndpoint, type ClusterState } from './cluster.js';
+import { currentPrimary, healthy, patroniCluster, postmasterPid, startPostgresNode, tresorEndpoint, type ClusterSecrets, type ClusterState } from './cluster.js';
 import { requestJson, signal, waitFor } from './processes.js';
 
 /**
@@ -24,6 +24,7 @@ import { requestJson, signal, waitFor } from './processes.js';
 
 export interface FailoverDrillOptions {
   readonly state: ClusterState;
+  readonly secrets: ClusterSecrets;
   readonly tenant: string;
   /** A key of role `service` in `tenant` (the drill's writer). */
   readonly apiKey: string;
@@ -201,7 +202,7 @@ export async function runFailoverDrill(options: FailoverDrillOptions): Promise<F
   // Heal: the killed node comes back as a standby of the new primary.
   log(`restarting ${primary.name}`);
   const rejoinStart = performance.now();
-  startPostgresNode(state, primary);
+  startPostgresNode(state, options.secrets, primary);
   const rejoined = await waitFor(async () => {
     const { members: now } = await patroniCluster(state);
     const back = now.find((m) => m.name === primary.name);

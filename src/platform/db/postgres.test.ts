@@ -24,7 +24,8 @@ describe('PostgreSQL connections lost mid-transaction (a failover)', { skip }, (
     const db = openPostgresDatabase(pool, 'public');
     const outcome = await db
       .transaction(async (tx) => {
-        const [{ pid }] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        const [row] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        const pid = row!.pid;
         // The server's FATAL arrives while no query is running on this connection (the same as
         // "terminating connection due to unexpected postmaster exit" when a primary dies):
         // without a listener for it, Node ends the whole process.

@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { buildCore, type Core } from '../app.js';
+import { operatorEvent, type Actor } from '../audit/index.js';
+import { BackupError, findPostgresBin, runRestoreDrill, type PhysicalBackups, type RestoreDrillReport } from '../backup/index.js';
+import type { Config } from '../config/index.js';
+import { operatorRealm } from '../identity/index.js';
+import type { CliIo } from './io.js';
+import { UsageError } from './usage-error.js';
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+const cliActor = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'backup-operator', client: 'tresor-cli' });
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+function physicalOf(core: Core): PhysicalBackups {
+  if (core.physical === undefined) throw new UsageError('physical backups are not configured: set backup.physical.configFile (TRESOR_PGBACKREST_CONFIG) to the repository side\'s pgbackrest.conf (PostgreSQL only)');
+  return core.physical;
+}
+
+/**
+ * The restore drill with Tresor's own checks on the restored data: every audit chain verified by a
+ * Tresor core opened on the scratch instance (same keys, a throw-away data directory).
+ */
+export async function restoreDrill(core: Core, config: Config, options: { targetTime?: string; log?: (line: string) => void }): Promise<RestoreDrillReport> {
+  const physical = physicalOf(core);
+  // The scratch instance runs as the repository's owner, who may not enter Tresor's data
+  // directory (0700): by default a fresh directory under the system's temporary directory.
+  const scratchDir = join(config.backup.physical.scratchDir ?? tmpdir(), `tresor-restore-drill-${randomBytes(6).toString('hex')}`);
+  const report = await runRestoreDrill({
+    physical,
+    databaseUrl: config.storage.postgres.url!,
+    schemaPrefix: config.storage.postgres.schemaPrefix,
+    scratchDir,
+    postgresBin: findPostgresBin(),
+    ...(options.targetTime === undefined ? {} : { targetTime: options.targetTime }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+    async verifyRestored(url) {
+      const dataDir = mkdtempSync(join(config.dataDir, 'restore-drill-tresor-'));
+      const restored = await buildCore({ ...config, dataDir, storage: { ...config.storage, postgres: { ...config.storage.postgres, url, poolSize: 2 } }, backup: { ...config.backup, repository: undefined, physical: { ...config.backup.physical, configFile: undefined } } });
+      try {
+        const findings: string[] = [];
+        let events = 0;
+        const realms = await restored.auditRealms();
+        for (const realm of realms) {
+          const result = await restored.audit.verify(realm);
+          events += result.events;
+          for (const f of result.findings) findings.push(`${realm}: event ${f.seq}: ${f.kind}`);
+        }
+        return { tenants: realms.length - 1, events, findings };
+      } finally {
+        await restored.audit.close();
+        await restored.storage.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  });
+  await core.audit
+    .record(operatorRealm, [operatorEvent(report.ok ? 'backup.verified' : 'backup.failed', cliActor(), { detail: `physical restore drill ${report.restoredSet ?? '-'} to ${report.target.type} ${report.target.value}: ${report.ok ? 'passed' : report.failures.join('; ')}`.slice(0, 500) })])
+    .catch(() => undefined);
+  const reports = join(config.dataDir, 'restore-drills');
+  mkdirSync(reports, { recursive: true, mode: 0o700 });
+  writeFileSync(join(reports, `restore-${report.startedAt.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
+  return report;
+}
+
+export function restoreDrillMarkdown(r: RestoreDrillReport): string {
+  return `# Restore drill ${r.startedAt}: ${r.ok ? 'PASSED' : 'FAILED'}
+
+| | |
+|---|---|
+| target | ${r.target.type} ${r.target.value} |
+| backup restored | ${r.restoredSet ?? '—'} |
+| restore / recovery / total | ${r.restoreSeconds.toFixed(1)} s / ${r.recoverySeconds.toFixed(1)} s / ${r.totalSeconds.toFixed(1)} s |
+| writes held for counts and restore point | ${r.writePauseMs === undefined ? '—' : `${r.writePauseMs} ms`} |
+| row counts | ${r.target.type === 'name' ? `${r.tables} tables, ${r.rows} rows, ${r.countMismatches.length} differ` : 'not compared (time target)'} |
+| markers (before / after the target) | ${r.markers === undefined ? '—' : `${r.target.type === 'time' ? '—' : r.markers.before ? 'present' : 'MISSING'} / ${r.markers.after ? 'PRESENT' : 'absent'}`} |
+| pg_amcheck | ${r.amcheck.ok ? 'passed' : 'FAILED'}: ${r.amcheck.detail} |
+| audit chains | ${r.tresor === undefined ? '—' : `${r.tresor.tenants} tenants + platform, ${r.tresor.events} events, ${r.tresor.findings.length} findings`} |
+
+${r.failures.length === 0 ? 'No failures.' : r.failures.map((f) => `- ${f}`).join('\n')}
+`;
+}
+
+/** `tresor backup physical run|info|verify|retain` and `tresor drill restore`. */
+export async function physicalCommand(io: CliIo, core: Core, config: Config, action: string | undefined, values: Values): Promise<number> {
+  try {
+    return await physicalSubcommand(io, core, config, action, values);
+  } catch (error) {
+    if (error instanceof BackupError) {
+      io.stderr(`error: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function physicalSubcommand(io: CliIo, core: Core, config: Config, action: string | undefined, values: Values): Promise<number> {
+  if (action === 'drill') {
+    const target = typeof values['target'] === 'string' ? values['target'] : undefined;
+    const report = await restoreDrill(core, config, { ...(target === undefined ? {} : { targetTime: target }), log: (line) => io.stderr(line) });
+    io.stdout(restoreDrillMarkdown(report).trimEnd());
+    return report.ok ? 0 : 1;
+  }
+  const physical = physicalOf(core);
+  const actor = cliActor();
+  if (action === 'run') {
+    const type = typeof values['type'] === 'string' ? values['type'] : 'full';
+    if (type !== 'full' && type !== 'diff' && type !== 'incr') throw new UsageError('--type takes full, diff or incr');
+    const made = await physical.backup(type, 'manual');
+    await core.audit.record(operatorRealm, [operatorEvent('backup.created', actor, { detail: `physical ${made.type} ${made.label}` })]);
+    const retained = await physical.retain(config.backup.retention, Date.now());
+    io.stdout(`physical ${made.type} backup ${made.label}: ${mib(made.sizeBytes)} of data, ${mib(made.repositoryBytes)} stored (compressed, encrypted); WAL ${made.walStart}…${made.walStop}`);
+    if (retained.drop.length > 0) io.stdout(`expired by retention: ${retained.drop.join(', ')}`);
+    io.stdout(made.label);
+    return 0;
+  }
+  if (action === 'info') {
+    const info = await physical.info();
+    await core.audit.record(operatorRealm, [operatorEvent('backup.listed', actor, { detail: 'physical' })]);
+    if (values['json'] === true) {
+      io.stdout(JSON.stringify(info, null, 2));
+      return info.ok ? 0 : 1;
+    }
+    io.stdout(`stanza ${physical.settings.stanza}: ${info.message}; cipher ${info.cipher}; WAL archive ${info.archive === undefined ? 'empty' : `${info.archive.min} … ${info.archive.max}`}`);
+    for (const b of info.backups) {
+      const drilled = b.annotations['tresor-restore-drill'];
+      io.stdout(`${b.label}\t${b.type}\t${new Date(b.stoppedAt).toISOString()}\t${mib(b.sizeBytes)} data\t${mib(b.repositoryBytes)} stored${drilled === undefined ? '' : `\trestore drill passed ${drilled}`}`);
+    }
+    return info.ok ? 0 : 1;
+  }
+  if (action === 'verify') {
+    const result = await physical.verify();
+    await core.audit.record(operatorRealm, [operatorEvent(result.ok ? 'backup.verified' : 'backup.failed', actor, { detail: 'physical repository verify' })]);
+    io.stdout(result.ok ? 'pgbackrest verify: every backup and WAL file in the repository matches its checksum' : `pgbackrest verify FAILED: ${result.output}`);
+    return result.ok ? 0 : 1;
+  }
+  if (action === 'retain') {
+    const result = await physical.retain(config.backup.retention, Date.now());
+    await core.audit.record(operatorRealm, [operatorEvent('backup.pruned', actor, { detail: `physical: expired ${result.drop.length}` })]);
+    for (const k of result.keep) io.stdout(`keep\t${k.id}\t${k.reasons.join(', ')}`);
+    for (const d of result.drop) io.stdout(`expired\t${d}`);
+    return 0;
+  }
+  throw new UsageError('tresor backup physical run [--type full|diff|incr] | info [--json] | verify | retain');
+}
