@@ -159,11 +159,17 @@ export function createPhysicalBackups(settings: PhysicalSettings, passphrase: ()
       return made;
     },
     async verify() {
+      let output: string;
       try {
-        return { ok: true, output: await exec(['verify', '--log-level-console=info']) };
+        output = await exec(['verify', '--log-level-console=info']);
       } catch (error) {
         return { ok: false, output: (error as Error).message };
       }
+      // pgBackRest 2.45's verify exits 0 and reports damage in its summary ("status: error"),
+      // naming each file that failed ("invalid result <file>: <reason>").
+      const invalid = output.split('\n').filter((line) => line.includes('invalid result')).map((line) => line.replace(/^.*invalid result /, '').trim());
+      const bad = /status: error/.test(output) || invalid.length > 0;
+      return { ok: !bad, output: bad ? (invalid.length > 0 ? invalid.slice(0, 10).join('; ') : 'status: error in the summary') : 'every backup and WAL file matches its checksum' };
     },
     async retain(policy, now) {
       const current = await info();

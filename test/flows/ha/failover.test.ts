@@ -1,21 +1,35 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../../src/cli/index.js';
 import { clusterStatus, readCluster, type FailoverReport } from '../../../src/ha/index.js';
-import { alive } from '../../../src/ha/processes.js';
+import { alive, requestJson } from '../../../src/ha/processes.js';
+import { loadBackupKey } from '../../../src/backup/index.js';
 import { clusterSkipReason } from '../../support/cluster.js';
 
 const skip = clusterSkipReason();
 
-/** `tresor …` in this process, its output captured. */
-async function tresor(...argv: string[]) {
+/** `tresor …` in this process, its output captured; `env` as a shell would have it. */
+async function tresorWith(env: Record<string, string | undefined>, ...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const { exitCode } = await runCli({ argv, env: { PATH: process.env['PATH'] }, stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+  const { exitCode } = await runCli({ argv, env: { PATH: process.env['PATH'], ...env }, stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
   return { exitCode, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+const tresor = (...argv: string[]) => tresorWith({}, ...argv);
+
+/** What `eval "$(tresor cluster env --dir DIR)"` gives a shell. */
+async function clusterEnv(dir: string): Promise<Record<string, string>> {
+  const { stdout } = await tresor('cluster', 'env', '--dir', dir);
+  const env: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^export (\w+)='(.*)'$/.exec(line);
+    if (m !== null) env[m[1]!] = m[2]!.replace(/'\\''/g, "'");
+  }
+  env['TRESOR_DATA_DIR'] = join(dir, 'cli');
+  return env;
 }
 
 /**
@@ -71,10 +85,95 @@ describe('high availability: the loopback cluster and the failover drill', { ski
     assert.ok(before.some((pid) => !alive(pid)), 'the killed Patroni is gone (it was restarted under a new pid)');
   });
 
+  it('physical backups with pgBackRest: an encrypted repository, a backup, retention, info, verify', async () => {
+    const env = await clusterEnv(dir);
+    const run = await tresorWith(env, 'backup', 'physical', 'run', '--type', 'incr');
+    assert.equal(run.exitCode, 0, run.stderr);
+    const label = run.stdout.trim().split('\n').at(-1)!;
+    assert.match(label, /^\d{8}-\d{6}F_\d{8}-\d{6}I$/, 'an incremental on top of the cluster\'s first full backup');
+    const info = await tresorWith(env, 'backup', 'physical', 'info', '--json');
+    assert.equal(info.exitCode, 0, info.stderr);
+    const parsed = JSON.parse(info.stdout) as { cipher: string; backups: Array<{ label: string; type: string }>; archive?: { max: string } };
+    assert.equal(parsed.cipher, 'aes-256-cbc');
+    assert.ok(parsed.backups.some((b) => b.label === label && b.type === 'incr'));
+    assert.ok(parsed.archive !== undefined, 'WAL is archived continuously');
+    // Encrypted at rest: pgBackRest's files are OpenSSL-format ciphertext, nothing readable.
+    const { state } = readCluster(dir);
+    const manifest = readFileSync(join(state.pgbackrest.repoPath, 'backup', state.pgbackrest.stanza, label, 'backup.manifest'));
+    assert.equal(manifest.subarray(0, 8).toString('latin1'), 'Salted__');
+    assert.ok(!manifest.includes(Buffer.from('pg_data')), 'no plaintext manifest');
+    const verify = await tresorWith(env, 'backup', 'physical', 'verify');
+    assert.equal(verify.exitCode, 0, verify.stdout);
+    const retain = await tresorWith(env, 'backup', 'physical', 'retain');
+    assert.equal(retain.exitCode, 0, retain.stderr);
+    assert.match(retain.stdout, /^keep\t\d{8}-\d{6}F\trecent/m);
+  });
+
+  it('drill restore: point-in-time recovery to a fresh restore point (after the failover, on the new timeline) with equal row counts, the markers on the right side, pg_amcheck and the audit chains; and to a time', async () => {
+    const env = await clusterEnv(dir);
+    const drill = await tresorWith(env, 'drill', 'restore');
+    assert.equal(drill.exitCode, 0, `${drill.stdout}\n${drill.stderr}`);
+    assert.match(drill.stdout, /PASSED/);
+    assert.match(drill.stdout, /markers \(before \/ after the target\) \| present \/ absent/);
+    assert.match(drill.stdout, /\d+ tables, \d+ rows, 0 differ/);
+    assert.match(drill.stdout, /pg_amcheck \| passed/);
+    assert.match(drill.stdout, /audit chains \| 1 tenants \+ platform, \d+ events, 0 findings/, 'the drill tenant of the failover drill, verified on the restored data');
+    const reports = readdirSync(join(dir, 'cli', 'restore-drills'));
+    assert.equal(reports.length, 1);
+    // The backup the drill restored is marked, and retention keeps it as the newest proven one.
+    const info = JSON.parse((await tresorWith(env, 'backup', 'physical', 'info', '--json')).stdout) as { backups: Array<{ annotations: Record<string, string> }> };
+    assert.ok(info.backups.some((b) => b.annotations['tresor-restore-drill'] !== undefined));
+    const past = new Date(Date.now() - 1000).toISOString();
+    const toTime = await tresorWith(env, 'drill', 'restore', '--target', past);
+    assert.equal(toTime.exitCode, 0, `${toTime.stdout}\n${toTime.stderr}`);
+    assert.match(toTime.stdout, /target \| time /);
+    const future = await tresorWith(env, 'drill', 'restore', '--target', new Date(Date.now() + 3_600_000).toISOString());
+    assert.equal(future.exitCode, 1);
+    assert.match(future.stderr, /not a past date and time/);
+  });
+
+  it('/metrics on a node: replication lag and standby health per standby, synchronous standbys, the last WAL archived, the physical backup\'s age', async () => {
+    const { state } = readCluster(dir);
+    const ca = readFileSync(state.tls.certFile, 'utf8');
+    const { status, body } = await requestJson(`https://127.0.0.1:${state.tresor[0]!.port}/metrics`, { ca });
+    assert.equal(status, 200);
+    const text = String(body);
+    assert.match(text, /^tresor_postgres_replication_lag_bytes\{standby="pg\d",sync_state="sync"\} \d+/m);
+    assert.match(text, /^tresor_postgres_replication_lag_bytes\{standby="pg3",sync_state="async"\} \d+/m);
+    assert.match(text, /^tresor_postgres_replication_lag_seconds\{standby="pg3",sync_state="async"\} [\d.e-]+/m);
+    assert.match(text, /^tresor_postgres_standby_streaming\{standby="pg3",sync_state="async"\} 1/m);
+    assert.match(text, /^tresor_postgres_synchronous_standbys 1$/m);
+    assert.match(text, /^tresor_postgres_wal_archive_last_success_timestamp_seconds \d/m);
+    assert.match(text, /^tresor_physical_backup_age_seconds \d/m);
+    assert.match(text, /^tresor_physical_backup_last_drill_timestamp_seconds \d/m);
+  });
+
+  it('pgbackrest verify finds a damaged file in the repository', async () => {
+    const env = await clusterEnv(dir);
+    const { state } = readCluster(dir);
+    const archive = join(state.pgbackrest.repoPath, 'archive', state.pgbackrest.stanza);
+    const timelineDir = readdirSync(archive).find((d) => /^\d+-\d+$/.test(d))!;
+    const segmentDir = join(archive, timelineDir, readdirSync(join(archive, timelineDir)).filter((d) => /^[0-9A-F]{16}$/.test(d)).sort()[0]!);
+    const victim = join(segmentDir, readdirSync(segmentDir).sort()[0]!);
+    const bytes = readFileSync(victim);
+    bytes[bytes.length >> 1]! ^= 0xff;
+    writeFileSync(victim, bytes);
+    const verify = await tresorWith(env, 'backup', 'physical', 'verify');
+    assert.equal(verify.exitCode, 1, verify.stdout);
+    assert.match(verify.stdout, /FAILED: .*[0-9A-F]{24}-[0-9a-f]{40}\.lz4/, 'names the damaged WAL file');
+  });
+
   it('writes no secret into any log, and stops every process it started', async () => {
     const { state, secrets } = readCluster(dir);
     const logs = readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
-    for (const [name, value] of Object.entries(secrets)) assert.ok(!logs.includes(value), `${name} appears in a log`);
+    const passphrase = loadBackupKey({ env: secrets.backupKey }).repositoryPassphrase();
+    const pgbackrestLogs = readdirSync(join(dir, 'pgbackrest', 'log')).map((f) => readFileSync(join(dir, 'pgbackrest', 'log', f), 'utf8')).join('\n');
+    for (const [name, value] of [...Object.entries(secrets), ['repository passphrase', passphrase]]) {
+      assert.ok(!logs.includes(value!), `${name} appears in a log`);
+      assert.ok(!pgbackrestLogs.includes(value!), `${name} appears in pgBackRest's logs`);
+    }
+    // No file of the cluster's configuration holds the repository passphrase either.
+    for (const f of readdirSync(join(dir, 'pgbackrest')).filter((f) => f.endsWith('.conf'))) assert.ok(!readFileSync(join(dir, 'pgbackrest', f), 'utf8').includes(passphrase), f);
     const stopped = await tresor('cluster', 'stop', '--dir', dir);
     assert.equal(stopped.exitCode, 0, stopped.stderr);
     const pids = [state.etcd.pid, state.haproxy.pid, ...readCluster(dir).state.postgres.map((n) => n.pid), ...state.tresor.map((n) => n.pid)];
