@@ -5,10 +5,13 @@
 // (bench/backup.ts: a 1 GiB tenant, BENCH_BACKUP_MIB to change it). It is not part of the default
 // run: at 1 GiB it takes far longer than the HTTP benchmark (tens of minutes on 2 cores).
 // `npm run bench -- all` (BENCH_ONLY=all) runs the HTTP benchmark, then the backup benchmark.
+// `npm run bench -- ha` (BENCH_ONLY=ha): the high-availability cluster (bench/ha.ts: two Tresor
+// nodes against one, replication lag, RTO over 10 failover drills; needs patroni, etcd-server,
+// haproxy and pgbackrest from Debian); also part of `all`.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const selectors = new Set(['backup', 'http', 'all']);
+const selectors = new Set(['backup', 'http', 'ha', 'all']);
 const named = process.argv.slice(2).find((arg) => selectors.has(arg));
 const only = named ?? process.env.BENCH_ONLY ?? 'http';
 if (!selectors.has(only)) {
@@ -43,5 +46,9 @@ if (only === 'http' || only === 'all') {
 if ((only === 'backup' || only === 'all') && !stopped) {
   const backupCode = await run('bench/backup.ts', { ...process.env, TRESOR_BENCH_SELECTED: only });
   code = code === 0 ? backupCode : code;
+}
+if ((only === 'ha' || only === 'all') && !stopped) {
+  const haCode = await run('bench/ha.ts', { ...process.env });
+  code = code === 0 ? haCode : code;
 }
 process.exit(code);

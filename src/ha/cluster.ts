@@ -129,8 +129,9 @@ export function missingPrograms(): string[] {
 
 /** How to start a Tresor node from this installation: the built dist/main.js, or src/main.ts through tsx. */
 export function defaultTresorCommand(): string[] {
-  const built = fileURLToPath(new URL('../main.js', import.meta.url));
-  if (existsSync(built)) return [process.execPath, built];
+  // The same code as this process: from dist/ when running built, from the sources otherwise
+  // (never a dist/ left over from an older build next to newer sources).
+  if (import.meta.url.endsWith('.js')) return [process.execPath, fileURLToPath(new URL('../main.js', import.meta.url))];
   const source = fileURLToPath(new URL('../main.ts', import.meta.url));
   // From the sources (tests): tsx, resolved here, since the node's working directory is its data directory.
   return [process.execPath, '--import', import.meta.resolve('tsx'), source];

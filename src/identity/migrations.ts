@@ -17,8 +17,16 @@ const keyRoleNames = () => [
   `UPDATE api_keys SET role = 'service-reader' WHERE role = 'reader'`,
 ];
 
+// Per-source-address windows (login failures, password-reset requests), shared by every node of a
+// deployment (issue 8: no rate limit in one process's memory). Rows live one window (10 minutes).
+const sourceWindows = (t: (name: string) => string) => [
+  `CREATE TABLE ${t('source_events')} (kind TEXT NOT NULL, source TEXT NOT NULL, at BIGINT NOT NULL)`,
+  `CREATE INDEX source_events_lookup ON ${t('source_events')} (kind, source, at)`,
+];
+
 export const identityMigrations: readonly Migration[] = [
   { id: 'identity/001-api-keys', up: { sqlite: (t) => apiKeys(t, 'BLOB'), postgres: (t) => apiKeys(t, 'BYTEA') } },
   { id: 'identity/002-login-throttle', up: { sqlite: loginThrottle, postgres: loginThrottle } },
   { id: 'identity/003-key-roles', up: { sqlite: (t) => keyRoleNames().map((sql) => sql.replace('api_keys', t('api_keys'))), postgres: (t) => keyRoleNames().map((sql) => sql.replace('api_keys', t('api_keys'))) } },
+  { id: 'identity/004-source-windows', up: { sqlite: sourceWindows, postgres: sourceWindows } },
 ];

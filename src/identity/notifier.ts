@@ -7,7 +7,8 @@ import { describeErrorForLog } from '../platform/errors.js';
 import type { Tenants } from '../tenants/index.js';
 import { deleteOutbox, insertOutbox, selectUndelivered } from './account-store.js';
 import { AccountError, resetTokenMinutes, setupTokenHours, type AccountInfo, type Accounts } from './accounts.js';
-import { createRateLimiter } from './throttle.js';
+import { createSourceWindow } from './throttle.js';
+import type { SqlDatabase } from '../platform/db/index.js';
 
 /**
  * Messages to people — a password reset link, an invitation — leave Tresor through one
@@ -151,7 +152,7 @@ export interface PasswordResets {
    * nothing either (OWASP ASVS 5 V6.3.8; OWASP Forgot Password Cheat Sheet: "consistent
    * response … asynchronous calls").
    */
-  request(input: { tenantId: string; email: string; sourceIp: string }): void;
+  request(input: { tenantId: string; email: string; sourceIp: string }): Promise<void>;
   /** Resolves once every request taken so far is done (tests; shutdown). */
   settled(): Promise<void>;
   /** Requests taken so far: each did exactly the same work before its answer. */
@@ -166,15 +167,18 @@ export interface PasswordResetsDeps {
   readonly publicUrl: string | undefined;
   /** Failures off the request path are logged here (codes and stacks only, never the email or token). */
   readonly log: { error(fields: object, message: string): void };
+  /** The platform data set, where the per-address request window is counted. */
+  readonly platform: SqlDatabase;
 }
 
-export function createPasswordResets({ accounts, tenants, notifier, clock, publicUrl, log }: PasswordResetsDeps): PasswordResets {
-  const limiter = createRateLimiter({ clock, ...resetRequestLimit });
+export function createPasswordResets({ accounts, tenants, notifier, clock, publicUrl, log, platform }: PasswordResetsDeps): PasswordResets {
+  // Counted in the platform data set: every node of a deployment shares each address's budget.
+  const limiter = createSourceWindow({ db: platform, clock, kind: 'password-reset', ...resetRequestLimit });
   const pending = new Set<Promise<void>>();
   let taken = 0;
   return {
-    request({ tenantId, email, sourceIp }) {
-      const verdict = limiter.take(sourceIp);
+    async request({ tenantId, email, sourceIp }) {
+      const verdict = await limiter.take(sourceIp);
       if (!verdict.allowed) {
         throw new AccountError('reset-throttled', `Too many reset requests from this address; try again in ${verdict.retryAfterSeconds} s.`, {
           status: 429,

@@ -158,7 +158,7 @@ export function authRoutes({ accounts, sessions, tenants, audit, passwordResets,
     // host (`tresor operator create`), where the second factor cannot be bypassed by a mailbox.
     if (realm.kind === 'tenant') app.post('/auth/password-reset', { bodyLimit: 16 * 1024 }, async (request, reply) => {
       const { email } = fields(request, 'email');
-      passwordResets.request({ tenantId: tenantOf(request), email, sourceIp: request.ip });
+      await passwordResets.request({ tenantId: tenantOf(request), email, sourceIp: request.ip });
       return reply.status(202).send({ status: 'sent-if-known' });
     });
 

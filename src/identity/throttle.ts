@@ -13,7 +13,8 @@ import type { SqlDatabase } from '../platform/db/index.js';
  *   Counted in the platform data set, so every node and restart sees the same count.
  * - **Per source address**: more than 100 failures within 10 minutes and that address is
  *   refused until the window has passed — spraying one password over many accounts from one
- *   place. Kept in this process's memory (per node).
+ *   place. Counted in the platform data set too ({@link createSourceWindow}), so several nodes
+ *   behind a load balancer share one budget per address.
  *
  * `account` must be a keyed hash of the identifier as submitted (the caller's), never the
  * identifier itself: the table is then no list of who tried to log in.
@@ -49,21 +50,13 @@ export function delayAfter(failures: number): number {
 
 export function createLoginThrottle({ db, clock }: { db: SqlDatabase; clock: Clock }): LoginThrottle {
   const table = db.table('login_throttle');
-  const sources = new Map<string, number[]>();
+  const sources = createSourceWindow({ db, clock, kind: 'login-failure', windowMs: throttlePolicy.sourceWindowMs, max: throttlePolicy.sourceMaxFailures });
   let sinceForget = 0;
-  const recent = (sourceIp: string, now: number) => {
-    const times = (sources.get(sourceIp) ?? []).filter((at) => now - at < throttlePolicy.sourceWindowMs);
-    if (times.length === 0) sources.delete(sourceIp);
-    else sources.set(sourceIp, times);
-    return times;
-  };
   return {
     async check(account, sourceIp) {
       const now = clock.now().getTime();
-      const fromSource = recent(sourceIp, now);
-      if (fromSource.length >= throttlePolicy.sourceMaxFailures) {
-        return { allowed: false, reason: 'source', retryAfterSeconds: Math.ceil(((fromSource[0] as number) + throttlePolicy.sourceWindowMs - now) / 1000) };
-      }
+      const fromSource = await sources.check(sourceIp);
+      if (!fromSource.allowed) return fromSource;
       const row = (await db.query<{ failures: number | string; last_failure_at: number | string; locked: number | string }>(`SELECT failures, last_failure_at, locked FROM ${table} WHERE subject = ?`, [account]))[0];
       if (row === undefined) return { allowed: true };
       if (Number(row.locked) === 1) return { allowed: false, reason: 'locked', retryAfterSeconds: 0 };
@@ -72,9 +65,7 @@ export function createLoginThrottle({ db, clock }: { db: SqlDatabase; clock: Clo
     },
     async failed(account, sourceIp) {
       const now = clock.now().getTime();
-      const fromSource = recent(sourceIp, now);
-      fromSource.push(now);
-      sources.set(sourceIp, fromSource);
+      await sources.add(sourceIp);
       const row = (
         await db.query<{ failures: number | string; locked: number | string }>(
             `INSERT INTO ${table} (subject, failures, last_failure_at, locked) VALUES (?, 1, ?, 0)
@@ -102,37 +93,47 @@ export function createLoginThrottle({ db, clock }: { db: SqlDatabase; clock: Clo
 }
 
 /**
- * Requests that are not sign-ins but cost something or reach a person — a password reset sends
- * a message — are limited per source address: at most `max` in any `windowMs`, counted whether
- * or not they find an account, so the limit tells nothing about which accounts exist (OWASP
- * ASVS 5 V6.3.1 for the reset flow; OWASP Forgot Password Cheat Sheet). In this process's
- * memory, like the per-address login limit.
+ * A window of events per source address (`kind`: login failures, password-reset requests), kept
+ * in the platform data set so that every node of a deployment counts the same events (issue 8:
+ * rate limits in the database, not in a process). At most `max` in any `windowMs`. Rows older
+ * than the window are deleted as new ones come (every 500th add), so an address is stored no
+ * longer than the window needs it (storage limitation). Two nodes counting at the same instant
+ * may let one event over the limit; the limit is a brake, not an exact quota.
  */
-export interface RateLimiter {
-  /** Counts a request from `source`, or refuses it (not counted) when the window is full. */
-  take(source: string): ThrottleVerdict;
+export interface SourceWindow {
+  /** Whether `source` is under the limit now (nothing counted). */
+  check(source: string): Promise<ThrottleVerdict>;
+  /** Counts one event of `source`. */
+  add(source: string): Promise<void>;
+  /** Counts one event, or refuses it (not counted) when the window is full. */
+  take(source: string): Promise<ThrottleVerdict>;
 }
 
-export function createRateLimiter({ clock, windowMs, max }: { clock: Clock; windowMs: number; max: number }): RateLimiter {
-  const seen = new Map<string, number[]>();
+export function createSourceWindow({ db, clock, kind, windowMs, max }: { db: SqlDatabase; clock: Clock; kind: string; windowMs: number; max: number }): SourceWindow {
+  const table = db.table('source_events');
   let sinceSweep = 0;
+  const check = async (source: string): Promise<ThrottleVerdict> => {
+    const now = clock.now().getTime();
+    const row = (await db.query<{ n: number | string; oldest: number | string | null }>(`SELECT count(*) AS n, min(at) AS oldest FROM ${table} WHERE kind = ? AND source = ? AND at > ?`, [kind, source, now - windowMs]))[0];
+    if (Number(row?.n ?? 0) < max) return { allowed: true };
+    return { allowed: false, reason: 'source', retryAfterSeconds: Math.max(1, Math.ceil((Number(row?.oldest ?? now) + windowMs - now) / 1000)) };
+  };
+  const add = async (source: string) => {
+    const now = clock.now().getTime();
+    await db.execute(`INSERT INTO ${table} (kind, source, at) VALUES (?, ?, ?)`, [kind, source, now]);
+    sinceSweep += 1;
+    if (sinceSweep >= 500) {
+      sinceSweep = 0;
+      await db.execute(`DELETE FROM ${table} WHERE kind = ? AND at <= ?`, [kind, now - windowMs]);
+    }
+  };
   return {
-    take(source) {
-      const now = clock.now().getTime();
-      // Addresses that went quiet would pile up: forget them now and then.
-      sinceSweep += 1;
-      if (sinceSweep >= 1000) {
-        sinceSweep = 0;
-        for (const [key, times] of seen) if (times.every((at) => now - at >= windowMs)) seen.delete(key);
-      }
-      const times = (seen.get(source) ?? []).filter((at) => now - at < windowMs);
-      if (times.length >= max) {
-        seen.set(source, times);
-        return { allowed: false, reason: 'source', retryAfterSeconds: Math.max(1, Math.ceil(((times[0] as number) + windowMs - now) / 1000)) };
-      }
-      times.push(now);
-      seen.set(source, times);
-      return { allowed: true };
+    check,
+    add,
+    async take(source) {
+      const verdict = await check(source);
+      if (verdict.allowed) await add(source);
+      return verdict;
     },
   };
 }

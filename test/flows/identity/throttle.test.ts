@@ -62,6 +62,17 @@ for (const engine of engines()) {
       assert.deepEqual(await throttle.check('hmac-of:fresh@nordklinik.example', sprayer), { allowed: true });
     });
 
+    it('counts an address across the nodes of a deployment: two throttles on one database share one budget (issue 8: no limit in a process\'s memory)', async () => {
+      const nodeA = createLoginThrottle({ db: t.app.storage.platform, clock });
+      const nodeB = createLoginThrottle({ db: t.app.storage.platform, clock });
+      const sprayer = '203.0.113.77';
+      for (let i = 0; i < throttlePolicy.sourceMaxFailures; i += 1) await (i % 2 === 0 ? nodeA : nodeB).failed(`hmac-of:spray${i}@nordklinik.example`, sprayer);
+      assert.equal((await nodeA.check('hmac-of:other@nordklinik.example', sprayer)).allowed, false);
+      assert.equal((await nodeB.check('hmac-of:other@nordklinik.example', sprayer)).allowed, false);
+      clock.advance(throttlePolicy.sourceWindowMs);
+      assert.equal((await nodeB.check('hmac-of:other@nordklinik.example', sprayer)).allowed, true);
+    });
+
     it('stores keyed hashes only: no identifier or address in the table', async () => {
       const rows = JSON.stringify(await t.app.storage.platform.query(`SELECT * FROM ${t.app.storage.platform.table('login_throttle')}`));
       assert.doesNotMatch(rows, /198\.51|203\.0|192\.0/);
