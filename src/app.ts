@@ -32,7 +32,7 @@ import { periodic } from './platform/periodic.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
 import { accountPages, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
-import { createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
+import { createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { postgresLeadership, singleNode } from './platform/leadership.js';
@@ -455,13 +455,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       : periodic(
           async () => {
             try {
-              const info = await physical.info();
-              const newest = Math.max(0, ...info.backups.filter((b) => !b.error && b.type === 'full').map((b) => b.stoppedAt));
-              if (clock.now().getTime() - newest < config.backup.physical.fullEveryHours * 3_600_000) return;
-              const made = await physical.backup('full', 'scheduled');
-              await audit.record(operatorRealm, [operatorEvent('backup.created', { id: 'system:backups', role: 'system', client: 'tresor' }, { detail: `physical full ${made.label}` })]);
-              const retained = await physical.retain(config.backup.retention, clock.now().getTime());
-              logger.info({ event: 'backup.physical', label: made.label, bytes: made.repositoryBytes, expired: retained.drop.length }, 'physical backup taken');
+              const done = await physicalRound(physical, { fullEveryMs: config.backup.physical.fullEveryHours * 3_600_000, now: () => clock.now().getTime(), retention: config.backup.retention });
+              if (done === undefined) return;
+              await audit.record(operatorRealm, [operatorEvent('backup.created', { id: 'system:backups', role: 'system', client: 'tresor' }, { detail: `physical full ${done.made.label}` })]);
+              logger.info({ event: 'backup.physical', label: done.made.label, bytes: done.made.repositoryBytes, expired: done.expired.length }, 'physical backup taken');
             } catch (error) {
               logger.error({ event: 'backup.failed', kind: 'physical', err: describeErrorForLog(error) }, 'physical backup failed');
               await audit.record(operatorRealm, [operatorEvent('backup.failed', { id: 'system:backups', role: 'system', client: 'tresor' }, { detail: 'physical full backup failed' })]).catch(() => undefined);

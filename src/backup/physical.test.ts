@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../config/index.js';
-import { drillAnnotation, parseInfo, retentionView } from './physical.js';
+import { drillAnnotation, parseInfo, physicalRound, retentionView, type PhysicalBackup, type PhysicalBackups } from './physical.js';
 import { applyRetention } from './retention.js';
 import { backupKeysFrom } from './backup-keys.js';
 
@@ -85,5 +85,34 @@ describe('physical backups (pgBackRest): reading info and retention', () => {
     assert.deepEqual(config.backup.physical.command, ['setpriv', '--reuid=postgres', '--', 'pgbackrest']);
     assert.equal(config.backup.physical.stanza, 'tresor');
     assert.equal(config.backup.physical.fullEveryHours, 24);
+  });
+
+  it('the server\'s round: a full backup when the newest good full one is older than fullEveryHours (or none), then retention; nothing otherwise', async () => {
+    const calls: string[] = [];
+    let backups: PhysicalBackup[] = [];
+    const made = (label: string, stoppedAt: number, error = false): PhysicalBackup => ({ label, type: 'full', full: label, startedAt: stoppedAt - 1000, stoppedAt, sizeBytes: 1, repositoryBytes: 1, walStart: '', walStop: '', annotations: {}, error });
+    // A recording stand-in for pgBackRest: the round's decisions are what is tested here; the
+    // commands themselves run against real pgBackRest in test/flows/ha.
+    const physical = {
+      info: async () => ({ ok: true, message: 'ok', cipher: 'aes-256-cbc', backups, archive: undefined }),
+      backup: async (type: string, reason: string) => {
+        calls.push(`backup ${type} ${reason}`);
+        const b = made(`new-${calls.length}`, now);
+        backups = [...backups, b];
+        return b;
+      },
+      retain: async () => {
+        calls.push('retain');
+        return { keep: [], drop: [] };
+      },
+    } as unknown as PhysicalBackups;
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    const round = () => physicalRound(physical, { fullEveryMs: 24 * 3_600_000, now: () => now, retention: { allForHours: 48, dailyForDays: 30, monthlyForMonths: 13 } });
+    assert.equal((await round())?.made.label, 'new-1', 'no backup at all: one now');
+    assert.deepEqual(calls, ['backup full scheduled', 'retain']);
+    assert.equal(await round(), undefined, 'a fresh one: nothing to do');
+    backups = [made('old', now - 25 * 3_600_000), made('failed', now - 1000, true)];
+    assert.ok((await round()) !== undefined, 'older than a day, and a failed backup does not count');
+    assert.equal(calls.filter((c) => c.startsWith('backup')).length, 2);
   });
 });

@@ -192,3 +192,18 @@ export function findPostgresBin(): string {
   if (versions.length === 0) throw new BackupError('physical-not-configured', 'no PostgreSQL server binaries found (apt-get install postgresql)', { status: 500, expose: true });
   return join(root, versions[0]!, 'bin');
 }
+
+/**
+ * One round of the server's physical backup schedule (run every 10 minutes by the backups
+ * leader): a full backup when the newest good full one is older than `fullEveryMs` — or there is
+ * none — then retention. Resolves with what it did; a failure rejects (the caller logs and
+ * audits it, and the next round tries again).
+ */
+export async function physicalRound(physical: PhysicalBackups, options: { fullEveryMs: number; now: () => number; retention: RetentionPolicy }): Promise<{ made: PhysicalBackup; expired: readonly string[] } | undefined> {
+  const info = await physical.info();
+  const newest = Math.max(0, ...info.backups.filter((b) => !b.error && b.type === 'full').map((b) => b.stoppedAt));
+  if (options.now() - newest < options.fullEveryMs) return undefined;
+  const made = await physical.backup('full', 'scheduled');
+  const retained = await physical.retain(options.retention, options.now());
+  return { made, expired: retained.drop };
+}

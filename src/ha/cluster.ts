@@ -351,7 +351,9 @@ listen postgres_primary
   default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 1 on-marked-down shutdown-sessions
 ${pg}
 
-# Tresor over HTTPS: round robin over the nodes that answer /healthz.
+# Tresor over HTTPS: round robin over the nodes that are alive (/healthz). Not /readyz: during a
+# failover every node is unready at once, and HAProxy would answer with its own HTML 503; the
+# nodes answer problem+json 503 with Retry-After, which clients know how to retry.
 listen tresor_http
   mode http
   bind 127.0.0.1:${state.haproxy.httpPort} ssl crt ${state.tls.haproxyPem}
