@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { quoteIdent } from '../platform/db/index.js';
+import { freePort, runProgram, type Owner } from '../platform/processes.js';
 import { BackupError } from './errors.js';
 import { drillAnnotation, type PhysicalBackups } from './physical.js';
 
@@ -68,28 +67,8 @@ export interface RestoreDrillReport {
   readonly tresor: { readonly tenants: number; readonly events: number; readonly findings: string[] } | undefined;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** Runs a PostgreSQL program as `owner` (setpriv when this process is root): the server refuses root. */
-function run(file: string, args: readonly string[], owner: { uid: number; gid: number }, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  const asOther = process.getuid?.() === 0 && owner.uid !== 0;
-  const [command, argv] = asOther ? ['setpriv', [`--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--init-groups', '--', file, ...args]] : [file, [...args]];
-  return new Promise((resolve, reject) => {
-    execFile(command, argv, { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error === null) resolve(`${stdout}${stderr}`);
-      else reject(new Error(`${file.split('/').at(-1)} failed: ${`${stderr}\n${stdout}`.trim().split('\n').slice(-4).join(' ')}`));
-    });
-  });
-}
+/** Runs a PostgreSQL program as `owner`: the server refuses root. */
+const run = (file: string, args: readonly string[], owner: Owner, env: NodeJS.ProcessEnv, timeoutMs: number) => runProgram(file, args, { owner, env, timeoutMs });
 
 const segmentOf = (walFile: string) => walFile.slice(8);
 
@@ -127,6 +106,9 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
       await live.query('BEGIN');
       try {
         const pauseStart = performance.now();
+        // A lock request waits behind running writers, and new writers queue behind it: give up
+        // after 5 s (the drill fails) rather than stall the service behind a long transaction.
+        await live.query("SET LOCAL lock_timeout = '5s'");
         // SHARE mode: no one writes these tables until COMMIT (reads go on), so the counts and the
         // restore point describe the same instant.
         if (qualified.length > 0) await live.query(`LOCK TABLE ${qualified.join(', ')} IN SHARE MODE`);
@@ -175,7 +157,7 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
   let amcheck = { ok: false, detail: 'not run' };
   let tresor: RestoreDrillReport['tresor'];
   const countMismatches: string[] = [];
-  let started2 = false;
+  let scratchStarted = false;
   const pgCtl = join(options.postgresBin, 'pg_ctl');
   try {
     log(`restoring to ${target.type} ${target.value}`);
@@ -200,8 +182,9 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
       '-c cluster_name=tresor-restore-drill',
     ].join(' ');
     const recoveryStart = performance.now();
+    // Stopped in `finally` even if the start times out with the server still recovering.
+    scratchStarted = true;
     await run(pgCtl, ['-D', dataDir, '-l', join(scratch, 'postgres.log'), '-w', '-t', String(Math.round((options.recoveryTimeoutMs ?? 1_800_000) / 1000)), '-o', settings, 'start'], owner, env, (options.recoveryTimeoutMs ?? 1_800_000) + 10_000);
-    started2 = true;
     const database = new URL(options.databaseUrl).pathname.slice(1) || 'postgres';
     const user = decodeURIComponent(new URL(options.databaseUrl).username) || 'postgres';
     const scratchUrl = `postgres://${encodeURIComponent(user)}@localhost/${encodeURIComponent(database)}?host=${encodeURIComponent(scratch)}&port=${port}`;
@@ -255,7 +238,7 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
     })();
     if (why !== '') failures.push(`scratch PostgreSQL: ${why.slice(0, 400)}`);
   } finally {
-    if (started2) await run(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], owner, env, 70_000).catch(() => undefined);
+    if (scratchStarted) await run(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], owner, env, 70_000).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
   }
   if (target.type === 'name') {

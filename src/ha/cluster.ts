@@ -6,6 +6,7 @@ import pg from 'pg';
 import { generateKeyRing } from '../keys/index.js';
 import { generateBackupKey, loadBackupKey } from '../backup/index.js';
 import { createAuthority, issue } from './certificates.js';
+import { runProgram } from '../platform/processes.js';
 import { loadOrCreateCertificate } from '../platform/http/tls.js';
 import { alive, databaseUser, freePort, getJson, signal, startDetached, stopProcess, waitFor, type RunAs } from './processes.js';
 
@@ -310,16 +311,7 @@ export function pgbackrestEnvironment(secrets: ClusterSecrets): NodeJS.ProcessEn
 
 /** Runs pgBackRest as the database user with the repository side's configuration; resolves with its output, rejects on failure. */
 export async function runPgbackrest(state: ClusterState, secrets: ClusterSecrets, args: readonly string[], timeoutMs = 120_000): Promise<string> {
-  const { execFile } = await import('node:child_process');
-  const asOther = process.getuid?.() === 0 && state.runAs.uid !== 0;
-  const argv = [`--config=${state.pgbackrest.repoConfig}`, `--stanza=${state.pgbackrest.stanza}`, ...args];
-  const [file, full] = asOther ? ['setpriv', [`--reuid=${state.runAs.uid}`, `--regid=${state.runAs.gid}`, '--init-groups', '--', 'pgbackrest', ...argv]] : ['pgbackrest', argv];
-  return new Promise((resolve, reject) => {
-    execFile(file, full, { env: pgbackrestEnvironment(secrets), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, cwd: state.dir }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`pgbackrest ${args[0] ?? ''} failed: ${stderr.trim().split('\n').slice(-3).join(' ')}`));
-      else resolve(stdout);
-    });
-  });
+  return runProgram('pgbackrest', [`--config=${state.pgbackrest.repoConfig}`, `--stanza=${state.pgbackrest.stanza}`, ...args], { owner: state.runAs, env: pgbackrestEnvironment(secrets), timeoutMs, cwd: state.dir });
 }
 
 function haproxyConfig(state: ClusterState): string {

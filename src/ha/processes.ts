@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { asOwner } from '../platform/processes.js';
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,18 +29,7 @@ export function databaseUser(): RunAs {
   return { user: 'postgres', uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks; loopback only). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../platform/processes.js';
 
 /**
  * Starts `command` detached (its own process group, so a stop or a kill reaches what it starts),
@@ -50,10 +39,7 @@ export function freePort(): Promise<number> {
 export function startDetached(command: string, args: readonly string[], options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; runAs?: RunAs }): number {
   const log = openSync(options.logFile, 'a', 0o600);
   try {
-    const asOther = options.runAs !== undefined && process.getuid?.() === 0 && options.runAs.uid !== 0;
-    const [file, argv] = asOther
-      ? ['setpriv', [`--reuid=${options.runAs!.uid}`, `--regid=${options.runAs!.gid}`, '--init-groups', '--', command, ...args]]
-      : [command, [...args]];
+    const [file, argv] = asOwner(command, args, options.runAs);
     const child = spawn(file, argv, { detached: true, stdio: ['ignore', log, log], env: options.env ?? process.env, cwd: options.cwd });
     if (child.pid === undefined) throw new Error(`could not start ${command}`);
     child.unref();
