@@ -111,7 +111,10 @@ export async function runFailoverDrill(options: FailoverDrillOptions): Promise<F
           headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/fhir+json' },
           body: { resourceType: 'Patient', identifier: [{ system: 'urn:tresor:drill', value: `${runId}-${n}` }], birthDate: '1970-01-01', gender: 'unknown' },
         });
-        answers[status] = (answers[status] ?? 0) + 1;
+        // Tresor's 503 is problem+json with Retry-After; a 503 page from the load balancer means no
+        // Tresor node answered at all (a node died): that is no promised answer.
+        const key = status === 503 && (typeof body !== 'object' || body === null || (body as { code?: unknown }).code === undefined) ? '503 (load balancer)' : String(status);
+        answers[key] = (answers[key] ?? 0) + 1;
         if (status === 201) {
           const id = (body as { id?: string }).id ?? '';
           const ack: Ack = { n, id, begunAt, ackedAt: performance.now() };
@@ -194,7 +197,9 @@ export async function runFailoverDrill(options: FailoverDrillOptions): Promise<F
   readAgent.destroy();
   if (lost > 0) failures.push(`${lost} acknowledged writes are missing (RPO must be 0)`);
   const wrongAnswers = Object.entries(answers).filter(([status]) => status !== '201' && status !== '503').reduce((sum, [, count]) => sum + count, 0);
-  if (wrongAnswers > 0) failures.push(`${wrongAnswers} answers were neither 201 nor a retryable 503`);
+  if (wrongAnswers > 0) failures.push(`${wrongAnswers} answers were neither 201 nor Tresor's retryable 503`);
+  // Tresor stays up through a failover: the client's connections to it must not break.
+  if (networkErrors > 0) failures.push(`${networkErrors} requests lost their connection (a Tresor node or the load balancer went away)`);
 
   const audit = await options.verifyAudit();
   if (audit.findings.length > 0) failures.push(`the audit chain has ${audit.findings.length} findings`);
