@@ -104,16 +104,17 @@ export async function runFailoverDrill(options: FailoverDrillOptions): Promise<F
       const n = ++counter;
       const begunAt = performance.now();
       try {
-        const { status, body } = await requestJson(`${endpoint.url}/tenants/${options.tenant}/fhir/Patient`, {
+        const { status, body, headers } = await requestJson(`${endpoint.url}/tenants/${options.tenant}/fhir/Patient`, {
           method: 'POST',
           agent,
           timeoutMs: 10_000,
           headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/fhir+json' },
           body: { resourceType: 'Patient', identifier: [{ system: 'urn:tresor:drill', value: `${runId}-${n}` }], birthDate: '1970-01-01', gender: 'unknown' },
         });
-        // Tresor's 503 is problem+json with Retry-After; a 503 page from the load balancer means no
-        // Tresor node answered at all (a node died): that is no promised answer.
-        const key = status === 503 && (typeof body !== 'object' || body === null || (body as { code?: unknown }).code === undefined) ? '503 (load balancer)' : String(status);
+        // Tresor's 503 is JSON in the surface's shape (a FHIR OperationOutcome here, `transient`);
+        // an HTML page from the load balancer means no Tresor node answered at all (a node died):
+        // that is no promised answer.
+        const key = status !== 503 ? String(status) : typeof body !== 'object' || body === null ? '503 (load balancer)' : headers['retry-after'] === undefined ? '503 (no Retry-After)' : '503';
         answers[key] = (answers[key] ?? 0) + 1;
         if (status === 201) {
           const id = (body as { id?: string }).id ?? '';

@@ -116,7 +116,7 @@ export interface JsonRequest {
  * One HTTP(S) request with a JSON body either way and a timeout; resolves with the status and the
  * parsed body (text when not JSON), rejects on a network failure or the timeout.
  */
-export function requestJson(url: string, options: JsonRequest = {}): Promise<{ status: number; body: unknown }> {
+export function requestJson(url: string, options: JsonRequest = {}): Promise<{ status: number; body: unknown; headers: http.IncomingHttpHeaders }> {
   const target = new URL(url);
   const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
   const send = target.protocol === 'https:' ? https.request : http.request;
@@ -142,7 +142,7 @@ export function requestJson(url: string, options: JsonRequest = {}): Promise<{ s
           } catch {
             // not JSON: kept as text
           }
-          resolve({ status: response.statusCode ?? 0, body });
+          resolve({ status: response.statusCode ?? 0, body, headers: response.headers });
         });
       },
     );
