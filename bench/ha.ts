@@ -70,10 +70,16 @@ try {
   for (let i = 0; i < 200; i++) ids.push(((await requestJson(`${base}/tenants/bench/fhir/Patient`, { method: 'POST', agent, headers, body: JSON.parse(patient) })).body as { id: string }).id);
   agent.destroy();
 
-  const run = async (requests: object[]) => {
+  // Write transactions on the primary: transaction ids handed out (each commit of a write takes
+  // one), read without taking one, exact at once (the statistics views lag by up to 10 s).
+  let sampler: pg.Client | undefined;
+  const xids = async () => Number((await sampler!.query<{ x: string }>('SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS x')).rows[0]!.x);
+  const run = async (requests: object[]): Promise<CannonResult & { writeTxPerRequest: number }> => {
     // autocannon checks no certificate (its client sets rejectUnauthorized: false); loopback only.
     await autocannon({ url: base, connections, duration: 2, headers, requests });
-    return autocannon({ url: base, connections, duration: seconds, headers, requests });
+    const before = await xids();
+    const r = await autocannon({ url: base, connections, duration: seconds, headers, requests });
+    return { ...r, writeTxPerRequest: ((await xids()) - before) / Math.max(1, r['2xx']) };
   };
   const creates = [{ method: 'POST', path: '/tenants/bench/fhir/Patient', body: patient }];
   let next = 0;
@@ -81,13 +87,13 @@ try {
 
   // Replication lag sampler on the primary, during the create load.
   const primary = (await currentPrimary(state))!;
-  const sampler = new pg.Client({ connectionString: nodeSuperuserUrl(state, secrets, primary) });
+  sampler = new pg.Client({ connectionString: nodeSuperuserUrl(state, secrets, primary) });
   await sampler.connect();
   const lag: Record<string, { bytes: number[]; seconds: number[] }> = {};
   let sampling = false;
   const sample = async () => {
     while (sampling) {
-      const { rows } = await sampler.query<{ name: string; sync: string; bytes: string | null; secs: number | null }>(
+      const { rows } = await sampler!.query<{ name: string; sync: string; bytes: string | null; secs: number | null }>(
         'SELECT application_name AS name, sync_state AS sync, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS bytes, EXTRACT(EPOCH FROM replay_lag)::float8 AS secs FROM pg_stat_replication',
       );
       for (const r of rows) {
@@ -100,7 +106,7 @@ try {
     }
   };
 
-  const results: Array<{ name: string; r: CannonResult }> = [];
+  const results: Array<{ name: string; r: CannonResult & { writeTxPerRequest: number } }> = [];
   const measure = async (name: string, requests: object[], withLag = false) => {
     process.stdout.write(`  ${name} … `);
     let sampled: Promise<void> | undefined;
@@ -111,7 +117,7 @@ try {
     const r = await run(requests);
     sampling = false;
     await sampled;
-    console.log(`${r.requests.average.toFixed(0)} req/s, p99 ${r.latency.p99} ms, failed ${r.non2xx + r.errors + r.timeouts}`);
+    console.log(`${r.requests.average.toFixed(0)} req/s, p99 ${r.latency.p99} ms, failed ${r.non2xx + r.errors + r.timeouts}, ${r.writeTxPerRequest.toFixed(2)} write transactions per request`);
     results.push({ name, r });
     return r;
   };
@@ -130,6 +136,7 @@ try {
   const twoCreate = await measure('2 nodes: FHIR create', creates, true);
   const twoRead = await measure('2 nodes: FHIR read', reads);
   await sampler.end();
+  sampler = undefined;
 
   console.log(`failover drills: ${drills}`);
   const reports: FailoverReport[] = [];
@@ -165,10 +172,10 @@ try {
   say('');
   say('## Throughput: two nodes against one (same cluster, same run)');
   say('');
-  say('| scenario | 1 node req/s | 2 nodes req/s | ratio | 1 node p50 / p99 ms | 2 nodes p50 / p99 ms | failed (1 / 2) |');
-  say('|---|---:|---:|---:|---|---|---|');
+  say('| scenario | 1 node req/s | 2 nodes req/s | ratio | 1 node p50 / p99 ms | 2 nodes p50 / p99 ms | failed (1 / 2) | write transactions per request (1 / 2) |');
+  say('|---|---:|---:|---:|---|---|---|---|');
   for (const [name, one, two] of [['FHIR create (write, synchronous commit)', oneCreate, twoCreate], ['FHIR read', oneRead, twoRead]] as const) {
-    say(`| ${name} | ${one.requests.average.toFixed(0)} | ${two.requests.average.toFixed(0)} | ${ratio(two.requests.average, one.requests.average)}× | ${one.latency.p50} / ${one.latency.p99} | ${two.latency.p50} / ${two.latency.p99} | ${one.non2xx + one.errors + one.timeouts} / ${two.non2xx + two.errors + two.timeouts} |`);
+    say(`| ${name} | ${one.requests.average.toFixed(0)} | ${two.requests.average.toFixed(0)} | ${ratio(two.requests.average, one.requests.average)}× | ${one.latency.p50} / ${one.latency.p99} | ${two.latency.p50} / ${two.latency.p99} | ${one.non2xx + one.errors + one.timeouts} / ${two.non2xx + two.errors + two.timeouts} | ${one.writeTxPerRequest.toFixed(2)} / ${two.writeTxPerRequest.toFixed(2)} |`);
   }
   say('');
   say('## Replication lag under the create load (2 nodes), sampled every 250 ms');
