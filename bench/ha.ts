@@ -52,7 +52,7 @@ const say = (line: string) => {
 try {
   console.log(`starting the cluster in ${dir}`);
   const { state, secrets } = await startCluster({ dir, tresorNodes: 2, log: (l) => console.log(`  ${l}`) });
-  const core = await buildCore(loadConfig({ env: tresorEnvironment(state, secrets, { name: 'bench', port: 0, dataDir: join(dir, 'bench-cli'), logFile: '', pid: 0 }) }));
+  const core = await buildCore(loadConfig({ env: tresorEnvironment(state, secrets, { dataDir: join(dir, 'bench-cli') }) }));
   await core.tenants.create('bench', 'Bench');
   await core.tenants.create('drill', 'Failover drills');
   const { key } = await core.apiKeys.create({ tenantId: 'bench', role: 'service', label: 'bench' });

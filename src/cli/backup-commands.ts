@@ -9,7 +9,7 @@ import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
-const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+export const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -37,7 +37,7 @@ function progressOf(io: CliIo): Progress & { end(): void } {
 }
 
 /** Who ran the command, for the audit trail: the operating-system account on this host (the CLI on the host may do what a backup operator may). */
-const cliActor = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'backup-operator', client: 'tresor-cli' });
+export const cliActor = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'backup-operator', client: 'tresor-cli' });
 
 /** A SQLite server running on this data directory (its pid file, and the process alive). */
 function runningServer(dataDir: string): number | undefined {
@@ -57,9 +57,14 @@ function runningServer(dataDir: string): number | undefined {
  * `tresor backup …`: `generate-key` (in run-cli.ts), `run`, `list`, `verify [--snapshot S | --all]`,
  * `restore --snapshot S [--tenant T] [--to DIR]`, `prune`, `drill`.
  */
-export async function backupCommand(io: CliIo, core: Core, config: Config, sub: string | undefined, values: Values): Promise<number | void> {
+export function backupCommand(io: CliIo, core: Core, config: Config, sub: string | undefined, values: Values): Promise<number | void> {
+  return reportingBackupErrors(io, () => backupSubcommand(io, core, config, sub, values));
+}
+
+/** Runs a backup command; a BackupError becomes its message on stderr and exit code 1. */
+export async function reportingBackupErrors<T>(io: CliIo, run: () => Promise<T>): Promise<T | 1> {
   try {
-    return await backupSubcommand(io, core, config, sub, values);
+    return await run();
   } catch (error) {
     // Backup failures say what failed and where (never a credential); the live data is untouched.
     if (error instanceof BackupError) {

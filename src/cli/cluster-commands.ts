@@ -43,7 +43,7 @@ export async function clusterCommand(io: CliIo, sub: string | undefined, values:
     // For a shell on this machine: `eval "$(tresor cluster env --dir DIR)"`, then any tresor command
     // works on the cluster's database. It prints the cluster's secrets: loopback demos only.
     const { state, secrets } = readCluster(dir);
-    const env = tresorEnvironment(state, secrets, { name: 'cli', port: 0, dataDir: join(state.dir, 'cli'), logFile: '', pid: 0 });
+    const env = tresorEnvironment(state, secrets, { dataDir: join(state.dir, 'cli') });
     for (const [name, value] of Object.entries(env)) if (name.startsWith('TRESOR_') && name !== 'TRESOR_PORT' && name !== 'TRESOR_HOST') io.stdout(`export ${name}='${String(value).replace(/'/g, `'\\''`)}'`);
     return 0;
   }
@@ -63,7 +63,7 @@ export async function clusterCommand(io: CliIo, sub: string | undefined, values:
 
 /** A Core on the cluster's database, as its Tresor nodes see it (for the drill's own tenant, key and audit check). */
 async function clusterCore(state: ClusterState, secrets: ClusterSecrets): Promise<Core> {
-  const env = tresorEnvironment(state, secrets, { name: 'drill', port: 0, dataDir: join(state.dir, 'drill-cli'), logFile: '', pid: 0 });
+  const env = tresorEnvironment(state, secrets, { dataDir: join(state.dir, 'drill-cli') });
   return buildCore(loadConfig({ env }));
 }
 

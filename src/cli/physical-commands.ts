@@ -1,19 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCore, type Core } from '../app.js';
-import { operatorEvent, type Actor } from '../audit/index.js';
-import { BackupError, findPostgresBin, runRestoreDrill, type PhysicalBackups, type RestoreDrillReport } from '../backup/index.js';
+import { operatorEvent } from '../audit/index.js';
+import { findPostgresBin, runRestoreDrill, type PhysicalBackups, type RestoreDrillReport } from '../backup/index.js';
 import type { Config } from '../config/index.js';
 import { operatorRealm } from '../identity/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
+import { cliActor, mib, reportingBackupErrors } from './backup-commands.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-const cliActor = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'backup-operator', client: 'tresor-cli' });
-const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 function physicalOf(core: Core): PhysicalBackups {
   if (core.physical === undefined) throw new UsageError('physical backups are not configured: set backup.physical.configFile (TRESOR_PGBACKREST_CONFIG) to the repository side\'s pgbackrest.conf (PostgreSQL only)');
@@ -85,16 +84,8 @@ ${r.failures.length === 0 ? 'No failures.' : r.failures.map((f) => `- ${f}`).joi
 }
 
 /** `tresor backup physical run|info|verify|retain` and `tresor drill restore`. */
-export async function physicalCommand(io: CliIo, core: Core, config: Config, action: string | undefined, values: Values): Promise<number> {
-  try {
-    return await physicalSubcommand(io, core, config, action, values);
-  } catch (error) {
-    if (error instanceof BackupError) {
-      io.stderr(`error: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  }
+export function physicalCommand(io: CliIo, core: Core, config: Config, action: string | undefined, values: Values): Promise<number> {
+  return reportingBackupErrors(io, () => physicalSubcommand(io, core, config, action, values));
 }
 
 async function physicalSubcommand(io: CliIo, core: Core, config: Config, action: string | undefined, values: Values): Promise<number> {

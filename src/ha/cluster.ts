@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { generateKeyRing } from '../keys/index.js';
-import { generateBackupKey, loadBackupKey } from '../backup/index.js';
+import { createPhysicalBackups, findPostgresBin, generateBackupKey, loadBackupKey, type PhysicalBackups } from '../backup/index.js';
 import { createAuthority, issue } from './certificates.js';
-import { runProgram } from '../platform/processes.js';
+import { asOwner } from '../platform/processes.js';
 import { loadOrCreateCertificate } from '../platform/http/tls.js';
 import { alive, databaseUser, freePort, getJson, signal, startDetached, stopProcess, waitFor, type RunAs } from './processes.js';
 
@@ -93,8 +93,6 @@ export interface StartOptions {
   readonly dir: string;
   /** Tresor nodes behind HAProxy (default 2; 0 starts the database tier only). */
   readonly tresorNodes?: number;
-  /** Extra environment for the Tresor nodes (TRESOR_*). */
-  readonly tresorEnv?: Readonly<Record<string, string>>;
   /** Patroni's leader key TTL in seconds (default 8; Patroni's own default is 30). */
   readonly ttl?: number;
   readonly log?: (line: string) => void;
@@ -105,14 +103,6 @@ export interface StartOptions {
 const stateFile = (dir: string) => join(dir, 'cluster.json');
 const secretsFile = (dir: string) => join(dir, 'secrets.json');
 
-/** The newest PostgreSQL server binaries from the Debian packages (/usr/lib/postgresql/N/bin). */
-export function findPostgresBin(): string {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a)) : [];
-  if (versions.length === 0) throw new Error('no PostgreSQL server found (apt-get install postgresql)');
-  return join(root, versions[0]!, 'bin');
-}
-
 /** Which of the cluster's programs are missing on this machine (Debian package names). */
 export function missingPrograms(): string[] {
   const missing: string[] = [];
@@ -120,6 +110,7 @@ export function missingPrograms(): string[] {
   if (!on('/usr/bin/patroni')) missing.push('patroni');
   if (!on('/usr/bin/etcd')) missing.push('etcd-server');
   if (!on('/usr/sbin/haproxy')) missing.push('haproxy');
+  if (!on('/usr/bin/pgbackrest')) missing.push('pgbackrest');
   try {
     findPostgresBin();
   } catch {
@@ -159,7 +150,7 @@ export function nodeSuperuserUrl(state: ClusterState, secrets: ClusterSecrets, n
 }
 
 /** The environment a Tresor node of this cluster runs with. */
-export function tresorEnvironment(state: ClusterState, secrets: ClusterSecrets, node: TresorNode, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+export function tresorEnvironment(state: ClusterState, secrets: ClusterSecrets, node: Pick<TresorNode, 'dataDir'> & { port?: number }): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: node.dataDir,
@@ -170,7 +161,7 @@ export function tresorEnvironment(state: ClusterState, secrets: ClusterSecrets, 
     TRESOR_BACKUP_REPOSITORY: join(state.dir, 'snapshots'),
     TRESOR_DATA_DIR: node.dataDir,
     TRESOR_HOST: '127.0.0.1',
-    TRESOR_PORT: String(node.port),
+    TRESOR_PORT: String(node.port ?? 0),
     TRESOR_TRUST_PROXY: 'true',
     TRESOR_TLS_CERT: state.tls.certFile,
     TRESOR_TLS_KEY: state.tls.keyFile,
@@ -179,8 +170,7 @@ export function tresorEnvironment(state: ClusterState, secrets: ClusterSecrets, 
     // repository's owner (the database user) when the node runs as root.
     TRESOR_PGBACKREST_CONFIG: state.pgbackrest.repoConfig,
     TRESOR_PGBACKREST_STANZA: state.pgbackrest.stanza,
-    TRESOR_PGBACKREST_COMMAND: process.getuid?.() === 0 && state.runAs.uid !== 0 ? `setpriv --reuid=${state.runAs.uid} --regid=${state.runAs.gid} --init-groups -- pgbackrest` : 'pgbackrest',
-    ...extra,
+    TRESOR_PGBACKREST_COMMAND: pgbackrestCommand(state).join(' '),
   };
   return env;
 }
@@ -304,14 +294,21 @@ async function pgbackrestCertificates(state: ClusterState): Promise<Array<[strin
   return [[file('ca.crt'), authority.cert], [file('server.crt'), server.cert], [file('server.key'), server.key], [file('client.crt'), client.cert], [file('client.key'), client.key]];
 }
 
-/** The environment of a process that opens the repository: the passphrase, derived from the backup key. */
-export function pgbackrestEnvironment(secrets: ClusterSecrets): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, LC_ALL: 'C.UTF-8', PGBACKREST_REPO1_CIPHER_PASS: loadBackupKey({ env: secrets.backupKey }).repositoryPassphrase() };
+/** pgbackrest as the repository's owner (the database user; through setpriv when this process is root). */
+const pgbackrestCommand = (state: ClusterState): string[] => asOwner('pgbackrest', [], state.runAs).flat();
+
+/**
+ * The repository side's pgBackRest, as Tresor drives it (backup/physical.ts): the cluster's own
+ * stanza creation, check and first backup go through the same code as `tresor backup physical`.
+ */
+export function clusterPhysical(state: ClusterState, secrets: ClusterSecrets): PhysicalBackups {
+  const keys = loadBackupKey({ env: secrets.backupKey });
+  return createPhysicalBackups({ configFile: state.pgbackrest.repoConfig, stanza: state.pgbackrest.stanza, command: pgbackrestCommand(state) }, () => keys.repositoryPassphrase());
 }
 
-/** Runs pgBackRest as the database user with the repository side's configuration; resolves with its output, rejects on failure. */
-export async function runPgbackrest(state: ClusterState, secrets: ClusterSecrets, args: readonly string[], timeoutMs = 120_000): Promise<string> {
-  return runProgram('pgbackrest', [`--config=${state.pgbackrest.repoConfig}`, `--stanza=${state.pgbackrest.stanza}`, ...args], { owner: state.runAs, env: pgbackrestEnvironment(secrets), timeoutMs, cwd: state.dir });
+/** The environment of a process that opens the repository: the passphrase, derived from the backup key. */
+function pgbackrestEnvironment(state: ClusterState, secrets: ClusterSecrets): NodeJS.ProcessEnv {
+  return clusterPhysical(state, secrets).environment();
 }
 
 function haproxyConfig(state: ClusterState): string {
@@ -403,14 +400,14 @@ export async function healthy(state: ClusterState, options: { allNodes?: boolean
 export function startPostgresNode(state: ClusterState, secrets: ClusterSecrets, node: PostgresNode): void {
   // PostgreSQL's archive_command (pgbackrest archive-push) inherits the repository passphrase from
   // Patroni's environment: encryption happens where WAL is pushed, and nothing writes it to disk.
-  node.pid = startDetached('/usr/bin/patroni', [node.configFile], { logFile: node.logFile, runAs: state.runAs, cwd: join(state.dir, node.name), env: { ...pgbackrestEnvironment(secrets), HOME: join(state.dir, node.name) } });
+  node.pid = startDetached('/usr/bin/patroni', [node.configFile], { logFile: node.logFile, runAs: state.runAs, cwd: join(state.dir, node.name), env: { ...pgbackrestEnvironment(state, secrets), HOME: join(state.dir, node.name) } });
   saveState(state);
 }
 
 /** Starts one Tresor node (again). */
-export function startTresorNode(state: ClusterState, secrets: ClusterSecrets, node: TresorNode, extra: Readonly<Record<string, string>> = {}): void {
+export function startTresorNode(state: ClusterState, secrets: ClusterSecrets, node: TresorNode): void {
   const [command, ...args] = state.tresorCommand;
-  node.pid = startDetached(command!, [...args, 'start'], { logFile: node.logFile, env: tresorEnvironment(state, secrets, node, extra), cwd: node.dataDir });
+  node.pid = startDetached(command!, [...args, 'start'], { logFile: node.logFile, env: tresorEnvironment(state, secrets, node), cwd: node.dataDir });
   saveState(state);
 }
 
@@ -502,7 +499,7 @@ export async function startCluster(options: StartOptions): Promise<{ state: Clus
     prepareDir(join(dir, 'pgbackrest'), runAs);
     for (const sub of ['repo', 'log', 'lock', ...state.postgres.map((n) => `lock-${n.name}`)]) prepareDir(pgbackrestFile(state, sub), runAs);
     for (const [path, text] of [...(await pgbackrestCertificates(state)), ...pgbackrestConfigs(state)]) writeOwned(path, text, runAs);
-    state.pgbackrest.pid = startDetached('/usr/bin/pgbackrest', [`--config=${state.pgbackrest.serverConfig}`, 'server'], { logFile: state.pgbackrest.logFile, runAs, cwd: dir, env: pgbackrestEnvironment(secrets) });
+    state.pgbackrest.pid = startDetached('/usr/bin/pgbackrest', [`--config=${state.pgbackrest.serverConfig}`, 'server'], { logFile: state.pgbackrest.logFile, runAs, cwd: dir, env: pgbackrestEnvironment(state, secrets) });
     saveState(state);
 
     for (const node of state.postgres) {
@@ -521,12 +518,13 @@ export async function startCluster(options: StartOptions): Promise<{ state: Clus
 
     await createDatabase(state, secrets);
     log('pgBackRest stanza');
-    await runPgbackrest(state, secrets, ['stanza-create']);
+    const physical = clusterPhysical(state, secrets);
+    await physical.exec(['stanza-create'], { timeoutMs: 120_000 });
     // `check` forces a WAL switch and waits for that segment in the repository: archiving works.
-    await runPgbackrest(state, secrets, ['check']);
+    await physical.exec(['check'], { timeoutMs: 120_000 });
     // The first full backup: point-in-time recovery starts here.
     log('pgBackRest first full backup');
-    await runPgbackrest(state, secrets, ['backup', '--type=full', '--annotation=tresor-reason=cluster-start'], 300_000);
+    await physical.backup('full', 'cluster-start');
 
     const tls = await loadOrCreateCertificate({ dataDir: dir });
     // HAProxy (as the database user) reads its own copy of the key and the public certificate.
@@ -542,7 +540,7 @@ export async function startCluster(options: StartOptions): Promise<{ state: Clus
     for (const node of state.tresor) {
       mkdirSync(node.dataDir, { recursive: true, mode: 0o700 });
       log(`Tresor ${node.name} on 127.0.0.1:${node.port}`);
-      startTresorNode(state, secrets, node, options.tresorEnv);
+      startTresorNode(state, secrets, node);
       // One at a time: the first runs the migrations, the next finds them done.
       if (!(await waitFor(async () => (await getJson(`https://127.0.0.1:${node.port}/readyz`, 1000, tls.cert)).status === 200, Math.min(left(), 60_000), 200))) throw new Error(`${node.name} did not become ready (see ${node.logFile})`);
     }
