@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildApp, type Tresor } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
-import { cliMain as main, tresor } from '../../support/cli.js';
+import { cliMain as main, tresor, tresorHere } from '../../support/cli.js';
 
 describe('tresor CLI', () => {
   let dataDir: string;
@@ -23,14 +23,14 @@ describe('tresor CLI', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('creates, lists and refuses duplicate or malformed tenants', () => {
-    const again = tresor(['tenant', 'create', 'acme', '--data-dir', dataDir]);
+  it('creates, lists and refuses duplicate or malformed tenants', async () => {
+    const again = await tresorHere(['tenant', 'create', 'acme', '--data-dir', dataDir]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /exists already/);
-    const bad = tresor(['tenant', 'create', 'Bad_Id', '--data-dir', dataDir]);
+    const bad = await tresorHere(['tenant', 'create', 'Bad_Id', '--data-dir', dataDir]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /lowercase/);
-    const list = tresor(['tenant', 'list', '--data-dir', dataDir]);
+    const list = await tresorHere(['tenant', 'list', '--data-dir', dataDir]);
     assert.match(list.stdout, /^acme\tactive\t.*\tAcme Clinic$/m);
   });
 
@@ -42,37 +42,38 @@ describe('tresor CLI', () => {
     assert.match(key, /^tresor_sk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     const response = await app.http.inject({ method: 'GET', url: '/tenants/acme/fhir/Patient', headers: { authorization: `Bearer ${key}` } });
     assert.equal(response.statusCode, 200);
-    assert.equal(tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'superuser', '--data-dir', dataDir]).code, 1);
-    assert.equal(tresor(['apikey', 'create', '--tenant', 'nope', '--role', 'service', '--data-dir', dataDir]).code, 2);
+    assert.equal((await tresorHere(['apikey', 'create', '--tenant', 'acme', '--role', 'superuser', '--data-dir', dataDir])).code, 1);
+    assert.equal((await tresorHere(['apikey', 'create', '--tenant', 'nope', '--role', 'service', '--data-dir', dataDir])).code, 2);
 
     const id = /^tresor_sk_([0-9a-f]{16})_/.exec(key)?.[1] as string;
-    assert.match(tresor(['apikey', 'list', '--tenant', 'acme', '--data-dir', dataDir]).stdout, new RegExp(`^${id}\tservice-reader\tactive`, 'm'));
+    assert.match((await tresorHere(['apikey', 'list', '--tenant', 'acme', '--data-dir', dataDir])).stdout, new RegExp(`^${id}\tservice-reader\tactive`, 'm'));
+    // Revoked by another process: the running server refuses the key at once.
     assert.equal(tresor(['apikey', 'revoke', id, '--data-dir', dataDir]).code, 0);
     assert.equal((await app.http.inject({ method: 'GET', url: '/tenants/acme/fhir/Patient', headers: { authorization: `Bearer ${key}` } })).statusCode, 401);
   });
 
   it('disables a tenant for the running server', async () => {
-    assert.equal(tresor(['tenant', 'create', 'beta', '--data-dir', dataDir]).code, 0);
-    const key = tresor(['apikey', 'create', '--tenant', 'beta', '--role', 'service', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
+    assert.equal((await tresorHere(['tenant', 'create', 'beta', '--data-dir', dataDir])).code, 0);
+    const key = (await tresorHere(['apikey', 'create', '--tenant', 'beta', '--role', 'service', '--data-dir', dataDir])).stdout.trimEnd().split('\n').pop() as string;
     assert.equal(tresor(['tenant', 'disable', 'beta', '--data-dir', dataDir]).code, 0);
     const response = await app.http.inject({ method: 'GET', url: '/tenants/beta/fhir/Patient', headers: { authorization: `Bearer ${key}` } });
     assert.equal(response.statusCode, 403);
   });
 
-  it('prints the data register, honest about what is enforced, and generates master key rings', () => {
-    const register = tresor(['register', '--json']);
+  it('prints the data register, honest about what is enforced, and generates master key rings', async () => {
+    const register = await tresorHere(['register', '--json']);
     assert.equal(register.code, 0);
     const parsed = JSON.parse(register.stdout) as { fieldEncryptionEnforced: boolean; fields: Array<{ field: string; class: string }> };
     assert.equal(parsed.fieldEncryptionEnforced, true);
     assert.equal(parsed.fields.find((f) => f.field === 'Patient.name')?.class, 'personal');
     assert.equal(parsed.fields.find((f) => f.field === 'Observation.value[x]')?.class, 'health');
-    assert.doesNotMatch(tresor(['register']).stdout, /not enforced/);
-    const ring = JSON.parse(tresor(['keys', 'generate-master']).stdout.trimEnd().split('\n').pop() as string) as { keys: Record<string, string> };
+    assert.doesNotMatch((await tresorHere(['register'])).stdout, /not enforced/);
+    const ring = JSON.parse((await tresorHere(['keys', 'generate-master'])).stdout.trimEnd().split('\n').pop() as string) as { keys: Record<string, string> };
     assert.equal(Buffer.from(ring.keys['1'] as string, 'base64').length, 32);
   });
 
   it('shreds a patient for the running server at once', async () => {
-    const key = tresor(['apikey', 'create', '--tenant', 'acme', '--role', 'service', '--data-dir', dataDir]).stdout.trimEnd().split('\n').pop() as string;
+    const key = (await tresorHere(['apikey', 'create', '--tenant', 'acme', '--role', 'service', '--data-dir', dataDir])).stdout.trimEnd().split('\n').pop() as string;
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/fhir+json' };
     const created = await app.http.inject({ method: 'POST', url: '/tenants/acme/fhir/Patient', headers, payload: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Gone' }] }) });
     const id = (JSON.parse(created.body) as { id: string }).id;
@@ -98,30 +99,31 @@ describe('tresor CLI', () => {
     assert.equal(again.statusCode, 401);
     const erasedEvents = await app.audit.query('acme', { count: 5, actions: ['account.erased'] });
     assert.deepEqual(erasedEvents.map((e) => [e.resources, e.subjects]), [[[`Account/${account.id}`], [`Patient/${id}`]]]);
-    assert.equal(tresor(['keys', 'shred', '--tenant', 'acme', '--subject', '_tenant', '--data-dir', dataDir]).code, 1, 'the tenant key is not a subject');
+    assert.equal((await tresorHere(['keys', 'shred', '--tenant', 'acme', '--subject', '_tenant', '--data-dir', dataDir])).code, 1, 'the tenant key is not a subject');
   });
 
-  it('keeps the master key ring owner-only and refuses to start when it is not', () => {
+  it('keeps the master key ring owner-only and refuses to start when it is not', async () => {
     const file = join(dataDir, 'master-key.json');
     assert.equal(statSync(file).mode & 0o777, 0o600, 'created at first start, owner-only');
     chmodSync(file, 0o640);
-    const refused = tresor(['tenant', 'list', '--data-dir', dataDir]);
+    const refused = await tresorHere(['tenant', 'list', '--data-dir', dataDir]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /readable by group or others; run chmod 600/);
     chmodSync(file, 0o600);
-    assert.equal(tresor(['tenant', 'list', '--data-dir', dataDir]).code, 0);
+    assert.equal((await tresorHere(['tenant', 'list', '--data-dir', dataDir])).code, 0);
   });
 
-  it('names the exact setting when the configuration is wrong, and refuses unsafe production settings', () => {
+  it('names the exact setting when the configuration is wrong, and refuses unsafe production settings', async () => {
+    // A second process: the exit code (EX_CONFIG) reaches the shell.
     const port = tresor(['tenant', 'list', '--data-dir', dataDir], { TRESOR_PORT: 'eighty' });
     assert.equal(port.code, 78);
     assert.match(port.stderr, /config\.server\.port \(from TRESOR_PORT\)/);
-    const production = tresor(['start', '--data-dir', dataDir], { TRESOR_MODE: 'production', TRESOR_TLS: 'off' });
+    const production = await tresorHere(['start', '--data-dir', dataDir], { TRESOR_MODE: 'production', TRESOR_TLS: 'off' });
     assert.equal(production.code, 78);
     assert.match(production.stderr, /config\.server\.tls\.enabled/);
-    assert.equal(tresor(['start', '--port', 'abc']).code, 2);
-    assert.equal(tresor(['frobnicate']).code, 2);
-    assert.match(tresor(['help']).stdout, /tresor apikey create/);
+    assert.equal((await tresorHere(['start', '--port', 'abc'])).code, 2);
+    assert.equal((await tresorHere(['frobnicate'])).code, 2);
+    assert.match((await tresorHere(['help'])).stdout, /tresor apikey create/);
   });
 
   it('starts over HTTPS, prints the certificate fingerprint and stops cleanly on SIGTERM', async () => {

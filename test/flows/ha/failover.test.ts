@@ -3,22 +3,16 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../../src/cli/index.js';
 import { clusterStatus, readCluster, type FailoverReport } from '../../../src/ha/index.js';
 import { alive, requestJson } from '../../../src/ha/processes.js';
 import { loadBackupKey } from '../../../src/backup/index.js';
+import { tresorHere } from '../../support/cli.js';
 import { clusterSkipReason } from '../../support/cluster.js';
 
 const skip = clusterSkipReason();
 
-/** `tresor …` in this process, its output captured; `env` as a shell would have it. */
-async function tresorWith(env: Record<string, string | undefined>, ...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { exitCode } = await runCli({ argv, env: { PATH: process.env['PATH'], ...env }, stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
-  return { exitCode, stdout: out.join('\n'), stderr: err.join('\n') };
-}
-const tresor = (...argv: string[]) => tresorWith({}, ...argv);
+const tresor = (...argv: string[]) => tresorHere(argv);
+const tresorWith = (env: Record<string, string>, ...argv: string[]) => tresorHere(argv, env);
 
 /** What `eval "$(tresor cluster env --dir DIR)"` gives a shell. */
 async function clusterEnv(dir: string): Promise<Record<string, string>> {
@@ -37,12 +31,12 @@ async function clusterEnv(dir: string): Promise<Record<string, string>> {
  * synchronous standby, DR standby), HAProxy and two Tresor nodes, all on loopback; then the
  * failover drill kills the primary with SIGKILL under a write load.
  */
-describe('high availability: the loopback cluster and the failover drill', { skip, timeout: 400_000 }, () => {
+describe('high availability: the loopback cluster and the failover drill', { skip, timeout: 280_000 }, () => {
   let dir: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tresor-ha-'));
     const started = await tresor('cluster', 'start', '--dir', dir);
-    assert.equal(started.exitCode, 0, started.stderr);
+    assert.equal(started.code, 0, started.stderr);
   });
   after(async () => {
     if (existsSync(join(dir, 'cluster.json'))) await tresor('cluster', 'stop', '--dir', dir);
@@ -55,8 +49,8 @@ describe('high availability: the loopback cluster and the failover drill', { ski
     assert.equal(status.members.find((m) => m.role === 'replica')?.name, 'pg3', 'the DR standby is never the synchronous one');
     assert.ok(status.processes.every((p) => p.running), JSON.stringify(status.processes));
     assert.equal(status.processes.filter((p) => p.name.startsWith('tresor')).length, 2);
-    const { stdout, exitCode } = await tresor('cluster', 'status', '--dir', dir);
-    assert.equal(exitCode, 0);
+    const { stdout, code } = await tresor('cluster', 'status', '--dir', dir);
+    assert.equal(code, 0);
     assert.match(stdout, /pg3\treplica\t(running|streaming)/);
   });
 
@@ -64,7 +58,7 @@ describe('high availability: the loopback cluster and the failover drill', { ski
     const { state } = readCluster(dir);
     const before = state.postgres.map((n) => n.pid);
     const drill = await tresor('drill', 'failover', '--dir', dir);
-    assert.equal(drill.exitCode, 0, `${drill.stdout}\n${drill.stderr}`);
+    assert.equal(drill.code, 0, `${drill.stdout}\n${drill.stderr}`);
     const reportFile = readdirSync(join(dir, 'drills')).find((f) => /^failover-.*\.json$/.test(f));
     assert.ok(reportFile !== undefined);
     const report = JSON.parse(readFileSync(join(dir, 'drills', reportFile), 'utf8')) as FailoverReport;
@@ -88,11 +82,11 @@ describe('high availability: the loopback cluster and the failover drill', { ski
   it('physical backups with pgBackRest: an encrypted repository, a backup, retention, info, verify', async () => {
     const env = await clusterEnv(dir);
     const run = await tresorWith(env, 'backup', 'physical', 'run', '--type', 'incr');
-    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(run.code, 0, run.stderr);
     const label = run.stdout.trim().split('\n').at(-1)!;
     assert.match(label, /^\d{8}-\d{6}F_\d{8}-\d{6}I$/, 'an incremental on top of the cluster\'s first full backup');
     const info = await tresorWith(env, 'backup', 'physical', 'info', '--json');
-    assert.equal(info.exitCode, 0, info.stderr);
+    assert.equal(info.code, 0, info.stderr);
     const parsed = JSON.parse(info.stdout) as { cipher: string; backups: Array<{ label: string; type: string }>; archive?: { max: string } };
     assert.equal(parsed.cipher, 'aes-256-cbc');
     assert.ok(parsed.backups.some((b) => b.label === label && b.type === 'incr'));
@@ -103,16 +97,16 @@ describe('high availability: the loopback cluster and the failover drill', { ski
     assert.equal(manifest.subarray(0, 8).toString('latin1'), 'Salted__');
     assert.ok(!manifest.includes(Buffer.from('pg_data')), 'no plaintext manifest');
     const verify = await tresorWith(env, 'backup', 'physical', 'verify');
-    assert.equal(verify.exitCode, 0, verify.stdout);
+    assert.equal(verify.code, 0, verify.stdout);
     const retain = await tresorWith(env, 'backup', 'physical', 'retain');
-    assert.equal(retain.exitCode, 0, retain.stderr);
+    assert.equal(retain.code, 0, retain.stderr);
     assert.match(retain.stdout, /^keep\t\d{8}-\d{6}F\trecent/m);
   });
 
   it('drill restore: point-in-time recovery to a fresh restore point (after the failover, on the new timeline) with equal row counts, the markers on the right side, pg_amcheck and the audit chains; and to a time', async () => {
     const env = await clusterEnv(dir);
     const drill = await tresorWith(env, 'drill', 'restore');
-    assert.equal(drill.exitCode, 0, `${drill.stdout}\n${drill.stderr}`);
+    assert.equal(drill.code, 0, `${drill.stdout}\n${drill.stderr}`);
     assert.match(drill.stdout, /PASSED/);
     assert.match(drill.stdout, /markers \(before \/ after the target\) \| present \/ absent/);
     assert.match(drill.stdout, /\d+ tables, \d+ rows, 0 differ/);
@@ -125,10 +119,10 @@ describe('high availability: the loopback cluster and the failover drill', { ski
     assert.ok(info.backups.some((b) => b.annotations['tresor-restore-drill'] !== undefined));
     const past = new Date(Date.now() - 1000).toISOString();
     const toTime = await tresorWith(env, 'drill', 'restore', '--target', past);
-    assert.equal(toTime.exitCode, 0, `${toTime.stdout}\n${toTime.stderr}`);
+    assert.equal(toTime.code, 0, `${toTime.stdout}\n${toTime.stderr}`);
     assert.match(toTime.stdout, /target \| time /);
     const future = await tresorWith(env, 'drill', 'restore', '--target', new Date(Date.now() + 3_600_000).toISOString());
-    assert.equal(future.exitCode, 1);
+    assert.equal(future.code, 1);
     assert.match(future.stderr, /not a past date and time/);
   });
 
@@ -159,7 +153,7 @@ describe('high availability: the loopback cluster and the failover drill', { ski
     bytes[bytes.length >> 1]! ^= 0xff;
     writeFileSync(victim, bytes);
     const verify = await tresorWith(env, 'backup', 'physical', 'verify');
-    assert.equal(verify.exitCode, 1, verify.stdout);
+    assert.equal(verify.code, 1, verify.stdout);
     assert.match(verify.stdout, /FAILED: .*[0-9A-F]{24}-[0-9a-f]{40}\.lz4/, 'names the damaged WAL file');
   });
 
@@ -175,7 +169,7 @@ describe('high availability: the loopback cluster and the failover drill', { ski
     // No file of the cluster's configuration holds the repository passphrase either.
     for (const f of readdirSync(join(dir, 'pgbackrest')).filter((f) => f.endsWith('.conf'))) assert.ok(!readFileSync(join(dir, 'pgbackrest', f), 'utf8').includes(passphrase), f);
     const stopped = await tresor('cluster', 'stop', '--dir', dir);
-    assert.equal(stopped.exitCode, 0, stopped.stderr);
+    assert.equal(stopped.code, 0, stopped.stderr);
     const pids = [state.etcd.pid, state.haproxy.pid, ...readCluster(dir).state.postgres.map((n) => n.pid), ...state.tresor.map((n) => n.pid)];
     for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} still runs`);
     const { stdout } = await import('node:child_process').then(({ spawnSync }) => spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' }));
