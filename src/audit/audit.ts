@@ -26,8 +26,10 @@ export interface Audit {
    */
   sweep(tenantIds: () => Promise<string[]>, everyMs?: number, leadership?: Leadership): { stop(): Promise<void> };
   /**
-   * Appends and resolves once the events are durable (reads: the response waits for this).
-   * Events arriving together share one transaction. Fails with 503 `audit-unavailable`.
+   * Resolves once the events are durable (reads: the response waits for this). Events arriving
+   * together share one transaction. SQLite appends them to the chain there; PostgreSQL commits
+   * them as pending, like a write's, and chains them right after. Fails with 503
+   * `audit-unavailable`.
    */
   record(tenantId: string, events: readonly AuditEventInput[]): Promise<void>;
   /** Events of a tenant, newest first (the audit API and the per-patient access log). */
@@ -108,34 +110,27 @@ export interface AuditDeps {
 export function createAudit({ storage, keys, clock, checkpoints, retentionDays }: AuditDeps): Audit {
   const unavailable = (cause: unknown) => new AuditError('audit-unavailable', 'The audit trail cannot be written; nothing was returned or changed. Retry shortly.', { status: 503, expose: true, cause, headers: { 'retry-after': '2' } });
 
-  // Per tenant, the events waiting for the next append transaction, and whether one is running:
-  // one append at a time per tenant, and everything that arrives meanwhile goes in the next one
-  // (like group commit), so concurrent readers share transactions instead of queueing on the
-  // chain head's lock one by one. Each append also chains the tenant's committed pending events.
+  // Per tenant, the events waiting for the next transaction, and whether one is running: one at a
+  // time per tenant and queue, and everything that arrives meanwhile goes in the next one (like
+  // group commit), so concurrent readers share transactions instead of queueing one by one.
   type Waiter = { events: readonly AuditEventInput[]; resolve: () => void; reject: (error: unknown) => void };
-  const queues = new Map<string, Waiter[]>();
-  const flushing = new Set<string>();
+  interface GroupCommit {
+    readonly queues: Map<string, Waiter[]>;
+    readonly running: Set<string>;
+    /** One transaction for the batch (which may be empty when `run` has other work queued). */
+    readonly commit: (tenantId: string, batch: Waiter[]) => Promise<void>;
+    /** Whether an empty batch still has work (chaining what is pending). */
+    readonly more: (tenantId: string) => boolean;
+  }
   const inflight = new Set<Promise<void>>();
-  // Tenants with committed pending events to chain (PostgreSQL).
-  const unchained = new Set<string>();
-  // Tenants whose last append left pending events behind (more than one append takes).
-  const backlogged = new Set<string>();
-  const pendingBatch = 1000;
-
-  async function flush(tenantId: string): Promise<void> {
+  async function drain(group: GroupCommit, tenantId: string): Promise<void> {
     try {
       for (;;) {
-        const batch = queues.get(tenantId) ?? [];
-        queues.delete(tenantId);
-        const chain = unchained.delete(tenantId);
-        if (batch.length === 0 && !chain) return;
+        const batch = group.queues.get(tenantId) ?? [];
+        group.queues.delete(tenantId);
+        if (batch.length === 0 && !group.more(tenantId)) return;
         try {
-          const db: SqlDatabase = await storage.tenant(tenantId);
-          const { events, morePending } = await db.transaction((tx) => appendEvents(tx, tenantId, batch.flatMap((b) => b.events), clock.now().getTime(), pendingBatch));
-          if (morePending) unchained.add(tenantId);
-          if (morePending) backlogged.add(tenantId);
-          else backlogged.delete(tenantId);
-          note(tenantId, events.length);
+          await group.commit(tenantId, batch);
           for (const waiter of batch) waiter.resolve();
         } catch (error) {
           // Pending events stay committed where they are; the next append or sweep chains them.
@@ -143,30 +138,70 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
         }
       }
     } finally {
-      flushing.delete(tenantId);
+      group.running.delete(tenantId);
     }
   }
-
-  function enqueue(tenantId: string, events: readonly AuditEventInput[], chain: boolean): Promise<void> {
-    if (chain) unchained.add(tenantId);
+  function submit(group: GroupCommit, tenantId: string, events: readonly AuditEventInput[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let queue = queues.get(tenantId);
+      let queue = group.queues.get(tenantId);
       if (queue === undefined) {
         queue = [];
-        queues.set(tenantId, queue);
+        group.queues.set(tenantId, queue);
       }
       queue.push({ events, resolve, reject });
-      // Everything recorded in this turn of the event loop, or while an append runs, joins the next append.
-      if (!flushing.has(tenantId)) {
-        flushing.add(tenantId);
+      // Everything queued in this turn of the event loop, or while a transaction runs, joins the next.
+      if (!group.running.has(tenantId)) {
+        group.running.add(tenantId);
         setImmediate(() => {
-          const running = flush(tenantId);
+          const running = drain(group, tenantId);
           inflight.add(running);
           void running.finally(() => inflight.delete(running));
         });
       }
     });
   }
+
+  // Appends to the chain: under the head's lock, up to `pendingBatch` of the tenant's committed
+  // pending events (PostgreSQL), oldest first, then the queued events.
+  // Tenants with committed pending events to chain (PostgreSQL).
+  const unchained = new Set<string>();
+  // Tenants whose last append left pending events behind (more than one append takes).
+  const backlogged = new Set<string>();
+  const pendingBatch = 1000;
+  const appends: GroupCommit = {
+    queues: new Map(),
+    running: new Set(),
+    more: (tenantId) => unchained.delete(tenantId),
+    async commit(tenantId, batch) {
+      const db: SqlDatabase = await storage.tenant(tenantId);
+      const { events, morePending } = await db.transaction((tx) => appendEvents(tx, tenantId, batch.flatMap((b) => b.events), clock.now().getTime(), pendingBatch));
+      if (morePending) unchained.add(tenantId);
+      if (morePending) backlogged.add(tenantId);
+      else backlogged.delete(tenantId);
+      note(tenantId, events.length);
+    },
+  };
+  function enqueue(tenantId: string, events: readonly AuditEventInput[], chain: boolean): Promise<void> {
+    if (chain) unchained.add(tenantId);
+    return submit(appends, tenantId, events);
+  }
+
+  // PostgreSQL reads: an event is durable once committed as a pending row, as a write's events
+  // are (insertPending), so the response waits for that commit only. Reads on several nodes then
+  // commit side by side (PostgreSQL's group commit) instead of taking the tenant's chain head in
+  // turn, each holding it through its commit's round trip to the synchronous standby; the
+  // chainer moves them onto the chain right after, off the response's path.
+  const records: GroupCommit = {
+    queues: new Map(),
+    running: new Set(),
+    more: () => false,
+    async commit(tenantId, batch) {
+      const db = await storage.tenant(tenantId);
+      await db.transaction((tx) => insertPending(tx, batch.flatMap((b) => b.events), clock.now().getTime()));
+      void enqueue(tenantId, [], true).catch(() => undefined);
+    },
+  };
+  const busy = (tenantId: string) => appends.running.has(tenantId) || records.running.has(tenantId);
 
   // Events appended by this process since its last checkpoint, per tenant; a checkpoint is
   // taken every `everyEvents` of them, and every `everySeconds` when any are pending.
@@ -195,7 +230,12 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     });
     return run;
   }
-  const checkpoint = (tenantId: string) => exclusive(checkpointing, tenantId, () => checkpointNow(tenantId));
+  // What is recorded is in the checkpoint: events still pending (PostgreSQL) are chained first.
+  const checkpoint = (tenantId: string) =>
+    exclusive(checkpointing, tenantId, async () => {
+      await settle(tenantId);
+      return checkpointNow(tenantId);
+    });
   async function checkpointNow(tenantId: string): Promise<Checkpoint | undefined> {
     pending.delete(tenantId);
     const head = await selectHead(await storage.tenant(tenantId));
@@ -245,7 +285,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
 
   // Waits until no append of the tenant runs (events of the replaced data set are done with).
   async function quiet(tenantId: string): Promise<void> {
-    while (flushing.has(tenantId)) {
+    while (busy(tenantId)) {
       await new Promise((resolve) => setImmediate(resolve));
       await Promise.all(inflight);
     }
@@ -385,7 +425,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     },
     async close() {
       // Appends already scheduled (reads awaiting theirs, writes just committed) finish first.
-      while (flushing.size > 0) {
+      while (appends.running.size > 0 || records.running.size > 0) {
         await new Promise((resolve) => setImmediate(resolve));
         await Promise.all(inflight);
       }
@@ -394,7 +434,8 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       await running;
     },
     record(tenantId, events) {
-      return events.length === 0 ? Promise.resolve() : enqueue(tenantId, events, false);
+      if (events.length === 0) return Promise.resolve();
+      return storage.engine === 'postgres' ? submit(records, tenantId, events) : enqueue(tenantId, events, false);
     },
     verify,
     verifyCopy: (db, tenantId) => verifyRestoredChain(db, tenantId, checkpoints.dir, publicKey),

@@ -201,6 +201,7 @@ for (const engine of engines()) {
           odd.map((detail, i) => operatorEvent('record.read', { id: `actor ${detail}`, role: 'reader', client: detail }, { detail, resources: [`Patient/${detail}`], subjects: [`Patient/${i}`] })),
         );
       }
+      await t.app.audit.settle('chars'); // PostgreSQL: recorded reads wait in audit_pending until chained
       const tdb = await t.app.storage.tenant('chars');
       const rows = await selectRowsBetween(tdb, 1, 1000, 1000);
       const links = await selectLinksAfter(tdb, 'chars', 0, 1000);

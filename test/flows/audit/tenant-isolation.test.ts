@@ -63,7 +63,12 @@ for (const engine of engines()) {
           assert.equal((await t.inject({ method: 'GET', url: `/tenants/calm/fhir/Patient/${calmId}`, key: calm })).statusCode, 200);
           assert.equal((await t.inject({ method: 'GET', url: '/tenants/calm/fhir/Patient?name=Calm1', key: calm })).statusCode, 200);
         }
-        assert.equal(busyAnswered, false, 'the busy tenant’s read waits for its own chain, and only it does');
+        if (engine === 'postgres') {
+          // A read commits its event as pending too, so it is not held up either.
+          assert.equal(busyAnswered, true, 'the busy tenant’s read commits its event without the chain’s head');
+        } else {
+          assert.equal(busyAnswered, false, 'the busy tenant’s read waits for its own chain, and only it does');
+        }
       } finally {
         await release();
       }
