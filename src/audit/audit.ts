@@ -117,7 +117,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   interface GroupCommit {
     readonly queues: Map<string, Waiter[]>;
     readonly running: Set<string>;
-    /** One transaction for the batch (which may be empty when `run` has other work queued). */
+    /** One transaction for the batch (empty when only `more` asked for one). */
     readonly commit: (tenantId: string, batch: Waiter[]) => Promise<void>;
     /** Whether an empty batch still has work (chaining what is pending). */
     readonly more: (tenantId: string) => boolean;
