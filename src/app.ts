@@ -32,7 +32,7 @@ import { periodic } from './platform/periodic.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
 import { accountPages, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
-import { createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
+import { backupKeySource, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { postgresLeadership, singleNode } from './platform/leadership.js';
@@ -194,7 +194,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       ? undefined
       : createPhysicalBackups({ configFile: physicalSettings.configFile, stanza: physicalSettings.stanza, command: physicalSettings.command }, () =>
           // The repository passphrase comes from the backup key (backup-keys.ts), read when needed.
-          loadBackupKey(config.backup.key !== undefined ? { env: config.backup.key } : { file: config.backup.keyFile ?? join(config.dataDir, 'backup-key.json') }).repositoryPassphrase(),
+          loadBackupKey(backupKeySource(config.backup, config.dataDir)).repositoryPassphrase(),
         );
   return {
     storage,

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, hkdfSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRaw } from 'node:zlib';
 import { BackupError } from './errors.js';
@@ -172,6 +172,11 @@ export function backupKeysFrom(key: Buffer): BackupKeys {
 }
 
 export type BackupKeySource = { readonly env: string } | { readonly file: string };
+
+/** Where the configured backup key is: `backup.key` (TRESOR_BACKUP_KEY), else `backup.keyFile`, else `<dataDir>/backup-key.json`. */
+export function backupKeySource(settings: { readonly key?: string | undefined; readonly keyFile?: string | undefined }, dataDir: string): BackupKeySource {
+  return settings.key !== undefined ? { env: settings.key } : { file: settings.keyFile ?? join(dataDir, 'backup-key.json') };
+}
 
 /**
  * The backup key: from `TRESOR_BACKUP_KEY` (base64 of 32 bytes, or the JSON the file holds), or

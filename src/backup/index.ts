@@ -3,7 +3,7 @@
  * the backup operators' API use; snapshots.ts says how a snapshot is taken and restored,
  * packs.ts how chunks are stored, backup-keys.ts with which keys, pg-dataset.ts for PostgreSQL.
  */
-export { generateBackupKey, loadBackupKey, type BackupKeys } from './backup-keys.js';
+export { backupKeySource, generateBackupKey, loadBackupKey, type BackupKeys } from './backup-keys.js';
 export { BackupError, type BackupErrorCode } from './errors.js';
 export type { Repository } from './repository.js';
 export { openRepository } from './open-repository.js';

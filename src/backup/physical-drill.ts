@@ -94,9 +94,9 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
 
   await live.connect();
   try {
+    await live.query(`CREATE SCHEMA IF NOT EXISTS ${drillSchema}`);
+    await live.query(`CREATE TABLE IF NOT EXISTS ${drillSchema}.markers (id text PRIMARY KEY, phase text NOT NULL, at bigint NOT NULL)`);
     if (target.type === 'name') {
-      await live.query(`CREATE SCHEMA IF NOT EXISTS ${drillSchema}`);
-      await live.query(`CREATE TABLE IF NOT EXISTS ${drillSchema}.markers (id text PRIMARY KEY, phase text NOT NULL, at bigint NOT NULL)`);
       await live.query(`INSERT INTO ${drillSchema}.markers (id, phase, at) VALUES ($1, 'before', $2)`, [`${drillId}-before`, Date.now()]);
       const { rows: tables } = await live.query<{ schema: string; name: string }>(
         `SELECT schemaname AS schema, tablename AS name FROM pg_tables WHERE schemaname LIKE $1 AND schemaname <> $2 ORDER BY 1, 2`,
@@ -125,8 +125,6 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
       // Recovery to a time stops at the first commit after it; one must exist in the archive, or
       // PostgreSQL ends recovery short of the target and refuses to start. This marker is that
       // commit, and must not come back.
-      await live.query(`CREATE SCHEMA IF NOT EXISTS ${drillSchema}`);
-      await live.query(`CREATE TABLE IF NOT EXISTS ${drillSchema}.markers (id text PRIMARY KEY, phase text NOT NULL, at bigint NOT NULL)`);
       await live.query(`INSERT INTO ${drillSchema}.markers (id, phase, at) VALUES ($1, 'after', $2)`, [`${drillId}-after`, Date.now()]);
     }
     // Close the current WAL segment (it holds the restore point, or the moment named) and wait

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { SqlExecutor, Storage, StorageMigrations } from '../platform/db/index.js';
 import { openPostgresDatabase } from '../platform/db/postgres.js';
 import { openSqliteDatabase } from '../platform/db/sqlite.js';
-import { loadBackupKey, type BackupKeys } from './backup-keys.js';
+import { backupKeySource, loadBackupKey, type BackupKeys } from './backup-keys.js';
 import { BackupError } from './errors.js';
 import { withRepositoryLock } from './lock.js';
 import { deleteSnapshots, markVerified, pruneChunks, snapshotRefs, summarise, type SnapshotSummary } from './maintenance.js';
@@ -135,8 +135,8 @@ export function createBackups(deps: BackupDeps): Backups {
     }
   }
   const postgresDeps = () => (deps.storage.postgres === undefined ? {} : { postgres: { ...deps.storage.postgres, migrations: deps.migrations } });
-  const keysOf = (create: boolean): BackupKeys =>
-    loadBackupKey(settings.key !== undefined ? { env: settings.key } : { file: settings.keyFile ?? join(dataDir, 'backup-key.json') }, { create });
+  const keySource = backupKeySource(settings, dataDir);
+  const keysOf = (create: boolean): BackupKeys => loadBackupKey(keySource, { create });
 
   async function withRepository<T>(fn: (repository: Repository) => Promise<T>): Promise<T> {
     if (settings.repository === undefined) throw new BackupError('backup-not-configured', 'no backup repository: set backup.repository (TRESOR_BACKUP_REPOSITORY) or pass --repository', { status: 409, expose: true });
@@ -297,7 +297,7 @@ export function createBackups(deps: BackupDeps): Backups {
     status: () => ({ configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures } }),
 
     async refresh() {
-      const refs = await withRepository(async (repository) => (existsSync(settings.keyFile ?? join(dataDir, 'backup-key.json')) || settings.key !== undefined ? snapshotRefs(repository, keysOf(false)) : []));
+      const refs = await withRepository(async (repository) => ('env' in keySource || existsSync(keySource.file) ? snapshotRefs(repository, keysOf(false)) : []));
       lastSnapshotAt = refs.at(-1)?.takenAt ?? lastSnapshotAt;
       newestVerifiedTakenAt = refs.filter((r) => r.verified).at(-1)?.takenAt ?? newestVerifiedTakenAt;
     },

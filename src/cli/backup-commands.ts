@@ -5,13 +5,12 @@ import type { Actor } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import type { Core } from '../app.js';
 import { BackupError, type Progress } from '../backup/index.js';
-import type { CliIo } from './io.js';
+import type { CliIo, CliValues } from './io.js';
 import { UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
 export const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
-type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** A progress bar for long work: redrawn in place on a terminal, every 5 s to stderr otherwise. */
 function progressOf(io: CliIo): Progress & { end(): void } {
@@ -57,7 +56,7 @@ function runningServer(dataDir: string): number | undefined {
  * `tresor backup …`: `generate-key` (in run-cli.ts), `run`, `list`, `verify [--snapshot S | --all]`,
  * `restore --snapshot S [--tenant T] [--to DIR]`, `prune`, `drill`.
  */
-export function backupCommand(io: CliIo, core: Core, config: Config, sub: string | undefined, values: Values): Promise<number | void> {
+export function backupCommand(io: CliIo, core: Core, config: Config, sub: string | undefined, values: CliValues): Promise<number | void> {
   return reportingBackupErrors(io, () => backupSubcommand(io, core, config, sub, values));
 }
 
@@ -75,7 +74,7 @@ export async function reportingBackupErrors<T>(io: CliIo, run: () => Promise<T>)
   }
 }
 
-async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: string | undefined, values: Values): Promise<number | void> {
+async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: string | undefined, values: CliValues): Promise<number | void> {
   const { backups } = core;
   if (config.backup.repository === undefined) throw new UsageError('no repository: pass --repository DIR|sftp://user@host:port/path, or set backup.repository (TRESOR_BACKUP_REPOSITORY)');
   const actor = cliActor();

@@ -4,12 +4,11 @@ import { buildCore, type Core } from '../app.js';
 import { operatorEvent } from '../audit/index.js';
 import { loadConfig } from '../config/index.js';
 import { clusterStatus, readCluster, startCluster, stopCluster, tresorEnvironment, failoverMarkdown, runFailoverDrill, type ClusterState, type ClusterSecrets } from '../ha/index.js';
-import type { CliIo } from './io.js';
+import type { CliIo, CliValues } from './io.js';
 import { UsageError } from './usage-error.js';
 
-type Values = Record<string, string | boolean | string[] | undefined>;
 
-const dirOf = (values: Values): string => {
+const dirOf = (values: CliValues): string => {
   const dir = values['dir'];
   if (typeof dir !== 'string' || dir === '') throw new UsageError('missing --dir DIR (where the cluster keeps its state, data and logs)');
   return resolve(dir);
@@ -22,7 +21,7 @@ const positive = (value: string | boolean | string[] | undefined, what: string, 
 };
 
 /** `tresor cluster start|stop|status --dir DIR`: the loopback high-availability cluster (src/ha/cluster.ts). */
-export async function clusterCommand(io: CliIo, sub: string | undefined, values: Values): Promise<number> {
+export async function clusterCommand(io: CliIo, sub: string | undefined, values: CliValues): Promise<number> {
   const dir = dirOf(values);
   if (sub === 'start') {
     const tresorNodes = values['nodes'] === '0' ? 0 : positive(values['nodes'], '--nodes', 2);
@@ -68,7 +67,7 @@ async function clusterCore(state: ClusterState, secrets: ClusterSecrets): Promis
 }
 
 /** `tresor drill failover --dir DIR [--runs N]`: exit 1 when any run fails. */
-export async function failoverDrillCommand(io: CliIo, values: Values): Promise<number> {
+export async function failoverDrillCommand(io: CliIo, values: CliValues): Promise<number> {
   const { state, secrets } = readCluster(dirOf(values));
   const runs = positive(values['runs'], '--runs', 1);
   const core = await clusterCore(state, secrets);

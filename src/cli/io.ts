@@ -7,3 +7,6 @@ export interface CliIo {
   /** Redraws a one-line progress bar in place (a terminal); absent: progress goes to stderr now and then. */
   readonly progress?: (line: string, final: boolean) => void;
 }
+
+/** Parsed command-line options (node:util parseArgs), as commands receive them. */
+export type CliValues = Record<string, string | boolean | string[] | undefined>;

@@ -7,11 +7,9 @@ import { operatorEvent } from '../audit/index.js';
 import { findPostgresBin, runRestoreDrill, type PhysicalBackups, type RestoreDrillReport } from '../backup/index.js';
 import type { Config } from '../config/index.js';
 import { operatorRealm } from '../identity/index.js';
-import type { CliIo } from './io.js';
+import type { CliIo, CliValues } from './io.js';
 import { UsageError } from './usage-error.js';
 import { cliActor, mib, reportingBackupErrors } from './backup-commands.js';
-
-type Values = Record<string, string | boolean | string[] | undefined>;
 
 
 function physicalOf(core: Core): PhysicalBackups {
@@ -84,11 +82,11 @@ ${r.failures.length === 0 ? 'No failures.' : r.failures.map((f) => `- ${f}`).joi
 }
 
 /** `tresor backup physical run|info|verify|retain` and `tresor drill restore`. */
-export function physicalCommand(io: CliIo, core: Core, config: Config, action: string | undefined, values: Values): Promise<number> {
+export function physicalCommand(io: CliIo, core: Core, config: Config, action: string | undefined, values: CliValues): Promise<number> {
   return reportingBackupErrors(io, () => physicalSubcommand(io, core, config, action, values));
 }
 
-async function physicalSubcommand(io: CliIo, core: Core, config: Config, action: string | undefined, values: Values): Promise<number> {
+async function physicalSubcommand(io: CliIo, core: Core, config: Config, action: string | undefined, values: CliValues): Promise<number> {
   if (action === 'drill') {
     const target = typeof values['target'] === 'string' ? values['target'] : undefined;
     const report = await restoreDrill(core, config, { ...(target === undefined ? {} : { targetTime: target }), log: (line) => io.stderr(line) });

@@ -29,35 +29,31 @@ export function registerReplicationMetrics(registry: Registry, pool: pg.Pool, ph
     lag_bytes: string | null;
     lag_seconds: number | null;
   }
-  let cache: { at: number; standbys: Standby[]; archiver: { last: number | null; failed: number } | undefined; primary: boolean } | undefined;
-  let pending: Promise<typeof cache> | undefined;
-  const read = async () => {
-    if (cache !== undefined && now() - cache.at < 5000) return cache;
-    pending ??= (async () => {
-      try {
-        const recovery = await pool.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
-        const primary = recovery.rows[0]?.r === false;
-        const standbys = primary
-          ? (
-              await pool.query<Standby>(
-                `SELECT application_name AS name, state, sync_state,
-                        pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS lag_bytes,
-                        EXTRACT(EPOCH FROM replay_lag)::float8 AS lag_seconds
-                   FROM pg_stat_replication`,
-              )
-            ).rows
-          : [];
-        const archiverRow = (await pool.query<{ last: Date | null; failed: string }>('SELECT last_archived_time AS last, failed_count::text AS failed FROM pg_stat_archiver')).rows[0];
-        cache = { at: now(), standbys, primary, archiver: archiverRow === undefined ? undefined : { last: archiverRow.last === null ? null : archiverRow.last.getTime() / 1000, failed: Number(archiverRow.failed) } };
-      } catch {
-        cache = { at: now(), standbys: [], primary: false, archiver: undefined };
-      } finally {
-        pending = undefined;
-      }
-      return cache;
-    })();
-    return pending;
-  };
+  interface Reading {
+    standbys: Standby[];
+    archiver: { last: number | null; failed: number } | undefined;
+    primary: boolean;
+  }
+  const read = cachedFor(5000, now, async (): Promise<Reading> => {
+    try {
+      const recovery = await pool.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+      const primary = recovery.rows[0]?.r === false;
+      const standbys = primary
+        ? (
+            await pool.query<Standby>(
+              `SELECT application_name AS name, state, sync_state,
+                      pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS lag_bytes,
+                      EXTRACT(EPOCH FROM replay_lag)::float8 AS lag_seconds
+                 FROM pg_stat_replication`,
+            )
+          ).rows
+        : [];
+      const archiverRow = (await pool.query<{ last: Date | null; failed: string }>('SELECT last_archived_time AS last, failed_count::text AS failed FROM pg_stat_archiver')).rows[0];
+      return { standbys, primary, archiver: archiverRow === undefined ? undefined : { last: archiverRow.last === null ? null : archiverRow.last.getTime() / 1000, failed: Number(archiverRow.failed) } };
+    } catch {
+      return { standbys: [], primary: false, archiver: undefined };
+    }
+  });
   const labelled = (name: string, help: string, value: (s: Standby) => number | undefined) =>
     new Gauge({
       name,
@@ -66,7 +62,7 @@ export function registerReplicationMetrics(registry: Registry, pool: pg.Pool, ph
       registers: [registry],
       async collect() {
         this.reset();
-        for (const s of (await read())?.standbys ?? []) {
+        for (const s of (await read()).standbys) {
           const v = value(s);
           if (v !== undefined && Number.isFinite(v)) this.set({ standby: s.name, sync_state: s.sync_state }, v);
         }
@@ -88,25 +84,22 @@ export function registerReplicationMetrics(registry: Registry, pool: pg.Pool, ph
     });
   single('tresor_postgres_synchronous_standbys', 'Standbys a commit waits for now (0 on a primary: acknowledged writes are on one machine only)', async () => {
     const state = await read();
-    return state?.primary === true ? state.standbys.filter((s) => s.sync_state === 'sync' || s.sync_state === 'quorum').length : undefined;
+    return state.primary ? state.standbys.filter((s) => s.sync_state === 'sync' || s.sync_state === 'quorum').length : undefined;
   });
-  single('tresor_postgres_wal_archive_last_success_timestamp_seconds', 'When the last WAL segment reached the archive (pg_stat_archiver)', async () => (await read())?.archiver?.last ?? undefined);
-  single('tresor_postgres_wal_archive_failed_total', 'WAL archiving failures since the statistics were reset (pg_stat_archiver)', async () => (await read())?.archiver?.failed);
+  single('tresor_postgres_wal_archive_last_success_timestamp_seconds', 'When the last WAL segment reached the archive (pg_stat_archiver)', async () => (await read()).archiver?.last ?? undefined);
+  single('tresor_postgres_wal_archive_failed_total', 'WAL archiving failures since the statistics were reset (pg_stat_archiver)', async () => (await read()).archiver?.failed);
 
   if (physical === undefined) return;
-  let info: { at: number; last?: number; drill?: number } | undefined;
-  const backups = async () => {
-    if (info !== undefined && now() - info.at < 60_000) return info;
+  const backups = cachedFor(60_000, now, async (): Promise<{ last?: number; drill?: number }> => {
     try {
       const current = await physical.info();
       const good = current.backups.filter((b) => !b.error);
       const drills = good.map((b) => Date.parse(b.annotations[drillAnnotation] ?? '')).filter((t) => Number.isFinite(t));
-      info = { at: now(), ...(good.length === 0 ? {} : { last: Math.max(...good.map((b) => b.stoppedAt)) }), ...(drills.length === 0 ? {} : { drill: Math.max(...drills) }) };
+      return { ...(good.length === 0 ? {} : { last: Math.max(...good.map((b) => b.stoppedAt)) }), ...(drills.length === 0 ? {} : { drill: Math.max(...drills) }) };
     } catch {
-      info = { at: now() };
+      return {};
     }
-    return info;
-  };
+  });
   single('tresor_physical_backup_last_timestamp_seconds', 'When the newest good pgBackRest backup finished', async () => {
     const last = (await backups()).last;
     return last === undefined ? undefined : last / 1000;
@@ -119,4 +112,22 @@ export function registerReplicationMetrics(registry: Registry, pool: pg.Pool, ph
     const drill = (await backups()).drill;
     return drill === undefined ? undefined : drill / 1000;
   });
+}
+
+/**
+ * `load`'s result for `ms`; callers arriving while it loads share the one load (a scrape asks
+ * several gauges at once: one query, one `pgbackrest info` process). `load` must not reject.
+ */
+function cachedFor<T>(ms: number, now: () => number, load: () => Promise<T>): () => Promise<T> {
+  let value: { at: number; value: T } | undefined;
+  let loading: Promise<T> | undefined;
+  return () => {
+    if (value !== undefined && now() - value.at < ms) return Promise.resolve(value.value);
+    loading ??= load().then((loaded) => {
+      value = { at: now(), value: loaded };
+      loading = undefined;
+      return loaded;
+    });
+    return loading;
+  };
 }
