@@ -10,6 +10,7 @@ import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
 import { isAppError } from '../platform/errors.js';
+import { nodeEndOfLifeWarning } from '../platform/node-support.js';
 import { generateKeyRing } from '../keys/index.js';
 import { fieldEncryptionEnforced, platformRegister, registerRows, registerVersion, supportedTypes, warmFhirValidator } from '../records/index.js';
 import { version } from '../version.js';
@@ -456,5 +457,7 @@ async function start(io: CliIo, config: Config): Promise<{ exitCode: number; clo
     io.stderr(`SHA-256 fingerprint ${app.tls.fingerprint256}`);
   }
   if (app.tls === undefined) io.stderr('TLS is off: plain HTTP, for use behind a TLS-terminating proxy only.');
+  const runtimeWarning = nodeEndOfLifeWarning(process.version, new Date());
+  if (runtimeWarning !== undefined) io.stderr(`WARNING: ${runtimeWarning}`);
   return { exitCode: 0, close: () => app.close() };
 }
