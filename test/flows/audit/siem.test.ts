@@ -62,8 +62,15 @@ describe('audit events shipped to a SIEM: JSON lines and syslog to a real rsyslo
         '',
       ].join('\n'),
     );
-    rsyslog = spawn(rsyslogd as string, ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslog.pid')], { stdio: 'ignore' });
-    await until(() => accepting(port), 10_000, 'rsyslog to listen');
+    const child = spawn(rsyslogd as string, ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    rsyslog = child;
+    let said = '';
+    child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    // rsyslog's TLS driver takes seconds to start on a loaded machine (10 s ran out once in CI's
+    // company); what it said is kept so that a real start failure reads as one.
+    await until(() => child.exitCode === null && accepting(port), 30_000, 'rsyslog to listen').catch((error: unknown) => {
+      throw new Error(`${String(error)}; rsyslogd ${child.exitCode === null ? 'still running' : `exited ${child.exitCode}`}: ${said.slice(-2000)}`);
+    });
   };
   const stopRsyslog = async () => {
     const child = rsyslog;
