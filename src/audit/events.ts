@@ -59,6 +59,8 @@ export const auditActions = [
   'backup.failed',
   'backup.pruned',
   'backup.restored',
+  'app.approved',
+  'account.approved',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

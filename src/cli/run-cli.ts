@@ -5,7 +5,7 @@ import { pruneAudit, verifyAudit } from './audit-commands.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
 import { userInfo } from 'node:os';
 import { operatorEvent, type Actor, type AuditAction } from '../audit/index.js';
-import { matrix, matrixMarkdown, operatorRealm, setupTokenHours } from '../identity/index.js';
+import { invitationMessage, matrix, matrixMarkdown, operatorRealm, setupTokenHours } from '../identity/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
@@ -51,6 +51,13 @@ Usage:
                                             billing, auditor, patient — patient needs --patient; a clinician's
                                             --practitioner defines the patients in their care); prints a
                                             one-time setup token as the last line
+  tresor user approve --tenant <id> <account-id>
+                                            approves an invitation a tenant admin made that reaches more than
+                                            their own role (a patient, a clinician, any role reading records):
+                                            sends its setup link to the person, unseen by anyone
+  tresor user update --tenant <id> <account-id> [--role <role>] [--practitioner Practitioner/<id>|none]
+                                            a role change or Practitioner link that a tenant admin may not make
+                                            alone (it reaches more than their own role); ends its sessions
   tresor operator create --email <address> [--role operator|backup-operator]
                                             a platform operator (not in any tenant; always two factors: the
                                             first sign-in enrols TOTP); backup-operator: backups only; prints
@@ -71,6 +78,8 @@ Usage:
                                             registers a third-party app (OAuth client); prints its client id,
                                             and a secret shown once as the last line when it has one
   tresor client list --tenant <id>          the tenant's apps (never their secrets)
+  tresor client approve --tenant <id> <client-id>
+                                            makes a backend service a tenant admin registered (pending) usable
   tresor client disable|enable --tenant <id> <client-id>
   tresor client secret --tenant <id> <client-id>
                                             a new secret (last line); the old one stops working
@@ -236,7 +245,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'backup' && sub === 'physical') return { exitCode: await physicalCommand(io, core, config, arg, values) };
       if (command === 'drill' && sub === 'restore') return { exitCode: await physicalCommand(io, core, config, 'drill', values) };
       if (command === 'backup') return { exitCode: (await backupCommand(io, core, config, sub, values)) ?? 0 };
-      return { exitCode: (await admin(io, core, [command, sub, arg], values)) ?? 0 };
+      return { exitCode: (await admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {
       await core.audit.close();
       await core.storage.close();
@@ -261,7 +270,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
 /** Who ran an admin command, for the audit trail: the operating-system account on this host. */
 const operator = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'operator', client: 'tresor-cli' });
 
-async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | string[] | undefined>): Promise<number | void> {
+async function admin(io: CliIo, core: Core, config: Config, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | string[] | undefined>): Promise<number | void> {
   const need = (value: string | boolean | string[] | undefined, what: string): string => {
     if (typeof value !== 'string' || value === '') throw new UsageError(`missing ${what}`);
     return value;
@@ -317,6 +326,27 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
     io.stdout(`created account ${account.id} (${account.role}) in tenant ${tenantId} for ${account.email}; it has no password yet.`);
     io.stdout(`Give its owner this one-time setup token (valid ${setupTokenHours} h, works once): POST /tenants/${tenantId}/auth/setup {"token": "…", "password": "…"}`);
     io.stdout(setupToken); // last line of stdout, by contract
+    return;
+  }
+  if (command === 'user' && (sub === 'approve' || sub === 'update')) {
+    const tenantId = need(values['tenant'], '--tenant');
+    if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
+    const accountId = need(arg, '<account-id>');
+    if (sub === 'approve') {
+      // The setup link goes to the person through the notifier: the approving operator never sees it either.
+      const { account, setupToken } = await core.accounts.reinvite({ tenantId, accountId, context: { by: operator() } });
+      await core.notifier.send(invitationMessage(account, setupToken, config.server.publicUrl));
+      await audited(tenantId, 'account.approved', { resources: [`Account/${account.id}`], subjects: account.patient === undefined ? [] : [account.patient], detail: account.role });
+      io.stdout(`approved account ${account.id} (${account.role}${account.patient === undefined ? '' : `, ${account.patient}`}${account.practitioner === undefined ? '' : `, ${account.practitioner}`}) in tenant ${tenantId}; its setup link was sent to ${account.email}.`);
+      return;
+    }
+    const role = typeof values['role'] === 'string' ? values['role'] : undefined;
+    const given = typeof values['practitioner'] === 'string' ? values['practitioner'] : undefined;
+    if (role === undefined && given === undefined) throw new UsageError('user update: give --role and/or --practitioner');
+    const { account, changed } = await core.accounts.update({ tenantId, accountId, ...(role === undefined ? {} : { role }), ...(given === undefined ? {} : { practitioner: given === 'none' ? null : given }), context: { by: operator() } });
+    // New privileges, new sessions (OWASP ASVS 5 V7.2.4).
+    const ended = changed ? await core.sessions.revokeAll(tenantId, account.id) : 0;
+    io.stdout(`account ${account.id} in tenant ${tenantId}: ${account.role}${account.practitioner === undefined ? '' : `, ${account.practitioner}`}${changed ? `; ${ended} session(s) ended` : ' (unchanged)'}`);
     return;
   }
   if (command === 'operator' && sub === 'create') {
@@ -406,6 +436,12 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
       }
       io.stdout('Its client secret is shown once and stored only as a hash; keep it now:');
       io.stdout(clientSecret); // last line of stdout, by contract
+      return;
+    }
+    if (sub === 'approve') {
+      const client = await core.clients.approve(tenantId, need(arg, '<client-id>'), operator().id);
+      await audited(tenantId, 'app.approved', { detail: `app ${client.clientId} (${client.name}, ${client.kind}${client.role === undefined ? '' : `, ${client.role}`}); scope ${client.scope}` });
+      io.stdout(`approved app ${client.clientId} (${client.name} by ${client.publisher}, ${client.kind}${client.role === undefined ? '' : ` as ${client.role}`}); scope ${client.scope}; it is ${client.status}.`);
       return;
     }
     if (sub === 'list') {
