@@ -61,6 +61,8 @@ export const auditActions = [
   'backup.restored',
   'app.approved',
   'account.approved',
+  'outbox.listed',
+  'outbox.cleared',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

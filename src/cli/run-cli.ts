@@ -70,7 +70,8 @@ Usage:
                                             signed cut point, as the server does daily; refuses (exit 1)
                                             while a chain has findings
   tresor outbox list --tenant <id> [--json] undelivered messages to people (password reset, invitation) the
-                                            built-in notifier keeps; they carry live tokens: for development
+                                            built-in notifier keeps; they carry live tokens: development mode
+                                            only (refused in production), and audited
   tresor outbox clear --tenant <id>         deletes the tenant's outbox
   tresor client create --tenant <id> --name NAME --publisher NAME --kind <confidential|public|backend>
                     --scope "SCOPES" [--redirect-uri URI]... [--auth <client_secret_basic|private_key_jwt>]
@@ -384,10 +385,21 @@ async function admin(io: CliIo, core: Core, config: Config, [command, sub, arg]:
     const tenantId = need(values['tenant'], '--tenant');
     if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
     if (sub === 'clear') {
-      io.stdout(`deleted ${await core.outbox.clear(tenantId)} message(s) from the outbox of tenant ${tenantId}`);
+      const deleted = await core.outbox.clear(tenantId);
+      await audited(tenantId, 'outbox.cleared', { detail: `${deleted} message(s)` });
+      io.stdout(`deleted ${deleted} message(s) from the outbox of tenant ${tenantId}`);
       return;
     }
+    // The messages carry live setup and reset codes: whoever reads them can take the accounts
+    // over. In production they go to people through a relay, never to a terminal; every listing
+    // (and every refusal) is in the tenant's trail, naming who asked — never the codes.
+    if (config.mode === 'production') {
+      await audited(tenantId, 'outbox.listed', { outcome: 'failure', detail: 'refused in production mode' });
+      io.stderr('error: tresor outbox list shows live reset and invitation codes; it is refused in production mode. Deliver messages through a mail relay that reads the outbox.');
+      return 1;
+    }
     const messages = await core.outbox.list(tenantId);
+    await audited(tenantId, 'outbox.listed', { detail: `${messages.length} message(s)`, resources: messages.map((m) => `Account/${m.accountId}`) });
     // What a relay would send: the tokens in them work until they expire or are used.
     io.stderr(`${messages.length} undelivered message(s) in the outbox of tenant ${tenantId}; they carry live tokens, treat them like mail.`);
     if (values['json'] === true) io.stdout(JSON.stringify(messages, null, 2));
