@@ -4,6 +4,7 @@ import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Migration, SqlExecutor, Storage } from '../platform/db/index.js';
 import { hashToken, randomToken } from '../platform/random-token.js';
 import { OAuthError } from './errors.js';
+import { checkRedirectUri } from './redirect-uri.js';
 import { nonResourceScopes, parseResourceScope } from './scopes.js';
 
 /**
@@ -17,8 +18,7 @@ import { nonResourceScopes, parseResourceScope } from './scopes.js';
  * - `public`: a browser or native app that cannot keep a secret; PKCE S256 only (RFC 9700 §2.1.1).
  * - `backend`: SMART Backend Services — client credentials, no person; acts with a service role
  *   (`service` or `service-reader`), which caps every token it gets.
- * Redirect URIs are matched exactly (RFC 9700 §4.1.3): https, or http on a loopback address
- * for native apps and development (RFC 8252 §7.3), or a private-use scheme (RFC 8252 §7.1).
+ * Redirect URIs are exact and credential-free (RFC 9700 §4.1.3; the rules: redirect-uri.ts).
  */
 export const clientKinds = ['confidential', 'public', 'backend'] as const;
 export type ClientKind = (typeof clientKinds)[number];
@@ -123,26 +123,6 @@ function checkText(name: string, value: unknown, max: number): string {
   return text;
 }
 
-const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/;
-
-function checkRedirectUri(uri: unknown, kind: ClientKind): string {
-  if (typeof uri !== 'string' || uri.length > 2000) throw bad('Each redirect URI is an absolute URI of at most 2000 characters.');
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw bad(`Redirect URI ${JSON.stringify(uri)} is not an absolute URI.`);
-  }
-  // RFC 6749 §3.1.2: no fragment. RFC 9700 §4.1.3: compared exactly, so no wildcards to check.
-  if (url.hash !== '' || uri.includes('#')) throw bad('A redirect URI has no fragment (RFC 6749 §3.1.2).');
-  const scheme = url.protocol.slice(0, -1);
-  if (scheme === 'https') return uri;
-  if (scheme === 'http' && loopback.test(url.hostname)) return uri;
-  // Native apps: a private-use scheme in reverse-domain form (RFC 8252 §7.1).
-  if (kind === 'public' && /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$/.test(scheme)) return uri;
-  throw bad(`Redirect URI ${JSON.stringify(uri)}: use https, http on a loopback address, or (native apps) a reverse-domain private-use scheme.`);
-}
-
 /** The public keys of a `private_key_jwt` client: an RFC 7517 JWK Set of public RSA or EC keys. */
 function checkJwks(jwks: unknown): string {
   const keys = (jwks as { keys?: unknown } | null)?.keys;
@@ -179,7 +159,8 @@ function checkScope(scope: unknown, kind: ClientKind): string {
   return items.join(' ');
 }
 
-export function createClients({ storage, clock }: { storage: Storage; clock: Clock }): Clients {
+/** `development`: a confidential app may redirect to plain http on a loopback address (redirect-uri.ts). */
+export function createClients({ storage, clock, development }: { storage: Storage; clock: Clock; development: boolean }): Clients {
   const dbOf = (tenantId: string) => storage.tenant(tenantId);
 
   function toInfo(tenantId: string, row: ClientRow): ClientInfo {
@@ -220,7 +201,7 @@ export function createClients({ storage, clock }: { storage: Storage; clock: Clo
       const authMethod: ClientAuthMethod | 'none' = kind === 'public' ? 'none' : (input.authMethod ?? 'client_secret_basic');
       if (kind === 'public' && input.authMethod !== undefined) throw bad('A public app has no credentials: it proves itself with PKCE.');
       if (authMethod !== 'none' && !(clientAuthMethods as readonly string[]).includes(authMethod)) throw bad(`authMethod is one of ${clientAuthMethods.join(', ')}.`);
-      const redirectUris = kind === 'backend' ? [] : [...new Set((input.redirectUris ?? []).map((u) => checkRedirectUri(u, kind)))];
+      const redirectUris = kind === 'backend' ? [] : [...new Set((input.redirectUris ?? []).map((u) => checkRedirectUri(u, kind, { development })))];
       if (kind !== 'backend' && (redirectUris.length === 0 || redirectUris.length > 10)) throw bad('An app used by a person has 1–10 redirect URIs.');
       if (kind === 'backend' && (input.redirectUris ?? []).length > 0) throw bad('A backend service has no redirect URIs.');
       const jwks = authMethod === 'private_key_jwt' ? checkJwks(input.jwks) : undefined;
