@@ -59,8 +59,10 @@ const approvalRequired = (message: string) => new IdentityError('approval-requir
 
 /**
  * Account administration under `/tenants/{t}` (JSON, errors as RFC 9457 problem+json), for
- * callers whose role has `accounts:manage` — a tenant-admin's session or API key; everyone
- * else gets 403 (OWASP ASVS 5 V8.2.1), and the refusal is audited as `access.denied`:
+ * callers whose role has `accounts:manage` — a tenant-admin's session or API key for reading,
+ * a tenant-admin signed in with two factors for every change; everyone else gets 403 (OWASP
+ * ASVS 5 V8.2.1), and the refusal is audited as `access.denied`. What would reach more than the
+ * administrator's own role waits for a platform operator (`approvalRequired` above):
  *
  * - `GET /accounts`, `GET /accounts/{id}`; `POST /accounts` `{role, email, patient?,
  *   practitioner?}` invites (the setup link goes to the person through the notifier, never into

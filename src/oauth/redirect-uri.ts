@@ -1,4 +1,3 @@
-import type { ClientKind } from './clients.js';
 import { OAuthError } from './errors.js';
 
 const bad = (message: string) => new OAuthError('client-invalid', message, { status: 400 });
@@ -18,7 +17,7 @@ const exactHost = /^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9
  * development, where the server runs on the developer's machine — or a reverse-domain
  * private-use scheme for native apps (RFC 8252 §7.1).
  */
-export function checkRedirectUri(uri: unknown, kind: ClientKind, { development }: { readonly development: boolean }): string {
+export function checkRedirectUri(uri: unknown, kind: 'confidential' | 'public', { development }: { readonly development: boolean }): string {
   if (typeof uri !== 'string' || uri.length > 2000) throw bad('Each redirect URI is an absolute URI of at most 2000 characters.');
   let url: URL;
   try {
