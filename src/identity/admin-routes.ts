@@ -109,6 +109,14 @@ export function adminRoutes({ accounts, sessions, tenants, authenticator, notifi
     }
     const changer = (request: FastifyRequest) => administrator(request, true);
 
+    /** Refuses a grant beyond the administrator's reach; the attempt is an `access.denied` event on the account (detection looks for these). */
+    async function needsOperator(request: FastifyRequest, context: ChangeContext, accountId: string, message: string): Promise<never> {
+      await audit.record(tenantOf(request), [
+        { ...operatorEvent('access.denied', context.by, { outcome: 'failure', resources: [`Account/${accountId}`], detail: 'approval-required' }), purpose: 'HOPERAT', sourceIp: request.ip, requestId: request.id, status: 403 },
+      ]);
+      throw approvalRequired(message);
+    }
+
     const accountIdOf = (request: FastifyRequest) => {
       const { id } = request.params as { id: string };
       if (!accountIdPattern.test(id)) throw new AccountError('account-not-found', 'No such account in this tenant.', { status: 404, expose: true });
@@ -177,9 +185,9 @@ export function adminRoutes({ accounts, sessions, tenants, authenticator, notifi
       const operatorStep = `a platform operator makes this change: tresor user update --tenant ${tenantOf(request)} ${id}`;
       // A staff account never becomes a patient's (accounts.update refuses it as role-invalid).
       const kindKept = role === undefined || (parseRole(role, personRoles) === 'patient') === (current.role === 'patient');
-      if (role !== undefined && kindKept && role !== current.role && exceedsReach(parseRole(role, personRoles), principal.role)) throw approvalRequired(`The role ${role} reaches more than yours; ${operatorStep} --role ${role}.`);
+      if (role !== undefined && kindKept && role !== current.role && exceedsReach(parseRole(role, personRoles), principal.role)) await needsOperator(request, context, id, `The role ${role} reaches more than yours; ${operatorStep} --role ${role}.`);
       // Which patients a clinician reaches follows the Practitioner: linking one is granting them.
-      if (typeof practitioner === 'string' && practitioner !== current.practitioner) throw approvalRequired(`Linking a Practitioner grants its patients; ${operatorStep} --practitioner ${practitioner}.`);
+      if (typeof practitioner === 'string' && practitioner !== current.practitioner) await needsOperator(request, context, id, `Linking a Practitioner grants its patients; ${operatorStep} --practitioner ${practitioner}.`);
       const { account, changed } = await accounts.update({ tenantId: tenantOf(request), accountId: id, ...(role === undefined ? {} : { role }), ...(practitioner === undefined ? {} : { practitioner }), context });
       // New privileges, new sessions (OWASP ASVS 5 V7.2.4): what was granted before ends now.
       const ended = changed ? await endSessions(request, principal, id) : 0;
@@ -204,7 +212,7 @@ export function adminRoutes({ accounts, sessions, tenants, authenticator, notifi
       const invited = await accounts.access(tenantOf(request), id);
       if (invited === undefined) throw new AccountError('account-not-found', 'No such account in this tenant.', { status: 404, expose: true });
       if (exceedsReach(parseRole(invited.role, personRoles), principal.role) || invited.patient !== undefined || invited.practitioner !== undefined) {
-        throw approvalRequired(`This account reaches more than yours: a platform operator sends its setup link (tresor user approve --tenant ${tenantOf(request)} ${id}).`);
+        await needsOperator(request, context, id, `This account reaches more than yours: a platform operator sends its setup link (tresor user approve --tenant ${tenantOf(request)} ${id}).`);
       }
       const { account, setupToken } = await accounts.reinvite({ tenantId: tenantOf(request), accountId: id, context });
       await notifier.send(invitationMessage(account, setupToken, publicUrl));

@@ -96,14 +96,16 @@ for (const engine of engines()) {
     });
 
     it('a role change or practitioner link that widens reach beyond the admin’s own needs an operator too', async () => {
-      const auditor = await by(admin, 'POST', `${base}/accounts`, { role: 'tenant-admin', email: 'second.hat@clinic.example' });
-      const id = (json(auditor)['account'] as { id: string }).id;
+      const secondHat = await by(admin, 'POST', `${base}/accounts`, { role: 'tenant-admin', email: 'second.hat@clinic.example' });
+      const id = (json(secondHat)['account'] as { id: string }).id;
       const widened = await by(admin, 'PATCH', `${base}/accounts/${id}`, { role: 'clinician' });
       assert.equal(widened.statusCode, 403);
       assert.equal(errorCode(widened), 'approval-required');
       const linked = await by(admin, 'PATCH', `${base}/accounts/${id}`, { practitioner: 'Practitioner/dr-lee' });
       assert.equal(linked.statusCode, 403);
       assert.equal(errorCode(linked), 'approval-required');
+      const denied = await t.app.audit.query('clinic', { count: 10, actions: ['access.denied'], actor: `account:${admin.accountId}` });
+      assert.deepEqual(denied.filter((e) => e.resources[0] === `Account/${id}`).map((e) => e.detail), ['approval-required', 'approval-required'], 'each attempt is audited');
       const account = await t.app.accounts.get('clinic', id);
       assert.equal(account?.role, 'tenant-admin');
       assert.equal(account?.practitioner, undefined);
