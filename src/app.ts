@@ -147,7 +147,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   const outbox = createOutboxNotifier({ storage, keys, clock });
   const passkeys = createPasskeys({ storage, clock, audit, relyingParty: config.identity.webauthn });
   const accounts = createAccounts({ storage, keys, clock, audit, hasher: passwords, throttle: createLoginThrottle({ db: storage.platform, clock }), passkeys });
-  const clients = createClients({ storage, clock });
+  const clients = createClients({ storage, clock, development: config.mode === 'development' });
   const consents = createConsents({ storage, clock });
   const oauth = createOAuthServer({
     storage,

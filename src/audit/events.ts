@@ -59,6 +59,10 @@ export const auditActions = [
   'backup.failed',
   'backup.pruned',
   'backup.restored',
+  'app.approved',
+  'account.approved',
+  'outbox.listed',
+  'outbox.cleared',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

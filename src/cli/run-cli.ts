@@ -5,7 +5,7 @@ import { pruneAudit, verifyAudit } from './audit-commands.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
 import { userInfo } from 'node:os';
 import { operatorEvent, type Actor, type AuditAction } from '../audit/index.js';
-import { matrix, matrixMarkdown, operatorRealm, setupTokenHours } from '../identity/index.js';
+import { invitationMessage, matrix, matrixMarkdown, operatorRealm, setupTokenHours } from '../identity/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
@@ -52,6 +52,13 @@ Usage:
                                             billing, auditor, patient — patient needs --patient; a clinician's
                                             --practitioner defines the patients in their care); prints a
                                             one-time setup token as the last line
+  tresor user approve --tenant <id> <account-id>
+                                            approves an invitation a tenant admin made that reaches more than
+                                            their own role (a patient, a clinician, any role reading records):
+                                            sends its setup link to the person, unseen by anyone
+  tresor user update --tenant <id> <account-id> [--role <role>] [--practitioner Practitioner/<id>|none]
+                                            a role change or Practitioner link that a tenant admin may not make
+                                            alone (it reaches more than their own role); ends its sessions
   tresor operator create --email <address> [--role operator|backup-operator]
                                             a platform operator (not in any tenant; always two factors: the
                                             first sign-in enrols TOTP); backup-operator: backups only; prints
@@ -64,7 +71,8 @@ Usage:
                                             signed cut point, as the server does daily; refuses (exit 1)
                                             while a chain has findings
   tresor outbox list --tenant <id> [--json] undelivered messages to people (password reset, invitation) the
-                                            built-in notifier keeps; they carry live tokens: for development
+                                            built-in notifier keeps; they carry live tokens: development mode
+                                            only (refused in production), and audited
   tresor outbox clear --tenant <id>         deletes the tenant's outbox
   tresor client create --tenant <id> --name NAME --publisher NAME --kind <confidential|public|backend>
                     --scope "SCOPES" [--redirect-uri URI]... [--auth <client_secret_basic|private_key_jwt>]
@@ -72,6 +80,8 @@ Usage:
                                             registers a third-party app (OAuth client); prints its client id,
                                             and a secret shown once as the last line when it has one
   tresor client list --tenant <id>          the tenant's apps (never their secrets)
+  tresor client approve --tenant <id> <client-id>
+                                            makes a backend service a tenant admin registered (pending) usable
   tresor client disable|enable --tenant <id> <client-id>
   tresor client secret --tenant <id> <client-id>
                                             a new secret (last line); the old one stops working
@@ -237,7 +247,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'backup' && sub === 'physical') return { exitCode: await physicalCommand(io, core, config, arg, values) };
       if (command === 'drill' && sub === 'restore') return { exitCode: await physicalCommand(io, core, config, 'drill', values) };
       if (command === 'backup') return { exitCode: (await backupCommand(io, core, config, sub, values)) ?? 0 };
-      return { exitCode: (await admin(io, core, [command, sub, arg], values)) ?? 0 };
+      return { exitCode: (await admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {
       await core.audit.close();
       await core.storage.close();
@@ -262,7 +272,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
 /** Who ran an admin command, for the audit trail: the operating-system account on this host. */
 const operator = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'operator', client: 'tresor-cli' });
 
-async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | string[] | undefined>): Promise<number | void> {
+async function admin(io: CliIo, core: Core, config: Config, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | string[] | undefined>): Promise<number | void> {
   const need = (value: string | boolean | string[] | undefined, what: string): string => {
     if (typeof value !== 'string' || value === '') throw new UsageError(`missing ${what}`);
     return value;
@@ -320,6 +330,27 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
     io.stdout(setupToken); // last line of stdout, by contract
     return;
   }
+  if (command === 'user' && (sub === 'approve' || sub === 'update')) {
+    const tenantId = need(values['tenant'], '--tenant');
+    if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
+    const accountId = need(arg, '<account-id>');
+    if (sub === 'approve') {
+      // The setup link goes to the person through the notifier: the approving operator never sees it either.
+      const { account, setupToken } = await core.accounts.reinvite({ tenantId, accountId, context: { by: operator() } });
+      await core.notifier.send(invitationMessage(account, setupToken, config.server.publicUrl));
+      await audited(tenantId, 'account.approved', { resources: [`Account/${account.id}`], subjects: account.patient === undefined ? [] : [account.patient], detail: account.role });
+      io.stdout(`approved account ${account.id} (${account.role}${account.patient === undefined ? '' : `, ${account.patient}`}${account.practitioner === undefined ? '' : `, ${account.practitioner}`}) in tenant ${tenantId}; its setup link was sent to ${account.email}.`);
+      return;
+    }
+    const role = typeof values['role'] === 'string' ? values['role'] : undefined;
+    const given = typeof values['practitioner'] === 'string' ? values['practitioner'] : undefined;
+    if (role === undefined && given === undefined) throw new UsageError('user update: give --role and/or --practitioner');
+    const { account, changed } = await core.accounts.update({ tenantId, accountId, ...(role === undefined ? {} : { role }), ...(given === undefined ? {} : { practitioner: given === 'none' ? null : given }), context: { by: operator() } });
+    // New privileges, new sessions (OWASP ASVS 5 V7.2.4).
+    const ended = changed ? await core.sessions.revokeAll(tenantId, account.id) : 0;
+    io.stdout(`account ${account.id} in tenant ${tenantId}: ${account.role}${account.practitioner === undefined ? '' : `, ${account.practitioner}`}${changed ? `; ${ended} session(s) ended` : ' (unchanged)'}`);
+    return;
+  }
   if (command === 'operator' && sub === 'create') {
     const role = typeof values['role'] === 'string' ? values['role'] : 'operator';
     const { account, setupToken } = await core.accounts.invite({ tenantId: operatorRealm, role, email: need(values['email'], '--email'), by: operator() });
@@ -355,10 +386,21 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
     const tenantId = need(values['tenant'], '--tenant');
     if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
     if (sub === 'clear') {
-      io.stdout(`deleted ${await core.outbox.clear(tenantId)} message(s) from the outbox of tenant ${tenantId}`);
+      const deleted = await core.outbox.clear(tenantId);
+      await audited(tenantId, 'outbox.cleared', { detail: `${deleted} message(s)` });
+      io.stdout(`deleted ${deleted} message(s) from the outbox of tenant ${tenantId}`);
       return;
     }
+    // The messages carry live setup and reset codes: whoever reads them can take the accounts
+    // over. In production they go to people through a relay, never to a terminal; every listing
+    // (and every refusal) is in the tenant's trail, naming who asked — never the codes.
+    if (config.mode === 'production') {
+      await audited(tenantId, 'outbox.listed', { outcome: 'failure', detail: 'refused in production mode' });
+      io.stderr('error: tresor outbox list shows live reset and invitation codes; it is refused in production mode. Deliver messages through a mail relay that reads the outbox.');
+      return 1;
+    }
     const messages = await core.outbox.list(tenantId);
+    await audited(tenantId, 'outbox.listed', { detail: `${messages.length} message(s)`, resources: messages.map((m) => `Account/${m.accountId}`) });
     // What a relay would send: the tokens in them work until they expire or are used.
     io.stderr(`${messages.length} undelivered message(s) in the outbox of tenant ${tenantId}; they carry live tokens, treat them like mail.`);
     if (values['json'] === true) io.stdout(JSON.stringify(messages, null, 2));
@@ -407,6 +449,12 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
       }
       io.stdout('Its client secret is shown once and stored only as a hash; keep it now:');
       io.stdout(clientSecret); // last line of stdout, by contract
+      return;
+    }
+    if (sub === 'approve') {
+      const client = await core.clients.approve(tenantId, need(arg, '<client-id>'), operator().id);
+      await audited(tenantId, 'app.approved', { detail: `app ${client.clientId} (${client.name}, ${client.kind}${client.role === undefined ? '' : `, ${client.role}`}); scope ${client.scope}` });
+      io.stdout(`approved app ${client.clientId} (${client.name} by ${client.publisher}, ${client.kind}${client.role === undefined ? '' : ` as ${client.role}`}); scope ${client.scope}; it is ${client.status}.`);
       return;
     }
     if (sub === 'list') {

@@ -65,7 +65,8 @@ export interface Accounts {
    * Creates an account that has no password yet, and a single-use setup token (256 bits, shown
    * once, stored as SHA-256) with which its owner chooses one.
    */
-  invite(input: { tenantId: string; role: string; email: string; patient?: string; practitioner?: string; by: Actor }): Promise<{ account: AccountInfo; setupToken: string }>;
+  /** `awaitingApproval`: its setup link is held back until a platform operator approves (audited so). */
+  invite(input: { tenantId: string; role: string; email: string; patient?: string; practitioner?: string; by: Actor; awaitingApproval?: boolean }): Promise<{ account: AccountInfo; setupToken: string }>;
   /** Spends a setup token and sets the first password (policy: passwords.ts); the token works once. */
   completeSetup(input: { tenantId: string; token: string; password: string; sourceIp: string }): Promise<AccountInfo>;
   get(tenantId: string, id: string): Promise<AccountInfo | undefined>;
@@ -295,7 +296,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
   }
 
   return {
-    async invite({ tenantId, role, email, patient, practitioner, by }) {
+    async invite({ tenantId, role, email, patient, practitioner, by, awaitingApproval = false }) {
       // Platform operators live in their own realm and hold only the operator role (operators.ts).
       if (tenantId !== operatorRealm) parseRole(role, personRoles);
       else if (!(operatorRoles as readonly string[]).includes(role)) throw new IdentityError('role-invalid', `The platform operators' realm has the roles ${operatorRoles.join(' and ')}.`, { status: 400, expose: true });
@@ -311,7 +312,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
         const created = await insertAccount(tx, { id, kind: role === 'patient' ? 'patient' : 'staff', role, email_index: index, email_sealed: sealed, patient: patient ?? null, practitioner: practitioner ?? null, password_hash: null, status: 'invited', at: now });
         if (!created) throw new IdentityError('account-exists', 'This tenant already has an account with that email address.', { status: 409, expose: true });
         await insertAccountToken(tx, { tokenHash: hashToken(token), accountId: id, purpose: 'setup', expiresAt: now + setupTokenHours * 3_600_000 });
-        await audit.appendIn(tx, tenantId, [operatorEvent('account.created', by, { resources: [`Account/${id}`], subjects: patient === undefined ? [] : [patient], detail: role })]);
+        await audit.appendIn(tx, tenantId, [operatorEvent('account.created', by, { resources: [`Account/${id}`], subjects: patient === undefined ? [] : [patient], detail: awaitingApproval ? `${role}; awaiting approval` : role })]);
       });
       return { account: (await info(tenantId, id)) as AccountInfo, setupToken: token };
     },

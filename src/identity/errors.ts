@@ -20,6 +20,7 @@ export type IdentityErrorCode =
   | 'password-wrong'
   | 'second-factor-failed'
   | 'second-factor-required'
+  | 'approval-required'
   | 'outside-compartment'
   | 'not-in-care'
   | 'break-glass-invalid';

@@ -184,6 +184,25 @@ export function hasCapability(role: Role, capability: Capability): boolean {
   return matrix[role].capabilities.includes(capability);
 }
 
+const reachRank: Readonly<Record<Scope, number>> = { own: 0, care: 1, tenant: 2 };
+
+/**
+ * Whether `role` may do anything `of` may not: a capability, a record type, an action, a data
+ * class read or written, or a wider reach. A tenant admin alone may grant only what it holds
+ * itself; anything more needs a platform operator (separation of duties, OWASP ASVS 5 V8.2.1).
+ */
+export function exceedsReach(role: Role, of: Role): boolean {
+  const wider = matrix[role];
+  const own = matrix[of];
+  if (wider.capabilities.some((c) => !own.capabilities.includes(c))) return true;
+  return Object.entries(wider.records).some(([type, g]) => {
+    const mine = own.records[type];
+    if (g === undefined) return false;
+    if (mine === undefined || reachRank[wider.scope] > reachRank[own.scope]) return true;
+    return g.actions.some((x) => !mine.actions.includes(x)) || g.read.some((c) => !mine.read.includes(c)) || g.write.some((c) => !mine.write.includes(c));
+  });
+}
+
 /** Whether a role can reach any record at all (the FHIR base is closed to the others). */
 export function readsRecords(role: Role): boolean {
   return Object.keys(matrix[role].records).length > 0;

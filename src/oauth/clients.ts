@@ -4,6 +4,7 @@ import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Migration, SqlExecutor, Storage } from '../platform/db/index.js';
 import { hashToken, randomToken } from '../platform/random-token.js';
 import { OAuthError } from './errors.js';
+import { checkRedirectUri } from './redirect-uri.js';
 import { nonResourceScopes, parseResourceScope } from './scopes.js';
 
 /**
@@ -17,8 +18,7 @@ import { nonResourceScopes, parseResourceScope } from './scopes.js';
  * - `public`: a browser or native app that cannot keep a secret; PKCE S256 only (RFC 9700 §2.1.1).
  * - `backend`: SMART Backend Services — client credentials, no person; acts with a service role
  *   (`service` or `service-reader`), which caps every token it gets.
- * Redirect URIs are matched exactly (RFC 9700 §4.1.3): https, or http on a loopback address
- * for native apps and development (RFC 8252 §7.3), or a private-use scheme (RFC 8252 §7.1).
+ * Redirect URIs are exact and credential-free (RFC 9700 §4.1.3; the rules: redirect-uri.ts).
  */
 export const clientKinds = ['confidential', 'public', 'backend'] as const;
 export type ClientKind = (typeof clientKinds)[number];
@@ -39,8 +39,11 @@ export interface ClientInfo {
   readonly scope: string;
   /** Backend services: the role its tokens act with. */
   readonly role?: BackendRole;
-  readonly status: 'active' | 'disabled';
+  /** `pending`: registered, usable only once a platform operator approves it (`tresor client approve`). */
+  readonly status: 'active' | 'disabled' | 'pending';
   readonly createdAt: string;
+  /** Who approved a registration that needed it. */
+  readonly approvedBy?: string;
 }
 
 export interface ClientInput {
@@ -56,8 +59,13 @@ export interface ClientInput {
 }
 
 export interface Clients {
-  /** Registers an app; a secret, when it has one, is in the result and nowhere else ever after. */
-  create(tenantId: string, input: ClientInput, by: string): Promise<{ client: ClientInfo; clientSecret?: string }>;
+  /**
+   * Registers an app; a secret, when it has one, is in the result and nowhere else ever after.
+   * `pending`: the app gets no token until `approve` (its reach exceeds its registrant's).
+   */
+  create(tenantId: string, input: ClientInput, by: string, options?: { readonly pending?: boolean }): Promise<{ client: ClientInfo; clientSecret?: string }>;
+  /** Makes a pending registration usable, recording who approved it; `409 client-not-pending` otherwise. */
+  approve(tenantId: string, clientId: string, by: string): Promise<ClientInfo>;
   get(tenantId: string, clientId: string): Promise<ClientInfo | undefined>;
   list(tenantId: string): Promise<ClientInfo[]>;
   setDisabled(tenantId: string, clientId: string, disabled: boolean): Promise<ClientInfo>;
@@ -81,7 +89,13 @@ const clientsTable = (t: (name: string) => string) => [
   `CREATE TABLE ${t('oauth_clients')} (client_id TEXT PRIMARY KEY, name TEXT NOT NULL, publisher TEXT NOT NULL, kind TEXT NOT NULL, auth_method TEXT NOT NULL, redirect_uris TEXT NOT NULL, scope TEXT NOT NULL, jwks TEXT, role TEXT, secret_hash TEXT, created_by TEXT NOT NULL, created_at BIGINT NOT NULL, disabled_at BIGINT)`,
 ];
 
-export const oauthClientMigrations: readonly Migration[] = [{ id: 'oauth/002-clients', up: { sqlite: clientsTable, postgres: clientsTable } }];
+// A registration waiting for a platform operator (pending_at set), and who approved one.
+const clientApproval = (t: (name: string) => string) => [`ALTER TABLE ${t('oauth_clients')} ADD COLUMN pending_at BIGINT`, `ALTER TABLE ${t('oauth_clients')} ADD COLUMN approved_by TEXT`];
+
+export const oauthClientMigrations: readonly Migration[] = [
+  { id: 'oauth/002-clients', up: { sqlite: clientsTable, postgres: clientsTable } },
+  { id: 'oauth/004-client-approval', up: { sqlite: clientApproval, postgres: clientApproval } },
+];
 
 interface ClientRow {
   client_id: string;
@@ -96,6 +110,8 @@ interface ClientRow {
   secret_hash: string | null;
   created_at: number | string;
   disabled_at: number | string | null;
+  pending_at: number | string | null;
+  approved_by: string | null;
 }
 
 const bad = (message: string) => new OAuthError('client-invalid', message, { status: 400 });
@@ -105,26 +121,6 @@ function checkText(name: string, value: unknown, max: number): string {
   const text = value.normalize('NFC').trim();
   if (text.length < 1 || text.length > max || /\p{Cc}/u.test(text)) throw bad(`${name}: 1–${max} printable characters.`);
   return text;
-}
-
-const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/;
-
-function checkRedirectUri(uri: unknown, kind: ClientKind): string {
-  if (typeof uri !== 'string' || uri.length > 2000) throw bad('Each redirect URI is an absolute URI of at most 2000 characters.');
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw bad(`Redirect URI ${JSON.stringify(uri)} is not an absolute URI.`);
-  }
-  // RFC 6749 §3.1.2: no fragment. RFC 9700 §4.1.3: compared exactly, so no wildcards to check.
-  if (url.hash !== '' || uri.includes('#')) throw bad('A redirect URI has no fragment (RFC 6749 §3.1.2).');
-  const scheme = url.protocol.slice(0, -1);
-  if (scheme === 'https') return uri;
-  if (scheme === 'http' && loopback.test(url.hostname)) return uri;
-  // Native apps: a private-use scheme in reverse-domain form (RFC 8252 §7.1).
-  if (kind === 'public' && /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$/.test(scheme)) return uri;
-  throw bad(`Redirect URI ${JSON.stringify(uri)}: use https, http on a loopback address, or (native apps) a reverse-domain private-use scheme.`);
 }
 
 /** The public keys of a `private_key_jwt` client: an RFC 7517 JWK Set of public RSA or EC keys. */
@@ -163,7 +159,8 @@ function checkScope(scope: unknown, kind: ClientKind): string {
   return items.join(' ');
 }
 
-export function createClients({ storage, clock }: { storage: Storage; clock: Clock }): Clients {
+/** `development`: a confidential app may redirect to plain http on a loopback address (redirect-uri.ts). */
+export function createClients({ storage, clock, development }: { storage: Storage; clock: Clock; development: boolean }): Clients {
   const dbOf = (tenantId: string) => storage.tenant(tenantId);
 
   function toInfo(tenantId: string, row: ClientRow): ClientInfo {
@@ -177,8 +174,9 @@ export function createClients({ storage, clock }: { storage: Storage; clock: Clo
       redirectUris: JSON.parse(row.redirect_uris) as string[],
       scope: row.scope,
       ...(row.role === null ? {} : { role: row.role as BackendRole }),
-      status: row.disabled_at === null ? 'active' : 'disabled',
+      status: row.disabled_at !== null ? 'disabled' : row.pending_at !== null ? 'pending' : 'active',
       createdAt: new Date(Number(row.created_at)).toISOString(),
+      ...(row.approved_by === null ? {} : { approvedBy: row.approved_by }),
     };
   }
 
@@ -194,7 +192,7 @@ export function createClients({ storage, clock }: { storage: Storage; clock: Clo
   }
 
   return {
-    async create(tenantId, input, by) {
+    async create(tenantId, input, by, options = {}) {
       const kind = input.kind;
       if (!(clientKinds as readonly string[]).includes(kind)) throw bad(`kind is one of ${clientKinds.join(', ')}.`);
       const name = checkText('name', input.name, 100);
@@ -203,7 +201,7 @@ export function createClients({ storage, clock }: { storage: Storage; clock: Clo
       const authMethod: ClientAuthMethod | 'none' = kind === 'public' ? 'none' : (input.authMethod ?? 'client_secret_basic');
       if (kind === 'public' && input.authMethod !== undefined) throw bad('A public app has no credentials: it proves itself with PKCE.');
       if (authMethod !== 'none' && !(clientAuthMethods as readonly string[]).includes(authMethod)) throw bad(`authMethod is one of ${clientAuthMethods.join(', ')}.`);
-      const redirectUris = kind === 'backend' ? [] : [...new Set((input.redirectUris ?? []).map((u) => checkRedirectUri(u, kind)))];
+      const redirectUris = kind === 'backend' ? [] : [...new Set((input.redirectUris ?? []).map((u) => checkRedirectUri(u, kind, { development })))];
       if (kind !== 'backend' && (redirectUris.length === 0 || redirectUris.length > 10)) throw bad('An app used by a person has 1–10 redirect URIs.');
       if (kind === 'backend' && (input.redirectUris ?? []).length > 0) throw bad('A backend service has no redirect URIs.');
       const jwks = authMethod === 'private_key_jwt' ? checkJwks(input.jwks) : undefined;
@@ -214,12 +212,21 @@ export function createClients({ storage, clock }: { storage: Storage; clock: Clo
       const clientSecret = authMethod === 'client_secret_basic' ? randomToken(32) : undefined;
       const clientId = randomBytes(16).toString('base64url');
       const db = await dbOf(tenantId);
+      const now = clock.now().getTime();
       await db.execute(
-        `INSERT INTO ${db.table('oauth_clients')} (client_id, name, publisher, kind, auth_method, redirect_uris, scope, jwks, role, secret_hash, created_by, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-        [clientId, name, publisher, kind, authMethod, JSON.stringify(redirectUris), scope, jwks ?? null, role ?? null, clientSecret === undefined ? null : storedSecret(clientSecret), by, clock.now().getTime()],
+        `INSERT INTO ${db.table('oauth_clients')} (client_id, name, publisher, kind, auth_method, redirect_uris, scope, jwks, role, secret_hash, created_by, created_at, disabled_at, pending_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
+        [clientId, name, publisher, kind, authMethod, JSON.stringify(redirectUris), scope, jwks ?? null, role ?? null, clientSecret === undefined ? null : storedSecret(clientSecret), by, now, options.pending === true ? now : null],
       );
       const client = toInfo(tenantId, (await row(db, clientId)) as ClientRow);
       return clientSecret === undefined ? { client } : { client, clientSecret };
+    },
+    async approve(tenantId, clientId, by) {
+      const found = await existing(tenantId, clientId);
+      if (found.pending_at === null) throw new OAuthError('client-not-pending', 'This app is not waiting for approval.', { status: 409 });
+      const db = await dbOf(tenantId);
+      // The pending row only: two approvals at once record one approver.
+      await db.execute(`UPDATE ${db.table('oauth_clients')} SET pending_at = NULL, approved_by = ? WHERE client_id = ? AND pending_at IS NOT NULL`, [by, clientId]);
+      return toInfo(tenantId, (await row(db, clientId)) as ClientRow);
     },
     async get(tenantId, clientId) {
       const found = await row(await dbOf(tenantId), clientId);
@@ -245,7 +252,8 @@ export function createClients({ storage, clock }: { storage: Storage; clock: Clo
     },
     async metadata(tenantId, clientId) {
       const found = await row(await dbOf(tenantId), clientId);
-      if (found === undefined || found.disabled_at !== null) return undefined;
+      // A pending app is unknown to the authorization server: no token until it is approved.
+      if (found === undefined || found.disabled_at !== null || found.pending_at !== null) return undefined;
       const person = found.kind !== 'backend';
       const openIdScopes = found.scope.split(' ').filter((s) => parseResourceScope(s) === undefined).join(' ');
       return {

@@ -2,7 +2,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
 import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
-import { forbidden, hasCapability, IdentityError, isStaff, parseRole, personRoles, type Accounts, type Authenticator, type Passkeys, type Principal } from '../identity/index.js';
+import { forbidden, hasCapability, IdentityError, isStaff, parseRole, personRoles, requireTwoFactorPerson, type Accounts, type Authenticator, type Passkeys, type Principal } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Storage } from '../platform/db/index.js';
@@ -47,6 +47,7 @@ const view = (c: ClientInfo) => ({
   role: c.role ?? null,
   status: c.status,
   createdAt: c.createdAt,
+  approvedBy: c.approvedBy ?? null,
 });
 
 const actorOf = (p: Principal): Actor => (p.kind === 'person' ? { id: `account:${p.id}`, role: p.role, client: 'session' } : { id: p.id, role: p.role, client: p.label });
@@ -321,13 +322,24 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
       server.all('/tenants/:tenant/oauth/*', forward);
     });
 
-    // The app register (JSON, problem+json errors), for callers with apps:manage.
-    async function manager(request: FastifyRequest): Promise<{ tenantId: string; principal: Principal }> {
+    // The app register (JSON, problem+json errors), for callers with apps:manage; a change to it
+    // (a new app, a secret, enabling) hands out access: a person with two factors, never a key.
+    async function manager(request: FastifyRequest, changes = false): Promise<{ tenantId: string; principal: Principal }> {
       const tenantId = parseTenantId((request.params as { tenant: string }).tenant);
       const principal = await authenticator.principal(request, tenantId);
+      const denied = (detail: string) =>
+        audit.record(tenantId, [{ ...operatorEvent('access.denied', actorOf(principal), { outcome: 'failure', detail }), purpose: 'HOPERAT', sourceIp: request.ip, requestId: request.id, status: 403 }]);
       if (!hasCapability(principal.role, 'apps:manage')) {
-        await audit.record(tenantId, [{ ...operatorEvent('access.denied', actorOf(principal), { outcome: 'failure', detail: 'forbidden' }), purpose: 'HOPERAT', sourceIp: request.ip, requestId: request.id, status: 403 }]);
+        await denied('forbidden');
         throw forbidden(`Your role (${principal.role}) does not allow this (apps:manage).`);
+      }
+      if (changes) {
+        try {
+          requireTwoFactorPerson(principal);
+        } catch (error) {
+          await denied('second-factor-required');
+          throw error;
+        }
       }
       return { tenantId, principal };
     }
@@ -343,7 +355,7 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
     const clientIdOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
     app.post('/tenants/:tenant/apps', { bodyLimit: 64 * 1024 }, async (request, reply) => {
-      const { tenantId, principal } = await manager(request);
+      const { tenantId, principal } = await manager(request, true);
       const body = request.body as Record<string, unknown> | null;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError('body-invalid', 'Send a JSON object.', { status: 400 });
       const input = {
@@ -357,10 +369,20 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
         ...(body['role'] === undefined ? {} : { role: body['role'] }),
       } as ClientInput;
       if (input.redirectUris !== undefined && !Array.isArray(input.redirectUris)) throw new HttpError('body-invalid', 'redirectUris is a list of URIs.', { status: 400 });
-      const { client, clientSecret } = await clients.create(tenantId, input, actorOf(principal).id);
-      await audit.record(tenantId, [appEvent(request, principal, 'app.registered', `app ${client.clientId} (${client.name}, ${client.kind}); scope ${client.scope}`)]);
+      // A backend service acts with a service role over every record of the tenant, which no
+      // tenant admin may read (the matrix keeps them from patient records): its registration
+      // alone would let an admin mint that reach. It waits for a platform operator (two people,
+      // OWASP ASVS 5 V8.2.1 and the separation of duties of NIST SP 800-53 AC-5). Apps used by a
+      // person act with that person's role, which caps every token: no approval needed.
+      const pending = input.kind === 'backend';
+      const { client, clientSecret } = await clients.create(tenantId, input, actorOf(principal).id, { pending });
+      await audit.record(tenantId, [appEvent(request, principal, 'app.registered', `app ${client.clientId} (${client.name}, ${client.kind}); scope ${client.scope}${pending ? '; awaiting approval' : ''}`)]);
       // The secret is in this answer and nowhere else, ever (stored as SHA-256).
-      return reply.status(201).send({ app: view(client), ...(clientSecret === undefined ? {} : { clientSecret }) });
+      return reply.status(201).send({
+        app: view(client),
+        ...(clientSecret === undefined ? {} : { clientSecret }),
+        ...(pending ? { approval: `A platform operator approves this app before it gets tokens: tresor client approve --tenant ${tenantId} ${client.clientId}` } : {}),
+      });
     });
 
     app.get('/tenants/:tenant/apps', async (request, reply) => {
@@ -377,7 +399,7 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
 
     for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
       app.post(`/tenants/:tenant/apps/:id/${verb}`, async (request, reply) => {
-        const { tenantId, principal } = await manager(request);
+        const { tenantId, principal } = await manager(request, true);
         const client = await clients.setDisabled(tenantId, clientIdOf(request), disabled);
         await audit.record(tenantId, [appEvent(request, principal, 'app.changed', `app ${client.clientId} ${verb}d`)]);
         return reply.send({ app: view(client) });
@@ -385,7 +407,7 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
     }
 
     app.post('/tenants/:tenant/apps/:id/secret', async (request, reply) => {
-      const { tenantId, principal } = await manager(request);
+      const { tenantId, principal } = await manager(request, true);
       const { client, clientSecret } = await clients.renewSecret(tenantId, clientIdOf(request));
       await audit.record(tenantId, [appEvent(request, principal, 'app.changed', `app ${client.clientId} secret renewed`)]);
       return reply.send({ app: view(client), clientSecret });

@@ -45,3 +45,18 @@ export async function signInOperator(t: TestApp, role: 'operator' | 'backup-oper
   if (confirmed.statusCode !== 200) throw new Error(`operator TOTP enrolment failed: ${confirmed.body}`);
   return { accountId: account.id, cookie: String(confirmed.headers['set-cookie']).split(';')[0] as string, csrf: (JSON.parse(confirmed.body) as { csrfToken: string }).csrfToken };
 }
+
+/**
+ * Like `signIn`, then enrols TOTP in that session: a person signed in with two factors, as
+ * account-security actions need; `now` is the app's clock (the code is computed for it).
+ */
+export async function signInWithTotp(t: TestApp, tenantId: string, role: PersonRole, email: string, now: () => number, links: { patient?: string; practitioner?: string } = {}): Promise<Person> {
+  const first = await signIn(t, tenantId, role, email, links);
+  const post = (url: string, body: unknown) => as(t, first, { method: 'POST', url: `/tenants/${tenantId}${url}`, body, headers: { 'content-type': 'application/json' } });
+  const offered = await post('/auth/totp', { password: testPassword });
+  if (offered.statusCode !== 200) throw new Error(`TOTP enrolment failed: ${offered.body}`);
+  const { secret } = JSON.parse(offered.body) as { secret: string };
+  const confirmed = await post('/auth/totp/confirm', { code: await generate({ secret, epoch: Math.floor(now() / 1000) }) });
+  if (confirmed.statusCode !== 200) throw new Error(`TOTP confirmation failed: ${confirmed.body}`);
+  return { accountId: first.accountId, cookie: String(confirmed.headers['set-cookie']).split(';')[0] as string, csrf: (JSON.parse(confirmed.body) as { csrfToken: string }).csrfToken };
+}

@@ -8,6 +8,7 @@ import { Client as FhirKitClient } from 'fhir-kit-client';
 import { observation, patient } from '../../support/harness.js';
 import { authorize, discover, engines, oauthError, person, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
 import { tresor } from '../../support/cli.js';
+import { as, signInWithTotp, type Person } from '../../support/people.js';
 
 
 /**
@@ -20,6 +21,7 @@ for (const engine of engines()) {
     let t: OAuthTestApp;
     let key: string;
     let adminKey: string;
+    let admin: Person;
     let alice: string;
     let bob: string;
     const practitioner = 'Practitioner/dr-lee';
@@ -37,6 +39,7 @@ for (const engine of engines()) {
       await t.app.tenants.setMfaPolicy('clinic', 'optional');
       await person(t, 'clinic', 'clinician', 'lee@example.org', { practitioner });
       await person(t, 'clinic', 'front-desk', 'desk@example.org');
+      admin = await signInWithTotp(t, 'clinic', 'tenant-admin', 'admin@example.org', () => Date.now());
     });
     after(async () => t.close());
 
@@ -86,25 +89,24 @@ for (const engine of engines()) {
         t.app.http.inject({ method: 'POST', url: '/tenants/clinic/apps', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
       const refused = await post(key, { name: 'X', publisher: 'Y', kind: 'backend', scope: 'system/Patient.r' });
       assert.equal(refused.statusCode, 403, 'a service key has no apps:manage');
-      const created = await t.app.http.inject({
-        method: 'POST',
-        url: '/tenants/clinic/apps',
-        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-        payload: JSON.stringify({ name: 'Lab import', publisher: 'Lab GmbH', kind: 'backend', scope: 'system/Observation.rs', role: 'service-reader' }),
-      });
+      const byAdmin = (method: string, url: string, body?: unknown) => as(t, admin, { method, url, ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }) });
+      assert.equal((await post(adminKey, { name: 'X', publisher: 'Y', kind: 'backend', scope: 'system/Patient.r' })).statusCode, 403, 'a tenant-admin key is one factor: no changes to the register');
+      const created = await byAdmin('POST', '/tenants/clinic/apps', { name: 'Lab import', publisher: 'Lab GmbH', kind: 'backend', scope: 'system/Observation.rs', role: 'service-reader' });
       assert.equal(created.statusCode, 201, created.body);
       const { app, clientSecret } = JSON.parse(created.body) as { app: { clientId: string }; clientSecret: string };
       assert.ok(clientSecret.length >= 43, '256-bit secret');
+      // A backend service reaches beyond any tenant admin: a platform operator approves it (escalation.test.ts).
+      await t.app.clients.approve('clinic', app.clientId, 'cli:test');
       const listed = await t.inject({ method: 'GET', url: '/tenants/clinic/apps', key: adminKey });
       assert.ok(!listed.body.includes(clientSecret), 'the secret is never shown again');
       const config = await discover(t, 'clinic', app.clientId, clientSecret);
       const tokens = await oidc.clientCredentialsGrant(config, { scope: 'system/Observation.rs' });
       const read = () => t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Observation', headers: { authorization: `Bearer ${tokens.access_token}` } });
       assert.equal((await read()).statusCode, 200);
-      assert.equal((await t.inject({ method: 'POST', url: `/tenants/clinic/apps/${app.clientId}/disable`, key: adminKey })).statusCode, 200);
+      assert.equal((await byAdmin('POST', `/tenants/clinic/apps/${app.clientId}/disable`)).statusCode, 200);
       assert.equal((await read()).statusCode, 401, 'a disabled app’s tokens stop at once');
       await assert.rejects(oidc.clientCredentialsGrant(config, { scope: 'system/Observation.rs' }), (e) => oauthError(e) === 'invalid_client');
-      const bad = await post(adminKey, { name: 'SPA', publisher: 'P', kind: 'public', scope: 'patient/Observation.rs', redirectUris: ['http://evil.example/cb'] });
+      const bad = await byAdmin('POST', '/tenants/clinic/apps', { name: 'SPA', publisher: 'P', kind: 'public', scope: 'patient/Observation.rs', redirectUris: ['http://evil.example/cb'] });
       assert.equal(bad.statusCode, 400, 'plain http only on loopback');
       assert.equal(JSON.parse(bad.body).code, 'client-invalid');
       const events = await t.app.audit.query('clinic', { count: 20 });
