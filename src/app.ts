@@ -23,6 +23,7 @@ import {
   sendProblem,
   tlsServerOptions,
   type TlsMaterial,
+  watchConnections,
 } from './platform/http/index.js';
 import { auditApiRoutes, createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
@@ -302,6 +303,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert, ...tlsServerOptions } }),
   }) as unknown as FastifyInstance;
 
+  watchConnections(http.server, { maxPerAddress: 0 });
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

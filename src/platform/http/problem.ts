@@ -7,6 +7,7 @@ export type HttpErrorCode =
   | 'forbidden'
   | 'internal'
   | 'request-invalid'
+  | 'request-aborted'
   | 'body-invalid'
   | 'body-too-large'
   | 'media-type-unsupported'
@@ -43,6 +44,10 @@ export function fromFrameworkError(error: unknown): AppError {
   if (isAppError(error)) return error;
   const e = error as Partial<FastifyError>;
   switch (e.code ?? '') {
+    // The client closed the connection before its body was complete (Node's IncomingMessage
+    // 'aborted'): nothing was read or changed, and no one is left to answer.
+    case 'ECONNRESET':
+      return new HttpError('request-aborted', 'The request body was cut off.', { status: 400, cause: error });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new HttpError('body-too-large', 'The request body exceeds the configured limit.', { status: 413, cause: error });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
