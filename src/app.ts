@@ -287,6 +287,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ? await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.server.tls.certFile, keyFile: config.server.tls.keyFile })
     : undefined;
 
+  const serverTimeouts = { headersTimeout: config.server.headersTimeoutMs, requestTimeout: config.server.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, config.server.headersTimeoutMs) };
   // Typed as the plain instance: HTTP and HTTPS servers expose the same surface to our code.
   const http = Fastify({
     loggerInstance: logger,
@@ -294,16 +295,23 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
+    // Slow clients hold sockets, not the server (settings in config.ts, docs/security.md).
+    // Node checks the header and request deadlines every connectionsCheckingInterval (30 s
+    // by default, longer than the deadlines themselves).
+    requestTimeout: config.server.requestTimeoutMs,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    connectionTimeout: config.server.idleTimeoutMs,
+    http: serverTimeouts,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 128 },
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && safeRequestId.test(incoming) ? incoming : randomUUID();
     },
-    ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert, ...tlsServerOptions } }),
+    ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert, ...tlsServerOptions, ...serverTimeouts } }),
   }) as unknown as FastifyInstance;
 
-  watchConnections(http.server, { maxPerAddress: 0 });
+  watchConnections(http.server, { maxPerAddress: config.server.maxConnectionsPerAddress });
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
