@@ -312,6 +312,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }) as unknown as FastifyInstance;
 
   watchConnections(http.server, { maxPerAddress: config.server.maxConnectionsPerAddress });
+  // JSON in, everywhere but the FHIR and page surfaces (which choose their own): a text/plain
+  // body is a 415, not a string handed to a handler that expects an object.
+  http.removeContentTypeParser('text/plain');
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
