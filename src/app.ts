@@ -69,8 +69,6 @@ export interface Tresor extends Core {
   close(): Promise<void>;
 }
 
-const safeRequestId = /^[A-Za-z0-9._-]{8,128}$/;
-
 export interface Core {
   readonly storage: Storage;
   readonly keys: Keys;
@@ -304,10 +302,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     http: serverTimeouts,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 128 },
-    genReqId: (request) => {
-      const incoming = request.headers['x-request-id'];
-      return typeof incoming === 'string' && safeRequestId.test(incoming) ? incoming : randomUUID();
-    },
+    // Ours, never the client's: audit events carry it, and a client-chosen id could repeat or
+    // point at another request. A client's own X-Request-Id goes to the access log (request-log.ts).
+    genReqId: () => randomUUID(),
     ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert, ...tlsServerOptions, ...serverTimeouts } }),
   }) as unknown as FastifyInstance;
 
