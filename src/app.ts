@@ -297,6 +297,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     // Node checks the header and request deadlines every connectionsCheckingInterval (30 s
     // by default, longer than the deadlines themselves).
     requestTimeout: config.server.requestTimeoutMs,
+    // Announced as `Keep-Alive: timeout=<s>`; Node (≥ 20) closes an idle connection a second
+    // after that, so a client reusing it right at the announced limit does not race the close.
     keepAliveTimeout: config.server.keepAliveTimeoutMs,
     connectionTimeout: config.server.idleTimeoutMs,
     http: serverTimeouts,

@@ -78,7 +78,7 @@ const schema = z
         headersTimeoutMs: z.number().int().min(100).max(120_000).default(d.server.headersTimeoutMs),
         requestTimeoutMs: z.number().int().min(100).max(600_000).default(d.server.requestTimeoutMs),
         idleTimeoutMs: z.number().int().min(100).max(600_000).default(d.server.idleTimeoutMs),
-        keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(d.server.keepAliveTimeoutMs),
+        keepAliveTimeoutMs: z.number().int().min(1000).max(600_000).default(d.server.keepAliveTimeoutMs),
         maxConnectionsPerAddress: z.number().int().min(0).max(100_000).default(d.server.maxConnectionsPerAddress),
         tls: z
           .object({
