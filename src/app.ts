@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { Config } from './config/index.js';
@@ -25,7 +25,7 @@ import {
   type TlsMaterial,
   watchConnections,
 } from './platform/http/index.js';
-import { auditApiRoutes, createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
+import { auditApiRoutes, operationOutcome, createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
 import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
@@ -68,6 +68,8 @@ export interface Tresor extends Core {
   readonly passwordResets: PasswordResets;
   close(): Promise<void>;
 }
+
+const fhirPath = /^\/tenants\/[^/?]+\/fhir(\/|\?|$)/;
 
 export interface Core {
   readonly storage: Storage;
@@ -304,6 +306,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     http: serverTimeouts,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 128 },
+    // What Fastify refuses before routing (a URL that does not decode): in the shape of the
+    // surface the path belongs to, and without Fastify's default message, which quotes the URL.
+    frameworkErrors: (error, request, generic) => {
+      const reply = generic as unknown as FastifyReply;
+      const appError = fromFrameworkError(error);
+      if (!fhirPath.test(request.url)) return sendProblem(reply, appError);
+      return reply.status(appError.status).type('application/fhir+json').send(JSON.stringify(operationOutcome(appError.status, appError.code, appError.message)));
+    },
     // Ours, never the client's: audit events carry it, and a client-chosen id could repeat or
     // point at another request. A client's own X-Request-Id goes to the access log (request-log.ts).
     genReqId: () => randomUUID(),

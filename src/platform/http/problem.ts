@@ -48,6 +48,8 @@ export function fromFrameworkError(error: unknown, accepts = 'application/json')
     // 'aborted'): nothing was read or changed, and no one is left to answer.
     case 'ECONNRESET':
       return new HttpError('request-aborted', 'The request body was cut off.', { status: 400, cause: error });
+    case 'FST_ERR_BAD_URL':
+      return new HttpError('request-invalid', 'The URL is not validly percent-encoded.', { status: 400, cause: error });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new HttpError('body-too-large', 'The request body exceeds the configured limit.', { status: 413, cause: error });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

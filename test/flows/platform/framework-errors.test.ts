@@ -74,6 +74,18 @@ for (const engine of engines()) {
       }
     });
 
+    it('answers a URL that does not decode in the surface’s shape, without quoting it', async () => {
+      const fhir = await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Patient/%E0%A4%A', key });
+      assert.equal(fhir.statusCode, 400);
+      assert.equal(json(fhir)['resourceType'], 'OperationOutcome');
+      assert.equal(errorCode(fhir), 'request-invalid');
+      const api = await t.inject({ method: 'GET', url: '/tenants/clinic/auth/sessions/%E0%A4%A' });
+      assert.equal(api.statusCode, 400);
+      assert.match(String(api.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(errorCode(api), 'request-invalid');
+      assert.ok(!fhir.body.includes('%E0') && !api.body.includes('%E0'));
+    });
+
     it('answers JSON API body errors as problem+json', async () => {
       const cases: Array<[headers: Record<string, string>, body: string, status: number, code: string]> = [
         [{ 'content-type': 'text/plain' }, 'hello', 415, 'media-type-unsupported'],
