@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { Config } from './config/index.js';
@@ -23,8 +23,9 @@ import {
   sendProblem,
   tlsServerOptions,
   type TlsMaterial,
+  watchConnections,
 } from './platform/http/index.js';
-import { auditApiRoutes, createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
+import { auditApiRoutes, operationOutcome, createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
 import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
@@ -68,7 +69,7 @@ export interface Tresor extends Core {
   close(): Promise<void>;
 }
 
-const safeRequestId = /^[A-Za-z0-9._-]{8,128}$/;
+const fhirPath = /^\/tenants\/[^/?]+\/fhir(\/|\?|$)/;
 
 export interface Core {
   readonly storage: Storage;
@@ -286,6 +287,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ? await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.server.tls.certFile, keyFile: config.server.tls.keyFile })
     : undefined;
 
+  const serverTimeouts = { headersTimeout: config.server.headersTimeoutMs, requestTimeout: config.server.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, config.server.headersTimeoutMs) };
   // Typed as the plain instance: HTTP and HTTPS servers expose the same surface to our code.
   const http = Fastify({
     loggerInstance: logger,
@@ -293,15 +295,35 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
+    // Slow clients hold sockets, not the server (settings in config.ts, docs/security.md).
+    // Node checks the header and request deadlines every connectionsCheckingInterval (30 s
+    // by default, longer than the deadlines themselves).
+    requestTimeout: config.server.requestTimeoutMs,
+    // Announced as `Keep-Alive: timeout=<s>`; Node (≥ 20) closes an idle connection a second
+    // after that, so a client reusing it right at the announced limit does not race the close.
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    connectionTimeout: config.server.idleTimeoutMs,
+    http: serverTimeouts,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 128 },
-    genReqId: (request) => {
-      const incoming = request.headers['x-request-id'];
-      return typeof incoming === 'string' && safeRequestId.test(incoming) ? incoming : randomUUID();
+    // What Fastify refuses before routing (a URL that does not decode): in the shape of the
+    // surface the path belongs to, and without Fastify's default message, which quotes the URL.
+    frameworkErrors: (error, request, generic) => {
+      const reply = generic as unknown as FastifyReply;
+      const appError = fromFrameworkError(error);
+      if (!fhirPath.test(request.url)) return sendProblem(reply, appError);
+      return reply.status(appError.status).type('application/fhir+json').send(JSON.stringify(operationOutcome(appError.status, appError.code, appError.message)));
     },
-    ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert, ...tlsServerOptions } }),
+    // Ours, never the client's: audit events carry it, and a client-chosen id could repeat or
+    // point at another request. A client's own X-Request-Id goes to the access log (request-log.ts).
+    genReqId: () => randomUUID(),
+    ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert, ...tlsServerOptions, ...serverTimeouts } }),
   }) as unknown as FastifyInstance;
 
+  watchConnections(http.server, { maxPerAddress: config.server.maxConnectionsPerAddress });
+  // JSON in, everywhere but the FHIR and page surfaces (which choose their own): a text/plain
+  // body is a 415, not a string handed to a handler that expects an object.
+  http.removeContentTypeParser('text/plain');
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

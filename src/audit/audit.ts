@@ -5,7 +5,7 @@ import type { Clock } from '../platform/clock.js';
 import type { SqlDatabase, SqlExecutor, Storage } from '../platform/db/index.js';
 import { appendCheckpoint, readCheckpoints, snapshotIdPattern, type Checkpoint } from './checkpoints.js';
 import { AuditError } from './errors.js';
-import { genesis, operatorEvent, type Actor, type AuditEventInput } from './events.js';
+import { admitEvent, genesis, operatorEvent, type Actor, type AuditEventInput } from './events.js';
 import { historyOf, inEffect, readHistories, verifyRestoredChain, type ChainReport, type History } from './history.js';
 import type { AuditSink } from './sinks.js';
 import { appendEvents, deleteThrough, hasPending, insertPending, saveShipped, selectRetentionCut, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
@@ -134,14 +134,31 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
           for (const waiter of batch) waiter.resolve();
         } catch (error) {
           // Pending events stay committed where they are; the next append or sweep chains them.
-          for (const waiter of batch) waiter.reject(unavailable(error));
+          // One caller's events must not sink the others' they shared a transaction with: each
+          // waiter is tried alone, and only those that still fail get the error.
+          if (batch.length === 1) (batch[0] as Waiter).reject(unavailable(error));
+          else for (const waiter of batch) await commitAlone(group, tenantId, waiter);
         }
       }
     } finally {
       group.running.delete(tenantId);
     }
   }
-  function submit(group: GroupCommit, tenantId: string, events: readonly AuditEventInput[]): Promise<void> {
+  async function commitAlone(group: GroupCommit, tenantId: string, waiter: Waiter): Promise<void> {
+    try {
+      await group.commit(tenantId, [waiter]);
+      waiter.resolve();
+    } catch (error) {
+      waiter.reject(unavailable(error));
+    }
+  }
+  function submit(group: GroupCommit, tenantId: string, input: readonly AuditEventInput[]): Promise<void> {
+    let events: readonly AuditEventInput[];
+    try {
+      events = input.map(admitEvent);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<void>((resolve, reject) => {
       let queue = group.queues.get(tenantId);
       if (queue === undefined) {
@@ -333,8 +350,9 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   }
 
   return {
-    async appendIn(tx, tenantId, events) {
-      if (events.length === 0) return;
+    async appendIn(tx, tenantId, input) {
+      if (input.length === 0) return;
+      const events = input.map(admitEvent);
       try {
         if (tx.dialect === 'postgres') {
           await insertPending(tx, events, clock.now().getTime());

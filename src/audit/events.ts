@@ -162,3 +162,41 @@ export function operatorEvent(action: AuditAction, actor: Actor, fields: { resou
     detail: fields.detail ?? '',
   };
 }
+
+const fieldsOfText = ['requestId', 'sourceIp', 'detail'] as const;
+
+/**
+ * An event as the chain stores it, checked before it joins a group commit: one malformed event
+ * must fail alone, never the transaction it would share with other callers' events. Request
+ * context that can vanish with the connection (a peer address read after the client closed)
+ * is recorded as unknown rather than dropping the event; anything else missing is a programmer
+ * error (TypeError).
+ */
+export function admitEvent(input: AuditEventInput): AuditEventInput {
+  const text = (value: unknown) => typeof value === 'string';
+  const list = (value: unknown) => Array.isArray(value) && value.every(text);
+  const actor = input.actor as Partial<Actor> | undefined;
+  if (
+    !(auditActions as readonly string[]).includes(input.action) ||
+    (input.outcome !== 'success' && input.outcome !== 'failure') ||
+    !Number.isInteger(input.status) ||
+    actor === undefined ||
+    !text(actor.id) ||
+    !text(actor.role) ||
+    !text(actor.client) ||
+    !(purposesOfUse as readonly string[]).includes(input.purpose) ||
+    !list(input.resources) ||
+    !list(input.subjects) ||
+    !list(input.classes)
+  ) {
+    throw new TypeError(`malformed audit event (${String(input.action)})`);
+  }
+  return completeEvent(input);
+}
+
+/** Fills the request context fields a stored event may lack (an event pending since before admitEvent). */
+export function completeEvent(input: AuditEventInput): AuditEventInput {
+  const text = (value: unknown) => typeof value === 'string';
+  if (fieldsOfText.every((field) => text(input[field]))) return input;
+  return { ...input, requestId: text(input.requestId) ? input.requestId : '', sourceIp: text(input.sourceIp) ? input.sourceIp : 'unknown', detail: text(input.detail) ? input.detail : '' };
+}

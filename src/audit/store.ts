@@ -1,5 +1,5 @@
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
-import { chainHash, genesis, type AuditEvent, type AuditEventInput } from './events.js';
+import { chainHash, completeEvent, genesis, type AuditEvent, type AuditEventInput } from './events.js';
 
 const columns = 'seq, at, action, outcome, status, actor_id, actor_role, client, purpose, resources, subjects, classes, request_id, source_ip, detail, hash';
 const chunk = 40;
@@ -89,7 +89,7 @@ export async function appendEvents(tx: SqlExecutor, tenantId: string, inputs: re
     );
     morePending = pulled.length === pendingLimit;
     pulled.sort((a, b) => Number(a.id) - Number(b.id));
-    timed = [...pulled.map((p) => ({ input: JSON.parse(p.event) as AuditEventInput, at: Number(p.at) })), ...timed];
+    timed = [...pulled.map((p) => ({ input: completeEvent(JSON.parse(p.event) as AuditEventInput), at: Number(p.at) })), ...timed];
     if (timed.length === 0) return { events: [], morePending };
   }
   let seq = Number(row.seq);

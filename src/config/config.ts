@@ -15,6 +15,13 @@ export const defaults = {
     publicUrl: undefined as string | undefined,
     bodyLimitBytes: 1024 * 1024,
     trustProxy: false,
+    // Slow clients (OWASP ASVS 4.0 V12.1.1 availability, "slowloris"): bounded header, body and
+    // idle times, and open connections per peer address (0: no cap).
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    idleTimeoutMs: 60_000,
+    keepAliveTimeoutMs: 5_000,
+    maxConnectionsPerAddress: 256,
     tls: { enabled: true, certFile: undefined as string | undefined, keyFile: undefined as string | undefined, hstsMaxAgeSeconds: 63_072_000 },
   },
   storage: {
@@ -68,6 +75,11 @@ const schema = z
         publicUrl: z.url({ protocol: /^https?$/ }).optional(),
         bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(d.server.bodyLimitBytes),
         trustProxy: z.boolean().default(d.server.trustProxy),
+        headersTimeoutMs: z.number().int().min(100).max(120_000).default(d.server.headersTimeoutMs),
+        requestTimeoutMs: z.number().int().min(100).max(600_000).default(d.server.requestTimeoutMs),
+        idleTimeoutMs: z.number().int().min(100).max(600_000).default(d.server.idleTimeoutMs),
+        keepAliveTimeoutMs: z.number().int().min(1000).max(600_000).default(d.server.keepAliveTimeoutMs),
+        maxConnectionsPerAddress: z.number().int().min(0).max(100_000).default(d.server.maxConnectionsPerAddress),
         tls: z
           .object({
             enabled: z.boolean().default(d.server.tls.enabled),
@@ -247,6 +259,10 @@ const schema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    // Node's HTTP server requires it: the headers arrive within the time the whole request has.
+    if (config.server.headersTimeoutMs > config.server.requestTimeoutMs) {
+      ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeoutMs'], message: `must not exceed server.requestTimeoutMs (${config.server.requestTimeoutMs})` });
+    }
     // Runs even when other settings failed their rules (a port out of range makes no URL): those report themselves.
     let relyingParty;
     try {
@@ -310,6 +326,11 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_PUBLIC_URL', 'server.publicUrl', asString],
   ['TRESOR_BODY_LIMIT_BYTES', 'server.bodyLimitBytes', asNumber],
   ['TRESOR_TRUST_PROXY', 'server.trustProxy', asBoolean],
+  ['TRESOR_HEADERS_TIMEOUT_MS', 'server.headersTimeoutMs', asNumber],
+  ['TRESOR_REQUEST_TIMEOUT_MS', 'server.requestTimeoutMs', asNumber],
+  ['TRESOR_IDLE_TIMEOUT_MS', 'server.idleTimeoutMs', asNumber],
+  ['TRESOR_KEEP_ALIVE_TIMEOUT_MS', 'server.keepAliveTimeoutMs', asNumber],
+  ['TRESOR_MAX_CONNECTIONS_PER_ADDRESS', 'server.maxConnectionsPerAddress', asNumber],
   ['TRESOR_TLS', 'server.tls.enabled', asBoolean],
   ['TRESOR_TLS_CERT', 'server.tls.certFile', asString],
   ['TRESOR_TLS_KEY', 'server.tls.keyFile', asString],

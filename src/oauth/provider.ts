@@ -267,7 +267,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
         resources: [],
         subjects: e.subjects ?? [],
         classes: [],
-        requestId: String(ctx.get('x-request-id') || ''),
+        // The id routes.ts gave this request (on the response), not a header the client chose.
+        requestId: String(ctx.response.get('x-request-id') || ''),
         sourceIp: ctx.ip,
         detail: e.detail,
       },

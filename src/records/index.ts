@@ -14,6 +14,7 @@ export { auditApiRoutes, fhirRoutes, type AuditApiDeps, type FhirRoutesDeps } fr
 export { recordsMigrations } from './migrations.js';
 export { resourceTypes, supportedTypes } from './resource-types.js';
 export { RecordError, type RecordErrorCode } from './errors.js';
+export { operationOutcome } from './fhir/operation-outcome.js';
 export { classify, dataRegister, fieldEncryptionEnforced, isEncrypted, platformRegister, protectionOf, registerRows, registerVersion, type DataClass } from './data-register.js';
 export { fieldEncryption, type FieldSealer, type SealContext, type SealedVersion } from './sealing.js';
 export { createResealer, type Resealer, type ResealCursor, type ResealStep } from './reseal.js';

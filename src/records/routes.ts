@@ -354,7 +354,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     app.addHook('onRequest', securityPipeline);
 
     app.setErrorHandler(async (error, request, reply) => {
-      const appError = await auditFailure(audit, request, fromFrameworkError(error));
+      const appError = await auditFailure(audit, request, fromFrameworkError(error, 'application/fhir+json or application/json'));
       if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
       for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);
       const message = appError.expose ? appError.message : 'Internal error.';

@@ -8,3 +8,4 @@ export { registerSecurityHeaders } from './security-headers.js';
 export { fromFrameworkError, sendProblem, toProblem, HttpError, type HttpErrorCode, type Problem } from './problem.js';
 export { registerHttpMetrics, type Metrics } from './metrics.js';
 export { registerRequestLog } from './request-log.js';
+export { watchConnections, type ConnectionLimits } from './connections.js';

@@ -7,6 +7,7 @@ export type HttpErrorCode =
   | 'forbidden'
   | 'internal'
   | 'request-invalid'
+  | 'request-aborted'
   | 'body-invalid'
   | 'body-too-large'
   | 'media-type-unsupported'
@@ -39,15 +40,23 @@ export function toProblem(error: AppError): Problem {
  * every surface answers them in its shape. Their messages are not reused: a JSON parse error
  * quotes the body it failed on.
  */
-export function fromFrameworkError(error: unknown): AppError {
+export function fromFrameworkError(error: unknown, accepts = 'application/json'): AppError {
   if (isAppError(error)) return error;
   const e = error as Partial<FastifyError>;
   switch (e.code ?? '') {
+    // The client closed the connection before its body was complete (Node's IncomingMessage
+    // 'aborted'): nothing was read or changed, and no one is left to answer.
+    case 'ECONNRESET':
+      return new HttpError('request-aborted', 'The request body was cut off.', { status: 400, cause: error });
+    case 'FST_ERR_BAD_URL':
+      return new HttpError('request-invalid', 'The URL is not validly percent-encoded.', { status: 400, cause: error });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new HttpError('body-too-large', 'The request body exceeds the configured limit.', { status: 413, cause: error });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new HttpError('media-type-unsupported', `Unsupported Content-Type; send ${accepts}.`, { status: 415, cause: error });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new HttpError('media-type-unsupported', 'Unsupported Content-Type; send application/fhir+json or application/json.', { status: 415, cause: error });
+      return new HttpError('body-invalid', 'The request body does not match its Content-Length.', { status: 400, cause: error });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new HttpError('body-invalid', 'The request body is empty.', { status: 400, cause: error });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

@@ -40,6 +40,11 @@ export interface SearchLimits {
 
 const maxOffset = 100_000;
 const maxValuesPerParam = 100;
+// Every parameter is an AND-ed condition and every value an OR-ed term of the query the engine
+// parses; unbounded, a thousand of them exceed SQLite's expression depth (a 500). No real
+// search needs more than these.
+const maxParams = 50;
+const maxTerms = 200;
 const datePrefixes = new Set<DatePrefix>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'sa', 'eb']);
 const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -161,6 +166,10 @@ export function parseSearch(definition: ResourceTypeDefinition, params: Readonly
   let offset = 0;
   let total = true;
 
+  if (params.length > maxParams) {
+    throw invalid('search-invalid', 'The search could not be understood.', [{ diagnostics: `At most ${maxParams} search parameters.` }]);
+  }
+  let terms = 0;
   for (const [name, rawValue] of params) {
     const [base, modifier] = name.split(':', 2) as [string, string | undefined];
     if (rawValue.length > 2048) {
@@ -206,6 +215,11 @@ export function parseSearch(definition: ResourceTypeDefinition, params: Readonly
     if (values.length > maxValuesPerParam) {
       issues.push({ expression: base, diagnostics: `At most ${maxValuesPerParam} values.` });
       continue;
+    }
+    terms += values.length;
+    if (terms > maxTerms) {
+      issues.push({ expression: base, diagnostics: `At most ${maxTerms} values in all parameters together.` });
+      break;
     }
     if (base === '_id' || base === '_lastUpdated') {
       if (modifier !== undefined) {
