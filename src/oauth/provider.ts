@@ -43,6 +43,12 @@ export interface OAuthSettings {
   readonly sessionMinutes: number;
   /** Trust X-Forwarded-Proto/Host (server.trustProxy). */
   readonly proxy: boolean;
+  /**
+   * Whether `baseUrl` is the configured `server.publicUrl`: then every URL the provider gives out
+   * (discovery, redirects) is built from it, never from the request's Host or X-Forwarded-Host,
+   * which a client chooses. Without it (development), URLs follow the request.
+   */
+  readonly baseUrlConfigured: boolean;
 }
 
 export interface OAuthDeps {
@@ -99,11 +105,28 @@ export function publishedKeys(versions: readonly SigningKeyVersion[], now: numbe
   return sorted.filter((_v, i) => i === 0 || now - (sorted[i - 1] as SigningKeyVersion).createdAt < retainDays * 86_400_000);
 }
 
+/**
+ * oidc-provider builds its endpoint URLs (discovery's `token_endpoint`, `jwks_uri`, …) from the
+ * request's origin, which Koa takes from the Host header (X-Forwarded-Host behind a trusted
+ * proxy): a forged header would send clients' credentials elsewhere. With a configured public
+ * URL the origin is that URL's, whatever the request says (OWASP ASVS 5 V4.1.3, host header
+ * injection).
+ */
+function pinOrigin(origin: string) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
+    Object.defineProperty(ctx.request, 'origin', { value: origin });
+    await next();
+  };
+}
+
 type Ctx = KoaContextWithOIDC & { tresorGrantError?: { error_detail?: string } };
 
 export function createOAuthServer(deps: OAuthDeps): OAuthServer {
   const { storage, keys, clock, audit, accounts, clients, consents, settings } = deps;
   const base = settings.baseUrl.replace(/\/$/, '');
+  const publicOrigin = settings.baseUrlConfigured ? new URL(base) : undefined;
+  // A public URL with a path (`https://host/vault`): a proxy in front strips it before Tresor sees the request.
+  const publicPath = publicOrigin === undefined ? '' : publicOrigin.pathname.replace(/\/$/, '');
   const issuer = (tenantId: string) => `${base}/tenants/${tenantId}/oauth`;
   const fhirBase = (tenantId: string) => `${base}/tenants/${tenantId}/fhir`;
   const cache = new Map<string, { built: Promise<{ provider: Provider; callback: ReturnType<Provider['callback']>; newest: number }>; checkedAt: number }>();
@@ -139,8 +162,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       cookies: {
         keys: [cookieKey],
         // Scoped to this tenant's issuer; Lax, not None: no cross-site embedding of the login.
-        long: { httpOnly: true, sameSite: 'lax', path: mountPath },
-        short: { httpOnly: true, sameSite: 'lax', path: mountPath },
+        long: { httpOnly: true, sameSite: 'lax', path: `${publicPath}${mountPath}` },
+        short: { httpOnly: true, sameSite: 'lax', path: `${publicPath}${mountPath}` },
       },
       async findAccount(_ctx, sub) {
         const account = await accounts.access(tenantId, sub);
@@ -165,7 +188,7 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
           if (value !== undefined && value.replace(/\/$/, '') !== resource) throw new errors.InvalidRequest('aud is not this FHIR server');
         },
       },
-      interactions: { url: async (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+      interactions: { url: async (_ctx, interaction) => `${publicPath}${mountPath}/interaction/${interaction.uid}` },
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
@@ -232,13 +255,15 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       ctx.tresorGrantError = error;
     });
 
+    if (publicOrigin !== undefined) provider.use(pinOrigin(publicOrigin.origin));
+
     provider.use(async (ctx: Ctx, next) => {
       // OIDC Core §11 grants offline_access only with prompt=consent; SMART apps ask for it
       // without. Long-lived access is worth asking about each time: we add the prompt.
       if (ctx.method === 'GET' && ctx.path === '/auth' && String(ctx.query['scope'] ?? '').split(' ').includes('offline_access') && ctx.query['prompt'] === undefined) {
         ctx.query = { ...ctx.query, prompt: 'consent' };
         // Setting the query rewrites the URL: oidc-provider finds its mount path by comparing it with the original.
-        (ctx.req as IncomingMessage & { originalUrl?: string }).originalUrl = `${mountPath}${ctx.url}`;
+        (ctx.req as IncomingMessage & { originalUrl?: string }).originalUrl = `${publicPath}${mountPath}${ctx.url}`;
       }
       await next();
       const route = ctx.oidc?.route;
@@ -345,7 +370,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       const { callback } = await entry(tenantId);
       const mountPath = `/tenants/${tenantId}/oauth`;
       const url = req.url ?? '/';
-      (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
+      // oidc-provider finds its mount path (the prefix of its endpoint URLs) in originalUrl.
+      (req as IncomingMessage & { originalUrl?: string }).originalUrl = `${publicPath}${url}`;
       req.url = url.slice(mountPath.length) || '/';
       await callback(req, res);
     },

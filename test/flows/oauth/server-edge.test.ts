@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { patient, startTestApp, type TestApp } from '../../support/harness.js';
+import { registerApp } from '../../support/oauth.js';
+
+/** Every string in a JSON document that is an absolute http(s) URL. */
+function urlsIn(value: unknown): string[] {
+  if (typeof value === 'string') return /^https?:\/\//.test(value) ? [value] : [];
+  if (Array.isArray(value)) return value.flatMap(urlsIn);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(urlsIn);
+  return [];
+}
+
+/**
+ * What the server derives from a request and sends back: with `server.publicUrl` set, no URL it
+ * gives out may come from the Host (or, behind a trusted proxy, X-Forwarded-*) header, or a
+ * forged header would point clients' token requests at an attacker.
+ */
+describe('URLs come from server.publicUrl, never from a forged Host header', () => {
+  let t: TestApp;
+  let key: string;
+  const publicUrl = 'https://vault.example.org';
+  const forged = { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' };
+
+  before(async () => {
+    t = await startTestApp('sqlite', { server: { publicUrl, trustProxy: true } });
+    key = await t.tenant('clinic');
+  });
+  after(() => t.close());
+
+  it('OIDC discovery: every endpoint under the issuer', async () => {
+    const response = await t.inject({ method: 'GET', url: '/tenants/clinic/oauth/.well-known/openid-configuration', headers: forged });
+    assert.equal(response.statusCode, 200);
+    const meta = JSON.parse(response.body) as Record<string, unknown>;
+    assert.equal(meta['issuer'], `${publicUrl}/tenants/clinic/oauth`);
+    assert.equal(meta['token_endpoint'], `${publicUrl}/tenants/clinic/oauth/token`);
+    const urls = urlsIn(meta);
+    assert.ok(urls.length > 5);
+    for (const url of urls) assert.ok(url.startsWith(`${publicUrl}/tenants/clinic/`), url);
+  });
+
+  it('SMART configuration, the CapabilityStatement and Location', async () => {
+    const smart = await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/.well-known/smart-configuration', headers: forged });
+    for (const url of urlsIn(JSON.parse(smart.body))) assert.ok(url.startsWith(`${publicUrl}/tenants/clinic/`), url);
+    const metadata = await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/metadata', key, headers: forged });
+    assert.ok(!metadata.body.includes('evil.example'));
+    const created = await t.inject({ method: 'POST', url: '/tenants/clinic/fhir/Patient', key, body: patient(), headers: forged });
+    assert.equal(created.statusCode, 201);
+    assert.ok(String(created.headers['location']).startsWith(`${publicUrl}/tenants/clinic/fhir/Patient/`));
+  });
+
+  it('the authorization endpoint sends the browser on without naming the forged host', async () => {
+    const { client } = await registerApp(t, 'clinic', { kind: 'public', scope: 'openid patient/Observation.rs' });
+    const query = new URLSearchParams({ client_id: client.clientId, response_type: 'code', scope: 'openid patient/Observation.rs', redirect_uri: 'http://127.0.0.1:9/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's' });
+    const response = await t.inject({ method: 'GET', url: `/tenants/clinic/oauth/auth?${query}`, headers: forged });
+    assert.ok(response.statusCode >= 300 && response.statusCode < 400, String(response.statusCode));
+    assert.ok(!String(response.headers['location']).includes('evil.example'), String(response.headers['location']));
+  });
+});
