@@ -310,6 +310,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       const accountId = entities.Account?.accountId;
       const consent = grantId === undefined ? undefined : await consents.get(tenantId, grantId);
       if (consent?.patient !== undefined && body['patient'] === undefined) body['patient'] = consent.patient.replace(/^Patient\//, '');
+      const scope = grantedScope(ctx, grantType, body['scope']);
+      if (scope !== undefined) body['scope'] = scope;
       const role = accountId === undefined ? undefined : (await accounts.access(tenantId, accountId))?.role;
       const actor = accountId === undefined ? clientActor(ctx) : { id: `account:${accountId}`, role: role ?? 'unknown', client: `oauth:${ctx.oidc.client?.clientId ?? ''}` };
       try {
@@ -339,6 +341,28 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
         detail: `a spent refresh token was presented again: grant ${spent?.grantId ?? 'unknown'} and all its tokens revoked`,
       });
     }
+  }
+
+  /**
+   * oidc-provider answers `scope` with the access token's scope, which under resource indicators
+   * holds only the resource (SMART) scopes. SMART App Launch 2 (access token response) wants
+   * every scope granted: `openid`, `fhirUser`, `launch/patient`, `offline_access` too —
+   * fhirclient will not refresh without `offline_access` in it. These are the ones this exchange
+   * asked for (the code's, or the refresh request's) that the grant holds.
+   */
+  function grantedScope(ctx: Ctx, grantType: string, resourceScope: unknown): string | undefined {
+    const { entities } = ctx.oidc;
+    const asked =
+      grantType === 'authorization_code'
+        ? entities.AuthorizationCode?.scopes
+        : grantType === 'refresh_token'
+          ? ctx.oidc.params?.['scope'] === undefined
+            ? (entities.RotatedRefreshToken ?? entities.RefreshToken)?.scopes
+            : ctx.oidc.requestParamScopes
+          : undefined;
+    if (asked === undefined || entities.Grant === undefined) return undefined;
+    const oidcScopes = entities.Grant.getOIDCScopeFiltered(asked).split(' ');
+    return [...new Set([...oidcScopes, ...String(resourceScope ?? '').split(' ')])].filter((s) => s !== '').join(' ');
   }
 
   async function entry(tenantId: string) {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { patient, startTestApp, type TestApp } from '../../support/harness.js';
-import { registerApp } from '../../support/oauth.js';
+import * as oidc from 'openid-client';
+import { engines, patient, startTestApp, type TestApp } from '../../support/harness.js';
+import { authorize, discover, person, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
 
 /** Every string in a JSON document that is an absolute http(s) URL. */
 function urlsIn(value: unknown): string[] {
@@ -57,3 +58,36 @@ describe('URLs come from server.publicUrl, never from a forged Host header', () 
     assert.ok(!String(response.headers['location']).includes('evil.example'), String(response.headers['location']));
   });
 });
+
+for (const engine of engines()) {
+  describe(`SMART token responses name every granted scope (${engine})`, () => {
+    let t: OAuthTestApp;
+    let config: oidc.Configuration;
+
+    before(async () => {
+      t = await startOAuthApp(engine);
+      const key = await t.tenant('clinic');
+      const alice = JSON.parse((await t.inject({ method: 'POST', url: '/tenants/clinic/fhir/Patient', key, body: patient() })).body).id as string;
+      await person(t, 'clinic', 'patient', 'alice@example.org', { patient: `Patient/${alice}` });
+      const { client, clientSecret } = await registerApp(t, 'clinic', { scope: 'openid fhirUser offline_access launch/patient patient/*.rs' });
+      config = await discover(t, 'clinic', client.clientId, clientSecret);
+    });
+    after(() => t.close());
+
+    // SMART App Launch 2.x §"Response to an access token request": `scope` lists the scopes
+    // granted; fhirclient refuses to refresh when neither offline_access nor online_access is in it.
+    it('openid fhirUser launch/patient offline_access patient/*.rs: all five, at the code exchange and at refresh', async () => {
+      const scope = 'openid fhirUser launch/patient offline_access patient/*.rs';
+      const { tokens } = await authorize(t, config, { tenantId: 'clinic', email: 'alice@example.org', scope });
+      assert.deepEqual(String(tokens.scope).split(' ').sort(), scope.split(' ').sort());
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
+      assert.deepEqual(String(refreshed.scope).split(' ').sort(), scope.split(' ').sort());
+    });
+
+    it('a refresh asking for less gets less, and says so', async () => {
+      const { tokens } = await authorize(t, config, { tenantId: 'clinic', email: 'alice@example.org', scope: 'openid fhirUser launch/patient offline_access patient/*.rs' });
+      const narrowed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string, { scope: 'openid offline_access patient/*.rs' });
+      assert.deepEqual(String(narrowed.scope).split(' ').sort(), ['offline_access', 'openid', 'patient/*.rs']);
+    });
+  });
+}
