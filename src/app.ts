@@ -16,6 +16,7 @@ import { AppError, describeErrorForLog } from './platform/errors.js';
 import {
   fromFrameworkError,
   HttpError,
+  hstsHeader,
   loadOrCreateCertificate,
   registerHttpMetrics,
   registerRequestLog,
@@ -306,7 +307,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  registerSecurityHeaders(http, { hstsMaxAgeSeconds: tls === undefined ? undefined : config.server.tls.hstsMaxAgeSeconds });
+  const hsts = hstsHeader(tls !== undefined, config.server.tls.hstsMaxAgeSeconds);
+  registerSecurityHeaders(http, { hsts });
   registerRequestLog(http);
   const metrics = registerHttpMetrics(http);
   registerRotationMetrics(metrics.registry, rotation);
@@ -345,7 +347,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, appTokens });
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
   await http.register(accountPages({ accounts: core.accounts, sessions: core.sessions, tenants, clients: core.clients, consents: core.consents, oauth: core.oauth, keys: core.keys }));
-  await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, storage, keys: core.keys, audit, authenticator }));
+  await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, storage, keys: core.keys, audit, authenticator, hsts }));
   await http.register(fhirRoutes({ records, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger, platform: storage.platform });

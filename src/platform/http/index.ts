@@ -4,7 +4,7 @@
  * RFC 9457 problem details, Prometheus metrics and the access log.
  */
 export { loadOrCreateCertificate, tlsServerOptions, type TlsMaterial } from './tls.js';
-export { registerSecurityHeaders } from './security-headers.js';
+export { hstsHeader, publicDocumentCacheControl, registerSecurityHeaders } from './security-headers.js';
 export { fromFrameworkError, sendProblem, toProblem, HttpError, type HttpErrorCode, type Problem } from './problem.js';
 export { registerHttpMetrics, type Metrics } from './metrics.js';
 export { registerRequestLog } from './request-log.js';

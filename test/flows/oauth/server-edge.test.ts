@@ -91,3 +91,59 @@ for (const engine of engines()) {
     });
   });
 }
+
+/**
+ * RFC 6797: over TLS every response carries Strict-Transport-Security — the OAuth server's too,
+ * which writes its responses itself. Discovery documents and keys may be cached for a while;
+ * tokens never (RFC 6749 §5.1).
+ */
+describe('headers over TLS on every surface', () => {
+  let t: TestApp;
+  let key: string;
+  before(async () => {
+    t = await startTestApp('sqlite', { server: { tls: { enabled: true, hstsMaxAgeSeconds: 31_536_000 } } });
+    key = await t.tenant('clinic');
+  });
+  after(() => t.close());
+
+  const hsts = 'max-age=31536000; includeSubDomains';
+
+  it('Strict-Transport-Security on the OAuth server, FHIR, pages, problem+json and the health check', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const responses = {
+      discovery: await t.inject({ method: 'GET', url: '/tenants/clinic/oauth/.well-known/openid-configuration' }),
+      jwks: await t.inject({ method: 'GET', url: '/tenants/clinic/oauth/jwks' }),
+      token: await t.app.http.inject({ method: 'POST', url: '/tenants/clinic/oauth/token', headers: form, payload: 'grant_type=authorization_code&code=x' }),
+      authorize: await t.inject({ method: 'GET', url: '/tenants/clinic/oauth/auth?client_id=nobody' }),
+      unknownOAuthPath: await t.inject({ method: 'GET', url: '/tenants/clinic/oauth/nothing-here' }),
+      smart: await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/.well-known/smart-configuration' }),
+      fhir: await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/metadata', key }),
+      fhirError: await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Patient/nope', key }),
+      page: await t.inject({ method: 'GET', url: '/tenants/clinic/oauth/interaction/abcdefghijkl' }),
+      stylesheet: await t.inject({ method: 'GET', url: '/oauth-assets/tresor.css' }),
+      problem: await t.inject({ method: 'GET', url: '/no/such/endpoint' }),
+      health: await t.inject({ method: 'GET', url: '/healthz' }),
+    };
+    for (const [name, response] of Object.entries(responses)) assert.equal(response.headers['strict-transport-security'], hsts, name);
+  });
+
+  it('discovery and JWKS may be cached briefly; token responses never', async () => {
+    for (const url of ['/tenants/clinic/oauth/.well-known/openid-configuration', '/tenants/clinic/oauth/jwks', '/tenants/clinic/fhir/.well-known/smart-configuration']) {
+      const response = await t.inject({ method: 'GET', url });
+      assert.equal(response.statusCode, 200, url);
+      assert.equal(response.headers['cache-control'], 'public, max-age=300', url);
+    }
+    const { client, clientSecret } = await registerApp(t, 'clinic', { kind: 'backend', scope: 'system/Patient.rs', authMethod: 'client_secret_basic', role: 'service-reader', redirectUris: [] });
+    const token = await t.app.http.inject({
+      method: 'POST',
+      url: '/tenants/clinic/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString('base64')}` },
+      payload: `grant_type=client_credentials&scope=${encodeURIComponent('system/Patient.rs')}`,
+    });
+    assert.equal(token.statusCode, 200, token.body);
+    assert.equal(token.headers['cache-control'], 'no-store');
+    assert.equal(token.headers['strict-transport-security'], hsts);
+    const refused = await t.app.http.inject({ method: 'POST', url: '/tenants/clinic/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=client_credentials' });
+    assert.equal(refused.headers['cache-control'], 'no-store');
+  });
+});
