@@ -164,6 +164,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       sessionMinutes: config.identity.sessionIdleMinutes,
       proxy: config.server.trustProxy,
       baseUrlConfigured: config.server.publicUrl !== undefined,
+      loopbackAudiences: config.mode === 'development' && config.server.publicUrl === undefined,
     },
   });
   const records = createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) });

@@ -236,7 +236,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'backup' && sub === 'physical') return { exitCode: await physicalCommand(io, core, config, arg, values) };
       if (command === 'drill' && sub === 'restore') return { exitCode: await physicalCommand(io, core, config, 'drill', values) };
       if (command === 'backup') return { exitCode: (await backupCommand(io, core, config, sub, values)) ?? 0 };
-      return { exitCode: (await admin(io, core, [command, sub, arg], values)) ?? 0 };
+      return { exitCode: (await admin(io, core, [command, sub, arg], values, config)) ?? 0 };
     } finally {
       await core.audit.close();
       await core.storage.close();
@@ -261,7 +261,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
 /** Who ran an admin command, for the audit trail: the operating-system account on this host. */
 const operator = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'operator', client: 'tresor-cli' });
 
-async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | string[] | undefined>): Promise<number | void> {
+async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | string[] | undefined>, config: Config): Promise<number | void> {
   const need = (value: string | boolean | string[] | undefined, what: string): string => {
     if (typeof value !== 'string' || value === '') throw new UsageError(`missing ${what}`);
     return value;
@@ -398,7 +398,10 @@ async function admin(io: CliIo, core: Core, [command, sub, arg]: Array<string | 
       } as ClientInput;
       const { client, clientSecret } = await core.clients.create(tenantId, input, operator().id);
       await audited(tenantId, 'app.registered', { detail: `app ${client.clientId} (${client.name}, ${client.kind}); scope ${client.scope}` });
-      io.stdout(`registered ${client.kind} app "${client.name}" by ${client.publisher} in tenant ${tenantId}; issuer ${core.oauth.issuer(tenantId)}`);
+      // Without a public URL the issuer is this machine on server.port, as this command reads it: a
+      // server started with another --port or TRESOR_PORT has its issuer there instead.
+      const derived = config.server.publicUrl === undefined ? ` (localhost on server.port ${config.server.port}: pass the server's --port if it differs; set server.publicUrl for the address apps reach)` : '';
+      io.stdout(`registered ${client.kind} app "${client.name}" by ${client.publisher} in tenant ${tenantId}; issuer ${core.oauth.issuer(tenantId)}${derived}`);
       io.stdout(`client id: ${client.clientId}`);
       if (clientSecret === undefined) {
         io.stdout(client.clientId); // last line of stdout, by contract

@@ -49,6 +49,12 @@ export interface OAuthSettings {
    * which a client chooses. Without it (development), URLs follow the request.
    */
   readonly baseUrlConfigured: boolean;
+  /**
+   * Development without a public URL: FHIR links follow the request (`https://127.0.0.1:<port>/…`),
+   * so SMART's `aud` may name this server by any of its loopback addresses on the port the
+   * request arrived at. Never in production, which has a public URL.
+   */
+  readonly loopbackAudiences: boolean;
 }
 
 export interface OAuthDeps {
@@ -119,6 +125,30 @@ function pinOrigin(origin: string) {
   };
 }
 
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Whether `value` is `path` on this server as reached over loopback: its scheme, a loopback host and the port the request came in on. */
+function isOwnLoopbackBase(ctx: KoaContextWithOIDC, value: string, path: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  const socket = ctx.req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
+  const scheme = socket.encrypted === true ? 'https:' : 'http:';
+  return (
+    url.protocol === scheme &&
+    loopbackHosts.has(url.hostname) &&
+    url.port === String(socket.localPort) &&
+    url.username === '' &&
+    url.password === '' &&
+    url.search === '' &&
+    url.hash === '' &&
+    url.pathname.replace(/\/$/, '') === path
+  );
+}
+
 type Ctx = KoaContextWithOIDC & { tresorGrantError?: { error_detail?: string } };
 
 export function createOAuthServer(deps: OAuthDeps): OAuthServer {
@@ -184,8 +214,10 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       scopes: [...statics],
       // SMART's `aud` names the FHIR server the app wants (SMART App Launch: authorization request); `launch` is EHR launch (not offered).
       extraParams: {
-        async aud(_ctx, value) {
-          if (value !== undefined && value.replace(/\/$/, '') !== resource) throw new errors.InvalidRequest('aud is not this FHIR server');
+        async aud(ctx, value) {
+          if (value !== undefined && value.replace(/\/$/, '') !== resource && !(settings.loopbackAudiences && isOwnLoopbackBase(ctx, value, `/tenants/${tenantId}/fhir`))) {
+            throw new errors.InvalidRequest('aud is not this FHIR server');
+          }
         },
       },
       interactions: { url: async (_ctx, interaction) => `${publicPath}${mountPath}/interaction/${interaction.uid}` },

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { engines, patient, startTestApp, type TestApp } from '../../support/harness.js';
@@ -147,3 +148,63 @@ describe('headers over TLS on every surface', () => {
     assert.equal(refused.headers['cache-control'], 'no-store');
   });
 });
+
+/**
+ * Development without server.publicUrl: the FHIR base the CapabilityStatement and Location give
+ * out is the address the client used (https://127.0.0.1:<port>, …), so SMART's `aud` naming it
+ * must be accepted — the server's own loopback addresses on its listening port, nothing else.
+ */
+describe('SMART aud in development without server.publicUrl', () => {
+  let t: TestApp;
+  let port: number;
+  let clientId: string;
+  before(async () => {
+    t = await startTestApp('sqlite', { server: { tls: { enabled: true } } });
+    const key = await t.tenant('clinic');
+    port = Number(new URL(await t.app.http.listen({ host: '127.0.0.1', port: 0 })).port);
+    ({ clientId } = (await registerApp(t, 'clinic', { kind: 'public', scope: 'openid patient/Observation.rs' })).client);
+    void key;
+  });
+  after(() => t.close());
+
+  /** Where /auth sends the browser, over TLS on the real socket. */
+  const authorizeWith = (aud: string, host = `127.0.0.1:${port}`) =>
+    new Promise<string>((resolve, reject) => {
+      const query = new URLSearchParams({ client_id: clientId, response_type: 'code', scope: 'openid patient/Observation.rs', redirect_uri: 'http://127.0.0.1:9/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's', aud });
+      const req = httpsRequest({ host: '127.0.0.1', port, path: `/tenants/clinic/oauth/auth?${query}`, headers: { host }, ca: t.app.tls?.cert, servername: 'localhost' }, (res) => {
+        res.resume();
+        resolve(String(res.headers.location ?? res.statusCode));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('the base the server itself gives out is accepted: 127.0.0.1, localhost and [::1] on its port', async () => {
+    const metadata = await fetchJson(port, '/tenants/clinic/fhir/metadata', t.app.tls?.cert as string);
+    const base = String((metadata['implementation'] as { url: string }).url);
+    assert.equal(base, `https://127.0.0.1:${port}/tenants/clinic/fhir`);
+    for (const aud of [base, `${base}/`, `https://localhost:${port}/tenants/clinic/fhir`, `https://[::1]:${port}/tenants/clinic/fhir`]) {
+      const location = await authorizeWith(aud);
+      assert.match(location, /\/tenants\/clinic\/oauth\/interaction\//, `${aud}: ${location}`);
+    }
+  });
+
+  it('another port, scheme, tenant or host is still refused', async () => {
+    for (const aud of [`https://127.0.0.1:${port + 1}/tenants/clinic/fhir`, `http://127.0.0.1:${port}/tenants/clinic/fhir`, `https://127.0.0.1:${port}/tenants/other/fhir`, `https://evil.example:${port}/tenants/clinic/fhir`, `https://user@127.0.0.1:${port}/tenants/clinic/fhir`]) {
+      const location = await authorizeWith(aud);
+      assert.equal(new URL(location).searchParams.get('error'), 'invalid_request', aud);
+    }
+  });
+});
+
+function fetchJson(port: number, path: string, ca: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, ca, servername: 'localhost' }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += String(chunk)));
+      res.on('end', () => resolve(JSON.parse(body) as Record<string, unknown>));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
