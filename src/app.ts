@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
@@ -14,6 +15,7 @@ import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage, type StorageMigrations } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
 import {
+  answerPlainHttp,
   fromFrameworkError,
   HttpError,
   hstsHeader,
@@ -304,6 +306,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
     ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert, ...tlsServerOptions } }),
   }) as unknown as FastifyInstance;
+  if (tls !== undefined) answerPlainHttp(http.server as unknown as TlsServer, { httpsBase: config.server.publicUrl?.replace(/\/$/, '') });
 
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
