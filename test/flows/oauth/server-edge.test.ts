@@ -208,3 +208,21 @@ function fetchJson(port: number, path: string, ca: string): Promise<Record<strin
     req.end();
   });
 }
+
+describe('a server.publicUrl written with a trailing slash', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp('sqlite', { server: { publicUrl: 'https://vault.example.org/' } });
+  });
+  after(() => t.close());
+
+  it('gives out the same URLs as without it: no doubled slash in Location, links or the issuer', async () => {
+    const key = await t.tenant('clinic');
+    const created = await t.inject({ method: 'POST', url: '/tenants/clinic/fhir/Patient', key, body: patient() });
+    assert.ok(String(created.headers['location']).startsWith('https://vault.example.org/tenants/clinic/fhir/Patient/'), String(created.headers['location']));
+    const found = await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Patient', key });
+    assert.ok(!found.body.includes('org//'), 'search links');
+    const meta = JSON.parse((await t.inject({ method: 'GET', url: '/tenants/clinic/oauth/.well-known/openid-configuration' })).body) as Record<string, unknown>;
+    assert.equal(meta['token_endpoint'], 'https://vault.example.org/tenants/clinic/oauth/token');
+  });
+});
