@@ -209,20 +209,26 @@ function fetchJson(port: number, path: string, ca: string): Promise<Record<strin
   });
 }
 
-describe('a server.publicUrl written with a trailing slash', () => {
+describe('a server.publicUrl with a path (a proxy in front strips it) and a trailing slash', () => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp('sqlite', { server: { publicUrl: 'https://vault.example.org/' } });
+    t = await startTestApp('sqlite', { server: { publicUrl: 'https://vault.example.org/tresor/' } });
   });
   after(() => t.close());
 
-  it('gives out the same URLs as without it: no doubled slash in Location, links or the issuer', async () => {
+  it('gives out URLs under that path, without a doubled slash: Location, links, discovery and the sign-in redirect', async () => {
     const key = await t.tenant('clinic');
     const created = await t.inject({ method: 'POST', url: '/tenants/clinic/fhir/Patient', key, body: patient() });
-    assert.ok(String(created.headers['location']).startsWith('https://vault.example.org/tenants/clinic/fhir/Patient/'), String(created.headers['location']));
+    assert.ok(String(created.headers['location']).startsWith('https://vault.example.org/tresor/tenants/clinic/fhir/Patient/'), String(created.headers['location']));
     const found = await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Patient', key });
-    assert.ok(!found.body.includes('org//'), 'search links');
+    assert.ok(!found.body.includes('tresor//'), 'search links');
     const meta = JSON.parse((await t.inject({ method: 'GET', url: '/tenants/clinic/oauth/.well-known/openid-configuration' })).body) as Record<string, unknown>;
-    assert.equal(meta['token_endpoint'], 'https://vault.example.org/tenants/clinic/oauth/token');
+    assert.equal(meta['issuer'], 'https://vault.example.org/tresor/tenants/clinic/oauth');
+    for (const url of urlsIn(meta)) assert.ok(url.startsWith('https://vault.example.org/tresor/tenants/clinic/'), url);
+    const { client } = await registerApp(t, 'clinic', { kind: 'public', scope: 'openid patient/Observation.rs' });
+    const query = new URLSearchParams({ client_id: client.clientId, response_type: 'code', scope: 'openid patient/Observation.rs', redirect_uri: 'http://127.0.0.1:9/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's' });
+    const started = await t.inject({ method: 'GET', url: `/tenants/clinic/oauth/auth?${query}` });
+    assert.match(String(started.headers['location']), /^\/tresor\/tenants\/clinic\/oauth\/interaction\//);
+    assert.ok([started.headers['set-cookie']].flat().every((c) => String(c).includes('path=/tresor/tenants/clinic/oauth')), String(started.headers['set-cookie']));
   });
 });
