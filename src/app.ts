@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
@@ -14,8 +15,10 @@ import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage, type StorageMigrations } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
 import {
+  answerPlainHttp,
   fromFrameworkError,
   HttpError,
+  hstsHeader,
   loadOrCreateCertificate,
   registerHttpMetrics,
   registerRequestLog,
@@ -163,6 +166,8 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       ...config.oauth,
       sessionMinutes: config.identity.sessionIdleMinutes,
       proxy: config.server.trustProxy,
+      baseUrlConfigured: config.server.publicUrl !== undefined,
+      loopbackAudiences: config.mode === 'development' && config.server.publicUrl === undefined,
     },
   });
   const records = createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) });
@@ -319,6 +324,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     genReqId: () => randomUUID(),
     ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert, ...tlsServerOptions, ...serverTimeouts } }),
   }) as unknown as FastifyInstance;
+  if (tls !== undefined) answerPlainHttp(http.server as unknown as TlsServer, { httpsBase: config.server.publicUrl?.replace(/\/$/, '') });
 
   watchConnections(http.server, { maxPerAddress: config.server.maxConnectionsPerAddress });
   // JSON in, everywhere but the FHIR and page surfaces (which choose their own): a text/plain
@@ -327,7 +333,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  registerSecurityHeaders(http, { hstsMaxAgeSeconds: tls === undefined ? undefined : config.server.tls.hstsMaxAgeSeconds });
+  const hsts = hstsHeader(tls !== undefined, config.server.tls.hstsMaxAgeSeconds);
+  registerSecurityHeaders(http, { hsts });
   registerRequestLog(http);
   const metrics = registerHttpMetrics(http);
   registerRotationMetrics(metrics.registry, rotation);
@@ -366,7 +373,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, appTokens });
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
   await http.register(accountPages({ accounts: core.accounts, sessions: core.sessions, tenants, clients: core.clients, consents: core.consents, oauth: core.oauth, keys: core.keys }));
-  await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, storage, keys: core.keys, audit, authenticator }));
+  await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, storage, keys: core.keys, audit, authenticator, hsts }));
   await http.register(fhirRoutes({ records, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger, platform: storage.platform });

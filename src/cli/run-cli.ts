@@ -441,7 +441,10 @@ async function admin(io: CliIo, core: Core, config: Config, [command, sub, arg]:
       } as ClientInput;
       const { client, clientSecret } = await core.clients.create(tenantId, input, operator().id);
       await audited(tenantId, 'app.registered', { detail: `app ${client.clientId} (${client.name}, ${client.kind}); scope ${client.scope}` });
-      io.stdout(`registered ${client.kind} app "${client.name}" by ${client.publisher} in tenant ${tenantId}; issuer ${core.oauth.issuer(tenantId)}`);
+      // Without a public URL the issuer is this machine on server.port, as this command reads it: a
+      // server started with another --port or TRESOR_PORT has its issuer there instead.
+      const derived = config.server.publicUrl === undefined ? ` (localhost on server.port ${config.server.port}: pass the server's --port if it differs; set server.publicUrl for the address apps reach)` : '';
+      io.stdout(`registered ${client.kind} app "${client.name}" by ${client.publisher} in tenant ${tenantId}; issuer ${core.oauth.issuer(tenantId)}${derived}`);
       io.stdout(`client id: ${client.clientId}`);
       if (clientSecret === undefined) {
         io.stdout(client.clientId); // last line of stdout, by contract

@@ -72,7 +72,8 @@ const schema = z
       .object({
         host: z.string().min(1).default(d.server.host),
         port: z.number().int().min(0).max(65535).default(d.server.port),
-        publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+        // Without its trailing slash: every link is `<publicUrl>/tenants/…`.
+        publicUrl: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')).optional(),
         bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(d.server.bodyLimitBytes),
         trustProxy: z.boolean().default(d.server.trustProxy),
         headersTimeoutMs: z.number().int().min(100).max(120_000).default(d.server.headersTimeoutMs),

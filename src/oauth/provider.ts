@@ -43,6 +43,18 @@ export interface OAuthSettings {
   readonly sessionMinutes: number;
   /** Trust X-Forwarded-Proto/Host (server.trustProxy). */
   readonly proxy: boolean;
+  /**
+   * Whether `baseUrl` is the configured `server.publicUrl`: then every URL the provider gives out
+   * (discovery, redirects) is built from it, never from the request's Host or X-Forwarded-Host,
+   * which a client chooses. Without it (development), URLs follow the request.
+   */
+  readonly baseUrlConfigured: boolean;
+  /**
+   * Development without a public URL: FHIR links follow the request (`https://127.0.0.1:<port>/…`),
+   * so SMART's `aud` may name this server by any of its loopback addresses on the port the
+   * request arrived at. Never in production, which has a public URL.
+   */
+  readonly loopbackAudiences: boolean;
 }
 
 export interface OAuthDeps {
@@ -99,11 +111,52 @@ export function publishedKeys(versions: readonly SigningKeyVersion[], now: numbe
   return sorted.filter((_v, i) => i === 0 || now - (sorted[i - 1] as SigningKeyVersion).createdAt < retainDays * 86_400_000);
 }
 
+/**
+ * oidc-provider builds its endpoint URLs (discovery's `token_endpoint`, `jwks_uri`, …) from the
+ * request's origin, which Koa takes from the Host header (X-Forwarded-Host behind a trusted
+ * proxy): a forged header would send clients' credentials elsewhere. With a configured public
+ * URL the origin is that URL's, whatever the request says (OWASP ASVS 5 V4.1.3, host header
+ * injection).
+ */
+function pinOrigin(origin: string) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
+    Object.defineProperty(ctx.request, 'origin', { value: origin });
+    await next();
+  };
+}
+
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Whether `value` is `path` on this server as reached over loopback: its scheme, a loopback host and the port the request came in on. */
+function isOwnLoopbackBase(ctx: KoaContextWithOIDC, value: string, path: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  const socket = ctx.req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
+  const scheme = socket.encrypted === true ? 'https:' : 'http:';
+  return (
+    url.protocol === scheme &&
+    loopbackHosts.has(url.hostname) &&
+    url.port === String(socket.localPort) &&
+    url.username === '' &&
+    url.password === '' &&
+    url.search === '' &&
+    url.hash === '' &&
+    url.pathname.replace(/\/$/, '') === path
+  );
+}
+
 type Ctx = KoaContextWithOIDC & { tresorGrantError?: { error_detail?: string } };
 
 export function createOAuthServer(deps: OAuthDeps): OAuthServer {
   const { storage, keys, clock, audit, accounts, clients, consents, settings } = deps;
   const base = settings.baseUrl.replace(/\/$/, '');
+  const publicOrigin = settings.baseUrlConfigured ? new URL(base) : undefined;
+  // A public URL with a path (`https://host/vault`): a proxy in front strips it before Tresor sees the request.
+  const publicPath = publicOrigin === undefined ? '' : publicOrigin.pathname.replace(/\/$/, '');
   const issuer = (tenantId: string) => `${base}/tenants/${tenantId}/oauth`;
   const fhirBase = (tenantId: string) => `${base}/tenants/${tenantId}/fhir`;
   const cache = new Map<string, { built: Promise<{ provider: Provider; callback: ReturnType<Provider['callback']>; newest: number }>; checkedAt: number }>();
@@ -139,8 +192,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       cookies: {
         keys: [cookieKey],
         // Scoped to this tenant's issuer; Lax, not None: no cross-site embedding of the login.
-        long: { httpOnly: true, sameSite: 'lax', path: mountPath },
-        short: { httpOnly: true, sameSite: 'lax', path: mountPath },
+        long: { httpOnly: true, sameSite: 'lax', path: `${publicPath}${mountPath}` },
+        short: { httpOnly: true, sameSite: 'lax', path: `${publicPath}${mountPath}` },
       },
       async findAccount(_ctx, sub) {
         const account = await accounts.access(tenantId, sub);
@@ -161,11 +214,13 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       scopes: [...statics],
       // SMART's `aud` names the FHIR server the app wants (SMART App Launch: authorization request); `launch` is EHR launch (not offered).
       extraParams: {
-        async aud(_ctx, value) {
-          if (value !== undefined && value.replace(/\/$/, '') !== resource) throw new errors.InvalidRequest('aud is not this FHIR server');
+        async aud(ctx, value) {
+          if (value !== undefined && value.replace(/\/$/, '') !== resource && !(settings.loopbackAudiences && isOwnLoopbackBase(ctx, value, `/tenants/${tenantId}/fhir`))) {
+            throw new errors.InvalidRequest('aud is not this FHIR server');
+          }
         },
       },
-      interactions: { url: async (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+      interactions: { url: async (_ctx, interaction) => `${publicPath}${mountPath}/interaction/${interaction.uid}` },
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
@@ -232,13 +287,15 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       ctx.tresorGrantError = error;
     });
 
+    if (publicOrigin !== undefined) provider.use(pinOrigin(publicOrigin.origin));
+
     provider.use(async (ctx: Ctx, next) => {
       // OIDC Core §11 grants offline_access only with prompt=consent; SMART apps ask for it
       // without. Long-lived access is worth asking about each time: we add the prompt.
       if (ctx.method === 'GET' && ctx.path === '/auth' && String(ctx.query['scope'] ?? '').split(' ').includes('offline_access') && ctx.query['prompt'] === undefined) {
         ctx.query = { ...ctx.query, prompt: 'consent' };
         // Setting the query rewrites the URL: oidc-provider finds its mount path by comparing it with the original.
-        (ctx.req as IncomingMessage & { originalUrl?: string }).originalUrl = `${mountPath}${ctx.url}`;
+        (ctx.req as IncomingMessage & { originalUrl?: string }).originalUrl = `${publicPath}${mountPath}${ctx.url}`;
       }
       await next();
       const route = ctx.oidc?.route;
@@ -286,6 +343,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       const accountId = entities.Account?.accountId;
       const consent = grantId === undefined ? undefined : await consents.get(tenantId, grantId);
       if (consent?.patient !== undefined && body['patient'] === undefined) body['patient'] = consent.patient.replace(/^Patient\//, '');
+      const scope = grantedScope(ctx, grantType, body['scope']);
+      if (scope !== undefined) body['scope'] = scope;
       const role = accountId === undefined ? undefined : (await accounts.access(tenantId, accountId))?.role;
       const actor = accountId === undefined ? clientActor(ctx) : { id: `account:${accountId}`, role: role ?? 'unknown', client: `oauth:${ctx.oidc.client?.clientId ?? ''}` };
       try {
@@ -317,6 +376,28 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
     }
   }
 
+  /**
+   * oidc-provider answers `scope` with the access token's scope, which under resource indicators
+   * holds only the resource (SMART) scopes. SMART App Launch 2 (access token response) wants
+   * every scope granted: `openid`, `fhirUser`, `launch/patient`, `offline_access` too —
+   * fhirclient will not refresh without `offline_access` in it. These are the ones this exchange
+   * asked for (the code's, or the refresh request's) that the grant holds.
+   */
+  function grantedScope(ctx: Ctx, grantType: string, resourceScope: unknown): string | undefined {
+    const { entities } = ctx.oidc;
+    const asked =
+      grantType === 'authorization_code'
+        ? entities.AuthorizationCode?.scopes
+        : grantType === 'refresh_token'
+          ? ctx.oidc.params?.['scope'] === undefined
+            ? (entities.RotatedRefreshToken ?? entities.RefreshToken)?.scopes
+            : ctx.oidc.requestParamScopes
+          : undefined;
+    if (asked === undefined || entities.Grant === undefined) return undefined;
+    const oidcScopes = entities.Grant.getOIDCScopeFiltered(asked).split(' ');
+    return [...new Set([...oidcScopes, ...String(resourceScope ?? '').split(' ')])].filter((s) => s !== '').join(' ');
+  }
+
   async function entry(tenantId: string) {
     const now = clock.now().getTime();
     let found = cache.get(tenantId);
@@ -346,7 +427,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       const { callback } = await entry(tenantId);
       const mountPath = `/tenants/${tenantId}/oauth`;
       const url = req.url ?? '/';
-      (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
+      // oidc-provider finds its mount path (the prefix of its endpoint URLs) in originalUrl.
+      (req as IncomingMessage & { originalUrl?: string }).originalUrl = `${publicPath}${url}`;
       req.url = url.slice(mountPath.length) || '/';
       await callback(req, res);
     },

@@ -7,7 +7,7 @@ import type { Keys } from '../keys/index.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Storage } from '../platform/db/index.js';
 import { AppError } from '../platform/errors.js';
-import { HttpError } from '../platform/http/index.js';
+import { HttpError, publicDocumentCacheControl } from '../platform/http/index.js';
 import type { Records } from '../records/index.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import type { ClientInfo, ClientInput, Clients } from './clients.js';
@@ -30,9 +30,13 @@ export interface OAuthRoutesDeps {
   readonly keys: Keys;
   readonly audit: Audit;
   readonly authenticator: Authenticator;
+  /** Strict-Transport-Security for the responses oidc-provider writes itself (undefined without TLS). */
+  readonly hsts: string | undefined;
 }
 
 const uidPattern = /^[A-Za-z0-9_-]{10,64}$/;
+/** The authorization server's public documents: OIDC discovery and the signing keys. */
+const publicDocuments = /^\/tenants\/[^/]+\/oauth\/(\.well-known\/openid-configuration|jwks)(\?|$)/;
 const patientIdPattern = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** The app as the register shows it to administrators: never a secret. */
@@ -62,7 +66,7 @@ const actorOf = (p: Principal): Actor => (p.kind === 'person' ? { id: `account:$
  * - `/tenants/{t}/auth/apps…`: a person's connected apps, and withdrawing consent.
  */
 export function oauthRoutes(deps: OAuthRoutesDeps) {
-  const { oauth, clients, consents, accounts, passkeys, tenants, records, storage, keys, audit, authenticator } = deps;
+  const { oauth, clients, consents, accounts, passkeys, tenants, records, storage, keys, audit, authenticator, hsts } = deps;
 
   /** CSRF token of an interaction's forms: HMAC of its uid under a key derived from the tenant's index key. */
   async function formToken(tenantId: string, uid: string): Promise<string> {
@@ -99,7 +103,7 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
       const tenantId = parseTenantId((request.params as { tenant: string }).tenant);
       await tenants.requireActive(tenantId);
       const issuer = oauth.issuer(tenantId);
-      return reply.header('access-control-allow-origin', '*').send({
+      return reply.header('access-control-allow-origin', '*').header('cache-control', publicDocumentCacheControl).send({
         issuer,
         jwks_uri: `${issuer}/jwks`,
         authorization_endpoint: `${issuer}/auth`,
@@ -145,6 +149,7 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
         reply.hijack();
         reply.raw.setHeader('cache-control', 'no-store');
         reply.raw.setHeader('referrer-policy', 'no-referrer');
+        if (hsts !== undefined) reply.raw.setHeader('strict-transport-security', hsts);
         await provider.interactionFinished(request.raw, reply.raw, result, { mergeWithLastSubmission: merge });
       }
 
@@ -316,6 +321,10 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
         res.setHeader('x-content-type-options', 'nosniff');
         res.setHeader('referrer-policy', 'no-referrer');
         res.setHeader('content-security-policy', pageCsp);
+        // The hijacked reply skips the onSend hooks (security-headers.ts): the same promises here.
+        if (hsts !== undefined) res.setHeader('strict-transport-security', hsts);
+        // oidc-provider marks token responses no-store itself (RFC 6749 §5.1); discovery and keys are public.
+        res.setHeader('cache-control', publicDocuments.test(request.url) ? publicDocumentCacheControl : 'no-store');
         await oauth.handle(tenantId, request.raw, res);
       };
       server.all('/tenants/:tenant/oauth', forward);

@@ -161,4 +161,14 @@ describe('tresor CLI', () => {
     );
     assert.notEqual(tenants[0]?.dataSet, tenants[1]?.dataSet);
   });
+
+  it('tresor client create prints the issuer of the server it configures: server.publicUrl, else localhost on server.port, and says which', async () => {
+    const args = ['client', 'create', '--tenant', 'acme', '--name', 'Steps', '--publisher', 'Example', '--kind', 'public', '--redirect-uri', 'http://127.0.0.1:9/cb', '--scope', 'openid patient/Observation.rs', '--data-dir', dataDir];
+    const onPort = await tresorHere([...args, '--port', '9443']);
+    assert.equal(onPort.code, 0, onPort.stderr);
+    assert.match(onPort.stdout, /issuer https:\/\/localhost:9443\/tenants\/acme\/oauth \(localhost on server\.port 9443[^)]*server\.publicUrl/);
+    const published = await tresorHere(args, { TRESOR_PUBLIC_URL: 'https://vault.example.org' });
+    assert.equal(published.code, 0, published.stderr);
+    assert.match(published.stdout, /issuer https:\/\/vault\.example\.org\/tenants\/acme\/oauth$/m);
+  });
 });

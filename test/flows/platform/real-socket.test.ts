@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { connect as connectTcp } from 'node:net';
+import { Agent as HttpsAgent } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -83,5 +85,56 @@ describe('HTTPS by default', () => {
       req.end();
     });
     assert.equal(headers['strict-transport-security'], 'max-age=63072000; includeSubDomains');
+  });
+
+  /** Writes `bytes` on a plain TCP connection and collects what comes back until the server closes it. */
+  const plain = (bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connectTcp({ host: '127.0.0.1', port }, () => socket.write(bytes));
+      let received = '';
+      socket.on('data', (chunk) => (received += String(chunk)));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+
+  it('answers plain HTTP on the TLS port with a short 400 naming the https URL, then closes', async () => {
+    const answer = await plain(`GET /tenants/clinic/fhir/metadata HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`);
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /\r\ncontent-type: text\/plain/i);
+    assert.match(answer, /\r\nconnection: close/i);
+    assert.ok(answer.includes(`https://127.0.0.1:${port}/`), answer);
+    assert.doesNotMatch(answer, /strict-transport-security/i, 'RFC 6797 §7.2: never over plain HTTP');
+    const forged = await plain('GET / HTTP/1.1\r\nHost: <script>evil</script>\r\n\r\n');
+    assert.match(forged, /^HTTP\/1\.1 400 /);
+    assert.ok(!forged.includes('<script>'), 'a Host that is not a plain host name is not echoed');
+    assert.equal(await plain('\x00\x01garbage\r\n\r\n'), '', 'what is not HTTP is just closed');
+  });
+
+  it('keeps TLS as it was: ALPN, and several requests on one kept-alive connection', async () => {
+    const alpn = await new Promise<string | false | null>((resolve, reject) => {
+      const socket: TLSSocket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: t.app.tls?.cert, ALPNProtocols: ['http/1.1'] }, () => {
+        const protocol = socket.alpnProtocol;
+        socket.end();
+        resolve(protocol);
+      });
+      socket.on('error', reject);
+    });
+    assert.equal(alpn, 'http/1.1');
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: t.app.tls?.cert, servername: 'localhost' });
+    const sockets = new Set<unknown>();
+    for (let i = 0; i < 3; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+          sockets.add(res.socket);
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 200);
+    }
+    assert.equal(sockets.size, 1, 'one connection for all three');
+    agent.destroy();
   });
 });
