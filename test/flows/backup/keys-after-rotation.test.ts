@@ -137,6 +137,12 @@ for (const engine of engines()) {
       restarted = await reopen(engine);
       const kept = await restarted.http.inject({ method: 'GET', url: `/tenants/clinic/fhir/Patient/${later}`, headers: { authorization: `Bearer ${key}` } });
       assert.equal(kept.statusCode, 200, `nothing was swapped: the record written after the snapshot is still there: ${kept.body}`);
+
+      // The server's own verify (the daily drill's path) fails the same way, and says so in /metrics.
+      await assert.rejects(restarted.backups.verify(snapshot), (error: { code?: string }) => error.code === 'keys-unreadable');
+      const metrics = await restarted.http.inject({ method: 'GET', url: '/metrics' });
+      assert.equal(metrics.statusCode, 200, metrics.body);
+      assert.match(metrics.body, /^tresor_backup_unreadable_total\{operation="verify"\} 1$/m);
     });
   });
 }
