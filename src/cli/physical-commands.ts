@@ -89,7 +89,7 @@ export function restoreDrillMarkdown(r: RestoreDrillReport): string {
 | pg_amcheck | ${r.amcheck.ok ? 'passed' : 'FAILED'}: ${r.amcheck.detail} |
 | audit chains | ${r.tresor === undefined ? '—' : `${r.tresor.tenants} tenants + platform, ${r.tresor.events} events, ${r.tresor.findings.length} findings`} |
 
-${r.failures.length === 0 ? 'No failures.' : r.failures.map((f) => `- ${f}`).join('\n')}
+${r.failures.length === 0 ? 'No failures.' : r.failures.map((f) => `- ${f}`).join('\n')}${r.tresor === undefined || r.tresor.findings.length === 0 ? '' : `\n\nFindings on the restored data:\n${r.tresor.findings.slice(0, 20).map((f) => `- ${f}`).join('\n')}`}
 `;
 }
 
