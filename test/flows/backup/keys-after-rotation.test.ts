@@ -146,3 +146,47 @@ for (const engine of engines()) {
     });
   });
 }
+
+/**
+ * The other half of the rule: once retention has pruned the last snapshot holding a master
+ * version, the next master rotation destroys it.
+ */
+describe('a master version kept for backups is destroyed once retention has pruned its last snapshot [sqlite]', () => {
+  let t: TestApp;
+  let repository: string;
+  let now = Date.parse('2026-01-10T12:00:00Z');
+  const clock = { now: () => new Date((now += 1)) };
+  before(async () => {
+    repository = mkdtempSync(join(tmpdir(), 'tresor-repo-'));
+    t = await startTestApp('sqlite', { backup: { repository, key: generateBackupKey(), schedule: false, retention: { allForHours: 1, dailyForDays: 1, monthlyForMonths: 1 } } }, { clock, rotationOptions: { settleMs: 10 } });
+    const key = await t.tenant('clinic');
+    assert.equal((await t.inject({ method: 'POST', url: '/tenants/clinic/fhir/Patient', key, body: patient() })).statusCode, 201);
+  });
+  after(async () => {
+    await t.close();
+    rmSync(repository, { recursive: true, force: true });
+  });
+
+  const rotateMaster = async () => {
+    const { job } = await t.app.rotation.start('master');
+    return t.app.rotation.run(job.id);
+  };
+  const ringVersions = () => Object.keys((JSON.parse(readFileSync(join(t.dataDir, 'master-key.json'), 'utf8')) as { keys: Record<string, string> }).keys).sort();
+
+  it('keeps version 1 while a snapshot needs it, and destroys it at the first rotation after that snapshot was pruned', async () => {
+    const first = await t.app.backups.run();
+    const rotated = await rotateMaster();
+    assert.match(rotated.retired ?? '', /kept for backups: master versions 1/);
+    assert.deepEqual(ringVersions(), ['1', '2']);
+    assert.ok((await t.app.keys.holds()).some((h) => h.holder === `snapshot:${first.manifest.id}` && h.masterVersion === 1));
+
+    // Two months on, the next backup's retention drops the first snapshot and releases its hold.
+    now += 62 * 86_400_000;
+    const second = await t.app.backups.run();
+    assert.deepEqual(second.retention?.drop, [first.manifest.id]);
+    assert.ok(!(await t.app.keys.holds()).some((h) => h.masterVersion === 1), 'no hold on version 1 is left');
+    const again = await rotateMaster();
+    assert.match(again.retired ?? '', /^master versions 1\b/);
+    assert.deepEqual(ringVersions(), ['2', '3'], 'version 1 is destroyed; version 2 stays for the second snapshot');
+  });
+});
