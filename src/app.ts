@@ -28,9 +28,9 @@ import {
   type TlsMaterial,
   watchConnections,
 } from './platform/http/index.js';
-import { auditApiRoutes, operationOutcome, createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
+import { auditApiRoutes, operationOutcome, createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, openSealedSamples, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
-import { createKeys, createLocalKeyProvider, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
+import { createKeys, createLocalKeyProvider, findUnreadableKeys, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
 import { periodic } from './platform/periodic.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
@@ -183,6 +183,19 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     clock,
     tresorVersion: version,
     ...(overrides.log === undefined ? {} : { log: overrides.log }),
+    keyHolds: keys,
+    // A restored copy is read with its own key store under this deployment's master key.
+    readable: {
+      keys: (keysDb, tenantId) => findUnreadableKeys(keysDb, provider, tenantId),
+      async tenant(keysDb, tenantDb, tenantId) {
+        const copyKeys = createKeys({ db: keysDb, provider, clock });
+        try {
+          return (await openSealedSamples(tenantDb, tenantId, copyKeys)).failures;
+        } finally {
+          copyKeys.forget();
+        }
+      },
+    },
     // A tenant restored into the running system: its chain gets a signed restore mark, and
     // erasures the restored data predates are applied again (records and accounts).
     async afterTenantRestore(tenantId, snapshotId, erased, actor) {
@@ -201,6 +214,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       : createPhysicalBackups({ configFile: physicalSettings.configFile, stanza: physicalSettings.stanza, command: physicalSettings.command }, () =>
           // The repository passphrase comes from the backup key (backup-keys.ts), read when needed.
           loadBackupKey(backupKeySource(config.backup, config.dataDir)).repositoryPassphrase(),
+          keys,
         );
   return {
     storage,

@@ -12,6 +12,8 @@ export type BackupErrorCode =
   | 'manifest-invalid'
   | 'snapshot-not-found'
   | 'restore-refused'
+  /** The deployment's keys cannot open the snapshot (a master key version it needs is gone). */
+  | 'keys-unreadable'
   | 'backup-busy'
   | 'physical-not-configured'
   | 'physical-failed'

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackupError } from './errors.js';
-import { applyRetention, type RetentionPolicy, type RetentionResult } from './retention.js';
+import type { Keys } from '../keys/index.js';
+import { applyRetention, keptUntil, type RetentionPolicy, type RetentionResult } from './retention.js';
 
 /**
  * Physical backups of a PostgreSQL deployment with pgBackRest (issue 8; SPEC B1–B4): the whole
@@ -130,7 +131,31 @@ export function retentionView(backups: readonly PhysicalBackup[]): Array<{ id: s
   return [...chains.values()];
 }
 
-export function createPhysicalBackups(settings: PhysicalSettings, passphrase: () => string): PhysicalBackups {
+/**
+ * Master key versions held for physical backups (docs/backups.md, *Keys kept for backups*): each
+ * full backup holds every version on hand when Tresor first sees it (what its key store is
+ * wrapped under is not recorded in pgBackRest), until retention expires it; the WAL archive
+ * window (`physical-archive:<ms>`, held by a master rotation) is released once the oldest kept
+ * full backup started after that rotation — no replay can reach a moment that needed it then.
+ */
+async function holdKeysForPhysical(keyHolds: PhysicalKeyHolds, backups: readonly PhysicalBackup[], retention?: RetentionResult & { policy: RetentionPolicy }): Promise<void> {
+  const view = retentionView(backups);
+  const kept = new Set(view.map((v) => `physical:${v.id}`));
+  const holders = new Set((await keyHolds.holds()).map((h) => h.holder));
+  const oldestStart = Math.min(...backups.filter((b) => !b.error && b.type === 'full').map((b) => b.startedAt));
+  await keyHolds.releaseHolds(
+    [...holders].filter((h) => (h.startsWith('physical:') && !kept.has(h)) || (h.startsWith('physical-archive:') && Number(h.slice('physical-archive:'.length)) < oldestStart)),
+  );
+  for (const v of view) {
+    const reasons = retention?.keep.find((k) => k.id === v.id)?.reasons;
+    const until = reasons === undefined || retention === undefined ? null : keptUntil(v.takenAt, reasons, retention.policy);
+    await keyHolds.hold(`physical:${v.id}`, holders.has(`physical:${v.id}`) ? [] : 'all', until);
+  }
+}
+
+export type PhysicalKeyHolds = Pick<Keys, 'holds' | 'hold' | 'releaseHolds'>;
+
+export function createPhysicalBackups(settings: PhysicalSettings, passphrase: () => string, keyHolds?: PhysicalKeyHolds): PhysicalBackups {
   if (!existsSync(settings.configFile)) throw new BackupError('physical-not-configured', `no pgBackRest configuration at ${settings.configFile}`, { status: 500, expose: true });
   const environment = (): NodeJS.ProcessEnv => ({ PATH: process.env['PATH'], LC_ALL: 'C.UTF-8', PGBACKREST_REPO1_CIPHER_PASS: passphrase() });
   const exec: PhysicalBackups['exec'] = (args, options = {}) => {
@@ -156,6 +181,7 @@ export function createPhysicalBackups(settings: PhysicalSettings, passphrase: ()
       await exec(['backup', `--type=${type}`, `--annotation=tresor-reason=${reason.replace(/[^\w.:-]/g, '_')}`]);
       const made = (await info()).backups.filter((b) => !before.has(b.label)).at(-1);
       if (made === undefined) throw new BackupError('physical-failed', 'pgbackrest backup reported success but no new backup is in the repository', { status: 500, expose: true });
+      if (keyHolds !== undefined) await holdKeysForPhysical(keyHolds, (await info()).backups);
       return made;
     },
     async verify() {
@@ -177,6 +203,7 @@ export function createPhysicalBackups(settings: PhysicalSettings, passphrase: ()
       for (const label of result.drop) await exec(['expire', `--set=${label}`]);
       // WAL that no kept backup needs (repo1-retention-archive), and anything pgBackRest's own backstop drops.
       await exec(['expire']);
+      if (keyHolds !== undefined) await holdKeysForPhysical(keyHolds, (await info()).backups, { ...result, policy });
       return result;
     },
     async annotate(label, key, value) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyRetention, defaultRetention, parseRetention, type RetentionPolicy, type RetentionReason, type SnapshotRef } from './retention.js';
+import { applyRetention, defaultRetention, keptUntil, parseRetention, type RetentionPolicy, type RetentionReason, type SnapshotRef } from './retention.js';
 
 const minute = 60_000;
 const hour = 60 * minute;
@@ -326,5 +326,26 @@ describe('backup retention (SPEC B1/B2)', () => {
     assert.throws(() => applyRetention([snap('2026-03-10T11:45:00.000Z'), snap('2026-03-10T11:45:00.000Z')], now), { name: 'TypeError', message: /listed twice/ });
     assert.throws(() => applyRetention([{ id: 'x', takenAt: Number.NaN, verified: true }], now), { name: 'TypeError', message: /"x" has no valid takenAt/ });
     assert.throws(() => applyRetention([], Number.NaN), { name: 'TypeError', message: /now must be/ });
+  });
+});
+
+describe('keptUntil: when retention is expected to drop a snapshot it keeps now', () => {
+  const at = Date.parse('2026-03-10T15:00:00Z');
+  const policy = { allForHours: 48, dailyForDays: 30, monthlyForMonths: 13 };
+  it('is the end of the longest window among its reasons, in UTC calendar units', () => {
+    assert.equal(keptUntil(at, ['recent'], policy), Date.parse('2026-03-12T15:00:00Z'));
+    assert.equal(keptUntil(at, ['recent', 'daily'], policy), Date.parse('2026-04-09T00:00:00Z'), '30 days counting 10 March: up to the end of 8 April');
+    assert.equal(keptUntil(at, ['recent', 'daily', 'monthly'], policy), Date.parse('2027-04-01T00:00:00Z'), '13 months counting March 2026: up to the end of March 2027');
+  });
+  it('agrees with applyRetention: kept 1 ms before, dropped at that moment', () => {
+    const lone = [{ id: 'a', takenAt: at, verified: false }];
+    const reasons = applyRetention(lone, at, policy).keep[0]?.reasons ?? [];
+    assert.deepEqual(reasons, ['recent', 'daily', 'monthly']);
+    const until = keptUntil(at, reasons, policy) as number;
+    assert.deepEqual(applyRetention(lone, until - 1, policy).drop, []);
+    assert.deepEqual(applyRetention(lone, until, policy).drop, ['a']);
+  });
+  it('is open-ended for the newest verified snapshot', () => {
+    assert.equal(keptUntil(at, ['recent', 'newest-verified'], policy), null);
   });
 });

@@ -154,3 +154,21 @@ export function applyRetention(snapshots: readonly SnapshotRef[], now: number, p
   }
   return { keep, drop };
 }
+
+/**
+ * Until when retention keeps a snapshot it keeps now for `reasons`, if no newer snapshot comes
+ * (newer ones can only bring it forward): the end of its recent window, of its day's or month's
+ * window. Null for the newest verified snapshot, which stays until a newer one is verified.
+ */
+export function keptUntil(takenAt: number, reasons: readonly RetentionReason[], policy: RetentionPolicy = defaultRetention): number | null {
+  if (reasons.includes('newest-verified')) return null;
+  const { allForHours, dailyForDays, monthlyForMonths } = parseRetention(policy);
+  let until = takenAt;
+  if (reasons.includes('recent')) until = Math.max(until, takenAt + allForHours * hourMs);
+  if (reasons.includes('daily')) until = Math.max(until, (utcDay(takenAt) + dailyForDays) * dayMs);
+  if (reasons.includes('monthly')) {
+    const month = utcMonth(takenAt) + monthlyForMonths;
+    until = Math.max(until, Date.UTC(Math.floor(month / 12), month % 12, 1));
+  }
+  return until;
+}

@@ -89,4 +89,14 @@ export function registerBackupMetrics(registry: Registry, backups: Backups, now:
       for (const [operation, count] of Object.entries(backups.status().failures)) this.inc({ operation }, count);
     },
   });
+  new Counter({
+    name: 'tresor_backup_unreadable_total',
+    help: 'Snapshots this deployment could not read with the keys it has now (a master key version they need is gone), by operation (verify, drill, restore); any increase needs an operator',
+    labelNames: ['operation'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [operation, count] of Object.entries(backups.status().unreadable)) this.inc({ operation }, count);
+    },
+  });
 }

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
 import type { Clock } from '../platform/clock.js';
 import { randomBytes } from 'node:crypto';
-import type { SqlExecutor, Storage, StorageMigrations } from '../platform/db/index.js';
+import type { Keys } from '../keys/index.js';
+import type { SqlDatabase, SqlExecutor, Storage, StorageMigrations } from '../platform/db/index.js';
 import { openPostgresDatabase } from '../platform/db/postgres.js';
 import { openSqliteDatabase } from '../platform/db/sqlite.js';
 import { backupKeySource, loadBackupKey, type BackupKeys } from './backup-keys.js';
@@ -14,7 +15,7 @@ import { withRepositoryLock } from './lock.js';
 import { deleteSnapshots, markVerified, pruneChunks, snapshotRefs, summarise, type SnapshotSummary } from './maintenance.js';
 import { openRepository } from './open-repository.js';
 import type { Repository } from './repository.js';
-import { applyRetention, type RetentionPolicy, type RetentionResult } from './retention.js';
+import { applyRetention, keptUntil, type RetentionPolicy, type RetentionResult } from './retention.js';
 import { dropPgSchema, swapPgSchema } from './pg-dataset.js';
 import { checkSqliteCopy, formatOf, listSnapshotIds, readManifest, restoreFiles, restorePgDataSet, scratchIn, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest, type Progress, type VerifyReport } from './snapshots.js';
 import { applyTombstones, liveTombstones, mergeTombstones, readTombstones, recordTombstones } from './tombstones.js';
@@ -57,6 +58,21 @@ export interface BackupDeps {
    * tenant's audit trail. The app supplies it (it holds records, accounts and audit).
    */
   afterTenantRestore?(tenantId: string, snapshotId: string, erasedSubjects: readonly string[], actor: Actor): Promise<void>;
+  /**
+   * Master key versions kept for snapshots (the keys module's holds): each snapshot holds the
+   * versions its key store is wrapped under until retention drops it.
+   */
+  readonly keyHolds?: Pick<Keys, 'holds' | 'hold' | 'releaseHolds'>;
+  /**
+   * What this deployment cannot read of a restored copy, with the keys it has now: `keys` names
+   * the master key versions a key store (of one tenant, or all) needs and this deployment lacks;
+   * `tenant` opens sealed fields of a tenant data set with that key store, at least one per key
+   * generation. Each returns problems, empty when readable. The app supplies it.
+   */
+  readonly readable?: {
+    keys(keysDb: SqlExecutor, tenantId?: string): Promise<readonly string[]>;
+    tenant(keysDb: SqlDatabase, tenantDb: SqlExecutor, tenantId: string): Promise<readonly string[]>;
+  };
 }
 
 export interface RunReport {
@@ -88,6 +104,8 @@ export interface BackupStatus {
   readonly newestVerifiedTakenAt: number | undefined;
   readonly lastDrill: DrillReport | undefined;
   readonly failures: Readonly<Record<string, number>>;
+  /** Failures because this deployment's keys could not open the snapshot, by operation (verify, drill, restore). */
+  readonly unreadable: Readonly<Record<string, number>>;
 }
 
 export interface Backups {
@@ -115,11 +133,15 @@ export interface Backups {
 
 const system: Actor = { id: 'system:backup', role: 'system', client: 'tresor' };
 
+/** The key-hold holder of a snapshot. */
+const snapshotHolder = (id: string) => `snapshot:${id}`;
+
 export function createBackups(deps: BackupDeps): Backups {
   const { settings, dataDir, clock } = deps;
   const configured = settings.repository !== undefined;
   const drillReportFile = join(dataDir, 'backup-drills.jsonl');
   const failures: Record<string, number> = {};
+  const unreadable: Record<string, number> = {};
   let lastSnapshotAt: number | undefined;
   let lastFailureAt: number | undefined;
   let newestVerifiedTakenAt: number | undefined;
@@ -134,6 +156,38 @@ export function createBackups(deps: BackupDeps): Backups {
       throw new BackupError('object-corrupt', `${label}: the audit trail has ${chain.findings.length} finding(s), the first at event ${first.seq} (${first.kind}: ${first.detail})`, { status: 500, expose: true });
     }
   }
+  const unreadableError = (label: string, problems: readonly string[]) =>
+    new BackupError('keys-unreadable', `${label}: this deployment's keys cannot read it: ${problems.join('; ')}`, { status: 409, expose: true });
+
+  /**
+   * Verify opens sealed fields with the keys this deployment has now: the restored key store
+   * (with every erasure applied first, as a restore would) under today's master key. A snapshot
+   * that only verifies its bytes could be one no restore can read.
+   */
+  const readableChecks = (tombstones: ReadonlyArray<{ tenant: string; subject: string; shreddedAt: number }>) => {
+    const readable = deps.readable;
+    if (readable === undefined) return {};
+    return {
+      checkReadable: {
+        async keys(keysDb: SqlDatabase, label: string) {
+          await applyTombstones(keysDb, tombstones);
+          const problems = await readable.keys(keysDb);
+          if (problems.length > 0) throw unreadableError(label, problems);
+        },
+        async tenant(keysDb: SqlDatabase, tenantDb: SqlExecutor, tenantId: string, label: string) {
+          const problems = await readable.tenant(keysDb, tenantDb, tenantId);
+          if (problems.length > 0) throw unreadableError(label, problems);
+        },
+      },
+    };
+  };
+
+  /** A restore refuses before it changes anything when the key store it brings needs keys this deployment lacks. */
+  async function refuseUnreadable(keysDb: SqlExecutor, label: string, tenantId?: string): Promise<void> {
+    const problems = (await deps.readable?.keys(keysDb, tenantId)) ?? [];
+    if (problems.length > 0) throw unreadableError(`${label}: restore refused, nothing was changed`, problems);
+  }
+
   const postgresDeps = () => (deps.storage.postgres === undefined ? {} : { postgres: { ...deps.storage.postgres, migrations: deps.migrations } });
   const keySource = backupKeySource(settings, dataDir);
   const keysOf = (create: boolean): BackupKeys => loadBackupKey(keySource, { create });
@@ -154,6 +208,7 @@ export function createBackups(deps: BackupDeps): Backups {
     failures[operation] = (failures[operation] ?? 0) + 1;
     lastFailureAt = clock.now().getTime();
     const code = error instanceof BackupError ? error.code : 'error';
+    if (code === 'keys-unreadable') unreadable[operation] = (unreadable[operation] ?? 0) + 1;
     // Messages of BackupErrors name objects and locations without credentials; others are not logged verbatim.
     deps.log?.error({ event: 'backup.failed', operation, code, ...(error instanceof BackupError ? { reason: error.message } : {}) }, `backup ${operation} failed`);
     await deps.audit.record(deps.platformRealm, [operatorEvent('backup.failed', actor, { outcome: 'failure', detail: `${operation}: ${code}` })]).catch(() => undefined);
@@ -169,20 +224,56 @@ export function createBackups(deps: BackupDeps): Backups {
   }
 
   async function snapshotLocked(repository: Repository, keys: BackupKeys, progress: Progress | undefined) {
-    const manifest = await takeSnapshot(
-      { repository, keys, tresorVersion: deps.tresorVersion, chunkBytes: settings.chunkKiB * 1024, scratchParent: settings.scratchDir ?? dataDir, ...(progress === undefined ? {} : { progress }) },
-      await deps.dataSets(),
-      clock.now().getTime(),
-    );
+    // The master versions in use before the copy and after it: a master rotation running at the
+    // same time cannot retire one the copy may reference.
+    const pending = `snapshot-pending:${randomBytes(6).toString('hex')}`;
+    await deps.keyHolds?.hold(pending, 'in-use', null);
+    let manifest: Manifest;
+    try {
+      manifest = await takeSnapshot(
+        { repository, keys, tresorVersion: deps.tresorVersion, chunkBytes: settings.chunkKiB * 1024, scratchParent: settings.scratchDir ?? dataDir, ...(progress === undefined ? {} : { progress }) },
+        await deps.dataSets(),
+        clock.now().getTime(),
+      );
+      if (deps.keyHolds !== undefined) {
+        const before = (await deps.keyHolds.holds()).filter((h) => h.holder === pending).map((h) => h.masterVersion);
+        await deps.keyHolds.hold(snapshotHolder(manifest.id), before, null);
+        await deps.keyHolds.hold(snapshotHolder(manifest.id), 'in-use', null);
+      }
+    } finally {
+      await deps.keyHolds?.releaseHolds([pending]);
+    }
     // The tombstone list grows with every backup and is never rolled back (tombstones.ts).
     const recorded = await recordTombstones(repository, keys, await liveTombstones(deps.storage.keys));
     lastSnapshotAt = manifest.takenAt;
     return { manifest, tombstones: { total: recorded.tombstones.length, added: recorded.added } };
   }
 
+  /**
+   * The master key versions of kept snapshots stay, those of dropped ones are released (a master
+   * rotation then destroys them). A kept snapshot without a hold (taken before holds existed, or
+   * recorded in a key store a restore has since rolled back) holds every version there is: what
+   * it needs is not known, and keeping a key too long is the lesser harm than losing a backup.
+   */
+  async function holdKeysFor(refs: ReadonlyArray<{ id: string; takenAt: number }>, retention: RetentionResult): Promise<void> {
+    const holds = deps.keyHolds;
+    if (holds === undefined) return;
+    await holds.releaseHolds(retention.drop.map(snapshotHolder));
+    const current = new Map((await holds.holds()).map((h) => [h.holder, h.until]));
+    const takenAt = new Map(refs.map((r) => [r.id, r.takenAt]));
+    for (const { id, reasons } of retention.keep) {
+      const until = keptUntil(takenAt.get(id) as number, reasons, settings.retention);
+      const held = current.get(snapshotHolder(id));
+      if (held === undefined) await holds.hold(snapshotHolder(id), 'all', until);
+      else if (held !== until) await holds.hold(snapshotHolder(id), [], until);
+    }
+  }
+
   async function maintainLocked(repository: Repository, keys: BackupKeys, force: boolean) {
-    const retention = applyRetention(await snapshotRefs(repository, keys), clock.now().getTime(), settings.retention);
+    const refs = await snapshotRefs(repository, keys);
+    const retention = applyRetention(refs, clock.now().getTime(), settings.retention);
     await deleteSnapshots(repository, retention.drop);
+    await holdKeysFor(refs, retention);
     // Reading every manifest is the expensive part: only when snapshots went, or once a day for
     // chunks a killed backup left behind.
     const now = clock.now().getTime();
@@ -204,7 +295,8 @@ export function createBackups(deps: BackupDeps): Backups {
     const target = id ?? (await listSnapshotIds(repository)).at(-1);
     if (target === undefined) throw new BackupError('snapshot-not-found', `no snapshots in ${repository.display} to verify`, { status: 404, expose: true });
     const manifest = await readManifest(repository, keys, target);
-    const report = await verifySnapshot({ repository, keys, scratchParent: dataDir, checkTenant: checkTrail, ...postgresDeps(), ...(progress === undefined ? {} : { progress }) }, target);
+    const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
+    const report = await verifySnapshot({ repository, keys, scratchParent: dataDir, checkTenant: checkTrail, ...readableChecks(tombstones), ...postgresDeps(), ...(progress === undefined ? {} : { progress }) }, target);
     await markVerified(repository, keys, { id: target, verifiedAt: clock.now().getTime(), seconds: report.seconds, bytes: report.bytes });
     if (newestVerifiedTakenAt === undefined || manifest.takenAt > newestVerifiedTakenAt) newestVerifiedTakenAt = manifest.takenAt;
     return { report, manifest };
@@ -266,11 +358,13 @@ export function createBackups(deps: BackupDeps): Backups {
     try {
       await restorePgDataSet(pgDeps, manifest, tenantSet, postgres.pool, staged);
       await checkTrail(openPostgresDatabase(postgres.pool, staged), tenantId, `snapshot ${manifest.id}: tenant ${tenantId}`);
+      if (keysSet !== undefined) {
+        await restorePgDataSet(pgDeps, manifest, keysSet, postgres.pool, stagedKeys);
+        await refuseUnreadable(openPostgresDatabase(postgres.pool, stagedKeys), `snapshot ${manifest.id}: tenant ${tenantId}`, tenantId);
+      }
       return await swapTenantIn(repository, keys, manifest, tenantId, actor, {
         mergeKeys: async () => {
-          if (keysSet === undefined) return;
-          await restorePgDataSet(pgDeps, manifest, keysSet, postgres.pool, stagedKeys);
-          await mergeTenantKeyRows(deps.storage, await tenantKeyRowsOf(openPostgresDatabase(postgres.pool, stagedKeys), tenantId));
+          if (keysSet !== undefined) await mergeTenantKeyRows(deps.storage, await tenantKeyRowsOf(openPostgresDatabase(postgres.pool, stagedKeys), tenantId));
         },
         install: async (live) => {
           await swapPgSchema(postgres.pool, live, staged);
@@ -294,7 +388,7 @@ export function createBackups(deps: BackupDeps): Backups {
   return {
     configured,
     drillReportFile,
-    status: () => ({ configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures } }),
+    status: () => ({ configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures }, unreadable: { ...unreadable } }),
 
     async refresh() {
       const refs = await withRepository(async (repository) => ('env' in keySource || existsSync(keySource.file) ? snapshotRefs(repository, keysOf(false)) : []));
@@ -384,6 +478,15 @@ export function createBackups(deps: BackupDeps): Backups {
             const restored = await restoreFiles({ repository, keys, ...(progress === undefined ? {} : { progress }) }, manifest, dir, (d) => tenant === undefined || (d.kind === 'tenant' && d.id === tenant) || d.kind === 'keys');
             // The key store restored with the snapshot gets every erasure since (never rolled back).
             const keysFile = restored.find((r) => r.dataSet.kind === 'keys')?.file;
+            if (keysFile !== undefined) {
+              try {
+                await withSqliteFile(keysFile, (db) => refuseUnreadable(db, `snapshot ${id}`, tenant));
+              } catch (error) {
+                // Nothing unreadable is left behind for a server to start on.
+                for (const { file } of restored) rmSync(file, { force: true });
+                throw error;
+              }
+            }
             let keysDestroyed = 0;
             if (keysFile !== undefined) {
               const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
@@ -410,6 +513,16 @@ export function createBackups(deps: BackupDeps): Backups {
             }
             const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
             const pgDeps = { repository, keys, migrations: deps.migrations, now: () => clock.now().getTime(), ...(progress === undefined ? {} : { progress }) };
+            const keysSet = manifest.dataSets.find((d) => d.kind === 'keys');
+            if (keysSet !== undefined) {
+              const probe = `${postgres.schemaPrefix}_restorekeys_${randomBytes(4).toString('hex')}`;
+              try {
+                await restorePgDataSet(pgDeps, manifest, keysSet, postgres.pool, probe);
+                await refuseUnreadable(openPostgresDatabase(postgres.pool, probe), `snapshot ${id}`);
+              } finally {
+                await dropPgSchema(postgres.pool, probe).catch(() => undefined);
+              }
+            }
             const schemaOf = (d: { kind: string; id: string }) => (d.kind === 'tenant' ? deps.storage.describeTenant(d.id) : `${postgres.schemaPrefix}_${d.kind}`);
             // The empty data sets this process made at start give way to the snapshot's; a data set
             // that fails its checks leaves its schema absent, and the restore can simply be run again.
@@ -420,6 +533,9 @@ export function createBackups(deps: BackupDeps): Backups {
               if (dataSet.kind === 'tenant') await checkTrail(openPostgresDatabase(postgres.pool, schema), dataSet.id, `snapshot ${id}: tenant ${dataSet.id}`);
             }
             const keysDestroyed = await applyTombstones(deps.storage.keys, tombstones);
+            // The restored key store's holds are those of the snapshot's time: the repository's kept snapshots hold again.
+            const refs = await snapshotRefs(repository, keys);
+            await holdKeysFor(refs, applyRetention(refs, clock.now().getTime(), settings.retention));
             // Each trail gets its restore mark (a checkpoint log on this host may know a later history).
             for (const dataSet of manifest.dataSets) if (dataSet.kind === 'tenant') await deps.audit.markRestored(dataSet.id, { snapshotId: id, actor });
             await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { detail: `the whole deployment to ${id}: ${manifest.dataSets.length} data sets` })]);
@@ -443,6 +559,7 @@ export function createBackups(deps: BackupDeps): Backups {
             const scratch = scratchIn(dataDir, 'restore');
             try {
               const { tenantFile, keysFile } = await stageTenant(repository, keys, manifest, tenantId, scratch, progress);
+              if (keysFile !== undefined) await withSqliteFile(keysFile, (db) => refuseUnreadable(db, `snapshot ${manifest.id}: tenant ${tenantId}`, tenantId));
               const result = await swapTenantIn(repository, keys, manifest, tenantId, actor, {
                 mergeKeys: async () => {
                   if (keysFile !== undefined) await mergeTenantKeys(deps.storage, keysFile, tenantId);
@@ -496,6 +613,15 @@ async function mergeTenantKeyRows(storage: Storage, { tenantKeys, dataKeys }: Ke
       );
     }
   });
+}
+
+async function withSqliteFile<T>(file: string, fn: (db: SqlDatabase) => Promise<T>): Promise<T> {
+  const db = openSqliteDatabase(file);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
 }
 
 /** Tombstones applied straight to a restored key store file (a restore into a new directory). */

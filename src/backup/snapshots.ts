@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { openPostgresDatabase } from '../platform/db/postgres.js';
 import { openSqliteDatabase } from '../platform/db/sqlite.js';
 import type { Storage, StorageMigrations } from '../platform/db/storage.js';
-import type { SqlExecutor } from '../platform/db/types.js';
+import type { SqlDatabase, SqlExecutor } from '../platform/db/types.js';
 import type { BackupKeys } from './backup-keys.js';
 import { BackupError } from './errors.js';
 import { dropPgSchema, exportPgSchema, importPgSchema, pgRowsFormat, type PgImport } from './pg-dataset.js';
@@ -481,6 +481,14 @@ export interface VerifyDeps {
    * snapshot's end); throws a BackupError to fail the verify.
    */
   readonly checkTenant?: (db: SqlExecutor, tenantId: string, label: string) => Promise<void>;
+  /**
+   * Whether this deployment can read the restored copy: `keys` gets the restored key store
+   * first, then `tenant` each restored tenant with it. Each throws a BackupError to fail the verify.
+   */
+  readonly checkReadable?: {
+    keys(keysDb: SqlDatabase, label: string): Promise<void>;
+    tenant(keysDb: SqlDatabase, tenantDb: SqlExecutor, tenantId: string, label: string): Promise<void>;
+  };
   /** For snapshots of PostgreSQL data sets: where to rebuild them (`storage.postgres`). */
   readonly postgres?: { readonly pool: pg.Pool; readonly schemaPrefix: string; readonly migrations: StorageMigrations };
 }
@@ -510,12 +518,14 @@ export function checkSqliteCopy(file: string, counts: Readonly<Record<string, nu
 export async function verifySnapshot(deps: VerifyDeps, id: string): Promise<VerifyReport> {
   const started = performance.now();
   const manifest = await readManifest(deps.repository, deps.keys, id);
-  const pgDataSets = manifest.dataSets.filter((d) => formatOf(d) === pgRowsFormat);
+  // The key store first: each tenant is then checked for readability with it.
+  const pgDataSets = manifest.dataSets.filter((d) => formatOf(d) === pgRowsFormat).sort((a, b) => Number(b.kind === 'keys') - Number(a.kind === 'keys'));
   const postgres = deps.postgres;
   if (pgDataSets.length > 0 && postgres === undefined) {
     throw new BackupError('restore-refused', `snapshot ${id} holds PostgreSQL data sets: verifying it needs a PostgreSQL storage to rebuild them in`, { status: 409, expose: true });
   }
   const scratch = scratchIn(deps.scratchParent ?? tmpdir(), 'verify');
+  const schemas: string[] = [];
   try {
     // Checked, then removed: no fsync (a flush of the whole file would hold up the server's own commits).
     const restored = await restoreFiles(deps, manifest, scratch, (d) => formatOf(d) === 'sqlite-file/1', { durable: false });
@@ -532,20 +542,47 @@ export async function verifySnapshot(deps: VerifyDeps, id: string): Promise<Veri
         }
       }
     }
+    const keysFile = restored.find((r) => r.dataSet.kind === 'keys')?.file;
+    if (deps.checkReadable !== undefined && keysFile !== undefined) {
+      const keysDb = openSqliteDatabase(keysFile);
+      try {
+        await deps.checkReadable.keys(keysDb, `snapshot ${id}`);
+        for (const { dataSet, file } of restored) {
+          if (dataSet.kind !== 'tenant') continue;
+          const db = openSqliteDatabase(file);
+          try {
+            await deps.checkReadable.tenant(keysDb, db, dataSet.id, `snapshot ${id}: ${labelOf(dataSet)}`);
+          } finally {
+            await db.close();
+          }
+        }
+      } finally {
+        await keysDb.close();
+      }
+    }
     if (postgres !== undefined) {
+      let keysDb: SqlDatabase | undefined;
       for (const dataSet of pgDataSets) {
         const schema = `${postgres.schemaPrefix}_verify_${randomBytes(6).toString('hex')}`;
-        try {
-          await restorePgDataSet({ ...deps, migrations: postgres.migrations }, manifest, dataSet, postgres.pool, schema);
-          if (dataSet.kind === 'tenant' && deps.checkTenant !== undefined) await deps.checkTenant(openPostgresDatabase(postgres.pool, schema), dataSet.id, `snapshot ${id}: ${labelOf(dataSet)}`);
-        } finally {
-          // The import rolls back on failure; this drops a verified copy (and anything left otherwise).
-          await dropPgSchema(postgres.pool, schema);
+        schemas.push(schema);
+        await restorePgDataSet({ ...deps, migrations: postgres.migrations }, manifest, dataSet, postgres.pool, schema);
+        const db = openPostgresDatabase(postgres.pool, schema);
+        const label = `snapshot ${id}: ${labelOf(dataSet)}`;
+        if (dataSet.kind === 'keys' && deps.checkReadable !== undefined) {
+          keysDb = db;
+          await deps.checkReadable.keys(db, `snapshot ${id}`);
         }
+        if (dataSet.kind !== 'tenant') continue;
+        if (deps.checkTenant !== undefined) await deps.checkTenant(db, dataSet.id, label);
+        if (keysDb !== undefined) await deps.checkReadable?.tenant(keysDb, db, dataSet.id, label);
+        // A tenant's copy goes as soon as it is checked; the key store's stays until the end.
+        await dropPgSchema(postgres.pool, schemas.pop() as string);
       }
     }
     return { id, dataSets: restored.length + pgDataSets.length, bytes: manifest.dataSets.reduce((n, d) => n + d.bytes, 0), seconds: (performance.now() - started) / 1000 };
   } finally {
+    // The import rolls back on failure; this drops a verified copy (and anything left otherwise).
+    if (postgres !== undefined) for (const schema of schemas) await dropPgSchema(postgres.pool, schema).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,5 @@
 import type { Core } from '../app.js';
+import type { KeyHold } from '../keys/index.js';
 import type { RotationJob } from '../rotation/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
@@ -77,14 +78,43 @@ export async function rotateKeys(io: CliIo, core: Core, values: Record<string, s
   return failed > 0 ? 1 : 0;
 }
 
+/**
+ * Why a master version no live key uses is still there: which backups need it and when
+ * retention is expected to release it (it is destroyed by the first master rotation after).
+ */
+function describeHold(holds: readonly KeyHold[]): string {
+  const count = (prefix: string) => holds.filter((h) => h.holder.startsWith(prefix)).length;
+  const parts = [
+    [count('snapshot:'), 'snapshot'],
+    [count('physical:'), 'physical backup'],
+    [count('physical-archive:'), 'physical WAL archive window'],
+  ]
+    .filter(([n]) => (n as number) > 0)
+    .map(([n, what]) => `${n as number} ${what as string}${n === 1 ? '' : 's'}`);
+  const open = holds.some((h) => h.until === null);
+  const until = Math.max(...holds.map((h) => h.until ?? 0));
+  const when = open ? 'until retention prunes them (one of them is the newest verified snapshot, or the WAL archive window)' : `until about ${new Date(until).toISOString()}, when retention prunes the last of them`;
+  return `kept for backups only (${parts.join(', ')}), ${when}; the first master rotation after that destroys it`;
+}
+
 /** `tresor keys status`: versions and counts per tenant and the rotation jobs; never key material. */
 export async function keyStatus(io: CliIo, core: Core, asJson: boolean): Promise<number> {
-  const [census, jobs, masterVersions] = await Promise.all([core.keys.census(), core.rotation.recent(), core.keyProvider.versions()]);
+  const [census, jobs, masterVersions, current, inUse, holds] = await Promise.all([
+    core.keys.census(),
+    core.rotation.recent(),
+    core.keyProvider.versions(),
+    core.keyProvider.currentVersion(),
+    core.keys.masterVersionsInUse(),
+    core.keys.holds(),
+  ]);
+  const live = new Set([current, ...inUse]);
+  const backupsOnly = [...new Set(holds.map((h) => h.masterVersion))].filter((v) => !live.has(v)).sort((a, b) => a - b);
   if (asJson) {
-    io.stdout(JSON.stringify({ provider: core.keyProvider.name, masterVersions, keys: census, rotations: jobs }, null, 2));
+    io.stdout(JSON.stringify({ provider: core.keyProvider.name, masterVersions, currentMasterVersion: current, keptForBackups: holds.filter((h) => backupsOnly.includes(h.masterVersion)), keys: census, rotations: jobs }, null, 2));
     return 0;
   }
-  io.stdout(`master key: ${core.keyProvider.name}; versions held: ${masterVersions.join(', ')}`);
+  io.stdout(`master key: ${core.keyProvider.name}; current version ${current}; versions on hand: ${masterVersions.join(', ')}`);
+  for (const version of backupsOnly) io.stdout(`master key version ${version}: ${describeHold(holds.filter((h) => h.masterVersion === version))}${masterVersions.includes(version) ? '' : ` — MISSING from ${core.keyProvider.name}: those backups cannot be read`}`);
   const tenants = [...new Set(census.map((c) => c.tenantId))];
   for (const tenantId of tenants) {
     const rows = census.filter((c) => c.tenantId === tenantId);

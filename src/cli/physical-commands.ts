@@ -7,6 +7,8 @@ import { operatorEvent } from '../audit/index.js';
 import { findPostgresBin, runRestoreDrill, type PhysicalBackups, type RestoreDrillReport } from '../backup/index.js';
 import type { Config } from '../config/index.js';
 import { operatorRealm } from '../identity/index.js';
+import { findUnreadableKeys } from '../keys/index.js';
+import { openSealedSamples } from '../records/index.js';
 import type { CliIo, CliValues } from './io.js';
 import { UsageError } from './usage-error.js';
 import { cliActor, mib, reportingBackupErrors } from './backup-commands.js';
@@ -36,12 +38,22 @@ export async function restoreDrill(core: Core, config: Config, options: { target
     ...(options.log === undefined ? {} : { log: options.log }),
     async verifyRestored(url) {
       const dataDir = mkdtempSync(join(config.dataDir, 'restore-drill-tresor-'));
-      const restored = await buildCore({ ...config, dataDir, storage: { ...config.storage, postgres: { ...config.storage.postgres, url, poolSize: 2 } }, backup: { ...config.backup, repository: undefined, physical: { ...config.backup.physical, configFile: undefined } } });
+      // This deployment's master key: the restored cluster must be readable with the keys on hand now.
+      const restored = await buildCore(
+        { ...config, dataDir, storage: { ...config.storage, postgres: { ...config.storage.postgres, url, poolSize: 2 } }, backup: { ...config.backup, repository: undefined, physical: { ...config.backup.physical, configFile: undefined } } },
+        { keyProvider: core.keyProvider },
+      );
       try {
         const findings: string[] = [];
         let events = 0;
+        // Every key of the restored key store opens, and every tenant's sealed fields (one per key generation).
+        for (const problem of await findUnreadableKeys(restored.storage.keys, core.keyProvider)) findings.push(`keys-unreadable: ${problem}`);
         const realms = await restored.auditRealms();
         for (const realm of realms) {
+          if (realm !== operatorRealm) {
+            const sampled = await openSealedSamples(await restored.storage.tenant(realm), realm, restored.keys);
+            for (const failure of sampled.failures) findings.push(`${realm}: keys-unreadable: ${failure}`);
+          }
           const result = await restored.audit.verify(realm);
           events += result.events;
           for (const f of result.findings) findings.push(`${realm}: event ${f.seq}: ${f.kind}`);
@@ -77,7 +89,7 @@ export function restoreDrillMarkdown(r: RestoreDrillReport): string {
 | pg_amcheck | ${r.amcheck.ok ? 'passed' : 'FAILED'}: ${r.amcheck.detail} |
 | audit chains | ${r.tresor === undefined ? '—' : `${r.tresor.tenants} tenants + platform, ${r.tresor.events} events, ${r.tresor.findings.length} findings`} |
 
-${r.failures.length === 0 ? 'No failures.' : r.failures.map((f) => `- ${f}`).join('\n')}
+${r.failures.length === 0 ? 'No failures.' : r.failures.map((f) => `- ${f}`).join('\n')}${r.tresor === undefined || r.tresor.findings.length === 0 ? '' : `\n\nFindings on the restored data:\n${r.tresor.findings.slice(0, 20).map((f) => `- ${f}`).join('\n')}`}
 `;
 }
 

@@ -26,6 +26,9 @@ import {
   selectTenantKeysBelowMaster,
   shredDataKeys,
   updateTenantKeyWrap,
+  selectKeyHolds,
+  upsertKeyHolds,
+  deleteKeyHolds,
   type DataKeyRow,
 } from './store.js';
 
@@ -61,6 +64,18 @@ export interface KeyCensus {
   readonly destroyed: number;
 }
 
+/**
+ * A master key version kept because a backup may need it: `holder` names the backup
+ * (`snapshot:<id>`, `physical:<label>`, `physical-archive:<ms>`); `until` is when retention is
+ * expected to release it (null: not foreseeable, e.g. the newest verified snapshot).
+ */
+export interface KeyHold {
+  readonly holder: string;
+  readonly masterVersion: number;
+  readonly until: number | null;
+  readonly heldAt: number;
+}
+
 /** The tenant-wide data key, for resources about no patient. */
 export const tenantSubject = '_tenant';
 
@@ -89,8 +104,20 @@ export interface Keys {
   rewrapUnderMaster(limit: number): Promise<number>;
   /** Tenant keys wrapped under a master version older than `version`. */
   countBelowMaster(version: number): Promise<number>;
-  /** Master versions no tenant key references any more (candidates for retirement). */
+  /** Master versions no tenant key references any more and no backup holds (candidates for retirement). */
   unusedMasterVersions(): Promise<number[]>;
+  /** Master versions a stored key is wrapped under now. */
+  masterVersionsInUse(): Promise<number[]>;
+  /** Master versions kept for backups, by holder. */
+  holds(): Promise<KeyHold[]>;
+  /**
+   * Keeps master versions for a backup: the given ones, or 'in-use' (the current version and
+   * every version a stored key is wrapped under now), or 'all' (every version the provider
+   * has: for a backup whose needs were not recorded). Sets the holder's `until`.
+   */
+  hold(holder: string, versions: readonly number[] | 'in-use' | 'all', until: number | null): Promise<void>;
+  /** Releases holders (their backups were pruned); the versions go at the next master rotation. */
+  releaseHolds(holders: readonly string[]): Promise<number>;
   /**
    * The current Ed25519 signing key of a purpose (e.g. 'audit'), made on first use. The private
    * key is unwrapped only in this process; `publicKey` is derived from it, so a public key
@@ -382,7 +409,26 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     async unusedMasterVersions() {
       const current = await provider.currentVersion();
       const used = new Set(await selectMasterVersionsInUse(db));
+      for (const row of await selectKeyHolds(db)) used.add(Number(row.master_version));
       return (await provider.versions()).filter((v) => v !== current && !used.has(v));
+    },
+    async masterVersionsInUse() {
+      return (await selectMasterVersionsInUse(db)).sort((a, b) => a - b);
+    },
+    async holds() {
+      return (await selectKeyHolds(db)).map((r) => ({ holder: r.holder, masterVersion: Number(r.master_version), until: r.until === null ? null : Number(r.until), heldAt: Number(r.held_at) }));
+    },
+    async hold(holder, versions, until) {
+      const chosen =
+        versions === 'all'
+          ? await provider.versions()
+          : versions === 'in-use'
+            ? [...new Set([await provider.currentVersion(), ...(await selectMasterVersionsInUse(db))])]
+            : versions;
+      await upsertKeyHolds(db, holder, chosen, until, clock.now().getTime());
+    },
+    async releaseHolds(holders) {
+      return holders.length === 0 ? 0 : deleteKeyHolds(db, holders);
     },
     async census() {
       return (await selectKeyCensus(db)).map((r) => ({ tenantId: r.tenant_id, kind: r.kind as KeyCensus['kind'], version: Number(r.version), live: Number(r.live), destroyed: Number(r.destroyed) }));

@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '../platform/db/index.js';
+import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
 
 export interface TenantKeyRow {
   readonly version: number;
@@ -216,4 +216,34 @@ export async function selectKeyCensus(db: SqlExecutor): Promise<KeyCensusRow[]> 
      SELECT tenant_id, 'data' AS kind, version, SUM(CASE WHEN wrapped IS NULL THEN 0 ELSE 1 END) AS live, SUM(CASE WHEN wrapped IS NULL THEN 1 ELSE 0 END) AS destroyed FROM ${db.table('data_keys')} GROUP BY tenant_id, version
      ORDER BY 1, 2, 3`,
   );
+}
+
+export interface KeyHoldRow {
+  readonly holder: string;
+  readonly master_version: number;
+  readonly until: number | string | null;
+  readonly held_at: number | string;
+}
+
+export async function selectKeyHolds(db: SqlExecutor): Promise<KeyHoldRow[]> {
+  return db.query<KeyHoldRow>(`SELECT holder, master_version, until, held_at FROM ${db.table('key_holds')} ORDER BY master_version, holder`);
+}
+
+/** Adds the holder's versions (kept where already held) and sets its expected end on all of them. */
+export async function upsertKeyHolds(db: SqlDatabase, holder: string, versions: readonly number[], until: number | null, at: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    for (const version of versions) {
+      await tx.execute(`INSERT INTO ${tx.table('key_holds')} (holder, master_version, until, held_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, [holder, version, until, at]);
+    }
+    await tx.execute(`UPDATE ${tx.table('key_holds')} SET until = ? WHERE holder = ?`, [until, holder]);
+  });
+}
+
+export async function deleteKeyHolds(db: SqlExecutor, holders: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (let at = 0; at < holders.length; at += 500) {
+    const part = holders.slice(at, at + 500);
+    removed += await db.execute(`DELETE FROM ${db.table('key_holds')} WHERE holder IN (${part.map(() => '?').join(', ')})`, part);
+  }
+  return removed;
 }

@@ -18,3 +18,4 @@ export { operationOutcome } from './fhir/operation-outcome.js';
 export { classify, dataRegister, fieldEncryptionEnforced, isEncrypted, platformRegister, protectionOf, registerRows, registerVersion, type DataClass } from './data-register.js';
 export { fieldEncryption, type FieldSealer, type SealContext, type SealedVersion } from './sealing.js';
 export { createResealer, type Resealer, type ResealCursor, type ResealStep } from './reseal.js';
+export { openSealedSamples, type SealedSampleReport } from './sealed-samples.js';

@@ -230,14 +230,24 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
           await save({ ...job, phase: 'rewrap' }, true);
           return runMaster();
         }
-        const unused = await keys.unusedMasterVersions();
+        let unused = await keys.unusedMasterVersions();
+        const holds = await keys.holds();
+        if (unused.length > 0 && holds.some((h) => h.holder.startsWith('physical:'))) {
+          // Archived WAL replays a physical backup to any moment after it, when these versions
+          // were still in use: they stay until every physical backup taken before now has expired.
+          await keys.hold(`physical-archive:${now()}`, unused, null);
+          unused = [];
+        }
+        const inUse = new Set([job.generation, ...(await keys.masterVersionsInUse())]);
+        const kept = [...new Set((await keys.holds()).map((h) => h.masterVersion))].filter((v) => !inUse.has(v)).sort((a, b) => a - b);
+        const keptText = kept.length === 0 ? '' : `; kept for backups: master versions ${kept.join(', ')} (tresor keys status)`;
         const done = unused.length === 0 || (await provider.retire(unused));
         await finish(
-          unused.length === 0
+          (unused.length === 0
             ? 'master versions none'
             : done
               ? `master versions ${unused.join(', ')}`
-              : `none; remove master version(s) ${unused.join(', ')} from ${provider.name}, nothing uses them`,
+              : `none; remove master version(s) ${unused.join(', ')} from ${provider.name}, nothing uses them`) + keptText,
         );
       }
     }

@@ -56,7 +56,7 @@ describe('tresor CLI: keys and audit', () => {
 
     const status = await tresorHere(['keys', 'status', '--data-dir', dataDir]);
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /master key: local \(key file\); versions held: 2\n/);
+    assert.match(status.stdout, /master key: local \(key file\); current version 2; versions on hand: 2\n/);
     assert.match(status.stdout, /tenant acme: key-encryption key v3 · index key v1 · data keys v1: 0 live, 1 destroyed; v3: \d+ live/);
     assert.match(status.stdout, /rotation \S+: tenant acme to version 3 finished/);
     const json = JSON.parse((await tresorHere(['keys', 'status', '--json', '--data-dir', dataDir])).stdout) as { masterVersions: number[] };

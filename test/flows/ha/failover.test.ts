@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ async function clusterEnv(dir: string): Promise<Record<string, string>> {
  * synchronous standby, DR standby), HAProxy and two Tresor nodes, all on loopback; then the
  * failover drill kills the primary with SIGKILL under a write load.
  */
-describe('high availability: the loopback cluster and the failover drill', { skip, timeout: 280_000 }, () => {
+describe('high availability: the loopback cluster and the failover drill', { skip, timeout: 400_000 }, () => {
   let dir: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tresor-ha-'));
@@ -124,6 +125,30 @@ describe('high availability: the loopback cluster and the failover drill', { ski
     const future = await tresorWith(env, 'drill', 'restore', '--target', new Date(Date.now() + 3_600_000).toISOString());
     assert.equal(future.code, 1);
     assert.match(future.stderr, /not a past date and time/);
+  });
+
+  it('drill restore to a moment before a master key rotation: the old master version is kept for the physical backups, and the restored cluster reads with it; without it the drill fails naming it', async () => {
+    const env = await clusterEnv(dir);
+    const ring = JSON.parse(env['TRESOR_MASTER_KEY'] as string) as { format: string; current: number; keys: Record<string, string> };
+    const rotated = { ...ring, current: 2, keys: { ...ring.keys, '2': randomBytes(32).toString('base64') } };
+    const rotatedEnv = { ...env, TRESOR_MASTER_KEY: JSON.stringify(rotated) };
+    const before = new Date(Date.now() - 1000).toISOString();
+    const rotate = await tresorWith(rotatedEnv, 'keys', 'rotate', '--master');
+    assert.equal(rotate.code, 0, rotate.stderr);
+    assert.match(rotate.stdout, /kept for backups: master versions 1\b/, 'the physical backups and their WAL still need version 1');
+    const status = await tresorWith(rotatedEnv, 'keys', 'status');
+    assert.match(status.stdout, /master key version 1: kept for backups only \(.*physical/);
+
+    const drill = await tresorWith(rotatedEnv, 'drill', 'restore', '--target', before);
+    assert.equal(drill.code, 0, `${drill.stdout}\n${drill.stderr}`);
+    assert.match(drill.stdout, /PASSED/);
+    assert.match(drill.stdout, /audit chains \| 1 tenants \+ platform, \d+ events, 0 findings/);
+
+    const lost = { ...env, TRESOR_MASTER_KEY: JSON.stringify({ ...ring, current: 2, keys: { '2': rotated.keys['2'] } }) };
+    const failed = await tresorWith(lost, 'drill', 'restore', '--target', before);
+    assert.equal(failed.code, 1, `${failed.stdout}\n${failed.stderr}`);
+    assert.match(failed.stdout, /FAILED/);
+    assert.match(failed.stdout, /master key version 1/);
   });
 
   it('/metrics on a node: replication lag and standby health per standby, synchronous standbys, the last WAL archived, the physical backup\'s age', async () => {
