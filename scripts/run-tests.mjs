@@ -34,9 +34,9 @@ if (!env.TRESOR_TEST_PG_URL) {
 
 // --test-timeout bounds every test and also each file as a whole (node:test runs a file as one
 // test in its own process). The high-availability flow starts a cluster of nine processes and
-// takes ~110 s on two cores, close to a 120 s bound on a slower machine; 300 s leaves it room
-// while a hang still fails the run in minutes.
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files], { stdio: 'inherit', env });
+// takes ~150 s on two cores and the backup CLI flow ~180 s; a loaded machine doubles that. 450 s
+// leaves them room while a hang still fails the run in minutes.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=450000', ...files], { stdio: 'inherit', env });
 const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
 postgres.stop();
 process.exit(code);
