@@ -18,6 +18,7 @@ import { applyRetention, type RetentionPolicy, type RetentionResult } from './re
 import { dropPgSchema, swapPgSchema } from './pg-dataset.js';
 import { checkSqliteCopy, formatOf, listSnapshotIds, readManifest, restoreFiles, restorePgDataSet, scratchIn, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest, type Progress, type VerifyReport } from './snapshots.js';
 import { applyTombstones, liveTombstones, mergeTombstones, readTombstones, recordTombstones } from './tombstones.js';
+import type { BackupOutcomes, DrillReport } from './outcomes.js';
 
 /**
  * Everything the server's scheduler, the CLI and the backup operators' API do with backups, in
@@ -51,6 +52,8 @@ export interface BackupDeps {
   readonly clock: Clock;
   readonly tresorVersion: string;
   readonly log?: Logger;
+  /** Where outcomes are kept for every process's /metrics (outcomes.ts); absent, only this process knows them. */
+  readonly outcomes?: BackupOutcomes;
   /**
    * After one tenant was restored into the running system: re-applies erasures the restored data
    * predates (records marked erased, accounts of erased patients), and records the restore in the
@@ -68,18 +71,7 @@ export interface RunReport {
   readonly maintenanceSkipped?: string;
 }
 
-export interface DrillReport {
-  readonly format: 'tresor-backup-drill/1';
-  readonly at: string;
-  readonly snapshot: string | undefined;
-  readonly ok: boolean;
-  /** Seconds to restore the newest snapshot into scratch and check it end to end (RTO as measured). */
-  readonly restoreSeconds: number | undefined;
-  /** Age of the newest verified snapshot at the end of the drill, in seconds (RPO as measured). */
-  readonly rpoSeconds: number | undefined;
-  readonly bytes: number | undefined;
-  readonly error?: string;
-}
+export type { DrillReport } from './outcomes.js';
 
 export interface BackupStatus {
   readonly configured: boolean;
@@ -107,6 +99,11 @@ export interface Backups {
    */
   restoreDeployment(id: string, options: { actor: Actor; progress?: Progress }): Promise<{ manifest: Manifest; dataSets: number; keysDestroyed: number }>;
   status(): BackupStatus;
+  /**
+   * The status as every process of the deployment recorded it (the server's schedule, the CLI
+   * from cron, other nodes): what /metrics shows. Falls back to this process's own view.
+   */
+  sharedStatus(): Promise<BackupStatus>;
   /** Reads the newest snapshot and the newest verified one from the repository (at server start). */
   refresh(): Promise<void>;
   /** Where drill reports are appended, one JSON line each. */
@@ -125,6 +122,9 @@ export function createBackups(deps: BackupDeps): Backups {
   let newestVerifiedTakenAt: number | undefined;
   let lastDrill: DrillReport | undefined = readLastDrill(drillReportFile);
   let lastPruneAt = Number.NEGATIVE_INFINITY;
+  /** Recording an outcome for the others must never turn a finished backup into a failed one. */
+  const share = (record: (outcomes: BackupOutcomes) => Promise<void>) =>
+    deps.outcomes === undefined ? Promise.resolve() : record(deps.outcomes).catch((error: unknown) => deps.log?.warn({ event: 'backup.outcome_unrecorded', code: (error as { code?: unknown }).code }, 'a backup outcome could not be recorded for /metrics'));
 
   /** A restored tenant's audit trail must verify up to its own end (checkpoints after the snapshot do not count). */
   async function checkTrail(db: SqlExecutor, tenantId: string, label: string): Promise<void> {
@@ -153,6 +153,7 @@ export function createBackups(deps: BackupDeps): Backups {
   async function failed(operation: string, error: unknown, actor: Actor): Promise<never> {
     failures[operation] = (failures[operation] ?? 0) + 1;
     lastFailureAt = clock.now().getTime();
+    await share((outcomes) => outcomes.failed(operation, lastFailureAt as number));
     const code = error instanceof BackupError ? error.code : 'error';
     // Messages of BackupErrors name objects and locations without credentials; others are not logged verbatim.
     deps.log?.error({ event: 'backup.failed', operation, code, ...(error instanceof BackupError ? { reason: error.message } : {}) }, `backup ${operation} failed`);
@@ -177,6 +178,7 @@ export function createBackups(deps: BackupDeps): Backups {
     // The tombstone list grows with every backup and is never rolled back (tombstones.ts).
     const recorded = await recordTombstones(repository, keys, await liveTombstones(deps.storage.keys));
     lastSnapshotAt = manifest.takenAt;
+    await share((outcomes) => outcomes.snapshotTaken(manifest.takenAt));
     return { manifest, tombstones: { total: recorded.tombstones.length, added: recorded.added } };
   }
 
@@ -207,6 +209,7 @@ export function createBackups(deps: BackupDeps): Backups {
     const report = await verifySnapshot({ repository, keys, scratchParent: dataDir, checkTenant: checkTrail, ...postgresDeps(), ...(progress === undefined ? {} : { progress }) }, target);
     await markVerified(repository, keys, { id: target, verifiedAt: clock.now().getTime(), seconds: report.seconds, bytes: report.bytes });
     if (newestVerifiedTakenAt === undefined || manifest.takenAt > newestVerifiedTakenAt) newestVerifiedTakenAt = manifest.takenAt;
+    await share((outcomes) => outcomes.verified(manifest.takenAt));
     return { report, manifest };
   }
 
@@ -296,6 +299,22 @@ export function createBackups(deps: BackupDeps): Backups {
     drillReportFile,
     status: () => ({ configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures } }),
 
+    async sharedStatus() {
+      const own = { configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures } };
+      if (deps.outcomes === undefined) return own;
+      const shared = await deps.outcomes.read();
+      const later = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+      return {
+        configured,
+        lastSnapshotAt: later(shared.lastSnapshotAt, lastSnapshotAt),
+        newestVerifiedTakenAt: later(shared.newestVerifiedTakenAt, newestVerifiedTakenAt),
+        lastFailureAt: later(shared.lastFailureAt, lastFailureAt),
+        lastDrill: shared.lastDrill === undefined || (lastDrill !== undefined && Date.parse(lastDrill.at) > Date.parse(shared.lastDrill.at)) ? lastDrill : shared.lastDrill,
+        // Every process's failures were counted in the shared record (this one's included).
+        failures: shared.failures,
+      };
+    },
+
     async refresh() {
       const refs = await withRepository(async (repository) => ('env' in keySource || existsSync(keySource.file) ? snapshotRefs(repository, keysOf(false)) : []));
       lastSnapshotAt = refs.at(-1)?.takenAt ?? lastSnapshotAt;
@@ -360,10 +379,12 @@ export function createBackups(deps: BackupDeps): Backups {
         };
         appendDrill(drillReportFile, report);
         lastDrill = report;
+        await share((outcomes) => outcomes.drilled(report));
         return failed('drill', error, system);
       }
       appendDrill(drillReportFile, report);
       lastDrill = report;
+      await share((outcomes) => outcomes.drilled(report));
       return report;
     },
 
