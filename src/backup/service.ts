@@ -69,6 +69,8 @@ export interface RunReport {
   readonly pruned: { readonly snapshots: number; readonly chunks: number; readonly packs: number } | undefined;
   /** Why retention and prune did not run, when they did not (another process held the repository). */
   readonly maintenanceSkipped?: string;
+  /** The backup key file this run made (no key was configured): it must be copied off the machine. */
+  readonly keyFileCreated?: string;
 }
 
 export type { DrillReport } from './outcomes.js';
@@ -136,7 +138,16 @@ export function createBackups(deps: BackupDeps): Backups {
   }
   const postgresDeps = () => (deps.storage.postgres === undefined ? {} : { postgres: { ...deps.storage.postgres, migrations: deps.migrations } });
   const keySource = backupKeySource(settings, dataDir);
-  const keysOf = (create: boolean): BackupKeys => loadBackupKey(keySource, { create });
+  let keyFileCreated: string | undefined;
+  const keysOf = (create: boolean): BackupKeys =>
+    loadBackupKey(keySource, {
+      create,
+      onCreated: (file) => {
+        keyFileCreated = file;
+        // Alert-worthy: until it is copied elsewhere, losing this disk loses every backup with it.
+        deps.log?.warn({ event: 'backup.key_created', file }, 'made a new backup key file inside the data directory: copy it off this machine (or set TRESOR_BACKUP_KEY); without it no backup can be read');
+      },
+    });
 
   async function withRepository<T>(fn: (repository: Repository) => Promise<T>): Promise<T> {
     if (settings.repository === undefined) throw new BackupError('backup-not-configured', 'no backup repository: set backup.repository (TRESOR_BACKUP_REPOSITORY) or pass --repository', { status: 409, expose: true });
@@ -324,16 +335,18 @@ export function createBackups(deps: BackupDeps): Backups {
     run({ progress, actor = system, reason = 'manual' } = {}) {
       return guarded('run', actor, () =>
         withRepository(async (repository) => {
+          keyFileCreated = undefined;
           const keys = keysOf(true);
+          const created = keyFileCreated === undefined ? {} : { keyFileCreated };
           const { manifest, tombstones } = await withRepositoryLock(repository, 'shared', 'backup', () => snapshotLocked(repository, keys, progress));
           await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${manifest.id} (${reason}): ${manifest.dataSets.length} data sets, ${manifest.added.chunks} new chunks` })]);
           // Retention and prune need the repository to themselves; when another backup or a
           // restore holds it they wait for the next run (nothing is lost by waiting).
           try {
             const { retention, pruned } = await maintain(repository, keys, actor);
-            return { manifest, tombstones, retention, pruned };
+            return { manifest, tombstones, retention, pruned, ...created };
           } catch (error) {
-            if (error instanceof BackupError && error.code === 'backup-busy') return { manifest, tombstones, retention: undefined, pruned: undefined, maintenanceSkipped: error.message };
+            if (error instanceof BackupError && error.code === 'backup-busy') return { manifest, tombstones, retention: undefined, pruned: undefined, maintenanceSkipped: error.message, ...created };
             throw error;
           }
         }),

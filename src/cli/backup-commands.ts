@@ -83,6 +83,16 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     const progress = progressOf(io);
     const report = await backups.run({ progress, actor, reason: 'manual' });
     progress.end();
+    if (report.keyFileCreated !== undefined) {
+      io.stderr(
+        [
+          `WARNING: no backup key was configured, so this backup made one: ${report.keyFileCreated}`,
+          'WARNING: copy that file off this machine now (a password manager or secret store, not the backup repository):',
+          'WARNING: the backups cannot be read without it, and a key kept only on this disk is lost with it.',
+          'WARNING: then set TRESOR_BACKUP_KEY (backup.key) or backup.keyFile to a path outside the data directory; production mode requires that.',
+        ].join('\n'),
+      );
+    }
     const { manifest } = report;
     const bytes = manifest.dataSets.reduce((n, d) => n + d.bytes, 0);
     io.stdout(`snapshot ${manifest.id} of ${manifest.dataSets.length} data sets (${mib(bytes)}): ${number.format(manifest.added.chunks)} new chunks, ${mib(manifest.added.bytes)} stored; ${report.tombstones.total} tombstones (${report.tombstones.added} new)`);
