@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import type { Core } from '../app.js';
 import { BackupError, type Progress } from '../backup/index.js';
 import type { CliIo, CliValues } from './io.js';
-import { UsageError } from './usage-error.js';
+import { Refusal, UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
 export const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
@@ -112,7 +112,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
   }
   if (sub === 'verify') {
     const targets = values['all'] === true ? (await backups.list()).map((s) => s.manifest.id) : [snapshotArg];
-    if (values['all'] === true && targets.length === 0) throw new UsageError('no snapshots to verify');
+    if (values['all'] === true && targets.length === 0) throw new Refusal('no snapshots to verify');
     let failed = 0;
     for (const id of targets) {
       const progress = progressOf(io);
@@ -145,8 +145,8 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     const to = typeof values['to'] === 'string' ? resolve(values['to']) : undefined;
     const progress = progressOf(io);
     if (to !== undefined) {
-      if (to === resolve(config.dataDir)) throw new UsageError('--to is the live data directory: restore into a new, empty directory (or one tenant in place: --tenant T without --to)');
-      if (existsSync(to) && readdirSync(to).length > 0) throw new UsageError(`--to ${to} is not empty: restore into a new, empty directory`);
+      if (to === resolve(config.dataDir)) throw new Refusal('--to is the live data directory: restore into a new, empty directory (or one tenant in place: --tenant T without --to)');
+      if (existsSync(to) && readdirSync(to).length > 0) throw new Refusal(`--to ${to} is not empty: restore into a new, empty directory`);
       const result = await backups.restoreTo(id, to, { ...(tenant === undefined ? {} : { tenant }), progress, actor });
       progress.end();
       io.stdout(`restored ${result.dataSets} data sets of snapshot ${id} (${new Date(result.manifest.takenAt).toISOString()}) into ${to}; ${result.keysDestroyed} key versions destroyed again by tombstones`);
@@ -165,7 +165,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     // On SQLite a running server holds the tenant's file open: it must make the swap itself.
     const server = core.storage.engine === 'sqlite' ? runningServer(config.dataDir) : undefined;
     if (server !== undefined) {
-      throw new UsageError(`a Tresor server (process ${server}) runs on ${config.dataDir}: restore through it (POST /platform/backups/${id}/restore as a backup operator), or stop it first`);
+      throw new Refusal(`a Tresor server (process ${server}) runs on ${config.dataDir}: restore through it (POST /platform/backups/${id}/restore as a backup operator), or stop it first`);
     }
     const result = await backups.restoreTenant(id, tenant, { actor, progress });
     progress.end();

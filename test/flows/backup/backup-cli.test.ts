@@ -100,8 +100,8 @@ describe('tresor backup run | list | verify | restore (SQLite)', () => {
       await restored.close();
     }
     const refused = cli(['restore', '--snapshot', first, '--to', to]);
-    assert.equal(refused.code, 2, 'never over an existing directory');
-    assert.equal(cli(['restore', '--snapshot', first, '--to', t.dataDir]).code, 2, 'never over the live data');
+    assert.equal(refused.code, 1, 'never over an existing directory');
+    assert.equal(cli(['restore', '--snapshot', first, '--to', t.dataDir]).code, 1, 'never over the live data');
   });
 
   it('restores one tenant alone, with the key store its records are sealed under', () => {

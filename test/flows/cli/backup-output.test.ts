@@ -34,4 +34,49 @@ describe('tresor backup output', () => {
     assert.equal(second.code, 0, second.stderr);
     assert.doesNotMatch(second.stderr, /WARNING/, 'the key exists now: nothing new to warn about');
   });
+
+  it('a well-formed command the state refuses is exit 1 with one error line, not a usage error', async () => {
+    const id = (await backup(['run'])).stdout.trimEnd().split('\n').at(-1) as string;
+    for (const argv of [['restore', '--snapshot', id, '--to', dataDir], ['restore', '--snapshot', id, '--to', join(dataDir, '..')]]) {
+      const refused = await backup(argv);
+      assert.equal(refused.code, 1, argv.join(' '));
+      assert.match(refused.stderr, /^error: [^\n]+\n$/);
+    }
+    const empty = mkdtempSync(join(tmpdir(), 'tresor-repo-'));
+    try {
+      const none = await cli(['backup', 'verify', '--all', '--repository', empty]);
+      assert.equal(none.code, 1);
+      assert.equal(none.stderr, 'error: no snapshots to verify\n');
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('tresor usage errors', () => {
+  it('a mistyped command gets the error and one line pointing to its help, exit 2 (README: 2 usage error)', async () => {
+    for (const argv of [['backup', 'frobnicate'], ['backup', 'list', '--frobnicate'], ['tenant', 'create']]) {
+      const result = await tresorHere(argv);
+      assert.equal(result.code, 2, argv.join(' '));
+      const lines = result.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 2, `${argv.join(' ')}: ${result.stderr}`);
+      assert.match(lines[0] as string, /^error: /);
+      assert.equal(lines[1], `Run \`tresor help ${argv[0] as string}\` for its usage.`);
+      assert.equal(result.stdout, '');
+    }
+  });
+
+  it('tresor help <command> shows that command\'s usage only', async () => {
+    const help = await tresorHere(['help', 'backup']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /tresor backup run \[--repository LOCATION\]/);
+    assert.match(help.stdout, /tresor backup physical run/);
+    assert.doesNotMatch(help.stdout, /tresor tenant create/);
+    const flag = await tresorHere(['backup', '--help']);
+    assert.equal(flag.stdout, help.stdout, 'the same as --help after the command');
+    const unknown = await tresorHere(['help', 'frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.stderr.trimEnd().split('\n').length, 2);
+    assert.match((await tresorHere(['help'])).stdout, /tresor tenant create/, 'plain help: every command');
+  });
 });
