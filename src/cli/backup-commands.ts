@@ -6,32 +6,41 @@ import type { Config } from '../config/index.js';
 import type { Core } from '../app.js';
 import { BackupError, type Progress } from '../backup/index.js';
 import type { CliIo, CliValues } from './io.js';
+import { humanBytes } from './human-size.js';
 import { Refusal, UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
-export const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 
-/** A progress bar for long work: redrawn in place on a terminal, every 5 s to stderr otherwise. */
+/**
+ * Progress of long work. On a terminal (`io.progress`: main.ts, when stderr is one) a bar per
+ * data set, redrawn in place and cleared at the end, so the result line is not printed after a
+ * stale bar. Elsewhere (cron, a pipe) no bar: a plain line to stderr every 10 s of long work only.
+ */
 function progressOf(io: CliIo): Progress & { end(): void } {
-  let last = 0;
-  let line = '';
-  const draw = (final: boolean) => {
-    if (line === '') return;
-    if (io.progress !== undefined) io.progress(line, final);
-    else if (final || performance.now() - last > 5000) {
-      last = performance.now();
-      io.stderr(line);
-    }
-  };
+  const started = performance.now();
+  let lastPlain = started;
+  let drawn = false;
   const report = ((event) => {
     const ratio = event.total === 0 ? 1 : Math.min(1, event.done / event.total);
-    const filled = Math.round(ratio * 24);
-    const amount = event.phase === 'copy' || event.phase === 'check' ? '' : `  ${mib(event.done)}/${mib(event.total)}`;
-    line = `${event.phase.padEnd(8)} ${event.dataSet.padEnd(24).slice(0, 24)} [${'#'.repeat(filled)}${'-'.repeat(24 - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%${amount}`;
-    draw(false);
+    const percent = `${String(Math.round(ratio * 100)).padStart(3)}%`;
+    const dataSet = event.dataSet.padEnd(24).slice(0, 24);
+    if (io.progress !== undefined) {
+      const filled = Math.round(ratio * 24);
+      const amount = event.phase === 'copy' ? '' : `  ${humanBytes(event.done)}/${humanBytes(event.total)}`;
+      // The checks (integrity, row counts, audit trail) have no measure of their own: named, not a bar at 0 %.
+      const line = event.phase === 'check' ? `${'check'.padEnd(8)} ${dataSet} checking integrity, row counts and audit trail…` : `${event.phase.padEnd(8)} ${dataSet} [${'#'.repeat(filled)}${'-'.repeat(24 - filled)}] ${percent}${amount}`;
+      io.progress(line, false);
+      drawn = true;
+    } else if (event.phase !== 'check' && performance.now() - lastPlain > 10_000) {
+      lastPlain = performance.now();
+      io.stderr(`${event.phase} ${event.dataSet}: ${event.phase === 'copy' ? `${percent.trim()} of its tables` : `${humanBytes(event.done)} of ${humanBytes(event.total)} (${percent.trim()})`}`);
+    }
   }) as Progress & { end(): void };
-  report.end = () => draw(true);
+  report.end = () => {
+    if (drawn) io.progress?.('', false);
+    drawn = false;
+  };
   return report;
 }
 
@@ -95,7 +104,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     }
     const { manifest } = report;
     const bytes = manifest.dataSets.reduce((n, d) => n + d.bytes, 0);
-    io.stdout(`snapshot ${manifest.id} of ${manifest.dataSets.length} data sets (${mib(bytes)}): ${number.format(manifest.added.chunks)} new chunks, ${mib(manifest.added.bytes)} stored; ${report.tombstones.total} tombstones (${report.tombstones.added} new)`);
+    io.stdout(`snapshot ${manifest.id} of ${manifest.dataSets.length} data sets (${humanBytes(bytes)}): ${number.format(manifest.added.chunks)} new chunks, ${humanBytes(manifest.added.bytes)} stored; ${report.tombstones.total} tombstones (${report.tombstones.added} new)`);
     if (report.pruned !== undefined) io.stdout(`retention: kept ${report.retention?.keep.length ?? 0} snapshots, deleted ${report.pruned.snapshots} and ${number.format(report.pruned.packs)} packs no snapshot uses (${number.format(report.pruned.chunks)} chunks)`);
     else if (report.maintenanceSkipped !== undefined) io.stdout(`retention and prune skipped this time: ${report.maintenanceSkipped}`);
     io.stdout(manifest.id); // last line of stdout: the snapshot id
@@ -105,7 +114,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     const summaries = await backups.list();
     for (const { manifest: m, verified } of summaries) {
       const bytes = m.dataSets.reduce((n, d) => n + d.bytes, 0);
-      io.stdout(`${m.id}\t${new Date(m.takenAt).toISOString()}\t${m.dataSets.length} data sets\t${mib(bytes)}\tadded ${mib(m.added.bytes)}\t${verified === undefined ? 'not verified' : `verified ${new Date(verified.verifiedAt).toISOString()} (${verified.seconds.toFixed(1)} s)`}\tTresor ${m.tresorVersion}`);
+      io.stdout(`${m.id}\t${new Date(m.takenAt).toISOString()}\t${m.dataSets.length} data sets\t${humanBytes(bytes)}\tadded ${humanBytes(m.added.bytes)}\t${verified === undefined ? 'not verified' : `verified ${new Date(verified.verifiedAt).toISOString()} (${verified.seconds.toFixed(1)} s)`}\tTresor ${m.tresorVersion}`);
     }
     if (summaries.length === 0) io.stderr(`no snapshots in ${config.backup.repository}`);
     return;
@@ -119,7 +128,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
       try {
         const report = await backups.verify(id, { progress, actor });
         progress.end();
-        io.stdout(`snapshot ${report.id}: verified — ${report.dataSets} data sets, ${mib(report.bytes)} restored and checked in ${report.seconds.toFixed(1)} s`);
+        io.stdout(`snapshot ${report.id}: verified — ${report.dataSets} data sets, ${humanBytes(report.bytes)} restored and checked in ${report.seconds.toFixed(1)} s`);
       } catch (error) {
         progress.end();
         if (!(error instanceof BackupError)) throw error;

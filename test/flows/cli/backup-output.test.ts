@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from '../../../src/cli/index.js';
 import { tresorHere } from '../../support/cli.js';
 
 /** What an operator reads from `tresor backup …` on a terminal or in a cron mail. */
@@ -33,6 +34,9 @@ describe('tresor backup output', () => {
     const second = await backup(['run']);
     assert.equal(second.code, 0, second.stderr);
     assert.doesNotMatch(second.stderr, /WARNING/, 'the key exists now: nothing new to warn about');
+    // A few KiB of change is said in KiB, not as "0.0 MiB stored".
+    assert.doesNotMatch(second.stdout, /\b0\.0 MiB/);
+    assert.match(second.stdout, /, \d+(\.\d+)? (B|KiB) stored;/);
   });
 
   it('a well-formed command the state refuses is exit 1 with one error line, not a usage error', async () => {
@@ -50,6 +54,46 @@ describe('tresor backup output', () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+});
+
+/** Runs `tresor <args>` as on a terminal: the progress bar is drawn through `progress` (main.ts: stderr is a TTY). */
+async function onTerminal(args: string[]): Promise<{ code: number; stdout: string; stderr: string; drawn: Array<{ line: string; final: boolean }> }> {
+  const drawn: Array<{ line: string; final: boolean }> = [];
+  const out: string[] = [];
+  const err: string[] = [];
+  const result = await runCli({ argv: args, env: { PATH: process.env['PATH'] ?? '' }, stdout: (line) => out.push(`${line}\n`), stderr: (line) => err.push(`${line}\n`), progress: (line, final) => drawn.push({ line, final }) });
+  return { code: result.exitCode, stdout: out.join(''), stderr: err.join(''), drawn };
+}
+
+describe('tresor backup progress', () => {
+  let dataDir: string;
+  let repository: string;
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tresor-cli-'));
+    repository = mkdtempSync(join(tmpdir(), 'tresor-repo-'));
+    assert.equal((await tresorHere(['tenant', 'create', 'acme', '--data-dir', dataDir])).code, 0);
+    assert.equal((await tresorHere(['backup', 'run', '--repository', repository, '--data-dir', dataDir])).code, 0);
+  });
+  after(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(repository, { recursive: true, force: true });
+  });
+
+  it('on a terminal, the verify bar advances to 100 % for each data set and is cleared before the result is printed', async () => {
+    const verify = await onTerminal(['backup', 'verify', '--repository', repository, '--data-dir', dataDir]);
+    assert.equal(verify.code, 0, verify.stderr);
+    const bars = verify.drawn.filter((d) => d.line !== '');
+    assert.ok(bars.length > 0, 'a bar was drawn');
+    assert.ok(bars.some((d) => /100%/.test(d.line)), 'it reaches 100 %');
+    assert.doesNotMatch(bars.at(-1)?.line ?? '', /\s0%/, 'the last bar drawn is not stuck at 0 %');
+    assert.deepEqual(verify.drawn.at(-1), { line: '', final: false }, 'the bar line is cleared at the end: no stale line');
+  });
+
+  it('not on a terminal: no bar, no carriage-return drawing, in stdout or stderr', async () => {
+    const verify = await tresorHere(['backup', 'verify', '--repository', repository, '--data-dir', dataDir]);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.doesNotMatch(verify.stdout + verify.stderr, /\[[#-]{24}\]/);
   });
 });
 
