@@ -7,6 +7,7 @@ import type { Core } from '../app.js';
 import { BackupError, type Progress } from '../backup/index.js';
 import type { CliIo, CliValues } from './io.js';
 import { humanBytes } from './human-size.js';
+import { formatTable } from './table.js';
 import { Refusal, UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
@@ -112,11 +113,36 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
   }
   if (sub === 'list') {
     const summaries = await backups.list();
-    for (const { manifest: m, verified } of summaries) {
-      const bytes = m.dataSets.reduce((n, d) => n + d.bytes, 0);
-      io.stdout(`${m.id}\t${new Date(m.takenAt).toISOString()}\t${m.dataSets.length} data sets\t${humanBytes(bytes)}\tadded ${humanBytes(m.added.bytes)}\t${verified === undefined ? 'not verified' : `verified ${new Date(verified.verifiedAt).toISOString()} (${verified.seconds.toFixed(1)} s)`}\tTresor ${m.tresorVersion}`);
+    const sizeOf = (m: (typeof summaries)[number]['manifest']) => m.dataSets.reduce((n, d) => n + d.bytes, 0);
+    if (values['json'] === true) {
+      // A summary for scripts: never the manifest itself (its chunk lists run to megabytes).
+      const listed = summaries.map(({ manifest: m, verified }) => ({
+        id: m.id,
+        takenAt: new Date(m.takenAt).toISOString(),
+        bytes: sizeOf(m),
+        added: m.added,
+        dataSets: m.dataSets.map((d) => ({ kind: d.kind, id: d.id, bytes: d.bytes })),
+        verified: verified === undefined ? null : { at: new Date(verified.verifiedAt).toISOString(), seconds: verified.seconds },
+        tresorVersion: m.tresorVersion,
+      }));
+      io.stdout(JSON.stringify(listed, null, 2));
+      return;
     }
-    if (summaries.length === 0) io.stderr(`no snapshots in ${config.backup.repository}`);
+    if (summaries.length === 0) {
+      io.stderr(`no snapshots in ${config.backup.repository}`);
+      return;
+    }
+    const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+    const rows = summaries.map(({ manifest: m, verified }) => [
+      m.id,
+      utc(m.takenAt),
+      String(m.dataSets.length),
+      humanBytes(sizeOf(m)),
+      humanBytes(m.added.bytes),
+      verified === undefined ? 'no' : `${utc(verified.verifiedAt)} (${verified.seconds.toFixed(1)} s)`,
+      m.tresorVersion,
+    ]);
+    for (const line of formatTable(['SNAPSHOT', 'TAKEN (UTC)', 'DATA SETS', 'SIZE', 'ADDED', 'VERIFIED', 'VERSION'], rows)) io.stdout(line);
     return;
   }
   if (sub === 'verify') {

@@ -79,7 +79,8 @@ Usage:
   tresor backup generate-key                a new backup key for TRESOR_BACKUP_KEY (printed once)
   tresor backup run [--repository LOCATION] an encrypted, deduplicated snapshot of every data set, then
                                             retention and prune; prints the snapshot id as the last line
-  tresor backup list [--repository LOCATION] snapshots, sizes, verified marks
+  tresor backup list [--json] [--repository LOCATION]
+                                            snapshots: time, data sets, size, what each added, verified marks
   tresor backup verify [--snapshot S | --all] [--repository LOCATION]
                                             restores into scratch and checks every chunk, hash, integrity,
                                             row counts and audit trail; exit 1 on any failure

@@ -50,7 +50,7 @@ describe('tresor backup run | list | verify | restore (SQLite)', () => {
     assert.match(run.stdout, /of 5 data sets/, 'platform, key store, two tenants, the operators');
     const list = cli(['list']);
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, new RegExp(`^${first}\\t`));
+    assert.match(list.stdout, new RegExp(`^${first}  `, 'm'));
     // The server is unaffected.
     assert.equal((await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Patient?_count=1', key })).statusCode, 200);
     assert.equal(statSync(join(t.dataDir, 'backup-key.json')).mode & 0o077, 0, 'the backup key file is private');

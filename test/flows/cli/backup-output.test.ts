@@ -39,6 +39,29 @@ describe('tresor backup output', () => {
     assert.match(second.stdout, /, \d+(\.\d+)? (B|KiB) stored;/);
   });
 
+  it('backup list has a header and aligned columns, and --json for scripts', async () => {
+    const list = await backup(['list']);
+    assert.equal(list.code, 0, list.stderr);
+    const [header, ...rows] = list.stdout.trimEnd().split('\n') as [string, ...string[]];
+    assert.match(header, /^SNAPSHOT\s+TAKEN \(UTC\)\s+DATA SETS\s+SIZE\s+ADDED\s+VERIFIED\s+VERSION$/);
+    assert.ok(rows.length >= 2, list.stdout);
+    assert.doesNotMatch(list.stdout, /\t/, 'spaces, not tabs: columns line up on any terminal');
+    for (const column of ['TAKEN', 'DATA SETS', 'SIZE', 'ADDED', 'VERIFIED', 'VERSION']) {
+      const at = header.indexOf(column);
+      for (const row of rows) assert.match(row.slice(at - 2, at), /^ {2}$/, `${column} starts at the same place in: ${row}`);
+    }
+    const json = await backup(['list', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+    assert.equal(parsed.length, rows.length);
+    const newest = parsed.at(-1) as { id: string; takenAt: string; bytes: number; dataSets: Array<{ kind: string; id: string; bytes: number }>; verified: unknown };
+    assert.ok(rows.at(-1)?.startsWith(newest.id));
+    assert.match(newest.takenAt, /^\d{4}-\d{2}-\d{2}T/);
+    assert.ok(newest.dataSets.some((d) => d.kind === 'tenant' && d.id === 'acme'));
+    assert.equal(newest.bytes, newest.dataSets.reduce((n, d) => n + d.bytes, 0));
+    assert.ok(!('chunks' in (newest.dataSets[0] as object)), 'no chunk lists: a summary, not the manifest');
+  });
+
   it('a well-formed command the state refuses is exit 1 with one error line, not a usage error', async () => {
     const id = (await backup(['run'])).stdout.trimEnd().split('\n').at(-1) as string;
     for (const argv of [['restore', '--snapshot', id, '--to', dataDir], ['restore', '--snapshot', id, '--to', join(dataDir, '..')]]) {
