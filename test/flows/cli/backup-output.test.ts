@@ -113,6 +113,19 @@ describe('tresor backup progress', () => {
     assert.deepEqual(verify.drawn.at(-1), { line: '', final: false }, 'the bar line is cleared at the end: no stale line');
   });
 
+  it('the platform operators\' data set is not shown as a tenant', async () => {
+    const verify = await onTerminal(['backup', 'verify', '--repository', repository, '--data-dir', dataDir]);
+    const drawn = verify.drawn.map((d) => d.line).join('\n');
+    assert.match(drawn, /tenant acme/);
+    assert.match(drawn, /platform operators/);
+    assert.doesNotMatch(drawn, /tenant operators/);
+    const audit = await tresorHere(['audit', 'verify', '--data-dir', dataDir]);
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.match(audit.stdout, /^tenant acme: /m);
+    assert.match(audit.stdout, /^platform operators: /m);
+    assert.doesNotMatch(audit.stdout, /tenant operators/);
+  });
+
   it('not on a terminal: no bar, no carriage-return drawing, in stdout or stderr', async () => {
     const verify = await tresorHere(['backup', 'verify', '--repository', repository, '--data-dir', dataDir]);
     assert.equal(verify.code, 0, verify.stderr);
