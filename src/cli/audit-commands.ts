@@ -2,6 +2,7 @@ import type { Core } from '../app.js';
 import { operatorRealm } from '../identity/index.js';
 import type { Actor } from '../audit/index.js';
 import type { CliIo } from './io.js';
+import { meaningfulRateCount } from './keys-commands.js';
 import { UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
@@ -26,7 +27,7 @@ export async function verifyAudit(io: CliIo, core: Core, tenantId: string | unde
     findings += report.findings.length;
     io.stdout(
       report.findings.length === 0
-        ? `${trailOf(id)}: ${number.format(report.events)} events, chain intact ${report.cut > 0 ? `from the signed retention cut after event ${report.cut} ` : ''}through event ${report.lastSeq}, consistent with ${report.checkpoints} signed checkpoint(s) (${number.format(Math.round(report.events / Math.max(seconds, 0.001)))} events/s)`
+        ? `${trailOf(id)}: ${number.format(report.events)} events, chain intact ${report.cut > 0 ? `from the signed retention cut after event ${report.cut} ` : ''}through event ${report.lastSeq}, consistent with ${report.checkpoints} signed checkpoint(s)${report.events >= meaningfulRateCount ? ` (${number.format(Math.round(report.events / Math.max(seconds, 0.001)))} events/s)` : ''}`
         : `${trailOf(id)}: ${number.format(report.events)} events, ${report.findings.length} finding(s): the audit trail was tampered with`,
     );
   }

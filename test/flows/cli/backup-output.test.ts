@@ -160,3 +160,24 @@ describe('tresor usage errors', () => {
     assert.match((await tresorHere(['help'])).stdout, /tresor tenant create/, 'plain help: every command');
   });
 });
+
+describe('rates in CLI summaries', () => {
+  let dataDir: string;
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tresor-cli-'));
+    assert.equal((await tresorHere(['tenant', 'create', 'acme', '--data-dir', dataDir])).code, 0);
+  });
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('a small rotation or audit verify says what it did and how long it took, without a meaningless rate', async () => {
+    const onTerm = await onTerminal(['keys', 'rotate', '--tenant', 'acme', '--data-dir', dataDir]);
+    assert.equal(onTerm.code, 0, onTerm.stderr);
+    assert.match(onTerm.stdout, /tenant acme: generation \d+; 0 fields re-encrypted in \d+\.\d s;/);
+    assert.doesNotMatch(onTerm.stdout, /fields\/s/);
+    assert.ok(onTerm.drawn.every((d) => !/ 0 fields\/s/.test(d.line)), 'no "0 fields/s" in the bar either');
+    const audit = await tresorHere(['audit', 'verify', '--tenant', 'acme', '--data-dir', dataDir]);
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.match(audit.stdout, /chain intact/);
+    assert.doesNotMatch(audit.stdout, /events\/s/);
+  });
+});
