@@ -313,7 +313,9 @@ export function createBackups(deps: BackupDeps): Backups {
     async sharedStatus() {
       const own = { configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures } };
       if (deps.outcomes === undefined) return own;
-      const shared = await deps.outcomes.read();
+      // A database that cannot be read now must not take the rest of /metrics down with it.
+      const shared = await deps.outcomes.read().catch(() => undefined);
+      if (shared === undefined) return own;
       const later = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
       return {
         configured,

@@ -58,6 +58,12 @@ for (const engine of engines()) {
       const missing = await cli(['verify', '--snapshot', '2020-01-01t00-00-00-000z-000000']);
       assert.equal(missing.code, 1);
       assert.equal(sample(await scrape(), 'tresor_backup_failures_total{operation="verify"}'), '1');
+
+      // The shared record unreadable (here: gone): /metrics still answers, with this process's own view.
+      await t.app.storage.platform.execute(`DROP TABLE ${t.app.storage.platform.table('backup_outcomes')}`);
+      const degraded = await t.inject({ method: 'GET', url: '/metrics' });
+      assert.equal(degraded.statusCode, 200);
+      assert.match(degraded.body, /^tresor_http_requests_total|^# HELP tresor_backup_last_snapshot_timestamp_seconds/m);
     });
   });
 }
