@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -68,6 +69,17 @@ describe('tresor backup output', () => {
       const refused = await backup(argv);
       assert.equal(refused.code, 1, argv.join(' '));
       assert.match(refused.stderr, /^error: [^\n]+\n$/);
+    }
+    // A live process named in the data directory's server.pid: the CLI must not swap a file under it.
+    const holder = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(dataDir, 'server.pid'), `${holder.pid as number}\n`);
+      const running = await backup(['restore', '--snapshot', id, '--tenant', 'acme']);
+      assert.equal(running.code, 1, running.stderr);
+      assert.match(running.stderr, new RegExp(`^error: a Tresor server \\(process ${holder.pid as number}\\) runs on [^\\n]+\\n$`));
+    } finally {
+      holder.kill();
+      rmSync(join(dataDir, 'server.pid'), { force: true });
     }
     const empty = mkdtempSync(join(tmpdir(), 'tresor-repo-'));
     try {
