@@ -36,7 +36,7 @@ import { periodic } from './platform/periodic.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
 import { accountPages, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
-import { backupKeySource, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
+import { backupKeySource, backupOutcomeMigrations, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { postgresLeadership, singleNode } from './platform/leadership.js';
@@ -113,7 +113,7 @@ export interface Core {
  */
 /** Every data set's migrations, in order (also what a restored PostgreSQL snapshot is upgraded with). */
 const storageMigrations: StorageMigrations = {
-  platform: [...tenantsMigrations, ...identityMigrations],
+  platform: [...tenantsMigrations, ...identityMigrations, ...backupOutcomeMigrations],
   keys: [...keysMigrations, ...rotationMigrations],
   tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations],
 };
@@ -180,6 +180,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     dataSets: async () => deploymentDataSets(storage, config, await auditRealms()),
     audit,
     platformRealm: operatorRealm,
+    outcomes: createBackupOutcomes(storage.platform),
     clock,
     tresorVersion: version,
     ...(overrides.log === undefined ? {} : { log: overrides.log }),
@@ -484,7 +485,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       if (backupLeadership !== undefined) this.set({ jobs: 'backups' }, backupLeadership.leading ? 1 : 0);
     },
   });
-  if (core.backups.configured) registerBackupMetrics(metrics.registry, core.backups, () => clock.now().getTime());
+  // Always: backups may run from cron (`tresor backup run --repository …`) while the server has none configured.
+  registerBackupMetrics(metrics.registry, core.backups, () => clock.now().getTime());
 
   // PostgreSQL (issue 8): replication, archiving and physical-backup metrics; a full pgBackRest
   // backup whenever the newest is older than backup.physical.fullEveryHours (checked every 10

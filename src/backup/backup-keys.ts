@@ -183,13 +183,14 @@ export function backupKeySource(settings: { readonly key?: string | undefined; r
  * from its file, which the first backup creates (0600) when `create` is set. A file readable by
  * group or others is refused (OWASP ASVS 5 V13.3.x).
  */
-export function loadBackupKey(source: BackupKeySource, options: { create?: boolean } = {}): BackupKeys {
+export function loadBackupKey(source: BackupKeySource, options: { create?: boolean; onCreated?: (file: string) => void } = {}): BackupKeys {
   if ('env' in source) return backupKeysFrom(parseKey(source.env, 'TRESOR_BACKUP_KEY'));
   const { file } = source;
   if (!existsSync(file)) {
     if (options.create !== true) throw new BackupError('backup-key-missing', `no backup key at ${file} (it is made by the first backup; or set TRESOR_BACKUP_KEY)`, { status: 500, expose: true });
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(file, `${JSON.stringify({ format, key: randomBytes(32).toString('base64') })}\n`, { mode: 0o600, flag: 'wx' });
+    options.onCreated?.(file);
   }
   if ((statSync(file).mode & 0o077) !== 0) throw new BackupError('backup-key-invalid', `${file}: the backup key file is readable by group or others; run chmod 600 on it`, { status: 500, expose: true });
   return backupKeysFrom(parseKey(readFileSync(file, 'utf8'), file));

@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Leadership } from '../platform/leadership.js';
 import { periodic } from '../platform/periodic.js';
-import type { Backups } from './service.js';
+import type { Backups, BackupStatus } from './service.js';
 
 export interface ScheduleTiming {
   /** Between snapshots (backup.everyMinutes). */
@@ -51,42 +51,51 @@ export function scheduleBackups(backups: Backups, timing: ScheduleTiming, log: L
   );
 }
 
-/** RTO and RPO as measured, for /metrics (and the status page). */
+/**
+ * RTO and RPO as measured, for /metrics (and the status page): from what every process of the
+ * deployment recorded (`sharedStatus`), so backups and drills run by `tresor backup …` from cron,
+ * or by another node, show here as well as the server's own. One read per scrape.
+ */
 export function registerBackupMetrics(registry: Registry, backups: Backups, now: () => number): void {
+  let loading: Promise<BackupStatus> | undefined;
+  const status = () => (loading ??= backups.sharedStatus().finally(() => (loading = undefined)));
   const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
-  const gauge = (name: string, help: string, value: () => number | undefined) =>
-    new Gauge({
+  // A value never measured is left out, not shown as 0: "last snapshot at 1970" or "RPO 0 s"
+  // would be a wrong answer where there is none (prom-client resets an unlabelled gauge to 0).
+  const gauge = (name: string, help: string, value: (s: BackupStatus) => number | undefined) => {
+    let measured = false;
+    return new (class extends Gauge {
+      override async get() {
+        const metric = await super.get();
+        return measured ? metric : { ...metric, values: [] };
+      }
+    })({
       name,
       help,
       registers: [registry],
-      collect() {
-        const v = value();
-        if (v === undefined) this.reset();
-        else this.set(v);
+      async collect() {
+        const v = value(await status());
+        measured = v !== undefined;
+        this.set(v ?? 0);
       },
     });
-  gauge('tresor_backup_last_snapshot_timestamp_seconds', 'When the newest snapshot was taken', () => seconds(backups.status().lastSnapshotAt));
-  gauge('tresor_backup_rpo_seconds', 'Age of the newest verified snapshot: the data a disaster would lose now (recovery point)', () => {
-    const at = backups.status().newestVerifiedTakenAt;
-    return at === undefined ? undefined : (now() - at) / 1000;
-  });
-  gauge('tresor_backup_restore_seconds', 'Seconds the last restore drill took to restore the newest snapshot and check it (recovery time as measured)', () => backups.status().lastDrill?.restoreSeconds);
-  gauge('tresor_backup_last_drill_timestamp_seconds', 'When the last restore drill ran', () => {
-    const at = backups.status().lastDrill?.at;
-    return at === undefined ? undefined : Date.parse(at) / 1000;
-  });
-  gauge('tresor_backup_last_drill_success', '1 when the last restore drill passed, 0 when it failed', () => {
-    const drill = backups.status().lastDrill;
-    return drill === undefined ? undefined : drill.ok ? 1 : 0;
-  });
+  };
+  gauge('tresor_backup_last_snapshot_timestamp_seconds', 'When the newest snapshot was taken', (s) => seconds(s.lastSnapshotAt));
+  gauge('tresor_backup_rpo_seconds', 'Age of the newest verified snapshot: the data a disaster would lose now (recovery point)', (s) =>
+    s.newestVerifiedTakenAt === undefined ? undefined : (now() - s.newestVerifiedTakenAt) / 1000,
+  );
+  gauge('tresor_backup_restore_seconds', 'Seconds the last restore drill took to restore the newest snapshot and check it (recovery time as measured)', (s) => s.lastDrill?.restoreSeconds);
+  gauge('tresor_backup_last_drill_timestamp_seconds', 'When the last restore drill ran', (s) => (s.lastDrill === undefined ? undefined : Date.parse(s.lastDrill.at) / 1000));
+  gauge('tresor_backup_last_drill_success', '1 when the last restore drill passed, 0 when it failed', (s) => (s.lastDrill === undefined ? undefined : s.lastDrill.ok ? 1 : 0));
   new Counter({
     name: 'tresor_backup_failures_total',
-    help: 'Backup operations that failed, by operation (run, verify, drill, prune, restore)',
+    help: 'Backup operations that failed, by operation (run, verify, drill, prune, restore), in any process of the deployment',
     labelNames: ['operation'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const { failures } = await status();
       this.reset();
-      for (const [operation, count] of Object.entries(backups.status().failures)) this.inc({ operation }, count);
+      for (const [operation, count] of Object.entries(failures)) this.inc({ operation }, count);
     },
   });
   new Counter({

@@ -19,6 +19,7 @@ import { applyRetention, keptUntil, type RetentionPolicy, type RetentionResult }
 import { dropPgSchema, swapPgSchema } from './pg-dataset.js';
 import { checkSqliteCopy, formatOf, listSnapshotIds, readManifest, restoreFiles, restorePgDataSet, scratchIn, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest, type Progress, type VerifyReport } from './snapshots.js';
 import { applyTombstones, liveTombstones, mergeTombstones, readTombstones, recordTombstones } from './tombstones.js';
+import type { BackupOutcomes, DrillReport } from './outcomes.js';
 
 /**
  * Everything the server's scheduler, the CLI and the backup operators' API do with backups, in
@@ -52,6 +53,8 @@ export interface BackupDeps {
   readonly clock: Clock;
   readonly tresorVersion: string;
   readonly log?: Logger;
+  /** Where outcomes are kept for every process's /metrics (outcomes.ts); absent, only this process knows them. */
+  readonly outcomes?: BackupOutcomes;
   /**
    * After one tenant was restored into the running system: re-applies erasures the restored data
    * predates (records marked erased, accounts of erased patients), and records the restore in the
@@ -82,20 +85,11 @@ export interface RunReport {
   readonly pruned: { readonly snapshots: number; readonly chunks: number; readonly packs: number } | undefined;
   /** Why retention and prune did not run, when they did not (another process held the repository). */
   readonly maintenanceSkipped?: string;
+  /** The backup key file this run made (no key was configured): it must be copied off the machine. */
+  readonly keyFileCreated?: string;
 }
 
-export interface DrillReport {
-  readonly format: 'tresor-backup-drill/1';
-  readonly at: string;
-  readonly snapshot: string | undefined;
-  readonly ok: boolean;
-  /** Seconds to restore the newest snapshot into scratch and check it end to end (RTO as measured). */
-  readonly restoreSeconds: number | undefined;
-  /** Age of the newest verified snapshot at the end of the drill, in seconds (RPO as measured). */
-  readonly rpoSeconds: number | undefined;
-  readonly bytes: number | undefined;
-  readonly error?: string;
-}
+export type { DrillReport } from './outcomes.js';
 
 export interface BackupStatus {
   readonly configured: boolean;
@@ -125,6 +119,11 @@ export interface Backups {
    */
   restoreDeployment(id: string, options: { actor: Actor; progress?: Progress }): Promise<{ manifest: Manifest; dataSets: number; keysDestroyed: number }>;
   status(): BackupStatus;
+  /**
+   * The status as every process of the deployment recorded it (the server's schedule, the CLI
+   * from cron, other nodes): what /metrics shows. Falls back to this process's own view.
+   */
+  sharedStatus(): Promise<BackupStatus>;
   /** Reads the newest snapshot and the newest verified one from the repository (at server start). */
   refresh(): Promise<void>;
   /** Where drill reports are appended, one JSON line each. */
@@ -147,6 +146,9 @@ export function createBackups(deps: BackupDeps): Backups {
   let newestVerifiedTakenAt: number | undefined;
   let lastDrill: DrillReport | undefined = readLastDrill(drillReportFile);
   let lastPruneAt = Number.NEGATIVE_INFINITY;
+  /** Recording an outcome for the others must never turn a finished backup into a failed one. */
+  const share = (record: (outcomes: BackupOutcomes) => Promise<void>) =>
+    deps.outcomes === undefined ? Promise.resolve() : record(deps.outcomes).catch((error: unknown) => deps.log?.warn({ event: 'backup.outcome_unrecorded', code: (error as { code?: unknown }).code }, 'a backup outcome could not be recorded for /metrics'));
 
   /** A restored tenant's audit trail must verify up to its own end (checkpoints after the snapshot do not count). */
   async function checkTrail(db: SqlExecutor, tenantId: string, label: string): Promise<void> {
@@ -190,7 +192,16 @@ export function createBackups(deps: BackupDeps): Backups {
 
   const postgresDeps = () => (deps.storage.postgres === undefined ? {} : { postgres: { ...deps.storage.postgres, migrations: deps.migrations } });
   const keySource = backupKeySource(settings, dataDir);
-  const keysOf = (create: boolean): BackupKeys => loadBackupKey(keySource, { create });
+  let keyFileCreated: string | undefined;
+  const keysOf = (create: boolean): BackupKeys =>
+    loadBackupKey(keySource, {
+      create,
+      onCreated: (file) => {
+        keyFileCreated = file;
+        // Alert-worthy: until it is copied elsewhere, losing this disk loses every backup with it.
+        deps.log?.warn({ event: 'backup.key_created', file }, 'made a new backup key file inside the data directory: copy it off this machine (or set TRESOR_BACKUP_KEY); without it no backup can be read');
+      },
+    });
 
   async function withRepository<T>(fn: (repository: Repository) => Promise<T>): Promise<T> {
     if (settings.repository === undefined) throw new BackupError('backup-not-configured', 'no backup repository: set backup.repository (TRESOR_BACKUP_REPOSITORY) or pass --repository', { status: 409, expose: true });
@@ -207,6 +218,7 @@ export function createBackups(deps: BackupDeps): Backups {
   async function failed(operation: string, error: unknown, actor: Actor): Promise<never> {
     failures[operation] = (failures[operation] ?? 0) + 1;
     lastFailureAt = clock.now().getTime();
+    await share((outcomes) => outcomes.failed(operation, lastFailureAt as number));
     const code = error instanceof BackupError ? error.code : 'error';
     if (code === 'keys-unreadable') unreadable[operation] = (unreadable[operation] ?? 0) + 1;
     // Messages of BackupErrors name objects and locations without credentials; others are not logged verbatim.
@@ -246,6 +258,7 @@ export function createBackups(deps: BackupDeps): Backups {
     // The tombstone list grows with every backup and is never rolled back (tombstones.ts).
     const recorded = await recordTombstones(repository, keys, await liveTombstones(deps.storage.keys));
     lastSnapshotAt = manifest.takenAt;
+    await share((outcomes) => outcomes.snapshotTaken(manifest.takenAt));
     return { manifest, tombstones: { total: recorded.tombstones.length, added: recorded.added } };
   }
 
@@ -299,6 +312,7 @@ export function createBackups(deps: BackupDeps): Backups {
     const report = await verifySnapshot({ repository, keys, scratchParent: dataDir, checkTenant: checkTrail, ...readableChecks(tombstones), ...postgresDeps(), ...(progress === undefined ? {} : { progress }) }, target);
     await markVerified(repository, keys, { id: target, verifiedAt: clock.now().getTime(), seconds: report.seconds, bytes: report.bytes });
     if (newestVerifiedTakenAt === undefined || manifest.takenAt > newestVerifiedTakenAt) newestVerifiedTakenAt = manifest.takenAt;
+    await share((outcomes) => outcomes.verified(manifest.takenAt));
     return { report, manifest };
   }
 
@@ -390,6 +404,24 @@ export function createBackups(deps: BackupDeps): Backups {
     drillReportFile,
     status: () => ({ configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures }, unreadable: { ...unreadable } }),
 
+    async sharedStatus() {
+      const own = { configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures } };
+      if (deps.outcomes === undefined) return own;
+      // A database that cannot be read now must not take the rest of /metrics down with it.
+      const shared = await deps.outcomes.read().catch(() => undefined);
+      if (shared === undefined) return own;
+      const later = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+      return {
+        configured,
+        lastSnapshotAt: later(shared.lastSnapshotAt, lastSnapshotAt),
+        newestVerifiedTakenAt: later(shared.newestVerifiedTakenAt, newestVerifiedTakenAt),
+        lastFailureAt: later(shared.lastFailureAt, lastFailureAt),
+        lastDrill: shared.lastDrill === undefined || (lastDrill !== undefined && Date.parse(lastDrill.at) > Date.parse(shared.lastDrill.at)) ? lastDrill : shared.lastDrill,
+        // Every process's failures were counted in the shared record (this one's included).
+        failures: shared.failures,
+      };
+    },
+
     async refresh() {
       const refs = await withRepository(async (repository) => ('env' in keySource || existsSync(keySource.file) ? snapshotRefs(repository, keysOf(false)) : []));
       lastSnapshotAt = refs.at(-1)?.takenAt ?? lastSnapshotAt;
@@ -399,16 +431,18 @@ export function createBackups(deps: BackupDeps): Backups {
     run({ progress, actor = system, reason = 'manual' } = {}) {
       return guarded('run', actor, () =>
         withRepository(async (repository) => {
+          keyFileCreated = undefined;
           const keys = keysOf(true);
+          const created = keyFileCreated === undefined ? {} : { keyFileCreated };
           const { manifest, tombstones } = await withRepositoryLock(repository, 'shared', 'backup', () => snapshotLocked(repository, keys, progress));
           await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${manifest.id} (${reason}): ${manifest.dataSets.length} data sets, ${manifest.added.chunks} new chunks` })]);
           // Retention and prune need the repository to themselves; when another backup or a
           // restore holds it they wait for the next run (nothing is lost by waiting).
           try {
             const { retention, pruned } = await maintain(repository, keys, actor);
-            return { manifest, tombstones, retention, pruned };
+            return { manifest, tombstones, retention, pruned, ...created };
           } catch (error) {
-            if (error instanceof BackupError && error.code === 'backup-busy') return { manifest, tombstones, retention: undefined, pruned: undefined, maintenanceSkipped: error.message };
+            if (error instanceof BackupError && error.code === 'backup-busy') return { manifest, tombstones, retention: undefined, pruned: undefined, maintenanceSkipped: error.message, ...created };
             throw error;
           }
         }),
@@ -454,10 +488,12 @@ export function createBackups(deps: BackupDeps): Backups {
         };
         appendDrill(drillReportFile, report);
         lastDrill = report;
+        await share((outcomes) => outcomes.drilled(report));
         return failed('drill', error, system);
       }
       appendDrill(drillReportFile, report);
       lastDrill = report;
+      await share((outcomes) => outcomes.drilled(report));
       return report;
     },
 

@@ -16,6 +16,7 @@ import type { Repository } from './repository.js';
 import { assembleFile, AssembleError } from './file-assembler.js';
 import { chunkReader, loadChunkIndex, packWriter, type ChunkReader } from './packs.js';
 import { chunkSqliteDatabase } from './sqlite-chunker.js';
+import { operatorRealm } from '../identity/index.js';
 
 /**
  * Snapshots of data sets into a repository (SPEC B1–B3).
@@ -170,7 +171,8 @@ export interface SnapshotDeps {
   readonly packBytes?: number;
 }
 
-const labelOf = (d: { kind: DataSetKind; id: string }) => (d.kind === 'tenant' ? `tenant ${d.id}` : d.kind);
+/** How a data set is named to people: the operators' realm is the platform's own data set, not a tenant. */
+const labelOf = (d: { kind: DataSetKind; id: string }) => (d.kind !== 'tenant' ? d.kind : d.id === operatorRealm ? 'platform operators' : `tenant ${d.id}`);
 
 /** The key of the hash that places pg-rows chunk boundaries: derived from the backup key, used for nothing else. */
 const boundaryKeyOf = (keys: BackupKeys) => Buffer.from(keys.chunkName(Buffer.from('tresor backup pg-rows/1 chunk boundaries', 'utf8')), 'hex');

@@ -2,9 +2,12 @@ import type { Core } from '../app.js';
 import { operatorRealm } from '../identity/index.js';
 import type { Actor } from '../audit/index.js';
 import type { CliIo } from './io.js';
+import { meaningfulRateCount } from './keys-commands.js';
 import { UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
+/** The operators' realm has an audit trail like a tenant's, but it is the platform's own, not a tenant. */
+const trailOf = (id: string) => (id === operatorRealm ? 'platform operators' : `tenant ${id}`);
 
 /** Every audit trail (each tenant's and the platform operators'), or the one named. */
 async function tenantsOf(core: Core, tenantId: string | undefined): Promise<string[]> {
@@ -20,12 +23,12 @@ export async function verifyAudit(io: CliIo, core: Core, tenantId: string | unde
     const started = performance.now();
     const report = await core.audit.verify(id);
     const seconds = (performance.now() - started) / 1000;
-    for (const finding of report.findings) io.stdout(`tenant ${id}: event ${finding.seq}: ${finding.kind}: ${finding.detail}`);
+    for (const finding of report.findings) io.stdout(`${trailOf(id)}: event ${finding.seq}: ${finding.kind}: ${finding.detail}`);
     findings += report.findings.length;
     io.stdout(
       report.findings.length === 0
-        ? `tenant ${id}: ${number.format(report.events)} events, chain intact ${report.cut > 0 ? `from the signed retention cut after event ${report.cut} ` : ''}through event ${report.lastSeq}, consistent with ${report.checkpoints} signed checkpoint(s) (${number.format(Math.round(report.events / Math.max(seconds, 0.001)))} events/s)`
-        : `tenant ${id}: ${number.format(report.events)} events, ${report.findings.length} finding(s): the audit trail was tampered with`,
+        ? `${trailOf(id)}: ${number.format(report.events)} events, chain intact ${report.cut > 0 ? `from the signed retention cut after event ${report.cut} ` : ''}through event ${report.lastSeq}, consistent with ${report.checkpoints} signed checkpoint(s)${report.events >= meaningfulRateCount ? ` (${number.format(Math.round(report.events / Math.max(seconds, 0.001)))} events/s)` : ''}`
+        : `${trailOf(id)}: ${number.format(report.events)} events, ${report.findings.length} finding(s): the audit trail was tampered with`,
     );
   }
   return findings > 0 ? 1 : 0;
@@ -38,11 +41,11 @@ export async function pruneAudit(io: CliIo, core: Core, tenantId: string | undef
     const result = await core.audit.prune(id, actor);
     if (result.refused !== undefined) {
       refused += 1;
-      io.stdout(`tenant ${id}: not pruned: the chain has ${result.refused.length} finding(s); run tresor audit verify --tenant ${id}`);
+      io.stdout(`${trailOf(id)}: not pruned: the chain has ${result.refused.length} finding(s); run tresor audit verify --tenant ${id}`);
     } else if (result.deleted === 0) {
-      io.stdout(`tenant ${id}: nothing older than the retention period${result.cut > 0 ? ` (the chain starts after event ${result.cut})` : ''}`);
+      io.stdout(`${trailOf(id)}: nothing older than the retention period${result.cut > 0 ? ` (the chain starts after event ${result.cut})` : ''}`);
     } else {
-      io.stdout(`tenant ${id}: deleted ${number.format(result.deleted)} events through event ${result.cut}, behind a signed cut point`);
+      io.stdout(`${trailOf(id)}: deleted ${number.format(result.deleted)} events through event ${result.cut}, behind a signed cut point`);
     }
   }
   return refused > 0 ? 1 : 0;

@@ -6,32 +6,42 @@ import type { Config } from '../config/index.js';
 import type { Core } from '../app.js';
 import { BackupError, type Progress } from '../backup/index.js';
 import type { CliIo, CliValues } from './io.js';
-import { UsageError } from './usage-error.js';
+import { humanBytes } from './human-size.js';
+import { formatTable } from './table.js';
+import { Refusal, UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
-export const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 
-/** A progress bar for long work: redrawn in place on a terminal, every 5 s to stderr otherwise. */
+/**
+ * Progress of long work. On a terminal (`io.progress`: main.ts, when stderr is one) a bar per
+ * data set, redrawn in place and cleared at the end, so the result line is not printed after a
+ * stale bar. Elsewhere (cron, a pipe) no bar: a plain line to stderr every 10 s of long work only.
+ */
 function progressOf(io: CliIo): Progress & { end(): void } {
-  let last = 0;
-  let line = '';
-  const draw = (final: boolean) => {
-    if (line === '') return;
-    if (io.progress !== undefined) io.progress(line, final);
-    else if (final || performance.now() - last > 5000) {
-      last = performance.now();
-      io.stderr(line);
-    }
-  };
+  const started = performance.now();
+  let lastPlain = started;
+  let drawn = false;
   const report = ((event) => {
     const ratio = event.total === 0 ? 1 : Math.min(1, event.done / event.total);
-    const filled = Math.round(ratio * 24);
-    const amount = event.phase === 'copy' || event.phase === 'check' ? '' : `  ${mib(event.done)}/${mib(event.total)}`;
-    line = `${event.phase.padEnd(8)} ${event.dataSet.padEnd(24).slice(0, 24)} [${'#'.repeat(filled)}${'-'.repeat(24 - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%${amount}`;
-    draw(false);
+    const percent = `${String(Math.round(ratio * 100)).padStart(3)}%`;
+    const dataSet = event.dataSet.padEnd(24).slice(0, 24);
+    if (io.progress !== undefined) {
+      const filled = Math.round(ratio * 24);
+      const amount = event.phase === 'copy' ? '' : `  ${humanBytes(event.done)}/${humanBytes(event.total)}`;
+      // The checks (integrity, row counts, audit trail) have no measure of their own: named, not a bar at 0 %.
+      const line = event.phase === 'check' ? `${'check'.padEnd(8)} ${dataSet} checking integrity, row counts and audit trail…` : `${event.phase.padEnd(8)} ${dataSet} [${'#'.repeat(filled)}${'-'.repeat(24 - filled)}] ${percent}${amount}`;
+      io.progress(line, false);
+      drawn = true;
+    } else if (event.phase !== 'check' && performance.now() - lastPlain > 10_000) {
+      lastPlain = performance.now();
+      io.stderr(`${event.phase} ${event.dataSet}: ${event.phase === 'copy' ? `${percent.trim()} of its tables` : `${humanBytes(event.done)} of ${humanBytes(event.total)} (${percent.trim()})`}`);
+    }
   }) as Progress & { end(): void };
-  report.end = () => draw(true);
+  report.end = () => {
+    if (drawn) io.progress?.('', false);
+    drawn = false;
+  };
   return report;
 }
 
@@ -83,9 +93,19 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     const progress = progressOf(io);
     const report = await backups.run({ progress, actor, reason: 'manual' });
     progress.end();
+    if (report.keyFileCreated !== undefined) {
+      io.stderr(
+        [
+          `WARNING: no backup key was configured, so this backup made one: ${report.keyFileCreated}`,
+          'WARNING: copy that file off this machine now (a password manager or secret store, not the backup repository):',
+          'WARNING: the backups cannot be read without it, and a key kept only on this disk is lost with it.',
+          'WARNING: then set TRESOR_BACKUP_KEY (backup.key) or backup.keyFile to a path outside the data directory; production mode requires that.',
+        ].join('\n'),
+      );
+    }
     const { manifest } = report;
     const bytes = manifest.dataSets.reduce((n, d) => n + d.bytes, 0);
-    io.stdout(`snapshot ${manifest.id} of ${manifest.dataSets.length} data sets (${mib(bytes)}): ${number.format(manifest.added.chunks)} new chunks, ${mib(manifest.added.bytes)} stored; ${report.tombstones.total} tombstones (${report.tombstones.added} new)`);
+    io.stdout(`snapshot ${manifest.id} of ${manifest.dataSets.length} data sets (${humanBytes(bytes)}): ${number.format(manifest.added.chunks)} new chunks, ${humanBytes(manifest.added.bytes)} stored; ${report.tombstones.total} tombstones (${report.tombstones.added} new)`);
     if (report.pruned !== undefined) io.stdout(`retention: kept ${report.retention?.keep.length ?? 0} snapshots, deleted ${report.pruned.snapshots} and ${number.format(report.pruned.packs)} packs no snapshot uses (${number.format(report.pruned.chunks)} chunks)`);
     else if (report.maintenanceSkipped !== undefined) io.stdout(`retention and prune skipped this time: ${report.maintenanceSkipped}`);
     io.stdout(manifest.id); // last line of stdout: the snapshot id
@@ -93,23 +113,48 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
   }
   if (sub === 'list') {
     const summaries = await backups.list();
-    for (const { manifest: m, verified } of summaries) {
-      const bytes = m.dataSets.reduce((n, d) => n + d.bytes, 0);
-      io.stdout(`${m.id}\t${new Date(m.takenAt).toISOString()}\t${m.dataSets.length} data sets\t${mib(bytes)}\tadded ${mib(m.added.bytes)}\t${verified === undefined ? 'not verified' : `verified ${new Date(verified.verifiedAt).toISOString()} (${verified.seconds.toFixed(1)} s)`}\tTresor ${m.tresorVersion}`);
+    const sizeOf = (m: (typeof summaries)[number]['manifest']) => m.dataSets.reduce((n, d) => n + d.bytes, 0);
+    if (values['json'] === true) {
+      // A summary for scripts: never the manifest itself (its chunk lists run to megabytes).
+      const listed = summaries.map(({ manifest: m, verified }) => ({
+        id: m.id,
+        takenAt: new Date(m.takenAt).toISOString(),
+        bytes: sizeOf(m),
+        added: m.added,
+        dataSets: m.dataSets.map((d) => ({ kind: d.kind, id: d.id, bytes: d.bytes })),
+        verified: verified === undefined ? null : { at: new Date(verified.verifiedAt).toISOString(), seconds: verified.seconds },
+        tresorVersion: m.tresorVersion,
+      }));
+      io.stdout(JSON.stringify(listed, null, 2));
+      return;
     }
-    if (summaries.length === 0) io.stderr(`no snapshots in ${config.backup.repository}`);
+    if (summaries.length === 0) {
+      io.stderr(`no snapshots in ${config.backup.repository}`);
+      return;
+    }
+    const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+    const rows = summaries.map(({ manifest: m, verified }) => [
+      m.id,
+      utc(m.takenAt),
+      String(m.dataSets.length),
+      humanBytes(sizeOf(m)),
+      humanBytes(m.added.bytes),
+      verified === undefined ? 'no' : `${utc(verified.verifiedAt)} (${verified.seconds.toFixed(1)} s)`,
+      m.tresorVersion,
+    ]);
+    for (const line of formatTable(['SNAPSHOT', 'TAKEN (UTC)', 'DATA SETS', 'SIZE', 'ADDED', 'VERIFIED', 'VERSION'], rows)) io.stdout(line);
     return;
   }
   if (sub === 'verify') {
     const targets = values['all'] === true ? (await backups.list()).map((s) => s.manifest.id) : [snapshotArg];
-    if (values['all'] === true && targets.length === 0) throw new UsageError('no snapshots to verify');
+    if (values['all'] === true && targets.length === 0) throw new Refusal('no snapshots to verify');
     let failed = 0;
     for (const id of targets) {
       const progress = progressOf(io);
       try {
         const report = await backups.verify(id, { progress, actor });
         progress.end();
-        io.stdout(`snapshot ${report.id}: verified — ${report.dataSets} data sets, ${mib(report.bytes)} restored and checked in ${report.seconds.toFixed(1)} s`);
+        io.stdout(`snapshot ${report.id}: verified — ${report.dataSets} data sets, ${humanBytes(report.bytes)} restored and checked in ${report.seconds.toFixed(1)} s`);
       } catch (error) {
         progress.end();
         if (!(error instanceof BackupError)) throw error;
@@ -135,8 +180,8 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     const to = typeof values['to'] === 'string' ? resolve(values['to']) : undefined;
     const progress = progressOf(io);
     if (to !== undefined) {
-      if (to === resolve(config.dataDir)) throw new UsageError('--to is the live data directory: restore into a new, empty directory (or one tenant in place: --tenant T without --to)');
-      if (existsSync(to) && readdirSync(to).length > 0) throw new UsageError(`--to ${to} is not empty: restore into a new, empty directory`);
+      if (to === resolve(config.dataDir)) throw new Refusal('--to is the live data directory: restore into a new, empty directory (or one tenant in place: --tenant T without --to)');
+      if (existsSync(to) && readdirSync(to).length > 0) throw new Refusal(`--to ${to} is not empty: restore into a new, empty directory`);
       const result = await backups.restoreTo(id, to, { ...(tenant === undefined ? {} : { tenant }), progress, actor });
       progress.end();
       io.stdout(`restored ${result.dataSets} data sets of snapshot ${id} (${new Date(result.manifest.takenAt).toISOString()}) into ${to}; ${result.keysDestroyed} key versions destroyed again by tombstones`);
@@ -155,7 +200,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     // On SQLite a running server holds the tenant's file open: it must make the swap itself.
     const server = core.storage.engine === 'sqlite' ? runningServer(config.dataDir) : undefined;
     if (server !== undefined) {
-      throw new UsageError(`a Tresor server (process ${server}) runs on ${config.dataDir}: restore through it (POST /platform/backups/${id}/restore as a backup operator), or stop it first`);
+      throw new Refusal(`a Tresor server (process ${server}) runs on ${config.dataDir}: restore through it (POST /platform/backups/${id}/restore as a backup operator), or stop it first`);
     }
     const result = await backups.restoreTenant(id, tenant, { actor, progress });
     progress.end();

@@ -5,6 +5,11 @@ import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 
 const number = new Intl.NumberFormat('en-US');
+/**
+ * Below this many fields a rate says nothing about speed: the job's fixed settling waits
+ * (about 2.5 s) dominate its time, and "0 fields/s" or "3 fields/s" reads like a fault.
+ */
+export const meaningfulRateCount = 1000;
 const phaseText: Record<RotationJob['phase'], string> = {
   reencrypt: 're-encrypting',
   sweep: 'sweeping up late writes',
@@ -13,13 +18,13 @@ const phaseText: Record<RotationJob['phase'], string> = {
   done: 'done',
 };
 
-/** `[########------------]  40%  4,000/10,000 · 51,000 fields/s · re-encrypting` */
-export function progressLine(label: string, job: RotationJob, fieldsPerSecond: number): string {
+/** `[########------------]  40%  4,000/10,000 · 51,000 fields/s · re-encrypting`; no rate when there is none to speak of (undefined, 0). */
+export function progressLine(label: string, job: RotationJob, fieldsPerSecond: number | undefined): string {
   const ratio = job.finishedAt !== undefined ? 1 : job.rowsTotal === 0 ? 0 : Math.min(1, job.rowsDone / job.rowsTotal);
   const width = 24;
   const filled = Math.round(ratio * width);
   const unit = job.scope === 'master' ? 'tenant keys' : 'stored versions';
-  return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%  ${number.format(job.rowsDone)}/${number.format(job.rowsTotal)} ${unit} · ${number.format(Math.round(fieldsPerSecond))} ${job.scope === 'master' ? 'keys' : 'fields'}/s · ${phaseText[job.phase]}`;
+  return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%  ${number.format(job.rowsDone)}/${number.format(job.rowsTotal)} ${unit} · ${fieldsPerSecond === undefined || !(fieldsPerSecond >= 1) ? '' : `${number.format(Math.round(fieldsPerSecond))} ${job.scope === 'master' ? 'keys' : 'fields'}/s · `}${phaseText[job.phase]}`;
 }
 
 /**
@@ -54,7 +59,8 @@ export async function rotateKeys(io: CliIo, core: Core, values: Record<string, s
     let lastLine = 0;
     const draw = (current: RotationJob, final: boolean) => {
       const seconds = (performance.now() - began) / 1000;
-      const line = progressLine(label, current, seconds > 0 ? (current.fieldsDone - fieldsAtStart) / seconds : 0);
+      const moved = current.fieldsDone - fieldsAtStart;
+      const line = progressLine(label, current, moved >= meaningfulRateCount && seconds > 0 ? moved / seconds : undefined);
       if (io.progress !== undefined) io.progress(line, final);
       else if (final || performance.now() - lastLine > 5000) {
         lastLine = performance.now();
@@ -68,7 +74,7 @@ export async function rotateKeys(io: CliIo, core: Core, values: Record<string, s
     io.stdout(
       scope === 'master'
         ? `${label}: version ${done.generation}; ${number.format(done.rowsDone)} tenant key(s) re-wrapped in ${seconds.toFixed(1)} s; retired: ${done.retired ?? 'nothing'}`
-        : `${label}: generation ${done.generation}; ${number.format(moved)} fields re-encrypted in ${seconds.toFixed(1)} s (${number.format(Math.round(moved / Math.max(seconds, 0.001)))} fields/s); retired: ${done.retired ?? 'nothing'}`,
+        : `${label}: generation ${done.generation}; ${number.format(moved)} fields re-encrypted in ${seconds.toFixed(1)} s${moved >= meaningfulRateCount ? ` (${number.format(Math.round(moved / Math.max(seconds, 0.001)))} fields/s)` : ''}; retired: ${done.retired ?? 'nothing'}`,
     );
     if (done.rowsFailed > 0) {
       io.stderr(`${label}: ${number.format(done.rowsFailed)} stored version(s) failed their integrity check and keep their old key version, which stays (see the lines above).`);

@@ -11,7 +11,8 @@ import { findUnreadableKeys } from '../keys/index.js';
 import { openSealedSamples } from '../records/index.js';
 import type { CliIo, CliValues } from './io.js';
 import { UsageError } from './usage-error.js';
-import { cliActor, mib, reportingBackupErrors } from './backup-commands.js';
+import { cliActor, reportingBackupErrors } from './backup-commands.js';
+import { humanBytes } from './human-size.js';
 
 
 function physicalOf(core: Core): PhysicalBackups {
@@ -113,7 +114,7 @@ async function physicalSubcommand(io: CliIo, core: Core, config: Config, action:
     const made = await physical.backup(type, 'manual');
     await core.audit.record(operatorRealm, [operatorEvent('backup.created', actor, { detail: `physical ${made.type} ${made.label}` })]);
     const retained = await physical.retain(config.backup.retention, Date.now());
-    io.stdout(`physical ${made.type} backup ${made.label}: ${mib(made.sizeBytes)} of data, ${mib(made.repositoryBytes)} stored (compressed, encrypted); WAL ${made.walStart}…${made.walStop}`);
+    io.stdout(`physical ${made.type} backup ${made.label}: ${humanBytes(made.sizeBytes)} of data, ${humanBytes(made.repositoryBytes)} stored (compressed, encrypted); WAL ${made.walStart}…${made.walStop}`);
     if (retained.drop.length > 0) io.stdout(`expired by retention: ${retained.drop.join(', ')}`);
     io.stdout(made.label);
     return 0;
@@ -128,7 +129,7 @@ async function physicalSubcommand(io: CliIo, core: Core, config: Config, action:
     io.stdout(`stanza ${physical.settings.stanza}: ${info.message}; cipher ${info.cipher}; WAL archive ${info.archive === undefined ? 'empty' : `${info.archive.min} … ${info.archive.max}`}`);
     for (const b of info.backups) {
       const drilled = b.annotations['tresor-restore-drill'];
-      io.stdout(`${b.label}\t${b.type}\t${new Date(b.stoppedAt).toISOString()}\t${mib(b.sizeBytes)} data\t${mib(b.repositoryBytes)} stored${drilled === undefined ? '' : `\trestore drill passed ${drilled}`}`);
+      io.stdout(`${b.label}\t${b.type}\t${new Date(b.stoppedAt).toISOString()}\t${humanBytes(b.sizeBytes)} data\t${humanBytes(b.repositoryBytes)} stored${drilled === undefined ? '' : `\trestore drill passed ${drilled}`}`);
     }
     return info.ok ? 0 : 1;
   }

@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import { operatorEvent, type Actor, type AuditAction } from '../audit/index.js';
 import { invitationMessage, matrix, matrixMarkdown, operatorRealm, setupTokenHours } from '../identity/index.js';
 import type { CliIo } from './io.js';
-import { UsageError } from './usage-error.js';
+import { Refusal, UsageError } from './usage-error.js';
 import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
 import { isAppError } from '../platform/errors.js';
 import { nodeEndOfLifeWarning } from '../platform/node-support.js';
@@ -26,7 +26,7 @@ export const usage = `Tresor ${version} — a self-hosted vault for health and p
 Usage:
   tresor start [--data-dir DIR] [--port N] [--host H] [--config FILE]
   tresor tenant create <id> [--name NAME]
-  tresor tenant list
+  tresor tenant list [--json]
   tresor tenant disable <id>
   tresor tenant set <id> --mfa <everyone|staff|optional>
                                             who must sign in with a second factor (default: staff)
@@ -90,7 +90,8 @@ Usage:
   tresor backup generate-key                a new backup key for TRESOR_BACKUP_KEY (printed once)
   tresor backup run [--repository LOCATION] an encrypted, deduplicated snapshot of every data set, then
                                             retention and prune; prints the snapshot id as the last line
-  tresor backup list [--repository LOCATION] snapshots, sizes, verified marks
+  tresor backup list [--json] [--repository LOCATION]
+                                            snapshots: time, data sets, size, what each added, verified marks
   tresor backup verify [--snapshot S | --all] [--repository LOCATION]
                                             restores into scratch and checks every chunk, hash, integrity,
                                             row counts and audit trail; exit 1 on any failure
@@ -191,12 +192,18 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
   try {
     parsed = parseArgs({ args: [...io.argv], options, allowPositionals: true, strict: true });
   } catch (error) {
-    io.stderr(`${(error as Error).message}\n\n${usage}`);
-    return { exitCode: 2 };
+    return usageFailure(io, (error as Error).message, io.argv.find((a) => !a.startsWith('-')));
   }
   const { values, positionals } = parsed;
   const [command, sub, arg] = positionals;
-  if (values.help === true || command === undefined || command === 'help') {
+  if (command === 'help' || (values.help === true && command !== undefined)) {
+    const topic = command === 'help' ? positionals.slice(1) : positionals;
+    const text = topic.length === 0 ? usage : usageOf(topic);
+    if (text === undefined) return usageFailure(io, `no command ${topic.join(' ')}`, undefined);
+    io.stdout(text);
+    return { exitCode: 0 };
+  }
+  if (values.help === true || command === undefined) {
     io.stdout(usage);
     return { exitCode: 0 };
   }
@@ -253,9 +260,10 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       await core.storage.close();
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`${error.message}\n\n${usage}`);
-      return { exitCode: 2 };
+    if (error instanceof UsageError) return usageFailure(io, error.message, command);
+    if (error instanceof Refusal) {
+      io.stderr(`error: ${error.message}`);
+      return { exitCode: 1 };
     }
     if (isAppError(error) && error.expose) {
       io.stderr(`error: ${error.message}`);
@@ -267,6 +275,41 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
     }
     throw error;
   }
+}
+
+/**
+ * A usage error: the error and where the usage is, not a hundred lines of it (which push the
+ * error off the screen); exit 2, as the README's exit codes say.
+ */
+function usageFailure(io: CliIo, message: string, command: string | undefined): { exitCode: number } {
+  io.stderr(`error: ${message}`);
+  io.stderr(command !== undefined && usageOf([command]) !== undefined ? `Run \`tresor help ${command}\` for its usage.` : 'Run `tresor help` for the commands.');
+  return { exitCode: 2 };
+}
+
+/** The usage entries of one command (`tresor help backup`, `tresor help backup restore`); undefined when there is none. */
+export function usageOf(words: readonly string[]): string | undefined {
+  const entries: string[][] = [];
+  for (const line of usage.split('\n')) {
+    if (line.startsWith('  tresor ')) entries.push([line]);
+    else if (line.startsWith('    ') && entries.length > 0) (entries.at(-1) as string[]).push(line);
+    else if (line.trim() !== '') entries.push([]);
+  }
+  // `tresor client disable|enable` and `tresor backup prune | drill` name several subcommands in one entry.
+  const commandOf = (line: string) => {
+    const spec = line.slice('  tresor '.length).split(/\s{2,}/)[0] ?? '';
+    const alternatives: string[][] = [];
+    for (const word of spec.replace(/\s*\|\s*/g, '|').split(' ')) {
+      if (!/^[a-z]/.test(word)) break;
+      alternatives.push(word.split('|'));
+    }
+    return alternatives;
+  };
+  const matches = entries.filter((entry) => {
+    const alternatives = entry[0] === undefined ? [] : commandOf(entry[0]);
+    return words.every((word, i) => alternatives[i]?.includes(word) === true);
+  });
+  return matches.length === 0 ? undefined : `Usage:\n${matches.map((entry) => entry.join('\n')).join('\n')}`;
 }
 
 /** Who ran an admin command, for the audit trail: the operating-system account on this host. */

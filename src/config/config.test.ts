@@ -54,4 +54,15 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ env: { ...safe, TRESOR_DATA_DIR: '/srv/tresor', TRESOR_MASTER_KEY_FILE: '/run/secrets/tresor-master.json' } }).mode, 'production');
     assert.equal(loadConfig({ env: { ...safe, TRESOR_MASTER_KEY: '{}' } }).mode, 'production');
   });
+
+  it('refuses, in production, a backup key the first backup would make inside the data directory', () => {
+    const safe = { TRESOR_MODE: 'production', TRESOR_TLS: 'off', TRESOR_TRUST_PROXY: 'true', TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: 'postgres://u@db.example.org/x?sslmode=verify-full', TRESOR_PUBLIC_URL: 'https://vault.example.org', TRESOR_MASTER_KEY: '{}', TRESOR_DATA_DIR: '/srv/tresor' };
+    assert.equal(loadConfig({ env: safe }).mode, 'production', 'no backups configured: no backup key needed');
+    const withRepository = { ...safe, TRESOR_BACKUP_REPOSITORY: '/mnt/backup/tresor' };
+    assert.throws(() => loadConfig({ env: withRepository }), /config\.backup\.key: production takes the backup key from TRESOR_BACKUP_KEY \(or config\.backup\.keyFile outside config\.dataDir\)/);
+    assert.throws(() => loadConfig({ env: { ...withRepository, TRESOR_BACKUP_KEY_FILE: '/srv/tresor/backup-key.json' } }), /config\.backup\.key:/);
+    assert.throws(() => loadConfig({ env: { ...safe, TRESOR_PGBACKREST_CONFIG: '/etc/pgbackrest/pgbackrest.conf' } }), /config\.backup\.key:/, 'physical backups derive their passphrase from it');
+    assert.equal(loadConfig({ env: { ...withRepository, TRESOR_BACKUP_KEY_FILE: '/run/secrets/tresor-backup.json' } }).mode, 'production');
+    assert.equal(loadConfig({ env: { ...withRepository, TRESOR_BACKUP_KEY: '{}' } }).mode, 'production');
+  });
 });

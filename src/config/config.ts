@@ -492,6 +492,11 @@ export function assertSafeForProduction(config: Config): void {
     // A key stored on the disk it protects protects nothing against a stolen disk (SPEC E2).
     problems.push('config.keys.masterKey: production takes the master key from TRESOR_MASTER_KEY (or a key file outside config.dataDir)');
   }
+  const backupsUsed = config.backup.repository !== undefined || config.backup.physical.configFile !== undefined;
+  if (backupsUsed && config.backup.key === undefined && (config.backup.keyFile === undefined || isInside(config.backup.keyFile, config.dataDir))) {
+    // A backup key left beside the data is lost with the machine, and with it every backup (SPEC B3).
+    problems.push('config.backup.key: production takes the backup key from TRESOR_BACKUP_KEY (or config.backup.keyFile outside config.dataDir); `tresor backup generate-key` makes one');
+  }
   if (config.server.publicUrl === undefined || !config.server.publicUrl.startsWith('https://')) {
     // The OAuth issuer and every absolute link derive from it; OIDC Discovery §3 and RFC 8414 §2 require an https issuer.
     problems.push('config.server.publicUrl: production needs the https:// URL clients reach Tresor at (the OAuth issuer of each tenant is built from it)');

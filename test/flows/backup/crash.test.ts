@@ -135,7 +135,7 @@ describe('backups killed with SIGKILL (SQLite)', () => {
     const repository = dirs[0] as string;
     const id = (await t.app.backups.list()).at(-1)?.manifest.id as string;
     const refused = tresor(['backup', 'restore', '--snapshot', id, '--tenant', 'clinic', '--repository', repository], { TRESOR_DATA_DIR: t.dataDir, TRESOR_BACKUP_KEY: 'unused' });
-    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.code, 1, refused.stderr);
     assert.match(refused.stderr, /server \(process \d+\) runs .*POST \/platform\/backups\//);
   });
 });
