@@ -11,6 +11,8 @@ export interface BackupOutcomes {
   verified(takenAt: number): Promise<void>;
   drilled(report: DrillReport): Promise<void>;
   failed(operation: string, at: number): Promise<void>;
+  /** A snapshot this deployment's keys could not read, found by `operation` (verify, drill, restore). */
+  unreadable(operation: string, at: number): Promise<void>;
   read(): Promise<BackupOutcomeState>;
 }
 
@@ -33,6 +35,7 @@ export interface BackupOutcomeState {
   readonly lastFailureAt: number | undefined;
   readonly lastDrill: DrillReport | undefined;
   readonly failures: Readonly<Record<string, number>>;
+  readonly unreadable: Readonly<Record<string, number>>;
 }
 
 export const backupOutcomeMigrations: readonly Migration[] = [
@@ -46,6 +49,7 @@ export const backupOutcomeMigrations: readonly Migration[] = [
 ];
 
 const failurePrefix = 'failure:';
+const unreadablePrefix = 'unreadable:';
 
 export function createBackupOutcomes(db: SqlExecutor): BackupOutcomes {
   const table = db.table('backup_outcomes');
@@ -63,6 +67,7 @@ export function createBackupOutcomes(db: SqlExecutor): BackupOutcomes {
     verified: async (takenAt) => void (await newest('verified', takenAt)),
     drilled: async (report) => void (await newest('drill', Date.parse(report.at), JSON.stringify(report))),
     failed: async (operation, at) => void (await newest(`${failurePrefix}${operation}`, at)),
+    unreadable: async (operation, at) => void (await newest(`${unreadablePrefix}${operation}`, at)),
     async read() {
       const rows = await db.query<{ name: string; at: number | string; count: number | string; detail: string | null }>(`SELECT name, at, count, detail FROM ${table}`);
       const at = (name: string) => {
@@ -70,13 +75,15 @@ export function createBackupOutcomes(db: SqlExecutor): BackupOutcomes {
         return row === undefined ? undefined : Number(row.at);
       };
       const failureRows = rows.filter((r) => r.name.startsWith(failurePrefix));
+      const counts = (prefix: string) => Object.fromEntries(rows.filter((r) => r.name.startsWith(prefix)).map((r) => [r.name.slice(prefix.length), Number(r.count)]));
       const drill = rows.find((r) => r.name === 'drill')?.detail;
       return {
         lastSnapshotAt: at('snapshot'),
         newestVerifiedTakenAt: at('verified'),
         lastFailureAt: failureRows.length === 0 ? undefined : Math.max(...failureRows.map((r) => Number(r.at))),
         lastDrill: drill === null || drill === undefined ? undefined : (JSON.parse(drill) as DrillReport),
-        failures: Object.fromEntries(failureRows.map((r) => [r.name.slice(failurePrefix.length), Number(r.count)])),
+        failures: counts(failurePrefix),
+        unreadable: counts(unreadablePrefix),
       };
     },
   };

@@ -103,9 +103,10 @@ export function registerBackupMetrics(registry: Registry, backups: Backups, now:
     help: 'Snapshots this deployment could not read with the keys it has now (a master key version they need is gone), by operation (verify, drill, restore); any increase needs an operator',
     labelNames: ['operation'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const { unreadable } = await status();
       this.reset();
-      for (const [operation, count] of Object.entries(backups.status().unreadable)) this.inc({ operation }, count);
+      for (const [operation, count] of Object.entries(unreadable)) this.inc({ operation }, count);
     },
   });
 }

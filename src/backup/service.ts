@@ -220,7 +220,10 @@ export function createBackups(deps: BackupDeps): Backups {
     lastFailureAt = clock.now().getTime();
     await share((outcomes) => outcomes.failed(operation, lastFailureAt as number));
     const code = error instanceof BackupError ? error.code : 'error';
-    if (code === 'keys-unreadable') unreadable[operation] = (unreadable[operation] ?? 0) + 1;
+    if (code === 'keys-unreadable') {
+      unreadable[operation] = (unreadable[operation] ?? 0) + 1;
+      await share((outcomes) => outcomes.unreadable(operation, lastFailureAt as number));
+    }
     // Messages of BackupErrors name objects and locations without credentials; others are not logged verbatim.
     deps.log?.error({ event: 'backup.failed', operation, code, ...(error instanceof BackupError ? { reason: error.message } : {}) }, `backup ${operation} failed`);
     await deps.audit.record(deps.platformRealm, [operatorEvent('backup.failed', actor, { outcome: 'failure', detail: `${operation}: ${code}` })]).catch(() => undefined);
@@ -405,7 +408,7 @@ export function createBackups(deps: BackupDeps): Backups {
     status: () => ({ configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures }, unreadable: { ...unreadable } }),
 
     async sharedStatus() {
-      const own = { configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures } };
+      const own = { configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures }, unreadable: { ...unreadable } };
       if (deps.outcomes === undefined) return own;
       // A database that cannot be read now must not take the rest of /metrics down with it.
       const shared = await deps.outcomes.read().catch(() => undefined);
@@ -419,6 +422,7 @@ export function createBackups(deps: BackupDeps): Backups {
         lastDrill: shared.lastDrill === undefined || (lastDrill !== undefined && Date.parse(lastDrill.at) > Date.parse(shared.lastDrill.at)) ? lastDrill : shared.lastDrill,
         // Every process's failures were counted in the shared record (this one's included).
         failures: shared.failures,
+        unreadable: shared.unreadable,
       };
     },
 
