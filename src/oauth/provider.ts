@@ -169,7 +169,9 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
-        introspection: { enabled: true },
+        // RFC 7662 §4: a token's claims are its own client's business; any other client learns only `active: false`.
+        introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+        // Revocation needs no policy: oidc-provider refuses another client's token (RFC 7009 §2.1).
         revocation: { enabled: true },
         userinfo: { enabled: true },
         rpInitiatedLogout: { enabled: false },
