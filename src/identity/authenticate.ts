@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { Tenants } from '../tenants/index.js';
+import type { Actor, Audit } from '../audit/index.js';
+import { tenantIdPattern, type Tenants } from '../tenants/index.js';
 import type { Accounts } from './accounts.js';
 import type { ApiKeys } from './api-keys.js';
 import { forbidden, IdentityError, unauthenticated } from './errors.js';
@@ -71,7 +72,51 @@ export interface OperatorPrincipal {
   readonly sessionId: string;
 }
 
-export function createAuthenticator({ apiKeys, sessions, accounts, tenants, appTokens }: { apiKeys: ApiKeys; sessions: Sessions; accounts: Accounts; tenants: Tenants; appTokens?: AppTokens }): Authenticator {
+const otherTenant = () => forbidden('This credential is not valid for this tenant.');
+
+/** The tenant a session token says it belongs to (sessions.ts): a hint to check there, never trusted. */
+function sessionHome(token: string): string | undefined {
+  const dot = token.indexOf('.');
+  return dot > 0 ? token.slice(0, dot) : undefined;
+}
+
+export function createAuthenticator({ apiKeys, sessions, accounts, tenants, audit, appTokens }: { apiKeys: ApiKeys; sessions: Sessions; accounts: Accounts; tenants: Tenants; audit: Pick<Audit, 'record'>; appTokens?: AppTokens }): Authenticator {
+  /**
+   * A valid credential of `home` used at another tenant: an `access.denied` event in the home
+   * tenant's trail (its reviewers and detection watch it; the target tenant's trail would name
+   * someone it does not know), with the target path but never the query, which can carry search
+   * values (OWASP ASVS 5 V16.3.2: failed authorization is logged).
+   */
+  async function recordCrossing(request: FastifyRequest, home: string, target: string, actor: Actor): Promise<void> {
+    await audit.record(home, [
+      {
+        action: 'access.denied',
+        outcome: 'failure',
+        status: 403,
+        actor,
+        purpose: 'HOPERAT',
+        resources: [],
+        subjects: [],
+        classes: [],
+        requestId: request.id,
+        sourceIp: request.ip,
+        detail: `other-tenant ${target} ${request.method} ${request.url.split('?')[0] ?? ''}`,
+      },
+    ]);
+  }
+
+  /** A session cookie refused here: if it is a live session of the tenant it names, that tenant's trail records the attempt. */
+  async function checkForeignSession(request: FastifyRequest, token: string, tenantId: string): Promise<void> {
+    const home = sessionHome(token);
+    if (home === undefined || home === tenantId || home === operatorRealm || !tenantIdPattern.test(home) || (await tenants.get(home)) === undefined) return;
+    const session = await sessions.resolve(home, token);
+    if (session === undefined) return;
+    const account = await accounts.access(home, session.accountId);
+    if (account === undefined || account.status !== 'active') return;
+    await recordCrossing(request, home, tenantId, { id: `account:${account.id}`, role: account.role, client: 'session' });
+    throw otherTenant();
+  }
+
   /** The live session of the cookie, its CSRF token checked on state-changing methods. */
   async function liveSession(request: FastifyRequest, realm: string) {
     const token = cookieToken(request);
@@ -137,14 +182,21 @@ export function createAuthenticator({ apiKeys, sessions, accounts, tenants, appT
         }
         const principal = await apiKeys.authenticate(bearer);
         // A key never crosses tenants.
-        if (principal.tenantId !== tenantId) throw forbidden('This credential is not valid for this tenant.');
+        if (principal.tenantId !== tenantId) {
+          await recordCrossing(request, principal.tenantId, tenantId, { id: principal.id, role: principal.role, client: principal.label });
+          throw otherTenant();
+        }
         await tenants.requireActive(tenantId);
         return principal;
       }
-      if (cookieToken(request) === undefined) throw unauthenticated();
+      const token = cookieToken(request);
+      if (token === undefined) throw unauthenticated();
       // The tenant first: an unknown tenant has no data set to look the session up in.
       await tenants.requireActive(tenantId);
-      const session = await liveSession(request, tenantId);
+      const session = await liveSession(request, tenantId).catch(async (error: unknown) => {
+        await checkForeignSession(request, token, tenantId);
+        throw error;
+      });
       const account = await accounts.access(tenantId, session.accountId);
       if (account === undefined || account.status !== 'active') throw unauthenticated();
       const role = parseRole(account.role, personRoles);
