@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Audit, type AuditSink } from './audit/index.js';
-import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
+import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { accountAdminMigrations, adminRoutes, createOutboxNotifier, createPasswordResets, type Notifier, type Outbox, type PasswordResets } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -341,7 +341,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   // One place decides who calls a tenant endpoint (API key or session) for every surface.
   const appTokens = createAppTokens({ oauth: core.oauth, records, storage });
-  const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, audit, appTokens });
+  // Guessing keys and tokens is throttled per source address and counted in /metrics.
+  const credentialThrottle = createCredentialThrottle({ db: storage.platform, clock, registry: metrics.registry });
+  const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, audit, appTokens, throttle: credentialThrottle });
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
   await http.register(accountPages({ accounts: core.accounts, sessions: core.sessions, tenants, clients: core.clients, consents: core.consents, oauth: core.oauth, keys: core.keys }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, storage, keys: core.keys, audit, authenticator }));

@@ -3,6 +3,7 @@ import type { Actor, Audit } from '../audit/index.js';
 import { tenantIdPattern, type Tenants } from '../tenants/index.js';
 import type { Accounts } from './accounts.js';
 import type { ApiKeys } from './api-keys.js';
+import type { CredentialMethod, CredentialThrottle } from './credential-throttle.js';
 import { forbidden, IdentityError, unauthenticated } from './errors.js';
 import { isStaff, matrix, parseRole, personRoles, type Principal, type Role } from './permissions.js';
 import { operatorRealm, operatorRoles, type OperatorRole } from './realm.js';
@@ -80,7 +81,33 @@ function sessionHome(token: string): string | undefined {
   return dot > 0 ? token.slice(0, dot) : undefined;
 }
 
-export function createAuthenticator({ apiKeys, sessions, accounts, tenants, audit, appTokens }: { apiKeys: ApiKeys; sessions: Sessions; accounts: Accounts; tenants: Tenants; audit: Pick<Audit, 'record'>; appTokens?: AppTokens }): Authenticator {
+export function createAuthenticator({
+  apiKeys,
+  sessions,
+  accounts,
+  tenants,
+  audit,
+  appTokens,
+  throttle,
+}: {
+  apiKeys: ApiKeys;
+  sessions: Sessions;
+  accounts: Accounts;
+  tenants: Tenants;
+  audit: Pick<Audit, 'record'>;
+  appTokens?: AppTokens;
+  throttle?: CredentialThrottle;
+}): Authenticator {
+  /** A bearer credential that did not authenticate counts against its source address (429 once over budget), then fails as it would have. */
+  async function counted<T>(request: FastifyRequest, method: CredentialMethod, attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (error instanceof IdentityError && error.code === 'unauthenticated') await throttle?.failed(request.ip, method);
+      throw error;
+    }
+  }
+
   /**
    * A valid credential of `home` used at another tenant: an `access.denied` event in the home
    * tenant's trail (its reviewers and detection watch it; the target tenant's trail would name
@@ -175,12 +202,14 @@ export function createAuthenticator({ apiKeys, sessions, accounts, tenants, audi
         const match = /^Bearer +(\S+)$/i.exec(header);
         if (match === null) throw unauthenticated();
         const bearer = match[1] as string;
-        if (!apiKeyShape.test(bearer)) {
-          if (options.appTokens !== true || appTokens === undefined) throw unauthenticated();
+        const method: CredentialMethod = apiKeyShape.test(bearer) ? 'api_key' : 'access_token';
+        throttle?.check(request.ip, method);
+        if (method === 'access_token') {
+          if (options.appTokens !== true || appTokens === undefined) return counted(request, method, () => Promise.reject(unauthenticated()));
           await tenants.requireActive(tenantId);
-          return appPrincipal(tenantId, bearer);
+          return counted(request, method, () => appPrincipal(tenantId, bearer));
         }
-        const principal = await apiKeys.authenticate(bearer);
+        const principal = await counted(request, method, () => apiKeys.authenticate(bearer));
         // A key never crosses tenants.
         if (principal.tenantId !== tenantId) {
           await recordCrossing(request, principal.tenantId, tenantId, { id: principal.id, role: principal.role, client: principal.label });
