@@ -75,8 +75,8 @@ export interface OperatorPrincipal {
 
 const otherTenant = () => forbidden('This credential is not valid for this tenant.');
 
-/** The tenant a session token says it belongs to (sessions.ts): a hint to check there, never trusted. */
-function sessionHome(token: string): string | undefined {
+/** The tenant a session token or an access token says it belongs to (sessions.ts, oauth/provider.ts): a hint to check there, never trusted. */
+function credentialHome(token: string): string | undefined {
   const dot = token.indexOf('.');
   return dot > 0 ? token.slice(0, dot) : undefined;
 }
@@ -132,9 +132,28 @@ export function createAuthenticator({
     ]);
   }
 
+  /**
+   * An access token refused here: if it is live at the tenant it names, that tenant's trail
+   * records the attempt. The answer stays `401 invalid_token` (RFC 6750 §3.1: not valid for this
+   * resource).
+   */
+  async function checkForeignToken(request: FastifyRequest, bearer: string, tenantId: string): Promise<void> {
+    const home = credentialHome(bearer);
+    if (appTokens === undefined || home === undefined || home === tenantId || !tenantIdPattern.test(home) || (await tenants.get(home))?.status !== 'active') return;
+    const token = await appTokens.resolve(home, bearer);
+    if (token === undefined) return;
+    const account = token.accountId === undefined ? undefined : await accounts.access(home, token.accountId);
+    if (token.accountId !== undefined && account === undefined) return;
+    const actor: Actor =
+      account === undefined
+        ? { id: `client:${token.clientId}`, role: token.serviceRole ?? 'app', client: `oauth:${token.clientId}` }
+        : { id: `account:${account.id}`, role: account.role, client: `oauth:${token.clientId}` };
+    await recordCrossing(request, home, tenantId, actor);
+  }
+
   /** A session cookie refused here: if it is a live session of the tenant it names, that tenant's trail records the attempt. */
   async function checkForeignSession(request: FastifyRequest, token: string, tenantId: string): Promise<void> {
-    const home = sessionHome(token);
+    const home = credentialHome(token);
     if (home === undefined || home === tenantId || home === operatorRealm || !tenantIdPattern.test(home) || (await tenants.get(home)) === undefined) return;
     const session = await sessions.resolve(home, token);
     if (session === undefined) return;
@@ -207,7 +226,12 @@ export function createAuthenticator({
         if (method === 'access_token') {
           if (options.appTokens !== true || appTokens === undefined) return counted(request, method, () => Promise.reject(unauthenticated()));
           await tenants.requireActive(tenantId);
-          return counted(request, method, () => appPrincipal(tenantId, bearer));
+          return counted(request, method, () =>
+            appPrincipal(tenantId, bearer).catch(async (error: unknown) => {
+              await checkForeignToken(request, bearer, tenantId);
+              throw error;
+            }),
+          );
         }
         const principal = await counted(request, method, () => apiKeys.authenticate(bearer));
         // A key never crosses tenants.

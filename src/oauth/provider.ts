@@ -229,6 +229,16 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       return compareSecret(this.clientSecret, actual);
     };
 
+    // Access tokens name their tenant before oidc-provider's random id (`<tenant>.<id>`): presented
+    // at another tenant, the token is looked up at its home alone and the attempt recorded there
+    // (identity/authenticate.ts). The name is a hint; the random part decides.
+    for (const model of [provider.AccessToken, provider.ClientCredentials] as unknown as Array<{ prototype: { generateTokenId(): string } }>) {
+      const randomId = model.prototype.generateTokenId;
+      model.prototype.generateTokenId = function tenantTokenId(this: unknown) {
+        return `${tenantId}.${randomId.call(this)}`;
+      };
+    }
+
     // Reuse of a spent refresh token: oidc-provider has revoked the grant; we record why.
     provider.on('grant.error', (ctx: Ctx, error: { error_detail?: string }) => {
       ctx.tresorGrantError = error;
@@ -352,7 +362,7 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       await callback(req, res);
     },
     async resolveToken(tenantId, value) {
-      if (!/^[A-Za-z0-9_-]{20,128}$/.test(value)) return undefined;
+      if (!/^(?:[a-z0-9-]{1,40}\.)?[A-Za-z0-9_-]{20,128}$/.test(value)) return undefined;
       // One indexed lookup (the stored id is the token's SHA-256), then the checks oidc-provider's
       // own find would make: not expired by its clock, for this tenant's FHIR API, and — for a
       // token that ends with its sign-in session — that session still there, same person, same grant.

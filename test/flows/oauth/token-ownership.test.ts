@@ -22,6 +22,7 @@ for (const engine of engines()) {
     before(async () => {
       t = await startOAuthApp(engine);
       await t.tenant('clinic');
+      await t.tenant('other');
       owner = await backend('Nightly export');
       stranger = await backend('Other integration');
     });
@@ -46,6 +47,16 @@ for (const engine of engines()) {
       assert.equal((await read()).statusCode, 200, 'still valid after a stranger’s revocation attempt');
       await oidc.tokenRevocation(owner, token);
       assert.equal((await read()).statusCode, 401);
+    });
+
+    it("a live token of this tenant presented at another: 401 there, and an access.denied event in its home tenant's trail", async () => {
+      const { access_token: token } = await oidc.clientCredentialsGrant(owner, { scope: 'system/Patient.rs' });
+      const there = await t.inject({ method: 'GET', url: '/tenants/other/fhir/Patient?name=Anna', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(there.statusCode, 401);
+      assert.match(String(there.headers['www-authenticate']), /invalid_token/);
+      const events = await t.app.audit.query('clinic', { count: 10, actions: ['access.denied'], actor: `client:${owner.clientMetadata().client_id}` });
+      assert.deepEqual(events.map((e) => e.detail), ['other-tenant other GET /tenants/other/fhir/Patient']);
+      assert.equal((await t.app.audit.query('other', { count: 10, actions: ['access.denied'] })).length, 0);
     });
   });
 }
