@@ -13,6 +13,8 @@ import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIden
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage, type StorageMigrations } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
+import { constantTimeEqual } from './platform/constant-time-equal.js';
+import { hashToken } from './platform/random-token.js';
 import {
   fromFrameworkError,
   HttpError,
@@ -334,7 +336,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   http.get('/metrics', async (request, reply) => {
     // Metrics reveal traffic shape: a bearer token when configured, else loopback callers only.
     const token = config.metrics.token;
-    const allowed = token === undefined ? /^(127\.|::1$|::ffff:127\.)/.test(request.socket.remoteAddress ?? '') : request.headers.authorization === `Bearer ${token}`;
+    // Digests compared in constant time (CWE-208): the token's bytes are not revealed by how long a wrong guess takes.
+    const allowed =
+      token === undefined
+        ? /^(127\.|::1$|::ffff:127\.)/.test(request.socket.remoteAddress ?? '')
+        : constantTimeEqual(hashToken(request.headers.authorization ?? ''), hashToken(`Bearer ${token}`));
     if (!allowed) return sendProblem(reply, new HttpError('forbidden', 'Metrics are available to loopback or with the metrics token.', { status: 403 }));
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
