@@ -151,7 +151,10 @@ export function createAuthenticator({
     await recordCrossing(request, home, tenantId, actor);
   }
 
-  /** A session cookie refused here: if it is a live session of the tenant it names, that tenant's trail records the attempt. */
+  /**
+   * A session cookie refused here: if it is a live session of the tenant it names, that tenant's
+   * trail records the attempt. The answer stays 401: a session is nothing at another tenant.
+   */
   async function checkForeignSession(request: FastifyRequest, token: string, tenantId: string): Promise<void> {
     const home = credentialHome(token);
     if (home === undefined || home === tenantId || home === operatorRealm || !tenantIdPattern.test(home) || (await tenants.get(home)) === undefined) return;
@@ -160,7 +163,6 @@ export function createAuthenticator({
     const account = await accounts.access(home, session.accountId);
     if (account === undefined || account.status !== 'active') return;
     await recordCrossing(request, home, tenantId, { id: `account:${account.id}`, role: account.role, client: 'session' });
-    throw otherTenant();
   }
 
   /** The live session of the cookie, its CSRF token checked on state-changing methods. */

@@ -46,10 +46,10 @@ for (const engine of engines()) {
       assert.equal((await denials('tenant-b')).length, 0, 'nothing in the target tenant’s trail');
     });
 
-    it('a session of A at B: refused, and an access.denied event in A for that person', async () => {
+    it('a session of A at B: 401, and an access.denied event in A for that person', async () => {
       const anna = await signIn(t, 'tenant-a', 'front-desk', 'anna@a.example');
       const response = await as(t, anna, { method: 'GET', url: '/tenants/tenant-b/fhir/Patient' });
-      assert.equal(response.statusCode, 403, response.body);
+      assert.equal(response.statusCode, 401, 'a session is nothing at another tenant');
       const events = (await denials('tenant-a')).filter((e) => e.actor.id === `account:${anna.accountId}`);
       assert.equal(events.length, 1, JSON.stringify(events));
       assert.equal(events[0]?.detail, 'other-tenant tenant-b GET /tenants/tenant-b/fhir/Patient');
