@@ -5,7 +5,7 @@ import { IdentityError } from './errors.js';
 import { createSourceWindow } from './throttle.js';
 
 /**
- * Guessing bearer credentials (API keys, apps' access tokens) is throttled per source address
+ * Guessing credentials (API keys, apps' access tokens, apps' client credentials) is throttled per source address
  * like sign-ins (OWASP ASVS 5 V6.1.1, V6.3.1; throttle.ts): more than
  * {@link credentialThrottlePolicy.sourceMaxFailures} failures within the window and the address
  * is refused — whatever it presents — until the window has passed. Failures are counted in the
@@ -19,7 +19,7 @@ export const credentialThrottlePolicy = {
   sourceMaxFailures: 100,
 } as const;
 
-export type CredentialMethod = 'api_key' | 'access_token';
+export type CredentialMethod = 'api_key' | 'access_token' | 'client_secret';
 
 export interface CredentialThrottle {
   /** Before a bearer credential is looked at: throws 429 for an address that spent its budget. */

@@ -7,6 +7,7 @@ import { operatorRoles, type Accounts } from '../identity/index.js';
 import type { Keys, SigningKeyVersion } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
+import { AppError } from '../platform/errors.js';
 import { createAdapterClass, findBearerToken } from './adapter.js';
 import { compareSecret, type Clients } from './clients.js';
 import type { Consents } from './consents.js';
@@ -74,7 +75,7 @@ export interface OAuthServer {
   fhirBase(tenantId: string): string;
   providerFor(tenantId: string): Promise<Provider>;
   /** Hands a request under `/tenants/<t>/oauth` to the tenant's provider (`mountPath` stripped). */
-  handle(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void>;
+  handle(tenantId: string, req: IncomingMessage, res: ServerResponse, hooks?: { readonly onInvalidClient?: () => Promise<void> }): Promise<void>;
   /** An access token of this tenant's issuer, if it is live; undefined otherwise (unknown, expired, revoked, other tenant). */
   resolveToken(tenantId: string, token: string): Promise<TokenGrant | undefined>;
   /**
@@ -102,6 +103,7 @@ export function publishedKeys(versions: readonly SigningKeyVersion[], now: numbe
 type Ctx = KoaContextWithOIDC & { tresorGrantError?: { error_detail?: string } };
 
 export function createOAuthServer(deps: OAuthDeps): OAuthServer {
+  const invalidClientHooks = new WeakMap<IncomingMessage, () => Promise<void>>();
   const { storage, keys, clock, audit, accounts, clients, consents, settings } = deps;
   const base = settings.baseUrl.replace(/\/$/, '');
   const issuer = (tenantId: string) => `${base}/tenants/${tenantId}/oauth`;
@@ -254,6 +256,19 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       }
       await next();
       const route = ctx.oidc?.route;
+      // A wrong client credential (invalid_client, RFC 6749 §5.2) counts before the answer leaves; past the address's budget it becomes a 429.
+      const onInvalidClient = invalidClientHooks.get(ctx.req);
+      if (onInvalidClient !== undefined && ctx.status === 401 && (route === 'token' || route === 'introspection' || route === 'revocation')) {
+        try {
+          await onInvalidClient();
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          ctx.status = error.status;
+          for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+          // RFC 6749 §5.2 has no throttling error; `temporarily_unavailable` is what OAuth clients retry on.
+          ctx.body = { error: 'temporarily_unavailable', error_description: error.message };
+        }
+      }
       if (route === 'token') await afterToken(tenantId, ctx);
       else if (route === 'revocation' && ctx.status === 200) {
         await record(tenantId, ctx, { action: 'token.revoked', actor: clientActor(ctx), status: 200, detail: `hint ${String(ctx.oidc.params?.['token_type_hint'] ?? 'none')}` });
@@ -353,7 +368,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
     async providerFor(tenantId) {
       return (await entry(tenantId)).provider;
     },
-    async handle(tenantId, req, res) {
+    async handle(tenantId, req, res, hooks = {}) {
+      if (hooks.onInvalidClient !== undefined) invalidClientHooks.set(req, hooks.onInvalidClient);
       const { callback } = await entry(tenantId);
       const mountPath = `/tenants/${tenantId}/oauth`;
       const url = req.url ?? '/';

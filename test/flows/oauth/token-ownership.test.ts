@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
+import { credentialThrottlePolicy } from '../../../src/identity/index.js';
 import { discover, engines, oauthError, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
 
 /**
@@ -57,6 +58,27 @@ for (const engine of engines()) {
       const events = await t.app.audit.query('clinic', { count: 10, actions: ['access.denied'], actor: `client:${owner.clientMetadata().client_id}` });
       assert.deepEqual(events.map((e) => e.detail), ['other-tenant other GET /tenants/other/fhir/Patient']);
       assert.equal((await t.app.audit.query('other', { count: 10, actions: ['access.denied'] })).length, 0);
+    });
+
+    it('wrong client secrets at the token endpoint are throttled per address like API keys (429 in OAuth shape) and counted', async () => {
+      const { client } = await registerApp(t, 'clinic', { name: 'Guessed', kind: 'backend', role: 'service-reader', scope: 'system/Patient.rs', redirectUris: [] });
+      const attempt = (secret: string, remoteAddress: string) =>
+        t.app.http.inject({
+          method: 'POST',
+          url: '/tenants/clinic/oauth/token',
+          remoteAddress,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString('base64')}` },
+          payload: 'grant_type=client_credentials&scope=system%2FPatient.rs',
+        });
+      for (let i = 0; i < credentialThrottlePolicy.sourceMaxFailures; i += 1) assert.equal((await attempt(`wrong-${i}`, '198.51.100.50')).statusCode, 401, `attempt ${i + 1}`);
+      const refused = await attempt('wrong-again', '198.51.100.50');
+      assert.equal(refused.statusCode, 429, refused.body);
+      assert.ok(Number(refused.headers['retry-after']) > 0);
+      assert.equal(JSON.parse(refused.body).error, 'temporarily_unavailable');
+      assert.equal((await attempt('wrong-elsewhere', '203.0.113.50')).statusCode, 401, 'other addresses are not affected');
+      const metrics = (await t.app.http.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' })).body;
+      assert.match(metrics, /^tresor_auth_failures_total\{method="client_secret"\} (\d+)$/m);
+      assert.ok(Number(/^tresor_auth_failures_total\{method="client_secret"\} (\d+)$/m.exec(metrics)?.[1]) >= credentialThrottlePolicy.sourceMaxFailures);
     });
   });
 }
