@@ -8,12 +8,14 @@ import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Audit, type AuditSink } from './audit/index.js';
-import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
+import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { accountAdminMigrations, adminRoutes, createOutboxNotifier, createPasswordResets, type Notifier, type Outbox, type PasswordResets } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, type Storage, type StorageMigrations } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
+import { constantTimeEqual } from './platform/constant-time-equal.js';
+import { hashToken } from './platform/random-token.js';
 import {
   answerPlainHttp,
   fromFrameworkError,
@@ -378,17 +380,23 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   http.get('/metrics', async (request, reply) => {
     // Metrics reveal traffic shape: a bearer token when configured, else loopback callers only.
     const token = config.metrics.token;
-    const allowed = token === undefined ? /^(127\.|::1$|::ffff:127\.)/.test(request.socket.remoteAddress ?? '') : request.headers.authorization === `Bearer ${token}`;
+    // Digests compared in constant time (CWE-208): the token's bytes are not revealed by how long a wrong guess takes.
+    const allowed =
+      token === undefined
+        ? /^(127\.|::1$|::ffff:127\.)/.test(request.socket.remoteAddress ?? '')
+        : constantTimeEqual(hashToken(request.headers.authorization ?? ''), hashToken(`Bearer ${token}`));
     if (!allowed) return sendProblem(reply, new HttpError('forbidden', 'Metrics are available to loopback or with the metrics token.', { status: 403 }));
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   // One place decides who calls a tenant endpoint (API key or session) for every surface.
   const appTokens = createAppTokens({ oauth: core.oauth, records, storage });
-  const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, appTokens });
+  // Guessing keys and tokens is throttled per source address and counted in /metrics.
+  const credentialThrottle = createCredentialThrottle({ db: storage.platform, clock, registry: metrics.registry });
+  const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, audit, appTokens, throttle: credentialThrottle });
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
   await http.register(accountPages({ accounts: core.accounts, sessions: core.sessions, tenants, clients: core.clients, consents: core.consents, oauth: core.oauth, keys: core.keys }));
-  await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, storage, keys: core.keys, audit, authenticator, hsts }));
+  await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger, platform: storage.platform });

@@ -65,4 +65,13 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ env: { ...withRepository, TRESOR_BACKUP_KEY_FILE: '/run/secrets/tresor-backup.json' } }).mode, 'production');
     assert.equal(loadConfig({ env: { ...withRepository, TRESOR_BACKUP_KEY: '{}' } }).mode, 'production');
   });
+
+  it('refuses plaintext audit shipping in production: the SIEM sink is tls:// only, even on loopback', () => {
+    const safe = { TRESOR_MODE: 'production', TRESOR_TLS: 'off', TRESOR_TRUST_PROXY: 'true', TRESOR_MASTER_KEY: '{}', TRESOR_PUBLIC_URL: 'https://vault.example.org' };
+    for (const url of ['tcp://siem.example.org:6514', 'tcp://127.0.0.1:514']) {
+      assert.throws(() => loadConfig({ env: { ...safe, TRESOR_AUDIT_SYSLOG: url } }), /config\.audit\.sinks\.syslog: .*tls:\/\//, url);
+    }
+    assert.equal(loadConfig({ env: { ...safe, TRESOR_AUDIT_SYSLOG: 'tls://siem.example.org:6514' } }).audit.sinks.syslog, 'tls://siem.example.org:6514');
+    assert.equal(loadConfig({ env: { TRESOR_AUDIT_SYSLOG: 'tcp://127.0.0.1:514' } }).audit.sinks.syslog, 'tcp://127.0.0.1:514', 'development keeps tcp:// for a local test collector');
+  });
 });

@@ -501,6 +501,10 @@ export function assertSafeForProduction(config: Config): void {
     // The OAuth issuer and every absolute link derive from it; OIDC Discovery §3 and RFC 8414 §2 require an https issuer.
     problems.push('config.server.publicUrl: production needs the https:// URL clients reach Tresor at (the OAuth issuer of each tenant is built from it)');
   }
+  if (config.audit.sinks.syslog?.startsWith('tcp://') === true) {
+    // The SIEM copy carries who accessed which patient's records: never in clear on a network (SPEC E3), and loopback is no exception (a relay may forward it on).
+    problems.push('config.audit.sinks.syslog: production ships the audit trail over TLS only: use tls://host:port (with config.audit.sinks.syslogCaFile for a private CA), not tcp://');
+  }
   if (problems.length > 0) throw new ConfigError(`refusing to start in production mode:\n${problems.join('\n')}`);
 }
 

@@ -285,10 +285,10 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
     const account = row === undefined ? undefined : await toInfo(tenantId, row);
     if (row === undefined || account === undefined || row.status !== 'active') throw new IdentityError('unauthenticated', 'Sign in first: there is no live session.', { status: 401, expose: true });
     const throttleKey = await throttleKeyOf(tenantId, account.email);
-    const verdict = await throttle.check(throttleKey, sourceIp);
+    const verdict = await throttle.check(throttleKey, sourceIp, tenantId);
     if (!verdict.allowed) throw throttled(verdict);
     if (!(await hasher.verify(row.password_hash ?? undefined, password)).ok) {
-      await throttle.failed(throttleKey, sourceIp);
+      await throttle.failed(throttleKey, sourceIp, tenantId);
       throw new IdentityError('password-wrong', 'The current password is wrong.', { status: 403, expose: true });
     }
     await throttle.succeeded(throttleKey);
@@ -388,7 +388,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
       const throttleKey = tenantActive
         ? await throttleKeyOf(tenantId, canonical)
         : createHash('sha256').update(`${tenantId}\n${canonical}`, 'utf8').digest('hex');
-      const verdict = await throttle.check(throttleKey, sourceIp);
+      const verdict = await throttle.check(throttleKey, sourceIp, tenantId);
       if (!verdict.allowed) throw throttled(verdict);
       const row = tenantActive ? await selectAccountByEmail(await storage.tenant(tenantId), await emailIndex(tenantId, canonical)) : undefined;
       const { ok, rehash } = await hasher.verify(row?.password_hash ?? undefined, password);
@@ -400,7 +400,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
         status,
       });
       if (!ok || row === undefined || row.status !== 'active') {
-        const { locked } = await throttle.failed(throttleKey, sourceIp);
+        const { locked } = await throttle.failed(throttleKey, sourceIp, tenantId);
         if (tenantActive) await audit.record(tenantId, locked ? [event('auth.login_failed', 401), event('auth.locked_out', 401)] : [event('auth.login_failed', 401)]);
         throw new IdentityError('login-failed', 'The email address or the password is wrong.', { status: 401, expose: true });
       }
@@ -427,13 +427,13 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
       const factors = accountId === undefined ? undefined : await selectSecondFactors(db, accountId);
       if (account === undefined || factors === undefined || !account.secondFactor) throw secondFactorFailed();
       const throttleKey = `second-factor|${tenantId}|${account.id}`;
-      const verdict = await throttle.check(throttleKey, sourceIp);
+      const verdict = await throttle.check(throttleKey, sourceIp, tenantId);
       if (!verdict.allowed) throw throttled(verdict);
       // A passkey's assertion or a code; a wrong one of either counts on the same throttle.
       const verdictOfPasskey = passkey === undefined ? undefined : passkeys === undefined ? ({ ok: false, reason: 'invalid' } as const) : await passkeys.verifyAssertion({ tenantId, accountId: account.id, ticket, response: passkey });
       const method = verdictOfPasskey === undefined ? await useSecondFactor(tenantId, account.id, factors, code ?? '', now) : verdictOfPasskey.ok ? 'passkey' : undefined;
       if (method === undefined) {
-        await throttle.failed(throttleKey, sourceIp);
+        await throttle.failed(throttleKey, sourceIp, tenantId);
         // `passkey-counter`: a correctly signed assertion whose counter did not go up (a cloned authenticator?).
         const detail = verdictOfPasskey === undefined || verdictOfPasskey.ok ? '' : verdictOfPasskey.reason === 'counter' ? 'passkey-counter' : 'passkey';
         await audit.record(tenantId, [authEvent('auth.mfa_failed', account, sourceIp, 401, detail)]);
@@ -451,10 +451,10 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
       const factors = await selectSecondFactors(db, accountId);
       if (factors === undefined || !hasTotp(factors)) throw new IdentityError('second-factor-failed', 'This account has no second factor.', { status: 409, expose: true });
       const throttleKey = `second-factor|${tenantId}|${accountId}`;
-      const verdict = await throttle.check(throttleKey, sourceIp);
+      const verdict = await throttle.check(throttleKey, sourceIp, tenantId);
       if (!verdict.allowed) throw throttled(verdict);
       if ((await useSecondFactor(tenantId, accountId, factors, code, clock.now().getTime())) === undefined) {
-        await throttle.failed(throttleKey, sourceIp);
+        await throttle.failed(throttleKey, sourceIp, tenantId);
         await audit.record(tenantId, [authEvent('auth.mfa_failed', account, sourceIp, 401, 'remove')]);
         throw secondFactorFailed();
       }

@@ -1,7 +1,9 @@
 import type { FastifyRequest } from 'fastify';
-import type { Tenants } from '../tenants/index.js';
+import type { Actor, Audit } from '../audit/index.js';
+import { tenantIdPattern, type Tenants } from '../tenants/index.js';
 import type { Accounts } from './accounts.js';
 import type { ApiKeys } from './api-keys.js';
+import type { CredentialMethod, CredentialThrottle } from './credential-throttle.js';
 import { forbidden, IdentityError, unauthenticated } from './errors.js';
 import { isStaff, matrix, parseRole, personRoles, type Principal, type Role } from './permissions.js';
 import { operatorRealm, operatorRoles, type OperatorRole } from './realm.js';
@@ -71,7 +73,98 @@ export interface OperatorPrincipal {
   readonly sessionId: string;
 }
 
-export function createAuthenticator({ apiKeys, sessions, accounts, tenants, appTokens }: { apiKeys: ApiKeys; sessions: Sessions; accounts: Accounts; tenants: Tenants; appTokens?: AppTokens }): Authenticator {
+const otherTenant = () => forbidden('This credential is not valid for this tenant.');
+
+/** The tenant a session token or an access token says it belongs to (sessions.ts, oauth/provider.ts): a hint to check there, never trusted. */
+function credentialHome(token: string): string | undefined {
+  const dot = token.indexOf('.');
+  return dot > 0 ? token.slice(0, dot) : undefined;
+}
+
+export function createAuthenticator({
+  apiKeys,
+  sessions,
+  accounts,
+  tenants,
+  audit,
+  appTokens,
+  throttle,
+}: {
+  apiKeys: ApiKeys;
+  sessions: Sessions;
+  accounts: Accounts;
+  tenants: Tenants;
+  audit: Pick<Audit, 'record'>;
+  appTokens?: AppTokens;
+  throttle?: CredentialThrottle;
+}): Authenticator {
+  /** A bearer credential that did not authenticate counts against its source address (429 once over budget), then fails as it would have. */
+  async function counted<T>(request: FastifyRequest, method: CredentialMethod, attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (error instanceof IdentityError && error.code === 'unauthenticated') await throttle?.failed(request.ip, method);
+      throw error;
+    }
+  }
+
+  /**
+   * A valid credential of `home` used at another tenant: an `access.denied` event in the home
+   * tenant's trail (its reviewers and detection watch it; the target tenant's trail would name
+   * someone it does not know), with the target path but never the query, which can carry search
+   * values (OWASP ASVS 5 V16.3.2: failed authorization is logged).
+   */
+  async function recordCrossing(request: FastifyRequest, home: string, target: string, actor: Actor): Promise<void> {
+    await audit.record(home, [
+      {
+        action: 'access.denied',
+        outcome: 'failure',
+        status: 403,
+        actor,
+        purpose: 'HOPERAT',
+        resources: [],
+        subjects: [],
+        classes: [],
+        requestId: request.id,
+        sourceIp: request.ip,
+        detail: `other-tenant ${target} ${request.method} ${request.url.split('?')[0] ?? ''}`,
+      },
+    ]);
+  }
+
+  /**
+   * An access token refused here: if it is live at the tenant it names, that tenant's trail
+   * records the attempt. The answer stays `401 invalid_token` (RFC 6750 §3.1: not valid for this
+   * resource).
+   */
+  async function checkForeignToken(request: FastifyRequest, bearer: string, tenantId: string): Promise<void> {
+    const home = credentialHome(bearer);
+    if (appTokens === undefined || home === undefined || home === tenantId || !tenantIdPattern.test(home) || (await tenants.get(home))?.status !== 'active') return;
+    const token = await appTokens.resolve(home, bearer);
+    if (token === undefined) return;
+    const account = token.accountId === undefined ? undefined : await accounts.access(home, token.accountId);
+    if (token.accountId !== undefined && account === undefined) return;
+    const actor: Actor =
+      account === undefined
+        ? { id: `client:${token.clientId}`, role: token.serviceRole ?? 'app', client: `oauth:${token.clientId}` }
+        : { id: `account:${account.id}`, role: account.role, client: `oauth:${token.clientId}` };
+    await recordCrossing(request, home, tenantId, actor);
+  }
+
+  /**
+   * A session cookie refused here: if it is a live session of the tenant it names, that tenant's
+   * trail records the attempt. The answer stays 401: a session is nothing at another tenant.
+   */
+  async function checkForeignSession(request: FastifyRequest, token: string, tenantId: string): Promise<void> {
+    const home = credentialHome(token);
+    if (home === undefined || home === tenantId || home === operatorRealm || !tenantIdPattern.test(home) || (await tenants.get(home)) === undefined) return;
+    const session = await sessions.resolve(home, token);
+    if (session === undefined) return;
+    const account = await accounts.access(home, session.accountId);
+    if (account === undefined || account.status !== 'active') return;
+    await recordCrossing(request, home, tenantId, { id: `account:${account.id}`, role: account.role, client: 'session' });
+  }
+
   /** The live session of the cookie, its CSRF token checked on state-changing methods. */
   async function liveSession(request: FastifyRequest, realm: string) {
     const token = cookieToken(request);
@@ -130,21 +223,35 @@ export function createAuthenticator({ apiKeys, sessions, accounts, tenants, appT
         const match = /^Bearer +(\S+)$/i.exec(header);
         if (match === null) throw unauthenticated();
         const bearer = match[1] as string;
-        if (!apiKeyShape.test(bearer)) {
-          if (options.appTokens !== true || appTokens === undefined) throw unauthenticated();
+        const method: CredentialMethod = apiKeyShape.test(bearer) ? 'api_key' : 'access_token';
+        throttle?.check(request.ip, method);
+        if (method === 'access_token') {
+          if (options.appTokens !== true || appTokens === undefined) return counted(request, method, () => Promise.reject(unauthenticated()));
           await tenants.requireActive(tenantId);
-          return appPrincipal(tenantId, bearer);
+          return counted(request, method, () =>
+            appPrincipal(tenantId, bearer).catch(async (error: unknown) => {
+              await checkForeignToken(request, bearer, tenantId);
+              throw error;
+            }),
+          );
         }
-        const principal = await apiKeys.authenticate(bearer);
+        const principal = await counted(request, method, () => apiKeys.authenticate(bearer));
         // A key never crosses tenants.
-        if (principal.tenantId !== tenantId) throw forbidden('This credential is not valid for this tenant.');
+        if (principal.tenantId !== tenantId) {
+          await recordCrossing(request, principal.tenantId, tenantId, { id: principal.id, role: principal.role, client: principal.label });
+          throw otherTenant();
+        }
         await tenants.requireActive(tenantId);
         return principal;
       }
-      if (cookieToken(request) === undefined) throw unauthenticated();
+      const token = cookieToken(request);
+      if (token === undefined) throw unauthenticated();
       // The tenant first: an unknown tenant has no data set to look the session up in.
       await tenants.requireActive(tenantId);
-      const session = await liveSession(request, tenantId);
+      const session = await liveSession(request, tenantId).catch(async (error: unknown) => {
+        await checkForeignSession(request, token, tenantId);
+        throw error;
+      });
       const account = await accounts.access(tenantId, session.accountId);
       if (account === undefined || account.status !== 'active') throw unauthenticated();
       const role = parseRole(account.role, personRoles);

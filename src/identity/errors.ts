@@ -15,6 +15,7 @@ export type IdentityErrorCode =
   | 'account-exists'
   | 'login-failed'
   | 'login-throttled'
+  | 'auth-throttled'
   | 'account-locked'
   | 'csrf-invalid'
   | 'password-wrong'

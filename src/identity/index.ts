@@ -43,6 +43,7 @@ export { operatorRealm, operatorRoles, type OperatorRole } from './realm.js';
 export { platformRealm, tenantRealm, type SignInRealm } from './sign-in-realm.js';
 export { operatorRoutes } from './operator-routes.js';
 export { createLoginThrottle, throttlePolicy, type LoginThrottle } from './throttle.js';
+export { createCredentialThrottle, credentialThrottlePolicy, type CredentialThrottle, type CredentialMethod } from './credential-throttle.js';
 export { createSessions, sessionDefaults, sessionMigrations, type SessionInfo, type SessionPolicy, type Sessions } from './sessions.js';
 export { accountAdminMigrations } from './account-store.js';
 export { AccountError, resetTokenMinutes, resetTokensPerHour, type AccountErrorCode, type ChangeContext } from './accounts.js';

@@ -53,6 +53,12 @@ export interface Grant {
   readonly read: readonly DataClass[];
   /** Classes the role may set or change; the stored values of other classes are kept. */
   readonly write: readonly DataClass[];
+  /**
+   * Field level (OWASP ASVS 5 V8.2.3): when present, the only top-level elements the role may set
+   * or change, within the classes above; every other element, `meta` included, must stay as
+   * stored, and is kept when the body leaves it out.
+   */
+  readonly fields?: readonly string[];
 }
 
 export interface RoleDefinition {
@@ -115,7 +121,11 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     description: 'Their own compartment: reads it all, writes their own contact details and their own observations.',
     scope: 'own',
     records: {
-      Patient: { actions: ['read', 'search', 'history', 'update'], read: clinical, write: ['internal', 'personal'] },
+      // Contact details only: who the patient is (identifier, name, birthDate), who cares for them
+      // (generalPractitioner), whether the record is live (active, link), its labels
+      // (meta.security) and the people with a say over it (contact: guardians, next of kin) decide
+      // identity and reach, so the clinic's staff change them.
+      Patient: { actions: ['read', 'search', 'history', 'update'], read: clinical, write: ['internal', 'personal'], fields: ['telecom', 'address', 'communication'] },
       Observation: { actions: ['read', 'search', 'history', 'create'], read: clinical, write: clinical },
       Appointment: grant(reading, clinical),
       Consent: grant(reading, clinical),
@@ -229,7 +239,7 @@ export function matrixMarkdown(): string {
     const cells = types.map((type) => {
       const g = d.records[type];
       if (g === undefined) return '—';
-      const write = g.write.length === 0 ? '' : `; writes ${g.write.filter((c) => c !== 'public').join(', ')}`;
+      const write = g.write.length === 0 ? '' : g.fields !== undefined ? `; writes only ${g.fields.join(', ')}` : `; writes ${g.write.filter((c) => c !== 'public').join(', ')}`;
       return `${g.actions.join(', ')}<br>sees ${g.read.filter((c) => c !== 'public').join(', ')}${write}`;
     });
     lines.push(`| \`${role}\` | ${reachText[d.scope]} | ${d.capabilities.length === 0 ? '—' : d.capabilities.join(', ')} | ${cells.join(' | ')} |`);

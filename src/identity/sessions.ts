@@ -71,6 +71,14 @@ const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
 // Activity is written at most this often per session: enough precision for a 15-minute timeout.
 const touchEveryMs = 30_000;
 
+/**
+ * A session token names its tenant before the secret (`<tenant>.<256 random bits>`): a session
+ * presented at another tenant can then be checked at its home and the attempt recorded there
+ * (authenticate.ts), with one lookup instead of one per tenant. The name is only a hint; the
+ * secret decides.
+ */
+const newToken = (tenantId: string): string => `${tenantId}.${randomToken()}`;
+
 export function createSessions({ storage, clock, policy = sessionDefaults }: { storage: Storage; clock: Clock; policy?: SessionPolicy }): Sessions {
   const idleMs = policy.idleMinutes * 60_000;
   const columns = 'id, account_id, second_factor, source_ip, created_at, last_seen_at, expires_at';
@@ -90,7 +98,7 @@ export function createSessions({ storage, clock, policy = sessionDefaults }: { s
   return {
     async start(tenantId, accountId, { secondFactor, sourceIp }) {
       const db = await storage.tenant(tenantId);
-      const token = randomToken();
+      const token = newToken(tenantId);
       const now = clock.now().getTime();
       const row: Row = { id: `ses_${randomBytes(8).toString('hex')}`, account_id: accountId, second_factor: secondFactor ? 1 : 0, source_ip: sourceIp, created_at: now, last_seen_at: now, expires_at: now + policy.absoluteHours * 3_600_000 };
       await db.execute(`INSERT INTO ${db.table('sessions')} (${columns}, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
@@ -136,7 +144,7 @@ export function createSessions({ storage, clock, policy = sessionDefaults }: { s
     },
     async rotate(tenantId, token) {
       const db = await storage.tenant(tenantId);
-      const fresh = randomToken();
+      const fresh = newToken(tenantId);
       const now = clock.now().getTime();
       const changed = await db.execute(`UPDATE ${db.table('sessions')} SET token_hash = ?, last_seen_at = ? WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ? AND last_seen_at > ?`, [
         hashToken(fresh),

@@ -11,10 +11,14 @@ import type { SqlDatabase } from '../platform/db/index.js';
  *   15 min after the last failure; at 100 consecutive failures (NIST's ceiling) the account is
  *   locked until an administrator or a password reset unlocks it. A success starts over.
  *   Counted in the platform data set, so every node and restart sees the same count.
- * - **Per source address**: more than 100 failures within 10 minutes and that address is
- *   refused until the window has passed — spraying one password over many accounts from one
- *   place. Counted in the platform data set too ({@link createSourceWindow}), so several nodes
- *   behind a load balancer share one budget per address.
+ * - **Per source address, per tenant**: more than 100 failures at one tenant within 10 minutes
+ *   and that address is refused at that tenant until the window has passed — spraying one
+ *   password over many accounts from one place. Other tenants' people behind the same address
+ *   (a hospital group's NAT, a shared proxy) are not locked out by it.
+ * - **Per source address, globally**: more than 500 failures at all tenants together within the
+ *   window and the address is refused everywhere — spraying across tenants. Both counted in the
+ *   platform data set ({@link createSourceWindow}), so several nodes behind a load balancer share
+ *   one budget per address.
  *
  * `account` must be a keyed hash of the identifier as submitted (the caller's), never the
  * identifier itself: the table is then no list of who tried to log in.
@@ -24,7 +28,10 @@ export const throttlePolicy = {
   maxDelayMs: 15 * 60_000,
   lockAfterFailures: 100,
   sourceWindowMs: 10 * 60_000,
+  /** Per address at one tenant: that tenant's budget decides first. */
   sourceMaxFailures: 100,
+  /** Per address at all tenants together: the ceiling against spraying across tenants. */
+  sourceCeilingFailures: 500,
   /** Unlocked rows idle this long are forgotten. */
   forgetAfterMs: 24 * 60 * 60_000,
 } as const;
@@ -32,10 +39,10 @@ export const throttlePolicy = {
 export type ThrottleVerdict = { readonly allowed: true } | { readonly allowed: false; readonly reason: 'delay' | 'locked' | 'source'; readonly retryAfterSeconds: number };
 
 export interface LoginThrottle {
-  /** Before any password work: may this attempt go ahead now? */
-  check(account: string, sourceIp: string): Promise<ThrottleVerdict>;
-  /** After a failed attempt; resolves with whether the account is now locked. */
-  failed(account: string, sourceIp: string): Promise<{ readonly locked: boolean; readonly failures: number }>;
+  /** Before any password work: may this attempt at `tenant` go ahead now? */
+  check(account: string, sourceIp: string, tenant: string): Promise<ThrottleVerdict>;
+  /** After a failed attempt at `tenant`; resolves with whether the account is now locked. */
+  failed(account: string, sourceIp: string, tenant: string): Promise<{ readonly locked: boolean; readonly failures: number }>;
   /** After a successful one: the account's count starts over. */
   succeeded(account: string): Promise<void>;
   /** An administrator's unlock, or a completed password reset. */
@@ -50,12 +57,17 @@ export function delayAfter(failures: number): number {
 
 export function createLoginThrottle({ db, clock }: { db: SqlDatabase; clock: Clock }): LoginThrottle {
   const table = db.table('login_throttle');
-  const sources = createSourceWindow({ db, clock, kind: 'login-failure', windowMs: throttlePolicy.sourceWindowMs, max: throttlePolicy.sourceMaxFailures });
+  const perTenant = createSourceWindow({ db, clock, kind: 'login-failure-tenant', windowMs: throttlePolicy.sourceWindowMs, max: throttlePolicy.sourceMaxFailures });
+  const global = createSourceWindow({ db, clock, kind: 'login-failure', windowMs: throttlePolicy.sourceWindowMs, max: throttlePolicy.sourceCeilingFailures });
+  // Tenant ids have no `|` (tenant-id.ts): the pair cannot be confused with another.
+  const atTenant = (tenant: string, sourceIp: string) => `${tenant}|${sourceIp}`;
   let sinceForget = 0;
   return {
-    async check(account, sourceIp) {
+    async check(account, sourceIp, tenant) {
       const now = clock.now().getTime();
-      const fromSource = await sources.check(sourceIp);
+      const fromTenant = await perTenant.check(atTenant(tenant, sourceIp));
+      if (!fromTenant.allowed) return fromTenant;
+      const fromSource = await global.check(sourceIp);
       if (!fromSource.allowed) return fromSource;
       const row = (await db.query<{ failures: number | string; last_failure_at: number | string; locked: number | string }>(`SELECT failures, last_failure_at, locked FROM ${table} WHERE subject = ?`, [account]))[0];
       if (row === undefined) return { allowed: true };
@@ -63,9 +75,10 @@ export function createLoginThrottle({ db, clock }: { db: SqlDatabase; clock: Clo
       const wait = Number(row.last_failure_at) + delayAfter(Number(row.failures)) - now;
       return wait > 0 ? { allowed: false, reason: 'delay', retryAfterSeconds: Math.ceil(wait / 1000) } : { allowed: true };
     },
-    async failed(account, sourceIp) {
+    async failed(account, sourceIp, tenant) {
       const now = clock.now().getTime();
-      await sources.add(sourceIp);
+      await perTenant.add(atTenant(tenant, sourceIp));
+      await global.add(sourceIp);
       const row = (
         await db.query<{ failures: number | string; locked: number | string }>(
             `INSERT INTO ${table} (subject, failures, last_failure_at, locked) VALUES (?, 1, ?, 0)

@@ -7,6 +7,7 @@ import { operatorRoles, type Accounts } from '../identity/index.js';
 import type { Keys, SigningKeyVersion } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
+import { AppError } from '../platform/errors.js';
 import { createAdapterClass, findBearerToken } from './adapter.js';
 import { compareSecret, type Clients } from './clients.js';
 import type { Consents } from './consents.js';
@@ -86,7 +87,7 @@ export interface OAuthServer {
   fhirBase(tenantId: string): string;
   providerFor(tenantId: string): Promise<Provider>;
   /** Hands a request under `/tenants/<t>/oauth` to the tenant's provider (`mountPath` stripped). */
-  handle(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void>;
+  handle(tenantId: string, req: IncomingMessage, res: ServerResponse, hooks?: { readonly onInvalidClient?: () => Promise<void> }): Promise<void>;
   /** An access token of this tenant's issuer, if it is live; undefined otherwise (unknown, expired, revoked, other tenant). */
   resolveToken(tenantId: string, token: string): Promise<TokenGrant | undefined>;
   /**
@@ -152,6 +153,7 @@ function isOwnLoopbackBase(ctx: KoaContextWithOIDC, value: string, path: string)
 type Ctx = KoaContextWithOIDC & { tresorGrantError?: { error_detail?: string } };
 
 export function createOAuthServer(deps: OAuthDeps): OAuthServer {
+  const invalidClientHooks = new WeakMap<IncomingMessage, () => Promise<void>>();
   const { storage, keys, clock, audit, accounts, clients, consents, settings } = deps;
   const base = settings.baseUrl.replace(/\/$/, '');
   const publicOrigin = settings.baseUrlConfigured ? new URL(base) : undefined;
@@ -224,7 +226,9 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
-        introspection: { enabled: true },
+        // RFC 7662 §4: a token's claims are its own client's business; any other client learns only `active: false`.
+        introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+        // Revocation needs no policy: oidc-provider refuses another client's token (RFC 7009 §2.1).
         revocation: { enabled: true },
         userinfo: { enabled: true },
         rpInitiatedLogout: { enabled: false },
@@ -282,6 +286,16 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       return compareSecret(this.clientSecret, actual);
     };
 
+    // Access tokens name their tenant before oidc-provider's random id (`<tenant>.<id>`): presented
+    // at another tenant, the token is looked up at its home alone and the attempt recorded there
+    // (identity/authenticate.ts). The name is a hint; the random part decides.
+    for (const model of [provider.AccessToken, provider.ClientCredentials] as unknown as Array<{ prototype: { generateTokenId(): string } }>) {
+      const randomId = model.prototype.generateTokenId;
+      model.prototype.generateTokenId = function tenantTokenId(this: unknown) {
+        return `${tenantId}.${randomId.call(this)}`;
+      };
+    }
+
     // Reuse of a spent refresh token: oidc-provider has revoked the grant; we record why.
     provider.on('grant.error', (ctx: Ctx, error: { error_detail?: string }) => {
       ctx.tresorGrantError = error;
@@ -299,6 +313,19 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       }
       await next();
       const route = ctx.oidc?.route;
+      // A wrong client credential (invalid_client, RFC 6749 §5.2) counts before the answer leaves; past the address's budget it becomes a 429.
+      const onInvalidClient = invalidClientHooks.get(ctx.req);
+      if (onInvalidClient !== undefined && ctx.status === 401 && (route === 'token' || route === 'introspection' || route === 'revocation')) {
+        try {
+          await onInvalidClient();
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          ctx.status = error.status;
+          for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+          // RFC 6749 §5.2 has no throttling error; `temporarily_unavailable` is what OAuth clients retry on.
+          ctx.body = { error: 'temporarily_unavailable', error_description: error.message };
+        }
+      }
       if (route === 'token') await afterToken(tenantId, ctx);
       else if (route === 'revocation' && ctx.status === 200) {
         await record(tenantId, ctx, { action: 'token.revoked', actor: clientActor(ctx), status: 200, detail: `hint ${String(ctx.oidc.params?.['token_type_hint'] ?? 'none')}` });
@@ -423,7 +450,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
     async providerFor(tenantId) {
       return (await entry(tenantId)).provider;
     },
-    async handle(tenantId, req, res) {
+    async handle(tenantId, req, res, hooks = {}) {
+      if (hooks.onInvalidClient !== undefined) invalidClientHooks.set(req, hooks.onInvalidClient);
       const { callback } = await entry(tenantId);
       const mountPath = `/tenants/${tenantId}/oauth`;
       const url = req.url ?? '/';
@@ -433,7 +461,7 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       await callback(req, res);
     },
     async resolveToken(tenantId, value) {
-      if (!/^[A-Za-z0-9_-]{20,128}$/.test(value)) return undefined;
+      if (!/^(?:[a-z0-9-]{1,40}\.)?[A-Za-z0-9_-]{20,128}$/.test(value)) return undefined;
       // One indexed lookup (the stored id is the token's SHA-256), then the checks oidc-provider's
       // own find would make: not expired by its clock, for this tenant's FHIR API, and — for a
       // token that ends with its sign-in session — that session still there, same person, same grant.

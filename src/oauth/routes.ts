@@ -2,7 +2,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
 import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
-import { forbidden, hasCapability, IdentityError, isStaff, parseRole, personRoles, requireTwoFactorPerson, type Accounts, type Authenticator, type Passkeys, type Principal } from '../identity/index.js';
+import { forbidden, hasCapability, IdentityError, isStaff, parseRole, personRoles, requireTwoFactorPerson, type Accounts, type Authenticator, type CredentialThrottle, type Passkeys, type Principal } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Storage } from '../platform/db/index.js';
@@ -32,7 +32,12 @@ export interface OAuthRoutesDeps {
   readonly authenticator: Authenticator;
   /** Strict-Transport-Security for the responses oidc-provider writes itself (undefined without TLS). */
   readonly hsts: string | undefined;
+  /** Wrong client credentials count on the same per-address budget as API keys. */
+  readonly throttle?: CredentialThrottle;
 }
+
+/** Where an app authenticates itself (RFC 6749 §2.3, RFC 7009, RFC 7662). */
+const clientAuthPath = /\/oauth\/token(?:\/introspection|\/revocation)?$/;
 
 const uidPattern = /^[A-Za-z0-9_-]{10,64}$/;
 /** The authorization server's public documents: OIDC discovery and the signing keys. */
@@ -66,7 +71,7 @@ const actorOf = (p: Principal): Actor => (p.kind === 'person' ? { id: `account:$
  * - `/tenants/{t}/auth/apps…`: a person's connected apps, and withdrawing consent.
  */
 export function oauthRoutes(deps: OAuthRoutesDeps) {
-  const { oauth, clients, consents, accounts, passkeys, tenants, records, storage, keys, audit, authenticator, hsts } = deps;
+  const { oauth, clients, consents, accounts, passkeys, tenants, records, storage, keys, audit, authenticator, hsts, throttle } = deps;
 
   /** CSRF token of an interaction's forms: HMAC of its uid under a key derived from the tenant's index key. */
   async function formToken(tenantId: string, uid: string): Promise<string> {
@@ -315,6 +320,16 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
       const forward = async (request: FastifyRequest, reply: FastifyReply) => {
         const tenantId = parseTenantId((request.params as { tenant: string }).tenant);
         await tenants.requireActive(tenantId);
+        const authenticatesClient = throttle !== undefined && request.method === 'POST' && clientAuthPath.test(request.url.split('?')[0] ?? '');
+        if (authenticatesClient) {
+          try {
+            throttle.check(request.ip, 'client_secret');
+          } catch (error) {
+            if (!(error instanceof IdentityError)) throw error;
+            // RFC 6749 §5.2 has no throttling error; `temporarily_unavailable` is what OAuth clients retry on.
+            return reply.code(429).headers({ ...error.headers, 'cache-control': 'no-store' }).send({ error: 'temporarily_unavailable', error_description: error.message });
+          }
+        }
         reply.hijack();
         const res = reply.raw;
         res.setHeader('x-request-id', request.id);
@@ -325,7 +340,7 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
         if (hsts !== undefined) res.setHeader('strict-transport-security', hsts);
         // oidc-provider marks token responses no-store itself (RFC 6749 §5.1); discovery and keys are public.
         res.setHeader('cache-control', publicDocuments.test(request.url) ? publicDocumentCacheControl : 'no-store');
-        await oauth.handle(tenantId, request.raw, res);
+        await oauth.handle(tenantId, request.raw, res, authenticatesClient ? { onInvalidClient: () => throttle.failed(request.ip, 'client_secret') } : {});
       };
       server.all('/tenants/:tenant/oauth', forward);
       server.all('/tenants/:tenant/oauth/*', forward);

@@ -199,6 +199,7 @@ export function createGuard(records: Records, principal: Principal, options: Gua
       const grant = grantOf(principal.role, type);
       if (grant === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) return { body };
       const writable = new Set(grant.write);
+      const fields = grant.fields === undefined ? undefined : new Set(grant.fields);
       const incoming = withoutRedactedTag(body as Record<string, unknown>);
       let current: Record<string, unknown> | undefined;
       let ifMatch: string | undefined;
@@ -207,8 +208,8 @@ export function createGuard(records: Records, principal: Principal, options: Gua
         // Deleted or not, a record outside reach stays out of reach (no re-creating it to open its history).
         if (peeked !== undefined) await admitOutside(t, [{ subject: peeked.subject, ref: `${type}/${target.id}` }]);
         if (peeked !== undefined && !peeked.deleted) {
-          // Only a role that may not write every class of this type needs the stored values.
-          if (![...classesOfType(type)].every((c) => writable.has(c))) {
+          // Only a role that may not write every element of this type needs the stored values.
+          if (fields !== undefined || ![...classesOfType(type)].every((c) => writable.has(c))) {
             const stored = await records.read(t, type, target.id);
             current = JSON.parse(stored.content) as Record<string, unknown>;
             ifMatch = `W/"${stored.versionId}"`;
@@ -217,20 +218,34 @@ export function createGuard(records: Records, principal: Principal, options: Gua
           throw new IdentityError('forbidden', `Your role (${principal.role}) may not create ${type}.`, { status: 403, expose: true });
         }
       }
-      const refused = Object.keys(incoming).filter((key) => key !== 'meta' && !writable.has(classify(type, key)) && !(current !== undefined && isDeepStrictEqual(incoming[key], current[key])));
+      // `meta` is free for roles without a field list (the store sets its version, the REDACTED tag is dropped above); with one, its labels are guarded like any element.
+      const guarded = (key: string): boolean => (key === 'meta' ? fields !== undefined : !(key === 'resourceType' || key === 'id'));
+      const mayWrite = (key: string): boolean => writable.has(classify(type, key)) && (fields === undefined || fields.has(key.replace(/^_/, '')));
+      const unchanged = (key: string): boolean =>
+        current !== undefined && (key === 'meta' ? isDeepStrictEqual(labelsOf(incoming[key]), labelsOf(current[key])) : isDeepStrictEqual(incoming[key], current[key]));
+      const refused = Object.keys(incoming).filter((key) => guarded(key) && !mayWrite(key) && !unchanged(key));
       if (refused.length > 0) {
-        throw new IdentityError('forbidden', `Your role (${principal.role}) may not set or change ${refused.map((k) => `${type}.${k}`).join(', ')} (${[...new Set(refused.map((k) => classify(type, k)))].join(', ')} data).`, {
-          status: 403,
-          expose: true,
-        });
+        const named = refused.map((k) => `${type}.${k}`).join(', ');
+        const message =
+          fields !== undefined
+            ? `Your role (${principal.role}) may change only ${[...fields].join(', ')} of a ${type}, not ${named}.`
+            : `Your role (${principal.role}) may not set or change ${named} (${[...new Set(refused.map((k) => classify(type, k)))].join(', ')} data).`;
+        throw new IdentityError('forbidden', message, { status: 403, expose: true, issues: refused.map((k) => ({ expression: `${type}.${k}`, diagnostics: `${principal.role} may not change this element.` })) });
       }
       if (current === undefined) return { body: incoming };
       // What the role may not write stays as stored: it may not have seen it, and may not drop it.
       const merged: Record<string, unknown> = { ...incoming };
-      for (const [key, value] of Object.entries(current)) if (!(key in incoming) && key !== 'meta' && !writable.has(classify(type, key))) merged[key] = value;
+      for (const [key, value] of Object.entries(current)) if (!(key in incoming) && guarded(key) && !mayWrite(key)) merged[key] = value;
       return { body: merged, ...(ifMatch === undefined ? {} : { ifMatch }) };
     },
   };
+}
+
+/** A resource's `meta` without what the store sets on every version. */
+function labelsOf(meta: unknown): unknown {
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return meta ?? {};
+  const { versionId: _v, lastUpdated: _l, ...labels } = meta as Record<string, unknown>;
+  return labels;
 }
 
 /** The REDACTED tag is ours to set on the way out, never stored from a client. */

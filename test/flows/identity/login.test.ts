@@ -27,7 +27,7 @@ for (const engine of engines()) {
     it('V7.2.3: a login answers with a __Host- cookie (Secure, HttpOnly, SameSite=Strict) and a CSRF token; the session lists itself', async () => {
       const ok = await login('Dr.Berg@clinic.example', password);
       assert.equal(ok.statusCode, 200, ok.body);
-      assert.match(String(ok.headers['set-cookie']), /^__Host-tresor_session=[A-Za-z0-9_-]{43}; Path=\/; Secure; HttpOnly; SameSite=Strict$/);
+      assert.match(String(ok.headers['set-cookie']), /^__Host-tresor_session=clinic\.[A-Za-z0-9_-]{43}; Path=\/; Secure; HttpOnly; SameSite=Strict$/);
       const body = json(ok);
       assert.equal(body['account']['role'], 'clinician');
       assert.equal(body['session']['secondFactor'], false);
