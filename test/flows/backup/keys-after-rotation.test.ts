@@ -138,11 +138,13 @@ for (const engine of engines()) {
       const kept = await restarted.http.inject({ method: 'GET', url: `/tenants/clinic/fhir/Patient/${later}`, headers: { authorization: `Bearer ${key}` } });
       assert.equal(kept.statusCode, 200, `nothing was swapped: the record written after the snapshot is still there: ${kept.body}`);
 
-      // The server's own verify (the daily drill's path) fails the same way, and says so in /metrics.
+      // The server's own verify (the daily drill's path) fails the same way, and says so in /metrics,
+      // which counts for the whole deployment: the CLI's verify and restore above, and this one.
       await assert.rejects(restarted.backups.verify(snapshot), (error: { code?: string }) => error.code === 'keys-unreadable');
       const metrics = await restarted.http.inject({ method: 'GET', url: '/metrics' });
       assert.equal(metrics.statusCode, 200, metrics.body);
-      assert.match(metrics.body, /^tresor_backup_unreadable_total\{operation="verify"\} 1$/m);
+      assert.match(metrics.body, /^tresor_backup_unreadable_total\{operation="verify"\} 2$/m);
+      assert.match(metrics.body, /^tresor_backup_unreadable_total\{operation="restore"\} 1$/m);
     });
   });
 }
