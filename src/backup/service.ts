@@ -17,7 +17,7 @@ import type { Repository } from './repository.js';
 import { applyRetention, type RetentionPolicy, type RetentionResult } from './retention.js';
 import { dropPgSchema, swapPgSchema } from './pg-dataset.js';
 import { checkSqliteCopy, formatOf, listSnapshotIds, readManifest, restoreFiles, restorePgDataSet, scratchIn, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest, type Progress, type VerifyReport } from './snapshots.js';
-import { applyTombstones, liveTombstones, mergeTombstones, readTombstones, recordTombstones } from './tombstones.js';
+import { applyTombstones, liveTombstones, mergeTombstones, readTombstones, reapplyTombstones, recordTombstones, type ErasuresReapplied } from './tombstones.js';
 
 /**
  * Everything the server's scheduler, the CLI and the backup operators' API do with backups, in
@@ -57,6 +57,8 @@ export interface BackupDeps {
    * tenant's audit trail. The app supplies it (it holds records, accounts and audit).
    */
   afterTenantRestore?(tenantId: string, snapshotId: string, erasedSubjects: readonly string[], actor: Actor): Promise<void>;
+  /** After erasures a restore had undone were applied again (`reapplyErasures`): records and accounts, and the tenant's trail. */
+  afterErasuresReapplied?(tenantId: string, subjects: readonly string[], keysDestroyed: number): Promise<void>;
 }
 
 export interface RunReport {
@@ -111,6 +113,18 @@ export interface Backups {
   refresh(): Promise<void>;
   /** Where drill reports are appended, one JSON line each. */
   readonly drillReportFile: string;
+  /**
+   * Puts the key store's destroyed subjects into the repository's tombstone list now, rather than
+   * with the next backup (after a shred): from then on no restore — physical ones included —
+   * can bring them back. Returns the list's length.
+   */
+  recordErasures(): Promise<number>;
+  /**
+   * Destroys again every key version the tombstone list covers that this deployment's key store
+   * holds (a point-in-time restore of the database, a disk snapshot), with its records and
+   * accounts; the server calls it before it serves anything, the restore drill on what it restored.
+   */
+  reapplyErasures(): Promise<ErasuresReapplied>;
 }
 
 const system: Actor = { id: 'system:backup', role: 'system', client: 'tresor' };
@@ -137,6 +151,7 @@ export function createBackups(deps: BackupDeps): Backups {
   const postgresDeps = () => (deps.storage.postgres === undefined ? {} : { postgres: { ...deps.storage.postgres, migrations: deps.migrations } });
   const keySource = backupKeySource(settings, dataDir);
   const keysOf = (create: boolean): BackupKeys => loadBackupKey(keySource, { create });
+  const hasKey = () => 'env' in keySource || existsSync(keySource.file);
 
   async function withRepository<T>(fn: (repository: Repository) => Promise<T>): Promise<T> {
     if (settings.repository === undefined) throw new BackupError('backup-not-configured', 'no backup repository: set backup.repository (TRESOR_BACKUP_REPOSITORY) or pass --repository', { status: 409, expose: true });
@@ -297,7 +312,7 @@ export function createBackups(deps: BackupDeps): Backups {
     status: () => ({ configured, lastSnapshotAt, lastFailureAt, newestVerifiedTakenAt, lastDrill, failures: { ...failures } }),
 
     async refresh() {
-      const refs = await withRepository(async (repository) => ('env' in keySource || existsSync(keySource.file) ? snapshotRefs(repository, keysOf(false)) : []));
+      const refs = await withRepository(async (repository) => (hasKey() ? snapshotRefs(repository, keysOf(false)) : []));
       lastSnapshotAt = refs.at(-1)?.takenAt ?? lastSnapshotAt;
       newestVerifiedTakenAt = refs.filter((r) => r.verified).at(-1)?.takenAt ?? newestVerifiedTakenAt;
     },
@@ -323,6 +338,20 @@ export function createBackups(deps: BackupDeps): Backups {
 
     list() {
       return withRepository((repository) => summarise(repository, keysOf(false)));
+    },
+
+    recordErasures() {
+      return guarded('tombstones', system, () =>
+        // No backup key yet: no backup was ever taken that could bring a key back; the first one records the list.
+        withRepository(async (repository) => (hasKey() ? (await recordTombstones(repository, keysOf(false), await liveTombstones(deps.storage.keys))).tombstones.length : 0)),
+      );
+    },
+
+    async reapplyErasures() {
+      // Outside the database, the list is what a point-in-time restore of the database cannot roll back.
+      const listed = await withRepository(async (repository) => (hasKey() ? readTombstones(repository, keysOf(false)) : []));
+      const tombstones = mergeTombstones(listed, await liveTombstones(deps.storage.keys));
+      return reapplyTombstones(deps.storage.keys, tombstones, (tenantId, subjects, keysDestroyed) => deps.afterErasuresReapplied?.(tenantId, subjects, keysDestroyed) ?? Promise.resolve());
     },
 
     verify(id, { progress, actor = system } = {}) {
