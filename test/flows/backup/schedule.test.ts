@@ -11,7 +11,7 @@ import { loadChunkIndex } from '../../../src/backup/packs.js';
 import { fixedClock } from '../../../src/platform/clock.js';
 import { engines, json, patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { filesUnder } from '../../support/files.js';
-import { mountTinyDisk } from '../../support/tiny-disk.js';
+import { mountTinyDisk, noTinyDisk } from '../../support/tiny-disk.js';
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -167,7 +167,7 @@ describe('failures: a clear error, counted, logged as an alert-worthy event, aud
     const mount = join(newRepository(), 'disk');
     const unmount = mountTinyDisk(mount, '2m');
     if (unmount === undefined) {
-      c.skip('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN); repository.test.ts covers the error mapping');
+      noTinyDisk(c, 'cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN); repository.test.ts covers the error mapping');
       return;
     }
     const app = await startTestApp('sqlite', { backup: { repository: mount, key: generateBackupKey(), schedule: false } });
