@@ -261,15 +261,19 @@ function deploymentDataSets(storage: Storage, config: Config, tenantIds: readonl
 async function reapplyErasuresAtStart(core: Core, config: Config, logger: Logger): Promise<void> {
   if (!core.backups.configured) return;
   try {
-    const done = await core.backups.reapplyErasures();
-    if (done.resurrected.length > 0) {
-      logger.warn({ event: 'erasure.reapplied', subjects: done.resurrected.length, tenants: new Set(done.resurrected.map((t) => t.tenant)).size, keyVersions: done.keysDestroyed }, 'destroyed data keys had come back with a restore; destroyed again');
-    }
+    await reapplyErasures(core, logger);
   } catch (error) {
     if (config.backup.physical.configFile !== undefined) {
       throw new ConfigError(`config.backup.repository: the tombstone list of erased patients could not be read (${error instanceof BackupError ? error.message : 'unreadable'}); after a point-in-time restore, starting without it could serve erased records`);
     }
     logger.error({ event: 'backup.failed', operation: 'tombstones', err: describeErrorForLog(error) }, 'the tombstone list could not be read at start; erasures are applied again by every restore Tresor makes');
+  }
+}
+
+async function reapplyErasures(core: Core, logger: Logger): Promise<void> {
+  const done = await core.backups.reapplyErasures();
+  if (done.resurrected.length > 0) {
+    logger.warn({ event: 'erasure.reapplied', subjects: done.resurrected.length, tenants: new Set(done.resurrected.map((t) => t.tenant)).size, keyVersions: done.keysDestroyed }, 'destroyed data keys had come back with a restore; destroyed again');
   }
 }
 
@@ -457,6 +461,19 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     leadership,
   );
 
+  // Nodes that stay up while the cluster under them is restored to an earlier time reconnect
+  // without a start: the tombstones are applied again every 5 minutes as well.
+  const erasureCheck = core.backups.configured
+    ? periodic(
+        async () => {
+          await reapplyErasures(core, logger).catch((error: unknown) => logger.error({ event: 'backup.failed', operation: 'tombstones', err: describeErrorForLog(error) }, 'the tombstone list could not be checked'));
+        },
+        300_000,
+        300_000,
+        leadership,
+      )
+    : undefined;
+
   // Backups (issue #7): a snapshot every backup.everyMinutes, retention and prune after each, a
   // restore drill every backup.drillEveryHours; RTO and RPO as measured in /metrics.
   const backupLeadership = core.backups.configured && config.backup.schedule ? leadershipFor('backups') : undefined;
@@ -531,6 +548,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await retaining.stop();
       await identitySweep.stop();
       await oauthSweep.stop();
+      await erasureCheck?.stop();
       // After the jobs, before the pool: the lock's connection goes back (or away) cleanly.
       await leadership.close();
       await backupLeadership?.close();
