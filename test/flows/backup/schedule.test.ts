@@ -131,7 +131,9 @@ describe('failures: a clear error, counted, logged as an alert-worthy event, aud
     await t.tenant('clinic');
     await assert.rejects(t.app.backups.run(), (e) => e instanceof BackupError && e.code === 'repository-invalid' && /not a directory/.test(e.message));
     assert.equal(t.app.backups.status().failures['run'], 1);
-    const logged = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['event'] === 'backup.failed');
+    const failures = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['event'] === 'backup.failed');
+    assert.equal(failures.filter((l) => l['operation'] === 'tombstones').length, 1, 'the start could not read the tombstone list either, and said so');
+    const logged = failures.filter((l) => l['operation'] === 'run');
     assert.equal(logged.length, 1);
     assert.equal(logged[0]?.['level'], 50, 'logged as an error');
     const trail = await t.app.audit.query('operators', { count: 10 });
