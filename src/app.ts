@@ -6,8 +6,8 @@ import type { Server as TlsServer } from 'node:tls';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import type { Config } from './config/index.js';
-import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Audit, type AuditSink } from './audit/index.js';
+import { ConfigError, type Config } from './config/index.js';
+import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Actor, type Audit, type AuditSink } from './audit/index.js';
 import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { accountAdminMigrations, adminRoutes, createOutboxNotifier, createPasswordResets, type Notifier, type Outbox, type PasswordResets } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
@@ -38,7 +38,7 @@ import { periodic } from './platform/periodic.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
 import { accountPages, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
-import { backupKeySource, backupOutcomeMigrations, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
+import { BackupError, backupKeySource, backupOutcomeMigrations, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { postgresLeadership, singleNode } from './platform/leadership.js';
@@ -174,6 +174,14 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   });
   const records = createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) });
   const auditRealms = async () => [...(await tenants.list()).map((t) => t.id), operatorRealm];
+  // Erasures a restore predates, applied again: records marked erased, the patients' accounts removed.
+  const reerase = async (tenantId: string, subjects: readonly string[], actor: Actor) => {
+    const db = await storage.tenant(tenantId);
+    for (const subject of subjects) {
+      await records.erase({ tenantId, db }, subject);
+      if (subject.startsWith('Patient/')) await accounts.eraseOfPatient({ tenantId, patient: subject, by: actor });
+    }
+  };
   const backups = createBackups({
     settings: config.backup,
     dataDir: config.dataDir,
@@ -203,11 +211,14 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     // erasures the restored data predates are applied again (records and accounts).
     async afterTenantRestore(tenantId, snapshotId, erased, actor) {
       await audit.markRestored(tenantId, { snapshotId, actor });
-      const db = await storage.tenant(tenantId);
-      for (const subject of erased) {
-        await records.erase({ tenantId, db }, subject);
-        if (subject.startsWith('Patient/')) await accounts.eraseOfPatient({ tenantId, patient: subject, by: actor });
-      }
+      await reerase(tenantId, erased, actor);
+    },
+    // A restore Tresor did not make (pgBackRest, a disk snapshot) had brought destroyed keys back.
+    async afterErasuresReapplied(tenantId, subjects, keysDestroyed) {
+      const actor: Actor = { id: 'system:tombstones', role: 'system', client: 'tresor' };
+      if ((await tenants.get(tenantId)) === undefined) return;
+      await reerase(tenantId, subjects, actor);
+      await audit.record(tenantId, [operatorEvent('key.shredded', actor, { subjects, detail: `erasure applied again after a restore: ${keysDestroyed} key versions destroyed` })]);
     },
   });
   const physicalSettings = config.backup.physical;
@@ -262,6 +273,33 @@ function deploymentDataSets(storage: Storage, config: Config, tenantIds: readonl
   ];
 }
 
+/**
+ * Before anything is served: a restore Tresor did not make — pgBackRest's point-in-time recovery
+ * of the cluster, a disk or VM snapshot — can bring back data keys crypto-shredding destroyed.
+ * The backup repository's tombstone list lives outside the database and is never rolled back, so
+ * every start destroys again whatever it covers. When the list cannot be read, a deployment with
+ * physical backups does not start (such a restore may just have happened); elsewhere every restore
+ * goes through Tresor, which applies the list itself, so the server logs the failure and starts.
+ */
+async function reapplyErasuresAtStart(core: Core, config: Config, logger: Logger): Promise<void> {
+  if (!core.backups.configured) return;
+  try {
+    await reapplyErasures(core, logger);
+  } catch (error) {
+    if (config.backup.physical.configFile !== undefined) {
+      throw new ConfigError(`config.backup.repository: the tombstone list of erased patients could not be read (${error instanceof BackupError ? error.message : 'unreadable'}); after a point-in-time restore, starting without it could serve erased records`);
+    }
+    logger.error({ event: 'backup.failed', operation: 'tombstones', err: describeErrorForLog(error) }, 'the tombstone list could not be read at start; erasures are applied again by every restore Tresor makes');
+  }
+}
+
+async function reapplyErasures(core: Core, logger: Logger): Promise<void> {
+  const done = await core.backups.reapplyErasures();
+  if (done.resurrected.length > 0) {
+    logger.warn({ event: 'erasure.reapplied', subjects: done.resurrected.length, tenants: new Set(done.resurrected.map((t) => t.tenant)).size, keyVersions: done.keysDestroyed }, 'destroyed data keys had come back with a restore; destroyed again');
+  }
+}
+
 /** Where clients reach this server: `server.publicUrl`, else this machine on the configured port. */
 export function publicBaseUrl(config: Config): string {
   return (config.server.publicUrl ?? `${config.server.tls.enabled ? 'https' : 'http'}://localhost:${config.server.port}`).replace(/\/$/, '');
@@ -303,6 +341,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   });
   const { storage, records, tenants, apiKeys, rotation, audit } = core;
+  await reapplyErasuresAtStart(core, config, logger).catch(async (error: unknown) => {
+    await core.audit.close().catch(() => undefined);
+    await core.storage.close().catch(() => undefined);
+    throw error;
+  });
   const bundles = createBundleProcessor({ records, clock });
 
   const tls = config.server.tls.enabled
@@ -470,6 +513,19 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     leadership,
   );
 
+  // Nodes that stay up while the cluster under them is restored to an earlier time reconnect
+  // without a start: the tombstones are applied again every 5 minutes as well.
+  const erasureCheck = core.backups.configured
+    ? periodic(
+        async () => {
+          await reapplyErasures(core, logger).catch((error: unknown) => logger.error({ event: 'backup.failed', operation: 'tombstones', err: describeErrorForLog(error) }, 'the tombstone list could not be checked'));
+        },
+        300_000,
+        300_000,
+        leadership,
+      )
+    : undefined;
+
   // Backups (issue #7): a snapshot every backup.everyMinutes, retention and prune after each, a
   // restore drill every backup.drillEveryHours; RTO and RPO as measured in /metrics.
   const backupLeadership = core.backups.configured && config.backup.schedule ? leadershipFor('backups') : undefined;
@@ -545,6 +601,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await retaining.stop();
       await identitySweep.stop();
       await oauthSweep.stop();
+      await erasureCheck?.stop();
       // After the jobs, before the pool: the lock's connection goes back (or away) cleanly.
       await leadership.close();
       await backupLeadership?.close();

@@ -30,7 +30,10 @@ describe('repository locks: a prune never runs beside a backup', () => {
     const repository = await openLocalRepository(dir);
     const results = await Promise.allSettled([lockRepository(repository, 'exclusive', 'prune'), lockRepository(repository, 'shared', 'backup')]);
     const won = results.filter((r) => r.status === 'fulfilled');
-    assert.ok(won.length <= 1, 'never both');
+    // Exactly one: never both, and never neither (two that both back off would starve each other).
+    assert.equal(won.length, 1, 'exactly one of the two holds the repository');
+    const lost = results.find((r) => r.status === 'rejected');
+    assert.ok(lost !== undefined && busy(lost.reason), 'the other is told the repository is busy');
     for (const r of won) await (r as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
   });
 

@@ -9,7 +9,7 @@ import type { Repository } from './repository.js';
  *
  * As restic does: a backup (or a restore, or a verify) takes a *shared* lock, a prune an
  * *exclusive* one. Each writes its own lock object first and lists the others second, so of two
- * processes starting at once at least one sees the other — the later writer, and it backs off.
+ * processes starting at once at least one sees the other; when both do, the newer lock backs off.
  * A holder refreshes its lock every minute; a lock not refreshed for `staleAfterMs` belongs to a
  * process that died (kill -9, power loss) and is ignored and removed, so a crashed backup never
  * blocks pruning for good; a lock of a process on this same host that no longer runs is stale at once. Plain JSON, no secret: a lock names a host and a process id only.
@@ -36,6 +36,8 @@ export interface LockOptions {
   readonly refreshMs?: number;
   /** A lock older than this is a dead process's; default 10 minutes. */
   readonly staleAfterMs?: number;
+  /** How long the older of two conflicting new locks gives the newer one to back off; default 1 s. */
+  readonly settleMs?: number;
 }
 
 const prefix = 'locks';
@@ -72,7 +74,7 @@ export async function lockRepository(repository: Repository, kind: LockKind, pur
   const name = `${prefix}/${now().toString(36)}-${randomBytes(6).toString('hex')}.lock`;
   const body = (): Buffer => Buffer.from(JSON.stringify({ format: 'tresor-backup-lock/1', kind, purpose, host: hostname(), pid: process.pid, refreshedAt: now() } satisfies LockBody), 'utf8');
   await repository.put(name, body());
-  try {
+  const conflicting = async (): Promise<{ name: string; held: LockBody } | undefined> => {
     for (const other of await repository.list(prefix)) {
       if (other === name || !other.endsWith('.lock')) continue;
       const held = await readLock(repository, other);
@@ -81,9 +83,23 @@ export async function lockRepository(repository: Repository, kind: LockKind, pur
         await repository.delete(other);
         continue;
       }
-      if (kind === 'exclusive' || held.kind === 'exclusive') {
-        throw new BackupError('backup-busy', `the repository is locked by a ${held.purpose} (${held.kind}, ${held.host} process ${held.pid}, refreshed ${new Date(held.refreshedAt).toISOString()}); try again when it has finished`, { status: 409, expose: true });
-      }
+      if (kind === 'exclusive' || held.kind === 'exclusive') return { name: other, held };
+    }
+    return undefined;
+  };
+  try {
+    let conflict = await conflicting();
+    // Two that wrote before either looked see each other: the newer lock (by name: time, then
+    // random) backs off at once, the older gives it `settleMs` to go and looks again. A newer
+    // lock still there then won before this one was written, so this one backs off: of two
+    // starting at once exactly one holds the repository.
+    if (conflict !== undefined && conflict.name > name) {
+      await new Promise((resolve) => setTimeout(resolve, options.settleMs ?? 1000));
+      conflict = await conflicting();
+    }
+    if (conflict !== undefined) {
+      const { held } = conflict;
+      throw new BackupError('backup-busy', `the repository is locked by a ${held.purpose} (${held.kind}, ${held.host} process ${held.pid}, refreshed ${new Date(held.refreshedAt).toISOString()}); try again when it has finished`, { status: 409, expose: true });
     }
   } catch (error) {
     await repository.delete(name).catch(() => undefined);

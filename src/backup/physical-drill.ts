@@ -21,8 +21,9 @@ import { drillAnnotation, type PhysicalBackups } from './physical.js';
  *    trust for that socket alone, no synchronous standby to wait for.
  * 4. Checks: every table's row count equals the live count at the restore point; the first marker
  *    is there and the second is not (recovery stopped exactly there); `pg_amcheck` over every
- *    table and index (heap and B-tree structure, data checksums); the caller's Tresor-level
- *    checks (every audit chain) on the restored data.
+ *    table and index (heap and B-tree structure, data checksums); erasures the restored data
+ *    predates applied again from the tombstone list, as a server starting on it would (no
+ *    destroyed key may be left); the caller's Tresor-level checks (every audit chain).
  * 5. The scratch instance is stopped and its directory removed; the backup that passed is
  *    annotated `tresor-restore-drill`, which retention keeps as the newest proven backup.
  *    `target` instead restores to a point in time an operator names: no counts then (there is
@@ -41,6 +42,8 @@ export interface RestoreDrillOptions {
   readonly targetTime?: string;
   /** Tresor's own checks on the restored data (audit chains): findings, empty when all is well. */
   readonly verifyRestored: (databaseUrl: string) => Promise<{ tenants: number; events: number; findings: string[] }>;
+  /** Erasures the restored data predates, applied again before any other check (tombstones.ts); `left`: subjects still holding a key. */
+  readonly reapplyErasures?: (databaseUrl: string) => Promise<{ tombstones: number; resurrected: number; keysDestroyed: number; left: number }>;
   readonly log?: (line: string) => void;
   /** Upper bounds: the restore (default 1 h), the recovery to the target (default 30 min). */
   readonly restoreTimeoutMs?: number;
@@ -65,6 +68,7 @@ export interface RestoreDrillReport {
   readonly markers: { readonly before: boolean; readonly after: boolean } | undefined;
   readonly amcheck: { readonly ok: boolean; readonly detail: string };
   readonly tresor: { readonly tenants: number; readonly events: number; readonly findings: string[] } | undefined;
+  readonly erasures?: { readonly tombstones: number; readonly resurrected: number; readonly keysDestroyed: number; readonly left: number } | undefined;
 }
 
 /** Runs a PostgreSQL program as `owner`: the server refuses root. */
@@ -154,6 +158,7 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
   let recoverySeconds = 0;
   let amcheck = { ok: false, detail: 'not run' };
   let tresor: RestoreDrillReport['tresor'];
+  let erasures: RestoreDrillReport['erasures'];
   const countMismatches: string[] = [];
   let scratchStarted = false;
   const pgCtl = join(options.postgresBin, 'pg_ctl');
@@ -222,6 +227,9 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
     } finally {
       await restored.end().catch(() => undefined);
     }
+    // What a real restore does before it serves anything (app.ts), so the drill proves it too.
+    erasures = await options.reapplyErasures?.(scratchUrl);
+    if (erasures !== undefined && erasures.left > 0) failures.push(`${erasures.left} erased subjects still have a data key after the tombstones were applied`);
     tresor = await options.verifyRestored(scratchUrl);
     if (tresor.findings.length > 0) failures.push(`the restored audit trail has ${tresor.findings.length} findings`);
   } catch (error) {
@@ -264,5 +272,6 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
     markers,
     amcheck,
     tresor,
+    erasures,
   };
 }

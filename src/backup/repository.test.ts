@@ -11,7 +11,7 @@ import { BackupError, type BackupErrorCode } from './errors.js';
 import { localRepositoryError, openLocalRepository } from './local-repository.js';
 import { openRepository } from './open-repository.js';
 import type { Repository } from './repository.js';
-import { mountTinyDisk } from '../../test/support/tiny-disk.js';
+import { mountTinyDisk, noTinyDisk } from '../../test/support/tiny-disk.js';
 import { openSftpRepository } from './sftp-repository.js';
 
 const scratches: string[] = [];
@@ -203,7 +203,7 @@ describe('local directory repository', () => {
     const disk = join(scratch(), 'disk');
     const unmount = mountTinyDisk(disk, '1m');
     if (unmount === undefined) {
-      t.skip('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN); the mapping is covered by the next test');
+      noTinyDisk(t, 'cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN); the mapping is covered by the next test');
       return;
     }
     try {
@@ -356,7 +356,7 @@ describe('SFTP repository against OpenSSH', { skip: sshdSkipReason() }, () => {
     const disk = join(sshd.root, 'disk');
     const unmount = mountTinyDisk(disk, '1m');
     if (unmount === undefined) {
-      t.skip('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)');
+      noTinyDisk(t, 'cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)');
       return;
     }
     try {

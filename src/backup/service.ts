@@ -18,7 +18,7 @@ import type { Repository } from './repository.js';
 import { applyRetention, keptUntil, type RetentionPolicy, type RetentionResult } from './retention.js';
 import { dropPgSchema, swapPgSchema } from './pg-dataset.js';
 import { checkSqliteCopy, formatOf, listSnapshotIds, readManifest, restoreFiles, restorePgDataSet, scratchIn, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest, type Progress, type VerifyReport } from './snapshots.js';
-import { applyTombstones, liveTombstones, mergeTombstones, readTombstones, recordTombstones } from './tombstones.js';
+import { applyTombstones, liveTombstones, mergeTombstones, readTombstones, reapplyTombstones, recordTombstones, type ErasuresReapplied } from './tombstones.js';
 import type { BackupOutcomes, DrillReport } from './outcomes.js';
 
 /**
@@ -76,6 +76,8 @@ export interface BackupDeps {
     keys(keysDb: SqlExecutor, tenantId?: string): Promise<readonly string[]>;
     tenant(keysDb: SqlDatabase, tenantDb: SqlExecutor, tenantId: string): Promise<readonly string[]>;
   };
+  /** After erasures a restore had undone were applied again (`reapplyErasures`): records and accounts, and the tenant's trail. */
+  afterErasuresReapplied?(tenantId: string, subjects: readonly string[], keysDestroyed: number): Promise<void>;
 }
 
 export interface RunReport {
@@ -128,6 +130,18 @@ export interface Backups {
   refresh(): Promise<void>;
   /** Where drill reports are appended, one JSON line each. */
   readonly drillReportFile: string;
+  /**
+   * Puts the key store's destroyed subjects into the repository's tombstone list now, rather than
+   * with the next backup (after a shred): from then on no restore — physical ones included —
+   * can bring them back. Returns the list's length.
+   */
+  recordErasures(): Promise<number>;
+  /**
+   * Destroys again every key version the tombstone list covers that this deployment's key store
+   * holds (a point-in-time restore of the database, a disk snapshot), with its records and
+   * accounts; the server calls it before it serves anything, the restore drill on what it restored.
+   */
+  reapplyErasures(): Promise<ErasuresReapplied>;
 }
 
 const system: Actor = { id: 'system:backup', role: 'system', client: 'tresor' };
@@ -202,6 +216,7 @@ export function createBackups(deps: BackupDeps): Backups {
         deps.log?.warn({ event: 'backup.key_created', file }, 'made a new backup key file inside the data directory: copy it off this machine (or set TRESOR_BACKUP_KEY); without it no backup can be read');
       },
     });
+  const hasKey = () => 'env' in keySource || existsSync(keySource.file);
 
   async function withRepository<T>(fn: (repository: Repository) => Promise<T>): Promise<T> {
     if (settings.repository === undefined) throw new BackupError('backup-not-configured', 'no backup repository: set backup.repository (TRESOR_BACKUP_REPOSITORY) or pass --repository', { status: 409, expose: true });
@@ -427,7 +442,7 @@ export function createBackups(deps: BackupDeps): Backups {
     },
 
     async refresh() {
-      const refs = await withRepository(async (repository) => ('env' in keySource || existsSync(keySource.file) ? snapshotRefs(repository, keysOf(false)) : []));
+      const refs = await withRepository(async (repository) => (hasKey() ? snapshotRefs(repository, keysOf(false)) : []));
       lastSnapshotAt = refs.at(-1)?.takenAt ?? lastSnapshotAt;
       newestVerifiedTakenAt = refs.filter((r) => r.verified).at(-1)?.takenAt ?? newestVerifiedTakenAt;
     },
@@ -455,6 +470,20 @@ export function createBackups(deps: BackupDeps): Backups {
 
     list() {
       return withRepository((repository) => summarise(repository, keysOf(false)));
+    },
+
+    recordErasures() {
+      return guarded('tombstones', system, () =>
+        // No backup key yet: no backup was ever taken that could bring a key back; the first one records the list.
+        withRepository(async (repository) => (hasKey() ? (await recordTombstones(repository, keysOf(false), await liveTombstones(deps.storage.keys))).tombstones.length : 0)),
+      );
+    },
+
+    async reapplyErasures() {
+      // Outside the database, the list is what a point-in-time restore of the database cannot roll back.
+      const listed = await withRepository(async (repository) => (hasKey() ? readTombstones(repository, keysOf(false)) : []));
+      const tombstones = mergeTombstones(listed, await liveTombstones(deps.storage.keys));
+      return reapplyTombstones(deps.storage.keys, tombstones, (tenantId, subjects, keysDestroyed) => deps.afterErasuresReapplied?.(tenantId, subjects, keysDestroyed) ?? Promise.resolve());
     },
 
     verify(id, { progress, actor = system } = {}) {

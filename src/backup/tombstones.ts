@@ -92,3 +92,45 @@ export async function applyTombstones(keysDb: SqlDatabase, tombstones: readonly 
   if (destroyed > 0) await keysDb.scrub();
   return destroyed;
 }
+
+/**
+ * Tombstoned subjects that still hold a usable (wrapped) key version in `keysDb`: what a restore
+ * that bypassed Tresor (pgBackRest's point-in-time recovery, a disk or VM snapshot) brought back.
+ */
+export async function resurrectedTombstones(keysDb: SqlExecutor, tombstones: readonly Tombstone[]): Promise<Tombstone[]> {
+  const found: Tombstone[] = [];
+  for (const t of tombstones) {
+    const rows = await keysDb.query<{ one: number }>(`SELECT 1 AS one FROM ${keysDb.table('data_keys')} WHERE tenant_id = ? AND subject = ? AND wrapped IS NOT NULL LIMIT 1`, [t.tenant, t.subject]);
+    if (rows.length > 0) found.push(t);
+  }
+  return found;
+}
+
+export interface ErasuresReapplied {
+  /** Tombstones known (the repository's list and the key store's own). */
+  readonly tombstones: number;
+  /** Subjects whose destroyed keys had come back, and were destroyed again. */
+  readonly resurrected: readonly Tombstone[];
+  readonly keysDestroyed: number;
+}
+
+/**
+ * After a restore Tresor did not make itself: destroys again every key version a tombstone
+ * covers, tenant by tenant, and hands each tenant's resurrected subjects to `reerase` (records
+ * marked erased, accounts removed, the tenant's trail told). Idempotent: on a key store nothing
+ * was rolled back in, it reads and changes nothing.
+ */
+export async function reapplyTombstones(
+  keysDb: SqlDatabase,
+  tombstones: readonly Tombstone[],
+  reerase: (tenantId: string, subjects: readonly string[], keysDestroyed: number) => Promise<void>,
+): Promise<ErasuresReapplied> {
+  const resurrected = await resurrectedTombstones(keysDb, tombstones);
+  let keysDestroyed = 0;
+  for (const tenant of [...new Set(resurrected.map((t) => t.tenant))]) {
+    const destroyed = await applyTombstones(keysDb, resurrected, tenant);
+    keysDestroyed += destroyed;
+    await reerase(tenant, resurrected.filter((t) => t.tenant === tenant).map((t) => t.subject), destroyed);
+  }
+  return { tombstones: tombstones.length, resurrected, keysDestroyed };
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCore, type Core } from '../app.js';
 import { operatorEvent } from '../audit/index.js';
-import { findPostgresBin, runRestoreDrill, type PhysicalBackups, type RestoreDrillReport } from '../backup/index.js';
+import { backupKeySource, findPostgresBin, runRestoreDrill, type PhysicalBackups, type RestoreDrillReport } from '../backup/index.js';
 import type { Config } from '../config/index.js';
 import { operatorRealm } from '../identity/index.js';
 import { findUnreadableKeys } from '../keys/index.js';
@@ -37,6 +37,30 @@ export async function restoreDrill(core: Core, config: Config, options: { target
     postgresBin: findPostgresBin(),
     ...(options.targetTime === undefined ? {} : { targetTime: options.targetTime }),
     ...(options.log === undefined ? {} : { log: options.log }),
+    // The repository's tombstone list (outside the restored database) against the restored key
+    // store, through the same step a server runs at start; a second pass finds what is left.
+    async reapplyErasures(url) {
+      const dataDir = mkdtempSync(join(config.dataDir, 'restore-drill-erasures-'));
+      // The backup and master keys stay where this deployment keeps them, not in the scratch directory.
+      const backupKey = backupKeySource(config.backup, config.dataDir);
+      const keys = config.keys.masterKey !== undefined ? config.keys : { ...config.keys, masterKeyFile: config.keys.masterKeyFile ?? join(config.dataDir, 'master-key.json') };
+      const restored = await buildCore({
+        ...config,
+        dataDir,
+        keys,
+        storage: { ...config.storage, postgres: { ...config.storage.postgres, url, poolSize: 2 } },
+        backup: { ...config.backup, ...('file' in backupKey ? { keyFile: backupKey.file } : {}), physical: { ...config.backup.physical, configFile: undefined } },
+      });
+      try {
+        const done = await restored.backups.reapplyErasures();
+        const left = await restored.backups.reapplyErasures();
+        return { tombstones: done.tombstones, resurrected: done.resurrected.length, keysDestroyed: done.keysDestroyed, left: left.resurrected.length };
+      } finally {
+        await restored.audit.close();
+        await restored.storage.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
     async verifyRestored(url) {
       const dataDir = mkdtempSync(join(config.dataDir, 'restore-drill-tresor-'));
       // This deployment's master key: the restored cluster must be readable with the keys on hand now.
@@ -88,6 +112,7 @@ export function restoreDrillMarkdown(r: RestoreDrillReport): string {
 | row counts | ${r.target.type === 'name' ? `${r.tables} tables, ${r.rows} rows, ${r.countMismatches.length} differ` : 'not compared (time target)'} |
 | markers (before / after the target) | ${r.markers === undefined ? '—' : `${r.target.type === 'time' ? '—' : r.markers.before ? 'present' : 'MISSING'} / ${r.markers.after ? 'PRESENT' : 'absent'}`} |
 | pg_amcheck | ${r.amcheck.ok ? 'passed' : 'FAILED'}: ${r.amcheck.detail} |
+| erasures (tombstones) | ${r.erasures === undefined ? '—' : `${r.erasures.tombstones} erased subjects, ${r.erasures.resurrected} had come back, ${r.erasures.keysDestroyed} key versions destroyed again, ${r.erasures.left} left`} |
 | audit chains | ${r.tresor === undefined ? '—' : `${r.tresor.tenants} tenants + platform, ${r.tresor.events} events, ${r.tresor.findings.length} findings`} |
 
 ${r.failures.length === 0 ? 'No failures.' : r.failures.map((f) => `- ${f}`).join('\n')}${r.tresor === undefined || r.tresor.findings.length === 0 ? '' : `\n\nFindings on the restored data:\n${r.tresor.findings.slice(0, 20).map((f) => `- ${f}`).join('\n')}`}

@@ -15,7 +15,7 @@ import { generateKeyRing } from '../keys/index.js';
 import { fieldEncryptionEnforced, platformRegister, registerRows, registerVersion, supportedTypes, warmFhirValidator } from '../records/index.js';
 import { version } from '../version.js';
 import type { ClientInput } from '../oauth/index.js';
-import { generateBackupKey } from '../backup/index.js';
+import { BackupError, generateBackupKey } from '../backup/index.js';
 import { backupCommand } from './backup-commands.js';
 import { clusterCommand, failoverDrillCommand } from './cluster-commands.js';
 import { physicalCommand } from './physical-commands.js';
@@ -423,6 +423,16 @@ async function admin(io: CliIo, core: Core, config: Config, [command, sub, arg]:
     // The patient's own account (their sealed email, sessions, passkeys) is personal data too.
     const accounts = subject.startsWith('Patient/') ? await core.accounts.eraseOfPatient({ tenantId, patient: subject, by: operator() }) : [];
     io.stdout(`${subject} in tenant ${tenantId}: ${destroyed} key version(s) destroyed, ${erased} record(s) marked erased${accounts.length === 0 ? '' : `, ${accounts.length} account(s) erased`}.`);
+    // Into the backup repository's tombstone list now, not with the next backup: a point-in-time
+    // restore of the database to before this moment must not bring the key back.
+    if (core.backups.configured) {
+      try {
+        await core.backups.recordErasures();
+      } catch (error) {
+        io.stderr(`The erasure is not yet in the backup repository's tombstone list (${error instanceof BackupError ? error.message : 'unreachable'}); the next backup adds it. Until then a point-in-time restore to an earlier time would bring the key back: run \`tresor backup run\` once the repository is reachable.`);
+        return 1;
+      }
+    }
     return;
   }
   if (command === 'outbox' && (sub === 'list' || sub === 'clear')) {

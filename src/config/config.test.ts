@@ -32,6 +32,9 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ overrides: { storage: { shards: 3 } } as never }), /config\.storage\.shards: is not a known setting/);
     assert.throws(() => loadConfig({ env: { TRESOR_STORAGE: 'postgres' } }), /config\.storage\.postgres\.url: required/);
     assert.throws(() => loadConfig({ overrides: { server: { tls: { certFile: '/a.pem' } } } }), /certFile and keyFile/);
+    const pgEnv = { TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: 'postgres://localhost/tresor', TRESOR_PGBACKREST_CONFIG: '/etc/pgbackrest/pgbackrest.conf' };
+    assert.throws(() => loadConfig({ env: pgEnv }), /config\.backup\.repository: required with config\.backup\.physical\.configFile/, 'the tombstone list that outlives a point-in-time restore lives in the snapshot repository');
+    assert.equal(loadConfig({ env: { ...pgEnv, TRESOR_BACKUP_REPOSITORY: '/srv/backups' } }).backup.repository, '/srv/backups');
   });
 
   it('refuses unsafe settings in production mode', () => {

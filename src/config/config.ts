@@ -452,6 +452,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (config.backup.physical.configFile !== undefined && config.storage.engine !== 'postgres') {
     throw new ConfigError('config.backup.physical.configFile: physical backups (pgBackRest) are for the PostgreSQL engine; SQLite has the encrypted snapshots (backup.repository)');
   }
+  if (config.backup.physical.configFile !== undefined && config.backup.repository === undefined) {
+    // A point-in-time restore rolls the key store back to before an erasure; the tombstone list
+    // that destroys those keys again lives in the snapshot repository, outside the database.
+    throw new ConfigError('config.backup.repository: required with config.backup.physical.configFile: the list of erased patients (tombstones) that survives a point-in-time restore is kept there');
+  }
   if (config.fhir.defaultPageSize > config.fhir.maxPageSize) {
     throw new ConfigError('config.fhir.defaultPageSize: must not exceed config.fhir.maxPageSize');
   }

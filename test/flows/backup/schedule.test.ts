@@ -11,7 +11,7 @@ import { loadChunkIndex } from '../../../src/backup/packs.js';
 import { fixedClock } from '../../../src/platform/clock.js';
 import { engines, json, patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { filesUnder } from '../../support/files.js';
-import { mountTinyDisk } from '../../support/tiny-disk.js';
+import { mountTinyDisk, noTinyDisk } from '../../support/tiny-disk.js';
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -131,7 +131,9 @@ describe('failures: a clear error, counted, logged as an alert-worthy event, aud
     await t.tenant('clinic');
     await assert.rejects(t.app.backups.run(), (e) => e instanceof BackupError && e.code === 'repository-invalid' && /not a directory/.test(e.message));
     assert.equal(t.app.backups.status().failures['run'], 1);
-    const logged = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['event'] === 'backup.failed');
+    const failures = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['event'] === 'backup.failed');
+    assert.equal(failures.filter((l) => l['operation'] === 'tombstones').length, 1, 'the start could not read the tombstone list either, and said so');
+    const logged = failures.filter((l) => l['operation'] === 'run');
     assert.equal(logged.length, 1);
     assert.equal(logged[0]?.['level'], 50, 'logged as an error');
     const trail = await t.app.audit.query('operators', { count: 10 });
@@ -167,7 +169,7 @@ describe('failures: a clear error, counted, logged as an alert-worthy event, aud
     const mount = join(newRepository(), 'disk');
     const unmount = mountTinyDisk(mount, '2m');
     if (unmount === undefined) {
-      c.skip('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN); repository.test.ts covers the error mapping');
+      noTinyDisk(c, 'cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN); repository.test.ts covers the error mapping');
       return;
     }
     const app = await startTestApp('sqlite', { backup: { repository: mount, key: generateBackupKey(), schedule: false } });

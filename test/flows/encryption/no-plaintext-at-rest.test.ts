@@ -17,6 +17,13 @@ const m = (field: string) => {
   return marker;
 };
 
+/** A money amount that is its own marker: digits no other value of the test has. */
+const amount = (): number => {
+  const value = Number(`${7_310_000 + markers.length * 1_009}.${String(markers.length).padStart(2, '0')}`);
+  markers.push(String(value));
+  return value;
+};
+
 function resources(patientId: string) {
   const narrative = () => ({ status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${m('text')}</div>` });
   return {
@@ -81,6 +88,19 @@ function resources(patientId: string) {
       policyRule: { text: m('policy') },
       sourceAttachment: { title: m('source') },
       provision: { type: 'permit', purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT', display: m('provision') }] },
+    },
+    // The payment class: amounts and what was charged are as sensitive as the diagnosis they imply.
+    Invoice: {
+      resourceType: 'Invoice',
+      identifier: [{ value: m('invoiceid') }],
+      status: 'issued',
+      subject: { reference: `Patient/${patientId}` },
+      date: '2026-01-02',
+      lineItem: [{ sequence: 1, chargeItemCodeableConcept: { text: m('charge') }, priceComponent: [{ type: 'base', amount: { value: amount(), currency: 'EUR' } }] }],
+      totalNet: { value: amount(), currency: 'EUR' },
+      totalGross: { value: amount(), currency: 'EUR' },
+      paymentTerms: m('terms'),
+      note: [{ text: m('invoicenote') }],
     },
   };
 }

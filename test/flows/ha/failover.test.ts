@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { clusterStatus, readCluster, type FailoverReport } from '../../../src/ha/index.js';
 import { alive, requestJson } from '../../../src/ha/processes.js';
 import { loadBackupKey } from '../../../src/backup/index.js';
@@ -25,6 +26,23 @@ async function clusterEnv(dir: string): Promise<Record<string, string>> {
   }
   env['TRESOR_DATA_DIR'] = join(dir, 'cli');
   return env;
+}
+
+/** `tresor keys shred` of a patient the failover drill wrote (one with a data key of its own); returns the subject. */
+async function shredOnePatient(env: Record<string, string>): Promise<string> {
+  const db = new pg.Client({ connectionString: env['TRESOR_POSTGRES_URL'] });
+  await db.connect();
+  try {
+    const row = (await db.query<{ tenant: string; subject: string }>("SELECT tenant_id AS tenant, subject FROM tresor_keys.data_keys WHERE subject LIKE 'Patient/%' AND wrapped IS NOT NULL LIMIT 1")).rows[0];
+    assert.ok(row !== undefined, 'the failover drill left patients');
+    const shred = await tresorWith(env, 'keys', 'shred', '--tenant', row.tenant, '--subject', row.subject);
+    assert.equal(shred.code, 0, shred.stderr);
+    const left = await db.query('SELECT 1 FROM tresor_keys.data_keys WHERE subject = $1 AND wrapped IS NOT NULL', [row.subject]);
+    assert.equal(left.rows.length, 0);
+    return row.subject;
+  } finally {
+    await db.end();
+  }
 }
 
 /**
@@ -119,9 +137,13 @@ describe('high availability: the loopback cluster and the failover drill', { ski
     const info = JSON.parse((await tresorWith(env, 'backup', 'physical', 'info', '--json')).stdout) as { backups: Array<{ annotations: Record<string, string> }> };
     assert.ok(info.backups.some((b) => b.annotations['tresor-restore-drill'] !== undefined));
     const past = new Date(Date.now() - 1000).toISOString();
+    // After that moment a patient is crypto-shredded: the restore to it brings the key back, and
+    // the tombstone list (in the snapshot repository, outside the cluster) destroys it again.
+    const shredded = await shredOnePatient(env);
     const toTime = await tresorWith(env, 'drill', 'restore', '--target', past);
     assert.equal(toTime.code, 0, `${toTime.stdout}\n${toTime.stderr}`);
     assert.match(toTime.stdout, /target \| time /);
+    assert.match(toTime.stdout, /erasures \(tombstones\) \| [1-9]\d* erased subjects, [1-9]\d* had come back, [1-9]\d* key versions destroyed again, 0 left/, `${shredded} was erased after the target`);
     const future = await tresorWith(env, 'drill', 'restore', '--target', new Date(Date.now() + 3_600_000).toISOString());
     assert.equal(future.code, 1);
     assert.match(future.stderr, /not a past date and time/);
