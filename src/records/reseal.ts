@@ -1,11 +1,11 @@
 import { KeyError, type DataKey, type Keys } from '../keys/index.js';
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
-import { resealEnvelopes } from './sealing.js';
+import { resealVersion } from './sealing.js';
 
 /**
  * The records' half of a key rotation: finds stored versions sealed under a data key version
- * older than the tenant's new generation and seals them again under the subject's new version,
- * a batch at a time, in key order, so a job can stop anywhere and go on from its cursor.
+ * older than the tenant's new generation and seals them again under the subject's new version
+ * (with any free text still stored in clear from before it was sealed), a batch at a time, in key order, so a job can stop anywhere and go on from its cursor.
  */
 export type ResealTable = 'resources' | 'resource_versions';
 
@@ -31,6 +31,8 @@ interface StaleRow {
   readonly resource_type: string;
   readonly id: string;
   readonly version_id: number;
+  /** The elements stored in clear (JSON object text). */
+  readonly content: string;
   readonly sealed: string;
   /** The data key that sealed the row, as recorded beside it (records/003). */
   readonly key_id: string;
@@ -83,13 +85,13 @@ const updateChunk = 100;
  */
 function resealSql(db: SqlExecutor, table: string, count: number): string {
   const cast = db.dialect === 'postgres';
-  const first = cast ? '(?::text, ?::text, ?::integer, ?::text, ?::text, ?::text, ?::integer)' : '(?, ?, ?, ?, ?, ?, ?)';
-  const values = [first, ...Array.from({ length: count - 1 }, () => '(?, ?, ?, ?, ?, ?, ?)')].join(', ');
-  const v = cast ? 'v(resource_type, id, version_id, old_sealed, new_sealed, key_id, key_version)' : 'v';
-  const [type, id, version, old, fresh, keyId, keyVersion] = cast
-    ? ['v.resource_type', 'v.id', 'v.version_id', 'v.old_sealed', 'v.new_sealed', 'v.key_id', 'v.key_version']
-    : ['v.column1', 'v.column2', 'v.column3', 'v.column4', 'v.column5', 'v.column6', 'v.column7'];
-  return `UPDATE ${table} SET sealed = ${fresh}, key_id = ${keyId}, key_version = ${keyVersion} FROM (VALUES ${values}) AS ${v} WHERE ${table}.resource_type = ${type} AND ${table}.id = ${id} AND ${table}.version_id = ${version} AND ${table}.sealed = ${old}`;
+  const first = cast ? '(?::text, ?::text, ?::integer, ?::text, ?::text, ?::text, ?::text, ?::integer)' : '(?, ?, ?, ?, ?, ?, ?, ?)';
+  const values = [first, ...Array.from({ length: count - 1 }, () => '(?, ?, ?, ?, ?, ?, ?, ?)')].join(', ');
+  const v = cast ? 'v(resource_type, id, version_id, old_sealed, new_content, new_sealed, key_id, key_version)' : 'v';
+  const [type, id, version, old, content, fresh, keyId, keyVersion] = cast
+    ? ['v.resource_type', 'v.id', 'v.version_id', 'v.old_sealed', 'v.new_content', 'v.new_sealed', 'v.key_id', 'v.key_version']
+    : ['v.column1', 'v.column2', 'v.column3', 'v.column4', 'v.column5', 'v.column6', 'v.column7', 'v.column8'];
+  return `UPDATE ${table} SET content = ${content}, sealed = ${fresh}, key_id = ${keyId}, key_version = ${keyVersion} FROM (VALUES ${values}) AS ${v} WHERE ${table}.resource_type = ${type} AND ${table}.id = ${id} AND ${table}.version_id = ${version} AND ${table}.sealed = ${old}`;
 }
 
 export function createResealer(keys: Keys): Resealer {
@@ -97,12 +99,12 @@ export function createResealer(keys: Keys): Resealer {
     if (cursor.table === 'resources') {
       // Erased resources (deleted = 2) stay as they are: their key is gone for good.
       return db.query<StaleRow>(
-        `SELECT resource_type, id, version_id, sealed, key_id, key_version FROM ${db.table('resources')} WHERE (resource_type, id) > (?, ?) AND key_version < ? AND deleted < 2 ORDER BY resource_type, id LIMIT ?`,
+        `SELECT resource_type, id, version_id, content, sealed, key_id, key_version FROM ${db.table('resources')} WHERE (resource_type, id) > (?, ?) AND key_version < ? AND deleted < 2 ORDER BY resource_type, id LIMIT ?`,
         [cursor.type, cursor.id, generation, limit],
       );
     }
     return db.query<StaleRow>(
-      `SELECT resource_type, id, version_id, sealed, key_id, key_version FROM ${db.table('resource_versions')} WHERE (resource_type, id, version_id) > (?, ?, ?) AND key_version < ? ORDER BY resource_type, id, version_id LIMIT ?`,
+      `SELECT resource_type, id, version_id, content, sealed, key_id, key_version FROM ${db.table('resource_versions')} WHERE (resource_type, id, version_id) > (?, ?, ?) AND key_version < ? ORDER BY resource_type, id, version_id LIMIT ?`,
       [cursor.type, cursor.id, cursor.versionId, generation, limit],
     );
   }
@@ -112,7 +114,7 @@ export function createResealer(keys: Keys): Resealer {
     readonly table: ResealTable;
     readonly rows: StaleRow[];
     /** null when a row needs no write (erased subject). */
-    readonly outcomes: Array<{ sealed: string; fields: number; next: DataKey } | 'failed' | null>;
+    readonly outcomes: Array<{ plain: string; sealed: string; fields: number; next: DataKey } | 'failed' | null>;
   }
 
   function session(tenantId: string): ResealSession {
@@ -157,7 +159,7 @@ export function createResealer(keys: Keys): Resealer {
         const next = nexts[i];
         if (olds[i] === null || next === undefined) continue;
         try {
-          outcomes[i] = { ...(await resealEnvelopes({ tenantId, type: row.resource_type, id: row.id, versionId: Number(row.version_id) }, row.sealed, lookup, next)), next };
+          outcomes[i] = { ...(await resealVersion({ tenantId, type: row.resource_type, id: row.id, versionId: Number(row.version_id) }, { plain: row.content, sealed: row.sealed }, lookup, next)), next };
         } catch (error) {
           if (!(error instanceof KeyError)) throw error;
           if (error.code === 'integrity-failed') outcomes[i] = 'failed';
@@ -179,7 +181,7 @@ export function createResealer(keys: Keys): Resealer {
       await db.transaction(async (tx) => {
         for (let at = 0; at < updates.length; at += updateChunk) {
           const part = updates.slice(at, at + updateChunk);
-          await tx.execute(resealSql(tx, table, part.length), part.flatMap(({ row, sealed, next }) => [row.resource_type, row.id, row.version_id, row.sealed, sealed, next.keyId, next.version]));
+          await tx.execute(resealSql(tx, table, part.length), part.flatMap(({ row, plain, sealed, next }) => [row.resource_type, row.id, row.version_id, row.sealed, plain, sealed, next.keyId, next.version]));
         }
       });
       const last = batch.rows[batch.rows.length - 1] as StaleRow;
