@@ -20,7 +20,9 @@ export type RecordErrorCode =
   | 'not-acceptable'
   | 'body-invalid'
   | 'body-too-large'
-  | 'method-not-allowed';
+  | 'method-not-allowed'
+  | 'condition-invalid'
+  | 'multiple-matches';
 
 export class RecordError extends AppError<RecordErrorCode> {}
 

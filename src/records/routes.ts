@@ -15,7 +15,7 @@ import { historyBundle, searchsetBundle } from './fhir/bundle.js';
 import { capabilityStatement } from './fhir/capability.js';
 import { operationOutcome } from './fhir/operation-outcome.js';
 import type { AppError } from '../platform/errors.js';
-import type { Records, StoredResource, TenantData } from './records.js';
+import { multipleMatches, parseIfNoneExist, type Records, type StoredResource, type TenantData } from './records.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -333,6 +333,20 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     return sendResource(reply, stored, status);
   }
 
+  /**
+   * `If-None-Exist` (R4 §3.1.0.8.1): its criteria, once the caller proved it may search the type
+   * with them — the answer tells whether a record matches. Only matches within the caller's
+   * reach count, as in its own search: a record it may not see neither blocks nor is returned.
+   */
+  function conditionOf(request: FastifyRequest, guard: RecordGuard, type: string): string | undefined {
+    const header = request.headers['if-none-exist'];
+    if (header === undefined) return undefined;
+    const criteria = Array.isArray(header) ? header.join('&') : header;
+    guard.allow(type, 'search');
+    guard.checkSearch(type, parseIfNoneExist(criteria));
+    return criteria;
+  }
+
   const lenient = (request: FastifyRequest) => /handling=lenient/.test(String(request.headers.prefer ?? ''));
   const need = (action: RecordAction): RouteShorthandOptions => ({ config: { need: { action } } });
   const auditRead: RouteShorthandOptions = { config: { need: { capability: 'audit:read' } } };
@@ -442,16 +456,29 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       const { type } = request.params as { type: string };
       const t = await tenantData(request);
       const guard = guardOf(request);
+      const criteria = conditionOf(request, guard, type);
       const admitted = await guard.admit(t, type, { mode: 'create' }, request.body);
       const prepared = await records.prepare(t.tenantId, type, admitted.body, { mode: 'create' });
       await guard.reach(t, prepared.keySubject, `${type}/${prepared.id}`, { newPatient: type === 'Patient' });
-      // The change and its audit event commit together, or neither does.
-      const stored = await t.db.transaction(async (tx) => {
-        const created = await records.createIn({ tenantId: t.tenantId, db: tx }, prepared);
+      const condition = criteria === undefined ? undefined : await records.prepareCondition(t.tenantId, type, criteria);
+      // The change and its audit event commit together, or neither does. A conditional create
+      // decides inside the same transaction, so no other create slips in between.
+      const outcome = await t.db.transaction(async (tx): Promise<{ created: StoredResource } | { match: string }> => {
+        const view = { tenantId: t.tenantId, db: tx };
+        if (condition !== undefined) {
+          const [match, ...more] = await records.matchCondition(view, condition, guard.scopeOf(type));
+          if (more.length > 0) throw multipleMatches(type);
+          if (match !== undefined) return { match };
+        }
+        const created = await records.createIn(view, prepared);
         await audit.appendIn(tx, t.tenantId, [eventOf(request, 'record.created', [disclosedOf(created)], 201)]);
-        return created;
+        return { created };
       });
-      return sendWritten(request, reply, await guard.disclose(t, stored, { inScope: true }), 201);
+      if ('created' in outcome) return sendWritten(request, reply, await guard.disclose(t, outcome.created, { inScope: true }), 201);
+      // R4 §3.1.0.8.1: one match — nothing is created; the match is returned (a read, audited as one).
+      const existing = await guard.disclose(t, await records.read(t, type, outcome.match), { inScope: true });
+      await recorded(request, 'record.read', [disclosedOf(existing)]);
+      return sendWritten(request, reply, existing, 200);
     });
 
     app.get('/:type/:id', need('read'), async (request, reply) => {

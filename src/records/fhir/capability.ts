@@ -45,7 +45,7 @@ export function capabilityStatement(baseUrl: string, version: string, date: stri
           versioning: 'versioned-update',
           readHistory: true,
           updateCreate: true,
-          conditionalCreate: false,
+          conditionalCreate: true,
           conditionalRead: 'not-supported',
           conditionalUpdate: false,
           conditionalDelete: 'not-supported',
