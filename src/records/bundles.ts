@@ -232,7 +232,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
       }
       case 'GET': {
         if (operation.id === undefined) {
-          const found = await records.search(exec, operation.type, operation.params ?? [], false, guard.scopeOf(operation.type));
+          const found = await records.search(exec, operation.type, operation.params ?? [], false, guard.scopeOf(operation.type), [baseUrl]);
           const result = { ...found, matches: await guard.discloseAll(exec, found.matches.map((m) => ({ ...m, type: operation.type }))) };
           const disclosed = result.matches.map((m) => ({ ref: `${operation.type}/${m.id}/_history/${m.versionId}`, subject: m.subject, classes: m.classes }));
           return { entry: { status: '200 OK', resource: searchsetBundle(baseUrl, operation.type, result, clock.now()) }, event: audit.event('searched', disclosed, 200) };

@@ -22,7 +22,8 @@ export type RecordErrorCode =
   | 'body-too-large'
   | 'method-not-allowed'
   | 'condition-invalid'
-  | 'multiple-matches';
+  | 'multiple-matches'
+  | 'history-unsupported';
 
 export class RecordError extends AppError<RecordErrorCode> {}
 

@@ -107,7 +107,7 @@ export interface Records {
   delete(t: TenantData, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined; subject: string | undefined }>;
   history(t: TenantView, type: string, id: string, page: { count: number; offset: number }): Promise<{ entries: HistoryEntry[]; total: number }>;
   /** `scope` restricts the matches in SQL (the permission matrix's reach); default: every record. */
-  search(t: TenantView, type: string, params: ReadonlyArray<readonly [string, string]>, lenient: boolean, scope?: RecordScope): Promise<SearchResult>;
+  search(t: TenantView, type: string, params: ReadonlyArray<readonly [string, string]>, lenient: boolean, scope?: RecordScope, bases?: readonly string[]): Promise<SearchResult>;
   /** A resource's current version and whose it is, without opening it (for access decisions). */
   peek(t: TenantView, type: string, id: string): Promise<{ versionId: number; subject: string; deleted: boolean } | undefined>;
   /** Whether `Patient/<id>` is in the care of the practitioner (generalPractitioner or a shared Appointment). */
@@ -434,10 +434,10 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       const sql = buildSearchSql(t.db, condition.query, false, scope);
       return (await selectPage(t.db, sql.page.sql, sql.page.params)).map((row) => row.id);
     },
-    async search(t, type, params, lenient, scope) {
+    async search(t, type, params, lenient, scope, bases) {
       const db = t.db;
       const definition = requireDefinition(type);
-      const query = parseSearch(definition, params, limits, lenient, await digestFor(t.tenantId, definition));
+      const query = parseSearch(definition, params, limits, lenient, await digestFor(t.tenantId, definition), bases);
       // One row more than the page tells whether there is a next page.
       const sql = buildSearchSql(db, { ...query, count: query.count + 1 }, query.total, scope);
       const rows = query.count === 0 ? [] : await selectPage(db, sql.page.sql, sql.page.params);

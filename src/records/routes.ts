@@ -369,7 +369,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     app.setErrorHandler(async (error, request, reply) => {
       const appError = await auditFailure(audit, request, fromFrameworkError(error));
-      if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
+      if (appError.status >= 500 && appError.status !== 501 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
       for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);
       const message = appError.expose ? appError.message : 'Internal error.';
       return reply.status(appError.status).type(fhirJson).send(JSON.stringify(operationOutcome(appError.status, appError.code, message, appError.expose ? appError.issues : [])));
@@ -431,7 +431,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       const guard = guardOf(request);
       guard.checkSearch(type, params);
       const t = await tenantData(request);
-      const result = await records.search(t, type, params, lenient(request), guard.scopeOf(type));
+      const result = await records.search(t, type, params, lenient(request), guard.scopeOf(type), [baseUrl(request)]);
       const matches = await guard.discloseAll(t, result.matches.map((m) => ({ ...m, type })));
       await recorded(
         request,
@@ -480,6 +480,14 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       await recorded(request, 'record.read', [disclosedOf(existing)]);
       return sendWritten(request, reply, existing, 200);
     });
+
+    // Type- and system-level history (R4 §3.1.0.5) are not offered: without these routes `_history`
+    // would be read as a resource id and answered with a puzzling id error.
+    const historyUnsupported = () => {
+      throw new RecordError('history-unsupported', 'History is served per resource (GET …/{Type}/{id}/_history); type-level and system-level history are not supported.', { status: 501 });
+    };
+    app.get('/:type/_history', need('history'), historyUnsupported);
+    app.get('/_history', { config: { need: { bundle: true } } }, historyUnsupported);
 
     app.get('/:type/:id', need('read'), async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
