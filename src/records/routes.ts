@@ -62,6 +62,7 @@ function acceptsJson(request: FastifyRequest): boolean {
 // 6. the caller's role may do the route's action on  → 403
 //    its resource type (the permission matrix)
 // 7. the client accepts JSON                          → 406
+// 8. a resource or Bundle comes as JSON               → 415
 // Body parsing only happens after all of these (onRequest runs before the body is read).
 
 function checkTenantParam(request: FastifyRequest): void {
@@ -140,6 +141,17 @@ function checkPurpose(request: FastifyRequest): void {
 
 function checkAccept(request: FastifyRequest): void {
   if (!acceptsJson(request)) throw new RecordError('not-acceptable', 'Only application/fhir+json is served.', { status: 406 });
+}
+
+/**
+ * Step 8: creates, updates and Bundles take JSON. Without this a form body (what `curl -d`
+ * sends) or no Content-Type at all reached the handler as "not a JSON object".
+ */
+function checkContentType(request: FastifyRequest): void {
+  if (request.method !== 'POST' && request.method !== 'PUT') return;
+  if ((request.routeOptions.url ?? '').endsWith('/_search')) return;
+  if (/^application\/(fhir\+)?json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) return;
+  throw new RecordError('media-type-unsupported', 'Send the resource as JSON with Content-Type: application/fhir+json.', { status: 415 });
 }
 
 const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -252,6 +264,7 @@ function makeSecurityPipeline(authenticator: Authenticator) {
     request.principal = await authenticator.principal(request, request.tenantId, { appTokens: true });
     checkPermission(request);
     checkAccept(request);
+    checkContentType(request);
     checkBreakGlass(request);
     checkPurpose(request);
   };
