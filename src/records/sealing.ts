@@ -87,9 +87,9 @@ async function resealEnvelopes(context: SealContext, sealed: string, keyOf: KeyL
  * element still in clear that may carry free text (stored before such values were sealed) moved
  * into an envelope of its own, so a rotation pass leaves no free text behind.
  */
-export async function resealVersion(context: SealContext, stored: { plain: string; sealed: string }, keyOf: KeyLookup, next: DataKey): Promise<{ plain: string; sealed: string; fields: number }> {
+export async function resealVersion(context: SealContext, stored: SealedVersion, keyOf: KeyLookup, next: DataKey): Promise<{ plain: string; sealed: string; fields: number }> {
   const plain = JSON.parse(stored.plain) as Record<string, unknown>;
-  if (Object.entries(plain).every(([element, value]) => storableInClear(context.type, element, value))) {
+  if (stored.sealed !== null && Object.entries(plain).every(([element, value]) => storableInClear(context.type, element, value))) {
     return { plain: stored.plain, ...(await resealEnvelopes(context, stored.sealed, keyOf, next)) };
   }
   const opened = await openResource(context, stored, keyOf);

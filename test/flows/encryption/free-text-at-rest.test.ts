@@ -141,16 +141,29 @@ for (const engine of engines()) {
       assert.equal(json(before)['code'].text, text, 'the older version reads as written');
       assert.deepEqual(findMarkers(rawStorage(), [text]), [text], 'the older shape is in clear (the scan sees it)');
 
+      // And a version that had nothing sealed at all (no key recorded): an Observation without a value.
+      const bare = await t.inject({ method: 'POST', url: `${base}/Observation`, key, body: { resourceType: 'Observation', status: 'registered', code: { text }, subject: { reference: `Patient/${otherId}` } } });
+      assert.equal(bare.statusCode, 201, bare.body);
+      const bareId = json(bare)['id'] as string;
+      const bareRead = json<Record<string, unknown>>(await t.inject({ method: 'GET', url: `${base}/Observation/${bareId}`, key }));
+      for (const table of ['resources', 'resource_versions']) {
+        await db.execute(`UPDATE ${db.table(table)} SET content = ?, sealed = NULL, key_id = NULL, key_version = NULL WHERE resource_type = 'Observation' AND id = ?`, [JSON.stringify(bareRead), bareId]);
+      }
+      assert.equal(json(await t.inject({ method: 'GET', url: `${base}/Observation/${bareId}`, key }))['code'].text, text);
+
       const { job } = await t.app.rotation.start('tenant', 'clinic');
       const done = await t.app.rotation.run(job.id);
       assert.equal(done.phase, 'done', JSON.stringify(done));
       const after = await t.inject({ method: 'GET', url: `${base}/Observation/${id as string}`, key });
       assert.equal(json(after)['code'].text, text, 'still reads as written');
       assert.equal(json(after)['valueString'], 'x');
+      assert.deepEqual(json(await t.inject({ method: 'GET', url: `${base}/Observation/${bareId}`, key })), bareRead, 'the version without a key reads as before');
       for (const table of ['resources', 'resource_versions']) {
-        const rows = await db.query<{ content: string }>(`SELECT content FROM ${db.table(table)} WHERE resource_type = 'Observation' AND id = ?`, [id as string]);
-        assert.equal(rows.length, 1);
-        assert.ok(rows.every((row) => !row.content.includes(text) && !row.content.includes('"code"')), `${table}: no clear free text left`);
+        for (const observationId of [id as string, bareId]) {
+          const rows = await db.query<{ content: string }>(`SELECT content FROM ${db.table(table)} WHERE resource_type = 'Observation' AND id = ?`, [observationId]);
+          assert.equal(rows.length, 1);
+          assert.ok(rows.every((row) => !row.content.includes(text) && !row.content.includes('"code"')), `${table} ${observationId}: no clear free text left`);
+        }
       }
     });
 
