@@ -83,7 +83,8 @@ for (const engine of engines()) {
         return Buffer.concat(files.flatMap((f) => [f, `${f}-wal`]).filter((f) => existsSync(f)).map((f) => readFileSync(f)));
       }
       const pgDump = readdirSync('/usr/lib/postgresql').map((v) => join('/usr/lib/postgresql', v, 'bin', 'pg_dump')).find((p) => existsSync(p)) ?? 'pg_dump';
-      return execFileSync(pgDump, ['--no-owner', process.env['TRESOR_TEST_PG_URL'] as string], { maxBuffer: 256 * 1024 * 1024 });
+      // This app's schemas only: other test files drop theirs while they run.
+      return execFileSync(pgDump, ['--no-owner', '--schema', `${t.schemaPrefix}_*`, process.env['TRESOR_TEST_PG_URL'] as string], { maxBuffer: 256 * 1024 * 1024 });
     };
 
     before(async () => {
