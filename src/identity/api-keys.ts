@@ -3,7 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import { createLookupCache, type SqlDatabase } from '../platform/db/index.js';
 import { hashToken, randomToken } from '../platform/random-token.js';
-import { IdentityError, unauthenticated } from './errors.js';
+import { apiKeyRejected, IdentityError, unauthenticated } from './errors.js';
 import { keyRoles, parseRole, type Principal, type Role } from './permissions.js';
 import { insertApiKey, selectApiKey, selectApiKeys, updateApiKeyRevoked, type ApiKeyRow } from './store.js';
 
@@ -78,7 +78,7 @@ export function createApiKeys({ db, clock }: { db: SqlDatabase; clock: Clock }):
       const row = await cache.get(id, () => selectApiKey(db, id));
       // Hash and compare even for unknown ids, so timing does not tell which ids exist.
       const matches = constantTimeEqual(hashToken(secret), row === undefined ? dummyHash : Buffer.from(row.secret_hash));
-      if (row === undefined || !matches || row.revoked_at !== null) throw unauthenticated();
+      if (row === undefined || !matches || row.revoked_at !== null) throw apiKeyRejected();
       return { kind: 'service-account', id: row.id, tenantId: row.tenant_id, role: parseRole(row.role), label: row.label };
     },
   };

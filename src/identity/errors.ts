@@ -36,6 +36,17 @@ export function unauthenticated(): IdentityError {
   });
 }
 
+/**
+ * An API key was presented but is not valid: unlike no credential at all, this says so (RFC 6750
+ * §3.1 `invalid_token`), without telling an unknown key from a revoked one.
+ */
+export function apiKeyRejected(): IdentityError {
+  return new IdentityError('unauthenticated', 'The API key is not valid: it is unknown or has been revoked.', {
+    status: 401,
+    headers: { 'www-authenticate': 'Bearer realm="tresor", error="invalid_token"' },
+  });
+}
+
 export function forbidden(message: string): IdentityError {
   return new IdentityError('forbidden', message, { status: 403 });
 }

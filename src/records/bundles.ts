@@ -2,13 +2,13 @@ import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { Clock } from '../platform/clock.js';
 
 import { AppError, type ErrorIssue } from '../platform/errors.js';
-import { invalid } from './errors.js';
+import { invalid, RecordError } from './errors.js';
 import { responseBundle, searchsetBundle, type ResponseEntry } from './fhir/bundle.js';
 import { operationOutcome } from './fhir/operation-outcome.js';
 import type { AuditEventInput } from '../audit/index.js';
 import type { SqlExecutor } from '../platform/db/index.js';
 import type { RecordGuard } from './guard.js';
-import { requireDefinition, requireId, type Disclosure, type PreparedWrite, type Records, type StoredResource, type TenantData, type TenantView } from './records.js';
+import { multipleMatches, parseIfNoneExist, requireDefinition, requireId, type Disclosure, type PreparedCondition, type PreparedWrite, type Records, type StoredResource, type TenantData, type TenantView } from './records.js';
 
 /** One resource an entry disclosed or changed, as the audit trail names it. */
 export type Disclosed = { readonly ref: string } & Disclosure;
@@ -26,7 +26,16 @@ export interface BundleAudit {
 const maxEntries = 1000;
 
 type Operation =
-  | { readonly method: 'POST'; readonly type: string; readonly write: PreparedWrite }
+  | {
+      readonly method: 'POST';
+      readonly type: string;
+      readonly write: PreparedWrite;
+      /**
+       * `request.ifNoneExist`. `pinned`: other entries' references to this one were resolved
+       * before the transaction began, to `expected` (the match) or, when undefined, to a new id.
+       */
+      readonly condition?: { readonly prepared: PreparedCondition; readonly pinned: boolean; readonly expected: string | undefined };
+    }
   | { readonly method: 'PUT'; readonly type: string; readonly id: string; readonly write: PreparedWrite; readonly ifMatch: string | undefined }
   | { readonly method: 'DELETE'; readonly type: string; readonly id: string; readonly ifMatch: string | undefined }
   | { readonly method: 'GET'; readonly type: string; readonly id?: string; readonly versionId?: string; readonly params?: Array<[string, string]> };
@@ -72,6 +81,16 @@ function parseRequestUrl(raw: string, baseUrl: string): { type: string; id?: str
 
 /** batch and transaction Bundles at the tenant's base (R4 §3.1.0.11). */
 export function createBundleProcessor({ records, clock }: BundleDeps) {
+  /** The id of the one record a condition matches now, if exactly one does (errors are raised later, in order). */
+  async function soleMatch(t: TenantData, guard: RecordGuard, type: string, criteria: string): Promise<string | undefined> {
+    try {
+      const matches = await records.matchCondition(t, await records.prepareCondition(t.tenantId, type, criteria), guard.scopeOf(type));
+      return matches.length === 1 ? matches[0] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async function parseEntries(t: TenantData, guard: RecordGuard, body: unknown, baseUrl: string): Promise<{ kind: 'batch' | 'transaction'; operations: Array<Operation | AppError> }> {
     if (!isObject(body) || body['resourceType'] !== 'Bundle') throw invalid('bundle-invalid', 'POST to the base takes a Bundle of type batch or transaction.');
     const kind = body['type'];
@@ -79,20 +98,31 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
     const entries = body['entry'] ?? [];
     if (!Array.isArray(entries) || entries.length > maxEntries) throw invalid('bundle-invalid', `Bundle.entry must be a list of at most ${maxEntries} entries.`);
 
-    // Transaction: every POST with a urn:uuid fullUrl gets its id before anything is prepared.
+    // Transaction: every POST with a urn:uuid fullUrl gets its id before anything is prepared —
+    // or, for a conditional create that matches, the match's (R4 §3.1.0.11.2). Inside the
+    // transaction the condition is checked again; a different answer then fails it (409).
     const assigned = new Map<string, string>();
     const newIds = new Map<number, string>();
+    const matched = new Map<number, string>();
     if (kind === 'transaction') {
-      entries.forEach((entry: unknown, index) => {
+      for (const [index, entry] of (entries as unknown[]).entries()) {
         const request = isObject(entry) && isObject(entry['request']) ? entry['request'] : undefined;
         const resource = isObject(entry) && isObject(entry['resource']) ? entry['resource'] : undefined;
         const fullUrl = isObject(entry) ? entry['fullUrl'] : undefined;
         if (request?.['method'] === 'POST' && typeof fullUrl === 'string' && fullUrl.startsWith('urn:uuid:') && typeof resource?.['resourceType'] === 'string') {
+          const type = resource['resourceType'];
+          const criteria = request['ifNoneExist'];
+          const match = typeof criteria === 'string' ? await soleMatch(t, guard, type, criteria) : undefined;
+          if (match !== undefined) {
+            matched.set(index, match);
+            assigned.set(fullUrl, `${type}/${match}`);
+            continue;
+          }
           const id = timeOrderedId(clock.now().getTime());
           newIds.set(index, id);
-          assigned.set(fullUrl, `${resource['resourceType']}/${id}`);
+          assigned.set(fullUrl, `${type}/${id}`);
         }
-      });
+      }
     }
 
     const operations = await Promise.all(entries.map(async (entry: unknown, index): Promise<Operation | AppError> => {
@@ -102,7 +132,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
         const method = request['method'];
         const url = request['url'];
         if (typeof url !== 'string' || url.length === 0) throw invalid('bundle-invalid', 'entry.request.url is required.');
-        for (const conditional of ['ifNoneExist', 'ifNoneMatch', 'ifModifiedSince']) {
+        for (const conditional of ['ifNoneMatch', 'ifModifiedSince']) {
           if (request[conditional] !== undefined) throw invalid('bundle-invalid', `Conditional requests (${conditional}) are not supported.`);
         }
         const ifMatch = typeof request['ifMatch'] === 'string' ? request['ifMatch'] : undefined;
@@ -115,10 +145,19 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
           case 'POST': {
             if (target.id !== undefined || target.params !== undefined) throw invalid('bundle-invalid', 'POST takes a url of the form Type.');
             guard.allow(target.type, 'create');
+            const criteria = request['ifNoneExist'];
+            let condition: PreparedCondition | undefined;
+            if (criteria !== undefined) {
+              if (typeof criteria !== 'string') throw invalid('condition-invalid', 'entry.request.ifNoneExist is a search query string.');
+              // The answer tells whether a record matches: the caller must be allowed that search.
+              guard.allow(target.type, 'search');
+              guard.checkSearch(target.type, parseIfNoneExist(criteria));
+              condition = await records.prepareCondition(tenantId, target.type, criteria);
+            }
             const admitted = await guard.admit(t, target.type, { mode: 'create' }, resource);
             const write = await records.prepare(tenantId, target.type, admitted.body, { mode: 'create', ...(newIds.has(index) ? { id: newIds.get(index) as string } : {}) });
             await guard.reach(t, write.keySubject, `${target.type}/${write.id}`, { newPatient: target.type === 'Patient' });
-            return { method, type: target.type, write };
+            return { method, type: target.type, write, ...(condition === undefined ? {} : { condition: { prepared: condition, pinned: matched.has(index) || newIds.has(index), expected: matched.get(index) } }) };
           }
           case 'PUT': {
             if (target.id === undefined || target.versionId !== undefined) throw invalid('bundle-invalid', 'PUT takes a url of the form Type/id.');
@@ -166,6 +205,17 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
   async function run(exec: TenantView, operation: Operation, baseUrl: string, audit: BundleAudit, guard: RecordGuard): Promise<{ entry: ResponseEntry; event: AuditEventInput }> {
     switch (operation.method) {
       case 'POST': {
+        if (operation.condition !== undefined) {
+          const [match, ...more] = await records.matchCondition(exec, operation.condition.prepared, guard.scopeOf(operation.type));
+          if (more.length > 0) throw multipleMatches(operation.type);
+          if (operation.condition.pinned && match !== operation.condition.expected) {
+            throw new RecordError('conflict', 'A record matching ifNoneExist was created or changed while the transaction was prepared; retry.', { status: 409 });
+          }
+          if (match !== undefined) {
+            const shown = await guard.disclose(exec, await records.read(exec, operation.type, match), { inScope: true });
+            return { entry: written('200 OK', shown), event: audit.event('read', [disclosedOf(shown)], 200) };
+          }
+        }
         const stored = await guard.disclose(exec, await records.createIn(exec, operation.write), { inScope: true });
         return { entry: written('201 Created', stored), event: audit.event('created', [disclosedOf(stored)], 201) };
       }
@@ -182,7 +232,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
       }
       case 'GET': {
         if (operation.id === undefined) {
-          const found = await records.search(exec, operation.type, operation.params ?? [], false, guard.scopeOf(operation.type));
+          const found = await records.search(exec, operation.type, operation.params ?? [], false, guard.scopeOf(operation.type), [baseUrl]);
           const result = { ...found, matches: await guard.discloseAll(exec, found.matches.map((m) => ({ ...m, type: operation.type }))) };
           const disclosed = result.matches.map((m) => ({ ref: `${operation.type}/${m.id}/_history/${m.versionId}`, subject: m.subject, classes: m.classes }));
           return { entry: { status: '200 OK', resource: searchsetBundle(baseUrl, operation.type, result, clock.now()) }, event: audit.event('searched', disclosed, 200) };

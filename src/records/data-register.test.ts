@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { classify, dataRegister, isEncrypted } from './data-register.js';
+import { classify, dataRegister, isEncrypted, storableInClear } from './data-register.js';
 import { supportedTypes } from './resource-types.js';
 
 describe('data register', () => {
@@ -17,6 +17,17 @@ describe('data register', () => {
     assert.equal(classify('Observation', 'somethingNew'), 'health', 'unknown is health');
     assert.equal(classify('Observation', 'values'), 'health', 'a prefix alone is not a choice type');
     assert.ok(isEncrypted('personal') && isEncrypted('health') && !isEncrypted('internal'));
+  });
+
+  it('keeps in clear only values of clear classes that cannot carry free text', () => {
+    assert.ok(storableInClear('Observation', 'status', 'final'));
+    assert.ok(storableInClear('Observation', 'effectiveDateTime', '2025-05-01T10:00:00+02:00'));
+    assert.ok(storableInClear('Appointment', 'minutesDuration', 30));
+    assert.ok(storableInClear('Patient', 'active', true));
+    assert.ok(!storableInClear('Observation', 'valueString', 'final'), 'a health element, however short');
+    assert.ok(!storableInClear('Observation', 'code', { coding: [{ system: 'http://loinc.org', code: '5221-7' }], text: 'HIV confirmatory western blot positive' }));
+    assert.ok(!storableInClear('Observation', 'subject', { reference: 'Patient/1', display: 'Anna Müller' }));
+    assert.ok(!storableInClear('Patient', 'language', 'HIV positive'), 'words are free text, even in a code');
   });
 
   it('covers every top-level element the R4 schema defines for every served type', () => {

@@ -3,7 +3,8 @@
  * every resource type, by data class, and what each class gets. One versioned source: the
  * encryption layer reads it to decide what to seal, `tresor register` prints it, and the GDPR
  * records of processing will be generated from it. Granularity is the top-level element; a
- * field the register does not know is `health` and so encrypted (fail safe).
+ * field the register does not know is `health` and so encrypted (fail safe). A class stored in
+ * clear keeps only values without free text in clear (`storableInClear`).
  */
 export const registerVersion = 1;
 
@@ -16,9 +17,9 @@ export const fieldEncryptionEnforced = true;
 
 export type DataClass = 'public' | 'internal' | 'personal' | 'health' | 'payment' | 'secret';
 
-export const protectionOf: Readonly<Record<DataClass, 'plaintext' | 'encrypted per field' | 'hashed'>> = {
-  public: 'plaintext',
-  internal: 'plaintext',
+export const protectionOf: Readonly<Record<DataClass, 'plaintext, free text encrypted' | 'encrypted per field' | 'hashed'>> = {
+  public: 'plaintext, free text encrypted',
+  internal: 'plaintext, free text encrypted',
   personal: 'encrypted per field',
   health: 'encrypted per field',
   payment: 'encrypted per field',
@@ -202,6 +203,22 @@ export function duplicateChoices(type: string, elements: readonly string[]): str
 
 export function isEncrypted(dataClass: DataClass): boolean {
   return protectionOf[dataClass] === 'encrypted per field';
+}
+
+// A code, id, date, instant or number as text: one token, no white space, nothing to narrate.
+const singleToken = /^[A-Za-z0-9\-.:+]{1,64}$/;
+
+/**
+ * Whether an element's value may be stored in clear: only when its class allows it and the
+ * value cannot carry free text — a number, a boolean, or a single token (status, date, id).
+ * Any structured value is sealed even in an `internal` element: a CodeableConcept's `text`, a
+ * Coding's or Reference's `display`, an extension or a note inside it is free text ("HIV
+ * confirmatory western blot positive"), health data that must go with a destroyed key. The
+ * coded values stay searchable through the search index (system and code only).
+ */
+export function storableInClear(type: string, element: string, value: unknown): boolean {
+  if (isEncrypted(classify(type, element))) return false;
+  return typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && singleToken.test(value));
 }
 
 /** The register as rows, for printing and for records of processing. */

@@ -20,7 +20,10 @@ export type RecordErrorCode =
   | 'not-acceptable'
   | 'body-invalid'
   | 'body-too-large'
-  | 'method-not-allowed';
+  | 'method-not-allowed'
+  | 'condition-invalid'
+  | 'multiple-matches'
+  | 'history-unsupported';
 
 export class RecordError extends AppError<RecordErrorCode> {}
 

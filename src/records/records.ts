@@ -13,6 +13,7 @@ import { parseSearch, type SearchLimits, type SearchQuery } from './search/parse
 import { buildSearchSql, type RecordScope } from './search/sql.js';
 import {
   eraseSubject,
+  lockCriteria,
   insertCurrent,
   insertVersion,
   isStaleKey,
@@ -89,6 +90,12 @@ export interface PreparedWrite {
   readonly digest: (param: string, value: string) => string;
 }
 
+/** Parsed `If-None-Exist` criteria; `lock` names them whatever their order. */
+export interface PreparedCondition {
+  readonly query: SearchQuery;
+  readonly lock: string;
+}
+
 /** A create takes the server's id (or one a transaction Bundle assigned); an update names its own. */
 export type WriteTarget = { readonly mode: 'create'; readonly id?: string } | { readonly mode: 'update'; readonly id: string };
 
@@ -100,11 +107,20 @@ export interface Records {
   delete(t: TenantData, type: string, id: string, ifMatch?: string): Promise<{ versionId: number | undefined; subject: string | undefined }>;
   history(t: TenantView, type: string, id: string, page: { count: number; offset: number }): Promise<{ entries: HistoryEntry[]; total: number }>;
   /** `scope` restricts the matches in SQL (the permission matrix's reach); default: every record. */
-  search(t: TenantView, type: string, params: ReadonlyArray<readonly [string, string]>, lenient: boolean, scope?: RecordScope): Promise<SearchResult>;
+  search(t: TenantView, type: string, params: ReadonlyArray<readonly [string, string]>, lenient: boolean, scope?: RecordScope, bases?: readonly string[]): Promise<SearchResult>;
   /** A resource's current version and whose it is, without opening it (for access decisions). */
   peek(t: TenantView, type: string, id: string): Promise<{ versionId: number; subject: string; deleted: boolean } | undefined>;
   /** Whether `Patient/<id>` is in the care of the practitioner (generalPractitioner or a shared Appointment). */
   inCare(t: TenantView, subject: string, practitionerId: string): Promise<boolean>;
+  /**
+   * Conditional create (R4 §3.1.0.8.1), in two steps: the `If-None-Exist` criteria parsed
+   * (outside any transaction: it may fetch the index key), then, inside the creating
+   * transaction, the ids of the records within `scope` that match (at most two: two already
+   * means 412). The second step first takes a lock on the criteria, so two identical conditional
+   * creates never both see "no match"; it needs no other connection while holding it.
+   */
+  prepareCondition(tenantId: string, type: string, criteria: string): Promise<PreparedCondition>;
+  matchCondition(t: TenantView, condition: PreparedCondition, scope?: RecordScope): Promise<string[]>;
   /** Marks every record sealed under `subject`'s (destroyed) key as erased. */
   erase(t: TenantData, subject: string): Promise<number>;
 
@@ -127,6 +143,20 @@ export interface RecordsDeps {
 
 const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
 
+// Parameters that shape a result page rather than select records: meaningless as a condition.
+const resultParameters = new Set(['_count', '_offset', '_sort', '_total', '_format', '_summary', '_elements', '_include', '_revinclude', '_contained']);
+
+/** The search parameters of an `If-None-Exist` value (a query string without `?`). */
+export function parseIfNoneExist(criteria: string): Array<[string, string]> {
+  const params = [...new URLSearchParams(criteria.startsWith('?') ? criteria.slice(1) : criteria)];
+  if (params.length === 0) throw invalid('condition-invalid', 'If-None-Exist needs search parameters, e.g. identifier=http://hospital.example/mrn|123.');
+  const shaping = params.filter(([name]) => resultParameters.has(name.split(':', 1)[0] as string));
+  if (shaping.length > 0) {
+    throw invalid('condition-invalid', 'If-None-Exist takes search criteria only.', shaping.map(([name]) => ({ expression: name, diagnostics: 'Not a search criterion.' })));
+  }
+  return params;
+}
+
 export function requireDefinition(type: string): ResourceTypeDefinition {
   const definition = resourceTypeDefinition(type);
   if (definition === undefined) throw new RecordError('type-unsupported', `Resource type "${type}" is not supported here; see metadata.`, { status: 404 });
@@ -143,6 +173,11 @@ function parseVersionTag(ifMatch: string): number {
   const m = /^(?:W\/)?"(\d{1,9})"$/.exec(ifMatch.trim());
   if (m === null) throw invalid('version-conflict', 'If-Match must be a version ETag such as W/"3".');
   return Number(m[1]);
+}
+
+/** R4 §3.1.0.8.1: several matches of a conditional create are a 412. */
+export function multipleMatches(type: string): RecordError {
+  return new RecordError('multiple-matches', `If-None-Exist matches more than one ${type}; make the criteria more selective.`, { status: 412 });
 }
 
 function versionConflict(current: number | undefined): RecordError {
@@ -388,10 +423,21 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       return row === undefined ? undefined : { versionId: row.version_id, subject: row.key_subject ?? tenantSubject, deleted: row.deleted !== 0 };
     },
     inCare: (t, subject, practitionerId) => selectInCare(t.db, subject, practitionerId),
-    async search(t, type, params, lenient, scope) {
+    async prepareCondition(tenantId, type, criteria) {
+      const params = parseIfNoneExist(criteria);
+      const definition = requireDefinition(type);
+      const query = parseSearch(definition, params, limits, false, await digestFor(tenantId, definition));
+      return { query: { ...query, count: 2, offset: 0, sort: [] }, lock: `${type}?${params.map(([n, v]) => `${n}=${v}`).sort().join('&')}` };
+    },
+    async matchCondition(t, condition, scope) {
+      await lockCriteria(t.db, condition.lock);
+      const sql = buildSearchSql(t.db, condition.query, false, scope);
+      return (await selectPage(t.db, sql.page.sql, sql.page.params)).map((row) => row.id);
+    },
+    async search(t, type, params, lenient, scope, bases) {
       const db = t.db;
       const definition = requireDefinition(type);
-      const query = parseSearch(definition, params, limits, lenient, await digestFor(t.tenantId, definition));
+      const query = parseSearch(definition, params, limits, lenient, await digestFor(t.tenantId, definition), bases);
       // One row more than the page tells whether there is a next page.
       const sql = buildSearchSql(db, { ...query, count: query.count + 1 }, query.total, scope);
       const rows = query.count === 0 ? [] : await selectPage(db, sql.page.sql, sql.page.params);

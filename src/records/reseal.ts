@@ -1,11 +1,11 @@
 import { KeyError, type DataKey, type Keys } from '../keys/index.js';
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
-import { resealEnvelopes } from './sealing.js';
+import { resealVersion } from './sealing.js';
 
 /**
  * The records' half of a key rotation: finds stored versions sealed under a data key version
- * older than the tenant's new generation and seals them again under the subject's new version,
- * a batch at a time, in key order, so a job can stop anywhere and go on from its cursor.
+ * older than the tenant's new generation and seals them again under the subject's new version
+ * (with any free text still stored in clear from before it was sealed), a batch at a time, in key order, so a job can stop anywhere and go on from its cursor.
  */
 export type ResealTable = 'resources' | 'resource_versions';
 
@@ -31,10 +31,15 @@ interface StaleRow {
   readonly resource_type: string;
   readonly id: string;
   readonly version_id: number;
-  readonly sealed: string;
-  /** The data key that sealed the row, as recorded beside it (records/003). */
-  readonly key_id: string;
-  readonly key_version: number;
+  /** The elements stored in clear (JSON object text). */
+  readonly content: string;
+  /** null: nothing was sealed (a version stored before free text was sealed; see below). */
+  readonly sealed: string | null;
+  /** The data key that sealed the row, as recorded beside it (records/003); null with `sealed`. */
+  readonly key_id: string | null;
+  readonly key_version: number | null;
+  /** The record's key subject, for a row that names no key. */
+  readonly key_subject: string | null;
 }
 
 export interface Resealer {
@@ -83,26 +88,29 @@ const updateChunk = 100;
  */
 function resealSql(db: SqlExecutor, table: string, count: number): string {
   const cast = db.dialect === 'postgres';
-  const first = cast ? '(?::text, ?::text, ?::integer, ?::text, ?::text, ?::text, ?::integer)' : '(?, ?, ?, ?, ?, ?, ?)';
-  const values = [first, ...Array.from({ length: count - 1 }, () => '(?, ?, ?, ?, ?, ?, ?)')].join(', ');
-  const v = cast ? 'v(resource_type, id, version_id, old_sealed, new_sealed, key_id, key_version)' : 'v';
-  const [type, id, version, old, fresh, keyId, keyVersion] = cast
-    ? ['v.resource_type', 'v.id', 'v.version_id', 'v.old_sealed', 'v.new_sealed', 'v.key_id', 'v.key_version']
-    : ['v.column1', 'v.column2', 'v.column3', 'v.column4', 'v.column5', 'v.column6', 'v.column7'];
-  return `UPDATE ${table} SET sealed = ${fresh}, key_id = ${keyId}, key_version = ${keyVersion} FROM (VALUES ${values}) AS ${v} WHERE ${table}.resource_type = ${type} AND ${table}.id = ${id} AND ${table}.version_id = ${version} AND ${table}.sealed = ${old}`;
+  const first = cast ? '(?::text, ?::text, ?::integer, ?::text, ?::text, ?::text, ?::text, ?::integer)' : '(?, ?, ?, ?, ?, ?, ?, ?)';
+  const values = [first, ...Array.from({ length: count - 1 }, () => '(?, ?, ?, ?, ?, ?, ?, ?)')].join(', ');
+  const v = cast ? 'v(resource_type, id, version_id, old_sealed, new_content, new_sealed, key_id, key_version)' : 'v';
+  const [type, id, version, old, content, fresh, keyId, keyVersion] = cast
+    ? ['v.resource_type', 'v.id', 'v.version_id', 'v.old_sealed', 'v.new_content', 'v.new_sealed', 'v.key_id', 'v.key_version']
+    : ['v.column1', 'v.column2', 'v.column3', 'v.column4', 'v.column5', 'v.column6', 'v.column7', 'v.column8'];
+  return `UPDATE ${table} SET content = ${content}, sealed = ${fresh}, key_id = ${keyId}, key_version = ${keyVersion} FROM (VALUES ${values}) AS ${v} WHERE ${table}.resource_type = ${type} AND ${table}.id = ${id} AND ${table}.version_id = ${version} AND ${table}.sealed ${cast ? 'IS NOT DISTINCT FROM' : 'IS'} ${old}`;
 }
 
 export function createResealer(keys: Keys): Resealer {
+  // A live version without any sealed element (key_version NULL) was stored before structured
+  // values were sealed: every such version has at least `meta` in clear, which is sealed now.
   async function staleRows(db: SqlExecutor, generation: number, cursor: ResealCursor, limit: number): Promise<StaleRow[]> {
     if (cursor.table === 'resources') {
       // Erased resources (deleted = 2) stay as they are: their key is gone for good.
       return db.query<StaleRow>(
-        `SELECT resource_type, id, version_id, sealed, key_id, key_version FROM ${db.table('resources')} WHERE (resource_type, id) > (?, ?) AND key_version < ? AND deleted < 2 ORDER BY resource_type, id LIMIT ?`,
+        `SELECT resource_type, id, version_id, content, sealed, key_id, key_version, key_subject FROM ${db.table('resources')} WHERE (resource_type, id) > (?, ?) AND (key_version < ? OR (key_version IS NULL AND deleted = 0)) AND deleted < 2 ORDER BY resource_type, id LIMIT ?`,
         [cursor.type, cursor.id, generation, limit],
       );
     }
+    const versions = db.table('resource_versions');
     return db.query<StaleRow>(
-      `SELECT resource_type, id, version_id, sealed, key_id, key_version FROM ${db.table('resource_versions')} WHERE (resource_type, id, version_id) > (?, ?, ?) AND key_version < ? ORDER BY resource_type, id, version_id LIMIT ?`,
+      `SELECT v.resource_type, v.id, v.version_id, v.content, v.sealed, v.key_id, v.key_version, (SELECT r.key_subject FROM ${db.table('resources')} r WHERE r.resource_type = v.resource_type AND r.id = v.id AND r.deleted < 2) AS key_subject FROM ${versions} v WHERE (v.resource_type, v.id, v.version_id) > (?, ?, ?) AND (v.key_version < ? OR (v.key_version IS NULL AND v.deleted = 0)) ORDER BY v.resource_type, v.id, v.version_id LIMIT ?`,
       [cursor.type, cursor.id, cursor.versionId, generation, limit],
     );
   }
@@ -112,7 +120,7 @@ export function createResealer(keys: Keys): Resealer {
     readonly table: ResealTable;
     readonly rows: StaleRow[];
     /** null when a row needs no write (erased subject). */
-    readonly outcomes: Array<{ sealed: string; fields: number; next: DataKey } | 'failed' | null>;
+    readonly outcomes: Array<{ plain: string; sealed: string; fields: number; next: DataKey } | 'failed' | null>;
   }
 
   function session(tenantId: string): ResealSession {
@@ -136,15 +144,20 @@ export function createResealer(keys: Keys): Resealer {
         rows = await staleRows(db, generation, cursor, limit);
       }
       if (rows.length === 0) return undefined;
-      const refs = rows.map((row) => `${row.key_id}.${Number(row.key_version)}`);
-      await fill(memo.old, refs, (missing) => keys.dataKeysByRef(tenantId, missing));
+      const refs = rows.map((row) => (row.key_id === null ? null : `${row.key_id}.${Number(row.key_version)}`));
+      await fill(memo.old, refs.filter((ref): ref is string => ref !== null), (missing) => keys.dataKeysByRef(tenantId, missing));
       // null: a key the store does not have — a failure, reported. (An envelope naming another key
-      // than the row records fails its integrity check below.)
-      const olds = refs.map((ref) => memo.old.get(ref));
+      // than the row records fails its integrity check below.) A row that names no key is sealed
+      // under its record's subject's new key.
+      const olds = refs.map((ref) => (ref === null ? undefined : memo.old.get(ref)));
+      const subjects = rows.map((row, i) => {
+        const old = olds[i];
+        return refs[i] === null ? (row.key_subject ?? undefined) : old === null || old === undefined ? undefined : old.subject;
+      });
       // Each subject's new key, made for the whole batch in one transaction.
-      await fill(memo.next, olds.flatMap((old) => (old === null || old === undefined ? [] : [old.subject])), (missing) => keys.dataKeysFor(tenantId, missing));
-      const nexts = olds.map((old) => (old === null || old === undefined ? undefined : (memo.next.get(old.subject) ?? undefined)));
-      const outcomes: Prepared['outcomes'] = rows.map((_, i) => (olds[i] === null ? 'failed' : null));
+      await fill(memo.next, subjects.filter((subject): subject is string => subject !== undefined), (missing) => keys.dataKeysFor(tenantId, missing));
+      const nexts = subjects.map((subject) => (subject === undefined ? undefined : (memo.next.get(subject) ?? undefined)));
+      const outcomes: Prepared['outcomes'] = rows.map((_, i) => (refs[i] !== null && olds[i] === null ? 'failed' : null));
       const lookup = async (keyId: string, version: number) => {
         const ref = `${keyId}.${version}`;
         const key = memo.old.get(ref);
@@ -155,9 +168,9 @@ export function createResealer(keys: Keys): Resealer {
       };
       for (const [i, row] of rows.entries()) {
         const next = nexts[i];
-        if (olds[i] === null || next === undefined) continue;
+        if ((refs[i] !== null && olds[i] === null) || next === undefined) continue;
         try {
-          outcomes[i] = { ...(await resealEnvelopes({ tenantId, type: row.resource_type, id: row.id, versionId: Number(row.version_id) }, row.sealed, lookup, next)), next };
+          outcomes[i] = { ...(await resealVersion({ tenantId, type: row.resource_type, id: row.id, versionId: Number(row.version_id) }, { plain: row.content, sealed: row.sealed }, lookup, next)), next };
         } catch (error) {
           if (!(error instanceof KeyError)) throw error;
           if (error.code === 'integrity-failed') outcomes[i] = 'failed';
@@ -179,7 +192,7 @@ export function createResealer(keys: Keys): Resealer {
       await db.transaction(async (tx) => {
         for (let at = 0; at < updates.length; at += updateChunk) {
           const part = updates.slice(at, at + updateChunk);
-          await tx.execute(resealSql(tx, table, part.length), part.flatMap(({ row, sealed, next }) => [row.resource_type, row.id, row.version_id, row.sealed, sealed, next.keyId, next.version]));
+          await tx.execute(resealSql(tx, table, part.length), part.flatMap(({ row, plain, sealed, next }) => [row.resource_type, row.id, row.version_id, row.sealed, plain, sealed, next.keyId, next.version]));
         }
       });
       const last = batch.rows[batch.rows.length - 1] as StaleRow;
@@ -218,7 +231,7 @@ export function createResealer(keys: Keys): Resealer {
   return {
     async countStale(db, generation) {
       const rows = await db.query<{ n: number | string }>(
-        `SELECT (SELECT COUNT(*) FROM ${db.table('resources')} WHERE key_version < ? AND deleted < 2) + (SELECT COUNT(*) FROM ${db.table('resource_versions')} WHERE key_version < ?) AS n`,
+        `SELECT (SELECT COUNT(*) FROM ${db.table('resources')} WHERE (key_version < ? OR (key_version IS NULL AND deleted = 0)) AND deleted < 2) + (SELECT COUNT(*) FROM ${db.table('resource_versions')} WHERE key_version < ? OR (key_version IS NULL AND deleted = 0)) AS n`,
         [generation, generation],
       );
       return Number(rows[0]?.n ?? 0);

@@ -27,6 +27,11 @@ export interface SearchParamDefinition {
   readonly expression: string;
   readonly definition: string;
   readonly targets?: readonly string[];
+  /**
+   * For a token over a `code` element (no system of its own): the code system of its required
+   * value set, the implicit system a client may name (`gender=http://hl7.org/fhir/administrative-gender|female`).
+   */
+  readonly codeSystem?: string;
   readonly extract: (resource: FhirResource) => IndexEntry[];
 }
 
@@ -45,6 +50,8 @@ function param(name: string, type: SearchParamType, id: string, expression: stri
 }
 
 const blind = (definition: SearchParamDefinition): SearchParamDefinition => ({ ...definition, blind: true });
+const codedBy = (system: string, definition: SearchParamDefinition): SearchParamDefinition => ({ ...definition, codeSystem: system });
+const fhirSystem = 'http://hl7.org/fhir/';
 
 /**
  * The FHIR R4 subset Tresor serves: resource types and, for each, the search parameters it
@@ -60,7 +67,7 @@ export const resourceTypes: readonly ResourceTypeDefinition[] = [
       blind(param('identifier', 'token', 'Patient-identifier', 'Patient.identifier', (r) => tokenEntries('identifier', r['identifier']))),
       blind(param('name', 'string', 'Patient-name', 'Patient.name', (r) => stringEntries('name', humanNameParts(r['name'])))),
       blind(param('birthdate', 'date', 'individual-birthdate', 'Patient.birthDate', (r) => dateEntries('birthdate', dateOf(r['birthDate']), asString(r['birthDate'])))),
-      blind(param('gender', 'token', 'individual-gender', 'Patient.gender', (r) => tokenEntries('gender', r['gender']))),
+      codedBy(`${fhirSystem}administrative-gender`, blind(param('gender', 'token', 'individual-gender', 'Patient.gender', (r) => tokenEntries('gender', r['gender'])))),
     ],
   },
   {
@@ -78,7 +85,7 @@ export const resourceTypes: readonly ResourceTypeDefinition[] = [
       param('subject', 'reference', 'Observation-subject', 'Observation.subject', (r) => referenceEntries('subject', r['subject'], subjectTargets), subjectTargets),
       param('code', 'token', 'clinical-code', 'Observation.code', (r) => tokenEntries('code', r['code'])),
       param('category', 'token', 'Observation-category', 'Observation.category', (r) => tokenEntries('category', r['category'])),
-      param('status', 'token', 'Observation-status', 'Observation.status', (r) => tokenEntries('status', r['status'])),
+      codedBy(`${fhirSystem}observation-status`, param('status', 'token', 'Observation-status', 'Observation.status', (r) => tokenEntries('status', r['status']))),
       param('date', 'date', 'clinical-date', 'Observation.effective', (r) => dateEntries('date', choiceDateRange(r, 'effective'))),
     ],
   },
@@ -89,14 +96,14 @@ export const resourceTypes: readonly ResourceTypeDefinition[] = [
       param('patient', 'reference', 'Appointment-patient', "Appointment.participant.actor.where(resolve() is Patient)", (r) => referenceEntries('patient', actors(r), ['Patient']), ['Patient']),
       param('practitioner', 'reference', 'Appointment-practitioner', "Appointment.participant.actor.where(resolve() is Practitioner)", (r) => referenceEntries('practitioner', actors(r), ['Practitioner']), ['Practitioner']),
       param('date', 'date', 'Appointment-date', 'Appointment.start', (r) => dateEntries('date', dateOf(r['start']))),
-      param('status', 'token', 'Appointment-status', 'Appointment.status', (r) => tokenEntries('status', r['status'])),
+      codedBy(`${fhirSystem}appointmentstatus`, param('status', 'token', 'Appointment-status', 'Appointment.status', (r) => tokenEntries('status', r['status']))),
     ],
   },
   {
     type: 'Consent',
     searchParams: [
       param('patient', 'reference', 'clinical-patient', 'Consent.patient', (r) => referenceEntries('patient', r['patient'], ['Patient']), ['Patient']),
-      param('status', 'token', 'Consent-status', 'Consent.status', (r) => tokenEntries('status', r['status'])),
+      codedBy(`${fhirSystem}consent-state-codes`, param('status', 'token', 'Consent-status', 'Consent.status', (r) => tokenEntries('status', r['status']))),
     ],
   },
   {
@@ -104,7 +111,7 @@ export const resourceTypes: readonly ResourceTypeDefinition[] = [
     sortDate: 'date',
     searchParams: [
       param('patient', 'reference', 'Invoice-patient', "Invoice.subject.where(resolve() is Patient)", (r) => referenceEntries('patient', r['subject'], ['Patient']), ['Patient']),
-      param('status', 'token', 'Invoice-status', 'Invoice.status', (r) => tokenEntries('status', r['status'])),
+      codedBy(`${fhirSystem}invoice-status`, param('status', 'token', 'Invoice-status', 'Invoice.status', (r) => tokenEntries('status', r['status']))),
       param('date', 'date', 'Invoice-date', 'Invoice.date', (r) => dateEntries('date', dateOf(r['date']))),
     ],
   },

@@ -15,7 +15,7 @@ import { historyBundle, searchsetBundle } from './fhir/bundle.js';
 import { capabilityStatement } from './fhir/capability.js';
 import { operationOutcome } from './fhir/operation-outcome.js';
 import type { AppError } from '../platform/errors.js';
-import type { Records, StoredResource, TenantData } from './records.js';
+import { multipleMatches, parseIfNoneExist, type Records, type StoredResource, type TenantData } from './records.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -62,6 +62,7 @@ function acceptsJson(request: FastifyRequest): boolean {
 // 6. the caller's role may do the route's action on  → 403
 //    its resource type (the permission matrix)
 // 7. the client accepts JSON                          → 406
+// 8. a resource or Bundle comes as JSON               → 415
 // Body parsing only happens after all of these (onRequest runs before the body is read).
 
 function checkTenantParam(request: FastifyRequest): void {
@@ -140,6 +141,17 @@ function checkPurpose(request: FastifyRequest): void {
 
 function checkAccept(request: FastifyRequest): void {
   if (!acceptsJson(request)) throw new RecordError('not-acceptable', 'Only application/fhir+json is served.', { status: 406 });
+}
+
+/**
+ * Step 8: creates, updates and Bundles take JSON. Without this a form body (what `curl -d`
+ * sends) or no Content-Type at all reached the handler as "not a JSON object".
+ */
+function checkContentType(request: FastifyRequest): void {
+  if (request.method !== 'POST' && request.method !== 'PUT') return;
+  if ((request.routeOptions.url ?? '').endsWith('/_search')) return;
+  if (/^application\/(fhir\+)?json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) return;
+  throw new RecordError('media-type-unsupported', 'Send the resource as JSON with Content-Type: application/fhir+json.', { status: 415 });
 }
 
 const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -252,6 +264,7 @@ function makeSecurityPipeline(authenticator: Authenticator) {
     request.principal = await authenticator.principal(request, request.tenantId, { appTokens: true });
     checkPermission(request);
     checkAccept(request);
+    checkContentType(request);
     checkBreakGlass(request);
     checkPurpose(request);
   };
@@ -333,6 +346,20 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     return sendResource(reply, stored, status);
   }
 
+  /**
+   * `If-None-Exist` (R4 §3.1.0.8.1): its criteria, once the caller proved it may search the type
+   * with them — the answer tells whether a record matches. Only matches within the caller's
+   * reach count, as in its own search: a record it may not see neither blocks nor is returned.
+   */
+  function conditionOf(request: FastifyRequest, guard: RecordGuard, type: string): string | undefined {
+    const header = request.headers['if-none-exist'];
+    if (header === undefined) return undefined;
+    const criteria = Array.isArray(header) ? header.join('&') : header;
+    guard.allow(type, 'search');
+    guard.checkSearch(type, parseIfNoneExist(criteria));
+    return criteria;
+  }
+
   const lenient = (request: FastifyRequest) => /handling=lenient/.test(String(request.headers.prefer ?? ''));
   const need = (action: RecordAction): RouteShorthandOptions => ({ config: { need: { action } } });
   const auditRead: RouteShorthandOptions = { config: { need: { capability: 'audit:read' } } };
@@ -355,7 +382,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     app.setErrorHandler(async (error, request, reply) => {
       const appError = await auditFailure(audit, request, fromFrameworkError(error, 'application/fhir+json or application/json'));
-      if (appError.status >= 500 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
+      if (appError.status >= 500 && appError.status !== 501 && appError.code !== 'storage-unavailable') request.log.error({ err: describeErrorForLog(appError) }, 'request failed');
       for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);
       const message = appError.expose ? appError.message : 'Internal error.';
       return reply.status(appError.status).type(fhirJson).send(JSON.stringify(operationOutcome(appError.status, appError.code, message, appError.expose ? appError.issues : [])));
@@ -417,7 +444,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       const guard = guardOf(request);
       guard.checkSearch(type, params);
       const t = await tenantData(request);
-      const result = await records.search(t, type, params, lenient(request), guard.scopeOf(type));
+      const result = await records.search(t, type, params, lenient(request), guard.scopeOf(type), [baseUrl(request)]);
       const matches = await guard.discloseAll(t, result.matches.map((m) => ({ ...m, type })));
       await recorded(
         request,
@@ -442,17 +469,38 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       const { type } = request.params as { type: string };
       const t = await tenantData(request);
       const guard = guardOf(request);
+      const criteria = conditionOf(request, guard, type);
       const admitted = await guard.admit(t, type, { mode: 'create' }, request.body);
       const prepared = await records.prepare(t.tenantId, type, admitted.body, { mode: 'create' });
       await guard.reach(t, prepared.keySubject, `${type}/${prepared.id}`, { newPatient: type === 'Patient' });
-      // The change and its audit event commit together, or neither does.
-      const stored = await t.db.transaction(async (tx) => {
-        const created = await records.createIn({ tenantId: t.tenantId, db: tx }, prepared);
+      const condition = criteria === undefined ? undefined : await records.prepareCondition(t.tenantId, type, criteria);
+      // The change and its audit event commit together, or neither does. A conditional create
+      // decides inside the same transaction, so no other create slips in between.
+      const outcome = await t.db.transaction(async (tx): Promise<{ created: StoredResource } | { match: string }> => {
+        const view = { tenantId: t.tenantId, db: tx };
+        if (condition !== undefined) {
+          const [match, ...more] = await records.matchCondition(view, condition, guard.scopeOf(type));
+          if (more.length > 0) throw multipleMatches(type);
+          if (match !== undefined) return { match };
+        }
+        const created = await records.createIn(view, prepared);
         await audit.appendIn(tx, t.tenantId, [eventOf(request, 'record.created', [disclosedOf(created)], 201)]);
-        return created;
+        return { created };
       });
-      return sendWritten(request, reply, await guard.disclose(t, stored, { inScope: true }), 201);
+      if ('created' in outcome) return sendWritten(request, reply, await guard.disclose(t, outcome.created, { inScope: true }), 201);
+      // R4 §3.1.0.8.1: one match — nothing is created; the match is returned (a read, audited as one).
+      const existing = await guard.disclose(t, await records.read(t, type, outcome.match), { inScope: true });
+      await recorded(request, 'record.read', [disclosedOf(existing)]);
+      return sendWritten(request, reply, existing, 200);
     });
+
+    // Type- and system-level history (R4 §3.1.0.5) are not offered: without these routes `_history`
+    // would be read as a resource id and answered with a puzzling id error.
+    const historyUnsupported = () => {
+      throw new RecordError('history-unsupported', 'History is served per resource (GET …/{Type}/{id}/_history); type-level and system-level history are not supported.', { status: 501 });
+    };
+    app.get('/:type/_history', need('history'), historyUnsupported);
+    app.get('/_history', { config: { need: { bundle: true } } }, historyUnsupported);
 
     app.get('/:type/:id', need('read'), async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };

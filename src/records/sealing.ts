@@ -1,9 +1,9 @@
 import { KeyError, open, seal, type DataKey } from '../keys/index.js';
-import { classify, isEncrypted } from './data-register.js';
+import { storableInClear } from './data-register.js';
 
 /**
  * Field-level encryption of one stored version (SPEC E1/E2). Each top-level element whose class
- * the data register marks for encryption is sealed on its own with AES-256-GCM under the
+ * the data register marks for encryption, or whose value may carry free text, is sealed on its own with AES-256-GCM under the
  * subject's data key — name and value together, so not even which elements exist shows (the
  * presence of `deceasedBoolean` alone would be health data). The AAD binds each ciphertext to
  * tenant, type, id, version and its position, so one moved to another record, version or
@@ -33,7 +33,7 @@ export function sealResource(context: SealContext, resource: Record<string, unkn
   const plain: Record<string, unknown> = {};
   const sealed: string[] = [];
   for (const [element, value] of Object.entries(resource)) {
-    if (!isEncrypted(classify(context.type, element))) {
+    if (storableInClear(context.type, element, value)) {
       plain[element] = value;
       continue;
     }
@@ -73,13 +73,28 @@ export async function openResource(context: SealContext, stored: SealedVersion, 
  * under `next` at the same position. Plaintext exists only inside this call. Throws
  * `integrity-failed` or `key-shredded` (from the key lookup) and changes nothing then.
  */
-export async function resealEnvelopes(context: SealContext, sealed: string, keyOf: KeyLookup, next: DataKey): Promise<{ sealed: string; fields: number }> {
+async function resealEnvelopes(context: SealContext, sealed: string, keyOf: KeyLookup, next: DataKey): Promise<{ sealed: string; fields: number }> {
   const out: string[] = [];
   await eachEnvelope(context, sealed, keyOf, (position, pair) => {
     out.push(`v1.${next.keyId}.${next.version}.${seal(next.key, pair, aadOf(context, position, next.keyId, next.version)).toString('base64url')}`);
     pair.fill(0);
   });
   return { sealed: JSON.stringify(out), fields: out.length };
+}
+
+/**
+ * Key rotation of a whole stored version: its envelopes sealed again under `next`, and any
+ * element still in clear that may carry free text (stored before such values were sealed) moved
+ * into an envelope of its own, so a rotation pass leaves no free text behind.
+ */
+export async function resealVersion(context: SealContext, stored: SealedVersion, keyOf: KeyLookup, next: DataKey): Promise<{ plain: string; sealed: string; fields: number }> {
+  const plain = JSON.parse(stored.plain) as Record<string, unknown>;
+  if (stored.sealed !== null && Object.entries(plain).every(([element, value]) => storableInClear(context.type, element, value))) {
+    return { plain: stored.plain, ...(await resealEnvelopes(context, stored.sealed, keyOf, next)) };
+  }
+  const opened = await openResource(context, stored, keyOf);
+  const resealed = sealResource(context, JSON.parse(opened.text) as Record<string, unknown>, next);
+  return { plain: resealed.plain, sealed: resealed.sealed ?? '[]', fields: resealed.sealed === null ? 0 : (JSON.parse(resealed.sealed) as unknown[]).length };
 }
 
 /** Opens each envelope of a stored version in order and hands it to `visit`; throws `integrity-failed` on anything malformed. */

@@ -187,3 +187,15 @@ export async function selectInCare(db: SqlExecutor, subject: string, practitione
   const rows = await db.query<{ one: number }>(`SELECT 1 AS one WHERE ? IN (${care.sql})`, [subject, practitionerId, practitionerId]);
   return rows.length > 0;
 }
+
+/**
+ * Serialises conditional creates with the same criteria until the transaction ends. SQLite
+ * needs nothing: a write transaction holds the file's only write lock (BEGIN IMMEDIATE), and the
+ * units of a group commit run one after another. PostgreSQL reads committed data per statement,
+ * so two transactions would both find no match; a transaction-level advisory lock on the
+ * criteria (per data set) makes the second wait for the first's commit, then find its record.
+ */
+export async function lockCriteria(db: SqlExecutor, criteria: string): Promise<void> {
+  if (db.dialect !== 'postgres') return;
+  await db.query(`SELECT pg_advisory_xact_lock(hashtext(?))`, [`tresor:if-none-exist:${db.table('resources')}:${criteria}`]);
+}

@@ -10,8 +10,10 @@ function searchNote(p: SearchParamDefinition): string {
     // Personal data is searched through keyed blind indexes (docs/security.md).
     if (p.type === 'string') return 'encrypted: exact match on a whole name part, case- and accent-insensitive';
     if (p.type === 'date') return 'encrypted: exact YYYY, YYYY-MM or YYYY-MM-DD, no ranges';
-    return 'encrypted: exact code (system in clear)';
+    return `encrypted: exact code (system in clear)${p.codeSystem === undefined ? '' : `; implicit system ${p.codeSystem}`}`;
   }
+  if (p.codeSystem !== undefined) return `exact; implicit system ${p.codeSystem}`;
+  if (p.type === 'reference') return "exact; Type/id, id, or an absolute URL on this server's base";
   if (p.type === 'date') return 'prefixes eq ne lt le gt ge sa eb';
   return 'exact';
 }
@@ -45,7 +47,7 @@ export function capabilityStatement(baseUrl: string, version: string, date: stri
           versioning: 'versioned-update',
           readHistory: true,
           updateCreate: true,
-          conditionalCreate: false,
+          conditionalCreate: true,
           conditionalRead: 'not-supported',
           conditionalUpdate: false,
           conditionalDelete: 'not-supported',

@@ -9,7 +9,7 @@ function issueType(status: number, code: string): string {
   if (status === 404) return 'not-found';
   if (status === 409 || status === 412) return 'conflict';
   if (status === 413) return 'too-costly';
-  if (status === 405 || status === 406 || status === 415) return 'not-supported';
+  if (status === 405 || status === 406 || status === 415 || status === 501) return 'not-supported';
   if (status === 422) return 'processing';
   if (status === 503) return 'transient';
   if (status >= 500) return 'exception';

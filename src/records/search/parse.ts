@@ -70,6 +70,15 @@ function unescape(value: string): string {
   return value.replace(/\\([\\,|$])/g, '$1');
 }
 
+/**
+ * A token's system as the index stores it. A `code` element has no system of its own: the code
+ * system of its required value set is implicit (R4 §3.1.1.4.10 token search), so naming it is the
+ * same as naming none, and the index holds such codes without a system.
+ */
+function indexedSystem(param: SearchParamDefinition, system: string): string | null {
+  return system === '' || system === param.codeSystem ? null : system;
+}
+
 function splitToken(value: string): [string | undefined, string] {
   for (let i = 0; i < value.length; i += 1) {
     if (value[i] === '\\') i += 1;
@@ -100,7 +109,7 @@ function parseBlindCondition(param: SearchParamDefinition, value: string, name: 
       const [system, code] = splitToken(value);
       const digested = code === '' ? undefined : digest(param.name, code);
       if (system === undefined) return digested === undefined ? undefined : { kind: 'token', system: undefined, code: digested };
-      return { kind: 'token', system: system === '' ? null : system, code: digested };
+      return { kind: 'token', system: indexedSystem(param, system), code: digested };
     }
     case 'string': {
       const part = normaliseString(unescape(value));
@@ -124,7 +133,7 @@ function parseCondition(param: SearchParamDefinition, value: string, name: strin
     case 'token': {
       const [system, code] = splitToken(value);
       if (system === undefined) return code === '' ? undefined : { kind: 'token', system: undefined, code };
-      return { kind: 'token', system: system === '' ? null : system, code: code === '' ? undefined : code };
+      return { kind: 'token', system: indexedSystem(param, system), code: code === '' ? undefined : code };
     }
     case 'reference': {
       const plain = unescape(value);
@@ -144,6 +153,19 @@ function parseCondition(param: SearchParamDefinition, value: string, name: strin
   }
 }
 
+/**
+ * A reference search value as a local `Type/id`: an absolute URL is accepted when it is on this
+ * server's FHIR base for the tenant (R4 §3.1.1.4.11: `[url]` matches where the base is the
+ * server's own). A URL on any other base names a resource this server does not hold: refused,
+ * so a client's wrong base shows as an error instead of an empty result.
+ */
+function localReference(value: string, bases: readonly string[], name: string, issues: ErrorIssue[]): string | undefined {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value)) return value;
+  for (const base of bases) if (value.startsWith(`${base}/`)) return value.slice(base.length + 1);
+  issues.push({ expression: name, diagnostics: `Not a reference on this server's FHIR base${bases[0] === undefined ? '' : ` (${bases[0]})`}; use Type/id, an id, or a URL on that base.` });
+  return undefined;
+}
+
 function parseInteger(raw: string, name: string, min: number, max: number, issues: ErrorIssue[]): number | undefined {
   if (!/^\d{1,7}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     issues.push({ expression: name, diagnostics: `Must be a whole number from ${min} to ${max}.` });
@@ -157,7 +179,15 @@ function parseInteger(raw: string, name: string, min: number, max: number, issue
  * (400) unless the client sent `Prefer: handling=lenient` (R4 §3.1.1.2), then they are dropped
  * and left out of the self link.
  */
-export function parseSearch(definition: ResourceTypeDefinition, params: ReadonlyArray<readonly [string, string]>, limits: SearchLimits, lenient: boolean, digest: Digest): SearchQuery {
+export function parseSearch(
+  definition: ResourceTypeDefinition,
+  params: ReadonlyArray<readonly [string, string]>,
+  limits: SearchLimits,
+  lenient: boolean,
+  digest: Digest,
+  /** This tenant's FHIR base URLs (no trailing slash): absolute references on them are local. */
+  bases: readonly string[] = [],
+): SearchQuery {
   const issues: ErrorIssue[] = [];
   const clauses: Clause[] = [];
   const applied: Array<readonly [string, string]> = [];
@@ -246,7 +276,7 @@ export function parseSearch(definition: ResourceTypeDefinition, params: Readonly
       issues.push({ expression: name, diagnostics: `Modifier :${modifier} is not supported.` });
       continue;
     }
-    const conditions = values
+    const conditions = (param.type === 'reference' ? values.flatMap((value) => localReference(value, bases, base, issues) ?? []) : values)
       .map((value) => (param.blind ? parseBlindCondition(param, value, base, issues, digest) : parseCondition(param, value, base, issues)))
       .filter((c): c is Condition => c !== undefined);
     if (conditions.length === 0) {

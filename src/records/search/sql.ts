@@ -37,7 +37,7 @@ function conditionSql(c: Condition): Fragment {
   switch (c.kind) {
     case 'token':
       if (c.system === undefined) return { sql: 'i.value = ?', params: [c.code ?? ''] };
-      if (c.system === null) return { sql: '(i.system IS NULL AND i.value = ?)', params: [c.code ?? ''] };
+      if (c.system === null) return c.code === undefined ? { sql: 'i.system IS NULL', params: [] } : { sql: '(i.system IS NULL AND i.value = ?)', params: [c.code] };
       if (c.code === undefined) return { sql: 'i.system = ?', params: [c.system] };
       return { sql: '(i.system = ? AND i.value = ?)', params: [c.system, c.code] };
     case 'reference':
