@@ -81,7 +81,7 @@ describe('physical backups (pgBackRest): reading info and retention', () => {
 
   it('configuration: physical backups are for PostgreSQL; the command splits on spaces', () => {
     assert.throws(() => loadConfig({ env: { TRESOR_PGBACKREST_CONFIG: '/etc/pgbackrest/pgbackrest.conf' } }), /physical backups \(pgBackRest\) are for the PostgreSQL engine/);
-    const config = loadConfig({ env: { TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: 'postgres://u@127.0.0.1/db', TRESOR_PGBACKREST_CONFIG: '/etc/pgbackrest/pgbackrest.conf', TRESOR_PGBACKREST_COMMAND: 'setpriv --reuid=postgres -- pgbackrest' } });
+    const config = loadConfig({ env: { TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: 'postgres://u@127.0.0.1/db', TRESOR_BACKUP_REPOSITORY: '/mnt/backup/tresor', TRESOR_PGBACKREST_CONFIG: '/etc/pgbackrest/pgbackrest.conf', TRESOR_PGBACKREST_COMMAND: 'setpriv --reuid=postgres -- pgbackrest' } });
     assert.deepEqual(config.backup.physical.command, ['setpriv', '--reuid=postgres', '--', 'pgbackrest']);
     assert.equal(config.backup.physical.stanza, 'tresor');
     assert.equal(config.backup.physical.fullEveryHours, 24);

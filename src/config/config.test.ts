@@ -64,7 +64,7 @@ describe('loadConfig', () => {
     const withRepository = { ...safe, TRESOR_BACKUP_REPOSITORY: '/mnt/backup/tresor' };
     assert.throws(() => loadConfig({ env: withRepository }), /config\.backup\.key: production takes the backup key from TRESOR_BACKUP_KEY \(or config\.backup\.keyFile outside config\.dataDir\)/);
     assert.throws(() => loadConfig({ env: { ...withRepository, TRESOR_BACKUP_KEY_FILE: '/srv/tresor/backup-key.json' } }), /config\.backup\.key:/);
-    assert.throws(() => loadConfig({ env: { ...safe, TRESOR_PGBACKREST_CONFIG: '/etc/pgbackrest/pgbackrest.conf' } }), /config\.backup\.key:/, 'physical backups derive their passphrase from it');
+    assert.throws(() => loadConfig({ env: { ...withRepository, TRESOR_PGBACKREST_CONFIG: '/etc/pgbackrest/pgbackrest.conf' } }), /config\.backup\.key:/, 'physical backups derive their passphrase from it');
     assert.equal(loadConfig({ env: { ...withRepository, TRESOR_BACKUP_KEY_FILE: '/run/secrets/tresor-backup.json' } }).mode, 'production');
     assert.equal(loadConfig({ env: { ...withRepository, TRESOR_BACKUP_KEY: '{}' } }).mode, 'production');
   });
