@@ -4,11 +4,11 @@ import { HttpError } from '../platform/http/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { AccountError, type AccountInfo, type Accounts, type ChangeContext } from './accounts.js';
 import type { Authenticator } from './authenticate.js';
-import { forbidden, IdentityError } from './errors.js';
+import { IdentityError } from './errors.js';
 import { invitationMessage, type Notifier } from './notifier.js';
-import { exceedsReach, hasCapability, parseRole, personRoles, type Principal } from './permissions.js';
+import { exceedsReach, parseRole, personRoles, type Principal } from './permissions.js';
 import type { Sessions } from './sessions.js';
-import { requireTwoFactorPerson } from './two-factor-person.js';
+import { admitAdministrator } from './two-factor-person.js';
 
 export interface AdminRoutesDeps {
   readonly accounts: Accounts;
@@ -93,18 +93,7 @@ export function adminRoutes({ accounts, sessions, tenants, authenticator, notifi
       // A refusal to someone of this tenant is an audit event (detection looks for these).
       const denied = (detail: string) =>
         audit.record(tenantId, [{ ...operatorEvent('access.denied', actorOf(principal), { outcome: 'failure', detail }), purpose: 'HOPERAT', sourceIp: request.ip, requestId: request.id, status: 403 }]);
-      if (!hasCapability(principal.role, 'accounts:manage')) {
-        await denied('forbidden');
-        throw forbidden(`Your role (${principal.role}) does not allow this (accounts:manage).`);
-      }
-      if (changes) {
-        try {
-          requireTwoFactorPerson(principal);
-        } catch (error) {
-          await denied('second-factor-required');
-          throw error;
-        }
-      }
+      await admitAdministrator(principal, 'accounts:manage', changes, denied);
       return { principal, context: { by: actorOf(principal), sourceIp: request.ip, requestId: request.id } };
     }
     const changer = (request: FastifyRequest) => administrator(request, true);

@@ -1,5 +1,5 @@
-import { IdentityError } from './errors.js';
-import type { Principal } from './permissions.js';
+import { forbidden, IdentityError } from './errors.js';
+import { hasCapability, type Capability, type Principal } from './permissions.js';
 
 /**
  * Account-security actions (invitations, role changes, second-factor resets, disabling,
@@ -14,5 +14,25 @@ export function requireTwoFactorPerson(principal: Principal): void {
   }
   if (principal.secondFactor !== true || principal.client !== undefined) {
     throw new IdentityError('second-factor-required', 'This changes account security: sign in with your second factor (or enrol one at POST /auth/totp) first.', { status: 403, expose: true });
+  }
+}
+
+/**
+ * The gate of an administrative endpoint (accounts, the app register): the caller's role holds
+ * `capability` in this tenant, and for a change the caller is a person with two factors. Every
+ * refusal is reported through `denied` first, so the audit trail shows who tried (detection
+ * looks for these).
+ */
+export async function admitAdministrator(principal: Principal, capability: Capability, changes: boolean, denied: (detail: string) => Promise<unknown>): Promise<void> {
+  if (!hasCapability(principal.role, capability)) {
+    await denied('forbidden');
+    throw forbidden(`Your role (${principal.role}) does not allow this (${capability}).`);
+  }
+  if (!changes) return;
+  try {
+    requireTwoFactorPerson(principal);
+  } catch (error) {
+    await denied('second-factor-required');
+    throw error;
   }
 }

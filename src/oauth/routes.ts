@@ -2,7 +2,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
 import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
-import { forbidden, hasCapability, IdentityError, isStaff, parseRole, personRoles, requireTwoFactorPerson, type Accounts, type Authenticator, type CredentialThrottle, type Passkeys, type Principal } from '../identity/index.js';
+import { admitAdministrator, forbidden, IdentityError, isStaff, parseRole, personRoles, type Accounts, type Authenticator, type CredentialThrottle, type Passkeys, type Principal } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Storage } from '../platform/db/index.js';
@@ -353,18 +353,7 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
       const principal = await authenticator.principal(request, tenantId);
       const denied = (detail: string) =>
         audit.record(tenantId, [{ ...operatorEvent('access.denied', actorOf(principal), { outcome: 'failure', detail }), purpose: 'HOPERAT', sourceIp: request.ip, requestId: request.id, status: 403 }]);
-      if (!hasCapability(principal.role, 'apps:manage')) {
-        await denied('forbidden');
-        throw forbidden(`Your role (${principal.role}) does not allow this (apps:manage).`);
-      }
-      if (changes) {
-        try {
-          requireTwoFactorPerson(principal);
-        } catch (error) {
-          await denied('second-factor-required');
-          throw error;
-        }
-      }
+      await admitAdministrator(principal, 'apps:manage', changes, denied);
       return { tenantId, principal };
     }
 
