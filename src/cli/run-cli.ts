@@ -130,7 +130,7 @@ Usage:
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
-(TRESOR_*) are listed in the README. Admin commands work while the server runs.`;
+(TRESOR_*) are listed in docs/operations/configuration.md. Admin commands work while the server runs.`;
 
 const options = {
   config: { type: 'string' },
@@ -279,7 +279,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
 
 /**
  * A usage error: the error and where the usage is, not a hundred lines of it (which push the
- * error off the screen); exit 2, as the README's exit codes say.
+ * error off the screen); exit 2, as docs/operations/commands.md's exit codes say.
  */
 function usageFailure(io: CliIo, message: string, command: string | undefined): { exitCode: number } {
   io.stderr(`error: ${message}`);

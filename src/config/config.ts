@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { defaultRetention, retentionLimits } from '../backup/retention.js';
 import { AppError } from '../platform/errors.js';
 
-/** Every default in one place; README "Configuration" mirrors this object. */
+/** Every default in one place; docs/operations/configuration.md mirrors this object. */
 export const defaults = {
   mode: 'development',
   dataDir: './data',
@@ -318,7 +318,7 @@ const asList: EnvParser = (value) => value.split(',').map((item) => item.trim())
 const asWords: EnvParser = (value) => value.split(/\s+/).filter((item) => item !== '');
 const asBoolean: EnvParser = (value) => (/^(1|true|on|yes)$/i.test(value) ? true : /^(0|false|off|no)$/i.test(value) ? false : value);
 
-/** Environment variables → config paths. README lists the same table. */
+/** Environment variables → config paths. docs/operations/configuration.md lists the same table. */
 export const environment: ReadonlyArray<readonly [name: string, path: string, parse: EnvParser]> = [
   ['TRESOR_MODE', 'mode', asString],
   ['TRESOR_DATA_DIR', 'dataDir', asString],

@@ -146,7 +146,7 @@ describe('tresor backup progress', () => {
 });
 
 describe('tresor usage errors', () => {
-  it('a mistyped command gets the error and one line pointing to its help, exit 2 (README: 2 usage error)', async () => {
+  it('a mistyped command gets the error and one line pointing to its help, exit 2 (docs/operations/commands.md: 2 usage error)', async () => {
     for (const argv of [['backup', 'frobnicate'], ['backup', 'list', '--frobnicate'], ['tenant', 'create']]) {
       const result = await tresorHere(argv);
       assert.equal(result.code, 2, argv.join(' '));
