@@ -35,6 +35,7 @@ export interface BackupOutcomeState {
   readonly lastFailureAt: number | undefined;
   readonly lastDrill: DrillReport | undefined;
   readonly failures: Readonly<Record<string, number>>;
+  /** Failures because this deployment's keys could not open the snapshot, by operation (verify, drill, restore). */
   readonly unreadable: Readonly<Record<string, number>>;
 }
 

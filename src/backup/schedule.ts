@@ -87,26 +87,19 @@ export function registerBackupMetrics(registry: Registry, backups: Backups, now:
   gauge('tresor_backup_restore_seconds', 'Seconds the last restore drill took to restore the newest snapshot and check it (recovery time as measured)', (s) => s.lastDrill?.restoreSeconds);
   gauge('tresor_backup_last_drill_timestamp_seconds', 'When the last restore drill ran', (s) => (s.lastDrill === undefined ? undefined : Date.parse(s.lastDrill.at) / 1000));
   gauge('tresor_backup_last_drill_success', '1 when the last restore drill passed, 0 when it failed', (s) => (s.lastDrill === undefined ? undefined : s.lastDrill.ok ? 1 : 0));
-  new Counter({
-    name: 'tresor_backup_failures_total',
-    help: 'Backup operations that failed, by operation (run, verify, drill, prune, restore), in any process of the deployment',
-    labelNames: ['operation'],
-    registers: [registry],
-    async collect() {
-      const { failures } = await status();
-      this.reset();
-      for (const [operation, count] of Object.entries(failures)) this.inc({ operation }, count);
-    },
-  });
-  new Counter({
-    name: 'tresor_backup_unreadable_total',
-    help: 'Snapshots this deployment could not read with the keys it has now (a master key version they need is gone), by operation (verify, drill, restore); any increase needs an operator',
-    labelNames: ['operation'],
-    registers: [registry],
-    async collect() {
-      const { unreadable } = await status();
-      this.reset();
-      for (const [operation, count] of Object.entries(unreadable)) this.inc({ operation }, count);
-    },
-  });
+  /** A counter per operation, read from the deployment's shared record at each scrape. */
+  const byOperation = (name: string, help: string, counts: (s: BackupStatus) => Readonly<Record<string, number>>) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['operation'],
+      registers: [registry],
+      async collect() {
+        const current = counts(await status());
+        this.reset();
+        for (const [operation, count] of Object.entries(current)) this.inc({ operation }, count);
+      },
+    });
+  byOperation('tresor_backup_failures_total', 'Backup operations that failed, by operation (run, verify, drill, prune, restore), in any process of the deployment', (s) => s.failures);
+  byOperation('tresor_backup_unreadable_total', 'Snapshots this deployment could not read with the keys it has now (a master key version they need is gone), by operation (verify, drill, restore); any increase needs an operator', (s) => s.unreadable);
 }

@@ -19,7 +19,7 @@ import { applyRetention, keptUntil, type RetentionPolicy, type RetentionResult }
 import { dropPgSchema, swapPgSchema } from './pg-dataset.js';
 import { checkSqliteCopy, formatOf, listSnapshotIds, readManifest, restoreFiles, restorePgDataSet, scratchIn, takeSnapshot, verifySnapshot, type DataSetRef, type Manifest, type Progress, type VerifyReport } from './snapshots.js';
 import { applyTombstones, liveTombstones, mergeTombstones, readTombstones, reapplyTombstones, recordTombstones, type ErasuresReapplied } from './tombstones.js';
-import type { BackupOutcomes, DrillReport } from './outcomes.js';
+import type { BackupOutcomes, BackupOutcomeState, DrillReport } from './outcomes.js';
 
 /**
  * Everything the server's scheduler, the CLI and the backup operators' API do with backups, in
@@ -93,15 +93,9 @@ export interface RunReport {
 
 export type { DrillReport } from './outcomes.js';
 
-export interface BackupStatus {
+/** What the deployment's backups did (the shared record's fields), and whether this process has a repository. */
+export interface BackupStatus extends BackupOutcomeState {
   readonly configured: boolean;
-  readonly lastSnapshotAt: number | undefined;
-  readonly lastFailureAt: number | undefined;
-  readonly newestVerifiedTakenAt: number | undefined;
-  readonly lastDrill: DrillReport | undefined;
-  readonly failures: Readonly<Record<string, number>>;
-  /** Failures because this deployment's keys could not open the snapshot, by operation (verify, drill, restore). */
-  readonly unreadable: Readonly<Record<string, number>>;
 }
 
 export interface Backups {
