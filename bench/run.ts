@@ -6,6 +6,10 @@
  *   BENCH_CONNECTIONS=32   concurrent HTTP connections (and concurrent PostgreSQL baseline callers)
  *   TRESOR_TEST_PG_URL     postgres://… — when set, PostgreSQL is measured after SQLite
  *   BENCH_PG_ANALYZE=0     do not ANALYZE Tresor's PostgreSQL tables (see measureTresor)
+ *   BENCH_HOT=1            only the hot path on SQLite (bench/hot-path.ts): /healthz, read, create
+ *                          and token read on one server, each as a ratio to /healthz of the same run
+ *   BENCH_CPU_PROF=<dir>   with BENCH_HOT: a V8 CPU profile of the serving child per scenario
+ *                          (the profiler `node --cpu-prof` uses, started and stopped over IPC)
  *
  * The server runs in a child process (this file with `--serve`), so that autocannon and Tresor do
  * not share one event loop: on a small machine they would otherwise measure each other. The
@@ -19,6 +23,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import os from 'node:os';
+import { cpuProfiler } from './cpu-profiler.js';
+import { summariseProfile } from './profile-summary.js';
 import { noAudit } from './no-audit.js';
 import { plaintextSealer } from './plaintext-sealer.js';
 import { dirname, join } from 'node:path';
@@ -146,7 +152,9 @@ type ToServer =
   | { readonly type: 'rotate' }
   | { readonly type: 'verify' }
   | { readonly type: 'people'; readonly count: number }
-  | { readonly type: 'oauth-client'; readonly scope: string };
+  | { readonly type: 'oauth-client'; readonly scope: string }
+  | { readonly type: 'profile-start' }
+  | { readonly type: 'profile-stop'; readonly file: string };
 type FromServer =
   | { readonly type: 'ready'; readonly port: number; readonly key: string; readonly keyTwo: string; readonly startupMs: number }
   | ({ readonly type: 'stats' } & ServerStats)
@@ -154,7 +162,9 @@ type FromServer =
   | { readonly type: 'verified'; readonly events: number; readonly seconds: number; readonly findings: number }
   | { readonly type: 'people-ready'; readonly count: number }
   // The secret crosses the IPC channel between the two bench processes only; it is never printed.
-  | { readonly type: 'oauth-client-ready'; readonly clientId: string; readonly clientSecret: string };
+  | { readonly type: 'oauth-client-ready'; readonly clientId: string; readonly clientSecret: string }
+  | { readonly type: 'profile-started' }
+  | { readonly type: 'profile-written'; readonly file: string };
 
 /** People of the bench tenant who sign in (`person<n>@bench.example`), all with this password. */
 const personPassword = 'seven hungry otters swim the fjord';
@@ -237,6 +247,7 @@ function serverStats(): ServerStats {
 }
 
 async function serve(spec: ServeSpec): Promise<void> {
+  const profiler = cpuProfiler();
   const send = (message: FromServer) => process.send?.(message);
   const started = performance.now();
   const dataDir = mkdtempSync(join(os.tmpdir(), 'tresor-bench-'));
@@ -254,6 +265,8 @@ async function serve(spec: ServeSpec): Promise<void> {
   };
   process.on('message', (message: ToServer) => {
     if (message.type === 'stats') send({ type: 'stats', ...serverStats() });
+    else if (message.type === 'profile-start') void profiler.start().then(() => send({ type: 'profile-started' }));
+    else if (message.type === 'profile-stop') void profiler.stop(message.file).then(() => send({ type: 'profile-written', file: message.file }));
     else if (message.type === 'stop') void shutdown(0);
     else if (message.type === 'verify' && app !== undefined) {
       const running = app;
@@ -370,6 +383,9 @@ interface ServerHandle {
   people(count: number): Promise<unknown>;
   /** Registers a backend service (client_secret_basic, role service-reader) in the bench tenant. */
   oauthClient(scope: string): Promise<{ clientId: string; clientSecret: string }>;
+  /** Starts the child's V8 CPU profiler; `profileStop` writes the profile to `file`. */
+  profileStart(): Promise<unknown>;
+  profileStop(file: string): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -432,6 +448,8 @@ async function startServer(spec: ServeSpec): Promise<ServerHandle> {
         const { clientId, clientSecret } = await ask({ type: 'oauth-client', scope }, 'oauth-client-ready');
         return { clientId, clientSecret };
       },
+      profileStart: () => ask({ type: 'profile-start' }, 'profile-started'),
+      profileStop: (file: string) => ask({ type: 'profile-stop', file }, 'profile-written'),
       stop,
     };
   } catch (error) {
@@ -1317,6 +1335,75 @@ function commandLine(): string {
 
 // ── Main ────────────────────────────────────────────────────────────────────────────────────
 
+
+// ── BENCH_HOT: the record hot path alone ────────────────────────────────────────────────────
+
+/**
+ * /healthz, read, token read and create on one SQLite server, with /healthz measured first and
+ * last: each scenario's req/s as a ratio to their mean, so runs on a busy shared machine compare
+ * by ratio. With BENCH_CPU_PROF=<dir>, one CPU profile of the server per scenario, summarised.
+ */
+async function hotPath(settings: Settings): Promise<void> {
+  const profileDir = process.env['BENCH_CPU_PROF'] || undefined;
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
+  const server = await startServer({ engine: 'sqlite' });
+  const summaries: string[] = [];
+  const profiled = async (slug: string, name: string, requests: () => CannonRequest[]) => {
+    if (profileDir !== undefined) await server.profileStart();
+    const result = await scenario(name, server, requests, settings);
+    if (profileDir !== undefined) {
+      const file = join(profileDir, `${slug}.cpuprofile`);
+      await server.profileStop(file);
+      summaries.push(`#### ${name} (${file})\n\n${summariseProfile(file)}\n`);
+    }
+    return result;
+  };
+  try {
+    const client = fhirClient(server.port, server.key);
+    const seeded = await seed(client);
+    const { clientId, clientSecret } = await server.oauthClient(oauthScope);
+    const tokenAnswer = await fetch(`http://127.0.0.1:${server.port}${tokenPath}`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: oauthScope }).toString(),
+    });
+    const token = ((await tokenAnswer.json()) as Record<string, unknown>)['access_token'];
+    if (typeof token !== 'string') throw new Error(`token endpoint check failed: status ${tokenAnswer.status}`);
+    const createPatients = seeded.patients.slice(searchPatientCount);
+    const bodies = Array.from({ length: 1024 }, (_, n) => Buffer.from(JSON.stringify(observation(createPatients[n % createPatients.length] as string, 100_000 + n))));
+    const healthz = () => [{ method: 'GET' as const, path: '/healthz' }];
+    const first = await profiled('healthz', '/healthz', healthz);
+    const read = await profiled('read', 'read Observation', () => observationReads(seeded));
+    const tokenRead = await profiled('token-read', 'read Observation (OAuth access token)', () => observationReads(seeded, `Bearer ${token}`));
+    const create = await profiled('create', 'create Observation', () => {
+      let n = 0;
+      return [{ method: 'POST', path: `${fhirBase}/Observation`, setupRequest: (request) => ({ ...request, body: bodies[n++ % bodies.length] as Buffer }) }];
+    });
+    const last = await scenario('/healthz again', server, healthz, settings);
+    const health = (first.opsPerSecond + last.opsPerSecond) / 2;
+    const line = (r: ScenarioResult, versus?: ScenarioResult) =>
+      `| ${r.name} | ${rate(r.opsPerSecond)} | ${fixed(r.p50Ms, 1)} | ${fixed(r.p99Ms, 1)} | ${fixed(r.opsPerSecond / health, 3)} | ${versus === undefined ? '' : fixed(r.opsPerSecond / versus.opsPerSecond, 2)} | ${r.failed} |`;
+    console.log(
+      [
+        '',
+        `${settings.connections} connections, ${settings.seconds} s per scenario after ${settings.warmupSeconds} s of warm-up; /healthz ${rate(first.opsPerSecond)} and ${rate(last.opsPerSecond)} req/s (first, last).`,
+        '',
+        '| scenario | req/s | p50 ms | p99 ms | ÷ /healthz | ÷ API-key read | failed |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+        line(first),
+        line(read),
+        line(tokenRead, read),
+        line(create),
+        line(last),
+        '',
+        ...summaries,
+      ].join('\n'),
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const seconds = envNumber('BENCH_SECONDS', 10, false);
   const settings: Settings = {
@@ -1326,6 +1413,10 @@ async function main(): Promise<void> {
     connections: envNumber('BENCH_CONNECTIONS', 32, true),
     pgAnalyze: process.env['BENCH_PG_ANALYZE'] !== '0',
   };
+  if (process.env['BENCH_HOT'] === '1') {
+    await hotPath(settings);
+    return;
+  }
   const pgUrl = process.env['TRESOR_TEST_PG_URL'] || undefined;
   const date = new Date();
   const cpus = os.cpus();
