@@ -126,7 +126,9 @@ async function openMembers(context: SealContext, sealed: string, keyOf: KeyLooku
   const [, keyId, versionText, body] = record as unknown as [string, string, string, string];
   const version = Number(versionText);
   const key = await keyOf(keyId, version);
-  const text = open(key.key, Buffer.from(body, 'base64url'), recordAad(context, keyId, version)).toString('utf8');
+  const opened = open(key.key, Buffer.from(body, 'base64url'), recordAad(context, keyId, version));
+  const text = opened.toString('utf8');
+  opened.fill(0);
   const newline = text.indexOf('\n');
   if (newline < 0) throw integrityFailed();
   let names: unknown;
