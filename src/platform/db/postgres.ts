@@ -144,8 +144,28 @@ export function createPostgresPool(options: PostgresOptions): pg.Pool {
   return pool;
 }
 
+const corked = new WeakSet<pg.ClientBase>();
+
+/**
+ * Holds the connection's socket writes until the current run of JavaScript ends, so that the
+ * statements issued together (a transaction's BEGIN and first statement, independent writes) leave
+ * in one system call instead of one each: on loopback a send was a tenth of a create's CPU time.
+ */
+function corkUntilNextTick(client: pg.ClientBase): void {
+  if (corked.has(client)) return;
+  const stream = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  if (stream?.cork === undefined || stream.uncork === undefined) return;
+  stream.cork();
+  corked.add(client);
+  process.nextTick(() => {
+    corked.delete(client);
+    stream.uncork?.();
+  });
+}
+
 /** Runs one statement on a checked-out connection, prepared within the connection's bound. */
 function run(client: pg.PoolClient, sql: string, params: readonly SqlValue[], limit: number): Promise<pg.QueryResult> {
+  corkUntilNextTick(client);
   return client.query(preparedConfig(client, statementOf(sql), params as unknown[], limit));
 }
 
@@ -233,6 +253,7 @@ export function openPostgresDatabase(pool: pg.Pool, schema: string, options: Pic
       try {
         // Not awaited: BEGIN travels with the transaction's first statement (pipeline mode). Should
         // it fail, that statement fails too, and so does the await below before any COMMIT.
+        corkUntilNextTick(client);
         const begin = client.query('BEGIN');
         begin.catch(() => {});
         let writes = 0;
