@@ -76,6 +76,28 @@ describe('PostgreSQL statement preparation and the pool', { skip }, () => {
     }
   });
 
+  it('statements evicting each other while still on their way (pipelined in one transaction) all answer right', async () => {
+    const pool = createPostgresPool({ url: requirePg('connection tests'), poolSize: 1, statementTimeoutMs: 5000 });
+    try {
+      const db = openPostgresDatabase(pool, 'public', { preparedStatements: 1 });
+      const sums = await db.transaction((tx) => Promise.all(Array.from({ length: 12 }, (_, n) => tx.query<{ v: number }>(`SELECT ?::int + ${n % 3} AS v`, [n]))));
+      assert.deepEqual(
+        sums.map((rows) => rows[0]?.v),
+        Array.from({ length: 12 }, (_, n) => n + (n % 3)),
+      );
+      // And again, outside the transaction, on the same connection.
+      for (let n = 0; n < 6; n += 1) assert.deepEqual(await db.query<{ v: number }>(`SELECT ?::int + ${n % 3} AS v`, [n]), [{ v: n + (n % 3) }]);
+      const client = await pool.connect();
+      try {
+        assert.equal(await serverPrepared(client), 1);
+      } finally {
+        client.release();
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('prepares statements again on a new connection after the old one was lost (a failover)', async () => {
     const pool = createPostgresPool({ url: requirePg('connection tests'), poolSize: 1, statementTimeoutMs: 5000 });
     try {

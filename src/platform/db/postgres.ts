@@ -18,8 +18,8 @@ const defaults = { preparedStatements: 200, connectTimeoutMs: 5_000 } as const;
 
 interface Statement {
   readonly text: string;
-  /** Server-side name, derived from the text: the same statement has the same name on every connection. */
-  readonly name: string | undefined;
+  /** Derived from the text; each connection names its preparations of it `<key>_<n>`. */
+  readonly key: string | undefined;
 }
 const statementCache = new Map<string, Statement>();
 
@@ -30,15 +30,20 @@ function statementOf(sql: string): Statement {
     let n = 0;
     const text = sql.replace(/\?/g, () => `$${++n}`);
     // Statements without parameters are DDL, maintenance and one-offs: not worth a slot.
-    statement = { text, name: n === 0 ? undefined : `tresor_${createHash('sha256').update(text).digest('hex').slice(0, 32)}` };
+    statement = { text, key: n === 0 ? undefined : `tresor_${createHash('sha256').update(text).digest('hex').slice(0, 32)}` };
     if (statementCache.size > 4096) statementCache.clear();
     statementCache.set(sql, statement);
   }
   return statement;
 }
 
-// Per connection, the names it has prepared, least recently used first (a Map keeps insertion order).
-const preparedOn = new WeakMap<pg.ClientBase, Map<string, true>>();
+// Per connection, its prepared statements by statement key, least recently used first (a Map
+// keeps insertion order), and a counter that makes each preparation's name new.
+interface Prepared {
+  readonly names: Map<string, string>;
+  next: number;
+}
+const preparedOn = new WeakMap<pg.ClientBase, Prepared>();
 
 /**
  * The query config for `statement` on `client`: named (parsed once per connection, then only
@@ -48,33 +53,41 @@ const preparedOn = new WeakMap<pg.ClientBase, Map<string, true>>();
  * with thousands of tenants would keep an ever-growing plan cache in its server process.
  */
 function preparedConfig(client: pg.ClientBase, statement: Statement, values: unknown[], limit: number): pg.QueryConfig {
-  if (statement.name === undefined || limit === 0) return { text: statement.text, values };
-  let names = preparedOn.get(client);
-  if (names === undefined) {
-    names = new Map();
-    preparedOn.set(client, names);
+  if (statement.key === undefined || limit === 0) return { text: statement.text, values };
+  let prepared = preparedOn.get(client);
+  if (prepared === undefined) {
+    prepared = { names: new Map(), next: 0 };
+    preparedOn.set(client, prepared);
   }
-  if (names.delete(statement.name)) {
-    names.set(statement.name, true);
-    return { name: statement.name, text: statement.text, values };
+  const { names } = prepared;
+  const known = names.get(statement.key);
+  if (known !== undefined) {
+    names.delete(statement.key);
+    names.set(statement.key, known);
+    return { name: known, text: statement.text, values };
   }
   if (names.size >= limit) {
-    const oldest = names.keys().next().value as string;
-    names.delete(oldest);
-    // node-postgres offers no way to forget a statement; its record of what the connection parsed
-    // is dropped by hand, and the server's copy by DEALLOCATE, sent ahead of anything that could
-    // prepare the name again (the connection answers in order).
+    const [oldestKey, oldest] = names.entries().next().value as [string, string];
+    names.delete(oldestKey);
+    // Pipelined, the evicted statement may still be on its way (its ParseComplete not yet in):
+    // a name is therefore never used twice on a connection, and node-postgres's record of it
+    // (it offers no way to forget one) is dropped only once the server has deallocated it.
     const parsed = (client as unknown as { connection?: { parsedStatements?: Record<string, unknown> } }).connection?.parsedStatements;
-    if (parsed !== undefined) delete parsed[oldest];
-    client.query(`DEALLOCATE "${oldest}"`).catch(() => {});
+    client
+      .query(`DEALLOCATE "${oldest}"`)
+      .catch(() => {})
+      .finally(() => {
+        if (parsed !== undefined) delete parsed[oldest];
+      });
   }
-  names.set(statement.name, true);
-  return { name: statement.name, text: statement.text, values };
+  const name = `${statement.key}_${(prepared.next += 1)}`;
+  names.set(statement.key, name);
+  return { name, text: statement.text, values };
 }
 
 /** How many statements `client` keeps prepared now (tests check the bound). */
 export function preparedCount(client: pg.ClientBase): number {
-  return preparedOn.get(client)?.size ?? 0;
+  return preparedOn.get(client)?.names.size ?? 0;
 }
 
 // Connection-level failures (class 08, admin shutdown 57P01/57P02/57P03, read-only standby
