@@ -137,6 +137,8 @@ interface ServeSpec {
   readonly sealing?: 'encrypted' | 'plaintext';
   /** `off`: the baseline for the audit trail's cost (bench/no-audit.ts). */
   readonly audit?: 'on' | 'off';
+  /** PostgreSQL: storage.postgres.poolSize, when not the default (bench/postgres.ts compares sizes). */
+  readonly poolSize?: number;
 }
 
 interface ServerStats {
@@ -352,7 +354,7 @@ async function serve(spec: ServeSpec): Promise<void> {
         // publicUrl is where the bench reaches the server: the OAuth issuer and token endpoint derive from it.
         server: { host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, tls: { enabled: false }, trustProxy: true },
         log: { level: 'silent' },
-        storage: spec.engine === 'postgres' ? { engine: 'postgres', postgres: { url: spec.pgUrl, schemaPrefix } } : { engine: 'sqlite' },
+        storage: spec.engine === 'postgres' ? { engine: 'postgres', postgres: { url: spec.pgUrl, schemaPrefix, ...(spec.poolSize === undefined ? {} : { poolSize: spec.poolSize }) } } : { engine: 'sqlite' },
       },
     });
     // Compiling the R4 schema takes seconds; it must not land inside a measurement.

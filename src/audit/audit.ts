@@ -8,7 +8,7 @@ import { AuditError } from './errors.js';
 import { admitEvent, genesis, operatorEvent, type Actor, type AuditEventInput } from './events.js';
 import { historyOf, inEffect, readHistories, verifyRestoredChain, type ChainReport, type History } from './history.js';
 import type { AuditSink } from './sinks.js';
-import { appendEvents, deleteThrough, hasPending, insertPending, saveShipped, selectRetentionCut, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
+import { appendEvents, deleteThrough, hasPending, insertPending, pendingPerStatement, saveShipped, selectRetentionCut, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
 import { verifyChain, type Finding } from './verify.js';
 
 export interface Audit {
@@ -214,7 +214,11 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     more: () => false,
     async commit(tenantId, batch) {
       const db = await storage.tenant(tenantId);
-      await db.transaction((tx) => insertPending(tx, batch.flatMap((b) => b.events), clock.now().getTime()));
+      const events = batch.flatMap((b) => b.events);
+      // Up to a statement's worth, the INSERT is its own transaction: atomic, and durable when
+      // the server answers (synchronous_commit on), without the round trips of BEGIN and COMMIT.
+      if (events.length <= pendingPerStatement) await insertPending(db, events, clock.now().getTime());
+      else await db.transaction((tx) => insertPending(tx, events, clock.now().getTime()));
       void enqueue(tenantId, [], true).catch(() => undefined);
     },
   };

@@ -47,6 +47,9 @@ export function toEvent(tenantId: string, row: EventRow): StoredEvent {
   };
 }
 
+/** Pending events one INSERT carries (more take several, in one transaction). */
+export const pendingPerStatement = 200;
+
 /**
  * PostgreSQL writers: the change's events go into `audit_pending`, committed with the change,
  * without touching the chain's head. Holding the head's lock until commit would serialise every
@@ -55,8 +58,8 @@ export function toEvent(tenantId: string, row: EventRow): StoredEvent {
  */
 export async function insertPending(tx: SqlExecutor, inputs: readonly AuditEventInput[], at: number): Promise<void> {
   const table = tx.table('audit_pending');
-  for (let start = 0; start < inputs.length; start += 200) {
-    const part = inputs.slice(start, start + 200);
+  for (let start = 0; start < inputs.length; start += pendingPerStatement) {
+    const part = inputs.slice(start, start + pendingPerStatement);
     await tx.execute(`INSERT INTO ${table} (at, event) VALUES ${part.map(() => '(?, ?)').join(', ')}`, part.flatMap((input) => [at, JSON.stringify(input)]));
   }
 }
@@ -72,21 +75,28 @@ export async function appendEvents(tx: SqlExecutor, tenantId: string, inputs: re
   if (inputs.length === 0 && !pulling) return { events: [], morePending: false };
   const head = tx.table('audit_head');
   const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
-  let row = (await tx.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${head} WHERE id = 1${lock}`))[0];
+  const selectHeadRow = () => tx.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${head} WHERE id = 1${lock}`);
+  // Only committed rows are visible, and every chainer holds the head's lock: each pending event
+  // is chained exactly once; one committed later waits for the next append. The DELETE is sent
+  // with the lock's SELECT (pipelined) and runs after it has the lock: a session runs its
+  // statements in order, and each statement sees what was committed when it started.
+  const pendingTable = tx.table('audit_pending');
+  const [heads, pulled] = await Promise.all([
+    selectHeadRow(),
+    pulling
+      ? tx.query<{ id: number | string; at: number | string; event: string }>(`DELETE FROM ${pendingTable} WHERE id IN (SELECT id FROM ${pendingTable} ORDER BY id LIMIT ?) RETURNING id, at, event`, [pendingLimit])
+      : Promise.resolve([]),
+  ]);
+  let row = heads[0];
   if (row === undefined) {
+    // A new chain: no lock was held above, but each pending row still belongs to the one DELETE
+    // that returned it, and is chained here once.
     await tx.execute(`INSERT INTO ${head} (id, seq, hash) VALUES (1, 0, ?) ON CONFLICT DO NOTHING`, [genesis(tenantId)]);
-    row = (await tx.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${head} WHERE id = 1${lock}`))[0] as { seq: number; hash: string };
+    row = (await selectHeadRow())[0] as { seq: number; hash: string };
   }
   let timed = inputs.map((input) => ({ input, at }));
   let morePending = false;
   if (pulling) {
-    // Only committed rows are visible, and every chainer holds the head's lock: each pending
-    // event is chained exactly once; one committed later waits for the next append.
-    const pendingTable = tx.table('audit_pending');
-    const pulled = await tx.query<{ id: number | string; at: number | string; event: string }>(
-      `DELETE FROM ${pendingTable} WHERE id IN (SELECT id FROM ${pendingTable} ORDER BY id LIMIT ?) RETURNING id, at, event`,
-      [pendingLimit],
-    );
     morePending = pulled.length === pendingLimit;
     pulled.sort((a, b) => Number(a.id) - Number(b.id));
     timed = [...pulled.map((p) => ({ input: completeEvent(JSON.parse(p.event) as AuditEventInput), at: Number(p.at) })), ...timed];
@@ -100,37 +110,43 @@ export async function appendEvents(tx: SqlExecutor, tenantId: string, inputs: re
     hash = chainHash(hash, event);
     return { ...event, hash };
   });
+  // The rows, the patient index and the new head are independent statements: sent together
+  // (one round trip on PostgreSQL), committed together.
+  const writes: Array<Promise<number>> = [];
   const table = tx.table('audit_events');
   for (let start = 0; start < events.length; start += chunk) {
     const part = events.slice(start, start + chunk);
-    await tx.execute(
-      `INSERT INTO ${table} (${columns}) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      part.flatMap((e) => [
-        e.seq,
-        e.at,
-        e.action,
-        e.outcome,
-        e.status,
-        e.actor.id,
-        e.actor.role,
-        e.actor.client,
-        e.purpose,
-        JSON.stringify(e.resources),
-        JSON.stringify(e.subjects),
-        JSON.stringify(e.classes),
-        e.requestId,
-        e.sourceIp,
-        e.detail,
-        e.hash,
-      ]),
+    writes.push(
+      tx.execute(
+        `INSERT INTO ${table} (${columns}) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        part.flatMap((e) => [
+          e.seq,
+          e.at,
+          e.action,
+          e.outcome,
+          e.status,
+          e.actor.id,
+          e.actor.role,
+          e.actor.client,
+          e.purpose,
+          JSON.stringify(e.resources),
+          JSON.stringify(e.subjects),
+          JSON.stringify(e.classes),
+          e.requestId,
+          e.sourceIp,
+          e.detail,
+          e.hash,
+        ]),
+      ),
     );
   }
   const bySubject = events.flatMap((e) => [...new Set(e.subjects)].map((subject) => [subject, e.seq] as const));
   for (let start = 0; start < bySubject.length; start += 200) {
     const part = bySubject.slice(start, start + 200);
-    await tx.execute(`INSERT INTO ${tx.table('audit_subjects')} (subject, seq) VALUES ${part.map(() => '(?, ?)').join(', ')}`, part.flat());
+    writes.push(tx.execute(`INSERT INTO ${tx.table('audit_subjects')} (subject, seq) VALUES ${part.map(() => '(?, ?)').join(', ')}`, part.flat()));
   }
-  await tx.execute(`UPDATE ${head} SET seq = ?, hash = ? WHERE id = 1`, [seq, hash]);
+  writes.push(tx.execute(`UPDATE ${head} SET seq = ?, hash = ? WHERE id = 1`, [seq, hash]));
+  await Promise.all(writes);
   return { events, morePending };
 }
 

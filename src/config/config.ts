@@ -27,7 +27,7 @@ export const defaults = {
   storage: {
     engine: 'sqlite',
     sqlite: { synchronous: 'FULL', busyTimeoutMs: 5000 },
-    postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000 },
+    postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000, preparedStatements: 200, connectTimeoutMs: 5_000 },
   },
   keys: { masterKeyFile: undefined as string | undefined, masterKey: undefined as string | undefined, rotationBatchRows: 500 },
   audit: {
@@ -109,6 +109,8 @@ const schema = z
             poolSize: z.number().int().min(1).max(500).default(d.storage.postgres.poolSize),
             schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'lowercase letters, digits and _, at most 16, starting with a letter').default(d.storage.postgres.schemaPrefix),
             statementTimeoutMs: z.number().int().min(100).default(d.storage.postgres.statementTimeoutMs),
+            preparedStatements: z.number().int().min(0).max(10_000).default(d.storage.postgres.preparedStatements),
+            connectTimeoutMs: z.number().int().min(100).max(60_000).default(d.storage.postgres.connectTimeoutMs),
           })
           .strict()
           .prefault({}),
@@ -340,6 +342,8 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_POSTGRES_URL', 'storage.postgres.url', asString],
   ['TRESOR_POSTGRES_POOL_SIZE', 'storage.postgres.poolSize', asNumber],
   ['TRESOR_POSTGRES_SCHEMA_PREFIX', 'storage.postgres.schemaPrefix', asString],
+  ['TRESOR_POSTGRES_PREPARED_STATEMENTS', 'storage.postgres.preparedStatements', asNumber],
+  ['TRESOR_POSTGRES_CONNECT_TIMEOUT_MS', 'storage.postgres.connectTimeoutMs', asNumber],
   ['TRESOR_MASTER_KEY_FILE', 'keys.masterKeyFile', asString],
   ['TRESOR_MASTER_KEY', 'keys.masterKey', asString],
   ['TRESOR_KEY_ROTATION_BATCH_ROWS', 'keys.rotationBatchRows', asNumber],

@@ -267,10 +267,11 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     const tx = t.db;
     const references = collectReferences(prepared.resource, type, (name) => resourceTypeDefinition(name) !== undefined);
     const targets = distinctTargets(references);
-    if (targets.length > 0) {
-      const missing = missingReferenceIssues(references, await selectLive(tx, targets));
-      if (missing.length > 0) throw invalid('reference-invalid', 'The resource refers to resources that do not exist.', missing, 422);
-    }
+    // Sent now and checked before anything else below: on PostgreSQL it travels with the writes
+    // (which the transaction rolls back when a reference is missing) instead of a round trip
+    // of its own, and the sealing runs while it is in flight.
+    const live = targets.length === 0 ? Promise.resolve(undefined) : selectLive(tx, targets);
+    live.catch(() => {});
     const versionId = (current?.version_id ?? 0) + 1;
     const lastUpdated = clock.now().getTime();
     const meta = (prepared.resource['meta'] ?? {}) as Record<string, unknown>;
@@ -289,27 +290,33 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       keyId: sealed.sealed === null ? null : prepared.key.keyId,
       keyVersion: sealed.sealed === null ? null : prepared.key.version,
     };
-    try {
-      if (current === undefined) {
-        try {
-          await insertCurrent(tx, row);
-        } catch (error) {
-          if (isUniqueViolation(error)) throw new RecordError('conflict', 'The resource was created concurrently; retry.', { status: 409 });
-          throw error;
-        }
-      } else if (!(await updateCurrent(tx, row, current.version_id, false))) {
-        throw new RecordError('conflict', 'The resource was changed concurrently; retry.', { status: 409 });
-      }
-      await insertVersion(tx, row, false);
-    } catch (error) {
+    // The row, its version, its index entries and its references are independent statements:
+    // sent together (one round trip on PostgreSQL), committed together. The first failure in
+    // the order sent is the cause; on PostgreSQL the ones after it only report the aborted transaction.
+    const previous = current !== undefined;
+    const outcomes = await Promise.allSettled([
+      current === undefined ? insertCurrent(tx, row).then(() => true) : updateCurrent(tx, row, current.version_id, false),
+      insertVersion(tx, row, false),
+      replaceIndex(tx, type, id, entries, previous),
+      replaceLinks(tx, type, id, targets, previous),
+    ]);
+    const found = await live;
+    if (found !== undefined) {
+      const missing = missingReferenceIssues(references, found);
+      if (missing.length > 0) throw invalid('reference-invalid', 'The resource refers to resources that do not exist.', missing, 422);
+    }
+    const [placed] = outcomes;
+    if (placed.status === 'fulfilled' && !placed.value) throw new RecordError('conflict', 'The resource was changed concurrently; retry.', { status: 409 });
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) {
+      const error: unknown = failed.reason;
+      if (current === undefined && isUniqueViolation(error)) throw new RecordError('conflict', 'The resource was created concurrently; retry.', { status: 409 });
       if (!isStaleKey(error)) throw error;
       // A key rotation finished while this write held a key from before it (another process's
       // cache): the data set refused it. Forget cached keys; the client's retry uses the new ones.
       keys.forget();
       throw new RecordError('key-rotated', 'The tenant\'s keys were rotated while this write was in flight; retry.', { status: 503, expose: true, headers: { 'retry-after': '1' } });
     }
-    await replaceIndex(tx, type, id, entries, current !== undefined);
-    await replaceLinks(tx, type, id, targets, current !== undefined);
     return toStored(type, id, versionId, lastUpdated, JSON.stringify(resource), { subject: prepared.keySubject, classes: classesOf(type, Object.keys(resource)) });
   }
 

@@ -206,11 +206,11 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
     }
   };
   await ensureSchema(platformSchema);
-  const platform = openPostgresDatabase(pool, platformSchema);
+  const platform = openPostgresDatabase(pool, platformSchema, config.postgres);
   await migrate(platform, migrations.platform, platformSchema, now);
   const keysSchema = `${schemaPrefix}_keys`;
   await ensureSchema(keysSchema);
-  const keys = openPostgresDatabase(pool, keysSchema);
+  const keys = openPostgresDatabase(pool, keysSchema, config.postgres);
   await migrate(keys, migrations.keys, keysSchema, now);
   const tenants = memoisedOpener(async (tenantId, create) => {
     const schema = schemaOf(tenantId);
@@ -222,7 +222,7 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
       });
       if (found.rowCount === 0) throw missing(tenantId);
     }
-    const handle = openPostgresDatabase(pool, schema);
+    const handle = openPostgresDatabase(pool, schema, config.postgres);
     await migrate(handle, migrations.tenant, schema, now);
     return handle;
   }, false);

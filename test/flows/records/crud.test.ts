@@ -73,10 +73,17 @@ for (const engine of engines()) {
     });
 
     it('enforces references: a subject must exist in this tenant, and a referenced patient cannot be deleted', async () => {
+      // The reference check travels with the writes (PostgreSQL: one round trip); a refusal must
+      // leave none of them behind.
+      const db = await t.app.storage.tenant('clinic');
+      const tables = ['resources', 'resource_versions', 'search_index', 'resource_links'];
+      const counts = () => Promise.all(tables.map(async (table) => Number((await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${db.table(table)} WHERE resource_type = ?`, ['Observation']))[0]?.n)));
+      const before = await counts();
       const missing = await t.inject({ method: 'POST', url: `${base}/Observation`, key, body: observation('nobody') });
       assert.equal(missing.statusCode, 422);
       assert.equal(errorCode(missing), 'reference-invalid');
       assert.deepEqual(json(missing)['issue'][0].expression, ['Observation.subject.reference']);
+      assert.deepEqual(await counts(), before);
 
       const p = json(await t.inject({ method: 'POST', url: `${base}/Patient`, key, body: patient() }))['id'] as string;
       const o = await t.inject({ method: 'POST', url: `${base}/Observation`, key, body: observation(p) });
