@@ -149,7 +149,7 @@ export interface RecordsDeps {
 const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
 
 // Parameters that shape a result page rather than select records: meaningless as a condition.
-const resultParameters = new Set(['_count', '_offset', '_sort', '_total', '_format', '_summary', '_elements', '_include', '_revinclude', '_contained']);
+const resultParameters = new Set(['_count', '_offset', '_cursor', '_sort', '_total', '_format', '_summary', '_elements', '_include', '_revinclude', '_contained']);
 
 /** The search parameters of an `If-None-Exist` value (a query string without `?`). */
 export function parseIfNoneExist(criteria: string): Array<[string, string]> {
