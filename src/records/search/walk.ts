@@ -31,13 +31,15 @@ function driverSql(condition: Condition): Fragment {
  * the driving equality, already in page order (search_index_walk_updated or _walk_date), each
  * tested against the other clauses and the caller's scope on covering indexes, the records
  * table read for the page's rows only. Counting walks the same rows and reads no table row.
- * Shapes it cannot serve (no such equality, several sort keys, _sort=_id, `_offset`) fall back
- * to scanSearch.
+ * Shapes it cannot serve (no such equality, several sort keys, _sort=_id, `_offset` into a date
+ * order) fall back to scanSearch.
  */
 export function planSearch(db: SqlExecutor, query: SearchQuery, scope: RecordScope = { kind: 'tenant' }): SearchPlan {
   const driver = driverOf(query);
   const sort = query.sort[0];
-  if (driver === undefined || query.offset > 0 || query.sort.length > 1 || sort?.key === 'id') return scanSearch(db, query, scope);
+  // An offset into a date order would have to count the dated matches to know where the
+  // undated ones start: only the one-phase order takes an offset (it skips walked rows).
+  if (driver === undefined || query.sort.length > 1 || sort?.key === 'id' || (query.offset > 0 && sort?.key === 'date')) return scanSearch(db, query, scope);
 
   const index = db.table('search_index');
   const head = driverSql(driver.condition);
@@ -71,9 +73,9 @@ export function planSearch(db: SqlExecutor, query: SearchQuery, scope: RecordSco
     const outer = `${keyed ? `w.k${direction}, ` : ''}w.resource_id${direction}`;
     return {
       sql:
-        `SELECT ${pageColumns} FROM (SELECT d.resource_id, ${key} AS k FROM ${index} d WHERE ${all.map((f) => f.sql).join(' AND ')} ORDER BY ${inner} LIMIT ?) w ` +
+        `SELECT ${pageColumns} FROM (SELECT d.resource_id, ${key} AS k FROM ${index} d WHERE ${all.map((f) => f.sql).join(' AND ')} ORDER BY ${inner} LIMIT ? OFFSET ?) w ` +
         `JOIN ${db.table('resources')} r ON r.resource_type = ? AND r.id = w.resource_id ORDER BY ${outer}`,
-      params: [...all.flatMap((f) => f.params), limit, query.type],
+      params: [...all.flatMap((f) => f.params), limit, query.offset, query.type],
     };
   };
   const cursor = query.cursor;

@@ -104,6 +104,10 @@ for (const engine of engines()) {
       const second = json(await get(`${base}/${query}&_offset=5`));
       assert.deepEqual(second['entry'].map((e: any) => e.resource.id), annas.slice(5, 10).map((o) => o.id));
       assert.match(second['link'].find((l: any) => l.relation === 'previous').url, /_offset=0/);
+      const descending = json(await get(`${base}/${query}&_offset=5&_sort=-_lastUpdated`));
+      assert.deepEqual(descending['entry'].map((e: any) => e.resource.id), annas.map((o) => o.id).reverse().slice(5, 10));
+      const byDateOffset = json(await get(`${base}/${query}&_offset=5&_sort=-date`));
+      assert.deepEqual(byDateOffset['entry'].map((e: any) => e.resource.id), byDate(true).slice(5, 10));
       for (const bad of ['x', 'u12.', "u1.a' OR 1=1", 'u99999999999999999.a', '']) {
         const response = await get(`${base}/${query}&_cursor=${encodeURIComponent(bad)}`);
         assert.equal(response.statusCode, 400, bad);
