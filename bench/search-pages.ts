@@ -240,7 +240,7 @@ async function main(): Promise<void> {
     '',
     `${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, Node ${process.version}. \`Observation?patient=P&code=${loinc}|${bodyWeight}&date=ge2025-01-01&_count=50\`, field encryption, durable audit and the permission guard on (API key, role service). ${settings.seconds} s per measurement; the ratio column compares with the 100-match patient in the same run.`,
     '',
-    ...sections,
+    sections.join('\n\n'),
     '',
   ].join('\n');
   const file = join(dirname(fileURLToPath(import.meta.url)), 'results', `${date}-search-pages.md`);
