@@ -8,10 +8,12 @@
 // `npm run bench -- ha` (BENCH_ONLY=ha): the high-availability cluster (bench/ha.ts: two Tresor
 // nodes against one, replication lag, RTO over 10 failover drills; needs patroni, etcd-server,
 // haproxy and pgbackrest from Debian); also part of `all`.
+// `npm run bench -- search` (BENCH_ONLY=search): search page time for patients with 100, 10,000
+// and 100,000 matches (bench/search-pages.ts); also part of `all`.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const selectors = new Set(['backup', 'http', 'ha', 'all']);
+const selectors = new Set(['backup', 'http', 'ha', 'search', 'all']);
 const named = process.argv.slice(2).find((arg) => selectors.has(arg));
 const only = named ?? process.env.BENCH_ONLY ?? 'http';
 if (!selectors.has(only)) {
@@ -46,6 +48,13 @@ if (only === 'http' || only === 'all') {
 if ((only === 'backup' || only === 'all') && !stopped) {
   const backupCode = await run('bench/backup.ts', { ...process.env, TRESOR_BENCH_SELECTED: only });
   code = code === 0 ? backupCode : code;
+}
+if ((only === 'search' || only === 'all') && !stopped) {
+  const env = { ...process.env };
+  const postgres = await providePostgres(env);
+  const searchCode = await run('bench/search-pages.ts', env);
+  postgres.stop();
+  code = code === 0 ? searchCode : code;
 }
 if ((only === 'ha' || only === 'all') && !stopped) {
   const haCode = await run('bench/ha.ts', { ...process.env });

@@ -69,8 +69,39 @@ const postgresKeyColumns = (t: (name: string) => string) => [
   ]),
 ];
 
+// Search pages from an index walk: each index row carries its record's sort keys and compartment,
+// so a search driven by one equality (patient, or a code with its system) reads its matches in
+// page order from one index and stops after a page, and counts without touching a table row. The
+// resource index covers every value a probe compares. Identical rows of one record are dropped:
+// a walk must meet each record once.
+const walkColumns = (t: (name: string) => string) => [
+  `ALTER TABLE ${t('search_index')} ADD COLUMN last_updated BIGINT`,
+  `ALTER TABLE ${t('search_index')} ADD COLUMN sort_date BIGINT`,
+  `ALTER TABLE ${t('search_index')} ADD COLUMN key_subject TEXT`,
+  `UPDATE ${t('search_index')} SET last_updated = r.last_updated, sort_date = r.sort_date, key_subject = r.key_subject FROM ${t('resources')} r WHERE r.resource_type = ${t('search_index')}.resource_type AND r.id = ${t('search_index')}.resource_id`,
+];
+const walkIndexes = (t: (name: string) => string) => [
+  `DROP INDEX ${t('search_index_lookup')}`,
+  `DROP INDEX ${t('search_index_resource')}`,
+  `CREATE INDEX search_index_walk_updated ON ${t('search_index')} (resource_type, param, value, last_updated, resource_id, system, key_subject)`,
+  `CREATE INDEX search_index_walk_date ON ${t('search_index')} (resource_type, param, value, sort_date, resource_id, system, key_subject)`,
+  `CREATE INDEX search_index_of_resource ON ${t('search_index')} (resource_type, resource_id, param, system, value, low, high)`,
+];
+const duplicateKey = 'resource_type, resource_id, param, system, value, low, high';
+const sqliteWalk = (t: (name: string) => string) => [
+  ...walkColumns(t),
+  `DELETE FROM ${t('search_index')} WHERE rowid NOT IN (SELECT MIN(rowid) FROM ${t('search_index')} GROUP BY ${duplicateKey})`,
+  ...walkIndexes(t),
+];
+const postgresWalk = (t: (name: string) => string) => [
+  ...walkColumns(t),
+  `DELETE FROM ${t('search_index')} WHERE ctid NOT IN (SELECT MIN(ctid) FROM ${t('search_index')} GROUP BY ${duplicateKey})`,
+  ...walkIndexes(t),
+];
+
 export const recordsMigrations: readonly Migration[] = [
   { id: 'records/001-resources', up: { sqlite: (t) => tables(t, ''), postgres: (t) => tables(t, ' COLLATE "C"') } },
   { id: 'records/002-sealed-fields', up: { sqlite: sealing, postgres: sealing } },
   { id: 'records/003-key-versions', up: { sqlite: sqliteKeyColumns, postgres: postgresKeyColumns } },
+  { id: 'records/004-search-walk', up: { sqlite: sqliteWalk, postgres: postgresWalk } },
 ];

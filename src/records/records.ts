@@ -10,7 +10,9 @@ import { collectReferences, distinctTargets, missingReferenceIssues } from './re
 import { indexEntriesOf, keySubjectOf, resourceTypeDefinition, sortDateOf, type FhirResource, type ResourceTypeDefinition } from './resource-types.js';
 import { fieldEncryption, type FieldSealer, type SealContext } from './sealing.js';
 import { parseSearch, type SearchLimits, type SearchQuery } from './search/parse.js';
-import { buildSearchSql, type RecordScope } from './search/sql.js';
+import type { Cursor } from './search/cursor.js';
+import type { RecordScope, SearchPlan } from './search/sql.js';
+import { planSearch } from './search/walk.js';
 import {
   eraseSubject,
   lockCriteria,
@@ -25,6 +27,7 @@ import {
   selectHistory,
   selectLive,
   selectPage,
+  type PageRow,
   selectInCare,
   selectReferrer,
   selectVersion,
@@ -62,6 +65,8 @@ export interface SearchResult {
   readonly total: number | undefined;
   readonly matches: ReadonlyArray<{ id: string; versionId: number; content: string } & Disclosure>;
   readonly hasMore: boolean;
+  /** Where the next page starts (keyset paging), when the order has at most one sort key. */
+  readonly next: Cursor | undefined;
 }
 
 /** A tenant's data set, for the operations that open their own transaction. */
@@ -144,7 +149,7 @@ export interface RecordsDeps {
 const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
 
 // Parameters that shape a result page rather than select records: meaningless as a condition.
-const resultParameters = new Set(['_count', '_offset', '_sort', '_total', '_format', '_summary', '_elements', '_include', '_revinclude', '_contained']);
+const resultParameters = new Set(['_count', '_offset', '_cursor', '_sort', '_total', '_format', '_summary', '_elements', '_include', '_revinclude', '_contained']);
 
 /** The search parameters of an `If-None-Exist` value (a query string without `?`). */
 export function parseIfNoneExist(criteria: string): Array<[string, string]> {
@@ -297,7 +302,7 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     const outcomes = await Promise.allSettled([
       current === undefined ? insertCurrent(tx, row).then(() => true) : updateCurrent(tx, row, current.version_id, false),
       insertVersion(tx, row, false),
-      replaceIndex(tx, type, id, entries, previous),
+      replaceIndex(tx, row, entries, previous),
       replaceLinks(tx, type, id, targets, previous),
     ]);
     const found = await live;
@@ -363,7 +368,7 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     };
     if (!(await updateCurrent(tx, row, current.version_id, true))) throw new RecordError('conflict', 'The resource was changed concurrently; retry.', { status: 409 });
     await insertVersion(tx, row, true);
-    await replaceIndex(tx, type, id, [], true);
+    await replaceIndex(tx, row, [], true);
     await replaceLinks(tx, type, id, [], true);
     return { versionId: row.versionId, subject: current.key_subject ?? undefined };
   }
@@ -438,27 +443,60 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     },
     async matchCondition(t, condition, scope) {
       await lockCriteria(t.db, condition.lock);
-      const sql = buildSearchSql(t.db, condition.query, false, scope);
-      return (await selectPage(t.db, sql.page.sql, sql.page.params)).map((row) => row.id);
+      const page = planSearch(t.db, condition.query, scope).phases[0]?.(condition.query.count) ?? { sql: '', params: [] };
+      return (await selectPage(t.db, page.sql, page.params)).map((row) => row.id);
     },
     async search(t, type, params, lenient, scope, bases) {
       const db = t.db;
       const definition = requireDefinition(type);
       const query = parseSearch(definition, params, limits, lenient, await digestFor(t.tenantId, definition), bases);
+      const plan = planSearch(db, query, scope);
       // One row more than the page tells whether there is a next page.
-      const sql = buildSearchSql(db, { ...query, count: query.count + 1 }, query.total, scope);
-      const rows = query.count === 0 ? [] : await selectPage(db, sql.page.sql, sql.page.params);
-      let total: number | undefined;
-      if (query.total) {
-        const first = rows[0];
-        // A page past the end has no row to carry the total: count separately only then.
-        total = first?.total !== undefined ? Number(first.total) : query.offset === 0 && query.count > 0 ? 0 : await selectCount(db, sql.count.sql, sql.count.params);
+      const rows: PageRow[] = [];
+      if (query.count > 0) {
+        for (const phase of plan.phases) {
+          if (rows.length > query.count) break;
+          const page = phase(query.count + 1 - rows.length);
+          rows.push(...(await selectPage(db, page.sql, page.params)));
+        }
       }
+      const total = await countMatches(db, query, plan, rows.length);
       const matches: Array<SearchResult['matches'][number]> = [];
       for (const row of rows.slice(0, query.count)) {
         matches.push({ id: row.id, versionId: Number(row.version_id), ...(await reveal(t, { tenantId: t.tenantId, type, id: row.id, versionId: row.version_id }, row.content, row.sealed, row.key_subject)) });
       }
-      return { query, total, matches, hasMore: rows.length > query.count };
+      const last = rows[query.count - 1];
+      const hasMore = rows.length > query.count;
+      return { query, total, matches, hasMore, next: hasMore && last !== undefined ? cursorAfter(query, last) : undefined };
     },
   };
+}
+
+/** Counted past this many matches, `_total` left unasked reports none (the page costs less than the count would). */
+export const totalBound = 1000;
+
+/**
+ * The total as `_total` asks (R4 §3.1.1.5.8). A first page that is also the last is its own
+ * count. Otherwise the count walks the same index rows as the page, reading no table row and
+ * opening nothing; `bounded` and `estimate` stop after `totalBound`, beyond which `bounded` gives
+ * none and `estimate` the driving equality's rows (an upper bound: the other clauses unapplied).
+ */
+async function countMatches(db: SqlExecutor, query: SearchQuery, plan: SearchPlan, found: number): Promise<number | undefined> {
+  if (query.total === 'none') return undefined;
+  if (query.cursor === undefined && query.offset === 0 && query.count > 0 && found <= query.count) return found;
+  if (query.total === 'accurate') return selectCount(db, plan.count().sql, plan.count().params);
+  const bounded = plan.count(totalBound + 1);
+  const counted = await selectCount(db, bounded.sql, bounded.params);
+  if (counted <= totalBound) return counted;
+  if (query.total === 'bounded') return undefined;
+  const estimate = plan.estimate ?? plan.count();
+  return selectCount(db, estimate.sql, estimate.params);
+}
+
+function cursorAfter(query: SearchQuery, row: PageRow): Cursor | undefined {
+  if (query.sort.length > 1) return undefined;
+  const key = query.sort[0]?.key ?? 'lastUpdated';
+  if (key === 'id') return { key, value: null, id: row.id };
+  if (key === 'lastUpdated') return { key, value: Number(row.last_updated), id: row.id };
+  return row.sort_date === null ? { key, value: null, id: row.id } : { key, value: Number(row.sort_date), id: row.id };
 }

@@ -100,14 +100,20 @@ async function insertRows(db: SqlExecutor, table: string, columns: readonly stri
   }
 }
 
-export async function replaceIndex(db: SqlExecutor, type: string, id: string, entries: readonly IndexEntry[], previous: boolean): Promise<void> {
+/**
+ * Each row repeats its record's sort keys and compartment (records/004): a search walks one
+ * index in page order. Identical entries are written once, so a walk meets a record once.
+ */
+export async function replaceIndex(db: SqlExecutor, row: Pick<WriteRow, 'type' | 'id' | 'lastUpdated' | 'sortDate' | 'keySubject'>, entries: readonly IndexEntry[], previous: boolean): Promise<void> {
   const table = db.table('search_index');
-  if (previous) await db.execute(`DELETE FROM ${table} WHERE resource_type = ? AND resource_id = ?`, [type, id]);
+  if (previous) await db.execute(`DELETE FROM ${table} WHERE resource_type = ? AND resource_id = ?`, [row.type, row.id]);
+  const distinct = new Map<string, IndexEntry>();
+  for (const e of entries) distinct.set(JSON.stringify([e.param, e.system, e.value, e.low, e.high]), e);
   await insertRows(
     db,
     table,
-    ['resource_type', 'resource_id', 'param', 'system', 'value', 'low', 'high'],
-    entries.map((e) => [type, id, e.param, e.system, e.value, e.low, e.high]),
+    ['resource_type', 'resource_id', 'param', 'system', 'value', 'low', 'high', 'last_updated', 'sort_date', 'key_subject'],
+    [...distinct.values()].map((e) => [row.type, row.id, e.param, e.system, e.value, e.low, e.high, row.lastUpdated, row.sortDate, row.keySubject]),
   );
 }
 
@@ -146,7 +152,8 @@ export interface PageRow {
   readonly content: string;
   readonly sealed: string | null;
   readonly key_subject: string | null;
-  readonly total?: number | string;
+  readonly last_updated: number | string;
+  readonly sort_date: number | string | null;
 }
 
 export async function selectPage(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<PageRow[]> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { HistoryEntry, SearchResult } from '../records.js';
+import { formatCursor } from '../search/cursor.js';
 
 /**
  * Bundles are assembled as text around the stored JSON of each resource, which is never
@@ -15,9 +16,12 @@ function queryString(params: ReadonlyArray<readonly [string, string]>): string {
 
 export function searchsetBundle(baseUrl: string, type: string, result: SearchResult, now: Date): string {
   const { query } = result;
-  const page = (offset: number) => `${baseUrl}/${type}?${queryString([...query.applied, ['_count', String(query.count)], ['_offset', String(offset)]])}`;
-  const links = [{ relation: 'self', url: page(query.offset) }];
-  if (result.hasMore) links.push({ relation: 'next', url: page(query.offset + query.count) });
+  const url = (position: readonly [string, string]) => `${baseUrl}/${type}?${queryString([...query.applied, ['_count', String(query.count)], position])}`;
+  const page = (offset: number) => url(['_offset', String(offset)]);
+  const links = [{ relation: 'self', url: query.cursor === undefined ? page(query.offset) : url(['_cursor', formatCursor(query.cursor)]) }];
+  // Keyset paging where the order allows it: the next page starts after this one's last record
+  // and costs the same however deep it is. Several sort keys page by offset.
+  if (result.hasMore) links.push({ relation: 'next', url: result.next === undefined ? page(query.offset + query.count) : url(['_cursor', formatCursor(result.next)]) });
   if (query.offset > 0) links.push({ relation: 'previous', url: page(Math.max(0, query.offset - query.count)) });
   const fields = `${result.total === undefined ? '' : `,"total":${result.total}`},"link":${JSON.stringify(links)}`;
   const entries = result.matches.map((m) => `{"fullUrl":${JSON.stringify(`${baseUrl}/${type}/${m.id}`)},"resource":${m.content},"search":{"mode":"match"}}`);

@@ -60,9 +60,10 @@ export function capabilityStatement(baseUrl: string, version: string, date: stri
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
         searchParam: [
           { name: '_count', type: 'number', documentation: 'Page size, 0 to the configured maximum (default 1000).' },
-          { name: '_offset', type: 'number', documentation: 'Paging offset; follow the Bundle next link.' },
+          { name: '_offset', type: 'number', documentation: 'Paging offset (reads every earlier match); follow the Bundle next link instead.' },
+          { name: '_cursor', type: 'string', documentation: 'Where a next link\'s page starts (keyset paging); follow the link as given.' },
           { name: '_sort', type: 'string', documentation: '_lastUpdated, _id or the type\'s date parameter; prefix - for descending.' },
-          { name: '_total', type: 'token', documentation: 'none skips the count; accurate (default).' },
+          { name: '_total', type: 'token', documentation: 'none skips the count; accurate counts every match; estimate may give an upper bound above 1000; by default the exact count up to 1000 matches, none above.' },
         ],
       },
     ],

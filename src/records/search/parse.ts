@@ -2,6 +2,7 @@ import type { ErrorIssue } from '../../platform/errors.js';
 import { invalid } from '../errors.js';
 import { parseDateRange, type DateRange } from '../fhir/dates.js';
 import type { ResourceTypeDefinition, SearchParamDefinition } from '../resource-types.js';
+import { parseCursor, type Cursor } from './cursor.js';
 import { normaliseString } from './index-entries.js';
 
 export type DatePrefix = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'sa' | 'eb';
@@ -19,6 +20,13 @@ export type Clause =
 
 export type SortKey = { readonly key: 'date' | 'lastUpdated' | 'id'; readonly descending: boolean };
 
+/**
+ * FHIR `_total` (R4 §3.1.1.5.8). `bounded`, when the client names none: exact up to the count
+ * bound, left out beyond it (R4 lets a server omit the total; counting 100,000 matches would cost
+ * more than the page).
+ */
+export type TotalMode = 'none' | 'bounded' | 'estimate' | 'accurate';
+
 export interface SearchQuery {
   readonly type: string;
   /** ANDed; each clause ORs its conditions (R4 §3.1.1.5.5). */
@@ -26,7 +34,9 @@ export interface SearchQuery {
   readonly sort: readonly SortKey[];
   readonly count: number;
   readonly offset: number;
-  readonly total: boolean;
+  /** Keyset paging: the page starts after this record (only with at most one sort key). */
+  readonly cursor: Cursor | undefined;
+  readonly total: TotalMode;
   /** The parameters that were applied, as the self link repeats them. */
   readonly applied: ReadonlyArray<readonly [string, string]>;
 }
@@ -194,7 +204,8 @@ export function parseSearch(
   let sort: SortKey[] = [];
   let count = limits.defaultPageSize;
   let offset = 0;
-  let total = true;
+  let cursor: Cursor | undefined;
+  let total: TotalMode = 'bounded';
 
   if (params.length > maxParams) {
     throw invalid('search-invalid', 'The search could not be understood.', [{ diagnostics: `At most ${maxParams} search parameters.` }]);
@@ -217,11 +228,15 @@ export function parseSearch(
         if (value !== undefined) offset = value;
         continue;
       }
+      case '_cursor':
+        cursor = parseCursor(rawValue);
+        if (cursor === undefined) issues.push({ expression: name, diagnostics: 'Not a cursor of this server; follow the next link as given.' });
+        continue;
       case '_total':
-        if (rawValue === 'none') total = false;
-        else if (rawValue === 'accurate' || rawValue === 'estimate') total = true;
+        if (rawValue === 'none' || rawValue === 'accurate' || rawValue === 'estimate') total = rawValue;
         else issues.push({ expression: name, diagnostics: 'Use none, estimate or accurate.' });
-        if (rawValue === 'none') applied.push([name, rawValue]);
+        // The next link keeps the mode, so that every page counts alike.
+        applied.push([name, rawValue]);
         continue;
       case '_format':
         if (!/^(json|application\/(fhir\+)?json)$/.test(rawValue)) issues.push({ expression: name, diagnostics: 'Only JSON is served.' });
@@ -286,6 +301,11 @@ export function parseSearch(
     clauses.push({ on: 'index', param, conditions });
     applied.push([name, rawValue]);
   }
+  if (cursor !== undefined) {
+    const key = sort.length === 0 ? 'lastUpdated' : sort.length === 1 ? (sort[0] as SortKey).key : undefined;
+    if (offset > 0) issues.push({ expression: '_cursor', diagnostics: 'Use either _cursor or _offset.' });
+    else if (key !== cursor.key) issues.push({ expression: '_cursor', diagnostics: 'The cursor belongs to another sort order; follow the next link as given.' });
+  }
   if (issues.length > 0) throw invalid('search-invalid', 'The search could not be understood.', issues);
-  return { type: definition.type, clauses, sort, count, offset, total, applied };
+  return { type: definition.type, clauses, sort, count, offset, cursor, total, applied };
 }

@@ -1,17 +1,18 @@
 import type { SqlExecutor, SqlValue } from '../../platform/db/index.js';
+import type { Cursor } from './cursor.js';
 import type { Clause, Condition, SearchQuery } from './parse.js';
 
 // The highest code point sorts after every other one in both engines' byte-wise order, so
 // [prefix, prefix + U+10FFFF) is a starts-with range an index can serve.
 const afterEverything = '\u{10FFFF}';
 
-interface Fragment {
+export interface Fragment {
   readonly sql: string;
   readonly params: readonly SqlValue[];
 }
 
 /** FHIR date comparison of a target range [low, high] with the search range (R4 §3.1.1.4.3). */
-function dateSql(low: string, high: string, c: Extract<Condition, { kind: 'date' }>): Fragment {
+export function dateSql(low: string, high: string, c: Extract<Condition, { kind: 'date' }>): Fragment {
   const { low: pl, high: ph } = c.range;
   switch (c.prefix) {
     case 'eq':
@@ -66,16 +67,22 @@ function clauseSql(db: SqlExecutor, type: string, clause: Clause, driving: boole
   if (driving) {
     return { sql: `r.id IN (SELECT i.resource_id FROM ${index} i WHERE i.resource_type = ? AND i.param = ? AND ${values.sql})`, params: [type, clause.param.name, ...values.params] };
   }
-  return {
-    sql: `EXISTS (SELECT 1 FROM ${index} i WHERE i.resource_type = r.resource_type AND i.resource_id = r.id AND i.param = ? AND ${values.sql})`,
-    params: [clause.param.name, ...values.params],
-  };
+  return probeSql(db, 'r.resource_type', 'r.id', clause);
 }
 
-export interface SearchSql {
-  /** One page; with `withTotal`, each row also carries the total number of matches. */
-  readonly page: Fragment;
-  readonly count: Fragment;
+/**
+ * Whether the record (`type`, `id` columns of the outer query) has an index row the clause
+ * matches. `perRow`: tested for each row of the outer query as it is read. PostgreSQL otherwise
+ * turns EXISTS into a semi-join that reads every row of the clause first; an OFFSET keeps the
+ * subquery from being pulled up (it is then a SubPlan).
+ */
+export function probeSql(db: SqlExecutor, type: string, id: string, clause: Extract<Clause, { on: 'index' }>, perRow = false): Fragment {
+  const values = anyOf(clause.conditions.map(conditionSql));
+  const fence = perRow && db.dialect === 'postgres' ? ' OFFSET 0' : '';
+  return {
+    sql: `EXISTS (SELECT 1 FROM ${db.table('search_index')} i WHERE i.resource_type = ${type} AND i.resource_id = ${id} AND i.param = ? AND ${values.sql}${fence})`,
+    params: [clause.param.name, ...values.params],
+  };
 }
 
 /**
@@ -101,27 +108,55 @@ export function careSubjectsSql(db: SqlExecutor): Fragment {
   };
 }
 
-function scopeSql(db: SqlExecutor, scope: RecordScope): Fragment | undefined {
+/** `column`: the key subject of the row the scope restricts (a record, or its index rows). */
+export function scopeSql(db: SqlExecutor, scope: RecordScope, column = 'r.key_subject'): Fragment | undefined {
   switch (scope.kind) {
     case 'tenant':
       return undefined;
     case 'subject':
-      return { sql: 'r.key_subject = ?', params: [scope.subject] };
+      return { sql: `${column} = ?`, params: [scope.subject] };
     case 'care': {
-      const noPatient = "(r.key_subject IS NULL OR r.key_subject = '_tenant')";
+      const noPatient = `(${column} IS NULL OR ${column} = '_tenant')`;
       if (scope.practitionerId === undefined) return { sql: noPatient, params: [] };
-      return { sql: `(${noPatient} OR r.key_subject IN (${careSubjectsSql(db).sql}))`, params: [scope.practitionerId, scope.practitionerId] };
+      return { sql: `(${noPatient} OR ${column} IN (${careSubjectsSql(db).sql}))`, params: [scope.practitionerId, scope.practitionerId] };
     }
   }
 }
 
-export function buildSearchSql(db: SqlExecutor, query: SearchQuery, withTotal: boolean, scope: RecordScope = { kind: 'tenant' }): SearchSql {
+/**
+ * A search as statements. The page comes in one or two phases (records with a date, then those
+ * without, when sorted by date on the index walk); each takes the number of rows still wanted.
+ */
+export interface SearchPlan {
+  readonly phases: ReadonlyArray<(limit: number) => Fragment>;
+  /** Counts the matches; with `bound`, stops once it has counted that many. */
+  count(bound?: number): Fragment;
+  /** A cheap upper bound of the matches, where there is one (`_total=estimate`). */
+  readonly estimate: Fragment | undefined;
+  /** Whether the pages come from an index walk (walk.ts) rather than from the records table. */
+  readonly walk: boolean;
+}
+
+export const pageColumns = 'r.id, r.version_id, r.content, r.sealed, r.key_subject, r.last_updated, r.sort_date';
+
+/**
+ * The keyset condition: rows after `cursor` in the order (`key`, id), both in one direction.
+ * Ties on the key are ordered by id in the key's direction, so that one index serves the order.
+ */
+export function afterCursor(keyColumn: string, idColumn: string, cursor: Cursor, descending: boolean): Fragment {
+  const op = descending ? '<' : '>';
+  if (cursor.value === null) return { sql: `${idColumn} ${op} ?`, params: [cursor.id] };
+  return { sql: `(${keyColumn}, ${idColumn}) ${op} (?, ?)`, params: [cursor.value, cursor.id] };
+}
+
+/** The search over the records table: for shapes without an equality to walk (see walk.ts). */
+export function scanSearch(db: SqlExecutor, query: SearchQuery, scope: RecordScope): SearchPlan {
   const ordered = [...query.clauses].sort((a, b) => selectivity(a) - selectivity(b));
   const where: Fragment[] = [{ sql: 'r.resource_type = ? AND r.deleted = 0', params: [query.type] }];
   const reach = scopeSql(db, scope);
   if (reach !== undefined) where.push(reach);
   ordered.forEach((clause, position) => where.push(clauseSql(db, query.type, clause, position === 0)));
-  const from = `FROM ${db.table('resources')} r WHERE ${where.map((f) => f.sql).join(' AND ')}`;
+  const filter = `FROM ${db.table('resources')} r WHERE ${where.map((f) => f.sql).join(' AND ')}`;
   const params = where.flatMap((f) => f.params);
 
   // With a filter, the matches are few and found through the search index; walking the
@@ -129,6 +164,8 @@ export function buildSearchSql(db: SqlExecutor, query: SearchQuery, withTotal: b
   // statistics) costs 10× more. Unary + hides the column from the index on both engines.
   const lastUpdated = query.clauses.length > 0 ? '+r.last_updated' : 'r.last_updated';
   const order: string[] = [];
+  const keyset: Fragment[] = [];
+  const single = query.sort.length <= 1;
   for (const { key, descending } of query.sort) {
     const direction = descending ? ' DESC' : '';
     // NULLs last in both directions on both engines (they disagree by default).
@@ -137,15 +174,25 @@ export function buildSearchSql(db: SqlExecutor, query: SearchQuery, withTotal: b
     else order.push(`r.id${direction}`);
   }
   if (query.sort.length === 0) order.push(lastUpdated);
-  if (!query.sort.some((s) => s.key === 'id')) order.push('r.id');
-
+  const tieDescending = single && query.sort[0]?.descending === true;
+  if (!query.sort.some((s) => s.key === 'id')) order.push(`r.id${tieDescending ? ' DESC' : ''}`);
+  const cursor = query.cursor;
+  if (cursor !== undefined) {
+    if (cursor.key === 'lastUpdated') keyset.push(afterCursor('r.last_updated', 'r.id', cursor, tieDescending));
+    else if (cursor.key === 'id') keyset.push(afterCursor('r.id', 'r.id', cursor, tieDescending));
+    else if (cursor.value === null) keyset.push({ sql: `(r.sort_date IS NULL AND ${afterCursor('r.sort_date', 'r.id', cursor, tieDescending).sql})`, params: [cursor.id] });
+    else {
+      const after = afterCursor('r.sort_date', 'r.id', cursor, tieDescending);
+      keyset.push({ sql: `(r.sort_date IS NULL OR ${after.sql})`, params: after.params });
+    }
+  }
+  const pageFilter = keyset.length === 0 ? filter : `${filter} AND ${keyset.map((f) => f.sql).join(' AND ')}`;
+  const pageParams = [...params, ...keyset.flatMap((f) => f.params)];
   return {
-    // COUNT(*) OVER () counts every match before LIMIT applies: total and page in one pass
-    // over the filter instead of two (window functions: SQLite ≥ 3.25, PostgreSQL ≥ 8.4).
-    page: {
-      sql: `SELECT r.id, r.version_id, r.content, r.sealed, r.key_subject${withTotal ? ', COUNT(*) OVER () AS total' : ''} ${from} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`,
-      params: [...params, query.count, query.offset],
-    },
-    count: { sql: `SELECT COUNT(*) AS total ${from}`, params },
+    phases: [(limit) => ({ sql: `SELECT ${pageColumns} ${pageFilter} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`, params: [...pageParams, limit, query.offset] })],
+    count: (bound) =>
+      bound === undefined ? { sql: `SELECT COUNT(*) AS total ${filter}`, params } : { sql: `SELECT COUNT(*) AS total FROM (SELECT 1 ${filter} LIMIT ?) c`, params: [...params, bound] },
+    estimate: undefined,
+    walk: false,
   };
 }

@@ -38,7 +38,7 @@ for (const engine of engines()) {
     });
 
     it('refuses criteria that are not a search, with a 400', async () => {
-      for (const criteria of ['', 'unknown=1', '_count=1&identifier=urn:mrn|c-3']) {
+      for (const criteria of ['', 'unknown=1', '_count=1&identifier=urn:mrn|c-3', '_cursor=u1.a&identifier=urn:mrn|c-3']) {
         const response = await create(withMrn('c-3'), criteria);
         assert.equal(response.statusCode, 400, `${criteria}: ${response.body}`);
       }

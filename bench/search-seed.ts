@@ -1,0 +1,40 @@
+/**
+ * Seeding for the search benchmark: many Observations of one patient, written through the
+ * records service in batches (validated, sealed under the patient's data key, indexed), each
+ * batch one durable transaction. Only the HTTP layer and the create audit events are skipped.
+ */
+import type { Tresor } from '../src/app.js';
+
+export const loinc = 'http://loinc.org';
+export const bodyWeight = '29463-7';
+
+const start2025 = Date.UTC(2025, 0, 1);
+
+export function weightObservation(patientId: string, n: number): Record<string, unknown> {
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+    code: { coding: [{ system: loinc, code: bodyWeight, display: 'Body weight' }] },
+    subject: { reference: `Patient/${patientId}` },
+    // One reading every 5 minutes from 2025-01-01: every one is within date=ge2025-01-01.
+    effectiveDateTime: `${new Date(start2025 + n * 300_000).toISOString().slice(0, 19)}Z`,
+    valueQuantity: { value: 60 + (n % 40) / 2, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
+  };
+}
+
+/** Creates a patient and `count` weight Observations of it; returns the patient's id. */
+export async function seedPatient(app: Tresor, tenantId: string, count: number, batch = 500): Promise<string> {
+  const db = await app.storage.tenant(tenantId);
+  const t = { tenantId, db };
+  const patient = await app.records.create(t, 'Patient', { resourceType: 'Patient', name: [{ family: `Search${count}` }], gender: 'female' });
+  for (let done = 0; done < count; done += batch) {
+    const size = Math.min(batch, count - done);
+    const writes: Awaited<ReturnType<Tresor['records']['prepare']>>[] = [];
+    for (let i = 0; i < size; i += 1) writes.push(await app.records.prepare(tenantId, 'Observation', weightObservation(patient.id, done + i), { mode: 'create' }));
+    await db.transaction(async (tx) => {
+      for (const write of writes) await app.records.createIn({ tenantId, db: tx }, write);
+    });
+  }
+  return patient.id;
+}
