@@ -8,10 +8,12 @@
 // `npm run bench -- ha` (BENCH_ONLY=ha): the high-availability cluster (bench/ha.ts: two Tresor
 // nodes against one, replication lag, RTO over 10 failover drills; needs patroni, etcd-server,
 // haproxy and pgbackrest from Debian); also part of `all`.
+// `npm run bench -- cli` (BENCH_ONLY=cli): command start-up (bench/cli-startup.ts: `tresor version`,
+// `help`, `tenant list`, `tenant create` against `node -e ""` in the same run); also part of `all`.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const selectors = new Set(['backup', 'http', 'ha', 'all']);
+const selectors = new Set(['backup', 'http', 'ha', 'cli', 'all']);
 const named = process.argv.slice(2).find((arg) => selectors.has(arg));
 const only = named ?? process.env.BENCH_ONLY ?? 'http';
 if (!selectors.has(only)) {
@@ -50,5 +52,9 @@ if ((only === 'backup' || only === 'all') && !stopped) {
 if ((only === 'ha' || only === 'all') && !stopped) {
   const haCode = await run('bench/ha.ts', { ...process.env });
   code = code === 0 ? haCode : code;
+}
+if ((only === 'cli' || only === 'all') && !stopped) {
+  const cliCode = await run('bench/cli-startup.ts', { ...process.env });
+  code = code === 0 ? cliCode : code;
 }
 process.exit(code);

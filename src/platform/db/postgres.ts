@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyRequire } from '../lazy-require.js';
 import { quoteIdent } from './quote-ident.js';
 import { storageUnavailable } from './errors.js';
 import type { SqlDatabase, SqlExecutor, SqlValue } from './types.js';
@@ -8,6 +9,9 @@ export interface PostgresOptions {
   readonly poolSize: number;
   readonly statementTimeoutMs: number;
 }
+
+// Not imported: a deployment on SQLite never loads the PostgreSQL client.
+const pgLibrary = lazyRequire<typeof pg>('pg');
 
 const placeholderCache = new Map<string, string>();
 
@@ -53,11 +57,11 @@ function translate(error: unknown): unknown {
 // Parsers are given per pool so no global state of `pg` is changed.
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === 20 ? (value: string) => Number(value) : pgLibrary().types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 export function createPostgresPool(options: PostgresOptions): pg.Pool {
-  const pool = new pg.Pool({
+  const pool = new (pgLibrary().Pool)({
     connectionString: options.url,
     max: options.poolSize,
     idleTimeoutMillis: 30_000,
