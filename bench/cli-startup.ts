@@ -38,12 +38,20 @@ const env = { PATH: process.env['PATH'] ?? '', TRESOR_DATA_DIR: dataDir };
 
 const builds: Array<{ label: string; main: string }> = [{ label: 'this build', main: join(root, 'dist/main.js') }, ...(base === undefined ? [] : [{ label: `base (${base})`, main: join(base, 'dist/main.js') }])];
 
-function run(argv: readonly string[]): number {
+/**
+ * Wall time, and the command's CPU time (user + system, all its threads) from the shell's
+ * `times` builtin: on a machine shared with other work, wall time stretches with the load while
+ * CPU time mostly does not, so the CPU column is the steadier comparison.
+ */
+function run(argv: readonly string[]): { wall: number; cpu: number } {
   const started = performance.now();
-  const result = spawnSync(process.execPath, argv, { env, encoding: 'utf8' });
-  const elapsed = performance.now() - started;
+  const result = spawnSync('sh', ['-c', '"$@" >/dev/null || exit $?; times', 'sh', process.execPath, ...argv], { env, encoding: 'utf8' });
+  const wall = performance.now() - started;
   if (result.status !== 0) throw new Error(`${argv.join(' ')} exited ${String(result.status)}: ${result.stderr}`);
-  return elapsed;
+  // The second line is the children's: "0m0.070s 0m0.010s".
+  const children = result.stdout.trim().split('\n')[1] ?? '';
+  const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
+  return { wall, cpu: seconds * 1000 };
 }
 
 for (let i = 0; i < tenantCount; i++) run([builds[0]!.main, 'tenant', 'create', `bench-${i}`]);
@@ -62,10 +70,13 @@ for (const build of builds) {
 }
 
 const samples = new Map<number, number[]>(scenarios.map((_, i) => [i, []]));
+const cpuSamples = new Map<number, number[]>(scenarios.map((_, i) => [i, []]));
 for (let round = 0; round < runs; round++) {
   scenarios.forEach((scenario, i) => {
     const argv = scenario.name === 'tresor tenant create' ? [...scenario.argv, `bench-new-${created++}`] : scenario.argv;
-    samples.get(i)!.push(run(argv));
+    const { wall, cpu } = run(argv);
+    samples.get(i)!.push(wall);
+    cpuSamples.get(i)!.push(cpu);
   });
 }
 rmSync(dataDir, { recursive: true, force: true });
@@ -75,18 +86,20 @@ const median = (xs: number[]) => {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const nodeMedian = median(samples.get(0)!);
+const nodeCpu = median(cpuSamples.get(0)!);
 const rows = scenarios.map((scenario, i) => {
   const xs = samples.get(i)!;
-  return `| ${scenario.name} | ${scenario.build ?? ''} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | ${(median(xs) / nodeMedian).toFixed(2)} |`;
+  const cpu = median(cpuSamples.get(i)!);
+  return `| ${scenario.name} | ${scenario.build ?? ''} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | ${(median(xs) / nodeMedian).toFixed(2)} | ${cpu.toFixed(0)} | ${(cpu / nodeCpu).toFixed(2)} |`;
 });
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const report = [
   `# CLI start-up, ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `${os.cpus().length} × ${cpu}, Node ${process.version}; ${runs} runs per command, round-robin; SQLite, ${tenantCount} tenants. Wall time from spawn to exit, ms.`,
+  `${os.cpus().length} × ${cpu}, Node ${process.version}; ${runs} runs per command, round-robin; SQLite, ${tenantCount} tenants; load average at the end ${os.loadavg()[0]?.toFixed(1)}. Wall time from spawn to exit and CPU time (user + system), ms.`,
   '',
-  '| command | build | median | min | max | ÷ node -e "" (median) |',
-  '|---|---|---:|---:|---:|---:|',
+  '| command | build | wall median | min | max | ÷ node -e "" | CPU median | ÷ node -e "" |',
+  '|---|---|---:|---:|---:|---:|---:|---:|',
   ...rows,
   '',
 ].join('\n');
