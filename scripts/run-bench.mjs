@@ -10,10 +10,12 @@
 // haproxy and pgbackrest from Debian); also part of `all`.
 // `npm run bench -- search` (BENCH_ONLY=search): search page time for patients with 100, 10,000
 // and 100,000 matches (bench/search-pages.ts); also part of `all`.
+// `npm run bench -- cli` (BENCH_ONLY=cli): command start-up (bench/cli-startup.ts: `tresor version`,
+// `help`, `tenant list`, `tenant create` against `node -e ""` in the same run); also part of `all`.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const selectors = new Set(['backup', 'http', 'ha', 'search', 'all']);
+const selectors = new Set(['backup', 'http', 'ha', 'search', 'cli', 'all']);
 const named = process.argv.slice(2).find((arg) => selectors.has(arg));
 const only = named ?? process.env.BENCH_ONLY ?? 'http';
 if (!selectors.has(only)) {
@@ -59,5 +61,9 @@ if ((only === 'search' || only === 'all') && !stopped) {
 if ((only === 'ha' || only === 'all') && !stopped) {
   const haCode = await run('bench/ha.ts', { ...process.env });
   code = code === 0 ? haCode : code;
+}
+if ((only === 'cli' || only === 'all') && !stopped) {
+  const cliCode = await run('bench/cli-startup.ts', { ...process.env });
+  code = code === 0 ? cliCode : code;
 }
 process.exit(code);

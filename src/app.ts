@@ -3,9 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
-import { pino, type Logger } from 'pino';
-import { Gauge } from 'prom-client';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Actor, type Audit, type AuditSink } from './audit/index.js';
 import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
@@ -328,8 +327,10 @@ function rotationLogFields(event: RotationEvent): Record<string, unknown> {
  * Nothing below reads the environment, listens on a port or handles signals (that is main.ts).
  */
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<Tresor> {
+  // The HTTP stack loads with the server only: admin commands import this file for buildCore.
+  const [{ default: Fastify, LogController }, { pino }, { Gauge }] = await Promise.all([import('fastify'), import('pino'), import('prom-client')]);
   const clock = overrides.clock ?? systemClock;
-  const logger = pino({ level: config.log.level, base: { service: 'tresor' } }, (overrides.logDestination ?? process.stdout) as pino.DestinationStream);
+  const logger = pino({ level: config.log.level, base: { service: 'tresor' } }, (overrides.logDestination ?? process.stdout) as DestinationStream);
   const core = await buildCore(config, {
     ...overrides,
     log: logger,
@@ -341,6 +342,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   });
   const { storage, records, tenants, apiKeys, rotation, audit } = core;
+  // Before the first sign-in: a password check for an unknown account costs the usual work from the start (passwords.ts).
+  await core.passwords.prepare();
   await reapplyErasuresAtStart(core, config, logger).catch(async (error: unknown) => {
     await core.audit.close().catch(() => undefined);
     await core.storage.close().catch(() => undefined);

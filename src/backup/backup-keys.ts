@@ -67,10 +67,13 @@ function ed25519FromSeed(seed: Buffer): KeyObject {
  * deflated instead (version 2) and a version 3 pack cannot be opened.
  */
 type Lz4 = { compress(data: Uint8Array): Promise<Buffer>; uncompress(data: Uint8Array): Promise<Buffer> };
-const lz4: Lz4 | undefined = await import('lz4-napi').then(
-  (module) => module as unknown as Lz4,
-  () => undefined,
-);
+let lz4Module: Promise<Lz4 | undefined> | undefined;
+// Loaded with the first pack, not by every command that builds the backup service.
+const loadLz4 = () =>
+  (lz4Module ??= import('lz4-napi').then(
+    (module) => module as unknown as Lz4,
+    () => undefined,
+  ));
 
 /**
  * Version 1: the plaintext sealed as it is; version 2: deflated first, version 3: LZ4-compressed
@@ -115,7 +118,8 @@ function open(key: Buffer, aad: string, sealed: Uint8Array, what: string): Buffe
 
 /** Compressed (LZ4, else deflate level 1; on the thread pool) when that saves at least an eighth, else as it is. */
 async function sealCompressed(key: Buffer, aad: string, plain: Uint8Array, compression: 'lz4' | 'deflate'): Promise<Buffer> {
-  const [compressed, version] = compression === 'lz4' && lz4 !== undefined ? [await lz4.compress(plain), lz4Version] : [await deflateAsync(plain, { level: 1, chunkSize: 1 << 20 }), deflatedVersion];
+  const lz4 = compression === 'lz4' ? await loadLz4() : undefined;
+  const [compressed, version] = lz4 !== undefined ? [await lz4.compress(plain), lz4Version] : [await deflateAsync(plain, { level: 1, chunkSize: 1 << 20 }), deflatedVersion];
   return compressed.length <= plain.length - (plain.length >> 3) ? seal(key, aad, compressed, version) : seal(key, aad, plain);
 }
 
@@ -123,6 +127,7 @@ async function openCompressed(key: Buffer, aad: string, sealed: Uint8Array, what
   const { plain, version } = openRaw(key, aad, sealed, what);
   if (version === sealedVersion) return plain;
   if (version === lz4Version) {
+    const lz4 = await loadLz4();
     if (lz4 === undefined) throw new BackupError('object-corrupt', `${what} is LZ4-compressed, and the lz4-napi module does not load on this platform`, { status: 500, expose: true });
     // Authenticated above, so this is a pack Tresor wrote; the length in front is still checked
     // against the limit before anything is allocated for it (and after, against what came out).

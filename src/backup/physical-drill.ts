@@ -2,11 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { quoteIdent } from '../platform/db/index.js';
+import { lazyRequire } from '../platform/lazy-require.js';
 import { freePort, runProgram, type Owner } from '../platform/processes.js';
 import { BackupError } from './errors.js';
 import { drillAnnotation, type PhysicalBackups } from './physical.js';
+
+// Loaded by the drill alone: the backup module is part of every command's services.
+const pgLibrary = lazyRequire<typeof pg>('pg');
 
 /**
  * `tresor drill restore` (issue 8; SPEC B4): proves the physical backups by restoring them.
@@ -86,7 +90,7 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
   const drillSchema = quoteIdent(`${options.schemaPrefix}_drill`);
   // The scratch instance runs as the owner of pgBackRest's configuration (the repository's user).
   const owner = statSync(options.physical.settings.configFile);
-  const live = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000 });
+  const live = new (pgLibrary().Client)({ connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000 });
   const liveCounts = new Map<string, number>();
   let writePauseMs: number | undefined;
   let markers: RestoreDrillReport['markers'];
@@ -191,7 +195,7 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
     const database = new URL(options.databaseUrl).pathname.slice(1) || 'postgres';
     const user = decodeURIComponent(new URL(options.databaseUrl).username) || 'postgres';
     const scratchUrl = `postgres://${encodeURIComponent(user)}@localhost/${encodeURIComponent(database)}?host=${encodeURIComponent(scratch)}&port=${port}`;
-    const restored = new pg.Client({ host: scratch, port, user, database });
+    const restored = new (pgLibrary().Client)({ host: scratch, port, user, database });
     // Heard here, a scratch server that goes away fails the drill instead of ending the process.
     restored.on('error', () => undefined);
     await restored.connect();
@@ -249,7 +253,7 @@ export async function runRestoreDrill(options: RestoreDrillOptions): Promise<Res
   }
   if (target.type === 'name') {
     // The markers served their purpose; the live table stays small.
-    const cleanup = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000 });
+    const cleanup = new (pgLibrary().Client)({ connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000 });
     await cleanup.connect().then(() => cleanup.query(`DELETE FROM ${drillSchema}.markers WHERE id LIKE $1`, [`${drillId}-%`])).catch(() => undefined);
     await cleanup.end().catch(() => undefined);
   }

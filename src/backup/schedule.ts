@@ -1,8 +1,12 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import { lazyRequire } from '../platform/lazy-require.js';
 import type { Logger } from 'pino';
 import type { Leadership } from '../platform/leadership.js';
 import { periodic } from '../platform/periodic.js';
 import type { Backups, BackupStatus } from './service.js';
+
+const promClient = lazyRequire<typeof PromClient>('prom-client');
 
 export interface ScheduleTiming {
   /** Between snapshots (backup.everyMinutes). */
@@ -57,6 +61,7 @@ export function scheduleBackups(backups: Backups, timing: ScheduleTiming, log: L
  * or by another node, show here as well as the server's own. One read per scrape.
  */
 export function registerBackupMetrics(registry: Registry, backups: Backups, now: () => number): void {
+  const { Counter, Gauge } = promClient();
   let loading: Promise<BackupStatus> | undefined;
   const status = () => (loading ??= backups.sharedStatus().finally(() => (loading = undefined)));
   const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);

@@ -1,10 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { posix } from 'node:path';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import type { Client, SFTPWrapper, Stats } from 'ssh2';
 import { BackupError } from './errors.js';
 import { checkListPrefix, isObjectName, isTemporaryName, listBase, mayContain, type LocalRepository } from './local-repository.js';
 import { checkObjectName, type Repository } from './repository.js';
+import { lazyRequire } from '../platform/lazy-require.js';
+
+// Loaded when an SFTP repository is opened, not by every command that builds the backup service.
+const ssh2Library = lazyRequire<typeof ssh2>('ssh2');
 
 /**
  * A repository on an SFTP server (OpenSSH's sftp-server or internal-sftp, a NAS, a storage
@@ -145,7 +149,8 @@ export async function openSftpRepository(url: URL, options: SftpRepositoryOption
   const location = parseSftpLocation(url);
   const { display } = location;
   const expected = parseHostKeySha256(options.hostKeySha256);
-  const parsed = ssh2.utils.parseKey(options.privateKey, options.passphrase);
+  const ssh = ssh2Library();
+  const parsed = ssh.utils.parseKey(options.privateKey, options.passphrase);
   const key = Array.isArray(parsed) ? (parsed[0] as unknown) : parsed;
   if (key instanceof Error || key === undefined || !(key as { isPrivateKey(): boolean }).isPrivateKey()) {
     // The parser's message is not passed on: it is about the key's contents.
@@ -173,7 +178,7 @@ export async function openSftpRepository(url: URL, options: SftpRepositoryOption
 
   const connect = (): Promise<Session> => {
     const attempt = new Promise<Session>((resolve, reject) => {
-      const client = new ssh2.Client();
+      const client = new ssh.Client();
       let settled = false;
       let offered: string | undefined;
       let markGone: (error: Error) => void = () => undefined;

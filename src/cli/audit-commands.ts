@@ -4,8 +4,8 @@ import type { Actor } from '../audit/index.js';
 import type { CliIo } from './io.js';
 import { meaningfulRateCount } from './keys-commands.js';
 import { UsageError } from './usage-error.js';
+import { number } from './human-size.js';
 
-const number = new Intl.NumberFormat('en-US');
 /** The operators' realm has an audit trail like a tenant's, but it is the platform's own, not a tenant. */
 const trailOf = (id: string) => (id === operatorRealm ? 'platform operators' : `tenant ${id}`);
 

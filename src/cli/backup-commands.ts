@@ -6,12 +6,9 @@ import type { Config } from '../config/index.js';
 import type { Core } from '../app.js';
 import { BackupError, type Progress } from '../backup/index.js';
 import type { CliIo, CliValues } from './io.js';
-import { humanBytes } from './human-size.js';
+import { humanBytes, number } from './human-size.js';
 import { formatTable } from './table.js';
 import { Refusal, UsageError } from './usage-error.js';
-
-const number = new Intl.NumberFormat('en-US');
-
 
 /**
  * Progress of long work. On a terminal (`io.progress`: main.ts, when stderr is one) a bar per

@@ -18,3 +18,8 @@ export function humanBytes(bytes: number): string {
   if (Number(value.toFixed(digits)) >= 1024 && unit < units.length - 1) return `${(value / 1024).toFixed(2)} ${units[unit + 1]}`;
   return `${value.toFixed(digits)} ${units[unit]}`;
 }
+
+let grouping: Intl.NumberFormat | undefined;
+
+/** Counts with thousands separators (12,345). The formatter is made at first use: creating one loads ICU data, which a command that prints no count should not wait for. */
+export const number = { format: (value: number): string => (grouping ??= new Intl.NumberFormat('en-US')).format(value) };

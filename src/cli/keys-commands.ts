@@ -3,8 +3,8 @@ import type { KeyHold } from '../keys/index.js';
 import type { RotationJob } from '../rotation/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
+import { number } from './human-size.js';
 
-const number = new Intl.NumberFormat('en-US');
 /**
  * Below this many fields a rate says nothing about speed: the job's fixed settling waits
  * (about 2.5 s) dominate its time, and "0 fields/s" or "3 fields/s" reads like a fault.

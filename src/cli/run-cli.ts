@@ -1,25 +1,13 @@
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
-import { buildApp, buildCore, type Core } from '../app.js';
-import { pruneAudit, verifyAudit } from './audit-commands.js';
-import { keyStatus, rotateKeys } from './keys-commands.js';
-import { userInfo } from 'node:os';
-import { operatorEvent, type Actor, type AuditAction } from '../audit/index.js';
-import { invitationMessage, matrix, matrixMarkdown, operatorRealm, setupTokenHours } from '../identity/index.js';
-import type { CliIo } from './io.js';
-import { Refusal, UsageError } from './usage-error.js';
-import { loadConfig, type Config, type ConfigInput } from '../config/index.js';
+import type { Config, ConfigInput } from '../config/index.js';
 import { isAppError } from '../platform/errors.js';
-import { nodeEndOfLifeWarning } from '../platform/node-support.js';
-import { generateKeyRing } from '../keys/index.js';
-import { fieldEncryptionEnforced, platformRegister, registerRows, registerVersion, supportedTypes, warmFhirValidator } from '../records/index.js';
 import { version } from '../version.js';
-import type { ClientInput } from '../oauth/index.js';
-import { BackupError, generateBackupKey } from '../backup/index.js';
-import { backupCommand } from './backup-commands.js';
-import { clusterCommand, failoverDrillCommand } from './cluster-commands.js';
-import { physicalCommand } from './physical-commands.js';
+import type { CliIo, CliValues } from './io.js';
+import { Refusal, UsageError } from './usage-error.js';
 
+// Each command loads what it needs when it runs (`await import`): `tresor version` and `help`
+// load nothing but this file, admin commands not the HTTP server, the OAuth server or the
+// FHIR validator. Every import here is paid by every command.
 
 export const usage = `Tresor ${version} — a self-hosted vault for health and payment data
 
@@ -167,7 +155,7 @@ const options = {
 } as const;
 
 
-function configFrom(io: CliIo, values: Record<string, string | boolean | string[] | undefined>): Config {
+async function configFrom(io: CliIo, values: CliValues): Promise<Config> {
   const overrides: Record<string, unknown> = {};
   const server: Record<string, unknown> = {};
   if (typeof values['data-dir'] === 'string') overrides['dataDir'] = values['data-dir'];
@@ -180,6 +168,7 @@ function configFrom(io: CliIo, values: Record<string, string | boolean | string[
   // Every `tresor backup …` command takes --repository (issue #7's contract); it wins over backup.repository.
   if (typeof values['repository'] === 'string') overrides['backup'] = { repository: values['repository'] };
   const file = typeof values['config'] === 'string' ? values['config'] : io.env['TRESOR_CONFIG'];
+  const { loadConfig } = await import('../config/index.js');
   return loadConfig({ file, env: io.env, overrides: overrides as ConfigInput });
 }
 
@@ -212,26 +201,31 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
     return { exitCode: 0 };
   }
   if (command === 'register') {
+    const { printRegister } = await import('./register-command.js');
     printRegister(io, values['json'] === true);
     return { exitCode: 0 };
   }
   if (command === 'roles') {
+    const { matrix, matrixMarkdown } = await import('../identity/index.js');
     io.stdout(values['json'] === true ? JSON.stringify(matrix, null, 2) : matrixMarkdown().trimEnd());
     return { exitCode: 0 };
   }
   if (command === 'backup' && sub === 'generate-key') {
     io.stdout('A new backup key. Put it in TRESOR_BACKUP_KEY (a secret store, not next to the data or the backups):');
+    const { generateBackupKey } = await import('../backup/index.js');
     io.stdout(generateBackupKey());
     return { exitCode: 0 };
   }
   if (command === 'keys' && sub === 'generate-master') {
     io.stdout('A new master key ring. Put it in TRESOR_MASTER_KEY (a secret store, not a file next to the data):');
+    const { generateKeyRing } = await import('../keys/index.js');
     io.stdout(generateKeyRing());
     return { exitCode: 0 };
   }
   try {
     // The cluster and its drill bring their own configuration (the cluster directory's).
     if (command === 'cluster' || (command === 'drill' && sub === 'failover')) {
+      const { clusterCommand, failoverDrillCommand } = await import('./cluster-commands.js');
       try {
         return { exitCode: command === 'cluster' ? await clusterCommand(io, sub, values) : await failoverDrillCommand(io, values) };
       } catch (error) {
@@ -241,8 +235,9 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
         return { exitCode: 1 };
       }
     }
-    const config = configFrom(io, values);
-    if (command === 'start') return await start(io, config);
+    const config = await configFrom(io, values);
+    if (command === 'start') return await (await import('./start-command.js')).start(io, config);
+    const { buildCore } = await import('../app.js');
     const core = await buildCore(config, {
       rotationReport: (event) => {
         if (event.event === 'rotation.integrity-failed') {
@@ -251,10 +246,10 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       },
     });
     try {
-      if (command === 'backup' && sub === 'physical') return { exitCode: await physicalCommand(io, core, config, arg, values) };
-      if (command === 'drill' && sub === 'restore') return { exitCode: await physicalCommand(io, core, config, 'drill', values) };
-      if (command === 'backup') return { exitCode: (await backupCommand(io, core, config, sub, values)) ?? 0 };
-      return { exitCode: (await admin(io, core, config, [command, sub, arg], values)) ?? 0 };
+      if (command === 'backup' && sub === 'physical') return { exitCode: await (await import('./physical-commands.js')).physicalCommand(io, core, config, arg, values) };
+      if (command === 'drill' && sub === 'restore') return { exitCode: await (await import('./physical-commands.js')).physicalCommand(io, core, config, 'drill', values) };
+      if (command === 'backup') return { exitCode: (await (await import('./backup-commands.js')).backupCommand(io, core, config, sub, values)) ?? 0 };
+      return { exitCode: (await (await import('./admin-commands.js')).admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {
       await core.audit.close();
       await core.storage.close();
@@ -310,258 +305,4 @@ export function usageOf(words: readonly string[]): string | undefined {
     return words.every((word, i) => alternatives[i]?.includes(word) === true);
   });
   return matches.length === 0 ? undefined : `Usage:\n${matches.map((entry) => entry.join('\n')).join('\n')}`;
-}
-
-/** Who ran an admin command, for the audit trail: the operating-system account on this host. */
-const operator = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'operator', client: 'tresor-cli' });
-
-async function admin(io: CliIo, core: Core, config: Config, [command, sub, arg]: Array<string | undefined>, values: Record<string, string | boolean | string[] | undefined>): Promise<number | void> {
-  const need = (value: string | boolean | string[] | undefined, what: string): string => {
-    if (typeof value !== 'string' || value === '') throw new UsageError(`missing ${what}`);
-    return value;
-  };
-  const audited = (tenantId: string, action: AuditAction, fields: Parameters<typeof operatorEvent>[2] = {}) => core.audit.record(tenantId, [operatorEvent(action, operator(), fields)]);
-  if (command === 'tenant' && sub === 'create') {
-    const tenant = await core.tenants.create(need(arg, '<id>'), typeof values['name'] === 'string' ? values['name'] : undefined);
-    await audited(tenant.id, 'tenant.created');
-    io.stdout(`created tenant ${tenant.id} (${tenant.name}); data set: ${tenant.dataSet}`);
-    return;
-  }
-  if (command === 'tenant' && sub === 'list') {
-    const tenants = await core.tenants.list();
-    if (values['json'] === true) io.stdout(JSON.stringify(tenants, null, 2));
-    else for (const t of tenants) io.stdout(`${t.id}\t${t.status}\t${t.createdAt}\t${t.name}`);
-    return;
-  }
-  if (command === 'tenant' && sub === 'set') {
-    const tenant = await core.tenants.setMfaPolicy(need(arg, '<id>'), need(values['mfa'], '--mfa'));
-    await audited(tenant.id, 'tenant.settings_changed', { detail: `mfa ${tenant.mfaPolicy}` });
-    io.stdout(`tenant ${tenant.id}: second factor required for ${tenant.mfaPolicy === 'optional' ? 'nobody by policy' : tenant.mfaPolicy}`);
-    return;
-  }
-  if (command === 'tenant' && sub === 'disable') {
-    const tenant = await core.tenants.disable(need(arg, '<id>'));
-    await audited(tenant.id, 'tenant.disabled');
-    io.stdout(`tenant ${tenant.id} is ${tenant.status}`);
-    return;
-  }
-  if (command === 'apikey' && sub === 'create') {
-    const tenantId = need(values['tenant'], '--tenant');
-    const tenant = await core.tenants.get(tenantId);
-    if (tenant === undefined) throw new UsageError(`no tenant ${tenantId}; create it with: tresor tenant create ${tenantId}`);
-    const { key, info } = await core.apiKeys.create({ tenantId, role: need(values['role'], '--role'), label: typeof values['label'] === 'string' ? values['label'] : undefined });
-    await audited(tenantId, 'apikey.created', { detail: `${info.id} ${info.role}` });
-    io.stdout(`created API key ${info.id} for tenant ${info.tenantId} with role ${info.role}.`);
-    io.stdout('It is shown once and stored only as a hash; keep it now:');
-    io.stdout(key); // last line of stdout, by contract
-    return;
-  }
-  if (command === 'user' && sub === 'create') {
-    const tenantId = need(values['tenant'], '--tenant');
-    const tenant = await core.tenants.get(tenantId);
-    if (tenant === undefined) throw new UsageError(`no tenant ${tenantId}; create it with: tresor tenant create ${tenantId}`);
-    const { account, setupToken } = await core.accounts.invite({
-      tenantId,
-      role: need(values['role'], '--role'),
-      email: need(values['email'], '--email'),
-      ...(typeof values['patient'] === 'string' ? { patient: values['patient'] } : {}),
-      ...(typeof values['practitioner'] === 'string' ? { practitioner: values['practitioner'] } : {}),
-      by: operator(),
-    });
-    io.stdout(`created account ${account.id} (${account.role}) in tenant ${tenantId} for ${account.email}; it has no password yet.`);
-    io.stdout(`Give its owner this one-time setup token (valid ${setupTokenHours} h, works once): POST /tenants/${tenantId}/auth/setup {"token": "…", "password": "…"}`);
-    io.stdout(setupToken); // last line of stdout, by contract
-    return;
-  }
-  if (command === 'user' && (sub === 'approve' || sub === 'update')) {
-    const tenantId = need(values['tenant'], '--tenant');
-    if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
-    const accountId = need(arg, '<account-id>');
-    if (sub === 'approve') {
-      // The setup link goes to the person through the notifier: the approving operator never sees it either.
-      const { account, setupToken } = await core.accounts.reinvite({ tenantId, accountId, context: { by: operator() } });
-      await core.notifier.send(invitationMessage(account, setupToken, config.server.publicUrl));
-      await audited(tenantId, 'account.approved', { resources: [`Account/${account.id}`], subjects: account.patient === undefined ? [] : [account.patient], detail: account.role });
-      io.stdout(`approved account ${account.id} (${account.role}${account.patient === undefined ? '' : `, ${account.patient}`}${account.practitioner === undefined ? '' : `, ${account.practitioner}`}) in tenant ${tenantId}; its setup link was sent to ${account.email}.`);
-      return;
-    }
-    const role = typeof values['role'] === 'string' ? values['role'] : undefined;
-    const given = typeof values['practitioner'] === 'string' ? values['practitioner'] : undefined;
-    if (role === undefined && given === undefined) throw new UsageError('user update: give --role and/or --practitioner');
-    const { account, changed } = await core.accounts.update({ tenantId, accountId, ...(role === undefined ? {} : { role }), ...(given === undefined ? {} : { practitioner: given === 'none' ? null : given }), context: { by: operator() } });
-    // New privileges, new sessions (OWASP ASVS 5 V7.2.4).
-    const ended = changed ? await core.sessions.revokeAll(tenantId, account.id) : 0;
-    io.stdout(`account ${account.id} in tenant ${tenantId}: ${account.role}${account.practitioner === undefined ? '' : `, ${account.practitioner}`}${changed ? `; ${ended} session(s) ended` : ' (unchanged)'}`);
-    return;
-  }
-  if (command === 'operator' && sub === 'create') {
-    const role = typeof values['role'] === 'string' ? values['role'] : 'operator';
-    const { account, setupToken } = await core.accounts.invite({ tenantId: operatorRealm, role, email: need(values['email'], '--email'), by: operator() });
-    io.stdout(`created ${role === 'operator' ? 'platform operator' : role} ${account.id} for ${account.email}; it has no password yet, and must enrol a second factor at its first sign-in.`);
-    io.stdout(`Give its owner this one-time setup token (valid ${setupTokenHours} h, works once): POST /platform/auth/setup {"token": "…", "password": "…"}`);
-    io.stdout(setupToken); // last line of stdout, by contract
-    return;
-  }
-  if (command === 'apikey' && sub === 'list') {
-    for (const k of await core.apiKeys.list(need(values['tenant'], '--tenant'))) io.stdout(`${k.id}\t${k.role}\t${k.revokedAt === undefined ? 'active' : `revoked ${k.revokedAt}`}\t${k.label}`);
-    return;
-  }
-  if (command === 'apikey' && sub === 'revoke') {
-    const info = await core.apiKeys.revoke(need(arg, '<key-id>'));
-    await audited(info.tenantId, 'apikey.revoked', { detail: info.id });
-    io.stdout(`API key ${info.id} revoked at ${info.revokedAt ?? ''}`);
-    return;
-  }
-  if (command === 'keys' && sub === 'shred') {
-    const tenantId = need(values['tenant'], '--tenant');
-    const subject = need(values['subject'], '--subject');
-    if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
-    // Key first: once it is gone the data is unreadable, even if marking the records fails.
-    const destroyed = await core.keys.shred(tenantId, subject);
-    const erased = await core.records.erase({ tenantId, db: await core.storage.tenant(tenantId) }, subject);
-    await audited(tenantId, 'key.shredded', { subjects: [subject], detail: `${destroyed} key versions, ${erased} records erased` });
-    // The patient's own account (their sealed email, sessions, passkeys) is personal data too.
-    const accounts = subject.startsWith('Patient/') ? await core.accounts.eraseOfPatient({ tenantId, patient: subject, by: operator() }) : [];
-    io.stdout(`${subject} in tenant ${tenantId}: ${destroyed} key version(s) destroyed, ${erased} record(s) marked erased${accounts.length === 0 ? '' : `, ${accounts.length} account(s) erased`}.`);
-    // Into the backup repository's tombstone list now, not with the next backup: a point-in-time
-    // restore of the database to before this moment must not bring the key back.
-    if (core.backups.configured) {
-      try {
-        await core.backups.recordErasures();
-      } catch (error) {
-        io.stderr(`The erasure is not yet in the backup repository's tombstone list (${error instanceof BackupError ? error.message : 'unreachable'}); the next backup adds it. Until then a point-in-time restore to an earlier time would bring the key back: run \`tresor backup run\` once the repository is reachable.`);
-        return 1;
-      }
-    }
-    return;
-  }
-  if (command === 'outbox' && (sub === 'list' || sub === 'clear')) {
-    const tenantId = need(values['tenant'], '--tenant');
-    if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
-    if (sub === 'clear') {
-      const deleted = await core.outbox.clear(tenantId);
-      await audited(tenantId, 'outbox.cleared', { detail: `${deleted} message(s)` });
-      io.stdout(`deleted ${deleted} message(s) from the outbox of tenant ${tenantId}`);
-      return;
-    }
-    // The messages carry live setup and reset codes: whoever reads them can take the accounts
-    // over. In production they go to people through a relay, never to a terminal; every listing
-    // (and every refusal) is in the tenant's trail, naming who asked — never the codes.
-    if (config.mode === 'production') {
-      await audited(tenantId, 'outbox.listed', { outcome: 'failure', detail: 'refused in production mode' });
-      io.stderr('error: tresor outbox list shows live reset and invitation codes; it is refused in production mode. Deliver messages through a mail relay that reads the outbox.');
-      return 1;
-    }
-    const messages = await core.outbox.list(tenantId);
-    await audited(tenantId, 'outbox.listed', { detail: `${messages.length} message(s)`, resources: messages.map((m) => `Account/${m.accountId}`) });
-    // What a relay would send: the tokens in them work until they expire or are used.
-    io.stderr(`${messages.length} undelivered message(s) in the outbox of tenant ${tenantId}; they carry live tokens, treat them like mail.`);
-    if (values['json'] === true) io.stdout(JSON.stringify(messages, null, 2));
-    else for (const m of messages) io.stdout(`${m.id}\t${m.createdAt}\t${m.kind}\tAccount/${m.accountId}\tto ${m.to}\t${m.subject}\n${m.text.replace(/^/gm, '    ')}\n`);
-    return;
-  }
-  if (command === 'keys' && sub === 'rotate') return rotateKeys(io, core, values);
-  if (command === 'keys' && sub === 'status') return keyStatus(io, core, values['json'] === true);
-  if (command === 'audit' && sub === 'verify') return verifyAudit(io, core, typeof values['tenant'] === 'string' ? values['tenant'] : undefined);
-  if (command === 'client' || command === 'oauth') {
-    const tenantId = need(values['tenant'], '--tenant');
-    if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}; create it with: tresor tenant create ${tenantId}`);
-    if (command === 'oauth' && sub === 'rotate-key') {
-      const version = await core.oauth.rotateSigningKey(tenantId);
-      await audited(tenantId, 'key.rotated', { detail: `OAuth ID token signing key version ${version}` });
-      io.stdout(`tenant ${tenantId}: ID tokens are now signed with key ${tenantId}.${version}; running servers switch within a minute.`);
-      return;
-    }
-    if (sub === 'create') {
-      const jwksFile = typeof values['jwks-file'] === 'string' ? values['jwks-file'] : undefined;
-      let jwks: unknown;
-      if (jwksFile !== undefined) {
-        try {
-          jwks = JSON.parse(readFileSync(jwksFile, 'utf8')) as unknown;
-        } catch {
-          throw new UsageError(`--jwks-file ${jwksFile}: not a readable JSON file`);
-        }
-      }
-      const input = {
-        name: need(values['name'], '--name'),
-        publisher: need(values['publisher'], '--publisher'),
-        kind: need(values['kind'], '--kind'),
-        scope: need(values['scope'], '--scope'),
-        ...(Array.isArray(values['redirect-uri']) ? { redirectUris: values['redirect-uri'] } : {}),
-        ...(typeof values['auth'] === 'string' ? { authMethod: values['auth'] } : {}),
-        ...(jwks === undefined ? {} : { jwks }),
-        ...(typeof values['role'] === 'string' ? { role: values['role'] } : {}),
-      } as ClientInput;
-      const { client, clientSecret } = await core.clients.create(tenantId, input, operator().id);
-      await audited(tenantId, 'app.registered', { detail: `app ${client.clientId} (${client.name}, ${client.kind}); scope ${client.scope}` });
-      // Without a public URL the issuer is this machine on server.port, as this command reads it: a
-      // server started with another --port or TRESOR_PORT has its issuer there instead.
-      const derived = config.server.publicUrl === undefined ? ` (localhost on server.port ${config.server.port}: pass the server's --port if it differs; set server.publicUrl for the address apps reach)` : '';
-      io.stdout(`registered ${client.kind} app "${client.name}" by ${client.publisher} in tenant ${tenantId}; issuer ${core.oauth.issuer(tenantId)}${derived}`);
-      io.stdout(`client id: ${client.clientId}`);
-      if (clientSecret === undefined) {
-        io.stdout(client.clientId); // last line of stdout, by contract
-        return;
-      }
-      io.stdout('Its client secret is shown once and stored only as a hash; keep it now:');
-      io.stdout(clientSecret); // last line of stdout, by contract
-      return;
-    }
-    if (sub === 'approve') {
-      const client = await core.clients.approve(tenantId, need(arg, '<client-id>'), operator().id);
-      await audited(tenantId, 'app.approved', { detail: `app ${client.clientId} (${client.name}, ${client.kind}${client.role === undefined ? '' : `, ${client.role}`}); scope ${client.scope}` });
-      io.stdout(`approved app ${client.clientId} (${client.name} by ${client.publisher}, ${client.kind}${client.role === undefined ? '' : ` as ${client.role}`}); scope ${client.scope}; it is ${client.status}.`);
-      return;
-    }
-    if (sub === 'list') {
-      for (const c of await core.clients.list(tenantId)) io.stdout(`${c.clientId}\t${c.kind}\t${c.status}\t${c.name}\t${c.publisher}\t${c.scope}`);
-      return;
-    }
-    if (sub === 'disable' || sub === 'enable') {
-      const client = await core.clients.setDisabled(tenantId, need(arg, '<client-id>'), sub === 'disable');
-      await audited(tenantId, 'app.changed', { detail: `app ${client.clientId} ${sub}d` });
-      io.stdout(`app ${client.clientId} (${client.name}) is ${client.status}.`);
-      return;
-    }
-    if (sub === 'secret') {
-      const { client, clientSecret } = await core.clients.renewSecret(tenantId, need(arg, '<client-id>'));
-      await audited(tenantId, 'app.changed', { detail: `app ${client.clientId} secret renewed` });
-      io.stdout(`a new secret for app ${client.clientId}; the old one no longer works. Shown once:`);
-      io.stdout(clientSecret); // last line of stdout, by contract
-      return;
-    }
-  }
-  if (command === 'audit' && sub === 'prune') return pruneAudit(io, core, typeof values['tenant'] === 'string' ? values['tenant'] : undefined, operator());
-  throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
-}
-
-function printRegister(io: CliIo, asJson: boolean): void {
-  const rows = registerRows();
-  if (asJson) {
-    io.stdout(JSON.stringify({ version: registerVersion, fieldEncryptionEnforced, fields: rows, platform: platformRegister }, null, 2));
-    return;
-  }
-  io.stdout(`Tresor data register, version ${registerVersion}: each field, its class, and the protection the class requires.`);
-  if (!fieldEncryptionEnforced) io.stdout('NOTE: per-field encryption and blind indexes are not enforced on stored records yet; records are stored in clear.');
-  const platformLabels = platformRegister.map((r) => `${r.store}: ${r.field}`);
-  const width = Math.max(...rows.map((r) => r.field.length), ...platformLabels.map((l) => l.length)) + 2;
-  io.stdout(`${'field'.padEnd(width)}${'class'.padEnd(10)}required protection`);
-  for (const row of rows) io.stdout(`${row.field.padEnd(width)}${row.class.padEnd(10)}${row.protection}`);
-  io.stdout('');
-  platformRegister.forEach((row, i) => io.stdout(`${(platformLabels[i] as string).padEnd(width)}${row.class.padEnd(10)}${row.note}`));
-}
-
-async function start(io: CliIo, config: Config): Promise<{ exitCode: number; close: () => Promise<void> }> {
-  warmFhirValidator(supportedTypes);
-  const app = await buildApp(config);
-  const address = await app.http.listen({ host: config.server.host, port: config.server.port });
-  io.stderr(`Tresor ${version} listening on ${address} (storage: ${config.storage.engine}, mode: ${config.mode})`);
-  if (app.tls?.selfSigned) {
-    io.stderr(`Self-signed development certificate ${app.tls.certFile}`);
-    io.stderr(`SHA-256 fingerprint ${app.tls.fingerprint256}`);
-  }
-  if (app.tls === undefined) io.stderr('TLS is off: plain HTTP, for use behind a TLS-terminating proxy only.');
-  const runtimeWarning = nodeEndOfLifeWarning(process.version, new Date());
-  if (runtimeWarning !== undefined) io.stderr(`WARNING: ${runtimeWarning}`);
-  return { exitCode: 0, close: () => app.close() };
 }

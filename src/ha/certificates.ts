@@ -1,5 +1,5 @@
 import { randomBytes, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
 /**
  * A private certificate authority for the loopback cluster's pgBackRest TLS server mode: the
@@ -14,12 +14,15 @@ export interface Pem {
 }
 
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-type Keys = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'];
+type Keys = Parameters<typeof X509.X509CertificateGenerator.createSelfSigned>[0]['keys'];
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
-type WithKey = Extract<Parameters<typeof x509.X509CertificateGenerator.create>[0], { signingKey: unknown }>;
+type WithKey = Extract<Parameters<typeof X509.X509CertificateGenerator.create>[0], { signingKey: unknown }>;
 
-function provider(): void {
+// Loaded when the cluster makes its certificates, not with every command (a fifth of a second).
+async function provider(): Promise<typeof X509> {
+  const x509 = await import('@peculiar/x509');
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  return x509;
 }
 
 async function pemKey(keys: CryptoKeyPair): Promise<string> {
@@ -31,7 +34,7 @@ const serial = () => randomBytes(16).toString('hex').replace(/^[89a-f]/, '7');
 const validity = () => ({ notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 365 * 86_400_000) });
 
 export async function createAuthority(name: string): Promise<Pem & { keys: CryptoKeyPair; subject: string }> {
-  provider();
+  const x509 = await provider();
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
   const subject = `CN=${name}`;
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
@@ -47,7 +50,7 @@ export async function createAuthority(name: string): Promise<Pem & { keys: Crypt
 
 /** A certificate signed by `authority`: for a server (`localhost`, 127.0.0.1) or a client (its CN). */
 export async function issue(authority: { keys: CryptoKeyPair; subject: string }, commonName: string, use: 'server' | 'client'): Promise<Pem> {
-  provider();
+  const x509 = await provider();
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),

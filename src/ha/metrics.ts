@@ -1,6 +1,10 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import { lazyRequire } from '../platform/lazy-require.js';
 import type pg from 'pg';
 import { drillAnnotation, type PhysicalBackups } from '../backup/index.js';
+
+const promClient = lazyRequire<typeof PromClient>('prom-client');
 
 /**
  * PostgreSQL high-availability and physical-backup metrics for /metrics (issue 8), ready for
@@ -22,6 +26,7 @@ import { drillAnnotation, type PhysicalBackups } from '../backup/index.js';
  * script; docs/operations). Without it PostgreSQL hides the columns and the gauges stay empty.
  */
 export function registerReplicationMetrics(registry: Registry, pool: pg.Pool, physical: PhysicalBackups | undefined, now: () => number): void {
+  const { Gauge } = promClient();
   interface Standby {
     name: string;
     state: string;

@@ -1,8 +1,12 @@
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import { lazyRequire } from '../platform/lazy-require.js';
 import type { Clock } from '../platform/clock.js';
 import type { SqlDatabase } from '../platform/db/index.js';
 import { IdentityError } from './errors.js';
 import { createSourceWindow } from './throttle.js';
+
+const promClient = lazyRequire<typeof PromClient>('prom-client');
 
 /**
  * Guessing credentials (API keys, apps' access tokens, apps' client credentials) is throttled per source address
@@ -37,6 +41,7 @@ const throttled = (retryAfterSeconds: number) =>
 
 export function createCredentialThrottle({ db, clock, registry }: { db: SqlDatabase; clock: Clock; registry: Registry }): CredentialThrottle {
   const window = createSourceWindow({ db, clock, kind: 'credential-failure', windowMs: credentialThrottlePolicy.sourceWindowMs, max: credentialThrottlePolicy.sourceMaxFailures });
+  const { Counter } = promClient();
   const failures = new Counter({ name: 'tresor_auth_failures_total', help: 'Bearer credentials (API keys, access tokens) that failed to authenticate, by method', labelNames: ['method'], registers: [registry] });
   const refusals = new Counter({ name: 'tresor_auth_throttled_total', help: 'Requests refused because their source address failed too often, by method', labelNames: ['method'], registers: [registry] });
   const blocked = new Map<string, number>();

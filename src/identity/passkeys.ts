@@ -1,16 +1,7 @@
 import { createHash } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  type WebAuthnCredential,
-} from '@simplewebauthn/server';
-import { decodeClientDataJSON, isoBase64URL, parseAuthenticatorData } from '@simplewebauthn/server/helpers';
+import type * as WebAuthnServer from '@simplewebauthn/server';
+import type * as WebAuthnHelpers from '@simplewebauthn/server/helpers';
+import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON, WebAuthnCredential } from '@simplewebauthn/server';
 import { operatorEvent, type Audit } from '../audit/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { SqlExecutor, Storage } from '../platform/db/index.js';
@@ -122,8 +113,14 @@ export function passkeyName(name: string): string {
   return normalized;
 }
 
+// @simplewebauthn/server takes about a quarter of a second to load: a process pays for it at its
+// first passkey operation, not at start (admin commands never use it).
+type WebAuthn = typeof WebAuthnServer & typeof WebAuthnHelpers;
+let webAuthn: Promise<WebAuthn> | undefined;
+const loadWebAuthn = () => (webAuthn ??= Promise.all([import('@simplewebauthn/server'), import('@simplewebauthn/server/helpers')]).then(([server, helpers]) => ({ ...server, ...helpers })));
+
 /** The challenge a response's clientDataJSON carries, or undefined when there is no readable one. */
-function challengeOf(response: unknown): string | undefined {
+function challengeOf({ decodeClientDataJSON }: WebAuthn, response: unknown): string | undefined {
   if (!isObject(response) || !isObject(response['response']) || typeof response['response']['clientDataJSON'] !== 'string') return undefined;
   try {
     const { challenge } = decodeClientDataJSON(response['response']['clientDataJSON']);
@@ -134,7 +131,7 @@ function challengeOf(response: unknown): string | undefined {
 }
 
 /** The counter an assertion's authenticatorData claims, or undefined. */
-function counterOf(response: AuthenticationResponseJSON): number | undefined {
+function counterOf({ parseAuthenticatorData, isoBase64URL }: WebAuthn, response: AuthenticationResponseJSON): number | undefined {
   try {
     return parseAuthenticatorData(isoBase64URL.toBuffer(response.response.authenticatorData)).counter;
   } catch {
@@ -165,6 +162,7 @@ export function createPasskeys({ storage, clock, audit, relyingParty }: { storag
       const db = await storage.tenant(tenantId);
       const existing = await selectPasskeys(db, account.id);
       if (existing.length >= maxPasskeys) throw new IdentityError('second-factor-failed', `An account holds at most ${maxPasskeys} passkeys: remove one first.`, { status: 409, expose: true });
+      const { generateRegistrationOptions } = await loadWebAuthn();
       const options = await generateRegistrationOptions({
         rpName: `Tresor (${tenantId})`,
         rpID: rpId,
@@ -184,14 +182,15 @@ export function createPasskeys({ storage, clock, audit, relyingParty }: { storag
     async register({ tenantId, account, sessionId, response, name, sourceIp }) {
       const label = passkeyName(name);
       const db = await storage.tenant(tenantId);
-      const challenge = challengeOf(response);
+      const webauthn = await loadWebAuthn();
+      const challenge = challengeOf(webauthn, response);
       // The challenge must be one issued to this session, unused and unexpired; it is spent now, whatever follows.
       if (challenge === undefined || (await spendAccountToken(db, challengeHash(sessionBinding(sessionId), challenge), 'passkey-registration', clock.now().getTime())) !== account.id) {
         throw registrationFailed();
       }
       let verified;
       try {
-        verified = await verifyRegistrationResponse({ response: response as RegistrationResponseJSON, expectedChallenge: challenge, expectedOrigin: origins, expectedRPID: rpId, requireUserVerification: false });
+        verified = await webauthn.verifyRegistrationResponse({ response: response as RegistrationResponseJSON, expectedChallenge: challenge, expectedOrigin: origins, expectedRPID: rpId, requireUserVerification: false });
       } catch {
         throw registrationFailed();
       }
@@ -245,6 +244,7 @@ export function createPasskeys({ storage, clock, audit, relyingParty }: { storag
       const accountId = await selectLiveToken(db, hashToken(ticket), 'second-factor', now);
       const keys = accountId === undefined ? [] : await selectPasskeys(db, accountId);
       if (accountId === undefined || keys.length === 0) throw ticketInvalid();
+      const { generateAuthenticationOptions } = await loadWebAuthn();
       const options = await generateAuthenticationOptions({
         rpID: rpId,
         allowCredentials: keys.map((row) => ({ id: row.credential_id, ...(row.transports === null ? {} : { transports: transportsOf(row) }) })),
@@ -259,7 +259,8 @@ export function createPasskeys({ storage, clock, audit, relyingParty }: { storag
       const invalid: PasskeyVerdict = { ok: false, reason: 'invalid' };
       const db = await storage.tenant(tenantId);
       const now = clock.now().getTime();
-      const challenge = challengeOf(response);
+      const webauthn = await loadWebAuthn();
+      const challenge = challengeOf(webauthn, response);
       // Issued for this ticket, unused, unexpired — and spent now, whatever follows (single use).
       if (challenge === undefined || (await spendAccountToken(db, challengeHash(ticketBinding(ticket), challenge), 'passkey-login', now)) !== accountId) return invalid;
       const assertion = response as AuthenticationResponseJSON;
@@ -272,7 +273,7 @@ export function createPasskeys({ storage, clock, audit, relyingParty }: { storag
         ...(row.transports === null ? {} : { transports: transportsOf(row) }),
       };
       const verify = (against: WebAuthnCredential) =>
-        verifyAuthenticationResponse({ response: assertion, expectedChallenge: challenge, expectedOrigin: origins, expectedRPID: rpId, credential: against, requireUserVerification: false });
+        webauthn.verifyAuthenticationResponse({ response: assertion, expectedChallenge: challenge, expectedOrigin: origins, expectedRPID: rpId, credential: against, requireUserVerification: false });
       let result;
       try {
         result = await verify(credential);
@@ -280,7 +281,7 @@ export function createPasskeys({ storage, clock, audit, relyingParty }: { storag
         // The library refuses a counter that did not go up before it checks the signature. A
         // response that passes every other check is a correctly signed assertion from a copy of
         // the key (or a replayed one): told apart from garbage, and audited as such.
-        const claimed = counterOf(assertion);
+        const claimed = counterOf(webauthn, assertion);
         const stale = claimed !== undefined && credential.counter > 0 && claimed <= credential.counter;
         const genuine = stale && (await verify({ ...credential, counter: 0 }).then((r) => r.verified, () => false));
         return genuine ? { ok: false, reason: 'counter' } : invalid;

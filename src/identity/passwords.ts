@@ -1,8 +1,6 @@
-import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import type * as Argon2 from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
-import { dictionary as common } from '@zxcvbn-ts/language-common';
-import { dictionary as german } from '@zxcvbn-ts/language-de';
-import { dictionary as english } from '@zxcvbn-ts/language-en';
+import { createRequire } from 'node:module';
 import { IdentityError } from './errors.js';
 
 /**
@@ -40,7 +38,11 @@ let blocklist: Set<string> | undefined;
 export function passwordBlocklist(): ReadonlySet<string> {
   if (blocklist === undefined) {
     blocklist = new Set<string>();
-    for (const pack of [common, english, german] as ReadonlyArray<Record<string, unknown>>) {
+    // Required here, not imported: the packs decompress their word lists as they load (about a
+    // tenth of a second), which only a process that sets passwords should pay.
+    const require = createRequire(import.meta.url);
+    const packs = ['@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en', '@zxcvbn-ts/language-de'].map((name) => (require(name) as { dictionary: Record<string, unknown> }).dictionary);
+    for (const pack of packs) {
       for (const words of Object.values(pack)) {
         if (Array.isArray(words)) for (const word of words) if (typeof word === 'string') blocklist.add(normalise(word).toLowerCase());
       }
@@ -122,7 +124,17 @@ export interface PasswordHasher {
   verify(stored: string | undefined, password: string): Promise<{ readonly ok: boolean; readonly rehash: boolean }>;
   /** argon2 operations finished so far (tests assert equal work, not equal time). */
   work(): number;
+  /**
+   * Loads argon2 and makes the dummy hash, so that the first verification for an unknown account
+   * costs only the usual work. A server calls it at start; a command that checks no password
+   * never pays for it.
+   */
+  prepare(): Promise<void>;
 }
+
+// The native module loads with the first hash, not with every process that builds the services.
+let argon2: Promise<typeof Argon2> | undefined;
+const loadArgon2 = () => (argon2 ??= import('@node-rs/argon2'));
 
 /** `$argon2id$v=19$m=19456,t=2,p=1$…`: the parameters a stored hash was made with. */
 export function parametersOf(stored: string): Argon2Parameters | undefined {
@@ -155,20 +167,23 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
       else next();
     }
   };
-  // Made at once, so that even the first verification for an unknown account costs only the usual work.
-  const dummy = argon2Hash(randomBytes(32), params);
-  dummy.catch(() => undefined);
+  let dummy: Promise<string> | undefined;
+  const dummyHash = () => (dummy ??= loadArgon2().then(({ hash }) => hash(randomBytes(32), params)));
   const weaker = (stored: string) => {
     const p = parametersOf(stored);
     return p === undefined || p.memoryKiB < options.memoryKiB || p.iterations < options.iterations || p.parallelism < options.parallelism;
   };
   return {
-    hash: (password) => limited(() => argon2Hash(normalise(password), params)),
+    hash: (password) => limited(async () => (await loadArgon2()).hash(normalise(password), params)),
     async verify(stored, password) {
-      const against = stored ?? (await dummy);
-      const ok = await limited(() => argon2Verify(against, normalise(password)).catch(() => false));
+      const against = stored ?? (await dummyHash());
+      const { verify } = await loadArgon2();
+      const ok = await limited(() => verify(against, normalise(password)).catch(() => false));
       return { ok: ok && stored !== undefined, rehash: ok && stored !== undefined && weaker(stored) };
     },
     work: () => done,
+    async prepare() {
+      await dummyHash();
+    },
   };
 }

@@ -51,12 +51,12 @@ describe('TOTP and recovery codes (RFC 6238, OWASP ASVS 5 V6.5)', () => {
     assert.equal(await verifyTotp(secret, await totpCode(secret, now + 30_000), now + 30_000, used), (used as number) + 1, 'the next step works');
   });
 
-  it('V6.5.3: 160-bit secrets from the CSPRNG, offered as base32, an otpauth URI and a QR code in SVG', () => {
+  it('V6.5.3: 160-bit secrets from the CSPRNG, offered as base32, an otpauth URI and a QR code in SVG', async () => {
     const secret = newTotpSecret();
     assert.equal(secret.length, 20);
     assert.notDeepEqual(secret, newTotpSecret());
     assert.equal(base32(Buffer.from('foobar')), 'MZXW6YTBOI', 'RFC 4648 §10');
-    const enrolment = totpEnrolment(secret, 'Tresor (nordklinik)', 'alexandra@nordklinik.example');
+    const enrolment = await totpEnrolment(secret, 'Tresor (nordklinik)', 'alexandra@nordklinik.example');
     assert.equal(enrolment.secret, base32(secret));
     assert.match(enrolment.uri, /^otpauth:\/\/totp\/.+\?.*secret=[A-Z2-7]{32}/);
     assert.match(enrolment.uri, /issuer=Tresor/);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { generate, generateURI, verify } from 'otplib';
-import { renderSVG } from 'uqr';
+import type * as Otplib from 'otplib';
+import type * as Uqr from 'uqr';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 
 /**
@@ -14,6 +14,10 @@ import { constantTimeEqual } from '../platform/constant-time-equal.js';
  */
 
 export const totpPeriodSeconds = 30;
+
+// otplib and the QR encoder load at the first second-factor operation, not with every command.
+let libraries: Promise<[typeof Otplib, typeof Uqr]> | undefined;
+const loadLibraries = () => (libraries ??= Promise.all([import('otplib'), import('uqr')]));
 const digits = 6;
 
 /** RFC 4648 base32 without padding, as otpauth URIs and authenticator apps take secrets. */
@@ -45,7 +49,8 @@ export interface TotpEnrolment {
   readonly qrSvg: string;
 }
 
-export function totpEnrolment(secret: Uint8Array, issuer: string, account: string): TotpEnrolment {
+export async function totpEnrolment(secret: Uint8Array, issuer: string, account: string): Promise<TotpEnrolment> {
+  const [{ generateURI }, { renderSVG }] = await loadLibraries();
   const encoded = base32(secret);
   const uri = generateURI({ issuer, label: account, secret: encoded, algorithm: 'sha1', digits, period: totpPeriodSeconds });
   return { secret: encoded, uri, qrSvg: renderSVG(uri) };
@@ -53,6 +58,7 @@ export function totpEnrolment(secret: Uint8Array, issuer: string, account: strin
 
 /** The code for a moment (tests, and authenticator emulation in flows). */
 export async function totpCode(secret: Uint8Array, atMs: number, options: { digits?: 6 | 7 | 8; algorithm?: 'sha1' | 'sha256' | 'sha512' } = {}): Promise<string> {
+  const [{ generate }] = await loadLibraries();
   return generate({ secret, epoch: Math.floor(atMs / 1000), period: totpPeriodSeconds, digits: options.digits ?? digits, algorithm: options.algorithm ?? 'sha1' });
 }
 
@@ -63,6 +69,7 @@ export async function totpCode(secret: Uint8Array, atMs: number, options: { digi
  */
 export async function verifyTotp(secret: Uint8Array, code: string, atMs: number, after?: number): Promise<number | undefined> {
   if (!/^\d{6}$/.test(code)) return undefined;
+  const [{ verify }] = await loadLibraries();
   const result = await verify({
     secret,
     token: code,

@@ -1,6 +1,8 @@
 import { generateKeyPair, hkdfSync, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import type * as OidcProvider from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { operatorEvent, type Audit, type AuditEventInput } from '../audit/index.js';
 import { OAuthError } from './errors.js';
 import { operatorRoles, type Accounts } from '../identity/index.js';
@@ -100,6 +102,11 @@ export interface OAuthServer {
   rotateSigningKey(tenantId: string): Promise<number>;
 }
 
+// oidc-provider (with koa, jose and got) takes a quarter of a second to load: only a process that
+// answers OAuth requests or manages a tenant's authorization server pays for it, once.
+let oidcProvider: Promise<typeof OidcProvider> | undefined;
+const loadOidcProvider = () => (oidcProvider ??= import('oidc-provider'));
+
 const signingPurpose = (tenantId: string) => `oauth|${tenantId}`;
 
 /** RSA-3072 (NIST SP 800-57 Part 1 Rev. 5: 128-bit security, beyond 2030); RS256 is what every OIDC client verifies. */
@@ -176,6 +183,7 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
   }
 
   async function build(tenantId: string) {
+    const { default: Provider, errors } = await loadOidcProvider();
     const versions = await keys.signingKeys(signingPurpose(tenantId), newSigningKey);
     const published = publishedKeys(versions, clock.now().getTime(), settings.signingKeyRetainDays);
     // Newest first: oidc-provider signs with the first key that fits the algorithm.

@@ -1,6 +1,10 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import { lazyRequire } from '../platform/lazy-require.js';
 import type { Rotation } from './rotation.js';
 import type { RotationJob } from './store.js';
+
+const promClient = lazyRequire<typeof PromClient>('prom-client');
 
 /**
  * Rotation progress in /metrics, read from the job table at scrape time, so it shows the job
@@ -8,6 +12,7 @@ import type { RotationJob } from './store.js';
  * tenant id only.
  */
 export function registerRotationMetrics(registry: Registry, rotation: Rotation): void {
+  const { Gauge } = promClient();
   // One query per scrape, shared by the gauges below.
   let cached: { at: number; jobs: Promise<RotationJob[]> } | undefined;
   const jobs = () => {

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/index.js';
 
@@ -31,4 +33,29 @@ export async function tresorHere(args: string[], env: Record<string, string> = {
   const result = await runCli({ argv: args, env: { PATH: process.env['PATH'] ?? '', ...env }, stdout: (line) => out.push(`${line}\n`), stderr: (line) => err.push(`${line}\n`) });
   await result.close?.();
   return { code: result.exitCode, stdout: out.join(''), stderr: err.join('') };
+}
+
+/**
+ * Runs `tresor <args>` like `tresor()`, recording every module the process loads
+ * (record-modules.mjs): `packages` are the npm packages among them, `sources` our own files
+ * (paths under src/).
+ */
+export function tresorLoading(args: string[], env: Record<string, string> = {}): CliRun & { packages: Set<string>; sources: Set<string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'tresor-modules-'));
+  const log = join(dir, 'modules.log');
+  try {
+    const recorder = join(import.meta.dirname, 'record-modules.mjs');
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--import', recorder, cliMain, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', ...env, TRESOR_TEST_MODULE_LOG: log } });
+    const urls = readFileSync(log, 'utf8').split('\n').filter((line) => line !== '');
+    const packages = new Set<string>();
+    const sources = new Set<string>();
+    for (const url of urls) {
+      const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+      if (inPackage !== null) packages.add(inPackage[1] as string);
+      else if (url.includes('/src/')) sources.add(url.slice(url.lastIndexOf('/src/') + 1));
+    }
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr, packages, sources };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyRequire } from '../lazy-require.js';
 import { quoteIdent } from './quote-ident.js';
 import { storageUnavailable } from './errors.js';
 import type { SqlDatabase, SqlExecutor, SqlValue } from './types.js';
@@ -13,6 +14,9 @@ export interface PostgresOptions {
   /** How long a caller waits for a pooled connection before a 503 (all of them busy, or none reachable). */
   readonly connectTimeoutMs?: number;
 }
+
+// Not imported: a deployment on SQLite never loads the PostgreSQL client.
+const pgLibrary = lazyRequire<typeof pg>('pg');
 
 const defaults = { preparedStatements: 200, connectTimeoutMs: 5_000 } as const;
 
@@ -120,11 +124,11 @@ function translate(error: unknown): unknown {
 // Parsers are given per pool so no global state of `pg` is changed.
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === 20 ? (value: string) => Number(value) : pgLibrary().types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 export function createPostgresPool(options: PostgresOptions): pg.Pool {
-  const pool = new pg.Pool({
+  const pool = new (pgLibrary().Pool)({
     connectionString: options.url,
     max: options.poolSize,
     idleTimeoutMillis: 30_000,

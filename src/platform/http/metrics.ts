@@ -1,5 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import { lazyRequire } from '../lazy-require.js';
+
+const promClient = lazyRequire<typeof PromClient>('prom-client');
 
 export interface Metrics {
   readonly registry: Registry;
@@ -13,6 +17,7 @@ export interface Metrics {
  * ids and search values stay out of metrics.
  */
 export function registerHttpMetrics(app: FastifyInstance): Metrics {
+  const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = promClient();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tresor_' });
   const requests = new Counter({ name: 'tresor_http_requests_total', help: 'HTTP requests by route pattern and status', labelNames: ['method', 'route', 'status'], registers: [registry] });

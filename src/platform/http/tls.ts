@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate, randomBytes, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 
 export interface TlsMaterial {
   readonly key: string;
@@ -50,6 +49,8 @@ export async function loadOrCreateCertificate(options: { dataDir: string; certFi
     }
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Loaded only to make a certificate (a fifth of a second): a process that reads one never pays.
+  const x509 = await import('@peculiar/x509');
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);

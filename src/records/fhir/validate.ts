@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import type * as AjvModule from 'ajv';
 import type { ErrorIssue } from '../../platform/errors.js';
 import { duplicateChoices } from '../data-register.js';
 import { invalid } from '../errors.js';
@@ -27,6 +28,7 @@ const compiled = new Map<string, ValidateFunction>();
 
 // Compiling the R4 schema takes about two seconds (contained resources reach every type), so the
 // compiled validators are kept for the process: they are pure functions of the bundled schema.
+// Ajv itself is required here too, with the schema: commands that validate no record never load it.
 function validatorFor(type: string): ValidateFunction {
   let validate = compiled.get(type);
   if (validate === undefined) {
@@ -37,7 +39,8 @@ function validatorFor(type: string): ValidateFunction {
       // Draft-06 names its id `$id`; HL7's file still says `id`. Only the envelope is adapted.
       // allErrors: a developer sees every mistake of a resource in one answer.
       delete schema['id'];
-      sharedAjv = new Ajv({ strict: false, allErrors: true, validateSchema: false, unicodeRegExp: true });
+      const { Ajv: AjvClass } = require('ajv') as typeof AjvModule;
+      sharedAjv = new AjvClass({ strict: false, allErrors: true, validateSchema: false, unicodeRegExp: true });
       sharedAjv.addSchema(schema, 'fhir');
     }
     validate = sharedAjv.compile({ $ref: `fhir#/definitions/${type}` });

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tresorHere, tresorLoading } from '../../support/cli.js';
+
+/**
+ * Command start-up: a command loads what it needs and no more. Checked by what a real `tresor`
+ * process loads, not by time (speed is measured by `npm run bench -- cli`): every runtime
+ * dependency is forbidden unless the command is known to need it, so a new import that pulls
+ * the server (fastify, oidc-provider, the FHIR validator, …) into every command fails here.
+ */
+const dependencies = Object.keys((JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+
+const loadedAmong = (packages: Set<string>, allowed: readonly string[]) => dependencies.filter((name) => packages.has(name) && !allowed.includes(name));
+
+describe('command start-up', () => {
+  let dataDir: string;
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tresor-startup-'));
+    assert.equal((await tresorHere(['tenant', 'create', 'acme', '--data-dir', dataDir])).code, 0);
+  });
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('`tresor version` and `tresor help` load no dependency and none of the services', () => {
+    for (const args of [['version'], ['help']]) {
+      const run = tresorLoading(args);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(loadedAmong(run.packages, []), [], `tresor ${args.join(' ')}`);
+      assert.ok(!run.sources.has('src/app.ts') && !run.sources.has('src/config/index.ts'), `tresor ${args.join(' ')} loads the services: ${[...run.sources].join(', ')}`);
+    }
+  });
+
+  it('`tresor tenant list` on SQLite loads the engine and the configuration schema, not the server', () => {
+    const run = tresorLoading(['tenant', 'list', '--data-dir', dataDir]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^acme\tactive\t/m);
+    // Neither fastify, oidc-provider, WebAuthn, x509, ajv, pg, ssh2, prom-client, argon2, the word lists, …
+    assert.deepEqual(loadedAmong(run.packages, ['better-sqlite3', 'zod']), []);
+  });
+});
