@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { migrate } from './migrate.js';
-import { openSqliteDatabase } from './sqlite.js';
+import { openSqliteDatabase, sqliteDefaults } from './sqlite.js';
 import type { Migration } from './types.js';
 
 const migrations: Migration[] = [{ id: 'test/001', up: { sqlite: (t) => [`CREATE TABLE ${t('items')} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`], postgres: () => [] } }];
@@ -88,7 +88,7 @@ describe('SQLite engine', () => {
 
   it('waits for another connection’s write lock without stalling the event loop, then answers 503', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sqlite-')), 'x.db');
-    const db = openSqliteDatabase(file, { synchronous: 'FULL', busyTimeoutMs: 600, maxBatch: 256 });
+    const db = openSqliteDatabase(file, { ...sqliteDefaults, busyTimeoutMs: 600 });
     await migrate(db, migrations, 'test', Date.now);
     const other = new Database(file);
     other.exec('BEGIN IMMEDIATE');
