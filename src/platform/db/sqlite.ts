@@ -21,8 +21,8 @@ export interface SqliteOptions {
   readonly maxBatch: number;
   /** Zero freed content in the file (PRAGMA secure_delete): for the key store. */
   readonly secureDelete?: boolean;
-  /** Tests only: awaited after a COMMIT, before its fdatasync (holds or fails the flush). */
-  readonly beforeWalSync?: () => Promise<void>;
+  /** Tests only: awaited after a COMMIT, before its fdatasync (holds or fails the flush); gets the database file. */
+  readonly beforeWalSync?: (file: string) => Promise<void>;
 }
 
 export const sqliteDefaults: SqliteOptions = { synchronous: 'FULL', walSync: 'thread-pool', busyTimeoutMs: 5000, maxBatch: 256 };
@@ -109,7 +109,8 @@ export function openSqliteDatabase(
   const reader = new Database(file, { readonly: true });
   reader.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
 
-  const walSync = offLoop ? createWalSync(`${file}-wal`, options.beforeWalSync) : undefined;
+  const { beforeWalSync } = options;
+  const walSync = offLoop ? createWalSync(`${file}-wal`, beforeWalSync === undefined ? undefined : () => beforeWalSync(file)) : undefined;
   let commitsSinceCheckpoint = 0;
   let checkpointedAt = performance.now();
   let checkpointing: Promise<void> | undefined;
