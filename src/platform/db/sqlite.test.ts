@@ -219,12 +219,19 @@ describe('SQLite engine: the disk flush off the event loop', () => {
     await db.close();
   });
 
-  it('fails every unit of a batch whose flush failed, and acknowledges nothing more until reopened', async () => {
+  for (const readsWaitForFlush of [true, false]) it(`fails every unit of a batch whose flush failed, and acknowledges nothing more until reopened (readsWaitForFlush: ${readsWaitForFlush})`, async () => {
     const file = fileIn();
     let fail = false;
-    const db = openSqliteDatabase(file, { ...sqliteDefaults, beforeWalSync: async () => {
-      if (fail) throw Object.assign(new Error('fdatasync: input/output error'), { code: 'EIO' });
-    } });
+    const db = openSqliteDatabase(
+      file,
+      {
+        ...sqliteDefaults,
+        beforeWalSync: async () => {
+          if (fail) throw Object.assign(new Error('fdatasync: input/output error'), { code: 'EIO' });
+        },
+      },
+      { readsWaitForFlush },
+    );
     await migrate(db, migrations, 'test', Date.now);
     fail = true;
     let hookRan = false;
