@@ -18,7 +18,11 @@ export interface Checkpointer {
   close(): Promise<void>;
 }
 
-// CommonJS, evaluated in the worker: it needs nothing but the driver, so it loads in a few ms.
+/** How long RESTART may hold the write lock waiting for readers to leave the old log. */
+const restartWaitMs = 100;
+
+// CommonJS, evaluated in the worker: it needs nothing but the driver, so it loads in a few ms. A
+// connection per request, closed after it, so that no data set's descriptors stay open for it.
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
@@ -26,7 +30,7 @@ parentPort.on('message', ({ id, file }) => {
   let db;
   try {
     db = new Database(file, { fileMustExist: true });
-    db.pragma('busy_timeout = ${100}');
+    db.pragma('busy_timeout = ${restartWaitMs}');
     db.pragma('wal_checkpoint(PASSIVE)');
     db.pragma('wal_checkpoint(RESTART)');
     parentPort.postMessage({ id });
