@@ -225,7 +225,13 @@ export function openSqliteDatabase(
     }
     const acknowledge = () => {
       for (const { unit, value, hooks } of done) {
-        for (const hook of hooks) hook();
+        try {
+          for (const hook of hooks) hook();
+        } catch (error) {
+          // Hooks must not throw; one that does fails its own unit, not the process or the batch.
+          unit.reject(error);
+          continue;
+        }
         unit.resolve(value);
       }
     };
