@@ -11,7 +11,7 @@ import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAut
 import { accountAdminMigrations, adminRoutes, createOutboxNotifier, createPasswordResets, type Notifier, type Outbox, type PasswordResets } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { openStorage, sqliteDefaults, type Storage, type StorageMigrations } from './platform/db/index.js';
+import { openStorage, sqliteDefaults, type SqliteOptions, type Storage, type StorageMigrations } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
 import { constantTimeEqual } from './platform/constant-time-equal.js';
 import { hashToken } from './platform/random-token.js';
@@ -50,6 +50,8 @@ export interface AppOverrides {
   readonly fieldSealer?: FieldSealer;
   /** Where JSON log lines go (tests capture them); default stdout. */
   readonly logDestination?: NodeJS.WritableStream;
+  /** SQLite engine options beyond the configuration: the bench's A/B of where a commit waits for the disk, tests' held flush. */
+  readonly sqlite?: Partial<SqliteOptions>;
   /** The benchmark's audit-off baseline (bench/no-audit.ts); never set in production, no config selects it. */
   readonly audit?: Audit;
   /** Where rotation events go; buildApp logs them. */
@@ -119,7 +121,7 @@ const storageMigrations: StorageMigrations = {
   tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations],
 };
 
-export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier'> & { readonly log?: Logger } = {}): Promise<Core> {
+export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'sqlite' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier'> & { readonly log?: Logger } = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
   // The master key first: a missing or unsafe key refuses the start before anything is opened.
   const provider =
@@ -127,7 +129,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     createLocalKeyProvider(config.keys.masterKey !== undefined ? { env: config.keys.masterKey } : { file: config.keys.masterKeyFile ?? join(config.dataDir, 'master-key.json') });
   const storage = await openStorage(
     config.storage.engine === 'sqlite'
-      ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite } }
+      ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite, ...overrides.sqlite } }
       : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
     storageMigrations,
     () => clock.now().getTime(),

@@ -1,19 +1,34 @@
 import Database from 'better-sqlite3';
 import type { Database as SqliteConnection, Statement } from 'better-sqlite3';
+import type { Checkpointer } from './checkpointer.js';
 import { storageUnavailable } from './errors.js';
 import type { SqlDatabase, SqlExecutor, SqlValue } from './types.js';
+import { createWalSync } from './wal-sync.js';
 
 export interface SqliteOptions {
-  /** `FULL` (default) fsyncs the WAL on every commit: an acknowledged write survives power loss. */
+  /** `FULL` (default): an acknowledged write survives power loss. `NORMAL`: acknowledged before the disk has it. */
   readonly synchronous: 'FULL' | 'NORMAL';
+  /**
+   * Where a `FULL` commit waits for the disk. `thread-pool` (default): the writer commits with
+   * synchronous=NORMAL and the `-wal` file is fdatasynced on libuv's thread pool before the batch
+   * is acknowledged (wal-sync.ts), so the event loop keeps serving meanwhile. `in-commit`:
+   * SQLite's own synchronous=FULL, the sync inside COMMIT on the calling thread (kept to measure
+   * against).
+   */
+  readonly walSync: 'thread-pool' | 'in-commit';
   readonly busyTimeoutMs: number;
   /** Most write units folded into one commit (group commit). */
   readonly maxBatch: number;
   /** Zero freed content in the file (PRAGMA secure_delete): for the key store. */
   readonly secureDelete?: boolean;
+  /** Tests only: awaited after a COMMIT, before its fdatasync (holds or fails the flush); gets the database file. */
+  readonly beforeWalSync?: (file: string) => Promise<void>;
 }
 
-export const sqliteDefaults: SqliteOptions = { synchronous: 'FULL', busyTimeoutMs: 5000, maxBatch: 256 };
+export const sqliteDefaults: SqliteOptions = { synchronous: 'FULL', walSync: 'thread-pool', busyTimeoutMs: 5000, maxBatch: 256 };
+
+/** Checkpoint a data set's WAL after this many commits, or this long after the last checkpoint. */
+const checkpointEvery = { commits: 1000, ms: 1000 } as const;
 
 interface PendingUnit {
   readonly fn: (tx: SqlExecutor) => Promise<unknown>;
@@ -60,13 +75,32 @@ function isBusy(error: unknown): boolean {
  *
  * Writes go through group commit: every `transaction()` submitted while a commit is being
  * prepared joins the same BEGIN…COMMIT, each unit inside its own SAVEPOINT so that one unit's
- * failure rolls back only that unit. All units resolve after the single durable COMMIT, which
+ * failure rolls back only that unit. All units resolve once the batch's COMMIT is durable, which
  * turns N fsyncs into one without weakening `synchronous=FULL`.
+ *
+ * With `walSync: 'thread-pool'` the wait for the disk happens off the event loop and batches
+ * pipeline: the next batch runs and commits while the previous one's fdatasync is in flight.
+ * Nothing is acknowledged before it is on disk. The reader, though, sees a batch as soon as it
+ * committed, while its flush may still be in flight; so by default a read that ran then waits
+ * for that flush before it returns (without blocking the thread): otherwise a caller could build
+ * on data a power loss takes back (a record sealed under a key whose own commit was lost).
+ * `readsWaitForFlush: false` is for data sets where every answer built from a read is preceded by
+ * a durable write to the same file (a tenant's: each disclosure's audit event), whose flush starts
+ * after the read and so covers every frame it could have seen.
+ *
+ * `checkpointer` moves WAL checkpoints (which sync both files) to a worker thread; without one,
+ * SQLite checkpoints on the writer as usual (tools and short-lived handles).
  */
-export function openSqliteDatabase(file: string, options: SqliteOptions = sqliteDefaults): SqlDatabase {
+export function openSqliteDatabase(
+  file: string,
+  options: SqliteOptions = sqliteDefaults,
+  { checkpointer, readsWaitForFlush = true }: { readonly checkpointer?: Checkpointer; readonly readsWaitForFlush?: boolean } = {},
+): SqlDatabase {
+  const offLoop = options.synchronous === 'FULL' && options.walSync === 'thread-pool';
   const writer = new Database(file);
   writer.pragma('journal_mode = WAL');
-  writer.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+  writer.pragma(`synchronous = ${options.synchronous === 'NORMAL' || offLoop ? 'NORMAL' : 'FULL'}`);
+  if (checkpointer !== undefined) writer.pragma('wal_autocheckpoint = 0');
   writer.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
   writer.pragma('foreign_keys = ON');
   if (options.secureDelete === true) writer.pragma('secure_delete = ON');
@@ -74,6 +108,26 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
   writer.pragma('optimize = 0x10002');
   const reader = new Database(file, { readonly: true });
   reader.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+
+  const { beforeWalSync } = options;
+  const walSync = offLoop ? createWalSync(`${file}-wal`, beforeWalSync === undefined ? undefined : () => beforeWalSync(file)) : undefined;
+  let commitsSinceCheckpoint = 0;
+  let checkpointedAt = performance.now();
+  let checkpointing: Promise<void> | undefined;
+  function checkpointWhenDue(): void {
+    commitsSinceCheckpoint += 1;
+    if (checkpointer === undefined || checkpointing !== undefined || closed) return;
+    if (commitsSinceCheckpoint < checkpointEvery.commits && performance.now() - checkpointedAt < checkpointEvery.ms) return;
+    commitsSinceCheckpoint = 0;
+    // A failed checkpoint loses nothing (the WAL keeps every frame); the next one retries.
+    checkpointing = checkpointer
+      .checkpoint(file)
+      .catch(() => undefined)
+      .finally(() => {
+        checkpointing = undefined;
+        checkpointedAt = performance.now();
+      });
+  }
 
   const writes = new StatementCache(writer);
   const reads = new StatementCache(reader);
@@ -129,6 +183,10 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
   async function flush(): Promise<void> {
     const batch = queue.splice(0, options.maxBatch);
     const done: Array<{ unit: PendingUnit; value: unknown; hooks: Array<() => void> }> = [];
+    if (walSync?.failure !== undefined) {
+      for (const unit of batch) unit.reject(walSync.failure);
+      return;
+    }
     try {
       await begin();
     } catch (error) {
@@ -165,10 +223,24 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
       for (const unit of batch) if (!settled.has(unit)) unit.reject(storageUnavailable(error));
       return;
     }
-    for (const { unit, value, hooks } of done) {
-      for (const hook of hooks) hook();
-      unit.resolve(value);
-    }
+    const acknowledge = () => {
+      for (const { unit, value, hooks } of done) {
+        try {
+          for (const hook of hooks) hook();
+        } catch (error) {
+          // Hooks must not throw; one that does fails its own unit, not the process or the batch.
+          unit.reject(error);
+          continue;
+        }
+        unit.resolve(value);
+      }
+    };
+    checkpointWhenDue();
+    if (walSync === undefined) acknowledge();
+    else
+      walSync.committed().then(acknowledge, (error: unknown) => {
+        for (const { unit } of done) unit.reject(error);
+      });
     unitsSinceOptimize += batch.length;
     if (unitsSinceOptimize >= optimizeEvery) {
       unitsSinceOptimize = 0;
@@ -197,22 +269,28 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     dialect: 'sqlite',
     table: (name) => name,
     async query<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+      let rows: T[];
       try {
         // INSERT/UPDATE … RETURNING writes: the reader connection is read-only, so it goes
         // through the write queue like any other change (and its group commit).
-        if (!reads.get(sql).readonly) return this.transaction((t) => t.query<T>(sql, params));
-        return rowsOf<T>(reads, sql, params);
+        if (!reads.get(sql).readonly) return await this.transaction((t) => t.query<T>(sql, params));
+        rows = rowsOf<T>(reads, sql, params);
       } catch (error) {
         throw isBusy(error) ? storageUnavailable(error) : error;
       }
+      const flushing = readsWaitForFlush ? walSync?.barrier() : walSync?.failure === undefined ? undefined : Promise.reject(walSync.failure);
+      if (flushing !== undefined) await flushing;
+      return rows;
     },
     async execute(sql, params = []) {
       return this.transaction((t) => t.execute(sql, params));
     },
     afterCommit: (fn) => fn(),
     async scrub() {
-      // Through the write queue, so no batch is open; TRUNCATE leaves an empty WAL file.
+      // Through the write queue, so no batch is open and every commit is on disk; TRUNCATE leaves
+      // an empty WAL file (the same inode, which wal-sync's descriptor keeps naming).
       await this.transaction(async () => undefined);
+      await checkpointing;
       writer.pragma('wal_checkpoint(TRUNCATE)');
     },
     dataVersion: () => {
@@ -225,6 +303,7 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     },
     transaction<T>(fn: (t: SqlExecutor) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(storageUnavailable(new Error('database closed')));
+      if (walSync?.failure !== undefined) return Promise.reject(walSync.failure);
       return new Promise<T>((resolve, reject) => {
         queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
         // setImmediate lets every request that arrived in this turn of the event loop join.
@@ -238,6 +317,8 @@ export function openSqliteDatabase(file: string, options: SqliteOptions = sqlite
     async close() {
       closed = true;
       if (flushing) await idle;
+      await walSync?.close();
+      await checkpointing;
       writer.pragma('optimize');
       reader.close();
       writer.close();

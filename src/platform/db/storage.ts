@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
+import { createCheckpointer } from './checkpointer.js';
 import { StorageError, storageUnavailable } from './errors.js';
 import { migrate } from './migrate.js';
 import { createPostgresPool, openPostgresDatabase, type PostgresOptions } from './postgres.js';
@@ -160,16 +161,21 @@ export async function openStorage(config: StorageConfig, migrations: StorageMigr
 async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlite' }>, migrations: StorageMigrations, now: () => number): Promise<Storage> {
   const tenantsDir = join(config.dataDir, 'tenants');
   mkdirSync(tenantsDir, { recursive: true, mode: 0o700 });
-  const platform = openSqliteDatabase(join(config.dataDir, 'platform.db'), config.sqlite);
+  // One worker thread checkpoints every data set's WAL, so that no checkpoint syncs on the loop.
+  const checkpointer = createCheckpointer();
+  const platform = openSqliteDatabase(join(config.dataDir, 'platform.db'), config.sqlite, { checkpointer });
   await migrate(platform, migrations.platform, 'platform', now);
   // The key store zeroes what it frees, so a destroyed key does not linger in free pages.
-  const keys = openSqliteDatabase(join(config.dataDir, 'keys.db'), { ...config.sqlite, secureDelete: true });
+  const keys = openSqliteDatabase(join(config.dataDir, 'keys.db'), { ...config.sqlite, secureDelete: true }, { checkpointer });
   await migrate(keys, migrations.keys, 'keys', now);
   const fileOf = (tenantId: string) => join(tenantsDir, `${tenantId}.db`);
   const tenants = memoisedOpener(async (tenantId, create) => {
     const file = fileOf(tenantId);
     if (!create && !existsSync(file)) throw missing(tenantId);
-    const handle = openSqliteDatabase(file, config.sqlite);
+    // A tenant's reads may see a batch whose flush is in flight: every answer built on them waits
+    // for its own audit event in this same file, and that flush covers all earlier frames. The
+    // platform and the key store keep the default (their reads feed other data sets' writes).
+    const handle = openSqliteDatabase(file, config.sqlite, { checkpointer, readsWaitForFlush: false });
     await migrate(handle, migrations.tenant, `tenant ${tenantId}`, now);
     return handle;
   }, true);
@@ -188,6 +194,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
       await tenants.closeAll();
       await keys.close();
       await platform.close();
+      await checkpointer.close();
     },
   };
 }
