@@ -210,7 +210,9 @@ export function createClients({ storage, clock, development }: { storage: Storag
       if (role !== undefined && !(backendRoles as readonly string[]).includes(role)) throw bad(`role is one of ${backendRoles.join(', ')}.`);
       if (kind !== 'backend' && input.role !== undefined) throw bad("An app used by a person acts with that person's role.");
       const clientSecret = authMethod === 'client_secret_basic' ? randomToken(32) : undefined;
-      const clientId = randomBytes(16).toString('base64url');
+      // 128 random bits (RFC 6749 §2.2 leaves the form to the server), behind a prefix so that an
+      // id never begins with "-", which `tresor client approve <id>` would read as an option.
+      const clientId = `app_${randomBytes(16).toString('base64url')}`;
       const db = await dbOf(tenantId);
       const now = clock.now().getTime();
       await db.execute(

@@ -53,6 +53,8 @@ for (const engine of engines()) {
       const cli = tresor(['client', 'create', '--tenant', 'clinic', '--name', 'Nightly export', '--publisher', 'Clinic IT', '--kind', 'backend', '--auth', 'private_key_jwt', '--jwks-file', jwksFile, '--scope', 'system/Patient.rs system/Observation.cruds', '--role', 'service-reader'], env);
       assert.equal(cli.code, 0, cli.stderr);
       const clientId = cli.stdout.trim().split('\n').at(-1) as string;
+      // Random, but never starting with "-": `tresor client approve <id>` would read that as an option.
+      assert.match(clientId, /^app_[A-Za-z0-9_-]{22}$/);
       const config = await discover(t, 'clinic', clientId, oidc.PrivateKeyJwt({ key: keys.privateKey, kid: 'backend-1' }));
       const tokens = await oidc.clientCredentialsGrant(config, { scope: 'system/Patient.rs system/Observation.cruds' });
       assert.equal(tokens.refresh_token, undefined, 'no refresh token for client credentials');
