@@ -6,10 +6,11 @@
  *   BENCH_CONNECTIONS=32   concurrent HTTP connections (and concurrent PostgreSQL baseline callers)
  *   TRESOR_TEST_PG_URL     postgres://… — when set, PostgreSQL is measured after SQLite
  *   BENCH_PG_ANALYZE=0     do not ANALYZE Tresor's PostgreSQL tables (see measureTresor)
- *   BENCH_HOT=1            only the hot path on SQLite (bench/hot-path.ts): /healthz, read, create
- *                          and token read on one server, each as a ratio to /healthz of the same run
- *   BENCH_CPU_PROF=<dir>   with BENCH_HOT: a V8 CPU profile of the serving child per scenario
- *                          (the profiler `node --cpu-prof` uses, started and stopped over IPC)
+ *   BENCH_HOT=1            only the hot path on SQLite (which every run ends with): /healthz, read,
+ *                          token read and create on one server, each as a ratio to /healthz of the
+ *                          same run, with the top entries of a CPU profile per scenario
+ *   BENCH_CPU_PROF=<dir>   keep those V8 CPU profiles of the serving child (the profiler
+ *                          `node --cpu-prof` uses, started and stopped over IPC) in <dir>
  *
  * The server runs in a child process (this file with `--serve`), so that autocannon and Tresor do
  * not share one event loop: on a small machine they would otherwise measure each other. The
@@ -1345,8 +1346,7 @@ function commandLine(): string {
  * last: each scenario's req/s as a ratio to their mean, so runs on a busy shared machine compare
  * by ratio. With BENCH_CPU_PROF=<dir>, one CPU profile of the server per scenario, summarised.
  */
-async function hotPath(settings: Settings): Promise<void> {
-  const profileDir = process.env['BENCH_CPU_PROF'] || undefined;
+async function hotPath(settings: Settings, profileDir: string | undefined = process.env['BENCH_CPU_PROF'] || undefined): Promise<string> {
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
   const server = await startServer({ engine: 'sqlite' });
   const summaries: string[] = [];
@@ -1389,8 +1389,7 @@ async function hotPath(settings: Settings): Promise<void> {
     const healthCpu = (cpuPerRequest(first) + cpuPerRequest(last)) / 2;
     const line = (r: ScenarioResult, versus?: ScenarioResult) =>
       `| ${r.name} | ${rate(r.opsPerSecond)} | ${fixed(r.p50Ms, 1)} | ${fixed(r.p99Ms, 1)} | ${fixed(r.opsPerSecond / health, 3)} | ${versus === undefined ? '' : fixed(r.opsPerSecond / versus.opsPerSecond, 2)} | ${fixed(cpuPerRequest(r), 0)} | ${fixed(cpuPerRequest(r) / healthCpu, 1)} | ${versus === undefined ? '' : fixed(cpuPerRequest(r) / cpuPerRequest(versus), 2)} | ${fixed(r.serverEventLoop * 100, 0)} % | ${r.failed} |`;
-    console.log(
-      [
+    const section = [
         '',
         `${settings.connections} connections, ${settings.seconds} s per scenario after ${settings.warmupSeconds} s of warm-up; /healthz ${rate(first.opsPerSecond)} and ${rate(last.opsPerSecond)} req/s (first, last).`,
         '',
@@ -1403,8 +1402,9 @@ async function hotPath(settings: Settings): Promise<void> {
         line(last),
         '',
         ...summaries,
-      ].join('\n'),
-    );
+      ].join('\n');
+    console.log(section);
+    return section;
   } finally {
     await server.stop();
   }
@@ -1466,6 +1466,14 @@ async function main(): Promise<void> {
   }
   for (const line of skipped) console.log(line);
 
+  // Every run ends with the hot path on SQLite: each scenario next to /healthz on the same server
+  // (the machine-independent figure) and the CPU profile's top entries per scenario, so a reader
+  // sees what limits each. The profiler costs a few per cent, the same in every scenario.
+  console.log('== hot path (SQLite, ratios to /healthz, CPU profiles) ==');
+  const profiles = process.env['BENCH_CPU_PROF'] || mkdtempSync(join(os.tmpdir(), 'tresor-bench-prof-'));
+  const hot = await hotPath(settings, profiles);
+  if (!process.env['BENCH_CPU_PROF']) rmSync(profiles, { recursive: true, force: true });
+
   const markdown = [
     `# Tresor benchmark, ${date.toISOString().slice(0, 10)}`,
     '',
@@ -1475,6 +1483,9 @@ async function main(): Promise<void> {
     '',
     ...reports.map((report) => engineTables(report, settings)),
     ...skipped.map((line) => `_${line}_\n`),
+    '### Hot path (SQLite): each scenario against /healthz of the same server, and where its CPU goes',
+    hot,
+    '',
   ].join('\n');
   const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(resultsDir, { recursive: true });
