@@ -98,6 +98,8 @@ export interface OAuthServer {
   withdrawConsent(tenantId: string, grantId: string, by: { accountId: string; role: string }, context: { sourceIp: string; requestId: string; status: number }): Promise<void>;
   /** A new ID token signing key; the previous one stays published for `signingKeyRetainDays`. */
   rotateSigningKey(tenantId: string): Promise<number>;
+  /** Drops the tenant's authorization server and its unwrapped signing keys (its data set closed); the next request builds it again. */
+  forgetTenant(tenantId: string): void;
 }
 
 const signingPurpose = (tenantId: string) => `oauth|${tenantId}`;
@@ -445,6 +447,9 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
   }
 
   return {
+    forgetTenant(tenantId) {
+      cache.delete(tenantId);
+    },
     issuer,
     fhirBase,
     async providerFor(tenantId) {

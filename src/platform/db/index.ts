@@ -5,7 +5,7 @@
  * commits SQLite writes, maps transient engine failures to 503. Knows no domain tables.
  */
 export type { Dialect, Migration, Row, SqlDatabase, SqlExecutor, SqlValue } from './types.js';
-export { openStorage, type Storage, type StorageConfig, type StorageMigrations } from './storage.js';
+export { openStorage, tenantSetDefaults, type Storage, type TenantSetOptions, type StorageConfig, type StorageMigrations } from './storage.js';
 export { sqliteDefaults, type SqliteOptions } from './sqlite.js';
 export type { PostgresOptions } from './postgres.js';
 export { StorageError, storageUnavailable, type StorageErrorCode } from './errors.js';

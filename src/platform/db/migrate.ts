@@ -9,6 +9,9 @@ import type { Migration, SqlDatabase } from './types.js';
 export async function migrate(db: SqlDatabase, migrations: readonly Migration[], lockName: string, now: () => number): Promise<number> {
   const known = new Set(migrations.map((m) => m.id));
   if (known.size !== migrations.length) throw new TypeError('duplicate migration id');
+  // A data set reopened after the open set closed it is normally up to date: one read says so,
+  // where the locked transaction below would cost a durable commit (an fsync) on every reopen.
+  if (await upToDate(db, known)) return 0;
   return db.transaction(async (tx) => {
     if (tx.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(hashtext(?))', [lockName]);
     const table = tx.table('schema_migrations');
@@ -27,4 +30,15 @@ export async function migrate(db: SqlDatabase, migrations: readonly Migration[],
     }
     return count;
   });
+}
+
+async function upToDate(db: SqlDatabase, known: ReadonlySet<string>): Promise<boolean> {
+  let applied: Array<{ id: string }>;
+  try {
+    applied = await db.query<{ id: string }>(`SELECT id FROM ${db.table('schema_migrations')}`);
+  } catch {
+    // No migrations table yet (a new data set): the transaction makes it.
+    return false;
+  }
+  return applied.length === known.size && applied.every((row) => known.has(row.id));
 }
