@@ -115,7 +115,7 @@ export interface Core {
  * FHIR validator compiles lazily, so building records costs admin commands nothing.)
  */
 /** Every data set's migrations, in order (also what a restored PostgreSQL snapshot is upgraded with). */
-const storageMigrations: StorageMigrations = {
+export const storageMigrations: StorageMigrations = {
   platform: [...tenantsMigrations, ...identityMigrations, ...backupOutcomeMigrations],
   keys: [...keysMigrations, ...rotationMigrations],
   tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations],
@@ -407,6 +407,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerRequestLog(http);
   const metrics = registerHttpMetrics(http);
   registerRotationMetrics(metrics.registry, rotation);
+  new Gauge({
+    name: 'tresor_storage_open_tenants',
+    help: 'Tenant data sets open now (at most storage.maxOpenTenants)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(storage.openTenants());
+    },
+  });
 
   http.setErrorHandler((error, request, reply) => {
     const appError = fromFrameworkError(error);

@@ -33,12 +33,14 @@ export async function migrate(db: SqlDatabase, migrations: readonly Migration[],
 }
 
 async function upToDate(db: SqlDatabase, known: ReadonlySet<string>): Promise<boolean> {
-  let applied: Array<{ id: string }>;
-  try {
-    applied = await db.query<{ id: string }>(`SELECT id FROM ${db.table('schema_migrations')}`);
-  } catch {
-    // No migrations table yet (a new data set): the transaction makes it.
-    return false;
-  }
+  const table = db.table('schema_migrations');
+  // Asked without failing (a failed statement would abort a caller's PostgreSQL transaction, as in a restore).
+  const exists =
+    db.dialect === 'postgres'
+      ? (await db.query<{ found: string | null }>('SELECT to_regclass(?) AS found', [table]))[0]?.found != null
+      : (await db.query(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, ['schema_migrations'])).length > 0;
+  // No migrations table yet (a new data set): the transaction makes it.
+  if (!exists) return false;
+  const applied = await db.query<{ id: string }>(`SELECT id FROM ${table}`);
   return applied.length === known.size && applied.every((row) => known.has(row.id));
 }
