@@ -8,10 +8,13 @@
 // `npm run bench -- ha` (BENCH_ONLY=ha): the high-availability cluster (bench/ha.ts: two Tresor
 // nodes against one, replication lag, RTO over 10 failover drills; needs patroni, etcd-server,
 // haproxy and pgbackrest from Debian); also part of `all`.
+// `npm run bench -- tenants` (BENCH_ONLY=tenants): many tenants on one node (bench/tenants.ts:
+// 10,000 SQLite tenants, BENCH_TENANTS to change it; PostgreSQL schemas, BENCH_PG_TENANTS). Not
+// part of `all`: creating the tenants takes minutes.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const selectors = new Set(['backup', 'http', 'ha', 'all']);
+const selectors = new Set(['backup', 'http', 'ha', 'tenants', 'all']);
 const named = process.argv.slice(2).find((arg) => selectors.has(arg));
 const only = named ?? process.env.BENCH_ONLY ?? 'http';
 if (!selectors.has(only)) {
@@ -46,6 +49,12 @@ if (only === 'http' || only === 'all') {
 if ((only === 'backup' || only === 'all') && !stopped) {
   const backupCode = await run('bench/backup.ts', { ...process.env, TRESOR_BENCH_SELECTED: only });
   code = code === 0 ? backupCode : code;
+}
+if (only === 'tenants' && !stopped) {
+  const env = { ...process.env };
+  const postgres = await providePostgres(env);
+  code = await run('bench/tenants.ts', env);
+  postgres.stop();
 }
 if ((only === 'ha' || only === 'all') && !stopped) {
   const haCode = await run('bench/ha.ts', { ...process.env });

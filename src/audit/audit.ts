@@ -235,7 +235,9 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     if (total >= checkpoints.everyEvents) setImmediate(() => void checkpointSoon(tenantId));
   };
   const checkpointSoon = (tenantId: string) => {
-    running = running.then(() => checkpoint(tenantId)).catch(() => undefined);
+    // A visit: the timer's checkpoints of tenants that were busy a minute ago do not push the
+    // tenants busy now out of the open set.
+    running = running.then(() => storage.visitTenant(tenantId, () => checkpoint(tenantId))).catch(() => undefined);
     return running;
   };
   // Per tenant, one at a time: checkpoints and restore marks (a checkpoint must not read the head

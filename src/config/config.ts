@@ -26,7 +26,7 @@ export const defaults = {
   },
   storage: {
     engine: 'sqlite',
-    // Each open SQLite data set holds ~5 file descriptors and ~280 KB (docs/performance.md).
+    // Each open SQLite data set holds ~5 file descriptors and ~0.5 MB (docs/performance.md).
     maxOpenTenants: 500,
     sqlite: { synchronous: 'FULL', busyTimeoutMs: 5000 },
     postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000 },
