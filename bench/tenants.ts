@@ -5,6 +5,7 @@
  *   BENCH_PG_TENANTS=1000        tenant schemas created on PostgreSQL (when TRESOR_TEST_PG_URL is set)
  *   BENCH_MAX_OPEN=500           storage.maxOpenTenants of the measured server
  *   BENCH_SAMPLES=200            cold/warm request pairs
+ *   BENCH_CPU_PROF=<dir>         the SQLite server runs with `node --cpu-prof` into <dir>
  *
  * SQLite: the tenants are made by buildApp's own services (tenants.create, apiKeys.create), then a
  * server is started in a child process (this file with `--serve`, built as `main` builds it) and
@@ -86,7 +87,9 @@ interface Server {
 
 async function startServer(engine: 'sqlite' | 'postgres', dataDir: string, port: number): Promise<Server> {
   const forkedAt = performance.now();
-  const child = fork(self, ['--serve', engine, dataDir, String(port)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const profileDir = engine === 'sqlite' ? process.env['BENCH_CPU_PROF'] : undefined;
+  const execArgv = ['--import', 'tsx', ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])];
+  const child = fork(self, ['--serve', engine, dataDir, String(port)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const readyMs = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { ready: number }) => resolve(m.ready));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
