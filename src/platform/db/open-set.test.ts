@@ -133,7 +133,10 @@ describe('open set of tenant data sets (SQLite)', () => {
     const gate = new Promise<void>((resolve) => (proceed = resolve));
     const holders = tenantNames(4).map((id) => storage.visitTenant(id, () => gate));
     await new Promise((resolve) => setTimeout(resolve, 10));
-    await assert.rejects(storage.tenant('t4'), (error: { code?: string; status?: number }) => error.code === 'storage-unavailable' && error.status === 503);
+    await assert.rejects(
+      storage.tenant('t4'),
+      (error: { code?: string; status?: number; headers?: Record<string, string> }) => error.code === 'storage-unavailable' && error.status === 503 && error.headers?.['retry-after'] === '1',
+    );
     const waiting = storage.visitTenant('t4', async (db) => (await db.query('SELECT 1 AS one'))[0]);
     proceed();
     await Promise.all(holders);

@@ -48,8 +48,8 @@ interface Entry<H> {
   held: Promise<void> | undefined;
 }
 
-const busy = (id: string) =>
-  new StorageError('storage-unavailable', `every open data set is in use; tenant ${id} cannot be opened now`, { status: 503 });
+// 503 + Retry-After: every open data set is in use by a request; one is free again shortly.
+const busy = () => new StorageError('storage-unavailable', 'Every open data set is in use; retry shortly.', { status: 503, expose: true, headers: { 'retry-after': '1' } });
 
 /**
  * A bounded set of open data sets, least recently used first out. Each tenant's data set costs
@@ -139,7 +139,7 @@ export function createOpenSet<H>(options: OpenSetOptions<H>): OpenSet<H> {
       }
       if (entries.size + closing.size >= options.maxOpen && !evictOne()) {
         const left = deadline - performance.now();
-        if (left <= 0) throw busy(id);
+        if (left <= 0) throw busy();
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([changed(), new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
         clearTimeout(timer);
