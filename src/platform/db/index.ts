@@ -1,8 +1,9 @@
 /**
  * @module platform/db
  * Storage engines behind one small contract: SQLite (embedded default, one file per tenant)
- * and PostgreSQL (one schema per tenant). Opens data sets, applies versioned migrations, group-
- * commits SQLite writes, maps transient engine failures to 503. Knows no domain tables.
+ * and PostgreSQL (one schema per tenant). Opens data sets (a bounded, least-recently-used set of
+ * tenants' at a time), applies versioned migrations, group-commits SQLite writes, maps transient
+ * engine failures to 503. Knows no domain tables.
  */
 export type { Dialect, Migration, Row, SqlDatabase, SqlExecutor, SqlValue } from './types.js';
 export { openStorage, tenantSetDefaults, type Storage, type TenantSetOptions, type StorageConfig, type StorageMigrations } from './storage.js';

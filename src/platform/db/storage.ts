@@ -80,7 +80,7 @@ export interface TenantSetOptions {
   readonly waitMs: number;
 }
 
-export const tenantSetDefaults: TenantSetOptions = { maxOpen: 1000, waitMs: 5000 };
+export const tenantSetDefaults: TenantSetOptions = { maxOpen: 500, waitMs: 5000 };
 
 /**
  * The tenants' data sets behind stable handles (leased-database.ts) over one bounded open set
