@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sweepIdentityPeriodically } from '../../../src/identity/index.js';
 import { systemClock } from '../../../src/platform/clock.js';
@@ -107,6 +109,33 @@ for (const engine of engines()) {
       assert.ok(most <= Math.min(maxOpenTenants, openBefore + 1), `one visited data set at a time next to those in use: ${most} open, ${openBefore} before`);
       await new Promise((resolve) => setImmediate(resolve));
       assert.ok(storage.openTenants() <= openBefore, 'the walk left no data set open behind it');
+    });
+  });
+
+  describe(`audit checkpoints of many tenants [${engine}]`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startTestApp(engine, { storage: { maxOpenTenants }, audit: { checkpointSeconds: 1 } });
+    });
+    after(() => t.close());
+
+    it('the checkpoint timer visits each tenant with new events without pushing the tenant in use out', async () => {
+      const ids = tenantIds.slice(0, 8);
+      const keyOf = new Map<string, string>();
+      for (const id of ids) keyOf.set(id, await t.tenant(id));
+      for (const id of ids) assert.equal((await t.inject({ method: 'POST', url: `/tenants/${id}/fhir/Patient`, key: keyOf.get(id), body: patient() })).statusCode, 201);
+      const hot = ids[ids.length - 1] as string;
+      const closed: string[] = [];
+      t.app.storage.onTenantClosed((id) => closed.push(id));
+      const checkpointed = () => ids.filter((id) => existsSync(join(t.dataDir, 'audit-checkpoints', `${id}.jsonl`)));
+      for (let waited = 0; checkpointed().length < ids.length && waited < 20_000; waited += 50) {
+        // The hot tenant stays in use meanwhile.
+        assert.equal((await t.inject({ method: 'GET', url: `/tenants/${hot}/fhir/Patient?_count=1`, key: keyOf.get(hot) })).statusCode, 200);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.deepEqual(checkpointed(), ids, 'every tenant with events got its signed checkpoint');
+      assert.ok(!closed.includes(hot), `the tenant in use stayed open (closed meanwhile: ${closed.join(', ')})`);
+      assert.ok(t.app.storage.openTenants() <= maxOpenTenants);
     });
   });
 }
