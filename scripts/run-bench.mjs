@@ -12,10 +12,13 @@
 // and 100,000 matches (bench/search-pages.ts); also part of `all`.
 // `npm run bench -- cli` (BENCH_ONLY=cli): command start-up (bench/cli-startup.ts: `tresor version`,
 // `help`, `tenant list`, `tenant create` against `node -e ""` in the same run); also part of `all`.
+// `npm run bench -- tenants` (BENCH_ONLY=tenants): many tenants on one node (bench/tenants.ts:
+// 10,000 SQLite tenants, BENCH_TENANTS to change it; PostgreSQL schemas, BENCH_PG_TENANTS). Not
+// part of `all`: creating the tenants takes minutes.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const selectors = new Set(['backup', 'http', 'ha', 'search', 'cli', 'all']);
+const selectors = new Set(['backup', 'http', 'ha', 'search', 'cli', 'tenants', 'all']);
 const named = process.argv.slice(2).find((arg) => selectors.has(arg));
 const only = named ?? process.env.BENCH_ONLY ?? 'http';
 if (!selectors.has(only)) {
@@ -57,6 +60,12 @@ if ((only === 'search' || only === 'all') && !stopped) {
   const searchCode = await run('bench/search-pages.ts', env);
   postgres.stop();
   code = code === 0 ? searchCode : code;
+}
+if (only === 'tenants' && !stopped) {
+  const env = { ...process.env };
+  const postgres = await providePostgres(env);
+  code = await run('bench/tenants.ts', env);
+  postgres.stop();
 }
 if ((only === 'ha' || only === 'all') && !stopped) {
   const haCode = await run('bench/ha.ts', { ...process.env });

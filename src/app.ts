@@ -11,7 +11,7 @@ import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAut
 import { accountAdminMigrations, adminRoutes, createOutboxNotifier, createPasswordResets, type Notifier, type Outbox, type PasswordResets } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { openStorage, sqliteDefaults, type SqliteOptions, type Storage, type StorageMigrations } from './platform/db/index.js';
+import { openStorage, sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageMigrations } from './platform/db/index.js';
 import { AppError, describeErrorForLog } from './platform/errors.js';
 import { constantTimeEqual } from './platform/constant-time-equal.js';
 import { hashToken } from './platform/random-token.js';
@@ -34,6 +34,7 @@ import { createRotation, registerRotationMetrics, rotationMigrations, type Rotat
 import { createKeys, createLocalKeyProvider, findUnreadableKeys, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
 import { periodic } from './platform/periodic.js';
+import { walkTenants } from './platform/walk-tenants.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
 import { accountPages, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
@@ -115,7 +116,7 @@ export interface Core {
  * FHIR validator compiles lazily, so building records costs admin commands nothing.)
  */
 /** Every data set's migrations, in order (also what a restored PostgreSQL snapshot is upgraded with). */
-const storageMigrations: StorageMigrations = {
+export const storageMigrations: StorageMigrations = {
   platform: [...tenantsMigrations, ...identityMigrations, ...backupOutcomeMigrations],
   keys: [...keysMigrations, ...rotationMigrations],
   tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations],
@@ -127,10 +128,12 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   const provider =
     overrides.keyProvider ??
     createLocalKeyProvider(config.keys.masterKey !== undefined ? { env: config.keys.masterKey } : { file: config.keys.masterKeyFile ?? join(config.dataDir, 'master-key.json') });
+  // The open set of tenant data sets is bounded (storage.ts): descriptors and memory follow it, not the tenant count.
+  const tenantSet = { ...tenantSetDefaults, maxOpen: config.storage.maxOpenTenants };
   const storage = await openStorage(
     config.storage.engine === 'sqlite'
-      ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite, ...overrides.sqlite } }
-      : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string } },
+      ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite, ...overrides.sqlite }, tenants: tenantSet }
+      : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string }, tenants: tenantSet },
     storageMigrations,
     () => clock.now().getTime(),
   );
@@ -172,6 +175,12 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       baseUrlConfigured: config.server.publicUrl !== undefined,
       loopbackAudiences: config.mode === 'development' && config.server.publicUrl === undefined,
     },
+  });
+  // A tenant whose data set the open set closed leaves memory with it: its unwrapped keys and its
+  // authorization server (which holds its signing keys). Nothing uses them while it is closed.
+  storage.onTenantClosed((tenantId) => {
+    keys.forgetTenant(tenantId);
+    oauth.forgetTenant(tenantId);
   });
   const records = createRecords({ validator: createFhirValidator(), keys, clock, limits: config.fhir, ...(overrides.fieldSealer === undefined ? {} : { sealer: overrides.fieldSealer }) });
   const auditRealms = async () => [...(await tenants.list()).map((t) => t.id), operatorRealm];
@@ -403,6 +412,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerRequestLog(http);
   const metrics = registerHttpMetrics(http);
   registerRotationMetrics(metrics.registry, rotation);
+  new Gauge({
+    name: 'tresor_storage_open_tenants',
+    help: 'Tenant data sets open now (at most storage.maxOpenTenants)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(storage.openTenants());
+    },
+  });
 
   http.setErrorHandler((error, request, reply) => {
     const appError = fromFrameworkError(error);
@@ -507,11 +524,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const identitySweep = sweepIdentityPeriodically(storage, core.auditRealms, clock, config.identity.sessionIdleMinutes, undefined, leadership);
   // Expired OAuth artifacts (codes, tokens, sessions, interactions) leave each tenant's table hourly.
   const oauthSweep = periodic(
-    async (stopped) => {
-      for (const tenant of await tenants.list()) {
-        if (stopped()) return;
-        await sweepArtifacts(await storage.tenant(tenant.id), clock.now().getTime());
-      }
+    async (stopped, pause) => {
+      const ids = (await tenants.list()).map((t) => t.id);
+      await walkTenants(storage, ids, async (tenantId) => void (await sweepArtifacts(await storage.tenant(tenantId), clock.now().getTime())), { stopped, pause, spreadMs: 1_800_000 });
     },
     3_600_000,
     90_000,

@@ -1,5 +1,6 @@
 import type { Leadership } from '../platform/leadership.js';
 import { periodic } from '../platform/periodic.js';
+import { walkTenants } from '../platform/walk-tenants.js';
 import type { Keys } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { SqlDatabase, SqlExecutor, Storage } from '../platform/db/index.js';
@@ -229,13 +230,18 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   const pending = new Map<string, number>();
   const lastCheckpointed = new Map<string, number>();
   let running: Promise<unknown> = Promise.resolve();
+  // Tenants with new events, for each shipping job (ship()).
+  const shipWatch = new Set<Set<string>>();
   const note = (tenantId: string, count: number) => {
+    for (const appended of shipWatch) appended.add(tenantId);
     const total = (pending.get(tenantId) ?? 0) + count;
     pending.set(tenantId, total);
     if (total >= checkpoints.everyEvents) setImmediate(() => void checkpointSoon(tenantId));
   };
   const checkpointSoon = (tenantId: string) => {
-    running = running.then(() => checkpoint(tenantId)).catch(() => undefined);
+    // A visit: the timer's checkpoints of tenants that were busy a minute ago do not push the
+    // tenants busy now out of the open set.
+    running = running.then(() => storage.visitTenant(tenantId, () => checkpoint(tenantId))).catch(() => undefined);
     return running;
   };
   // Per tenant, one at a time: checkpoints and restore marks (a checkpoint must not read the head
@@ -371,12 +377,13 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     },
     settle,
     sweep(tenantIds, everyMs = 60_000, leadership) {
+      // SQLite chains every event in the transaction that commits it: nothing is ever pending.
+      if (storage.engine === 'sqlite') return { stop: async () => undefined };
       return periodic(
-        async (stopped) => {
-          for (const tenantId of await tenantIds()) {
-            if (stopped()) return;
+        async (stopped, pause) => {
+          await walkTenants(storage, await tenantIds(), async (tenantId) => {
             if (await hasPending(await storage.tenant(tenantId))) await settle(tenantId);
-          }
+          }, { stopped, pause, spreadMs: everyMs / 2 });
         },
         everyMs,
         0,
@@ -390,6 +397,10 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       const retryAt = new Map<string, number>();
       const backoff = new Map<string, number>();
       for (const sink of sinks) mirrors.set(sink.name, []);
+      const appended = new Set<string>();
+      shipWatch.add(appended);
+      const fullEvery = Math.max(1, Math.round(60_000 / everyMs));
+      let rounds = 0;
       const failed = (sink: AuditSink) => {
         // Down: try again later, waiting longer each time (up to 30 s); nothing is dropped.
         const wait = Math.min(30_000, (backoff.get(sink.name) ?? 250) * 2);
@@ -407,28 +418,44 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
             failed(sink);
           });
         }
-        for (const tenantId of await tenantIds()) {
-          const db = await storage.tenant(tenantId);
-          const head = await selectHead(db);
-          if (head === undefined) continue;
-          for (const sink of sinks) {
-            let cursor = await selectShipped(db, sink.name);
-            while (!stopped() && cursor < head.seq && Date.now() >= (retryAt.get(sink.name) ?? 0)) {
-              const events = await selectEventsAfter(db, tenantId, cursor, 2000);
-              if (events.length === 0) break;
-              try {
-                await sink.send(events);
-              } catch {
-                failed(sink);
-                break;
-              }
-              up.set(sink.name, true);
-              backoff.delete(sink.name);
-              cursor = (events[events.length - 1] as StoredEvent).seq;
-              await saveShipped(db, sink.name, cursor);
+        // Each round ships the tenants with new events in this process and those left behind; a
+        // full walk every minute (and at start) finds events other processes appended.
+        const full = rounds % fullEvery === 0;
+        rounds += 1;
+        const ids = full ? await tenantIds() : [...appended];
+        appended.clear();
+        await walkTenants(storage, ids, (tenantId) => shipTenant(tenantId, stopped), { stopped, pause: async () => undefined, spreadMs: 0 });
+      }
+      async function shipTenant(tenantId: string, stopped: () => boolean): Promise<void> {
+        try {
+          await shipTenantNow(tenantId, stopped);
+        } catch (error) {
+          appended.add(tenantId);
+          throw error;
+        }
+      }
+      async function shipTenantNow(tenantId: string, stopped: () => boolean): Promise<void> {
+        const db = await storage.tenant(tenantId);
+        const head = await selectHead(db);
+        if (head === undefined) return;
+        for (const sink of sinks) {
+          let cursor = await selectShipped(db, sink.name);
+          while (!stopped() && cursor < head.seq && Date.now() >= (retryAt.get(sink.name) ?? 0)) {
+            const events = await selectEventsAfter(db, tenantId, cursor, 2000);
+            if (events.length === 0) break;
+            try {
+              await sink.send(events);
+            } catch {
+              failed(sink);
+              break;
             }
-            pending.set(`${sink.name}|${tenantId}`, { sink: sink.name, tenant: tenantId, events: Math.max(0, head.seq - cursor) });
+            up.set(sink.name, true);
+            backoff.delete(sink.name);
+            cursor = (events[events.length - 1] as StoredEvent).seq;
+            await saveShipped(db, sink.name, cursor);
           }
+          pending.set(`${sink.name}|${tenantId}`, { sink: sink.name, tenant: tenantId, events: Math.max(0, head.seq - cursor) });
+          if (cursor < head.seq) appended.add(tenantId);
         }
       }
       const job = periodic(round, everyMs);
@@ -436,6 +463,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
         backlog: () => ({ pending: [...pending.values()], up: [...up].map(([sink, ok]) => ({ sink, up: ok })) }),
         async stop() {
           await job.stop();
+          shipWatch.delete(appended);
           for (const sink of sinks) mirrors.delete(sink.name);
           for (const sink of sinks) await sink.close();
         },
@@ -465,12 +493,12 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     prune,
     retain(tenantIds, actor, { firstAfterMs = 600_000, everyMs = 86_400_000, onRefused = () => {}, leadership } = {}) {
       return periodic(
-        async (stopped) => {
-          for (const tenantId of await tenantIds()) {
-            if (stopped()) return;
+        async (stopped, pause) => {
+          // Spread over an hour: each prune verifies the tenant's whole chain.
+          await walkTenants(storage, await tenantIds(), async (tenantId) => {
             const result = await prune(tenantId, actor);
             if (result.refused !== undefined) onRefused(result);
-          }
+          }, { stopped, pause, spreadMs: Math.min(everyMs / 2, 3_600_000) });
         },
         everyMs,
         firstAfterMs,

@@ -26,6 +26,8 @@ export const defaults = {
   },
   storage: {
     engine: 'sqlite',
+    // Each open SQLite data set holds ~5 file descriptors and ~0.5 MB (docs/performance.md).
+    maxOpenTenants: 500,
     sqlite: { synchronous: 'FULL', busyTimeoutMs: 5000 },
     postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000, preparedStatements: 200, connectTimeoutMs: 5_000 },
   },
@@ -96,6 +98,7 @@ const schema = z
     storage: z
       .object({
         engine: z.enum(['sqlite', 'postgres']).default(d.storage.engine),
+        maxOpenTenants: z.number().int().min(4).max(100_000).default(d.storage.maxOpenTenants),
         sqlite: z
           .object({
             synchronous: z.enum(['FULL', 'NORMAL']).default(d.storage.sqlite.synchronous),
@@ -339,6 +342,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_TLS_KEY', 'server.tls.keyFile', asString],
   ['TRESOR_STORAGE', 'storage.engine', asString],
   ['TRESOR_SQLITE_SYNCHRONOUS', 'storage.sqlite.synchronous', asString],
+  ['TRESOR_MAX_OPEN_TENANTS', 'storage.maxOpenTenants', asNumber],
   ['TRESOR_POSTGRES_URL', 'storage.postgres.url', asString],
   ['TRESOR_POSTGRES_POOL_SIZE', 'storage.postgres.poolSize', asNumber],
   ['TRESOR_POSTGRES_SCHEMA_PREFIX', 'storage.postgres.schemaPrefix', asString],

@@ -2,6 +2,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import type { Leadership } from '../platform/leadership.js';
 import { periodic } from '../platform/periodic.js';
+import { walkTenants } from '../platform/walk-tenants.js';
 
 /** What is kept after it stopped working: a day, so that support can still see a just-expired link or session. */
 const graceMs = 24 * 3_600_000;
@@ -21,16 +22,13 @@ export async function sweepIdentity(storage: Storage, realm: string, clock: Cloc
 }
 
 /** The server's hourly sweep over every realm (each tenant, and the operators'). */
-export function sweepIdentityPeriodically(storage: Storage, realms: () => Promise<string[]>, clock: Clock, idleMinutes: number, everyMs = 3_600_000, leadership?: Leadership): { stop(): Promise<void> } {
+export function sweepIdentityPeriodically(storage: Storage, realms: () => Promise<string[]>, clock: Clock, idleMinutes: number, everyMs = 3_600_000, leadership?: Leadership, firstAfterMs = 60_000): { stop(): Promise<void> } {
   return periodic(
-    async (stopped) => {
-      for (const realm of await realms()) {
-        if (stopped()) return;
-        await sweepIdentity(storage, realm, clock, idleMinutes);
-      }
+    async (stopped, pause) => {
+      await walkTenants(storage, await realms(), (realm) => sweepIdentity(storage, realm, clock, idleMinutes).then(() => undefined), { stopped, pause, spreadMs: everyMs / 2 });
     },
     everyMs,
-    60_000,
+    firstAfterMs,
     leadership,
   );
 }

@@ -73,6 +73,23 @@ async function keyService() {
 }
 
 describe('key hierarchy', () => {
+  it('forgets one tenant\'s unwrapped keys (its data set closed) and no other tenant\'s', async () => {
+    const { provider, keys } = await keyService();
+    let unwraps = 0;
+    const unwrap = provider.unwrap.bind(provider);
+    provider.unwrap = (...args) => ((unwraps += 1), unwrap(...args));
+    const a = await keys.dataKeyFor('clinic-a', 'Patient/anna');
+    const b = await keys.dataKeyFor('clinic-b', 'Patient/bob');
+    await keys.dataKey('clinic-a', a.keyId, a.version);
+    await keys.dataKey('clinic-b', b.keyId, b.version);
+    const warm = unwraps;
+    keys.forgetTenant('clinic-a');
+    await keys.dataKey('clinic-b', b.keyId, b.version);
+    assert.equal(unwraps, warm, 'the other tenant\'s keys stay cached');
+    assert.deepEqual((await keys.dataKey('clinic-a', a.keyId, a.version)).key, a.key, 'unwrapped again, the same key');
+    assert.equal(unwraps, warm + 1, 'the forgotten tenant\'s key-encryption key was unwrapped again');
+  });
+
   it('gives each subject its own data key, stable across calls, and a tenant key for the rest', async () => {
     const { db, keys } = await keyService();
     const anna = await keys.dataKeyFor('clinic', 'Patient/anna');

@@ -140,6 +140,8 @@ export interface Keys {
   census(): Promise<KeyCensus[]>;
   /** Drops cached keys (after another process rotated, or a write was refused as stale). */
   forget(): void;
+  /** Drops one tenant's unwrapped keys from memory (its data set closed: nothing uses them now). */
+  forgetTenant(tenantId: string): void;
 }
 
 export interface KeysDeps {
@@ -432,6 +434,10 @@ export function createKeys({ db, provider, clock }: KeysDeps): Keys {
     },
     async census() {
       return (await selectKeyCensus(db)).map((r) => ({ tenantId: r.tenant_id, kind: r.kind as KeyCensus['kind'], version: Number(r.version), live: Number(r.live), destroyed: Number(r.destroyed) }));
+    },
+    forgetTenant(tenantId) {
+      tenantKeys.deleteGroup(tenantId);
+      dataKeys.deleteGroup(tenantId);
     },
     forget() {
       tenantKeys.clear();

@@ -100,6 +100,8 @@ export interface OAuthServer {
   withdrawConsent(tenantId: string, grantId: string, by: { accountId: string; role: string }, context: { sourceIp: string; requestId: string; status: number }): Promise<void>;
   /** A new ID token signing key; the previous one stays published for `signingKeyRetainDays`. */
   rotateSigningKey(tenantId: string): Promise<number>;
+  /** Drops the tenant's authorization server and its unwrapped signing keys (its data set closed); the next request builds it again. */
+  forgetTenant(tenantId: string): void;
 }
 
 // oidc-provider (with koa, jose and got) takes a quarter of a second to load: only a process that
@@ -453,6 +455,9 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
   }
 
   return {
+    forgetTenant(tenantId) {
+      cache.delete(tenantId);
+    },
     issuer,
     fhirBase,
     async providerFor(tenantId) {

@@ -78,7 +78,7 @@ export async function startTestApp(
       log: { level: 'info' },
       ...overrides,
       server: { tls: { enabled: false }, ...overrides.server },
-      storage: engine === 'postgres' ? { engine: 'postgres', postgres: { url: process.env['TRESOR_TEST_PG_URL'], schemaPrefix, poolSize: 5 } } : { engine: 'sqlite' },
+      storage: { ...overrides.storage, ...(engine === 'postgres' ? { engine: 'postgres', postgres: { url: process.env['TRESOR_TEST_PG_URL'], schemaPrefix, poolSize: 5 } } : { engine: 'sqlite' }) },
     },
   });
   // Each reading of the clock moves it on by one millisecond: lastUpdated order is strict and

@@ -1,11 +1,12 @@
 /**
  * @module platform/db
  * Storage engines behind one small contract: SQLite (embedded default, one file per tenant)
- * and PostgreSQL (one schema per tenant). Opens data sets, applies versioned migrations, group-
- * commits SQLite writes, maps transient engine failures to 503. Knows no domain tables.
+ * and PostgreSQL (one schema per tenant). Opens data sets (a bounded, least-recently-used set of
+ * tenants' at a time), applies versioned migrations, group-commits SQLite writes, maps transient
+ * engine failures to 503. Knows no domain tables.
  */
 export type { Dialect, Migration, Row, SqlDatabase, SqlExecutor, SqlValue } from './types.js';
-export { openStorage, type Storage, type StorageConfig, type StorageMigrations } from './storage.js';
+export { openStorage, tenantSetDefaults, type Storage, type TenantSetOptions, type StorageConfig, type StorageMigrations } from './storage.js';
 export { sqliteDefaults, type SqliteOptions } from './sqlite.js';
 export type { PostgresOptions } from './postgres.js';
 export { StorageError, storageUnavailable, type StorageErrorCode } from './errors.js';

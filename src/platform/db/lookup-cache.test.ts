@@ -49,4 +49,19 @@ describe('lookup cache', () => {
     value = 'v3';
     assert.equal(await cache.get('k', load), 'v3');
   });
+
+  it('drops one group of keys (one tenant\'s) and keeps the others', async () => {
+    const db = { dataVersion: () => undefined } as unknown as SqlDatabase;
+    const cache = createLookupCache<string>(db, { ttlMs: 60_000, maxEntries: 10, now: () => 0 });
+    let loads = 0;
+    const load = (value: string) => async () => ((loads += 1), value);
+    await cache.get('clinic-a|kek|1', load('a1'));
+    await cache.get('clinic-a|data|x', load('a2'));
+    await cache.get('clinic-ab|kek|1', load('ab'));
+    cache.deleteGroup('clinic-a');
+    assert.equal(await cache.get('clinic-ab|kek|1', load('other')), 'ab', 'a tenant whose id starts alike is untouched');
+    assert.equal(loads, 3);
+    assert.equal(await cache.get('clinic-a|kek|1', load('a1 again')), 'a1 again', 'the dropped group loads again');
+    assert.equal(await cache.get('clinic-a|data|x', load('a2 again')), 'a2 again');
+  });
 });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -5,6 +6,8 @@ import { createCheckpointer } from './checkpointer.js';
 import { StorageError, storageUnavailable } from './errors.js';
 import { migrate } from './migrate.js';
 import { createPostgresPool, openPostgresDatabase, type PostgresOptions } from './postgres.js';
+import { leasedDatabase } from './leased-database.js';
+import { createOpenSet } from './open-set.js';
 import { quoteIdent } from './quote-ident.js';
 import { openSqliteDatabase, type SqliteOptions } from './sqlite.js';
 import type { Dialect, Migration, SqlDatabase } from './types.js';
@@ -19,8 +22,22 @@ export interface Storage {
   readonly platform: SqlDatabase;
   /** The key store: wrapped keys only, apart from every tenant's records (keys.db / <prefix>_keys). */
   readonly keys: SqlDatabase;
-  /** Opens (and migrates) a tenant's data set; `create` makes it when it does not exist. */
+  /**
+   * A tenant's data set (opened and migrated when needed; `create` makes it when it does not
+   * exist). The handle leases the data set for each call only: holding it keeps nothing open,
+   * and the least recently used data sets close when more than `tenants.maxOpen` are open.
+   */
   tenant(tenantId: string, options?: { create?: boolean }): Promise<SqlDatabase>;
+  /**
+   * For background jobs walking tenants: `fn` runs with the data set held open; if it was not
+   * open before, it closes again afterwards, so a walk neither keeps every tenant open nor
+   * pushes the tenants in use out of the open set.
+   */
+  visitTenant<T>(tenantId: string, fn: (db: SqlDatabase) => Promise<T>): Promise<T>;
+  /** Runs `listener` after a tenant's data set closed, so caches keyed by tenant (keys, per-tenant servers) drop it too. */
+  onTenantClosed(listener: (tenantId: string) => void): void;
+  /** Tenant data sets open now (for /metrics and the bench). */
+  openTenants(): number;
   /** Where the tenant's data set is, for operators: a file path or a schema name. */
   describeTenant(tenantId: string): string;
   /**
@@ -39,9 +56,10 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export type StorageConfig =
+export type StorageConfig = (
   | { readonly engine: 'sqlite'; readonly dataDir: string; readonly sqlite: SqliteOptions }
-  | { readonly engine: 'postgres'; readonly postgres: PostgresOptions & { readonly schemaPrefix: string } };
+  | { readonly engine: 'postgres'; readonly postgres: PostgresOptions & { readonly schemaPrefix: string } }
+) & { readonly tenants?: TenantSetOptions };
 
 export interface StorageMigrations {
   readonly platform: readonly Migration[];
@@ -56,100 +74,71 @@ function assertTenantId(tenantId: string): void {
   if (!tenantIdPattern.test(tenantId)) throw new TypeError(`invalid tenant id ${JSON.stringify(tenantId)}`);
 }
 
-/**
- * Opens each tenant's data set once per process and hands every caller the same handle; a
- * failed open is forgotten so the next request tries again. With `swappable` (SQLite, where a
- * handle is bound to a file) the handle can be swapped under its holders (`replace`).
- */
-function memoisedOpener(openOne: (tenantId: string, create: boolean) => Promise<SqlDatabase>, swappable: boolean) {
-  const open = new Map<string, Promise<SqlDatabase>>();
-  const swaps = new Map<string, SwappableDatabase>();
-  return {
-    tenant(tenantId: string, options: { create?: boolean } = {}): Promise<SqlDatabase> {
-      assertTenantId(tenantId);
-      let db = open.get(tenantId);
-      if (db === undefined) {
-        db = openOne(tenantId, options.create === true).then((handle) => {
-          if (!swappable) return handle;
-          const wrapped = swappableDatabase(handle);
-          swaps.set(tenantId, wrapped);
-          return wrapped;
-        });
-        db.catch(() => open.delete(tenantId));
-        open.set(tenantId, db);
-      }
-      return db;
-    },
-    async replace(tenantId: string, install: () => Promise<void>): Promise<void> {
-      assertTenantId(tenantId);
-      const current = await open.get(tenantId)?.catch(() => undefined);
-      const wrapped = swaps.get(tenantId);
-      if (current === undefined || wrapped === undefined) {
-        // Not open in this process: nothing holds the old data set.
-        await install();
-        return;
-      }
-      await wrapped.swap(install, () => openOne(tenantId, false));
-    },
-    async closeAll(): Promise<void> {
-      for (const handle of await Promise.allSettled(open.values())) if (handle.status === 'fulfilled') await handle.value.close();
-    },
-  };
+export interface TenantSetOptions {
+  /** Most tenant data sets open at once (least recently used closes first). */
+  readonly maxOpen: number;
+  /** How long an open waits for a slot when every open data set is in use, before a 503. */
+  readonly waitMs: number;
 }
 
-interface SwappableDatabase extends SqlDatabase {
-  /**
-   * Holds new calls, closes the current handle (its queued writes finish first), runs `install`,
-   * and opens the data set again — also when `install` failed, so the tenant stays served.
-   */
-  swap(install: () => Promise<void>, reopen: () => Promise<SqlDatabase>): Promise<void>;
-}
+export const tenantSetDefaults: TenantSetOptions = { maxOpen: 500, waitMs: 5000 };
 
 /**
- * A handle whose underlying database can be exchanged: calls made while a swap runs wait for it
- * and then go to the new database. Outside a swap a call costs one extra function call.
+ * The tenants' data sets behind stable handles (leased-database.ts) over one bounded open set
+ * (open-set.ts). A failed open is forgotten, so the next call tries again. A handle's calls
+ * made while the data set is replaced (`replace`) wait for it and then reach the new one.
  */
-function swappableDatabase(initial: SqlDatabase): SwappableDatabase {
-  let current = initial;
-  let swapping: Promise<void> | undefined;
-  // Bumped at each swap so that data_version never repeats across two files.
-  let generation = 0;
-  const ready = async () => {
-    while (swapping !== undefined) await swapping;
-  };
+function tenantSet(openOne: (tenantId: string, create: boolean) => Promise<SqlDatabase>, shape: (tenantId: string) => Pick<SqlDatabase, 'dialect' | 'table'>, options: TenantSetOptions) {
+  const listeners: Array<(tenantId: string) => void> = [];
+  // Bumped at each open, so that data_version never repeats across two openings of one file.
+  let opened = 0;
+  const generations = new Map<string, number>();
+  const set = createOpenSet<SqlDatabase>({
+    maxOpen: options.maxOpen,
+    waitMs: options.waitMs,
+    async open(tenantId, create) {
+      const handle = await openOne(tenantId, create);
+      generations.set(tenantId, ++opened);
+      return handle;
+    },
+    close: (_tenantId, handle) => handle.close(),
+    onClosed(tenantId) {
+      generations.delete(tenantId);
+      for (const listener of listeners) listener(tenantId);
+    },
+  });
+  const generation = (tenantId: string) => generations.get(tenantId) ?? 0;
+  // Set inside `visit`: background work, whose opens close again when the visit ends.
+  const inVisit = new AsyncLocalStorage<boolean>();
   return {
-    get dialect() {
-      return current.dialect;
+    set,
+    async tenant(tenantId: string, options: { create?: boolean } = {}): Promise<SqlDatabase> {
+      assertTenantId(tenantId);
+      const transient = inVisit.getStore() === true;
+      // Not open: open it now, so a missing data set fails here rather than at its first query.
+      if (!set.isOpen(tenantId) || options.create === true) (await set.acquire(tenantId, { create: options.create === true, transient })).release();
+      else if (!transient) set.keep(tenantId);
+      return leasedDatabase(tenantId, set, shape(tenantId), () => generation(tenantId));
     },
-    table: (name) => current.table(name),
-    query: (sql, params) => (swapping === undefined ? current.query(sql, params) : ready().then(() => current.query(sql, params))),
-    execute: (sql, params) => (swapping === undefined ? current.execute(sql, params) : ready().then(() => current.execute(sql, params))),
-    transaction: (fn) => (swapping === undefined ? current.transaction(fn) : ready().then(() => current.transaction(fn))),
-    afterCommit: (fn) => current.afterCommit(fn),
-    dataVersion: () => {
-      const version = current.dataVersion();
-      return version === undefined ? undefined : generation * 2 ** 32 + version;
-    },
-    scrub: () => ready().then(() => current.scrub()),
-    close: () => ready().then(() => current.close()),
-    async swap(install, reopen) {
-      await ready();
-      let done!: () => void;
-      swapping = new Promise<void>((resolve) => (done = resolve));
+    async visit<T>(tenantId: string, fn: (db: SqlDatabase) => Promise<T>): Promise<T> {
+      assertTenantId(tenantId);
+      const lease = await set.acquire(tenantId, { transient: true });
       try {
-        await current.close();
-        try {
-          await install();
-        } finally {
-          current = await reopen();
-          generation += 1;
-        }
+        // The visit's own calls (storage.tenant() deep inside a job) must not make it look in use by a request.
+        return await inVisit.run(true, () => fn(leasedDatabase(tenantId, set, shape(tenantId), () => generation(tenantId))));
       } finally {
-        swapping = undefined;
-        done();
+        lease.release();
       }
     },
-  } as SwappableDatabase;
+    replace(tenantId: string, install: () => Promise<void>): Promise<void> {
+      assertTenantId(tenantId);
+      return set.exclusive(tenantId, install);
+    },
+    onClosed(listener: (tenantId: string) => void) {
+      listeners.push(listener);
+    },
+    closeAll: () => set.closeAll(),
+  };
 }
 
 const missing = (tenantId: string) => new StorageError('dataset-missing', `no data set for tenant ${tenantId}`, { status: 404 });
@@ -169,16 +158,25 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
   const keys = openSqliteDatabase(join(config.dataDir, 'keys.db'), { ...config.sqlite, secureDelete: true }, { checkpointer });
   await migrate(keys, migrations.keys, 'keys', now);
   const fileOf = (tenantId: string) => join(tenantsDir, `${tenantId}.db`);
-  const tenants = memoisedOpener(async (tenantId, create) => {
-    const file = fileOf(tenantId);
-    if (!create && !existsSync(file)) throw missing(tenantId);
-    // A tenant's reads may see a batch whose flush is in flight: every answer built on them waits
-    // for its own audit event in this same file, and that flush covers all earlier frames. The
-    // platform and the key store keep the default (their reads feed other data sets' writes).
-    const handle = openSqliteDatabase(file, config.sqlite, { checkpointer, readsWaitForFlush: false });
-    await migrate(handle, migrations.tenant, `tenant ${tenantId}`, now);
-    return handle;
-  }, true);
+  const tenants = tenantSet(
+    async (tenantId, create) => {
+      const file = fileOf(tenantId);
+      if (!create && !existsSync(file)) throw missing(tenantId);
+      // A tenant's reads may see a batch whose flush is in flight: every answer built on them waits
+      // for its own audit event in this same file, and that flush covers all earlier frames. The
+      // platform and the key store keep the default (their reads feed other data sets' writes).
+      const handle = openSqliteDatabase(file, config.sqlite, { checkpointer, readsWaitForFlush: false });
+      try {
+        await migrate(handle, migrations.tenant, `tenant ${tenantId}`, now);
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        throw error;
+      }
+      return handle;
+    },
+    () => ({ dialect: 'sqlite', table: (name) => name }),
+    config.tenants ?? tenantSetDefaults,
+  );
 
   return {
     engine: 'sqlite',
@@ -186,6 +184,9 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
     keys,
     describeTenant: fileOf,
     tenant: tenants.tenant,
+    visitTenant: tenants.visit,
+    onTenantClosed: tenants.onClosed,
+    openTenants: () => tenants.set.size(),
     replaceTenant: (tenantId, install) => tenants.replace(tenantId, () => install(fileOf(tenantId))),
     async ping() {
       await platform.query('SELECT 1 AS ok');
@@ -219,20 +220,27 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
   await ensureSchema(keysSchema);
   const keys = openPostgresDatabase(pool, keysSchema, config.postgres);
   await migrate(keys, migrations.keys, keysSchema, now);
-  const tenants = memoisedOpener(async (tenantId, create) => {
-    const schema = schemaOf(tenantId);
-    if (create) {
-      await ensureSchema(schema);
-    } else {
-      const found = await pool.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [schema]).catch((error: unknown) => {
-        throw storageUnavailable(error);
-      });
-      if (found.rowCount === 0) throw missing(tenantId);
-    }
-    const handle = openPostgresDatabase(pool, schema, config.postgres);
-    await migrate(handle, migrations.tenant, schema, now);
-    return handle;
-  }, false);
+  const tenants = tenantSet(
+    async (tenantId, create) => {
+      const schema = schemaOf(tenantId);
+      if (create) {
+        await ensureSchema(schema);
+      } else {
+        const found = await pool.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [schema]).catch((error: unknown) => {
+          throw storageUnavailable(error);
+        });
+        if (found.rowCount === 0) throw missing(tenantId);
+      }
+      const handle = openPostgresDatabase(pool, schema, config.postgres);
+      await migrate(handle, migrations.tenant, schema, now);
+      return handle;
+    },
+    (tenantId) => {
+      const schema = quoteIdent(schemaOf(tenantId));
+      return { dialect: 'postgres', table: (name) => `${schema}.${quoteIdent(name)}` };
+    },
+    config.tenants ?? tenantSetDefaults,
+  );
 
   return {
     engine: 'postgres',
@@ -241,6 +249,9 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
     postgres: { pool, schemaPrefix, migrations },
     describeTenant: schemaOf,
     tenant: tenants.tenant,
+    visitTenant: tenants.visit,
+    onTenantClosed: tenants.onClosed,
+    openTenants: () => tenants.set.size(),
     // A schema is swapped by renaming inside one transaction (install does it): handles address
     // tables by schema name, so they reach the new data set at once.
     replaceTenant: (tenantId, install) => install(schemaOf(tenantId)),
@@ -248,6 +259,7 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
       await platform.query('SELECT 1 AS ok');
     },
     async close() {
+      await tenants.closeAll();
       await pool.end();
     },
   };

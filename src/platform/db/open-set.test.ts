@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { openStorage, type Storage } from './storage.js';
+import { sqliteDefaults } from './sqlite.js';
+import type { Migration } from './types.js';
+
+const tenantTable: Migration = { id: 'test/001', up: { sqlite: (t) => [`CREATE TABLE ${t('items')} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`], postgres: () => [] } };
+
+async function storageWith(maxOpen: number, waitMs = 5000): Promise<{ storage: Storage; dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'open-set-'));
+  const storage = await openStorage({ engine: 'sqlite', dataDir, sqlite: sqliteDefaults, tenants: { maxOpen, waitMs } }, { platform: [], keys: [], tenant: [tenantTable] });
+  return { storage, dataDir };
+}
+
+const descriptors = () => readdirSync('/proc/self/fd').length;
+const tenantNames = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+
+describe('open set of tenant data sets (SQLite)', () => {
+  it('never holds more than its bound open, in data sets or in file descriptors, however many tenants are used', async () => {
+    const { storage } = await storageWith(4);
+    const ids = tenantNames(40);
+    for (const id of ids) await storage.tenant(id, { create: true });
+    const before = descriptors();
+    let most = 0;
+    // Concurrent writes and reads to ten times more tenants than the bound.
+    for (let round = 0; round < 3; round += 1) {
+      await Promise.all(
+        ids.map(async (id, i) => {
+          const db = await storage.tenant(id);
+          await db.execute('INSERT INTO items (id, name) VALUES (?, ?)', [round * 100 + i, `${id}-${round}`]);
+          most = Math.max(most, storage.openTenants());
+          assert.equal((await db.query('SELECT id FROM items')).length, round + 1);
+          most = Math.max(most, storage.openTenants());
+        }),
+      );
+    }
+    assert.ok(most <= 4, `at most 4 open at once, saw ${most}`);
+    assert.ok(most >= 2, 'the set was used');
+    // Each SQLite data set holds a handful of descriptors: 4 open ones cannot reach 40 tenants' worth.
+    assert.ok(descriptors() - before <= 4 * 6, `descriptors grew by ${descriptors() - before}`);
+    await storage.close();
+  });
+
+  it('does not close a data set under a transaction that is still running, and commits it', async () => {
+    const { storage, dataDir } = await storageWith(3);
+    const ids = tenantNames(12);
+    for (const id of ids) await storage.tenant(id, { create: true });
+    const slow = await storage.tenant('t0');
+    let proceed!: () => void;
+    const gate = new Promise<void>((resolve) => (proceed = resolve));
+    let started!: () => void;
+    const inside = new Promise<void>((resolve) => (started = resolve));
+    const slowWrite = slow.transaction(async (tx) => {
+      await tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'slow']);
+      started();
+      await gate;
+      await tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [2, 'slow']);
+      return 'committed';
+    });
+    await inside;
+    // Every other tenant is used meanwhile, several times over the bound.
+    for (const id of ids.slice(1)) await (await storage.tenant(id)).execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, id]);
+    assert.ok(storage.openTenants() <= 3);
+    proceed();
+    assert.equal(await slowWrite, 'committed');
+    for (const id of ids.slice(1)) await (await storage.tenant(id)).query('SELECT 1');
+    await storage.close();
+    // Durable in the file itself, read by a fresh process-level open.
+    const again = await reopen(dataDir, 3);
+    assert.deepEqual((await (await again.tenant('t0')).query<{ id: number }>('SELECT id FROM items ORDER BY id')).map((r) => r.id), [1, 2]);
+    await again.close();
+  });
+
+  it('reopens a closed data set on its next call, through a handle taken before it closed', async () => {
+    const { storage } = await storageWith(2);
+    const closed: string[] = [];
+    storage.onTenantClosed((id) => closed.push(id));
+    const a = await storage.tenant('a', { create: true });
+    await a.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'kept']);
+    const versionBefore = a.dataVersion();
+    await storage.tenant('b', { create: true });
+    await storage.tenant('c', { create: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(closed.includes('a'), 'the least recently used data set closed to make room');
+    assert.equal(a.dataVersion(), undefined, 'a closed data set cannot tell its version');
+    assert.deepEqual(await a.query('SELECT name FROM items'), [{ name: 'kept' }]);
+    assert.notEqual(a.dataVersion(), versionBefore, 'the version never repeats across openings');
+    await storage.close();
+  });
+
+  it('closes the least recently used data set, not the one just used', async () => {
+    const { storage } = await storageWith(2);
+    const closed: string[] = [];
+    storage.onTenantClosed((id) => closed.push(id));
+    const a = await storage.tenant('a', { create: true });
+    await storage.tenant('b', { create: true });
+    await a.query('SELECT 1');
+    await storage.tenant('a');
+    await storage.tenant('c', { create: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(closed, ['b']);
+    await storage.close();
+  });
+
+  it('closes what a background visit opened once the visit ends, and leaves open what was open', async () => {
+    const { storage, dataDir } = await storageWith(10);
+    for (const id of tenantNames(5)) await storage.tenant(id, { create: true });
+    await storage.close();
+    const fresh = await reopen(dataDir, 10);
+    await fresh.tenant('t0');
+    assert.equal(fresh.openTenants(), 1);
+    let most = 0;
+    for (const id of tenantNames(5)) {
+      await fresh.visitTenant(id, async () => {
+        // Code deep inside a job takes the data set the usual way.
+        await (await fresh.tenant(id)).query('SELECT count(*) AS n FROM items');
+        most = Math.max(most, fresh.openTenants());
+      });
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(most, 2, 'one visited data set open at a time, next to the one in use');
+    assert.equal(fresh.openTenants(), 1, 'only the data set a caller opened stays open');
+    await fresh.close();
+  });
+
+  it('when every open data set is in use, an open waits for a free one, and answers 503 at its deadline', async () => {
+    const { storage } = await storageWith(4, 100);
+    for (const id of tenantNames(5)) await storage.tenant(id, { create: true });
+    let proceed!: () => void;
+    const gate = new Promise<void>((resolve) => (proceed = resolve));
+    const holders = tenantNames(4).map((id) => storage.visitTenant(id, () => gate));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await assert.rejects(
+      storage.tenant('t4'),
+      (error: { code?: string; status?: number; headers?: Record<string, string> }) => error.code === 'storage-unavailable' && error.status === 503 && error.headers?.['retry-after'] === '1',
+    );
+    const waiting = storage.visitTenant('t4', async (db) => (await db.query('SELECT 1 AS one'))[0]);
+    proceed();
+    await Promise.all(holders);
+    assert.deepEqual(await waiting, { one: 1 });
+    await storage.close();
+  });
+
+  it('replaces a data set under waiting callers: they reach the new one', async () => {
+    const { storage, dataDir } = await storageWith(4);
+    const a = await storage.tenant('a', { create: true });
+    await a.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'old']);
+    const b = await storage.tenant('b', { create: true });
+    await b.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'new']);
+    await storage.close();
+    const live = await reopen(dataDir, 4);
+    const handle = await live.tenant('a');
+    let read: Promise<unknown> | undefined;
+    await live.replaceTenant('a', async (target) => {
+      read = handle.query('SELECT name FROM items');
+      copyFileSync(join(dataDir, 'tenants', 'b.db'), target);
+    });
+    assert.deepEqual(await read, [{ name: 'new' }]);
+    await live.close();
+  });
+});
+
+function reopen(dataDir: string, maxOpen: number): Promise<Storage> {
+  return openStorage({ engine: 'sqlite', dataDir, sqlite: sqliteDefaults, tenants: { maxOpen, waitMs: 5000 } }, { platform: [], keys: [], tenant: [tenantTable] });
+}
