@@ -4,24 +4,15 @@
  * alternating in one process, so the ratio holds on a busy machine. CPU only: no key store, no
  * SQL, no HTTP; the key lookup is an in-memory map, as the server's warm key cache is.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { DataKey } from '../src/keys/index.js';
-import { openResource, sealResource, type KeyLookup, type SealContext } from '../src/records/sealing.js';
+import { openResource, sealResource, type KeyLookup } from '../src/records/sealing.js';
+import { sampleContext, sampleKey, sampleObservation } from './sample-record.js';
 import { sealFormatOne } from '../test/support/legacy-sealing.js';
 
-const key: DataKey = { keyId: '0123456789abcdef', version: 1, subject: 'Patient/p1', key: randomBytes(32) };
+const key = sampleKey;
 const lookup: KeyLookup = async () => key;
-const context: SealContext = { tenantId: 'bench', type: 'Observation', id: '01HZX3J5K8M9N0P1Q2R3S4T5V6', versionId: 1 };
-const observation = {
-  resourceType: 'Observation',
-  status: 'final',
-  category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }],
-  code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }], text: 'Heart rate' },
-  subject: { reference: 'Patient/01HZX3J5K8M9N0P1Q2R3S4T5V7' },
-  effectiveDateTime: '2024-03-05T07:00:00Z',
-  valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
-};
+const context = sampleContext;
+const observation = sampleObservation;
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 2);
 const formats = {

@@ -5,27 +5,14 @@
  * under the HTTP bench. Reported: the main thread's busy time per open (event-loop utilisation ×
  * wall time), which is what a worker pool would have to lower to pay, and opens/s.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import type { DataKey } from '../src/keys/index.js';
-import { openResource, sealResource, type SealContext } from '../src/records/sealing.js';
+import { openResource, sealResource } from '../src/records/sealing.js';
+import { sampleContext, sampleKey, sampleObservation } from './sample-record.js';
 
-const key: DataKey = { keyId: '0123456789abcdef', version: 1, subject: 'Patient/p1', key: randomBytes(32) };
-const context: SealContext = { tenantId: 'bench', type: 'Observation', id: '01HZX3J5K8M9N0P1Q2R3S4T5V6', versionId: 1 };
-const stored = sealResource(
-  context,
-  {
-    resourceType: 'Observation',
-    status: 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }],
-    code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }], text: 'Heart rate' },
-    subject: { reference: 'Patient/01HZX3J5K8M9N0P1Q2R3S4T5V7' },
-    effectiveDateTime: '2024-03-05T07:00:00Z',
-    valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
-  },
-  key,
-);
+const key = sampleKey;
+const context = sampleContext;
+const stored = sealResource(context, sampleObservation, key);
 const total = Number(process.env['BENCH_OPENS'] ?? 40_000);
 const inFlight = 32;
 
