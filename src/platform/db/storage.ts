@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -108,13 +107,16 @@ function tenantSet(openOne: (tenantId: string, create: boolean) => Promise<SqlDa
     },
   });
   const generation = (tenantId: string) => generations.get(tenantId) ?? 0;
-  // Set inside `visit`: background work, whose opens close again when the visit ends.
-  const inVisit = new AsyncLocalStorage<boolean>();
+  // Tenants a background visit holds now. Their `tenant()` calls count as the visit's own (its
+  // opens close again when it ends) — told apart by tenant, not by async context: an
+  // AsyncLocalStorage would switch on Node's promise hooks for every request of the process. A
+  // request that reaches the same tenant during its visit only costs a reopen afterwards.
+  const visiting = new Map<string, number>();
   return {
     set,
     async tenant(tenantId: string, options: { create?: boolean } = {}): Promise<SqlDatabase> {
       assertTenantId(tenantId);
-      const transient = inVisit.getStore() === true;
+      const transient = visiting.has(tenantId);
       // Not open: open it now, so a missing data set fails here rather than at its first query.
       if (!set.isOpen(tenantId) || options.create === true) (await set.acquire(tenantId, { create: options.create === true, transient })).release();
       else if (!transient) set.keep(tenantId);
@@ -123,10 +125,14 @@ function tenantSet(openOne: (tenantId: string, create: boolean) => Promise<SqlDa
     async visit<T>(tenantId: string, fn: (db: SqlDatabase) => Promise<T>): Promise<T> {
       assertTenantId(tenantId);
       const lease = await set.acquire(tenantId, { transient: true });
+      visiting.set(tenantId, (visiting.get(tenantId) ?? 0) + 1);
       try {
         // The visit's own calls (storage.tenant() deep inside a job) must not make it look in use by a request.
-        return await inVisit.run(true, () => fn(leasedDatabase(tenantId, set, shape(tenantId), () => generation(tenantId))));
+        return await fn(leasedDatabase(tenantId, set, shape(tenantId), () => generation(tenantId)));
       } finally {
+        const left = (visiting.get(tenantId) ?? 1) - 1;
+        if (left > 0) visiting.set(tenantId, left);
+        else visiting.delete(tenantId);
         lease.release();
       }
     },
