@@ -75,6 +75,11 @@ export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: re
   let events = 0;
   let lastSeq = origin.seq;
 
+  // The head is read before the scan and again after it: on a running server the chain may grow
+  // while it is read. Every event up to the first head was committed before the scan began, so
+  // the scan must find them all (else truncated); the events it found may reach past the first
+  // head, but never past the second (else added behind it).
+  const headBefore = await selectHead(db);
   let next = selectLinksAfter(db, tenantId, origin.seq, pageSize);
   for (;;) {
     const page = await next;
@@ -109,10 +114,11 @@ export async function verifyChain(db: SqlExecutor, tenantId: string, anchors: re
 
   for (const cluster of clusters) findings.push(...(await classify(db, tenantId, cluster, pageSize, start)));
 
-  const head = await selectHead(db);
-  if (head !== undefined && head.seq > lastSeq) findings.push({ seq: lastSeq + 1, kind: 'truncated', detail: `the chain ends at ${lastSeq}, its head records ${head.seq}: events after ${lastSeq} were cut` });
-  else if (head !== undefined && head.seq < lastSeq) findings.push({ seq: head.seq + 1, kind: 'extra', detail: `events after ${head.seq} were added behind the chain's head` });
-  else if (head !== undefined && head.seq === lastSeq && head.hash !== previousHash) findings.push({ seq: lastSeq, kind: 'modified', detail: `the chain's head does not match event ${lastSeq}` });
+  const headAfter = await selectHead(db);
+  const atEnd = [headAfter, headBefore].find((head) => head?.seq === lastSeq);
+  if (headBefore !== undefined && headBefore.seq > lastSeq) findings.push({ seq: lastSeq + 1, kind: 'truncated', detail: `the chain ends at ${lastSeq}, its head records ${headBefore.seq}: events after ${lastSeq} were cut` });
+  else if (headAfter !== undefined && headAfter.seq < lastSeq) findings.push({ seq: headAfter.seq + 1, kind: 'extra', detail: `events after ${headAfter.seq} were added behind the chain's head` });
+  else if (atEnd !== undefined && atEnd.hash !== previousHash) findings.push({ seq: lastSeq, kind: 'modified', detail: `the chain's head does not match event ${lastSeq}` });
   for (const anchor of anchors) {
     if (anchor.seq > lastSeq && anchor.seq > origin.seq) findings.push({ seq: lastSeq + 1, kind: 'truncated', detail: `a signed checkpoint records ${anchor.seq} events; the chain ends at ${lastSeq}` });
   }

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { chainHash, genesis, operatorEvent, type AuditEvent } from '../../../src/audit/index.js';
 import { canonicalOfRow, selectLinksAfter, selectRowsBetween } from '../../../src/audit/store.js';
 import { verifyChain } from '../../../src/audit/verify.js';
-import type { SqlDatabase } from '../../../src/platform/db/index.js';
+import type { SqlDatabase, SqlValue } from '../../../src/platform/db/index.js';
 import { engines, errorCode, json, observation, patient, startTestApp, type TestApp } from '../../support/harness.js';
 
 interface Row {
@@ -231,6 +231,32 @@ for (const engine of engines()) {
           `page size ${pageSize}`,
         );
       }
+    });
+
+    it('a verify that runs while the chain grows reports nothing (a live server chains as it reads)', async () => {
+      await t.tenant('growing');
+      const event = (detail: string) => operatorEvent('record.read', { id: 'reader', role: 'reader', client: 'test' }, { detail });
+      await t.app.audit.record('growing', [event('before'), event('before')]);
+      await t.app.audit.settle('growing');
+      const tdb = await t.app.storage.tenant('growing');
+      // Events chained between the scan's last page and its look at the head: as on a server
+      // that keeps answering (PostgreSQL chains a read's event right after the answer).
+      let grown = false;
+      const growing: SqlDatabase = {
+        ...tdb,
+        async query<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+          const rows = await tdb.query<T>(sql, params);
+          if (!grown && sql.includes('audit_events')) {
+            grown = true;
+            await t.app.audit.record('growing', [event('meanwhile'), event('meanwhile')]);
+            await t.app.audit.settle('growing');
+          }
+          return rows;
+        },
+      };
+      assert.deepEqual((await verifyChain(growing, 'growing')).findings, []);
+      assert.ok(grown, 'the chain grew during the verify');
+      assert.deepEqual((await t.app.audit.verify('growing')).findings, []);
     });
 
     it('signs checkpoints outside the database: a cut tail with a forged head, a rewritten history and a forged checkpoint are all caught', async () => {

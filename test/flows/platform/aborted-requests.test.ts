@@ -57,7 +57,7 @@ for (const engine of engines()) {
         aborted.every((e) => e.outcome === 'failure' && e.sourceIp === '127.0.0.1'),
         'each with its outcome and the caller’s address',
       );
-      assert.ok((await t.app.audit.verify('clinic')).findings.length === 0);
+      assert.deepEqual((await t.app.audit.verify('clinic')).findings, []);
     });
 
     it('commits the good events of a batch when one of them cannot be written', async () => {
