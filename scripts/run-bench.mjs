@@ -15,10 +15,12 @@
 // `npm run bench -- tenants` (BENCH_ONLY=tenants): many tenants on one node (bench/tenants.ts:
 // 10,000 SQLite tenants, BENCH_TENANTS to change it; PostgreSQL schemas, BENCH_PG_TENANTS). Not
 // part of `all`: creating the tenants takes minutes.
+// `npm run bench -- processes` (BENCH_ONLY=processes): one server process against two over the same
+// SQLite data directory (bench/processes.ts); also part of `all`.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const selectors = new Set(['backup', 'http', 'ha', 'search', 'cli', 'tenants', 'all']);
+const selectors = new Set(['backup', 'http', 'ha', 'search', 'cli', 'tenants', 'processes', 'all']);
 const named = process.argv.slice(2).find((arg) => selectors.has(arg));
 const only = named ?? process.env.BENCH_ONLY ?? 'http';
 if (!selectors.has(only)) {
@@ -74,5 +76,9 @@ if ((only === 'ha' || only === 'all') && !stopped) {
 if ((only === 'cli' || only === 'all') && !stopped) {
   const cliCode = await run('bench/cli-startup.ts', { ...process.env });
   code = code === 0 ? cliCode : code;
+}
+if ((only === 'processes' || only === 'all') && !stopped) {
+  const processesCode = await run('bench/processes.ts', { ...process.env });
+  code = code === 0 ? processesCode : code;
 }
 process.exit(code);
