@@ -734,7 +734,7 @@ async function main(): Promise<void> {
     const incrementalTenant = incremental.manifest.dataSets.find((d) => d.kind === 'tenant' && d.id === tenantId);
     if (fullTenant === undefined || incrementalTenant === undefined) throw new Error('the snapshot has no bench tenant');
     const copyIndex = dataSetFiles().flatMap(withWal).indexOf(tenantFile);
-    const tenantCopyName = `${copyIndex}-${tenantId}.db`;
+    const tenantCopyName = `${copyIndex}-${tenantFile.slice(tenantFile.lastIndexOf('/') + 1)}`;
     const pageDiff = changedPages(join(copy1Dir, tenantCopyName), join(copy2Dir, tenantCopyName), fullTenant.chunkBytes);
     const knownChunks = new Set(full.manifest.dataSets.flatMap((d) => d.chunks));
     const addedBySet = incremental.manifest.dataSets.map((d) => ({ label: d.kind === 'tenant' ? `tenant ${d.id}` : d.kind, bytes: d.bytes, chunks: d.chunks.length, newChunks: new Set(d.chunks.filter((c) => !knownChunks.has(c))).size }));
