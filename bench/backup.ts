@@ -301,8 +301,9 @@ function plainCopy(files: readonly string[], targetDir: string): { bytes: number
   const started = performance.now();
   mkdirSync(targetDir, { recursive: true });
   let bytes = 0;
-  files.forEach((file, i) => {
-    const target = join(targetDir, `${i}-${file.slice(file.lastIndexOf('/') + 1)}`);
+  // Data set files have distinct names (platform.db, keys.db, tenants/<file>.db and their -wal).
+  files.forEach((file) => {
+    const target = join(targetDir, file.slice(file.lastIndexOf('/') + 1));
     copyFileSync(file, target);
     fsyncPath(target);
     bytes += statSync(target).size;
@@ -733,8 +734,7 @@ async function main(): Promise<void> {
     const fullTenant = full.manifest.dataSets.find((d) => d.kind === 'tenant' && d.id === tenantId);
     const incrementalTenant = incremental.manifest.dataSets.find((d) => d.kind === 'tenant' && d.id === tenantId);
     if (fullTenant === undefined || incrementalTenant === undefined) throw new Error('the snapshot has no bench tenant');
-    const copyIndex = dataSetFiles().flatMap(withWal).indexOf(tenantFile);
-    const tenantCopyName = `${copyIndex}-${tenantId}.db`;
+    const tenantCopyName = tenantFile.slice(tenantFile.lastIndexOf('/') + 1);
     const pageDiff = changedPages(join(copy1Dir, tenantCopyName), join(copy2Dir, tenantCopyName), fullTenant.chunkBytes);
     const knownChunks = new Set(full.manifest.dataSets.flatMap((d) => d.chunks));
     const addedBySet = incremental.manifest.dataSets.map((d) => ({ label: d.kind === 'tenant' ? `tenant ${d.id}` : d.kind, bytes: d.bytes, chunks: d.chunks.length, newChunks: new Set(d.chunks.filter((c) => !knownChunks.has(c))).size }));

@@ -20,6 +20,8 @@ export interface ResealCursor {
 export interface ResealStep {
   /** Rows looked at (re-encrypted, or left because their subject was erased or they failed). */
   readonly rows: number;
+  /** Rows sealed again under the new key (each one envelope). */
+  readonly resealed: number;
   readonly fields: number;
   /** Rows that failed their integrity check: they keep their old key version, which is then not retired. */
   readonly failed: ReadonlyArray<{ table: ResealTable; type: string; id: string; versionId: number }>;
@@ -198,6 +200,7 @@ export function createResealer(keys: Keys): Resealer {
       const last = batch.rows[batch.rows.length - 1] as StaleRow;
       return {
         rows: batch.rows.length,
+        resealed: updates.length,
         fields: updates.reduce((sum, u) => sum + u.fields, 0),
         failed,
         cursor: { table: batch.table, type: last.resource_type, id: last.id, versionId: Number(last.version_id) },

@@ -151,6 +151,14 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
       }
     };
 
+    /**
+     * When this run last moved a row off an old key (undefined: not in this run, e.g. resumed at
+     * `retire`). A read that fetched a row just before it moved may still ask for its old key, so
+     * old keys are retired only `settleMs` after the last move — not after the sweep, which
+     * usually moves nothing and would add a second full wait to every job.
+     */
+    let lastMoved: number | undefined;
+
     try {
       if (job.scope === 'tenant') await runTenant();
       else await runMaster();
@@ -180,8 +188,7 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
         await save({ ...job, phase: 'retire', cursor: null }, true);
       }
       if (job.phase === 'retire') {
-        // A read that fetched a row just before the sweep moved it may still ask for its old key.
-        await waitUntil(now() + settings.settleMs);
+        await waitUntil((lastMoved ?? now()) + settings.settleMs);
         const inUse = await resealer.keyIdsInUse(data, generation);
         const retired = await keys.retireBefore(tenantId, generation, inUse);
         await finish(`data key versions ${retired.dataKeys}, key-encryption keys ${retired.keks}`);
@@ -192,6 +199,7 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
       const session = resealer.session(job.tenantId as string);
       try {
         for await (const step of session.pass(data, job.generation, job.cursor, settings.batchRows)) {
+          if (step.resealed > 0) lastMoved = now();
           if (final) {
             // Only the last pass counts failures: the first pass meets the same rows again here.
             for (const failure of step.failed) await report({ event: 'rotation.integrity-failed', job, ...failure });
