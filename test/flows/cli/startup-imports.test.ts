@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -48,5 +48,17 @@ describe('command start-up', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^acme\tactive\t/m);
     assert.ok(run.packages.has('zod'));
+  });
+
+  it('`tresor tenant list` on a new data directory sets the deployment up as before: master key, platform data set, key store', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'tresor-startup-fresh-'));
+    try {
+      const run = await tresorHere(['tenant', 'list', '--data-dir', fresh]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, '');
+      for (const file of ['master-key.json', 'platform.db', 'keys.db', 'tenants/operators.db']) assert.ok(existsSync(join(fresh, file)), file);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 });
