@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Actor, type Audit, type AuditSink } from './audit/index.js';
-import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, identityMigrations, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
+import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { accountAdminMigrations, adminRoutes, createOutboxNotifier, createPasswordResets, type Notifier, type Outbox, type PasswordResets } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -31,14 +31,15 @@ import {
 } from './platform/http/index.js';
 import { auditApiRoutes, operationOutcome, createBundleProcessor, createFhirValidator, createRecords, createResealer, fhirRoutes, openSealedSamples, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
-import { createKeys, createLocalKeyProvider, findUnreadableKeys, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
-import { createTenants, tenantsMigrations, type Tenants } from './tenants/index.js';
+import { createKeys, createLocalKeyProvider, findUnreadableKeys, keysMigrations, masterKeySource, type KeyProvider, type Keys } from './keys/index.js';
+import { createTenants, type Tenants } from './tenants/index.js';
 import { periodic } from './platform/periodic.js';
 import { walkTenants } from './platform/walk-tenants.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
 import { accountPages, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
-import { BackupError, backupKeySource, backupOutcomeMigrations, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
+import { platformMigrations } from './platform-migrations.js';
+import { BackupError, backupKeySource, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { postgresLeadership, singleNode } from './platform/leadership.js';
@@ -117,7 +118,7 @@ export interface Core {
  */
 /** Every data set's migrations, in order (also what a restored PostgreSQL snapshot is upgraded with). */
 export const storageMigrations: StorageMigrations = {
-  platform: [...tenantsMigrations, ...identityMigrations, ...backupOutcomeMigrations],
+  platform: platformMigrations,
   keys: [...keysMigrations, ...rotationMigrations],
   tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations],
 };
@@ -127,7 +128,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   // The master key first: a missing or unsafe key refuses the start before anything is opened.
   const provider =
     overrides.keyProvider ??
-    createLocalKeyProvider(config.keys.masterKey !== undefined ? { env: config.keys.masterKey } : { file: config.keys.masterKeyFile ?? join(config.dataDir, 'master-key.json') });
+    createLocalKeyProvider(masterKeySource(config.keys, config.dataDir));
   // The open set of tenant data sets is bounded (storage.ts): descriptors and memory follow it, not the tenant count.
   const tenantSet = { ...tenantSetDefaults, maxOpen: config.storage.maxOpenTenants };
   const storage = await openStorage(

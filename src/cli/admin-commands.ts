@@ -9,6 +9,7 @@ import type { ClientInput } from '../oauth/index.js';
 import { pruneAudit, verifyAudit } from './audit-commands.js';
 import type { CliIo, CliValues } from './io.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
+import { printTenants } from './tenant-list-command.js';
 import { UsageError } from './usage-error.js';
 
 /** Who ran an admin command, for the audit trail: the operating-system account on this host. */
@@ -28,9 +29,7 @@ export async function admin(io: CliIo, core: Core, config: Config, [command, sub
     return;
   }
   if (command === 'tenant' && sub === 'list') {
-    const tenants = await core.tenants.list();
-    if (values['json'] === true) io.stdout(JSON.stringify(tenants, null, 2));
-    else for (const t of tenants) io.stdout(`${t.id}\t${t.status}\t${t.createdAt}\t${t.name}`);
+    printTenants(io, await core.tenants.list(), values['json'] === true);
     return;
   }
   if (command === 'tenant' && sub === 'set') {

@@ -237,6 +237,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
     }
     const config = await configFrom(io, values);
     if (command === 'start') return await (await import('./start-command.js')).start(io, config);
+    if (command === 'tenant' && sub === 'list' && (await (await import('./tenant-list-command.js')).listTenantsAlone(io, config, values['json'] === true))) return { exitCode: 0 };
     const { buildCore } = await import('../app.js');
     const core = await buildCore(config, {
       rotationReport: (event) => {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfig, type ConfigError } from './config.js';
+import { loadConfig, parseWithSchema, type ConfigError, type ConfigInput } from './config.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -76,5 +76,26 @@ describe('loadConfig', () => {
     }
     assert.equal(loadConfig({ env: { ...safe, TRESOR_AUDIT_SYSLOG: 'tls://siem.example.org:6514' } }).audit.sinks.syslog, 'tls://siem.example.org:6514');
     assert.equal(loadConfig({ env: { TRESOR_AUDIT_SYSLOG: 'tcp://127.0.0.1:514' } }).audit.sinks.syslog, 'tcp://127.0.0.1:514', 'development keeps tcp:// for a local test collector');
+  });
+
+  it('gives, for the common settings checked without the schema, exactly what the schema gives', () => {
+    const inputs: ConfigInput[] = [
+      {},
+      { dataDir: '/srv/tresor' },
+      { dataDir: '/srv/tresor', server: { port: 0, host: '0.0.0.0' }, keys: { masterKey: '{}' } },
+      { mode: 'development', storage: { engine: 'postgres', postgres: { url: 'postgres://localhost/tresor' } }, log: { level: 'silent' } },
+      { keys: { masterKeyFile: '/run/secrets/m.json' }, audit: { checkpointDir: '/mnt/audit' }, backup: { repository: '/mnt/backup', key: '{}', keyFile: '/run/secrets/b.json' } },
+      { server: {}, storage: { postgres: {} } },
+    ];
+    for (const input of inputs) assert.deepStrictEqual(loadConfig({ overrides: input }), parseWithSchema(input as Record<string, unknown>), JSON.stringify(input));
+  });
+
+  it('leaves a wrong common setting to the schema, with its message', () => {
+    assert.throws(() => loadConfig({ overrides: { dataDir: '' } }), /config\.dataDir: Too small/);
+    assert.throws(() => loadConfig({ env: { TRESOR_PORT: '8443.5' } }), /config\.server\.port \(from TRESOR_PORT\): /);
+    assert.throws(() => loadConfig({ env: { TRESOR_MODE: 'staging' } }), /config\.mode \(from TRESOR_MODE\): /);
+    assert.throws(() => loadConfig({ env: { TRESOR_BACKUP_REPOSITORY: 'x'.repeat(2001) } }), /config\.backup\.repository \(from TRESOR_BACKUP_REPOSITORY\): /);
+    assert.throws(() => loadConfig({ overrides: { server: 'here' } as never }), /config\.server: /);
+    assert.throws(() => loadConfig({ overrides: { keys: { masterKey: '{}', spare: '{}' } } as never }), /config\.keys\.spare: is not a known setting/);
   });
 });

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { z } from 'zod';
+import type * as Zod from 'zod';
+import type { z } from 'zod';
 import { defaultRetention, retentionLimits } from '../backup/retention.js';
 import { AppError } from '../platform/errors.js';
+import { lazyRequire } from '../platform/lazy-require.js';
+import { commonSettings } from './common-settings.js';
 
 /** Every default in one place; docs/operations/configuration.md mirrors this object. */
 export const defaults = {
@@ -66,231 +69,241 @@ export const defaults = {
 const d = defaults;
 /** A lower-case DNS name (a WebAuthn relying party id is one; no scheme, port or IP address literal). */
 const domainName = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-const schema = z
-  .object({
-    mode: z.enum(['development', 'production']).default(d.mode),
-    dataDir: z.string().min(1).default(d.dataDir),
-    server: z
-      .object({
-        host: z.string().min(1).default(d.server.host),
-        port: z.number().int().min(0).max(65535).default(d.server.port),
-        // Without its trailing slash: every link is `<publicUrl>/tenants/…`.
-        publicUrl: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')).optional(),
-        bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(d.server.bodyLimitBytes),
-        trustProxy: z.boolean().default(d.server.trustProxy),
-        headersTimeoutMs: z.number().int().min(100).max(120_000).default(d.server.headersTimeoutMs),
-        requestTimeoutMs: z.number().int().min(100).max(600_000).default(d.server.requestTimeoutMs),
-        idleTimeoutMs: z.number().int().min(100).max(600_000).default(d.server.idleTimeoutMs),
-        keepAliveTimeoutMs: z.number().int().min(1000).max(600_000).default(d.server.keepAliveTimeoutMs),
-        maxConnectionsPerAddress: z.number().int().min(0).max(100_000).default(d.server.maxConnectionsPerAddress),
-        tls: z
-          .object({
-            enabled: z.boolean().default(d.server.tls.enabled),
-            certFile: z.string().min(1).optional(),
-            keyFile: z.string().min(1).optional(),
-            hstsMaxAgeSeconds: z.number().int().min(0).default(d.server.tls.hstsMaxAgeSeconds),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .strict()
-      .prefault({}),
-    storage: z
-      .object({
-        engine: z.enum(['sqlite', 'postgres']).default(d.storage.engine),
-        maxOpenTenants: z.number().int().min(4).max(100_000).default(d.storage.maxOpenTenants),
-        sqlite: z
-          .object({
-            synchronous: z.enum(['FULL', 'NORMAL']).default(d.storage.sqlite.synchronous),
-            busyTimeoutMs: z.number().int().min(0).max(60_000).default(d.storage.sqlite.busyTimeoutMs),
-          })
-          .strict()
-          .prefault({}),
-        postgres: z
-          .object({
-            url: z.string().min(1).optional(),
-            poolSize: z.number().int().min(1).max(500).default(d.storage.postgres.poolSize),
-            schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'lowercase letters, digits and _, at most 16, starting with a letter').default(d.storage.postgres.schemaPrefix),
-            statementTimeoutMs: z.number().int().min(100).default(d.storage.postgres.statementTimeoutMs),
-            preparedStatements: z.number().int().min(0).max(10_000).default(d.storage.postgres.preparedStatements),
-            connectTimeoutMs: z.number().int().min(100).max(60_000).default(d.storage.postgres.connectTimeoutMs),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .strict()
-      .prefault({}),
-    keys: z
-      .object({
-        /** Default `<dataDir>/master-key.json`, created at first start (development). */
-        masterKeyFile: z.string().min(1).optional(),
-        /** A key ring as printed by `tresor keys generate-master`; wins over the file. */
-        masterKey: z.string().min(1).optional(),
-        /** Stored versions a key rotation re-encrypts per transaction: smaller holds write locks for less time. */
-        rotationBatchRows: z.number().int().min(1).max(10_000).default(d.keys.rotationBatchRows),
-      })
-      .strict()
-      .prefault({}),
-    audit: z
-      .object({
-        /** Where signed checkpoints of every tenant's audit chain go; default `<dataDir>/audit-checkpoints`. Best on another disk or host. */
-        checkpointDir: z.string().min(1).optional(),
-        checkpointEveryEvents: z.number().int().min(1).max(1_000_000).default(d.audit.checkpointEveryEvents),
-        checkpointSeconds: z.number().int().min(1).max(86_400).default(d.audit.checkpointSeconds),
-        /**
-         * Events older than this are deleted by the daily prune (and `tresor audit prune`), behind a
-         * signed cut point. Six years by default and at least that: HIPAA keeps documentation of
-         * security actions six years (45 CFR 164.316(b)(2)(i)); longer where local law asks.
-         */
-        retentionDays: z.number().int().min(d.audit.retentionDays, 'at least 2192 days (six years, HIPAA 45 CFR 164.316(b)(2)(i))').max(36_500).default(d.audit.retentionDays),
-        /** SIEM sinks: every event shipped, at least once, from a durable cursor. */
-        sinks: z
-          .object({
-            /** A JSON-lines file, appended and fsynced. */
-            file: z.string().min(1).optional(),
-            /** `tcp://host:port` or `tls://host:port`: RFC 5424 syslog, octet-counted. */
-            syslog: z.string().regex(/^(tcp|tls):\/\/[^/:]+:\d{1,5}$/, 'tcp://host:port or tls://host:port').optional(),
-            /** CA certificate (PEM) that signed the syslog server's certificate, for tls://. */
-            syslogCaFile: z.string().min(1).optional(),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .strict()
-      .prefault({}),
-    identity: z
-      .object({
-        /** A person's session ends after this many minutes without a request (OWASP ASVS 5 V7.3.1). */
-        sessionIdleMinutes: z.number().int().min(1).max(24 * 60).default(d.identity.sessionIdleMinutes),
-        /** … and this many hours after login, whatever happens (V7.3.2). */
-        sessionAbsoluteHours: z.number().int().min(1).max(24 * 30).default(d.identity.sessionAbsoluteHours),
-        /**
-         * Passkeys (WebAuthn): the relying party id — a domain, no scheme or port — that
-         * credentials are scoped to, and the origins browsers may use them from (each on that
-         * domain or below it). Changing the id later makes every registered passkey unusable.
-         */
-        webauthn: z
-          .object({
-            rpId: z.string().regex(domainName, 'a lower-case domain name without scheme or port, e.g. vault.example.org').optional(),
-            origins: z.array(z.url({ protocol: /^https?$/ })).min(1).max(16).optional(),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .strict()
-      .prefault({}),
-    oauth: z
-      .object({
-        /** Lifetime of an access token (SMART apps renew with their refresh token). */
-        accessTokenMinutes: z.number().int().min(1).max(60).default(d.oauth.accessTokenMinutes),
-        /** A refresh token unused for this long expires; each use rotates it and starts the period again. */
-        refreshTokenIdleDays: z.number().int().min(1).max(365).default(d.oauth.refreshTokenIdleDays),
-        /** A consent (grant) ends this many days after it was given, however often it is used. */
-        grantDays: z.number().int().min(1).max(3650).default(d.oauth.grantDays),
-        /** After a signing key rotation the old key stays published this long (ID tokens signed with it still verify). */
-        signingKeyRetainDays: z.number().int().min(0).max(90).default(d.oauth.signingKeyRetainDays),
-      })
-      .strict()
-      .prefault({}),
-    backup: z
-      .object({
-        /** Where snapshots go: a directory (another disk or mount) or `sftp://user@host:port/path`. */
-        repository: z.string().min(1).max(2000).optional(),
-        /** The backup key itself (TRESOR_BACKUP_KEY; from `tresor backup generate-key`); wins over the file. */
-        key: z.string().min(1).optional(),
-        /** The backup key file; default `<dataDir>/backup-key.json`, made by the first backup. */
-        keyFile: z.string().min(1).optional(),
-        /** Deduplication unit: smaller stores less per change, larger makes fewer objects. */
-        chunkKiB: z.number().int().min(4).max(4096).default(d.backup.chunkKiB),
-        /**
-         * Where a snapshot's plaintext copy of a SQLite file too large to copy in memory (more
-         * than a quarter of the memory available) waits while it is chunked; default the data
-         * directory. A tmpfs here keeps such copies off the disk.
-         */
-        scratchDir: z.string().min(1).max(2000).optional(),
-        /** The server takes snapshots by itself (when a repository is set); false leaves it to `tresor backup run` (cron). */
-        schedule: z.boolean().default(d.backup.schedule),
-        /** Minutes between scheduled snapshots (SPEC B1: 15). */
-        everyMinutes: z.number().int().min(1).max(1440).default(d.backup.everyMinutes),
-        /** Hours between restore drills: the newest snapshot restored into scratch and checked end to end. */
-        drillEveryHours: z.number().int().min(1).max(720).default(d.backup.drillEveryHours),
-        /** Which snapshots are kept (backup/retention.ts); the newest verified one always is. */
-        retention: z
-          .object({
-            allForHours: z.number().int().min(1).max(retentionLimits.allForHours).default(d.backup.retention.allForHours),
-            dailyForDays: z.number().int().min(1).max(retentionLimits.dailyForDays).default(d.backup.retention.dailyForDays),
-            monthlyForMonths: z.number().int().min(1).max(retentionLimits.monthlyForMonths).default(d.backup.retention.monthlyForMonths),
-          })
-          .strict()
-          .prefault({}),
-        /**
-         * Physical backups of a PostgreSQL deployment with pgBackRest (backup/physical.ts): set
-         * `configFile` (the repository side's pgbackrest.conf) to turn them on. The repository
-         * passphrase is derived from the backup key.
-         */
-        physical: z
-          .object({
-            configFile: z.string().min(1).max(2000).optional(),
-            stanza: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -').default(d.backup.physical.stanza),
-            /** How to run pgbackrest: as root, e.g. ["setpriv","--reuid=postgres","--regid=postgres","--init-groups","--","pgbackrest"]. */
-            command: z.array(z.string().min(1)).min(1).max(32).default(() => [...d.backup.physical.command]),
-            /** Hours between full backups taken by the server (the backup leader); 0 for none (cron runs `tresor backup physical run`). */
-            fullEveryHours: z.number().int().min(0).max(720).default(d.backup.physical.fullEveryHours),
-            /** Where the restore drill's scratch instance goes (a new directory in it; default the system's temporary directory); the repository's owner must be able to enter it. */
-            scratchDir: z.string().min(1).max(2000).optional(),
-          })
-          .strict()
-          .prefault({}),
-        sftp: z
-          .object({
-            /** The SSH private key Tresor signs in with (key authentication only). */
-            privateKeyFile: z.string().min(1).optional(),
-            /** The server's host key fingerprint, `SHA256:…` as `ssh-keygen -lf` prints it: no connection without a match. */
-            hostKeySha256: z.string().min(1).optional(),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .strict()
-      .prefault({}),
-    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(d.log.level) }).strict().prefault({}),
-    metrics: z.object({ token: z.string().min(32, 'at least 32 characters').optional() }).strict().prefault({}),
-    fhir: z
-      .object({
-        defaultPageSize: z.number().int().min(1).max(1000).default(d.fhir.defaultPageSize),
-        maxPageSize: z.number().int().min(1).max(1000).default(d.fhir.maxPageSize),
-      })
-      .strict()
-      .prefault({}),
-  })
-  .strict()
-  .superRefine((config, ctx) => {
-    // Node's HTTP server requires it: the headers arrive within the time the whole request has.
-    if (config.server.headersTimeoutMs > config.server.requestTimeoutMs) {
-      ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeoutMs'], message: `must not exceed server.requestTimeoutMs (${config.server.requestTimeoutMs})` });
-    }
-    // Runs even when other settings failed their rules (a port out of range makes no URL): those report themselves.
-    let relyingParty;
-    try {
-      relyingParty = relyingPartyOf(config);
-    } catch {
-      return;
-    }
-    const { rpId, origins } = relyingParty;
-    // A malformed id is reported by its own rule already.
-    if (config.identity.webauthn.rpId !== undefined && !domainName.test(rpId)) return;
-    for (const origin of origins) {
-      const url = new URL(origin);
-      if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) {
-        ctx.addIssue({ code: 'custom', path: ['identity', 'webauthn', 'origins'], message: `${url.origin} is not on the relying party id ${rpId} or below it (WebAuthn §5.1.3)` });
+/** The schema library, loaded only when a configuration holds more than the common settings (common-settings.ts). */
+const zod = lazyRequire<typeof Zod>('zod');
+
+const buildSchema = ({ z }: typeof Zod) =>
+  z
+    .object({
+      mode: z.enum(['development', 'production']).default(d.mode),
+      dataDir: z.string().min(1).default(d.dataDir),
+      server: z
+        .object({
+          host: z.string().min(1).default(d.server.host),
+          port: z.number().int().min(0).max(65535).default(d.server.port),
+          // Without its trailing slash: every link is `<publicUrl>/tenants/…`.
+          publicUrl: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')).optional(),
+          bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(d.server.bodyLimitBytes),
+          trustProxy: z.boolean().default(d.server.trustProxy),
+          headersTimeoutMs: z.number().int().min(100).max(120_000).default(d.server.headersTimeoutMs),
+          requestTimeoutMs: z.number().int().min(100).max(600_000).default(d.server.requestTimeoutMs),
+          idleTimeoutMs: z.number().int().min(100).max(600_000).default(d.server.idleTimeoutMs),
+          keepAliveTimeoutMs: z.number().int().min(1000).max(600_000).default(d.server.keepAliveTimeoutMs),
+          maxConnectionsPerAddress: z.number().int().min(0).max(100_000).default(d.server.maxConnectionsPerAddress),
+          tls: z
+            .object({
+              enabled: z.boolean().default(d.server.tls.enabled),
+              certFile: z.string().min(1).optional(),
+              keyFile: z.string().min(1).optional(),
+              hstsMaxAgeSeconds: z.number().int().min(0).default(d.server.tls.hstsMaxAgeSeconds),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .prefault({}),
+      storage: z
+        .object({
+          engine: z.enum(['sqlite', 'postgres']).default(d.storage.engine),
+          maxOpenTenants: z.number().int().min(4).max(100_000).default(d.storage.maxOpenTenants),
+          sqlite: z
+            .object({
+              synchronous: z.enum(['FULL', 'NORMAL']).default(d.storage.sqlite.synchronous),
+              busyTimeoutMs: z.number().int().min(0).max(60_000).default(d.storage.sqlite.busyTimeoutMs),
+            })
+            .strict()
+            .prefault({}),
+          postgres: z
+            .object({
+              url: z.string().min(1).optional(),
+              poolSize: z.number().int().min(1).max(500).default(d.storage.postgres.poolSize),
+              schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'lowercase letters, digits and _, at most 16, starting with a letter').default(d.storage.postgres.schemaPrefix),
+              statementTimeoutMs: z.number().int().min(100).default(d.storage.postgres.statementTimeoutMs),
+              preparedStatements: z.number().int().min(0).max(10_000).default(d.storage.postgres.preparedStatements),
+              connectTimeoutMs: z.number().int().min(100).max(60_000).default(d.storage.postgres.connectTimeoutMs),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .prefault({}),
+      keys: z
+        .object({
+          /** Default `<dataDir>/master-key.json`, created at first start (development). */
+          masterKeyFile: z.string().min(1).optional(),
+          /** A key ring as printed by `tresor keys generate-master`; wins over the file. */
+          masterKey: z.string().min(1).optional(),
+          /** Stored versions a key rotation re-encrypts per transaction: smaller holds write locks for less time. */
+          rotationBatchRows: z.number().int().min(1).max(10_000).default(d.keys.rotationBatchRows),
+        })
+        .strict()
+        .prefault({}),
+      audit: z
+        .object({
+          /** Where signed checkpoints of every tenant's audit chain go; default `<dataDir>/audit-checkpoints`. Best on another disk or host. */
+          checkpointDir: z.string().min(1).optional(),
+          checkpointEveryEvents: z.number().int().min(1).max(1_000_000).default(d.audit.checkpointEveryEvents),
+          checkpointSeconds: z.number().int().min(1).max(86_400).default(d.audit.checkpointSeconds),
+          /**
+           * Events older than this are deleted by the daily prune (and `tresor audit prune`), behind a
+           * signed cut point. Six years by default and at least that: HIPAA keeps documentation of
+           * security actions six years (45 CFR 164.316(b)(2)(i)); longer where local law asks.
+           */
+          retentionDays: z.number().int().min(d.audit.retentionDays, 'at least 2192 days (six years, HIPAA 45 CFR 164.316(b)(2)(i))').max(36_500).default(d.audit.retentionDays),
+          /** SIEM sinks: every event shipped, at least once, from a durable cursor. */
+          sinks: z
+            .object({
+              /** A JSON-lines file, appended and fsynced. */
+              file: z.string().min(1).optional(),
+              /** `tcp://host:port` or `tls://host:port`: RFC 5424 syslog, octet-counted. */
+              syslog: z.string().regex(/^(tcp|tls):\/\/[^/:]+:\d{1,5}$/, 'tcp://host:port or tls://host:port').optional(),
+              /** CA certificate (PEM) that signed the syslog server's certificate, for tls://. */
+              syslogCaFile: z.string().min(1).optional(),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .prefault({}),
+      identity: z
+        .object({
+          /** A person's session ends after this many minutes without a request (OWASP ASVS 5 V7.3.1). */
+          sessionIdleMinutes: z.number().int().min(1).max(24 * 60).default(d.identity.sessionIdleMinutes),
+          /** … and this many hours after login, whatever happens (V7.3.2). */
+          sessionAbsoluteHours: z.number().int().min(1).max(24 * 30).default(d.identity.sessionAbsoluteHours),
+          /**
+           * Passkeys (WebAuthn): the relying party id — a domain, no scheme or port — that
+           * credentials are scoped to, and the origins browsers may use them from (each on that
+           * domain or below it). Changing the id later makes every registered passkey unusable.
+           */
+          webauthn: z
+            .object({
+              rpId: z.string().regex(domainName, 'a lower-case domain name without scheme or port, e.g. vault.example.org').optional(),
+              origins: z.array(z.url({ protocol: /^https?$/ })).min(1).max(16).optional(),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .prefault({}),
+      oauth: z
+        .object({
+          /** Lifetime of an access token (SMART apps renew with their refresh token). */
+          accessTokenMinutes: z.number().int().min(1).max(60).default(d.oauth.accessTokenMinutes),
+          /** A refresh token unused for this long expires; each use rotates it and starts the period again. */
+          refreshTokenIdleDays: z.number().int().min(1).max(365).default(d.oauth.refreshTokenIdleDays),
+          /** A consent (grant) ends this many days after it was given, however often it is used. */
+          grantDays: z.number().int().min(1).max(3650).default(d.oauth.grantDays),
+          /** After a signing key rotation the old key stays published this long (ID tokens signed with it still verify). */
+          signingKeyRetainDays: z.number().int().min(0).max(90).default(d.oauth.signingKeyRetainDays),
+        })
+        .strict()
+        .prefault({}),
+      backup: z
+        .object({
+          /** Where snapshots go: a directory (another disk or mount) or `sftp://user@host:port/path`. */
+          repository: z.string().min(1).max(2000).optional(),
+          /** The backup key itself (TRESOR_BACKUP_KEY; from `tresor backup generate-key`); wins over the file. */
+          key: z.string().min(1).optional(),
+          /** The backup key file; default `<dataDir>/backup-key.json`, made by the first backup. */
+          keyFile: z.string().min(1).optional(),
+          /** Deduplication unit: smaller stores less per change, larger makes fewer objects. */
+          chunkKiB: z.number().int().min(4).max(4096).default(d.backup.chunkKiB),
+          /**
+           * Where a snapshot's plaintext copy of a SQLite file too large to copy in memory (more
+           * than a quarter of the memory available) waits while it is chunked; default the data
+           * directory. A tmpfs here keeps such copies off the disk.
+           */
+          scratchDir: z.string().min(1).max(2000).optional(),
+          /** The server takes snapshots by itself (when a repository is set); false leaves it to `tresor backup run` (cron). */
+          schedule: z.boolean().default(d.backup.schedule),
+          /** Minutes between scheduled snapshots (SPEC B1: 15). */
+          everyMinutes: z.number().int().min(1).max(1440).default(d.backup.everyMinutes),
+          /** Hours between restore drills: the newest snapshot restored into scratch and checked end to end. */
+          drillEveryHours: z.number().int().min(1).max(720).default(d.backup.drillEveryHours),
+          /** Which snapshots are kept (backup/retention.ts); the newest verified one always is. */
+          retention: z
+            .object({
+              allForHours: z.number().int().min(1).max(retentionLimits.allForHours).default(d.backup.retention.allForHours),
+              dailyForDays: z.number().int().min(1).max(retentionLimits.dailyForDays).default(d.backup.retention.dailyForDays),
+              monthlyForMonths: z.number().int().min(1).max(retentionLimits.monthlyForMonths).default(d.backup.retention.monthlyForMonths),
+            })
+            .strict()
+            .prefault({}),
+          /**
+           * Physical backups of a PostgreSQL deployment with pgBackRest (backup/physical.ts): set
+           * `configFile` (the repository side's pgbackrest.conf) to turn them on. The repository
+           * passphrase is derived from the backup key.
+           */
+          physical: z
+            .object({
+              configFile: z.string().min(1).max(2000).optional(),
+              stanza: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -').default(d.backup.physical.stanza),
+              /** How to run pgbackrest: as root, e.g. ["setpriv","--reuid=postgres","--regid=postgres","--init-groups","--","pgbackrest"]. */
+              command: z.array(z.string().min(1)).min(1).max(32).default(() => [...d.backup.physical.command]),
+              /** Hours between full backups taken by the server (the backup leader); 0 for none (cron runs `tresor backup physical run`). */
+              fullEveryHours: z.number().int().min(0).max(720).default(d.backup.physical.fullEveryHours),
+              /** Where the restore drill's scratch instance goes (a new directory in it; default the system's temporary directory); the repository's owner must be able to enter it. */
+              scratchDir: z.string().min(1).max(2000).optional(),
+            })
+            .strict()
+            .prefault({}),
+          sftp: z
+            .object({
+              /** The SSH private key Tresor signs in with (key authentication only). */
+              privateKeyFile: z.string().min(1).optional(),
+              /** The server's host key fingerprint, `SHA256:…` as `ssh-keygen -lf` prints it: no connection without a match. */
+              hostKeySha256: z.string().min(1).optional(),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .prefault({}),
+      log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(d.log.level) }).strict().prefault({}),
+      metrics: z.object({ token: z.string().min(32, 'at least 32 characters').optional() }).strict().prefault({}),
+      fhir: z
+        .object({
+          defaultPageSize: z.number().int().min(1).max(1000).default(d.fhir.defaultPageSize),
+          maxPageSize: z.number().int().min(1).max(1000).default(d.fhir.maxPageSize),
+        })
+        .strict()
+        .prefault({}),
+    })
+    .strict()
+    .superRefine((config, ctx) => {
+      // Node's HTTP server requires it: the headers arrive within the time the whole request has.
+      if (config.server.headersTimeoutMs > config.server.requestTimeoutMs) {
+        ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeoutMs'], message: `must not exceed server.requestTimeoutMs (${config.server.requestTimeoutMs})` });
       }
-      // Only origins given explicitly: a plain-HTTP publicUrl behind a proxy must still start.
-      if (config.identity.webauthn.origins !== undefined && url.protocol !== 'https:' && !isLoopback(url.hostname)) {
-        ctx.addIssue({ code: 'custom', path: ['identity', 'webauthn', 'origins'], message: 'browsers use passkeys only from https:// origins (or http://localhost)' });
+      // Runs even when other settings failed their rules (a port out of range makes no URL): those report themselves.
+      let relyingParty;
+      try {
+        relyingParty = relyingPartyOf(config);
+      } catch {
+        return;
       }
-    }
-  })
-  .transform((config) => ({ ...config, identity: { ...config.identity, webauthn: relyingPartyOf(config) } }));
+      const { rpId, origins } = relyingParty;
+      // A malformed id is reported by its own rule already.
+      if (config.identity.webauthn.rpId !== undefined && !domainName.test(rpId)) return;
+      for (const origin of origins) {
+        const url = new URL(origin);
+        if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) {
+          ctx.addIssue({ code: 'custom', path: ['identity', 'webauthn', 'origins'], message: `${url.origin} is not on the relying party id ${rpId} or below it (WebAuthn §5.1.3)` });
+        }
+        // Only origins given explicitly: a plain-HTTP publicUrl behind a proxy must still start.
+        if (config.identity.webauthn.origins !== undefined && url.protocol !== 'https:' && !isLoopback(url.hostname)) {
+          ctx.addIssue({ code: 'custom', path: ['identity', 'webauthn', 'origins'], message: 'browsers use passkeys only from https:// origins (or http://localhost)' });
+        }
+      }
+    })
+    .transform(withRelyingParty);
+
+let schema: ReturnType<typeof buildSchema> | undefined;
+
+function withRelyingParty<T extends Parameters<typeof relyingPartyOf>[0]>(config: T) {
+  return { ...config, identity: { ...config.identity, webauthn: relyingPartyOf(config) } };
+}
 
 /**
  * The WebAuthn relying party: as configured, else from `server.publicUrl` (its host is the id,
@@ -307,8 +320,8 @@ function relyingPartyOf(config: { server: { publicUrl?: string | undefined; port
   };
 }
 
-export type Config = z.infer<typeof schema>;
-export type ConfigInput = z.input<typeof schema>;
+export type Config = z.infer<ReturnType<typeof buildSchema>>;
+export type ConfigInput = z.input<ReturnType<typeof buildSchema>>;
 
 export class ConfigError extends AppError<'config-invalid'> {
   constructor(message: string) {
@@ -439,21 +452,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     sources.set(path, name);
   }
   raw = merge(raw, (options.overrides ?? {}) as Tree);
-  const result = schema.safeParse(raw);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key].join('.')) : [issue.path.join('.')];
-      return keys
-        .map((path) => {
-          const from = sources.get(path);
-          const label = issue.code === 'unrecognized_keys' ? 'is not a known setting' : issue.message;
-          return `config.${path}${from ? ` (from ${from})` : ''}: ${label}`;
-        })
-        .join('\n');
-    });
-    throw new ConfigError(lines.join('\n'));
-  }
-  const config = result.data;
+  const common = commonSettings(raw, defaults);
+  // The common settings alone need no schema (common-settings.ts); the result is the schema's, as config.test.ts checks.
+  const config = common === undefined ? validate(raw, sources) : (withRelyingParty(common as Omit<Config, 'identity'> & { identity: Config['identity'] }) as Config);
   if (config.storage.engine === 'postgres' && config.storage.postgres.url === undefined) {
     throw new ConfigError('config.storage.postgres.url: required when config.storage.engine is "postgres"');
   }
@@ -473,6 +474,30 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   if (config.mode === 'production') assertSafeForProduction(config);
   return config;
+}
+
+/** What the schema makes of `raw` (defaults, cross-setting rules, transform), without the common-settings shortcut; for tests. */
+export function parseWithSchema(raw: Tree): Config {
+  return validate(raw, new Map());
+}
+
+function validate(raw: Tree, sources: ReadonlyMap<string, string>): Config {
+  schema ??= buildSchema(zod());
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key].join('.')) : [issue.path.join('.')];
+      return keys
+        .map((path) => {
+          const from = sources.get(path);
+          const label = issue.code === 'unrecognized_keys' ? 'is not a known setting' : issue.message;
+          return `config.${path}${from ? ` (from ${from})` : ''}: ${label}`;
+        })
+        .join('\n');
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  return result.data;
 }
 
 function isLoopback(host: string): boolean {

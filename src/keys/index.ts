@@ -8,7 +8,7 @@
 export { seal, open } from './envelope.js';
 export { createKeys, keyCacheTtlMs, tenantSubject, type Keys, type KeysDeps, type DataKey, type KeyCensus, type KeyHold, type Signer, type SigningKeyVersion } from './keys.js';
 export type { KeyProvider } from './key-provider.js';
-export { createLocalKeyProvider, generateKeyRing, type LocalKeySource } from './local-key-provider.js';
+export { createLocalKeyProvider, generateKeyRing, masterKeySource, type LocalKeySource } from './local-key-provider.js';
 export { findUnreadableKeys } from './unreadable-keys.js';
 export { KeyError, type KeyErrorCode } from './errors.js';
 export { keysMigrations } from './migrations.js';

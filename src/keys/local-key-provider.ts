@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { open, seal } from './envelope.js';
 import { KeyError } from './errors.js';
 import type { KeyProvider } from './key-provider.js';
@@ -43,6 +43,11 @@ function serialise(keys: Map<number, Buffer>, current: number): string {
 }
 
 export type LocalKeySource = { readonly file: string } | { readonly env: string };
+
+/** Where the master key ring comes from: the setting `keys.masterKey` (TRESOR_MASTER_KEY), else its file, by default `<dataDir>/master-key.json`. */
+export function masterKeySource(settings: { readonly masterKey?: string | undefined; readonly masterKeyFile?: string | undefined }, dataDir: string): LocalKeySource {
+  return settings.masterKey !== undefined ? { env: settings.masterKey } : { file: settings.masterKeyFile ?? join(dataDir, 'master-key.json') };
+}
 
 type Ring = Map<number, Buffer> & { current: number };
 

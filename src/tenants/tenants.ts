@@ -1,5 +1,5 @@
 import type { Clock } from '../platform/clock.js';
-import { createLookupCache, type Storage } from '../platform/db/index.js';
+import { createLookupCache, type SqlExecutor, type Storage } from '../platform/db/index.js';
 import { TenantError } from './errors.js';
 import { insertTenant, selectTenant, selectTenants, updateMfaPolicy, updateTenantDisabled, type MfaPolicy, type TenantRow } from './store.js';
 
@@ -41,18 +41,30 @@ export interface TenantsDeps {
 
 const nameMaxLength = 200;
 
-export function createTenants({ storage, clock }: TenantsDeps): Tenants {
-  // Checked on every data request; exact on SQLite, at most one second stale across PostgreSQL nodes.
-  const statusCache = createLookupCache<TenantRow>(storage.platform, { ttlMs: 1000, maxEntries: 10_000 });
-  const toTenant = (row: TenantRow): Tenant => ({
+function tenantOf(row: TenantRow, describeTenant: (id: string) => string): Tenant {
+  return {
     id: row.id,
     name: row.name,
     status: row.status,
     createdAt: new Date(Number(row.created_at)).toISOString(),
     ...(row.disabled_at === null ? {} : { disabledAt: new Date(Number(row.disabled_at)).toISOString() }),
     mfaPolicy: row.mfa_policy,
-    dataSet: storage.describeTenant(row.id),
-  });
+    dataSet: describeTenant(row.id),
+  };
+}
+
+/**
+ * Every tenant, read from a platform data set opened without the rest of the storage (a command
+ * that lists them and does nothing else); `Tenants.list` gives the same answer.
+ */
+export async function listTenants(platform: SqlExecutor, describeTenant: (id: string) => string): Promise<Tenant[]> {
+  return (await selectTenants(platform)).map((row) => tenantOf(row, describeTenant));
+}
+
+export function createTenants({ storage, clock }: TenantsDeps): Tenants {
+  // Checked on every data request; exact on SQLite, at most one second stale across PostgreSQL nodes.
+  const statusCache = createLookupCache<TenantRow>(storage.platform, { ttlMs: 1000, maxEntries: 10_000 });
+  const toTenant = (row: TenantRow): Tenant => tenantOf(row, storage.describeTenant);
 
   async function get(id: string): Promise<Tenant | undefined> {
     if (!tenantIdPattern.test(id)) return undefined;
@@ -82,7 +94,7 @@ export function createTenants({ storage, clock }: TenantsDeps): Tenants {
       return created;
     },
     async list() {
-      return (await selectTenants(storage.platform)).map(toTenant);
+      return listTenants(storage.platform, storage.describeTenant);
     },
     get,
     async disable(rawId) {

@@ -153,6 +153,30 @@ export async function openStorage(config: StorageConfig, migrations: StorageMigr
   return config.engine === 'sqlite' ? openSqliteStorage(config, migrations, now) : openPostgresStorage(config, migrations, now);
 }
 
+/**
+ * The SQLite platform data set alone, migrated as `openStorage` migrates it, for a command that
+ * reads nothing else (`tresor tenant list`): no key store, tenant set or checkpointer thread.
+ * Undefined where the deployment has no platform data set yet: `openStorage` creates one.
+ */
+export async function openSqlitePlatform(
+  config: { readonly dataDir: string; readonly sqlite: SqliteOptions },
+  migrations: readonly Migration[],
+  now: () => number = Date.now,
+): Promise<{ readonly platform: SqlDatabase; readonly describeTenant: (tenantId: string) => string } | undefined> {
+  const file = join(config.dataDir, 'platform.db');
+  if (!existsSync(file)) return undefined;
+  const platform = openSqliteDatabase(file, config.sqlite);
+  try {
+    await migrate(platform, migrations, 'platform', now);
+  } catch (error) {
+    await platform.close().catch(() => undefined);
+    throw error;
+  }
+  return { platform, describeTenant: (tenantId) => sqliteTenantFile(config.dataDir, tenantId) };
+}
+
+const sqliteTenantFile = (dataDir: string, tenantId: string) => join(dataDir, 'tenants', `${tenantId}.db`);
+
 async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlite' }>, migrations: StorageMigrations, now: () => number): Promise<Storage> {
   const tenantsDir = join(config.dataDir, 'tenants');
   mkdirSync(tenantsDir, { recursive: true, mode: 0o700 });
@@ -163,7 +187,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
   // The key store zeroes what it frees, so a destroyed key does not linger in free pages.
   const keys = openSqliteDatabase(join(config.dataDir, 'keys.db'), { ...config.sqlite, secureDelete: true }, { checkpointer });
   await migrate(keys, migrations.keys, 'keys', now);
-  const fileOf = (tenantId: string) => join(tenantsDir, `${tenantId}.db`);
+  const fileOf = (tenantId: string) => sqliteTenantFile(config.dataDir, tenantId);
   const tenants = tenantSet(
     async (tenantId, create) => {
       const file = fileOf(tenantId);

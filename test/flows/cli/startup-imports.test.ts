@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,11 +32,33 @@ describe('command start-up', () => {
     }
   });
 
-  it('`tresor tenant list` on SQLite loads the engine and the configuration schema, not the server', () => {
+  it('`tresor tenant list` on SQLite loads the engine and the platform data set, not the services or the configuration schema', () => {
     const run = tresorLoading(['tenant', 'list', '--data-dir', dataDir]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^acme\tactive\t/m);
-    // Neither fastify, oidc-provider, WebAuthn, x509, ajv, pg, ssh2, prom-client, argon2, the word lists, …
-    assert.deepEqual(loadedAmong(run.packages, ['better-sqlite3', 'zod']), []);
+    // Neither zod (the common settings are checked by hand), fastify, oidc-provider, WebAuthn, x509, ajv, pg, ssh2, prom-client, argon2, the word lists, …
+    assert.deepEqual(loadedAmong(run.packages, ['better-sqlite3']), []);
+    // … nor the services: no module beyond the tenants, the storage, the master key check, the configuration and the CLI's own.
+    const beyond = [...run.sources].filter((file) => !/^src\/(main|version|platform-migrations)\.ts$|^src\/(cli|config|tenants|keys|platform)\/|^src\/identity\/migrations\.ts$|^src\/backup\/(outcomes|retention)\.ts$/.test(file));
+    assert.deepEqual(beyond, [], 'modules `tresor tenant list` does not need');
+  });
+
+  it('`tresor tenant list` checks the configuration with the schema where it holds more than the common settings', () => {
+    const run = tresorLoading(['tenant', 'list', '--data-dir', dataDir], { TRESOR_SESSION_IDLE_MINUTES: '20' });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^acme\tactive\t/m);
+    assert.ok(run.packages.has('zod'));
+  });
+
+  it('`tresor tenant list` on a new data directory sets the deployment up as before: master key, platform data set, key store', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'tresor-startup-fresh-'));
+    try {
+      const run = await tresorHere(['tenant', 'list', '--data-dir', fresh]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, '');
+      for (const file of ['master-key.json', 'platform.db', 'keys.db', 'tenants/operators.db']) assert.ok(existsSync(join(fresh, file)), file);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 });
