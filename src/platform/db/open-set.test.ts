@@ -131,8 +131,19 @@ describe('open set of tenant data sets (SQLite)', () => {
     for (const id of tenantNames(5)) await storage.tenant(id, { create: true });
     let proceed!: () => void;
     const gate = new Promise<void>((resolve) => (proceed = resolve));
-    const holders = tenantNames(4).map((id) => storage.visitTenant(id, () => gate));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Every holder inside its visit (its data set open and leased) before the fifth asks: a
+    // fixed pause lost that race on a loaded machine.
+    let entered = 0;
+    let allIn!: () => void;
+    const inside = new Promise<void>((resolve) => (allIn = resolve));
+    const holders = tenantNames(4).map((id) =>
+      storage.visitTenant(id, () => {
+        entered += 1;
+        if (entered === 4) allIn();
+        return gate;
+      }),
+    );
+    await inside;
     await assert.rejects(
       storage.tenant('t4'),
       (error: { code?: string; status?: number; headers?: Record<string, string> }) => error.code === 'storage-unavailable' && error.status === 503 && error.headers?.['retry-after'] === '1',
