@@ -29,6 +29,9 @@ const statementCache = new Map<string, Statement>();
 
 /** `?` → `$n`. Our SQL never holds `?` inside literals, so a plain scan is exact. */
 function statementOf(sql: string): Statement {
+  // Parameter-free text (DDL, a new tenant's whole schema in one query) is not kept: an upgrade
+  // walking 10,000 schemas would otherwise fill the cache with 10,000 texts of ~20 KB each.
+  if (!sql.includes('?')) return { text: sql, key: undefined };
   let statement = statementCache.get(sql);
   if (statement === undefined) {
     let n = 0;

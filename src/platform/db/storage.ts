@@ -229,16 +229,18 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
   const tenants = tenantSet(
     async (tenantId, create) => {
       const schema = schemaOf(tenantId);
-      if (create) {
-        await ensureSchema(schema);
-      } else {
-        const found = await pool.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [schema]).catch((error: unknown) => {
+      if (!create) {
+        // pg_namespace by its unique name index: information_schema.schemata checks privileges on every schema.
+        const found = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]).catch((error: unknown) => {
           throw storageUnavailable(error);
         });
         if (found.rowCount === 0) throw missing(tenantId);
       }
       const handle = openPostgresDatabase(pool, schema, config.postgres);
-      await migrate(handle, migrations.tenant, schema, now);
+      // A new tenant's schema is made inside the migration's transaction, under its lock: the
+      // schema and its tables commit together (one durable commit), and two nodes creating the
+      // same tenant at once wait for each other instead of racing in the catalog.
+      await migrate(handle, migrations.tenant, schema, now, create ? { prelude: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`] } : {});
       return handle;
     },
     (tenantId) => {
