@@ -261,8 +261,16 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
       // A new tenant's schema is made inside the migration's transaction, under its lock: the
       // schema and its tables commit together (one durable commit), and two nodes creating the
       // same tenant at once wait for each other instead of racing in the catalog.
-      const migrated = await migrate(handle, migrations.tenant, schema, now, create ? { prelude: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`] } : {});
-      return { db: handle, migrated };
+      const prelude = create ? { prelude: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`] } : {};
+      try {
+        return { db: handle, migrated: await migrate(handle, migrations.tenant, schema, now, prelude) };
+      } catch (error) {
+        // The loser of two concurrent creators waited on the lock, but an advisory lock does not
+        // refresh the catalog cache, so its IF NOT EXISTS missed the winner's schema (23505):
+        // a second pass finds the schema migrated and up to date.
+        if (!create || (error as { code?: string }).code !== '23505') throw error;
+        return { db: handle, migrated: await migrate(handle, migrations.tenant, schema, now, prelude) };
+      }
     },
     (tenantId) => {
       const schema = quoteIdent(schemaOf(tenantId));
