@@ -239,7 +239,10 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
     }
     const config = await configFrom(io, values);
     if (command === 'start') return await (await import('./start-command.js')).start(io, config);
-    if (command === 'migrate') (await import('./migrate-command.js')).refuseMigrateWhileServing(config);
+    if (command === 'migrate') {
+      if (sub !== undefined) throw new UsageError(`tresor migrate takes no argument (${sub})`);
+      (await import('./migrate-command.js')).refuseMigrateWhileServing(config);
+    }
     const { buildCore } = await import('../app.js');
     const core = await buildCore(config, {
       rotationReport: (event) => {
@@ -252,10 +255,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'backup' && sub === 'physical') return { exitCode: await (await import('./physical-commands.js')).physicalCommand(io, core, config, arg, values) };
       if (command === 'drill' && sub === 'restore') return { exitCode: await (await import('./physical-commands.js')).physicalCommand(io, core, config, 'drill', values) };
       if (command === 'backup') return { exitCode: (await (await import('./backup-commands.js')).backupCommand(io, core, config, sub, values)) ?? 0 };
-      if (command === 'migrate') {
-        if (sub !== undefined) throw new UsageError(`tresor migrate takes no argument (${sub})`);
-        return { exitCode: await (await import('./migrate-command.js')).migrateCommand(io, core, values) };
-      }
+      if (command === 'migrate') return { exitCode: await (await import('./migrate-command.js')).migrateCommand(io, core, values) };
       return { exitCode: (await (await import('./admin-commands.js')).admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {
       await core.audit.close();

@@ -115,6 +115,7 @@ for (const engine of engines()) {
       assert.equal(one.code, 0, one.stderr);
       assert.match(one.stdout, /Tenants: 1; 0 migrated/);
       assert.equal((await tresorHere(['migrate', '--tenant', 'nobody'], env)).code, 2);
+      assert.equal((await tresorHere(['migrate', 'everything'], env)).code, 2, 'no positional argument');
     });
 
     if (engine === 'sqlite') {
