@@ -6,6 +6,8 @@
  *   BENCH_MAX_OPEN=500           storage.maxOpenTenants of the measured server
  *   BENCH_SAMPLES=200            cold/warm request pairs
  *   BENCH_CPU_PROF=<dir>         the SQLite server runs with `node --cpu-prof` into <dir>
+ *   BENCH_PG_KEEP=1              keep the PostgreSQL schemas afterwards, and reuse those already
+ *                                there (a 10,000-schema run takes most of an hour to create)
  *
  * SQLite: the tenants are made by buildApp's own services (tenants.create, apiKeys.create), then a
  * server is started in a child process (this file with `--serve`, built as `main` builds it) and
@@ -16,13 +18,14 @@
  * (one more migration, with progress), and the catalog's size.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { buildApp, storageMigrations } from '../src/app.js';
 import { openStorage, tenantSetDefaults, type Migration } from '../src/platform/db/index.js';
+import { migrateTenants } from '../src/platform/migrate-tenants.js';
 import { loadConfig } from '../src/config/index.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -225,7 +228,11 @@ async function catalogSize(client: pg.Client): Promise<string> {
             (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pg_catalog')::text AS catalog`,
   );
   const row = rows[0] as { db: string; catalog: string };
-  return `database ${mib(Number(row.db))}, pg_catalog ${mib(Number(row.catalog))}`;
+  const { rows: largest } = await client.query<{ name: string; size: string }>(
+    `SELECT c.relname AS name, pg_total_relation_size(c.oid)::text AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'pg_catalog' AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 6`,
+  );
+  return `database ${mib(Number(row.db))}, pg_catalog ${mib(Number(row.catalog))} (${largest.map((r) => `${r.name} ${mib(Number(r.size))}`).join(', ')})`;
 }
 
 async function benchPostgres(): Promise<void> {
@@ -233,28 +240,33 @@ async function benchPostgres(): Promise<void> {
     say('### PostgreSQL: skipped (no TRESOR_TEST_PG_URL)');
     return;
   }
+  const keep = process.env['BENCH_PG_KEEP'] === '1';
   const client = new pg.Client({ connectionString: pgUrl });
   await client.connect();
   const dropAll = async () => {
     const { rows } = await client.query<{ nspname: string }>("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bmt\\_%'");
     for (const row of rows) await client.query(`DROP SCHEMA "${row.nspname}" CASCADE`);
   };
-  const dataDir = mkdtempSync(join(tmpdir(), 'tresor-bench-tenants-pg-'));
+  // Kept schemas need the same master key next time: the data directory (master-key.json) stays too.
+  const dataDir = keep ? join(tmpdir(), 'tresor-bench-tenants-pg-kept') : mkdtempSync(join(tmpdir(), 'tresor-bench-tenants-pg-'));
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
-    await dropAll();
+    if (!keep) await dropAll();
     say(`### PostgreSQL: ${pgTenantCount} tenant schemas`);
     say(`- before: ${await catalogSize(client)}`);
     const started = performance.now();
     const setup = await buildApp(configFor('postgres', dataDir, 0));
     const ids = Array.from({ length: pgTenantCount }, (_, i) => idOf(i));
+    const existing = new Set((await setup.tenants.list()).map((tenant) => tenant.id));
+    const missing = ids.filter((id) => !existing.has(id));
     let made = 0;
-    await inParallel(ids, 4, async (id) => {
+    await inParallel(missing, 4, async (id) => {
       await setup.tenants.create(id);
-      progress('tenant schemas created', ++made, ids.length, started);
+      progress('tenant schemas created', ++made, missing.length, started);
     });
     await setup.close();
     const createSeconds = (performance.now() - started) / 1000;
-    say(`- created in ${createSeconds.toFixed(0)} s (${(pgTenantCount / createSeconds).toFixed(1)} schemas/s; 10,000 would take ~${((10_000 / pgTenantCount) * createSeconds / 60).toFixed(0)} min at this rate)`);
+    if (missing.length > 0) say(`- created ${missing.length} in ${createSeconds.toFixed(0)} s (${(missing.length / createSeconds).toFixed(1)} schemas/s, 4 at a time)`);
     say(`- after: ${await catalogSize(client)}`);
     const { rows: tables } = await client.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'bmt\\_t\\_%'");
     say(`- relations (tables, indexes, sequences) in tenant schemas: ${tables[0]?.n}`);
@@ -263,26 +275,47 @@ async function benchPostgres(): Promise<void> {
     const server = await startServer('postgres', dataDir, port);
     say(`- start-up: buildApp + listen ${ms(server.readyMs)}; fork → listening ${ms(server.startMs)}`);
     await server.stop();
+    // BENCH_PG_STAGE=create: the schemas only (kept with BENCH_PG_KEEP=1), the upgrade measured by a later run.
+    if (process.env['BENCH_PG_STAGE'] === 'create') return;
 
-    // An upgrade: one more tenant migration; every tenant migrated, one after another, with progress.
-    const upgrade: Migration = { id: 'bench/001-upgrade', up: { sqlite: () => [], postgres: (t) => [`CREATE TABLE ${t('bench_upgrade')} (id BIGINT PRIMARY KEY, at BIGINT NOT NULL)`, `CREATE INDEX ON ${t('bench_upgrade')} (at)`] } };
+    // An upgrade: one more tenant migration; every tenant migrated by `tresor migrate`'s walk, with its progress.
+    const upgrade: Migration = { id: `bench/${Date.now()}-upgrade`, up: { sqlite: () => [], postgres: (t) => [`CREATE TABLE ${t('bench_upgrade')} (id BIGINT PRIMARY KEY, at BIGINT NOT NULL)`, `CREATE INDEX ON ${t('bench_upgrade')} (at)`] } };
+    // One pooled connection: the backend that touches every schema is the one measured below.
     const storage = await openStorage(
-      { engine: 'postgres', postgres: { url: pgUrl, poolSize: 4, statementTimeoutMs: 60_000, schemaPrefix: 'bmt' }, tenants: tenantSetDefaults },
+      { engine: 'postgres', postgres: { url: pgUrl, poolSize: 1, statementTimeoutMs: 60_000, schemaPrefix: 'bmt' }, tenants: tenantSetDefaults },
       { ...storageMigrations, tenant: [...storageMigrations.tenant, upgrade] },
     );
-    const upgradeStarted = performance.now();
-    let migrated = 0;
+    const backend = async () => {
+      const [row] = await storage.platform.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      return resources((row as { pid: number }).pid).rss;
+    };
+    const rssBefore = await backend();
+    let lastLine = 0;
+    const result = await migrateTenants(storage, ids, {
+      onProgress(p) {
+        if (p.elapsedMs - lastLine < 10_000 && p.done !== p.total) return;
+        lastLine = p.elapsedMs;
+        const rate = p.done / (p.elapsedMs / 1000);
+        console.log(`  migrate: ${p.done}/${p.total} tenants, ${rate.toFixed(0)}/s, about ${((p.total - p.done) / rate).toFixed(0)} s left; ${p.migrated} migrated, ${p.failed.length} failed`);
+      },
+    });
+    const upgradeSeconds = result.elapsedMs / 1000;
+    say(`- upgrade (one new migration in every tenant, tresor migrate's walk, one connection): ${upgradeSeconds.toFixed(1)} s for ${result.total} (${(result.total / upgradeSeconds).toFixed(0)}/s), ${result.migrated} migrated, ${result.failed.length} failed`);
+    const rssAfterUpgrade = await backend();
+    // A second walk, as background jobs do: every tenant opened (up to date: two reads) and three of its tables read.
+    const walkStarted = performance.now();
     for (const id of ids) {
-      await storage.visitTenant(id, async () => undefined);
-      progress('tenants migrated', ++migrated, ids.length, upgradeStarted);
+      await storage.visitTenant(id, async (db) => {
+        for (const table of ['resources', 'audit_events', 'accounts']) await db.query(`SELECT count(*) AS n FROM ${db.table(table)}`);
+      });
     }
-    const upgradeSeconds = (performance.now() - upgradeStarted) / 1000;
-    say(`- upgrade (one new migration in every tenant): ${upgradeSeconds.toFixed(1)} s for ${pgTenantCount} (${(pgTenantCount / upgradeSeconds).toFixed(0)}/s; 10,000 ≈ ${((10_000 / pgTenantCount) * upgradeSeconds).toFixed(0)} s)`);
+    say(`- backend memory (RSS of the one pool connection): ${mib(rssBefore)} before, ${mib(rssAfterUpgrade)} after migrating every tenant, ${mib(await backend())} after a walk reading three tables of each (${((performance.now() - walkStarted) / 1000).toFixed(0)} s)`);
+    say(`- after the upgrade: ${await catalogSize(client)}`);
     await storage.close();
   } finally {
-    await dropAll().catch(() => undefined);
+    if (!keep) await dropAll().catch(() => undefined);
     await client.end();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -46,7 +46,7 @@ function progressOf(io: CliIo): Progress & { end(): void } {
 export const cliActor = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'backup-operator', client: 'tresor-cli' });
 
 /** A SQLite server running on this data directory (its pid file, and the process alive). */
-function runningServer(dataDir: string): number | undefined {
+export function runningServer(dataDir: string): number | undefined {
   const file = join(dataDir, 'server.pid');
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, 'utf8').trim());

@@ -34,6 +34,8 @@ Usage:
                                             keys (master), and retires what nothing uses. Resumes an
                                             unfinished rotation of the same scope instead of starting another
   tresor keys status [--json]               key versions per tenant, rotation jobs and their progress
+  tresor migrate [--tenant <id>] [--json]   after an upgrade: applies pending migrations to the platform and
+                                            every tenant (one at a time, progress on stderr); rerun continues
   tresor user create --tenant <id> --role <role> --email <address> [--patient Patient/<id>]
                     [--practitioner Practitioner/<id>]
                                             a person's account (roles: tenant-admin, clinician, front-desk,
@@ -238,6 +240,10 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
     const config = await configFrom(io, values);
     if (command === 'start') return await (await import('./start-command.js')).start(io, config);
     if (command === 'tenant' && sub === 'list' && (await (await import('./tenant-list-command.js')).listTenantsAlone(io, config, values['json'] === true))) return { exitCode: 0 };
+    if (command === 'migrate') {
+      if (sub !== undefined) throw new UsageError(`tresor migrate takes no argument (${sub})`);
+      (await import('./migrate-command.js')).refuseMigrateWhileServing(config);
+    }
     const { buildCore } = await import('../app.js');
     const core = await buildCore(config, {
       rotationReport: (event) => {
@@ -250,6 +256,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'backup' && sub === 'physical') return { exitCode: await (await import('./physical-commands.js')).physicalCommand(io, core, config, arg, values) };
       if (command === 'drill' && sub === 'restore') return { exitCode: await (await import('./physical-commands.js')).physicalCommand(io, core, config, 'drill', values) };
       if (command === 'backup') return { exitCode: (await (await import('./backup-commands.js')).backupCommand(io, core, config, sub, values)) ?? 0 };
+      if (command === 'migrate') return { exitCode: await (await import('./migrate-command.js')).migrateCommand(io, core, values) };
       return { exitCode: (await (await import('./admin-commands.js')).admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {
       await core.audit.close();

@@ -32,7 +32,7 @@ export const defaults = {
     // Each open SQLite data set holds ~5 file descriptors and ~0.5 MB (docs/performance.md).
     maxOpenTenants: 500,
     sqlite: { synchronous: 'FULL', busyTimeoutMs: 5000 },
-    postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000, preparedStatements: 200, connectTimeoutMs: 5_000 },
+    postgres: { url: undefined as string | undefined, poolSize: 10, schemaPrefix: 'tresor', statementTimeoutMs: 30_000, preparedStatements: 200, connectTimeoutMs: 5_000, connectionMaxUses: 10_000 },
   },
   keys: { masterKeyFile: undefined as string | undefined, masterKey: undefined as string | undefined, rotationBatchRows: 500 },
   audit: {
@@ -121,6 +121,7 @@ const buildSchema = ({ z }: typeof Zod) =>
               statementTimeoutMs: z.number().int().min(100).default(d.storage.postgres.statementTimeoutMs),
               preparedStatements: z.number().int().min(0).max(10_000).default(d.storage.postgres.preparedStatements),
               connectTimeoutMs: z.number().int().min(100).max(60_000).default(d.storage.postgres.connectTimeoutMs),
+              connectionMaxUses: z.number().int().min(0).default(d.storage.postgres.connectionMaxUses),
             })
             .strict()
             .prefault({}),
@@ -361,6 +362,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_POSTGRES_SCHEMA_PREFIX', 'storage.postgres.schemaPrefix', asString],
   ['TRESOR_POSTGRES_PREPARED_STATEMENTS', 'storage.postgres.preparedStatements', asNumber],
   ['TRESOR_POSTGRES_CONNECT_TIMEOUT_MS', 'storage.postgres.connectTimeoutMs', asNumber],
+  ['TRESOR_POSTGRES_CONNECTION_MAX_USES', 'storage.postgres.connectionMaxUses', asNumber],
   ['TRESOR_MASTER_KEY_FILE', 'keys.masterKeyFile', asString],
   ['TRESOR_MASTER_KEY', 'keys.masterKey', asString],
   ['TRESOR_KEY_ROTATION_BATCH_ROWS', 'keys.rotationBatchRows', asNumber],

@@ -175,3 +175,20 @@ describe('PostgreSQL statement preparation and the pool', { skip }, () => {
     }
   });
 });
+
+describe('PostgreSQL pool: connections replaced after connectionMaxUses checkouts', { skip }, () => {
+  it('a connection serves at most the configured number of checkouts, then a new backend takes over', async () => {
+    const pool = createPostgresPool({ url: requirePg('pool tests'), poolSize: 1, statementTimeoutMs: 5000, connectionMaxUses: 3 });
+    try {
+      const db = openPostgresDatabase(pool, 'public');
+      const pids: number[] = [];
+      for (let i = 0; i < 7; i++) pids.push((await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid);
+      // Its catalog cache goes with the backend: three uses each, never more.
+      assert.equal(new Set(pids.slice(0, 3)).size, 1);
+      assert.notEqual(pids[3], pids[0]);
+      assert.equal(new Set(pids).size, 3);
+    } finally {
+      await pool.end();
+    }
+  });
+});

@@ -13,12 +13,14 @@ export interface PostgresOptions {
   readonly preparedStatements?: number;
   /** How long a caller waits for a pooled connection before a 503 (all of them busy, or none reachable). */
   readonly connectTimeoutMs?: number;
+  /** Checkouts after which a pooled connection is closed and replaced; 0: never. */
+  readonly connectionMaxUses?: number;
 }
 
 // Not imported: a deployment on SQLite never loads the PostgreSQL client.
 const pgLibrary = lazyRequire<typeof pg>('pg');
 
-const defaults = { preparedStatements: 200, connectTimeoutMs: 5_000 } as const;
+const defaults = { preparedStatements: 200, connectTimeoutMs: 5_000, connectionMaxUses: 10_000 } as const;
 
 interface Statement {
   readonly text: string;
@@ -29,6 +31,9 @@ const statementCache = new Map<string, Statement>();
 
 /** `?` → `$n`. Our SQL never holds `?` inside literals, so a plain scan is exact. */
 function statementOf(sql: string): Statement {
+  // Parameter-free text (DDL, a new tenant's whole schema in one query) is not kept: an upgrade
+  // walking 10,000 schemas would otherwise fill the cache with 10,000 texts of ~20 KB each.
+  if (!sql.includes('?')) return { text: sql, key: undefined };
   let statement = statementCache.get(sql);
   if (statement === undefined) {
     let n = 0;
@@ -132,6 +137,11 @@ export function createPostgresPool(options: PostgresOptions): pg.Pool {
     connectionString: options.url,
     max: options.poolSize,
     idleTimeoutMillis: 30_000,
+    // A PostgreSQL backend caches the catalog entries of every table it touched and never
+    // forgets them: one connection that walked 10,000 tenant schemas grew from 21 to 863 MiB
+    // (bench/results/2026-12-07-many-tenants-pg.md). Replaced after this many checkouts, a
+    // connection's cache stays bounded by the tenants it can reach in that many uses.
+    maxUses: (options.connectionMaxUses ?? defaults.connectionMaxUses) === 0 ? Infinity : (options.connectionMaxUses ?? defaults.connectionMaxUses),
     // A request that finds every connection busy waits this long, then gets a 503 with
     // Retry-After (transient), never an unbounded wait.
     connectionTimeoutMillis: options.connectTimeoutMs ?? defaults.connectTimeoutMs,

@@ -33,6 +33,12 @@ export interface Storage {
    * pushes the tenants in use out of the open set.
    */
   visitTenant<T>(tenantId: string, fn: (db: SqlDatabase) => Promise<T>): Promise<T>;
+  /**
+   * Brings the tenant's data set up to date with this version's migrations, as a visit does (held
+   * open for it, closed again after if it was not open), and says how many it applied: 0 when the
+   * data set was up to date, or open already (an open data set was migrated when it opened).
+   */
+  migrateTenant(tenantId: string): Promise<number>;
   /** Runs `listener` after a tenant's data set closed, so caches keyed by tenant (keys, per-tenant servers) drop it too. */
   onTenantClosed(listener: (tenantId: string) => void): void;
   /** Tenant data sets open now (for /metrics and the bench). */
@@ -87,22 +93,26 @@ export const tenantSetDefaults: TenantSetOptions = { maxOpen: 500, waitMs: 5000 
  * (open-set.ts). A failed open is forgotten, so the next call tries again. A handle's calls
  * made while the data set is replaced (`replace`) wait for it and then reach the new one.
  */
-function tenantSet(openOne: (tenantId: string, create: boolean) => Promise<SqlDatabase>, shape: (tenantId: string) => Pick<SqlDatabase, 'dialect' | 'table'>, options: TenantSetOptions) {
+function tenantSet(openOne: (tenantId: string, create: boolean) => Promise<{ db: SqlDatabase; migrated: number }>, shape: (tenantId: string) => Pick<SqlDatabase, 'dialect' | 'table'>, options: TenantSetOptions) {
   const listeners: Array<(tenantId: string) => void> = [];
   // Bumped at each open, so that data_version never repeats across two openings of one file.
   let opened = 0;
   const generations = new Map<string, number>();
+  // Migrations applied by the latest open of each tenant, until migrateTenant() reads them.
+  const migratedAtOpen = new Map<string, number>();
   const set = createOpenSet<SqlDatabase>({
     maxOpen: options.maxOpen,
     waitMs: options.waitMs,
     async open(tenantId, create) {
-      const handle = await openOne(tenantId, create);
+      const { db, migrated } = await openOne(tenantId, create);
       generations.set(tenantId, ++opened);
-      return handle;
+      if (migrated > 0) migratedAtOpen.set(tenantId, migrated);
+      return db;
     },
     close: (_tenantId, handle) => handle.close(),
     onClosed(tenantId) {
       generations.delete(tenantId);
+      migratedAtOpen.delete(tenantId);
       for (const listener of listeners) listener(tenantId);
     },
   });
@@ -133,6 +143,17 @@ function tenantSet(openOne: (tenantId: string, create: boolean) => Promise<SqlDa
         const left = (visiting.get(tenantId) ?? 1) - 1;
         if (left > 0) visiting.set(tenantId, left);
         else visiting.delete(tenantId);
+        lease.release();
+      }
+    },
+    async migrate(tenantId: string): Promise<number> {
+      assertTenantId(tenantId);
+      const lease = await set.acquire(tenantId, { transient: true });
+      try {
+        const migrated = migratedAtOpen.get(tenantId) ?? 0;
+        migratedAtOpen.delete(tenantId);
+        return migrated;
+      } finally {
         lease.release();
       }
     },
@@ -197,12 +218,11 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
       // platform and the key store keep the default (their reads feed other data sets' writes).
       const handle = openSqliteDatabase(file, config.sqlite, { checkpointer, readsWaitForFlush: false });
       try {
-        await migrate(handle, migrations.tenant, `tenant ${tenantId}`, now);
+        return { db: handle, migrated: await migrate(handle, migrations.tenant, `tenant ${tenantId}`, now) };
       } catch (error) {
         await handle.close().catch(() => undefined);
         throw error;
       }
-      return handle;
     },
     () => ({ dialect: 'sqlite', table: (name) => name }),
     config.tenants ?? tenantSetDefaults,
@@ -215,6 +235,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
     describeTenant: fileOf,
     tenant: tenants.tenant,
     visitTenant: tenants.visit,
+    migrateTenant: tenants.migrate,
     onTenantClosed: tenants.onClosed,
     openTenants: () => tenants.set.size(),
     replaceTenant: (tenantId, install) => tenants.replace(tenantId, () => install(fileOf(tenantId))),
@@ -253,17 +274,27 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
   const tenants = tenantSet(
     async (tenantId, create) => {
       const schema = schemaOf(tenantId);
-      if (create) {
-        await ensureSchema(schema);
-      } else {
-        const found = await pool.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [schema]).catch((error: unknown) => {
+      if (!create) {
+        // pg_namespace by its unique name index: information_schema.schemata checks privileges on every schema.
+        const found = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]).catch((error: unknown) => {
           throw storageUnavailable(error);
         });
         if (found.rowCount === 0) throw missing(tenantId);
       }
       const handle = openPostgresDatabase(pool, schema, config.postgres);
-      await migrate(handle, migrations.tenant, schema, now);
-      return handle;
+      // A new tenant's schema is made inside the migration's transaction, under its lock: the
+      // schema and its tables commit together (one durable commit), and two nodes creating the
+      // same tenant at once wait for each other instead of racing in the catalog.
+      const prelude = create ? { prelude: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`] } : {};
+      try {
+        return { db: handle, migrated: await migrate(handle, migrations.tenant, schema, now, prelude) };
+      } catch (error) {
+        // The loser of two concurrent creators waited on the lock, but an advisory lock does not
+        // refresh the catalog cache, so its IF NOT EXISTS missed the winner's schema (23505):
+        // a second pass finds the schema migrated and up to date.
+        if (!create || (error as { code?: string }).code !== '23505') throw error;
+        return { db: handle, migrated: await migrate(handle, migrations.tenant, schema, now, prelude) };
+      }
     },
     (tenantId) => {
       const schema = quoteIdent(schemaOf(tenantId));
@@ -280,6 +311,7 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
     describeTenant: schemaOf,
     tenant: tenants.tenant,
     visitTenant: tenants.visit,
+    migrateTenant: tenants.migrate,
     onTenantClosed: tenants.onClosed,
     openTenants: () => tenants.set.size(),
     // A schema is swapped by renaming inside one transaction (install does it): handles address
