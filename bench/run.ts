@@ -14,6 +14,7 @@
  *   BENCH_SOURCE=1         serve the TypeScript sources through tsx instead of the compiled
  *                          build in dist/ (which users run, and which is rebuilt first when it
  *                          is missing or older than src/; see bench/server-code.ts)
+ *   BENCH_DIST=<dir>       serve another compiled build (an older commit's dist/, for A/B)
  *
  * The server runs in a child process (this file with `--serve`), so that autocannon and Tresor do
  * not share one event loop: on a small machine they would otherwise measure each other. The
