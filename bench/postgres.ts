@@ -13,7 +13,8 @@
  *   BENCH_SCENARIOS=create,read   which scenarios (one alone gives a profile of it alone)
  *   BENCH_PROFILE=<dir>    write a --cpu-prof profile of each server process there
  *
- * The server is bench/run.ts's `--serve` child, built as `main` builds it.
+ * The server is bench/run.ts's `--serve` child, built as `main` builds it, from dist/ (rebuilt
+ * first when older than src/; BENCH_SOURCE=1 and BENCH_DIST as for bench/run.ts).
  */
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { ensureBuilt } from './server-code.js';
 
 const defaults = { seconds: 5, warmupSeconds: 1, connections: 32, poolSizes: [10], patients: 50, observations: 2000 } as const;
 
@@ -100,6 +102,7 @@ async function findPostmaster(admin: pg.Client): Promise<number | undefined> {
 }
 
 async function startServer(poolSize: number): Promise<Server> {
+  ensureBuilt();
   const execArgv = profileDir === undefined ? process.execArgv : [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const runTs = join(dirname(fileURLToPath(import.meta.url)), 'run.ts');
   const child = fork(runTs, ['--serve', JSON.stringify({ engine: 'postgres', pgUrl: url, poolSize })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });

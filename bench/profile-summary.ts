@@ -23,8 +23,9 @@ function areaOf(url: string, name: string): string {
   if (url === '') return `native: ${name || '(anonymous)'}`;
   const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (modules !== null) return `npm: ${modules[1] as string}`;
-  const ours = /\/(src|bench)\/(.+?)\/?[^/]*$/.exec(url);
-  if (ours !== null) return `${ours[1] as string}/${(ours[2] as string).split('/')[0] as string}`;
+  // dist/ is the compiled src/: one area per module either way.
+  const ours = /\/(src|dist|bench)\/(.+?)\/?[^/]*$/.exec(url);
+  if (ours !== null) return `${ours[1] === 'dist' ? 'src' : (ours[1] as string)}/${(ours[2] as string).split('/')[0] as string}`;
   if (url.startsWith('node:')) return `node: ${url.slice(5).split('/')[0] as string}`;
   return url;
 }
@@ -41,7 +42,7 @@ export function summariseProfile(file: string, top = 15): string {
     const ms = (profile.timeDeltas[i] ?? 0) / 1000;
     total += ms;
     const { functionName, url, lineNumber } = node.callFrame;
-    const where = url === '' ? '' : ` ${url.replace(/^.*\/(src|bench|node_modules)\//, '$1/')}:${lineNumber + 1}`;
+    const where = url === '' ? '' : ` ${url.replace(/^.*\/(src|dist|bench|node_modules)\//, '$1/')}:${lineNumber + 1}`;
     const label = `${functionName || '(anonymous)'}${where}`;
     self.set(label, (self.get(label) ?? 0) + ms);
     const area = areaOf(url, functionName);

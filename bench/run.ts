@@ -11,11 +11,15 @@
  *                          same run, with the top entries of a CPU profile per scenario
  *   BENCH_CPU_PROF=<dir>   keep those V8 CPU profiles of the serving child (the profiler
  *                          `node --cpu-prof` uses, started and stopped over IPC) in <dir>
+ *   BENCH_SOURCE=1         serve the TypeScript sources through tsx instead of the compiled
+ *                          build in dist/ (which users run, and which is rebuilt first when it
+ *                          is missing or older than src/; see bench/server-code.ts)
+ *   BENCH_DIST=<dir>       serve another compiled build (an older commit's dist/, for A/B)
  *
  * The server runs in a child process (this file with `--serve`), so that autocannon and Tresor do
  * not share one event loop: on a small machine they would otherwise measure each other. The
- * child is built exactly as `main` builds it (buildApp + loadConfig), with TLS off and logs
- * silenced. Results go to stdout and to bench/results/<date>-<engines>.md.
+ * child is built exactly as `main` builds it (buildApp + loadConfig, from dist/), with TLS off and
+ * logs silenced. Results go to stdout and to bench/results/<date>-<engines>.md.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -34,10 +38,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config/index.js';
+import type { buildApp } from '../src/app.js';
+import { ensureBuilt, fromSource, loadServerCode } from './server-code.js';
 import { sqliteVersion } from './sqlite-version.js';
-import { supportedTypes, warmFhirValidator } from '../src/records/index.js';
 
 // ── Settings ────────────────────────────────────────────────────────────────────────────────
 
@@ -308,6 +311,7 @@ async function serve(spec: ServeSpec): Promise<void> {
   // ^C reaches the whole process group: clean up rather than die with the data left behind.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown(130));
   try {
+    const { buildApp, loadConfig, supportedTypes, warmFhirValidator } = await loadServerCode();
     const port = await freeLoopbackPort();
     const config = loadConfig({
       env: {},
@@ -366,7 +370,9 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
 }
 
 async function startServer(spec: ServeSpec): Promise<ServerHandle> {
-  // execArgv is inherited (`--import tsx`), so the child runs this same TypeScript file.
+  ensureBuilt();
+  // execArgv is inherited (`--import tsx`), so the child runs this same TypeScript file; the app
+  // it serves comes from dist/ (bench/server-code.ts).
   const child = fork(fileURLToPath(import.meta.url), ['--serve', JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -1353,7 +1359,7 @@ async function hotPath(settings: Settings, profileDir: string | undefined = proc
       `| ${r.name} | ${rate(r.opsPerSecond)} | ${fixed(r.p50Ms, 1)} | ${fixed(r.p99Ms, 1)} | ${fixed(r.opsPerSecond / health, 3)} | ${versus === undefined ? '' : fixed(r.opsPerSecond / versus.opsPerSecond, 2)} | ${fixed(cpuPerRequest(r), 0)} | ${fixed(cpuPerRequest(r) / healthCpu, 1)} | ${versus === undefined ? '' : fixed(cpuPerRequest(r) / cpuPerRequest(versus), 2)} | ${fixed(r.serverEventLoop * 100, 0)} % | ${r.failed} |`;
     const section = [
         '',
-        `${settings.connections} connections, ${settings.seconds} s per scenario after ${settings.warmupSeconds} s of warm-up; /healthz ${rate(first.opsPerSecond)} and ${rate(last.opsPerSecond)} req/s (first, last).`,
+        `${settings.connections} connections, ${settings.seconds} s per scenario after ${settings.warmupSeconds} s of warm-up, server from ${fromSource ? 'src/ through tsx' : 'dist/'}; /healthz ${rate(first.opsPerSecond)} and ${rate(last.opsPerSecond)} req/s (first, last).`,
         '',
         '| scenario | req/s | p50 ms | p99 ms | req/s ÷ /healthz | req/s ÷ API-key read | server CPU µs/req | CPU ÷ /healthz | CPU ÷ API-key read | event loop busy | failed |',
         '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -1395,6 +1401,7 @@ async function main(): Promise<void> {
     `- Memory: ${fixed(os.totalmem() / 2 ** 30, 1)} GiB total`,
     `- OS: ${os.type()} ${os.release()} (${os.arch()})`,
     `- Node: ${process.version}`,
+    `- Server code: ${fromSource ? 'the TypeScript sources through tsx (BENCH_SOURCE=1)' : 'the compiled build in dist/, as `tresor start` runs it'}`,
     `- Load generator: autocannon in the parent process; Tresor in a child process on the same machine (they share the CPUs${pgUrl === undefined ? '' : ', with PostgreSQL too'}).`,
     `- Data: a temporary directory under ${os.tmpdir()} (SQLite files, synchronous=FULL).`,
   ].join('\n');
@@ -1404,7 +1411,7 @@ async function main(): Promise<void> {
   const skipped: string[] = [];
   const engines: Engine[] = pgUrl === undefined ? ['sqlite'] : ['sqlite', 'postgres'];
   if (pgUrl === undefined) skipped.push('PostgreSQL: skipped (set TRESOR_TEST_PG_URL=postgres://… to measure it).');
-  const poolSize = loadConfig({ env: {} }).storage.postgres.poolSize;
+  const poolSize = (await loadServerCode()).loadConfig({ env: {} }).storage.postgres.poolSize;
 
   for (const engine of engines) {
     console.log(`== ${engine} ==`);

@@ -131,6 +131,35 @@ export function canonical(event: AuditEvent): string {
   ]);
 }
 
+/**
+ * `canonical(event)` from the event's values, with its three arrays given as their JSON text
+ * (`JSON.stringify` of each, as stored): the same bytes, without encoding the arrays twice.
+ */
+export function canonicalText(
+  seq: number,
+  at: number,
+  tenantId: string,
+  action: string,
+  outcome: string,
+  status: number,
+  actorId: string,
+  actorRole: string,
+  client: string,
+  purpose: string,
+  resources: string,
+  subjects: string,
+  classes: string,
+  requestId: string,
+  sourceIp: string,
+  detail: string,
+): string {
+  // Two encodings of the scalars around the arrays' text: one JSON.stringify per field measured
+  // 21 % slower than canonical() itself, two per event 13 % faster.
+  const head = JSON.stringify([seq, at, tenantId, action, outcome, status, actorId, actorRole, client, purpose]);
+  const tail = JSON.stringify([requestId, sourceIp, detail]);
+  return `${head.slice(0, -1)},${resources},${subjects},${classes},${tail.slice(1)}`;
+}
+
 /** The chain starts from a value bound to the tenant: another tenant's chain does not verify here. */
 export function genesis(tenantId: string): string {
   return createHash('sha256').update(`tresor-audit-chain|${tenantId}`).digest('hex');
@@ -164,6 +193,8 @@ export function operatorEvent(action: AuditAction, actor: Actor, fields: { resou
 }
 
 const fieldsOfText = ['requestId', 'sourceIp', 'detail'] as const;
+const knownActions: ReadonlySet<string> = new Set(auditActions);
+const knownPurposes: ReadonlySet<string> = new Set(purposesOfUse);
 
 /**
  * An event as the chain stores it, checked before it joins a group commit: one malformed event
@@ -177,14 +208,14 @@ export function admitEvent(input: AuditEventInput): AuditEventInput {
   const list = (value: unknown) => Array.isArray(value) && value.every(text);
   const actor = input.actor as Partial<Actor> | undefined;
   if (
-    !(auditActions as readonly string[]).includes(input.action) ||
+    !knownActions.has(input.action) ||
     (input.outcome !== 'success' && input.outcome !== 'failure') ||
     !Number.isInteger(input.status) ||
     actor === undefined ||
     !text(actor.id) ||
     !text(actor.role) ||
     !text(actor.client) ||
-    !(purposesOfUse as readonly string[]).includes(input.purpose) ||
+    !knownPurposes.has(input.purpose) ||
     !list(input.resources) ||
     !list(input.subjects) ||
     !list(input.classes)

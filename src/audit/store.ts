@@ -1,8 +1,12 @@
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
-import { chainHash, completeEvent, genesis, type AuditEvent, type AuditEventInput } from './events.js';
+import { canonicalText, chainHashOf, completeEvent, genesis, type AuditEvent, type AuditEventInput } from './events.js';
 
 const columns = 'seq, at, action, outcome, status, actor_id, actor_role, client, purpose, resources, subjects, classes, request_id, source_ip, detail, hash';
+const columnCount = 16;
 const chunk = 40;
+// `(?, …, ?), …` for 1…chunk rows, built once.
+const placeholders = Array.from({ length: chunk + 1 }, (_, n) => Array.from({ length: n }, () => `(${Array.from({ length: columnCount }, () => '?').join(', ')})`).join(', '));
+const rowPlaceholders = (count: number) => placeholders[count] as string;
 
 export interface StoredEvent extends AuditEvent {
   readonly hash: string;
@@ -104,41 +108,28 @@ export async function appendEvents(tx: SqlExecutor, tenantId: string, inputs: re
   }
   let seq = Number(row.seq);
   let hash = row.hash;
-  const events: StoredEvent[] = timed.map(({ input, at: when }) => {
+  // Each array is JSON-encoded once: the stored column and the canonical form share the text
+  // (canonicalText, the same bytes as canonical(event)), and every row's values go straight into
+  // the statement's parameters.
+  const events: StoredEvent[] = [];
+  const params: Array<string | number> = [];
+  for (const { input, at: when } of timed) {
     seq += 1;
-    const event: AuditEvent = { ...input, tenantId, seq, at: when };
-    hash = chainHash(hash, event);
-    return { ...event, hash };
-  });
+    const resources = JSON.stringify(input.resources);
+    const subjects = JSON.stringify(input.subjects);
+    const classes = JSON.stringify(input.classes);
+    const { actor } = input;
+    hash = chainHashOf(hash, canonicalText(seq, when, tenantId, input.action, input.outcome, input.status, actor.id, actor.role, actor.client, input.purpose, resources, subjects, classes, input.requestId, input.sourceIp, input.detail));
+    events.push({ ...input, tenantId, seq, at: when, hash });
+    params.push(seq, when, input.action, input.outcome, input.status, actor.id, actor.role, actor.client, input.purpose, resources, subjects, classes, input.requestId, input.sourceIp, input.detail, hash);
+  }
   // The rows, the patient index and the new head are independent statements: sent together
   // (one round trip on PostgreSQL), committed together.
   const writes: Array<Promise<number>> = [];
   const table = tx.table('audit_events');
   for (let start = 0; start < events.length; start += chunk) {
-    const part = events.slice(start, start + chunk);
-    writes.push(
-      tx.execute(
-        `INSERT INTO ${table} (${columns}) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        part.flatMap((e) => [
-          e.seq,
-          e.at,
-          e.action,
-          e.outcome,
-          e.status,
-          e.actor.id,
-          e.actor.role,
-          e.actor.client,
-          e.purpose,
-          JSON.stringify(e.resources),
-          JSON.stringify(e.subjects),
-          JSON.stringify(e.classes),
-          e.requestId,
-          e.sourceIp,
-          e.detail,
-          e.hash,
-        ]),
-      ),
-    );
+    const count = Math.min(chunk, events.length - start);
+    writes.push(tx.execute(`INSERT INTO ${table} (${columns}) VALUES ${rowPlaceholders(count)}`, params.slice(start * columnCount, (start + count) * columnCount)));
   }
   const bySubject = events.flatMap((e) => [...new Set(e.subjects)].map((subject) => [subject, e.seq] as const));
   for (let start = 0; start < bySubject.length; start += 200) {
@@ -229,8 +220,7 @@ export async function saveShipped(db: SqlExecutor, sink: string, seq: number): P
  * canonical form. Anything else stored there no longer matches its hash, as it should not.
  */
 export function canonicalOfRow(tenantId: string, row: EventRow, seq: number): string {
-  const s = JSON.stringify;
-  return `[${seq},${Number(row.at)},${s(tenantId)},${s(row.action)},${s(row.outcome)},${Number(row.status)},${s(row.actor_id)},${s(row.actor_role)},${s(row.client)},${s(row.purpose)},${row.resources},${row.subjects},${row.classes},${s(row.request_id)},${s(row.source_ip)},${s(row.detail)}]`;
+  return canonicalText(seq, Number(row.at), tenantId, row.action, row.outcome, Number(row.status), row.actor_id, row.actor_role, row.client, row.purpose, row.resources, row.subjects, row.classes, row.request_id, row.source_ip, row.detail);
 }
 
 /** Full rows with `from ≤ seq ≤ to`, in order, at most `limit` (verify's second pass). */
