@@ -16,3 +16,12 @@ describe('timeOrderedId', () => {
     assert.notEqual(timeOrderedId(5), timeOrderedId(5));
   });
 });
+
+describe('timeOrderedId randomness', () => {
+  it('gives every id its own random bits across refills of its pool', () => {
+    const seen = new Set<string>();
+    // Several pool lengths over, all in one millisecond: only the random part tells them apart.
+    for (let i = 0; i < 5_000; i += 1) seen.add(timeOrderedId(42).replace(/-/g, '').slice(12));
+    assert.equal(seen.size, 5_000);
+  });
+});

@@ -32,6 +32,12 @@ export interface SearchParamDefinition {
    * value set, the implicit system a client may name (`gender=http://hl7.org/fhir/administrative-gender|female`).
    */
   readonly codeSystem?: string;
+  /**
+   * Searched through another parameter's index rows, which hold every row this one would:
+   * Observation's `patient` is its `subject` restricted to Patient targets, and a search value
+   * always names a Patient, so a second copy of those rows would only make creates dearer.
+   */
+  readonly indexedAs?: string;
   readonly extract: (resource: FhirResource) => IndexEntry[];
 }
 
@@ -51,6 +57,10 @@ function param(name: string, type: SearchParamType, id: string, expression: stri
 
 const blind = (definition: SearchParamDefinition): SearchParamDefinition => ({ ...definition, blind: true });
 const codedBy = (system: string, definition: SearchParamDefinition): SearchParamDefinition => ({ ...definition, codeSystem: system });
+const indexedAs = (other: string, definition: SearchParamDefinition): SearchParamDefinition => ({ ...definition, indexedAs: other });
+
+/** The `param` its index rows carry (see SearchParamDefinition.indexedAs). */
+export const indexParamOf = (definition: SearchParamDefinition): string => definition.indexedAs ?? definition.name;
 const fhirSystem = 'http://hl7.org/fhir/';
 
 /**
@@ -81,7 +91,7 @@ export const resourceTypes: readonly ResourceTypeDefinition[] = [
     type: 'Observation',
     sortDate: 'date',
     searchParams: [
-      param('patient', 'reference', 'clinical-patient', "Observation.subject.where(resolve() is Patient)", (r) => referenceEntries('patient', r['subject'], ['Patient']), ['Patient']),
+      indexedAs('subject', param('patient', 'reference', 'clinical-patient', "Observation.subject.where(resolve() is Patient)", (r) => referenceEntries('patient', r['subject'], ['Patient']), ['Patient'])),
       param('subject', 'reference', 'Observation-subject', 'Observation.subject', (r) => referenceEntries('subject', r['subject'], subjectTargets), subjectTargets),
       param('code', 'token', 'clinical-code', 'Observation.code', (r) => tokenEntries('code', r['code'])),
       param('category', 'token', 'Observation-category', 'Observation.category', (r) => tokenEntries('category', r['category'])),
@@ -140,6 +150,7 @@ export const supportedTypes: readonly string[] = resourceTypes.map((definition) 
  */
 export function indexEntriesOf(definition: ResourceTypeDefinition, resource: FhirResource, digest: (param: string, value: string) => string): IndexEntry[] {
   return definition.searchParams.flatMap((p) => {
+    if (p.indexedAs !== undefined) return [];
     const entries = p.extract(resource);
     if (!p.blind) return entries;
     return entries.flatMap((e): IndexEntry[] => {

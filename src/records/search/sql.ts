@@ -1,4 +1,5 @@
 import type { SqlExecutor, SqlValue } from '../../platform/db/index.js';
+import { indexParamOf } from '../resource-types.js';
 import type { Cursor } from './cursor.js';
 import type { Clause, Condition, SearchQuery } from './parse.js';
 
@@ -65,7 +66,7 @@ function clauseSql(db: SqlExecutor, type: string, clause: Clause, driving: boole
   const values = anyOf(clause.conditions.map(conditionSql));
   const index = db.table('search_index');
   if (driving) {
-    return { sql: `r.id IN (SELECT i.resource_id FROM ${index} i WHERE i.resource_type = ? AND i.param = ? AND ${values.sql})`, params: [type, clause.param.name, ...values.params] };
+    return { sql: `r.id IN (SELECT i.resource_id FROM ${index} i WHERE i.resource_type = ? AND i.param = ? AND ${values.sql})`, params: [type, indexParamOf(clause.param), ...values.params] };
   }
   return probeSql(db, 'r.resource_type', 'r.id', clause);
 }
@@ -81,7 +82,7 @@ export function probeSql(db: SqlExecutor, type: string, id: string, clause: Extr
   const fence = perRow && db.dialect === 'postgres' ? ' OFFSET 0' : '';
   return {
     sql: `EXISTS (SELECT 1 FROM ${db.table('search_index')} i WHERE i.resource_type = ${type} AND i.resource_id = ${id} AND i.param = ? AND ${values.sql}${fence})`,
-    params: [clause.param.name, ...values.params],
+    params: [indexParamOf(clause.param), ...values.params],
   };
 }
 

@@ -1,4 +1,5 @@
 import type { SqlExecutor } from '../../platform/db/index.js';
+import { indexParamOf } from '../resource-types.js';
 import type { Clause, Condition, SearchQuery } from './parse.js';
 import { afterCursor, dateSql, pageColumns, probeSql, scanSearch, scopeSql, type Fragment, type RecordScope, type SearchPlan } from './sql.js';
 
@@ -43,7 +44,7 @@ export function planSearch(db: SqlExecutor, query: SearchQuery, scope: RecordSco
 
   const index = db.table('search_index');
   const head = driverSql(driver.condition);
-  const start: Fragment = { sql: `d.resource_type = ? AND d.param = ? AND ${head.sql}`, params: [query.type, driver.clause.param.name, ...head.params] };
+  const start: Fragment = { sql: `d.resource_type = ? AND d.param = ? AND ${head.sql}`, params: [query.type, indexParamOf(driver.clause.param), ...head.params] };
   const reach = scopeSql(db, scope, 'd.key_subject');
   const filterOf = (perRow: boolean): Fragment[] => {
     const where: Fragment[] = [start];
