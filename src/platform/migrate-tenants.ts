@@ -20,16 +20,15 @@ export interface TenantMigrationProgress {
 export async function migrateTenants(
   storage: Storage,
   tenantIds: readonly string[],
-  { onProgress = () => {}, stopped = () => false, now = () => performance.now() }: { onProgress?: (progress: TenantMigrationProgress) => void; stopped?: () => boolean; now?: () => number } = {},
+  { onProgress = () => {} }: { onProgress?: (progress: TenantMigrationProgress) => void } = {},
 ): Promise<TenantMigrationProgress> {
-  const started = now();
+  const started = performance.now();
   const failed: Array<{ tenantId: string; reason: string }> = [];
   let done = 0;
   let migrated = 0;
   let applied = 0;
-  const snapshot = (): TenantMigrationProgress => ({ total: tenantIds.length, done, migrated, applied, failed: [...failed], elapsedMs: now() - started });
+  const snapshot = (): TenantMigrationProgress => ({ total: tenantIds.length, done, migrated, applied, failed: [...failed], elapsedMs: performance.now() - started });
   for (const tenantId of tenantIds) {
-    if (stopped()) break;
     try {
       const count = await storage.migrateTenant(tenantId);
       if (count > 0) migrated += 1;
