@@ -16,7 +16,7 @@
  * system apart, from /proc) and the load generator's own CPU, which on a 2-core machine takes
  * its share of the second core.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -100,7 +100,8 @@ async function startServer(dataDir: string, processes: number, port: number): Pr
 
 /** User and system CPU (µs) of a process and its children, from /proc (clock ticks). */
 function serverCpu(pid: number): CpuSample {
-  const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+  // ps exits 1 when the process has no children (one server process).
+  const children = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
   let user = 0;
   let system = 0;
   for (const p of [pid, ...children]) {

@@ -40,10 +40,10 @@ const alive = (pid: number) => {
   }
 };
 
-const waitFor = async (what: string, check: () => boolean, ms = 60_000) => {
+const waitFor = async (what: string, check: () => boolean, output: () => string, ms = 120_000) => {
   const until = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; the server said:\n${output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 };
@@ -163,11 +163,11 @@ for (const engine of engines()) {
       const primary = server.child.pid as number;
       const [victim, survivor] = workersOf(primary) as [number, number];
       process.kill(victim, 'SIGKILL');
-      await waitFor('the killed process to be gone', () => !workersOf(primary).includes(victim));
+      await waitFor('the killed process to be gone', () => !workersOf(primary).includes(victim), server.stderr);
       for (let n = 0; n < 10; n += 1) assert.equal((await call('GET', '/healthz')).status, 200, 'the other process serves meanwhile');
-      await waitFor('a replacement', () => workersOf(primary).length === 2);
+      await waitFor('a replacement', () => workersOf(primary).length === 2, server.stderr);
       assert.ok(workersOf(primary).includes(survivor));
-      await waitFor('the replacement to listen', () => /exited \(SIGKILL\); starting another/.test(server.stderr()) && (server.stderr().match(/listening on/g) ?? []).length >= 3);
+      await waitFor('the replacement to listen', () => /exited \(SIGKILL\); starting another/.test(server.stderr()) && (server.stderr().match(/listening on/g) ?? []).length >= 3, server.stderr);
       for (const id of created.slice(0, 20)) assert.equal((await call('GET', `/tenants/clinic/fhir/Observation/${id}`)).status, 200);
       const text = await scrape();
       assert.deepEqual(
