@@ -29,6 +29,9 @@ const result = await runCli({
 
 if (result.close === undefined) {
   process.exitCode = result.exitCode;
+  // A server process of `tresor start` (server.processes > 1) whose start failed: the channel to
+  // the primary would keep it alive, and the primary waits for it to exit.
+  if (process.connected) process.disconnect();
 } else {
   const close = result.close;
   let stopping = false;

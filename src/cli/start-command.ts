@@ -23,7 +23,11 @@ export async function start(io: CliIo, config: Config): Promise<Started> {
   const worker = workerRoleFrom(io.env);
   warmFhirValidator(supportedTypes);
   const app = await buildApp(config, worker === undefined ? {} : { worker });
-  const address = await app.http.listen({ host: config.server.host, port: config.server.port });
+  const address = await app.http.listen({ host: config.server.host, port: config.server.port }).catch(async (error: unknown) => {
+    // The port taken or refused: nothing was served; storage closes before the error is reported.
+    await app.close().catch(() => undefined);
+    throw error;
+  });
   io.stderr(`Tresor ${version} listening on ${address} (storage: ${config.storage.engine}, mode: ${config.mode}${worker === undefined ? '' : `, process ${worker.index} of ${worker.count}${worker.jobs ? ', scheduled jobs' : ''}`})`);
   if (worker !== undefined && worker.index > 1) return { exitCode: 0, close: () => app.close() };
   if (app.tls?.selfSigned) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -191,3 +191,26 @@ for (const engine of engines()) {
     });
   });
 }
+
+describe('tresor start with server.processes = 2 when a process cannot start', () => {
+  it('stops the others, removes server.pid and exits 1', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tresor-processes-'));
+    // The port is taken: the first server process fails before it listens.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const env = { PATH: process.env['PATH'] ?? '', TRESOR_DATA_DIR: dataDir, TRESOR_TLS: 'false', TRESOR_LOG_LEVEL: 'silent', TRESOR_SERVER_PROCESSES: '2' };
+      const child = spawn(process.execPath, ['--import', 'tsx', cliMain, 'start', '--port', String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr?.on('data', (chunk) => (stderr += String(chunk)));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, /server process \d+ exited before it listened/);
+      assert.equal(existsSync(join(dataDir, 'server.pid')), false);
+    } finally {
+      holder.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
