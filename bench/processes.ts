@@ -1,10 +1,10 @@
 /**
  * `npm run bench -- processes`: does a second server process pay on this machine? Tresor's
- * server is one Node process, whose JavaScript runs on one core; on SQLite several processes
- * could serve the same data directory (SQLite's WAL locking lets them, and every cache that
- * matters for revocation already follows the file's data_version). This measures it before it
- * is built: node:cluster with 1 and with 2 worker processes over one data directory, each worker
- * built exactly as `tresor start` builds the server, the primary only handing connections out.
+ * server is one Node process, whose JavaScript runs on one core; `server.processes` runs several
+ * over the same data directory (SQLite's WAL locking lets them, and every cache that matters for
+ * revocation follows the file's data_version). This measures the product: `tresor start` with
+ * TRESOR_SERVER_PROCESSES=1 and =2 (its primary hands connections out round-robin), over a data
+ * directory seeded beforehand in this process.
  *
  *   BENCH_SECONDS=8        seconds per scenario (after 2 s of warm-up)
  *   BENCH_ROUNDS=2         rounds; each round measures 1 process, then 2 (alternated, since the
@@ -12,12 +12,12 @@
  *
  * Scenarios: reads of one Observation in one tenant (32 connections); reads spread over eight
  * tenants (4 connections each); creates in one tenant, and over eight. Reported: requests per
- * second, p99, the servers' CPU per request (all workers, user and system apart) and the load
- * generator's own CPU, which on a 2-core machine takes its share of the second core.
+ * second, p99, the server's CPU per request (the primary and every server process, user and
+ * system apart, from /proc) and the load generator's own CPU, which on a 2-core machine takes
+ * its share of the second core.
  */
-import { fork } from 'node:child_process';
-import cluster, { type Worker } from 'node:cluster';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -25,12 +25,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
-import { supportedTypes, warmFhirValidator } from '../src/records/index.js';
 
 const here = fileURLToPath(import.meta.url);
+const cliMain = join(dirname(here), '../src/main.ts');
 const tenantCount = 8;
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 8);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 interface Seeded {
   readonly tenant: string;
@@ -39,8 +40,6 @@ interface Seeded {
   readonly observation: string;
 }
 type CpuSample = { user: number; system: number };
-type ToPrimary = { type: 'cpu' } | { type: 'stop' };
-type FromPrimary = { type: 'ready'; port: number; seeded: Seeded[] } | { type: 'cpu'; user: number; system: number };
 
 const observation = (patient: string) => ({
   resourceType: 'Observation',
@@ -51,19 +50,20 @@ const observation = (patient: string) => ({
   valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
 });
 
-// ── A worker: the server, as `tresor start` builds it ────────────────────────────────────────
+const serverEnv = (dataDir: string, processes: number): Record<string, string> => ({
+  PATH: process.env['PATH'] ?? '',
+  TRESOR_DATA_DIR: dataDir,
+  TRESOR_TLS: 'false',
+  TRESOR_LOG_LEVEL: 'silent',
+  TRESOR_SERVER_PROCESSES: String(processes),
+});
 
-async function worker(): Promise<void> {
-  const dataDir = process.env['BENCH_DATA_DIR'] as string;
-  const port = Number(process.env['BENCH_PORT']);
-  const config = loadConfig({
-    env: {},
-    overrides: { dataDir, server: { host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, tls: { enabled: false } }, log: { level: 'silent' }, storage: { engine: 'sqlite' } },
-  });
-  warmFhirValidator(supportedTypes);
-  const app = await buildApp(config);
-  const seeded: Seeded[] = [];
-  if (process.env['BENCH_SEED'] === '1') {
+// ── The data: eight tenants, each a key, a patient and an Observation, made before the server starts ─
+
+async function seed(dataDir: string): Promise<Seeded[]> {
+  const app = await buildApp(loadConfig({ env: serverEnv(dataDir, 1), overrides: {} }));
+  try {
+    const seeded: Seeded[] = [];
     for (let n = 0; n < tenantCount; n += 1) {
       const tenant = `bench-${n}`;
       await app.tenants.create(tenant);
@@ -77,59 +77,45 @@ async function worker(): Promise<void> {
       const patient = await post('Patient', { resourceType: 'Patient', name: [{ family: 'Bench', given: [`P${n}`] }], birthDate: '1980-01-01' });
       seeded.push({ tenant, key, patient, observation: await post('Observation', observation(patient)) });
     }
+    return seeded;
+  } finally {
+    await app.close();
   }
-  await app.http.listen({ host: '127.0.0.1', port });
-  process.on('message', (message: ToPrimary) => {
-    if (message.type === 'cpu') process.send?.({ type: 'cpu', ...process.cpuUsage() } satisfies FromPrimary);
-  });
-  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
-  process.send?.({ type: 'ready', port, seeded } satisfies FromPrimary);
 }
 
-// ── The primary: starts the workers one after another (the first creates the data), sums CPU ─
+// ── The server: `tresor start`, and its CPU (the primary and its server processes) ─────────────
 
-async function primary(processes: number): Promise<void> {
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'tresor-bench-processes-'));
-  const port = await freePort();
-  cluster.setupPrimary({ exec: here, args: ['--worker'], execArgv: process.execArgv });
-  const workers: Worker[] = [];
-  const ready = (w: Worker) => new Promise<Extract<FromPrimary, { type: 'ready' }>>((resolve) => w.once('message', resolve));
-  let seeded: Seeded[] = [];
-  for (let n = 0; n < processes; n += 1) {
-    const w = cluster.fork({ BENCH_DATA_DIR: dataDir, BENCH_PORT: String(port), BENCH_SEED: n === 0 ? '1' : '0' });
-    workers.push(w);
-    const answer = await ready(w);
-    if (n === 0) seeded = answer.seeded;
-  }
-  const cpu = async (): Promise<CpuSample> => {
-    const samples = await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<CpuSample>((resolve) => {
-            const listen = (m: FromPrimary) => {
-              if (m.type !== 'cpu') return;
-              w.off('message', listen);
-              resolve(m);
-            };
-            w.on('message', listen);
-            w.send({ type: 'cpu' } satisfies ToPrimary);
-          }),
-      ),
-    );
-    const own = process.cpuUsage();
-    return samples.reduce((sum, s) => ({ user: sum.user + s.user, system: sum.system + s.system }), { user: own.user, system: own.system });
-  };
-  process.on('message', (message: ToPrimary) => {
-    if (message.type === 'cpu') void cpu().then((c) => process.send?.({ type: 'cpu', ...c } satisfies FromPrimary));
-    else if (message.type === 'stop') {
-      for (const w of workers) w.kill('SIGTERM');
-      void Promise.all(workers.map((w) => new Promise((resolve) => (w.isDead() ? resolve(undefined) : w.once('exit', resolve))))).then(() => {
-        rmSync(dataDir, { recursive: true, force: true });
-        process.exit(0);
-      });
-    }
+async function startServer(dataDir: string, processes: number, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', cliMain, 'start', '--port', String(port)], { env: serverEnv(dataDir, processes), stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => {
+      stderr += String(chunk);
+      if (processes === 1 ? /listening on/.test(stderr) : /server processes running/.test(stderr)) resolve();
+    });
+    child.once('exit', () => reject(new Error(`the server exited: ${stderr}`)));
   });
-  process.send?.({ type: 'ready', port, seeded } satisfies FromPrimary);
+  return child;
+}
+
+/** User and system CPU (µs) of a process and its children, from /proc (clock ticks). */
+function serverCpu(pid: number): CpuSample {
+  // ps exits 1 when the process has no children (one server process).
+  const children = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+  let user = 0;
+  let system = 0;
+  for (const p of [pid, ...children]) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14 and 15 of proc(5) (utime, stime); here counted from field 3 (state).
+      user += Number(fields[11]);
+      system += Number(fields[12]);
+    } catch {
+      // A process that exited between ps and /proc.
+    }
+  }
+  return { user: (user * 1e6) / clockTicks, system: (system * 1e6) / clockTicks };
 }
 
 function freePort(): Promise<number> {
@@ -163,18 +149,12 @@ async function bench(): Promise<void> {
   const results: Result[] = [];
   for (let round = 1; round <= rounds; round += 1) {
     for (const processes of [1, 2]) {
-      const child = fork(here, ['--primary', String(processes)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      const ask = (message: ToPrimary) =>
-        new Promise<Extract<FromPrimary, { type: 'cpu' }>>((resolve) => {
-          const listen = (m: FromPrimary) => {
-            if (m.type !== 'cpu') return;
-            child.off('message', listen);
-            resolve(m);
-          };
-          child.on('message', listen);
-          child.send(message);
-        });
-      const ready = await new Promise<Extract<FromPrimary, { type: 'ready' }>>((resolve) => child.once('message', resolve));
+      const dataDir = mkdtempSync(join(os.tmpdir(), 'tresor-bench-processes-'));
+      const seeded = await seed(dataDir);
+      const port = await freePort();
+      const child = await startServer(dataDir, processes, port);
+      const ask = async () => serverCpu(child.pid as number);
+      const ready = { port, seeded };
       const base = `http://127.0.0.1:${ready.port}`;
       const one = ready.seeded[0] as Seeded;
       const reads = (s: Seeded, connections: number, duration: number) =>
@@ -196,13 +176,13 @@ async function bench(): Promise<void> {
       ];
       for (const [scenario, run] of scenarios) {
         await run(2);
-        const before = await ask({ type: 'cpu' });
+        const before = await ask();
         const ownBefore = process.cpuUsage();
         const began = performance.now();
         const answers = await run(seconds);
         const wall = (performance.now() - began) / 1000;
         const own = process.cpuUsage(ownBefore);
-        const after = await ask({ type: 'cpu' });
+        const after = await ask();
         const total = answers.reduce((sum, a) => sum + a.requests.total, 0);
         results.push({
           processes,
@@ -217,8 +197,10 @@ async function bench(): Promise<void> {
         const last = results.at(-1) as Result;
         console.log(`round ${round}, ${processes} process(es), ${scenario}: ${Math.round(last.perSecond)} req/s, p99 ${last.p99} ms, server CPU ${Math.round(last.serverUser + last.serverSystem)} µs/req`);
       }
-      child.send({ type: 'stop' } satisfies ToPrimary);
-      await new Promise((resolve) => child.once('exit', resolve));
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
     }
   }
   report(results);
@@ -255,6 +237,4 @@ function report(results: readonly Result[]): void {
   writeFileSync(join(dir, `${new Date().toISOString().slice(0, 10)}-processes.md`), text);
 }
 
-if (process.argv.includes('--worker')) await worker();
-else if (process.argv.includes('--primary')) await primary(Number(process.argv[process.argv.indexOf('--primary') + 1]));
-else await bench();
+await bench();

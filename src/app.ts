@@ -42,7 +42,8 @@ import { platformMigrations } from './platform-migrations.js';
 import { BackupError, backupKeySource, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
-import { postgresLeadership, singleNode } from './platform/leadership.js';
+import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
+import type { WorkerRole } from './platform/workers/index.js';
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -66,6 +67,17 @@ export interface AppOverrides {
   readonly notifier?: Notifier;
   /** Tests run the backup schedule in milliseconds; default from backup.everyMinutes and backup.drillEveryHours. */
   readonly backupSchedule?: ScheduleTiming;
+  /** This process is one of several server processes (`server.processes` > 1, platform/workers). */
+  readonly worker?: WorkerRole;
+}
+
+/**
+ * A per-process limit that is a security control, as this process's share of it: with several
+ * server processes the budget an attacker gets stays the configured one, not one per process.
+ * 0 (no limit) stays 0; a share is never below 1.
+ */
+export function perProcessShare(limit: number, processes: number): number {
+  return limit === 0 ? 0 : Math.max(1, Math.floor(limit / processes));
 }
 
 export interface Tresor extends Core {
@@ -123,7 +135,7 @@ export const storageMigrations: StorageMigrations = {
   tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations],
 };
 
-export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'sqlite' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier'> & { readonly log?: Logger } = {}): Promise<Core> {
+export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'sqlite' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier' | 'worker'> & { readonly log?: Logger } = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
   // The master key first: a missing or unsafe key refuses the start before anything is opened.
   const provider =
@@ -153,8 +165,10 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     }
     overrides.rotationReport?.(event);
   };
-  // argon2 on at most all but one core, so sign-ins cannot take the whole machine.
-  const passwords = createPasswordHasher({ ...argon2Minimum, concurrency: Math.max(1, availableParallelism() - 1), maxQueued: 256 });
+  // argon2 on at most all but one core, so sign-ins cannot take the whole machine — shared
+  // between the server processes (each runs its own queue).
+  const processes = overrides.worker?.count ?? 1;
+  const passwords = createPasswordHasher({ ...argon2Minimum, concurrency: perProcessShare(Math.max(1, availableParallelism() - 1), processes), maxQueued: perProcessShare(256, processes) });
   const outbox = createOutboxNotifier({ storage, keys, clock });
   const passkeys = createPasskeys({ storage, clock, audit, relyingParty: config.identity.webauthn });
   const accounts = createAccounts({ storage, keys, clock, audit, hasher: passwords, throttle: createLoginThrottle({ db: storage.platform, clock }), passkeys });
@@ -401,7 +415,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }) as unknown as FastifyInstance;
   if (tls !== undefined) answerPlainHttp(http.server as unknown as TlsServer, { httpsBase: config.server.publicUrl?.replace(/\/$/, '') });
 
-  watchConnections(http.server, { maxPerAddress: config.server.maxConnectionsPerAddress });
+  const worker = overrides.worker;
+  watchConnections(http.server, { maxPerAddress: perProcessShare(config.server.maxConnectionsPerAddress, worker?.count ?? 1) });
   // JSON in, everywhere but the FHIR and page surfaces (which choose their own): a text/plain
   // body is a 415, not a string handed to a handler that expects an object.
   http.removeContentTypeParser('text/plain');
@@ -411,11 +426,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const hsts = hstsHeader(tls !== undefined, config.server.tls.hstsMaxAgeSeconds);
   registerSecurityHeaders(http, { hsts });
   registerRequestLog(http);
-  const metrics = registerHttpMetrics(http);
+  const metrics = registerHttpMetrics(http, worker === undefined ? {} : { process: worker.index });
+  // Several processes: /metrics answers for the whole server, aggregated over the processes.
+  const wholeServerMetrics = worker?.shareMetrics(metrics.registry);
   registerRotationMetrics(metrics.registry, rotation);
   new Gauge({
     name: 'tresor_storage_open_tenants',
-    help: 'Tenant data sets open now (at most storage.maxOpenTenants)',
+    help: 'Tenant data sets open now (at most storage.maxOpenTenants per server process)',
     registers: [metrics.registry],
     collect() {
       this.set(storage.openTenants());
@@ -452,7 +469,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         ? /^(127\.|::1$|::ffff:127\.)/.test(request.socket.remoteAddress ?? '')
         : constantTimeEqual(hashToken(request.headers.authorization ?? ''), hashToken(`Bearer ${token}`));
     if (!allowed) return sendProblem(reply, new HttpError('forbidden', 'Metrics are available to loopback or with the metrics token.', { status: 403 }));
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    if (wholeServerMetrics === undefined) return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    try {
+      return reply.type(metrics.registry.contentType).send(await wholeServerMetrics());
+    } catch (error) {
+      return sendProblem(reply, new HttpError('metrics-unavailable', 'Another server process did not report its metrics in time.', { status: 503, cause: error }));
+    }
   });
 
   // One place decides who calls a tenant endpoint (API key or session) for every surface.
@@ -484,16 +506,22 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // PostgreSQL deployment, the one holding the job family's advisory lock (platform/leadership.ts)
   // — one lock for the backups, one for the upkeep (audit retention and chaining sweeps, identity
   // and OAuth clean-up), so a node that schedules no backups cannot keep them from running.
-  // Shipping to sinks runs on every node.
+  // Shipping to sinks runs on every node. On SQLite with several server processes, the process
+  // the primary names runs them all, shipping and rotation included: two shippers of one data
+  // directory would send events twice and interleave a file sink's lines.
+  const jobsHere = worker?.jobs ?? true;
   const leadershipFor = (family: 'backups' | 'upkeep') =>
-    storage.engine === 'postgres' && storage.postgres !== undefined ? postgresLeadership(storage.postgres.pool, `${storage.postgres.schemaPrefix}:${family}`) : singleNode();
+    storage.engine === 'postgres' && storage.postgres !== undefined ? postgresLeadership(storage.postgres.pool, `${storage.postgres.schemaPrefix}:${family}`) : jobsHere ? singleNode() : neverLeader();
   const leadership = leadershipFor('upkeep');
-  const shipping = sinks.length === 0 ? undefined : audit.ship(sinks, core.auditRealms);
+  const shipsHere = storage.engine === 'postgres' || jobsHere;
+  const shipping = sinks.length === 0 || !shipsHere ? undefined : audit.ship(sinks, core.auditRealms);
   if (shipping !== undefined) {
     new Gauge({
       name: 'tresor_audit_sink_backlog_events',
       help: 'Audit events not yet delivered to a SIEM sink',
       labelNames: ['sink', 'tenant'],
+      // Read from the shared cursors: every shipping process sees the same backlog.
+      aggregator: 'max',
       registers: [metrics.registry],
       collect() {
         this.reset();
@@ -504,6 +532,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       name: 'tresor_audit_sink_up',
       help: '1 when the last delivery to the sink worked',
       labelNames: ['sink'],
+      aggregator: 'min',
       registers: [metrics.registry],
       collect() {
         this.reset();
@@ -564,12 +593,25 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     name: 'tresor_scheduler_leader',
     help: 'Whether this node runs the deployment’s scheduled jobs of a family (1) or another node does (0)',
     labelNames: ['jobs'],
+    // This node leads when any of its processes does.
+    aggregator: 'max',
     registers: [metrics.registry],
     collect() {
       this.set({ jobs: 'upkeep' }, leadership.leading ? 1 : 0);
       if (backupLeadership !== undefined) this.set({ jobs: 'backups' }, backupLeadership.leading ? 1 : 0);
     },
   });
+  if (worker !== undefined) {
+    new Gauge({
+      name: 'tresor_server_process_jobs',
+      help: 'Whether this server process runs the scheduled jobs on SQLite (1) or not (0), by its place',
+      labelNames: ['process'],
+      registers: [metrics.registry],
+      collect() {
+        this.set({ process: String(worker.index) }, worker.jobs ? 1 : 0);
+      },
+    });
+  }
   // Always: backups may run from cron (`tresor backup run --repository …`) while the server has none configured.
   registerBackupMetrics(metrics.registry, core.backups, () => clock.now().getTime());
 
@@ -600,11 +642,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         );
   // On SQLite the server holds each tenant's file open: the CLI must not swap one under it (it
   // reads this file and sends the operator to the API instead).
-  const pidFile = storage.engine === 'sqlite' ? join(config.dataDir, 'server.pid') : undefined;
+  // With several server processes the primary holds it (platform/workers).
+  const pidFile = storage.engine === 'sqlite' && worker === undefined ? join(config.dataDir, 'server.pid') : undefined;
   if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
 
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
-  const rotationWorker = startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000);
+  const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
 
   return {
     ...core,
@@ -615,7 +658,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async close() {
       await backupJobs?.stop();
       await physicalJobs?.stop();
-      await rotationWorker.stop();
+      await rotationWorker?.stop();
       await http.close();
       await shipping?.stop();
       await sweeping.stop();

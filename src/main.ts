@@ -21,14 +21,17 @@ const result = await runCli({
   stderr: (line) => process.stderr.write(`${line}\n`),
   // A progress bar redrawn in place on a terminal; piped, the CLI prints a line now and then.
   ...(process.stderr.isTTY ? { progress: (line: string, final: boolean) => process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`) } : {}),
-}).catch((error: unknown) => {
+}).catch((error: unknown): Awaited<ReturnType<typeof runCli>> => {
   // Type, code and stack frames only: foreign error messages can quote data (errors.ts).
   process.stderr.write(`fatal: ${JSON.stringify(describeErrorForLog(error))}\n`);
-  return { exitCode: 1, close: undefined };
+  return { exitCode: 1 };
 });
 
 if (result.close === undefined) {
   process.exitCode = result.exitCode;
+  // A server process of `tresor start` (server.processes > 1) whose start failed: the channel to
+  // the primary would keep it alive, and the primary waits for it to exit.
+  if (process.connected) process.disconnect();
 } else {
   const close = result.close;
   let stopping = false;
@@ -43,4 +46,6 @@ if (result.close === undefined) {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Several server processes: the primary stops by itself when its workers keep crashing.
+  void result.finished?.then((code) => process.exit(code));
 }

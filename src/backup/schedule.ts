@@ -77,6 +77,8 @@ export function registerBackupMetrics(registry: Registry, backups: Backups, now:
     })({
       name,
       help,
+      // Read from the deployment's shared record: every server process reports the same value.
+      aggregator: 'max',
       registers: [registry],
       async collect() {
         const v = value(await status());
@@ -98,6 +100,7 @@ export function registerBackupMetrics(registry: Registry, backups: Backups, now:
       name,
       help,
       labelNames: ['operation'],
+      aggregator: 'max',
       registers: [registry],
       async collect() {
         const current = counts(await status());

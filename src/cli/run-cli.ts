@@ -178,7 +178,7 @@ async function configFrom(io: CliIo, values: CliValues): Promise<Config> {
  * Runs one CLI command. `start` resolves once the server listens and returns its closer;
  * admin commands resolve when done. Errors carry an exit code for main.ts.
  */
-export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () => Promise<void> }> {
+export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () => Promise<void>; finished?: Promise<number> }> {
   let parsed;
   try {
     parsed = parseArgs({ args: [...io.argv], options, allowPositionals: true, strict: true });

@@ -15,6 +15,14 @@ describe('loadConfig', () => {
     assert.equal(config.storage.engine, 'sqlite');
     assert.equal(config.storage.sqlite.synchronous, 'FULL');
     assert.equal(config.server.bodyLimitBytes, 1048576);
+    assert.equal(config.server.processes, 1);
+  });
+
+  it('takes server.processes from TRESOR_SERVER_PROCESSES, a whole number from 1', () => {
+    assert.equal(loadConfig({ env: { TRESOR_SERVER_PROCESSES: '2' } }).server.processes, 2);
+    assert.throws(() => loadConfig({ env: { TRESOR_SERVER_PROCESSES: '0' } }), /config\.server\.processes \(from TRESOR_SERVER_PROCESSES\):/);
+    assert.throws(() => loadConfig({ env: { TRESOR_SERVER_PROCESSES: 'two' } }), /config\.server\.processes \(from TRESOR_SERVER_PROCESSES\):/);
+    assert.throws(() => loadConfig({ overrides: { server: { processes: 1.5 } } }), /config\.server\.processes:/);
   });
 
   it('layers file < environment < overrides', () => {

@@ -25,6 +25,9 @@ export const defaults = {
     idleTimeoutMs: 60_000,
     keepAliveTimeoutMs: 5_000,
     maxConnectionsPerAddress: 256,
+    // Server processes over one data directory (docs/performance.md, "Both cores"): 1, because a
+    // single busy tenant's creates lose with two; more pays where the work spreads over tenants.
+    processes: 1,
     tls: { enabled: true, certFile: undefined as string | undefined, keyFile: undefined as string | undefined, hstsMaxAgeSeconds: 63_072_000 },
   },
   storage: {
@@ -90,6 +93,7 @@ const buildSchema = ({ z }: typeof Zod) =>
           idleTimeoutMs: z.number().int().min(100).max(600_000).default(d.server.idleTimeoutMs),
           keepAliveTimeoutMs: z.number().int().min(1000).max(600_000).default(d.server.keepAliveTimeoutMs),
           maxConnectionsPerAddress: z.number().int().min(0).max(100_000).default(d.server.maxConnectionsPerAddress),
+          processes: z.number().int().min(1).max(64).default(d.server.processes),
           tls: z
             .object({
               enabled: z.boolean().default(d.server.tls.enabled),
@@ -351,6 +355,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_IDLE_TIMEOUT_MS', 'server.idleTimeoutMs', asNumber],
   ['TRESOR_KEEP_ALIVE_TIMEOUT_MS', 'server.keepAliveTimeoutMs', asNumber],
   ['TRESOR_MAX_CONNECTIONS_PER_ADDRESS', 'server.maxConnectionsPerAddress', asNumber],
+  ['TRESOR_SERVER_PROCESSES', 'server.processes', asNumber],
   ['TRESOR_TLS', 'server.tls.enabled', asBoolean],
   ['TRESOR_TLS_CERT', 'server.tls.certFile', asString],
   ['TRESOR_TLS_KEY', 'server.tls.keyFile', asString],

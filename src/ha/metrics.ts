@@ -64,6 +64,8 @@ export function registerReplicationMetrics(registry: Registry, pool: pg.Pool, ph
       name,
       help,
       labelNames: ['standby', 'sync_state'],
+      // Read from PostgreSQL: every server process reports the same value.
+      aggregator: 'max',
       registers: [registry],
       async collect() {
         this.reset();
@@ -80,6 +82,7 @@ export function registerReplicationMetrics(registry: Registry, pool: pg.Pool, ph
     new Gauge({
       name,
       help,
+      aggregator: 'max',
       registers: [registry],
       async collect() {
         const v = await value();

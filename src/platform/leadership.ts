@@ -6,7 +6,8 @@ import type pg from 'pg';
  * the database every node shares — no home-made consensus (issue 8). On PostgreSQL it is a
  * session-level advisory lock (`pg_try_advisory_lock`) held by one connection set aside for it:
  * the server releases it when that connection ends — the node stopped, crashed, or lost the
- * primary in a failover — and the next node to ask takes it. On SQLite there is one node.
+ * primary in a failover — and the next node to ask takes it. On SQLite there is one node, and of
+ * its server processes the one the primary names runs the jobs (platform/workers).
  */
 export interface Leadership {
   /** Whether this node leads now: keeps the lock if it has it, else tries to take it. Never throws. */
@@ -20,6 +21,14 @@ export interface Leadership {
 /** The only node there is (SQLite: the data directory belongs to one server). */
 export function singleNode(): Leadership {
   return { held: async () => true, leading: true, close: async () => undefined };
+}
+
+/**
+ * A server process that never leads: with `server.processes` > 1 on SQLite, one worker runs the
+ * scheduled jobs (the one the primary names) and the others hold this.
+ */
+export function neverLeader(): Leadership {
+  return { held: async () => false, leading: false, close: async () => undefined };
 }
 
 /** The advisory lock's 64-bit key, from a name (`pg_try_advisory_lock` takes a bigint), as a decimal string. */

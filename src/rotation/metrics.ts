@@ -25,6 +25,8 @@ export function registerRotationMetrics(registry: Registry, rotation: Rotation):
       name,
       help,
       labelNames: ['scope', 'tenant', ...extraLabels],
+      // Read from the shared job table: every server process reports the same value.
+      aggregator: 'max',
       registers: [registry],
       async collect() {
         this.reset();

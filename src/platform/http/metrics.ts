@@ -16,7 +16,7 @@ export interface Metrics {
  * in one process — tests — never share counters). Labels are route patterns, never raw URLs:
  * ids and search values stay out of metrics.
  */
-export function registerHttpMetrics(app: FastifyInstance): Metrics {
+export function registerHttpMetrics(app: FastifyInstance, options: { readonly process?: number } = {}): Metrics {
   const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = promClient();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tresor_' });
@@ -28,13 +28,22 @@ export function registerHttpMetrics(app: FastifyInstance): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const storageUp = new Gauge({ name: 'tresor_storage_up', help: '1 when the last storage ping succeeded', registers: [registry] });
-  const storagePingSeconds = new Gauge({ name: 'tresor_storage_ping_seconds', help: 'Latency of the last storage ping', registers: [registry] });
+  // Several server processes share one storage and only the process a /readyz reached has pinged
+  // it: the best recent answer (a process that fails answers its own /readyz with 503).
+  const storageUp = new Gauge({ name: 'tresor_storage_up', help: '1 when the last storage ping succeeded', aggregator: 'max', registers: [registry] });
+  const storagePingSeconds = new Gauge({ name: 'tresor_storage_ping_seconds', help: 'Latency of the last storage ping', aggregator: 'max', registers: [registry] });
+  // Per server process, by its place (1 … server.processes), so an operator sees the load spread.
+  const byProcess =
+    options.process === undefined
+      ? undefined
+      : new Counter({ name: 'tresor_server_process_requests_total', help: 'HTTP requests answered by each server process', labelNames: ['process'], registers: [registry] });
+  const processLabel = { process: String(options.process) };
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    byProcess?.inc(processLabel);
   });
   return { registry, storageUp, storagePingSeconds };
 }

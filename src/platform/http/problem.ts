@@ -11,7 +11,8 @@ export type HttpErrorCode =
   | 'body-invalid'
   | 'body-too-large'
   | 'media-type-unsupported'
-  | 'storage-unavailable';
+  | 'storage-unavailable'
+  | 'metrics-unavailable';
 
 export class HttpError extends AppError<HttpErrorCode> {}
 
