@@ -42,6 +42,7 @@ import { platformMigrations } from './platform-migrations.js';
 import { BackupError, backupKeySource, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
+import { consolePages } from './console/index.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 
@@ -483,7 +484,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const credentialThrottle = createCredentialThrottle({ db: storage.platform, clock, registry: metrics.registry });
   const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, audit, appTokens, throttle: credentialThrottle });
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
-  await http.register(accountPages({ accounts: core.accounts, sessions: core.sessions, tenants, clients: core.clients, consents: core.consents, oauth: core.oauth, keys: core.keys }));
+  await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys }));
+  await http.register(accountPages({ accounts: core.accounts, sessions: core.sessions, tenants, clients: core.clients, consents: core.consents, oauth: core.oauth }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });

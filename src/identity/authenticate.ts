@@ -26,6 +26,20 @@ export function cookieToken(request: FastifyRequest): string | undefined {
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * The session's CSRF token as the request presents it: the `X-CSRF-Token` header (API calls), or
+ * the `csrf` field of a page's form (application/x-www-form-urlencoded; a form cannot set
+ * headers). Either way it is the synchronizer token of the session (OWASP CSRF Prevention Cheat
+ * Sheet), which a cross-site page cannot read.
+ */
+export function presentedCsrf(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-csrf-token'];
+  if (typeof header === 'string') return header;
+  if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return undefined;
+  const field = (request.body as Record<string, unknown> | null | undefined)?.['csrf'];
+  return typeof field === 'string' ? field : undefined;
+}
+
 export const csrfInvalid = () => new IdentityError('csrf-invalid', 'Send the X-CSRF-Token header you got at login.', { status: 403, expose: true });
 
 /**
@@ -171,10 +185,7 @@ export function createAuthenticator({
     if (token === undefined) throw unauthenticated();
     const session = await sessions.resolve(realm, token);
     if (session === undefined) throw unauthenticated();
-    if (!safeMethods.has(request.method)) {
-      const presented = request.headers['x-csrf-token'];
-      if (!sessions.checkCsrf(token, typeof presented === 'string' ? presented : undefined)) throw csrfInvalid();
-    }
+    if (!safeMethods.has(request.method) && !sessions.checkCsrf(token, presentedCsrf(request))) throw csrfInvalid();
     return session;
   }
 

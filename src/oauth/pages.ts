@@ -1,4 +1,7 @@
+import { escapeHtml, pageCsp, scriptPageCsp } from '../platform/pages/index.js';
 import { describeScope } from './scopes.js';
+
+export { escapeHtml, pageCsp };
 
 /**
  * The server-rendered sign-in and consent pages. No script at all (the CSP forbids it, inline or
@@ -7,13 +10,8 @@ import { describeScope } from './scopes.js';
  * keyboard (WCAG 2.2: 1.3.1, 2.1.1, 3.3.1, 3.3.2, 4.1.2).
  */
 
-/** Our pages' Content-Security-Policy: nothing runs; styles and images from this origin only; no framing (clickjacking). */
-export const pageCsp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
-
 /** The second-factor page's: the same, plus this origin's passkey script (a file, never inline). */
-export const passkeyPageCsp = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const passkeyPageCsp = scriptPageCsp;
 
 export const stylesheet = `:root{color-scheme:light dark;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;line-height:1.5}
 body{margin:0;padding:2rem 1rem;background:Canvas;color:CanvasText}

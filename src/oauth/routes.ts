@@ -14,7 +14,7 @@ import type { ClientInfo, ClientInput, Clients } from './clients.js';
 import type { Consents } from './consents.js';
 import { OAuthError } from './errors.js';
 import { consentPage, loginPage, messagePage, pageCsp, passkeyPageCsp, passkeyScript, secondFactorPage, stylesheet } from './pages.js';
-import { formLimit, sendPage, servePages } from './page-http.js';
+import { formLimit, sendPage, servePages } from '../platform/pages/index.js';
 import type { OAuthServer } from './provider.js';
 import { parseResourceScope } from './scopes.js';
 

@@ -248,9 +248,11 @@ for (const engine of engines()) {
     it('connected apps as a page: a patient signs in, sees each app with its publisher and permissions in plain words, and withdraws one', async () => {
       const { tokens } = await authorize(t, config, { tenantId: 'clinic', email: 'alice@example.org', scope: 'openid offline_access patient/Observation.rs' });
       const browser = new Browser();
-      const signIn = await browser.request(`${t.base}/tenants/clinic/account/apps`);
+      const signIn = await browser.follow(`${t.base}/tenants/clinic/account/apps`, redirectUri);
+      assert.ok(isPage(signIn));
       assert.equal(signIn.status, 200);
-      assert.match(signIn.html, /Sign in to see your connected apps/);
+      assert.equal(signIn.url, `${t.base}/tenants/clinic/account/sign-in?next=%2Ftenants%2Fclinic%2Faccount%2Fapps`, 'without a session the page sends the person to sign in, and back');
+      assert.match(signIn.html, /<h1>Sign in<\/h1>/);
       assert.match(signIn.headers.get('content-security-policy') ?? '', /default-src 'none'/);
       const forged = await new Browser().request(`${t.base}/tenants/clinic/account/sign-in`, { form: { csrf: 'x', email: 'alice@example.org', password: testPassword } });
       assert.equal(forged.status, 403, 'a sign-in form without its CSRF pair is refused');
@@ -269,7 +271,9 @@ for (const engine of engines()) {
       assert.ok(noCsrf.status === 403 || noCsrf.status === 404, 'withdrawing needs the session’s CSRF token');
       const signedOut = await browser.submit(withdrawn, '/sign-out', {}, redirectUri);
       assert.ok(isPage(signedOut));
-      assert.match(signedOut.html, /Sign in to see your connected apps/);
+      assert.match(signedOut.html, /You are signed out/);
+      const again = await browser.request(`${t.base}/tenants/clinic/account/apps`);
+      assert.equal(again.status, 303, 'the session ended: the apps page sends to sign-in again');
     });
 
     it('no token, code, secret or password reaches the logs', async () => {

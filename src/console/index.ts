@@ -1,0 +1,43 @@
+/**
+ * @module console
+ * The pages people use, server-rendered in one layout (platform/pages): the landing page, the
+ * sign-in and account pages of both realms (a tenant's people under `/tenants/{t}/account/`,
+ * platform operators under `/platform/account/`), the clinic console, the patient portal and the
+ * operator console. Pages call the same services and the same guard as the API; none has SQL.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Accounts, Sessions } from '../identity/index.js';
+import type { Keys } from '../keys/index.js';
+import { assetRoutes, servePages } from '../platform/pages/index.js';
+import type { Tenants } from '../tenants/index.js';
+import { accountHome } from './account-home.js';
+import { landingPages } from './landing.js';
+import { createPagePeople } from './page-person.js';
+import { operatorPages, tenantPages } from './page-realm.js';
+import { signInPages } from './sign-in.js';
+
+export { accountNav } from './account-home.js';
+export { createPagePeople, type PagePeople, type PagePerson } from './page-person.js';
+export { operatorPages, safeNext, tenantPages, type PageRealm } from './page-realm.js';
+
+export interface ConsoleDeps {
+  readonly accounts: Accounts;
+  readonly sessions: Sessions;
+  readonly tenants: Tenants;
+  readonly keys: Keys;
+}
+
+export function consolePages({ accounts, sessions, tenants, keys }: ConsoleDeps) {
+  const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
+  const people = createPagePeople({ sessions, accounts, mfaPolicy });
+  const realms = [tenantPages(tenants), operatorPages];
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    servePages(app, 'page');
+    await app.register(assetRoutes(new Map()));
+    await app.register(landingPages());
+    for (const realm of realms) {
+      await app.register(signInPages(realm, { accounts, sessions, keys, people, mfaPolicy }));
+      await app.register(accountHome(realm, { people }));
+    }
+  };
+}
