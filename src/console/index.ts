@@ -6,17 +6,20 @@
  * operator console. Pages call the same services and the same guard as the API; none has SQL.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Accounts, Sessions } from '../identity/index.js';
+import type { Accounts, Authenticator, Sessions } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { accountHome } from './account-home.js';
+import { clinicConsole } from './clinic/index.js';
+import { createPageGuard } from './page-guard.js';
 import { landingPages } from './landing.js';
 import { createPagePeople } from './page-person.js';
 import { operatorPages, tenantPages } from './page-realm.js';
 import { signInPages } from './sign-in.js';
 
 export { accountNav } from './account-home.js';
+export { createPageGuard, type OperatorCaller, type PageGuard, type StaffCaller } from './page-guard.js';
 export { createPagePeople, type PagePeople, type PagePerson } from './page-person.js';
 export { operatorPages, safeNext, tenantPages, type PageRealm } from './page-realm.js';
 
@@ -25,12 +28,15 @@ export interface ConsoleDeps {
   readonly sessions: Sessions;
   readonly tenants: Tenants;
   readonly keys: Keys;
+  readonly authenticator: Authenticator;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
-  const realms = [tenantPages(tenants), operatorPages];
+  const guard = createPageGuard({ people, authenticator });
+  const tenantRealm = tenantPages(tenants);
+  const realms = [tenantRealm, operatorPages];
   return async function plugin(app: FastifyInstance): Promise<void> {
     servePages(app, 'page');
     await app.register(assetRoutes(new Map()));
@@ -39,5 +45,6 @@ export function consolePages({ accounts, sessions, tenants, keys }: ConsoleDeps)
       await app.register(signInPages(realm, { accounts, sessions, keys, people, mfaPolicy }));
       await app.register(accountHome(realm, { people }));
     }
+    await app.register(clinicConsole({ guard, realm: tenantRealm }));
   };
 }

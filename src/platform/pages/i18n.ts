@@ -59,7 +59,7 @@ const bcp47: Record<Locale, string> = { en: 'en-GB', de: 'de-DE' };
  * does not know the reader's zone, so it shows `timeZone` (the deployment's, UTC by default).
  */
 export function formatDateTime(locale: Locale, at: Date | string | number, timeZone = 'UTC'): string {
-  return new Intl.DateTimeFormat(bcp47[locale], { dateStyle: 'medium', timeStyle: 'short', timeZone, timeZoneName: 'short' }).format(new Date(at));
+  return new Intl.DateTimeFormat(bcp47[locale], { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone, timeZoneName: 'short' }).format(new Date(at));
 }
 
 export function formatDate(locale: Locale, at: Date | string | number, timeZone = 'UTC'): string {

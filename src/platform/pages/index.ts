@@ -8,5 +8,6 @@
 export { Html, escapeHtml, html, raw, type HtmlValue } from './html.js';
 export { defaultLocale, formatDate, formatDateTime, formatNumber, isLocale, localeCookieHeader, localeOf, locales, negotiateLocale, type Locale, type Texts } from './i18n.js';
 export { layout, type LayoutInput, type NavItem } from './layout.js';
+export { niceTicks, timeSeriesChart, type ChartInput, type ChartPoint } from './chart.js';
 export { assetRoutes, stylesheet, type Scripts } from './assets.js';
 export { formLimit, messagePage, pageCsp, scriptPageCsp, seeOther, sendPage, servePages } from './page-http.js';

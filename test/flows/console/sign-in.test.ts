@@ -140,8 +140,12 @@ describe('landing and sign-in pages', () => {
       // The next period's code (±1 period is accepted): the current one was spent confirming the enrolment.
       await page.keyboard.type(await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }));
       await page.keyboard.press('Enter');
-      // No console yet for a clinician in this test: the landing page of a staff member.
+      // A staff member lands on the clinic console, which shows the sections of their role.
       await page.waitForURL(/\/tenants\/clinic\/console\/$/);
+      assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Clinic console');
+      assert.ok(await page.getByRole('navigation').getByRole('link', { name: 'Patients' }).isVisible(), 'a clinician is offered the patients');
+      assert.equal(await page.getByRole('link', { name: 'Staff' }).count(), 0, 'and not the staff pages, which the role cannot use');
+      await assertAccessible(page, 'clinic console home');
 
       await page.goto(`${t.base}/tenants/clinic/account/`);
       assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Your account');

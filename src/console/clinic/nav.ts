@@ -1,0 +1,35 @@
+import { hasCapability, mayDo, parseRole, personRoles, type PersonRole } from '../../identity/index.js';
+import type { Locale, NavItem, Texts } from '../../platform/pages/index.js';
+
+export type ClinicSection = 'home' | 'patients' | 'staff' | 'apps' | 'audit' | 'review' | 'settings';
+
+const text: Texts<ClinicSection | 'account'> = {
+  en: { home: 'Overview', patients: 'Patients', staff: 'Staff', apps: 'Apps', audit: 'Audit trail', review: 'Break-the-glass review', settings: 'Settings', account: 'Your account' },
+  de: { home: 'Übersicht', patients: 'Patienten', staff: 'Mitarbeitende', apps: 'Apps', audit: 'Protokoll', review: 'Notfallzugriffe prüfen', settings: 'Einstellungen', account: 'Ihr Konto' },
+};
+
+/**
+ * Which console sections a role may use — decided by the permission matrix, never by a list of
+ * role names here: a section appears exactly when its services would let the role act, so a page
+ * never shows a control the role cannot use.
+ */
+export function sectionsOf(role: PersonRole): ClinicSection[] {
+  const sections: ClinicSection[] = ['home'];
+  if (mayDo(role, 'Patient', 'search')) sections.push('patients');
+  if (hasCapability(role, 'accounts:manage')) sections.push('staff');
+  if (hasCapability(role, 'apps:manage')) sections.push('apps');
+  if (hasCapability(role, 'audit:read')) sections.push('audit');
+  if (hasCapability(role, 'emergency:review')) sections.push('review');
+  if (hasCapability(role, 'accounts:manage')) sections.push('settings');
+  return sections;
+}
+
+export const sectionPath = (tenantId: string, section: ClinicSection): string => `/tenants/${tenantId}/console/${section === 'home' ? '' : `${section}/`}`;
+
+export function clinicNav(tenantId: string, role: string, locale: Locale): NavItem[] {
+  const t = text[locale];
+  const sections = (personRoles as readonly string[]).includes(role) ? sectionsOf(parseRole(role, personRoles) as PersonRole) : [];
+  return [...sections.map((section) => ({ href: sectionPath(tenantId, section), label: t[section] })), { href: `/tenants/${tenantId}/account/`, label: t.account }];
+}
+
+export const sectionLabel = (section: ClinicSection, locale: Locale): string => text[locale][section];
