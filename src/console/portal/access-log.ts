@@ -73,7 +73,7 @@ const text: Texts<
   },
 };
 
-const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | 'record.updated' | 'record.deleted' | 'record.history-read' | 'record.exported' | 'bundle.processed' | 'audit.read' | 'access.emergency_granted' | 'access.denied'> = {
+const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | 'record.updated' | 'record.deleted' | 'record.history-read' | 'record.exported' | 'bundle.processed' | 'audit.read' | 'access.emergency_granted' | 'access.denied' | 'account.created'> = {
   en: {
     'record.read': 'opened',
     'record.searched': 'looked through',
@@ -86,6 +86,7 @@ const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | '
     'audit.read': 'looked at who accessed the records',
     'access.emergency_granted': 'opened in an emergency',
     'access.denied': 'tried to open (refused)',
+    'account.created': 'created your account',
   },
   de: {
     'record.read': 'geöffnet',
@@ -99,22 +100,23 @@ const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | '
     'audit.read': 'angesehen, wer auf die Daten zugegriffen hat',
     'access.emergency_granted': 'im Notfall geöffnet',
     'access.denied': 'versucht zu öffnen (abgelehnt)',
+    'account.created': 'Ihr Konto angelegt',
   },
 };
 
-const roleText: Texts<'tenant-admin' | 'clinician' | 'front-desk' | 'billing' | 'auditor' | 'patient' | 'service' | 'service-reader'> = {
-  en: { 'tenant-admin': 'Practice administrator', clinician: 'Clinician', 'front-desk': 'Front desk', billing: 'Billing', auditor: 'Auditor', patient: 'Patient', service: 'Connected system', 'service-reader': 'Connected system (read-only)' },
-  de: { 'tenant-admin': 'Praxisverwaltung', clinician: 'Ärztin/Arzt', 'front-desk': 'Empfang', billing: 'Abrechnung', auditor: 'Prüfung', patient: 'Patient/in', service: 'Angebundenes System', 'service-reader': 'Angebundenes System (nur lesend)' },
+const roleText: Texts<'tenant-admin' | 'clinician' | 'front-desk' | 'billing' | 'auditor' | 'patient' | 'service' | 'service-reader' | 'operator'> = {
+  en: { 'tenant-admin': 'Practice administrator', clinician: 'Clinician', 'front-desk': 'Front desk', billing: 'Billing', auditor: 'Auditor', patient: 'Patient', service: 'Connected system', 'service-reader': 'Connected system (read-only)', operator: 'Platform operator' },
+  de: { 'tenant-admin': 'Praxisverwaltung', clinician: 'Ärztin/Arzt', 'front-desk': 'Empfang', billing: 'Abrechnung', auditor: 'Prüfung', patient: 'Patient/in', service: 'Angebundenes System', 'service-reader': 'Angebundenes System (nur lesend)', operator: 'Plattformbetrieb' },
 };
 
-const typeText: Texts<'Patient' | 'Observation' | 'Appointment' | 'Consent' | 'Invoice' | 'Practitioner'> = {
-  en: { Patient: 'your details', Observation: 'measurements and results', Appointment: 'appointments', Consent: 'consents', Invoice: 'invoices', Practitioner: 'practitioners' },
-  de: { Patient: 'Ihre Angaben', Observation: 'Messwerte und Befunde', Appointment: 'Termine', Consent: 'Einwilligungen', Invoice: 'Rechnungen', Practitioner: 'Behandelnde' },
+const typeText: Texts<'Patient' | 'Observation' | 'Appointment' | 'Consent' | 'Invoice' | 'Practitioner' | 'Account'> = {
+  en: { Patient: 'your details', Observation: 'measurements and results', Appointment: 'appointments', Consent: 'consents', Invoice: 'invoices', Practitioner: 'practitioners', Account: 'your account' },
+  de: { Patient: 'Ihre Angaben', Observation: 'Messwerte und Befunde', Appointment: 'Termine', Consent: 'Einwilligungen', Invoice: 'Rechnungen', Practitioner: 'Behandelnde', Account: 'Ihr Konto' },
 };
 
-const purposeText: Texts<'TREAT' | 'ETREAT' | 'HPAYMT' | 'HOPERAT' | 'PATRQT' | 'other'> = {
-  en: { TREAT: 'Treatment', ETREAT: 'Emergency treatment', HPAYMT: 'Payment', HOPERAT: 'Running the practice', PATRQT: 'Your own request', other: 'Other' },
-  de: { TREAT: 'Behandlung', ETREAT: 'Notfallbehandlung', HPAYMT: 'Abrechnung', HOPERAT: 'Praxisbetrieb', PATRQT: 'Ihre eigene Anfrage', other: 'Sonstiges' },
+const purposeText: Texts<'TREAT' | 'ETREAT' | 'HPAYMT' | 'HOPERAT' | 'PATRQT' | 'SYSADMIN' | 'other'> = {
+  en: { TREAT: 'Treatment', ETREAT: 'Emergency treatment', HPAYMT: 'Payment', HOPERAT: 'Running the practice', PATRQT: 'Your own request', SYSADMIN: 'System administration', other: 'Other' },
+  de: { TREAT: 'Behandlung', ETREAT: 'Notfallbehandlung', HPAYMT: 'Abrechnung', HOPERAT: 'Praxisbetrieb', PATRQT: 'Ihre eigene Anfrage', SYSADMIN: 'Systemverwaltung', other: 'Sonstiges' },
 };
 
 const lookup = <T extends Record<string, string>>(table: T, key: string, fallback: string): string => (Object.hasOwn(table, key) ? (table[key as keyof T] as string) : fallback);
@@ -131,7 +133,7 @@ function whoCell(entry: AccessEntry, locale: Locale): Html {
 function whatCell(entry: AccessEntry, locale: Locale): string {
   const action = lookup(actionText[locale], entry.action, entry.action);
   const types = entry.types.map((type) => lookup(typeText[locale], type, type));
-  return types.length === 0 ? action : `${action}: ${types.join(', ')}`;
+  return types.length === 0 || entry.action === 'account.created' ? action : `${action}: ${types.join(', ')}`;
 }
 
 function whyCell(entry: AccessEntry, locale: Locale): Html {
@@ -165,7 +167,7 @@ export function portalAccessPage({ guard, realm, access }: PortalDeps) {
       });
       const base = portalPath(caller.me.realmId, 'access');
       const body = html`<p>${t.intro}</p>
-<nav aria-label="${t.period}" class="filters"><ul class="plain">${periods.map((p) => html`<li><a href="${base}?period=${p}"${p === period ? html` aria-current="true"` : undefined}>${t[`period${p}`]}</a></li>`)}</ul></nav>
+<nav aria-label="${t.period}" ><ul>${periods.map((p) => html`<li><a href="${base}?period=${p}"${p === period ? html` aria-current="page"` : undefined}>${t[`period${p}`]}</a></li>`)}</ul></nav>
 ${
   log.entries.length === 0
     ? html`<p>${t.none}</p>`

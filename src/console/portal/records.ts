@@ -205,12 +205,12 @@ function appointmentsBlock(appointments: readonly Json[], now: Date, locale: Loc
   const withStart = appointments.map((a) => ({ a, start: str(a['start']) }));
   const upcoming = withStart.filter((x) => x.start !== undefined && Date.parse(x.start) >= now.getTime()).sort((x, y) => Date.parse(x.start as string) - Date.parse(y.start as string));
   const past = withStart.filter((x) => x.start === undefined || Date.parse(x.start) < now.getTime()).sort((x, y) => Date.parse(y.start ?? '0') - Date.parse(x.start ?? '0'));
-  const table = (caption: string, rows: typeof withStart) =>
+  const table = (id: string, heading: string, rows: typeof withStart) =>
     rows.length === 0
-      ? html`<h3>${caption}</h3><p>${t.noAppointments}</p>`
-      : html`<table><caption>${caption}</caption><thead><tr><th scope="col">${t.when}</th><th scope="col">${t.what}</th><th scope="col">${t.status}</th></tr></thead>
+      ? html`<h3 id="${id}">${heading}</h3><p>${t.noAppointments}</p>`
+      : html`<h3 id="${id}">${heading}</h3><table aria-labelledby="${id}"><thead><tr><th scope="col">${t.when}</th><th scope="col">${t.what}</th><th scope="col">${t.status}</th></tr></thead>
 <tbody>${rows.map(({ a, start }) => html`<tr><th scope="row">${start === undefined ? t.unknown : formatDateTime(locale, start)}</th><td>${str(a['description']) ?? conceptText(arr(a['serviceType'])[0]) ?? conceptText(a['appointmentType']) ?? t.unknown}</td><td>${str(a['status']) ?? t.unknown}</td></tr>`)}</tbody></table>`;
-  return html`<section aria-labelledby="appointments-h"><h2 id="appointments-h">${t.appointments}</h2>${table(t.upcoming, upcoming)}${table(t.past, past)}</section>`;
+  return html`<section aria-labelledby="appointments-h"><h2 id="appointments-h">${t.appointments}</h2>${table('upcoming-h', t.upcoming, upcoming)}${table('past-h', t.past, past)}</section>`;
 }
 
 function consentsBlock(consents: readonly Json[], locale: Locale): Html {
@@ -219,7 +219,7 @@ function consentsBlock(consents: readonly Json[], locale: Locale): Html {
 ${
   consents.length === 0
     ? html`<p>${t.noConsents}</p>`
-    : html`<table><caption>${t.consents}</caption><thead><tr><th scope="col">${t.agreed}</th><th scope="col">${t.status}</th><th scope="col">${t.since}</th></tr></thead>
+    : html`<table aria-labelledby="consents-h"><thead><tr><th scope="col">${t.agreed}</th><th scope="col">${t.status}</th><th scope="col">${t.since}</th></tr></thead>
 <tbody>${consents.map((c) => {
         const date = str(c['dateTime']);
         const what = [conceptText(c['scope']), ...arr(c['category']).map(conceptText), conceptText(arr(obj(c['provision'])['purpose'])[0])].filter((x): x is string => x !== undefined);
@@ -270,13 +270,13 @@ export function portalRecordsPage({ guard, realm, access }: PortalDeps) {
       const base = portalPath(caller.me.realmId, 'records');
       const body = html`${demographicsBlock(me, locale)}
 <section aria-labelledby="measurements-h"><h2 id="measurements-h">${t.measurements}</h2>
-<nav aria-label="${t.range}" class="filters"><ul class="plain">${ranges.map((r) => html`<li><a href="${base}?range=${r}"${r === range ? html` aria-current="true"` : undefined}>${t[`range${r}`]}</a></li>`)}</ul></nav>
+<nav aria-label="${t.range}" ><ul>${ranges.map((r) => html`<li><a href="${base}?range=${r}"${r === range ? html` aria-current="page"` : undefined}>${t[`range${r}`]}</a></li>`)}</ul></nav>
 ${observations.hasMore ? html`<p class="hint">${t.limited.replace('{n}', formatNumber(locale, measurementLimit))}</p>` : undefined}
 ${series.length === 0 && others.length === 0 ? html`<p>${t.noMeasurements}</p>` : series.map((s, i) => seriesBlock(s, i, locale))}
 ${
   others.length === 0
     ? undefined
-    : html`<table><caption>${t.otherResults}</caption><thead><tr><th scope="col">${t.date}</th><th scope="col">${t.what}</th><th scope="col">${t.result}</th></tr></thead>
+    : html`<h3 id="other-h">${t.otherResults}</h3><table aria-labelledby="other-h"><thead><tr><th scope="col">${t.date}</th><th scope="col">${t.what}</th><th scope="col">${t.result}</th></tr></thead>
 <tbody>${others.map((o) => html`<tr><th scope="row">${o.at === undefined ? t.unknown : formatDateTime(locale, o.at)}</th><td>${o.what}</td><td>${o.value}</td></tr>`)}</tbody></table>`
 }
 </section>

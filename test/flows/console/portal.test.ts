@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { engines, errorCode, json } from '../../support/harness.js';
 import { authorize, discover, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
-import { portalWorld, signIn, type PortalWorld, type Session } from './portal-support.js';
+import { portalWorld, signIn, staffWithTotp, type PortalWorld, type Session } from './portal-support.js';
 
 type Json = Record<string, any>;
 
@@ -149,6 +149,20 @@ for (const engine of engines()) {
       const second = await page(older, alice);
       assert.equal(second.statusCode, 200);
       assert.match(second.body, /Dr\. Erika Mustermann/, 'the clinician’s read is now on the second page');
+    });
+
+    it('shows a break-the-glass access with its stated reason, on the page and in $access-log', async () => {
+      const stranger = await staffWithTotp(t, 'clinic', 'clinician', 'night@example.org');
+      const reason = 'Unconscious in the emergency room, allergies unknown';
+      const read = await t.inject({ method: 'GET', url: `/tenants/clinic/fhir/Patient/${w.alice}`, headers: { cookie: stranger.cookie, 'x-break-glass-reason': reason } });
+      assert.equal(read.statusCode, 200, read.body);
+      const events = json(await accessLog(w.alice, alice))['entry'].map((e: Json) => e['resource']);
+      const grant = events.find((e: Json) => e['subtype'].at(-1).code === 'access.emergency_granted');
+      assert.equal(grant?.['outcomeDesc'], reason);
+      assert.equal(grant?.['agent'][0]['who']['display'], 'night@example.org', 'without a Practitioner record, the account’s e-mail names them');
+      const body = (await page('/tenants/clinic/me/access', alice)).body;
+      assert.match(body, /Emergency access<\/strong><br>Stated reason: “Unconscious in the emergency room, allergies unknown”/);
+      assert.match(body, /Emergency treatment/);
     });
 
     it('sends staff to the console and people who are not signed in to sign in', async () => {
