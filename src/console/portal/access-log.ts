@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AccessEntry } from '../../records/index.js';
 import { formatDateTime, html, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
-import type { PortalDeps } from './index.js';
-import { portalCaller, portalContext, portalPath, sendPortalPage } from './portal-page.js';
+import { portalCaller, portalContext, portalPath, sendPortalPage, type PortalDeps } from './portal-page.js';
 
 export const periods = ['30d', '1y', 'all'] as const;
 export type Period = (typeof periods)[number];

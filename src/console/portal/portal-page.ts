@@ -1,10 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AccessContext } from '../../records/index.js';
+import type { AccessContext, RecordAccess } from '../../records/index.js';
 import { html, layout, seeOther, sendPage, type Html, type Locale, type NavItem, type Texts } from '../../platform/pages/index.js';
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 
 export type PortalSection = 'records' | 'access';
+
+export interface PortalDeps {
+  readonly guard: PageGuard;
+  readonly realm: PageRealm;
+  readonly access: RecordAccess;
+}
 
 const text: Texts<PortalSection | 'apps' | 'account'> = {
   en: { records: 'My records', access: 'Who accessed my data', apps: 'Connected apps', account: 'My account' },

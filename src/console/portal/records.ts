@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { formatDate, formatDateTime, formatNumber, html, timeSeriesChart, type ChartPoint, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
-import type { PortalDeps } from './index.js';
-import { portalCaller, portalContext, portalPath, sendPortalPage } from './portal-page.js';
+import { portalCaller, portalContext, portalPath, sendPortalPage, type PortalDeps } from './portal-page.js';
 
 /** The measurement ranges offered as links (the default keeps a year: recent enough to read, long enough to see a trend). */
 export const ranges = ['30d', '1y', 'all'] as const;
