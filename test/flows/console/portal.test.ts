@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { engines, errorCode, json } from '../../support/harness.js';
+import { engines, errorCode, json, observation } from '../../support/harness.js';
 import { authorize, discover, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
 import { portalWorld, signIn, staffWithTotp, type PortalWorld, type Session } from './portal-support.js';
 
@@ -163,6 +163,22 @@ for (const engine of engines()) {
       const body = (await page('/tenants/clinic/me/access', alice)).body;
       assert.match(body, /Emergency access<\/strong><br>Stated reason: “Unconscious in the emergency room, allergies unknown”/);
       assert.match(body, /Emergency treatment/);
+    });
+
+    it('keeps a long history fast: the newest 500 of the range, and says so', async () => {
+      // Bob's device sends a heart rate every hour: 600 of them in one batch.
+      const now = Date.now();
+      const entry = Array.from({ length: 600 }, (_, i) => ({
+        resource: observation(w.bob, { effectiveDateTime: new Date(now - (i + 2) * 3_600_000).toISOString(), valueQuantity: { value: 60 + (i % 20), unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' } }),
+        request: { method: 'POST', url: 'Observation' },
+      }));
+      const batch = await t.inject({ method: 'POST', url: '/tenants/clinic/fhir/', key: w.key, body: { resourceType: 'Bundle', type: 'batch', entry } });
+      assert.equal(batch.statusCode, 200, batch.body.slice(0, 300));
+      const body = (await page('/tenants/clinic/me/?range=30d', bob)).body;
+      assert.match(body, /the charts show the latest 500/);
+      assert.match(body, /Heart rate \(beats\/minute\): [^<]*, 500 × /, 'the chart of the newest 500');
+      const search = (await t.app.audit.query('clinic', { count: 10, actions: ['record.searched'] })).find((e) => e.actor.role === 'patient' && e.resources[0]?.startsWith('Observation/'));
+      assert.equal(search?.resources.length, 500, 'the search disclosed (and audited) 500 measurements, not 601');
     });
 
     it('sends staff to the console and people who are not signed in to sign in', async () => {
