@@ -8,11 +8,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Accounts, Authenticator, Sessions } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
+import type { RecordAccess } from '../records/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { accountHome } from './account-home.js';
 import { clinicConsole } from './clinic/index.js';
 import { createPageGuard } from './page-guard.js';
+import { patientPortal } from './portal/index.js';
 import { landingPages } from './landing.js';
 import { createPagePeople } from './page-person.js';
 import { operatorPages, tenantPages } from './page-realm.js';
@@ -29,9 +31,11 @@ export interface ConsoleDeps {
   readonly tenants: Tenants;
   readonly keys: Keys;
   readonly authenticator: Authenticator;
+  /** Reads as the signed-in person, permission-checked and audited as over FHIR. */
+  readonly access: RecordAccess;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, access }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -46,5 +50,6 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator 
       await app.register(accountHome(realm, { people }));
     }
     await app.register(clinicConsole({ guard, realm: tenantRealm }));
+    await app.register(patientPortal({ guard, realm: tenantRealm, access }));
   };
 }

@@ -4,11 +4,11 @@ import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError, sendProblem } from '../platform/http/index.js';
 import { forbidden, hasCapability, IdentityError, mayDo, readsRecords, type Authenticator, type Capability, type Principal, type RecordAction } from '../identity/index.js';
-import { checkSmartScope, createGuard, type EmergencyGrant, type RecordGuard } from './guard.js';
+import { checkSmartScope, type RecordGuard } from './guard.js';
+import { accessEvent, defaultPurpose, patientAuditEvent, type AccessContext, type RecordAccess } from './access.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import { supportedTypes } from './resource-types.js';
-import { purposesOfUse, toAuditEvent, type Actor, type Audit, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
-import type { Role } from '../identity/index.js';
+import { purposesOfUse, toAuditEvent, type Audit, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
 import type { BundleAudit, BundleProcessor, Disclosed } from './bundles.js';
 import { RecordError } from './errors.js';
 import { historyBundle, searchsetBundle } from './fhir/bundle.js';
@@ -27,12 +27,14 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** What the route needs: an action on the route's resource type, or a capability; absent = public (only `metadata`). */
-    need?: { readonly action: RecordAction } | { readonly capability: Capability } | { readonly bundle: true };
+    need?: { readonly action: RecordAction } | { readonly capability: Capability } | { readonly bundle: true } | { readonly accessLog: true };
   }
 }
 
 export interface FhirRoutesDeps {
   readonly records: Records;
+  /** Reads, searches and the access log: the same code the pages call. */
+  readonly access: RecordAccess;
   readonly bundles: BundleProcessor;
   readonly storage: Storage;
   readonly tenants: Tenants;
@@ -79,6 +81,8 @@ function checkPermission(request: FastifyRequest): void {
     if (!readsRecords(principal.role)) throw forbidden(`Your role (${principal.role}) reaches no records.`);
     return;
   }
+  // A patient's access log: whether this caller may read this patient's is decided with the id (access.ts).
+  if ('accessLog' in need) return;
   if ('capability' in need) {
     if (!hasCapability(principal.role, need.capability)) throw forbidden(`Your role (${principal.role}) does not allow this (${need.capability}).`);
     // The audit trail is not offered to third-party apps: no SMART scope covers it.
@@ -92,21 +96,6 @@ function checkPermission(request: FastifyRequest): void {
   }
 }
 
-/**
- * Why the data is accessed (HL7 v3 PurposeOfUse, header `X-Purpose-Of-Use`), recorded with every
- * audit event. Without the header each role has a default: clinicians and readers treat (TREAT),
- * administrators run the practice (HOPERAT).
- */
-const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = {
-  'tenant-admin': 'HOPERAT',
-  clinician: 'TREAT',
-  'front-desk': 'HOPERAT',
-  billing: 'HPAYMT',
-  auditor: 'HOPERAT',
-  patient: 'PATRQT',
-  service: 'TREAT',
-  'service-reader': 'TREAT',
-};
 
 /**
  * Break-the-glass (`X-Break-Glass-Reason`): a role with `emergency:access` opens records outside
@@ -232,29 +221,19 @@ function actionOf(request: FastifyRequest): AuditAction {
   }
 }
 
-const actorOf = (request: FastifyRequest): Actor => {
-  const p = request.principal;
-  if (p === null) return { id: 'anonymous', role: 'none', client: '' };
-  // Every data access records the client app: an OAuth app's id, else the session or the API key's label.
-  return p.kind === 'person' ? { id: `account:${p.id}`, role: p.role, client: p.client === undefined ? 'session' : `oauth:${p.client}` } : { id: p.id, role: p.role, client: p.label };
-};
+/** The access context of a request that passed the pipeline (principal, purpose, break-the-glass). */
+const contextOf = (request: FastifyRequest): AccessContext => ({
+  tenantId: request.tenantId,
+  principal: request.principal as Principal,
+  purpose: request.purpose,
+  requestId: request.id,
+  sourceIp: request.ip,
+  ...(request.emergencyReason === undefined ? {} : { emergencyReason: request.emergencyReason }),
+});
 
 /** An audit event of this request: ids, patients and data classes only, never contents. */
-function eventOf(request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput {
-  return {
-    action,
-    outcome: failure === undefined ? 'success' : 'failure',
-    status,
-    actor: actorOf(request),
-    purpose: request.purpose,
-    resources: disclosed.map((d) => d.ref),
-    subjects: [...new Set(disclosed.map((d) => d.subject).filter((s) => s.startsWith('Patient/')))],
-    classes: [...new Set(disclosed.flatMap((d) => d.classes))].sort(),
-    requestId: request.id,
-    sourceIp: request.ip,
-    detail: failure?.code ?? '',
-  };
-}
+const eventOf = (request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput =>
+  accessEvent({ principal: request.principal, purpose: request.purpose, requestId: request.id, sourceIp: request.ip }, action, disclosed, status, failure);
 
 /** The security pipeline of every tenant route (numbered above), as one onRequest hook. */
 function makeSecurityPipeline(authenticator: Authenticator) {
@@ -290,12 +269,12 @@ async function auditFailure(audit: Audit, request: FastifyRequest, appError: App
 }
 
 export function fhirRoutes(deps: FhirRoutesDeps) {
-  const { records, bundles, storage, audit, clock } = deps;
+  const { records, bundles, storage, audit, clock, access } = deps;
 
   const disclosedOf = (stored: StoredResource): Disclosed => ({ ref: `${stored.type}/${stored.id}/_history/${stored.versionId}`, subject: stored.subject, classes: stored.classes });
 
   /** Reads: the response waits until its event is durable (fail closed). */
-  const recorded = (request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status = 200) => audit.record(request.tenantId, [eventOf(request, action, disclosed, status)]);
+  const recorded = (request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status = 200) => access.recorded(contextOf(request), action, disclosed, status);
 
   const bundleAudit = (request: FastifyRequest): BundleAudit => {
     const actions = { created: 'record.created', updated: 'record.updated', deleted: 'record.deleted', read: 'record.read', searched: 'record.searched', denied: 'access.denied' } as const;
@@ -311,19 +290,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
    * The permission matrix for this request's records (guard.ts). A break-the-glass grant is an
    * audit event of its own, durable before anything outside the normal scope is disclosed.
    */
-  const guardOf = (request: FastifyRequest): RecordGuard =>
-    createGuard(records, request.principal as Principal, {
-      ...(request.emergencyReason === undefined ? {} : { emergencyReason: request.emergencyReason }),
-      onEmergency: (grant: EmergencyGrant) =>
-        audit.record(request.tenantId, [
-          {
-            ...eventOf(request, 'access.emergency_granted', grant.refs.map((ref) => ({ ref, subject: '_tenant', classes: [] })), 200),
-            subjects: grant.subjects.filter((s) => s.startsWith('Patient/')),
-            purpose: 'ETREAT',
-            detail: grant.reason,
-          },
-        ]),
-    });
+  const guardOf = (request: FastifyRequest): RecordGuard => access.guardOf(contextOf(request));
 
   const baseUrl = (request: FastifyRequest) => `${deps.publicUrl ?? `${request.protocol}://${request.host}`}/tenants/${request.tenantId}/fhir`;
   const tenantData = async (request: FastifyRequest): Promise<TenantData> => ({ tenantId: request.tenantId, db: await storage.tenant(request.tenantId) });
@@ -403,34 +370,39 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     // The audit trail, for the auditor role: as FHIR AuditEvent resources, newest first. Reading
     // the audit trail is itself an audit event.
-    const auditEvents = async (request: FastifyRequest, reply: FastifyReply, patient?: string) => {
-      const filter = parseAuditFilter(request.query as Record<string, unknown>, patient);
-      const events = await audit.query(request.tenantId, { ...filter, count: filter.count + 1 });
-      const page = events.slice(0, filter.count);
-      await recorded(request, 'audit.read', patient === undefined ? [] : [{ ref: patient, subject: patient, classes: [] }]);
+    const bundleOf = (request: FastifyRequest, entries: ReadonlyArray<{ seq: number; resource: unknown }>, next: number | undefined) => {
       const self = `${baseUrl(request)}${request.url.slice(request.url.indexOf('/fhir') + 5)}`;
-      const last = page.at(-1);
-      const nextUrl = () => {
+      const nextUrl = (before: number) => {
         const url = new URL(self);
-        url.searchParams.set('_before', String(last?.seq));
+        url.searchParams.set('_before', String(before));
         return url.toString();
       };
-      return reply.type(fhirJson).send(
-        JSON.stringify({
-          resourceType: 'Bundle',
-          type: 'searchset',
-          timestamp: clock.now().toISOString(),
-          link: [{ relation: 'self', url: self }, ...(events.length > filter.count && last !== undefined ? [{ relation: 'next', url: nextUrl() }] : [])],
-          entry: page.map((event) => ({ fullUrl: `${baseUrl(request)}/AuditEvent/${event.seq}`, resource: toAuditEvent(event), search: { mode: 'match' } })),
-        }),
-      );
+      return JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'searchset',
+        timestamp: clock.now().toISOString(),
+        link: [{ relation: 'self', url: self }, ...(next === undefined ? [] : [{ relation: 'next', url: nextUrl(next) }])],
+        entry: entries.map((e) => ({ fullUrl: `${baseUrl(request)}/AuditEvent/${e.seq}`, resource: e.resource, search: { mode: 'match' } })),
+      });
     };
-    app.get('/AuditEvent', auditRead, (request, reply) => auditEvents(request, reply));
-    // "Who saw my data": every access to this patient's records.
-    app.get('/Patient/:id/$access-log', auditRead, (request, reply) => {
+    app.get('/AuditEvent', auditRead, async (request, reply) => {
+      const filter = parseAuditFilter(request.query as Record<string, unknown>);
+      const events = await audit.query(request.tenantId, { ...filter, count: filter.count + 1 });
+      const page = events.slice(0, filter.count);
+      await recorded(request, 'audit.read', []);
+      return reply.type(fhirJson).send(bundleOf(request, page.map((event) => ({ seq: event.seq, resource: toAuditEvent(event) })), events.length > filter.count ? page.at(-1)?.seq : undefined));
+    });
+    // "Who saw my data": every access to this patient's records — for an auditor, and for the
+    // patient themself (their own Patient only). A patient gets each entry with the reader's role
+    // and name, and nothing of other patients or of anyone's network address (access.ts).
+    app.get('/Patient/:id/$access-log', { config: { need: { accessLog: true } } }, async (request, reply) => {
       const { id } = request.params as { id: string };
       if (!idPattern.test(id)) throw new RecordError('id-invalid', 'A FHIR id is 1–64 of A–Z, a–z, 0–9, "-" and ".".', { status: 400 });
-      return auditEvents(request, reply, `Patient/${id}`);
+      const patient = `Patient/${id}`;
+      const log = await access.accessLog(contextOf(request), patient, parseAuditFilter(request.query as Record<string, unknown>, patient));
+      const forPatient = (request.principal as Principal).role === 'patient';
+      const entries = forPatient ? log.entries.map((entry) => ({ seq: entry.seq, resource: patientAuditEvent(entry, patient) })) : log.events.map((event) => ({ seq: event.seq, resource: toAuditEvent(event) }));
+      return reply.type(fhirJson).send(bundleOf(request, entries, log.next));
     });
 
     // A Bundle needs, entry by entry, what the same request would need on its own.
@@ -441,17 +413,8 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     const search = async (request: FastifyRequest, reply: FastifyReply, params: Array<[string, string]>) => {
       const { type } = request.params as { type: string };
-      const guard = guardOf(request);
-      guard.checkSearch(type, params);
-      const t = await tenantData(request);
-      const result = await records.search(t, type, params, lenient(request), guard.scopeOf(type), [baseUrl(request)]);
-      const matches = await guard.discloseAll(t, result.matches.map((m) => ({ ...m, type })));
-      await recorded(
-        request,
-        'record.searched',
-        matches.map((m) => ({ ref: `${type}/${m.id}/_history/${m.versionId}`, subject: m.subject, classes: m.classes })),
-      );
-      return reply.type(fhirJson).send(searchsetBundle(baseUrl(request), type, { ...result, matches }, clock.now()));
+      const result = await access.search(contextOf(request), type, params, { lenient: lenient(request), bases: [baseUrl(request)] });
+      return reply.type(fhirJson).send(searchsetBundle(baseUrl(request), type, result, clock.now()));
     };
 
     app.get('/:type', need('search'), async (request, reply) => {
@@ -504,10 +467,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     app.get('/:type/:id', need('read'), async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
-      const t = await tenantData(request);
-      const stored = await guardOf(request).disclose(t, await records.read(t, type, id));
-      await recorded(request, 'record.read', [disclosedOf(stored)]);
-      return sendResource(reply, stored);
+      return sendResource(reply, await access.read(contextOf(request), type, id));
     });
 
     app.put('/:type/:id', need('update'), async (request, reply) => {

@@ -1,0 +1,181 @@
+import type { FastifyInstance } from 'fastify';
+import type { AccessEntry } from '../../records/index.js';
+import { formatDateTime, html, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
+import { portalCaller, portalContext, portalPath, sendPortalPage, type PortalDeps } from './portal-page.js';
+
+export const periods = ['30d', '1y', 'all'] as const;
+export type Period = (typeof periods)[number];
+const periodDays: Readonly<Record<Period, number | undefined>> = { '30d': 30, '1y': 365, all: undefined };
+
+/** Entries per page (newest first; "Older entries" pages on). */
+export const accessPageSize = 50;
+
+const text: Texts<
+  | 'intro'
+  | 'period'
+  | 'period30d'
+  | 'period1y'
+  | 'periodall'
+  | 'caption'
+  | 'when'
+  | 'who'
+  | 'what'
+  | 'why'
+  | 'you'
+  | 'via'
+  | 'none'
+  | 'older'
+  | 'newest'
+  | 'refused'
+  | 'emergency'
+  | 'reason'
+> = {
+  en: {
+    intro: 'Every time someone opened your records — the clinic’s staff, apps you connected, and you yourself — it is recorded here. The list cannot be changed afterwards.',
+    period: 'Period',
+    period30d: 'Last 30 days',
+    period1y: 'Last year',
+    periodall: 'All',
+    caption: 'Accesses to your records, newest first',
+    when: 'When',
+    who: 'Who',
+    what: 'What',
+    why: 'Why',
+    you: 'You',
+    via: 'via',
+    none: 'No accesses in this period.',
+    older: 'Older entries',
+    newest: 'Back to the newest',
+    refused: 'refused',
+    emergency: 'Emergency access',
+    reason: 'Stated reason',
+  },
+  de: {
+    intro: 'Jedes Mal, wenn jemand Ihre Daten geöffnet hat – Mitarbeitende der Praxis, von Ihnen verbundene Apps und Sie selbst –, wird es hier festgehalten. Die Liste kann nachträglich nicht verändert werden.',
+    period: 'Zeitraum',
+    period30d: 'Letzte 30 Tage',
+    period1y: 'Letztes Jahr',
+    periodall: 'Alle',
+    caption: 'Zugriffe auf Ihre Daten, neueste zuerst',
+    when: 'Wann',
+    who: 'Wer',
+    what: 'Was',
+    why: 'Warum',
+    you: 'Sie',
+    via: 'über',
+    none: 'Keine Zugriffe in diesem Zeitraum.',
+    older: 'Ältere Einträge',
+    newest: 'Zurück zu den neuesten',
+    refused: 'abgelehnt',
+    emergency: 'Notfallzugriff',
+    reason: 'Angegebener Grund',
+  },
+};
+
+const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | 'record.updated' | 'record.deleted' | 'record.history-read' | 'record.exported' | 'bundle.processed' | 'audit.read' | 'access.emergency_granted' | 'access.denied' | 'account.created'> = {
+  en: {
+    'record.read': 'opened',
+    'record.searched': 'looked through',
+    'record.created': 'added',
+    'record.updated': 'changed',
+    'record.deleted': 'deleted',
+    'record.history-read': 'looked at earlier versions of',
+    'record.exported': 'exported',
+    'bundle.processed': 'processed',
+    'audit.read': 'looked at who accessed the records',
+    'access.emergency_granted': 'opened in an emergency',
+    'access.denied': 'tried to open (refused)',
+    'account.created': 'created your account',
+  },
+  de: {
+    'record.read': 'geöffnet',
+    'record.searched': 'durchgesehen',
+    'record.created': 'hinzugefügt',
+    'record.updated': 'geändert',
+    'record.deleted': 'gelöscht',
+    'record.history-read': 'frühere Fassungen angesehen',
+    'record.exported': 'exportiert',
+    'bundle.processed': 'verarbeitet',
+    'audit.read': 'angesehen, wer auf die Daten zugegriffen hat',
+    'access.emergency_granted': 'im Notfall geöffnet',
+    'access.denied': 'versucht zu öffnen (abgelehnt)',
+    'account.created': 'Ihr Konto angelegt',
+  },
+};
+
+const roleText: Texts<'tenant-admin' | 'clinician' | 'front-desk' | 'billing' | 'auditor' | 'patient' | 'service' | 'service-reader' | 'operator'> = {
+  en: { 'tenant-admin': 'Practice administrator', clinician: 'Clinician', 'front-desk': 'Front desk', billing: 'Billing', auditor: 'Auditor', patient: 'Patient', service: 'Connected system', 'service-reader': 'Connected system (read-only)', operator: 'Platform operator' },
+  de: { 'tenant-admin': 'Praxisverwaltung', clinician: 'Ärztin/Arzt', 'front-desk': 'Empfang', billing: 'Abrechnung', auditor: 'Prüfung', patient: 'Patient/in', service: 'Angebundenes System', 'service-reader': 'Angebundenes System (nur lesend)', operator: 'Plattformbetrieb' },
+};
+
+const typeText: Texts<'Patient' | 'Observation' | 'Appointment' | 'Consent' | 'Invoice' | 'Practitioner' | 'Account'> = {
+  en: { Patient: 'your details', Observation: 'measurements and results', Appointment: 'appointments', Consent: 'consents', Invoice: 'invoices', Practitioner: 'practitioners', Account: 'your account' },
+  de: { Patient: 'Ihre Angaben', Observation: 'Messwerte und Befunde', Appointment: 'Termine', Consent: 'Einwilligungen', Invoice: 'Rechnungen', Practitioner: 'Behandelnde', Account: 'Ihr Konto' },
+};
+
+const purposeText: Texts<'TREAT' | 'ETREAT' | 'HPAYMT' | 'HOPERAT' | 'PATRQT' | 'SYSADMIN' | 'other'> = {
+  en: { TREAT: 'Treatment', ETREAT: 'Emergency treatment', HPAYMT: 'Payment', HOPERAT: 'Running the practice', PATRQT: 'Your own request', SYSADMIN: 'System administration', other: 'Other' },
+  de: { TREAT: 'Behandlung', ETREAT: 'Notfallbehandlung', HPAYMT: 'Abrechnung', HOPERAT: 'Praxisbetrieb', PATRQT: 'Ihre eigene Anfrage', SYSADMIN: 'Systemverwaltung', other: 'Sonstiges' },
+};
+
+const lookup = <T extends Record<string, string>>(table: T, key: string, fallback: string): string => (Object.hasOwn(table, key) ? (table[key as keyof T] as string) : fallback);
+
+function whoCell(entry: AccessEntry, locale: Locale): Html {
+  const t = text[locale];
+  const role = lookup(roleText[locale], entry.who.role, entry.who.role);
+  const via = entry.who.via === undefined ? undefined : html` <span class="hint">${t.via} ${entry.who.via}</span>`;
+  if (entry.who.kind === 'you') return html`<strong>${t.you}</strong>${via}`;
+  if (entry.who.kind === 'app') return html`${entry.who.name} <span class="role">(${role})</span>`;
+  return html`${entry.who.name} <span class="role">(${role})</span>${via}`;
+}
+
+function whatCell(entry: AccessEntry, locale: Locale): string {
+  const action = lookup(actionText[locale], entry.action, entry.action);
+  const types = entry.types.map((type) => lookup(typeText[locale], type, type));
+  return types.length === 0 || entry.action === 'account.created' ? action : `${action}: ${types.join(', ')}`;
+}
+
+function whyCell(entry: AccessEntry, locale: Locale): Html {
+  const t = text[locale];
+  const purpose = lookup(purposeText[locale], entry.purpose, purposeText[locale].other);
+  if (entry.reason !== undefined) return html`<strong>${t.emergency}</strong><br>${t.reason}: “${entry.reason}”`;
+  return html`${purpose}`;
+}
+
+/**
+ * `/tenants/{t}/me/access`: who accessed my data — the same entries as FHIR's `$access-log`
+ * (one service, one query), newest first, 50 a page, filtered by period. Reading it is an
+ * audit event of its own, as over FHIR.
+ */
+export function portalAccessPage({ guard, realm, access }: PortalDeps) {
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.get('/tenants/:tenant/me/access', async (request, reply) => {
+      const found = await portalCaller(guard, realm, request, reply, 'access');
+      if (found === undefined) return reply;
+      const { caller, patient } = found;
+      const { locale } = caller;
+      const t = text[locale];
+      const query = request.query as Record<string, unknown>;
+      const period: Period = (periods as readonly unknown[]).includes(query['period']) ? (query['period'] as Period) : '30d';
+      const before = typeof query['before'] === 'string' && /^[1-9]\d{0,15}$/.test(query['before']) ? Number(query['before']) : undefined;
+      const days = periodDays[period];
+      const log = await access.accessLog(portalContext(request, caller), patient, {
+        count: accessPageSize,
+        ...(days === undefined ? {} : { from: Date.now() - days * 86_400_000 }),
+        ...(before === undefined ? {} : { before }),
+      });
+      const base = portalPath(caller.me.realmId, 'access');
+      const body = html`<p>${t.intro}</p>
+<nav aria-label="${t.period}" ><ul>${periods.map((p) => html`<li><a href="${base}?period=${p}"${p === period ? html` aria-current="page"` : undefined}>${t[`period${p}`]}</a></li>`)}</ul></nav>
+${
+  log.entries.length === 0
+    ? html`<p>${t.none}</p>`
+    : html`<table class="access-log"><caption>${t.caption}</caption>
+<thead><tr><th scope="col">${t.when}</th><th scope="col">${t.who}</th><th scope="col">${t.what}</th><th scope="col">${t.why}</th></tr></thead>
+<tbody>${log.entries.map((entry) => html`<tr${entry.who.kind === 'you' ? html` class="you"` : undefined}><th scope="row">${formatDateTime(locale, entry.at)}</th><td>${whoCell(entry, locale)}</td><td>${whatCell(entry, locale)}${entry.outcome === 'failure' && entry.action !== 'access.denied' ? ` (${t.refused})` : ''}</td><td>${whyCell(entry, locale)}</td></tr>`)}</tbody></table>`
+}
+<p>${log.next === undefined ? undefined : html`<a href="${base}?period=${period}&amp;before=${log.next}">${t.older}</a>`}${before === undefined ? undefined : html` <a href="${base}?period=${period}">${t.newest}</a>`}</p>`;
+      return sendPortalPage(request, reply, caller, { section: 'access', body });
+    });
+  };
+}
