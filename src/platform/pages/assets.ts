@@ -61,7 +61,10 @@ figure.chart svg{width:100%;height:auto;max-height:20rem}
 .chart text{fill:CanvasText;font-size:12px}
 ul.plain{list-style:none;padding:0}
 ul.plain>li{border-top:1px solid var(--line);padding:.5rem 0 .75rem}
-@media print{header.top,footer,form,.skip{display:none}main{max-width:none}}
+.rules ul{margin:.25rem 0;padding-left:1.25rem}
+.rules p{margin:.25rem 0}
+.rules li[data-met=true]{font-weight:600}
+@media print{header.top,footer,form,.skip,.no-print{display:none}main{max-width:none}}
 `;
 
 /** Scripts by file name, each a progressive enhancement of one page. */
