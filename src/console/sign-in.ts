@@ -17,7 +17,7 @@ export interface SignInPagesDeps {
 }
 
 const text: Texts<
-  'title' | 'intro' | 'email' | 'password' | 'submit' | 'forgot' | 'factorTitle' | 'factorIntro' | 'code' | 'continue' | 'expired' | 'signedOut' | 'already' | 'toHome' | 'usePasskey' | 'passkeyOr' | 'passkeyWaiting' | 'passkeyFailed'
+  'title' | 'intro' | 'email' | 'password' | 'submit' | 'forgot' | 'factorTitle' | 'factorIntro' | 'code' | 'continue' | 'signedOut' | 'already' | 'toHome' | 'usePasskey' | 'passkeyOr' | 'passkeyWaiting' | 'passkeyFailed'
 > = {
   en: {
     title: 'Sign in',
@@ -30,7 +30,6 @@ const text: Texts<
     factorIntro: 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.',
     code: 'Code',
     continue: 'Continue',
-    expired: 'This form has expired; open the page again.',
     signedOut: 'You are signed out.',
     already: 'You are signed in.',
     toHome: 'Continue',
@@ -50,7 +49,6 @@ const text: Texts<
     factorIntro: 'Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.',
     code: 'Code',
     continue: 'Weiter',
-    expired: 'Dieses Formular ist abgelaufen; öffnen Sie die Seite neu.',
     signedOut: 'Sie sind abgemeldet.',
     already: 'Sie sind angemeldet.',
     toHome: 'Weiter',

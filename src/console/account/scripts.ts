@@ -66,6 +66,8 @@ export const passkeyRegisterScript = `'use strict';
         } });
       })
       .then(function (result) {
+        // The session continues under a new token: this page's forms carry its new CSRF token.
+        Array.prototype.forEach.call(document.querySelectorAll('input[name=csrf]'), function (input) { input.value = result.csrfToken; });
         if (!result.recoveryCodes) { window.location.assign(form.getAttribute('data-home') || form.getAttribute('data-done')); return; }
         var section = document.getElementById('passkey-codes');
         var list = section.querySelector('ol');
