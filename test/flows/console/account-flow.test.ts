@@ -4,7 +4,6 @@ import { generate } from 'otplib';
 import type { Browser } from 'playwright-core';
 import { assertAccessible, assertStyled, launchChromium, screenshotForDocs, skipWithoutChromium, tabTo, typeInto, watchedPage } from '../../support/chromium.js';
 import { startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
-import { testPassword } from '../../support/people.js';
 
 const operator = { id: 'cli:test', role: 'operator', client: 'tresor-cli' };
 const chosen = 'nine amber kites over the harbour';
