@@ -92,7 +92,7 @@ export function firstPasswordPages(realm: PageRealm, { accounts, sessions, passw
     const locale = localeOf(request);
     return sendPage(
       reply,
-      layout({ locale, title: input.title, space, path: request.url.split('?', 1)[0] as string, body: input.body, ...(input.error === undefined ? {} : { error: input.error }), ...(input.notice === undefined ? {} : { notice: input.notice }), ...(input.script === true ? { scripts: ['/assets/password-rules.js'] } : {}) }),
+      layout({ locale, title: input.title, space, path: request.url, body: input.body, ...(input.error === undefined ? {} : { error: input.error }), ...(input.notice === undefined ? {} : { notice: input.notice }), ...(input.script === true ? { scripts: ['/assets/password-rules.js'] } : {}) }),
       input.status ?? 200,
       input.script === true ? scriptPageCsp : undefined,
     );

@@ -64,6 +64,10 @@ describe('account pages (inject)', () => {
     assert.equal(script.statusCode, 200);
     assert.match(String(script.headers['content-type']), /javascript/);
 
+    const german = await get(`${url}&lang=de`);
+    assert.match(german.body, /<h1>Wählen Sie Ihr Passwort<\/h1>/);
+    assert.match(german.body, /mindestens 15 Zeichen/);
+    assert.match(german.body, new RegExp(`href="/tenants/clinic/account/setup\\?token=${setupToken}&#38;lang=en"`), 'switching the language keeps the link working');
     const forged = await post('/tenants/clinic/account/setup', { csrf: 'forged', token: setupToken, password: newPassword }, cookie);
     assert.equal(forged.statusCode, 403, 'a form without its CSRF pair is refused');
     const weak = await post('/tenants/clinic/account/setup', { csrf, token: setupToken, password: 'short one' }, cookie);
@@ -253,6 +257,16 @@ describe('account pages (inject)', () => {
     assert.doesNotMatch(security.body, /account\/apps/, 'no connected apps for operators');
     assert.equal((await get('/platform/account/sessions', session)).statusCode, 200);
     assert.equal((await get('/platform/account/security')).headers.location, '/platform/account/sign-in?next=%2Fplatform%2Faccount%2Fsecurity');
+  });
+
+  it('refuses every form before a session without its CSRF pair', async () => {
+    const { cookie, csrf } = await preForm('/tenants/clinic/account/forgot');
+    for (const path of ['/tenants/clinic/account/setup', '/tenants/clinic/account/reset', '/tenants/clinic/account/forgot', '/tenants/clinic/account/second-factor', '/tenants/clinic/account/second-factor/passkey-options', '/platform/account/setup']) {
+      const fields = { token: 'a'.repeat(43), ticket: 'a'.repeat(43), password: newPassword, email: 'x@example.org', code: '123456' };
+      assert.equal((await post(path, fields)).statusCode, 403, `${path} without the pair`);
+      assert.equal((await post(path, { ...fields, csrf })).statusCode, 403, `${path} without the cookie`);
+      assert.equal((await post(path, { ...fields, csrf: 'forged' }, cookie)).statusCode, 403, `${path} with a forged token`);
+    }
   });
 
   it('never logs a password, code or token', () => {
