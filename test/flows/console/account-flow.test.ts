@@ -112,6 +112,7 @@ describe('account pages in Chromium, by keyboard, under the CSP', { skip: skipWi
     await page.waitForURL(/\/account\/security\?done=password$/);
     assert.ok(await page.getByText('Your password is changed.').isVisible());
     await assertAccessible(page, 'security page');
+    await screenshotForDocs(page, 'account-security');
 
     // In German.
     await page.goto(`${t.base}/tenants/clinic/account/security?lang=de`);
