@@ -494,12 +494,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   });
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
-  await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, access: recordAccess }));
+  const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger, platform: storage.platform });
+  await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess }));
   await http.register(accountPages({ accounts: core.accounts, sessions: core.sessions, tenants, clients: core.clients, consents: core.consents, oauth: core.oauth }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
-  const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger, platform: storage.platform });
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets }), { prefix: '/tenants/:tenant' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants }), { prefix: '/tenants/:tenant' });
   await http.register(adminRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, authenticator, notifier: core.notifier, audit, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });

@@ -6,12 +6,15 @@
  * operator console. Pages call the same services and the same guard as the API; none has SQL.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Accounts, Authenticator, Sessions } from '../identity/index.js';
+import type { Audit } from '../audit/index.js';
+import type { Accounts, Authenticator, Passkeys, PasswordResets, Sessions } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import type { RecordAccess } from '../records/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { accountHome } from './account-home.js';
+import { accountPages, accountScripts } from './account/index.js';
+import { createFormCsrf } from './form-csrf.js';
 import { clinicConsole } from './clinic/index.js';
 import { createPageGuard } from './page-guard.js';
 import { patientPortal } from './portal/index.js';
@@ -31,23 +34,28 @@ export interface ConsoleDeps {
   readonly tenants: Tenants;
   readonly keys: Keys;
   readonly authenticator: Authenticator;
+  readonly passkeys: Passkeys;
+  readonly passwordResets: PasswordResets;
+  readonly audit: Audit;
   /** Reads as the signed-in person, permission-checked and audited as over FHIR. */
   readonly access: RecordAccess;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, access }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
   const tenantRealm = tenantPages(tenants);
   const realms = [tenantRealm, operatorPages];
+  const forms = createFormCsrf(keys);
   return async function plugin(app: FastifyInstance): Promise<void> {
     servePages(app, 'page');
-    await app.register(assetRoutes(new Map()));
+    await app.register(assetRoutes(new Map([...accountScripts])));
     await app.register(landingPages());
     for (const realm of realms) {
-      await app.register(signInPages(realm, { accounts, sessions, keys, people, mfaPolicy }));
+      await app.register(signInPages(realm, { accounts, sessions, passkeys, forms, people, mfaPolicy }));
       await app.register(accountHome(realm, { people }));
+      await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(clinicConsole({ guard, realm: tenantRealm }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access }));

@@ -1,28 +1,23 @@
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sessionCookie, type Accounts, type Sessions } from '../identity/index.js';
-import type { Keys } from '../keys/index.js';
-import { constantTimeEqual } from '../platform/constant-time-equal.js';
+import { sessionCookie, type Accounts, type Passkeys, type Sessions } from '../identity/index.js';
 import { AppError } from '../platform/errors.js';
-import { formLimit, html, layout, localeOf, seeOther, sendPage, type Locale, type Texts } from '../platform/pages/index.js';
+import { formLimit, html, layout, localeOf, pageCsp, scriptPageCsp, seeOther, sendPage, type Locale, type Texts } from '../platform/pages/index.js';
 import type { MfaPolicy } from '../tenants/index.js';
+import { clearFormCookie, type FormCsrf } from './form-csrf.js';
 import type { PagePeople } from './page-person.js';
 import { safeNext, type PageRealm } from './page-realm.js';
 
 export interface SignInPagesDeps {
   readonly accounts: Accounts;
   readonly sessions: Sessions;
-  readonly keys: Keys;
+  readonly passkeys: Passkeys;
+  readonly forms: FormCsrf;
   readonly people: PagePeople;
   readonly mfaPolicy: (realmId: string) => Promise<MfaPolicy>;
 }
 
-/** Before any session exists a form's CSRF pair is a random cookie and its HMAC in the form (signed double submit, OWASP CSRF Prevention Cheat Sheet). */
-const formCookie = '__Host-tresor_form';
-const clearFormCookie = `${formCookie}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0`;
-
 const text: Texts<
-  'title' | 'intro' | 'email' | 'password' | 'submit' | 'forgot' | 'factorTitle' | 'factorIntro' | 'code' | 'continue' | 'expired' | 'signedOut' | 'already' | 'toHome'
+  'title' | 'intro' | 'email' | 'password' | 'submit' | 'forgot' | 'factorTitle' | 'factorIntro' | 'code' | 'continue' | 'signedOut' | 'already' | 'toHome' | 'usePasskey' | 'passkeyOr' | 'passkeyWaiting' | 'passkeyFailed'
 > = {
   en: {
     title: 'Sign in',
@@ -35,10 +30,13 @@ const text: Texts<
     factorIntro: 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.',
     code: 'Code',
     continue: 'Continue',
-    expired: 'This form has expired; open the page again.',
     signedOut: 'You are signed out.',
     already: 'You are signed in.',
     toHome: 'Continue',
+    usePasskey: 'Use a passkey',
+    passkeyOr: 'Or use one of your passkeys:',
+    passkeyWaiting: 'Follow your browser’s steps for the passkey…',
+    passkeyFailed: 'The passkey did not work. Try again, or enter a code.',
   },
   de: {
     title: 'Anmelden',
@@ -51,10 +49,13 @@ const text: Texts<
     factorIntro: 'Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.',
     code: 'Code',
     continue: 'Weiter',
-    expired: 'Dieses Formular ist abgelaufen; öffnen Sie die Seite neu.',
     signedOut: 'Sie sind abgemeldet.',
     already: 'Sie sind angemeldet.',
     toHome: 'Weiter',
+    usePasskey: 'Passkey verwenden',
+    passkeyOr: 'Oder verwenden Sie einen Ihrer Passkeys:',
+    passkeyWaiting: 'Folgen Sie den Schritten Ihres Browsers für den Passkey …',
+    passkeyFailed: 'Der Passkey hat nicht funktioniert. Versuchen Sie es noch einmal oder geben Sie einen Code ein.',
   },
 };
 
@@ -68,27 +69,8 @@ const described = (id: string, error: string | undefined) => (error === undefine
  * session that only their security page serves, and is sent there. `?next=` brings them back to
  * the page that sent them, if it is a page of the same realm.
  */
-export function signInPages(realm: PageRealm, { accounts, sessions, keys, people, mfaPolicy }: SignInPagesDeps) {
-  async function formToken(realmId: string, nonce: string): Promise<string> {
-    const key = Buffer.from(hkdfSync('sha256', await keys.indexKey(realmId), Buffer.alloc(0), 'tresor account forms', 32));
-    return createHmac('sha256', key).update(nonce).digest('base64url');
-  }
-
-  function nonceOf(request: FastifyRequest): string | undefined {
-    for (const part of (request.headers.cookie ?? '').split(';')) {
-      const [name, ...value] = part.trim().split('=');
-      if (name === formCookie) return value.join('=') || undefined;
-    }
-    return undefined;
-  }
-
-  async function checkForm(request: FastifyRequest, realmId: string, locale: Locale): Promise<Record<string, string>> {
-    const form = (request.body ?? {}) as Record<string, string>;
-    const nonce = nonceOf(request);
-    const ok = nonce !== undefined && typeof form['csrf'] === 'string' && constantTimeEqual(Buffer.from(form['csrf']), Buffer.from(await formToken(realmId, nonce)));
-    if (!ok) throw new AppError('csrf-invalid', text[locale].expired, { status: 403, expose: true });
-    return form;
-  }
+export function signInPages(realm: PageRealm, { accounts, sessions, passkeys, forms, people, mfaPolicy }: SignInPagesDeps) {
+  const checkForm = (request: FastifyRequest, realmId: string, locale: Locale) => forms.check(request, realmId, locale);
 
   const pathsOf = (realmId: string) => {
     const account = `${realm.base(realmId)}/account`;
@@ -99,9 +81,7 @@ export function signInPages(realm: PageRealm, { accounts, sessions, keys, people
     const locale = localeOf(request);
     const t = text[locale];
     const paths = pathsOf(realmId);
-    const nonce = randomBytes(32).toString('base64url');
-    reply.header('set-cookie', `${formCookie}=${nonce}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=1800`);
-    const csrf = await formToken(realmId, nonce);
+    const csrf = await forms.issue(reply, realmId);
     const body = html`<p>${t.intro}</p>
 <form method="post" action="${paths.signIn}" novalidate>
 <input type="hidden" name="csrf" value="${csrf}">${input.next === undefined ? undefined : html`<input type="hidden" name="next" value="${input.next}">`}
@@ -115,18 +95,31 @@ export function signInPages(realm: PageRealm, { accounts, sessions, keys, people
     return sendPage(reply, layout({ locale, title: t.title, space, path: request.url, body, ...(input.error === undefined ? {} : { error: input.error }), ...(input.notice === undefined ? {} : { notice: input.notice }) }), input.status ?? 200);
   }
 
-  function secondFactorForm(request: FastifyRequest, reply: FastifyReply, realmId: string, space: string, input: { csrf: string; ticket: string; next?: string; error?: string; status?: number }) {
+  /**
+   * The second step: a code, and — when the account has a passkey — a "Use a passkey" button,
+   * shown by a same-origin script (/assets/passkey-sign-in.js) that fills the form's `passkey`
+   * field with the WebAuthn assertion; the code field keeps working without it.
+   */
+  function secondFactorForm(request: FastifyRequest, reply: FastifyReply, realmId: string, space: string, input: { csrf: string; ticket: string; next?: string; error?: string; status?: number; passkey: boolean }) {
     const locale = localeOf(request);
     const t = text[locale];
+    const paths = pathsOf(realmId);
     const body = html`<p>${t.factorIntro}</p>
-<form method="post" action="${pathsOf(realmId).secondFactor}" novalidate>
+<form method="post" action="${paths.secondFactor}" id="second-factor-form" novalidate>
 <input type="hidden" name="csrf" value="${input.csrf}">
-<input type="hidden" name="ticket" value="${input.ticket}">${input.next === undefined ? undefined : html`<input type="hidden" name="next" value="${input.next}">`}
+<input type="hidden" name="ticket" value="${input.ticket}">${input.next === undefined ? undefined : html`<input type="hidden" name="next" value="${input.next}">`}${input.passkey ? html`<input type="hidden" name="passkey" value=""><input type="hidden" name="offer" value="passkey">` : undefined}
 <label for="code">${t.code}</label>
 <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required${described('page-error', input.error)}>
 <div class="actions"><button class="primary" type="submit">${t.continue}</button></div>
-</form>`;
-    return sendPage(reply, layout({ locale, title: t.factorTitle, space, path: request.url, body, ...(input.error === undefined ? {} : { error: input.error }) }), input.status ?? 200);
+</form>
+${input.passkey ? html`<div class="passkey-step"><button type="button" id="use-passkey" hidden data-options="${paths.secondFactor}/passkey-options" data-waiting="${t.passkeyWaiting}" data-failed="${t.passkeyFailed}">${t.usePasskey}</button>
+<p id="passkey-status" role="status"></p></div>` : undefined}`;
+    return sendPage(
+      reply,
+      layout({ locale, title: t.factorTitle, space, path: request.url, body, ...(input.error === undefined ? {} : { error: input.error }), ...(input.passkey ? { scripts: ['/assets/passkey-sign-in.js'] } : {}) }),
+      input.status ?? 200,
+      input.passkey ? scriptPageCsp : pageCsp,
+    );
   }
 
   async function startSession(request: FastifyRequest, reply: FastifyReply, realmId: string, account: { id: string; role: string; secondFactor: boolean }, secondFactor: boolean, next: string | undefined) {
@@ -165,8 +158,9 @@ export function signInPages(realm: PageRealm, { accounts, sessions, keys, people
       const next = safeNext(form['next'], realm.base(realmId));
       const email = String(form['email'] ?? '');
       try {
-        const { account, secondFactorTicket } = await accounts.login({ tenantId: realmId, tenantActive: true, email, password: String(form['password'] ?? ''), sourceIp: request.ip });
-        if (secondFactorTicket !== undefined) return secondFactorForm(request, reply, realmId, space, { csrf: String(form['csrf']), ticket: secondFactorTicket, ...(next === undefined ? {} : { next }) });
+        const signedIn = await accounts.login({ tenantId: realmId, tenantActive: true, email, password: String(form['password'] ?? ''), sourceIp: request.ip });
+        const { account, secondFactorTicket, secondFactorMethods } = signedIn;
+        if (secondFactorTicket !== undefined) return secondFactorForm(request, reply, realmId, space, { csrf: String(form['csrf']), ticket: secondFactorTicket, passkey: secondFactorMethods?.includes('passkey') === true, ...(next === undefined ? {} : { next }) });
         return await startSession(request, reply, realmId, account, false, next);
       } catch (error) {
         const known = refusal(error);
@@ -181,14 +175,33 @@ export function signInPages(realm: PageRealm, { accounts, sessions, keys, people
       const form = await checkForm(request, realmId, localeOf(request));
       const next = safeNext(form['next'], realm.base(realmId));
       const ticket = String(form['ticket'] ?? '');
+      const offered = form['offer'] === 'passkey';
       try {
-        const account = await accounts.secondFactor({ tenantId: realmId, ticket, code: String(form['code'] ?? ''), sourceIp: request.ip });
+        // A passkey's assertion (JSON, from the script) or a code; a malformed assertion fails like a wrong one.
+        const assertion = String(form['passkey'] ?? '');
+        let passkey: unknown = {};
+        if (assertion !== '') {
+          try {
+            passkey = JSON.parse(assertion) as unknown;
+          } catch {
+            passkey = {};
+          }
+        }
+        const proof = assertion === '' ? { code: String(form['code'] ?? '') } : { passkey };
+        const account = await accounts.secondFactor({ tenantId: realmId, ticket, ...proof, sourceIp: request.ip });
         return await startSession(request, reply, realmId, account, true, next);
       } catch (error) {
         const known = refusal(error);
         if (known === undefined) throw error;
-        return secondFactorForm(request, reply, realmId, space, { csrf: String(form['csrf']), ticket, error: known.message, status: known.status, ...(next === undefined ? {} : { next }) });
+        return secondFactorForm(request, reply, realmId, space, { csrf: String(form['csrf']), ticket, error: known.message, status: known.status, passkey: offered, ...(next === undefined ? {} : { next }) });
       }
+    });
+
+    // The passkey button's challenge for this sign-in's ticket (WebAuthn options, JSON), as `POST …/auth/second-factor/passkey/options`.
+    app.post(`${prefix}/second-factor/passkey-options`, { bodyLimit: formLimit }, async (request, reply) => {
+      const { realmId } = await spaceOf(request);
+      const form = await checkForm(request, realmId, localeOf(request));
+      return reply.header('cache-control', 'no-store').send(await passkeys.loginOptions({ tenantId: realmId, ticket: String(form['ticket'] ?? '') }));
     });
 
     app.post(`${prefix}/sign-out`, { bodyLimit: formLimit }, async (request, reply) => {

@@ -72,6 +72,8 @@ export interface Accounts {
   get(tenantId: string, id: string): Promise<AccountInfo | undefined>;
   /** What a request needs of its account (role, status, links), without opening the sealed email. */
   access(tenantId: string, id: string): Promise<Pick<AccountInfo, 'id' | 'role' | 'status' | 'patient' | 'practitioner' | 'secondFactor'> | undefined>;
+  /** Which second factors the account has (its security page shows the matching controls); undefined for no such account. */
+  factors(tenantId: string, id: string): Promise<{ readonly totp: boolean; readonly passkey: boolean } | undefined>;
   /**
    * The password step of a login. One answer — `401 login-failed` — and the same argon2 work for
    * a wrong password, an unknown email, an account without a password yet, and an unknown or
@@ -345,6 +347,11 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
 
     async reauthenticate({ tenantId, accountId, password, sourceIp }) {
       return (await reauthenticate(tenantId, accountId, password, sourceIp)).account;
+    },
+
+    async factors(tenantId, id) {
+      const row = await selectAccount(await storage.tenant(tenantId), id);
+      return row === undefined ? undefined : { totp: Number(row.has_totp) === 1, passkey: Number(row.has_passkey) === 1 };
     },
 
     async access(tenantId, id) {

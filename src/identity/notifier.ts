@@ -8,6 +8,7 @@ import type { Tenants } from '../tenants/index.js';
 import { deleteOutbox, insertOutbox, selectUndelivered } from './account-store.js';
 import { AccountError, resetTokenMinutes, setupTokenHours, type AccountInfo, type Accounts } from './accounts.js';
 import { createSourceWindow } from './throttle.js';
+import { operatorRealm } from './realm.js';
 import type { SqlDatabase } from '../platform/db/index.js';
 
 /**
@@ -102,6 +103,9 @@ export function createOutboxNotifier({ storage, keys, clock }: { storage: Storag
 /** Where the API is reached, for the links in messages: `server.publicUrl`, else a relative path. */
 const base = (publicUrl: string | undefined) => (publicUrl ?? '').replace(/\/+$/, '');
 
+/** The operators' realm lives under /platform, a tenant's under /tenants/{t}. */
+const realmPath = (tenantId: string) => (tenantId === operatorRealm ? '/platform' : `/tenants/${tenantId}`);
+
 export function resetMessage(account: AccountInfo, token: string, publicUrl: string | undefined): Message {
   return {
     kind: 'password-reset',
@@ -115,7 +119,8 @@ export function resetMessage(account: AccountInfo, token: string, publicUrl: str
       '',
       token,
       '',
-      `POST ${base(publicUrl)}/tenants/${account.tenantId}/auth/password-reset/confirm {"token": "<the code>", "password": "<your new password>"}`,
+      `Open ${base(publicUrl)}/tenants/${account.tenantId}/account/reset?token=${token}`,
+      `or send POST ${base(publicUrl)}/tenants/${account.tenantId}/auth/password-reset/confirm {"token": "<the code>", "password": "<your new password>"}`,
       '',
       'If it was not you, ignore this message: your password stays as it is.',
     ].join('\n'),
@@ -135,7 +140,8 @@ export function invitationMessage(account: AccountInfo, token: string, publicUrl
       '',
       token,
       '',
-      `POST ${base(publicUrl)}/tenants/${account.tenantId}/auth/setup {"token": "<the code>", "password": "<your password>"}`,
+      `Open ${base(publicUrl)}${realmPath(account.tenantId)}/account/setup?token=${token}`,
+      `or send POST ${base(publicUrl)}${realmPath(account.tenantId)}/auth/setup {"token": "<the code>", "password": "<your password>"}`,
     ].join('\n'),
   };
 }

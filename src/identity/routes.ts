@@ -3,7 +3,8 @@ import { operatorEvent, type Audit } from '../audit/index.js';
 import { HttpError } from '../platform/http/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { noSession, realmSessions, tenantRealm, type SignInRealm } from './sign-in-realm.js';
-import { AccountError, type Accounts } from './accounts.js';
+import type { Accounts } from './accounts.js';
+import { ownSessions } from './own-sessions.js';
 import { sessionCookie } from './authenticate.js';
 import { IdentityError } from './errors.js';
 import type { PasswordResets } from './notifier.js';
@@ -36,6 +37,7 @@ export function authRoutes({ accounts, sessions, tenants, audit, passwordResets,
     const tenantOf = (request: FastifyRequest) => realm.of(request);
     const active = (tenantId: string) => realm.active(tenantId);
     const { current, changing } = realmSessions({ realm, sessions, accounts });
+    const own = ownSessions({ sessions, audit });
     // Reset requests finish off the request path: the server closes (and then storage) after them.
     app.addHook('onClose', () => passwordResets.settled());
 
@@ -186,13 +188,7 @@ export function authRoutes({ accounts, sessions, tenants, audit, passwordResets,
       const { session } = await changing(request);
       const tenantId = tenantOf(request);
       const { sessionId } = request.params as { sessionId: string };
-      // Only one's own live sessions: any other id is not found, whether or not it exists.
-      const mine = await sessions.list(tenantId, session.accountId);
-      if (!mine.some((s) => s.id === sessionId) || !(await sessions.revoke(tenantId, sessionId))) {
-        throw new AccountError('session-not-found', 'You have no live session with that id.', { status: 404, expose: true });
-      }
-      const actor = { id: `account:${session.accountId}`, role: 'session', client: 'tresor-auth' };
-      await audit.record(tenantId, [{ ...operatorEvent('session.revoked', actor, { resources: [`Account/${session.accountId}`], detail: 'by-owner' }), purpose: 'HOPERAT', sourceIp: request.ip, requestId: request.id, status: 204 }]);
+      await own.end({ tenantId, accountId: session.accountId, sourceIp: request.ip, requestId: request.id }, sessionId);
       if (sessionId === session.id) clearCookie(reply);
       return reply.status(204).send();
     });

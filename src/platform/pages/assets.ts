@@ -50,6 +50,9 @@ fieldset{border:1px solid var(--line);border-radius:.3rem;margin:1rem 0;padding:
 legend{font-weight:600;padding:0 .25rem}
 .filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:0 1rem;align-items:end}
 .codes{font-family:ui-monospace,monospace;font-size:1.1rem;columns:2}
+ol.codes{columns:1;padding-left:2.5rem}
+ol.codes li{white-space:nowrap}
+.actions>a{margin-top:1rem}
 .secret{font-family:ui-monospace,monospace;word-break:break-all}
 .qr{width:14rem;height:14rem;background:#fff;padding:.5rem}
 figure.chart{margin:1rem 0}
@@ -61,7 +64,10 @@ figure.chart svg{width:100%;height:auto;max-height:20rem}
 .chart text{fill:CanvasText;font-size:12px}
 ul.plain{list-style:none;padding:0}
 ul.plain>li{border-top:1px solid var(--line);padding:.5rem 0 .75rem}
-@media print{header.top,footer,form,.skip{display:none}main{max-width:none}}
+.rules ul{margin:.25rem 0;padding-left:1.25rem}
+.rules p{margin:.25rem 0}
+.rules li[data-met=true]{font-weight:600}
+@media print{header.top,footer,form,.skip,.no-print{display:none}main{max-width:none}}
 `;
 
 /** Scripts by file name, each a progressive enhancement of one page. */

@@ -1,0 +1,131 @@
+/**
+ * The account pages' scripts, served from this origin under /assets/ (CSP `script-src 'self'`,
+ * nothing inline). Each is a progressive enhancement: every form works without it, except adding
+ * a passkey, which is WebAuthn and so a script by nature (the page says so when it cannot run).
+ */
+
+/** `/assets/print.js`: the recovery codes' print button (the print stylesheet leaves only the codes). */
+export const printScript = `'use strict';
+(function () {
+  Array.prototype.forEach.call(document.querySelectorAll('button.print-codes'), function (button) {
+    button.addEventListener('click', function () { window.print(); });
+  });
+})();
+`;
+
+/**
+ * `/assets/passkey-register.js`: adds a passkey through the JSON endpoints the API has
+ * (`POST …/auth/passkeys/options` with the password, then `POST …/auth/passkeys` with the
+ * attestation; the session's CSRF token as `X-CSRF-Token`), with the browser's WebAuthn
+ * (Level 3 §5.1.3). The first factor of an account comes with recovery codes: shown here, once.
+ */
+export const passkeyRegisterScript = `'use strict';
+(function () {
+  var form = document.getElementById('passkey-add');
+  var note = document.getElementById('passkey-needs-script');
+  if (!form || !window.PublicKeyCredential || !navigator.credentials) return;
+  form.hidden = false;
+  if (note) note.hidden = true;
+  var status = document.getElementById('passkey-status');
+  var csrf = form.getAttribute('data-csrf');
+  function b64(buffer) {
+    var bytes = new Uint8Array(buffer), text = '';
+    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+    return btoa(text).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+  }
+  function unb64(text) {
+    var plain = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4));
+    var bytes = new Uint8Array(plain.length);
+    for (var i = 0; i < plain.length; i++) bytes[i] = plain.charCodeAt(i);
+    return bytes;
+  }
+  function post(url, body) {
+    return fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) })
+      .then(function (response) { if (!response.ok) throw new Error('refused'); return response.json(); });
+  }
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    var name = form.elements.namedItem('name').value.trim() || 'Passkey';
+    var password = form.elements.namedItem('password');
+    status.textContent = form.getAttribute('data-waiting');
+    post(form.getAttribute('data-options'), { password: password.value })
+      .then(function (options) {
+        password.value = '';
+        options.challenge = unb64(options.challenge);
+        options.user.id = unb64(options.user.id);
+        options.excludeCredentials = (options.excludeCredentials || []).map(function (c) { return { type: c.type, id: unb64(c.id), transports: c.transports }; });
+        return navigator.credentials.create({ publicKey: options });
+      })
+      .then(function (credential) {
+        var r = credential.response;
+        return post(form.getAttribute('data-register'), { name: name, response: {
+          id: credential.id, rawId: b64(credential.rawId), type: credential.type,
+          clientExtensionResults: credential.getClientExtensionResults(),
+          authenticatorAttachment: credential.authenticatorAttachment || undefined,
+          response: { clientDataJSON: b64(r.clientDataJSON), attestationObject: b64(r.attestationObject), transports: r.getTransports ? r.getTransports() : [] }
+        } });
+      })
+      .then(function (result) {
+        // The session continues under a new token: this page's forms carry its new CSRF token.
+        Array.prototype.forEach.call(document.querySelectorAll('input[name=csrf]'), function (input) { input.value = result.csrfToken; });
+        if (!result.recoveryCodes) { window.location.assign(form.getAttribute('data-home') || form.getAttribute('data-done')); return; }
+        var section = document.getElementById('passkey-codes');
+        var list = section.querySelector('ol');
+        result.recoveryCodes.forEach(function (code) { var li = document.createElement('li'); li.textContent = code; list.appendChild(li); });
+        form.hidden = true;
+        section.hidden = false;
+        section.querySelector('h2').focus();
+      })
+      .catch(function () { password.value = ''; status.textContent = form.getAttribute('data-failed'); });
+  });
+})();
+`;
+
+/**
+ * `/assets/passkey-sign-in.js`: the sign-in's second step with a passkey — asks for the options
+ * of this sign-in's ticket, lets the browser sign the challenge (WebAuthn Level 3 §5.1.4), and
+ * posts the assertion with the form. The code field keeps working without it.
+ */
+export const passkeySignInScript = `'use strict';
+(function () {
+  var button = document.getElementById('use-passkey');
+  var form = document.getElementById('second-factor-form');
+  var status = document.getElementById('passkey-status');
+  if (!button || !form || !window.PublicKeyCredential || !navigator.credentials) return;
+  button.hidden = false;
+  function b64(buffer) {
+    var bytes = new Uint8Array(buffer), text = '';
+    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+    return btoa(text).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+  }
+  function unb64(text) {
+    var plain = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4));
+    var bytes = new Uint8Array(plain.length);
+    for (var i = 0; i < plain.length; i++) bytes[i] = plain.charCodeAt(i);
+    return bytes;
+  }
+  button.addEventListener('click', function () {
+    status.textContent = button.getAttribute('data-waiting');
+    var fields = new URLSearchParams();
+    fields.set('csrf', form.elements.namedItem('csrf').value);
+    fields.set('ticket', form.elements.namedItem('ticket').value);
+    fetch(button.getAttribute('data-options'), { method: 'POST', body: fields, credentials: 'same-origin' })
+      .then(function (response) { if (!response.ok) throw new Error('options'); return response.json(); })
+      .then(function (options) {
+        options.challenge = unb64(options.challenge);
+        options.allowCredentials = (options.allowCredentials || []).map(function (c) { return { type: c.type, id: unb64(c.id), transports: c.transports }; });
+        return navigator.credentials.get({ publicKey: options });
+      })
+      .then(function (credential) {
+        var r = credential.response;
+        form.elements.namedItem('passkey').value = JSON.stringify({
+          id: credential.id, rawId: b64(credential.rawId), type: credential.type,
+          clientExtensionResults: credential.getClientExtensionResults(),
+          response: { clientDataJSON: b64(r.clientDataJSON), authenticatorData: b64(r.authenticatorData), signature: b64(r.signature), userHandle: r.userHandle ? b64(r.userHandle) : undefined }
+        });
+        form.submit();
+      })
+      .catch(function () { status.textContent = button.getAttribute('data-failed'); });
+  });
+})();
+`;
