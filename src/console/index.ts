@@ -6,9 +6,10 @@
  * operator console. Pages call the same services and the same guard as the API; none has SQL.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Accounts, Authenticator, Sessions } from '../identity/index.js';
+import type { AccountAdministration, Accounts, Authenticator, Sessions } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
+import type { AppRegister } from '../oauth/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { accountHome } from './account-home.js';
 import { clinicConsole } from './clinic/index.js';
@@ -29,9 +30,13 @@ export interface ConsoleDeps {
   readonly tenants: Tenants;
   readonly keys: Keys;
   readonly authenticator: Authenticator;
+  /** The rules of account administration (shared with the JSON admin routes). */
+  readonly administration: AccountAdministration;
+  /** The tenant's app register (shared with the JSON `/apps` routes). */
+  readonly appRegister: AppRegister;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, administration, appRegister }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -45,6 +50,6 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator 
       await app.register(signInPages(realm, { accounts, sessions, keys, people, mfaPolicy }));
       await app.register(accountHome(realm, { people }));
     }
-    await app.register(clinicConsole({ guard, realm: tenantRealm }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister }));
   };
 }
