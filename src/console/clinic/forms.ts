@@ -16,11 +16,13 @@ export function doneOf<K extends string>(request: FastifyRequest, known: readonl
 }
 
 /**
- * A refusal the person can act on (a rule of the service: 400, 404, 409), shown on the page they
- * came from. A 403 (role, second factor, CSRF) and anything unexpected go to the error page.
+ * A refusal the person can act on (a rule of the service: 400, 404, 409, or a change that waits
+ * for a platform operator), shown on the page they came from. Any other 403 (role, second
+ * factor, CSRF) and anything unexpected go to the error page.
  */
 export function refusalOf(error: unknown): { message: string; status: number } | undefined {
-  if (!isAppError(error) || !error.expose || error.status === 403 || error.status < 400 || error.status >= 500) return undefined;
+  if (!isAppError(error) || !error.expose || error.status < 400 || error.status >= 500) return undefined;
+  if (error.status === 403 && error.code !== 'approval-required') return undefined;
   return { message: error.message, status: error.status };
 }
 
