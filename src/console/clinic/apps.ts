@@ -129,7 +129,7 @@ ${apps.length === 0
 <caption>${t.apps}</caption>
 <thead><tr><th scope="col">${t.name}</th><th scope="col">${t.publisher}</th><th scope="col">${t.kind}</th><th scope="col">${t.redirectUris}</th><th scope="col">${t.scope}</th><th scope="col">${t.status}</th><th scope="col">${t.actions}</th></tr></thead>
 <tbody>${apps.map(
-        (a) => html`<tr><th scope="row">${a.name}<br><span class="hint">${a.clientId}</span></th><td>${a.publisher}</td><td>${kindText(t, a.kind)}</td><td>${a.redirectUris.length === 0 ? t.none : html`<ul class="plain">${a.redirectUris.map((u) => html`<li>${u}</li>`)}</ul>`}</td><td>${a.scope}</td><td>${statusText(t, a.status)}</td><td><div class="actions">${
+        (a) => html`<tr><th scope="row">${a.name}<br><span class="hint">${a.clientId}</span></th><td>${a.publisher}</td><td>${kindText(t, a.kind)}</td><td>${a.redirectUris.length === 0 ? t.none : a.redirectUris.map((u, i) => html`${i === 0 ? undefined : html`<br>`}${u}`)}</td><td>${a.scope}</td><td>${statusText(t, a.status)}</td><td><div class="actions">${
           a.status === 'disabled' ? buttonForm(`${base}${a.clientId}/enable`, csrf, t.enable) : html`<a href="${base}${a.clientId}/disable" aria-label="${t.disable} ${a.name}">${t.disable}</a>`
         }${hasSecret(a) ? html`<a href="${base}${a.clientId}/secret" aria-label="${t.rotate} ${a.name}">${t.rotate}</a>` : undefined}</div></td></tr>`,
       )}</tbody>

@@ -163,7 +163,7 @@ function staffList(base: string, accounts: readonly Account[], live: ReadonlyMap
 <p><a href="${base}invite">${t.invite}</a></p>
 <table>
 <caption>${t.people}</caption>
-<thead><tr><th scope="col">${t.email}</th><th scope="col">${t.role}</th><th scope="col">${t.status}</th><th scope="col">${t.secondFactor}</th><th scope="col">${t.lastSignIn}</th><th scope="col"><span class="hint">${t.actions}</span></th></tr></thead>
+<thead><tr><th scope="col">${t.email}</th><th scope="col">${t.role}</th><th scope="col">${t.status}</th><th scope="col">${t.secondFactor}</th><th scope="col">${t.lastSignIn}</th><th scope="col">${t.actions}</th></tr></thead>
 <tbody>${accounts.map((a) => {
     const newest = (live.get(a.id) ?? []).map((s) => s.createdAt).sort().at(-1);
     return html`<tr><th scope="row">${a.email}${a.id === meId ? html` <span class="hint">${t.you}</span>` : undefined}</th><td>${a.role}</td><td>${statusText(t, a.status)}</td><td>${a.secondFactor ? t.yes : t.no}</td><td>${newest === undefined ? t.none : formatDateTime(locale, newest)}</td><td><a href="${base}${a.id}" aria-label="${t.manage}: ${a.email}">${t.manage}</a></td></tr>`;
