@@ -4,7 +4,7 @@ import { html, seeOther, type Html, type Locale, type Texts } from '../../platfo
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
-import { buttonForm, confirmBody, csrfField, described, doneOf, formOf, refusalOf, requestContext } from './forms.js';
+import { buttonForm, confirmBody, csrfField, described, doneOf, formOf, lookOnly, mayChange, refusalOf, requestContext } from './forms.js';
 
 type Key =
   | 'title' | 'intro' | 'register' | 'registerTitle' | 'registerIntro' | 'name' | 'publisher' | 'kind' | 'redirectUris' | 'redirectHint' | 'scope' | 'scopeHint' | 'serviceRole' | 'serviceRoleHint'
@@ -119,19 +119,22 @@ const statusText = (t: Record<Key, string>, status: ClientInfo['status']) => (st
 /** Only an app that authenticates with a secret gets a new one (clients.renewSecret refuses the others). */
 const hasSecret = (c: ClientInfo) => c.authMethod === 'client_secret_basic';
 
-function appList(base: string, apps: readonly ClientInfo[], csrf: string, locale: Locale): Html {
+function appList(base: string, apps: readonly ClientInfo[], caller: StaffCaller): Html {
+  const { locale } = caller;
+  const csrf = caller.me.csrf;
+  const canChange = mayChange(caller);
   const t = text[locale];
   return html`<p>${t.intro}</p>
-<p><a href="${base}register">${t.register}</a></p>
+${canChange ? html`<p><a href="${base}register">${t.register}</a></p>` : lookOnly(caller)}
 ${apps.length === 0
     ? html`<p>${t.noApps}</p>`
     : html`<table>
 <caption>${t.apps}</caption>
-<thead><tr><th scope="col">${t.name}</th><th scope="col">${t.publisher}</th><th scope="col">${t.kind}</th><th scope="col">${t.redirectUris}</th><th scope="col">${t.scope}</th><th scope="col">${t.status}</th><th scope="col">${t.actions}</th></tr></thead>
+<thead><tr><th scope="col">${t.name}</th><th scope="col">${t.publisher}</th><th scope="col">${t.kind}</th><th scope="col">${t.redirectUris}</th><th scope="col">${t.scope}</th><th scope="col">${t.status}</th>${canChange ? html`<th scope="col">${t.actions}</th>` : undefined}</tr></thead>
 <tbody>${apps.map(
-        (a) => html`<tr><th scope="row">${a.name}<br><span class="hint">${a.clientId}</span></th><td>${a.publisher}</td><td>${kindText(t, a.kind)}</td><td>${a.redirectUris.length === 0 ? t.none : a.redirectUris.map((u, i) => html`${i === 0 ? undefined : html`<br>`}${u}`)}</td><td>${a.scope}</td><td>${statusText(t, a.status)}</td><td><div class="actions">${
+        (a) => html`<tr><th scope="row">${a.name}<br><span class="hint">${a.clientId}</span></th><td>${a.publisher}</td><td>${kindText(t, a.kind)}</td><td>${a.redirectUris.length === 0 ? t.none : a.redirectUris.map((u, i) => html`${i === 0 ? undefined : html`<br>`}${u}`)}</td><td>${a.scope}</td><td>${statusText(t, a.status)}</td>${canChange ? html`<td><div class="actions">${
           a.status === 'disabled' ? buttonForm(`${base}${a.clientId}/enable`, csrf, t.enable) : html`<a href="${base}${a.clientId}/disable" aria-label="${t.disable} ${a.name}">${t.disable}</a>`
-        }${hasSecret(a) ? html`<a href="${base}${a.clientId}/secret" aria-label="${t.rotate} ${a.name}">${t.rotate}</a>` : undefined}</div></td></tr>`,
+        }${hasSecret(a) ? html`<a href="${base}${a.clientId}/secret" aria-label="${t.rotate} ${a.name}">${t.rotate}</a>` : undefined}</div></td>` : undefined}</tr>`,
       )}</tbody>
 </table>`}`;
 }
@@ -209,13 +212,14 @@ export function appPages({ guard, realm, appRegister }: { guard: PageGuard; real
       return sendClinicPage(request, reply, it.caller, {
         section: 'apps',
         title: t.title,
-        body: appList(baseOf(it.m.tenantId), await appRegister.list(it.m), it.caller.me.csrf, it.caller.locale),
+        body: appList(baseOf(it.m.tenantId), await appRegister.list(it.m), it.caller),
         ...(done === undefined ? {} : { notice: done === 'disabled' ? t.doneDisabled : t.doneEnabled }),
       });
     });
 
     app.get('/tenants/:tenant/console/apps/register', async (request, reply) => {
-      const it = await admitted(request, reply, false);
+      // Offered only to who may register: a person signed in with two factors, as the POST asks.
+      const it = await admitted(request, reply, true);
       if (it === undefined) return reply;
       return sendClinicPage(request, reply, it.caller, { section: 'apps', title: text[it.caller.locale].registerTitle, body: registerForm(baseOf(it.m.tenantId), it.caller.me.csrf, it.caller.locale, {}) });
     });

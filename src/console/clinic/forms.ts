@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import type { RequestContext } from '../../identity/index.js';
+import { isTwoFactorPerson, type RequestContext } from '../../identity/index.js';
 import { isAppError } from '../../platform/errors.js';
-import { html, type Html } from '../../platform/pages/index.js';
+import { html, type Html, type Texts } from '../../platform/pages/index.js';
+import type { StaffCaller } from '../page-guard.js';
 
 /** Where a page's request came from, for the services' audit events (as the JSON routes pass it). */
 export const requestContext = (request: FastifyRequest): RequestContext => ({ sourceIp: request.ip, requestId: request.id });
@@ -47,3 +48,17 @@ ${csrfField(input.csrf)}${input.fields}
 
 /** `aria-describedby` + `aria-invalid` tying a field to the page's error (WCAG 2.2, 3.3.1). */
 export const described = (error: string | undefined): Html | undefined => (error === undefined ? undefined : html` aria-describedby="page-error" aria-invalid="true"`);
+
+const changeText: Texts<'needsFactor'> = {
+  en: { needsFactor: 'You can look but not change anything here: changes need you signed in with a second factor. Set one up under “Your account”, then sign in again.' },
+  de: { needsFactor: 'Sie können hier nur ansehen, nichts ändern: Änderungen verlangen eine Anmeldung mit zweitem Faktor. Richten Sie ihn unter „Ihr Konto“ ein und melden Sie sich erneut an.' },
+};
+
+/**
+ * Whether this caller's changes would be accepted (two-factor-person.ts: a person signed in with
+ * two factors). A page offers its change controls only then (OWASP ASVS 4.0.3 V4.3.1), and says
+ * why not otherwise, instead of forms that would answer 403.
+ */
+export const mayChange = (caller: StaffCaller): boolean => isTwoFactorPerson(caller.principal);
+
+export const lookOnly = (caller: StaffCaller): Html => html`<p class="notice">${changeText[caller.locale].needsFactor}</p>`;

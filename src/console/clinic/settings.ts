@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { AccountAdministration } from '../../identity/index.js';
-import { html, seeOther, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
+import { html, seeOther, type Html, type Texts } from '../../platform/pages/index.js';
 import { mfaPolicies, type MfaPolicy } from '../../tenants/index.js';
-import type { PageGuard } from '../page-guard.js';
+import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
-import { csrfField, doneOf, formOf, requestContext } from './forms.js';
+import { csrfField, doneOf, formOf, lookOnly, mayChange, requestContext } from './forms.js';
 
 type Key = 'title' | 'intro' | 'legend' | 'save' | 'saved' | 'current' | MfaPolicy | `${MfaPolicy}Text`;
 
@@ -40,8 +40,13 @@ const text: Texts<Key> = {
   },
 };
 
-function settingsForm(action: string, csrf: string, policy: MfaPolicy, locale: Locale): Html {
+function settingsForm(action: string, caller: StaffCaller, policy: MfaPolicy): Html {
+  const { locale } = caller;
+  const csrf = caller.me.csrf;
   const t = text[locale];
+  if (!mayChange(caller)) {
+    return html`<p>${t.intro}</p>${lookOnly(caller)}<dl class="facts"><dt>${t.legend}</dt><dd>${t[policy]}</dd></dl><p class="hint">${t[`${policy}Text`]}</p>`;
+  }
   return html`<p>${t.intro}</p>
 <form method="post" action="${action}">
 ${csrfField(csrf)}
@@ -70,7 +75,7 @@ export function settingsPages({ guard, realm, administration }: { guard: PageGua
       const t = text[caller.locale];
       const done = doneOf(request, ['saved'] as const);
       const policy = await administration.mfaPolicy(admin);
-      return sendClinicPage(request, reply, caller, { section: 'settings', title: t.title, body: settingsForm(request.url.split('?')[0] as string, caller.me.csrf, policy, caller.locale), ...(done === undefined ? {} : { notice: t.saved }) });
+      return sendClinicPage(request, reply, caller, { section: 'settings', title: t.title, body: settingsForm(request.url.split('?')[0] as string, caller, policy), ...(done === undefined ? {} : { notice: t.saved }) });
     });
 
     app.post('/tenants/:tenant/console/settings/', async (request, reply) => {

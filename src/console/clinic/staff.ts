@@ -5,7 +5,7 @@ import { formatDateTime, html, seeOther, type Html, type Locale, type Texts } fr
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
-import { buttonForm, confirmBody, csrfField, described, doneOf, formOf, refusalOf, requestContext } from './forms.js';
+import { buttonForm, confirmBody, csrfField, described, doneOf, formOf, lookOnly, mayChange, refusalOf, requestContext } from './forms.js';
 
 type Key =
   | 'title' | 'intro' | 'invite' | 'inviteTitle' | 'inviteIntro' | 'email' | 'role' | 'status' | 'secondFactor' | 'lastSignIn' | 'manage' | 'yes' | 'no' | 'none' | 'people'
@@ -157,10 +157,12 @@ const statusText = (t: Record<Key, string>, status: AccountInfo['status']) => (s
 
 type Account = AccountInfo & { readonly createdAt: string };
 
-function staffList(base: string, accounts: readonly Account[], live: ReadonlyMap<string, SessionInfo[]>, meId: string, locale: Locale): Html {
+function staffList(base: string, accounts: readonly Account[], live: ReadonlyMap<string, SessionInfo[]>, caller: StaffCaller): Html {
+  const { locale } = caller;
+  const meId = caller.me.account.id;
   const t = text[locale];
   return html`<p>${t.intro}</p>
-<p><a href="${base}invite">${t.invite}</a></p>
+${mayChange(caller) ? html`<p><a href="${base}invite">${t.invite}</a></p>` : lookOnly(caller)}
 <table>
 <caption>${t.people}</caption>
 <thead><tr><th scope="col">${t.email}</th><th scope="col">${t.role}</th><th scope="col">${t.status}</th><th scope="col">${t.secondFactor}</th><th scope="col">${t.lastSignIn}</th><th scope="col">${t.actions}</th></tr></thead>
@@ -192,7 +194,7 @@ function personPage(base: string, account: Account, sessions: readonly SessionIn
   const t = text[locale];
   const self = account.id === me.account.id;
   const at = `${base}${account.id}`;
-  return html`<p><a href="${base}">${t.back}</a></p>
+  const facts = html`<p><a href="${base}">${t.back}</a></p>
 <h2>${t.facts}</h2>
 <dl class="facts"><dt>${t.email}</dt><dd>${account.email}${self ? html` <span class="hint">${t.you}</span>` : undefined}</dd><dt>${t.role}</dt><dd>${account.role}</dd><dt>${t.status}</dt><dd>${statusText(t, account.status)}</dd><dt>${t.secondFactor}</dt><dd>${account.secondFactor ? t.yes : t.no}</dd><dt>${t.created}</dt><dd>${formatDateTime(locale, account.createdAt)}</dd></dl>
 <h2>${t.sessions}</h2>
@@ -200,7 +202,9 @@ ${sessions.length === 0
     ? html`<p>${t.noSessions}</p>`
     : html`<table><thead><tr><th scope="col">${t.sessionStarted}</th><th scope="col">${t.sessionSeen}</th><th scope="col">${t.secondFactor}</th><th scope="col">${t.sessionFrom}</th></tr></thead><tbody>${sessions.map(
         (s) => html`<tr><td>${formatDateTime(locale, s.createdAt)}</td><td>${formatDateTime(locale, s.lastSeenAt)}</td><td>${s.secondFactor ? t.yes : t.no}</td><td>${s.sourceIp}</td></tr>`,
-      )}</tbody></table>`}
+      )}</tbody></table>`}`;
+  if (!mayChange(caller)) return html`${facts}${lookOnly(caller)}`;
+  return html`${facts}
 ${sessions.length === 0 || self ? undefined : html`<p class="hint">${t.endSessionsHint}</p><div class="actions">${buttonForm(`${at}/end-sessions`, me.csrf, t.endSessions)}</div>`}
 ${self || account.role === 'patient' ? undefined : html`<h2>${t.changeRole}</h2>
 <form method="post" action="${at}/role">
@@ -276,12 +280,12 @@ export function staffPages({ guard, realm, administration }: { guard: PageGuard;
       // Sessions tell who is signed in now; accounts keep no "last sign-in" of their own (the audit trail has every sign-in).
       const live = new Map(await Promise.all(accounts.map(async (a) => [a.id, await administration.sessions(it.admin, a.id)] as const)));
       const done = doneOf(request, listDone);
-      return sendClinicPage(request, reply, it.caller, { section: 'staff', title: t.title, body: staffList(baseOf(it.admin.tenantId), accounts, live, it.caller.me.account.id, it.caller.locale), ...(done === undefined ? {} : { notice: t[doneKey[done]] }) });
+      return sendClinicPage(request, reply, it.caller, { section: 'staff', title: t.title, body: staffList(baseOf(it.admin.tenantId), accounts, live, it.caller), ...(done === undefined ? {} : { notice: t[doneKey[done]] }) });
     });
 
     app.get('/tenants/:tenant/console/staff/invite', async (request, reply) => {
-      // Offered only to who may send it: an administrator (the POST asks for two factors too).
-      const it = await admitted(request, reply, false);
+      // Offered only to who may send it: an administrator signed in with two factors, as the POST asks.
+      const it = await admitted(request, reply, true);
       if (it === undefined) return reply;
       const t = text[it.caller.locale];
       return sendClinicPage(request, reply, it.caller, { section: 'staff', title: t.inviteTitle, body: inviteForm(baseOf(it.admin.tenantId), it.caller.me.csrf, it.caller.locale, {}) });

@@ -4,7 +4,7 @@ import type { PersonRole } from '../../../src/identity/index.js';
 import { escapeHtml } from '../../../src/platform/pages/index.js';
 import { patient } from '../../support/harness.js';
 import { registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
-import { signInWithTotp, type Person } from '../../support/people.js';
+import { signIn, signInWithTotp, type Person } from '../../support/people.js';
 
 /**
  * The clinic console's staff, apps and settings pages, in process: who reaches which page and
@@ -211,5 +211,25 @@ describe('clinic console: staff, apps, settings (access and rules)', () => {
     const event = (await t.app.audit.query('clinic', { count: 1, actions: ['tenant.settings_changed'] }))[0];
     assert.equal(event?.detail, 'mfa everyone');
     assert.equal(event?.actor.id, `account:${admin().accountId}`);
+  });
+
+  it('a tenant admin without a second factor may look but is offered no change, and a forged one is refused', async () => {
+    await t.app.tenants.setMfaPolicy('clinic', 'optional');
+    const single = await signIn(t, 'clinic', 'tenant-admin', 'one-factor-admin@clinic.example');
+    const staff = await page(single, `${c}/staff/`);
+    assert.equal(staff.statusCode, 200);
+    assert.match(staff.body, /changes need you signed in with a second factor/);
+    assert.doesNotMatch(staff.body, /href="[^"]*\/staff\/invite"/);
+    const person = await page(single, `${c}/staff/${staffId}`);
+    assert.doesNotMatch(person.body, /<form method="post" action="[^"]*\/staff\//, 'no change form on a person’s page');
+    const apps = await page(single, `${c}/apps/`);
+    assert.doesNotMatch(apps.body, /\/apps\/register"|\/secret"|\/disable"/);
+    const settings = await page(single, `${c}/settings/`);
+    assert.doesNotMatch(settings.body, /name="policy"/);
+    for (const url of [`${c}/staff/invite`, `${c}/apps/register`, `${c}/staff/${staffId}/disable`]) assert.equal((await page(single, url)).statusCode, 403, `GET ${url}`);
+    const forged = await form(single, `${c}/settings/`, { policy: 'staff' });
+    assert.equal(forged.statusCode, 403);
+    assert.match(forged.body, /second factor/);
+    assert.equal(await t.app.tenants.mfaPolicy('clinic'), 'optional');
   });
 });
