@@ -57,6 +57,8 @@ export interface AccountAdministration {
   update(admin: Administrator, accountId: string, input: { role?: string; practitioner?: string | null }): Promise<{ account: AccountInfo; sessionsEnded: number }>;
   setDisabled(admin: Administrator, accountId: string, disabled: boolean): Promise<{ account: AccountInfo; changed: boolean; sessionsEnded: number }>;
   reinvite(admin: Administrator, accountId: string): Promise<AccountInfo>;
+  /** Whether this account's setup link is a platform operator's to send (it reaches more than the administrator). */
+  invitationNeedsOperator(admin: Administrator, account: Pick<AccountInfo, 'role' | 'patient' | 'practitioner'>): boolean;
   /** Removes every second factor (`reason` into the audit detail), ends the account's sessions. */
   resetSecondFactors(admin: Administrator, accountId: string, reason?: string): Promise<{ account: AccountInfo; sessionsEnded: number }>;
   unlock(admin: Administrator, accountId: string): Promise<AccountInfo>;
@@ -93,6 +95,9 @@ export function createAccountAdministration({ accounts, sessions, tenants, notif
     await audit.record(admin.tenantId, [operatorEventOf(admin, 'access.denied', { outcome: 'failure', resources: [`Account/${accountId}`], detail: 'approval-required' }, 403)]);
     throw approvalRequired(message);
   }
+
+  const beyondReach = (admin: Administrator, account: Pick<AccountInfo, 'role' | 'patient' | 'practitioner'>) =>
+    exceedsReach(parseRole(account.role, personRoles), admin.principal.role) || account.patient !== undefined || account.practitioner !== undefined;
 
   const isSelf = (admin: Administrator, accountId: string) => admin.principal.kind === 'person' && admin.principal.id === accountId;
 
@@ -163,9 +168,11 @@ export function createAccountAdministration({ accounts, sessions, tenants, notif
       return { account, changed, sessionsEnded };
     },
 
+    invitationNeedsOperator: (admin, account) => beyondReach(admin, account),
+
     async reinvite(admin, accountId) {
       const invited = await existing(admin, accountId);
-      if (exceedsReach(parseRole(invited.role, personRoles), admin.principal.role) || invited.patient !== undefined || invited.practitioner !== undefined) {
+      if (beyondReach(admin, invited)) {
         await needsOperator(admin, accountId, `This account reaches more than yours: a platform operator sends its setup link (tresor user approve --tenant ${admin.tenantId} ${accountId}).`);
       }
       const { account, setupToken } = await accounts.reinvite({ tenantId: admin.tenantId, accountId, context: admin.context });

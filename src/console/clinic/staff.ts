@@ -12,7 +12,7 @@ type Key =
   | 'patientLink' | 'patientHint' | 'sendInvite' | 'back' | 'facts' | 'created' | 'sessions' | 'sessionStarted' | 'sessionSeen' | 'sessionFrom' | 'noSessions'
   | 'changeRole' | 'newRole' | 'saveRole' | 'roleHint' | 'reinvite' | 'reinviteHint' | 'unlock' | 'unlockHint' | 'endSessions' | 'endSessionsHint' | 'enable' | 'disable' | 'disableTitle'
   | 'disableText' | 'disableConfirm' | 'resetTitle' | 'resetText' | 'reason' | 'reasonHint' | 'resetConfirm' | 'resetFactor' | 'cancel' | 'actions' | 'you' | 'reasonMissing'
-  | 'statusInvited' | 'statusActive' | 'statusDisabled'
+  | 'operatorSends' | 'statusInvited' | 'statusActive' | 'statusDisabled'
   | 'doneInvited' | 'donePending' | 'doneRole' | 'doneReinvited' | 'doneUnlocked' | 'doneSessions' | 'doneEnabled' | 'doneDisabled' | 'doneReset';
 
 const text: Texts<Key> = {
@@ -49,6 +49,7 @@ const text: Texts<Key> = {
     roleHint: 'The person’s sessions end: they sign in again with the new role. A role that reaches more than yours waits for a platform operator.',
     reinvite: 'Send a new setup link',
     reinviteHint: 'For an invitation that expired or was lost: earlier links stop working.',
+    operatorSends: 'This account reaches more than your role does: a platform operator approves it and sends its setup link (tresor user approve).',
     unlock: 'Unlock sign-in',
     unlockHint: 'After too many failed sign-ins the account is locked; this lifts the lock.',
     endSessions: 'End all sessions',
@@ -114,6 +115,7 @@ const text: Texts<Key> = {
     roleHint: 'Die Sitzungen der Person enden: Sie meldet sich mit der neuen Rolle erneut an. Eine Rolle, die mehr erreicht als Ihre, wartet auf den Plattformbetrieb.',
     reinvite: 'Neuen Einrichtungslink senden',
     reinviteHint: 'Für eine abgelaufene oder verlorene Einladung: frühere Links werden ungültig.',
+    operatorSends: 'Dieses Konto erreicht mehr als Ihre Rolle: Der Plattformbetrieb gibt es frei und sendet seinen Einrichtungslink (tresor user approve).',
     unlock: 'Anmeldung entsperren',
     unlockHint: 'Nach zu vielen Fehlversuchen ist das Konto gesperrt; dies hebt die Sperre auf.',
     endSessions: 'Alle Sitzungen beenden',
@@ -189,7 +191,7 @@ ${csrfField(csrf)}
 </form>`;
 }
 
-function personPage(base: string, account: Account, sessions: readonly SessionInfo[], caller: StaffCaller): Html {
+function personPage(base: string, account: Account, sessions: readonly SessionInfo[], caller: StaffCaller, operatorSends: boolean): Html {
   const { locale, me } = caller;
   const t = text[locale];
   const self = account.id === me.account.id;
@@ -215,7 +217,7 @@ ${csrfField(me.csrf)}
 <div class="actions"><button type="submit">${t.saveRole}</button></div>
 </form>`}
 <h2>${t.actions}</h2>
-${account.status === 'invited' ? html`<p class="hint">${t.reinviteHint}</p><div class="actions">${buttonForm(`${at}/reinvite`, me.csrf, t.reinvite)}</div>` : undefined}
+${account.status !== 'invited' ? undefined : operatorSends ? html`<p class="hint">${t.operatorSends}</p>` : html`<p class="hint">${t.reinviteHint}</p><div class="actions">${buttonForm(`${at}/reinvite`, me.csrf, t.reinvite)}</div>`}
 ${account.status === 'active' ? html`<p class="hint">${t.unlockHint}</p><div class="actions">${buttonForm(`${at}/unlock`, me.csrf, t.unlock)}</div>` : undefined}
 <div class="actions">
 ${account.secondFactor && !self ? html`<a href="${at}/reset-second-factor">${t.resetFactor}</a>` : undefined}
@@ -252,7 +254,7 @@ export function staffPages({ guard, realm, administration }: { guard: PageGuard;
     async function showPerson(request: FastifyRequest, reply: FastifyReply, it: { caller: StaffCaller; admin: Administrator }, id: string, extra: { notice?: string; error?: string; status?: number } = {}) {
       const account = await accountOf(it.admin, id);
       const sessions = await administration.sessions(it.admin, id);
-      return sendClinicPage(request, reply, it.caller, { section: 'staff', title: account.email, body: personPage(baseOf(it.admin.tenantId), account, sessions, it.caller), ...extra });
+      return sendClinicPage(request, reply, it.caller, { section: 'staff', title: account.email, body: personPage(baseOf(it.admin.tenantId), account, sessions, it.caller, administration.invitationNeedsOperator(it.admin, account)), ...extra });
     }
 
     /** Runs a change; a refusal by the service's rules (409, 404, 400) is shown on the person's page, anything else goes to the error page. */

@@ -156,6 +156,15 @@ describe('clinic console: staff, apps, settings (access and rules)', () => {
     assert.ok(!messages.some((m) => m.to === 'new-doc@clinic.example'), 'not before approval');
     const list = await page(admin(), `${c}/staff/`);
     assert.match(list.body, /desk2@clinic\.example/);
+    // A new setup link is offered where the admin may send it, and the operator's step where not.
+    const accounts = await t.app.accounts.list('clinic');
+    const idOfEmail = (email: string) => accounts.find((x) => x.email === email)?.id as string;
+    const mine = await page(admin(), `${c}/staff/${idOfEmail('desk2@clinic.example')}`);
+    assert.match(mine.body, /\/reinvite"/);
+    const operators = await page(admin(), `${c}/staff/${idOfEmail('new-doc@clinic.example')}`);
+    assert.doesNotMatch(operators.body, /\/reinvite"/);
+    assert.match(operators.body, /a platform operator approves it and sends its setup link/);
+    assert.equal((await form(admin(), `${c}/staff/${idOfEmail('new-doc@clinic.example')}/reinvite`)).statusCode, 403, 'and a forged one is refused');
     for (const m of messages) assert.ok(!list.body.includes(/^([A-Za-z0-9_-]{43})$/m.exec(m.text)?.[1] ?? '\u0000'), 'no setup code on the page');
   });
 
