@@ -138,6 +138,10 @@ describe('clinic console: staff, apps, settings (access and rules)', () => {
     const event = (await t.app.audit.query('clinic', { count: 1, actions: ['auth.mfa_removed'] }))[0];
     assert.equal(event?.detail, 'by-administrator; reason: lost phone, identity checked at the desk');
     assert.equal((await page(target, `${c}/`)).statusCode, 303, 'the person’s session ended');
+    // The JSON route takes the same reason through the same service, within the same limit.
+    const long = await t.inject({ method: 'POST', url: `/tenants/clinic/accounts/${staffId}/second-factors/reset`, headers: { cookie: admin().cookie, 'x-csrf-token': admin().csrf, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'x'.repeat(201) }) });
+    assert.equal(long.statusCode, 400);
+    assert.equal((await t.app.accounts.access('clinic', staffId))?.secondFactor, true);
   });
 
   it('an invitation beyond the admin’s reach waits for an operator; a bad address stays on the form', async () => {
