@@ -7,10 +7,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Audit } from '../audit/index.js';
-import type { Accounts, Authenticator, Passkeys, PasswordResets, Sessions } from '../identity/index.js';
+import type { AccountAdministration, Accounts, Authenticator, Passkeys, PasswordResets, Sessions } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import type { RecordAccess } from '../records/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
+import type { AppRegister } from '../oauth/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { accountHome } from './account-home.js';
 import { accountPages, accountScripts } from './account/index.js';
@@ -39,9 +40,13 @@ export interface ConsoleDeps {
   readonly audit: Audit;
   /** Reads as the signed-in person, permission-checked and audited as over FHIR. */
   readonly access: RecordAccess;
+  /** The rules of account administration (shared with the JSON admin routes). */
+  readonly administration: AccountAdministration;
+  /** The tenant's app register (shared with the JSON `/apps` routes). */
+  readonly appRegister: AppRegister;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -57,7 +62,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountHome(realm, { people }));
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
-    await app.register(clinicConsole({ guard, realm: tenantRealm }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access }));
   };
 }

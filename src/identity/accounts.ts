@@ -149,9 +149,10 @@ export interface Accounts {
    * An administrator removes every second factor of an account whose owner lost them (OWASP
    * ASVS 5 V6.4.4: recovery without weakening the factor — the owner must enrol anew at the
    * next sign-in when the tenant's policy requires one, and the account's sessions end; the
-   * caller ends them). Audited as `auth.mfa_removed` with detail `by-administrator`.
+   * caller ends them). Audited as `auth.mfa_removed` with detail `by-administrator` (and the
+   * administrator's `reason`, when given: why an account lost its factors is what a reviewer asks).
    */
-  resetSecondFactors(input: { tenantId: string; accountId: string; context: ChangeContext }): Promise<AccountInfo>;
+  resetSecondFactors(input: { tenantId: string; accountId: string; context: ChangeContext; reason?: string }): Promise<AccountInfo>;
   /**
    * A new setup token for an account that is still invited (the first one expired, was lost, or
    * was spent when the account was disabled): the earlier ones stop working. Audited as
@@ -652,7 +653,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
       return { account: (await info(tenantId, accountId)) as AccountInfo, setupToken: token };
     },
 
-    async resetSecondFactors({ tenantId, accountId, context }) {
+    async resetSecondFactors({ tenantId, accountId, context, reason }) {
       const db = await storage.tenant(tenantId);
       await db.transaction(async (tx) => {
         const row = await selectAccount(tx, accountId);
@@ -661,7 +662,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
         await deleteAllSecondFactors(tx, row.id, now);
         // Second-factor tickets issued before must not be usable with anything left.
         await spendAllAccountTokens(tx, row.id, now, 'second-factor');
-        await audit.appendIn(tx, tenantId, [changeEvent('auth.mfa_removed', row, context, 'by-administrator')]);
+        await audit.appendIn(tx, tenantId, [changeEvent('auth.mfa_removed', row, context, reason === undefined ? 'by-administrator' : `by-administrator; reason: ${reason}`)]);
       });
       return (await info(tenantId, accountId)) as AccountInfo;
     },

@@ -49,7 +49,8 @@ export { createSessions, sessionDefaults, sessionMigrations, type SessionInfo, t
 export { accountAdminMigrations } from './account-store.js';
 export { AccountError, resetTokenMinutes, resetTokensPerHour, type AccountErrorCode, type ChangeContext } from './accounts.js';
 export { adminRoutes } from './admin-routes.js';
-export { admitAdministrator } from './two-factor-person.js';
+export { actorOf, createAccountAdministration, resetReasonMax, type AccountAdministration, type Administrator, type RequestContext } from './administration.js';
+export { admitAdministrator, isTwoFactorPerson } from './two-factor-person.js';
 export { createOutboxNotifier, createPasswordResets, invitationMessage, type Message, type MessageKind, type Notifier, type Outbox, type OutboxEntry, type PasswordResets } from './notifier.js';
 export { sweepIdentity, sweepIdentityPeriodically } from './housekeeping.js';
 export { ownSessions, type OwnSessions, type OwnSessionsContext } from './own-sessions.js';

@@ -8,6 +8,9 @@ import { hasCapability, type Capability, type Principal } from './permissions.js
  * strip a person's second factor and take the account over. OWASP ASVS 4.0.3 V4.3.1
  * (administrative interfaces use multi-factor authentication); NIST SP 800-63B §4.2 (AAL2).
  */
+/** Whether the caller may make account-security changes: a person signed in with two factors (not through an app). */
+export const isTwoFactorPerson = (principal: Principal): boolean => principal.kind === 'person' && principal.secondFactor === true && principal.client === undefined;
+
 export function requireTwoFactorPerson(principal: Principal): void {
   if (principal.kind !== 'person') {
     throw new IdentityError('second-factor-required', 'This changes account security: a person signed in with two factors does it, not an API key or app token (a key is a single factor).', { status: 403, expose: true });

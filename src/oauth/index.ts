@@ -6,6 +6,7 @@ export { oauthArtifactMigrations } from './artifact-migrations.js';
 export { sweepArtifacts } from './adapter.js';
 export { createAppTokens } from './app-tokens.js';
 export { oauthRoutes } from './routes.js';
+export { createAppRegister, type AppManager, type AppRegister } from './app-register.js';
 export { accountPages } from './account-pages.js';
 export { OAuthError, type OAuthErrorCode } from './errors.js';
 

@@ -2,7 +2,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
 import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
-import { admitAdministrator, forbidden, IdentityError, isStaff, parseRole, personRoles, type Accounts, type Authenticator, type CredentialThrottle, type Passkeys, type Principal } from '../identity/index.js';
+import { forbidden, IdentityError, isStaff, parseRole, personRoles, type Accounts, type Authenticator, type CredentialThrottle, type Passkeys, type Principal } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Storage } from '../platform/db/index.js';
@@ -16,6 +16,7 @@ import { OAuthError } from './errors.js';
 import { consentPage, loginPage, messagePage, pageCsp, passkeyPageCsp, passkeyScript, secondFactorPage, stylesheet } from './pages.js';
 import { formLimit, sendPage, servePages } from '../platform/pages/index.js';
 import type { OAuthServer } from './provider.js';
+import { createAppRegister } from './app-register.js';
 import { parseResourceScope } from './scopes.js';
 
 export interface OAuthRoutesDeps {
@@ -58,8 +59,6 @@ const view = (c: ClientInfo) => ({
   createdAt: c.createdAt,
   approvedBy: c.approvedBy ?? null,
 });
-
-const actorOf = (p: Principal): Actor => (p.kind === 'person' ? { id: `account:${p.id}`, role: p.role, client: 'session' } : { id: p.id, role: p.role, client: p.label });
 
 /**
  * The OAuth surfaces:
@@ -348,27 +347,19 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
 
     // The app register (JSON, problem+json errors), for callers with apps:manage; a change to it
     // (a new app, a secret, enabling) hands out access: a person with two factors, never a key.
-    async function manager(request: FastifyRequest, changes = false): Promise<{ tenantId: string; principal: Principal }> {
+    // The gate, the approval and the audit events live in app-register.ts (the console's Apps
+    // page calls it too).
+    const register = createAppRegister({ clients, audit });
+    async function manager(request: FastifyRequest, changes = false) {
       const tenantId = parseTenantId((request.params as { tenant: string }).tenant);
       const principal = await authenticator.principal(request, tenantId);
-      const denied = (detail: string) =>
-        audit.record(tenantId, [{ ...operatorEvent('access.denied', actorOf(principal), { outcome: 'failure', detail }), purpose: 'HOPERAT', sourceIp: request.ip, requestId: request.id, status: 403 }]);
-      await admitAdministrator(principal, 'apps:manage', changes, denied);
-      return { tenantId, principal };
+      return register.admit(tenantId, principal, { sourceIp: request.ip, requestId: request.id }, changes);
     }
-
-    const appEvent = (request: FastifyRequest, principal: Principal, action: 'app.registered' | 'app.changed', detail: string) => ({
-      ...operatorEvent(action, actorOf(principal), { detail }),
-      purpose: 'HOPERAT' as const,
-      sourceIp: request.ip,
-      requestId: request.id,
-      status: 200,
-    });
 
     const clientIdOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
     app.post('/tenants/:tenant/apps', { bodyLimit: 64 * 1024 }, async (request, reply) => {
-      const { tenantId, principal } = await manager(request, true);
+      const m = await manager(request, true);
       const body = request.body as Record<string, unknown> | null;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError('body-invalid', 'Send a JSON object.', { status: 400 });
       const input = {
@@ -382,47 +373,35 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
         ...(body['role'] === undefined ? {} : { role: body['role'] }),
       } as ClientInput;
       if (input.redirectUris !== undefined && !Array.isArray(input.redirectUris)) throw new HttpError('body-invalid', 'redirectUris is a list of URIs.', { status: 400 });
-      // A backend service acts with a service role over every record of the tenant, which no
-      // tenant admin may read (the matrix keeps them from patient records): its registration
-      // alone would let an admin mint that reach. It waits for a platform operator (two people,
-      // OWASP ASVS 5 V8.2.1 and the separation of duties of NIST SP 800-53 AC-5). Apps used by a
-      // person act with that person's role, which caps every token: no approval needed.
-      const pending = input.kind === 'backend';
-      const { client, clientSecret } = await clients.create(tenantId, input, actorOf(principal).id, { pending });
-      await audit.record(tenantId, [appEvent(request, principal, 'app.registered', `app ${client.clientId} (${client.name}, ${client.kind}); scope ${client.scope}${pending ? '; awaiting approval' : ''}`)]);
+      const { client, clientSecret, pending } = await register.register(m, input);
       // The secret is in this answer and nowhere else, ever (stored as SHA-256).
       return reply.status(201).send({
         app: view(client),
         ...(clientSecret === undefined ? {} : { clientSecret }),
-        ...(pending ? { approval: `A platform operator approves this app before it gets tokens: tresor client approve --tenant ${tenantId} ${client.clientId}` } : {}),
+        ...(pending ? { approval: `A platform operator approves this app before it gets tokens: tresor client approve --tenant ${m.tenantId} ${client.clientId}` } : {}),
       });
     });
 
     app.get('/tenants/:tenant/apps', async (request, reply) => {
-      const { tenantId } = await manager(request);
-      return reply.send({ apps: (await clients.list(tenantId)).map(view) });
+      const m = await manager(request);
+      return reply.send({ apps: (await register.list(m)).map(view) });
     });
 
     app.get('/tenants/:tenant/apps/:id', async (request, reply) => {
-      const { tenantId } = await manager(request);
-      const found = await clients.get(tenantId, clientIdOf(request));
-      if (found === undefined) throw new OAuthError('client-not-found', 'No such app in this tenant.', { status: 404 });
-      return reply.send({ app: view(found) });
+      const m = await manager(request);
+      return reply.send({ app: view(await register.get(m, clientIdOf(request))) });
     });
 
     for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
       app.post(`/tenants/:tenant/apps/:id/${verb}`, async (request, reply) => {
-        const { tenantId, principal } = await manager(request, true);
-        const client = await clients.setDisabled(tenantId, clientIdOf(request), disabled);
-        await audit.record(tenantId, [appEvent(request, principal, 'app.changed', `app ${client.clientId} ${verb}d`)]);
-        return reply.send({ app: view(client) });
+        const m = await manager(request, true);
+        return reply.send({ app: view(await register.setDisabled(m, clientIdOf(request), disabled)) });
       });
     }
 
     app.post('/tenants/:tenant/apps/:id/secret', async (request, reply) => {
-      const { tenantId, principal } = await manager(request, true);
-      const { client, clientSecret } = await clients.renewSecret(tenantId, clientIdOf(request));
-      await audit.record(tenantId, [appEvent(request, principal, 'app.changed', `app ${client.clientId} secret renewed`)]);
+      const m = await manager(request, true);
+      const { client, clientSecret } = await register.renewSecret(m, clientIdOf(request));
       return reply.send({ app: view(client), clientSecret });
     });
 
