@@ -12,7 +12,7 @@ import { accountAdminMigrations, adminRoutes, createOutboxNotifier, createPasswo
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageMigrations } from './platform/db/index.js';
-import { AppError, describeErrorForLog } from './platform/errors.js';
+import { describeErrorForLog } from './platform/errors.js';
 import { constantTimeEqual } from './platform/constant-time-equal.js';
 import { hashToken } from './platform/random-token.js';
 import {
@@ -21,6 +21,7 @@ import {
   HttpError,
   hstsHeader,
   loadOrCreateCertificate,
+  createReadiness,
   registerHttpMetrics,
   registerRequestLog,
   registerSecurityHeaders,
@@ -448,18 +449,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   http.setNotFoundHandler((_request, reply) => sendProblem(reply, new HttpError('not-found', 'No such endpoint.', { status: 404 })));
 
   http.get('/healthz', async () => ({ status: 'ok' }));
+  const readiness = createReadiness(storage, metrics);
   http.get('/readyz', async (_request, reply) => {
-    const started = performance.now();
-    try {
-      await storage.ping();
-      metrics.storageUp.set(1);
-      return { status: 'ready', storage: storage.engine };
-    } catch (error) {
-      metrics.storageUp.set(0);
-      return sendProblem(reply, error instanceof AppError ? error : new HttpError('storage-unavailable', 'Storage is unreachable.', { status: 503, cause: error }));
-    } finally {
-      metrics.storagePingSeconds.set((performance.now() - started) / 1000);
-    }
+    const report = await readiness();
+    return report.error === undefined ? { status: 'ready', storage: report.engine } : sendProblem(reply, report.error);
   });
   http.get('/metrics', async (request, reply) => {
     // Metrics reveal traffic shape: a bearer token when configured, else loopback callers only.
