@@ -12,6 +12,7 @@ import { assetRoutes, servePages } from '../platform/pages/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { accountHome } from './account-home.js';
 import { clinicConsole } from './clinic/index.js';
+import { operatorConsole, type OperatorConsoleDeps } from './operator/index.js';
 import { createPageGuard } from './page-guard.js';
 import { landingPages } from './landing.js';
 import { createPagePeople } from './page-person.js';
@@ -21,6 +22,7 @@ import { signInPages } from './sign-in.js';
 export { accountNav } from './account-home.js';
 export { createPageGuard, type OperatorCaller, type PageGuard, type StaffCaller } from './page-guard.js';
 export { createPagePeople, type PagePeople, type PagePerson } from './page-person.js';
+export type { OperatorConsoleDeps } from './operator/index.js';
 export { operatorPages, safeNext, tenantPages, type PageRealm } from './page-realm.js';
 
 export interface ConsoleDeps {
@@ -29,9 +31,11 @@ export interface ConsoleDeps {
   readonly tenants: Tenants;
   readonly keys: Keys;
   readonly authenticator: Authenticator;
+  /** The operator console's own services (backups, rotation, readiness, metrics). */
+  readonly operator: OperatorConsoleDeps;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, operator }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -46,5 +50,6 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator 
       await app.register(accountHome(realm, { people }));
     }
     await app.register(clinicConsole({ guard, realm: tenantRealm }));
+    await app.register(operatorConsole({ guard, tenants, keys, deps: operator }));
   };
 }
