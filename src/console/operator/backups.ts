@@ -182,11 +182,11 @@ export function backupPages({ guard, backups, audit, tenants, now }: { guard: Pa
 <dt>${t.rpoNow}</dt><dd>${status.newestVerifiedTakenAt === undefined ? t.noVerified : durationText(locale, Math.max(0, (now() - status.newestVerifiedTakenAt) / 1000))}</dd>
 ${status.lastFailureAt === undefined ? undefined : html`<dt>${t.lastFailure}</dt><dd>${formatDateTime(locale, status.lastFailureAt)}</dd>`}
 </dl>
-<h2>${t.caption}</h2>
+<h2 id="snapshots-heading">${t.caption}</h2>
 ${
   snapshots.length === 0
     ? html`<p>${t.none}</p>`
-    : html`<table><caption>${t.caption}</caption><thead><tr><th scope="col">${t.taken}</th><th scope="col" class="num">${t.size}</th><th scope="col">${t.tenants}</th><th scope="col">${t.verified}</th><th scope="col">${t.actions}</th></tr></thead><tbody>${rows}</tbody></table>`
+    : html`<table aria-labelledby="snapshots-heading"><thead><tr><th scope="col">${t.taken}</th><th scope="col" class="num">${t.size}</th><th scope="col">${t.tenants}</th><th scope="col">${t.verified}</th><th scope="col">${t.actions}</th></tr></thead><tbody>${rows}</tbody></table>`
 }`;
   }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ReadinessReport } from '../../platform/http/index.js';
-import { formatDateTime, formatNumber, html, type Locale, type Texts } from '../../platform/pages/index.js';
+import { formatDateTime, formatNumber, html, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
 import type { PageGuard } from '../page-guard.js';
 import { bytesText, durationText } from './backups.js';
 import { sectionRole, sendOperatorPage } from './nav.js';
@@ -44,10 +44,11 @@ const groups: readonly { readonly title: { readonly [L in Locale]: string }; rea
   },
 ];
 
-const text: Texts<'title' | 'readiness' | 'ready' | 'notReady' | 'engine' | 'ping' | 'metric' | 'value' | 'name' | 'yes' | 'no' | 'nothing' | 'ago' | 'source'> = {
+const text: Texts<'title' | 'readiness' | 'status' | 'ready' | 'notReady' | 'engine' | 'ping' | 'metric' | 'value' | 'name' | 'yes' | 'no' | 'nothing' | 'ago' | 'source'> = {
   en: {
     title: 'Health',
     readiness: 'Readiness (what /readyz answers)',
+    status: 'Status',
     ready: 'ready',
     notReady: 'not ready',
     engine: 'Storage engine',
@@ -64,6 +65,7 @@ const text: Texts<'title' | 'readiness' | 'ready' | 'notReady' | 'engine' | 'pin
   de: {
     title: 'Zustand',
     readiness: 'Bereitschaft (was /readyz antwortet)',
+    status: 'Status',
     ready: 'bereit',
     notReady: 'nicht bereit',
     engine: 'Speicher',
@@ -122,9 +124,9 @@ export function healthPages({ guard, readiness, registry, now }: { guard: PageGu
       const { locale } = caller;
       const t = text[locale];
       const ready = await readiness();
-      const sections = [];
+      const sections: Html[] = [];
       for (const group of groups) {
-        const rows = [];
+        const rows: Html[] = [];
         for (const shown of group.metrics) {
           for (const reading of await read(registry, shown.name)) {
             rows.push(html`<tr><th scope="row">${shown.label[locale]}${reading.labels === '' ? undefined : html` <span class="hint">(${reading.labels})</span>`}</th><td class="num">${format(locale, t, shown, reading.value)}</td><td><code>${shown.name}</code></td></tr>`);
@@ -132,11 +134,12 @@ export function healthPages({ guard, readiness, registry, now }: { guard: PageGu
         }
         // Replication only where there is any: a SQLite deployment has none to show.
         if (rows.length === 0 && group.metrics.some((m) => m.name.startsWith('tresor_postgres_'))) continue;
-        sections.push(html`<h2>${group.title[locale]}</h2>${rows.length === 0 ? html`<p>${t.nothing}</p>` : html`<table><caption>${group.title[locale]}</caption><thead><tr><th scope="col">${t.metric}</th><th scope="col" class="num">${t.value}</th><th scope="col">${t.name}</th></tr></thead><tbody>${rows}</tbody></table>`}`);
+        const id = `metrics-${sections.length}`;
+        sections.push(html`<h2 id="${id}">${group.title[locale]}</h2>${rows.length === 0 ? html`<p>${t.nothing}</p>` : html`<table aria-labelledby="${id}"><thead><tr><th scope="col">${t.metric}</th><th scope="col" class="num">${t.value}</th><th scope="col">${t.name}</th></tr></thead><tbody>${rows}</tbody></table>`}`);
       }
       const body = html`<h2>${t.readiness}</h2>
 <dl class="facts">
-<dt>${t.readiness}</dt><dd><strong>${ready.ready ? t.ready : t.notReady}</strong>${ready.error === undefined ? undefined : html` (${ready.error.code})`}</dd>
+<dt>${t.status}</dt><dd><strong>${ready.ready ? t.ready : t.notReady}</strong>${ready.error === undefined ? undefined : html` (${ready.error.code})`}</dd>
 <dt>${t.engine}</dt><dd>${ready.engine}</dd>
 <dt>${t.ping}</dt><dd>${formatNumber(locale, ready.pingSeconds * 1000, 1)} ms</dd>
 </dl>

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { operatorRealm } from '../../identity/index.js';
 import type { KeyCensus, KeyProvider, Keys } from '../../keys/index.js';
 import { formatDateTime, formatNumber, html, type Locale, type Texts } from '../../platform/pages/index.js';
 import { keyStatus, rotationProgress, type Rotation, type RotationJob } from '../../rotation/index.js';
@@ -15,6 +16,7 @@ type Key =
   | 'missing'
   | 'tenantsCaption'
   | 'tenant'
+  | 'operatorsRealm'
   | 'kek'
   | 'index'
   | 'data'
@@ -24,7 +26,6 @@ type Key =
   | 'noTenants'
   | 'rotations'
   | 'noRotations'
-  | 'rotationsCaption'
   | 'scope'
   | 'masterKey'
   | 'toVersion'
@@ -54,6 +55,7 @@ const text: Texts<Key> = {
     missing: 'missing from the provider: backups that need it cannot be read',
     tenantsCaption: 'Key versions per tenant (no key material is ever shown)',
     tenant: 'Tenant',
+    operatorsRealm: 'platform operators (their own data set)',
     kek: 'Key-encryption key',
     index: 'Index key',
     data: 'Data keys',
@@ -63,7 +65,6 @@ const text: Texts<Key> = {
     noTenants: 'No tenant has keys yet.',
     rotations: 'Key rotations',
     noRotations: 'No key rotation has run.',
-    rotationsCaption: 'Unfinished rotations and the last finished one of each scope',
     scope: 'Scope',
     masterKey: 'master key',
     toVersion: 'To version',
@@ -92,6 +93,7 @@ const text: Texts<Key> = {
     missing: 'fehlt beim Anbieter: Sicherungen, die sie brauchen, sind nicht lesbar',
     tenantsCaption: 'Schlüsselversionen je Mandant (Schlüsselmaterial wird nie gezeigt)',
     tenant: 'Mandant',
+    operatorsRealm: 'Betrieb (eigener Datenbestand)',
     kek: 'Schlüssel-Verschlüsselungsschlüssel',
     index: 'Indexschlüssel',
     data: 'Datenschlüssel',
@@ -101,7 +103,6 @@ const text: Texts<Key> = {
     noTenants: 'Noch kein Mandant hat Schlüssel.',
     rotations: 'Schlüsselrotationen',
     noRotations: 'Es ist noch keine Schlüsselrotation gelaufen.',
-    rotationsCaption: 'Laufende Rotationen und die letzte abgeschlossene je Bereich',
     scope: 'Bereich',
     masterKey: 'Hauptschlüssel',
     toVersion: 'Auf Version',
@@ -167,20 +168,20 @@ export function keyPages({ guard, keys, rotation, provider }: { guard: PageGuard
 <dt>${t.onHand}</dt><dd>${status.masterVersions.join(', ')}</dd>
 ${status.backupsOnly.length === 0 ? undefined : html`<dt>${t.backupsOnly}</dt><dd>${status.backupsOnly.map((v) => html`v${v}${status.masterVersions.includes(v) ? undefined : html` <strong>(${t.missing})</strong>`} `)}</dd>`}
 </dl>
-<h2>${t.rotations}</h2>
+<h2 id="rotations-heading">${t.rotations}</h2>
 <p class="hint">${t.howToRotate}</p>
 ${
   status.rotations.length === 0
     ? html`<p>${t.noRotations}</p>`
-    : html`<table><caption>${t.rotationsCaption}</caption><thead><tr><th scope="col">${t.scope}</th><th scope="col" class="num">${t.toVersion}</th><th scope="col">${t.progress}</th><th scope="col">${t.phase}</th><th scope="col">${t.state}</th></tr></thead><tbody>${status.rotations.map((job) => rotationRow(t, locale, job))}</tbody></table>`
+    : html`<table aria-labelledby="rotations-heading"><thead><tr><th scope="col">${t.scope}</th><th scope="col" class="num">${t.toVersion}</th><th scope="col">${t.progress}</th><th scope="col">${t.phase}</th><th scope="col">${t.state}</th></tr></thead><tbody>${status.rotations.map((job) => rotationRow(t, locale, job))}</tbody></table>`
 }
-<h2>${t.tenantsCaption}</h2>
+<h2 id="tenant-keys-heading">${t.tenantsCaption}</h2>
 ${
   tenantIds.length === 0
     ? html`<p>${t.noTenants}</p>`
-    : html`<table><caption>${t.tenantsCaption}</caption><thead><tr><th scope="col">${t.tenant}</th><th scope="col">${t.kek}</th><th scope="col">${t.index}</th><th scope="col">${t.data}</th></tr></thead><tbody>${tenantIds.map((id) => {
+    : html`<table aria-labelledby="tenant-keys-heading"><thead><tr><th scope="col">${t.tenant}</th><th scope="col">${t.kek}</th><th scope="col">${t.index}</th><th scope="col">${t.data}</th></tr></thead><tbody>${tenantIds.map((id) => {
         const rows = status.census.filter((c) => c.tenantId === id);
-        return html`<tr><th scope="row">${id}</th><td>${versions(t, locale, rows, 'kek')}</td><td>${versions(t, locale, rows, 'index')}</td><td>${versions(t, locale, rows, 'data')}</td></tr>`;
+        return html`<tr><th scope="row">${id === operatorRealm ? t.operatorsRealm : id}</th><td>${versions(t, locale, rows, 'kek')}</td><td>${versions(t, locale, rows, 'index')}</td><td>${versions(t, locale, rows, 'data')}</td></tr>`;
       })}</tbody></table>`
 }`;
       return sendOperatorPage(request, reply, caller, { section: 'keys', title: t.title, body });

@@ -113,7 +113,7 @@ function tenantsBody(t: (typeof text)[Locale], locale: Locale, csrf: string, lis
 <td>${tenant.status === 'active' ? t.active : t.disabled}</td>
 <td>${
       tenant.status === 'active'
-        ? html`<form method="post" action="${base}${tenant.id}/mfa" class="inline"><input type="hidden" name="csrf" value="${csrf}"><select name="policy" aria-label="${t.policyOf} ${tenant.id}">${mfaPolicies.map((p) => html`<option value="${p}"${p === tenant.mfaPolicy ? html` selected` : undefined}>${t[p]}</option>`)}</select> <button type="submit">${t.setPolicy}<span class="hint"> (${tenant.id})</span></button></form>`
+        ? html`<form method="post" action="${base}${tenant.id}/mfa" class="inline"><input type="hidden" name="csrf" value="${csrf}"><select name="policy" aria-label="${t.policyOf} ${tenant.id}">${mfaPolicies.map((p) => html`<option value="${p}"${p === tenant.mfaPolicy ? html` selected` : undefined}>${t[p]}</option>`)}</select> <button type="submit" aria-label="${t.setPolicy}: ${tenant.id}">${t.setPolicy}</button></form>`
         : t[tenant.mfaPolicy]
     }</td>
 <td>${formatDate(locale, tenant.createdAt)}</td>
