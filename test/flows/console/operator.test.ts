@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateBackupKey } from '../../../src/backup/index.js';
-import { startTestApp, type TestApp } from '../../support/harness.js';
+import { engines, startTestApp, type TestApp } from '../../support/harness.js';
 import { signInOperator, signInWithTotp, type Person } from '../../support/people.js';
 
 /**
@@ -28,7 +28,8 @@ const forms: readonly { url: string; fields: Record<string, string> }[] = [
   { url: '/platform/console/tenants/clinic/disable', fields: {} },
 ];
 
-describe('operator console pages', () => {
+for (const engine of engines()) {
+describe(`operator console pages [${engine}]`, () => {
   let t: TestApp;
   let repository: string;
   let ops: Person;
@@ -39,7 +40,7 @@ describe('operator console pages', () => {
 
   before(async () => {
     repository = mkdtempSync(join(tmpdir(), 'tresor-repo-'));
-    t = await startTestApp('sqlite', { backup: { repository, key: generateBackupKey(), schedule: false } }, { clock: { now: () => new Date() } });
+    t = await startTestApp(engine, { backup: { repository, key: generateBackupKey(), schedule: false } }, { clock: { now: () => new Date() } });
     await t.tenant('clinic');
     await t.tenant('other');
     ops = await signInOperator(t, 'operator', 'ops@hosting.example', now);
@@ -200,13 +201,14 @@ describe('operator console pages', () => {
     assert.equal(health.statusCode, 200);
     assert.match(health.body, /<strong>ready<\/strong>/);
     assert.match(health.body, /tresor_backup_last_snapshot_timestamp_seconds/);
-    assert.doesNotMatch(health.body, /tresor_postgres_/, 'no replication section on SQLite');
+    if (engine === 'sqlite') assert.doesNotMatch(health.body, /tresor_postgres_/, 'no replication section on SQLite');
+    else assert.match(health.body, /<dd>postgres<\/dd>/);
     const german = await t.app.http.inject({ method: 'GET', url: '/platform/console/health/?lang=de', headers: { cookie: ops.cookie } });
     assert.match(german.body, /<h1>Zustand<\/h1>/);
   });
 
   it('says plainly when no backup repository is configured', async () => {
-    const bare = await startTestApp('sqlite', {}, { clock: { now: () => new Date() } });
+    const bare = await startTestApp(engine, {}, { clock: { now: () => new Date() } });
     try {
       const who = await signInOperator(bare, 'backup-operator', 'backups@hosting.example', now);
       const page = await bare.app.http.inject({ method: 'GET', url: '/platform/console/backups/', headers: { cookie: who.cookie } });
@@ -217,3 +219,4 @@ describe('operator console pages', () => {
     }
   });
 });
+}
