@@ -11,7 +11,7 @@ import { backupPages } from './backups.js';
 import { healthPages } from './health.js';
 import { operatorHome } from './home.js';
 import { keyPages } from './keys.js';
-import { tenantPages } from './tenants.js';
+import { operatorTenantPages } from './tenants.js';
 
 export { operatorNav, sectionRole, sectionsOf as operatorSectionsOf, type OperatorSection } from './nav.js';
 
@@ -32,7 +32,7 @@ export interface OperatorConsoleDeps {
 export function operatorConsole({ guard, tenants, keys, deps }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(operatorHome({ guard }));
-    await app.register(tenantPages({ guard, tenants, audit: deps.audit }));
+    await app.register(operatorTenantPages({ guard, tenants, audit: deps.audit }));
     await app.register(backupPages({ guard, backups: deps.backups, audit: deps.audit, tenants, now: deps.now }));
     await app.register(keyPages({ guard, keys, rotation: deps.rotation, provider: deps.keyProvider }));
     await app.register(healthPages({ guard, readiness: deps.readiness, registry: deps.registry, now: deps.now }));

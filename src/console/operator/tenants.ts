@@ -144,7 +144,7 @@ function tenantsBody(t: (typeof text)[Locale], locale: Locale, csrf: string, lis
  * create, disable after a confirmation page, set the policy — each through the same service
  * calls and audit events as `/platform/tenants…` (identity/operator-tenants.ts).
  */
-export function tenantPages({ guard, tenants, audit }: { guard: PageGuard; tenants: Tenants; audit: Audit }) {
+export function operatorTenantPages({ guard, tenants, audit }: { guard: PageGuard; tenants: Tenants; audit: Audit }) {
   const desk = createOperatorTenants({ tenants, audit });
   const by = (request: FastifyRequest, caller: OperatorCaller): OperatorAct => ({ operatorId: caller.principal.id, sourceIp: request.ip, requestId: request.id });
   const signedIn = (request: FastifyRequest, reply: FastifyReply) => guard.operator(request, reply, sectionRole.tenants);
