@@ -12,7 +12,7 @@ import { accountAdminMigrations, adminRoutes, createAccountAdministration, creat
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageMigrations } from './platform/db/index.js';
-import { AppError, describeErrorForLog } from './platform/errors.js';
+import { describeErrorForLog } from './platform/errors.js';
 import { constantTimeEqual } from './platform/constant-time-equal.js';
 import { hashToken } from './platform/random-token.js';
 import {
@@ -21,6 +21,7 @@ import {
   HttpError,
   hstsHeader,
   loadOrCreateCertificate,
+  createReadiness,
   registerHttpMetrics,
   registerRequestLog,
   registerSecurityHeaders,
@@ -448,18 +449,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   http.setNotFoundHandler((_request, reply) => sendProblem(reply, new HttpError('not-found', 'No such endpoint.', { status: 404 })));
 
   http.get('/healthz', async () => ({ status: 'ok' }));
+  const readiness = createReadiness(storage, metrics);
   http.get('/readyz', async (_request, reply) => {
-    const started = performance.now();
-    try {
-      await storage.ping();
-      metrics.storageUp.set(1);
-      return { status: 'ready', storage: storage.engine };
-    } catch (error) {
-      metrics.storageUp.set(0);
-      return sendProblem(reply, error instanceof AppError ? error : new HttpError('storage-unavailable', 'Storage is unreachable.', { status: 503, cause: error }));
-    } finally {
-      metrics.storagePingSeconds.set((performance.now() - started) / 1000);
-    }
+    const report = await readiness();
+    return report.error === undefined ? { status: 'ready', storage: report.engine } : sendProblem(reply, report.error);
   });
   http.get('/metrics', async (request, reply) => {
     // Metrics reveal traffic shape: a bearer token when configured, else loopback callers only.
@@ -498,7 +491,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Account administration and the app register: one set of rules for the JSON routes and the console's pages.
   const administration = createAccountAdministration({ accounts: core.accounts, sessions: core.sessions, tenants, notifier: core.notifier, audit, publicUrl: config.server.publicUrl });
   const appRegister = createAppRegister({ clients: core.clients, audit });
-  await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister }));
+  await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime() } }));
   await http.register(accountPages({ accounts: core.accounts, sessions: core.sessions, tenants, clients: core.clients, consents: core.consents, oauth: core.oauth }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });

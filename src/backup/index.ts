@@ -10,6 +10,7 @@ export { openRepository } from './open-repository.js';
 export { pgDataSetsOf, readManifest, type DataSetRef, type Manifest, type ManifestDataSet, type Progress, type VerifyReport } from './snapshots.js';
 export { backupOutcomeMigrations, createBackupOutcomes, type BackupOutcomes } from './outcomes.js';
 export { createBackups, type Backups, type BackupStatus, type DrillReport, type RunReport } from './service.js';
+export { backupNotConfigured, createBackupDesk, parseSnapshotId, type BackupAct, type BackupDesk } from './operator-backups.js';
 export type { SnapshotSummary, VerifiedMarker } from './maintenance.js';
 export { createPhysicalBackups, physicalRound, findPostgresBin, parseInfo, retentionView, drillAnnotation, type PhysicalBackups, type PhysicalBackup, type PhysicalInfo, type PhysicalSettings } from './physical.js';
 export { runRestoreDrill, type RestoreDrillReport } from './physical-drill.js';

@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
+import type { Audit } from '../audit/index.js';
 import type { Authenticator } from '../identity/index.js';
-import { operatorRealm } from '../identity/index.js';
 import { HttpError } from '../platform/http/index.js';
 import type { Tenants } from '../tenants/index.js';
-import { BackupError } from './errors.js';
+import { backupNotConfigured, createBackupDesk, parseSnapshotId, type BackupAct } from './operator-backups.js';
 import type { Backups } from './service.js';
 
 /**
@@ -17,23 +16,16 @@ import type { Backups } from './service.js';
  */
 export function backupRoutes({ authenticator, backups, audit, tenants }: { authenticator: Authenticator; backups: Backups; audit: Audit; tenants: Tenants }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
-    const actorOf = (id: string): Actor => ({ id: `operator:${id}`, role: 'backup-operator', client: 'session' });
-    async function caller(request: FastifyRequest): Promise<Actor> {
+    const desk = createBackupDesk({ backups, audit, tenants });
+    async function caller(request: FastifyRequest): Promise<BackupAct> {
       const operator = await authenticator.operator(request, 'backup-operator');
-      if (!backups.configured) throw new BackupError('backup-not-configured', 'No backup repository is configured (backup.repository).', { status: 409, expose: true });
-      return actorOf(operator.id);
+      if (!backups.configured) throw backupNotConfigured();
+      return { operatorId: operator.id, sourceIp: request.ip, requestId: request.id };
     }
-    const snapshotOf = (request: FastifyRequest): string => {
-      const { id } = request.params as { id: string };
-      if (!/^[a-z0-9][a-z0-9._-]{0,100}$/.test(id)) throw new HttpError('not-found', 'No such snapshot.', { status: 404 });
-      return id;
-    };
+    const snapshotOf = (request: FastifyRequest): string => parseSnapshotId((request.params as { id: string }).id);
 
     app.get('/backups', async (request, reply) => {
-      const actor = await caller(request);
-      const summaries = await backups.list();
-      await audit.record(operatorRealm, [{ ...operatorEvent('backup.listed', actor, { detail: `${summaries.length} snapshots` }), sourceIp: request.ip, requestId: request.id }]);
-      const status = backups.status();
+      const { snapshots: summaries, status } = await desk.list(await caller(request));
       return reply.send({
         snapshots: summaries.map(({ manifest: m, verified }) => ({
           id: m.id,
@@ -50,24 +42,23 @@ export function backupRoutes({ authenticator, backups, audit, tenants }: { authe
     });
 
     app.post('/backups', async (request, reply) => {
-      const actor = await caller(request);
+      const actor = desk.actorOf(await caller(request));
       const report = await backups.run({ actor, reason: 'manual' });
       return reply.status(201).send({ id: report.manifest.id, takenAt: new Date(report.manifest.takenAt).toISOString(), added: report.manifest.added, tombstones: report.tombstones, pruned: report.pruned ?? null });
     });
 
     app.post('/backups/:id/verify', async (request, reply) => {
-      const actor = await caller(request);
+      const actor = desk.actorOf(await caller(request));
       const report = await backups.verify(snapshotOf(request), { actor });
       return reply.send({ id: report.id, dataSets: report.dataSets, bytes: report.bytes, seconds: report.seconds });
     });
 
     app.post('/backups/:id/restore', { bodyLimit: 4096 }, async (request, reply) => {
-      const actor = await caller(request);
+      const by = await caller(request);
       const body = request.body as { tenant?: unknown } | null;
       const tenant = body !== null && typeof body === 'object' ? body.tenant : undefined;
       if (typeof tenant !== 'string') throw new HttpError('body-invalid', 'Send {"tenant": "<id>"}: one tenant is restored into the running system (a whole deployment is restored with the CLI into a new directory).', { status: 400 });
-      if ((await tenants.get(tenant)) === undefined) throw new HttpError('not-found', `No tenant ${tenant}.`, { status: 404 });
-      const result = await backups.restoreTenant(snapshotOf(request), tenant, { actor });
+      const result = await desk.restoreTenant(by, snapshotOf(request), tenant);
       return reply.send({ tenant, restoredTo: result.manifest.id, takenAt: new Date(result.manifest.takenAt).toISOString(), preRestoreSnapshot: result.preRestoreSnapshot, keysDestroyed: result.keysDestroyed, seconds: result.seconds });
     });
   };

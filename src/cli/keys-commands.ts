@@ -1,6 +1,6 @@
 import type { Core } from '../app.js';
 import type { KeyHold } from '../keys/index.js';
-import type { RotationJob } from '../rotation/index.js';
+import { keyStatus as readKeyStatus, rotationProgress, type RotationJob } from '../rotation/index.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 import { number } from './human-size.js';
@@ -20,7 +20,7 @@ const phaseText: Record<RotationJob['phase'], string> = {
 
 /** `[########------------]  40%  4,000/10,000 · 51,000 fields/s · re-encrypting`; no rate when there is none to speak of (undefined, 0). */
 export function progressLine(label: string, job: RotationJob, fieldsPerSecond: number | undefined): string {
-  const ratio = job.finishedAt !== undefined ? 1 : job.rowsTotal === 0 ? 0 : Math.min(1, job.rowsDone / job.rowsTotal);
+  const ratio = rotationProgress(job);
   const width = 24;
   const filled = Math.round(ratio * width);
   const unit = job.scope === 'master' ? 'tenant keys' : 'stored versions';
@@ -105,16 +105,7 @@ function describeHold(holds: readonly KeyHold[]): string {
 
 /** `tresor keys status`: versions and counts per tenant and the rotation jobs; never key material. */
 export async function keyStatus(io: CliIo, core: Core, asJson: boolean): Promise<number> {
-  const [census, jobs, masterVersions, current, inUse, holds] = await Promise.all([
-    core.keys.census(),
-    core.rotation.recent(),
-    core.keyProvider.versions(),
-    core.keyProvider.currentVersion(),
-    core.keys.masterVersionsInUse(),
-    core.keys.holds(),
-  ]);
-  const live = new Set([current, ...inUse]);
-  const backupsOnly = [...new Set(holds.map((h) => h.masterVersion))].filter((v) => !live.has(v)).sort((a, b) => a - b);
+  const { census, rotations: jobs, masterVersions, currentMasterVersion: current, backupsOnly, holds } = await readKeyStatus({ keys: core.keys, rotation: core.rotation, provider: core.keyProvider });
   if (asJson) {
     io.stdout(JSON.stringify({ provider: core.keyProvider.name, masterVersions, currentMasterVersion: current, keptForBackups: holds.filter((h) => backupsOnly.includes(h.masterVersion)), keys: census, rotations: jobs }, null, 2));
     return 0;

@@ -17,6 +17,7 @@ import { accountHome } from './account-home.js';
 import { accountPages, accountScripts } from './account/index.js';
 import { createFormCsrf } from './form-csrf.js';
 import { clinicConsole } from './clinic/index.js';
+import { operatorConsole, type OperatorConsoleDeps } from './operator/index.js';
 import { createPageGuard } from './page-guard.js';
 import { patientPortal } from './portal/index.js';
 import { landingPages } from './landing.js';
@@ -27,6 +28,7 @@ import { signInPages } from './sign-in.js';
 export { accountNav } from './account-home.js';
 export { createPageGuard, type OperatorCaller, type PageGuard, type StaffCaller } from './page-guard.js';
 export { createPagePeople, type PagePeople, type PagePerson } from './page-person.js';
+export type { OperatorConsoleDeps } from './operator/index.js';
 export { operatorPages, safeNext, tenantPages, type PageRealm } from './page-realm.js';
 
 export interface ConsoleDeps {
@@ -44,9 +46,11 @@ export interface ConsoleDeps {
   readonly administration: AccountAdministration;
   /** The tenant's app register (shared with the JSON `/apps` routes). */
   readonly appRegister: AppRegister;
+  /** The operator console's own services (backups, rotation, readiness, metrics). */
+  readonly operator: OperatorConsoleDeps;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, operator }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -64,5 +68,6 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
     }
     await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access }));
+    await app.register(operatorConsole({ guard, tenants, keys, deps: operator }));
   };
 }

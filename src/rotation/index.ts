@@ -11,3 +11,4 @@ export { registerRotationMetrics } from './metrics.js';
 export { rotationMigrations } from './migrations.js';
 export { RotationError, type RotationErrorCode } from './errors.js';
 export type { RotationJob, RotationPhase, RotationScope } from './store.js';
+export { keyStatus, rotationProgress, type KeyStatus } from './status.js';

@@ -8,5 +8,6 @@ export { answerPlainHttp } from './plain-http-answer.js';
 export { hstsHeader, publicDocumentCacheControl, registerSecurityHeaders } from './security-headers.js';
 export { fromFrameworkError, sendProblem, toProblem, HttpError, type HttpErrorCode, type Problem } from './problem.js';
 export { registerHttpMetrics, type Metrics } from './metrics.js';
+export { createReadiness, type ReadinessReport } from './readiness.js';
 export { registerRequestLog } from './request-log.js';
 export { watchConnections, type ConnectionLimits } from './connections.js';

@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import { html, type Texts } from '../../platform/pages/index.js';
+import type { PageGuard } from '../page-guard.js';
+import { sectionLabel, sectionPath, sectionsOf, sendOperatorPage, type OperatorSection } from './nav.js';
+
+const text: Texts<'title' | 'intro' | OperatorSection> = {
+  en: {
+    title: 'Operator console',
+    intro: 'What your role lets you do here:',
+    home: '',
+    tenants: 'create tenants, disable them, set their second-factor policy',
+    backups: 'snapshots, the last verify and restore drill (RTO, RPO), restore one tenant',
+    keys: 'master key and tenant key versions, key rotation jobs',
+    health: 'storage, backup age, replication',
+  },
+  de: {
+    title: 'Betriebskonsole',
+    intro: 'Was Ihre Rolle hier erlaubt:',
+    home: '',
+    tenants: 'Mandanten anlegen, deaktivieren, ihre Regel für den zweiten Faktor festlegen',
+    backups: 'Sicherungen, letzte Prüfung und Wiederherstellungsübung (RTO, RPO), einen Mandanten wiederherstellen',
+    keys: 'Versionen des Hauptschlüssels und der Mandantenschlüssel, Schlüsselrotationen',
+    health: 'Speicher, Alter der Sicherung, Replikation',
+  },
+};
+
+/** `/platform/console/`: the sections of the operator's role. */
+export function operatorHome({ guard }: { guard: PageGuard }) {
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.get('/platform/console/', async (request, reply) => {
+      const caller = await guard.operator(request, reply);
+      if (caller === undefined) return reply;
+      const t = text[caller.locale];
+      const sections = sectionsOf(caller.principal.role).filter((s) => s !== 'home');
+      const body = html`<p>${t.intro}</p><ul>${sections.map((s) => html`<li><a href="${sectionPath(s)}">${sectionLabel(s, caller.locale)}</a>: ${t[s]}</li>`)}</ul>`;
+      return sendOperatorPage(request, reply, caller, { section: 'home', title: t.title, body });
+    });
+  };
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Audit } from '../../audit/index.js';
+import type { Backups } from '../../backup/index.js';
+import type { KeyProvider, Keys } from '../../keys/index.js';
+import type { ReadinessReport } from '../../platform/http/index.js';
+import type { Rotation } from '../../rotation/index.js';
+import type { Tenants } from '../../tenants/index.js';
+import type { PageGuard } from '../page-guard.js';
+import { backupPages } from './backups.js';
+import { healthPages } from './health.js';
+import { operatorHome } from './home.js';
+import { keyPages } from './keys.js';
+import { operatorTenantPages } from './tenants.js';
+
+export { operatorNav, sectionRole, sectionsOf as operatorSectionsOf, type OperatorSection } from './nav.js';
+
+/** What the operator console reads and changes: the same services as `/platform/…`, the CLI and `/readyz`/`/metrics`. */
+export interface OperatorConsoleDeps {
+  readonly audit: Audit;
+  readonly backups: Backups;
+  readonly rotation: Rotation;
+  readonly keyProvider: KeyProvider;
+  /** What `/readyz` answers (platform/http/readiness.ts). */
+  readonly readiness: () => Promise<ReadinessReport>;
+  /** The registry `/metrics` exports. */
+  readonly registry: Registry;
+  readonly now: () => number;
+}
+
+/** The operator console under `/platform/console/`: one plugin per section. */
+export function operatorConsole({ guard, tenants, keys, deps }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps }) {
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    await app.register(operatorHome({ guard }));
+    await app.register(operatorTenantPages({ guard, tenants, audit: deps.audit }));
+    await app.register(backupPages({ guard, backups: deps.backups, audit: deps.audit, tenants, now: deps.now }));
+    await app.register(keyPages({ guard, keys, rotation: deps.rotation, provider: deps.keyProvider }));
+    await app.register(healthPages({ guard, readiness: deps.readiness, registry: deps.registry, now: deps.now }));
+  };
+}

@@ -1,0 +1,215 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createOperatorTenants, type OperatorAct } from '../../identity/index.js';
+import type { Audit } from '../../audit/index.js';
+import { AppError } from '../../platform/errors.js';
+import { formatDate, html, seeOther, type Locale, type Texts } from '../../platform/pages/index.js';
+import { mfaPolicies, tenantIdPattern, type Tenant, type Tenants } from '../../tenants/index.js';
+import type { OperatorCaller, PageGuard } from '../page-guard.js';
+import { field, queryValue, sectionRole, sendOperatorPage } from './nav.js';
+
+type Key =
+  | 'title'
+  | 'caption'
+  | 'none'
+  | 'id'
+  | 'name'
+  | 'status'
+  | 'mfa'
+  | 'created'
+  | 'actions'
+  | 'active'
+  | 'disabled'
+  | 'everyone'
+  | 'staff'
+  | 'optional'
+  | 'setPolicy'
+  | 'policyOf'
+  | 'disable'
+  | 'disableOf'
+  | 'createHeading'
+  | 'idHint'
+  | 'nameHint'
+  | 'create'
+  | 'createdNotice'
+  | 'disabledNotice'
+  | 'policyNotice'
+  | 'confirmTitle'
+  | 'confirmText'
+  | 'confirmButton'
+  | 'cancel';
+
+const text: Texts<Key> = {
+  en: {
+    title: 'Tenants',
+    caption: 'Every tenant of this deployment',
+    none: 'No tenant yet.',
+    id: 'Id',
+    name: 'Name',
+    status: 'Status',
+    mfa: 'Second factor',
+    created: 'Created',
+    actions: 'Actions',
+    active: 'active',
+    disabled: 'disabled',
+    everyone: 'everyone (patients too)',
+    staff: 'staff only',
+    optional: 'optional',
+    setPolicy: 'Set policy',
+    policyOf: 'Second-factor policy of',
+    disable: 'Disable…',
+    disableOf: 'Disable tenant',
+    createHeading: 'Create a tenant',
+    idHint: 'Lower-case letters, digits and hyphens, up to 40 characters; it is part of every address of the tenant and cannot change.',
+    nameHint: 'What people of the tenant see (the id when empty).',
+    create: 'Create tenant',
+    createdNotice: 'Tenant created:',
+    disabledNotice: 'Tenant disabled:',
+    policyNotice: 'Second-factor policy changed:',
+    confirmTitle: 'Disable a tenant',
+    confirmText: 'Nobody of this tenant can sign in or call the API any more, and its apps stop working. Its data is kept. Enabling it again is not offered here.',
+    confirmButton: 'Disable this tenant',
+    cancel: 'Cancel',
+  },
+  de: {
+    title: 'Mandanten',
+    caption: 'Alle Mandanten dieser Installation',
+    none: 'Noch kein Mandant.',
+    id: 'Kennung',
+    name: 'Name',
+    status: 'Status',
+    mfa: 'Zweiter Faktor',
+    created: 'Angelegt',
+    actions: 'Aktionen',
+    active: 'aktiv',
+    disabled: 'deaktiviert',
+    everyone: 'alle (auch Patienten)',
+    staff: 'nur Mitarbeitende',
+    optional: 'freiwillig',
+    setPolicy: 'Regel setzen',
+    policyOf: 'Regel für den zweiten Faktor von',
+    disable: 'Deaktivieren…',
+    disableOf: 'Mandant deaktivieren:',
+    createHeading: 'Mandant anlegen',
+    idHint: 'Kleinbuchstaben, Ziffern und Bindestriche, bis zu 40 Zeichen; sie ist Teil jeder Adresse des Mandanten und kann sich nicht ändern.',
+    nameHint: 'Was die Personen des Mandanten sehen (leer: die Kennung).',
+    create: 'Mandant anlegen',
+    createdNotice: 'Mandant angelegt:',
+    disabledNotice: 'Mandant deaktiviert:',
+    policyNotice: 'Regel für den zweiten Faktor geändert:',
+    confirmTitle: 'Mandant deaktivieren',
+    confirmText: 'Niemand dieses Mandanten kann sich dann anmelden oder die API aufrufen, seine Apps funktionieren nicht mehr. Seine Daten bleiben erhalten. Wieder aktivieren lässt er sich hier nicht.',
+    confirmButton: 'Diesen Mandanten deaktivieren',
+    cancel: 'Abbrechen',
+  },
+};
+
+const base = '/platform/console/tenants/';
+
+function tenantsBody(t: (typeof text)[Locale], locale: Locale, csrf: string, list: readonly Tenant[], form: { id: string; name: string; error: boolean }) {
+  const rows = list.map(
+    (tenant) => html`<tr>
+<th scope="row">${tenant.id}</th>
+<td>${tenant.name}</td>
+<td>${tenant.status === 'active' ? t.active : t.disabled}</td>
+<td>${
+      tenant.status === 'active'
+        ? html`<form method="post" action="${base}${tenant.id}/mfa" class="inline"><input type="hidden" name="csrf" value="${csrf}"><select name="policy" aria-label="${t.policyOf} ${tenant.id}">${mfaPolicies.map((p) => html`<option value="${p}"${p === tenant.mfaPolicy ? html` selected` : undefined}>${t[p]}</option>`)}</select> <button type="submit" aria-label="${t.setPolicy}: ${tenant.id}">${t.setPolicy}</button></form>`
+        : t[tenant.mfaPolicy]
+    }</td>
+<td>${formatDate(locale, tenant.createdAt)}</td>
+<td>${tenant.status === 'active' ? html`<a href="${base}${tenant.id}/disable" aria-label="${t.disableOf} ${tenant.id}">${t.disable}</a>` : undefined}</td>
+</tr>`,
+  );
+  const described = form.error ? 'tenant-id-hint page-error' : 'tenant-id-hint';
+  return html`${
+    list.length === 0
+      ? html`<p>${t.none}</p>`
+      : html`<table><caption>${t.caption}</caption><thead><tr><th scope="col">${t.id}</th><th scope="col">${t.name}</th><th scope="col">${t.status}</th><th scope="col">${t.mfa}</th><th scope="col">${t.created}</th><th scope="col">${t.actions}</th></tr></thead><tbody>${rows}</tbody></table>`
+  }
+<h2 id="create-heading">${t.createHeading}</h2>
+<form method="post" action="${base}" aria-labelledby="create-heading">
+<input type="hidden" name="csrf" value="${csrf}">
+<label for="tenant-id">${t.id}</label>
+<p class="hint" id="tenant-id-hint">${t.idHint}</p>
+<input type="text" id="tenant-id" name="id" required maxlength="40" pattern="[a-z0-9](?:[a-z0-9\\-]{0,38}[a-z0-9])?" autocomplete="off" spellcheck="false" value="${form.id}" aria-describedby="${described}"${form.error ? html` aria-invalid="true"` : undefined}>
+<label for="tenant-name">${t.name}</label>
+<p class="hint" id="tenant-name-hint">${t.nameHint}</p>
+<input type="text" id="tenant-name" name="name" maxlength="200" autocomplete="off" value="${form.name}" aria-describedby="tenant-name-hint">
+<p class="actions"><button type="submit" class="primary">${t.create}</button></p>
+</form>`;
+}
+
+/**
+ * `/platform/console/tenants/`: the tenants (id, name, status, second-factor policy, created),
+ * create, disable after a confirmation page, set the policy — each through the same service
+ * calls and audit events as `/platform/tenants…` (identity/operator-tenants.ts).
+ */
+export function operatorTenantPages({ guard, tenants, audit }: { guard: PageGuard; tenants: Tenants; audit: Audit }) {
+  const desk = createOperatorTenants({ tenants, audit });
+  const by = (request: FastifyRequest, caller: OperatorCaller): OperatorAct => ({ operatorId: caller.principal.id, sourceIp: request.ip, requestId: request.id });
+  const signedIn = (request: FastifyRequest, reply: FastifyReply) => guard.operator(request, reply, sectionRole.tenants);
+  /** An id from a path or a query: only a tenant id's shape is used (it is shown and put into links). */
+  const idOf = (value: string | undefined) => (value !== undefined && tenantIdPattern.test(value) ? value : undefined);
+
+  async function list(request: FastifyRequest, reply: FastifyReply, caller: OperatorCaller, form = { id: '', name: '', error: undefined as string | undefined }, status = 200) {
+    const t = text[caller.locale];
+    const tenantsNow = await desk.list(by(request, caller));
+    const created = idOf(queryValue(request, 'created'));
+    const disabled = idOf(queryValue(request, 'disabled'));
+    const policy = idOf(queryValue(request, 'policy'));
+    const notice = created !== undefined ? `${t.createdNotice} ${created}` : disabled !== undefined ? `${t.disabledNotice} ${disabled}` : policy !== undefined ? `${t.policyNotice} ${policy}` : undefined;
+    const body = tenantsBody(t, caller.locale, caller.me.csrf, tenantsNow, { id: form.id, name: form.name, error: form.error !== undefined });
+    return sendOperatorPage(request, reply, caller, { section: 'tenants', title: t.title, body, notice: form.error === undefined ? notice : undefined, error: form.error, status });
+  }
+
+  /** A refusal the sender can fix (exposed, 4xx) stays on the page with the form as typed; anything else is the error page's. */
+  const fixable = (error: unknown): error is AppError => error instanceof AppError && error.expose && error.status < 500 && error.status !== 403;
+
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.get(base, async (request, reply) => {
+      const caller = await signedIn(request, reply);
+      if (caller === undefined) return reply;
+      return list(request, reply, caller);
+    });
+
+    app.post(base, async (request, reply) => {
+      const caller = await signedIn(request, reply);
+      if (caller === undefined) return reply;
+      const id = field(request, 'id').trim();
+      const name = field(request, 'name').trim();
+      try {
+        const created = await desk.create(by(request, caller), id, name === '' ? undefined : name);
+        return seeOther(reply, `${base}?created=${created.id}`);
+      } catch (error) {
+        if (!fixable(error)) throw error;
+        return list(request, reply, caller, { id, name, error: error.message }, error.status);
+      }
+    });
+
+    app.post(`${base}:id/mfa`, async (request, reply) => {
+      const caller = await signedIn(request, reply);
+      if (caller === undefined) return reply;
+      const changed = await desk.setMfaPolicy(by(request, caller), (request.params as { id: string }).id, field(request, 'policy'));
+      return seeOther(reply, `${base}?policy=${changed.id}`);
+    });
+
+    app.get(`${base}:id/disable`, async (request, reply) => {
+      const caller = await signedIn(request, reply);
+      if (caller === undefined) return reply;
+      const t = text[caller.locale];
+      const tenant = await tenants.get((request.params as { id: string }).id);
+      if (tenant === undefined || tenant.status !== 'active') return seeOther(reply, base);
+      const body = html`<dl class="facts"><dt>${t.id}</dt><dd>${tenant.id}</dd><dt>${t.name}</dt><dd>${tenant.name}</dd><dt>${t.created}</dt><dd>${formatDate(caller.locale, tenant.createdAt)}</dd></dl>
+<p>${t.confirmText}</p>
+<form method="post" action="${base}${tenant.id}/disable" class="actions"><input type="hidden" name="csrf" value="${caller.me.csrf}"><button type="submit" class="danger">${t.confirmButton}</button> <a href="${base}">${t.cancel}</a></form>`;
+      return sendOperatorPage(request, reply, caller, { section: 'tenants', title: t.confirmTitle, body });
+    });
+
+    app.post(`${base}:id/disable`, async (request, reply) => {
+      const caller = await signedIn(request, reply);
+      if (caller === undefined) return reply;
+      const disabled = await desk.disable(by(request, caller), (request.params as { id: string }).id);
+      return seeOther(reply, `${base}?disabled=${disabled.id}`);
+    });
+  };
+}
