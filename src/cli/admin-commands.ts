@@ -16,6 +16,9 @@ import { UsageError } from './usage-error.js';
 const operator = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'operator', client: 'tresor-cli' });
 
 /** The commands on tenants, keys, people, apps, the outbox and the audit trail: over the services `buildCore` composes. */
+/** Where people open the pages: `server.publicUrl`, else this machine on `server.port` as this command reads it. */
+const pageBase = (config: Config): string => config.server.publicUrl?.replace(/\/+$/, '') ?? `${config.server.tls.enabled ? 'https' : 'http'}://localhost:${config.server.port}`;
+
 export async function admin(io: CliIo, core: Core, config: Config, [command, sub, arg]: Array<string | undefined>, values: CliValues): Promise<number | void> {
   const need = (value: string | boolean | string[] | undefined, what: string): string => {
     if (typeof value !== 'string' || value === '') throw new UsageError(`missing ${what}`);
@@ -68,7 +71,7 @@ export async function admin(io: CliIo, core: Core, config: Config, [command, sub
       by: operator(),
     });
     io.stdout(`created account ${account.id} (${account.role}) in tenant ${tenantId} for ${account.email}; it has no password yet.`);
-    io.stdout(`Give its owner this one-time setup token (valid ${setupTokenHours} h, works once): POST /tenants/${tenantId}/auth/setup {"token": "…", "password": "…"}`);
+    io.stdout(`Give its owner this one-time setup token (valid ${setupTokenHours} h, works once): they choose a password at ${pageBase(config)}/tenants/${tenantId}/account/setup?token=<token> (or POST /tenants/${tenantId}/auth/setup {"token": "…", "password": "…"})`);
     io.stdout(setupToken); // last line of stdout, by contract
     return;
   }
@@ -97,7 +100,7 @@ export async function admin(io: CliIo, core: Core, config: Config, [command, sub
     const role = typeof values['role'] === 'string' ? values['role'] : 'operator';
     const { account, setupToken } = await core.accounts.invite({ tenantId: operatorRealm, role, email: need(values['email'], '--email'), by: operator() });
     io.stdout(`created ${role === 'operator' ? 'platform operator' : role} ${account.id} for ${account.email}; it has no password yet, and must enrol a second factor at its first sign-in.`);
-    io.stdout(`Give its owner this one-time setup token (valid ${setupTokenHours} h, works once): POST /platform/auth/setup {"token": "…", "password": "…"}`);
+    io.stdout(`Give its owner this one-time setup token (valid ${setupTokenHours} h, works once): they choose a password at ${pageBase(config)}/platform/account/setup?token=<token> (or POST /platform/auth/setup {"token": "…", "password": "…"})`);
     io.stdout(setupToken); // last line of stdout, by contract
     return;
   }
