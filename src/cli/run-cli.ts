@@ -259,6 +259,8 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'migrate') return { exitCode: await (await import('./migrate-command.js')).migrateCommand(io, core, values) };
       return { exitCode: (await (await import('./admin-commands.js')).admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {
+      // A message a command sent (an invitation on approval) gets its first try to the relay before the exit.
+      await core.mail?.close();
       await core.audit.close();
       await core.storage.close();
     }

@@ -49,5 +49,7 @@ export { accountAdminMigrations } from './account-store.js';
 export { AccountError, resetTokenMinutes, resetTokensPerHour, type AccountErrorCode, type ChangeContext } from './accounts.js';
 export { adminRoutes } from './admin-routes.js';
 export { admitAdministrator } from './two-factor-person.js';
-export { createOutboxNotifier, createPasswordResets, invitationMessage, type Message, type MessageKind, type Notifier, type Outbox, type OutboxEntry, type PasswordResets } from './notifier.js';
+export { invitationMessage, resetMessage } from './messages.js';
+export { createMailNotifier, type MailDelivery } from './mail-notifier.js';
+export { createOutboxNotifier, createPasswordResets, type Message, type MessageKind, type Notifier, type Outbox, type OutboxEntry, type PasswordResets, type Spool } from './notifier.js';
 export { sweepIdentity, sweepIdentityPeriodically } from './housekeeping.js';
