@@ -62,22 +62,23 @@ export function createMailNotifier({ spool, transport, clock, retryFirstMs, leas
     return job;
   };
 
-  const later = (tenantId: string, id: string, delayMs: number) => {
+  const later = (tenantId: string, id: string, at: number, delayMs: number) => {
     if (closed) return;
     const timer = setTimeout(() => {
       timers.delete(timer);
-      void track(attempt(tenantId, id));
+      void track(attempt(tenantId, id, at));
     }, delayMs);
     // A waiting retry never keeps a command or a stopping server alive: the message waits in the outbox.
     timer.unref();
     timers.add(timer);
   };
 
-  async function attempt(tenantId: string, id: string): Promise<void> {
-    const now = clock.now().getTime();
+  /** `dueAt`: the time this process deferred it to — its timer fired, so that time has come, whatever the (injected) clock says. */
+  async function attempt(tenantId: string, id: string, dueAt = 0): Promise<void> {
+    const now = Math.max(clock.now().getTime(), dueAt);
     // The lease covers the try itself (another process leaves the row alone meanwhile); a process
     // that dies mid-try leaves it due again after that.
-    const message = await spool.claim(tenantId, id, now + leaseMs);
+    const message = await spool.claim(tenantId, id, now, now + leaseMs);
     if (message === undefined) return; // delivered, dropped, or another process has it
     const fields = { event: 'mail.sent', tenant: tenantId, messageId: id, kind: message.kind, account: message.accountId, attempt: message.attempts };
     if (now - Date.parse(message.createdAt) > lifetimeMs[message.kind]) {
@@ -94,7 +95,7 @@ export function createMailNotifier({ spool, transport, clock, retryFirstMs, leas
       const { responseCode } = error as { responseCode?: unknown };
       log.warn({ ...fields, event: 'mail.deferred', retryInSeconds: Math.round(wait / 1000), err: { type: err['type'], code: err['code'], responseCode: typeof responseCode === 'number' ? responseCode : undefined } }, 'the mail relay did not take the message; it waits in the outbox');
       await spool.defer(tenantId, id, now + wait);
-      later(tenantId, id, wait);
+      later(tenantId, id, now + wait, wait);
       return;
     }
     await spool.remove(tenantId, id);

@@ -52,8 +52,8 @@ export interface Spool {
   put(message: Message): Promise<string>;
   /** Ids of the tenant's messages due for a try. */
   due(tenantId: string): Promise<string[]>;
-  /** Takes a due message for one try, leasing it until `leaseUntil` (ms); undefined if not due or gone. */
-  claim(tenantId: string, id: string, leaseUntil: number): Promise<SpooledMessage | undefined>;
+  /** Takes a message due at `now` (ms) for one try, leasing it until `leaseUntil`; undefined if not due or gone. */
+  claim(tenantId: string, id: string, now: number, leaseUntil: number): Promise<SpooledMessage | undefined>;
   /** The try failed: the next one is due at `at` (ms). */
   defer(tenantId: string, id: string, at: number): Promise<void>;
   /** Delivered, or given up: gone from the spool. */
@@ -120,8 +120,8 @@ export function createOutboxNotifier({ storage, keys, clock }: { storage: Storag
     async due(tenantId) {
       return selectDueOutbox(await storage.tenant(tenantId), clock.now().getTime());
     },
-    async claim(tenantId, id, leaseUntil) {
-      const row = await claimOutbox(await storage.tenant(tenantId), id, clock.now().getTime(), leaseUntil);
+    async claim(tenantId, id, now, leaseUntil) {
+      const row = await claimOutbox(await storage.tenant(tenantId), id, now, leaseUntil);
       return row === undefined ? undefined : opened(tenantId, await key(tenantId), row);
     },
     async defer(tenantId, id, at) {

@@ -54,7 +54,7 @@ export async function createSmtpTransport(settings: SmtpSettings): Promise<MailT
     ignoreTLS: settings.security === 'none',
     // The relay's certificate is verified against the system's CAs or the given one; TLS ≥ 1.2
     // (RFC 8996 retires 1.0 and 1.1; RFC 8314 §4.1).
-    tls: { rejectUnauthorized: true, minVersion: 'TLSv1.2', servername: settings.host, ...(ca === undefined ? {} : { ca }) },
+    tls: { rejectUnauthorized: true, minVersion: 'TLSv1.2', ...(ca === undefined ? {} : { ca }) },
     ...(settings.user === undefined ? {} : { auth: { user: settings.user, pass: settings.password ?? '' } }),
     connectionTimeout: settings.connectionTimeoutMs,
     greetingTimeout: settings.greetingTimeoutMs,
