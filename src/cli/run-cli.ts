@@ -60,9 +60,10 @@ Usage:
   tresor audit prune [--tenant <id>]        deletes events older than audit.retentionDays (6 years) behind a
                                             signed cut point, as the server does daily; refuses (exit 1)
                                             while a chain has findings
-  tresor outbox list --tenant <id> [--json] undelivered messages to people (password reset, invitation) the
-                                            built-in notifier keeps; they carry live tokens: development mode
-                                            only (refused in production), and audited
+  tresor outbox list --tenant <id> [--json] undelivered messages to people (password reset, invitation): all
+                                            of them without mail.smtp.host, else those waiting for the relay;
+                                            they carry live tokens: development mode only (refused in
+                                            production), and audited
   tresor outbox clear --tenant <id>         deletes the tenant's outbox
   tresor client create --tenant <id> --name NAME --publisher NAME --kind <confidential|public|backend>
                     --scope "SCOPES" [--redirect-uri URI]... [--auth <client_secret_basic|private_key_jwt>]
