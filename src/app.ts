@@ -589,7 +589,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   // Spent tokens and ended sessions go after a day (identity/housekeeping.ts).
-  const identitySweep = sweepIdentityPeriodically(storage, core.auditRealms, clock, config.identity.sessionIdleMinutes, undefined, leadership);
+  const { mail } = core;
+  // Messages a restart left waiting for the relay are tried again by the hourly sweep (and with their tenant's next message).
+  const identitySweep = sweepIdentityPeriodically(storage, core.auditRealms, clock, config.identity.sessionIdleMinutes, undefined, leadership, undefined, mail === undefined ? undefined : (realm) => mail.sweep(realm));
   // Expired OAuth artifacts (codes, tokens, sessions, interactions) leave each tenant's table hourly.
   const oauthSweep = periodic(
     async (stopped, pause) => {

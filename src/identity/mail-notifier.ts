@@ -21,7 +21,8 @@ import type { Notifier, Spool } from './notifier.js';
  *
  * Several server processes share the outbox: each try leases its row first (claimOutbox), so a
  * message goes out once even when two processes retry. After a restart, a waiting message of a
- * tenant is tried again with that tenant's next message, or by {@link MailDelivery.sweep}.
+ * tenant is tried again with that tenant's next message, or by {@link MailDelivery.sweep}, which
+ * the server's hourly identity sweep runs over every realm (housekeeping.ts).
  */
 
 /** How long the token in a message of each kind is valid: no point delivering it after that. */

@@ -52,7 +52,8 @@ class Spool:
         html = message.get_body(('html',))
         self.count += 1
         record = {
-            'tls': session.ssl is not None,
+            # STARTTLS sets session.ssl; SMTPS (implicit TLS) shows on the transport.
+            'tls': session.ssl is not None or server.transport.get_extra_info('ssl_object') is not None,
             'mailFrom': envelope.mail_from,
             'rcptTos': envelope.rcpt_tos,
             'from': str(message['from']),
@@ -123,16 +124,17 @@ const listening = (port: number) =>
 /**
  * Starts aiosmtpd on 127.0.0.1:`port`. With `tls`, it offers STARTTLS with that certificate and
  * requires it before MAIL (aiosmtpd's default with --tlscert); without, it offers no TLS at all.
- * `refuse`: every recipient is refused (550).
+ * `implicitTls`: TLS from the first byte (SMTPS). `refuse`: every recipient is refused (550).
  */
-export async function startSmtpRelay(options: { port?: number; tls?: TestCertificate; refuse?: boolean } = {}): Promise<SmtpRelay> {
+export async function startSmtpRelay(options: { port?: number; tls?: TestCertificate; implicitTls?: TestCertificate; refuse?: boolean } = {}): Promise<SmtpRelay> {
   if (!haveAiosmtpd()) throw new Error(`TRESOR_REQUIRE_SMTP=1 but aiosmtpd is missing for ${python}: install Debian's python3-aiosmtpd package`);
   const port = options.port ?? (await freePort());
   const home = mkdtempSync(join(tmpdir(), 'tresor-smtp-'));
   const inbox = join(home, 'inbox');
   mkdirSync(inbox);
   writeFileSync(join(home, 'tresor_test_spool.py'), handler);
-  const args = ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, ...(options.tls === undefined ? [] : ['--tlscert', options.tls.certFile, '--tlskey', options.tls.keyFile]), '-c', 'tresor_test_spool.Spool', inbox, options.refuse === true ? 'refuse' : 'accept'];
+  const args = ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, ...(options.tls === undefined ? [] : ['--tlscert', options.tls.certFile, '--tlskey', options.tls.keyFile]),
+    ...(options.implicitTls === undefined ? [] : ['--smtpscert', options.implicitTls.certFile, '--smtpskey', options.implicitTls.keyFile]), '-c', 'tresor_test_spool.Spool', inbox, options.refuse === true ? 'refuse' : 'accept'];
   const child: ChildProcess = spawn(python, args, { env: { PATH: '/usr/bin:/bin', PYTHONPATH: home }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
