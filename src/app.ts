@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -8,7 +8,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Actor, type Audit, type AuditSink } from './audit/index.js';
 import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
-import { accountAdminMigrations, adminRoutes, createAccountAdministration, createOutboxNotifier, createPasswordResets, type Notifier, type Outbox, type PasswordResets } from './identity/index.js';
+import { accountAdminMigrations, adminRoutes, createAccountAdministration, createMailNotifier, createOutboxNotifier, createPasswordResets, type MailDelivery, type Notifier, type Outbox, type PasswordResets, type Spool } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openStorage, sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageMigrations } from './platform/db/index.js';
@@ -110,8 +110,10 @@ export interface Core {
   readonly audit: Audit;
   /** Messages to people: `overrides.notifier`, else the outbox. */
   readonly notifier: Notifier;
-  /** The built-in notifier's store (`tresor outbox`); empty when another notifier is plugged in. */
+  /** The built-in notifier's store (`tresor outbox`); with a mail relay, the messages waiting for it. */
   readonly outbox: Outbox;
+  /** Delivery through the SMTP relay (`mail.smtp.host`): retries, and `close()` before the storage closes. */
+  readonly mail: MailDelivery | undefined;
   /** Every audit trail: each tenant's, and the platform operators' (realm.ts). */
   auditRealms(): Promise<string[]>;
   /** Third-party apps registered by each tenant (OAuth clients). */
@@ -172,6 +174,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   const processes = overrides.worker?.count ?? 1;
   const passwords = createPasswordHasher({ ...argon2Minimum, concurrency: perProcessShare(Math.max(1, availableParallelism() - 1), processes), maxQueued: perProcessShare(256, processes) });
   const outbox = createOutboxNotifier({ storage, keys, clock });
+  const mail = overrides.notifier === undefined ? await mailDeliveryOf(config, outbox, clock, overrides.log) : undefined;
   const passkeys = createPasskeys({ storage, clock, audit, relyingParty: config.identity.webauthn });
   const accounts = createAccounts({ storage, keys, clock, audit, hasher: passwords, throttle: createLoginThrottle({ db: storage.platform, clock }), passkeys });
   const clients = createClients({ storage, clock, development: config.mode === 'development' });
@@ -275,7 +278,8 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     sessions: createSessions({ storage, clock, policy: { idleMinutes: config.identity.sessionIdleMinutes, absoluteHours: config.identity.sessionAbsoluteHours } }),
     audit,
     outbox,
-    notifier: overrides.notifier ?? outbox,
+    notifier: overrides.notifier ?? mail ?? outbox,
+    mail,
     auditRealms,
     rotation: createRotation({
       storage,
@@ -288,6 +292,33 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     }),
   };
 }
+
+/**
+ * With `mail.smtp.host`, messages go to people through that relay (identity/mail-notifier.ts):
+ * spooled sealed in the outbox, retried until taken. Without it, they stay in the outbox.
+ */
+async function mailDeliveryOf(config: Config, spool: Spool, clock: Clock, log: Logger | undefined): Promise<(Notifier & MailDelivery) | undefined> {
+  const smtp = config.mail.smtp;
+  if (smtp.host === undefined) return undefined;
+  const { createSmtpTransport } = await import('./mail/index.js');
+  const password = smtp.password ?? (smtp.passwordFile === undefined ? undefined : readFileSync(smtp.passwordFile, 'utf8').trim());
+  const transport = await createSmtpTransport({ ...smtp, host: smtp.host, from: smtp.from as string, password });
+  return createMailNotifier({
+    spool,
+    transport,
+    clock,
+    retryFirstMs: smtp.retryFirstSeconds * 1000,
+    leaseMs: smtp.connectionTimeoutMs + smtp.greetingTimeoutMs + smtp.socketTimeoutMs * 2,
+    // Commands have no logger: their mail lines go to stderr.
+    log: log ?? stderrLog,
+  });
+}
+
+const stderrLog = {
+  info: () => undefined,
+  warn: (fields: object, message: string) => process.stderr.write(`${JSON.stringify({ level: 'warn', ...fields, msg: message })}\n`),
+  error: (fields: object, message: string) => process.stderr.write(`${JSON.stringify({ level: 'error', ...fields, msg: message })}\n`),
+};
 
 /** Every data set of the deployment, for a snapshot: platform, key store, each tenant's (the operators' realm too). */
 function deploymentDataSets(storage: Storage, config: Config, tenantIds: readonly string[]): DataSetRef[] {
@@ -370,6 +401,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   });
   const { storage, records, tenants, apiKeys, rotation, audit } = core;
+  if (config.server.publicUrl === undefined) {
+    // Invitations and resets then link to a path, not a URL: the person has to add the server's address.
+    logger.warn({ event: 'config.public_url_unset' }, 'server.publicUrl is unset: links in invitations and password resets are relative paths (the message says so); set TRESOR_PUBLIC_URL to the https:// address people reach Tresor at');
+  }
+  logger.info({ event: 'mail.configured', via: config.mail.smtp.host === undefined ? 'outbox' : `smtp-${config.mail.smtp.security}` }, config.mail.smtp.host === undefined ? 'messages to people stay in the outbox (mail.smtp.host is unset)' : 'messages to people go through the SMTP relay');
   // Before the first sign-in: a password check for an unknown account costs the usual work from the start (passwords.ts).
   await core.passwords.prepare();
   await reapplyErasuresAtStart(core, config, logger).catch(async (error: unknown) => {
@@ -560,7 +596,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   // Spent tokens and ended sessions go after a day (identity/housekeeping.ts).
-  const identitySweep = sweepIdentityPeriodically(storage, core.auditRealms, clock, config.identity.sessionIdleMinutes, undefined, leadership);
+  const { mail } = core;
+  // Messages a restart left waiting for the relay are tried again by the hourly sweep (and with their tenant's next message).
+  const identitySweep = sweepIdentityPeriodically(storage, core.auditRealms, clock, config.identity.sessionIdleMinutes, undefined, leadership, undefined, mail === undefined ? undefined : (realm) => mail.sweep(realm));
   // Expired OAuth artifacts (codes, tokens, sessions, interactions) leave each tenant's table hourly.
   const oauthSweep = periodic(
     async (stopped, pause) => {
@@ -679,6 +717,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await leadership.close();
       await backupLeadership?.close();
       if (physicalLeadership !== backupLeadership) await physicalLeadership?.close();
+      await core.mail?.close();
       await audit.close();
       await storage.close();
       if (pidFile !== undefined) rmSync(pidFile, { force: true });

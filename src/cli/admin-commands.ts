@@ -151,13 +151,15 @@ export async function admin(io: CliIo, core: Core, config: Config, [command, sub
     // (and every refusal) is in the tenant's trail, naming who asked — never the codes.
     if (config.mode === 'production') {
       await audited(tenantId, 'outbox.listed', { outcome: 'failure', detail: 'refused in production mode' });
-      io.stderr('error: tresor outbox list shows live reset and invitation codes; it is refused in production mode. Deliver messages through a mail relay that reads the outbox.');
+      io.stderr(
+        `error: tresor outbox list shows live reset and invitation codes; it is refused in production mode. ${config.mail.smtp.host === undefined ? 'Set mail.smtp.host (TRESOR_SMTP_HOST) so messages reach people by mail' : 'Messages go to people through the relay at mail.smtp.host; the server log says why one waits (event mail.deferred)'}; a person whose message expired gets a new one (invite again, or ask for a new reset).`,
+      );
       return 1;
     }
     const messages = await core.outbox.list(tenantId);
     await audited(tenantId, 'outbox.listed', { detail: `${messages.length} message(s)`, resources: messages.map((m) => `Account/${m.accountId}`) });
-    // What a relay would send: the tokens in them work until they expire or are used.
-    io.stderr(`${messages.length} undelivered message(s) in the outbox of tenant ${tenantId}; they carry live tokens, treat them like mail.`);
+    // What a relay would send (or has yet to take): the tokens in them work until they expire or are used.
+    io.stderr(`${messages.length} undelivered message(s) in the outbox of tenant ${tenantId}${config.mail.smtp.host === undefined ? '' : ', waiting for the mail relay'}; they carry live tokens, treat them like mail.`);
     if (values['json'] === true) io.stdout(JSON.stringify(messages, null, 2));
     else for (const m of messages) io.stdout(`${m.id}\t${m.createdAt}\t${m.kind}\tAccount/${m.accountId}\tto ${m.to}\t${m.subject}\n${m.text.replace(/^/gm, '    ')}\n`);
     return;

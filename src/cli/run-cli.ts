@@ -60,9 +60,10 @@ Usage:
   tresor audit prune [--tenant <id>]        deletes events older than audit.retentionDays (6 years) behind a
                                             signed cut point, as the server does daily; refuses (exit 1)
                                             while a chain has findings
-  tresor outbox list --tenant <id> [--json] undelivered messages to people (password reset, invitation) the
-                                            built-in notifier keeps; they carry live tokens: development mode
-                                            only (refused in production), and audited
+  tresor outbox list --tenant <id> [--json] undelivered messages to people (password reset, invitation): all
+                                            of them without mail.smtp.host, else those waiting for the relay;
+                                            they carry live tokens: development mode only (refused in
+                                            production), and audited
   tresor outbox clear --tenant <id>         deletes the tenant's outbox
   tresor client create --tenant <id> --name NAME --publisher NAME --kind <confidential|public|backend>
                     --scope "SCOPES" [--redirect-uri URI]... [--auth <client_secret_basic|private_key_jwt>]
@@ -259,6 +260,8 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'migrate') return { exitCode: await (await import('./migrate-command.js')).migrateCommand(io, core, values) };
       return { exitCode: (await (await import('./admin-commands.js')).admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {
+      // A message a command sent (an invitation on approval) gets its first try to the relay before the exit.
+      await core.mail?.close();
       await core.audit.close();
       await core.storage.close();
     }

@@ -67,6 +67,24 @@ export const defaults = {
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
+  mail: {
+    // Unset host: messages stay in the outbox (development; `tresor outbox list`).
+    smtp: {
+      host: undefined as string | undefined,
+      port: undefined as number | undefined,
+      security: 'starttls',
+      user: undefined as string | undefined,
+      password: undefined as string | undefined,
+      passwordFile: undefined as string | undefined,
+      from: undefined as string | undefined,
+      caFile: undefined as string | undefined,
+      connectionTimeoutMs: 10_000,
+      greetingTimeoutMs: 10_000,
+      socketTimeoutMs: 30_000,
+      // A message the relay did not take is tried again after this, then twice as long each time.
+      retryFirstSeconds: 30,
+    },
+  },
 } as const;
 
 const d = defaults;
@@ -274,9 +292,43 @@ const buildSchema = ({ z }: typeof Zod) =>
         })
         .strict()
         .prefault({}),
+      mail: z
+        .object({
+          /** An SMTP relay for messages to people (invitation, password reset); unset: the outbox. */
+          smtp: z
+            .object({
+              host: z.string().min(1).max(253).optional(),
+              port: z.number().int().min(1).max(65535).optional(),
+              security: z.enum(['starttls', 'tls', 'none']).default(d.mail.smtp.security),
+              user: z.string().min(1).max(320).optional(),
+              /** From TRESOR_SMTP_PASSWORD only: loadConfig refuses it in the config file. */
+              password: z.string().min(1).optional(),
+              passwordFile: z.string().min(1).optional(),
+              from: z.string().min(3).max(320).optional(),
+              caFile: z.string().min(1).optional(),
+              connectionTimeoutMs: z.number().int().min(100).max(300_000).default(d.mail.smtp.connectionTimeoutMs),
+              greetingTimeoutMs: z.number().int().min(100).max(300_000).default(d.mail.smtp.greetingTimeoutMs),
+              socketTimeoutMs: z.number().int().min(100).max(600_000).default(d.mail.smtp.socketTimeoutMs),
+              retryFirstSeconds: z.number().int().min(1).max(3600).default(d.mail.smtp.retryFirstSeconds),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .prefault({}),
     })
     .strict()
     .superRefine((config, ctx) => {
+      const { smtp } = config.mail;
+      if (smtp.host !== undefined && smtp.from === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['mail', 'smtp', 'from'], message: 'required with mail.smtp.host (the sender of invitations and password resets)' });
+      }
+      if (smtp.user !== undefined && smtp.password === undefined && smtp.passwordFile === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['mail', 'smtp', 'passwordFile'], message: 'mail.smtp.user needs a password: TRESOR_SMTP_PASSWORD or mail.smtp.passwordFile' });
+      }
+      if (smtp.password !== undefined && smtp.passwordFile !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['mail', 'smtp', 'passwordFile'], message: 'give the SMTP password once: TRESOR_SMTP_PASSWORD or mail.smtp.passwordFile, not both' });
+      }
       // Node's HTTP server requires it: the headers arrive within the time the whole request has.
       if (config.server.headersTimeoutMs > config.server.requestTimeoutMs) {
         ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeoutMs'], message: `must not exceed server.requestTimeoutMs (${config.server.requestTimeoutMs})` });
@@ -400,6 +452,14 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_BACKUP_KEEP_MONTHLY_MONTHS', 'backup.retention.monthlyForMonths', asNumber],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
+  ['TRESOR_SMTP_HOST', 'mail.smtp.host', asString],
+  ['TRESOR_SMTP_PORT', 'mail.smtp.port', asNumber],
+  ['TRESOR_SMTP_SECURITY', 'mail.smtp.security', asString],
+  ['TRESOR_SMTP_USER', 'mail.smtp.user', asString],
+  ['TRESOR_SMTP_PASSWORD', 'mail.smtp.password', asString],
+  ['TRESOR_SMTP_PASSWORD_FILE', 'mail.smtp.passwordFile', asString],
+  ['TRESOR_SMTP_FROM', 'mail.smtp.from', asString],
+  ['TRESOR_SMTP_CA_FILE', 'mail.smtp.caFile', asString],
 ];
 
 type Tree = Record<string, unknown>;
@@ -451,6 +511,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       throw new ConfigError(`config file ${options.file}: is not valid JSON`);
     }
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config file ${options.file}: must hold a JSON object`);
+    // A relay password in clear in a file that is copied, versioned and shown around (OWASP ASVS 5 V13.3.1): from the environment or its own file only.
+    const mail = raw['mail'];
+    if (mail !== null && typeof mail === 'object' && (mail as Tree)['smtp'] !== null && typeof (mail as Tree)['smtp'] === 'object' && ((mail as Tree)['smtp'] as Tree)['password'] !== undefined) {
+      throw new ConfigError(`config file ${options.file}: config.mail.smtp.password is not read from the config file; use TRESOR_SMTP_PASSWORD or mail.smtp.passwordFile (a file only Tresor's user can read)`);
+    }
   }
   for (const [name, path, parse] of environment) {
     const value = options.env?.[name];
@@ -549,6 +614,11 @@ export function assertSafeForProduction(config: Config): void {
   if (config.audit.sinks.syslog?.startsWith('tcp://') === true) {
     // The SIEM copy carries who accessed which patient's records: never in clear on a network (SPEC E3), and loopback is no exception (a relay may forward it on).
     problems.push('config.audit.sinks.syslog: production ships the audit trail over TLS only: use tls://host:port (with config.audit.sinks.syslogCaFile for a private CA), not tcp://');
+  }
+  if (config.mail.smtp.host !== undefined && config.mail.smtp.security === 'none') {
+    // Invitations and resets carry live account-takeover tokens: never in clear on a network
+    // (RFC 8314 §3: TLS for submission; RFC 3207 STARTTLS, required, not opportunistic).
+    problems.push('config.mail.smtp.security: production sends mail over TLS only: starttls (STARTTLS required, RFC 3207) or tls (implicit TLS, RFC 8314), not none');
   }
   if (problems.length > 0) throw new ConfigError(`refusing to start in production mode:\n${problems.join('\n')}`);
 }

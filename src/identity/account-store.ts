@@ -215,10 +215,22 @@ const outbox = (t: (name: string) => string, blob: string) => [
 // Reset requests count an account's recent tokens, and disabling an account spends them all.
 const tokensByAccount = (t: (name: string) => string) => [`CREATE INDEX account_tokens_account ON ${t('account_tokens')} (account_id, purpose)`];
 
+/**
+ * Delivery through a mail relay: the HTML part (sealed like the text), how many tries so far,
+ * and when the next may start — which is also a lease: a process sets it before it sends, so two
+ * processes never both take the same message (mail-notifier.ts).
+ */
+const outboxDelivery = (t: (name: string) => string, blob: string) => [
+  `ALTER TABLE ${t('outbox')} ADD COLUMN html_sealed ${blob}`,
+  `ALTER TABLE ${t('outbox')} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE ${t('outbox')} ADD COLUMN next_attempt_at BIGINT`,
+];
+
 /** Applied to every tenant data set, after {@link accountMigrations}. */
 export const accountAdminMigrations: readonly Migration[] = [
   { id: 'identity/106-outbox', up: { sqlite: (t) => outbox(t, 'BLOB'), postgres: (t) => outbox(t, 'BYTEA') } },
   { id: 'identity/107-account-tokens-by-account', up: { sqlite: tokensByAccount, postgres: tokensByAccount } },
+  { id: 'identity/108-outbox-delivery', up: { sqlite: (t) => outboxDelivery(t, 'BLOB'), postgres: (t) => outboxDelivery(t, 'BYTEA') } },
 ];
 
 export interface OutboxRow {
@@ -228,23 +240,57 @@ export interface OutboxRow {
   readonly recipient_sealed: Uint8Array;
   readonly subject: string;
   readonly text_sealed: Uint8Array;
+  readonly html_sealed: Uint8Array | null;
   readonly created_at: number | string;
+  readonly attempts: number | string;
 }
 
-export async function insertOutbox(db: SqlExecutor, row: OutboxRow): Promise<void> {
-  await db.execute(`INSERT INTO ${db.table('outbox')} (id, kind, account_id, recipient_sealed, subject, text_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
+const outboxColumns = 'id, kind, account_id, recipient_sealed, subject, text_sealed, html_sealed, created_at, attempts';
+
+export async function insertOutbox(db: SqlExecutor, row: Omit<OutboxRow, 'attempts'>): Promise<void> {
+  await db.execute(`INSERT INTO ${db.table('outbox')} (id, kind, account_id, recipient_sealed, subject, text_sealed, html_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
     row.id,
     row.kind,
     row.account_id,
     row.recipient_sealed,
     row.subject,
     row.text_sealed,
+    row.html_sealed,
     row.created_at,
   ]);
 }
 
 export async function selectUndelivered(db: SqlExecutor): Promise<OutboxRow[]> {
-  return db.query<OutboxRow>(`SELECT id, kind, account_id, recipient_sealed, subject, text_sealed, created_at FROM ${db.table('outbox')} WHERE delivered_at IS NULL ORDER BY created_at, id`);
+  return db.query<OutboxRow>(`SELECT ${outboxColumns} FROM ${db.table('outbox')} WHERE delivered_at IS NULL ORDER BY created_at, id`);
+}
+
+/** Ids of the messages whose next try is due (never tried, or their lease ran out). */
+export async function selectDueOutbox(db: SqlExecutor, now: number): Promise<string[]> {
+  const rows = await db.query<{ id: string }>(`SELECT id FROM ${db.table('outbox')} WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY created_at, id`, [now]);
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Takes the message for one try if it is due: sets its next try to `leaseUntil` and counts the
+ * try, in one conditional UPDATE — of two processes racing for it, one gets the row.
+ */
+export async function claimOutbox(db: SqlExecutor, id: string, now: number, leaseUntil: number): Promise<OutboxRow | undefined> {
+  const taken = await db.execute(
+    `UPDATE ${db.table('outbox')} SET next_attempt_at = ?, attempts = attempts + 1 WHERE id = ? AND delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`,
+    [leaseUntil, id, now],
+  );
+  if (taken === 0) return undefined;
+  return (await db.query<OutboxRow>(`SELECT ${outboxColumns} FROM ${db.table('outbox')} WHERE id = ?`, [id]))[0];
+}
+
+/** Not taken: the next try is due at `at`. */
+export async function deferOutbox(db: SqlExecutor, id: string, at: number): Promise<void> {
+  await db.execute(`UPDATE ${db.table('outbox')} SET next_attempt_at = ? WHERE id = ?`, [at, id]);
+}
+
+/** The relay took it: the spool keeps no live token it no longer needs. */
+export async function deleteOutboxMessage(db: SqlExecutor, id: string): Promise<void> {
+  await db.execute(`DELETE FROM ${db.table('outbox')} WHERE id = ?`, [id]);
 }
 
 /** Deletes every message, or those created before `before`. */

@@ -21,11 +21,32 @@ export async function sweepIdentity(storage: Storage, realm: string, clock: Cloc
   return { tokens, sessions };
 }
 
-/** The server's hourly sweep over every realm (each tenant, and the operators'). */
-export function sweepIdentityPeriodically(storage: Storage, realms: () => Promise<string[]>, clock: Clock, idleMinutes: number, everyMs = 3_600_000, leadership?: Leadership, firstAfterMs = 60_000): { stop(): Promise<void> } {
+/**
+ * The server's hourly sweep over every realm (each tenant, and the operators'). `alsoPerRealm`:
+ * more work on each realm's data set while it is open — the mail relay's retry of messages left
+ * waiting by a restart (mail-notifier.ts).
+ */
+export function sweepIdentityPeriodically(
+  storage: Storage,
+  realms: () => Promise<string[]>,
+  clock: Clock,
+  idleMinutes: number,
+  everyMs = 3_600_000,
+  leadership?: Leadership,
+  firstAfterMs = 60_000,
+  alsoPerRealm?: (realm: string) => Promise<void>,
+): { stop(): Promise<void> } {
   return periodic(
     async (stopped, pause) => {
-      await walkTenants(storage, await realms(), (realm) => sweepIdentity(storage, realm, clock, idleMinutes).then(() => undefined), { stopped, pause, spreadMs: everyMs / 2 });
+      await walkTenants(
+        storage,
+        await realms(),
+        async (realm) => {
+          await sweepIdentity(storage, realm, clock, idleMinutes);
+          await alsoPerRealm?.(realm);
+        },
+        { stopped, pause, spreadMs: everyMs / 2 },
+      );
     },
     everyMs,
     firstAfterMs,

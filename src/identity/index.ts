@@ -52,6 +52,8 @@ export { AccountError, resetTokenMinutes, resetTokensPerHour, type AccountErrorC
 export { adminRoutes } from './admin-routes.js';
 export { actorOf, createAccountAdministration, resetReasonMax, type AccountAdministration, type Administrator, type RequestContext } from './administration.js';
 export { admitAdministrator, isTwoFactorPerson } from './two-factor-person.js';
-export { createOutboxNotifier, createPasswordResets, invitationMessage, type Message, type MessageKind, type Notifier, type Outbox, type OutboxEntry, type PasswordResets } from './notifier.js';
+export { invitationMessage, resetMessage } from './messages.js';
+export { createMailNotifier, type MailDelivery } from './mail-notifier.js';
+export { createOutboxNotifier, createPasswordResets, type Message, type MessageKind, type Notifier, type Outbox, type OutboxEntry, type PasswordResets, type Spool } from './notifier.js';
 export { sweepIdentity, sweepIdentityPeriodically } from './housekeeping.js';
 export { ownSessions, type OwnSessions, type OwnSessionsContext } from './own-sessions.js';

@@ -5,10 +5,10 @@ import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
 import type { Tenants } from '../tenants/index.js';
-import { deleteOutbox, insertOutbox, selectUndelivered } from './account-store.js';
-import { AccountError, resetTokenMinutes, setupTokenHours, type AccountInfo, type Accounts } from './accounts.js';
+import { claimOutbox, deferOutbox, deleteOutbox, deleteOutboxMessage, insertOutbox, selectDueOutbox, selectUndelivered, type OutboxRow } from './account-store.js';
+import { AccountError, setupTokenHours, type Accounts } from './accounts.js';
+import { resetMessage, type Message, type MessageKind } from './messages.js';
 import { createSourceWindow } from './throttle.js';
-import { operatorRealm } from './realm.js';
 import type { SqlDatabase } from '../platform/db/index.js';
 
 /**
@@ -21,18 +21,7 @@ import type { SqlDatabase } from '../platform/db/index.js';
  * outbox like a mail spool.
  */
 
-export type MessageKind = 'password-reset' | 'invitation';
-
-export interface Message {
-  readonly kind: MessageKind;
-  readonly tenantId: string;
-  readonly accountId: string;
-  /** The recipient's email address. */
-  readonly to: string;
-  readonly subject: string;
-  /** Plain text, with the link or token the message exists for. */
-  readonly text: string;
-}
+export type { Message, MessageKind } from './messages.js';
 
 export interface Notifier {
   /** Resolves once the message is accepted (stored or handed to the relay); throws if it was not. */
@@ -52,97 +41,95 @@ export interface Outbox {
   clear(tenantId: string): Promise<number>;
 }
 
+/** A message opened for one delivery try, with the tries before it counted. */
+export interface SpooledMessage extends OutboxEntry {
+  readonly attempts: number;
+}
+
+/** What the mail notifier needs of the outbox: it spools every message here until the relay took it. */
+export interface Spool {
+  /** Seals and stores the message; its id. */
+  put(message: Message): Promise<string>;
+  /** Ids of the tenant's messages due for a try. */
+  due(tenantId: string): Promise<string[]>;
+  /** Takes a message due at `now` (ms) for one try, leasing it until `leaseUntil`; undefined if not due or gone. */
+  claim(tenantId: string, id: string, now: number, leaseUntil: number): Promise<SpooledMessage | undefined>;
+  /** The try failed: the next one is due at `at` (ms). */
+  defer(tenantId: string, id: string, at: number): Promise<void>;
+  /** Delivered, or given up: gone from the spool. */
+  remove(tenantId: string, id: string): Promise<void>;
+}
+
 /**
  * Rows older than this are dropped at the next send: every token a message can carry (setup
  * 72 h, reset 30 min) has expired by then, and a spool should not keep what it no longer needs.
  */
 export const outboxKeepHours = setupTokenHours;
 
-export function createOutboxNotifier({ storage, keys, clock }: { storage: Storage; keys: Keys; clock: Clock }): Notifier & Outbox {
+export function createOutboxNotifier({ storage, keys, clock }: { storage: Storage; keys: Keys; clock: Clock }): Notifier & Outbox & Spool {
   // Its own key, derived from the tenant's index key like the accounts' email keys (HKDF,
   // RFC 5869, one purpose per key); the AAD binds each ciphertext to its tenant, row and field.
   const key = async (tenantId: string) => Buffer.from(hkdfSync('sha256', await keys.indexKey(tenantId), Buffer.alloc(0), 'tresor/outbox/seal', 32));
-  const aad = (tenantId: string, id: string, field: 'recipient' | 'text') => `outbox|${tenantId}|${id}|${field}`;
+  const aad = (tenantId: string, id: string, field: 'recipient' | 'text' | 'html') => `outbox|${tenantId}|${id}|${field}`;
+  const opened = (tenantId: string, sealKey: Buffer, row: OutboxRow): SpooledMessage => ({
+    id: row.id,
+    kind: row.kind as MessageKind,
+    tenantId,
+    accountId: row.account_id,
+    to: open(sealKey, row.recipient_sealed, aad(tenantId, row.id, 'recipient')).toString('utf8'),
+    subject: row.subject,
+    text: open(sealKey, row.text_sealed, aad(tenantId, row.id, 'text')).toString('utf8'),
+    ...(row.html_sealed === null ? {} : { html: open(sealKey, row.html_sealed, aad(tenantId, row.id, 'html')).toString('utf8') }),
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    attempts: Number(row.attempts),
+  });
+  const put = async (message: Message): Promise<string> => {
+    const db = await storage.tenant(message.tenantId);
+    const sealKey = await key(message.tenantId);
+    const id = `msg_${randomBytes(8).toString('hex')}`;
+    const now = clock.now().getTime();
+    await deleteOutbox(db, now - outboxKeepHours * 3_600_000);
+    await insertOutbox(db, {
+      id,
+      kind: message.kind,
+      account_id: message.accountId,
+      recipient_sealed: seal(sealKey, Buffer.from(message.to, 'utf8'), aad(message.tenantId, id, 'recipient')),
+      subject: message.subject,
+      text_sealed: seal(sealKey, Buffer.from(message.text, 'utf8'), aad(message.tenantId, id, 'text')),
+      html_sealed: message.html === undefined ? null : seal(sealKey, Buffer.from(message.html, 'utf8'), aad(message.tenantId, id, 'html')),
+      created_at: now,
+    });
+    return id;
+  };
   return {
     async send(message) {
-      const db = await storage.tenant(message.tenantId);
-      const sealKey = await key(message.tenantId);
-      const id = `msg_${randomBytes(8).toString('hex')}`;
-      const now = clock.now().getTime();
-      await deleteOutbox(db, now - outboxKeepHours * 3_600_000);
-      await insertOutbox(db, {
-        id,
-        kind: message.kind,
-        account_id: message.accountId,
-        recipient_sealed: seal(sealKey, Buffer.from(message.to, 'utf8'), aad(message.tenantId, id, 'recipient')),
-        subject: message.subject,
-        text_sealed: seal(sealKey, Buffer.from(message.text, 'utf8'), aad(message.tenantId, id, 'text')),
-        created_at: now,
-      });
+      await put(message);
     },
+    put,
     async list(tenantId) {
       const db = await storage.tenant(tenantId);
       const sealKey = await key(tenantId);
-      return (await selectUndelivered(db)).map((row) => ({
-        id: row.id,
-        kind: row.kind as MessageKind,
-        tenantId,
-        accountId: row.account_id,
-        to: open(sealKey, row.recipient_sealed, aad(tenantId, row.id, 'recipient')).toString('utf8'),
-        subject: row.subject,
-        text: open(sealKey, row.text_sealed, aad(tenantId, row.id, 'text')).toString('utf8'),
-        createdAt: new Date(Number(row.created_at)).toISOString(),
-      }));
+      return (await selectUndelivered(db)).map((row) => {
+        const { attempts: _attempts, html: _html, ...entry } = opened(tenantId, sealKey, row);
+        return entry;
+      });
     },
     async clear(tenantId) {
       return deleteOutbox(await storage.tenant(tenantId));
     },
-  };
-}
-
-/** Where the API is reached, for the links in messages: `server.publicUrl`, else a relative path. */
-const base = (publicUrl: string | undefined) => (publicUrl ?? '').replace(/\/+$/, '');
-
-/** The operators' realm lives under /platform, a tenant's under /tenants/{t}. */
-const realmPath = (tenantId: string) => (tenantId === operatorRealm ? '/platform' : `/tenants/${tenantId}`);
-
-export function resetMessage(account: AccountInfo, token: string, publicUrl: string | undefined): Message {
-  return {
-    kind: 'password-reset',
-    tenantId: account.tenantId,
-    accountId: account.id,
-    to: account.email,
-    subject: 'Reset your Tresor password',
-    text: [
-      `Someone asked to reset the password of your Tresor account (tenant ${account.tenantId}).`,
-      `If it was you, choose a new password within ${resetTokenMinutes} minutes with this one-time code:`,
-      '',
-      token,
-      '',
-      `Open ${base(publicUrl)}/tenants/${account.tenantId}/account/reset?token=${token}`,
-      `or send POST ${base(publicUrl)}/tenants/${account.tenantId}/auth/password-reset/confirm {"token": "<the code>", "password": "<your new password>"}`,
-      '',
-      'If it was not you, ignore this message: your password stays as it is.',
-    ].join('\n'),
-  };
-}
-
-export function invitationMessage(account: AccountInfo, token: string, publicUrl: string | undefined): Message {
-  return {
-    kind: 'invitation',
-    tenantId: account.tenantId,
-    accountId: account.id,
-    to: account.email,
-    subject: 'Your Tresor account',
-    text: [
-      `An account was made for you in Tresor (tenant ${account.tenantId}, role ${account.role}).`,
-      `Choose your password within ${setupTokenHours} hours with this one-time code:`,
-      '',
-      token,
-      '',
-      `Open ${base(publicUrl)}${realmPath(account.tenantId)}/account/setup?token=${token}`,
-      `or send POST ${base(publicUrl)}${realmPath(account.tenantId)}/auth/setup {"token": "<the code>", "password": "<your password>"}`,
-    ].join('\n'),
+    async due(tenantId) {
+      return selectDueOutbox(await storage.tenant(tenantId), clock.now().getTime());
+    },
+    async claim(tenantId, id, now, leaseUntil) {
+      const row = await claimOutbox(await storage.tenant(tenantId), id, now, leaseUntil);
+      return row === undefined ? undefined : opened(tenantId, await key(tenantId), row);
+    },
+    async defer(tenantId, id, at) {
+      await deferOutbox(await storage.tenant(tenantId), id, at);
+    },
+    async remove(tenantId, id) {
+      await deleteOutboxMessage(await storage.tenant(tenantId), id);
+    },
   };
 }
 

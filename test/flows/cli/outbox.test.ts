@@ -40,6 +40,7 @@ describe('tresor outbox', () => {
     assert.equal(events.length, 1);
     assert.match(events[0]?.actor.id ?? '', /^cli:/);
     assert.equal(events[0]?.outcome, 'success');
+    assert.equal(events[0]?.detail, '1 message(s)', 'how many, never what');
     assert.ok(!JSON.stringify(events).includes(token), 'no code in the trail');
     assert.ok(!JSON.stringify(events).includes('new.admin@acme.example'), 'no address in the trail');
   });
@@ -53,6 +54,7 @@ describe('tresor outbox', () => {
     assert.equal(refused.code, 1, refused.stderr);
     assert.ok(!refused.stdout.includes(token) && !refused.stderr.includes(token), 'no code shown');
     assert.match(refused.stderr, /production/);
+    assert.match(refused.stderr, /mail\.smtp\.host \(TRESOR_SMTP_HOST\)/, 'says what to do instead');
     const events = await listings();
     assert.equal(events[0]?.outcome, 'failure');
     assert.match(events[0]?.actor.id ?? '', /^cli:/);

@@ -67,7 +67,7 @@ for (const engine of engines()) {
       const token = await mailedToken(id);
       assert.match(token, /^[A-Za-z0-9_-]{43}$/, '256 bits');
       const message = (await t.app.outbox.list('clinic')).find((m) => m.accountId === id);
-      assert.deepEqual([message?.kind, message?.to, message?.subject], ['password-reset', 'dr.berg@clinic.example', 'Reset your Tresor password']);
+      assert.deepEqual([message?.kind, message?.to, message?.subject], ['password-reset', 'dr.berg@clinic.example', 'Tresor-Passwort zurücksetzen / Reset your Tresor password']);
 
       // The policy applies, and a refused password leaves the code usable.
       const weak = await post('password-reset/confirm', { token, password: 'too short' });
@@ -241,7 +241,7 @@ describe('tresor outbox list | clear', () => {
     assert.deepEqual(messages.map((m) => [m.accountId, m.to, m.kind]), [[account.id, 'dev.mail@clinic.example', 'password-reset']]);
     assert.match(listed.stderr, /live tokens/);
     const text = tresor(['outbox', 'list', '--tenant', 'clinic', '--data-dir', t.dataDir]);
-    assert.match(text.stdout, /password-reset\tAccount\/usr_[0-9a-f]{16}\tto dev\.mail@clinic\.example\tReset your Tresor password/);
+    assert.match(text.stdout, /password-reset\tAccount\/usr_[0-9a-f]{16}\tto dev\.mail@clinic\.example\tTresor-Passwort zurücksetzen \/ Reset your Tresor password/);
     const cleared = tresor(['outbox', 'clear', '--tenant', 'clinic', '--data-dir', t.dataDir]);
     assert.equal(cleared.code, 0, cleared.stderr);
     assert.match(cleared.stdout, /deleted 1 message/);
