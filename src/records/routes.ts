@@ -3,12 +3,12 @@ import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError, sendProblem } from '../platform/http/index.js';
-import { forbidden, hasCapability, IdentityError, mayDo, readsRecords, type Authenticator, type Capability, type Principal, type RecordAction } from '../identity/index.js';
-import { checkSmartScope, createGuard, type EmergencyGrant, type RecordGuard } from './guard.js';
+import { forbidden, hasCapability, mayDo, readsRecords, type Authenticator, type Capability, type Principal, type RecordAction } from '../identity/index.js';
+import { checkSmartScope, type RecordGuard } from './guard.js';
+import { accessEvent, actorOf, breakGlassReason, createRecordAccess, defaultPurpose, disclosedOf, guardFor, type AccessContext } from './access.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import { supportedTypes } from './resource-types.js';
-import { purposesOfUse, toAuditEvent, type Actor, type Audit, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
-import type { Role } from '../identity/index.js';
+import { createEmergencyReview, purposesOfUse, toAuditEvent, type Audit, type ReviewVerdict, type StoredEvent, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
 import type { BundleAudit, BundleProcessor, Disclosed } from './bundles.js';
 import { RecordError } from './errors.js';
 import { historyBundle, searchsetBundle } from './fhir/bundle.js';
@@ -93,22 +93,6 @@ function checkPermission(request: FastifyRequest): void {
 }
 
 /**
- * Why the data is accessed (HL7 v3 PurposeOfUse, header `X-Purpose-Of-Use`), recorded with every
- * audit event. Without the header each role has a default: clinicians and readers treat (TREAT),
- * administrators run the practice (HOPERAT).
- */
-const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = {
-  'tenant-admin': 'HOPERAT',
-  clinician: 'TREAT',
-  'front-desk': 'HOPERAT',
-  billing: 'HPAYMT',
-  auditor: 'HOPERAT',
-  patient: 'PATRQT',
-  service: 'TREAT',
-  'service-reader': 'TREAT',
-};
-
-/**
  * Break-the-glass (`X-Break-Glass-Reason`): a role with `emergency:access` opens records outside
  * its care with a stated reason (10–500 printable characters), recorded as
  * `access.emergency_granted` and listed for review; the purpose becomes ETREAT unless stated.
@@ -116,14 +100,7 @@ const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = {
 function checkBreakGlass(request: FastifyRequest): void {
   const header = request.headers['x-break-glass-reason'];
   if (header === undefined) return;
-  const principal = request.principal as Principal;
-  if (!hasCapability(principal.role, 'emergency:access')) throw new IdentityError('break-glass-invalid', `Your role (${principal.role}) cannot break the glass.`, { status: 403, expose: true });
-  if (principal.smart !== undefined) throw new IdentityError('break-glass-invalid', "Break-the-glass is only for Tresor's own sign-in, not through a third-party app.", { status: 403, expose: true });
-  const reason = String(header).normalize('NFC').trim();
-  if (reason.length < 10 || reason.length > 500 || /\p{Cc}/u.test(reason)) {
-    throw new IdentityError('break-glass-invalid', 'X-Break-Glass-Reason states why, in 10–500 printable characters.', { status: 400, expose: true });
-  }
-  request.emergencyReason = reason;
+  request.emergencyReason = breakGlassReason(request.principal as Principal, String(header), 'X-Break-Glass-Reason');
 }
 
 function checkPurpose(request: FastifyRequest): void {
@@ -232,27 +209,20 @@ function actionOf(request: FastifyRequest): AuditAction {
   }
 }
 
-const actorOf = (request: FastifyRequest): Actor => {
-  const p = request.principal;
-  if (p === null) return { id: 'anonymous', role: 'none', client: '' };
-  // Every data access records the client app: an OAuth app's id, else the session or the API key's label.
-  return p.kind === 'person' ? { id: `account:${p.id}`, role: p.role, client: p.client === undefined ? 'session' : `oauth:${p.client}` } : { id: p.id, role: p.role, client: p.label };
-};
-
 /** An audit event of this request: ids, patients and data classes only, never contents. */
 function eventOf(request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput {
+  return accessEvent({ principal: request.principal, purpose: request.purpose, requestId: request.id, sourceIp: request.ip }, action, disclosed, status, failure);
+}
+
+/** The caller of a request that passed the security pipeline, for the record access service. */
+function accessContextOf(request: FastifyRequest): AccessContext {
   return {
-    action,
-    outcome: failure === undefined ? 'success' : 'failure',
-    status,
-    actor: actorOf(request),
+    tenantId: request.tenantId,
+    principal: request.principal as Principal,
     purpose: request.purpose,
-    resources: disclosed.map((d) => d.ref),
-    subjects: [...new Set(disclosed.map((d) => d.subject).filter((s) => s.startsWith('Patient/')))],
-    classes: [...new Set(disclosed.flatMap((d) => d.classes))].sort(),
     requestId: request.id,
     sourceIp: request.ip,
-    detail: failure?.code ?? '',
+    ...(request.emergencyReason === undefined ? {} : { emergencyReason: request.emergencyReason }),
   };
 }
 
@@ -292,7 +262,6 @@ async function auditFailure(audit: Audit, request: FastifyRequest, appError: App
 export function fhirRoutes(deps: FhirRoutesDeps) {
   const { records, bundles, storage, audit, clock } = deps;
 
-  const disclosedOf = (stored: StoredResource): Disclosed => ({ ref: `${stored.type}/${stored.id}/_history/${stored.versionId}`, subject: stored.subject, classes: stored.classes });
 
   /** Reads: the response waits until its event is durable (fail closed). */
   const recorded = (request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status = 200) => audit.record(request.tenantId, [eventOf(request, action, disclosed, status)]);
@@ -311,19 +280,8 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
    * The permission matrix for this request's records (guard.ts). A break-the-glass grant is an
    * audit event of its own, durable before anything outside the normal scope is disclosed.
    */
-  const guardOf = (request: FastifyRequest): RecordGuard =>
-    createGuard(records, request.principal as Principal, {
-      ...(request.emergencyReason === undefined ? {} : { emergencyReason: request.emergencyReason }),
-      onEmergency: (grant: EmergencyGrant) =>
-        audit.record(request.tenantId, [
-          {
-            ...eventOf(request, 'access.emergency_granted', grant.refs.map((ref) => ({ ref, subject: '_tenant', classes: [] })), 200),
-            subjects: grant.subjects.filter((s) => s.startsWith('Patient/')),
-            purpose: 'ETREAT',
-            detail: grant.reason,
-          },
-        ]),
-    });
+  const access = createRecordAccess({ records, storage, audit });
+  const guardOf = (request: FastifyRequest): RecordGuard => guardFor(records, audit, accessContextOf(request));
 
   const baseUrl = (request: FastifyRequest) => `${deps.publicUrl ?? `${request.protocol}://${request.host}`}/tenants/${request.tenantId}/fhir`;
   const tenantData = async (request: FastifyRequest): Promise<TenantData> => ({ tenantId: request.tenantId, db: await storage.tenant(request.tenantId) });
@@ -441,16 +399,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     const search = async (request: FastifyRequest, reply: FastifyReply, params: Array<[string, string]>) => {
       const { type } = request.params as { type: string };
-      const guard = guardOf(request);
-      guard.checkSearch(type, params);
-      const t = await tenantData(request);
-      const result = await records.search(t, type, params, lenient(request), guard.scopeOf(type), [baseUrl(request)]);
-      const matches = await guard.discloseAll(t, result.matches.map((m) => ({ ...m, type })));
-      await recorded(
-        request,
-        'record.searched',
-        matches.map((m) => ({ ref: `${type}/${m.id}/_history/${m.versionId}`, subject: m.subject, classes: m.classes })),
-      );
+      const { result, matches } = await access.search(accessContextOf(request), type, params, { lenient: lenient(request), bases: [baseUrl(request)] });
       return reply.type(fhirJson).send(searchsetBundle(baseUrl(request), type, { ...result, matches }, clock.now()));
     };
 
@@ -504,10 +453,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
 
     app.get('/:type/:id', need('read'), async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
-      const t = await tenantData(request);
-      const stored = await guardOf(request).disclose(t, await records.read(t, type, id));
-      await recorded(request, 'record.read', [disclosedOf(stored)]);
-      return sendResource(reply, stored);
+      return sendResource(reply, await access.read(accessContextOf(request), type, id));
     });
 
     app.put('/:type/:id', need('update'), async (request, reply) => {
@@ -596,8 +542,28 @@ export interface AuditApiDeps {
  * `actor`, `patient`, `action` (comma = OR), `outcome`, `limit` (1–1000, default 100), `before`
  * (paging; `next` carries it). Errors are RFC 9457 problem+json.
  */
+/** An audit event in the JSON of `GET /audit`. */
+const eventJson = (e: StoredEvent) => ({
+  id: e.seq,
+  time: new Date(e.at).toISOString(),
+  tenant: e.tenantId,
+  action: e.action,
+  outcome: e.outcome,
+  status: e.status,
+  actor: e.actor,
+  purpose: e.purpose,
+  resources: e.resources,
+  patients: e.subjects,
+  dataClasses: e.classes,
+  requestId: e.requestId,
+  sourceIp: e.sourceIp,
+  detail: e.detail,
+  hash: e.hash,
+});
+
 export function auditApiRoutes(deps: AuditApiDeps) {
   const { audit } = deps;
+  const review = createEmergencyReview(audit);
   const securityPipeline = makeSecurityPipeline(deps.authenticator);
   const names: Readonly<Record<string, string>> = { actor: 'agent', patient: 'patient', action: 'subtype', outcome: 'outcome', limit: '_count', before: '_before' };
   return async function plugin(app: FastifyInstance): Promise<void> {
@@ -632,23 +598,7 @@ export function auditApiRoutes(deps: AuditApiDeps) {
       }
       return reply.type('application/json; charset=utf-8').send(
         JSON.stringify({
-          events: page.map((e) => ({
-            id: e.seq,
-            time: new Date(e.at).toISOString(),
-            tenant: e.tenantId,
-            action: e.action,
-            outcome: e.outcome,
-            status: e.status,
-            actor: e.actor,
-            purpose: e.purpose,
-            resources: e.resources,
-            patients: e.subjects,
-            dataClasses: e.classes,
-            requestId: e.requestId,
-            sourceIp: e.sourceIp,
-            detail: e.detail,
-            hash: e.hash,
-          })),
+          events: page.map(eventJson),
           next,
         }),
       );
@@ -657,5 +607,32 @@ export function auditApiRoutes(deps: AuditApiDeps) {
     // Break-the-glass accesses, for review by someone independent of the clinicians (SPEC I7):
     // the same filters; each event names who, which patients, when, and the reason they gave.
     app.get('/audit/emergency-access', { config: { need: { capability: 'emergency:review' } } }, (request, reply) => list(request, reply, 'access.emergency_granted'));
+    // The review queue: the break-the-glass accesses nobody has signed off yet (newest first,
+    // at most `limit`, 1–1000, default 100). Reading it is reading the trail: audited.
+    app.get('/audit/emergency-access/pending', { config: { need: { capability: 'emergency:review' } } }, async (request, reply) => {
+      const { limit: raw, ...rest } = request.query as Record<string, unknown>;
+      const limit = raw === undefined ? 100 : Number(raw);
+      if (Object.keys(rest).length > 0 || !Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RecordError('search-invalid', 'The queue takes only limit (1–1000).', { status: 400 });
+      const pending = await review.pending(request.tenantId, limit);
+      await audit.record(request.tenantId, [eventOf(request, 'audit.read', [], 200)]);
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ events: pending.map(eventJson) }));
+    });
+    // A sign-off: `{"verdict": "justified" | "not-justified", "note": "…"}`, recorded as an
+    // `access.emergency_reviewed` event referencing the grant. Not by the one who broke the glass.
+    app.post('/audit/emergency-access/:id/review', { config: { need: { capability: 'emergency:review' } } }, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const access = /^\d{1,15}$/.test(id) ? Number(id) : 0;
+      await review.signOff(request.tenantId, {
+        access,
+        verdict: String(body['verdict'] ?? '') as ReviewVerdict,
+        note: typeof body['note'] === 'string' ? body['note'] : '',
+        reviewer: actorOf(request.principal),
+        purpose: request.purpose,
+        requestId: request.id,
+        sourceIp: request.ip,
+      });
+      return reply.status(201).type('application/json; charset=utf-8').send(JSON.stringify({ access, reviewed: true }));
+    });
   };
 }
