@@ -31,6 +31,8 @@ export interface EmergencyReview {
   signOff(tenantId: string, input: SignOff): Promise<void>;
 }
 
+const sameRequest = (a: StoredEvent, b: StoredEvent): boolean => a.requestId !== '' && a.requestId === b.requestId && a.actor.id === b.actor.id;
+
 export const reviewedRef = (seq: number): string => `AuditEvent/${seq}`;
 
 // How many grants are looked at per round, and how many reviews since the oldest of them.
@@ -43,7 +45,8 @@ export function createEmergencyReview(audit: Audit): EmergencyReview {
     const oldest = grants.at(-1);
     if (oldest === undefined) return new Set();
     // A review always comes after its grant: the reviews since the oldest grant are enough.
-    const reviews = await audit.query(tenantId, { actions: ['access.emergency_reviewed'], from: oldest.at, count: reviewWindow });
+    // Only sign-offs count: a refused attempt is an event of the same action with outcome failure.
+    const reviews = await audit.query(tenantId, { actions: ['access.emergency_reviewed'], outcome: 'success', from: oldest.at, count: reviewWindow });
     const seqs = new Set<number>();
     for (const review of reviews) for (const ref of review.resources) if (ref.startsWith('AuditEvent/')) seqs.add(Number(ref.slice('AuditEvent/'.length)));
     return seqs;
@@ -62,7 +65,9 @@ export function createEmergencyReview(audit: Audit): EmergencyReview {
         const grants = await audit.query(tenantId, { actions: ['access.emergency_granted'], count: grantBatch, ...(before === undefined ? {} : { before }) });
         const reviewed = await reviewedAmong(tenantId, grants);
         for (const grant of grants) {
-          if (!reviewed.has(grant.seq)) out.push(grant);
+          // One row per break-the-glass request: its grants (a page opens several types) are signed off together.
+          if (reviewed.has(grant.seq) || out.some((o) => sameRequest(o, grant))) continue;
+          out.push(grant);
           if (out.length >= limit) return out;
         }
         if (grants.length < grantBatch) return out;
@@ -78,14 +83,18 @@ export function createEmergencyReview(audit: Audit): EmergencyReview {
       // Separation of duties (ASVS 5 V8.2): the one who broke the glass never signs it off.
       if (grant.actor.id === input.reviewer.id) throw new AuditError('review-own-access', 'You cannot review your own emergency access; another reviewer must.', { status: 403, expose: true });
       if ((await reviewedAmong(tenantId, [grant])).has(grant.seq)) throw new AuditError('already-reviewed', 'This access has already been reviewed.', { status: 409, expose: true });
+      // The other grants of the same request (the same person, the same request id) go with it.
+      const siblings = grant.requestId === '' ? [] : (await audit.query(tenantId, { actions: ['access.emergency_granted'], actor: grant.actor.id, from: grant.at - 60_000, to: grant.at + 60_000, count: 100 })).filter((g) => g.seq !== grant.seq && sameRequest(g, grant));
+      const reviewedAlready = await reviewedAmong(tenantId, siblings);
+      const covered = [grant, ...siblings.filter((g) => !reviewedAlready.has(g.seq))].sort((a, b) => a.seq - b.seq);
       const event: AuditEventInput = {
         action: 'access.emergency_reviewed',
         outcome: 'success',
         status: 200,
         actor: input.reviewer,
         purpose: input.purpose,
-        resources: [reviewedRef(grant.seq)],
-        subjects: grant.subjects,
+        resources: covered.map((g) => reviewedRef(g.seq)),
+        subjects: [...new Set(covered.flatMap((g) => g.subjects))],
         classes: [],
         requestId: input.requestId,
         sourceIp: input.sourceIp,

@@ -10,6 +10,10 @@ import type { Accounts, Authenticator, Sessions } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
 import type { Tenants } from '../tenants/index.js';
+import type { Audit } from '../audit/index.js';
+import type { Storage } from '../platform/db/index.js';
+import { createRecordAccess } from '../records/index.js';
+import type { Records } from '../records/index.js';
 import { accountHome } from './account-home.js';
 import { clinicConsole } from './clinic/index.js';
 import { createPageGuard } from './page-guard.js';
@@ -29,9 +33,13 @@ export interface ConsoleDeps {
   readonly tenants: Tenants;
   readonly keys: Keys;
   readonly authenticator: Authenticator;
+  readonly records: Records;
+  readonly storage: Storage;
+  readonly audit: Audit;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, records, storage, audit }: ConsoleDeps) {
+  const access = createRecordAccess({ records, storage, audit });
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -45,6 +53,6 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator 
       await app.register(signInPages(realm, { accounts, sessions, keys, people, mfaPolicy }));
       await app.register(accountHome(realm, { people }));
     }
-    await app.register(clinicConsole({ guard, realm: tenantRealm }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, access, audit }));
   };
 }

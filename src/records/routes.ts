@@ -138,7 +138,7 @@ const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
  * id), `patient`, `subtype` (Tresor actions, comma = OR), `outcome` (success/failure, or the FHIR
  * codes 0/4/8), `_count` (1–1000, default 100), `_before` (paging: events older than that id).
  */
-function parseAuditFilter(query: Record<string, unknown>, patient?: string): EventFilter {
+export function parseAuditFilter(query: Record<string, unknown>, patient?: string): EventFilter {
   const bad = (name: string, why: string) => new RecordError('search-invalid', `${name}: ${why}`, { status: 400, issues: [{ expression: name, diagnostics: why }] });
   const filter: { -readonly [K in keyof EventFilter]?: EventFilter[K] } = { count: 100 };
   if (patient !== undefined) filter.patient = patient;
