@@ -25,7 +25,7 @@ export interface SignOff {
  * queue is the grants that no review event references. Nobody reviews their own access.
  */
 export interface EmergencyReview {
-  /** Grants not yet reviewed, newest first, at most `limit`. */
+  /** Grants not yet reviewed, newest first, at most `limit`; the grants of one request as one (resources and patients merged). */
   pending(tenantId: string, limit?: number): Promise<StoredEvent[]>;
   /** Records the sign-off; 404 unknown grant, 403 own access, 409 already reviewed, 400 bad note. */
   signOff(tenantId: string, input: SignOff): Promise<void>;
@@ -65,10 +65,17 @@ export function createEmergencyReview(audit: Audit): EmergencyReview {
         const grants = await audit.query(tenantId, { actions: ['access.emergency_granted'], count: grantBatch, ...(before === undefined ? {} : { before }) });
         const reviewed = await reviewedAmong(tenantId, grants);
         for (const grant of grants) {
-          // One row per break-the-glass request: its grants (a page opens several types) are signed off together.
-          if (reviewed.has(grant.seq) || out.some((o) => sameRequest(o, grant))) continue;
-          out.push(grant);
+          if (reviewed.has(grant.seq)) continue;
+          // One item per break-the-glass request: its grants (a page opens several types) are
+          // shown and signed off together, under the newest one's id.
+          const index = out.findIndex((o) => sameRequest(o, grant));
+          if (index >= 0) {
+            const first = out[index] as StoredEvent;
+            out[index] = { ...first, resources: [...first.resources, ...grant.resources], subjects: [...new Set([...first.subjects, ...grant.subjects])] };
+            continue;
+          }
           if (out.length >= limit) return out;
+          out.push(grant);
         }
         if (grants.length < grantBatch) return out;
         before = (grants.at(-1) as StoredEvent).seq;

@@ -143,6 +143,9 @@ describe('clinic console: patients, audit trail, break-the-glass review', () => 
     assert.equal(queue.statusCode, 200);
     const seqs = [...queue.body.matchAll(/action="\/tenants\/clinic\/console\/review\/(\d+)"/g)].map((m) => Number(m[1]));
     assert.equal(seqs.length, 1, 'one break-the-glass request, one item');
+    const opened = /<dt>Records opened<\/dt><dd>([^<]*)<\/dd>/.exec(queue.body)?.[1] ?? '';
+    assert.match(opened, new RegExp(`Patient/${a.inCare}`), 'the item names every record the request opened: the patient');
+    assert.match(opened, /Observation\//, 'and their observations');
     assert.match(queue.body, /unconscious, need her vitals/);
     assert.match(queue.body, new RegExp(`account:${a.stranger.accountId}`));
 
