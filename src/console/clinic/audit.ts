@@ -119,13 +119,14 @@ export function auditPages({ guard, realm, audit, access }: AuditPagesDeps) {
 <h2 id="filter-heading">${t.filter}</h2>
 ${error === undefined ? undefined : html`<p class="alert" role="alert" id="filter-error">${t.invalid}: ${error}</p>`}
 <div class="filters">
-<div><label for="actor">${t.person}</label><input type="text" id="actor" name="actor" value="${v('actor')}" autocomplete="off" aria-describedby="${describedBy('actor-hint')}"><p class="hint" id="actor-hint">${t.personHint}</p></div>
-<div><label for="patient">${t.patient}</label><input type="text" id="patient" name="patient" value="${v('patient')}" autocomplete="off" aria-describedby="${describedBy('patient-hint')}"><p class="hint" id="patient-hint">${t.patientHint}</p></div>
+<div><label for="actor">${t.person}</label><input type="text" id="actor" name="actor" value="${v('actor')}" autocomplete="off" aria-describedby="${describedBy('actor-hint')}"></div>
+<div><label for="patient">${t.patient}</label><input type="text" id="patient" name="patient" value="${v('patient')}" autocomplete="off" aria-describedby="${describedBy('patient-hint')}"></div>
 <div><label for="action">${t.action}</label><select id="action" name="action"><option value="">${t.any}</option>${auditActions.map((a) => html`<option value="${a}"${a === values.action ? html` selected` : undefined}>${a}</option>`)}</select></div>
 <div><label for="outcome">${t.outcome}</label><select id="outcome" name="outcome"><option value="">${t.any}</option>${(['success', 'failure'] as const).map((o) => html`<option value="${o}"${o === values.outcome ? html` selected` : undefined}>${t[o]}</option>`)}</select></div>
 <div><label for="from">${t.from}</label><input type="date" id="from" name="from" value="${v('from')}"></div>
 <div><label for="to">${t.to}</label><input type="date" id="to" name="to" value="${v('to')}"></div>
 </div>
+<p class="hint"><span id="actor-hint">${t.person}: ${t.personHint}</span> · <span id="patient-hint">${t.patient}: ${t.patientHint}</span></p>
 <button type="submit" class="primary">${t.apply}</button>
 </form>`;
   }
