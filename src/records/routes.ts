@@ -196,6 +196,7 @@ const typePattern = /^[A-Z][A-Za-z]{1,40}$/;
 function actionOf(request: FastifyRequest): AuditAction {
   const route = request.routeOptions.url ?? '';
   if (route.endsWith('/AuditEvent') || route.endsWith('/$access-log')) return 'audit.read';
+  if (route.endsWith('/audit/emergency-access/:id/review')) return 'access.emergency_reviewed';
   if (route.endsWith('/_history')) return 'record.history-read';
   switch (request.method) {
     case 'POST':

@@ -190,6 +190,8 @@ for (const engine of engines()) {
       const ok = await json(auditor, { verdict: 'justified', note: 'Confirmed by the ward' });
       assert.equal(ok.statusCode, 201, ok.body);
       assert.equal((await json(auditor, { verdict: 'justified', note: 'again' })).statusCode, 409);
+      const [refusal] = await t.app.audit.query('clinic', { actor: `account:${auditor.accountId}`, outcome: 'failure', count: 1 });
+      assert.deepEqual([refusal?.action, refusal?.detail, refusal?.status], ['access.emergency_reviewed', 'already-reviewed', 409], 'a refused sign-off is recorded as one');
       const empty = JSON.parse((await as(t, auditor, { method: 'GET', url: '/tenants/clinic/audit/emergency-access/pending' })).body) as { events: unknown[] };
       assert.deepEqual(empty.events, []);
     });
