@@ -41,6 +41,7 @@ export const auditActions = [
   'role.changed',
   'tenant.settings_changed',
   'access.emergency_granted',
+  'access.emergency_reviewed',
   'tenant.listed',
   'account.erased',
   'account.reinvited',

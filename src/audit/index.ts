@@ -16,3 +16,4 @@ export { verifyRestoredChain, type ChainReport } from './history.js';
 export type { Checkpoint } from './checkpoints.js';
 export type { StoredEvent, EventFilter } from './store.js';
 export { toAuditEvent } from './fhir.js';
+export { createEmergencyReview, parseReview, reviewedRef, reviewVerdicts, type EmergencyReview, type ReviewVerdict, type SignOff } from './review.js';

@@ -66,7 +66,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountHome(realm, { people }));
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator }));
   };

@@ -1,7 +1,7 @@
 import { forbidden, hasCapability, IdentityError, type Principal, type Role } from '../identity/index.js';
 import type { Actor, Audit, AuditAction, AuditEventInput, EventFilter, PurposeOfUse, StoredEvent } from '../audit/index.js';
 import type { Storage } from '../platform/db/index.js';
-import type { AppError } from '../platform/errors.js';
+import { AppError } from '../platform/errors.js';
 import type { Disclosed } from './bundles.js';
 import { checkSmartScope, createGuard, type EmergencyGrant, type RecordGuard } from './guard.js';
 import type { Records, SearchResult, StoredResource, TenantData } from './records.js';
@@ -17,9 +17,12 @@ export interface AccessContext {
   readonly purpose: PurposeOfUse;
   readonly requestId: string;
   readonly sourceIp: string;
-  /** `X-Break-Glass-Reason`, already checked for form (FHIR only; pages never break the glass). */
+  /** A break-the-glass reason already checked by `breakGlassReason` (the API's header, the console's form). */
   readonly emergencyReason?: string;
 }
+
+/** What an event needs of its request; the principal may be missing (no valid credential). */
+export type EventContext = Pick<AccessContext, 'purpose' | 'requestId' | 'sourceIp'> & { readonly principal: Principal | null };
 
 /**
  * Why the data is accessed (HL7 v3 PurposeOfUse) when the caller does not say: clinicians and
@@ -36,6 +39,22 @@ export const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = {
   'service-reader': 'TREAT',
 };
 
+/**
+ * Break-the-glass: a role with `emergency:access` opens records outside its care with a stated
+ * reason (10–500 printable characters), recorded as `access.emergency_granted` and listed for
+ * review. The header of the API and the console's form both pass through this check.
+ */
+export function breakGlassReason(principal: Principal, value: string, field = 'The reason'): string {
+  if (!hasCapability(principal.role, 'emergency:access')) throw new IdentityError('break-glass-invalid', `Your role (${principal.role}) cannot break the glass.`, { status: 403, expose: true });
+  if (principal.smart !== undefined) throw new IdentityError('break-glass-invalid', "Break-the-glass is only for Tresor's own sign-in, not through a third-party app.", { status: 403, expose: true });
+  const reason = value.normalize('NFC').trim();
+  if (reason.length < 10 || reason.length > 500 || /\p{Cc}/u.test(reason)) {
+    throw new IdentityError('break-glass-invalid', `${field} states why, in 10–500 printable characters.`, { status: 400, expose: true });
+  }
+  return reason;
+}
+
+/** The actor of an event: a session's account, an OAuth app's token, or an API key (by label). */
 export const actorOf = (p: Principal | null): Actor => {
   if (p === null) return { id: 'anonymous', role: 'none', client: '' };
   // Every data access records the client app: an OAuth app's id, else the session or the API key's label.
@@ -43,13 +62,7 @@ export const actorOf = (p: Principal | null): Actor => {
 };
 
 /** An audit event of this access: ids, patients and data classes only, never contents. */
-export function accessEvent(
-  ctx: { readonly principal: Principal | null; readonly purpose: PurposeOfUse; readonly requestId: string; readonly sourceIp: string },
-  action: AuditAction,
-  disclosed: readonly Disclosed[],
-  status: number,
-  failure?: AppError,
-): AuditEventInput {
+export function accessEvent(ctx: EventContext, action: AuditAction, disclosed: readonly Disclosed[], status: number, failure?: AppError): AuditEventInput {
   return {
     action,
     outcome: failure === undefined ? 'success' : 'failure',
@@ -63,6 +76,32 @@ export function accessEvent(
     sourceIp: ctx.sourceIp,
     detail: failure?.code ?? '',
   };
+}
+
+/** A break-the-glass grant's own event: which records, whose, and the reason given (for review). */
+export function emergencyEvent(ctx: EventContext, grant: EmergencyGrant): AuditEventInput {
+  return {
+    ...accessEvent(ctx, 'access.emergency_granted', grant.refs.map((ref) => ({ ref, subject: '_tenant', classes: [] })), 200),
+    subjects: grant.subjects.filter((s) => s.startsWith('Patient/')),
+    purpose: 'ETREAT',
+    detail: grant.reason,
+  };
+}
+
+/**
+ * A refused or failed access by a caller of this tenant is an audit event too (a 403 is
+ * `access.denied`; denied and failed accesses are what detection looks for). Returns the error to
+ * answer with: the audit trail's own 503 if even this event could not be written (fail closed).
+ * The FHIR and audit routes and the console pages all record their refusals here.
+ */
+export async function recordFailure(audit: Audit, ctx: EventContext & { readonly tenantId: string }, action: AuditAction, ref: string, error: AppError): Promise<AppError> {
+  if (error.code === 'audit-unavailable' || ctx.principal === null || ctx.principal.tenantId !== ctx.tenantId) return error;
+  try {
+    await audit.record(ctx.tenantId, [accessEvent(ctx, error.status === 403 ? 'access.denied' : action, ref === '' ? [] : [{ ref, subject: '_tenant', classes: [] }], error.status, error)]);
+    return error;
+  } catch (auditError) {
+    return auditError instanceof AppError ? auditError : new AppError('internal', 'Internal error.', { status: 500, cause: auditError });
+  }
 }
 
 export const disclosedOf = (stored: { readonly type: string; readonly id: string; readonly versionId: number; readonly subject: string; readonly classes: readonly string[] }): Disclosed => ({
@@ -112,15 +151,24 @@ export interface ActorDirectory {
   appName(tenantId: string, clientId: string): Promise<string | undefined>;
 }
 
+/**
+ * Reading records as a caller — the FHIR routes, the clinic console and the patient portal alike:
+ * the matrix, the care relationship and break-the-glass, each access audited before it is answered.
+ */
 export interface RecordAccess {
   /** The permission matrix for this caller's records; a break-the-glass grant is audited before anything is disclosed. */
   guardOf(ctx: AccessContext): RecordGuard;
   /** Records the events of a read, durably, before it is answered (fail closed). */
   recorded(ctx: AccessContext, action: AuditAction, disclosed: readonly Disclosed[], status?: number): Promise<void>;
-  /** A read as FHIR's `GET /{type}/{id}`: reached, redacted, audited. */
+  /** A read as FHIR's `GET /{type}/{id}`: reached, redacted, audited as `record.read`. */
   read(ctx: AccessContext, type: string, id: string): Promise<StoredResource>;
-  /** A search as FHIR's `GET /{type}?…`: checked, scoped, disclosed, audited. */
-  search(ctx: AccessContext, type: string, params: ReadonlyArray<[string, string]>, options?: { readonly lenient?: boolean; readonly bases?: readonly string[] }): Promise<SearchResult>;
+  /**
+   * A search as FHIR's `GET /{type}?…`: checked, scoped, disclosed, audited as `record.searched`.
+   * The result's `matches` are the disclosed (redacted) ones; the undisclosed rows never leave here.
+   */
+  search(ctx: AccessContext, type: string, params: ReadonlyArray<readonly [string, string]>, options?: { readonly lenient?: boolean; readonly bases?: readonly string[] }): Promise<SearchResult>;
+  /** A refusal or failure of the caller's access, audited as the API audits it (`recordFailure`); returns the error to show. */
+  failed(ctx: EventContext & { readonly tenantId: string }, action: AuditAction, ref: string, error: AppError): Promise<AppError>;
   /**
    * "Who accessed my data": the events that concern one patient, newest first, for an auditor
    * (any patient) or the patient themself (their own Patient only; through an app, with a scope
@@ -157,15 +205,7 @@ export function createRecordAccess({ records, storage, audit, directory }: Recor
   const guardOf = (ctx: AccessContext): RecordGuard =>
     createGuard(records, ctx.principal, {
       ...(ctx.emergencyReason === undefined ? {} : { emergencyReason: ctx.emergencyReason }),
-      onEmergency: (grant: EmergencyGrant) =>
-        audit.record(ctx.tenantId, [
-          {
-            ...accessEvent(ctx, 'access.emergency_granted', grant.refs.map((ref) => ({ ref, subject: '_tenant', classes: [] })), 200),
-            subjects: grant.subjects.filter((s) => s.startsWith('Patient/')),
-            purpose: 'ETREAT',
-            detail: grant.reason,
-          },
-        ]),
+      onEmergency: (grant: EmergencyGrant) => audit.record(ctx.tenantId, [emergencyEvent(ctx, grant)]),
     });
 
   /**
@@ -248,6 +288,7 @@ export function createRecordAccess({ records, storage, audit, directory }: Recor
   return {
     guardOf,
     recorded,
+    failed: (ctx, action, ref, error) => recordFailure(audit, ctx, action, ref, error),
     async read(ctx, type, id) {
       const guard = guardOf(ctx);
       guard.allow(type, 'read');

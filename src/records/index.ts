@@ -10,8 +10,21 @@
 export { createRecords, type Records, type RecordsDeps, type StoredResource } from './records.js';
 export { createBundleProcessor, type BundleProcessor } from './bundles.js';
 export { createFhirValidator, warmFhirValidator, type FhirValidator } from './fhir/validate.js';
-export { createRecordAccess, defaultPurpose, type AccessContext, type AccessEntry, type AccessLog, type AccessWho, type ActorDirectory, type RecordAccess } from './access.js';
-export { auditApiRoutes, fhirRoutes, type AuditApiDeps, type FhirRoutesDeps } from './routes.js';
+export { auditApiRoutes, fhirRoutes, parseAuditFilter, type AuditApiDeps, type FhirRoutesDeps } from './routes.js';
+export {
+  accessEvent,
+  actorOf,
+  breakGlassReason,
+  createRecordAccess,
+  defaultPurpose,
+  type AccessContext,
+  type AccessEntry,
+  type AccessLog,
+  type AccessWho,
+  type ActorDirectory,
+  type EventContext,
+  type RecordAccess,
+} from './access.js';
 export { recordsMigrations } from './migrations.js';
 export { resourceTypes, supportedTypes } from './resource-types.js';
 export { RecordError, type RecordErrorCode } from './errors.js';

@@ -3,12 +3,12 @@ import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError, sendProblem } from '../platform/http/index.js';
-import { forbidden, hasCapability, IdentityError, mayDo, readsRecords, type Authenticator, type Capability, type Principal, type RecordAction } from '../identity/index.js';
+import { forbidden, hasCapability, mayDo, readsRecords, type Authenticator, type Capability, type Principal, type RecordAction } from '../identity/index.js';
 import { checkSmartScope, type RecordGuard } from './guard.js';
-import { accessEvent, defaultPurpose, patientAuditEvent, type AccessContext, type RecordAccess } from './access.js';
+import { accessEvent, actorOf, breakGlassReason, defaultPurpose, disclosedOf, patientAuditEvent, recordFailure, type AccessContext, type RecordAccess } from './access.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import { supportedTypes } from './resource-types.js';
-import { purposesOfUse, toAuditEvent, type Audit, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
+import { createEmergencyReview, purposesOfUse, toAuditEvent, type Audit, type ReviewVerdict, type StoredEvent, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
 import type { BundleAudit, BundleProcessor, Disclosed } from './bundles.js';
 import { RecordError } from './errors.js';
 import { historyBundle, searchsetBundle } from './fhir/bundle.js';
@@ -96,7 +96,6 @@ function checkPermission(request: FastifyRequest): void {
   }
 }
 
-
 /**
  * Break-the-glass (`X-Break-Glass-Reason`): a role with `emergency:access` opens records outside
  * its care with a stated reason (10–500 printable characters), recorded as
@@ -105,14 +104,7 @@ function checkPermission(request: FastifyRequest): void {
 function checkBreakGlass(request: FastifyRequest): void {
   const header = request.headers['x-break-glass-reason'];
   if (header === undefined) return;
-  const principal = request.principal as Principal;
-  if (!hasCapability(principal.role, 'emergency:access')) throw new IdentityError('break-glass-invalid', `Your role (${principal.role}) cannot break the glass.`, { status: 403, expose: true });
-  if (principal.smart !== undefined) throw new IdentityError('break-glass-invalid', "Break-the-glass is only for Tresor's own sign-in, not through a third-party app.", { status: 403, expose: true });
-  const reason = String(header).normalize('NFC').trim();
-  if (reason.length < 10 || reason.length > 500 || /\p{Cc}/u.test(reason)) {
-    throw new IdentityError('break-glass-invalid', 'X-Break-Glass-Reason states why, in 10–500 printable characters.', { status: 400, expose: true });
-  }
-  request.emergencyReason = reason;
+  request.emergencyReason = breakGlassReason(request.principal as Principal, String(header), 'X-Break-Glass-Reason');
 }
 
 function checkPurpose(request: FastifyRequest): void {
@@ -150,7 +142,7 @@ const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
  * id), `patient`, `subtype` (Tresor actions, comma = OR), `outcome` (success/failure, or the FHIR
  * codes 0/4/8), `_count` (1–1000, default 100), `_before` (paging: events older than that id).
  */
-function parseAuditFilter(query: Record<string, unknown>, patient?: string): EventFilter {
+export function parseAuditFilter(query: Record<string, unknown>, patient?: string): EventFilter {
   const bad = (name: string, why: string) => new RecordError('search-invalid', `${name}: ${why}`, { status: 400, issues: [{ expression: name, diagnostics: why }] });
   const filter: { -readonly [K in keyof EventFilter]?: EventFilter[K] } = { count: 100 };
   if (patient !== undefined) filter.patient = patient;
@@ -208,6 +200,7 @@ const typePattern = /^[A-Z][A-Za-z]{1,40}$/;
 function actionOf(request: FastifyRequest): AuditAction {
   const route = request.routeOptions.url ?? '';
   if (route.endsWith('/AuditEvent') || route.endsWith('/$access-log')) return 'audit.read';
+  if (route.endsWith('/audit/emergency-access/:id/review')) return 'access.emergency_reviewed';
   if (route.endsWith('/_history')) return 'record.history-read';
   switch (request.method) {
     case 'POST':
@@ -255,23 +248,15 @@ function makeSecurityPipeline(authenticator: Authenticator) {
  * the tenant — the access log has it. Returns the error to answer with (503 if even that fails).
  */
 async function auditFailure(audit: Audit, request: FastifyRequest, appError: AppError): Promise<AppError> {
-  if (request.principal === null || request.principal.tenantId !== request.tenantId || appError.code === 'audit-unavailable') return appError;
+  if (request.principal === null || request.principal.tenantId !== request.tenantId) return appError;
   const { type, id } = (request.params ?? {}) as { type?: string; id?: string };
   const ref = type !== undefined && typePattern.test(type) ? (id !== undefined && idPattern.test(id) ? `${type}/${id}` : type) : '';
-  const action = appError.status === 403 ? 'access.denied' : actionOf(request);
   request.purpose ??= defaultPurpose[request.principal.role];
-  try {
-    await audit.record(request.tenantId, [eventOf(request, action, ref === '' ? [] : [{ ref, subject: '_tenant', classes: [] }], appError.status, appError)]);
-    return appError;
-  } catch (auditError) {
-    return fromFrameworkError(auditError);
-  }
+  return recordFailure(audit, { tenantId: request.tenantId, principal: request.principal, purpose: request.purpose, requestId: request.id, sourceIp: request.ip }, actionOf(request), ref, appError);
 }
 
 export function fhirRoutes(deps: FhirRoutesDeps) {
   const { records, bundles, storage, audit, clock, access } = deps;
-
-  const disclosedOf = (stored: StoredResource): Disclosed => ({ ref: `${stored.type}/${stored.id}/_history/${stored.versionId}`, subject: stored.subject, classes: stored.classes });
 
   /** Reads: the response waits until its event is durable (fail closed). */
   const recorded = (request: FastifyRequest, action: AuditAction, disclosed: readonly Disclosed[], status = 200) => access.recorded(contextOf(request), action, disclosed, status);
@@ -550,6 +535,25 @@ export interface AuditApiDeps {
   readonly publicUrl: string | undefined;
 }
 
+/** An audit event in the JSON of `GET /audit`. */
+const eventJson = (e: StoredEvent) => ({
+  id: e.seq,
+  time: new Date(e.at).toISOString(),
+  tenant: e.tenantId,
+  action: e.action,
+  outcome: e.outcome,
+  status: e.status,
+  actor: e.actor,
+  purpose: e.purpose,
+  resources: e.resources,
+  patients: e.subjects,
+  dataClasses: e.classes,
+  requestId: e.requestId,
+  sourceIp: e.sourceIp,
+  detail: e.detail,
+  hash: e.hash,
+});
+
 /**
  * `GET /tenants/{t}/audit`: the audit trail as plain JSON for the auditor role (the same events
  * as `…/fhir/AuditEvent`), newest first. Filters: `from`, `to` (ISO 8601 date or dateTime),
@@ -558,6 +562,7 @@ export interface AuditApiDeps {
  */
 export function auditApiRoutes(deps: AuditApiDeps) {
   const { audit } = deps;
+  const review = createEmergencyReview(audit);
   const securityPipeline = makeSecurityPipeline(deps.authenticator);
   const names: Readonly<Record<string, string>> = { actor: 'agent', patient: 'patient', action: 'subtype', outcome: 'outcome', limit: '_count', before: '_before' };
   return async function plugin(app: FastifyInstance): Promise<void> {
@@ -592,23 +597,7 @@ export function auditApiRoutes(deps: AuditApiDeps) {
       }
       return reply.type('application/json; charset=utf-8').send(
         JSON.stringify({
-          events: page.map((e) => ({
-            id: e.seq,
-            time: new Date(e.at).toISOString(),
-            tenant: e.tenantId,
-            action: e.action,
-            outcome: e.outcome,
-            status: e.status,
-            actor: e.actor,
-            purpose: e.purpose,
-            resources: e.resources,
-            patients: e.subjects,
-            dataClasses: e.classes,
-            requestId: e.requestId,
-            sourceIp: e.sourceIp,
-            detail: e.detail,
-            hash: e.hash,
-          })),
+          events: page.map(eventJson),
           next,
         }),
       );
@@ -617,5 +606,32 @@ export function auditApiRoutes(deps: AuditApiDeps) {
     // Break-the-glass accesses, for review by someone independent of the clinicians (SPEC I7):
     // the same filters; each event names who, which patients, when, and the reason they gave.
     app.get('/audit/emergency-access', { config: { need: { capability: 'emergency:review' } } }, (request, reply) => list(request, reply, 'access.emergency_granted'));
+    // The review queue: the break-the-glass accesses nobody has signed off yet (newest first,
+    // at most `limit`, 1–1000, default 100). Reading it is reading the trail: audited.
+    app.get('/audit/emergency-access/pending', { config: { need: { capability: 'emergency:review' } } }, async (request, reply) => {
+      const { limit: raw, ...rest } = request.query as Record<string, unknown>;
+      const limit = raw === undefined ? 100 : Number(raw);
+      if (Object.keys(rest).length > 0 || !Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RecordError('search-invalid', 'The queue takes only limit (1–1000).', { status: 400 });
+      const pending = await review.pending(request.tenantId, limit);
+      await audit.record(request.tenantId, [eventOf(request, 'audit.read', [], 200)]);
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ events: pending.map(eventJson) }));
+    });
+    // A sign-off: `{"verdict": "justified" | "not-justified", "note": "…"}`, recorded as an
+    // `access.emergency_reviewed` event referencing the grant. Not by the one who broke the glass.
+    app.post('/audit/emergency-access/:id/review', { config: { need: { capability: 'emergency:review' } } }, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const access = /^\d{1,15}$/.test(id) ? Number(id) : 0;
+      await review.signOff(request.tenantId, {
+        access,
+        verdict: String(body['verdict'] ?? '') as ReviewVerdict,
+        note: typeof body['note'] === 'string' ? body['note'] : '',
+        reviewer: actorOf(request.principal),
+        purpose: request.purpose,
+        requestId: request.id,
+        sourceIp: request.ip,
+      });
+      return reply.status(201).type('application/json; charset=utf-8').send(JSON.stringify({ access, reviewed: true }));
+    });
   };
 }
