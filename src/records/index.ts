@@ -8,6 +8,7 @@
  * authenticate (identity) or hold keys (keys).
  */
 export { createRecords, type Records, type RecordsDeps, type StoredResource } from './records.js';
+export { createPersonRecords, type PersonAccess, type PersonMatch, type PersonRecords } from './as-person.js';
 export { createBundleProcessor, type BundleProcessor } from './bundles.js';
 export { createFhirValidator, warmFhirValidator, type FhirValidator } from './fhir/validate.js';
 export { auditApiRoutes, fhirRoutes, type AuditApiDeps, type FhirRoutesDeps } from './routes.js';

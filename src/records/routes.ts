@@ -97,7 +97,7 @@ function checkPermission(request: FastifyRequest): void {
  * audit event. Without the header each role has a default: clinicians and readers treat (TREAT),
  * administrators run the practice (HOPERAT).
  */
-const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = {
+export const defaultPurpose: Readonly<Record<Role, PurposeOfUse>> = {
   'tenant-admin': 'HOPERAT',
   clinician: 'TREAT',
   'front-desk': 'HOPERAT',
