@@ -1,4 +1,4 @@
-import { html, layout, pageCsp, scriptPageCsp, type Html, type Locale, type Texts } from '../platform/pages/index.js';
+import { formatDate, html, layout, pageCsp, scriptPageCsp, type Html, type Locale, type Texts } from '../platform/pages/index.js';
 import { describeScopeFor, type ScopeAudience } from './scope-texts.js';
 
 export { pageCsp };
@@ -302,7 +302,7 @@ export function consentPage(frame: PageFrame, input: ConsentInput): Html {
         ? html`<p class="hint" id="patient-none">${choice.searched ? t.noMatch : t.searchFirst}</p>`
         : choice.options.map(
             (p, i) =>
-              html`<div><input type="radio" name="patient" id="patient-${i}" value="${p.id}"${p.id === choice.chosen || choice.options.length === 1 ? html` checked` : undefined}${i === 0 ? described('consent-error', input.error) : undefined}> <label class="inline" for="patient-${i}">${p.name}${p.birthDate === undefined ? undefined : html` <span class="hint">(${t.born} ${p.birthDate})</span>`}</label></div>`,
+              html`<div><input type="radio" name="patient" id="patient-${i}" value="${p.id}"${p.id === choice.chosen || choice.options.length === 1 ? html` checked` : undefined}${i === 0 ? described('consent-error', input.error) : undefined}> <label class="inline" for="patient-${i}">${p.name}${p.birthDate === undefined ? undefined : html` <span class="hint">(${t.born} ${/^\d{4}-\d{2}-\d{2}$/.test(p.birthDate) ? formatDate(frame.locale, `${p.birthDate}T00:00:00Z`) : p.birthDate})</span>`}</label></div>`,
           );
   return page(
     frame,
