@@ -224,6 +224,16 @@ for (const engine of engines()) {
       assert.match(list.html, /Withdraw access of Sleep Diary/);
     });
 
+    it('no password, token, CSRF token, search term or patient name reaches the logs', async () => {
+      const { tokens } = await authorize(t, config, { tenantId: 'clinic', email: email('patient'), scope: 'openid patient/Observation.rs' });
+      const { browser, page } = await toConsent(t, config, email('front-desk'), 'openid launch/patient user/Patient.rs');
+      const interaction = `${t.base}${/<form method="get" action="([^"]*)"/.exec(page.html)?.[1] as string}`;
+      assert.match((await browser.request(`${interaction}?q=Zeta`)).html, /Ada Zeta/);
+      const logs = t.logs.join('\n');
+      assert.ok(t.logs.length > 0, 'the log was captured');
+      for (const secret of [testPassword, tokens.access_token, hidden(page, 'csrf'), 'Zeta', 'Ada', '1970-01-01']) assert.ok(!logs.includes(secret), `not logged: ${secret.slice(0, 4)}…`);
+    });
+
     it('the page takes no bearer credential, and the withdraw of an app never connected is 404', async () => {
       const bearer = await t.inject({ method: 'GET', url: '/tenants/clinic/account/apps', headers: { authorization: `Bearer ${key}` } });
       assert.equal(bearer.statusCode, 400);
