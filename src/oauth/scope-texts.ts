@@ -66,7 +66,7 @@ function listed(locale: Locale, items: readonly string[]): string {
 function data(locale: Locale, context: SmartContext, type: string, audience: ScopeAudience): string {
   const de = locale === 'de';
   if (type === '*') {
-    if (context === 'patient') return audience === 'patient' ? (de ? 'alle Arten Ihrer Daten' : 'every kind of record about you') : de ? 'alle Arten von Daten aus der Akte, die Sie wählen' : 'every kind of record of the patient you choose';
+    if (context === 'patient') return audience === 'patient' ? (de ? 'alle Arten Ihrer Daten' : 'every kind of record about you') : de ? 'alle Arten von Daten aus der Akte, die Sie wählen,' : 'every kind of record of the patient you choose';
     return context === 'user' ? (de ? 'alle Arten von Daten, auf die Sie Zugriff haben' : 'every kind of record you can access') : de ? 'alle Arten von Daten' : 'every kind of record';
   }
   const words = types[locale][type] ?? { noun: `${type}` };
