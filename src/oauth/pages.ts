@@ -302,7 +302,7 @@ export function consentPage(frame: PageFrame, input: ConsentInput): Html {
         ? html`<p class="hint" id="patient-none">${choice.searched ? t.noMatch : t.searchFirst}</p>`
         : choice.options.map(
             (p, i) =>
-              html`<div><input type="radio" name="patient" id="patient-${i}" value="${p.id}"${p.id === choice.chosen || choice.options.length === 1 ? html` checked` : undefined}${i === 0 ? described('consent-error', input.error) : undefined}> <label class="inline" for="patient-${i}">${p.name}${p.birthDate === undefined ? undefined : html` <span class="hint">(${t.born} ${/^\d{4}-\d{2}-\d{2}$/.test(p.birthDate) ? formatDate(frame.locale, `${p.birthDate}T00:00:00Z`) : p.birthDate})</span>`}</label></div>`,
+              html`<div><input type="radio" name="patient" id="patient-${i}" value="${p.id}"${p.id === choice.chosen || choice.options.length === 1 ? html` checked` : undefined}> <label class="inline" for="patient-${i}">${p.name}${p.birthDate === undefined ? undefined : html` <span class="hint">(${t.born} ${/^\d{4}-\d{2}-\d{2}$/.test(p.birthDate) ? formatDate(frame.locale, `${p.birthDate}T00:00:00Z`) : p.birthDate})</span>`}</label></div>`,
           );
   return page(
     frame,
@@ -335,7 +335,7 @@ ${
 }
 <form method="post" action="${input.action}">
 <input type="hidden" name="csrf" value="${input.csrf}">
-${choice === undefined ? undefined : html`<input type="hidden" name="q" value="${choice.query}">\n<fieldset><legend>${t.choosePatient}</legend>\n${options}\n</fieldset>`}
+${choice === undefined ? undefined : html`<input type="hidden" name="q" value="${choice.query}">\n<fieldset${input.error === undefined ? undefined : html` aria-describedby="consent-error"`}><legend>${t.choosePatient}</legend>\n${options}\n</fieldset>`}
 <div class="actions"><button class="primary" type="submit" name="decision" value="allow">${t.allow}</button>
 <button type="submit" name="decision" value="deny">${t.deny}</button></div>
 </form>`,
