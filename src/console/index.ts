@@ -11,8 +11,9 @@ import type { AccountAdministration, Accounts, Authenticator, Passkeys, Password
 import type { Keys } from '../keys/index.js';
 import type { RecordAccess } from '../records/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
-import type { AppRegister } from '../oauth/index.js';
+import { passkeyScript, passkeyScriptName, type AppRegister, type Clients, type Consents, type OAuthServer } from '../oauth/index.js';
 import type { Tenants } from '../tenants/index.js';
+import { appsPage } from './account/apps.js';
 import { accountHome } from './account-home.js';
 import { accountPages, accountScripts } from './account/index.js';
 import { createFormCsrf } from './form-csrf.js';
@@ -46,11 +47,15 @@ export interface ConsoleDeps {
   readonly administration: AccountAdministration;
   /** The tenant's app register (shared with the JSON `/apps` routes). */
   readonly appRegister: AppRegister;
+  /** Connected apps (`…/account/apps`): the app register, the person's consents, withdrawing them. */
+  readonly clients: Clients;
+  readonly consents: Consents;
+  readonly oauth: OAuthServer;
   /** The operator console's own services (backups, rotation, readiness, metrics). */
   readonly operator: OperatorConsoleDeps;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, operator }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -59,13 +64,15 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
   const forms = createFormCsrf(keys);
   return async function plugin(app: FastifyInstance): Promise<void> {
     servePages(app, 'page');
-    await app.register(assetRoutes(new Map([...accountScripts])));
+    // The account pages' scripts, and the app sign-in page's passkey button (oauth module): files of this origin, like every script.
+    await app.register(assetRoutes(new Map([...accountScripts, [passkeyScriptName, passkeyScript]])));
     await app.register(landingPages());
     for (const realm of realms) {
       await app.register(signInPages(realm, { accounts, sessions, passkeys, forms, people, mfaPolicy }));
       await app.register(accountHome(realm, { people }));
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
+    await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
     await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator }));

@@ -19,10 +19,16 @@ export interface AccessContext {
   readonly sourceIp: string;
   /** A break-the-glass reason already checked by `breakGlassReason` (the API's header, the console's form). */
   readonly emergencyReason?: string;
+  /**
+   * How the person came, when the principal alone does not say: the app consent page audits its
+   * patient search as `consent:<clientId>` (the person acts there for an app that has no token yet).
+   * Without it the actor's client follows from the principal (`actorOf`).
+   */
+  readonly client?: string;
 }
 
 /** What an event needs of its request; the principal may be missing (no valid credential). */
-export type EventContext = Pick<AccessContext, 'purpose' | 'requestId' | 'sourceIp'> & { readonly principal: Principal | null };
+export type EventContext = Pick<AccessContext, 'purpose' | 'requestId' | 'sourceIp' | 'client'> & { readonly principal: Principal | null };
 
 /**
  * Why the data is accessed (HL7 v3 PurposeOfUse) when the caller does not say: clinicians and
@@ -67,7 +73,7 @@ export function accessEvent(ctx: EventContext, action: AuditAction, disclosed: r
     action,
     outcome: failure === undefined ? 'success' : 'failure',
     status,
-    actor: actorOf(ctx.principal),
+    actor: ctx.client === undefined || ctx.principal === null ? actorOf(ctx.principal) : { ...actorOf(ctx.principal), client: ctx.client },
     purpose: ctx.purpose,
     resources: disclosed.map((d) => d.ref),
     subjects: [...new Set(disclosed.map((d) => d.subject).filter((s) => s.startsWith('Patient/')))],
