@@ -11,7 +11,7 @@ import type { AccountAdministration, Accounts, Authenticator, Passkeys, Password
 import type { Keys } from '../keys/index.js';
 import type { RecordAccess } from '../records/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
-import { passkeyScript, passkeyScriptName, type AppRegister, type Clients, type Consents, type OAuthServer } from '../oauth/index.js';
+import type { AppRegister, Clients, Consents, OAuthServer } from '../oauth/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { appsPage } from './account/apps.js';
 import { accountHome } from './account-home.js';
@@ -64,8 +64,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
   const forms = createFormCsrf(keys);
   return async function plugin(app: FastifyInstance): Promise<void> {
     servePages(app, 'page');
-    // The account pages' scripts, and the app sign-in page's passkey button (oauth module): files of this origin, like every script.
-    await app.register(assetRoutes(new Map([...accountScripts, [passkeyScriptName, passkeyScript]])));
+    await app.register(assetRoutes(new Map([...accountScripts])));
     await app.register(landingPages());
     for (const realm of realms) {
       await app.register(signInPages(realm, { accounts, sessions, passkeys, forms, people, mfaPolicy }));

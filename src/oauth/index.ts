@@ -9,7 +9,7 @@ export { oauthRoutes } from './routes.js';
 export { createAppRegister, type AppManager, type AppRegister } from './app-register.js';
 export { connectedApps, type ConnectedApp } from './connected-apps.js';
 export { describeScopeFor, type ScopeAudience } from './scope-texts.js';
-export { passkeyScript, passkeyScriptName, patientOption } from './pages.js';
+export { patientOption } from './pages.js';
 export { OAuthError, type OAuthErrorCode } from './errors.js';
 
 import { oauthArtifactMigrations } from './artifact-migrations.js';

@@ -1,4 +1,4 @@
-import { formatDate, html, layout, pageCsp, scriptPageCsp, type Html, type Locale, type Texts } from '../platform/pages/index.js';
+import { formatDate, html, layout, pageCsp, passkeySignInPath, scriptPageCsp, type Html, type Locale, type Texts } from '../platform/pages/index.js';
 import { describeScopeFor, type ScopeAudience } from './scope-texts.js';
 
 export { pageCsp };
@@ -6,17 +6,14 @@ export { pageCsp };
 /**
  * The sign-in, second-factor and consent pages an app sends a person to, in the one layout of
  * every page (platform/pages): the tenant's name, who is signed in, the language switch. No
- * script but the passkey button's (a file of this origin, on the second-factor page only); every
- * form carries the interaction's CSRF token; every input has a label, errors are announced
- * (role="alert") and tied to their field, and everything works by keyboard (WCAG 2.2: 1.3.1,
- * 2.1.1, 3.3.1, 3.3.2, 4.1.2).
+ * script but the passkey button's (on the second-factor page only: the file of this origin the
+ * account's sign-in uses too, `passkeySignInPath`); every form carries the interaction's CSRF
+ * token; every input has a label, errors are announced (role="alert") and tied to their field,
+ * and everything works by keyboard (WCAG 2.2: 1.3.1, 2.1.1, 3.3.1, 3.3.2, 4.1.2).
  */
 
 /** The second-factor page's: the same, plus this origin's passkey script (a file, never inline). */
 export const passkeyPageCsp = scriptPageCsp;
-
-/** Where the passkey script is served (registered with the other page assets by the console module). */
-export const passkeyScriptName = 'oauth-passkey.js';
 
 /** What every OAuth page knows: the reader's language, the page's path (for the language switch) and whose space it is. */
 export interface PageFrame {
@@ -199,63 +196,13 @@ ${alert('code-error', input.error)}
 </form>
 ${
   input.passkey
-    ? html`<div class="actions"><button type="button" id="use-passkey" data-options="${input.action.replace(/\/second-factor$/, '/passkey-options')}" data-waiting="${t.passkeyWaiting}" data-failed="${t.passkeyFailed}">${t.usePasskey}</button></div>
+    ? html`<div class="actions"><button type="button" id="use-passkey" hidden data-options="${input.action.replace(/\/second-factor$/, '/passkey-options')}" data-waiting="${t.passkeyWaiting}" data-failed="${t.passkeyFailed}">${t.usePasskey}</button></div>
 <p id="passkey-status" class="hint" role="status"></p>`
     : undefined
 }`,
-    input.passkey ? [`/assets/${passkeyScriptName}`] : undefined,
+    input.passkey ? [passkeySignInPath] : undefined,
   );
 }
-
-/**
- * The passkey button's script, served from this origin (CSP `script-src 'self'`, nothing
- * inline): asks for the options of this sign-in's ticket, lets the browser sign the challenge
- * (WebAuthn Level 3 §5.1.4), and posts the assertion with the form. Its messages come from the
- * button's data attributes, in the page's language.
- */
-export const passkeyScript = `'use strict';
-(function () {
-  var button = document.getElementById('use-passkey');
-  var form = document.getElementById('second-factor-form');
-  var status = document.getElementById('passkey-status');
-  if (!button || !form) return;
-  if (!window.PublicKeyCredential || !navigator.credentials) { button.hidden = true; return; }
-  function b64(buffer) {
-    var bytes = new Uint8Array(buffer), text = '';
-    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
-    return btoa(text).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
-  }
-  function unb64(text) {
-    var plain = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4));
-    var bytes = new Uint8Array(plain.length);
-    for (var i = 0; i < plain.length; i++) bytes[i] = plain.charCodeAt(i);
-    return bytes;
-  }
-  button.addEventListener('click', function () {
-    status.textContent = button.getAttribute('data-waiting');
-    var fields = new URLSearchParams();
-    fields.set('csrf', form.elements.namedItem('csrf').value);
-    fields.set('ticket', form.elements.namedItem('ticket').value);
-    fetch(button.getAttribute('data-options'), { method: 'POST', body: fields, credentials: 'same-origin' })
-      .then(function (response) { if (!response.ok) throw new Error('options'); return response.json(); })
-      .then(function (options) {
-        options.challenge = unb64(options.challenge);
-        options.allowCredentials = (options.allowCredentials || []).map(function (c) { return { type: c.type, id: unb64(c.id), transports: c.transports }; });
-        return navigator.credentials.get({ publicKey: options });
-      })
-      .then(function (credential) {
-        var r = credential.response;
-        document.getElementById('passkey').value = JSON.stringify({
-          id: credential.id, rawId: b64(credential.rawId), type: credential.type,
-          clientExtensionResults: credential.getClientExtensionResults(),
-          response: { clientDataJSON: b64(r.clientDataJSON), authenticatorData: b64(r.authenticatorData), signature: b64(r.signature), userHandle: r.userHandle ? b64(r.userHandle) : undefined }
-        });
-        form.submit();
-      })
-      .catch(function () { status.textContent = button.getAttribute('data-failed'); });
-  });
-})();
-`;
 
 /** A patient a staff member may choose, as the search found them (already redacted to their role). */
 export interface PatientOption {
