@@ -2,10 +2,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdentityError } from '../../identity/index.js';
 import { connectedApps, describeScopeFor, patientOption, type Clients, type ConnectedApp, type Consents, type OAuthServer } from '../../oauth/index.js';
 import { AppError } from '../../platform/errors.js';
-import { formatDate, html, layout, seeOther, sendPage, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
+import { formatDate, html, seeOther, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
 import type { RecordAccess } from '../../records/index.js';
 import { accountNav } from '../account-home.js';
 import { pageAccessContext } from '../page-access.js';
+import { sendPersonPage } from '../person-page.js';
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 
@@ -158,21 +159,14 @@ export function appsPage({ guard, realm, clients, consents, oauth, access }: App
       const withdrawn = (request.query as { withdrawn?: unknown }).withdrawn;
       const gone = typeof withdrawn === 'string' && clientIdPattern.test(withdrawn) ? ((await clients.get(me.realmId, withdrawn))?.name ?? t.removedName) : undefined;
       const notice = gone === undefined ? undefined : fill(t.withdrawn, { app: gone });
-      return sendPage(
-        reply,
-        layout({
-          locale,
-          title: t.title,
-          space: me.space,
-          person: { label: me.account.email, role: me.account.role },
-          nav: accountNav(realm, me, locale),
-          current: `${base}/apps`,
-          signOut: { action: `${base}/sign-out`, csrf: me.csrf },
-          path: request.url,
-          ...(notice === undefined ? {} : { notice }),
-          body: appsBody(locale, { apps: views, csrf: me.csrf, base, audience: me.account.role === 'patient' ? 'patient' : 'staff' }),
-        }),
-      );
+      return sendPersonPage(request, reply, caller, {
+        title: t.title,
+        nav: accountNav(realm, me, locale),
+        current: `${base}/apps`,
+        signOut: `${base}/sign-out`,
+        notice,
+        body: appsBody(locale, { apps: views, csrf: me.csrf, base, audience: me.account.role === 'patient' ? 'patient' : 'staff' }),
+      });
     });
 
     app.post('/tenants/:tenant/account/apps/:clientId/withdraw', async (request, reply) => {
