@@ -3,6 +3,7 @@
  * nothing inline). Each is a progressive enhancement: every form works without it, except adding
  * a passkey, which is WebAuthn and so a script by nature (the page says so when it cannot run).
  */
+import { base64url } from '../../platform/pages/index.js';
 
 /** `/assets/print.js`: the recovery codes' print button (the print stylesheet leaves only the codes). */
 export const printScript = `'use strict';
@@ -28,17 +29,7 @@ export const passkeyRegisterScript = `'use strict';
   if (note) note.hidden = true;
   var status = document.getElementById('passkey-status');
   var csrf = form.getAttribute('data-csrf');
-  function b64(buffer) {
-    var bytes = new Uint8Array(buffer), text = '';
-    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
-    return btoa(text).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
-  }
-  function unb64(text) {
-    var plain = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4));
-    var bytes = new Uint8Array(plain.length);
-    for (var i = 0; i < plain.length; i++) bytes[i] = plain.charCodeAt(i);
-    return bytes;
-  }
+${base64url}
   function post(url, body) {
     return fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) })
       .then(function (response) { if (!response.ok) throw new Error('refused'); return response.json(); });

@@ -1,3 +1,5 @@
+import { base64url } from './base64url-script.js';
+
 /** Where the passkey sign-in script is served (by `assetRoutes`). */
 export const passkeySignInPath = '/assets/passkey-sign-in.js';
 
@@ -19,17 +21,7 @@ export const passkeySignInScript = `'use strict';
   var status = document.getElementById('passkey-status');
   if (!button || !form || !window.PublicKeyCredential || !navigator.credentials) return;
   button.hidden = false;
-  function b64(buffer) {
-    var bytes = new Uint8Array(buffer), text = '';
-    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
-    return btoa(text).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
-  }
-  function unb64(text) {
-    var plain = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4));
-    var bytes = new Uint8Array(plain.length);
-    for (var i = 0; i < plain.length; i++) bytes[i] = plain.charCodeAt(i);
-    return bytes;
-  }
+${base64url}
   button.addEventListener('click', function () {
     status.textContent = button.getAttribute('data-waiting');
     var fields = new URLSearchParams();
