@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { html, layout, localeOf, seeOther, sendPage, type Locale, type NavItem, type Texts } from '../platform/pages/index.js';
+import { html, localeOf, seeOther, type Locale, type NavItem, type Texts } from '../platform/pages/index.js';
 import type { PagePeople, PagePerson } from './page-person.js';
 import type { PageRealm } from './page-realm.js';
+import { sendPersonPage } from './person-page.js';
 
 const text: Texts<'title' | 'intro' | 'enrol' | 'enrolLink' | 'security' | 'sessions' | 'apps' | 'home' | 'account'> = {
   en: {
@@ -55,10 +56,7 @@ export function accountHome(realm: PageRealm, { people }: { people: PagePeople }
       const body = html`<p>${t.intro}</p>
 ${me.mustEnrol ? html`<p class="alert" role="alert">${t.enrol} <a href="${base}/security">${t.enrolLink}</a></p>` : undefined}
 <ul>${nav.slice(me.mustEnrol ? 1 : 2).map((item) => html`<li><a href="${item.href}">${item.label}</a></li>`)}</ul>`;
-      return sendPage(
-        reply,
-        layout({ locale, title: t.title, space: me.space, person: { label: me.account.email, role: me.account.role }, nav, current: `${base}/`, signOut: { action: `${base}/sign-out`, csrf: me.csrf }, path: request.url, body }),
-      );
+      return sendPersonPage(request, reply, { me, locale }, { title: t.title, nav, current: `${base}/`, signOut: `${base}/sign-out`, body });
     });
   };
 }

@@ -11,8 +11,9 @@ import type { AccountAdministration, Accounts, Authenticator, Passkeys, Password
 import type { Keys } from '../keys/index.js';
 import type { RecordAccess } from '../records/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
-import type { AppRegister } from '../oauth/index.js';
+import type { AppRegister, Clients, Consents, OAuthServer } from '../oauth/index.js';
 import type { Tenants } from '../tenants/index.js';
+import { appsPage } from './account/apps.js';
 import { accountHome } from './account-home.js';
 import { accountPages, accountScripts } from './account/index.js';
 import { createFormCsrf } from './form-csrf.js';
@@ -46,11 +47,15 @@ export interface ConsoleDeps {
   readonly administration: AccountAdministration;
   /** The tenant's app register (shared with the JSON `/apps` routes). */
   readonly appRegister: AppRegister;
+  /** Connected apps (`…/account/apps`): the app register, the person's consents, withdrawing them. */
+  readonly clients: Clients;
+  readonly consents: Consents;
+  readonly oauth: OAuthServer;
   /** The operator console's own services (backups, rotation, readiness, metrics). */
   readonly operator: OperatorConsoleDeps;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, operator }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -66,6 +71,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountHome(realm, { people }));
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
+    await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
     await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator }));

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sessionCookie, type Accounts, type Passkeys, type Sessions } from '../identity/index.js';
 import { AppError } from '../platform/errors.js';
-import { formLimit, html, layout, localeOf, pageCsp, scriptPageCsp, seeOther, sendPage, type Locale, type Texts } from '../platform/pages/index.js';
+import { formLimit, html, layout, localeOf, pageCsp, passkeySignInPath, scriptPageCsp, seeOther, sendPage, type Locale, type Texts } from '../platform/pages/index.js';
 import type { MfaPolicy } from '../tenants/index.js';
 import { clearFormCookie, type FormCsrf } from './form-csrf.js';
 import type { PagePeople } from './page-person.js';
@@ -97,7 +97,7 @@ export function signInPages(realm: PageRealm, { accounts, sessions, passkeys, fo
 
   /**
    * The second step: a code, and — when the account has a passkey — a "Use a passkey" button,
-   * shown by a same-origin script (/assets/passkey-sign-in.js) that fills the form's `passkey`
+   * shown by the same-origin script both sign-in pages share (passkeySignInPath) that fills the form's `passkey`
    * field with the WebAuthn assertion; the code field keeps working without it.
    */
   function secondFactorForm(request: FastifyRequest, reply: FastifyReply, realmId: string, space: string, input: { csrf: string; ticket: string; next?: string; error?: string; status?: number; passkey: boolean }) {
@@ -116,7 +116,7 @@ ${input.passkey ? html`<div class="passkey-step"><button type="button" id="use-p
 <p id="passkey-status" role="status"></p></div>` : undefined}`;
     return sendPage(
       reply,
-      layout({ locale, title: t.factorTitle, space, path: request.url, body, ...(input.error === undefined ? {} : { error: input.error }), ...(input.passkey ? { scripts: ['/assets/passkey-sign-in.js'] } : {}) }),
+      layout({ locale, title: t.factorTitle, space, path: request.url, body, ...(input.error === undefined ? {} : { error: input.error }), ...(input.passkey ? { scripts: [passkeySignInPath] } : {}) }),
       input.status ?? 200,
       input.passkey ? scriptPageCsp : pageCsp,
     );

@@ -7,7 +7,9 @@ export { sweepArtifacts } from './adapter.js';
 export { createAppTokens } from './app-tokens.js';
 export { oauthRoutes } from './routes.js';
 export { createAppRegister, type AppManager, type AppRegister } from './app-register.js';
-export { accountPages } from './account-pages.js';
+export { connectedApps, type ConnectedApp } from './connected-apps.js';
+export { describeScopeFor, type ScopeAudience } from './scope-texts.js';
+export { patientOption } from './pages.js';
 export { OAuthError, type OAuthErrorCode } from './errors.js';
 
 import { oauthArtifactMigrations } from './artifact-migrations.js';

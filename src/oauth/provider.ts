@@ -13,7 +13,8 @@ import { AppError } from '../platform/errors.js';
 import { createAdapterClass, findBearerToken } from './adapter.js';
 import { compareSecret, type Clients } from './clients.js';
 import type { Consents } from './consents.js';
-import { messagePage } from './pages.js';
+import { oauthErrorPage } from './pages.js';
+import { negotiateLocale } from '../platform/pages/index.js';
 import { allResourceScopeStrings, allowedScopes, parseResourceScope } from './scopes.js';
 
 /**
@@ -98,6 +99,11 @@ export interface OAuthServer {
    * as unknown as a missing one (404 consent-not-found).
    */
   withdrawConsent(tenantId: string, grantId: string, by: { accountId: string; role: string }, context: { sourceIp: string; requestId: string; status: number }): Promise<void>;
+  /**
+   * A person withdraws an app: every live consent of theirs for it, each as `withdrawConsent`
+   * does (the app may hold several, one per authorisation). None is 404 consent-not-found.
+   */
+  withdrawApp(tenantId: string, clientId: string, by: { accountId: string; role: string }, context: { sourceIp: string; requestId: string; status: number }): Promise<number>;
   /** A new ID token signing key; the previous one stays published for `signingKeyRetainDays`. */
   rotateSigningKey(tenantId: string): Promise<number>;
   /** Drops the tenant's authorization server and its unwrapped signing keys (its data set closed); the next request builds it again. */
@@ -284,7 +290,8 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       async renderError(ctx, out) {
         ctx.type = 'html';
         // The pages' own layout (no inline style or web font, which the CSP forbids), naming the OAuth error.
-        ctx.body = messagePage('Something went wrong', `The app sent a request this server cannot accept (${String(out['error'] ?? 'error')}${out['error_description'] === undefined ? '' : `: ${String(out['error_description'])}`}). Go back to the app and try again; if it keeps happening, tell the app’s publisher.`);
+        const error = `${String(out['error'] ?? 'error')}${out['error_description'] === undefined ? '' : `: ${String(out['error_description'])}`}`;
+        ctx.body = oauthErrorPage({ locale: negotiateLocale(ctx.get('accept-language') || undefined), path: '/' }, error).text;
       },
       discovery: { service_documentation: `${base}/tenants/${tenantId}/fhir/metadata` },
     };
@@ -512,6 +519,12 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
           ...context,
         },
       ]);
+    },
+    async withdrawApp(tenantId, clientId, by, context) {
+      const grants = (await consents.listOf(tenantId, by.accountId)).filter((c) => c.clientId === clientId);
+      if (grants.length === 0) throw new OAuthError('consent-not-found', 'No such connected app.', { status: 404 });
+      for (const c of grants) await this.withdrawConsent(tenantId, c.grantId, by, context);
+      return grants.length;
     },
     async rotateSigningKey(tenantId) {
       const purpose = signingPurpose(tenantId);

@@ -8,16 +8,16 @@ import { constantTimeEqual } from '../platform/constant-time-equal.js';
 import type { Storage } from '../platform/db/index.js';
 import { AppError } from '../platform/errors.js';
 import { HttpError, publicDocumentCacheControl } from '../platform/http/index.js';
-import type { Records } from '../records/index.js';
+import { defaultPurpose, type AccessContext, type RecordAccess, type Records } from '../records/index.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import type { ClientInfo, ClientInput, Clients } from './clients.js';
 import type { Consents } from './consents.js';
 import { OAuthError } from './errors.js';
-import { consentPage, loginPage, messagePage, pageCsp, passkeyPageCsp, passkeyScript, secondFactorPage, stylesheet } from './pages.js';
-import { formLimit, sendPage, servePages } from '../platform/pages/index.js';
+import { consentPage, loginPage, messagePage, pageCsp, passkeyPageCsp, refusedPage, secondFactorPage, patientOption, type PageFrame, type PatientOption } from './pages.js';
+import { formLimit, localeOf, sendPage, servePages } from '../platform/pages/index.js';
 import type { OAuthServer } from './provider.js';
 import { createAppRegister } from './app-register.js';
-import { parseResourceScope } from './scopes.js';
+import { parseResourceScope, scopesForRole } from './scopes.js';
 
 export interface OAuthRoutesDeps {
   readonly oauth: OAuthServer;
@@ -27,6 +27,8 @@ export interface OAuthRoutesDeps {
   readonly passkeys: Passkeys;
   readonly tenants: Tenants;
   readonly records: Records;
+  /** Records as the signed-in person (the consent page's patient search): guarded and audited like the FHIR API. */
+  readonly access: RecordAccess;
   readonly storage: Storage;
   readonly keys: Keys;
   readonly audit: Audit;
@@ -70,7 +72,7 @@ const view = (c: ClientInfo) => ({
  * - `/tenants/{t}/auth/apps…`: a person's connected apps, and withdrawing consent.
  */
 export function oauthRoutes(deps: OAuthRoutesDeps) {
-  const { oauth, clients, consents, accounts, passkeys, tenants, records, storage, keys, audit, authenticator, hsts, throttle } = deps;
+  const { oauth, clients, consents, accounts, passkeys, tenants, records, access, storage, keys, audit, authenticator, hsts, throttle } = deps;
 
   /** CSRF token of an interaction's forms: HMAC of its uid under a key derived from the tenant's index key. */
   async function formToken(tenantId: string, uid: string): Promise<string> {
@@ -87,20 +89,29 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
     return form;
   }
 
+  /** The one layout's frame of an interaction's page: the reader's language, the tenant's name; the language switch GETs the interaction again. */
+  async function frameOf(request: FastifyRequest, it: { tenantId: string; action: string }, person?: { email: string; role: string }): Promise<PageFrame> {
+    const tenant = await tenants.get(it.tenantId);
+    return {
+      locale: localeOf(request),
+      path: it.action,
+      ...(tenant === undefined ? {} : { space: tenant.name }),
+      ...(person === undefined ? {} : { person: { label: person.email, role: person.role } }),
+    };
+  }
+
   /** The second step: a code, and — when the account has one — a passkey (its page alone runs this origin's script). */
-  async function sendSecondFactor(reply: FastifyReply, it: { tenantId: string; uid: string; action: string }, ticket: string, methods: readonly string[], error?: string, status = 200) {
+  async function sendSecondFactor(request: FastifyRequest, reply: FastifyReply, it: { tenantId: string; uid: string; action: string }, ticket: string, methods: readonly string[], error?: string, status = 200) {
     const passkey = methods.includes('passkey');
     return sendPage(
       reply,
-      secondFactorPage({ action: `${it.action}/second-factor`, csrf: await formToken(it.tenantId, it.uid), ticket, passkey, ...(error === undefined ? {} : { error }) }),
+      secondFactorPage(await frameOf(request, it), { action: `${it.action}/second-factor`, csrf: await formToken(it.tenantId, it.uid), ticket, passkey, ...(error === undefined ? {} : { error }) }),
       status,
       passkey ? passkeyPageCsp : pageCsp,
     );
   }
 
   return async function plugin(app: FastifyInstance): Promise<void> {
-    app.get('/oauth-assets/tresor.css', async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(stylesheet));
-    app.get('/oauth-assets/passkey.js', async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').type('text/javascript; charset=utf-8').send(passkeyScript));
 
     // SMART App Launch 2.x §Discovery: the FHIR server's own pointer to its authorization server.
     app.get('/tenants/:tenant/fhir/.well-known/smart-configuration', async (request, reply) => {
@@ -162,23 +173,77 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
 
       const needsPatient = (scopes: readonly string[]) => scopes.includes('launch/patient') || scopes.some((s) => parseResourceScope(s)?.context === 'patient');
 
-      async function renderConsent(reply: FastifyReply, it: Awaited<ReturnType<typeof interaction>>, error?: string, status = 200) {
+      /** The signed-in person of a consent interaction, and what of the request their role can use. */
+      async function consenter(it: Awaited<ReturnType<typeof interaction>>) {
         const accountId = it.details.session?.accountId;
-        const account = accountId === undefined ? undefined : await accounts.access(it.tenantId, accountId);
-        if (account === undefined || account.status !== 'active') return sendPage(reply, messagePage('Signed out', 'Your sign-in ended; go back to the app and start again.'), 400);
-        const scopes = requestedScopes(it.details);
-        const patientOwn = account.role === 'patient' ? account.patient : undefined;
+        const account = accountId === undefined ? undefined : await accounts.get(it.tenantId, accountId);
+        if (account === undefined || account.status !== 'active') return undefined;
+        const role = parseRole(account.role, personRoles);
+        const asked = requestedScopes(it.details);
+        const { usable, unusable } = scopesForRole(role, asked);
+        // Nothing about records is left (only identity scopes, or nothing): the app gets nothing it asked for.
+        const nothingLeft = asked.some((s) => parseResourceScope(s) !== undefined) && !usable.some((s) => parseResourceScope(s) !== undefined);
+        return { account, role, asked, usable, unusable, nothingLeft, audience: role === 'patient' ? ('patient' as const) : ('staff' as const) };
+      }
+
+      /** The patients matching a staff member's search: the records service's search as that person (their reach, audited like the API's). */
+      async function searchPatients(request: FastifyRequest, it: Awaited<ReturnType<typeof interaction>>, account: { id: string; role: string; practitioner?: string }, query: string): Promise<PatientOption[]> {
+        const q = query.trim().slice(0, 100);
+        if (q === '') return [];
+        const principal: Principal = {
+          kind: 'person',
+          id: account.id,
+          tenantId: it.tenantId,
+          role: parseRole(account.role, personRoles),
+          label: 'session',
+          ...(account.practitioner === undefined ? {} : { practitioner: account.practitioner }),
+        };
+        // The person searches on the consent page of this app (not the app: it has no token yet).
+        const ctx: AccessContext = { tenantId: it.tenantId, principal, purpose: defaultPurpose[principal.role], requestId: request.id, sourceIp: request.ip, client: `consent:${it.client.clientId}` };
+        const words = q.split(/\s+/).slice(0, 4);
+        const searches: Array<Array<[string, string]>> = /^\d{4}-\d{2}-\d{2}$/.test(q)
+          ? [[['birthdate', q]]]
+          : [words.map((w): [string, string] => ['name', w]), ...(words.length === 1 ? [[['identifier', q] as [string, string]]] : [])];
+        const found = new Map<string, PatientOption>();
+        for (const params of searches) {
+          let result;
+          try {
+            result = await access.search(ctx, 'Patient', [...params, ['_count', '20']], { lenient: true });
+          } catch (error) {
+            // A refusal is an audit event too (`access.denied`, what detection looks for), then the refusal.
+            throw error instanceof AppError ? await access.failed(ctx, 'record.searched', 'Patient', error) : error;
+          }
+          for (const match of result.matches) {
+            if (!found.has(match.id)) found.set(match.id, patientOption(match.id, match.content));
+          }
+        }
+        return [...found.values()].slice(0, 20);
+      }
+
+      async function renderConsent(request: FastifyRequest, reply: FastifyReply, it: Awaited<ReturnType<typeof interaction>>, problem?: { error: string; chosen?: string; query?: string }, status = 200) {
+        const who = await consenter(it);
+        if (who === undefined) return sendPage(reply, messagePage(await frameOf(request, it), 'signedOut'), 400);
+        const frame = await frameOf(request, it, who.account);
+        const csrf = await formToken(it.tenantId, it.uid);
+        if (who.nothingLeft) return sendPage(reply, refusedPage(frame, { action: `${it.action}/consent`, csrf, app: it.client, role: who.role, dropped: who.unusable, audience: who.audience }), status);
+        const staffChoose = needsPatient(who.usable) && who.role !== 'patient';
+        // The search: `?q=` of the search form (a GET), or the one the refused choice was made from.
+        const query = problem?.query ?? String((request.query as Record<string, unknown> | undefined)?.['q'] ?? '');
+        const chosen = problem?.chosen;
+        const options = staffChoose ? await searchPatients(request, it, who.account, query) : [];
         return sendPage(
           reply,
-          consentPage({
+          consentPage(frame, {
             action: `${it.action}/consent`,
-            csrf: await formToken(it.tenantId, it.uid),
+            csrf,
             app: it.client,
-            scopes,
-            askPatient: needsPatient(scopes) && account.role !== 'patient',
-            ...(patientOwn === undefined ? {} : { patientLabel: 'your own records' }),
-            role: account.role,
-            ...(error === undefined ? {} : { error }),
+            offered: who.usable,
+            dropped: who.unusable,
+            audience: who.audience,
+            role: who.role,
+            ...(who.role === 'patient' && needsPatient(who.usable) ? { patientLabel: 'own' } : {}),
+            ...(staffChoose ? { patientChoice: { query, searched: query.trim() !== '', options, ...(chosen === undefined ? {} : { chosen }) } } : {}),
+            ...(problem === undefined ? {} : { error: problem.error }),
           }),
           status,
         );
@@ -187,9 +252,9 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
       pages.get('/tenants/:tenant/oauth/interaction/:uid', async (request, reply) => {
         const it = await interaction(request, reply);
         if (it.details.prompt.name === 'login') {
-          return sendPage(reply, loginPage({ action: `${it.action}/login`, csrf: await formToken(it.tenantId, it.uid), app: it.client }));
+          return sendPage(reply, loginPage(await frameOf(request, it), { action: `${it.action}/login`, csrf: await formToken(it.tenantId, it.uid), app: it.client }));
         }
-        return renderConsent(reply, it);
+        return renderConsent(request, reply, it);
       });
 
       pages.post('/tenants/:tenant/oauth/interaction/:uid/login', { bodyLimit: formLimit }, async (request, reply) => {
@@ -198,16 +263,16 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
         const email = String(form['email'] ?? '');
         try {
           const { account, secondFactorTicket, secondFactorMethods } = await accounts.login({ tenantId: it.tenantId, tenantActive: true, email, password: String(form['password'] ?? ''), sourceIp: request.ip });
-          if (secondFactorTicket !== undefined) return sendSecondFactor(reply, it, secondFactorTicket, secondFactorMethods ?? []);
+          if (secondFactorTicket !== undefined) return sendSecondFactor(request, reply, it, secondFactorTicket, secondFactorMethods ?? []);
           // Only a password: enough only where the tenant's policy does not ask this role for a second factor.
           const policy = await tenants.mfaPolicy(it.tenantId);
           const role = parseRole(account.role, personRoles);
           if (policy === 'everyone' || (policy === 'staff' && isStaff(role))) {
-            return sendPage(reply, messagePage('Second factor required', 'Your organisation requires a second factor for your account. Set one up in Tresor first, then connect the app again.'), 403);
+            return sendPage(reply, messagePage(await frameOf(request, it), 'factorRequired'), 403);
           }
           return finish(request, reply, it.tenantId, { login: { accountId: account.id, amr: ['pwd'] } });
         } catch (error) {
-          if (error instanceof AppError && error.expose && error.status < 500) return sendPage(reply, loginPage({ action: `${it.action}/login`, csrf: await formToken(it.tenantId, it.uid), app: it.client, email, error: error.message }), error.status);
+          if (error instanceof AppError && error.expose && error.status < 500) return sendPage(reply, loginPage(await frameOf(request, it), { action: `${it.action}/login`, csrf: await formToken(it.tenantId, it.uid), app: it.client, email, error: error.message }), error.status);
           throw error;
         }
       });
@@ -233,7 +298,7 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
         } catch (error) {
           if (error instanceof AppError && error.expose && error.status < 500) {
             // The page again, with the passkey button when the account has one.
-            return sendSecondFactor(reply, it, ticket, form['offer'] === 'passkey' ? ['passkey'] : [], error.message, error.status);
+            return sendSecondFactor(request, reply, it, ticket, form['offer'] === 'passkey' ? ['passkey'] : [], error.message, error.status);
           }
           throw error;
         }
@@ -256,9 +321,10 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
         const it = await interaction(request, reply);
         const form = await checkForm(request, it.tenantId, it.uid);
         if (it.details.prompt.name !== 'consent') throw new OAuthError('interaction-invalid', 'Sign in first.', { status: 400 });
-        const accountId = it.details.session?.accountId as string;
-        const account = await accounts.access(it.tenantId, accountId);
-        if (account === undefined || account.status !== 'active') throw new OAuthError('interaction-invalid', 'Your sign-in ended; go back to the app and start again.', { status: 400 });
+        const who = await consenter(it);
+        if (who === undefined) throw new OAuthError('interaction-invalid', 'Your sign-in ended; go back to the app and start again.', { status: 400 });
+        const { account, asked, usable, unusable } = who;
+        const accountId = account.id;
         const actor: Actor = { id: `account:${accountId}`, role: account.role, client: `oauth:${it.client.clientId}` };
         const event = (action: 'consent.granted' | 'consent.refused', detail: string, subjects: string[] = []) => ({
           ...operatorEvent(action, actor, { detail, subjects, outcome: 'success' }),
@@ -267,46 +333,60 @@ export function oauthRoutes(deps: OAuthRoutesDeps) {
           requestId: request.id,
           status: 200,
         });
-        const scopes = requestedScopes(it.details);
-        if (form['decision'] !== 'allow') {
-          await audit.record(it.tenantId, [event('consent.refused', `app ${it.client.clientId} (${it.client.name}); asked ${scopes.join(' ')}`)]);
-          return finish(request, reply, it.tenantId, { error: 'access_denied', error_description: 'The person did not allow access.' });
+        // Nothing left for this role is a refusal whatever was pressed: the app hears access_denied.
+        if (form['decision'] !== 'allow' || who.nothingLeft) {
+          await audit.record(it.tenantId, [event('consent.refused', `app ${it.client.clientId} (${it.client.name}); asked ${asked.join(' ')}${who.nothingLeft ? '; nothing usable by the role' : ''}`)]);
+          return finish(request, reply, it.tenantId, { error: 'access_denied', error_description: who.nothingLeft ? 'Nothing the app asked for is available to this person’s role.' : 'The person did not allow access.' });
         }
+        const de = localeOf(request) === 'de';
+        const query = String(form['q'] ?? '').slice(0, 100);
         // The patient the app works with: a patient's own; staff choose one they may reach.
         let patient: string | undefined;
-        if (needsPatient(scopes)) {
+        if (needsPatient(usable)) {
           if (account.role === 'patient') patient = account.patient;
           else {
             const id = String(form['patient'] ?? '').trim().replace(/^Patient\//, '');
-            const problem = !patientIdPattern.test(id) ? 'Enter the id of a Patient record.' : await reachablePatient(it.tenantId, account, id);
-            if (problem !== undefined) return renderConsent(reply, it, problem, 400);
+            const problem = !patientIdPattern.test(id) ? (de ? 'Wählen Sie eine Patientenakte.' : 'Choose a patient record.') : await reachablePatient(it.tenantId, account, id, de);
+            if (problem !== undefined) return renderConsent(request, reply, it, { error: problem, query, ...(patientIdPattern.test(id) ? { chosen: id } : {}) }, 400);
             patient = `Patient/${id}`;
           }
-          if (patient === undefined) return renderConsent(reply, it, 'Your account is not linked to a patient record.', 400);
+          if (patient === undefined) return renderConsent(request, reply, it, { error: de ? 'Ihr Konto ist mit keiner Patientenakte verknüpft.' : 'Your account is not linked to a patient record.' }, 400);
         }
         const provider = it.provider;
         const grant = it.details.grantId === undefined ? new provider.Grant({ accountId, clientId: it.client.clientId }) : await provider.Grant.find(it.details.grantId);
         if (grant === undefined) throw new OAuthError('interaction-invalid', 'This consent has expired; go back to the app and start again.', { status: 400 });
         const missing = it.details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-        if (missing.missingOIDCScope !== undefined) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+        // Only what the role can use is granted; the rest is rejected, so it is neither in any token nor asked again.
+        const keep = new Set(usable);
+        const split = (scopes: readonly string[]) => ({ granted: scopes.filter((s) => keep.has(s)), rejected: scopes.filter((s) => !keep.has(s)) });
+        if (missing.missingOIDCScope !== undefined) {
+          const { granted, rejected } = split(missing.missingOIDCScope);
+          if (granted.length > 0) grant.addOIDCScope(granted.join(' '));
+          if (rejected.length > 0) grant.rejectOIDCScope(rejected.join(' '));
+        }
         if (missing.missingOIDCClaims !== undefined) grant.addOIDCClaims(missing.missingOIDCClaims);
-        for (const [indicator, granted] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, granted.join(' '));
+        for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+          const { granted, rejected } = split(scopes);
+          if (granted.length > 0) grant.addResourceScope(indicator, granted.join(' '));
+          if (rejected.length > 0) grant.rejectResourceScope(indicator, rejected.join(' '));
+        }
         const grantId = await grant.save();
+        const scopes = usable;
         await consents.record(it.tenantId, { grantId, accountId, clientId: it.client.clientId, ...(patient === undefined ? {} : { patient }), scope: scopes.join(' ') });
         // Durable before the app hears of it (fail closed).
-        await audit.record(it.tenantId, [event('consent.granted', `app ${it.client.clientId} (${it.client.name}); grant ${grantId}; scope ${scopes.join(' ')}`, patient === undefined ? [] : [patient])]);
+        await audit.record(it.tenantId, [event('consent.granted', `app ${it.client.clientId} (${it.client.name}); grant ${grantId}; scope ${scopes.join(' ')}${unusable.length === 0 ? '' : `; not available to the role: ${unusable.join(' ')}`}`, patient === undefined ? [] : [patient])]);
         return finish(request, reply, it.tenantId, { consent: { grantId } }, true);
       });
     });
 
     /** Whether staff may make an app work with this patient: it exists and is within their role's reach. */
-    async function reachablePatient(tenantId: string, account: { role: string; practitioner?: string }, id: string): Promise<string | undefined> {
+    async function reachablePatient(tenantId: string, account: { role: string; practitioner?: string }, id: string, de: boolean): Promise<string | undefined> {
       const t = { tenantId, db: await storage.tenant(tenantId) };
       const found = await records.peek(t, 'Patient', id);
-      if (found === undefined || found.deleted) return 'There is no such Patient record.';
+      if (found === undefined || found.deleted) return de ? 'Diese Patientenakte gibt es nicht.' : 'There is no such Patient record.';
       if (account.role === 'clinician') {
         const practitionerId = account.practitioner?.replace(/^Practitioner\//, '');
-        if (practitionerId === undefined || !(await records.inCare(t, `Patient/${id}`, practitionerId))) return 'This patient is not in your care.';
+        if (practitionerId === undefined || !(await records.inCare(t, `Patient/${id}`, practitionerId))) return de ? 'Diese Person ist nicht in Ihrer Behandlung.' : 'This patient is not in your care.';
       }
       return undefined;
     }

@@ -1,4 +1,4 @@
-import type { RecordAction } from '../identity/index.js';
+import { matrix, mayDo, type RecordAction, type Role } from '../identity/index.js';
 import { supportedTypes } from '../records/resource-types.js';
 
 /**
@@ -130,6 +130,35 @@ export function allowedScopes(requested: string, registered: string): { granted:
     (ok ? granted : refused).push(scope);
   }
   return { granted, refused };
+}
+
+/**
+ * The requested scopes a person of `role` can use (the consent page offers only these), and those
+ * they cannot: a resource scope when the role may do at least one of its interactions on its type
+ * (any type for `*`) — the role still caps each request, so what is kept never widens it; never a
+ * `system/` scope (those are for backend services, not people); `patient/` scopes and
+ * `launch/patient` only for a role that may read Patient records (a patient their own, staff one
+ * they choose). The identity scopes (`openid`, `fhirUser`, `profile`, `offline_access`) are
+ * usable by everyone. Least privilege: an app is never granted what the person could not use
+ * (OWASP ASVS 5 V8.2.1).
+ */
+export function scopesForRole(role: Role, requested: readonly string[]): { usable: string[]; unusable: string[] } {
+  const readsPatients = mayDo(role, 'Patient', 'read');
+  const actionsOf: Readonly<Record<SmartPermission, readonly RecordAction[]>> = { c: ['create'], r: ['read'], u: ['update'], d: ['delete'], s: ['search'] };
+  const usable: string[] = [];
+  const unusable: string[] = [];
+  for (const scope of new Set(requested)) {
+    const resource = parseResourceScope(scope);
+    let ok: boolean;
+    if (resource === undefined) ok = scope === 'launch/patient' ? readsPatients : isNonResourceScope(scope);
+    else if (resource.context === 'system' || (resource.context === 'patient' && !readsPatients)) ok = false;
+    else {
+      const types = resource.type === '*' ? Object.keys(matrix[role].records) : [resource.type];
+      ok = types.some((type) => [...resource.permissions].some((p) => actionsOf[p].some((action) => mayDo(role, type, action))));
+    }
+    (ok ? usable : unusable).push(scope);
+  }
+  return { usable, unusable };
 }
 
 let everyResourceScope: string | undefined;

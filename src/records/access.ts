@@ -1,5 +1,5 @@
 import { forbidden, hasCapability, IdentityError, type Principal, type Role } from '../identity/index.js';
-import type { Actor, Audit, AuditAction, AuditEventInput, EventFilter, PurposeOfUse, StoredEvent } from '../audit/index.js';
+import { buildAuditEvent, objectEntity, patientEntity, type Actor, type Audit, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse, type StoredEvent } from '../audit/index.js';
 import type { Storage } from '../platform/db/index.js';
 import { AppError } from '../platform/errors.js';
 import type { Disclosed } from './bundles.js';
@@ -19,10 +19,16 @@ export interface AccessContext {
   readonly sourceIp: string;
   /** A break-the-glass reason already checked by `breakGlassReason` (the API's header, the console's form). */
   readonly emergencyReason?: string;
+  /**
+   * How the person came, when the principal alone does not say: the app consent page audits its
+   * patient search as `consent:<clientId>` (the person acts there for an app that has no token yet).
+   * Without it the actor's client follows from the principal (`actorOf`).
+   */
+  readonly client?: string;
 }
 
 /** What an event needs of its request; the principal may be missing (no valid credential). */
-export type EventContext = Pick<AccessContext, 'purpose' | 'requestId' | 'sourceIp'> & { readonly principal: Principal | null };
+export type EventContext = Pick<AccessContext, 'purpose' | 'requestId' | 'sourceIp' | 'client'> & { readonly principal: Principal | null };
 
 /**
  * Why the data is accessed (HL7 v3 PurposeOfUse) when the caller does not say: clinicians and
@@ -67,7 +73,7 @@ export function accessEvent(ctx: EventContext, action: AuditAction, disclosed: r
     action,
     outcome: failure === undefined ? 'success' : 'failure',
     status,
-    actor: actorOf(ctx.principal),
+    actor: ctx.client === undefined || ctx.principal === null ? actorOf(ctx.principal) : { ...actorOf(ctx.principal), client: ctx.client },
     purpose: ctx.purpose,
     resources: disclosed.map((d) => d.ref),
     subjects: [...new Set(disclosed.map((d) => d.subject).filter((s) => s.startsWith('Patient/')))],
@@ -326,49 +332,25 @@ export function createRecordAccess({ records, storage, audit, directory }: Recor
   };
 }
 
-const interactions: Readonly<Partial<Record<AuditAction, { code: string; action: 'C' | 'R' | 'U' | 'D' | 'E' }>>> = {
-  'record.created': { code: 'create', action: 'C' },
-  'record.read': { code: 'read', action: 'R' },
-  'record.updated': { code: 'update', action: 'U' },
-  'record.deleted': { code: 'delete', action: 'D' },
-  'record.searched': { code: 'search-type', action: 'E' },
-  'record.history-read': { code: 'history-instance', action: 'R' },
-  'audit.read': { code: 'search-type', action: 'E' },
-};
-
 /**
- * An access-log entry as the patient's FHIR AuditEvent (IHE BALP shape, like the auditor's): the
- * reader by role and name (`agent.who.display`, an app in `agent.name`), what was touched, why,
- * and a break-the-glass reason — no internal account ids, no network address, and no
- * resource ids when the access also concerned other patients.
+ * An access-log entry as the patient's FHIR AuditEvent (the auditor's BALP shape, `buildAuditEvent`):
+ * the reader by role and name (`agent.who.display`, an app in `agent.name`), what was touched,
+ * why, and a break-the-glass reason — no internal account ids, no network address, no request id,
+ * and no resource ids when the access also concerned other patients.
  */
 export function patientAuditEvent(entry: AccessEntry, patient: string): Record<string, unknown> {
-  const rest = interactions[entry.action];
-  const display = entry.who.kind === 'you' ? 'you' : entry.who.name;
-  return {
-    resourceType: 'AuditEvent',
-    id: String(entry.seq),
-    type: rest === undefined ? { system: 'urn:tresor:audit-action', code: entry.action } : { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
-    subtype: [...(rest === undefined ? [] : [{ system: 'http://hl7.org/fhir/restful-interaction', code: rest.code }]), { system: 'urn:tresor:audit-action', code: entry.action }],
-    action: rest?.action ?? 'E',
-    recorded: new Date(entry.at).toISOString(),
-    outcome: entry.outcome === 'failure' ? '4' : '0',
+  return buildAuditEvent({
+    seq: entry.seq,
+    at: entry.at,
+    action: entry.action,
+    outcome: entry.outcome,
     ...(entry.reason === undefined ? {} : { outcomeDesc: entry.reason }),
-    purposeOfEvent: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: entry.purpose }] }],
-    agent: [
-      {
-        type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110153', display: 'Source Role ID' }] },
-        who: { display },
-        ...(entry.who.via === undefined ? {} : { name: entry.who.via }),
-        role: [{ text: entry.who.role }],
-        requestor: true,
-      },
-    ],
-    source: { observer: { display: 'Tresor' } },
+    purpose: entry.purpose,
+    agent: { who: { display: entry.who.kind === 'you' ? 'you' : entry.who.name }, ...(entry.who.via === undefined ? {} : { name: entry.who.via }), role: entry.who.role },
     entity: [
-      ...entry.refs.map((reference) => ({ what: { reference }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' } })),
-      ...(entry.refs.length === 0 ? entry.types.map((type) => ({ what: { display: type }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' } })) : []),
-      { what: { reference: patient }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } },
+      ...entry.refs.map((reference) => objectEntity({ reference })),
+      ...(entry.refs.length === 0 ? entry.types.map((type) => objectEntity({ display: type })) : []),
+      patientEntity(patient),
     ],
-  };
+  });
 }

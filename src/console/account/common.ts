@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sessionCookie, type Sessions } from '../../identity/index.js';
 import { AppError } from '../../platform/errors.js';
-import { html, layout, localeOf, pageCsp, scriptPageCsp, seeOther, sendPage, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
+import { html, localeOf, seeOther, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
 import { accountNav } from '../account-home.js';
 import type { PagePeople, PagePerson } from '../page-person.js';
 import type { PageRealm } from '../page-realm.js';
+import { sendPersonPage } from '../person-page.js';
 
 const text: Texts<'csrf'> = {
   en: { csrf: 'This form has expired; open the page again.' },
@@ -63,25 +64,5 @@ export function sendAccountPage(
   caller: AccountCaller,
   page: { title: string; body: Html; current: string; csrf?: string; notice?: string; error?: string; scripts?: string[]; wide?: boolean; status?: number },
 ) {
-  const { me, locale, base } = caller;
-  return sendPage(
-    reply,
-    layout({
-      locale,
-      title: page.title,
-      space: me.space,
-      person: { label: me.account.email, role: me.account.role },
-      nav: accountNav(realm, me, locale),
-      current: page.current,
-      signOut: { action: `${base}/sign-out`, csrf: page.csrf ?? me.csrf },
-      path: request.url,
-      body: page.body,
-      ...(page.notice === undefined ? {} : { notice: page.notice }),
-      ...(page.error === undefined ? {} : { error: page.error }),
-      ...(page.scripts === undefined ? {} : { scripts: page.scripts }),
-      ...(page.wide === undefined ? {} : { wide: page.wide }),
-    }),
-    page.status ?? 200,
-    page.scripts === undefined || page.scripts.length === 0 ? pageCsp : scriptPageCsp,
-  );
+  return sendPersonPage(request, reply, caller, { ...page, nav: accountNav(realm, caller.me, caller.locale), signOut: `${caller.base}/sign-out` });
 }

@@ -6,11 +6,9 @@ import type { PagePeople } from '../page-person.js';
 import type { PageRealm } from '../page-realm.js';
 import { firstPasswordPages } from './first-password.js';
 import { passwordRulesScript } from './password-rules.js';
-import { passkeyRegisterScript, passkeySignInScript, printScript } from './scripts.js';
+import { passkeyRegisterScript, printScript } from './scripts.js';
 import { securityPages } from './security.js';
 import { sessionsPages } from './sessions.js';
-
-export { passkeySignInScript } from './scripts.js';
 
 export interface AccountPagesDeps {
   readonly accounts: Accounts;
@@ -26,7 +24,6 @@ export interface AccountPagesDeps {
 export const accountScripts: ReadonlyMap<string, string> = new Map([
   ['password-rules.js', passwordRulesScript],
   ['passkey-register.js', passkeyRegisterScript],
-  ['passkey-sign-in.js', passkeySignInScript],
   ['print.js', printScript],
 ]);
 

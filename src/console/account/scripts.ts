@@ -3,6 +3,7 @@
  * nothing inline). Each is a progressive enhancement: every form works without it, except adding
  * a passkey, which is WebAuthn and so a script by nature (the page says so when it cannot run).
  */
+import { base64url } from '../../platform/pages/index.js';
 
 /** `/assets/print.js`: the recovery codes' print button (the print stylesheet leaves only the codes). */
 export const printScript = `'use strict';
@@ -28,17 +29,7 @@ export const passkeyRegisterScript = `'use strict';
   if (note) note.hidden = true;
   var status = document.getElementById('passkey-status');
   var csrf = form.getAttribute('data-csrf');
-  function b64(buffer) {
-    var bytes = new Uint8Array(buffer), text = '';
-    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
-    return btoa(text).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
-  }
-  function unb64(text) {
-    var plain = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4));
-    var bytes = new Uint8Array(plain.length);
-    for (var i = 0; i < plain.length; i++) bytes[i] = plain.charCodeAt(i);
-    return bytes;
-  }
+${base64url}
   function post(url, body) {
     return fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) })
       .then(function (response) { if (!response.ok) throw new Error('refused'); return response.json(); });
@@ -77,55 +68,6 @@ export const passkeyRegisterScript = `'use strict';
         section.querySelector('h2').focus();
       })
       .catch(function () { password.value = ''; status.textContent = form.getAttribute('data-failed'); });
-  });
-})();
-`;
-
-/**
- * `/assets/passkey-sign-in.js`: the sign-in's second step with a passkey — asks for the options
- * of this sign-in's ticket, lets the browser sign the challenge (WebAuthn Level 3 §5.1.4), and
- * posts the assertion with the form. The code field keeps working without it.
- */
-export const passkeySignInScript = `'use strict';
-(function () {
-  var button = document.getElementById('use-passkey');
-  var form = document.getElementById('second-factor-form');
-  var status = document.getElementById('passkey-status');
-  if (!button || !form || !window.PublicKeyCredential || !navigator.credentials) return;
-  button.hidden = false;
-  function b64(buffer) {
-    var bytes = new Uint8Array(buffer), text = '';
-    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
-    return btoa(text).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
-  }
-  function unb64(text) {
-    var plain = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4));
-    var bytes = new Uint8Array(plain.length);
-    for (var i = 0; i < plain.length; i++) bytes[i] = plain.charCodeAt(i);
-    return bytes;
-  }
-  button.addEventListener('click', function () {
-    status.textContent = button.getAttribute('data-waiting');
-    var fields = new URLSearchParams();
-    fields.set('csrf', form.elements.namedItem('csrf').value);
-    fields.set('ticket', form.elements.namedItem('ticket').value);
-    fetch(button.getAttribute('data-options'), { method: 'POST', body: fields, credentials: 'same-origin' })
-      .then(function (response) { if (!response.ok) throw new Error('options'); return response.json(); })
-      .then(function (options) {
-        options.challenge = unb64(options.challenge);
-        options.allowCredentials = (options.allowCredentials || []).map(function (c) { return { type: c.type, id: unb64(c.id), transports: c.transports }; });
-        return navigator.credentials.get({ publicKey: options });
-      })
-      .then(function (credential) {
-        var r = credential.response;
-        form.elements.namedItem('passkey').value = JSON.stringify({
-          id: credential.id, rawId: b64(credential.rawId), type: credential.type,
-          clientExtensionResults: credential.getClientExtensionResults(),
-          response: { clientDataJSON: b64(r.clientDataJSON), authenticatorData: b64(r.authenticatorData), signature: b64(r.signature), userHandle: r.userHandle ? b64(r.userHandle) : undefined }
-        });
-        form.submit();
-      })
-      .catch(function () { status.textContent = button.getAttribute('data-failed'); });
   });
 })();
 `;

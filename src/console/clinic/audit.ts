@@ -8,7 +8,8 @@ import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
 import { csvCell, csvLine } from './csv.js';
-import { accessContext, requireSection } from './section-access.js';
+import { pageAccessContext } from '../page-access.js';
+import { requireSection } from './section-access.js';
 
 type Key =
   | 'title' | 'filter' | 'person' | 'personHint' | 'patient' | 'patientHint' | 'action' | 'any' | 'from' | 'to' | 'outcome' | 'success' | 'failure' | 'apply'
@@ -92,7 +93,7 @@ export interface AuditPagesDeps {
 export function auditPages({ guard, realm, audit, access }: AuditPagesDeps) {
   /** The `audit.read` event of this view or export, durable before anything is shown (fail closed). */
   async function recordRead(request: FastifyRequest, caller: StaffCaller, filter: EventFilter): Promise<void> {
-    const ctx = accessContext(request, caller);
+    const ctx = pageAccessContext(request, caller);
     await audit.record(ctx.tenantId, [accessEvent(ctx, 'audit.read', filter.patient === undefined ? [] : [{ ref: filter.patient, subject: filter.patient, classes: [] }], 200)]);
   }
 
@@ -106,7 +107,7 @@ export function auditPages({ guard, realm, audit, access }: AuditPagesDeps) {
       return { values, filter: filterOf(values, count, before) };
     } catch (error) {
       if (!(error instanceof AppError) || error.status !== 400) throw error;
-      await access.failed(accessContext(request, caller), 'audit.read', '', error);
+      await access.failed(pageAccessContext(request, caller), 'audit.read', '', error);
       return { values: raw, error: error.message };
     }
   }

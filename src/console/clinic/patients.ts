@@ -6,7 +6,8 @@ import { breakGlassReason, type AccessContext, type RecordAccess } from '../../r
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
-import { accessContext, requireSection } from './section-access.js';
+import { pageAccessContext } from '../page-access.js';
+import { requireSection } from './section-access.js';
 
 type Key =
   | 'title' | 'search' | 'name' | 'identifier' | 'birthdate' | 'find' | 'hintSearch' | 'results' | 'none' | 'more' | 'open' | 'gender'
@@ -131,7 +132,7 @@ export function patientPages({ guard, realm, access }: PatientPagesDeps) {
   async function patientView(request: FastifyRequest, reply: FastifyReply, caller: StaffCaller, id: string, emergencyReason?: string): Promise<FastifyReply> {
     const { locale, principal } = caller;
     const t = text[locale];
-    const ctx = accessContext(request, caller, emergencyReason);
+    const ctx = pageAccessContext(request, caller, emergencyReason);
     const base = `/tenants/${caller.me.realmId}/console/patients`;
     let patient: Json;
     try {
@@ -248,7 +249,7 @@ ${consents.length === 0 ? html`<p>${t.noConsents}</p>` : html`<table><caption>${
           if (v !== '') params.push([k, v]);
         }
         params.push(['_count', '50']);
-        const ctx = accessContext(request, caller);
+        const ctx = pageAccessContext(request, caller);
         const result = await audited(ctx, 'record.searched', 'Patient', () => access.search(ctx, 'Patient', params));
         const rows = result.matches.map((m) => ({ id: m.id, resource: JSON.parse(m.content) as Json }));
         results =
@@ -291,7 +292,7 @@ ${consents.length === 0 ? html`<p>${t.noConsents}</p>` : html`<table><caption>${
           return sendClinicPage(request, reply, caller, { section: 'patients', title: text[caller.locale].patient, status: 400, body: breakGlassForm(caller, id, text[caller.locale].reasonInvalid) });
         }
         // A role that cannot break the glass is refused and audited, as the API's header is.
-        if (error instanceof AppError) throw await access.failed(accessContext(request, caller), 'record.read', `Patient/${id}`, error);
+        if (error instanceof AppError) throw await access.failed(pageAccessContext(request, caller), 'record.read', `Patient/${id}`, error);
         throw error;
       }
       return patientView(request, reply, caller, id, reason);

@@ -6,7 +6,8 @@ import { accessEvent, actorOf, type RecordAccess } from '../../records/index.js'
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
-import { accessContext, requireSection } from './section-access.js';
+import { pageAccessContext } from '../page-access.js';
+import { requireSection } from './section-access.js';
 
 type Key =
   | 'title' | 'intro' | 'none' | 'access' | 'when' | 'who' | 'patient' | 'records' | 'reason' | 'verdict' | 'justified' | 'notJustified' | 'note' | 'noteHint'
@@ -79,7 +80,7 @@ ${error === undefined ? undefined : html`<p class="alert" role="alert" id="${id}
   async function queuePage(request: FastifyRequest, reply: FastifyReply, caller: StaffCaller, options: { notice?: string; failed?: { seq: number; error: string }; status?: number } = {}): Promise<FastifyReply> {
     const t = text[caller.locale];
     const pending = await review.pending(caller.me.realmId, 100);
-    const ctx = accessContext(request, caller);
+    const ctx = pageAccessContext(request, caller);
     await audit.record(ctx.tenantId, [accessEvent(ctx, 'audit.read', [], 200)]);
     const body = html`<p>${t.intro}</p>${pending.length === 0 ? html`<p role="status">${t.none}</p>` : html`<ul class="plain">${pending.map((g) => item(caller, g, options.failed?.seq === g.seq ? options.failed.error : undefined))}</ul>`}`;
     return sendClinicPage(request, reply, caller, { section: 'review', title: t.title, body, ...(options.notice === undefined ? {} : { notice: options.notice }), ...(options.status === undefined ? {} : { status: options.status }) });
@@ -101,7 +102,7 @@ ${error === undefined ? undefined : html`<p class="alert" role="alert" id="${id}
       const { id } = request.params as { id: string };
       const seq = /^\d{1,15}$/.test(id) ? Number(id) : 0;
       const form = (request.body ?? {}) as Record<string, unknown>;
-      const ctx = accessContext(request, caller);
+      const ctx = pageAccessContext(request, caller);
       try {
         await review.signOff(caller.me.realmId, {
           access: seq,

@@ -1,6 +1,4 @@
-import type { FastifyRequest } from 'fastify';
 import { IdentityError, parseRole, personRoles, type PersonRole } from '../../identity/index.js';
-import { defaultPurpose, type AccessContext } from '../../records/index.js';
 import type { StaffCaller } from '../page-guard.js';
 import { sectionsOf, type ClinicSection } from './nav.js';
 
@@ -14,16 +12,4 @@ export function requireSection(caller: StaffCaller, section: ClinicSection): voi
   if (role === 'patient' || !(personRoles as readonly string[]).includes(role) || !sectionsOf(parseRole(role, personRoles) as PersonRole).includes(section)) {
     throw new IdentityError('forbidden', `Your role (${role}) cannot use this part of the console.`, { status: 403, expose: true });
   }
-}
-
-/** The page's caller as the record access service sees it: like an API request of the same session. */
-export function accessContext(request: FastifyRequest, caller: StaffCaller, emergencyReason?: string): AccessContext {
-  return {
-    tenantId: caller.me.realmId,
-    principal: caller.principal,
-    purpose: emergencyReason === undefined ? defaultPurpose[caller.principal.role] : 'ETREAT',
-    requestId: request.id,
-    sourceIp: request.ip,
-    ...(emergencyReason === undefined ? {} : { emergencyReason }),
-  };
 }

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { operatorRoles, type OperatorRole } from '../../identity/index.js';
-import { layout, sendPage, type Html, type Locale, type NavItem, type Texts } from '../../platform/pages/index.js';
+import type { Html, Locale, NavItem, Texts } from '../../platform/pages/index.js';
 import type { OperatorCaller } from '../page-guard.js';
+import { sendPersonPage } from '../person-page.js';
 
 export type OperatorSection = 'home' | 'tenants' | 'backups' | 'keys' | 'health';
 
@@ -46,24 +47,7 @@ export function sendOperatorPage(
   page: { readonly section: OperatorSection; readonly title: string; readonly body: Html; readonly notice?: string | undefined; readonly error?: string | undefined; readonly status?: number },
 ): FastifyReply {
   const { me, locale } = caller;
-  return sendPage(
-    reply,
-    layout({
-      locale,
-      title: page.title,
-      space: me.space,
-      person: { label: me.account.email, role: me.account.role },
-      nav: operatorNav(me.account.role, locale),
-      current: sectionPath(page.section),
-      signOut: { action: '/platform/account/sign-out', csrf: me.csrf },
-      path: request.url,
-      body: page.body,
-      wide: true,
-      ...(page.notice === undefined ? {} : { notice: page.notice }),
-      ...(page.error === undefined ? {} : { error: page.error }),
-    }),
-    page.status ?? 200,
-  );
+  return sendPersonPage(request, reply, caller, { ...page, nav: operatorNav(me.account.role, locale), current: sectionPath(page.section), signOut: '/platform/account/sign-out', wide: true });
 }
 
 /** A form field's string value ('' when absent or not a string). */

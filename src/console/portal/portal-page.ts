@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessContext, RecordAccess } from '../../records/index.js';
-import { html, layout, seeOther, sendPage, type Html, type Locale, type NavItem, type Texts } from '../../platform/pages/index.js';
+import { html, seeOther, type Html, type Locale, type NavItem, type Texts } from '../../platform/pages/index.js';
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
+import { sendPersonPage } from '../person-page.js';
 
 export type PortalSection = 'records' | 'access';
 
@@ -46,22 +47,15 @@ export const portalContext = (request: FastifyRequest, caller: StaffCaller): Acc
 
 export function sendPortalPage(request: FastifyRequest, reply: FastifyReply, caller: StaffCaller, page: { readonly section: PortalSection; readonly body: Html; readonly status?: number }): FastifyReply {
   const { me, locale } = caller;
-  return sendPage(
-    reply,
-    layout({
-      locale,
-      title: portalTitle(page.section, locale),
-      space: me.space,
-      person: { label: me.account.email, role: me.account.role },
-      nav: portalNav(me.realmId, locale),
-      current: portalPath(me.realmId, page.section),
-      signOut: { action: `/tenants/${me.realmId}/account/sign-out`, csrf: me.csrf },
-      path: request.url,
-      body: page.body,
-      wide: true,
-    }),
-    page.status ?? 200,
-  );
+  return sendPersonPage(request, reply, caller, {
+    title: portalTitle(page.section, locale),
+    body: page.body,
+    nav: portalNav(me.realmId, locale),
+    current: portalPath(me.realmId, page.section),
+    signOut: `/tenants/${me.realmId}/account/sign-out`,
+    wide: true,
+    status: page.status,
+  });
 }
 
 const unlinked: Texts<'text'> = {

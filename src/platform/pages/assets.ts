@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { passkeySignInPath, passkeySignInScript } from './passkey-sign-in.js';
 
 /**
  * The pages' static files, served from this origin under `/assets/` (CSP `style-src 'self'`,
@@ -75,10 +76,14 @@ export type Scripts = ReadonlyMap<string, string>;
 
 const cacheControl = 'public, max-age=3600';
 
-/** `/assets/tresor.css` and `/assets/<name>.js` for every script given. */
+/**
+ * `/assets/tresor.css`, the passkey sign-in script both sign-in pages share (the account's and an
+ * app's: `passkeySignInPath`), and `/assets/<name>.js` for every script given.
+ */
 export function assetRoutes(scripts: Scripts) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.get('/assets/tresor.css', async (_request, reply) => reply.header('cache-control', cacheControl).type('text/css; charset=utf-8').send(stylesheet));
+    app.get(passkeySignInPath, async (_request, reply) => reply.header('cache-control', cacheControl).type('text/javascript; charset=utf-8').send(passkeySignInScript));
     for (const [name, source] of scripts) {
       app.get(`/assets/${name}`, async (_request, reply) => reply.header('cache-control', cacheControl).type('text/javascript; charset=utf-8').send(source));
     }

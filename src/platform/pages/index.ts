@@ -10,4 +10,6 @@ export { defaultLocale, formatDate, formatDateTime, formatNumber, isLocale, loca
 export { layout, type LayoutInput, type NavItem } from './layout.js';
 export { niceTicks, timeSeriesChart, type ChartInput, type ChartPoint } from './chart.js';
 export { assetRoutes, stylesheet, type Scripts } from './assets.js';
+export { passkeySignInPath } from './passkey-sign-in.js';
+export { base64url } from './base64url-script.js';
 export { formLimit, messagePage, pageCsp, scriptPageCsp, seeOther, sendPage, servePages } from './page-http.js';

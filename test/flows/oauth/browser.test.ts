@@ -115,7 +115,7 @@ describe('OAuth sign-in and consent in Chromium, by keyboard, under the CSP (sql
     assert.equal(await password.getAttribute('id'), 'password', 'sign-in page: the label "Password" is tied to the password input');
     await assertStyled(page, 'sign-in page');
     const toEmail = await tabTo(page, email, 'the email field');
-    assert.equal(toEmail, 1, 'keyboard: the email field is the first thing Tab reaches on the sign-in page');
+    assert.equal(toEmail, 3, 'keyboard: in the one layout Tab reaches the skip link, the product link, then the email field');
     await page.keyboard.type('alice@example.org');
     assert.equal(await tabTo(page, password, 'the password field'), 1, 'keyboard: Tab goes from the email field straight to the password field');
     await page.keyboard.type(testPassword);

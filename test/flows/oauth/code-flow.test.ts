@@ -260,7 +260,7 @@ for (const engine of engines()) {
       assert.ok(isPage(list));
       assert.match(list.html, /<h1>Connected apps<\/h1>/);
       assert.match(list.html, /Step Counter/);
-      assert.match(list.html, /Published by Example Health GmbH/);
+      assert.match(list.html, /<dt>Published by<\/dt><dd>Example Health GmbH<\/dd>/);
       assert.match(list.html, /Read and search your observations/);
       assert.doesNotMatch(list.html, /<script/i);
       const withdrawn = await browser.submit(list, '/withdraw', {}, redirectUri);

@@ -79,11 +79,11 @@ for (const engine of engines()) {
 
     it('V6.5: a passkey completes the app sign-in, through the page’s same-origin script under a CSP that allows nothing else', async () => {
       const { browser, page, verifier } = await toSecondStep('key@example.org');
-      assert.match(page.html, /<script src="\/oauth-assets\/passkey.js" defer><\/script>/);
+      assert.match(page.html, /<script src="\/assets\/passkey-sign-in.js" defer><\/script>/);
       const csp = page.headers.get('content-security-policy') ?? '';
       assert.match(csp, /script-src 'self'/);
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
-      assert.equal((await browser.request(`${t.base}/oauth-assets/passkey.js`)).status, 200);
+      assert.equal((await browser.request(`${t.base}/assets/passkey-sign-in.js`)).status, 200);
       // What the script does: the challenge for this sign-in, then the signed assertion with the form.
       const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(page.html)?.[1] as string;
       const optionsUrl = `${t.base}${/data-options="([^"]*)"/.exec(page.html)?.[1] as string}`;

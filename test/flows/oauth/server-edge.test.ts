@@ -121,7 +121,7 @@ describe('headers over TLS on every surface', () => {
       fhir: await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/metadata', key }),
       fhirError: await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Patient/nope', key }),
       page: await t.inject({ method: 'GET', url: '/tenants/clinic/oauth/interaction/abcdefghijkl' }),
-      stylesheet: await t.inject({ method: 'GET', url: '/oauth-assets/tresor.css' }),
+      stylesheet: await t.inject({ method: 'GET', url: '/assets/tresor.css' }),
       problem: await t.inject({ method: 'GET', url: '/no/such/endpoint' }),
       health: await t.inject({ method: 'GET', url: '/healthz' }),
     };
