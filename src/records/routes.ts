@@ -8,7 +8,7 @@ import { checkSmartScope, type RecordGuard } from './guard.js';
 import { accessEvent, actorOf, breakGlassReason, defaultPurpose, disclosedOf, patientAuditEvent, recordFailure, type AccessContext, type RecordAccess } from './access.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import { supportedTypes } from './resource-types.js';
-import { createEmergencyReview, purposesOfUse, toAuditEvent, type Audit, type ReviewVerdict, type StoredEvent, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
+import { auditEventJson, createEmergencyReview, purposesOfUse, toAuditEvent, type Audit, type ReviewVerdict, type AuditAction, type AuditEventInput, type EventFilter, type PurposeOfUse } from '../audit/index.js';
 import type { BundleAudit, BundleProcessor, Disclosed } from './bundles.js';
 import { RecordError } from './errors.js';
 import { historyBundle, searchsetBundle } from './fhir/bundle.js';
@@ -535,25 +535,6 @@ export interface AuditApiDeps {
   readonly publicUrl: string | undefined;
 }
 
-/** An audit event in the JSON of `GET /audit`. */
-const eventJson = (e: StoredEvent) => ({
-  id: e.seq,
-  time: new Date(e.at).toISOString(),
-  tenant: e.tenantId,
-  action: e.action,
-  outcome: e.outcome,
-  status: e.status,
-  actor: e.actor,
-  purpose: e.purpose,
-  resources: e.resources,
-  patients: e.subjects,
-  dataClasses: e.classes,
-  requestId: e.requestId,
-  sourceIp: e.sourceIp,
-  detail: e.detail,
-  hash: e.hash,
-});
-
 /**
  * `GET /tenants/{t}/audit`: the audit trail as plain JSON for the auditor role (the same events
  * as `…/fhir/AuditEvent`), newest first. Filters: `from`, `to` (ISO 8601 date or dateTime),
@@ -597,7 +578,7 @@ export function auditApiRoutes(deps: AuditApiDeps) {
       }
       return reply.type('application/json; charset=utf-8').send(
         JSON.stringify({
-          events: page.map(eventJson),
+          events: page.map(auditEventJson),
           next,
         }),
       );
@@ -614,7 +595,7 @@ export function auditApiRoutes(deps: AuditApiDeps) {
       if (Object.keys(rest).length > 0 || !Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RecordError('search-invalid', 'The queue takes only limit (1–1000).', { status: 400 });
       const pending = await review.pending(request.tenantId, limit);
       await audit.record(request.tenantId, [eventOf(request, 'audit.read', [], 200)]);
-      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ events: pending.map(eventJson) }));
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ events: pending.map(auditEventJson) }));
     });
     // A sign-off: `{"verdict": "justified" | "not-justified", "note": "…"}`, recorded as an
     // `access.emergency_reviewed` event referencing the grant. Not by the one who broke the glass.

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { auditActions, type Audit, type EventFilter, type StoredEvent } from '../../audit/index.js';
+import { auditActions, auditEventJson, type Audit, type EventFilter, type StoredEvent } from '../../audit/index.js';
 import { AppError } from '../../platform/errors.js';
 import { formatDateTime, html, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
 import { accessEvent, parseAuditFilter, type RecordAccess } from '../../records/index.js';
@@ -157,22 +157,6 @@ ${error === undefined ? undefined : html`<p class="alert" role="alert" id="filte
   const csvColumns = ['id', 'time', 'actor', 'role', 'client', 'action', 'outcome', 'status', 'purpose', 'resources', 'patients', 'dataClasses', 'requestId', 'sourceIp', 'detail'] as const;
   const csvRow = (e: StoredEvent): string =>
     csvLine([String(e.seq), new Date(e.at).toISOString(), e.actor.id, e.actor.role, e.actor.client, e.action, e.outcome, String(e.status), e.purpose, e.resources.join(' '), e.subjects.join(' '), e.classes.join(' '), e.requestId, e.sourceIp, e.detail].map(csvCell));
-  const jsonOf = (e: StoredEvent) => ({
-    id: e.seq,
-    time: new Date(e.at).toISOString(),
-    action: e.action,
-    outcome: e.outcome,
-    status: e.status,
-    actor: e.actor,
-    purpose: e.purpose,
-    resources: e.resources,
-    patients: e.subjects,
-    dataClasses: e.classes,
-    requestId: e.requestId,
-    sourceIp: e.sourceIp,
-    detail: e.detail,
-    hash: e.hash,
-  });
 
   async function* csvStream(tenantId: string, filter: EventFilter): AsyncGenerator<string> {
     yield `${csvLine([...csvColumns])}`;
@@ -182,7 +166,7 @@ ${error === undefined ? undefined : html`<p class="alert" role="alert" id="filte
     yield '{"events":[';
     let first = true;
     for await (const e of exported(tenantId, filter)) {
-      yield `${first ? '' : ','}\n${JSON.stringify(jsonOf(e))}`;
+      yield `${first ? '' : ','}\n${JSON.stringify(auditEventJson(e))}`;
       first = false;
     }
     yield `\n],"limit":${exportLimit}}\n`;
