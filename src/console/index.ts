@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Audit } from '../audit/index.js';
-import type { AccountAdministration, Accounts, Authenticator, Passkeys, PasswordResets, Sessions } from '../identity/index.js';
+import { ownSessions, type AccountAdministration, type Accounts, type Authenticator, type Passkeys, type PasswordResets, type Sessions } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import type { RecordAccess } from '../records/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
@@ -62,12 +62,13 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
   const tenantRealm = tenantPages(tenants);
   const realms = [tenantRealm, operatorPages];
   const forms = createFormCsrf(keys);
+  const own = ownSessions({ sessions, audit });
   return async function plugin(app: FastifyInstance): Promise<void> {
     servePages(app, 'page');
     await app.register(assetRoutes(new Map([...accountScripts])));
     await app.register(landingPages());
     for (const realm of realms) {
-      await app.register(signInPages(realm, { accounts, sessions, passkeys, forms, people, mfaPolicy }));
+      await app.register(signInPages(realm, { accounts, sessions, passkeys, forms, people, mfaPolicy, own }));
       await app.register(accountHome(realm, { people }));
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }

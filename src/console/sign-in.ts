@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sessionCookie, type Accounts, type Passkeys, type Sessions } from '../identity/index.js';
+import { sessionCookie, type Accounts, type OwnSessions, type Passkeys, type Sessions } from '../identity/index.js';
 import { AppError } from '../platform/errors.js';
 import { formLimit, html, layout, localeOf, pageCsp, passkeySignInPath, scriptPageCsp, seeOther, sendPage, type Locale, type Texts } from '../platform/pages/index.js';
 import type { MfaPolicy } from '../tenants/index.js';
@@ -14,6 +14,8 @@ export interface SignInPagesDeps {
   readonly forms: FormCsrf;
   readonly people: PagePeople;
   readonly mfaPolicy: (realmId: string) => Promise<MfaPolicy>;
+  /** Signing out, audited as the JSON API's logout is. */
+  readonly own: OwnSessions;
 }
 
 const text: Texts<
@@ -69,7 +71,7 @@ const described = (id: string, error: string | undefined) => (error === undefine
  * session that only their security page serves, and is sent there. `?next=` brings them back to
  * the page that sent them, if it is a page of the same realm.
  */
-export function signInPages(realm: PageRealm, { accounts, sessions, passkeys, forms, people, mfaPolicy }: SignInPagesDeps) {
+export function signInPages(realm: PageRealm, { accounts, sessions, passkeys, forms, people, mfaPolicy, own }: SignInPagesDeps) {
   const checkForm = (request: FastifyRequest, realmId: string, locale: Locale) => forms.check(request, realmId, locale);
 
   const pathsOf = (realmId: string) => {
@@ -211,7 +213,7 @@ ${input.passkey ? html`<div class="passkey-step"><button type="button" id="use-p
       // Only with the session's own CSRF token: a cross-site form cannot sign a person out either.
       if (me !== undefined) {
         if (!sessions.checkCsrf(me.token, typeof form['csrf'] === 'string' ? form['csrf'] : undefined)) return seeOther(reply, realm.home(realmId, me.account.role));
-        await sessions.revoke(realmId, me.session.id);
+        await own.signOut({ tenantId: realmId, accountId: me.account.id, sourceIp: request.ip, requestId: request.id }, me.session.id);
       }
       reply.header('set-cookie', `${sessionCookie}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0`);
       return seeOther(reply, `${pathsOf(realmId).signIn}?signedOut=1`);

@@ -11,8 +11,9 @@ export interface OwnSessionsContext {
 
 /**
  * A person ending their own sessions — one forgotten on another device, or all but the one in
- * use (OWASP ASVS 5 V7.5.2, V7.4.5) — audited as `session.revoked` by the owner. The JSON route
- * (`DELETE /auth/sessions/{id}`) and the sessions page both end sessions through this.
+ * use (OWASP ASVS 5 V7.5.2, V7.4.5), or signing out — audited as `session.revoked` by the owner.
+ * The JSON routes (`DELETE /auth/sessions/{id}`, `POST /auth/logout`) and the pages end sessions
+ * through this.
  */
 export function ownSessions({ sessions, audit }: { sessions: Sessions; audit: Audit }) {
   const record = async (context: OwnSessionsContext, detail: string) => {
@@ -27,6 +28,11 @@ export function ownSessions({ sessions, audit }: { sessions: Sessions; audit: Au
         throw new AccountError('session-not-found', 'You have no live session with that id.', { status: 404, expose: true });
       }
       await record(context, 'by-owner');
+    },
+    /** Signing out: ends the session in use, audited like the JSON API's logout. */
+    async signOut(context: OwnSessionsContext, sessionId: string): Promise<void> {
+      await sessions.revoke(context.tenantId, sessionId);
+      await record(context, 'logout');
     },
     /** Ends every live session of the account but `current`; how many ended. */
     async endOthers(context: OwnSessionsContext, current: string): Promise<number> {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { operatorEvent, type Audit } from '../audit/index.js';
+import type { Audit } from '../audit/index.js';
 import { HttpError } from '../platform/http/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { noSession, realmSessions, tenantRealm, type SignInRealm } from './sign-in-realm.js';
@@ -195,9 +195,7 @@ export function authRoutes({ accounts, sessions, tenants, audit, passwordResets,
 
     app.post('/auth/logout', async (request, reply) => {
       const { session } = await changing(request);
-      await sessions.revoke(tenantOf(request), session.id);
-      const actor = { id: `account:${session.accountId}`, role: 'session', client: 'tresor-auth' };
-      await audit.record(tenantOf(request), [{ ...operatorEvent('session.revoked', actor, { resources: [`Account/${session.accountId}`], detail: 'logout' }), purpose: 'HOPERAT', sourceIp: request.ip, status: 204 }]);
+      await own.signOut({ tenantId: tenantOf(request), accountId: session.accountId, sourceIp: request.ip, requestId: request.id }, session.id);
       clearCookie(reply);
       return reply.status(204).send();
     });

@@ -96,6 +96,25 @@ describe('landing and sign-in pages', () => {
     assert.match(home.body, /requires a second factor/);
   });
 
+  it('signs out only with the session’s CSRF token, and records the sign-out as the API’s logout does', async () => {
+    const { cookie, csrf } = await signInForm('/tenants/clinic/account/sign-in');
+    const signedIn = await form('/tenants/clinic/account/sign-in', { csrf, email: 'pat@example.org', password: testPassword }, cookie);
+    const session = String(signedIn.headers['set-cookie']).split(';')[0] as string;
+    const home = await t.inject({ method: 'GET', url: '/tenants/clinic/account/', headers: { cookie: session } });
+    const sessionCsrf = /name="csrf" value="([^"]+)"/.exec(home.body)?.[1] ?? '';
+    const forged = await form('/tenants/clinic/account/sign-out', { csrf: 'forged' }, session);
+    assert.equal(forged.statusCode, 303);
+    assert.equal((await t.inject({ method: 'GET', url: '/tenants/clinic/account/', headers: { cookie: session } })).statusCode, 200, 'a forged sign-out ends nothing');
+    const before = (await t.app.audit.query('clinic', { count: 50, actions: ['session.revoked'] })).length;
+    const out = await form('/tenants/clinic/account/sign-out', { csrf: sessionCsrf }, session);
+    assert.equal(out.statusCode, 303);
+    assert.equal(out.headers.location, '/tenants/clinic/account/sign-in?signedOut=1');
+    assert.equal((await t.inject({ method: 'GET', url: '/tenants/clinic/account/', headers: { cookie: session } })).statusCode, 303, 'the session ended');
+    const revoked = await t.app.audit.query('clinic', { count: 50, actions: ['session.revoked'] });
+    assert.equal(revoked.length, before + 1);
+    assert.equal(revoked[0]?.detail, 'logout');
+  });
+
   it('answers an unknown tenant and the operators’ sign-in', async () => {
     const unknown = await t.inject({ method: 'GET', url: '/tenants/nobody/account/sign-in' });
     assert.equal(unknown.statusCode, 404);
