@@ -13,6 +13,8 @@ describe('timeSeriesChart', () => {
     assert.equal(coordinates.length, 3);
     for (const [x, y] of coordinates) assert.ok((x as number) >= 64 && (x as number) <= 704 && (y as number) >= 16 && (y as number) <= 252, `point ${x},${y} inside the plot`);
     assert.doesNotMatch(svg, /style=/, 'no inline style: the CSP refuses it');
+    const labels = [...svg.matchAll(/text-anchor="end">([0-9.,]+)</g)].map((m) => Number((m[1] as string).replace(',', '')));
+    assert.ok(Math.min(...labels) <= 69.8 && Math.max(...labels) >= 71.4, `the axis labels (${labels.join(', ')}) cover every value`);
   });
 
   it('renders nothing for no points, and one point without a line', () => {

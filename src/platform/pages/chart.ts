@@ -54,7 +54,12 @@ export function timeSeriesChart(input: ChartInput): Html {
     low -= Math.abs(low) * 0.05 || 1;
     high += Math.abs(high) * 0.05 || 1;
   }
+  // The axis runs from a round tick at or below the lowest value to one at or above the highest,
+  // so no point sits above the top label or below the bottom one.
   const yTicks = niceTicks(low, high);
+  const step = yTicks.length > 1 ? (yTicks[1] as number) - (yTicks[0] as number) : 0;
+  if (step > 0 && (yTicks[0] as number) > low) yTicks.unshift(Number(((yTicks[0] as number) - step).toPrecision(12)));
+  if (step > 0 && (yTicks[yTicks.length - 1] as number) < high) yTicks.push(Number(((yTicks[yTicks.length - 1] as number) + step).toPrecision(12)));
   low = Math.min(low, yTicks[0] ?? low);
   high = Math.max(high, yTicks[yTicks.length - 1] ?? high);
   const t0 = first.at.getTime();
