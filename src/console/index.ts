@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Audit } from '../audit/index.js';
 import { ownSessions, type AccountAdministration, type Accounts, type Authenticator, type Passkeys, type PasswordResets, type Sessions } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
+import type { Clock } from '../platform/clock.js';
 import type { RecordAccess } from '../records/index.js';
 import { assetRoutes, servePages } from '../platform/pages/index.js';
 import type { AppRegister, Clients, Consents, OAuthServer } from '../oauth/index.js';
@@ -53,9 +54,10 @@ export interface ConsoleDeps {
   readonly oauth: OAuthServer;
   /** The operator console's own services (backups, rotation, readiness, metrics). */
   readonly operator: OperatorConsoleDeps;
+  readonly clock: Clock;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -74,7 +76,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
     await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit }));
-    await app.register(patientPortal({ guard, realm: tenantRealm, access }));
+    await app.register(patientPortal({ guard, realm: tenantRealm, access, clock }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator }));
   };
 }

@@ -147,7 +147,7 @@ function whyCell(entry: AccessEntry, locale: Locale): Html {
  * (one service, one query), newest first, 50 a page, filtered by period. Reading it is an
  * audit event of its own, as over FHIR.
  */
-export function portalAccessPage({ guard, realm, access }: PortalDeps) {
+export function portalAccessPage({ guard, realm, access, clock }: PortalDeps) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.get('/tenants/:tenant/me/access', async (request, reply) => {
       const found = await portalCaller(guard, realm, request, reply, 'access');
@@ -161,7 +161,7 @@ export function portalAccessPage({ guard, realm, access }: PortalDeps) {
       const days = periodDays[period];
       const log = await access.accessLog(portalContext(request, caller), patient, {
         count: accessPageSize,
-        ...(days === undefined ? {} : { from: Date.now() - days * 86_400_000 }),
+        ...(days === undefined ? {} : { from: clock.now().getTime() - days * 86_400_000 }),
         ...(before === undefined ? {} : { before }),
       });
       const base = portalPath(caller.me.realmId, 'access');

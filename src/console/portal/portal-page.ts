@@ -1,3 +1,4 @@
+import type { Clock } from '../../platform/clock.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessContext, RecordAccess } from '../../records/index.js';
 import { html, seeOther, type Html, type Locale, type NavItem, type Texts } from '../../platform/pages/index.js';
@@ -11,6 +12,8 @@ export interface PortalDeps {
   readonly guard: PageGuard;
   readonly realm: PageRealm;
   readonly access: RecordAccess;
+  /** The deployment's clock: "the last 30 days" end where the audit trail's times do. */
+  readonly clock: Clock;
 }
 
 const text: Texts<PortalSection | 'apps' | 'account'> = {

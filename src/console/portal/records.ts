@@ -233,7 +233,7 @@ ${
  * read as this patient (the permission matrix, their compartment, the data classes they see) and
  * is audited exactly as the same search over FHIR — a page view is five audited accesses.
  */
-export function portalRecordsPage({ guard, realm, access }: PortalDeps) {
+export function portalRecordsPage({ guard, realm, access, clock }: PortalDeps) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.get('/tenants/:tenant/me/', async (request, reply) => {
       const found = await portalCaller(guard, realm, request, reply, 'records');
@@ -243,7 +243,7 @@ export function portalRecordsPage({ guard, realm, access }: PortalDeps) {
       const t = text[locale];
       const chosen = (request.query as Record<string, unknown>)['range'];
       const range: Range = (ranges as readonly unknown[]).includes(chosen) ? (chosen as Range) : '1y';
-      const now = new Date();
+      const now = clock.now();
       const days = rangeDays[range];
       const ctx = portalContext(request, caller);
       const parse = (content: string) => JSON.parse(content) as Json;
