@@ -80,6 +80,19 @@ async function keyPair(file: string, comment: string): Promise<void> {
 }
 
 /** Starts sshd; retries on another port when the chosen one was taken in the meantime. */
+/**
+ * A signal to a process listed a moment ago, which may have exited since (a connection's session
+ * ending on its own): ESRCH is that, not a failure. Throwing here would leave the listener running
+ * and the test file never exiting.
+ */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 export async function startSshd(): Promise<TestSshd> {
   if (!existsSync(sshdPath)) throw new Error(`TRESOR_REQUIRE_SSHD=1 but ${sshdPath} is missing: install Debian's openssh-server package`);
   const dir = mkdtempSync(join(tmpdir(), 'tresor-sshd-'));
@@ -147,7 +160,7 @@ export async function startSshd(): Promise<TestSshd> {
             // connection and is reaped by the listener (killing the monitor would leave zombies).
             for (const monitor of childrenOf(child.pid ?? -1)) {
               const sessions = childrenOf(monitor);
-              for (const pid of sessions.length > 0 ? sessions : [monitor]) process.kill(pid, 'SIGKILL');
+              for (const pid of sessions.length > 0 ? sessions : [monitor]) signal(pid, 'SIGKILL');
             }
           },
           async stop() {
@@ -156,7 +169,7 @@ export async function startSshd(): Promise<TestSshd> {
             process.removeListener('exit', killOnExit);
             if (!exited) {
               // The listener alone would leave connections a test did not close running.
-              for (const monitor of childrenOf(child.pid ?? -1)) process.kill(monitor, 'SIGTERM');
+              for (const monitor of childrenOf(child.pid ?? -1)) signal(monitor, 'SIGTERM');
               child.kill('SIGTERM');
               const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
               await exit;
