@@ -79,6 +79,22 @@ export async function typeInto(page: Page, target: Locator, what: string, value:
 }
 
 /**
+ * Signs in on the sign-in page the browser shows, by keyboard: email, password, then the code on
+ * the second-factor page. The caller waits for where the person lands.
+ */
+export async function signInByKeyboard(page: Page, credentials: { email: string; password: string; code: string }): Promise<void> {
+  await tabTo(page, page.getByLabel('Email address', { exact: true }), 'the email field');
+  await page.keyboard.type(credentials.email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(credentials.password);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Confirm it is you' }).waitFor();
+  await tabTo(page, page.getByLabel('Code', { exact: true }), 'the code field');
+  await page.keyboard.type(credentials.code);
+  await page.keyboard.press('Enter');
+}
+
+/**
  * A screenshot for the docs: with TRESOR_SCREENSHOTS set to a directory (`npm run screenshots`
  * sets docs/screenshots), the page is saved there as `<name>.png`; otherwise nothing is written.
  */

@@ -1,3 +1,4 @@
+import { generate } from 'otplib';
 import { createServer } from 'node:net';
 import * as client from 'openid-client';
 import { engines, startTestApp, type EngineName, type TestApp } from './harness.js';
@@ -45,6 +46,21 @@ export async function person(t: TestApp, tenantId: string, role: 'patient' | 'cl
   const { account, setupToken } = await t.app.accounts.invite({ tenantId, role, email, ...links, by: operator });
   await t.app.accounts.completeSetup({ tenantId, token: setupToken, password: testPassword, sourceIp: '127.0.0.1' });
   return account;
+}
+
+/**
+ * A person with a password and TOTP enrolled through the JSON API, for a sign-in through the
+ * pages; returns the TOTP secret (the code of the current period is spent: sign in with the next).
+ */
+export async function personWithTotp(t: TestApp, tenantId: string, role: 'patient' | 'clinician' | 'front-desk' | 'billing' | 'auditor' | 'tenant-admin', email: string, links: { patient?: string; practitioner?: string } = {}): Promise<string> {
+  await person(t, tenantId, role, email, links);
+  const post = (url: string, body: unknown, headers: Record<string, string> = {}) => t.inject({ method: 'POST', url: `/tenants/${tenantId}${url}`, body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+  const login = await post('/auth/login', { email, password: testPassword });
+  const session = { cookie: String(login.headers['set-cookie']).split(';')[0] as string, 'x-csrf-token': (JSON.parse(login.body) as { csrfToken: string }).csrfToken };
+  const { secret } = JSON.parse((await post('/auth/totp', { password: testPassword }, session)).body) as { secret: string };
+  const confirmed = await post('/auth/totp/confirm', { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }) }, session);
+  if (confirmed.statusCode !== 200) throw new Error(`setup: TOTP confirmation failed: ${confirmed.body}`);
+  return secret;
 }
 
 export async function registerApp(t: TestApp, tenantId: string, input: Partial<ClientInput> & Pick<ClientInput, 'scope'>) {

@@ -3,23 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { invitationMessage } from '../../../src/identity/index.js';
-import { assertAccessible, assertStyled, launchChromium, screenshotForDocs, skipWithoutChromium, tabTo, typeInto, watchedPage } from '../../support/chromium.js';
-import { person, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
+import { assertAccessible, assertStyled, launchChromium, screenshotForDocs, signInByKeyboard, skipWithoutChromium, tabTo, typeInto, watchedPage } from '../../support/chromium.js';
+import { person, personWithTotp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
 import { testPassword } from '../../support/people.js';
 
 const operator = { id: 'cli:test', role: 'operator', client: 'tresor-cli' };
 
-/** A person with a password and TOTP enrolled through the JSON API; returns the TOTP secret. */
-async function personWithTotp(t: OAuthTestApp, tenantId: string, role: 'clinician' | 'tenant-admin', email: string): Promise<string> {
-  await person(t, tenantId, role, email);
-  const post = (url: string, body: unknown, headers: Record<string, string> = {}) => t.inject({ method: 'POST', url: `/tenants/${tenantId}${url}`, body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
-  const login = await post('/auth/login', { email, password: testPassword });
-  const session = { cookie: String(login.headers['set-cookie']).split(';')[0] as string, 'x-csrf-token': (JSON.parse(login.body) as { csrfToken: string }).csrfToken };
-  const { secret } = JSON.parse((await post('/auth/totp', { password: testPassword }, session)).body) as { secret: string };
-  const confirmed = await post('/auth/totp/confirm', { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }) }, session);
-  assert.equal(confirmed.statusCode, 200, 'setup: TOTP confirmed');
-  return secret;
-}
 
 const h1 = (page: Page) => page.getByRole('heading', { level: 1 }).innerText();
 
@@ -48,16 +37,10 @@ describe('clinic console in Chromium: the tenant admin manages staff, apps and s
 
     // Sign in with password and TOTP, by keyboard.
     await page.goto(`${t.base}/tenants/clinic/account/sign-in`);
-    await typeInto(page, page.getByLabel('Email address', { exact: true }), 'the email field', 'admin@clinic.example');
-    await page.keyboard.press('Tab');
-    await page.keyboard.type(testPassword);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Confirm it is you' }).waitFor();
     // The next period's code: the current one was spent confirming the enrolment.
     const code = await generate({ secret: adminSecret, epoch: Math.floor(Date.now() / 1000) + 30 });
     spoken.push(code);
-    await typeInto(page, page.getByLabel('Code', { exact: true }), 'the code field', code);
-    await page.keyboard.press('Enter');
+    await signInByKeyboard(page, { email: 'admin@clinic.example', password: testPassword, code });
     await page.waitForURL(/\/tenants\/clinic\/console\/$/);
 
     // Staff list.

@@ -3,11 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
-import { assertAccessible, assertStyled, launchChromium, screenshotForDocs, skipWithoutChromium, tabTo, watchedPage } from '../../support/chromium.js';
+import { assertAccessible, assertStyled, launchChromium, screenshotForDocs, signInByKeyboard, skipWithoutChromium, tabTo, watchedPage } from '../../support/chromium.js';
 import { patient } from '../../support/harness.js';
-import { startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
+import { personWithTotp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
 import { testPassword } from '../../support/people.js';
-import { create, personWithTotp, weight } from './clinic-records-fixture.js';
+import { create, weight } from './clinic-records-fixture.js';
 
 const reason = 'Found unconscious in the waiting room; need prior vitals';
 
@@ -40,18 +40,10 @@ describe('clinic console in Chromium, by keyboard: patients, break-the-glass, re
   /** Sign-in and second factor by keyboard; lands on the clinic console. */
   async function signIn(page: Page, email: string): Promise<void> {
     await page.goto(`${t.base}/tenants/clinic/account/sign-in`);
-    await tabTo(page, page.getByLabel('Email address', { exact: true }), 'the email field');
-    await page.keyboard.type(email);
-    await page.keyboard.press('Tab');
-    await page.keyboard.type(testPassword);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Confirm it is you' }).waitFor();
-    await tabTo(page, page.getByLabel('Code', { exact: true }), 'the code field');
     // The next period's code: the current one was spent confirming the enrolment.
     const code = await generate({ secret: secrets[email] as string, epoch: Math.floor(Date.now() / 1000) + 30 });
     codes.push(code);
-    await page.keyboard.type(code);
-    await page.keyboard.press('Enter');
+    await signInByKeyboard(page, { email, password: testPassword, code });
     await page.waitForURL(/\/tenants\/clinic\/console\/$/);
   }
 

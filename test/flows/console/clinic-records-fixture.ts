@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { generate } from 'otplib';
 import { observation, patient } from '../../support/harness.js';
-import { person, type OAuthTestApp } from '../../support/oauth.js';
-import { as, signInWithTotp, testPassword, type Person } from '../../support/people.js';
+import type { OAuthTestApp } from '../../support/oauth.js';
+import { as, signInWithTotp, type Person } from '../../support/people.js';
 
 export type Role = 'tenant-admin' | 'clinician' | 'front-desk' | 'billing' | 'auditor' | 'patient';
 export const roles: readonly Role[] = ['tenant-admin', 'clinician', 'front-desk', 'billing', 'auditor', 'patient'];
@@ -58,17 +57,6 @@ export async function makeClinic(t: OAuthTestApp, tenantId: string, prefix: stri
   return { tenantId, key, practitioner, inCare, outside, people, stranger };
 }
 
-/** A person with a password and TOTP enrolled through the JSON API, for a browser sign-in; returns the TOTP secret. */
-export async function personWithTotp(t: OAuthTestApp, tenantId: string, role: Role, email: string, links: { patient?: string; practitioner?: string } = {}): Promise<string> {
-  await person(t, tenantId, role, email, links);
-  const post = (url: string, body: unknown, headers: Record<string, string> = {}) => t.inject({ method: 'POST', url: `/tenants/${tenantId}${url}`, body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
-  const login = await post('/auth/login', { email, password: testPassword });
-  const session = { cookie: String(login.headers['set-cookie']).split(';')[0] as string, 'x-csrf-token': (JSON.parse(login.body) as { csrfToken: string }).csrfToken };
-  const { secret } = JSON.parse((await post('/auth/totp', { password: testPassword }, session)).body) as { secret: string };
-  const confirmed = await post('/auth/totp/confirm', { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }) }, session);
-  assert.equal(confirmed.statusCode, 200, 'setup: TOTP confirmed');
-  return secret;
-}
 
 /** A page's form POST as the person (urlencoded, with the session's CSRF token in the form). */
 export function postForm(t: OAuthTestApp, who: Person, url: string, fields: Record<string, string>, csrf = who.csrf) {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { generateBackupKey } from '../../../src/backup/index.js';
-import { assertAccessible, assertStyled, launchChromium, screenshotForDocs, skipWithoutChromium, tabTo, watchedPage } from '../../support/chromium.js';
+import { assertAccessible, assertStyled, launchChromium, screenshotForDocs, signInByKeyboard, skipWithoutChromium, tabTo, watchedPage } from '../../support/chromium.js';
 import { patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { freePort } from '../../support/oauth.js';
 import { testPassword } from '../../support/people.js';
@@ -40,15 +40,7 @@ describe('operator console in Chromium', { skip: skipWithoutChromium }, () => {
   async function signIn(page: Page, email: string, secret: string): Promise<void> {
     await page.goto(`${base}/platform/account/sign-in`);
     await assertAccessible(page, 'operators’ sign-in');
-    await tabTo(page, page.getByLabel('Email address', { exact: true }), 'the email field');
-    await page.keyboard.type(email);
-    await page.keyboard.press('Tab');
-    await page.keyboard.type(testPassword);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Confirm it is you' }).waitFor();
-    await tabTo(page, page.getByLabel('Code', { exact: true }), 'the code field');
-    await page.keyboard.type(await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }));
-    await page.keyboard.press('Enter');
+    await signInByKeyboard(page, { email, password: testPassword, code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }) });
     await page.waitForURL(/\/platform\/console\/$/);
     assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Operator console');
   }

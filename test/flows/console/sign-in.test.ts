@@ -4,20 +4,9 @@ import { generate } from 'otplib';
 import type { Browser } from 'playwright-core';
 import { assertAccessible, assertStyled, launchChromium, screenshotForDocs, skipWithoutChromium, tabTo, watchedPage } from '../../support/chromium.js';
 import { patient } from '../../support/harness.js';
-import { person, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
+import { person, personWithTotp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
 import { testPassword } from '../../support/people.js';
 
-/** A person with a password and TOTP enrolled through the JSON API; returns the TOTP secret. */
-async function personWithTotp(t: OAuthTestApp, tenantId: string, role: 'clinician' | 'tenant-admin', email: string): Promise<string> {
-  await person(t, tenantId, role, email);
-  const post = (url: string, body: unknown, headers: Record<string, string> = {}) => t.inject({ method: 'POST', url: `/tenants/${tenantId}${url}`, body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
-  const login = await post('/auth/login', { email, password: testPassword });
-  const session = { cookie: String(login.headers['set-cookie']).split(';')[0] as string, 'x-csrf-token': (JSON.parse(login.body) as { csrfToken: string }).csrfToken };
-  const { secret } = JSON.parse((await post('/auth/totp', { password: testPassword }, session)).body) as { secret: string };
-  const confirmed = await post('/auth/totp/confirm', { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }) }, session);
-  assert.equal(confirmed.statusCode, 200, 'setup: TOTP confirmed');
-  return secret;
-}
 
 describe('landing and sign-in pages', () => {
   let t: OAuthTestApp;
