@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type Config } from './config/index.js';
 import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Actor, type Audit, type AuditSink } from './audit/index.js';
@@ -92,6 +92,8 @@ export interface Tresor extends Core {
 }
 
 const fhirPath = /^\/tenants\/[^/?]+\/fhir(\/|\?|$)/;
+// The tenant of a tenant path (page and API alike), as the router will read it.
+const tenantOfPath = /^\/tenants\/([a-z0-9-]{1,40})(?:[/?]|$)/;
 
 export interface Core {
   readonly storage: Storage;
@@ -461,6 +463,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // The tenant a request is for counts as in use until the request ends, so a background job
+  // visiting it meanwhile does not close it under its own traffic (storage.requestUses).
+  const tenantInUse = new WeakMap<FastifyRequest, () => void>();
+  http.addHook('onRequest', async (request) => {
+    const tenantId = tenantOfPath.exec(request.url)?.[1];
+    if (tenantId !== undefined) tenantInUse.set(request, storage.requestUses(tenantId));
+  });
+  const requestEnded = async (request: FastifyRequest) => tenantInUse.get(request)?.();
+  http.addHook('onResponse', requestEnded);
+  http.addHook('onRequestAbort', requestEnded);
   const hsts = hstsHeader(tls !== undefined, config.server.tls.hstsMaxAgeSeconds);
   registerSecurityHeaders(http, { hsts });
   registerRequestLog(http);

@@ -126,6 +126,33 @@ describe('open set of tenant data sets (SQLite)', () => {
     await fresh.close();
   });
 
+  it('a tenant a request uses while a background visit opened it stays open after the visit', async () => {
+    const { storage, dataDir } = await storageWith(10);
+    for (const id of tenantNames(2)) await storage.tenant(id, { create: true });
+    await storage.close();
+    const fresh = await reopen(dataDir, 10);
+    // A request that began before the visit opened the data set, and reaches it during the visit.
+    const early = fresh.requestUses('t0');
+    await fresh.visitTenant('t0', async () => {
+      await (await fresh.tenant('t0')).query('SELECT count(*) AS n FROM items');
+    });
+    // A request that arrives while the visit holds the data set it opened.
+    let late!: () => void;
+    await fresh.visitTenant('t1', async () => {
+      late = fresh.requestUses('t1');
+      await (await fresh.tenant('t1')).query('SELECT count(*) AS n FROM items');
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(fresh.openTenants(), 2, 'a data set in use by a request is not closed with the visit');
+    early();
+    late();
+    // Once open for requests, a later visit leaves it open.
+    await fresh.visitTenant('t0', async () => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(fresh.openTenants(), 2);
+    await fresh.close();
+  });
+
   it('when every open data set is in use, an open waits for a free one, and answers 503 at its deadline', async () => {
     const { storage } = await storageWith(4, 100);
     for (const id of tenantNames(5)) await storage.tenant(id, { create: true });

@@ -34,6 +34,13 @@ export interface Storage {
    */
   visitTenant<T>(tenantId: string, fn: (db: SqlDatabase) => Promise<T>): Promise<T>;
   /**
+   * A request for the tenant has begun (the HTTP layer calls this for every tenant path); call
+   * the returned function when it has ended. Meanwhile the tenant counts as in use by a request:
+   * a background visit that opened its data set leaves it open, so the tenant in use is not
+   * closed under its own traffic by a job that happened to visit it at the same moment.
+   */
+  requestUses(tenantId: string): () => void;
+  /**
    * Brings the tenant's data set up to date with this version's migrations, as a visit does (held
    * open for it, closed again after if it was not open), and says how many it applied: 0 when the
    * data set was up to date, or open already (an open data set was migrated when it opened).
@@ -122,11 +129,25 @@ function tenantSet(openOne: (tenantId: string, create: boolean) => Promise<{ db:
   // AsyncLocalStorage would switch on Node's promise hooks for every request of the process. A
   // request that reaches the same tenant during its visit only costs a reopen afterwards.
   const visiting = new Map<string, number>();
+  // Requests in flight per tenant (requestUses): a tenant in this map is in use by a request, whoever calls.
+  const requests = new Map<string, number>();
   return {
     set,
+    requestUses(tenantId: string): () => void {
+      requests.set(tenantId, (requests.get(tenantId) ?? 0) + 1);
+      set.keep(tenantId);
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        const left = (requests.get(tenantId) ?? 1) - 1;
+        if (left > 0) requests.set(tenantId, left);
+        else requests.delete(tenantId);
+      };
+    },
     async tenant(tenantId: string, options: { create?: boolean } = {}): Promise<SqlDatabase> {
       assertTenantId(tenantId);
-      const transient = visiting.has(tenantId);
+      const transient = visiting.has(tenantId) && !requests.has(tenantId);
       // Not open: open it now, so a missing data set fails here rather than at its first query.
       if (!set.isOpen(tenantId) || options.create === true) (await set.acquire(tenantId, { create: options.create === true, transient })).release();
       else if (!transient) set.keep(tenantId);
@@ -143,6 +164,8 @@ function tenantSet(openOne: (tenantId: string, create: boolean) => Promise<{ db:
         const left = (visiting.get(tenantId) ?? 1) - 1;
         if (left > 0) visiting.set(tenantId, left);
         else visiting.delete(tenantId);
+        // A request used the data set during the visit: it stays, as if the request had opened it.
+        if (requests.has(tenantId)) set.keep(tenantId);
         lease.release();
       }
     },
@@ -235,6 +258,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
     describeTenant: fileOf,
     tenant: tenants.tenant,
     visitTenant: tenants.visit,
+    requestUses: tenants.requestUses,
     migrateTenant: tenants.migrate,
     onTenantClosed: tenants.onClosed,
     openTenants: () => tenants.set.size(),
@@ -311,6 +335,7 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
     describeTenant: schemaOf,
     tenant: tenants.tenant,
     visitTenant: tenants.visit,
+    requestUses: tenants.requestUses,
     migrateTenant: tenants.migrate,
     onTenantClosed: tenants.onClosed,
     openTenants: () => tenants.set.size(),
