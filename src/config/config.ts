@@ -85,6 +85,8 @@ export const defaults = {
       retryFirstSeconds: 30,
     },
   },
+  // File integrity monitoring (src/fim): what Tresor runs, checked against a signed baseline.
+  fim: { enabled: true, checkMinutes: 60, baselineFile: undefined as string | undefined, installDir: undefined as string | undefined, roots: [] as string[] },
 } as const;
 
 const d = defaults;
@@ -316,6 +318,20 @@ const buildSchema = ({ z }: typeof Zod) =>
         })
         .strict()
         .prefault({}),
+      fim: z
+        .object({
+          /** The server checks its files against the baseline (at start, then every checkMinutes), on the node that runs the scheduled jobs. */
+          enabled: z.boolean().default(d.fim.enabled),
+          checkMinutes: z.number().int().min(1).max(10_080).default(d.fim.checkMinutes),
+          /** The signed baseline; default `<dataDir>/fim-baseline.json`. */
+          baselineFile: z.string().min(1).max(2000).optional(),
+          /** Where Tresor is installed (the directory holding its package.json); default the one this code runs from. */
+          installDir: z.string().min(1).max(2000).optional(),
+          /** More files or directories to watch (an init script, a reverse proxy's configuration). */
+          roots: z.array(z.string().min(1).max(2000)).max(64).default(() => [...d.fim.roots]),
+        })
+        .strict()
+        .prefault({}),
     })
     .strict()
     .superRefine((config, ctx) => {
@@ -460,6 +476,11 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_SMTP_PASSWORD_FILE', 'mail.smtp.passwordFile', asString],
   ['TRESOR_SMTP_FROM', 'mail.smtp.from', asString],
   ['TRESOR_SMTP_CA_FILE', 'mail.smtp.caFile', asString],
+  ['TRESOR_FIM', 'fim.enabled', asBoolean],
+  ['TRESOR_FIM_CHECK_MINUTES', 'fim.checkMinutes', asNumber],
+  ['TRESOR_FIM_BASELINE_FILE', 'fim.baselineFile', asString],
+  ['TRESOR_FIM_INSTALL_DIR', 'fim.installDir', asString],
+  ['TRESOR_FIM_ROOTS', 'fim.roots', asList],
 ];
 
 type Tree = Record<string, unknown>;
