@@ -44,6 +44,7 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
+import { startServerFimChecks } from './fim/index.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 
@@ -71,6 +72,10 @@ export interface AppOverrides {
   readonly backupSchedule?: ScheduleTiming;
   /** This process is one of several server processes (`server.processes` > 1, platform/workers). */
   readonly worker?: WorkerRole;
+  /** The configuration file the server was started with (`--config` / TRESOR_CONFIG): file integrity monitoring watches it. */
+  readonly configFile?: string;
+  /** Tests run the file integrity checks in milliseconds; default a minute after the start, then every fim.checkMinutes. */
+  readonly fimSchedule?: { readonly firstAfterMs: number; readonly everyMs: number };
 }
 
 /**
@@ -705,6 +710,22 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const pidFile = storage.engine === 'sqlite' && worker === undefined ? join(config.dataDir, 'server.pid') : undefined;
   if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
 
+  // File integrity monitoring (src/fim): by the upkeep leader, its first check after the server
+  // listens (a minute in), never on the start path; each changed file is logged and alerted.
+  const fimChecks = config.fim.enabled
+    ? startServerFimChecks({
+        config,
+        configFile: overrides.configFile,
+        keys: core.keys,
+        audit,
+        clock,
+        log: logger,
+        leadership,
+        ...(overrides.fimSchedule === undefined ? {} : { timing: overrides.fimSchedule }),
+        onChanges: async () => undefined,
+      })
+    : undefined;
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
 
@@ -725,6 +746,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await identitySweep.stop();
       await oauthSweep.stop();
       await erasureCheck?.stop();
+      await fimChecks?.stop();
       // After the jobs, before the pool: the lock's connection goes back (or away) cleanly.
       await leadership.close();
       await backupLeadership?.close();

@@ -64,6 +64,8 @@ export const auditActions = [
   'account.approved',
   'outbox.listed',
   'outbox.cleared',
+  'fim.baselined',
+  'fim.checked',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

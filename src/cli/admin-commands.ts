@@ -1,19 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import type { Core } from '../app.js';
-import { operatorEvent, type Actor, type AuditAction } from '../audit/index.js';
+import { operatorEvent, type AuditAction } from '../audit/index.js';
 import { BackupError } from '../backup/index.js';
 import type { Config } from '../config/index.js';
 import { invitationMessage, operatorRealm, setupTokenHours } from '../identity/index.js';
 import type { ClientInput } from '../oauth/index.js';
 import { pruneAudit, verifyAudit } from './audit-commands.js';
+import { cliOperator } from './cli-actor.js';
 import type { CliIo, CliValues } from './io.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
 import { printTenants } from './tenant-list-command.js';
 import { UsageError } from './usage-error.js';
 
-/** Who ran an admin command, for the audit trail: the operating-system account on this host. */
-const operator = (): Actor => ({ id: `cli:${userInfo().username}`, role: 'operator', client: 'tresor-cli' });
+const operator = cliOperator;
 
 /** The commands on tenants, keys, people, apps, the outbox and the audit trail: over the services `buildCore` composes. */
 /** Where people open the pages: `server.publicUrl`, else this machine on `server.port` as this command reads it. */

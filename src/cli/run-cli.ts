@@ -118,6 +118,12 @@ Usage:
   tresor drill restore [--target TIME]      restores the newest backup into a scratch PostgreSQL, to a fresh
                                             restore point (or TIME, ISO 8601), starts it, checks row counts,
                                             markers, pg_amcheck and every audit chain; exit 1 on a failure
+  tresor fim baseline                       file integrity: hashes Tresor's code, dependencies, configuration file
+                                            and TLS files into a new signed baseline (after an upgrade or npm ci);
+                                            audited
+  tresor fim check [--json]                 compares those files with the signed baseline, one line per changed
+                                            file; exit 1 on any change, 2 when the baseline is missing or does
+                                            not verify
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -239,7 +245,9 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       }
     }
     const config = await configFrom(io, values);
-    if (command === 'start') return await (await import('./start-command.js')).start(io, config);
+    // File integrity monitoring watches the configuration file this command was given.
+    const configFile = typeof values['config'] === 'string' ? values['config'] : io.env['TRESOR_CONFIG'];
+    if (command === 'start') return await (await import('./start-command.js')).start(io, config, configFile);
     if (command === 'tenant' && sub === 'list' && (await (await import('./tenant-list-command.js')).listTenantsAlone(io, config, values['json'] === true))) return { exitCode: 0 };
     if (command === 'migrate') {
       if (sub !== undefined) throw new UsageError(`tresor migrate takes no argument (${sub})`);
@@ -258,6 +266,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'drill' && sub === 'restore') return { exitCode: await (await import('./physical-commands.js')).physicalCommand(io, core, config, 'drill', values) };
       if (command === 'backup') return { exitCode: (await (await import('./backup-commands.js')).backupCommand(io, core, config, sub, values)) ?? 0 };
       if (command === 'migrate') return { exitCode: await (await import('./migrate-command.js')).migrateCommand(io, core, values) };
+      if (command === 'fim') return { exitCode: await (await import('./fim-commands.js')).fimCommand(io, core, config, sub, values, configFile) };
       return { exitCode: (await (await import('./admin-commands.js')).admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {
       // A message a command sent (an invitation on approval) gets its first try to the relay before the exit.

@@ -17,12 +17,12 @@ export interface Started {
 }
 
 /** `tresor start`: the server, listening; resolves with its closer. */
-export async function start(io: CliIo, config: Config): Promise<Started> {
+export async function start(io: CliIo, config: Config, configFile?: string): Promise<Started> {
   if (config.server.processes > 1 && cluster.isPrimary) return startProcesses(io, config);
   // A worker of the primary above runs exactly the normal server, told its place.
   const worker = workerRoleFrom(io.env);
   warmFhirValidator(supportedTypes);
-  const app = await buildApp(config, worker === undefined ? {} : { worker });
+  const app = await buildApp(config, { ...(worker === undefined ? {} : { worker }), ...(configFile === undefined ? {} : { configFile }) });
   const address = await app.http.listen({ host: config.server.host, port: config.server.port }).catch(async (error: unknown) => {
     // The port taken or refused: nothing was served; storage closes before the error is reported.
     await app.close().catch(() => undefined);

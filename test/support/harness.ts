@@ -59,7 +59,7 @@ export interface TestApp {
 export async function startTestApp(
   engine: EngineName,
   overrides: ConfigInput = {},
-  appOverrides: Pick<AppOverrides, 'rotationOptions' | 'rotationCheckMs' | 'clock' | 'backupSchedule' | 'sqlite'> = {},
+  appOverrides: Pick<AppOverrides, 'rotationOptions' | 'rotationCheckMs' | 'clock' | 'backupSchedule' | 'sqlite' | 'fimSchedule'> = {},
   node: { joins?: string } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tresor-test-'));
@@ -78,6 +78,8 @@ export async function startTestApp(
       log: { level: 'info' },
       ...overrides,
       server: { tls: { enabled: false }, ...overrides.server },
+      // The server's file integrity check would hash this checkout a minute in: tests of it turn it on.
+      fim: { enabled: false, ...overrides.fim },
       storage: { ...overrides.storage, ...(engine === 'postgres' ? { engine: 'postgres', postgres: { url: process.env['TRESOR_TEST_PG_URL'], schemaPrefix, poolSize: 5 } } : { engine: 'sqlite' }) },
     },
   });
