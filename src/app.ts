@@ -710,8 +710,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const pidFile = storage.engine === 'sqlite' && worker === undefined ? join(config.dataDir, 'server.pid') : undefined;
   if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
 
-  // File integrity monitoring (src/fim): by the upkeep leader, its first check after the server
-  // listens (a minute in), never on the start path; each changed file is logged and alerted.
+  // File integrity monitoring (src/fim): its first check a minute after the start, never on the
+  // start path; each changed file is logged and alerted. Files belong to a host, not to the
+  // database: on SQLite the process running the jobs checks; on PostgreSQL every node checks its
+  // own install (the upkeep leader alone would leave the other nodes' files unwatched).
   const fimChecks = config.fim.enabled
     ? startServerFimChecks({
         config,
@@ -720,7 +722,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         audit,
         clock,
         log: logger,
-        leadership,
+        leadership: storage.engine === 'postgres' ? singleNode() : leadership,
         ...(overrides.fimSchedule === undefined ? {} : { timing: overrides.fimSchedule }),
         onChanges: async () => undefined,
       })

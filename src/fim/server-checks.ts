@@ -25,6 +25,7 @@ export interface ServerFimChecksDeps {
   readonly audit: Pick<Audit, 'record'>;
   readonly clock: Clock;
   readonly log: FimLog;
+  /** Whether this process checks: the jobs process on SQLite; every node on PostgreSQL (files are per host). */
   readonly leadership: Leadership;
   /** Tests check in milliseconds; default: a minute after the start, then every `fim.checkMinutes`. */
   readonly timing?: { readonly firstAfterMs: number; readonly everyMs: number };
@@ -38,7 +39,7 @@ export interface ServerFimChecksDeps {
 const system = { id: 'system:fim', role: 'system', client: 'tresor' } as const;
 
 /**
- * The server's file integrity job: on the node that runs the upkeep jobs, off the start path,
+ * The server's file integrity job: where `leadership` says (app.ts), off the start path,
  * every check audited in the platform operators' trail (counts only, NIST SP 800-92 §4.1: the
  * monitoring leaves its own record), each change logged by path.
  */
