@@ -8,7 +8,7 @@ import { buildCore } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { operatorRealm } from '../../../src/identity/index.js';
 import { tresorHere } from '../../support/cli.js';
-import { startTestApp, type TestApp } from '../../support/harness.js';
+import { engines, startTestApp, type TestApp } from '../../support/harness.js';
 
 /** A small Tresor install: built code, manifest, lockfile, one dependency; never the real checkout. */
 function makeInstall(root: string): string {
@@ -135,7 +135,7 @@ describe('file integrity monitoring: tresor fim', () => {
   });
 });
 
-describe('file integrity monitoring: the server', () => {
+for (const engine of engines()) describe(`file integrity monitoring: the server [${engine}]`, () => {
   let root: string;
   let install: string;
   let t: TestApp;
@@ -151,14 +151,15 @@ describe('file integrity monitoring: the server', () => {
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'tresor-fim-server-'));
     install = makeInstall(root);
-    t = await startTestApp('sqlite', { fim: { enabled: true, installDir: install } }, { fimSchedule: { firstAfterMs: 1, everyMs: 30 } });
+    t = await startTestApp(engine, { fim: { enabled: true, installDir: install } }, { fimSchedule: { firstAfterMs: 1, everyMs: 30 } });
   });
   after(async () => {
     await t.app.close();
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('makes a baseline at the first start (audited), then reports each changed file; a baseline deleted later is reported, not replaced', async () => {
+  // `until` waits for the background check; a check that never comes fails here, not by hanging.
+  it('makes a baseline at the first start (audited), then reports each changed file; a baseline deleted later is reported, not replaced', { timeout: 60_000 }, async () => {
     await until(() => logged('fim.baselined')[0]);
     const events = await t.app.audit.query(operatorRealm, { actions: ['fim.baselined'], count: 5 });
     assert.equal(events.length, 1);
