@@ -20,5 +20,6 @@ export const noAudit: Audit = {
   retain: () => ({ stop: async () => undefined }),
   checkpoint: async () => undefined,
   ship: () => ({ backlog: () => ({ pending: [], up: [] }), stop: async () => undefined }),
+  onAppended: () => () => undefined,
   close: async () => undefined,
 };

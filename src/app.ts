@@ -44,6 +44,7 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
+import { createAlerts, createEngine, detectionMigrations, fimChanged, registerDetectionMetrics, ruleConfigs, rules as detectionRules, type Alerts, type Engine } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
@@ -93,6 +94,8 @@ export interface Tresor extends Core {
   readonly tls: TlsMaterial | undefined;
   /** Password reset requests, finished off the request path (notifier.ts). */
   readonly passwordResets: PasswordResets;
+  /** The detection engine over every realm's audit trail; undefined with `detection.enabled` off. */
+  readonly detection: Engine | undefined;
   close(): Promise<void>;
 }
 
@@ -133,6 +136,8 @@ export interface Core {
   readonly backups: Backups;
   /** PostgreSQL's physical backups with pgBackRest, when backup.physical.configFile is set (backup/physical.ts). */
   readonly physical: PhysicalBackups | undefined;
+  /** Alerts of every realm: stored, listed, acknowledged, resolved (detection/alerts.ts). */
+  readonly alerts: Alerts;
 }
 
 /**
@@ -143,7 +148,7 @@ export interface Core {
 export const storageMigrations: StorageMigrations = {
   platform: platformMigrations,
   keys: [...keysMigrations, ...rotationMigrations],
-  tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations],
+  tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations, ...detectionMigrations],
 };
 
 export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'sqlite' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier' | 'worker'> & { readonly log?: Logger } = {}): Promise<Core> {
@@ -267,10 +272,12 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
           loadBackupKey(backupKeySource(config.backup, config.dataDir)).repositoryPassphrase(),
           keys,
         );
+  const alerts = createAlerts({ storage, clock, audit, rules: detectionRules, dedupMs: config.detection.dedupMinutes * 60_000 });
   return {
     storage,
     keys,
     keyProvider: provider,
+    alerts,
     records,
     backups,
     physical,
@@ -572,7 +579,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // the primary names runs them all, shipping and rotation included: two shippers of one data
   // directory would send events twice and interleave a file sink's lines.
   const jobsHere = worker?.jobs ?? true;
-  const leadershipFor = (family: 'backups' | 'upkeep') =>
+  const leadershipFor = (family: 'backups' | 'upkeep' | 'detection') =>
     storage.engine === 'postgres' && storage.postgres !== undefined ? postgresLeadership(storage.postgres.pool, `${storage.postgres.schemaPrefix}:${family}`) : jobsHere ? singleNode() : neverLeader();
   const leadership = leadershipFor('upkeep');
   const shipsHere = storage.engine === 'postgres' || jobsHere;
@@ -710,6 +717,25 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const pidFile = storage.engine === 'sqlite' && worker === undefined ? join(config.dataDir, 'server.pid') : undefined;
   if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
 
+  // Detection: the rules read every realm's trail after it is written, never on a request's path.
+  // One node (PostgreSQL: the holder of the `detection` lock) or the jobs process evaluates; the
+  // cursor and rule state are in each realm's data set, so a new leader goes on where it stopped.
+  const detectionLeadership = config.detection.enabled ? leadershipFor('detection') : undefined;
+  const detection = config.detection.enabled
+    ? createEngine({
+        storage,
+        clock,
+        rules: detectionRules,
+        overrides: config.detection.rules,
+        operatorRealm,
+        store: (tx, raised) => core.alerts.store(tx, raised),
+        metrics: registerDetectionMetrics(metrics.registry, core.alerts),
+        batchEvents: config.detection.batchEvents,
+        settle: (realm) => audit.settle(realm),
+      })
+    : undefined;
+  const detecting = detection?.run({ realms: core.auditRealms, wakeMs: config.detection.wakeMs, walkMs: config.detection.walkSeconds * 1000, ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }) });
+  const stopWatching = detecting === undefined ? undefined : audit.onAppended((realm) => detecting.wake(realm));
   // File integrity monitoring (src/fim): its first check a minute after the start, never on the
   // start path; each changed file is logged and alerted. Files belong to a host, not to the
   // database: on SQLite the process running the jobs checks; on PostgreSQL every node checks its
@@ -724,7 +750,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         log: logger,
         leadership: storage.engine === 'postgres' ? singleNode() : leadership,
         ...(overrides.fimSchedule === undefined ? {} : { timing: overrides.fimSchedule }),
-        onChanges: async () => undefined,
+        // One platform alert per changed file (the alerts service joins repeats of a path).
+        onChanges: async (report) => {
+          const findings = fimChanged.evaluate(report, ruleConfigs(detectionRules, config.detection.rules).get(fimChanged.id) as typeof fimChanged.defaults, clock.now().getTime());
+          for (const finding of findings) await core.alerts.raise(operatorRealm, fimChanged.id, finding);
+        },
       })
     : undefined;
 
@@ -737,7 +767,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logger,
     tls,
     passwordResets,
+    detection,
     async close() {
+      stopWatching?.();
+      await detecting?.stop();
+      await detectionLeadership?.close();
       await backupJobs?.stop();
       await physicalJobs?.stop();
       await rotationWorker?.stop();

@@ -75,6 +75,11 @@ export interface Audit {
    * a sink that is down only delays delivery, with backoff, and the backlog shows in `backlog()`.
    */
   ship(sinks: readonly AuditSink[], tenantIds: () => Promise<string[]>, everyMs?: number): Shipping;
+  /**
+   * Calls `listener` with the tenant each time this process chained events of it (off the
+   * caller's path: after the append). The detection engine wakes on it; returns the unsubscribe.
+   */
+  onAppended(listener: (tenantId: string) => void): () => void;
   /** Checkpoints what is pending, stops the timer. */
   close(): Promise<void>;
 }
@@ -232,8 +237,10 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   let running: Promise<unknown> = Promise.resolve();
   // Tenants with new events, for each shipping job (ship()).
   const shipWatch = new Set<Set<string>>();
+  const appendListeners = new Set<(tenantId: string) => void>();
   const note = (tenantId: string, count: number) => {
     for (const appended of shipWatch) appended.add(tenantId);
+    for (const listener of appendListeners) listener(tenantId);
     const total = (pending.get(tenantId) ?? 0) + count;
     pending.set(tenantId, total);
     if (total >= checkpoints.everyEvents) setImmediate(() => void checkpointSoon(tenantId));
@@ -468,6 +475,10 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
           for (const sink of sinks) await sink.close();
         },
       };
+    },
+    onAppended(listener) {
+      appendListeners.add(listener);
+      return () => void appendListeners.delete(listener);
     },
     async query(tenantId, filter) {
       await settle(tenantId);

@@ -152,6 +152,17 @@ export async function selectEventsAfter(db: SqlExecutor, tenantId: string, after
   return rows.map((row) => toEvent(tenantId, row));
 }
 
+/** The events with these sequence numbers (an alert's evidence), oldest first; pruned ones are simply absent. */
+export async function selectEventsBySeq(db: SqlExecutor, tenantId: string, seqs: readonly number[]): Promise<StoredEvent[]> {
+  const found: StoredEvent[] = [];
+  for (let i = 0; i < seqs.length; i += 200) {
+    const part = seqs.slice(i, i + 200);
+    const rows = await db.query<EventRow>(`SELECT ${columns} FROM ${db.table('audit_events')} WHERE seq IN (${part.map(() => '?').join(', ')}) ORDER BY seq`, part);
+    found.push(...rows.map((row) => toEvent(tenantId, row)));
+  }
+  return found.sort((a, b) => a.seq - b.seq);
+}
+
 export async function selectHead(db: SqlExecutor): Promise<{ seq: number; hash: string } | undefined> {
   const row = (await db.query<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${db.table('audit_head')} WHERE id = 1`))[0];
   return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };

@@ -64,6 +64,19 @@ export const defaults = {
     retention: { ...defaultRetention },
     physical: { configFile: undefined as string | undefined, stanza: 'tresor', command: ['pgbackrest'], fullEveryHours: 24, scratchDir: undefined as string | undefined },
   },
+  // The detection engine (src/detection): rules over every realm's audit trail, off the request path.
+  detection: {
+    enabled: true,
+    // How soon after events are appended in this process the engine looks at them.
+    wakeMs: 250,
+    // Every realm is walked this often too: events other server processes or nodes appended.
+    walkSeconds: 15,
+    batchEvents: 2000,
+    // Findings of one rule about one subject join the open alert raised within this time.
+    dedupMinutes: 60,
+    // Per rule id, thresholds overriding the rule's defaults (docs/detection.md lists them).
+    rules: {} as Record<string, Record<string, number | boolean | string | string[]>>,
+  },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
@@ -294,6 +307,19 @@ const buildSchema = ({ z }: typeof Zod) =>
         })
         .strict()
         .prefault({}),
+      detection: z
+        .object({
+          /** Off: no rules run (alerts already raised stay). The audit trail is written either way. */
+          enabled: z.boolean().default(d.detection.enabled),
+          wakeMs: z.number().int().min(10).max(60_000).default(d.detection.wakeMs),
+          walkSeconds: z.number().int().min(1).max(3600).default(d.detection.walkSeconds),
+          batchEvents: z.number().int().min(10).max(100_000).default(d.detection.batchEvents),
+          dedupMinutes: z.number().int().min(1).max(7 * 24 * 60).default(d.detection.dedupMinutes),
+          /** Checked against each rule's defaults at start (detection/rules): an unknown rule or threshold is refused. */
+          rules: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean(), z.string(), z.array(z.string())]))).default({}),
+        })
+        .strict()
+        .prefault({}),
       mail: z
         .object({
           /** An SMTP relay for messages to people (invitation, password reset); unset: the outbox. */
@@ -466,6 +492,8 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_BACKUP_KEEP_ALL_HOURS', 'backup.retention.allForHours', asNumber],
   ['TRESOR_BACKUP_KEEP_DAILY_DAYS', 'backup.retention.dailyForDays', asNumber],
   ['TRESOR_BACKUP_KEEP_MONTHLY_MONTHS', 'backup.retention.monthlyForMonths', asNumber],
+  ['TRESOR_DETECTION', 'detection.enabled', asBoolean],
+  ['TRESOR_DETECTION_WALK_SECONDS', 'detection.walkSeconds', asNumber],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],
   ['TRESOR_SMTP_HOST', 'mail.smtp.host', asString],

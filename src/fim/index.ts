@@ -15,4 +15,4 @@ export { compareEntries, type Change } from './compare.js';
 export { scanTargets, type Entry } from './scan.js';
 export { FimError, type FimErrorCode } from './errors.js';
 export { fimSettings } from './settings.js';
-export { startServerFimChecks, type ServerFimChecksDeps, type FimLog } from './server-checks.js';
+export { startServerFimChecks, type ServerFimChecksDeps, type FimLog, type FimReport } from './server-checks.js';

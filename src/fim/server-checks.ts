@@ -29,11 +29,17 @@ export interface ServerFimChecksDeps {
   readonly leadership: Leadership;
   /** Tests check in milliseconds; default: a minute after the start, then every `fim.checkMinutes`. */
   readonly timing?: { readonly firstAfterMs: number; readonly everyMs: number };
-  /**
-   * Changed files, one entry each — and, as a change of the baseline file itself, a baseline that
-   * went missing or does not verify. The alerts are raised here.
-   */
-  readonly onChanges: (changes: Change[]) => Promise<void>;
+  /** What a check found, for the alerts (the composition root raises them). */
+  readonly onChanges: (report: FimReport) => Promise<void>;
+}
+
+/** A check's findings: changed files, one entry each, or a baseline that could not be trusted. */
+export interface FimReport {
+  readonly changes: readonly Change[];
+  /** The watched paths (to group many changes). */
+  readonly roots: readonly string[];
+  /** The baseline went missing after one existed, or does not verify: nothing could be checked. */
+  readonly baseline?: { readonly path: string; readonly problem: 'missing' | 'invalid' };
 }
 
 const system = { id: 'system:fim', role: 'system', client: 'tresor' } as const;
@@ -62,12 +68,12 @@ export function startServerFimChecks(deps: ServerFimChecksDeps): { stop(): Promi
     },
     async onChanges(changes) {
       for (const change of changes) log.warn({ event: 'fim.changed', path: change.path, change: change.change }, 'file integrity: a watched file changed since the baseline');
-      await deps.onChanges(changes);
+      await deps.onChanges({ changes, roots: targets.map((t) => t.path) });
     },
     async onRefused(error) {
       await audited('fim.checked', error.code, 'failure');
       log.error({ event: 'fim.changed', code: error.code, file: baselineFile }, 'file integrity: the baseline cannot be trusted; no check was made');
-      await deps.onChanges([{ path: baselineFile, change: error.code === 'fim-baseline-missing' ? 'removed' : 'modified' }]);
+      await deps.onChanges({ changes: [], roots: targets.map((t) => t.path), baseline: { path: baselineFile, problem: error.code === 'fim-baseline-missing' ? 'missing' : 'invalid' } });
     },
     onError(error) {
       log.error({ event: 'fim.failed', err: describeErrorForLog(error) }, 'file integrity check failed; the next round tries again');

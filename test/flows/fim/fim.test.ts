@@ -170,6 +170,12 @@ for (const engine of engines()) describe(`file integrity monitoring: the server 
     const changed = await until(() => logged('fim.changed').find((l) => l['path'] === join(install, 'dist', 'main.js')));
     assert.equal(changed['change'], 'modified');
     assert.equal(logged('fim.changed').filter((l) => l['path'] !== join(install, 'dist', 'main.js')).length, 0, 'nothing else changed');
+    // One platform alert for the file, however many checks saw it (joined, counted); the path, never its contents.
+    await until(() => logged('fim.changed').filter((l) => l['path'] === join(install, 'dist', 'main.js')).length >= 2 || undefined);
+    const alerts = await t.app.alerts.list(operatorRealm, { rule: 'fim.changed' });
+    assert.deepEqual(alerts.map((a) => [a.subject, a.severity, a.state, a.summary]), [[join(install, 'dist', 'main.js'), 'high', 'open', `${join(install, 'dist', 'main.js')} was modified since the file integrity baseline`]]);
+    assert.ok((alerts[0]?.count ?? 0) >= 1);
+    assert.doesNotMatch(JSON.stringify(alerts), /console\.log/);
 
     unlinkSync(join(t.dataDir, 'fim-baseline.json'));
     const refused = await until(() => logged('fim.changed').find((l) => l['code'] === 'fim-baseline-missing'));
@@ -177,5 +183,8 @@ for (const engine of engines()) describe(`file integrity monitoring: the server 
     await delay(100);
     assert.throws(() => readFileSync(join(t.dataDir, 'fim-baseline.json')), /ENOENT/, 'never silently re-made');
     assert.equal((await t.app.audit.query(operatorRealm, { actions: ['fim.baselined'], count: 5 })).length, 1);
+    const baselineAlert = (await t.app.alerts.list(operatorRealm, { rule: 'fim.changed' })).find((a) => a.subject === join(t.dataDir, 'fim-baseline.json'));
+    assert.equal(baselineAlert?.severity, 'high');
+    assert.match(baselineAlert?.summary ?? '', /is missing: no file could be checked/);
   });
 });

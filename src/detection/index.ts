@@ -1,0 +1,21 @@
+/**
+ * @module detection
+ * Tresor watching its own audit trail (SPEC L2–L4): an engine that reads every realm's chain
+ * after a durable cursor, off the request path, and runs the rules over it — each rule a plain
+ * object in `rules/` (id, severity, description, thresholds, one pure function); alerts stored
+ * in the realm's data set, deduplicated, linked to their events, acknowledged and resolved by
+ * people; probes for what the trail cannot show (backups, disks, certificates, files).
+ *
+ *   audit chain ──► engine ──► rules (pure) ──► alerts ──► delivery (mail, webhooks, syslog)
+ *        ▲            │ cursor + state in the realm's data set        └─► escalation
+ *        └── requests append; they never wait for the engine
+ */
+export { createAlerts, type AlertActor, type AlertChange, type AlertDetail, type Alerts, type AlertsDeps } from './alerts.js';
+export { createEngine, ruleConfigs, type Engine, type EngineDeps, type EngineMetrics, type Raised } from './engine.js';
+export { defaultAlertSettings, localTime, parseAlertSettings, withinQuietHours, withinWorkingHours, type AlertSettings } from './alert-settings.js';
+export { DetectionError, type DetectionErrorCode } from './errors.js';
+export { registerDetectionMetrics } from './metrics.js';
+export { rules } from './rules/index.js';
+export { fimChanged, type FimReading } from './rules/fim-changed.js';
+export { alertStates, detectionMigrations, type Alert, type AlertFilter, type AlertState } from './store.js';
+export { severities, severityRank, type DetectionEvent, type EventRule, type Finding, type ProbeRule, type RealmContext, type Rule, type RuleConfig, type Severity } from './types.js';
