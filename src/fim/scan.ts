@@ -11,7 +11,7 @@ export interface Entry {
   /** SHA-256 of the contents (of the link text for a symbolic link), hex; null for a secret or a file that is neither. */
   readonly sha256: string | null;
   readonly size: number;
-  /** The file type and permission bits, octal as `ls` and git write them (`100644`, `120777`). */
+  /** The file type and permission bits, octal as git writes them (`100644`, `120777`). */
   readonly mode: string;
   readonly uid: number;
 }
