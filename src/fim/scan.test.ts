@@ -19,7 +19,7 @@ describe('scanTargets', () => {
     chmodSync(join(root, 'real', 'a.js'), 0o755);
     symlinkSync('a.js', join(root, 'real', 'link.js'));
     symlinkSync(join(root, 'real'), join(root, 'linked'));
-    const entries = await scanTargets([{ path: join(root, 'linked'), kind: 'tree' }, { path: join(root, 'nothing-here'), kind: 'tree' }, { path: join(root, 'real', 'a.js'), kind: 'secret' }], { bufferBytes: 4096, concurrency: 2 });
+    const entries = await scanTargets([{ path: join(root, 'linked'), kind: 'tree' }, { path: join(root, 'nothing-here'), kind: 'tree' }, { path: join(root, 'real', 'a.js'), kind: 'secret' }], { bufferBytes: 4096 });
     const byPath = new Map(entries.map((e) => [e.path.slice(root.length), e]));
     assert.deepEqual([...byPath.keys()], ['/linked/a.js', '/linked/deep/er/big.bin', '/linked/link.js', '/real/a.js']);
     assert.equal(byPath.get('/linked/deep/er/big.bin')?.sha256, createHash('sha256').update(big).digest('hex'));

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { lstat, open, opendir, readlink, stat } from 'node:fs/promises';
+import { lstat, opendir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hashFiles } from './hash-files.js';
 import type { Target } from './watched.js';
 
 /** One watched file as the baseline records it. */
@@ -17,9 +18,7 @@ export interface Entry {
 }
 
 const defaults = {
-  // Files hashed at once: enough to keep the disk busy, few enough to leave the other core alone.
-  concurrency: 4,
-  // Each worker's one read buffer: memory stays workers × this, whatever the file sizes.
+  // The worker's one read buffer: memory stays this, whatever the file sizes.
   bufferBytes: 256 * 1024,
 };
 
@@ -27,13 +26,14 @@ const modeOf = (stats: Stats) => stats.mode.toString(8).padStart(6, '0');
 const isMissing = (error: unknown) => ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '');
 
 /**
- * Every file under the targets, sorted by path, each hashed with SHA-256 by streaming it through
- * a fixed buffer. Directories are walked without following symbolic links inside them (a link is
- * recorded as a link: no loops, nothing outside the tree); a target that is itself a link (a
- * `node_modules` linked in) is followed. A missing target yields no entries.
+ * Every file under the targets, sorted by path, each hashed with SHA-256 in a worker thread
+ * (hash-files.ts), streamed through a fixed buffer. Directories are walked without following
+ * symbolic links inside them (a link is recorded as a link: no loops, nothing outside the tree);
+ * a target that is itself a link (a `node_modules` linked in) is followed. A missing target
+ * yields no entries.
  */
 export async function scanTargets(targets: readonly Target[], options: Partial<typeof defaults> = {}): Promise<Entry[]> {
-  const { concurrency, bufferBytes } = { ...defaults, ...options };
+  const { bufferBytes } = { ...defaults, ...options };
   const entries: Entry[] = [];
   const toHash: Array<{ path: string; stats: Stats }> = [];
   const meta = (path: string, stats: Stats, sha256: string | null): Entry => ({ path, sha256, size: stats.size, mode: modeOf(stats), uid: stats.uid });
@@ -80,37 +80,7 @@ export async function scanTargets(targets: readonly Target[], options: Partial<t
     else await visit(target.path, stats);
   }
 
-  let next = 0;
-  const worker = async () => {
-    const buffer = Buffer.allocUnsafe(bufferBytes);
-    while (next < toHash.length) {
-      const { path, stats } = toHash[next++] as (typeof toHash)[number];
-      entries.push(meta(path, stats, await hashFile(path, buffer)));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, toHash.length)) }, worker));
+  const digests = await hashFiles(toHash.map((f) => f.path), bufferBytes);
+  toHash.forEach(({ path, stats }, i) => entries.push(meta(path, stats, digests[i] ?? null)));
   return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** SHA-256 of a file, read through `buffer`; null when it vanished or cannot be read. */
-async function hashFile(path: string, buffer: Buffer): Promise<string | null> {
-  let file;
-  try {
-    file = await open(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const hash = createHash('sha256');
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-    return hash.digest('hex');
-  } catch {
-    return null;
-  } finally {
-    await file.close();
-  }
 }
