@@ -1,6 +1,11 @@
 import type { Rule } from '../types.js';
+import { backupFailed } from './backup-failed.js';
+import { backupOverdue } from './backup-overdue.js';
 import { bruteForce } from './brute-force.js';
+import { certificateExpiry } from './certificate-expiry.js';
+import { diskSpace } from './disk-space.js';
 import { emergencyAccess } from './emergency-access.js';
+import { replication } from './replication.js';
 
 /**
  * Every rule, one line each: what it watches and how bad it is. A rule is a plain object (its
@@ -12,4 +17,10 @@ export const rules: readonly Rule[] = [
   bruteForce,
   // Access to records
   emergencyAccess,
+  // Platform health (probes and the operators' trail)
+  backupFailed,
+  backupOverdue,
+  replication,
+  certificateExpiry,
+  diskSpace,
 ];
