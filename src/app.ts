@@ -44,8 +44,9 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createAlerts, createEngine, detectionMigrations, fimChanged, registerDetectionMetrics, ruleConfigs, rules as detectionRules, type Alerts, type Engine } from './detection/index.js';
+import { createAlerts, createEngine, detectionMigrations, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
+import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 
@@ -96,6 +97,8 @@ export interface Tresor extends Core {
   readonly passwordResets: PasswordResets;
   /** The detection engine over every realm's audit trail; undefined with `detection.enabled` off. */
   readonly detection: Engine | undefined;
+  /** The platform probe (backups, replication, certificate, disks); `round()` runs one now. */
+  readonly probes: { round(): Promise<void> } | undefined;
   close(): Promise<void>;
 }
 
@@ -721,6 +724,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // One node (PostgreSQL: the holder of the `detection` lock) or the jobs process evaluates; the
   // cursor and rule state are in each realm's data set, so a new leader goes on where it stopped.
   const detectionLeadership = config.detection.enabled ? leadershipFor('detection') : undefined;
+  const detectionMetrics = registerDetectionMetrics(metrics.registry, core.alerts);
   const detection = config.detection.enabled
     ? createEngine({
         storage,
@@ -729,13 +733,34 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         overrides: config.detection.rules,
         operatorRealm,
         store: (tx, raised) => core.alerts.store(tx, raised),
-        metrics: registerDetectionMetrics(metrics.registry, core.alerts),
+        metrics: detectionMetrics,
         batchEvents: config.detection.batchEvents,
         settle: (realm) => audit.settle(realm),
       })
     : undefined;
   const detecting = detection?.run({ realms: core.auditRealms, wakeMs: config.detection.wakeMs, walkMs: config.detection.walkSeconds * 1000, ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }) });
   const stopWatching = detecting === undefined ? undefined : audit.onAppended((realm) => detecting.wake(realm));
+  // What the trail cannot show (backups overdue, replication, the certificate, disks): probed.
+  const localRepository = config.backup.repository !== undefined && !config.backup.repository.startsWith('sftp://') ? config.backup.repository : undefined;
+  const probes = !config.detection.enabled
+    ? undefined
+    : runProbes({
+        alerts: core.alerts,
+        rules: detectionRules,
+        configs: ruleConfigs(detectionRules, config.detection.rules),
+        realm: operatorRealm,
+        everyMs: config.detection.probeMinutes * 60_000,
+        metrics: detectionMetrics,
+        ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }),
+        read: platformReader({
+          now: () => clock.now().getTime(),
+          since: clock.now().getTime(),
+          ...(core.backups.configured ? { backups: { scheduled: config.backup.schedule, everyMinutes: config.backup.everyMinutes, drillEveryHours: config.backup.drillEveryHours, status: () => core.backups.sharedStatus() } } : {}),
+          ...(storage.postgres === undefined ? {} : { replication: () => readReplicationState((storage.postgres as NonNullable<typeof storage.postgres>).pool) }),
+          ...(tls === undefined ? {} : { certificatePem: tls.cert }),
+          diskPaths: [config.dataDir, config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), ...(localRepository === undefined ? [] : [localRepository])],
+        }),
+      });
   // File integrity monitoring (src/fim): its first check a minute after the start, never on the
   // start path; each changed file is logged and alerted. Files belong to a host, not to the
   // database: on SQLite the process running the jobs checks; on PostgreSQL every node checks its
@@ -768,8 +793,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     tls,
     passwordResets,
     detection,
+    probes,
     async close() {
       stopWatching?.();
+      await probes?.stop();
       await detecting?.stop();
       await detectionLeadership?.close();
       await backupJobs?.stop();

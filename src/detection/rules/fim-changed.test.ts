@@ -25,8 +25,10 @@ describe('rule fim.changed', () => {
     assert.equal(fimChanged.severity, 'high');
   });
 
-  it('does not trigger when nothing changed', () => {
+  it('does not trigger when nothing changed, nor on the platform probe\'s reading (not a file integrity check)', () => {
     assert.deepEqual(evaluate({}), []);
+    const platformReading = { at: 0, disks: [{ path: '/var/lib/tresor', freeBytes: 1, totalBytes: 100 }] };
+    assert.deepEqual(fimChanged.evaluate(platformReading as unknown as FimReading, fimChanged.defaults, 0), []);
   });
 
   it('a baseline that does not verify is critical; one that went missing is high', () => {

@@ -29,9 +29,12 @@ export const fimChanged: ProbeRule<FimReading, typeof defaults> = {
   severity: 'high',
   title: 'A file Tresor runs from changed',
   describe:
-    'A file of Tresor’s installed code, its dependencies, its configuration or TLS files differs from the signed file integrity baseline (modified, added, removed, or its permissions changed). Code changed on the host can read every record passing through Tresor: find out who changed it before re-baselining. A baseline that is missing or does not verify is critical: no file could be checked.',
+    'A file of Tresor’s installed code, its dependencies, its configuration or TLS files differs from the signed file integrity baseline (modified, added, removed, or its permissions changed). Code changed on the host can read every record passing through Tresor: find out who changed it before re-baselining. A baseline that does not verify is critical, one gone missing high: then no file could be checked.',
   defaults,
   evaluate(reading, config) {
+    // The platform probe (probes.ts) hands every probe rule its own reading; this rule's comes
+    // from the file integrity check (src/fim), so any other reading has nothing for it.
+    if (!Array.isArray((reading as Partial<FimReading>).changes)) return [];
     const findings: Finding[] = [];
     if (reading.baseline !== undefined) {
       const { path, problem } = reading.baseline;

@@ -1,7 +1,12 @@
 import type { Rule } from '../types.js';
+import { backupFailed } from './backup-failed.js';
+import { backupOverdue } from './backup-overdue.js';
 import { bruteForce } from './brute-force.js';
+import { certificateExpiry } from './certificate-expiry.js';
+import { diskSpace } from './disk-space.js';
 import { emergencyAccess } from './emergency-access.js';
 import { fimChanged } from './fim-changed.js';
+import { replication } from './replication.js';
 
 /**
  * Every rule, one line each: what it watches and how bad it is. A rule is a plain object (its
@@ -13,6 +18,12 @@ export const rules: readonly Rule[] = [
   bruteForce,
   // Access to records
   emergencyAccess,
+  // Platform health (probes and the operators' trail)
+  backupFailed,
+  backupOverdue,
+  replication,
+  certificateExpiry,
+  diskSpace,
   // The platform's own files (probe: the file integrity check, src/fim)
   fimChanged,
 ];
