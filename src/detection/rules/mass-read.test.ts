@@ -78,6 +78,7 @@ describe('access.mass-read', () => {
     const events = Array.from({ length: 50 }, (_, i) => read(Array.from({ length: 500 }, (_, j) => i * 500 + j), t0 + i * 1000));
     const { state } = run(events);
     assert.equal(state?.window?.distinct.length, 200);
+    assert.ok(!JSON.stringify(state).includes('Patient/'), 'marks, not the ids, and about a third of their size');
     assert.ok((state?.window?.evidence.length ?? 0) <= 20);
   });
 
