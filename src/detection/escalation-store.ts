@@ -24,15 +24,16 @@ interface StepRow {
 
 /**
  * Open alerts with something due at `now`: none reached yet, the next step's time has come, or
- * the alert grew more severe than its last mail said. Oldest first; acknowledged and resolved
- * alerts are never due (a person has it).
+ * the alert grew more severe than its last mail said. Most severe first, then oldest — so alerts
+ * held by quiet hours (looked at again each round) never crowd a critical one out of a round's
+ * batch; acknowledged and resolved alerts are never due (a person has it).
  */
 export async function selectDue(db: SqlExecutor, realm: string, now: number, limit: number): Promise<Array<{ alert: Alert; step: EscalationStep | undefined }>> {
   const rows = await db.query<StepRow>(
     `SELECT a.id AS alert_id, e.level AS level, e.severity AS step_severity, e.notified_at AS notified_at, e.next_at AS next_at
        FROM ${db.table('alerts')} a LEFT JOIN ${db.table('alert_escalation')} e ON e.alert_id = a.id
       WHERE a.state = 'open' AND (e.alert_id IS NULL OR e.next_at <= ? OR e.severity <> a.severity)
-      ORDER BY a.first_at, a.id LIMIT ?`,
+      ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, a.first_at, a.id LIMIT ?`,
     [now, limit],
   );
   const due: Array<{ alert: Alert; step: EscalationStep | undefined }> = [];

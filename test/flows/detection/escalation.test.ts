@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { buildApp, type Tresor } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
-import { createAlerts, rules } from '../../../src/detection/index.js';
+import { createAlerts, createEscalation, rules } from '../../../src/detection/index.js';
 import { fixedClock } from '../../../src/platform/clock.js';
 import { engines, startTestApp, type TestApp } from '../../support/harness.js';
 import { testPassword } from '../../support/people.js';
@@ -141,6 +141,33 @@ for (const engine of engines()) {
       base.set(new Date(Date.UTC(2026, 2, 2, hour + 2, 1)));
       await round();
       assert.deepEqual(mailsOf(high.id).map((m) => m.rcptTos), [['the.admin@clinic.example']], 'sent when the quiet hours end');
+      await t.app.alerts.saveSettings('clinic', { securityContact: 'security@clinic.example' }, by);
+    });
+
+    it('alerts held by quiet hours never crowd a critical one out of a round', async () => {
+      const hour = base.now().getUTCHours();
+      const at = (h: number) => `${String(h % 24).padStart(2, '0')}:00`;
+      await t.app.alerts.saveSettings('clinic', { securityContact: 'security@clinic.example', quietHours: { start: at(hour), end: at(hour + 2) } }, by);
+      // Raised where no listener hears (as by another process), so only the round below looks at them.
+      const silent = createAlerts({ storage: t.app.storage, clock, audit: t.app.audit, rules, dedupMs: 60 * minute });
+      for (let i = 0; i < 3; i += 1) await silent.raise('clinic', 'auth.brute-force', finding(`Account/usr_held_${i}`, 'high'));
+      const critical = await silent.raise('clinic', 'auth.brute-force', finding('Account/usr_crowded', 'critical'));
+      const sent: string[] = [];
+      const oneAtATime = createEscalation({
+        storage: t.app.storage,
+        clock,
+        accounts: t.app.accounts,
+        tenantName: async () => 'Clinic',
+        notifier: { send: async (message) => void sent.push(message.text) },
+        publicUrl,
+        operatorRealm: 'operators',
+        policy: { minutes: { critical: 5, high: 10, medium: 240, low: 0 }, mailFrom: 'medium' },
+        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        batch: 1,
+      });
+      await oneAtATime.run('clinic');
+      assert.equal(sent.length, 1);
+      assert.ok(sent[0]?.includes(critical.id), 'the critical alert first, though the held ones are older');
       await t.app.alerts.saveSettings('clinic', { securityContact: 'security@clinic.example' }, by);
     });
 
