@@ -20,7 +20,7 @@ const severities = new Set(['critical', 'high', 'medium', 'low']);
 /** Labels an annotation may print: names, ids and counts, never record contents. */
 const printableLabels = new Set(['instance', 'job', 'operation', 'standby', 'sink', 'method', 'jobs', 'realm', 'rule', 'scope', 'tenant']);
 /** Exported by the detection engine: required in src once the engine exports any of them. */
-const detectionMetrics = ['tresor_detection_lag_seconds', 'tresor_detection_rule_errors_total', 'tresor_alerts_open'];
+const detectionMetrics = ['tresor_detection_lag_seconds', 'tresor_detection_rule_errors_total', 'tresor_alerts_raised_total'];
 
 interface AlertRule {
   readonly name: string;
@@ -155,13 +155,28 @@ describe('Prometheus alerting rules (docs/operations/prometheus-alerts.yml)', ()
     );
   });
 
-  it('the runbook index links every runbook, and every link in it leads to one', () => {
+  it('the runbook index links every runbook and every detection rule, and every link in it leads to one', (t) => {
     const index = readFileSync(join(runbooks, 'README.md'), 'utf8');
-    const linked = new Set([...index.matchAll(/\]\((?:\.\/)?([^)#\s]+\.md)\)/g)].map((m) => m[1] ?? ''));
+    const linked = new Set([...index.matchAll(/\]\((?:\.\/)?([^)#\s/]+\.md)\)/g)].map((m) => m[1] ?? ''));
     for (const file of readdirSync(runbooks).filter((f) => f.endsWith('.md') && f !== 'README.md')) {
-      assert.ok(linked.has(file), `docs/runbooks/README.md does not list ${file}`);
+      assert.ok(linked.has(file), `docs/runbooks/README.md does not list ${file}: add a row to its table`);
     }
-    for (const target of linked) assert.ok(existsSync(join(runbooks, target)), `docs/runbooks/README.md links ${target}, which does not exist`);
     for (const { name } of alerts) assert.ok(linked.has(`${name}.md`), `docs/runbooks/README.md does not list ${name}`);
+    // The detection engine's rules (src/detection/rules/, one file each with its dotted id).
+    const rulesDir = join(root, 'src', 'detection', 'rules');
+    const ruleIds = existsSync(rulesDir)
+      ? sourceFiles(rulesDir).flatMap((file) => [.../^\s*id: '([a-z]+\.[a-z0-9.-]+)',/gm.exec(readFileSync(file, 'utf8')) ?? []].slice(1, 2))
+      : [];
+    for (const id of ruleIds) assert.ok(linked.has(`${id}.md`), `docs/runbooks/README.md does not list the detection rule ${id}`);
+    // A detection rule's page comes with the rule (its own tests hold it to that): a row may wait
+    // for it. Every other link in the index must lead somewhere.
+    const waiting: string[] = [];
+    for (const [, target = ''] of index.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const path = target.split('#')[0] ?? '';
+      if (/^[a-z]+:/.test(target) || path === '' || existsSync(join(runbooks, path))) continue;
+      assert.ok(/^[a-z]+\.[a-z0-9.-]+\.md$/.test(path), `docs/runbooks/README.md links ${target}, which does not exist`);
+      waiting.push(path);
+    }
+    if (waiting.length > 0) t.diagnostic(`detection rules whose runbook is not here yet: ${waiting.join(', ')}`);
   });
 });
