@@ -332,6 +332,11 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       const route = ctx.oidc?.route;
       // A wrong client credential (invalid_client, RFC 6749 §5.2) counts before the answer leaves; past the address's budget it becomes a 429.
       const onInvalidClient = invalidClientHooks.get(ctx.req);
+      if (ctx.status === 401 && (route === 'token' || route === 'introspection' || route === 'revocation') && (ctx.body as { error?: unknown } | undefined)?.error === 'invalid_client') {
+        // Recorded in the tenant's trail for detection (OWASP ASVS 5 V16.3.1): the client it
+        // claimed to be when that client exists, the address; never the secret presented.
+        await record(tenantId, ctx, { action: 'auth.credential_failed', outcome: 'failure', actor: clientActor(ctx), status: 401, detail: 'client_secret' });
+      }
       if (onInvalidClient !== undefined && ctx.status === 401 && (route === 'token' || route === 'introspection' || route === 'revocation')) {
         try {
           await onInvalidClient();

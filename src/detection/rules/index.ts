@@ -1,6 +1,11 @@
 import type { Rule } from '../types.js';
 import { bruteForce } from './brute-force.js';
+import { clientAuthBurst } from './client-auth-burst.js';
+import { credentialStuffing } from './credential-stuffing.js';
 import { emergencyAccess } from './emergency-access.js';
+import { newSource } from './new-source.js';
+import { operatorSignIn } from './operator-sign-in.js';
+import { passwordSpraying } from './password-spraying.js';
 
 /**
  * Every rule, one line each: what it watches and how bad it is. A rule is a plain object (its
@@ -10,6 +15,11 @@ import { emergencyAccess } from './emergency-access.js';
 export const rules: readonly Rule[] = [
   // Sign-in and credentials
   bruteForce,
+  passwordSpraying,
+  credentialStuffing,
+  clientAuthBurst,
+  newSource,
+  operatorSignIn,
   // Access to records
   emergencyAccess,
 ];
