@@ -1,6 +1,13 @@
 import type { Rule } from '../types.js';
 import { bruteForce } from './brute-force.js';
 import { emergencyAccess } from './emergency-access.js';
+import { apiKeyCreated } from './api-key-created.js';
+import { keyChange } from './key-change.js';
+import { mfaRemoved } from './mfa-removed.js';
+import { roleChange } from './role-change.js';
+import { settingsChanged } from './settings-changed.js';
+import { tokenReuse } from './token-reuse.js';
+import { wideApp } from './wide-app.js';
 
 /**
  * Every rule, one line each: what it watches and how bad it is. A rule is a plain object (its
@@ -12,4 +19,12 @@ export const rules: readonly Rule[] = [
   bruteForce,
   // Access to records
   emergencyAccess,
+  // Privilege and security changes
+  roleChange,
+  mfaRemoved,
+  wideApp,
+  apiKeyCreated,
+  settingsChanged,
+  keyChange,
+  tokenReuse,
 ];

@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { testEvent, testRealm } from './test-event.js';
+import { tokenReuse } from './token-reuse.js';
+
+describe('token.reuse', () => {
+  it('raises every replay as critical, about the person whose grant it was, with the grant id', () => {
+    const event = testEvent({ action: 'token.reuse_detected', outcome: 'failure', status: 400, actor: { id: 'account:a-1', role: 'unknown', client: 'oauth:c-9' }, detail: 'a spent refresh token was presented again: grant g-77 and all its tokens revoked' });
+    const { findings, state } = tokenReuse.evaluate(event, undefined, tokenReuse.defaults, testRealm);
+    assert.equal(tokenReuse.severity, 'critical');
+    assert.equal(findings?.[0]?.subject, 'account:a-1');
+    assert.match(findings?.[0]?.summary ?? '', /grant g-77/);
+    assert.equal(state, undefined, 'keeps no state');
+  });
+
+  it('looks at nothing but replays (an ordinary refresh is no finding)', () => {
+    assert.deepEqual(tokenReuse.actions, ['token.reuse_detected']);
+  });
+});
