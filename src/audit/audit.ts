@@ -228,6 +228,10 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       void enqueue(tenantId, [], true).catch(() => undefined);
     },
   };
+  function recordEvents(tenantId: string, events: readonly AuditEventInput[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return storage.engine === 'postgres' ? submit(records, tenantId, events) : enqueue(tenantId, events, false);
+  }
   const busy = (tenantId: string) => appends.running.has(tenantId) || records.running.has(tenantId);
 
   // Events appended by this process since its last checkpoint, per tenant; a checkpoint is
@@ -247,10 +251,35 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   };
   const checkpointSoon = (tenantId: string) => {
     // A visit: the timer's checkpoints of tenants that were busy a minute ago do not push the
-    // tenants busy now out of the open set.
-    running = running.then(() => storage.visitTenant(tenantId, () => checkpoint(tenantId))).catch(() => undefined);
+    // tenants busy now out of the open set. A failure is recorded (checkpointed) and retried by
+    // the next append or tick; the appends themselves never wait for it.
+    running = running.then(() => storage.visitTenant(tenantId, () => checkpointed(tenantId))).catch(() => undefined);
     return running;
   };
+  // A checkpoint that cannot be written (a full disk, a directory made read-only, a key that
+  // cannot sign) leaves the chain unanchored from then on: recorded as `audit.checkpoint_failed`
+  // on the tenant's own trail, which can still take events — once per streak of failures, not
+  // on every retry, and again after a success ends the streak (NIST SP 800-92 §4.2: protect
+  // the integrity of logs and alert on failures of the logging process; OWASP ASVS 5 V16.4).
+  // Per process: a restart in the middle of a streak records it once more.
+  const failingCheckpoints = new Set<string>();
+  const checkpointAlarm: Actor = { id: 'system:audit-checkpoint', role: 'system', client: 'tresor' };
+  async function checkpointed(tenantId: string): Promise<Checkpoint | undefined> {
+    try {
+      const written = await checkpoint(tenantId);
+      failingCheckpoints.delete(tenantId);
+      return written;
+    } catch (error) {
+      if (!failingCheckpoints.has(tenantId)) {
+        failingCheckpoints.add(tenantId);
+        // The error's code (`EACCES`, `ENOSPC`, `key-provider-failed`), never its message.
+        const code = (error as { code?: unknown }).code;
+        const detail = typeof code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : 'error';
+        await recordEvents(tenantId, [operatorEvent('audit.checkpoint_failed', checkpointAlarm, { outcome: 'failure', detail })]).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
   // Per tenant, one at a time: checkpoints and restore marks (a checkpoint must not read the head
   // before a restore and sign it after the restore line), and prunes and restore marks.
   const checkpointing = new Map<string, Promise<unknown>>();
@@ -314,7 +343,21 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     const { anchors, cut } = inEffect(log.histories.at(-1) as History);
     await settle(tenantId);
     const report = await verifyChain(await storage.tenant(tenantId), tenantId, anchors, undefined, cut);
-    return { ...report, findings: [...log.findings, ...report.findings], checkpoints: anchors.length, cut: cut?.seq ?? 0 };
+    const findings = [...log.findings, ...report.findings];
+    if (findings.length > 0) await recordVerifyFailed(tenantId, findings);
+    return { ...report, findings, checkpoints: anchors.length, cut: cut?.seq ?? 0 };
+  }
+
+  // Findings of a verification (the daily prune's, `tresor audit verify`'s) are recorded on the
+  // verified tenant's own trail, which can still take events: the kinds and counts, never the
+  // events' contents (NIST SP 800-92 §4.2, OWASP ASVS 5 V16.4.2). A trail that cannot take the
+  // event still has its findings reported to the caller.
+  const verifier: Actor = { id: 'system:audit-verify', role: 'system', client: 'tresor' };
+  async function recordVerifyFailed(tenantId: string, findings: readonly Finding[]): Promise<void> {
+    const counts = new Map<string, number>();
+    for (const f of findings) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
+    const detail = [...counts].map(([kind, n]) => `${kind} ${n}`).join('; ');
+    await recordEvents(tenantId, [operatorEvent('audit.verify_failed', verifier, { outcome: 'failure', detail })]).catch(() => undefined);
   }
 
   // Waits until no append of the tenant runs (events of the replaced data set are done with).
@@ -397,7 +440,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
         leadership,
       );
     },
-    checkpoint,
+    checkpoint: checkpointed,
     ship(sinks, tenantIds, everyMs = 1000) {
       const pending = new Map<string, { sink: string; tenant: string; events: number }>();
       const up = new Map<string, boolean>();
@@ -494,10 +537,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       for (const tenantId of [...pending.keys()]) await checkpointSoon(tenantId);
       await running;
     },
-    record(tenantId, events) {
-      if (events.length === 0) return Promise.resolve();
-      return storage.engine === 'postgres' ? submit(records, tenantId, events) : enqueue(tenantId, events, false);
-    },
+    record: recordEvents,
     verify,
     verifyCopy: (db, tenantId) => verifyRestoredChain(db, tenantId, checkpoints.dir, publicKey),
     markRestored,

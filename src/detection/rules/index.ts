@@ -2,9 +2,12 @@ import type { Rule } from '../types.js';
 import { bruteForce } from './brute-force.js';
 import { emergencyAccess } from './emergency-access.js';
 import { apiKeyCreated } from './api-key-created.js';
+import { auditChainFindings } from './audit-chain-findings.js';
+import { auditCheckpointFailing } from './audit-checkpoint-failing.js';
 import { keyChange } from './key-change.js';
 import { mfaRemoved } from './mfa-removed.js';
 import { roleChange } from './role-change.js';
+import { sealedFieldIntegrity } from './sealed-field-integrity.js';
 import { settingsChanged } from './settings-changed.js';
 import { tokenReuse } from './token-reuse.js';
 import { wideApp } from './wide-app.js';
@@ -27,4 +30,8 @@ export const rules: readonly Rule[] = [
   settingsChanged,
   keyChange,
   tokenReuse,
+  // Integrity
+  sealedFieldIntegrity,
+  auditChainFindings,
+  auditCheckpointFailing,
 ];
