@@ -10,7 +10,7 @@ import { admitEvent, genesis, operatorEvent, type Actor, type AuditEventInput } 
 import { historyOf, inEffect, readHistories, verifyRestoredChain, type ChainReport, type History } from './history.js';
 import type { AuditSink } from './sinks.js';
 import { appendEvents, deleteThrough, hasPending, insertPending, pendingPerStatement, saveShipped, selectRetentionCut, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
-import { verifyChain, type Finding } from './verify.js';
+import { verifyChain, verifyFailedEvent, type Finding } from './verify.js';
 
 export interface Audit {
   /**
@@ -343,21 +343,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     const { anchors, cut } = inEffect(log.histories.at(-1) as History);
     await settle(tenantId);
     const report = await verifyChain(await storage.tenant(tenantId), tenantId, anchors, undefined, cut);
-    const findings = [...log.findings, ...report.findings];
-    if (findings.length > 0) await recordVerifyFailed(tenantId, findings);
-    return { ...report, findings, checkpoints: anchors.length, cut: cut?.seq ?? 0 };
-  }
-
-  // Findings of a verification (the daily prune's, `tresor audit verify`'s) are recorded on the
-  // verified tenant's own trail, which can still take events: the kinds and counts, never the
-  // events' contents (NIST SP 800-92 §4.2, OWASP ASVS 5 V16.4.2). A trail that cannot take the
-  // event still has its findings reported to the caller.
-  const verifier: Actor = { id: 'system:audit-verify', role: 'system', client: 'tresor' };
-  async function recordVerifyFailed(tenantId: string, findings: readonly Finding[]): Promise<void> {
-    const counts = new Map<string, number>();
-    for (const f of findings) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
-    const detail = [...counts].map(([kind, n]) => `${kind} ${n}`).join('; ');
-    await recordEvents(tenantId, [operatorEvent('audit.verify_failed', verifier, { outcome: 'failure', detail })]).catch(() => undefined);
+    return { ...report, findings: [...log.findings, ...report.findings], checkpoints: anchors.length, cut: cut?.seq ?? 0 };
   }
 
   // Waits until no append of the tenant runs (events of the replaced data set are done with).
@@ -396,8 +382,13 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   const prune = (tenantId: string, actor: Actor) => exclusive(pruning, tenantId, () => pruneNow(tenantId, actor));
   async function pruneNow(tenantId: string, actor: Actor): Promise<PruneResult> {
     const report = await verify(tenantId);
-    // A chain with findings is evidence: nothing of it is deleted until someone looks.
-    if (report.findings.length > 0) return { tenantId, cut: report.cut, deleted: 0, refused: report.findings };
+    // A chain with findings is evidence: nothing of it is deleted until someone looks — and the
+    // daily prune is the verification nobody watches, so its findings go on the trail for
+    // detection (the prune goes on refusing either way).
+    if (report.findings.length > 0) {
+      await recordEvents(tenantId, [verifyFailedEvent(report.findings, actor)]).catch(() => undefined);
+      return { tenantId, cut: report.cut, deleted: 0, refused: report.findings };
+    }
     const db = await storage.tenant(tenantId);
     const cut = await selectRetentionCut(db, report.cut, clock.now().getTime() - retentionDays * 86_400_000);
     if (cut === undefined) return { tenantId, cut: report.cut, deleted: 0 };
