@@ -13,6 +13,13 @@ describe('token.reuse', () => {
     assert.equal(state, undefined, 'keeps no state');
   });
 
+  it('raises a replayed authorization code about the app', () => {
+    const event = testEvent({ action: 'token.reuse_detected', outcome: 'failure', status: 400, actor: { id: 'client:c-9', role: 'app', client: 'oauth:c-9' }, detail: 'a spent authorization code was presented again: its grant and all its tokens revoked' });
+    const { findings } = tokenReuse.evaluate(event, undefined, tokenReuse.defaults, testRealm);
+    assert.equal(findings?.[0]?.subject, 'client:c-9');
+    assert.match(findings?.[0]?.summary ?? '', /spent authorization code of client:c-9 .*; its grant revoked/);
+  });
+
   it('looks at nothing but replays (an ordinary refresh is no finding)', () => {
     assert.deepEqual(tokenReuse.actions, ['token.reuse_detected']);
   });

@@ -4,8 +4,9 @@ import * as oidc from 'openid-client';
 import { fixedClock } from '../../../src/platform/clock.js';
 import { tresorHere } from '../../support/cli.js';
 import { engines, startTestApp, type TestApp } from '../../support/harness.js';
-import { authorize, discover, person, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
-import { as, signIn, signInWithTotp, type Person } from '../../support/people.js';
+import { Browser, isPage } from '../../support/browser.js';
+import { authorize, discover, oauthError, person, redirectUri, registerApp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
+import { as, signIn, signInWithTotp, testPassword, type Person } from '../../support/people.js';
 
 const base = '/tenants/clinic';
 const jsonBody = { 'content-type': 'application/json' };
@@ -149,6 +150,7 @@ for (const engine of engines()) {
   describe(`detection: refresh-token replay [${engine}]`, () => {
     let t: OAuthTestApp;
     let config: oidc.Configuration;
+    let clientId: string;
     before(async () => {
       t = await startOAuthApp(engine);
       const key = await t.tenant('clinic');
@@ -156,6 +158,7 @@ for (const engine of engines()) {
       const alice = (JSON.parse(created.body) as { id: string }).id;
       await person(t, 'clinic', 'patient', 'alice@example.org', { patient: `Patient/${alice}` });
       const { client, clientSecret } = await registerApp(t, 'clinic', { scope: 'openid offline_access launch/patient patient/Observation.rs' });
+      clientId = client.clientId;
       config = await discover(t, 'clinic', client.clientId, clientSecret);
     });
     after(() => t.close());
@@ -177,6 +180,35 @@ for (const engine of engines()) {
       assert.deepEqual(detail.events.map((e) => e.action), ['token.reuse_detected']);
       const text = JSON.stringify(detail);
       for (const secret of [first, second.refresh_token as string, tokens.access_token]) assert.ok(!text.includes(secret), 'no token in the alert');
+    });
+
+    it('token.reuse: an authorization code redeemed twice raises one critical alert about the app, and its tokens stop', async () => {
+      // The code flow by hand (support/oauth.ts authorize()), to hold on to the callback with its code.
+      const browser = new Browser();
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid patient/Observation.rs', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, aud: t.fhirBase('clinic') });
+      let step = await browser.follow(url.href, redirectUri);
+      if (isPage(step) && step.html.includes('/login"')) step = await browser.submit(step, '/login', { email: 'alice@example.org', password: testPassword }, redirectUri);
+      assert.ok(isPage(step), 'the consent page');
+      const done = await browser.submit(step, '/consent', { decision: 'allow' }, redirectUri);
+      assert.ok(!isPage(done), 'back at the app with a code');
+      const callback = new URL(done.redirectedTo);
+      const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+      const read = () => t.inject({ method: 'GET', url: `${base}/fhir/Observation`, headers: { authorization: `Bearer ${tokens.access_token}` } });
+      assert.equal((await read()).statusCode, 200);
+      await t.app.detection?.evaluate('clinic');
+      assert.equal((await t.app.alerts.list('clinic', { rule: 'token.reuse' })).filter((a) => a.subject === `client:${clientId}`).length, 0, 'one redemption is the protocol');
+
+      await assert.rejects(oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }), (e) => oauthError(e) === 'invalid_grant');
+      assert.equal((await read()).statusCode, 401, 'the tokens issued with the code are revoked');
+      await t.app.detection?.evaluate('clinic');
+      const [alert, ...others] = (await t.app.alerts.list('clinic', { rule: 'token.reuse' })).filter((a) => a.subject === `client:${clientId}`);
+      assert.equal(others.length, 0);
+      assert.equal(alert?.severity, 'critical');
+      assert.match(alert?.summary ?? '', /authorization code/);
+      const text = JSON.stringify(await t.app.alerts.get('clinic', alert?.id as string));
+      assert.ok(!text.includes(callback.searchParams.get('code') as string) && !text.includes(tokens.access_token), 'neither the code nor a token in the alert');
     });
   });
 }
