@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { apiKeyCreated } from './api-key-created.js';
-import { testEvent, testRealm } from './test-event.js';
+import { testEvent, testRealm } from '../../../test/support/detection-events.js';
 
 describe('change.api-key', () => {
   const run = (detail: string) => apiKeyCreated.evaluate(testEvent({ action: 'apikey.created', actor: { id: 'cli:root', role: 'operator', client: 'tresor-cli' }, detail }), undefined, apiKeyCreated.defaults, testRealm);

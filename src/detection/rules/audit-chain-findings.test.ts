@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { auditChainFindings } from './audit-chain-findings.js';
-import { testEvent, testRealm } from './test-event.js';
+import { testEvent, testRealm } from '../../../test/support/detection-events.js';
 
 describe('audit.chain-findings', () => {
   it('raises findings as critical, with their kinds and counts, about the realm’s trail', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { auditCheckpointFailing } from './audit-checkpoint-failing.js';
-import { testEvent, testRealm } from './test-event.js';
+import { testEvent, testRealm } from '../../../test/support/detection-events.js';
 
 describe('audit.checkpoint-failing', () => {
   it('raises a failure streak as high, with the error code', () => {

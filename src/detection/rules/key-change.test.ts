@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { keyChange } from './key-change.js';
-import { testEvent, testRealm } from './test-event.js';
+import { testEvent, testRealm } from '../../../test/support/detection-events.js';
 
 describe('change.keys', () => {
   const system = { id: 'system:key-rotation', role: 'system', client: 'tresor' };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mfaRemoved } from './mfa-removed.js';
-import { testEvent, testRealm } from './test-event.js';
+import { testEvent, testRealm } from '../../../test/support/detection-events.js';
 
 describe('change.mfa-removed', () => {
   const run = (detail: string, config = mfaRemoved.defaults) => mfaRemoved.evaluate(testEvent({ action: 'auth.mfa_removed', resources: ['Account/a-3'], detail }), undefined, config, testRealm);

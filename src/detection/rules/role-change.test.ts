@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { roleChange } from './role-change.js';
-import { testEvent, testRealm } from './test-event.js';
+import { testEvent, testRealm } from '../../../test/support/detection-events.js';
 
 describe('change.role', () => {
   const run = (detail: string) => roleChange.evaluate(testEvent({ action: 'role.changed', resources: ['Account/a-7'], detail }), undefined, roleChange.defaults, testRealm);

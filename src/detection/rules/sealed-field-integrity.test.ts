@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sealedFieldIntegrity } from './sealed-field-integrity.js';
-import { testEvent, testRealm } from './test-event.js';
+import { testEvent, testRealm } from '../../../test/support/detection-events.js';
 
 describe('integrity.sealed-field', () => {
   const failed = (version: string) => testEvent({ action: 'record.integrity_failed', outcome: 'failure', status: 500, actor: { id: 'apikey:k1', role: 'service', client: 'lab' }, resources: [version], detail: 'integrity-failed' });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { settingsChanged } from './settings-changed.js';
-import { testEvent, testRealm } from './test-event.js';
+import { testEvent, testRealm } from '../../../test/support/detection-events.js';
 
 describe('change.settings', () => {
   const run = (action: 'tenant.settings_changed' | 'alert.settings_changed', detail: string) => settingsChanged.evaluate(testEvent({ action, detail }), undefined, settingsChanged.defaults, testRealm);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { testEvent, testRealm } from './test-event.js';
+import { testEvent, testRealm } from '../../../test/support/detection-events.js';
 import { wideApp } from './wide-app.js';
 
 describe('change.wide-app', () => {

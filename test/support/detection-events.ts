@@ -1,4 +1,4 @@
-import type { DetectionEvent, RealmContext } from '../types.js';
+import type { DetectionEvent, RealmContext } from '../../src/detection/types.js';
 
 /**
  * An audit event as the engine hands it to a rule, for the rules' unit tests: a clinic's
