@@ -515,6 +515,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   http.get('/healthz', async () => ({ status: 'ok' }));
   const readiness = createReadiness(storage, metrics);
+  metrics.pingStorageOnScrape(readiness);
   http.get('/readyz', async (_request, reply) => {
     const report = await readiness();
     return report.error === undefined ? { status: 'ready', storage: report.engine } : sendProblem(reply, report.error);
