@@ -13,6 +13,13 @@
 export { createAlerts, type AlertActor, type AlertChange, type AlertDetail, type Alerts, type AlertsDeps } from './alerts.js';
 export { createEngine, ruleConfigs, type Engine, type EngineDeps, type EngineMetrics, type Raised } from './engine.js';
 export { defaultAlertSettings, localTime, parseAlertSettings, withinQuietHours, withinWorkingHours, type AlertSettings } from './alert-settings.js';
+export { alertLink, alertPayload, type AlertPayload } from './alert-payload.js';
+export { alertSyslogFrame, syslogSeverity } from './alert-syslog.js';
+export { webhookMigrations } from './webhook-migrations.js';
+export { webhookRoutes } from './webhook-routes.js';
+export { createWebhookSend, type SendOutcome, type WebhookSend } from './webhook-send.js';
+export { replayWindowSeconds, signWebhook, verifyWebhook } from './webhook-signature.js';
+export { createAlertDelivery, syslogTarget, type AlertDelivery, type AlertDeliveryDeps, type WebhookDeliveryView, type WebhookEndpoint } from './webhooks.js';
 export { DetectionError, type DetectionErrorCode } from './errors.js';
 export { registerDetectionMetrics } from './metrics.js';
 export { rules } from './rules/index.js';
