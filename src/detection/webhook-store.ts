@@ -143,9 +143,11 @@ export async function pruneDeliveries(db: SqlExecutor, before: number): Promise<
 /** When the target's scan for missed changes starts: set the first time it is asked. */
 export async function targetSince(db: SqlExecutor, target: string, now: number): Promise<number> {
   const table = db.table('alert_delivery_targets');
+  const read = async () => (await db.query<{ since: Num }>(`SELECT since FROM ${table} WHERE target = ?`, [target]))[0];
+  const found = await read();
+  if (found !== undefined) return Number(found.since);
   await db.execute(`INSERT INTO ${table} (target, since) VALUES (?, ?) ON CONFLICT (target) DO NOTHING`, [target, now]);
-  const row = (await db.query<{ since: Num }>(`SELECT since FROM ${table} WHERE target = ?`, [target]))[0];
-  return row === undefined ? now : Number(row.since);
+  return Number((await read())?.since ?? now);
 }
 
 /** Ids of alerts whose last change (a finding, an acknowledgement, a resolution) was at or after `since`. */

@@ -82,6 +82,9 @@ for (const engine of engines()) {
       const listed = await api('GET', '/tenants/clinic/alerts/webhooks', admin);
       assert.deepEqual(json<{ webhooks: Array<{ id: string; url: string }> }>(listed).webhooks.map((w) => [w.id, w.url]), [[endpoint.id, receiver.url]]);
       assert.ok(!listed.body.includes(endpoint.secret), 'the list never shows the secret');
+      // The platform's own endpoints are the operators' (a session with a second factor).
+      assert.equal((await api('GET', '/platform/alerts/webhooks', admin)).statusCode, 401);
+      assert.equal((await api('POST', '/platform/alerts/webhooks', admin, { url: receiver.url })).statusCode, 401);
       const trail = await t.app.audit.query('clinic', { count: 5, actions: ['alert.webhook_added'] });
       assert.equal(trail.length, 1);
       assert.ok(!JSON.stringify(trail).includes(endpoint.secret));
