@@ -9,6 +9,7 @@ import { periodic } from '../platform/periodic.js';
 import { walkTenants } from '../platform/walk-tenants.js';
 import { alertLink, alertPayload, alertVersion, kindOfState, runbookLink, type AlertPayload } from './alert-payload.js';
 import { alertSyslogFrame } from './alert-syslog.js';
+import { nextAttemptAt } from './delivery-backoff.js';
 import type { AlertActor, AlertChange } from './alerts.js';
 import { DetectionError } from './errors.js';
 import { selectAlert } from './store.js';
@@ -139,14 +140,16 @@ export function createAlertDelivery(deps: AlertDeliveryDeps): AlertDelivery {
     return added;
   }
 
-  function nextAttempt(d: DeliveryRow, attempt: number, at: number): number | undefined {
-    const syslog = d.target === syslogTarget;
-    const first = syslog ? defaults.syslogFirstRetryMs : defaults.webhookFirstRetryMs;
-    const cap = syslog ? defaults.syslogMaxRetryMs : defaults.webhookMaxRetryMs;
-    const base = Math.min(cap, first * 2 ** (attempt - 1));
-    const wait = Math.round(base * (1 - defaults.jitter + 2 * defaults.jitter * random()));
-    return at + wait - d.createdAt > defaults.giveUpMs ? undefined : at + wait;
-  }
+  const nextAttempt = (d: DeliveryRow, attempt: number, at: number) =>
+    nextAttemptAt(
+      d.target === syslogTarget
+        ? { firstMs: defaults.syslogFirstRetryMs, maxMs: defaults.syslogMaxRetryMs, giveUpMs: defaults.giveUpMs, jitter: defaults.jitter }
+        : { firstMs: defaults.webhookFirstRetryMs, maxMs: defaults.webhookMaxRetryMs, giveUpMs: defaults.giveUpMs, jitter: defaults.jitter },
+      attempt,
+      at,
+      d.createdAt,
+      random(),
+    );
 
   async function attemptOne(db: SqlDatabase, realm: string, d: DeliveryRow, endpoints: Map<string, EndpointRow>): Promise<void> {
     const at = now();

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { createAlertDelivery, createWebhookSend, verifyWebhook, type WebhookDeliveryView } from '../../../src/detection/index.js';
 import { insertAlert } from '../../../src/detection/store.js';
 import { engines, errorCode, json, startTestApp, type TestApp } from '../../support/harness.js';
+import { as, signInOperator } from '../../support/people.js';
 
 interface Received {
   readonly headers: IncomingHttpHeaders;
@@ -165,6 +166,26 @@ for (const engine of engines()) {
       await until(() => receiver.received.filter((r) => r.body.includes(alert.id)).length === 3, 'the two changes');
       const kinds = receiver.received.filter((r) => r.body.includes(alert.id)).map((r) => (JSON.parse(r.body) as { kind: string; state: string }).kind);
       assert.deepEqual(kinds.sort(), ['acknowledged', 'raised', 'resolved']);
+    });
+
+    it('platform alerts go to the operators’ endpoints only, with the operator console’s link', async () => {
+      const op = await signInOperator(t, 'operator', 'op@platform.example', () => clock.now().getTime());
+      const created = await as(t, op, { method: 'POST', url: '/platform/alerts/webhooks', body: JSON.stringify({ url: `${receiver.url}?platform`, description: 'NOC' }), headers: { 'content-type': 'application/json' } });
+      assert.equal(created.statusCode, 201);
+      const platform = json<{ id: string; secret: string }>(created);
+      const alert = await t.app.alerts.raise('operators', 'auth.brute-force', { subject: 'Account/op1', summary: '6 failed sign-ins against Account/op1 in 10 minutes' });
+      await until(() => receiver.received.some((r) => r.body.includes(alert.id)), 'the platform alert');
+      const arrived = receiver.received.filter((r) => r.body.includes(alert.id));
+      assert.equal(arrived.length, 1, 'to the operators’ endpoint, not the clinic’s');
+      const got = arrived[0] as Received;
+      assert.equal(verifyWebhook({ secret: platform.secret, body: got.body, timestamp: String(got.headers['tresor-timestamp']), signature: String(got.headers['tresor-signature']), nowSeconds: nowSeconds() }), true);
+      assert.equal(verifyWebhook({ secret: endpoint.secret, body: got.body, timestamp: String(got.headers['tresor-timestamp']), signature: String(got.headers['tresor-signature']), nowSeconds: nowSeconds() }), false, 'not signed with the clinic’s secret');
+      const payload = JSON.parse(got.body) as { realm: string; url: string };
+      assert.equal(payload.realm, 'operators');
+      assert.match(payload.url, new RegExp(`/platform/console/alerts/${alert.id}$`));
+      assert.ok(!(await deliveriesOf(endpoint.id)).some((d) => d.alert === alert.id));
+      const listed = await as(t, op, { method: 'GET', url: '/platform/alerts/webhooks' });
+      assert.deepEqual(json<{ webhooks: Array<{ id: string }> }>(listed).webhooks.map((w) => w.id), [platform.id]);
     });
 
     it('keeps the secret out of logs and answers; removal is audited and stops deliveries', async () => {
