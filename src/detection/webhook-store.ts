@@ -98,7 +98,27 @@ export async function selectDue(db: SqlExecutor, now: number, limit: number): Pr
  * did meanwhile (another process of the deployment), so each attempt is made once.
  */
 export async function claimDelivery(db: SqlExecutor, d: DeliveryRow, leaseUntil: number): Promise<boolean> {
-  return (await db.execute(`UPDATE ${db.table('alert_deliveries')} SET next_at = ? WHERE id = ? AND state = 'pending' AND next_at = ? AND attempts = ?`, [leaseUntil, d.id, d.nextAt, d.attempts])) === 1;
+  return (await db.execute(`UPDATE ${db.table('alert_deliveries')} SET next_at = ? WHERE id = ? AND state = 'pending' AND next_at = ? AND attempts = ? AND version = ?`, [leaseUntil, d.id, d.nextAt, d.attempts, d.version])) === 1;
+}
+
+/** The target's delivery of a new alert or a finding about it that no attempt has taken yet (it can take a newer finding instead). */
+export async function selectWaiting(db: SqlExecutor, target: string, alertId: string, now: number): Promise<DeliveryRow | undefined> {
+  const row = (await db.query<DeliveryDbRow>(`SELECT ${deliveryColumns} FROM ${db.table('alert_deliveries')} WHERE target = ? AND alert_id = ? AND state = 'pending' AND attempts = 0 AND next_at <= ? AND kind IN ('raised', 'joined', 'escalated') ORDER BY created_at DESC LIMIT 1`, [target, alertId, now]))[0];
+  return row === undefined ? undefined : toDelivery(row);
+}
+
+/**
+ * Makes a waiting delivery carry a newer version instead, only if it is still as read (no
+ * attempt claimed it meanwhile: a claim moves `next_at` past now and checks the version).
+ * False when it was taken, or when that version is queued already.
+ */
+export async function replaceWaiting(db: SqlExecutor, d: DeliveryRow, next: { version: string; kind: string; payload: string }, now: number): Promise<boolean> {
+  try {
+    return (await db.execute(`UPDATE ${db.table('alert_deliveries')} SET version = ?, kind = ?, payload = ? WHERE id = ? AND version = ? AND state = 'pending' AND attempts = 0 AND next_at <= ?`, [next.version, next.kind, next.payload, d.id, d.version, now])) === 1;
+  } catch {
+    // The unique (target, alert, version): the scan queued this version at the same moment.
+    return false;
+  }
 }
 
 /** Records an attempt and the delivery's next state, in one transaction. */

@@ -16,7 +16,7 @@ import { selectAlert } from './store.js';
 import { checkWebhookUrl } from './webhook-address.js';
 import type { WebhookSend } from './webhook-send.js';
 import { deliveryHeader, signatureHeader, signWebhook, timestampHeader } from './webhook-signature.js';
-import { claimDelivery, deleteEndpoint, enqueueDelivery, insertEndpoint, pruneDeliveries, recordAttempt, selectAlertIdsChangedSince, selectDeliveries, selectDue, selectEndpoints, targetSince, type AttemptRow, type DeliveryRow, type EndpointRow } from './webhook-store.js';
+import { claimDelivery, deleteEndpoint, enqueueDelivery, insertEndpoint, pruneDeliveries, recordAttempt, replaceWaiting, selectAlertIdsChangedSince, selectDeliveries, selectDue, selectEndpoints, selectWaiting, targetSince, type AttemptRow, type DeliveryRow, type EndpointRow } from './webhook-store.js';
 
 const defaults = {
   /** Webhook retries: 30 s, then twice as long each time, at most 6 h apart, ±20 % jitter; given up 24 h after the change. */
@@ -131,11 +131,21 @@ export function createAlertDelivery(deps: AlertDeliveryDeps): AlertDelivery {
   }
 
   async function enqueueIn(db: SqlDatabase, change: AlertChange, only?: readonly string[]): Promise<number> {
-    const payload = JSON.stringify(alertPayload(change, links(change.alert)));
+    const payloadOf = (kind: AlertChange['kind']) => JSON.stringify(alertPayload({ ...change, kind }, links(change.alert)));
+    const version = alertVersion(change.alert);
     let added = 0;
     for (const { target } of await targets(db)) {
       if (only !== undefined && !only.includes(target)) continue;
-      if (await enqueueDelivery(db, { id: randomUUID(), target, alertId: change.alert.id, version: alertVersion(change.alert), kind: change.kind, payload, createdAt: now() })) added += 1;
+      // A finding joining an alert whose delivery is still waiting rides on that delivery: one
+      // POST with the newest count, not one per failed sign-in of an attack in progress.
+      if (change.kind === 'joined' || change.kind === 'escalated') {
+        const waiting = await selectWaiting(db, target, change.alert.id, now());
+        if (waiting !== undefined) {
+          const kind = waiting.kind === 'raised' ? 'raised' : waiting.kind === 'escalated' ? 'escalated' : change.kind;
+          if (waiting.version === version || (await replaceWaiting(db, waiting, { version, kind, payload: payloadOf(kind) }, now()))) continue;
+        }
+      }
+      if (await enqueueDelivery(db, { id: randomUUID(), target, alertId: change.alert.id, version, kind: change.kind, payload: payloadOf(change.kind), createdAt: now() })) added += 1;
     }
     return added;
   }

@@ -157,6 +157,23 @@ for (const engine of engines()) {
       assert.equal((JSON.parse(arrived[0]?.body as string) as { kind: string }).kind, 'raised');
     });
 
+    it('folds findings that join an alert into its delivery while no attempt has taken it: one POST with the newest count', async () => {
+      const quiet = createAlertDelivery({ storage: t.app.storage, clock, audit: t.app.audit, indexKey: (realm) => t.app.keys.indexKey(realm), send: createWebhookSend({ production: false }), production: false, publicUrl: 'http://localhost', operatorRealm: 'operators', runbookBase: 'docs/runbooks' });
+      const at = clock.now().getTime();
+      const alert = { id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60', realm: 'clinic', rule: 'auth.brute-force', severity: 'high' as const, title: 'Repeated failed sign-ins', subject: 'Account/a6', summary: 'n failed sign-ins', state: 'open' as const, count: 1, firstAt: at, lastAt: at };
+      await quiet.enqueue({ kind: 'raised', alert });
+      await quiet.enqueue({ kind: 'joined', alert: { ...alert, count: 2 } });
+      await quiet.enqueue({ kind: 'escalated', alert: { ...alert, count: 3, severity: 'critical' } });
+      const waiting = (await deliveriesOf(endpoint.id)).filter((d) => d.alert === alert.id);
+      assert.deepEqual(waiting.map((d) => [d.kind, d.state]), [['raised', 'pending']]);
+      await quiet.deliverDue('clinic');
+      const posted = receiver.received.filter((r) => r.body.includes(alert.id)).map((r) => JSON.parse(r.body) as { kind: string; count: number; severity: string });
+      assert.deepEqual(posted.map((p) => [p.kind, p.count, p.severity]), [['raised', 3, 'critical']]);
+      // Once sent, the next finding is a delivery of its own.
+      await quiet.enqueue({ kind: 'joined', alert: { ...alert, count: 4, severity: 'critical' } });
+      assert.deepEqual((await deliveriesOf(endpoint.id)).filter((d) => d.alert === alert.id).map((d) => [d.kind, d.state]), [['joined', 'pending'], ['raised', 'delivered']]);
+    });
+
     it('sends acknowledgement and resolution as changes of the alert', async () => {
       const alert = await raise('Account/a4');
       await until(() => receiver.received.some((r) => r.body.includes(alert.id)), 'the raise');
