@@ -743,7 +743,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     audit,
     indexKey: (realm) => core.keys.indexKey(realm),
     send: createWebhookSend({ production: config.mode === 'production' }),
-    ...(config.audit.sinks.syslog === undefined || !shipsHere ? {} : { syslog: syslogTransport({ url: config.audit.sinks.syslog, ...(config.audit.sinks.syslogCaFile === undefined ? {} : { caFile: config.audit.sinks.syslogCaFile }) }) }),
+    // Every process queues for syslog when it is configured; only the sending node connects (on first use).
+    ...(config.audit.sinks.syslog === undefined ? {} : { syslog: syslogTransport({ url: config.audit.sinks.syslog, ...(config.audit.sinks.syslogCaFile === undefined ? {} : { caFile: config.audit.sinks.syslogCaFile }) }) }),
     production: config.mode === 'production',
     publicUrl: publicBaseUrl(config),
     operatorRealm,
