@@ -44,7 +44,7 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createAlertDelivery, createAlerts, createEngine, createWebhookSend, detectionMigrations, registerDetectionMetrics, rules as detectionRules, webhookMigrations, webhookRoutes, type AlertDelivery, type Alerts, type Engine } from './detection/index.js';
+import { createAlertDelivery, createAlerts, registerDeliveryMetrics, createEngine, createWebhookSend, detectionMigrations, registerDetectionMetrics, rules as detectionRules, webhookMigrations, webhookRoutes, type AlertDelivery, type Alerts, type Engine } from './detection/index.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 
@@ -749,6 +749,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     publicUrl: publicBaseUrl(config),
     operatorRealm,
     runbookBase: 'docs/runbooks',
+    metrics: registerDeliveryMetrics(metrics.registry),
   });
   const delivering = alertDelivery.run({ realms: core.auditRealms, everyMs: 30_000, scanEvery: 10, leadership });
   const stopEnqueueing = core.alerts.onChange((change) => {

@@ -22,6 +22,7 @@ export { replayWindowSeconds, signWebhook, verifyWebhook } from './webhook-signa
 export { createAlertDelivery, syslogTarget, type AlertDelivery, type AlertDeliveryDeps, type WebhookDeliveryView, type WebhookEndpoint } from './webhooks.js';
 export { DetectionError, type DetectionErrorCode } from './errors.js';
 export { registerDetectionMetrics } from './metrics.js';
+export { registerDeliveryMetrics, type AttemptOutcome, type DeliveryMetrics } from './delivery-metrics.js';
 export { rules } from './rules/index.js';
 export { alertStates, detectionMigrations, type Alert, type AlertFilter, type AlertState } from './store.js';
 export { severities, severityRank, type DetectionEvent, type EventRule, type Finding, type ProbeRule, type RealmContext, type Rule, type RuleConfig, type Severity } from './types.js';

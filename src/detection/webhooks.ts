@@ -10,6 +10,7 @@ import { walkTenants } from '../platform/walk-tenants.js';
 import { alertLink, alertPayload, alertVersion, kindOfState, runbookLink, type AlertPayload } from './alert-payload.js';
 import { alertSyslogFrame } from './alert-syslog.js';
 import { nextAttemptAt } from './delivery-backoff.js';
+import type { DeliveryMetrics } from './delivery-metrics.js';
 import type { AlertActor, AlertChange } from './alerts.js';
 import { DetectionError } from './errors.js';
 import { selectAlert } from './store.js';
@@ -79,6 +80,7 @@ export interface AlertDeliveryDeps {
   readonly runbookBase: string;
   /** Jitter source, [0, 1); tests pin it. */
   readonly random?: () => number;
+  readonly metrics?: DeliveryMetrics;
 }
 
 export interface AlertDelivery {
@@ -187,6 +189,7 @@ export function createAlertDelivery(deps: AlertDeliveryDeps): AlertDelivery {
     const retryAt = ok ? undefined : nextAttempt(d, attempt, at);
     const next = ok ? { state: 'delivered' as const, nextAt: at } : retryAt === undefined ? { state: 'failed' as const, nextAt: at } : { state: 'pending' as const, nextAt: retryAt };
     await db.transaction((tx) => recordAttempt(tx, d, { deliveryId: d.id, attempt, at, ...outcome }, next));
+    deps.metrics?.attempted(d.target === syslogTarget ? 'syslog' : 'webhook', next.state === 'delivered' ? 'delivered' : next.state === 'pending' ? 'retrying' : 'given-up');
   }
 
   const service: AlertDelivery = {

@@ -136,6 +136,9 @@ for (const engine of engines()) {
       const raw = (await api('GET', `/tenants/clinic/alerts/webhooks/${endpoint.id}/deliveries`, admin)).body;
       assert.ok(!raw.includes('receiver body'), 'the response body is never kept');
       assert.ok(!raw.includes(endpoint.secret), 'nor the secret');
+      const metrics = (await t.inject({ method: 'GET', url: '/metrics' })).body;
+      assert.match(metrics, /tresor_alert_delivery_attempts_total\{target="webhook",outcome="retrying"\} [1-9]/);
+      assert.match(metrics, /tresor_alert_delivery_attempts_total\{target="webhook",outcome="delivered"\} [1-9]/);
     });
 
     it('delivers a change once after a restart between the alert and its delivery (the scan finds it)', async () => {
