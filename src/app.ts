@@ -44,7 +44,8 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createAlertDelivery, createAlerts, registerDeliveryMetrics, createEngine, createWebhookSend, detectionMigrations, registerDetectionMetrics, rules as detectionRules, webhookMigrations, webhookRoutes, type AlertDelivery, type Alerts, type Engine } from './detection/index.js';
+import { createAlertDelivery, createAlerts, createEngine, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookMigrations, webhookRoutes, type AlertDelivery, detectionMigrations, escalationMigrations, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
+import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 
@@ -93,6 +94,10 @@ export interface Tresor extends Core {
   readonly detection: Engine | undefined;
   /** Alert delivery by signed webhooks and to the SIEM's syslog (detection/webhooks.ts). */
   readonly alertDelivery: AlertDelivery;
+  /** The platform probe (backups, replication, certificate, disks); `round()` runs one now. */
+  readonly probes: { round(): Promise<void> } | undefined;
+  /** Alerts mailed along the escalation path (detection/escalation.ts); undefined with `detection.enabled` off. */
+  readonly escalation: Escalation | undefined;
   close(): Promise<void>;
 }
 
@@ -145,7 +150,7 @@ export interface Core {
 export const storageMigrations: StorageMigrations = {
   platform: platformMigrations,
   keys: [...keysMigrations, ...rotationMigrations],
-  tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations, ...detectionMigrations, ...webhookMigrations],
+  tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations, ...detectionMigrations, ...escalationMigrations, ...webhookMigrations],
 };
 
 export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'sqlite' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier' | 'worker'> & { readonly log?: Logger } = {}): Promise<Core> {
@@ -507,6 +512,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   http.get('/healthz', async () => ({ status: 'ok' }));
   const readiness = createReadiness(storage, metrics);
+  metrics.pingStorageOnScrape(readiness);
   http.get('/readyz', async (_request, reply) => {
     const report = await readiness();
     return report.error === undefined ? { status: 'ready', storage: report.engine } : sendProblem(reply, report.error);
@@ -718,6 +724,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // One node (PostgreSQL: the holder of the `detection` lock) or the jobs process evaluates; the
   // cursor and rule state are in each realm's data set, so a new leader goes on where it stopped.
   const detectionLeadership = config.detection.enabled ? leadershipFor('detection') : undefined;
+  const detectionMetrics = registerDetectionMetrics(metrics.registry, core.alerts);
   const detection = config.detection.enabled
     ? createEngine({
         storage,
@@ -726,13 +733,55 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         overrides: config.detection.rules,
         operatorRealm,
         store: (tx, raised) => core.alerts.store(tx, raised),
-        metrics: registerDetectionMetrics(metrics.registry, core.alerts),
+        metrics: detectionMetrics,
         batchEvents: config.detection.batchEvents,
         settle: (realm) => audit.settle(realm),
       })
     : undefined;
   const detecting = detection?.run({ realms: core.auditRealms, wakeMs: config.detection.wakeMs, walkMs: config.detection.walkSeconds * 1000, ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }) });
   const stopWatching = detecting === undefined ? undefined : audit.onAppended((realm) => detecting.wake(realm));
+  // What the trail cannot show (backups overdue, replication, the certificate, disks): probed.
+  const localRepository = config.backup.repository !== undefined && !config.backup.repository.startsWith('sftp://') ? config.backup.repository : undefined;
+  const probes = !config.detection.enabled
+    ? undefined
+    : runProbes({
+        alerts: core.alerts,
+        rules: detectionRules,
+        configs: ruleConfigs(detectionRules, config.detection.rules),
+        realm: operatorRealm,
+        everyMs: config.detection.probeMinutes * 60_000,
+        metrics: detectionMetrics,
+        ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }),
+        read: platformReader({
+          now: () => clock.now().getTime(),
+          since: clock.now().getTime(),
+          ...(core.backups.configured ? { backups: { scheduled: config.backup.schedule, everyMinutes: config.backup.everyMinutes, drillEveryHours: config.backup.drillEveryHours, status: () => core.backups.sharedStatus() } } : {}),
+          ...(storage.postgres === undefined ? {} : { replication: () => readReplicationState((storage.postgres as NonNullable<typeof storage.postgres>).pool) }),
+          ...(tls === undefined ? {} : { certificatePem: tls.cert }),
+          diskPaths: [config.dataDir, config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), ...(localRepository === undefined ? [] : [localRepository])],
+        }),
+      });
+  // Alerts reach people off the request path too: the same leader walks the open alerts and mails
+  // what is due (admins, then the security contact, then the operators); a new or more severe
+  // alert wakes it at once. Its state is in each realm's data set, like the engine's.
+  const { escalation: escalationPolicy } = config.detection;
+  const escalation = config.detection.enabled
+    ? createEscalation({
+        storage,
+        clock,
+        accounts: core.accounts,
+        tenantName: async (tenantId) => (await tenants.get(tenantId))?.name,
+        notifier: core.notifier,
+        publicUrl: config.server.publicUrl,
+        operatorRealm,
+        policy: { minutes: { critical: escalationPolicy.critical, high: escalationPolicy.high, medium: escalationPolicy.medium, low: escalationPolicy.low }, mailFrom: escalationPolicy.mailFrom },
+        log: logger,
+      })
+    : undefined;
+  const escalating = escalation?.start({ realms: core.auditRealms, everyMs: escalationPolicy.checkSeconds * 1000, ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }) });
+  const stopEscalationWake = escalating === undefined ? undefined : core.alerts.onChange((change) => {
+    if (change.kind === 'raised' || change.kind === 'escalated') escalating.wake(change.alert.realm);
+  });
 
   // Alert delivery (signed webhooks, the SIEM's syslog): every change of an alert is queued in
   // its realm's data set as soon as it is durable, by whichever process made it; one node (the
@@ -748,7 +797,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     production: config.mode === 'production',
     publicUrl: publicBaseUrl(config),
     operatorRealm,
-    runbookBase: 'docs/runbooks',
+    runbookBase: `${publicBaseUrl(config)}/runbooks`,
     metrics: registerDeliveryMetrics(metrics.registry),
   });
   const delivering = alertDelivery.run({ realms: core.auditRealms, everyMs: 30_000, scanEvery: 10, leadership });
@@ -774,11 +823,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     passwordResets,
     detection,
     alertDelivery,
+    probes,
+    escalation,
     async close() {
       stopWatching?.();
+      stopEscalationWake?.();
+      await probes?.stop();
       await detecting?.stop();
       stopEnqueueing();
       await delivering.stop();
+      await escalating?.stop();
       await detectionLeadership?.close();
       await backupJobs?.stop();
       await physicalJobs?.stop();

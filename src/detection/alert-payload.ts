@@ -35,9 +35,9 @@ export function alertLink(publicUrl: string, alert: Pick<Alert, 'id' | 'realm'>,
   return alert.realm === operatorRealm ? `${base}/platform/console/alerts/${alert.id}` : `${base}/tenants/${encodeURIComponent(alert.realm)}/console/alerts/${alert.id}`;
 }
 
-/** Where each rule's runbook lives (docs/runbooks/<rule id>.md); `runbookBase` from the deployment's documentation site. */
+/** The rule's runbook page, `<base>/<rule id>` — where the alert mail links too (alert-message.ts). */
 export function runbookLink(runbookBase: string, rule: string): string {
-  return `${runbookBase.replace(/\/$/, '')}/${rule}.md`;
+  return `${runbookBase.replace(/\/$/, '')}/${encodeURIComponent(rule)}`;
 }
 
 export function alertPayload(change: AlertChange, links: { url: string; runbook: string }): AlertPayload {

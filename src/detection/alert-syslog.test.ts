@@ -17,7 +17,7 @@ const payload: AlertPayload = {
   lastAt: '2026-01-01T00:05:00.000Z',
   kind: 'joined',
   url: 'https://tresor.example/tenants/clinic/console/alerts/x',
-  runbook: 'docs/runbooks/auth.brute_force.md',
+  runbook: 'https://tresor.example/runbooks/auth.brute_force',
 };
 
 describe('alerts as RFC 5424 syslog', () => {

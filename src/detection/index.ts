@@ -21,8 +21,15 @@ export { createWebhookSend, type SendOutcome, type WebhookSend } from './webhook
 export { replayWindowSeconds, signWebhook, verifyWebhook } from './webhook-signature.js';
 export { createAlertDelivery, syslogTarget, type AlertDelivery, type AlertDeliveryDeps, type WebhookDeliveryView, type WebhookEndpoint } from './webhooks.js';
 export { DetectionError, type DetectionErrorCode } from './errors.js';
+export { alertMessage, type AlertMailInput, type Recipient } from './alert-message.js';
+export { createEscalation, type Escalation, type EscalationDeps } from './escalation.js';
+export { escalationMigrations } from './escalation-migrations.js';
+export { levels as escalationLevels, planStep, type EscalationPolicy, type Plan } from './escalation-policy.js';
 export { registerDetectionMetrics } from './metrics.js';
 export { registerDeliveryMetrics, type AttemptOutcome, type DeliveryMetrics } from './delivery-metrics.js';
+export { platformReader, runProbes, type PlatformSources } from './probes.js';
+export type { PlatformReading } from './platform-reading.js';
 export { rules } from './rules/index.js';
+export { rulesMarkdown } from './rules-table.js';
 export { alertStates, detectionMigrations, type Alert, type AlertFilter, type AlertState } from './store.js';
 export { severities, severityRank, type DetectionEvent, type EventRule, type Finding, type ProbeRule, type RealmContext, type Rule, type RuleConfig, type Severity } from './types.js';

@@ -76,7 +76,7 @@ export interface AlertDeliveryDeps {
   readonly production: boolean;
   readonly publicUrl: string;
   readonly operatorRealm: string;
-  /** Where runbooks are published (docs/runbooks). */
+  /** Where runbook pages are served: `<public URL>/runbooks`, as the alert mail links them. */
   readonly runbookBase: string;
   /** Jitter source, [0, 1); tests pin it. */
   readonly random?: () => number;

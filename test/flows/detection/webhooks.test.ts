@@ -108,7 +108,7 @@ for (const engine of engines()) {
       assert.equal(payload['id'], alert.id);
       assert.equal(payload['kind'], 'raised');
       assert.equal(payload['realm'], 'clinic');
-      assert.equal(payload['runbook'], 'docs/runbooks/auth.brute-force.md');
+      assert.match(String(payload['runbook']), /^https?:\/\/[^/]+\/runbooks\/auth\.brute-force$/, 'the runbook page, as the alert mail links it');
       assert.match(String(payload['url']), new RegExp(`/tenants/clinic/console/alerts/${alert.id}$`));
       assert.equal(got.headers['content-type'], 'application/json');
       assert.match(String(got.headers['tresor-delivery']), /^[0-9a-f-]{36}$/);
@@ -148,7 +148,7 @@ for (const engine of engines()) {
       const id = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
       await insertAlert(db, { id, realm: 'clinic', rule: 'auth.brute-force', severity: 'high', title: 'Repeated failed sign-ins', subject: 'Account/a3', summary: '6 failed sign-ins', state: 'open', count: 1, firstAt: at, lastAt: at });
       // The restarted process: a fresh delivery service over the same data.
-      const restarted = createAlertDelivery({ storage: t.app.storage, clock, audit: t.app.audit, indexKey: (realm) => t.app.keys.indexKey(realm), send: createWebhookSend({ production: false }), production: false, publicUrl: 'http://localhost', operatorRealm: 'operators', runbookBase: 'docs/runbooks' });
+      const restarted = createAlertDelivery({ storage: t.app.storage, clock, audit: t.app.audit, indexKey: (realm) => t.app.keys.indexKey(realm), send: createWebhookSend({ production: false }), production: false, publicUrl: 'http://localhost', operatorRealm: 'operators', runbookBase: 'http://localhost/runbooks' });
       assert.equal(await restarted.scan('clinic'), 1);
       await restarted.deliverDue('clinic');
       assert.equal(await restarted.scan('clinic'), 0, 'a second scan queues nothing more');
@@ -161,7 +161,7 @@ for (const engine of engines()) {
     });
 
     it('folds findings that join an alert into its delivery while no attempt has taken it: one POST with the newest count', async () => {
-      const quiet = createAlertDelivery({ storage: t.app.storage, clock, audit: t.app.audit, indexKey: (realm) => t.app.keys.indexKey(realm), send: createWebhookSend({ production: false }), production: false, publicUrl: 'http://localhost', operatorRealm: 'operators', runbookBase: 'docs/runbooks' });
+      const quiet = createAlertDelivery({ storage: t.app.storage, clock, audit: t.app.audit, indexKey: (realm) => t.app.keys.indexKey(realm), send: createWebhookSend({ production: false }), production: false, publicUrl: 'http://localhost', operatorRealm: 'operators', runbookBase: 'http://localhost/runbooks' });
       const at = clock.now().getTime();
       const alert = { id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60', realm: 'clinic', rule: 'auth.brute-force', severity: 'high' as const, title: 'Repeated failed sign-ins', subject: 'Account/a6', summary: 'n failed sign-ins', state: 'open' as const, count: 1, firstAt: at, lastAt: at };
       await quiet.enqueue({ kind: 'raised', alert });
