@@ -266,7 +266,15 @@ export function createAlertDelivery(deps: AlertDeliveryDeps): AlertDelivery {
       const due = await selectDue(db, now(), defaults.batch);
       if (due.length === 0) return 0;
       const endpoints = new Map((await selectEndpoints(db)).map((e) => [e.id, e]));
-      for (const d of due) await attemptOne(db, realm, d, endpoints);
+      // Targets side by side, each in the order its changes happened: one receiver timing out
+      // (5 s an attempt) does not hold back the others.
+      const byTarget = new Map<string, DeliveryRow[]>();
+      for (const d of due) byTarget.set(d.target, [...(byTarget.get(d.target) ?? []), d]);
+      await Promise.all(
+        [...byTarget.values()].map(async (list) => {
+          for (const d of list) await attemptOne(db, realm, d, endpoints);
+        }),
+      );
       return due.length;
     },
     run({ realms, everyMs, scanEvery, leadership }) {
