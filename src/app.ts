@@ -44,7 +44,7 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createAlerts, createEngine, detectionMigrations, registerDetectionMetrics, rules as detectionRules, type Alerts, type Engine } from './detection/index.js';
+import { alertRoutes, createAlerts, createEngine, detectionMigrations, registerDetectionMetrics, rules as detectionRules, type Alerts, type Engine } from './detection/index.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 
@@ -560,6 +560,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
   await http.register(operatorRoutes({ authenticator, tenants, audit }), { prefix: '/platform' });
   await http.register(backupRoutes({ authenticator, backups: core.backups, audit, tenants }), { prefix: '/platform' });
+  // Alerts: a tenant's for its admins and auditors, the platform's for operators (detection/routes.ts).
+  const alertApi = alertRoutes({ alerts: core.alerts, authenticator, audit, publicUrl: config.server.publicUrl });
+  await http.register(alertApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(alertApi.platform, { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
