@@ -16,6 +16,6 @@ export { defaultAlertSettings, localTime, parseAlertSettings, withinQuietHours, 
 export { DetectionError, type DetectionErrorCode } from './errors.js';
 export { registerDetectionMetrics } from './metrics.js';
 export { rules } from './rules/index.js';
-export { alertDetailJson, alertJson, alertRoutes, parseAlertFilter, runbookPath, type AlertRoutesDeps } from './routes.js';
+export { admitOperator, admitTenant, alertDetailJson, alertJson, alertRoutes, attemptAs, parseAlertFilter, refOf, runbookPath, type Admitted, type AlertAct, type AlertRoutesDeps } from './routes.js';
 export { alertStates, detectionMigrations, type Alert, type AlertFilter, type AlertState } from './store.js';
 export { severities, severityRank, type DetectionEvent, type EventRule, type Finding, type ProbeRule, type RealmContext, type Rule, type RuleConfig, type Severity } from './types.js';

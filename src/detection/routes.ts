@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { auditEventJson, operatorEvent, type Actor, type Audit, type AuditAction } from '../audit/index.js';
-import { forbidden, hasCapability, operatorRealm, type Authenticator, type Capability, type Principal } from '../identity/index.js';
+import { forbidden, hasCapability, operatorRealm, type Authenticator, type Capability, type OperatorPrincipal, type Principal } from '../identity/index.js';
 import { AppError } from '../platform/errors.js';
 import { HttpError } from '../platform/http/index.js';
 import { accessEvent, actorOf, defaultPurpose, type AccessContext } from '../records/index.js';
@@ -93,17 +93,71 @@ export function parseAlertFilter(query: Record<string, unknown>, ruleIds: readon
 }
 
 /** What a caller does, as the audit trail names it: reading alerts is reading the trail. */
-type Act = 'read' | 'acknowledge' | 'resolve' | 'settings';
-const actionOf: Readonly<Record<Act, AuditAction>> = { read: 'audit.read', acknowledge: 'alert.acknowledged', resolve: 'alert.resolved', settings: 'alert.settings_changed' };
+export type AlertAct = 'read' | 'acknowledge' | 'resolve' | 'settings';
+const actionOf: Readonly<Record<AlertAct, AuditAction>> = { read: 'audit.read', acknowledge: 'alert.acknowledged', resolve: 'alert.resolved', settings: 'alert.settings_changed' };
 
 /** A realm's caller, admitted: who it is for the alert's record, and how its reads are audited. */
-interface Admitted {
+export interface Admitted {
   readonly realm: string;
   readonly by: AlertActor;
   /** Records a successful read (`audit.read`, naming the alerts read), durable before the answer. */
   recordRead(resources: readonly string[]): Promise<void>;
   /** Records a refusal of an admitted caller (a 4xx after the door) and returns the error to send. */
-  failed(act: Act, ref: string, error: AppError): Promise<AppError>;
+  failed(act: AlertAct, ref: string, error: AppError): Promise<AppError>;
+}
+
+/**
+ * A tenant's caller of the alerts (API or page), whose role must have `need`; a refusal is an
+ * `access.denied` event in the tenant's trail before the 403 (OWASP ASVS 5 V8.2.1, V16.3.2).
+ */
+export async function admitTenant(audit: Audit, request: FastifyRequest, realm: string, principal: Principal, need: Capability): Promise<Admitted> {
+  const ctx: AccessContext = { tenantId: realm, principal, purpose: defaultPurpose[principal.role], requestId: request.id, sourceIp: request.ip };
+  const admitted: Admitted = {
+    realm,
+    by: { actor: actorOf(principal), requestId: request.id, sourceIp: request.ip },
+    async recordRead(resources) {
+      await audit.record(realm, [accessEvent(ctx, 'audit.read', resources.map((ref) => ({ ref, subject: '_tenant', classes: [] })), 200)]);
+    },
+    async failed(act, ref, error) {
+      // As the FHIR and audit APIs record theirs: a 403 is access.denied, else the act failed.
+      await audit.record(realm, [accessEvent(ctx, error.status === 403 ? 'access.denied' : actionOf[act], ref === '' ? [] : [{ ref, subject: '_tenant', classes: [] }], error.status, error)]);
+      return error;
+    },
+  };
+  if (!hasCapability(principal.role, need)) throw await admitted.failed('read', '', forbidden(`Your role (${principal.role}) does not allow this (${need}).`));
+  return admitted;
+}
+
+/** A platform operator (role `operator`) as a caller of the platform's alerts: events go to the operators' trail. */
+export function admitOperator(audit: Audit, request: FastifyRequest, operator: OperatorPrincipal): Admitted {
+  const actor: Actor = { id: `operator:${operator.id}`, role: operator.role, client: 'session' };
+  const event = (action: AuditAction, resources: readonly string[], fields: { outcome?: 'failure'; detail?: string; status?: number } = {}) => ({
+    ...operatorEvent(action, actor, { resources, ...(fields.detail === undefined ? {} : { detail: fields.detail }), ...(fields.outcome === undefined ? {} : { outcome: fields.outcome }) }),
+    requestId: request.id,
+    sourceIp: request.ip,
+    status: fields.status ?? 200,
+  });
+  return {
+    realm: operatorRealm,
+    by: { actor, requestId: request.id, sourceIp: request.ip },
+    async recordRead(resources) {
+      await audit.record(operatorRealm, [event('audit.read', resources)]);
+    },
+    async failed(act, ref, error) {
+      await audit.record(operatorRealm, [event(error.status === 403 ? 'access.denied' : actionOf[act], ref === '' ? [] : [ref], { outcome: 'failure', detail: error.code, status: error.status })]);
+      return error;
+    },
+  };
+}
+
+/** Runs `work` for an admitted caller; a refusal it meets (400, 404, 409) is audited as a failure. */
+export async function attemptAs<T>(caller: Admitted, act: AlertAct, ref: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof AppError && error.status < 500) throw await caller.failed(act, ref, error);
+    throw error;
+  }
 }
 
 const body = (request: FastifyRequest): Record<string, unknown> => {
@@ -135,62 +189,19 @@ export function alertRoutes({ alerts, authenticator, audit, publicUrl }: AlertRo
 
   async function tenantCaller(request: FastifyRequest, need: Capability): Promise<Admitted> {
     const realm = parseTenantId((request.params as { tenant: string }).tenant);
-    const principal: Principal = await authenticator.principal(request, realm);
-    const ctx: AccessContext = { tenantId: realm, principal, purpose: defaultPurpose[principal.role], requestId: request.id, sourceIp: request.ip };
-    const admitted: Admitted = {
-      realm,
-      by: { actor: actorOf(principal), requestId: request.id, sourceIp: request.ip },
-      async recordRead(resources) {
-        await audit.record(realm, [accessEvent(ctx, 'audit.read', resources.map((ref) => ({ ref, subject: '_tenant', classes: [] })), 200)]);
-      },
-      async failed(act, ref, error) {
-        // As the FHIR and audit APIs record theirs: a 403 is access.denied, else the act failed.
-        await audit.record(realm, [accessEvent(ctx, error.status === 403 ? 'access.denied' : actionOf[act], ref === '' ? [] : [{ ref, subject: '_tenant', classes: [] }], error.status, error)]);
-        return error;
-      },
-    };
-    if (!hasCapability(principal.role, need)) throw await admitted.failed('read', '', forbidden(`Your role (${principal.role}) does not allow this (${need}).`));
-    return admitted;
+    return admitTenant(audit, request, realm, await authenticator.principal(request, realm), need);
   }
 
   async function operatorCaller(request: FastifyRequest): Promise<Admitted> {
     // The `operator` role only: a backup operator reaches backups and nothing else (realm.ts).
-    const operator = await authenticator.operator(request, 'operator');
-    const actor: Actor = { id: `operator:${operator.id}`, role: operator.role, client: 'session' };
-    const event = (action: AuditAction, resources: readonly string[], fields: { outcome?: 'failure'; detail?: string; status?: number } = {}) => ({
-      ...operatorEvent(action, actor, { resources, ...(fields.detail === undefined ? {} : { detail: fields.detail }), ...(fields.outcome === undefined ? {} : { outcome: fields.outcome }) }),
-      requestId: request.id,
-      sourceIp: request.ip,
-      status: fields.status ?? 200,
-    });
-    return {
-      realm: operatorRealm,
-      by: { actor, requestId: request.id, sourceIp: request.ip },
-      async recordRead(resources) {
-        await audit.record(operatorRealm, [event('audit.read', resources)]);
-      },
-      async failed(act, ref, error) {
-        await audit.record(operatorRealm, [event(error.status === 403 ? 'access.denied' : actionOf[act], ref === '' ? [] : [ref], { outcome: 'failure', detail: error.code, status: error.status })]);
-        return error;
-      },
-    };
-  }
-
-  /** Runs `work` for an admitted caller; a refusal it meets (400, 404, 409) is audited as a failure. */
-  async function attempt<T>(caller: Admitted, act: Act, ref: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof AppError && error.status < 500) throw await caller.failed(act, ref, error);
-      throw error;
-    }
+    return admitOperator(audit, request, await authenticator.operator(request, 'operator'));
   }
 
   function routes(app: FastifyInstance, admit: (request: FastifyRequest, need: Capability) => Promise<Admitted>): void {
     app.get('/alerts', async (request, reply) => {
       const caller = await admit(request, 'alerts:read');
       const query = (request.query ?? {}) as Record<string, unknown>;
-      const filter = await attempt(caller, 'read', '', async () => parseAlertFilter(query, ruleIds));
+      const filter = await attemptAs(caller, 'read', '', async () => parseAlertFilter(query, ruleIds));
       const list = await alerts.list(caller.realm, { ...filter, limit: filter.limit + 1 });
       const page = list.slice(0, filter.limit);
       await caller.recordRead(page.map((a) => `Alert/${a.id}`));
@@ -213,14 +224,14 @@ export function alertRoutes({ alerts, authenticator, audit, publicUrl }: AlertRo
 
     app.put('/alerts/settings', { bodyLimit: 16 * 1024 }, async (request, reply) => {
       const caller = await admit(request, 'alerts:manage');
-      const settings = await attempt(caller, 'settings', 'AlertSettings', () => alerts.saveSettings(caller.realm, body(request), caller.by));
+      const settings = await attemptAs(caller, 'settings', 'AlertSettings', () => alerts.saveSettings(caller.realm, body(request), caller.by));
       return json(reply, settingsJson(settings));
     });
 
     app.get('/alerts/:id', async (request, reply) => {
       const caller = await admit(request, 'alerts:read');
       const { id } = request.params as { id: string };
-      const detail = await attempt(caller, 'read', '', () => alerts.get(caller.realm, id));
+      const detail = await attemptAs(caller, 'read', '', () => alerts.get(caller.realm, id));
       await caller.recordRead([`Alert/${detail.alert.id}`]);
       return json(reply, alertDetailJson(detail, runbookOf(detail.alert.rule)));
     });
@@ -228,14 +239,14 @@ export function alertRoutes({ alerts, authenticator, audit, publicUrl }: AlertRo
     app.post('/alerts/:id/acknowledge', async (request, reply) => {
       const caller = await admit(request, 'alerts:manage');
       const { id } = request.params as { id: string };
-      const alert = await attempt(caller, 'acknowledge', refOf(id), () => alerts.acknowledge(caller.realm, id, caller.by));
+      const alert = await attemptAs(caller, 'acknowledge', refOf(id), () => alerts.acknowledge(caller.realm, id, caller.by));
       return json(reply, alertJson(alert, runbookOf(alert.rule)));
     });
 
     app.post('/alerts/:id/resolve', { bodyLimit: 16 * 1024 }, async (request, reply) => {
       const caller = await admit(request, 'alerts:manage');
       const { id } = request.params as { id: string };
-      const alert = await attempt(caller, 'resolve', refOf(id), async () => {
+      const alert = await attemptAs(caller, 'resolve', refOf(id), async () => {
         const note = body(request)['note'];
         if (typeof note !== 'string') throw invalid('"note" is a string: what was found and done.');
         return alerts.resolve(caller.realm, id, caller.by, note);
@@ -257,7 +268,7 @@ export function alertRoutes({ alerts, authenticator, audit, publicUrl }: AlertRo
 }
 
 // Only an id of the alerts' shape goes into the trail (the store refuses others with 404).
-const refOf = (id: string): string => (/^[0-9a-f-]{36}$/.test(id) ? `Alert/${id}` : '');
+export const refOf = (id: string): string => (/^[0-9a-f-]{36}$/.test(id) ? `Alert/${id}` : '');
 
 const json = (reply: FastifyReply, value: unknown): FastifyReply => reply.type('application/json; charset=utf-8').send(JSON.stringify(value));
 
