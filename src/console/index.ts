@@ -25,6 +25,7 @@ import { createPageGuard } from './page-guard.js';
 import { patientPortal } from './portal/index.js';
 import { landingPages } from './landing.js';
 import { createPagePeople } from './page-person.js';
+import { runbookPages } from './runbooks.js';
 import { operatorPages, tenantPages } from './page-realm.js';
 import { signInPages } from './sign-in.js';
 
@@ -81,5 +82,6 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
     await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access, clock }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts }));
+    await app.register(runbookPages({ rules: alerts.rules }));
   };
 }
