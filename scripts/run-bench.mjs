@@ -17,10 +17,13 @@
 // part of `all`: creating the tenants takes minutes.
 // `npm run bench -- processes` (BENCH_ONLY=processes): one server process against two over the same
 // SQLite data directory (bench/processes.ts); also part of `all`.
+// `npm run bench -- detection` (BENCH_ONLY=detection): requests with detection on against off, the
+// lag from an event to its alert under load, and rule throughput on one core (bench/detection.ts);
+// also part of `all`.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const selectors = new Set(['backup', 'http', 'ha', 'search', 'cli', 'tenants', 'processes', 'all']);
+const selectors = new Set(['backup', 'http', 'ha', 'search', 'cli', 'tenants', 'processes', 'detection', 'all']);
 const named = process.argv.slice(2).find((arg) => selectors.has(arg));
 const only = named ?? process.env.BENCH_ONLY ?? 'http';
 if (!selectors.has(only)) {
@@ -80,5 +83,9 @@ if ((only === 'cli' || only === 'all') && !stopped) {
 if ((only === 'processes' || only === 'all') && !stopped) {
   const processesCode = await run('bench/processes.ts', { ...process.env });
   code = code === 0 ? processesCode : code;
+}
+if ((only === 'detection' || only === 'all') && !stopped) {
+  const detectionCode = await run('bench/detection.ts', { ...process.env });
+  code = code === 0 ? detectionCode : code;
 }
 process.exit(code);

@@ -44,7 +44,8 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { alertRoutes, createAlerts, createEngine, detectionMigrations, registerDetectionMetrics, rules as detectionRules, type Alerts, type Engine } from './detection/index.js';
+import { alertRoutes, createAlerts, createEngine, detectionMigrations, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine } from './detection/index.js';
+import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 
@@ -91,6 +92,8 @@ export interface Tresor extends Core {
   readonly passwordResets: PasswordResets;
   /** The detection engine over every realm's audit trail; undefined with `detection.enabled` off. */
   readonly detection: Engine | undefined;
+  /** The platform probe (backups, replication, certificate, disks); `round()` runs one now. */
+  readonly probes: { round(): Promise<void> } | undefined;
   close(): Promise<void>;
 }
 
@@ -720,6 +723,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // One node (PostgreSQL: the holder of the `detection` lock) or the jobs process evaluates; the
   // cursor and rule state are in each realm's data set, so a new leader goes on where it stopped.
   const detectionLeadership = config.detection.enabled ? leadershipFor('detection') : undefined;
+  const detectionMetrics = registerDetectionMetrics(metrics.registry, core.alerts);
   const detection = config.detection.enabled
     ? createEngine({
         storage,
@@ -728,13 +732,34 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         overrides: config.detection.rules,
         operatorRealm,
         store: (tx, raised) => core.alerts.store(tx, raised),
-        metrics: registerDetectionMetrics(metrics.registry, core.alerts),
+        metrics: detectionMetrics,
         batchEvents: config.detection.batchEvents,
         settle: (realm) => audit.settle(realm),
       })
     : undefined;
   const detecting = detection?.run({ realms: core.auditRealms, wakeMs: config.detection.wakeMs, walkMs: config.detection.walkSeconds * 1000, ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }) });
   const stopWatching = detecting === undefined ? undefined : audit.onAppended((realm) => detecting.wake(realm));
+  // What the trail cannot show (backups overdue, replication, the certificate, disks): probed.
+  const localRepository = config.backup.repository !== undefined && !config.backup.repository.startsWith('sftp://') ? config.backup.repository : undefined;
+  const probes = !config.detection.enabled
+    ? undefined
+    : runProbes({
+        alerts: core.alerts,
+        rules: detectionRules,
+        configs: ruleConfigs(detectionRules, config.detection.rules),
+        realm: operatorRealm,
+        everyMs: config.detection.probeMinutes * 60_000,
+        metrics: detectionMetrics,
+        ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }),
+        read: platformReader({
+          now: () => clock.now().getTime(),
+          since: clock.now().getTime(),
+          ...(core.backups.configured ? { backups: { scheduled: config.backup.schedule, everyMinutes: config.backup.everyMinutes, drillEveryHours: config.backup.drillEveryHours, status: () => core.backups.sharedStatus() } } : {}),
+          ...(storage.postgres === undefined ? {} : { replication: () => readReplicationState((storage.postgres as NonNullable<typeof storage.postgres>).pool) }),
+          ...(tls === undefined ? {} : { certificatePem: tls.cert }),
+          diskPaths: [config.dataDir, config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), ...(localRepository === undefined ? [] : [localRepository])],
+        }),
+      });
 
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
@@ -746,8 +771,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     tls,
     passwordResets,
     detection,
+    probes,
     async close() {
       stopWatching?.();
+      await probes?.stop();
       await detecting?.stop();
       await detectionLeadership?.close();
       await backupJobs?.stop();

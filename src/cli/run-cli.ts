@@ -24,6 +24,7 @@ Usage:
   tresor apikey list --tenant <id>
   tresor apikey revoke <key-id>
   tresor register [--json]                  the data register: every stored field, its class and protection
+  tresor detection rules [--json]           the detection rules: what each detects, severity, thresholds
   tresor keys generate-master               a new master key ring for TRESOR_MASTER_KEY (printed once)
   tresor keys shred --tenant <id> --subject Patient/<id>
                                             crypto-shredding: destroys the patient's data key; every record
@@ -206,6 +207,11 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
   if (command === 'register') {
     const { printRegister } = await import('./register-command.js');
     printRegister(io, values['json'] === true);
+    return { exitCode: 0 };
+  }
+  if (command === 'detection' && sub === 'rules') {
+    const { rules, rulesMarkdown } = await import('../detection/index.js');
+    io.stdout(values['json'] === true ? JSON.stringify(rules.map(({ id, kind, severity, title, describe, defaults }) => ({ id, kind, severity, title, describe, defaults })), null, 2) : rulesMarkdown().trimEnd());
     return { exitCode: 0 };
   }
   if (command === 'roles') {

@@ -74,6 +74,8 @@ export const defaults = {
     batchEvents: 2000,
     // Findings of one rule about one subject join the open alert raised within this time.
     dedupMinutes: 60,
+    // How often the platform probe reads backups, replication, the certificate and the disks.
+    probeMinutes: 5,
     // Per rule id, thresholds overriding the rule's defaults (docs/detection.md lists them).
     rules: {} as Record<string, Record<string, number | boolean | string | string[]>>,
   },
@@ -313,6 +315,7 @@ const buildSchema = ({ z }: typeof Zod) =>
           walkSeconds: z.number().int().min(1).max(3600).default(d.detection.walkSeconds),
           batchEvents: z.number().int().min(10).max(100_000).default(d.detection.batchEvents),
           dedupMinutes: z.number().int().min(1).max(7 * 24 * 60).default(d.detection.dedupMinutes),
+          probeMinutes: z.number().int().min(1).max(24 * 60).default(d.detection.probeMinutes),
           /** Checked against each rule's defaults at start (detection/rules): an unknown rule or threshold is refused. */
           rules: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean(), z.string(), z.array(z.string())]))).default({}),
         })

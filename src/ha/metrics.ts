@@ -6,6 +6,46 @@ import { drillAnnotation, type PhysicalBackups } from '../backup/index.js';
 
 const promClient = lazyRequire<typeof PromClient>('prom-client');
 
+export interface Standby {
+  name: string;
+  state: string;
+  sync_state: string;
+  lag_bytes: string | null;
+  lag_seconds: number | null;
+}
+
+export interface ReplicationState {
+  standbys: Standby[];
+  archiver: { last: number | null; failed: number } | undefined;
+  primary: boolean;
+}
+
+/**
+ * Replication as the primary Tresor is connected to sees it (pg_stat_replication,
+ * pg_stat_archiver); on a standby, or when PostgreSQL cannot be read, no standbys and
+ * `primary: false`. For /metrics and the platform probe of the detection engine.
+ */
+export async function readReplicationState(pool: pg.Pool): Promise<ReplicationState> {
+  try {
+    const recovery = await pool.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+    const primary = recovery.rows[0]?.r === false;
+    const standbys = primary
+      ? (
+          await pool.query<Standby>(
+            `SELECT application_name AS name, state, sync_state,
+                    pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS lag_bytes,
+                    EXTRACT(EPOCH FROM replay_lag)::float8 AS lag_seconds
+               FROM pg_stat_replication`,
+          )
+        ).rows
+      : [];
+    const archiverRow = (await pool.query<{ last: Date | null; failed: string }>('SELECT last_archived_time AS last, failed_count::text AS failed FROM pg_stat_archiver')).rows[0];
+    return { standbys, primary, archiver: archiverRow === undefined ? undefined : { last: archiverRow.last === null ? null : archiverRow.last.getTime() / 1000, failed: Number(archiverRow.failed) } };
+  } catch {
+    return { standbys: [], primary: false, archiver: undefined };
+  }
+}
+
 /**
  * PostgreSQL high-availability and physical-backup metrics for /metrics (issue 8), ready for
  * the status page and alerting. Read from the primary Tresor is connected to, at scrape time
@@ -27,38 +67,7 @@ const promClient = lazyRequire<typeof PromClient>('prom-client');
  */
 export function registerReplicationMetrics(registry: Registry, pool: pg.Pool, physical: PhysicalBackups | undefined, now: () => number): void {
   const { Gauge } = promClient();
-  interface Standby {
-    name: string;
-    state: string;
-    sync_state: string;
-    lag_bytes: string | null;
-    lag_seconds: number | null;
-  }
-  interface Reading {
-    standbys: Standby[];
-    archiver: { last: number | null; failed: number } | undefined;
-    primary: boolean;
-  }
-  const read = cachedFor(5000, now, async (): Promise<Reading> => {
-    try {
-      const recovery = await pool.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
-      const primary = recovery.rows[0]?.r === false;
-      const standbys = primary
-        ? (
-            await pool.query<Standby>(
-              `SELECT application_name AS name, state, sync_state,
-                      pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS lag_bytes,
-                      EXTRACT(EPOCH FROM replay_lag)::float8 AS lag_seconds
-                 FROM pg_stat_replication`,
-            )
-          ).rows
-        : [];
-      const archiverRow = (await pool.query<{ last: Date | null; failed: string }>('SELECT last_archived_time AS last, failed_count::text AS failed FROM pg_stat_archiver')).rows[0];
-      return { standbys, primary, archiver: archiverRow === undefined ? undefined : { last: archiverRow.last === null ? null : archiverRow.last.getTime() / 1000, failed: Number(archiverRow.failed) } };
-    } catch {
-      return { standbys: [], primary: false, archiver: undefined };
-    }
-  });
+  const read = cachedFor(5000, now, () => readReplicationState(pool));
   const labelled = (name: string, help: string, value: (s: Standby) => number | undefined) =>
     new Gauge({
       name,

@@ -1,6 +1,16 @@
 import type { Rule } from '../types.js';
+import { backupFailed } from './backup-failed.js';
+import { backupOverdue } from './backup-overdue.js';
 import { bruteForce } from './brute-force.js';
+import { bulkVolume } from './bulk-volume.js';
+import { certificateExpiry } from './certificate-expiry.js';
+import { crossTenant } from './cross-tenant.js';
+import { deniedBurst } from './denied-burst.js';
+import { diskSpace } from './disk-space.js';
 import { emergencyAccess } from './emergency-access.js';
+import { massRead } from './mass-read.js';
+import { offHours } from './off-hours.js';
+import { replication } from './replication.js';
 
 /**
  * Every rule, one line each: what it watches and how bad it is. A rule is a plain object (its
@@ -11,5 +21,16 @@ export const rules: readonly Rule[] = [
   // Sign-in and credentials
   bruteForce,
   // Access to records
-  emergencyAccess,
+  massRead, // high: one principal reads far more distinct patients than its ceiling or habit
+  bulkVolume, // high: searches and exports return a bulk of resources to one principal
+  emergencyAccess, // medium, critical when repeated: break-the-glass, for the review queue
+  deniedBurst, // medium: one principal refused again and again within minutes
+  crossTenant, // high: a credential of this tenant presented at another
+  offHours, // low: staff reading records outside the tenant's working hours
+  // Platform health (probes and the operators' trail)
+  backupFailed, // high, critical for a drill: a backup, verify or drill failed
+  backupOverdue, // high: no snapshot or drill within its interval
+  replication, // high, critical without a synchronous standby
+  certificateExpiry, // medium, critical in the last week
+  diskSpace, // high, critical under 5 % free
 ];
