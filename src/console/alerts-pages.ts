@@ -8,7 +8,7 @@ type Key =
   | 'title' | 'filter' | 'state' | 'severity' | 'rule' | 'any' | 'apply' | 'unresolved' | 'caption' | 'alert' | 'subject' | 'count' | 'lastSeen' | 'firstSeen' | 'none' | 'older' | 'newest'
   | 'open' | 'acknowledged' | 'resolved' | 'low' | 'medium' | 'high' | 'critical' | 'invalid' | 'settingsLink'
   | 'what' | 'summary' | 'runbook' | 'runbookText' | 'history' | 'raised' | 'acknowledgedBy' | 'resolvedBy' | 'note' | 'events' | 'when' | 'who' | 'action' | 'resource' | 'outcome' | 'client'
-  | 'noEvents' | 'eventsCapped' | 'acknowledge' | 'acknowledgeHint' | 'resolve' | 'resolveNote' | 'resolveHint' | 'resolveButton' | 'didAcknowledge' | 'didResolve' | 'back' | 'success' | 'failure'
+  | 'noEvents' | 'eventsCaption' | 'eventsCapped' | 'acknowledge' | 'acknowledgeHint' | 'resolve' | 'resolveNote' | 'resolveHint' | 'resolveButton' | 'didAcknowledge' | 'didResolve' | 'back' | 'success' | 'failure'
   | 'settingsTitle' | 'settingsIntro' | 'timeZone' | 'timeZoneHint' | 'workingHours' | 'days' | 'from' | 'to' | 'securityContact' | 'securityContactHint' | 'quietHours' | 'quietHoursHint' | 'save' | 'saved' | 'settingsInvalid'
   | 'day1' | 'day2' | 'day3' | 'day4' | 'day5' | 'day6' | 'day7';
 
@@ -19,6 +19,7 @@ const text: Texts<Key> = {
     open: 'open', acknowledged: 'acknowledged', resolved: 'resolved', low: 'low', medium: 'medium', high: 'high', critical: 'critical', invalid: 'A filter is not valid', settingsLink: 'Who is told, and when (settings)',
     what: 'What it means', summary: 'Latest finding', runbook: 'Runbook', runbookText: 'What to check and do for this rule', history: 'History', raised: 'Raised', acknowledgedBy: 'Acknowledged by', resolvedBy: 'Resolved by', note: 'Note',
     events: 'The events that raised it', when: 'When', who: 'Who', action: 'Action', resource: 'Resource', outcome: 'Outcome', client: 'Client', noEvents: 'No event of the audit trail is linked (a check of the platform raised it).',
+    eventsCaption: 'Linked events of the audit trail, oldest first',
     eventsCapped: 'The first 100 events are kept with the alert; the count says how many findings there were.',
     acknowledge: 'Acknowledge', acknowledgeHint: 'Someone is looking into it: escalation stops.', resolve: 'Resolve', resolveNote: 'Resolution note', resolveHint: 'Required, at most 2,000 characters: what you found and what was done. It is recorded with your name; write no patient data.',
     resolveButton: 'Resolve with this note', didAcknowledge: 'The alert is acknowledged.', didResolve: 'The alert is resolved.', back: 'All alerts', success: 'success', failure: 'failure',
@@ -34,6 +35,7 @@ const text: Texts<Key> = {
     open: 'offen', acknowledged: 'bestätigt', resolved: 'erledigt', low: 'niedrig', medium: 'mittel', high: 'hoch', critical: 'kritisch', invalid: 'Ein Filter ist ungültig', settingsLink: 'Wer wann benachrichtigt wird (Einstellungen)',
     what: 'Bedeutung', summary: 'Letzter Befund', runbook: 'Handlungsanleitung', runbookText: 'Was bei dieser Regel zu prüfen und zu tun ist', history: 'Verlauf', raised: 'Ausgelöst', acknowledgedBy: 'Bestätigt von', resolvedBy: 'Erledigt von', note: 'Vermerk',
     events: 'Die auslösenden Ereignisse', when: 'Wann', who: 'Wer', action: 'Aktion', resource: 'Ressource', outcome: 'Ergebnis', client: 'Anwendung', noEvents: 'Kein Ereignis des Protokolls ist verknüpft (eine Prüfung der Plattform hat sie ausgelöst).',
+    eventsCaption: 'Verknüpfte Ereignisse des Protokolls, älteste zuerst',
     eventsCapped: 'Die ersten 100 Ereignisse bleiben bei der Warnmeldung; die Anzahl nennt alle Befunde.',
     acknowledge: 'Bestätigen', acknowledgeHint: 'Jemand kümmert sich darum: Die Eskalation endet.', resolve: 'Erledigen', resolveNote: 'Vermerk zur Erledigung', resolveHint: 'Pflicht, höchstens 2.000 Zeichen: was Sie festgestellt haben und was getan wurde. Er wird mit Ihrem Namen festgehalten; schreiben Sie keine Patientendaten hinein.',
     resolveButton: 'Mit diesem Vermerk erledigen', didAcknowledge: 'Die Warnmeldung ist bestätigt.', didResolve: 'Die Warnmeldung ist erledigt.', back: 'Alle Warnmeldungen', success: 'Erfolg', failure: 'Fehlschlag',
@@ -122,7 +124,7 @@ ${error === undefined ? undefined : html`<p class="alert" role="alert" id="filte
   function countsOf(page: AlertPage, counts: Record<Severity, number>): Html {
     const t = text[page.locale];
     return html`<section aria-labelledby="counts-heading"><h2 id="counts-heading">${t.unresolved}</h2>
-<ul class="actions">${[...severities].reverse().map((s) => html`<li><a href="${page.base}${queryString({ severity: s })}">${t[s]}: ${counts[s]}</a></li>`)}</ul></section>`;
+<p class="actions">${[...severities].reverse().map((s) => html`<a href="${page.base}${queryString({ severity: s })}">${t[s]}: ${counts[s]}</a>`)}</p></section>`;
   }
 
   function table(page: AlertPage, list: readonly Alert[]): Html {
@@ -137,7 +139,7 @@ ${error === undefined ? undefined : html`<p class="alert" role="alert" id="filte
   function eventsTable(page: AlertPage, events: readonly StoredEvent[], count: number): Html {
     const t = text[page.locale];
     if (events.length === 0) return html`<p>${t.noEvents}</p>`;
-    return html`<table><caption>${t.events}</caption><thead><tr><th scope="col">${t.when}</th><th scope="col">${t.who}</th><th scope="col">${t.action}</th><th scope="col">${t.resource}</th><th scope="col">${t.outcome}</th><th scope="col">${t.client}</th></tr></thead>
+    return html`<table><caption>${t.eventsCaption}</caption><thead><tr><th scope="col">${t.when}</th><th scope="col">${t.who}</th><th scope="col">${t.action}</th><th scope="col">${t.resource}</th><th scope="col">${t.outcome}</th><th scope="col">${t.client}</th></tr></thead>
 <tbody>${events.map(
       (e) => html`<tr><th scope="row">${time(page.locale, e.at)}</th><td>${e.actor.id} <span class="role">(${e.actor.role})</span></td><td>${e.action}</td><td>${e.resources.slice(0, 3).join(', ')}${e.resources.length > 3 ? ` (+${e.resources.length - 3})` : ''}</td><td>${e.outcome === 'success' ? t.success : `${t.failure} (${e.status}${e.detail === '' ? '' : ` ${e.detail}`})`}</td><td>${e.actor.client}</td></tr>`,
     )}</tbody></table>${count > events.length && events.length >= 100 ? html`<p class="hint">${t.eventsCapped}</p>` : undefined}`;

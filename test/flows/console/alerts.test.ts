@@ -123,7 +123,7 @@ describe('alert pages in Chromium', { skip: skipWithoutChromium }, () => {
     assert.equal(await h1(page), 'Brute force on an account');
     const main = await page.locator('main').innerText();
     assert.match(main, /Many failed sign-ins against one account/);
-    assert.equal(await page.getByRole('table', { name: 'The events that raised it' }).getByRole('row').filter({ hasText: 'auth.login_failed' }).count(), 4, 'the four failures');
+    assert.equal(await page.getByRole('table', { name: 'Linked events of the audit trail, oldest first' }).getByRole('row').filter({ hasText: 'auth.login_failed' }).count(), 4, 'the four failures');
     assert.equal(await page.getByRole('link', { name: 'What to check and do for this rule' }).getAttribute('href'), '/runbooks/auth.brute-force');
     assert.ok(!main.includes('not the password') && !main.includes('doc@clinic.example'), 'no typed password, no address');
     await assertAccessible(page, 'alert detail');
