@@ -207,7 +207,8 @@ export function alertRoutes({ alerts, authenticator, audit, publicUrl }: AlertRo
       await caller.recordRead(page.map((a) => `Alert/${a.id}`));
       const last = page.at(-1);
       let next: string | null = null;
-      if (list.length > filter.limit && last !== undefined) {
+      // alerts.list returns at most 500: a full page of 500 may have more behind it.
+      if ((list.length > filter.limit || list.length === 500) && last !== undefined) {
         const url = new URL(request.url, 'https://tresor.invalid');
         url.searchParams.set('before', new Date(last.lastAt).toISOString());
         next = `${base}${url.pathname}${url.search}`;

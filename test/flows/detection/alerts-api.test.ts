@@ -157,6 +157,15 @@ for (const engine of engines()) {
       assert.deepEqual(list.alerts.map((a: { id: string }) => a.id), [bruteForceId]);
     });
 
+    it('a session’s change needs its CSRF token (the cookie alone is refused)', async () => {
+      const [open] = await t.app.alerts.list('clinic', { state: 'open' });
+      const id = open?.id ?? emergencyId;
+      const cookieOnly = await t.inject({ method: 'POST', url: `/tenants/clinic/alerts/${id}/acknowledge`, headers: { cookie: admin.cookie } });
+      assert.equal(cookieOnly.statusCode, 403);
+      const settings = await t.inject({ method: 'PUT', url: '/tenants/clinic/alerts/settings', body: {}, headers: { cookie: admin.cookie, 'content-type': 'application/json' } });
+      assert.equal(settings.statusCode, 403);
+    });
+
     it('reads and replaces the alert settings; invalid ones are 400 settings-invalid', async () => {
       const read = await get(auditor, '/tenants/clinic/alerts/settings');
       assert.equal(read.statusCode, 200);
