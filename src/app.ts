@@ -44,7 +44,7 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { alertRoutes, createAlerts, createEngine, detectionMigrations, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine } from './detection/index.js';
+import { alertRoutes, createAlerts, createEngine, createEscalation, detectionMigrations, escalationMigrations, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
@@ -94,6 +94,8 @@ export interface Tresor extends Core {
   readonly detection: Engine | undefined;
   /** The platform probe (backups, replication, certificate, disks); `round()` runs one now. */
   readonly probes: { round(): Promise<void> } | undefined;
+  /** Alerts mailed along the escalation path (detection/escalation.ts); undefined with `detection.enabled` off. */
+  readonly escalation: Escalation | undefined;
   close(): Promise<void>;
 }
 
@@ -146,7 +148,7 @@ export interface Core {
 export const storageMigrations: StorageMigrations = {
   platform: platformMigrations,
   keys: [...keysMigrations, ...rotationMigrations],
-  tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations, ...detectionMigrations],
+  tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations, ...detectionMigrations, ...escalationMigrations],
 };
 
 export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'sqlite' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier' | 'worker'> & { readonly log?: Logger } = {}): Promise<Core> {
@@ -508,6 +510,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   http.get('/healthz', async () => ({ status: 'ok' }));
   const readiness = createReadiness(storage, metrics);
+  metrics.pingStorageOnScrape(readiness);
   http.get('/readyz', async (_request, reply) => {
     const report = await readiness();
     return report.error === undefined ? { status: 'ready', storage: report.engine } : sendProblem(reply, report.error);
@@ -760,6 +763,27 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
           diskPaths: [config.dataDir, config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), ...(localRepository === undefined ? [] : [localRepository])],
         }),
       });
+  // Alerts reach people off the request path too: the same leader walks the open alerts and mails
+  // what is due (admins, then the security contact, then the operators); a new or more severe
+  // alert wakes it at once. Its state is in each realm's data set, like the engine's.
+  const { escalation: escalationPolicy } = config.detection;
+  const escalation = config.detection.enabled
+    ? createEscalation({
+        storage,
+        clock,
+        accounts: core.accounts,
+        tenantName: async (tenantId) => (await tenants.get(tenantId))?.name,
+        notifier: core.notifier,
+        publicUrl: config.server.publicUrl,
+        operatorRealm,
+        policy: { minutes: { critical: escalationPolicy.critical, high: escalationPolicy.high, medium: escalationPolicy.medium, low: escalationPolicy.low }, mailFrom: escalationPolicy.mailFrom },
+        log: logger,
+      })
+    : undefined;
+  const escalating = escalation?.start({ realms: core.auditRealms, everyMs: escalationPolicy.checkSeconds * 1000, ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }) });
+  const stopEscalationWake = escalating === undefined ? undefined : core.alerts.onChange((change) => {
+    if (change.kind === 'raised' || change.kind === 'escalated') escalating.wake(change.alert.realm);
+  });
 
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
@@ -772,10 +796,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     passwordResets,
     detection,
     probes,
+    escalation,
     async close() {
       stopWatching?.();
+      stopEscalationWake?.();
       await probes?.stop();
       await detecting?.stop();
+      await escalating?.stop();
       await detectionLeadership?.close();
       await backupJobs?.stop();
       await physicalJobs?.stop();

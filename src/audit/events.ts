@@ -70,6 +70,13 @@ export const auditActions = [
   'account.approved',
   'outbox.listed',
   'outbox.cleared',
+  // A sign-in step refused by the throttle before any password or code was checked (detail: the
+  // step and why — `password delay`, `second-factor locked`, …): without it, an attacker who has
+  // hit the throttle would leave no trace. Recorded a bounded number of times per address.
+  'auth.login_throttled',
+  // A bearer credential (API key, app access token) or an app's client secret that did not
+  // authenticate at a tenant's endpoint (detail: the method); never the credential itself.
+  'auth.credential_failed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -78,6 +78,10 @@ export const defaults = {
     probeMinutes: 5,
     // Per rule id, thresholds overriding the rule's defaults (docs/detection.md lists them).
     rules: {} as Record<string, Record<string, number | boolean | string | string[]>>,
+    // Who hears of an alert (detection/escalation.ts, docs/alerting.md): minutes without an
+    // acknowledgement before the next level (admins → security contact → operators) per
+    // severity, 0 never; severities below `mailFrom` stay in the console; the job's round.
+    escalation: { critical: 15, high: 60, medium: 240, low: 0, mailFrom: 'medium' as 'low' | 'medium' | 'high' | 'critical', checkSeconds: 60 },
   },
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
@@ -318,6 +322,17 @@ const buildSchema = ({ z }: typeof Zod) =>
           probeMinutes: z.number().int().min(1).max(24 * 60).default(d.detection.probeMinutes),
           /** Checked against each rule's defaults at start (detection/rules): an unknown rule or threshold is refused. */
           rules: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean(), z.string(), z.array(z.string())]))).default({}),
+          escalation: z
+            .object({
+              critical: z.number().int().min(0).max(7 * 24 * 60).default(d.detection.escalation.critical),
+              high: z.number().int().min(0).max(7 * 24 * 60).default(d.detection.escalation.high),
+              medium: z.number().int().min(0).max(7 * 24 * 60).default(d.detection.escalation.medium),
+              low: z.number().int().min(0).max(7 * 24 * 60).default(d.detection.escalation.low),
+              mailFrom: z.enum(['low', 'medium', 'high', 'critical']).default(d.detection.escalation.mailFrom),
+              checkSeconds: z.number().int().min(1).max(3600).default(d.detection.escalation.checkSeconds),
+            })
+            .strict()
+            .prefault({}),
         })
         .strict()
         .prefault({}),

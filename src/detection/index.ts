@@ -14,6 +14,10 @@ export { createAlerts, type AlertActor, type AlertChange, type AlertDetail, type
 export { createEngine, ruleConfigs, type Engine, type EngineDeps, type EngineMetrics, type Raised } from './engine.js';
 export { defaultAlertSettings, localTime, parseAlertSettings, withinQuietHours, withinWorkingHours, type AlertSettings } from './alert-settings.js';
 export { DetectionError, type DetectionErrorCode } from './errors.js';
+export { alertMessage, type AlertMailInput, type Recipient } from './alert-message.js';
+export { createEscalation, type Escalation, type EscalationDeps } from './escalation.js';
+export { escalationMigrations } from './escalation-migrations.js';
+export { levels as escalationLevels, planStep, type EscalationPolicy, type Plan } from './escalation-policy.js';
 export { registerDetectionMetrics } from './metrics.js';
 export { platformReader, runProbes, type PlatformSources } from './probes.js';
 export type { PlatformReading } from './platform-reading.js';

@@ -230,6 +230,11 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
   const emailIndex = async (tenantId: string, email: string) => createHmac('sha256', await derived(tenantId, 'index')).update(email, 'utf8').digest('hex');
   // The login throttle's key for an email: the same for the login and for re-authentication.
   const throttleKeyOf = async (tenantId: string, email: string) => createHmac('sha256', await derived(tenantId, 'throttle')).update(email, 'utf8').digest('hex');
+  // What a failed sign-in at an address no account has names in the trail: a pseudonym of the
+  // typed address (HMAC under its own derived key, 64 bits), never the address itself — so that
+  // detection can count distinct targets of a spray, while the trail lists nobody's address and
+  // the throttle's keys stay unlinkable to it. Shredding the tenant's keys leaves it meaningless.
+  const attemptedOf = async (tenantId: string, email: string) => `unknown-account:${createHmac('sha256', await derived(tenantId, 'audit-pseudonym')).update(email, 'utf8').digest('hex').slice(0, 16)}`;
   const emailAad = (tenantId: string, id: string) => `account-email|${tenantId}|${id}`;
 
   /** An account as callers see it, from its row (one read: the row says whether a factor is enrolled). */
@@ -258,7 +263,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
   const secondFactorFailed = () => new IdentityError('second-factor-failed', 'The code is not valid.', { status: 401, expose: true });
   const accountActor = (account: { id: string; role: string }) => ({ id: `account:${account.id}`, role: account.role, client: 'tresor-auth' });
   const hasTotp = (factors: SecondFactorRow): factors is SecondFactorRow & { totp_sealed: Uint8Array } => factors.totp_sealed !== null && factors.totp_sealed !== undefined;
-  const authEvent = (action: 'auth.login_succeeded' | 'auth.mfa_failed' | 'auth.mfa_enrolled' | 'auth.mfa_removed' | 'auth.recovery_codes_renewed', account: { id: string; role: string }, sourceIp: string, status: number, detail = '') => ({
+  const authEvent = (action: 'auth.login_succeeded' | 'auth.login_throttled' | 'auth.mfa_failed' | 'auth.mfa_enrolled' | 'auth.mfa_removed' | 'auth.recovery_codes_renewed', account: { id: string; role: string }, sourceIp: string, status: number, detail = '') => ({
     ...operatorEvent(action, accountActor(account), { resources: [`Account/${account.id}`], outcome: status < 400 ? 'success' : 'failure', detail }),
     purpose: 'HOPERAT' as const,
     sourceIp,
@@ -397,19 +402,29 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
         ? await throttleKeyOf(tenantId, canonical)
         : createHash('sha256').update(`${tenantId}\n${canonical}`, 'utf8').digest('hex');
       const verdict = await throttle.check(throttleKey, sourceIp, tenantId);
-      if (!verdict.allowed) throw throttled(verdict);
-      const row = tenantActive ? await selectAccountByEmail(await storage.tenant(tenantId), await emailIndex(tenantId, canonical)) : undefined;
-      const { ok, rehash } = await hasher.verify(row?.password_hash ?? undefined, password);
-      const actor = row === undefined ? { id: 'unknown', role: 'none', client: 'tresor-auth' } : { id: `account:${row.id}`, role: row.role, client: 'tresor-auth' };
-      const event = (action: 'auth.login_succeeded' | 'auth.login_failed' | 'auth.locked_out', status: number) => ({
-        ...operatorEvent(action, actor, { resources: row === undefined ? [] : [`Account/${row.id}`], outcome: status < 400 ? 'success' : 'failure' }),
+      const lookUp = async () => (tenantActive ? selectAccountByEmail(await storage.tenant(tenantId), await emailIndex(tenantId, canonical)) : undefined);
+      const eventOf = async (row: AccountRow | undefined, action: 'auth.login_succeeded' | 'auth.login_failed' | 'auth.locked_out' | 'auth.login_throttled', status: number, detail = '') => ({
+        ...operatorEvent(action, row === undefined ? { id: 'unknown', role: 'none', client: 'tresor-auth' } : { id: `account:${row.id}`, role: row.role, client: 'tresor-auth' }, {
+          resources: row === undefined ? [] : [`Account/${row.id}`],
+          outcome: status < 400 ? 'success' : 'failure',
+          detail: row === undefined && status >= 400 ? `${detail} ${await attemptedOf(tenantId, canonical)}`.trim() : detail,
+        }),
         purpose: 'HOPERAT' as const,
         sourceIp,
         status,
       });
+      if (!verdict.allowed) {
+        // Refused before any password work: recorded too (an attacker at the throttle is what
+        // detection must see; OWASP ASVS 5 V16.3.1), a bounded number of times per address.
+        if (tenantActive && (await throttle.auditRefusal(sourceIp, tenantId))) await audit.record(tenantId, [await eventOf(await lookUp(), 'auth.login_throttled', verdict.reason === 'locked' ? 403 : 429, `password ${verdict.reason}`)]);
+        throw throttled(verdict);
+      }
+      const row = await lookUp();
+      const { ok, rehash } = await hasher.verify(row?.password_hash ?? undefined, password);
+      const event = (action: 'auth.login_succeeded' | 'auth.login_failed' | 'auth.locked_out', status: number) => eventOf(row, action, status);
       if (!ok || row === undefined || row.status !== 'active') {
         const { locked } = await throttle.failed(throttleKey, sourceIp, tenantId);
-        if (tenantActive) await audit.record(tenantId, locked ? [event('auth.login_failed', 401), event('auth.locked_out', 401)] : [event('auth.login_failed', 401)]);
+        if (tenantActive) await audit.record(tenantId, locked ? [await event('auth.login_failed', 401), await event('auth.locked_out', 401)] : [await event('auth.login_failed', 401)]);
         throw new IdentityError('login-failed', 'The email address or the password is wrong.', { status: 401, expose: true });
       }
       await throttle.succeeded(throttleKey);
@@ -423,7 +438,7 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
         const methods: SecondFactorMethod[] = [...(Number(row.has_totp) === 1 ? ['totp' as const] : []), ...(Number(row.has_passkey) === 1 ? ['passkey' as const] : []), 'recovery-code'];
         return { account, secondFactorTicket: ticket, secondFactorMethods: methods };
       }
-      await audit.record(tenantId, [event('auth.login_succeeded', 200)]);
+      await audit.record(tenantId, [await event('auth.login_succeeded', 200)]);
       return { account };
     },
 
@@ -436,7 +451,10 @@ export function createAccounts({ storage, keys, clock, audit, hasher, throttle, 
       if (account === undefined || factors === undefined || !account.secondFactor) throw secondFactorFailed();
       const throttleKey = `second-factor|${tenantId}|${account.id}`;
       const verdict = await throttle.check(throttleKey, sourceIp, tenantId);
-      if (!verdict.allowed) throw throttled(verdict);
+      if (!verdict.allowed) {
+        if (await throttle.auditRefusal(sourceIp, tenantId)) await audit.record(tenantId, [authEvent('auth.login_throttled', account, sourceIp, verdict.reason === 'locked' ? 403 : 429, `second-factor ${verdict.reason}`)]);
+        throw throttled(verdict);
+      }
       // A passkey's assertion or a code; a wrong one of either counts on the same throttle.
       const verdictOfPasskey = passkey === undefined ? undefined : passkeys === undefined ? ({ ok: false, reason: 'invalid' } as const) : await passkeys.verifyAssertion({ tenantId, accountId: account.id, ticket, response: passkey });
       const method = verdictOfPasskey === undefined ? await useSecondFactor(tenantId, account.id, factors, code ?? '', now) : verdictOfPasskey.ok ? 'passkey' : undefined;

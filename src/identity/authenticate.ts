@@ -112,12 +112,25 @@ export function createAuthenticator({
   appTokens?: AppTokens;
   throttle?: CredentialThrottle;
 }): Authenticator {
-  /** A bearer credential that did not authenticate counts against its source address (429 once over budget), then fails as it would have. */
-  async function counted<T>(request: FastifyRequest, method: CredentialMethod, attempt: () => Promise<T>): Promise<T> {
+  /**
+   * A bearer credential that did not authenticate is recorded in the trail of the tenant the
+   * request names (when it is one: detection watches for bursts; OWASP ASVS 5 V16.3.1 — the
+   * method and the address, never what was presented), counts against its source address (429
+   * once over budget), then fails as it would have. The throttle bounds what one address can
+   * write: past its budget, refusals are counted in /metrics only.
+   */
+  async function counted<T>(request: FastifyRequest, tenantId: string, method: CredentialMethod, attempt: () => Promise<T>): Promise<T> {
     try {
       return await attempt();
     } catch (error) {
-      if (error instanceof IdentityError && error.code === 'unauthenticated') await throttle?.failed(request.ip, method);
+      if (error instanceof IdentityError && error.code === 'unauthenticated') {
+        if (tenantIdPattern.test(tenantId) && (await tenants.requireActive(tenantId).then(() => true, () => false))) {
+          await audit.record(tenantId, [
+            { action: 'auth.credential_failed', outcome: 'failure', status: 401, actor: { id: 'anonymous', role: 'none', client: '' }, purpose: 'HOPERAT', resources: [], subjects: [], classes: [], requestId: request.id, sourceIp: request.ip, detail: method },
+          ]);
+        }
+        await throttle?.failed(request.ip, method);
+      }
       throw error;
     }
   }
@@ -237,16 +250,16 @@ export function createAuthenticator({
         const method: CredentialMethod = apiKeyShape.test(bearer) ? 'api_key' : 'access_token';
         throttle?.check(request.ip, method);
         if (method === 'access_token') {
-          if (options.appTokens !== true || appTokens === undefined) return counted(request, method, () => Promise.reject(unauthenticated()));
+          if (options.appTokens !== true || appTokens === undefined) return counted(request, tenantId, method, () => Promise.reject(unauthenticated()));
           await tenants.requireActive(tenantId);
-          return counted(request, method, () =>
+          return counted(request, tenantId, method, () =>
             appPrincipal(tenantId, bearer).catch(async (error: unknown) => {
               await checkForeignToken(request, bearer, tenantId);
               throw error;
             }),
           );
         }
-        const principal = await counted(request, method, () => apiKeys.authenticate(bearer));
+        const principal = await counted(request, tenantId, method, () => apiKeys.authenticate(bearer));
         // A key never crosses tenants.
         if (principal.tenantId !== tenantId) {
           await recordCrossing(request, principal.tenantId, tenantId, { id: principal.id, role: principal.role, client: principal.label });

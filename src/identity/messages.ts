@@ -2,7 +2,8 @@ import { html, type Html } from '../platform/pages/index.js';
 import { resetTokenMinutes, setupTokenHours, type AccountInfo } from './accounts.js';
 import { operatorRealm } from './realm.js';
 
-export type MessageKind = 'password-reset' | 'invitation';
+/** `alert`: a detection alert to a person (composed in detection/alert-message.ts; no token in it). */
+export type MessageKind = 'password-reset' | 'invitation' | 'alert';
 
 export interface Message {
   readonly kind: MessageKind;

@@ -32,6 +32,12 @@ export const throttlePolicy = {
   sourceMaxFailures: 100,
   /** Per address at all tenants together: the ceiling against spraying across tenants. */
   sourceCeilingFailures: 500,
+  /**
+   * Refusals recorded in the audit trail per address at one tenant within the window: enough
+   * for detection to see an attacker who keeps knocking at the throttle, few enough that a
+   * refused flood (no password work, so cheap to send) cannot flood the trail.
+   */
+  auditedRefusals: 20,
   /** Unlocked rows idle this long are forgotten. */
   forgetAfterMs: 24 * 60 * 60_000,
 } as const;
@@ -47,6 +53,8 @@ export interface LoginThrottle {
   succeeded(account: string): Promise<void>;
   /** An administrator's unlock, or a completed password reset. */
   unlock(account: string): Promise<void>;
+  /** After a refusal: whether to record it in the trail ({@link throttlePolicy.auditedRefusals} per address and tenant per window). */
+  auditRefusal(sourceIp: string, tenant: string): Promise<boolean>;
 }
 
 /** Seconds to wait after `failures` consecutive failures, counted from the last one. */
@@ -59,6 +67,7 @@ export function createLoginThrottle({ db, clock }: { db: SqlDatabase; clock: Clo
   const table = db.table('login_throttle');
   const perTenant = createSourceWindow({ db, clock, kind: 'login-failure-tenant', windowMs: throttlePolicy.sourceWindowMs, max: throttlePolicy.sourceMaxFailures });
   const global = createSourceWindow({ db, clock, kind: 'login-failure', windowMs: throttlePolicy.sourceWindowMs, max: throttlePolicy.sourceCeilingFailures });
+  const audited = createSourceWindow({ db, clock, kind: 'login-refusal-audited', windowMs: throttlePolicy.sourceWindowMs, max: throttlePolicy.auditedRefusals });
   // Tenant ids have no `|` (tenant-id.ts): the pair cannot be confused with another.
   const atTenant = (tenant: string, sourceIp: string) => `${tenant}|${sourceIp}`;
   let sinceForget = 0;
@@ -101,6 +110,9 @@ export function createLoginThrottle({ db, clock }: { db: SqlDatabase; clock: Clo
     },
     async unlock(account) {
       await db.execute(`DELETE FROM ${table} WHERE subject = ?`, [account]);
+    },
+    async auditRefusal(sourceIp, tenant) {
+      return (await audited.take(atTenant(tenant, sourceIp))).allowed;
     },
   };
 }

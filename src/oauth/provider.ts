@@ -332,6 +332,11 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       const route = ctx.oidc?.route;
       // A wrong client credential (invalid_client, RFC 6749 §5.2) counts before the answer leaves; past the address's budget it becomes a 429.
       const onInvalidClient = invalidClientHooks.get(ctx.req);
+      if (ctx.status === 401 && (route === 'token' || route === 'introspection' || route === 'revocation') && (ctx.body as { error?: unknown } | undefined)?.error === 'invalid_client') {
+        // Recorded in the tenant's trail for detection (OWASP ASVS 5 V16.3.1): the client it
+        // claimed to be when that client exists, the address; never the secret presented.
+        await record(tenantId, ctx, { action: 'auth.credential_failed', outcome: 'failure', actor: clientActor(ctx), status: 401, detail: 'client_secret', purpose: 'HOPERAT' });
+      }
       if (onInvalidClient !== undefined && ctx.status === 401 && (route === 'token' || route === 'introspection' || route === 'revocation')) {
         try {
           await onInvalidClient();
@@ -357,14 +362,14 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
     return { id: client === undefined ? 'anonymous' : `client:${client.clientId}`, role: String(client?.['urn:tresor:role'] ?? 'app'), client: client === undefined ? '' : `oauth:${client.clientId}` };
   }
 
-  async function record(tenantId: string, ctx: KoaContextWithOIDC, e: Pick<AuditEventInput, 'action' | 'actor' | 'status' | 'detail'> & { outcome?: 'success' | 'failure'; subjects?: string[] }): Promise<void> {
+  async function record(tenantId: string, ctx: KoaContextWithOIDC, e: Pick<AuditEventInput, 'action' | 'actor' | 'status' | 'detail'> & Partial<Pick<AuditEventInput, 'purpose'>> & { outcome?: 'success' | 'failure'; subjects?: string[] }): Promise<void> {
     await audit.record(tenantId, [
       {
         action: e.action,
         outcome: e.outcome ?? 'success',
         status: e.status,
         actor: e.actor,
-        purpose: 'TREAT',
+        purpose: e.purpose ?? 'TREAT',
         resources: [],
         subjects: e.subjects ?? [],
         classes: [],

@@ -4,12 +4,17 @@ import { backupOverdue } from './backup-overdue.js';
 import { bruteForce } from './brute-force.js';
 import { bulkVolume } from './bulk-volume.js';
 import { certificateExpiry } from './certificate-expiry.js';
+import { clientAuthBurst } from './client-auth-burst.js';
+import { credentialStuffing } from './credential-stuffing.js';
 import { crossTenant } from './cross-tenant.js';
 import { deniedBurst } from './denied-burst.js';
 import { diskSpace } from './disk-space.js';
 import { emergencyAccess } from './emergency-access.js';
 import { massRead } from './mass-read.js';
+import { newSource } from './new-source.js';
 import { offHours } from './off-hours.js';
+import { operatorSignIn } from './operator-sign-in.js';
+import { passwordSpraying } from './password-spraying.js';
 import { replication } from './replication.js';
 
 /**
@@ -20,6 +25,11 @@ import { replication } from './replication.js';
 export const rules: readonly Rule[] = [
   // Sign-in and credentials
   bruteForce,
+  passwordSpraying,
+  credentialStuffing,
+  clientAuthBurst,
+  newSource,
+  operatorSignIn,
   // Access to records
   massRead, // high: one principal reads far more distinct patients than its ceiling or habit
   bulkVolume, // high: searches and exports return a bulk of resources to one principal

@@ -9,6 +9,12 @@ export interface Metrics {
   readonly registry: Registry;
   readonly storageUp: Gauge;
   readonly storagePingSeconds: Gauge;
+  /**
+   * Pings the storage at every scrape with `ping` (readiness, which sets the two gauges), so
+   * `tresor_storage_up` is as fresh as the scrape even where nothing calls /readyz — a load
+   * balancer checking /healthz, as the high-availability setup does. Alerting relies on it.
+   */
+  pingStorageOnScrape(ping: () => Promise<unknown>): void;
 }
 
 /**
@@ -30,8 +36,17 @@ export function registerHttpMetrics(app: FastifyInstance, options: { readonly pr
   });
   // Several server processes share one storage and only the process a /readyz reached has pinged
   // it: the best recent answer (a process that fails answers its own /readyz with 503).
-  const storageUp = new Gauge({ name: 'tresor_storage_up', help: '1 when the last storage ping succeeded', aggregator: 'max', registers: [registry] });
-  const storagePingSeconds = new Gauge({ name: 'tresor_storage_ping_seconds', help: 'Latency of the last storage ping', aggregator: 'max', registers: [registry] });
+  // One ping per scrape, shared by the two gauges (a registry collects its metrics concurrently).
+  let ping: (() => Promise<unknown>) | undefined;
+  let pinging: Promise<unknown> | undefined;
+  const pingOnce = async () => {
+    if (ping === undefined) return;
+    await (pinging ??= ping()
+      .catch(() => undefined)
+      .finally(() => (pinging = undefined)));
+  };
+  const storageUp = new Gauge({ name: 'tresor_storage_up', help: '1 when the last storage ping succeeded', aggregator: 'max', registers: [registry], collect: pingOnce });
+  const storagePingSeconds = new Gauge({ name: 'tresor_storage_ping_seconds', help: 'Latency of the last storage ping', aggregator: 'max', registers: [registry], collect: pingOnce });
   // Per server process, by its place (1 … server.processes), so an operator sees the load spread.
   const byProcess =
     options.process === undefined
@@ -45,5 +60,12 @@ export function registerHttpMetrics(app: FastifyInstance, options: { readonly pr
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     byProcess?.inc(processLabel);
   });
-  return { registry, storageUp, storagePingSeconds };
+  return {
+    registry,
+    storageUp,
+    storagePingSeconds,
+    pingStorageOnScrape(readiness) {
+      ping = readiness;
+    },
+  };
 }

@@ -57,7 +57,7 @@ describe('runbooks', () => {
       assert.equal(page.statusCode, 200);
       assert.match(page.body, /<h1>Brute force on an account<\/h1>/);
       for (const s of sections) assert.ok(page.body.includes(`<h2>${s.slice(3)}</h2>`), s);
-      assert.ok(page.body.includes('<code>Account/usr_…</code>'));
+      assert.ok(page.body.includes('<code>Account/&#60;id&#62;</code>'), 'the runbook’s code, escaped');
       assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
     });
 

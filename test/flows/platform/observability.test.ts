@@ -10,6 +10,16 @@ for (const engine of engines()) {
     });
     after(() => t.close());
 
+    // First, before anything calls /readyz: the load balancer of the high-availability setup
+    // checks /healthz, and the "not ready" alert must still see the storage's state.
+    it('pings the storage at each scrape, so tresor_storage_up needs no /readyz caller', async () => {
+      const metrics = await t.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${'m'.repeat(40)}` } });
+      assert.equal(metrics.statusCode, 200);
+      assert.match(metrics.body, /^tresor_storage_up 1$/m);
+      const ping = /^tresor_storage_ping_seconds (\S+)$/m.exec(metrics.body);
+      assert.ok(ping !== null && Number(ping[1]) > 0, 'the scrape timed a ping');
+    });
+
     it('reports alive and ready with the storage engine', async () => {
       assert.equal((await t.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
       const ready = await t.inject({ method: 'GET', url: '/readyz' });
