@@ -122,7 +122,7 @@ describe('alert pages in Chromium', { skip: skipWithoutChromium }, () => {
     await openAlertAbout(page, docAccount);
     assert.equal(await h1(page), 'Brute force on an account');
     const main = await page.locator('main').innerText();
-    assert.match(main, /Many failed sign-ins against one account/);
+    assert.match(main, /Many failed sign-ins/);
     assert.equal(await page.getByRole('table', { name: 'Linked events of the audit trail, oldest first' }).getByRole('row').filter({ hasText: 'auth.login_failed' }).count(), 4, 'the four failures');
     assert.equal(await page.getByRole('link', { name: 'What to check and do for this rule' }).getAttribute('href'), '/runbooks/auth.brute-force');
     assert.ok(!main.includes('not the password') && !main.includes('doc@clinic.example'), 'no typed password, no address');
@@ -221,7 +221,7 @@ describe('alert pages in Chromium', { skip: skipWithoutChromium }, () => {
     assert.equal(await h1(page), 'Alerts');
     const rows = page.getByRole('row');
     assert.equal(await rows.filter({ hasText: 'disk:/var/lib/tresor' }).count(), 1);
-    assert.equal(await rows.filter({ hasText: 'Account/' }).count(), 0, 'no clinic alert');
+    assert.equal(await rows.filter({ hasText: docAccount }).count() + (await rows.filter({ hasText: deskAccount }).count()), 0, 'no clinic alert');
     await assertAccessible(page, 'operator alerts');
     await screenshotForDocs(page, 'operator-alerts');
     await tabTo(page, rows.filter({ hasText: 'disk:/var/lib/tresor' }).getByRole('link'), 'the disk alert', 40);

@@ -189,7 +189,9 @@ for (const engine of engines()) {
       const platformAlert = await t.app.alerts.raise('operators', 'auth.brute-force', { subject: 'Account/usr_00000000000000aa', summary: '5 failed sign-ins in 15 minutes.' });
       const list = await get(operator, '/platform/alerts');
       assert.equal(list.statusCode, 200, list.body);
-      assert.deepEqual(json(list).alerts.map((a: { id: string; realm: string }) => `${a.realm} ${a.id}`), [`operators ${platformAlert.id}`], 'the operators’ realm only, no tenant alert');
+      const listed = json(list).alerts as Array<{ id: string; realm: string }>;
+      assert.ok(listed.some((a) => a.id === platformAlert.id), 'the platform alert is listed');
+      assert.ok(listed.every((a) => a.realm === 'operators' && a.id !== bruteForceId && a.id !== emergencyId), 'the operators’ realm only, no tenant alert');
       assert.equal((await get(operator, `/platform/alerts/${platformAlert.id}`)).statusCode, 200);
       assert.equal((await get(operator, `/platform/alerts/${emergencyId}`)).statusCode, 404, 'a tenant alert is not a platform alert');
       assert.equal((await get(operator, '/platform/alerts?severity=bad')).statusCode, 400);
