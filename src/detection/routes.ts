@@ -47,7 +47,6 @@ export function alertJson(alert: Alert, runbook: string) {
 export function alertDetailJson(detail: AlertDetail, runbook: string) {
   return {
     ...alertJson(detail.alert, runbook),
-    rule: detail.alert.rule,
     ruleTitle: detail.rule?.title ?? detail.alert.title,
     ruleDescription: detail.rule?.describe ?? '',
     events: detail.events.map(auditEventJson),
