@@ -10,7 +10,7 @@ import { admitEvent, genesis, operatorEvent, type Actor, type AuditEventInput } 
 import { historyOf, inEffect, readHistories, verifyRestoredChain, type ChainReport, type History } from './history.js';
 import type { AuditSink } from './sinks.js';
 import { appendEvents, deleteThrough, hasPending, insertPending, pendingPerStatement, saveShipped, selectRetentionCut, selectEvents, selectEventsAfter, selectHead, selectShipped, type EventFilter, type StoredEvent } from './store.js';
-import { verifyChain, type Finding } from './verify.js';
+import { verifyChain, verifyFailedEvent, type Finding } from './verify.js';
 
 export interface Audit {
   /**
@@ -228,6 +228,10 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       void enqueue(tenantId, [], true).catch(() => undefined);
     },
   };
+  function recordEvents(tenantId: string, events: readonly AuditEventInput[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return storage.engine === 'postgres' ? submit(records, tenantId, events) : enqueue(tenantId, events, false);
+  }
   const busy = (tenantId: string) => appends.running.has(tenantId) || records.running.has(tenantId);
 
   // Events appended by this process since its last checkpoint, per tenant; a checkpoint is
@@ -247,10 +251,35 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   };
   const checkpointSoon = (tenantId: string) => {
     // A visit: the timer's checkpoints of tenants that were busy a minute ago do not push the
-    // tenants busy now out of the open set.
-    running = running.then(() => storage.visitTenant(tenantId, () => checkpoint(tenantId))).catch(() => undefined);
+    // tenants busy now out of the open set. A failure is recorded (checkpointed) and retried by
+    // the next append or tick; the appends themselves never wait for it.
+    running = running.then(() => storage.visitTenant(tenantId, () => checkpointed(tenantId))).catch(() => undefined);
     return running;
   };
+  // A checkpoint that cannot be written (a full disk, a directory made read-only, a key that
+  // cannot sign) leaves the chain unanchored from then on: recorded as `audit.checkpoint_failed`
+  // on the tenant's own trail, which can still take events — once per streak of failures, not
+  // on every retry, and again after a success ends the streak (NIST SP 800-92 §4.2: protect
+  // the integrity of logs and alert on failures of the logging process; OWASP ASVS 5 V16.4).
+  // Per process: a restart in the middle of a streak records it once more.
+  const failingCheckpoints = new Set<string>();
+  const checkpointAlarm: Actor = { id: 'system:audit-checkpoint', role: 'system', client: 'tresor' };
+  async function checkpointed(tenantId: string): Promise<Checkpoint | undefined> {
+    try {
+      const written = await checkpoint(tenantId);
+      failingCheckpoints.delete(tenantId);
+      return written;
+    } catch (error) {
+      if (!failingCheckpoints.has(tenantId)) {
+        failingCheckpoints.add(tenantId);
+        // The error's code (`EACCES`, `ENOSPC`, `key-provider-failed`), never its message.
+        const code = (error as { code?: unknown }).code;
+        const detail = typeof code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : 'error';
+        await recordEvents(tenantId, [operatorEvent('audit.checkpoint_failed', checkpointAlarm, { outcome: 'failure', detail })]).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
   // Per tenant, one at a time: checkpoints and restore marks (a checkpoint must not read the head
   // before a restore and sign it after the restore line), and prunes and restore marks.
   const checkpointing = new Map<string, Promise<unknown>>();
@@ -353,8 +382,13 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   const prune = (tenantId: string, actor: Actor) => exclusive(pruning, tenantId, () => pruneNow(tenantId, actor));
   async function pruneNow(tenantId: string, actor: Actor): Promise<PruneResult> {
     const report = await verify(tenantId);
-    // A chain with findings is evidence: nothing of it is deleted until someone looks.
-    if (report.findings.length > 0) return { tenantId, cut: report.cut, deleted: 0, refused: report.findings };
+    // A chain with findings is evidence: nothing of it is deleted until someone looks — and the
+    // daily prune is the verification nobody watches, so its findings go on the trail for
+    // detection (the prune goes on refusing either way).
+    if (report.findings.length > 0) {
+      await recordEvents(tenantId, [verifyFailedEvent(report.findings, actor)]).catch(() => undefined);
+      return { tenantId, cut: report.cut, deleted: 0, refused: report.findings };
+    }
     const db = await storage.tenant(tenantId);
     const cut = await selectRetentionCut(db, report.cut, clock.now().getTime() - retentionDays * 86_400_000);
     if (cut === undefined) return { tenantId, cut: report.cut, deleted: 0 };
@@ -397,7 +431,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
         leadership,
       );
     },
-    checkpoint,
+    checkpoint: checkpointed,
     ship(sinks, tenantIds, everyMs = 1000) {
       const pending = new Map<string, { sink: string; tenant: string; events: number }>();
       const up = new Map<string, boolean>();
@@ -494,10 +528,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
       for (const tenantId of [...pending.keys()]) await checkpointSoon(tenantId);
       await running;
     },
-    record(tenantId, events) {
-      if (events.length === 0) return Promise.resolve();
-      return storage.engine === 'postgres' ? submit(records, tenantId, events) : enqueue(tenantId, events, false);
-    },
+    record: recordEvents,
     verify,
     verifyCopy: (db, tenantId) => verifyRestoredChain(db, tenantId, checkpoints.dir, publicKey),
     markRestored,

@@ -12,6 +12,7 @@ export { auditActions, purposesOfUse, canonical, chainHash, genesis, operatorEve
 export { auditMigrations } from './migrations.js';
 export { AuditError, type AuditErrorCode } from './errors.js';
 export type { Finding, VerifyReport, Anchor } from './verify.js';
+export { verifyFailedEvent } from './verify.js';
 export { verifyRestoredChain, type ChainReport } from './history.js';
 export type { Checkpoint } from './checkpoints.js';
 export { selectEventsAfter, selectEventsBySeq, selectHead, type StoredEvent, type EventFilter } from './store.js';

@@ -1,5 +1,5 @@
 import type { SqlExecutor } from '../platform/db/index.js';
-import { chainHashOf, genesis } from './events.js';
+import { chainHashOf, genesis, operatorEvent, type Actor, type AuditEventInput } from './events.js';
 import { canonicalOfRow, selectHead, selectLinksAfter, selectRowsBetween, type EventRow } from './store.js';
 
 /** A stored event as verification sees it: number, stored hash, and its canonical text for any number. */
@@ -23,6 +23,19 @@ export interface Finding {
   readonly seq: number;
   readonly kind: 'missing' | 'modified' | 'moved' | 'truncated' | 'extra' | 'checkpoint';
   readonly detail: string;
+}
+
+/**
+ * The `audit.verify_failed` event for a verification's findings, for the verified tenant's own
+ * trail (it can still take events): the kinds and counts (`modified 1; missing 2`), never the
+ * events' contents. The daily prune and `tresor audit verify` record it for detection (NIST SP
+ * 800-92 §4.2; OWASP ASVS 5 V16.4.2); `verify` itself only reads, so a restore can be checked
+ * before it is marked without the check moving the chain's head.
+ */
+export function verifyFailedEvent(findings: readonly Finding[], actor: Actor): AuditEventInput {
+  const counts = new Map<string, number>();
+  for (const f of findings) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
+  return operatorEvent('audit.verify_failed', actor, { outcome: 'failure', detail: [...counts].map(([kind, n]) => `${kind} ${n}`).join('; ') });
 }
 
 export interface VerifyReport {

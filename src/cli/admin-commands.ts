@@ -166,7 +166,7 @@ export async function admin(io: CliIo, core: Core, config: Config, [command, sub
   }
   if (command === 'keys' && sub === 'rotate') return rotateKeys(io, core, values);
   if (command === 'keys' && sub === 'status') return keyStatus(io, core, values['json'] === true);
-  if (command === 'audit' && sub === 'verify') return verifyAudit(io, core, typeof values['tenant'] === 'string' ? values['tenant'] : undefined);
+  if (command === 'audit' && sub === 'verify') return verifyAudit(io, core, typeof values['tenant'] === 'string' ? values['tenant'] : undefined, operator());
   if (command === 'client' || command === 'oauth') {
     const tenantId = need(values['tenant'], '--tenant');
     if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}; create it with: tresor tenant create ${tenantId}`);

@@ -1,6 +1,6 @@
 import type { Core } from '../app.js';
 import { operatorRealm } from '../identity/index.js';
-import type { Actor } from '../audit/index.js';
+import { verifyFailedEvent, type Actor } from '../audit/index.js';
 import type { CliIo } from './io.js';
 import { meaningfulRateCount } from './keys-commands.js';
 import { UsageError } from './usage-error.js';
@@ -15,8 +15,12 @@ async function tenantsOf(core: Core, tenantId: string | undefined): Promise<stri
   return tenantId === undefined ? core.auditRealms() : [tenantId];
 }
 
-/** `tresor audit verify`: every tenant's chain (or one), each finding on a line; exit 1 on any. */
-export async function verifyAudit(io: CliIo, core: Core, tenantId: string | undefined): Promise<number> {
+/**
+ * `tresor audit verify`: every tenant's chain (or one), each finding on a line; exit 1 on any.
+ * Findings are also recorded on the verified trail (`audit.verify_failed`) for detection; a trail
+ * that cannot take the event still has its findings printed.
+ */
+export async function verifyAudit(io: CliIo, core: Core, tenantId: string | undefined, actor: Actor): Promise<number> {
   const ids = await tenantsOf(core, tenantId);
   let findings = 0;
   for (const id of ids) {
@@ -25,6 +29,7 @@ export async function verifyAudit(io: CliIo, core: Core, tenantId: string | unde
     const seconds = (performance.now() - started) / 1000;
     for (const finding of report.findings) io.stdout(`${trailOf(id)}: event ${finding.seq}: ${finding.kind}: ${finding.detail}`);
     findings += report.findings.length;
+    if (report.findings.length > 0) await core.audit.record(id, [verifyFailedEvent(report.findings, actor)]).catch(() => undefined);
     io.stdout(
       report.findings.length === 0
         ? `${trailOf(id)}: ${number.format(report.events)} events, chain intact ${report.cut > 0 ? `from the signed retention cut after event ${report.cut} ` : ''}through event ${report.lastSeq}, consistent with ${report.checkpoints} signed checkpoint(s)${report.events >= meaningfulRateCount ? ` (${number.format(Math.round(report.events / Math.max(seconds, 0.001)))} events/s)` : ''}`

@@ -313,7 +313,7 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
       };
     }
 
-    // Reuse of a spent refresh token: oidc-provider has revoked the grant; we record why.
+    // Reuse of a spent refresh token or authorization code: oidc-provider has revoked the grant; we record why.
     provider.on('grant.error', (ctx: Ctx, error: { error_detail?: string }) => {
       ctx.tresorGrantError = error;
     });
@@ -421,6 +421,17 @@ export function createOAuthServer(deps: OAuthDeps): OAuthServer {
         actor: spent?.accountId === undefined ? clientActor(ctx) : { id: `account:${spent.accountId}`, role: 'unknown', client: `oauth:${ctx.oidc.client?.clientId ?? ''}` },
         status: 400,
         detail: `a spent refresh token was presented again: grant ${spent?.grantId ?? 'unknown'} and all its tokens revoked`,
+      });
+    }
+    // A replayed authorization code (RFC 6749 §4.1.2, RFC 9700 §4.2.4): oidc-provider revoked
+    // every token issued with it. The code's grant is gone by now, so the event names the app.
+    if (ctx.tresorGrantError?.error_detail === 'authorization code already consumed') {
+      await record(tenantId, ctx, {
+        action: 'token.reuse_detected',
+        outcome: 'failure',
+        actor: clientActor(ctx),
+        status: 400,
+        detail: 'a spent authorization code was presented again: its grant and all its tokens revoked',
       });
     }
   }

@@ -3,6 +3,7 @@ import { buildAuditEvent, objectEntity, patientEntity, type Actor, type Audit, t
 import type { Storage } from '../platform/db/index.js';
 import { AppError } from '../platform/errors.js';
 import type { Disclosed } from './bundles.js';
+import { IntegrityFailure } from './errors.js';
 import { checkSmartScope, createGuard, type EmergencyGrant, type RecordGuard } from './guard.js';
 import type { Records, SearchResult, StoredResource, TenantData } from './records.js';
 
@@ -102,6 +103,14 @@ export function emergencyEvent(ctx: EventContext, grant: EmergencyGrant): AuditE
  */
 export async function recordFailure(audit: Audit, ctx: EventContext & { readonly tenantId: string }, action: AuditAction, ref: string, error: AppError): Promise<AppError> {
   if (error.code === 'audit-unavailable' || ctx.principal === null || ctx.principal.tenantId !== ctx.tenantId) return error;
+  if (error instanceof IntegrityFailure) {
+    // Tampered or corrupted stored data is a security event of its own (OWASP ASVS 5 V16.3.3, NIST
+    // SP 800-92 §2.1): the version that failed, whose key sealed it, no contents. The caller gets
+    // the 500 whatever becomes of the event — recording it stays out of the failing request's way.
+    const sealedBy = error.subject.startsWith('Patient/') ? error.subject : '_tenant';
+    await audit.record(ctx.tenantId, [accessEvent(ctx, 'record.integrity_failed', [{ ref: error.resource, subject: sealedBy, classes: [] }], error.status, error)]).catch(() => undefined);
+    return error;
+  }
   try {
     await audit.record(ctx.tenantId, [accessEvent(ctx, error.status === 403 ? 'access.denied' : action, ref === '' ? [] : [{ ref, subject: '_tenant', classes: [] }], error.status, error)]);
     return error;

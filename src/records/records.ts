@@ -4,7 +4,7 @@ import type { Clock } from '../platform/clock.js';
 import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { SqlDatabase, SqlExecutor } from '../platform/db/index.js';
 import { blindIndex } from './blind-index.js';
-import { invalid, RecordError } from './errors.js';
+import { IntegrityFailure, invalid, RecordError } from './errors.js';
 import type { FhirValidator } from './fhir/validate.js';
 import { collectReferences, distinctTargets, missingReferenceIssues } from './references.js';
 import { indexEntriesOf, keySubjectOf, resourceTypeDefinition, sortDateOf, type FhirResource, type ResourceTypeDefinition } from './resource-types.js';
@@ -222,6 +222,7 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
       return { content: opened.text, subject: keySubject, classes: classesOf(context.type, opened.sealedElements) };
     } catch (error) {
       if (error instanceof KeyError && error.code === 'key-shredded') throw erased(context.type, context.id);
+      if (error instanceof KeyError && error.code === 'integrity-failed') throw new IntegrityFailure(`${context.type}/${context.id}/_history/${context.versionId}`, keySubject, error);
       throw error;
     }
   }

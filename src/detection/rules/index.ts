@@ -10,12 +10,22 @@ import { crossTenant } from './cross-tenant.js';
 import { deniedBurst } from './denied-burst.js';
 import { diskSpace } from './disk-space.js';
 import { emergencyAccess } from './emergency-access.js';
+import { apiKeyCreated } from './api-key-created.js';
+import { auditChainFindings } from './audit-chain-findings.js';
+import { auditCheckpointFailing } from './audit-checkpoint-failing.js';
+import { keyChange } from './key-change.js';
 import { massRead } from './mass-read.js';
+import { mfaRemoved } from './mfa-removed.js';
 import { newSource } from './new-source.js';
 import { offHours } from './off-hours.js';
 import { operatorSignIn } from './operator-sign-in.js';
 import { passwordSpraying } from './password-spraying.js';
 import { replication } from './replication.js';
+import { roleChange } from './role-change.js';
+import { sealedFieldIntegrity } from './sealed-field-integrity.js';
+import { settingsChanged } from './settings-changed.js';
+import { tokenReuse } from './token-reuse.js';
+import { wideApp } from './wide-app.js';
 
 /**
  * Every rule, one line each: what it watches and how bad it is. A rule is a plain object (its
@@ -37,6 +47,18 @@ export const rules: readonly Rule[] = [
   deniedBurst, // medium: one principal refused again and again within minutes
   crossTenant, // high: a credential of this tenant presented at another
   offHours, // low: staff reading records outside the tenant's working hours
+  // Privilege and security changes
+  roleChange,
+  mfaRemoved,
+  wideApp,
+  apiKeyCreated,
+  settingsChanged,
+  keyChange,
+  tokenReuse,
+  // Integrity
+  sealedFieldIntegrity,
+  auditChainFindings,
+  auditCheckpointFailing,
   // Platform health (probes and the operators' trail)
   backupFailed, // high, critical for a drill: a backup, verify or drill failed
   backupOverdue, // high: no snapshot or drill within its interval
