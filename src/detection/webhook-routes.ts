@@ -19,7 +19,9 @@ type Admit = (request: FastifyRequest) => Promise<{ realm: string; by: AlertActo
  * Webhook endpoints for a realm's alerts (JSON, errors as RFC 9457 problem+json), the same five
  * routes on two surfaces: under `/tenants/{t}` for the tenant's admins (the `tenant-admin` role,
  * a person's session or an API key; anyone else gets 403, audited as `access.denied` — OWASP
- * ASVS 5 V8.2.1), under `/platform` for operators (a session with a second factor).
+ * ASVS 5 V8.2.1), under `/platform` for operators (role `operator`, a session with a second
+ * factor). Deliberately narrower than `alerts:manage` (which auditors hold too): an endpoint
+ * sends alerts out of Tresor, so only the people who run the tenant may add one.
  *
  * - `GET /alerts/webhooks`; `POST /alerts/webhooks` `{url, description?}` → 201 with the signing
  *   `secret`, which no later answer repeats; `DELETE /alerts/webhooks/{id}` → 204;
@@ -38,7 +40,8 @@ export function webhookRoutes({ authenticator, delivery, audit, operatorRealm }:
     return { realm, by };
   };
   const operator: Admit = async (request) => {
-    const o = await authenticator.operator(request);
+    // The `operator` role: a backup-operator reaches backups and nothing else.
+    const o = await authenticator.operator(request, 'operator');
     return { realm: operatorRealm, by: { actor: { id: `account:${o.id}`, role: o.role, client: 'session' }, requestId: request.id, sourceIp: request.ip } };
   };
   const body = (request: FastifyRequest): Record<string, unknown> => {
