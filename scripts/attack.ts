@@ -52,6 +52,9 @@ function request(method: string, path: string, options: { headers?: Record<strin
       new URL(path, base),
       {
         method,
+        // A connection per request: the admin commands between requests outlast the server's
+        // keep-alive, and a reused socket the server just closed would fail the request.
+        agent: false,
         // The development server's certificate is self-signed; this is loopback only (checked above).
         ...(base.protocol === 'https:' ? { rejectUnauthorized: false } : {}),
         headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }), ...options.headers },
