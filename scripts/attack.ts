@@ -52,6 +52,9 @@ function request(method: string, path: string, options: { headers?: Record<strin
       new URL(path, base),
       {
         method,
+        // A connection per request: the admin commands between requests outlast the server's
+        // keep-alive, and a reused socket the server just closed would fail the request.
+        agent: false,
         // The development server's certificate is self-signed; this is loopback only (checked above).
         ...(base.protocol === 'https:' ? { rejectUnauthorized: false } : {}),
         headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }), ...options.headers },
@@ -81,6 +84,8 @@ const password = `correct horse ${randomBytes(6).toString('hex')} staple`;
 interface Attack {
   readonly name: string;
   readonly expect: string;
+  /** Where the alert belongs: the attacked tenant, or the tenant whose credential was misused. */
+  readonly realm?: 'attacked' | 'home';
   /** Sends the attack; resolves with a short note of what was sent. */
   readonly run: () => Promise<string>;
 }
@@ -100,6 +105,7 @@ async function main(): Promise<number> {
   const auditor = tresor('apikey', 'create', '--tenant', tenant, '--role', 'auditor', '--label', 'attack-replay-alerts');
   const frontDesk = tresor('apikey', 'create', '--tenant', tenant, '--role', 'front-desk', '--label', 'attack-replay-front-desk');
   const otherKey = tresor('apikey', 'create', '--tenant', other, '--role', 'service', '--label', 'attack-replay-elsewhere');
+  const otherAuditor = tresor('apikey', 'create', '--tenant', other, '--role', 'auditor', '--label', 'attack-replay-alerts');
 
   // Patients, and a clinician with a Practitioner who cares for none of them.
   const created = async (type: string, body: Record<string, unknown>) => {
@@ -108,8 +114,13 @@ async function main(): Promise<number> {
     return (JSON.parse(answer.body) as { id: string }).id;
   };
   const practitioner = await created('Practitioner', { name: [{ family: 'Replay' }] });
-  const patients: string[] = [];
-  for (let n = 0; n < 60; n += 1) patients.push(await created('Patient', { name: [{ family: `Replay${n}` }], birthDate: '1970-01-01' }));
+  // More patients than a person reads in a day (the mass-read ceiling for people is 200), in one transaction.
+  const bundle = await request('POST', `/tenants/${tenant}/fhir`, {
+    headers: fhir(service),
+    body: { resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: 210 }, (_, n) => ({ request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', name: [{ family: `Replay${n}` }], birthDate: '1970-01-01' } })) },
+  });
+  if (bundle.status !== 200) throw new Error(`creating patients: ${bundle.status} ${bundle.body}`);
+  const patients = (JSON.parse(bundle.body) as { entry: Array<{ response: { location: string } }> }).entry.map((e) => e.response.location.split('/')[1] as string);
   const person = async (role: string, email: string, extra: string[] = []) => {
     const token = tresor('user', 'create', '--tenant', tenant, '--role', role, '--email', email, ...extra);
     const setup = await request('POST', `/tenants/${tenant}/auth/setup`, { body: { token, password } });
@@ -118,6 +129,7 @@ async function main(): Promise<number> {
   };
   const victim = await person('clinician', `victim-${suffix}@attack.example`);
   const clinician = await person('clinician', `doctor-${suffix}@attack.example`, ['--practitioner', `Practitioner/${practitioner}`]);
+  const desk = await person('front-desk', `desk-${suffix}@attack.example`);
   const signIn = async (email: string) => {
     const answer = await request('POST', `/tenants/${tenant}/auth/login`, { body: { email, password } });
     if (answer.status !== 200 || answer.cookie === undefined) throw new Error(`sign-in: ${answer.status} ${answer.body}`);
@@ -161,6 +173,7 @@ async function main(): Promise<number> {
     {
       name: "another tenant's key",
       expect: 'access.cross-tenant',
+      realm: 'home',
       async run() {
         for (let n = 0; n < 3; n += 1) await request('GET', `/tenants/${tenant}/fhir/Patient?_count=1`, { headers: fhir(otherKey) });
         return `3 requests at ${tenant} with a key of ${other}`;
@@ -170,16 +183,20 @@ async function main(): Promise<number> {
       name: 'mass read of patient records',
       expect: 'access.mass-read',
       async run() {
-        for (const id of patients) await request('GET', `/tenants/${tenant}/fhir/Patient/${id}`, { headers: fhir(service) });
-        return `${patients.length} different patients read by one key in a minute`;
+        const session = await signIn(`desk-${suffix}@attack.example`);
+        const headers = { cookie: session.cookie, 'x-csrf-token': session.csrf, accept: 'application/fhir+json' };
+        for (const id of patients) await request('GET', `/tenants/${tenant}/fhir/Patient/${id}`, { headers });
+        return `${patients.length} different patients read by one front-desk person (${desk}) within minutes`;
       },
     },
     {
       name: 'bulk search volume',
       expect: 'access.bulk-volume',
       async run() {
-        for (let n = 0; n < 20; n += 1) await request('GET', `/tenants/${tenant}/fhir/Patient?_count=1000`, { headers: fhir(service) });
-        return '20 searches for every patient, 1,000 per page';
+        const session = await signIn(`desk-${suffix}@attack.example`);
+        const headers = { cookie: session.cookie, 'x-csrf-token': session.csrf, accept: 'application/fhir+json' };
+        for (let n = 0; n < 12; n += 1) await request('GET', `/tenants/${tenant}/fhir/Patient?_count=1000`, { headers });
+        return `12 searches for every patient (${patients.length} each) by one person`;
       },
     },
     {
@@ -222,24 +239,28 @@ async function main(): Promise<number> {
   // Which rules caught what: the alerts API, as the tenant's auditor reads it.
   const expected = new Set(attacks.map((a) => a.expect));
   const deadline = Date.now() + waitSeconds * 1000;
-  let alerts: Array<{ id: string; rule: string; severity: string; count: number; subject: string }> = [];
-  for (;;) {
-    const answer = await request('GET', `/tenants/${tenant}/alerts?limit=500`, { headers: bearer(auditor) });
+  type Raised = { id: string; rule: string; severity: string; count: number; subject: string; home: boolean };
+  let alerts: Raised[] = [];
+  const list = async (realm: string, key: string, home: boolean) => {
+    const answer = await request('GET', `/tenants/${realm}/alerts?limit=500`, { headers: bearer(key) });
     if (answer.status !== 200) throw new Error(`the alerts API answered ${answer.status}: ${answer.body}`);
-    alerts = (JSON.parse(answer.body) as { alerts: typeof alerts }).alerts;
+    return (JSON.parse(answer.body) as { alerts: Raised[] }).alerts.map((a) => ({ ...a, home }));
+  };
+  for (;;) {
+    alerts = [...(await list(tenant, auditor, false)), ...(await list(other, otherAuditor, true))];
     const seen = new Set(alerts.map((a) => a.rule));
     if ([...expected].every((rule) => seen.has(rule)) || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   const rows = attacks.map((attack) => {
-    const caught = alerts.filter((a) => a.rule === attack.expect);
+    const caught = alerts.filter((a) => a.rule === attack.expect && a.home === (attack.realm === 'home'));
     return { attack, caught };
   });
   const others = alerts.filter((a) => !expected.has(a.rule));
   console.log('\n| attack | rule meant for it | caught | alerts (severity, count) |\n|---|---|---|---|');
   for (const { attack, caught } of rows) console.log(`| ${attack.name} | \`${attack.expect}\` | ${caught.length > 0 ? 'yes' : '**missed**'} | ${caught.map((a) => `${a.severity} ×${a.count}`).join(', ')} |`);
   if (others.length > 0) console.log(`\nAlso raised: ${[...new Set(others.map((a) => a.rule))].map((r) => `\`${r}\``).join(', ')}.`);
-  console.log(`\nSee them in the console: ${base.origin}/tenants/${tenant}/console/alerts/ (a tenant admin or auditor of ${tenant}).`);
+  console.log(`\nSee them in the console: ${base.origin}/tenants/${tenant}/console/alerts/ and ${base.origin}/tenants/${other}/console/alerts/ (a tenant admin or auditor of each).`);
   console.log('Not replayed here (the test suite covers them): credential stuffing from many addresses, off-hours access, token replay, tampered data and audit chains, platform health.');
   return rows.every((r) => r.caught.length > 0) ? 0 : 1;
 }

@@ -6,7 +6,7 @@ import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type Config } from './config/index.js';
-import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, type Actor, type Audit, type AuditSink } from './audit/index.js';
+import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, syslogTransport, type Actor, type Audit, type AuditSink } from './audit/index.js';
 import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { accountAdminMigrations, adminRoutes, createAccountAdministration, createMailNotifier, createOutboxNotifier, createPasswordResets, type MailDelivery, type Notifier, type Outbox, type PasswordResets, type Spool } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
@@ -44,7 +44,7 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createAlerts, createEngine, createEscalation, detectionMigrations, escalationMigrations, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
+import { alertRoutes, createAlertDelivery, createAlerts, createEngine, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookMigrations, webhookRoutes, type AlertDelivery, detectionMigrations, escalationMigrations, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
@@ -97,6 +97,8 @@ export interface Tresor extends Core {
   readonly passwordResets: PasswordResets;
   /** The detection engine over every realm's audit trail; undefined with `detection.enabled` off. */
   readonly detection: Engine | undefined;
+  /** Alert delivery by signed webhooks and to the SIEM's syslog (detection/webhooks.ts). */
+  readonly alertDelivery: AlertDelivery;
   /** The platform probe (backups, replication, certificate, disks); `round()` runs one now. */
   readonly probes: { round(): Promise<void> } | undefined;
   /** Alerts mailed along the escalation path (detection/escalation.ts); undefined with `detection.enabled` off. */
@@ -153,7 +155,7 @@ export interface Core {
 export const storageMigrations: StorageMigrations = {
   platform: platformMigrations,
   keys: [...keysMigrations, ...rotationMigrations],
-  tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations, ...detectionMigrations, ...escalationMigrations],
+  tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations, ...detectionMigrations, ...escalationMigrations, ...webhookMigrations],
 };
 
 export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'sqlite' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier' | 'worker'> & { readonly log?: Logger } = {}): Promise<Core> {
@@ -559,7 +561,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const appRegister = createAppRegister({ clients: core.clients, audit });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime() }, clock }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime() }, clock, alerts: core.alerts }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -571,6 +573,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
   await http.register(operatorRoutes({ authenticator, tenants, audit }), { prefix: '/platform' });
   await http.register(backupRoutes({ authenticator, backups: core.backups, audit, tenants }), { prefix: '/platform' });
+  // Alerts: a tenant's for its admins and auditors, the platform's for operators (detection/routes.ts).
+  const alertApi = alertRoutes({ alerts: core.alerts, authenticator, audit, publicUrl: config.server.publicUrl });
+  await http.register(alertApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(alertApi.platform, { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -807,6 +813,35 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       })
     : undefined;
 
+  // Alert delivery (signed webhooks, the SIEM's syslog): every change of an alert is queued in
+  // its realm's data set as soon as it is durable, by whichever process made it; one node (the
+  // upkeep leader) sends what is due, and a scan every 5 minutes queues what a crash lost.
+  const alertDelivery = createAlertDelivery({
+    storage,
+    clock,
+    audit,
+    indexKey: (realm) => core.keys.indexKey(realm),
+    send: createWebhookSend({ production: config.mode === 'production' }),
+    // Every process queues for syslog when it is configured; only the sending node connects (on first use).
+    ...(config.audit.sinks.syslog === undefined ? {} : { syslog: syslogTransport({ url: config.audit.sinks.syslog, ...(config.audit.sinks.syslogCaFile === undefined ? {} : { caFile: config.audit.sinks.syslogCaFile }) }) }),
+    production: config.mode === 'production',
+    publicUrl: publicBaseUrl(config),
+    operatorRealm,
+    runbookBase: `${publicBaseUrl(config)}/runbooks`,
+    metrics: registerDeliveryMetrics(metrics.registry),
+  });
+  const delivering = alertDelivery.run({ realms: core.auditRealms, everyMs: 30_000, scanEvery: 10, leadership });
+  const stopEnqueueing = core.alerts.onChange((change) => {
+    alertDelivery.enqueue(change).then(
+      () => delivering.wake(change.alert.realm),
+      // Not lost: the scan queues it within minutes.
+      () => undefined,
+    );
+  });
+  const webhooks = webhookRoutes({ authenticator, delivery: alertDelivery, audit, operatorRealm });
+  await http.register(webhooks.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(webhooks.platform, { prefix: '/platform' });
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
 
@@ -817,6 +852,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     tls,
     passwordResets,
     detection,
+    alertDelivery,
     probes,
     escalation,
     async close() {
@@ -824,6 +860,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       stopEscalationWake?.();
       await probes?.stop();
       await detecting?.stop();
+      stopEnqueueing();
+      await delivering.stop();
       await escalating?.stop();
       await detectionLeadership?.close();
       await backupJobs?.stop();

@@ -63,6 +63,8 @@ export const auditActions = [
   'alert.acknowledged',
   'alert.resolved',
   'alert.settings_changed',
+  'alert.webhook_added',
+  'alert.webhook_removed',
   'record.integrity_failed',
   'audit.verify_failed',
   'audit.checkpoint_failed',

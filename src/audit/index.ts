@@ -7,7 +7,7 @@
  * and truncation. Never holds record contents, keys or tokens.
  */
 export { createAudit, type Audit, type AuditDeps, type PruneResult, type Shipping } from './audit.js';
-export { jsonLinesSink, syslogSink, type AuditSink } from './sinks.js';
+export { jsonLinesSink, syslogSink, syslogTransport, type AuditSink } from './sinks.js';
 export { auditActions, purposesOfUse, canonical, chainHash, genesis, operatorEvent, type Actor, type AuditAction, type AuditEvent, type AuditEventInput, type AuditOutcome, type PurposeOfUse } from './events.js';
 export { auditMigrations } from './migrations.js';
 export { AuditError, type AuditErrorCode } from './errors.js';

@@ -42,18 +42,17 @@ export function jsonLinesSink(path: string): AuditSink {
 }
 
 /**
- * RFC 5424 messages over TCP (RFC 6587 octet counting) or TLS (RFC 5425; TLS ≥ 1.2, the server
- * certificate verified against `caFile` or the system store). Facility 13 (log audit);
- * severity informational, warning for failures. MSGID is the action; the structured data names
- * tenant and seq; the message is the event as JSON.
+ * A connection to a syslog server over TCP (RFC 6587 octet counting) or TLS (RFC 5425; TLS ≥ 1.2,
+ * the server certificate verified against `caFile` or the system store), opened on first use
+ * and again after a failure. `deliver` resolves once the frames are handed on (see below); the
+ * audit shipping and the alert delivery (detection) each hold one.
  */
-export function syslogSink(options: { readonly url: string; readonly caFile?: string }): AuditSink {
+export function syslogTransport(options: { readonly url: string; readonly caFile?: string }): { deliver(data: string): Promise<void>; close(): Promise<void> } {
   const url = new URL(options.url);
   if (url.protocol !== 'tcp:' && url.protocol !== 'tls:') throw new TypeError('audit syslog URL must be tcp://host:port or tls://host:port');
   const host = url.hostname;
   const port = Number(url.port);
   const ca = options.caFile === undefined ? undefined : readFileSync(options.caFile);
-  const me = hostname();
   let socket: Socket | undefined;
   const settleMs = 50;
 
@@ -70,20 +69,6 @@ export function syslogSink(options: { readonly url: string; readonly caFile?: st
     socket = next;
     return next;
   }
-
-  const frame = (e: StoredEvent) => {
-    const severity = e.outcome === 'failure' ? 4 : 6;
-    const sd = `[tresor@32473 tenant="${e.tenantId}" seq="${e.seq}"]`;
-    const message = `<${13 * 8 + severity}>1 ${new Date(e.at).toISOString()} ${me} tresor ${process.pid} ${e.action} ${sd} ${JSON.stringify(e)}`;
-    return `${Buffer.byteLength(message)} ${message}`;
-  };
-
-  // MSGID audit.checkpoint (or audit.cut, audit.restore); the signed line as the message.
-  const msgid = { 'tresor-audit-checkpoint/1': 'audit.checkpoint', 'tresor-audit-cut/1': 'audit.cut', 'tresor-audit-restore/1': 'audit.restore' } as const;
-  const checkpointFrame = (c: Checkpoint) => {
-    const message = `<${13 * 8 + 6}>1 ${c.at} ${me} tresor ${process.pid} ${msgid[c.format]} [tresor@32473 tenant="${c.tenant}" seq="${c.seq}"] ${JSON.stringify(c)}`;
-    return `${Buffer.byteLength(message)} ${message}`;
-  };
 
   async function deliver(data: string): Promise<void> {
     const target = await connected();
@@ -108,12 +93,41 @@ export function syslogSink(options: { readonly url: string; readonly caFile?: st
   }
 
   return {
-    name: 'syslog',
-    send: (events) => deliver(events.map(frame).join('')),
-    sendCheckpoints: (checkpoints) => deliver(checkpoints.map(checkpointFrame).join('')),
+    deliver,
     async close() {
       socket?.end();
       socket?.destroy();
     },
+  };
+}
+
+/**
+ * RFC 5424 messages over TCP (RFC 6587 octet counting) or TLS (RFC 5425; syslogTransport).
+ * Facility 13 (log audit); severity informational, warning for failures. MSGID is the action;
+ * the structured data names tenant and seq; the message is the event as JSON.
+ */
+export function syslogSink(options: { readonly url: string; readonly caFile?: string }): AuditSink {
+  const transport = syslogTransport(options);
+  const me = hostname();
+
+  const frame = (e: StoredEvent) => {
+    const severity = e.outcome === 'failure' ? 4 : 6;
+    const sd = `[tresor@32473 tenant="${e.tenantId}" seq="${e.seq}"]`;
+    const message = `<${13 * 8 + severity}>1 ${new Date(e.at).toISOString()} ${me} tresor ${process.pid} ${e.action} ${sd} ${JSON.stringify(e)}`;
+    return `${Buffer.byteLength(message)} ${message}`;
+  };
+
+  // MSGID audit.checkpoint (or audit.cut, audit.restore); the signed line as the message.
+  const msgid = { 'tresor-audit-checkpoint/1': 'audit.checkpoint', 'tresor-audit-cut/1': 'audit.cut', 'tresor-audit-restore/1': 'audit.restore' } as const;
+  const checkpointFrame = (c: Checkpoint) => {
+    const message = `<${13 * 8 + 6}>1 ${c.at} ${me} tresor ${process.pid} ${msgid[c.format]} [tresor@32473 tenant="${c.tenant}" seq="${c.seq}"] ${JSON.stringify(c)}`;
+    return `${Buffer.byteLength(message)} ${message}`;
+  };
+
+  return {
+    name: 'syslog',
+    send: (events) => transport.deliver(events.map(frame).join('')),
+    sendCheckpoints: (checkpoints) => transport.deliver(checkpoints.map(checkpointFrame).join('')),
+    close: () => transport.close(),
   };
 }

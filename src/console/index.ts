@@ -18,12 +18,14 @@ import { appsPage } from './account/apps.js';
 import { accountHome } from './account-home.js';
 import { accountPages, accountScripts } from './account/index.js';
 import { createFormCsrf } from './form-csrf.js';
+import type { Alerts } from '../detection/index.js';
 import { clinicConsole } from './clinic/index.js';
 import { operatorConsole, type OperatorConsoleDeps } from './operator/index.js';
 import { createPageGuard } from './page-guard.js';
 import { patientPortal } from './portal/index.js';
 import { landingPages } from './landing.js';
 import { createPagePeople } from './page-person.js';
+import { runbookPages } from './runbooks.js';
 import { operatorPages, tenantPages } from './page-realm.js';
 import { signInPages } from './sign-in.js';
 
@@ -55,9 +57,11 @@ export interface ConsoleDeps {
   /** The operator console's own services (backups, rotation, readiness, metrics). */
   readonly operator: OperatorConsoleDeps;
   readonly clock: Clock;
+  /** Alerts of every realm (detection/alerts.ts): the clinic's and the operators' alert pages. */
+  readonly alerts: Alerts;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -75,8 +79,9 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access, clock }));
-    await app.register(operatorConsole({ guard, tenants, keys, deps: operator }));
+    await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts }));
+    await app.register(runbookPages({ rules: alerts.rules }));
   };
 }

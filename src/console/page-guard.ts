@@ -10,6 +10,8 @@ export interface StaffCaller {
   readonly me: PagePerson;
   readonly principal: Principal;
   readonly locale: Locale;
+  /** Alerts nobody has acknowledged yet, for the clinic navigation (roles with `alerts:read`). */
+  readonly openAlerts?: number;
 }
 
 export interface OperatorCaller {

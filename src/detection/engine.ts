@@ -146,8 +146,9 @@ export function createEngine(deps: EngineDeps): Engine {
   async function batch(db: SqlDatabase, realm: string): Promise<number> {
     let cursor = await selectCursor(db);
     if (cursor === undefined) {
-      // First look at this realm (detection just switched on, or a realm created before it):
-      // rules start at the chain's head; history is not replayed into a flood of stale alerts.
+      // The migration places the cursor (store.ts: a new realm from its first event, an upgraded
+      // one from its end); should its row be gone, the rules go on from the chain's head rather
+      // than replay the whole history into a flood of stale alerts.
       const head = (await selectHead(db))?.seq ?? 0;
       await db.transaction((tx) => moveCursor(tx, undefined, head));
       cursor = await selectCursor(db);

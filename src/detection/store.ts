@@ -17,8 +17,17 @@ const tables = (t: (name: string) => string) => [
   `CREATE TABLE ${t('alert_settings')} (id SMALLINT PRIMARY KEY CHECK (id = 1), settings TEXT NOT NULL)`,
 ];
 
-/** Applied to every realm's data set (each tenant's and the operators'). */
-export const detectionMigrations: readonly Migration[] = [{ id: 'detection/001-alerts', up: { sqlite: tables, postgres: tables } }];
+// Where the rules start reading: a realm made from now on is read from its first event (a new
+// tenant's first minutes are when a stolen setup link or a wrong key is used); a realm that
+// already had a trail when this version came is read from its end at that moment, so an upgrade
+// does not replay years of history into stale alerts.
+const cursorAtHead = (t: (name: string) => string) => [`INSERT INTO ${t('detection_cursor')} (id, seq) SELECT 1, COALESCE((SELECT seq FROM ${t('audit_head')} WHERE id = 1), 0)`];
+
+/** Applied to every realm's data set (each tenant's and the operators'), after the audit trail's. */
+export const detectionMigrations: readonly Migration[] = [
+  { id: 'detection/001-alerts', up: { sqlite: tables, postgres: tables } },
+  { id: 'detection/002-cursor', up: { sqlite: cursorAtHead, postgres: cursorAtHead } },
+];
 
 export const alertStates = ['open', 'acknowledged', 'resolved'] as const;
 export type AlertState = (typeof alertStates)[number];

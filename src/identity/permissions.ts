@@ -37,6 +37,10 @@ export const capabilities = [
   'emergency:access',
   /** List break-the-glass accesses for review (SPEC I7: someone independent reviews them). */
   'emergency:review',
+  /** See the tenant's alerts (detection): rule, subject, counts, the events that raised them — never record contents. */
+  'alerts:read',
+  /** Acknowledge and resolve alerts, and set who they reach and when (alert settings). */
+  'alerts:manage',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 
@@ -78,10 +82,10 @@ const grant = (actions: readonly RecordAction[], read: readonly DataClass[], wri
 
 export const matrix: Readonly<Record<Role, RoleDefinition>> = {
   'tenant-admin': {
-    description: 'Runs the tenant: people, roles, sessions and the staff directory; no patient records.',
+    description: 'Runs the tenant: people, roles, sessions, the staff directory and its alerts; no patient records.',
     scope: 'tenant',
     records: { Practitioner: grant(all, demographic) },
-    capabilities: ['accounts:manage', 'apps:manage'],
+    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage'],
   },
   clinician: {
     description: 'Clinical records of the patients in their care; others only by break-the-glass; no payment data.',
@@ -112,10 +116,10 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     capabilities: [],
   },
   auditor: {
-    description: 'The audit trail and break-the-glass review; no record contents.',
+    description: 'The audit trail, break-the-glass review and alerts; no record contents.',
     scope: 'tenant',
     records: {},
-    capabilities: ['audit:read', 'emergency:review'],
+    capabilities: ['audit:read', 'emergency:review', 'alerts:read', 'alerts:manage'],
   },
   patient: {
     description: 'Their own compartment: reads it all, writes their own contact details and their own observations.',

@@ -14,7 +14,7 @@ export function sendClinicPage(
   const { me, locale } = caller;
   return sendPersonPage(request, reply, caller, {
     ...page,
-    nav: clinicNav(me.realmId, me.account.role, locale),
+    nav: clinicNav(me.realmId, me.account.role, locale, caller.openAlerts),
     current: sectionPath(me.realmId, page.section),
     signOut: `/tenants/${me.realmId}/account/sign-out`,
     wide: page.wide ?? true,

@@ -5,9 +5,13 @@ import type { PageGuard } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import type { Audit } from '../../audit/index.js';
 import type { RecordAccess } from '../../records/index.js';
+import { hasCapability } from '../../identity/index.js';
+import type { Alerts } from '../../detection/index.js';
+import { clinicAlertPages } from './alerts.js';
 import { appPages } from './apps.js';
 import { auditPages } from './audit.js';
 import { clinicHome } from './home.js';
+import { openAlertsShown } from './nav.js';
 import { patientPages } from './patients.js';
 import { reviewPages } from './review.js';
 import { settingsPages } from './settings.js';
@@ -24,10 +28,13 @@ export interface ClinicConsoleDeps {
   /** Reads as the signed-in person, permission-checked and audited as over FHIR (the one record access service). */
   readonly access: RecordAccess;
   readonly audit: Audit;
+  /** The tenant's alerts: their pages, and the count of open ones in the navigation. */
+  readonly alerts: Alerts;
 }
 
 /** The clinic console under `/tenants/{t}/console/`: one plugin per section. */
-export function clinicConsole(deps: ClinicConsoleDeps) {
+export function clinicConsole(given: ClinicConsoleDeps) {
+  const deps = { ...given, guard: withOpenAlerts(given.guard, given.alerts) };
   return async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(clinicHome(deps));
     await app.register(staffPages(deps));
@@ -36,5 +43,22 @@ export function clinicConsole(deps: ClinicConsoleDeps) {
     await app.register(patientPages(deps));
     await app.register(auditPages(deps));
     await app.register(reviewPages(deps));
+    await app.register(clinicAlertPages(deps));
+  };
+}
+
+/**
+ * The clinic's guard, with the count of open alerts (nobody acknowledged them yet) added for a
+ * role that may read them, so every page's navigation shows it; other roles never learn it.
+ */
+function withOpenAlerts(guard: PageGuard, alerts: Alerts): PageGuard {
+  return {
+    ...guard,
+    async person(request, reply, realm) {
+      const caller = await guard.person(request, reply, realm);
+      if (caller === undefined || !hasCapability(caller.principal.role, 'alerts:read')) return caller;
+      const open = await alerts.list(caller.me.realmId, { state: 'open', limit: openAlertsShown });
+      return { ...caller, openAlerts: open.length };
+    },
   };
 }

@@ -1,11 +1,11 @@
 import { hasCapability, mayDo, parseRole, personRoles, type PersonRole } from '../../identity/index.js';
 import type { Locale, NavItem, Texts } from '../../platform/pages/index.js';
 
-export type ClinicSection = 'home' | 'patients' | 'staff' | 'apps' | 'audit' | 'review' | 'settings';
+export type ClinicSection = 'home' | 'patients' | 'staff' | 'apps' | 'audit' | 'review' | 'alerts' | 'settings';
 
-const text: Texts<ClinicSection | 'account'> = {
-  en: { home: 'Overview', patients: 'Patients', staff: 'Staff', apps: 'Apps', audit: 'Audit trail', review: 'Break-the-glass review', settings: 'Settings', account: 'Your account' },
-  de: { home: 'Übersicht', patients: 'Patienten', staff: 'Mitarbeitende', apps: 'Apps', audit: 'Protokoll', review: 'Notfallzugriffe prüfen', settings: 'Einstellungen', account: 'Ihr Konto' },
+const text: Texts<ClinicSection | 'account' | 'open'> = {
+  en: { home: 'Overview', patients: 'Patients', staff: 'Staff', apps: 'Apps', audit: 'Audit trail', review: 'Break-the-glass review', alerts: 'Alerts', settings: 'Settings', account: 'Your account', open: 'open' },
+  de: { home: 'Übersicht', patients: 'Patienten', staff: 'Mitarbeitende', apps: 'Apps', audit: 'Protokoll', review: 'Notfallzugriffe prüfen', alerts: 'Warnmeldungen', settings: 'Einstellungen', account: 'Ihr Konto', open: 'offen' },
 };
 
 /**
@@ -20,16 +20,22 @@ export function sectionsOf(role: PersonRole): ClinicSection[] {
   if (hasCapability(role, 'apps:manage')) sections.push('apps');
   if (hasCapability(role, 'audit:read')) sections.push('audit');
   if (hasCapability(role, 'emergency:review')) sections.push('review');
+  if (hasCapability(role, 'alerts:read')) sections.push('alerts');
   if (hasCapability(role, 'accounts:manage')) sections.push('settings');
   return sections;
 }
 
 export const sectionPath = (tenantId: string, section: ClinicSection): string => `/tenants/${tenantId}/console/${section === 'home' ? '' : `${section}/`}`;
 
-export function clinicNav(tenantId: string, role: string, locale: Locale): NavItem[] {
+/** The sections of the role; `openAlerts`, when known, is shown beside the alerts (a count of alerts nobody has acknowledged yet). */
+export function clinicNav(tenantId: string, role: string, locale: Locale, openAlerts?: number): NavItem[] {
   const t = text[locale];
   const sections = (personRoles as readonly string[]).includes(role) ? sectionsOf(parseRole(role, personRoles) as PersonRole) : [];
-  return [...sections.map((section) => ({ href: sectionPath(tenantId, section), label: t[section] })), { href: `/tenants/${tenantId}/account/`, label: t.account }];
+  const label = (section: ClinicSection) => (section === 'alerts' && openAlerts !== undefined && openAlerts > 0 ? `${t.alerts} (${openAlerts >= openAlertsShown ? `${openAlertsShown - 1}+` : openAlerts} ${t.open})` : t[section]);
+  return [...sections.map((section) => ({ href: sectionPath(tenantId, section), label: label(section) })), { href: `/tenants/${tenantId}/account/`, label: t.account }];
 }
+
+/** The nav counts open alerts up to this (then `99+`): a number to act on, not an inventory. */
+export const openAlertsShown = 100;
 
 export const sectionLabel = (section: ClinicSection, locale: Locale): string => text[locale][section];

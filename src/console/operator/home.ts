@@ -12,6 +12,7 @@ const text: Texts<'title' | 'intro' | OperatorSection> = {
     backups: 'snapshots, the last verify and restore drill (RTO, RPO), restore one tenant',
     keys: 'master key and tenant key versions, key rotation jobs',
     health: 'storage, backup age, replication',
+    alerts: 'the platform’s own alerts: acknowledge, resolve, who is told and when',
   },
   de: {
     title: 'Betriebskonsole',
@@ -21,6 +22,7 @@ const text: Texts<'title' | 'intro' | OperatorSection> = {
     backups: 'Sicherungen, letzte Prüfung und Wiederherstellungsübung (RTO, RPO), einen Mandanten wiederherstellen',
     keys: 'Versionen des Hauptschlüssels und der Mandantenschlüssel, Schlüsselrotationen',
     health: 'Speicher, Alter der Sicherung, Replikation',
+    alerts: 'die eigenen Warnmeldungen der Plattform: bestätigen, erledigen, wer wann benachrichtigt wird',
   },
 };
 

@@ -7,6 +7,8 @@ import type { ReadinessReport } from '../../platform/http/index.js';
 import type { Rotation } from '../../rotation/index.js';
 import type { Tenants } from '../../tenants/index.js';
 import type { PageGuard } from '../page-guard.js';
+import type { Alerts } from '../../detection/index.js';
+import { operatorAlertPages } from './alerts.js';
 import { backupPages } from './backups.js';
 import { healthPages } from './health.js';
 import { operatorHome } from './home.js';
@@ -29,12 +31,13 @@ export interface OperatorConsoleDeps {
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
-export function operatorConsole({ guard, tenants, keys, deps }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps }) {
+export function operatorConsole({ guard, tenants, keys, deps, alerts }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(operatorHome({ guard }));
     await app.register(operatorTenantPages({ guard, tenants, audit: deps.audit }));
     await app.register(backupPages({ guard, backups: deps.backups, audit: deps.audit, tenants, now: deps.now }));
     await app.register(keyPages({ guard, keys, rotation: deps.rotation, provider: deps.keyProvider }));
     await app.register(healthPages({ guard, readiness: deps.readiness, registry: deps.registry, now: deps.now }));
+    await app.register(operatorAlertPages({ guard, audit: deps.audit, alerts }));
   };
 }

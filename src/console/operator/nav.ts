@@ -4,11 +4,11 @@ import type { Html, Locale, NavItem, Texts } from '../../platform/pages/index.js
 import type { OperatorCaller } from '../page-guard.js';
 import { sendPersonPage } from '../person-page.js';
 
-export type OperatorSection = 'home' | 'tenants' | 'backups' | 'keys' | 'health';
+export type OperatorSection = 'home' | 'tenants' | 'backups' | 'keys' | 'health' | 'alerts';
 
 const text: Texts<OperatorSection | 'account'> = {
-  en: { home: 'Overview', tenants: 'Tenants', backups: 'Backups', keys: 'Keys', health: 'Health', account: 'Your account' },
-  de: { home: 'Übersicht', tenants: 'Mandanten', backups: 'Sicherungen', keys: 'Schlüssel', health: 'Zustand', account: 'Ihr Konto' },
+  en: { home: 'Overview', tenants: 'Tenants', backups: 'Backups', keys: 'Keys', health: 'Health', alerts: 'Alerts', account: 'Your account' },
+  de: { home: 'Übersicht', tenants: 'Mandanten', backups: 'Sicherungen', keys: 'Schlüssel', health: 'Zustand', alerts: 'Warnmeldungen', account: 'Ihr Konto' },
 };
 
 /**
@@ -24,6 +24,8 @@ export const sectionRole: { readonly [S in Exclude<OperatorSection, 'home'>]: Op
   backups: 'backup-operator',
   keys: 'operator',
   health: 'operator',
+  // The platform's own alerts (`/platform/alerts`): the platform operator's, who runs the deployment.
+  alerts: 'operator',
 };
 
 /** The sections a role sees: the overview, and those whose role it has. */

@@ -11,5 +11,6 @@ export { layout, type LayoutInput, type NavItem } from './layout.js';
 export { niceTicks, timeSeriesChart, type ChartInput, type ChartPoint } from './chart.js';
 export { assetRoutes, stylesheet, type Scripts } from './assets.js';
 export { passkeySignInPath } from './passkey-sign-in.js';
+export { markdownTitle, renderInline, renderMarkdown, safeHref, type MarkdownOptions } from './markdown.js';
 export { base64url } from './base64url-script.js';
 export { formLimit, messagePage, pageCsp, scriptPageCsp, seeOther, sendPage, servePages } from './page-http.js';

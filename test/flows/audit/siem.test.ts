@@ -1,96 +1,35 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { loadOrCreateCertificate } from '../../../src/platform/http/index.js';
 import { startTestApp, type TestApp } from '../../support/harness.js';
-
-const rsyslogd = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((path) => existsSync(path));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-const accepting = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.on('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
+import { freePort, rsyslogOn, rsyslogSkip, until, type Rsyslog } from '../../support/rsyslog.js';
 
 // A real rsyslog from the Debian package, on loopback, writing what it receives to a file.
-describe('audit events shipped to a SIEM: JSON lines and syslog to a real rsyslog', { skip: rsyslogd === undefined && process.env['CI'] === undefined && process.env['TRESOR_REQUIRE_RSYSLOG'] !== '1' ? 'rsyslogd is not installed (.ci/run installs it); TRESOR_REQUIRE_RSYSLOG=1 makes this a failure' : false }, () => {
+describe('audit events shipped to a SIEM: JSON lines and syslog to a real rsyslog', { skip: rsyslogSkip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tresor-siem-'));
-  const received = join(dir, 'received.log');
   const jsonl = join(dir, 'audit.jsonl');
   let port = 0;
-  let rsyslog: ChildProcess | undefined;
+  let rsyslog: Rsyslog;
   let t: TestApp;
   let key: string;
 
-  const startRsyslog = async (tls?: { cert: string; key: string }) => {
-    writeFileSync(
-      join(dir, 'rsyslog.conf'),
-      [
-        `global(workDirectory="${dir}"${tls === undefined ? '' : ` defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${tls.cert}" defaultNetstreamDriverCertFile="${tls.cert}" defaultNetstreamDriverKeyFile="${tls.key}"`})`,
-        tls === undefined ? 'module(load="imtcp")' : 'module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")',
-        `input(type="imtcp" address="127.0.0.1" port="${port}")`,
-        'template(name="raw" type="string" string="%rawmsg%\\n")',
-        `*.* action(type="omfile" file="${received}" template="raw")`,
-        '',
-      ].join('\n'),
-    );
-    if (rsyslogd === undefined) throw new Error('rsyslogd is not installed (apt-get install rsyslog rsyslog-gnutls), and CI or TRESOR_REQUIRE_RSYSLOG=1 says this test must run');
-    const child = spawn(rsyslogd, ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    rsyslog = child;
-    let said = '';
-    child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    // rsyslog's TLS driver takes seconds to start on a loaded machine (10 s ran out once in CI's
-    // company); what it said is kept so that a real start failure reads as one.
-    await until(() => child.exitCode === null && accepting(port), 30_000, 'rsyslog to listen').catch((error: unknown) => {
-      throw new Error(`${String(error)}; rsyslogd ${child.exitCode === null ? 'still running' : `exited ${child.exitCode}`}: ${said.slice(-2000)}`);
-    });
-  };
-  const stopRsyslog = async () => {
-    const child = rsyslog;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  };
-  const lines = () => (existsSync(received) ? readFileSync(received, 'utf8').split('\n').filter(Boolean) : []);
+  const startRsyslog = (tls?: { cert: string; key: string }) => rsyslog.start(tls);
+  const stopRsyslog = () => rsyslog.stop();
+  const lines = () => rsyslog.lines();
 
   before(async () => {
     port = await freePort();
+    rsyslog = rsyslogOn(dir, port);
     await startRsyslog();
     t = await startTestApp('sqlite', { audit: { sinks: { syslog: `tcp://127.0.0.1:${port}`, file: jsonl } } });
     key = await t.tenant('clinic');
   });
   after(async () => {
     await t?.close();
-    await stopRsyslog();
+    await rsyslog?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

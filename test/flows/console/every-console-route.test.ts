@@ -19,6 +19,7 @@ const mayUse: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   [/^\/tenants\/:tenant\/console\/patients\//, ['clinician', 'front-desk']],
   [/^\/tenants\/:tenant\/console\/audit\//, ['auditor']],
   [/^\/tenants\/:tenant\/console\/review\//, ['auditor']],
+  [/^\/tenants\/:tenant\/console\/alerts\//, ['tenant-admin', 'auditor']],
 ];
 
 /** The server's routes as `METHOD path`, from Fastify's route tree (each line one segment, nested by indentation). */

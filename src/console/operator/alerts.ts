@@ -1,0 +1,27 @@
+import type { Audit } from '../../audit/index.js';
+import { admitOperator, type Alerts } from '../../detection/index.js';
+import { alertPages } from '../alerts-pages.js';
+import type { PageGuard } from '../page-guard.js';
+import { sectionRole, sendOperatorPage } from './nav.js';
+
+/**
+ * `/platform/console/alerts/`: the platform's own alerts (the operators' realm) for the
+ * `operator` role, as `/platform/alerts` answers them; a backup operator is refused (403).
+ */
+export function operatorAlertPages({ guard, audit, alerts }: { guard: PageGuard; audit: Audit; alerts: Alerts }) {
+  return alertPages(alerts, {
+    route: '/platform/console/alerts',
+    async admit(request, reply) {
+      const caller = await guard.operator(request, reply, sectionRole.alerts);
+      if (caller === undefined) return undefined;
+      return {
+        admitted: admitOperator(audit, request, caller.principal),
+        locale: caller.locale,
+        csrf: caller.me.csrf,
+        mayManage: true,
+        base: '/platform/console/alerts/',
+        send: (page) => sendOperatorPage(request, reply, caller, { section: 'alerts', ...page }),
+      };
+    },
+  });
+}
