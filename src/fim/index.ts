@@ -1,7 +1,8 @@
 /**
  * @module fim
  * File integrity monitoring: a baseline of what Tresor runs — its code, package manifest and
- * lockfile, every installed dependency file, its configuration file, TLS certificate and key —
+ * lockfile, every installed dependency file, the runbooks it serves, its configuration file, TLS
+ * certificate and key —
  * hashed (SHA-256) and signed (Ed25519, with a key kept wrapped in the key store, outside every
  * watched path); checks that compare the files with it, one change per file; and the server's
  * periodic check. The master key ring is watched for presence, mode, owner and size only. Does

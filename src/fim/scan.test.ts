@@ -42,6 +42,7 @@ describe('scanTargets', () => {
       { path: join(install, 'package.json'), kind: 'tree' },
       { path: join(install, 'package-lock.json'), kind: 'tree' },
       { path: join(install, 'node_modules'), kind: 'tree' },
+      { path: join(install, 'docs', 'runbooks'), kind: 'tree' },
       { path: '/etc/tresor.json', kind: 'tree' },
       { path: '/etc/c.pem', kind: 'tree' },
       { path: '/etc/k.pem', kind: 'tree' },

@@ -43,7 +43,9 @@ export function codeDirOf(installDir: string): string {
 /** Every path file integrity monitoring watches, absolute, without repeats. */
 export function watchedTargets(settings: WatchedSettings): Target[] {
   const install = resolve(settings.installDir);
-  const trees = [codeDirOf(install), join(install, 'package.json'), join(install, 'package-lock.json'), join(install, 'node_modules')];
+  // The runbooks ship with the code (package.json `files`) and are served to whoever answers an
+  // alert: an edited "Contain" section misleads the response as surely as edited code.
+  const trees = [codeDirOf(install), join(install, 'package.json'), join(install, 'package-lock.json'), join(install, 'node_modules'), join(install, 'docs', 'runbooks')];
   if (settings.configFile !== undefined) trees.push(settings.configFile);
   if (settings.tls.enabled) {
     // Without configured files the server uses (and makes) a development certificate in the data directory.

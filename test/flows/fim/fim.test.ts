@@ -21,6 +21,8 @@ function makeInstall(root: string): string {
   writeFileSync(join(install, 'package-lock.json'), '{"lockfileVersion":3}\n');
   writeFileSync(join(install, 'node_modules', 'dep', 'index.js'), 'module.exports = 1;\n');
   writeFileSync(join(install, 'node_modules', 'dep', 'README.md'), '# dep\n');
+  mkdirSync(join(install, 'docs', 'runbooks'), { recursive: true });
+  writeFileSync(join(install, 'docs', 'runbooks', 'fim.changed.md'), '# fim.changed\n');
   return install;
 }
 
@@ -59,21 +61,21 @@ describe('file integrity monitoring: tresor fim', () => {
   it('baseline signs the install tree and the configuration file; check then finds nothing (exit 0); both audited', async () => {
     const made = await fim('baseline');
     assert.equal(made.code, 0, made.stderr);
-    assert.match(made.stdout, /^baseline of 8 files written to .*fim-baseline\.json in [\d.]+ s, signed\n$/);
+    assert.match(made.stdout, /^baseline of 9 files written to .*fim-baseline\.json in [\d.]+ s, signed\n$/);
     const text = readFileSync(join(dataDir, 'fim-baseline.json'), 'utf8');
-    for (const path of [join(install, 'dist', 'main.js'), join(install, 'node_modules', 'dep', 'index.js'), join(install, 'package-lock.json'), configFile]) assert.ok(text.includes(JSON.stringify(path)), path);
+    for (const path of [join(install, 'dist', 'main.js'), join(install, 'node_modules', 'dep', 'index.js'), join(install, 'package-lock.json'), join(install, 'docs', 'runbooks', 'fim.changed.md'), configFile]) assert.ok(text.includes(JSON.stringify(path)), path);
     // The development master key ring lives in the data directory: presence, mode, owner, size only.
     assert.match(text, /"path":"[^"]*master-key\.json","sha256":null,"size":\d+,"mode":"100600"/);
     const clean = await fim('check');
     assert.equal(clean.code, 0, clean.stderr);
-    assert.match(clean.stdout, /^no change in 8 files since the baseline of \d{4}-\d\d-\d\dT/);
+    assert.match(clean.stdout, /^no change in 9 files since the baseline of \d{4}-\d\d-\d\dT/);
 
     const baselined = await operatorEvents(dataDir, 'fim.baselined');
     assert.equal(baselined.length, 1);
     assert.match(baselined[0]?.actor.id ?? '', /^cli:/);
-    assert.equal(baselined[0]?.detail, '8 files');
+    assert.equal(baselined[0]?.detail, '9 files');
     const checked = await operatorEvents(dataDir, 'fim.checked');
-    assert.deepEqual(checked.map((e) => [e.outcome, e.detail]), [['success', '0 change(s) in 8 files'], ['failure', 'fim-baseline-missing']]);
+    assert.deepEqual(checked.map((e) => [e.outcome, e.detail]), [['success', '0 change(s) in 9 files'], ['failure', 'fim-baseline-missing']]);
   });
 
   it('a modified, an added, a removed file and a changed mode are one change each, naming the file (exit 1)', async () => {
