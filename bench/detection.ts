@@ -14,6 +14,7 @@
  *   BENCH_SECONDS=8   seconds per measured scenario (after 2 s of warm-up)
  *   BENCH_ROUNDS=2    rounds of off/on
  *   BENCH_EVENTS=200000
+ *   BENCH_BATCH=500   events per engine transaction in the throughput run (detection.batchEvents)
  *   BENCH_CPU_PROF=<dir>  a V8 CPU profile of each engine run (the rules alone, not the seeding)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -242,7 +243,7 @@ async function throughput(): Promise<Array<{ name: string; perSecond: number; pe
       ['reading the chain and moving the cursor, no rules', 'rules-a', []],
       [`every rule (${rules.length})`, 'rules-b', rules],
     ] as const) {
-      const engine = createEngine({ storage: app.storage, clock: { now: () => new Date() }, rules: set, overrides: {}, operatorRealm: 'operators', store: (tx, raised) => app.alerts.store(tx, raised), batchEvents: Number(process.env["BENCH_BATCH"] ?? 2000) });
+      const engine = createEngine({ storage: app.storage, clock: { now: () => new Date() }, rules: set, overrides: {}, operatorRealm: 'operators', store: (tx, raised) => app.alerts.store(tx, raised), batchEvents: Number(process.env["BENCH_BATCH"] ?? 500) });
       // The cursor starts at the head on a first look: set it to 0 first, as a realm that existed before detection.
       const db = await app.storage.tenant(realm);
       await db.execute(`INSERT INTO ${db.table('detection_cursor')} (id, seq) VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET seq = 0`);
