@@ -73,12 +73,39 @@ export function realmContext(realm: string, operators: boolean, settings: AlertS
   return { realm, operators, timeZone: settings.timeZone, workingHours: settings.workingHours };
 }
 
+// Building an Intl.DateTimeFormat costs tens of microseconds; rules ask for every event.
+const formats = new Map<string, Intl.DateTimeFormat>();
+const weekdays = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+// The last answer per time zone: the events of a batch mostly fall in the same minute.
+const lastMinute = new Map<string, { minute: number; local: { day: number; time: string } }>();
+
 /** The local weekday (1 = Monday … 7) and `HH:MM` of `at` in the time zone. */
 export function localTime(at: number, timeZone: string): { day: number; time: string } {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(at));
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  const day = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday')) + 1;
-  return { day, time: `${get('hour')}:${get('minute')}` };
+  // Every time zone's offset is a whole number of minutes (since 1972), so one minute of UTC is one local minute.
+  const minute = Math.floor(at / 60_000);
+  const cached = lastMinute.get(timeZone);
+  if (cached !== undefined && cached.minute === minute) return cached.local;
+  const local = localTimeNow(at, timeZone);
+  if (lastMinute.size < 1000 || cached !== undefined) lastMinute.set(timeZone, { minute, local });
+  return local;
+}
+
+function localTimeNow(at: number, timeZone: string): { day: number; time: string } {
+  let format = formats.get(timeZone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    if (formats.size < 1000) formats.set(timeZone, format);
+  }
+  let day = 0;
+  let hour = '';
+  let minute = '';
+  for (const part of format.formatToParts(new Date(at))) {
+    if (part.type === 'weekday') day = weekdays.indexOf(part.value) + 1;
+    else if (part.type === 'hour') hour = part.value;
+    else if (part.type === 'minute') minute = part.value;
+  }
+  return { day, time: `${hour}:${minute}` };
 }
 
 /** Whether `at` falls within the working hours (in their time zone). */

@@ -5,7 +5,7 @@ import { timeOrderedId } from '../platform/time-ordered-id.js';
 import { parseAlertSettings, readAlertSettings, type AlertSettings } from './alert-settings.js';
 import type { Raised } from './engine.js';
 import { DetectionError } from './errors.js';
-import { alertStates, changeAlertState, countUnresolved, insertAlert, joinAlert, linkEvents, saveSettings, selectAlert, selectAlerts, selectEvidence, selectJoinable, type Alert, type AlertFilter, type AlertState } from './store.js';
+import { alertStates, changeAlertState, countUnresolved, evidencePerAlert, insertAlert, joinAlert, linkEvents, saveSettings, selectAlert, selectAlerts, selectEvidence, selectJoinable, type Alert, type AlertFilter, type AlertState } from './store.js';
 import { higherSeverity, severities, type Finding, type Rule, type Severity } from './types.js';
 
 /** Who changes an alert, for its record and the audit event (an API call's or a page's request). */
@@ -84,19 +84,53 @@ export function createAlerts({ storage, clock, audit, rules, dedupMs }: AlertsDe
   };
   const ruleOf = (id: string) => rules.find((r) => r.id === id);
 
-  async function storeOne(tx: SqlExecutor, realm: string, rule: Pick<Rule, 'id' | 'title' | 'severity'>, finding: Finding, at: number): Promise<AlertChange> {
-    const severity = finding.severity ?? rule.severity;
-    const joinable = await selectJoinable(tx, realm, rule.id, finding.subject, at - dedupMs);
+  // Findings of one rule about one subject, close in time: stored as one join (a brute force of
+  // hundreds of attempts in a batch costs one lookup and one update, not hundreds).
+  interface Group {
+    readonly rule: Pick<Rule, 'id' | 'title' | 'severity'>;
+    readonly subject: string;
+    readonly firstAt: number;
+    lastAt: number;
+    severity: Severity;
+    summary: string;
+    count: number;
+    readonly evidence: number[];
+  }
+  function group(raised: ReadonlyArray<{ rule: Pick<Rule, 'id' | 'title' | 'severity'>; finding: Finding; at: number }>): Group[] {
+    const groups: Group[] = [];
+    const open = new Map<string, Group>();
+    for (const { rule, finding, at } of raised) {
+      const key = `${rule.id}\u0000${finding.subject}`;
+      const severity = finding.severity ?? rule.severity;
+      const current = open.get(key);
+      if (current !== undefined && at - current.firstAt < dedupMs) {
+        current.lastAt = Math.max(current.lastAt, at);
+        current.severity = higherSeverity(current.severity, severity);
+        current.summary = finding.summary;
+        current.count += 1;
+        if (current.evidence.length < evidencePerAlert) current.evidence.push(...(finding.evidence ?? []));
+        continue;
+      }
+      const fresh: Group = { rule, subject: finding.subject, firstAt: at, lastAt: at, severity, summary: finding.summary, count: 1, evidence: [...(finding.evidence ?? [])] };
+      open.set(key, fresh);
+      groups.push(fresh);
+    }
+    return groups;
+  }
+
+  async function storeGroup(tx: SqlExecutor, realm: string, g: Group): Promise<AlertChange> {
+    const joinable = await selectJoinable(tx, realm, g.rule.id, g.subject, g.firstAt - dedupMs);
     if (joinable !== undefined) {
-      const raisedTo = higherSeverity(joinable.severity, severity);
-      await joinAlert(tx, joinable.id, { severity: raisedTo, summary: finding.summary, count: 1, at: Math.max(at, joinable.lastAt) });
-      await linkEvents(tx, joinable.id, finding.evidence ?? []);
-      const alert: Alert = { ...joinable, severity: raisedTo, summary: finding.summary, count: joinable.count + 1, lastAt: Math.max(at, joinable.lastAt) };
+      const raisedTo = higherSeverity(joinable.severity, g.severity);
+      const lastAt = Math.max(g.lastAt, joinable.lastAt);
+      await joinAlert(tx, joinable.id, { severity: raisedTo, summary: g.summary, count: g.count, at: lastAt });
+      await linkEvents(tx, joinable.id, g.evidence);
+      const alert: Alert = { ...joinable, severity: raisedTo, summary: g.summary, count: joinable.count + g.count, lastAt };
       return { kind: raisedTo !== joinable.severity ? 'escalated' : 'joined', alert };
     }
-    const alert: Alert = { id: timeOrderedId(at), realm, rule: rule.id, severity, title: rule.title, subject: finding.subject, summary: finding.summary, state: 'open', count: 1, firstAt: at, lastAt: at };
+    const alert: Alert = { id: timeOrderedId(g.firstAt), realm, rule: g.rule.id, severity: g.severity, title: g.rule.title, subject: g.subject, summary: g.summary, state: 'open', count: g.count, firstAt: g.firstAt, lastAt: g.lastAt };
     await insertAlert(tx, alert);
-    await linkEvents(tx, alert.id, finding.evidence ?? []);
+    await linkEvents(tx, alert.id, g.evidence);
     return { kind: 'raised', alert };
   }
 
@@ -123,7 +157,8 @@ export function createAlerts({ storage, clock, audit, rules, dedupMs }: AlertsDe
     rules,
     async store(tx, raised) {
       const changes: AlertChange[] = [];
-      for (const { realm, rule, finding, at } of raised) changes.push(await storeOne(tx, realm, rule, finding, at));
+      const realms = [...new Set(raised.map((r) => r.realm))];
+      for (const realm of realms) for (const g of group(raised.filter((r) => r.realm === realm))) changes.push(await storeGroup(tx, realm, g));
       tx.afterCommit(() => {
         for (const c of changes) emit(c);
       });
@@ -133,7 +168,8 @@ export function createAlerts({ storage, clock, audit, rules, dedupMs }: AlertsDe
       if (rule === undefined) throw new DetectionError('unknown-rule', `no rule ${ruleId}`, { status: 500 });
       const db = await storage.tenant(realm);
       const at = clock.now().getTime();
-      const result = await db.transaction((tx) => storeOne(tx, realm, rule, finding, at));
+      const [only] = group([{ rule, finding, at }]);
+      const result = await db.transaction((tx) => storeGroup(tx, realm, only as Group));
       emit(result);
       return result.alert;
     },

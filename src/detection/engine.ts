@@ -133,6 +133,9 @@ export function createEngine(deps: EngineDeps): Engine {
       if (evaluated < 0) break;
       total += evaluated;
       if (evaluated < batchEvents) break;
+      // A backlog is worked off batch by batch with the event loop free in between: requests
+      // are answered between two batches, not after the whole backlog.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     const now = clock.now().getTime();
     if (now - (lastPrune.get(realm) ?? 0) > 3_600_000) {

@@ -46,6 +46,18 @@ type Config = typeof defaults;
  */
 const patientMark = (subject: string): string => createHash('sha256').update(subject).digest('base64url').slice(0, 12);
 
+// The set of a window's marks, remembered per list (lists are never changed, only replaced): a
+// membership test per event instead of a new set built from thousands of marks each time.
+const marks = new WeakMap<readonly string[], Set<string>>();
+function marksOf(list: readonly string[]): Set<string> {
+  let set = marks.get(list);
+  if (set === undefined) {
+    set = new Set(list);
+    marks.set(list, set);
+  }
+  return set;
+}
+
 /** The distinct patients at which this principal's window fires, now. */
 export function massReadLimit(role: string, state: MassReadState | undefined, config: Config): number {
   const ceiling = config.serviceRoles.includes(role) ? config.servicePatients : config.patients;
@@ -81,16 +93,18 @@ export const massRead: EventRule<MassReadState, Config> = {
     }
     const limit = massReadLimit(event.actor.role, previous, config);
     const advanced = advance(previous.window, event, config.windowMinutes);
-    // Bounded: past the limit more patients change nothing (the window has fired by then).
-    const distinct = [...advanced.distinct];
-    const seen = new Set(distinct);
+    // Bounded: past the limit more patients change nothing (the window has fired by then). The
+    // list is copied only when a patient is new to the window: most reads are of patients seen.
+    let distinct = advanced.distinct;
+    let seen = marksOf(distinct);
     for (const subject of event.subjects) {
-      const mark = patientMark(subject);
       if (distinct.length >= limit) break;
-      if (!seen.has(mark)) {
-        seen.add(mark);
-        distinct.push(mark);
-      }
+      const mark = patientMark(subject);
+      if (seen.has(mark)) continue;
+      // New list, new set: the old state's list and set stay as they were.
+      distinct = [...distinct, mark];
+      seen = new Set(seen).add(mark);
+      marks.set(distinct, seen);
     }
     const { window, evidence } = crossed({ ...advanced, distinct }, distinct.length, limit, event.seq);
     const { name } = principalOf(event);
