@@ -827,7 +827,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     production: config.mode === 'production',
     publicUrl: publicBaseUrl(config),
     operatorRealm,
-    runbookBase: `${publicBaseUrl(config)}/runbooks`,
     metrics: registerDeliveryMetrics(metrics.registry),
   });
   const delivering = alertDelivery.run({ realms: core.auditRealms, everyMs: 30_000, scanEvery: 10, leadership });

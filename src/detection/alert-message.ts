@@ -1,3 +1,4 @@
+import { alertPath, runbookPath } from './links.js';
 import type { Message } from '../identity/index.js';
 import { formatDateTime, html, type Html } from '../platform/pages/index.js';
 import type { Alert } from './store.js';
@@ -44,9 +45,8 @@ const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, ' ').t
 export function alertMessage(input: AlertMailInput, to: Recipient): Message {
   const { alert, where, publicUrl } = input;
   const base = (publicUrl ?? '').replace(/\/+$/, '');
-  const alertPath = where.platform ? `/platform/console/alerts/${encodeURIComponent(alert.id)}` : `/tenants/${encodeURIComponent(where.id)}/console/alerts/${encodeURIComponent(alert.id)}`;
-  const alertLink = `${base}${alertPath}`;
-  const runbookLink = `${base}/runbooks/${encodeURIComponent(alert.rule)}`;
+  const alertLink = `${base}${alertPath({ id: alert.id, realm: where.id }, where.platform)}`;
+  const runbookLink = `${base}${runbookPath(alert.rule)}`;
   const place = where.platform ? 'Plattform / platform' : `${oneLine(where.name)} (${where.id})`;
   const subject = `[Tresor ${alert.severity.toUpperCase()}] ${oneLine(alert.title)} – ${place}`;
   const first = `${formatDateTime('en', alert.firstAt)} (${formatDateTime('en', alert.firstAt, input.timeZone)})`;

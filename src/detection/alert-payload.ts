@@ -1,4 +1,5 @@
 import type { AlertChange } from './alerts.js';
+import { alertPath, runbookPath } from './links.js';
 import type { Alert } from './store.js';
 import type { Severity } from './types.js';
 
@@ -18,9 +19,9 @@ export interface AlertPayload {
   readonly summary: string;
   readonly state: Alert['state'];
   readonly count: number;
-  /** ISO 8601 (UTC). */
-  readonly firstAt: string;
-  readonly lastAt: string;
+  /** ISO 8601 (UTC), as the alerts API names them. */
+  readonly firstSeen: string;
+  readonly lastSeen: string;
   /** What changed: raised, joined, escalated, acknowledged, resolved. */
   readonly kind: AlertChange['kind'];
   /** The alert's page in the console. */
@@ -31,13 +32,12 @@ export interface AlertPayload {
 
 /** The console page of an alert: the clinic console for a tenant's, the operator console for the platform's. */
 export function alertLink(publicUrl: string, alert: Pick<Alert, 'id' | 'realm'>, operatorRealm: string): string {
-  const base = publicUrl.replace(/\/$/, '');
-  return alert.realm === operatorRealm ? `${base}/platform/console/alerts/${alert.id}` : `${base}/tenants/${encodeURIComponent(alert.realm)}/console/alerts/${alert.id}`;
+  return `${publicUrl.replace(/\/$/, '')}${alertPath(alert, alert.realm === operatorRealm)}`;
 }
 
-/** The rule's runbook page, `<base>/<rule id>` — where the alert mail links too (alert-message.ts). */
-export function runbookLink(runbookBase: string, rule: string): string {
-  return `${runbookBase.replace(/\/$/, '')}/${encodeURIComponent(rule)}`;
+/** The rule's runbook page — where the alert mail links too (alert-message.ts). */
+export function runbookLink(publicUrl: string, rule: string): string {
+  return `${publicUrl.replace(/\/$/, '')}${runbookPath(rule)}`;
 }
 
 export function alertPayload(change: AlertChange, links: { url: string; runbook: string }): AlertPayload {
@@ -52,8 +52,8 @@ export function alertPayload(change: AlertChange, links: { url: string; runbook:
     summary: alert.summary,
     state: alert.state,
     count: alert.count,
-    firstAt: new Date(alert.firstAt).toISOString(),
-    lastAt: new Date(alert.lastAt).toISOString(),
+    firstSeen: new Date(alert.firstAt).toISOString(),
+    lastSeen: new Date(alert.lastAt).toISOString(),
     kind: change.kind,
     url: links.url,
     runbook: links.runbook,

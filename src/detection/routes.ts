@@ -1,3 +1,4 @@
+import { runbookPath } from './links.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { auditEventJson, operatorEvent, type Actor, type Audit, type AuditAction } from '../audit/index.js';
 import { forbidden, hasCapability, operatorRealm, type Authenticator, type Capability, type OperatorPrincipal, type Principal } from '../identity/index.js';
@@ -20,7 +21,6 @@ export interface AlertRoutesDeps {
 }
 
 /** Where an alert's runbook is served (runbook-routes.ts): public, it holds no secrets. */
-export const runbookPath = (rule: string): string => `/runbooks/${encodeURIComponent(rule)}`;
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 

@@ -76,8 +76,6 @@ export interface AlertDeliveryDeps {
   readonly production: boolean;
   readonly publicUrl: string;
   readonly operatorRealm: string;
-  /** Where runbook pages are served: `<public URL>/runbooks`, as the alert mail links them. */
-  readonly runbookBase: string;
   /** Jitter source, [0, 1); tests pin it. */
   readonly random?: () => number;
   readonly metrics?: DeliveryMetrics;
@@ -124,7 +122,7 @@ export function createAlertDelivery(deps: AlertDeliveryDeps): AlertDelivery {
   const aad = (realm: string, id: string) => `webhook-secret:${realm}:${id}`;
   const now = () => clock.now().getTime();
 
-  const links = (alert: AlertChange['alert']) => ({ url: alertLink(deps.publicUrl, alert, deps.operatorRealm), runbook: runbookLink(deps.runbookBase, alert.rule) });
+  const links = (alert: AlertChange['alert']) => ({ url: alertLink(deps.publicUrl, alert, deps.operatorRealm), runbook: runbookLink(deps.publicUrl, alert.rule) });
 
   async function targets(db: SqlDatabase): Promise<Array<{ target: string; since: number }>> {
     const list = (await selectEndpoints(db)).map((e) => ({ target: e.id, since: e.createdAt }));

@@ -110,7 +110,7 @@ for (const engine of engines()) {
       assert.equal(verifyWebhook({ secret: endpoint.secret, body: got.body.replace('"count":1', '"count":9'), timestamp, signature, nowSeconds: nowSeconds() }), false);
       assert.equal(verifyWebhook({ secret: endpoint.secret, body: got.body, timestamp, signature, nowSeconds: nowSeconds() + 301 }), false);
       const payload = JSON.parse(got.body) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(payload).sort(), ['count', 'firstAt', 'id', 'kind', 'lastAt', 'realm', 'rule', 'runbook', 'severity', 'state', 'subject', 'summary', 'title', 'url'].sort());
+      assert.deepEqual(Object.keys(payload).sort(), ['count', 'firstSeen', 'id', 'kind', 'lastSeen', 'realm', 'rule', 'runbook', 'severity', 'state', 'subject', 'summary', 'title', 'url'].sort());
       assert.equal(payload['id'], alert.id);
       assert.equal(payload['kind'], 'raised');
       assert.equal(payload['realm'], 'clinic');
@@ -153,7 +153,7 @@ for (const engine of engines()) {
       const id = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
       await insertAlert(db, { id, realm: 'clinic', rule: 'auth.brute-force', severity: 'high', title: 'Repeated failed sign-ins', subject: 'Account/a3', summary: '6 failed sign-ins', state: 'open', count: 1, firstAt: at, lastAt: at });
       // The restarted process: a fresh delivery service over the same data.
-      const restarted = createAlertDelivery({ storage: t.app.storage, clock, audit: t.app.audit, indexKey: (realm) => t.app.keys.indexKey(realm), send: createWebhookSend({ production: false }), production: false, publicUrl: 'http://localhost', operatorRealm: 'operators', runbookBase: 'http://localhost/runbooks' });
+      const restarted = createAlertDelivery({ storage: t.app.storage, clock, audit: t.app.audit, indexKey: (realm) => t.app.keys.indexKey(realm), send: createWebhookSend({ production: false }), production: false, publicUrl: 'http://localhost', operatorRealm: 'operators' });
       assert.equal(await restarted.scan('clinic'), 1);
       await restarted.deliverDue('clinic');
       assert.equal(await restarted.scan('clinic'), 0, 'a second scan queues nothing more');
@@ -166,7 +166,7 @@ for (const engine of engines()) {
     });
 
     it('folds findings that join an alert into its delivery while no attempt has taken it: one POST with the newest count', async () => {
-      const quiet = createAlertDelivery({ storage: t.app.storage, clock, audit: t.app.audit, indexKey: (realm) => t.app.keys.indexKey(realm), send: createWebhookSend({ production: false }), production: false, publicUrl: 'http://localhost', operatorRealm: 'operators', runbookBase: 'http://localhost/runbooks' });
+      const quiet = createAlertDelivery({ storage: t.app.storage, clock, audit: t.app.audit, indexKey: (realm) => t.app.keys.indexKey(realm), send: createWebhookSend({ production: false }), production: false, publicUrl: 'http://localhost', operatorRealm: 'operators' });
       const at = clock.now().getTime();
       const alert = { id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60', realm: 'clinic', rule: 'auth.brute-force', severity: 'high' as const, title: 'Repeated failed sign-ins', subject: 'Account/a6', summary: 'n failed sign-ins', state: 'open' as const, count: 1, firstAt: at, lastAt: at };
       await quiet.enqueue({ kind: 'raised', alert });
