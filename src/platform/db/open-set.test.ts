@@ -153,6 +153,24 @@ describe('open set of tenant data sets (SQLite)', () => {
     await fresh.close();
   });
 
+  it('background visits of open data sets do not make them look more recently used than the one requests use', async () => {
+    const { storage, dataDir } = await storageWith(4);
+    for (const id of tenantNames(5)) await storage.tenant(id, { create: true });
+    await storage.close();
+    const fresh = await reopen(dataDir, 4);
+    const closed: string[] = [];
+    fresh.onTenantClosed((id) => closed.push(id));
+    // Three data sets open from earlier requests, then the one in use now.
+    for (const id of ['t0', 't1', 't2']) await (await fresh.tenant(id)).query('SELECT 1 AS one');
+    await (await fresh.tenant('t3')).query('SELECT 1 AS one');
+    // A job visits the older ones (their queries too), then a fifth data set needs a slot.
+    for (const id of ['t0', 't1', 't2']) await fresh.visitTenant(id, async (db) => void (await db.query('SELECT count(*) AS n FROM items')));
+    await fresh.visitTenant('t4', async () => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(!closed.includes('t3'), `the data set requests used last stays open (closed: ${closed.join(', ')})`);
+    await fresh.close();
+  });
+
   it('when every open data set is in use, an open waits for a free one, and answers 503 at its deadline', async () => {
     const { storage } = await storageWith(4, 100);
     for (const id of tenantNames(5)) await storage.tenant(id, { create: true });

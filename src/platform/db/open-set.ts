@@ -99,9 +99,11 @@ export function createOpenSet<H>(options: OpenSetOptions<H>): OpenSet<H> {
     return true;
   }
 
+  // A lease does not make a data set recently used: a background visit's queries would then push
+  // the data sets requests use out of the set. Requests mark their use (`keep`, or an acquire
+  // that is not transient).
   function leaseOf(entry: Entry<H>): Lease<H> {
     entry.users += 1;
-    entry.lastUsed = ++clock;
     let released = false;
     return {
       handle: entry.handle as H,
@@ -126,7 +128,10 @@ export function createOpenSet<H>(options: OpenSetOptions<H>): OpenSet<H> {
           await entry.held;
           continue;
         }
-        if (!transient) entry.transient = false;
+        if (!transient) {
+          entry.transient = false;
+          entry.lastUsed = ++clock;
+        }
         if (entry.handle !== undefined) return leaseOf(entry);
         // Opening: a failure is the caller's failure too (and forgotten, so the next call retries).
         await entry.opening;
