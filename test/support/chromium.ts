@@ -57,7 +57,15 @@ export async function assertAccessible(page: Page, which: string): Promise<numbe
 
 /** The stylesheet applied under the CSP: `main` is narrowed by tresor.css, which an unstyled page never is. */
 export async function assertStyled(page: Page, which: string): Promise<void> {
-  const maxWidth = (await page.evaluate("getComputedStyle(document.querySelector('main')).maxWidth")) as string;
+  // A page reached by a form's submit may still be loading its stylesheet: wait for the load, then
+  // give a busy machine up to 5 s to apply it. A stylesheet the CSP refused never applies.
+  await page.waitForLoadState('load');
+  let maxWidth = 'none';
+  for (let waited = 0; waited <= 5000; waited += 100) {
+    maxWidth = (await page.evaluate("getComputedStyle(document.querySelector('main')).maxWidth")) as string;
+    if (maxWidth !== 'none') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   assert.notEqual(maxWidth, 'none', `${which}: the same-origin stylesheet loaded and applied under the CSP (main has a max-width)`);
 }
 
