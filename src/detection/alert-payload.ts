@@ -40,8 +40,8 @@ export function runbookLink(publicUrl: string, rule: string): string {
   return `${publicUrl.replace(/\/$/, '')}${runbookPath(rule)}`;
 }
 
-export function alertPayload(change: AlertChange, links: { url: string; runbook: string }): AlertPayload {
-  const { alert } = change;
+/** The fields every outward form of an alert shares (the API's JSON, webhooks, syslog). */
+export function alertFields(alert: Alert) {
   return {
     id: alert.id,
     realm: alert.realm,
@@ -54,10 +54,11 @@ export function alertPayload(change: AlertChange, links: { url: string; runbook:
     count: alert.count,
     firstSeen: new Date(alert.firstAt).toISOString(),
     lastSeen: new Date(alert.lastAt).toISOString(),
-    kind: change.kind,
-    url: links.url,
-    runbook: links.runbook,
   };
+}
+
+export function alertPayload(change: AlertChange, links: { url: string; runbook: string }): AlertPayload {
+  return { ...alertFields(change.alert), kind: change.kind, url: links.url, runbook: links.runbook };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { alertFields } from './alert-payload.js';
 import { runbookPath } from './links.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { auditEventJson, operatorEvent, type Actor, type Audit, type AuditAction } from '../audit/index.js';
@@ -20,24 +21,12 @@ export interface AlertRoutesDeps {
   readonly publicUrl: string | undefined;
 }
 
-/** Where an alert's runbook is served (runbook-routes.ts): public, it holds no secrets. */
-
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 /** An alert as JSON: ids, codes, counts and times — an alert never carries record contents. */
 export function alertJson(alert: Alert, runbook: string) {
   return {
-    id: alert.id,
-    realm: alert.realm,
-    rule: alert.rule,
-    severity: alert.severity,
-    title: alert.title,
-    subject: alert.subject,
-    summary: alert.summary,
-    state: alert.state,
-    count: alert.count,
-    firstSeen: iso(alert.firstAt),
-    lastSeen: iso(alert.lastAt),
+    ...alertFields(alert),
     acknowledged: alert.acknowledgedBy === undefined ? null : { by: alert.acknowledgedBy, at: iso(alert.acknowledgedAt) },
     resolved: alert.resolvedBy === undefined ? null : { by: alert.resolvedBy, at: iso(alert.resolvedAt), note: alert.note ?? '' },
     runbook,

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+export { freePort } from './oauth.js';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -11,16 +12,6 @@ export const rsyslogd = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((path) => 
 export const rsyslogSkip: string | false =
   rsyslogd === undefined && process.env['CI'] === undefined && process.env['TRESOR_REQUIRE_RSYSLOG'] !== '1' ? 'rsyslogd is not installed (.ci/run installs it); TRESOR_REQUIRE_RSYSLOG=1 makes this a failure' : false;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-    server.on('error', reject);
-  });
-}
 
 export async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
