@@ -6,12 +6,12 @@ import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type Config } from './config/index.js';
-import { auditMigrations, createAudit, jsonLinesSink, operatorEvent, syslogSink, syslogTransport, type Actor, type Audit, type AuditSink } from './audit/index.js';
-import { accountMigrations, argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, sessionMigrations, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
-import { accountAdminMigrations, adminRoutes, createAccountAdministration, createMailNotifier, createOutboxNotifier, createPasswordResets, type MailDelivery, type Notifier, type Outbox, type PasswordResets, type Spool } from './identity/index.js';
+import { createAudit, jsonLinesSink, operatorEvent, syslogSink, syslogTransport, type Actor, type Audit, type AuditSink } from './audit/index.js';
+import { argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
+import { adminRoutes, createAccountAdministration, createMailNotifier, createOutboxNotifier, createPasswordResets, type MailDelivery, type Notifier, type Outbox, type PasswordResets, type Spool } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { openStorage, sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageMigrations } from './platform/db/index.js';
+import { openStorage, sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageConfig, type StorageMigrations } from './platform/db/index.js';
 import { describeErrorForLog } from './platform/errors.js';
 import { constantTimeEqual } from './platform/constant-time-equal.js';
 import { hashToken } from './platform/random-token.js';
@@ -30,21 +30,22 @@ import {
   type TlsMaterial,
   watchConnections,
 } from './platform/http/index.js';
-import { auditApiRoutes, operationOutcome, createBundleProcessor, createRecordAccess, createFhirValidator, createRecords, createResealer, fhirRoutes, openSealedSamples, recordsMigrations, type FieldSealer, type Records } from './records/index.js';
+import { auditApiRoutes, operationOutcome, createBundleProcessor, createRecordAccess, createFhirValidator, createRecords, createResealer, fhirRoutes, openSealedSamples, type FieldSealer, type Records } from './records/index.js';
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
 import { createKeys, createLocalKeyProvider, findUnreadableKeys, keysMigrations, masterKeySource, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, type Tenants } from './tenants/index.js';
 import { periodic } from './platform/periodic.js';
 import { walkTenants } from './platform/walk-tenants.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
-import { createAppRegister, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthMigrations, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
+import { createAppRegister, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
 import { platformMigrations } from './platform-migrations.js';
+import { tenantMigrations } from './tenant-migrations.js';
 import { BackupError, backupKeySource, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { alertRoutes, createAlertDelivery, createAlerts, createEngine, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookMigrations, webhookRoutes, type AlertDelivery, detectionMigrations, escalationMigrations, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
+import { alertRoutes, createAlertDelivery, createAlerts, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
@@ -155,8 +156,29 @@ export interface Core {
 export const storageMigrations: StorageMigrations = {
   platform: platformMigrations,
   keys: [...keysMigrations, ...rotationMigrations],
-  tenant: [...recordsMigrations, ...auditMigrations, ...accountMigrations, ...sessionMigrations, ...accountAdminMigrations, ...oauthMigrations, ...detectionMigrations, ...escalationMigrations, ...webhookMigrations],
+  tenant: tenantMigrations,
 };
+
+/** Where the data sets are, from the configuration (and the tests' SQLite options). */
+export function storageConfigOf(config: Config, sqlite: Partial<SqliteOptions> = {}): StorageConfig {
+  // The open set of tenant data sets is bounded (storage.ts): descriptors and memory follow it, not the tenant count.
+  const tenants = { ...tenantSetDefaults, maxOpen: config.storage.maxOpenTenants };
+  return config.storage.engine === 'sqlite'
+    ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite, ...sqlite }, tenants }
+    : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string }, tenants };
+}
+
+/**
+ * The detection worker's storage: the server's settings as data (a test's flush hook stays on this
+ * thread), a smaller open set — the realms with new events, not every tenant in use — and on
+ * PostgreSQL a pool of two connections (one evaluation at a time per realm, few realms at once).
+ */
+function workerStorageConfig(config: Config, sqlite: Partial<SqliteOptions> = {}): StorageConfig {
+  const { beforeWalSync: _heldHere, ...data } = sqlite;
+  const base = storageConfigOf(config, data);
+  const tenants = { ...tenantSetDefaults, maxOpen: Math.min(64, config.storage.maxOpenTenants) };
+  return base.engine === 'sqlite' ? { ...base, tenants } : { ...base, postgres: { ...base.postgres, poolSize: 2 }, tenants };
+}
 
 export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'sqlite' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier' | 'worker'> & { readonly log?: Logger } = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
@@ -164,15 +186,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   const provider =
     overrides.keyProvider ??
     createLocalKeyProvider(masterKeySource(config.keys, config.dataDir));
-  // The open set of tenant data sets is bounded (storage.ts): descriptors and memory follow it, not the tenant count.
-  const tenantSet = { ...tenantSetDefaults, maxOpen: config.storage.maxOpenTenants };
-  const storage = await openStorage(
-    config.storage.engine === 'sqlite'
-      ? { engine: 'sqlite', dataDir: config.dataDir, sqlite: { ...sqliteDefaults, ...config.storage.sqlite, ...overrides.sqlite }, tenants: tenantSet }
-      : { engine: 'postgres', postgres: { ...config.storage.postgres, url: config.storage.postgres.url as string }, tenants: tenantSet },
-    storageMigrations,
-    () => clock.now().getTime(),
-  );
+  const storage = await openStorage(storageConfigOf(config, overrides.sqlite), storageMigrations, () => clock.now().getTime());
   const keys = createKeys({ db: storage.keys, provider, clock });
   const tenants = createTenants({ storage, clock });
   // The platform operators' own data set: their accounts, sessions and audit trail.
@@ -734,19 +748,34 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // cursor and rule state are in each realm's data set, so a new leader goes on where it stopped.
   const detectionLeadership = config.detection.enabled ? leadershipFor('detection') : undefined;
   const detectionMetrics = registerDetectionMetrics(metrics.registry, core.alerts);
-  const detection = config.detection.enabled
-    ? createEngine({
-        storage,
-        clock,
-        rules: detectionRules,
-        overrides: config.detection.rules,
-        operatorRealm,
-        store: (tx, raised) => core.alerts.store(tx, raised),
-        metrics: detectionMetrics,
-        batchEvents: config.detection.batchEvents,
-        settle: (realm) => audit.settle(realm),
-      })
-    : undefined;
+  const detection = !config.detection.enabled
+    ? undefined
+    : config.detection.thread === 'worker'
+      ? createEngineThread({
+          storageConfig: workerStorageConfig(config, overrides.sqlite),
+          storage,
+          clock,
+          rules: detectionRules,
+          overrides: config.detection.rules,
+          operatorRealm,
+          batchEvents: config.detection.batchEvents,
+          dedupMs: config.detection.dedupMinutes * 60_000,
+          alerts: core.alerts,
+          metrics: detectionMetrics,
+          settle: (realm) => audit.settle(realm),
+          log: logger,
+        })
+      : createEngine({
+          storage,
+          clock,
+          rules: detectionRules,
+          overrides: config.detection.rules,
+          operatorRealm,
+          store: (tx, raised) => core.alerts.store(tx, raised),
+          metrics: detectionMetrics,
+          batchEvents: config.detection.batchEvents,
+          settle: (realm) => audit.settle(realm),
+        });
   const detecting = detection?.run({ realms: core.auditRealms, wakeMs: config.detection.wakeMs, walkMs: config.detection.walkSeconds * 1000, ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }) });
   const stopWatching = detecting === undefined ? undefined : audit.onAppended((realm) => detecting.wake(realm));
   // What the trail cannot show (backups overdue, replication, the certificate, disks): probed.

@@ -34,6 +34,8 @@ export interface Alerts {
   readonly rules: readonly Rule[];
   /** The engine's findings, stored inside its transaction: joined to an alert of the same rule and subject, or a new one. */
   store(tx: SqlExecutor, raised: readonly Raised[]): Promise<void>;
+  /** Changes stored by another thread (the detection worker), durable already: told to this thread's listeners. */
+  relay(changes: readonly AlertChange[]): void;
   /** A finding of a probe (file integrity, backups, disk, certificates), stored now. */
   raise(realm: string, ruleId: string, finding: Finding): Promise<Alert>;
   list(realm: string, filter: Partial<AlertFilter>): Promise<Alert[]>;
@@ -65,6 +67,68 @@ const maxNote = 2000;
 
 const notFound = () => new DetectionError('alert-not-found', 'No such alert.', { status: 404 });
 
+// Findings of one rule about one subject, close in time: stored as one join (a brute force of
+// hundreds of attempts in a batch costs one lookup and one update, not hundreds).
+interface Group {
+  readonly rule: Pick<Rule, 'id' | 'title' | 'severity'>;
+  readonly subject: string;
+  readonly firstAt: number;
+  lastAt: number;
+  severity: Severity;
+  summary: string;
+  count: number;
+  readonly evidence: number[];
+}
+function group(dedupMs: number, raised: ReadonlyArray<{ rule: Pick<Rule, 'id' | 'title' | 'severity'>; finding: Finding; at: number }>): Group[] {
+  const groups: Group[] = [];
+  const open = new Map<string, Group>();
+  for (const { rule, finding, at } of raised) {
+    const key = `${rule.id}\u0000${finding.subject}`;
+    const severity = finding.severity ?? rule.severity;
+    const current = open.get(key);
+    if (current !== undefined && at - current.firstAt < dedupMs) {
+      current.lastAt = Math.max(current.lastAt, at);
+      current.severity = higherSeverity(current.severity, severity);
+      current.summary = finding.summary;
+      current.count += 1;
+      if (current.evidence.length < evidencePerAlert) current.evidence.push(...(finding.evidence ?? []));
+      continue;
+    }
+    const fresh: Group = { rule, subject: finding.subject, firstAt: at, lastAt: at, severity, summary: finding.summary, count: 1, evidence: [...(finding.evidence ?? [])] };
+    open.set(key, fresh);
+    groups.push(fresh);
+  }
+  return groups;
+}
+
+async function storeGroup(tx: SqlExecutor, realm: string, g: Group, dedupMs: number): Promise<AlertChange> {
+  const joinable = await selectJoinable(tx, realm, g.rule.id, g.subject, g.firstAt - dedupMs);
+  if (joinable !== undefined) {
+    const raisedTo = higherSeverity(joinable.severity, g.severity);
+    const lastAt = Math.max(g.lastAt, joinable.lastAt);
+    await joinAlert(tx, joinable.id, { severity: raisedTo, summary: g.summary, count: g.count, at: lastAt });
+    await linkEvents(tx, joinable.id, g.evidence);
+    const alert: Alert = { ...joinable, severity: raisedTo, summary: g.summary, count: joinable.count + g.count, lastAt };
+    return { kind: raisedTo !== joinable.severity ? 'escalated' : 'joined', alert };
+  }
+  const alert: Alert = { id: timeOrderedId(g.firstAt), realm, rule: g.rule.id, severity: g.severity, title: g.rule.title, subject: g.subject, summary: g.summary, state: 'open', count: g.count, firstAt: g.firstAt, lastAt: g.lastAt };
+  await insertAlert(tx, alert);
+  await linkEvents(tx, alert.id, g.evidence);
+  return { kind: 'raised', alert };
+}
+
+/**
+ * The engine's findings, stored inside its transaction: joined to an alert of the same rule and
+ * subject, or a new one. Resolves with the changes, for the caller to announce after the commit
+ * (the detection worker hands them to the server's thread, alerts.relay).
+ */
+export async function storeFindings(tx: SqlExecutor, raised: readonly Raised[], dedupMs: number): Promise<AlertChange[]> {
+  const changes: AlertChange[] = [];
+  const realms = [...new Set(raised.map((r) => r.realm))];
+  for (const realm of realms) for (const g of group(dedupMs, raised.filter((r) => r.realm === realm))) changes.push(await storeGroup(tx, realm, g, dedupMs));
+  return changes;
+}
+
 /**
  * Alerts (SPEC L4): stored in the realm's data set with their state (open → acknowledged →
  * resolved, who and when), deduplicated per rule, subject and time (one alert with a count,
@@ -83,56 +147,6 @@ export function createAlerts({ storage, clock, audit, rules, dedupMs }: AlertsDe
     }
   };
   const ruleOf = (id: string) => rules.find((r) => r.id === id);
-
-  // Findings of one rule about one subject, close in time: stored as one join (a brute force of
-  // hundreds of attempts in a batch costs one lookup and one update, not hundreds).
-  interface Group {
-    readonly rule: Pick<Rule, 'id' | 'title' | 'severity'>;
-    readonly subject: string;
-    readonly firstAt: number;
-    lastAt: number;
-    severity: Severity;
-    summary: string;
-    count: number;
-    readonly evidence: number[];
-  }
-  function group(raised: ReadonlyArray<{ rule: Pick<Rule, 'id' | 'title' | 'severity'>; finding: Finding; at: number }>): Group[] {
-    const groups: Group[] = [];
-    const open = new Map<string, Group>();
-    for (const { rule, finding, at } of raised) {
-      const key = `${rule.id}\u0000${finding.subject}`;
-      const severity = finding.severity ?? rule.severity;
-      const current = open.get(key);
-      if (current !== undefined && at - current.firstAt < dedupMs) {
-        current.lastAt = Math.max(current.lastAt, at);
-        current.severity = higherSeverity(current.severity, severity);
-        current.summary = finding.summary;
-        current.count += 1;
-        if (current.evidence.length < evidencePerAlert) current.evidence.push(...(finding.evidence ?? []));
-        continue;
-      }
-      const fresh: Group = { rule, subject: finding.subject, firstAt: at, lastAt: at, severity, summary: finding.summary, count: 1, evidence: [...(finding.evidence ?? [])] };
-      open.set(key, fresh);
-      groups.push(fresh);
-    }
-    return groups;
-  }
-
-  async function storeGroup(tx: SqlExecutor, realm: string, g: Group): Promise<AlertChange> {
-    const joinable = await selectJoinable(tx, realm, g.rule.id, g.subject, g.firstAt - dedupMs);
-    if (joinable !== undefined) {
-      const raisedTo = higherSeverity(joinable.severity, g.severity);
-      const lastAt = Math.max(g.lastAt, joinable.lastAt);
-      await joinAlert(tx, joinable.id, { severity: raisedTo, summary: g.summary, count: g.count, at: lastAt });
-      await linkEvents(tx, joinable.id, g.evidence);
-      const alert: Alert = { ...joinable, severity: raisedTo, summary: g.summary, count: joinable.count + g.count, lastAt };
-      return { kind: raisedTo !== joinable.severity ? 'escalated' : 'joined', alert };
-    }
-    const alert: Alert = { id: timeOrderedId(g.firstAt), realm, rule: g.rule.id, severity: g.severity, title: g.rule.title, subject: g.subject, summary: g.summary, state: 'open', count: g.count, firstAt: g.firstAt, lastAt: g.lastAt };
-    await insertAlert(tx, alert);
-    await linkEvents(tx, alert.id, g.evidence);
-    return { kind: 'raised', alert };
-  }
 
   const recorded = (action: 'alert.acknowledged' | 'alert.resolved' | 'alert.settings_changed', by: AlertActor, resources: string[], detail: string) => ({ ...operatorEvent(action, by.actor, { resources, detail }), requestId: by.requestId, sourceIp: by.sourceIp, status: 200 });
 
@@ -156,20 +170,21 @@ export function createAlerts({ storage, clock, audit, rules, dedupMs }: AlertsDe
   return {
     rules,
     async store(tx, raised) {
-      const changes: AlertChange[] = [];
-      const realms = [...new Set(raised.map((r) => r.realm))];
-      for (const realm of realms) for (const g of group(raised.filter((r) => r.realm === realm))) changes.push(await storeGroup(tx, realm, g));
+      const changes = await storeFindings(tx, raised, dedupMs);
       tx.afterCommit(() => {
         for (const c of changes) emit(c);
       });
+    },
+    relay(changes) {
+      for (const c of changes) emit(c);
     },
     async raise(realm, ruleId, finding) {
       const rule = ruleOf(ruleId);
       if (rule === undefined) throw new DetectionError('unknown-rule', `no rule ${ruleId}`, { status: 500 });
       const db = await storage.tenant(realm);
       const at = clock.now().getTime();
-      const [only] = group([{ rule, finding, at }]);
-      const result = await db.transaction((tx) => storeGroup(tx, realm, only as Group));
+      const [only] = group(dedupMs, [{ rule, finding, at }]);
+      const result = await db.transaction((tx) => storeGroup(tx, realm, only as Group, dedupMs));
       emit(result);
       return result.alert;
     },

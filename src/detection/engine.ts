@@ -29,7 +29,7 @@ export interface EngineMetrics {
 }
 
 export interface EngineDeps {
-  readonly storage: Storage;
+  readonly storage: Pick<Storage, 'tenant' | 'visitTenant'>;
   readonly clock: Clock;
   readonly rules: readonly Rule[];
   /** Thresholds per rule id (config `detection.rules`), checked against each rule's defaults. */
@@ -61,7 +61,7 @@ export interface Engine {
    * process (`wake`), and every realm each `walkMs` (events other processes or nodes appended).
    * With a leadership, only the leading node evaluates: the state is shared, the work is not.
    */
-  run(options: { realms: () => Promise<string[]>; wakeMs: number; walkMs: number; leadership?: Leadership }): { wake(realm: string): void; stop(): Promise<void> };
+  run(options: RunOptions): { wake(realm: string): void; stop(): Promise<void> };
   /** The thresholds in effect for a rule. */
   configOf(ruleId: string): RuleConfig;
 }
@@ -232,48 +232,70 @@ export function createEngine(deps: EngineDeps): Engine {
       if (config === undefined) throw new DetectionError('unknown-rule', `no rule ${ruleId}`, { status: 404 });
       return config;
     },
-    run({ realms, wakeMs, walkMs, leadership }) {
-      const woken = new Set<string>();
-      let timer: NodeJS.Timeout | undefined;
-      let stopped = false;
-      let flushing: Promise<void> = Promise.resolve();
-      const flush = () => {
-        timer = undefined;
-        const ids = [...woken];
-        woken.clear();
-        flushing = flushing.then(async () => {
-          if (stopped || (leadership !== undefined && !(await leadership.held()))) return;
-          for (const realm of ids) {
-            if (stopped) return;
-            await storage.visitTenant(realm, () => evaluateInTurn(realm)).catch(() => woken.add(realm));
-          }
-        });
-      };
-      const walk = periodic(
-        async (isStopped, pause) => {
-          await walkTenants(storage, await realms(), async (realm) => void (await evaluateInTurn(realm)), { stopped: isStopped, pause, spreadMs: 0 });
+    run: (options) =>
+      scheduleDetection({
+        ...options,
+        evaluate: (realm) => storage.visitTenant(realm, () => evaluateInTurn(realm)),
+        walk: async (ids, isStopped, pause) => {
+          await walkTenants(storage, ids, async (realm) => void (await evaluateInTurn(realm)), { stopped: isStopped, pause, spreadMs: 0 });
         },
-        walkMs,
-        0,
-        leadership,
-      );
-      return {
-        wake(realm) {
-          if (stopped) return;
-          woken.add(realm);
-          if (timer === undefined) {
-            timer = setTimeout(flush, wakeMs);
-            timer.unref();
-          }
-        },
-        async stop() {
-          stopped = true;
-          clearTimeout(timer);
-          await walk.stop();
-          await flushing;
-          await Promise.all(running.values()).catch(() => undefined);
-        },
-      };
+        settled: () => Promise.all(running.values()).then(() => undefined, () => undefined),
+      }),
+  };
+}
+
+/** How the engine's work is run: where (this thread or the worker), and the realms it covers. */
+export interface RunOptions {
+  readonly realms: () => Promise<string[]>;
+  readonly wakeMs: number;
+  readonly walkMs: number;
+  readonly leadership?: Leadership;
+}
+
+/**
+ * The background job, wherever the rules run: every realm with new events shortly after they are
+ * appended in this process (`wake`, debounced by `wakeMs`), and every realm each `walkMs` (events
+ * other processes or nodes appended). With a leadership, only the leading node evaluates.
+ */
+export function scheduleDetection(options: RunOptions & {
+  readonly evaluate: (realm: string) => Promise<unknown>;
+  readonly walk: (realms: readonly string[], stopped: () => boolean, pause: (ms: number) => Promise<void>) => Promise<void>;
+  /** Resolves when work started outside the job (an `evaluate()` by hand) is done. */
+  readonly settled: () => Promise<void>;
+}): { wake(realm: string): void; stop(): Promise<void> } {
+  const { realms, wakeMs, walkMs, leadership } = options;
+  const woken = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = () => {
+    timer = undefined;
+    const ids = [...woken];
+    woken.clear();
+    flushing = flushing.then(async () => {
+      if (stopped || (leadership !== undefined && !(await leadership.held()))) return;
+      for (const realm of ids) {
+        if (stopped) return;
+        await options.evaluate(realm).catch(() => woken.add(realm));
+      }
+    });
+  };
+  const walk = periodic(async (isStopped, pause) => options.walk(await realms(), isStopped, pause), walkMs, 0, leadership);
+  return {
+    wake(realm) {
+      if (stopped) return;
+      woken.add(realm);
+      if (timer === undefined) {
+        timer = setTimeout(flush, wakeMs);
+        timer.unref();
+      }
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await walk.stop();
+      await flushing;
+      await options.settled();
     },
   };
 }

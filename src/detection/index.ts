@@ -11,6 +11,7 @@
  *        └── requests append; they never wait for the engine
  */
 export { createAlerts, type AlertActor, type AlertChange, type AlertDetail, type Alerts, type AlertsDeps } from './alerts.js';
+export { createEngineThread, type EngineThreadDeps } from './engine-thread.js';
 export { createEngine, ruleConfigs, type Engine, type EngineDeps, type EngineMetrics, type Raised } from './engine.js';
 export { defaultAlertSettings, localTime, parseAlertSettings, withinQuietHours, withinWorkingHours, type AlertSettings } from './alert-settings.js';
 export { alertLink, alertPayload, type AlertPayload } from './alert-payload.js';

@@ -15,7 +15,7 @@ const longestPauseMs = 1000;
  * spaced out so a round over thousands of tenants is not a burst of opens right after start.
  * A tenant whose visit fails is skipped; the next round tries it again.
  */
-export async function walkTenants(storage: Storage, tenantIds: readonly string[], visit: (tenantId: string) => Promise<void>, { stopped, pause, spreadMs }: TenantWalk): Promise<{ failed: number }> {
+export async function walkTenants(storage: Pick<Storage, 'visitTenant'>, tenantIds: readonly string[], visit: (tenantId: string) => Promise<void>, { stopped, pause, spreadMs }: TenantWalk): Promise<{ failed: number }> {
   const gap = tenantIds.length === 0 ? 0 : Math.min(longestPauseMs, spreadMs / tenantIds.length);
   let failed = 0;
   for (const tenantId of tenantIds) {

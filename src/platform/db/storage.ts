@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { createCheckpointer } from './checkpointer.js';
+import { createCheckpointer, type Checkpointer } from './checkpointer.js';
 import { StorageError, storageUnavailable } from './errors.js';
 import { migrate } from './migrate.js';
 import { createPostgresPool, openPostgresDatabase, type PostgresOptions } from './postgres.js';
@@ -59,6 +59,14 @@ export interface Storage {
    * those holding the old handle too — goes on against the new one. Other tenants are untouched.
    */
   replaceTenant(tenantId: string, install: (target: string) => Promise<void>): Promise<void>;
+  /**
+   * SQLite: `hold` is awaited before a tenant's file is swapped (replaceTenant), after this
+   * storage's own handle closed — so that another thread with connections of its own to the file
+   * (the detection worker) closes them first; the function it resolves with is called once the
+   * new file is in place (or the swap failed). PostgreSQL swaps a schema by renaming it, which
+   * every connection follows by name: nothing to hold there.
+   */
+  onReplace(hold: (tenantId: string) => Promise<() => void>): void;
   /**
    * PostgreSQL only: the shared pool, the schema prefix, and the migrations every data set gets —
    * for schema-level work such as snapshots, which read and rebuild whole schemas (backup/pg-dataset.ts).
@@ -221,6 +229,26 @@ export async function openSqlitePlatform(
 
 const sqliteTenantFile = (dataDir: string, tenantId: string) => join(dataDir, 'tenants', `${tenantId}.db`);
 
+function sqliteTenants(config: Extract<StorageConfig, { engine: 'sqlite' }>, migrations: readonly Migration[], now: () => number, checkpointer: Checkpointer | undefined, readsWaitForFlush: boolean) {
+  const fileOf = (tenantId: string) => sqliteTenantFile(config.dataDir, tenantId);
+  const tenants = tenantSet(
+    async (tenantId, create) => {
+      const file = fileOf(tenantId);
+      if (!create && !existsSync(file)) throw missing(tenantId);
+      const handle = openSqliteDatabase(file, config.sqlite, { ...(checkpointer === undefined ? {} : { checkpointer }), readsWaitForFlush });
+      try {
+        return { db: handle, migrated: await migrate(handle, migrations, `tenant ${tenantId}`, now) };
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        throw error;
+      }
+    },
+    () => ({ dialect: 'sqlite', table: (name) => name }),
+    config.tenants ?? tenantSetDefaults,
+  );
+  return { tenants, fileOf };
+}
+
 async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlite' }>, migrations: StorageMigrations, now: () => number): Promise<Storage> {
   const tenantsDir = join(config.dataDir, 'tenants');
   mkdirSync(tenantsDir, { recursive: true, mode: 0o700 });
@@ -231,25 +259,11 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
   // The key store zeroes what it frees, so a destroyed key does not linger in free pages.
   const keys = openSqliteDatabase(join(config.dataDir, 'keys.db'), { ...config.sqlite, secureDelete: true }, { checkpointer });
   await migrate(keys, migrations.keys, 'keys', now);
-  const fileOf = (tenantId: string) => sqliteTenantFile(config.dataDir, tenantId);
-  const tenants = tenantSet(
-    async (tenantId, create) => {
-      const file = fileOf(tenantId);
-      if (!create && !existsSync(file)) throw missing(tenantId);
-      // A tenant's reads may see a batch whose flush is in flight: every answer built on them waits
-      // for its own audit event in this same file, and that flush covers all earlier frames. The
-      // platform and the key store keep the default (their reads feed other data sets' writes).
-      const handle = openSqliteDatabase(file, config.sqlite, { checkpointer, readsWaitForFlush: false });
-      try {
-        return { db: handle, migrated: await migrate(handle, migrations.tenant, `tenant ${tenantId}`, now) };
-      } catch (error) {
-        await handle.close().catch(() => undefined);
-        throw error;
-      }
-    },
-    () => ({ dialect: 'sqlite', table: (name) => name }),
-    config.tenants ?? tenantSetDefaults,
-  );
+  // A tenant's reads may see a batch whose flush is in flight: every answer built on them waits
+  // for its own audit event in this same file, and that flush covers all earlier frames. The
+  // platform and the key store keep the default (their reads feed other data sets' writes).
+  const { tenants, fileOf } = sqliteTenants(config, migrations.tenant, now, checkpointer, false);
+  const holders: Array<(tenantId: string) => Promise<() => void>> = [];
 
   return {
     engine: 'sqlite',
@@ -262,7 +276,17 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
     migrateTenant: tenants.migrate,
     onTenantClosed: tenants.onClosed,
     openTenants: () => tenants.set.size(),
-    replaceTenant: (tenantId, install) => tenants.replace(tenantId, () => install(fileOf(tenantId))),
+    replaceTenant: (tenantId, install) =>
+      tenants.replace(tenantId, async () => {
+        const resumes: Array<() => void> = [];
+        try {
+          for (const hold of holders) resumes.push(await hold(tenantId));
+          await install(fileOf(tenantId));
+        } finally {
+          for (const resume of resumes) resume();
+        }
+      }),
+    onReplace: (hold) => void holders.push(hold),
     async ping() {
       await platform.query('SELECT 1 AS ok');
     },
@@ -273,6 +297,81 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
       await checkpointer.close();
     },
   };
+}
+
+/**
+ * Only the tenants' data sets — no platform data set, no key store — for a thread of its own that
+ * reads and writes tables inside tenants' data sets (the detection worker: the trail, the rules'
+ * state, the alerts). Its connections are its own: on SQLite a second writer per file, which WAL
+ * serialises with the server's; on PostgreSQL a small pool of its own. Data sets are migrated on
+ * open as the server's are (the same migrations), so either may open a tenant first.
+ */
+export interface TenantStorage extends Pick<Storage, 'engine' | 'tenant' | 'visitTenant' | 'replaceTenant' | 'openTenants' | 'close'> {}
+
+export async function openTenantStorage(config: StorageConfig, migrations: readonly Migration[], now: () => number = Date.now): Promise<TenantStorage> {
+  if (config.engine === 'sqlite') {
+    // No checkpointer thread: this storage is a thread of its own already, where SQLite's own
+    // automatic checkpoint after a commit stalls nobody. Its reads feed only its own writes.
+    const { tenants, fileOf } = sqliteTenants(config, migrations, now, undefined, false);
+    return {
+      engine: 'sqlite',
+      tenant: tenants.tenant,
+      visitTenant: tenants.visit,
+      openTenants: () => tenants.set.size(),
+      replaceTenant: (tenantId, install) => tenants.replace(tenantId, () => install(fileOf(tenantId))),
+      close: () => tenants.closeAll(),
+    };
+  }
+  const { schemaPrefix } = config.postgres;
+  const pool: pg.Pool = createPostgresPool(config.postgres);
+  const tenants = postgresTenants(pool, schemaPrefix, config, migrations, now);
+  return {
+    engine: 'postgres',
+    tenant: tenants.tenant,
+    visitTenant: tenants.visit,
+    openTenants: () => tenants.set.size(),
+    replaceTenant: (tenantId, install) => install(`${schemaPrefix}_t_${tenantId}`),
+    async close() {
+      await tenants.closeAll();
+      await pool.end();
+    },
+  };
+}
+
+function postgresTenants(pool: pg.Pool, schemaPrefix: string, config: Extract<StorageConfig, { engine: 'postgres' }>, migrations: readonly Migration[], now: () => number) {
+  const schemaOf = (tenantId: string) => `${schemaPrefix}_t_${tenantId}`;
+  const tenants = tenantSet(
+    async (tenantId, create) => {
+      const schema = schemaOf(tenantId);
+      if (!create) {
+        // pg_namespace by its unique name index: information_schema.schemata checks privileges on every schema.
+        const found = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]).catch((error: unknown) => {
+          throw storageUnavailable(error);
+        });
+        if (found.rowCount === 0) throw missing(tenantId);
+      }
+      const handle = openPostgresDatabase(pool, schema, config.postgres);
+      // A new tenant's schema is made inside the migration's transaction, under its lock: the
+      // schema and its tables commit together (one durable commit), and two nodes creating the
+      // same tenant at once wait for each other instead of racing in the catalog.
+      const prelude = create ? { prelude: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`] } : {};
+      try {
+        return { db: handle, migrated: await migrate(handle, migrations, schema, now, prelude) };
+      } catch (error) {
+        // The loser of two concurrent creators waited on the lock, but an advisory lock does not
+        // refresh the catalog cache, so its IF NOT EXISTS missed the winner's schema (23505):
+        // a second pass finds the schema migrated and up to date.
+        if (!create || (error as { code?: string }).code !== '23505') throw error;
+        return { db: handle, migrated: await migrate(handle, migrations, schema, now, prelude) };
+      }
+    },
+    (tenantId) => {
+      const schema = quoteIdent(schemaOf(tenantId));
+      return { dialect: 'postgres', table: (name) => `${schema}.${quoteIdent(name)}` };
+    },
+    config.tenants ?? tenantSetDefaults,
+  );
+  return tenants;
 }
 
 async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'postgres' }>, migrations: StorageMigrations, now: () => number): Promise<Storage> {
@@ -295,37 +394,7 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
   await ensureSchema(keysSchema);
   const keys = openPostgresDatabase(pool, keysSchema, config.postgres);
   await migrate(keys, migrations.keys, keysSchema, now);
-  const tenants = tenantSet(
-    async (tenantId, create) => {
-      const schema = schemaOf(tenantId);
-      if (!create) {
-        // pg_namespace by its unique name index: information_schema.schemata checks privileges on every schema.
-        const found = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]).catch((error: unknown) => {
-          throw storageUnavailable(error);
-        });
-        if (found.rowCount === 0) throw missing(tenantId);
-      }
-      const handle = openPostgresDatabase(pool, schema, config.postgres);
-      // A new tenant's schema is made inside the migration's transaction, under its lock: the
-      // schema and its tables commit together (one durable commit), and two nodes creating the
-      // same tenant at once wait for each other instead of racing in the catalog.
-      const prelude = create ? { prelude: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`] } : {};
-      try {
-        return { db: handle, migrated: await migrate(handle, migrations.tenant, schema, now, prelude) };
-      } catch (error) {
-        // The loser of two concurrent creators waited on the lock, but an advisory lock does not
-        // refresh the catalog cache, so its IF NOT EXISTS missed the winner's schema (23505):
-        // a second pass finds the schema migrated and up to date.
-        if (!create || (error as { code?: string }).code !== '23505') throw error;
-        return { db: handle, migrated: await migrate(handle, migrations.tenant, schema, now, prelude) };
-      }
-    },
-    (tenantId) => {
-      const schema = quoteIdent(schemaOf(tenantId));
-      return { dialect: 'postgres', table: (name) => `${schema}.${quoteIdent(name)}` };
-    },
-    config.tenants ?? tenantSetDefaults,
-  );
+  const tenants = postgresTenants(pool, schemaPrefix, config, migrations.tenant, now);
 
   return {
     engine: 'postgres',
@@ -342,6 +411,7 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
     // A schema is swapped by renaming inside one transaction (install does it): handles address
     // tables by schema name, so they reach the new data set at once.
     replaceTenant: (tenantId, install) => install(schemaOf(tenantId)),
+    onReplace: () => undefined,
     async ping() {
       await platform.query('SELECT 1 AS ok');
     },

@@ -1,0 +1,105 @@
+/**
+ * The detection worker thread (engine-thread.ts starts it): the engine of engine.ts with data
+ * set connections of its own, so that reading the trail and running the rules take none of the
+ * server thread's time. It does what the server thread asks — evaluate a realm, walk realms,
+ * let go of a tenant's file while it is swapped, stop — and tells it what happened: alert
+ * changes (after their commit), metrics, and each request's outcome.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openTenantStorage } from '../platform/db/index.js';
+import { walkTenants } from '../platform/walk-tenants.js';
+import { tenantMigrations } from '../tenant-migrations.js';
+import { storeFindings } from './alerts.js';
+import { createEngine } from './engine.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './engine-protocol.js';
+import { rules } from './rules/index.js';
+
+const port = parentPort;
+if (port === null) throw new Error('engine-worker.ts runs as a worker thread (engine-thread.ts starts it)');
+const setup = workerData as WorkerSetup;
+const post = (message: FromWorker) => port.postMessage(message);
+
+// The server thread's clock, carried by each request: tests run the app on a clock of their own,
+// and the rules' state is stamped with the time the server lives in.
+let mainNow = setup.now;
+let receivedAt = performance.now();
+const clock = { now: () => new Date(mainNow + (performance.now() - receivedAt)) };
+
+const storage = await openTenantStorage(setup.storage, tenantMigrations, () => clock.now().getTime());
+const engine = createEngine({
+  storage,
+  clock,
+  rules,
+  overrides: setup.overrides,
+  operatorRealm: setup.operatorRealm,
+  batchEvents: setup.batchEvents,
+  async store(tx, raised) {
+    const changes = await storeFindings(tx, raised, setup.dedupMs);
+    tx.afterCommit(() => post({ kind: 'changes', changes }));
+  },
+  metrics: {
+    evaluated: (count) => post({ kind: 'evaluated', count }),
+    ruleFailed: (rule) => post({ kind: 'rule-failed', rule }),
+    lag: (realm, ms) => post({ kind: 'lag', realm, ms }),
+  },
+});
+
+let stopped = false;
+const inFlight = new Set<Promise<unknown>>();
+const releases = new Map<number, () => void>();
+
+function track<T>(work: Promise<T>): Promise<T> {
+  inFlight.add(work);
+  void work.finally(() => inFlight.delete(work)).catch(() => undefined);
+  return work;
+}
+
+function answer(id: number, work: Promise<number>): void {
+  track(work).then(
+    (count) => post({ kind: 'done', id, count }),
+    (error: unknown) => post({ kind: 'failed', id, error: { message: error instanceof Error ? error.message : String(error), code: (error as { code?: unknown }).code === undefined ? undefined : String((error as { code?: unknown }).code) } }),
+  );
+}
+
+port.on('message', (message: ToWorker) => {
+  if ('now' in message) {
+    mainNow = message.now;
+    receivedAt = performance.now();
+  }
+  switch (message.kind) {
+    case 'evaluate':
+      // A realm woken by requests stays open here (least recently used closes first).
+      answer(message.id, stopped ? Promise.resolve(0) : engine.evaluate(message.realm));
+      return;
+    case 'walk':
+      answer(
+        message.id,
+        walkTenants(storage, message.realms, async (realm) => void (await engine.evaluate(realm)), { stopped: () => stopped, pause: async () => undefined, spreadMs: 0 }).then(({ failed }) => failed),
+      );
+      return;
+    case 'hold':
+      // Closes this thread's connections to the tenant's file (after the evaluation in progress)
+      // and keeps every caller waiting until the server thread has put the new file in place.
+      void storage
+        .replaceTenant(message.realm, () => new Promise<void>((resolve) => {
+          releases.set(message.id, resolve);
+          post({ kind: 'held', id: message.id });
+        }))
+        .catch(() => post({ kind: 'held', id: message.id }));
+      return;
+    case 'release':
+      releases.get(message.id)?.();
+      releases.delete(message.id);
+      return;
+    case 'stop':
+      stopped = true;
+      void Promise.allSettled([...inFlight])
+        .then(() => storage.close())
+        .then(
+          () => post({ kind: 'done', id: message.id, count: 0 }),
+          () => post({ kind: 'done', id: message.id, count: 0 }),
+        );
+      return;
+  }
+});
+post({ kind: 'ready' });
