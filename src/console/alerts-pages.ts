@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StoredEvent } from '../audit/index.js';
-import { attemptAs, parseAlertFilter, refOf, runbookPath, severities, type Admitted, type Alert, type AlertDetail, type Alerts, type AlertSettings, type Severity } from '../detection/index.js';
+import { attemptAs, nextPageBefore, parseAlertFilter, refOf, runbookPath, severities, type Admitted, type Alert, type AlertDetail, type Alerts, type AlertSettings, type Severity } from '../detection/index.js';
 import { AppError } from '../platform/errors.js';
 import { formatDateTime, html, seeOther, type Html, type Locale, type Texts } from '../platform/pages/index.js';
 
@@ -250,7 +250,7 @@ ${error === undefined ? undefined : html`<p class="alert" role="alert" id="setti
       await page.admitted.recordRead(shown.map((a) => `Alert/${a.id}`));
       const counts = await alerts.counts(page.admitted.realm);
       const last = shown.at(-1);
-      const paging = html`<p class="actions">${query['before'] === undefined ? undefined : html`<a href="${page.base}${queryString(values)}">${t.newest}</a>`}${list.length > pageSize && last !== undefined ? html`<a href="${page.base}${queryString({ ...values, before: new Date(last.lastAt).toISOString() })}">${t.older}</a>` : undefined}</p>`;
+      const paging = html`<p class="actions">${query['before'] === undefined ? undefined : html`<a href="${page.base}${queryString(values)}">${t.newest}</a>`}${list.length > pageSize && last !== undefined ? html`<a href="${page.base}${queryString({ ...values, before: nextPageBefore(last) })}">${t.older}</a>` : undefined}</p>`;
       const settings = page.mayManage ? html`<p><a href="${page.base}settings">${t.settingsLink}</a></p>` : undefined;
       return page.send({ title: t.title, body: html`${countsOf(page, counts)}${filterForm(page, values)}${table(page, shown)}${paging}${settings}` });
     });

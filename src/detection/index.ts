@@ -32,7 +32,7 @@ export { platformReader, runProbes, type PlatformSources } from './probes.js';
 export type { PlatformReading } from './platform-reading.js';
 export { rules } from './rules/index.js';
 export { rulesMarkdown } from './rules-table.js';
-export { admitOperator, admitTenant, alertDetailJson, alertJson, alertRoutes, attemptAs, parseAlertFilter, refOf, type Admitted, type AlertAct, type AlertRoutesDeps } from './routes.js';
+export { admitOperator, admitTenant, alertDetailJson, alertJson, alertRoutes, attemptAs, nextPageBefore, parseAlertFilter, refOf, type Admitted, type AlertAct, type AlertRoutesDeps } from './routes.js';
 export { fimChanged, type FimReading } from './rules/fim-changed.js';
 export { alertStates, detectionMigrations, type Alert, type AlertFilter, type AlertState } from './store.js';
 export { severities, severityRank, type DetectionEvent, type EventRule, type Finding, type ProbeRule, type RealmContext, type Rule, type RuleConfig, type Severity } from './types.js';
