@@ -14,7 +14,9 @@ export { createAlerts, type AlertActor, type AlertChange, type AlertDetail, type
 export { createEngine, ruleConfigs, type Engine, type EngineDeps, type EngineMetrics, type Raised } from './engine.js';
 export { defaultAlertSettings, localTime, parseAlertSettings, withinQuietHours, withinWorkingHours, type AlertSettings } from './alert-settings.js';
 export { alertLink, alertPayload, type AlertPayload } from './alert-payload.js';
-export { alertPath, runbookPath } from './links.js';
+export { alertPath, escalatedAlertPath, runbookPath } from './links.js';
+export { createEscalatedAlerts, type EscalatedAlerts, type EscalatedAlertsDeps, type EscalatedDetail, type EscalatedRecord, type EscalatedView } from './escalated.js';
+export { currentAlert, escalatedRoutes, levelsReached, nextEscalatedBefore, parseEscalatedFilter, recordDetailRead, type EscalatedRoutesDeps } from './escalated-routes.js';
 export { alertSyslogFrame, syslogSeverity } from './alert-syslog.js';
 export { webhookMigrations } from './webhook-migrations.js';
 export { webhookRoutes } from './webhook-routes.js';
