@@ -2,7 +2,7 @@ import { operatorEvent, type Audit } from '../audit/index.js';
 import type { Storage } from '../platform/db/index.js';
 import type { AlertActor, AlertChange, Alerts } from './alerts.js';
 import { DetectionError } from './errors.js';
-import { recordKey, refreshEscalated, saveEscalated, selectEscalated, selectEscalatedOne, type EscalatedFilter, type EscalatedRecord } from './escalated-store.js';
+import { refreshEscalated, saveEscalated, selectEscalated, selectEscalatedOne, type EscalatedFilter, type EscalatedRecord } from './escalated-store.js';
 import { selectStep, type EscalationStep } from './escalation-store.js';
 import { selectAlert, type Alert } from './store.js';
 import type { Rule } from './types.js';
@@ -116,5 +116,3 @@ export function createEscalatedAlerts({ storage, alerts, audit, operatorRealm }:
     },
   };
 }
-
-export { recordKey };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createAlerts, createEscalation, rules, type Alert } from '../../../src/detection/index.js';
+import { createAlerts, createEscalatedAlerts, createEscalation, rules, type Alert, type EscalatedView } from '../../../src/detection/index.js';
 import type { Message } from '../../../src/identity/index.js';
 import { fixedClock } from '../../../src/platform/clock.js';
 import { engines, errorCode, json, startTestApp, type TestApp } from '../../support/harness.js';
@@ -217,6 +217,37 @@ describe('a crash between the operators’ record and their mail', () => {
       await escalation.run('clinic');
       assert.deepEqual(recorded, [alert.id]);
       assert.deepEqual(sent.map((m) => m.tenantId), ['operators'], 'the step, repeated, reaches the operators once');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('escalated alerts that reached the operators at the same instant', () => {
+  it('page by the time, the tenant and the alert: each once', async () => {
+    const t = await startTestApp('sqlite', { detection: { walkSeconds: 3600 } });
+    try {
+      for (const tenant of ['clinic-a', 'clinic-b']) await t.tenant(tenant);
+      const escalated = createEscalatedAlerts({ storage: t.app.storage, alerts: t.app.alerts, audit: t.app.audit, operatorRealm: 'operators' });
+      const at = Date.parse('2026-03-02T09:00:00Z');
+      const keys: string[] = [];
+      for (const tenant of ['clinic-a', 'clinic-b'])
+        for (let i = 0; i < 3; i += 1) {
+          const alert = await t.app.alerts.raise(tenant, 'auth.brute-force', finding(`Account/usr_${i}`));
+          await escalated.reached(alert, at);
+          keys.push(`${tenant}/${alert.id}`);
+        }
+      const seen: string[] = [];
+      let after: { at: number; key: string } | undefined;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await escalated.list({ limit: 2, ...(after === undefined ? {} : { after }) });
+        if (page.length === 0) break;
+        seen.push(...page.map((v) => `${v.record.realm}/${v.record.alertId}`));
+        const { record } = page.at(-1) as EscalatedView;
+        after = { at: record.reachedAt, key: `${record.realm}/${record.alertId}` };
+      }
+      assert.deepEqual([...seen].sort(), [...keys].sort());
+      assert.equal(new Set(seen).size, seen.length);
     } finally {
       await t.close();
     }
