@@ -45,7 +45,7 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { alertRoutes, createAlertDelivery, createAlerts, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
+import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
@@ -573,9 +573,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Account administration and the app register: one set of rules for the JSON routes and the console's pages.
   const administration = createAccountAdministration({ accounts: core.accounts, sessions: core.sessions, tenants, notifier: core.notifier, audit, publicUrl: config.server.publicUrl });
   const appRegister = createAppRegister({ clients: core.clients, audit });
+  // Tenant alerts the escalation took to the operators, for their API and console (detection/escalated.ts).
+  const escalatedAlerts = createEscalatedAlerts({ storage, alerts: core.alerts, audit, operatorRealm });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime() }, clock, alerts: core.alerts }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts }, clock, alerts: core.alerts }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -591,6 +593,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const alertApi = alertRoutes({ alerts: core.alerts, authenticator, audit, publicUrl: config.server.publicUrl });
   await http.register(alertApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(alertApi.platform, { prefix: '/platform' });
+  await http.register(escalatedRoutes({ escalated: escalatedAlerts, authenticator, audit, publicUrl: config.server.publicUrl }), { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -814,9 +817,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         operatorRealm,
         policy: { minutes: { critical: escalationPolicy.critical, high: escalationPolicy.high, medium: escalationPolicy.medium, low: escalationPolicy.low }, mailFrom: escalationPolicy.mailFrom },
         log: logger,
+        reachedOperators: (alert, at) => escalatedAlerts.reached(alert, at),
       })
     : undefined;
   const escalating = escalation?.start({ realms: core.auditRealms, everyMs: escalationPolicy.checkSeconds * 1000, ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }) });
+  // The operators' record of an escalated tenant alert follows its acknowledgement and resolution here (and is re-read on display).
+  const stopFollowingEscalated = core.alerts.onChange((change) => void escalatedAlerts.follow(change).catch(() => undefined));
   const stopEscalationWake = escalating === undefined ? undefined : core.alerts.onChange((change) => {
     if (change.kind === 'raised' || change.kind === 'escalated') escalating.wake(change.alert.realm);
   });
@@ -886,6 +892,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async close() {
       stopWatching?.();
       stopEscalationWake?.();
+      stopFollowingEscalated();
       await probes?.stop();
       await detecting?.stop();
       stopEnqueueing();

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StoredEvent } from '../audit/index.js';
-import { attemptAs, parseAlertFilter, refOf, runbookPath, severities, type Admitted, type Alert, type AlertDetail, type Alerts, type AlertSettings, type Severity } from '../detection/index.js';
+import { attemptAs, nextPageBefore, parseAlertFilter, refOf, runbookPath, severities, type Admitted, type Alert, type AlertDetail, type Alerts, type AlertSettings, type Severity } from '../detection/index.js';
 import { AppError } from '../platform/errors.js';
 import { formatDateTime, html, seeOther, type Html, type Locale, type Texts } from '../platform/pages/index.js';
 
@@ -33,7 +33,7 @@ const text: Texts<Key> = {
     title: 'Warnmeldungen', filter: 'Warnmeldungen filtern', state: 'Status', severity: 'Schweregrad', rule: 'Regel', any: 'Alle', apply: 'Warnmeldungen zeigen', unresolved: 'Noch nicht erledigt, nach Schweregrad',
     caption: 'Warnmeldungen, neueste zuerst', alert: 'Warnmeldung', subject: 'Betrifft', count: 'Befunde', lastSeen: 'Zuletzt', firstSeen: 'Zuerst', none: 'Keine Warnmeldung passt.', older: 'Ältere Warnmeldungen', newest: 'Neueste Warnmeldungen',
     open: 'offen', acknowledged: 'bestätigt', resolved: 'erledigt', low: 'niedrig', medium: 'mittel', high: 'hoch', critical: 'kritisch', invalid: 'Ein Filter ist ungültig', settingsLink: 'Wer wann benachrichtigt wird (Einstellungen)',
-    what: 'Bedeutung', summary: 'Letzter Befund', runbook: 'Handlungsanleitung', runbookText: 'Was bei dieser Regel zu prüfen und zu tun ist', history: 'Verlauf', raised: 'Ausgelöst', acknowledgedBy: 'Bestätigt von', resolvedBy: 'Erledigt von', note: 'Vermerk',
+    what: 'Bedeutung', summary: 'Letzter Befund', runbook: 'Handlungsanleitung', runbookText: 'Was bei dieser Regel zu prüfen und zu tun ist (englisch)', history: 'Verlauf', raised: 'Ausgelöst', acknowledgedBy: 'Bestätigt von', resolvedBy: 'Erledigt von', note: 'Vermerk',
     events: 'Die auslösenden Ereignisse', when: 'Wann', who: 'Wer', action: 'Aktion', resource: 'Ressource', outcome: 'Ergebnis', client: 'Anwendung', noEvents: 'Kein Ereignis des Protokolls ist verknüpft (eine Prüfung der Plattform hat sie ausgelöst).',
     eventsCaption: 'Verknüpfte Ereignisse des Protokolls, älteste zuerst',
     eventsCapped: 'Die ersten 100 Ereignisse bleiben bei der Warnmeldung; die Anzahl nennt alle Befunde.',
@@ -66,9 +66,17 @@ export interface AlertPage {
 export interface AlertPagesSurface {
   /** The route pattern of the section, without the trailing slash (`/tenants/:tenant/console/alerts`). */
   readonly route: string;
+  /** Links above the list to the section's other lists (the operators' escalated tenant alerts). */
+  readonly tabs?: (locale: Locale) => Html;
   /** The page's caller admitted for `alerts:read` or `alerts:manage` (audited refusal), or undefined when it already answered (to sign in). */
   admit(request: FastifyRequest, reply: FastifyReply, need: 'alerts:read' | 'alerts:manage'): Promise<AlertPage | undefined>;
 }
+
+/**
+ * The rule's runbook. The runbooks are written in English only: the link says so in its
+ * language (the German text names it) and in `hreflang` (HTML §4.6.2; WCAG 2.2 SC 3.1.2).
+ */
+export const runbookLink = (rule: string, label: string): Html => html`<a href="${runbookPath(rule)}" hreflang="en">${label}</a>`;
 
 const stateLabel = (t: Record<Key, string>, state: string) => (state === 'open' || state === 'acknowledged' || state === 'resolved' ? t[state] : state);
 const time = (locale: Locale, at: number): Html => html`<time datetime="${new Date(at).toISOString()}">${formatDateTime(locale, at)}</time>`;
@@ -177,7 +185,7 @@ ${noteError === undefined ? undefined : html`<p class="alert" role="alert" id="n
 <dt>${t.count}</dt><dd>${a.count}</dd>
 <dt>${t.firstSeen}</dt><dd>${time(page.locale, a.firstAt)}</dd>
 <dt>${t.lastSeen}</dt><dd>${time(page.locale, a.lastAt)}</dd>
-<dt>${t.runbook}</dt><dd><a href="${runbookPath(a.rule)}">${t.runbookText}</a></dd>
+<dt>${t.runbook}</dt><dd>${runbookLink(a.rule, t.runbookText)}</dd>
 </dl>
 <section aria-labelledby="history-heading"><h2 id="history-heading">${t.history}</h2><ul>${history}</ul></section>
 ${forms}
@@ -250,9 +258,9 @@ ${error === undefined ? undefined : html`<p class="alert" role="alert" id="setti
       await page.admitted.recordRead(shown.map((a) => `Alert/${a.id}`));
       const counts = await alerts.counts(page.admitted.realm);
       const last = shown.at(-1);
-      const paging = html`<p class="actions">${query['before'] === undefined ? undefined : html`<a href="${page.base}${queryString(values)}">${t.newest}</a>`}${list.length > pageSize && last !== undefined ? html`<a href="${page.base}${queryString({ ...values, before: new Date(last.lastAt).toISOString() })}">${t.older}</a>` : undefined}</p>`;
+      const paging = html`<p class="actions">${query['before'] === undefined ? undefined : html`<a href="${page.base}${queryString(values)}">${t.newest}</a>`}${list.length > pageSize && last !== undefined ? html`<a href="${page.base}${queryString({ ...values, before: nextPageBefore(last) })}">${t.older}</a>` : undefined}</p>`;
       const settings = page.mayManage ? html`<p><a href="${page.base}settings">${t.settingsLink}</a></p>` : undefined;
-      return page.send({ title: t.title, body: html`${countsOf(page, counts)}${filterForm(page, values)}${table(page, shown)}${paging}${settings}` });
+      return page.send({ title: t.title, body: html`${surface.tabs?.(page.locale)}${countsOf(page, counts)}${filterForm(page, values)}${table(page, shown)}${paging}${settings}` });
     });
 
     app.get(`${route}/settings`, async (request, reply) => {

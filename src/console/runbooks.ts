@@ -58,7 +58,7 @@ export function runbookPages({ rules, directory = runbookDirectory }: { rules: r
       const t = text[locale];
       const body = html`<p>${t.intro}</p>
 <table><caption>${t.title}</caption><thead><tr><th scope="col">${t.rule}</th><th scope="col">${t.severity}</th><th scope="col">${t.what}</th></tr></thead>
-<tbody>${rules.map((r) => html`<tr><th scope="row"><a href="/runbooks/${r.id}">${r.title}</a><br><code>${r.id}</code></th><td>${t[r.severity]}</td><td>${r.describe}</td></tr>`)}</tbody></table>`;
+<tbody>${rules.map((r) => html`<tr><th scope="row"><a href="/runbooks/${r.id}" hreflang="en">${r.title}</a><br><code>${r.id}</code></th><td>${t[r.severity]}</td><td>${r.describe}</td></tr>`)}</tbody></table>`;
       return sendPage(reply, layout({ locale, title: t.title, path: request.url, body, wide: true }));
     });
     app.get('/runbooks', async (_request, reply) => reply.status(301).header('location', '/runbooks/').send());

@@ -33,6 +33,14 @@ describe('alert mail', () => {
     assert.match(platform.text, /https:\/\/v\.example\/platform\/console\/alerts\/0190c1a2/);
   });
 
+  it('a tenant alert escalated to the operators links them to their own console; the tenant’s people keep the clinic console', () => {
+    const operator = { realm: 'operators', accountId: 'op_1', email: 'op@v.example' };
+    const escalated = alertMessage({ ...input, level: 3, escalatesInMinutes: undefined }, operator);
+    assert.match(escalated.text, /^Alarm ansehen \/ View the alert: https:\/\/v\.example\/platform\/console\/alerts\/escalated\/praxis\/0190c1a2-0000-7000-8000-000000000001$/m);
+    assert.ok(escalated.html?.includes('href="https://v.example/platform/console/alerts/escalated/praxis/0190c1a2-0000-7000-8000-000000000001"'));
+    for (const level of [1, 2]) assert.match(alertMessage({ ...input, level }, to).text, /View the alert: https:\/\/v\.example\/tenants\/praxis\/console\/alerts\/0190c1a2/, `level ${level}`);
+  });
+
   it('says the count, the times (UTC and the tenant zone), the escalation time, in both languages', () => {
     const { text } = alertMessage(input, to);
     assert.match(text, /^Anzahl \/ Count: 3$/m);

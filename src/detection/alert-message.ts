@@ -1,4 +1,4 @@
-import { alertPath, runbookPath } from './links.js';
+import { alertPath, escalatedAlertPath, runbookPath } from './links.js';
 import type { Message } from '../identity/index.js';
 import { formatDateTime, html, type Html } from '../platform/pages/index.js';
 import type { Alert } from './store.js';
@@ -45,7 +45,9 @@ const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, ' ').t
 export function alertMessage(input: AlertMailInput, to: Recipient): Message {
   const { alert, where, publicUrl } = input;
   const base = (publicUrl ?? '').replace(/\/+$/, '');
-  const alertLink = `${base}${alertPath({ id: alert.id, realm: where.id }, where.platform)}`;
+  // The operators' mail about a tenant's alert opens their own console's page of it: they cannot open the clinic console.
+  const operatorsOfTenant = input.level === 3 && !where.platform;
+  const alertLink = `${base}${operatorsOfTenant ? escalatedAlertPath({ id: alert.id, realm: where.id }) : alertPath({ id: alert.id, realm: where.id }, where.platform)}`;
   const runbookLink = `${base}${runbookPath(alert.rule)}`;
   const place = where.platform ? 'Plattform / platform' : `${oneLine(where.name)} (${where.id})`;
   const subject = `[Tresor ${alert.severity.toUpperCase()}] ${oneLine(alert.title)} – ${place}`;

@@ -27,6 +27,11 @@ export interface EscalationDeps {
   readonly log: { info(fields: object, message: string): void; warn(fields: object, message: string): void; error(fields: object, message: string): void };
   /** Alerts looked at per realm and round. */
   readonly batch?: number;
+  /**
+   * A tenant's alert reaches the operators' level (escalated.ts `reached`): awaited before their
+   * mail is handed over, so their console shows every tenant alert they were mailed about.
+   */
+  readonly reachedOperators?: (alert: Alert, at: number) => Promise<void>;
 }
 
 export interface Escalation {
@@ -66,6 +71,10 @@ export function createEscalation(deps: EscalationDeps): Escalation {
     let sent = 0;
     let level = from;
     for (;;) {
+      // Recorded first: a crash after it and before the step is saved repeats the step next round
+      // (the record is written again, the same), while the other order could leave operators
+      // mailed about an alert their console does not list.
+      if (level === levels.operators && !platform) await deps.reachedOperators?.(alert, now);
       const recipients = await recipientsOf(realm, level, settings);
       const next = nextStepAt(alert.severity, level, now, policy);
       const input = { alert, where, level, moreSevere, timeZone: settings.timeZone, publicUrl: deps.publicUrl, escalatesInMinutes: next === undefined ? undefined : policy.minutes[alert.severity] };

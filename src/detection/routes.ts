@@ -10,6 +10,7 @@ import { parseTenantId } from '../tenants/index.js';
 import type { AlertActor, AlertDetail, Alerts } from './alerts.js';
 import type { AlertSettings } from './alert-settings.js';
 import { DetectionError } from './errors.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
 import { alertStates, type Alert, type AlertFilter, type AlertState } from './store.js';
 import { severities, type Severity } from './types.js';
 
@@ -42,6 +43,11 @@ export function alertDetailJson(detail: AlertDetail, runbook: string) {
   };
 }
 
+const alertIdShape = /^[0-9a-f-]{36}$/;
+
+/** The `before` of the page after the one ending in `last`: opaque, the pair the list is ordered by (page-token.ts). */
+export const nextPageBefore = (last: Pick<Alert, 'lastAt' | 'id'>): string => encodePageToken({ at: last.lastAt, key: last.id });
+
 const invalid = (message: string) => new DetectionError('alert-invalid', message, { status: 400, expose: true });
 const filterNames = ['state', 'severity', 'rule', 'before', 'limit'] as const;
 
@@ -49,7 +55,9 @@ const filterNames = ['state', 'severity', 'rule', 'before', 'limit'] as const;
  * The filter of `GET …/alerts` (and the console's list): `state`, `severity`, `rule` (one value
  * each), `before` (an ISO 8601 date-time: alerts last seen before it, for paging), `limit`
  * (1–500, default 50). Anything else is a 400 naming the parameter: a typo must not silently
- * show every alert.
+ * show every alert. A `before` taken from a `next` link is an opaque token (the last alert's
+ * time and id, so alerts sharing a time at a page's edge are not skipped); a date-time is still
+ * taken, as it always was.
  */
 export function parseAlertFilter(query: Record<string, unknown>, ruleIds: readonly string[]): Partial<AlertFilter> & { limit: number } {
   const filter: { -readonly [K in keyof AlertFilter]?: AlertFilter[K] } = {};
@@ -69,8 +77,10 @@ export function parseAlertFilter(query: Record<string, unknown>, ruleIds: readon
       filter.rule = value;
     } else if (name === 'before') {
       const at = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) ? Date.parse(value) : Number.NaN;
-      if (Number.isNaN(at)) throw invalid('before: an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z');
-      filter.before = at;
+      const place = Number.isNaN(at) ? decodePageToken(value) : undefined;
+      if (Number.isNaN(at) && (place === undefined || !alertIdShape.test(place.key))) throw invalid('before: the token of a next link, or an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z');
+      filter.before = place?.at ?? at;
+      if (place !== undefined) filter.beforeId = place.key;
     } else {
       const limit = /^\d{1,4}$/.test(value) ? Number(value) : 0;
       if (limit < 1 || limit > 500) throw invalid('limit: 1 to 500');
@@ -198,7 +208,7 @@ export function alertRoutes({ alerts, authenticator, audit, publicUrl }: AlertRo
       // alerts.list returns at most 500: a full page of 500 may have more behind it.
       if ((list.length > filter.limit || list.length === 500) && last !== undefined) {
         const url = new URL(request.url, 'https://tresor.invalid');
-        url.searchParams.set('before', new Date(last.lastAt).toISOString());
+        url.searchParams.set('before', nextPageBefore(last));
         next = `${base}${url.pathname}${url.search}`;
       }
       return json(reply, { alerts: page.map((a) => alertJson(a, runbookOf(a.rule))), counts: await alerts.counts(caller.realm), next });

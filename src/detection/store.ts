@@ -183,6 +183,8 @@ export interface AlertFilter {
   readonly rule?: string;
   /** Alerts whose last finding is older than this (ms), for paging; newest first. */
   readonly before?: number;
+  /** With `before`: also the alerts of exactly that time whose id sorts before this one (the last alert of the previous page), so ties at a page's edge are neither skipped nor repeated. */
+  readonly beforeId?: string;
   readonly limit: number;
 }
 
@@ -192,7 +194,9 @@ export async function selectAlerts(db: SqlExecutor, realm: string, filter: Alert
   if (filter.state !== undefined) (where.push('state = ?'), params.push(filter.state));
   if (filter.severity !== undefined) (where.push('severity = ?'), params.push(filter.severity));
   if (filter.rule !== undefined) (where.push('rule = ?'), params.push(filter.rule));
-  if (filter.before !== undefined) (where.push('last_at < ?'), params.push(filter.before));
+  // Keyset paging on the order's own pair (last_at, id): on last_at alone, alerts sharing the last one's time would be skipped.
+  if (filter.before !== undefined && filter.beforeId !== undefined) (where.push('(last_at < ? OR (last_at = ? AND id < ?))'), params.push(filter.before, filter.before, filter.beforeId));
+  else if (filter.before !== undefined) (where.push('last_at < ?'), params.push(filter.before));
   const rows = await db.query<AlertRow>(`SELECT ${alertColumns} FROM ${db.table('alerts')}${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY last_at DESC, id DESC LIMIT ?`, [...params, filter.limit]);
   return rows.map((row) => toAlert(realm, row));
 }

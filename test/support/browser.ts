@@ -18,6 +18,9 @@ interface Cookie {
 export class Browser {
   private readonly jar = new Map<string, Cookie>();
 
+  /** `fetcher`: the Fetch API it sends with — the global one over a real socket, or one over `inject()`. */
+  constructor(private readonly fetcher: typeof fetch = fetch) {}
+
   private cookieHeader(url: URL): string {
     return [...this.jar.entries()]
       .filter(([, c]) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
@@ -47,7 +50,7 @@ export class Browser {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(init.form).toString();
     }
-    const response = await fetch(target, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, redirect: 'manual', ...(body === undefined ? {} : { body }) });
+    const response = await this.fetcher(target, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, redirect: 'manual', ...(body === undefined ? {} : { body }) });
     this.remember(target, response.headers);
     return { url: target.href, status: response.status, html: await response.text(), headers: response.headers };
   }

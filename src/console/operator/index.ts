@@ -7,8 +7,9 @@ import type { ReadinessReport } from '../../platform/http/index.js';
 import type { Rotation } from '../../rotation/index.js';
 import type { Tenants } from '../../tenants/index.js';
 import type { PageGuard } from '../page-guard.js';
-import type { Alerts } from '../../detection/index.js';
+import type { Alerts, EscalatedAlerts } from '../../detection/index.js';
 import { operatorAlertPages } from './alerts.js';
+import { escalatedAlertPages } from './escalated.js';
 import { backupPages } from './backups.js';
 import { healthPages } from './health.js';
 import { operatorHome } from './home.js';
@@ -28,6 +29,8 @@ export interface OperatorConsoleDeps {
   /** The registry `/metrics` exports. */
   readonly registry: Registry;
   readonly now: () => number;
+  /** Tenant alerts escalated to the operators (detection/escalated.ts). */
+  readonly escalated: EscalatedAlerts;
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
@@ -39,5 +42,6 @@ export function operatorConsole({ guard, tenants, keys, deps, alerts }: { guard:
     await app.register(keyPages({ guard, keys, rotation: deps.rotation, provider: deps.keyProvider }));
     await app.register(healthPages({ guard, readiness: deps.readiness, registry: deps.registry, now: deps.now }));
     await app.register(operatorAlertPages({ guard, audit: deps.audit, alerts }));
+    await app.register(escalatedAlertPages({ guard, audit: deps.audit, escalated: deps.escalated }));
   };
 }

@@ -48,7 +48,8 @@ describe('runbooks', () => {
       const index = await t.inject({ method: 'GET', url: '/runbooks/' });
       assert.equal(index.statusCode, 200);
       assert.match(String(index.headers['content-type']), /text\/html/);
-      for (const rule of rules) assert.ok(index.body.includes(`href="/runbooks/${rule.id}"`), rule.id);
+      // Each link says the runbook is in English (they are written in English only).
+      for (const rule of rules) assert.ok(index.body.includes(`href="/runbooks/${rule.id}" hreflang="en"`), rule.id);
       assert.equal((await t.inject({ method: 'GET', url: '/runbooks/?lang=de' })).statusCode, 200);
     });
 

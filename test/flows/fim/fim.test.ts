@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,23 +8,8 @@ import { buildCore } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { operatorRealm } from '../../../src/identity/index.js';
 import { tresorHere } from '../../support/cli.js';
+import { makeInstall } from '../../support/fim-install.js';
 import { engines, startTestApp, type TestApp } from '../../support/harness.js';
-
-/** A small Tresor install: built code, manifest, lockfile, one dependency; never the real checkout. */
-function makeInstall(root: string): string {
-  const install = join(root, 'install');
-  mkdirSync(join(install, 'dist', 'records'), { recursive: true });
-  mkdirSync(join(install, 'node_modules', 'dep'), { recursive: true });
-  writeFileSync(join(install, 'dist', 'main.js'), 'console.log("tresor");\n');
-  writeFileSync(join(install, 'dist', 'records', 'records.js'), 'export const records = 1;\n');
-  writeFileSync(join(install, 'package.json'), '{"name":"tresor"}\n');
-  writeFileSync(join(install, 'package-lock.json'), '{"lockfileVersion":3}\n');
-  writeFileSync(join(install, 'node_modules', 'dep', 'index.js'), 'module.exports = 1;\n');
-  writeFileSync(join(install, 'node_modules', 'dep', 'README.md'), '# dep\n');
-  mkdirSync(join(install, 'docs', 'runbooks'), { recursive: true });
-  writeFileSync(join(install, 'docs', 'runbooks', 'fim.changed.md'), '# fim.changed\n');
-  return install;
-}
 
 async function operatorEvents(dataDir: string, action: string) {
   const core = await buildCore(loadConfig({ env: {}, overrides: { dataDir } }));
