@@ -15,6 +15,7 @@
  *   BENCH_ROUNDS=2    rounds of off/on
  *   BENCH_EVENTS=200000
  *   BENCH_BATCH=500   events per engine transaction in the throughput run (detection.batchEvents)
+ *   BENCH_VARIANTS=off,worker,main  detection off / on its worker thread / on the server thread
  *   BENCH_CPU_PROF=<dir>  a V8 CPU profile of each engine run (the rules alone, not the seeding)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -51,12 +52,17 @@ const observation = (patient: string) => ({
   valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
 });
 
-const serverEnv = (dataDir: string, detection: boolean): Record<string, string> => ({
+/** Detection off; on, on its worker thread (the default); on, on the server's thread (to compare). */
+type Variant = 'off' | 'worker' | 'main';
+const variants = (process.env['BENCH_VARIANTS'] ?? 'off,worker,main').split(',') as Variant[];
+
+const serverEnv = (dataDir: string, variant: Variant): Record<string, string> => ({
   PATH: process.env['PATH'] ?? '',
   TRESOR_DATA_DIR: dataDir,
   TRESOR_TLS: 'false',
   TRESOR_LOG_LEVEL: 'silent',
-  TRESOR_DETECTION: String(detection),
+  TRESOR_DETECTION: String(variant !== 'off'),
+  TRESOR_DETECTION_THREAD: variant === 'main' ? 'main' : 'worker',
 });
 
 interface Seeded {
@@ -68,7 +74,7 @@ interface Seeded {
 }
 
 async function seed(dataDir: string): Promise<Seeded> {
-  const app = await buildApp(loadConfig({ env: serverEnv(dataDir, false), overrides: {} }));
+  const app = await buildApp(loadConfig({ env: serverEnv(dataDir, 'off'), overrides: {} }));
   try {
     await app.tenants.create(tenant);
     const { key } = await app.apiKeys.create({ tenantId: tenant, role: 'service' });
@@ -106,8 +112,8 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startServer(dataDir: string, detection: boolean, port: number, configFile: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cliMain, 'start', '--port', String(port), '--config', configFile], { env: serverEnv(dataDir, detection), stdio: ['ignore', 'ignore', 'pipe'] });
+async function startServer(dataDir: string, variant: Variant, port: number, configFile: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', cliMain, 'start', '--port', String(port), '--config', configFile], { env: serverEnv(dataDir, variant), stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let stderr = '';
     child.stderr?.on('data', (chunk) => {
@@ -122,19 +128,21 @@ async function startServer(dataDir: string, detection: boolean, port: number, co
 type Autocannon = (options: Record<string, unknown>) => Promise<{ requests: { total: number }; latency: { p99: number }; non2xx: number; errors: number }>;
 
 interface PathResult {
-  readonly detection: boolean;
+  readonly variant: Variant;
   readonly scenario: string;
   readonly perSecond: number;
   readonly p99: number;
   readonly failed: number;
   /** The server process's CPU (user + system, every thread) per request, µs: steadier than req/s on a shared machine. */
   readonly cpuPerRequest: number;
+  /** The server's main thread alone (the one that parses, decrypts and answers), µs per request. */
+  readonly mainCpuPerRequest: number;
 }
 
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 /** CPU µs a process has used (utime + stime from /proc). */
-function processCpu(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+function processCpu(pid: number, thread?: number): number {
+  const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks;
 }
@@ -182,10 +190,10 @@ async function requestPath(): Promise<{ results: PathResult[]; lags: number[] }>
   const lags: number[] = [];
   try {
     for (let round = 1; round <= rounds; round += 1) {
-      // Alternate which goes first: the machine's drift then falls on both sides.
-      for (const detection of round % 2 === 1 ? [false, true] : [true, false]) {
+      // Alternate the order: the machine's drift then falls on every side.
+      for (const variant of round % 2 === 1 ? variants : [...variants].reverse()) {
         const port = await freePort();
-        const child = await startServer(dataDir, detection, port, configFile);
+        const child = await startServer(dataDir, variant, port, configFile);
         const base = `http://127.0.0.1:${port}`;
         const headers = { authorization: `Bearer ${seeded.key}` };
         const reads = (duration: number) => autocannon({ url: `${base}/tenants/${tenant}/fhir/Observation/${seeded.observation}`, connections: 32, duration, headers });
@@ -197,18 +205,20 @@ async function requestPath(): Promise<{ results: PathResult[]; lags: number[] }>
         ] as const) {
           await run(2);
           const cpuBefore = processCpu(child.pid as number);
+          const mainBefore = processCpu(child.pid as number, child.pid as number);
           const began = performance.now();
           const answer = await run(seconds);
           const wall = (performance.now() - began) / 1000;
           // The engine works off what the scenario appended shortly after: its share is counted too.
           await new Promise((resolve) => setTimeout(resolve, 1500));
           const cpuPerRequest = (processCpu(child.pid as number) - cpuBefore) / Math.max(1, answer.requests.total);
-          results.push({ detection, scenario, perSecond: answer.requests.total / wall, p99: answer.latency.p99, failed: answer.non2xx + answer.errors, cpuPerRequest });
+          const mainCpuPerRequest = (processCpu(child.pid as number, child.pid as number) - mainBefore) / Math.max(1, answer.requests.total);
+          results.push({ variant, scenario, perSecond: answer.requests.total / wall, p99: answer.latency.p99, failed: answer.non2xx + answer.errors, cpuPerRequest, mainCpuPerRequest });
           const last = results.at(-1) as PathResult;
-          console.log(`round ${round}, detection ${detection ? 'on' : 'off'}, ${scenario}: ${Math.round(last.perSecond)} req/s, p99 ${last.p99} ms, server CPU ${Math.round(cpuPerRequest)} µs/req`);
+          console.log(`round ${round}, detection ${variant}, ${scenario}: ${Math.round(last.perSecond)} req/s, p99 ${last.p99} ms, server CPU ${Math.round(cpuPerRequest)} µs/req (main thread ${Math.round(mainCpuPerRequest)})`);
         }
         // Two rounds of 40 failed sign-ins each from one address: more would meet the sign-in throttle.
-        if (detection && round <= 2) {
+        if (variant === 'worker' && round <= 2) {
           // The read load runs on meanwhile (40 sign-ins take 10–20 s).
           const load = reads(30);
           lags.push(...(await lagUnderLoad(base, dataDir, seeded, round)));
@@ -245,7 +255,7 @@ function clinicEvents(count: number): AuditEventInput[] {
 
 async function throughput(): Promise<Array<{ name: string; perSecond: number; perCpuSecond: number; seconds: number }>> {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'tresor-bench-rules-'));
-  const app = await buildApp(loadConfig({ env: serverEnv(dataDir, false), overrides: {} }));
+  const app = await buildApp(loadConfig({ env: serverEnv(dataDir, 'off'), overrides: {} }));
   const measured: Array<{ name: string; perSecond: number; perCpuSecond: number; seconds: number }> = [];
   try {
     const realms = ['rules-a', 'rules-b'];
@@ -292,11 +302,15 @@ const engineRuns = await throughput();
 const { results, lags } = await requestPath();
 const rows: string[] = [];
 for (const scenario of ['read', 'create']) {
-  const off = results.filter((r) => r.scenario === scenario && !r.detection);
-  const on = results.filter((r) => r.scenario === scenario && r.detection);
-  const ratios = on.map((r, i) => r.perSecond / (off[i]?.perSecond ?? r.perSecond));
-  const cpuRatios = on.map((r, i) => r.cpuPerRequest / (off[i]?.cpuPerRequest ?? r.cpuPerRequest));
-  rows.push(`| ${scenario} | ${off.map((r) => fmt(r.perSecond)).join(', ')} | ${on.map((r) => fmt(r.perSecond)).join(', ')} | ${ratios.map((x) => x.toFixed(2)).join(', ')} | ${off.map((r) => fmt(r.cpuPerRequest)).join(', ')} / ${on.map((r) => fmt(r.cpuPerRequest)).join(', ')} | ${cpuRatios.map((x) => x.toFixed(2)).join(', ')} | ${off.map((r) => r.p99).join(', ')} / ${on.map((r) => r.p99).join(', ')} | ${[...off, ...on].reduce((s, r) => s + r.failed, 0)} |`);
+  const off = results.filter((r) => r.scenario === scenario && r.variant === 'off');
+  for (const variant of variants.filter((v) => v !== 'off')) {
+    const on = results.filter((r) => r.scenario === scenario && r.variant === variant);
+    const ratios = on.map((r, i) => r.perSecond / (off[i]?.perSecond ?? r.perSecond));
+    const mainRatios = on.map((r, i) => r.mainCpuPerRequest / (off[i]?.mainCpuPerRequest ?? r.mainCpuPerRequest));
+    rows.push(
+      `| ${scenario} | ${variant === 'worker' ? 'worker thread' : 'server thread'} | ${off.map((r) => fmt(r.perSecond)).join(', ')} | ${on.map((r) => fmt(r.perSecond)).join(', ')} | ${ratios.map((x) => x.toFixed(2)).join(', ')} | ${off.map((r) => fmt(r.mainCpuPerRequest)).join(', ')} / ${on.map((r) => fmt(r.mainCpuPerRequest)).join(', ')} | ${mainRatios.map((x) => x.toFixed(2)).join(', ')} | ${off.map((r) => fmt(r.cpuPerRequest)).join(', ')} / ${on.map((r) => fmt(r.cpuPerRequest)).join(', ')} | ${off.map((r) => r.p99).join(', ')} / ${on.map((r) => r.p99).join(', ')} | ${[...off, ...on].reduce((sum, r) => sum + r.failed, 0)} |`,
+    );
+  }
 }
 const cpu = os.cpus();
 const baseline = engineRuns[0]?.perSecond ?? 0;
@@ -304,12 +318,12 @@ const text = [
   `## Detection: request path on/off, lag under load, rule throughput (SQLite), ${new Date().toISOString().slice(0, 10)}`,
   '',
   `Machine: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores; Node ${process.version}; load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
-  `Command: \`npm run bench -- detection\` (BENCH_SECONDS=${seconds}, BENCH_ROUNDS=${rounds}, BENCH_EVENTS=${eventCount}).`,
+  `Command: \`npm run bench -- detection\` (BENCH_SECONDS=${seconds}, BENCH_ROUNDS=${rounds}, BENCH_EVENTS=${eventCount}, BENCH_VARIANTS=${variants.join(',')}).`,
   '',
   '### Requests with detection off and on (`tresor start`, 32 connections, one tenant)',
   '',
-  '| scenario | off, req/s per round | on, req/s per round | on ÷ off, same round | server CPU µs/req off / on | CPU on ÷ off | p99 ms off / on | failed |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|',
+  '| scenario | rules on | off, req/s per round | on, req/s per round | on ÷ off, same round | server thread CPU µs/req off / on | server thread on ÷ off | process CPU µs/req off / on | p99 ms off / on | failed |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows,
   '',
   `### Lag from an answered request to its alert, under the read load: ${lags.length} failed sign-ins, p50 ${fmt(percentile(lags, 0.5))} ms, p99 ${fmt(percentile(lags, 0.99))} ms, max ${fmt(Math.max(...lags))} ms`,
