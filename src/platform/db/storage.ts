@@ -306,7 +306,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
  * serialises with the server's; on PostgreSQL a small pool of its own. Data sets are migrated on
  * open as the server's are (the same migrations), so either may open a tenant first.
  */
-export interface TenantStorage extends Pick<Storage, 'engine' | 'tenant' | 'visitTenant' | 'replaceTenant' | 'openTenants' | 'close'> {}
+export interface TenantStorage extends Pick<Storage, 'engine' | 'tenant' | 'visitTenant' | 'replaceTenant' | 'openTenants' | 'describeTenant' | 'close'> {}
 
 export async function openTenantStorage(config: StorageConfig, migrations: readonly Migration[], now: () => number = Date.now): Promise<TenantStorage> {
   if (config.engine === 'sqlite') {
@@ -318,6 +318,7 @@ export async function openTenantStorage(config: StorageConfig, migrations: reado
       tenant: tenants.tenant,
       visitTenant: tenants.visit,
       openTenants: () => tenants.set.size(),
+      describeTenant: fileOf,
       replaceTenant: (tenantId, install) => tenants.replace(tenantId, () => install(fileOf(tenantId))),
       close: () => tenants.closeAll(),
     };
@@ -330,6 +331,7 @@ export async function openTenantStorage(config: StorageConfig, migrations: reado
     tenant: tenants.tenant,
     visitTenant: tenants.visit,
     openTenants: () => tenants.set.size(),
+    describeTenant: (tenantId) => `${schemaPrefix}_t_${tenantId}`,
     replaceTenant: (tenantId, install) => install(`${schemaPrefix}_t_${tenantId}`),
     async close() {
       await tenants.closeAll();

@@ -74,3 +74,46 @@ describe('detection on its worker thread [sqlite]', () => {
     assert.deepEqual(alerts.map((a) => a.subject), ['Account/acct-2'], 'the new file\'s alerts; the old file is gone');
   });
 });
+
+describe('the worker\'s walk [sqlite]', () => {
+  let t: TestApp;
+  before(async () => {
+    // Wakes a minute after appends: what the test sees, the walk (each second) found.
+    t = await startTestApp('sqlite', { detection: { wakeMs: 60_000, walkSeconds: 1, rules: { 'auth.brute-force': { failures: 3 } } } });
+    await t.tenant('clinic');
+    await t.tenant('quiet');
+  });
+  after(() => t.close());
+
+  const failuresFor = (account: string) =>
+    Array.from({ length: 3 }, (_, i) => ({
+      action: 'auth.login_failed' as const,
+      outcome: 'failure' as const,
+      status: 401,
+      actor: { id: 'unknown', role: 'none', client: 'tresor-auth' },
+      purpose: 'HOPERAT' as const,
+      resources: [`Account/${account}`],
+      subjects: [],
+      classes: [],
+      requestId: `w-${account}-${i}`,
+      sourceIp: '203.0.113.9',
+      detail: '',
+    }));
+  const alertFor = async (account: string) => {
+    for (let i = 0; i < 150; i += 1) {
+      if ((await t.app.alerts.list('clinic', { rule: 'auth.brute-force' })).some((a) => a.subject === `Account/${account}`)) return true;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return false;
+  };
+
+  it('finds events appended since its last look, again and again (a realm skipped as unchanged is looked at once it changes)', async () => {
+    await t.app.audit.record('clinic', failuresFor('walk-1'));
+    assert.ok(await alertFor('walk-1'), 'the walk found the first failures');
+    // Several walks pass over the unchanged realms now; then the realm changes again.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await t.app.audit.record('clinic', failuresFor('walk-2'));
+    assert.ok(await alertFor('walk-2'), 'the walk found the failures appended after it had skipped the realm');
+  });
+});
+
