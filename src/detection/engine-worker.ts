@@ -50,7 +50,7 @@ const engine = createEngine({
 // walk over thousands of tenants costs milliseconds. The stamp is taken before reading: anything
 // appended after it changes the files, and the next walk looks. (The worker's own commit changes
 // them too, so a realm is read once more after new events, then skipped until the next ones.)
-// Every `fullWalkEvery`-th walk opens every realm regardless. PostgreSQL has no files to look at.
+// Every `fullWalkEvery`-th walk opens every realm regardless. PostgreSQL: see realmsWithNews.
 const fullWalkEvery = 20;
 let walks = 0;
 const stamps = new Map<string, string>();
@@ -64,6 +64,31 @@ async function evaluateStamped(realm: string, skipUnchanged: boolean): Promise<n
   if (stamp === undefined) stamps.delete(realm);
   else stamps.set(realm, stamp);
   return count;
+}
+
+/**
+ * The realms that may have events the rules have not read. SQLite: those whose files changed
+ * since the last look. PostgreSQL: those whose chain head is past the rules' cursor, asked of
+ * the server for 200 realms per statement (a realm whose tables are not there yet — an upgrade
+ * still migrating — is looked at one by one, where opening it migrates it).
+ */
+async function realmsWithNews(realms: readonly string[]): Promise<string[]> {
+  const { across } = storage;
+  if (across === undefined) return realms.filter((realm) => stamps.get(realm) === undefined || stamps.get(realm) !== stampOf(realm));
+  const behind: string[] = [];
+  for (let i = 0; i < realms.length; i += 200) {
+    const part = realms.slice(i, i + 200);
+    const sql = part
+      .map((realm) => `SELECT ? AS realm, (SELECT seq FROM ${across.table(realm, 'audit_head')} WHERE id = 1) AS head, (SELECT seq FROM ${across.table(realm, 'detection_cursor')} WHERE id = 1) AS cursor`)
+      .join(' UNION ALL ');
+    try {
+      const rows = await across.query<{ realm: string; head: string | number | null; cursor: string | number | null }>(sql, part);
+      for (const row of rows) if (row.head !== null && (row.cursor === null || Number(row.head) > Number(row.cursor))) behind.push(row.realm);
+    } catch {
+      behind.push(...part);
+    }
+  }
+  return behind;
 }
 
 let stopped = false;
@@ -98,10 +123,12 @@ port.on('message', (message: ToWorker) => {
       const skipUnchanged = walks % fullWalkEvery !== 1;
       const known = new Set(message.realms);
       for (const realm of stamps.keys()) if (!known.has(realm)) stamps.delete(realm);
-      const changed = message.realms.filter((realm) => !skipUnchanged || stamps.get(realm) === undefined || stamps.get(realm) !== stampOf(realm));
       answer(
         message.id,
-        walkTenants(storage, changed, async (realm) => void (await evaluateStamped(realm, false)), { stopped: () => stopped, pause: async () => undefined, spreadMs: 0 }).then(({ failed }) => failed),
+        (skipUnchanged ? realmsWithNews(message.realms) : Promise.resolve([...message.realms])).then(async (changed) => {
+          const { failed } = await walkTenants(storage, changed, async (realm) => void (await evaluateStamped(realm, false)), { stopped: () => stopped, pause: async () => undefined, spreadMs: 0 });
+          return failed;
+        }),
       );
       return;
     }

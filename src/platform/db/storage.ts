@@ -306,7 +306,13 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
  * serialises with the server's; on PostgreSQL a small pool of its own. Data sets are migrated on
  * open as the server's are (the same migrations), so either may open a tenant first.
  */
-export interface TenantStorage extends Pick<Storage, 'engine' | 'tenant' | 'visitTenant' | 'replaceTenant' | 'openTenants' | 'describeTenant' | 'close'> {}
+export interface TenantStorage extends Pick<Storage, 'engine' | 'tenant' | 'visitTenant' | 'replaceTenant' | 'openTenants' | 'describeTenant' | 'close'> {
+  /**
+   * PostgreSQL: one statement over many tenants' schemas at once, without opening each — `table`
+   * names a tenant's table for it. (SQLite has a file per tenant: there is no such statement.)
+   */
+  readonly across?: { query: SqlDatabase['query']; table(tenantId: string, name: string): string };
+}
 
 export async function openTenantStorage(config: StorageConfig, migrations: readonly Migration[], now: () => number = Date.now): Promise<TenantStorage> {
   if (config.engine === 'sqlite') {
@@ -326,8 +332,17 @@ export async function openTenantStorage(config: StorageConfig, migrations: reado
   const { schemaPrefix } = config.postgres;
   const pool: pg.Pool = createPostgresPool(config.postgres);
   const tenants = postgresTenants(pool, schemaPrefix, config, migrations, now);
+  // Its statements name every table with its schema: the default schema it is opened on is never used.
+  const anySchema = openPostgresDatabase(pool, `${schemaPrefix}_platform`, config.postgres);
   return {
     engine: 'postgres',
+    across: {
+      query: (sql, params) => anySchema.query(sql, params),
+      table: (tenantId, name) => {
+        assertTenantId(tenantId);
+        return `${quoteIdent(`${schemaPrefix}_t_${tenantId}`)}.${quoteIdent(name)}`;
+      },
+    },
     tenant: tenants.tenant,
     visitTenant: tenants.visit,
     openTenants: () => tenants.set.size(),

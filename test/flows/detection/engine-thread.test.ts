@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { AlertChange } from '../../../src/detection/index.js';
-import { startTestApp, type TestApp } from '../../support/harness.js';
+import { engines, startTestApp, type TestApp } from '../../support/harness.js';
 
 /**
  * The engine on its worker thread (the default, `detection.thread: worker`): what the worker
@@ -75,11 +75,11 @@ describe('detection on its worker thread [sqlite]', () => {
   });
 });
 
-describe('the worker\'s walk [sqlite]', () => {
+for (const engine of engines()) describe(`the worker's walk [${engine}]`, () => {
   let t: TestApp;
   before(async () => {
     // Wakes a minute after appends: what the test sees, the walk (each second) found.
-    t = await startTestApp('sqlite', { detection: { wakeMs: 60_000, walkSeconds: 1, rules: { 'auth.brute-force': { failures: 3 } } } });
+    t = await startTestApp(engine, { detection: { wakeMs: 60_000, walkSeconds: 1, rules: { 'auth.brute-force': { failures: 3 } } } });
     await t.tenant('clinic');
     await t.tenant('quiet');
   });
