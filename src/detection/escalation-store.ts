@@ -59,3 +59,13 @@ export async function saveStep(db: SqlExecutor, alertId: string, step: Escalatio
     [alertId, step.level, step.severity, step.notifiedAt, step.nextAt ?? null],
   );
 }
+
+/** Whether an open alert of the realm may still need a step: none taken yet, one due later, or a severity changed since. */
+export async function hasPendingSteps(db: SqlExecutor): Promise<boolean> {
+  const rows = await db.query(
+    `SELECT 1 AS one FROM ${db.table('alerts')} a LEFT JOIN ${db.table('alert_escalation')} e ON e.alert_id = a.id
+      WHERE a.state = 'open' AND (e.alert_id IS NULL OR e.next_at IS NOT NULL OR e.severity <> a.severity) LIMIT 1`,
+  );
+  return rows.length > 0;
+}
+

@@ -4,11 +4,12 @@ import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
 import type { Leadership } from '../platform/leadership.js';
 import { periodic } from '../platform/periodic.js';
+import { realmRounds } from '../platform/realm-rounds.js';
 import { walkTenants } from '../platform/walk-tenants.js';
 import { readAlertSettings, type AlertSettings } from './alert-settings.js';
 import { alertMessage, type Recipient } from './alert-message.js';
 import { levels, nextStepAt, planStep, type EscalationPolicy, type Level } from './escalation-policy.js';
-import { saveStep, selectDue } from './escalation-store.js';
+import { hasPendingSteps, saveStep, selectDue } from './escalation-store.js';
 import type { Alert } from './store.js';
 
 export interface EscalationDeps {
@@ -141,9 +142,21 @@ export function createEscalation(deps: EscalationDeps): Escalation {
       const failed = (realm: string) => (error: unknown) => {
         log.error({ event: 'alert.notify_failed', realm, err: describeErrorForLog(error) }, 'alert mail round failed; the next round tries again');
       };
+      // Realms with open alerts that may need a step, and those a change here marked; all of
+      // them every tenth round (steps another node's alerts need, or a crash cut off).
+      const rounds = realmRounds(10);
       const walk = periodic(
         async (isStopped, pause) => {
-          await walkTenants(storage, await realms(), async (realm) => void (await runInTurn(realm).catch(failed(realm))), { stopped: isStopped, pause, spreadMs: 0 });
+          const { realms: due } = rounds.pick(await realms());
+          await walkTenants(
+            storage,
+            due,
+            async (realm) => {
+              await runInTurn(realm).catch(failed(realm));
+              rounds.settle(realm, await hasPendingSteps(await storage.tenant(realm)).catch(() => true));
+            },
+            { stopped: isStopped, pause, spreadMs: 0 },
+          );
         },
         everyMs,
         0,
@@ -152,6 +165,7 @@ export function createEscalation(deps: EscalationDeps): Escalation {
       return {
         wake(realm) {
           if (stopped) return;
+          rounds.mark(realm);
           waking = waking.then(async () => {
             if (stopped || (leadership !== undefined && !(await leadership.held()))) return;
             await storage.visitTenant(realm, () => runInTurn(realm)).catch(failed(realm));

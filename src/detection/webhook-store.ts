@@ -178,3 +178,9 @@ export async function selectAlertIdsChangedSince(db: SqlExecutor, since: number,
   );
   return rows.map((r) => r.id);
 }
+
+/** Whether a delivery of the realm is still to be attempted (now or later). */
+export async function hasPendingDeliveries(db: SqlExecutor): Promise<boolean> {
+  return (await db.query(`SELECT 1 AS one FROM ${db.table('alert_deliveries')} WHERE state = 'pending' LIMIT 1`)).length > 0;
+}
+

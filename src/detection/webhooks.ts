@@ -6,6 +6,7 @@ import type { Clock } from '../platform/clock.js';
 import type { SqlDatabase, Storage } from '../platform/db/index.js';
 import type { Leadership } from '../platform/leadership.js';
 import { periodic } from '../platform/periodic.js';
+import { realmRounds } from '../platform/realm-rounds.js';
 import { walkTenants } from '../platform/walk-tenants.js';
 import { alertLink, alertPayload, alertVersion, kindOfState, runbookLink, type AlertPayload } from './alert-payload.js';
 import { alertSyslogFrame } from './alert-syslog.js';
@@ -17,7 +18,7 @@ import { selectAlert } from './store.js';
 import { checkWebhookUrl } from './webhook-address.js';
 import type { WebhookSend } from './webhook-send.js';
 import { deliveryHeader, signatureHeader, signWebhook, timestampHeader } from './webhook-signature.js';
-import { claimDelivery, deleteEndpoint, enqueueDelivery, insertEndpoint, pruneDeliveries, recordAttempt, replaceWaiting, selectAlertIdsChangedSince, selectDeliveries, selectDue, selectEndpoints, selectWaiting, targetSince, type AttemptRow, type DeliveryRow, type EndpointRow } from './webhook-store.js';
+import { claimDelivery, deleteEndpoint, enqueueDelivery, hasPendingDeliveries, insertEndpoint, pruneDeliveries, recordAttempt, replaceWaiting, selectAlertIdsChangedSince, selectDeliveries, selectDue, selectEndpoints, selectWaiting, targetSince, type AttemptRow, type DeliveryRow, type EndpointRow } from './webhook-store.js';
 
 const defaults = {
   /** Webhook retries: 30 s, then twice as long each time, at most 6 h apart, ±20 % jitter; given up 24 h after the change. */
@@ -276,20 +277,24 @@ export function createAlertDelivery(deps: AlertDeliveryDeps): AlertDelivery {
       return due.length;
     },
     run({ realms, everyMs, scanEvery, leadership }) {
-      let rounds = 0;
+      // Every realm at each scan round (a change this process never heard of, or a crash cut off,
+      // is found there); in between only realms with deliveries pending or a change here.
+      const rounds = realmRounds(scanEvery);
       let lastPrune = 0;
       const woken = new Set<string>();
-      const visit = async (realm: string, scan: boolean) => {
+      const visit = async (realm: string, scan: boolean, prune: boolean) => {
         if (scan) await service.scan(realm);
         await service.deliverDue(realm);
-        if (now() - lastPrune > 3_600_000) await pruneDeliveries(await storage.tenant(realm), now() - defaults.logRetentionMs);
+        const db = await storage.tenant(realm);
+        if (prune) await pruneDeliveries(db, now() - defaults.logRetentionMs);
+        rounds.settle(realm, await hasPendingDeliveries(db));
       };
       const job = periodic(
         async (stopped, pause) => {
-          const scan = rounds % Math.max(1, scanEvery) === 0;
-          rounds += 1;
-          const prune = now() - lastPrune > 3_600_000;
-          await walkTenants(storage, await realms(), (realm) => visit(realm, scan), { stopped, pause, spreadMs: 0 });
+          const { realms: due, full } = rounds.pick(await realms());
+          // Pruned on a full round an hour or more after the last: every realm's log, once.
+          const prune = full && now() - lastPrune > 3_600_000;
+          await walkTenants(storage, due, (realm) => visit(realm, full, prune), { stopped, pause, spreadMs: 0 });
           if (prune) lastPrune = now();
         },
         everyMs,
@@ -304,6 +309,7 @@ export function createAlertDelivery(deps: AlertDeliveryDeps): AlertDelivery {
         wake(realm) {
           if (stopped) return;
           woken.add(realm);
+          rounds.mark(realm);
           if (timer !== undefined) return;
           timer = setTimeout(() => {
             timer = undefined;
