@@ -185,21 +185,22 @@ class EvaluatedEvent implements AuditEvent {
   #subjects: string | readonly string[];
   #classes: string | readonly string[];
 
-  constructor(tenantId: string, row: EventRow) {
+  /** `values`: the columns of `evaluatedColumns`, in that order. */
+  constructor(tenantId: string, values: readonly unknown[]) {
     this.tenantId = tenantId;
-    this.seq = Number(row.seq);
-    this.at = Number(row.at);
-    this.action = row.action as AuditEvent['action'];
-    this.outcome = row.outcome as AuditEvent['outcome'];
-    this.status = Number(row.status);
-    this.actor = { id: row.actor_id, role: row.actor_role, client: row.client };
-    this.purpose = row.purpose as AuditEvent['purpose'];
-    this.requestId = row.request_id;
-    this.sourceIp = row.source_ip;
-    this.detail = row.detail;
-    this.#resources = row.resources;
-    this.#subjects = row.subjects;
-    this.#classes = row.classes;
+    this.seq = Number(values[0]);
+    this.at = Number(values[1]);
+    this.action = values[2] as AuditEvent['action'];
+    this.outcome = values[3] as AuditEvent['outcome'];
+    this.status = Number(values[4]);
+    this.actor = { id: values[5] as string, role: values[6] as string, client: values[7] as string };
+    this.purpose = values[8] as AuditEvent['purpose'];
+    this.#resources = values[9] as string;
+    this.#subjects = values[10] as string;
+    this.#classes = values[11] as string;
+    this.requestId = values[12] as string;
+    this.sourceIp = values[13] as string;
+    this.detail = values[14] as string;
   }
 
   get resources(): readonly string[] {
@@ -223,8 +224,10 @@ class EvaluatedEvent implements AuditEvent {
  * do not verify the chain, `audit verify` does), its lists parsed on first use.
  */
 export async function selectEventsToEvaluate(db: SqlExecutor, tenantId: string, after: number, limit: number): Promise<AuditEvent[]> {
-  const rows = await db.query<EventRow>(`SELECT ${evaluatedColumns} FROM ${db.table('audit_events')} WHERE seq > ? ORDER BY seq LIMIT ?`, [after, limit]);
-  return rows.map((row) => new EvaluatedEvent(tenantId, row));
+  const sql = `SELECT ${evaluatedColumns} FROM ${db.table('audit_events')} WHERE seq > ? ORDER BY seq LIMIT ?`;
+  if (db.queryArrays !== undefined) return (await db.queryArrays(sql, [after, limit])).map((values) => new EvaluatedEvent(tenantId, values));
+  const rows = await db.query<EventRow>(sql, [after, limit]);
+  return rows.map((r) => new EvaluatedEvent(tenantId, [r.seq, r.at, r.action, r.outcome, r.status, r.actor_id, r.actor_role, r.client, r.purpose, r.resources, r.subjects, r.classes, r.request_id, r.source_ip, r.detail]));
 }
 
 /** The events with these sequence numbers (an alert's evidence), oldest first; pruned ones are simply absent. */
