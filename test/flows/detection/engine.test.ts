@@ -95,6 +95,24 @@ for (const engine of engines()) {
       assert.equal(raised[0]?.count, 1);
     });
 
+    it('links the first 100 events to an alert, however many batches join it', async () => {
+      const { rules } = await import('../../../src/detection/index.js');
+      const rule = rules.find((r) => r.id === 'access.denied-burst') as (typeof rules)[number];
+      const db = await t.app.storage.tenant('clinic');
+      const at = Date.now();
+      for (let round = 0; round < 3; round += 1) {
+        const evidence = Array.from({ length: 45 }, (_, i) => 10_000 + round * 45 + i);
+        await db.transaction((tx) => t.app.alerts.store(tx, [{ realm: 'clinic', rule, finding: { subject: 'test:evidence-cap', summary: 'denied 45 times', evidence }, at: at + round }]));
+      }
+      const [alert] = (await t.app.alerts.list('clinic', { rule: rule.id })).filter((a) => a.subject === 'test:evidence-cap');
+      assert.equal(alert?.count, 3, 'three findings, one alert');
+      const linked = await db.query<{ seq: number | string }>(`SELECT seq FROM ${db.table('alert_events')} WHERE alert_id = ? ORDER BY seq`, [alert?.id as string]);
+      assert.deepEqual(
+        linked.map((row) => Number(row.seq)),
+        Array.from({ length: 100 }, (_, i) => 10_000 + i),
+      );
+    });
+
     it('a rule that throws is skipped for that event; the others run and the cursor moves on', async () => {
       const { createEngine, rules } = await import('../../../src/detection/index.js');
       const failures: string[] = [];
