@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EventRule } from '../types.js';
-import { principalOf, recordAccesses } from './principal.js';
+import { principalKey, principalOf, recordAccesses } from './principal.js';
 import { advance, crossed, type Window } from './window.js';
 
 /**
@@ -93,7 +93,7 @@ export const massRead: EventRule<MassReadState, Config> = {
   defaults,
   realms: 'tenants',
   actions: [...recordAccesses],
-  key: (event) => (event.outcome === 'success' && event.subjects.length > 0 ? principalOf(event).key : undefined),
+  key: (event) => (event.outcome === 'success' && event.subjects.length > 0 ? principalKey(event) : undefined),
   evaluate(event, state, config) {
     if (event.outcome !== 'success' || event.subjects.length === 0) return {};
     let previous = state ?? { windows: 0 };
@@ -120,13 +120,10 @@ export const massRead: EventRule<MassReadState, Config> = {
       marks.set(distinct, seen);
     }
     const { window, evidence } = crossed(distinct === advanced.distinct ? advanced : { ...advanced, distinct }, distinct.length, limit, event.seq);
+    const next: MassReadState = previous.baseline === undefined ? { windows: previous.windows, window } : { baseline: previous.baseline, windows: previous.windows, window };
+    if (evidence === undefined) return { state: next };
     const { name } = principalOf(event);
     const usual = previous.baseline === undefined || previous.windows < config.baselineWindows ? '' : `, usually about ${Math.round(previous.baseline)}`;
-    return {
-      state: { ...previous, window },
-      ...(evidence === undefined
-        ? {}
-        : { findings: [{ subject: name, summary: `${name} (${event.actor.role}) read records of ${distinct.length} or more different patients within ${config.windowMinutes / 60} hours (limit ${limit}${usual})`, evidence }] }),
-    };
+    return { state: next, findings: [{ subject: name, summary: `${name} (${event.actor.role}) read records of ${distinct.length} or more different patients within ${config.windowMinutes / 60} hours (limit ${limit}${usual})`, evidence }] };
   },
 };
