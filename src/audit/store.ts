@@ -221,7 +221,8 @@ class EvaluatedEvent implements AuditEvent {
 
 /**
  * The events after `after` for the detection engine: each an `AuditEvent` (no hash: the rules
- * do not verify the chain, `audit verify` does), its lists parsed on first use.
+ * do not verify the chain, `audit verify` does), its lists parsed on first use — read its
+ * fields; it is not a plain object (a spread or JSON.stringify of it leaves the lists out).
  */
 export async function selectEventsToEvaluate(db: SqlExecutor, tenantId: string, after: number, limit: number): Promise<AuditEvent[]> {
   const sql = `SELECT ${evaluatedColumns} FROM ${db.table('audit_events')} WHERE seq > ? ORDER BY seq LIMIT ?`;
