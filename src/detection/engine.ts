@@ -121,7 +121,10 @@ export function createEngine(deps: EngineDeps): Engine {
       }
     }
   }
-  const stateCache = createStateCache(256, 20_000);
+  // 64 realms of up to 10,000 keys: a clinic's few dozen principals take well under a megabyte
+  // (a service key's window of 5,000 patients is the largest state, about 75 KB); past the
+  // bound a realm's states are read per batch, as without the cache.
+  const stateCache = createStateCache(64, 10_000);
   const ttl = deps.stateTtlMs ?? stateTtlDefault;
   const lastPrune = new Map<string, number>();
 
