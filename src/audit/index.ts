@@ -15,7 +15,7 @@ export type { Finding, VerifyReport, Anchor } from './verify.js';
 export { verifyFailedEvent } from './verify.js';
 export { verifyRestoredChain, type ChainReport } from './history.js';
 export type { Checkpoint } from './checkpoints.js';
-export { selectEventsAfter, selectEventsBySeq, selectHead, type StoredEvent, type EventFilter } from './store.js';
+export { selectEventsAfter, selectEventsBySeq, selectEventsToEvaluate, selectHead, type StoredEvent, type EventFilter } from './store.js';
 export { auditEventJson } from './event-json.js';
 export { buildAuditEvent, objectEntity, patientEntity, toAuditEvent, type AuditAgentParts, type AuditEventParts } from './fhir.js';
 export { createEmergencyReview, parseReview, reviewedRef, reviewVerdicts, type EmergencyReview, type ReviewVerdict, type SignOff } from './review.js';

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { openSqliteDatabase } from '../platform/db/sqlite.js';
 import { canonical, canonicalText, chainHash, genesis, type AuditEvent, type AuditEventInput } from './events.js';
 import { auditMigrations } from './migrations.js';
-import { appendEvents, canonicalOfRow, selectHead, toEvent, type EventRow } from './store.js';
+import { appendEvents, canonicalOfRow, parseList, selectEventsAfter, selectEventsToEvaluate, selectHead, toEvent, type EventRow } from './store.js';
 
 const columns = 'seq, at, action, outcome, status, actor_id, actor_role, client, purpose, resources, subjects, classes, request_id, source_ip, detail, hash';
 
@@ -99,5 +99,39 @@ describe('audit chain: canonical form and append', () => {
       await db.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the rules read every field but the hash, lists included, as the chain holds them (awkward values and list layouts)', async () => {
+    const dir = mkdtempSync(join(os.tmpdir(), 'tresor-audit-store-'));
+    const db = openSqliteDatabase(join(dir, 'tenant.sqlite'));
+    try {
+      for (const migration of auditMigrations) for (const sql of migration.up.sqlite(db.table)) await db.execute(sql);
+      await db.transaction((tx) => appendEvents(tx, 't-1', Array.from({ length: 12 }, (_, n) => input(n)), 1_700_000_000_000));
+      const full = await selectEventsAfter(db, 't-1', 2, 8);
+      const read = await selectEventsToEvaluate(db, 't-1', 2, 8);
+      assert.equal(read.length, 8);
+      // Raw rows (SQLite) and objects (where an engine has no raw rows: PostgreSQL) alike.
+      const { queryArrays: _raw, ...withoutRaw } = db;
+      const fromObjects = await selectEventsToEvaluate(withoutRaw, 't-1', 2, 8);
+      [...read, ...fromObjects].forEach((event, i) => {
+        const n = i % 8;
+        const { hash: _hash, ...expected } = full[n] as (typeof full)[number];
+        const { resources, subjects, classes, tenantId, seq, at, action, outcome, status, actor, purpose, requestId, sourceIp, detail } = event;
+        assert.deepEqual({ resources, subjects, classes, tenantId, seq, at, action, outcome, status, actor, purpose, requestId, sourceIp, detail }, expected);
+      });
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('parseList splits what JSON.stringify wrote and leaves every other layout to JSON.parse', () => {
+    for (const list of [[], [''], ['Patient/p1'], ['a', 'b', ''], ['quote " inside', 'x'], ['back\\slash', '","'], ['Ünï', '🩺'], ['\u2028\u0000']]) {
+      assert.deepEqual(parseList(JSON.stringify(list)), list);
+    }
+    assert.deepEqual(parseList('[ "a", "b" ]'), ['a', 'b']);
+    assert.deepEqual(parseList('["a", "b"]'), ['a', 'b']);
+    assert.deepEqual(parseList('["a",1]'), ['a', 1]);
+    assert.throws(() => parseList('["a"'));
   });
 });

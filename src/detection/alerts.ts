@@ -81,11 +81,13 @@ interface Group {
 }
 function group(dedupMs: number, raised: ReadonlyArray<{ rule: Pick<Rule, 'id' | 'title' | 'severity'>; finding: Finding; at: number }>): Group[] {
   const groups: Group[] = [];
-  const open = new Map<string, Group>();
+  // Per rule, per subject: no key string built per finding (a busy batch has hundreds).
+  const open = new Map<string, Map<string, Group>>();
   for (const { rule, finding, at } of raised) {
-    const key = `${rule.id}\u0000${finding.subject}`;
+    let bySubject = open.get(rule.id);
+    if (bySubject === undefined) open.set(rule.id, (bySubject = new Map()));
     const severity = finding.severity ?? rule.severity;
-    const current = open.get(key);
+    const current = bySubject.get(finding.subject);
     if (current !== undefined && at - current.firstAt < dedupMs) {
       current.lastAt = Math.max(current.lastAt, at);
       current.severity = higherSeverity(current.severity, severity);
@@ -95,25 +97,26 @@ function group(dedupMs: number, raised: ReadonlyArray<{ rule: Pick<Rule, 'id' | 
       continue;
     }
     const fresh: Group = { rule, subject: finding.subject, firstAt: at, lastAt: at, severity, summary: finding.summary, count: 1, evidence: [...(finding.evidence ?? [])] };
-    open.set(key, fresh);
+    bySubject.set(finding.subject, fresh);
     groups.push(fresh);
   }
   return groups;
 }
 
 async function storeGroup(tx: SqlExecutor, realm: string, g: Group, dedupMs: number): Promise<AlertChange> {
-  const joinable = await selectJoinable(tx, realm, g.rule.id, g.subject, g.firstAt - dedupMs);
-  if (joinable !== undefined) {
+  const found = await selectJoinable(tx, realm, g.rule.id, g.subject, g.firstAt - dedupMs);
+  if (found !== undefined) {
+    const joinable = found.alert;
     const raisedTo = higherSeverity(joinable.severity, g.severity);
     const lastAt = Math.max(g.lastAt, joinable.lastAt);
     await joinAlert(tx, joinable.id, { severity: raisedTo, summary: g.summary, count: g.count, at: lastAt });
-    await linkEvents(tx, joinable.id, g.evidence);
+    await linkEvents(tx, joinable.id, g.evidence, found.linked);
     const alert: Alert = { ...joinable, severity: raisedTo, summary: g.summary, count: joinable.count + g.count, lastAt };
     return { kind: raisedTo !== joinable.severity ? 'escalated' : 'joined', alert };
   }
   const alert: Alert = { id: timeOrderedId(g.firstAt), realm, rule: g.rule.id, severity: g.severity, title: g.rule.title, subject: g.subject, summary: g.summary, state: 'open', count: g.count, firstAt: g.firstAt, lastAt: g.lastAt };
   await insertAlert(tx, alert);
-  await linkEvents(tx, alert.id, g.evidence);
+  await linkEvents(tx, alert.id, g.evidence, 0);
   return { kind: 'raised', alert };
 }
 

@@ -1,4 +1,4 @@
-import { selectEventsAfter, selectHead, type StoredEvent } from '../audit/index.js';
+import { selectEventsToEvaluate, selectHead } from '../audit/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { SqlDatabase, SqlExecutor, Storage } from '../platform/db/index.js';
 import type { Leadership } from '../platform/leadership.js';
@@ -6,8 +6,9 @@ import { periodic } from '../platform/periodic.js';
 import { walkTenants } from '../platform/walk-tenants.js';
 import { readAlertSettings, realmContext } from './alert-settings.js';
 import { DetectionError } from './errors.js';
+import { createStateCache, remember } from './state-cache.js';
 import { moveCursor, pruneStates, selectCursor, selectStates, saveState } from './store.js';
-import type { EventRule, Finding, RuleConfig, Rule } from './types.js';
+import type { DetectionEvent, EventRule, Finding, RuleConfig, Rule } from './types.js';
 import { severities } from './types.js';
 
 /** A finding ready to be stored: which rule, in which realm, when (the engine's and probes' output). */
@@ -101,15 +102,29 @@ const stateTtlDefault = 35 * 24 * 3_600_000;
 export function createEngine(deps: EngineDeps): Engine {
   const { storage, clock, rules, operatorRealm, batchEvents } = deps;
   const configs = ruleConfigs(rules, deps.overrides);
-  const eventRules = rules.filter((r): r is EventRule<unknown, RuleConfig> => r.kind === 'event');
-  const byAction = new Map<string, Array<EventRule<unknown, RuleConfig>>>();
-  for (const rule of eventRules) {
-    for (const action of rule.actions) {
-      const list = byAction.get(action) ?? [];
-      list.push(rule);
-      byAction.set(action, list);
+  // Per action, the rules that watch it with their thresholds: one list for the tenants' trails,
+  // one for the operators'.
+  interface Watching {
+    readonly rule: EventRule<unknown, RuleConfig>;
+    readonly config: RuleConfig;
+  }
+  const watching = { tenants: new Map<string, Watching[]>(), operators: new Map<string, Watching[]>() };
+  for (const rule of rules) {
+    if (rule.kind !== 'event') continue;
+    const entry: Watching = { rule, config: configs.get(rule.id) as RuleConfig };
+    for (const [realms, byAction] of Object.entries(watching)) {
+      if (rule.realms !== 'all' && rule.realms !== realms) continue;
+      for (const action of rule.actions) {
+        const list = byAction.get(action) ?? [];
+        list.push(entry);
+        byAction.set(action, list);
+      }
     }
   }
+  // 64 realms of up to 10,000 keys: a clinic's few dozen principals take well under a megabyte
+  // (a service key's window of 5,000 patients is the largest state, about 75 KB); past the
+  // bound a realm's states are read per batch, as without the cache.
+  const stateCache = createStateCache(64, 10_000);
   const ttl = deps.stateTtlMs ?? stateTtlDefault;
   const lastPrune = new Map<string, number>();
 
@@ -140,6 +155,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const now = clock.now().getTime();
     if (now - (lastPrune.get(realm) ?? 0) > 3_600_000) {
       lastPrune.set(realm, now);
+      stateCache.drop(realm);
       await pruneStates(db, now - ttl);
     }
     return total;
@@ -157,63 +173,100 @@ export function createEngine(deps: EngineDeps): Engine {
       cursor = await selectCursor(db);
       if (cursor === undefined) return -1;
     }
-    const events = await selectEventsAfter(db, realm, cursor, batchEvents);
+    const events = await selectEventsToEvaluate(db, realm, cursor, batchEvents);
     if (events.length === 0) {
       deps.metrics?.lag(realm, 0);
       return -1;
     }
-    deps.metrics?.lag(realm, Math.max(0, clock.now().getTime() - (events[0] as StoredEvent).at));
+    deps.metrics?.lag(realm, Math.max(0, clock.now().getTime() - (events[0] as DetectionEvent).at));
     const operators = realm === operatorRealm;
     const context = realmContext(realm, operators, await readAlertSettings(db));
-    // The state each rule needs for this batch, read at once.
-    const keysOf = new Map<EventRule<unknown, RuleConfig>, Set<string>>();
-    const applicable = (rule: EventRule<unknown, RuleConfig>) => rule.realms === 'all' || (rule.realms === 'operators') === operators;
-    const keyed: Array<{ event: StoredEvent; rule: EventRule<unknown, RuleConfig>; key: string | undefined }> = [];
+    const byAction = operators ? watching.operators : watching.tenants;
+    // Each event with the rules that watch it and their keys; the keys each rule needs states for.
+    const keyed: Array<{ event: DetectionEvent; watch: Watching; key: string | undefined }> = [];
+    const keysOf = new Map<string, Set<string>>();
     for (const event of events) {
-      for (const rule of byAction.get(event.action) ?? []) {
-        if (!applicable(rule)) continue;
+      const list = byAction.get(event.action);
+      if (list === undefined) continue;
+      for (const watch of list) {
         let key: string | undefined;
         try {
-          key = rule.key?.(event, configs.get(rule.id) as RuleConfig);
+          key = watch.rule.key?.(event, watch.config);
         } catch {
-          deps.metrics?.ruleFailed(rule.id);
+          deps.metrics?.ruleFailed(watch.rule.id);
           continue;
         }
-        keyed.push({ event, rule, key });
+        keyed.push({ event, watch, key });
         if (key !== undefined) {
-          const set = keysOf.get(rule) ?? new Set<string>();
-          set.add(key);
-          keysOf.set(rule, set);
+          let keys = keysOf.get(watch.rule.id);
+          if (keys === undefined) keysOf.set(watch.rule.id, (keys = new Set()));
+          keys.add(key);
         }
       }
     }
+    // The batch's states: those this process kept since it last moved the cursor, the rest read
+    // at once. The batch works on its own copies; the kept ones change only once it committed.
+    const kept = stateCache.at(realm, cursor);
     const states = new Map<string, Map<string, unknown>>();
-    for (const [rule, keys] of keysOf) states.set(rule.id, await selectStates(db, rule.id, [...keys]));
-    const changed = new Map<string, { rule: string; key: string; state: unknown }>();
-    const raised: Raised[] = [];
-    for (const { event, rule, key } of keyed) {
-      const ruleStates = states.get(rule.id);
-      try {
-        const outcome = rule.evaluate(event, key === undefined ? undefined : ruleStates?.get(key), configs.get(rule.id) as RuleConfig, context);
-        if (key !== undefined && outcome.state !== undefined) {
-          if (outcome.state === null) ruleStates?.delete(key);
-          else ruleStates?.set(key, outcome.state);
-          changed.set(`${rule.id}\u0000${key}`, { rule: rule.id, key, state: outcome.state });
+    try {
+      for (const [rule, keys] of keysOf) {
+        const known = kept.rules.get(rule);
+        const batchStates = new Map<string, unknown>();
+        const missing: string[] = [];
+        for (const key of keys) {
+          if (known?.has(key) !== true) missing.push(key);
+          else if (known.get(key) !== undefined) batchStates.set(key, known.get(key));
         }
-        for (const finding of outcome.findings ?? []) raised.push({ realm, rule, finding: finding.evidence === undefined ? { ...finding, evidence: [event.seq] } : finding, at: event.at });
+        if (missing.length > 0) {
+          const read = await selectStates(db, rule, missing);
+          for (const key of missing) {
+            const state = read.get(key);
+            remember(kept, rule, key, state);
+            if (state !== undefined) batchStates.set(key, state);
+          }
+        }
+        states.set(rule, batchStates);
+      }
+    } catch (error) {
+      stateCache.drop(realm);
+      throw error;
+    }
+    const changed = new Map<string, Map<string, unknown>>();
+    const raised: Raised[] = [];
+    for (const { event, watch, key } of keyed) {
+      const { rule } = watch;
+      try {
+        const ruleStates = key === undefined ? undefined : states.get(rule.id);
+        const outcome = rule.evaluate(event, ruleStates?.get(key as string), watch.config, context);
+        if (ruleStates !== undefined && outcome.state !== undefined) {
+          if (outcome.state === null) ruleStates.delete(key as string);
+          else ruleStates.set(key as string, outcome.state);
+          let changes = changed.get(rule.id);
+          if (changes === undefined) changed.set(rule.id, (changes = new Map()));
+          changes.set(key as string, outcome.state);
+        }
+        if (outcome.findings !== undefined) for (const finding of outcome.findings) raised.push({ realm, rule, finding: finding.evidence === undefined ? { ...finding, evidence: [event.seq] } : finding, at: event.at });
       } catch {
         // A broken rule must not stop the others nor the cursor: it misses this event, and says so.
         deps.metrics?.ruleFailed(rule.id);
       }
     }
-    const last = (events[events.length - 1] as StoredEvent).seq;
+    const last = (events[events.length - 1] as DetectionEvent).seq;
     const now = clock.now().getTime();
-    const moved = await db.transaction(async (tx) => {
-      if (!(await moveCursor(tx, cursor, last))) return false;
-      for (const { rule, key, state } of changed.values()) await saveState(tx, rule, key, state, now);
-      if (raised.length > 0) await deps.store(tx, raised);
-      return true;
-    });
+    let moved = false;
+    try {
+      moved = await db.transaction(async (tx) => {
+        if (!(await moveCursor(tx, cursor, last))) return false;
+        for (const [rule, changes] of changed) for (const [key, state] of changes) await saveState(tx, rule, key, state, now);
+        if (raised.length > 0) await deps.store(tx, raised);
+        return true;
+      });
+    } finally {
+      if (moved) {
+        for (const [rule, changes] of changed) for (const [key, state] of changes) remember(kept, rule, key, state ?? undefined);
+        stateCache.moved(realm, kept, last);
+      } else stateCache.drop(realm);
+    }
     // Another process evaluated these events first (its alerts stand): read on from where it is.
     if (!moved) return 0;
     deps.metrics?.evaluated(events.length);

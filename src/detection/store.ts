@@ -136,10 +136,18 @@ export async function pruneStates(db: SqlExecutor, before: number): Promise<numb
   return db.execute(`DELETE FROM ${db.table('detection_state')} WHERE updated_at < ?`, [before]);
 }
 
-/** The newest alert of the rule about the subject that is not resolved and saw a finding since `since`. */
-export async function selectJoinable(tx: SqlExecutor, realm: string, rule: string, subject: string, since: number): Promise<Alert | undefined> {
-  const row = (await tx.query<AlertRow>(`SELECT ${alertColumns} FROM ${tx.table('alerts')} WHERE rule = ? AND subject = ? AND state <> 'resolved' AND last_at >= ? ORDER BY last_at DESC LIMIT 1`, [rule, subject, since]))[0];
-  return row === undefined ? undefined : toAlert(realm, row);
+/**
+ * The newest alert of the rule about the subject that is not resolved and saw a finding since
+ * `since`, with how many events it links (in the same statement: one fewer per alert joined).
+ */
+export async function selectJoinable(tx: SqlExecutor, realm: string, rule: string, subject: string, since: number): Promise<{ alert: Alert; linked: number } | undefined> {
+  const row = (
+    await tx.query<AlertRow & { linked: number | string }>(
+      `SELECT ${alertColumns}, (SELECT count(*) FROM ${tx.table('alert_events')} e WHERE e.alert_id = a.id) AS linked FROM ${tx.table('alerts')} a WHERE rule = ? AND subject = ? AND state <> 'resolved' AND last_at >= ? ORDER BY last_at DESC LIMIT 1`,
+      [rule, subject, since],
+    )
+  )[0];
+  return row === undefined ? undefined : { alert: toAlert(realm, row), linked: Number(row.linked) };
 }
 
 export async function insertAlert(tx: SqlExecutor, alert: Alert): Promise<void> {
@@ -165,11 +173,12 @@ export async function joinAlert(tx: SqlExecutor, id: string, change: { severity:
 /** Evidence kept per alert; the count says how many findings there were in all. */
 export const evidencePerAlert = 100;
 
-export async function linkEvents(tx: SqlExecutor, alertId: string, seqs: readonly number[]): Promise<void> {
+/** Links events to an alert, up to `evidencePerAlert` in all; `have`: how many it links already, when the caller knows. */
+export async function linkEvents(tx: SqlExecutor, alertId: string, seqs: readonly number[], have?: number): Promise<void> {
   if (seqs.length === 0) return;
   const table = tx.table('alert_events');
-  const have = Number((await tx.query<{ n: number | string }>(`SELECT count(*) AS n FROM ${table} WHERE alert_id = ?`, [alertId]))[0]?.n ?? 0);
-  for (const seq of seqs.slice(0, Math.max(0, evidencePerAlert - have))) await tx.execute(`INSERT INTO ${table} (alert_id, seq) VALUES (?, ?) ON CONFLICT (alert_id, seq) DO NOTHING`, [alertId, seq]);
+  const linked = have ?? Number((await tx.query<{ n: number | string }>(`SELECT count(*) AS n FROM ${table} WHERE alert_id = ?`, [alertId]))[0]?.n ?? 0);
+  for (const seq of seqs.slice(0, Math.max(0, evidencePerAlert - linked))) await tx.execute(`INSERT INTO ${table} (alert_id, seq) VALUES (?, ?) ON CONFLICT (alert_id, seq) DO NOTHING`, [alertId, seq]);
 }
 
 export async function selectEvidence(db: SqlExecutor, alertId: string): Promise<number[]> {

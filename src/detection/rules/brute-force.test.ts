@@ -40,4 +40,10 @@ describe('auth.brute-force', () => {
     assert.equal(findings[1]?.evidence.length, 1);
     assert.ok(JSON.stringify(states.get(alice)).length < 400);
   });
+
+  it('counts nothing for a failure that names no account, even at a threshold of one', () => {
+    const { findings } = runRule(bruteForce, [auditEvent({ seq: 1, resources: [], detail: 'unknown-account:00112233aabbccdd' })], { failures: 1 });
+    assert.equal(findings.length, 0);
+    assert.equal(runRule(bruteForce, [failure(2)], { failures: 1 }).findings.length, 1);
+  });
 });

@@ -25,7 +25,10 @@ export const bruteForce: EventRule<Window, typeof defaults> = {
   // concern (auth.password-spraying), not an account's.
   key: (event) => event.resources.find((r) => r.startsWith('Account/')),
   evaluate(event, state, config) {
-    const account = event.resources.find((r) => r.startsWith('Account/')) as string;
+    const account = event.resources.find((r) => r.startsWith('Account/'));
+    // No account, no window (the engine keeps no state without a key): at a threshold of 1 such
+    // a failure would otherwise be a finding about nobody.
+    if (account === undefined) return {};
     const advanced = advance(state, event, config.windowMinutes);
     const { window, evidence } = crossed(advanced, advanced.count, config.failures, event.seq);
     return {

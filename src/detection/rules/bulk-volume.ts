@@ -1,5 +1,5 @@
 import type { EventRule } from '../types.js';
-import { principalOf } from './principal.js';
+import { principalKey, principalOf } from './principal.js';
 import { advance, crossed, type Window } from './window.js';
 
 /**
@@ -31,7 +31,7 @@ export const bulkVolume: EventRule<Window, typeof defaults> = {
   defaults,
   realms: 'tenants',
   actions: ['record.searched', 'record.exported'],
-  key: (event) => (event.outcome === 'success' && event.resources.length > 0 ? principalOf(event).key : undefined),
+  key: (event) => (event.outcome === 'success' && event.resources.length > 0 ? principalKey(event) : undefined),
   evaluate(event, state, config) {
     const returned = event.resources.length;
     if (event.outcome !== 'success' || returned === 0) return {};

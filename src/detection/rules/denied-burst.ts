@@ -1,5 +1,5 @@
 import type { DetectionEvent, EventRule } from '../types.js';
-import { principalOf } from './principal.js';
+import { principalKey, principalOf } from './principal.js';
 import { advance, crossed, type Window } from './window.js';
 
 /**
@@ -25,7 +25,7 @@ export const deniedBurst: EventRule<Window, typeof defaults> = {
   defaults,
   realms: 'tenants',
   actions: ['access.denied'],
-  key: (event) => (counted(event) ? principalOf(event).key : undefined),
+  key: (event) => (counted(event) ? principalKey(event) : undefined),
   evaluate(event, state, config) {
     if (!counted(event)) return {};
     const advanced = advance(state, event, config.windowMinutes);

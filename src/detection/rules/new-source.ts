@@ -64,7 +64,9 @@ export const newSource: EventRule<KnownSources, typeof defaults> = {
   actions,
   key: (event, config) => credentialOf(event, config.ignoreRoles),
   evaluate(event, state, config) {
-    const credential = credentialOf(event, config.ignoreRoles) as string;
+    const credential = credentialOf(event, config.ignoreRoles);
+    // Not a credential's use (a session's request, a job): nothing to remember, nothing to compare.
+    if (credential === undefined) return {};
     const network = networkOf(event.sourceIp, config.ipv4PrefixBits, config.ipv6PrefixBits);
     const kept = Math.max(1, Math.floor(config.addressesKept));
     const networks = [network, ...(state?.networks ?? []).filter((n) => n !== network)].slice(0, kept);

@@ -1,6 +1,6 @@
 import { localTime, withinWorkingHours } from '../alert-settings.js';
 import type { EventRule } from '../types.js';
-import { principalOf, recordAccesses } from './principal.js';
+import { principalKey, principalOf, recordAccesses } from './principal.js';
 
 /**
  * People only, by default: staff roles. Service keys and apps' service tokens run at night by
@@ -41,7 +41,7 @@ export const offHours: EventRule<OffHoursState, typeof defaults> = {
   defaults,
   realms: 'tenants',
   actions: [...recordAccesses],
-  key: (event, config) => (event.outcome === 'success' && config.roles.includes(event.actor.role) ? principalOf(event).key : undefined),
+  key: (event, config) => (event.outcome === 'success' && config.roles.includes(event.actor.role) ? principalKey(event) : undefined),
   evaluate(event, state, config, realm) {
     if (event.outcome !== 'success' || !config.roles.includes(event.actor.role) || withinWorkingHours(event.at, realm)) return {};
     const stretch = stretchOf(event.at, realm.timeZone, realm.workingHours.start);

@@ -27,7 +27,10 @@ export const passwordSpraying: EventRule<Window, typeof defaults> = {
   actions: ['auth.login_failed', 'auth.login_throttled'],
   key: (event) => (event.sourceIp === '' || attemptedAccount(event) === undefined ? undefined : event.sourceIp),
   evaluate(event, state, config) {
-    const advanced = advance(state, event, config.windowMinutes, attemptedAccount(event), Math.max(distinctKept, config.accounts));
+    const account = attemptedAccount(event);
+    // Without an address or an account there is no window to count in (no key, no state).
+    if (event.sourceIp === '' || account === undefined) return {};
+    const advanced = advance(state, event, config.windowMinutes, account, Math.max(distinctKept, config.accounts));
     const { window, evidence } = crossed(advanced, advanced.distinct.length, config.accounts, event.seq);
     return {
       state: window,

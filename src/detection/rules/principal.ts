@@ -8,7 +8,12 @@ import type { DetectionEvent } from '../types.js';
 export function principalOf(event: Pick<DetectionEvent, 'actor'>): { readonly key: string; readonly name: string } {
   const { id, client } = event.actor;
   const plain = client === '' || client === 'session' || client === id;
-  return { key: `${id}|${client}`, name: plain ? id : `${id} via ${client}` };
+  return { key: principalKey(event), name: plain ? id : `${id} via ${client}` };
+}
+
+/** `principalOf(event).key` alone: the rules' state key, built for most events a rule sees. */
+export function principalKey(event: Pick<DetectionEvent, 'actor'>): string {
+  return `${event.actor.id}|${event.actor.client}`;
 }
 
 /** The record accesses that disclose patients' data (reads, searches, histories, exports, bundles). */

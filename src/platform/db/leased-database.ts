@@ -20,6 +20,8 @@ export function leasedDatabase(id: string, set: OpenSet<SqlDatabase>, shape: Pic
     dialect: shape.dialect,
     table: shape.table,
     query: <T>(sql: string, params?: readonly SqlValue[]) => run((db) => db.query<T>(sql, params)),
+    // SQLite's data sets read raw rows; PostgreSQL's callers fall back to `query`.
+    ...(shape.dialect === 'sqlite' ? { queryArrays: (sql: string, params?: readonly SqlValue[]) => run((db) => (db.queryArrays === undefined ? Promise.reject(new TypeError('no queryArrays')) : db.queryArrays(sql, params))) } : {}),
     execute: (sql, params) => run((db) => db.execute(sql, params)),
     transaction: (fn) => run((db) => db.transaction(fn)),
     afterCommit: (fn) => fn(),

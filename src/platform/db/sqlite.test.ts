@@ -64,6 +64,20 @@ describe('SQLite engine', () => {
     await db.close();
   });
 
+  it('reads raw rows with queryArrays: the selected values in order, the same statement still answering objects to query()', async () => {
+    const { db } = await freshDatabase();
+    await db.transaction(async (tx) => {
+      await tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [1, 'a']);
+      await tx.execute('INSERT INTO items (id, name) VALUES (?, ?)', [2, 'b']);
+    });
+    const sql = 'SELECT name, id FROM items WHERE id >= ? ORDER BY id';
+    assert.deepEqual(await db.queryArrays?.(sql, [1]), [['a', 1], ['b', 2]]);
+    assert.deepEqual(await db.query(sql, [2]), [{ name: 'b', id: 2 }]);
+    await assert.rejects(db.queryArrays?.('INSERT INTO items (id, name) VALUES (3, ?) RETURNING id', ['c']) ?? Promise.resolve(), TypeError);
+    assert.equal((await db.query('SELECT id FROM items')).length, 2, 'refused, not written');
+    await db.close();
+  });
+
   it('runs after-commit hooks only for units that committed, once the commit is durable', async () => {
     const { file, db } = await freshDatabase();
     const ran: string[] = [];

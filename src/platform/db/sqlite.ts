@@ -265,6 +265,12 @@ export function openSqliteDatabase(
     }
   }
 
+  // A read returns once what it saw is on disk (see readsWaitForFlush above).
+  async function readFlushed(): Promise<void> {
+    const flushing = readsWaitForFlush ? walSync?.barrier() : walSync?.failure === undefined ? undefined : Promise.reject(walSync.failure);
+    if (flushing !== undefined) await flushing;
+  }
+
   return {
     dialect: 'sqlite',
     table: (name) => name,
@@ -278,8 +284,24 @@ export function openSqliteDatabase(
       } catch (error) {
         throw isBusy(error) ? storageUnavailable(error) : error;
       }
-      const flushing = readsWaitForFlush ? walSync?.barrier() : walSync?.failure === undefined ? undefined : Promise.reject(walSync.failure);
-      if (flushing !== undefined) await flushing;
+      await readFlushed();
+      return rows;
+    },
+    async queryArrays(sql, params = []) {
+      let rows: unknown[][];
+      try {
+        const statement = reads.get(sql);
+        if (!statement.readonly || !statement.reader) throw new TypeError('queryArrays runs read-only SELECTs only');
+        statement.raw(true);
+        try {
+          rows = statement.all(...params) as unknown[][];
+        } finally {
+          statement.raw(false);
+        }
+      } catch (error) {
+        throw isBusy(error) ? storageUnavailable(error) : error;
+      }
+      await readFlushed();
       return rows;
     },
     async execute(sql, params = []) {

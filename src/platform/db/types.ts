@@ -14,6 +14,12 @@ export interface SqlExecutor {
   table(name: string): string;
   /** Runs a statement that returns rows (SELECT, or INSERT/UPDATE … RETURNING). */
   query<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /**
+   * Optional, outside transactions: a read-only SELECT's rows as arrays of the selected values
+   * in the order selected (SQLite's raw rows: for wide rows about half the cost of building an
+   * object per row). Callers fall back to `query` where it is absent (PostgreSQL).
+   */
+  queryArrays?(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]>;
   /** Runs a statement and returns the number of rows it changed. */
   execute(sql: string, params?: readonly SqlValue[]): Promise<number>;
   /**

@@ -78,6 +78,41 @@ for (const engine of engines()) {
       assert.deepEqual(raised.map((a) => a.subject), [`Account/${carol.accountId}`]);
     });
 
+    it('keeps no stale state in memory: once another engine moved the cursor, this one reads the states again', async () => {
+      const frank = await signIn(t, 'clinic', 'clinician', 'frank@clinic.example');
+      await t.app.detection?.evaluate('clinic');
+      const { createEngine, rules } = await import('../../../src/detection/index.js');
+      const other = createEngine({ storage: t.app.storage, clock: { now: () => new Date() }, rules, overrides: { 'auth.brute-force': { failures: 3 } }, operatorRealm: 'operators', store: (tx, raised) => t.app.alerts.store(tx, raised), batchEvents: 100, settle: (realm) => t.app.audit.settle(realm) });
+      const frankAlerts = async () => (await t.app.alerts.list('clinic', { rule: 'auth.brute-force' })).filter((a) => a.subject === `Account/${frank.accountId}`);
+      // One failure each, evaluated by this engine, by the other one, then by this one again: the
+      // third crosses the threshold only if this engine counts the failure the other one saw.
+      for (const evaluator of [t.app.detection, other, t.app.detection]) {
+        assert.equal((await login('frank@clinic.example', 'wrong guess for frank')).statusCode, 401);
+        assert.ok(((await evaluator?.evaluate('clinic')) ?? 0) > 0);
+      }
+      const raised = await frankAlerts();
+      assert.equal(raised.length, 1, 'the third failure crossed the threshold');
+      assert.equal(raised[0]?.count, 1);
+    });
+
+    it('links the first 100 events to an alert, however many batches join it', async () => {
+      const { rules } = await import('../../../src/detection/index.js');
+      const rule = rules.find((r) => r.id === 'access.denied-burst') as (typeof rules)[number];
+      const db = await t.app.storage.tenant('clinic');
+      const at = Date.now();
+      for (let round = 0; round < 3; round += 1) {
+        const evidence = Array.from({ length: 45 }, (_, i) => 10_000 + round * 45 + i);
+        await db.transaction((tx) => t.app.alerts.store(tx, [{ realm: 'clinic', rule, finding: { subject: 'test:evidence-cap', summary: 'denied 45 times', evidence }, at: at + round }]));
+      }
+      const [alert] = (await t.app.alerts.list('clinic', { rule: rule.id })).filter((a) => a.subject === 'test:evidence-cap');
+      assert.equal(alert?.count, 3, 'three findings, one alert');
+      const linked = await db.query<{ seq: number | string }>(`SELECT seq FROM ${db.table('alert_events')} WHERE alert_id = ? ORDER BY seq`, [alert?.id as string]);
+      assert.deepEqual(
+        linked.map((row) => Number(row.seq)),
+        Array.from({ length: 100 }, (_, i) => 10_000 + i),
+      );
+    });
+
     it('a rule that throws is skipped for that event; the others run and the cursor moves on', async () => {
       const { createEngine, rules } = await import('../../../src/detection/index.js');
       const failures: string[] = [];
