@@ -45,6 +45,7 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
+import { createIncidents, incidentRoutes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
@@ -104,6 +105,8 @@ export interface Tresor extends Core {
   readonly probes: { round(): Promise<void> } | undefined;
   /** Alerts mailed along the escalation path (detection/escalation.ts); undefined with `detection.enabled` off. */
   readonly escalation: Escalation | undefined;
+  /** Incidents of the platform and of tenants (incidents/): the API's and the console's service. */
+  readonly incidents: Incidents;
   close(): Promise<void>;
 }
 
@@ -594,6 +597,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(alertApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(alertApi.platform, { prefix: '/platform' });
   await http.register(escalatedRoutes({ escalated: escalatedAlerts, authenticator, audit, publicUrl: config.server.publicUrl }), { prefix: '/platform' });
+  // Incidents; `publish` (public updates to the status page) is left for the status page to connect.
+  const incidents = createIncidents({ storage, clock, audit, accounts: core.accounts, tenants, alerts: core.alerts, escalated: escalatedAlerts, notifier: core.notifier, publicUrl: config.server.publicUrl, operatorRealm, log: logger });
+  const incidentApi = incidentRoutes({ incidents, authenticator, audit, publicUrl: config.server.publicUrl });
+  await http.register(incidentApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(incidentApi.platform, { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -889,6 +897,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     alertDelivery,
     probes,
     escalation,
+    incidents,
     async close() {
       stopWatching?.();
       stopEscalationWake?.();
