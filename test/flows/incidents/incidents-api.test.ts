@@ -170,7 +170,7 @@ for (const engine of engines()) {
       const seen: string[] = [];
       let url: string | null = '/platform/incidents?tenant=south&limit=2';
       while (url !== null) {
-        const page = json(await call(operator, 'GET', url));
+        const page: { incidents: Array<{ id: string }>; next: string | null } = json(await call(operator, 'GET', url));
         seen.push(...page.incidents.map((i: { id: string }) => i.id));
         url = page.next === null ? null : String(page.next).slice(publicUrl.length);
       }
