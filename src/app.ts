@@ -578,9 +578,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const appRegister = createAppRegister({ clients: core.clients, audit });
   // Tenant alerts the escalation took to the operators, for their API and console (detection/escalated.ts).
   const escalatedAlerts = createEscalatedAlerts({ storage, alerts: core.alerts, audit, operatorRealm });
+  // Incidents; `publish` (public updates to the status page) is left for the status page to connect.
+  const incidents = createIncidents({ storage, clock, audit, accounts: core.accounts, tenants, alerts: core.alerts, escalated: escalatedAlerts, notifier: core.notifier, publicUrl: config.server.publicUrl, operatorRealm, log: logger });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts }, clock, alerts: core.alerts }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts }, clock, alerts: core.alerts, incidents }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -597,8 +599,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(alertApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(alertApi.platform, { prefix: '/platform' });
   await http.register(escalatedRoutes({ escalated: escalatedAlerts, authenticator, audit, publicUrl: config.server.publicUrl }), { prefix: '/platform' });
-  // Incidents; `publish` (public updates to the status page) is left for the status page to connect.
-  const incidents = createIncidents({ storage, clock, audit, accounts: core.accounts, tenants, alerts: core.alerts, escalated: escalatedAlerts, notifier: core.notifier, publicUrl: config.server.publicUrl, operatorRealm, log: logger });
   const incidentApi = incidentRoutes({ incidents, authenticator, audit, publicUrl: config.server.publicUrl });
   await http.register(incidentApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(incidentApi.platform, { prefix: '/platform' });
