@@ -220,7 +220,8 @@ export function incidentPages(incidents: Incidents, now: () => number, options: 
           await page.record(action, [`Incident/${idOf(request)}`], error);
           return showDetail(request, page, { error: `${text[page.locale].notSaved}: ${error.message}`, status: error.status });
         }
-        return seeOther(reply, `${page.base}${idOf(request)}?done=1`);
+        // PRG (RFC 9110 §15.4.4 303); `done` names the act, so each form's result has its own address.
+        return seeOther(reply, `${page.base}${idOf(request)}?done=${path.split('/').at(-1) ?? ''}`);
       });
     }
   }
@@ -278,7 +279,7 @@ export function incidentPages(incidents: Incidents, now: () => number, options: 
       const page = await options.admit(request, reply, false);
       if (page === undefined) return reply;
       try {
-        return await showDetail(request, page, (request.query as Record<string, unknown>)['done'] === '1' ? { notice: text[page.locale].saved } : {});
+        return await showDetail(request, page, typeof (request.query as Record<string, unknown>)['done'] === 'string' ? { notice: text[page.locale].saved } : {});
       } catch (error) {
         if (error instanceof AppError && error.status === 404) await page.record('audit.read', [], error);
         throw error;
