@@ -100,9 +100,9 @@ function newBody(page: IncidentPage, alert: string | undefined): Html {
   return html`<p><a href="${page.base}">${t.back}</a></p>
 <form method="post" action="${page.base}new"><input type="hidden" name="csrf" value="${page.csrf}">
 ${alert === undefined ? undefined : html`<input type="hidden" name="alert" value="${alert}"><p>${t.fromAlert}: <code>${alert}</code></p>`}
-<label for="title">${t.incidentTitle}</label><input id="title" name="title" required maxlength="200">
+<label for="title">${t.incidentTitle}</label><input type="text" id="title" name="title" required maxlength="200">
 <label for="severity">${t.severity}</label><select id="severity" name="severity">${severities.map((s) => html`<option value="${s}"${s === 'medium' ? html` selected` : undefined}>${t[s]}</option>`)}</select>
-${page.caller.kind === 'operator' ? html`<label for="tenants">${t.tenantsField}</label><input id="tenants" name="tenants" aria-describedby="tenants-hint"><p class="hint" id="tenants-hint">${t.tenantsHint}</p>` : undefined}
+${page.caller.kind === 'operator' ? html`<label for="tenants">${t.tenantsField}</label><input type="text" id="tenants" name="tenants" aria-describedby="tenants-hint"><p class="hint" id="tenants-hint">${t.tenantsHint}</p>` : undefined}
 <label for="note">${t.firstNote}</label><textarea id="note" name="note" rows="3" maxlength="8000"></textarea>
 <button type="submit" class="primary">${t.openButton}</button></form>`;
 }
@@ -141,7 +141,7 @@ ${operator ? html`<dt>${t.tenants}</dt><dd>${i.tenants.join(', ') || t.platformO
         })}</ul>`
   }${
     page.mayManage
-      ? html`<form method="post" action="${action('tasks')}">${csrf}<label for="task-title">${t.taskTitle}</label><input id="task-title" name="title" required maxlength="200"><label for="task-due">${t.taskDue}</label><input id="task-due" name="due" aria-describedby="due-hint"><p class="hint" id="due-hint">${t.dueHint}</p><button type="submit">${t.addTask}</button></form>`
+      ? html`<form method="post" action="${action('tasks')}">${csrf}<label for="task-title">${t.taskTitle}</label><input type="text" id="task-title" name="title" required maxlength="200"><label for="task-due">${t.taskDue}</label><input type="text" id="task-due" name="due" aria-describedby="due-hint"><p class="hint" id="due-hint">${t.dueHint}</p><button type="submit">${t.addTask}</button></form>`
       : undefined
   }</section>`;
   const kindLabel = (kind: string) => t[`k-${kind}` as Key] ?? kind;
@@ -160,8 +160,8 @@ ${operator ? html`<dt>${t.tenants}</dt><dd>${i.tenants.join(', ') || t.platformO
 <label for="note-text">${t.noteText}</label><textarea id="note-text" name="text" rows="3" required maxlength="8000" aria-describedby="note-hint"></textarea><p class="hint" id="note-hint">${t.noteHint}</p>
 <button type="submit">${t.saveNote}</button></form></section>
 <section aria-labelledby="aware-heading"><h2 id="aware-heading">${t.changeAware}</h2><form method="post" action="${action('aware')}">${csrf}
-<label for="aware">${t.awareField}</label><input id="aware" name="awareAt" required value="${new Date(i.awareAt).toISOString()}" aria-describedby="aware-hint"><p class="hint" id="aware-hint">${t.awareHint} ${t.dueHint}</p>
-<label for="aware-reason">${t.awareReason}</label><input id="aware-reason" name="reason" required maxlength="2000">
+<label for="aware">${t.awareField}</label><input type="text" id="aware" name="awareAt" required value="${new Date(i.awareAt).toISOString()}" aria-describedby="aware-hint"><p class="hint" id="aware-hint">${t.awareHint} ${t.dueHint}</p>
+<label for="aware-reason">${t.awareReason}</label><input type="text" id="aware-reason" name="reason" required maxlength="2000">
 <button type="submit">${t.saveAware}</button></form></section>`;
   const update = !operator
     ? undefined
