@@ -1,6 +1,6 @@
 import type { Actor, Audit, AuditAction, AuditEventInput } from '../audit/index.js';
 import { currentAlert, type Alerts, type EscalatedAlerts, type Severity } from '../detection/index.js';
-import type { Accounts, Notifier } from '../identity/index.js';
+import { forbidden, type Accounts, type Notifier } from '../identity/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import { timeOrderedId } from '../platform/time-ordered-id.js';
@@ -123,7 +123,7 @@ export interface Incidents {
 }
 
 const idPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const operatorsOnly = () => new IncidentError('incident-invalid', 'Only the platform operators do this.', { status: 403, expose: true });
+const operatorsOnly = () => forbidden('Only the platform operators do this (customer updates, affected tenants).');
 
 /** Whether the caller may see an entry or a task of this visibility. */
 export const visibleTo = (caller: Pick<IncidentCaller, 'kind' | 'tenant'>, visibility: Visibility): boolean =>
