@@ -579,7 +579,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Tenant alerts the escalation took to the operators, for their API and console (detection/escalated.ts).
   const escalatedAlerts = createEscalatedAlerts({ storage, alerts: core.alerts, audit, operatorRealm });
   // Incidents; `publish` (public updates to the status page) is left for the status page to connect.
-  const incidents = createIncidents({ storage, clock, audit, accounts: core.accounts, tenants, alerts: core.alerts, escalated: escalatedAlerts, notifier: core.notifier, publicUrl: config.server.publicUrl, operatorRealm, log: logger });
+  const incidents = createIncidents({ storage, clock, audit, accounts: core.accounts, tenants, alerts: core.alerts, escalated: escalatedAlerts, notifier: core.notifier, publicUrl: config.server.publicUrl, operatorRealm, log: logger, ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts }, clock, alerts: core.alerts, incidents }));

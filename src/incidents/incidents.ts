@@ -1,6 +1,6 @@
 import type { Actor, Audit, AuditAction, AuditEventInput } from '../audit/index.js';
 import { currentAlert, type Alerts, type EscalatedAlerts, type Severity } from '../detection/index.js';
-import { forbidden, type Accounts, type Notifier } from '../identity/index.js';
+import { forbidden, type Accounts, type Message, type Notifier } from '../identity/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
 import { timeOrderedId } from '../platform/time-ordered-id.js';
@@ -25,7 +25,7 @@ import {
   type IncidentFilter,
 } from './store.js';
 import type { Delivery, EntryKind, Incident, IncidentDetail, LinkedAlert, Task, TimelineEntry, Visibility } from './types.js';
-import { updateMessage } from './update-message.js';
+import { updateMark, updateMessage } from './update-message.js';
 import { checkPublicText, type AlertRef, type OwnerRef } from './validate.js';
 
 /**
@@ -73,6 +73,11 @@ export interface IncidentsDeps {
    * status page connects it.
    */
   readonly publish?: (update: PublicUpdate) => Promise<void>;
+  /**
+   * With a mail relay: the tenant's messages still waiting for it (the outbox). A customer
+   * update's mail no longer there was taken by the relay (`sent`). Read to match, never shown.
+   */
+  readonly waitingMail?: (tenantId: string) => Promise<readonly Message[]>;
   /** Ids and counts only. */
   readonly log?: { warn(fields: object, message: string): void };
 }
@@ -178,8 +183,20 @@ export function createIncidents(deps: IncidentsDeps): Incidents {
       timeline: timeline.filter((e) => visibleTo(caller, e.visibleTo)),
       tasks: tasks.filter((t) => visibleTo(caller, t.visibleTo)),
       alerts: operator ? alerts : alerts.filter((a) => a.realm === caller.tenant),
-      deliveries: operator ? deliveries : ([] as Delivery[]),
+      deliveries: operator ? await withSent(incident.id, deliveries) : ([] as Delivery[]),
     };
+  }
+
+  /** Queued mail that left the outbox was taken by the relay: each update's mail names the incident and the update's number (update-message.ts). */
+  async function withSent(incidentId: string, deliveries: readonly Delivery[]): Promise<Delivery[]> {
+    if (deps.waitingMail === undefined || !deliveries.some((d) => d.status === 'queued')) return [...deliveries];
+    const waiting = new Map<string, readonly Message[]>();
+    for (const tenant of new Set(deliveries.filter((d) => d.status === 'queued').map((d) => d.tenant))) waiting.set(tenant, await deps.waitingMail(tenant).catch(() => undefined) ?? []);
+    return deliveries.map((d) => {
+      if (d.status !== 'queued') return d;
+      const still = (waiting.get(d.tenant) ?? []).some((m) => m.kind === 'incident' && m.accountId === d.recipient && m.text.includes(updateMark(incidentId, d.seq)));
+      return still ? d : { ...d, status: 'sent' };
+    });
   }
 
   const ownVisibility = (caller: IncidentCaller): Visibility => (caller.kind === 'operator' ? 'operators' : `tenant:${caller.tenant as string}`);
@@ -235,7 +252,7 @@ export function createIncidents(deps: IncidentsDeps): Incidents {
       for (const to of recipients) {
         let status: Delivery['status'] = 'queued';
         try {
-          await deps.notifier.send(updateMessage({ incident, tenant: { id: tenant.id, name: tenant.name }, text, publicUrl: deps.publicUrl, to }));
+          await deps.notifier.send(updateMessage({ incident, seq, tenant: { id: tenant.id, name: tenant.name }, text, publicUrl: deps.publicUrl, to }));
         } catch {
           status = 'failed';
           deps.log?.warn({ event: 'incident.update_unsent', incident: incident.id, tenant: tenantId, recipient: to.accountId }, 'a customer update was not taken by the notifier');

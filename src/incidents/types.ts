@@ -71,8 +71,12 @@ export interface Delivery {
   readonly seq: number;
   readonly tenant: string;
   readonly recipient: string;
-  /** `queued`: the notifier took it (its outbox retries until the relay accepts); `failed`: it did not. */
-  readonly status: 'queued' | 'failed';
+  /**
+   * `queued`: the notifier took it (its outbox retries until the relay accepts); `sent`: the mail
+   * relay took it (it left the outbox — shown only with a relay configured); `failed`: the
+   * notifier did not take it.
+   */
+  readonly status: 'queued' | 'sent' | 'failed';
   readonly at: number;
 }
 

@@ -7,8 +7,13 @@ export const clinicIncidentPath = (tenant: string, id: string): string => `/tena
 /** The operator console's page of an incident. */
 export const operatorIncidentPath = (id: string): string => `/platform/console/incidents/${id}`;
 
+/** How a mail names the incident and which of its updates it carries: `<incident id>#<update number>`. */
+export const updateMark = (incidentId: string, seq: number): string => `${incidentId}#${seq}`;
+
 export interface UpdateMailInput {
   readonly incident: Pick<Incident, 'id' | 'title' | 'severity' | 'state'>;
+  /** The update's number in the incident's timeline. */
+  readonly seq: number;
   readonly tenant: { readonly id: string; readonly name: string };
   /** The customer update, as the operator wrote it for the affected tenants. */
   readonly text: string;
@@ -32,7 +37,7 @@ export function updateMessage(input: UpdateMailInput): Message {
   const subject = `[Tresor incident ${incident.severity.toUpperCase()}] ${oneLine(incident.title)} – ${oneLine(tenant.name)} (${tenant.id})`;
   const de = `Neuigkeiten zu einem Sicherheitsvorfall, der Ihren Mandanten betrifft (Stand: ${incident.state}).`;
   const en = `An update on a security incident that concerns your tenant (state: ${incident.state}).`;
-  const text = [de, en, '', input.text, '', `Vorfall ansehen / View the incident: ${link}`, `Vorfall / Incident: ${incident.id}`, '', '-- ', 'Tresor'].join('\n');
+  const text = [de, en, '', input.text, '', `Vorfall ansehen / View the incident: ${link}`, `Vorfall / Incident: ${updateMark(incident.id, input.seq)}`, '', '-- ', 'Tresor'].join('\n');
   const body = html`<!doctype html>
 <html lang="de"><head><meta charset="utf-8"><title>${subject}</title></head>
 <body>
@@ -40,7 +45,7 @@ export function updateMessage(input: UpdateMailInput): Message {
 <p lang="en">${en}</p>
 ${input.text.split(/\n{2,}/).map((paragraph) => html`<p>${paragraph.split('\n').map((line, i) => (i === 0 ? line : html`<br>${line}`))}</p>`)}
 <p><a href="${link}">Vorfall ansehen / <span lang="en">View the incident</span></a></p>
-<p>Vorfall / <span lang="en">Incident</span>: ${incident.id}</p>
+<p>Vorfall / <span lang="en">Incident</span>: ${updateMark(incident.id, input.seq)}</p>
 </body></html>`;
   return { kind: 'incident', tenantId: tenant.id, accountId: input.to.accountId, to: input.to.email, subject, text, html: body.toString() };
 }

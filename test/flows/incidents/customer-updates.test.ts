@@ -69,8 +69,9 @@ for (const engine of engines()) {
       }
       const north = mails.find((m) => m.rcptTos[0] === 'admin@north.example');
       assert.ok(north?.text.includes(`/tenants/north/console/incidents/${id}`) && north.subject.includes('Sign-in outage'));
+      // The relay took each mail, so it left the outbox: sent.
       const detail = json(await call(operator, 'GET', `/platform/incidents/${id}`));
-      assert.deepEqual(detail.deliveries.map((d: { tenant: string; recipient: string; status: string }) => `${d.tenant}:${d.recipient === 'security-contact' ? 'contact' : 'admin'}:${d.status}`).sort(), ['north:admin:queued', 'north:contact:queued', 'south:admin:queued']);
+      assert.deepEqual(detail.deliveries.map((d: { tenant: string; recipient: string; status: string }) => `${d.tenant}:${d.recipient === 'security-contact' ? 'contact' : 'admin'}:${d.status}`).sort(), ['north:admin:sent', 'north:contact:sent', 'south:admin:sent']);
       assert.ok(!JSON.stringify(detail.deliveries).includes('@'), 'delivery records name accounts, not addresses');
       const tenantView = json(await call(northAdmin, 'GET', `/tenants/north/incidents/${id}`));
       assert.ok(tenantView.timeline.some((e: { kind: string; text: string }) => e.kind === 'update' && e.text.startsWith('We found the cause')));
