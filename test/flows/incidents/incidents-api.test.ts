@@ -165,6 +165,21 @@ for (const engine of engines()) {
       assert.equal(errorCode(badFilter), 'incident-invalid');
     });
 
+    it('the owner is an active operator or an admin of an affected tenant; a tenant admin hands it within their tenant only', async () => {
+      const id = json(await call(operator, 'POST', '/platform/incidents', { title: 'Owner', tenants: ['north'] })).id as string;
+      const other = await call(operator, 'PATCH', `/platform/incidents/${id}`, { owner: { realm: 'south', id: southAdmin.accountId } });
+      assert.deepEqual([other.statusCode, errorCode(other)], [400, 'incident-invalid'], 'south is not affected');
+      const unknown = await call(operator, 'PATCH', `/platform/incidents/${id}`, { owner: { realm: 'operators', id: 'usr_nobody' } });
+      assert.equal(errorCode(unknown), 'incident-invalid');
+      const toAdmin = await call(operator, 'PATCH', `/platform/incidents/${id}`, { owner: { realm: 'north', id: northAdmin.accountId } });
+      assert.equal(toAdmin.statusCode, 200, toAdmin.body);
+      assert.deepEqual(json(toAdmin).owner, { realm: 'north', id: northAdmin.accountId });
+      const handBack = await call(northAdmin, 'PATCH', `/tenants/north/incidents/${id}`, { owner: { realm: 'operators', id: operator.accountId } });
+      assert.equal(errorCode(handBack), 'incident-invalid', 'a tenant admin names an admin of their own tenant');
+      const tenants = await call(northAdmin, 'PATCH', `/tenants/north/incidents/${id}`, { tenants: ['north', 'south'] });
+      assert.equal(tenants.statusCode, 403, 'which tenants are affected is the operators’ to say');
+    });
+
     it('pages newest first, stable across pages', async () => {
       for (let i = 0; i < 5; i += 1) await call(operator, 'POST', '/platform/incidents', { title: `Page ${i}`, tenants: ['south'] });
       const seen: string[] = [];
