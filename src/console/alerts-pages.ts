@@ -60,6 +60,8 @@ export interface AlertPage {
   readonly mayManage: boolean;
   /** The section's path, ending in `/` (`/tenants/{t}/console/alerts/`, `/platform/console/alerts/`). */
   readonly base: string;
+  /** Where incidents are opened (`…/incidents/new`), when the caller may open one; the alert's page links there. */
+  readonly newIncident?: string;
   send(page: { title: string; body: Html; notice?: string; error?: string; status?: number }): FastifyReply;
 }
 
@@ -174,8 +176,7 @@ ${noteError === undefined ? undefined : html`<p class="alert" role="alert" id="n
 <p class="hint" id="note-hint">${t.resolveHint}</p>
 <button type="submit">${t.resolveButton}</button>
 </form></section>`;
-    // Incidents live beside alerts in both consoles (incident-pages.ts); the page there checks its own capability.
-    const incident = page.mayManage ? html`<p class="actions"><a href="${page.base.replace(/alerts\/$/, 'incidents/')}new?alert=${encodeURIComponent(a.realm)}/${encodeURIComponent(a.id)}">${t.openIncident}</a></p>` : undefined;
+    const incident = page.newIncident === undefined ? undefined : html`<p class="actions"><a href="${page.newIncident}?alert=${encodeURIComponent(a.realm)}/${encodeURIComponent(a.id)}">${t.openIncident}</a></p>`;
     return html`<p><a href="${page.base}">${t.back}</a></p>${incident}
 <dl class="facts">
 <dt>${t.rule}</dt><dd>${detail.rule?.title ?? a.title} (<code>${a.rule}</code>)</dd>

@@ -180,6 +180,21 @@ for (const engine of engines()) {
       assert.equal(tenants.statusCode, 403, 'which tenants are affected is the operators’ to say');
     });
 
+    it('a clinic admin links their own alert, which opens an incident from its page; another tenant’s alert is not theirs to link', async () => {
+      const own = await t.app.alerts.raise('north', 'auth.brute-force', finding('Account/usr_north'));
+      const page = await call(northAdmin, 'GET', `/tenants/north/console/alerts/${own.id}`);
+      assert.equal(page.statusCode, 200);
+      assert.ok(page.body.includes(`/tenants/north/console/incidents/new?alert=north/${own.id}`), 'the alert page opens an incident from it');
+      const id = json(await call(northAdmin, 'POST', '/tenants/north/incidents', { title: 'From our alert', alerts: [`north/${own.id}`] })).id as string;
+      const detail = json(await call(northAdmin, 'GET', `/tenants/north/incidents/${id}`));
+      assert.deepEqual(detail.alerts.map((a: { id: string }) => a.id), [own.id]);
+      const south = await t.app.alerts.raise('south', 'auth.brute-force', finding('Account/usr_south'));
+      const refused = await call(northAdmin, 'POST', `/tenants/north/incidents/${id}/alerts`, { alert: `south/${south.id}` });
+      assert.deepEqual([refused.statusCode, errorCode(refused)], [404, 'incident-alert-not-found']);
+      const notEscalated = await call(operator, 'POST', `/platform/incidents/${id}/alerts`, { alert: `south/${south.id}` });
+      assert.equal(errorCode(notEscalated), 'incident-alert-not-found', 'operators link tenant alerts escalated to them only');
+    });
+
     it('pages newest first, stable across pages', async () => {
       for (let i = 0; i < 5; i += 1) await call(operator, 'POST', '/platform/incidents', { title: `Page ${i}`, tenants: ['south'] });
       const seen: string[] = [];
