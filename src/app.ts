@@ -45,6 +45,7 @@ import { BackupError, backupKeySource, createBackupOutcomes, createBackups, crea
 import { backupRoutes } from './backup/routes.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
+import { createIncidents, incidentRoutes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
@@ -104,6 +105,8 @@ export interface Tresor extends Core {
   readonly probes: { round(): Promise<void> } | undefined;
   /** Alerts mailed along the escalation path (detection/escalation.ts); undefined with `detection.enabled` off. */
   readonly escalation: Escalation | undefined;
+  /** Incidents of the platform and of tenants (incidents/): the API's and the console's service. */
+  readonly incidents: Incidents;
   close(): Promise<void>;
 }
 
@@ -575,9 +578,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const appRegister = createAppRegister({ clients: core.clients, audit });
   // Tenant alerts the escalation took to the operators, for their API and console (detection/escalated.ts).
   const escalatedAlerts = createEscalatedAlerts({ storage, alerts: core.alerts, audit, operatorRealm });
+  // Incidents; `publish` (public updates to the status page) is left for the status page to connect.
+  const incidents = createIncidents({ storage, clock, audit, accounts: core.accounts, tenants, alerts: core.alerts, escalated: escalatedAlerts, notifier: core.notifier, publicUrl: config.server.publicUrl, operatorRealm, log: logger, ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts }, clock, alerts: core.alerts }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts }, clock, alerts: core.alerts, incidents }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -594,6 +599,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(alertApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(alertApi.platform, { prefix: '/platform' });
   await http.register(escalatedRoutes({ escalated: escalatedAlerts, authenticator, audit, publicUrl: config.server.publicUrl }), { prefix: '/platform' });
+  const incidentApi = incidentRoutes({ incidents, authenticator, audit, publicUrl: config.server.publicUrl });
+  await http.register(incidentApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(incidentApi.platform, { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -889,6 +897,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     alertDelivery,
     probes,
     escalation,
+    incidents,
     async close() {
       stopWatching?.();
       stopEscalationWake?.();

@@ -81,6 +81,15 @@ export const auditActions = [
   'auth.credential_failed',
   'fim.baselined',
   'fim.checked',
+  // Incidents (incidents/): each change by whom, in the operators' trail and each affected tenant's.
+  'incident.opened',
+  'incident.changed',
+  'incident.state_changed',
+  'incident.noted',
+  'incident.alert_linked',
+  'incident.task_added',
+  'incident.task_changed',
+  'incident.update_posted',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -125,6 +125,17 @@ Usage:
   tresor fim check [--json]                 compares those files with the signed baseline, one line per changed
                                             file; exit 1 on any change, 2 when the baseline is missing or does
                                             not verify
+  tresor incident list [--state open|STATE] [--tenant T] [--severity S] [--json]
+                                            incidents, newest first: state, severity, age, owner, tenants
+  tresor incident open --title TEXT [--severity S] [--tenant T1,T2] [--from-alert REALM/ALERT-ID]
+                       [--aware-at TIME] [--note TEXT] [--json]
+                                            opens an incident (triage); --from-alert links an alert (and its
+                                            tenant); prints the incident's id; audited
+  tresor incident show <id> [--json]        the incident, its alerts, tasks and timeline
+  tresor incident update <id> [--to STATE] [--reason TEXT] [--note TEXT] [--severity S] [--title TEXT]
+                       [--aware-at TIME --reason TEXT]
+                                            moves it forward, adds a note, changes its fields; audited
+  tresor incident close <id> --note TEXT    closes it with the resolution note; audited
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -161,6 +172,13 @@ const options = {
   runs: { type: 'string' },
   type: { type: 'string' },
   target: { type: 'string' },
+  title: { type: 'string' },
+  severity: { type: 'string' },
+  state: { type: 'string' },
+  note: { type: 'string' },
+  reason: { type: 'string' },
+  'from-alert': { type: 'string', multiple: true },
+  'aware-at': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -272,6 +290,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'drill' && sub === 'restore') return { exitCode: await (await import('./physical-commands.js')).physicalCommand(io, core, config, 'drill', values) };
       if (command === 'backup') return { exitCode: (await (await import('./backup-commands.js')).backupCommand(io, core, config, sub, values)) ?? 0 };
       if (command === 'migrate') return { exitCode: await (await import('./migrate-command.js')).migrateCommand(io, core, values) };
+      if (command === 'incident') return { exitCode: await (await import('./incident-commands.js')).incidentCommand(io, core, config, sub, arg, values) };
       if (command === 'fim') return { exitCode: await (await import('./fim-commands.js')).fimCommand(io, core, config, sub, values, configFile) };
       return { exitCode: (await (await import('./admin-commands.js')).admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {

@@ -8,7 +8,7 @@ type Key =
   | 'title' | 'filter' | 'state' | 'severity' | 'rule' | 'any' | 'apply' | 'unresolved' | 'caption' | 'alert' | 'subject' | 'count' | 'lastSeen' | 'firstSeen' | 'none' | 'older' | 'newest'
   | 'open' | 'acknowledged' | 'resolved' | 'low' | 'medium' | 'high' | 'critical' | 'invalid' | 'settingsLink'
   | 'what' | 'summary' | 'runbook' | 'runbookText' | 'history' | 'raised' | 'acknowledgedBy' | 'resolvedBy' | 'note' | 'events' | 'when' | 'who' | 'action' | 'resource' | 'outcome' | 'client'
-  | 'noEvents' | 'eventsCaption' | 'eventsCapped' | 'acknowledge' | 'acknowledgeHint' | 'resolve' | 'resolveNote' | 'resolveHint' | 'resolveButton' | 'didAcknowledge' | 'didResolve' | 'back' | 'success' | 'failure'
+  | 'noEvents' | 'eventsCaption' | 'eventsCapped' | 'acknowledge' | 'acknowledgeHint' | 'resolve' | 'resolveNote' | 'resolveHint' | 'resolveButton' | 'didAcknowledge' | 'didResolve' | 'back' | 'success' | 'failure' | 'openIncident'
   | 'settingsTitle' | 'settingsIntro' | 'timeZone' | 'timeZoneHint' | 'workingHours' | 'days' | 'from' | 'to' | 'securityContact' | 'securityContactHint' | 'quietHours' | 'quietHoursHint' | 'save' | 'saved' | 'settingsInvalid'
   | 'day1' | 'day2' | 'day3' | 'day4' | 'day5' | 'day6' | 'day7';
 
@@ -22,7 +22,7 @@ const text: Texts<Key> = {
     eventsCaption: 'Linked events of the audit trail, oldest first',
     eventsCapped: 'The first 100 events are kept with the alert; the count says how many findings there were.',
     acknowledge: 'Acknowledge', acknowledgeHint: 'Someone is looking into it: escalation stops.', resolve: 'Resolve', resolveNote: 'Resolution note', resolveHint: 'Required, at most 2,000 characters: what you found and what was done. It is recorded with your name; write no patient data.',
-    resolveButton: 'Resolve with this note', didAcknowledge: 'The alert is acknowledged.', didResolve: 'The alert is resolved.', back: 'All alerts', success: 'success', failure: 'failure',
+    resolveButton: 'Resolve with this note', didAcknowledge: 'The alert is acknowledged.', didResolve: 'The alert is resolved.', back: 'All alerts', success: 'success', failure: 'failure', openIncident: 'Open an incident from this alert',
     settingsTitle: 'Alert settings', settingsIntro: 'The working hours the off-hours rules measure against, who is told beyond the administrators, and when mail about non-critical alerts waits. Critical alerts are never held back.',
     timeZone: 'Time zone', timeZoneHint: 'An IANA time zone, e.g. Europe/Berlin.', workingHours: 'Working hours', days: 'Days', from: 'From', to: 'To',
     securityContact: 'Security contact (e-mail)', securityContactHint: 'Told when nobody acknowledges an alert in time; leave empty for none.', quietHours: 'Quiet hours',
@@ -38,7 +38,7 @@ const text: Texts<Key> = {
     eventsCaption: 'Verknüpfte Ereignisse des Protokolls, älteste zuerst',
     eventsCapped: 'Die ersten 100 Ereignisse bleiben bei der Warnmeldung; die Anzahl nennt alle Befunde.',
     acknowledge: 'Bestätigen', acknowledgeHint: 'Jemand kümmert sich darum: Die Eskalation endet.', resolve: 'Erledigen', resolveNote: 'Vermerk zur Erledigung', resolveHint: 'Pflicht, höchstens 2.000 Zeichen: was Sie festgestellt haben und was getan wurde. Er wird mit Ihrem Namen festgehalten; schreiben Sie keine Patientendaten hinein.',
-    resolveButton: 'Mit diesem Vermerk erledigen', didAcknowledge: 'Die Warnmeldung ist bestätigt.', didResolve: 'Die Warnmeldung ist erledigt.', back: 'Alle Warnmeldungen', success: 'Erfolg', failure: 'Fehlschlag',
+    resolveButton: 'Mit diesem Vermerk erledigen', didAcknowledge: 'Die Warnmeldung ist bestätigt.', didResolve: 'Die Warnmeldung ist erledigt.', back: 'Alle Warnmeldungen', success: 'Erfolg', failure: 'Fehlschlag', openIncident: 'Vorfall zu dieser Warnmeldung eröffnen',
     settingsTitle: 'Einstellungen für Warnmeldungen', settingsIntro: 'Die Arbeitszeiten, an denen die Regeln zu Zugriffen außerhalb der Arbeitszeit messen, wer außer den Administratoren benachrichtigt wird und wann E-Mails zu nicht kritischen Warnmeldungen warten. Kritische Warnmeldungen werden nie zurückgehalten.',
     timeZone: 'Zeitzone', timeZoneHint: 'Eine IANA-Zeitzone, z. B. Europe/Berlin.', workingHours: 'Arbeitszeiten', days: 'Tage', from: 'Von', to: 'Bis',
     securityContact: 'Sicherheitskontakt (E-Mail)', securityContactHint: 'Wird benachrichtigt, wenn niemand eine Warnmeldung rechtzeitig bestätigt; leer lassen für keinen.', quietHours: 'Ruhezeiten',
@@ -60,6 +60,8 @@ export interface AlertPage {
   readonly mayManage: boolean;
   /** The section's path, ending in `/` (`/tenants/{t}/console/alerts/`, `/platform/console/alerts/`). */
   readonly base: string;
+  /** Where incidents are opened (`…/incidents/new`), when the caller may open one; the alert's page links there. */
+  readonly newIncident?: string;
   send(page: { title: string; body: Html; notice?: string; error?: string; status?: number }): FastifyReply;
 }
 
@@ -174,7 +176,8 @@ ${noteError === undefined ? undefined : html`<p class="alert" role="alert" id="n
 <p class="hint" id="note-hint">${t.resolveHint}</p>
 <button type="submit">${t.resolveButton}</button>
 </form></section>`;
-    return html`<p><a href="${page.base}">${t.back}</a></p>
+    const incident = page.newIncident === undefined ? undefined : html`<p class="actions"><a href="${page.newIncident}?alert=${encodeURIComponent(a.realm)}/${encodeURIComponent(a.id)}">${t.openIncident}</a></p>`;
+    return html`<p><a href="${page.base}">${t.back}</a></p>${incident}
 <dl class="facts">
 <dt>${t.rule}</dt><dd>${detail.rule?.title ?? a.title} (<code>${a.rule}</code>)</dd>
 <dt>${t.what}</dt><dd>${detail.rule?.describe ?? ''}</dd>

@@ -41,6 +41,10 @@ export const capabilities = [
   'alerts:read',
   /** Acknowledge and resolve alerts, and set who they reach and when (alert settings). */
   'alerts:manage',
+  /** See the incidents that affect the tenant: state, timeline entries meant for it, customer updates, its tasks. */
+  'incidents:read',
+  /** Open incidents of the tenant, change them, add notes and tasks, link the tenant's alerts. */
+  'incidents:manage',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 
@@ -85,7 +89,7 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     description: 'Runs the tenant: people, roles, sessions, the staff directory and its alerts; no patient records.',
     scope: 'tenant',
     records: { Practitioner: grant(all, demographic) },
-    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage'],
+    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage'],
   },
   clinician: {
     description: 'Clinical records of the patients in their care; others only by break-the-glass; no payment data.',
@@ -119,7 +123,7 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     description: 'The audit trail, break-the-glass review and alerts; no record contents.',
     scope: 'tenant',
     records: {},
-    capabilities: ['audit:read', 'emergency:review', 'alerts:read', 'alerts:manage'],
+    capabilities: ['audit:read', 'emergency:review', 'alerts:read', 'alerts:manage', 'incidents:read'],
   },
   patient: {
     description: 'Their own compartment: reads it all, writes their own contact details and their own observations.',

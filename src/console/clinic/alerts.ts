@@ -32,6 +32,7 @@ export function clinicAlertPages({ guard, realm, audit, alerts }: ClinicAlertPag
         csrf: caller.me.csrf,
         mayManage: hasCapability(caller.principal.role, 'alerts:manage'),
         base: `/tenants/${tenantId}/console/alerts/`,
+        ...(hasCapability(caller.principal.role, 'incidents:manage') ? { newIncident: `/tenants/${tenantId}/console/incidents/new` } : {}),
         send: (page) => sendClinicPage(request, reply, caller, { section: 'alerts', ...page }),
       };
     },

@@ -7,7 +7,9 @@ import type { Audit } from '../../audit/index.js';
 import type { RecordAccess } from '../../records/index.js';
 import { hasCapability } from '../../identity/index.js';
 import type { Alerts } from '../../detection/index.js';
+import type { Incidents } from '../../incidents/index.js';
 import { clinicAlertPages } from './alerts.js';
+import { clinicIncidentPages } from './incidents.js';
 import { appPages } from './apps.js';
 import { auditPages } from './audit.js';
 import { clinicHome } from './home.js';
@@ -30,6 +32,9 @@ export interface ClinicConsoleDeps {
   readonly audit: Audit;
   /** The tenant's alerts: their pages, and the count of open ones in the navigation. */
   readonly alerts: Alerts;
+  /** Incidents that affect the tenant (incidents/). */
+  readonly incidents: Incidents;
+  readonly now: () => number;
 }
 
 /** The clinic console under `/tenants/{t}/console/`: one plugin per section. */
@@ -44,6 +49,7 @@ export function clinicConsole(given: ClinicConsoleDeps) {
     await app.register(auditPages(deps));
     await app.register(reviewPages(deps));
     await app.register(clinicAlertPages(deps));
+    await app.register(clinicIncidentPages(deps));
   };
 }
 

@@ -23,6 +23,7 @@ export function operatorAlertPages({ guard, audit, alerts }: { guard: PageGuard;
         csrf: caller.me.csrf,
         mayManage: true,
         base: '/platform/console/alerts/',
+        newIncident: '/platform/console/incidents/new',
         send: (page) => sendOperatorPage(request, reply, caller, { section: 'alerts', ...page }),
       };
     },

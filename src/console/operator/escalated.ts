@@ -10,7 +10,7 @@ import { sectionRole, sendOperatorPage } from './nav.js';
 type Key =
   | 'tabs' | 'platformTab' | 'escalatedTab' | 'title' | 'intro' | 'filter' | 'state' | 'any' | 'apply' | 'invalid' | 'caption' | 'alert' | 'tenant' | 'severity' | 'subject' | 'reached' | 'none' | 'older' | 'newest'
   | 'open' | 'acknowledged' | 'resolved' | 'low' | 'medium' | 'high' | 'critical' | 'rule' | 'what' | 'summary' | 'count' | 'firstSeen' | 'lastSeen' | 'runbook' | 'runbookText' | 'stale'
-  | 'steps' | 'stepsIntro' | 'admins' | 'security-contact' | 'operators' | 'lastStep' | 'history' | 'raised' | 'acknowledgedBy' | 'resolvedBy' | 'notShown' | 'acknowledge' | 'acknowledgeHint' | 'didAcknowledge' | 'back';
+  | 'steps' | 'stepsIntro' | 'admins' | 'security-contact' | 'operators' | 'lastStep' | 'history' | 'raised' | 'acknowledgedBy' | 'resolvedBy' | 'notShown' | 'acknowledge' | 'acknowledgeHint' | 'didAcknowledge' | 'back' | 'openIncident';
 
 const text: Texts<Key> = {
   en: {
@@ -22,7 +22,7 @@ const text: Texts<Key> = {
     runbook: 'Runbook', runbookText: 'What to check and do for this rule', stale: 'The tenant’s data could not be read just now: this is the state last known.',
     steps: 'Escalation', stepsIntro: 'The levels it passed, in order, because nobody acknowledged it in time (a level with nobody on it is passed on at once):', admins: 'the tenant’s administrators', 'security-contact': 'the tenant’s security contact (if one is set)', operators: 'the platform operators',
     lastStep: 'Last step', history: 'History', raised: 'Raised', acknowledgedBy: 'Acknowledged by', resolvedBy: 'Resolved by', notShown: 'The tenant’s audit events and resolution note are not shown here: they are the tenant’s to read.',
-    acknowledge: 'Acknowledge', acknowledgeHint: 'You are looking into it: the escalation stops. This is recorded in the tenant’s audit trail and in the operators’ under your name.', didAcknowledge: 'The alert is acknowledged.', back: 'All escalated alerts',
+    acknowledge: 'Acknowledge', acknowledgeHint: 'You are looking into it: the escalation stops. This is recorded in the tenant’s audit trail and in the operators’ under your name.', didAcknowledge: 'The alert is acknowledged.', back: 'All escalated alerts', openIncident: 'Open an incident from this alert',
   },
   de: {
     tabs: 'Listen der Warnmeldungen', platformTab: 'Warnmeldungen der Plattform', escalatedTab: 'Von Mandanten eskaliert', title: 'Von Mandanten eskalierte Warnmeldungen',
@@ -33,7 +33,7 @@ const text: Texts<Key> = {
     runbook: 'Handlungsanleitung', runbookText: 'Was bei dieser Regel zu prüfen und zu tun ist (englisch)', stale: 'Die Daten des Mandanten waren gerade nicht lesbar: Dies ist der zuletzt bekannte Stand.',
     steps: 'Eskalation', stepsIntro: 'Die Stufen, die sie der Reihe nach durchlaufen hat, weil niemand sie rechtzeitig bestätigt hat (eine Stufe ohne Empfänger wird sofort übersprungen):', admins: 'die Administrator:innen des Mandanten', 'security-contact': 'der Sicherheitskontakt des Mandanten (falls eingetragen)', operators: 'die Plattform-Betreiber',
     lastStep: 'Letzter Schritt', history: 'Verlauf', raised: 'Ausgelöst', acknowledgedBy: 'Bestätigt von', resolvedBy: 'Erledigt von', notShown: 'Die Protokollereignisse des Mandanten und sein Vermerk zur Erledigung stehen nicht hier: Sie sind allein seine.',
-    acknowledge: 'Bestätigen', acknowledgeHint: 'Sie kümmern sich darum: Die Eskalation endet. Das wird im Protokoll des Mandanten und in dem der Betreiber unter Ihrem Namen festgehalten.', didAcknowledge: 'Die Warnmeldung ist bestätigt.', back: 'Alle eskalierten Warnmeldungen',
+    acknowledge: 'Bestätigen', acknowledgeHint: 'Sie kümmern sich darum: Die Eskalation endet. Das wird im Protokoll des Mandanten und in dem der Betreiber unter Ihrem Namen festgehalten.', didAcknowledge: 'Die Warnmeldung ist bestätigt.', back: 'Alle eskalierten Warnmeldungen', openIncident: 'Vorfall zu dieser Warnmeldung eröffnen',
   },
 };
 
@@ -85,6 +85,7 @@ function detailBody(locale: Locale, csrf: string, detail: EscalatedDetail): Html
       ? undefined
       : html`<section aria-labelledby="act-heading"><h2 id="act-heading">${t.acknowledge}</h2><form method="post" action="${pathOf(detail)}/acknowledge"><input type="hidden" name="csrf" value="${csrf}"><p class="hint" id="ack-hint">${t.acknowledgeHint}</p><button type="submit" class="primary" aria-describedby="ack-hint">${t.acknowledge}</button></form></section>`;
   return html`<p><a href="${base}">${t.back}</a></p>
+<p class="actions"><a href="/platform/console/incidents/new?alert=${encodeURIComponent(a.realm)}/${encodeURIComponent(a.id)}">${t.openIncident}</a></p>
 ${detail.alert === undefined ? html`<p class="alert">${t.stale}</p>` : undefined}
 <dl class="facts">
 <dt>${t.tenant}</dt><dd>${a.realm}</dd>

@@ -8,7 +8,9 @@ import type { Rotation } from '../../rotation/index.js';
 import type { Tenants } from '../../tenants/index.js';
 import type { PageGuard } from '../page-guard.js';
 import type { Alerts, EscalatedAlerts } from '../../detection/index.js';
+import type { Incidents } from '../../incidents/index.js';
 import { operatorAlertPages } from './alerts.js';
+import { operatorIncidentPages } from './incidents.js';
 import { escalatedAlertPages } from './escalated.js';
 import { backupPages } from './backups.js';
 import { healthPages } from './health.js';
@@ -34,7 +36,7 @@ export interface OperatorConsoleDeps {
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
-export function operatorConsole({ guard, tenants, keys, deps, alerts }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts }) {
+export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts; incidents: Incidents }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(operatorHome({ guard }));
     await app.register(operatorTenantPages({ guard, tenants, audit: deps.audit }));
@@ -43,5 +45,6 @@ export function operatorConsole({ guard, tenants, keys, deps, alerts }: { guard:
     await app.register(healthPages({ guard, readiness: deps.readiness, registry: deps.registry, now: deps.now }));
     await app.register(operatorAlertPages({ guard, audit: deps.audit, alerts }));
     await app.register(escalatedAlertPages({ guard, audit: deps.audit, escalated: deps.escalated }));
+    await app.register(operatorIncidentPages({ guard, audit: deps.audit, incidents, now: deps.now }));
   };
 }

@@ -20,14 +20,14 @@ import { as, signIn, type Person } from '../../support/people.js';
  * here even though the generated checks would follow it. Reading covers search and history.
  */
 type Cell = 'Patient.read' | 'Patient.delete' | 'Observation.read' | 'Observation.create' | 'Observation.update' | 'Observation.delete' | 'Invoice.read' | 'Invoice.create' | 'Invoice.update' | 'Invoice.delete';
-type Expected = Record<Cell, boolean> & { readonly seesHealth: boolean; readonly seesPayment: boolean; readonly audit: boolean; readonly review: boolean; readonly accounts: boolean; readonly apps: boolean; readonly alerts: boolean };
-const no = { 'Patient.read': false, 'Patient.delete': false, 'Observation.read': false, 'Observation.create': false, 'Observation.update': false, 'Observation.delete': false, 'Invoice.read': false, 'Invoice.create': false, 'Invoice.update': false, 'Invoice.delete': false, seesHealth: false, seesPayment: false, audit: false, review: false, accounts: false, apps: false, alerts: false } as const satisfies Expected;
+type Expected = Record<Cell, boolean> & { readonly seesHealth: boolean; readonly seesPayment: boolean; readonly audit: boolean; readonly review: boolean; readonly accounts: boolean; readonly apps: boolean; readonly alerts: boolean; readonly incidents: boolean };
+const no = { 'Patient.read': false, 'Patient.delete': false, 'Observation.read': false, 'Observation.create': false, 'Observation.update': false, 'Observation.delete': false, 'Invoice.read': false, 'Invoice.create': false, 'Invoice.update': false, 'Invoice.delete': false, seesHealth: false, seesPayment: false, audit: false, review: false, accounts: false, apps: false, alerts: false, incidents: false } as const satisfies Expected;
 const expected: Record<Role, Expected> = {
-  'tenant-admin': { ...no, accounts: true, apps: true, alerts: true },
+  'tenant-admin': { ...no, accounts: true, apps: true, alerts: true, incidents: true },
   clinician: { ...no, 'Patient.read': true, 'Patient.delete': true, 'Observation.read': true, 'Observation.create': true, 'Observation.update': true, 'Observation.delete': true, seesHealth: true },
   'front-desk': { ...no, 'Patient.read': true },
   billing: { ...no, 'Invoice.read': true, 'Invoice.create': true, 'Invoice.update': true, 'Invoice.delete': true, seesPayment: true },
-  auditor: { ...no, audit: true, review: true, alerts: true },
+  auditor: { ...no, audit: true, review: true, alerts: true, incidents: true },
   patient: { ...no, 'Patient.read': true, 'Observation.read': true, 'Observation.create': true, 'Invoice.read': true, seesHealth: true, seesPayment: true },
   service: { ...no, 'Patient.read': true, 'Patient.delete': true, 'Observation.read': true, 'Observation.create': true, 'Observation.update': true, 'Observation.delete': true, 'Invoice.read': true, 'Invoice.create': true, 'Invoice.update': true, 'Invoice.delete': true, seesHealth: true, seesPayment: true },
   'service-reader': { ...no, 'Patient.read': true, 'Observation.read': true, 'Invoice.read': true, seesHealth: true, seesPayment: true },
@@ -210,6 +210,8 @@ for (const engine of engines()) {
           assert.equal((await caller.call('GET', '/tenants/clinic/apps')).statusCode, expected[role].apps ? 200 : 403, `${role} apps`);
           // Alerts: only with alerts:read.
           assert.equal((await caller.call('GET', '/tenants/clinic/alerts')).statusCode, expected[role].alerts ? 200 : 403, `${role} alerts`);
+          // Incidents: only with incidents:read.
+          assert.equal((await caller.call('GET', '/tenants/clinic/incidents')).statusCode, expected[role].incidents ? 200 : 403, `${role} incidents`);
         });
       }
     }
