@@ -81,6 +81,9 @@ export const auditActions = [
   'auth.credential_failed',
   'fim.baselined',
   'fim.checked',
+  // An operator computed a breach scope (detail: window, suspect, counts and the scope's hash;
+  // never the patients it lists).
+  'breach.scope_computed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
