@@ -27,7 +27,7 @@ const day = 86_400_000;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tresor-bench-breach-'));
 const config = loadConfig({ env: {}, overrides: { dataDir } });
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 const lines: string[] = [];
 const say = (line: string) => {
   console.log(line);
@@ -58,6 +58,8 @@ try {
   let started = performance.now();
   const fill = raw.transaction((from: number, to: number) => {
     for (let seq = from; seq <= to; seq++) {
+      // One key in a thousand events is a rarely used one: a sparse suspect beside the busy ones.
+      const rare = seq % 1000 === 500;
       const key = seq % defaults.keys;
       const patient = (seq * 7919) % defaults.patients;
       const denied = seq % 97 === 0;
@@ -66,7 +68,7 @@ try {
         begin + Math.floor(((seq - 1) / events) * defaults.days * day),
         denied ? 'access.denied' : 'record.read',
         denied ? 'failure' : 'success',
-        `key_bench${String(key).padStart(4, '0')}`,
+        rare ? 'key_rare' : `key_bench${String(key).padStart(4, '0')}`,
         'service',
         `integration ${key}`,
         'TREAT',
@@ -84,35 +86,51 @@ try {
   raw.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq').run(events, hash);
   const generated = performance.now() - started;
 
-  const suspect = 'key_bench0003';
   const to = end;
   const from = end - defaults.windowDays * day;
-  const fetchRaw = () => {
-    const t0 = performance.now();
-    const rows = raw.prepare('SELECT seq, at, action, outcome, source_ip, resources, subjects, classes FROM audit_events WHERE actor_id = ? AND at >= ? AND at <= ?').all(suspect, from, to);
-    return { ms: performance.now() - t0, rows: rows.length };
-  };
-  const noIndex = fetchRaw();
   started = performance.now();
   raw.exec('CREATE INDEX audit_events_actor ON audit_events (actor_id, at)');
   const indexBuild = performance.now() - started;
   raw.pragma('wal_checkpoint(TRUNCATE)');
-  const baseline = fetchRaw();
+  // The same rows straight from SQL, best of 3: through the actor index, and through the time index alone.
+  const fetchRaw = (suspect: string, index: 'audit_events_actor' | 'audit_events_at') => {
+    const statement = raw.prepare(`SELECT seq, at, action, outcome, source_ip, resources, subjects, classes FROM audit_events INDEXED BY ${index} WHERE actor_id = ? AND at >= ? AND at <= ?`);
+    let best = Number.POSITIVE_INFINITY;
+    let rows = 0;
+    for (let round = 0; round < 3; round++) {
+      const t0 = performance.now();
+      rows = statement.all(suspect, from, to).length;
+      best = Math.min(best, performance.now() - t0);
+    }
+    return { ms: best, rows };
+  };
+  const suspects = ['key_bench0003', 'key_rare'];
+  const baselines = suspects.map((suspect) => ({ indexed: fetchRaw(suspect, 'audit_events_actor'), byTime: fetchRaw(suspect, 'audit_events_at') }));
   raw.close();
 
   core = await buildCore(config);
+  // The first open of the data set runs SQLite's PRAGMA optimize, which analyses the freshly
+  // loaded table once (a running server has long done it): timed apart from the scopes.
+  started = performance.now();
+  await core.storage.tenant('bench');
+  const firstOpen = performance.now() - started;
   const scopes = createBreachScopes({ storage: core.storage, tenants: core.tenants, audit: core.audit, clock: systemClock });
   const by = { actor: { id: 'cli:bench', role: 'operator', client: 'tresor-cli' }, sourceIp: 'local', requestId: '' };
-  const request = { from, to, suspect: { kind: 'api-key', values: [suspect] }, tenants: ['bench'] as string[] };
-  const runs: number[] = [];
-  let scope: Scope | undefined;
-  for (let round = 0; round < 3; round++) {
-    started = performance.now();
-    scope = await scopes.compute(request, by);
-    runs.push(performance.now() - started);
+  const measured = [];
+  for (const suspect of suspects) {
+    const request = { from, to, suspect: { kind: 'api-key', values: [suspect] }, tenants: ['bench'] as string[] };
+    // The computation alone (the scope's own durationMs), and with recording its audit events.
+    const runs: number[] = [];
+    const computing: number[] = [];
+    let scope: Scope | undefined;
+    for (let round = 0; round < 3; round++) {
+      started = performance.now();
+      scope = await scopes.compute(request, by);
+      runs.push(performance.now() - started);
+      computing.push(scope.durationMs);
+    }
+    measured.push({ suspect, runs, computing, tenant: (scope as Scope).tenants[0] });
   }
-  const tenant = (scope as Scope).tenants[0];
-  const best = Math.min(...runs);
   await core.audit.close();
   await core.storage.close();
 
@@ -121,14 +139,21 @@ try {
   say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}; \`BENCH_EVENTS=${events} node --import tsx bench/breach-scope.ts\`.`);
   say(`Data: ${events.toLocaleString('en')} events over ${defaults.days} days, ${defaults.keys} API keys, ${defaults.patients.toLocaleString('en')} patients, 1 in 97 refused; written in ${seconds(generated)}.`);
   say('');
-  say('| measurement | time | rows | ratio to the raw SQL fetch |');
-  say('|---|---|---|---|');
-  say(`| raw SQL fetch of the suspect's rows (with the index) | ${seconds(baseline.ms)} | ${baseline.rows.toLocaleString('en')} | 1.0 |`);
-  say(`| scope (best of 3: ${runs.map(seconds).join(', ')}) | ${seconds(best)} | ${tenant?.trail.events.toLocaleString('en')} events → ${tenant?.patients.count.toLocaleString('en')} patients, ${tenant?.records.count.toLocaleString('en')} records, ${tenant?.attempts.count.toLocaleString('en')} attempts | ${(best / baseline.ms).toFixed(1)} |`);
-  say(`| raw SQL fetch without the (actor_id, at) index | ${seconds(noIndex.ms)} | ${noIndex.rows.toLocaleString('en')} | ${(noIndex.ms / baseline.ms).toFixed(1)} |`);
-  say(`| building the (actor_id, at) index on the full table (the upgrade) | ${seconds(indexBuild)} | | |`);
+  say('| suspect | measurement | time | rows | ratio to the raw SQL fetch |');
+  say('|---|---|---|---|---|');
+  measured.forEach(({ suspect, runs, computing, tenant }, i) => {
+    const base = baselines[i] as (typeof baselines)[number];
+    const name = suspect === 'key_rare' ? 'a rare key (1 event in 1,000)' : `a busy key (1 event in ${defaults.keys})`;
+    say(`| ${name} | raw SQL fetch of its rows, (actor_id, at) index, best of 3 | ${seconds(base.indexed.ms)} | ${base.indexed.rows.toLocaleString('en')} | 1.0 |`);
+    say(`| | raw SQL fetch, time index only, best of 3 | ${seconds(base.byTime.ms)} | ${base.byTime.rows.toLocaleString('en')} | ${(base.byTime.ms / base.indexed.ms).toFixed(1)} |`);
+    say(`| | scope, computation alone (${computing.map(seconds).join(', ')}) | ${seconds(Math.min(...computing))} | ${tenant?.trail.events.toLocaleString('en')} events → ${tenant?.patients.count.toLocaleString('en')} patients, ${tenant?.records.count.toLocaleString('en')} records, ${tenant?.attempts.count.toLocaleString('en')} attempts | ${(Math.min(...computing) / base.indexed.ms).toFixed(1)} |`);
+    say(`| | scope with its audit events (${runs.map(seconds).join(', ')}) | ${seconds(Math.min(...runs))} | | ${(Math.min(...runs) / base.indexed.ms).toFixed(1)} |`);
+  });
   say('');
-  say(`Target: ≤ 10 s for the scope. ${best <= 10_000 ? 'Met' : 'Not met'}.`);
+  say(`First open of the loaded data set (SQLite's PRAGMA optimize analyses the new table, once; a running server has done it long ago): ${seconds(firstOpen)}.`);
+  say(`Building the (actor_id, at) index on the full table (what the upgrade that adds it costs): ${seconds(indexBuild)}.`);
+  say('');
+  say(`Target: ≤ 10 s for the scope. ${measured.every((m) => Math.max(...m.runs) <= 10_000) ? 'Met in every run' : 'Not met in every run'}.`);
   if (resultsFile !== undefined) writeFileSync(resultsFile, `${lines.join('\n')}\n`);
 } finally {
   rmSync(dataDir, { recursive: true, force: true });

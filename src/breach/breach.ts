@@ -105,12 +105,16 @@ export function createBreachScopes({ storage, tenants, audit, clock, listLimit =
       const scope: Scope = { ...derived, computedAt, durationMs: Math.round(performance.now() - started), hash: scopeHash(derived) };
       // The inputs and counts, never which patients (GDPR Art. 5(1)(c)): the scope itself is the
       // place for the list, and whoever holds it is accountable for it.
-      const suspectText = scope.inputs.suspect.kind === 'raw-files' ? `raw-files keysExposed=${String(scope.inputs.suspect.keysExposed)}` : `${scope.inputs.suspect.kind} ${scope.inputs.suspect.values.join(',')}`;
-      const summary = `${new Date(inputs.from).toISOString()}..${new Date(inputs.to).toISOString()} ${suspectText}`;
+      const { suspect } = scope.inputs;
+      const window = `${new Date(inputs.from).toISOString()}..${new Date(inputs.to).toISOString()}`;
       const event = (detail: string, resources: string[]) => ({ ...operatorEvent('breach.scope_computed', by.actor, { resources, detail: detail.slice(0, 2000) }), sourceIp: by.sourceIp, requestId: by.requestId });
-      await audit.record(operatorRealm, [event(`${summary} tenants=${inputs.tenants.length} patients=${scope.totals.patients} records=${scope.totals.records} attempts=${scope.totals.attempts} hash=${scope.hash}`, [])]);
+      const named = suspect.kind === 'raw-files' ? `raw-files keysExposed=${String(suspect.keysExposed)}` : `${suspect.kind} ${suspect.values.join(',')}`;
+      await audit.record(operatorRealm, [event(`${window} ${named} tenants=${inputs.tenants.length} patients=${scope.totals.patients} records=${scope.totals.records} attempts=${scope.totals.attempts} hash=${scope.hash}`, [])]);
+      // A tenant's trail names the kind of suspect, not its values: another tenant's key ids or
+      // accounts are none of this tenant's business.
+      const kind = suspect.kind === 'raw-files' ? named : `${suspect.kind} (${suspect.values.length})`;
       for (const tenant of scope.tenants) {
-        await audit.record(tenant.tenantId, [event(`${summary} patients=${tenant.patients.count} records=${tenant.records.count} attempts=${tenant.attempts.count} hash=${scope.hash}`, [`Tenant/${tenant.tenantId}`])]);
+        await audit.record(tenant.tenantId, [event(`${window} ${kind} patients=${tenant.patients.count} records=${tenant.records.count} attempts=${tenant.attempts.count} hash=${scope.hash}`, [`Tenant/${tenant.tenantId}`])]);
       }
       return scope;
     },

@@ -153,7 +153,9 @@ for (const engine of engines()) {
       assert.deepEqual(event.subjects, []);
       assert.doesNotMatch(event.detail, new RegExp(String(created['north']?.[0])));
       const [tenantEvent] = await t.app.audit.query('north', { actions: ['breach.scope_computed'], count: 5 });
-      assert.match(tenantEvent?.detail ?? '', /patients=700 /);
+      assert.match(tenantEvent?.detail ?? '', /api-key \(2\) patients=700 /);
+      assert.doesNotMatch(tenantEvent?.detail ?? '', new RegExp(String(suspectKeys['south']?.id)), "another tenant's key id stays out of this tenant's trail");
+      assert.match(event.detail, new RegExp(String(suspectKeys['south']?.id)), "the operators' trail names the suspect");
 
       // Derived again: the same hash; a changed number no longer verifies.
       const fresh = await t.app.breachScopes.verify(scope);
