@@ -21,7 +21,8 @@
 // lag from an event to its alert under load, and rule throughput on one core (bench/detection.ts);
 // also part of `all`.
 // `npm run bench -- breach` (BENCH_ONLY=breach): a breach scope over one API key and 30 days on a
-// tenant with 10 million audit events, SQLite (bench/breach-scope.ts; BENCH_EVENTS to change it).
+// tenant with 10 million audit events, SQLite then PostgreSQL (bench/breach-scope.ts; BENCH_EVENTS,
+// BENCH_PG_EVENTS to change it).
 // Not part of `all`: writing the events takes minutes.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
@@ -92,7 +93,10 @@ if ((only === 'detection' || only === 'all') && !stopped) {
   code = code === 0 ? detectionCode : code;
 }
 if (only === 'breach' && !stopped) {
-  const breachCode = await run('bench/breach-scope.ts', { ...process.env });
+  const env = { ...process.env };
+  const postgres = await providePostgres(env);
+  const breachCode = await run('bench/breach-scope.ts', env);
+  postgres.stop();
   code = code === 0 ? breachCode : code;
 }
 process.exit(code);
