@@ -5,7 +5,7 @@ import type { Storage } from '../platform/db/index.js';
 import type { Tenants } from '../tenants/index.js';
 import { addressMatcher, parseAddressRange, type AddressRange } from './address-range.js';
 import { BreachError } from './errors.js';
-import { parseRequest, type ScopeInputs, type ScopeRequest, type Suspect } from './inputs.js';
+import { parseRequest, parseSuspect, type ScopeInputs, type ScopeRequest, type Suspect } from './inputs.js';
 import { rawFilesScope } from './raw-files.js';
 import { scopeFormat, scopeHash, totalsOf, type Scope, type TenantScope } from './scope.js';
 import { readTrail, selectStoredRecords, type TrailSelection } from './store.js';
@@ -120,7 +120,11 @@ export function createBreachScopes({ storage, tenants, audit, clock, listLimit =
     },
     async verify(scope) {
       const intact = scopeHash(scope) === scope.hash;
-      const again = await derive(scope.inputs);
+      // A scope read back from a file or an incident is checked like a request before its inputs are used.
+      const { from, to, suspect, tenants: wanted } = scope.inputs ?? {};
+      if (scope.format !== scopeFormat || !Number.isSafeInteger(from) || !Number.isSafeInteger(to) || !Array.isArray(wanted) || wanted.length === 0) throw new BreachError('scope-invalid', `Not a ${scopeFormat} scope.`, { status: 400 });
+      const inputs: ScopeInputs = { from, to, suspect: parseSuspect(suspect), tenants: await resolveTenants(parseRequest({ from, to: to + 1, suspect, tenants: wanted }, to + 1).tenants as string[]) };
+      const again = await derive(inputs);
       const recomputedHash = scopeHash(again);
       const differences: string[] = [];
       for (const tenant of scope.tenants) {
