@@ -20,10 +20,14 @@
 // `npm run bench -- detection` (BENCH_ONLY=detection): requests with detection on against off, the
 // lag from an event to its alert under load, and rule throughput on one core (bench/detection.ts);
 // also part of `all`.
+// `npm run bench -- breach` (BENCH_ONLY=breach): a breach scope over one API key and 30 days on a
+// tenant with 10 million audit events, SQLite then PostgreSQL (bench/breach-scope.ts; BENCH_EVENTS,
+// BENCH_PG_EVENTS to change it).
+// Not part of `all`: writing the events takes minutes.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const selectors = new Set(['backup', 'http', 'ha', 'search', 'cli', 'tenants', 'processes', 'detection', 'all']);
+const selectors = new Set(['backup', 'http', 'ha', 'search', 'cli', 'tenants', 'processes', 'detection', 'breach', 'all']);
 const named = process.argv.slice(2).find((arg) => selectors.has(arg));
 const only = named ?? process.env.BENCH_ONLY ?? 'http';
 if (!selectors.has(only)) {
@@ -87,5 +91,12 @@ if ((only === 'processes' || only === 'all') && !stopped) {
 if ((only === 'detection' || only === 'all') && !stopped) {
   const detectionCode = await run('bench/detection.ts', { ...process.env });
   code = code === 0 ? detectionCode : code;
+}
+if (only === 'breach' && !stopped) {
+  const env = { ...process.env };
+  const postgres = await providePostgres(env);
+  const breachCode = await run('bench/breach-scope.ts', env);
+  postgres.stop();
+  code = code === 0 ? breachCode : code;
 }
 process.exit(code);

@@ -43,6 +43,7 @@ import { platformMigrations } from './platform-migrations.js';
 import { tenantMigrations } from './tenant-migrations.js';
 import { BackupError, backupKeySource, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
+import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
 import { createIncidents, incidentRoutes, type Incidents } from './incidents/index.js';
@@ -107,6 +108,8 @@ export interface Tresor extends Core {
   readonly escalation: Escalation | undefined;
   /** Incidents of the platform and of tenants (incidents/): the API's and the console's service. */
   readonly incidents: Incidents;
+  /** Breach scopes from the audit trails (breach/breach.ts), as `POST /platform/breach-scope` computes them. */
+  readonly breachScopes: BreachScopes;
   close(): Promise<void>;
 }
 
@@ -594,6 +597,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
   await http.register(operatorRoutes({ authenticator, tenants, audit }), { prefix: '/platform' });
   await http.register(backupRoutes({ authenticator, backups: core.backups, audit, tenants }), { prefix: '/platform' });
+  // Breach scope from the audit trails, for platform operators (breach/routes.ts).
+  const breachScopes = createBreachScopes({ storage, tenants, audit, clock });
+  await http.register(breachRoutes({ authenticator, scopes: breachScopes }), { prefix: '/platform' });
   // Alerts: a tenant's for its admins and auditors, the platform's for operators (detection/routes.ts).
   const alertApi = alertRoutes({ alerts: core.alerts, authenticator, audit, publicUrl: config.server.publicUrl });
   await http.register(alertApi.tenant, { prefix: '/tenants/:tenant' });
@@ -898,6 +904,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     probes,
     escalation,
     incidents,
+    breachScopes,
     async close() {
       stopWatching?.();
       stopEscalationWake?.();

@@ -90,6 +90,9 @@ export const auditActions = [
   'incident.task_added',
   'incident.task_changed',
   'incident.update_posted',
+  // An operator computed a breach scope (detail: window, suspect, counts and the scope's hash;
+  // never the patients it lists).
+  'breach.scope_computed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

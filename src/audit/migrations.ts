@@ -18,9 +18,15 @@ const shipped = (t: (name: string) => string) => [`CREATE TABLE ${t('audit_shipp
 // store.ts insertPending). SQLite has a single writer and chains in the writer's transaction.
 const pending = (t: (name: string) => string) => [`CREATE TABLE ${t('audit_pending')} (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, event TEXT NOT NULL)`];
 
+// A breach scope reads one credential's events over a window: by (actor_id, at) it touches
+// only those rows instead of every event of the window (docs/breach-scope.md says what building
+// it costs on a large existing trail).
+const actorIndex = (t: (name: string) => string) => [`CREATE INDEX audit_events_actor ON ${t('audit_events')} (actor_id, at)`];
+
 /** Applied to every tenant data set, after the records module's chain. */
 export const auditMigrations: readonly Migration[] = [
   { id: 'audit/001-events', up: { sqlite: tables, postgres: tables } },
   { id: 'audit/002-shipping', up: { sqlite: shipped, postgres: shipped } },
   { id: 'audit/003-pending', up: { sqlite: () => [], postgres: pending } },
+  { id: 'audit/004-actor-index', up: { sqlite: actorIndex, postgres: actorIndex } },
 ];

@@ -136,6 +136,13 @@ Usage:
                        [--aware-at TIME --reason TEXT]
                                             moves it forward, adds a note, changes its fields; audited
   tresor incident close <id> --note TEXT    closes it with the resolution note; audited
+  tresor breach scope --from TIME --to TIME (--api-key ID | --account ID | --client ID | --address CIDR |
+        --raw-files [--keys-exposed]) [--tenant T[,T…]] [--json]
+                                            which patients, records and data classes the suspect got in the window
+                                            (ISO 8601 times), from the audit trails: per tenant, in clear or only
+                                            as ciphertext, refused attempts apart, and the scope's hash; audited
+  tresor breach verify FILE                 derives a scope (saved with --json) again and compares; exit 1 when
+                                            it differs
   tresor version | help
 
 Every command takes --config FILE (JSON) and --data-dir DIR; environment variables
@@ -179,6 +186,13 @@ const options = {
   reason: { type: 'string' },
   'from-alert': { type: 'string', multiple: true },
   'aware-at': { type: 'string' },
+  from: { type: 'string' },
+  'api-key': { type: 'string', multiple: true },
+  account: { type: 'string', multiple: true },
+  client: { type: 'string', multiple: true },
+  address: { type: 'string', multiple: true },
+  'raw-files': { type: 'boolean' },
+  'keys-exposed': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -291,6 +305,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'backup') return { exitCode: (await (await import('./backup-commands.js')).backupCommand(io, core, config, sub, values)) ?? 0 };
       if (command === 'migrate') return { exitCode: await (await import('./migrate-command.js')).migrateCommand(io, core, values) };
       if (command === 'incident') return { exitCode: await (await import('./incident-commands.js')).incidentCommand(io, core, config, sub, arg, values) };
+      if (command === 'breach') return { exitCode: await (await import('./breach-commands.js')).breachCommand(io, core, sub, arg, values) };
       if (command === 'fim') return { exitCode: await (await import('./fim-commands.js')).fimCommand(io, core, config, sub, values, configFile) };
       return { exitCode: (await (await import('./admin-commands.js')).admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {
