@@ -50,6 +50,7 @@ import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
+import { componentChecks, createHealthReader, createStatus, createStatusStore, statusRoutes, type StatusService } from './status/index.js';
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -104,6 +105,8 @@ export interface Tresor extends Core {
   readonly probes: { round(): Promise<void> } | undefined;
   /** Alerts mailed along the escalation path (detection/escalation.ts); undefined with `detection.enabled` off. */
   readonly escalation: Escalation | undefined;
+  /** The public status page (status/): `publishIncidentUpdate` is how incidents reach it. */
+  readonly status: StatusService;
   close(): Promise<void>;
 }
 
@@ -783,6 +786,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const stopWatching = detecting === undefined ? undefined : audit.onAppended((realm) => detecting.wake(realm));
   // What the trail cannot show (backups overdue, replication, the certificate, disks): probed.
   const localRepository = config.backup.repository !== undefined && !config.backup.repository.startsWith('sftp://') ? config.backup.repository : undefined;
+  // One reader for the probe's rules and the status page's components: they judge the same facts.
+  const readPlatform = platformReader({
+    now: () => clock.now().getTime(),
+    since: clock.now().getTime(),
+    ...(core.backups.configured ? { backups: { scheduled: config.backup.schedule, everyMinutes: config.backup.everyMinutes, drillEveryHours: config.backup.drillEveryHours, status: () => core.backups.sharedStatus() } } : {}),
+    ...(storage.postgres === undefined ? {} : { replication: () => readReplicationState((storage.postgres as NonNullable<typeof storage.postgres>).pool) }),
+    ...(tls === undefined ? {} : { certificatePem: tls.cert }),
+    diskPaths: [config.dataDir, config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), ...(localRepository === undefined ? [] : [localRepository])],
+  });
   const probes = !config.detection.enabled
     ? undefined
     : runProbes({
@@ -793,14 +805,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         everyMs: config.detection.probeMinutes * 60_000,
         metrics: detectionMetrics,
         ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }),
-        read: platformReader({
-          now: () => clock.now().getTime(),
-          since: clock.now().getTime(),
-          ...(core.backups.configured ? { backups: { scheduled: config.backup.schedule, everyMinutes: config.backup.everyMinutes, drillEveryHours: config.backup.drillEveryHours, status: () => core.backups.sharedStatus() } } : {}),
-          ...(storage.postgres === undefined ? {} : { replication: () => readReplicationState((storage.postgres as NonNullable<typeof storage.postgres>).pool) }),
-          ...(tls === undefined ? {} : { certificatePem: tls.cert }),
-          diskPaths: [config.dataDir, config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), ...(localRepository === undefined ? [] : [localRepository])],
-        }),
+        read: readPlatform,
       });
   // Alerts reach people off the request path too: the same leader walks the open alerts and mails
   // what is due (admins, then the security contact, then the operators); a new or more severe
@@ -876,6 +881,41 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(webhooks.tenant, { prefix: '/tenants/:tenant' });
   await http.register(webhooks.platform, { prefix: '/platform' });
 
+  // The public status page (src/status): components checked like /readyz and the probe, every
+  // status.probeSeconds on every node (each serves its own snapshot); the upkeep leader stores the samples.
+  const status = createStatus({
+    store: createStatusStore(storage.platform),
+    now: () => clock.now().getTime(),
+    readHealth: createHealthReader({
+      now: () => clock.now().getTime(),
+      readiness,
+      // Every sign-in reads the login throttle (platform data set) and the operators' realm.
+      identityAnswers: async () => {
+        await storage.platform.query(`SELECT 1 AS one FROM ${storage.platform.table('login_throttle')} WHERE 1 = 0`);
+        await storage.tenant(operatorRealm);
+      },
+      oauthDiscovery: async () => {
+        const [first] = (await tenants.list()).filter((t) => t.status === 'active');
+        if (first === undefined) return undefined;
+        return (await http.inject({ method: 'GET', url: `/tenants/${first.id}/oauth/.well-known/openid-configuration` })).statusCode;
+      },
+      platform: readPlatform,
+      replicationShown: storage.engine === 'postgres',
+    }),
+    checks: componentChecks(detectionRules, ruleConfigs(detectionRules, config.detection.rules)),
+    tenants: async () => (await tenants.list()).map((t) => ({ id: t.id, name: t.name })),
+    audit,
+    operatorRealm,
+    snapshotFile: join(config.dataDir, 'status-snapshot.json'),
+    log: logger,
+  });
+  await http.register(statusRoutes({ status, authenticator, now: () => clock.now().getTime(), baseUrl: publicBaseUrl(config), publicUrlConfigured: config.server.publicUrl !== undefined, security: config.security }));
+  // Started once every route is registered: the OAuth check asks the server itself (http.inject).
+  let statusJobs: { stop(): Promise<void> } | undefined;
+  http.addHook('onReady', async () => {
+    statusJobs ??= status.start({ everyMs: config.status.probeSeconds * 1000, leadership });
+  });
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
 
@@ -889,7 +929,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     alertDelivery,
     probes,
     escalation,
+    status,
     async close() {
+      await statusJobs?.stop();
       stopWatching?.();
       stopEscalationWake?.();
       stopFollowingEscalated();

@@ -81,6 +81,8 @@ export const auditActions = [
   'auth.credential_failed',
   'fim.baselined',
   'fim.checked',
+  // The public status page changed: a maintenance or notice, an incident update, a component override (detail: what).
+  'status.changed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
