@@ -6,17 +6,17 @@ import { uptimeBars, uptimeOverall } from './uptime.js';
 
 type Key =
   | 'title' | 'skip' | 'checked' | 'dbDown' | 'incidents' | 'maintenance' | 'components' | 'notices' | 'past' | 'noPast' | 'uptime' | 'daysAgo' | 'today'
-  | 'noData' | 'window' | 'feeds' | 'language' | 'report' | 'until' | 'updated' | 'affects' | 'barsLabel' | 'overridden';
+  | 'days30' | 'noData' | 'window' | 'feeds' | 'language' | 'report' | 'until' | 'updated' | 'affects' | 'barsLabel' | 'overridden';
 
 const text: Texts<Key> = {
   en: {
     title: 'System status', skip: 'Skip to content', checked: 'Checked', dbDown: 'Our database is not answering. Components are checked live; incidents, maintenance and uptime are as of', incidents: 'Current incidents',
-    maintenance: 'Scheduled maintenance', components: 'Components', notices: 'Security notices', past: 'Past incidents (14 days)', noPast: 'No incidents in the last 14 days.', uptime: 'uptime', daysAgo: '90 days ago', today: 'Today',
+    maintenance: 'Scheduled maintenance', components: 'Components', notices: 'Security notices', past: 'Past incidents (14 days)', noPast: 'No incidents in the last 14 days.', uptime: 'uptime', daysAgo: '90 days ago', days30: '30 days ago', today: 'Today',
     noData: 'no data', window: 'Window', feeds: 'Follow', language: 'Language', report: 'Report a vulnerability', until: 'until', updated: 'Updated', affects: 'Affects', barsLabel: 'Daily uptime, last 90 days', overridden: 'Set by an operator',
   },
   de: {
     title: 'Systemstatus', skip: 'Zum Inhalt springen', checked: 'Geprüft', dbDown: 'Unsere Datenbank antwortet nicht. Die Komponenten werden laufend geprüft; Störungen, Wartungen und Verfügbarkeit zeigen den Stand von', incidents: 'Aktuelle Störungen',
-    maintenance: 'Geplante Wartungen', components: 'Komponenten', notices: 'Sicherheitshinweise', past: 'Frühere Störungen (14 Tage)', noPast: 'Keine Störungen in den letzten 14 Tagen.', uptime: 'Verfügbarkeit', daysAgo: 'vor 90 Tagen', today: 'Heute',
+    maintenance: 'Geplante Wartungen', components: 'Komponenten', notices: 'Sicherheitshinweise', past: 'Frühere Störungen (14 Tage)', noPast: 'Keine Störungen in den letzten 14 Tagen.', uptime: 'Verfügbarkeit', daysAgo: 'vor 90 Tagen', days30: 'vor 30 Tagen', today: 'Heute',
     noData: 'keine Daten', window: 'Zeitraum', feeds: 'Abonnieren', language: 'Sprache', report: 'Sicherheitslücke melden', until: 'bis', updated: 'Aktualisiert', affects: 'Betrifft', barsLabel: 'Tägliche Verfügbarkeit, letzte 90 Tage', overridden: 'Von einem Betreiber gesetzt',
   },
 };
@@ -58,7 +58,7 @@ function bars(input: StatusPageInput, id: ComponentId): Html {
   return html`<ol class="bars" aria-label="${t.barsLabel}">${list.map((b) => {
     const label = `${formatDate(input.locale, Date.parse(`${b.day}T12:00:00Z`))}: ${b.uptime === undefined ? t.noData : `${percent(input.locale, b.uptime)} — ${stateLabel[input.locale][b.worst ?? 'operational']}`}`;
     return html`<li class="bar s-${b.worst ?? 'none'}" title="${label}"><span class="sr">${label}</span></li>`;
-  })}</ol><p class="axis" aria-hidden="true"><span>${t.daysAgo}</span><span>${percent(input.locale, uptimeOverall(input.snapshot.days, id, input.now))} ${t.uptime}</span><span>${t.today}</span></p>`;
+  })}</ol><p class="axis" aria-hidden="true"><span><span class="wide">${t.daysAgo}</span><span class="narrow">${t.days30}</span></span><span>${percent(input.locale, uptimeOverall(input.snapshot.days, id, input.now))} ${t.uptime}</span><span>${t.today}</span></p>`;
 }
 
 function entry(input: StatusPageInput, e: StatusEntry): Html {
@@ -86,7 +86,7 @@ export function statusPage(input: StatusPageInput): Html {
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><title>${t.title} – Tresor</title><link rel="stylesheet" href="/status/status.css"><link rel="alternate" type="application/atom+xml" title="Atom" href="/status/feed.atom"><link rel="alternate" type="application/rss+xml" title="RSS" href="/status/feed.rss"></head>
 <body>
 <a class="skip" href="#main">${t.skip}</a>
-<header class="top"><p class="brand">Tresor</p><p class="lang"><a href="/status?lang=${other}" lang="${other}" hreflang="${other}">${other === 'de' ? 'Deutsch' : 'English'}</a></p></header>
+<header class="top"><p class="brand">Tresor <span class="space">${t.title}</span></p><p class="lang"><a href="/status?lang=${other}" lang="${other}" hreflang="${other}">${other === 'de' ? 'Deutsch' : 'English'}</a></p></header>
 <main id="main">
 <h1>${t.title}</h1>
 <p class="banner i-${indicator}" role="status">${indicatorLabel[locale][indicator]}</p>
@@ -116,6 +116,7 @@ a:focus-visible{outline:3px solid Highlight;outline-offset:2px}
 header.top{display:flex;justify-content:space-between;align-items:center;padding:.75rem 1.25rem;border-bottom:1px solid var(--line)}
 header.top p{margin:0}
 .brand{font-weight:700;font-size:1.15rem}
+.brand .space{font-weight:400;margin-left:.5rem;padding-left:.5rem;border-left:1px solid var(--line)}
 main{max-width:52rem;margin:0 auto;padding:1.5rem 1rem 3rem}
 h1{font-size:1.5rem;margin:0 0 1rem}
 h2{font-size:1.15rem;margin:2rem 0 .75rem}
@@ -136,7 +137,8 @@ ol.bars{display:flex;gap:2px;list-style:none;margin:0;padding:0;height:2rem}
 .bar{flex:1;border-radius:2px;background:var(--none);min-width:1px}
 .bar.s-operational{background:var(--ok)}.bar.s-degraded_performance{background:var(--minor)}.bar.s-partial_outage{background:var(--major)}.bar.s-major_outage{background:var(--critical)}.bar.s-under_maintenance{background:var(--maint)}
 .axis{display:flex;justify-content:space-between;color:var(--muted);font-size:.8rem;margin:.25rem 0 0}
-@media (max-width:40rem){ol.bars{gap:1px}ol.bars .bar:nth-child(-n+60){display:none}.axis span:first-child{visibility:hidden}}
+.axis .narrow{display:none}
+@media (max-width:40rem){ol.bars{gap:1px}ol.bars .bar:nth-child(-n+60){display:none}.axis .wide{display:none}.axis .narrow{display:inline}}
 article.entry{border:1px solid var(--line);border-left:4px solid var(--line);border-radius:.5rem;padding:.75rem 1rem;margin:0 0 .75rem}
 article.k-incident{border-left-color:var(--major)}article.k-incident.st-resolved{border-left-color:var(--ok)}article.k-maintenance{border-left-color:var(--maint)}article.k-notice{border-left-color:var(--minor)}
 .tag{font-weight:400;font-size:.85rem;color:var(--muted);margin-left:.5rem}
