@@ -13,6 +13,7 @@ const text: Texts<'title' | 'intro' | OperatorSection> = {
     keys: 'master key and tenant key versions, key rotation jobs',
     health: 'storage, backup age, replication',
     alerts: 'the platform’s own alerts: acknowledge, resolve, who is told and when',
+    status: 'the public status page: scheduled maintenance and security notices',
   },
   de: {
     title: 'Betriebskonsole',
@@ -23,6 +24,7 @@ const text: Texts<'title' | 'intro' | OperatorSection> = {
     keys: 'Versionen des Hauptschlüssels und der Mandantenschlüssel, Schlüsselrotationen',
     health: 'Speicher, Alter der Sicherung, Replikation',
     alerts: 'die eigenen Warnmeldungen der Plattform: bestätigen, erledigen, wer wann benachrichtigt wird',
+    status: 'die öffentliche Statusseite: geplante Wartungen und Sicherheitshinweise',
   },
 };
 

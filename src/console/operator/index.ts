@@ -15,6 +15,8 @@ import { healthPages } from './health.js';
 import { operatorHome } from './home.js';
 import { keyPages } from './keys.js';
 import { operatorTenantPages } from './tenants.js';
+import { statusPages } from './status.js';
+import type { StatusService } from '../../status/index.js';
 
 export { operatorNav, sectionRole, sectionsOf as operatorSectionsOf, type OperatorSection } from './nav.js';
 
@@ -31,6 +33,8 @@ export interface OperatorConsoleDeps {
   readonly now: () => number;
   /** Tenant alerts escalated to the operators (detection/escalated.ts). */
   readonly escalated: EscalatedAlerts;
+  /** The public status page's maintenance and notices (status/). */
+  readonly status: StatusService;
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
@@ -43,5 +47,6 @@ export function operatorConsole({ guard, tenants, keys, deps, alerts }: { guard:
     await app.register(healthPages({ guard, readiness: deps.readiness, registry: deps.registry, now: deps.now }));
     await app.register(operatorAlertPages({ guard, audit: deps.audit, alerts }));
     await app.register(escalatedAlertPages({ guard, audit: deps.audit, escalated: deps.escalated }));
+    await app.register(statusPages({ guard, status: deps.status }));
   };
 }

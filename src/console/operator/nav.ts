@@ -4,11 +4,11 @@ import type { Html, Locale, NavItem, Texts } from '../../platform/pages/index.js
 import type { OperatorCaller } from '../page-guard.js';
 import { sendPersonPage } from '../person-page.js';
 
-export type OperatorSection = 'home' | 'tenants' | 'backups' | 'keys' | 'health' | 'alerts';
+export type OperatorSection = 'home' | 'tenants' | 'backups' | 'keys' | 'health' | 'alerts' | 'status';
 
 const text: Texts<OperatorSection | 'account'> = {
-  en: { home: 'Overview', tenants: 'Tenants', backups: 'Backups', keys: 'Keys', health: 'Health', alerts: 'Alerts', account: 'Your account' },
-  de: { home: 'Übersicht', tenants: 'Mandanten', backups: 'Sicherungen', keys: 'Schlüssel', health: 'Zustand', alerts: 'Warnmeldungen', account: 'Ihr Konto' },
+  en: { home: 'Overview', tenants: 'Tenants', backups: 'Backups', keys: 'Keys', health: 'Health', alerts: 'Alerts', status: 'Status page', account: 'Your account' },
+  de: { home: 'Übersicht', tenants: 'Mandanten', backups: 'Sicherungen', keys: 'Schlüssel', health: 'Zustand', alerts: 'Warnmeldungen', status: 'Statusseite', account: 'Ihr Konto' },
 };
 
 /**
@@ -26,6 +26,8 @@ export const sectionRole: { readonly [S in Exclude<OperatorSection, 'home'>]: Op
   health: 'operator',
   // The platform's own alerts (`/platform/alerts`): the platform operator's, who runs the deployment.
   alerts: 'operator',
+  // The public status page's maintenance and notices (`/platform/status/…`): the platform operator's.
+  status: 'operator',
 };
 
 /** The sections a role sees: the overview, and those whose role it has. */

@@ -129,6 +129,25 @@ for (const engine of engines()) {
       assert.ok(events.some((e) => e.resources.includes('StatusComponent/oauth')));
     });
 
+    it('lets an operator publish and edit from the operator console, with the form’s CSRF token', async () => {
+      await freshOperator();
+      const form = (url: string, fields: Record<string, string>) =>
+        t.inject({ method: 'POST', url, headers: { cookie: operator.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: operator.csrf, ...fields }).toString() });
+      const listed = await t.inject({ method: 'GET', url: '/platform/console/status/', headers: { cookie: operator.cookie } });
+      assert.equal(listed.statusCode, 200);
+      assert.match(listed.body, /<a href="\/platform\/console\/status\/" aria-current="page">Status page<\/a>/);
+      const made = await form('/platform/console/status/notices', { title: 'TLS certificate renewed', text: 'Nothing changes for you.' });
+      assert.equal(made.statusCode, 303);
+      const id = /saved=([^&]+)/.exec(String(made.headers['location']))?.[1] as string;
+      const edited = await form(`/platform/console/status/${id}`, { title: 'TLS certificate renewed early', text: 'Nothing changes for you.', update: 'Done.' });
+      assert.equal(edited.statusCode, 303);
+      assert.match((await page()).body, /TLS certificate renewed early/);
+      const refused = await form('/platform/console/status/notices', { title: 'About klinik-nord', text: '' });
+      assert.equal(refused.statusCode, 422);
+      assert.match(refused.body, /must not name a tenant/);
+      assert.equal((await form('/platform/console/status/notices', { csrf: 'wrong', title: 'x' })).statusCode, 403);
+    });
+
     it('serves security.txt (RFC 9116) from the configuration', async () => {
       const response = await t.inject({ method: 'GET', url: '/.well-known/security.txt' });
       assert.equal(response.statusCode, 200);
