@@ -99,7 +99,7 @@ export function createStatusStore(db: SqlExecutor & { transaction<T>(fn: (tx: Sq
       return compactSamples(stored, await readSamples(db, 'at >= ?', [Date.parse(`${fromDay}T00:00:00Z`)]));
     },
     async entries(since) {
-      return (await db.query<EntryRow>(`SELECT * FROM ${entries} WHERE updated_at >= ? OR status NOT IN ('resolved', 'completed') ORDER BY starts_at DESC, id`, [since])).map(entryOf);
+      return (await db.query<EntryRow>(`SELECT * FROM ${entries} WHERE updated_at >= ? OR (kind <> 'notice' AND status NOT IN ('resolved', 'completed')) ORDER BY starts_at DESC, id`, [since])).map(entryOf);
     },
     async entry(id) {
       const [row] = await db.query<EntryRow>(`SELECT * FROM ${entries} WHERE id = ?`, [id]);

@@ -9,7 +9,7 @@ import { assertAccessible, launchChromium, screenshotForDocs, skipWithoutChromiu
 import { startTestApp, type TestApp } from '../../support/harness.js';
 import { freePort } from '../../support/oauth.js';
 import { as, signInOperator } from '../../support/people.js';
-import { stopDatabase } from './status-page.test.js';
+import { stopDatabase } from './stop-database.js';
 
 /**
  * The public status page in Debian's Chromium, under its CSP, without signing in: a backup

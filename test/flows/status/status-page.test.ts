@@ -4,14 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateBackupKey } from '../../../src/backup/index.js';
-import { engines, json, startTestApp, type EngineName, type TestApp } from '../../support/harness.js';
+import { engines, json, startTestApp, type TestApp } from '../../support/harness.js';
 import { as, signInOperator, type Person } from '../../support/people.js';
+import { stopDatabase } from './stop-database.js';
 
-/** Stops the database under a running server: the platform data set (SQLite) or the pool (PostgreSQL) is closed. */
-export async function stopDatabase(t: TestApp, engine: EngineName): Promise<void> {
-  if (engine === 'postgres') await t.app.storage.postgres?.pool.end();
-  else await t.app.storage.platform.close();
-}
 
 /**
  * The public status page end to end, through the server: components follow the checks (a
