@@ -599,10 +599,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         await storage.platform.query(`SELECT 1 AS one FROM ${storage.platform.table('login_throttle')} WHERE 1 = 0`);
         await storage.tenant(operatorRealm);
       },
+      // Only for the tenant the operator named: asking builds that tenant's authorization server (and its signing key).
       oauthDiscovery: async () => {
-        const [first] = (await tenants.list()).filter((t) => t.status === 'active');
-        if (first === undefined) return undefined;
-        return (await http.inject({ method: 'GET', url: `/tenants/${first.id}/oauth/.well-known/openid-configuration` })).statusCode;
+        const tenantId = config.status.oauthTenant;
+        if (tenantId === undefined) return undefined;
+        return (await http.inject({ method: 'GET', url: `/tenants/${tenantId}/oauth/.well-known/openid-configuration` })).statusCode;
       },
       platform: readPlatform,
       replicationShown: storage.engine === 'postgres',

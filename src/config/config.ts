@@ -111,7 +111,7 @@ export const defaults = {
   // File integrity monitoring (src/fim): what Tresor runs, checked against a signed baseline.
   fim: { enabled: true, checkMinutes: 60, baselineFile: undefined as string | undefined, installDir: undefined as string | undefined, roots: [] as string[] },
   // The public status page (src/status): how often every component is checked and a sample stored.
-  status: { probeSeconds: 60 },
+  status: { probeSeconds: 60, oauthTenant: undefined as string | undefined },
   // /.well-known/security.txt (RFC 9116): served only with at least one contact.
   security: {
     contact: [] as string[],
@@ -393,7 +393,14 @@ const buildSchema = ({ z }: typeof Zod) =>
         })
         .strict()
         .prefault({}),
-      status: z.object({ probeSeconds: z.number().int().min(10).max(3600).default(d.status.probeSeconds) }).strict().prefault({}),
+      status: z
+        .object({
+          probeSeconds: z.number().int().min(10).max(3600).default(d.status.probeSeconds),
+          /** The tenant whose OpenID discovery document the OAuth check asks for (building its authorization server once); unset: OAuth follows API and sign-in. */
+          oauthTenant: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'a tenant id').optional(),
+        })
+        .strict()
+        .prefault({}),
       security: z
         .object({
           /** RFC 9116 §2.5.3: `mailto:` or `https:` URIs. */

@@ -37,10 +37,14 @@ describe('component states', () => {
   });
 
   it('make a failed readiness check a major outage, and show replication on PostgreSQL only', () => {
-    const list = deriveComponents({ ...healthy, apiReady: false, replicationShown: true }, checks, [], []);
+    const list = deriveComponents({ ...healthy, apiReady: false, oauthAnswers: undefined, replicationShown: true }, checks, [], []);
     assert.equal(stateOf(list, 'api'), 'major_outage');
     assert.equal(stateOf(list, 'replication'), 'degraded_performance');
     assert.equal(overallIndicator(list, []), 'critical');
+    // OAuth not asked directly follows the storage and the identity service it needs.
+    assert.equal(stateOf(list, 'oauth'), 'major_outage');
+    assert.equal(stateOf(deriveComponents({ ...healthy, oauthAnswers: undefined }, checks, [], []), 'oauth'), 'operational');
+    assert.equal(stateOf(deriveComponents({ ...healthy, oauthAnswers: false }, checks, [], []), 'oauth'), 'major_outage');
   });
 
   it('let a running maintenance and then an unexpired override decide', () => {

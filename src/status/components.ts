@@ -8,7 +8,7 @@ export interface HealthReading {
   readonly apiReady: boolean;
   /** The identity service answered: the platform data set (accounts, sessions) read a row. */
   readonly signInAnswers: boolean;
-  /** An authorization server answered its discovery document (undefined: no tenant to ask). */
+  /** An authorization server answered its discovery document (undefined: not asked, `status.oauthTenant` unset). */
   readonly oauthAnswers: boolean | undefined;
   /** Backups, replication, the certificate, as the detection probe reads them (detection/probes.ts). */
   readonly platform: PlatformReading | undefined;
@@ -50,7 +50,12 @@ export function deriveComponents(reading: HealthReading, checks: readonly Compon
   const measured: { id: ComponentId; state: ComponentState; reason?: string }[] = [
     reading.apiReady ? { id: 'api', state: 'operational' } : { id: 'api', state: 'major_outage', reason: 'the database does not answer' },
     reading.signInAnswers ? { id: 'sign-in', state: 'operational' } : { id: 'sign-in', state: 'major_outage', reason: 'the identity service does not answer' },
-    reading.oauthAnswers === false ? { id: 'oauth', state: 'major_outage', reason: 'the authorization server does not answer its discovery document' } : { id: 'oauth', state: 'operational' },
+    reading.oauthAnswers === false
+      ? { id: 'oauth', state: 'major_outage', reason: 'the authorization server does not answer its discovery document' }
+      : // Not asked: the authorization servers need the storage and the identity service, so they follow them.
+        reading.oauthAnswers === undefined && !(reading.apiReady && reading.signInAnswers)
+        ? { id: 'oauth', state: 'major_outage', reason: 'the storage or the identity service does not answer' }
+        : { id: 'oauth', state: 'operational' },
   ];
   const p = reading.platform;
   const shown = (id: ComponentId): boolean =>

@@ -7,7 +7,7 @@ export interface HealthSources {
   readonly readiness: () => Promise<{ readonly ready: boolean }>;
   /** A read of the identity service's tables (accounts, sessions live in the platform data set). */
   readonly identityAnswers: () => Promise<void>;
-  /** GETs one tenant's OpenID discovery document in process; undefined when there is no tenant. */
+  /** GETs one tenant's OpenID discovery document in process, its status code; undefined when no tenant is to be asked. */
   readonly oauthDiscovery: () => Promise<number | undefined>;
   /** The detection probe's reading (detection/probes.ts `platformReader`). */
   readonly platform: () => Promise<PlatformReading>;

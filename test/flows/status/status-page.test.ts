@@ -28,7 +28,7 @@ for (const engine of engines()) {
     before(async () => {
       t = await startTestApp(
         engine,
-        { backup: { repository: join(scratch, 'repo'), key: generateBackupKey(), schedule: true, everyMinutes: 15 }, server: { publicUrl: 'https://vault.example.org' }, security: { contact: ['mailto:security@example.org'], policy: 'https://example.org/disclosure' } },
+        { backup: { repository: join(scratch, 'repo'), key: generateBackupKey(), schedule: true, everyMinutes: 15 }, server: { publicUrl: 'https://vault.example.org' }, status: { oauthTenant: 'klinik-nord' }, security: { contact: ['mailto:security@example.org'], policy: 'https://example.org/disclosure' } },
         { clock, backupSchedule: { everyMs: 1e9, drillEveryMs: 1e9, firstAfterMs: 1e9 } },
       );
       await t.tenant('klinik-nord');
