@@ -8,8 +8,12 @@
  * does not. It does not run incidents (the incidents module publishes through
  * `publishIncidentUpdate`) and never shows a tenant or a patient.
  */
+import type { IncidentUpdate } from './status.js';
+
 export { createStatus, incidentStatusOf, type EntryInput, type IncidentUpdate, type StatusActor, type StatusDeps, type StatusService } from './status.js';
 export { createStatusStore, type StatusStore } from './store.js';
+/** How the incidents module publishes an update: `tresor.status.publishIncidentUpdate` (app.ts) has this type. */
+export type PublishIncidentUpdate = (update: IncidentUpdate) => Promise<void>;
 export { statusRoutes, type StatusRoutesDeps } from './routes.js';
 export { componentChecks, createHealthReader, type HealthSources } from './health.js';
 export { StatusError, type StatusErrorCode } from './errors.js';

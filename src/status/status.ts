@@ -178,7 +178,9 @@ export function createStatus(deps: StatusDeps): StatusService {
       if (!(update.severity in impactOf)) throw new StatusError('status-invalid', 'severity: low, medium, high or critical', { status: 400 });
       const status = incidentStatusOf(update.state);
       await safe({ title, text });
-      const id = `incident-${update.incidentId.replace(/[^A-Za-z0-9-]/g, '')}`;
+      // The id becomes part of the page's anchors and the feeds' ids: its shape is checked, never cleaned.
+      if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(update.incidentId)) throw new StatusError('status-invalid', 'incidentId: letters, digits, - and _, up to 64', { status: 400 });
+      const id = `incident-${update.incidentId}`;
       const before = await store.entry(id);
       const entry: StatusEntry = {
         id,
