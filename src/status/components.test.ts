@@ -39,7 +39,10 @@ describe('component states', () => {
   it('make a failed readiness check a major outage, and show replication on PostgreSQL only', () => {
     const list = deriveComponents({ ...healthy, apiReady: false, oauthAnswers: undefined, replicationShown: true }, checks, [], []);
     assert.equal(stateOf(list, 'api'), 'major_outage');
-    assert.equal(stateOf(list, 'replication'), 'degraded_performance');
+    assert.equal(stateOf(list, 'replication'), undefined, 'nothing reported: not shown');
+    const b = healthy.platform?.backups;
+    const lagging = deriveComponents({ ...healthy, replicationShown: true, platform: { at: now, disks: [], ...(b === undefined ? {} : { backups: b }), replication: { standbys: [{ name: 'standby-1', streaming: false, lagSeconds: undefined }], synchronous: 0 } } }, checks, [], []);
+    assert.equal(stateOf(lagging, 'replication'), 'degraded_performance');
     assert.equal(overallIndicator(list, []), 'critical');
     // OAuth not asked directly follows the storage and the identity service it needs.
     assert.equal(stateOf(list, 'oauth'), 'major_outage');

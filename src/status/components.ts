@@ -12,7 +12,7 @@ export interface HealthReading {
   readonly oauthAnswers: boolean | undefined;
   /** Backups, replication, the certificate, as the detection probe reads them (detection/probes.ts). */
   readonly platform: PlatformReading | undefined;
-  /** PostgreSQL: replication is a component (hidden on SQLite). */
+  /** PostgreSQL: replication is a component when the primary reports it (hidden on SQLite and where it cannot be read). */
   readonly replicationShown: boolean;
 }
 
@@ -59,16 +59,11 @@ export function deriveComponents(reading: HealthReading, checks: readonly Compon
   ];
   const p = reading.platform;
   const shown = (id: ComponentId): boolean =>
-    id === 'backups' ? p?.backups !== undefined && p.backups.scheduled : id === 'replication' ? reading.replicationShown : id === 'certificate' ? p?.certificate !== undefined : false;
+    id === 'backups' ? p?.backups !== undefined && p.backups.scheduled : id === 'replication' ? reading.replicationShown && p?.replication !== undefined : id === 'certificate' ? p?.certificate !== undefined : false;
   for (const id of ['backups', 'replication', 'certificate'] as const) {
     if (!shown(id)) continue;
     let state: ComponentState = 'operational';
     const reasons: string[] = [];
-    if (id === 'replication' && p?.replication === undefined) {
-      // A primary that cannot read its own replication state (or a standby serving this page).
-      state = 'degraded_performance';
-      reasons.push('replication state unknown');
-    }
     for (const check of checks) {
       if (check.component !== id || p === undefined) continue;
       const findings = check.rule.evaluate(p, check.config, now);
