@@ -52,6 +52,7 @@ import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
+import { componentChecks, createHealthReader, createStatus, createStatusStore, statusRoutes, type StatusService } from './status/index.js';
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -110,6 +111,8 @@ export interface Tresor extends Core {
   readonly incidents: Incidents;
   /** Breach scopes from the audit trails (breach/breach.ts), as `POST /platform/breach-scope` computes them. */
   readonly breachScopes: BreachScopes;
+  /** The public status page (status/): `publishIncidentUpdate` is how incidents reach it. */
+  readonly status: StatusService;
   close(): Promise<void>;
 }
 
@@ -579,13 +582,52 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Account administration and the app register: one set of rules for the JSON routes and the console's pages.
   const administration = createAccountAdministration({ accounts: core.accounts, sessions: core.sessions, tenants, notifier: core.notifier, audit, publicUrl: config.server.publicUrl });
   const appRegister = createAppRegister({ clients: core.clients, audit });
+  const localRepository = config.backup.repository !== undefined && !config.backup.repository.startsWith('sftp://') ? config.backup.repository : undefined;
+  // One reader for the probe's rules and the status page's components: they judge the same facts.
+  const readPlatform = platformReader({
+    now: () => clock.now().getTime(),
+    since: clock.now().getTime(),
+    ...(core.backups.configured ? { backups: { scheduled: config.backup.schedule, everyMinutes: config.backup.everyMinutes, drillEveryHours: config.backup.drillEveryHours, status: () => core.backups.sharedStatus() } } : {}),
+    ...(storage.postgres === undefined ? {} : { replication: () => readReplicationState((storage.postgres as NonNullable<typeof storage.postgres>).pool) }),
+    ...(tls === undefined ? {} : { certificatePem: tls.cert }),
+    diskPaths: [config.dataDir, config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), ...(localRepository === undefined ? [] : [localRepository])],
+  });
+  // The public status page (src/status): components checked like /readyz and the probe, every
+  // status.probeSeconds on every node (each serves its own snapshot); the upkeep leader stores the samples.
+  const status = createStatus({
+    store: createStatusStore(storage.platform),
+    now: () => clock.now().getTime(),
+    readHealth: createHealthReader({
+      now: () => clock.now().getTime(),
+      readiness,
+      // Every sign-in reads the login throttle (platform data set) and the operators' realm.
+      identityAnswers: async () => {
+        await storage.platform.query(`SELECT 1 AS one FROM ${storage.platform.table('login_throttle')} WHERE 1 = 0`);
+        await storage.tenant(operatorRealm);
+      },
+      // Only for the tenant the operator named: asking builds that tenant's authorization server (and its signing key).
+      oauthDiscovery: async () => {
+        const tenantId = config.status.oauthTenant;
+        if (tenantId === undefined) return undefined;
+        return (await http.inject({ method: 'GET', url: `/tenants/${tenantId}/oauth/.well-known/openid-configuration` })).statusCode;
+      },
+      platform: readPlatform,
+      replicationShown: storage.engine === 'postgres',
+    }),
+    checks: componentChecks(detectionRules, ruleConfigs(detectionRules, config.detection.rules)),
+    tenants: async () => (await tenants.list()).map((t) => ({ id: t.id, name: t.name })),
+    audit,
+    operatorRealm,
+    snapshotFile: join(config.dataDir, 'status-snapshot.json'),
+    log: logger,
+  });
   // Tenant alerts the escalation took to the operators, for their API and console (detection/escalated.ts).
   const escalatedAlerts = createEscalatedAlerts({ storage, alerts: core.alerts, audit, operatorRealm });
-  // Incidents; `publish` (public updates to the status page) is left for the status page to connect.
-  const incidents = createIncidents({ storage, clock, audit, accounts: core.accounts, tenants, alerts: core.alerts, escalated: escalatedAlerts, notifier: core.notifier, publicUrl: config.server.publicUrl, operatorRealm, log: logger, ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
+  // Incidents; an update marked public (and later state changes of an incident that published) reach the status page.
+  const incidents = createIncidents({ storage, clock, audit, accounts: core.accounts, tenants, alerts: core.alerts, escalated: escalatedAlerts, notifier: core.notifier, publicUrl: config.server.publicUrl, operatorRealm, log: logger, publish: (update) => status.publishIncidentUpdate(update), ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts }, clock, alerts: core.alerts, incidents }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status }, clock, alerts: core.alerts, incidents }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -796,7 +838,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const detecting = detection?.run({ realms: core.auditRealms, wakeMs: config.detection.wakeMs, walkMs: config.detection.walkSeconds * 1000, ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }) });
   const stopWatching = detecting === undefined ? undefined : audit.onAppended((realm) => detecting.wake(realm));
   // What the trail cannot show (backups overdue, replication, the certificate, disks): probed.
-  const localRepository = config.backup.repository !== undefined && !config.backup.repository.startsWith('sftp://') ? config.backup.repository : undefined;
   const probes = !config.detection.enabled
     ? undefined
     : runProbes({
@@ -807,14 +848,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         everyMs: config.detection.probeMinutes * 60_000,
         metrics: detectionMetrics,
         ...(detectionLeadership === undefined ? {} : { leadership: detectionLeadership }),
-        read: platformReader({
-          now: () => clock.now().getTime(),
-          since: clock.now().getTime(),
-          ...(core.backups.configured ? { backups: { scheduled: config.backup.schedule, everyMinutes: config.backup.everyMinutes, drillEveryHours: config.backup.drillEveryHours, status: () => core.backups.sharedStatus() } } : {}),
-          ...(storage.postgres === undefined ? {} : { replication: () => readReplicationState((storage.postgres as NonNullable<typeof storage.postgres>).pool) }),
-          ...(tls === undefined ? {} : { certificatePem: tls.cert }),
-          diskPaths: [config.dataDir, config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), ...(localRepository === undefined ? [] : [localRepository])],
-        }),
+        read: readPlatform,
       });
   // Alerts reach people off the request path too: the same leader walks the open alerts and mails
   // what is due (admins, then the security contact, then the operators); a new or more severe
@@ -890,6 +924,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(webhooks.tenant, { prefix: '/tenants/:tenant' });
   await http.register(webhooks.platform, { prefix: '/platform' });
 
+  // The public status page (src/status): its routes, and its job once every route is registered.
+  await http.register(statusRoutes({ status, authenticator, now: () => clock.now().getTime(), baseUrl: publicBaseUrl(config), publicUrlConfigured: config.server.publicUrl !== undefined, security: config.security }));
+  // Started once every route is registered: the OAuth check asks the server itself (http.inject).
+  let statusJobs: { stop(): Promise<void> } | undefined;
+  http.addHook('onReady', async () => {
+    statusJobs ??= status.start({ everyMs: config.status.probeSeconds * 1000, leadership });
+  });
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
 
@@ -905,7 +947,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     escalation,
     incidents,
     breachScopes,
+    status,
     async close() {
+      await statusJobs?.stop();
       stopWatching?.();
       stopEscalationWake?.();
       stopFollowingEscalated();

@@ -93,6 +93,8 @@ export const auditActions = [
   // An operator computed a breach scope (detail: window, suspect, counts and the scope's hash;
   // never the patients it lists).
   'breach.scope_computed',
+  // The public status page changed: a maintenance or notice, an incident update, a component override (detail: what).
+  'status.changed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

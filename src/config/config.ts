@@ -110,6 +110,18 @@ export const defaults = {
   },
   // File integrity monitoring (src/fim): what Tresor runs, checked against a signed baseline.
   fim: { enabled: true, checkMinutes: 60, baselineFile: undefined as string | undefined, installDir: undefined as string | undefined, roots: [] as string[] },
+  // The public status page (src/status): how often every component is checked and a sample stored.
+  status: { probeSeconds: 60, oauthTenant: undefined as string | undefined },
+  // /.well-known/security.txt (RFC 9116): served only with at least one contact.
+  security: {
+    contact: [] as string[],
+    policy: undefined as string | undefined,
+    preferredLanguages: 'en, de',
+    // RFC 9116 §2.5.5: less than a year ahead; the file is regenerated with each answer.
+    expiresDays: 180,
+    encryption: undefined as string | undefined,
+    acknowledgments: undefined as string | undefined,
+  },
 } as const;
 
 const d = defaults;
@@ -378,6 +390,26 @@ const buildSchema = ({ z }: typeof Zod) =>
           installDir: z.string().min(1).max(2000).optional(),
           /** More files or directories to watch (an init script, a reverse proxy's configuration). */
           roots: z.array(z.string().min(1).max(2000)).max(64).default(() => [...d.fim.roots]),
+        })
+        .strict()
+        .prefault({}),
+      status: z
+        .object({
+          probeSeconds: z.number().int().min(10).max(3600).default(d.status.probeSeconds),
+          /** The tenant whose OpenID discovery document the OAuth check asks for (building its authorization server once); unset: OAuth follows API and sign-in. */
+          oauthTenant: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'a tenant id').optional(),
+        })
+        .strict()
+        .prefault({}),
+      security: z
+        .object({
+          /** RFC 9116 §2.5.3: `mailto:` or `https:` URIs. */
+          contact: z.array(z.string().regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+|tel:\+?[0-9 ()-]+)$/, 'a mailto:, https: or tel: URI')).max(10).default(() => [...d.security.contact]),
+          policy: z.url({ protocol: /^https$/ }).optional(),
+          preferredLanguages: z.string().regex(/^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*(\s*,\s*[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)*$/, 'language tags separated by commas').default(d.security.preferredLanguages),
+          expiresDays: z.number().int().min(1).max(365).default(d.security.expiresDays),
+          encryption: z.string().regex(/^(https:\/\/|openpgp4fpr:|dns:)\S+$/, 'an https:, openpgp4fpr: or dns: URI').optional(),
+          acknowledgments: z.url({ protocol: /^https$/ }).optional(),
         })
         .strict()
         .prefault({}),

@@ -14,6 +14,7 @@ const text: Texts<'title' | 'intro' | OperatorSection> = {
     health: 'storage, backup age, replication',
     alerts: 'the platform’s own alerts: acknowledge, resolve, who is told and when',
     incidents: 'security incidents: states, timeline, tasks, customer updates',
+    status: 'the public status page: scheduled maintenance and security notices',
   },
   de: {
     title: 'Betriebskonsole',
@@ -25,6 +26,7 @@ const text: Texts<'title' | 'intro' | OperatorSection> = {
     health: 'Speicher, Alter der Sicherung, Replikation',
     alerts: 'die eigenen Warnmeldungen der Plattform: bestätigen, erledigen, wer wann benachrichtigt wird',
     incidents: 'Sicherheitsvorfälle: Status, Verlauf, Aufgaben, Kundeninformationen',
+    status: 'die öffentliche Statusseite: geplante Wartungen und Sicherheitshinweise',
   },
 };
 

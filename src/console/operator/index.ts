@@ -17,6 +17,8 @@ import { healthPages } from './health.js';
 import { operatorHome } from './home.js';
 import { keyPages } from './keys.js';
 import { operatorTenantPages } from './tenants.js';
+import { statusPages } from './status.js';
+import type { StatusService } from '../../status/index.js';
 
 export { operatorNav, sectionRole, sectionsOf as operatorSectionsOf, type OperatorSection } from './nav.js';
 
@@ -33,6 +35,8 @@ export interface OperatorConsoleDeps {
   readonly now: () => number;
   /** Tenant alerts escalated to the operators (detection/escalated.ts). */
   readonly escalated: EscalatedAlerts;
+  /** The public status page's maintenance and notices (status/). */
+  readonly status: StatusService;
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
@@ -46,5 +50,6 @@ export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents 
     await app.register(operatorAlertPages({ guard, audit: deps.audit, alerts }));
     await app.register(escalatedAlertPages({ guard, audit: deps.audit, escalated: deps.escalated }));
     await app.register(operatorIncidentPages({ guard, audit: deps.audit, incidents, now: deps.now }));
+    await app.register(statusPages({ guard, status: deps.status }));
   };
 }

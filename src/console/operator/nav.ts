@@ -4,11 +4,11 @@ import type { Html, Locale, NavItem, Texts } from '../../platform/pages/index.js
 import type { OperatorCaller } from '../page-guard.js';
 import { sendPersonPage } from '../person-page.js';
 
-export type OperatorSection = 'home' | 'tenants' | 'backups' | 'keys' | 'health' | 'alerts' | 'incidents';
+export type OperatorSection = 'home' | 'tenants' | 'backups' | 'keys' | 'health' | 'alerts' | 'incidents' | 'status';
 
 const text: Texts<OperatorSection | 'account'> = {
-  en: { home: 'Overview', tenants: 'Tenants', backups: 'Backups', keys: 'Keys', health: 'Health', alerts: 'Alerts', incidents: 'Incidents', account: 'Your account' },
-  de: { home: 'Übersicht', tenants: 'Mandanten', backups: 'Sicherungen', keys: 'Schlüssel', health: 'Zustand', alerts: 'Warnmeldungen', incidents: 'Vorfälle', account: 'Ihr Konto' },
+  en: { home: 'Overview', tenants: 'Tenants', backups: 'Backups', keys: 'Keys', health: 'Health', alerts: 'Alerts', incidents: 'Incidents', status: 'Status page', account: 'Your account' },
+  de: { home: 'Übersicht', tenants: 'Mandanten', backups: 'Sicherungen', keys: 'Schlüssel', health: 'Zustand', alerts: 'Warnmeldungen', incidents: 'Vorfälle', status: 'Statusseite', account: 'Ihr Konto' },
 };
 
 /**
@@ -28,6 +28,8 @@ export const sectionRole: { readonly [S in Exclude<OperatorSection, 'home'>]: Op
   alerts: 'operator',
   // Incidents (`/platform/incidents`): the platform operator's; a backup operator reads them through the API only.
   incidents: 'operator',
+  // The public status page's maintenance and notices (`/platform/status/…`): the platform operator's.
+  status: 'operator',
 };
 
 /** The sections a role sees: the overview, and those whose role it has. */

@@ -120,5 +120,21 @@ for (const engine of engines()) {
       assert.ok(!/north|nord/i.test(JSON.stringify(published)), 'never a tenant');
       assert.equal((await incidents.get(caller, id)).incident.published, true);
     });
+
+    it('in the app, a public update reaches the status page, its JSON and its feed; a state change follows it there', async () => {
+      const id = json(await call(operator, 'POST', '/platform/incidents', { title: 'Slow record reads', severity: 'high', tenants: ['south'] })).id as string;
+      const posted = await call(operator, 'POST', `/platform/incidents/${id}/updates`, { text: 'South: reads were slow.', public: true, publicText: 'Record reads were slow between 09:00 and 09:30 UTC.' });
+      assert.equal(posted.statusCode, 201, posted.body);
+      const incidentsJson = json(await t.inject({ method: 'GET', url: '/status/api/v2/incidents.json' })) as unknown as { incidents: Array<{ name: string; status: string; incident_updates: Array<{ body: string }> }> };
+      const shown = incidentsJson.incidents.find((i) => i.name === 'Slow record reads');
+      assert.ok(shown, 'the incident is on the status page');
+      assert.ok(shown.incident_updates.some((u) => u.body === 'Record reads were slow between 09:00 and 09:30 UTC.'));
+      const feed = (await t.inject({ method: 'GET', url: '/status/feed.atom' })).body;
+      assert.match(feed, /Record reads were slow between 09:00 and 09:30 UTC\./);
+      assert.ok(!/south|South: reads/.test(feed), 'only the public text, never the tenants\' text nor a tenant');
+      assert.equal((await call(operator, 'POST', `/platform/incidents/${id}/state`, { to: 'closed', reason: 'Index rebuilt.' })).statusCode, 200);
+      const after = json(await t.inject({ method: 'GET', url: '/status/api/v2/incidents.json' })) as unknown as { incidents: Array<{ name: string; status: string }> };
+      assert.equal(after.incidents.find((i) => i.name === 'Slow record reads')?.status, 'resolved');
+    });
   });
 }
