@@ -46,7 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createIncidents, incidentRoutes, type Incidents } from './incidents/index.js';
+import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
@@ -110,6 +110,8 @@ export interface Tresor extends Core {
   readonly incidents: Incidents;
   /** Breach scopes from the audit trails (breach/breach.ts), as `POST /platform/breach-scope` computes them. */
   readonly breachScopes: BreachScopes;
+  /** Breach scopes frozen into incidents (incidents/frozen-scopes.ts). */
+  readonly incidentScopes: FrozenScopes;
   close(): Promise<void>;
 }
 
@@ -608,6 +610,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentApi = incidentRoutes({ incidents, authenticator, audit, publicUrl: config.server.publicUrl });
   await http.register(incidentApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(incidentApi.platform, { prefix: '/platform' });
+  // Breach scopes frozen into incidents: computed by the breach service, stored with the incident.
+  const incidentScopes = createFrozenScopes({ storage, clock, audit, breach: breachScopes, operatorRealm });
+  const incidentScopeApi = incidentScopeRoutes({ scopes: incidentScopes, authenticator, audit });
+  await http.register(incidentScopeApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(incidentScopeApi.platform, { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -905,6 +912,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     escalation,
     incidents,
     breachScopes,
+    incidentScopes,
     async close() {
       stopWatching?.();
       stopEscalationWake?.();
