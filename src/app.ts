@@ -585,9 +585,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const escalatedAlerts = createEscalatedAlerts({ storage, alerts: core.alerts, audit, operatorRealm });
   // Incidents; `publish` (public updates to the status page) is left for the status page to connect.
   const incidents = createIncidents({ storage, clock, audit, accounts: core.accounts, tenants, alerts: core.alerts, escalated: escalatedAlerts, notifier: core.notifier, publicUrl: config.server.publicUrl, operatorRealm, log: logger, ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
+  // Breach scopes from the audit trails (breach/breach.ts).
+  const breachScopes = createBreachScopes({ storage, tenants, audit, clock });
+  // Breach scopes frozen into incidents: computed by the breach service, stored with the incident.
+  const incidentScopes = createFrozenScopes({ storage, clock, audit, breach: breachScopes, operatorRealm });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts }, clock, alerts: core.alerts, incidents }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts }, clock, alerts: core.alerts, incidents, incidentScopes }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -600,7 +604,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(operatorRoutes({ authenticator, tenants, audit }), { prefix: '/platform' });
   await http.register(backupRoutes({ authenticator, backups: core.backups, audit, tenants }), { prefix: '/platform' });
   // Breach scope from the audit trails, for platform operators (breach/routes.ts).
-  const breachScopes = createBreachScopes({ storage, tenants, audit, clock });
   await http.register(breachRoutes({ authenticator, scopes: breachScopes }), { prefix: '/platform' });
   // Alerts: a tenant's for its admins and auditors, the platform's for operators (detection/routes.ts).
   const alertApi = alertRoutes({ alerts: core.alerts, authenticator, audit, publicUrl: config.server.publicUrl });
@@ -610,8 +613,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentApi = incidentRoutes({ incidents, authenticator, audit, publicUrl: config.server.publicUrl });
   await http.register(incidentApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(incidentApi.platform, { prefix: '/platform' });
-  // Breach scopes frozen into incidents: computed by the breach service, stored with the incident.
-  const incidentScopes = createFrozenScopes({ storage, clock, audit, breach: breachScopes, operatorRealm });
   const incidentScopeApi = incidentScopeRoutes({ scopes: incidentScopes, authenticator, audit });
   await http.register(incidentScopeApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(incidentScopeApi.platform, { prefix: '/platform' });
