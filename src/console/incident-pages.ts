@@ -180,7 +180,7 @@ ${
         (d) => html`<tr><td>${d.seq}</td><td>${d.tenant}</td><td>${d.recipient === 'security-contact' ? t.securityContact : d.recipient}</td><td>${d.status}</td><td>${time(page.locale, d.at)}</td></tr>`,
       )}</tbody></table>`
 }</section>`;
-  return html`<p><a href="${page.base}">${t.back}</a></p>${facts}${alerts}${tasks}${scopeSection}${timeline}${manage}${update}`;
+  return html`<p><a href="${page.base}">${t.back}</a></p>${facts}${alerts}${tasks}${timeline}${manage}${update}${scopeSection}`;
 }
 
 const field = (request: FastifyRequest, name: string): string => {

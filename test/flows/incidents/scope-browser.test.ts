@@ -88,7 +88,7 @@ describe('breach scope section in Chromium', { skip: skipWithoutChromium }, () =
     const download = await page.request.get(`${base}${String(await link.getAttribute('href'))}`);
     assert.equal(download.headers()['cache-control'], 'no-store');
     assert.equal((await download.json()).totals.patients, 8);
-    await tabTo(page, page.getByRole('button', { name: /^Verify/ }), 'the verify button', 20);
+    await tabTo(page, page.getByRole('button', { name: /^Verify/ }), 'the verify button', 80);
     await page.keyboard.press('Enter');
     await page.waitForLoadState();
     assert.match(await page.locator('main').innerText(), /unchanged since frozen — yes; matches the audit trail — yes/);
