@@ -1,5 +1,5 @@
 import type { AuditEventInput, Audit, AuditAction } from '../audit/index.js';
-import { scopeHash, type BreachScopes, type Scope, type ScopeRequest, type TenantScope } from '../breach/index.js';
+import { BreachError, scopeHash, type BreachScopes, type Scope, type ScopeRequest, type TenantScope } from '../breach/index.js';
 import { forbidden } from '../identity/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Storage } from '../platform/db/index.js';
@@ -192,8 +192,15 @@ export function createFrozenScopes({ storage, clock, audit, breach, operatorReal
       }
       // Intact: the row's hash, the scope's own hash field and the hash of its contents agree.
       const intact = scope.hash === row.hash && scopeHash(scope) === row.hash;
-      const check = await breach.verify(scope);
-      const result: FrozenScopeCheck = { intact, matchesTrail: check.recomputedHash === row.hash, recomputedHash: check.recomputedHash, differences: check.differences };
+      let result: FrozenScopeCheck;
+      try {
+        const check = await breach.verify(scope);
+        result = { intact, matchesTrail: check.recomputedHash === row.hash, recomputedHash: check.recomputedHash, differences: check.differences };
+      } catch (error) {
+        // Edited inputs may no longer make a scope at all: that is a finding, not a bad request.
+        if (!(error instanceof BreachError)) throw error;
+        result = { intact: false, matchesTrail: false, recomputedHash: '', differences: [`the stored inputs are not a scope: ${error.message}`] };
+      }
       await record(caller, operatorRealm, 'incident.scope_verified', [`Incident/${incidentId}`], `scope ${scopeId} intact=${String(result.intact)} matchesTrail=${String(result.matchesTrail)}`, result.intact && result.matchesTrail ? 'success' : 'failure');
       return result;
     },

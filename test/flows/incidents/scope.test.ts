@@ -119,6 +119,13 @@ for (const engine of engines()) {
       const [event] = await t.app.audit.query('operators', { actions: ['incident.scope_verified'], count: 1 });
       assert.equal(event?.outcome, 'failure');
       assert.match(event?.detail ?? '', /intact=false/);
+
+      // Inputs edited into something that is no scope at all: a finding, not a 400.
+      await db.execute(`UPDATE ${db.table('incident_scopes')} SET scope = REPLACE(scope, '"kind":"api-key"', '"kind":"bogus"') WHERE id = ?`, [first.id]);
+      const broken = await call(operator, 'POST', `/platform/incidents/${incidentId}/scopes/${first.id}/verify`);
+      assert.equal(broken.statusCode, 200, broken.body);
+      assert.deepEqual([json(broken).intact, json(broken).matchesTrail], [false, false]);
+      await db.execute(`UPDATE ${db.table('incident_scopes')} SET scope = REPLACE(scope, '"kind":"bogus"', '"kind":"api-key"') WHERE id = ?`, [first.id]);
     });
 
     it("shows each tenant admin only their tenant's part; refuses others", async () => {
