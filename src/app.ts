@@ -46,7 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createIncidents, incidentRoutes, type Incidents } from './incidents/index.js';
+import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
@@ -113,6 +113,8 @@ export interface Tresor extends Core {
   readonly breachScopes: BreachScopes;
   /** The public status page (status/): `publishIncidentUpdate` is how incidents reach it. */
   readonly status: StatusService;
+  /** Breach scopes frozen into incidents (incidents/frozen-scopes.ts). */
+  readonly incidentScopes: FrozenScopes;
   close(): Promise<void>;
 }
 
@@ -625,9 +627,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const escalatedAlerts = createEscalatedAlerts({ storage, alerts: core.alerts, audit, operatorRealm });
   // Incidents; an update marked public (and later state changes of an incident that published) reach the status page.
   const incidents = createIncidents({ storage, clock, audit, accounts: core.accounts, tenants, alerts: core.alerts, escalated: escalatedAlerts, notifier: core.notifier, publicUrl: config.server.publicUrl, operatorRealm, log: logger, publish: (update) => status.publishIncidentUpdate(update), ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
+  // Breach scopes from the audit trails (breach/breach.ts).
+  const breachScopes = createBreachScopes({ storage, tenants, audit, clock });
+  // Breach scopes frozen into incidents: computed by the breach service, stored with the incident.
+  const incidentScopes = createFrozenScopes({ storage, clock, audit, breach: breachScopes, operatorRealm });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status }, clock, alerts: core.alerts, incidents }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status }, clock, alerts: core.alerts, incidents, incidentScopes }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -640,7 +646,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(operatorRoutes({ authenticator, tenants, audit }), { prefix: '/platform' });
   await http.register(backupRoutes({ authenticator, backups: core.backups, audit, tenants }), { prefix: '/platform' });
   // Breach scope from the audit trails, for platform operators (breach/routes.ts).
-  const breachScopes = createBreachScopes({ storage, tenants, audit, clock });
   await http.register(breachRoutes({ authenticator, scopes: breachScopes }), { prefix: '/platform' });
   // Alerts: a tenant's for its admins and auditors, the platform's for operators (detection/routes.ts).
   const alertApi = alertRoutes({ alerts: core.alerts, authenticator, audit, publicUrl: config.server.publicUrl });
@@ -650,6 +655,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentApi = incidentRoutes({ incidents, authenticator, audit, publicUrl: config.server.publicUrl });
   await http.register(incidentApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(incidentApi.platform, { prefix: '/platform' });
+  const incidentScopeApi = incidentScopeRoutes({ scopes: incidentScopes, authenticator, audit });
+  await http.register(incidentScopeApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(incidentScopeApi.platform, { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -948,6 +956,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     incidents,
     breachScopes,
     status,
+    incidentScopes,
     async close() {
       await statusJobs?.stop();
       stopWatching?.();

@@ -90,6 +90,10 @@ export const auditActions = [
   'incident.task_added',
   'incident.task_changed',
   'incident.update_posted',
+  // A breach scope frozen into an incident (detail: counts and the scope's hash, never patients),
+  // and a frozen scope checked against its hash and the trail.
+  'incident.scope_frozen',
+  'incident.scope_verified',
   // An operator computed a breach scope (detail: window, suspect, counts and the scope's hash;
   // never the patients it lists).
   'breach.scope_computed',

@@ -9,19 +9,26 @@ import { UsageError } from './usage-error.js';
 
 const list = (value: unknown): string[] => (Array.isArray(value) ? value : typeof value === 'string' ? [value] : []).flatMap((v: string) => v.split(',')).map((v) => v.trim()).filter(Boolean);
 
-/** The suspect of `tresor breach scope`: exactly one of the credential, address or raw-files options. */
-function suspectOf(values: CliValues): unknown {
+/** The suspect of `tresor breach scope` (and `tresor incident scope`): exactly one of the credential, address or raw-files options. */
+function suspectOf(values: CliValues, command: string): unknown {
   const given = (['api-key', 'account', 'client', 'address'] as const).filter((name) => list(values[name]).length > 0);
   const rawFiles = values['raw-files'] === true;
-  if (given.length + (rawFiles ? 1 : 0) !== 1) throw new UsageError('tresor breach scope takes one suspect: --api-key, --account, --client, --address or --raw-files');
+  if (given.length + (rawFiles ? 1 : 0) !== 1) throw new UsageError(`${command} takes one suspect: --api-key, --account, --client, --address or --raw-files`);
   if (rawFiles) return { kind: 'raw-files', keysExposed: values['keys-exposed'] === true };
   const kind = given[0] as (typeof given)[number];
   return { kind, values: list(values[kind]) };
 }
 
+/** A scope request from the options `--from`, `--to`, the suspect and `--tenant`: shared by `tresor breach scope` and `tresor incident scope`. */
+export function scopeRequestOf(values: CliValues, command: string): ScopeRequest {
+  if (typeof values['from'] !== 'string' || typeof values['to'] !== 'string') throw new UsageError(`${command} needs --from and --to (ISO 8601)`);
+  const tenants = list(values['tenant']);
+  return { from: values['from'], to: values['to'], suspect: suspectOf(values, command), tenants: tenants.length === 0 ? 'all' : tenants };
+}
+
 const when = (at: number | null) => (at === null ? '—' : new Date(at).toISOString());
 
-function printScope(io: CliIo, scope: Scope): void {
+export function printScope(io: CliIo, scope: Scope): void {
   const { inputs } = scope;
   io.stdout(`window ${new Date(inputs.from).toISOString()} … ${new Date(inputs.to).toISOString()}, ${inputs.tenants.length} tenant(s) read in ${number.format(scope.durationMs)} ms`);
   for (const tenant of scope.tenants) {
@@ -43,10 +50,7 @@ function printScope(io: CliIo, scope: Scope): void {
 export async function breachCommand(io: CliIo, core: Core, sub: string | undefined, arg: string | undefined, values: CliValues): Promise<number> {
   const scopes = createBreachScopes({ storage: core.storage, tenants: core.tenants, audit: core.audit, clock: systemClock });
   if (sub === 'scope') {
-    if (typeof values['from'] !== 'string' || typeof values['to'] !== 'string') throw new UsageError('tresor breach scope needs --from and --to (ISO 8601)');
-    const tenants = list(values['tenant']);
-    const request: ScopeRequest = { from: values['from'], to: values['to'], suspect: suspectOf(values), tenants: tenants.length === 0 ? 'all' : tenants };
-    const scope = await scopes.compute(request, { actor: cliOperator(), sourceIp: 'local', requestId: '' });
+    const scope = await scopes.compute(scopeRequestOf(values, 'tresor breach scope'), { actor: cliOperator(), sourceIp: 'local', requestId: '' });
     if (values['json'] === true) io.stdout(JSON.stringify(scope, null, 2));
     else printScope(io, scope);
     return 0;

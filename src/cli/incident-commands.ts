@@ -2,8 +2,10 @@ import type { Core } from '../app.js';
 import type { Config } from '../config/index.js';
 import { createEscalatedAlerts, severities, type Severity } from '../detection/index.js';
 import { operatorRealm } from '../identity/index.js';
-import { createIncidents, incidentDetailJson, incidentJson, isIncidentState, parseAlertRef, type IncidentCaller, type IncidentDetail } from '../incidents/index.js';
+import { createBreachScopes } from '../breach/index.js';
+import { createFrozenScopes, createIncidents, incidentDetailJson, incidentJson, isIncidentState, parseAlertRef, type FrozenScopeSummary, type IncidentCaller, type IncidentDetail } from '../incidents/index.js';
 import { systemClock } from '../platform/clock.js';
+import { printScope, scopeRequestOf } from './breach-commands.js';
 import { cliOperator } from './cli-actor.js';
 import type { CliIo, CliValues } from './io.js';
 import { formatTable } from './table.js';
@@ -31,9 +33,9 @@ function timeOf(values: CliValues, name: string): number | undefined {
   return at;
 }
 
-function printDetail(io: CliIo, detail: IncidentDetail, asJson: boolean): void {
+function printDetail(io: CliIo, detail: IncidentDetail, asJson: boolean, scopes: readonly FrozenScopeSummary[] = []): void {
   if (asJson) {
-    io.stdout(JSON.stringify(incidentDetailJson(detail), null, 2));
+    io.stdout(JSON.stringify({ ...incidentDetailJson(detail), scopes }, null, 2));
     return;
   }
   const i = detail.incident;
@@ -42,6 +44,7 @@ function printDetail(io: CliIo, detail: IncidentDetail, asJson: boolean): void {
   io.stdout(`tenants: ${i.tenants.length === 0 ? '(platform only)' : i.tenants.join(', ')}`);
   for (const a of detail.alerts) io.stdout(`alert ${a.realm}/${a.alertId}  ${a.severity}  ${a.rule}: ${a.summary}`);
   for (const t of detail.tasks) io.stdout(`task ${t.doneAt === undefined ? '[ ]' : '[x]'} ${t.title}${t.dueAt === undefined ? '' : ` (due ${iso(t.dueAt)})`}`);
+  for (const s of scopes) io.stdout(`scope ${s.id}  ${iso(s.computedAt)}  by ${s.computedBy}  ${s.totals.patients} patients in ${s.totals.tenants} tenant(s)  hash ${s.hash}`);
   io.stdout('');
   io.stdout(formatTable(['#', 'at', 'kind', 'by', 'text'], detail.timeline.map((e) => [String(e.seq), iso(e.at), e.kind === 'state' ? `${String(e.data['from'])}→${String(e.data['to'])}` : e.kind, e.by, e.text.split('\n')[0] ?? ''])).join('\n'));
 }
@@ -66,6 +69,8 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     operatorRealm,
   });
   const caller: IncidentCaller = { kind: 'operator', actor: cliOperator(), requestId: '', sourceIp: 'local', status: 0 };
+  const frozen = createFrozenScopes({ storage: core.storage, clock: systemClock, audit: core.audit, breach: createBreachScopes({ storage: core.storage, tenants: core.tenants, audit: core.audit, clock: systemClock }), operatorRealm });
+  const scopesOf = async (id: string) => (await frozen.list(caller, id)) as FrozenScopeSummary[];
   const asJson = values['json'] === true;
   const idOf = () => {
     if (arg === undefined) throw new UsageError(`tresor incident ${sub ?? ''} takes the incident's id`);
@@ -111,7 +116,18 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     return 0;
   }
   if (sub === 'show') {
-    printDetail(io, await incidents.get(caller, idOf()), asJson);
+    const detail = await incidents.get(caller, idOf());
+    printDetail(io, detail, asJson, await scopesOf(detail.incident.id));
+    return 0;
+  }
+  if (sub === 'scope') {
+    // Computed and frozen into the incident as the API does (incident.scope_frozen, by the operating-system account).
+    const result = await frozen.freezeScope(caller, idOf(), scopeRequestOf(values, 'tresor incident scope'));
+    if (asJson) io.stdout(JSON.stringify(result.scope, null, 2));
+    else {
+      printScope(io, result.scope);
+      io.stdout(`frozen into the incident as scope ${result.id}`);
+    }
     return 0;
   }
   if (sub === 'update') {
@@ -141,5 +157,5 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     printDetail(io, await incidents.transition(caller, idOf(), 'closed', note), asJson);
     return 0;
   }
-  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, update or close' : `no command incident ${sub}`);
+  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, update or close' : `no command incident ${sub}`);
 }

@@ -131,7 +131,11 @@ Usage:
                        [--aware-at TIME] [--note TEXT] [--json]
                                             opens an incident (triage); --from-alert links an alert (and its
                                             tenant); prints the incident's id; audited
-  tresor incident show <id> [--json]        the incident, its alerts, tasks and timeline
+  tresor incident show <id> [--json]        the incident, its alerts, tasks, frozen breach scopes and timeline
+  tresor incident scope <id> --from TIME --to TIME (--api-key ID | --account ID | --client ID | --address CIDR |
+        --raw-files [--keys-exposed]) [--tenant T[,T…]] [--json]
+                                            computes a breach scope (as tresor breach scope) and freezes it into
+                                            the incident with its hash; audited
   tresor incident update <id> [--to STATE] [--reason TEXT] [--note TEXT] [--severity S] [--title TEXT]
                        [--aware-at TIME --reason TEXT]
                                             moves it forward, adds a note, changes its fields; audited

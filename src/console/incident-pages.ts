@@ -1,15 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Audit, AuditAction } from '../audit/index.js';
 import { severities } from '../detection/index.js';
-import { incidentStates, parseAlertRef, type Incident, type IncidentCaller, type IncidentDetail, type Incidents, type IncidentState } from '../incidents/index.js';
+import { incidentStates, parseAlertRef, type FrozenScopes, type FrozenScopeSummary, type Incident, type IncidentCaller, type IncidentDetail, type Incidents, type IncidentState, type TenantScopePart } from '../incidents/index.js';
 import { AppError } from '../platform/errors.js';
 import { formatDateTime, html, seeOther, type Html, type Locale, type Texts } from '../platform/pages/index.js';
+import { operatorScopeSection, suspectKinds, tenantScopeSection, verifyNotice } from './incident-scope-section.js';
 
 type Key =
   | 'title' | 'intro' | 'filter' | 'state' | 'any' | 'openOnly' | 'apply' | 'caption' | 'incident' | 'severity' | 'owner' | 'age' | 'tenants' | 'none' | 'newIncident'
   | 'triage' | 'contained' | 'eradicated' | 'recovered' | 'closed' | 'low' | 'medium' | 'high' | 'critical'
   | 'openedAt' | 'awareAt' | 'awareHint' | 'nobody' | 'platformOnly' | 'timeline' | 'timelineCaption' | 'when' | 'who' | 'what' | 'kind'
-  | 'k-opened' | 'k-note' | 'k-action' | 'k-state' | 'k-alert' | 'k-task' | 'k-update' | 'public'
+  | 'k-opened' | 'k-note' | 'k-action' | 'k-state' | 'k-alert' | 'k-task' | 'k-update' | 'k-scope' | 'public'
   | 'alerts' | 'noAlerts' | 'tasks' | 'noTasks' | 'due' | 'dueIn' | 'overdue' | 'done' | 'markDone' | 'taskTitle' | 'taskDue' | 'dueHint' | 'addTask'
   | 'changeState' | 'to' | 'reason' | 'reasonHint' | 'move' | 'addNote' | 'noteText' | 'noteHint' | 'saveNote'
   | 'update' | 'updateText' | 'updateHint' | 'makePublic' | 'publicText' | 'publicHint' | 'postUpdate' | 'deliveries' | 'deliveriesCaption' | 'recipient' | 'status' | 'noDeliveries' | 'securityContact'
@@ -23,7 +24,7 @@ const text: Texts<Key> = {
     triage: 'triage', contained: 'contained', eradicated: 'eradicated', recovered: 'recovered', closed: 'closed', low: 'low', medium: 'medium', high: 'high', critical: 'critical',
     openedAt: 'Opened', awareAt: 'Aware since', awareHint: 'Notification deadlines (GDPR Art. 33: 72 hours) count from this time.', nobody: 'nobody yet', platformOnly: 'the platform only',
     timeline: 'Timeline', timelineCaption: 'What happened and who did it, oldest first', when: 'When', who: 'Who', what: 'What', kind: 'Kind',
-    'k-opened': 'opened', 'k-note': 'note', 'k-action': 'change', 'k-state': 'state', 'k-alert': 'alert linked', 'k-task': 'task done', 'k-update': 'customer update', public: 'public',
+    'k-opened': 'opened', 'k-note': 'note', 'k-action': 'change', 'k-state': 'state', 'k-alert': 'alert linked', 'k-task': 'task done', 'k-update': 'customer update', 'k-scope': 'breach scope', public: 'public',
     alerts: 'Linked alerts', noAlerts: 'No alert is linked.', tasks: 'Tasks', noTasks: 'No task yet.', due: 'Due', dueIn: 'due in', overdue: 'overdue by', done: 'done', markDone: 'Mark done', taskTitle: 'Task', taskDue: 'Due (optional)', dueHint: 'ISO 8601 with a zone, e.g. 2026-03-03T12:00:00Z.', addTask: 'Add task',
     changeState: 'Change the state', to: 'New state', reason: 'Reason', reasonHint: 'Required to close (the resolution) and to reopen. Every affected tenant reads it.', move: 'Change state', addNote: 'Add a note', noteText: 'Note', noteHint: 'Kept in the timeline; no patient data.', saveNote: 'Add note',
     update: 'Customer update', updateText: 'Text for the affected tenants', updateHint: 'Mailed to each affected tenant’s administrators and security contact, and shown in their console.', makePublic: 'Also publish on the status page', publicText: 'Public text', publicHint: 'Read by anyone: never name a customer or a patient.', postUpdate: 'Send update',
@@ -37,7 +38,7 @@ const text: Texts<Key> = {
     triage: 'Sichtung', contained: 'eingedämmt', eradicated: 'beseitigt', recovered: 'wiederhergestellt', closed: 'abgeschlossen', low: 'niedrig', medium: 'mittel', high: 'hoch', critical: 'kritisch',
     openedAt: 'Eröffnet', awareAt: 'Bekannt seit', awareHint: 'Meldefristen (DSGVO Art. 33: 72 Stunden) laufen ab diesem Zeitpunkt.', nobody: 'noch niemand', platformOnly: 'nur die Plattform',
     timeline: 'Verlauf', timelineCaption: 'Was geschah und wer es tat, älteste zuerst', when: 'Wann', who: 'Wer', what: 'Was', kind: 'Art',
-    'k-opened': 'eröffnet', 'k-note': 'Notiz', 'k-action': 'Änderung', 'k-state': 'Status', 'k-alert': 'Warnmeldung verknüpft', 'k-task': 'Aufgabe erledigt', 'k-update': 'Kundeninformation', public: 'öffentlich',
+    'k-opened': 'eröffnet', 'k-note': 'Notiz', 'k-action': 'Änderung', 'k-state': 'Status', 'k-alert': 'Warnmeldung verknüpft', 'k-task': 'Aufgabe erledigt', 'k-update': 'Kundeninformation', 'k-scope': 'Umfang der Verletzung', public: 'öffentlich',
     alerts: 'Verknüpfte Warnmeldungen', noAlerts: 'Keine Warnmeldung verknüpft.', tasks: 'Aufgaben', noTasks: 'Noch keine Aufgabe.', due: 'Fällig', dueIn: 'fällig in', overdue: 'überfällig seit', done: 'erledigt', markDone: 'Als erledigt markieren', taskTitle: 'Aufgabe', taskDue: 'Fällig (optional)', dueHint: 'ISO 8601 mit Zone, z. B. 2026-03-03T12:00:00Z.', addTask: 'Aufgabe anlegen',
     changeState: 'Status ändern', to: 'Neuer Status', reason: 'Begründung', reasonHint: 'Pflicht beim Abschließen (das Ergebnis) und Wiedereröffnen. Alle betroffenen Mandanten lesen sie.', move: 'Status ändern', addNote: 'Notiz hinzufügen', noteText: 'Notiz', noteHint: 'Bleibt im Verlauf; keine Patientendaten.', saveNote: 'Notiz hinzufügen',
     update: 'Kundeninformation', updateText: 'Text für die betroffenen Mandanten', updateHint: 'Geht per E-Mail an die Administrator:innen und den Sicherheitskontakt jedes betroffenen Mandanten und erscheint in ihrer Konsole.', makePublic: 'Auch auf der Statusseite veröffentlichen', publicText: 'Öffentlicher Text', publicHint: 'Für alle lesbar: nennen Sie nie Kunden oder Patienten.', postUpdate: 'Information senden',
@@ -67,6 +68,8 @@ export interface IncidentPagesOptions {
   /** The route prefix, without the trailing slash (`/platform/console/incidents`). */
   readonly route: string;
   readonly admit: (request: FastifyRequest, reply: FastifyReply, manage: boolean) => Promise<IncidentPage | undefined>;
+  /** Breach scopes frozen into incidents: the operators' section and form, a clinic admin's own part. */
+  readonly scopes?: FrozenScopes;
 }
 
 const time = (locale: Locale, at: number): Html => html`<time datetime="${new Date(at).toISOString()}">${formatDateTime(locale, at)}</time>`;
@@ -107,7 +110,7 @@ ${page.caller.kind === 'operator' ? html`<label for="tenants">${t.tenantsField}<
 <button type="submit" class="primary">${t.openButton}</button></form>`;
 }
 
-function detailBody(page: IncidentPage, detail: IncidentDetail, now: number): Html {
+function detailBody(page: IncidentPage, detail: IncidentDetail, now: number, scopeSection?: Html): Html {
   const t = text[page.locale];
   const i = detail.incident;
   const operator = page.caller.kind === 'operator';
@@ -177,7 +180,7 @@ ${
         (d) => html`<tr><td>${d.seq}</td><td>${d.tenant}</td><td>${d.recipient === 'security-contact' ? t.securityContact : d.recipient}</td><td>${d.status}</td><td>${time(page.locale, d.at)}</td></tr>`,
       )}</tbody></table>`
 }</section>`;
-  return html`<p><a href="${page.base}">${t.back}</a></p>${facts}${alerts}${tasks}${timeline}${manage}${update}`;
+  return html`<p><a href="${page.base}">${t.back}</a></p>${facts}${alerts}${tasks}${timeline}${manage}${update}${scopeSection}`;
 }
 
 const field = (request: FastifyRequest, name: string): string => {
@@ -205,7 +208,17 @@ export function incidentPages(incidents: Incidents, now: () => number, options: 
   async function showDetail(request: FastifyRequest, page: IncidentPage, extra: { notice?: string; error?: string; status?: number } = {}) {
     const detail = await incidents.get(page.caller, idOf(request));
     await page.record('audit.read', [`Incident/${detail.incident.id}`]);
-    return page.send({ title: detail.incident.title, body: detailBody(page, detail, now()), ...extra });
+    return page.send({ title: detail.incident.title, body: detailBody(page, detail, now(), await scopeSection(page, detail.incident.id)), ...extra });
+  }
+
+  // Operators see every frozen scope and freeze new ones; a clinic's admins (incidents:manage)
+  // their own tenant's part with its patients — they are the data controller; an auditor none.
+  async function scopeSection(page: IncidentPage, id: string): Promise<Html | undefined> {
+    const { scopes } = options;
+    if (scopes === undefined || !page.mayManage) return undefined;
+    const list = await scopes.list(page.caller, id);
+    const csrf = html`<input type="hidden" name="csrf" value="${page.csrf}">`;
+    return page.caller.kind === 'operator' ? operatorScopeSection(page.locale, list as FrozenScopeSummary[], (path) => `${page.base}${id}/${path}`, csrf) : tenantScopeSection(page.locale, list as TenantScopePart[]);
   }
 
   function act(app: FastifyInstance, path: string, action: AuditAction, work: (request: FastifyRequest, page: IncidentPage) => Promise<unknown>): void {
@@ -285,6 +298,35 @@ export function incidentPages(incidents: Incidents, now: () => number, options: 
         throw error;
       }
     });
+
+    const { scopes } = options;
+    if (scopes !== undefined) {
+      act(app, 'scopes', 'incident.scope_frozen', (request, page) => {
+        const kind = field(request, 'kind');
+        if (!(suspectKinds as readonly string[]).includes(kind)) throw new AppError('incident-invalid', `kind: one of ${suspectKinds.join(', ')}`, { status: 400, expose: true });
+        const values = field(request, 'values').split(/\r?\n/).map((v) => v.trim()).filter((v) => v !== '');
+        const suspect = kind.startsWith('raw-files') ? { kind: 'raw-files', keysExposed: kind === 'raw-files-keys' } : { kind, values };
+        const tenants = field(request, 'tenants').split(',').map((v) => v.trim()).filter((v) => v !== '');
+        return scopes.freezeScope(page.caller, idOf(request), { from: isoTime(field(request, 'from'), 'from'), to: isoTime(field(request, 'to'), 'to'), suspect, tenants: tenants.length === 0 ? 'all' : tenants });
+      });
+      // Verify: the result is the page's notice, not a redirect (it is not stored anywhere).
+      app.post(`${route}/:id/scopes/:scopeId/verify`, async (request, reply) => {
+        const page = await options.admit(request, reply, true);
+        if (page === undefined) return reply;
+        const check = await scopes.verifyFrozen(page.caller, idOf(request), (request.params as { scopeId: string }).scopeId);
+        const sentence = verifyNotice(page.locale, check);
+        return showDetail(request, page, check.intact && check.matchesTrail ? { notice: sentence } : { error: sentence });
+      });
+      // The whole scope as JSON (operators): it lists patients, so never cached and read as a read.
+      app.get(`${route}/:id/scopes/:scopeId`, async (request, reply) => {
+        const page = await options.admit(request, reply, true);
+        if (page === undefined) return reply;
+        const { scopeId } = request.params as { scopeId: string };
+        const json = await scopes.get(page.caller, idOf(request), scopeId);
+        await page.record('audit.read', [`Incident/${idOf(request)}`]);
+        return reply.header('cache-control', 'no-store').header('content-disposition', `attachment; filename="scope-${scopeId}.json"`).type('application/json; charset=utf-8').send(json);
+      });
+    }
 
     act(app, 'state', 'incident.state_changed', (request, page) => {
       const to = field(request, 'to');

@@ -19,7 +19,7 @@ import { accountHome } from './account-home.js';
 import { accountPages, accountScripts } from './account/index.js';
 import { createFormCsrf } from './form-csrf.js';
 import type { Alerts } from '../detection/index.js';
-import type { Incidents } from '../incidents/index.js';
+import type { FrozenScopes, Incidents } from '../incidents/index.js';
 import { clinicConsole } from './clinic/index.js';
 import { operatorConsole, type OperatorConsoleDeps } from './operator/index.js';
 import { createPageGuard } from './page-guard.js';
@@ -62,9 +62,11 @@ export interface ConsoleDeps {
   readonly alerts: Alerts;
   /** Incidents (incidents/): the operators' and the clinic's incident pages. */
   readonly incidents: Incidents;
+  /** Breach scopes frozen into incidents: the incident pages' breach scope section. */
+  readonly incidentScopes?: FrozenScopes;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -82,9 +84,9 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, now: () => clock.now().getTime() }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, now: () => clock.now().getTime() }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access, clock }));
-    await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents }));
+    await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes }));
     await app.register(runbookPages({ rules: alerts.rules }));
   };
 }

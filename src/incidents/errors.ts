@@ -1,6 +1,6 @@
 import { AppError } from '../platform/errors.js';
 
-export type IncidentErrorCode = 'incident-not-found' | 'incident-invalid' | 'incident-state-conflict' | 'task-not-found' | 'incident-alert-not-found' | 'public-text-refused';
+export type IncidentErrorCode = 'incident-not-found' | 'incident-invalid' | 'incident-state-conflict' | 'task-not-found' | 'incident-alert-not-found' | 'public-text-refused' | 'incident-scope-not-found';
 
 export class IncidentError extends AppError<IncidentErrorCode> {}
 

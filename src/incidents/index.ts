@@ -7,7 +7,10 @@
  * security contact; public updates handed to the status page through `publish`. Every change
  * is audited in the operators' trail and each affected tenant's.
  *
- * It does not compute a breach's scope nor assess notification duties (breach/), nor render
+ * Breach scopes are frozen into an incident (computed by breach/, injected), append-only with
+ * their hash, and verified against the trail later.
+ *
+ * It does not compute a breach's scope itself nor assess notification duties (breach/), nor render
  * the public status page (status/).
  */
 export { createIncidents, visibleTo, type ChangeInput, type IncidentCaller, type Incidents, type IncidentsDeps, type OpenInput, type PublicUpdate, type TaskInput, type UpdateInput } from './incidents.js';
@@ -17,5 +20,7 @@ export { incidentMigrations } from './migrations.js';
 export { checkTransition, incidentStates, isIncidentState, type IncidentState } from './states.js';
 export { checkPublicText, parseAlertRef, type AlertRef, type OwnerRef } from './validate.js';
 export { clinicIncidentPath, operatorIncidentPath, updateMessage } from './update-message.js';
+export { createFrozenScopes, tenantPartOf, type FrozenScopeCheck, type FrozenScopes, type FrozenScopesDeps, type FrozenScopeSummary, type TenantScopePart } from './frozen-scopes.js';
+export { incidentScopeRoutes, type ScopeRoutesDeps } from './scope-routes.js';
 export { IncidentError, type IncidentErrorCode } from './errors.js';
 export type { Delivery, EntryKind, Incident, IncidentDetail, LinkedAlert, Task, TimelineEntry, Visibility } from './types.js';

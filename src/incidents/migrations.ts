@@ -15,5 +15,15 @@ const tables = (t: (name: string) => string) => [
   `CREATE TABLE ${t('incident_deliveries')} (incident_id TEXT NOT NULL, seq INTEGER NOT NULL, tenant_id TEXT NOT NULL, recipient TEXT NOT NULL, status TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (incident_id, seq, tenant_id, recipient))`,
 ];
 
+// Breach scopes frozen into an incident: the scope JSON exactly as computed (its inputs
+// included) and its SHA-256, so the numbers can be derived again and compared. Append-only:
+// nothing updates or deletes a row; computing again adds one. The id is time-ordered.
+const scopes = (t: (name: string) => string) => [
+  `CREATE TABLE ${t('incident_scopes')} (incident_id TEXT NOT NULL, id TEXT NOT NULL, computed_at BIGINT NOT NULL, computed_by TEXT NOT NULL, hash TEXT NOT NULL, scope TEXT NOT NULL, PRIMARY KEY (incident_id, id))`,
+];
+
 /** Applied to the platform data set (platform-migrations.ts). SQL text only. */
-export const incidentMigrations: readonly Migration[] = [{ id: 'incidents/001-incidents', up: { sqlite: tables, postgres: tables } }];
+export const incidentMigrations: readonly Migration[] = [
+  { id: 'incidents/001-incidents', up: { sqlite: tables, postgres: tables } },
+  { id: 'incidents/002-frozen-scopes', up: { sqlite: scopes, postgres: scopes } },
+];

@@ -24,7 +24,7 @@ export interface Incident {
   readonly tenants: readonly string[];
 }
 
-export const entryKinds = ['opened', 'note', 'action', 'state', 'alert', 'task', 'update'] as const;
+export const entryKinds = ['opened', 'note', 'action', 'state', 'alert', 'task', 'update', 'scope'] as const;
 export type EntryKind = (typeof entryKinds)[number];
 
 export interface TimelineEntry {

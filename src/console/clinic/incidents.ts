@@ -1,7 +1,7 @@
 import type { Audit } from '../../audit/index.js';
 import { alertPath } from '../../detection/index.js';
 import { forbidden, hasCapability } from '../../identity/index.js';
-import type { IncidentCaller, Incidents } from '../../incidents/index.js';
+import type { FrozenScopes, IncidentCaller, Incidents } from '../../incidents/index.js';
 import { actorOf } from '../../records/index.js';
 import { incidentPages, incidentRecorder } from '../incident-pages.js';
 import type { PageGuard } from '../page-guard.js';
@@ -14,8 +14,9 @@ import { sendClinicPage } from './clinic-page.js';
  * notes and tasks, state changes, the operators' customer updates. A role without the
  * capability gets 403, recorded as `access.denied`.
  */
-export function clinicIncidentPages({ guard, realm, audit, incidents, now }: { guard: PageGuard; realm: PageRealm; audit: Audit; incidents: Incidents; now: () => number }) {
+export function clinicIncidentPages({ guard, realm, audit, incidents, scopes, now }: { guard: PageGuard; realm: PageRealm; audit: Audit; incidents: Incidents; scopes?: FrozenScopes | undefined; now: () => number }) {
   return incidentPages(incidents, now, {
+    ...(scopes === undefined ? {} : { scopes }),
     route: '/tenants/:tenant/console/incidents',
     async admit(request, reply, manage) {
       const who = await guard.person(request, reply, realm);

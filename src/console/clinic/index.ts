@@ -7,7 +7,7 @@ import type { Audit } from '../../audit/index.js';
 import type { RecordAccess } from '../../records/index.js';
 import { hasCapability } from '../../identity/index.js';
 import type { Alerts } from '../../detection/index.js';
-import type { Incidents } from '../../incidents/index.js';
+import type { FrozenScopes, Incidents } from '../../incidents/index.js';
 import { clinicAlertPages } from './alerts.js';
 import { clinicIncidentPages } from './incidents.js';
 import { appPages } from './apps.js';
@@ -34,6 +34,8 @@ export interface ClinicConsoleDeps {
   readonly alerts: Alerts;
   /** Incidents that affect the tenant (incidents/). */
   readonly incidents: Incidents;
+  /** Breach scopes frozen into incidents: the tenant's own part, on the incident page. */
+  readonly scopes?: FrozenScopes | undefined;
   readonly now: () => number;
 }
 

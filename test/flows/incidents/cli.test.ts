@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildApp } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
+import { patient } from '../../support/harness.js';
 import { tresorHere } from '../../support/cli.js';
 
 // `tresor incident …` on the host: the same service as the API, recorded as `cli:<os user>` in
@@ -59,6 +60,42 @@ describe('tresor incident', () => {
         assert.deepEqual(events.map((e) => e.action).sort(), ['incident.noted', 'incident.opened', 'incident.state_changed', 'incident.state_changed'], realm);
         assert.ok(events.every((e) => e.actor.id.startsWith('cli:') && e.resources.includes(`Incident/${id}`)));
       }
+    } finally {
+      await check.close();
+    }
+  });
+  it('freezes a breach scope into an incident and lists it in show; audited with counts only', async () => {
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const app = await buildApp(loadConfig({ env: {}, overrides: { dataDir, server: { tls: { enabled: false } }, log: { level: 'silent' } } }));
+    const writer = await app.apiKeys.create({ tenantId: 'acme', role: 'service' });
+    const reader = await app.apiKeys.create({ tenantId: 'acme', role: 'service-reader' });
+    const patients: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const created = await app.http.inject({ method: 'POST', url: '/tenants/acme/fhir/Patient', headers: { authorization: `Bearer ${writer.key}`, 'content-type': 'application/fhir+json' }, payload: JSON.stringify(patient()) });
+      const id = (JSON.parse(created.body) as { id: string }).id;
+      patients.push(id);
+      assert.equal((await app.http.inject({ method: 'GET', url: `/tenants/acme/fhir/Patient/${id}`, headers: { authorization: `Bearer ${reader.key}` } })).statusCode, 200);
+    }
+    await app.close();
+
+    const id = (await run('open', '--title', 'Reader key leaked')).stdout.trim();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const none = await run('scope', id, '--from', since, '--to', to);
+    assert.equal(none.code, 2, 'a usage error: one suspect');
+    const frozen = await run('scope', id, '--from', since, '--to', to, '--api-key', reader.info.id);
+    assert.equal(frozen.code, 0, frozen.stderr);
+    assert.match(frozen.stdout, /tenant acme: 2 patients, 2 records/);
+    assert.match(frozen.stdout, /frozen into the incident as scope [0-9a-f-]{36}/);
+    const shown = await run('show', id);
+    assert.match(shown.stdout, /scope [0-9a-f-]{36} .* by cli:\S+ +2 patients in 1 tenant\(s\) +hash [0-9a-f]{64}/);
+    assert.match(shown.stdout, /tenants: acme/, 'the touched tenant joined the incident');
+    for (const p of patients) assert.ok(!shown.stdout.includes(p), 'the timeline names no patient');
+
+    const check = await buildApp(loadConfig({ env: {}, overrides: { dataDir, server: { tls: { enabled: false } }, log: { level: 'silent' } } }));
+    try {
+      const [event] = await check.audit.query('acme', { count: 1, actions: ['incident.scope_frozen'] });
+      assert.match(event?.detail ?? '', /patients=2 records=2 attempts=0 hash=[0-9a-f]{64}/);
+      assert.ok(event?.actor.id.startsWith('cli:'));
     } finally {
       await check.close();
     }

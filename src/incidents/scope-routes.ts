@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Audit, AuditEventInput } from '../audit/index.js';
+import type { ScopeRequest } from '../breach/index.js';
+import { forbidden, hasCapability, operatorRealm, type Authenticator } from '../identity/index.js';
+import { AppError } from '../platform/errors.js';
+import { actorOf } from '../records/index.js';
+import { parseTenantId } from '../tenants/index.js';
+import { invalid } from './errors.js';
+import type { FrozenScopes } from './frozen-scopes.js';
+import type { IncidentCaller } from './incidents.js';
+
+export interface ScopeRoutesDeps {
+  readonly scopes: FrozenScopes;
+  readonly authenticator: Authenticator;
+  readonly audit: Audit;
+}
+
+type Params = { id: string; scopeId?: string };
+
+/**
+ * Breach scopes frozen into an incident (RFC 9457 problem+json errors):
+ *
+ * - `/platform/incidents/{id}/scopes`: an operator (role `operator`, two factors) computes and
+ *   freezes one (POST, the body of `POST /platform/breach-scope`), lists them, reads one whole
+ *   (`Cache-Control: no-store`: it lists patients) and verifies one.
+ * - `/tenants/{t}/incidents/{id}/scopes`: a tenant admin (`incidents:manage`) of an affected
+ *   tenant reads their tenant's part of each — the data controller needs its patients to notify
+ *   them. An auditor, who reads incidents, does not get patient lists (least privilege).
+ *
+ * Every answer that carries a scope is an `audit.read` in the caller's trail; a refusal after
+ * the door is recorded (OWASP ASVS 5 V16.3.2).
+ */
+export function incidentScopeRoutes({ scopes, authenticator, audit }: ScopeRoutesDeps) {
+  const event = (caller: IncidentCaller, action: AuditEventInput['action'], resources: readonly string[], outcome: 'success' | 'failure', status: number, detail: string): AuditEventInput => ({
+    action,
+    outcome,
+    status,
+    actor: caller.actor,
+    purpose: caller.kind === 'operator' ? 'SYSADMIN' : 'HOPERAT',
+    resources,
+    subjects: [],
+    classes: [],
+    requestId: caller.requestId,
+    sourceIp: caller.sourceIp,
+    detail,
+  });
+  const home = (caller: IncidentCaller) => (caller.kind === 'operator' ? operatorRealm : (caller.tenant as string));
+
+  async function attempt<T>(caller: IncidentCaller, action: AuditEventInput['action'], ref: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof AppError && error.status < 500) await audit.record(home(caller), [event(caller, error.status === 403 ? 'access.denied' : action, [ref], 'failure', error.status, error.code)]);
+      throw error;
+    }
+  }
+
+  async function operatorCaller(request: FastifyRequest): Promise<IncidentCaller> {
+    const operator = await authenticator.operator(request, 'operator');
+    return { kind: 'operator', actor: { id: `operator:${operator.id}`, role: operator.role, client: 'session' }, accountId: operator.id, requestId: request.id, sourceIp: request.ip, status: 200 };
+  }
+
+  async function tenantCaller(request: FastifyRequest): Promise<IncidentCaller> {
+    const realm = parseTenantId((request.params as { tenant: string }).tenant);
+    const principal = await authenticator.principal(request, realm);
+    const caller: IncidentCaller = { kind: 'tenant', tenant: realm, actor: actorOf(principal), requestId: request.id, sourceIp: request.ip, status: 200 };
+    if (!hasCapability(principal.role, 'incidents:manage')) {
+      const error = forbidden(`Your role (${principal.role}) does not allow this (incidents:manage).`);
+      await audit.record(realm, [event(caller, 'access.denied', [], 'failure', 403, error.code)]);
+      throw error;
+    }
+    return caller;
+  }
+
+  const ref = (request: FastifyRequest) => {
+    const { id } = request.params as Params;
+    return /^[0-9a-f-]{36}$/.test(id) ? `Incident/${id}` : '';
+  };
+  const recordRead = (caller: IncidentCaller, resources: readonly string[], detail: string) => audit.record(home(caller), [event(caller, 'audit.read', resources, 'success', 200, detail)]);
+
+  return {
+    /** Under `/platform`. */
+    platform: async function plugin(app: FastifyInstance): Promise<void> {
+      app.post('/incidents/:id/scopes', { bodyLimit: 64 * 1024 }, async (request, reply) => {
+        const caller = await operatorCaller(request);
+        const frozen = await attempt(caller, 'incident.scope_frozen', ref(request), async () => {
+          const body = request.body as unknown;
+          if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('Send a JSON object: { "from", "to", "suspect", "tenants" }.');
+          const fields = body as Record<string, unknown>;
+          const scopeRequest: ScopeRequest = { from: fields['from'] as ScopeRequest['from'], to: fields['to'] as ScopeRequest['to'], suspect: fields['suspect'], tenants: (fields['tenants'] ?? 'all') as ScopeRequest['tenants'] };
+          return scopes.freezeScope(caller, (request.params as Params).id, scopeRequest);
+        });
+        return reply.code(201).header('cache-control', 'no-store').send(frozen);
+      });
+      app.get('/incidents/:id/scopes', async (request, reply) => {
+        const caller = await operatorCaller(request);
+        const list = await attempt(caller, 'audit.read', ref(request), () => scopes.list(caller, (request.params as Params).id));
+        await recordRead(caller, [ref(request)], `incident scopes (${list.length})`);
+        return reply.header('cache-control', 'no-store').send({ scopes: list });
+      });
+      app.get('/incidents/:id/scopes/:scopeId', async (request, reply) => {
+        const caller = await operatorCaller(request);
+        const { id, scopeId } = request.params as Required<Params>;
+        const text = await attempt(caller, 'audit.read', ref(request), () => scopes.get(caller, id, scopeId));
+        // The whole scope lists patients: a read of personal data, recorded as one.
+        await recordRead(caller, [ref(request)], `incident scope ${scopeId}`);
+        return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(text);
+      });
+      app.post('/incidents/:id/scopes/:scopeId/verify', async (request, reply) => {
+        const caller = await operatorCaller(request);
+        const { id, scopeId } = request.params as Required<Params>;
+        const check = await attempt(caller, 'incident.scope_verified', ref(request), () => scopes.verifyFrozen(caller, id, scopeId));
+        return reply.header('cache-control', 'no-store').send(check);
+      });
+    },
+    /** Under `/tenants/:tenant`. */
+    tenant: async function plugin(app: FastifyInstance): Promise<void> {
+      app.get('/incidents/:id/scopes', async (request, reply) => {
+        const caller = await tenantCaller(request);
+        const list = await attempt(caller, 'audit.read', ref(request), () => scopes.list(caller, (request.params as Params).id));
+        await recordRead(caller, [ref(request)], `incident scopes (${list.length})`);
+        return reply.header('cache-control', 'no-store').send({ scopes: list });
+      });
+    },
+  };
+}
