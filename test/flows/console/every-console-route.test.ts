@@ -20,6 +20,10 @@ const mayUse: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   [/^\/tenants\/:tenant\/console\/audit\//, ['auditor']],
   [/^\/tenants\/:tenant\/console\/review\//, ['auditor']],
   [/^\/tenants\/:tenant\/console\/alerts\//, ['tenant-admin', 'auditor']],
+  // Incidents that affect the clinic: read by its admins and auditors; opening one, notes, tasks,
+  // states and the breach scope's patient list are the admins' (incidents:manage).
+  [/^\/tenants\/:tenant\/console\/incidents\/(:id)?$/, ['tenant-admin', 'auditor']],
+  [/^\/tenants\/:tenant\/console\/incidents\//, ['tenant-admin']],
 ];
 
 /** The server's routes as `METHOD path`, from Fastify's route tree (each line one segment, nested by indentation). */
