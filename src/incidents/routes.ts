@@ -4,6 +4,7 @@ import { forbidden, hasCapability, IdentityError, operatorRealm, type Authentica
 import { AppError } from '../platform/errors.js';
 import { actorOf } from '../records/index.js';
 import { parseTenantId } from '../tenants/index.js';
+import { callerEvent } from './caller-event.js';
 import { invalid } from './errors.js';
 import type { IncidentCaller, Incidents } from './incidents.js';
 import { incidentDetailJson, incidentJson } from './json.js';
@@ -93,19 +94,7 @@ export function incidentRoutes({ incidents, authenticator, audit, publicUrl }: I
   const base = (publicUrl ?? '').replace(/\/$/, '');
 
   function admittedOf(caller: IncidentCaller, home: string): Admitted {
-    const event = (action: AuditAction, resources: readonly string[], outcome: 'success' | 'failure', status: number, detail: string): AuditEventInput => ({
-      action,
-      outcome,
-      status,
-      actor: caller.actor,
-      purpose: caller.kind === 'operator' ? 'SYSADMIN' : 'HOPERAT',
-      resources,
-      subjects: [],
-      classes: [],
-      requestId: caller.requestId,
-      sourceIp: caller.sourceIp,
-      detail,
-    });
+    const event = (action: AuditAction, resources: readonly string[], outcome: 'success' | 'failure', status: number, detail: string): AuditEventInput => callerEvent(caller, action, resources, outcome, status, detail);
     return {
       caller,
       async failed(action, ref, error) {

@@ -5,6 +5,7 @@ import { forbidden, hasCapability, operatorRealm, type Authenticator } from '../
 import { AppError } from '../platform/errors.js';
 import { actorOf } from '../records/index.js';
 import { parseTenantId } from '../tenants/index.js';
+import { callerEvent } from './caller-event.js';
 import { invalid } from './errors.js';
 import type { FrozenScopes } from './frozen-scopes.js';
 import type { IncidentCaller } from './incidents.js';
@@ -31,19 +32,7 @@ type Params = { id: string; scopeId?: string };
  * the door is recorded (OWASP ASVS 5 V16.3.2).
  */
 export function incidentScopeRoutes({ scopes, authenticator, audit }: ScopeRoutesDeps) {
-  const event = (caller: IncidentCaller, action: AuditEventInput['action'], resources: readonly string[], outcome: 'success' | 'failure', status: number, detail: string): AuditEventInput => ({
-    action,
-    outcome,
-    status,
-    actor: caller.actor,
-    purpose: caller.kind === 'operator' ? 'SYSADMIN' : 'HOPERAT',
-    resources,
-    subjects: [],
-    classes: [],
-    requestId: caller.requestId,
-    sourceIp: caller.sourceIp,
-    detail,
-  });
+  const event = callerEvent;
   const home = (caller: IncidentCaller) => (caller.kind === 'operator' ? operatorRealm : (caller.tenant as string));
 
   async function attempt<T>(caller: IncidentCaller, action: AuditEventInput['action'], ref: string, work: () => Promise<T>): Promise<T> {

@@ -5,6 +5,22 @@ import Database from 'better-sqlite3';
 import type { AlertChange } from '../../../src/detection/index.js';
 import { engines, startTestApp, type TestApp } from '../../support/harness.js';
 
+/** Failed sign-ins against one account, as the sign-in route records them. */
+const failures = (account: string, count: number, sourceIp: string) =>
+  Array.from({ length: count }, (_, i) => ({
+    action: 'auth.login_failed' as const,
+    outcome: 'failure' as const,
+    status: 401,
+    actor: { id: 'unknown', role: 'none', client: 'tresor-auth' },
+    purpose: 'HOPERAT' as const,
+    resources: [`Account/${account}`],
+    subjects: [],
+    classes: [],
+    requestId: `r-${account}-${i}`,
+    sourceIp,
+    detail: '',
+  }));
+
 /**
  * The engine on its worker thread (the default, `detection.thread: worker`): what the worker
  * stores reaches the server thread's listeners and /metrics, and a tenant's file swapped under
@@ -22,23 +38,9 @@ describe('detection on its worker thread [sqlite]', () => {
   });
   after(() => t.close());
 
-  const failures = (account: string, count: number) =>
-    Array.from({ length: count }, (_, i) => ({
-      action: 'auth.login_failed' as const,
-      outcome: 'failure' as const,
-      status: 401,
-      actor: { id: 'unknown', role: 'none', client: 'tresor-auth' },
-      purpose: 'HOPERAT' as const,
-      resources: [`Account/${account}`],
-      subjects: [],
-      classes: [],
-      requestId: `r-${account}-${i}`,
-      sourceIp: '203.0.113.7',
-      detail: '',
-    }));
 
   it('stores the alert in the realm and tells the server thread: listeners and /metrics', async () => {
-    await t.app.audit.record('clinic', failures('acct-1', 4));
+    await t.app.audit.record('clinic', failures('acct-1', 4, '203.0.113.7'));
     assert.equal(await t.app.detection?.evaluate('clinic'), 4, 'the worker evaluated the four events');
     const [alert] = await t.app.alerts.list('clinic', { rule: 'auth.brute-force' });
     assert.equal(alert?.subject, 'Account/acct-1');
@@ -55,7 +57,7 @@ describe('detection on its worker thread [sqlite]', () => {
   it('lets go of a tenant file swapped under the server and reads the new one', async () => {
     // The worker has clinic's file open now. The replacement: spare's data set, with failures
     // its rules have not seen (a new realm's cursor starts at its first event).
-    await t.app.audit.record('spare', failures('acct-2', 5));
+    await t.app.audit.record('spare', failures('acct-2', 5, '203.0.113.7'));
     const spareFile = t.app.storage.describeTenant('spare');
     const clinicFile = t.app.storage.describeTenant('clinic');
     await t.app.storage.replaceTenant('clinic', async (target) => {
@@ -85,20 +87,7 @@ for (const engine of engines()) describe(`the worker's walk [${engine}]`, () => 
   });
   after(() => t.close());
 
-  const failuresFor = (account: string) =>
-    Array.from({ length: 3 }, (_, i) => ({
-      action: 'auth.login_failed' as const,
-      outcome: 'failure' as const,
-      status: 401,
-      actor: { id: 'unknown', role: 'none', client: 'tresor-auth' },
-      purpose: 'HOPERAT' as const,
-      resources: [`Account/${account}`],
-      subjects: [],
-      classes: [],
-      requestId: `w-${account}-${i}`,
-      sourceIp: '203.0.113.9',
-      detail: '',
-    }));
+  const failuresFor = (account: string) => failures(account, 3, '203.0.113.9');
   const alertFor = async (account: string) => {
     for (let i = 0; i < 150; i += 1) {
       if ((await t.app.alerts.list('clinic', { rule: 'auth.brute-force' })).some((a) => a.subject === `Account/${account}`)) return true;
