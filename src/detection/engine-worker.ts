@@ -57,9 +57,9 @@ const stamps = new Map<string, string>();
 function stampOf(realm: string): string | undefined {
   return storage.engine === 'sqlite' ? fileStamp(storage.describeTenant(realm)) : undefined;
 }
-async function evaluateStamped(realm: string, skipUnchanged: boolean): Promise<number> {
+/** Evaluates the realm, remembering how its files looked before it read them. */
+async function evaluateStamped(realm: string): Promise<number> {
   const stamp = stampOf(realm);
-  if (skipUnchanged && stamp !== undefined && stamps.get(realm) === stamp) return 0;
   const count = await engine.evaluate(realm);
   if (stamp === undefined) stamps.delete(realm);
   else stamps.set(realm, stamp);
@@ -116,7 +116,7 @@ port.on('message', (message: ToWorker) => {
   switch (message.kind) {
     case 'evaluate':
       // A realm woken by requests stays open here (least recently used closes first).
-      answer(message.id, stopped ? Promise.resolve(0) : evaluateStamped(message.realm, false));
+      answer(message.id, stopped ? Promise.resolve(0) : evaluateStamped(message.realm));
       return;
     case 'walk': {
       walks += 1;
@@ -126,7 +126,7 @@ port.on('message', (message: ToWorker) => {
       answer(
         message.id,
         (skipUnchanged ? realmsWithNews(message.realms) : Promise.resolve([...message.realms])).then(async (changed) => {
-          const { failed } = await walkTenants(storage, changed, async (realm) => void (await evaluateStamped(realm, false)), { stopped: () => stopped, pause: async () => undefined, spreadMs: 0 });
+          const { failed } = await walkTenants(storage, changed, async (realm) => void (await evaluateStamped(realm)), { stopped: () => stopped, pause: async () => undefined, spreadMs: 0 });
           return failed;
         }),
       );
