@@ -62,6 +62,11 @@ export function createEngineThread(deps: EngineThreadDeps): Engine {
   const pending = new Map<number, { resolve: (count: number) => void; reject: (error: Error) => void }>();
   const holds = new Map<number, () => void>();
   let closed = false;
+  // A worker that died is started again at the next request — but not sooner than this after
+  // the last one died, so that one that cannot start (storage unreachable) is not respawned at
+  // every wake.
+  const restartAfterMs = 5_000;
+  let diedAt = Number.NEGATIVE_INFINITY;
 
   function started(): Worker {
     if (worker !== undefined) return worker;
@@ -79,6 +84,7 @@ export function createEngineThread(deps: EngineThreadDeps): Engine {
     const gone = (error: Error) => {
       if (worker !== fresh) return;
       worker = undefined;
+      diedAt = performance.now();
       for (const waiter of pending.values()) waiter.reject(error);
       pending.clear();
       // A swap waiting on a dead worker goes on: its connections died with it.
@@ -130,6 +136,9 @@ export function createEngineThread(deps: EngineThreadDeps): Engine {
 
   function request(make: (id: number) => ToWorker): Promise<number> {
     if (closed) return Promise.resolve(0);
+    if (worker === undefined && performance.now() - diedAt < restartAfterMs) {
+      return Promise.reject(new DetectionError('detection-worker-exited', 'the detection worker stopped a moment ago; it starts again shortly', { status: 503 }));
+    }
     const id = (nextId += 1);
     return new Promise<number>((resolve, reject) => {
       pending.set(id, { resolve, reject });
