@@ -90,7 +90,9 @@ describe('breach scope section in Chromium', { skip: skipWithoutChromium }, () =
     assert.equal((await download.json()).totals.patients, 8);
     await tabTo(page, page.getByRole('button', { name: /^Verify/ }), 'the verify button', 80);
     await page.keyboard.press('Enter');
-    await page.waitForLoadState();
+    // The answer is the verify form's own page (nothing is stored): wait for it, not for the load
+    // state of the page the button was on, which is loaded already.
+    await page.waitForURL(/\/scopes\/[0-9a-f-]{36}\/verify$/);
     assert.match(await page.locator('main').innerText(), /unchanged since frozen — yes; matches the audit trail — yes/);
     await assertAccessible(page, 'incident with a frozen scope');
     await screenshotForDocs(page, 'operator-incident-scope');
