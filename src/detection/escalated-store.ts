@@ -3,20 +3,9 @@ import type { PagePlace } from './page-token.js';
 import type { Alert, AlertState } from './store.js';
 import type { Severity } from './types.js';
 
-/** A tenant alert as the operators' level of its escalation knows it (escalated-migrations.ts). */
-export interface EscalatedRecord {
-  readonly realm: string;
+/** A tenant alert as the operators' level of its escalation knows it (escalated-migrations.ts): the alert's outward fields, its state as last known (the tenant's data set holds the truth; escalated.ts re-reads it). */
+export interface EscalatedRecord extends Pick<Alert, 'realm' | 'rule' | 'severity' | 'title' | 'subject' | 'summary' | 'state' | 'count' | 'firstAt' | 'lastAt'> {
   readonly alertId: string;
-  readonly rule: string;
-  readonly severity: Severity;
-  readonly title: string;
-  readonly subject: string;
-  readonly summary: string;
-  /** As last known; the tenant's data set holds the truth (escalated.ts re-reads it). */
-  readonly state: AlertState;
-  readonly count: number;
-  readonly firstAt: number;
-  readonly lastAt: number;
   /** When the escalation first reached the operators' level. */
   readonly reachedAt: number;
 }
