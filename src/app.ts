@@ -46,6 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
+import { createAffectedPeople, type AffectedPeople } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
@@ -115,6 +116,8 @@ export interface Tresor extends Core {
   readonly status: StatusService;
   /** Breach scopes frozen into incidents (incidents/frozen-scopes.ts). */
   readonly incidentScopes: FrozenScopes;
+  /** The patients of a scope with how to reach them, read from their records when asked (notification/people.ts). */
+  readonly affectedPeople: AffectedPeople;
   close(): Promise<void>;
 }
 
@@ -631,6 +634,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const breachScopes = createBreachScopes({ storage, tenants, audit, clock });
   // Breach scopes frozen into incidents: computed by the breach service, stored with the incident.
   const incidentScopes = createFrozenScopes({ storage, clock, audit, breach: breachScopes, operatorRealm });
+  // Who to notify: the scope's patients, addressed from their own Patient records (notification/people.ts).
+  const affectedPeople = createAffectedPeople({ storage, records, audit });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status }, clock, alerts: core.alerts, incidents, incidentScopes }));
@@ -957,6 +962,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     breachScopes,
     status,
     incidentScopes,
+    affectedPeople,
     async close() {
       await statusJobs?.stop();
       stopWatching?.();

@@ -97,6 +97,9 @@ export const auditActions = [
   // An operator computed a breach scope (detail: window, suspect, counts and the scope's hash;
   // never the patients it lists).
   'breach.scope_computed',
+  // The affected patients' Patient records were opened to address breach notices (subjects: them;
+  // detail: the scope's hash and counts).
+  'breach.people_resolved',
   // The public status page changed: a maintenance or notice, an incident update, a component override (detail: what).
   'status.changed',
 ] as const;

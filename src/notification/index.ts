@@ -1,0 +1,9 @@
+/**
+ * @module notification
+ * Breach notification: who must be told, by when, and what they are told. From a breach scope
+ * frozen into an incident: the affected people (read from their Patient records when asked,
+ * never copied), the assessment under GDPR Art. 33/34, HIPAA 45 CFR 164.400–414 and PCI DSS
+ * 12.10 with deadlines from the time of awareness, and the drafts a person approves before
+ * anything is sent.
+ */
+export { contactOf, createAffectedPeople, noticeLanguages, residencyOf, type AffectedPeople, type AffectedPeopleDeps, type AffectedPerson, type NoticeLanguage, type Residency } from './people.js';
