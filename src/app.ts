@@ -832,6 +832,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
           operatorRealm,
           batchEvents: config.detection.batchEvents,
           dedupMs: config.detection.dedupMinutes * 60_000,
+          niceness: config.detection.niceness,
           alerts: core.alerts,
           metrics: detectionMetrics,
           settle: (realm) => audit.settle(realm),

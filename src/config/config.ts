@@ -70,6 +70,10 @@ export const defaults = {
     // Where the rules run: `worker`, a thread of their own with its own connections (the server
     // thread only relays); `main`, the server's thread (after the responses; to compare).
     thread: 'worker' as 'worker' | 'main',
+    // The worker thread's nice value (0–19; Linux, per thread): the rules yield the cores to the
+    // requests when both want them and run at full speed when the machine is idle. 0 keeps the
+    // server's priority.
+    niceness: 10,
     // How soon after events are appended in this process the engine looks at them.
     wakeMs: 250,
     // Every realm is walked this often too: events other server processes or nodes appended.
@@ -334,6 +338,7 @@ const buildSchema = ({ z }: typeof Zod) =>
           /** Off: no rules run (alerts already raised stay). The audit trail is written either way. */
           enabled: z.boolean().default(d.detection.enabled),
           thread: z.enum(['worker', 'main']).default(d.detection.thread),
+          niceness: z.number().int().min(0).max(19).default(d.detection.niceness),
           wakeMs: z.number().int().min(10).max(60_000).default(d.detection.wakeMs),
           walkSeconds: z.number().int().min(1).max(3600).default(d.detection.walkSeconds),
           batchEvents: z.number().int().min(10).max(100_000).default(d.detection.batchEvents),
@@ -549,6 +554,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_BACKUP_KEEP_MONTHLY_MONTHS', 'backup.retention.monthlyForMonths', asNumber],
   ['TRESOR_DETECTION', 'detection.enabled', asBoolean],
   ['TRESOR_DETECTION_THREAD', 'detection.thread', asString],
+  ['TRESOR_DETECTION_NICENESS', 'detection.niceness', asNumber],
   ['TRESOR_DETECTION_WALK_SECONDS', 'detection.walkSeconds', asNumber],
   ['TRESOR_LOG_LEVEL', 'log.level', asString],
   ['TRESOR_METRICS_TOKEN', 'metrics.token', asString],

@@ -9,6 +9,8 @@ export interface WorkerSetup {
   readonly operatorRealm: string;
   readonly batchEvents: number;
   readonly dedupMs: number;
+  /** The nice value the worker gives its own thread (0: the server's priority). */
+  readonly niceness: number;
   /** The server thread's clock at the start, ms. */
   readonly now: number;
 }
@@ -23,7 +25,8 @@ export type ToWorker =
 
 /** Worker → server thread. */
 export type FromWorker =
-  | { readonly kind: 'ready' }
+  /** Started: its kernel thread id and the nice value it runs at (undefined where unknown). */
+  | { readonly kind: 'ready'; readonly threadId: number | undefined; readonly nice: number | undefined }
   | { readonly kind: 'done'; readonly id: number; readonly count: number }
   | { readonly kind: 'failed'; readonly id: number; readonly error: { readonly message: string; readonly code: string | undefined } }
   | { readonly kind: 'held'; readonly id: number }

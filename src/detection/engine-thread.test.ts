@@ -17,8 +17,9 @@ describe('the detection worker, when it cannot run', () => {
       operatorRealm: 'operators',
       batchEvents: 100,
       dedupMs: 60_000,
+      niceness: 10,
       alerts: { relay: () => undefined },
-      log: { error: (fields) => void logged.push(fields) },
+      log: { error: (fields) => void logged.push(fields), info: () => undefined },
     });
     const job = engine.run({ realms: async () => [], wakeMs: 60_000, walkMs: 3_600_000 });
     try {

@@ -20,13 +20,15 @@ export interface EngineThreadDeps {
   readonly operatorRealm: string;
   readonly batchEvents: number;
   readonly dedupMs: number;
+  /** The worker thread's nice value (config `detection.niceness`). */
+  readonly niceness: number;
   /** The alert changes the worker stored reach this thread's listeners (delivery, escalation, metrics). */
   readonly alerts: Pick<Alerts, 'relay'>;
   readonly metrics?: EngineMetrics;
   /** Chains the realm's committed pending events before an `evaluate()` by hand (audit.settle). */
   readonly settle?: (realm: string) => Promise<void>;
   /** Ids and codes only. */
-  readonly log: { error(fields: object, message: string): void };
+  readonly log: { error(fields: object, message: string): void; info(fields: object, message: string): void };
 }
 
 // Compiled, this module is .js beside engine-worker.js; run from source (tests, `npm run dev`),
@@ -76,6 +78,7 @@ export function createEngineThread(deps: EngineThreadDeps): Engine {
       operatorRealm: deps.operatorRealm,
       batchEvents: deps.batchEvents,
       dedupMs: deps.dedupMs,
+      niceness: deps.niceness,
       now: deps.clock.now().getTime(),
     };
     const fresh = spawnWorker(setup);
@@ -129,6 +132,7 @@ export function createEngineThread(deps: EngineThreadDeps): Engine {
         deps.metrics?.lag(message.realm, message.ms);
         break;
       case 'ready':
+        deps.log.info({ event: 'detection.worker_started', threadId: message.threadId, nice: message.nice }, 'detection worker started');
         break;
     }
     if (pending.size === 0 && holds.size === 0) worker?.unref();

@@ -5,15 +5,20 @@
  * let go of a tenant's file while it is swapped, stop — and tells it what happened: alert
  * changes (after their commit), metrics, and each request's outcome.
  */
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openTenantStorage } from '../platform/db/index.js';
 import { walkTenants } from '../platform/walk-tenants.js';
+import { currentThreadId, lowerThreadPriority, niceOfThread } from '../platform/workers/thread-priority.js';
 import { tenantMigrations } from '../tenant-migrations.js';
 import { storeFindings } from './alerts.js';
 import { createEngine } from './engine.js';
 import { fileStamp } from './file-stamps.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './engine-protocol.js';
 import { rules } from './rules/index.js';
+
+// First of all: this thread is background work, and yields the cores to the requests.
+const lowered = lowerThreadPriority((workerData as WorkerSetup).niceness);
 
 const port = parentPort;
 if (port === null) throw new Error('engine-worker.ts runs as a worker thread (engine-thread.ts starts it)');
@@ -157,4 +162,4 @@ port.on('message', (message: ToWorker) => {
       return;
   }
 });
-post({ kind: 'ready' });
+post({ kind: 'ready', threadId: currentThreadId(), nice: lowered === undefined ? undefined : niceOfThread(lowered, (path) => readFileSync(path, 'utf8')) });
