@@ -17,6 +17,7 @@
  *   BENCH_EVENTS=200000
  *   BENCH_BATCH=500   events per engine transaction in the throughput run (detection.batchEvents)
  *   BENCH_VARIANTS=off,worker,main  detection off / on its worker thread / on the server thread
+ *                  (also: worker-nice0, the worker at the server's priority)
  *   BENCH_CPU_PROF=<dir>  a V8 CPU profile of each engine run (the rules alone, not the seeding)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -53,8 +54,11 @@ const observation = (patient: string) => ({
   valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
 });
 
-/** Detection off; on, on its worker thread (the default); on, on the server's thread (to compare). */
-type Variant = 'off' | 'worker' | 'main';
+/**
+ * Detection off; on, on its worker thread (the default, at nice 10); the worker at the server's
+ * priority (nice 0); on the server's thread (to compare).
+ */
+type Variant = 'off' | 'worker' | 'worker-nice0' | 'main';
 const variants = (process.env['BENCH_VARIANTS'] ?? 'off,worker,main').split(',') as Variant[];
 
 const serverEnv = (dataDir: string, variant: Variant): Record<string, string> => ({
@@ -64,6 +68,7 @@ const serverEnv = (dataDir: string, variant: Variant): Record<string, string> =>
   TRESOR_LOG_LEVEL: 'silent',
   TRESOR_DETECTION: String(variant !== 'off'),
   TRESOR_DETECTION_THREAD: variant === 'main' ? 'main' : 'worker',
+  ...(variant === 'worker-nice0' ? { TRESOR_DETECTION_NICENESS: '0' } : {}),
 });
 
 interface Seeded {
@@ -327,7 +332,7 @@ for (const scenario of ['read', 'create']) {
     const ratios = on.map((r, i) => r.perSecond / (off[i]?.perSecond ?? r.perSecond));
     const mainRatios = on.map((r, i) => r.mainCpuPerRequest / (off[i]?.mainCpuPerRequest ?? r.mainCpuPerRequest));
     rows.push(
-      `| ${scenario} | ${variant === 'worker' ? 'worker thread' : 'server thread'} | ${off.map((r) => fmt(r.perSecond)).join(', ')} | ${on.map((r) => fmt(r.perSecond)).join(', ')} | ${ratios.map((x) => x.toFixed(2)).join(', ')} | ${off.map((r) => fmt(r.mainCpuPerRequest)).join(', ')} / ${on.map((r) => fmt(r.mainCpuPerRequest)).join(', ')} | ${mainRatios.map((x) => x.toFixed(2)).join(', ')} | ${off.map((r) => fmt(r.cpuPerRequest)).join(', ')} / ${on.map((r) => fmt(r.cpuPerRequest)).join(', ')} | ${off.map((r) => r.p99).join(', ')} / ${on.map((r) => r.p99).join(', ')} | ${[...off, ...on].reduce((sum, r) => sum + r.failed, 0)} |`,
+      `| ${scenario} | ${variant === 'worker' ? 'worker thread' : variant === 'worker-nice0' ? 'worker thread, nice 0' : 'server thread'} | ${off.map((r) => fmt(r.perSecond)).join(', ')} | ${on.map((r) => fmt(r.perSecond)).join(', ')} | ${ratios.map((x) => x.toFixed(2)).join(', ')} | ${off.map((r) => fmt(r.mainCpuPerRequest)).join(', ')} / ${on.map((r) => fmt(r.mainCpuPerRequest)).join(', ')} | ${mainRatios.map((x) => x.toFixed(2)).join(', ')} | ${off.map((r) => fmt(r.cpuPerRequest)).join(', ')} / ${on.map((r) => fmt(r.cpuPerRequest)).join(', ')} | ${off.map((r) => r.p99).join(', ')} / ${on.map((r) => r.p99).join(', ')} | ${[...off, ...on].reduce((sum, r) => sum + r.failed, 0)} |`,
     );
   }
 }
