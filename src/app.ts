@@ -46,7 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createAffectedPeople, type AffectedPeople } from './notification/index.js';
+import { createAffectedPeople, createIncidentDrill, drillReportFileOf, injectedDrillApi, registerIncidentDrillMetrics, type AffectedPeople, type IncidentDrill } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
@@ -118,6 +118,8 @@ export interface Tresor extends Core {
   readonly incidentScopes: FrozenScopes;
   /** The patients of a scope with how to reach them, read from their records when asked (notification/people.ts). */
   readonly affectedPeople: AffectedPeople;
+  /** The notification drill on synthetic tenants through this server's routes in process (notification/drill.ts). */
+  readonly incidentDrill: IncidentDrill;
   close(): Promise<void>;
 }
 
@@ -636,6 +638,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentScopes = createFrozenScopes({ storage, clock, audit, breach: breachScopes, operatorRealm });
   // Who to notify: the scope's patients, addressed from their own Patient records (notification/people.ts).
   const affectedPeople = createAffectedPeople({ storage, records, audit });
+  // The tested notification procedure (notification/drill.ts): synthetic tenants, a "stolen" key
+  // used through this server's own routes in process, each step timed; reports beside the
+  // restore drills'. The assessment, drafts and delivery steps plug in through `slots`.
+  const drillReportFile = drillReportFileOf(config.dataDir);
+  const incidentDrill = createIncidentDrill({ api: injectedDrillApi(http), tenants, apiKeys, incidents, scopes: incidentScopes, people: affectedPeople, audit, clock, operatorRealm, reportFile: drillReportFile });
+  registerIncidentDrillMetrics(metrics.registry, drillReportFile);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status }, clock, alerts: core.alerts, incidents, incidentScopes }));
@@ -963,6 +971,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     status,
     incidentScopes,
     affectedPeople,
+    incidentDrill,
     async close() {
       await statusJobs?.stop();
       stopWatching?.();
