@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { IncidentCaller } from '../../../src/incidents/index.js';
 import { drillFormat, readLastDrills, type DrillReport } from '../../../src/notification/index.js';
 import { engines, startTestApp, type TestApp } from '../../support/harness.js';
+import { as, signInOperator, type Person } from '../../support/people.js';
 
 const operator: IncidentCaller = { kind: 'operator', actor: { id: 'cli:drill-test', role: 'operator', client: 'tresor-cli' }, requestId: '', sourceIp: 'local', status: 0 };
 
@@ -19,12 +20,20 @@ for (const engine of engines()) {
     let t: TestApp;
     let now = Date.parse('2026-06-01T09:00:00Z');
     const clock = { now: () => new Date((now += 1)) };
+    let person: Person;
+    const drillSection = async () => {
+      const page = await as(t, person, { method: 'GET', url: '/platform/console/incidents/' });
+      assert.equal(page.statusCode, 200);
+      return /<section aria-labelledby="drill-heading">(.*?)<\/section>/s.exec(page.body)?.[1] ?? '';
+    };
     before(async () => {
       t = await startTestApp(engine, {}, { clock });
+      person = await signInOperator(t, 'operator', 'ops@hosting.example', () => now);
     });
     after(() => t.close());
 
     it('runs every step, keeps its report and leaves nothing usable behind', { timeout: 120_000 }, async () => {
+      assert.match(await drillSection(), /No notification drill has run yet/);
       const report = await t.app.incidentDrill.run({ by: operator, patients: 12, read: 9 });
       assert.equal(report.ok, true, JSON.stringify(report));
       assert.equal(report.format, drillFormat);
@@ -75,6 +84,9 @@ for (const engine of engines()) {
       assert.match(metrics, new RegExp(`tresor_incident_drill_last_success_timestamp_seconds ${Date.parse(report.at) / 1000}`));
       assert.match(metrics, /tresor_incident_drill_last_success 1/);
       assert.match(metrics, /tresor_incident_drill_last_duration_seconds \d/);
+      const section = await drillSection();
+      assert.match(section, /The last notification drill passed/);
+      assert.ok(section.includes(`datetime="${report.at}"`));
     });
 
     it('a failing step stops the drill, still cleans up, and the report says which', { timeout: 120_000 }, async () => {
@@ -118,6 +130,9 @@ for (const engine of engines()) {
       const metrics = (await t.app.http.inject({ method: 'GET', url: '/metrics' })).body;
       assert.match(metrics, /tresor_incident_drill_last_success 0/);
       assert.match(metrics, new RegExp(`tresor_incident_drill_last_success_timestamp_seconds ${Date.parse(lastPassed?.at as string) / 1000}`));
+      const section = await drillSection();
+      assert.match(section, /The last notification drill failed at <q>generate drafts<\/q>/);
+      assert.ok(section.includes(`datetime="${lastPassed?.at}"`), 'and when one last passed');
       await t.app.audit.settle('operators');
       const [event] = await t.app.audit.query('operators', { actions: ['incident.drill_run'], count: 1 });
       assert.equal(event?.outcome, 'failure');
