@@ -86,6 +86,9 @@ for (const engine of engines()) {
       assert.match(metrics, /tresor_incident_drill_last_duration_seconds \d/);
       const section = await drillSection();
       assert.match(section, /The last notification drill passed/);
+      const health = await as(t, person, { method: 'GET', url: '/platform/console/health/' });
+      assert.match(health.body, /Last notification drill passed/);
+      assert.match(health.body, /Since the last notification drill passed/);
       assert.ok(section.includes(`datetime="${report.at}"`));
     });
 
