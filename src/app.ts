@@ -83,6 +83,8 @@ export interface AppOverrides {
   readonly configFile?: string;
   /** Tests run the file integrity checks in milliseconds; default a minute after the start, then every fim.checkMinutes. */
   readonly fimSchedule?: { readonly firstAfterMs: number; readonly everyMs: number };
+  /** Tests look for a due notification drill in milliseconds; default ten minutes after the start, then hourly. */
+  readonly incidentDrillSchedule?: { readonly firstAfterMs: number; readonly checkEveryMs: number };
 }
 
 /**
@@ -953,6 +955,25 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     statusJobs ??= status.start({ everyMs: config.status.probeSeconds * 1000, leadership });
   });
 
+  // The notification drill on a schedule (incidents.drillEveryDays; off by default): checked
+  // hourly by the upkeep leader, run when the last drill — passed or failed — is that old.
+  const drillEveryMs = config.incidents.drillEveryDays * 86_400_000;
+  const drillJobs =
+    drillEveryMs === 0
+      ? undefined
+      : periodic(
+          async () => {
+            const { last } = readLastDrills(drillReportFile);
+            if (last !== undefined && clock.now().getTime() - Date.parse(last.at) < drillEveryMs) return;
+            const by = { kind: 'operator', actor: { id: 'system:incident-drill', role: 'system', client: 'tresor' }, requestId: '', sourceIp: 'local', status: 0 } as const;
+            const report = await incidentDrill.run({ by }).catch((error: unknown) => logger.error({ event: 'incident.drill_failed', err: describeErrorForLog(error) }, 'the scheduled notification drill could not run'));
+            if (report !== undefined) logger[report.ok ? 'info' : 'error']({ event: 'incident.drill_run', ok: report.ok, failedStep: report.failedStep, incident: report.incidentId, seconds: report.totalSeconds }, report.ok ? 'notification drill passed' : 'notification drill failed');
+          },
+          overrides.incidentDrillSchedule?.checkEveryMs ?? 3_600_000,
+          overrides.incidentDrillSchedule?.firstAfterMs ?? 600_000,
+          leadership,
+        );
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
 
@@ -974,6 +995,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     incidentDrill,
     async close() {
       await statusJobs?.stop();
+      await drillJobs?.stop();
       stopWatching?.();
       stopEscalationWake?.();
       stopFollowingEscalated();
