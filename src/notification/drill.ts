@@ -155,6 +155,9 @@ export function createIncidentDrill(deps: IncidentDrillDeps): IncidentDrill {
       const label = `drill-${dateLabel(started)}-${randomBytes(3).toString('hex')}`;
       const steps: DrillStep[] = [];
       const made: DrillTenant[] = [];
+      // Everything made, as soon as it exists: the clean-up also undoes a half-finished preparation.
+      const createdTenants: string[] = [];
+      const createdKeys: string[] = [];
       let incidentId: string | undefined;
       let scope: Scope | undefined;
       let scopeId = '';
@@ -199,8 +202,11 @@ export function createIncidentDrill(deps: IncidentDrillDeps): IncidentDrill {
         for (const suffix of ['a', 'b'].slice(0, drillDefaults.tenants)) {
           const id = `${label}-${suffix}`;
           await deps.tenants.create(id, `Incident drill ${label} (synthetic data)`);
+          createdTenants.push(id);
           const writer = await deps.apiKeys.create({ tenantId: id, role: 'service', label: 'incident drill: synthetic data' });
+          createdKeys.push(writer.info.id);
           const reader = await deps.apiKeys.create({ tenantId: id, role: 'service-reader', label: 'incident drill: the simulated stolen key' });
+          createdKeys.push(reader.info.id);
           const tenant: DrillTenant = { id, writer: { key: writer.key, id: writer.info.id }, reader: { key: reader.key, id: reader.info.id }, made: new Map(), seen: new Set() };
           made.push(tenant);
           await fill(tenant, label, made.length * patients, patients);
@@ -278,12 +284,9 @@ export function createIncidentDrill(deps: IncidentDrillDeps): IncidentDrill {
         if (failedBefore !== undefined && incidentId !== undefined) {
           await deps.incidents.transition(by, incidentId, 'closed', `Drill failed at "${failedBefore}"; see the drill report of ${new Date(started).toISOString()}.`).catch(() => undefined);
         }
-        for (const tenant of made) {
-          await deps.apiKeys.revoke(tenant.writer.id);
-          await deps.apiKeys.revoke(tenant.reader.id);
-          await deps.tenants.disable(tenant.id);
-        }
-        return `${made.length} tenants disabled, their keys revoked`;
+        for (const key of createdKeys) await deps.apiKeys.revoke(key);
+        for (const id of createdTenants) await deps.tenants.disable(id);
+        return `${createdTenants.length} tenants disabled, their keys revoked`;
       });
       if (failedBefore !== undefined) {
         failedStep = failedBefore;
