@@ -46,7 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createAffectedPeople, type AffectedPeople } from './notification/index.js';
+import { createAffectedPeople, createIncidentDrill, drillReportFileOf, injectedDrillApi, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type IncidentDrill } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
@@ -83,6 +83,8 @@ export interface AppOverrides {
   readonly configFile?: string;
   /** Tests run the file integrity checks in milliseconds; default a minute after the start, then every fim.checkMinutes. */
   readonly fimSchedule?: { readonly firstAfterMs: number; readonly everyMs: number };
+  /** Tests look for a due notification drill in milliseconds; default ten minutes after the start, then hourly. */
+  readonly incidentDrillSchedule?: { readonly firstAfterMs: number; readonly checkEveryMs: number };
 }
 
 /**
@@ -118,6 +120,8 @@ export interface Tresor extends Core {
   readonly incidentScopes: FrozenScopes;
   /** The patients of a scope with how to reach them, read from their records when asked (notification/people.ts). */
   readonly affectedPeople: AffectedPeople;
+  /** The notification drill on synthetic tenants through this server's routes in process (notification/drill.ts). */
+  readonly incidentDrill: IncidentDrill;
   close(): Promise<void>;
 }
 
@@ -636,9 +640,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentScopes = createFrozenScopes({ storage, clock, audit, breach: breachScopes, operatorRealm });
   // Who to notify: the scope's patients, addressed from their own Patient records (notification/people.ts).
   const affectedPeople = createAffectedPeople({ storage, records, audit });
+  // The tested notification procedure (notification/drill.ts): synthetic tenants, a "stolen" key
+  // used through this server's own routes in process, each step timed; reports beside the
+  // restore drills'. The assessment, drafts and delivery steps plug in through `slots`.
+  const drillReportFile = drillReportFileOf(config.dataDir);
+  const incidentDrill = createIncidentDrill({ api: injectedDrillApi(http), tenants, apiKeys, incidents, scopes: incidentScopes, people: affectedPeople, audit, clock, operatorRealm, reportFile: drillReportFile });
+  registerIncidentDrillMetrics(metrics.registry, drillReportFile);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status }, clock, alerts: core.alerts, incidents, incidentScopes }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -946,6 +956,25 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     statusJobs ??= status.start({ everyMs: config.status.probeSeconds * 1000, leadership });
   });
 
+  // The notification drill on a schedule (incidents.drillEveryDays; off by default): checked
+  // hourly by the upkeep leader, run when the last drill — passed or failed — is that old.
+  const drillEveryMs = config.incidents.drillEveryDays * 86_400_000;
+  const drillJobs =
+    drillEveryMs === 0
+      ? undefined
+      : periodic(
+          async () => {
+            const { last } = readLastDrills(drillReportFile);
+            if (last !== undefined && clock.now().getTime() - Date.parse(last.at) < drillEveryMs) return;
+            const by = { kind: 'operator', actor: { id: 'system:incident-drill', role: 'system', client: 'tresor' }, requestId: '', sourceIp: 'local', status: 0 } as const;
+            const report = await incidentDrill.run({ by }).catch((error: unknown) => logger.error({ event: 'incident.drill_failed', err: describeErrorForLog(error) }, 'the scheduled notification drill could not run'));
+            if (report !== undefined) logger[report.ok ? 'info' : 'error']({ event: 'incident.drill_run', ok: report.ok, failedStep: report.failedStep, incident: report.incidentId, seconds: report.totalSeconds }, report.ok ? 'notification drill passed' : 'notification drill failed');
+          },
+          overrides.incidentDrillSchedule?.checkEveryMs ?? 3_600_000,
+          overrides.incidentDrillSchedule?.firstAfterMs ?? 600_000,
+          leadership,
+        );
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
 
@@ -964,8 +993,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     status,
     incidentScopes,
     affectedPeople,
+    incidentDrill,
     async close() {
       await statusJobs?.stop();
+      await drillJobs?.stop();
       stopWatching?.();
       stopEscalationWake?.();
       stopFollowingEscalated();

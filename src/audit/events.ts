@@ -94,6 +94,9 @@ export const auditActions = [
   // and a frozen scope checked against its hash and the trail.
   'incident.scope_frozen',
   'incident.scope_verified',
+  // A notification drill ran on synthetic tenants (detail: its label, ok, the step that failed,
+  // patients read and found, seconds).
+  'incident.drill_run',
   // An operator computed a breach scope (detail: window, suspect, counts and the scope's hash;
   // never the patients it lists).
   'breach.scope_computed',

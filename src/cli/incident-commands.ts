@@ -157,5 +157,10 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     printDetail(io, await incidents.transition(caller, idOf(), 'closed', note), asJson);
     return 0;
   }
-  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, update or close' : `no command incident ${sub}`);
+  if (sub === 'drill') {
+    if (arg !== undefined) throw new UsageError(`tresor incident drill takes no argument (${arg})`);
+    const { incidentDrillCommand } = await import('./incident-drill-command.js');
+    return incidentDrillCommand(io, core, config, { incidents, frozen, caller }, values);
+  }
+  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, update, close or drill' : `no command incident ${sub}`);
 }

@@ -140,6 +140,13 @@ Usage:
                        [--aware-at TIME --reason TEXT]
                                             moves it forward, adds a note, changes its fields; audited
   tresor incident close <id> --note TEXT    closes it with the resolution note; audited
+  tresor incident drill [--patients N] [--smtp HOST:PORT] [--json]
+                                            the notification drill on synthetic data: two throw-away tenants of
+                                            N made-up patients (default 25), an API key of each "stolen" and used,
+                                            an incident, the frozen scope checked against what was read, the
+                                            affected people, the hash verified, the incident closed, the tenants
+                                            disabled; each step timed; mails only the test server of --smtp;
+                                            report in DATA_DIR/incident-drills.jsonl; exit 1 when a step fails
   tresor breach scope --from TIME --to TIME (--api-key ID | --account ID | --client ID | --address CIDR |
         --raw-files [--keys-exposed]) [--tenant T[,T…]] [--json]
                                             which patients, records and data classes the suspect got in the window
@@ -197,6 +204,8 @@ const options = {
   address: { type: 'string', multiple: true },
   'raw-files': { type: 'boolean' },
   'keys-exposed': { type: 'boolean' },
+  patients: { type: 'string' },
+  smtp: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

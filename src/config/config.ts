@@ -116,6 +116,8 @@ export const defaults = {
   fim: { enabled: true, checkMinutes: 60, baselineFile: undefined as string | undefined, installDir: undefined as string | undefined, roots: [] as string[] },
   // The public status page (src/status): how often every component is checked and a sample stored.
   status: { probeSeconds: 60, oauthTenant: undefined as string | undefined },
+  // The notification drill (notification/drill.ts) on a schedule: 0 leaves it to the operator.
+  incidents: { drillEveryDays: 0 },
   // /.well-known/security.txt (RFC 9116): served only with at least one contact.
   security: {
     contact: [] as string[],
@@ -398,6 +400,13 @@ const buildSchema = ({ z }: typeof Zod) =>
         })
         .strict()
         .prefault({}),
+      incidents: z
+        .object({
+          /** A notification drill on synthetic tenants when the last one is this many days old (PCI DSS 12.10.2: at least yearly); 0: off. */
+          drillEveryDays: z.number().int().min(0).max(366).default(d.incidents.drillEveryDays),
+        })
+        .strict()
+        .prefault({}),
       status: z
         .object({
           probeSeconds: z.number().int().min(10).max(3600).default(d.status.probeSeconds),
@@ -545,6 +554,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: string, pa
   ['TRESOR_BACKUP_SCHEDULE', 'backup.schedule', asBoolean],
   ['TRESOR_BACKUP_EVERY_MINUTES', 'backup.everyMinutes', asNumber],
   ['TRESOR_BACKUP_DRILL_EVERY_HOURS', 'backup.drillEveryHours', asNumber],
+  ['TRESOR_INCIDENT_DRILL_EVERY_DAYS', 'incidents.drillEveryDays', asNumber],
   ['TRESOR_PGBACKREST_CONFIG', 'backup.physical.configFile', asString],
   ['TRESOR_PGBACKREST_STANZA', 'backup.physical.stanza', asString],
   ['TRESOR_PGBACKREST_COMMAND', 'backup.physical.command', asWords],

@@ -70,6 +70,8 @@ export interface IncidentPagesOptions {
   readonly admit: (request: FastifyRequest, reply: FastifyReply, manage: boolean) => Promise<IncidentPage | undefined>;
   /** Breach scopes frozen into incidents: the operators' section and form, a clinic admin's own part. */
   readonly scopes?: FrozenScopes;
+  /** A section under the list's introduction (the operators': the last notification drill). */
+  readonly listNote?: (page: IncidentPage) => Html | undefined;
 }
 
 const time = (locale: Locale, at: number): Html => html`<time datetime="${new Date(at).toISOString()}">${formatDateTime(locale, at)}</time>`;
@@ -80,7 +82,7 @@ const span = (ms: number): string => {
 const stateOf = (t: Record<Key, string>, state: string) => ((incidentStates as readonly string[]).includes(state) ? t[state as IncidentState] : state);
 const ownerOf = (t: Record<Key, string>, incident: Incident) => (incident.owner.accountId === '' ? t.nobody : `${incident.owner.realm}/${incident.owner.accountId}`);
 
-function listBody(page: IncidentPage, incidents: readonly Incident[], state: string | undefined, now: number): Html {
+function listBody(page: IncidentPage, incidents: readonly Incident[], state: string | undefined, now: number, note?: Html): Html {
   const t = text[page.locale];
   const operator = page.caller.kind === 'operator';
   const option = (value: string, label: string) => html`<option value="${value}"${value === (state ?? '') ? html` selected` : undefined}>${label}</option>`;
@@ -95,7 +97,7 @@ function listBody(page: IncidentPage, incidents: readonly Incident[], state: str
           (i) =>
             html`<tr><th scope="row"><a href="${page.base}${i.id}">${i.title}</a></th><td><strong class="severity severity-${i.severity}">${t[i.severity]}</strong></td><td>${stateOf(t, i.state)}</td><td>${ownerOf(t, i)}</td><td>${span(now - i.openedAt)}</td>${operator ? html`<td>${i.tenants.join(', ') || t.platformOnly}</td>` : undefined}</tr>`,
         )}</tbody></table>`;
-  return html`<p>${t.intro}</p>${page.mayManage ? html`<p class="actions"><a href="${page.base}new">${t.newIncident}</a></p>` : undefined}${filter}${table}`;
+  return html`<p>${t.intro}</p>${page.mayManage ? html`<p class="actions"><a href="${page.base}new">${t.newIncident}</a></p>` : undefined}${note}${filter}${table}`;
 }
 
 function newBody(page: IncidentPage, alert: string | undefined): Html {
@@ -247,7 +249,7 @@ export function incidentPages(incidents: Incidents, now: () => number, options: 
       const state = typeof raw === 'string' && (raw === 'open' || (incidentStates as readonly string[]).includes(raw)) ? raw : undefined;
       const list = await incidents.list(page.caller, { limit: 200, ...(state === 'open' ? { open: true } : state === undefined ? {} : { state: state as IncidentState }) });
       await page.record('audit.read', list.map((i) => `Incident/${i.id}`));
-      return page.send({ title: text[page.locale].title, body: listBody(page, list, state, now()) });
+      return page.send({ title: text[page.locale].title, body: listBody(page, list, state, now(), options.listNote?.(page)) });
     });
 
     app.get(`${route}/new`, async (request, reply) => {

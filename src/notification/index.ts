@@ -7,3 +7,8 @@
  * anything is sent.
  */
 export { contactOf, createAffectedPeople, noticeLanguages, residencyOf, type AffectedPeople, type AffectedPeopleDeps, type AffectedPerson, type NoticeLanguage, type Residency } from './people.js';
+export { createIncidentDrill, drillDefaults, type DrillApi, type DrillContext, type DrillOptions, type DrillSlots, type DrillStepRun, type IncidentDrill, type IncidentDrillDeps } from './drill.js';
+export { appendDrillReport, drillFormat, drillReportFileOf, readLastDrills, type DrillReport, type DrillStep } from './drill-report.js';
+export { drillPlaces, syntheticPatient, syntheticPerson, type SyntheticPerson } from './drill-data.js';
+export { injectedDrillApi, type Injector } from './drill-api.js';
+export { registerIncidentDrillMetrics } from './drill-metrics.js';

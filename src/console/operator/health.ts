@@ -31,6 +31,13 @@ const groups: readonly { readonly title: { readonly [L in Locale]: string }; rea
     ],
   },
   {
+    title: { en: 'Incident response', de: 'Reaktion auf Sicherheitsvorfälle' },
+    metrics: [
+      { name: 'tresor_incident_drill_last_success_timestamp_seconds', format: 'age', label: { en: 'Since the last notification drill passed', de: 'Seit der letzten bestandenen Meldeübung' } },
+      { name: 'tresor_incident_drill_last_success', format: 'yesNo', label: { en: 'Last notification drill passed', de: 'Letzte Meldeübung bestanden' } },
+    ],
+  },
+  {
     title: { en: 'PostgreSQL replication', de: 'PostgreSQL-Replikation' },
     metrics: [
       { name: 'tresor_postgres_synchronous_standbys', format: 'count', label: { en: 'Standbys a commit waits for', de: 'Standbys, auf die ein Commit wartet' } },

@@ -2,7 +2,9 @@ import type { Audit } from '../../audit/index.js';
 import { alertPath, escalatedAlertPath } from '../../detection/index.js';
 import { operatorRealm } from '../../identity/index.js';
 import type { FrozenScopes, IncidentCaller, Incidents } from '../../incidents/index.js';
+import type { DrillReport } from '../../notification/index.js';
 import { incidentPages, incidentRecorder } from '../incident-pages.js';
+import { incidentDrillNote } from './incident-drill-note.js';
 import type { PageGuard } from '../page-guard.js';
 import { sectionRole, sendOperatorPage } from './nav.js';
 
@@ -10,9 +12,10 @@ import { sectionRole, sendOperatorPage } from './nav.js';
  * `/platform/console/incidents/`: every incident, for the `operator` role, as
  * `/platform/incidents` answers them — with the customer update form and its deliveries.
  */
-export function operatorIncidentPages({ guard, audit, incidents, scopes, now }: { guard: PageGuard; audit: Audit; incidents: Incidents; scopes?: FrozenScopes | undefined; now: () => number }) {
+export function operatorIncidentPages({ guard, audit, incidents, scopes, now, drills }: { guard: PageGuard; audit: Audit; incidents: Incidents; scopes?: FrozenScopes | undefined; now: () => number; drills?: (() => { readonly last?: DrillReport; readonly lastPassed?: DrillReport }) | undefined }) {
   return incidentPages(incidents, now, {
     ...(scopes === undefined ? {} : { scopes }),
+    ...(drills === undefined ? {} : { listNote: (page) => incidentDrillNote(page.locale, drills()) }),
     route: '/platform/console/incidents',
     async admit(request, reply) {
       const who = await guard.operator(request, reply, sectionRole.incidents);

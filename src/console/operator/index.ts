@@ -19,6 +19,7 @@ import { keyPages } from './keys.js';
 import { operatorTenantPages } from './tenants.js';
 import { statusPages } from './status.js';
 import type { StatusService } from '../../status/index.js';
+import type { DrillReport } from '../../notification/index.js';
 
 export { operatorNav, sectionRole, sectionsOf as operatorSectionsOf, type OperatorSection } from './nav.js';
 
@@ -37,6 +38,8 @@ export interface OperatorConsoleDeps {
   readonly escalated: EscalatedAlerts;
   /** The public status page's maintenance and notices (status/). */
   readonly status: StatusService;
+  /** The last notification drill and the last that passed (notification/drill-report.ts). */
+  readonly incidentDrills?: () => { readonly last?: DrillReport; readonly lastPassed?: DrillReport };
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
@@ -49,7 +52,7 @@ export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents,
     await app.register(healthPages({ guard, readiness: deps.readiness, registry: deps.registry, now: deps.now }));
     await app.register(operatorAlertPages({ guard, audit: deps.audit, alerts }));
     await app.register(escalatedAlertPages({ guard, audit: deps.audit, escalated: deps.escalated }));
-    await app.register(operatorIncidentPages({ guard, audit: deps.audit, incidents, scopes, now: deps.now }));
+    await app.register(operatorIncidentPages({ guard, audit: deps.audit, incidents, scopes, now: deps.now, drills: deps.incidentDrills }));
     await app.register(statusPages({ guard, status: deps.status }));
   };
 }

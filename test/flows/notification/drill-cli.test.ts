@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildApp } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config/index.js';
+import type { DrillReport } from '../../../src/notification/index.js';
+import { tresorHere } from '../../support/cli.js';
+
+// `tresor incident drill` on the host, beside real tenants it must not touch. A CLI matter, the
+// same on both engines: SQLite only (the drill itself runs on both in drill.test.ts).
+describe('tresor incident drill', () => {
+  let dataDir: string;
+  const run = (...args: string[]) => tresorHere(['incident', 'drill', ...args, '--data-dir', dataDir]);
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tresor-cli-drill-'));
+    assert.equal((await tresorHere(['tenant', 'create', 'acme', '--data-dir', dataDir])).code, 0);
+  });
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('runs on synthetic tenants, prints each step, keeps the report, touches no real tenant', { timeout: 120_000 }, async () => {
+    const text = await run('--patients', '6');
+    assert.equal(text.code, 0, text.stderr + text.stdout);
+    assert.match(text.stdout, /^ok {4}\s*\d+\.\d\d s {2}prepare synthetic tenants — 2 tenants, 6 patients each$/m);
+    assert.match(text.stdout, /^skip\s+0\.00 s {2}deliver to test SMTP server \(no delivery step in this version\)$/m);
+    assert.match(text.stdout, /^passed in \d+\.\d s: patients read 10, found by the scope 10, people resolved 10$/m);
+
+    const asJson = await run('--patients', '3', '--json', '--smtp', '127.0.0.1:2525');
+    assert.equal(asJson.code, 0, asJson.stderr);
+    const report = JSON.parse(asJson.stdout) as DrillReport;
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.counts, { patientsRead: 4, patientsFound: 4, peopleResolved: 4 });
+    const lines = readFileSync(join(dataDir, 'incident-drills.jsonl'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.deepEqual(JSON.parse(lines[1] as string), report);
+
+    for (const bad of [['--patients', '0'], ['--smtp', 'mail.example.org'], ['--patients', 'many']]) {
+      const refused = await run(...bad);
+      assert.equal(refused.code, 2, bad.join(' '));
+    }
+
+    const app = await buildApp(loadConfig({ env: {}, overrides: { dataDir, server: { tls: { enabled: false } }, log: { level: 'silent' } } }));
+    try {
+      const tenants = await app.tenants.list();
+      assert.deepEqual(tenants.filter((x) => x.status === 'active').map((x) => x.id), ['acme'], 'the drill tenants are disabled');
+      assert.equal(tenants.filter((x) => x.id.startsWith('drill-')).length, 4);
+      const touched = await app.audit.query('acme', { count: 50 });
+      assert.ok(touched.every((e) => !e.action.startsWith('breach.') && !e.action.startsWith('incident.')), 'a real tenant’s trail never hears of the drill');
+      const events = await app.audit.query('operators', { count: 5, actions: ['incident.drill_run'] });
+      assert.equal(events.length, 2);
+      assert.ok(events.every((e) => e.actor.id.startsWith('cli:') && e.outcome === 'success'));
+      const metrics = (await app.http.inject({ method: 'GET', url: '/metrics' })).body;
+      assert.match(metrics, new RegExp(`tresor_incident_drill_last_timestamp_seconds ${Date.parse(report.at) / 1000}`));
+    } finally {
+      await app.close();
+    }
+  });
+});
