@@ -3,6 +3,7 @@ import type * as PromClient from 'prom-client';
 import { lazyRequire } from '../platform/lazy-require.js';
 import type { Logger } from 'pino';
 import type { Leadership } from '../platform/leadership.js';
+import { measuredGauge } from '../platform/measured-gauge.js';
 import { periodic } from '../platform/periodic.js';
 import type { Backups, BackupStatus } from './service.js';
 
@@ -61,32 +62,12 @@ export function scheduleBackups(backups: Backups, timing: ScheduleTiming, log: L
  * or by another node, show here as well as the server's own. One read per scrape.
  */
 export function registerBackupMetrics(registry: Registry, backups: Backups, now: () => number): void {
-  const { Counter, Gauge } = promClient();
+  const { Counter } = promClient();
   let loading: Promise<BackupStatus> | undefined;
   const status = () => (loading ??= backups.sharedStatus().finally(() => (loading = undefined)));
   const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
-  // A value never measured is left out, not shown as 0: "last snapshot at 1970" or "RPO 0 s"
-  // would be a wrong answer where there is none (prom-client resets an unlabelled gauge to 0).
-  const gauge = (name: string, help: string, value: (s: BackupStatus) => number | undefined) => {
-    let measured = false;
-    return new (class extends Gauge {
-      override async get() {
-        const metric = await super.get();
-        return measured ? metric : { ...metric, values: [] };
-      }
-    })({
-      name,
-      help,
-      // Read from the deployment's shared record: every server process reports the same value.
-      aggregator: 'max',
-      registers: [registry],
-      async collect() {
-        const v = value(await status());
-        measured = v !== undefined;
-        this.set(v ?? 0);
-      },
-    });
-  };
+  // Read from the deployment's shared record: every server process reports the same value.
+  const gauge = (name: string, help: string, value: (s: BackupStatus) => number | undefined) => measuredGauge(registry, name, help, async () => value(await status()));
   gauge('tresor_backup_last_snapshot_timestamp_seconds', 'When the newest snapshot was taken', (s) => seconds(s.lastSnapshotAt));
   gauge('tresor_backup_rpo_seconds', 'Age of the newest verified snapshot: the data a disaster would lose now (recovery point)', (s) =>
     s.newestVerifiedTakenAt === undefined ? undefined : (now() - s.newestVerifiedTakenAt) / 1000,

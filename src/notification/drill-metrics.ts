@@ -1,9 +1,6 @@
 import type { Registry } from 'prom-client';
-import type * as PromClient from 'prom-client';
-import { lazyRequire } from '../platform/lazy-require.js';
+import { measuredGauge } from '../platform/measured-gauge.js';
 import { readLastDrills, type DrillReport } from './drill-report.js';
-
-const promClient = lazyRequire<typeof PromClient>('prom-client');
 
 /**
  * The last incident drill in /metrics, read from the report file at each scrape (a drill run by
@@ -13,28 +10,9 @@ const promClient = lazyRequire<typeof PromClient>('prom-client');
  * not 0 ("last passed in 1970" would be a wrong answer where there is none).
  */
 export function registerIncidentDrillMetrics(registry: Registry, reportFile: string): void {
-  const { Gauge } = promClient();
   const seconds = (report: DrillReport | undefined) => (report === undefined ? undefined : Date.parse(report.at) / 1000);
-  const gauge = (name: string, help: string, value: (drills: ReturnType<typeof readLastDrills>) => number | undefined) => {
-    let measured = false;
-    return new (class extends Gauge {
-      override async get() {
-        const metric = await super.get();
-        return measured ? metric : { ...metric, values: [] };
-      }
-    })({
-      name,
-      help,
-      // Read from the data directory's file: every server process reports the same value.
-      aggregator: 'max',
-      registers: [registry],
-      collect() {
-        const v = value(readLastDrills(reportFile));
-        measured = v !== undefined;
-        this.set(v ?? 0);
-      },
-    });
-  };
+  // Read from the data directory's file: every server process reports the same value.
+  const gauge = (name: string, help: string, value: (drills: ReturnType<typeof readLastDrills>) => number | undefined) => measuredGauge(registry, name, help, () => value(readLastDrills(reportFile)));
   gauge('tresor_incident_drill_last_timestamp_seconds', 'When the last incident notification drill ran', (d) => seconds(d.last));
   gauge('tresor_incident_drill_last_success', '1 when the last incident notification drill passed, 0 when it failed', (d) => (d.last === undefined ? undefined : d.last.ok ? 1 : 0));
   gauge('tresor_incident_drill_last_success_timestamp_seconds', 'When an incident notification drill last passed', (d) => seconds(d.lastPassed));
