@@ -46,7 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createAffectedPeople, type AffectedPeople } from './notification/index.js';
+import { assessmentRoutes, createAffectedPeople, createAssessments, type AffectedPeople, type Assessments } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
@@ -118,6 +118,8 @@ export interface Tresor extends Core {
   readonly incidentScopes: FrozenScopes;
   /** The patients of a scope with how to reach them, read from their records when asked (notification/people.ts). */
   readonly affectedPeople: AffectedPeople;
+  /** The breach notification checklist of incidents, and its deadline job (notification/assessments.ts). */
+  readonly assessments: Assessments;
   close(): Promise<void>;
 }
 
@@ -636,6 +638,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentScopes = createFrozenScopes({ storage, clock, audit, breach: breachScopes, operatorRealm });
   // Who to notify: the scope's patients, addressed from their own Patient records (notification/people.ts).
   const affectedPeople = createAffectedPeople({ storage, records, audit });
+  // The notification checklist of an incident, computed from a frozen scope (notification/assessments.ts).
+  const assessments = createAssessments({ storage, clock, audit, incidents, scopes: incidentScopes, people: affectedPeople, settings: { role: config.notification.role, regimes: config.notification.regimes }, operatorRealm });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status }, clock, alerts: core.alerts, incidents, incidentScopes }));
@@ -663,6 +667,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentScopeApi = incidentScopeRoutes({ scopes: incidentScopes, authenticator, audit });
   await http.register(incidentScopeApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(incidentScopeApi.platform, { prefix: '/platform' });
+  const assessmentApi = assessmentRoutes({ assessments, authenticator, audit });
+  await http.register(assessmentApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(assessmentApi.platform, { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -945,6 +952,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     statusJobs ??= status.start({ everyMs: config.status.probeSeconds * 1000, leadership });
   });
 
+  // Breach notification deadlines: the upkeep leader records each stage once in the operators'
+  // trail (and the tenant's); the rule notification.deadline turns it into an alert.
+  const deadlineJobs = assessments.start({ everyMs: config.notification.deadlineCheckSeconds * 1000, leadership });
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
 
@@ -963,8 +974,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     status,
     incidentScopes,
     affectedPeople,
+    assessments,
     async close() {
       await statusJobs?.stop();
+      await deadlineJobs.stop();
       stopWatching?.();
       stopEscalationWake?.();
       stopFollowingEscalated();
