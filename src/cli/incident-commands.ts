@@ -130,6 +130,7 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     }
     return 0;
   }
+  if (sub === 'assess') return (await import('./assess-command.js')).assessCommand(io, core, config, incidents, frozen, caller, idOf(), values);
   if (sub === 'update') {
     const id = idOf();
     const to = string(values, 'to');
@@ -157,5 +158,5 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     printDetail(io, await incidents.transition(caller, idOf(), 'closed', note), asJson);
     return 0;
   }
-  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, update or close' : `no command incident ${sub}`);
+  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, assess, update or close' : `no command incident ${sub}`);
 }

@@ -54,7 +54,14 @@ export function howReached(facts: TenantFacts): string {
  * is not "unsecured" PHI (45 CFR 164.402; 74 FR 42740, 42742).
  */
 export const unintelligible = (facts: TenantFacts): boolean =>
-  facts.patients > 0 && facts.patientsInClear === 0 && facts.classesInClear.length === 0 && !(facts.suspect.kind === 'raw-files' && facts.suspect.keysExposed);
+  facts.patients > 0 && facts.patientsInClear === 0 && personalInClear(facts).length === 0 && !(facts.suspect.kind === 'raw-files' && facts.suspect.keysExposed);
+
+/**
+ * The classes in clear that say something about a person. `internal` (ids, codes, dates,
+ * statuses — in clear in the raw files by design) and `public` do not: the raw files without
+ * the keys show that records exist, not whose or what.
+ */
+export const personalInClear = (facts: TenantFacts): readonly string[] => facts.classesInClear.filter((c) => c !== 'internal' && c !== 'public');
 
 /** Health data (GDPR Art. 9 special category; PHI under HIPAA) among the classes disclosed in clear. */
 export const healthInClear = (facts: TenantFacts): boolean => facts.classesInClear.includes('health');

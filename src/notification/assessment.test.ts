@@ -17,7 +17,7 @@ function tenantScope(tenantId: string, patients: number, options: { disclosure?:
     trail: { events: patients * 2, firstSeq: 1, lastSeq: patients * 2 },
     patients: { count: patients, truncated: false, list },
     records: { count: patients * 3, truncated: false, list: [] },
-    classes: disclosure === 'in-clear' ? { inClear: classes, ciphertextOnly: [] } : { inClear: [], ciphertextOnly: classes },
+    classes: disclosure === 'in-clear' ? { inClear: classes, ciphertextOnly: [] } : { inClear: ['internal'], ciphertextOnly: classes },
     attempts: { count: options.attempts ?? 0, first: null, last: null, byAction: {} },
     changes: { count: 0, records: 0 },
     reasoning: { disclosedBy: {}, otherEvents: {}, sealedClasses: [], rules: [] },

@@ -29,6 +29,7 @@ export const gdpr34: NotificationRule<Record<string, never>> = {
       const what = [healthInClear(facts) ? 'health data (Art. 9)' : '', facts.classesInClear.includes('payment') ? 'payment data' : ''].filter(Boolean).join(' and ');
       return { ...base, answer: 'yes', reasoning: `${exposure(facts)}; ${what} in clear → a high risk to the patients is likely.` };
     }
-    return { ...base, answer: 'decide', reasoning: `${exposure(facts)}; no health or payment data in clear → whether the risk is high depends on what the suspect can do with it (EDPB Guidelines 9/2022 §§ 97–106): decide and record why.` };
+    // Being a patient of a clinic can itself reveal health (Art. 4(15)): a person weighs it.
+    return { ...base, answer: 'decide', reasoning: `${exposure(facts)}; no health or payment data in clear → whether the risk is high depends on what the suspect can do with it and on what being this clinic’s patient reveals (Art. 4(15); EDPB Guidelines 9/2022 §§ 97–106): decide and record why.` };
   },
 };
