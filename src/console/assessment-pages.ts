@@ -9,8 +9,8 @@ type Key =
   | 'title' | 'notAdvice' | 'back' | 'none' | 'noneTenant' | 'compute' | 'recompute' | 'scope' | 'newest' | 'computeButton'
   | 'facts' | 'fromScope' | 'awareAt' | 'awareSet' | 'awareDefault' | 'role' | 'processor' | 'controller' | 'regimes' | 'computedBy' | 'changed'
   | 'tenant' | 'caption' | 'rule' | 'question' | 'answer' | 'due' | 'notify' | 'computed' | 'overriddenBy' | 'doneBy'
-  | 'yes' | 'no' | 'not-applicable' | 'decide' | 'noDeadline' | 'done' | 'reasons' | 'contents'
-  | 'override' | 'newAnswer' | 'removeOverride' | 'reason' | 'reasonHint' | 'saveAnswer' | 'markDone' | 'how' | 'howHint' | 'doneAt' | 'doneAtHint' | 'saveDone' | 'undoDone'
+  | 'yes' | 'no' | 'not-applicable' | 'decide' | 'noDeadline' | 'noDuty' | 'done' | 'reasons' | 'contents'
+  | 'change' | 'override' | 'newAnswer' | 'removeOverride' | 'reason' | 'reasonHint' | 'saveAnswer' | 'markDone' | 'how' | 'howHint' | 'doneAt' | 'doneAtHint' | 'saveDone' | 'undoDone'
   | 'awareHeading' | 'awareField' | 'awareHint' | 'awareReason' | 'saveAware' | 'saved' | 'notSaved' | 'stage-two-thirds' | 'stage-ninety' | 'stage-overdue';
 
 const text: Texts<Key> = {
@@ -20,8 +20,8 @@ const text: Texts<Key> = {
     compute: 'Compute the checklist', recompute: 'Compute again', scope: 'From the frozen scope', newest: 'newest', computeButton: 'Compute',
     facts: 'Basis', fromScope: 'Frozen scope', awareAt: 'Aware since', awareSet: 'set by', awareDefault: 'when the incident says', role: 'Platform’s role', processor: 'processor (business associate) — each clinic is the controller', controller: 'controller (covered entity) itself', regimes: 'Regimes', computedBy: 'Computed', changed: 'Answers changed by the last computation',
     tenant: 'Duties of', caption: 'Checklist', rule: 'Rule', question: 'Question', answer: 'Answer', due: 'Due', notify: 'Who is told', computed: 'computed', overriddenBy: 'Answer set by', doneBy: 'Done — recorded by',
-    yes: 'yes', no: 'no', 'not-applicable': 'not applicable', decide: 'decide', noDeadline: 'no fixed time', done: 'done', reasons: 'Why', contents: 'What the notice contains',
-    override: 'Change the answer', newAnswer: 'Answer', removeOverride: 'back to the computed answer', reason: 'Reason', reasonHint: 'Required: why the answer differs (e.g. the risk assessment). Kept with the answer.', saveAnswer: 'Save answer',
+    yes: 'yes', no: 'no', 'not-applicable': 'not applicable', decide: 'decide', noDeadline: 'no fixed time', noDuty: '–', done: 'done', reasons: 'Why', contents: 'What the notice contains',
+    change: 'Change the answer or record the notification', override: 'Change the answer', newAnswer: 'Answer', removeOverride: 'back to the computed answer', reason: 'Reason', reasonHint: 'Required: why the answer differs (e.g. the risk assessment). Kept with the answer.', saveAnswer: 'Save answer',
     markDone: 'Record the notification', how: 'How and to whom', howHint: 'E.g. the authority’s online form, its reference number.', doneAt: 'When (optional)', doneAtHint: 'ISO 8601 with a zone; empty: now.', saveDone: 'Mark done', undoDone: 'Mark not done',
     awareHeading: 'Time of awareness', awareField: 'Aware since', awareHint: 'Every deadline counts from this time. ISO 8601 with a zone, e.g. 2026-03-03T12:00:00Z.', awareReason: 'Why then', saveAware: 'Set the time of awareness', saved: 'Saved.', notSaved: 'Not saved',
     'stage-two-thirds': 'two thirds of the time gone', 'stage-ninety': '90 % of the time gone', 'stage-overdue': 'overdue',
@@ -32,8 +32,8 @@ const text: Texts<Key> = {
     compute: 'Checkliste berechnen', recompute: 'Neu berechnen', scope: 'Aus dem festgehaltenen Umfang', newest: 'neuester', computeButton: 'Berechnen',
     facts: 'Grundlage', fromScope: 'Festgehaltener Umfang', awareAt: 'Bekannt seit', awareSet: 'gesetzt von', awareDefault: 'laut Vorfall', role: 'Rolle der Plattform', processor: 'Auftragsverarbeiter (Business Associate) — jede Praxis ist Verantwortliche', controller: 'selbst Verantwortliche (Covered Entity)', regimes: 'Regelwerke', computedBy: 'Berechnet', changed: 'Durch die letzte Berechnung geänderte Antworten',
     tenant: 'Pflichten von', caption: 'Checkliste', rule: 'Vorschrift', question: 'Frage', answer: 'Antwort', due: 'Fällig', notify: 'Wer benachrichtigt wird', computed: 'berechnet', overriddenBy: 'Antwort gesetzt von', doneBy: 'Erledigt — festgehalten von',
-    yes: 'ja', no: 'nein', 'not-applicable': 'nicht anwendbar', decide: 'zu entscheiden', noDeadline: 'keine feste Frist', done: 'erledigt', reasons: 'Begründung', contents: 'Inhalt der Meldung',
-    override: 'Antwort ändern', newAnswer: 'Antwort', removeOverride: 'zurück zur berechneten Antwort', reason: 'Begründung', reasonHint: 'Pflicht: warum die Antwort abweicht (z. B. die Risikobewertung). Bleibt bei der Antwort.', saveAnswer: 'Antwort speichern',
+    yes: 'ja', no: 'nein', 'not-applicable': 'nicht anwendbar', decide: 'zu entscheiden', noDeadline: 'keine feste Frist', noDuty: '–', done: 'erledigt', reasons: 'Begründung', contents: 'Inhalt der Meldung',
+    change: 'Antwort ändern oder Meldung festhalten', override: 'Antwort ändern', newAnswer: 'Antwort', removeOverride: 'zurück zur berechneten Antwort', reason: 'Begründung', reasonHint: 'Pflicht: warum die Antwort abweicht (z. B. die Risikobewertung). Bleibt bei der Antwort.', saveAnswer: 'Antwort speichern',
     markDone: 'Meldung festhalten', how: 'Wie und an wen', howHint: 'Z. B. das Online-Formular der Behörde, ihr Aktenzeichen.', doneAt: 'Wann (optional)', doneAtHint: 'ISO 8601 mit Zone; leer: jetzt.', saveDone: 'Als erledigt markieren', undoDone: 'Als nicht erledigt markieren',
     awareHeading: 'Zeitpunkt der Kenntnis', awareField: 'Bekannt seit', awareHint: 'Alle Fristen laufen ab diesem Zeitpunkt. ISO 8601 mit Zone, z. B. 2026-03-03T12:00:00Z.', awareReason: 'Warum dann', saveAware: 'Zeitpunkt setzen', saved: 'Gespeichert.', notSaved: 'Nicht gespeichert',
     'stage-two-thirds': 'zwei Drittel der Frist verstrichen', 'stage-ninety': '90 % der Frist verstrichen', 'stage-overdue': 'überfällig',
@@ -47,10 +47,11 @@ const anchor = (key: string) => `item-${key.replace(/[^a-z0-9-]/gi, '-')}`;
 
 function dueCell(locale: Locale, t: Record<Key, string>, item: ItemView, now: number): Html {
   if (item.done !== null) return html`${t.done} ${time(locale, item.done.at)}`;
+  // No duty (no, not applicable): no countdown to run out.
+  if (item.effective === 'no' || item.effective === 'not-applicable') return html`${t.noDuty}`;
   if (item.dueAt === null) return html`${item.deadline.wording}`;
-  const open = item.effective === 'yes' || item.effective === 'decide';
   const words = countdown(item.dueAt, now, locale);
-  return html`${open ? html`<strong class="${item.dueAt < now ? 'severity severity-critical' : item.stage === null ? '' : 'severity severity-high'}">${words}</strong>` : words}<br>${time(locale, item.dueAt)}${item.stage === null ? undefined : html`<br><span class="hint">${t[`stage-${item.stage}`]}</span>`}`;
+  return html`<strong class="${item.dueAt < now ? 'severity severity-critical' : item.stage === null ? '' : 'severity severity-high'}">${words}</strong><br>${time(locale, item.dueAt)}${item.stage === null || item.stage === 'overdue' ? undefined : html`<br><span class="hint">${t[`stage-${item.stage}`]}</span>`}`;
 }
 
 function itemDetail(page: IncidentPage, t: Record<Key, string>, item: ItemView, action: string): Html {
@@ -66,7 +67,7 @@ ${item.override === null ? undefined : html`<p class="prewrap">${t.overriddenBy}
 ${item.done === null ? undefined : html`<p class="prewrap">${t.doneBy} ${item.done.by}, ${time(page.locale, item.done.at)}: ${item.done.how}</p>`}
 ${
   manage
-    ? html`<form method="post" action="${action}items/${item.key}/answer" aria-label="${t.override}: ${item.cite}">${csrf}
+    ? html`<details class="item-forms"><summary>${t.change}: ${item.cite}</summary><form method="post" action="${action}items/${item.key}/answer" aria-label="${t.override}: ${item.cite}">${csrf}
 <label for="${id}-answer">${t.newAnswer}</label><select id="${id}-answer" name="answer">${answers.map((a) => html`<option value="${a}"${a === item.effective ? html` selected` : undefined}>${t[a]}</option>`)}${item.override === null ? undefined : html`<option value="computed">${t.removeOverride}</option>`}</select>
 <label for="${id}-reason">${t.reason}</label><textarea id="${id}-reason" name="reason" rows="2" required maxlength="2000" aria-describedby="${id}-reason-hint"></textarea><p class="hint" id="${id}-reason-hint">${t.reasonHint}</p>
 <button type="submit">${t.saveAnswer}</button></form>
@@ -77,7 +78,7 @@ ${
 <label for="${id}-at">${t.doneAt}</label><input type="text" id="${id}-at" name="at" aria-describedby="${id}-at-hint"><p class="hint" id="${id}-at-hint">${t.doneAtHint}</p>
 <button type="submit">${t.saveDone}</button></form>`
     : html`<form class="inline" method="post" action="${action}items/${item.key}/undone">${csrf}<button type="submit" aria-label="${t.undoDone}: ${item.cite}">${t.undoDone}</button></form>`
-}`
+}</details>`
     : undefined
 }</section>`;
 }

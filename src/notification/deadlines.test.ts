@@ -22,7 +22,8 @@ describe('deadline stages', () => {
 
   it('writes countdowns in English and German', () => {
     assert.equal(spanText(23 * h + 40 * 60_000 + 59_999), '23 h 40 min');
-    assert.equal(spanText(3 * 24 * h + 4 * h), '3 d 4 h');
+    assert.equal(spanText(3 * 24 * h + 4 * h), '76 h');
+    assert.equal(spanText(5 * 24 * h + 4 * h), '5 d 4 h');
     assert.equal(spanText(12 * 60_000), '12 min');
     assert.equal(countdown(10 * h, 0), 'due in 10 h');
     assert.equal(countdown(0, 2 * h), 'overdue by 2 h');

@@ -16,13 +16,19 @@ export function stageAt(awareAt: number, dueAt: number, now: number): DeadlineSt
   return undefined;
 }
 
-/** `23 h 40 min`, `3 d 4 h`, `12 min`: the largest two units, rounded down. */
+/**
+ * `41 h 40 min`, `5 d 4 h`, `12 min`: the largest two units, rounded down. Hours up to four
+ * days: the 72 hours of GDPR Art. 33 are counted in hours.
+ */
 export function spanText(ms: number): string {
   const minutes = Math.floor(Math.abs(ms) / 60_000);
   const d = Math.floor(minutes / 1440);
-  const h = Math.floor((minutes % 1440) / 60);
   const m = minutes % 60;
-  if (d > 0) return h > 0 ? `${d} d ${h} h` : `${d} d`;
+  if (minutes >= 96 * 60) {
+    const h = Math.floor((minutes % 1440) / 60);
+    return h > 0 ? `${d} d ${h} h` : `${d} d`;
+  }
+  const h = Math.floor(minutes / 60);
   if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
   return `${m} min`;
 }
