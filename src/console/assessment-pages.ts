@@ -89,7 +89,7 @@ export function assessmentBody(page: IncidentPage, incidentId: string, view: Ass
   const base = `${page.base}${incidentId}/assessment/`;
   const csrf = html`<input type="hidden" name="csrf" value="${page.csrf}">`;
   const operator = page.caller.kind === 'operator';
-  const back = html`<p><a href="${page.base}${incidentId}">${t.back}</a></p><p class="notice-box">${t.notAdvice}</p>`;
+  const back = html`<p><a href="${page.base}${incidentId}">${t.back}</a></p><p class="notice">${t.notAdvice}</p>`;
   const compute =
     !operator || scopes.length === 0
       ? undefined

@@ -162,7 +162,8 @@ export function createAssessments({ storage, clock, audit, incidents, scopes, pe
       for (const tenant of scope.tenants.filter((t) => t.patients.count > 0)) {
         residency[tenant.tenantId] = residencyOf(await people.resolve(scope, tenant.tenantId, { actor: caller.actor, sourceIp: caller.sourceIp, requestId: caller.requestId }, 'en'));
       }
-      const awareAt = previous?.awareness == null ? incident.awareAt : previous.awareAt;
+      // A time of awareness a person set stays; otherwise the incident's (it may have changed since).
+      const awareAt = previous !== undefined && previous.awareness !== null ? previous.awareAt : incident.awareAt;
       const overrides = overridesOf(before);
       const items = assess({ scope, residency, awareAt, role: settings.role, regimes: settings.regimes, overrides }, rules);
       const was = new Map(before.map((i) => [i.key, i.computed.answer]));
