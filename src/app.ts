@@ -46,7 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createAffectedPeople, createIncidentDrill, drillReportFileOf, injectedDrillApi, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type IncidentDrill } from './notification/index.js';
+import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, drillReportFileOf, injectedDrillApi, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
@@ -122,6 +122,8 @@ export interface Tresor extends Core {
   readonly affectedPeople: AffectedPeople;
   /** The notification drill on synthetic tenants through this server's routes in process (notification/drill.ts). */
   readonly incidentDrill: IncidentDrill;
+  /** The breach notification checklist of incidents, and its deadline job (notification/assessments.ts). */
+  readonly assessments: Assessments;
   close(): Promise<void>;
 }
 
@@ -640,6 +642,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentScopes = createFrozenScopes({ storage, clock, audit, breach: breachScopes, operatorRealm });
   // Who to notify: the scope's patients, addressed from their own Patient records (notification/people.ts).
   const affectedPeople = createAffectedPeople({ storage, records, audit });
+  // The notification checklist of an incident, computed from a frozen scope (notification/assessments.ts).
+  const assessments = createAssessments({ storage, clock, audit, incidents, scopes: incidentScopes, people: affectedPeople, settings: { role: config.notification.role, regimes: config.notification.regimes }, operatorRealm });
   // The tested notification procedure (notification/drill.ts): synthetic tenants, a "stolen" key
   // used through this server's own routes in process, each step timed; reports beside the
   // restore drills'. The assessment, drafts and delivery steps plug in through `slots`.
@@ -648,7 +652,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerIncidentDrillMetrics(metrics.registry, drillReportFile);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -673,6 +677,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentScopeApi = incidentScopeRoutes({ scopes: incidentScopes, authenticator, audit });
   await http.register(incidentScopeApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(incidentScopeApi.platform, { prefix: '/platform' });
+  const assessmentApi = assessmentRoutes({ assessments, authenticator, audit });
+  await http.register(assessmentApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(assessmentApi.platform, { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -974,6 +981,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
           overrides.incidentDrillSchedule?.firstAfterMs ?? 600_000,
           leadership,
         );
+  // Breach notification deadlines: the upkeep leader records each stage once in the operators'
+  // trail (and the tenant's); the rule notification.deadline turns it into an alert.
+  const deadlineJobs = assessments.start({ everyMs: config.notification.deadlineCheckSeconds * 1000, leadership });
 
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
@@ -994,9 +1004,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     incidentScopes,
     affectedPeople,
     incidentDrill,
+    assessments,
     async close() {
       await statusJobs?.stop();
       await drillJobs?.stop();
+      await deadlineJobs.stop();
       stopWatching?.();
       stopEscalationWake?.();
       stopFollowingEscalated();

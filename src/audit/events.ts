@@ -103,6 +103,13 @@ export const auditActions = [
   // The affected patients' Patient records were opened to address breach notices (subjects: them;
   // detail: the scope's hash and counts).
   'breach.people_resolved',
+  // The breach notification checklist (notification/): computed from a frozen scope, an answer
+  // overridden or marked done, the time of awareness set (detail: ids, counts, answers; never
+  // patients); and a notification deadline nearing or passed (detail: incident, item, stage, due).
+  'notification.assessed',
+  'notification.item_changed',
+  'notification.awareness_set',
+  'notification.deadline_near',
   // The public status page changed: a maintenance or notice, an incident update, a component override (detail: what).
   'status.changed',
 ] as const;

@@ -130,6 +130,7 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     }
     return 0;
   }
+  if (sub === 'assess') return (await import('./assess-command.js')).assessCommand(io, core, config, incidents, frozen, caller, idOf(), values);
   if (sub === 'update') {
     const id = idOf();
     const to = string(values, 'to');
@@ -162,5 +163,5 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     const { incidentDrillCommand } = await import('./incident-drill-command.js');
     return incidentDrillCommand(io, core, config, { incidents, frozen, caller }, values);
   }
-  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, update, close or drill' : `no command incident ${sub}`);
+  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, assess, update, close or drill' : `no command incident ${sub}`);
 }

@@ -136,6 +136,10 @@ Usage:
         --raw-files [--keys-exposed]) [--tenant T[,T…]] [--json]
                                             computes a breach scope (as tresor breach scope) and freezes it into
                                             the incident with its hash; audited
+  tresor incident assess <id> [--scope ID] [--json]
+                                            the breach notification checklist (GDPR, HIPAA, PCI DSS): each duty,
+                                            its answer, reasons and deadline; computed first from the scope
+                                            (the newest by default) when --scope is given or there is none yet
   tresor incident update <id> [--to STATE] [--reason TEXT] [--note TEXT] [--severity S] [--title TEXT]
                        [--aware-at TIME --reason TEXT]
                                             moves it forward, adds a note, changes its fields; audited

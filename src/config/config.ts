@@ -118,6 +118,10 @@ export const defaults = {
   status: { probeSeconds: 60, oauthTenant: undefined as string | undefined },
   // The notification drill (notification/drill.ts) on a schedule: 0 leaves it to the operator.
   incidents: { drillEveryDays: 0 },
+  // Breach notification (src/notification): the regimes that apply, the platform operator's role
+  // in the tenants' processing (GDPR processor / HIPAA business associate, the usual case for a
+  // hosting operator), and how often the deadline job looks for duties running out of time.
+  notification: { regimes: ['gdpr', 'hipaa', 'pci'] as string[], role: 'processor' as 'processor' | 'controller', deadlineCheckSeconds: 300 },
   // /.well-known/security.txt (RFC 9116): served only with at least one contact.
   security: {
     contact: [] as string[],
@@ -412,6 +416,20 @@ const buildSchema = ({ z }: typeof Zod) =>
           probeSeconds: z.number().int().min(10).max(3600).default(d.status.probeSeconds),
           /** The tenant whose OpenID discovery document the OAuth check asks for (building its authorization server once); unset: OAuth follows API and sign-in. */
           oauthTenant: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'a tenant id').optional(),
+        })
+        .strict()
+        .prefault({}),
+      notification: z
+        .object({
+          /** The regimes whose duties the assessment lists: a clinic outside the US turns `hipaa` off, one without card data `pci`. */
+          regimes: z
+            .array(z.enum(['gdpr', 'hipaa', 'pci']))
+            .min(1)
+            .max(3)
+            .default(() => [...d.notification.regimes] as Array<'gdpr' | 'hipaa' | 'pci'>),
+          /** `processor`: the operator hosts clinics (GDPR Art. 28, HIPAA business associate); `controller`: it runs Tresor for itself. */
+          role: z.enum(['processor', 'controller']).default(d.notification.role),
+          deadlineCheckSeconds: z.number().int().min(10).max(3600).default(d.notification.deadlineCheckSeconds),
         })
         .strict()
         .prefault({}),

@@ -15,7 +15,7 @@ type Key =
   | 'changeState' | 'to' | 'reason' | 'reasonHint' | 'move' | 'addNote' | 'noteText' | 'noteHint' | 'saveNote'
   | 'update' | 'updateText' | 'updateHint' | 'makePublic' | 'publicText' | 'publicHint' | 'postUpdate' | 'deliveries' | 'deliveriesCaption' | 'recipient' | 'status' | 'noDeliveries' | 'securityContact'
   | 'changeAware' | 'awareField' | 'awareReason' | 'saveAware' | 'back' | 'saved' | 'notSaved'
-  | 'newTitle' | 'incidentTitle' | 'tenantsField' | 'tenantsHint' | 'fromAlert' | 'firstNote' | 'openButton';
+  | 'newTitle' | 'incidentTitle' | 'tenantsField' | 'tenantsHint' | 'fromAlert' | 'firstNote' | 'openButton' | 'assessment';
 
 const text: Texts<Key> = {
   en: {
@@ -31,6 +31,7 @@ const text: Texts<Key> = {
     deliveries: 'Deliveries', deliveriesCaption: 'Mail of customer updates, per recipient', recipient: 'Recipient', status: 'Status', noDeliveries: 'No customer update sent yet.', securityContact: 'security contact',
     changeAware: 'Awareness time', awareField: 'Aware since', awareReason: 'Why it changes', saveAware: 'Change awareness time', back: 'All incidents', saved: 'Saved.', notSaved: 'Not saved',
     newTitle: 'Open an incident', incidentTitle: 'Title', tenantsField: 'Affected tenants', tenantsHint: 'Tenant ids, separated by commas; empty: the platform only.', fromAlert: 'Linked alert', firstNote: 'First note (optional)', openButton: 'Open incident',
+    assessment: 'Notification assessment: who must be told, by when',
   },
   de: {
     title: 'Sicherheitsvorfälle', intro: 'Sicherheitsvorfälle und ihre Bearbeitung: Sichtung, Eindämmung, Beseitigung, Wiederherstellung, Abschluss. Jede Änderung wird unter Ihrem Namen im Protokoll festgehalten.',
@@ -45,6 +46,7 @@ const text: Texts<Key> = {
     deliveries: 'Zustellungen', deliveriesCaption: 'E-Mails der Kundeninformationen, je Empfänger', recipient: 'Empfänger', status: 'Status', noDeliveries: 'Noch keine Kundeninformation gesendet.', securityContact: 'Sicherheitskontakt',
     changeAware: 'Zeitpunkt der Kenntnis', awareField: 'Bekannt seit', awareReason: 'Grund der Änderung', saveAware: 'Zeitpunkt ändern', back: 'Alle Vorfälle', saved: 'Gespeichert.', notSaved: 'Nicht gespeichert',
     newTitle: 'Vorfall eröffnen', incidentTitle: 'Titel', tenantsField: 'Betroffene Mandanten', tenantsHint: 'Mandanten-IDs, durch Kommas getrennt; leer: nur die Plattform.', fromAlert: 'Verknüpfte Warnmeldung', firstNote: 'Erste Notiz (optional)', openButton: 'Vorfall eröffnen',
+    assessment: 'Bewertung der Meldepflichten: wer bis wann zu benachrichtigen ist',
   },
 };
 
@@ -72,6 +74,8 @@ export interface IncidentPagesOptions {
   readonly scopes?: FrozenScopes;
   /** A section under the list's introduction (the operators': the last notification drill). */
   readonly listNote?: (page: IncidentPage) => Html | undefined;
+  /** Links the incident's notification checklist (assessment-pages.ts). */
+  readonly assessment?: boolean;
 }
 
 const time = (locale: Locale, at: number): Html => html`<time datetime="${new Date(at).toISOString()}">${formatDateTime(locale, at)}</time>`;
@@ -112,7 +116,7 @@ ${page.caller.kind === 'operator' ? html`<label for="tenants">${t.tenantsField}<
 <button type="submit" class="primary">${t.openButton}</button></form>`;
 }
 
-function detailBody(page: IncidentPage, detail: IncidentDetail, now: number, scopeSection?: Html): Html {
+function detailBody(page: IncidentPage, detail: IncidentDetail, now: number, scopeSection?: Html, assessment = false): Html {
   const t = text[page.locale];
   const i = detail.incident;
   const operator = page.caller.kind === 'operator';
@@ -182,7 +186,8 @@ ${
         (d) => html`<tr><td>${d.seq}</td><td>${d.tenant}</td><td>${d.recipient === 'security-contact' ? t.securityContact : d.recipient}</td><td>${d.status}</td><td>${time(page.locale, d.at)}</td></tr>`,
       )}</tbody></table>`
 }</section>`;
-  return html`<p><a href="${page.base}">${t.back}</a></p>${facts}${alerts}${tasks}${timeline}${manage}${update}${scopeSection}`;
+  const checklist = assessment ? html`<p class="actions"><a href="${action('assessment')}">${t.assessment}</a></p>` : undefined;
+  return html`<p><a href="${page.base}">${t.back}</a></p>${facts}${checklist}${alerts}${tasks}${timeline}${manage}${update}${scopeSection}`;
 }
 
 const field = (request: FastifyRequest, name: string): string => {
@@ -210,7 +215,7 @@ export function incidentPages(incidents: Incidents, now: () => number, options: 
   async function showDetail(request: FastifyRequest, page: IncidentPage, extra: { notice?: string; error?: string; status?: number } = {}) {
     const detail = await incidents.get(page.caller, idOf(request));
     await page.record('audit.read', [`Incident/${detail.incident.id}`]);
-    return page.send({ title: detail.incident.title, body: detailBody(page, detail, now(), await scopeSection(page, detail.incident.id)), ...extra });
+    return page.send({ title: detail.incident.title, body: detailBody(page, detail, now(), await scopeSection(page, detail.incident.id), options.assessment === true), ...extra });
   }
 
   // Operators see every frozen scope and freeze new ones; a clinic's admins (incidents:manage)

@@ -45,6 +45,8 @@ export const capabilities = [
   'incidents:read',
   /** Open incidents of the tenant, change them, add notes and tasks, link the tenant's alerts. */
   'incidents:manage',
+  /** Read the breach notification checklist of the tenant's incidents: duties, reasons, deadlines (never patients). */
+  'notification:read',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 
@@ -89,7 +91,7 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     description: 'Runs the tenant: people, roles, sessions, the staff directory and its alerts; no patient records.',
     scope: 'tenant',
     records: { Practitioner: grant(all, demographic) },
-    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage'],
+    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage', 'notification:read'],
   },
   clinician: {
     description: 'Clinical records of the patients in their care; others only by break-the-glass; no payment data.',
@@ -123,7 +125,7 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     description: 'The audit trail, break-the-glass review and alerts; no record contents.',
     scope: 'tenant',
     records: {},
-    capabilities: ['audit:read', 'emergency:review', 'alerts:read', 'alerts:manage', 'incidents:read'],
+    capabilities: ['audit:read', 'emergency:review', 'alerts:read', 'alerts:manage', 'incidents:read', 'notification:read'],
   },
   patient: {
     description: 'Their own compartment: reads it all, writes their own contact details and their own observations.',

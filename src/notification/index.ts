@@ -12,3 +12,10 @@ export { appendDrillReport, drillFormat, drillReportFileOf, readLastDrills, type
 export { drillPlaces, syntheticPatient, syntheticPerson, type SyntheticPerson } from './drill-data.js';
 export { injectedDrillApi, type Injector } from './drill-api.js';
 export { registerIncidentDrillMetrics } from './drill-metrics.js';
+export { assess, dueAtOf, itemKey } from './assessment.js';
+export { notificationRules } from './assessment-rules/index.js';
+export { answers, platformRoles, regimes, type Answer, type AssessmentInput, type ComputedItem, type NotificationRule, type PlatformRole, type Regime } from './assessment-types.js';
+export { createAssessments, type AssessmentSettings, type Assessments, type AssessmentsDeps, type AssessmentView, type ItemChange, type ItemView } from './assessments.js';
+export { assessmentJson, assessmentRoutes, parseItemChange, type AssessmentRoutesDeps } from './assessment-routes.js';
+export { countdown, deadlineStages, spanText, stageAt, type DeadlineStage } from './deadlines.js';
+export { NotificationError, type NotificationErrorCode } from './errors.js';

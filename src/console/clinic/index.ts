@@ -8,6 +8,7 @@ import type { RecordAccess } from '../../records/index.js';
 import { hasCapability } from '../../identity/index.js';
 import type { Alerts } from '../../detection/index.js';
 import type { FrozenScopes, Incidents } from '../../incidents/index.js';
+import type { Assessments } from '../../notification/index.js';
 import { clinicAlertPages } from './alerts.js';
 import { clinicIncidentPages } from './incidents.js';
 import { appPages } from './apps.js';
@@ -36,6 +37,8 @@ export interface ClinicConsoleDeps {
   readonly incidents: Incidents;
   /** Breach scopes frozen into incidents: the tenant's own part, on the incident page. */
   readonly scopes?: FrozenScopes | undefined;
+  /** The notification checklist: the tenant's own items, read-only. */
+  readonly assessments?: Assessments | undefined;
   readonly now: () => number;
 }
 

@@ -9,6 +9,7 @@ import type { Tenants } from '../../tenants/index.js';
 import type { PageGuard } from '../page-guard.js';
 import type { Alerts, EscalatedAlerts } from '../../detection/index.js';
 import type { FrozenScopes, Incidents } from '../../incidents/index.js';
+import type { Assessments } from '../../notification/index.js';
 import { operatorAlertPages } from './alerts.js';
 import { operatorIncidentPages } from './incidents.js';
 import { escalatedAlertPages } from './escalated.js';
@@ -43,7 +44,7 @@ export interface OperatorConsoleDeps {
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
-export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents, scopes }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts; incidents: Incidents; scopes?: FrozenScopes | undefined }) {
+export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents, scopes, assessments }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts; incidents: Incidents; scopes?: FrozenScopes | undefined; assessments?: Assessments | undefined }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(operatorHome({ guard }));
     await app.register(operatorTenantPages({ guard, tenants, audit: deps.audit }));
@@ -52,7 +53,7 @@ export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents,
     await app.register(healthPages({ guard, readiness: deps.readiness, registry: deps.registry, now: deps.now }));
     await app.register(operatorAlertPages({ guard, audit: deps.audit, alerts }));
     await app.register(escalatedAlertPages({ guard, audit: deps.audit, escalated: deps.escalated }));
-    await app.register(operatorIncidentPages({ guard, audit: deps.audit, incidents, scopes, now: deps.now, drills: deps.incidentDrills }));
+    await app.register(operatorIncidentPages({ guard, audit: deps.audit, incidents, scopes, assessments, now: deps.now, drills: deps.incidentDrills }));
     await app.register(statusPages({ guard, status: deps.status }));
   };
 }

@@ -18,6 +18,7 @@ import { fimChanged } from './fim-changed.js';
 import { massRead } from './mass-read.js';
 import { mfaRemoved } from './mfa-removed.js';
 import { newSource } from './new-source.js';
+import { notificationDeadline } from './notification-deadline.js';
 import { offHours } from './off-hours.js';
 import { operatorSignIn } from './operator-sign-in.js';
 import { passwordSpraying } from './password-spraying.js';
@@ -68,4 +69,6 @@ export const rules: readonly Rule[] = [
   diskSpace, // high, critical under 5 % free
   // The platform's own files (probe: the file integrity check, src/fim)
   fimChanged, // high, critical for a baseline that does not verify: a file Tresor runs from changed
+  // Breach notification (the assessment's deadline job)
+  notificationDeadline, // medium at two thirds, high at 90 %, critical overdue: a duty to notify runs out of time
 ];

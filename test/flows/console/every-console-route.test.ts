@@ -23,6 +23,8 @@ const mayUse: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   // Incidents that affect the clinic: read by its admins and auditors; opening one, notes, tasks,
   // states and the breach scope's patient list are the admins' (incidents:manage).
   [/^\/tenants\/:tenant\/console\/incidents\/(:id)?$/, ['tenant-admin', 'auditor']],
+  // The notification checklist of an incident: read (notification:read) by admins and auditors; only operators change it.
+  [/^\/tenants\/:tenant\/console\/incidents\/:id\/assessment$/, ['tenant-admin', 'auditor']],
   [/^\/tenants\/:tenant\/console\/incidents\//, ['tenant-admin']],
 ];
 

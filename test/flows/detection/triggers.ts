@@ -400,6 +400,20 @@ export const triggers: Readonly<Record<string, Trigger>> = {
       await ctx.t.app.probes?.round();
     },
   },
+  'notification.deadline': {
+    realm: 'tenant',
+    async run(ctx) {
+      // An incident of the tenant, aware 49 hours ago, its raw files (keys included) frozen as
+      // the scope and assessed: the deadline job finds the 72-hour Art. 33(1) duty past two
+      // thirds (and the processor's 24-hour notice overdue), as the operators' CLI would.
+      const caller = { kind: 'operator' as const, actor: cliOperator, requestId: '', sourceIp: 'local', status: 0 };
+      const { incident } = await ctx.t.app.incidents.open(caller, { title: 'Backup disk lost', severity: 'high', tenants: [tenant], awareAt: ctx.now() - 49 * 3_600_000 });
+      const from = ctx.now() - 86_400_000;
+      await ctx.t.app.incidentScopes.freezeScope(caller, incident.id, { from, to: ctx.now(), suspect: { kind: 'raw-files', keysExposed: true }, tenants: [tenant] });
+      await ctx.t.app.assessments.compute(caller, incident.id);
+      assert.ok((await ctx.t.app.assessments.checkDeadlines()) > 0, 'a deadline stage recorded');
+    },
+  },
   'platform.replication': {
     realm: 'platform',
     only: {
