@@ -46,7 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createAffectedPeople, type AffectedPeople } from './notification/index.js';
+import { createAffectedPeople, createNoticeDrafts, noticeDraftRoutes, type AffectedPeople, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
@@ -118,6 +118,8 @@ export interface Tresor extends Core {
   readonly incidentScopes: FrozenScopes;
   /** The patients of a scope with how to reach them, read from their records when asked (notification/people.ts). */
   readonly affectedPeople: AffectedPeople;
+  /** Drafts of breach notices, their approval and delivery (notification/drafts.ts). */
+  readonly noticeDrafts: NoticeDrafts;
   close(): Promise<void>;
 }
 
@@ -636,6 +638,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentScopes = createFrozenScopes({ storage, clock, audit, breach: breachScopes, operatorRealm });
   // Who to notify: the scope's patients, addressed from their own Patient records (notification/people.ts).
   const affectedPeople = createAffectedPeople({ storage, records, audit });
+  // Drafts of breach notices from a frozen scope; letters and customer notices through the notifier (notification/drafts.ts).
+  const noticeDrafts = createNoticeDrafts({ storage, clock, audit, operatorRealm, incidents, scopes: incidentScopes, people: affectedPeople, tenants, accounts: core.accounts, alerts: core.alerts, notifier: core.notifier, ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status }, clock, alerts: core.alerts, incidents, incidentScopes }));
@@ -663,6 +667,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const incidentScopeApi = incidentScopeRoutes({ scopes: incidentScopes, authenticator, audit });
   await http.register(incidentScopeApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(incidentScopeApi.platform, { prefix: '/platform' });
+  const noticeDraftApi = noticeDraftRoutes({ drafts: noticeDrafts, authenticator, audit });
+  await http.register(noticeDraftApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(noticeDraftApi.platform, { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -963,6 +970,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     status,
     incidentScopes,
     affectedPeople,
+    noticeDrafts,
     async close() {
       await statusJobs?.stop();
       stopWatching?.();

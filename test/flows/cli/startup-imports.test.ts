@@ -39,7 +39,7 @@ describe('command start-up', () => {
     // Neither zod (the common settings are checked by hand), fastify, oidc-provider, WebAuthn, x509, ajv, pg, ssh2, prom-client, argon2, the word lists, …
     assert.deepEqual(loadedAmong(run.packages, ['better-sqlite3']), []);
     // … nor the services: no module beyond the tenants, the storage, the master key check, the configuration and the CLI's own.
-    const beyond = [...run.sources].filter((file) => !/^src\/(main|version|platform-migrations)\.ts$|^src\/(cli|config|tenants|keys|platform)\/|^src\/identity\/migrations\.ts$|^src\/backup\/(outcomes|retention)\.ts$|^src\/detection\/escalated-migrations\.ts$|^src\/incidents\/migrations\.ts$|^src\/status\/migrations\.ts$/.test(file));
+    const beyond = [...run.sources].filter((file) => !/^src\/(main|version|platform-migrations)\.ts$|^src\/(cli|config|tenants|keys|platform)\/|^src\/identity\/migrations\.ts$|^src\/backup\/(outcomes|retention)\.ts$|^src\/detection\/escalated-migrations\.ts$|^src\/incidents\/migrations\.ts$|^src\/status\/migrations\.ts$|^src\/notification\/drafts-migrations\.ts$/.test(file));
     assert.deepEqual(beyond, [], 'modules `tresor tenant list` does not need');
   });
 
