@@ -151,11 +151,15 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     printDetail(io, detail, asJson);
     return 0;
   }
+  if (sub === 'drafts') {
+    const { noticeDraftCommand } = await import('./notice-commands.js');
+    return noticeDraftCommand(io, core, incidents, frozen, caller, idOf(), values);
+  }
   if (sub === 'close') {
     const note = string(values, 'note');
     if (note === undefined || note.trim() === '') throw new UsageError('tresor incident close needs --note: the resolution (what happened, what was done)');
     printDetail(io, await incidents.transition(caller, idOf(), 'closed', note), asJson);
     return 0;
   }
-  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, update or close' : `no command incident ${sub}`);
+  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, update, drafts or close' : `no command incident ${sub}`);
 }

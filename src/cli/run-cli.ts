@@ -140,6 +140,12 @@ Usage:
                        [--aware-at TIME --reason TEXT]
                                             moves it forward, adds a note, changes its fields; audited
   tresor incident close <id> --note TEXT    closes it with the resolution note; audited
+  tresor incident drafts <id> [--draft D [--approve | --send | --format text|html|pdf [--out FILE]
+                       [--patient Patient/X | --batch post]]] [--json]
+                                            breach notices drafted from a frozen scope: lists them; shows one
+                                            with its delivery log, or renders it (a letter, the print batch);
+                                            approves it (not its own last editor) or sends it (letters and
+                                            customer notices by mail, resumable); audited
   tresor breach scope --from TIME --to TIME (--api-key ID | --account ID | --client ID | --address CIDR |
         --raw-files [--keys-exposed]) [--tenant T[,T…]] [--json]
                                             which patients, records and data classes the suspect got in the window
@@ -197,6 +203,12 @@ const options = {
   address: { type: 'string', multiple: true },
   'raw-files': { type: 'boolean' },
   'keys-exposed': { type: 'boolean' },
+  draft: { type: 'string' },
+  approve: { type: 'boolean' },
+  send: { type: 'boolean' },
+  format: { type: 'string' },
+  out: { type: 'string' },
+  batch: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
