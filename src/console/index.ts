@@ -20,6 +20,7 @@ import { accountPages, accountScripts } from './account/index.js';
 import { createFormCsrf } from './form-csrf.js';
 import type { Alerts } from '../detection/index.js';
 import type { FrozenScopes, Incidents } from '../incidents/index.js';
+import type { NoticeDrafts } from '../notification/index.js';
 import { clinicConsole } from './clinic/index.js';
 import { operatorConsole, type OperatorConsoleDeps } from './operator/index.js';
 import { createPageGuard } from './page-guard.js';
@@ -64,9 +65,11 @@ export interface ConsoleDeps {
   readonly incidents: Incidents;
   /** Breach scopes frozen into incidents: the incident pages' breach scope section. */
   readonly incidentScopes?: FrozenScopes;
+  /** Drafts of breach notices: the operator console's notice pages. */
+  readonly noticeDrafts?: NoticeDrafts;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, noticeDrafts }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -86,7 +89,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
     await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, now: () => clock.now().getTime() }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access, clock }));
-    await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes }));
+    await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, drafts: noticeDrafts }));
     await app.register(runbookPages({ rules: alerts.rules }));
   };
 }

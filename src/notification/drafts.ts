@@ -68,6 +68,8 @@ export interface NoticeDrafts {
   /** Operators, an approved draft: letters and the customer notice are mailed (resumable); reports are recorded as filed by the caller. */
   send(caller: IncidentCaller, incidentId: string, draftId: string): Promise<{ readonly draft: DraftRow; readonly tally: SendTally }>;
   deliveries(caller: IncidentCaller, incidentId: string, draftId: string): Promise<DeliveryView[]>;
+  /** Reports and notices as documents, for a page's preview (letters are previewed by download: each opens a patient's record). */
+  preview(caller: IncidentCaller, incidentId: string, draftId: string, language: NoticeLanguage): Promise<NoticeDocument[]>;
   /** The notice as text, HTML or PDF; audited as a download. */
   render(caller: IncidentCaller, incidentId: string, draftId: string, input: RenderInput): Promise<Rendered>;
 }
@@ -259,7 +261,7 @@ export function createNoticeDrafts(deps: NoticeDraftsDeps): NoticeDrafts {
       if (caller.kind !== 'operator') throw operatorsOnly();
       const detail = await deps.incidents.get(caller, incidentId);
       const kinds = input.kinds ?? ['individual', 'customer', 'authority'];
-      for (const kind of kinds) if (!(noticeKinds as readonly string[]).includes(kind)) throw noticeInvalid(`kinds: each one of ${noticeKinds.join(', ')}`);
+      if (kinds.length === 0 || kinds.some((kind) => !(noticeKinds as readonly string[]).includes(kind))) throw noticeInvalid(`kinds: one or more of ${noticeKinds.join(', ')}`);
       if (typeof input.scopeId !== 'string' || !/^[0-9a-f-]{36}$/.test(input.scopeId)) throw noticeInvalid('scopeId: the id of a scope frozen into this incident');
       const scope = await scopeOf(caller, { incidentId, scopeId: input.scopeId });
       const at = now();
@@ -331,6 +333,12 @@ export function createNoticeDrafts(deps: NoticeDraftsDeps): NoticeDrafts {
       const waiting = await deps.waitingMail(draft.tenantId).catch(() => undefined);
       if (waiting === undefined) return rows;
       return rows.map((r) => (r.status === 'queued' && r.messageId !== null && !waiting.some((m) => m.accountId === r.recipient && m.text.includes(r.messageId as string)) ? { ...r, status: 'sent' } : r));
+    },
+
+    async preview(caller, incidentId, draftId, language) {
+      const draft = await load(caller, incidentId, draftId);
+      if (draft.kind === 'individual') return [];
+      return documentsOf(draft, (await factsOf(caller, draft)).facts, [language]);
     },
 
     async render(caller, incidentId, draftId, input) {

@@ -15,5 +15,5 @@ export { freeTextFields, type FreeText } from './drafts-texts.js';
 export { noticeDraftMigrations } from './drafts-migrations.js';
 export { noticeDraftRoutes, type NoticeDraftRoutesDeps } from './drafts-routes.js';
 export { NotificationError, type NotificationErrorCode } from './errors.js';
-export { renderHtml, renderText } from './render.js';
+export { renderHtml, renderHtmlBody, renderText } from './render.js';
 export { renderPdf } from './pdf.js';

@@ -25,12 +25,17 @@ h1{font-size:1.3em;margin:1.5em 0 1em}h2{font-size:1.05em;margin:1.4em 0 .3em}
 @media print{body{margin:0;max-width:none}a{color:inherit}}
 </style>`);
 
-/** The body of a notice as HTML, escaped by construction (for a mail's HTML part and the console's preview). */
-export function renderHtmlBody(doc: NoticeDocument): Html {
+/**
+ * The body of a notice as HTML, escaped by construction (for a mail's HTML part, the printable
+ * page, and the console's preview — where the page has its own `h1`, so the notice starts at `level`).
+ */
+export function renderHtmlBody(doc: NoticeDocument, level: 1 | 2 = 1): Html {
+  const title = raw(`h${level}`);
+  const heading = raw(`h${level + 1}`);
   return html`${doc.address === null ? '' : html`<p class="address">${doc.address.join('\n')}</p>`}
-<h1>${doc.title}</h1>
+<${title}>${doc.title}</${title}>
 ${doc.blocks.map(
-  (block) => html`${block.heading === null ? '' : html`<h2>${block.heading}</h2>`}
+  (block) => html`${block.heading === null ? '' : html`<${heading}>${block.heading}</${heading}>`}
 ${block.paragraphs.map((p) => html`<p>${p}</p>`)}${block.items === undefined || block.items.length === 0 ? '' : html`<ul>${block.items.map((i) => html`<li>${i}</li>`)}</ul>`}`,
 )}`;
 }

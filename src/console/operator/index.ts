@@ -11,6 +11,8 @@ import type { Alerts, EscalatedAlerts } from '../../detection/index.js';
 import type { FrozenScopes, Incidents } from '../../incidents/index.js';
 import { operatorAlertPages } from './alerts.js';
 import { operatorIncidentPages } from './incidents.js';
+import { operatorNoticePages } from './notice-drafts.js';
+import type { NoticeDrafts } from '../../notification/index.js';
 import { escalatedAlertPages } from './escalated.js';
 import { backupPages } from './backups.js';
 import { healthPages } from './health.js';
@@ -40,7 +42,7 @@ export interface OperatorConsoleDeps {
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
-export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents, scopes }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts; incidents: Incidents; scopes?: FrozenScopes | undefined }) {
+export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents, scopes, drafts }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts; incidents: Incidents; scopes?: FrozenScopes | undefined; drafts?: NoticeDrafts | undefined }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(operatorHome({ guard }));
     await app.register(operatorTenantPages({ guard, tenants, audit: deps.audit }));
@@ -50,6 +52,7 @@ export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents,
     await app.register(operatorAlertPages({ guard, audit: deps.audit, alerts }));
     await app.register(escalatedAlertPages({ guard, audit: deps.audit, escalated: deps.escalated }));
     await app.register(operatorIncidentPages({ guard, audit: deps.audit, incidents, scopes, now: deps.now }));
+    if (drafts !== undefined && scopes !== undefined) await app.register(operatorNoticePages({ guard, audit: deps.audit, drafts, incidents, scopes }));
     await app.register(statusPages({ guard, status: deps.status }));
   };
 }
