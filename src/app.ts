@@ -639,7 +639,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Who to notify: the scope's patients, addressed from their own Patient records (notification/people.ts).
   const affectedPeople = createAffectedPeople({ storage, records, audit });
   // Drafts of breach notices from a frozen scope; letters and customer notices through the notifier (notification/drafts.ts).
-  const noticeDrafts = createNoticeDrafts({ storage, clock, audit, operatorRealm, incidents, scopes: incidentScopes, people: affectedPeople, tenants, accounts: core.accounts, alerts: core.alerts, notifier: core.notifier, ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
+  const noticeDrafts = createNoticeDrafts({ storage, clock, audit, operatorRealm, fourEyes: config.notices.fourEyes, fallbackLanguage: config.notices.fallbackLanguage, incidents, scopes: incidentScopes, people: affectedPeople, tenants, accounts: core.accounts, alerts: core.alerts, notifier: core.notifier, ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status }, clock, alerts: core.alerts, incidents, incidentScopes, noticeDrafts }));

@@ -153,7 +153,7 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
   }
   if (sub === 'drafts') {
     const { noticeDraftCommand } = await import('./notice-commands.js');
-    return noticeDraftCommand(io, core, incidents, frozen, caller, idOf(), values);
+    return noticeDraftCommand(io, core, config, incidents, frozen, caller, idOf(), values);
   }
   if (sub === 'close') {
     const note = string(values, 'note');

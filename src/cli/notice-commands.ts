@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Core } from '../app.js';
+import type { Config } from '../config/index.js';
 import type { FrozenScopes, IncidentCaller, Incidents } from '../incidents/index.js';
 import { createAffectedPeople, createNoticeDrafts, noticeFormats, type DraftRow, type NoticeFormat } from '../notification/index.js';
 import { systemClock } from '../platform/clock.js';
@@ -19,12 +20,14 @@ const row = (d: DraftRow) => [d.id, d.kind, d.tenantId, d.state, `v${d.version}`
  * `--send` it. Recorded as `cli:<os user>`: with four eyes (the default), the CLI approves what
  * someone else drafted or edited. Editing the free text is the console's and the API's.
  */
-export async function noticeDraftCommand(io: CliIo, core: Core, incidents: Incidents, frozen: FrozenScopes, caller: IncidentCaller, incidentId: string, values: CliValues): Promise<number> {
+export async function noticeDraftCommand(io: CliIo, core: Core, config: Config, incidents: Incidents, frozen: FrozenScopes, caller: IncidentCaller, incidentId: string, values: CliValues): Promise<number> {
   const drafts = createNoticeDrafts({
     storage: core.storage,
     clock: systemClock,
     audit: core.audit,
     operatorRealm: 'operators',
+    fourEyes: config.notices.fourEyes,
+    fallbackLanguage: config.notices.fallbackLanguage,
     incidents,
     scopes: frozen,
     people: createAffectedPeople({ storage: core.storage, records: core.records, audit: core.audit }),

@@ -112,6 +112,8 @@ export const defaults = {
   fim: { enabled: true, checkMinutes: 60, baselineFile: undefined as string | undefined, installDir: undefined as string | undefined, roots: [] as string[] },
   // The public status page (src/status): how often every component is checked and a sample stored.
   status: { probeSeconds: 60, oauthTenant: undefined as string | undefined },
+  // Breach notices (src/notification/drafts.ts): four eyes on approval; the letters' language when a record names neither German nor English.
+  notices: { fourEyes: true, fallbackLanguage: 'de' as 'de' | 'en' },
   // /.well-known/security.txt (RFC 9116): served only with at least one contact.
   security: {
     contact: [] as string[],
@@ -398,6 +400,14 @@ const buildSchema = ({ z }: typeof Zod) =>
           probeSeconds: z.number().int().min(10).max(3600).default(d.status.probeSeconds),
           /** The tenant whose OpenID discovery document the OAuth check asks for (building its authorization server once); unset: OAuth follows API and sign-in. */
           oauthTenant: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'a tenant id').optional(),
+        })
+        .strict()
+        .prefault({}),
+      notices: z
+        .object({
+          /** Whoever approves a notice is not who last edited it. Off only where one person runs everything — and then knowingly. */
+          fourEyes: z.boolean().default(d.notices.fourEyes),
+          fallbackLanguage: z.enum(['de', 'en']).default(d.notices.fallbackLanguage),
         })
         .strict()
         .prefault({}),

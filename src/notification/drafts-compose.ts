@@ -1,5 +1,5 @@
 import type { Scope } from '../breach/index.js';
-import { classWords, fill, letterTexts, reportTexts, type FreeText } from './drafts-texts.js';
+import { classWords, fill, letterTexts, reportClassWords, reportTexts, type FreeText } from './drafts-texts.js';
 import type { AffectedPerson, NoticeLanguage } from './people.js';
 
 /** The four notices a breach may call for. */
@@ -70,6 +70,7 @@ const stamp = (ms: number): string => new Date(ms).toISOString().replace('T', ' 
 
 /** The data classes in words; a class the register does not know is named as it is. */
 export const classesInWords = (language: NoticeLanguage, classes: readonly string[]): string[] => classes.map((c) => classWords[language][c] ?? c);
+const classesInReport = (language: NoticeLanguage, classes: readonly string[]): string[] => classes.map((c) => reportClassWords[language][c] ?? c);
 
 const paragraphs = (text: string): string[] => text.split(/\n{2,}/).map((p) => p.trim()).filter((p) => p !== '');
 
@@ -124,7 +125,7 @@ function factRows(language: NoticeLanguage, facts: TenantFacts): string[] {
     `${r.records}: ${facts.records}`,
     `${r.readableCount}: ${facts.readable}`,
     `${r.encryptedCount}: ${facts.encryptedOnly}`,
-    `${r.categories}: ${classes.length === 0 ? r.none : classesInWords(language, classes).join('; ')}`,
+    `${r.categories}: ${classes.length === 0 ? r.none : classesInReport(language, classes).join('; ')}`,
     `${r.suspect}: ${facts.suspect}`,
     `${r.scopeHash}: ${facts.scopeHash}`,
   ];
@@ -194,7 +195,7 @@ export function composeMediaNotice(language: NoticeLanguage, facts: TenantFacts,
       { heading: null, paragraphs: [fill(r.mediaIntro, values)] },
       { heading: t.whatHappened, paragraphs: paragraphs(free.whatHappened) },
       { heading: t.when, paragraphs: [when, `${r.discovered}: ${dayOf(language, facts.incident.awareAt)}`] },
-      { heading: r.categories, paragraphs: [`${r.subjects}: ${facts.patients}`], items: classesInWords(language, classes) },
+      { heading: r.categories, paragraphs: [`${r.subjects}: ${facts.patients}`], items: classesInReport(language, classes) },
       { heading: t.measures, paragraphs: paragraphs(free.measures) },
       { heading: t.steps, paragraphs: [], items: facts.readable > 0 ? [t.stepPhishing, t.stepPayment, t.stepAsk] : [t.stepEncrypted, t.stepAsk] },
       { heading: t.contact, paragraphs: paragraphs(free.contact) },

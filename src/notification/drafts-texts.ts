@@ -28,6 +28,26 @@ export const classWords: Readonly<Record<NoticeLanguage, Readonly<Record<string,
   },
 };
 
+/** The same classes for a report or a public notice: about the people, not to them. */
+export const reportClassWords: Readonly<Record<NoticeLanguage, Readonly<Record<string, string>>>> = {
+  en: {
+    personal: 'names and contact details (address, phone number, date of birth, identifiers)',
+    health: 'health information (measurements, findings, diagnoses)',
+    payment: 'payment information',
+    secret: 'sign-in information (stored hashed)',
+    internal: 'administrative information about records',
+    public: 'general, non-personal information',
+  },
+  de: {
+    personal: 'Namen und Kontaktdaten (Adresse, Telefonnummer, Geburtsdatum, Kennungen)',
+    health: 'Gesundheitsdaten (Messwerte, Befunde, Diagnosen)',
+    payment: 'Zahlungsdaten',
+    secret: 'Anmeldedaten (als Hash gespeichert)',
+    internal: 'Verwaltungsangaben zu Datensätzen',
+    public: 'allgemeine, nicht personenbezogene Angaben',
+  },
+};
+
 export const letterTexts = {
   en: {
     subject: 'Important: a security incident concerning your data at {tenant}',

@@ -29,7 +29,7 @@ h1{font-size:1.3em;margin:1.5em 0 1em}h2{font-size:1.05em;margin:1.4em 0 .3em}
  * The body of a notice as HTML, escaped by construction (for a mail's HTML part, the printable
  * page, and the console's preview — where the page has its own `h1`, so the notice starts at `level`).
  */
-export function renderHtmlBody(doc: NoticeDocument, level: 1 | 2 = 1): Html {
+export function renderHtmlBody(doc: NoticeDocument, level: 1 | 2 | 3 = 1): Html {
   const title = raw(`h${level}`);
   const heading = raw(`h${level + 1}`);
   return html`${doc.address === null ? '' : html`<p class="address">${doc.address.join('\n')}</p>`}

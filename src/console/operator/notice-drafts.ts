@@ -131,7 +131,7 @@ export function operatorNoticePages({ guard, audit, drafts, incidents, scopes }:
     const docs = await drafts.preview(page.caller, id, draftId, page.locale);
     const rows = await drafts.deliveries(page.caller, id, draftId);
     await page.record('audit.read', [`Incident/${id}`]);
-    const preview = docs.length === 0 ? undefined : html`${docs.map((d) => renderHtmlBody(d, 2))}`;
+    const preview = docs.length === 0 ? undefined : html`${docs.map((d) => renderHtmlBody(d, 3))}`;
     return page.send({ title: `${text[page.locale].title}: ${kindLabel(text[page.locale], draft.kind)} (${draft.tenantId})`, body: draftBody(page, draft, preview, rows), ...extra });
   }
 
