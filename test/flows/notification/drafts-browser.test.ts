@@ -71,6 +71,11 @@ describe('breach notice pages in Chromium', { skip: skipWithoutChromium }, () =>
     const preview = await page.locator('.notice-preview').innerText();
     assert.match(preview, /Approximate number of data subjects \(individuals\): 3/);
     assert.match(preview, /Type of breach \(HHS form\)/);
+    const pdfLink = page.getByRole('link', { name: 'PDF' }).first();
+    const pdf = await page.request.get(`${base}${String(await pdfLink.getAttribute('href'))}`);
+    assert.equal(pdf.status(), 200, 'the download links work with the console session');
+    assert.equal(pdf.headers()['content-type'], 'application/pdf');
+    assert.equal(pdf.headers()['cache-control'], 'no-store');
     await assertAccessible(page, 'authority report draft');
     await screenshotForDocs(page, 'operator-breach-notice-draft');
 
