@@ -70,6 +70,8 @@ export interface IncidentPagesOptions {
   readonly admit: (request: FastifyRequest, reply: FastifyReply, manage: boolean) => Promise<IncidentPage | undefined>;
   /** Breach scopes frozen into incidents: the operators' section and form, a clinic admin's own part. */
   readonly scopes?: FrozenScopes;
+  /** A further section at the page's end (a clinic's breach notices), for those who manage incidents. */
+  readonly extraSection?: (page: IncidentPage, incidentId: string) => Promise<Html | undefined>;
 }
 
 const time = (locale: Locale, at: number): Html => html`<time datetime="${new Date(at).toISOString()}">${formatDateTime(locale, at)}</time>`;
@@ -208,7 +210,8 @@ export function incidentPages(incidents: Incidents, now: () => number, options: 
   async function showDetail(request: FastifyRequest, page: IncidentPage, extra: { notice?: string; error?: string; status?: number } = {}) {
     const detail = await incidents.get(page.caller, idOf(request));
     await page.record('audit.read', [`Incident/${detail.incident.id}`]);
-    return page.send({ title: detail.incident.title, body: detailBody(page, detail, now(), await scopeSection(page, detail.incident.id)), ...extra });
+    const extraSection = page.mayManage ? await options.extraSection?.(page, detail.incident.id) : undefined;
+    return page.send({ title: detail.incident.title, body: detailBody(page, detail, now(), html`${await scopeSection(page, detail.incident.id)}${extraSection}`), ...extra });
   }
 
   // Operators see every frozen scope and freeze new ones; a clinic's admins (incidents:manage)

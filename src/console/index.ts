@@ -87,7 +87,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, now: () => clock.now().getTime() }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, drafts: noticeDrafts, now: () => clock.now().getTime() }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access, clock }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, drafts: noticeDrafts }));
     await app.register(runbookPages({ rules: alerts.rules }));

@@ -7,6 +7,8 @@ import { incidentPages, incidentRecorder } from '../incident-pages.js';
 import type { PageGuard } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
+import { clinicNoticeSection } from './incident-notices.js';
+import type { NoticeDrafts } from '../../notification/index.js';
 
 /**
  * `/tenants/{t}/console/incidents/` (`incidents:read`; notes, tasks, states and opening one need
@@ -14,9 +16,10 @@ import { sendClinicPage } from './clinic-page.js';
  * notes and tasks, state changes, the operators' customer updates. A role without the
  * capability gets 403, recorded as `access.denied`.
  */
-export function clinicIncidentPages({ guard, realm, audit, incidents, scopes, now }: { guard: PageGuard; realm: PageRealm; audit: Audit; incidents: Incidents; scopes?: FrozenScopes | undefined; now: () => number }) {
+export function clinicIncidentPages({ guard, realm, audit, incidents, scopes, drafts, now }: { guard: PageGuard; realm: PageRealm; audit: Audit; incidents: Incidents; scopes?: FrozenScopes | undefined; drafts?: NoticeDrafts | undefined; now: () => number }) {
   return incidentPages(incidents, now, {
     ...(scopes === undefined ? {} : { scopes }),
+    ...(drafts === undefined ? {} : { extraSection: clinicNoticeSection(drafts) }),
     route: '/tenants/:tenant/console/incidents',
     async admit(request, reply, manage) {
       const who = await guard.person(request, reply, realm);

@@ -19,6 +19,8 @@ import { reviewPages } from './review.js';
 import { settingsPages } from './settings.js';
 import { staffPages } from './staff.js';
 
+import type { NoticeDrafts } from '../../notification/index.js';
+
 export { clinicNav, sectionsOf, sectionPath, type ClinicSection } from './nav.js';
 export { sendClinicPage } from './clinic-page.js';
 
@@ -36,6 +38,8 @@ export interface ClinicConsoleDeps {
   readonly incidents: Incidents;
   /** Breach scopes frozen into incidents: the tenant's own part, on the incident page. */
   readonly scopes?: FrozenScopes | undefined;
+  /** Breach notices: the tenant's customer notice and authority report, on the incident page. */
+  readonly drafts?: NoticeDrafts | undefined;
   readonly now: () => number;
 }
 

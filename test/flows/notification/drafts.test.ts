@@ -197,6 +197,12 @@ for (const engine of engines()) {
       assert.match(notice.body, /notice to north/);
       assert.equal((await call(admin, 'GET', `/tenants/north/incidents/${incidentId}/drafts/${draftOf('individual').id}?format=text`)).statusCode, 404);
       assert.equal((await call(admin, 'POST', `${base()}/${id}/approve`)).statusCode, 401);
+      // In the clinic console: the incident's page lists the notices for the practice, with downloads.
+      const page = await call(admin, 'GET', `/tenants/north/console/incidents/${incidentId}`);
+      assert.equal(page.statusCode, 200, page.body);
+      assert.match(page.body, /Breach notices for your practice|Benachrichtigungen für Ihre Praxis/);
+      assert.ok(page.body.includes(`/tenants/north/incidents/${incidentId}/drafts/${id}?format=pdf&#38;language=de`));
+      assert.ok(!page.body.includes(draftOf('individual').id), 'not the letters');
     });
 
     it('records the authority report as filed, not mailed', async () => {
