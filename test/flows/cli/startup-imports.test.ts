@@ -43,6 +43,14 @@ describe('command start-up', () => {
     assert.deepEqual(beyond, [], 'modules `tresor tenant list` does not need');
   });
 
+  it('the server’s modules load PDF rendering without pdf-lib: it is required at the first PDF, not at start-up', () => {
+    // `tresor incident list` builds the services as `tresor start` does (app.ts), breach notices included.
+    const run = tresorLoading(['incident', 'list', '--data-dir', dataDir]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(run.sources.has('src/notification/pdf.ts'), 'the notices module is part of the services');
+    assert.ok(!run.packages.has('pdf-lib'), 'pdf-lib is not loaded before a PDF is asked for');
+  });
+
   it('`tresor tenant list` checks the configuration with the schema where it holds more than the common settings', () => {
     const run = tresorLoading(['tenant', 'list', '--data-dir', dataDir], { TRESOR_SESSION_IDLE_MINUTES: '20' });
     assert.equal(run.code, 0, run.stderr);
