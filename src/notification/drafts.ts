@@ -115,6 +115,7 @@ export function createNoticeDrafts(deps: NoticeDraftsDeps): NoticeDrafts {
   const fallback = deps.fallbackLanguage ?? defaults.fallbackLanguage;
   const db = storage.platform;
   const now = () => clock.now().getTime();
+  const sending = new Set<string>();
 
   async function record(caller: IncidentCaller, draft: Pick<DraftRow, 'id' | 'incidentId' | 'tenantId'>, action: AuditAction, detail: string, subjects: readonly string[] = []): Promise<void> {
     const event: AuditEventInput = {
@@ -293,12 +294,13 @@ export function createNoticeDrafts(deps: NoticeDraftsDeps): NoticeDrafts {
     async edit(caller, incidentId, draftId, changes) {
       if (caller.kind !== 'operator') throw operatorsOnly();
       const checked = checkFreeText(changes);
+      const fields = Object.entries(checked).flatMap(([language, parts]) => Object.keys(parts ?? {}).map((field) => `${language}.${field}`));
+      if (fields.length === 0) throw noticeInvalid(`Nothing to change: give one or more of ${freeTextFields.join(', ')} under de or en.`);
       const draft = await load(caller, incidentId, draftId);
       if (draft.state === 'sent') throw conflict('A sent notice is final; generate a new draft for a correction.');
       const freeText = { de: { ...draft.freeText.de, ...checked.de }, en: { ...draft.freeText.en, ...checked.en } };
       const at = now();
       const next = await write({ ...draft, freeText, state: 'draft', version: draft.version + 1, editedAt: at, editedBy: caller.actor.id, approvedAt: null, approvedBy: null }, draft.version);
-      const fields = Object.entries(checked).flatMap(([language, parts]) => Object.keys(parts ?? {}).map((field) => `${language}.${field}`));
       await record(caller, next, 'notice.edited', `${draft.kind} version=${next.version} ${fields.join(',')}${draft.state === 'approved' ? ' (approval withdrawn)' : ''}`);
       return next;
     },
@@ -319,7 +321,15 @@ export function createNoticeDrafts(deps: NoticeDraftsDeps): NoticeDrafts {
       const draft = await load(caller, incidentId, draftId);
       // Sent already: sending again resumes — only those not yet done are tried.
       if (draft.state === 'draft') throw new NotificationError('notice-not-approved', 'Not approved: a person approves a notice before it is sent.', { status: 409, expose: true });
-      const tally = await deliver(db, draft.id, await plan(caller, draft), deps.notifier, now);
+      // One send of a draft at a time in this process: two at once would both find a recipient not yet logged.
+      if (sending.has(draft.id)) throw conflict('A send of this draft is under way.');
+      sending.add(draft.id);
+      let tally: SendTally;
+      try {
+        tally = await deliver(db, draft.id, await plan(caller, draft), deps.notifier, now);
+      } finally {
+        sending.delete(draft.id);
+      }
       const next = draft.state === 'sent' ? draft : await write({ ...draft, state: 'sent', version: draft.version + 1, sentAt: now(), sentBy: caller.actor.id }, draft.version);
       await record(caller, next, 'notice.sent', `${draft.kind} email=${tally.email} failed=${tally.failed} post=${tally.post} unreachable=${tally.unreachable} filed=${tally.filed} skipped=${tally.skipped}`);
       return { draft: next, tally };

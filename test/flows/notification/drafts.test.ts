@@ -103,6 +103,7 @@ for (const engine of engines()) {
       assert.equal(edited.statusCode, 200, edited.body);
       assert.deepEqual([json(edited).state, json(edited).approvedBy], ['draft', null]);
       assert.equal(errorCode(await call(drafter, 'PATCH', `${base()}/${draftOf('individual').id}`, { fr: { measures: 'x' } })), 'notice-invalid');
+      assert.equal(errorCode(await call(drafter, 'PATCH', `${base()}/${draftOf('individual').id}`, {})), 'notice-invalid', 'an empty edit changes nothing');
       assert.equal((await call(approver, 'POST', `${base()}/${draftOf('individual').id}/approve`)).statusCode, 200);
     });
 
