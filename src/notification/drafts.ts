@@ -88,6 +88,8 @@ export interface NoticeDraftsDeps {
   readonly notifier: Notifier;
   readonly fourEyes?: boolean;
   readonly fallbackLanguage?: NoticeLanguage;
+  /** The deployment's security contact (security.txt's first), when a tenant has none of its own: pre-filled as the notices' contact. */
+  readonly defaultContact?: string | undefined;
   /** With a mail relay: the tenant's messages still waiting for it; a queued notice no longer there was taken (`sent`). */
   readonly waitingMail?: (tenantId: string) => Promise<readonly Message[]>;
 }
@@ -269,7 +271,7 @@ export function createNoticeDrafts(deps: NoticeDraftsDeps): NoticeDrafts {
       const created: DraftRow[] = [];
       // A tenant where something was disclosed: its patients, and the tenant as controller, are told.
       for (const part of scope.tenants.filter((t) => t.patients.count > 0 || t.records.count > 0)) {
-        const contact = (await deps.alerts.settings(part.tenantId)).securityContact;
+        const contact = (await deps.alerts.settings(part.tenantId)).securityContact ?? deps.defaultContact;
         const freeText = { de: defaultFreeText('de', detail.incident.title, contact), en: defaultFreeText('en', detail.incident.title, contact) };
         for (const kind of [...new Set(kinds)]) {
           if (kind === 'individual' && part.patients.count === 0) continue;
