@@ -46,7 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, drillReportFileOf, injectedDrillApi, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill } from './notification/index.js';
+import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
@@ -124,6 +124,8 @@ export interface Tresor extends Core {
   readonly incidentDrill: IncidentDrill;
   /** The breach notification checklist of incidents, and its deadline job (notification/assessments.ts). */
   readonly assessments: Assessments;
+  /** Drafts of breach notices, their approval and delivery (notification/drafts.ts). */
+  readonly noticeDrafts: NoticeDrafts;
   close(): Promise<void>;
 }
 
@@ -650,9 +652,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const drillReportFile = drillReportFileOf(config.dataDir);
   const incidentDrill = createIncidentDrill({ api: injectedDrillApi(http), tenants, apiKeys, incidents, scopes: incidentScopes, people: affectedPeople, audit, clock, operatorRealm, reportFile: drillReportFile });
   registerIncidentDrillMetrics(metrics.registry, drillReportFile);
+  // Drafts of breach notices from a frozen scope; letters and customer notices through the notifier (notification/drafts.ts).
+  const noticeDrafts = createNoticeDrafts({ storage, clock, audit, operatorRealm, fourEyes: config.notices.fourEyes, fallbackLanguage: config.notices.fallbackLanguage, defaultContact: config.security.contact[0]?.replace(/^(mailto|tel):/, ''), incidents, scopes: incidentScopes, people: affectedPeople, tenants, accounts: core.accounts, alerts: core.alerts, notifier: core.notifier, ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -680,6 +684,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const assessmentApi = assessmentRoutes({ assessments, authenticator, audit });
   await http.register(assessmentApi.tenant, { prefix: '/tenants/:tenant' });
   await http.register(assessmentApi.platform, { prefix: '/platform' });
+  const noticeDraftApi = noticeDraftRoutes({ drafts: noticeDrafts, authenticator, audit });
+  await http.register(noticeDraftApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(noticeDraftApi.platform, { prefix: '/platform' });
 
   // SIEM shipping: only servers ship (not the admin CLI); each sink has a durable cursor per tenant.
   const sinks: AuditSink[] = [
@@ -1005,6 +1012,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     affectedPeople,
     incidentDrill,
     assessments,
+    noticeDrafts,
     async close() {
       await statusJobs?.stop();
       await drillJobs?.stop();

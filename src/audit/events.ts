@@ -110,6 +110,14 @@ export const auditActions = [
   'notification.item_changed',
   'notification.awareness_set',
   'notification.deadline_near',
+  // Drafts of breach notices (notification/drafts.ts): generated from a frozen scope, edited,
+  // approved, sent (detail: the kind, tenant, counts per channel — never names or addresses),
+  // and downloaded (a letter's download names its patient as subject).
+  'notice.drafted',
+  'notice.edited',
+  'notice.approved',
+  'notice.sent',
+  'notice.downloaded',
   // The public status page changed: a maintenance or notice, an incident update, a component override (detail: what).
   'status.changed',
 ] as const;

@@ -152,6 +152,10 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     printDetail(io, detail, asJson);
     return 0;
   }
+  if (sub === 'drafts') {
+    const { noticeDraftCommand } = await import('./notice-commands.js');
+    return noticeDraftCommand(io, core, config, incidents, frozen, caller, idOf(), values);
+  }
   if (sub === 'close') {
     const note = string(values, 'note');
     if (note === undefined || note.trim() === '') throw new UsageError('tresor incident close needs --note: the resolution (what happened, what was done)');
@@ -163,5 +167,5 @@ export async function incidentCommand(io: CliIo, core: Core, config: Config, sub
     const { incidentDrillCommand } = await import('./incident-drill-command.js');
     return incidentDrillCommand(io, core, config, { incidents, frozen, caller }, values);
   }
-  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, assess, update, close or drill' : `no command incident ${sub}`);
+  throw new UsageError(sub === undefined ? 'tresor incident takes list, open, show, scope, assess, update, drafts, close or drill' : `no command incident ${sub}`);
 }

@@ -151,6 +151,12 @@ Usage:
                                             affected people, the hash verified, the incident closed, the tenants
                                             disabled; each step timed; mails only the test server of --smtp;
                                             report in DATA_DIR/incident-drills.jsonl; exit 1 when a step fails
+  tresor incident drafts <id> [--draft D [--approve | --send | --format text|html|pdf [--out FILE]
+                       [--patient Patient/X | --batch post]]] [--json]
+                                            breach notices drafted from a frozen scope: lists them; shows one
+                                            with its delivery log, or renders it (a letter, the print batch);
+                                            approves it (not its own last editor) or sends it (letters and
+                                            customer notices by mail, resumable); audited
   tresor breach scope --from TIME --to TIME (--api-key ID | --account ID | --client ID | --address CIDR |
         --raw-files [--keys-exposed]) [--tenant T[,T…]] [--json]
                                             which patients, records and data classes the suspect got in the window
@@ -210,6 +216,12 @@ const options = {
   'keys-exposed': { type: 'boolean' },
   patients: { type: 'string' },
   smtp: { type: 'string' },
+  draft: { type: 'string' },
+  approve: { type: 'boolean' },
+  send: { type: 'boolean' },
+  format: { type: 'string' },
+  out: { type: 'string' },
+  batch: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

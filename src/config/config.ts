@@ -122,6 +122,8 @@ export const defaults = {
   // in the tenants' processing (GDPR processor / HIPAA business associate, the usual case for a
   // hosting operator), and how often the deadline job looks for duties running out of time.
   notification: { regimes: ['gdpr', 'hipaa', 'pci'] as string[], role: 'processor' as 'processor' | 'controller', deadlineCheckSeconds: 300 },
+  // Breach notices (src/notification/drafts.ts): four eyes on approval; the letters' language when a record names neither German nor English.
+  notices: { fourEyes: true, fallbackLanguage: 'de' as 'de' | 'en' },
   // /.well-known/security.txt (RFC 9116): served only with at least one contact.
   security: {
     contact: [] as string[],
@@ -430,6 +432,14 @@ const buildSchema = ({ z }: typeof Zod) =>
           /** `processor`: the operator hosts clinics (GDPR Art. 28, HIPAA business associate); `controller`: it runs Tresor for itself. */
           role: z.enum(['processor', 'controller']).default(d.notification.role),
           deadlineCheckSeconds: z.number().int().min(10).max(3600).default(d.notification.deadlineCheckSeconds),
+        })
+        .strict()
+        .prefault({}),
+      notices: z
+        .object({
+          /** Whoever approves a notice is not who last edited it. Off only where one person runs everything — and then knowingly. */
+          fourEyes: z.boolean().default(d.notices.fourEyes),
+          fallbackLanguage: z.enum(['de', 'en']).default(d.notices.fallbackLanguage),
         })
         .strict()
         .prefault({}),

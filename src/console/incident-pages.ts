@@ -76,6 +76,8 @@ export interface IncidentPagesOptions {
   readonly listNote?: (page: IncidentPage) => Html | undefined;
   /** Links the incident's notification checklist (assessment-pages.ts). */
   readonly assessment?: boolean;
+  /** A further section at the page's end (a clinic's breach notices), for those who manage incidents. */
+  readonly extraSection?: (page: IncidentPage, incidentId: string) => Promise<Html | undefined>;
 }
 
 const time = (locale: Locale, at: number): Html => html`<time datetime="${new Date(at).toISOString()}">${formatDateTime(locale, at)}</time>`;
@@ -215,7 +217,8 @@ export function incidentPages(incidents: Incidents, now: () => number, options: 
   async function showDetail(request: FastifyRequest, page: IncidentPage, extra: { notice?: string; error?: string; status?: number } = {}) {
     const detail = await incidents.get(page.caller, idOf(request));
     await page.record('audit.read', [`Incident/${detail.incident.id}`]);
-    return page.send({ title: detail.incident.title, body: detailBody(page, detail, now(), await scopeSection(page, detail.incident.id), options.assessment === true), ...extra });
+    const extraSection = page.mayManage ? await options.extraSection?.(page, detail.incident.id) : undefined;
+    return page.send({ title: detail.incident.title, body: detailBody(page, detail, now(), html`${await scopeSection(page, detail.incident.id)}${extraSection}`, options.assessment === true), ...extra });
   }
 
   // Operators see every frozen scope and freeze new ones; a clinic's admins (incidents:manage)

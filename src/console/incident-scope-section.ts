@@ -4,13 +4,14 @@ import { formatDateTime, html, type Html, type Locale, type Texts } from '../pla
 type Key =
   | 'heading' | 'intro' | 'none' | 'caption' | 'when' | 'who' | 'tenant' | 'patients' | 'records' | 'attempts' | 'inClear' | 'cipherOnly' | 'hash' | 'json' | 'verify'
   | 'compute' | 'from' | 'to' | 'timeHint' | 'kind' | 'apiKey' | 'account' | 'client' | 'address' | 'rawFiles' | 'rawFilesKeys' | 'values' | 'valuesHint' | 'tenants' | 'tenantsHint' | 'freeze'
-  | 'ownIntro' | 'patient' | 'disclosure' | 'first' | 'last' | 'window' | 'suspect' | 'verified' | 'yes' | 'no' | 'intact' | 'matchesTrail' | 'differences' | 'total';
+  | 'notices' | 'ownIntro' | 'patient' | 'disclosure' | 'first' | 'last' | 'window' | 'suspect' | 'verified' | 'yes' | 'no' | 'intact' | 'matchesTrail' | 'differences' | 'total';
 
 export const scopeTexts: Texts<Key> = {
   en: {
     heading: 'Breach scope', intro: 'Scopes computed from the audit trails and frozen into this incident with their inputs and a SHA-256 hash. A new computation adds a scope; none is ever changed.', none: 'No scope frozen yet.',
     caption: 'Frozen scopes, oldest first', when: 'Computed', who: 'By', tenant: 'Tenant', patients: 'Patients', records: 'Records', attempts: 'Refused attempts', inClear: 'in clear', cipherOnly: 'ciphertext only', hash: 'Hash', json: 'JSON', verify: 'Verify',
     compute: 'Compute and freeze a scope', from: 'From', to: 'To', timeHint: 'ISO 8601 with a zone, e.g. 2026-03-01T00:00:00Z.', kind: 'Suspect', apiKey: 'API keys', account: 'Accounts', client: 'Apps (OAuth clients)', address: 'Source addresses (or CIDR ranges)', rawFiles: 'Raw database or backup files (keys safe)', rawFilesKeys: 'Raw files with the keys', values: 'Ids or addresses', valuesHint: 'One per line; not needed for raw files.', tenants: 'Tenants', tenantsHint: 'Tenant ids, separated by commas; empty: all tenants.', freeze: 'Compute and freeze',
+    notices: 'Breach notices: drafts, approval, delivery',
     ownIntro: 'What the breach scope found in your data: you are the data controller and notify your patients. Other customers of the platform are not shown.', patient: 'Patient', disclosure: 'Disclosure', first: 'First access', last: 'Last access', window: 'Window', suspect: 'Suspect',
     verified: 'Verification', yes: 'yes', no: 'NO', intact: 'unchanged since frozen', matchesTrail: 'matches the audit trail', differences: 'differences', total: 'Total',
   },
@@ -18,6 +19,7 @@ export const scopeTexts: Texts<Key> = {
     heading: 'Umfang der Verletzung', intro: 'Aus den Protokollen berechnete Umfänge, mit ihren Eingaben und einem SHA-256-Hash in diesem Vorfall festgehalten. Eine neue Berechnung fügt einen Umfang hinzu; keiner wird je geändert.', none: 'Noch kein Umfang festgehalten.',
     caption: 'Festgehaltene Umfänge, älteste zuerst', when: 'Berechnet', who: 'Von', tenant: 'Mandant', patients: 'Patienten', records: 'Datensätze', attempts: 'Abgewiesene Versuche', inClear: 'im Klartext', cipherOnly: 'nur verschlüsselt', hash: 'Hash', json: 'JSON', verify: 'Prüfen',
     compute: 'Umfang berechnen und festhalten', from: 'Von', to: 'Bis', timeHint: 'ISO 8601 mit Zone, z. B. 2026-03-01T00:00:00Z.', kind: 'Verdacht', apiKey: 'API-Schlüssel', account: 'Konten', client: 'Apps (OAuth-Clients)', address: 'Quelladressen (oder CIDR-Bereiche)', rawFiles: 'Rohdateien der Datenbank oder Sicherung (Schlüssel sicher)', rawFilesKeys: 'Rohdateien samt Schlüsseln', values: 'IDs oder Adressen', valuesHint: 'Eine pro Zeile; bei Rohdateien nicht nötig.', tenants: 'Mandanten', tenantsHint: 'Mandanten-IDs, durch Kommas getrennt; leer: alle Mandanten.', freeze: 'Berechnen und festhalten',
+    notices: 'Benachrichtigungen: Entwürfe, Freigabe, Zustellung',
     ownIntro: 'Was die Umfangsberechnung in Ihren Daten fand: Sie sind der Verantwortliche und benachrichtigen Ihre Patienten. Andere Kunden der Plattform werden nicht gezeigt.', patient: 'Patient', disclosure: 'Offenlegung', first: 'Erster Zugriff', last: 'Letzter Zugriff', window: 'Zeitraum', suspect: 'Verdacht',
     verified: 'Prüfung', yes: 'ja', no: 'NEIN', intact: 'unverändert seit dem Festhalten', matchesTrail: 'stimmt mit dem Protokoll überein', differences: 'Abweichungen', total: 'Summe',
   },
@@ -54,7 +56,8 @@ export function operatorScopeSection(locale: Locale, scopes: readonly FrozenScop
 <label for="scope-values">${t.values}</label><textarea id="scope-values" name="values" rows="3" maxlength="8000" aria-describedby="scope-values-hint"></textarea><p class="hint" id="scope-values-hint">${t.valuesHint}</p>
 <label for="scope-tenants">${t.tenants}</label><input type="text" id="scope-tenants" name="tenants" aria-describedby="scope-tenants-hint"><p class="hint" id="scope-tenants-hint">${t.tenantsHint}</p>
 <button type="submit" class="primary">${t.freeze}</button></form>`;
-  return html`<section aria-labelledby="scope-heading"><h2 id="scope-heading">${t.heading}</h2><p>${t.intro}</p>${list}${form}</section>`;
+  const notices = scopes.length === 0 ? undefined : html`<p class="actions"><a href="${action('drafts')}">${t.notices}</a></p>`;
+  return html`<section aria-labelledby="scope-heading"><h2 id="scope-heading">${t.heading}</h2><p>${t.intro}</p>${list}${notices}${form}</section>`;
 }
 
 /** A clinic's section: its own part of each frozen scope — counts, classes and its patients (it is the data controller). */

@@ -19,3 +19,12 @@ export { createAssessments, type AssessmentSettings, type Assessments, type Asse
 export { assessmentJson, assessmentRoutes, parseItemChange, type AssessmentRoutesDeps } from './assessment-routes.js';
 export { countdown, deadlineStages, spanText, stageAt, type DeadlineStage } from './deadlines.js';
 export { NotificationError, type NotificationErrorCode } from './errors.js';
+export { composeAuthorityReport, composeCustomerNotice, composeLetter, composeMediaNotice, noticeKinds, tenantFacts, type NoticeDocument, type NoticeKind, type TenantFacts } from './drafts-compose.js';
+export { createNoticeDrafts, noticeFormats, type DeliveryView, type GenerateInput, type NoticeDrafts, type NoticeDraftsDeps, type NoticeFormat, type Rendered, type RenderInput } from './drafts.js';
+export { draftStates, deliveryChannels, type DeliveryRow, type DraftRow, type DraftState, type DeliveryChannel } from './drafts-store.js';
+export type { SendTally } from './delivery.js';
+export { freeTextFields, type FreeText } from './drafts-texts.js';
+export { noticeDraftMigrations } from './drafts-migrations.js';
+export { noticeDraftRoutes, type NoticeDraftRoutesDeps } from './drafts-routes.js';
+export { renderHtml, renderHtmlBody, renderText } from './render.js';
+export { renderPdf } from './pdf.js';

@@ -59,7 +59,7 @@ export interface TestApp {
 export async function startTestApp(
   engine: EngineName,
   overrides: ConfigInput = {},
-  appOverrides: Pick<AppOverrides, 'rotationOptions' | 'rotationCheckMs' | 'clock' | 'backupSchedule' | 'sqlite' | 'fimSchedule'> = {},
+  appOverrides: Pick<AppOverrides, 'rotationOptions' | 'rotationCheckMs' | 'clock' | 'backupSchedule' | 'sqlite' | 'fimSchedule' | 'notifier'> = {},
   node: { joins?: string } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tresor-test-'));

@@ -10,6 +10,8 @@ import { incidentPages, incidentRecorder, type IncidentPage } from '../incident-
 import type { PageGuard } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
+import { clinicNoticeSection } from './incident-notices.js';
+import type { NoticeDrafts } from '../../notification/index.js';
 
 const route = '/tenants/:tenant/console/incidents';
 
@@ -20,7 +22,7 @@ const route = '/tenants/:tenant/console/incidents';
  * tenant's own items of each incident's notification checklist (`notification:read`). A role
  * without the capability gets 403, recorded as `access.denied`.
  */
-export function clinicIncidentPages({ guard, realm, audit, incidents, scopes, assessments, now }: { guard: PageGuard; realm: PageRealm; audit: Audit; incidents: Incidents; scopes?: FrozenScopes | undefined; assessments?: Assessments | undefined; now: () => number }) {
+export function clinicIncidentPages({ guard, realm, audit, incidents, scopes, assessments, drafts, now }: { guard: PageGuard; realm: PageRealm; audit: Audit; incidents: Incidents; scopes?: FrozenScopes | undefined; assessments?: Assessments | undefined; drafts?: NoticeDrafts | undefined; now: () => number }) {
   const admitFor = (needOf: (manage: boolean) => Capability) =>
     async function admit(request: FastifyRequest, reply: FastifyReply, manage: boolean): Promise<IncidentPage | undefined> {
       const who = await guard.person(request, reply, realm);
@@ -45,7 +47,13 @@ export function clinicIncidentPages({ guard, realm, audit, incidents, scopes, as
         send: (page) => sendClinicPage(request, reply, who, { section: 'incidents', ...page }),
       };
     };
-  const pages = incidentPages(incidents, now, { ...(scopes === undefined ? {} : { scopes }), route, admit: admitFor((manage) => (manage ? 'incidents:manage' : 'incidents:read')), assessment: assessments !== undefined });
+  const pages = incidentPages(incidents, now, {
+    ...(scopes === undefined ? {} : { scopes }),
+    ...(drafts === undefined ? {} : { extraSection: clinicNoticeSection(drafts) }),
+    route,
+    admit: admitFor((manage) => (manage ? 'incidents:manage' : 'incidents:read')),
+    assessment: assessments !== undefined,
+  });
   return async function plugin(app: FastifyInstance): Promise<void> {
     await pages(app);
     // The checklist is read here; changing it is the operators' (the page refuses a form's POST).

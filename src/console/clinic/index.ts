@@ -20,6 +20,8 @@ import { reviewPages } from './review.js';
 import { settingsPages } from './settings.js';
 import { staffPages } from './staff.js';
 
+import type { NoticeDrafts } from '../../notification/index.js';
+
 export { clinicNav, sectionsOf, sectionPath, type ClinicSection } from './nav.js';
 export { sendClinicPage } from './clinic-page.js';
 
@@ -39,6 +41,8 @@ export interface ClinicConsoleDeps {
   readonly scopes?: FrozenScopes | undefined;
   /** The notification checklist: the tenant's own items, read-only. */
   readonly assessments?: Assessments | undefined;
+  /** Breach notices: the tenant's customer notice and authority report, on the incident page. */
+  readonly drafts?: NoticeDrafts | undefined;
   readonly now: () => number;
 }
 

@@ -12,6 +12,8 @@ import type { FrozenScopes, Incidents } from '../../incidents/index.js';
 import type { Assessments } from '../../notification/index.js';
 import { operatorAlertPages } from './alerts.js';
 import { operatorIncidentPages } from './incidents.js';
+import { operatorNoticePages } from './notice-drafts.js';
+import type { NoticeDrafts } from '../../notification/index.js';
 import { escalatedAlertPages } from './escalated.js';
 import { backupPages } from './backups.js';
 import { healthPages } from './health.js';
@@ -44,7 +46,7 @@ export interface OperatorConsoleDeps {
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
-export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents, scopes, assessments }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts; incidents: Incidents; scopes?: FrozenScopes | undefined; assessments?: Assessments | undefined }) {
+export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents, scopes, assessments, drafts }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts; incidents: Incidents; scopes?: FrozenScopes | undefined; assessments?: Assessments | undefined; drafts?: NoticeDrafts | undefined }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(operatorHome({ guard }));
     await app.register(operatorTenantPages({ guard, tenants, audit: deps.audit }));
@@ -54,6 +56,7 @@ export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents,
     await app.register(operatorAlertPages({ guard, audit: deps.audit, alerts }));
     await app.register(escalatedAlertPages({ guard, audit: deps.audit, escalated: deps.escalated }));
     await app.register(operatorIncidentPages({ guard, audit: deps.audit, incidents, scopes, assessments, now: deps.now, drills: deps.incidentDrills }));
+    if (drafts !== undefined && scopes !== undefined) await app.register(operatorNoticePages({ guard, audit: deps.audit, drafts, incidents, scopes }));
     await app.register(statusPages({ guard, status: deps.status }));
   };
 }

@@ -39,8 +39,16 @@ describe('command start-up', () => {
     // Neither zod (the common settings are checked by hand), fastify, oidc-provider, WebAuthn, x509, ajv, pg, ssh2, prom-client, argon2, the word lists, …
     assert.deepEqual(loadedAmong(run.packages, ['better-sqlite3']), []);
     // … nor the services: no module beyond the tenants, the storage, the master key check, the configuration and the CLI's own.
-    const beyond = [...run.sources].filter((file) => !/^src\/(main|version|platform-migrations)\.ts$|^src\/(cli|config|tenants|keys|platform)\/|^src\/identity\/migrations\.ts$|^src\/backup\/(outcomes|retention)\.ts$|^src\/detection\/escalated-migrations\.ts$|^src\/incidents\/migrations\.ts$|^src\/status\/migrations\.ts$|^src\/notification\/assessment-migrations\.ts$/.test(file));
+    const beyond = [...run.sources].filter((file) => !/^src\/(main|version|platform-migrations)\.ts$|^src\/(cli|config|tenants|keys|platform)\/|^src\/identity\/migrations\.ts$|^src\/backup\/(outcomes|retention)\.ts$|^src\/detection\/escalated-migrations\.ts$|^src\/incidents\/migrations\.ts$|^src\/status\/migrations\.ts$|^src\/notification\/(assessment|drafts)-migrations\.ts$/.test(file));
     assert.deepEqual(beyond, [], 'modules `tresor tenant list` does not need');
+  });
+
+  it('the server’s modules load PDF rendering without pdf-lib: it is required at the first PDF, not at start-up', () => {
+    // `tresor incident list` builds the services as `tresor start` does (app.ts), breach notices included.
+    const run = tresorLoading(['incident', 'list', '--data-dir', dataDir]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(run.sources.has('src/notification/pdf.ts'), 'the notices module is part of the services');
+    assert.ok(!run.packages.has('pdf-lib'), 'pdf-lib is not loaded before a PDF is asked for');
   });
 
   it('`tresor tenant list` checks the configuration with the schema where it holds more than the common settings', () => {
