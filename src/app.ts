@@ -46,7 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
+import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, drillSlots, testServerNotifier, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
@@ -650,10 +650,25 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // used through this server's own routes in process, each step timed; reports beside the
   // restore drills'. The assessment, drafts and delivery steps plug in through `slots`.
   const drillReportFile = drillReportFileOf(config.dataDir);
-  const incidentDrill = createIncidentDrill({ api: injectedDrillApi(http), tenants, apiKeys, incidents, scopes: incidentScopes, people: affectedPeople, audit, clock, operatorRealm, reportFile: drillReportFile });
   registerIncidentDrillMetrics(metrics.registry, drillReportFile);
   // Drafts of breach notices from a frozen scope; letters and customer notices through the notifier (notification/drafts.ts).
-  const noticeDrafts = createNoticeDrafts({ storage, clock, audit, operatorRealm, fourEyes: config.notices.fourEyes, fallbackLanguage: config.notices.fallbackLanguage, defaultContact: config.security.contact[0]?.replace(/^(mailto|tel):/, ''), incidents, scopes: incidentScopes, people: affectedPeople, tenants, accounts: core.accounts, alerts: core.alerts, notifier: core.notifier, ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
+  const noticeDraftsDeps = { storage, clock, audit, operatorRealm, fourEyes: config.notices.fourEyes, fallbackLanguage: config.notices.fallbackLanguage, defaultContact: config.security.contact[0]?.replace(/^(mailto|tel):/, ''), incidents, scopes: incidentScopes, people: affectedPeople, tenants, accounts: core.accounts, alerts: core.alerts };
+  const noticeDrafts = createNoticeDrafts({ ...noticeDraftsDeps, notifier: core.notifier, ...(core.mail === undefined ? {} : { waitingMail: (tenantId: string) => core.outbox.list(tenantId) }) });
+  // The drill's assessment, drafts and delivery steps run the services above; its mail goes to the
+  // test SMTP server it is given, never the configured relay.
+  const incidentDrill = createIncidentDrill({
+    api: injectedDrillApi(http),
+    tenants,
+    apiKeys,
+    incidents,
+    scopes: incidentScopes,
+    people: affectedPeople,
+    audit,
+    clock,
+    operatorRealm,
+    reportFile: drillReportFile,
+    slots: drillSlots({ assessments, drafts: noticeDrafts, draftsMailingThrough: (notifier) => createNoticeDrafts({ ...noticeDraftsDeps, notifier }), testServer: testServerNotifier }),
+  });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts }));

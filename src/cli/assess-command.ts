@@ -1,10 +1,10 @@
 import type { Core } from '../app.js';
 import type { FrozenScopes, IncidentCaller, Incidents } from '../incidents/index.js';
-import { operatorRealm } from '../identity/index.js';
-import { assessmentJson, countdown, createAffectedPeople, createAssessments, NotificationError, type AssessmentView } from '../notification/index.js';
+import { assessmentJson, countdown, NotificationError, type AssessmentView } from '../notification/index.js';
 import { systemClock } from '../platform/clock.js';
 import type { Config } from '../config/index.js';
 import type { CliIo, CliValues } from './io.js';
+import { notificationServices } from './notification-services.js';
 import { formatTable } from './table.js';
 
 const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
@@ -38,16 +38,7 @@ export function printAssessment(io: CliIo, view: AssessmentView, now: number): v
  * operating-system account).
  */
 export async function assessCommand(io: CliIo, core: Core, config: Config, incidents: Incidents, scopes: FrozenScopes, caller: IncidentCaller, id: string, values: CliValues): Promise<number> {
-  const assessments = createAssessments({
-    storage: core.storage,
-    clock: systemClock,
-    audit: core.audit,
-    incidents,
-    scopes,
-    people: createAffectedPeople({ storage: core.storage, records: core.records, audit: core.audit }),
-    settings: { role: config.notification.role, regimes: config.notification.regimes },
-    operatorRealm,
-  });
+  const { assessments } = notificationServices(core, config, incidents, scopes);
   const scopeId = typeof values['scope'] === 'string' ? values['scope'] : undefined;
   let view: AssessmentView | undefined;
   if (scopeId === undefined) {

@@ -2,10 +2,11 @@ import type { Core } from '../app.js';
 import type { Config } from '../config/index.js';
 import { operatorRealm } from '../identity/index.js';
 import type { FrozenScopes, IncidentCaller, Incidents } from '../incidents/index.js';
-import { createAffectedPeople, createIncidentDrill, drillDefaults, drillReportFileOf, injectedDrillApi, type DrillReport, type DrillStep } from '../notification/index.js';
+import { createIncidentDrill, drillDefaults, drillReportFileOf, drillSlots, injectedDrillApi, testServerNotifier, type DrillReport, type DrillStep } from '../notification/index.js';
 import { systemClock } from '../platform/clock.js';
 import { commandFhirApi } from './command-api.js';
 import type { CliIo, CliValues } from './io.js';
+import { notificationServices } from './notification-services.js';
 import { UsageError } from './usage-error.js';
 
 const countOf = (values: CliValues, name: string, fallback: number, max: number): number => {
@@ -31,11 +32,12 @@ const line = (step: DrillStep) => `${step.skipped !== undefined ? 'skip' : step.
  * when every step passed, 1 when one failed (the report names it); the report is appended to
  * `<dataDir>/incident-drills.jsonl` either way.
  */
-export async function incidentDrillCommand(io: CliIo, core: Core, config: Config, services: { incidents: Incidents; frozen: FrozenScopes; caller: IncidentCaller }, values: CliValues): Promise<number> {
+export async function incidentDrillCommand(io: CliIo, core: Core, config: Config, given: { incidents: Incidents; frozen: FrozenScopes; caller: IncidentCaller }, values: CliValues): Promise<number> {
   const patients = countOf(values, 'patients', drillDefaults.patients, 10_000);
   const smtp = smtpOf(values);
   const asJson = values['json'] === true;
   const http = await commandFhirApi(core, config, systemClock);
+  const services = { ...notificationServices(core, config, given.incidents, given.frozen), ...given };
   let report: DrillReport;
   try {
     const drill = createIncidentDrill({
@@ -44,12 +46,12 @@ export async function incidentDrillCommand(io: CliIo, core: Core, config: Config
       apiKeys: core.apiKeys,
       incidents: services.incidents,
       scopes: services.frozen,
-      people: createAffectedPeople({ storage: core.storage, records: core.records, audit: core.audit }),
+      people: services.people,
       audit: core.audit,
       clock: systemClock,
       operatorRealm,
       reportFile: drillReportFileOf(config.dataDir),
-      // The assessment, drafts and delivery steps are wired here as they become available.
+      slots: drillSlots({ assessments: services.assessments, drafts: services.drafts(), draftsMailingThrough: (notifier) => services.drafts(notifier), testServer: testServerNotifier }),
     });
     report = await drill.run({ by: services.caller, patients, read: Math.max(1, Math.round(patients * (drillDefaults.read / drillDefaults.patients))), ...(smtp === undefined ? {} : { smtp }), ...(asJson ? {} : { onStep: (step: DrillStep) => io.stdout(line(step)) }) });
   } finally {

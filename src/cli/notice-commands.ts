@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs';
 import type { Core } from '../app.js';
 import type { Config } from '../config/index.js';
 import type { FrozenScopes, IncidentCaller, Incidents } from '../incidents/index.js';
-import { createAffectedPeople, createNoticeDrafts, noticeFormats, type DraftRow, type NoticeFormat } from '../notification/index.js';
-import { systemClock } from '../platform/clock.js';
+import { noticeFormats, type DraftRow, type NoticeFormat } from '../notification/index.js';
 import type { CliIo, CliValues } from './io.js';
+import { notificationServices } from './notification-services.js';
 import { formatTable } from './table.js';
 import { UsageError } from './usage-error.js';
 
@@ -21,22 +21,7 @@ const row = (d: DraftRow) => [d.id, d.kind, d.tenantId, d.state, `v${d.version}`
  * someone else drafted or edited. Editing the free text is the console's and the API's.
  */
 export async function noticeDraftCommand(io: CliIo, core: Core, config: Config, incidents: Incidents, frozen: FrozenScopes, caller: IncidentCaller, incidentId: string, values: CliValues): Promise<number> {
-  const drafts = createNoticeDrafts({
-    storage: core.storage,
-    clock: systemClock,
-    audit: core.audit,
-    operatorRealm: 'operators',
-    fourEyes: config.notices.fourEyes,
-    fallbackLanguage: config.notices.fallbackLanguage,
-    defaultContact: config.security.contact[0]?.replace(/^(mailto|tel):/, ''),
-    incidents,
-    scopes: frozen,
-    people: createAffectedPeople({ storage: core.storage, records: core.records, audit: core.audit }),
-    tenants: core.tenants,
-    accounts: core.accounts,
-    alerts: core.alerts,
-    notifier: core.notifier,
-  });
+  const drafts = notificationServices(core, config, incidents, frozen).drafts();
   const draftId = string(values, 'draft');
   const asJson = values['json'] === true;
   if (draftId === undefined) {

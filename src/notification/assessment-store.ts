@@ -125,11 +125,17 @@ export async function selectDueItems(db: SqlExecutor): Promise<DueItem[]> {
 }
 
 /** Records stages as raised; false when another node got there first. */
-export async function insertStages(db: SqlExecutor, incidentId: string, key: string, stages: readonly string[], at: number): Promise<boolean> {
-  let added = false;
+/** Claims the stages for this process (another node may have claimed some first): the ones it claimed. */
+export async function insertStages(db: SqlExecutor, incidentId: string, key: string, stages: readonly string[], at: number): Promise<string[]> {
+  const claimed: string[] = [];
   for (const stage of stages) {
     const result = await db.execute(`INSERT INTO ${db.table('notification_stages')} (incident_id, item_key, stage, at) VALUES (?, ?, ?, ?) ON CONFLICT (incident_id, item_key, stage) DO NOTHING`, [incidentId, key, stage, at]);
-    added ||= result > 0;
+    if (result > 0) claimed.push(stage);
   }
-  return added;
+  return claimed;
+}
+
+/** Gives claimed stages back, so that the next round raises them again. */
+export async function deleteStages(db: SqlExecutor, incidentId: string, key: string, stages: readonly string[]): Promise<void> {
+  for (const stage of stages) await db.execute(`DELETE FROM ${db.table('notification_stages')} WHERE incident_id = ? AND item_key = ? AND stage = ?`, [incidentId, key, stage]);
 }

@@ -8,7 +8,7 @@ import { periodic } from '../platform/periodic.js';
 import { forbidden } from '../identity/index.js';
 import { assess } from './assessment.js';
 import { notificationRules } from './assessment-rules/index.js';
-import { selectAssessment, selectDueItems, selectItems, insertStages, replaceComputed, updateDone, updateOverride, upsertAssessment, type AssessmentRow, type ItemRow } from './assessment-store.js';
+import { deleteStages, insertStages, selectAssessment, selectDueItems, selectItems, replaceComputed, updateDone, updateOverride, upsertAssessment, type AssessmentRow, type ItemRow } from './assessment-store.js';
 import { answers, type Answer, type ComputedItem, type NotificationRule, type PlatformRole, type Regime } from './assessment-types.js';
 import { deadlineStages, stageAt, type DeadlineStage } from './deadlines.js';
 import { invalidAssessment, NotificationError } from './errors.js';
@@ -262,11 +262,20 @@ export function createAssessments({ storage, clock, audit, incidents, scopes, pe
         // One event per item and stage; a round that finds several stages passed at once (the
         // server was down) raises the latest only and marks the earlier ones as passed.
         const upTo = deadlineStages.slice(0, deadlineStages.indexOf(stage) + 1).filter((s) => !item.stages.includes(s));
-        if (!(await insertStages(db, item.incidentId, item.key, upTo, at))) continue;
+        const claimed = await insertStages(db, item.incidentId, item.key, upTo, at);
+        if (claimed.length === 0) continue;
         const detail = `incident=${item.incidentId} item=${item.key} stage=${stage} due=${new Date(item.dueAt).toISOString()} cite=${item.cite}`;
-        await record(operatorRealm, undefined, 'notification.deadline_near', item.incidentId, detail);
-        // The tenant's own admins hear of their own duty's deadline (its trail, its alert).
-        await record(item.tenantId, undefined, 'notification.deadline_near', item.incidentId, detail);
+        try {
+          await record(operatorRealm, undefined, 'notification.deadline_near', item.incidentId, detail);
+          // The tenant's own admins hear of their own duty's deadline (its trail, its alert).
+          await record(item.tenantId, undefined, 'notification.deadline_near', item.incidentId, detail);
+        } catch (error) {
+          // Not recorded, not raised: the claim is given back and the next round tries again. A
+          // legal deadline's alert may come twice (the rule joins repeats into one alert), never
+          // not at all.
+          await deleteStages(db, item.incidentId, item.key, claimed);
+          throw error;
+        }
         raised += 1;
       }
       return raised;

@@ -12,6 +12,7 @@ export { appendDrillReport, drillFormat, drillReportFileOf, readLastDrills, type
 export { drillPlaces, syntheticPatient, syntheticPerson, type SyntheticPerson } from './drill-data.js';
 export { injectedDrillApi, type Injector } from './drill-api.js';
 export { registerIncidentDrillMetrics } from './drill-metrics.js';
+export { drillSlots, testServerNotifier, type DrillSlotsDeps } from './drill-slots.js';
 export { assess, dueAtOf, itemKey } from './assessment.js';
 export { notificationRules } from './assessment-rules/index.js';
 export { answers, platformRoles, regimes, type Answer, type AssessmentInput, type ComputedItem, type NotificationRule, type PlatformRole, type Regime } from './assessment-types.js';

@@ -28,7 +28,7 @@ interface Written {
   readonly language: 'de' | 'en';
 }
 
-function writtenPatient(tenant: string, n: number): { written: Written; resource: Record<string, unknown> } {
+function writtenPatient(tenant: string, n: number): { written: Written; stated: boolean; resource: Record<string, unknown> } {
   const place = places[(n * 7 + tenant.length) % places.length] as (typeof places)[number];
   // German, English, or no stated language (the fallback, English, applies).
   const spoken = n % 3 === 0 ? 'de' : n % 3 === 1 ? 'en' : undefined;
@@ -38,6 +38,7 @@ function writtenPatient(tenant: string, n: number): { written: Written; resource
   const email = `p${n}.${tenant}@example.org`;
   return {
     written: { name: `${given} ${family}`, email, postal: [line, `${place.postalCode} ${place.city}`, place.country], country: place.country, state: place.state, language: spoken ?? 'en' },
+    stated: spoken !== undefined,
     resource: {
       resourceType: 'Patient',
       identifier: [{ system: 'urn:test', value: `${tenant}-${n}` }],
@@ -74,6 +75,8 @@ for (const engine of engines()) {
     const suspects: Record<string, { id: string; key: string }> = {};
     const created: Record<string, string[]> = {};
     const written: Record<string, Map<string, Written>> = {};
+    // Patients whose record states no language: their letters take the configured fallback (German).
+    const unstated = new Set<string>();
     const heartRates: Record<string, Array<[observationId: string, patientId: string]>> = {};
     const seen: Record<string, Map<string, Seen>> = { north: new Map(), south: new Map() };
     const reads = { north: 700, south: 500 } as const;
@@ -99,9 +102,12 @@ for (const engine of engines()) {
       log.set(patient, entry);
     };
     const call = (method: string, url: string, body?: unknown) => as(t, operator, { method, url, ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }) });
+    let lastFrozen = '';
+    const summaryId = () => lastFrozen;
     const freeze = async (body: unknown): Promise<Scope> => {
       const frozen = await call('POST', `/platform/incidents/${incidentId}/scopes`, body);
       assert.equal(frozen.statusCode, 201, frozen.body);
+      lastFrozen = String(json(frozen)['id']);
       const whole = await call('GET', `/platform/incidents/${incidentId}/scopes/${String(json(frozen)['id'])}`);
       assert.equal(whole.statusCode, 200);
       return json<Scope>(whole);
@@ -123,6 +129,7 @@ for (const engine of engines()) {
             const id = e.response.location.split('/')[1] as string;
             created[tenant]?.push(id);
             written[tenant]?.set(`Patient/${id}`, (made[i] as { written: Written }).written);
+            if (!(made[i] as { stated: boolean }).stated) unstated.add(`${tenant}/${id}`);
           });
         }
         // Every tenth patient has a heart rate (health data).
@@ -257,20 +264,59 @@ for (const engine of engines()) {
       assert.ok(usStates.length >= 3, 'at least three US states');
       assert.ok(usStates.every(([, count]) => count > 0 && count < 500), 'no state reaches 500 residents (45 CFR 164.406: no media notice)');
 
-      // ── Assessment (integrator: add once the notification assessment is merged) ─────────────
-      // From `scope` and `people` above, expect: GDPR Art. 33 — notify the supervisory authority
-      // (yes, within 72 h of awareness); Art. 34 — data subjects (yes: disclosed in clear); HIPAA
-      // 164.404 individuals — yes (unsecured PHI, the safe harbour does not apply); 164.406 media
-      // — no (every state < 500, see `usStates`); 164.408 HHS — with the individual notices
-      // (1,200 ≥ 500); PCI DSS 12.10 — no (no card data in scope).
-      //
-      // ── Drafts (integrator: add once drafts and delivery are merged) ──────────────────────
-      // The drafts name the right people: one letter per entry of `people`, addressed with the
-      // `name`/`postal` the test wrote (`written`), in their `language`, listing their `classes`;
-      // none for a patient outside `seen`.
+      // The assessment, computed from the frozen scope: per tenant (each clinic is its own
+      // controller and covered entity), with the operator as processor / business associate.
+      const assessed = await call('POST', `/platform/incidents/${incidentId}/assessment`, {});
+      assert.equal(assessed.statusCode, 201, assessed.body);
+      const checklist = json<{ awareAt: number; items: Array<{ rule: string; tenantId: string; answer: string; dueAt: number | null; reasoning: string }> }>(assessed);
+      const answerOf = (tenant: string, rule: string) => checklist.items.find((i) => i.tenantId === tenant && i.rule === rule);
+      for (const tenant of ['north', 'south'] as const) {
+        const expectations: Record<string, string> = {
+          'gdpr.33-1': 'yes', // the supervisory authority, within 72 h
+          'gdpr.33-2': 'yes', // the processor tells the clinic
+          'gdpr.34-1': 'yes', // health data in clear: high risk, the patients are told
+          'hipaa.164-402': 'yes', // unsecured PHI: no safe harbour
+          'hipaa.164-404': 'yes', // the individuals
+          'hipaa.164-406': 'no', // no state with more than 500 residents affected
+          'hipaa.164-408': 'yes', // HHS, with the individual notices (500 or more)
+          'hipaa.164-410': 'yes', // the business associate tells the covered entity
+          'pci.12-10-1': 'not-applicable', // no card data
+        };
+        for (const [rule, answer] of Object.entries(expectations)) assert.equal(answerOf(tenant, rule)?.answer, answer, `${tenant} ${rule}: ${answerOf(tenant, rule)?.reasoning ?? 'missing'}`);
+        assert.equal(answerOf(tenant, 'gdpr.33-1')?.dueAt, checklist.awareAt + 72 * 3_600_000, 'Art. 33(1): 72 hours from awareness');
+        assert.equal(answerOf(tenant, 'hipaa.164-404')?.dueAt, checklist.awareAt + 60 * day, '164.404(b): at most 60 days');
+        assert.equal(answerOf(tenant, 'hipaa.164-408')?.dueAt, checklist.awareAt + 60 * day, `${tenant}: ${reads[tenant]} affected, 500 or more → with the individual notices`);
+        assert.match(answerOf(tenant, 'gdpr.33-1')?.reasoning ?? '', new RegExp(String(reads[tenant])), 'the reasoning names the count');
+      }
+      assert.ok(!checklist.items.some((i) => i.tenantId === 'west'), 'an untouched tenant has no duties');
+
+      // The drafts name the right people: one letter per affected person, in their language, and
+      // no one else — every letter of each tenant, rendered as text.
+      const drafted = await call('POST', `/platform/incidents/${incidentId}/drafts`, { scopeId: summaryId() });
+      assert.equal(drafted.statusCode, 201, drafted.body);
+      const drafts = json<{ drafts: Array<{ id: string; kind: string; tenant: string }> }>(drafted).drafts;
+      assert.deepEqual(drafts.map((d) => `${d.tenant}:${d.kind}`).sort(), ['north:authority', 'north:customer', 'north:individual', 'south:authority', 'south:customer', 'south:individual']);
+      for (const tenant of ['north', 'south'] as const) {
+        const letters = drafts.find((d) => d.tenant === tenant && d.kind === 'individual') as { id: string };
+        const text = await call('GET', `/platform/incidents/${incidentId}/drafts/${letters.id}?format=text`);
+        assert.equal(text.statusCode, 200, text.body);
+        const byName = new Map([...(seen[tenant] as Map<string, Seen>).keys()].map((patient) => [(written[tenant]?.get(patient) as Written).name, { ...(written[tenant]?.get(patient) as Written), letterIn: unstated.has(`${tenant}/${patient.slice('Patient/'.length)}`) ? 'de' : (written[tenant]?.get(patient) as Written).language }]));
+        const addressed = new Set<string>();
+        for (const letter of text.body.split('\n\f\n')) {
+          const greeting = /^(?:Dear|Guten Tag) (.+),$/m.exec(letter);
+          const person = byName.get(greeting?.[1] ?? '');
+          assert.ok(person !== undefined, `${tenant}: a letter to someone the key did not reach: ${greeting?.[1] ?? '(no name)'}`);
+          assert.equal(greeting?.[0].startsWith('Guten Tag'), person.letterIn === 'de', `${person.name}: in their language (or the configured fallback, German)`);
+          for (const line of person.postal) assert.ok(letter.includes(line), `${person.name}: addressed to ${line}`);
+          assert.ok(!addressed.has(person.name), `${person.name}: one letter`);
+          addressed.add(person.name);
+        }
+        assert.equal(addressed.size, reads[tenant], `${tenant}: a letter for every affected person`);
+      }
 
       // The frozen scope verifies against its hash and the trail.
       const [summary] = json(await call('GET', `/platform/incidents/${incidentId}/scopes`)).scopes;
+      assert.equal(summary.id, summaryId());
       const check = await call('POST', `/platform/incidents/${incidentId}/scopes/${summary.id}/verify`);
       assert.deepEqual(json(check), { intact: true, matchesTrail: true, recomputedHash: scope.hash, differences: [] });
       // Resolving the people is in each tenant's trail, with the patients as subjects (their "who saw my data").
@@ -294,10 +340,21 @@ for (const engine of engines()) {
       const people = await t.app.affectedPeople.resolve(sealed, 'south', by(), 'en');
       assert.equal(people.length, 550);
       assert.ok(people.every((p) => p.disclosure === 'ciphertext-only'));
-      // ── Assessment (integrator): the encryption safe harbour applies — HIPAA 164.402 (secured
-      // per HHS guidance: not "unsecured PHI", so no 164.404–408 notices) and GDPR Art. 34(3)(a)
-      // (unintelligible to anyone not authorised: no notice to the data subjects); Art. 33 still
-      // asks whether the authority must be told (risk assessment), and the checklist explains why.
+      // The assessment of the ciphertext-only scope: the encryption safe harbour (HIPAA 164.402:
+      // secured per HHS guidance is not "unsecured PHI") and GDPR Art. 34(3)(a) (unintelligible:
+      // no notice to the patients) apply, and the checklist says why.
+      const sealedAssessment = await call('POST', `/platform/incidents/${incidentId}/assessment`, { scopeId: summaryId() });
+      assert.equal(sealedAssessment.statusCode, 201, sealedAssessment.body);
+      const sealedItems = json<{ items: Array<{ rule: string; tenantId: string; answer: string; reasoning: string }> }>(sealedAssessment).items;
+      for (const tenant of ['north', 'south']) {
+        const item = (rule: string) => sealedItems.find((i) => i.tenantId === tenant && i.rule === rule);
+        assert.equal(item('hipaa.164-402')?.answer, 'no', item('hipaa.164-402')?.reasoning);
+        assert.match(item('hipaa.164-402')?.reasoning ?? '', /safe harbou?r/i);
+        for (const rule of ['hipaa.164-404', 'hipaa.164-406', 'hipaa.164-408']) assert.equal(item(rule)?.answer, 'no', `${tenant} ${rule}: no notice without unsecured PHI`);
+        assert.equal(item('gdpr.34-1')?.answer, 'no', item('gdpr.34-1')?.reasoning);
+        assert.match(item('gdpr.34-1')?.reasoning ?? '', /34\(3\)\(a\)/);
+        assert.ok(item('gdpr.33-1') !== undefined && item('gdpr.33-1')?.reasoning !== '', 'Art. 33 is still assessed, with its reasons');
+      }
 
       const leaked = await freeze({ ...window, suspect: { kind: 'raw-files', keysExposed: true } });
       assert.equal(leaked.totals.patients, 1300);

@@ -7,6 +7,7 @@ import { buildApp } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
 import type { DrillReport } from '../../../src/notification/index.js';
 import { tresorHere } from '../../support/cli.js';
+import { smtpSkipReason, startSmtpRelay } from '../../support/smtp.js';
 
 // `tresor incident drill` on the host, beside real tenants it must not touch. A CLI matter, the
 // same on both engines: SQLite only (the drill itself runs on both in drill.test.ts).
@@ -20,15 +21,29 @@ describe('tresor incident drill', () => {
   });
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('runs on synthetic tenants, prints each step, keeps the report, touches no real tenant', { timeout: 120_000 }, async () => {
+  it('runs on synthetic tenants, prints each step, keeps the report, touches no real tenant', { timeout: 120_000, skip: smtpSkipReason() }, async () => {
     const text = await run('--patients', '6');
     assert.equal(text.code, 0, text.stderr + text.stdout);
     assert.match(text.stdout, /^ok {4}\s*\d+\.\d\d s {2}prepare synthetic tenants — 2 tenants, 6 patients each$/m);
-    assert.match(text.stdout, /^skip\s+0\.00 s {2}deliver to test SMTP server \(no delivery step in this version\)$/m);
+    assert.match(text.stdout, /^ok\s+\d+\.\d\d s {2}assess notification duties — \d+ items, \d+ with a deadline$/m);
+    assert.match(text.stdout, /^ok\s+\d+\.\d\d s {2}generate drafts — 2 letter drafts, 10 letters checked for their addressee$/m);
+    assert.match(text.stdout, /^skip\s+0\.00 s {2}deliver to test SMTP server \(no --smtp test server given: the drill mails no one\)$/m);
     assert.match(text.stdout, /^passed in \d+\.\d s: patients read 10, found by the scope 10, people resolved 10$/m);
 
-    const asJson = await run('--patients', '3', '--json', '--smtp', '127.0.0.1:2525');
-    assert.equal(asJson.code, 0, asJson.stderr);
+    // Delivery: to the test SMTP server named, and only there.
+    const relay = await startSmtpRelay();
+    let asJson: Awaited<ReturnType<typeof run>>;
+    try {
+      asJson = await run('--patients', '3', '--json', '--smtp', `127.0.0.1:${relay.port}`);
+      assert.equal(asJson.code, 0, asJson.stderr + asJson.stdout);
+      const mailed = Number(/^(\d+) letters mailed/.exec((JSON.parse(asJson.stdout) as DrillReport).steps.find((s) => s.name === 'deliver to test SMTP server')?.detail ?? '')?.[1]);
+      assert.ok(mailed > 0);
+      const mails = await relay.waitFor(mailed);
+      assert.equal(mails.length, mailed);
+      assert.ok(mails.every((m) => /@example\.org>?$/.test(m.to)), 'synthetic people only');
+    } finally {
+      await relay.stop();
+    }
     const report = JSON.parse(asJson.stdout) as DrillReport;
     assert.equal(report.ok, true);
     assert.deepEqual(report.counts, { patientsRead: 4, patientsFound: 4, peopleResolved: 4 });

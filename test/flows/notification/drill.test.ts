@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Scope } from '../../../src/breach/index.js';
 import type { IncidentCaller } from '../../../src/incidents/index.js';
 import { drillFormat, readLastDrills, type DrillReport } from '../../../src/notification/index.js';
 import { engines, startTestApp, type TestApp } from '../../support/harness.js';
+import { smtpSkipReason, startSmtpRelay } from '../../support/smtp.js';
 import { as, signInOperator, type Person } from '../../support/people.js';
 
 const operator: IncidentCaller = { kind: 'operator', actor: { id: 'cli:drill-test', role: 'operator', client: 'tresor-cli' }, requestId: '', sourceIp: 'local', status: 0 };
@@ -46,8 +48,8 @@ for (const engine of engines()) {
           ['open incident', true, true],
           ['compute and freeze scope', true, true],
           ['resolve affected people', true, true],
-          ['assess notification duties', true, false],
-          ['generate drafts', true, false],
+          ['assess notification duties', true, true],
+          ['generate drafts', true, true],
           ['deliver to test SMTP server', true, false],
           ['verify frozen scope', true, true],
           ['close incident', true, true],
@@ -55,6 +57,9 @@ for (const engine of engines()) {
         ],
       );
       assert.ok(report.steps.every((s) => s.seconds >= 0));
+      assert.match(report.steps.find((s) => s.name === 'assess notification duties')?.detail ?? '', /^\d+ items, \d+ with a deadline$/);
+      assert.equal(report.steps.find((s) => s.name === 'generate drafts')?.detail, '2 letter drafts, 18 letters checked for their addressee');
+      assert.match(report.steps.find((s) => s.name === 'deliver to test SMTP server')?.skipped ?? '', /mails no one/);
       assert.equal(report.tenants.length, 2);
       for (const id of report.tenants) {
         assert.match(id, /^drill-\d{8}-[0-9a-f]{6}-[ab]$/);
@@ -90,6 +95,34 @@ for (const engine of engines()) {
       assert.match(health.body, /Last notification drill passed/);
       assert.match(health.body, /Since the last notification drill passed/);
       assert.ok(section.includes(`datetime="${report.at}"`));
+    });
+
+    it('with a test SMTP server, each synthetic person with a mail address gets their own letter from it — and nobody else does', { timeout: 120_000, skip: smtpSkipReason() }, async () => {
+      const relay = await startSmtpRelay();
+      try {
+        const report = await t.app.incidentDrill.run({ by: operator, patients: 6, read: 4, smtp: { host: '127.0.0.1', port: relay.port } });
+        assert.equal(report.ok, true, JSON.stringify(report));
+        const deliver = report.steps.find((s) => s.name === 'deliver to test SMTP server');
+        assert.equal(deliver?.skipped, undefined);
+        const mailed = Number(/^(\d+) letters mailed/.exec(deliver?.detail ?? '')?.[1]);
+        assert.ok(mailed > 0, deliver?.detail);
+        const mails = await relay.waitFor(mailed);
+        assert.equal(mails.length, mailed, 'one mail per letter, none twice');
+        const incident = report.incidentId as string;
+        // Each mail went to a synthetic person, and names the person its address belongs to.
+        const [scope] = await t.app.incidentScopes.list(operator, incident);
+        const frozen = JSON.parse(await t.app.incidentScopes.get(operator, incident, (scope as { id: string }).id)) as Scope;
+        const by = { actor: operator.actor, sourceIp: 'local', requestId: '' };
+        const people = (await Promise.all(frozen.tenants.map((part) => t.app.affectedPeople.resolve(frozen, part.tenantId, by, 'en')))).flat();
+        for (const mail of mails) {
+          assert.match(mail.to, /@example\.org>?$/);
+          const person = people.find((p) => p.email !== null && mail.to.includes(p.email));
+          assert.ok(person !== undefined && person.name !== null && mail.text.includes(person.name), `${mail.to}: addressed to its own person`);
+        }
+        assert.equal(new Set(mails.map((m) => m.to)).size, mails.length);
+      } finally {
+        await relay.stop();
+      }
     });
 
     it('a failing step stops the drill, still cleans up, and the report says which', { timeout: 120_000 }, async () => {
