@@ -22,5 +22,6 @@ export { checkPublicText, parseAlertRef, type AlertRef, type OwnerRef } from './
 export { clinicIncidentPath, operatorIncidentPath, updateMessage } from './update-message.js';
 export { createFrozenScopes, tenantPartOf, type FrozenScopeCheck, type FrozenScopes, type FrozenScopesDeps, type FrozenScopeSummary, type TenantScopePart } from './frozen-scopes.js';
 export { incidentScopeRoutes, type ScopeRoutesDeps } from './scope-routes.js';
+export { routeCallers, type RouteCallers } from './route-callers.js';
 export { IncidentError, type IncidentErrorCode } from './errors.js';
 export type { Delivery, EntryKind, Incident, IncidentDetail, LinkedAlert, Task, TimelineEntry, Visibility } from './types.js';

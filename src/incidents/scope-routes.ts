@@ -1,14 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Audit, AuditEventInput } from '../audit/index.js';
+import type { Audit } from '../audit/index.js';
 import type { ScopeRequest } from '../breach/index.js';
-import { forbidden, hasCapability, operatorRealm, type Authenticator } from '../identity/index.js';
-import { AppError } from '../platform/errors.js';
-import { actorOf } from '../records/index.js';
-import { parseTenantId } from '../tenants/index.js';
-import { callerEvent } from './caller-event.js';
+import type { Authenticator } from '../identity/index.js';
 import { invalid } from './errors.js';
 import type { FrozenScopes } from './frozen-scopes.js';
-import type { IncidentCaller } from './incidents.js';
+import { routeCallers } from './route-callers.js';
 
 export interface ScopeRoutesDeps {
   readonly scopes: FrozenScopes;
@@ -32,47 +28,19 @@ type Params = { id: string; scopeId?: string };
  * the door is recorded (OWASP ASVS 5 V16.3.2).
  */
 export function incidentScopeRoutes({ scopes, authenticator, audit }: ScopeRoutesDeps) {
-  const event = callerEvent;
-  const home = (caller: IncidentCaller) => (caller.kind === 'operator' ? operatorRealm : (caller.tenant as string));
-
-  async function attempt<T>(caller: IncidentCaller, action: AuditEventInput['action'], ref: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof AppError && error.status < 500) await audit.record(home(caller), [event(caller, error.status === 403 ? 'access.denied' : action, [ref], 'failure', error.status, error.code)]);
-      throw error;
-    }
-  }
-
-  async function operatorCaller(request: FastifyRequest): Promise<IncidentCaller> {
-    const operator = await authenticator.operator(request, 'operator');
-    return { kind: 'operator', actor: { id: `operator:${operator.id}`, role: operator.role, client: 'session' }, accountId: operator.id, requestId: request.id, sourceIp: request.ip, status: 200 };
-  }
-
-  async function tenantCaller(request: FastifyRequest): Promise<IncidentCaller> {
-    const realm = parseTenantId((request.params as { tenant: string }).tenant);
-    const principal = await authenticator.principal(request, realm);
-    const caller: IncidentCaller = { kind: 'tenant', tenant: realm, actor: actorOf(principal), requestId: request.id, sourceIp: request.ip, status: 200 };
-    if (!hasCapability(principal.role, 'incidents:manage')) {
-      const error = forbidden(`Your role (${principal.role}) does not allow this (incidents:manage).`);
-      await audit.record(realm, [event(caller, 'access.denied', [], 'failure', 403, error.code)]);
-      throw error;
-    }
-    return caller;
-  }
-
-  const ref = (request: FastifyRequest) => {
-    const { id } = request.params as Params;
-    return /^[0-9a-f-]{36}$/.test(id) ? `Incident/${id}` : '';
-  };
-  const recordRead = (caller: IncidentCaller, resources: readonly string[], detail: string) => audit.record(home(caller), [event(caller, 'audit.read', resources, 'success', 200, detail)]);
+  const callers = routeCallers({ authenticator, audit });
+  const operatorCaller = (request: FastifyRequest) => callers.operator(request);
+  // The data controller needs its patients to notify them; an auditor, who reads incidents, does not get patient lists.
+  const tenantCaller = (request: FastifyRequest) => callers.tenant(request, 'incidents:manage');
+  const attempt = callers.attempt;
+  const ref = (request: FastifyRequest) => callers.incidentRef(request);
 
   return {
     /** Under `/platform`. */
     platform: async function plugin(app: FastifyInstance): Promise<void> {
       app.post('/incidents/:id/scopes', { bodyLimit: 64 * 1024 }, async (request, reply) => {
         const caller = await operatorCaller(request);
-        const frozen = await attempt(caller, 'incident.scope_frozen', ref(request), async () => {
+        const frozen = await attempt(caller, 'incident.scope_frozen', request, async () => {
           const body = request.body as unknown;
           if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('Send a JSON object: { "from", "to", "suspect", "tenants" }.');
           const fields = body as Record<string, unknown>;
@@ -83,22 +51,22 @@ export function incidentScopeRoutes({ scopes, authenticator, audit }: ScopeRoute
       });
       app.get('/incidents/:id/scopes', async (request, reply) => {
         const caller = await operatorCaller(request);
-        const list = await attempt(caller, 'audit.read', ref(request), () => scopes.list(caller, (request.params as Params).id));
-        await recordRead(caller, [ref(request)], `incident scopes (${list.length})`);
+        const list = await attempt(caller, 'audit.read', request, () => scopes.list(caller, (request.params as Params).id));
+        await callers.recordRead(caller, ref(request), `incident scopes (${list.length})`);
         return reply.header('cache-control', 'no-store').send({ scopes: list });
       });
       app.get('/incidents/:id/scopes/:scopeId', async (request, reply) => {
         const caller = await operatorCaller(request);
         const { id, scopeId } = request.params as Required<Params>;
-        const text = await attempt(caller, 'audit.read', ref(request), () => scopes.get(caller, id, scopeId));
+        const text = await attempt(caller, 'audit.read', request, () => scopes.get(caller, id, scopeId));
         // The whole scope lists patients: a read of personal data, recorded as one.
-        await recordRead(caller, [ref(request)], `incident scope ${scopeId}`);
+        await callers.recordRead(caller, ref(request), `incident scope ${scopeId}`);
         return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(text);
       });
       app.post('/incidents/:id/scopes/:scopeId/verify', async (request, reply) => {
         const caller = await operatorCaller(request);
         const { id, scopeId } = request.params as Required<Params>;
-        const check = await attempt(caller, 'incident.scope_verified', ref(request), () => scopes.verifyFrozen(caller, id, scopeId));
+        const check = await attempt(caller, 'incident.scope_verified', request, () => scopes.verifyFrozen(caller, id, scopeId));
         return reply.header('cache-control', 'no-store').send(check);
       });
     },
@@ -106,8 +74,8 @@ export function incidentScopeRoutes({ scopes, authenticator, audit }: ScopeRoute
     tenant: async function plugin(app: FastifyInstance): Promise<void> {
       app.get('/incidents/:id/scopes', async (request, reply) => {
         const caller = await tenantCaller(request);
-        const list = await attempt(caller, 'audit.read', ref(request), () => scopes.list(caller, (request.params as Params).id));
-        await recordRead(caller, [ref(request)], `incident scopes (${list.length})`);
+        const list = await attempt(caller, 'audit.read', request, () => scopes.list(caller, (request.params as Params).id));
+        await callers.recordRead(caller, ref(request), `incident scopes (${list.length})`);
         return reply.header('cache-control', 'no-store').send({ scopes: list });
       });
     },

@@ -1,10 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Audit, AuditAction, AuditEventInput } from '../audit/index.js';
-import { forbidden, hasCapability, operatorRealm, type Authenticator } from '../identity/index.js';
-import type { IncidentCaller } from '../incidents/index.js';
-import { AppError } from '../platform/errors.js';
-import { actorOf } from '../records/index.js';
-import { parseTenantId } from '../tenants/index.js';
+import type { Audit } from '../audit/index.js';
+import type { Authenticator } from '../identity/index.js';
+import { routeCallers, type IncidentCaller } from '../incidents/index.js';
 import type { AssessmentView, Assessments, ItemChange } from './assessments.js';
 import { answers, type Answer } from './assessment-types.js';
 import { invalidAssessment } from './errors.js';
@@ -80,56 +77,16 @@ const json = (reply: FastifyReply, value: unknown, status = 200): FastifyReply =
  * Reads are `audit.read` events; refusals after the door are recorded (OWASP ASVS 5 V16.3.2).
  */
 export function assessmentRoutes({ assessments, authenticator, audit }: AssessmentRoutesDeps) {
-  const home = (caller: IncidentCaller) => (caller.kind === 'operator' ? operatorRealm : (caller.tenant as string));
-  const event = (caller: IncidentCaller, action: AuditAction, resources: readonly string[], outcome: 'success' | 'failure', status: number, detail: string): AuditEventInput => ({
-    action,
-    outcome,
-    status,
-    actor: caller.actor,
-    purpose: caller.kind === 'operator' ? 'SYSADMIN' : 'HOPERAT',
-    resources,
-    subjects: [],
-    classes: [],
-    requestId: caller.requestId,
-    sourceIp: caller.sourceIp,
-    detail,
-  });
-  const ref = (request: FastifyRequest) => {
-    const { id } = request.params as { id: string };
-    return /^[0-9a-f-]{36}$/.test(id) ? [`Incident/${id}`] : [];
-  };
-
-  async function attempt<T>(caller: IncidentCaller, action: AuditAction, request: FastifyRequest, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof AppError && error.status < 500) await audit.record(home(caller), [event(caller, error.status === 403 ? 'access.denied' : action, ref(request), 'failure', error.status, error.code)]);
-      throw error;
-    }
-  }
-
-  async function operatorCaller(request: FastifyRequest): Promise<IncidentCaller> {
-    const operator = await authenticator.operator(request, 'operator');
-    return { kind: 'operator', actor: { id: `operator:${operator.id}`, role: operator.role, client: 'session' }, accountId: operator.id, requestId: request.id, sourceIp: request.ip, status: 200 };
-  }
-
-  async function tenantCaller(request: FastifyRequest): Promise<IncidentCaller> {
-    const realm = parseTenantId((request.params as { tenant: string }).tenant);
-    const principal = await authenticator.principal(request, realm);
-    const caller: IncidentCaller = { kind: 'tenant', tenant: realm, actor: actorOf(principal), requestId: request.id, sourceIp: request.ip, status: 200 };
-    if (!hasCapability(principal.role, 'notification:read')) {
-      const error = forbidden(`Your role (${principal.role}) does not allow this (notification:read).`);
-      await audit.record(realm, [event(caller, 'access.denied', [], 'failure', 403, error.code)]);
-      throw error;
-    }
-    return caller;
-  }
+  const callers = routeCallers({ authenticator, audit });
+  const attempt = callers.attempt;
+  const operatorCaller = (request: FastifyRequest) => callers.operator(request);
+  const tenantCaller = (request: FastifyRequest) => callers.tenant(request, 'notification:read');
 
   const id = (request: FastifyRequest) => (request.params as { id: string }).id;
 
   async function read(caller: IncidentCaller, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const view = await attempt(caller, 'audit.read', request, () => assessments.get(caller, id(request)));
-    await audit.record(home(caller), [event(caller, 'audit.read', ref(request), 'success', 200, `notification assessment items=${view.items.length}`)]);
+    await callers.recordRead(caller, callers.incidentRef(request), `notification assessment items=${view.items.length}`);
     return json(reply, assessmentJson(view));
   }
 

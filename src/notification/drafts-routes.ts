@@ -1,10 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Audit, AuditAction, AuditEventInput } from '../audit/index.js';
-import { forbidden, hasCapability, operatorRealm, type Authenticator } from '../identity/index.js';
-import type { IncidentCaller } from '../incidents/index.js';
-import { AppError } from '../platform/errors.js';
-import { actorOf } from '../records/index.js';
-import { parseTenantId } from '../tenants/index.js';
+import type { Audit } from '../audit/index.js';
+import type { Authenticator } from '../identity/index.js';
+import { routeCallers, type IncidentCaller } from '../incidents/index.js';
 import type { NoticeKind } from './drafts-compose.js';
 import type { DraftRow } from './drafts-store.js';
 import { noticeFormats, type NoticeDrafts, type NoticeFormat, type RenderInput } from './drafts.js';
@@ -71,50 +68,10 @@ export function parseRenderQuery(query: Record<string, unknown>): RenderInput | 
  * Every download is audited (notification/drafts.ts); every answer `Cache-Control: no-store`.
  */
 export function noticeDraftRoutes({ drafts, authenticator, audit }: NoticeDraftRoutesDeps) {
-  const home = (caller: IncidentCaller) => (caller.kind === 'operator' ? operatorRealm : (caller.tenant as string));
-  const event = (caller: IncidentCaller, action: AuditAction, resources: readonly string[], status: number, detail: string): AuditEventInput => ({
-    action,
-    outcome: 'failure',
-    status,
-    actor: caller.actor,
-    purpose: caller.kind === 'operator' ? 'SYSADMIN' : 'HOPERAT',
-    resources,
-    subjects: [],
-    classes: [],
-    requestId: caller.requestId,
-    sourceIp: caller.sourceIp,
-    detail,
-  });
-
-  /** A refusal after the door is recorded (OWASP ASVS 5 V16.3.2); a 403 as `access.denied`. */
-  async function attempt<T>(caller: IncidentCaller, action: AuditAction, request: FastifyRequest, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof AppError && error.status < 500) {
-        const { id } = request.params as Params;
-        await audit.record(home(caller), [event(caller, error.status === 403 ? 'access.denied' : action, /^[0-9a-f-]{36}$/.test(id) ? [`Incident/${id}`] : [], error.status, error.code)]);
-      }
-      throw error;
-    }
-  }
-
-  async function operatorCaller(request: FastifyRequest): Promise<IncidentCaller> {
-    const operator = await authenticator.operator(request, 'operator');
-    return { kind: 'operator', actor: { id: `operator:${operator.id}`, role: operator.role, client: 'session' }, accountId: operator.id, requestId: request.id, sourceIp: request.ip, status: 200 };
-  }
-
-  async function tenantCaller(request: FastifyRequest): Promise<IncidentCaller> {
-    const realm = parseTenantId((request.params as { tenant: string }).tenant);
-    const principal = await authenticator.principal(request, realm);
-    const caller: IncidentCaller = { kind: 'tenant', tenant: realm, actor: actorOf(principal), requestId: request.id, sourceIp: request.ip, status: 200 };
-    if (!hasCapability(principal.role, 'incidents:manage')) {
-      const error = forbidden(`Your role (${principal.role}) does not allow this (incidents:manage).`);
-      await audit.record(realm, [event(caller, 'access.denied', [], 403, error.code)]);
-      throw error;
-    }
-    return caller;
-  }
+  const callers = routeCallers({ authenticator, audit });
+  const attempt = callers.attempt;
+  const operatorCaller = (request: FastifyRequest) => callers.operator(request);
+  const tenantCaller = (request: FastifyRequest) => callers.tenant(request, 'incidents:manage');
 
   const ids = (request: FastifyRequest) => request.params as Required<Params>;
 
@@ -122,7 +79,7 @@ export function noticeDraftRoutes({ drafts, authenticator, audit }: NoticeDraftR
     app.get('/incidents/:id/drafts', async (request, reply) => {
       const caller = await admit(request);
       const list = await attempt(caller, 'audit.read', request, () => drafts.list(caller, ids(request).id));
-      await audit.record(home(caller), [{ ...event(caller, 'audit.read', [`Incident/${ids(request).id}`], 200, `notice drafts (${list.length})`), outcome: 'success' }]);
+      await callers.recordRead(caller, callers.incidentRef(request), `notice drafts (${list.length})`);
       return send(reply, { drafts: list.map(draftJson) });
     });
     app.get('/incidents/:id/drafts/:draftId', async (request, reply) => {
@@ -176,7 +133,7 @@ export function noticeDraftRoutes({ drafts, authenticator, audit }: NoticeDraftR
         const caller = await operatorCaller(request);
         const { id, draftId } = ids(request);
         const rows = await attempt(caller, 'audit.read', request, () => drafts.deliveries(caller, id, draftId));
-        await audit.record(operatorRealm, [{ ...event(caller, 'audit.read', [`Incident/${id}`], 200, `notice ${draftId} deliveries (${rows.length})`), outcome: 'success' }]);
+        await callers.recordRead(caller, callers.incidentRef(request), `notice ${draftId} deliveries (${rows.length})`);
         return send(reply, { deliveries: rows.map((r) => ({ recipient: r.recipient, channel: r.channel, status: r.status, code: r.code, messageId: r.messageId, at: new Date(r.at).toISOString(), attempts: r.attempts })) });
       });
     },
