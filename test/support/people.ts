@@ -60,3 +60,20 @@ export async function signInWithTotp(t: TestApp, tenantId: string, role: PersonR
   if (confirmed.statusCode !== 200) throw new Error(`TOTP confirmation failed: ${confirmed.body}`);
   return { accountId: first.accountId, cookie: String(confirmed.headers['set-cookie']).split(';')[0] as string, csrf: (JSON.parse(confirmed.body) as { csrfToken: string }).csrfToken };
 }
+
+/**
+ * A person invited, set up and enrolled in TOTP through the API, as a browser test needs them:
+ * returns the TOTP secret, so the test can type codes the way a phone would show them.
+ */
+export async function personWithTotp(t: TestApp, realm: string, role: 'operator' | 'tenant-admin', email: string): Promise<string> {
+  const { setupToken } = await t.app.accounts.invite({ tenantId: realm, role, email, by: { id: 'cli:test', role: 'operator', client: 'tresor-cli' } });
+  await t.app.accounts.completeSetup({ tenantId: realm, token: setupToken, password: testPassword, sourceIp: '127.0.0.1' });
+  const prefix = realm === 'operators' ? '/platform' : `/tenants/${realm}`;
+  const post = (url: string, body: unknown, headers: Record<string, string> = {}) => t.app.http.inject({ method: 'POST', url: `${prefix}${url}`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+  const login = await post('/auth/login', { email, password: testPassword });
+  const session = { cookie: String(login.headers['set-cookie']).split(';')[0] as string, 'x-csrf-token': (JSON.parse(login.body) as { csrfToken: string }).csrfToken };
+  const { secret } = JSON.parse((await post('/auth/totp', { password: testPassword }, session)).body) as { secret: string };
+  const confirmed = await post('/auth/totp/confirm', { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }) }, session);
+  if (confirmed.statusCode !== 200) throw new Error(`setup: TOTP not confirmed (${confirmed.statusCode})`);
+  return secret;
+}

@@ -6,7 +6,7 @@ import type { Alert } from '../../../src/detection/index.js';
 import { assertAccessible, assertStyled, launchChromium, screenshotForDocs, signInByKeyboard, skipWithoutChromium, tabTo, typeInto, watchedPage } from '../../support/chromium.js';
 import { startTestApp, type TestApp } from '../../support/harness.js';
 import { freePort } from '../../support/oauth.js';
-import { testPassword } from '../../support/people.js';
+import { testPassword, personWithTotp } from '../../support/people.js';
 
 /**
  * The incident pages in Debian's Chromium, by keyboard, under the CSP: an operator opens an
@@ -24,18 +24,6 @@ describe('incident pages in Chromium', { skip: skipWithoutChromium }, () => {
   const h1 = (page: Page) => page.getByRole('heading', { level: 1 }).innerText();
   const nextCode = (secret: string) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
 
-  async function personWithTotp(realm: string, role: 'operator' | 'tenant-admin', email: string): Promise<string> {
-    const { setupToken } = await t.app.accounts.invite({ tenantId: realm, role, email, by: { id: 'cli:test', role: 'operator', client: 'tresor-cli' } });
-    await t.app.accounts.completeSetup({ tenantId: realm, token: setupToken, password: testPassword, sourceIp: '127.0.0.1' });
-    const prefix = realm === 'operators' ? '/platform' : `/tenants/${realm}`;
-    const post = (url: string, body: unknown, headers: Record<string, string> = {}) => t.app.http.inject({ method: 'POST', url: `${prefix}${url}`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
-    const login = await post('/auth/login', { email, password: testPassword });
-    const session = { cookie: String(login.headers['set-cookie']).split(';')[0] as string, 'x-csrf-token': (JSON.parse(login.body) as { csrfToken: string }).csrfToken };
-    const { secret } = JSON.parse((await post('/auth/totp', { password: testPassword }, session)).body) as { secret: string };
-    const confirmed = await post('/auth/totp/confirm', { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }) }, session);
-    assert.equal(confirmed.statusCode, 200, 'setup: TOTP confirmed');
-    return secret;
-  }
 
   before(async () => {
     const port = await freePort();
@@ -43,8 +31,8 @@ describe('incident pages in Chromium', { skip: skipWithoutChromium }, () => {
     t = await startTestApp('sqlite', { server: { publicUrl: base, port }, detection: { walkSeconds: 3600, escalation: { checkSeconds: 3600 } } }, { clock: { now: () => new Date() } });
     await t.app.http.listen({ port, host: '127.0.0.1' });
     await t.tenant('clinic');
-    operatorSecret = await personWithTotp('operators', 'operator', 'ops@hosting.example');
-    adminSecret = await personWithTotp('clinic', 'tenant-admin', 'admin@clinic.example');
+    operatorSecret = await personWithTotp(t, 'operators', 'operator', 'ops@hosting.example');
+    adminSecret = await personWithTotp(t, 'clinic', 'tenant-admin', 'admin@clinic.example');
     alert = await t.app.alerts.raise('operators', 'auth.brute-force', { subject: 'Account/ops_0000000000000001', summary: '9 failed sign-ins within 10 minutes', severity: 'high' });
     browser = await launchChromium();
   });

@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { assertAccessible, launchChromium, screenshotForDocs, signInByKeyboard, skipWithoutChromium, tabTo, typeInto, watchedPage } from '../../support/chromium.js';
 import { json, patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { freePort } from '../../support/oauth.js';
-import { testPassword } from '../../support/people.js';
+import { testPassword, personWithTotp } from '../../support/people.js';
 
 /**
  * The notification checklist in Chromium, by keyboard, under the CSP: an operator computes it
@@ -23,18 +23,6 @@ describe('notification checklist in Chromium', { skip: skipWithoutChromium }, ()
   const nextCode = (secret: string) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
   const cli = { kind: 'operator' as const, actor: { id: 'cli:test', role: 'operator', client: 'tresor-cli' }, requestId: '', sourceIp: 'local', status: 0 };
 
-  async function personWithTotp(realm: string, role: 'operator' | 'tenant-admin', email: string): Promise<string> {
-    const { setupToken } = await t.app.accounts.invite({ tenantId: realm, role, email, by: cli.actor });
-    await t.app.accounts.completeSetup({ tenantId: realm, token: setupToken, password: testPassword, sourceIp: '127.0.0.1' });
-    const prefix = realm === 'operators' ? '/platform' : `/tenants/${realm}`;
-    const post = (url: string, body: unknown, headers: Record<string, string> = {}) => t.app.http.inject({ method: 'POST', url: `${prefix}${url}`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
-    const login = await post('/auth/login', { email, password: testPassword });
-    const session = { cookie: String(login.headers['set-cookie']).split(';')[0] as string, 'x-csrf-token': (JSON.parse(login.body) as { csrfToken: string }).csrfToken };
-    const { secret } = JSON.parse((await post('/auth/totp', { password: testPassword }, session)).body) as { secret: string };
-    const confirmed = await post('/auth/totp/confirm', { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }) }, session);
-    assert.equal(confirmed.statusCode, 200, 'setup: TOTP confirmed');
-    return secret;
-  }
 
   before(async () => {
     const port = await freePort();
@@ -47,8 +35,8 @@ describe('notification checklist in Chromium', { skip: skipWithoutChromium }, ()
       const created = await t.inject({ method: 'POST', url: '/tenants/clinic/fhir/Patient', key: writer, body: patient({ address: [{ use: 'home', city: 'Köln', state: 'NW', country: 'DE' }] }) });
       assert.equal((await t.inject({ method: 'GET', url: `/tenants/clinic/fhir/Patient/${String(json(created)['id'])}`, key: reader.key })).statusCode, 200);
     }
-    operatorSecret = await personWithTotp('operators', 'operator', 'ops@hosting.example');
-    adminSecret = await personWithTotp('clinic', 'tenant-admin', 'admin@clinic.example');
+    operatorSecret = await personWithTotp(t, 'operators', 'operator', 'ops@hosting.example');
+    adminSecret = await personWithTotp(t, 'clinic', 'tenant-admin', 'admin@clinic.example');
     // Aware 30 hours ago: the 72-hour item shows 42 hours left, the processor's 24-hour notice overdue.
     const opened = await t.app.incidents.open(cli, { title: 'Integration key in a public repository', severity: 'high', tenants: ['clinic'], awareAt: Date.now() - 30 * 3_600_000 });
     incidentId = opened.incident.id;
