@@ -4,6 +4,7 @@ import { answers, countdown, NotificationError, type Answer, type Assessments, t
 import { AppError } from '../platform/errors.js';
 import { formatDateTime, html, seeOther, type Html, type Locale, type Texts } from '../platform/pages/index.js';
 import type { IncidentPage } from './incident-pages.js';
+import { formText, isoDateTime } from './form-values.js';
 
 type Key =
   | 'title' | 'notAdvice' | 'back' | 'none' | 'noneTenant' | 'compute' | 'recompute' | 'scope' | 'newest' | 'computeButton'
@@ -135,15 +136,8 @@ export interface AssessmentPagesOptions {
   readonly now: () => number;
 }
 
-const field = (request: FastifyRequest, name: string): string => {
-  const value = (request.body as Record<string, unknown> | null | undefined)?.[name];
-  return typeof value === 'string' ? value.trim() : '';
-};
-const isoTime = (value: string, name: string): number => {
-  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(at)) throw new NotificationError('assessment-invalid', `${name}: an ISO 8601 date-time with a zone, e.g. 2026-01-31T12:00:00Z`, { status: 400, expose: true });
-  return at;
-};
+const field = formText;
+const isoTime = (value: string, name: string): number => isoDateTime(value, name, (message) => new NotificationError('assessment-invalid', message, { status: 400, expose: true }));
 
 /**
  * `<incidents>/{id}/assessment`: the notification checklist of an incident, in the operator

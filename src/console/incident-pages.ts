@@ -5,6 +5,7 @@ import { incidentStates, parseAlertRef, type FrozenScopes, type FrozenScopeSumma
 import { AppError } from '../platform/errors.js';
 import { formatDateTime, html, seeOther, type Html, type Locale, type Texts } from '../platform/pages/index.js';
 import { operatorScopeSection, suspectKinds, tenantScopeSection, verifyNotice } from './incident-scope-section.js';
+import { formText, isoDateTime } from './form-values.js';
 
 type Key =
   | 'title' | 'intro' | 'filter' | 'state' | 'any' | 'openOnly' | 'apply' | 'caption' | 'incident' | 'severity' | 'owner' | 'age' | 'tenants' | 'none' | 'newIncident'
@@ -192,15 +193,8 @@ ${
   return html`<p><a href="${page.base}">${t.back}</a></p>${facts}${checklist}${alerts}${tasks}${timeline}${manage}${update}${scopeSection}`;
 }
 
-const field = (request: FastifyRequest, name: string): string => {
-  const value = (request.body as Record<string, unknown> | null | undefined)?.[name];
-  return typeof value === 'string' ? value.trim() : '';
-};
-const isoTime = (value: string, name: string): number => {
-  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(at)) throw new AppError('incident-invalid', `${name}: an ISO 8601 date-time with a zone, e.g. 2026-01-31T12:00:00Z`, { status: 400, expose: true });
-  return at;
-};
+const field = formText;
+const isoTime = (value: string, name: string): number => isoDateTime(value, name, (message) => new AppError('incident-invalid', message, { status: 400, expose: true }));
 
 /**
  * The incidents' pages, for the operator console and the clinic console alike: the list (by
