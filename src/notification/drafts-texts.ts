@@ -205,3 +205,15 @@ export function defaultFreeText(language: NoticeLanguage, title: string, contact
         contact: contact ?? '[Please give a contact address.]',
       };
 }
+
+/** The reminders a new draft carries in square brackets: a notice is not approved while one is left. */
+const prompts: readonly string[] = (['de', 'en'] as const).flatMap((language) =>
+  Object.values(defaultFreeText(language, '', undefined))
+    .flatMap((text) => text.match(/\[[^\]]+\]/g) ?? [])
+    .filter((prompt, i, all) => all.indexOf(prompt) === i),
+);
+
+/** The free-text fields (`de.consequences`, …) that still hold a draft's reminder, in order. */
+export function unfinishedFields(freeText: Readonly<Record<NoticeLanguage, FreeText>>): string[] {
+  return (['de', 'en'] as const).flatMap((language) => freeTextFields.filter((field) => prompts.some((prompt) => freeText[language][field].includes(prompt))).map((field) => `${language}.${field}`));
+}

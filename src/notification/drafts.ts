@@ -11,7 +11,7 @@ import type { Tenants } from '../tenants/index.js';
 import { deliver, type Planned, type SendTally } from './delivery.js';
 import { composeAuthorityReport, composeCustomerNotice, composeLetter, composeMediaNotice, noticeKinds, tenantFacts, type NoticeDocument, type NoticeKind, type TenantFacts } from './drafts-compose.js';
 import { insertDraft, selectDeliveries, selectDraft, selectDrafts, updateDraft, type DeliveryRow, type DraftRow } from './drafts-store.js';
-import { defaultFreeText, freeTextFields, type FreeText } from './drafts-texts.js';
+import { defaultFreeText, freeTextFields, unfinishedFields, type FreeText } from './drafts-texts.js';
 import { NotificationError, noticeInvalid, noticeNotFound } from './errors.js';
 import { renderPdf } from './pdf.js';
 import { noticeLanguages, type AffectedPeople, type AffectedPerson, type NoticeLanguage } from './people.js';
@@ -312,6 +312,9 @@ export function createNoticeDrafts(deps: NoticeDraftsDeps): NoticeDrafts {
       const draft = await load(caller, incidentId, draftId);
       if (draft.state !== 'draft') throw conflict(`The draft is ${draft.state} already.`);
       if (fourEyes && draft.editedBy === caller.actor.id) throw new NotificationError('notice-four-eyes', 'Four eyes: someone other than its last editor approves a notice.', { status: 403, expose: true });
+      // A notice still asking its writer to "describe what happened" must never reach a patient.
+      const unfinished = unfinishedFields(draft.freeText);
+      if (unfinished.length > 0) throw new NotificationError('notice-unfinished', `Write the free text first: ${unfinished.join(', ')} still hold the draft's reminders in square brackets.`, { status: 409, expose: true });
       const at = now();
       const next = await write({ ...draft, state: 'approved', version: draft.version + 1, approvedAt: at, approvedBy: caller.actor.id }, draft.version);
       await record(caller, next, 'notice.approved', `${draft.kind} version=${draft.version}`);

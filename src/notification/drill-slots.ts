@@ -8,12 +8,28 @@ export interface DrillSlotsDeps {
   readonly assessments: Pick<Assessments, 'compute'>;
   readonly drafts: Pick<NoticeDrafts, 'generate' | 'list' | 'render'>;
   /** The same drafts service mailing through `notifier` instead of the configured one: the drill's test SMTP server. */
-  readonly draftsMailingThrough: (notifier: Notifier) => Pick<NoticeDrafts, 'approve' | 'send'>;
+  readonly draftsMailingThrough: (notifier: Notifier) => Pick<NoticeDrafts, 'edit' | 'approve' | 'send'>;
   /** A notifier that hands mail straight to the drill's test SMTP server. */
   readonly testServer: (smtp: { readonly host: string; readonly port: number }) => Promise<Notifier & { close(): void }>;
 }
 
 class DrillCheckFailed extends Error {}
+
+/** What the drill's operator writes into the letters: plain, and saying it is an exercise. */
+const drillFreeText = {
+  de: {
+    whatHappened: 'Dies ist eine Übung mit erfundenen Daten: Ein Zugangsschlüssel wurde gestohlen und benutzt.',
+    measures: 'Übung: Wir haben den Schlüssel gesperrt und den Vorfall untersucht.',
+    consequences: 'Übung: keine — es sind keine echten Daten betroffen.',
+    contact: 'Übung: keine Antwort nötig.',
+  },
+  en: {
+    whatHappened: 'This is an exercise on made-up data: an access key was stolen and used.',
+    measures: 'Exercise: we revoked the key and investigated the incident.',
+    consequences: 'Exercise: none — no real data is affected.',
+    contact: 'Exercise: no reply needed.',
+  },
+} as const;
 const fail = (message: string): never => {
   throw new DrillCheckFailed(message);
 };
@@ -74,6 +90,8 @@ export function drillSlots({ assessments, drafts, draftsMailingThrough, testServ
         let mailed = 0;
         let posted = 0;
         for (const letter of (await drafts.list(caller, incidentId)).filter((d) => d.kind === 'individual')) {
+          // The operator writes the free text (nothing is approved with the draft's reminders left in it).
+          await mailing.edit(caller, incidentId, letter.id, drillFreeText);
           await mailing.approve(approver, incidentId, letter.id);
           const { tally } = await mailing.send(caller, incidentId, letter.id);
           if (tally.failed > 0) fail(`${tally.failed} letters of ${letter.tenantId} were refused by the test server`);

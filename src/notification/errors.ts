@@ -9,7 +9,8 @@ export type NotificationErrorCode =
   | 'notice-invalid'
   | 'notice-not-approved'
   | 'notice-state-conflict'
-  | 'notice-four-eyes';
+  | 'notice-four-eyes'
+  | 'notice-unfinished';
 
 export class NotificationError extends AppError<NotificationErrorCode> {}
 

@@ -7,6 +7,7 @@ import { assertAccessible, launchChromium, screenshotForDocs, signInByKeyboard, 
 import { json, patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { freePort } from '../../support/oauth.js';
 import { testPassword } from '../../support/people.js';
+import { writtenFreeText } from './free-text.js';
 
 /**
  * The breach notice pages in Chromium, by keyboard, under the CSP: from the incident to its
@@ -45,7 +46,9 @@ describe('breach notice pages in Chromium', { skip: skipWithoutChromium }, () =>
     const cli: IncidentCaller = { kind: 'operator', actor: { id: 'cli:test', role: 'operator', client: 'tresor-cli' }, requestId: '', sourceIp: 'local', status: 0 };
     incidentId = (await t.app.incidents.open(cli, { title: 'Integration key in a public repository', severity: 'high', tenants: ['clinic'] })).incident.id;
     const frozen = await t.app.incidentScopes.freezeScope(cli, incidentId, { from: started, to: Date.now(), suspect: { kind: 'api-key', values: [reader.info.id] }, tenants: ['clinic'] });
-    await t.app.noticeDrafts.generate(cli, incidentId, { scopeId: frozen.id, kinds: ['customer', 'authority'] });
+    const generated = await t.app.noticeDrafts.generate(cli, incidentId, { scopeId: frozen.id, kinds: ['customer', 'authority'] });
+    // The report's free text written by the CLI's operator: finished, and someone else's to approve.
+    await t.app.noticeDrafts.edit(cli, incidentId, generated.find((d) => d.kind === 'authority')?.id as string, writtenFreeText);
     browser = await launchChromium();
   });
   after(async () => {

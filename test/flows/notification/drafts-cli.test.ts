@@ -9,6 +9,7 @@ import type { IncidentCaller } from '../../../src/incidents/index.js';
 import { tresorHere } from '../../support/cli.js';
 import { patient } from '../../support/harness.js';
 import { pdfPages } from '../../support/pdf-text.js';
+import { writtenFreeText } from './free-text.js';
 
 // `tresor incident drafts …` on the host: the same service as the API, recorded as `cli:<os
 // user>`. A CLI matter, the same on both engines: SQLite only.
@@ -38,6 +39,8 @@ describe('tresor incident drafts', () => {
       const frozen = await app.incidentScopes.freezeScope(caller, incidentId, { from: started, to: Date.now(), suspect: { kind: 'api-key', values: [reader.info.id] }, tenants: ['acme'] });
       const created = await app.noticeDrafts.generate(caller, incidentId, { scopeId: frozen.id, kinds: ['individual'] });
       letters = created[0]?.id ?? '';
+      // The free text written (in the console, by someone else): what the CLI approves is finished.
+      await app.noticeDrafts.edit(caller, incidentId, letters, writtenFreeText);
     } finally {
       await app.close();
     }

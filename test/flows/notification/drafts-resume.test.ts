@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Message, Notifier } from '../../../src/identity/index.js';
 import type { IncidentCaller } from '../../../src/incidents/index.js';
 import { engines, json, patient, startTestApp, type TestApp } from '../../support/harness.js';
+import { writtenFreeText } from './free-text.js';
 
 const caller = (id: string): IncidentCaller => ({ kind: 'operator', actor: { id, role: 'operator', client: 'session' }, requestId: 'r', sourceIp: '127.0.0.1', status: 200 });
 
@@ -38,6 +39,7 @@ for (const engine of engines()) {
       incidentId = (await t.app.incidents.open(drafter, { title: 'Key leaked', severity: 'high', tenants: ['north'] })).incident.id;
       const frozen = await t.app.incidentScopes.freezeScope(drafter, incidentId, { from: started, to: Date.now(), suspect: { kind: 'api-key', values: [reader.info.id] }, tenants: ['north'] });
       draftId = (await t.app.noticeDrafts.generate(drafter, incidentId, { scopeId: frozen.id, kinds: ['individual'] }))[0]?.id ?? '';
+      await t.app.noticeDrafts.edit(drafter, incidentId, draftId, writtenFreeText);
       await t.app.noticeDrafts.approve(caller('operator:approver'), incidentId, draftId);
     });
     after(async () => t.close());

@@ -4,6 +4,7 @@ import { engines, errorCode, json, observation, patient, startTestApp, type Test
 import { as, signInOperator, signInWithTotp, type Person } from '../../support/people.js';
 import { pdfPages } from '../../support/pdf-text.js';
 import { makeCertificate, smtpSkipReason, startSmtpRelay, type SmtpRelay, type TestCertificate } from '../../support/smtp.js';
+import { writtenFreeText } from './free-text.js';
 
 const day = 86_400_000;
 const start = Date.parse('2026-03-02T08:00:00Z');
@@ -95,6 +96,12 @@ for (const engine of engines()) {
       const own = await call(drafter, 'POST', `${base()}/${draftOf('individual').id}/approve`);
       assert.equal(own.statusCode, 403);
       assert.equal(errorCode(own), 'notice-four-eyes');
+      // Still holding the draft's reminders ("[Please describe …]"): no one approves it yet.
+      const unfinished = await call(approver, 'POST', `${base()}/${draftOf('individual').id}/approve`);
+      assert.equal(unfinished.statusCode, 409);
+      assert.equal(errorCode(unfinished), 'notice-unfinished');
+      assert.match(unfinished.body, /de\.whatHappened, de\.measures, de\.consequences, en\.whatHappened, en\.measures, en\.consequences still hold/);
+      for (const kind of ['individual', 'customer', 'authority']) assert.equal((await call(drafter, 'PATCH', `${base()}/${draftOf(kind).id}`, writtenFreeText)).statusCode, 200);
       const approved = await call(approver, 'POST', `${base()}/${draftOf('individual').id}/approve`);
       assert.equal(approved.statusCode, 200, approved.body);
       assert.equal(json(approved).state, 'approved');
