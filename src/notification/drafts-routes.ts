@@ -6,6 +6,7 @@ import type { NoticeKind } from './drafts-compose.js';
 import type { DraftRow } from './drafts-store.js';
 import { noticeFormats, type NoticeDrafts, type NoticeFormat, type RenderInput } from './drafts.js';
 import { noticeInvalid } from './errors.js';
+import { noticePageCsp } from './render.js';
 import { noticeLanguages, type NoticeLanguage } from './people.js';
 
 export interface NoticeDraftRoutesDeps {
@@ -92,6 +93,7 @@ export function noticeDraftRoutes({ drafts, authenticator, audit }: NoticeDraftR
       }
       const rendered = await attempt(caller, 'notice.downloaded', request, () => drafts.render(caller, id, draftId, query));
       const disposition = query.format === 'html' ? 'inline' : 'attachment';
+      if (query.format === 'html') reply.header('content-security-policy', noticePageCsp);
       return reply.header('cache-control', 'no-store').header('content-disposition', `${disposition}; filename="${rendered.filename}"`).type(rendered.contentType).send(typeof rendered.body === 'string' ? rendered.body : Buffer.from(rendered.body));
     });
   }

@@ -27,5 +27,5 @@ export type { SendTally } from './delivery.js';
 export { freeTextFields, type FreeText } from './drafts-texts.js';
 export { noticeDraftMigrations } from './drafts-migrations.js';
 export { noticeDraftRoutes, type NoticeDraftRoutesDeps } from './drafts-routes.js';
-export { renderHtml, renderHtmlBody, renderText } from './render.js';
+export { noticePageCsp, renderHtml, renderHtmlBody, renderText } from './render.js';
 export { renderPdf } from './pdf.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { html, raw, type Html } from '../platform/pages/index.js';
 import type { NoticeDocument } from './drafts-compose.js';
 
@@ -15,15 +16,19 @@ export function renderText(doc: NoticeDocument): string {
 }
 
 // Our own constant style sheet: a standalone page has no layout to borrow one from, and a
-// printed letter needs none from anyone else (no third-party assets). In a <style> element of a
-// downloaded file, not a page the console serves under its strict CSP.
-const style = raw(`<style>
+// printed letter needs none from anyone else (no third-party assets). Served, the page's CSP
+// allows exactly this style element by its hash (CSP Level 3 `'sha256-…'`), nothing else.
+const styleText = `
 body{font:12pt/1.5 Georgia,"Times New Roman",serif;color:#111;max-width:40em;margin:2em auto;padding:0 1em}
 h1{font-size:1.3em;margin:1.5em 0 1em}h2{font-size:1.05em;margin:1.4em 0 .3em}
 .address{margin:0 0 2em;white-space:pre-line}
 .next{break-before:page;margin-top:3em}
 @media print{body{margin:0;max-width:none}a{color:inherit}}
-</style>`);
+`;
+const style = raw(`<style>${styleText}</style>`);
+
+/** The Content-Security-Policy of a served notice page: no script, no fetch, no frame, only its own style element. */
+export const noticePageCsp = `default-src 'none'; style-src '${`sha256-${createHash('sha256').update(styleText, 'utf8').digest('base64')}`}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 
 /**
  * The body of a notice as HTML, escaped by construction (for a mail's HTML part, the printable

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { engines, errorCode, json, observation, patient, startTestApp, type TestApp } from '../../support/harness.js';
@@ -179,6 +180,12 @@ for (const engine of engines()) {
       assert.equal(one.statusCode, 200, one.body);
       assert.match(one.body, /<html lang="de">/);
       assert.match(one.body, /Jörg Größe/);
+      // Served under a CSP that allows its own style element by hash, and nothing else (no script, no fetch).
+      const styleText = /<style>([\s\S]*?)<\/style>/.exec(one.body)?.[1] as string;
+      const csp = String(one.headers['content-security-policy']);
+      assert.ok(csp.includes(`style-src 'sha256-${createHash('sha256').update(styleText, 'utf8').digest('base64')}'`), csp);
+      assert.match(csp, /^default-src 'none';/);
+      assert.doesNotMatch(csp, /unsafe|script-src/);
       await t.app.audit.settle('north');
       const [download] = await t.app.audit.query('north', { actions: ['notice.downloaded'], count: 1 });
       assert.deepEqual(download?.subjects, [`Patient/${ids['joerg'] as string}`]);
