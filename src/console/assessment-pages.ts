@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FrozenScopes, FrozenScopeSummary } from '../incidents/index.js';
 import { answers, countdown, NotificationError, type Answer, type Assessments, type AssessmentView, type ItemView } from '../notification/index.js';
-import { AppError } from '../platform/errors.js';
-import { formatDateTime, html, seeOther, type Html, type Locale, type Texts } from '../platform/pages/index.js';
+import { formatDateTime, html, type Html, type Locale, type Texts } from '../platform/pages/index.js';
 import type { IncidentPage } from './incident-pages.js';
 import { formText, isoDateTime } from './form-values.js';
+import { incidentForm } from './incident-form.js';
 
 type Key =
   | 'title' | 'notAdvice' | 'back' | 'none' | 'noneTenant' | 'compute' | 'recompute' | 'scope' | 'newest' | 'computeButton'
@@ -162,17 +162,11 @@ export function assessmentPages({ route, admit, assessments, scopes, readOnly = 
   }
 
   function act(app: FastifyInstance, path: string, action: 'notification.assessed' | 'notification.item_changed' | 'notification.awareness_set', work: (request: FastifyRequest, page: IncidentPage) => Promise<unknown>): void {
-    app.post(`${route}/:id/assessment/${path}`, async (request, reply) => {
-      const page = await admit(request, reply, true);
-      if (page === undefined) return reply;
-      try {
-        await work(request, page);
-      } catch (error) {
-        if (!(error instanceof AppError) || error.status >= 500 || error.status === 404) throw error;
-        await page.record(action, [`Incident/${idOf(request)}`], error);
-        return show(request, page, { error: `${text[page.locale].notSaved}: ${error.message}`, status: error.status });
-      }
-      return seeOther(reply, `${page.base}${idOf(request)}/assessment?done=${path.split('/').at(-1) ?? ''}`);
+    incidentForm(app, `${route}/:id/assessment/${path}`, {
+      admit: (request, reply) => admit(request, reply, true),
+      action,
+      work: async (request, page) => (await work(request, page), `${page.base}${idOf(request)}/assessment?done=${path.split('/').at(-1) ?? ''}`),
+      refused: (request, page, error) => show(request, page, { error: `${text[page.locale].notSaved}: ${error.message}`, status: error.status }),
     });
   }
 

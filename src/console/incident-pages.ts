@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Audit, AuditAction } from '../audit/index.js';
 import { severities } from '../detection/index.js';
-import { incidentStates, parseAlertRef, type FrozenScopes, type FrozenScopeSummary, type Incident, type IncidentCaller, type IncidentDetail, type Incidents, type IncidentState, type TenantScopePart } from '../incidents/index.js';
+import { callerEvent, incidentStates, parseAlertRef, type FrozenScopes, type FrozenScopeSummary, type Incident, type IncidentCaller, type IncidentDetail, type Incidents, type IncidentState, type TenantScopePart } from '../incidents/index.js';
 import { AppError } from '../platform/errors.js';
 import { formatDateTime, html, seeOther, type Html, type Locale, type Texts } from '../platform/pages/index.js';
 import { operatorScopeSection, suspectKinds, tenantScopeSection, verifyNotice } from './incident-scope-section.js';
 import { formText, isoDateTime } from './form-values.js';
+import { incidentForm } from './incident-form.js';
 
 type Key =
   | 'title' | 'intro' | 'filter' | 'state' | 'any' | 'openOnly' | 'apply' | 'caption' | 'incident' | 'severity' | 'owner' | 'age' | 'tenants' | 'none' | 'newIncident'
@@ -226,21 +227,13 @@ export function incidentPages(incidents: Incidents, now: () => number, options: 
   }
 
   function act(app: FastifyInstance, path: string, action: AuditAction, work: (request: FastifyRequest, page: IncidentPage) => Promise<unknown>): void {
-    {
-      app.post(`${route}/:id/${path}`, async (request, reply) => {
-        const page = await options.admit(request, reply, true);
-        if (page === undefined) return reply;
-        try {
-          await work(request, page);
-        } catch (error) {
-          if (!(error instanceof AppError) || error.status >= 500 || error.status === 404) throw error;
-          await page.record(action, [`Incident/${idOf(request)}`], error);
-          return showDetail(request, page, { error: `${text[page.locale].notSaved}: ${error.message}`, status: error.status });
-        }
-        // PRG (RFC 9110 §15.4.4 303); `done` names the act, so each form's result has its own address.
-        return seeOther(reply, `${page.base}${idOf(request)}?done=${path.split('/').at(-1) ?? ''}`);
-      });
-    }
+    incidentForm(app, `${route}/:id/${path}`, {
+      admit: (request, reply) => options.admit(request, reply, true),
+      action,
+      // `done` names the act, so each form's result has its own address.
+      work: async (request, page) => (await work(request, page), `${page.base}${idOf(request)}?done=${path.split('/').at(-1) ?? ''}`),
+      refused: (request, page, error) => showDetail(request, page, { error: `${text[page.locale].notSaved}: ${error.message}`, status: error.status }),
+    });
   }
 
   return async function plugin(app: FastifyInstance): Promise<void> {
@@ -364,20 +357,8 @@ export function incidentPages(incidents: Incidents, now: () => number, options: 
 /** Records a page's read or refusal in `realm`'s trail, as the API's routes record theirs. */
 export function incidentRecorder(audit: Audit, realm: string, caller: IncidentCaller): IncidentPage['record'] {
   return async (action, resources, error) => {
-    await audit.record(realm, [
-      {
-        action: error === undefined ? action : error.status === 403 ? 'access.denied' : action,
-        outcome: error === undefined ? 'success' : 'failure',
-        status: error?.status ?? 200,
-        actor: caller.actor,
-        purpose: caller.kind === 'operator' ? 'SYSADMIN' : 'HOPERAT',
-        resources,
-        subjects: [],
-        classes: [],
-        requestId: caller.requestId,
-        sourceIp: caller.sourceIp,
-        detail: error?.code ?? (action === 'audit.read' ? 'incidents' : ''),
-      },
-    ]);
+    const recorded = error === undefined ? action : error.status === 403 ? 'access.denied' : action;
+    const detail = error?.code ?? (action === 'audit.read' ? 'incidents' : '');
+    await audit.record(realm, [callerEvent(caller, recorded, resources, error === undefined ? 'success' : 'failure', error?.status ?? 200, detail)]);
   };
 }

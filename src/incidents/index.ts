@@ -23,5 +23,6 @@ export { clinicIncidentPath, operatorIncidentPath, updateMessage } from './updat
 export { createFrozenScopes, tenantPartOf, type FrozenScopeCheck, type FrozenScopes, type FrozenScopesDeps, type FrozenScopeSummary, type TenantScopePart } from './frozen-scopes.js';
 export { incidentScopeRoutes, type ScopeRoutesDeps } from './scope-routes.js';
 export { routeCallers, type RouteCallers } from './route-callers.js';
+export { callerEvent } from './caller-event.js';
 export { IncidentError, type IncidentErrorCode } from './errors.js';
 export type { Delivery, EntryKind, Incident, IncidentDetail, LinkedAlert, Task, TimelineEntry, Visibility } from './types.js';

@@ -3,11 +3,12 @@ import type { Audit, AuditAction } from '../../audit/index.js';
 import { operatorRealm } from '../../identity/index.js';
 import type { FrozenScopes, FrozenScopeSummary, IncidentCaller, Incidents } from '../../incidents/index.js';
 import { freeTextFields, noticeKinds, renderHtmlBody, type DeliveryView, type DraftRow, type FreeText, type NoticeDrafts, type NoticeKind } from '../../notification/index.js';
-import { AppError } from '../../platform/errors.js';
-import { formatDateTime, html, seeOther, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
+import type { AppError } from '../../platform/errors.js';
+import { formatDateTime, html, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
 import { incidentRecorder } from '../incident-pages.js';
 import type { PageGuard } from '../page-guard.js';
 import { field, sectionRole, sendOperatorPage } from './nav.js';
+import { incidentForm } from '../incident-form.js';
 
 type Key =
   | 'title' | 'intro' | 'back' | 'backDraft' | 'none' | 'caption' | 'kind' | 'tenant' | 'state' | 'version' | 'editedBy' | 'approvedBy' | 'sent' | 'open'
@@ -136,19 +137,7 @@ export function operatorNoticePages({ guard, audit, drafts, incidents, scopes }:
   }
 
   function act(app: FastifyInstance, path: string, action: AuditAction, work: (request: FastifyRequest, page: Page) => Promise<string>, onError: typeof showDraft): void {
-    app.post(path, async (request, reply) => {
-      const page = await admit(request, reply);
-      if (page === undefined) return reply;
-      let next: string;
-      try {
-        next = await work(request, page);
-      } catch (error) {
-        if (!(error instanceof AppError) || error.status >= 500 || error.status === 404) throw error;
-        await page.record(action, [`Incident/${params(request).id}`], error);
-        return onError(request, page, { error: `${text[page.locale].notSaved}: ${error.message}`, status: error.status });
-      }
-      return seeOther(reply, next);
-    });
+    incidentForm(app, path, { admit, action, work, refused: (request, page, error) => onError(request, page, { error: `${text[page.locale].notSaved}: ${error.message}`, status: error.status }) });
   }
 
   return async function plugin(app: FastifyInstance): Promise<void> {
