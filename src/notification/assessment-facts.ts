@@ -5,18 +5,27 @@ import type { TenantFacts } from './assessment-types.js';
 /** A tenant the scope touched: anything disclosed, changed or attempted there (as frozen-scopes.ts counts it). */
 export const touched = (t: TenantScope): boolean => t.patients.count > 0 || t.records.count > 0 || t.attempts.count > 0 || t.changes.count > 0;
 
+/**
+ * How many of a tenant's affected patients were disclosed in clear and how many only as
+ * ciphertext. A truncated list names fewer patients than it counts: those beyond it count as
+ * in clear, the cautious side (their disclosure is not listed). The checklist and the notices
+ * both count this way, so a report never says fewer were readable than the checklist assumed.
+ */
+export function disclosureCounts(tenant: TenantScope): { readonly inClear: number; readonly ciphertextOnly: number } {
+  const listedInClear = tenant.patients.list.filter((p) => p.disclosure === 'in-clear').length;
+  const beyond = Math.max(0, tenant.patients.count - tenant.patients.list.length);
+  return { inClear: listedInClear + beyond, ciphertextOnly: tenant.patients.list.length - listedInClear };
+}
+
 export function factsOf(scope: Scope, tenant: TenantScope, residency: Residency | undefined): TenantFacts {
-  const inClear = tenant.patients.list.filter((p) => p.disclosure === 'in-clear').length;
-  // A truncated list names fewer patients than it counts: those beyond it count as in clear,
-  // the cautious side (their disclosure is not listed).
-  const beyond = tenant.patients.count - tenant.patients.list.length;
+  const disclosed = disclosureCounts(tenant);
   return {
     tenantId: tenant.tenantId,
     suspect: scope.inputs.suspect,
     window: { from: scope.inputs.from, to: scope.inputs.to },
     patients: tenant.patients.count,
-    patientsInClear: inClear + Math.max(0, beyond),
-    patientsCiphertextOnly: tenant.patients.list.length - inClear,
+    patientsInClear: disclosed.inClear,
+    patientsCiphertextOnly: disclosed.ciphertextOnly,
     records: tenant.records.count,
     attempts: tenant.attempts.count,
     changes: tenant.changes.count,

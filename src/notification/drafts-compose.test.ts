@@ -92,3 +92,29 @@ describe('breach notices', () => {
     assert.ok(!pages[first]?.includes('Ada Lovelace'));
   });
 });
+
+describe('the facts of a tenant for its notices', () => {
+  it('count as the checklist does, and take a scope of 100,000 listed patients', async () => {
+    const { tenantFacts } = await import('./drafts-compose.js');
+    const { factsOf } = await import('./assessment-facts.js');
+    const listed = 120_000;
+    const list = Array.from({ length: listed }, (_, i) => ({ patient: `Patient/${i}`, disclosure: i % 4 === 0 ? ('ciphertext-only' as const) : ('in-clear' as const), first: 1_000 + i, last: 2_000_000 - i, accesses: 1, classes: ['personal'] }));
+    const part = {
+      tenantId: 'clinic',
+      trail: { events: listed, firstSeq: 1, lastSeq: listed },
+      // The list was truncated: five more patients were counted than listed.
+      patients: { count: listed + 5, truncated: true, list },
+      records: { count: listed, truncated: false, list: [] },
+      classes: { inClear: ['personal'], ciphertextOnly: ['health'] },
+      attempts: { count: 0, first: null, last: null, byAction: {} },
+      changes: { count: 0, records: 0 },
+      reasoning: { disclosedBy: {}, otherEvents: {}, sealedClasses: [], rules: [] },
+    };
+    const scope = { format: 'tresor-breach-scope/1' as const, inputs: { from: 0, to: 3_000_000, suspect: { kind: 'api-key' as const, values: ['k'] }, tenants: ['clinic'] }, tenants: [part], totals: { tenants: 1, patients: listed + 5, records: listed, attempts: 0, inClear: true }, computedAt: 0, durationMs: 0, hash: 'h' };
+    const facts = tenantFacts(scope, { id: 'clinic', name: 'Clinic' }, { id: 'i', title: 't', awareAt: 0 });
+    const checklist = factsOf(scope, part, undefined);
+    assert.deepEqual([facts?.readable, facts?.encryptedOnly], [checklist.patientsInClear, checklist.patientsCiphertextOnly]);
+    assert.deepEqual([facts?.readable, facts?.encryptedOnly], [90_000 + 5, 30_000], 'those beyond the list count as readable');
+    assert.deepEqual([facts?.first, facts?.last], [1_000, 2_000_000]);
+  });
+});

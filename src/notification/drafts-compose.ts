@@ -1,6 +1,7 @@
 import type { Scope } from '../breach/index.js';
 import { classWords, fill, letterTexts, reportClassWords, reportTexts, type FreeText } from './drafts-texts.js';
 import type { AffectedPerson, NoticeLanguage } from './people.js';
+import { disclosureCounts } from './assessment-facts.js';
 
 /** The four notices a breach may call for. */
 export const noticeKinds = ['individual', 'customer', 'authority', 'media'] as const;
@@ -42,7 +43,14 @@ export interface TenantFacts {
 export function tenantFacts(scope: Scope, tenant: { id: string; name: string }, incident: TenantFacts['incident']): TenantFacts | undefined {
   const part = scope.tenants.find((t) => t.tenantId === tenant.id);
   if (part === undefined) return undefined;
-  const times = part.patients.list.flatMap((p) => [p.first, p.last]).filter((x): x is number => x !== null);
+  // A loop, not Math.min(...list): a scope lists up to 100,000 patients, beyond a call's arguments.
+  let first: number | null = null;
+  let last: number | null = null;
+  for (const p of part.patients.list) {
+    if (p.first !== null && (first === null || p.first < first)) first = p.first;
+    if (p.last !== null && (last === null || p.last > last)) last = p.last;
+  }
+  const disclosed = disclosureCounts(part);
   const { suspect } = scope.inputs;
   return {
     tenant,
@@ -53,12 +61,12 @@ export function tenantFacts(scope: Scope, tenant: { id: string; name: string }, 
     suspect: suspect.kind === 'raw-files' ? `raw-files (keys exposed: ${suspect.keysExposed ? 'yes' : 'no'})` : suspect.kind,
     patients: part.patients.count,
     records: part.records.count,
-    readable: part.patients.list.filter((p) => p.disclosure === 'in-clear').length,
-    encryptedOnly: part.patients.list.filter((p) => p.disclosure === 'ciphertext-only').length,
+    readable: disclosed.inClear,
+    encryptedOnly: disclosed.ciphertextOnly,
     classesInClear: part.classes.inClear,
     classesEncrypted: part.classes.ciphertextOnly,
-    first: times.length === 0 ? null : Math.min(...times),
-    last: times.length === 0 ? null : Math.max(...times),
+    first,
+    last,
   };
 }
 
