@@ -46,6 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
+import { createPrivacyRequests, createRectifications, privacyRequestRoutes, type PrivacyRequests } from './privacy/index.js';
 import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, drillSlots, testServerNotifier, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
@@ -126,6 +127,8 @@ export interface Tresor extends Core {
   readonly assessments: Assessments;
   /** Drafts of breach notices, their approval and delivery (notification/drafts.ts). */
   readonly noticeDrafts: NoticeDrafts;
+  /** Data subjects' requests (privacy/requests.ts): the erasure and exports complete them; tests read them. */
+  readonly privacyRequests: PrivacyRequests;
   close(): Promise<void>;
 }
 
@@ -595,6 +598,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Account administration and the app register: one set of rules for the JSON routes and the console's pages.
   const administration = createAccountAdministration({ accounts: core.accounts, sessions: core.sessions, tenants, notifier: core.notifier, audit, publicUrl: config.server.publicUrl });
   const appRegister = createAppRegister({ clients: core.clients, audit });
+  // Data subjects' requests (GDPR Art. 15–21) and rectifications written through the record guard (privacy/requests.ts).
+  const privacyRequests = createPrivacyRequests({ storage, keys: core.keys, audit, clock, notifier: core.notifier, accounts: core.accounts, records, tenantIds: async () => (await tenants.list()).map((t) => t.id), publicUrl: config.server.publicUrl });
+  const rectifications = createRectifications({ storage, records, access: recordAccess, audit, requests: privacyRequests });
   const localRepository = config.backup.repository !== undefined && !config.backup.repository.startsWith('sftp://') ? config.backup.repository : undefined;
   // One reader for the probe's rules and the status page's components: they judge the same facts.
   const readPlatform = platformReader({
@@ -671,13 +677,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets }), { prefix: '/tenants/:tenant' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants }), { prefix: '/tenants/:tenant' });
   await http.register(adminRoutes({ administration, authenticator }), { prefix: '/tenants/:tenant' });
+  await http.register(privacyRequestRoutes({ requests: privacyRequests, rectifications, authenticator, now: () => clock.now().getTime() }), { prefix: '/tenants/:tenant' });
   // Platform operators: the same sign-in code in their own realm, and the tenant console.
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets, realm: platformRealm }), { prefix: '/platform' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
@@ -1006,6 +1013,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Breach notification deadlines: the upkeep leader records each stage once in the operators'
   // trail (and the tenant's); the rule notification.deadline turns it into an alert.
   const deadlineJobs = assessments.start({ everyMs: config.notification.deadlineCheckSeconds * 1000, leadership });
+  // Data subjects' requests: the upkeep leader records `privacy.request_due` at two thirds of the
+  // month and when overdue; the rule privacy.request-due turns it into an alert. Every 15 minutes:
+  // the deadlines are counted in days.
+  const requestDeadlineJobs = privacyRequests.start({ everyMs: 15 * 60_000, leadership });
 
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
@@ -1028,10 +1039,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     incidentDrill,
     assessments,
     noticeDrafts,
+    privacyRequests,
     async close() {
       await statusJobs?.stop();
       await drillJobs?.stop();
       await deadlineJobs.stop();
+      await requestDeadlineJobs.stop();
       stopWatching?.();
       stopEscalationWake?.();
       stopFollowingEscalated();

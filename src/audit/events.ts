@@ -118,6 +118,20 @@ export const auditActions = [
   'notice.approved',
   'notice.sent',
   'notice.downloaded',
+  // Requests from data subjects (GDPR Art. 15–21; privacy/requests.ts): received (by the portal or
+  // recorded by staff), read, assigned, extended, completed, rejected, withdrawn, their sealed text
+  // erased with the patient, and a deadline nearing or passed (detail: request id, type, state,
+  // stage, due; never the text a patient or staff wrote). Subjects: the patient.
+  'privacy.request_received',
+  'privacy.request_read',
+  'privacy.request_assigned',
+  'privacy.request_noted',
+  'privacy.request_extended',
+  'privacy.request_completed',
+  'privacy.request_rejected',
+  'privacy.request_withdrawn',
+  'privacy.request_erased',
+  'privacy.request_due',
   // The public status page changed: a maintenance or notice, an incident update, a component override (detail: what).
   'status.changed',
 ] as const;

@@ -5,6 +5,7 @@
  * platform operators under `/platform/account/`), the clinic console, the patient portal and the
  * operator console. Pages call the same services and the same guard as the API; none has SQL.
  */
+import type { PrivacyRequests, Rectifications } from '../privacy/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Audit } from '../audit/index.js';
 import { ownSessions, type AccountAdministration, type Accounts, type Authenticator, type Passkeys, type PasswordResets, type Sessions } from '../identity/index.js';
@@ -69,9 +70,12 @@ export interface ConsoleDeps {
   readonly assessments?: Assessments;
   /** Drafts of breach notices: the operator console's notice pages. */
   readonly noticeDrafts?: NoticeDrafts;
+  /** Data subjects' requests: the portal's requests page and the clinic's queue. */
+  readonly privacyRequests?: PrivacyRequests;
+  readonly rectifications?: Rectifications;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -89,8 +93,8 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, now: () => clock.now().getTime() }));
-    await app.register(patientPortal({ guard, realm: tenantRealm, access, clock }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, privacyRequests, rectifications, now: () => clock.now().getTime() }));
+    await app.register(patientPortal({ guard, realm: tenantRealm, access, clock, privacyRequests }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts }));
     await app.register(runbookPages({ rules: alerts.rules }));
   };

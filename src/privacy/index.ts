@@ -4,3 +4,29 @@
  * by the record guard, records of processing, retention by class.
  */
 export {};
+export { createPrivacyRequests, type Fulfilment, type OpenInput, type PrivacyRequests, type PrivacyRequestsDeps, type RequestDetail } from './requests.js';
+export { createRectifications, type Rectifications, type RectificationDeps } from './requests-accept.js';
+export { requestCallerOf } from './requests-caller.js';
+export { requestMigrations } from './requests-migrations.js';
+export { privacyRequestRoutes, type PrivacyRequestRoutesDeps } from './requests-routes.js';
+export { addCalendarMonths, daysLeft, firstDueAt, requestStageAt, requestStages, type RequestStage } from './requests-deadline.js';
+export { changesFromForm, elementText, rectificationFields, type RectificationField } from './requests-rectification.js';
+export { RequestError, type RequestErrorCode } from './requests-errors.js';
+export {
+  isRequestState,
+  isRequestType,
+  openStates,
+  rectifiableElements,
+  rectificationTag,
+  requestChannels,
+  requestStates,
+  requestTypes,
+  type PrivacyRequest,
+  type ProposedChanges,
+  type RequestCaller,
+  type RequestChannel,
+  type RequestHistoryEntry,
+  type RequestState,
+  type RequestTexts,
+  type RequestType,
+} from './requests-types.js';

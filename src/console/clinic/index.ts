@@ -14,6 +14,8 @@ import { clinicIncidentPages } from './incidents.js';
 import { appPages } from './apps.js';
 import { auditPages } from './audit.js';
 import { clinicHome } from './home.js';
+import { clinicRequestPages } from './privacy-requests.js';
+import type { PrivacyRequests, Rectifications } from '../../privacy/index.js';
 import { openAlertsShown } from './nav.js';
 import { patientPages } from './patients.js';
 import { reviewPages } from './review.js';
@@ -43,6 +45,9 @@ export interface ClinicConsoleDeps {
   readonly assessments?: Assessments | undefined;
   /** Breach notices: the tenant's customer notice and authority report, on the incident page. */
   readonly drafts?: NoticeDrafts | undefined;
+  /** Data subjects' requests: the "Privacy requests" section (privacy:manage). */
+  readonly privacyRequests?: PrivacyRequests | undefined;
+  readonly rectifications?: Rectifications | undefined;
   readonly now: () => number;
 }
 
@@ -59,6 +64,7 @@ export function clinicConsole(given: ClinicConsoleDeps) {
     await app.register(reviewPages(deps));
     await app.register(clinicAlertPages(deps));
     await app.register(clinicIncidentPages(deps));
+    if (deps.privacyRequests !== undefined && deps.rectifications !== undefined) await app.register(clinicRequestPages({ ...deps, requests: deps.privacyRequests, rectifications: deps.rectifications }));
   };
 }
 
