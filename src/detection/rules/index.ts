@@ -20,6 +20,7 @@ import { mfaRemoved } from './mfa-removed.js';
 import { newSource } from './new-source.js';
 import { notificationDeadline } from './notification-deadline.js';
 import { offHours } from './off-hours.js';
+import { privacyRequestDue } from './privacy-request-due.js';
 import { operatorSignIn } from './operator-sign-in.js';
 import { passwordSpraying } from './password-spraying.js';
 import { replication } from './replication.js';
@@ -71,4 +72,6 @@ export const rules: readonly Rule[] = [
   fimChanged, // high, critical for a baseline that does not verify: a file Tresor runs from changed
   // Breach notification (the assessment's deadline job)
   notificationDeadline, // medium at two thirds, high at 90 %, critical overdue: a duty to notify runs out of time
+  // Data subjects' requests (the requests' deadline job)
+  privacyRequestDue, // medium at two thirds of the month, high overdue: a patient's request runs out of time
 ];

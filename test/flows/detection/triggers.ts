@@ -416,6 +416,16 @@ export const triggers: Readonly<Record<string, Trigger>> = {
       assert.ok((await ctx.t.app.assessments.checkDeadlines()) > 0, 'a deadline stage recorded');
     },
   },
+  'privacy.request-due': {
+    realm: 'tenant',
+    async run(ctx) {
+      // A patient's request recorded by staff 21 days ago (the clock moved on): past two thirds of its month.
+      const by = { actor: cliOperator, role: 'system' as const, requestId: '', sourceIp: 'local' };
+      await ctx.t.app.privacyRequests.open(tenant, by, { type: 'access', subject: `Patient/${ctx.patients[0] as string}`, channel: 'letter', verification: 'ID card checked at the front desk' });
+      ctx.advance(21 * 86_400_000);
+      assert.ok((await ctx.t.app.privacyRequests.checkDeadlines()) > 0, 'a deadline stage recorded');
+    },
+  },
   'platform.replication': {
     realm: 'platform',
     only: {
