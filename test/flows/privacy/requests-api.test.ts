@@ -95,6 +95,7 @@ for (const engine of engines()) {
     it('staff record a letter: identity verification is required; the queue is sorted by due date', async () => {
       assert.equal(errorCode(await call(desk, 'POST', base, { type: 'erasure', subject: `Patient/${benId}`, channel: 'letter' })), 'request-invalid');
       assert.equal(errorCode(await call(desk, 'POST', base, { type: 'erasure', subject: 'Patient/nobody', channel: 'letter', verification: 'ID card checked at the desk' })), 'request-invalid');
+      clock.advance(60_000);
       const recorded = await call(desk, 'POST', base, { type: 'erasure', subject: `Patient/${benId}`, channel: 'letter', verification: 'Signature compared with the admission form' });
       assert.equal(recorded.statusCode, 201, recorded.body);
       const queue = json(await call(desk, 'GET', `${base}?state=received`))['requests'] as Array<{ subject: string; dueAt: string }>;
