@@ -26,6 +26,8 @@ const mayUse: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   // The notification checklist of an incident: read (notification:read) by admins and auditors; only operators change it.
   [/^\/tenants\/:tenant\/console\/incidents\/:id\/assessment$/, ['tenant-admin', 'auditor']],
   [/^\/tenants\/:tenant\/console\/incidents\//, ['tenant-admin']],
+  // Data subjects' requests (GDPR Art. 15–21): handled by the admins and the front desk (privacy:manage).
+  [/^\/tenants\/:tenant\/console\/requests\//, ['tenant-admin', 'front-desk']],
 ];
 
 /** The server's routes as `METHOD path`, from Fastify's route tree (each line one segment, nested by indentation). */
