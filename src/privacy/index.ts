@@ -10,7 +10,7 @@ export { requestCallerOf } from './requests-caller.js';
 export { requestMigrations } from './requests-migrations.js';
 export { privacyRequestRoutes, type PrivacyRequestRoutesDeps } from './requests-routes.js';
 export { addCalendarMonths, daysLeft, firstDueAt, requestStageAt, requestStages, type RequestStage } from './requests-deadline.js';
-export { changesFromForm, elementText, rectificationFields, type RectificationField } from './requests-rectification.js';
+export { changesFromForm, elementText, mergedElement, rectificationFields, type RectificationField } from './requests-rectification.js';
 export { RequestError, type RequestErrorCode } from './requests-errors.js';
 export {
   isRequestState,

@@ -32,6 +32,14 @@ describe('rectification changes', () => {
     assert.equal((next['meta'] as Record<string, unknown>)['versionId'], undefined);
   });
 
+  it('corrects part of a name or an address and keeps the rest; a phone replaces phones only', () => {
+    const current = { resourceType: 'Patient', name: [{ family: 'Müller', given: ['Anna'] }, { use: 'maiden', family: 'Klein' }], telecom: [{ system: 'phone', value: '1' }, { system: 'email', value: 'a@b.example' }], address: [{ line: ['Hauptstr. 1'], city: 'Bonn' }] };
+    const next = rectified(current, changesFromForm({ family: 'Schmidt', phone: '2', city: 'Köln' }));
+    assert.deepEqual(next['name'], [{ family: 'Schmidt', given: ['Anna'], use: 'official' }, { use: 'maiden', family: 'Klein' }]);
+    assert.deepEqual(next['telecom'], [{ system: 'email', value: 'a@b.example' }, { system: 'phone', value: '2' }]);
+    assert.deepEqual(next['address'], [{ line: ['Hauptstr. 1'], city: 'Köln' }]);
+  });
+
   it('shows elements as one line', () => {
     assert.equal(elementText([{ family: 'Schmidt', given: ['Anna'] }]), 'Anna Schmidt');
     assert.equal(elementText([{ system: 'phone', value: '+49 1' }]), 'phone: +49 1');

@@ -59,12 +59,36 @@ export function checkChanges(value: unknown): ProposedChanges {
   return value as ProposedChanges;
 }
 
-/** The Patient as it will be stored when a rectification is accepted: the proposed elements replace the current ones, and the version is tagged. */
-export function rectified(current: Readonly<Record<string, unknown>>, changes: ProposedChanges): Record<string, unknown> {
-  const meta = (current['meta'] ?? {}) as Record<string, unknown>;
-  const tags = Array.isArray(meta['tag']) ? (meta['tag'] as Array<Record<string, unknown>>).filter((t) => !(t['system'] === rectificationTag.system && t['code'] === rectificationTag.code)) : [];
+type Json = Record<string, unknown>;
+const list = (value: unknown): Json[] => (Array.isArray(value) ? (value as Json[]) : []);
+
+/**
+ * What a proposed element becomes against the stored one: a name or an address proposed in part
+ * (a family name alone, a city alone) corrects the first stored one and keeps its other parts;
+ * a phone number or an e-mail address replaces the stored ones of its kind and keeps the others;
+ * anything else replaces the element.
+ */
+export function mergedElement(element: RectifiableElement, current: unknown, proposed: unknown): unknown {
+  if (element === 'name' || element === 'address') {
+    const [first, ...rest] = list(current);
+    const [change, ...more] = list(proposed);
+    if (change === undefined) return proposed;
+    return [{ ...(first ?? {}), ...change }, ...more, ...rest];
+  }
+  if (element === 'telecom') {
+    const systems = new Set(list(proposed).map((t) => t['system']));
+    return [...list(current).filter((t) => !systems.has(t['system'])), ...list(proposed)];
+  }
+  return proposed;
+}
+
+/** The Patient as it will be stored when a rectification is accepted: the proposed elements merged in (`mergedElement`), and the version tagged. */
+export function rectified(current: Readonly<Json>, changes: ProposedChanges): Json {
+  const meta = (current['meta'] ?? {}) as Json;
+  const tags = list(meta['tag']).filter((t) => !(t['system'] === rectificationTag.system && t['code'] === rectificationTag.code));
   const { versionId: _versionId, lastUpdated: _lastUpdated, ...keptMeta } = meta;
-  return { ...current, ...changes, meta: { ...keptMeta, tag: [...tags, { ...rectificationTag }] } };
+  const merged = Object.fromEntries(Object.entries(changes).map(([element, value]) => [element, mergedElement(element as RectifiableElement, current[element], value)]));
+  return { ...current, ...merged, meta: { ...keptMeta, tag: [...tags, { ...rectificationTag }] } };
 }
 
 /** A proposed or current element as one line of text, for the side-by-side view. */

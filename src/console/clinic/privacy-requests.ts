@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../platform/errors.js';
 import { formatDate, formatDateTime, html, seeOther, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
-import { daysLeft, elementText, isRequestState, openStates, rectifiableElements, requestCallerOf, requestChannels, requestTypes, type PrivacyRequest, type PrivacyRequests, type Rectifications, type RequestState, type RequestType } from '../../privacy/index.js';
+import { daysLeft, elementText, mergedElement, isRequestState, openStates, rectifiableElements, requestCallerOf, requestChannels, requestTypes, type PrivacyRequest, type PrivacyRequests, type Rectifications, type RequestState, type RequestType } from '../../privacy/index.js';
 import type { RecordAccess } from '../../records/index.js';
 import { pageAccessContext } from '../page-access.js';
 import type { PageGuard, StaffCaller } from '../page-guard.js';
@@ -12,7 +12,7 @@ import { requireSection } from './section-access.js';
 type Key =
   | 'title' | 'intro' | 'queue' | 'none' | 'type' | 'patient' | 'channel' | 'received' | 'due' | 'state' | 'owner' | 'open' | 'show' | 'showOpen' | 'showAll' | 'filter'
   | 'record' | 'recordIntro' | 'patientHint' | 'verification' | 'verificationHint' | 'text' | 'submit' | 'dueIn' | 'overdueBy' | 'dueToday' | 'nobody'
-  | 'details' | 'history' | 'when' | 'who' | 'what' | 'asked' | 'verified' | 'extension' | 'outcome' | 'link' | 'notes' | 'erased'
+  | 'details' | 'handle' | 'history' | 'when' | 'who' | 'what' | 'asked' | 'verified' | 'extension' | 'outcome' | 'link' | 'notes' | 'erased'
   | 'assign' | 'assignMe' | 'extend' | 'months' | 'one' | 'two' | 'reason' | 'reasonHint' | 'complete' | 'note' | 'fulfil' | 'reject' | 'rejectHint' | 'addNote'
   | 'proposal' | 'element' | 'current' | 'proposed' | 'accept' | 'acceptHint' | 'closed' | 'changed' | 'back' | 'unreadable';
 
@@ -23,7 +23,7 @@ const text: Texts<Key> = {
     record: 'Record a request received by letter, e-mail or in person', recordIntro: 'Record it the day it arrives: the month runs from receipt. Say how you verified the person’s identity (GDPR Art. 12(6)).', patientHint: 'The patient’s record id, e.g. Patient/123 (from the patient’s page).',
     verification: 'How identity was verified', verificationHint: 'E.g. “ID card checked at the front desk”, “signature compared with the admission form”. 10–4000 characters.', text: 'What the person asks (optional)', submit: 'Record the request',
     dueIn: 'due in {n} days', overdueBy: 'overdue by {n} days', dueToday: 'due today', nobody: 'nobody yet',
-    details: 'Request', history: 'History', when: 'When', who: 'Who', what: 'What', asked: 'What the person asks', verified: 'Identity verified by', extension: 'Reason for the extension', outcome: 'Outcome', link: 'Answer', notes: 'Notes', erased: 'The patient was erased: what was written about this request is gone.',
+    details: 'Request', handle: 'Handle the request', history: 'History', when: 'When', who: 'Who', what: 'What', asked: 'What the person asks', verified: 'Identity verified by', extension: 'Reason for the extension', outcome: 'Outcome', link: 'Answer', notes: 'Notes', erased: 'The patient was erased: what was written about this request is gone.',
     assign: 'Owner', assignMe: 'Assign to me', extend: 'Extend the deadline', months: 'By', one: 'one month', two: 'two months', reason: 'Reason', reasonHint: 'The patient is told of the extension by mail; the reason is shown in their portal. 10–4000 characters.',
     complete: 'Complete', note: 'Note to the patient', fulfil: 'Fulfil (prepare the answer and complete)', reject: 'Reject', rejectHint: 'Why the request is refused (GDPR Art. 12(4)): shown to the patient with their right to complain to a supervisory authority.', addNote: 'Add a note',
     proposal: 'Proposed changes', element: 'Element', current: 'Now', proposed: 'Proposed', accept: 'Accept and correct the record', acceptHint: 'Writes a new version of the patient’s record as you, tagged as a rectification on request.',
@@ -35,7 +35,7 @@ const text: Texts<Key> = {
     record: 'Anfrage per Brief, E-Mail oder persönlich erfassen', recordIntro: 'Erfassen Sie sie am Tag des Eingangs: Die Frist läuft ab Eingang. Geben Sie an, wie Sie die Identität geprüft haben (Art. 12 Abs. 6 DSGVO).', patientHint: 'Die Akten-ID, z. B. Patient/123 (von der Seite des Patienten).',
     verification: 'Wie die Identität geprüft wurde', verificationHint: 'Z. B. „Ausweis am Empfang geprüft“, „Unterschrift mit dem Aufnahmebogen verglichen“. 10–4000 Zeichen.', text: 'Was die Person verlangt (optional)', submit: 'Anfrage erfassen',
     dueIn: 'fällig in {n} Tagen', overdueBy: 'seit {n} Tagen überfällig', dueToday: 'heute fällig', nobody: 'noch niemand',
-    details: 'Anfrage', history: 'Verlauf', when: 'Wann', who: 'Wer', what: 'Was', asked: 'Was die Person verlangt', verified: 'Identität geprüft durch', extension: 'Grund der Verlängerung', outcome: 'Ergebnis', link: 'Antwort', notes: 'Vermerke', erased: 'Der Patient wurde gelöscht: Was zu dieser Anfrage geschrieben wurde, ist nicht mehr vorhanden.',
+    details: 'Anfrage', handle: 'Anfrage bearbeiten', history: 'Verlauf', when: 'Wann', who: 'Wer', what: 'Was', asked: 'Was die Person verlangt', verified: 'Identität geprüft durch', extension: 'Grund der Verlängerung', outcome: 'Ergebnis', link: 'Antwort', notes: 'Vermerke', erased: 'Der Patient wurde gelöscht: Was zu dieser Anfrage geschrieben wurde, ist nicht mehr vorhanden.',
     assign: 'Zuständig', assignMe: 'Mir zuweisen', extend: 'Frist verlängern', months: 'Um', one: 'einen Monat', two: 'zwei Monate', reason: 'Grund', reasonHint: 'Der Patient erfährt die Verlängerung per E-Mail; den Grund sieht er im Portal. 10–4000 Zeichen.',
     complete: 'Erledigen', note: 'Vermerk für den Patienten', fulfil: 'Ausführen (Antwort erstellen und erledigen)', reject: 'Ablehnen', rejectHint: 'Warum die Anfrage abgelehnt wird (Art. 12 Abs. 4 DSGVO): wird dem Patienten mit seinem Beschwerderecht bei einer Aufsichtsbehörde gezeigt.', addNote: 'Vermerk hinzufügen',
     proposal: 'Vorgeschlagene Änderungen', element: 'Angabe', current: 'Jetzt', proposed: 'Vorgeschlagen', accept: 'Annehmen und Akte berichtigen', acceptHint: 'Schreibt eine neue Version der Patientenakte in Ihrem Namen, gekennzeichnet als Berichtigung auf Antrag.',
@@ -155,12 +155,12 @@ ${texts.notes === undefined ? undefined : html`<dt>${t.notes}</dt><dd><ul>${text
     const proposal =
       comparison === undefined || Object.keys(comparison.proposed).length === 0
         ? undefined
-        : html`<section aria-labelledby="proposal-heading"><h2 id="proposal-heading">${t.proposal}</h2><table><caption class="visually-hidden">${t.proposal}</caption><thead><tr><th scope="col">${t.element}</th><th scope="col">${t.current}</th><th scope="col">${t.proposed}</th></tr></thead><tbody>
-${rectifiableElements.filter((e) => e in comparison.proposed).map((e) => html`<tr><th scope="row">${e}</th><td>${comparison.current === undefined ? t.unreadable : elementText(comparison.current[e])}</td><td>${elementText(comparison.proposed[e])}</td></tr>`)}
+        : html`<section aria-labelledby="proposal-heading"><h2 id="proposal-heading">${t.proposal}</h2><table aria-labelledby="proposal-heading"><thead><tr><th scope="col">${t.element}</th><th scope="col">${t.current}</th><th scope="col">${t.proposed}</th></tr></thead><tbody>
+${rectifiableElements.filter((e) => e in comparison.proposed).map((e) => html`<tr><th scope="row">${e}</th><td>${comparison.current === undefined ? t.unreadable : elementText(comparison.current[e])}</td><td>${elementText(comparison.current === undefined ? comparison.proposed[e] : mergedElement(e, comparison.current[e], comparison.proposed[e]))}</td></tr>`)}
 </tbody></table>
 ${open ? form('accept', t.accept, html`<label for="accept-note">${t.note}</label><textarea id="accept-note" name="note" rows="2" required maxlength="4000" aria-describedby="accept-hint"></textarea><p class="hint" id="accept-hint">${t.acceptHint}</p>`, true) : undefined}</section>`;
     const acts = open
-      ? html`<section aria-labelledby="acts-heading"><h2 id="acts-heading">${t.details}</h2>
+      ? html`<section aria-labelledby="acts-heading"><h2 id="acts-heading">${t.handle}</h2>
 ${detail.owner === by.accountId ? undefined : form('assign', t.assignMe, undefined)}
 <h3>${t.complete}</h3>${requests.fulfils(detail.type) ? form('fulfil', t.fulfil, undefined, true) : undefined}
 ${form('complete', t.complete, html`<label for="complete-note">${t.note}</label><textarea id="complete-note" name="note" rows="2" required maxlength="4000"></textarea>`)}
@@ -168,7 +168,7 @@ ${form('complete', t.complete, html`<label for="complete-note">${t.note}</label>
 ${detail.extendedAt === undefined && at <= detail.dueAt ? html`<h3>${t.extend}</h3>${form('extend', t.extend, html`<label for="extend-months">${t.months}</label><select id="extend-months" name="months"><option value="1">${t.one}</option><option value="2">${t.two}</option></select><label for="extend-reason">${t.reason}</label><textarea id="extend-reason" name="reason" rows="2" required minlength="10" maxlength="4000" aria-describedby="extend-hint"></textarea><p class="hint" id="extend-hint">${t.reasonHint}</p>`)}` : undefined}
 <h3>${t.addNote}</h3>${form('notes', t.addNote, html`<label for="note-text">${t.notes}</label><textarea id="note-text" name="text" rows="2" required maxlength="4000"></textarea>`)}</section>`
       : html`<p role="status">${t.closed}</p>`;
-    const history = html`<section aria-labelledby="history-heading"><h2 id="history-heading">${t.history}</h2><table><caption class="visually-hidden">${t.history}</caption><thead><tr><th scope="col">${t.when}</th><th scope="col">${t.who}</th><th scope="col">${t.what}</th><th scope="col">${t.state}</th></tr></thead><tbody>
+    const history = html`<section aria-labelledby="history-heading"><h2 id="history-heading">${t.history}</h2><table aria-labelledby="history-heading"><thead><tr><th scope="col">${t.when}</th><th scope="col">${t.who}</th><th scope="col">${t.what}</th><th scope="col">${t.state}</th></tr></thead><tbody>
 ${detail.history.map((h) => html`<tr><td>${formatDateTime(locale, h.at)}</td><td>${h.by}</td><td>${h.action}</td><td>${stateWords[locale][h.state]}</td></tr>`)}</tbody></table></section>`;
     const body = html`<p><a href="${base(caller.me.realmId)}">${t.back}</a></p>${options.error === undefined ? undefined : html`<p class="alert" role="alert">${options.error}</p>`}${facts}${written}${proposal}${acts}${history}`;
     return sendClinicPage(request, reply, caller, { section: 'requests', title: `${typeWords[locale][detail.type]} — ${detail.subject}`, body, ...(options.notice === undefined ? {} : { notice: options.notice }), ...(options.status === undefined ? {} : { status: options.status }) });

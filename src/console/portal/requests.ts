@@ -73,11 +73,12 @@ export function portalRequestsPage({ guard, realm, requests, clock }: PortalDeps
     const mine = await requests.list(tenantId, byOf(request, caller));
     const now = clock.now().getTime();
     const csrf = html`<input type="hidden" name="csrf" value="${caller.me.csrf}">`;
+    // Phone numbers as text with a telephone keypad (inputmode): the stylesheet styles text fields.
     const field = (name: Key, type = 'text', hint?: Key) =>
-      html`<label for="rect-${name}">${t[name]}</label><input type="${type}" id="rect-${name}" name="${name}" maxlength="200"${hint === undefined ? undefined : html` aria-describedby="rect-${name}-hint"`}>${hint === undefined ? undefined : html`<p class="hint" id="rect-${name}-hint">${t[hint]}</p>`}`;
+      html`<label for="rect-${name}">${t[name]}</label><input type="${type === 'tel' ? 'text' : type}"${type === 'tel' ? html` inputmode="tel"` : undefined} id="rect-${name}" name="${name}" maxlength="200"${hint === undefined ? undefined : html` aria-describedby="rect-${name}-hint"`}>${hint === undefined ? undefined : html`<p class="hint" id="rect-${name}-hint">${t[hint]}</p>`}`;
     const body = html`${options.notice === undefined ? undefined : html`<p class="notice" role="status">${options.notice}</p>`}<p>${t.intro}</p>
 <section aria-labelledby="mine-heading"><h2 id="mine-heading">${t.mine}</h2>
-${mine.length === 0 ? html`<p>${t.none}</p>` : html`<table><caption class="visually-hidden">${t.mine}</caption><thead><tr><th scope="col">${t.what}</th><th scope="col">${t.received}</th><th scope="col">${t.due}</th><th scope="col">${t.state}</th><th scope="col"><span class="visually-hidden">${t.withdraw}</span></th></tr></thead><tbody>
+${mine.length === 0 ? html`<p>${t.none}</p>` : html`<table aria-labelledby="mine-heading"><thead><tr><th scope="col">${t.what}</th><th scope="col">${t.received}</th><th scope="col">${t.due}</th><th scope="col">${t.state}</th><th scope="col">${t.withdraw}</th></tr></thead><tbody>
 ${mine.map(
   (r) => html`<tr><td><a href="${path(tenantId)}/${r.id}">${plainTypes[locale][r.type]}</a></td><td>${formatDate(locale, r.receivedAt)}</td>
 <td>${formatDate(locale, r.dueAt)}${openStates.includes(r.state) ? html` (${countdownText(locale, r.dueAt, now)})` : undefined}</td><td>${stateWords[locale][r.state]}</td>
