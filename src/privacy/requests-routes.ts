@@ -54,7 +54,7 @@ export function requestJson(request: PrivacyRequest & { readonly history?: Reado
  * e-mail or in person (with how identity was verified), see the queue and act on it. Every
  * change and read is audited by the service (requests.ts), refusals included.
  *
- * - `POST …/requests` {type, subject?, channel?, text?, verification?, changes?}
+ * - `POST …/requests` {type, subject?, channel?, text?, verification?, changes?, receivedAt?}
  * - `GET …/requests?state=&type=&overdue=true`, `GET …/requests/{id}`
  * - `POST …/requests/{id}/assign` {owner} · `/extend` {months, reason} · `/notes` {text}
  * - `POST …/requests/{id}/complete` {note, link?} — or {fulfil: true} (the type's fulfilment), or
@@ -74,7 +74,7 @@ export function privacyRequestRoutes({ requests, rectifications, authenticator, 
     app.post('/privacy/requests', async (request, reply) => {
       const { tenantId, by } = await callerOf(request);
       const body = bodyOf(request);
-      return json(reply, requestJson(await requests.open(tenantId, by, { type: body['type'], subject: body['subject'], channel: body['channel'], text: body['text'], verification: body['verification'], changes: body['changes'] })), 201);
+      return json(reply, requestJson(await requests.open(tenantId, by, { type: body['type'], subject: body['subject'], channel: body['channel'], text: body['text'], verification: body['verification'], changes: body['changes'], receivedAt: body['receivedAt'] })), 201);
     });
 
     app.get('/privacy/requests', async (request, reply) => {

@@ -20,6 +20,8 @@ const defaults = {
   /** A reason (rejection, extension) says something: at least this long. */
   reasonChars: 10,
   listLimit: 500,
+  /** How far back staff may date a request's receipt: a letter found late is still due a month after it arrived. */
+  backdateDays: 92,
 } as const;
 
 /** Runs a type's fulfilment (an export, the erasure, the restriction): its note and link complete the request. */
@@ -49,6 +51,8 @@ export interface OpenInput {
   readonly text?: unknown;
   readonly verification?: unknown;
   readonly changes?: unknown;
+  /** Staff: when the letter or e-mail arrived (ISO 8601 date or time; default now) — the month runs from receipt. */
+  readonly receivedAt?: unknown;
 }
 
 export interface RequestDetail extends PrivacyRequest {
@@ -224,6 +228,8 @@ export function createPrivacyRequests({ storage, keys, audit, clock, notifier, a
       let subject: string;
       let channel: RequestChannel;
       let verification: string | undefined;
+      const at = now();
+      let receivedAt = at;
       if (by.role === 'patient') {
         if (by.patient === undefined) throw forbidden('Your account is not linked to a patient record.');
         if (input.subject !== undefined && input.subject !== by.patient) throw invalidRequest('subject: your own record only');
@@ -238,6 +244,11 @@ export function createPrivacyRequests({ storage, keys, audit, clock, notifier, a
         channel = input.channel;
         // GDPR Art. 12(6): a request not made through a signed-in account is answered only once the person is known.
         verification = text(input.verification, 'verification', { required: true, min: defaults.reasonChars });
+        if (input.receivedAt !== undefined && input.receivedAt !== '') {
+          const given = typeof input.receivedAt === 'string' && /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/.test(input.receivedAt) ? Date.parse(input.receivedAt) : NaN;
+          if (!(given <= at && given >= at - defaults.backdateDays * 86_400_000)) throw invalidRequest(`receivedAt: a date (YYYY-MM-DD) of the last ${defaults.backdateDays} days, not in the future`);
+          receivedAt = given;
+        }
       }
       const request = text(input.text, 'text');
       const changes = input.changes === undefined || input.changes === null ? undefined : checkChanges(input.changes);
@@ -246,7 +257,6 @@ export function createPrivacyRequests({ storage, keys, audit, clock, notifier, a
       const db = await storage.tenant(tenantId);
       const existing = await records.peek({ tenantId, db }, 'Patient', subject.slice('Patient/'.length));
       if (existing === undefined || existing.deleted) throw invalidRequest('subject: no such patient');
-      const at = now();
       const id = timeOrderedId(at);
       const texts: RequestTexts = { ...(request === undefined ? {} : { text: request }), ...(verification === undefined ? {} : { verification }), ...(changes === undefined || Object.keys(changes).length === 0 ? {} : { changes }) };
       const row: RequestRow = {
@@ -255,8 +265,8 @@ export function createPrivacyRequests({ storage, keys, audit, clock, notifier, a
         subject,
         channel,
         state: 'received',
-        receivedAt: at,
-        dueAt: firstDueAt(at),
+        receivedAt,
+        dueAt: firstDueAt(receivedAt),
         extendedAt: undefined,
         owner: undefined,
         createdBy: by.actor.id,

@@ -11,7 +11,7 @@ import { requireSection } from './section-access.js';
 
 type Key =
   | 'title' | 'intro' | 'queue' | 'none' | 'type' | 'patient' | 'channel' | 'received' | 'due' | 'state' | 'owner' | 'open' | 'show' | 'showOpen' | 'showAll' | 'filter'
-  | 'record' | 'recordIntro' | 'patientHint' | 'verification' | 'verificationHint' | 'text' | 'submit' | 'dueIn' | 'overdueBy' | 'dueToday' | 'nobody'
+  | 'record' | 'recordIntro' | 'receivedOn' | 'receivedOnHint' | 'patientHint' | 'verification' | 'verificationHint' | 'text' | 'submit' | 'dueIn' | 'overdueBy' | 'dueToday' | 'nobody'
   | 'details' | 'handle' | 'history' | 'when' | 'who' | 'what' | 'asked' | 'verified' | 'extension' | 'outcome' | 'link' | 'notes' | 'erased'
   | 'assign' | 'assignMe' | 'extend' | 'months' | 'one' | 'two' | 'reason' | 'reasonHint' | 'complete' | 'note' | 'fulfil' | 'reject' | 'rejectHint' | 'addNote'
   | 'proposal' | 'element' | 'current' | 'proposed' | 'accept' | 'acceptHint' | 'closed' | 'changed' | 'back' | 'unreadable';
@@ -20,7 +20,8 @@ const text: Texts<Key> = {
   en: {
     title: 'Privacy requests', intro: 'Requests of patients under GDPR Art. 15–21. Each must be answered within one calendar month of receipt (Art. 12(3)); the deadline can be extended once by up to two months, with a reason, within that first month.',
     queue: 'Requests, soonest due first', none: 'No requests here.', type: 'Type', patient: 'Patient', channel: 'Received by', received: 'Received', due: 'Due', state: 'State', owner: 'Owner', open: 'Open', show: 'Show', showOpen: 'Open requests', showAll: 'All requests', filter: 'Filter',
-    record: 'Record a request received by letter, e-mail or in person', recordIntro: 'Record it the day it arrives: the month runs from receipt. Say how you verified the person’s identity (GDPR Art. 12(6)).', patientHint: 'The patient’s record id, e.g. Patient/123 (from the patient’s page).',
+    record: 'Record a request received by letter, e-mail or in person', recordIntro: 'The month runs from receipt: give the day it arrived if that was not today. Say how you verified the person’s identity (GDPR Art. 12(6)).', patientHint: 'The patient’s record id, e.g. Patient/123 (from the patient’s page).',
+    receivedOn: 'Received on (optional)', receivedOnHint: 'The day the letter or e-mail arrived, as YYYY-MM-DD; empty for today. The month runs from then.',
     verification: 'How identity was verified', verificationHint: 'E.g. “ID card checked at the front desk”, “signature compared with the admission form”. 10–4000 characters.', text: 'What the person asks (optional)', submit: 'Record the request',
     dueIn: 'due in {n} days', overdueBy: 'overdue by {n} days', dueToday: 'due today', nobody: 'nobody yet',
     details: 'Request', handle: 'Handle the request', history: 'History', when: 'When', who: 'Who', what: 'What', asked: 'What the person asks', verified: 'Identity verified by', extension: 'Reason for the extension', outcome: 'Outcome', link: 'Answer', notes: 'Notes', erased: 'The patient was erased: what was written about this request is gone.',
@@ -32,7 +33,8 @@ const text: Texts<Key> = {
   de: {
     title: 'Datenschutzanfragen', intro: 'Anfragen von Patientinnen und Patienten nach Art. 15–21 DSGVO. Jede ist binnen eines Kalendermonats nach Eingang zu beantworten (Art. 12 Abs. 3); die Frist kann innerhalb dieses Monats einmal um bis zu zwei Monate verlängert werden, mit Begründung.',
     queue: 'Anfragen, die am frühesten fälligen zuerst', none: 'Keine Anfragen.', type: 'Art', patient: 'Patient', channel: 'Eingang per', received: 'Eingegangen', due: 'Fällig', state: 'Stand', owner: 'Zuständig', open: 'Öffnen', show: 'Anzeigen', showOpen: 'Offene Anfragen', showAll: 'Alle Anfragen', filter: 'Filtern',
-    record: 'Anfrage per Brief, E-Mail oder persönlich erfassen', recordIntro: 'Erfassen Sie sie am Tag des Eingangs: Die Frist läuft ab Eingang. Geben Sie an, wie Sie die Identität geprüft haben (Art. 12 Abs. 6 DSGVO).', patientHint: 'Die Akten-ID, z. B. Patient/123 (von der Seite des Patienten).',
+    record: 'Anfrage per Brief, E-Mail oder persönlich erfassen', recordIntro: 'Die Frist läuft ab Eingang: Geben Sie den Eingangstag an, wenn er nicht heute war. Geben Sie an, wie Sie die Identität geprüft haben (Art. 12 Abs. 6 DSGVO).', patientHint: 'Die Akten-ID, z. B. Patient/123 (von der Seite des Patienten).',
+    receivedOn: 'Eingegangen am (optional)', receivedOnHint: 'Der Tag, an dem Brief oder E-Mail eintraf, als JJJJ-MM-TT; leer für heute. Die Frist läuft ab dann.',
     verification: 'Wie die Identität geprüft wurde', verificationHint: 'Z. B. „Ausweis am Empfang geprüft“, „Unterschrift mit dem Aufnahmebogen verglichen“. 10–4000 Zeichen.', text: 'Was die Person verlangt (optional)', submit: 'Anfrage erfassen',
     dueIn: 'fällig in {n} Tagen', overdueBy: 'seit {n} Tagen überfällig', dueToday: 'heute fällig', nobody: 'noch niemand',
     details: 'Anfrage', handle: 'Anfrage bearbeiten', history: 'Verlauf', when: 'Wann', who: 'Wer', what: 'Was', asked: 'Was die Person verlangt', verified: 'Identität geprüft durch', extension: 'Grund der Verlängerung', outcome: 'Ergebnis', link: 'Antwort', notes: 'Vermerke', erased: 'Der Patient wurde gelöscht: Was zu dieser Anfrage geschrieben wurde, ist nicht mehr vorhanden.',
@@ -121,6 +123,7 @@ ${options.error === undefined ? undefined : html`<p class="alert" role="alert" i
 <label for="subject">${t.patient}</label><input type="text" id="subject" name="subject" required aria-describedby="subject-hint" maxlength="80"><p class="hint" id="subject-hint">${t.patientHint}</p>
 <label for="type">${t.type}</label><select id="type" name="type">${requestTypes.map((type) => html`<option value="${type}">${typeWords[locale][type]}</option>`)}</select>
 <label for="channel">${t.channel}</label><select id="channel" name="channel">${requestChannels.filter((c) => c !== 'portal').map((c) => html`<option value="${c}">${channelWords[locale][c]}</option>`)}</select>
+<label for="received-on">${t.receivedOn}</label><input type="text" id="received-on" name="receivedAt" maxlength="10" aria-describedby="received-on-hint"><p class="hint" id="received-on-hint">${t.receivedOnHint}</p>
 <label for="verification">${t.verification}</label><textarea id="verification" name="verification" rows="2" required minlength="10" maxlength="4000" aria-describedby="verification-hint"></textarea><p class="hint" id="verification-hint">${t.verificationHint}</p>
 <label for="text">${t.text}</label><textarea id="text" name="text" rows="3" maxlength="4000"></textarea>
 <button type="submit" class="primary">${t.submit}</button></form></section>`;
@@ -210,6 +213,7 @@ ${detail.history.map((h) => html`<tr><td>${formatDateTime(locale, h.at)}</td><td
           channel: form['channel'],
           verification: form['verification'],
           text: form['text'],
+          receivedAt: form['receivedAt'],
         });
       } catch (error) {
         if (!(error instanceof AppError) || error.status >= 500 || error.status === 403) throw error;

@@ -419,10 +419,10 @@ export const triggers: Readonly<Record<string, Trigger>> = {
   'privacy.request-due': {
     realm: 'tenant',
     async run(ctx) {
-      // A patient's request recorded by staff 21 days ago (the clock moved on): past two thirds of its month.
+      // A patient's letter that arrived 21 days ago, recorded now: past two thirds of its month.
       const by = { actor: cliOperator, role: 'system' as const, requestId: '', sourceIp: 'local' };
-      await ctx.t.app.privacyRequests.open(tenant, by, { type: 'access', subject: `Patient/${ctx.patients[0] as string}`, channel: 'letter', verification: 'ID card checked at the front desk' });
-      ctx.advance(21 * 86_400_000);
+      const receivedAt = new Date(ctx.now() - 21 * 86_400_000).toISOString().slice(0, 10);
+      await ctx.t.app.privacyRequests.open(tenant, by, { type: 'access', subject: `Patient/${ctx.patients[0] as string}`, channel: 'letter', verification: 'ID card checked at the front desk', receivedAt });
       assert.ok((await ctx.t.app.privacyRequests.checkDeadlines()) > 0, 'a deadline stage recorded');
     },
   },

@@ -95,6 +95,10 @@ for (const engine of engines()) {
     it('staff record a letter: identity verification is required; the queue is sorted by due date', async () => {
       assert.equal(errorCode(await call(desk, 'POST', base, { type: 'erasure', subject: `Patient/${benId}`, channel: 'letter' })), 'request-invalid');
       assert.equal(errorCode(await call(desk, 'POST', base, { type: 'erasure', subject: 'Patient/nobody', channel: 'letter', verification: 'ID card checked at the desk' })), 'request-invalid');
+      assert.equal(errorCode(await call(desk, 'POST', base, { type: 'erasure', subject: `Patient/${benId}`, channel: 'letter', verification: 'ID card checked at the desk', receivedAt: '2099-01-01' })), 'request-invalid', 'not received in the future');
+      const late = await call(desk, 'POST', base, { type: 'objection', subject: `Patient/${benId}`, channel: 'letter', verification: 'ID card checked at the desk', receivedAt: '2026-02-27' });
+      assert.equal(json(late)['dueAt'], '2026-03-27T00:00:00.000Z', 'a letter that arrived on 27 February is due on 27 March');
+      assert.equal((await call(desk, 'POST', `${base}/${json(late)['id']}/withdraw`)).statusCode, 200, 'staff record a withdrawal by letter');
       clock.advance(60_000);
       const recorded = await call(desk, 'POST', base, { type: 'erasure', subject: `Patient/${benId}`, channel: 'letter', verification: 'Signature compared with the admission form' });
       assert.equal(recorded.statusCode, 201, recorded.body);
@@ -179,7 +183,7 @@ for (const engine of engines()) {
       assert.ok((await alerts()).every((s) => !s.includes(closed.id)), 'a completed request raises nothing');
       assert.ok((await t.app.alerts.list(tenant, { rule: 'privacy.request-due' })).every((a) => !JSON.stringify(a).includes('newsletter')));
 
-      assert.equal(await t.app.privacyRequests.eraseOf(tenant, `Patient/${benId}`), 3);
+      assert.equal(await t.app.privacyRequests.eraseOf(tenant, `Patient/${benId}`), 4, 'every request of Ben’s: the letter, the withdrawn one, the objection, the completed one');
       const after = await t.app.privacyRequests.get(tenant, system, open.id);
       assert.equal(after.texts, undefined, 'the text is gone');
       assert.equal(after.type, 'objection', 'id, type, dates and state remain');
