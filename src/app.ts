@@ -1015,8 +1015,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const deadlineJobs = assessments.start({ everyMs: config.notification.deadlineCheckSeconds * 1000, leadership });
   // Data subjects' requests: the upkeep leader records `privacy.request_due` at two thirds of the
   // month and when overdue; the rule privacy.request-due turns it into an alert. Every 15 minutes:
-  // the deadlines are counted in days.
-  const requestDeadlineJobs = privacyRequests.start({ everyMs: 15 * 60_000, leadership });
+  // the deadlines are counted in days (and the first round waits a minute, off the start-up).
+  const requestDeadlineJobs = privacyRequests.start({ everyMs: 15 * 60_000, firstAfterMs: 60_000, leadership });
 
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;

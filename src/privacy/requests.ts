@@ -85,7 +85,7 @@ export interface PrivacyRequests {
   eraseOf(tenantId: string, patient: string, by?: RequestCaller): Promise<number>;
   /** One round of the deadline job: `privacy.request_due` once per request and stage; how many it recorded. */
   checkDeadlines(): Promise<number>;
-  start(options: { everyMs: number; leadership?: Leadership }): { stop(): Promise<void> };
+  start(options: { everyMs: number; firstAfterMs?: number; leadership?: Leadership }): { stop(): Promise<void> };
 }
 
 const patientRef = /^Patient\/[A-Za-z0-9\-.]{1,64}$/;
@@ -217,6 +217,28 @@ export function createPrivacyRequests({ storage, keys, audit, clock, notifier, a
 
   async function withTexts(tenantId: string, row: RequestRow, change: (texts: RequestTexts) => RequestTexts): Promise<string | undefined> {
     return sealTexts(tenantId, row.id, row.subject, change((await openTexts(tenantId, row)) ?? {}));
+  }
+
+  async function checkTenant(tenantId: string, at: number): Promise<number> {
+    const db = await storage.tenant(tenantId);
+    let raised = 0;
+    for (const row of await selectRequests(db, { open: true, limit: 10_000 })) {
+      const stage = requestStageAt(row.receivedAt, row.dueAt, at);
+      if (stage === undefined || row.stages.includes(stage)) continue;
+      // One event per request and stage; a round that finds both passed at once (the server
+      // was down) raises the latest only and marks the earlier one as passed.
+      const upTo = requestStages.slice(0, requestStages.indexOf(stage) + 1).filter((s) => !row.stages.includes(s));
+      if (!(await claimStages(db, row, upTo))) continue;
+      try {
+        await audit.record(tenantId, [event(systemCaller, 'privacy.request_due', row, detailOf(row, `stage=${stage} due=${new Date(row.dueAt).toISOString()}`))]);
+      } catch (error) {
+        // Not recorded, not raised: the claim is given back and the next round tries again.
+        await releaseStages(db, row.id, row.stages);
+        throw error;
+      }
+      raised += 1;
+    }
+    return raised;
   }
 
   const detailOf = (row: RequestRow, extra = '') => `request=${row.id} type=${row.type} state=${row.state}${extra === '' ? '' : ` ${extra}`}`;
@@ -399,30 +421,21 @@ export function createPrivacyRequests({ storage, keys, audit, clock, notifier, a
     async checkDeadlines() {
       const at = now();
       let raised = 0;
+      let failed: unknown;
       for (const tenantId of await tenantIds()) {
-        const db = await storage.tenant(tenantId);
-        for (const row of await selectRequests(db, { open: true, limit: 10_000 })) {
-          const stage = requestStageAt(row.receivedAt, row.dueAt, at);
-          if (stage === undefined || row.stages.includes(stage)) continue;
-          // One event per request and stage; a round that finds both passed at once (the server
-          // was down) raises the latest only and marks the earlier one as passed.
-          const upTo = requestStages.slice(0, requestStages.indexOf(stage) + 1).filter((s) => !row.stages.includes(s));
-          if (!(await claimStages(db, row, upTo))) continue;
-          try {
-            await audit.record(tenantId, [event(systemCaller, 'privacy.request_due', row, detailOf(row, `stage=${stage} due=${new Date(row.dueAt).toISOString()}`))]);
-          } catch (error) {
-            // Not recorded, not raised: the claim is given back and the next round tries again.
-            await releaseStages(db, row.id, row.stages);
-            throw error;
-          }
-          raised += 1;
+        try {
+          raised += await checkTenant(tenantId, at);
+        } catch (error) {
+          // One tenant's trouble (its data set unreachable) does not hold up the others' deadlines.
+          failed ??= error;
         }
       }
+      if (failed !== undefined) throw failed;
       return raised;
     },
 
-    start({ everyMs, leadership }) {
-      return periodic(async () => void (await service.checkDeadlines()), everyMs, 0, leadership);
+    start({ everyMs, firstAfterMs = 0, leadership }) {
+      return periodic(async () => void (await service.checkDeadlines()), everyMs, firstAfterMs, leadership);
     },
   };
   return service;
