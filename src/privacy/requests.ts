@@ -368,7 +368,7 @@ export function createPrivacyRequests({ storage, keys, audit, clock, notifier, a
       const row = await find(tenantId, by, id);
       requireOpen(row);
       const outcome = text(note, 'note', { required: true }) as string;
-      if (link !== undefined && (typeof link !== 'string' || link.length > 2000 || !/^(\/|https:\/\/)/.test(link))) throw invalidRequest('link: a path or an https address');
+      if (link !== undefined && (typeof link !== 'string' || link.length > 2000 || !/^(\/(?!\/)|https:\/\/)/.test(link))) throw invalidRequest('link: a path or an https address');
       const at = now();
       const after: RequestRow = { ...row, state: 'completed', closedAt: at, updatedAt: at, sealed: await withTexts(tenantId, row, (t) => ({ ...t, outcome, ...(link === undefined ? {} : { link }) })) };
       await change(tenantId, by, row, after, 'privacy.request_completed', detailOf(after, news === 'accepted' ? 'outcome=accepted' : ''));
