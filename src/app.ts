@@ -46,7 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createPrivacyRequests, createRectifications, privacyRequestRoutes, type PrivacyRequests } from './privacy/index.js';
+import { createPrivacyRequests, createRectifications, privacyRequestRoutes, requestTextsSealed, type PrivacyRequests } from './privacy/index.js';
 import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, drillSlots, testServerNotifier, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
@@ -346,6 +346,8 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       keys,
       provider,
       resealer: createResealer(keys),
+      // Sealed under the same data keys outside the records tables: resealed too, never orphaned.
+      sealedElsewhere: [requestTextsSealed(keys)],
       tenantExists: async (tenantId) => (await tenants.get(tenantId)) !== undefined,
       report: rotationReport,
       options: { batchRows: config.keys.rotationBatchRows, ...overrides.rotationOptions },

@@ -8,6 +8,7 @@ export { createPrivacyRequests, type Fulfilment, type OpenInput, type PrivacyReq
 export { createRectifications, type Rectifications, type RectificationDeps } from './requests-accept.js';
 export { requestCallerOf } from './requests-caller.js';
 export { requestMigrations } from './requests-migrations.js';
+export { requestTextsSealed } from './requests-sealing.js';
 export { privacyRequestRoutes, type PrivacyRequestRoutesDeps } from './requests-routes.js';
 export { addCalendarMonths, daysLeft, firstDueAt, requestStageAt, requestStages, type RequestStage } from './requests-deadline.js';
 export { changesFromForm, elementText, mergedElement, rectificationFields, type RectificationField } from './requests-rectification.js';

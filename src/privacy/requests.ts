@@ -1,6 +1,6 @@
 import type { Audit, AuditAction, AuditEventInput } from '../audit/index.js';
 import { forbidden, hasCapability, personRoles, type Accounts, type Notifier, type PersonRole } from '../identity/index.js';
-import { KeyError, open, seal, type Keys } from '../keys/index.js';
+import type { Keys } from '../keys/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { SqlExecutor, Storage } from '../platform/db/index.js';
 import type { Leadership } from '../platform/leadership.js';
@@ -11,6 +11,7 @@ import { addCalendarMonths, firstDueAt, maxExtensionMonths, requestStageAt, requ
 import { invalidRequest, RequestError, requestNotFound, stateConflict } from './requests-errors.js';
 import { requestMessage, type RequestNews } from './requests-mail.js';
 import { checkChanges } from './requests-rectification.js';
+import { openRequestTexts, sealRequestTexts } from './requests-sealing.js';
 import { appendLog, claimStages, clearSealed, insertRequest, releaseStages, selectLog, selectRequest, selectRequests, updateRequest, type RequestFilter, type RequestRow } from './requests-store.js';
 import { isRequestChannel, isRequestType, openStates, requestChannels, requestTypes, type PrivacyRequest, type RequestCaller, type RequestChannel, type RequestHistoryEntry, type RequestTexts, type RequestType } from './requests-types.js';
 
@@ -108,33 +109,8 @@ function text(value: unknown, name: string, { required = false, min = 1 }: { req
 
 export function createPrivacyRequests({ storage, keys, audit, clock, notifier, accounts, records, tenantIds, publicUrl, fulfil }: PrivacyRequestsDeps): PrivacyRequests {
   const now = () => clock.now().getTime();
-  const aad = (tenantId: string, id: string) => `privacy-request|${tenantId}|${id}`;
-
-  /** Sealed under the subject's data key; nothing when there is nothing to seal, or the key was shredded (the subject is erased). */
-  async function sealTexts(tenantId: string, id: string, subject: string, texts: RequestTexts): Promise<string | undefined> {
-    if (Object.keys(texts).length === 0) return undefined;
-    let key;
-    try {
-      key = await keys.dataKeyFor(tenantId, subject);
-    } catch (error) {
-      if (error instanceof KeyError && error.code === 'key-shredded') return undefined;
-      throw error;
-    }
-    return `${key.keyId}.${key.version}.${seal(key.key, Buffer.from(JSON.stringify(texts), 'utf8'), aad(tenantId, id)).toString('base64url')}`;
-  }
-
-  async function openTexts(tenantId: string, row: RequestRow): Promise<RequestTexts | undefined> {
-    if (row.sealed === undefined) return undefined;
-    const [body, version, ...keyId] = row.sealed.split('.').reverse();
-    try {
-      const key = await keys.dataKey(tenantId, keyId.reverse().join('.'), Number(version));
-      return JSON.parse(open(key.key, Buffer.from(body ?? '', 'base64url'), aad(tenantId, row.id)).toString('utf8')) as RequestTexts;
-    } catch (error) {
-      // Shredded: the subject was erased; what they wrote is gone, as it should be.
-      if (error instanceof KeyError && (error.code === 'key-shredded' || error.code === 'key-missing')) return undefined;
-      throw error;
-    }
-  }
+  const sealTexts = (tenantId: string, id: string, subject: string, texts: RequestTexts) => sealRequestTexts(keys, tenantId, id, subject, texts);
+  const openTexts = (tenantId: string, row: RequestRow) => openRequestTexts(keys, tenantId, row.id, row.sealed);
 
   const view = (row: RequestRow, texts?: RequestTexts): PrivacyRequest => ({
     id: row.id,

@@ -6,7 +6,7 @@
  * nothing references them. Progress in /metrics. Uses keys (the hierarchy) and records (the
  * stored envelopes); holds no keys itself.
  */
-export { createRotation, defaultRotationOptions, type Rotation, type RotationDeps, type RotationEvent, type RotationOptions } from './rotation.js';
+export { createRotation, defaultRotationOptions, type Rotation, type RotationDeps, type RotationEvent, type RotationOptions, type SealedElsewhere } from './rotation.js';
 export { registerRotationMetrics } from './metrics.js';
 export { rotationMigrations } from './migrations.js';
 export { RotationError, type RotationErrorCode } from './errors.js';

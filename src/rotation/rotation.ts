@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { keyCacheTtlMs, type KeyProvider, type Keys } from '../keys/index.js';
-import type { Storage } from '../platform/db/index.js';
+import type { SqlDatabase, SqlExecutor, Storage } from '../platform/db/index.js';
 import { timeOrderedId } from '../platform/time-ordered-id.js';
 import { randomToken } from '../platform/random-token.js';
 import type { Resealer } from '../records/index.js';
@@ -15,11 +15,28 @@ export type RotationEvent =
   | { readonly event: 'rotation.finished'; readonly job: RotationJob }
   | { readonly event: 'rotation.integrity-failed'; readonly job: RotationJob; readonly table: string; readonly type: string; readonly id: string; readonly versionId: number };
 
+/**
+ * Data sealed under the tenant's data keys outside the records tables (what a patient wrote in a
+ * privacy request, a prepared download): a tenant rotation seals it again under the new
+ * generation in its sweep, and keeps the old key versions it still uses from being retired —
+ * otherwise retiring them would make it unreadable.
+ */
+export interface SealedElsewhere {
+  /** For reports: what is sealed (`privacy requests`). */
+  readonly name: string;
+  /** Seals again under `generation` what is still sealed under an older version; returns how many. */
+  reseal(tenantId: string, db: SqlDatabase, generation: number): Promise<number>;
+  /** Key ids it still uses below `generation` (left after `reseal`: what must not be retired). */
+  keyIdsInUse(db: SqlExecutor, generation: number): Promise<string[]>;
+}
+
 export interface RotationDeps {
   readonly storage: Storage;
   readonly keys: Keys;
   readonly provider: KeyProvider;
   readonly resealer: Resealer;
+  /** The other stores sealed under data keys (default none). */
+  readonly sealedElsewhere?: readonly SealedElsewhere[];
   readonly tenantExists: (tenantId: string) => Promise<boolean>;
   /** Awaited: a rotation's start and finish are audit events, written before the job goes on. */
   readonly report?: (event: RotationEvent) => void | Promise<void>;
@@ -72,7 +89,7 @@ export interface Rotation {
  * Every step is idempotent and the cursor is saved as it goes, so a job killed anywhere resumes
  * where it stopped. A lease makes sure one process runs a job at a time.
  */
-export function createRotation({ storage, keys, provider, resealer, tenantExists, report = () => {}, now = Date.now, options = {} }: RotationDeps): Rotation {
+export function createRotation({ storage, keys, provider, resealer, sealedElsewhere = [], tenantExists, report = () => {}, now = Date.now, options = {} }: RotationDeps): Rotation {
   const settings = { ...defaultRotationOptions, ...options };
   const db = storage.keys;
   const host = hostname();
@@ -185,11 +202,12 @@ export function createRotation({ storage, keys, provider, resealer, tenantExists
       }
       if (job.phase === 'sweep') {
         await reencryptAll(data, true);
+        for (const store of sealedElsewhere) if ((await store.reseal(tenantId, data, generation)) > 0) lastMoved = now();
         await save({ ...job, phase: 'retire', cursor: null }, true);
       }
       if (job.phase === 'retire') {
         await waitUntil((lastMoved ?? now()) + settings.settleMs);
-        const inUse = await resealer.keyIdsInUse(data, generation);
+        const inUse = [...(await resealer.keyIdsInUse(data, generation)), ...(await Promise.all(sealedElsewhere.map((store) => store.keyIdsInUse(data, generation)))).flat()];
         const retired = await keys.retireBefore(tenantId, generation, inUse);
         await finish(`data key versions ${retired.dataKeys}, key-encryption keys ${retired.keks}`);
       }
