@@ -48,12 +48,13 @@ import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './b
 import { consolePages } from './console/index.js';
 import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, drillSlots, testServerNotifier, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
-import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
+import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, selectEndpoints, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 import { componentChecks, createHealthReader, createStatus, createStatusStore, statusRoutes, type StatusService } from './status/index.js';
+import { createRopa, implicitRegions, ropaRoutes, type Ropa } from './privacy/index.js';
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -348,6 +349,33 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       options: { batchRows: config.keys.rotationBatchRows, ...overrides.rotationOptions },
     }),
   };
+}
+
+/**
+ * Records of processing (privacy/ropa.ts) over the live services: the server's and `tresor ropa`'s.
+ * Alert webhooks are read from their store (only their hosts are shown); replication from PostgreSQL, now.
+ */
+export function ropaOf(core: Core, config: Config, clock: Clock = systemClock): Ropa {
+  const pool = core.storage.postgres?.pool;
+  return createRopa({
+    config,
+    storage: core.storage,
+    clock,
+    version,
+    operatorRealm,
+    tenants: core.tenants,
+    accounts: core.accounts,
+    clients: core.clients,
+    securityContact: async (realm) => (await core.alerts.settings(realm)).securityContact,
+    webhooks: async (realm) => selectEndpoints(await core.storage.tenant(realm)),
+    backups: core.backups,
+    rotation: core.rotation,
+    detectionRules: detectionRules.length,
+    // What buildCore gives the password hasher.
+    passwordHashing: argon2Minimum,
+    ...(pool === undefined ? {} : { replication: () => readReplicationState(pool) }),
+    regions: () => implicitRegions(config),
+  });
 }
 
 /**
@@ -669,6 +697,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     reportFile: drillReportFile,
     slots: drillSlots({ assessments, drafts: noticeDrafts, draftsMailingThrough: (notifier) => createNoticeDrafts({ ...noticeDraftsDeps, notifier }), testServer: testServerNotifier }),
   });
+  const ropa = ropaOf(core, config, clock);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts }));
@@ -685,6 +714,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(backupRoutes({ authenticator, backups: core.backups, audit, tenants }), { prefix: '/platform' });
   // Breach scope from the audit trails, for platform operators (breach/routes.ts).
   await http.register(breachRoutes({ authenticator, scopes: breachScopes }), { prefix: '/platform' });
+  // Records of processing (GDPR Art. 30): a tenant's for its admins and auditors, the deployment's for operators.
+  const ropaApi = ropaRoutes({ ropa, authenticator, audit });
+  await http.register(ropaApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(ropaApi.platform, { prefix: '/platform' });
   // Alerts: a tenant's for its admins and auditors, the platform's for operators (detection/routes.ts).
   const alertApi = alertRoutes({ alerts: core.alerts, authenticator, audit, publicUrl: config.server.publicUrl });
   await http.register(alertApi.tenant, { prefix: '/tenants/:tenant' });
