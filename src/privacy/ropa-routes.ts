@@ -40,7 +40,7 @@ export async function sendRopa(reply: FastifyReply, doc: RopaDocument, format: R
 }
 
 /** The event of a generated record: who, in which format; the document itself names no person. */
-export function ropaEvent(ctx: AccessContext, format: RopaFormat): AuditEventInput {
+export function ropaEvent(ctx: AccessContext, format: RopaFormat | 'html'): AuditEventInput {
   return { ...accessEvent(ctx, 'ropa.generated', [], 200), detail: `format=${format}` };
 }
 

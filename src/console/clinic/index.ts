@@ -17,10 +17,12 @@ import { clinicHome } from './home.js';
 import { openAlertsShown } from './nav.js';
 import { patientPages } from './patients.js';
 import { reviewPages } from './review.js';
+import { ropaPages } from './ropa.js';
 import { settingsPages } from './settings.js';
 import { staffPages } from './staff.js';
 
 import type { NoticeDrafts } from '../../notification/index.js';
+import type { Ropa } from '../../privacy/index.js';
 
 export { clinicNav, sectionsOf, sectionPath, type ClinicSection } from './nav.js';
 export { sendClinicPage } from './clinic-page.js';
@@ -44,6 +46,8 @@ export interface ClinicConsoleDeps {
   /** Breach notices: the tenant's customer notice and authority report, on the incident page. */
   readonly drafts?: NoticeDrafts | undefined;
   readonly now: () => number;
+  /** Records of processing (privacy/): the tenant's, generated when the page is opened. */
+  readonly ropa: Ropa;
 }
 
 /** The clinic console under `/tenants/{t}/console/`: one plugin per section. */
@@ -59,6 +63,7 @@ export function clinicConsole(given: ClinicConsoleDeps) {
     await app.register(reviewPages(deps));
     await app.register(clinicAlertPages(deps));
     await app.register(clinicIncidentPages(deps));
+    await app.register(ropaPages(deps));
   };
 }
 
