@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type Config } from './config/index.js';
 import { createAudit, jsonLinesSink, operatorEvent, syslogSink, syslogTransport, type Actor, type Audit, type AuditSink } from './audit/index.js';
-import { argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
+import { argon2Minimum, authRoutes, countAccountsByKind, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { adminRoutes, createAccountAdministration, createMailNotifier, createOutboxNotifier, createPasswordResets, type MailDelivery, type Notifier, type Outbox, type PasswordResets, type Spool } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -54,7 +54,7 @@ import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 import { componentChecks, createHealthReader, createStatus, createStatusStore, statusRoutes, type StatusService } from './status/index.js';
-import { createRopa, implicitRegions, ropaRoutes, type Ropa } from './privacy/index.js';
+import { createRopa, implicitRegions, ropaRoutes, type Ropa, type RopaDeps } from './privacy/index.js';
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -355,7 +355,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
  * Records of processing (privacy/ropa.ts) over the live services: the server's and `tresor ropa`'s.
  * Alert webhooks are read from their store (only their hosts are shown); replication from PostgreSQL, now.
  */
-export function ropaOf(core: Core, config: Config, clock: Clock = systemClock): Ropa {
+export function ropaOf(core: Core, config: Config, clock: Clock = systemClock, extras: Pick<RopaDeps, 'retention'> & Partial<Pick<RopaDeps, 'regions'>> = {}): Ropa {
   const pool = core.storage.postgres?.pool;
   return createRopa({
     config,
@@ -364,7 +364,7 @@ export function ropaOf(core: Core, config: Config, clock: Clock = systemClock): 
     version,
     operatorRealm,
     tenants: core.tenants,
-    accounts: core.accounts,
+    accountCounts: async (realm) => countAccountsByKind(await core.storage.tenant(realm)),
     clients: core.clients,
     securityContact: async (realm) => (await core.alerts.settings(realm)).securityContact,
     webhooks: async (realm) => selectEndpoints(await core.storage.tenant(realm)),
@@ -375,6 +375,7 @@ export function ropaOf(core: Core, config: Config, clock: Clock = systemClock): 
     passwordHashing: argon2Minimum,
     ...(pool === undefined ? {} : { replication: () => readReplicationState(pool) }),
     regions: () => implicitRegions(config),
+    ...extras,
   });
 }
 

@@ -23,7 +23,8 @@ export interface RopaDeps {
   readonly version: string;
   readonly operatorRealm: string;
   readonly tenants: { get(id: string): Promise<{ readonly id: string; readonly name: string; readonly mfaPolicy: string } | undefined>; list(): Promise<ReadonlyArray<{ readonly id: string; readonly name: string }>> };
-  readonly accounts: { list(realm: string): Promise<ReadonlyArray<{ readonly kind: 'staff' | 'patient' }>> };
+  /** Accounts per kind (`staff`, `patient`) of a realm, counted without opening any. */
+  readonly accountCounts: (realm: string) => Promise<Readonly<Record<string, number>>>;
   readonly clients: { list(tenantId: string): Promise<ReadonlyArray<{ readonly clientId: string; readonly name: string; readonly publisher: string; readonly kind: string; readonly status: string; readonly scope: string; readonly role?: string; readonly redirectUris: readonly string[] }>> };
   /** The tenant's security contact (alert settings). */
   readonly securityContact: (realm: string) => Promise<string | undefined>;
@@ -161,7 +162,7 @@ export function createRopa(deps: RopaDeps): Ropa {
       if (tenant === undefined) throw new TypeError(`no tenant ${tenantId}`);
       const db = await deps.storage.tenant(tenantId);
       const counts = await countLiveResources(db);
-      const accounts = await deps.accounts.list(tenantId);
+      const accounts = await deps.accountCounts(tenantId);
       const apps = await deps.clients.list(tenantId);
       const contact = await deps.securityContact(tenantId);
       const appRecipients: RopaRecipient[] = apps.map((a) => ({
@@ -179,8 +180,8 @@ export function createRopa(deps: RopaDeps): Ropa {
         processor,
         dataSubjects: [
           { category: 'patients', count: counts['Patient'] ?? 0, source: 'Patient records in the tenant’s data set' },
-          { category: 'patients with a portal account', count: accounts.filter((a) => a.kind === 'patient').length, source: 'patient accounts' },
-          { category: 'staff', count: accounts.filter((a) => a.kind === 'staff').length, source: 'staff accounts (invited, active or disabled)' },
+          { category: 'patients with a portal account', count: accounts['patient'] ?? 0, source: 'patient accounts' },
+          { category: 'staff', count: accounts['staff'] ?? 0, source: 'staff accounts (invited, active or disabled)' },
           { category: 'practitioners in the staff directory', count: counts['Practitioner'] ?? 0, source: 'Practitioner records' },
           { category: 'registered apps (their users act as patients or staff)', count: apps.length, source: 'the tenant’s app register' },
         ],
@@ -205,7 +206,7 @@ export function createRopa(deps: RopaDeps): Ropa {
         const contact = await deps.securityContact(t.id);
         controllers.push({ name: t.name, id: t.id, contact: contact === undefined ? [] : [contact], role: 'controller' });
       }
-      const operators = await deps.accounts.list(deps.operatorRealm);
+      const operators = Object.values(await deps.accountCounts(deps.operatorRealm)).reduce((sum, n) => sum + n, 0);
       const recipients = [...sharedRecipients(), ...(await webhookRecipients(deps.operatorRealm))];
       return {
         ...header(),
@@ -214,7 +215,7 @@ export function createRopa(deps: RopaDeps): Ropa {
         processor,
         dataSubjects: [
           { category: 'tenants (controllers) the deployment processes for', count: tenants.length, source: 'the tenant list; each tenant’s records of processing count its patients and staff' },
-          { category: 'platform operators', count: operators.length, source: 'operator accounts' },
+          { category: 'platform operators', count: operators, source: 'operator accounts' },
         ],
         dataCategories: dataCategoriesOf(fieldEncryptionEnforced, undefined),
         purposes: { roles: rolePurposes(), apps: [], purposesOfUse: await purposesSeen(deps.operatorRealm) },

@@ -96,6 +96,7 @@ for (const engine of engines()) {
       const md = await get('md');
       assert.equal(md.statusCode, 200);
       assert.match(String(md.headers['content-type']), /^text\/markdown/);
+      assert.match(md.body, new RegExp(`Generated \\d{4}-\\d{2}-\\d{2}T[^ ]+ by Tresor [^ ]+ from data register version \\d+`));
       for (const word of [...registerClasses, ...registerTypes, ...roles, 'Diary app', 'Lab import', 'hooks.example.org', 'relay.example.net', 'siem.example.net']) assert.ok(md.body.includes(word), `markdown names ${word}`);
       const pdf = await get('pdf');
       assert.equal(pdf.statusCode, 200);

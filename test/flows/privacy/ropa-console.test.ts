@@ -99,6 +99,8 @@ describe('records of processing: the operators, and who else may see them', () =
     assert.match(de.body, /Technische und organisatorische Maßnahmen/);
     assert.match(de.body, /href="\/tenants\/praxis-sued\/privacy\/ropa\?format=pdf&amp;lang=de"/);
     const clinician = await signIn(t, 'praxis-sued', 'clinician', 'doc@praxis-sued.example');
+    const counted = json<RopaDocument>(await as(t, admin, { method: 'GET', url: '/tenants/praxis-sued/privacy/ropa' }));
+    assert.equal(counted.dataSubjects.find((s) => s.category === 'staff')?.count, 2, 'the admin and the clinician, counted live');
     assert.equal((await as(t, clinician, { method: 'GET', url: '/tenants/praxis-sued/console/privacy/' })).statusCode, 403);
     assert.doesNotMatch((await as(t, clinician, { method: 'GET', url: '/tenants/praxis-sued/console/' })).body, /Records of processing/);
   });
