@@ -374,7 +374,7 @@ export function ropaOf(core: Core, config: Config, clock: Clock = systemClock, e
     // What buildCore gives the password hasher.
     passwordHashing: argon2Minimum,
     ...(pool === undefined ? {} : { replication: () => readReplicationState(pool) }),
-    regions: () => implicitRegions(config),
+    regions: () => implicitRegions(config, core.keyProvider.name),
     ...extras,
   });
 }

@@ -15,13 +15,13 @@ export interface RopaRegion {
  * region, read from the configuration; when regions are configured, this is the one function to
  * replace (the records of processing take them through their deps).
  */
-export function implicitRegions(config: Config): RopaRegion[] {
+export function implicitRegions(config: Config, keyProviderName?: string): RopaRegion[] {
   return [
     {
       name: 'default',
       storage: config.storage.engine === 'sqlite' ? `SQLite data directory ${config.dataDir}` : `PostgreSQL ${postgresPlace(config.storage.postgres.url)}`,
       backupRepository: repositoryPlace(config.backup.repository),
-      keyProvider: config.keys.masterKeyFile !== undefined ? `local key ring (file ${config.keys.masterKeyFile})` : config.keys.masterKey !== undefined ? 'local key ring (from the environment)' : `local key ring (in ${config.dataDir})`,
+      keyProvider: keyProviderName !== undefined ? keyProviderName : config.keys.masterKeyFile !== undefined ? `local key ring (file ${config.keys.masterKeyFile})` : config.keys.masterKey !== undefined ? 'local key ring (from the environment)' : `local key ring (in ${config.dataDir})`,
     },
   ];
 }
