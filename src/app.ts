@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type Config } from './config/index.js';
 import { createAudit, jsonLinesSink, operatorEvent, syslogSink, syslogTransport, type Actor, type Audit, type AuditSink } from './audit/index.js';
-import { argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
+import { argon2Minimum, authRoutes, countAccountsByKind, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { adminRoutes, createAccountAdministration, createMailNotifier, createOutboxNotifier, createPasswordResets, type MailDelivery, type Notifier, type Outbox, type PasswordResets, type Spool } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -49,12 +49,13 @@ import { consolePages } from './console/index.js';
 import { createPrivacyRequests, createRectifications, privacyRequestRoutes, requestTextsSealed, type PrivacyRequests } from './privacy/index.js';
 import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, drillSlots, testServerNotifier, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
-import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
+import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, selectEndpoints, type Alerts, type Engine, type Escalation } from './detection/index.js';
 import { startServerFimChecks } from './fim/index.js';
 import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 import { componentChecks, createHealthReader, createStatus, createStatusStore, statusRoutes, type StatusService } from './status/index.js';
+import { createRopa, implicitRegions, ropaRoutes, type Ropa, type RopaDeps } from './privacy/index.js';
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -353,6 +354,34 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       options: { batchRows: config.keys.rotationBatchRows, ...overrides.rotationOptions },
     }),
   };
+}
+
+/**
+ * Records of processing (privacy/ropa.ts) over the live services: the server's and `tresor ropa`'s.
+ * Alert webhooks are read from their store (only their hosts are shown); replication from PostgreSQL, now.
+ */
+export function ropaOf(core: Core, config: Config, clock: Clock = systemClock, extras: Pick<RopaDeps, 'retention'> & Partial<Pick<RopaDeps, 'regions'>> = {}): Ropa {
+  const pool = core.storage.postgres?.pool;
+  return createRopa({
+    config,
+    storage: core.storage,
+    clock,
+    version,
+    operatorRealm,
+    tenants: core.tenants,
+    accountCounts: async (realm) => countAccountsByKind(await core.storage.tenant(realm)),
+    clients: core.clients,
+    securityContact: async (realm) => (await core.alerts.settings(realm)).securityContact,
+    webhooks: async (realm) => selectEndpoints(await core.storage.tenant(realm)),
+    backups: core.backups,
+    rotation: core.rotation,
+    detectionRules: detectionRules.length,
+    // What buildCore gives the password hasher.
+    passwordHashing: argon2Minimum,
+    ...(pool === undefined ? {} : { replication: () => readReplicationState(pool) }),
+    regions: () => implicitRegions(config, core.keyProvider.name),
+    ...extras,
+  });
 }
 
 /**
@@ -677,9 +706,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     reportFile: drillReportFile,
     slots: drillSlots({ assessments, drafts: noticeDrafts, draftsMailingThrough: (notifier) => createNoticeDrafts({ ...noticeDraftsDeps, notifier }), testServer: testServerNotifier }),
   });
+  const ropa = ropaOf(core, config, clock);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -694,6 +724,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(backupRoutes({ authenticator, backups: core.backups, audit, tenants }), { prefix: '/platform' });
   // Breach scope from the audit trails, for platform operators (breach/routes.ts).
   await http.register(breachRoutes({ authenticator, scopes: breachScopes }), { prefix: '/platform' });
+  // Records of processing (GDPR Art. 30): a tenant's for its admins and auditors, the deployment's for operators.
+  const ropaApi = ropaRoutes({ ropa, authenticator, audit });
+  await http.register(ropaApi.tenant, { prefix: '/tenants/:tenant' });
+  await http.register(ropaApi.platform, { prefix: '/platform' });
   // Alerts: a tenant's for its admins and auditors, the platform's for operators (detection/routes.ts).
   const alertApi = alertRoutes({ alerts: core.alerts, authenticator, audit, publicUrl: config.server.publicUrl });
   await http.register(alertApi.tenant, { prefix: '/tenants/:tenant' });

@@ -134,6 +134,8 @@ export const auditActions = [
   'privacy.request_due',
   // The public status page changed: a maintenance or notice, an incident update, a component override (detail: what).
   'status.changed',
+  // Records of processing (GDPR Art. 30) generated: by whom, in which format (detail); a tenant's in its trail, the platform's in the operators'.
+  'ropa.generated',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

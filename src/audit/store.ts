@@ -395,3 +395,9 @@ export async function deleteThrough(db: SqlDatabase, through: number): Promise<n
     deleted += count;
   }
 }
+
+/** Events per PurposeOfUse code since `since` (ms): what records of processing report as the purposes seen. */
+export async function countPurposesSince(db: SqlExecutor, since: number): Promise<Record<string, number>> {
+  const rows = await db.query<{ purpose: string; n: number | string }>(`SELECT purpose, COUNT(*) AS n FROM ${db.table('audit_events')} WHERE at >= ? GROUP BY purpose`, [since]);
+  return Object.fromEntries(rows.map((r) => [r.purpose, Number(r.n)]));
+}

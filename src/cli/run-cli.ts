@@ -24,6 +24,11 @@ Usage:
   tresor apikey list --tenant <id>
   tresor apikey revoke <key-id>
   tresor register [--json]                  the data register: every stored field, its class and protection
+  tresor ropa [--tenant <id>] [--format md|json|pdf] [--out FILE] [--lang en|de]
+                                            records of processing (GDPR Art. 30), generated from the register,
+                                            the permission matrix, the configuration and the live system: a
+                                            tenant's as controller, without --tenant the deployment's as
+                                            processor; pdf needs --out
   tresor detection rules [--json]           the detection rules: what each detects, severity, thresholds
   tresor keys generate-master               a new master key ring for TRESOR_MASTER_KEY (printed once)
   tresor keys shred --tenant <id> --subject Patient/<id>
@@ -222,6 +227,7 @@ const options = {
   format: { type: 'string' },
   out: { type: 'string' },
   batch: { type: 'string' },
+  lang: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -335,6 +341,7 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'migrate') return { exitCode: await (await import('./migrate-command.js')).migrateCommand(io, core, values) };
       if (command === 'incident') return { exitCode: await (await import('./incident-commands.js')).incidentCommand(io, core, config, sub, arg, values) };
       if (command === 'breach') return { exitCode: await (await import('./breach-commands.js')).breachCommand(io, core, sub, arg, values) };
+      if (command === 'ropa') return { exitCode: await (await import('./ropa-command.js')).ropaCommand(io, core, config, values) };
       if (command === 'fim') return { exitCode: await (await import('./fim-commands.js')).fimCommand(io, core, config, sub, values, configFile) };
       return { exitCode: (await (await import('./admin-commands.js')).admin(io, core, config, [command, sub, arg], values)) ?? 0 };
     } finally {

@@ -20,6 +20,7 @@ export { createEscalatedAlerts, type EscalatedAlerts, type EscalatedAlertsDeps, 
 export { currentAlert, escalatedRoutes, levelsReached, nextEscalatedBefore, parseEscalatedFilter, recordDetailRead, type EscalatedRoutesDeps } from './escalated-routes.js';
 export { alertSyslogFrame, syslogSeverity } from './alert-syslog.js';
 export { webhookMigrations } from './webhook-migrations.js';
+export { selectEndpoints } from './webhook-store.js';
 export { webhookRoutes } from './webhook-routes.js';
 export { createWebhookSend, type SendOutcome, type WebhookSend } from './webhook-send.js';
 export { replayWindowSeconds, signWebhook, verifyWebhook } from './webhook-signature.js';

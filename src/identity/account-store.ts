@@ -378,3 +378,9 @@ export async function deleteAllSecondFactors(db: SqlExecutor, id: string, at: nu
 export async function lockAccountRow(db: SqlExecutor, id: string): Promise<void> {
   if (db.dialect === 'postgres') await db.query(`SELECT id FROM ${db.table('accounts')} WHERE id = ? FOR UPDATE`, [id]);
 }
+
+/** Accounts per kind (`staff`, `patient`), without opening any: the counts records of processing show. */
+export async function countAccountsByKind(db: SqlExecutor): Promise<Record<string, number>> {
+  const rows = await db.query<{ kind: string; n: number | string }>(`SELECT kind, COUNT(*) AS n FROM ${db.table('accounts')} GROUP BY kind`);
+  return Object.fromEntries(rows.map((r) => [r.kind, Number(r.n)]));
+}

@@ -32,7 +32,7 @@ export {
 } from './permissions.js';
 export { IdentityError, unauthenticated, forbidden, type IdentityErrorCode } from './errors.js';
 export { identityMigrations } from './migrations.js';
-export { accountMigrations } from './account-store.js';
+export { accountMigrations, countAccountsByKind } from './account-store.js';
 export { createAccounts, setupTokenHours, type Accounts, type AccountInfo } from './accounts.js';
 export { argon2Minimum, createPasswordHasher, type PasswordHasher } from './passwords.js';
 export { authRoutes } from './routes.js';

@@ -49,6 +49,8 @@ export const capabilities = [
   'notification:read',
   /** Handle data subjects' requests (GDPR Art. 15–21): record, assign, extend, complete, reject them. */
   'privacy:manage',
+  /** Read and download the tenant's records of processing (GDPR Art. 30): what is processed, by whom, where, how long, how protected. */
+  'privacy:records',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 
@@ -93,7 +95,7 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     description: 'Runs the tenant: people, roles, sessions, the staff directory and its alerts; no patient records.',
     scope: 'tenant',
     records: { Practitioner: grant(all, demographic) },
-    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage', 'notification:read', 'privacy:manage'],
+    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage', 'notification:read', 'privacy:manage', 'privacy:records'],
   },
   clinician: {
     description: 'Clinical records of the patients in their care; others only by break-the-glass; no payment data.',

@@ -26,6 +26,7 @@ export {
   type RecordAccess,
 } from './access.js';
 export { recordsMigrations } from './migrations.js';
+export { countLiveResources } from './store.js';
 export { resourceTypes, supportedTypes } from './resource-types.js';
 export { RecordError, type RecordErrorCode } from './errors.js';
 export { operationOutcome } from './fhir/operation-outcome.js';

@@ -206,3 +206,9 @@ export async function lockCriteria(db: SqlExecutor, criteria: string): Promise<v
   if (db.dialect !== 'postgres') return;
   await db.query(`SELECT pg_advisory_xact_lock(hashtext(?))`, [`tresor:if-none-exist:${db.table('resources')}:${criteria}`]);
 }
+
+/** Live records per resource type (neither deleted nor erased): the counts records of processing show. */
+export async function countLiveResources(db: SqlExecutor): Promise<Record<string, number>> {
+  const rows = await db.query<{ resource_type: string; n: number | string }>(`SELECT resource_type, COUNT(*) AS n FROM ${db.table('resources')} WHERE deleted = 0 GROUP BY resource_type`);
+  return Object.fromEntries(rows.map((r) => [r.resource_type, Number(r.n)]));
+}

@@ -19,10 +19,12 @@ import type { PrivacyRequests, Rectifications } from '../../privacy/index.js';
 import { openAlertsShown } from './nav.js';
 import { patientPages } from './patients.js';
 import { reviewPages } from './review.js';
+import { ropaPages } from './ropa.js';
 import { settingsPages } from './settings.js';
 import { staffPages } from './staff.js';
 
 import type { NoticeDrafts } from '../../notification/index.js';
+import type { Ropa } from '../../privacy/index.js';
 
 export { clinicNav, sectionsOf, sectionPath, type ClinicSection } from './nav.js';
 export { sendClinicPage } from './clinic-page.js';
@@ -49,6 +51,8 @@ export interface ClinicConsoleDeps {
   readonly privacyRequests?: PrivacyRequests | undefined;
   readonly rectifications?: Rectifications | undefined;
   readonly now: () => number;
+  /** Records of processing (privacy/): the tenant's, generated when the page is opened. */
+  readonly ropa: Ropa;
 }
 
 /** The clinic console under `/tenants/{t}/console/`: one plugin per section. */
@@ -65,6 +69,7 @@ export function clinicConsole(given: ClinicConsoleDeps) {
     await app.register(clinicAlertPages(deps));
     await app.register(clinicIncidentPages(deps));
     if (deps.privacyRequests !== undefined && deps.rectifications !== undefined) await app.register(clinicRequestPages({ ...deps, requests: deps.privacyRequests, rectifications: deps.rectifications }));
+    await app.register(ropaPages(deps));
   };
 }
 

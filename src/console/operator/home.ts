@@ -15,6 +15,7 @@ const text: Texts<'title' | 'intro' | OperatorSection> = {
     alerts: 'the platform’s own alerts: acknowledge, resolve, who is told and when',
     incidents: 'security incidents: states, timeline, tasks, customer updates',
     status: 'the public status page: scheduled maintenance and security notices',
+    privacy: 'the deployment’s records of processing for every tenant (GDPR Art. 30(2)), generated from the live system',
   },
   de: {
     title: 'Betriebskonsole',
@@ -27,6 +28,7 @@ const text: Texts<'title' | 'intro' | OperatorSection> = {
     alerts: 'die eigenen Warnmeldungen der Plattform: bestätigen, erledigen, wer wann benachrichtigt wird',
     incidents: 'Sicherheitsvorfälle: Status, Verlauf, Aufgaben, Kundeninformationen',
     status: 'die öffentliche Statusseite: geplante Wartungen und Sicherheitshinweise',
+    privacy: 'das Verzeichnis der Verarbeitungstätigkeiten der Plattform für alle Mandanten (DSGVO Art. 30 Abs. 2), aus dem laufenden System erzeugt',
   },
 };
 

@@ -21,6 +21,8 @@ import { operatorHome } from './home.js';
 import { keyPages } from './keys.js';
 import { operatorTenantPages } from './tenants.js';
 import { statusPages } from './status.js';
+import { operatorRopaPages } from './ropa.js';
+import type { Ropa } from '../../privacy/index.js';
 import type { StatusService } from '../../status/index.js';
 import type { DrillReport } from '../../notification/index.js';
 
@@ -46,7 +48,7 @@ export interface OperatorConsoleDeps {
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
-export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents, scopes, assessments, drafts }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts; incidents: Incidents; scopes?: FrozenScopes | undefined; assessments?: Assessments | undefined; drafts?: NoticeDrafts | undefined }) {
+export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents, scopes, assessments, drafts, ropa }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts; incidents: Incidents; scopes?: FrozenScopes | undefined; assessments?: Assessments | undefined; drafts?: NoticeDrafts | undefined; ropa: Ropa }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(operatorHome({ guard }));
     await app.register(operatorTenantPages({ guard, tenants, audit: deps.audit }));
@@ -58,5 +60,6 @@ export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents,
     await app.register(operatorIncidentPages({ guard, audit: deps.audit, incidents, scopes, assessments, now: deps.now, drills: deps.incidentDrills }));
     if (drafts !== undefined && scopes !== undefined) await app.register(operatorNoticePages({ guard, audit: deps.audit, drafts, incidents, scopes }));
     await app.register(statusPages({ guard, status: deps.status }));
+    await app.register(operatorRopaPages({ guard, audit: deps.audit, ropa }));
   };
 }

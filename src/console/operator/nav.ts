@@ -4,11 +4,11 @@ import type { Html, Locale, NavItem, Texts } from '../../platform/pages/index.js
 import type { OperatorCaller } from '../page-guard.js';
 import { sendPersonPage } from '../person-page.js';
 
-export type OperatorSection = 'home' | 'tenants' | 'backups' | 'keys' | 'health' | 'alerts' | 'incidents' | 'status';
+export type OperatorSection = 'home' | 'tenants' | 'backups' | 'keys' | 'health' | 'alerts' | 'incidents' | 'status' | 'privacy';
 
 const text: Texts<OperatorSection | 'account'> = {
-  en: { home: 'Overview', tenants: 'Tenants', backups: 'Backups', keys: 'Keys', health: 'Health', alerts: 'Alerts', incidents: 'Incidents', status: 'Status page', account: 'Your account' },
-  de: { home: 'Übersicht', tenants: 'Mandanten', backups: 'Sicherungen', keys: 'Schlüssel', health: 'Zustand', alerts: 'Warnmeldungen', incidents: 'Vorfälle', status: 'Statusseite', account: 'Ihr Konto' },
+  en: { home: 'Overview', tenants: 'Tenants', backups: 'Backups', keys: 'Keys', health: 'Health', alerts: 'Alerts', incidents: 'Incidents', status: 'Status page', privacy: 'Records of processing', account: 'Your account' },
+  de: { home: 'Übersicht', tenants: 'Mandanten', backups: 'Sicherungen', keys: 'Schlüssel', health: 'Zustand', alerts: 'Warnmeldungen', incidents: 'Vorfälle', status: 'Statusseite', privacy: 'Verarbeitungsverzeichnis', account: 'Ihr Konto' },
 };
 
 /**
@@ -30,6 +30,8 @@ export const sectionRole: { readonly [S in Exclude<OperatorSection, 'home'>]: Op
   incidents: 'operator',
   // The public status page's maintenance and notices (`/platform/status/…`): the platform operator's.
   status: 'operator',
+  // The deployment's records of processing (`/platform/privacy/ropa`): the platform operator's.
+  privacy: 'operator',
 };
 
 /** The sections a role sees: the overview, and those whose role it has. */

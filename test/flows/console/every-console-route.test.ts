@@ -20,6 +20,8 @@ const mayUse: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   [/^\/tenants\/:tenant\/console\/audit\//, ['auditor']],
   [/^\/tenants\/:tenant\/console\/review\//, ['auditor']],
   [/^\/tenants\/:tenant\/console\/alerts\//, ['tenant-admin', 'auditor']],
+  // Records of processing (GDPR Art. 30): the admins' (privacy:manage) and the auditors' (audit:read).
+  [/^\/tenants\/:tenant\/console\/privacy\/$/, ['tenant-admin', 'auditor']],
   // Incidents that affect the clinic: read by its admins and auditors; opening one, notes, tasks,
   // states and the breach scope's patient list are the admins' (incidents:manage).
   [/^\/tenants\/:tenant\/console\/incidents\/(:id)?$/, ['tenant-admin', 'auditor']],

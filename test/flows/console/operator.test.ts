@@ -14,12 +14,12 @@ import { signInOperator, signInWithTotp, type Person } from '../../support/peopl
  * token, and each action goes through the same service and audit events as `/platform/…`.
  */
 
-const pages = ['/platform/console/', '/platform/console/tenants/', '/platform/console/backups/', '/platform/console/keys/', '/platform/console/health/'] as const;
+const pages = ['/platform/console/', '/platform/console/tenants/', '/platform/console/backups/', '/platform/console/keys/', '/platform/console/health/', '/platform/console/privacy/'] as const;
 
 /** Who gets what: mirrors operator-routes.ts (`operator`) and backup/routes.ts (`backup-operator`). */
 const expected: Record<'operator' | 'backup-operator', Record<(typeof pages)[number], 200 | 403>> = {
-  operator: { '/platform/console/': 200, '/platform/console/tenants/': 200, '/platform/console/backups/': 403, '/platform/console/keys/': 200, '/platform/console/health/': 200 },
-  'backup-operator': { '/platform/console/': 200, '/platform/console/tenants/': 403, '/platform/console/backups/': 200, '/platform/console/keys/': 403, '/platform/console/health/': 403 },
+  operator: { '/platform/console/': 200, '/platform/console/tenants/': 200, '/platform/console/backups/': 403, '/platform/console/keys/': 200, '/platform/console/health/': 200, '/platform/console/privacy/': 200 },
+  'backup-operator': { '/platform/console/': 200, '/platform/console/tenants/': 403, '/platform/console/backups/': 200, '/platform/console/keys/': 403, '/platform/console/health/': 403, '/platform/console/privacy/': 403 },
 };
 
 const forms: readonly { url: string; fields: Record<string, string> }[] = [
