@@ -46,6 +46,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
+import { createErasures, createHolds, createRetention, createRetentionSettings, erasureRoutes, retentionJobActor, type Erasures, type Holds, type Retention, type RetentionSettings } from './privacy/index.js';
 import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, drillSlots, testServerNotifier, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, type Alerts, type Engine, type Escalation } from './detection/index.js';
@@ -168,6 +169,14 @@ export interface Core {
   readonly physical: PhysicalBackups | undefined;
   /** Alerts of every realm: stored, listed, acknowledged, resolved (detection/alerts.ts). */
   readonly alerts: Alerts;
+  /** Erasure of a patient (GDPR Art. 17) with its checks and records (privacy/erasure.ts). */
+  readonly erasures: Erasures;
+  /** Legal holds that stop erasure (privacy/holds.ts). */
+  readonly holds: Holds;
+  /** Each tenant's retention periods and medical-records duty (privacy/retention-settings.ts). */
+  readonly retentionSettings: RetentionSettings;
+  /** Retention by class: preview, run, reports (privacy/retention.ts). */
+  readonly retention: Retention;
 }
 
 /**
@@ -316,7 +325,41 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
           keys,
         );
   const alerts = createAlerts({ storage, clock, audit, rules: detectionRules, dedupMs: config.detection.dedupMinutes * 60_000 });
+  // Erasure and retention (privacy/): one path for the API, the console, `tresor privacy erase`,
+  // `tresor keys shred` and the retention job.
+  const holds = createHolds({ storage, audit, clock });
+  const retentionSettings = createRetentionSettings({ storage, defaults: config.retention, audit, clock });
+  const erasures = createErasures({
+    storage,
+    keys,
+    records,
+    accounts,
+    consents,
+    backups,
+    notifier: overrides.notifier ?? mail ?? outbox,
+    tenants,
+    audit,
+    clock,
+    holds,
+    settings: retentionSettings,
+    // An erased person's connected apps: every grant withdrawn, its tokens ended at once.
+    grants: {
+      async withdrawOf(tenantId, accountId) {
+        const live = await consents.listOf(tenantId, accountId);
+        for (const c of live) await oauth.withdrawConsent(tenantId, c.grantId, { accountId, role: 'patient' }, { sourceIp: 'local', requestId: '', status: 0 });
+        return live.length;
+      },
+    },
+    // The request register's eraseOf joins here (pending requests of the erased person).
+    afterErase: [],
+    ...(overrides.log === undefined ? { warn: (message: string) => process.stderr.write(`${message}\n`) } : { warn: (message: string) => overrides.log?.warn({ event: 'erasure.incomplete' }, message) }),
+  });
+  const retention = createRetention({ storage, records, erasures, holds, settings: retentionSettings, audit, clock });
   return {
+    erasures,
+    holds,
+    retentionSettings,
+    retention,
     storage,
     keys,
     keyProvider: provider,
@@ -678,6 +721,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets }), { prefix: '/tenants/:tenant' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants }), { prefix: '/tenants/:tenant' });
   await http.register(adminRoutes({ administration, authenticator }), { prefix: '/tenants/:tenant' });
+  await http.register(erasureRoutes({ erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings, authenticator, audit }), { prefix: '/tenants/:tenant' });
   // Platform operators: the same sign-in code in their own realm, and the tenant console.
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets, realm: platformRealm }), { prefix: '/platform' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
@@ -1007,6 +1051,23 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // trail (and the tenant's); the rule notification.deadline turns it into an alert.
   const deadlineJobs = assessments.start({ everyMs: config.notification.deadlineCheckSeconds * 1000, leadership });
 
+  // Retention by class (privacy/retention.ts): the upkeep leader erases what expired, tenant by
+  // tenant, once every retention.job.everyHours (the first run an hour after start).
+  const retentionJobs = config.retention.job.enabled
+    ? periodic(
+        async (stopped, pause) => {
+          const ids = (await tenants.list()).filter((t) => t.status === 'active').map((t) => t.id);
+          await walkTenants(storage, ids, async (tenantId) => {
+            const report = await core.retention.run(tenantId, { actor: retentionJobActor }).catch((error: unknown) => logger.error({ event: 'retention.failed', tenant: tenantId, err: describeErrorForLog(error) }, 'the retention job failed for a tenant'));
+            if (report !== undefined && (report.subjectsErased > 0 || report.failures.length > 0)) logger.info({ event: 'retention.run', tenant: tenantId, subjects: report.subjectsErased, held: report.held.length, failures: report.failures.length }, 'retention run');
+          }, { stopped, pause, spreadMs: 600_000 });
+        },
+        config.retention.job.everyHours * 3_600_000,
+        3_600_000,
+        leadership,
+      )
+    : undefined;
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
 
@@ -1050,6 +1111,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await retaining.stop();
       await identitySweep.stop();
       await oauthSweep.stop();
+      await retentionJobs?.stop();
       await erasureCheck?.stop();
       await fimChecks?.stop();
       // After the jobs, before the pool: the lock's connection goes back (or away) cleanly.

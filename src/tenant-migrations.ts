@@ -8,6 +8,7 @@ import { oauthArtifactMigrations } from './oauth/artifact-migrations.js';
 import { oauthClientMigrations } from './oauth/clients.js';
 import { oauthConsentMigrations } from './oauth/consents.js';
 import type { Migration } from './platform/db/index.js';
+import { erasureMigrations } from './privacy/erasure-migrations.js';
 import { recordsMigrations } from './records/migrations.js';
 
 /**
@@ -26,4 +27,5 @@ export const tenantMigrations: readonly Migration[] = [
   ...detectionMigrations,
   ...escalationMigrations,
   ...webhookMigrations,
+  ...erasureMigrations,
 ];

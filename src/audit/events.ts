@@ -120,6 +120,18 @@ export const auditActions = [
   'notice.downloaded',
   // The public status page changed: a maintenance or notice, an incident update, a component override (detail: what).
   'status.changed',
+  // Erasure (privacy/erasure.ts, GDPR Art. 17): a data subject erased (subjects: them; detail:
+  // counts, request id, tombstone state — never a name or address), an erasure refused by a legal
+  // hold or a retention duty (detail: the code and the date the duty ends), a legal hold set or
+  // released (detail: the hold's id).
+  'privacy.erased',
+  'privacy.erasure_refused',
+  'privacy.hold_set',
+  'privacy.hold_released',
+  // Retention by class (privacy/retention.ts): a run of the job (detail: counts per class, held,
+  // failures), and a tenant's retention periods changed (detail: class and years).
+  'retention.run',
+  'retention.settings_changed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
