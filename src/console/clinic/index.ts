@@ -13,6 +13,7 @@ import { clinicAlertPages } from './alerts.js';
 import { clinicIncidentPages } from './incidents.js';
 import { appPages } from './apps.js';
 import { auditPages } from './audit.js';
+import { erasurePages, type ErasurePagesDeps } from './erasure-retention.js';
 import { clinicHome } from './home.js';
 import { openAlertsShown } from './nav.js';
 import { patientPages } from './patients.js';
@@ -44,6 +45,8 @@ export interface ClinicConsoleDeps {
   /** Breach notices: the tenant's customer notice and authority report, on the incident page. */
   readonly drafts?: NoticeDrafts | undefined;
   readonly now: () => number;
+  /** Erasure, legal holds and retention (privacy/): the "Erasure & retention" section. */
+  readonly privacy?: Pick<ErasurePagesDeps, 'erasures' | 'holds' | 'retention' | 'settings'> | undefined;
 }
 
 /** The clinic console under `/tenants/{t}/console/`: one plugin per section. */
@@ -59,6 +62,7 @@ export function clinicConsole(given: ClinicConsoleDeps) {
     await app.register(reviewPages(deps));
     await app.register(clinicAlertPages(deps));
     await app.register(clinicIncidentPages(deps));
+    if (deps.privacy !== undefined) await app.register(erasurePages({ ...deps, ...deps.privacy }));
   };
 }
 

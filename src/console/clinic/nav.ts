@@ -1,11 +1,11 @@
 import { hasCapability, mayDo, parseRole, personRoles, type PersonRole } from '../../identity/index.js';
 import type { Locale, NavItem, Texts } from '../../platform/pages/index.js';
 
-export type ClinicSection = 'home' | 'patients' | 'staff' | 'apps' | 'audit' | 'review' | 'alerts' | 'incidents' | 'settings';
+export type ClinicSection = 'home' | 'patients' | 'staff' | 'apps' | 'audit' | 'review' | 'alerts' | 'incidents' | 'privacy' | 'settings';
 
 const text: Texts<ClinicSection | 'account' | 'open'> = {
-  en: { home: 'Overview', patients: 'Patients', staff: 'Staff', apps: 'Apps', audit: 'Audit trail', review: 'Break-the-glass review', alerts: 'Alerts', incidents: 'Incidents', settings: 'Settings', account: 'Your account', open: 'open' },
-  de: { home: 'Übersicht', patients: 'Patienten', staff: 'Mitarbeitende', apps: 'Apps', audit: 'Protokoll', review: 'Notfallzugriffe prüfen', alerts: 'Warnmeldungen', incidents: 'Vorfälle', settings: 'Einstellungen', account: 'Ihr Konto', open: 'offen' },
+  en: { home: 'Overview', patients: 'Patients', staff: 'Staff', apps: 'Apps', audit: 'Audit trail', review: 'Break-the-glass review', alerts: 'Alerts', incidents: 'Incidents', privacy: 'Erasure & retention', settings: 'Settings', account: 'Your account', open: 'open' },
+  de: { home: 'Übersicht', patients: 'Patienten', staff: 'Mitarbeitende', apps: 'Apps', audit: 'Protokoll', review: 'Notfallzugriffe prüfen', alerts: 'Warnmeldungen', incidents: 'Vorfälle', privacy: 'Löschung & Aufbewahrung', settings: 'Einstellungen', account: 'Ihr Konto', open: 'offen' },
 };
 
 /**
@@ -22,6 +22,7 @@ export function sectionsOf(role: PersonRole): ClinicSection[] {
   if (hasCapability(role, 'emergency:review')) sections.push('review');
   if (hasCapability(role, 'alerts:read')) sections.push('alerts');
   if (hasCapability(role, 'incidents:read')) sections.push('incidents');
+  if (hasCapability(role, 'privacy:erase')) sections.push('privacy');
   if (hasCapability(role, 'accounts:manage')) sections.push('settings');
   return sections;
 }

@@ -26,6 +26,8 @@ const mayUse: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   // The notification checklist of an incident: read (notification:read) by admins and auditors; only operators change it.
   [/^\/tenants\/:tenant\/console\/incidents\/:id\/assessment$/, ['tenant-admin', 'auditor']],
   [/^\/tenants\/:tenant\/console\/incidents\//, ['tenant-admin']],
+  // Erasure, legal holds and retention (privacy:erase): the tenant's admins.
+  [/^\/tenants\/:tenant\/console\/privacy\//, ['tenant-admin']],
 ];
 
 /** The server's routes as `METHOD path`, from Fastify's route tree (each line one segment, nested by indentation). */
