@@ -74,6 +74,15 @@ export async function updateErasureConfirmation(db: SqlExecutor, id: string, con
   await db.execute(`UPDATE ${db.table('privacy_erasures')} SET confirmation = ? WHERE id = ?`, [confirmation, id]);
 }
 
+export async function selectErasure(db: SqlExecutor, id: string): Promise<ErasureRow | undefined> {
+  return (await db.query<ErasureRow>(`SELECT * FROM ${db.table('privacy_erasures')} WHERE id = ?`, [id]))[0];
+}
+
+export async function countErasuresOf(db: SqlExecutor, subject: string): Promise<number> {
+  const rows = await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${db.table('privacy_erasures')} WHERE subject = ?`, [subject]);
+  return Number(rows[0]?.n ?? 0);
+}
+
 export async function selectErasures(db: SqlExecutor, limit: number): Promise<ErasureRow[]> {
   return db.query<ErasureRow>(`SELECT * FROM ${db.table('privacy_erasures')} ORDER BY erased_at DESC, id DESC LIMIT ?`, [limit]);
 }

@@ -11,7 +11,7 @@ import type { Tenants } from '../tenants/index.js';
 import { ErasureError } from './erasure-errors.js';
 import { privacyEvent, type PrivacyCaller } from './erasure-event.js';
 import { erasureMessage } from './erasure-message.js';
-import { countConsentRecords, insertErasure, selectErasures, selectLastTreatment, updateErasureConfirmation, type ErasureRow } from './erasure-store.js';
+import { countConsentRecords, countErasuresOf, insertErasure, selectErasure, selectErasures, selectLastTreatment, updateErasureConfirmation, type ErasureRow } from './erasure-store.js';
 import { checkReason, checkSubject, type Holds, type LegalHold } from './holds.js';
 import { addYears, legalBasis } from './retention-classes.js';
 import type { RetentionSettings } from './retention-settings.js';
@@ -138,8 +138,8 @@ export function createErasures(deps: ErasureDeps): Erasures {
     const subject = checkSubject(given);
     if ((await deps.tenants.get(tenantId)) === undefined) throw new ErasureError('tenant-not-found', `No tenant ${tenantId}.`, { status: 404 });
     const now = clock.now().getTime();
-    const [inForce, duty, before] = await Promise.all([holds.list(tenantId, { subject, active: true }), dutyOf(tenantId, subject, now), selectErasures(await storage.tenant(tenantId), 1000)]);
-    return { subject, erasable: inForce.length === 0 && duty === undefined, holds: inForce, ...(duty === undefined ? {} : { duty }), erasedBefore: before.filter((r) => r.subject === subject).length };
+    const [inForce, duty, erasedBefore] = await Promise.all([holds.list(tenantId, { subject, active: true }), dutyOf(tenantId, subject, now), countErasuresOf(await storage.tenant(tenantId), subject)]);
+    return { subject, erasable: inForce.length === 0 && duty === undefined, holds: inForce, ...(duty === undefined ? {} : { duty }), erasedBefore };
   };
 
   return {
@@ -231,8 +231,7 @@ export function createErasures(deps: ErasureDeps): Erasures {
           deps.warn?.(`The confirmation could not be sent (${isAppError(error) ? error.code : 'the relay refused it'}); the erasure stands.`);
         }
       }
-      const stored = (await selectErasures(db, 1000)).find((r) => r.id === id);
-      return toRecord(stored as ErasureRow);
+      return toRecord((await selectErasure(db, id)) as ErasureRow);
     },
     async list(tenantId, limit = 100) {
       return (await selectErasures(await storage.tenant(tenantId), Math.min(Math.max(1, limit), 1000))).map(toRecord);
