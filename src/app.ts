@@ -275,6 +275,8 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       await records.erase({ tenantId, db }, subject);
       if (subject.startsWith('Patient/')) await accounts.eraseOfPatient({ tenantId, patient: subject, by: actor });
     }
+    // The restored data set predates their erasure records: each gets one again (source `restore`).
+    await erasures.reapplied(tenantId, subjects, actor);
   };
   const backups = createBackups({
     settings: config.backup,

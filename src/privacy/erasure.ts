@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Audit } from '../audit/index.js';
+import type { Actor, Audit } from '../audit/index.js';
 import type { Accounts, Notifier } from '../identity/index.js';
 import type { Keys } from '../keys/index.js';
 import type { Consents } from '../oauth/index.js';
@@ -12,7 +12,7 @@ import { ErasureError } from './erasure-errors.js';
 import { privacyEvent, type PrivacyCaller } from './erasure-event.js';
 import { erasureMessage } from './erasure-message.js';
 import { countConsentRecords, countErasuresOf, insertErasure, selectErasure, selectErasures, selectLastTreatment, updateErasureConfirmation, type ErasureRow } from './erasure-store.js';
-import { checkReason, checkSubject, type Holds, type LegalHold } from './holds.js';
+import { checkReason, checkSubject, subjectPattern, type Holds, type LegalHold } from './holds.js';
 import { addYears, legalBasis } from './retention-classes.js';
 import type { RetentionSettings } from './retention-settings.js';
 
@@ -43,7 +43,7 @@ export interface ErasureRecord {
   readonly erasedAt: string;
   readonly approvedBy: string;
   readonly approvedRole: string;
-  /** `api`, `console`, `cli` (`tresor privacy erase` or `tresor keys shred`), `retention` (the job). */
+  /** `api`, `console`, `cli` (`tresor privacy erase` or `tresor keys shred`), `retention` (the job), `restore` (recorded again after a restore that predated it). */
   readonly source: string;
   readonly reason: string;
   readonly requestId?: string;
@@ -79,6 +79,11 @@ export interface Erasures {
   erase(tenantId: string, subject: string, input: EraseInput): Promise<ErasureRecord>;
   /** The tenant's erasure records, newest first. */
   list(tenantId: string, limit?: number): Promise<ErasureRecord[]>;
+  /**
+   * After a restore older than some erasures (applied again from the tombstone list): a subject
+   * whose erasure record the restore took away gets one again, with source `restore`.
+   */
+  reapplied(tenantId: string, subjects: readonly string[], by: Actor): Promise<number>;
 }
 
 export interface ErasureDeps {
@@ -232,6 +237,34 @@ export function createErasures(deps: ErasureDeps): Erasures {
         }
       }
       return toRecord((await selectErasure(db, id)) as ErasureRow);
+    },
+    async reapplied(tenantId, subjects, by) {
+      const db = await storage.tenant(tenantId);
+      let added = 0;
+      for (const subject of subjects) {
+        if (!subjectPattern.test(subject) || (await countErasuresOf(db, subject)) > 0) continue;
+        await insertErasure(db, {
+          id: randomUUID(),
+          subject,
+          erased_at: clock.now().getTime(),
+          approved_by: by.id,
+          approved_role: by.role,
+          source: 'restore',
+          reason: 'erasure applied again after a restore that predates it (the tombstone list)',
+          request_id: null,
+          key_versions: 0,
+          records: 0,
+          consents: 0,
+          accounts: 0,
+          grants: 0,
+          requests: 0,
+          tombstone: 'recorded',
+          confirmation: 'no-address',
+          duty_overridden_until: null,
+        });
+        added += 1;
+      }
+      return added;
     },
     async list(tenantId, limit = 100) {
       return (await selectErasures(await storage.tenant(tenantId), Math.min(Math.max(1, limit), 1000))).map(toRecord);

@@ -156,6 +156,8 @@ for (const engine of engines()) {
       const found = json(await t.inject({ method: 'GET', url: '/tenants/clinic/fhir/Patient?name=Vergessen', key: service }));
       assert.equal((found['entry'] ?? []).length, 0, 'not in the search index either');
       assert.equal((await t.app.accounts.list('clinic')).filter((a) => a.patient === `Patient/${ids['vera']}`).length, 0, 'the account did not come back');
+      const records = json(await t.inject({ method: 'GET', url: '/tenants/clinic/privacy/erasures', key: admin }))['erasures'] as Array<{ subject: string; source: string }>;
+      assert.deepEqual(records.map((r) => [r.subject, r.source]), [[`Patient/${ids['vera']}`, 'restore']], 'the snapshot predates the erasure record: it is recorded again');
       assert.equal((await t.inject({ method: 'GET', url: `/tenants/clinic/fhir/Patient/${ids['bert']}`, key: service })).statusCode, 200);
     });
   });
