@@ -5,6 +5,6 @@ import { AppError } from '../platform/errors.js';
  * GDPR Art. 17(3) exceptions: a legal claim (e) or a legal duty to keep the records (b); the
  * message names the hold's reason or the duty and the date it ends.
  */
-export type ErasureErrorCode = 'erasure-held' | 'erasure-retention' | 'subject-invalid' | 'tenant-not-found' | 'hold-not-found' | 'hold-invalid' | 'reason-required' | 'retention-invalid';
+export type ErasureErrorCode = 'erasure-held' | 'erasure-retention' | 'subject-invalid' | 'subject-not-found' | 'tenant-not-found' | 'hold-not-found' | 'hold-invalid' | 'reason-required' | 'retention-invalid';
 
 export class ErasureError extends AppError<ErasureErrorCode> {}

@@ -134,6 +134,11 @@ export async function selectLastTreatment(db: SqlExecutor, subject: string): Pro
   return last === null || last === undefined ? undefined : Number(last);
 }
 
+/** Whether any record (live, deleted or erased) was ever sealed under the subject's key. */
+export async function subjectHasRecords(db: SqlExecutor, subject: string): Promise<boolean> {
+  return (await db.query(`SELECT 1 AS one FROM ${db.table('resources')} WHERE key_subject = ? LIMIT 1`, [subject])).length > 0;
+}
+
 /** How many live FHIR Consent records are sealed under the subject's key (they go with it). */
 export async function countConsentRecords(db: SqlExecutor, subject: string): Promise<number> {
   const rows = await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${db.table('resources')} WHERE key_subject = ? AND resource_type = 'Consent' AND deleted < 2`, [subject]);

@@ -11,7 +11,7 @@ import type { Tenants } from '../tenants/index.js';
 import { ErasureError } from './erasure-errors.js';
 import { privacyEvent, type PrivacyCaller } from './erasure-event.js';
 import { erasureMessage } from './erasure-message.js';
-import { countConsentRecords, countErasuresOf, insertErasure, selectErasure, selectErasures, selectLastTreatment, updateErasureConfirmation, type ErasureRow } from './erasure-store.js';
+import { countConsentRecords, countErasuresOf, subjectHasRecords, insertErasure, selectErasure, selectErasures, selectLastTreatment, updateErasureConfirmation, type ErasureRow } from './erasure-store.js';
 import { checkReason, checkSubject, subjectPattern, type Holds, type LegalHold } from './holds.js';
 import { addYears, legalBasis } from './retention-classes.js';
 import type { RetentionSettings } from './retention-settings.js';
@@ -167,6 +167,8 @@ export function createErasures(deps: ErasureDeps): Erasures {
 
       // 1. The address to confirm to, in memory only: it goes with the account below.
       const own = (await accounts.list(tenantId)).filter((a) => a.patient === subject);
+      // A mistyped id erases nothing (and leaves no record claiming it did).
+      if (own.length === 0 && !(await subjectHasRecords(db, subject))) throw new ErasureError('subject-not-found', `Tresor holds nothing about ${subject} in this tenant.`, { status: 404 });
       const address = own.find((a) => a.status !== 'disabled') ?? own[0];
       const consents = await countConsentRecords(db, subject);
       // 2. The key first: once it is gone the data is unreadable, whatever fails after it.

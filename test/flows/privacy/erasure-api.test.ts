@@ -98,6 +98,9 @@ for (const engine of engines()) {
       const released = await post(`/tenants/clinic/privacy/holds/${hold.id}/release`, { reason: 'case closed' });
       assert.equal(released.statusCode, 200, released.body);
       assert.equal(json(await t.inject({ method: 'GET', url: `/tenants/clinic/privacy/erasure/${ids['vera']}/check`, key: admin }))['erasable'], true);
+      const unknown = await post('/tenants/clinic/privacy/erasure/no-such-patient', { reason: 'a typo' });
+      assert.equal(unknown.statusCode, 404, unknown.body);
+      assert.equal(errorCode(unknown), 'subject-not-found');
       const trail = (await t.app.audit.query('clinic', { count: 50 })).map((e) => e.action);
       for (const action of ['privacy.hold_set', 'privacy.hold_released', 'privacy.erasure_refused', 'retention.settings_changed']) assert.ok(trail.includes(action as never), action);
     });
