@@ -70,6 +70,16 @@ export async function retentionCommand(io: CliIo, core: Core, sub: string | unde
     }
     return 0;
   }
+  if (sub === 'set') {
+    const name = need(values['class'], '--class');
+    const given = need(values['years'], '--years');
+    const setting = name === 'medical-records' ? 'medicalRecords' : name;
+    if (!['medicalRecords', 'personal', 'health', 'payment'].includes(setting)) throw new UsageError('--class is medical-records, personal, health or payment');
+    const years = given === 'none' ? null : given === 'default' ? 'default' : /^\d{1,3}$/.test(given) ? Number(given) : undefined;
+    if (years === undefined) throw new UsageError('--years is a whole number, none or default');
+    await core.retentionSettings.set(tenantId, { [setting]: years }, cliOperator());
+    return retentionCommand(io, core, 'settings', values);
+  }
   if (sub === 'preview') {
     const days = typeof values['days'] === 'string' ? Number(values['days']) : 90;
     if (!Number.isInteger(days) || days < 0) throw new UsageError('--days is a whole number');

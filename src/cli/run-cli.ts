@@ -45,6 +45,8 @@ Usage:
   tresor retention settings|preview|run|reports --tenant <id> [--days N] [--json]
                                             retention by class: the periods, what expires in N days (90),
                                             a run now (erases what expired; exit 1 on failures), the last reports
+  tresor retention set --tenant <id> --class medical-records|personal|health|payment --years N|none|default
+                                            the tenant's own period (years after the last treatment or activity); audited
   tresor keys rotate [--tenant <id> | --master]
                                             a new key version, used by new writes at once; then re-encrypts
                                             stored data (tenant; no flag: every tenant) or re-wraps tenant
@@ -242,6 +244,8 @@ const options = {
   'request-id': { type: 'string' },
   days: { type: 'string' },
   hold: { type: 'string' },
+  class: { type: 'string' },
+  years: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -73,6 +73,10 @@ describe('tresor privacy and retention commands', () => {
     const settings = await cli('retention', 'settings', '--tenant', 'acme');
     assert.match(settings.stdout, /medical records duty: 10 years after the last treatment \(default\)/);
     assert.match(settings.stdout, /^health: 10 years after the last activity \(default\)$/m);
+    const set = await cli('retention', 'set', '--tenant', 'acme', '--class', 'payment', '--years', 'none');
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /^payment: no limit after the last activity$/m);
+    assert.equal((await cli('retention', 'set', '--tenant', 'acme', '--class', 'payment', '--years', 'soon')).code, 2);
     const preview = await cli('retention', 'preview', '--tenant', 'acme', '--days', '90', '--json');
     assert.deepEqual(JSON.parse(preview.stdout), [], 'nothing expires within 90 days');
     const run = await cli('retention', 'run', '--tenant', 'acme');
