@@ -61,7 +61,8 @@ export interface EraseInput {
   readonly reason: string;
   /** The data-subject request this erasure fulfils. */
   readonly requestId?: string;
-  readonly source: 'api' | 'console' | 'cli' | 'retention';
+  /** Where the erasure was approved; `api` when not given (the request register's own path). */
+  readonly source?: 'api' | 'console' | 'cli' | 'retention';
   /**
    * The operator's tool (`tresor keys shred`) erases despite a retention duty (recorded in the
    * erasure record and the audit event); a legal hold stops it all the same.
@@ -178,12 +179,27 @@ export function createErasures(deps: ErasureDeps): Erasures {
       // 4. The account(s): sessions, factors, tokens, the sealed address.
       const accountIds = await accounts.eraseOfPatient({ tenantId, patient: subject, by: input.by.actor });
       // 5. Connected apps: every grant withdrawn (its tokens end), then the rows themselves.
+      // These two steps reach other modules: a failure is reported and the erasure goes on (the key
+      // is gone already); erasing the subject again finishes them (every step is idempotent).
+      const unfinished: string[] = [];
       let grants = 0;
-      for (const id of accountIds) grants += await deps.grants.withdrawOf(tenantId, id);
-      await deps.consents.eraseOf(tenantId, accountIds, subject);
+      try {
+        for (const id of accountIds) grants += await deps.grants.withdrawOf(tenantId, id);
+        await deps.consents.eraseOf(tenantId, accountIds, subject);
+      } catch (error) {
+        unfinished.push('app grants');
+        deps.warn?.(`The app grants of ${subject} could not all be withdrawn (${isAppError(error) ? error.code : 'failed'}); erase the subject again to finish.`);
+      }
       // 6. What else holds the person's data: their pending requests.
       let requests = 0;
-      for (const hook of deps.afterErase ?? []) requests += await hook(tenantId, subject);
+      for (const hook of deps.afterErase ?? []) {
+        try {
+          requests += await hook(tenantId, subject);
+        } catch (error) {
+          unfinished.push('requests');
+          deps.warn?.(`The pending requests of ${subject} could not be erased (${isAppError(error) ? error.code : 'failed'}); erase the subject again to finish.`);
+        }
+      }
       // 7. The tombstone outside the database at once: a point-in-time restore to before this
       // moment must not bring the key back. Unreachable: the erasure stands, the next backup adds it.
       let tombstone: ErasureRecord['tombstone'] = 'not-configured';
@@ -207,7 +223,7 @@ export function createErasures(deps: ErasureDeps): Erasures {
           erased_at: now,
           approved_by: input.by.actor.id,
           approved_role: input.by.actor.role,
-          source: input.source,
+          source: input.source ?? 'api',
           reason,
           request_id: input.requestId ?? null,
           key_versions: keyVersions,
@@ -223,9 +239,10 @@ export function createErasures(deps: ErasureDeps): Erasures {
         await audit.appendIn(tx, tenantId, [
           privacyEvent(input.by, 'privacy.erased', {
             subjects: [subject],
+            ...(unfinished.length === 0 ? {} : { outcome: 'failure' as const }),
             resources: [`Erasure/${id}`],
             ...(input.requestId === undefined ? {} : { purpose: 'PATRQT' as const }),
-            detail: `${keyVersions} key versions destroyed, ${erased} records (${consents} Consent) erased, ${accountIds.length} accounts, ${grants} app grants, ${requests} requests; tombstone ${tombstone}${input.requestId === undefined ? '' : `; request ${input.requestId}`}${dutyOverriddenUntil === null ? '' : `; retention duty until ${found.duty?.endsAt ?? ''} overridden`}`,
+            detail: `${keyVersions} key versions destroyed, ${erased} records (${consents} Consent) erased, ${accountIds.length} accounts, ${grants} app grants, ${requests} requests; tombstone ${tombstone}${unfinished.length === 0 ? '' : `; unfinished: ${unfinished.join(', ')}`}${input.requestId === undefined ? '' : `; request ${input.requestId}`}${dutyOverriddenUntil === null ? '' : `; retention duty until ${found.duty?.endsAt ?? ''} overridden`}`,
           }),
         ]);
       });
