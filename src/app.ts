@@ -46,7 +46,8 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createPrivacyRequests, createRectifications, privacyRequestRoutes, requestTextsSealed, type PrivacyRequests } from './privacy/index.js';
+import { createPrivacyRequests, createRectifications, erasureFulfilment, privacyRequestRoutes, requestTextsSealed, type PrivacyRequests } from './privacy/index.js';
+import { createErasures, createHolds, createRetention, createRetentionSettings, erasureRoutes, retentionJobActor, type Erasures, type Holds, type Retention, type RetentionSettings } from './privacy/index.js';
 import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, drillSlots, testServerNotifier, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
 import { alertRoutes, createAlertDelivery, createAlerts, createEscalatedAlerts, escalatedRoutes, createEngine, createEngineThread, createEscalation, createWebhookSend, registerDeliveryMetrics, webhookRoutes, type AlertDelivery, fimChanged, platformReader, registerDetectionMetrics, ruleConfigs, rules as detectionRules, runProbes, selectEndpoints, type Alerts, type Engine, type Escalation } from './detection/index.js';
@@ -128,8 +129,6 @@ export interface Tresor extends Core {
   readonly assessments: Assessments;
   /** Drafts of breach notices, their approval and delivery (notification/drafts.ts). */
   readonly noticeDrafts: NoticeDrafts;
-  /** Data subjects' requests (privacy/requests.ts): the erasure and exports complete them; tests read them. */
-  readonly privacyRequests: PrivacyRequests;
   close(): Promise<void>;
 }
 
@@ -172,6 +171,16 @@ export interface Core {
   readonly physical: PhysicalBackups | undefined;
   /** Alerts of every realm: stored, listed, acknowledged, resolved (detection/alerts.ts). */
   readonly alerts: Alerts;
+  /** Data subjects' requests (privacy/requests.ts), each type completed by the service that fulfils it. */
+  readonly privacyRequests: PrivacyRequests;
+  /** Erasure of a patient (GDPR Art. 17) with its checks and records (privacy/erasure.ts). */
+  readonly erasures: Erasures;
+  /** Legal holds that stop erasure (privacy/holds.ts). */
+  readonly holds: Holds;
+  /** Each tenant's retention periods and medical-records duty (privacy/retention-settings.ts). */
+  readonly retentionSettings: RetentionSettings;
+  /** Retention by class: preview, run, reports (privacy/retention.ts). */
+  readonly retention: Retention;
 }
 
 /**
@@ -270,6 +279,8 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       await records.erase({ tenantId, db }, subject);
       if (subject.startsWith('Patient/')) await accounts.eraseOfPatient({ tenantId, patient: subject, by: actor });
     }
+    // The restored data set predates their erasure records: each gets one again (source `restore`).
+    await erasures.reapplied(tenantId, subjects, actor);
   };
   const backups = createBackups({
     settings: config.backup,
@@ -320,7 +331,57 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
           keys,
         );
   const alerts = createAlerts({ storage, clock, audit, rules: detectionRules, dedupMs: config.detection.dedupMinutes * 60_000 });
+  // Erasure and retention (privacy/): one path for the API, the console, `tresor privacy erase`,
+  // `tresor keys shred` and the retention job.
+  const notifier = overrides.notifier ?? mail ?? outbox;
+  // Data subjects' requests (GDPR Art. 15–21): the types with a service of their own are
+  // fulfilled by it from the queue (the erasure below; the download; the restriction).
+  const privacyRequests = createPrivacyRequests({
+    storage,
+    keys,
+    audit,
+    clock,
+    notifier,
+    accounts,
+    records,
+    tenantIds: async () => (await tenants.list()).map((t) => t.id),
+    publicUrl: config.server.publicUrl,
+    fulfil: { erasure: (tenantId, request, by) => erasureFulfilment(erasures)(tenantId, request, by) },
+  });
+  const holds = createHolds({ storage, audit, clock });
+  const retentionSettings = createRetentionSettings({ storage, defaults: config.retention, audit, clock });
+  const erasures = createErasures({
+    storage,
+    keys,
+    records,
+    accounts,
+    consents,
+    backups,
+    notifier,
+    tenants,
+    audit,
+    clock,
+    holds,
+    settings: retentionSettings,
+    // An erased person's connected apps: every grant withdrawn, its tokens ended at once.
+    grants: {
+      async withdrawOf(tenantId, accountId) {
+        const live = await consents.listOf(tenantId, accountId);
+        for (const c of live) await oauth.withdrawConsent(tenantId, c.grantId, { accountId, role: 'patient' }, { sourceIp: 'local', requestId: '', status: 0 });
+        return live.length;
+      },
+    },
+    // The erased person's requests keep only id, type, dates and state.
+    afterErase: [(tenantId, subject) => privacyRequests.eraseOf(tenantId, subject)],
+    ...(overrides.log === undefined ? { warn: (message: string) => process.stderr.write(`${message}\n`) } : { warn: (message: string) => overrides.log?.warn({ event: 'erasure.incomplete' }, message) }),
+  });
+  const retention = createRetention({ storage, records, erasures, holds, settings: retentionSettings, audit, clock });
   return {
+    privacyRequests,
+    erasures,
+    holds,
+    retentionSettings,
+    retention,
     storage,
     keys,
     keyProvider: provider,
@@ -339,7 +400,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     sessions: createSessions({ storage, clock, policy: { idleMinutes: config.identity.sessionIdleMinutes, absoluteHours: config.identity.sessionAbsoluteHours } }),
     audit,
     outbox,
-    notifier: overrides.notifier ?? mail ?? outbox,
+    notifier,
     mail,
     auditRealms,
     rotation: createRotation({
@@ -630,7 +691,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const administration = createAccountAdministration({ accounts: core.accounts, sessions: core.sessions, tenants, notifier: core.notifier, audit, publicUrl: config.server.publicUrl });
   const appRegister = createAppRegister({ clients: core.clients, audit });
   // Data subjects' requests (GDPR Art. 15–21) and rectifications written through the record guard (privacy/requests.ts).
-  const privacyRequests = createPrivacyRequests({ storage, keys: core.keys, audit, clock, notifier: core.notifier, accounts: core.accounts, records, tenantIds: async () => (await tenants.list()).map((t) => t.id), publicUrl: config.server.publicUrl });
+  const privacyRequests = core.privacyRequests;
   const rectifications = createRectifications({ storage, records, access: recordAccess, audit, requests: privacyRequests });
   const localRepository = config.backup.repository !== undefined && !config.backup.repository.startsWith('sftp://') ? config.backup.repository : undefined;
   // One reader for the probe's rules and the status page's components: they judge the same facts.
@@ -709,7 +770,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const ropa = ropaOf(core, config, clock);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings } }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -717,6 +778,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants }), { prefix: '/tenants/:tenant' });
   await http.register(adminRoutes({ administration, authenticator }), { prefix: '/tenants/:tenant' });
   await http.register(privacyRequestRoutes({ requests: privacyRequests, rectifications, authenticator, now: () => clock.now().getTime() }), { prefix: '/tenants/:tenant' });
+  await http.register(erasureRoutes({ erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings, authenticator, audit }), { prefix: '/tenants/:tenant' });
   // Platform operators: the same sign-in code in their own realm, and the tenant console.
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets, realm: platformRealm }), { prefix: '/platform' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
@@ -1054,6 +1116,23 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // the deadlines are counted in days (and the first round waits a minute, off the start-up).
   const requestDeadlineJobs = privacyRequests.start({ everyMs: 15 * 60_000, firstAfterMs: 60_000, leadership });
 
+  // Retention by class (privacy/retention.ts): the upkeep leader erases what expired, tenant by
+  // tenant, once every retention.job.everyHours (the first run an hour after start).
+  const retentionJobs = config.retention.job.enabled
+    ? periodic(
+        async (stopped, pause) => {
+          const ids = (await tenants.list()).filter((t) => t.status === 'active').map((t) => t.id);
+          await walkTenants(storage, ids, async (tenantId) => {
+            const report = await core.retention.run(tenantId, { actor: retentionJobActor }).catch((error: unknown) => logger.error({ event: 'retention.failed', tenant: tenantId, err: describeErrorForLog(error) }, 'the retention job failed for a tenant'));
+            if (report !== undefined && (report.subjectsErased > 0 || report.failures.length > 0)) logger.info({ event: 'retention.run', tenant: tenantId, subjects: report.subjectsErased, held: report.held.length, failures: report.failures.length }, 'retention run');
+          }, { stopped, pause, spreadMs: 600_000 });
+        },
+        config.retention.job.everyHours * 3_600_000,
+        3_600_000,
+        leadership,
+      )
+    : undefined;
+
   // Rotation jobs whose runner died (a killed CLI, a crashed node) are taken up here.
   const rotationWorker = storage.engine === 'postgres' || jobsHere ? startRotationWorker(rotation, logger, overrides.rotationCheckMs ?? 10_000) : undefined;
 
@@ -1099,6 +1178,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await retaining.stop();
       await identitySweep.stop();
       await oauthSweep.stop();
+      await retentionJobs?.stop();
       await erasureCheck?.stop();
       await fimChecks?.stop();
       // After the jobs, before the pool: the lock's connection goes back (or away) cleanly.

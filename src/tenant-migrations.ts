@@ -8,6 +8,7 @@ import { oauthArtifactMigrations } from './oauth/artifact-migrations.js';
 import { oauthClientMigrations } from './oauth/clients.js';
 import { oauthConsentMigrations } from './oauth/consents.js';
 import type { Migration } from './platform/db/index.js';
+import { erasureMigrations } from './privacy/erasure-migrations.js';
 import { recordsMigrations } from './records/migrations.js';
 import { requestMigrations } from './privacy/requests-migrations.js';
 
@@ -28,4 +29,5 @@ export const tenantMigrations: readonly Migration[] = [
   ...escalationMigrations,
   ...webhookMigrations,
   ...requestMigrations,
+  ...erasureMigrations,
 ];

@@ -136,6 +136,18 @@ export const auditActions = [
   'status.changed',
   // Records of processing (GDPR Art. 30) generated: by whom, in which format (detail); a tenant's in its trail, the platform's in the operators'.
   'ropa.generated',
+  // Erasure (privacy/erasure.ts, GDPR Art. 17): a data subject erased (subjects: them; detail:
+  // counts, request id, tombstone state — never a name or address), an erasure refused by a legal
+  // hold or a retention duty (detail: the code and the date the duty ends), a legal hold set or
+  // released (detail: the hold's id).
+  'privacy.erased',
+  'privacy.erasure_refused',
+  'privacy.hold_set',
+  'privacy.hold_released',
+  // Retention by class (privacy/retention.ts): a run of the job (detail: counts per class, held,
+  // failures), and a tenant's retention periods changed (detail: class and years).
+  'retention.run',
+  'retention.settings_changed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

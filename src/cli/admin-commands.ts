@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Core } from '../app.js';
 import { operatorEvent, type AuditAction } from '../audit/index.js';
-import { BackupError } from '../backup/index.js';
 import type { Config } from '../config/index.js';
 import { invitationMessage, operatorRealm, setupTokenHours } from '../identity/index.js';
 import type { ClientInput } from '../oauth/index.js';
@@ -117,24 +116,13 @@ export async function admin(io: CliIo, core: Core, config: Config, [command, sub
     const tenantId = need(values['tenant'], '--tenant');
     const subject = need(values['subject'], '--subject');
     if ((await core.tenants.get(tenantId)) === undefined) throw new UsageError(`no tenant ${tenantId}`);
-    // Key first: once it is gone the data is unreadable, even if marking the records fails.
-    const destroyed = await core.keys.shred(tenantId, subject);
-    const erased = await core.records.erase({ tenantId, db: await core.storage.tenant(tenantId) }, subject);
-    await audited(tenantId, 'key.shredded', { subjects: [subject], detail: `${destroyed} key versions, ${erased} records erased` });
-    // The patient's own account (their sealed email, sessions, passkeys) is personal data too.
-    const accounts = subject.startsWith('Patient/') ? await core.accounts.eraseOfPatient({ tenantId, patient: subject, by: operator() }) : [];
-    io.stdout(`${subject} in tenant ${tenantId}: ${destroyed} key version(s) destroyed, ${erased} record(s) marked erased${accounts.length === 0 ? '' : `, ${accounts.length} account(s) erased`}.`);
-    // Into the backup repository's tombstone list now, not with the next backup: a point-in-time
-    // restore of the database to before this moment must not bring the key back.
-    if (core.backups.configured) {
-      try {
-        await core.backups.recordErasures();
-      } catch (error) {
-        io.stderr(`The erasure is not yet in the backup repository's tombstone list (${error instanceof BackupError ? error.message : 'unreachable'}); the next backup adds it. Until then a point-in-time restore to an earlier time would bring the key back: run \`tresor backup run\` once the repository is reachable.`);
-        return 1;
-      }
-    }
-    return;
+    // The one erasure path (privacy/erasure.ts): key, records, account, apps, tombstone, record.
+    // The operator's tool overrides a retention duty (the record says so); a legal hold stops it.
+    const done = await core.erasures.erase(tenantId, subject, { by: { actor: operator() }, reason: typeof values['reason'] === 'string' ? values['reason'] : 'crypto-shredding by the operator (tresor keys shred)', source: 'cli', overrideDuty: true });
+    await audited(tenantId, 'key.shredded', { subjects: [subject], detail: `${done.counts.keyVersions} key versions, ${done.counts.records} records erased` });
+    io.stdout(`${subject} in tenant ${tenantId}: ${done.counts.keyVersions} key version(s) destroyed, ${done.counts.records} record(s) marked erased${done.counts.accounts === 0 ? '' : `, ${done.counts.accounts} account(s) erased`}${done.dutyOverriddenUntil === undefined ? '' : `; the medical-records duty until ${done.dutyOverriddenUntil.slice(0, 10)} was overridden`}.`);
+    // A tombstone the backup repository did not take: the erasure service said why on stderr.
+    return done.tombstone === 'pending' ? 1 : undefined;
   }
   if (command === 'outbox' && (sub === 'list' || sub === 'clear')) {
     const tenantId = need(values['tenant'], '--tenant');

@@ -31,9 +31,27 @@ Usage:
                                             processor; pdf needs --out
   tresor detection rules [--json]           the detection rules: what each detects, severity, thresholds
   tresor keys generate-master               a new master key ring for TRESOR_MASTER_KEY (printed once)
-  tresor keys shred --tenant <id> --subject Patient/<id>
+  tresor keys shred --tenant <id> --subject Patient/<id> [--reason TEXT]
                                             crypto-shredding: destroys the patient's data key; every record
-                                            sealed with it answers 410 Gone from then on
+                                            sealed with it answers 410 Gone from then on. The erasure path of
+                                            tresor privacy erase, overriding a retention duty (a legal hold stops it)
+  tresor privacy check --tenant <id> --patient Patient/<id> [--json]
+                                            what stands in the way of erasing the patient: legal holds, the
+                                            medical-records duty and its end; exit 1 when not erasable
+  tresor privacy erase --tenant <id> --patient Patient/<id> --reason TEXT [--request-id ID] [--json]
+                                            erasure (GDPR Art. 17): key, records, account, apps, tombstone,
+                                            confirmation mail; refused under a legal hold or a retention duty
+  tresor privacy erasures --tenant <id> [--json]
+                                            the erasure records (what proves each erasure; no names)
+  tresor privacy hold set --tenant <id> --patient Patient/<id> --reason TEXT [--until TIME]
+  tresor privacy hold release --tenant <id> --hold <hold-id> --reason TEXT
+  tresor privacy hold list --tenant <id> [--patient Patient/<id>] [--all] [--json]
+                                            legal holds: a patient on hold is not erased; audited
+  tresor retention settings|preview|run|reports --tenant <id> [--days N] [--json]
+                                            retention by class: the periods, what expires in N days (90),
+                                            a run now (erases what expired; exit 1 on failures), the last reports
+  tresor retention set --tenant <id> --class medical-records|personal|health|payment --years N|none|default
+                                            the tenant's own period (years after the last treatment or activity); audited
   tresor keys rotate [--tenant <id> | --master]
                                             a new key version, used by new writes at once; then re-encrypts
                                             stored data (tenant; no flag: every tenant) or re-wraps tenant
@@ -228,6 +246,12 @@ const options = {
   out: { type: 'string' },
   batch: { type: 'string' },
   lang: { type: 'string' },
+  until: { type: 'string' },
+  'request-id': { type: 'string' },
+  days: { type: 'string' },
+  hold: { type: 'string' },
+  class: { type: 'string' },
+  years: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -340,6 +364,8 @@ export async function runCli(io: CliIo): Promise<{ exitCode: number; close?: () 
       if (command === 'backup') return { exitCode: (await (await import('./backup-commands.js')).backupCommand(io, core, config, sub, values)) ?? 0 };
       if (command === 'migrate') return { exitCode: await (await import('./migrate-command.js')).migrateCommand(io, core, values) };
       if (command === 'incident') return { exitCode: await (await import('./incident-commands.js')).incidentCommand(io, core, config, sub, arg, values) };
+      if (command === 'privacy') return { exitCode: await (await import('./erasure-commands.js')).privacyCommand(io, core, sub, arg, values) };
+      if (command === 'retention') return { exitCode: await (await import('./erasure-commands.js')).retentionCommand(io, core, sub, values) };
       if (command === 'breach') return { exitCode: await (await import('./breach-commands.js')).breachCommand(io, core, sub, arg, values) };
       if (command === 'ropa') return { exitCode: await (await import('./ropa-command.js')).ropaCommand(io, core, config, values) };
       if (command === 'fim') return { exitCode: await (await import('./fim-commands.js')).fimCommand(io, core, config, sub, values, configFile) };

@@ -124,6 +124,15 @@ export const defaults = {
   notification: { regimes: ['gdpr', 'hipaa', 'pci'] as string[], role: 'processor' as 'processor' | 'controller', deadlineCheckSeconds: 300 },
   // Breach notices (src/notification/drafts.ts): four eyes on approval; the letters' language when a record names neither German nor English.
   notices: { fourEyes: true, fallbackLanguage: 'de' as 'de' | 'en' },
+  // Erasure and retention (src/privacy): the medical-records duty that can override an erasure
+  // request (GDPR Art. 17(3)(b); Germany: BGB § 630f(3), 10 years after the end of treatment),
+  // and how long records of each class are kept after a patient's last activity (null: no limit).
+  // Tenants override each in their own settings; the daily job erases what expired.
+  retention: {
+    medicalRecordsYears: 10 as number | null,
+    years: { personal: 10 as number | null, health: 10 as number | null, payment: 10 as number | null },
+    job: { enabled: true, everyHours: 24 },
+  },
   // /.well-known/security.txt (RFC 9116): served only with at least one contact.
   security: {
     contact: [] as string[],
@@ -432,6 +441,25 @@ const buildSchema = ({ z }: typeof Zod) =>
           /** `processor`: the operator hosts clinics (GDPR Art. 28, HIPAA business associate); `controller`: it runs Tresor for itself. */
           role: z.enum(['processor', 'controller']).default(d.notification.role),
           deadlineCheckSeconds: z.number().int().min(10).max(3600).default(d.notification.deadlineCheckSeconds),
+        })
+        .strict()
+        .prefault({}),
+      retention: z
+        .object({
+          /** Years medical records must be kept after the last treatment (BGB § 630f(3): 10); null: no such duty. */
+          medicalRecordsYears: z.number().int().min(0).max(100).nullable().default(d.retention.medicalRecordsYears),
+          years: z
+            .object({
+              personal: z.number().int().min(1).max(100).nullable().default(d.retention.years.personal),
+              health: z.number().int().min(1).max(100).nullable().default(d.retention.years.health),
+              payment: z.number().int().min(1).max(100).nullable().default(d.retention.years.payment),
+            })
+            .strict()
+            .prefault({}),
+          job: z
+            .object({ enabled: z.boolean().default(d.retention.job.enabled), everyHours: z.number().int().min(1).max(168).default(d.retention.job.everyHours) })
+            .strict()
+            .prefault({}),
         })
         .strict()
         .prefault({}),

@@ -23,7 +23,7 @@ import type { Alerts } from '../detection/index.js';
 import type { FrozenScopes, Incidents } from '../incidents/index.js';
 import type { Assessments, NoticeDrafts } from '../notification/index.js';
 import type { Ropa } from '../privacy/index.js';
-import { clinicConsole } from './clinic/index.js';
+import { clinicConsole, type ClinicConsoleDeps } from './clinic/index.js';
 import { operatorConsole, type OperatorConsoleDeps } from './operator/index.js';
 import { createPageGuard } from './page-guard.js';
 import { patientPortal } from './portal/index.js';
@@ -76,9 +76,11 @@ export interface ConsoleDeps {
   readonly rectifications?: Rectifications;
   /** Records of processing (privacy/): the clinic's and the operators' pages. */
   readonly ropa: Ropa;
+  /** Erasure, legal holds and retention: the clinic console's "Erasure & retention" section. */
+  readonly privacy?: ClinicConsoleDeps['privacy'];
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -96,7 +98,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, privacyRequests, rectifications, now: () => clock.now().getTime(), ropa }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, privacyRequests, rectifications, now: () => clock.now().getTime(), ropa, privacy }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access, clock, privacyRequests }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, ropa }));
     await app.register(runbookPages({ rules: alerts.rules }));

@@ -27,7 +27,7 @@ import type { Notifier, Spool } from './notifier.js';
 
 /** How long the token in a message of each kind is valid: no point delivering it after that. */
 // An alert carries no token: it is worth delivering as long as the outbox keeps it (72 h).
-const lifetimeMs: Readonly<Record<MessageKind, number>> = { 'password-reset': resetTokenMinutes * 60_000, invitation: setupTokenHours * 3_600_000, alert: setupTokenHours * 3_600_000, incident: setupTokenHours * 3_600_000, 'privacy-request': setupTokenHours * 3_600_000 };
+const lifetimeMs: Readonly<Record<MessageKind, number>> = { 'password-reset': resetTokenMinutes * 60_000, invitation: setupTokenHours * 3_600_000, alert: setupTokenHours * 3_600_000, incident: setupTokenHours * 3_600_000, 'privacy-request': setupTokenHours * 3_600_000, erasure: setupTokenHours * 3_600_000 };
 
 /** The longest wait between two tries. */
 export const maxRetryMs = 15 * 60_000;

@@ -2,8 +2,8 @@ import { html, type Html } from '../platform/pages/index.js';
 import { resetTokenMinutes, setupTokenHours, type AccountInfo } from './accounts.js';
 import { operatorRealm } from './realm.js';
 
-/** `privacy-request`: a data subject's request changed (privacy/requests-mail.ts; no record contents, no free text). `alert`: a detection alert to a person (composed in detection/alert-message.ts; no token in it). `incident`: a customer update of an incident (incidents/update-message.ts; none either). */
-export type MessageKind = 'password-reset' | 'invitation' | 'alert' | 'incident' | 'privacy-request';
+/** `privacy-request`: a data subject's request changed (privacy/requests-mail.ts; no record contents, no free text). `alert`: a detection alert to a person (composed in detection/alert-message.ts; no token in it). `incident`: a customer update of an incident (incidents/update-message.ts; none either). `erasure`: the confirmation of an erasure to the erased person (privacy/erasure-message.ts; no contents). */
+export type MessageKind = 'password-reset' | 'invitation' | 'alert' | 'incident' | 'privacy-request' | 'erasure';
 
 export interface Message {
   readonly kind: MessageKind;

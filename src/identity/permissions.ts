@@ -51,6 +51,8 @@ export const capabilities = [
   'privacy:manage',
   /** Read and download the tenant's records of processing (GDPR Art. 30): what is processed, by whom, where, how long, how protected. */
   'privacy:records',
+  /** Erase a patient (GDPR Art. 17) once no legal hold or retention duty stands in the way; set and release legal holds; set retention periods. */
+  'privacy:erase',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 
@@ -95,7 +97,7 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     description: 'Runs the tenant: people, roles, sessions, the staff directory and its alerts; no patient records.',
     scope: 'tenant',
     records: { Practitioner: grant(all, demographic) },
-    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage', 'notification:read', 'privacy:manage', 'privacy:records'],
+    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage', 'notification:read', 'privacy:manage', 'privacy:records', 'privacy:erase'],
   },
   clinician: {
     description: 'Clinical records of the patients in their care; others only by break-the-glass; no payment data.',

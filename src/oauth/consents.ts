@@ -23,6 +23,8 @@ export interface Consents {
   /** A person's live consents, newest first. */
   listOf(tenantId: string, accountId: string): Promise<Consent[]>;
   markRevoked(tenantId: string, grantId: string): Promise<boolean>;
+  /** Removes every row of an erased person's accounts or patient (GDPR Art. 17), after their grants were withdrawn; how many. */
+  eraseOf(tenantId: string, accountIds: readonly string[], patient: string): Promise<number>;
 }
 
 const consentsTable = (t: (name: string) => string) => [
@@ -71,6 +73,11 @@ export function createConsents({ storage, clock }: { storage: Storage; clock: Cl
     async listOf(tenantId, accountId) {
       const db = await storage.tenant(tenantId);
       return (await db.query<ConsentRow>(`SELECT * FROM ${db.table('oauth_consents')} WHERE account_id = ? AND revoked_at IS NULL ORDER BY granted_at DESC`, [accountId])).map(toConsent);
+    },
+    async eraseOf(tenantId, accountIds, patient) {
+      const db = await storage.tenant(tenantId);
+      const marks = accountIds.map(() => '?').join(', ');
+      return db.execute(`DELETE FROM ${db.table('oauth_consents')} WHERE patient = ?${accountIds.length === 0 ? '' : ` OR account_id IN (${marks})`}`, [patient, ...accountIds]);
     },
     async markRevoked(tenantId, grantId) {
       const db = await storage.tenant(tenantId);

@@ -26,7 +26,7 @@ const defaults = {
 } as const;
 
 /** Runs a type's fulfilment (an export, the erasure, the restriction): its note and link complete the request. */
-export type Fulfilment = (request: PrivacyRequest, by: RequestCaller) => Promise<{ note: string; link?: string }>;
+export type Fulfilment = (tenantId: string, request: PrivacyRequest, by: RequestCaller) => Promise<{ note: string; link?: string }>;
 
 export interface PrivacyRequestsDeps {
   readonly storage: Storage;
@@ -380,7 +380,7 @@ export function createPrivacyRequests({ storage, keys, audit, clock, notifier, a
       requireOpen(row);
       const handler = fulfil?.[row.type];
       if (handler === undefined) throw new RequestError('request-fulfil-unavailable', `Requests of type ${row.type} are completed with a note.`, { status: 409, expose: true });
-      const result = await handler(view(row, await openTexts(tenantId, row)), by);
+      const result = await handler(tenantId, view(row, await openTexts(tenantId, row)), by);
       return service.complete(tenantId, id, { by, note: result.note, ...(result.link === undefined ? {} : { link: result.link }) });
     },
 

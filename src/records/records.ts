@@ -15,6 +15,7 @@ import type { RecordScope, SearchPlan } from './search/sql.js';
 import { planSearch } from './search/walk.js';
 import {
   eraseSubject,
+  eraseSubjectTypes,
   lockCriteria,
   insertCurrent,
   insertVersion,
@@ -128,6 +129,8 @@ export interface Records {
   matchCondition(t: TenantView, condition: PreparedCondition, scope?: RecordScope): Promise<string[]>;
   /** Marks every record sealed under `subject`'s (destroyed) key as erased. */
   erase(t: TenantData, subject: string): Promise<number>;
+  /** Erases `subject`'s records of `types` while its key stays (retention by class): their content goes, reads answer 410. */
+  eraseTypes(t: TenantData, subject: string, types: readonly string[]): Promise<number>;
 
   /** Building blocks for batch/transaction Bundles, which run several inside one transaction. */
   prepare(tenantId: string, type: string, body: unknown, target: WriteTarget): Promise<PreparedWrite>;
@@ -392,6 +395,9 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     },
     async erase(t, subject) {
       return t.db.transaction((tx) => eraseSubject(tx, subject));
+    },
+    async eraseTypes(t, subject, types) {
+      return t.db.transaction((tx) => eraseSubjectTypes(tx, subject, types));
     },
     async read(t, type, id) {
       requireDefinition(type);

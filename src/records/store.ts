@@ -172,6 +172,28 @@ export async function eraseSubject(db: SqlExecutor, subject: string): Promise<nu
   return db.execute(`UPDATE ${resources} SET deleted = 2 WHERE key_subject = ? AND deleted < 2`, [subject]);
 }
 
+/**
+ * Erases the records of `types` sealed under `subject`'s key, which stays: their stored versions
+ * lose their sealed and clear content and their index rows, and reads answer 410 as for a shredded
+ * subject (retention by class, privacy/retention.ts). Older copies leave backups only as the
+ * snapshots holding them age out: no key is destroyed. The key columns go too, so the key-floor
+ * triggers (records/003) let the change through after a rotation, and the rotation job has nothing
+ * left to move.
+ */
+export async function eraseSubjectTypes(db: SqlExecutor, subject: string, types: readonly string[]): Promise<number> {
+  if (types.length === 0) return 0;
+  const resources = db.table('resources');
+  const marks = types.map(() => '?').join(', ');
+  const owned = `(resource_type, resource_id) IN (SELECT resource_type, id FROM ${resources} WHERE key_subject = ? AND resource_type IN (${marks}))`;
+  await db.execute(`DELETE FROM ${db.table('search_index')} WHERE ${owned}`, [subject, ...types]);
+  await db.execute(`DELETE FROM ${db.table('resource_links')} WHERE ${owned}`, [subject, ...types]);
+  await db.execute(
+    `UPDATE ${db.table('resource_versions')} SET content = NULL, sealed = NULL, key_id = NULL, key_version = NULL WHERE (resource_type, id) IN (SELECT resource_type, id FROM ${resources} WHERE key_subject = ? AND resource_type IN (${marks}) AND deleted < 2)`,
+    [subject, ...types],
+  );
+  return db.execute(`UPDATE ${resources} SET deleted = 2, content = '{}', sealed = NULL, key_id = NULL, key_version = NULL WHERE key_subject = ? AND resource_type IN (${marks}) AND deleted < 2`, [subject, ...types]);
+}
+
 export async function selectCount(db: SqlExecutor, sql: string, params: readonly SqlValue[]): Promise<number> {
   const rows = await db.query<{ total: number | string }>(sql, params);
   return Number(rows[0]?.total ?? 0);

@@ -13,6 +13,7 @@ import { clinicAlertPages } from './alerts.js';
 import { clinicIncidentPages } from './incidents.js';
 import { appPages } from './apps.js';
 import { auditPages } from './audit.js';
+import { erasurePages, type ErasurePagesDeps } from './erasure-retention.js';
 import { clinicHome } from './home.js';
 import { clinicRequestPages } from './privacy-requests.js';
 import type { PrivacyRequests, Rectifications } from '../../privacy/index.js';
@@ -53,6 +54,8 @@ export interface ClinicConsoleDeps {
   readonly now: () => number;
   /** Records of processing (privacy/): the tenant's, generated when the page is opened. */
   readonly ropa: Ropa;
+  /** Erasure, legal holds and retention (privacy/): the "Erasure & retention" section. */
+  readonly privacy?: Pick<ErasurePagesDeps, 'erasures' | 'holds' | 'retention' | 'settings'> | undefined;
 }
 
 /** The clinic console under `/tenants/{t}/console/`: one plugin per section. */
@@ -70,6 +73,7 @@ export function clinicConsole(given: ClinicConsoleDeps) {
     await app.register(clinicIncidentPages(deps));
     if (deps.privacyRequests !== undefined && deps.rectifications !== undefined) await app.register(clinicRequestPages({ ...deps, requests: deps.privacyRequests, rectifications: deps.rectifications }));
     await app.register(ropaPages(deps));
+    if (deps.privacy !== undefined) await app.register(erasurePages({ ...deps, ...deps.privacy }));
   };
 }
 

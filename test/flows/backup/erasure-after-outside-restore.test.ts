@@ -94,6 +94,8 @@ for (const engine of engines()) {
           trail.some((e) => e.subjects.includes(`Patient/${erased}`) && /applied again after a restore/.test(e.detail ?? '')),
           'the tenant’s audit trail says the erasure was applied again',
         );
+        // The erasure record went with the rollback; the erasure, applied again, is recorded again.
+        assert.deepEqual((await app.erasures.list('clinic')).map((r) => [r.subject, r.source]), [[`Patient/${erased}`, 'restore']]);
       } finally {
         if (!closed) await app.close();
       }

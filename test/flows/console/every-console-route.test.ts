@@ -30,6 +30,8 @@ const mayUse: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   [/^\/tenants\/:tenant\/console\/incidents\//, ['tenant-admin']],
   // Data subjects' requests (GDPR Art. 15–21): handled by the admins and the front desk (privacy:manage).
   [/^\/tenants\/:tenant\/console\/requests\//, ['tenant-admin', 'front-desk']],
+  // Erasure, legal holds and retention (privacy:erase): the tenant's admins.
+  [/^\/tenants\/:tenant\/console\/erasure\//, ['tenant-admin']],
 ];
 
 /** The server's routes as `METHOD path`, from Fastify's route tree (each line one segment, nested by indentation). */

@@ -42,7 +42,7 @@ for (const engine of engines()) {
         accounts: t.app.accounts,
         records: t.app.records,
         tenantIds: async () => [tenant],
-        fulfil: { portability: async (request) => ({ note: `Your download for ${request.type} is ready`, link: `/tenants/${tenant}/me/downloads/1` }) },
+        fulfil: { portability: async (_tenantId, request) => ({ note: `Your download for ${request.type} is ready`, link: `/tenants/${tenant}/me/downloads/1` }) },
       });
     });
     after(async () => t?.close());

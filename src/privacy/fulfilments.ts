@@ -1,0 +1,19 @@
+import { forbidden, hasCapability } from '../identity/index.js';
+import type { Erasures } from './erasure.js';
+import type { Fulfilment } from './requests.js';
+
+/**
+ * An erasure request (GDPR Art. 17) fulfilled from the request queue: the erasure itself, by a
+ * person who may erase (`privacy:erase`) — the same checks as everywhere (a legal hold or a
+ * retention duty refuses it with its reason, and the request stays open to be rejected with that
+ * reason, Art. 12(4)); its record names the request.
+ */
+export function erasureFulfilment(erasures: Erasures): Fulfilment {
+  return async (tenantId, request, by) => {
+    if (by.role === 'system' || !hasCapability(by.role, 'privacy:erase')) {
+      throw forbidden(`Erasing a patient needs privacy:erase (tenant admins); your role (${by.role}) can record and reject the request, not carry it out.`);
+    }
+    const record = await erasures.erase(tenantId, request.subject, { by: { actor: by.actor, requestId: by.requestId, sourceIp: by.sourceIp }, reason: `erasure request ${request.id}`, requestId: request.id, source: 'api' });
+    return { note: `Erased on ${record.erasedAt.slice(0, 10)} (erasure record ${record.id}): the data keys are destroyed, so the records can no longer be read, also in backups.` };
+  };
+}
