@@ -35,6 +35,7 @@ import { createRotation, registerRotationMetrics, rotationMigrations, type Rotat
 import { createKeys, createLocalKeyProvider, findUnreadableKeys, keysMigrations, masterKeySource, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, type Tenants } from './tenants/index.js';
 import { periodic } from './platform/periodic.js';
+import { createPatientEverything } from './privacy/index.js';
 import { walkTenants } from './platform/walk-tenants.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
 import { createAppRegister, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
@@ -673,7 +674,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     clients: core.clients, consents: core.consents, oauth: core.oauth,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
-  await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
+  const everything = createPatientEverything({ records, access: recordAccess, storage, limits: config.fhir, clock });
+  await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version, everything }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets }), { prefix: '/tenants/:tenant' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants }), { prefix: '/tenants/:tenant' });

@@ -3,4 +3,4 @@
  * with legal holds and retention duties, the personal download, consent and restriction enforced
  * by the record guard, records of processing, retention by class.
  */
-export {};
+export { compartmentTypes, createPatientEverything, parseEverythingQuery, type EverythingPage, type EverythingQuery, type PatientEverything, type PatientEverythingDeps } from './everything.js';
