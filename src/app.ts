@@ -35,10 +35,10 @@ import { createRotation, registerRotationMetrics, rotationMigrations, type Rotat
 import { createKeys, createLocalKeyProvider, findUnreadableKeys, keysMigrations, masterKeySource, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, type Tenants } from './tenants/index.js';
 import { periodic } from './platform/periodic.js';
-import { createPatientEverything } from './privacy/index.js';
+import { createPatientEverything, createSubjectExports, exportRoutes, type SubjectExports } from './privacy/index.js';
 import { walkTenants } from './platform/walk-tenants.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
-import { createAppRegister, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
+import { connectedApps, createAppRegister, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
 import { platformMigrations } from './platform-migrations.js';
 import { tenantMigrations } from './tenant-migrations.js';
@@ -127,6 +127,8 @@ export interface Tresor extends Core {
   readonly assessments: Assessments;
   /** Drafts of breach notices, their approval and delivery (notification/drafts.ts). */
   readonly noticeDrafts: NoticeDrafts;
+  /** Patients' personal downloads (privacy/exports.ts). */
+  readonly subjectExports: SubjectExports;
   close(): Promise<void>;
 }
 
@@ -674,6 +676,41 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     clients: core.clients, consents: core.consents, oauth: core.oauth,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
+  // The personal download (GDPR Art. 15, 20): prepared off the request path, sealed under the patient's key.
+  const subjectExports = createSubjectExports({
+    records,
+    access: recordAccess,
+    storage,
+    keys: core.keys,
+    audit,
+    clock,
+    dir: config.privacyExports.dir ?? join(config.dataDir, 'exports'),
+    linkDays: config.privacyExports.linkDays,
+    publicUrl: config.server.publicUrl,
+    log: logger,
+    accountsOf: async (tenantId, patient) => {
+      const bound = (await core.accounts.list(tenantId)).filter((a) => a.patient === patient);
+      return Promise.all(
+        bound.map(async (a) => ({
+          email: a.email,
+          role: a.role,
+          status: a.status,
+          createdAt: a.createdAt,
+          factors: (await core.accounts.factors(tenantId, a.id)) ?? { totp: false, passkey: false },
+          apps: (await connectedApps({ clients: core.clients, consents: core.consents }, tenantId, a.id)).map((app) => ({
+            clientId: app.clientId,
+            name: app.client?.name ?? app.clientId,
+            publisher: app.client?.publisher ?? '',
+            scopes: app.scopes,
+            since: app.since,
+            lastAuthorised: app.lastAuthorised,
+          })),
+        })),
+      );
+    },
+  });
+  await subjectExports.recover((await tenants.list()).map((t) => t.id));
+  await http.register(exportRoutes({ exports: subjectExports, authenticator, access: recordAccess, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const everything = createPatientEverything({ records, access: recordAccess, storage, limits: config.fhir, clock });
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version, everything }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
@@ -770,6 +807,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
     3_600_000,
     90_000,
+    leadership,
+  );
+
+  // Personal downloads whose links expired lose their files hourly (privacy/exports.ts).
+  const exportSweep = periodic(
+    async () => {
+      await subjectExports.sweep((await tenants.list()).map((t) => t.id));
+    },
+    3_600_000,
+    60_000,
     leadership,
   );
 
@@ -1030,6 +1077,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     incidentDrill,
     assessments,
     noticeDrafts,
+    subjectExports,
     async close() {
       await statusJobs?.stop();
       await drillJobs?.stop();
@@ -1052,6 +1100,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await retaining.stop();
       await identitySweep.stop();
       await oauthSweep.stop();
+      await exportSweep.stop();
+      await subjectExports.idle();
       await erasureCheck?.stop();
       await fimChecks?.stop();
       // After the jobs, before the pool: the lock's connection goes back (or away) cleanly.

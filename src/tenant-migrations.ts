@@ -9,6 +9,7 @@ import { oauthClientMigrations } from './oauth/clients.js';
 import { oauthConsentMigrations } from './oauth/consents.js';
 import type { Migration } from './platform/db/index.js';
 import { recordsMigrations } from './records/migrations.js';
+import { privacyExportMigrations } from './privacy/exports-migrations.js';
 
 /**
  * Every tenant data set's migrations, in order — in a module of its own so that a thread that
@@ -26,4 +27,5 @@ export const tenantMigrations: readonly Migration[] = [
   ...detectionMigrations,
   ...escalationMigrations,
   ...webhookMigrations,
+  ...privacyExportMigrations,
 ];

@@ -120,6 +120,10 @@ export const auditActions = [
   'notice.downloaded',
   // The public status page changed: a maintenance or notice, an incident update, a component override (detail: what).
   'status.changed',
+  // The personal download (GDPR Art. 15, 20): prepared for a patient (who asked, which request), failed, one file downloaded.
+  'privacy.export_started',
+  'privacy.export_failed',
+  'privacy.export_downloaded',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

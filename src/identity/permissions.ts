@@ -47,6 +47,8 @@ export const capabilities = [
   'incidents:manage',
   /** Read the breach notification checklist of the tenant's incidents: duties, reasons, deadlines (never patients). */
   'notification:read',
+  /** Handle data subjects' requests (GDPR Art. 15–21): prepare a patient's personal download, among others. */
+  'privacy:manage',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 
@@ -91,7 +93,7 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     description: 'Runs the tenant: people, roles, sessions, the staff directory and its alerts; no patient records.',
     scope: 'tenant',
     records: { Practitioner: grant(all, demographic) },
-    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage', 'notification:read'],
+    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage', 'notification:read', 'privacy:manage'],
   },
   clinician: {
     description: 'Clinical records of the patients in their care; others only by break-the-glass; no payment data.',

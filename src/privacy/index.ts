@@ -4,3 +4,5 @@
  * by the record guard, records of processing, retention by class.
  */
 export { compartmentTypes, createPatientEverything, parseEverythingQuery, type EverythingPage, type EverythingQuery, type PatientEverything, type PatientEverythingDeps } from './everything.js';
+export { createSubjectExports, exportFiles, ExportError, type ExportCaller, type ExportErrorCode, type ExportView, type SubjectAccount, type SubjectExports, type SubjectExportsDeps } from './exports.js';
+export { exportRoutes, type ExportRoutesDeps } from './exports-routes.js';
