@@ -593,6 +593,40 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       appName: async (tenantId, clientId) => (await core.clients.get(tenantId, clientId))?.name,
     },
   });
+  // The personal download (GDPR Art. 15, 20): prepared off the request path, sealed under the patient's key.
+  const subjectExports = createSubjectExports({
+    records,
+    access: recordAccess,
+    storage,
+    keys: core.keys,
+    audit,
+    clock,
+    dir: config.privacyExports.dir ?? join(config.dataDir, 'exports'),
+    linkDays: config.privacyExports.linkDays,
+    publicUrl: config.server.publicUrl,
+    log: logger,
+    accountsOf: async (tenantId, patient) => {
+      const bound = (await core.accounts.list(tenantId)).filter((a) => a.patient === patient);
+      return Promise.all(
+        bound.map(async (a) => ({
+          email: a.email,
+          role: a.role,
+          status: a.status,
+          createdAt: a.createdAt,
+          factors: (await core.accounts.factors(tenantId, a.id)) ?? { totp: false, passkey: false },
+          apps: (await connectedApps({ clients: core.clients, consents: core.consents }, tenantId, a.id)).map((app) => ({
+            clientId: app.clientId,
+            name: app.client?.name ?? app.clientId,
+            publisher: app.client?.publisher ?? '',
+            scopes: app.scopes,
+            since: app.since,
+            lastAuthorised: app.lastAuthorised,
+          })),
+        })),
+      );
+    },
+  });
+  await subjectExports.recover((await tenants.list()).map((t) => t.id));
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
   const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger, platform: storage.platform });
   // Account administration and the app register: one set of rules for the JSON routes and the console's pages.
@@ -673,43 +707,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     slots: drillSlots({ assessments, drafts: noticeDrafts, draftsMailingThrough: (notifier) => createNoticeDrafts({ ...noticeDraftsDeps, notifier }), testServer: testServerNotifier }),
   });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
-    clients: core.clients, consents: core.consents, oauth: core.oauth,
+    clients: core.clients, consents: core.consents, oauth: core.oauth, subjectExports,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
-  // The personal download (GDPR Art. 15, 20): prepared off the request path, sealed under the patient's key.
-  const subjectExports = createSubjectExports({
-    records,
-    access: recordAccess,
-    storage,
-    keys: core.keys,
-    audit,
-    clock,
-    dir: config.privacyExports.dir ?? join(config.dataDir, 'exports'),
-    linkDays: config.privacyExports.linkDays,
-    publicUrl: config.server.publicUrl,
-    log: logger,
-    accountsOf: async (tenantId, patient) => {
-      const bound = (await core.accounts.list(tenantId)).filter((a) => a.patient === patient);
-      return Promise.all(
-        bound.map(async (a) => ({
-          email: a.email,
-          role: a.role,
-          status: a.status,
-          createdAt: a.createdAt,
-          factors: (await core.accounts.factors(tenantId, a.id)) ?? { totp: false, passkey: false },
-          apps: (await connectedApps({ clients: core.clients, consents: core.consents }, tenantId, a.id)).map((app) => ({
-            clientId: app.clientId,
-            name: app.client?.name ?? app.clientId,
-            publisher: app.client?.publisher ?? '',
-            scopes: app.scopes,
-            since: app.since,
-            lastAuthorised: app.lastAuthorised,
-          })),
-        })),
-      );
-    },
-  });
-  await subjectExports.recover((await tenants.list()).map((t) => t.id));
   await http.register(exportRoutes({ exports: subjectExports, authenticator, access: recordAccess, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const everything = createPatientEverything({ records, access: recordAccess, storage, limits: config.fhir, clock });
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version, everything }), { prefix: '/tenants/:tenant/fhir' });

@@ -25,6 +25,7 @@ import { clinicConsole } from './clinic/index.js';
 import { operatorConsole, type OperatorConsoleDeps } from './operator/index.js';
 import { createPageGuard } from './page-guard.js';
 import { patientPortal } from './portal/index.js';
+import type { SubjectExports } from '../privacy/index.js';
 import { landingPages } from './landing.js';
 import { createPagePeople } from './page-person.js';
 import { runbookPages } from './runbooks.js';
@@ -69,9 +70,11 @@ export interface ConsoleDeps {
   readonly assessments?: Assessments;
   /** Drafts of breach notices: the operator console's notice pages. */
   readonly noticeDrafts?: NoticeDrafts;
+  /** Patients' personal downloads: the portal's "Download your data" and the console's action for staff. */
+  readonly subjectExports?: SubjectExports;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, subjectExports }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -89,8 +92,8 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, now: () => clock.now().getTime() }));
-    await app.register(patientPortal({ guard, realm: tenantRealm, access, clock }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, now: () => clock.now().getTime(), ...(subjectExports === undefined ? {} : { exports: subjectExports }) }));
+    await app.register(patientPortal({ guard, realm: tenantRealm, access, clock, ...(subjectExports === undefined ? {} : { exports: subjectExports }) }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts }));
     await app.register(runbookPages({ rules: alerts.rules }));
   };

@@ -5,4 +5,4 @@
  */
 export { compartmentTypes, createPatientEverything, parseEverythingQuery, type EverythingPage, type EverythingQuery, type PatientEverything, type PatientEverythingDeps } from './everything.js';
 export { createSubjectExports, exportFiles, ExportError, type ExportCaller, type ExportErrorCode, type ExportView, type SubjectAccount, type SubjectExports, type SubjectExportsDeps } from './exports.js';
-export { exportRoutes, type ExportRoutesDeps } from './exports-routes.js';
+export { callerOf, exportRoutes, type ExportRoutesDeps } from './exports-routes.js';

@@ -19,6 +19,8 @@ import { patientPages } from './patients.js';
 import { reviewPages } from './review.js';
 import { settingsPages } from './settings.js';
 import { staffPages } from './staff.js';
+import { dataDownloadPages } from './data-download.js';
+import type { SubjectExports } from '../../privacy/index.js';
 
 import type { NoticeDrafts } from '../../notification/index.js';
 
@@ -44,6 +46,8 @@ export interface ClinicConsoleDeps {
   /** Breach notices: the tenant's customer notice and authority report, on the incident page. */
   readonly drafts?: NoticeDrafts | undefined;
   readonly now: () => number;
+  /** Patients' personal downloads: the "prepare this patient's data download" action (privacy:manage). */
+  readonly exports?: SubjectExports;
 }
 
 /** The clinic console under `/tenants/{t}/console/`: one plugin per section. */
@@ -55,6 +59,7 @@ export function clinicConsole(given: ClinicConsoleDeps) {
     await app.register(appPages(deps));
     await app.register(settingsPages(deps));
     await app.register(patientPages(deps));
+    if (deps.exports !== undefined) await app.register(dataDownloadPages({ guard: deps.guard, realm: deps.realm, exports: deps.exports }));
     await app.register(auditPages(deps));
     await app.register(reviewPages(deps));
     await app.register(clinicAlertPages(deps));

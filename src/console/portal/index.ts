@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { portalAccessPage } from './access-log.js';
 import type { PortalDeps } from './portal-page.js';
 import { portalRecordsPage } from './records.js';
+import { portalDataPage } from './data.js';
 
 export { portalNav, portalPath, type PortalDeps } from './portal-page.js';
 
@@ -11,5 +12,6 @@ export function patientPortal(deps: PortalDeps) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(portalRecordsPage(deps));
     await app.register(portalAccessPage(deps));
+    await app.register(portalDataPage(deps));
   };
 }

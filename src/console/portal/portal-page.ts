@@ -1,12 +1,13 @@
 import type { Clock } from '../../platform/clock.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessContext, RecordAccess } from '../../records/index.js';
+import type { SubjectExports } from '../../privacy/index.js';
 import { html, seeOther, type Html, type Locale, type NavItem, type Texts } from '../../platform/pages/index.js';
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendPersonPage } from '../person-page.js';
 
-export type PortalSection = 'records' | 'access';
+export type PortalSection = 'records' | 'access' | 'data';
 
 export interface PortalDeps {
   readonly guard: PageGuard;
@@ -14,11 +15,13 @@ export interface PortalDeps {
   readonly access: RecordAccess;
   /** The deployment's clock: "the last 30 days" end where the audit trail's times do. */
   readonly clock: Clock;
+  /** The personal download ("Download your data"); without it the page is not offered. */
+  readonly exports?: SubjectExports;
 }
 
 const text: Texts<PortalSection | 'apps' | 'account'> = {
-  en: { records: 'My records', access: 'Who accessed my data', apps: 'Connected apps', account: 'My account' },
-  de: { records: 'Meine Daten', access: 'Wer hat meine Daten gesehen', apps: 'Verbundene Apps', account: 'Mein Konto' },
+  en: { records: 'My records', access: 'Who accessed my data', data: 'Download my data', apps: 'Connected apps', account: 'My account' },
+  de: { records: 'Meine Daten', access: 'Wer hat meine Daten gesehen', data: 'Meine Daten herunterladen', apps: 'Verbundene Apps', account: 'Mein Konto' },
 };
 
 export const portalPath = (tenantId: string, section: PortalSection): string => `/tenants/${tenantId}/me/${section === 'records' ? '' : section}`;
@@ -29,6 +32,7 @@ export function portalNav(tenantId: string, locale: Locale): NavItem[] {
   return [
     { href: portalPath(tenantId, 'records'), label: t.records },
     { href: portalPath(tenantId, 'access'), label: t.access },
+    { href: portalPath(tenantId, 'data'), label: t.data },
     { href: `/tenants/${tenantId}/account/apps`, label: t.apps },
     { href: `/tenants/${tenantId}/account/`, label: t.account },
   ];
