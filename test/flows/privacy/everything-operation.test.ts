@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { engines, errorCode, json, observation, patient, startTestApp, type TestApp } from '../../support/harness.js';
+import { Client } from 'fhir-kit-client';
 import { fixedClock } from '../../../src/platform/clock.js';
 import { as, signIn, signInWithTotp, type Person } from '../../support/people.js';
 
@@ -170,6 +171,22 @@ for (const engine of engines()) {
       assert.ok(event.resources.every((r) => r.startsWith('Observation/')));
       assert.equal(event.purpose, 'TREAT');
       assert.ok(!JSON.stringify(event).includes('beats/minute'));
+    });
+
+    it('a FHIR client library runs it and follows the next links to the end', async () => {
+      const address = await t.app.http.listen({ host: '127.0.0.1', port: 0 });
+      const client = new Client({ baseUrl: `${address}/tenants/clinic/fhir`, customHeaders: { authorization: `Bearer ${key}` } });
+      const seen: string[] = [];
+      let page = (await client.operation({ name: '$everything', resourceType: 'Patient', id: anna, method: 'GET', input: { _count: '4' } })) as unknown as Bundle;
+      for (;;) {
+        seen.push(...page.entry.map((e) => `${e.resource['resourceType']}/${e.resource['id']}`));
+        const next = client.nextPage({ bundle: page as never });
+        if (next === undefined) break;
+        page = (await next) as unknown as Bundle;
+      }
+      assert.equal(seen.length, 10);
+      assert.ok(seen.includes(`Patient/${anna}`));
+      assert.ok(!seen.includes(`Patient/${bert}`));
     });
   });
 }
