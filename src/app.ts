@@ -626,7 +626,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       );
     },
   });
-  await subjectExports.recover((await tenants.list()).map((t) => t.id));
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
   const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger, platform: storage.platform });
   // Account administration and the app register: one set of rules for the JSON routes and the console's pages.

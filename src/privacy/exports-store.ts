@@ -68,10 +68,10 @@ const toExport = (row: Row): ExportRow => ({
   error: row.error ?? undefined,
 });
 
-export async function insertExport(db: SqlExecutor, row: Pick<ExportRow, 'id' | 'patient' | 'requestedBy' | 'requestedRole' | 'requestRef' | 'createdAt' | 'expiresAt'>): Promise<void> {
+export async function insertExport(db: SqlExecutor, row: Pick<ExportRow, 'id' | 'patient' | 'requestedBy' | 'requestedRole' | 'requestRef' | 'createdAt' | 'expiresAt'>, owner: string): Promise<void> {
   await db.execute(
-    `INSERT INTO ${db.table('privacy_exports')} (id, patient, requested_by, requested_role, request_ref, state, done, total, created_at, expires_at, files) VALUES (?, ?, ?, ?, ?, 'queued', 0, 0, ?, ?, '[]')`,
-    [row.id, row.patient, row.requestedBy, row.requestedRole, row.requestRef ?? null, row.createdAt, row.expiresAt],
+    `INSERT INTO ${db.table('privacy_exports')} (id, patient, requested_by, requested_role, request_ref, state, done, total, created_at, expires_at, files, owner, heartbeat_at) VALUES (?, ?, ?, ?, ?, 'queued', 0, 0, ?, ?, '[]', ?, ?)`,
+    [row.id, row.patient, row.requestedBy, row.requestedRole, row.requestRef ?? null, row.createdAt, row.expiresAt, owner, row.createdAt],
   );
 }
 
@@ -86,8 +86,8 @@ export async function selectExportsOf(db: SqlExecutor, patient: string, limit: n
   return rows.map(toExport);
 }
 
-export async function updateProgress(db: SqlExecutor, id: string, progress: { readonly state: ExportState; readonly done: number; readonly total: number }): Promise<void> {
-  await db.execute(`UPDATE ${db.table('privacy_exports')} SET state = ?, done = ?, total = ? WHERE id = ?`, [progress.state, progress.done, progress.total, id]);
+export async function updateProgress(db: SqlExecutor, id: string, progress: { readonly state: ExportState; readonly done: number; readonly total: number; readonly at: number }): Promise<void> {
+  await db.execute(`UPDATE ${db.table('privacy_exports')} SET state = ?, done = ?, total = ?, heartbeat_at = ? WHERE id = ?`, [progress.state, progress.done, progress.total, progress.at, id]);
 }
 
 export async function markReady(db: SqlExecutor, id: string, done: { readonly finishedAt: number; readonly expiresAt: number; readonly key: { id: string; version: number }; readonly files: readonly ExportFile[] }): Promise<void> {
@@ -105,11 +105,16 @@ export async function markFailed(db: SqlExecutor, id: string, at: number, error:
   await db.execute(`UPDATE ${db.table('privacy_exports')} SET state = 'failed', finished_at = ?, error = ?, token_hash = NULL WHERE id = ?`, [at, error, id]);
 }
 
-/** Unfinished downloads of a process that ended: failed, to be started again. Returns their ids. */
-export async function failUnfinished(db: SqlExecutor, at: number): Promise<string[]> {
-  const rows = await db.query<{ id: string }>(`SELECT id FROM ${db.table('privacy_exports')} WHERE state IN ('queued', 'running')`, []);
-  if (rows.length > 0) await db.execute(`UPDATE ${db.table('privacy_exports')} SET state = 'failed', finished_at = ?, error = 'interrupted' WHERE state IN ('queued', 'running')`, [at]);
-  return rows.map((r) => r.id);
+/**
+ * Unfinished downloads of another server process that stopped moving (it ended, or crashed):
+ * failed, to be started again. This process's own are never touched — it knows them.
+ */
+export async function failStale(db: SqlExecutor, at: number, staleBefore: number, owner: string): Promise<number> {
+  return db.execute(`UPDATE ${db.table('privacy_exports')} SET state = 'failed', finished_at = ?, error = 'interrupted' WHERE state IN ('queued', 'running') AND owner <> ? AND heartbeat_at < ?`, [
+    at,
+    owner,
+    staleBefore,
+  ]);
 }
 
 export async function setTokenHash(db: SqlExecutor, id: string, tokenHash: string): Promise<void> {

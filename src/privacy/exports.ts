@@ -12,7 +12,7 @@ import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { AccessEntry, RecordAccess, Records, StoredResource } from '../records/index.js';
 import { compartmentTypes } from './everything.js';
 import {
-  failUnfinished,
+  failStale,
   insertExport,
   markExpired,
   markFailed,
@@ -36,6 +36,8 @@ const defaults = {
   accessMax: 100_000,
   /** Days a finished download's links and files live. */
   linkDays: 7,
+  /** Another process's download without progress for this long is failed (a restart, a crash). */
+  staleMs: 120_000,
 } as const;
 
 export type ExportErrorCode = 'export-not-found' | 'export-not-ready' | 'export-expired' | 'export-forbidden' | 'export-token-invalid' | 'export-erased' | 'export-file-unknown' | 'export-busy';
@@ -116,8 +118,6 @@ export interface SubjectExports {
   links(tenantId: string, id: string): Promise<{ readonly token: string; readonly expiresAt: string }>;
   /** One file, opened: the token must match, the download be ready and unexpired; audited. */
   download(tenantId: string, id: string, file: string, token: string, by: ExportCaller): Promise<{ readonly body: Buffer; readonly mediaType: string; readonly name: string }>;
-  /** At start: downloads a previous process left unfinished are failed (they can be started again). */
-  recover(tenantIds: readonly string[]): Promise<number>;
   /** Removes the files of downloads whose links expired. */
   sweep(tenantIds: readonly string[]): Promise<number>;
   /** Resolves when no download is being prepared (tests, shutdown). */
@@ -157,6 +157,14 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
   const running = new Map<string, Promise<void>>();
   const dirOf = (tenantId: string, id: string) => join(deps.dir, tenantId, id);
   const db = (tenantId: string): Promise<SqlDatabase> => storage.tenant(tenantId);
+  // This process's name on the downloads it prepares (random: a restarted process is another one).
+  const owner = randomToken(12);
+  /** The tenant's data set, after failing downloads another process left unfinished. */
+  const current = async (tenantId: string): Promise<SqlDatabase> => {
+    const data = await db(tenantId);
+    await failStale(data, now(), now() - defaults.staleMs, owner);
+    return data;
+  };
 
   const event = (by: ExportCaller, action: AuditEventInput['action'], patient: string, classes: readonly string[], detail: string, status = 200, outcome: 'success' | 'failure' = 'success'): AuditEventInput => ({
     action,
@@ -198,7 +206,7 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
     const data = await db(tenantId);
     const t = { tenantId, db: data };
     const total = await records.countCompartment(t, patient, compartmentTypes);
-    await updateProgress(data, id, { state: 'running', done: 0, total });
+    await updateProgress(data, id, { state: 'running', done: 0, total, at: now() });
     const key = await keys.dataKeyFor(tenantId, patient);
     const entries: string[] = [];
     const classes = new Set<string>();
@@ -217,7 +225,7 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
         if (r.type !== 'Observation' || resources.length < 20_000) resources.push(r);
       }
       done += page.length;
-      await updateProgress(data, id, { state: 'running', done, total: Math.max(total, done) });
+      await updateProgress(data, id, { state: 'running', done, total: Math.max(total, done), at: now() });
       const last = page.at(-1) as StoredResource;
       after = { type: last.type, id: last.id };
       if (page.length < defaults.pageSize) break;
@@ -227,6 +235,7 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
     const bundle = `{"resourceType":"Bundle","id":"${id}","meta":{"lastUpdated":"${generatedAt}"},"type":"collection","timestamp":"${generatedAt}","entry":[${entries.join(',')}]}`;
     const accounts = await deps.accountsOf(tenantId, patient);
     const log = await accessEntries(tenantId, id, patient, by);
+    await updateProgress(data, id, { state: 'running', done, total: Math.max(total, done), at: now() });
     const parsed = resources.map((r) => JSON.parse(r.content) as Record<string, unknown>);
     const ofType = (type: string) => parsed.filter((r) => r['resourceType'] === type);
     const self = ofType('Patient')[0] ?? {};
@@ -288,7 +297,7 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
 
   async function found(tenantId: string, id: string): Promise<ExportRow> {
     if (!idPattern.test(id)) throw notFound();
-    const row = await selectExport(await db(tenantId), id);
+    const row = await selectExport(await current(tenantId), id);
     if (row === undefined) throw notFound();
     return row;
   }
@@ -304,16 +313,16 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
     },
     async start(tenantId, patient, { by, requestRef }) {
       if (!/^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(patient)) throw new ExportError('export-not-found', 'A patient is Patient/<id>.', { status: 400, expose: true });
-      const data = await db(tenantId);
-      const current = await records.peek({ tenantId, db: data }, 'Patient', patient.slice(8));
-      if (current === undefined) throw new ExportError('export-not-found', `${patient} does not exist.`, { status: 404, expose: true });
-      if (current.deleted) throw new ExportError('export-erased', `${patient} was deleted or erased.`, { status: 410, expose: true });
+      const data = await current(tenantId);
+      const subject = await records.peek({ tenantId, db: data }, 'Patient', patient.slice(8));
+      if (subject === undefined) throw new ExportError('export-not-found', `${patient} does not exist.`, { status: 404, expose: true });
+      if (subject.deleted) throw new ExportError('export-erased', `${patient} was deleted or erased.`, { status: 410, expose: true });
       const unfinished = (await selectExportsOf(data, patient, 5)).find((e) => e.state === 'queued' || e.state === 'running');
       if (unfinished !== undefined) return viewOf(unfinished);
       const id = timeOrderedId(now());
       const createdAt = now();
       await data.transaction(async (tx) => {
-        await insertExport(tx, { id, patient, requestedBy: by.actor.id, requestedRole: by.actor.role, requestRef, createdAt, expiresAt: createdAt + linkMs });
+        await insertExport(tx, { id, patient, requestedBy: by.actor.id, requestedRole: by.actor.role, requestRef, createdAt, expiresAt: createdAt + linkMs }, owner);
         await audit.appendIn(tx, tenantId, [event(by, 'privacy.export_started', patient, [], requestRef === undefined ? `privacy-export:${id}` : `privacy-export:${id} request:${requestRef}`, 202)]);
       });
       run(tenantId, id, patient, by);
@@ -323,7 +332,7 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
       return viewOf(await found(tenantId, id));
     },
     async list(tenantId, patient) {
-      return (await selectExportsOf(await db(tenantId), patient, 10)).map(viewOf);
+      return (await selectExportsOf(await current(tenantId), patient, 10)).map(viewOf);
     },
     async links(tenantId, id) {
       const row = await found(tenantId, id);
@@ -354,11 +363,6 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
       // The download leaves the vault: audited before a byte is sent (fail closed).
       await audit.record(tenantId, [event(by, 'privacy.export_downloaded', row.patient, entry.classes, `privacy-export:${id} file:${file}`)]);
       return { body, mediaType: spec.mediaType, name: file };
-    },
-    async recover(tenantIds) {
-      let failed = 0;
-      for (const tenantId of tenantIds) failed += (await failUnfinished(await db(tenantId), now())).length;
-      return failed;
     },
     async sweep(tenantIds) {
       let removed = 0;

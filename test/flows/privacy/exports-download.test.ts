@@ -180,6 +180,20 @@ for (const engine of engines()) {
       assert.equal(errorCode(await startAs(annaSession, { patient: `Patient/${bert}` })), 'export-forbidden');
     });
 
+    it('a download another server process left unfinished is failed once it stops moving, and can be started again', async () => {
+      const db = await t.app.storage.tenant('clinic');
+      const at = clock.now().getTime();
+      await db.execute(
+        `INSERT INTO ${db.table('privacy_exports')} (id, patient, requested_by, requested_role, state, done, total, created_at, expires_at, files, owner, heartbeat_at) VALUES (?, ?, ?, ?, 'running', 2, 5, ?, ?, '[]', 'a-process-that-ended', ?)`,
+        ['0190000000000000-interrupted', `Patient/${bert}`, `account:${bertSession.accountId}`, 'patient', at, at + 86_400_000, at],
+      );
+      assert.equal((await t.app.subjectExports.status('clinic', '0190000000000000-interrupted')).state, 'running', 'still within its heartbeat');
+      fixed.advance(180_000);
+      const failed = await t.app.subjectExports.status('clinic', '0190000000000000-interrupted');
+      assert.equal(failed.state, 'failed');
+      assert.equal(failed.error, 'interrupted');
+    });
+
     it('an expired link is refused, and the sweep removes the files', async () => {
       const { links } = await statusAs(annaSession, exportId);
       fixed.advance(8 * 86_400_000);
@@ -190,7 +204,7 @@ for (const engine of engines()) {
       const expired = await as(t, annaSession, { method: 'GET', url: path(links?.[0]?.url as string) });
       assert.equal(expired.statusCode, 410);
       assert.equal(errorCode(expired), 'export-expired');
-      assert.equal(await t.app.subjectExports.sweep(['clinic']), 2);
+      assert.equal(await t.app.subjectExports.sweep(['clinic']), 3);
       assert.equal(filesUnder(join(t.dataDir, 'exports', 'clinic', exportId)).length, 0);
       assert.equal((await t.app.subjectExports.status('clinic', exportId)).state, 'expired');
     });
