@@ -162,6 +162,10 @@ for (const engine of engines()) {
       assert.equal(errorCode(await as(t, annaSession, { method: 'GET', url })), 'export-token-invalid');
       const denials = await t.app.audit.query('clinic', { count: 10, actions: ['access.denied'], actor: `account:${bertSession.accountId}` });
       assert.ok(denials.length >= 1);
+      // The link's token never reaches the logs or the audit trail (the request log drops query strings).
+      const token = new URL(`http://x${url}`).searchParams.get('token') as string;
+      assert.ok(!t.logs.some((line) => line.includes(token)));
+      assert.ok(!JSON.stringify(await t.app.audit.query('clinic', { count: 1000 })).includes(token));
     });
 
     it('staff with privacy:manage prepare a patient’s download and follow it, but cannot open it', async () => {
