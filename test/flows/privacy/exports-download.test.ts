@@ -135,6 +135,11 @@ for (const engine of engines()) {
       }
       assert.ok(events.some((e) => e.classes.includes('health')));
       assert.ok(!JSON.stringify(events).includes(marker));
+      // The patient sees them in "who accessed my data", in words.
+      const page = await as(t, annaSession, { method: 'GET', url: `${base}/me/access` });
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /downloaded a file of your data/);
+      assert.match(page.body, /started a download of your data/);
     });
 
     it('the files on disk are sealed: no plaintext marker, no measurement', () => {
