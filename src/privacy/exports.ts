@@ -107,7 +107,7 @@ export interface SubjectExports {
   /** Who may do what (the routes and the pages ask the same). Throws 403 `export-forbidden`. */
   admit(principal: Principal, patient: string, action: 'start' | 'status' | 'download'): void;
   /** Starts preparing a download off the request path; returns at once with its id. */
-  start(tenantId: string, patient: string, options: { readonly by: ExportCaller; readonly requestRef?: string }): Promise<ExportView>;
+  start(tenantId: string, patient: string, options: { readonly by: ExportCaller; readonly requestRef?: string; readonly locale?: 'en' | 'de' }): Promise<ExportView>;
   status(tenantId: string, id: string): Promise<ExportView>;
   /** A patient's downloads, newest first. */
   list(tenantId: string, patient: string): Promise<ExportView[]>;
@@ -202,7 +202,7 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
     return entries;
   }
 
-  async function prepare(tenantId: string, id: string, patient: string, by: ExportCaller): Promise<void> {
+  async function prepare(tenantId: string, id: string, patient: string, by: ExportCaller, locale: 'en' | 'de'): Promise<void> {
     const data = await db(tenantId);
     const t = { tenantId, db: data };
     const total = await records.countCompartment(t, patient, compartmentTypes);
@@ -253,11 +253,11 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
       apps: accounts.flatMap((a) => a.apps.map((app) => ({ name: app.name, since: app.since, scopes: app.scopes.join(' ') }))),
       accesses: log.length,
     };
-    const texts = summaryTexts.en;
+    const texts = summaryTexts[locale];
     const files: Array<[ExportFileName, Uint8Array, readonly string[]]> = [
       ['records.json', Buffer.from(bundle, 'utf8'), [...classes]],
       ['summary.pdf', await summaryPdf(summary, texts), [...classes]],
-      ['summary.html', Buffer.from(summaryHtml(summary, texts, 'en'), 'utf8'), [...classes]],
+      ['summary.html', Buffer.from(summaryHtml(summary, texts, locale), 'utf8'), [...classes]],
       ['account.json', Buffer.from(JSON.stringify({ patient, accounts: accounts.map(({ apps: _apps, ...account }) => account) }, null, 2), 'utf8'), ['personal']],
       [
         'consents.json',
@@ -276,11 +276,11 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
     await markReady(data, id, { finishedAt, expiresAt: finishedAt + linkMs, key: { id: key.keyId, version: key.version }, files: written });
   }
 
-  function run(tenantId: string, id: string, patient: string, by: ExportCaller): void {
+  function run(tenantId: string, id: string, patient: string, by: ExportCaller, locale: 'en' | 'de'): void {
     // One download at a time per tenant: a large record does not starve the server's other work.
     const previous = running.get(tenantId) ?? Promise.resolve();
     const next = previous
-      .then(() => prepare(tenantId, id, patient, by))
+      .then(() => prepare(tenantId, id, patient, by, locale))
       .catch(async (error: unknown) => {
         const code = error instanceof AppError ? error.code : 'internal';
         deps.log?.error({ event: 'privacy.export_failed', tenantId, exportId: id, code }, 'a personal download could not be prepared');
@@ -311,7 +311,7 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
       if (action !== 'download' && hasCapability(principal.role, 'privacy:manage') && principal.smart === undefined && principal.kind === 'person') return;
       throw forbidden(action === 'download' ? 'Only the patient downloads their own data.' : `Your role (${principal.role}) may not prepare this patient's download (privacy:manage).`);
     },
-    async start(tenantId, patient, { by, requestRef }) {
+    async start(tenantId, patient, { by, requestRef, locale = 'en' }) {
       if (!/^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(patient)) throw new ExportError('export-not-found', 'A patient is Patient/<id>.', { status: 400, expose: true });
       const data = await current(tenantId);
       const subject = await records.peek({ tenantId, db: data }, 'Patient', patient.slice(8));
@@ -325,7 +325,7 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
         await insertExport(tx, { id, patient, requestedBy: by.actor.id, requestedRole: by.actor.role, requestRef, createdAt, expiresAt: createdAt + linkMs }, owner);
         await audit.appendIn(tx, tenantId, [event(by, 'privacy.export_started', patient, [], requestRef === undefined ? `privacy-export:${id}` : `privacy-export:${id} request:${requestRef}`, 202)]);
       });
-      run(tenantId, id, patient, by);
+      run(tenantId, id, patient, by, locale);
       return viewOf(await found(tenantId, id));
     },
     async status(tenantId, id) {

@@ -129,7 +129,8 @@ export function portalDataPage({ guard, realm, exports }: PortalDeps) {
       if (found === undefined) return reply;
       const { caller, patient } = found;
       service.admit(caller.principal, patient, 'start');
-      await service.start(caller.me.realmId, patient, { by: callerOf(request, caller.principal) });
+      // The summary in the language the patient reads the portal in.
+      await service.start(caller.me.realmId, patient, { by: callerOf(request, caller.principal), locale: caller.locale });
       return seeOther(reply, `${portalPath(caller.me.realmId, 'data')}?done=started`);
     });
   };

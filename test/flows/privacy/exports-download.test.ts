@@ -58,7 +58,7 @@ for (const engine of engines()) {
         annaIds.push(`Observation/${await post('Observation', observation(anna, { effectiveDateTime: `2026-03-${day}T09:00:00Z`, valueQuantity: { value, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' } }))}`);
       }
       annaIds.push(`Observation/${await post('Observation', observation(anna, { code: { text: 'Body weight' }, valueQuantity: { value: 61.5, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } }))}`);
-      await post('Observation', observation(bert, { valueQuantity: { value: 111, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' } }));
+      await post('Observation', observation(bert, { valueQuantity: { value: 111, unit: 'Bertunits', system: 'http://unitsofmeasure.org', code: '/min' } }));
       annaSession = await signIn(t, 'clinic', 'patient', 'anna@example.org', { patient: `Patient/${anna}` });
       bertSession = await signIn(t, 'clinic', 'patient', 'bert@example.org', { patient: `Patient/${bert}` });
       admin = await signInWithTotp(t, 'clinic', 'tenant-admin', 'admin@clinic.example', () => clock.now().getTime());
@@ -100,7 +100,7 @@ for (const engine of engines()) {
       // Every reference resolves inside the Bundle, as a client following them would find.
       for (const e of bundle.entry.filter((x) => x.resource['resourceType'] === 'Observation')) assert.ok(ids.includes(e.resource['subject'].reference));
       assert.ok(!response.body.includes('Bauer'));
-      assert.ok(!response.body.includes('111'));
+      assert.ok(!response.body.includes('Bertunits'));
     });
 
     it('the PDF read with pdftotext shows the name, the birth date and the measurements with units', async () => {
@@ -115,7 +115,7 @@ for (const engine of engines()) {
       assert.match(text, /beats\/minute/);
       assert.match(text, /\bkg\b/);
       assert.match(text, /Heart rate/);
-      assert.doesNotMatch(text, /Bauer|\b111\b/);
+      assert.doesNotMatch(text, /Bauer|Bertunits/);
       const htmlFile = await as(t, annaSession, { method: 'GET', url: path(links?.find((l) => l.name === 'summary.html')?.url as string) });
       assert.match(htmlFile.body, new RegExp(marker));
       assert.match(String(htmlFile.headers['content-security-policy']), /sandbox/);
@@ -203,6 +203,18 @@ for (const engine of engines()) {
       assert.equal(failed.error, 'interrupted');
     });
 
+    it('erasing the patient (crypto-shredding) takes their download with them: 410', async () => {
+      const started = await startAs(bertSession);
+      const id = json<Links>(started).export.id;
+      await t.app.subjectExports.idle();
+      const { links } = await statusAs(bertSession, id);
+      assert.ok(links !== undefined);
+      await t.app.keys.shred('clinic', `Patient/${bert}`);
+      const gone = await as(t, bertSession, { method: 'GET', url: path(links[0]?.url as string) });
+      assert.equal(gone.statusCode, 410);
+      assert.equal(errorCode(gone), 'export-erased');
+    });
+
     it('an expired link is refused, and the sweep removes the files', async () => {
       const { links } = await statusAs(annaSession, exportId);
       fixed.advance(8 * 86_400_000);
@@ -213,7 +225,7 @@ for (const engine of engines()) {
       const expired = await as(t, annaSession, { method: 'GET', url: path(links?.[0]?.url as string) });
       assert.equal(expired.statusCode, 410);
       assert.equal(errorCode(expired), 'export-expired');
-      assert.equal(await t.app.subjectExports.sweep(['clinic']), 3);
+      assert.equal(await t.app.subjectExports.sweep(['clinic']), 4);
       assert.equal(filesUnder(join(t.dataDir, 'exports', 'clinic', exportId)).length, 0);
       assert.equal((await t.app.subjectExports.status('clinic', exportId)).state, 'expired');
     });
