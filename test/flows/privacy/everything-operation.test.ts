@@ -41,11 +41,11 @@ for (const engine of engines()) {
       key = await t.tenant('clinic');
       const practitioner = await post('Practitioner', { resourceType: 'Practitioner', name: [{ family: 'Hartmann', given: ['Lena'] }] });
       const other = await post('Practitioner', { resourceType: 'Practitioner', name: [{ family: 'Other' }] });
-      anna = await post('Patient', patient({ generalPractitioner: [{ reference: `Practitioner/${practitioner}` }] }));
+      anna = await post('Patient', patient({ deceasedBoolean: false, generalPractitioner: [{ reference: `Practitioner/${practitioner}` }] }));
       bert = await post('Patient', patient({ name: [{ family: 'Bauer', given: ['Bert'] }], identifier: [{ system: 'urn:x', value: 'B2' }] }));
       annaObservations = [];
       for (let i = 0; i < 5; i++) annaObservations.push(await post('Observation', observation(anna, { valueQuantity: { value: 60 + i, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' } })));
-      await post('Appointment', { resourceType: 'Appointment', status: 'booked', participant: [{ actor: { reference: `Patient/${anna}` }, status: 'accepted' }] });
+      await post('Appointment', { resourceType: 'Appointment', status: 'booked', description: 'Cardiology follow-up', participant: [{ actor: { reference: `Patient/${anna}` }, status: 'accepted' }] });
       await post('Consent', {
         resourceType: 'Consent',
         status: 'active',
@@ -149,7 +149,12 @@ for (const engine of engines()) {
       const billing = await t.key('clinic', 'billing');
       assert.equal((await everything({ key: billing }, anna)).statusCode, 403, 'billing may not read the Patient');
       // The Patient's and the appointment's health elements are gone where the desk sees them.
-      for (const entry of redacted) assert.equal(entry.resource['generalPractitioner'], undefined);
+      assert.equal(redacted.length, 2);
+      for (const entry of redacted) {
+        assert.equal(entry.resource['deceasedBoolean'], undefined);
+        assert.equal(entry.resource['description'], undefined);
+      }
+      assert.equal(bundle.entry.find((e) => e.resource['resourceType'] === 'Patient')?.resource['name'][0].family, 'Müller', 'demographics stay');
     });
 
     it('a patient runs it on their own record only', async () => {
