@@ -24,10 +24,12 @@
 // tenant with 10 million audit events, SQLite then PostgreSQL (bench/breach-scope.ts; BENCH_EVENTS,
 // BENCH_PG_EVENTS to change it).
 // Not part of `all`: writing the events takes minutes.
+// `npm run bench -- everything` (BENCH_ONLY=everything): Patient/$everything for a patient with
+// 10,000 Observations against the same records read one by one (bench/everything.ts); also part of `all`.
 import { spawn } from 'node:child_process';
 import { providePostgres } from './pg-scratch.mjs';
 
-const selectors = new Set(['backup', 'http', 'ha', 'search', 'cli', 'tenants', 'processes', 'detection', 'breach', 'all']);
+const selectors = new Set(['backup', 'http', 'ha', 'search', 'everything', 'cli', 'tenants', 'processes', 'detection', 'breach', 'all']);
 const named = process.argv.slice(2).find((arg) => selectors.has(arg));
 const only = named ?? process.env.BENCH_ONLY ?? 'http';
 if (!selectors.has(only)) {
@@ -69,6 +71,13 @@ if ((only === 'search' || only === 'all') && !stopped) {
   const searchCode = await run('bench/search-pages.ts', env);
   postgres.stop();
   code = code === 0 ? searchCode : code;
+}
+if ((only === 'everything' || only === 'all') && !stopped) {
+  const env = { ...process.env };
+  const postgres = await providePostgres(env);
+  const everythingCode = await run('bench/everything.ts', env);
+  postgres.stop();
+  code = code === 0 ? everythingCode : code;
 }
 if (only === 'tenants' && !stopped) {
   const env = { ...process.env };

@@ -35,9 +35,10 @@ import { createRotation, registerRotationMetrics, rotationMigrations, type Rotat
 import { createKeys, createLocalKeyProvider, findUnreadableKeys, keysMigrations, masterKeySource, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, type Tenants } from './tenants/index.js';
 import { periodic } from './platform/periodic.js';
+import { createPatientEverything, createSubjectExports, exportRoutes, type SubjectExports } from './privacy/index.js';
 import { walkTenants } from './platform/walk-tenants.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
-import { createAppRegister, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
+import { connectedApps, createAppRegister, createAppTokens, createClients, sweepArtifacts, createConsents, createOAuthServer, oauthRoutes, type Clients, type Consents, type OAuthServer } from './oauth/index.js';
 import { version } from './version.js';
 import { platformMigrations } from './platform-migrations.js';
 import { tenantMigrations } from './tenant-migrations.js';
@@ -46,7 +47,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createPrivacyRequests, createRectifications, erasureFulfilment, privacyRequestRoutes, requestTextsSealed, type PrivacyRequests } from './privacy/index.js';
+import { createPrivacyRequests, createRectifications, downloadFulfilment, erasureFulfilment, exportFilesSealed, privacyRequestRoutes, requestTextsSealed, type PrivacyRequests } from './privacy/index.js';
 import { createErasures, createHolds, createRetention, createRetentionSettings, erasureRoutes, retentionJobActor, type Erasures, type Holds, type Retention, type RetentionSettings } from './privacy/index.js';
 import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, drillSlots, testServerNotifier, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
@@ -129,6 +130,8 @@ export interface Tresor extends Core {
   readonly assessments: Assessments;
   /** Drafts of breach notices, their approval and delivery (notification/drafts.ts). */
   readonly noticeDrafts: NoticeDrafts;
+  /** Patients' personal downloads (privacy/exports.ts). */
+  readonly subjectExports: SubjectExports;
   close(): Promise<void>;
 }
 
@@ -409,7 +412,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       provider,
       resealer: createResealer(keys),
       // Sealed under the same data keys outside the records tables: resealed too, never orphaned.
-      sealedElsewhere: [requestTextsSealed(keys)],
+      sealedElsewhere: [requestTextsSealed(keys), exportFilesSealed()],
       tenantExists: async (tenantId) => (await tenants.get(tenantId)) !== undefined,
       report: rotationReport,
       options: { batchRows: config.keys.rotationBatchRows, ...overrides.rotationOptions },
@@ -685,6 +688,41 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       appName: async (tenantId, clientId) => (await core.clients.get(tenantId, clientId))?.name,
     },
   });
+  // The personal download (GDPR Art. 15, 20): prepared off the request path, sealed under the patient's key.
+  const subjectExports = createSubjectExports({
+    records,
+    access: recordAccess,
+    storage,
+    keys: core.keys,
+    audit,
+    clock,
+    dir: config.privacyExports.dir ?? join(config.dataDir, 'exports'),
+    linkDays: config.privacyExports.linkDays,
+    publicUrl: config.server.publicUrl,
+    log: logger,
+    accountsOf: async (tenantId, patient) => {
+      const bound = (await core.accounts.list(tenantId)).filter((a) => a.patient === patient);
+      return Promise.all(
+        bound.map(async (a) => ({
+          email: a.email,
+          role: a.role,
+          status: a.status,
+          createdAt: a.createdAt,
+          factors: (await core.accounts.factors(tenantId, a.id)) ?? { totp: false, passkey: false },
+          apps: (await connectedApps({ clients: core.clients, consents: core.consents }, tenantId, a.id)).map((app) => ({
+            clientId: app.clientId,
+            name: app.client?.name ?? app.clientId,
+            publisher: app.client?.publisher ?? '',
+            scopes: app.scopes,
+            since: app.since,
+            lastAuthorised: app.lastAuthorised,
+          })),
+        })),
+      );
+    },
+  });
+  // Access and portability requests (Art. 15, 20) are answered with the personal download.
+  for (const type of ['access', 'portability'] as const) core.privacyRequests.fulfilBy(type, downloadFulfilment(subjectExports, config.privacyExports.linkDays));
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
   const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger, platform: storage.platform });
   // Account administration and the app register: one set of rules for the JSON routes and the console's pages.
@@ -769,10 +807,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   const ropa = ropaOf(core, config, clock);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
-    clients: core.clients, consents: core.consents, oauth: core.oauth,
+    clients: core.clients, consents: core.consents, oauth: core.oauth, subjectExports,
     operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings } }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
-  await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
+  await http.register(exportRoutes({ exports: subjectExports, authenticator, access: recordAccess, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
+  const everything = createPatientEverything({ records, access: recordAccess, storage, limits: config.fhir, clock });
+  await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version, everything }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets }), { prefix: '/tenants/:tenant' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants }), { prefix: '/tenants/:tenant' });
@@ -873,6 +913,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
     3_600_000,
     90_000,
+    leadership,
+  );
+
+  // Personal downloads whose links expired lose their files hourly (privacy/exports.ts).
+  const exportSweep = periodic(
+    async () => {
+      await subjectExports.sweep((await tenants.list()).map((t) => t.id));
+    },
+    3_600_000,
+    60_000,
     leadership,
   );
 
@@ -1155,6 +1205,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     assessments,
     noticeDrafts,
     privacyRequests,
+    subjectExports,
     async close() {
       await statusJobs?.stop();
       await drillJobs?.stop();
@@ -1179,6 +1230,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await identitySweep.stop();
       await oauthSweep.stop();
       await retentionJobs?.stop();
+      await exportSweep.stop();
+      await subjectExports.idle();
       await erasureCheck?.stop();
       await fimChecks?.stop();
       // After the jobs, before the pool: the lock's connection goes back (or away) cleanly.

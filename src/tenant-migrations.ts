@@ -11,6 +11,7 @@ import type { Migration } from './platform/db/index.js';
 import { erasureMigrations } from './privacy/erasure-migrations.js';
 import { recordsMigrations } from './records/migrations.js';
 import { requestMigrations } from './privacy/requests-migrations.js';
+import { privacyExportMigrations } from './privacy/exports-migrations.js';
 
 /**
  * Every tenant data set's migrations, in order — in a module of its own so that a thread that
@@ -30,4 +31,5 @@ export const tenantMigrations: readonly Migration[] = [
   ...webhookMigrations,
   ...requestMigrations,
   ...erasureMigrations,
+  ...privacyExportMigrations,
 ];

@@ -148,6 +148,10 @@ export const auditActions = [
   // failures), and a tenant's retention periods changed (detail: class and years).
   'retention.run',
   'retention.settings_changed',
+  // The personal download (GDPR Art. 15, 20): prepared for a patient (who asked, which request), failed, one file downloaded.
+  'privacy.export_started',
+  'privacy.export_failed',
+  'privacy.export_downloaded',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -94,6 +94,9 @@ export const defaults = {
   log: { level: 'info' },
   metrics: { token: undefined as string | undefined },
   fhir: { defaultPageSize: 20, maxPageSize: 1000 },
+  // The personal download (privacy/exports.ts): how long its links and files live; where the
+  // sealed files are written (default <dataDir>/exports).
+  privacyExports: { linkDays: 7, dir: undefined as string | undefined },
   mail: {
     // Unset host: messages stay in the outbox (development; `tresor outbox list`).
     smtp: {
@@ -347,6 +350,13 @@ const buildSchema = ({ z }: typeof Zod) =>
         .object({
           defaultPageSize: z.number().int().min(1).max(1000).default(d.fhir.defaultPageSize),
           maxPageSize: z.number().int().min(1).max(1000).default(d.fhir.maxPageSize),
+        })
+        .strict()
+        .prefault({}),
+      privacyExports: z
+        .object({
+          linkDays: z.number().int().min(1).max(90).default(d.privacyExports.linkDays),
+          dir: z.string().min(1).optional(),
         })
         .strict()
         .prefault({}),

@@ -1,5 +1,6 @@
 import { forbidden, hasCapability } from '../identity/index.js';
 import type { Erasures } from './erasure.js';
+import type { SubjectExports } from './exports.js';
 import type { Fulfilment } from './requests.js';
 
 /**
@@ -15,5 +16,20 @@ export function erasureFulfilment(erasures: Erasures): Fulfilment {
     }
     const record = await erasures.erase(tenantId, request.subject, { by: { actor: by.actor, requestId: by.requestId, sourceIp: by.sourceIp }, reason: `erasure request ${request.id}`, requestId: request.id, source: 'api' });
     return { note: `Erased on ${record.erasedAt.slice(0, 10)} (erasure record ${record.id}): the data keys are destroyed, so the records can no longer be read, also in backups.` };
+  };
+}
+
+/**
+ * An access or portability request (GDPR Art. 15, 20) fulfilled from the queue: the patient's
+ * personal download is prepared for them (the export names the request). Staff never see it; the
+ * patient finds it in the portal, and the completion mail sends them there.
+ */
+export function downloadFulfilment(exports: SubjectExports, linkDays: number): Fulfilment {
+  return async (tenantId, request, by) => {
+    const started = await exports.start(tenantId, request.subject, { by: { role: by.role, actor: by.actor, requestId: by.requestId, sourceIp: by.sourceIp }, requestRef: request.id });
+    return {
+      note: `Your download (${started.id}) is prepared for you in the portal under "Download my data"; each link works for ${linkDays} days once it is ready.`,
+      link: `/tenants/${tenantId}/me/data`,
+    };
   };
 }

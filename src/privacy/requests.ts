@@ -80,6 +80,8 @@ export interface PrivacyRequests {
   withdraw(tenantId: string, by: RequestCaller, id: string): Promise<PrivacyRequest>;
   /** Whether a fulfilment is wired for the type. */
   fulfils(type: RequestType): boolean;
+  /** Wires the type's fulfilment (a service made after this one: the personal download). */
+  fulfilBy(type: RequestType, fulfilment: Fulfilment): void;
   /** Runs the type's fulfilment and completes the request with its note and link. */
   fulfil(tenantId: string, by: RequestCaller, id: string): Promise<PrivacyRequest>;
   /** GDPR Art. 17: the subject's requests lose their sealed text, keeping id, type, dates and state. Returns how many. */
@@ -109,6 +111,7 @@ function text(value: unknown, name: string, { required = false, min = 1 }: { req
 
 export function createPrivacyRequests({ storage, keys, audit, clock, notifier, accounts, records, tenantIds, publicUrl, fulfil }: PrivacyRequestsDeps): PrivacyRequests {
   const now = () => clock.now().getTime();
+  const handlers: Partial<Record<RequestType, Fulfilment>> = { ...fulfil };
   const sealTexts = (tenantId: string, id: string, subject: string, texts: RequestTexts) => sealRequestTexts(keys, tenantId, id, subject, texts);
   const openTexts = (tenantId: string, row: RequestRow) => openRequestTexts(keys, tenantId, row.id, row.sealed);
 
@@ -372,13 +375,16 @@ export function createPrivacyRequests({ storage, keys, audit, clock, notifier, a
       return view(await change(tenantId, by, row, after, 'privacy.request_withdrawn', detailOf(after)));
     },
 
-    fulfils: (type) => fulfil?.[type] !== undefined,
+    fulfils: (type) => handlers[type] !== undefined,
+    fulfilBy(type, fulfilment) {
+      handlers[type] = fulfilment;
+    },
 
     async fulfil(tenantId, by, id) {
       await requireStaff(tenantId, by);
       const row = await find(tenantId, by, id);
       requireOpen(row);
-      const handler = fulfil?.[row.type];
+      const handler = handlers[row.type];
       if (handler === undefined) throw new RequestError('request-fulfil-unavailable', `Requests of type ${row.type} are completed with a note.`, { status: 409, expose: true });
       const result = await handler(tenantId, view(row, await openTexts(tenantId, row)), by);
       return service.complete(tenantId, id, { by, note: result.note, ...(result.link === undefined ? {} : { link: result.link }) });

@@ -7,10 +7,10 @@
  * (the data register decides which), and re-encrypts stored rows for a key rotation. Does not
  * authenticate (identity) or hold keys (keys).
  */
-export { createRecords, type Records, type RecordsDeps, type StoredResource } from './records.js';
+export { createRecords, type CompartmentPage, type Records, type RecordsDeps, type StoredResource } from './records.js';
 export { createBundleProcessor, type BundleProcessor } from './bundles.js';
 export { createFhirValidator, warmFhirValidator, type FhirValidator } from './fhir/validate.js';
-export { auditApiRoutes, fhirRoutes, parseAuditFilter, type AuditApiDeps, type FhirRoutesDeps } from './routes.js';
+export { auditApiRoutes, fhirRoutes, parseAuditFilter, type AuditApiDeps, type EverythingOperation, type FhirRoutesDeps } from './routes.js';
 export {
   accessEvent,
   actorOf,

@@ -121,10 +121,14 @@ const postgresPatientAsSubject = (t: (name: string) => string) => [
   `CREATE STATISTICS IF NOT EXISTS ${t('search_index_param_value')} (dependencies, mcv) ON resource_type, param, value FROM ${t('search_index')}`,
 ];
 
+const compartmentWalk = (t: (name: string) => string) => [`CREATE INDEX resources_compartment ON ${t('resources')} (key_subject, resource_type, id)`];
+
 export const recordsMigrations: readonly Migration[] = [
   { id: 'records/001-resources', up: { sqlite: (t) => tables(t, ''), postgres: (t) => tables(t, ' COLLATE "C"') } },
   { id: 'records/002-sealed-fields', up: { sqlite: sealing, postgres: sealing } },
   { id: 'records/003-key-versions', up: { sqlite: sqliteKeyColumns, postgres: postgresKeyColumns } },
   { id: 'records/004-search-walk', up: { sqlite: sqliteWalk, postgres: postgresWalk } },
   { id: 'records/005-patient-as-subject', up: { sqlite: patientAsSubject, postgres: postgresPatientAsSubject } },
+  // A patient's compartment in (type, id) order: Patient/$everything and the personal download page through it.
+  { id: 'records/006-compartment-walk', up: { sqlite: compartmentWalk, postgres: compartmentWalk } },
 ];

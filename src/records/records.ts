@@ -14,9 +14,11 @@ import type { Cursor } from './search/cursor.js';
 import type { RecordScope, SearchPlan } from './search/sql.js';
 import { planSearch } from './search/walk.js';
 import {
+  countCompartment,
   eraseSubject,
   eraseSubjectTypes,
   lockCriteria,
+  selectCompartment,
   insertCurrent,
   insertVersion,
   isStaleKey,
@@ -68,6 +70,14 @@ export interface SearchResult {
   readonly hasMore: boolean;
   /** Where the next page starts (keyset paging), when the order has at most one sort key. */
   readonly next: Cursor | undefined;
+}
+
+/** Which page of a compartment: types, updated at or after `since` (ms), after a (type, id) position. */
+export interface CompartmentPage {
+  readonly types: readonly string[];
+  readonly since?: number;
+  readonly after?: { readonly type: string; readonly id: string };
+  readonly count: number;
 }
 
 /** A tenant's data set, for the operations that open their own transaction. */
@@ -127,6 +137,14 @@ export interface Records {
    */
   prepareCondition(tenantId: string, type: string, criteria: string): Promise<PreparedCondition>;
   matchCondition(t: TenantView, condition: PreparedCondition, scope?: RecordScope): Promise<string[]>;
+  /**
+   * One page of a patient's compartment: the live records sealed under their key (see
+   * `keySubjectOf`), opened, in (type, id) order after `after`. Decides no access: callers
+   * pass each page through the guard.
+   */
+  compartment(t: TenantView, subject: string, page: CompartmentPage): Promise<StoredResource[]>;
+  /** How many live records of these types are sealed under `subject`'s key. */
+  countCompartment(t: TenantView, subject: string, types: readonly string[]): Promise<number>;
   /** Marks every record sealed under `subject`'s (destroyed) key as erased. */
   erase(t: TenantData, subject: string): Promise<number>;
   /** Erases `subject`'s records of `types` while its key stays (retention by class): their content goes, reads answer 410. */
@@ -393,6 +411,17 @@ export function createRecords({ validator, keys, clock, limits, newId = () => ti
     async delete(t, type, id, ifMatch) {
       return t.db.transaction((tx) => deleteIn({ tenantId: t.tenantId, db: tx }, type, id, ifMatch));
     },
+    async compartment(t, subject, page) {
+      const rows = await selectCompartment(t.db, subject, { types: page.types, since: page.since, after: page.after, count: page.count });
+      const out: StoredResource[] = [];
+      for (const row of rows) {
+        const context = { tenantId: t.tenantId, type: row.resource_type, id: row.id, versionId: Number(row.version_id) };
+        const { content, ...disclosure } = await reveal(t, context, row.content, row.sealed, row.key_subject);
+        out.push(toStored(row.resource_type, row.id, Number(row.version_id), Number(row.last_updated), content, disclosure));
+      }
+      return out;
+    },
+    countCompartment: (t, subject, types) => countCompartment(t.db, subject, types),
     async erase(t, subject) {
       return t.db.transaction((tx) => eraseSubject(tx, subject));
     },

@@ -43,6 +43,13 @@ export interface FhirRoutesDeps {
   readonly clock: Clock;
   readonly publicUrl: string | undefined;
   readonly version: string;
+  /** `Patient/{id}/$everything`: the privacy module's operation, wired in app.ts (records does not import privacy). */
+  readonly everything?: EverythingOperation;
+}
+
+/** What the `$everything` route needs: the Bundle's text for a caller, a patient and the query's parameters. */
+export interface EverythingOperation {
+  answer(ctx: AccessContext, patientId: string, params: ReadonlyArray<readonly [string, string]>, baseUrl: string): Promise<string>;
 }
 
 const fhirJson = 'application/fhir+json; charset=utf-8';
@@ -202,6 +209,7 @@ function actionOf(request: FastifyRequest): AuditAction {
   if (route.endsWith('/AuditEvent') || route.endsWith('/$access-log')) return 'audit.read';
   if (route.endsWith('/audit/emergency-access/:id/review')) return 'access.emergency_reviewed';
   if (route.endsWith('/_history')) return 'record.history-read';
+  if (route.endsWith('/$everything')) return 'record.exported';
   switch (request.method) {
     case 'POST':
       return route.endsWith('/fhir/') ? 'bundle.processed' : route.endsWith('/_search') ? 'record.searched' : 'record.created';
@@ -389,6 +397,17 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       const entries = forPatient ? log.entries.map((entry) => ({ seq: entry.seq, resource: patientAuditEvent(entry, patient) })) : log.events.map((event) => ({ seq: event.seq, resource: toAuditEvent(event) }));
       return reply.type(fhirJson).send(bundleOf(request, entries, log.next));
     });
+
+    // FHIR R4 Patient/$everything: the patient's compartment, page by page, each record through
+    // the caller's guard and each page audited as `record.exported` (privacy/everything.ts).
+    const everything = deps.everything;
+    if (everything !== undefined) {
+      app.get('/Patient/:id/$everything', { config: { need: { bundle: true } } }, async (request, reply) => {
+        const { id } = request.params as { id: string };
+        const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+        return reply.type(fhirJson).send(await everything.answer(contextOf(request), id, [...new URLSearchParams(query)], baseUrl(request)));
+      });
+    }
 
     // A Bundle needs, entry by entry, what the same request would need on its own.
     app.post('/', { config: { need: { bundle: true } } }, async (request, reply) => {

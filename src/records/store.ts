@@ -160,6 +160,44 @@ export async function selectPage(db: SqlExecutor, sql: string, params: readonly 
   return db.query<PageRow>(sql, params);
 }
 
+export interface CompartmentRow extends PageRow {
+  readonly resource_type: string;
+}
+
+/**
+ * One page of the live records sealed under a subject's key (a patient's compartment as
+ * crypto-shredding sees it), in (type, id) order after `after`: a keyset walk of the
+ * (key_subject, resource_type, id) index (records/006), so a deep page costs what the first does.
+ */
+export async function selectCompartment(
+  db: SqlExecutor,
+  subject: string,
+  page: { readonly types: readonly string[]; readonly since: number | undefined; readonly after: { readonly type: string; readonly id: string } | undefined; readonly count: number },
+): Promise<CompartmentRow[]> {
+  if (page.types.length === 0) return [];
+  const where = [`key_subject = ?`, `deleted = 0`, `resource_type IN (${page.types.map(() => '?').join(', ')})`];
+  const params: SqlValue[] = [subject, ...page.types];
+  if (page.since !== undefined) {
+    where.push('last_updated >= ?');
+    params.push(page.since);
+  }
+  if (page.after !== undefined) {
+    where.push('(resource_type > ? OR (resource_type = ? AND id > ?))');
+    params.push(page.after.type, page.after.type, page.after.id);
+  }
+  params.push(page.count);
+  return db.query<CompartmentRow>(
+    `SELECT resource_type, id, version_id, content, sealed, key_subject, last_updated, sort_date FROM ${db.table('resources')} WHERE ${where.join(' AND ')} ORDER BY resource_type, id LIMIT ?`,
+    params,
+  );
+}
+
+/** How many live records are sealed under a subject's key (of these types). */
+export async function countCompartment(db: SqlExecutor, subject: string, types: readonly string[]): Promise<number> {
+  if (types.length === 0) return 0;
+  return selectCount(db, `SELECT COUNT(*) AS total FROM ${db.table('resources')} WHERE key_subject = ? AND deleted = 0 AND resource_type IN (${types.map(() => '?').join(', ')})`, [subject, ...types]);
+}
+
 /**
  * Crypto-shredding, the records' half: every current resource sealed under the subject's key
  * is marked erased and leaves the search index and the reference table. Idempotent.

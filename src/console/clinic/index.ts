@@ -23,6 +23,8 @@ import { reviewPages } from './review.js';
 import { ropaPages } from './ropa.js';
 import { settingsPages } from './settings.js';
 import { staffPages } from './staff.js';
+import { dataDownloadPages } from './data-download.js';
+import type { SubjectExports } from '../../privacy/index.js';
 
 import type { NoticeDrafts } from '../../notification/index.js';
 import type { Ropa } from '../../privacy/index.js';
@@ -56,6 +58,8 @@ export interface ClinicConsoleDeps {
   readonly ropa: Ropa;
   /** Erasure, legal holds and retention (privacy/): the "Erasure & retention" section. */
   readonly privacy?: Pick<ErasurePagesDeps, 'erasures' | 'holds' | 'retention' | 'settings'> | undefined;
+  /** Patients' personal downloads: the "prepare this patient's data download" action (privacy:manage). */
+  readonly exports?: SubjectExports;
 }
 
 /** The clinic console under `/tenants/{t}/console/`: one plugin per section. */
@@ -67,6 +71,7 @@ export function clinicConsole(given: ClinicConsoleDeps) {
     await app.register(appPages(deps));
     await app.register(settingsPages(deps));
     await app.register(patientPages(deps));
+    if (deps.exports !== undefined) await app.register(dataDownloadPages({ guard: deps.guard, realm: deps.realm, exports: deps.exports }));
     await app.register(auditPages(deps));
     await app.register(reviewPages(deps));
     await app.register(clinicAlertPages(deps));

@@ -14,6 +14,9 @@ type Key =
   | 'patient' | 'demographics' | 'observations' | 'appointments' | 'consents' | 'when' | 'what' | 'value' | 'status' | 'description' | 'scope'
   | 'noObservations' | 'noAppointments' | 'noConsents' | 'notInCare' | 'breakGlass' | 'reason' | 'reasonHint' | 'open-emergency' | 'emergencyOn' | 'back' | 'address' | 'phone' | 'unnamed' | 'reasonInvalid';
 
+/** The privacy action on the patient's page (console/clinic/data-download.ts). */
+const dataDownloadLabel: Readonly<Record<Locale, string>> = { en: 'Prepare this patient’s data download', de: 'Datenexport für diese Person vorbereiten' };
+
 const text: Texts<Key> = {
   en: {
     title: 'Patients', search: 'Find a patient', name: 'Name', identifier: 'Identifier (e.g. MRN)', birthdate: 'Date of birth', find: 'Search patients',
@@ -152,7 +155,7 @@ export function patientPages({ guard, realm, access }: PatientPagesDeps) {
     const consents = await patientSearch('Consent', [['_count', '50']]);
     const name = nameOf(patient) ?? t.unnamed;
     const body = html`${emergencyReason === undefined ? undefined : html`<p class="alert" role="status">${t.emergencyOn}</p>`}
-<p><a href="${base}/">${t.back}</a></p>
+<p><a href="${base}/">${t.back}</a>${hasCapability(caller.principal.role, 'privacy:manage') ? html` · <a href="${base}/${id}/data-download">${dataDownloadLabel[locale]}</a>` : undefined}</p>
 ${demographics(patient, locale)}
 ${observations === undefined ? undefined : observationSection(observations, locale)}
 ${appointments === undefined ? undefined : appointmentSection(appointments, locale)}

@@ -72,7 +72,7 @@ const text: Texts<
   },
 };
 
-const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | 'record.updated' | 'record.deleted' | 'record.history-read' | 'record.exported' | 'bundle.processed' | 'audit.read' | 'access.emergency_granted' | 'access.denied' | 'account.created'> = {
+const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | 'record.updated' | 'record.deleted' | 'record.history-read' | 'record.exported' | 'bundle.processed' | 'audit.read' | 'access.emergency_granted' | 'access.denied' | 'account.created' | 'privacy.export_started' | 'privacy.export_downloaded' | 'privacy.export_failed'> = {
   en: {
     'record.read': 'opened',
     'record.searched': 'looked through',
@@ -86,6 +86,9 @@ const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | '
     'access.emergency_granted': 'opened in an emergency',
     'access.denied': 'tried to open (refused)',
     'account.created': 'created your account',
+    'privacy.export_started': 'started a download of your data',
+    'privacy.export_downloaded': 'downloaded a file of your data',
+    'privacy.export_failed': 'could not prepare a download of your data',
   },
   de: {
     'record.read': 'geöffnet',
@@ -100,6 +103,9 @@ const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | '
     'access.emergency_granted': 'im Notfall geöffnet',
     'access.denied': 'versucht zu öffnen (abgelehnt)',
     'account.created': 'Ihr Konto angelegt',
+    'privacy.export_started': 'einen Download Ihrer Daten gestartet',
+    'privacy.export_downloaded': 'eine Datei Ihrer Daten heruntergeladen',
+    'privacy.export_failed': 'einen Download Ihrer Daten nicht vorbereiten können',
   },
 };
 
@@ -132,7 +138,7 @@ function whoCell(entry: AccessEntry, locale: Locale): Html {
 function whatCell(entry: AccessEntry, locale: Locale): string {
   const action = lookup(actionText[locale], entry.action, entry.action);
   const types = entry.types.map((type) => lookup(typeText[locale], type, type));
-  return types.length === 0 || entry.action === 'account.created' ? action : `${action}: ${types.join(', ')}`;
+  return types.length === 0 || entry.action === 'account.created' || entry.action.startsWith('privacy.') ? action : `${action}: ${types.join(', ')}`;
 }
 
 function whyCell(entry: AccessEntry, locale: Locale): Html {

@@ -3,6 +3,7 @@ import { portalAccessPage } from './access-log.js';
 import type { PortalDeps } from './portal-page.js';
 import { portalRecordsPage } from './records.js';
 import { portalRequestsPage } from './requests.js';
+import { portalDataPage } from './data.js';
 
 export { portalNav, portalPath, type PortalDeps } from './portal-page.js';
 
@@ -13,5 +14,6 @@ export function patientPortal(deps: PortalDeps) {
     await app.register(portalRecordsPage(deps));
     await app.register(portalAccessPage(deps));
     if (deps.privacyRequests !== undefined) await app.register(portalRequestsPage({ ...deps, requests: deps.privacyRequests }));
+    await app.register(portalDataPage(deps));
   };
 }

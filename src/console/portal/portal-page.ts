@@ -1,13 +1,13 @@
 import type { Clock } from '../../platform/clock.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessContext, RecordAccess } from '../../records/index.js';
-import type { PrivacyRequests } from '../../privacy/index.js';
+import type { PrivacyRequests, SubjectExports } from '../../privacy/index.js';
 import { html, seeOther, type Html, type Locale, type NavItem, type Texts } from '../../platform/pages/index.js';
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendPersonPage } from '../person-page.js';
 
-export type PortalSection = 'records' | 'access' | 'requests';
+export type PortalSection = 'records' | 'access' | 'requests' | 'data';
 
 export interface PortalDeps {
   readonly guard: PageGuard;
@@ -17,11 +17,13 @@ export interface PortalDeps {
   readonly clock: Clock;
   /** Data subjects' requests (privacy/): the portal's "My requests" page. */
   readonly privacyRequests?: PrivacyRequests | undefined;
+  /** The personal download ("Download your data"); without it the page is not offered. */
+  readonly exports?: SubjectExports;
 }
 
 const text: Texts<PortalSection | 'apps' | 'account'> = {
-  en: { records: 'My records', access: 'Who accessed my data', requests: 'My requests', apps: 'Connected apps', account: 'My account' },
-  de: { records: 'Meine Daten', access: 'Wer hat meine Daten gesehen', requests: 'Meine Anfragen', apps: 'Verbundene Apps', account: 'Mein Konto' },
+  en: { records: 'My records', access: 'Who accessed my data', requests: 'My requests', data: 'Download my data', apps: 'Connected apps', account: 'My account' },
+  de: { records: 'Meine Daten', access: 'Wer hat meine Daten gesehen', requests: 'Meine Anfragen', data: 'Meine Daten herunterladen', apps: 'Verbundene Apps', account: 'Mein Konto' },
 };
 
 export const portalPath = (tenantId: string, section: PortalSection): string => `/tenants/${tenantId}/me/${section === 'records' ? '' : section}`;
@@ -33,6 +35,7 @@ export function portalNav(tenantId: string, locale: Locale): NavItem[] {
     { href: portalPath(tenantId, 'records'), label: t.records },
     { href: portalPath(tenantId, 'access'), label: t.access },
     { href: portalPath(tenantId, 'requests'), label: t.requests },
+    { href: portalPath(tenantId, 'data'), label: t.data },
     { href: `/tenants/${tenantId}/account/apps`, label: t.apps },
     { href: `/tenants/${tenantId}/account/`, label: t.account },
   ];

@@ -56,6 +56,8 @@ export function capabilityStatement(baseUrl: string, version: string, date: stri
             ...commonSearch,
             ...definition.searchParams.map((p) => ({ name: p.name, definition: p.definition, type: p.type, documentation: `${p.expression}; ${searchNote(p)}` })),
           ],
+          // The patient's compartment in pages (privacy/everything.ts): _since, _type, _count.
+          ...(definition.type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
         })),
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
         searchParam: [

@@ -16,6 +16,8 @@ const mayUse: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   [/^\/tenants\/:tenant\/console\/apps\//, ['tenant-admin']],
   [/^\/tenants\/:tenant\/console\/settings\//, ['tenant-admin']],
   [/^\/tenants\/:tenant\/console\/patients\/:id\/break-glass$/, ['clinician']],
+  // A patient's personal download, prepared for them by staff handling their request (privacy:manage).
+  [/^\/tenants\/:tenant\/console\/patients\/:id\/data-download$/, ['tenant-admin']],
   [/^\/tenants\/:tenant\/console\/patients\//, ['clinician', 'front-desk']],
   [/^\/tenants\/:tenant\/console\/audit\//, ['auditor']],
   [/^\/tenants\/:tenant\/console\/review\//, ['auditor']],
