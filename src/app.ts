@@ -41,6 +41,7 @@ import { createAppRegister, createAppTokens, createClients, sweepArtifacts, crea
 import { version } from './version.js';
 import { platformMigrations } from './platform-migrations.js';
 import { tenantMigrations } from './tenant-migrations.js';
+import { createConsentPolicies, createRestrictions, restrictionRoutes } from './privacy/index.js';
 import { BackupError, backupKeySource, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
@@ -580,11 +581,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Guessing keys and tokens is throttled per source address and counted in /metrics.
   const credentialThrottle = createCredentialThrottle({ db: storage.platform, clock, registry: metrics.registry });
   const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, audit, appTokens, throttle: credentialThrottle });
+  // Patients' privacy consents and restrictions of processing, applied by the record guard (src/privacy).
+  const restrictions = createRestrictions({ storage, audit, clock });
   // Reads, searches and patients' access logs: one path for the FHIR API and the pages.
   const recordAccess = createRecordAccess({
     records,
     storage,
     audit,
+    policies: createConsentPolicies({ records, clock }),
     directory: {
       account: (tenantId, id) => core.accounts.get(tenantId, id),
       appName: async (tenantId, clientId) => (await core.clients.get(tenantId, clientId))?.name,
@@ -675,6 +679,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
+  await http.register(restrictionRoutes({ restrictions, authenticator, audit }), { prefix: '/tenants/:tenant' });
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets }), { prefix: '/tenants/:tenant' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants }), { prefix: '/tenants/:tenant' });
   await http.register(adminRoutes({ administration, authenticator }), { prefix: '/tenants/:tenant' });

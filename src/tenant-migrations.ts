@@ -9,6 +9,8 @@ import { oauthClientMigrations } from './oauth/clients.js';
 import { oauthConsentMigrations } from './oauth/consents.js';
 import type { Migration } from './platform/db/index.js';
 import { recordsMigrations } from './records/migrations.js';
+import { consentMigrations } from './privacy/consent-migrations.js';
+import { restrictionMigrations } from './privacy/restriction-migrations.js';
 
 /**
  * Every tenant data set's migrations, in order — in a module of its own so that a thread that
@@ -26,4 +28,6 @@ export const tenantMigrations: readonly Migration[] = [
   ...detectionMigrations,
   ...escalationMigrations,
   ...webhookMigrations,
+  ...consentMigrations,
+  ...restrictionMigrations,
 ];

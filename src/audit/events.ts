@@ -120,6 +120,14 @@ export const auditActions = [
   'notice.downloaded',
   // The public status page changed: a maintenance or notice, an incident update, a component override (detail: what).
   'status.changed',
+  // A patient's privacy consent removed data classes from an answer (detail: `Consent/<id>`;
+  // classes: those removed). Refusals by a consent or a restriction are `access.denied` with the
+  // basis in detail (`consent-denied Consent/<id>`, `processing-restricted restriction`).
+  'access.redacted',
+  // Restriction of processing (GDPR Art. 18) set and lifted (subjects: the patient; detail: the
+  // allowed roles and the request id, never the reason's text).
+  'privacy.restricted',
+  'privacy.restriction_lifted',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -79,9 +79,9 @@ describe('decideConsent', () => {
     assert.equal(decideConsent(consents, query(caller, undefined, { action: 'update' })).kind, 'deny');
   });
 
-  it('does not block break-the-glass (ETREAT), and names the first consent that denies', () => {
+  it('a stated ETREAT purpose lifts nothing (only the guard’s break-the-glass does), and the first consent that denies is named', () => {
     const consents = [...consent('b', { type: 'deny' }), ...consent('a', { type: 'deny' })];
-    assert.deepEqual(decideConsent(consents, query({ ...clinician, purpose: 'ETREAT' })), { kind: 'permit' });
+    assert.deepEqual(decideConsent(consents, query({ ...clinician, purpose: 'ETREAT' })), { kind: 'deny', consent: 'Consent/a' });
     assert.deepEqual(decideConsent(consents, query(clinician)), { kind: 'deny', consent: 'Consent/a' });
   });
 

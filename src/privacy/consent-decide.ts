@@ -140,14 +140,15 @@ function effectOn(p: Provision, q: ConsentQuery, dataClass: string, inherited: '
  * Decides one access by one patient's active consents (the matrix has already permitted it).
  * - The patient themself, on their own sign-in, is never blocked by their own consents; through an
  *   app, only a provision naming that app applies (they may have withdrawn it).
- * - Break-the-glass (ETREAT) is not blocked: GDPR Art. 9(2)(c) vital interests; the access is
- *   still audited and reviewed like any break-the-glass.
+ * - Break-the-glass is not decided here: the guard lifts a consent for a caller who broke the
+ *   glass (GDPR Art. 9(2)(c) vital interests) and records the grant for review. A stated purpose
+ *   of ETREAT alone lifts nothing — any caller can state a purpose.
  * - The first consent (by id) that denies every class denies; otherwise the classes denied by any
  *   consent are redacted, naming the first consent that removed one. A deny of classes the access
  *   does not touch changes nothing.
  */
 export function decideConsent(consents: readonly ActiveConsent[], q: ConsentQuery): ConsentDecision {
-  if (consents.length === 0 || q.caller.purpose === 'ETREAT') return permit;
+  if (consents.length === 0) return permit;
   const self = q.caller.patient !== undefined && q.caller.patient === q.subject;
   if (self && q.caller.client === undefined) return permit;
   const classes = q.classes.length === 0 ? ['internal'] : [...new Set(q.classes)];

@@ -4,7 +4,11 @@ type Json = Record<string, unknown>;
 const asObject = (v: unknown): Json | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const codings = (concept: unknown): Json[] => asArray(asObject(concept)?.['coding']).flatMap((c) => asObject(c) ?? []);
+const codings = (concept: unknown): Json[] =>
+  asArray(asObject(concept)?.['coding']).flatMap((c) => {
+    const coding = asObject(c);
+    return coding === undefined ? [] : [coding];
+  });
 
 const consentActions: readonly ConsentAction[] = ['access', 'use', 'disclose', 'correct', 'collect'];
 
