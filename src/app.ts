@@ -41,7 +41,7 @@ import { createAppRegister, createAppTokens, createClients, sweepArtifacts, crea
 import { version } from './version.js';
 import { platformMigrations } from './platform-migrations.js';
 import { tenantMigrations } from './tenant-migrations.js';
-import { createConsentPolicies, createRestrictions, restrictionRoutes } from './privacy/index.js';
+import { createConsentPolicies, createConsentWriter, createRestrictions, restrictionRoutes } from './privacy/index.js';
 import { BackupError, backupKeySource, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
@@ -675,7 +675,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, consentWriter: createConsentWriter({ records, storage, audit, access: recordAccess }) }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });

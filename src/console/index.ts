@@ -25,6 +25,7 @@ import { clinicConsole } from './clinic/index.js';
 import { operatorConsole, type OperatorConsoleDeps } from './operator/index.js';
 import { createPageGuard } from './page-guard.js';
 import { patientPortal } from './portal/index.js';
+import type { ConsentWriter } from '../privacy/index.js';
 import { landingPages } from './landing.js';
 import { createPagePeople } from './page-person.js';
 import { runbookPages } from './runbooks.js';
@@ -69,9 +70,11 @@ export interface ConsoleDeps {
   readonly assessments?: Assessments;
   /** Drafts of breach notices: the operator console's notice pages. */
   readonly noticeDrafts?: NoticeDrafts;
+  /** Patients' privacy consents written from the portal ("My consents"). */
+  readonly consentWriter?: ConsentWriter;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, consentWriter }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -90,7 +93,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
     await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, now: () => clock.now().getTime() }));
-    await app.register(patientPortal({ guard, realm: tenantRealm, access, clock }));
+    await app.register(patientPortal({ guard, realm: tenantRealm, access, clock, clients, ...(consentWriter === undefined ? {} : { consentWriter }) }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts }));
     await app.register(runbookPages({ rules: alerts.rules }));
   };

@@ -11,3 +11,4 @@ export { restrictionMigrations } from './restriction-migrations.js';
 export { createRestrictions, restrictionGrounds, type Restriction, type RestrictionGround, type Restrictions } from './restrictions.js';
 export { PrivacyError, type PrivacyErrorCode } from './restriction-errors.js';
 export { restrictionRoutes, type RestrictionRoutesDeps } from './restriction-routes.js';
+export { createConsentWriter, type ConsentWriter, type ConsentWriterDeps } from './consent-writer.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Audit, AuditAction } from '../audit/index.js';
 import { forbidden, hasCapability, type Authenticator, type Principal } from '../identity/index.js';
-import { type AppError } from '../platform/errors.js';
+import type { AppError } from '../platform/errors.js';
 import { accessEvent, actorOf, defaultPurpose, type EventContext } from '../records/index.js';
 import { parseTenantId } from '../tenants/index.js';
 import { PrivacyError } from './restriction-errors.js';

@@ -6,7 +6,7 @@ import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendPersonPage } from '../person-page.js';
 
-export type PortalSection = 'records' | 'access';
+export type PortalSection = 'records' | 'access' | 'consents';
 
 export interface PortalDeps {
   readonly guard: PageGuard;
@@ -17,8 +17,8 @@ export interface PortalDeps {
 }
 
 const text: Texts<PortalSection | 'apps' | 'account'> = {
-  en: { records: 'My records', access: 'Who accessed my data', apps: 'Connected apps', account: 'My account' },
-  de: { records: 'Meine Daten', access: 'Wer hat meine Daten gesehen', apps: 'Verbundene Apps', account: 'Mein Konto' },
+  en: { records: 'My records', access: 'Who accessed my data', consents: 'My consents', apps: 'Connected apps', account: 'My account' },
+  de: { records: 'Meine Daten', access: 'Wer hat meine Daten gesehen', consents: 'Meine Einwilligungen', apps: 'Verbundene Apps', account: 'Mein Konto' },
 };
 
 export const portalPath = (tenantId: string, section: PortalSection): string => `/tenants/${tenantId}/me/${section === 'records' ? '' : section}`;
@@ -29,6 +29,7 @@ export function portalNav(tenantId: string, locale: Locale): NavItem[] {
   return [
     { href: portalPath(tenantId, 'records'), label: t.records },
     { href: portalPath(tenantId, 'access'), label: t.access },
+    { href: portalPath(tenantId, 'consents'), label: t.consents },
     { href: `/tenants/${tenantId}/account/apps`, label: t.apps },
     { href: `/tenants/${tenantId}/account/`, label: t.account },
   ];
