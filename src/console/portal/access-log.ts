@@ -72,7 +72,7 @@ const text: Texts<
   },
 };
 
-const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | 'record.updated' | 'record.deleted' | 'record.history-read' | 'record.exported' | 'bundle.processed' | 'audit.read' | 'access.emergency_granted' | 'access.denied' | 'account.created'> = {
+const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | 'record.updated' | 'record.deleted' | 'record.history-read' | 'record.exported' | 'bundle.processed' | 'audit.read' | 'access.emergency_granted' | 'access.denied' | 'access.redacted' | 'account.created'> = {
   en: {
     'record.read': 'opened',
     'record.searched': 'looked through',
@@ -85,6 +85,7 @@ const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | '
     'audit.read': 'looked at who accessed the records',
     'access.emergency_granted': 'opened in an emergency',
     'access.denied': 'tried to open (refused)',
+    'access.redacted': 'opened without what your consent keeps from them',
     'account.created': 'created your account',
   },
   de: {
@@ -99,6 +100,7 @@ const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | '
     'audit.read': 'angesehen, wer auf die Daten zugegriffen hat',
     'access.emergency_granted': 'im Notfall geöffnet',
     'access.denied': 'versucht zu öffnen (abgelehnt)',
+    'access.redacted': 'geöffnet, ohne was Ihre Einwilligung vorenthält',
     'account.created': 'Ihr Konto angelegt',
   },
 };
