@@ -385,8 +385,10 @@ export function createGuard(records: Records, principal: Principal, options: Gua
       let current: Record<string, unknown> | undefined;
       let ifMatch: string | undefined;
       if (target.mode === 'create' && type !== 'Patient') {
+        const subject = keySubjectOf(type, '-', { ...incoming, resourceType: type });
         const written = [...new Set(Object.keys(incoming).filter((k) => k !== 'resourceType' && k !== 'id').map((k) => classify(type, k)))];
-        await admitRules(t, keySubjectOf(type, '-', { ...incoming, resourceType: type }), type, 'create', written);
+        // Only a patient within reach: another's consents and restriction are none of this caller's business (reach refuses it next, or breaks the glass).
+        if (await inReach(t, subject, type)) await admitRules(t, subject, type, 'create', written);
       }
       if (target.mode === 'update') {
         const peeked = await records.peek(t, type, target.id);

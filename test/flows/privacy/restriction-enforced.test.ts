@@ -66,6 +66,11 @@ for (const engine of engines()) {
       assert.equal(errorCode(await byLee('GET', `Patient/${alice}`)), 'processing-restricted');
       const write = await byLee('POST', 'Observation', observation(alice));
       assert.equal(errorCode(write), 'processing-restricted', 'no new data is collected either');
+      // A clinician who does not care for her learns nothing of the restriction: the answer is the usual one.
+      const stranger = await signIn(t, 'clinic', 'clinician', 'ng@example.org', { practitioner: 'Practitioner/dr-ng' });
+      const probe = await as(t, stranger, { method: 'POST', url: '/tenants/clinic/fhir/Observation', body: observation(alice), headers: { 'content-type': 'application/fhir+json' } });
+      assert.equal(errorCode(probe), 'not-in-care');
+      assert.equal(errorCode(await as(t, stranger, { method: 'GET', url: `/tenants/clinic/fhir/Observation/${aliceObs}` })), 'not-in-care');
       const search = json(await byLee('GET', 'Observation'));
       const matches = search.entry.filter((e: Json) => e.search.mode === 'match');
       assert.equal(matches.length, 1, 'only the other patient’s observation');
