@@ -42,6 +42,7 @@ import { connectedApps, createAppRegister, createAppTokens, createClients, sweep
 import { version } from './version.js';
 import { platformMigrations } from './platform-migrations.js';
 import { tenantMigrations } from './tenant-migrations.js';
+import { createConsentPolicies, createConsentWriter, createRestrictions, restrictionRoutes } from './privacy/index.js';
 import { BackupError, backupKeySource, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
@@ -678,11 +679,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Guessing keys and tokens is throttled per source address and counted in /metrics.
   const credentialThrottle = createCredentialThrottle({ db: storage.platform, clock, registry: metrics.registry });
   const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, audit, appTokens, throttle: credentialThrottle });
+  // Patients' privacy consents and restrictions of processing, applied by the record guard (src/privacy).
+  const restrictions = createRestrictions({ storage, audit, clock });
   // Reads, searches and patients' access logs: one path for the FHIR API and the pages.
   const recordAccess = createRecordAccess({
     records,
     storage,
     audit,
+    policies: createConsentPolicies({ records, clock }),
     directory: {
       account: (tenantId, id) => core.accounts.get(tenantId, id),
       appName: async (tenantId, clientId) => (await core.clients.get(tenantId, clientId))?.name,
@@ -808,12 +812,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const ropa = ropaOf(core, config, clock);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth, subjectExports,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings } }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings }, consentWriter: createConsentWriter({ records, storage, audit, access: recordAccess }) }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(exportRoutes({ exports: subjectExports, authenticator, access: recordAccess, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const everything = createPatientEverything({ records, access: recordAccess, storage, limits: config.fhir, clock });
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version, everything }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
+  await http.register(restrictionRoutes({ restrictions, authenticator, audit }), { prefix: '/tenants/:tenant' });
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets }), { prefix: '/tenants/:tenant' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants }), { prefix: '/tenants/:tenant' });
   await http.register(adminRoutes({ administration, authenticator }), { prefix: '/tenants/:tenant' });

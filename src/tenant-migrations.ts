@@ -12,6 +12,8 @@ import { erasureMigrations } from './privacy/erasure-migrations.js';
 import { recordsMigrations } from './records/migrations.js';
 import { requestMigrations } from './privacy/requests-migrations.js';
 import { privacyExportMigrations } from './privacy/exports-migrations.js';
+import { consentMigrations } from './privacy/consent-migrations.js';
+import { restrictionMigrations } from './privacy/restriction-migrations.js';
 
 /**
  * Every tenant data set's migrations, in order — in a module of its own so that a thread that
@@ -32,4 +34,6 @@ export const tenantMigrations: readonly Migration[] = [
   ...requestMigrations,
   ...erasureMigrations,
   ...privacyExportMigrations,
+  ...consentMigrations,
+  ...restrictionMigrations,
 ];

@@ -152,6 +152,14 @@ export const auditActions = [
   'privacy.export_started',
   'privacy.export_failed',
   'privacy.export_downloaded',
+  // A patient's privacy consent removed data classes from an answer (detail: `Consent/<id>`;
+  // classes: those removed). Refusals by a consent or a restriction are `access.denied` with the
+  // basis in detail (`consent-denied Consent/<id>`, `processing-restricted restriction`).
+  'access.redacted',
+  // Restriction of processing (GDPR Art. 18) set and lifted (subjects: the patient; detail: the
+  // allowed roles and the request id, never the reason's text).
+  'privacy.restricted',
+  'privacy.restriction_lifted',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

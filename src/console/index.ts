@@ -28,6 +28,7 @@ import { operatorConsole, type OperatorConsoleDeps } from './operator/index.js';
 import { createPageGuard } from './page-guard.js';
 import { patientPortal } from './portal/index.js';
 import type { SubjectExports } from '../privacy/index.js';
+import type { ConsentWriter } from '../privacy/index.js';
 import { landingPages } from './landing.js';
 import { createPagePeople } from './page-person.js';
 import { runbookPages } from './runbooks.js';
@@ -81,9 +82,11 @@ export interface ConsoleDeps {
   readonly privacy?: ClinicConsoleDeps['privacy'];
   /** Patients' personal downloads: the portal's "Download your data" and the console's action for staff. */
   readonly subjectExports?: SubjectExports;
+  /** Patients' privacy consents written from the portal ("My consents"). */
+  readonly consentWriter?: ConsentWriter;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy, subjectExports }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy, subjectExports, consentWriter }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -102,7 +105,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
     await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, privacyRequests, rectifications, now: () => clock.now().getTime(), ropa, privacy, ...(subjectExports === undefined ? {} : { exports: subjectExports }) }));
-    await app.register(patientPortal({ guard, realm: tenantRealm, access, clock, privacyRequests, ...(subjectExports === undefined ? {} : { exports: subjectExports }) }));
+    await app.register(patientPortal({ guard, realm: tenantRealm, access, clock, privacyRequests, clients, ...(subjectExports === undefined ? {} : { exports: subjectExports }), ...(consentWriter === undefined ? {} : { consentWriter }) }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, ropa }));
     await app.register(runbookPages({ rules: alerts.rules }));
   };

@@ -24,7 +24,9 @@ export type IdentityErrorCode =
   | 'approval-required'
   | 'outside-compartment'
   | 'not-in-care'
-  | 'break-glass-invalid';
+  | 'break-glass-invalid'
+  | 'consent-denied'
+  | 'processing-restricted';
 
 export class IdentityError extends AppError<IdentityErrorCode> {}
 

@@ -53,6 +53,8 @@ export const capabilities = [
   'privacy:records',
   /** Erase a patient (GDPR Art. 17) once no legal hold or retention duty stands in the way; set and release legal holds; set retention periods. */
   'privacy:erase',
+  /** Restrict and lift the restriction of a patient's processing (GDPR Art. 18); see who is restricted. */
+  'privacy:restrict',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 
@@ -97,7 +99,7 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     description: 'Runs the tenant: people, roles, sessions, the staff directory and its alerts; no patient records.',
     scope: 'tenant',
     records: { Practitioner: grant(all, demographic) },
-    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage', 'notification:read', 'privacy:manage', 'privacy:records', 'privacy:erase'],
+    capabilities: ['accounts:manage', 'apps:manage', 'alerts:read', 'alerts:manage', 'incidents:read', 'incidents:manage', 'notification:read', 'privacy:manage', 'privacy:records', 'privacy:erase', 'privacy:restrict'],
   },
   clinician: {
     description: 'Clinical records of the patients in their care; others only by break-the-glass; no payment data.',
@@ -135,7 +137,7 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
     capabilities: ['audit:read', 'emergency:review', 'alerts:read', 'alerts:manage', 'incidents:read', 'notification:read'],
   },
   patient: {
-    description: 'Their own compartment: reads it all, writes their own contact details and their own observations.',
+    description: 'Their own compartment: reads it all, writes their own contact details, their own observations and their own privacy consents.',
     scope: 'own',
     records: {
       // Contact details only: who the patient is (identifier, name, birthDate), who cares for them
@@ -145,7 +147,9 @@ export const matrix: Readonly<Record<Role, RoleDefinition>> = {
       Patient: { actions: ['read', 'search', 'history', 'update'], read: clinical, write: ['internal', 'personal'], fields: ['telecom', 'address', 'communication'] },
       Observation: { actions: ['read', 'search', 'history', 'create'], read: clinical, write: clinical },
       Appointment: grant(reading, clinical),
-      Consent: grant(reading, clinical),
+      // Their own consents (GDPR Art. 7(3): withdrawing is as easy as giving): recorded and withdrawn
+      // by new versions, never deleted, so the history shows what applied when.
+      Consent: { actions: ['read', 'search', 'history', 'create', 'update'], read: clinical, write: clinical },
       Invoice: grant(reading, ['public', 'internal', 'payment']),
     },
     capabilities: [],

@@ -53,3 +53,12 @@ export { compartmentTypes, createPatientEverything, parseEverythingQuery, type E
 export { createSubjectExports, exportFiles, ExportError, type ExportCaller, type ExportErrorCode, type ExportView, type SubjectAccount, type SubjectExports, type SubjectExportsDeps } from './exports.js';
 export { callerOf, exportRoutes, type ExportRoutesDeps } from './exports-routes.js';
 export { exportFilesSealed } from './exports-sealing.js';
+export { decideConsent, appSystem, consentClasses, dataClassSystem, roleSystem, type ActiveConsent, type ConsentCaller, type ConsentDecision, type Provision } from './consent-decide.js';
+export { parseConsent, isPrivacyConsent } from './consent-parse.js';
+export { createConsentPolicies, type ConsentPoliciesDeps } from './consent-policies.js';
+export { consentMigrations } from './consent-migrations.js';
+export { restrictionMigrations } from './restriction-migrations.js';
+export { createRestrictions, restrictionGrounds, type Restriction, type RestrictionGround, type Restrictions } from './restrictions.js';
+export { PrivacyError, type PrivacyErrorCode } from './restriction-errors.js';
+export { restrictionRoutes, type RestrictionRoutesDeps } from './restriction-routes.js';
+export { createConsentWriter, type ConsentWriter, type ConsentWriterDeps } from './consent-writer.js';

@@ -4,7 +4,7 @@ import type { Storage } from '../platform/db/index.js';
 import { AppError } from '../platform/errors.js';
 import type { Disclosed } from './bundles.js';
 import { IntegrityFailure } from './errors.js';
-import { checkSmartScope, createGuard, type EmergencyGrant, type RecordGuard } from './guard.js';
+import { checkSmartScope, createGuard, PolicyRefusal, type EmergencyGrant, type PolicyEffect, type RecordGuard, type SubjectPolicies } from './guard.js';
 import type { Records, SearchResult, StoredResource, TenantData } from './records.js';
 
 /**
@@ -81,7 +81,20 @@ export function accessEvent(ctx: EventContext, action: AuditAction, disclosed: r
     classes: [...new Set(disclosed.flatMap((d) => d.classes))].sort(),
     requestId: ctx.requestId,
     sourceIp: ctx.sourceIp,
-    detail: failure?.code ?? '',
+    // A refusal by a patient's rules names its basis (the Consent by id, or the restriction), never its contents.
+    detail: failure === undefined ? '' : failure instanceof PolicyRefusal ? `${failure.code} ${failure.basis}` : failure.code,
+  };
+}
+
+/** What a patient's consent or restriction withheld or redacted: `access.denied` or `access.redacted`, the basis in detail. */
+export function policyEvent(ctx: EventContext, effect: PolicyEffect): AuditEventInput {
+  const withheld = effect.kind === 'withheld';
+  return {
+    ...accessEvent(ctx, withheld ? 'access.denied' : 'access.redacted', effect.refs.map((ref) => ({ ref, subject: '_tenant', classes: [] })), withheld ? 403 : 200),
+    outcome: withheld ? 'failure' : 'success',
+    subjects: effect.subjects.filter((s) => s.startsWith('Patient/')),
+    classes: [...effect.classes],
+    detail: withheld ? `${effect.basis === 'restriction' ? 'processing-restricted' : 'consent-denied'} ${effect.basis}` : effect.basis,
   };
 }
 
@@ -197,6 +210,8 @@ export interface RecordAccessDeps {
   readonly storage: Storage;
   readonly audit: Audit;
   readonly directory: ActorDirectory;
+  /** Patients' consents and restrictions (src/privacy); without it only the matrix decides. */
+  readonly policies?: SubjectPolicies;
 }
 
 const typeOf = (ref: string): string => ref.split('/')[0] ?? '';
@@ -211,7 +226,7 @@ function practitionerName(content: string): string | undefined {
   return parts.length === 0 ? undefined : parts.join(' ');
 }
 
-export function createRecordAccess({ records, storage, audit, directory }: RecordAccessDeps): RecordAccess {
+export function createRecordAccess({ records, storage, audit, directory, policies }: RecordAccessDeps): RecordAccess {
   const tenantData = async (ctx: AccessContext): Promise<TenantData> => ({ tenantId: ctx.tenantId, db: await storage.tenant(ctx.tenantId) });
   const recorded = async (ctx: AccessContext, action: AuditAction, disclosed: readonly Disclosed[], status = 200) => {
     await audit.record(ctx.tenantId, [accessEvent(ctx, action, disclosed, status)]);
@@ -221,6 +236,9 @@ export function createRecordAccess({ records, storage, audit, directory }: Recor
     createGuard(records, ctx.principal, {
       ...(ctx.emergencyReason === undefined ? {} : { emergencyReason: ctx.emergencyReason }),
       onEmergency: (grant: EmergencyGrant) => audit.record(ctx.tenantId, [emergencyEvent(ctx, grant)]),
+      purpose: ctx.purpose,
+      ...(policies === undefined ? {} : { policies }),
+      onPolicy: (effect: PolicyEffect) => audit.record(ctx.tenantId, [policyEvent(ctx, effect)]),
     });
 
   /**
@@ -326,7 +344,9 @@ export function createRecordAccess({ records, storage, audit, directory }: Recor
         'record.searched',
         matches.map((m) => ({ ref: `${type}/${m.id}/_history/${m.versionId}`, subject: m.subject, classes: m.classes })),
       );
-      return { ...result, matches };
+      // Rows a patient's consent or restriction withheld still count in `total` (they exist); the page says how many it left out.
+      const withheld = result.matches.length - matches.length;
+      return { ...result, matches, ...(withheld > 0 ? { withheld } : {}) };
     },
     async accessLog(ctx, patient, filter) {
       mayReadLog(ctx.principal, patient);

@@ -226,7 +226,7 @@ export function createBundleProcessor({ records, clock }: BundleDeps) {
       }
       case 'DELETE': {
         const current = await records.peek(exec, operation.type, operation.id);
-        if (current !== undefined) await guard.reach(exec, current.subject, `${operation.type}/${operation.id}`);
+        if (current !== undefined) await guard.reach(exec, current.subject, `${operation.type}/${operation.id}`, { action: 'delete' });
         const { subject } = await records.deleteIn(exec, operation.type, operation.id, operation.ifMatch);
         return { entry: { status: '204 No Content' }, event: audit.event('deleted', [{ ref: `${operation.type}/${operation.id}`, subject: subject ?? '_tenant', classes: [] }], 204) };
       }

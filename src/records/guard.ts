@@ -1,9 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
-import { grantOf, hasCapability, IdentityError, matrix, mayDo, type Principal, type RecordAction } from '../identity/index.js';
+import { grantOf, hasCapability, IdentityError, matrix, mayDo, type Principal, type RecordAction, type Role } from '../identity/index.js';
 import { tenantSubject } from '../keys/index.js';
 import { classify, dataRegister, type DataClass } from './data-register.js';
 import type { Disclosure, Records, TenantView } from './records.js';
-import { resourceTypeDefinition } from './resource-types.js';
+import { keySubjectOf, resourceTypeDefinition } from './resource-types.js';
 import type { RecordScope } from './search/sql.js';
 import { contextsPermitting, parseResourceScope, permissionOf, type ResourceScope } from '../oauth/scopes.js';
 
@@ -16,6 +16,68 @@ export interface Revealed extends Disclosure {
 
 /** HL7 v3 ObservationValue REDACTED on meta.security: elements were removed for this reader. */
 export const redactedTag = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'REDACTED', display: 'redacted' } as const;
+
+/**
+ * Restriction of processing (GDPR Art. 18(1)) on meta.security of everything disclosed about a
+ * restricted patient: the data is kept, and whoever still receives it is told not to process it.
+ */
+export const restrictedTag = { system: 'https://tresor.dev/fhir/CodeSystem/privacy', code: 'restricted-processing', display: 'processing restricted (GDPR Art. 18)' } as const;
+
+/** Who asks, for a patient's own rules: role, their Practitioner, the app, their own Patient, the purpose of use. */
+export interface PolicyCaller {
+  readonly role: Role;
+  readonly practitioner?: string;
+  readonly client?: string;
+  readonly patient?: string;
+  readonly purpose: string;
+}
+
+/** A patient's consents applied to one access (src/privacy/consent-decide.ts). */
+export type PolicyDecision =
+  | { readonly kind: 'permit' }
+  | { readonly kind: 'deny'; readonly consent: string }
+  | { readonly kind: 'redact'; readonly classes: readonly string[]; readonly consent: string };
+
+/** One patient's rules beyond the matrix: their privacy consents and a restriction of processing. */
+export interface SubjectRules {
+  /** The consents' decision for this caller, action and the classes it would disclose or write. */
+  decide(action: RecordAction, classes: readonly string[]): PolicyDecision;
+  /** While processing is restricted: the roles that may still read and write (GDPR Art. 18(2)). */
+  readonly restricted?: { readonly allowedRoles: readonly string[] };
+}
+
+/**
+ * Finds patients' rules (wired from src/privacy): one indexed lookup for a request's patients,
+ * patients without consents or restriction absent from the answer.
+ */
+export interface SubjectPolicies {
+  of(t: TenantView, subjects: readonly string[], caller: PolicyCaller): Promise<ReadonlyMap<string, SubjectRules>>;
+}
+
+/** What a patient's rules removed from an answer, for the audit trail (the Consent by id, or the restriction). */
+export interface PolicyEffect {
+  readonly kind: 'withheld' | 'redacted';
+  /** `Consent/<id>`, or `restriction`. */
+  readonly basis: string;
+  readonly refs: readonly string[];
+  readonly subjects: readonly string[];
+  /** The classes removed (redacted). */
+  readonly classes: readonly string[];
+}
+
+/**
+ * A refusal by a patient's rules: `basis` names the Consent (`Consent/<id>`, never its contents)
+ * or `restriction`, for the audit event's detail.
+ */
+export class PolicyRefusal extends IdentityError {
+  constructor(
+    code: 'consent-denied' | 'processing-restricted',
+    message: string,
+    readonly basis: string,
+  ) {
+    super(code, message, { status: 403, expose: true });
+  }
+}
 
 /** What a break-the-glass access reached that the caller's normal scope does not. */
 export interface EmergencyGrant {
@@ -35,6 +97,9 @@ export interface EmergencyGrant {
  * - `disclose`: removes the elements of data classes the role may not see (field level, V8.2.3);
  * - `admit`: refuses elements of classes the role may not write, and keeps the stored values
  *   of those classes on update.
+ * Then each patient's own rules (GDPR Art. 7, 18, 21 — src/privacy): their privacy consents
+ * narrow what the matrix allowed (refuse, or redact classes), and a restriction of processing
+ * keeps the data from every role but the allowed ones and labels what is still disclosed.
  */
 export interface RecordGuard {
   allow(type: string, action: RecordAction): void;
@@ -43,7 +108,7 @@ export interface RecordGuard {
   /** The SQL restriction of this caller's searches of a type. */
   scopeOf(type: string): RecordScope;
   /** Throws 403 unless the subject (`Patient/<id>` or `_tenant`) is within reach; break-the-glass grants are recorded. */
-  reach(t: TenantView, subject: string, ref: string, options?: { readonly newPatient?: boolean }): Promise<void>;
+  reach(t: TenantView, subject: string, ref: string, options?: { readonly newPatient?: boolean; readonly action?: RecordAction }): Promise<void>;
   /** In reach (checked unless `inScope`), then redacted to the role's classes. */
   disclose<T extends Revealed>(t: TenantView, item: T, options?: { readonly inScope?: boolean }): Promise<T>;
   /** Search matches: those outside the normal scope (break-the-glass) are granted in one event, then all are redacted. */
@@ -57,6 +122,12 @@ export interface GuardOptions {
   readonly emergencyReason?: string;
   /** Records a break-the-glass grant durably (fail closed: a failure fails the access). */
   readonly onEmergency: (grant: EmergencyGrant) => Promise<void>;
+  /** The request's purpose of use (HL7 v3), for the patient's consents. */
+  readonly purpose?: string;
+  /** Patients' consents and restrictions; without it only the matrix decides. */
+  readonly policies?: SubjectPolicies;
+  /** Records what a patient's rules withheld or redacted, durably, before the answer leaves. */
+  readonly onPolicy?: (effect: PolicyEffect) => Promise<void>;
 }
 
 /** The classes a resource type's elements can have (any unknown element is health). */
@@ -149,6 +220,75 @@ export function createGuard(records: Records, principal: Principal, options: Gua
     for (const b of fresh) granted.add(b.ref);
   }
 
+  const policyCaller: PolicyCaller = {
+    role: principal.role,
+    ...(principal.practitioner === undefined ? {} : { practitioner: principal.practitioner }),
+    ...(principal.client === undefined ? {} : { client: principal.client }),
+    ...(principal.patient === undefined ? {} : { patient: principal.patient }),
+    purpose: options.purpose ?? 'TREAT',
+  };
+  // One lookup per patient per request: a request decides at one moment (a withdrawal counts from the next request).
+  const rulesCache = new Map<string, SubjectRules | null>();
+  async function rulesOf(t: TenantView, subjects: readonly string[]): Promise<Map<string, SubjectRules>> {
+    const found = new Map<string, SubjectRules>();
+    if (options.policies === undefined) return found;
+    const wanted = [...new Set(subjects)].filter((s) => s.startsWith('Patient/') && !rulesCache.has(s));
+    if (wanted.length > 0) {
+      const answer = await options.policies.of(t, wanted, policyCaller);
+      for (const s of wanted) rulesCache.set(s, answer.get(s) ?? null);
+    }
+    for (const s of subjects) {
+      const rules = rulesCache.get(s);
+      if (rules !== undefined && rules !== null) found.set(s, rules);
+    }
+    return found;
+  }
+
+  /** Art. 18(2): while restricted only the allowed roles process; the patient still reads their own (and records their consents). */
+  const mayProcess = (rules: SubjectRules, subject: string, write: boolean, type: string): boolean =>
+    rules.restricted === undefined ||
+    rules.restricted.allowedRoles.includes(principal.role) ||
+    (principal.role === 'patient' && principal.patient === subject && (!write || type === 'Consent'));
+  const restricted = (): PolicyRefusal =>
+    new PolicyRefusal('processing-restricted', "Processing of this patient's data is restricted (GDPR Art. 18): it is kept, but your role may not read or change it.", 'restriction');
+  const consentDenied = (consent: string): PolicyRefusal => new PolicyRefusal('consent-denied', `The patient's consent ${consent} does not allow this access.`, consent);
+
+  /**
+   * The consents' decision; break-the-glass lifts it (GDPR Art. 9(2)(c)), recorded as a grant for
+   * review like any. The patient's Consent resources themselves are not subject to their own
+   * provisions: whoever the matrix lets write them can record a change or a withdrawal.
+   */
+  async function consentOf(rules: SubjectRules, subject: string, ref: string, action: RecordAction, classes: readonly string[]): Promise<PolicyDecision> {
+    if (ref.startsWith('Consent/') || ref === 'Consent') return { kind: 'permit' };
+    const decision = rules.decide(action, classes);
+    if (decision.kind === 'permit' || emergency === undefined) return decision;
+    if (!granted.has(ref)) {
+      await options.onEmergency({ reason: emergency, refs: [ref], subjects: [subject] });
+      granted.add(ref);
+    }
+    return { kind: 'permit' };
+  }
+
+  /** One disclosed item under its patient's rules: refused, redacted further, marked restricted. */
+  async function ruled<T extends Revealed>(rules: SubjectRules, item: T): Promise<{ item: T; redacted?: { consent: string; classes: readonly string[] } }> {
+    if (!mayProcess(rules, item.subject, false, item.type)) throw restricted();
+    const decision = await consentOf(rules, item.subject, `${item.type}/${item.id}`, 'read', item.classes);
+    if (decision.kind === 'deny') throw consentDenied(decision.consent);
+    let shown = decision.kind === 'redact' ? withoutClasses(item, decision.classes) : item;
+    if (rules.restricted !== undefined) shown = tagged(shown, restrictedTag);
+    return decision.kind === 'redact' ? { item: shown, redacted: { consent: decision.consent, classes: decision.classes } } : { item: shown };
+  }
+
+  /** A write's patient under their rules: restriction, then the consents for the classes written. */
+  async function admitRules(t: TenantView, subject: string, ref: string, action: RecordAction, classes: readonly string[]): Promise<void> {
+    const rules = (await rulesOf(t, [subject])).get(subject);
+    if (rules === undefined) return;
+    const type = ref.split('/')[0] as string;
+    if (!mayProcess(rules, subject, action === 'create' || action === 'update' || action === 'delete', type)) throw restricted();
+    const decision = await consentOf(rules, subject, ref, action, classes);
+    if (decision.kind !== 'permit') throw consentDenied(decision.consent);
+  }
+
   function redact<T extends Revealed>(item: T): T {
     const readable = new Set(grantOf(principal.role, item.type)?.read ?? []);
     if (item.classes.every((c) => readable.has(c))) return item;
@@ -185,28 +325,77 @@ export function createGuard(records: Records, principal: Principal, options: Gua
       // bound to its launch patient writes in that compartment only).
       if (reachOptions.newPatient === true && definition.scope === 'care' && !compartmentOnly(ref.split('/')[0] as string)) return;
       await admitOutside(t, [{ subject, ref }]);
+      // A deny of every class stops any touch; a deny of some classes is applied where they are disclosed or written.
+      if (reachOptions.newPatient !== true) await admitRules(t, subject, ref, reachOptions.action ?? 'read', ['internal']);
     },
     async disclose(t, item, discloseOptions = {}) {
       if (discloseOptions.inScope !== true) await admitOutside(t, [{ subject: item.subject, ref: `${item.type}/${item.id}` }]);
-      return redact(item);
+      const shown = redact(item);
+      const rules = (await rulesOf(t, [shown.subject])).get(shown.subject);
+      if (rules === undefined) return shown;
+      const result = await ruled(rules, shown);
+      // A write's own answer shows what the caller just wrote: its audit event already names the classes.
+      if (result.redacted !== undefined && discloseOptions.inScope !== true) {
+        await options.onPolicy?.({ kind: 'redacted', basis: result.redacted.consent, refs: [`${item.type}/${item.id}`], subjects: [item.subject], classes: result.redacted.classes });
+      }
+      return result.item;
     },
-    async discloseAll(t, items) {
+    async discloseAll<T extends Revealed>(t: TenantView, items: readonly T[]): Promise<T[]> {
       // Without break-the-glass the search SQL already kept to the scope.
       if (emergency !== undefined && definition.scope !== 'tenant') await admitOutside(t, items.map((i) => ({ subject: i.subject, ref: `${i.type}/${i.id}` })));
-      return items.map(redact);
+      const shown = items.map(redact);
+      const rules = await rulesOf(t, shown.map((i) => i.subject));
+      if (rules.size === 0) return shown;
+      // Rows of a patient whose rules refuse this caller are withheld (a search is not refused for
+      // everyone because of one patient); each withholding and redaction is audited by its basis.
+      const kept: T[] = [];
+      const effects = new Map<string, { kind: PolicyEffect['kind']; basis: string; refs: string[]; subjects: Set<string>; classes: Set<string> }>();
+      const note = (kind: PolicyEffect['kind'], basis: string, item: Revealed, classes: readonly string[]) => {
+        const key = `${kind} ${basis}`;
+        const effect = effects.get(key) ?? { kind, basis, refs: [], subjects: new Set<string>(), classes: new Set<string>() };
+        effect.refs.push(`${item.type}/${item.id}`);
+        effect.subjects.add(item.subject);
+        for (const c of classes) effect.classes.add(c);
+        effects.set(key, effect);
+      };
+      for (const item of shown) {
+        const itemRules = rules.get(item.subject);
+        if (itemRules === undefined) {
+          kept.push(item);
+          continue;
+        }
+        try {
+          const result = await ruled(itemRules, item);
+          if (result.redacted !== undefined) note('redacted', result.redacted.consent, item, result.redacted.classes);
+          kept.push(result.item);
+        } catch (error) {
+          if (!(error instanceof PolicyRefusal)) throw error;
+          note('withheld', error.basis, item, []);
+        }
+      }
+      for (const e of effects.values()) await options.onPolicy?.({ kind: e.kind, basis: e.basis, refs: e.refs, subjects: [...e.subjects], classes: [...e.classes].sort() });
+      return kept;
     },
     async admit(t, type, target, body) {
       const grant = grantOf(principal.role, type);
       if (grant === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) return { body };
       const writable = new Set(grant.write);
       const fields = grant.fields === undefined ? undefined : new Set(grant.fields);
-      const incoming = withoutRedactedTag(body as Record<string, unknown>);
+      const incoming = withoutOurTags(body as Record<string, unknown>);
       let current: Record<string, unknown> | undefined;
       let ifMatch: string | undefined;
+      if (target.mode === 'create' && type !== 'Patient') {
+        const subject = keySubjectOf(type, '-', { ...incoming, resourceType: type });
+        const written = [...new Set(Object.keys(incoming).filter((k) => k !== 'resourceType' && k !== 'id').map((k) => classify(type, k)))];
+        // Only a patient within reach: another's consents and restriction are none of this caller's business (reach refuses it next, or breaks the glass).
+        if (await inReach(t, subject, type)) await admitRules(t, subject, type, 'create', written);
+      }
       if (target.mode === 'update') {
         const peeked = await records.peek(t, type, target.id);
         // Deleted or not, a record outside reach stays out of reach (no re-creating it to open its history).
         if (peeked !== undefined) await admitOutside(t, [{ subject: peeked.subject, ref: `${type}/${target.id}` }]);
+        // A change is refused whole when the patient's consents keep any class of it from this caller: it may not have seen what it would overwrite.
+        if (peeked !== undefined) await admitRules(t, peeked.subject, `${type}/${target.id}`, 'update', [...classesOfType(type)]);
         if (peeked !== undefined && !peeked.deleted) {
           // Only a role that may not write every element of this type needs the stored values.
           if (fields !== undefined || ![...classesOfType(type)].every((c) => writable.has(c))) {
@@ -248,13 +437,33 @@ function labelsOf(meta: unknown): unknown {
   return labels;
 }
 
-/** The REDACTED tag is ours to set on the way out, never stored from a client. */
-function withoutRedactedTag(resource: Record<string, unknown>): Record<string, unknown> {
+/** An answer's resource with one more meta.security label (once). */
+function tagged<T extends Revealed>(item: T, tag: { readonly system: string; readonly code: string; readonly display: string }): T {
+  const resource = JSON.parse(item.content) as Record<string, unknown>;
+  const meta = (resource['meta'] ?? {}) as Record<string, unknown>;
+  const security = Array.isArray(meta['security']) ? (meta['security'] as unknown[]) : [];
+  if (security.some((s) => isTag(s, tag))) return item;
+  resource['meta'] = { ...meta, security: [...security, tag] };
+  return { ...item, content: JSON.stringify(resource) };
+}
+
+/** The elements of these classes removed (a patient's consent), and the REDACTED label set. */
+function withoutClasses<T extends Revealed>(item: T, classes: readonly string[]): T {
+  const resource = JSON.parse(item.content) as Record<string, unknown>;
+  for (const key of Object.keys(resource)) if (key !== 'meta' && key !== 'resourceType' && key !== 'id' && classes.includes(classify(item.type, key))) delete resource[key];
+  return tagged({ ...item, content: JSON.stringify(resource), classes: item.classes.filter((c) => !classes.includes(c)) }, redactedTag);
+}
+
+const isTag = (value: unknown, tag: { readonly system: string; readonly code: string }): boolean =>
+  value !== null && typeof value === 'object' && (value as Record<string, unknown>)['code'] === tag.code && (value as Record<string, unknown>)['system'] === tag.system;
+
+/** The REDACTED and restricted-processing labels are ours to set on the way out, never stored from a client. */
+function withoutOurTags(resource: Record<string, unknown>): Record<string, unknown> {
   const meta = resource['meta'];
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return resource;
   const security = (meta as Record<string, unknown>)['security'];
   if (!Array.isArray(security)) return resource;
-  const kept = security.filter((tag) => !(tag !== null && typeof tag === 'object' && (tag as Record<string, unknown>)['code'] === redactedTag.code && (tag as Record<string, unknown>)['system'] === redactedTag.system));
+  const kept = security.filter((tag) => !isTag(tag, redactedTag) && !isTag(tag, restrictedTag));
   const { security: _dropped, ...rest } = meta as Record<string, unknown>;
   return { ...resource, meta: kept.length === 0 ? rest : { ...rest, security: kept } };
 }

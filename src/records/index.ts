@@ -34,3 +34,4 @@ export { classify, dataRegister, fieldEncryptionEnforced, isEncrypted, platformR
 export { fieldEncryption, type FieldSealer, type SealContext, type SealedVersion } from './sealing.js';
 export { createResealer, type Resealer, type ResealCursor, type ResealStep } from './reseal.js';
 export { openSealedSamples, type SealedSampleReport } from './sealed-samples.js';
+export { PolicyRefusal, redactedTag, restrictedTag, type PolicyCaller, type PolicyDecision, type PolicyEffect, type SubjectPolicies, type SubjectRules } from './guard.js';

@@ -67,6 +67,8 @@ export interface SearchResult {
   readonly query: SearchQuery;
   readonly total: number | undefined;
   readonly matches: ReadonlyArray<{ id: string; versionId: number; content: string } & Disclosure>;
+  /** Matches on this page left out by patients' consents or restrictions (counted in `total`). */
+  readonly withheld?: number;
   readonly hasMore: boolean;
   /** Where the next page starts (keyset paging), when the order has at most one sort key. */
   readonly next: Cursor | undefined;

@@ -4,7 +4,7 @@ import type { Storage } from '../platform/db/index.js';
 import { describeErrorForLog } from '../platform/errors.js';
 import { fromFrameworkError, sendProblem } from '../platform/http/index.js';
 import { forbidden, hasCapability, mayDo, readsRecords, type Authenticator, type Capability, type Principal, type RecordAction } from '../identity/index.js';
-import { checkSmartScope, type RecordGuard } from './guard.js';
+import { checkSmartScope, restrictedTag, type RecordGuard } from './guard.js';
 import { accessEvent, actorOf, breakGlassReason, defaultPurpose, disclosedOf, patientAuditEvent, recordFailure, type AccessContext, type RecordAccess } from './access.js';
 import { parseTenantId, type Tenants } from '../tenants/index.js';
 import { supportedTypes } from './resource-types.js';
@@ -263,6 +263,17 @@ async function auditFailure(audit: Audit, request: FastifyRequest, appError: App
   return recordFailure(audit, { tenantId: request.tenantId, principal: request.principal, purpose: request.purpose, requestId: request.id, sourceIp: request.ip }, actionOf(request), ref, appError);
 }
 
+/**
+ * GDPR Art. 18: an answer that discloses a restricted patient's data says so in a header as well
+ * as in each resource's meta.security. The label is set only by the guard (stripped from
+ * incoming writes), so finding it in the body is finding a restricted patient in the answer.
+ */
+const restrictedLabel = `"code":"${restrictedTag.code}"`;
+async function markRestricted(_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  if (typeof payload === 'string' && payload.includes(restrictedLabel)) reply.header('x-processing-restricted', 'true');
+  return payload;
+}
+
 export function fhirRoutes(deps: FhirRoutesDeps) {
   const { records, bundles, storage, audit, clock, access } = deps;
 
@@ -339,6 +350,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
     });
 
     app.addHook('onRequest', securityPipeline);
+    app.addHook('onSend', markRestricted);
 
     app.setErrorHandler(async (error, request, reply) => {
       const appError = await auditFailure(audit, request, fromFrameworkError(error, 'application/fhir+json or application/json'));
@@ -496,7 +508,7 @@ export function fhirRoutes(deps: FhirRoutesDeps) {
       const ifMatch = request.headers['if-match'];
       const t = await tenantData(request);
       const current = await records.peek(t, type, id);
-      if (current !== undefined) await guardOf(request).reach(t, current.subject, `${type}/${id}`);
+      if (current !== undefined) await guardOf(request).reach(t, current.subject, `${type}/${id}`, { action: 'delete' });
       const { versionId } = await t.db.transaction(async (tx) => {
         const result = await records.deleteIn({ tenantId: t.tenantId, db: tx }, type, id, typeof ifMatch === 'string' ? ifMatch : undefined);
         await audit.appendIn(tx, t.tenantId, [eventOf(request, 'record.deleted', [{ ref: `${type}/${id}`, subject: result.subject ?? '_tenant', classes: [] }], 204)]);

@@ -72,7 +72,7 @@ const text: Texts<
   },
 };
 
-const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | 'record.updated' | 'record.deleted' | 'record.history-read' | 'record.exported' | 'bundle.processed' | 'audit.read' | 'access.emergency_granted' | 'access.denied' | 'account.created' | 'privacy.export_started' | 'privacy.export_downloaded' | 'privacy.export_failed'> = {
+const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | 'record.updated' | 'record.deleted' | 'record.history-read' | 'record.exported' | 'bundle.processed' | 'audit.read' | 'access.emergency_granted' | 'access.denied' | 'access.redacted' | 'account.created' | 'privacy.export_started' | 'privacy.export_downloaded' | 'privacy.export_failed'> = {
   en: {
     'record.read': 'opened',
     'record.searched': 'looked through',
@@ -85,6 +85,7 @@ const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | '
     'audit.read': 'looked at who accessed the records',
     'access.emergency_granted': 'opened in an emergency',
     'access.denied': 'tried to open (refused)',
+    'access.redacted': 'opened without what your consent keeps from them',
     'account.created': 'created your account',
     'privacy.export_started': 'started a download of your data',
     'privacy.export_downloaded': 'downloaded a file of your data',
@@ -102,6 +103,7 @@ const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | '
     'audit.read': 'angesehen, wer auf die Daten zugegriffen hat',
     'access.emergency_granted': 'im Notfall geöffnet',
     'access.denied': 'versucht zu öffnen (abgelehnt)',
+    'access.redacted': 'geöffnet, ohne was Ihre Einwilligung vorenthält',
     'account.created': 'Ihr Konto angelegt',
     'privacy.export_started': 'einen Download Ihrer Daten gestartet',
     'privacy.export_downloaded': 'eine Datei Ihrer Daten heruntergeladen',

@@ -7,7 +7,7 @@ import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendPersonPage } from '../person-page.js';
 
-export type PortalSection = 'records' | 'access' | 'requests' | 'data';
+export type PortalSection = 'records' | 'access' | 'requests' | 'data' | 'consents';
 
 export interface PortalDeps {
   readonly guard: PageGuard;
@@ -22,8 +22,8 @@ export interface PortalDeps {
 }
 
 const text: Texts<PortalSection | 'apps' | 'account'> = {
-  en: { records: 'My records', access: 'Who accessed my data', requests: 'My requests', data: 'Download my data', apps: 'Connected apps', account: 'My account' },
-  de: { records: 'Meine Daten', access: 'Wer hat meine Daten gesehen', requests: 'Meine Anfragen', data: 'Meine Daten herunterladen', apps: 'Verbundene Apps', account: 'Mein Konto' },
+  en: { records: 'My records', access: 'Who accessed my data', requests: 'My requests', data: 'Download my data', consents: 'My consents', apps: 'Connected apps', account: 'My account' },
+  de: { records: 'Meine Daten', access: 'Wer hat meine Daten gesehen', requests: 'Meine Anfragen', data: 'Meine Daten herunterladen', consents: 'Meine Einwilligungen', apps: 'Verbundene Apps', account: 'Mein Konto' },
 };
 
 export const portalPath = (tenantId: string, section: PortalSection): string => `/tenants/${tenantId}/me/${section === 'records' ? '' : section}`;
@@ -36,6 +36,7 @@ export function portalNav(tenantId: string, locale: Locale): NavItem[] {
     { href: portalPath(tenantId, 'access'), label: t.access },
     { href: portalPath(tenantId, 'requests'), label: t.requests },
     { href: portalPath(tenantId, 'data'), label: t.data },
+    { href: portalPath(tenantId, 'consents'), label: t.consents },
     { href: `/tenants/${tenantId}/account/apps`, label: t.apps },
     { href: `/tenants/${tenantId}/account/`, label: t.account },
   ];

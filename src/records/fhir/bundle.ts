@@ -25,8 +25,15 @@ export function searchsetBundle(baseUrl: string, type: string, result: SearchRes
   if (query.offset > 0) links.push({ relation: 'previous', url: page(Math.max(0, query.offset - query.count)) });
   const fields = `${result.total === undefined ? '' : `,"total":${result.total}`},"link":${JSON.stringify(links)}`;
   const entries = result.matches.map((m) => `{"fullUrl":${JSON.stringify(`${baseUrl}/${type}/${m.id}`)},"resource":${m.content},"search":{"mode":"match"}}`);
+  // R4 §3.1.1.5.6: an OperationOutcome entry (search mode `outcome`) tells the reader what the page leaves out and why.
+  if (result.withheld !== undefined && result.withheld > 0) entries.push(`{"resource":${JSON.stringify(withheldOutcome(result.withheld))},"search":{"mode":"outcome"}}`);
   return envelope('searchset', now, fields, entries);
 }
+
+const withheldOutcome = (count: number) => ({
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'information', code: 'suppressed', details: { text: `${count} ${count === 1 ? 'match' : 'matches'} on this page withheld: the patient's consent or a restriction of processing does not allow this access.` } }],
+});
 
 export function historyBundle(baseUrl: string, type: string, id: string, history: { entries: HistoryEntry[]; total: number }, page: { count: number; offset: number }, now: Date): string {
   const url = (offset: number) => `${baseUrl}/${type}/${id}/_history?_count=${page.count}&_offset=${offset}`;

@@ -90,6 +90,23 @@ describe('every clinic console route against an independent table of who may use
     assert.deepEqual(wrong, [], 'every refusal is a 403');
   });
 
+  it('the patient portal (/me/…): every route is the patient’s own; staff are sent to the console, on GET and on a form POST', async () => {
+    const portal = routesOf(t.app.http.printRoutes({ commonPrefix: false })).filter((r) => r.path.startsWith('/tenants/:tenant/me/'));
+    assert.ok(portal.some((r) => r.path === '/tenants/:tenant/me/consents' && r.method === 'POST'), 'My consents is in the route table');
+    const wrong: string[] = [];
+    for (const route of portal) {
+      const url = route.path.replace(':tenant', clinic.tenantId).replace(/:id\b/g, 'c-0');
+      for (const role of roles) {
+        const who = clinic.people[role];
+        const answer = route.method === 'GET' ? await get(t, who, url) : await postForm(t, who, url, {});
+        const sentToConsole = answer.statusCode === 303 && String(answer.headers.location).endsWith('/console/');
+        if (role !== 'patient' && !sentToConsole) wrong.push(`${route.method} ${url} as ${role}: ${answer.statusCode} ${String(answer.headers.location)}`);
+        if (role === 'patient' && route.method === 'GET' && answer.statusCode !== 200) wrong.push(`${route.method} ${url} as patient: ${answer.statusCode}`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   it("never serves another tenant's console to a session of this one", async () => {
     await t.tenant('other');
     const console = routesOf(t.app.http.printRoutes({ commonPrefix: false })).filter((r) => r.method === 'GET' && r.path.startsWith('/tenants/:tenant/console/') && !r.path.includes(':id'));
