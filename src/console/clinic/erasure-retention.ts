@@ -77,7 +77,7 @@ export function erasurePages({ guard, realm, audit, erasures, holds, retention, 
     const locale = caller.locale;
     const form = html`<form method="get" action="${base(caller)}">
 <label for="patient">${t.patientId}</label>
-<input id="patient" name="patient" required value="${patientId ?? ''}" aria-describedby="patient-hint">
+<input type="text" id="patient" name="patient" required value="${patientId ?? ''}" aria-describedby="patient-hint">
 <p class="hint" id="patient-hint">${t.patientHint}</p>
 <div class="actions"><button type="submit">${t.check}</button></div>
 </form>`;
@@ -94,9 +94,9 @@ ${csrfField(caller.me.csrf)}<input type="hidden" name="patient" value="${patient
 <textarea id="reason" name="reason" rows="2" required maxlength="500" aria-describedby="reason-hint"></textarea>
 <p class="hint" id="reason-hint">${t.reasonHint}</p>
 <label for="request">${t.requestId}</label>
-<input id="request" name="requestId" maxlength="100">
+<input type="text" id="request" name="requestId" maxlength="100">
 <label for="confirm">${t.confirm}</label>
-<input id="confirm" name="confirm" required autocomplete="off" aria-describedby="confirm-hint"${described(error)}>
+<input type="text" id="confirm" name="confirm" required autocomplete="off" aria-describedby="confirm-hint"${described(error)}>
 <p class="hint" id="confirm-hint">${t.confirmHint}</p>
 <div class="actions"><button type="submit" class="danger">${t.erase}</button></div>
 </form>`
@@ -117,12 +117,12 @@ ${csrfField(caller.me.csrf)}<input type="hidden" name="patient" value="${patient
 ${inForce.length === 0 ? html`<p>${t.noHolds}</p>` : html`<table><caption>${t.holdsTitle}</caption><thead><tr><th scope="col">${t.subject}</th><th scope="col">${t.reason}</th><th scope="col">${t.since}</th><th scope="col">${t.until}</th>${change ? html`<th scope="col">${t.actions}</th>` : undefined}</tr></thead><tbody>${inForce.map(
       (h) => html`<tr><th scope="row">${h.subject}</th><td>${h.reason}</td><td>${formatDate(locale, h.setAt)}</td><td>${h.endsAt === undefined ? '—' : formatDate(locale, h.endsAt)}</td>${
         change
-          ? html`<td><form method="post" action="${base(caller)}holds/${h.id}/release" class="inline">${csrfField(caller.me.csrf)}<label for="release-${h.id}">${t.releaseReason}</label> <input id="release-${h.id}" name="reason" required maxlength="500"> <button type="submit">${t.release}</button></form></td>`
+          ? html`<td><form method="post" action="${base(caller)}holds/${h.id}/release" class="inline">${csrfField(caller.me.csrf)}<label for="release-${h.id}">${t.releaseReason}</label> <input type="text" id="release-${h.id}" name="reason" required maxlength="500"> <button type="submit">${t.release}</button></form></td>`
           : undefined
       }</tr>`,
     )}</tbody></table>`}
 ${change ? html`<h3>${t.setHold}</h3><form method="post" action="${base(caller)}holds" novalidate>${csrfField(caller.me.csrf)}
-<label for="hold-patient">${t.patientId}</label><input id="hold-patient" name="patient" required>
+<label for="hold-patient">${t.patientId}</label><input type="text" id="hold-patient" name="patient" required>
 <label for="hold-reason">${t.reason}</label><textarea id="hold-reason" name="reason" rows="2" required maxlength="500"></textarea>
 <label for="hold-until">${t.until}</label><input id="hold-until" name="until" type="date" aria-describedby="hold-until-hint"><p class="hint" id="hold-until-hint">${t.untilHint}</p>
 <div class="actions"><button type="submit">${t.setHold}</button></div></form>` : undefined}`;
