@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { ConfigError, type Config } from './config/index.js';
+import { ConfigError, homeRegion, type Config } from './config/index.js';
 import { createAudit, jsonLinesSink, operatorEvent, syslogSink, syslogTransport, type Actor, type Audit, type AuditSink } from './audit/index.js';
 import { argon2Minimum, authRoutes, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { adminRoutes, createAccountAdministration, createMailNotifier, createOutboxNotifier, createPasswordResets, type MailDelivery, type Notifier, type Outbox, type PasswordResets, type Spool } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { openStorage, sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageConfig, type StorageMigrations } from './platform/db/index.js';
+import { sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageConfig, type StorageMigrations } from './platform/db/index.js';
 import { describeErrorForLog } from './platform/errors.js';
 import { constantTimeEqual } from './platform/constant-time-equal.js';
 import { hashToken } from './platform/random-token.js';
@@ -32,8 +32,9 @@ import {
 } from './platform/http/index.js';
 import { auditApiRoutes, operationOutcome, createBundleProcessor, createRecordAccess, createFhirValidator, createRecords, createResealer, fhirRoutes, openSealedSamples, type FieldSealer, type Records } from './records/index.js';
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
-import { createKeys, createLocalKeyProvider, findUnreadableKeys, keysMigrations, masterKeySource, type KeyProvider, type Keys } from './keys/index.js';
+import { createKeys, findUnreadableKeys, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, type Tenants } from './tenants/index.js';
+import { openRegions, regionStorageConfig, type Residency } from './regions/index.js';
 import { periodic } from './platform/periodic.js';
 import { walkTenants } from './platform/walk-tenants.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
@@ -135,6 +136,8 @@ const tenantOfPath = /^\/tenants\/([a-z0-9-]{1,40})(?:[/?]|$)/;
 
 export interface Core {
   readonly storage: Storage;
+  /** The regions, and which holds each tenant (regions/): where a tenant's files belong. */
+  readonly residency: Residency;
   readonly keys: Keys;
   readonly records: Records;
   readonly tenants: Tenants;
@@ -204,16 +207,24 @@ function workerStorageConfig(config: Config, sqlite: Partial<SqliteOptions> = {}
 
 export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'sqlite' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier' | 'worker'> & { readonly log?: Logger } = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
-  // The master key first: a missing or unsafe key refuses the start before anything is opened.
-  const provider =
-    overrides.keyProvider ??
-    createLocalKeyProvider(masterKeySource(config.keys, config.dataDir));
-  const storage = await openStorage(storageConfigOf(config, overrides.sqlite), storageMigrations, () => clock.now().getTime());
-  const keys = createKeys({ db: storage.keys, provider, clock });
-  const tenants = createTenants({ storage, clock });
+  // Every region's storage and key store (one region without `regions`: as before regions). The
+  // master keys first: a missing or unsafe key refuses the start before anything is opened.
+  const { storage, keys, provider, residency } = await openRegions({
+    config,
+    storageConfig: storageConfigOf(config, overrides.sqlite),
+    migrations: storageMigrations,
+    clock,
+    ...(overrides.keyProvider === undefined ? {} : { homeProvider: overrides.keyProvider }),
+  });
+  const tenants = createTenants({ storage, clock, regions: { names: residency.regions.map((r) => r.name), default: residency.defaultRegion } });
   // The platform operators' own data set: their accounts, sessions and audit trail.
   await storage.tenant(operatorRealm, { create: true });
-  const checkpoints = { dir: config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), everyEvents: config.audit.checkpointEveryEvents, everySeconds: config.audit.checkpointSeconds };
+  const checkpoints = {
+    dir: config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'),
+    ...(residency.regional ? { dirOf: residency.checkpointDirOf } : {}),
+    everyEvents: config.audit.checkpointEveryEvents,
+    everySeconds: config.audit.checkpointSeconds,
+  };
   const audit = overrides.audit ?? createAudit({ storage, keys, clock, checkpoints, retentionDays: config.audit.retentionDays });
   // A tenant's key rotation starting and finishing are events of that tenant's audit trail.
   const rotationReport = async (event: RotationEvent) => {
@@ -272,7 +283,9 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     dataDir: config.dataDir,
     storage,
     migrations: storageMigrations,
-    dataSets: async () => deploymentDataSets(storage, config, await auditRealms()),
+    // The home region's repository takes the home region's data sets only: another region's data
+    // never lands in it (regions/; docs/residency.md says how those regions are backed up).
+    dataSets: async () => deploymentDataSets(storage, config, (await auditRealms()).filter((id) => residency.regionOf(id) === homeRegion)),
     audit,
     platformRealm: operatorRealm,
     outcomes: createBackupOutcomes(storage.platform),
@@ -318,6 +331,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   const alerts = createAlerts({ storage, clock, audit, rules: detectionRules, dedupMs: config.detection.dedupMinutes * 60_000 });
   return {
     storage,
+    residency,
     keys,
     keyProvider: provider,
     alerts,
@@ -864,6 +878,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     : config.detection.thread === 'worker'
       ? createEngineThread({
           storageConfig: workerStorageConfig(config, overrides.sqlite),
+          regionStorageConfigs: core.residency.regions.slice(1).map((region) => regionStorageConfig(workerStorageConfig(config, overrides.sqlite), region)),
           storage,
           clock,
           rules: detectionRules,
