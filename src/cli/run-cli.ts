@@ -13,7 +13,9 @@ export const usage = `Tresor ${version} — a self-hosted vault for health and p
 
 Usage:
   tresor start [--data-dir DIR] [--port N] [--host H] [--config FILE]
-  tresor tenant create <id> [--name NAME]
+  tresor tenant create <id> [--name NAME] [--region REGION]
+                                            in REGION's data directory, key store and backups (default:
+                                            defaultRegion; docs/residency.md)
   tresor tenant list [--json]
   tresor tenant disable <id>
   tresor tenant set <id> --mfa <everyone|staff|optional>
@@ -205,6 +207,7 @@ const options = {
   state: { type: 'string' },
   note: { type: 'string' },
   reason: { type: 'string' },
+  region: { type: 'string' },
   'from-alert': { type: 'string', multiple: true },
   'aware-at': { type: 'string' },
   from: { type: 'string' },

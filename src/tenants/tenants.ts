@@ -35,6 +35,8 @@ export interface Tenants {
   /** The tenant's second-factor policy (cached like its status). */
   mfaPolicy(id: string): Promise<MfaPolicy>;
   setMfaPolicy(id: string, policy: string): Promise<Tenant>;
+  /** The regions a tenant may be created in, and the one it goes to when none is named. */
+  readonly regions: { readonly names: readonly string[]; readonly default: string };
 }
 
 export interface TenantsDeps {
@@ -81,6 +83,7 @@ export function createTenants({ storage, clock, regions = singleRegion }: Tenant
   }
 
   return {
+    regions,
     async create(rawId, rawName, rawRegion) {
       const id = parseTenantId(rawId);
       if (reservedTenantIds.includes(id)) throw new TenantError('tenant-id-invalid', `"${id}" is reserved (the platform operators' own data set).`, { status: 400 });
