@@ -34,7 +34,7 @@ import { auditApiRoutes, operationOutcome, createBundleProcessor, createRecordAc
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
 import { createKeys, findUnreadableKeys, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, type Tenants } from './tenants/index.js';
-import { openRegions, regionStorageConfig, type Residency } from './regions/index.js';
+import { openRegions, regionReport, regionRoutes, regionStorageConfig, type Residency } from './regions/index.js';
 import { periodic } from './platform/periodic.js';
 import { walkTenants } from './platform/walk-tenants.js';
 import { registerReplicationMetrics } from './ha/metrics.js';
@@ -683,15 +683,18 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     reportFile: drillReportFile,
     slots: drillSlots({ assessments, drafts: noticeDrafts, draftsMailingThrough: (notifier) => createNoticeDrafts({ ...noticeDraftsDeps, notifier }), testServer: testServerNotifier }),
   });
+  // Where a tenant's data is kept, and what is not regionalised (regions/not-regionalised.ts).
+  const regionOfTenant = (tenantId: string) => regionReport(config, core.residency, tenantId);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, region: regionOfTenant }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(fhirRoutes({ records, access: recordAccess, bundles, storage, tenants, authenticator, audit, clock, publicUrl: config.server.publicUrl, version }), { prefix: '/tenants/:tenant/fhir' });
   await http.register(auditApiRoutes({ audit, authenticator, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets }), { prefix: '/tenants/:tenant' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants }), { prefix: '/tenants/:tenant' });
   await http.register(adminRoutes({ administration, authenticator }), { prefix: '/tenants/:tenant' });
+  await http.register(regionRoutes({ authenticate: (request, tenantId) => authenticator.principal(request, tenantId), report: regionOfTenant }));
   // Platform operators: the same sign-in code in their own realm, and the tenant console.
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets, realm: platformRealm }), { prefix: '/platform' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });

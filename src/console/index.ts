@@ -37,6 +37,8 @@ export { createPagePeople, type PagePeople, type PagePerson } from './page-perso
 export type { OperatorConsoleDeps } from './operator/index.js';
 export { operatorPages, safeNext, tenantPages, type PageRealm } from './page-realm.js';
 
+import type { RegionReport } from '../regions/index.js';
+
 export interface ConsoleDeps {
   readonly accounts: Accounts;
   readonly sessions: Sessions;
@@ -69,9 +71,11 @@ export interface ConsoleDeps {
   readonly assessments?: Assessments;
   /** Drafts of breach notices: the operator console's notice pages. */
   readonly noticeDrafts?: NoticeDrafts;
+  /** Where each tenant's data is kept and what is not regionalised (regions/): the clinic settings page shows it. */
+  readonly region?: (tenantId: string) => RegionReport;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, region }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -89,7 +93,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, now: () => clock.now().getTime() }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, ...(region === undefined ? {} : { region }), now: () => clock.now().getTime() }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access, clock }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts }));
     await app.register(runbookPages({ rules: alerts.rules }));

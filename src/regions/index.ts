@@ -10,3 +10,5 @@ export { createPlacement, type Placement } from './placement.js';
 export { createRegionalStorage, type RegionalStorage } from './regional-storage.js';
 export { createRegionalKeys } from './regional-keys.js';
 export { openRegionalTenantStorage } from './regional-tenant-storage.js';
+export { regionReport, type RegionReport, type SharedComponent, type SharedComponentId } from './not-regionalised.js';
+export { regionRoutes, type RegionRoutesDeps } from './routes.js';

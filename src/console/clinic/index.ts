@@ -21,6 +21,7 @@ import { settingsPages } from './settings.js';
 import { staffPages } from './staff.js';
 
 import type { NoticeDrafts } from '../../notification/index.js';
+import type { RegionReport } from '../../regions/index.js';
 
 export { clinicNav, sectionsOf, sectionPath, type ClinicSection } from './nav.js';
 export { sendClinicPage } from './clinic-page.js';
@@ -43,6 +44,8 @@ export interface ClinicConsoleDeps {
   readonly assessments?: Assessments | undefined;
   /** Breach notices: the tenant's customer notice and authority report, on the incident page. */
   readonly drafts?: NoticeDrafts | undefined;
+  /** Where the tenant's data is kept, and what is not regionalised: on the settings page. */
+  readonly region?: ((tenantId: string) => RegionReport) | undefined;
   readonly now: () => number;
 }
 
