@@ -10,6 +10,7 @@ import { cliOperator } from './cli-actor.js';
 import type { CliIo, CliValues } from './io.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
 import { printTenants } from './tenant-list-command.js';
+import { tenantMove } from './tenant-move-command.js';
 import { UsageError } from './usage-error.js';
 
 const operator = cliOperator;
@@ -28,6 +29,10 @@ export async function admin(io: CliIo, core: Core, config: Config, [command, sub
     const tenant = await core.tenants.create(need(arg, '<id>'), typeof values['name'] === 'string' ? values['name'] : undefined, typeof values['region'] === 'string' ? values['region'] : undefined);
     await audited(tenant.id, 'tenant.created', { detail: `region ${tenant.region}` });
     io.stdout(`created tenant ${tenant.id} (${tenant.name}) in region ${tenant.region}; data set: ${tenant.dataSet}`);
+    return;
+  }
+  if (command === 'tenant' && sub === 'move') {
+    await tenantMove(io, core, config, values);
     return;
   }
   if (command === 'tenant' && sub === 'list') {

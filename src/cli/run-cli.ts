@@ -16,6 +16,10 @@ Usage:
   tresor tenant create <id> [--name NAME] [--region REGION]
                                             in REGION's data directory, key store and backups (default:
                                             defaultRegion; docs/residency.md)
+  tresor tenant move --tenant <id> --to <region> --reason TEXT
+                                            moves the tenant's data set and keys to another region (SQLite,
+                                            server stopped): copied, keys re-wrapped, verified, switched,
+                                            then the source destroyed; audited in both trails
   tresor tenant list [--json]
   tresor tenant disable <id>
   tresor tenant set <id> --mfa <everyone|staff|optional>

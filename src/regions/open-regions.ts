@@ -28,6 +28,8 @@ export interface Residency {
   checkpointDirOf(tenantId: string): string;
   /** The tenant-to-region map behind `regionOf` (moves and creations update it). */
   readonly placement: Placement | undefined;
+  /** Each region's master key provider (a move unwraps with one and wraps with another). */
+  readonly providers: ReadonlyMap<string, KeyProvider>;
 }
 
 export interface OpenedRegions {
@@ -57,7 +59,7 @@ export function regionStorageConfig(base: StorageConfig, region: RegionPaths): S
   return { ...base, postgres: { ...base.postgres, url: region.postgres.url, schemaPrefix: region.postgres.schemaPrefix } };
 }
 
-export function residencyOf(config: Config, placement: Placement | undefined): Residency {
+export function residencyOf(config: Config, placement: Placement | undefined, providers: ReadonlyMap<string, KeyProvider> = new Map()): Residency {
   const regions = regionPathsOf(config);
   const byName = new Map(regions.map((r) => [r.name, r]));
   const region = (name: string): RegionPaths => {
@@ -75,6 +77,7 @@ export function residencyOf(config: Config, placement: Placement | undefined): R
     regionDataDir: (tenantId) => region(regionOf(tenantId)).dataDir,
     checkpointDirOf: (tenantId) => region(regionOf(tenantId)).auditCheckpointDir,
     placement,
+    providers,
   };
 }
 
@@ -98,7 +101,7 @@ export async function openRegions({ config, storageConfig, migrations, clock, ho
   const now = () => clock.now().getTime();
   const home = await openStorage(storageConfig, migrations, now);
   if (regions.length === 1) {
-    return { storage: home, keys: createKeys({ db: home.keys, provider, clock }), provider, providers, residency: residencyOf(config, undefined) };
+    return { storage: home, keys: createKeys({ db: home.keys, provider, clock }), provider, providers, residency: residencyOf(config, undefined, providers) };
   }
   const others = new Map<string, RegionStorage>();
   try {
@@ -111,5 +114,5 @@ export async function openRegions({ config, storageConfig, migrations, clock, ho
   const placement = createPlacement(await tenantRegions(home.platform), (tenantId) => tenantRegion(home.platform, tenantId));
   const storage: RegionalStorage = createRegionalStorage(home, others, homeRegion, placement);
   const keysByRegion = new Map<string, Keys>(regions.map((region) => [region.name, createKeys({ db: storage.region(region.name).keys, provider: providers.get(region.name) as KeyProvider, clock })]));
-  return { storage, keys: createRegionalKeys(keysByRegion, homeRegion, placement), provider, providers, residency: residencyOf(config, placement) };
+  return { storage, keys: createRegionalKeys(keysByRegion, homeRegion, placement), provider, providers, residency: residencyOf(config, placement, providers) };
 }
