@@ -10,7 +10,6 @@ import { cliOperator } from './cli-actor.js';
 import type { CliIo, CliValues } from './io.js';
 import { keyStatus, rotateKeys } from './keys-commands.js';
 import { printTenants } from './tenant-list-command.js';
-import { tenantMove } from './tenant-move-command.js';
 import { UsageError } from './usage-error.js';
 
 const operator = cliOperator;
@@ -32,7 +31,7 @@ export async function admin(io: CliIo, core: Core, config: Config, [command, sub
     return;
   }
   if (command === 'tenant' && sub === 'move') {
-    await tenantMove(io, core, config, values);
+    await (await import('./tenant-move-command.js')).tenantMove(io, core, config, values);
     return;
   }
   if (command === 'tenant' && sub === 'list') {
