@@ -148,4 +148,21 @@ describe('a tenant in region B leaves nothing in region A [sqlite]', () => {
     assert.ok(snapshots.length > 0);
     for (const { manifest } of snapshots) assert.ok(!manifest.dataSets.some((d) => d.id === tenantB), `snapshot ${manifest.id} in A’s repository holds no data set of B`);
   });
+  it('rotates and shreds B’s keys in B’s key store', async () => {
+    const keyB = await t.key(tenantB, 'service');
+    const { job } = await t.app.rotation.start('tenant', tenantB);
+    const done = await t.app.rotation.run(job.id);
+    assert.equal(done.phase, 'done');
+    assert.equal((await t.inject({ method: 'GET', url: `/tenants/${tenantB}/fhir/Patient/${idsB[1]}`, key: keyB })).statusCode, 200);
+    assert.equal(keyRows(join(t.dataDir, 'keys.db'), tenantB), 0, 'rotation made no key of B in A');
+    assert.ok((await t.app.keys.shred(tenantB, `Patient/${idsB[2]}`)) > 0);
+    assert.equal((await t.inject({ method: 'GET', url: `/tenants/${tenantB}/fhir/Patient/${idsB[2]}`, key: keyB })).statusCode, 410);
+    const db = new Database(join(dirB, 'keys.db'), { readonly: true, fileMustExist: true });
+    try {
+      const live = db.prepare('SELECT COUNT(*) AS n FROM data_keys WHERE tenant_id = ? AND subject = ? AND wrapped IS NOT NULL').get(tenantB, `Patient/${idsB[2]}`) as { n: number };
+      assert.equal(live.n, 0, 'the shredded key is destroyed in B’s key store');
+    } finally {
+      db.close();
+    }
+  });
 });
