@@ -477,6 +477,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logger.warn({ event: 'config.public_url_unset' }, 'server.publicUrl is unset: links in invitations and password resets are relative paths (the message says so); set TRESOR_PUBLIC_URL to the https:// address people reach Tresor at');
   }
   logger.info({ event: 'mail.configured', via: config.mail.smtp.host === undefined ? 'outbox' : `smtp-${config.mail.smtp.security}` }, config.mail.smtp.host === undefined ? 'messages to people stay in the outbox (mail.smtp.host is unset)' : 'messages to people go through the SMTP relay');
+  if (core.residency.regional) {
+    // The home repository takes the home region only (residency.md "Backups"): say so at every start.
+    const uncovered = core.residency.regions.slice(1).map((r) => r.name);
+    logger.warn({ event: 'backup.regions_uncovered', regions: uncovered }, `Tresor's snapshots cover the home region only; back up region ${uncovered.join(', ')} by other means (docs/residency.md)`);
+  }
   // Before the first sign-in: a password check for an unknown account costs the usual work from the start (passwords.ts).
   await core.passwords.prepare();
   await reapplyErasuresAtStart(core, config, logger).catch(async (error: unknown) => {
