@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { ConfigError, type Config } from './config/index.js';
+import { ConfigError, homeRegion, type Config } from './config/index.js';
 import { createAudit, jsonLinesSink, operatorEvent, syslogSink, syslogTransport, type Actor, type Audit, type AuditSink } from './audit/index.js';
 import { argon2Minimum, authRoutes, countAccountsByKind, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { adminRoutes, createAccountAdministration, createMailNotifier, createOutboxNotifier, createPasswordResets, type MailDelivery, type Notifier, type Outbox, type PasswordResets, type Spool } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { openStorage, sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageConfig, type StorageMigrations } from './platform/db/index.js';
+import { sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageConfig, type StorageMigrations } from './platform/db/index.js';
 import { describeErrorForLog } from './platform/errors.js';
 import { constantTimeEqual } from './platform/constant-time-equal.js';
 import { hashToken } from './platform/random-token.js';
@@ -32,8 +32,9 @@ import {
 } from './platform/http/index.js';
 import { auditApiRoutes, operationOutcome, createBundleProcessor, createRecordAccess, createFhirValidator, createRecords, createResealer, fhirRoutes, openSealedSamples, type FieldSealer, type Records } from './records/index.js';
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
-import { createKeys, createLocalKeyProvider, findUnreadableKeys, keysMigrations, masterKeySource, type KeyProvider, type Keys } from './keys/index.js';
+import { createKeys, findUnreadableKeys, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, type Tenants } from './tenants/index.js';
+import { openRegions, regionReport, regionRoutes, regionStorageConfig, type Residency } from './regions/index.js';
 import { periodic } from './platform/periodic.js';
 import { createPatientEverything, createSubjectExports, exportRoutes, type SubjectExports } from './privacy/index.js';
 import { walkTenants } from './platform/walk-tenants.js';
@@ -58,7 +59,7 @@ import { readReplicationState } from './ha/metrics.js';
 import { neverLeader, postgresLeadership, singleNode } from './platform/leadership.js';
 import type { WorkerRole } from './platform/workers/index.js';
 import { componentChecks, createHealthReader, createStatus, createStatusStore, statusRoutes, type StatusService } from './status/index.js';
-import { createRopa, implicitRegions, ropaRoutes, type Ropa, type RopaDeps } from './privacy/index.js';
+import { createRopa, implicitRegions, legalBasis, postgresPlace, repositoryPlace, retentionClasses, ropaRoutes, type Ropa, type RopaDeps } from './privacy/index.js';
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -142,6 +143,8 @@ const tenantOfPath = /^\/tenants\/([a-z0-9-]{1,40})(?:[/?]|$)/;
 
 export interface Core {
   readonly storage: Storage;
+  /** The regions, and which holds each tenant (regions/): where a tenant's files belong. */
+  readonly residency: Residency;
   readonly keys: Keys;
   readonly records: Records;
   readonly tenants: Tenants;
@@ -221,16 +224,24 @@ function workerStorageConfig(config: Config, sqlite: Partial<SqliteOptions> = {}
 
 export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'clock' | 'sqlite' | 'keyProvider' | 'fieldSealer' | 'rotationReport' | 'rotationOptions' | 'audit' | 'notifier' | 'worker'> & { readonly log?: Logger } = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
-  // The master key first: a missing or unsafe key refuses the start before anything is opened.
-  const provider =
-    overrides.keyProvider ??
-    createLocalKeyProvider(masterKeySource(config.keys, config.dataDir));
-  const storage = await openStorage(storageConfigOf(config, overrides.sqlite), storageMigrations, () => clock.now().getTime());
-  const keys = createKeys({ db: storage.keys, provider, clock });
-  const tenants = createTenants({ storage, clock });
+  // Every region's storage and key store (one region without `regions`: as before regions). The
+  // master keys first: a missing or unsafe key refuses the start before anything is opened.
+  const { storage, keys, provider, residency } = await openRegions({
+    config,
+    storageConfig: storageConfigOf(config, overrides.sqlite),
+    migrations: storageMigrations,
+    clock,
+    ...(overrides.keyProvider === undefined ? {} : { homeProvider: overrides.keyProvider }),
+  });
+  const tenants = createTenants({ storage, clock, regions: { names: residency.regions.map((r) => r.name), default: residency.defaultRegion } });
   // The platform operators' own data set: their accounts, sessions and audit trail.
   await storage.tenant(operatorRealm, { create: true });
-  const checkpoints = { dir: config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), everyEvents: config.audit.checkpointEveryEvents, everySeconds: config.audit.checkpointSeconds };
+  const checkpoints = {
+    dir: config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'),
+    ...(residency.regional ? { dirOf: residency.checkpointDirOf } : {}),
+    everyEvents: config.audit.checkpointEveryEvents,
+    everySeconds: config.audit.checkpointSeconds,
+  };
   const audit = overrides.audit ?? createAudit({ storage, keys, clock, checkpoints, retentionDays: config.audit.retentionDays });
   // A tenant's key rotation starting and finishing are events of that tenant's audit trail.
   const rotationReport = async (event: RotationEvent) => {
@@ -291,7 +302,9 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     dataDir: config.dataDir,
     storage,
     migrations: storageMigrations,
-    dataSets: async () => deploymentDataSets(storage, config, await auditRealms()),
+    // The home region's repository takes the home region's data sets only: another region's data
+    // never lands in it (regions/; docs/residency.md says how those regions are backed up).
+    dataSets: async () => deploymentDataSets(storage, config, (await auditRealms()).filter((id) => residency.regionOf(id) === homeRegion)),
     audit,
     platformRealm: operatorRealm,
     outcomes: createBackupOutcomes(storage.platform),
@@ -387,6 +400,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     retentionSettings,
     retention,
     storage,
+    residency,
     keys,
     keyProvider: provider,
     alerts,
@@ -444,7 +458,25 @@ export function ropaOf(core: Core, config: Config, clock: Clock = systemClock, e
     // What buildCore gives the password hasher.
     passwordHashing: argon2Minimum,
     ...(pool === undefined ? {} : { replication: () => readReplicationState(pool) }),
-    regions: () => implicitRegions(config, core.keyProvider.name),
+    // Every configured region, where its data, backups and keys are (one implicit region without `regions`).
+    regions: () =>
+      core.residency.regional
+        ? core.residency.regions.map((r) => ({
+            name: r.name,
+            storage: config.storage.engine === 'sqlite' ? `SQLite data directory ${r.dataDir}` : `PostgreSQL ${postgresPlace(r.postgres?.url)}`,
+            backupRepository: repositoryPlace(r.backup.repository),
+            keyProvider: core.residency.providers.get(r.name)?.name ?? 'local key ring',
+          }))
+        : implicitRegions(config, core.keyProvider.name),
+    // The tenant's retention periods by class, with their legal basis (privacy/retention-settings.ts).
+    retention: async (tenantId) => {
+      const periods = await core.retentionSettings.of(tenantId);
+      const period = (years: number | null) => (years === null ? 'no limit' : `${years} years after the last activity`);
+      return {
+        ...Object.fromEntries(retentionClasses.map((c) => [c, { period: period(periods.years[c]), basis: legalBasis[c] }])),
+        'medical records (duty)': { period: periods.medicalRecordsYears === null ? 'none' : `${periods.medicalRecordsYears} years after the last treatment`, basis: legalBasis.medicalRecords },
+      };
+    },
     ...extras,
   });
 }
@@ -562,6 +594,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logger.warn({ event: 'config.public_url_unset' }, 'server.publicUrl is unset: links in invitations and password resets are relative paths (the message says so); set TRESOR_PUBLIC_URL to the https:// address people reach Tresor at');
   }
   logger.info({ event: 'mail.configured', via: config.mail.smtp.host === undefined ? 'outbox' : `smtp-${config.mail.smtp.security}` }, config.mail.smtp.host === undefined ? 'messages to people stay in the outbox (mail.smtp.host is unset)' : 'messages to people go through the SMTP relay');
+  if (core.residency.regional) {
+    // The home repository takes the home region only (residency.md "Backups"): say so at every start.
+    const uncovered = core.residency.regions.slice(1).map((r) => r.name);
+    logger.warn({ event: 'backup.regions_uncovered', regions: uncovered }, `Tresor's snapshots cover the home region only; back up region ${uncovered.join(', ')} by other means (docs/residency.md)`);
+  }
   // Before the first sign-in: a password check for an unknown account costs the usual work from the start (passwords.ts).
   await core.passwords.prepare();
   await reapplyErasuresAtStart(core, config, logger).catch(async (error: unknown) => {
@@ -700,7 +737,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     keys: core.keys,
     audit,
     clock,
-    dir: config.privacyExports.dir ?? join(config.dataDir, 'exports'),
+    // In the tenant's region, beside its data set (regions/).
+    dir: config.privacyExports.dir ?? ((tenantId) => join(core.residency.regionDataDir(tenantId), 'exports')),
     linkDays: config.privacyExports.linkDays,
     publicUrl: config.server.publicUrl,
     log: logger,
@@ -809,10 +847,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     reportFile: drillReportFile,
     slots: drillSlots({ assessments, drafts: noticeDrafts, draftsMailingThrough: (notifier) => createNoticeDrafts({ ...noticeDraftsDeps, notifier }), testServer: testServerNotifier }),
   });
+  // Where a tenant's data is kept, and what is not regionalised (regions/not-regionalised.ts).
+  const regionOfTenant = (tenantId: string) => regionReport(config, core.residency, tenantId);
   const ropa = ropaOf(core, config, clock);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth, subjectExports,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings }, consentWriter: createConsentWriter({ records, storage, audit, access: recordAccess }) }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings }, consentWriter: createConsentWriter({ records, storage, audit, access: recordAccess }), region: regionOfTenant }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(exportRoutes({ exports: subjectExports, authenticator, access: recordAccess, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const everything = createPatientEverything({ records, access: recordAccess, storage, limits: config.fhir, clock });
@@ -824,6 +864,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(adminRoutes({ administration, authenticator }), { prefix: '/tenants/:tenant' });
   await http.register(privacyRequestRoutes({ requests: privacyRequests, rectifications, authenticator, now: () => clock.now().getTime() }), { prefix: '/tenants/:tenant' });
   await http.register(erasureRoutes({ erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings, authenticator, audit }), { prefix: '/tenants/:tenant' });
+  await http.register(regionRoutes({ authenticate: (request, tenantId) => authenticator.principal(request, tenantId), report: regionOfTenant }));
   // Platform operators: the same sign-in code in their own realm, and the tenant console.
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets, realm: platformRealm }), { prefix: '/platform' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
@@ -1024,6 +1065,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     : config.detection.thread === 'worker'
       ? createEngineThread({
           storageConfig: workerStorageConfig(config, overrides.sqlite),
+          regionStorageConfigs: core.residency.regions.slice(1).map((region) => regionStorageConfig(workerStorageConfig(config, overrides.sqlite), region)),
           storage,
           clock,
           rules: detectionRules,

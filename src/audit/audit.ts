@@ -103,7 +103,11 @@ export interface AuditDeps {
   readonly storage: Storage;
   readonly keys: Keys;
   readonly clock: Clock;
-  readonly checkpoints: { readonly dir: string; readonly everyEvents: number; readonly everySeconds: number };
+  /**
+   * `dirOf`, where given, says per tenant where its checkpoints go (its region's checkpoint
+   * directory, src/regions); else every tenant's are in `dir`.
+   */
+  readonly checkpoints: { readonly dir: string; readonly dirOf?: (tenantId: string) => string; readonly everyEvents: number; readonly everySeconds: number };
   /** Events older than this many days are pruned (config audit.retentionDays). */
   readonly retentionDays: number;
 }
@@ -114,6 +118,7 @@ export interface AuditDeps {
  * in the configuration turns auditing off.
  */
 export function createAudit({ storage, keys, clock, checkpoints, retentionDays }: AuditDeps): Audit {
+  const checkpointDir = checkpoints.dirOf ?? (() => checkpoints.dir);
   const unavailable = (cause: unknown) => new AuditError('audit-unavailable', 'The audit trail cannot be written; nothing was returned or changed. Retry shortly.', { status: 503, expose: true, cause, headers: { 'retry-after': '2' } });
 
   // Per tenant, the events waiting for the next transaction, and whether one is running: one at a
@@ -303,7 +308,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     pending.delete(tenantId);
     const head = await selectHead(await storage.tenant(tenantId));
     if (head === undefined || head.seq === lastCheckpointed.get(tenantId)) return undefined;
-    const written = await appendCheckpoint(checkpoints.dir, await keys.signer('audit'), tenantId, head, clock.now());
+    const written = await appendCheckpoint(checkpointDir(tenantId), await keys.signer('audit'), tenantId, head, clock.now());
     lastCheckpointed.set(tenantId, head.seq);
     mirror(written);
     return written;
@@ -334,7 +339,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
   }
 
   const publicKey = (version: number) => keys.signingPublicKey('audit', version);
-  const histories = async (tenantId: string) => readHistories(await readCheckpoints(checkpoints.dir, tenantId, publicKey));
+  const histories = async (tenantId: string) => readHistories(await readCheckpoints(checkpointDir(tenantId), tenantId, publicKey));
 
   async function verify(tenantId: string): Promise<ChainReport> {
     const log = await histories(tenantId);
@@ -365,7 +370,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
         // the snapshot predates an earlier restore.
         const log = await histories(tenantId);
         const parent = (await historyOf(db, log.histories, head.seq)).index;
-        const written = await appendCheckpoint(checkpoints.dir, await keys.signer('audit'), tenantId, head, clock.now(), 'tresor-audit-restore/1', { snapshot: snapshotId, parent });
+        const written = await appendCheckpoint(checkpointDir(tenantId), await keys.signer('audit'), tenantId, head, clock.now(), 'tresor-audit-restore/1', { snapshot: snapshotId, parent });
         mirror(written);
         // What this process knew of the replaced chain: counts since its last checkpoint, and
         // the head that checkpoint signed (which the restored chain may reach again, differently).
@@ -394,7 +399,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     if (cut === undefined) return { tenantId, cut: report.cut, deleted: 0 };
     // Signed and synced before anything is deleted: a crash in between leaves extra old events
     // (deleted by the next prune), never a gap that no signed cut explains.
-    mirror(await appendCheckpoint(checkpoints.dir, await keys.signer('audit'), tenantId, cut, clock.now(), 'tresor-audit-cut/1'));
+    mirror(await appendCheckpoint(checkpointDir(tenantId), await keys.signer('audit'), tenantId, cut, clock.now(), 'tresor-audit-cut/1'));
     const deleted = await deleteThrough(db, cut.seq);
     await enqueue(tenantId, [operatorEvent('audit.pruned', actor, { detail: `through-${cut.seq}` })], false);
     return { tenantId, cut: cut.seq, deleted };
@@ -530,7 +535,7 @@ export function createAudit({ storage, keys, clock, checkpoints, retentionDays }
     },
     record: recordEvents,
     verify,
-    verifyCopy: (db, tenantId) => verifyRestoredChain(db, tenantId, checkpoints.dir, publicKey),
+    verifyCopy: (db, tenantId) => verifyRestoredChain(db, tenantId, checkpointDir(tenantId), publicKey),
     markRestored,
     prune,
     retain(tenantIds, actor, { firstAfterMs = 600_000, everyMs = 86_400_000, onRefused = () => {}, leadership } = {}) {

@@ -17,6 +17,7 @@ export const auditActions = [
   'apikey.created',
   'apikey.revoked',
   'tenant.created',
+  'tenant.region_moved',
   'tenant.disabled',
   'key.rotated',
   'key.shredded',

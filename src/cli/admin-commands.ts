@@ -24,9 +24,13 @@ export async function admin(io: CliIo, core: Core, config: Config, [command, sub
   };
   const audited = (tenantId: string, action: AuditAction, fields: Parameters<typeof operatorEvent>[2] = {}) => core.audit.record(tenantId, [operatorEvent(action, operator(), fields)]);
   if (command === 'tenant' && sub === 'create') {
-    const tenant = await core.tenants.create(need(arg, '<id>'), typeof values['name'] === 'string' ? values['name'] : undefined);
-    await audited(tenant.id, 'tenant.created');
-    io.stdout(`created tenant ${tenant.id} (${tenant.name}); data set: ${tenant.dataSet}`);
+    const tenant = await core.tenants.create(need(arg, '<id>'), typeof values['name'] === 'string' ? values['name'] : undefined, typeof values['region'] === 'string' ? values['region'] : undefined);
+    await audited(tenant.id, 'tenant.created', { detail: `region ${tenant.region}` });
+    io.stdout(`created tenant ${tenant.id} (${tenant.name}) in region ${tenant.region}; data set: ${tenant.dataSet}`);
+    return;
+  }
+  if (command === 'tenant' && sub === 'move') {
+    await (await import('./tenant-move-command.js')).tenantMove(io, core, config, values);
     return;
   }
   if (command === 'tenant' && sub === 'list') {

@@ -13,7 +13,13 @@ export const usage = `Tresor ${version} — a self-hosted vault for health and p
 
 Usage:
   tresor start [--data-dir DIR] [--port N] [--host H] [--config FILE]
-  tresor tenant create <id> [--name NAME]
+  tresor tenant create <id> [--name NAME] [--region REGION]
+                                            in REGION's data directory, key store and backups (default:
+                                            defaultRegion; docs/residency.md)
+  tresor tenant move --tenant <id> --to <region> --reason TEXT
+                                            moves the tenant's data set and keys to another region (SQLite,
+                                            server stopped): copied, keys re-wrapped, verified, switched,
+                                            then the source destroyed; audited in both trails
   tresor tenant list [--json]
   tresor tenant disable <id>
   tresor tenant set <id> --mfa <everyone|staff|optional>
@@ -228,6 +234,7 @@ const options = {
   state: { type: 'string' },
   note: { type: 'string' },
   reason: { type: 'string' },
+  region: { type: 'string' },
   'from-alert': { type: 'string', multiple: true },
   'aware-at': { type: 'string' },
   from: { type: 'string' },

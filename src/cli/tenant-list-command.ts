@@ -18,7 +18,8 @@ export function printTenants(io: CliIo, tenants: readonly Tenant[], json: boolea
  * data set yet, or is on PostgreSQL: the caller takes the full path, which creates what is missing.
  */
 export async function listTenantsAlone(io: CliIo, config: Config, json: boolean): Promise<boolean> {
-  if (config.storage.engine !== 'sqlite') return false;
+  // With regions, where a data set is depends on its region: the full path knows them.
+  if (config.storage.engine !== 'sqlite' || Object.keys(config.regions ?? {}).some((name) => name !== 'default')) return false;
   // The list needs no key, but the master key ring is checked as for every other command: one
   // that is malformed, or readable by others, refuses the command (and development makes one).
   createLocalKeyProvider(masterKeySource(config.keys, config.dataDir));

@@ -7,11 +7,15 @@ import { defaultRetention, retentionLimits } from '../backup/retention.js';
 import { AppError } from '../platform/errors.js';
 import { lazyRequire } from '../platform/lazy-require.js';
 import { commonSettings } from './common-settings.js';
+import { regionProblems } from './region-rules.js';
 
 /** Every default in one place; docs/operations/configuration.md mirrors this object. */
 export const defaults = {
   mode: 'development',
   dataDir: './data',
+  // Data residency (src/regions): the top-level settings are the region `default`, the home of the
+  // platform data set; `regions` adds others. New tenants go to `defaultRegion` unless told.
+  defaultRegion: 'default',
   server: {
     host: '127.0.0.1',
     port: 8443,
@@ -154,11 +158,58 @@ const domainName = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9
 /** The schema library, loaded only when a configuration holds more than the common settings (common-settings.ts). */
 const zod = lazyRequire<typeof Zod>('zod');
 
+/** A region's name: it appears in paths, metrics and audit events. */
+const regionName = /^[a-z][a-z0-9-]{0,30}$/;
+const regionNameRule = 'lowercase letters, digits and -, at most 31, starting with a letter';
+
 const buildSchema = ({ z }: typeof Zod) =>
   z
     .object({
       mode: z.enum(['development', 'production']).default(d.mode),
       dataDir: z.string().min(1).default(d.dataDir),
+      /** The region new tenants are created in when none is named: `default` (the top-level settings) or a key of `regions`. */
+      defaultRegion: z.string().regex(regionName, regionNameRule).default(d.defaultRegion),
+      /**
+       * Regions besides `default` (the top-level settings), each with its own data directory (or
+       * PostgreSQL database), master key, backup repository and audit checkpoints. `regions.default`
+       * may only give the home region its label and location.
+       */
+      regions: z
+        .record(
+          z.string().regex(regionName, regionNameRule),
+          z
+            .object({
+              /** Shown to operators and to the tenant's staff ("EU — Frankfurt"). */
+              label: z.string().min(1).max(100).optional(),
+              /** Where the region's machines are, free text ("Frankfurt, DE"). */
+              location: z.string().min(1).max(200).optional(),
+              /** The region's files: its SQLite data sets, key store, audit checkpoints, exports. */
+              dataDir: z.string().min(1).optional(),
+              /** PostgreSQL: the region's database (its own server or cluster); the schema prefix defaults to storage.postgres.schemaPrefix. */
+              postgres: z
+                .object({
+                  url: z.string().min(1),
+                  schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'lowercase letters, digits and _, at most 16, starting with a letter').optional(),
+                })
+                .strict()
+                .optional(),
+              /** The region's master key: its own key ring (file, default `<region dataDir>/master-key.json`, or the ring itself). */
+              keys: z.object({ masterKeyFile: z.string().min(1).optional(), masterKey: z.string().min(1).optional() }).strict().prefault({}),
+              /** The region's backup repository and key (`<region dataDir>/backup-key.json` by default); SFTP settings as backup.sftp. */
+              backup: z
+                .object({
+                  repository: z.string().min(1).max(2000),
+                  key: z.string().min(1).optional(),
+                  keyFile: z.string().min(1).optional(),
+                })
+                .strict()
+                .optional(),
+              /** Where the signed checkpoints of the region's tenants' audit chains go; default `<region dataDir>/audit-checkpoints`. */
+              auditCheckpointDir: z.string().min(1).optional(),
+            })
+            .strict(),
+        )
+        .optional(),
       server: z
         .object({
           host: z.string().min(1).default(d.server.host),
@@ -725,6 +776,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     // that destroys those keys again lives in the snapshot repository, outside the database.
     throw new ConfigError('config.backup.repository: required with config.backup.physical.configFile: the list of erased patients (tombstones) that survives a point-in-time restore is kept there');
   }
+  const regionIssues = regionProblems(config);
+  if (regionIssues.length > 0) throw new ConfigError(regionIssues.join('\n'));
   if (config.fhir.defaultPageSize > config.fhir.maxPageSize) {
     throw new ConfigError('config.fhir.defaultPageSize: must not exceed config.fhir.maxPageSize');
   }

@@ -6,3 +6,4 @@
  * a `Config`.
  */
 export { loadConfig, defaults, environment, assertSafeForProduction, ConfigError, type Config, type ConfigInput, type LoadConfigOptions } from './config.js';
+export { homeRegion, regionPathsOf, regionProblems, type RegionPaths, type RegionSettings } from './region-rules.js';

@@ -41,6 +41,8 @@ export { createPagePeople, type PagePeople, type PagePerson } from './page-perso
 export type { OperatorConsoleDeps } from './operator/index.js';
 export { operatorPages, safeNext, tenantPages, type PageRealm } from './page-realm.js';
 
+import type { RegionReport } from '../regions/index.js';
+
 export interface ConsoleDeps {
   readonly accounts: Accounts;
   readonly sessions: Sessions;
@@ -84,9 +86,11 @@ export interface ConsoleDeps {
   readonly subjectExports?: SubjectExports;
   /** Patients' privacy consents written from the portal ("My consents"). */
   readonly consentWriter?: ConsentWriter;
+  /** Where each tenant's data is kept and what is not regionalised (regions/): the clinic settings page shows it. */
+  readonly region?: (tenantId: string) => RegionReport;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy, subjectExports, consentWriter }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy, subjectExports, consentWriter, region }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -104,7 +108,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, privacyRequests, rectifications, now: () => clock.now().getTime(), ropa, privacy, ...(subjectExports === undefined ? {} : { exports: subjectExports }) }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, privacyRequests, rectifications, now: () => clock.now().getTime(), ropa, privacy, ...(subjectExports === undefined ? {} : { exports: subjectExports }), ...(region === undefined ? {} : { region }) }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access, clock, privacyRequests, clients, ...(subjectExports === undefined ? {} : { exports: subjectExports }), ...(consentWriter === undefined ? {} : { consentWriter }) }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, ropa }));
     await app.register(runbookPages({ rules: alerts.rules }));

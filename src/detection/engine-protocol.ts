@@ -5,6 +5,8 @@ import type { RuleConfig } from './types.js';
 /** What the detection worker is started with (structured-cloned: data only). */
 export interface WorkerSetup {
   readonly storage: StorageConfig;
+  /** With regions: the other regions' storage settings (a tenant is found in its region's). */
+  readonly regions?: readonly StorageConfig[];
   readonly overrides: Readonly<Record<string, RuleConfig>>;
   readonly operatorRealm: string;
   readonly batchEvents: number;

@@ -12,6 +12,8 @@ import type { RuleConfig, Rule } from './types.js';
 export interface EngineThreadDeps {
   /** How the worker opens the tenants' data sets: the server's storage settings (data only). */
   readonly storageConfig: StorageConfig;
+  /** With regions: the other regions' storage settings. */
+  readonly regionStorageConfigs?: readonly StorageConfig[];
   /** The server's storage: a tenant's file swapped under it (a restore) is let go by the worker first. */
   readonly storage: Pick<Storage, 'onReplace'>;
   readonly clock: Clock;
@@ -74,6 +76,7 @@ export function createEngineThread(deps: EngineThreadDeps): Engine {
     if (worker !== undefined) return worker;
     const setup: WorkerSetup = {
       storage: deps.storageConfig,
+      ...(deps.regionStorageConfigs === undefined || deps.regionStorageConfigs.length === 0 ? {} : { regions: deps.regionStorageConfigs }),
       overrides: deps.overrides,
       operatorRealm: deps.operatorRealm,
       batchEvents: deps.batchEvents,

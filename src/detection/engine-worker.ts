@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openTenantStorage } from '../platform/db/index.js';
 import { walkTenants } from '../platform/walk-tenants.js';
+import { openRegionalTenantStorage } from '../regions/index.js';
 import { currentThreadId, lowerThreadPriority, niceOfThread } from '../platform/workers/thread-priority.js';
 import { tenantMigrations } from '../tenant-migrations.js';
 import { storeFindings } from './alerts.js';
@@ -31,7 +32,10 @@ let mainNow = setup.now;
 let receivedAt = performance.now();
 const clock = { now: () => new Date(mainNow + (performance.now() - receivedAt)) };
 
-const storage = await openTenantStorage(setup.storage, tenantMigrations, () => clock.now().getTime());
+const storage =
+  setup.regions === undefined
+    ? await openTenantStorage(setup.storage, tenantMigrations, () => clock.now().getTime())
+    : await openRegionalTenantStorage([setup.storage, ...setup.regions], tenantMigrations, () => clock.now().getTime());
 const engine = createEngine({
   storage,
   clock,

@@ -16,7 +16,7 @@ import { createOperatorTenants, type OperatorAct } from './operator-tenants.js';
  */
 export function operatorRoutes({ authenticator, tenants, audit }: { authenticator: Authenticator; tenants: Tenants; audit: Audit }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
-    const view = (t: Tenant) => ({ id: t.id, name: t.name, status: t.status, createdAt: t.createdAt, mfaPolicy: t.mfaPolicy, ...(t.disabledAt === undefined ? {} : { disabledAt: t.disabledAt }) });
+    const view = (t: Tenant) => ({ id: t.id, name: t.name, status: t.status, createdAt: t.createdAt, mfaPolicy: t.mfaPolicy, region: t.region, ...(t.disabledAt === undefined ? {} : { disabledAt: t.disabledAt }) });
 
     const desk = createOperatorTenants({ tenants, audit });
     const by = (request: FastifyRequest, operatorId: string): OperatorAct => ({ operatorId, sourceIp: request.ip, requestId: request.id });
@@ -39,7 +39,12 @@ export function operatorRoutes({ authenticator, tenants, audit }: { authenticato
     app.post('/tenants', { bodyLimit: 16 * 1024 }, async (request, reply) => {
       const operator = await authenticator.operator(request);
       const fields = body(request);
-      const created = await desk.create(by(request, operator.id), text(fields['id'], 'id'), fields['name'] === undefined ? undefined : text(fields['name'], 'name'));
+      const created = await desk.create(
+        by(request, operator.id),
+        text(fields['id'], 'id'),
+        fields['name'] === undefined ? undefined : text(fields['name'], 'name'),
+        fields['region'] === undefined ? undefined : text(fields['region'], 'region'),
+      );
       return reply.status(201).send(view(created));
     });
 

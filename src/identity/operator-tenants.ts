@@ -19,7 +19,7 @@ export interface OperatorAct {
  */
 export interface OperatorTenants {
   list(by: OperatorAct): Promise<Tenant[]>;
-  create(by: OperatorAct, id: string, name?: string): Promise<Tenant>;
+  create(by: OperatorAct, id: string, name?: string, region?: string): Promise<Tenant>;
   disable(by: OperatorAct, id: string): Promise<Tenant>;
   setMfaPolicy(by: OperatorAct, id: string, policy: string): Promise<Tenant>;
 }
@@ -37,9 +37,10 @@ export function createOperatorTenants({ tenants, audit }: { tenants: Tenants; au
       await audit.record(operatorRealm, [{ ...operatorEvent('tenant.listed', actorOf(by.operatorId), { detail: `${list.length} tenants` }), sourceIp: by.sourceIp, requestId: by.requestId }]);
       return list;
     },
-    async create(by, id, name) {
-      const created = await tenants.create(id, name);
-      await recorded(by, 'tenant.created', created.id);
+    async create(by, id, name, region) {
+      const created = await tenants.create(id, name, region);
+      // Where its data lives is part of what happened (GDPR Art. 30(1)(e): transfers are recorded).
+      await recorded(by, 'tenant.created', created.id, `region ${created.region}`);
       return created;
     },
     async disable(by, id) {

@@ -12,3 +12,4 @@ export { createLocalKeyProvider, generateKeyRing, masterKeySource, type LocalKey
 export { findUnreadableKeys } from './unreadable-keys.js';
 export { KeyError, type KeyErrorCode } from './errors.js';
 export { keysMigrations } from './migrations.js';
+export { copyTenantKeys, destroyTenantKeys } from './move.js';

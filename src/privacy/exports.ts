@@ -98,7 +98,7 @@ export interface SubjectExportsDeps {
   /** The accounts bound to a patient, with their factors and connected apps (wired in app.ts from identity and oauth). */
   readonly accountsOf: (tenantId: string, patient: string) => Promise<SubjectAccount[]>;
   /** Where sealed files are written: `<dir>/<tenant>/<export id>/`. A region moves it. */
-  readonly dir: string;
+  readonly dir: string | ((tenantId: string) => string);
   readonly linkDays?: number;
   readonly publicUrl?: string | undefined;
   readonly log?: { error(obj: object, msg: string): void };
@@ -156,7 +156,7 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
   const linkMs = (deps.linkDays ?? defaults.linkDays) * 86_400_000;
   const now = () => clock.now().getTime();
   const running = new Map<string, Promise<void>>();
-  const dirOf = (tenantId: string, id: string) => join(deps.dir, tenantId, id);
+  const dirOf = (tenantId: string, id: string) => join(typeof deps.dir === 'string' ? deps.dir : deps.dir(tenantId), tenantId, id);
   const db = (tenantId: string): Promise<SqlDatabase> => storage.tenant(tenantId);
   // This process's name on the downloads it prepares (random: a restarted process is another one).
   const owner = randomToken(12);

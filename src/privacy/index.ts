@@ -33,7 +33,7 @@ export {
 } from './requests-types.js';
 export { createRopa, ropaDefaults, type Ropa, type RopaDeps, type RetentionRules } from './ropa.js';
 export type { RopaDocument, RopaMeasure, RopaRecipient } from './ropa-document.js';
-export { implicitRegions, type RopaRegion } from './ropa-regions.js';
+export { implicitRegions, postgresPlace, repositoryPlace, type RopaRegion } from './ropa-regions.js';
 export { ropaSections, ropaTitle, type RopaLocale, type RopaSection } from './ropa-sections.js';
 export { ropaMarkdown } from './ropa-markdown.js';
 export { ropaPdf } from './ropa-pdf.js';

@@ -21,4 +21,13 @@ export const tenantsMigrations: readonly Migration[] = [
       postgres: (t) => [`ALTER TABLE ${t('tenants')} ADD COLUMN mfa_policy TEXT NOT NULL DEFAULT 'staff' CHECK (mfa_policy IN ('everyone', 'staff', 'optional'))`],
     },
   },
+  {
+    // Data residency: the region whose data directory (or database), key store and backup
+    // repository hold the tenant. Tenants from before regions live in the home region.
+    id: 'tenants/003-region',
+    up: {
+      sqlite: (t) => [`ALTER TABLE ${t('tenants')} ADD COLUMN region TEXT NOT NULL DEFAULT 'default'`],
+      postgres: (t) => [`ALTER TABLE ${t('tenants')} ADD COLUMN region TEXT NOT NULL DEFAULT 'default'`],
+    },
+  },
 ];

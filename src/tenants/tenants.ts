@@ -1,7 +1,7 @@
 import type { Clock } from '../platform/clock.js';
 import { createLookupCache, type SqlExecutor, type Storage } from '../platform/db/index.js';
 import { TenantError } from './errors.js';
-import { insertTenant, selectTenant, selectTenants, updateMfaPolicy, updateTenantDisabled, type MfaPolicy, type TenantRow } from './store.js';
+import { insertTenant, selectRegions, selectTenant, selectTenants, updateMfaPolicy, updateTenantDisabled, updateTenantRegion, type MfaPolicy, type TenantRow } from './store.js';
 
 export type { MfaPolicy } from './store.js';
 /** Data-set ids that are not tenants: `operators` holds the platform operators' accounts, sessions and audit trail. */
@@ -20,10 +20,13 @@ export interface Tenant {
   readonly mfaPolicy: MfaPolicy;
   /** Where its data set lives (file or schema), for operators. */
   readonly dataSet: string;
+  /** The region that holds its data, keys and backups (`default`: the home region). */
+  readonly region: string;
 }
 
 export interface Tenants {
-  create(id: string, name?: string): Promise<Tenant>;
+  /** Makes the tenant and its data set, in `region` (default: the configured default region). */
+  create(id: string, name?: string, region?: string): Promise<Tenant>;
   list(): Promise<Tenant[]>;
   get(id: string): Promise<Tenant | undefined>;
   disable(id: string): Promise<Tenant>;
@@ -32,12 +35,18 @@ export interface Tenants {
   /** The tenant's second-factor policy (cached like its status). */
   mfaPolicy(id: string): Promise<MfaPolicy>;
   setMfaPolicy(id: string, policy: string): Promise<Tenant>;
+  /** The regions a tenant may be created in, and the one it goes to when none is named. */
+  readonly regions: { readonly names: readonly string[]; readonly default: string };
 }
 
 export interface TenantsDeps {
   readonly storage: Storage;
   readonly clock: Clock;
+  /** The regions tenants may be created in, and where they go when none is named; default one region, `default`. */
+  readonly regions?: { readonly names: readonly string[]; readonly default: string };
 }
+
+const singleRegion = { names: ['default'], default: 'default' } as const;
 
 const nameMaxLength = 200;
 
@@ -50,6 +59,7 @@ function tenantOf(row: TenantRow, describeTenant: (id: string) => string): Tenan
     ...(row.disabled_at === null ? {} : { disabledAt: new Date(Number(row.disabled_at)).toISOString() }),
     mfaPolicy: row.mfa_policy,
     dataSet: describeTenant(row.id),
+    region: row.region,
   };
 }
 
@@ -61,7 +71,7 @@ export async function listTenants(platform: SqlExecutor, describeTenant: (id: st
   return (await selectTenants(platform)).map((row) => tenantOf(row, describeTenant));
 }
 
-export function createTenants({ storage, clock }: TenantsDeps): Tenants {
+export function createTenants({ storage, clock, regions = singleRegion }: TenantsDeps): Tenants {
   // Checked on every data request; exact on SQLite, at most one second stale across PostgreSQL nodes.
   const statusCache = createLookupCache<TenantRow>(storage.platform, { ttlMs: 1000, maxEntries: 10_000 });
   const toTenant = (row: TenantRow): Tenant => tenantOf(row, storage.describeTenant);
@@ -73,20 +83,23 @@ export function createTenants({ storage, clock }: TenantsDeps): Tenants {
   }
 
   return {
-    async create(rawId, rawName) {
+    regions,
+    async create(rawId, rawName, rawRegion) {
       const id = parseTenantId(rawId);
       if (reservedTenantIds.includes(id)) throw new TenantError('tenant-id-invalid', `"${id}" is reserved (the platform operators' own data set).`, { status: 400 });
       const name = (rawName ?? id).normalize('NFC').trim();
       if (name.length === 0 || name.length > nameMaxLength || /[\p{Cc}]/u.test(name)) {
         throw new TenantError('tenant-id-invalid', `A tenant name is 1–${nameMaxLength} printable characters.`, { status: 400 });
       }
+      const region = rawRegion ?? regions.default;
+      if (!regions.names.includes(region)) throw new TenantError('region-unknown', `No region "${region}" (regions: ${regions.names.join(', ')}).`, { status: 400 });
       if ((await selectTenant(storage.platform, id)) !== undefined) {
         throw new TenantError('tenant-exists', `Tenant ${id} exists already.`, { status: 409 });
       }
       // The data set first, then the row that makes the tenant visible: a crash in between
       // leaves an unused data set, never a tenant without one.
-      await storage.tenant(id, { create: true });
-      if (!(await insertTenant(storage.platform, { id, name, createdAt: clock.now().getTime() }))) {
+      await storage.tenant(id, { create: true, region });
+      if (!(await insertTenant(storage.platform, { id, name, createdAt: clock.now().getTime(), region }))) {
         throw new TenantError('tenant-exists', `Tenant ${id} exists already.`, { status: 409 });
       }
       const created = await get(id);
@@ -126,4 +139,20 @@ export function createTenants({ storage, clock }: TenantsDeps): Tenants {
       return tenant;
     },
   };
+}
+
+/** Every tenant's region, from the platform data set (where the storage opens each data set). */
+export async function tenantRegions(platform: SqlExecutor): Promise<Array<{ id: string; region: string }>> {
+  return selectRegions(platform);
+}
+
+/** One tenant's region; undefined for an id that is no tenant. */
+export async function tenantRegion(platform: SqlExecutor, id: string): Promise<string | undefined> {
+  if (!tenantIdPattern.test(id)) return undefined;
+  return (await selectTenant(platform, id))?.region;
+}
+
+/** Switches the tenant's region (the last step of a move); false when it was not in `from`. */
+export async function switchTenantRegion(platform: SqlExecutor, id: string, from: string, to: string): Promise<boolean> {
+  return updateTenantRegion(platform, id, from, to);
 }

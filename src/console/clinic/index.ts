@@ -28,6 +28,7 @@ import type { SubjectExports } from '../../privacy/index.js';
 
 import type { NoticeDrafts } from '../../notification/index.js';
 import type { Ropa } from '../../privacy/index.js';
+import type { RegionReport } from '../../regions/index.js';
 
 export { clinicNav, sectionsOf, sectionPath, type ClinicSection } from './nav.js';
 export { sendClinicPage } from './clinic-page.js';
@@ -53,6 +54,8 @@ export interface ClinicConsoleDeps {
   /** Data subjects' requests: the "Privacy requests" section (privacy:manage). */
   readonly privacyRequests?: PrivacyRequests | undefined;
   readonly rectifications?: Rectifications | undefined;
+  /** Where the tenant's data is kept, and what is not regionalised: on the settings page. */
+  readonly region?: ((tenantId: string) => RegionReport) | undefined;
   readonly now: () => number;
   /** Records of processing (privacy/): the tenant's, generated when the page is opened. */
   readonly ropa: Ropa;

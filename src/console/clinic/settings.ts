@@ -5,6 +5,8 @@ import { mfaPolicies, type MfaPolicy } from '../../tenants/index.js';
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
+import { regionSection } from './region-section.js';
+import type { RegionReport } from '../../regions/index.js';
 import { csrfField, doneOf, formOf, lookOnly, mayChange, requestContext } from './forms.js';
 
 type Key = 'title' | 'intro' | 'legend' | 'save' | 'saved' | 'current' | MfaPolicy | `${MfaPolicy}Text`;
@@ -66,7 +68,7 @@ ${mfaPolicies.map(
  * factors to change it, audited as `tenant.settings_changed`). NIST SP 800-63B §4.2: AAL2 for
  * whoever reaches health data.
  */
-export function settingsPages({ guard, realm, administration }: { guard: PageGuard; realm: PageRealm; administration: AccountAdministration }) {
+export function settingsPages({ guard, realm, administration, region }: { guard: PageGuard; realm: PageRealm; administration: AccountAdministration; region?: ((tenantId: string) => RegionReport) | undefined }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.get('/tenants/:tenant/console/settings/', async (request, reply) => {
       const caller = await guard.person(request, reply, realm);
@@ -75,7 +77,7 @@ export function settingsPages({ guard, realm, administration }: { guard: PageGua
       const t = text[caller.locale];
       const done = doneOf(request, ['saved'] as const);
       const policy = await administration.mfaPolicy(admin);
-      return sendClinicPage(request, reply, caller, { section: 'settings', title: t.title, body: settingsForm(request.url.split('?')[0] as string, caller, policy), ...(done === undefined ? {} : { notice: t.saved }) });
+      return sendClinicPage(request, reply, caller, { section: 'settings', title: t.title, body: html`${settingsForm(request.url.split('?')[0] as string, caller, policy)}${region === undefined ? undefined : regionSection(caller.locale, region(admin.tenantId))}`, ...(done === undefined ? {} : { notice: t.saved }) });
     });
 
     app.post('/tenants/:tenant/console/settings/', async (request, reply) => {

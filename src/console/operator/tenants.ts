@@ -29,6 +29,8 @@ type Key =
   | 'createHeading'
   | 'idHint'
   | 'nameHint'
+  | 'region'
+  | 'regionHint'
   | 'create'
   | 'createdNotice'
   | 'disabledNotice'
@@ -61,6 +63,8 @@ const text: Texts<Key> = {
     createHeading: 'Create a tenant',
     idHint: 'Lower-case letters, digits and hyphens, up to 40 characters; it is part of every address of the tenant and cannot change.',
     nameHint: 'What people of the tenant see (the id when empty).',
+    region: 'Region',
+    regionHint: 'Where its data, keys and backups are kept. Moving it later is a migration (tresor tenant move).',
     create: 'Create tenant',
     createdNotice: 'Tenant created:',
     disabledNotice: 'Tenant disabled:',
@@ -92,6 +96,8 @@ const text: Texts<Key> = {
     createHeading: 'Mandant anlegen',
     idHint: 'Kleinbuchstaben, Ziffern und Bindestriche, bis zu 40 Zeichen; sie ist Teil jeder Adresse des Mandanten und kann sich nicht ändern.',
     nameHint: 'Was die Personen des Mandanten sehen (leer: die Kennung).',
+    region: 'Region',
+    regionHint: 'Wo seine Daten, Schlüssel und Sicherungen liegen. Ein späterer Umzug ist eine Migration (tresor tenant move).',
     create: 'Mandant anlegen',
     createdNotice: 'Mandant angelegt:',
     disabledNotice: 'Mandant deaktiviert:',
@@ -105,7 +111,7 @@ const text: Texts<Key> = {
 
 const base = '/platform/console/tenants/';
 
-function tenantsBody(t: (typeof text)[Locale], locale: Locale, csrf: string, list: readonly Tenant[], form: { id: string; name: string; error: boolean }) {
+function tenantsBody(t: (typeof text)[Locale], locale: Locale, csrf: string, list: readonly Tenant[], form: { id: string; name: string; region: string; error: boolean }, regions: Tenants['regions']) {
   const rows = list.map(
     (tenant) => html`<tr>
 <th scope="row">${tenant.id}</th>
@@ -135,7 +141,15 @@ function tenantsBody(t: (typeof text)[Locale], locale: Locale, csrf: string, lis
 <label for="tenant-name">${t.name}</label>
 <p class="hint" id="tenant-name-hint">${t.nameHint}</p>
 <input type="text" id="tenant-name" name="name" maxlength="200" autocomplete="off" value="${form.name}" aria-describedby="tenant-name-hint">
-<p class="actions"><button type="submit" class="primary">${t.create}</button></p>
+${
+  // The choice only where there is one: a deployment of one region creates every tenant there.
+  regions.names.length > 1
+    ? html`<label for="tenant-region">${t.region}</label>
+<p class="hint" id="tenant-region-hint">${t.regionHint}</p>
+<select id="tenant-region" name="region" aria-describedby="tenant-region-hint">${regions.names.map((name) => html`<option value="${name}"${name === (form.region || regions.default) ? html` selected` : undefined}>${name}</option>`)}</select>
+`
+    : undefined
+}<p class="actions"><button type="submit" class="primary">${t.create}</button></p>
 </form>`;
 }
 
@@ -151,14 +165,14 @@ export function operatorTenantPages({ guard, tenants, audit }: { guard: PageGuar
   /** An id from a path or a query: only a tenant id's shape is used (it is shown and put into links). */
   const idOf = (value: string | undefined) => (value !== undefined && tenantIdPattern.test(value) ? value : undefined);
 
-  async function list(request: FastifyRequest, reply: FastifyReply, caller: OperatorCaller, form = { id: '', name: '', error: undefined as string | undefined }, status = 200) {
+  async function list(request: FastifyRequest, reply: FastifyReply, caller: OperatorCaller, form = { id: '', name: '', region: '', error: undefined as string | undefined }, status = 200) {
     const t = text[caller.locale];
     const tenantsNow = await desk.list(by(request, caller));
     const created = idOf(queryValue(request, 'created'));
     const disabled = idOf(queryValue(request, 'disabled'));
     const policy = idOf(queryValue(request, 'policy'));
     const notice = created !== undefined ? `${t.createdNotice} ${created}` : disabled !== undefined ? `${t.disabledNotice} ${disabled}` : policy !== undefined ? `${t.policyNotice} ${policy}` : undefined;
-    const body = tenantsBody(t, caller.locale, caller.me.csrf, tenantsNow, { id: form.id, name: form.name, error: form.error !== undefined });
+    const body = tenantsBody(t, caller.locale, caller.me.csrf, tenantsNow, { id: form.id, name: form.name, region: form.region, error: form.error !== undefined }, tenants.regions);
     return sendOperatorPage(request, reply, caller, { section: 'tenants', title: t.title, body, notice: form.error === undefined ? notice : undefined, error: form.error, status });
   }
 
@@ -177,12 +191,13 @@ export function operatorTenantPages({ guard, tenants, audit }: { guard: PageGuar
       if (caller === undefined) return reply;
       const id = field(request, 'id').trim();
       const name = field(request, 'name').trim();
+      const region = field(request, 'region').trim();
       try {
-        const created = await desk.create(by(request, caller), id, name === '' ? undefined : name);
+        const created = await desk.create(by(request, caller), id, name === '' ? undefined : name, region === '' ? undefined : region);
         return seeOther(reply, `${base}?created=${created.id}`);
       } catch (error) {
         if (!fixable(error)) throw error;
-        return list(request, reply, caller, { id, name, error: error.message }, error.status);
+        return list(request, reply, caller, { id, name, region, error: error.message }, error.status);
       }
     });
 

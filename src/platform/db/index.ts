@@ -6,7 +6,7 @@
  * engine failures to 503. Knows no domain tables.
  */
 export type { Dialect, Migration, Row, SqlDatabase, SqlExecutor, SqlValue } from './types.js';
-export { openStorage, openSqlitePlatform, openTenantStorage, tenantSetDefaults, type Storage, type TenantStorage, type TenantSetOptions, type StorageConfig, type StorageMigrations } from './storage.js';
+export { openStorage, openRegionStorage, openSqlitePlatform, openTenantStorage, tenantSetDefaults, type Storage, type RegionStorage, type TenantStorage, type TenantSetOptions, type StorageConfig, type StorageMigrations } from './storage.js';
 export { sqliteDefaults, type SqliteOptions } from './sqlite.js';
 export type { PostgresOptions } from './postgres.js';
 export { StorageError, storageUnavailable, type StorageErrorCode } from './errors.js';

@@ -25,8 +25,10 @@ export interface Storage {
    * A tenant's data set (opened and migrated when needed; `create` makes it when it does not
    * exist). The handle leases the data set for each call only: holding it keeps nothing open,
    * and the least recently used data sets close when more than `tenants.maxOpen` are open.
+   * `region` says where a data set being created goes (a storage over several regions,
+   * src/regions); a storage of one region ignores it.
    */
-  tenant(tenantId: string, options?: { create?: boolean }): Promise<SqlDatabase>;
+  tenant(tenantId: string, options?: { create?: boolean; region?: string }): Promise<SqlDatabase>;
   /**
    * For background jobs walking tenants: `fn` runs with the data set held open; if it was not
    * open before, it closes again afterwards, so a walk neither keeps every tenant open nor
@@ -205,6 +207,27 @@ export async function openStorage(config: StorageConfig, migrations: StorageMigr
   return config.engine === 'sqlite' ? openSqliteStorage(config, migrations, now) : openPostgresStorage(config, migrations, now);
 }
 
+/** A region's storage that is not the home region's: its key store and tenants' data sets, no platform data set. */
+export type RegionStorage = Omit<Storage, 'platform'>;
+
+/**
+ * The data sets of a region other than the home one (src/regions): the same engine and layout as
+ * `openStorage` — tenants' data sets and a key store of its own — but no platform data set, which
+ * lives in the home region only.
+ */
+export async function openRegionStorage(config: StorageConfig, migrations: StorageMigrations, now: () => number = Date.now): Promise<RegionStorage> {
+  const { platform: _none, ...rest } = config.engine === 'sqlite' ? await openSqliteStorage(config, migrations, now, false) : await openPostgresStorage(config, migrations, now, false);
+  return rest;
+}
+
+/** Stands in for the platform data set where a storage has none: any use is a programming error. */
+const noPlatform: SqlDatabase = new Proxy({} as SqlDatabase, {
+  get(_target, name) {
+    if (name === 'then') return undefined;
+    throw new TypeError(`a region's storage has no platform data set (platform.${String(name)})`);
+  },
+});
+
 /**
  * The SQLite platform data set alone, migrated as `openStorage` migrates it, for a command that
  * reads nothing else (`tresor tenant list`): no key store, tenant set or checkpointer thread.
@@ -249,13 +272,13 @@ function sqliteTenants(config: Extract<StorageConfig, { engine: 'sqlite' }>, mig
   return { tenants, fileOf };
 }
 
-async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlite' }>, migrations: StorageMigrations, now: () => number): Promise<Storage> {
+async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlite' }>, migrations: StorageMigrations, now: () => number, withPlatform = true): Promise<Storage> {
   const tenantsDir = join(config.dataDir, 'tenants');
   mkdirSync(tenantsDir, { recursive: true, mode: 0o700 });
   // One worker thread checkpoints every data set's WAL, so that no checkpoint syncs on the loop.
   const checkpointer = createCheckpointer();
-  const platform = openSqliteDatabase(join(config.dataDir, 'platform.db'), config.sqlite, { checkpointer });
-  await migrate(platform, migrations.platform, 'platform', now);
+  const platform = withPlatform ? openSqliteDatabase(join(config.dataDir, 'platform.db'), config.sqlite, { checkpointer }) : undefined;
+  if (platform !== undefined) await migrate(platform, migrations.platform, 'platform', now);
   // The key store zeroes what it frees, so a destroyed key does not linger in free pages.
   const keys = openSqliteDatabase(join(config.dataDir, 'keys.db'), { ...config.sqlite, secureDelete: true }, { checkpointer });
   await migrate(keys, migrations.keys, 'keys', now);
@@ -267,7 +290,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
 
   return {
     engine: 'sqlite',
-    platform,
+    platform: platform ?? noPlatform,
     keys,
     describeTenant: fileOf,
     tenant: tenants.tenant,
@@ -288,12 +311,12 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
       }),
     onReplace: (hold) => void holders.push(hold),
     async ping() {
-      await platform.query('SELECT 1 AS ok');
+      await (platform ?? keys).query('SELECT 1 AS ok');
     },
     async close() {
       await tenants.closeAll();
       await keys.close();
-      await platform.close();
+      await platform?.close();
       await checkpointer.close();
     },
   };
@@ -391,7 +414,7 @@ function postgresTenants(pool: pg.Pool, schemaPrefix: string, config: Extract<St
   return tenants;
 }
 
-async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'postgres' }>, migrations: StorageMigrations, now: () => number): Promise<Storage> {
+async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'postgres' }>, migrations: StorageMigrations, now: () => number, withPlatform = true): Promise<Storage> {
   const { schemaPrefix } = config.postgres;
   const pool: pg.Pool = createPostgresPool(config.postgres);
   const platformSchema = `${schemaPrefix}_platform`;
@@ -404,9 +427,12 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
       if ((error as { code?: string }).code !== '23505') throw storageUnavailable(error);
     }
   };
-  await ensureSchema(platformSchema);
-  const platform = openPostgresDatabase(pool, platformSchema, config.postgres);
-  await migrate(platform, migrations.platform, platformSchema, now);
+  let platform: SqlDatabase | undefined;
+  if (withPlatform) {
+    await ensureSchema(platformSchema);
+    platform = openPostgresDatabase(pool, platformSchema, config.postgres);
+    await migrate(platform, migrations.platform, platformSchema, now);
+  }
   const keysSchema = `${schemaPrefix}_keys`;
   await ensureSchema(keysSchema);
   const keys = openPostgresDatabase(pool, keysSchema, config.postgres);
@@ -415,7 +441,7 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
 
   return {
     engine: 'postgres',
-    platform,
+    platform: platform ?? noPlatform,
     keys,
     postgres: { pool, schemaPrefix, migrations },
     describeTenant: schemaOf,
@@ -430,7 +456,7 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
     replaceTenant: (tenantId, install) => install(schemaOf(tenantId)),
     onReplace: () => undefined,
     async ping() {
-      await platform.query('SELECT 1 AS ok');
+      await (platform ?? keys).query('SELECT 1 AS ok');
     },
     async close() {
       await tenants.closeAll();
