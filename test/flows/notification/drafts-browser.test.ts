@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import type { Browser } from 'playwright-core';
 import type { IncidentCaller } from '../../../src/incidents/index.js';
-import { assertAccessible, launchChromium, screenshotForDocs, signInByKeyboard, skipWithoutChromium, tabTo, typeInto, watchedPage } from '../../support/chromium.js';
+import { assertAccessible, launchChromium, screenshotForDocs, signInByKeyboard, skipWithoutChromium, tabTo, watchedPage } from '../../support/chromium.js';
 import { json, patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { freePort } from '../../support/oauth.js';
 import { testPassword } from '../../support/people.js';
@@ -97,8 +97,10 @@ describe('breach notice pages in Chromium', { skip: skipWithoutChromium }, () =>
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/drafts\/[0-9a-f-]{36}$/);
     const field = page.locator('#en-whatHappened');
-    await field.fill('');
-    await typeInto(page, field, 'what happened (English)', 'An integration key was published by mistake. We revoked it.');
+    // By keyboard from the top of the page: the field, its text selected and typed over.
+    await tabTo(page, field, 'what happened (English)', 40);
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('An integration key was published by mistake. We revoked it.');
     await tabTo(page, page.getByRole('button', { name: 'Save text' }), 'save', 40);
     await page.keyboard.press('Enter');
     await page.waitForURL(/\?done=edit$/);

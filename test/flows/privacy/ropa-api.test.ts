@@ -83,7 +83,9 @@ for (const engine of engines()) {
       assert.ok(doc.transfers.thirdCountries.some((f) => f.finding === 'not determined automatically: mail relay at relay.example.net:587'));
       assert.ok(!doc.transfers.thirdCountries.some((f) => f.recipient === 'backup repository'), 'a local path is no transfer');
       assert.equal(doc.transfers.regions.length, 1);
-      assert.deepEqual(doc.retention.classes.map((c) => c.basis), ['no retention rule set', 'no retention rule set', 'no retention rule set']);
+      // The tenant's own retention periods, live from its settings, each with its legal basis.
+      assert.deepEqual(doc.retention.classes.map((c) => `${c.class}: ${c.period}`), ['personal: 10 years after the last activity', 'health: 10 years after the last activity', 'payment: 10 years after the last activity']);
+      assert.match(doc.retention.classes.find((c) => c.class === 'health')?.basis ?? '', /BGB § 630f/);
       const state = (id: string) => doc.measures.find((m) => m.id === id)?.state;
       assert.equal(state('detection'), 'on');
       assert.equal(state('backups'), 'on');
