@@ -1,9 +1,5 @@
-import type * as PdfLib from 'pdf-lib';
-import { lazyRequire } from '../platform/lazy-require.js';
 import { html, type Html } from '../platform/pages/index.js';
-
-// Loaded at the first download, not at start-up (as notification/pdf.ts does).
-const pdfLib = lazyRequire<typeof PdfLib>('pdf-lib');
+import { createPdfWriter } from '../platform/pages/pdf-writer.js';
 
 /** What the readable summary shows: drawn from the patient's own records, nothing else. */
 export interface SubjectSummary {
@@ -49,61 +45,24 @@ export function observationRow(o: Json): SubjectSummary['observations'][number] 
   };
 }
 
-const page = { width: 595.28, height: 841.89, margin: 56 } as const; // A4 in points
-
 /**
  * The summary as a PDF (standard Helvetica with WinAnsi, as the breach letters: German text needs
  * no embedded font; a character outside it prints as "?"). Observations are a table of date,
  * measurement, value and unit, one row per line, continuing on new pages.
  */
 export async function summaryPdf(summary: SubjectSummary, texts: SummaryTexts): Promise<Uint8Array> {
-  const { PDFDocument, StandardFonts, rgb } = pdfLib();
-  const pdf = await PDFDocument.create();
-  pdf.setCreator('Tresor');
-  pdf.setProducer('Tresor');
-  pdf.setTitle(`${texts.title}: ${summary.name}`);
-  const regular = await pdf.embedFont(StandardFonts.Helvetica);
-  const bold = await pdf.embedFont(StandardFonts.HelveticaBold);
-  const known = new Set(regular.getCharacterSet());
-  const printable = (text: string) => [...text.replace(/\s+/g, ' ')].map((c) => (known.has(c.codePointAt(0) ?? 0) ? c : '?')).join('');
-  let current = pdf.addPage([page.width, page.height]);
-  let y = page.height - page.margin;
-  const room = (needed: number) => {
-    if (y - needed < page.margin) {
-      current = pdf.addPage([page.width, page.height]);
-      y = page.height - page.margin;
-    }
-  };
-  const fit = (text: string, font: PdfLib.PDFFont, size: number, width: number) => {
-    let out = printable(text);
-    if (font.widthOfTextAtSize(out, size) <= width) return out;
-    while (out.length > 1 && font.widthOfTextAtSize(`${out}...`, size) > width) out = out.slice(0, -1);
-    return `${out}...`;
-  };
-  const line = (text: string, font = regular, size = 10.5) => {
-    room(size * 1.5);
-    current.drawText(fit(text, font, size, page.width - 2 * page.margin), { x: page.margin, y, size, font, color: rgb(0, 0, 0) });
-    y -= size * 1.5;
-  };
+  const pdf = await createPdfWriter({ title: `${texts.title}: ${summary.name}`, margin: 56, leading: 1.5 });
+  const { regular, bold } = pdf;
+  const line = (text: string, font = regular, size = 10.5) => pdf.wrap(text, font, size);
   const table = (heading: string, head: readonly string[], widths: readonly number[], rows: ReadonlyArray<readonly string[]>) => {
-    y -= 6;
+    pdf.down(6);
     line(heading, bold, 12.5);
     if (rows.length === 0) {
       line(texts.none);
       return;
     }
-    const row = (cells: readonly string[], font: PdfLib.PDFFont) => {
-      room(15);
-      let x = page.margin;
-      cells.forEach((cell, i) => {
-        const width = (widths[i] ?? 0.25) * (page.width - 2 * page.margin);
-        current.drawText(fit(cell, font, 9.5, width - 6), { x, y, size: 9.5, font, color: rgb(0, 0, 0) });
-        x += width;
-      });
-      y -= 14;
-    };
-    row(head, bold);
-    for (const cells of rows) row(cells, regular);
+    pdf.row(head, widths, bold, 9.5, 14);
+    for (const cells of rows) pdf.row(cells, widths, regular, 9.5, 14);
   };
   line(texts.title, bold, 16);
   line(`${texts.name}: ${summary.name}`);
@@ -114,10 +73,9 @@ export async function summaryPdf(summary: SubjectSummary, texts: SummaryTexts): 
   table(texts.consents, [texts.date, texts.status, texts.what], [0.3, 0.2, 0.5], summary.consents.map((c) => [c.date, c.status, c.about]));
   table(texts.invoices, [texts.date, texts.status, texts.total], [0.3, 0.3, 0.4], summary.invoices.map((i) => [i.date, i.status, i.total]));
   table(texts.apps, [texts.what, texts.date, texts.scopes], [0.35, 0.25, 0.4], summary.apps.map((a) => [a.name, a.since, a.scopes]));
-  y -= 6;
+  pdf.down(6);
   line(texts.accessesLine(summary.accesses));
-  // Without object streams, as the breach letters: simple readers (and pdftotext) read it as is.
-  return pdf.save({ useObjectStreams: false });
+  return pdf.save();
 }
 
 /** The summary as a standalone HTML page: no script, no external resource (opens offline). */
