@@ -83,6 +83,12 @@ for (const engine of engines()) {
       assert.deepEqual(set?.subjects, [`Patient/${annaId}`]);
       assert.equal(set?.actor.role, 'tenant-admin');
       assert.match(set?.detail ?? '', new RegExp(`request ${id}`));
+
+      // A second request while restricted leaves the restriction in force as it is.
+      const second = await filed(anna, { type: 'restriction' });
+      assert.equal((await call(admin, 'POST', `${base}/${second}/complete`, { fulfil: true })).statusCode, 200);
+      assert.equal(json(await call(admin, 'GET', `/tenants/${tenant}/privacy/restrictions/${annaId}`))['requestId'], id, 'unchanged');
+      assert.match(String((json(await call(anna, 'GET', `${base}/${second}`))['texts'] as Record<string, unknown>)['outcome']), /has been restricted since 2026-03-02/);
     });
 
     it('while a rectification of the patient is open, the ground is contested accuracy (Art. 18(1)(a))', async () => {
