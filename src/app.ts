@@ -49,7 +49,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createPrivacyRequests, createRectifications, downloadFulfilment, erasureFulfilment, exportFilesSealed, privacyRequestRoutes, requestTextsSealed, type PrivacyRequests } from './privacy/index.js';
+import { createPrivacyRequests, createRectifications, downloadFulfilment, erasureFulfilment, exportFilesSealed, privacyRequestRoutes, requestTextsSealed, restrictionFulfilment, type PrivacyRequests } from './privacy/index.js';
 import { createErasures, createHolds, createRetention, createRetentionSettings, erasureRoutes, retentionJobActor, type Erasures, type Holds, type Retention, type RetentionSettings } from './privacy/index.js';
 import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, drillSlots, testServerNotifier, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
@@ -718,6 +718,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const authenticator = createAuthenticator({ apiKeys, sessions: core.sessions, accounts: core.accounts, tenants, audit, appTokens, throttle: credentialThrottle });
   // Patients' privacy consents and restrictions of processing, applied by the record guard (src/privacy).
   const restrictions = createRestrictions({ storage, audit, clock });
+  // Restriction requests (Art. 18) are answered by restricting the patient.
+  core.privacyRequests.fulfilBy('restriction', restrictionFulfilment(restrictions, core.privacyRequests));
   // Reads, searches and patients' access logs: one path for the FHIR API and the pages.
   const recordAccess = createRecordAccess({
     records,
@@ -852,7 +854,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const ropa = ropaOf(core, config, clock);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth, subjectExports,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings }, consentWriter: createConsentWriter({ records, storage, audit, access: recordAccess }), region: regionOfTenant }));
+    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings }, consentWriter: createConsentWriter({ records, storage, audit, access: recordAccess }), region: regionOfTenant, restrictions }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(exportRoutes({ exports: subjectExports, authenticator, access: recordAccess, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const everything = createPatientEverything({ records, access: recordAccess, storage, limits: config.fhir, clock });

@@ -28,7 +28,7 @@ import { operatorConsole, type OperatorConsoleDeps } from './operator/index.js';
 import { createPageGuard } from './page-guard.js';
 import { patientPortal } from './portal/index.js';
 import type { SubjectExports } from '../privacy/index.js';
-import type { ConsentWriter } from '../privacy/index.js';
+import type { ConsentWriter, Restrictions } from '../privacy/index.js';
 import { landingPages } from './landing.js';
 import { createPagePeople } from './page-person.js';
 import { runbookPages } from './runbooks.js';
@@ -86,11 +86,13 @@ export interface ConsoleDeps {
   readonly subjectExports?: SubjectExports;
   /** Patients' privacy consents written from the portal ("My consents"). */
   readonly consentWriter?: ConsentWriter;
+  /** Restriction of processing: the clinic console's "Restrictions" section. */
+  readonly restrictions?: Restrictions;
   /** Where each tenant's data is kept and what is not regionalised (regions/): the clinic settings page shows it. */
   readonly region?: (tenantId: string) => RegionReport;
 }
 
-export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy, subjectExports, consentWriter, region }: ConsoleDeps) {
+export function consolePages({ accounts, sessions, tenants, keys, authenticator, passkeys, passwordResets, audit, access, administration, appRegister, clients, consents, oauth, operator, clock, alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy, subjectExports, consentWriter, region, restrictions }: ConsoleDeps) {
   const mfaPolicy = (realmId: string) => tenants.mfaPolicy(realmId);
   const people = createPagePeople({ sessions, accounts, mfaPolicy });
   const guard = createPageGuard({ people, authenticator });
@@ -108,7 +110,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, privacyRequests, rectifications, now: () => clock.now().getTime(), ropa, privacy, ...(subjectExports === undefined ? {} : { exports: subjectExports }), ...(region === undefined ? {} : { region }) }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, privacyRequests, rectifications, now: () => clock.now().getTime(), ropa, privacy, ...(subjectExports === undefined ? {} : { exports: subjectExports }), ...(region === undefined ? {} : { region }), ...(restrictions === undefined ? {} : { restrictions }) }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access, clock, privacyRequests, clients, ...(subjectExports === undefined ? {} : { exports: subjectExports }), ...(consentWriter === undefined ? {} : { consentWriter }) }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, ropa }));
     await app.register(runbookPages({ rules: alerts.rules }));

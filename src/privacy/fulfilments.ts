@@ -1,7 +1,10 @@
 import { forbidden, hasCapability } from '../identity/index.js';
+import { defaultPurpose } from '../records/index.js';
 import type { Erasures } from './erasure.js';
 import type { SubjectExports } from './exports.js';
-import type { Fulfilment } from './requests.js';
+import { restrictionGroundFor } from './restriction-ground.js';
+import type { Restrictions } from './restrictions.js';
+import type { Fulfilment, PrivacyRequests } from './requests.js';
 
 /**
  * An erasure request (GDPR Art. 17) fulfilled from the request queue: the erasure itself, by a
@@ -30,6 +33,35 @@ export function downloadFulfilment(exports: SubjectExports, linkDays: number): F
     return {
       note: `Your download (${started.id}) is prepared for you in the portal under "Download my data"; each link works for ${linkDays} days once it is ready.`,
       link: `/tenants/${tenantId}/me/data`,
+    };
+  };
+}
+
+/**
+ * A restriction request (GDPR Art. 18) fulfilled from the queue: the patient is restricted, by a
+ * person who may restrict (`privacy:restrict`, tenant admins) — anyone else is refused and the
+ * request stays open. The ground follows the patient's other open requests
+ * (restriction-ground.ts); the allowed roles are the default (tenant admins only, Art. 18(2));
+ * the restriction names the request. A patient already restricted stays restricted as they are. Lifting it later is the tenant admin's act, after telling
+ * the patient (Art. 18(3)).
+ */
+export function restrictionFulfilment(restrictions: Restrictions, requests: Pick<PrivacyRequests, 'list'>): Fulfilment {
+  return async (tenantId, request, by) => {
+    if (by.role === 'system' || !hasCapability(by.role, 'privacy:restrict')) {
+      throw forbidden(`Restricting a patient needs privacy:restrict (tenant admins); your role (${by.role}) can record and reject the request, not carry it out.`);
+    }
+    // Already restricted (by staff, or an earlier request): the restriction in force stays as it is
+    // — its ground and allowed roles were chosen deliberately, and a default must not narrow them.
+    const existing = await restrictions.get(tenantId, request.subject);
+    if (existing !== undefined) return { note: `Your data has been restricted since ${new Date(existing.at).toISOString().slice(0, 10)}: we keep it, but do not otherwise use it. We will tell you before the restriction is lifted.` };
+    const open = await requests.list(tenantId, by, { open: true, type: 'rectification' });
+    const ground = restrictionGroundFor(open.filter((r) => r.subject === request.subject && r.id !== request.id).map((r) => r.type));
+    await restrictions.restrict(tenantId, request.subject, { by: { actor: by.actor, purpose: defaultPurpose[by.role], requestId: by.requestId, sourceIp: by.sourceIp }, ground, requestId: request.id });
+    return {
+      note:
+        ground === 'accuracy-contested'
+          ? 'Your data is now restricted while we check its accuracy (GDPR Art. 18(1)(a)): we keep it, but do not otherwise use it. We will tell you before the restriction is lifted.'
+          : 'Your data is now restricted while your objection is considered (GDPR Art. 18(1)(d)): we keep it, but do not otherwise use it. We will tell you before the restriction is lifted.',
     };
   };
 }

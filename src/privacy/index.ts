@@ -48,7 +48,8 @@ export { checkSubject, createHolds, type Holds, type LegalHold } from './holds.j
 export { addYears, classOfType, legalBasis, retentionClasses, typesOfClass, type RetentionClass } from './retention-classes.js';
 export { createRetentionSettings, type RetentionPeriods, type RetentionSettings } from './retention-settings.js';
 export { createRetention, retentionJobActor, type ExpiringSubject, type Retention, type RetentionReport } from './retention.js';
-export { downloadFulfilment, erasureFulfilment } from './fulfilments.js';
+export { downloadFulfilment, erasureFulfilment, restrictionFulfilment } from './fulfilments.js';
+export { restrictionGroundFor } from './restriction-ground.js';
 export { compartmentTypes, createPatientEverything, parseEverythingQuery, type EverythingPage, type EverythingQuery, type PatientEverything, type PatientEverythingDeps } from './everything.js';
 export { createSubjectExports, exportFiles, ExportError, type ExportCaller, type ExportErrorCode, type ExportView, type SubjectAccount, type SubjectExports, type SubjectExportsDeps } from './exports.js';
 export { callerOf, exportRoutes, type ExportRoutesDeps } from './exports-routes.js';
@@ -58,7 +59,7 @@ export { parseConsent, isPrivacyConsent } from './consent-parse.js';
 export { createConsentPolicies, type ConsentPoliciesDeps } from './consent-policies.js';
 export { consentMigrations } from './consent-migrations.js';
 export { restrictionMigrations } from './restriction-migrations.js';
-export { createRestrictions, restrictionGrounds, type Restriction, type RestrictionGround, type Restrictions } from './restrictions.js';
+export { createRestrictions, restrictionGrounds, type Restriction, type RestrictionCaller, type RestrictionGround, type Restrictions } from './restrictions.js';
 export { PrivacyError, type PrivacyErrorCode } from './restriction-errors.js';
 export { restrictionRoutes, type RestrictionRoutesDeps } from './restriction-routes.js';
 export { createConsentWriter, type ConsentWriter, type ConsentWriterDeps } from './consent-writer.js';

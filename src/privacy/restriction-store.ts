@@ -15,6 +15,11 @@ export async function selectRestriction(db: SqlExecutor, patient: string): Promi
   return rows[0];
 }
 
+/** Every restricted patient of the tenant, the most recent first (one row per patient, so a tenant's list stays short). */
+export async function selectRestrictions(db: SqlExecutor, limit: number): Promise<RestrictionRow[]> {
+  return db.query<RestrictionRow>(`SELECT patient, ground, allowed_roles, restricted_by, request_id, restricted_at FROM ${db.table('privacy_restrictions')} ORDER BY restricted_at DESC, patient LIMIT ?`, [limit]);
+}
+
 export async function upsertRestriction(db: SqlExecutor, row: Omit<RestrictionRow, 'restricted_at'> & { readonly restricted_at: number }): Promise<void> {
   await db.execute(`DELETE FROM ${db.table('privacy_restrictions')} WHERE patient = ?`, [row.patient]);
   await db.execute(

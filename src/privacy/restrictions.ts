@@ -3,7 +3,7 @@ import { roles, type Role } from '../identity/index.js';
 import type { Storage } from '../platform/db/index.js';
 import type { Clock } from '../platform/clock.js';
 import { PrivacyError } from './restriction-errors.js';
-import { deleteRestriction, selectRestriction, upsertRestriction } from './restriction-store.js';
+import { deleteRestriction, selectRestriction, selectRestrictions, upsertRestriction, type RestrictionRow } from './restriction-store.js';
 
 /**
  * The grounds of GDPR Art. 18(1): (a) the accuracy is contested, (b) the processing is unlawful
@@ -16,6 +16,8 @@ export type RestrictionGround = (typeof restrictionGrounds)[number];
 const defaults = {
   /** Art. 18(2): with consent, for legal claims or another's rights; the tenant admin decides. No record-reading role unless named. */
   allowedRoles: ['tenant-admin'] as readonly Role[],
+  /** The console's list: a tenant restricts few patients; beyond this it is a page of the most recent. */
+  listLimit: 500,
 };
 
 export interface Restriction {
@@ -41,6 +43,8 @@ export interface Restrictions {
   /** Whether there was a restriction to lift. */
   lift(tenantId: string, patient: string, input: { readonly by: RestrictionCaller; readonly requestId?: string }): Promise<boolean>;
   get(tenantId: string, patient: string): Promise<Restriction | undefined>;
+  /** The tenant's restricted patients, the most recently restricted first. */
+  list(tenantId: string): Promise<Restriction[]>;
 }
 
 export interface RestrictionsDeps {
@@ -52,6 +56,15 @@ export interface RestrictionsDeps {
 const patientPattern = /^Patient\/[A-Za-z0-9\-.]{1,64}$/;
 const requestIdPattern = /^[A-Za-z0-9\-._:]{1,100}$/;
 const invalid = (message: string) => new PrivacyError('restriction-invalid', message, { status: 400, expose: true });
+
+const restrictionOf = (row: RestrictionRow): Restriction => ({
+  patient: row.patient,
+  ground: row.ground as RestrictionGround,
+  allowedRoles: row.allowed_roles === '' ? [] : (row.allowed_roles.split(',') as Role[]),
+  by: row.restricted_by,
+  ...(row.request_id === null ? {} : { requestId: row.request_id }),
+  at: Number(row.restricted_at),
+});
 
 function event(by: RestrictionCaller, action: 'privacy.restricted' | 'privacy.restriction_lifted', patient: string, detail: string): AuditEventInput {
   return { action, outcome: 'success', status: 200, actor: by.actor, purpose: by.purpose, resources: [patient], subjects: [patient], classes: [], requestId: by.requestId, sourceIp: by.sourceIp, detail };
@@ -102,15 +115,10 @@ export function createRestrictions({ storage, audit, clock }: RestrictionsDeps):
     async get(tenantId, patient) {
       checkPatient(patient);
       const row = await selectRestriction(await storage.tenant(tenantId), patient);
-      if (row === undefined) return undefined;
-      return {
-        patient: row.patient,
-        ground: row.ground as RestrictionGround,
-        allowedRoles: row.allowed_roles === '' ? [] : (row.allowed_roles.split(',') as Role[]),
-        by: row.restricted_by,
-        ...(row.request_id === null ? {} : { requestId: row.request_id }),
-        at: Number(row.restricted_at),
-      };
+      return row === undefined ? undefined : restrictionOf(row);
+    },
+    async list(tenantId) {
+      return (await selectRestrictions(await storage.tenant(tenantId), defaults.listLimit)).map(restrictionOf);
     },
   };
 }

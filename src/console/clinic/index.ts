@@ -19,6 +19,7 @@ import { clinicRequestPages } from './privacy-requests.js';
 import type { PrivacyRequests, Rectifications } from '../../privacy/index.js';
 import { openAlertsShown } from './nav.js';
 import { patientPages } from './patients.js';
+import { restrictionPages } from './restrictions.js';
 import { reviewPages } from './review.js';
 import { ropaPages } from './ropa.js';
 import { settingsPages } from './settings.js';
@@ -27,7 +28,7 @@ import { dataDownloadPages } from './data-download.js';
 import type { SubjectExports } from '../../privacy/index.js';
 
 import type { NoticeDrafts } from '../../notification/index.js';
-import type { Ropa } from '../../privacy/index.js';
+import type { Restrictions, Ropa } from '../../privacy/index.js';
 import type { RegionReport } from '../../regions/index.js';
 
 export { clinicNav, sectionsOf, sectionPath, type ClinicSection } from './nav.js';
@@ -63,6 +64,8 @@ export interface ClinicConsoleDeps {
   readonly privacy?: Pick<ErasurePagesDeps, 'erasures' | 'holds' | 'retention' | 'settings'> | undefined;
   /** Patients' personal downloads: the "prepare this patient's data download" action (privacy:manage). */
   readonly exports?: SubjectExports;
+  /** Restriction of processing (privacy/): the "Restrictions" section (privacy:restrict). */
+  readonly restrictions?: Restrictions | undefined;
 }
 
 /** The clinic console under `/tenants/{t}/console/`: one plugin per section. */
@@ -82,6 +85,7 @@ export function clinicConsole(given: ClinicConsoleDeps) {
     if (deps.privacyRequests !== undefined && deps.rectifications !== undefined) await app.register(clinicRequestPages({ ...deps, requests: deps.privacyRequests, rectifications: deps.rectifications }));
     await app.register(ropaPages(deps));
     if (deps.privacy !== undefined) await app.register(erasurePages({ ...deps, ...deps.privacy }));
+    if (deps.restrictions !== undefined) await app.register(restrictionPages({ ...deps, restrictions: deps.restrictions }));
   };
 }
 

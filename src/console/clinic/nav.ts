@@ -2,11 +2,11 @@ import { hasCapability, mayDo, parseRole, personRoles, type PersonRole } from '.
 import type { Locale, NavItem, Texts } from '../../platform/pages/index.js';
 import { mayReadRopa } from '../../privacy/index.js';
 
-export type ClinicSection = 'home' | 'patients' | 'staff' | 'apps' | 'audit' | 'review' | 'alerts' | 'incidents' | 'requests' | 'erasure' | 'privacy' | 'settings';
+export type ClinicSection = 'home' | 'patients' | 'staff' | 'apps' | 'audit' | 'review' | 'alerts' | 'incidents' | 'requests' | 'erasure' | 'restrictions' | 'privacy' | 'settings';
 
 const text: Texts<ClinicSection | 'account' | 'open'> = {
-  en: { home: 'Overview', patients: 'Patients', staff: 'Staff', apps: 'Apps', audit: 'Audit trail', review: 'Break-the-glass review', alerts: 'Alerts', incidents: 'Incidents', requests: 'Privacy requests', erasure: 'Erasure & retention', privacy: 'Records of processing', settings: 'Settings', account: 'Your account', open: 'open' },
-  de: { home: 'Übersicht', patients: 'Patienten', staff: 'Mitarbeitende', apps: 'Apps', audit: 'Protokoll', review: 'Notfallzugriffe prüfen', alerts: 'Warnmeldungen', incidents: 'Vorfälle', requests: 'Datenschutzanfragen', erasure: 'Löschung & Aufbewahrung', privacy: 'Verarbeitungsverzeichnis', settings: 'Einstellungen', account: 'Ihr Konto', open: 'offen' },
+  en: { home: 'Overview', patients: 'Patients', staff: 'Staff', apps: 'Apps', audit: 'Audit trail', review: 'Break-the-glass review', alerts: 'Alerts', incidents: 'Incidents', requests: 'Privacy requests', erasure: 'Erasure & retention', restrictions: 'Restrictions', privacy: 'Records of processing', settings: 'Settings', account: 'Your account', open: 'open' },
+  de: { home: 'Übersicht', patients: 'Patienten', staff: 'Mitarbeitende', apps: 'Apps', audit: 'Protokoll', review: 'Notfallzugriffe prüfen', alerts: 'Warnmeldungen', incidents: 'Vorfälle', requests: 'Datenschutzanfragen', erasure: 'Löschung & Aufbewahrung', restrictions: 'Einschränkungen', privacy: 'Verarbeitungsverzeichnis', settings: 'Einstellungen', account: 'Ihr Konto', open: 'offen' },
 };
 
 /**
@@ -25,6 +25,7 @@ export function sectionsOf(role: PersonRole): ClinicSection[] {
   if (hasCapability(role, 'incidents:read')) sections.push('incidents');
   if (hasCapability(role, 'privacy:manage')) sections.push('requests');
   if (hasCapability(role, 'privacy:erase')) sections.push('erasure');
+  if (hasCapability(role, 'privacy:restrict')) sections.push('restrictions');
   // Records of processing (GDPR Art. 30): the same test as their API (privacy/ropa-routes.ts).
   if (mayReadRopa({ role })) sections.push('privacy');
   if (hasCapability(role, 'accounts:manage')) sections.push('settings');

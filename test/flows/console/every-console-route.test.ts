@@ -34,6 +34,8 @@ const mayUse: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   [/^\/tenants\/:tenant\/console\/requests\//, ['tenant-admin', 'front-desk']],
   // Erasure, legal holds and retention (privacy:erase): the tenant's admins.
   [/^\/tenants\/:tenant\/console\/erasure\//, ['tenant-admin']],
+  // Restriction of processing (GDPR Art. 18, privacy:restrict): the tenant's admins.
+  [/^\/tenants\/:tenant\/console\/restrictions\//, ['tenant-admin']],
 ];
 
 /** The server's routes as `METHOD path`, from Fastify's route tree (each line one segment, nested by indentation). */
