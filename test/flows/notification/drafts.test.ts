@@ -170,9 +170,12 @@ for (const engine of engines()) {
       const resumed = json(await call(approver, 'POST', `${base()}/${draftOf('individual').id}/send`));
       assert.deepEqual(resumed.tally, { email: 1, failed: 0, post: 1, unreachable: 1, filed: 0, skipped: 1 });
       await t.app.mail?.settled();
-      const received = await relay.waitFor(before + 1);
-      assert.deepEqual(received.slice(before).map((m) => m.rcptTos[0]), ['joerg@example.org'], 'Anna is not mailed twice');
-      assert.equal(received.length, before + 1);
+      // Letters to patients only: a mail to the clinic's own people meanwhile (an alert from the
+      // detection engine, which runs on its own thread and may be late on a busy machine) is no letter.
+      const letters = () => relay.received().slice(before).filter((m) => !(m.rcptTos[0] ?? '').endsWith('@north.example'));
+      await relay.waitFor(before + 1);
+      for (let waited = 0; letters().length === 0 && waited < 20_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(letters().map((m) => m.rcptTos[0]), ['joerg@example.org'], 'Anna is not mailed twice');
     });
 
     it('audits a letter’s download naming its patient; the send with counts only', async () => {
