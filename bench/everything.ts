@@ -15,16 +15,13 @@
  * bench/results/<date>-everything.md.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config/index.js';
-import { supportedTypes, warmFhirValidator } from '../src/records/index.js';
-import { seedPatient } from './search-seed.js';
+import { benchServer, seedPatient } from './search-seed.js';
 
 type Engine = 'sqlite' | 'postgres';
 const tenantId = 'bench-everything';
@@ -41,29 +38,7 @@ const settings = { size: numberFrom('BENCH_EVERYTHING_SIZE', 10_000), rounds: nu
 type FromServer = { type: 'ready'; port: number; key: string; patient: string; seedSeconds: number };
 
 async function serve(engine: Engine, pgUrl: string | undefined): Promise<void> {
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'tresor-bench-everything-'));
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir,
-      server: { host: '127.0.0.1', port: 0, tls: { enabled: false } },
-      log: { level: 'silent' },
-      storage: engine === 'postgres' ? { engine: 'postgres', postgres: { url: pgUrl, schemaPrefix } } : { engine: 'sqlite' },
-    },
-  });
-  warmFhirValidator(supportedTypes);
-  const app = await buildApp(config);
-  const shutdown = async () => {
-    await app.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    process.exit(0);
-  };
-  process.on('message', (message: { type: string }) => {
-    if (message.type === 'stop') void shutdown();
-  });
-  process.on('disconnect', () => void shutdown());
-  await app.tenants.create(tenantId);
-  const { key } = await app.apiKeys.create({ tenantId, role: 'service' });
+  const { app, key } = await benchServer(engine, pgUrl, { dirPrefix: 'tresor-bench-everything-', schemaPrefix, tenantId });
   const began = performance.now();
   const patient = await seedPatient(app, tenantId, settings.size);
   const seedSeconds = (performance.now() - began) / 1000;

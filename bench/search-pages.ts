@@ -18,17 +18,14 @@
  * bench/results/<date>-search-pages.md.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config/index.js';
-import { supportedTypes, warmFhirValidator } from '../src/records/index.js';
-import { bodyWeight, loinc, seedPatient } from './search-seed.js';
+import { benchServer, bodyWeight, loinc, seedPatient } from './search-seed.js';
 
 type Engine = 'sqlite' | 'postgres';
 const tenantId = 'bench-search';
@@ -50,29 +47,7 @@ const settings = {
 type FromServer = { type: 'ready'; port: number; key: string; patients: string[]; seedSeconds: number; observations: number };
 
 async function serve(engine: Engine, pgUrl: string | undefined): Promise<void> {
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'tresor-bench-search-'));
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir,
-      server: { host: '127.0.0.1', port: 0, tls: { enabled: false } },
-      log: { level: 'silent' },
-      storage: engine === 'postgres' ? { engine: 'postgres', postgres: { url: pgUrl, schemaPrefix } } : { engine: 'sqlite' },
-    },
-  });
-  warmFhirValidator(supportedTypes);
-  const app = await buildApp(config);
-  const shutdown = async () => {
-    await app.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    process.exit(0);
-  };
-  process.on('message', (message: { type: string }) => {
-    if (message.type === 'stop') void shutdown();
-  });
-  process.on('disconnect', () => void shutdown());
-  await app.tenants.create(tenantId);
-  const { key } = await app.apiKeys.create({ tenantId, role: 'service' });
+  const { app, key } = await benchServer(engine, pgUrl, { dirPrefix: 'tresor-bench-search-', schemaPrefix, tenantId });
   const began = performance.now();
   const patients: string[] = [];
   for (const size of settings.sizes) patients.push(await seedPatient(app, tenantId, size));

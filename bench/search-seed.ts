@@ -3,7 +3,12 @@
  * records service in batches (validated, sealed under the patient's data key, indexed), each
  * batch one durable transaction. Only the HTTP layer and the create audit events are skipped.
  */
-import type { Tresor } from '../src/app.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { buildApp, type Tresor } from '../src/app.js';
+import { loadConfig } from '../src/config/index.js';
+import { supportedTypes, warmFhirValidator } from '../src/records/index.js';
 
 export const loinc = 'http://loinc.org';
 export const bodyWeight = '29463-7';
@@ -37,4 +42,37 @@ export async function seedPatient(app: Tresor, tenantId: string, count: number, 
     });
   }
   return patient.id;
+}
+
+/**
+ * The server of a bench's child process: a fresh data directory (or PostgreSQL schemas under
+ * `schemaPrefix`), plain HTTP on a free loopback port, silent, the validator warmed; one tenant
+ * with a service key. It shuts down (closing the app, removing its directory) when the parent
+ * says `stop` or goes away.
+ */
+export async function benchServer(engine: 'sqlite' | 'postgres', pgUrl: string | undefined, options: { readonly dirPrefix: string; readonly schemaPrefix: string; readonly tenantId: string }): Promise<{ app: Tresor; key: string }> {
+  const dataDir = mkdtempSync(join(os.tmpdir(), options.dirPrefix));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir,
+      server: { host: '127.0.0.1', port: 0, tls: { enabled: false } },
+      log: { level: 'silent' },
+      storage: engine === 'postgres' ? { engine: 'postgres', postgres: { url: pgUrl, schemaPrefix: options.schemaPrefix } } : { engine: 'sqlite' },
+    },
+  });
+  warmFhirValidator(supportedTypes);
+  const app = await buildApp(config);
+  const shutdown = async () => {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('message', (message: { type: string }) => {
+    if (message.type === 'stop') void shutdown();
+  });
+  process.on('disconnect', () => void shutdown());
+  await app.tenants.create(options.tenantId);
+  const { key } = await app.apiKeys.create({ tenantId: options.tenantId, role: 'service' });
+  return { app, key };
 }
