@@ -104,7 +104,7 @@ export function portalDataPage({ guard, realm, exports }: PortalDeps) {
       const { token, expiresAt } = await service.links(tenantId, view.id);
       const base = `/tenants/${tenantId}/privacy/exports/${view.id}`;
       return html`<section aria-labelledby="ready"><h2 id="ready">${t.ready}</h2>
-<p>${t.until} ${formatDateTime(locale, expiresAt)} (UTC). ${t.newLinks}</p>
+<p>${t.until} ${formatDateTime(locale, expiresAt)}. ${t.newLinks}</p>
 <table><caption>${t.files}</caption><tbody>${view.files.map(
         (f) => html`<tr><th scope="row"><a href="${base}/${f.name}?token=${token}" download="${f.name}">${t[f.name as 'records.json'] ?? f.name}</a></th><td class="num">${size(locale, f.bytes)}</td></tr>`,
       )}</tbody></table></section>`;
@@ -119,7 +119,8 @@ export function portalDataPage({ guard, realm, exports }: PortalDeps) {
       // While it is prepared the browser reloads the page every few seconds (no script under the strict CSP).
       if (busy) reply.header('refresh', '3');
       reply.header('cache-control', 'no-store');
-      const started = (request.query as Record<string, unknown>)['done'] === 'started';
+      // "Being prepared" only while it is: once ready, the page itself says so.
+      const started = busy && (request.query as Record<string, unknown>)['done'] === 'started';
       const page = html`<p>${t.intro}</p>${started ? html`<p class="notice" role="status">${t.started}</p>` : undefined}${body}`;
       return sendPortalPage(request, reply, caller, { section: 'data', body: page });
     });
