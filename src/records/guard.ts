@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { grantOf, hasCapability, IdentityError, matrix, mayDo, type Principal, type RecordAction, type Role } from '../identity/index.js';
 import { tenantSubject } from '../keys/index.js';
-import { classify, dataRegister, type DataClass } from './data-register.js';
+import { classify, dataRegister, protectionOf, type DataClass } from './data-register.js';
 import type { Disclosure, Records, TenantView } from './records.js';
 import { keySubjectOf, resourceTypeDefinition } from './resource-types.js';
 import type { RecordScope } from './search/sql.js';
@@ -129,6 +129,9 @@ export interface GuardOptions {
   /** Records what a patient's rules withheld or redacted, durably, before the answer leaves. */
   readonly onPolicy?: (effect: PolicyEffect) => Promise<void>;
 }
+
+/** Every data class there is. */
+const dataClasses = Object.keys(protectionOf) as DataClass[];
 
 /** The classes a resource type's elements can have (any unknown element is health). */
 const classesOfType = (type: string): Set<DataClass> =>
@@ -289,14 +292,11 @@ export function createGuard(records: Records, principal: Principal, options: Gua
     if (decision.kind !== 'permit') throw consentDenied(decision.consent);
   }
 
+  /** The role's field level: the classes its grant does not read removed, as a patient's consent removes its classes. */
   function redact<T extends Revealed>(item: T): T {
     const readable = new Set(grantOf(principal.role, item.type)?.read ?? []);
     if (item.classes.every((c) => readable.has(c))) return item;
-    const resource = JSON.parse(item.content) as Record<string, unknown>;
-    for (const key of Object.keys(resource)) if (!readable.has(classify(item.type, key))) delete resource[key];
-    const meta = (resource['meta'] ?? {}) as Record<string, unknown>;
-    resource['meta'] = { ...meta, security: [...(Array.isArray(meta['security']) ? meta['security'] : []), redactedTag] };
-    return { ...item, content: JSON.stringify(resource), classes: item.classes.filter((c) => readable.has(c)) };
+    return withoutClasses(item, dataClasses.filter((c) => !readable.has(c)));
   }
 
   return {
