@@ -15,13 +15,10 @@
  * bench/results/<date>-everything.md.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { benchServer, seedPatient } from './search-seed.js';
+import { benchServer, dropBenchSchemas, runBench, writeBenchReport, seedPatient } from './search-seed.js';
 
 type Engine = 'sqlite' | 'postgres';
 const tenantId = 'bench-everything';
@@ -98,7 +95,7 @@ async function oneByOne(port: number, key: string, ids: readonly string[]): Prom
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 async function measureEngine(engine: Engine, pgUrl: string | undefined): Promise<string> {
-  if (engine === 'postgres') await dropSchemas(pgUrl as string);
+  if (engine === 'postgres') await dropBenchSchemas(pgUrl as string, schemaPrefix);
   const child = fork(fileURLToPath(import.meta.url), ['--serve', engine, pgUrl ?? ''], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<FromServer>((resolve, reject) => {
     child.once('message', (message: FromServer) => resolve(message));
@@ -134,16 +131,6 @@ async function measureEngine(engine: Engine, pgUrl: string | undefined): Promise
   }
 }
 
-async function dropSchemas(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`, [`${schemaPrefix}\\_%`]);
-    for (const { nspname } of rows) await client.query(`DROP SCHEMA "${nspname}" CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
 
 async function main(): Promise<void> {
   const pgUrl = process.env['TRESOR_TEST_PG_URL'];
@@ -163,20 +150,7 @@ async function main(): Promise<void> {
     sections.join('\n\n'),
     '',
   ].join('\n');
-  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', `${date}-everything.md`);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, report);
-  console.log(`\n${report}\nwritten to ${file}`);
+  writeBenchReport('everything', date, report);
 }
 
-if (process.argv[2] === '--serve') {
-  serve(process.argv[3] as Engine, process.argv[4] || undefined).catch((error: unknown) => {
-    console.error('bench server failed:', error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runBench(serve, main);

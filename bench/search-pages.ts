@@ -18,14 +18,11 @@
  * bench/results/<date>-search-pages.md.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { benchServer, bodyWeight, loinc, seedPatient } from './search-seed.js';
+import { benchServer, dropBenchSchemas, runBench, writeBenchReport, bodyWeight, loinc, seedPatient } from './search-seed.js';
 
 type Engine = 'sqlite' | 'postgres';
 const tenantId = 'bench-search';
@@ -128,7 +125,7 @@ interface Row {
 }
 
 async function measureEngine(engine: Engine, pgUrl: string | undefined): Promise<{ rows: Row[]; seeded: string }> {
-  if (engine === 'postgres') await dropSchemas(pgUrl as string);
+  if (engine === 'postgres') await dropBenchSchemas(pgUrl as string, schemaPrefix);
   const child = fork(fileURLToPath(import.meta.url), ['--serve', engine, pgUrl ?? ''], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<FromServer>((resolve, reject) => {
     child.once('message', (message: FromServer) => resolve(message));
@@ -171,16 +168,6 @@ async function measureEngine(engine: Engine, pgUrl: string | undefined): Promise
   return { rows, seeded };
 }
 
-async function dropSchemas(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`, [`${schemaPrefix}\\_%`]);
-    for (const { nspname } of rows) await client.query(`DROP SCHEMA "${nspname}" CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
 
 function table(rows: readonly Row[]): string {
   const smallest = Math.min(...rows.map((r) => r.matches));
@@ -218,20 +205,7 @@ async function main(): Promise<void> {
     sections.join('\n\n'),
     '',
   ].join('\n');
-  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', `${date}-search-pages.md`);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, report);
-  console.log(`\n${report}\nwritten to ${file}`);
+  writeBenchReport('search-pages', date, report);
 }
 
-if (process.argv[2] === '--serve') {
-  serve(process.argv[3] as Engine, process.argv[4] || undefined).catch((error: unknown) => {
-    console.error('bench server failed:', error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runBench(serve, main);

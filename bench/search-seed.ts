@@ -1,11 +1,14 @@
 /**
- * Seeding for the search benchmark: many Observations of one patient, written through the
+ * What the search and `$everything` benches share: their child server, schema clean-up, report
+ * file and entry point; and the seeding — many Observations of one patient, written through the
  * records service in batches (validated, sealed under the patient's data key, indexed), each
  * batch one durable transaction. Only the HTTP layer and the create audit events are skipped.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { buildApp, type Tresor } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { supportedTypes, warmFhirValidator } from '../src/records/index.js';
@@ -75,4 +78,39 @@ export async function benchServer(engine: 'sqlite' | 'postgres', pgUrl: string |
   await app.tenants.create(options.tenantId);
   const { key } = await app.apiKeys.create({ tenantId: options.tenantId, role: 'service' });
   return { app, key };
+}
+
+/** Drops the PostgreSQL schemas a bench child made under `schemaPrefix`. */
+export async function dropBenchSchemas(url: string, schemaPrefix: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`, [`${schemaPrefix}\\_%`]);
+    for (const { nspname } of rows) await client.query(`DROP SCHEMA "${nspname}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Writes a bench's report to bench/results/<date>-<name>.md and prints it. */
+export function writeBenchReport(name: string, date: string, report: string): void {
+  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', `${date}-${name}.md`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, report);
+  console.log(`\n${report}\nwritten to ${file}`);
+}
+
+/** A bench script's entry: `--serve <engine> [pgUrl]` runs its server child, anything else the measurement. */
+export function runBench(serve: (engine: 'sqlite' | 'postgres', pgUrl: string | undefined) => Promise<void>, main: () => Promise<void>): void {
+  if (process.argv[2] === '--serve') {
+    serve(process.argv[3] as 'sqlite' | 'postgres', process.argv[4] || undefined).catch((error: unknown) => {
+      console.error('bench server failed:', error);
+      process.exit(1);
+    });
+  } else {
+    main().catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+  }
 }
