@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { ConfigError, homeRegion, type Config } from './config/index.js';
+import { ConfigError, homeRegion, type Config, type RegionPaths } from './config/index.js';
 import { createAudit, jsonLinesSink, operatorEvent, syslogSink, syslogTransport, type Actor, type Audit, type AuditSink } from './audit/index.js';
 import { argon2Minimum, authRoutes, countAccountsByKind, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { adminRoutes, createAccountAdministration, createMailNotifier, createOutboxNotifier, createPasswordResets, type MailDelivery, type Notifier, type Outbox, type PasswordResets, type Spool } from './identity/index.js';
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageConfig, type StorageMigrations } from './platform/db/index.js';
+import { sqliteDefaults, tenantSetDefaults, type RegionStorage, type SqlExecutor, type SqliteOptions, type Storage, type StorageConfig, type StorageMigrations } from './platform/db/index.js';
 import { describeErrorForLog } from './platform/errors.js';
 import { constantTimeEqual } from './platform/constant-time-equal.js';
 import { hashToken } from './platform/random-token.js';
@@ -44,7 +44,7 @@ import { version } from './version.js';
 import { platformMigrations } from './platform-migrations.js';
 import { tenantMigrations } from './tenant-migrations.js';
 import { createConsentPolicies, createConsentWriter, createRestrictions, restrictionRoutes } from './privacy/index.js';
-import { BackupError, backupKeySource, createBackupOutcomes, createBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups } from './backup/index.js';
+import { BackupError, backupKeySource, createBackupOutcomes, createBackups, createRegionBackups, createPhysicalBackups, loadBackupKey, pgDataSetsOf, physicalRound, type Backups, type DataSetRef, type PhysicalBackups, type RegionBackups } from './backup/index.js';
 import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
@@ -172,8 +172,10 @@ export interface Core {
   readonly consents: Consents;
   /** Each tenant's authorization server (oauth/provider.ts). */
   readonly oauth: OAuthServer;
-  /** Encrypted backups: snapshots, retention, verify and drills, restores (backup/service.ts). */
+  /** The home region's encrypted backups: snapshots, retention, verify and drills, restores (backup/service.ts). */
   readonly backups: Backups;
+  /** Every region's backups, each into its own repository (backup/region-backups.ts); `home` is `backups`. */
+  readonly regionBackups: RegionBackups;
   /** PostgreSQL's physical backups with pgBackRest, when backup.physical.configFile is set (backup/physical.ts). */
   readonly physical: PhysicalBackups | undefined;
   /** Alerts of every realm: stored, listed, acknowledged, resolved (detection/alerts.ts). */
@@ -226,7 +228,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
   const clock = overrides.clock ?? systemClock;
   // Every region's storage and key store (one region without `regions`: as before regions). The
   // master keys first: a missing or unsafe key refuses the start before anything is opened.
-  const { storage, keys, provider, residency } = await openRegions({
+  const { storage, keys, provider, providers, byRegion, residency } = await openRegions({
     config,
     storageConfig: storageConfigOf(config, overrides.sqlite),
     migrations: storageMigrations,
@@ -297,47 +299,66 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     // The restored data set predates their erasure records: each gets one again (source `restore`).
     await erasures.reapplied(tenantId, subjects, actor);
   };
-  const backups = createBackups({
-    settings: config.backup,
-    dataDir: config.dataDir,
-    storage,
-    migrations: storageMigrations,
-    // The home region's repository takes the home region's data sets only: another region's data
-    // never lands in it (regions/; docs/residency.md says how those regions are backed up).
-    dataSets: async () => deploymentDataSets(storage, config, (await auditRealms()).filter((id) => residency.regionOf(id) === homeRegion)),
-    audit,
-    platformRealm: operatorRealm,
-    outcomes: createBackupOutcomes(storage.platform),
-    clock,
-    tresorVersion: version,
-    ...(overrides.log === undefined ? {} : { log: overrides.log }),
-    keyHolds: keys,
-    // A restored copy is read with its own key store under this deployment's master key.
-    readable: {
-      keys: (keysDb, tenantId) => findUnreadableKeys(keysDb, provider, tenantId),
-      async tenant(keysDb, tenantDb, tenantId) {
-        const copyKeys = createKeys({ db: keysDb, provider, clock });
-        try {
-          return (await openSealedSamples(tenantDb, tenantId, copyKeys)).failures;
-        } finally {
-          copyKeys.forget();
-        }
+  /**
+   * One `Backups` per region (docs/residency.md "Backups"): the home region's takes the platform
+   * data set, the home key store and the home region's tenants; each other region's takes its key
+   * store and its tenants into its own repository, with its own key, tombstone list, drills and
+   * outcomes — so no region's data, nor its erasures, land in another region's repository.
+   */
+  const regionBackupsOf = (region: RegionPaths): Backups => {
+    const home = region.name === homeRegion;
+    const own = byRegion.get(region.name);
+    const regionProvider = providers.get(region.name) ?? provider;
+    if (own === undefined) throw new TypeError(`no storage for region ${region.name}`);
+    return createBackups({
+      // Another region: its repository and key (never the home region's, nor the environment's),
+      // and no scratch directory outside the region (a snapshot's copies of files wait there).
+      settings: home ? config.backup : { ...config.backup, repository: region.backup.repository, key: region.backup.key, keyFile: region.backup.keyFile, scratchDir: undefined },
+      dataDir: region.dataDir,
+      storage: own.storage,
+      ...(home ? {} : { region: region.name }),
+      migrations: storageMigrations,
+      dataSets: async () => {
+        const here = (await auditRealms()).filter((id) => residency.regionOf(id) === region.name);
+        return home ? deploymentDataSets(storage, config, here) : regionDataSets(own.storage, region, here);
       },
-    },
-    // A tenant restored into the running system: its chain gets a signed restore mark, and
-    // erasures the restored data predates are applied again (records and accounts).
-    async afterTenantRestore(tenantId, snapshotId, erased, actor) {
-      await audit.markRestored(tenantId, { snapshotId, actor });
-      await reerase(tenantId, erased, actor);
-    },
-    // A restore Tresor did not make (pgBackRest, a disk snapshot) had brought destroyed keys back.
-    async afterErasuresReapplied(tenantId, subjects, keysDestroyed) {
-      const actor: Actor = { id: 'system:tombstones', role: 'system', client: 'tresor' };
-      if ((await tenants.get(tenantId)) === undefined) return;
-      await reerase(tenantId, subjects, actor);
-      await audit.record(tenantId, [operatorEvent('key.shredded', actor, { subjects, detail: `erasure applied again after a restore: ${keysDestroyed} key versions destroyed` })]);
-    },
-  });
+      isEmpty: home ? () => isEmptyDeployment(storage) : async () => (await countRows(own.storage.keys, 'tenant_keys')) === 0,
+      audit,
+      platformRealm: operatorRealm,
+      outcomes: createBackupOutcomes(storage.platform, home ? undefined : region.name),
+      clock,
+      tresorVersion: version,
+      ...(overrides.log === undefined ? {} : { log: overrides.log }),
+      keyHolds: own.keys,
+      // A restored copy is read with its own key store under this region's master key.
+      readable: {
+        keys: (keysDb, tenantId) => findUnreadableKeys(keysDb, regionProvider, tenantId),
+        async tenant(keysDb, tenantDb, tenantId) {
+          const copyKeys = createKeys({ db: keysDb, provider: regionProvider, clock });
+          try {
+            return (await openSealedSamples(tenantDb, tenantId, copyKeys)).failures;
+          } finally {
+            copyKeys.forget();
+          }
+        },
+      },
+      // A tenant restored into the running system: its chain gets a signed restore mark, and
+      // erasures the restored data predates are applied again (records and accounts).
+      async afterTenantRestore(tenantId, snapshotId, erased, actor) {
+        await audit.markRestored(tenantId, { snapshotId, actor });
+        await reerase(tenantId, erased, actor);
+      },
+      // A restore Tresor did not make (pgBackRest, a disk snapshot) had brought destroyed keys back.
+      async afterErasuresReapplied(tenantId, subjects, keysDestroyed) {
+        const actor: Actor = { id: 'system:tombstones', role: 'system', client: 'tresor' };
+        if ((await tenants.get(tenantId)) === undefined) return;
+        await reerase(tenantId, subjects, actor);
+        await audit.record(tenantId, [operatorEvent('key.shredded', actor, { subjects, detail: `erasure applied again after a restore: ${keysDestroyed} key versions destroyed` })]);
+      },
+    });
+  };
+  const regionBackups = createRegionBackups(new Map(residency.regions.map((region) => [region.name, regionBackupsOf(region)])), homeRegion, (tenantId) => residency.placement?.resolve(tenantId) ?? Promise.resolve(homeRegion), new Map(residency.regions.map((r) => [r.name, r.label])));
+  const backups = regionBackups.home;
   const physicalSettings = config.backup.physical;
   const physical =
     physicalSettings.configFile === undefined
@@ -373,7 +394,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     records,
     accounts,
     consents,
-    backups,
+    backups: regionBackups,
     notifier,
     tenants,
     audit,
@@ -406,6 +427,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     alerts,
     records,
     backups,
+    regionBackups,
     physical,
     tenants,
     apiKeys: createApiKeys({ db: storage.platform, clock }),
@@ -519,6 +541,26 @@ function deploymentDataSets(storage: Storage, config: Config, tenantIds: readonl
   ];
 }
 
+/** A region's data sets other than the home region's, for its own repository: its key store and its tenants'. */
+function regionDataSets(storage: RegionStorage, region: RegionPaths, tenantIds: readonly string[]): DataSetRef[] {
+  const postgres = storage.postgres;
+  if (storage.engine === 'postgres' && postgres !== undefined) {
+    const { pool, schemaPrefix } = postgres;
+    return [
+      { engine: 'postgres', kind: 'keys', id: 'keys', pool, schema: `${schemaPrefix}_keys` },
+      ...tenantIds.map((id) => ({ engine: 'postgres' as const, kind: 'tenant' as const, id, pool, schema: storage.describeTenant(id) })),
+    ];
+  }
+  return [{ kind: 'keys', id: 'keys', file: join(region.dataDir, 'keys.db') }, ...tenantIds.map((id) => ({ kind: 'tenant' as const, id, file: storage.describeTenant(id) }))];
+}
+
+const countRows = async (db: SqlExecutor, table: string): Promise<number> => Number((await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${db.table(table)}`))[0]?.n ?? 0);
+
+/** No tenant, and no operator account: nothing a whole-deployment restore could overwrite. */
+async function isEmptyDeployment(storage: Storage): Promise<boolean> {
+  return (await countRows(storage.platform, 'tenants')) === 0 && (await countRows(await storage.tenant(operatorRealm), 'accounts')) === 0;
+}
+
 /**
  * Before anything is served: a restore Tresor did not make — pgBackRest's point-in-time recovery
  * of the cluster, a disk or VM snapshot — can bring back data keys crypto-shredding destroyed.
@@ -528,21 +570,24 @@ function deploymentDataSets(storage: Storage, config: Config, tenantIds: readonl
  * goes through Tresor, which applies the list itself, so the server logs the failure and starts.
  */
 async function reapplyErasuresAtStart(core: Core, config: Config, logger: Logger): Promise<void> {
-  if (!core.backups.configured) return;
-  try {
-    await reapplyErasures(core, logger);
-  } catch (error) {
-    if (config.backup.physical.configFile !== undefined) {
-      throw new ConfigError(`config.backup.repository: the tombstone list of erased patients could not be read (${error instanceof BackupError ? error.message : 'unreadable'}); after a point-in-time restore, starting without it could serve erased records`);
+  // Each region's list, into its own key store (a region's erasures are in its own repository only).
+  for (const [region, backups] of core.regionBackups.configured()) {
+    try {
+      await reapplyErasures(backups, region, logger);
+    } catch (error) {
+      // Physical backups (pgBackRest) are the home region's database's.
+      if (region === homeRegion && config.backup.physical.configFile !== undefined) {
+        throw new ConfigError(`config.backup.repository: the tombstone list of erased patients could not be read (${error instanceof BackupError ? error.message : 'unreadable'}); after a point-in-time restore, starting without it could serve erased records`);
+      }
+      logger.error({ event: 'backup.failed', operation: 'tombstones', region, err: describeErrorForLog(error) }, 'the tombstone list could not be read at start; erasures are applied again by every restore Tresor makes');
     }
-    logger.error({ event: 'backup.failed', operation: 'tombstones', err: describeErrorForLog(error) }, 'the tombstone list could not be read at start; erasures are applied again by every restore Tresor makes');
   }
 }
 
-async function reapplyErasures(core: Core, logger: Logger): Promise<void> {
-  const done = await core.backups.reapplyErasures();
+async function reapplyErasures(backups: Backups, region: string, logger: Logger): Promise<void> {
+  const done = await backups.reapplyErasures();
   if (done.resurrected.length > 0) {
-    logger.warn({ event: 'erasure.reapplied', subjects: done.resurrected.length, tenants: new Set(done.resurrected.map((t) => t.tenant)).size, keyVersions: done.keysDestroyed }, 'destroyed data keys had come back with a restore; destroyed again');
+    logger.warn({ event: 'erasure.reapplied', region, subjects: done.resurrected.length, tenants: new Set(done.resurrected.map((t) => t.tenant)).size, keyVersions: done.keysDestroyed }, 'destroyed data keys had come back with a restore; destroyed again');
   }
 }
 
@@ -594,10 +639,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logger.warn({ event: 'config.public_url_unset' }, 'server.publicUrl is unset: links in invitations and password resets are relative paths (the message says so); set TRESOR_PUBLIC_URL to the https:// address people reach Tresor at');
   }
   logger.info({ event: 'mail.configured', via: config.mail.smtp.host === undefined ? 'outbox' : `smtp-${config.mail.smtp.security}` }, config.mail.smtp.host === undefined ? 'messages to people stay in the outbox (mail.smtp.host is unset)' : 'messages to people go through the SMTP relay');
-  if (core.residency.regional) {
-    // The home repository takes the home region only (residency.md "Backups"): say so at every start.
-    const uncovered = core.residency.regions.slice(1).map((r) => r.name);
-    logger.warn({ event: 'backup.regions_uncovered', regions: uncovered }, `Tresor's snapshots cover the home region only; back up region ${uncovered.join(', ')} by other means (docs/residency.md)`);
+  // Each region is backed up into its own repository (residency.md "Backups"): a region without
+  // one, while others have theirs, is said at every start.
+  const uncovered = core.regionBackups.names.filter((name) => !core.regionBackups.region(name).configured);
+  if (core.residency.regional && uncovered.length > 0 && uncovered.length < core.regionBackups.names.length) {
+    logger.warn({ event: 'backup.regions_uncovered', regions: uncovered }, `region ${uncovered.join(', ')} has no backup repository: Tresor takes no snapshots of its data (set backup.repository or regions.<name>.backup.repository; docs/residency.md)`);
   }
   // Before the first sign-in: a password check for an unknown account costs the usual work from the start (passwords.ts).
   await core.passwords.prepare();
@@ -780,7 +826,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const readPlatform = platformReader({
     now: () => clock.now().getTime(),
     since: clock.now().getTime(),
-    ...(core.backups.configured ? { backups: { scheduled: config.backup.schedule, everyMinutes: config.backup.everyMinutes, drillEveryHours: config.backup.drillEveryHours, status: () => core.backups.sharedStatus() } } : {}),
+    // Every region's backups are judged: the worst of them is the deployment's (region-backups.ts).
+    ...(core.regionBackups.configured().length > 0 ? { backups: { scheduled: config.backup.schedule, everyMinutes: config.backup.everyMinutes, drillEveryHours: config.backup.drillEveryHours, status: () => core.regionBackups.worstStatus() } } : {}),
     ...(storage.postgres === undefined ? {} : { replication: () => readReplicationState((storage.postgres as NonNullable<typeof storage.postgres>).pool) }),
     ...(tls === undefined ? {} : { certificatePem: tls.cert }),
     diskPaths: [config.dataDir, config.audit.checkpointDir ?? join(config.dataDir, 'audit-checkpoints'), ...(localRepository === undefined ? [] : [localRepository])],
@@ -854,7 +901,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const ropa = ropaOf(core, config, clock);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth, subjectExports,
-    operator: { audit, backups: core.backups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings }, consentWriter: createConsentWriter({ records, storage, audit, access: recordAccess }), region: regionOfTenant, restrictions }));
+    operator: { audit, backups: core.regionBackups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings }, consentWriter: createConsentWriter({ records, storage, audit, access: recordAccess }), region: regionOfTenant, restrictions }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(exportRoutes({ exports: subjectExports, authenticator, access: recordAccess, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const everything = createPatientEverything({ records, access: recordAccess, storage, limits: config.fhir, clock });
@@ -871,7 +918,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets, realm: platformRealm }), { prefix: '/platform' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
   await http.register(operatorRoutes({ authenticator, tenants, audit }), { prefix: '/platform' });
-  await http.register(backupRoutes({ authenticator, backups: core.backups, audit, tenants }), { prefix: '/platform' });
+  await http.register(backupRoutes({ authenticator, backups: core.regionBackups, audit, tenants }), { prefix: '/platform' });
   // Breach scope from the audit trails, for platform operators (breach/routes.ts).
   await http.register(breachRoutes({ authenticator, scopes: breachScopes }), { prefix: '/platform' });
   // Records of processing (GDPR Art. 30): a tenant's for its admins and auditors, the deployment's for operators.
@@ -976,10 +1023,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   // Nodes that stay up while the cluster under them is restored to an earlier time reconnect
   // without a start: the tombstones are applied again every 5 minutes as well.
-  const erasureCheck = core.backups.configured
+  const erasureCheck =
+    core.regionBackups.configured().length > 0
     ? periodic(
         async () => {
-          await reapplyErasures(core, logger).catch((error: unknown) => logger.error({ event: 'backup.failed', operation: 'tombstones', err: describeErrorForLog(error) }, 'the tombstone list could not be checked'));
+          for (const [region, backups] of core.regionBackups.configured()) {
+            await reapplyErasures(backups, region, logger).catch((error: unknown) => logger.error({ event: 'backup.failed', operation: 'tombstones', region, err: describeErrorForLog(error) }, 'the tombstone list could not be checked'));
+          }
         },
         300_000,
         300_000,
@@ -989,17 +1039,20 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   // Backups (issue #7): a snapshot every backup.everyMinutes, retention and prune after each, a
   // restore drill every backup.drillEveryHours; RTO and RPO as measured in /metrics.
-  const backupLeadership = core.backups.configured && config.backup.schedule ? leadershipFor('backups') : undefined;
+  // Each region with a repository on the same schedule, its own snapshots, retention and drills.
+  const backupLeadership = core.regionBackups.configured().length > 0 && config.backup.schedule ? leadershipFor('backups') : undefined;
   const backupJobs =
     backupLeadership !== undefined
-      ? scheduleBackups(
-          core.backups,
-          overrides.backupSchedule ?? { everyMs: config.backup.everyMinutes * 60_000, drillEveryMs: config.backup.drillEveryHours * 3_600_000, firstAfterMs: 60_000 },
-          logger,
-          () => clock.now().getTime(),
-          backupLeadership,
+      ? core.regionBackups.configured().map(([region, backups]) =>
+          scheduleBackups(
+            backups,
+            overrides.backupSchedule ?? { everyMs: config.backup.everyMinutes * 60_000, drillEveryMs: config.backup.drillEveryHours * 3_600_000, firstAfterMs: 60_000 },
+            core.residency.regional ? logger.child({ region }) : logger,
+            () => clock.now().getTime(),
+            backupLeadership,
+          ),
         )
-      : undefined;
+      : [];
   new Gauge({
     name: 'tresor_scheduler_leader',
     help: 'Whether this node runs the deployment’s scheduled jobs of a family (1) or another node does (0)',
@@ -1024,7 +1077,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     });
   }
   // Always: backups may run from cron (`tresor backup run --repository …`) while the server has none configured.
-  registerBackupMetrics(metrics.registry, core.backups, () => clock.now().getTime());
+  registerBackupMetrics(metrics.registry, core.regionBackups.names.map((name) => [name, core.regionBackups.region(name)] as const), () => clock.now().getTime());
 
   // PostgreSQL (issue 8): replication, archiving and physical-backup metrics; a full pgBackRest
   // backup whenever the newest is older than backup.physical.fullEveryHours (checked every 10
@@ -1269,7 +1322,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await delivering.stop();
       await escalating?.stop();
       await detectionLeadership?.close();
-      await backupJobs?.stop();
+      for (const jobs of backupJobs) await jobs.stop();
       await physicalJobs?.stop();
       await rotationWorker?.stop();
       await http.close();

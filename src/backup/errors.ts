@@ -17,7 +17,9 @@ export type BackupErrorCode =
   | 'backup-busy'
   | 'physical-not-configured'
   | 'physical-failed'
-  | 'drill-failed';
+  | 'drill-failed'
+  /** A region the deployment does not have (backups are per region). */
+  | 'region-unknown';
 
 /** Backup failures: each says what went wrong and what is unaffected (the live data always is). */
 export class BackupError extends AppError<BackupErrorCode> {}

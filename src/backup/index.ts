@@ -9,6 +9,7 @@ export type { Repository } from './repository.js';
 export { openRepository } from './open-repository.js';
 export { pgDataSetsOf, readManifest, type DataSetRef, type Manifest, type ManifestDataSet, type Progress, type VerifyReport } from './snapshots.js';
 export { backupOutcomeMigrations, createBackupOutcomes, type BackupOutcomes } from './outcomes.js';
+export { createRegionBackups, type RegionBackups } from './region-backups.js';
 export { createBackups, type Backups, type BackupStatus, type DrillReport, type RunReport } from './service.js';
 export { backupNotConfigured, createBackupDesk, parseSnapshotId, type BackupAct, type BackupDesk } from './operator-backups.js';
 export type { SnapshotSummary, VerifiedMarker } from './maintenance.js';

@@ -52,16 +52,22 @@ export const backupOutcomeMigrations: readonly Migration[] = [
 const failurePrefix = 'failure:';
 const unreadablePrefix = 'unreadable:';
 
-export function createBackupOutcomes(db: SqlExecutor): BackupOutcomes {
+/**
+ * `region`: the outcomes of one region's backups other than the home region's, kept in the same
+ * table under names prefixed `<region>/` (the home region's names have no prefix, as before
+ * regions existed).
+ */
+export function createBackupOutcomes(db: SqlExecutor, region?: string): BackupOutcomes {
   const table = db.table('backup_outcomes');
+  const scope = region === undefined ? '' : `${region}/`;
   // Only ever forward: a slow process finishing an older snapshot after a newer one must not move the time back.
-  const newest = (name: string, at: number, detail: string | null = null) =>
+  const newest = (fact: string, at: number, detail: string | null = null) =>
     db.execute(
       `INSERT INTO ${table} (name, at, count, detail) VALUES (?, ?, 1, ?)
        ON CONFLICT (name) DO UPDATE SET count = ${table}.count + 1,
          detail = CASE WHEN excluded.at >= ${table}.at THEN excluded.detail ELSE ${table}.detail END,
          at = CASE WHEN excluded.at >= ${table}.at THEN excluded.at ELSE ${table}.at END`,
-      [name, at, detail],
+      [`${scope}${fact}`, at, detail],
     );
   return {
     snapshotTaken: async (takenAt) => void (await newest('snapshot', takenAt)),
@@ -70,7 +76,9 @@ export function createBackupOutcomes(db: SqlExecutor): BackupOutcomes {
     failed: async (operation, at) => void (await newest(`${failurePrefix}${operation}`, at)),
     unreadable: async (operation, at) => void (await newest(`${unreadablePrefix}${operation}`, at)),
     async read() {
-      const rows = await db.query<{ name: string; at: number | string; count: number | string; detail: string | null }>(`SELECT name, at, count, detail FROM ${table}`);
+      const all = await db.query<{ name: string; at: number | string; count: number | string; detail: string | null }>(`SELECT name, at, count, detail FROM ${table}`);
+      // This scope's facts, by their names without the scope (a region's names hold one `/`, the home region's none).
+      const rows = all.filter((r) => (scope === '' ? !r.name.includes('/') : r.name.startsWith(scope))).map((r) => ({ ...r, name: r.name.slice(scope.length) }));
       const at = (name: string) => {
         const row = rows.find((r) => r.name === name);
         return row === undefined ? undefined : Number(row.at);

@@ -6,7 +6,7 @@ import { operatorEvent, type Actor, type Audit } from '../audit/index.js';
 import type { Clock } from '../platform/clock.js';
 import { randomBytes } from 'node:crypto';
 import type { Keys } from '../keys/index.js';
-import type { SqlDatabase, SqlExecutor, Storage, StorageMigrations } from '../platform/db/index.js';
+import type { RegionStorage, SqlDatabase, SqlExecutor, StorageMigrations } from '../platform/db/index.js';
 import { openPostgresDatabase } from '../platform/db/postgres.js';
 import { openSqliteDatabase } from '../platform/db/sqlite.js';
 import { backupKeySource, loadBackupKey, type BackupKeys } from './backup-keys.js';
@@ -42,7 +42,19 @@ export interface BackupSettings {
 export interface BackupDeps {
   readonly settings: BackupSettings;
   readonly dataDir: string;
-  readonly storage: Storage;
+  /**
+   * The region these backups are of (src/regions): its key store and its tenants' data sets. A
+   * deployment without regions has one, the home region; each further region has a `Backups` of
+   * its own, with its own repository, key, tombstone list, drills and outcomes.
+   */
+  readonly storage: RegionStorage;
+  /** The region's name: in audit details, log lines and errors when it is not the home region. */
+  readonly region?: string;
+  /**
+   * Nothing a whole restore could overwrite (`restoreDeployment` refuses otherwise): for the home
+   * region, no tenant and no operator; for another region, an empty key store.
+   */
+  isEmpty(): Promise<boolean>;
   /** The code's migrations: a restored PostgreSQL schema is rebuilt and upgraded with them. */
   readonly migrations: StorageMigrations;
   /** Every data set of the deployment, at the moment of the snapshot. */
@@ -198,6 +210,8 @@ export function createBackups(deps: BackupDeps): Backups {
     if (problems.length > 0) throw unreadableError(`${label}: restore refused, nothing was changed`, problems);
   }
 
+  /** Audit details and log lines say which region's backups, where there are several. */
+  const where = deps.region === undefined ? '' : `region ${deps.region}: `;
   const postgresDeps = () => (deps.storage.postgres === undefined ? {} : { postgres: { ...deps.storage.postgres, migrations: deps.migrations } });
   const keySource = backupKeySource(settings, dataDir);
   let keyFileCreated: string | undefined;
@@ -234,8 +248,8 @@ export function createBackups(deps: BackupDeps): Backups {
       await share((outcomes) => outcomes.unreadable(operation, lastFailureAt as number));
     }
     // Messages of BackupErrors name objects and locations without credentials; others are not logged verbatim.
-    deps.log?.error({ event: 'backup.failed', operation, code, ...(error instanceof BackupError ? { reason: error.message } : {}) }, `backup ${operation} failed`);
-    await deps.audit.record(deps.platformRealm, [operatorEvent('backup.failed', actor, { outcome: 'failure', detail: `${operation}: ${code}` })]).catch(() => undefined);
+    deps.log?.error({ event: 'backup.failed', operation, code, ...(deps.region === undefined ? {} : { region: deps.region }), ...(error instanceof BackupError ? { reason: error.message } : {}) }, `backup ${operation} failed`);
+    await deps.audit.record(deps.platformRealm, [operatorEvent('backup.failed', actor, { outcome: 'failure', detail: `${where}${operation}: ${code}` })]).catch(() => undefined);
     throw error;
   }
 
@@ -311,7 +325,7 @@ export function createBackups(deps: BackupDeps): Backups {
   async function maintain(repository: Repository, keys: BackupKeys, actor: Actor, force = false) {
     const result = await withRepositoryLock(repository, 'exclusive', 'prune', () => maintainLocked(repository, keys, force));
     if (result.pruned.snapshots > 0 || result.pruned.packs > 0) {
-      await deps.audit.record(deps.platformRealm, [operatorEvent('backup.pruned', actor, { detail: `${result.pruned.snapshots} snapshots, ${result.pruned.packs} packs (${result.pruned.chunks} chunks)` })]);
+      await deps.audit.record(deps.platformRealm, [operatorEvent('backup.pruned', actor, { detail: `${where}${result.pruned.snapshots} snapshots, ${result.pruned.packs} packs (${result.pruned.chunks} chunks)` })]);
     }
     return result;
   }
@@ -355,13 +369,13 @@ export function createBackups(deps: BackupDeps): Backups {
    */
   async function swapTenantIn(repository: Repository, keys: BackupKeys, manifest: Manifest, tenantId: string, actor: Actor, staged: { mergeKeys(): Promise<void>; install(target: string): Promise<void> }) {
     const pre = await snapshotLocked(repository, keys, undefined);
-    await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${pre.manifest.id} (before restoring tenant ${tenantId} to ${manifest.id})` })]);
+    await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${where}${pre.manifest.id} (before restoring tenant ${tenantId} to ${manifest.id})` })]);
     await staged.mergeKeys();
     const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
     const keysDestroyed = await applyTombstones(deps.storage.keys, tombstones, tenantId);
     await deps.storage.replaceTenant(tenantId, staged.install);
     await deps.afterTenantRestore?.(tenantId, manifest.id, tombstones.filter((t) => t.tenant === tenantId).map((t) => t.subject), actor);
-    await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { resources: [`Tenant/${tenantId}`], detail: `tenant ${tenantId} to ${manifest.id}; before: ${pre.manifest.id}` })]);
+    await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { resources: [`Tenant/${tenantId}`], detail: `${where}tenant ${tenantId} to ${manifest.id}; before: ${pre.manifest.id}` })]);
     return { manifest, preRestoreSnapshot: pre.manifest.id, keysDestroyed };
   }
 
@@ -371,7 +385,7 @@ export function createBackups(deps: BackupDeps): Backups {
    * renaming in one transaction — every session sees the old data set or the new one.
    */
   async function restorePgTenant(repository: Repository, keys: BackupKeys, manifest: Manifest, tenantId: string, actor: Actor, progress: Progress | undefined) {
-    const postgres = deps.storage.postgres as NonNullable<Storage['postgres']>;
+    const postgres = deps.storage.postgres as NonNullable<RegionStorage['postgres']>;
     const tenantSet = manifest.dataSets.find((d) => d.kind === 'tenant' && d.id === tenantId);
     const keysSet = manifest.dataSets.find((d) => d.kind === 'keys');
     if (tenantSet === undefined) throw new BackupError('restore-refused', `snapshot ${manifest.id} has no tenant ${tenantId}`, { status: 404, expose: true });
@@ -401,14 +415,6 @@ export function createBackups(deps: BackupDeps): Backups {
       if (!swapped) await dropPgSchema(postgres.pool, staged).catch(() => undefined);
       await dropPgSchema(postgres.pool, stagedKeys).catch(() => undefined);
     }
-  }
-
-  /** No tenant, and no operator account: nothing a whole-deployment restore could overwrite. */
-  async function isEmptyDeployment(): Promise<boolean> {
-    const tenants = await deps.storage.platform.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${deps.storage.platform.table('tenants')}`);
-    const operators = await deps.storage.tenant(deps.platformRealm);
-    const accounts = await operators.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${operators.table('accounts')}`);
-    return Number(tenants[0]?.n ?? 0) === 0 && Number(accounts[0]?.n ?? 0) === 0;
   }
 
   return {
@@ -448,7 +454,7 @@ export function createBackups(deps: BackupDeps): Backups {
           const keys = keysOf(true);
           const created = keyFileCreated === undefined ? {} : { keyFileCreated };
           const { manifest, tombstones } = await withRepositoryLock(repository, 'shared', 'backup', () => snapshotLocked(repository, keys, progress));
-          await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${manifest.id} (${reason}): ${manifest.dataSets.length} data sets, ${manifest.added.chunks} new chunks` })]);
+          await deps.audit.record(deps.platformRealm, [operatorEvent('backup.created', actor, { detail: `${where}${manifest.id} (${reason}): ${manifest.dataSets.length} data sets, ${manifest.added.chunks} new chunks` })]);
           // Retention and prune need the repository to themselves; when another backup or a
           // restore holds it they wait for the next run (nothing is lost by waiting).
           try {
@@ -485,7 +491,7 @@ export function createBackups(deps: BackupDeps): Backups {
         withRepository(async (repository) => {
           const keys = keysOf(false);
           const { report } = await withRepositoryLock(repository, 'shared', 'verify', () => verifyLocked(repository, keys, id, progress));
-          await deps.audit.record(deps.platformRealm, [operatorEvent('backup.verified', actor, { detail: `${report.id}: ${report.dataSets} data sets in ${report.seconds.toFixed(1)} s` })]);
+          await deps.audit.record(deps.platformRealm, [operatorEvent('backup.verified', actor, { detail: `${where}${report.id}: ${report.dataSets} data sets in ${report.seconds.toFixed(1)} s` })]);
           return report;
         }),
       );
@@ -501,7 +507,7 @@ export function createBackups(deps: BackupDeps): Backups {
         });
         const end = clock.now().getTime();
         report = { format: 'tresor-backup-drill/1', at: started.toISOString(), snapshot: verified.report.id, ok: true, restoreSeconds: verified.report.seconds, rpoSeconds: (end - (newestVerifiedTakenAt ?? verified.manifest.takenAt)) / 1000, bytes: verified.report.bytes };
-        await deps.audit.record(deps.platformRealm, [operatorEvent('backup.verified', system, { detail: `restore drill ${verified.report.id}: ${verified.report.seconds.toFixed(1)} s` })]);
+        await deps.audit.record(deps.platformRealm, [operatorEvent('backup.verified', system, { detail: `${where}restore drill ${verified.report.id}: ${verified.report.seconds.toFixed(1)} s` })]);
       } catch (error) {
         report = {
           format: 'tresor-backup-drill/1',
@@ -555,7 +561,7 @@ export function createBackups(deps: BackupDeps): Backups {
               const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
               keysDestroyed = applyTombstonesToFile(keysFile, tombstones);
             }
-            await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { detail: `${id} into a new directory${tenant === undefined ? '' : ` (tenant ${tenant})`}` })]).catch(() => undefined);
+            await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { detail: `${where}${id} into a new directory${tenant === undefined ? '' : ` (tenant ${tenant})`}` })]).catch(() => undefined);
             return { manifest, dataSets: restored.length, keysDestroyed };
           });
         }),
@@ -571,8 +577,14 @@ export function createBackups(deps: BackupDeps): Backups {
             if (postgres === undefined) throw new BackupError('restore-refused', 'a SQLite deployment is restored into a new, empty directory (--to DIR), then started there', { status: 409, expose: true });
             const manifest = await readManifest(repository, keys, id);
             if (manifest.dataSets.some((d) => formatOf(d) !== 'pg-rows/1')) throw new BackupError('restore-refused', `snapshot ${id} holds SQLite files; this deployment runs on PostgreSQL`, { status: 409, expose: true });
-            if (!(await isEmptyDeployment())) {
-              throw new BackupError('restore-refused', 'this deployment has tenants or operators: a whole snapshot is restored only into an empty one (a new database or schema prefix); restore single tenants with --tenant', { status: 409, expose: true });
+            if (!(await deps.isEmpty())) {
+              throw new BackupError(
+                'restore-refused',
+                deps.region === undefined
+                  ? 'this deployment has tenants or operators: a whole snapshot is restored only into an empty one (a new database or schema prefix); restore single tenants with --tenant'
+                  : `region ${deps.region}'s key store holds keys: a whole region is restored only into an empty database; restore single tenants with --tenant`,
+                { status: 409, expose: true },
+              );
             }
             const tombstones = mergeTombstones(await readTombstones(repository, keys), await liveTombstones(deps.storage.keys));
             const pgDeps = { repository, keys, migrations: deps.migrations, now: () => clock.now().getTime(), ...(progress === undefined ? {} : { progress }) };
@@ -601,7 +613,7 @@ export function createBackups(deps: BackupDeps): Backups {
             await holdKeysFor(refs, applyRetention(refs, clock.now().getTime(), settings.retention));
             // Each trail gets its restore mark (a checkpoint log on this host may know a later history).
             for (const dataSet of manifest.dataSets) if (dataSet.kind === 'tenant') await deps.audit.markRestored(dataSet.id, { snapshotId: id, actor });
-            await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { detail: `the whole deployment to ${id}: ${manifest.dataSets.length} data sets` })]);
+            await deps.audit.record(deps.platformRealm, [operatorEvent('backup.restored', actor, { detail: `${where}the whole ${deps.region === undefined ? 'deployment' : 'region'} to ${id}: ${manifest.dataSets.length} data sets` })]);
             return { manifest, dataSets: manifest.dataSets.length, keysDestroyed };
           });
         }),
@@ -651,7 +663,7 @@ async function tenantKeyRowsOf(db: SqlExecutor, tenantId: string): Promise<KeyRo
 }
 
 /** The snapshot's key store file (SQLite): its rows of one tenant merged into the live store. */
-async function mergeTenantKeys(storage: Storage, keysFile: string, tenantId: string): Promise<void> {
+async function mergeTenantKeys(storage: RegionStorage, keysFile: string, tenantId: string): Promise<void> {
   const snapshot = openSqliteDatabase(keysFile);
   try {
     await mergeTenantKeyRows(storage, await tenantKeyRowsOf(snapshot, tenantId));
@@ -661,7 +673,7 @@ async function mergeTenantKeys(storage: Storage, keysFile: string, tenantId: str
 }
 
 /** Adds the snapshot's key rows of one tenant that the live key store lacks (retired since); never overwrites one. */
-async function mergeTenantKeyRows(storage: Storage, { tenantKeys, dataKeys }: KeyRows): Promise<void> {
+async function mergeTenantKeyRows(storage: RegionStorage, { tenantKeys, dataKeys }: KeyRows): Promise<void> {
   const db = storage.keys;
   const value = (v: unknown) => (v === null || v === undefined ? null : v instanceof Uint8Array ? v : typeof v === 'bigint' ? Number(v) : (v as string | number));
   await db.transaction(async (tx) => {

@@ -2,9 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Actor } from '../audit/index.js';
-import type { Config } from '../config/index.js';
+import { homeRegion, type Config } from '../config/index.js';
 import type { Core } from '../app.js';
-import { BackupError, type Progress } from '../backup/index.js';
+import { BackupError, type Backups, type Progress } from '../backup/index.js';
 import type { CliIo, CliValues } from './io.js';
 import { humanBytes, number } from './human-size.js';
 import { formatTable } from './table.js';
@@ -81,9 +81,37 @@ export async function reportingBackupErrors<T>(io: CliIo, run: () => Promise<T>)
   }
 }
 
+/**
+ * Whose backups a command works on: `--region R`'s (each region has its own repository), the
+ * tenant's region's for a restore of one tenant in place, else the home region's.
+ */
+async function backupsFor(core: Core, sub: string | undefined, values: CliValues): Promise<{ backups: Backups; region: string }> {
+  const named = typeof values['region'] === 'string' ? values['region'] : undefined;
+  if (named !== undefined && !core.regionBackups.names.includes(named)) throw new UsageError(`no region ${named} (regions: ${core.regionBackups.names.join(', ')})`);
+  if (named !== undefined && named !== homeRegion && typeof values['repository'] === 'string') {
+    throw new UsageError(`--repository names the home region's repository; region ${named}'s is regions.${named}.backup.repository in the configuration`);
+  }
+  const tenant = typeof values['tenant'] === 'string' ? values['tenant'] : undefined;
+  if (sub === 'restore' && tenant !== undefined && values['to'] === undefined) {
+    const region = (await core.tenants.get(tenant))?.region;
+    if (region === undefined) throw new Refusal(`no tenant ${tenant}`);
+    // A tenant's snapshots are in its own region's repository: a restore never crosses regions.
+    if (named !== undefined && named !== region) throw new Refusal(`tenant ${tenant} lives in region ${region}: restore it from that region's snapshots (--region ${region}, or leave --region out)`);
+    return { backups: core.regionBackups.region(region), region };
+  }
+  const region = named ?? homeRegion;
+  return { backups: core.regionBackups.region(region), region };
+}
+
 async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: string | undefined, values: CliValues): Promise<number | void> {
-  const { backups } = core;
-  if (config.backup.repository === undefined) throw new UsageError('no repository: pass --repository DIR|sftp://user@host:port/path, or set backup.repository (TRESOR_BACKUP_REPOSITORY)');
+  const { backups, region } = await backupsFor(core, sub, values);
+  if (!backups.configured) {
+    throw new UsageError(
+      region === homeRegion ? 'no repository: pass --repository DIR|sftp://user@host:port/path, or set backup.repository (TRESOR_BACKUP_REPOSITORY)' : `region ${region} has no backup repository: set regions.${region}.backup.repository in the configuration`,
+    );
+  }
+  const repositoryName = region === homeRegion ? config.backup.repository : core.residency.region(region).backup.repository;
+  const dataDirOf = region === homeRegion ? config.dataDir : core.residency.region(region).dataDir;
   const actor = cliActor();
   const snapshotArg = typeof values['snapshot'] === 'string' ? values['snapshot'] : undefined;
   if (sub === 'run') {
@@ -126,7 +154,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
       return;
     }
     if (summaries.length === 0) {
-      io.stderr(`no snapshots in ${config.backup.repository}`);
+      io.stderr(`no snapshots in ${repositoryName ?? 'the repository'}`);
       return;
     }
     const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
@@ -177,7 +205,7 @@ async function backupSubcommand(io: CliIo, core: Core, config: Config, sub: stri
     const to = typeof values['to'] === 'string' ? resolve(values['to']) : undefined;
     const progress = progressOf(io);
     if (to !== undefined) {
-      if (to === resolve(config.dataDir)) throw new Refusal('--to is the live data directory: restore into a new, empty directory (or one tenant in place: --tenant T without --to)');
+      if (to === resolve(config.dataDir) || to === resolve(dataDirOf)) throw new Refusal('--to is a live data directory: restore into a new, empty directory (or one tenant in place: --tenant T without --to)');
       if (existsSync(to) && readdirSync(to).length > 0) throw new Refusal(`--to ${to} is not empty: restore into a new, empty directory`);
       const result = await backups.restoreTo(id, to, { ...(tenant === undefined ? {} : { tenant }), progress, actor });
       progress.end();

@@ -109,22 +109,26 @@ Usage:
   tresor oauth rotate-key --tenant <id>     a new ID token signing key; the previous one stays published
                                             for oauth.signingKeyRetainDays
   tresor backup generate-key                a new backup key for TRESOR_BACKUP_KEY (printed once)
-  tresor backup run [--repository LOCATION] an encrypted, deduplicated snapshot of every data set, then
-                                            retention and prune; prints the snapshot id as the last line
-  tresor backup list [--json] [--repository LOCATION]
+  tresor backup run [--repository LOCATION] [--region R]
+                                            an encrypted, deduplicated snapshot of every data set (of the home
+                                            region, or region R's into its own repository), then retention and
+                                            prune; prints the snapshot id as the last line
+  tresor backup list [--json] [--repository LOCATION] [--region R]
                                             snapshots: time, data sets, size, what each added, verified marks
-  tresor backup verify [--snapshot S | --all] [--repository LOCATION]
+  tresor backup verify [--snapshot S | --all] [--repository LOCATION] [--region R]
                                             restores into scratch and checks every chunk, hash, integrity,
                                             row counts and audit trail; exit 1 on any failure
   tresor backup restore --snapshot S --tenant T [--repository LOCATION]
-                                            one tenant back to the snapshot in this deployment (SQLite: with
-                                            the server stopped; a running server: POST /platform/backups/S/restore)
-  tresor backup restore --snapshot S [--tenant T] --to DIR [--repository LOCATION]
+                                            one tenant back to the snapshot in this deployment, from its own
+                                            region's repository (SQLite: with the server stopped; a running
+                                            server: POST /platform/backups/S/restore)
+  tresor backup restore --snapshot S [--tenant T] --to DIR [--repository LOCATION] [--region R]
                                             a SQLite snapshot's data sets (or one tenant's) in a new, empty
                                             directory
-  tresor backup restore --snapshot S [--repository LOCATION]
-                                            PostgreSQL: the whole snapshot into this empty deployment
-  tresor backup prune | drill [--repository LOCATION]
+  tresor backup restore --snapshot S [--repository LOCATION] [--region R]
+                                            PostgreSQL: the whole snapshot into this empty deployment (or
+                                            region R's snapshot into its empty database)
+  tresor backup prune | drill [--repository LOCATION] [--region R]
                                             retention and prune now; the restore drill now
   tresor cluster start --dir DIR [--nodes N]
                                             the high-availability topology on loopback ports, for tests, drills

@@ -77,6 +77,17 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ env: { ...withRepository, TRESOR_BACKUP_KEY: '{}' } }).mode, 'production');
   });
 
+  it('refuses, in production, a region whose master key or backup key would sit in its own data directory', () => {
+    const env = { TRESOR_MODE: 'production', TRESOR_TLS: 'off', TRESOR_TRUST_PROXY: 'true', TRESOR_STORAGE: 'postgres', TRESOR_POSTGRES_URL: 'postgres://u@db.example.org/x?sslmode=verify-full', TRESOR_PUBLIC_URL: 'https://vault.example.org', TRESOR_MASTER_KEY: '{}', TRESOR_DATA_DIR: '/srv/tresor' };
+    const region = (ch: Record<string, unknown>) => ({ regions: { ch: { dataDir: '/srv/tresor-ch', postgres: { url: 'postgres://u@db-ch.example.org/x?sslmode=verify-full' }, ...ch } } });
+    assert.throws(() => loadConfig({ env, overrides: region({}) }), /config\.regions\.ch\.keys\.masterKey: production takes region ch's master key from outside its data directory/);
+    const keyed = { keys: { masterKeyFile: '/run/secrets/ch-master.json' } };
+    assert.equal(loadConfig({ env, overrides: region(keyed) }).mode, 'production', 'no backups of ch: no backup key needed');
+    assert.throws(() => loadConfig({ env, overrides: region({ ...keyed, backup: { repository: '/mnt/backup-ch' } }) }), /config\.regions\.ch\.backup\.key: production takes region ch's backup key/);
+    assert.throws(() => loadConfig({ env, overrides: region({ ...keyed, backup: { repository: '/mnt/backup-ch', keyFile: '/srv/tresor-ch/backup-key.json' } }) }), /config\.regions\.ch\.backup\.key:/);
+    assert.equal(loadConfig({ env, overrides: region({ ...keyed, backup: { repository: '/mnt/backup-ch', keyFile: '/run/secrets/ch-backup.json' } }) }).mode, 'production');
+  });
+
   it('refuses plaintext audit shipping in production: the SIEM sink is tls:// only, even on loopback', () => {
     const safe = { TRESOR_MODE: 'production', TRESOR_TLS: 'off', TRESOR_TRUST_PROXY: 'true', TRESOR_MASTER_KEY: '{}', TRESOR_PUBLIC_URL: 'https://vault.example.org' };
     for (const url of ['tcp://siem.example.org:6514', 'tcp://127.0.0.1:514']) {

@@ -7,7 +7,7 @@ import { defaultRetention, retentionLimits } from '../backup/retention.js';
 import { AppError } from '../platform/errors.js';
 import { lazyRequire } from '../platform/lazy-require.js';
 import { commonSettings } from './common-settings.js';
-import { regionProblems } from './region-rules.js';
+import { homeRegion, regionProblems } from './region-rules.js';
 
 /** Every default in one place; docs/operations/configuration.md mirrors this object. */
 export const defaults = {
@@ -846,6 +846,17 @@ export function assertSafeForProduction(config: Config): void {
   if (backupsUsed && config.backup.key === undefined && (config.backup.keyFile === undefined || isInside(config.backup.keyFile, config.dataDir))) {
     // A backup key left beside the data is lost with the machine, and with it every backup (SPEC B3).
     problems.push('config.backup.key: production takes the backup key from TRESOR_BACKUP_KEY (or config.backup.keyFile outside config.dataDir); `tresor backup generate-key` makes one');
+  }
+  // Every other region keeps the same rules with its own data directory: its master key and its
+  // backup key come from outside it (regions.<name>.keys.*, regions.<name>.backup.key or .keyFile).
+  for (const [name, region] of Object.entries(config.regions ?? {})) {
+    if (name === homeRegion || region.dataDir === undefined) continue;
+    if (region.keys.masterKey === undefined && (region.keys.masterKeyFile === undefined || isInside(region.keys.masterKeyFile, region.dataDir))) {
+      problems.push(`config.regions.${name}.keys.masterKey: production takes region ${name}'s master key from outside its data directory (masterKey, or a masterKeyFile elsewhere)`);
+    }
+    if (region.backup !== undefined && region.backup.key === undefined && (region.backup.keyFile === undefined || isInside(region.backup.keyFile, region.dataDir))) {
+      problems.push(`config.regions.${name}.backup.key: production takes region ${name}'s backup key from outside its data directory (key, or a keyFile elsewhere); \`tresor backup generate-key\` makes one`);
+    }
   }
   if (config.server.publicUrl === undefined || !config.server.publicUrl.startsWith('https://')) {
     // The OAuth issuer and every absolute link derive from it; OIDC Discovery §3 and RFC 8414 §2 require an https issuer.

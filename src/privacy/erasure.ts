@@ -95,7 +95,8 @@ export interface ErasureDeps {
   /** Withdraws every OAuth grant of an account (their tokens end); how many. */
   readonly grants: { withdrawOf(tenantId: string, accountId: string): Promise<number> };
   readonly consents: Pick<Consents, 'eraseOf'>;
-  readonly backups: { readonly configured: boolean; recordErasures(): Promise<number> };
+  /** The backups of the tenant's region: its repository's tombstone list takes the erasure (never another region's). */
+  readonly backups: { forTenant(tenantId: string): Promise<{ readonly configured: boolean; recordErasures(): Promise<number> }> };
   readonly notifier: Notifier;
   readonly tenants: Pick<Tenants, 'get'>;
   readonly audit: Audit;
@@ -203,9 +204,10 @@ export function createErasures(deps: ErasureDeps): Erasures {
       // 7. The tombstone outside the database at once: a point-in-time restore to before this
       // moment must not bring the key back. Unreachable: the erasure stands, the next backup adds it.
       let tombstone: ErasureRecord['tombstone'] = 'not-configured';
-      if (deps.backups.configured) {
+      const backups = await deps.backups.forTenant(tenantId);
+      if (backups.configured) {
         try {
-          await deps.backups.recordErasures();
+          await backups.recordErasures();
           tombstone = 'recorded';
         } catch (error) {
           tombstone = 'pending';

@@ -64,8 +64,9 @@ export function regionReport(config: Config, residency: Residency, tenantId: str
   if (config.audit.sinks.file !== undefined) shared.push({ id: 'siem-file', where: `${config.audit.sinks.file} (${homeText})`, holds: 'a copy of the audit trail: who accessed which records, by id' });
   if (config.audit.sinks.syslog !== undefined) shared.push({ id: 'siem-syslog', where: hostOf(config.audit.sinks.syslog) ?? config.audit.sinks.syslog, holds: 'a copy of the audit trail: who accessed which records, by id' });
   shared.push({ id: 'alert-webhooks', where: 'the addresses registered for alerts', holds: 'alerts: rule ids, counts and record ids, never record contents' });
-  // Snapshots are taken of the home region's data sets only (docs/residency.md).
-  if (name !== homeRegion) shared.push({ id: 'backups', where: region.backup.repository === undefined ? 'none taken by Tresor' : `not yet taken into ${region.backup.repository}`, holds: 'this region’s data sets are not in Tresor’s snapshots: back up the region’s data directory or database by other means' });
+  // Each region's snapshots go into its own repository (docs/residency.md "Backups"): only a
+  // region without one is told that Tresor keeps no copy of its data there.
+  if (name !== homeRegion && region.backup.repository === undefined) shared.push({ id: 'backups', where: 'none taken by Tresor (the region has no backup repository)', holds: 'this region’s data sets are not in Tresor’s snapshots: back up the region’s data directory or database by other means' });
   return {
     tenant: tenantId,
     region: { name, label: region.label, location: region.location, home: name === homeRegion },

@@ -39,6 +39,11 @@ export interface OpenedRegions {
   readonly provider: KeyProvider;
   /** Each region's master key provider. */
   readonly providers: ReadonlyMap<string, KeyProvider>;
+  /**
+   * Each region's storage and keys alone (its key store, its tenants' data sets), the home region
+   * first: what a region's backups take and restore (backup/region-backups.ts).
+   */
+  readonly byRegion: ReadonlyMap<string, { readonly storage: RegionStorage; readonly keys: Keys }>;
   readonly residency: Residency;
 }
 
@@ -101,7 +106,8 @@ export async function openRegions({ config, storageConfig, migrations, clock, ho
   const now = () => clock.now().getTime();
   const home = await openStorage(storageConfig, migrations, now);
   if (regions.length === 1) {
-    return { storage: home, keys: createKeys({ db: home.keys, provider, clock }), provider, providers, residency: residencyOf(config, undefined, providers) };
+    const keys = createKeys({ db: home.keys, provider, clock });
+    return { storage: home, keys, provider, providers, byRegion: new Map([[homeRegion, { storage: home, keys }]]), residency: residencyOf(config, undefined, providers) };
   }
   const others = new Map<string, RegionStorage>();
   try {
@@ -114,5 +120,6 @@ export async function openRegions({ config, storageConfig, migrations, clock, ho
   const placement = createPlacement(await tenantRegions(home.platform), (tenantId) => tenantRegion(home.platform, tenantId));
   const storage: RegionalStorage = createRegionalStorage(home, others, homeRegion, placement);
   const keysByRegion = new Map<string, Keys>(regions.map((region) => [region.name, createKeys({ db: storage.region(region.name).keys, provider: providers.get(region.name) as KeyProvider, clock })]));
-  return { storage, keys: createRegionalKeys(keysByRegion, homeRegion, placement), provider, providers, residency: residencyOf(config, placement, providers) };
+  const byRegion = new Map(regions.map((region) => [region.name, { storage: storage.region(region.name), keys: keysByRegion.get(region.name) as Keys }]));
+  return { storage, keys: createRegionalKeys(keysByRegion, homeRegion, placement), provider, providers, byRegion, residency: residencyOf(config, placement, providers) };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Audit } from '../../audit/index.js';
-import { createBackupDesk, parseSnapshotId, type BackupAct, type Backups, type SnapshotSummary } from '../../backup/index.js';
+import { createBackupDesk, parseSnapshotId, type BackupAct, type RegionBackups, type SnapshotSummary } from '../../backup/index.js';
 import { operatorRealm } from '../../identity/index.js';
 import { AppError } from '../../platform/errors.js';
 import { formatDateTime, formatNumber, html, seeOther, type Locale, type Texts } from '../../platform/pages/index.js';
@@ -43,7 +43,9 @@ type Key =
   | 'restoreButton'
   | 'cancel'
   | 'noTenants'
-  | 'restored';
+  | 'restored'
+  | 'regions'
+  | 'regionNoRepository';
 
 const text: Texts<Key> = {
   en: {
@@ -82,6 +84,8 @@ const text: Texts<Key> = {
     cancel: 'Cancel',
     noTenants: 'This snapshot holds no tenant.',
     restored: 'Tenant {tenant} restored to snapshot {snapshot}. The state before is kept as snapshot {kept}.',
+    regions: 'Regions — each is backed up into its own repository:',
+    regionNoRepository: 'Region {region} has no backup repository: Tresor takes no snapshots of its data. Set regions.{region}.backup.repository in the configuration and restart.',
   },
   de: {
     title: 'Sicherungen',
@@ -119,6 +123,8 @@ const text: Texts<Key> = {
     cancel: 'Abbrechen',
     noTenants: 'Diese Sicherung enthält keinen Mandanten.',
     restored: 'Mandant {tenant} auf Sicherung {snapshot} zurückgesetzt. Der Stand davor ist als Sicherung {kept} erhalten.',
+    regions: 'Regionen — jede wird in ein eigenes Repository gesichert:',
+    regionNoRepository: 'Region {region} hat kein Sicherungs-Repository: Tresor legt keine Sicherungen ihrer Daten an. Setzen Sie regions.{region}.backup.repository in der Konfiguration und starten Sie neu.',
   },
 };
 
@@ -152,17 +158,30 @@ const tenantsOf = (summary: SnapshotSummary): string[] => summary.manifest.dataS
  * the restore of one tenant after typing its id. Listing and restoring go through the same
  * service calls and audit events as the JSON routes (backup/operator-backups.ts). A restore runs
  * while the request waits, as `POST /platform/backups/{id}/restore` does (there is no job).
+ * With regions, each region's repository has its own page (`?region=<name>`), reached by a list
+ * of regions at the top; a tenant is restored from its own region's snapshots only.
  */
-export function backupPages({ guard, backups, audit, tenants, now }: { guard: PageGuard; backups: Backups; audit: Audit; tenants: Tenants; now: () => number }) {
+export function backupPages({ guard, backups, audit, tenants, now }: { guard: PageGuard; backups: RegionBackups; audit: Audit; tenants: Tenants; now: () => number }) {
   const desk = createBackupDesk({ backups, audit, tenants });
   const by = (request: FastifyRequest, caller: OperatorCaller): BackupAct => ({ operatorId: caller.principal.id, sourceIp: request.ip, requestId: request.id });
   const signedIn = (request: FastifyRequest, reply: FastifyReply) => guard.operator(request, reply, sectionRole.backups);
-  const notConfigured = (request: FastifyRequest, reply: FastifyReply, caller: OperatorCaller) => {
+  /** The page's region: `?region=` (default the home region); unknown is a 404. */
+  const regionOf = (request: FastifyRequest) => desk.regionOf(queryValue(request, 'region'));
+  /** `?region=R` on every link and form of a region's page (nothing for the home region). */
+  const inRegion = (region: string) => (region === desk.regions[0] ? '' : `?region=${encodeURIComponent(region)}`);
+  /** The region's label, with its name where they differ ("Switzerland (ch)"). */
+  const shown = (name: string) => (backups.labelOf(name) === name ? name : `${backups.labelOf(name)} (${name})`);
+  const regionList = (t: (typeof text)[Locale], region: string) =>
+    backups.regional
+      ? html`<nav aria-labelledby="regions-label"><p id="regions-label">${t.regions}</p><ul>${desk.regions.map((name) => html`<li><a href="${base}${inRegion(name)}"${name === region ? html` aria-current="page"` : undefined}>${shown(name)}</a></li>`)}</ul></nav>`
+      : undefined;
+  const notConfigured = (request: FastifyRequest, reply: FastifyReply, caller: OperatorCaller, region: string) => {
     const t = text[caller.locale];
-    return sendOperatorPage(request, reply, caller, { section: 'backups', title: t.title, body: html`<p class="alert" role="alert"><strong>${t.notConfigured}</strong> ${t.notConfiguredHow}</p>` });
+    const why = region === desk.regions[0] && !backups.regional ? html`<strong>${t.notConfigured}</strong> ${t.notConfiguredHow}` : html`<strong>${t.regionNoRepository.replaceAll('{region}', region)}</strong>`;
+    return sendOperatorPage(request, reply, caller, { section: 'backups', title: t.title, body: html`${regionList(t, region)}<p class="alert" role="alert">${why}</p>` });
   };
 
-  function overview(t: (typeof text)[Locale], locale: Locale, snapshots: readonly SnapshotSummary[], status: Awaited<ReturnType<typeof desk.list>>['status']) {
+  function overview(t: (typeof text)[Locale], locale: Locale, region: string, snapshots: readonly SnapshotSummary[], status: Awaited<ReturnType<typeof desk.list>>['status']) {
     const drill = status.lastDrill;
     const newest = [...snapshots].reverse();
     const rows = newest.map(
@@ -171,10 +190,10 @@ export function backupPages({ guard, backups, audit, tenants, now }: { guard: Pa
 <td class="num">${bytesText(locale, s.manifest.dataSets.reduce((n, d) => n + d.bytes, 0))}</td>
 <td>${tenantsOf(s).join(', ')}</td>
 <td>${s.verified === undefined ? t.notVerified : html`${formatDateTime(locale, s.verified.verifiedAt)} <span class="hint">(${t.verifiedIn} ${durationText(locale, s.verified.seconds)})</span>`}</td>
-<td>${tenantsOf(s).length === 0 ? undefined : html`<a href="${base}${s.manifest.id}/restore" aria-label="${t.restoreLink} ${s.manifest.id}">${t.restoreLink}</a>`}</td>
+<td>${tenantsOf(s).length === 0 ? undefined : html`<a href="${base}${s.manifest.id}/restore${inRegion(region)}" aria-label="${t.restoreLink} ${s.manifest.id}">${t.restoreLink}</a>`}</td>
 </tr>`,
     );
-    return html`<h2>${t.recovery}</h2>
+    return html`${regionList(t, region)}<h2>${t.recovery}</h2>
 <dl class="facts">
 <dt>${t.lastDrill}</dt><dd>${drill === undefined ? t.noDrill : html`${formatDateTime(locale, drill.at)}: <strong>${drill.ok ? t.passed : t.failed}</strong>`}</dd>
 <dt>${t.rto}</dt><dd>${drill?.restoreSeconds === undefined ? '–' : durationText(locale, drill.restoreSeconds)}</dd>
@@ -190,9 +209,9 @@ ${
 }`;
   }
 
-  async function confirmPage(request: FastifyRequest, reply: FastifyReply, caller: OperatorCaller, snapshotId: string, form: { tenant: string; confirm: string; error?: string | undefined }, status = 200) {
+  async function confirmPage(request: FastifyRequest, reply: FastifyReply, caller: OperatorCaller, region: string, snapshotId: string, form: { tenant: string; confirm: string; error?: string | undefined }, status = 200) {
     const t = text[caller.locale];
-    const { snapshots } = await desk.list(by(request, caller));
+    const { snapshots } = await desk.list(by(request, caller), region);
     const summary = snapshots.find((s) => s.manifest.id === snapshotId);
     if (summary === undefined) throw new AppError('not-found', 'No such snapshot.', { status: 404, expose: true });
     const choices = tenantsOf(summary);
@@ -202,14 +221,14 @@ ${
 ${
   choices.length === 0
     ? html`<p>${t.noTenants}</p>`
-    : html`<form method="post" action="${base}${summary.manifest.id}/restore">
+    : html`<form method="post" action="${base}${summary.manifest.id}/restore${inRegion(region)}">
 <input type="hidden" name="csrf" value="${caller.me.csrf}">
 <label for="restore-tenant">${t.tenant}</label>
 <select id="restore-tenant" name="tenant">${choices.map((id) => html`<option value="${id}"${id === form.tenant ? html` selected` : undefined}>${id}</option>`)}</select>
 <label for="restore-confirm">${t.confirm}</label>
 <p class="hint" id="restore-confirm-hint">${t.confirmHint}</p>
 <input type="text" id="restore-confirm" name="confirm" required autocomplete="off" spellcheck="false" value="${form.confirm}" aria-describedby="${form.error === undefined ? 'restore-confirm-hint' : 'restore-confirm-hint page-error'}"${invalid}>
-<p class="actions"><button type="submit" class="danger">${t.restoreButton}</button> <a href="${base}">${t.cancel}</a></p>
+<p class="actions"><button type="submit" class="danger">${t.restoreButton}</button> <a href="${base}${inRegion(region)}">${t.cancel}</a></p>
 </form>`
 }`;
     return sendOperatorPage(request, reply, caller, { section: 'backups', title: t.restoreTitle, body, error: form.error, status });
@@ -219,9 +238,10 @@ ${
     app.get(base, async (request, reply) => {
       const caller = await signedIn(request, reply);
       if (caller === undefined) return reply;
-      if (!desk.configured) return notConfigured(request, reply, caller);
+      const region = regionOf(request);
+      if (!desk.configured(region)) return notConfigured(request, reply, caller, region);
       const t = text[caller.locale];
-      const { snapshots, status } = await desk.list(by(request, caller));
+      const { snapshots, status } = await desk.list(by(request, caller), region);
       const restored = queryValue(request, 'restored');
       const from = queryValue(request, 'from');
       const kept = queryValue(request, 'kept');
@@ -229,28 +249,31 @@ ${
         restored !== undefined && tenantIdPattern.test(restored) && from !== undefined && snapshotPattern.test(from) && kept !== undefined && snapshotPattern.test(kept)
           ? t.restored.replace('{tenant}', restored).replace('{snapshot}', from).replace('{kept}', kept)
           : undefined;
-      return sendOperatorPage(request, reply, caller, { section: 'backups', title: t.title, body: overview(t, caller.locale, snapshots, status), notice });
+      return sendOperatorPage(request, reply, caller, { section: 'backups', title: t.title, body: overview(t, caller.locale, region, snapshots, status), notice });
     });
 
     app.get(`${base}:id/restore`, async (request, reply) => {
       const caller = await signedIn(request, reply);
       if (caller === undefined) return reply;
-      if (!desk.configured) return notConfigured(request, reply, caller);
-      return confirmPage(request, reply, caller, parseSnapshotId((request.params as { id: string }).id), { tenant: '', confirm: '' });
+      const region = regionOf(request);
+      if (!desk.configured(region)) return notConfigured(request, reply, caller, region);
+      return confirmPage(request, reply, caller, region, parseSnapshotId((request.params as { id: string }).id), { tenant: '', confirm: '' });
     });
 
     app.post(`${base}:id/restore`, async (request, reply) => {
       const caller = await signedIn(request, reply);
       if (caller === undefined) return reply;
-      if (!desk.configured) return notConfigured(request, reply, caller);
+      const region = regionOf(request);
+      if (!desk.configured(region)) return notConfigured(request, reply, caller, region);
       const snapshotId = parseSnapshotId((request.params as { id: string }).id);
       const tenant = field(request, 'tenant');
       const confirm = field(request, 'confirm').trim();
       // The typed id must be the chosen tenant: a restore replaces a tenant's data, so a slip of
       // the select alone never starts one (a deliberate, confirmed action; OWASP ASVS 5 V2.3.1 business logic).
-      if (tenant === '' || confirm !== tenant) return confirmPage(request, reply, caller, snapshotId, { tenant, confirm, error: text[caller.locale].mismatch }, 400);
-      const result = await desk.restoreTenant(by(request, caller), snapshotId, tenant);
-      return seeOther(reply, `${base}?restored=${encodeURIComponent(tenant)}&from=${encodeURIComponent(result.manifest.id)}&kept=${encodeURIComponent(result.preRestoreSnapshot)}`);
+      if (tenant === '' || confirm !== tenant) return confirmPage(request, reply, caller, region, snapshotId, { tenant, confirm, error: text[caller.locale].mismatch }, 400);
+      const result = await desk.restoreTenant(by(request, caller), snapshotId, tenant, region);
+      const back = inRegion(region);
+      return seeOther(reply, `${base}${back === '' ? '?' : `${back}&`}restored=${encodeURIComponent(tenant)}&from=${encodeURIComponent(result.manifest.id)}&kept=${encodeURIComponent(result.preRestoreSnapshot)}`);
     });
   };
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Audit } from '../../audit/index.js';
-import type { Backups } from '../../backup/index.js';
+import type { RegionBackups } from '../../backup/index.js';
 import type { KeyProvider, Keys } from '../../keys/index.js';
 import type { ReadinessReport } from '../../platform/http/index.js';
 import type { Rotation } from '../../rotation/index.js';
@@ -31,7 +31,7 @@ export { operatorNav, sectionRole, sectionsOf as operatorSectionsOf, type Operat
 /** What the operator console reads and changes: the same services as `/platform/…`, the CLI and `/readyz`/`/metrics`. */
 export interface OperatorConsoleDeps {
   readonly audit: Audit;
-  readonly backups: Backups;
+  readonly backups: RegionBackups;
   readonly rotation: Rotation;
   readonly keyProvider: KeyProvider;
   /** What `/readyz` answers (platform/http/readiness.ts). */

@@ -18,7 +18,7 @@ const runbooks = join(root, 'docs', 'runbooks');
 const runbookBase = 'https://docs.tresor.invalid/';
 const severities = new Set(['critical', 'high', 'medium', 'low']);
 /** Labels an annotation may print: names, ids and counts, never record contents. */
-const printableLabels = new Set(['instance', 'job', 'operation', 'standby', 'sink', 'method', 'jobs', 'realm', 'rule', 'scope', 'tenant']);
+const printableLabels = new Set(['instance', 'job', 'operation', 'standby', 'sink', 'method', 'jobs', 'realm', 'rule', 'scope', 'tenant', 'region']); // region: a configured region name (lower-case letters, digits, '-')
 /** Exported by the detection engine: required in src once the engine exports any of them. */
 const detectionMetrics = ['tresor_detection_lag_seconds', 'tresor_detection_rule_errors_total', 'tresor_alerts_raised_total'];
 
