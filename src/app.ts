@@ -49,7 +49,7 @@ import { backupRoutes } from './backup/routes.js';
 import { breachRoutes, createBreachScopes, type BreachScopes } from './breach/index.js';
 import { registerBackupMetrics, scheduleBackups, type ScheduleTiming } from './backup/schedule.js';
 import { consolePages } from './console/index.js';
-import { createPrivacyRequests, createRectifications, downloadFulfilment, erasureFulfilment, exportFilesSealed, privacyRequestRoutes, requestTextsSealed, restrictionFulfilment, type PrivacyRequests } from './privacy/index.js';
+import { createPrivacyRequests, createRectifications, downloadFulfilment, downloadSettlement, erasureFulfilment, exportFilesSealed, privacyRequestRoutes, requestTextsSealed, restrictionFulfilment, type PrivacyRequests } from './privacy/index.js';
 import { createErasures, createHolds, createRetention, createRetentionSettings, erasureRoutes, retentionJobActor, type Erasures, type Holds, type Retention, type RetentionSettings } from './privacy/index.js';
 import { assessmentRoutes, createAffectedPeople, createAssessments, createIncidentDrill, createNoticeDrafts, drillReportFileOf, drillSlots, testServerNotifier, injectedDrillApi, noticeDraftRoutes, readLastDrills, registerIncidentDrillMetrics, type AffectedPeople, type Assessments, type IncidentDrill, type NoticeDrafts } from './notification/index.js';
 import { createFrozenScopes, createIncidents, incidentRoutes, incidentScopeRoutes, type FrozenScopes, type Incidents } from './incidents/index.js';
@@ -790,6 +790,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     linkDays: config.privacyExports.linkDays,
     publicUrl: config.server.publicUrl,
     log: logger,
+    // A download prepared for a request completes the request when it is ready (fulfilments.ts).
+    onSettled: downloadSettlement(core.privacyRequests, config.privacyExports.linkDays),
     accountsOf: async (tenantId, patient) => {
       const bound = (await core.accounts.list(tenantId)).filter((a) => a.patient === patient);
       return Promise.all(
@@ -812,7 +814,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   });
   // Access and portability requests (Art. 15, 20) are answered with the personal download.
-  for (const type of ['access', 'portability'] as const) core.privacyRequests.fulfilBy(type, downloadFulfilment(subjectExports, config.privacyExports.linkDays));
+  for (const type of ['access', 'portability'] as const) core.privacyRequests.fulfilBy(type, downloadFulfilment(subjectExports));
   // Third-party apps: the authorization servers, sign-in and consent pages, the app register, connected apps.
   const passwordResets = createPasswordResets({ accounts: core.accounts, tenants, notifier: core.notifier, clock, publicUrl: config.server.publicUrl, log: logger, platform: storage.platform });
   // Account administration and the app register: one set of rules for the JSON routes and the console's pages.

@@ -101,6 +101,11 @@ export async function markReady(db: SqlExecutor, id: string, done: { readonly fi
   ]);
 }
 
+/** A download started without a request now also answers `requestRef` (it had none): whether it was attached. */
+export async function attachRequest(db: SqlExecutor, id: string, requestRef: string): Promise<boolean> {
+  return (await db.execute(`UPDATE ${db.table('privacy_exports')} SET request_ref = ? WHERE id = ? AND request_ref IS NULL`, [requestRef, id])) > 0;
+}
+
 export async function markFailed(db: SqlExecutor, id: string, at: number, error: string): Promise<void> {
   await db.execute(`UPDATE ${db.table('privacy_exports')} SET state = 'failed', finished_at = ?, error = ?, token_hash = NULL WHERE id = ?`, [at, error, id]);
 }
@@ -109,12 +114,15 @@ export async function markFailed(db: SqlExecutor, id: string, at: number, error:
  * Unfinished downloads of another server process that stopped moving (it ended, or crashed):
  * failed, to be started again. This process's own are never touched — it knows them.
  */
-export async function failStale(db: SqlExecutor, at: number, staleBefore: number, owner: string): Promise<number> {
-  return db.execute(`UPDATE ${db.table('privacy_exports')} SET state = 'failed', finished_at = ?, error = 'interrupted' WHERE state IN ('queued', 'running') AND owner <> ? AND heartbeat_at < ?`, [
-    at,
-    owner,
-    staleBefore,
-  ]);
+export async function failStale(db: SqlExecutor, at: number, staleBefore: number, owner: string): Promise<Array<{ id: string; requestRef: string | undefined }>> {
+  const stale = await db.query<{ id: string; request_ref: string | null }>(`SELECT id, request_ref FROM ${db.table('privacy_exports')} WHERE state IN ('queued', 'running') AND owner <> ? AND heartbeat_at < ?`, [owner, staleBefore]);
+  const failed: Array<{ id: string; requestRef: string | undefined }> = [];
+  for (const row of stale) {
+    // The same conditions again: a download that moved meanwhile is not failed.
+    const changed = await db.execute(`UPDATE ${db.table('privacy_exports')} SET state = 'failed', finished_at = ?, error = 'interrupted' WHERE id = ? AND state IN ('queued', 'running') AND owner <> ? AND heartbeat_at < ?`, [at, row.id, owner, staleBefore]);
+    if (changed > 0) failed.push({ id: row.id, requestRef: row.request_ref ?? undefined });
+  }
+  return failed;
 }
 
 export async function setTokenHash(db: SqlExecutor, id: string, tokenHash: string): Promise<void> {

@@ -12,6 +12,7 @@ import { timeOrderedId } from '../platform/time-ordered-id.js';
 import type { AccessEntry, RecordAccess, Records, StoredResource } from '../records/index.js';
 import { compartmentTypes } from './everything.js';
 import {
+  attachRequest,
   failStale,
   insertExport,
   markExpired,
@@ -102,6 +103,12 @@ export interface SubjectExportsDeps {
   readonly linkDays?: number;
   readonly publicUrl?: string | undefined;
   readonly log?: { error(obj: object, msg: string): void };
+  /**
+   * A download prepared for a data subject's request (`requestRef`) is ready, or could not be
+   * prepared: the request completes, or stays open with a note (privacy/fulfilments.ts). Never
+   * fails a download: its errors are logged.
+   */
+  readonly onSettled?: (tenantId: string, settled: { readonly exportId: string; readonly requestRef: string; readonly state: 'ready' | 'failed'; readonly error?: string }) => Promise<void>;
 }
 
 export interface SubjectExports {
@@ -160,10 +167,17 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
   const db = (tenantId: string): Promise<SqlDatabase> => storage.tenant(tenantId);
   // This process's name on the downloads it prepares (random: a restarted process is another one).
   const owner = randomToken(12);
+  /** Tells the request a download was prepared for (if any) that it is ready or failed; never throws. */
+  const settled = async (tenantId: string, exportId: string, requestRef: string | undefined, state: 'ready' | 'failed', error?: string): Promise<void> => {
+    if (requestRef === undefined || deps.onSettled === undefined) return;
+    await deps.onSettled(tenantId, { exportId, requestRef, state, ...(error === undefined ? {} : { error }) }).catch((failure: unknown) => {
+      deps.log?.error({ event: 'privacy.request_unsettled', tenantId, exportId, code: failure instanceof AppError ? failure.code : 'internal' }, 'the request a download was prepared for could not be updated');
+    });
+  };
   /** The tenant's data set, after failing downloads another process left unfinished. */
   const current = async (tenantId: string): Promise<SqlDatabase> => {
     const data = await db(tenantId);
-    await failStale(data, now(), now() - defaults.staleMs, owner);
+    for (const failed of await failStale(data, now(), now() - defaults.staleMs, owner)) await settled(tenantId, failed.id, failed.requestRef, 'failed', 'interrupted');
     return data;
   };
 
@@ -277,19 +291,29 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
     await markReady(data, id, { finishedAt, expiresAt: finishedAt + linkMs, key: { id: key.keyId, version: key.version }, files: written });
   }
 
+  /** The request the download answers is read when it ends (a request may have been attached meanwhile). */
+  const settledNow = async (tenantId: string, id: string, state: 'ready' | 'failed', error?: string): Promise<void> => {
+    const row = await selectExport(await db(tenantId), id).catch(() => undefined);
+    await settled(tenantId, id, row?.requestRef, state, error);
+  };
+
   function run(tenantId: string, id: string, patient: string, by: ExportCaller, locale: 'en' | 'de'): void {
     // One download at a time per tenant: a large record does not starve the server's other work.
     const previous = running.get(tenantId) ?? Promise.resolve();
     const next = previous
       .then(() => prepare(tenantId, id, patient, by, locale))
-      .catch(async (error: unknown) => {
-        const code = error instanceof AppError ? error.code : 'internal';
-        deps.log?.error({ event: 'privacy.export_failed', tenantId, exportId: id, code }, 'a personal download could not be prepared');
-        await markFailed(await db(tenantId), id, now(), code).catch(() => undefined);
-        if (code !== 'audit-unavailable') {
-          await audit.record(tenantId, [event(by, 'privacy.export_failed', patient, [], `privacy-export:${id}`, 500, 'failure')]).catch(() => undefined);
-        }
-      })
+      .then(
+        () => settledNow(tenantId, id, 'ready'),
+        async (error: unknown) => {
+          const code = error instanceof AppError ? error.code : 'internal';
+          deps.log?.error({ event: 'privacy.export_failed', tenantId, exportId: id, code }, 'a personal download could not be prepared');
+          await markFailed(await db(tenantId), id, now(), code).catch(() => undefined);
+          if (code !== 'audit-unavailable') {
+            await audit.record(tenantId, [event(by, 'privacy.export_failed', patient, [], `privacy-export:${id}`, 500, 'failure')]).catch(() => undefined);
+          }
+          await settledNow(tenantId, id, 'failed', code);
+        },
+      )
       .finally(() => {
         if (running.get(tenantId) === next) running.delete(tenantId);
       });
@@ -318,8 +342,18 @@ export function createSubjectExports(deps: SubjectExportsDeps): SubjectExports {
       const subject = await records.peek({ tenantId, db: data }, 'Patient', patient.slice(8));
       if (subject === undefined) throw new ExportError('export-not-found', `${patient} does not exist.`, { status: 404, expose: true });
       if (subject.deleted) throw new ExportError('export-erased', `${patient} was deleted or erased.`, { status: 410, expose: true });
-      const unfinished = (await selectExportsOf(data, patient, 5)).find((e) => e.state === 'queued' || e.state === 'running');
-      if (unfinished !== undefined) return viewOf(unfinished);
+      // One unfinished download per patient is enough — unless it was started for another request,
+      // which must hear of its own (a download started by the patient takes the request on).
+      const unfinished = (await selectExportsOf(data, patient, 5)).find((e) => (e.state === 'queued' || e.state === 'running') && (requestRef === undefined || e.requestRef === undefined || e.requestRef === requestRef));
+      if (unfinished !== undefined) {
+        if (requestRef !== undefined && unfinished.requestRef === undefined && (await attachRequest(data, unfinished.id, requestRef))) {
+          const attached = await found(tenantId, unfinished.id);
+          // Finished between the look and the attachment: the request is settled now.
+          if (attached.state === 'ready' || attached.state === 'failed') await settled(tenantId, attached.id, requestRef, attached.state, attached.error ?? undefined);
+          return viewOf(attached);
+        }
+        return viewOf(unfinished);
+      }
       const id = timeOrderedId(now());
       const createdAt = now();
       await data.transaction(async (tx) => {

@@ -24,16 +24,29 @@ export function erasureFulfilment(erasures: Erasures): Fulfilment {
 
 /**
  * An access or portability request (GDPR Art. 15, 20) fulfilled from the queue: the patient's
- * personal download is prepared for them (the export names the request). Staff never see it; the
- * patient finds it in the portal, and the completion mail sends them there.
+ * personal download is prepared for them (the export names the request). The request stays in
+ * progress, with a note for staff, until the download is ready — then `downloadSettlement`
+ * completes it and the completion mail sends the patient to the portal; a download that could not
+ * be prepared leaves the request open with a note, to be fulfilled again. Staff never see the
+ * download itself.
  */
-export function downloadFulfilment(exports: SubjectExports, linkDays: number): Fulfilment {
+export function downloadFulfilment(exports: SubjectExports): Fulfilment {
   return async (tenantId, request, by) => {
     const started = await exports.start(tenantId, request.subject, { by: { role: by.role, actor: by.actor, requestId: by.requestId, sourceIp: by.sourceIp }, requestRef: request.id });
-    return {
-      note: `Your download (${started.id}) is prepared for you in the portal under "Download my data"; each link works for ${linkDays} days once it is ready.`,
-      link: `/tenants/${tenantId}/me/data`,
-    };
+    return { pending: `Download ${started.id} is being prepared; the request completes by itself when it is ready, and the patient is told.` };
+  };
+}
+
+/** What a download prepared for a request does to the request when it ends (wired to the exports' `onSettled`). */
+export function downloadSettlement(requests: Pick<PrivacyRequests, 'settle'>, linkDays: number) {
+  return async (tenantId: string, settled: { readonly exportId: string; readonly requestRef: string; readonly state: 'ready' | 'failed'; readonly error?: string }): Promise<void> => {
+    await requests.settle(
+      tenantId,
+      settled.requestRef,
+      settled.state === 'ready'
+        ? { done: { note: `Your download (${settled.exportId}) is ready in the portal under "Download my data"; each link works for ${linkDays} days.`, link: `/tenants/${tenantId}/me/data` } }
+        : { failed: `Download ${settled.exportId} could not be prepared (${settled.error ?? 'failed'}): fulfil the request again.` },
+    );
   };
 }
 

@@ -48,7 +48,7 @@ export { checkSubject, createHolds, type Holds, type LegalHold } from './holds.j
 export { addYears, classOfType, legalBasis, retentionClasses, typesOfClass, type RetentionClass } from './retention-classes.js';
 export { createRetentionSettings, type RetentionPeriods, type RetentionSettings } from './retention-settings.js';
 export { createRetention, retentionJobActor, type ExpiringSubject, type Retention, type RetentionReport } from './retention.js';
-export { downloadFulfilment, erasureFulfilment, restrictionFulfilment } from './fulfilments.js';
+export { downloadFulfilment, downloadSettlement, erasureFulfilment, restrictionFulfilment } from './fulfilments.js';
 export { restrictionGroundFor } from './restriction-ground.js';
 export { compartmentTypes, createPatientEverything, parseEverythingQuery, type EverythingPage, type EverythingQuery, type PatientEverything, type PatientEverythingDeps } from './everything.js';
 export { createSubjectExports, exportFiles, ExportError, type ExportCaller, type ExportErrorCode, type ExportView, type SubjectAccount, type SubjectExports, type SubjectExportsDeps } from './exports.js';

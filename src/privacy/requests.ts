@@ -25,8 +25,12 @@ const defaults = {
   backdateDays: 92,
 } as const;
 
-/** Runs a type's fulfilment (an export, the erasure, the restriction): its note and link complete the request. */
-export type Fulfilment = (tenantId: string, request: PrivacyRequest, by: RequestCaller) => Promise<{ note: string; link?: string }>;
+/**
+ * Runs a type's fulfilment (an export, the erasure, the restriction): its note and link complete
+ * the request — or, for work that finishes later (the personal download), `pending` is a staff
+ * note and the request stays in progress until `settle` completes it.
+ */
+export type Fulfilment = (tenantId: string, request: PrivacyRequest, by: RequestCaller) => Promise<{ note: string; link?: string } | { pending: string }>;
 
 export interface PrivacyRequestsDeps {
   readonly storage: Storage;
@@ -82,8 +86,14 @@ export interface PrivacyRequests {
   fulfils(type: RequestType): boolean;
   /** Wires the type's fulfilment (a service made after this one: the personal download). */
   fulfilBy(type: RequestType, fulfilment: Fulfilment): void;
-  /** Runs the type's fulfilment and completes the request with its note and link. */
+  /** Runs the type's fulfilment and completes the request with its note and link (or, when it finishes later, notes that it started). */
   fulfil(tenantId: string, by: RequestCaller, id: string): Promise<PrivacyRequest>;
+  /**
+   * The work a fulfilment started has ended (the system, not a person): `done` completes the
+   * request with its note and link and tells the patient; `failed` leaves it open with a note
+   * for staff, who start it again. A request no longer open is left as it is.
+   */
+  settle(tenantId: string, id: string, outcome: { done: { note: string; link?: string } } | { failed: string }): Promise<PrivacyRequest | undefined>;
   /** GDPR Art. 17: the subject's requests lose their sealed text, keeping id, type, dates and state. Returns how many. */
   eraseOf(tenantId: string, patient: string, by?: RequestCaller): Promise<number>;
   /** One round of the deadline job: `privacy.request_due` once per request and stage; how many it recorded. */
@@ -387,7 +397,21 @@ export function createPrivacyRequests({ storage, keys, audit, clock, notifier, a
       const handler = handlers[row.type];
       if (handler === undefined) throw new RequestError('request-fulfil-unavailable', `Requests of type ${row.type} are completed with a note.`, { status: 409, expose: true });
       const result = await handler(tenantId, view(row, await openTexts(tenantId, row)), by);
+      if ('pending' in result) {
+        // Started, not done: the request is being worked on, and says so to staff.
+        const at = now();
+        const after: RequestRow = { ...row, state: 'in-progress', updatedAt: at, sealed: await withTexts(tenantId, row, (t) => ({ ...t, notes: [...(t.notes ?? []), { at, by: by.actor.id, text: result.pending }] })) };
+        return view(await change(tenantId, by, row, after, 'privacy.request_noted', detailOf(after, 'fulfilment=started')));
+      }
       return service.complete(tenantId, id, { by, note: result.note, ...(result.link === undefined ? {} : { link: result.link }) });
+    },
+
+    async settle(tenantId, id, outcome) {
+      if (!idShape.test(id)) return undefined;
+      const row = await selectRequest(await storage.tenant(tenantId), id);
+      if (row === undefined || !openStates.includes(row.state)) return undefined;
+      if ('done' in outcome) return service.complete(tenantId, id, { by: systemCaller, note: outcome.done.note, ...(outcome.done.link === undefined ? {} : { link: outcome.done.link }) });
+      return service.note(tenantId, systemCaller, id, outcome.failed);
     },
 
     async eraseOf(tenantId, patient, by = systemCaller) {

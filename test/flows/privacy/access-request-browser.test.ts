@@ -67,11 +67,15 @@ describe('an access request answered with the personal download, in Chromium', {
     await tabTo(desk.page, desk.page.getByRole('button', { name: 'Fulfil (prepare the answer and complete)' }), 'the fulfil button', 40);
     await desk.page.keyboard.press('Enter');
     await desk.page.waitForURL(/\?changed=1$/);
-    assert.ok(await desk.page.getByText('This request is closed.').isVisible());
+    // The download is being prepared: the request stays open until it is ready.
+    assert.ok(await desk.page.getByText(/is being prepared; the request completes by itself when it is ready/).isVisible());
+    await assertAccessible(desk.page, 'request being fulfilled');
+    await t.app.subjectExports.idle();
+    await desk.page.reload();
+    assert.ok(await desk.page.getByText('This request is closed.').isVisible(), 'completed once the download was ready');
     await assertAccessible(desk.page, 'request fulfilled');
     // Staff see that a download was prepared, never a link to it.
     assert.equal(await desk.page.getByRole('link', { name: /Bundle|PDF/ }).count(), 0);
-    await t.app.subjectExports.idle();
 
     // 3. Alice downloads her data.
     await me.page.goto(`${t.base}/tenants/clinic/me/data`);
