@@ -110,7 +110,7 @@ export function consolePages({ accounts, sessions, tenants, keys, authenticator,
       await app.register(accountPages(realm, { accounts, sessions, passkeys, passwordResets, audit, people, forms }));
     }
     await app.register(appsPage({ guard, realm: tenantRealm, clients, consents, oauth, access }));
-    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, privacyRequests, rectifications, now: () => clock.now().getTime(), ropa, privacy, ...(subjectExports === undefined ? {} : { exports: subjectExports }), ...(region === undefined ? {} : { region }), ...(restrictions === undefined ? {} : { restrictions }) }));
+    await app.register(clinicConsole({ guard, realm: tenantRealm, administration, appRegister, access, audit, accounts, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, privacyRequests, rectifications, now: () => clock.now().getTime(), ropa, privacy, ...(subjectExports === undefined ? {} : { exports: subjectExports }), ...(region === undefined ? {} : { region }), ...(restrictions === undefined ? {} : { restrictions }) }));
     await app.register(patientPortal({ guard, realm: tenantRealm, access, clock, privacyRequests, clients, ...(subjectExports === undefined ? {} : { exports: subjectExports }), ...(consentWriter === undefined ? {} : { consentWriter }) }));
     await app.register(operatorConsole({ guard, tenants, keys, deps: operator, alerts, incidents, scopes: incidentScopes, assessments, drafts: noticeDrafts, ropa }));
     await app.register(runbookPages({ rules: alerts.rules }));

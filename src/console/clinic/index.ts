@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AccountAdministration } from '../../identity/index.js';
+import type { AccountAdministration, Accounts } from '../../identity/index.js';
 import type { AppRegister } from '../../oauth/index.js';
 import type { PageGuard } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
@@ -38,6 +38,8 @@ export interface ClinicConsoleDeps {
   readonly guard: PageGuard;
   readonly realm: PageRealm;
   readonly administration: AccountAdministration;
+  /** The tenant's accounts, read to name who handled something (privacy requests). */
+  readonly accounts: Pick<Accounts, 'list'>;
   readonly appRegister: AppRegister;
   /** Reads as the signed-in person, permission-checked and audited as over FHIR (the one record access service). */
   readonly access: RecordAccess;

@@ -2,11 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../platform/errors.js';
 import { formatDate, formatDateTime, html, seeOther, type Html, type Locale, type Texts } from '../../platform/pages/index.js';
 import { daysLeft, elementText, mergedElement, isRequestState, openStates, rectifiableElements, requestCallerOf, requestChannels, requestTypes, type PrivacyRequest, type PrivacyRequests, type Rectifications, type RequestState, type RequestType } from '../../privacy/index.js';
+import type { Accounts } from '../../identity/index.js';
 import type { RecordAccess } from '../../records/index.js';
 import { pageAccessContext } from '../page-access.js';
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
+import { namePeople } from './people.js';
 import { requireSection } from './section-access.js';
 
 type Key =
@@ -15,6 +17,7 @@ type Key =
   | 'details' | 'handle' | 'history' | 'when' | 'who' | 'what' | 'asked' | 'verified' | 'extension' | 'outcome' | 'link' | 'notes' | 'erased'
   | 'assign' | 'assignMe' | 'extend' | 'months' | 'one' | 'two' | 'reason' | 'reasonHint' | 'complete' | 'note' | 'fulfil' | 'reject' | 'rejectHint' | 'addNote'
   | 'proposal' | 'element' | 'current' | 'proposed' | 'accept' | 'acceptHint' | 'closed' | 'changed' | 'back' | 'unreadable';
+
 
 const text: Texts<Key> = {
   en: {
@@ -58,6 +61,31 @@ const channelWords: Texts<(typeof requestChannels)[number]> = {
   de: { portal: 'Portal', letter: 'Brief', email: 'E-Mail', 'in-person': 'persönlich' },
 };
 
+/** What happened to a request, in words (the history's action codes). */
+const actionWords: Texts<'privacy.request_received' | 'privacy.request_assigned' | 'privacy.request_extended' | 'privacy.request_noted' | 'privacy.request_completed' | 'privacy.request_rejected' | 'privacy.request_withdrawn' | 'privacy.request_erased'> = {
+  en: {
+    'privacy.request_received': 'received',
+    'privacy.request_assigned': 'assigned',
+    'privacy.request_extended': 'deadline extended',
+    'privacy.request_noted': 'note added',
+    'privacy.request_completed': 'completed',
+    'privacy.request_rejected': 'rejected',
+    'privacy.request_withdrawn': 'withdrawn',
+    'privacy.request_erased': 'texts erased with the patient',
+  },
+  de: {
+    'privacy.request_received': 'eingegangen',
+    'privacy.request_assigned': 'zugewiesen',
+    'privacy.request_extended': 'Frist verlängert',
+    'privacy.request_noted': 'Vermerk hinzugefügt',
+    'privacy.request_completed': 'erledigt',
+    'privacy.request_rejected': 'abgelehnt',
+    'privacy.request_withdrawn': 'zurückgezogen',
+    'privacy.request_erased': 'Texte mit dem Patienten gelöscht',
+  },
+};
+const actionText = (locale: Locale, action: string): string => (actionWords[locale] as Record<string, string>)[action] ?? action;
+
 /** "due in 12 days" / "overdue by 3 days": whole days, as the deadline is counted in days. */
 export function countdownText(locale: Locale, dueAt: number, now: number): string {
   const t = text[locale];
@@ -72,6 +100,8 @@ export interface ClinicRequestPagesDeps {
   readonly access: RecordAccess;
   readonly requests: PrivacyRequests;
   readonly rectifications: Rectifications;
+  /** The tenant's accounts: who handled a request is shown by e-mail address, not by account id. */
+  readonly accounts: Pick<Accounts, 'list'>;
   readonly now: () => number;
 }
 
@@ -85,7 +115,8 @@ const base = (tenantId: string) => `/tenants/${tenantId}/console/requests/`;
  * proposed values side by side with "accept". Forms post and redirect (RFC 9110 §15.4.4, 303);
  * a refusal shows on the page it came from. Every act goes through the same service as the API.
  */
-export function clinicRequestPages({ guard, realm, access, requests, rectifications, now }: ClinicRequestPagesDeps) {
+export function clinicRequestPages({ guard, realm, access, requests, rectifications, accounts, now }: ClinicRequestPagesDeps) {
+
   async function admit(request: FastifyRequest, reply: FastifyReply): Promise<StaffCaller | undefined> {
     const caller = await guard.person(request, reply, realm);
     if (caller === undefined) return undefined;
@@ -107,12 +138,13 @@ export function clinicRequestPages({ guard, realm, access, requests, rectificati
     const state = isRequestState(query['state']) ? query['state'] : undefined;
     const all = query['show'] === 'all';
     const list = await requests.list(caller.me.realmId, byOf(request, caller), { ...(state === undefined ? {} : { state }), ...(all || state !== undefined ? {} : { open: true }) });
+    const who = await namePeople(accounts, caller.me.realmId, locale);
     const at = now();
     const rows = list.map(
       (r) => html`<tr><td><a href="${base(caller.me.realmId)}${r.id}">${typeWords[locale][r.type]}</a></td><td>${r.subject}</td><td>${channelWords[locale][r.channel]}</td>
 <td><time datetime="${new Date(r.receivedAt).toISOString()}">${formatDate(locale, r.receivedAt)}</time></td>
 <td><time datetime="${new Date(r.dueAt).toISOString()}">${formatDate(locale, r.dueAt)}</time>${openStates.includes(r.state) ? html` <strong${r.dueAt < at ? html` class="danger"` : undefined}>(${countdownText(locale, r.dueAt, at)})</strong>` : undefined}</td>
-<td>${stateWords[locale][r.state]}</td><td>${r.owner ?? t.nobody}</td></tr>`,
+<td>${stateWords[locale][r.state]}</td><td>${r.owner === undefined ? t.nobody : who(r.owner)}</td></tr>`,
     );
     const body = html`<p>${t.intro}</p>
 <form method="get" action="${base(caller.me.realmId)}" class="inline"><label for="show">${t.show}</label> <select id="show" name="show"><option value="open"${all ? undefined : html` selected`}>${t.showOpen}</option><option value="all"${all ? html` selected` : undefined}>${t.showAll}</option></select> <button type="submit">${t.filter}</button></form>
@@ -135,6 +167,7 @@ ${options.error === undefined ? undefined : html`<p class="alert" role="alert" i
     const locale = caller.locale;
     const by = byOf(request, caller);
     const detail = await requests.get(caller.me.realmId, by, id);
+    const who = await namePeople(accounts, caller.me.realmId, locale);
     const comparison = detail.type === 'rectification' ? await rectifications.compare(pageAccessContext(request, caller), by, id) : undefined;
     const open = openStates.includes(detail.state);
     const at = now();
@@ -145,7 +178,7 @@ ${options.error === undefined ? undefined : html`<p class="alert" role="alert" i
     const facts = html`<dl class="facts"><dt>${t.type}</dt><dd>${typeWords[locale][detail.type]}</dd><dt>${t.patient}</dt><dd>${detail.subject}</dd>
 <dt>${t.channel}</dt><dd>${channelWords[locale][detail.channel]}</dd><dt>${t.received}</dt><dd>${formatDateTime(locale, detail.receivedAt)}</dd>
 <dt>${t.due}</dt><dd>${formatDate(locale, detail.dueAt)}${open ? html` <strong>(${countdownText(locale, detail.dueAt, at)})</strong>` : undefined}</dd>
-<dt>${t.state}</dt><dd>${stateWords[locale][detail.state]}</dd><dt>${t.owner}</dt><dd>${detail.owner ?? t.nobody}</dd></dl>`;
+<dt>${t.state}</dt><dd>${stateWords[locale][detail.state]}</dd><dt>${t.owner}</dt><dd>${detail.owner === undefined ? t.nobody : who(detail.owner)}</dd></dl>`;
     const written =
       texts === undefined
         ? html`<p>${t.erased}</p>`
@@ -154,7 +187,7 @@ ${texts.verification === undefined ? undefined : html`<dt>${t.verified}</dt><dd 
 ${texts.extensionReason === undefined ? undefined : html`<dt>${t.extension}</dt><dd class="prewrap">${texts.extensionReason}</dd>`}
 ${texts.outcome === undefined ? undefined : html`<dt>${t.outcome}</dt><dd class="prewrap">${texts.outcome}</dd>`}
 ${texts.link === undefined ? undefined : html`<dt>${t.link}</dt><dd><a href="${texts.link}">${texts.link}</a></dd>`}
-${texts.notes === undefined ? undefined : html`<dt>${t.notes}</dt><dd><ul>${texts.notes.map((n) => html`<li>${formatDateTime(locale, n.at)} — ${n.by}: <span class="prewrap">${n.text}</span></li>`)}</ul></dd>`}</dl>`;
+${texts.notes === undefined ? undefined : html`<dt>${t.notes}</dt><dd><ul>${texts.notes.map((n) => html`<li>${formatDateTime(locale, n.at)} — ${who(n.by)}: <span class="prewrap">${n.text}</span></li>`)}</ul></dd>`}</dl>`;
     const proposal =
       comparison === undefined || Object.keys(comparison.proposed).length === 0
         ? undefined
@@ -172,7 +205,7 @@ ${detail.extendedAt === undefined && at <= detail.dueAt ? html`<h3>${t.extend}</
 <h3>${t.addNote}</h3>${form('notes', t.addNote, html`<label for="note-text">${t.notes}</label><textarea id="note-text" name="text" rows="2" required maxlength="4000"></textarea>`)}</section>`
       : html`<p role="status">${t.closed}</p>`;
     const history = html`<section aria-labelledby="history-heading"><h2 id="history-heading">${t.history}</h2><table aria-labelledby="history-heading"><thead><tr><th scope="col">${t.when}</th><th scope="col">${t.who}</th><th scope="col">${t.what}</th><th scope="col">${t.state}</th></tr></thead><tbody>
-${detail.history.map((h) => html`<tr><td>${formatDateTime(locale, h.at)}</td><td>${h.by}</td><td>${h.action}</td><td>${stateWords[locale][h.state]}</td></tr>`)}</tbody></table></section>`;
+${detail.history.map((h) => html`<tr><td>${formatDateTime(locale, h.at)}</td><td>${who(h.by)}</td><td>${actionText(locale, h.action)}</td><td>${stateWords[locale][h.state]}</td></tr>`)}</tbody></table></section>`;
     const body = html`<p><a href="${base(caller.me.realmId)}">${t.back}</a></p>${options.error === undefined ? undefined : html`<p class="alert" role="alert">${options.error}</p>`}${facts}${written}${proposal}${acts}${history}`;
     return sendClinicPage(request, reply, caller, { section: 'requests', title: `${typeWords[locale][detail.type]} — ${detail.subject}`, body, ...(options.notice === undefined ? {} : { notice: options.notice }), ...(options.status === undefined ? {} : { status: options.status }) });
   }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Audit } from '../../audit/index.js';
-import { roles, type Role } from '../../identity/index.js';
+import { hasCapability, roles, type Accounts, type Role } from '../../identity/index.js';
 import { AppError } from '../../platform/errors.js';
 import { formatDateTime, html, seeOther, type Html, type Texts } from '../../platform/pages/index.js';
 import { restrictionGrounds, type RestrictionCaller, type RestrictionGround, type Restrictions } from '../../privacy/index.js';
@@ -8,6 +8,7 @@ import { accessEvent, actorOf, defaultPurpose } from '../../records/index.js';
 import type { PageGuard, StaffCaller } from '../page-guard.js';
 import type { PageRealm } from '../page-realm.js';
 import { sendClinicPage } from './clinic-page.js';
+import { namePeople } from './people.js';
 import { confirmBody, csrfField, described, doneOf, formOf, lookOnly, mayChange } from './forms.js';
 import { requireSection } from './section-access.js';
 
@@ -67,6 +68,8 @@ export interface RestrictionPagesDeps {
   readonly realm: PageRealm;
   readonly audit: Audit;
   readonly restrictions: Restrictions;
+  /** The tenant's accounts: who set a restriction is shown by e-mail address, not by account id. */
+  readonly accounts: Pick<Accounts, 'list'>;
 }
 
 /**
@@ -75,7 +78,7 @@ export interface RestrictionPagesDeps {
  * form to restrict one and, behind a confirmation, lifting. The same service as
  * `/tenants/{t}/privacy/restrictions/…`; changes need two factors; forms answer Post/Redirect/Get.
  */
-export function restrictionPages({ guard, realm, audit, restrictions }: RestrictionPagesDeps) {
+export function restrictionPages({ guard, realm, audit, restrictions, accounts }: RestrictionPagesDeps) {
   const base = (caller: StaffCaller) => `/tenants/${caller.me.realmId}/console/restrictions/`;
   const by = (request: FastifyRequest, caller: StaffCaller): RestrictionCaller => ({ actor: actorOf(caller.principal), purpose: defaultPurpose[caller.principal.role], requestId: request.id, sourceIp: request.ip });
 
@@ -114,6 +117,7 @@ export function restrictionPages({ guard, realm, audit, restrictions }: Restrict
     const locale = caller.locale;
     const tenantId = caller.me.realmId;
     const list = await restrictions.list(tenantId);
+    const who = await namePeople(accounts, tenantId, locale);
     // Who is restricted is data about those patients: the look is on their record, as the API's GET is.
     const ctx = { principal: caller.principal, purpose: defaultPurpose[caller.principal.role], requestId: request.id, sourceIp: request.ip };
     await audit.record(tenantId, [{ ...accessEvent(ctx, 'record.read', list.map((r) => ({ ref: r.patient, subject: r.patient, classes: [] })), 200), detail: `restrictions count=${list.length}` }]);
@@ -123,7 +127,14 @@ export function restrictionPages({ guard, realm, audit, restrictions }: Restrict
       list.length === 0
         ? html`<p role="status">${t.none}</p>`
         : html`<table><caption>${t.listTitle}</caption><thead><tr><th scope="col">${t.patient}</th><th scope="col">${t.since}</th><th scope="col">${t.ground}</th><th scope="col">${t.allowed}</th><th scope="col">${t.setBy}</th>${change ? html`<th scope="col">${t.actions}</th>` : undefined}</tr></thead><tbody>${list.map(
-            (r) => html`<tr><th scope="row">${r.patient}</th><td><time datetime="${new Date(r.at).toISOString()}">${formatDateTime(locale, r.at)}</time></td><td>${groundText[locale][r.ground] ?? r.ground}</td><td>${roleWords(r.allowedRoles)}</td><td>${r.by}${r.requestId === undefined ? undefined : html` (${t.request} ${r.requestId})`}</td>${
+            (r) => html`<tr><th scope="row">${r.patient}</th><td><time datetime="${new Date(r.at).toISOString()}">${formatDateTime(locale, r.at)}</time></td><td>${groundText[locale][r.ground] ?? r.ground}</td><td>${roleWords(r.allowedRoles)}</td><td>${who(r.by)}${
+              r.requestId === undefined
+                ? undefined
+                : // A request of the queue (its id) links to it; a reference staff wrote (a letter's) is shown as written.
+                  /^[0-9a-f-]{36}$/.test(r.requestId) && hasCapability(caller.principal.role, 'privacy:manage')
+                  ? html` (<a href="/tenants/${tenantId}/console/requests/${r.requestId}">${t.request} ${r.requestId}</a>)`
+                  : html` (${t.request} ${r.requestId})`
+            }</td>${
               change ? html`<td><a href="${base(caller)}${r.patient.slice('Patient/'.length)}/lift" aria-label="${t.lift} ${r.patient}">${t.lift}</a></td>` : undefined
             }</tr>`,
           )}</tbody></table>`;

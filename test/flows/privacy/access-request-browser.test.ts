@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import type { Browser } from 'playwright-core';
 import { createFhirValidator } from '../../../src/records/index.js';
-import { assertAccessible, launchChromium, signInByKeyboard, skipWithoutChromium, tabTo, watchedPage } from '../../support/chromium.js';
+import { assertAccessible, launchChromium, screenshotForDocs, signInByKeyboard, skipWithoutChromium, tabTo, watchedPage } from '../../support/chromium.js';
 import { personWithTotp, startOAuthApp, type OAuthTestApp } from '../../support/oauth.js';
 import { testPassword } from '../../support/people.js';
 import { pdfToText, skipWithoutPdftotext } from '../../support/pdftotext.js';
@@ -74,6 +74,7 @@ describe('an access request answered with the personal download, in Chromium', {
     await desk.page.reload();
     assert.ok(await desk.page.getByText('This request is closed.').isVisible(), 'completed once the download was ready');
     await assertAccessible(desk.page, 'request fulfilled');
+    await screenshotForDocs(desk.page, 'console-privacy-request');
     // Staff see that a download was prepared, never a link to it.
     assert.equal(await desk.page.getByRole('link', { name: /Bundle|PDF/ }).count(), 0);
 

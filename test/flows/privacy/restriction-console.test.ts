@@ -116,6 +116,13 @@ describe('the Restrictions section and the console fulfilment [sqlite]', () => {
     assert.match(after.body, /we keep it, but do not otherwise use it/);
     const restriction = json(await as(t, admin, { method: 'GET', url: `/tenants/${tenant}/privacy/restrictions/${benId}` }));
     assert.equal(restriction['requestId'], id);
-    assert.match((await page(admin, section)).body, new RegExp(`Patient/${benId}[\\s\\S]*request ${id}`), 'listed with its request');
+    const list = (await page(admin, section)).body;
+    assert.match(list, new RegExp(`Patient/${benId}[\\s\\S]*href="/tenants/${tenant}/console/requests/${id}">request ${id}</a>`), 'listed with a link to its request');
+    assert.match(list, /admin@clinic\.example/, 'who set it, by e-mail address');
+    assert.doesNotMatch(list, /account:/, 'never a bare account id');
+    // The request's history in words: who (the patient, a colleague by address) and what happened.
+    const history = after.body.slice(after.body.indexOf('id="history-heading"'));
+    for (const words of ['received', 'completed', 'the patient', 'admin@clinic.example']) assert.ok(history.includes(words), words);
+    assert.doesNotMatch(history, /privacy\.request_|account:/, 'no action codes, no account ids');
   });
 });
