@@ -72,7 +72,23 @@ const text: Texts<
   },
 };
 
-const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | 'record.updated' | 'record.deleted' | 'record.history-read' | 'record.exported' | 'bundle.processed' | 'audit.read' | 'access.emergency_granted' | 'access.denied' | 'access.redacted' | 'account.created' | 'privacy.export_started' | 'privacy.export_downloaded' | 'privacy.export_failed'> = {
+/**
+ * What someone did with the patient's data, in words. Every audit action that can name a patient
+ * (records, access decisions, consents, apps' tokens, privacy requests and rights, breach notices)
+ * has its words here — the portal never shows an action code; `patientActions` lists them and a
+ * test holds the list complete.
+ */
+export const patientActions = [
+  'record.read', 'record.searched', 'record.created', 'record.updated', 'record.deleted', 'record.history-read', 'record.exported', 'record.integrity_failed', 'bundle.processed',
+  'audit.read', 'access.emergency_granted', 'access.emergency_reviewed', 'access.denied', 'access.redacted', 'account.created', 'account.erased', 'key.shredded',
+  'consent.granted', 'consent.refused', 'consent.revoked', 'token.issued', 'token.refreshed', 'token.revoked',
+  'privacy.export_started', 'privacy.export_downloaded', 'privacy.export_failed',
+  'privacy.request_received', 'privacy.request_read', 'privacy.request_assigned', 'privacy.request_noted', 'privacy.request_extended', 'privacy.request_completed', 'privacy.request_rejected', 'privacy.request_withdrawn', 'privacy.request_erased', 'privacy.request_due',
+  'privacy.erased', 'privacy.erasure_refused', 'privacy.hold_set', 'privacy.hold_released', 'privacy.restricted', 'privacy.restriction_lifted',
+  'breach.people_resolved', 'notice.sent',
+] as const;
+
+const actionText: Texts<(typeof patientActions)[number]> = {
   en: {
     'record.read': 'opened',
     'record.searched': 'looked through',
@@ -81,15 +97,43 @@ const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | '
     'record.deleted': 'deleted',
     'record.history-read': 'looked at earlier versions of',
     'record.exported': 'exported',
+    'record.integrity_failed': 'found damaged data (an integrity check failed)',
     'bundle.processed': 'processed',
     'audit.read': 'looked at who accessed the records',
     'access.emergency_granted': 'opened in an emergency',
+    'access.emergency_reviewed': 'reviewed an emergency access',
     'access.denied': 'tried to open (refused)',
     'access.redacted': 'opened without what your consent keeps from them',
     'account.created': 'created your account',
+    'account.erased': 'erased your account',
+    'key.shredded': 'destroyed the key of your data',
+    'consent.granted': 'gave an app access',
+    'consent.refused': 'refused an app access',
+    'consent.revoked': 'withdrew an app’s access',
+    'token.issued': 'received access from you',
+    'token.refreshed': 'renewed its access',
+    'token.revoked': 'lost its access',
     'privacy.export_started': 'started a download of your data',
     'privacy.export_downloaded': 'downloaded a file of your data',
     'privacy.export_failed': 'could not prepare a download of your data',
+    'privacy.request_received': 'received your privacy request',
+    'privacy.request_read': 'read your privacy request',
+    'privacy.request_assigned': 'took on your privacy request',
+    'privacy.request_noted': 'added a note to your privacy request',
+    'privacy.request_extended': 'extended the deadline of your privacy request',
+    'privacy.request_completed': 'completed your privacy request',
+    'privacy.request_rejected': 'rejected your privacy request',
+    'privacy.request_withdrawn': 'withdrew your privacy request',
+    'privacy.request_erased': 'erased the texts of your privacy requests',
+    'privacy.request_due': 'was reminded of the deadline of your privacy request',
+    'privacy.erased': 'erased your data',
+    'privacy.erasure_refused': 'could not erase your data (a duty to keep it, or a legal hold)',
+    'privacy.hold_set': 'put a legal hold on your data',
+    'privacy.hold_released': 'released a legal hold on your data',
+    'privacy.restricted': 'restricted the use of your data',
+    'privacy.restriction_lifted': 'lifted the restriction on your data',
+    'breach.people_resolved': 'found you among the people a security incident may affect',
+    'notice.sent': 'sent you a notice about a security incident',
   },
   de: {
     'record.read': 'geöffnet',
@@ -99,17 +143,48 @@ const actionText: Texts<'record.read' | 'record.searched' | 'record.created' | '
     'record.deleted': 'gelöscht',
     'record.history-read': 'frühere Fassungen angesehen',
     'record.exported': 'exportiert',
+    'record.integrity_failed': 'beschädigte Daten gefunden (Integritätsprüfung fehlgeschlagen)',
     'bundle.processed': 'verarbeitet',
     'audit.read': 'angesehen, wer auf die Daten zugegriffen hat',
     'access.emergency_granted': 'im Notfall geöffnet',
+    'access.emergency_reviewed': 'einen Notfallzugriff geprüft',
     'access.denied': 'versucht zu öffnen (abgelehnt)',
     'access.redacted': 'geöffnet, ohne was Ihre Einwilligung vorenthält',
     'account.created': 'Ihr Konto angelegt',
+    'account.erased': 'Ihr Konto gelöscht',
+    'key.shredded': 'den Schlüssel Ihrer Daten vernichtet',
+    'consent.granted': 'einer App Zugriff gegeben',
+    'consent.refused': 'einer App Zugriff verweigert',
+    'consent.revoked': 'den Zugriff einer App widerrufen',
+    'token.issued': 'von Ihnen Zugriff erhalten',
+    'token.refreshed': 'seinen Zugriff erneuert',
+    'token.revoked': 'seinen Zugriff verloren',
     'privacy.export_started': 'einen Download Ihrer Daten gestartet',
     'privacy.export_downloaded': 'eine Datei Ihrer Daten heruntergeladen',
     'privacy.export_failed': 'einen Download Ihrer Daten nicht vorbereiten können',
+    'privacy.request_received': 'Ihre Datenschutzanfrage erhalten',
+    'privacy.request_read': 'Ihre Datenschutzanfrage gelesen',
+    'privacy.request_assigned': 'Ihre Datenschutzanfrage übernommen',
+    'privacy.request_noted': 'Ihrer Datenschutzanfrage einen Vermerk hinzugefügt',
+    'privacy.request_extended': 'die Frist Ihrer Datenschutzanfrage verlängert',
+    'privacy.request_completed': 'Ihre Datenschutzanfrage erledigt',
+    'privacy.request_rejected': 'Ihre Datenschutzanfrage abgelehnt',
+    'privacy.request_withdrawn': 'Ihre Datenschutzanfrage zurückgezogen',
+    'privacy.request_erased': 'die Texte Ihrer Datenschutzanfragen gelöscht',
+    'privacy.request_due': 'an die Frist Ihrer Datenschutzanfrage erinnert',
+    'privacy.erased': 'Ihre Daten gelöscht',
+    'privacy.erasure_refused': 'Ihre Daten nicht löschen können (Aufbewahrungspflicht oder Sperre)',
+    'privacy.hold_set': 'eine rechtliche Sperre auf Ihre Daten gelegt',
+    'privacy.hold_released': 'eine rechtliche Sperre Ihrer Daten aufgehoben',
+    'privacy.restricted': 'die Verarbeitung Ihrer Daten eingeschränkt',
+    'privacy.restriction_lifted': 'die Einschränkung Ihrer Daten aufgehoben',
+    'breach.people_resolved': 'Sie unter den Personen gefunden, die ein Sicherheitsvorfall betreffen kann',
+    'notice.sent': 'Ihnen eine Benachrichtigung zu einem Sicherheitsvorfall gesandt',
   },
 };
+
+/** An action without words of its own (none should reach a patient): said plainly, never as a code. */
+const otherAction: Texts<'other'> = { en: { other: 'handled your data' }, de: { other: 'Ihre Daten bearbeitet' } };
 
 const roleText: Texts<'tenant-admin' | 'clinician' | 'front-desk' | 'billing' | 'auditor' | 'patient' | 'service' | 'service-reader' | 'operator'> = {
   en: { 'tenant-admin': 'Practice administrator', clinician: 'Clinician', 'front-desk': 'Front desk', billing: 'Billing', auditor: 'Auditor', patient: 'Patient', service: 'Connected system', 'service-reader': 'Connected system (read-only)', operator: 'Platform operator' },
@@ -138,9 +213,11 @@ function whoCell(entry: AccessEntry, locale: Locale): Html {
 }
 
 function whatCell(entry: AccessEntry, locale: Locale): string {
-  const action = lookup(actionText[locale], entry.action, entry.action);
+  const action = lookup(actionText[locale], entry.action, otherAction[locale].other);
   const types = entry.types.map((type) => lookup(typeText[locale], type, type));
-  return types.length === 0 || entry.action === 'account.created' || entry.action.startsWith('privacy.') ? action : `${action}: ${types.join(', ')}`;
+  // Which records: for reads, writes and access decisions; other acts name their object in their words.
+  const onRecords = entry.action.startsWith('record.') || entry.action.startsWith('access.') || entry.action === 'bundle.processed' || entry.action === 'audit.read';
+  return types.length === 0 || !onRecords ? action : `${action}: ${types.join(', ')}`;
 }
 
 function whyCell(entry: AccessEntry, locale: Locale): Html {

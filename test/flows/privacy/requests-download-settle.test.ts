@@ -55,6 +55,11 @@ for (const engine of engines()) {
       assert.equal(done['texts']['link'], `/tenants/${tenant}/me/data`);
       const trail = await t.app.audit.query(tenant, { count: 20, actions: ['privacy.request_completed'] });
       assert.equal(trail[0]?.actor.id, 'system:privacy-requests', 'completed by the system when the download was ready');
+      // The patient's "who saw my data" says it in words.
+      const log = await as(t, anna, { method: 'GET', url: `/tenants/${tenant}/me/access` });
+      assert.equal(log.statusCode, 200, log.body);
+      for (const words of ['received your privacy request', 'completed your privacy request', 'started a download of your data']) assert.ok(log.body.includes(words), words);
+      assert.doesNotMatch(log.body, /privacy\.(request|export)_/, 'never an action code');
     });
 
     it('stays open with a note for staff when the download could not be prepared', async () => {
