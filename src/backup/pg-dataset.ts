@@ -243,7 +243,7 @@ export async function exportPgSchema(pool: pg.Pool, schema: string, onChunk: (pl
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       await client.query('SET LOCAL statement_timeout = 0');
       await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000))}`);
-      if (names.length > 0) await client.query(`LOCK TABLE ${names.map((name) => qualified(schema, name)).join(', ')} IN SHARE MODE`);
+      if (names.length > 0) await lockShared(client, names.map((name) => qualified(schema, name)));
       await setTextFormats(client);
       const now = (await tablesOf(client, schema)).map((t) => t.name);
       if (now.join('\n') !== names.join('\n')) throw new BackupError('restore-refused', `the tables of ${schema} changed while it was being locked (a migration ran): try again`, { status: 503, expose: true });
@@ -295,6 +295,28 @@ export async function exportPgSchema(pool: pg.Pool, schema: string, onChunk: (pl
     throw error;
   } finally {
     client.release(broken);
+  }
+}
+
+/**
+ * Takes SHARE on every table, one after the other. A writer holding ROW EXCLUSIVE on a later table
+ * that goes on to write an earlier one waits for this transaction while it waits for the writer:
+ * PostgreSQL breaks such a deadlock by failing one side (40P01). When that is this side, the locks
+ * taken so far are given back (to a savepoint — no query, so still no snapshot) and it tries again
+ * after a pause, a few times.
+ */
+async function lockShared(client: pg.PoolClient, tables: readonly string[]): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    await client.query('SAVEPOINT lock_tables');
+    try {
+      await client.query(`LOCK TABLE ${tables.join(', ')} IN SHARE MODE`);
+      await client.query('RELEASE SAVEPOINT lock_tables');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '40P01' || attempt >= 5) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT lock_tables');
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 80) * attempt));
+    }
   }
 }
 
