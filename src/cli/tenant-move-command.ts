@@ -20,6 +20,7 @@ export async function tenantMove(io: CliIo, core: Core, config: Config, values: 
   const tenantId = typeof values['tenant'] === 'string' ? values['tenant'] : undefined;
   const to = typeof values['to'] === 'string' ? values['to'] : undefined;
   const rawReason = typeof values['reason'] === 'string' ? values['reason'] : '';
+  if (values['clear-mark'] === true) return clearMark(io, core, tenantId, rawReason);
   if (tenantId === undefined || to === undefined || rawReason.trim() === '') throw new UsageError('tresor tenant move --tenant <id> --to <region> --reason <text>');
   const reason = moveReasonOf(rawReason);
   if (reason === undefined) throw new UsageError('--reason is at most 200 printable characters');
@@ -58,4 +59,23 @@ export async function tenantMove(io: CliIo, core: Core, config: Config, values: 
   if ('snapshot' in backup) io.stdout(`backup of region ${report.to} afterwards: snapshot ${backup.snapshot}`);
   else if ('skipped' in backup) io.stdout(`no backup afterwards: ${backup.skipped}`);
   else io.stderr(`the backup afterwards failed (the move stands): ${backup.failed}`);
+}
+
+/**
+ * `--clear-mark`: a move whose process died (a crash, a killed command) leaves the tenant marked as
+ * moving, and every server answers it 503. Whatever step it died at, the registry's row names the
+ * region that holds the tenant (the switch is the last thing the source needs): clearing the mark
+ * serves it from there. A copy left in the other region blocks the next move until removed.
+ */
+async function clearMark(io: CliIo, core: Core, tenantId: string | undefined, rawReason: string): Promise<void> {
+  const reason = moveReasonOf(rawReason);
+  if (tenantId === undefined || reason === undefined) throw new UsageError('tresor tenant move --tenant <id> --clear-mark --reason <text>');
+  const tenant = await core.tenants.get(tenantId);
+  if (tenant === undefined) throw new UsageError(`no tenant ${tenantId}`);
+  if (tenant.movingSince === undefined) throw new Refusal(`tenant ${tenantId} is not marked as moving`);
+  await core.tenants.clearMoving(tenantId);
+  await core.audit.record(operatorRealm, [
+    operatorEvent('tenant.region_moved', cliOperator(), { resources: [`Tenant/${tenantId}`], detail: `the mark of an interrupted move (since ${tenant.movingSince}) cleared; stays in ${tenant.region}: ${reason}`, outcome: 'failure' }),
+  ]);
+  io.stdout(`tenant ${tenantId} is served again from region ${tenant.region} (it was marked as moving since ${tenant.movingSince})`);
 }

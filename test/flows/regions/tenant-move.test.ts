@@ -92,4 +92,32 @@ describe('tresor tenant move [sqlite]', () => {
       await app.close();
     }
   });
+
+  it('refuses while a server runs on the data directory, naming the online way; --clear-mark ends a crashed move’s 503', async () => {
+    writeFileSync(join(home, 'server.pid'), String(process.ppid));
+    try {
+      const refused = await tresorHere(['tenant', 'move', '--tenant', 'clinic', '--to', 'default', '--reason', 'back', '--config', configFile]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /POST \/platform\/tenants\/clinic\/move.*console/);
+    } finally {
+      rmSync(join(home, 'server.pid'), { force: true });
+    }
+    let app = await open();
+    try {
+      assert.ok(await app.tenants.markMoving('clinic'), 'as a move that died would leave it');
+    } finally {
+      await app.close();
+    }
+    const moving = await tresorHere(['tenant', 'move', '--tenant', 'clinic', '--to', 'default', '--reason', 'back', '--config', configFile]);
+    assert.match(moving.stderr, /being moved already.*nothing was moved/);
+    const cleared = await tresorHere(['tenant', 'move', '--tenant', 'clinic', '--clear-mark', '--reason', 'the move crashed', '--config', configFile]);
+    assert.equal(cleared.code, 0, cleared.stderr);
+    assert.match(cleared.stdout, /served again from region ch/);
+    app = await open();
+    try {
+      assert.equal((await app.tenants.get('clinic'))?.movingSince, undefined);
+    } finally {
+      await app.close();
+    }
+  });
 });
