@@ -932,6 +932,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   };
   const mover: TenantMover | undefined = core.residency.regional
     ? async (tenantId, to) => {
+        // Another server process on the same SQLite files would keep its own handle on the
+        // tenant's file, outside this process's hold: there the move is made with the server stopped.
+        if (storage.engine === 'sqlite' && (worker?.count ?? 1) > 1) throw new MoveRefused(`this server runs ${worker?.count} processes on one SQLite data directory, which this process cannot hold the tenant's file for: stop the server and use tresor tenant move`);
         const report = await moveTenant(moveDepsOf(core, { drain, backupAfter: backupAfterMove(core) }), tenantId, to);
         core.keys.forgetTenant(tenantId);
         core.oauth.forgetTenant(tenantId);
