@@ -16,7 +16,7 @@ import { createOperatorTenants, type OperatorAct, type TenantMover } from './ope
  */
 export function operatorRoutes({ authenticator, tenants, audit, mover }: { authenticator: Authenticator; tenants: Tenants; audit: Audit; mover?: TenantMover | undefined }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
-    const view = (t: Tenant) => ({ id: t.id, name: t.name, status: t.status, createdAt: t.createdAt, mfaPolicy: t.mfaPolicy, region: t.region, ...(t.disabledAt === undefined ? {} : { disabledAt: t.disabledAt }) });
+    const view = (t: Tenant) => ({ id: t.id, name: t.name, status: t.status, createdAt: t.createdAt, mfaPolicy: t.mfaPolicy, region: t.region, ...(t.disabledAt === undefined ? {} : { disabledAt: t.disabledAt }), ...(t.movingSince === undefined ? {} : { movingSince: t.movingSince }) });
 
     const desk = createOperatorTenants({ tenants, audit, mover });
     const by = (request: FastifyRequest, operatorId: string): OperatorAct => ({ operatorId, sourceIp: request.ip, requestId: request.id });

@@ -58,7 +58,8 @@ type Key =
   | 'backupTaken'
   | 'backupSkipped'
   | 'backupFailed'
-  | 'back';
+  | 'back'
+  | 'moving';
 
 const text: Texts<Key> = {
   en: {
@@ -113,6 +114,7 @@ const text: Texts<Key> = {
     backupSkipped: 'none taken:',
     backupFailed: 'failed (the move stands):',
     back: 'Back to the tenants',
+    moving: 'being moved to another region',
   },
   de: {
     title: 'Mandanten',
@@ -166,6 +168,7 @@ const text: Texts<Key> = {
     backupSkipped: 'keine:',
     backupFailed: 'fehlgeschlagen (der Umzug gilt):',
     back: 'Zurück zu den Mandanten',
+    moving: 'zieht in eine andere Region um',
   },
 };
 
@@ -176,7 +179,7 @@ function tenantsBody(t: (typeof text)[Locale], locale: Locale, csrf: string, lis
     (tenant) => html`<tr>
 <th scope="row">${tenant.id}</th>
 <td>${tenant.name}</td>
-<td>${tenant.status === 'active' ? t.active : t.disabled}</td>
+<td>${tenant.status === 'active' ? t.active : t.disabled}${tenant.movingSince === undefined ? undefined : html`, ${t.moving}`}</td>
 <td>${
       tenant.status === 'active'
         ? html`<form method="post" action="${base}${tenant.id}/mfa" class="inline"><input type="hidden" name="csrf" value="${csrf}"><select name="policy" aria-label="${t.policyOf} ${tenant.id}">${mfaPolicies.map((p) => html`<option value="${p}"${p === tenant.mfaPolicy ? html` selected` : undefined}>${t[p]}</option>`)}</select> <button type="submit" aria-label="${t.setPolicy}: ${tenant.id}">${t.setPolicy}</button></form>`
