@@ -12,7 +12,7 @@ import { adminRoutes, createAccountAdministration, createMailNotifier, createOut
 import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys, type TenantMover } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { sqliteDefaults, tenantSetDefaults, type SqliteOptions, type Storage, type StorageConfig, type StorageMigrations } from './platform/db/index.js';
-import { describeErrorForLog } from './platform/errors.js';
+import { AppError, describeErrorForLog } from './platform/errors.js';
 import { constantTimeEqual } from './platform/constant-time-equal.js';
 import { hashToken } from './platform/random-token.js';
 import {
@@ -36,7 +36,6 @@ import { createKeys, findUnreadableKeys, keysMigrations, type KeyProvider, type 
 import { createTenants, type Tenants } from './tenants/index.js';
 import { moveTenant, MoveRefused, openRegions, regionReport, regionRoutes, regionStorageConfig, type MoveTenantDeps, type RegionalStorage, type Residency } from './regions/index.js';
 import { localeOf, messagePage, sendPage, type Texts } from './platform/pages/index.js';
-import { AppError } from './platform/errors.js';
 import { periodic } from './platform/periodic.js';
 import { createPatientEverything, createSubjectExports, exportRoutes, type SubjectExports } from './privacy/index.js';
 import { walkTenants } from './platform/walk-tenants.js';
