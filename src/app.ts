@@ -937,6 +937,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         const report = await moveTenant(moveDepsOf(core, { drain, backupAfter: backupAfterMove(core) }), tenantId, to);
         core.keys.forgetTenant(tenantId);
         core.oauth.forgetTenant(tenantId);
+        if (report.leftovers !== undefined) logger.error({ event: 'tenant.moved_leftovers', tenant: tenantId, region: report.from }, `tenant ${tenantId} moved, but this of region ${report.from} is left to remove: ${report.leftovers.join('; ')}`);
         if ('failed' in report.backup) logger.error({ event: 'tenant.moved_backup_failed', tenant: tenantId, region: to }, `the backup after moving tenant ${tenantId} failed: ${report.backup.failed}`);
         logger.info({ event: 'tenant.moved', tenant: tenantId, from: report.from, to: report.to, unavailableMs: report.unavailableMs }, `tenant ${tenantId} moved from region ${report.from} to ${report.to}`);
         return report;

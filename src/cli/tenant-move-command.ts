@@ -54,6 +54,7 @@ export async function tenantMove(io: CliIo, core: Core, config: Config, values: 
   await core.audit.record(operatorRealm, [event]);
   io.stdout(`moved tenant ${tenantId} from region ${report.from} to ${report.to}: ${report.keysCopied} keys re-wrapped under ${report.to}'s master key; the copy in ${report.from} and its ${report.keysDestroyed} keys destroyed`);
   io.stdout(`data set: ${core.storage.describeTenant(tenantId)}`);
+  if (report.leftovers !== undefined) io.stderr(`moved, but left in region ${report.from} (remove it): ${report.leftovers.join('; ')}`);
   io.stdout(`requests for the tenant were answered 503 for ${(report.unavailableMs / 1000).toFixed(1)} s`);
   const backup = report.backup;
   if ('snapshot' in backup) io.stdout(`backup of region ${report.to} afterwards: snapshot ${backup.snapshot}`);

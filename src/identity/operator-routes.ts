@@ -62,7 +62,7 @@ export function operatorRoutes({ authenticator, tenants, audit, mover }: { authe
       const fields = body(request);
       const report = await desk.move(by(request, operator.id), id, text(fields['to'], 'to'), fields['reason'] === undefined ? '' : text(fields['reason'], 'reason'));
       const moved = await tenants.get(id);
-      return reply.send({ ...(moved === undefined ? {} : { tenant: view(moved) }), from: report.from, to: report.to, keysCopied: report.keysCopied, keysDestroyed: report.keysDestroyed, unavailableMs: report.unavailableMs, backup: report.backup });
+      return reply.send({ ...(moved === undefined ? {} : { tenant: view(moved) }), from: report.from, to: report.to, keysCopied: report.keysCopied, keysDestroyed: report.keysDestroyed, unavailableMs: report.unavailableMs, backup: report.backup, ...(report.leftovers === undefined ? {} : { leftovers: report.leftovers }) });
     });
 
     app.put('/tenants/:id/settings/mfa', { bodyLimit: 16 * 1024 }, async (request, reply) => {

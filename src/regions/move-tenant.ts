@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { dropPgSchema, exportPgSchema, importPgSchema, type PgImport } from '../backup/pg-dataset.js';
@@ -53,6 +54,8 @@ export interface MoveReport {
   readonly unavailableMs: number;
   /** The backup of the target taken after the move: its snapshot, why none was taken, or why it failed (the move stands). */
   readonly backup: MoveBackup;
+  /** What of the source could not be destroyed after the switch (the move stands; remove it by hand). */
+  readonly leftovers?: readonly string[];
 }
 
 export class MoveRefused extends Error {}
@@ -133,6 +136,8 @@ interface Sides {
   readonly targetCheckpoints: string;
   /** Set once the platform row names the target: from then on the move is done, whatever fails after. */
   readonly state: { switched: boolean };
+  /** After the switch: what of the source could not be destroyed. */
+  readonly leftovers: string[];
 }
 
 /**
@@ -156,12 +161,15 @@ interface Sides {
  *   source schema IN SHARE MODE before its snapshot (pg-dataset.ts `lock: 'share'`). SHARE
  *   conflicts with the ROW EXCLUSIVE lock every INSERT, UPDATE and DELETE takes (PostgreSQL docs
  *   §13.3.1), so a write on any node either committed before the lock was granted — and so before
- *   the snapshot, and is in the copy — or waits for the transaction to end. That transaction ends
- *   only after the switch, and drops the source schema before it commits: a waiting write then
- *   finds its table gone and fails, unacknowledged. If the move fails before the switch the
- *   transaction rolls back instead, and the waiting write goes into the source, which stays
- *   authoritative. Either way no write is acknowledged and lost. (Nodes also answer 503 once they
- *   read the mark, at most `settleMs` later; the locks are what makes it safe regardless.)
+ *   the snapshot, and is in the copy — or waits for the transaction to end. Before it ends, once
+ *   the copy is checked, the transaction puts a trigger on every source table that refuses any
+ *   write (`freezeSchema`): from its commit on the source takes no write, and a waiting write
+ *   fails, unacknowledged. Only then the platform row is switched, and the source dropped. If
+ *   anything fails before the commit, the transaction rolls back (no trigger, the waiting writes
+ *   go into the source, which stays authoritative); if the switch fails after it, the triggers
+ *   are removed again — the writes refused meanwhile were never acknowledged. (Nodes also answer
+ *   503 once they read the mark, at most `settleMs` later; the locks are what makes it safe
+ *   regardless.)
  */
 export async function moveTenant(deps: MoveTenantDeps, tenantId: string, to: string): Promise<MoveReport> {
   const { storage, residency, marking } = deps;
@@ -187,6 +195,7 @@ export async function moveTenant(deps: MoveTenantDeps, tenantId: string, to: str
     sourceCheckpoints: join(residency.region(from).auditCheckpointDir, `${tenantId}.jsonl`),
     targetCheckpoints: join(residency.region(to).auditCheckpointDir, `${tenantId}.jsonl`),
     state: { switched: false },
+    leftovers: [],
   };
   await (storage.engine === 'sqlite' ? refusedSqlite(sides) : refusedPostgres(sides));
 
@@ -206,15 +215,33 @@ export async function moveTenant(deps: MoveTenantDeps, tenantId: string, to: str
       // message of ours is passed on (a driver's could quote a value of a record).
       throw new MoveRefused(`the copy to region ${to} failed (${error instanceof AppError ? error.message : reasonOf(error)})`, { cause: error });
     }
-    // Switched: the source keys go too (the data set is gone already), and the checkpoints.
-    keysDestroyed = await destroyTenantKeys(source.keys, tenantId);
-    rmSync(sides.sourceCheckpoints, { force: true });
+    // Switched: the source keys go too (the data set is gone already), and the checkpoints. The
+    // move stands whatever fails now: what is left is reported.
+    keysDestroyed = await destroyTenantKeys(source.keys, tenantId).catch(() => {
+      sides.leftovers.push(`the tenant's keys in region ${from}'s key store`);
+      return 0;
+    });
+    try {
+      rmSync(sides.sourceCheckpoints, { force: true });
+    } catch {
+      sides.leftovers.push(sides.sourceCheckpoints);
+    }
   } finally {
     if (marking !== undefined) await marking.clear(tenantId);
     unavailableMs = performance.now() - marked;
   }
   const backup = await backupOf(deps, to, tenantId);
-  return { tenant: tenantId, from, to, keysCopied: copied.keysCopied, keysDestroyed, ...(copied.rows === undefined ? {} : { rows: copied.rows }), unavailableMs: Math.round(unavailableMs), backup };
+  return {
+    tenant: tenantId,
+    from,
+    to,
+    keysCopied: copied.keysCopied,
+    keysDestroyed,
+    ...(copied.rows === undefined ? {} : { rows: copied.rows }),
+    unavailableMs: Math.round(unavailableMs),
+    backup,
+    ...(sides.leftovers.length === 0 ? {} : { leftovers: sides.leftovers }),
+  };
 }
 
 async function backupOf(deps: MoveTenantDeps, region: string, tenantId: string): Promise<MoveBackup> {
@@ -255,7 +282,14 @@ function copyCheckpoints(deps: MoveTenantDeps, sides: Sides): void {
 
 /** Keys re-wrapped into the target, a sample of every generation opened there, the trail checked, then the switch. */
 async function checkAndSwitch(deps: MoveTenantDeps, sides: Sides): Promise<number> {
-  const { tenantId, from, to, source, target } = sides;
+  const keysCopied = await checkCopy(deps, sides);
+  await switchOver(deps, sides);
+  return keysCopied;
+}
+
+/** Keys re-wrapped into the target, a sample of every generation opened there, the trail checked. */
+async function checkCopy(deps: MoveTenantDeps, sides: Sides): Promise<number> {
+  const { tenantId, to, source, target } = sides;
   const keysCopied = await copyTenantKeys(tenantId, { db: source.keys, provider: sides.sourceProvider }, { db: target.keys, provider: sides.targetProvider });
   const targetKeys = createKeys({ db: target.keys, provider: sides.targetProvider, clock: deps.clock });
   try {
@@ -269,11 +303,16 @@ async function checkAndSwitch(deps: MoveTenantDeps, sides: Sides): Promise<numbe
     const findings = await target.visitTenant(tenantId, (db) => verifyTrail(db, tenantId));
     if (findings.length > 0) throw new MoveRefused(`the copied audit trail in region ${to} does not verify: ${findings.slice(0, 3).join('; ')}`);
   }
+  return keysCopied;
+}
+
+/** The platform's row names the target from now on. */
+async function switchOver(deps: MoveTenantDeps, sides: Sides): Promise<void> {
+  const { tenantId, from, to } = sides;
   await deps.beforeSwitch?.(tenantId);
   if (!(await switchTenantRegion(deps.storage.platform, tenantId, from, to))) throw new MoveRefused(`tenant ${tenantId} is no longer in region ${from}`);
   sides.state.switched = true;
   deps.residency.placement?.assign(tenantId, to);
-  return keysCopied;
 }
 
 /** Before the switch: what was copied goes, the source stays as it is. */
@@ -310,9 +349,38 @@ async function moveSqlite(deps: MoveTenantDeps, sides: Sides): Promise<{ keysCop
       throw error;
     }
     // Switched: the source file goes while nothing can open it.
-    for (const file of sqliteFiles(sourceFile)) rmSync(file, { force: true });
+    for (const file of sqliteFiles(sourceFile)) {
+      try {
+        rmSync(file, { force: true });
+      } catch {
+        sides.leftovers.push(file);
+      }
+    }
   });
   return { keysCopied };
+}
+
+const frozenTrigger = 'tresor_moved_away';
+
+/**
+ * Makes every table of `schema` refuse writes (a statement trigger raising an error before any
+ * INSERT, UPDATE, DELETE or TRUNCATE), inside the caller's transaction. CREATE TRIGGER takes
+ * SHARE ROW EXCLUSIVE, which readers (ACCESS SHARE, ROW SHARE) do not block: under the move's
+ * SHARE locks it waits for nobody. A statement that was waiting for a table's lock sees the
+ * trigger once it has the lock (its relation is read again after the invalidation).
+ */
+async function freezeSchema(client: pg.PoolClient, schema: string): Promise<void> {
+  const s = quoteIdent(schema);
+  const tables = await client.query<{ name: string }>(`SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`, [schema]);
+  await client.query(`CREATE FUNCTION ${s}.${frozenTrigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'this tenant has moved to another region' USING ERRCODE = '55000'; END $$`);
+  for (const { name } of tables.rows) {
+    await client.query(`CREATE TRIGGER ${frozenTrigger} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${s}.${quoteIdent(name)} FOR EACH STATEMENT EXECUTE FUNCTION ${s}.${frozenTrigger}()`);
+  }
+}
+
+/** Undoes `freezeSchema` (the move did not switch). */
+async function thawSchema(pool: pg.Pool, schema: string): Promise<void> {
+  await pool.query(`DROP FUNCTION IF EXISTS ${quoteIdent(schema)}.${frozenTrigger}() CASCADE`);
 }
 
 async function movePostgres(deps: MoveTenantDeps, sides: Sides): Promise<{ keysCopied: number; rows: Record<string, number> }> {
@@ -328,6 +396,7 @@ async function movePostgres(deps: MoveTenantDeps, sides: Sides): Promise<{ keysC
   imported.catch((error: unknown) => pipe.fail(error));
   let keysCopied = 0;
   let rows: Record<string, number> = {};
+  let frozen = false;
   try {
     await exportPgSchema(from.pool, sourceSchema, (chunk) => pipe.push(chunk), {
       chunkBytes: 256 * 1024,
@@ -338,11 +407,17 @@ async function movePostgres(deps: MoveTenantDeps, sides: Sides): Promise<{ keysC
       async beforeCommit(client) {
         pipe.end();
         rows = { ...(await imported).counts };
-        keysCopied = await checkAndSwitch(deps, sides);
-        // Still under the SHARE locks: writers waiting for them find no table once this commits.
-        await client.query(`DROP SCHEMA ${quoteIdent(sourceSchema)} CASCADE`);
+        keysCopied = await checkCopy(deps, sides);
+        // Still under the SHARE locks: the source refuses every write from this commit on, so a
+        // writer waiting for the locks fails once they are released. (Dropping the schema here
+        // instead would need ACCESS EXCLUSIVE, which waits for readers — and deadlocks with a
+        // reader that goes on to write: PostgreSQL would then abort this transaction and let
+        // the writers in.)
+        await freezeSchema(client, sourceSchema);
       },
     });
+    frozen = true;
+    await switchOver(deps, sides);
   } catch (error) {
     pipe.fail(error);
     // The import's own failure says more than the export's "the pipe failed".
@@ -351,12 +426,17 @@ async function movePostgres(deps: MoveTenantDeps, sides: Sides): Promise<{ keysC
       (importError: unknown) => importError,
     );
     if (!sides.state.switched) {
+      // Writable again: the source stays the tenant's (writes refused meanwhile were never acknowledged).
+      if (frozen) {
+        await thawSchema(from.pool, sourceSchema).catch(() => {
+          throw new MoveRefused(`the copy to region ${to} failed, and schema ${sourceSchema} still refuses writes: run DROP FUNCTION ${quoteIdent(sourceSchema)}.${frozenTrigger}() CASCADE`);
+        });
+      }
       await undoCopy(sides, () => dropPgSchema(into.pool, targetSchema));
       throw importFailure ?? error;
     }
-    // Switched, but the exporting transaction did not commit: the source is no longer the
-    // tenant's, and goes now.
-    await dropPgSchema(from.pool, sourceSchema);
   }
+  // Switched: the source goes. Its tables refuse writes already; the drop waits for readers only.
+  await dropPgSchema(from.pool, sourceSchema).catch(() => sides.leftovers.push(`schema ${sourceSchema} in region ${sides.from}`));
   return { keysCopied, rows };
 }

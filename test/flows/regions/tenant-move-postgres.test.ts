@@ -92,7 +92,7 @@ for (const engine of engines().filter((e) => e === 'postgres')) {
       let refused = 0;
       const writer = async () => {
         for (let i = 0; moving; i += 1) {
-          const detail = `race ${i}`;
+          const detail = `race ${prefixB} ${i}`;
           try {
             await node2.app.audit.record('bravo', [operatorEvent('tenant.settings_changed', { id: 'system:race', role: 'system', client: 'test' }, { detail })]);
             acknowledged.push(detail);
@@ -122,7 +122,11 @@ for (const engine of engines().filter((e) => e === 'postgres')) {
       console.log(`API move on PostgreSQL took ${Math.round(took)} ms, 503 for ${json(moved)['unavailableMs']} ms; racing writer: ${acknowledged.length} acknowledged, ${refused} refused; node 2's requests: ${statuses.join(',').slice(0, 200)}`);
       assert.ok(statuses.every((s) => s === 201 || s === 503), `node 2 answered only 201 or 503: ${[...new Set(statuses)].join(', ')}`);
       assert.ok(acknowledged.length > 0, 'the racing writer wrote something');
-      const inTarget = new Set((await t.app.audit.query('bravo', { actions: ['tenant.settings_changed'], count: 100_000 })).map((e) => e.detail));
+      // Acknowledged = committed to `audit_pending` (audit.ts: the chainer moves it onto the chain
+      // moments later, on whichever node writes next): chained or still pending, it is in the target.
+      const chained = (await t.app.audit.query('bravo', { actions: ['tenant.settings_changed'], count: 100_000 })).map((e) => e.detail);
+      const pending = (await client.query<{ event: string }>(`SELECT event FROM "${prefixB}_t_bravo".audit_pending`)).rows.map((r) => (JSON.parse(r.event) as { detail: string }).detail);
+      const inTarget = new Set([...chained, ...pending]);
       const lost = acknowledged.filter((d) => !inTarget.has(d));
       assert.deepEqual(lost, [], 'no acknowledged write is lost');
       assert.equal(await schemas(`${t.schemaPrefix}_t_bravo`), 0);
