@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
+import { generateBackupKey } from '../../../src/backup/index.js';
 import { fixedClock } from '../../../src/platform/clock.js';
 import { json, patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { as, signInOperator, type Person } from '../../support/people.js';
@@ -27,6 +28,7 @@ const keyRows = (file: string, tenantId: string): number => {
 describe('moving a tenant while the server runs [sqlite]', () => {
   let t: TestApp;
   let ch: string;
+  let repository: string;
   let operator: Person;
   let key = '';
   const clock = fixedClock(new Date('2026-12-07T12:00:10Z'));
@@ -37,7 +39,8 @@ describe('moving a tenant while the server runs [sqlite]', () => {
 
   before(async () => {
     ch = mkdtempSync(join(tmpdir(), 'tresor-region-ch-'));
-    t = await startTestApp('sqlite', { regions: { ch: { dataDir: ch, label: 'Switzerland' } } }, { clock });
+    repository = mkdtempSync(join(tmpdir(), 'tresor-repo-'));
+    t = await startTestApp('sqlite', { regions: { ch: { dataDir: ch, label: 'Switzerland' } }, backup: { repository, key: generateBackupKey(), schedule: false } }, { clock });
     key = await t.tenant('clinic');
     for (let i = 0; i < 20; i += 1) assert.equal((await t.inject({ method: 'POST', url: '/tenants/clinic/fhir/Patient', key, body: patient({ name: [{ family: `Vorher${i}` }] }) })).statusCode, 201);
     operator = await signInOperator(t, 'operator', 'ops@hosting.example', () => clock.now().getTime());
@@ -45,6 +48,7 @@ describe('moving a tenant while the server runs [sqlite]', () => {
   after(async () => {
     await t?.close();
     rmSync(ch, { recursive: true, force: true });
+    rmSync(repository, { recursive: true, force: true });
   });
 
   it('refuses an unknown region, the same region, no reason, and a caller who is no operator: nothing changes', async () => {
@@ -153,6 +157,20 @@ describe('moving a tenant while the server runs [sqlite]', () => {
     } finally {
       await t.app.tenants.clearMoving('clinic');
     }
+    assert.equal((await t.inject({ method: 'GET', url: '/tenants/clinic/region', key })).statusCode, 200);
+  });
+
+  it('moving back to the home region takes a backup of it afterwards, with the tenant in it', async () => {
+    const moved = await move({ to: 'default', reason: 'contract moved back to the EU entity' });
+    assert.equal(moved.statusCode, 200, moved.body);
+    const backup = json(moved)['backup'] as { snapshot?: string };
+    assert.ok(typeof backup.snapshot === 'string', `a snapshot was taken: ${JSON.stringify(backup)}`);
+    const snapshots = await t.app.backups.list();
+    const taken = snapshots.find((s) => s.manifest.id === backup.snapshot);
+    assert.ok(taken !== undefined, 'the snapshot is in the home repository');
+    assert.ok(taken.manifest.dataSets.some((d) => d.kind === 'tenant' && d.id === 'clinic'), 'with the moved tenant in it');
+    assert.equal((await t.app.tenants.get('clinic'))?.region, 'default');
+    assert.equal(keyRows(join(ch, 'keys.db'), 'clinic'), 0, 'nothing of the tenant left in ch');
     assert.equal((await t.inject({ method: 'GET', url: '/tenants/clinic/region', key })).statusCode, 200);
   });
 });
