@@ -2,7 +2,7 @@ import { backupAfterMove, moveDepsOf, type Core } from '../app.js';
 import { operatorEvent } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { moveReasonOf, operatorRealm } from '../identity/index.js';
-import { moveTenant, MoveRefused } from '../regions/index.js';
+import { moveTenant, MoveRefused, thawTenant, type RegionalStorage } from '../regions/index.js';
 import { runningServer } from './backup-commands.js';
 import { cliOperator } from './cli-actor.js';
 import type { CliIo, CliValues } from './io.js';
@@ -66,7 +66,8 @@ export async function tenantMove(io: CliIo, core: Core, config: Config, values: 
  * `--clear-mark`: a move whose process died (a crash, a killed command) leaves the tenant marked as
  * moving, and every server answers it 503. Whatever step it died at, the registry's row names the
  * region that holds the tenant (the switch is the last thing the source needs): clearing the mark
- * serves it from there. A copy left in the other region blocks the next move until removed.
+ * (and, on PostgreSQL, the source's refusal of writes, should the move have got that far) serves
+ * it from there. A copy left in the other region blocks the next move until removed.
  */
 async function clearMark(io: CliIo, core: Core, tenantId: string | undefined, rawReason: string): Promise<void> {
   const reason = moveReasonOf(rawReason);
@@ -74,6 +75,8 @@ async function clearMark(io: CliIo, core: Core, tenantId: string | undefined, ra
   const tenant = await core.tenants.get(tenantId);
   if (tenant === undefined) throw new UsageError(`no tenant ${tenantId}`);
   if (tenant.movingSince === undefined) throw new Refusal(`tenant ${tenantId} is not marked as moving`);
+  // A PostgreSQL move that died after freezing the source but before the switch left it refusing writes.
+  if ('region' in core.storage) await thawTenant(core.storage as RegionalStorage, tenant.region, tenantId);
   await core.tenants.clearMoving(tenantId);
   await core.audit.record(operatorRealm, [
     operatorEvent('tenant.region_moved', cliOperator(), { resources: [`Tenant/${tenantId}`], detail: `the mark of an interrupted move (since ${tenant.movingSince}) cleared; stays in ${tenant.region}: ${reason}`, outcome: 'failure' }),

@@ -378,6 +378,17 @@ async function freezeSchema(client: pg.PoolClient, schema: string): Promise<void
   }
 }
 
+/**
+ * After a move's process died (`tresor tenant move --clear-mark`): the tenant's schema in the
+ * region that holds it takes writes again, should the move have frozen it before it died.
+ * Nothing to do on SQLite.
+ */
+export async function thawTenant(storage: RegionalStorage, region: string, tenantId: string): Promise<void> {
+  const regionStorage = storage.region(region);
+  if (regionStorage.postgres === undefined) return;
+  await thawSchema(regionStorage.postgres.pool, regionStorage.describeTenant(tenantId));
+}
+
 /** Undoes `freezeSchema` (the move did not switch). */
 async function thawSchema(pool: pg.Pool, schema: string): Promise<void> {
   await pool.query(`DROP FUNCTION IF EXISTS ${quoteIdent(schema)}.${frozenTrigger}() CASCADE`);

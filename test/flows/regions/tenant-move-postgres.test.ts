@@ -163,6 +163,16 @@ for (const engine of engines().filter((e) => e === 'postgres')) {
       const read = await t.inject({ method: 'GET', url: `/tenants/charlie/fhir/Patient/${json(made)['id']}`, key });
       assert.equal(read.statusCode, 200);
       assert.equal((await t.inject({ method: 'POST', url: '/tenants/charlie/fhir/Patient', key, body: patient() })).statusCode, 201, 'the source takes writes again');
+
+      // A move that died after freezing the source, before the switch: --clear-mark serves it again.
+      const schema = `"${t.schemaPrefix}_t_charlie"`;
+      await client.query(`CREATE FUNCTION ${schema}.tresor_moved_away() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'moved' USING ERRCODE = '55000'; END $$`);
+      await client.query(`CREATE TRIGGER tresor_moved_away BEFORE INSERT ON ${schema}.resources FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.tresor_moved_away()`);
+      assert.ok(await t.app.tenants.markMoving('charlie'));
+      const cleared = await tresorHere(['tenant', 'move', '--tenant', 'charlie', '--clear-mark', '--reason', 'the move died', '--config', configFile]);
+      assert.equal(cleared.code, 0, cleared.stderr);
+      await settle();
+      assert.equal((await t.inject({ method: 'POST', url: '/tenants/charlie/fhir/Patient', key, body: patient() })).statusCode, 201, 'served and writable again');
     });
   });
 }
