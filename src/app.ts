@@ -9,10 +9,10 @@ import { ConfigError, homeRegion, type Config, type RegionPaths } from './config
 import { createAudit, jsonLinesSink, operatorEvent, syslogSink, syslogTransport, type Actor, type Audit, type AuditSink } from './audit/index.js';
 import { argon2Minimum, authRoutes, countAccountsByKind, createAccounts, createAuthenticator, createCredentialThrottle, operatorRealm, createApiKeys, createLoginThrottle, createPasswordHasher, createSessions, type Accounts, type ApiKeys, type PasswordHasher, type Sessions } from './identity/index.js';
 import { adminRoutes, createAccountAdministration, createMailNotifier, createOutboxNotifier, createPasswordResets, type MailDelivery, type Notifier, type Outbox, type PasswordResets, type Spool } from './identity/index.js';
-import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys } from './identity/index.js';
+import { createPasskeys, operatorRoutes, passkeyRoutes, platformRealm, sweepIdentityPeriodically, type Passkeys, type TenantMover } from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { sqliteDefaults, tenantSetDefaults, type RegionStorage, type SqlExecutor, type SqliteOptions, type Storage, type StorageConfig, type StorageMigrations } from './platform/db/index.js';
-import { describeErrorForLog } from './platform/errors.js';
+import { AppError, describeErrorForLog } from './platform/errors.js';
 import { constantTimeEqual } from './platform/constant-time-equal.js';
 import { hashToken } from './platform/random-token.js';
 import {
@@ -34,7 +34,8 @@ import { auditApiRoutes, operationOutcome, createBundleProcessor, createRecordAc
 import { createRotation, registerRotationMetrics, rotationMigrations, type Rotation, type RotationEvent, type RotationOptions } from './rotation/index.js';
 import { createKeys, findUnreadableKeys, keysMigrations, type KeyProvider, type Keys } from './keys/index.js';
 import { createTenants, type Tenants } from './tenants/index.js';
-import { openRegions, regionReport, regionRoutes, regionStorageConfig, type Residency } from './regions/index.js';
+import { moveTenant, MoveRefused, openRegions, regionReport, regionRoutes, regionStorageConfig, type MoveTenantDeps, type RegionalStorage, type Residency } from './regions/index.js';
+import { localeOf, messagePage, sendPage, type Texts } from './platform/pages/index.js';
 import { periodic } from './platform/periodic.js';
 import { createPatientEverything, createSubjectExports, exportRoutes, type SubjectExports } from './privacy/index.js';
 import { walkTenants } from './platform/walk-tenants.js';
@@ -140,6 +141,24 @@ export interface Tresor extends Core {
 const fhirPath = /^\/tenants\/[^/?]+\/fhir(\/|\?|$)/;
 // The tenant of a tenant path (page and API alike), as the router will read it.
 const tenantOfPath = /^\/tenants\/([a-z0-9-]{1,40})(?:[/?]|$)/;
+
+const unavailableText: Texts<'title'> = { en: { title: 'Back in a moment' }, de: { title: 'Gleich wieder da' } };
+
+/**
+ * A 503 before routing (the tenant is being moved), in the shape of the surface the path belongs
+ * to: a FHIR OperationOutcome under /fhir, a page for a browser, problem+json otherwise — with
+ * its Retry-After. Sent from the hook itself: the routes' own error handlers may write to the
+ * tenant's audit trail, which is being copied.
+ */
+function sendUnavailable(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  if (fhirPath.test(request.url)) return reply.status(error.status).type('application/fhir+json').send(JSON.stringify(operationOutcome(error.status, error.code, error.message)));
+  if (request.method === 'GET' && (request.headers.accept ?? '').includes('text/html')) {
+    const locale = localeOf(request);
+    return sendPage(reply, messagePage(request, unavailableText[locale].title, locale === 'de' ? 'Die Daten dieses Mandanten ziehen gerade in eine andere Region um. Bitte versuchen Sie es in wenigen Sekunden noch einmal.' : error.message), error.status);
+  }
+  return sendProblem(reply, error);
+}
 
 export interface Core {
   readonly storage: Storage;
@@ -458,6 +477,39 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
 }
 
 /**
+ * The backup taken once a tenant has moved (regions/move-tenant.ts `backupAfter`): a snapshot of
+ * the target region into its own repository, so the moved tenant is in a backup of its new region
+ * at once. Undefined: the region has no repository (the move reports it as skipped).
+ */
+export function backupAfterMove(core: Core): (region: string, tenantId: string) => Promise<string | undefined> {
+  // The target region's own repository (backup/region-backups.ts): the moved tenant is in its next snapshot.
+  return async (region, tenantId) => {
+    const backups = core.regionBackups.region(region);
+    return backups.configured ? (await backups.run({ reason: `tenant ${tenantId} moved here` })).manifest.id : undefined;
+  };
+}
+
+/**
+ * What a move of a tenant between regions needs from this process (the server's operator API and
+ * console, and `tresor tenant move`): the checks of the copy, the mark every server process reads
+ * (tenants.markMoving), and what the caller adds — the wait for its own requests, the backup.
+ */
+export function moveDepsOf(core: Core, extras: Pick<MoveTenantDeps, 'drain' | 'backupAfter' | 'beforeSwitch'> = {}): MoveTenantDeps {
+  return {
+    storage: core.storage as RegionalStorage,
+    residency: core.residency,
+    clock: systemClock,
+    verify: async (db, tenantId, keys) => (await openSealedSamples(db, tenantId, keys)).failures,
+    verifyTrail: async (db, tenantId) => (await core.audit.verifyCopy(db, tenantId)).findings.map((f) => `${f.kind} at ${f.seq}`),
+    marking: { mark: (tenantId) => core.tenants.markMoving(tenantId), clear: (tenantId) => core.tenants.clearMoving(tenantId) },
+    // Other PostgreSQL nodes believe a tenant's status for up to a second (tenants.ts): by then
+    // they answer 503 too. On SQLite only this process serves the data directory.
+    settleMs: core.storage.engine === 'postgres' ? 1100 : 0,
+    ...extras,
+  };
+}
+
+/**
  * Records of processing (privacy/ropa.ts) over the live services: the server's and `tresor ropa`'s.
  * Alert webhooks are read from their store (only their hosts are shown); replication from PostgreSQL, now.
  */
@@ -703,9 +755,31 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // The tenant a request is for counts as in use until the request ends, so a background job
   // visiting it meanwhile does not close it under its own traffic (storage.requestUses).
   const tenantInUse = new WeakMap<FastifyRequest, () => void>();
-  http.addHook('onRequest', async (request) => {
+  // Requests in flight per tenant: a move waits for them to end (regions/move-tenant.ts `drain`).
+  const inFlight = new Map<string, number>();
+  http.addHook('onRequest', async (request, reply) => {
     const tenantId = tenantOfPath.exec(request.url)?.[1];
-    if (tenantId !== undefined) tenantInUse.set(request, storage.requestUses(tenantId));
+    if (tenantId === undefined) return;
+    // Counted before the check below: a request that read the status just before a move marked
+    // the tenant is waited for by the move's drain.
+    inFlight.set(tenantId, (inFlight.get(tenantId) ?? 0) + 1);
+    const uses = storage.requestUses(tenantId);
+    tenantInUse.set(request, () => {
+      uses();
+      const left = (inFlight.get(tenantId) ?? 1) - 1;
+      if (left > 0) inFlight.set(tenantId, left);
+      else inFlight.delete(tenantId);
+    });
+    try {
+      // While the tenant is being moved to another region, every request for it is answered 503
+      // (tenants.serving); a tenant another process moved is found in its new region.
+      const region = await tenants.serving(tenantId);
+      const placement = core.residency.placement;
+      if (region !== undefined && placement !== undefined && placement.regionOf(tenantId) !== region) placement.assign(tenantId, region);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status !== 503) throw error;
+      return sendUnavailable(request, reply, error);
+    }
   });
   const requestEnded = async (request: FastifyRequest) => tenantInUse.get(request)?.();
   http.addHook('onResponse', requestEnded);
@@ -898,12 +972,35 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     reportFile: drillReportFile,
     slots: drillSlots({ assessments, drafts: noticeDrafts, draftsMailingThrough: (notifier) => createNoticeDrafts({ ...noticeDraftsDeps, notifier }), testServer: testServerNotifier }),
   });
+  // Moving a tenant to another region while serving (regions/move-tenant.ts): this process's own
+  // requests for it are waited for; the home region's backup follows (backupAfterMove).
+  const drain = async (tenantId: string) => {
+    const deadline = performance.now() + config.server.requestTimeoutMs;
+    while ((inFlight.get(tenantId) ?? 0) > 0) {
+      if (performance.now() > deadline) throw new MoveRefused(`requests for tenant ${tenantId} did not end within ${config.server.requestTimeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  const mover: TenantMover | undefined = core.residency.regional
+    ? async (tenantId, to) => {
+        // Another server process on the same SQLite files would keep its own handle on the
+        // tenant's file, outside this process's hold: there the move is made with the server stopped.
+        if (storage.engine === 'sqlite' && (worker?.count ?? 1) > 1) throw new MoveRefused(`this server runs ${worker?.count} processes on one SQLite data directory, which this process cannot hold the tenant's file for: stop the server and use tresor tenant move`);
+        const report = await moveTenant(moveDepsOf(core, { drain, backupAfter: backupAfterMove(core) }), tenantId, to);
+        core.keys.forgetTenant(tenantId);
+        core.oauth.forgetTenant(tenantId);
+        if (report.leftovers !== undefined) logger.error({ event: 'tenant.moved_leftovers', tenant: tenantId, region: report.from }, `tenant ${tenantId} moved, but this of region ${report.from} is left to remove: ${report.leftovers.join('; ')}`);
+        if ('failed' in report.backup) logger.error({ event: 'tenant.moved_backup_failed', tenant: tenantId, region: to }, `the backup after moving tenant ${tenantId} failed: ${report.backup.failed}`);
+        logger.info({ event: 'tenant.moved', tenant: tenantId, from: report.from, to: report.to, unavailableMs: report.unavailableMs }, `tenant ${tenantId} moved from region ${report.from} to ${report.to}`);
+        return report;
+      }
+    : undefined;
   // Where a tenant's data is kept, and what is not regionalised (regions/not-regionalised.ts).
   const regionOfTenant = (tenantId: string) => regionReport(config, core.residency, tenantId);
   const ropa = ropaOf(core, config, clock);
   await http.register(consolePages({ accounts: core.accounts, sessions: core.sessions, tenants, keys: core.keys, authenticator, passkeys: core.passkeys, passwordResets, audit, access: recordAccess, administration, appRegister,
     clients: core.clients, consents: core.consents, oauth: core.oauth, subjectExports,
-    operator: { audit, backups: core.regionBackups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile) }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings }, consentWriter: createConsentWriter({ records, storage, audit, access: recordAccess }), region: regionOfTenant, restrictions }));
+    operator: { audit, backups: core.regionBackups, rotation, keyProvider: core.keyProvider, readiness, registry: metrics.registry, now: () => clock.now().getTime(), escalated: escalatedAlerts, status, incidentDrills: () => readLastDrills(drillReportFile), tenantMove: mover }, clock, alerts: core.alerts, incidents, incidentScopes, assessments, noticeDrafts, privacyRequests, rectifications, ropa, privacy: { erasures: core.erasures, holds: core.holds, retention: core.retention, settings: core.retentionSettings }, consentWriter: createConsentWriter({ records, storage, audit, access: recordAccess }), region: regionOfTenant, restrictions }));
   await http.register(oauthRoutes({ oauth: core.oauth, clients: core.clients, consents: core.consents, accounts: core.accounts, passkeys: core.passkeys, tenants, records, access: recordAccess, storage, keys: core.keys, audit, authenticator, hsts, throttle: credentialThrottle }));
   await http.register(exportRoutes({ exports: subjectExports, authenticator, access: recordAccess, publicUrl: config.server.publicUrl }), { prefix: '/tenants/:tenant' });
   const everything = createPatientEverything({ records, access: recordAccess, storage, limits: config.fhir, clock });
@@ -919,7 +1016,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Platform operators: the same sign-in code in their own realm, and the tenant console.
   await http.register(authRoutes({ accounts: core.accounts, sessions: core.sessions, tenants, audit, passwordResets, realm: platformRealm }), { prefix: '/platform' });
   await http.register(passkeyRoutes({ accounts: core.accounts, passkeys: core.passkeys, sessions: core.sessions, tenants, realm: platformRealm }), { prefix: '/platform' });
-  await http.register(operatorRoutes({ authenticator, tenants, audit }), { prefix: '/platform' });
+  await http.register(operatorRoutes({ authenticator, tenants, audit, mover }), { prefix: '/platform' });
   await http.register(backupRoutes({ authenticator, backups: core.regionBackups, audit, tenants }), { prefix: '/platform' });
   // Breach scope from the audit trails, for platform operators (breach/routes.ts).
   await http.register(breachRoutes({ authenticator, scopes: breachScopes }), { prefix: '/platform' });

@@ -61,6 +61,15 @@ export interface PgExportOptions {
   readonly lockTimeoutMs?: number;
   /** Called as each table is done (for a progress bar). */
   readonly onTable?: (done: number, total: number) => void;
+  /**
+   * `share` (a move to another region, regions/move-tenant.ts): every table is locked IN SHARE
+   * MODE before the snapshot is taken, and stays locked until the transaction ends — writers of
+   * the schema on any connection either committed before the snapshot or wait. Not READ ONLY
+   * then (PostgreSQL allows only the weaker lock modes in a read-only transaction).
+   */
+  readonly lock?: 'access-share' | 'share';
+  /** Runs after the last chunk, inside the exporting transaction and under its locks, before COMMIT; a throw rolls it back. */
+  readonly beforeCommit?: (client: pg.PoolClient) => Promise<void>;
 }
 
 export interface PgImport {
@@ -225,9 +234,24 @@ export async function exportPgSchema(pool: pg.Pool, schema: string, onChunk: (pl
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    // §13.2.2: one snapshot for every statement of the transaction; READ ONLY (it also runs on a standby).
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await setTextFormats(client);
+    if (options.lock === 'share') {
+      // The snapshot of a REPEATABLE READ transaction is taken by its first query (§13.2.2), and
+      // LOCK TABLE and SET are no queries: so the locks come first and the snapshot after them,
+      // once every writer that held a table committed or rolled back (LOCK documentation: "acquire
+      // locks before executing any queries"). The table names are read before the transaction.
+      const names = (await tablesOf(client, schema)).map((t) => t.name);
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await client.query('SET LOCAL statement_timeout = 0');
+      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000))}`);
+      if (names.length > 0) await lockShared(client, names.map((name) => qualified(schema, name)));
+      await setTextFormats(client);
+      const now = (await tablesOf(client, schema)).map((t) => t.name);
+      if (now.join('\n') !== names.join('\n')) throw new BackupError('restore-refused', `the tables of ${schema} changed while it was being locked (a migration ran): try again`, { status: 503, expose: true });
+    } else {
+      // §13.2.2: one snapshot for every statement of the transaction; READ ONLY (it also runs on a standby).
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await setTextFormats(client);
+    }
     // A page over a large table without a primary key sorts the whole table once; the request-sized
     // statement limit of the pool would cut that short. The transaction only reads.
     // Waiting for a table's lock (a running migration) is bounded, though: better a failed
@@ -238,7 +262,7 @@ export async function exportPgSchema(pool: pg.Pool, schema: string, onChunk: (pl
     const tables = await tablesOf(client, schema);
     // As pg_dump does: ACCESS SHARE on every table (PostgreSQL docs §13.3.1 Table-Level Locks) —
     // writers go on, but DDL (a migration of a newer node) waits until the snapshot is read.
-    if (tables.length > 0) await client.query(`LOCK TABLE ${tables.map((t) => qualified(schema, t.name)).join(', ')} IN ACCESS SHARE MODE`);
+    if (tables.length > 0 && options.lock !== 'share') await client.query(`LOCK TABLE ${tables.map((t) => qualified(schema, t.name)).join(', ')} IN ACCESS SHARE MODE`);
     const migrations = tables.some((t) => t.name === 'schema_migrations')
       ? (await client.query<{ id: string }>(`SELECT id FROM ${qualified(schema, 'schema_migrations')} ORDER BY applied_at, id COLLATE "C"`)).rows.map((r) => r.id)
       : [];
@@ -263,6 +287,7 @@ export async function exportPgSchema(pool: pg.Pool, schema: string, onChunk: (pl
     }
     await chunker.line(jsonLine({ done: true, tables: tables.length, sequences: sequences.length }));
     await chunker.flush();
+    await options.beforeCommit?.(client);
     await client.query('COMMIT');
     return { bytes: chunker.bytes, sha256: chunker.whole.digest('hex'), counts, migrations };
   } catch (error) {
@@ -270,6 +295,28 @@ export async function exportPgSchema(pool: pg.Pool, schema: string, onChunk: (pl
     throw error;
   } finally {
     client.release(broken);
+  }
+}
+
+/**
+ * Takes SHARE on every table, one after the other. A writer holding ROW EXCLUSIVE on a later table
+ * that goes on to write an earlier one waits for this transaction while it waits for the writer:
+ * PostgreSQL breaks such a deadlock by failing one side (40P01). When that is this side, the locks
+ * taken so far are given back (to a savepoint — no query, so still no snapshot) and it tries again
+ * after a pause, a few times.
+ */
+async function lockShared(client: pg.PoolClient, tables: readonly string[]): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    await client.query('SAVEPOINT lock_tables');
+    try {
+      await client.query(`LOCK TABLE ${tables.join(', ')} IN SHARE MODE`);
+      await client.query('RELEASE SAVEPOINT lock_tables');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '40P01' || attempt >= 5) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT lock_tables');
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 80) * attempt));
+    }
   }
 }
 

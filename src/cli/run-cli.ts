@@ -17,9 +17,14 @@ Usage:
                                             in REGION's data directory, key store and backups (default:
                                             defaultRegion; docs/residency.md)
   tresor tenant move --tenant <id> --to <region> --reason TEXT
-                                            moves the tenant's data set and keys to another region (SQLite,
-                                            server stopped): copied, keys re-wrapped, verified, switched,
-                                            then the source destroyed; audited in both trails
+                                            moves the tenant's data set and keys to another region: copied,
+                                            keys re-wrapped, verified, switched, then the source destroyed;
+                                            its requests answered 503 meanwhile; audited in both trails
+                                            (PostgreSQL: beside running servers; SQLite: server stopped —
+                                            a running one moves it: POST /platform/tenants/<id>/move)
+  tresor tenant move --tenant <id> --clear-mark --reason TEXT
+                                            ends the 503 of a move a crashed process left behind (the tenant
+                                            stays in the region the registry names)
   tresor tenant list [--json]
   tresor tenant disable <id>
   tresor tenant set <id> --mfa <everyone|staff|optional>
@@ -226,6 +231,7 @@ const options = {
   snapshot: { type: 'string' },
   all: { type: 'boolean' },
   to: { type: 'string' },
+  'clear-mark': { type: 'boolean' },
   master: { type: 'boolean' },
   json: { type: 'boolean' },
   dir: { type: 'string' },

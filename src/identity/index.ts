@@ -43,7 +43,7 @@ export { operatorRealm, operatorRoles, type OperatorRole } from './realm.js';
 export { platformRealm, tenantRealm, type SignInRealm } from './sign-in-realm.js';
 export { checkNewPassword, maxLength as passwordMaxLength, minLength as passwordMinLength } from './passwords.js';
 export { operatorRoutes } from './operator-routes.js';
-export { createOperatorTenants, type OperatorAct, type OperatorTenants } from './operator-tenants.js';
+export { createOperatorTenants, moveReasonOf, type OperatorAct, type OperatorTenants, type TenantMover } from './operator-tenants.js';
 export { createLoginThrottle, throttlePolicy, type LoginThrottle } from './throttle.js';
 export { createCredentialThrottle, credentialThrottlePolicy, type CredentialThrottle, type CredentialMethod } from './credential-throttle.js';
 export { createSessions, sessionDefaults, sessionMigrations, type SessionInfo, type SessionPolicy, type Sessions } from './sessions.js';

@@ -3,7 +3,7 @@ import type { Audit } from '../audit/index.js';
 import { HttpError } from '../platform/http/index.js';
 import type { Tenant, Tenants } from '../tenants/index.js';
 import type { Authenticator } from './authenticate.js';
-import { createOperatorTenants, type OperatorAct } from './operator-tenants.js';
+import { createOperatorTenants, type OperatorAct, type TenantMover } from './operator-tenants.js';
 
 /**
  * The platform operators' console API under `/platform` (SPEC I7: production access limited
@@ -14,11 +14,11 @@ import { createOperatorTenants, type OperatorAct } from './operator-tenants.js';
  * each call does, and its audit events, is operator-tenants.ts (the operator console's pages
  * call the same).
  */
-export function operatorRoutes({ authenticator, tenants, audit }: { authenticator: Authenticator; tenants: Tenants; audit: Audit }) {
+export function operatorRoutes({ authenticator, tenants, audit, mover }: { authenticator: Authenticator; tenants: Tenants; audit: Audit; mover?: TenantMover | undefined }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
-    const view = (t: Tenant) => ({ id: t.id, name: t.name, status: t.status, createdAt: t.createdAt, mfaPolicy: t.mfaPolicy, region: t.region, ...(t.disabledAt === undefined ? {} : { disabledAt: t.disabledAt }) });
+    const view = (t: Tenant) => ({ id: t.id, name: t.name, status: t.status, createdAt: t.createdAt, mfaPolicy: t.mfaPolicy, region: t.region, ...(t.disabledAt === undefined ? {} : { disabledAt: t.disabledAt }), ...(t.movingSince === undefined ? {} : { movingSince: t.movingSince }) });
 
-    const desk = createOperatorTenants({ tenants, audit });
+    const desk = createOperatorTenants({ tenants, audit, mover });
     const by = (request: FastifyRequest, operatorId: string): OperatorAct => ({ operatorId, sourceIp: request.ip, requestId: request.id });
     const body = (request: FastifyRequest): Record<string, unknown> => {
       const value = request.body;
@@ -52,6 +52,17 @@ export function operatorRoutes({ authenticator, tenants, audit }: { authenticato
       const operator = await authenticator.operator(request);
       const disabled = await desk.disable(by(request, operator.id), (request.params as { id: string }).id);
       return reply.send(view(disabled));
+    });
+
+    // A move to another region, online: the tenant's requests are answered 503 until it is done
+    // (regions/move-tenant.ts); the answer says where it went, how long it took, and the backup.
+    app.post('/tenants/:id/move', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+      const operator = await authenticator.operator(request);
+      const { id } = request.params as { id: string };
+      const fields = body(request);
+      const report = await desk.move(by(request, operator.id), id, text(fields['to'], 'to'), fields['reason'] === undefined ? '' : text(fields['reason'], 'reason'));
+      const moved = await tenants.get(id);
+      return reply.send({ ...(moved === undefined ? {} : { tenant: view(moved) }), from: report.from, to: report.to, keysCopied: report.keysCopied, keysDestroyed: report.keysDestroyed, unavailableMs: report.unavailableMs, backup: report.backup, ...(report.leftovers === undefined ? {} : { leftovers: report.leftovers }) });
     });
 
     app.put('/tenants/:id/settings/mfa', { bodyLimit: 16 * 1024 }, async (request, reply) => {

@@ -12,4 +12,4 @@ export { createRegionalKeys } from './regional-keys.js';
 export { openRegionalTenantStorage } from './regional-tenant-storage.js';
 export { regionReport, type RegionReport, type SharedComponent, type SharedComponentId } from './not-regionalised.js';
 export { regionRoutes, type RegionRoutesDeps } from './routes.js';
-export { moveTenant, MoveRefused, type MoveReport, type MoveTenantDeps } from './move-tenant.js';
+export { moveTenant, MoveRefused, thawTenant, type MoveBackup, type MoveReport, type MoveTenantDeps } from './move-tenant.js';

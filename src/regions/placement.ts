@@ -13,6 +13,11 @@ export interface Placement {
   resolve(tenantId: string): Promise<string>;
   /** A tenant is being created in, or moved to, `region`. */
   assign(tenantId: string, region: string): void;
+  /**
+   * The tenant's region read again from the platform data set (another process moved it): true
+   * when it differs from what this process knew, which is then forgotten for the new one.
+   */
+  refresh(tenantId: string): Promise<boolean>;
 }
 
 export function createPlacement(initial: ReadonlyArray<{ id: string; region: string }>, lookup: (tenantId: string) => Promise<string | undefined>): Placement {
@@ -29,6 +34,12 @@ export function createPlacement(initial: ReadonlyArray<{ id: string; region: str
     },
     assign(tenantId, region) {
       known.set(tenantId, region);
+    },
+    async refresh(tenantId) {
+      const region = (await lookup(tenantId)) ?? homeRegion;
+      const changed = region !== (known.get(tenantId) ?? homeRegion);
+      known.set(tenantId, region);
+      return changed;
     },
   };
 }

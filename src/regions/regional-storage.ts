@@ -1,4 +1,4 @@
-import type { RegionStorage, SqlDatabase, Storage } from '../platform/db/index.js';
+import { StorageError, type RegionStorage, type SqlDatabase, type Storage } from '../platform/db/index.js';
 import type { Placement } from './placement.js';
 
 /** A storage over several regions, and each region's own (the move command copies between them). */
@@ -25,6 +25,18 @@ export function createRegionalStorage(home: Storage, others: ReadonlyMap<string,
     return found;
   };
   const of = async (tenantId: string) => storageOf(await placement.resolve(tenantId));
+  // A data set missing where this process last saw it: another process may have moved the tenant
+  // (regions/move-tenant.ts). The region is read again from the platform data set and, when it
+  // changed, the call tried once more there.
+  const isMissing = (error: unknown) => error instanceof StorageError && error.code === 'dataset-missing';
+  async function again<T>(tenantId: string, fn: (storage: RegionStorage) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await of(tenantId));
+    } catch (error) {
+      if (!isMissing(error) || !(await placement.refresh(tenantId))) throw error;
+      return fn(await of(tenantId));
+    }
+  }
   return {
     engine: home.engine,
     platform: home.platform,
@@ -38,11 +50,11 @@ export function createRegionalStorage(home: Storage, others: ReadonlyMap<string,
         placement.assign(tenantId, options.region);
         return storageOf(options.region).tenant(tenantId, options);
       }
-      return (await of(tenantId)).tenant(tenantId, options);
+      return again(tenantId, (storage) => storage.tenant(tenantId, options));
     },
-    visitTenant: async (tenantId, fn) => (await of(tenantId)).visitTenant(tenantId, fn),
+    visitTenant: (tenantId, fn) => again(tenantId, (storage) => storage.visitTenant(tenantId, fn)),
     requestUses: (tenantId) => storageOf(placement.regionOf(tenantId)).requestUses(tenantId),
-    migrateTenant: async (tenantId) => (await of(tenantId)).migrateTenant(tenantId),
+    migrateTenant: (tenantId) => again(tenantId, (storage) => storage.migrateTenant(tenantId)),
     onTenantClosed(listener) {
       for (const storage of all) storage.onTenantClosed(listener);
     },

@@ -1,5 +1,5 @@
 import { AppError } from '../platform/errors.js';
 
-export type TenantErrorCode = 'tenant-id-invalid' | 'tenant-exists' | 'tenant-not-found' | 'tenant-disabled' | 'setting-invalid' | 'region-unknown';
+export type TenantErrorCode = 'tenant-id-invalid' | 'tenant-exists' | 'tenant-not-found' | 'tenant-disabled' | 'setting-invalid' | 'region-unknown' | 'tenant-moving' | 'move-refused';
 
 export class TenantError extends AppError<TenantErrorCode> {}

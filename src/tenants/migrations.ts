@@ -30,4 +30,14 @@ export const tenantsMigrations: readonly Migration[] = [
       postgres: (t) => [`ALTER TABLE ${t('tenants')} ADD COLUMN region TEXT NOT NULL DEFAULT 'default'`],
     },
   },
+  {
+    // A move to another region in progress (regions/move-tenant.ts): since when, or NULL. Every
+    // server process reads it with the tenant's status and answers the tenant's requests 503
+    // meanwhile, so no process writes to the copy being made.
+    id: 'tenants/004-moving',
+    up: {
+      sqlite: (t) => [`ALTER TABLE ${t('tenants')} ADD COLUMN moving_since BIGINT`],
+      postgres: (t) => [`ALTER TABLE ${t('tenants')} ADD COLUMN moving_since BIGINT`],
+    },
+  },
 ];

@@ -1,7 +1,7 @@
 import type { Clock } from '../platform/clock.js';
 import { createLookupCache, type SqlExecutor, type Storage } from '../platform/db/index.js';
 import { TenantError } from './errors.js';
-import { insertTenant, selectRegions, selectTenant, selectTenants, updateMfaPolicy, updateTenantDisabled, updateTenantRegion, type MfaPolicy, type TenantRow } from './store.js';
+import { clearTenantMoving, insertTenant, selectRegions, selectTenant, selectTenants, updateMfaPolicy, updateTenantDisabled, updateTenantMoving, updateTenantRegion, type MfaPolicy, type TenantRow } from './store.js';
 
 export type { MfaPolicy } from './store.js';
 /** Data-set ids that are not tenants: `operators` holds the platform operators' accounts, sessions and audit trail. */
@@ -22,6 +22,8 @@ export interface Tenant {
   readonly dataSet: string;
   /** The region that holds its data, keys and backups (`default`: the home region). */
   readonly region: string;
+  /** Being moved to another region since then: its requests are answered 503 meanwhile. */
+  readonly movingSince?: string;
 }
 
 export interface Tenants {
@@ -30,8 +32,19 @@ export interface Tenants {
   list(): Promise<Tenant[]>;
   get(id: string): Promise<Tenant | undefined>;
   disable(id: string): Promise<Tenant>;
-  /** Throws unless the tenant exists and is active; used on every data request. */
+  /** Throws unless the tenant exists and is active (and not being moved: 503); used on every data request. */
   requireActive(id: string): Promise<void>;
+  /**
+   * The check every request for a tenant's paths passes first (app.ts): throws 503 with
+   * Retry-After while the tenant is being moved to another region; otherwise the tenant's region
+   * as the platform data set says (undefined for no such tenant). Cached like the status: exact
+   * on SQLite, at most a second stale across PostgreSQL nodes.
+   */
+  serving(id: string): Promise<string | undefined>;
+  /** Marks the tenant as being moved (every process answers its requests 503); false when it is moving already or unknown. */
+  markMoving(id: string): Promise<boolean>;
+  /** Ends that mark (the move switched or rolled back). */
+  clearMoving(id: string): Promise<void>;
   /** The tenant's second-factor policy (cached like its status). */
   mfaPolicy(id: string): Promise<MfaPolicy>;
   setMfaPolicy(id: string, policy: string): Promise<Tenant>;
@@ -60,8 +73,15 @@ function tenantOf(row: TenantRow, describeTenant: (id: string) => string): Tenan
     mfaPolicy: row.mfa_policy,
     dataSet: describeTenant(row.id),
     region: row.region,
+    ...(row.moving_since === null || row.moving_since === undefined ? {} : { movingSince: new Date(Number(row.moving_since)).toISOString() }),
   };
 }
+
+/** Seconds a client waits before asking again while its tenant is being moved. */
+export const movingRetryAfterSeconds = 5;
+
+const moving = () =>
+  new TenantError('tenant-moving', 'This tenant is being moved to another region; try again shortly.', { status: 503, expose: true, headers: { 'retry-after': String(movingRetryAfterSeconds) } });
 
 /**
  * Every tenant, read from a platform data set opened without the rest of the storage (a command
@@ -122,6 +142,23 @@ export function createTenants({ storage, clock, regions = singleRegion }: Tenant
       const row = await statusCache.get(id, () => selectTenant(storage.platform, id));
       if (row === undefined) throw new TenantError('tenant-not-found', 'No such tenant.', { status: 404 });
       if (row.status !== 'active') throw new TenantError('tenant-disabled', 'This tenant is disabled.', { status: 403 });
+      if (row.moving_since !== null && row.moving_since !== undefined) throw moving();
+    },
+    async serving(id) {
+      if (!tenantIdPattern.test(id)) return undefined;
+      const row = await statusCache.get(id, () => selectTenant(storage.platform, id));
+      if (row === undefined) return undefined;
+      if (row.moving_since !== null && row.moving_since !== undefined) throw moving();
+      return row.region;
+    },
+    async markMoving(id) {
+      const marked = await updateTenantMoving(storage.platform, id, clock.now().getTime());
+      statusCache.delete(id);
+      return marked;
+    },
+    async clearMoving(id) {
+      await clearTenantMoving(storage.platform, id);
+      statusCache.delete(id);
     },
     async mfaPolicy(id) {
       const row = await statusCache.get(id, () => selectTenant(storage.platform, id));

@@ -6,6 +6,7 @@ import type { KeyProvider, Keys } from '../../keys/index.js';
 import type { ReadinessReport } from '../../platform/http/index.js';
 import type { Rotation } from '../../rotation/index.js';
 import type { Tenants } from '../../tenants/index.js';
+import type { TenantMover } from '../../identity/index.js';
 import type { PageGuard } from '../page-guard.js';
 import type { Alerts, EscalatedAlerts } from '../../detection/index.js';
 import type { FrozenScopes, Incidents } from '../../incidents/index.js';
@@ -45,13 +46,15 @@ export interface OperatorConsoleDeps {
   readonly status: StatusService;
   /** The last notification drill and the last that passed (notification/drill-report.ts). */
   readonly incidentDrills?: () => { readonly last?: DrillReport; readonly lastPassed?: DrillReport };
+  /** Moves a tenant to another region while serving (regions/move-tenant.ts); undefined with one region. */
+  readonly tenantMove?: TenantMover | undefined;
 }
 
 /** The operator console under `/platform/console/`: one plugin per section. */
 export function operatorConsole({ guard, tenants, keys, deps, alerts, incidents, scopes, assessments, drafts, ropa }: { guard: PageGuard; tenants: Tenants; keys: Keys; deps: OperatorConsoleDeps; alerts: Alerts; incidents: Incidents; scopes?: FrozenScopes | undefined; assessments?: Assessments | undefined; drafts?: NoticeDrafts | undefined; ropa: Ropa }) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(operatorHome({ guard }));
-    await app.register(operatorTenantPages({ guard, tenants, audit: deps.audit }));
+    await app.register(operatorTenantPages({ guard, tenants, audit: deps.audit, mover: deps.tenantMove }));
     await app.register(backupPages({ guard, backups: deps.backups, audit: deps.audit, tenants, now: deps.now }));
     await app.register(keyPages({ guard, keys, rotation: deps.rotation, provider: deps.keyProvider }));
     await app.register(healthPages({ guard, readiness: deps.readiness, registry: deps.registry, now: deps.now }));

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createOperatorTenants, type OperatorAct } from '../../identity/index.js';
+import { createOperatorTenants, type OperatorAct, type TenantMover } from '../../identity/index.js';
+import type { MoveReport } from '../../regions/index.js';
 import type { Audit } from '../../audit/index.js';
 import { AppError } from '../../platform/errors.js';
 import { formatDate, html, seeOther, type Locale, type Texts } from '../../platform/pages/index.js';
@@ -38,7 +39,27 @@ type Key =
   | 'confirmTitle'
   | 'confirmText'
   | 'confirmButton'
-  | 'cancel';
+  | 'cancel'
+  | 'move'
+  | 'moveOf'
+  | 'moveTitle'
+  | 'moveText'
+  | 'currentRegion'
+  | 'moveTo'
+  | 'reason'
+  | 'reasonHint'
+  | 'confirmId'
+  | 'confirmIdHint'
+  | 'moveButton'
+  | 'idMismatch'
+  | 'movedNotice'
+  | 'unavailableFor'
+  | 'backup'
+  | 'backupTaken'
+  | 'backupSkipped'
+  | 'backupFailed'
+  | 'back'
+  | 'moving';
 
 const text: Texts<Key> = {
   en: {
@@ -64,7 +85,7 @@ const text: Texts<Key> = {
     idHint: 'Lower-case letters, digits and hyphens, up to 40 characters; it is part of every address of the tenant and cannot change.',
     nameHint: 'What people of the tenant see (the id when empty).',
     region: 'Region',
-    regionHint: 'Where its data, keys and backups are kept. Moving it later is a migration (tresor tenant move).',
+    regionHint: 'Where its data, keys and backups are kept. It can be moved later (Move… in the list above).',
     create: 'Create tenant',
     createdNotice: 'Tenant created:',
     disabledNotice: 'Tenant disabled:',
@@ -73,6 +94,27 @@ const text: Texts<Key> = {
     confirmText: 'Nobody of this tenant can sign in or call the API any more, and its apps stop working. Its data is kept. Enabling it again is not offered here.',
     confirmButton: 'Disable this tenant',
     cancel: 'Cancel',
+    move: 'Move…',
+    moveOf: 'Move tenant',
+    moveTitle: 'Move to another region',
+    moveText:
+      'Its data set is copied to the region chosen, its keys are wrapped again under that region’s master key, the copy is checked, and only then the tenant is switched over; its data and keys in the old region are then destroyed. Meanwhile every request for the tenant is answered “503, try again shortly”, usually for seconds. If anything fails before the switch, nothing is moved.',
+    currentRegion: 'Region now',
+    moveTo: 'Move to region',
+    reason: 'Reason',
+    reasonHint: 'Why it moves, at most 200 characters; it goes into the tenant’s and the operators’ audit trails. Write why, not who the patients are.',
+    confirmId: 'Tenant id, to confirm',
+    confirmIdHint: 'Type the id of the tenant you move.',
+    moveButton: 'Move this tenant',
+    idMismatch: 'The id typed is not this tenant’s: nothing was moved.',
+    movedNotice: 'Tenant moved:',
+    unavailableFor: 'Requests answered 503 for',
+    backup: 'Backup afterwards',
+    backupTaken: 'snapshot',
+    backupSkipped: 'none taken:',
+    backupFailed: 'failed (the move stands):',
+    back: 'Back to the tenants',
+    moving: 'being moved to another region',
   },
   de: {
     title: 'Mandanten',
@@ -97,7 +139,7 @@ const text: Texts<Key> = {
     idHint: 'Kleinbuchstaben, Ziffern und Bindestriche, bis zu 40 Zeichen; sie ist Teil jeder Adresse des Mandanten und kann sich nicht ändern.',
     nameHint: 'Was die Personen des Mandanten sehen (leer: die Kennung).',
     region: 'Region',
-    regionHint: 'Wo seine Daten, Schlüssel und Sicherungen liegen. Ein späterer Umzug ist eine Migration (tresor tenant move).',
+    regionHint: 'Wo seine Daten, Schlüssel und Sicherungen liegen. Er kann später umziehen (Umziehen… in der Liste oben).',
     create: 'Mandant anlegen',
     createdNotice: 'Mandant angelegt:',
     disabledNotice: 'Mandant deaktiviert:',
@@ -106,24 +148,48 @@ const text: Texts<Key> = {
     confirmText: 'Niemand dieses Mandanten kann sich dann anmelden oder die API aufrufen, seine Apps funktionieren nicht mehr. Seine Daten bleiben erhalten. Wieder aktivieren lässt er sich hier nicht.',
     confirmButton: 'Diesen Mandanten deaktivieren',
     cancel: 'Abbrechen',
+    move: 'Umziehen…',
+    moveOf: 'Mandant umziehen:',
+    moveTitle: 'In eine andere Region umziehen',
+    moveText:
+      'Sein Datenbestand wird in die gewählte Region kopiert, seine Schlüssel werden mit dem Hauptschlüssel dieser Region neu verpackt, die Kopie wird geprüft, und erst dann wird der Mandant umgestellt; seine Daten und Schlüssel in der alten Region werden danach vernichtet. Währenddessen wird jede Anfrage an den Mandanten mit „503, bitte gleich erneut versuchen“ beantwortet, meist für Sekunden. Schlägt vor der Umstellung etwas fehl, wird nichts umgezogen.',
+    currentRegion: 'Region jetzt',
+    moveTo: 'Umziehen in Region',
+    reason: 'Grund',
+    reasonHint: 'Warum er umzieht, höchstens 200 Zeichen; das steht im Prüfprotokoll des Mandanten und der Betreiber. Schreiben Sie warum, nicht wer die Patienten sind.',
+    confirmId: 'Kennung des Mandanten, zur Bestätigung',
+    confirmIdHint: 'Geben Sie die Kennung des Mandanten ein, den Sie umziehen.',
+    moveButton: 'Diesen Mandanten umziehen',
+    idMismatch: 'Die eingegebene Kennung ist nicht die dieses Mandanten: Es wurde nichts umgezogen.',
+    movedNotice: 'Mandant umgezogen:',
+    unavailableFor: 'Anfragen mit 503 beantwortet für',
+    backup: 'Sicherung danach',
+    backupTaken: 'Snapshot',
+    backupSkipped: 'keine:',
+    backupFailed: 'fehlgeschlagen (der Umzug gilt):',
+    back: 'Zurück zu den Mandanten',
+    moving: 'zieht in eine andere Region um',
   },
 };
 
 const base = '/platform/console/tenants/';
 
-function tenantsBody(t: (typeof text)[Locale], locale: Locale, csrf: string, list: readonly Tenant[], form: { id: string; name: string; region: string; error: boolean }, regions: Tenants['regions']) {
+function tenantsBody(t: (typeof text)[Locale], locale: Locale, csrf: string, list: readonly Tenant[], form: { id: string; name: string; region: string; error: boolean }, regions: Tenants['regions'], movable: boolean) {
   const rows = list.map(
     (tenant) => html`<tr>
 <th scope="row">${tenant.id}</th>
 <td>${tenant.name}</td>
-<td>${tenant.status === 'active' ? t.active : t.disabled}</td>
+<td>${tenant.status === 'active' ? t.active : t.disabled}${tenant.movingSince === undefined ? undefined : html`, ${t.moving}`}</td>
 <td>${
       tenant.status === 'active'
         ? html`<form method="post" action="${base}${tenant.id}/mfa" class="inline"><input type="hidden" name="csrf" value="${csrf}"><select name="policy" aria-label="${t.policyOf} ${tenant.id}">${mfaPolicies.map((p) => html`<option value="${p}"${p === tenant.mfaPolicy ? html` selected` : undefined}>${t[p]}</option>`)}</select> <button type="submit" aria-label="${t.setPolicy}: ${tenant.id}">${t.setPolicy}</button></form>`
         : t[tenant.mfaPolicy]
     }</td>
 <td>${formatDate(locale, tenant.createdAt)}</td>
-<td>${tenant.status === 'active' ? html`<a href="${base}${tenant.id}/disable" aria-label="${t.disableOf} ${tenant.id}">${t.disable}</a>` : undefined}</td>
+<td>${tenant.status === 'active' ? html`<a href="${base}${tenant.id}/disable" aria-label="${t.disableOf} ${tenant.id}">${t.disable}</a>` : undefined}${
+      // Only where there is somewhere to move to.
+      movable ? html` <a href="${base}${tenant.id}/move" aria-label="${t.moveOf} ${tenant.id}">${t.move}</a>` : undefined
+    }</td>
 </tr>`,
   );
   const described = form.error ? 'tenant-id-hint page-error' : 'tenant-id-hint';
@@ -158,8 +224,9 @@ ${
  * create, disable after a confirmation page, set the policy — each through the same service
  * calls and audit events as `/platform/tenants…` (identity/operator-tenants.ts).
  */
-export function operatorTenantPages({ guard, tenants, audit }: { guard: PageGuard; tenants: Tenants; audit: Audit }) {
-  const desk = createOperatorTenants({ tenants, audit });
+export function operatorTenantPages({ guard, tenants, audit, mover }: { guard: PageGuard; tenants: Tenants; audit: Audit; mover?: TenantMover | undefined }) {
+  const desk = createOperatorTenants({ tenants, audit, mover });
+  const movable = mover !== undefined && tenants.regions.names.length > 1;
   const by = (request: FastifyRequest, caller: OperatorCaller): OperatorAct => ({ operatorId: caller.principal.id, sourceIp: request.ip, requestId: request.id });
   const signedIn = (request: FastifyRequest, reply: FastifyReply) => guard.operator(request, reply, sectionRole.tenants);
   /** An id from a path or a query: only a tenant id's shape is used (it is shown and put into links). */
@@ -172,7 +239,7 @@ export function operatorTenantPages({ guard, tenants, audit }: { guard: PageGuar
     const disabled = idOf(queryValue(request, 'disabled'));
     const policy = idOf(queryValue(request, 'policy'));
     const notice = created !== undefined ? `${t.createdNotice} ${created}` : disabled !== undefined ? `${t.disabledNotice} ${disabled}` : policy !== undefined ? `${t.policyNotice} ${policy}` : undefined;
-    const body = tenantsBody(t, caller.locale, caller.me.csrf, tenantsNow, { id: form.id, name: form.name, region: form.region, error: form.error !== undefined }, tenants.regions);
+    const body = tenantsBody(t, caller.locale, caller.me.csrf, tenantsNow, { id: form.id, name: form.name, region: form.region, error: form.error !== undefined }, tenants.regions, movable);
     return sendOperatorPage(request, reply, caller, { section: 'tenants', title: t.title, body, notice: form.error === undefined ? notice : undefined, error: form.error, status });
   }
 
@@ -218,6 +285,61 @@ export function operatorTenantPages({ guard, tenants, audit }: { guard: PageGuar
 <p>${t.confirmText}</p>
 <form method="post" action="${base}${tenant.id}/disable" class="actions"><input type="hidden" name="csrf" value="${caller.me.csrf}"><button type="submit" class="danger">${t.confirmButton}</button> <a href="${base}">${t.cancel}</a></form>`;
       return sendOperatorPage(request, reply, caller, { section: 'tenants', title: t.confirmTitle, body });
+    });
+
+    /** The move form: where to, why, and the tenant's id typed again; a refusal stays on it, as typed. */
+    function movePage(request: FastifyRequest, reply: FastifyReply, caller: OperatorCaller, tenant: Tenant, form: { to: string; reason: string; error?: string | undefined }, status = 200) {
+      const t = text[caller.locale];
+      const targets = tenants.regions.names.filter((name) => name !== tenant.region);
+      const invalid = form.error === undefined ? undefined : html` aria-invalid="true"`;
+      const body = html`<dl class="facts"><dt>${t.id}</dt><dd>${tenant.id}</dd><dt>${t.name}</dt><dd>${tenant.name}</dd><dt>${t.currentRegion}</dt><dd>${tenant.region}</dd></dl>
+<p>${t.moveText}</p>
+<form method="post" action="${base}${tenant.id}/move" aria-labelledby="move-heading">
+<h2 id="move-heading">${t.moveTitle}</h2>
+<input type="hidden" name="csrf" value="${caller.me.csrf}">
+<label for="move-to">${t.moveTo}</label>
+<select id="move-to" name="to" required>${targets.map((name) => html`<option value="${name}"${name === form.to ? html` selected` : undefined}>${name}</option>`)}</select>
+<label for="move-reason">${t.reason}</label>
+<p class="hint" id="move-reason-hint">${t.reasonHint}</p>
+<input type="text" id="move-reason" name="reason" required maxlength="200" autocomplete="off" value="${form.reason}" aria-describedby="move-reason-hint">
+<label for="move-confirm">${t.confirmId}</label>
+<p class="hint" id="move-confirm-hint">${t.confirmIdHint}</p>
+<input type="text" id="move-confirm" name="confirm" required maxlength="40" autocomplete="off" spellcheck="false" aria-describedby="move-confirm-hint${form.error === undefined ? '' : ' page-error'}"${invalid}>
+<p class="actions"><button type="submit" class="danger">${t.moveButton}</button> <a href="${base}">${t.cancel}</a></p>
+</form>`;
+      return sendOperatorPage(request, reply, caller, { section: 'tenants', title: `${t.moveOf} ${tenant.id}`, body, error: form.error, status });
+    }
+
+    function movedPage(request: FastifyRequest, reply: FastifyReply, caller: OperatorCaller, report: MoveReport) {
+      const t = text[caller.locale];
+      const backup = 'snapshot' in report.backup ? `${t.backupTaken} ${report.backup.snapshot}` : 'skipped' in report.backup ? `${t.backupSkipped} ${report.backup.skipped}` : `${t.backupFailed} ${report.backup.failed}`;
+      const seconds = (report.unavailableMs / 1000).toLocaleString(caller.locale === 'de' ? 'de-DE' : 'en-GB', { maximumFractionDigits: 1 });
+      const body = html`<dl class="facts"><dt>${t.id}</dt><dd>${report.tenant}</dd><dt>${t.currentRegion}</dt><dd>${report.to}</dd><dt>${t.unavailableFor}</dt><dd>${seconds} s</dd><dt>${t.backup}</dt><dd>${backup}</dd></dl>
+<p><a href="${base}">${t.back}</a></p>`;
+      return sendOperatorPage(request, reply, caller, { section: 'tenants', title: t.moveTitle, body, notice: `${t.movedNotice} ${report.tenant} (${report.from} → ${report.to})` });
+    }
+
+    app.get(`${base}:id/move`, async (request, reply) => {
+      const caller = await signedIn(request, reply);
+      if (caller === undefined) return reply;
+      const tenant = await tenants.get((request.params as { id: string }).id);
+      if (tenant === undefined || !movable) return seeOther(reply, base);
+      return movePage(request, reply, caller, tenant, { to: '', reason: '' });
+    });
+
+    app.post(`${base}:id/move`, async (request, reply) => {
+      const caller = await signedIn(request, reply);
+      if (caller === undefined) return reply;
+      const tenant = await tenants.get((request.params as { id: string }).id);
+      if (tenant === undefined || !movable) return seeOther(reply, base);
+      const form = { to: field(request, 'to').trim(), reason: field(request, 'reason') };
+      if (field(request, 'confirm').trim() !== tenant.id) return movePage(request, reply, caller, tenant, { ...form, error: text[caller.locale].idMismatch }, 400);
+      try {
+        return movedPage(request, reply, caller, await desk.move(by(request, caller), tenant.id, form.to, form.reason));
+      } catch (error) {
+        if (!fixable(error)) throw error;
+        return movePage(request, reply, caller, tenant, { ...form, error: error.message }, error.status);
+      }
     });
 
     app.post(`${base}:id/disable`, async (request, reply) => {

@@ -217,6 +217,26 @@ describe('open set of tenant data sets (SQLite)', () => {
     assert.deepEqual(await read, [{ name: 'new' }]);
     await live.close();
   });
+
+  it('holds every new lease while an exclusive hold runs, whether the data set was open or not', async () => {
+    const { storage } = await storageWith(4);
+    try {
+      await storage.tenant('held', { create: true });
+      for (const round of ['open', 'closed']) {
+        const order: string[] = [];
+        let waiting: Promise<void> | undefined;
+        await storage.replaceTenant('held', async () => {
+          waiting = storage.visitTenant('held', async () => void order.push('lease'));
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          order.push('install');
+        });
+        await waiting;
+        assert.deepEqual(order, ['install', 'lease'], `data set ${round}: the lease waited for the hold`);
+      }
+    } finally {
+      await storage.close();
+    }
+  });
 });
 
 function reopen(dataDir: string, maxOpen: number): Promise<Storage> {

@@ -29,7 +29,11 @@ export interface OpenSet<H> {
   acquireOpen(id: string): Lease<H> | undefined;
   /** A request is using the data set: it stays open after a transient lease ends, and counts as just used. */
   keep(id: string): void;
-  /** Holds new leases, waits for the held ones, closes the data set and runs `fn` (a restore's install). */
+  /**
+   * Holds new leases, waits for the held ones, closes the data set and runs `fn` (a restore's
+   * install, a move to another region); leases asked for meanwhile wait until `fn` is done, so
+   * `fn` must not lease the same data set from this set itself.
+   */
   exclusive(id: string, fn: () => Promise<void>): Promise<void>;
   /** Data sets open now (opening, open or closing). */
   size(): number;
@@ -61,6 +65,9 @@ const busy = () => new StorageError('storage-unavailable', 'Every open data set 
 export function createOpenSet<H>(options: OpenSetOptions<H>): OpenSet<H> {
   const entries = new Map<string, Entry<H>>();
   const closing = new Map<string, Promise<void>>();
+  // Data sets under `exclusive`: a lease waits here until `fn` is done, whether or not the data
+  // set was open (the entry is gone once closed, so the entry's own `held` alone would not stop it).
+  const holds = new Map<string, Promise<void>>();
   let clock = 0;
   let waiters: Array<() => void> = [];
   let shut = false;
@@ -122,6 +129,11 @@ export function createOpenSet<H>(options: OpenSetOptions<H>): OpenSet<H> {
     const deadline = performance.now() + options.waitMs;
     for (;;) {
       if (shut) throw new StorageError('storage-unavailable', 'storage is closed', { status: 503 });
+      const hold = holds.get(id);
+      if (hold !== undefined) {
+        await hold;
+        continue;
+      }
       const entry = entries.get(id);
       if (entry !== undefined) {
         if (entry.held !== undefined) {
@@ -178,7 +190,7 @@ export function createOpenSet<H>(options: OpenSetOptions<H>): OpenSet<H> {
     acquire,
     acquireOpen(id) {
       const entry = entries.get(id);
-      if (entry === undefined || entry.handle === undefined || entry.held !== undefined) return undefined;
+      if (entry === undefined || entry.handle === undefined || entry.held !== undefined || holds.has(id)) return undefined;
       return leaseOf(entry);
     },
     keep(id) {
@@ -188,30 +200,33 @@ export function createOpenSet<H>(options: OpenSetOptions<H>): OpenSet<H> {
       entry.lastUsed = ++clock;
     },
     async exclusive(id, fn) {
-      let entry = entries.get(id);
-      while (entry?.held !== undefined) {
-        await entry.held;
-        entry = entries.get(id);
-      }
-      if (entry === undefined) {
-        await closing.get(id);
-        // Not open in this process: nothing holds the old data set. A lease arriving meanwhile
-        // opens the data set as it is (before or after the install, never half of it: `fn`
-        // replaces files or schemas atomically).
-        await fn();
-        return;
-      }
+      for (let pending = holds.get(id); pending !== undefined; pending = holds.get(id)) await pending;
       let done!: () => void;
-      const target = entry;
-      target.held = new Promise<void>((resolve) => (done = resolve));
+      holds.set(
+        id,
+        new Promise<void>((resolve) => (done = resolve)),
+      );
       try {
-        if (target.opening !== undefined) await target.opening.catch(() => undefined);
-        while (target.users > 0) await changed();
-        if (target.handle !== undefined && entries.get(id) === target) await closeEntry(target);
-        else entries.delete(id);
-        await fn();
+        const entry = entries.get(id);
+        if (entry === undefined) {
+          // Not open in this process: nothing to close; leases arriving meanwhile wait for `fn`.
+          await closing.get(id);
+          await fn();
+          return;
+        }
+        const target = entry;
+        target.held = holds.get(id);
+        try {
+          if (target.opening !== undefined) await target.opening.catch(() => undefined);
+          while (target.users > 0) await changed();
+          if (target.handle !== undefined && entries.get(id) === target) await closeEntry(target);
+          else entries.delete(id);
+          await fn();
+        } finally {
+          target.held = undefined;
+        }
       } finally {
-        target.held = undefined;
+        holds.delete(id);
         done();
         wake();
       }

@@ -123,6 +123,17 @@ for (const engine of engines()) {
       assert.ok(!(await t.app.backups.list()).some((s) => s.manifest.id === pre));
     });
 
+    it('a tenant moved into B is in a snapshot of B’s repository at once', async () => {
+      const operator = await signInOperator(t, 'operator', 'ops@tresor-hosting.example', () => new Date('2026-01-01T00:00:00Z').getTime());
+      const moved = await as(t, operator, { method: 'POST', url: '/platform/tenants/alpha/move', body: { to: 'b', reason: 'contract moved to the Swiss entity' }, headers: json201 });
+      assert.equal(moved.statusCode, 200, moved.body);
+      const snapshot = (json(moved)['backup'] as { snapshot?: string }).snapshot;
+      assert.ok(typeof snapshot === 'string', moved.body);
+      const taken = (await t.app.regionBackups.region('b').list()).find((s) => s.manifest.id === snapshot);
+      assert.ok(taken?.manifest.dataSets.some((d) => d.kind === 'tenant' && d.id === 'alpha'), 'the moved tenant is in B’s snapshot');
+      assert.ok(!(await t.app.backups.list()).some((s) => s.manifest.id === snapshot), 'not in the home repository');
+    });
+
     it('drills each region on its own, and the tenant is not told its region goes unbacked', async () => {
       const drill = await t.app.regionBackups.region('b').drill();
       assert.equal(drill.ok, true);

@@ -84,8 +84,38 @@ describe('tresor tenant move [sqlite]', () => {
       const events = await app.audit.query('clinic', { actions: ['tenant.region_moved'], count: 5 });
       assert.equal(events[0]?.detail, 'from default to ch: customer chose Switzerland');
       const operators = await app.audit.query('operators', { actions: ['tenant.region_moved'], count: 5 });
-      assert.equal(operators.length, 1);
+      assert.equal(operators.filter((e) => e.outcome === 'success').length, 1);
+      // The two refusals (same region, a data set in the way) are in the operators' trail too.
+      assert.equal(operators.filter((e) => e.outcome === 'failure').length, 2);
       assert.equal((await app.audit.verify('clinic')).findings.length, 0, 'the moved trail still verifies');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses while a server runs on the data directory, naming the online way; --clear-mark ends a crashed move’s 503', async () => {
+    writeFileSync(join(home, 'server.pid'), String(process.ppid));
+    try {
+      const refused = await tresorHere(['tenant', 'move', '--tenant', 'clinic', '--to', 'default', '--reason', 'back', '--config', configFile]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /POST \/platform\/tenants\/clinic\/move.*console/);
+    } finally {
+      rmSync(join(home, 'server.pid'), { force: true });
+    }
+    let app = await open();
+    try {
+      assert.ok(await app.tenants.markMoving('clinic'), 'as a move that died would leave it');
+    } finally {
+      await app.close();
+    }
+    const moving = await tresorHere(['tenant', 'move', '--tenant', 'clinic', '--to', 'default', '--reason', 'back', '--config', configFile]);
+    assert.match(moving.stderr, /being moved already.*nothing was moved/);
+    const cleared = await tresorHere(['tenant', 'move', '--tenant', 'clinic', '--clear-mark', '--reason', 'the move crashed', '--config', configFile]);
+    assert.equal(cleared.code, 0, cleared.stderr);
+    assert.match(cleared.stdout, /served again from region ch/);
+    app = await open();
+    try {
+      assert.equal((await app.tenants.get('clinic'))?.movingSince, undefined);
     } finally {
       await app.close();
     }
