@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { generateBackupKey } from '../../../src/backup/index.js';
 import { json, observation, patient, startTestApp, type TestApp } from '../../support/harness.js';
+import { keyRows } from '../../support/key-store.js';
 
 /**
  * Data residency at rest: two regions on this machine — the home region A (the top-level
@@ -47,15 +48,6 @@ function scan(dir: string, wanted: readonly string[]): string[] {
   return found;
 }
 
-const keyRows = (file: string, tenantId: string): number => {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE tenant_id = ?`).get(tenantId) as { n: number }).n;
-    return count('tenant_keys') + count('data_keys');
-  } finally {
-    db.close();
-  }
-};
 
 describe('a tenant in region B leaves nothing in region A [sqlite]', () => {
   let t: TestApp;

@@ -3,22 +3,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
 import { generateBackupKey } from '../../../src/backup/index.js';
 import { fixedClock } from '../../../src/platform/clock.js';
 import { json, patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { as, signInOperator, type Person } from '../../support/people.js';
+import { keyRows } from '../../support/key-store.js';
 
-const keyRows = (file: string, tenantId: string): number => {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE tenant_id = ?`).get(tenantId) as { n: number }).n;
-    return count('tenant_keys') + count('data_keys');
-  } finally {
-    db.close();
-  }
-};
 
 /**
  * `POST /platform/tenants/{t}/move` on SQLite, while the tenant is used: every answer meanwhile is

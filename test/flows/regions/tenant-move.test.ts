@@ -3,21 +3,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { buildApp, type Tresor } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { observation, patient } from '../../support/harness.js';
 import { tresorHere } from '../../support/cli.js';
+import { keyRows } from '../../support/key-store.js';
 
-const keyRows = (file: string, tenantId: string): number => {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE tenant_id = ?`).get(tenantId) as { n: number }).n;
-    return count('tenant_keys') + count('data_keys');
-  } finally {
-    db.close();
-  }
-};
 
 /** `tresor tenant move`: offline, SQLite; the records read the same in the new region, the old copy and its keys are gone, both trails record it. */
 describe('tresor tenant move [sqlite]', () => {
