@@ -254,7 +254,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     clock,
     ...(overrides.keyProvider === undefined ? {} : { homeProvider: overrides.keyProvider }),
   });
-  const tenants = createTenants({ storage, clock, regions: { names: residency.regions.map((r) => r.name), default: residency.defaultRegion } });
+  const tenants = createTenants({ storage, clock, regions: { names: residency.regions.map((r) => r.name), default: residency.defaultRegion, labels: Object.fromEntries(residency.regions.map((r) => [r.name, r.label])) } });
   // The platform operators' own data set: their accounts, sessions and audit trail.
   await storage.tenant(operatorRealm, { create: true });
   const checkpoints = {

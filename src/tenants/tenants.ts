@@ -48,15 +48,15 @@ export interface Tenants {
   /** The tenant's second-factor policy (cached like its status). */
   mfaPolicy(id: string): Promise<MfaPolicy>;
   setMfaPolicy(id: string, policy: string): Promise<Tenant>;
-  /** The regions a tenant may be created in, and the one it goes to when none is named. */
-  readonly regions: { readonly names: readonly string[]; readonly default: string };
+  /** The regions a tenant may be created in, the one it goes to when none is named, and how each is shown to people (its label). */
+  readonly regions: { readonly names: readonly string[]; readonly default: string; readonly labels?: Readonly<Record<string, string>> };
 }
 
 export interface TenantsDeps {
   readonly storage: Storage;
   readonly clock: Clock;
   /** The regions tenants may be created in, and where they go when none is named; default one region, `default`. */
-  readonly regions?: { readonly names: readonly string[]; readonly default: string };
+  readonly regions?: { readonly names: readonly string[]; readonly default: string; readonly labels?: Readonly<Record<string, string>> };
 }
 
 const singleRegion = { names: ['default'], default: 'default' } as const;

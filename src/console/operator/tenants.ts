@@ -174,6 +174,12 @@ const text: Texts<Key> = {
 
 const base = '/platform/console/tenants/';
 
+/** A region as people know it: its label, with the name where they differ ("Switzerland (ch)"). */
+const regionShown = (regions: Tenants['regions'], name: string): string => {
+  const label = regions.labels?.[name] ?? name;
+  return label === name ? name : `${label} (${name})`;
+};
+
 function tenantsBody(t: (typeof text)[Locale], locale: Locale, csrf: string, list: readonly Tenant[], form: { id: string; name: string; region: string; error: boolean }, regions: Tenants['regions'], movable: boolean) {
   const rows = list.map(
     (tenant) => html`<tr>
@@ -212,7 +218,7 @@ ${
   regions.names.length > 1
     ? html`<label for="tenant-region">${t.region}</label>
 <p class="hint" id="tenant-region-hint">${t.regionHint}</p>
-<select id="tenant-region" name="region" aria-describedby="tenant-region-hint">${regions.names.map((name) => html`<option value="${name}"${name === (form.region || regions.default) ? html` selected` : undefined}>${name}</option>`)}</select>
+<select id="tenant-region" name="region" aria-describedby="tenant-region-hint">${regions.names.map((name) => html`<option value="${name}"${name === (form.region || regions.default) ? html` selected` : undefined}>${regionShown(regions, name)}</option>`)}</select>
 `
     : undefined
 }<p class="actions"><button type="submit" class="primary">${t.create}</button></p>
@@ -298,7 +304,7 @@ export function operatorTenantPages({ guard, tenants, audit, mover }: { guard: P
 <h2 id="move-heading">${t.moveTitle}</h2>
 <input type="hidden" name="csrf" value="${caller.me.csrf}">
 <label for="move-to">${t.moveTo}</label>
-<select id="move-to" name="to" required>${targets.map((name) => html`<option value="${name}"${name === form.to ? html` selected` : undefined}>${name}</option>`)}</select>
+<select id="move-to" name="to" required>${targets.map((name) => html`<option value="${name}"${name === form.to ? html` selected` : undefined}>${regionShown(tenants.regions, name)}</option>`)}</select>
 <label for="move-reason">${t.reason}</label>
 <p class="hint" id="move-reason-hint">${t.reasonHint}</p>
 <input type="text" id="move-reason" name="reason" required maxlength="200" autocomplete="off" value="${form.reason}" aria-describedby="move-reason-hint">

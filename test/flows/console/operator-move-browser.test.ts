@@ -56,6 +56,7 @@ describe('operator console: moving a tenant to another region in Chromium', { sk
     await page.getByRole('heading', { level: 1, name: 'Move tenant clinic' }).waitFor();
     await assertAccessible(page, 'move page');
     assert.equal(await page.getByLabel('Move to region').inputValue(), 'ch', 'the only other region is offered');
+    assert.equal(await page.getByLabel('Move to region').locator('option:checked').innerText(), 'Switzerland (ch)', 'by its label and name');
     await tabTo(page, page.getByLabel('Reason'), 'the reason field', 40);
     await page.keyboard.type('customer chose Switzerland');
     await page.keyboard.press('Tab');
