@@ -254,7 +254,9 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
     clock,
     ...(overrides.keyProvider === undefined ? {} : { homeProvider: overrides.keyProvider }),
   });
-  const tenants = createTenants({ storage, clock, regions: { names: residency.regions.map((r) => r.name), default: residency.defaultRegion, labels: Object.fromEntries(residency.regions.map((r) => [r.name, r.label])) } });
+  // How each region is shown to people (tenant forms, the backups page): its configured label.
+  const regionLabels = new Map(residency.regions.map((r) => [r.name, r.label]));
+  const tenants = createTenants({ storage, clock, regions: { names: residency.regions.map((r) => r.name), default: residency.defaultRegion, labels: Object.fromEntries(regionLabels) } });
   // The platform operators' own data set: their accounts, sessions and audit trail.
   await storage.tenant(operatorRealm, { create: true });
   const checkpoints = {
@@ -376,7 +378,7 @@ export async function buildCore(config: Config, overrides: Pick<AppOverrides, 'c
       },
     });
   };
-  const regionBackups = createRegionBackups(new Map(residency.regions.map((region) => [region.name, regionBackupsOf(region)])), homeRegion, (tenantId) => residency.placement?.resolve(tenantId) ?? Promise.resolve(homeRegion), new Map(residency.regions.map((r) => [r.name, r.label])));
+  const regionBackups = createRegionBackups(new Map(residency.regions.map((region) => [region.name, regionBackupsOf(region)])), homeRegion, (tenantId) => residency.placement?.resolve(tenantId) ?? Promise.resolve(homeRegion), regionLabels);
   const backups = regionBackups.home;
   const physicalSettings = config.backup.physical;
   const physical =
@@ -753,23 +755,18 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     reply.header('x-request-id', request.id);
   });
   // The tenant a request is for counts as in use until the request ends, so a background job
-  // visiting it meanwhile does not close it under its own traffic (storage.requestUses).
+  // visiting it meanwhile does not close it under its own traffic, and a move of the tenant waits
+  // for it (storage.requestUses, requestsInFlight).
   const tenantInUse = new WeakMap<FastifyRequest, () => void>();
-  // Requests in flight per tenant: a move waits for them to end (regions/move-tenant.ts `drain`).
-  const inFlight = new Map<string, number>();
+  // Only a deployment with regions moves tenants: without, the request path has no check to add.
+  const movable = core.residency.regional;
   http.addHook('onRequest', async (request, reply) => {
     const tenantId = tenantOfPath.exec(request.url)?.[1];
     if (tenantId === undefined) return;
     // Counted before the check below: a request that read the status just before a move marked
     // the tenant is waited for by the move's drain.
-    inFlight.set(tenantId, (inFlight.get(tenantId) ?? 0) + 1);
-    const uses = storage.requestUses(tenantId);
-    tenantInUse.set(request, () => {
-      uses();
-      const left = (inFlight.get(tenantId) ?? 1) - 1;
-      if (left > 0) inFlight.set(tenantId, left);
-      else inFlight.delete(tenantId);
-    });
+    tenantInUse.set(request, storage.requestUses(tenantId));
+    if (!movable) return;
     try {
       // While the tenant is being moved to another region, every request for it is answered 503
       // (tenants.serving); a tenant another process moved is found in its new region.
@@ -976,7 +973,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // requests for it are waited for; the home region's backup follows (backupAfterMove).
   const drain = async (tenantId: string) => {
     const deadline = performance.now() + config.server.requestTimeoutMs;
-    while ((inFlight.get(tenantId) ?? 0) > 0) {
+    while (storage.requestsInFlight(tenantId) > 0) {
       if (performance.now() > deadline) throw new MoveRefused(`requests for tenant ${tenantId} did not end within ${config.server.requestTimeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

@@ -54,6 +54,7 @@ export function createRegionalStorage(home: Storage, others: ReadonlyMap<string,
     },
     visitTenant: (tenantId, fn) => again(tenantId, (storage) => storage.visitTenant(tenantId, fn)),
     requestUses: (tenantId) => storageOf(placement.regionOf(tenantId)).requestUses(tenantId),
+    requestsInFlight: (tenantId) => storageOf(placement.regionOf(tenantId)).requestsInFlight(tenantId),
     migrateTenant: (tenantId) => again(tenantId, (storage) => storage.migrateTenant(tenantId)),
     onTenantClosed(listener) {
       for (const storage of all) storage.onTenantClosed(listener);

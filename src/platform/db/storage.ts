@@ -42,6 +42,8 @@ export interface Storage {
    * closed under its own traffic by a job that happened to visit it at the same moment.
    */
   requestUses(tenantId: string): () => void;
+  /** Requests for the tenant begun (`requestUses`) and not yet ended: what a move of the tenant waits for. */
+  requestsInFlight(tenantId: string): number;
   /**
    * Brings the tenant's data set up to date with this version's migrations, as a visit does (held
    * open for it, closed again after if it was not open), and says how many it applied: 0 when the
@@ -143,6 +145,7 @@ function tenantSet(openOne: (tenantId: string, create: boolean) => Promise<{ db:
   const requests = new Map<string, number>();
   return {
     set,
+    requestsInFlight: (tenantId: string): number => requests.get(tenantId) ?? 0,
     requestUses(tenantId: string): () => void {
       requests.set(tenantId, (requests.get(tenantId) ?? 0) + 1);
       set.keep(tenantId);
@@ -296,6 +299,7 @@ async function openSqliteStorage(config: Extract<StorageConfig, { engine: 'sqlit
     tenant: tenants.tenant,
     visitTenant: tenants.visit,
     requestUses: tenants.requestUses,
+    requestsInFlight: tenants.requestsInFlight,
     migrateTenant: tenants.migrate,
     onTenantClosed: tenants.onClosed,
     openTenants: () => tenants.set.size(),
@@ -448,6 +452,7 @@ async function openPostgresStorage(config: Extract<StorageConfig, { engine: 'pos
     tenant: tenants.tenant,
     visitTenant: tenants.visit,
     requestUses: tenants.requestUses,
+    requestsInFlight: tenants.requestsInFlight,
     migrateTenant: tenants.migrate,
     onTenantClosed: tenants.onClosed,
     openTenants: () => tenants.set.size(),
