@@ -65,7 +65,7 @@ export async function signInWithTotp(t: TestApp, tenantId: string, role: PersonR
  * A person invited, set up and enrolled in TOTP through the API, as a browser test needs them:
  * returns the TOTP secret, so the test can type codes the way a phone would show them.
  */
-export async function personWithTotp(t: TestApp, realm: string, role: 'operator' | 'tenant-admin', email: string): Promise<string> {
+export async function personWithTotp(t: TestApp, realm: string, role: 'operator' | 'backup-operator' | 'tenant-admin', email: string): Promise<string> {
   const { setupToken } = await t.app.accounts.invite({ tenantId: realm, role, email, by: { id: 'cli:test', role: 'operator', client: 'tresor-cli' } });
   await t.app.accounts.completeSetup({ tenantId: realm, token: setupToken, password: testPassword, sourceIp: '127.0.0.1' });
   const prefix = realm === 'operators' ? '/platform' : `/tenants/${realm}`;

@@ -9,7 +9,7 @@ import { generateBackupKey } from '../../../src/backup/index.js';
 import { assertAccessible, launchChromium, screenshotForDocs, signInByKeyboard, skipWithoutChromium, tabTo, watchedPage } from '../../support/chromium.js';
 import { patient, startTestApp, type TestApp } from '../../support/harness.js';
 import { freePort } from '../../support/oauth.js';
-import { testPassword } from '../../support/people.js';
+import { personWithTotp, testPassword } from '../../support/people.js';
 
 /**
  * The backups page with two regions, in Debian's Chromium, by keyboard: a backup operator picks
@@ -45,14 +45,7 @@ describe('backups of every region in the operator console, in Chromium', { skip:
     await inB.verify(run.manifest.id);
     await inB.drill();
     await t.app.backups.run({ reason: 'test' });
-    const email = 'backups@hosting.example';
-    const { setupToken } = await t.app.accounts.invite({ tenantId: 'operators', role: 'backup-operator', email, by: { id: 'cli:test', role: 'operator', client: 'tresor-cli' } });
-    await t.app.accounts.completeSetup({ tenantId: 'operators', token: setupToken, password: testPassword, sourceIp: '127.0.0.1' });
-    const post = (url: string, body: unknown, headers: Record<string, string> = {}) => t.app.http.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
-    const login = await post('/platform/auth/login', { email, password: testPassword });
-    const session = { cookie: String(login.headers['set-cookie']).split(';')[0] as string, 'x-csrf-token': (JSON.parse(login.body) as { csrfToken: string }).csrfToken };
-    secret = (JSON.parse((await post('/platform/auth/totp', { password: testPassword }, session)).body) as { secret: string }).secret;
-    assert.equal((await post('/platform/auth/totp/confirm', { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }) }, session)).statusCode, 200);
+    secret = await personWithTotp(t, 'operators', 'backup-operator', 'backups@hosting.example');
     browser = await launchChromium();
   });
   after(async () => {
